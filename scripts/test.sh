@@ -1,0 +1,7 @@
+#!/bin/sh
+# `npm test`: install missing system packages the HIL tests need, build, run the whole suite.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/ensure-system-packages.sh
+npx tsc -p tsconfig.json
+exec npx vitest run "$@"

@@ -1,0 +1,43 @@
+// `uzpgw` dispatcher: dispatches to one module per command, maps typed errors to exit codes.
+
+import { isUzpError } from '../uzp/errors.js';
+import type { Command, CommandIo } from './command.js';
+
+/** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  demo: () => import('./demo.js'),
+};
+
+async function topHelp(io: CommandIo): Promise<void> {
+  const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const { command } = await load();
+    lines.push(`  ${name.padEnd(10)}${command.summary}`);
+  }
+  lines.push('', 'Run `uzpgw <command> --help` for the options of one command.');
+  io.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    await topHelp(io);
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    io.stderr.write(`uzpgw: unknown command ${JSON.stringify(name)}; run \`uzpgw --help\`\n`);
+    return 2;
+  }
+  try {
+    const { command } = await load();
+    return await command.run(rest, io);
+  } catch (e) {
+    if (isUzpError(e)) {
+      io.stderr.write(`uzpgw ${name}: ${e.message} [${e.code}]\n`);
+      return e.code === 'USAGE' ? 2 : 1;
+    }
+    io.stderr.write(`uzpgw ${name}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

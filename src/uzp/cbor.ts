@@ -1,0 +1,120 @@
+// Deterministic CBOR (RFC 8949 §4.2.1 "Core Deterministic Encoding") through cborg.
+// Encoding uses cborg's RFC 8949 options (shortest-form integers and lengths, map keys sorted
+// bytewise-lexicographically by their encoded form, no indefinite lengths).
+// Decoding is strict and then *re-encodes and compares*: any input that is not the unique
+// canonical encoding of the value it decodes to is refused (CBOR_NON_CANONICAL), so one value
+// has exactly one byte string and therefore one object_id and one signature input.
+
+import { decode, encode, rfc8949EncodeOptions } from 'cborg';
+import { equal } from './bytes.js';
+import { DecodeError, ErrorCode } from './errors.js';
+
+/** Values our profile allows inside artefacts: no floats, no undefined, no tags, integers within 2^53. */
+export type CborValue = null | boolean | number | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
+
+const DECODE_OPTIONS = {
+  strict: true,
+  rejectDuplicateMapKeys: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  useMaps: false,
+  // Our profile carries no CBOR tags; an empty tag table makes cborg refuse any tag.
+  tags: [],
+} as const;
+
+/** Encode a value canonically. Throws RangeError on values the profile forbids (local bug, not peer input). */
+export function encodeCanonical(value: CborValue): Uint8Array {
+  assertProfileValue(value, 0);
+  return encode(value, rfc8949EncodeOptions);
+}
+
+/** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
+export function decodeCanonical(bytes: Uint8Array, maxDepth = 16): CborValue {
+  let value: unknown;
+  try {
+    value = decode(bytes, DECODE_OPTIONS);
+  } catch (e) {
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `invalid CBOR: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    assertProfileValue(value, 0, maxDepth);
+  } catch (e) {
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR outside profile: ${(e as Error).message}`);
+  }
+  let again: Uint8Array;
+  try {
+    again = encode(value, rfc8949EncodeOptions);
+  } catch (e) {
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR cannot be re-encoded: ${(e as Error).message}`);
+  }
+  if (!equal(again, bytes)) {
+    throw new DecodeError(ErrorCode.CBOR_NON_CANONICAL, 'CBOR is not in deterministic encoding (RFC 8949 §4.2.1)');
+  }
+  return value as CborValue;
+}
+
+function assertProfileValue(v: unknown, depth: number, maxDepth = 32): asserts v is CborValue {
+  if (depth > maxDepth) throw new RangeError(`nesting deeper than ${maxDepth}`);
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`only safe integers are allowed, got ${v}`);
+    return;
+  }
+  if (v instanceof Uint8Array) return;
+  if (Array.isArray(v)) {
+    for (const x of v) assertProfileValue(x, depth + 1, maxDepth);
+    return;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v as Record<string, unknown>)) assertProfileValue(x, depth + 1, maxDepth);
+    return;
+  }
+  throw new RangeError(`value of type ${typeof v} is not allowed`);
+}
+
+// ---- typed field access for decoders: each throws DecodeError naming the field ----
+
+export type CborMap = { [key: string]: CborValue };
+
+export function asMap(v: CborValue | undefined, what: string): CborMap {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a map`);
+  }
+  return v;
+}
+export function asArray(v: CborValue | undefined, what: string, max = 1024): CborValue[] {
+  if (!Array.isArray(v)) throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected an array`);
+  if (v.length > max) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: ${v.length} items exceeds ${max}`);
+  return v;
+}
+export function asBytes(v: CborValue | undefined, what: string, len?: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a byte string`);
+  if (len !== undefined && v.length !== len) {
+    throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: expected ${len} bytes, got ${v.length}`);
+  }
+  return v;
+}
+export function asText(v: CborValue | undefined, what: string, maxLen = 1024): string {
+  if (typeof v !== 'string') throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a text string`);
+  if (v.length > maxLen) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: longer than ${maxLen}`);
+  return v;
+}
+export function asUint(v: CborValue | undefined, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected an unsigned integer`);
+  }
+  return v;
+}
+export function asBool(v: CborValue | undefined, what: string): boolean {
+  if (typeof v !== 'boolean') throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a boolean`);
+  return v;
+}
+/** Refuse keys the decoder does not know (for closed structures); open structures use extensions instead. */
+export function onlyKeys(m: CborMap, allowed: readonly string[], what: string): void {
+  for (const k of Object.keys(m)) {
+    if (!allowed.includes(k)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: unknown field ${JSON.stringify(k)}`);
+  }
+}

@@ -1,0 +1,181 @@
+// Default provider: node:crypto (OpenSSL) for the curves, AEADs, SHA-256 and HKDF; @noble for
+// BLAKE3 and ML-KEM-768, which OpenSSL 3.0 in Node 20 does not offer.
+
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
+import { CryptoError, ErrorCode } from '../errors.js';
+import { blake3, mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Generate } from './shared.js';
+import {
+  AEAD_KEY_LENGTH,
+  AEAD_NONCE_LENGTH,
+  AEAD_TAG_LENGTH,
+  ED25519_PUBLIC_LENGTH,
+  ED25519_SEED_LENGTH,
+  ED25519_SIGNATURE_LENGTH,
+  SHA256_LENGTH,
+  X25519_KEY_LENGTH,
+  type Aead,
+  type AeadAlgorithm,
+  type CryptoProvider,
+  type KeyPair,
+  type Signer,
+} from './provider.js';
+
+// DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI (RFC 8410 §7 and §4).
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+
+function u8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function checkLen(b: Uint8Array, n: number, what: string): void {
+  if (!(b instanceof Uint8Array) || b.length !== n) {
+    throw new CryptoError(`${what}: expected ${n} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`);
+  }
+}
+
+function ed25519Private(seed: Uint8Array): KeyObject {
+  checkLen(seed, ED25519_SEED_LENGTH, 'ed25519 seed');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+}
+function x25519Private(scalar: Uint8Array): KeyObject {
+  checkLen(scalar, X25519_KEY_LENGTH, 'x25519 private key');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' });
+}
+function rawPublic(k: KeyObject, prefixLen: number): Uint8Array {
+  return u8(k.export({ format: 'der', type: 'spki' }).subarray(prefixLen));
+}
+
+/** Verification keys are reused heavily (root key, peers): keep a small cache of parsed KeyObjects. */
+const verifyKeyCache = new Map<string, KeyObject>();
+const VERIFY_CACHE_MAX = 256;
+function ed25519PublicKeyObject(pub: Uint8Array): KeyObject {
+  const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('hex');
+  let ko = verifyKeyCache.get(k);
+  if (ko === undefined) {
+    ko = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
+    if (verifyKeyCache.size >= VERIFY_CACHE_MAX) verifyKeyCache.delete(verifyKeyCache.keys().next().value!);
+    verifyKeyCache.set(k, ko);
+  }
+  return ko;
+}
+
+class NodeAead implements Aead {
+  constructor(
+    readonly algorithm: AeadAlgorithm,
+    private readonly key: Buffer,
+  ) {}
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+    checkLen(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
+    const c = createCipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
+      typeof createCipheriv
+    > & { setAAD(b: Uint8Array, o?: object): void; getAuthTag(): Buffer };
+    c.setAAD(ad, { plaintextLength: plaintext.length });
+    const out = Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LENGTH);
+    const n = c.update(plaintext).copy(out, 0);
+    c.final();
+    c.getAuthTag().copy(out, n);
+    return u8(out);
+  }
+  open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {
+    if (nonce.length !== AEAD_NONCE_LENGTH || sealed.length < AEAD_TAG_LENGTH) return null;
+    const ctLen = sealed.length - AEAD_TAG_LENGTH;
+    const d = createDecipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
+      typeof createDecipheriv
+    > & { setAAD(b: Uint8Array, o?: object): void; setAuthTag(b: Uint8Array): void };
+    d.setAuthTag(sealed.subarray(ctLen));
+    d.setAAD(ad, { plaintextLength: ctLen });
+    const pt = d.update(sealed.subarray(0, ctLen));
+    try {
+      d.final();
+    } catch {
+      return null;
+    }
+    return u8(pt);
+  }
+}
+
+export const nodeProvider: CryptoProvider = {
+  name: 'node',
+
+  randomBytes: (n) => u8(nodeRandomBytes(n)),
+
+  sha256: (data) => u8(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => u8(createHmac('sha256', key).update(data).digest()),
+  hkdfExtract: (salt, ikm) => u8(createHmac('sha256', salt.length === 0 ? Buffer.alloc(SHA256_LENGTH) : salt).update(ikm).digest()),
+  hkdfExpand(prk, info, length) {
+    if (length > 255 * SHA256_LENGTH) throw new CryptoError(`hkdf expand: length ${length} exceeds ${255 * SHA256_LENGTH}`);
+    // RFC 5869 §2.3 T(i) = HMAC(PRK, T(i-1) | info | i). Written out because node's hkdfSync
+    // only offers extract+expand together, and the key schedule needs expand on its own.
+    const out = new Uint8Array(length);
+    let t: Buffer = Buffer.alloc(0);
+    for (let i = 1, o = 0; o < length; i++) {
+      t = createHmac('sha256', prk).update(t).update(info).update(Uint8Array.of(i)).digest();
+      out.set(t.subarray(0, Math.min(t.length, length - o)), o);
+      o += t.length;
+    }
+    return out;
+  },
+  blake3,
+
+  x25519Generate(): KeyPair {
+    const privateKey = u8(nodeRandomBytes(X25519_KEY_LENGTH));
+    return { privateKey, publicKey: nodeProvider.x25519PublicKey(privateKey) };
+  },
+  x25519PublicKey: (priv) => rawPublic(createPublicKey(x25519Private(priv)), SPKI_X25519.length),
+  x25519(priv, pub) {
+    checkLen(pub, X25519_KEY_LENGTH, 'x25519 public key');
+    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+    let shared: Buffer;
+    try {
+      shared = diffieHellman({ privateKey: x25519Private(priv), publicKey });
+    } catch (e) {
+      // OpenSSL refuses an all-zero result itself (RFC 7748 §6.1).
+      throw new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER, { cause: e });
+    }
+    if (shared.every((b) => b === 0)) throw new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER);
+    return u8(shared);
+  },
+
+  ed25519Generate(): KeyPair {
+    const privateKey = u8(nodeRandomBytes(ED25519_SEED_LENGTH));
+    return { privateKey, publicKey: nodeProvider.ed25519PublicKey(privateKey) };
+  },
+  ed25519PublicKey: (seed) => rawPublic(createPublicKey(ed25519Private(seed)), SPKI_ED25519.length),
+  signer(seed): Signer {
+    const key = ed25519Private(seed);
+    const publicKey = rawPublic(createPublicKey(key), SPKI_ED25519.length);
+    return { publicKey, sign: (msg) => u8(nodeSign(null, msg, key)) };
+  },
+  ed25519Verify(pub, msg, sig) {
+    if (pub.length !== ED25519_PUBLIC_LENGTH || sig.length !== ED25519_SIGNATURE_LENGTH) return false;
+    try {
+      return nodeVerify(null, msg, ed25519PublicKeyObject(pub), sig);
+    } catch {
+      return false;
+    }
+  },
+
+  aead(algorithm, key) {
+    checkLen(key, AEAD_KEY_LENGTH, `${algorithm} key`);
+    return new NodeAead(algorithm, Buffer.from(key));
+  },
+
+  mlkem768Generate,
+  mlkem768Encapsulate,
+  mlkem768Decapsulate,
+};

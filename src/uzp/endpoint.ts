@@ -1,0 +1,208 @@
+// The small session API the HIL builds on: open a session to a peer CID with a Grant, or accept
+// sessions offered by the RN; then any number of channels over each session.
+// This file wires handshake states (./handshake), the association state (draft §4.2) and the
+// block-driven Session onto an RN link; it holds no crypto of its own.
+
+import { EventEmitter } from 'node:events';
+import type { Grant, PCert, Valid } from './artefacts/types.js';
+import type { BlockLimits } from './blocks/engine.js';
+import type { CryptoProvider } from './crypto/provider.js';
+import { ErrorCode, ProtocolError, UzpError } from './errors.js';
+import type { HandshakeIdentity, HandshakeTrust } from './handshake/common.js';
+import { startInitiator } from './handshake/initiator.js';
+import type { HandshakeExtension } from './handshake/messages.js';
+import { respond } from './handshake/responder.js';
+import type { TransportParams } from './handshake/keys.js';
+import { Association } from './session/association.js';
+import { Session, type StitchPort } from './session/session.js';
+
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The part of an RN link the endpoint uses (src/uzp/link RnLink implements it). */
+export interface LinkPort {
+  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array, signal?: AbortSignal): Promise<StitchPort>;
+  accept(): void;
+  on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
+  off(event: 'offer', cb: (offer: OfferPort) => void): unknown;
+}
+
+export interface OfferPort {
+  readonly stitchId: number;
+  readonly initiator: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly ch1: Uint8Array;
+  accept(): StitchPort;
+  reject(): void;
+}
+
+/** What the responder's policy hook sees before it lets a session through (the HIL checks slot scope here). */
+export interface IncomingSessionInfo {
+  readonly initiator: Uint8Array;
+  readonly initiatorPCert: Valid<PCert>;
+  readonly grant: Valid<Grant>;
+  readonly extensions: readonly HandshakeExtension[];
+}
+
+export interface EndpointOptions {
+  readonly trust: HandshakeTrust;
+  readonly identity: HandshakeIdentity;
+  readonly link: LinkPort;
+  readonly suites?: readonly number[];
+  readonly params?: TransportParams;
+  readonly limits?: Partial<BlockLimits>;
+  readonly handshakeTimeoutMs?: number;
+  /** Responder policy hook; throw a UzpError to refuse (the initiator only learns "refused"). */
+  readonly authorize?: (info: IncomingSessionInfo) => void;
+  /** Extensions the responder puts into EE. */
+  readonly responderExtensions?: readonly HandshakeExtension[];
+}
+
+export interface ConnectOptions {
+  readonly signal?: AbortSignal;
+  readonly suites?: readonly number[];
+  readonly extensions?: readonly HandshakeExtension[];
+}
+
+export const DEFAULT_TRANSPORT_PARAMS: TransportParams = { maxBlockPlaintext: 32 * 1024, windowBlocks: 256 };
+
+export class Endpoint extends EventEmitter {
+  private accepting = false;
+  private readonly onOffer = (offer: OfferPort): void => this.handleOffer(offer);
+
+  constructor(private readonly o: EndpointOptions) {
+    super();
+  }
+
+  private get provider(): CryptoProvider {
+    return this.o.trust.provider;
+  }
+
+  /** Initiator: Join through the RN with the Grant, run the handshake, return a stitched session. */
+  async connect(target: Uint8Array, grant: Uint8Array, opts: ConnectOptions = {}): Promise<Session> {
+    const assoc = new Association();
+    assoc.to('pending');
+    try {
+      const { ch1, next } = startInitiator({
+        trust: this.o.trust,
+        identity: this.o.identity,
+        target,
+        grant,
+        suites: opts.suites ?? this.o.suites,
+        extensions: opts.extensions,
+      });
+      const stitch = await this.o.link.join(target, grant, ch1, opts.signal);
+      const flight = await firstPayload(stitch, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
+      let result;
+      try {
+        result = next.receive(flight.payload);
+      } catch (e) {
+        stitch.close();
+        throw e;
+      }
+      assoc.to('authenticated');
+      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.o.limits });
+      stitch.send(result.finished);
+      assoc.to('stitched');
+      session.attach(stitch);
+      for (const p of flight.extra) session.receive(p);
+      return session;
+    } catch (e) {
+      assoc.close();
+      throw e;
+    }
+  }
+
+  /** Responder: tell the RN we accept stitches and emit 'session' for each authenticated one. */
+  accept(): void {
+    if (this.accepting) return;
+    this.accepting = true;
+    this.o.link.on('offer', this.onOffer);
+    this.o.link.accept();
+  }
+
+  stopAccepting(): void {
+    this.accepting = false;
+    this.o.link.off('offer', this.onOffer);
+  }
+
+  private handleOffer(offer: OfferPort): void {
+    const assoc = new Association();
+    assoc.to('pending');
+    let reply;
+    try {
+      reply = respond(
+        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.o.params ?? DEFAULT_TRANSPORT_PARAMS, extensions: this.o.responderExtensions },
+        { initiator: offer.initiator, grant: offer.grant, ch1: offer.ch1 },
+      );
+      this.o.authorize?.({ initiator: offer.initiator, initiatorPCert: reply.initiatorPCert, grant: reply.grant, extensions: reply.initiatorExtensions });
+    } catch (e) {
+      assoc.close();
+      offer.reject();
+      this.emit('refused', toUzpError(e), offer.initiator);
+      return;
+    }
+    const stitch = offer.accept();
+    const timeout = setTimeout(() => {
+      assoc.close();
+      stitch.close();
+      this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time'), offer.initiator);
+    }, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    let session: Session | undefined;
+    stitch.onClose(() => {
+      if (session === undefined) {
+        clearTimeout(timeout);
+        assoc.close();
+      }
+    });
+    stitch.onPayload((payload) => {
+      if (session !== undefined) return session.receive(payload);
+      if (assoc.state !== 'pending') return;
+      clearTimeout(timeout);
+      try {
+        const keys = reply.next.receive(payload);
+        assoc.to('authenticated');
+        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits });
+        assoc.to('stitched');
+        session.attach(stitch);
+        this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions });
+      } catch (e) {
+        assoc.close();
+        stitch.close();
+        this.emit('refused', toUzpError(e), offer.initiator);
+      }
+    });
+    stitch.send(reply.flight);
+  }
+}
+
+function toUzpError(e: unknown): UzpError {
+  return e instanceof UzpError ? e : new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, String(e), 'local', { cause: e });
+}
+
+/** Wait for the responder's flight; payloads that arrive with it (none expected) are kept in order. */
+function firstPayload(stitch: StitchPort, timeoutMs: number, signal?: AbortSignal): Promise<{ payload: Uint8Array; extra: Uint8Array[] }> {
+  return new Promise((resolve, reject) => {
+    const extra: Uint8Array[] = [];
+    let first: Uint8Array | undefined;
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        stitch.close();
+        reject(err);
+      } else resolve({ payload: first!, extra });
+    };
+    const onAbort = (): void => done(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+    const timer = setTimeout(() => done(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, `no responder flight within ${timeoutMs} ms`)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    stitch.onPayload((p) => {
+      if (first === undefined) {
+        first = p;
+        done();
+      } else extra.push(p);
+    });
+    stitch.onClose((e) => {
+      if (first === undefined) done(new ProtocolError(ErrorCode.HANDSHAKE_REFUSED, `the session was refused${e ? ` (${e.message})` : ''}`, 'policy'));
+    });
+  });
+}

@@ -1,0 +1,147 @@
+// Initiator (EP_I) handshake states (draft §5.2): start -> ExpectResponderFlight -> SessionKeys.
+// CH1 carries EID_I (key shares), our PCert, the Grant's object_id and an Ed25519 signature binding the
+// EID to our CID; the RN forwards it with the Grant to the responder ([1] -> [2]).
+
+import { concat, equal, Writer } from '../bytes.js';
+import { ErrorCode } from '../errors.js';
+import { signatureInput } from '../signing.js';
+import {
+  CTX_EID_BINDING,
+  CTX_RESPONDER_VERIFY,
+  eidOf,
+  fail,
+  requireEndpointRole,
+  stageError,
+  transcriptHash,
+  type HandshakeIdentity,
+  type HandshakeTrust,
+} from './common.js';
+import { sealSessionKeys, type SessionKeys } from './keys.js';
+import {
+  decodeResponderFlight,
+  decodeServerHello,
+  encodeClientHello,
+  encodeClientHelloBody,
+  encodeFinished,
+  type HandshakeExtension,
+} from './messages.js';
+import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
+import { DEFAULT_SUITES, suiteById } from './suites.js';
+
+export interface InitiatorOptions {
+  readonly trust: HandshakeTrust;
+  readonly identity: HandshakeIdentity;
+  /** Responder CID. */
+  readonly target: Uint8Array;
+  /** The Grant envelope we present (the RN and the responder both validate it). */
+  readonly grant: Uint8Array;
+  readonly suites?: readonly number[];
+  /** CH1 extensions (e.g. attestation evidence in EXT_ATTESTATION). */
+  readonly extensions?: readonly HandshakeExtension[];
+}
+
+export interface InitiatorStart {
+  readonly ch1: Uint8Array;
+  readonly next: ExpectResponderFlight;
+}
+
+export function startInitiator(o: InitiatorOptions): InitiatorStart {
+  const p = o.trust.provider;
+  const suites = o.suites ?? DEFAULT_SUITES;
+  for (const s of suites) if (suiteById(s) === undefined) throw new RangeError(`unknown suite 0x${s.toString(16)}`);
+  // Sanity-check our own Grant so a misconfiguration fails here with a clear reason rather than
+  // as an anonymous refusal from the RN. Nonce state is the verifiers' business, not ours.
+  const grant = o.trust.validateGrant(o.grant, { audience: o.target, subject: o.identity.cid, nonce: 'ignore' });
+  const x = p.x25519Generate();
+  const kem = suites.some((s) => suiteById(s)!.hybrid) ? p.mlkem768Generate() : undefined;
+  const body = encodeClientHelloBody({
+    random: p.randomBytes(32),
+    suites,
+    x25519: x.publicKey,
+    mlkem: kem?.publicKey ?? new Uint8Array(0),
+    target: o.target,
+    grantId: grant.objectId,
+    pcert: o.identity.pcert,
+    extensions: o.extensions ?? [],
+  });
+  const signature = o.identity.signer.sign(signatureInput(CTX_EID_BINDING, body));
+  const ch1 = concat(body, signature);
+  const eid = eidOf(p, x.publicKey, kem?.publicKey ?? new Uint8Array(0));
+  return { ch1, next: new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant) };
+}
+
+export class ExpectResponderFlight {
+  private used = false;
+  constructor(
+    private readonly o: InitiatorOptions,
+    private readonly ch1: Uint8Array,
+    private readonly x25519Private: Uint8Array,
+    private readonly kemSecret: Uint8Array | undefined,
+    private readonly offered: readonly number[],
+    private readonly eid: Uint8Array,
+    private readonly grant: SessionKeys['grant'],
+  ) {}
+
+  /** Consumes flight [3]/[4]; returns Finished_I ([5]) to send and the session keys. */
+  receive(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys } {
+    if (this.used) fail(ErrorCode.HANDSHAKE_UNEXPECTED, 'responder flight already processed', 'local');
+    this.used = true;
+    try {
+      return this.process(flight);
+    } catch (e) {
+      throw stageError('responder-flight', e);
+    }
+  }
+
+  private process(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys } {
+    const { trust, identity, target } = this.o;
+    const p = trust.provider;
+    const { hello, header } = decodeServerHello(flight);
+    const suite = suiteById(hello.suite);
+    if (suite === undefined || !this.offered.includes(hello.suite)) fail(ErrorCode.HANDSHAKE_NO_SUITE, `responder chose suite 0x${hello.suite.toString(16)} we did not offer`);
+    if (suite.hybrid !== (hello.mlkemCipherText.length > 0)) fail(ErrorCode.DECODE_VALUE, 'ML-KEM ciphertext presence does not match the suite');
+    const x25519Shared = p.x25519(this.x25519Private, hello.x25519);
+    const shared = suite.hybrid ? concat(p.mlkem768Decapsulate(hello.mlkemCipherText, this.kemSecret!), x25519Shared) : x25519Shared;
+    const thSh = transcriptHash(p, this.ch1, header);
+    const hs = handshakeSecrets(p, shared, thSh);
+    const inner = openHandshake(p, suite.aead, hs.responder, handshakeAd(thSh, 1), hello.sealed);
+    if (inner === null) fail(ErrorCode.CRYPTO_AEAD_OPEN, 'responder flight does not authenticate');
+    const f = decodeResponderFlight(inner);
+    // CERT_R: the responder must be exactly the CID we asked the RN for, never a substitute.
+    const peerPCert = trust.validatePCert(f.cert.pcert, { cid: target });
+    requireEndpointRole(peerPCert);
+    const cvInput = signatureInput(CTX_RESPONDER_VERIFY, transcriptHash(p, this.ch1, header, f.eeBytes, f.certPcertBytes));
+    if (!p.ed25519Verify(peerPCert.body.publicKey, cvInput, f.cert.signature)) fail(ErrorCode.SIG_INVALID, 'responder CertificateVerify does not verify');
+    const expectedFin = p.hmacSha256(hs.responderFinishedKey, transcriptHash(p, this.ch1, header, f.eeBytes, f.certBytes));
+    if (!equal(expectedFin, f.finished)) fail(ErrorCode.HANDSHAKE_FINISHED, 'responder Finished does not verify');
+    const thApp = transcriptHash(p, this.ch1, header, inner);
+    const myFin = p.hmacSha256(hs.initiatorFinishedKey, thApp);
+    const finished = encodeFinished(sealHandshake(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), myFin));
+    const app = applicationSecrets(p, hs.master, thApp);
+    const peerEid = eidOf(p, hello.x25519, hello.mlkemCipherText);
+    const keys = sealSessionKeys({
+      role: 'initiator',
+      suite,
+      localCid: identity.cid,
+      peerCid: target,
+      localEid: this.eid,
+      peerEid,
+      sendSecret: app.initiator,
+      recvSecret: app.responder,
+      adContext: concat(identity.cid, this.eid, target, peerEid),
+      direction: 0,
+      exporterMaster: app.exporterMaster,
+      exporterBinding: exporterBinding(p, identity.cid, target, suite.id, f.eeBytes),
+      responderParams: { maxBlockPlaintext: f.ee.maxBlockPlaintext, windowBlocks: f.ee.windowBlocks },
+      peerPCert,
+      grant: this.grant,
+      peerExtensions: f.ee.extensions,
+    });
+    return { finished, keys };
+  }
+}
+
+/** draft §8: exporters incorporate both CIDs and the negotiated transport parameters. */
+export function exporterBinding(p: HandshakeTrust['provider'], cidI: Uint8Array, cidR: Uint8Array, suite: number, eeBytes: Uint8Array): Uint8Array {
+  return p.sha256(new Writer(100 + eeBytes.length).bytes(cidI).bytes(cidR).u16(suite).bytes(eeBytes).finish());
+}

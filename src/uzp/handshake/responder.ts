@@ -1,0 +1,164 @@
+// Responder (EP_R) handshake states (draft §5.2): respond(CH1') -> ExpectFinished -> SessionKeys.
+// The responder validates the Grant itself — it never trusts the RN's check alone (draft §4.3, §9) —
+// and checks that the Grant the RN forwarded is the one the initiator bound into CH1.
+
+import type { Grant, PCert, Valid } from '../artefacts/types.js';
+import { concat, equal } from '../bytes.js';
+import { ErrorCode } from '../errors.js';
+import { signatureInput } from '../signing.js';
+import {
+  CTX_EID_BINDING,
+  CTX_RESPONDER_VERIFY,
+  eidOf,
+  fail,
+  requireEndpointRole,
+  stageError,
+  transcriptHash,
+  type HandshakeIdentity,
+  type HandshakeTrust,
+} from './common.js';
+import { exporterBinding } from './initiator.js';
+import { sealSessionKeys, type SessionKeys, type TransportParams } from './keys.js';
+import {
+  decodeClientHello,
+  decodeFinished,
+  encodeCertificateVerify,
+  encodeEncryptedExtensions,
+  encodeServerHello,
+  encodeServerHelloHeader,
+  type HandshakeExtension,
+} from './messages.js';
+import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
+import { DEFAULT_SUITES, suiteById } from './suites.js';
+
+export interface ResponderOptions {
+  readonly trust: HandshakeTrust;
+  readonly identity: HandshakeIdentity;
+  /** Our preference order; the first one the initiator also offered wins (downgrades are caught by CV and FIN). */
+  readonly suites?: readonly number[];
+  readonly params: TransportParams;
+  readonly extensions?: readonly HandshakeExtension[];
+}
+
+/** What the RN forwarded: flight [2] plus the Grant from the Join and the initiator CID it attached. */
+export interface IncomingJoin {
+  readonly initiator: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly ch1: Uint8Array;
+}
+
+export interface ResponderReply {
+  readonly flight: Uint8Array;
+  readonly next: ExpectFinished;
+  readonly grant: Valid<Grant>;
+  readonly initiatorPCert: Valid<PCert>;
+  readonly initiatorExtensions: readonly HandshakeExtension[];
+}
+
+export function respond(o: ResponderOptions, join: IncomingJoin): ResponderReply {
+  try {
+    return respondInner(o, join);
+  } catch (e) {
+    throw stageError('ch1', e);
+  }
+}
+
+function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
+  const { trust, identity } = o;
+  const p = trust.provider;
+  // Cheap checks first: decode, addressing, suite overlap — before any signature or DH.
+  const { hello, signedPart } = decodeClientHello(join.ch1);
+  if (!equal(hello.target, identity.cid)) fail(ErrorCode.GRANT_AUDIENCE, 'CH1 is addressed to another CID');
+  const prefs = o.suites ?? DEFAULT_SUITES;
+  const chosen = prefs.find((s) => hello.suites.includes(s));
+  const suite = chosen === undefined ? undefined : suiteById(chosen);
+  if (suite === undefined) fail(ErrorCode.HANDSHAKE_NO_SUITE, 'no cipher suite in common', 'incompatible');
+  if (suite.hybrid && hello.mlkem.length === 0) fail(ErrorCode.DECODE_VALUE, 'hybrid suite offered without an ML-KEM share');
+  const initiatorPCert = trust.validatePCert(hello.pcert, { cid: join.initiator });
+  requireEndpointRole(initiatorPCert);
+  const grant = trust.validateGrant(join.grant, { audience: identity.cid, subject: join.initiator, nonce: 'track' });
+  if (!equal(grant.objectId, hello.grantId)) fail(ErrorCode.GRANT_SCOPE, 'the Grant forwarded by the RN is not the one bound in CH1');
+  if (!p.ed25519Verify(initiatorPCert.body.publicKey, signatureInput(CTX_EID_BINDING, signedPart), hello.signature)) {
+    fail(ErrorCode.SIG_INVALID, 'CH1 EID binding signature does not verify');
+  }
+
+  const x = p.x25519Generate();
+  const x25519Shared = p.x25519(x.privateKey, hello.x25519);
+  let shared = x25519Shared;
+  let mlkemCipherText: Uint8Array = new Uint8Array(0);
+  if (suite.hybrid) {
+    const enc = p.mlkem768Encapsulate(hello.mlkem);
+    mlkemCipherText = enc.cipherText;
+    shared = concat(enc.sharedSecret, x25519Shared);
+  }
+  const random = p.randomBytes(32);
+  const header = encodeServerHelloHeader({ random, suite: suite.id, x25519: x.publicKey, mlkemCipherText });
+  const thSh = transcriptHash(p, join.ch1, header);
+  const hs = handshakeSecrets(p, shared, thSh);
+
+  const eeBytes = encodeEncryptedExtensions({ ...o.params, extensions: o.extensions ?? [] });
+  const certNoSig = encodeCertificateVerify({ pcert: identity.pcert, signature: new Uint8Array(64) }).subarray(0, 2 + identity.pcert.length);
+  const cv = identity.signer.sign(signatureInput(CTX_RESPONDER_VERIFY, transcriptHash(p, join.ch1, header, eeBytes, certNoSig)));
+  const certBytes = concat(certNoSig, cv);
+  const fin = p.hmacSha256(hs.responderFinishedKey, transcriptHash(p, join.ch1, header, eeBytes, certBytes));
+  const inner = concat(eeBytes, certBytes, fin);
+  const sealed = sealHandshake(p, suite.aead, hs.responder, handshakeAd(thSh, 1), inner);
+  const flight = encodeServerHello({ random, suite: suite.id, x25519: x.publicKey, mlkemCipherText, sealed });
+
+  const thApp = transcriptHash(p, join.ch1, header, inner);
+  const app = applicationSecrets(p, hs.master, thApp);
+  const initiatorEid = eidOf(p, hello.x25519, hello.mlkem);
+  const myEid = eidOf(p, x.publicKey, mlkemCipherText);
+  const keys = sealSessionKeys({
+    role: 'responder',
+    suite,
+    localCid: identity.cid,
+    peerCid: join.initiator,
+    localEid: myEid,
+    peerEid: initiatorEid,
+    sendSecret: app.responder,
+    recvSecret: app.initiator,
+    adContext: concat(join.initiator, initiatorEid, identity.cid, myEid),
+    direction: 1,
+    exporterMaster: app.exporterMaster,
+    exporterBinding: exporterBinding(p, join.initiator, identity.cid, suite.id, eeBytes),
+    responderParams: o.params,
+    peerPCert: initiatorPCert,
+    grant,
+    peerExtensions: hello.extensions,
+  });
+  const expectedFin = p.hmacSha256(hs.initiatorFinishedKey, thApp);
+  return {
+    flight,
+    next: new ExpectFinished(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), expectedFin, keys),
+    grant,
+    initiatorPCert,
+    initiatorExtensions: hello.extensions,
+  };
+}
+
+export class ExpectFinished {
+  private used = false;
+  constructor(
+    private readonly p: HandshakeTrust['provider'],
+    private readonly aead: 'chacha20-poly1305' | 'aes-256-gcm',
+    private readonly secret: Uint8Array,
+    private readonly ad: Uint8Array,
+    private readonly expected: Uint8Array,
+    private readonly keys: SessionKeys,
+  ) {}
+
+  /** Consumes Finished_I ([6]); only now does the responder hold usable session keys. */
+  receive(b: Uint8Array): SessionKeys {
+    if (this.used) throw stageError('finished', new Error('Finished already processed'));
+    this.used = true;
+    try {
+      const sealed = decodeFinished(b);
+      const mac = openHandshake(this.p, this.aead, this.secret, this.ad, sealed);
+      if (mac === null || !equal(mac, this.expected)) fail(ErrorCode.HANDSHAKE_FINISHED, 'initiator Finished does not verify');
+      return this.keys;
+    } catch (e) {
+      throw stageError('finished', e);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// A logical channel: one duplex stream of messages inside a session. Messages arrive exactly once
+// and in order (the block layer guarantees it). send() waits for buffer room instead of growing
+// memory; trySend() never waits.
+
+import { EventEmitter } from 'node:events';
+import { ErrorCode, StateError } from '../errors.js';
+
+/** What a channel needs from its session (kept narrow so channels are testable alone). */
+export interface ChannelHost {
+  sendOnChannel(id: number, message: Uint8Array, close: boolean): boolean;
+  waitWritable(signal?: AbortSignal): Promise<void>;
+  channelClosedLocally(id: number): void;
+}
+
+export class Channel extends EventEmitter {
+  private closedLocal = false;
+  private closedRemote = false;
+
+  constructor(
+    readonly id: number,
+    private readonly host: ChannelHost,
+  ) {
+    super();
+  }
+
+  get closed(): boolean {
+    return this.closedLocal;
+  }
+
+  /** Queue one message; false when the session's send buffer is full (nothing queued). */
+  trySend(message: Uint8Array): boolean {
+    if (this.closedLocal) throw new StateError(ErrorCode.SESSION_CLOSED, `channel ${this.id} is closed`);
+    return this.host.sendOnChannel(this.id, message, false);
+  }
+
+  /** Queue one message, waiting for buffer room when needed (backpressure, never unbounded memory). */
+  async send(message: Uint8Array, signal?: AbortSignal): Promise<void> {
+    while (!this.trySend(message)) await this.host.waitWritable(signal);
+  }
+
+  /** Close our half: the peer sees 'end' after our last message. */
+  async close(): Promise<void> {
+    if (this.closedLocal) return;
+    while (!this.host.sendOnChannel(this.id, new Uint8Array(0), true)) await this.host.waitWritable();
+    this.closedLocal = true;
+    this.host.channelClosedLocally(this.id);
+  }
+
+  /** @internal called by the session for each delivered message. */
+  deliver(message: Uint8Array, remoteClosed: boolean): void {
+    // An empty message carrying the close flag only signals the end of the peer's half.
+    if (message.length > 0 || !remoteClosed) this.emit('message', message);
+    if (remoteClosed && !this.closedRemote) {
+      this.closedRemote = true;
+      this.emit('end');
+    }
+  }
+
+  /** Async iteration over incoming messages until the peer closes its half or the session ends. */
+  async *messages(): AsyncGenerator<Uint8Array> {
+    const queue: Uint8Array[] = [];
+    let done = this.closedRemote;
+    let wake: (() => void) | undefined;
+    const onMsg = (m: Uint8Array): void => {
+      queue.push(m);
+      wake?.();
+    };
+    const onEnd = (): void => {
+      done = true;
+      wake?.();
+    };
+    this.on('message', onMsg);
+    this.on('end', onEnd);
+    this.on('abort', onEnd);
+    try {
+      for (;;) {
+        const m = queue.shift();
+        if (m !== undefined) {
+          yield m;
+          continue;
+        }
+        if (done) return;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    } finally {
+      this.off('message', onMsg);
+      this.off('end', onEnd);
+      this.off('abort', onEnd);
+    }
+  }
+}

@@ -1,0 +1,265 @@
+// A stitched end-to-end session: drives the block engine (draft §7) over one RN stitch, owns the
+// single timer (one timer hook per protocol event, as wireguard-go), and multiplexes channels.
+// Only this file moves bytes between the engine and the stitch.
+
+import { EventEmitter } from 'node:events';
+import { BlockEngine, type BlockLimits } from '../blocks/engine.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { ErrorCode, StateError, UzpError } from '../errors.js';
+import { exportKeyingMaterial } from '../exporter.js';
+import type { SessionKeys } from '../handshake/keys.js';
+import { Association } from './association.js';
+import { Channel, type ChannelHost } from './channel.js';
+import { mayReleaseData } from './state.js';
+
+/** The part of an RN stitch a session uses (src/uzp/link provides it). */
+export interface StitchPort {
+  readonly id: number;
+  send(payload: Uint8Array): boolean;
+  onPayload(cb: (payload: Uint8Array) => void): void;
+  onClose(cb: (error?: Error) => void): void;
+  onDrain(cb: () => void): void;
+  close(): void;
+}
+
+export interface SessionOptions {
+  readonly provider: CryptoProvider;
+  readonly keys: SessionKeys;
+  readonly association: Association;
+  readonly limits?: Partial<BlockLimits>;
+  /** Monotonic ms clock; default performance.now. */
+  readonly now?: () => number;
+}
+
+/** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
+function isBlock(b: Uint8Array): boolean {
+  return b.length > 0 && (b[0]! & 0xfc) === 0x10;
+}
+
+/** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
+export const CONTROL_CHANNEL = 0;
+
+export class Session extends EventEmitter implements ChannelHost {
+  readonly keys: SessionKeys;
+  readonly association: Association;
+  private readonly engine: BlockEngine;
+  private readonly provider: CryptoProvider;
+  private readonly channels = new Map<number, Channel>();
+  private stitch: StitchPort | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private pumpScheduled = false;
+  private blocked = false;
+  private writableWaiters: Array<() => void> = [];
+  private nextChannelId: number;
+  private closeError: UzpError | undefined;
+  private droppedPayloads = 0;
+
+  constructor(o: SessionOptions) {
+    super();
+    this.keys = o.keys;
+    this.association = o.association;
+    this.provider = o.provider;
+    this.nextChannelId = o.keys.role === 'initiator' ? 1 : 2;
+    const now = o.now ?? (() => performance.now());
+    this.engine = new BlockEngine({
+      provider: o.provider,
+      aead: o.keys.suite.aead,
+      sendSecret: o.keys.sendSecret,
+      recvSecret: o.keys.recvSecret,
+      adContext: o.keys.adContext,
+      direction: o.keys.direction,
+      now,
+      limits: o.limits,
+      onMessage: (ch, msg, closed) => this.onMessage(ch, msg, closed),
+      onWritable: () => this.wakeWriters(),
+      onClose: (err, code) => this.finish(err, code),
+      onDrop: () => {
+        this.droppedPayloads++;
+      },
+    });
+  }
+
+  get state(): string {
+    return this.association.state;
+  }
+  get peerCid(): Uint8Array {
+    return this.keys.peerCid;
+  }
+  get stats(): BlockEngine['stats'] & { droppedPayloads: number } {
+    return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
+  }
+
+  /** Attach the stitch that carries this session (at start, and again after a re-stitch). */
+  attach(stitch: StitchPort): void {
+    this.stitch = stitch;
+    this.blocked = false;
+    stitch.onPayload((p) => this.receive(p));
+    stitch.onDrain(() => {
+      this.blocked = false;
+      this.schedulePump();
+    });
+    stitch.onClose((e) => this.onStitchClosed(stitch, e));
+  }
+
+  /** Feed one relay payload (the endpoint hands over payloads that raced the handshake's end). */
+  receive(payload: Uint8Array): void {
+    if (this.association.state === 'closed') return;
+    if (!isBlock(payload)) {
+      this.droppedPayloads++;
+      return;
+    }
+    this.engine.receive(payload);
+    this.schedulePump();
+  }
+
+  /** Open a new channel towards the peer. */
+  openChannel(): Channel {
+    this.assertOpen();
+    const id = this.nextChannelId;
+    this.nextChannelId += 2;
+    return this.channel(id);
+  }
+
+  /** The channel with this id (created on first use, on both sides). */
+  channel(id: number): Channel {
+    let ch = this.channels.get(id);
+    if (ch === undefined) {
+      ch = new Channel(id, this);
+      this.channels.set(id, ch);
+    }
+    return ch;
+  }
+
+  /** draft §8 exporter bound to this session. */
+  exporter(label: string, context: Uint8Array, length: number): Uint8Array {
+    return exportKeyingMaterial(this.provider, this.keys, label, context, length);
+  }
+
+  /** Graceful close: a CLOSE frame goes out after queued data; then the stitch is released. */
+  close(code = 0, reason = ''): void {
+    if (this.association.state === 'closed') return;
+    this.engine.close(code, reason);
+    this.pump();
+    this.finish(undefined, undefined);
+  }
+
+  // ---- ChannelHost ----
+
+  sendOnChannel(id: number, message: Uint8Array, close: boolean): boolean {
+    this.assertOpen();
+    const ok = this.engine.send(id, message, close);
+    if (ok) this.schedulePump();
+    return ok;
+  }
+
+  waitWritable(signal?: AbortSignal): Promise<void> {
+    this.assertOpen();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal!.reason ?? new Error('aborted'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.writableWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  channelClosedLocally(id: number): void {
+    const ch = this.channels.get(id);
+    if (ch !== undefined && ch.listenerCount('end') === 0) this.channels.delete(id);
+  }
+
+  // ---- internals ----
+
+  private assertOpen(): void {
+    if (this.association.state === 'closed') {
+      throw this.closeError ?? new StateError(ErrorCode.SESSION_CLOSED, 'session is closed');
+    }
+  }
+
+  private onMessage(id: number, message: Uint8Array, closed: boolean): void {
+    let ch = this.channels.get(id);
+    if (ch === undefined) {
+      ch = this.channel(id);
+      this.emit('channel', ch);
+    }
+    ch.deliver(message, closed);
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // setImmediate rather than a microtask: every send() of the current turn lands in the same
+    // block (coalescing), which is what makes small messages cheap.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const stitch = this.stitch;
+    if (stitch === undefined || this.blocked || !mayReleaseData(this.association.state)) {
+      this.armTimer();
+      return;
+    }
+    for (const block of this.engine.poll()) {
+      if (!stitch.send(block)) this.blocked = true;
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    const at = this.engine.nextDeadline();
+    if (at === undefined || this.association.state === 'closed') {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer !== undefined && at >= this.timerAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, at - performance.now()),
+    );
+  }
+
+  private onStitchClosed(stitch: StitchPort, e?: Error): void {
+    if (stitch !== this.stitch || this.association.state === 'closed') return;
+    this.stitch = undefined;
+    // draft §11.2/§11.3: RN loss is an availability event. Without an alternate stitch the
+    // association cannot return to stitched, so it ends here; unacked blocks are reported lost.
+    if (this.association.state === 'stitched') this.association.to('failover');
+    this.emit('failover', e);
+    this.finish(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `the RN stitch closed${e ? `: ${e.message}` : ''}`), undefined);
+  }
+
+  private finish(err: UzpError | undefined, remoteCode: number | undefined): void {
+    if (this.association.state === 'closed') return;
+    this.closeError = err;
+    this.association.close();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const stitch = this.stitch;
+    this.stitch = undefined;
+    // Let the CLOSE frame leave before releasing the stitch.
+    if (stitch !== undefined) setImmediate(() => stitch.close());
+    this.wakeWriters();
+    for (const ch of this.channels.values()) ch.emit('abort');
+    this.emit('close', err, remoteCode);
+  }
+}

@@ -1,8 +1,8 @@
 // Decoded shapes of the signed artefacts (UZPIF common envelope as profiled in docs/PROFILE.md).
 // Every artefact is one envelope: a canonical-CBOR body (common fields + a type-specific part)
 // plus ordered signatures. These are *decoded* views; only the validate* functions in
-// ./validate.ts produce values of the `Valid*` types, so code that needs a checked Grant or PCert
-// cannot be handed an unchecked one (rustls-style proof types).
+// ./validate-*.ts (via TrustStore) produce values of the `Valid*` types, so code that needs a
+// checked Grant or PCert cannot be handed an unchecked one (rustls-style proof types).
 
 export type ObjectType = 'pcert' | 'grant' | 'rn-set' | 'revocation' | 'attestation' | 'por-evidence';
 

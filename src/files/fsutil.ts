@@ -1,0 +1,101 @@
+// The filesystem primitives of the identity/artefact area: atomic writes with explicit modes,
+// capped reads, and fs errors turned into LocalErrors that name the file and the fix.
+
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode, LocalError, isUzpError, type UzpError } from '../uzp/errors.js';
+
+/** Maps a Node fs error to a LocalError naming the file; other values pass through unchanged. */
+export function fileError(e: unknown, file: string, action: string): UzpError | unknown {
+  if (isUzpError(e)) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new LocalError(ErrorCode.FILE_NOT_FOUND, `${file}: no such file (while trying to ${action})`, { cause: e });
+  if (code === 'EEXIST') return new LocalError(ErrorCode.FILE_EXISTS, `${file}: already exists; refusing to overwrite it (move it away first)`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM') return new LocalError(ErrorCode.FILE_IO, `${file}: permission denied (while trying to ${action})`, { cause: e });
+  if (typeof code === 'string') return new LocalError(ErrorCode.FILE_IO, `${file}: cannot ${action}: ${code}`, { cause: e });
+  return e;
+}
+
+export interface WriteOptions {
+  /** File mode, applied at creation and again with chmod (the umask cannot loosen or tighten it). */
+  readonly mode: number;
+  /** When false (default) an existing file is refused with FILE_EXISTS; when true it is replaced atomically. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Writes via a temporary file in the same directory, fsyncs it, then either renames it over the
+ * target (overwrite) or hard-links it into place, which fails atomically if the target exists.
+ * A reader therefore sees the old file or the complete new one, never a partial write.
+ */
+export function writeFileAtomic(file: string, data: Uint8Array | string, opts: WriteOptions): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', opts.mode);
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    chmodSync(tmp, opts.mode);
+    if (opts.overwrite === true) renameSync(tmp, file);
+    else {
+      linkSync(tmp, file);
+      unlinkSync(tmp);
+    }
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw fileError(e, file, 'write it');
+  }
+}
+
+/** Reads a regular file of at most `maxBytes`; bigger files are refused without reading them whole. */
+export function readFileCapped(file: string, maxBytes: number, what: string): { bytes: Uint8Array; mode: number } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw fileError(e, file, `read the ${what}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: not a regular file (expected a ${what})`);
+    if (st.size > maxBytes) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: ${st.size} bytes is too large for a ${what} (at most ${maxBytes})`);
+    // Read one byte past the cap so a file that grows (or lies about its size) is still refused.
+    const buf = Buffer.alloc(maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > maxBytes) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: too large for a ${what} (at most ${maxBytes} bytes)`);
+    }
+    return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, n), mode: st.mode };
+  } catch (e) {
+    throw fileError(e, file, `read the ${what}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function exists(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** mkdir -p with a mode for the directories it creates. */
+export function ensureDir(dir: string, mode = 0o700): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode });
+  } catch (e) {
+    throw fileError(e, dir, 'create the directory');
+  }
+}

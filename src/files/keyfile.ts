@@ -1,0 +1,58 @@
+// Ed25519 secret key file:
+//   {"kind":"uzp-gw/ed25519-secret","seed":hex64,"public":hex64,"cid":hex64}
+// Written with mode 0600 (created so, then chmod'ed, via temp file + link/rename). Loading refuses
+// a file that grants any permission to group or others, the way ssh refuses a readable key.
+
+import { equal, toHex } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { ED25519_PUBLIC_LENGTH, ED25519_SEED_LENGTH } from '../uzp/crypto/provider.js';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { CID_LENGTH } from '../uzp/identity/cid.js';
+import { identityFromSeed, type Identity } from '../uzp/identity/identity.js';
+import { readFileCapped, writeFileAtomic } from './fsutil.js';
+import { hexField, parseJsonObject, utf8Text } from './json.js';
+
+export const KEY_FILE_KIND = 'uzp-gw/ed25519-secret';
+export const KEY_FILE_MODE = 0o600;
+const MAX_KEY_FILE = 4096;
+const KEYS = ['kind', 'seed', 'public', 'cid'] as const;
+
+export function encodeKeyFile(id: Identity): string {
+  return JSON.stringify({ kind: KEY_FILE_KIND, seed: toHex(id.seed), public: toHex(id.publicKey), cid: toHex(id.cid) }) + '\n';
+}
+
+/** Parses key file text; every error is KEY_FILE_INVALID naming `file`. Checks seed/public/cid agree. */
+export function parseKeyFile(provider: CryptoProvider, text: string, file: string): Identity {
+  const code = ErrorCode.KEY_FILE_INVALID;
+  const o = parseJsonObject(text, file, KEY_FILE_KIND, KEYS, code);
+  const seed = hexField(o, 'seed', ED25519_SEED_LENGTH, file, code);
+  const pub = hexField(o, 'public', ED25519_PUBLIC_LENGTH, file, code);
+  const cid = hexField(o, 'cid', CID_LENGTH, file, code);
+  const id = identityFromSeed(provider, seed);
+  if (!equal(id.publicKey, pub)) throw new LocalError(code, `${file}: "public" does not belong to "seed" (corrupted or edited key file)`);
+  if (!equal(id.cid, cid)) throw new LocalError(code, `${file}: "cid" is not BLAKE3-256 of "public" (corrupted or edited key file)`);
+  return id;
+}
+
+/** Writes a new key file with mode 0600; refuses to replace an existing file unless `overwrite`. */
+export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boolean } = {}): void {
+  writeFileAtomic(file, encodeKeyFile(id), { mode: KEY_FILE_MODE, overwrite: opts.overwrite ?? false });
+}
+
+/** Loads a key file, refusing group/other permissions first (KEY_FILE_PERMISSIONS). */
+export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
+  const { bytes, mode } = readFileCapped(file, MAX_KEY_FILE, 'key file');
+  checkKeyFileMode(file, mode);
+  return parseKeyFile(provider, utf8Text(bytes, file, ErrorCode.KEY_FILE_INVALID), file);
+}
+
+/** mode & 0o077 must be 0 (POSIX only: Windows has no such bits). */
+export function checkKeyFileMode(file: string, mode: number): void {
+  if (process.platform === 'win32') return;
+  if ((mode & 0o077) !== 0) {
+    throw new LocalError(
+      ErrorCode.KEY_FILE_PERMISSIONS,
+      `${file}: secret key file is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); fix with: chmod 600 ${file}`,
+    );
+  }
+}

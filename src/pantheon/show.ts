@@ -1,0 +1,98 @@
+// `pantheon show FILE`: an artefact as JSON (bytes as lowercase hex): common fields, object_id,
+// the decoded body, validity at `now`, and — with a trust domain — whether the signatures verify
+// against its root. Inspection only: no nonce state, no revocation list.
+
+import { readArtefactFile } from '../files/artefact-file.js';
+import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { codecFor } from '../uzp/artefacts/codecs.js';
+import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
+import { openArtefact, verifySignatures } from '../uzp/artefacts/open.js';
+import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/artefacts/types.js';
+import { decodeCanonical, type CborValue } from '../uzp/cbor.js';
+import { equal, toHex } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { isUzpError } from '../uzp/errors.js';
+import { trustPath } from './domain.js';
+import { formatPurpose } from './purpose-spec.js';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Generic CBOR -> JSON with byte strings as hex (for bodies and extension values). */
+export function cborToJson(v: CborValue): Json {
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map(cborToJson);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cborToJson(x)]));
+  return v;
+}
+
+function bodyJson(type: string, body: unknown): Json {
+  switch (type) {
+    case 'pcert': {
+      const b = body as PCertBody;
+      return { public: toHex(b.publicKey), role: b.role, ...(b.name !== undefined ? { name: b.name } : {}) };
+    }
+    case 'grant': {
+      const b = body as GrantBody;
+      return {
+        purposes: b.purposes.map(formatPurpose),
+        scope: { ...(b.scope.slot !== undefined ? { slot: b.scope.slot } : {}), ...(b.scope.device !== undefined ? { device: b.scope.device } : {}) },
+        nonce: b.nonce,
+        early_data: b.earlyData,
+        no_replay: b.noReplay,
+      };
+    }
+    case 'rn-set': {
+      const b = body as RnSetBody;
+      return { scope: b.scope, rns: b.rns.map((e) => ({ cid: toHex(e.cid), public: toHex(e.publicKey), addresses: [...e.addresses], roles: [...e.roles] })) };
+    }
+    default: {
+      const b = body as RevocationBody;
+      return { cids: b.cids.map(toHex), object_ids: b.objectIds.map(toHex) };
+    }
+  }
+}
+
+export function show(provider: CryptoProvider, file: string, opts: { dir?: string; nowMs: number }): { [k: string]: Json } {
+  const raw = decodeEnvelope(provider, readArtefactFile(file));
+  const now = Math.floor(opts.nowMs / 1000);
+  const out: { [k: string]: Json } = {
+    file,
+    type: raw.type,
+    object_id: toHex(raw.objectId),
+    issuer: toHex(raw.issuer),
+    ...(raw.subject !== undefined ? { subject: toHex(raw.subject) } : {}),
+    ...(raw.audience !== undefined ? { audience: toHex(raw.audience) } : {}),
+    issued_at: raw.issuedAt,
+    not_before: raw.notBefore,
+    expires_at: raw.expiresAt,
+    epoch: raw.epoch,
+    sequence: raw.sequence,
+    extensions: raw.extensions.map((e) => ({ id: e.id, critical: e.critical, value: cborToJson(decodeCanonical(e.value)) })),
+    signatures: raw.signatures.map((s) => ({ alg: s.alg, kid: toHex(s.kid) })),
+    validity: now < raw.notBefore ? 'not-yet-valid' : now > raw.expiresAt ? 'expired' : 'valid',
+  };
+  const codec = codecFor(raw.type);
+  if (codec === undefined) out.body = cborToJson(raw.body);
+  else {
+    try {
+      out.body = bodyJson(raw.type, openArtefact(provider, raw.bytes, codec.type as 'pcert').body);
+    } catch (e) {
+      if (!isUzpError(e)) throw e;
+      out.body = cborToJson(raw.body);
+      out.problem = { code: e.code, message: e.message };
+    }
+  }
+  if (opts.dir === undefined) out.signature = 'not-checked';
+  else {
+    const anchor = loadTrustAnchor(provider, trustPath(opts.dir));
+    out.issued_by_root = equal(raw.issuer, anchor.rootCid);
+    try {
+      verifySignatures(provider, raw, (kid) => (equal(kid, anchor.rootCid) ? anchor.rootPublicKey : undefined));
+      out.signature = 'valid';
+    } catch (e) {
+      if (!isUzpError(e)) throw e;
+      out.signature = e.code === 'SIG_UNKNOWN_SIGNER' ? 'unknown-signer' : 'invalid';
+    }
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+// Pantheon's issuing state in DIR/state.json: the counters that must only ever go up (Grant
+// nonces per subject+audience, RN Set epoch/sequence, the cumulative revocation list). Written
+// atomically; a command updates the state *before* writing its artefact so a counter is never
+// reused even if the artefact write fails. One admin at a time: there is no lock between processes.
+//   {"kind":"uzp-gw/pantheon-state","grant_nonces":{"<sub hex>:<aud hex>":n},
+//    "rn_set":{"epoch":n,"sequence":n},"revocation":{"epoch":n,"sequence":n,"cids":[hex],"ids":[hex]}}
+
+import { join } from 'node:path';
+import { readTextFileIfExists, writeJsonFileAtomic } from '../files/json-file.js';
+import { parseJsonObject, type JsonObject } from '../files/json.js';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+
+export const STATE_KIND = 'uzp-gw/pantheon-state';
+export const STATE_FILE = 'state.json';
+const MAX_STATE_FILE = 8 * 1024 * 1024;
+
+export interface PantheonState {
+  grantNonces: Record<string, number>;
+  rnSet: { epoch: number; sequence: number };
+  revocation: { epoch: number; sequence: number; cids: string[]; ids: string[] };
+}
+
+export function emptyState(): PantheonState {
+  return { grantNonces: {}, rnSet: { epoch: 0, sequence: 0 }, revocation: { epoch: 0, sequence: 0, cids: [], ids: [] } };
+}
+
+export function statePath(dir: string): string {
+  return join(dir, STATE_FILE);
+}
+
+export function loadState(dir: string): PantheonState {
+  const file = statePath(dir);
+  const text = readTextFileIfExists(file, MAX_STATE_FILE, 'Pantheon state file');
+  return text === undefined ? emptyState() : parseState(text, file);
+}
+
+export function saveState(dir: string, s: PantheonState): void {
+  writeJsonFileAtomic(statePath(dir), {
+    kind: STATE_KIND,
+    grant_nonces: s.grantNonces,
+    rn_set: s.rnSet,
+    revocation: s.revocation,
+  });
+}
+
+function bad(file: string, what: string): LocalError {
+  return new LocalError(ErrorCode.FILE_INVALID, `${file}: ${what} (the state file was edited or corrupted; restore it from a backup)`);
+}
+
+function uint(v: unknown, file: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(file, `${what} must be a non-negative integer`);
+  return v;
+}
+
+function obj(v: unknown, file: string, what: string): JsonObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(file, `${what} must be an object`);
+  return v as JsonObject;
+}
+
+function hexList(v: unknown, file: string, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) throw bad(file, `${what} must be a list of 64-hex ids`);
+  return v as string[];
+}
+
+export function parseState(text: string, file: string): PantheonState {
+  const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation'], ErrorCode.FILE_INVALID);
+  const gn = obj(o.grant_nonces, file, 'grant_nonces');
+  const grantNonces: Record<string, number> = {};
+  for (const [k, v] of Object.entries(gn)) {
+    if (!/^[0-9a-f]{64}:[0-9a-f]{64}$/.test(k)) throw bad(file, `grant_nonces key ${JSON.stringify(k.slice(0, 40))} is not "<subject>:<audience>"`);
+    grantNonces[k] = uint(v, file, `grant_nonces[${k.slice(0, 8)}…]`);
+  }
+  const rn = obj(o.rn_set, file, 'rn_set');
+  const rv = obj(o.revocation, file, 'revocation');
+  return {
+    grantNonces,
+    rnSet: { epoch: uint(rn.epoch, file, 'rn_set.epoch'), sequence: uint(rn.sequence, file, 'rn_set.sequence') },
+    revocation: {
+      epoch: uint(rv.epoch, file, 'revocation.epoch'),
+      sequence: uint(rv.sequence, file, 'revocation.sequence'),
+      cids: hexList(rv.cids, file, 'revocation.cids'),
+      ids: hexList(rv.ids, file, 'revocation.ids'),
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// Object type -> body codec. Types without a codec yet ("attestation", "por-evidence") decode
+// structurally as envelopes but cannot be opened as typed artefacts (ARTEFACT_TYPE).
+
+import type { BodyCodec } from './codec.js';
+import { grantCodec } from './grant.js';
+import { pcertCodec } from './pcert.js';
+import { revocationCodec } from './revocation.js';
+import { rnSetCodec } from './rnset.js';
+import type { GrantBody, ObjectType, PCertBody, RevocationBody, RnSetBody } from './types.js';
+
+/** Body type per object type that has a codec in this profile version. */
+export interface BodyOf {
+  pcert: PCertBody;
+  grant: GrantBody;
+  'rn-set': RnSetBody;
+  revocation: RevocationBody;
+}
+export type CodecType = keyof BodyOf;
+
+const CODECS: { readonly [T in CodecType]: BodyCodec<BodyOf[T]> } = {
+  pcert: pcertCodec,
+  grant: grantCodec,
+  'rn-set': rnSetCodec,
+  revocation: revocationCodec,
+};
+
+export function codecFor<T extends CodecType>(type: T): BodyCodec<BodyOf[T]>;
+export function codecFor(type: ObjectType): BodyCodec<unknown> | undefined;
+export function codecFor(type: ObjectType): BodyCodec<unknown> | undefined {
+  return Object.prototype.hasOwnProperty.call(CODECS, type) ? (CODECS[type as CodecType] as BodyCodec<unknown>) : undefined;
+}

@@ -1,0 +1,31 @@
+// Profile constants for signed artefacts (docs/PROFILE.md, "Artefacts"). Spec rules are in the
+// draft (§12 quotes the UZPIF common-envelope rules); these numbers are our profile's choices.
+
+import type { ObjectType } from './types.js';
+
+/** Every object_type the envelope decoder recognises (draft §12 adds "por-evidence"). */
+export const OBJECT_TYPES: readonly ObjectType[] = ['pcert', 'grant', 'rn-set', 'revocation', 'attestation', 'por-evidence'];
+
+/** Domain separation for every signature in this profile: ctx = SIG_CONTEXT_PREFIX + object_type. */
+export const SIG_CONTEXT_PREFIX = 'uzp-gw/1 ';
+
+/** The only signature algorithm identifier of this profile (algorithm identifier matching). */
+export const ALG_ED25519 = 'ed25519';
+
+/** Whole envelope bound: a decoder never looks at more than this. */
+export const MAX_ENVELOPE_BYTES = 64 * 1024;
+/** At most this many signatures (issuer + co-signers). */
+export const MAX_SIGNATURES = 16;
+/** At most this many extensions per artefact. */
+export const MAX_EXTENSIONS = 32;
+/** Extension ids: short ASCII names. */
+export const MAX_EXTENSION_ID = 64;
+/** Generic bound for short text fields (names, slot ids, purposes). */
+export const MAX_TEXT = 256;
+
+/** Default allowed clock skew for nbf/exp, seconds. */
+export const DEFAULT_SKEW_SECONDS = 300;
+/** Signature-verification cache entries per TrustStore. */
+export const SIG_CACHE_ENTRIES = 1024;
+/** Grant nonce state: (iss, sub, aud) triples remembered per TrustStore, oldest evicted first. */
+export const NONCE_STATE_ENTRIES = 65_536;

@@ -1,0 +1,102 @@
+// TrustStore: the trust context of one endpoint or RN — the domain root key (trust anchor), the
+// installed revocation list and RN Set Statement, Grant nonce state and the signature cache.
+// Only the domain root issues artefacts in this profile (no delegation yet).
+// Time comes from an injected clock so that tests never depend on the wall clock.
+
+import { equal, toHex } from '../bytes.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { cidOf } from '../identity/cid.js';
+import { DEFAULT_SKEW_SECONDS } from './constants.js';
+import { NonceTracker } from './nonces.js';
+import type { ResolveKey } from './open.js';
+import { SigCache } from './sigcache.js';
+import type { Grant, PCert, Revocation, RnEntry, RnSet, Role, Valid } from './types.js';
+import type { TrustContext } from './validate-common.js';
+import { validateGrant } from './validate-grant.js';
+import { validatePCert } from './validate-pcert.js';
+import { acceptRevocation } from './validate-revocation.js';
+import { acceptRnSet, eligibleRn } from './validate-rnset.js';
+
+export interface TrustStoreOptions {
+  provider: CryptoProvider;
+  /** Domain root Ed25519 public key (the trust anchor). */
+  rootPublicKey: Uint8Array;
+  /** Unix time in ms; default Date.now. */
+  clock?: () => number;
+  /** Allowed clock skew for nbf/exp, seconds; default 300. */
+  skewSeconds?: number;
+}
+
+export class TrustStore implements TrustContext {
+  readonly provider: CryptoProvider;
+  readonly rootCid: Uint8Array;
+  readonly rootPublicKey: Uint8Array;
+  readonly skewSeconds: number;
+  readonly sigCache = new SigCache();
+  readonly nonces = new NonceTracker();
+  readonly resolveKey: ResolveKey;
+  private readonly clock: () => number;
+  private revocation: Valid<Revocation> | undefined;
+  private revoked = new Set<string>();
+  private installedRnSet: Valid<RnSet> | undefined;
+
+  constructor(opts: TrustStoreOptions) {
+    this.provider = opts.provider;
+    this.rootPublicKey = opts.rootPublicKey.slice();
+    this.rootCid = cidOf(opts.provider, this.rootPublicKey);
+    this.clock = opts.clock ?? Date.now;
+    this.skewSeconds = opts.skewSeconds ?? DEFAULT_SKEW_SECONDS;
+    if (!Number.isSafeInteger(this.skewSeconds) || this.skewSeconds < 0) throw new RangeError(`skewSeconds must be a non-negative integer, got ${this.skewSeconds}`);
+    const rootCid = this.rootCid;
+    const rootKey = this.rootPublicKey;
+    this.resolveKey = (kid) => (equal(kid, rootCid) ? rootKey : undefined);
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
+  /** Validates and installs a revocation list (newer epoch/sequence replaces older; older -> ARTEFACT_STALE_SEQUENCE). */
+  setRevocation(bytes: Uint8Array): Valid<Revocation> {
+    const next = acceptRevocation(this, this.revocation, bytes);
+    if (next !== this.revocation) {
+      this.revocation = next;
+      this.revoked = new Set([...next.body.cids, ...next.body.objectIds].map(toHex));
+    }
+    return next;
+  }
+
+  /** The installed revocation list, if any. It keeps applying after its exp: revocation fails safe. */
+  get revocationList(): Valid<Revocation> | undefined {
+    return this.revocation;
+  }
+
+  /** Validates and installs an RN Set Statement (precedence: epoch, then sequence; same epoch+seq but different object_id -> RNSET_CONFLICT). */
+  setRnSet(bytes: Uint8Array): Valid<RnSet> {
+    this.installedRnSet = acceptRnSet(this, this.installedRnSet, bytes);
+    return this.installedRnSet;
+  }
+
+  get rnSet(): Valid<RnSet> | undefined {
+    return this.installedRnSet;
+  }
+
+  /** The RN entry for an RN public key if the installed RN set is *currently* valid and lists it; else throws RNSET_NOT_ELIGIBLE. */
+  requireEligibleRn(rnPublicKey: Uint8Array, role?: string): RnEntry {
+    return eligibleRn(this, this.installedRnSet, rnPublicKey, role);
+  }
+
+  isRevoked(id: Uint8Array): boolean {
+    return this.revoked.has(toHex(id));
+  }
+
+  validatePCert(bytes: Uint8Array, opts: { role?: Role; cid?: Uint8Array } = {}): Valid<PCert> {
+    return validatePCert(this, bytes, opts);
+  }
+
+  /** nonce: 'track' (default) refuses a nonce lower than the highest seen for (iss, sub, aud) and records it;
+   *  'ignore' skips nonce state (for offline inspection). Equal nonce is accepted (one Grant, several sessions). */
+  validateGrant(bytes: Uint8Array, opts: { audience: Uint8Array; subject?: Uint8Array; nonce?: 'track' | 'ignore' }): Valid<Grant> {
+    return validateGrant(this, this.nonces, bytes, opts);
+  }
+}

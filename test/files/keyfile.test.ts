@@ -1,0 +1,183 @@
+import fc from 'fast-check';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readArtefactFile, writeArtefactFile } from '../../src/files/artefact-file.js';
+import { writeFileAtomic } from '../../src/files/fsutil.js';
+import { encodeKeyFile, loadKeyFile, parseKeyFile, writeKeyFile } from '../../src/files/keyfile.js';
+import { encodeTrustAnchor, loadTrustAnchor, parseTrustAnchor, writeTrustAnchor } from '../../src/files/trust-anchor.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
+import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { identityFromSeed } from '../../src/uzp/identity/identity.js';
+import { rmSync } from 'node:fs';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-files-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const id = identityFromSeed(provider, new Uint8Array(32).fill(7));
+let n = 0;
+const fresh = (name = 'k') => join(dir, `${name}-${n++}`);
+
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof UzpError ? e.code : `untyped ${String(e)}`;
+  }
+  return 'no error';
+}
+
+/** Character-level mutations of a JSON text. */
+const mutatedText = (base: string) =>
+  fc
+    .tuple(
+      fc.array(
+        fc.record({ pos: fc.nat(), kind: fc.constantFrom('del', 'ins', 'set'), ch: fc.constantFrom('"', '{', '}', ',', ':', '0', 'a', 'F', ' ', '\\', 'é', '\u0000', 'x') }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    )
+    .map(([ops]) => {
+      let s = base;
+      for (const o of ops) {
+        const p = s.length === 0 ? 0 : o.pos % s.length;
+        s = o.kind === 'del' ? s.slice(0, p) + s.slice(p + 1) : o.kind === 'ins' ? s.slice(0, p) + o.ch + s.slice(p) : s.slice(0, p) + o.ch + s.slice(p + 1);
+      }
+      return s;
+    });
+
+describe('key files', () => {
+  it('are written with mode 0600 whatever the umask, and load back to the same identity', () => {
+    const old = process.umask(0o000);
+    try {
+      const f = fresh();
+      writeKeyFile(f, id);
+      expect(statSync(f).mode & 0o777).toBe(0o600);
+      const back = loadKeyFile(provider, f);
+      expect(toHex(back.cid)).toBe(toHex(id.cid));
+      expect(toHex(back.seed)).toBe(toHex(id.seed));
+      expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ kind: 'uzp-gw/ed25519-secret', seed: toHex(id.seed), public: toHex(id.publicKey), cid: toHex(id.cid) });
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('refuses group/other permissions with KEY_FILE_PERMISSIONS naming the file and the fix', () => {
+    const f = fresh();
+    writeKeyFile(f, id);
+    for (const mode of [0o644, 0o640, 0o604, 0o660, 0o601]) {
+      chmodSync(f, mode);
+      try {
+        loadKeyFile(provider, f);
+        expect.unreachable(`mode ${mode.toString(8)} accepted`);
+      } catch (e) {
+        expect((e as UzpError).code).toBe(ErrorCode.KEY_FILE_PERMISSIONS);
+        expect((e as Error).message).toContain(f);
+        expect((e as Error).message).toContain(`chmod 600 ${f}`);
+      }
+    }
+    chmodSync(f, 0o400);
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
+  });
+
+  it('never overwrites an existing key file and leaves no temporary files behind', () => {
+    const f = fresh();
+    writeKeyFile(f, id);
+    const before = readFileSync(f, 'utf8');
+    expect(codeOf(() => writeKeyFile(f, identityFromSeed(provider, new Uint8Array(32).fill(8))))).toBe(ErrorCode.FILE_EXISTS);
+    expect(readFileSync(f, 'utf8')).toBe(before);
+    expect(readdirSync(dir).filter((x) => x.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('missing, oversize, non-regular and inconsistent files get clear typed errors', () => {
+    expect(codeOf(() => loadKeyFile(provider, join(dir, 'nope')))).toBe(ErrorCode.FILE_NOT_FOUND);
+    const big = fresh();
+    writeFileSync(big, 'x'.repeat(5000), { mode: 0o600 });
+    expect(codeOf(() => loadKeyFile(provider, big))).toBe(ErrorCode.FILE_INVALID);
+    const d = fresh('d');
+    mkdirSync(d);
+    expect(codeOf(() => loadKeyFile(provider, d))).toBe(ErrorCode.FILE_INVALID);
+    const good = JSON.parse(encodeKeyFile(id));
+    const other = identityFromSeed(provider, new Uint8Array(32).fill(9));
+    for (const bad of [
+      { ...good, public: toHex(other.publicKey) },
+      { ...good, cid: toHex(other.cid) },
+      { ...good, kind: 'uzp-gw/x25519-secret' },
+      { ...good, extra: 1 },
+      { ...good, seed: 'A' + good.seed.slice(1) },
+      { ...good, seed: good.seed.slice(2) },
+    ]) {
+      expect(codeOf(() => parseKeyFile(provider, JSON.stringify(bad), 'k.json'))).toBe(ErrorCode.KEY_FILE_INVALID);
+    }
+    const f = fresh();
+    writeFileSync(f, Buffer.from([0xff, 0xfe, 0x7b]), { mode: 0o600 });
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe(ErrorCode.KEY_FILE_INVALID);
+  });
+
+  it('10,000 junk and mutated key files: only typed errors', () => {
+    const base = encodeKeyFile(id);
+    let errors = 0;
+    fc.assert(
+      fc.property(fc.oneof(mutatedText(base), fc.json(), fc.string({ maxLength: 200 })), (text) => {
+        try {
+          parseKeyFile(provider, text, 'junk.key');
+        } catch (e) {
+          expect(e).toBeInstanceOf(UzpError);
+          errors++;
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(errors).toBeGreaterThan(9_000);
+  });
+});
+
+describe('trust anchor files', () => {
+  it('round-trip and are checked for root_cid = BLAKE3(root_public)', () => {
+    const f = fresh('trust');
+    const a = { domain: 'plant-7.example', rootPublicKey: id.publicKey, rootCid: id.cid };
+    writeTrustAnchor(f, a);
+    expect(statSync(f).mode & 0o777).toBe(0o644);
+    const back = loadTrustAnchor(provider, f);
+    expect(back.domain).toBe('plant-7.example');
+    expect(toHex(back.rootCid)).toBe(toHex(id.cid));
+    const bad = JSON.parse(encodeTrustAnchor(a));
+    bad.root_cid = toHex(new Uint8Array(32));
+    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify(bad), 't.json'))).toBe(ErrorCode.FILE_INVALID);
+    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify({ ...JSON.parse(encodeTrustAnchor(a)), domain: '' }), 't.json'))).toBe(ErrorCode.FILE_INVALID);
+  });
+  it('3,000 junk trust anchors: only typed errors', () => {
+    const base = encodeTrustAnchor({ domain: 'd', rootPublicKey: id.publicKey, rootCid: id.cid });
+    fc.assert(
+      fc.property(fc.oneof(mutatedText(base), fc.json()), (text) => {
+        expect(codeOf(() => parseTrustAnchor(provider, text, 't'))).not.toMatch(/^untyped/);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+});
+
+describe('artefact files and atomic writes', () => {
+  it('artefact files hold raw bytes; reads are capped at 64 KiB', () => {
+    const f = fresh('a');
+    writeArtefactFile(f, Uint8Array.of(1, 2, 3));
+    expect(Array.from(readArtefactFile(f))).toEqual([1, 2, 3]);
+    writeArtefactFile(f, Uint8Array.of(4));
+    expect(Array.from(readArtefactFile(f))).toEqual([4]);
+    const big = fresh('a');
+    writeFileSync(big, new Uint8Array(64 * 1024 + 1));
+    expect(codeOf(() => readArtefactFile(big))).toBe(ErrorCode.FILE_INVALID);
+    writeFileSync(big, new Uint8Array(64 * 1024));
+    expect(readArtefactFile(big).length).toBe(64 * 1024);
+    expect(codeOf(() => readArtefactFile(join(dir, 'missing')))).toBe(ErrorCode.FILE_NOT_FOUND);
+  });
+  it('writeFileAtomic replaces or refuses, and reports a missing directory as FILE_NOT_FOUND', () => {
+    const f = fresh('w');
+    writeFileAtomic(f, 'one', { mode: 0o600 });
+    expect(codeOf(() => writeFileAtomic(f, 'two', { mode: 0o600 }))).toBe(ErrorCode.FILE_EXISTS);
+    writeFileAtomic(f, 'three', { mode: 0o640, overwrite: true });
+    expect(readFileSync(f, 'utf8')).toBe('three');
+    expect(statSync(f).mode & 0o777).toBe(0o640);
+    expect(codeOf(() => writeFileAtomic(join(dir, 'no', 'such', 'dir'), 'x', { mode: 0o600 }))).toBe(ErrorCode.FILE_NOT_FOUND);
+  });
+});

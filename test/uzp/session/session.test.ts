@@ -1,0 +1,150 @@
+// Session layer over an in-memory stitch pair: handshake -> stitched sessions -> channels.
+
+import { describe, expect, it } from 'vitest';
+import { equal } from '../../../src/uzp/bytes.js';
+import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
+import { respond } from '../../../src/uzp/handshake/responder.js';
+import { Association } from '../../../src/uzp/session/association.js';
+import { Session } from '../../../src/uzp/session/session.js';
+import type { Channel } from '../../../src/uzp/session/channel.js';
+import { TestDomain } from '../../helpers/domain.js';
+import { stitchPair, type Hook } from '../../helpers/memory-stitch.js';
+
+function sessions(hook?: Hook, limits?: Record<string, number>) {
+  const d = new TestDomain();
+  const op = d.member('operator');
+  const gw = d.member('gateway');
+  const grant = d.grant(op.id.cid, gw.id.cid);
+  const init = startInitiator({ trust: d.trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, target: gw.id.cid, grant });
+  const reply = respond(
+    { trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } },
+    { initiator: op.id.cid, grant, ch1: init.ch1 },
+  );
+  const fin = init.next.receive(reply.flight);
+  const rkeys = reply.next.receive(fin.finished);
+  const mk = (keys: typeof rkeys) => {
+    const a = new Association();
+    a.to('pending');
+    a.to('authenticated');
+    a.to('stitched');
+    return new Session({ provider: d.provider, keys, association: a, limits });
+  };
+  const si = mk(fin.keys);
+  const sr = mk(rkeys);
+  const [x, y] = stitchPair(hook);
+  si.attach(x);
+  sr.attach(y);
+  return { si, sr, x, y };
+}
+
+function collect(ch: Channel, n: number): Promise<Uint8Array[]> {
+  return new Promise((resolve) => {
+    const got: Uint8Array[] = [];
+    ch.on('message', (m: Uint8Array) => {
+      got.push(m);
+      if (got.length === n) resolve(got);
+    });
+  });
+}
+
+/** Resolves with the first n messages of the next channel the peer opens. */
+function nextMessages(s: Session, n: number): Promise<Uint8Array[]> {
+  return new Promise((r) => s.once('channel', (c: Channel) => collect(c, n).then(r)));
+}
+
+describe('Session over a stitch', () => {
+  it('carries messages both ways on several channels, in order, exactly once', async () => {
+    const { si, sr } = sessions();
+    // Listen from inside the 'channel' event: the first message is delivered right after it.
+    const incoming = new Promise<[Channel, Uint8Array[]]>((r) => sr.once('channel', (c: Channel) => collect(c, 500).then((m) => r([c, m]))));
+    const ch = si.openChannel();
+    const msgs = Array.from({ length: 500 }, (_, i) => new Uint8Array([i & 0xff, i >> 8, 7, 7]));
+    for (const m of msgs) await ch.send(m);
+    const [rch, got] = await incoming;
+    expect(got).toEqual(msgs);
+    expect(rch.id).toBe(ch.id);
+    const back = collect(ch, 3);
+    for (const t of ['a', 'b', 'c']) await rch.send(new TextEncoder().encode(t));
+    expect((await back).map((b) => new TextDecoder().decode(b))).toEqual(['a', 'b', 'c']);
+    si.close();
+    sr.close();
+  });
+
+  it('delivers a large message (fragmented across blocks) intact', async () => {
+    const { si, sr } = sessions();
+    const big = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
+    const p = nextMessages(sr, 1);
+    const ch = si.openChannel();
+    await ch.send(big);
+    const [m] = await p;
+    expect(equal(m!, big)).toBe(true);
+    si.close();
+  });
+
+  it('survives loss and duplication on the path (retransmission + replay window)', async () => {
+    let n = 0;
+    let dropped = 0;
+    let duplicated = 0;
+    const { si, sr } = sessions((p) => {
+      n++;
+      if (n % 7 === 0) {
+        dropped++;
+        return [];
+      }
+      if (n % 5 === 0) {
+        duplicated++;
+        return [p, p];
+      }
+      return [p];
+    }, { initialRtoMs: 20, minRtoMs: 10 });
+    const N = 300;
+    const p = nextMessages(sr, N);
+    const ch = si.openChannel();
+    // 2 KB messages so that the 300 of them need many blocks (and acks) for the hook to hit.
+    for (let i = 0; i < N; i++) await ch.send(new Uint8Array(2000).fill(0).map((_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 9)));
+    const got = await p;
+    expect(got.map((m) => m[0]! | (m[1]! << 8))).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(dropped).toBeGreaterThan(0);
+    expect(duplicated).toBeGreaterThan(0);
+    expect(si.stats.retransmits).toBeGreaterThan(0);
+    si.close();
+  });
+
+  it('a flipped byte in a relayed block is rejected and never delivered; data still arrives intact', async () => {
+    let flipped = 0;
+    const { si, sr } = sessions((p, from) => {
+      if (from === 'a' && (p[0]! & 0xfe) === 0x10 && flipped < 3 && p.length > 40) {
+        flipped++;
+        const c = p.slice();
+        c[c.length - 20]! ^= 0x40;
+        return [c];
+      }
+      return [p];
+    }, { initialRtoMs: 20, minRtoMs: 10 });
+    const p = nextMessages(sr, 5);
+    const ch = si.openChannel();
+    const msgs = Array.from({ length: 5 }, (_, i) => new Uint8Array(100).fill(i + 1));
+    for (const m of msgs) {
+      await ch.send(m);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const got = await p;
+    expect(got.map((m) => m[0])).toEqual([1, 2, 3, 4, 5]);
+    for (const [i, m] of got.entries()) expect(equal(m, msgs[i]!)).toBe(true);
+    expect(flipped).toBe(3);
+    expect(sr.stats.dropped).toBeGreaterThanOrEqual(3);
+    si.close();
+  });
+
+  it('closing one side closes the other with the code', async () => {
+    const { si, sr } = sessions();
+    const closed = new Promise<[unknown, unknown]>((r) => sr.once('close', (e, code) => r([e, code])));
+    si.openChannel().trySend(new Uint8Array([1]));
+    await new Promise((r) => setTimeout(r, 10));
+    si.close(7, 'bye');
+    const [, code] = await closed;
+    expect(code).toBe(7);
+    expect(sr.state).toBe('closed');
+    expect(() => si.openChannel()).toThrow();
+  });
+});

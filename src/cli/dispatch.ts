@@ -6,6 +6,9 @@ import type { Command, CommandIo } from './command.js';
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   demo: () => import('./demo.js'),
+  keygen: () => import('./keygen.js'),
+  pantheon: () => import('./pantheon.js'),
+  rn: () => import('./rn.js'),
 };
 
 async function topHelp(io: CommandIo): Promise<void> {

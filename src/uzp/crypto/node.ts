@@ -1,5 +1,7 @@
 // Default provider: node:crypto (OpenSSL) for the curves, AEADs, SHA-256 and HKDF; @noble for
-// BLAKE3 and ML-KEM-768, which OpenSSL 3.0 in Node 20 does not offer.
+// BLAKE3 and ML-KEM-768, which OpenSSL 3.0 in Node 20 does not offer. Input rules (lengths,
+// HKDF bounds, the Ed25519 public-key rule) come from shared.ts so that both providers refuse
+// exactly the same inputs with the same typed errors.
 
 import {
   createCipheriv,
@@ -14,8 +16,20 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
-import { CryptoError, ErrorCode } from '../errors.js';
-import { blake3, mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Generate } from './shared.js';
+import { CryptoError } from '../errors.js';
+import {
+  blake3,
+  checkAeadAlgorithm,
+  checkBytes,
+  checkHkdfExpand,
+  checkLength,
+  ed25519PublicPoint,
+  isAllZero,
+  lowOrderError,
+  mlkem768Decapsulate,
+  mlkem768Encapsulate,
+  mlkem768Generate,
+} from './shared.js';
 import {
   AEAD_KEY_LENGTH,
   AEAD_NONCE_LENGTH,
@@ -42,32 +56,30 @@ function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function checkLen(b: Uint8Array, n: number, what: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== n) {
-    throw new CryptoError(`${what}: expected ${n} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`);
-  }
-}
-
 function ed25519Private(seed: Uint8Array): KeyObject {
-  checkLen(seed, ED25519_SEED_LENGTH, 'ed25519 seed');
+  checkLength(seed, ED25519_SEED_LENGTH, 'ed25519 seed');
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
 }
 function x25519Private(scalar: Uint8Array): KeyObject {
-  checkLen(scalar, X25519_KEY_LENGTH, 'x25519 private key');
+  checkLength(scalar, X25519_KEY_LENGTH, 'x25519 private key');
   return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' });
 }
 function rawPublic(k: KeyObject, prefixLen: number): Uint8Array {
   return u8(k.export({ format: 'der', type: 'spki' }).subarray(prefixLen));
 }
 
-/** Verification keys are reused heavily (root key, peers): keep a small cache of parsed KeyObjects. */
-const verifyKeyCache = new Map<string, KeyObject>();
+/**
+ * Verification keys are reused heavily (root key, peers): keep a small cache of parsed KeyObjects,
+ * and of refusals (null). The profile's key rule (canonical, not small order; shared.ts) runs once
+ * per key, on the cache miss, so the hot path stays pure OpenSSL.
+ */
+const verifyKeyCache = new Map<string, KeyObject | null>();
 const VERIFY_CACHE_MAX = 256;
-function ed25519PublicKeyObject(pub: Uint8Array): KeyObject {
+function ed25519PublicKeyObject(pub: Uint8Array): KeyObject | null {
   const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('hex');
   let ko = verifyKeyCache.get(k);
   if (ko === undefined) {
-    ko = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
+    ko = ed25519PublicPoint(pub) === null ? null : createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
     if (verifyKeyCache.size >= VERIFY_CACHE_MAX) verifyKeyCache.delete(verifyKeyCache.keys().next().value!);
     verifyKeyCache.set(k, ko);
   }
@@ -80,18 +92,22 @@ class NodeAead implements Aead {
     private readonly key: Buffer,
   ) {}
   seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-    checkLen(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
+    checkLength(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
+    checkBytes(plaintext, 'aead plaintext');
+    checkBytes(ad, 'aead associated data');
     const c = createCipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
       typeof createCipheriv
     > & { setAAD(b: Uint8Array, o?: object): void; getAuthTag(): Buffer };
     c.setAAD(ad, { plaintextLength: plaintext.length });
-    const out = Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LENGTH);
+    // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
+    const out = Buffer.allocUnsafeSlow(plaintext.length + AEAD_TAG_LENGTH);
     const n = c.update(plaintext).copy(out, 0);
     c.final();
     c.getAuthTag().copy(out, n);
     return u8(out);
   }
   open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {
+    if (!(nonce instanceof Uint8Array) || !(sealed instanceof Uint8Array) || !(ad instanceof Uint8Array)) return null;
     if (nonce.length !== AEAD_NONCE_LENGTH || sealed.length < AEAD_TAG_LENGTH) return null;
     const ctLen = sealed.length - AEAD_TAG_LENGTH;
     const d = createDecipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
@@ -114,11 +130,23 @@ export const nodeProvider: CryptoProvider = {
 
   randomBytes: (n) => u8(nodeRandomBytes(n)),
 
-  sha256: (data) => u8(createHash('sha256').update(data).digest()),
-  hmacSha256: (key, data) => u8(createHmac('sha256', key).update(data).digest()),
-  hkdfExtract: (salt, ikm) => u8(createHmac('sha256', salt.length === 0 ? Buffer.alloc(SHA256_LENGTH) : salt).update(ikm).digest()),
+  sha256: (data) => {
+    checkBytes(data, 'sha256 input');
+    return u8(createHash('sha256').update(data).digest());
+  },
+  hmacSha256: (key, data) => {
+    checkBytes(key, 'hmac key');
+    checkBytes(data, 'hmac data');
+    return u8(createHmac('sha256', key).update(data).digest());
+  },
+  hkdfExtract: (salt, ikm) => {
+    checkBytes(salt, 'hkdf extract salt');
+    checkBytes(ikm, 'hkdf extract ikm');
+    // RFC 5869 §2.2: an absent salt is HashLen zero bytes; we treat the empty salt the same way.
+    return u8(createHmac('sha256', salt.length === 0 ? Buffer.alloc(SHA256_LENGTH) : salt).update(ikm).digest());
+  },
   hkdfExpand(prk, info, length) {
-    if (length > 255 * SHA256_LENGTH) throw new CryptoError(`hkdf expand: length ${length} exceeds ${255 * SHA256_LENGTH}`);
+    checkHkdfExpand(prk, info, length);
     // RFC 5869 §2.3 T(i) = HMAC(PRK, T(i-1) | info | i). Written out because node's hkdfSync
     // only offers extract+expand together, and the key schedule needs expand on its own.
     const out = new Uint8Array(length);
@@ -138,16 +166,23 @@ export const nodeProvider: CryptoProvider = {
   },
   x25519PublicKey: (priv) => rawPublic(createPublicKey(x25519Private(priv)), SPKI_X25519.length),
   x25519(priv, pub) {
-    checkLen(pub, X25519_KEY_LENGTH, 'x25519 public key');
-    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+    // Both keys are parsed before the try: a wrong-length key is CRYPTO_BAD_KEY, not "low order".
+    const privateKey = x25519Private(priv);
+    checkLength(pub, X25519_KEY_LENGTH, 'x25519 public key');
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new CryptoError('x25519 public key: not accepted by OpenSSL', undefined, { cause: e });
+    }
     let shared: Buffer;
     try {
-      shared = diffieHellman({ privateKey: x25519Private(priv), publicKey });
+      shared = diffieHellman({ privateKey, publicKey });
     } catch (e) {
-      // OpenSSL refuses an all-zero result itself (RFC 7748 §6.1).
-      throw new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER, { cause: e });
+      // OpenSSL refuses an all-zero result itself (RFC 7748 §6.1); that is its only failure here.
+      throw lowOrderError(e);
     }
-    if (shared.every((b) => b === 0)) throw new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER);
+    if (isAllZero(shared)) throw lowOrderError();
     return u8(shared);
   },
 
@@ -159,19 +194,29 @@ export const nodeProvider: CryptoProvider = {
   signer(seed): Signer {
     const key = ed25519Private(seed);
     const publicKey = rawPublic(createPublicKey(key), SPKI_ED25519.length);
-    return { publicKey, sign: (msg) => u8(nodeSign(null, msg, key)) };
+    return {
+      publicKey,
+      sign: (msg) => {
+        checkBytes(msg, 'ed25519 message');
+        return u8(nodeSign(null, msg, key)); // RFC 8032 §5.1.6: deterministic
+      },
+    };
   },
   ed25519Verify(pub, msg, sig) {
+    if (!(pub instanceof Uint8Array) || !(msg instanceof Uint8Array) || !(sig instanceof Uint8Array)) return false;
     if (pub.length !== ED25519_PUBLIC_LENGTH || sig.length !== ED25519_SIGNATURE_LENGTH) return false;
     try {
-      return nodeVerify(null, msg, ed25519PublicKeyObject(pub), sig);
+      const key = ed25519PublicKeyObject(pub);
+      // OpenSSL 3 verifies cofactorless (RFC 8032 §5.1.7 with S < L and R compared as bytes).
+      return key !== null && nodeVerify(null, msg, key, sig);
     } catch {
       return false;
     }
   },
 
   aead(algorithm, key) {
-    checkLen(key, AEAD_KEY_LENGTH, `${algorithm} key`);
+    checkAeadAlgorithm(algorithm);
+    checkLength(key, AEAD_KEY_LENGTH, `${algorithm} key`);
     return new NodeAead(algorithm, Buffer.from(key));
   },
 

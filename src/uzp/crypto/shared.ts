@@ -1,44 +1,128 @@
-// Primitives both providers take from @noble: node:crypto (OpenSSL 3.0) has no BLAKE3 and no ML-KEM.
+// Code both providers share, so that they refuse exactly the same inputs with exactly the same
+// typed errors (docs/PROFILE.md §Crypto: "one rule, two implementations"):
+//   * length checks and their messages,
+//   * the HKDF length rule,
+//   * the Ed25519 public-key acceptance rule used before every verification,
+//   * BLAKE3 and ML-KEM-768, which node:crypto (OpenSSL 3.0) does not offer at all.
 
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { CryptoError } from '../errors.js';
+import { CryptoError, ErrorCode } from '../errors.js';
 import {
   BLAKE3_LENGTH,
+  ED25519_PUBLIC_LENGTH,
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_LENGTH,
   MLKEM768_SECRET_LENGTH,
+  SHA256_LENGTH,
+  type AeadAlgorithm,
   type KeyPair,
 } from './provider.js';
 
+/** FIPS 203 §7.1: ML-KEM.KeyGen_internal takes d || z, 32 bytes each. */
+export const MLKEM768_SEED_LENGTH = 64;
+/** FIPS 203 §7.2: ML-KEM.Encaps_internal takes the 32-byte message m. */
+export const MLKEM768_MESSAGE_LENGTH = 32;
+/** RFC 5869 §2.3: L <= 255 * HashLen. */
+export const HKDF_SHA256_MAX_LENGTH = 255 * SHA256_LENGTH;
+/** Longest BLAKE3 XOF output we hand out in one call (draft §3 CIDs use 32; this is a sanity cap). */
+export const BLAKE3_MAX_LENGTH = 1 << 16;
+
+/** Throws CryptoError (CRYPTO_BAD_KEY) unless `b` is a Uint8Array of exactly `n` bytes. */
+export function checkLength(b: unknown, n: number, what: string): asserts b is Uint8Array {
+  if (!(b instanceof Uint8Array)) throw new CryptoError(`${what}: expected ${n} bytes, got ${b === null ? 'null' : typeof b}`);
+  if (b.length !== n) throw new CryptoError(`${what}: expected ${n} bytes, got ${b.length}`);
+}
+
+export function checkBytes(b: unknown, what: string): asserts b is Uint8Array {
+  if (!(b instanceof Uint8Array)) throw new CryptoError(`${what}: expected bytes, got ${b === null ? 'null' : typeof b}`);
+}
+
+export function checkAeadAlgorithm(a: unknown): asserts a is AeadAlgorithm {
+  if (a !== 'chacha20-poly1305' && a !== 'aes-256-gcm') throw new CryptoError(`unsupported AEAD algorithm ${JSON.stringify(a)}`);
+}
+
+/**
+ * RFC 5869 §2.3 input rules, enforced identically by both providers: PRK is "at least HashLen
+ * octets" and 0 <= L <= 255 * HashLen. (@noble/hashes enforces both; OpenSSL would not.)
+ */
+export function checkHkdfExpand(prk: unknown, info: unknown, length: unknown): asserts prk is Uint8Array {
+  checkBytes(prk, 'hkdf expand prk');
+  checkBytes(info, 'hkdf expand info');
+  if (prk.length < SHA256_LENGTH) throw new CryptoError(`hkdf expand prk: expected at least ${SHA256_LENGTH} bytes, got ${prk.length}`);
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0 || length > HKDF_SHA256_MAX_LENGTH) {
+    throw new CryptoError(`hkdf expand: length must be an integer in 0..${HKDF_SHA256_MAX_LENGTH}, got ${String(length)}`);
+  }
+}
+
+export function isAllZero(b: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < b.length; i++) acc |= b[i]!;
+  return acc === 0;
+}
+
+export function lowOrderError(cause?: unknown): CryptoError {
+  return new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER, cause === undefined ? undefined : { cause });
+}
+
+type EdPoint = ReturnType<typeof ed25519.Point.fromBytes>;
+
+/**
+ * The Ed25519 public-key rule of this profile, applied by BOTH providers before verifying:
+ * the key must be a canonical encoding (y < p, RFC 8032 §5.1.3 step 1; x = 0 only with sign
+ * bit 0) of a curve point that is not of small order. Small-order keys let one signature verify
+ * for many messages (no non-repudiation), and OpenSSL accepts them while a cofactored verifier
+ * might not, so we refuse them outright. Returns the decoded point, or null to refuse.
+ */
+export function ed25519PublicPoint(pub: Uint8Array): EdPoint | null {
+  if (pub.length !== ED25519_PUBLIC_LENGTH) return null;
+  let A: EdPoint;
+  try {
+    A = ed25519.Point.fromBytes(pub, false); // zip215 = false: strict RFC 8032 decoding
+  } catch {
+    return null;
+  }
+  return A.isSmallOrder() ? null : A;
+}
+
 export function blake3(data: Uint8Array, length = BLAKE3_LENGTH): Uint8Array {
+  checkBytes(data, 'blake3 input');
+  if (!Number.isSafeInteger(length) || length < 1 || length > BLAKE3_MAX_LENGTH) {
+    throw new CryptoError(`blake3: length must be an integer in 1..${BLAKE3_MAX_LENGTH}, got ${length}`);
+  }
   return nobleBlake3(data, { dkLen: length });
 }
 
 /** FIPS 203 ML-KEM-768 key generation; `seed` (64 bytes d || z) makes it deterministic for vectors. */
 export function mlkem768Generate(seed?: Uint8Array): KeyPair {
+  if (seed !== undefined) checkLength(seed, MLKEM768_SEED_LENGTH, 'ml-kem-768 seed');
   const { publicKey, secretKey } = ml_kem768.keygen(seed);
   return { publicKey, privateKey: secretKey };
 }
 
 export function mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
-  if (publicKey.length !== MLKEM768_PUBLIC_LENGTH) {
-    throw new CryptoError(`ml-kem-768 public key: expected ${MLKEM768_PUBLIC_LENGTH} bytes, got ${publicKey.length}`);
-  }
+  checkLength(publicKey, MLKEM768_PUBLIC_LENGTH, 'ml-kem-768 public key');
+  if (seed !== undefined) checkLength(seed, MLKEM768_MESSAGE_LENGTH, 'ml-kem-768 encapsulation seed');
+  let out: { cipherText: Uint8Array; sharedSecret: Uint8Array };
   try {
-    return ml_kem768.encapsulate(publicKey, seed);
+    out = ml_kem768.encapsulate(publicKey, seed);
   } catch (e) {
     // FIPS 203 §7.2 modulus check failure: the peer sent a malformed encapsulation key.
-    throw new CryptoError(`ml-kem-768 encapsulation key rejected: ${(e as Error).message}`, undefined, { cause: e });
+    throw new CryptoError(`ml-kem-768 encapsulation key rejected: ${(e as Error).message}`, ErrorCode.CRYPTO_BAD_KEY, { cause: e });
   }
+  // noble returns the secret as a view into a 64-byte buffer; hand out an exact copy.
+  return { cipherText: out.cipherText, sharedSecret: out.sharedSecret.slice() };
 }
 
 export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  if (cipherText.length !== MLKEM768_CIPHERTEXT_LENGTH) {
-    throw new CryptoError(`ml-kem-768 ciphertext: expected ${MLKEM768_CIPHERTEXT_LENGTH} bytes, got ${cipherText.length}`);
+  checkLength(cipherText, MLKEM768_CIPHERTEXT_LENGTH, 'ml-kem-768 ciphertext');
+  checkLength(secretKey, MLKEM768_SECRET_LENGTH, 'ml-kem-768 secret key');
+  try {
+    // A wrong ciphertext never throws: FIPS 203 §6.3 implicit rejection returns a pseudorandom key.
+    return ml_kem768.decapsulate(cipherText, secretKey);
+  } catch (e) {
+    // FIPS 203 §7.3 input check: H(ek) embedded in dk does not match (a corrupted secret key).
+    throw new CryptoError(`ml-kem-768 secret key rejected: ${(e as Error).message}`, ErrorCode.CRYPTO_BAD_KEY, { cause: e });
   }
-  if (secretKey.length !== MLKEM768_SECRET_LENGTH) {
-    throw new CryptoError(`ml-kem-768 secret key: expected ${MLKEM768_SECRET_LENGTH} bytes, got ${secretKey.length}`);
-  }
-  return ml_kem768.decapsulate(cipherText, secretKey);
 }

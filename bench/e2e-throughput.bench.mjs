@@ -1,0 +1,85 @@
+// Scenario 1: end-to-end throughput between two EP processes through the RN, against TLS 1.3
+// (mutual auth, Ed25519 certificates) between the same two processes through a plain TCP relay.
+// Measured from the sender's first message until the receiver has every byte (the receiver
+// reports its hrtime over IPC). Rounds are interleaved (UZP and TLS alternate who goes first) and
+// the median of the rounds is reported.
+//   throughput_16k[_aesgcm|_hybrid]  MB/s (10^6 payload bytes/s), 16 KiB messages
+//   msgs_64b[_aesgcm|_hybrid]        msg/s, 64-byte messages
+// ratio = uzp / tls (goal >= 1.0).
+
+import { SUITE_AESGCM, SUITE_CHACHA, SUITE_HYBRID } from '../dist/uzp/handshake/suites.js';
+import { QUICK, emit, log, median, removeDir, runBench, tempDir } from './lib/harness.mjs';
+import { TLS_AESGCM, TLS_CHACHA, startPeers, startTls, startUzp } from './lib/topology.mjs';
+
+const BENCH = 'e2e-throughput';
+const ROUNDS = QUICK ? 1 : 5;
+const SIZES = [
+  { metric: 'throughput_16k', size: 16 * 1024, count: QUICK ? 512 : 4096, unit: 'MB/s' }, // 64 MiB
+  { metric: 'msgs_64b', size: 64, count: QUICK ? 20_000 : 400_000, unit: 'msg/s' },
+];
+const VARIANTS = [
+  { name: 'chacha20', suffix: '', suite: SUITE_CHACHA, tls: TLS_CHACHA, baseline: 'tls13_chacha20poly1305_via_tcp_relay' },
+  { name: 'aesgcm', suffix: '_aesgcm', suite: SUITE_AESGCM, tls: TLS_AESGCM, baseline: 'tls13_aes256gcm_via_tcp_relay' },
+  // TLS in Node 20 (OpenSSL 3.0) has no X25519MLKEM768 group: the same ChaCha20 connection is the baseline.
+  { name: 'hybrid', suffix: '_hybrid', suite: SUITE_HYBRID, tls: TLS_CHACHA, baseline: 'tls13_chacha20poly1305_via_tcp_relay' },
+];
+
+/** Seconds from the sender's start to the receiver's last byte. */
+async function measure(peers, key, count, size) {
+  const { responder, initiator } = peers;
+  await responder.rpc('arm', { messages: count, bytes: count * size });
+  const done = responder.nextEvent((m) => m.event === 'received', 45_000);
+  const { t0 } = await initiator.rpc('send', { key, count, size }, 45_000);
+  const { t1 } = await done;
+  return Number(BigInt(t1) - BigInt(t0)) / 1e9;
+}
+
+await runBench(BENCH, async () => {
+  const dir = tempDir('uzp-bench-e2e-');
+  try {
+    const uzp = await startUzp(dir);
+    const tls = await startTls(dir);
+    const peers = await startPeers();
+    const { responder, initiator } = peers;
+
+    await responder.rpc('uzpListen', uzp.responderArgs({ echo: false }));
+    for (const v of VARIANTS) {
+      await initiator.rpc('uzpConnect', uzp.initiatorArgs({ key: `uzp-${v.name}`, suite: v.suite }));
+      // The relay pairs consecutive connections: the server side connects first.
+      await responder.rpc('tlsListen', { relay: tls.relay, pki: tls.pki, echo: false });
+      const c = await initiator.rpc('tlsConnect', { key: `tls-${v.name}`, relay: tls.relay, pki: tls.pki, cipher: v.tls });
+      log(`${v.name}: UZP session up; TLS ${c.protocol} ${c.cipher}`);
+    }
+
+    // Warm-up (JIT, socket buffers), not reported.
+    for (const v of VARIANTS) {
+      for (const s of SIZES) {
+        for (const t of ['uzp', 'tls']) await measure(peers, `${t}-${v.name}`, Math.ceil(s.count / 8), s.size);
+      }
+    }
+
+    const results = new Map(); // `${metric}${suffix}` -> { uzp: [], tls: [] }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of VARIANTS) {
+        for (const s of SIZES) {
+          const k = `${s.metric}${v.suffix}`;
+          if (!results.has(k)) results.set(k, { s, v, uzp: [], tls: [] });
+          const r = results.get(k);
+          const order = round % 2 === 0 ? ['uzp', 'tls'] : ['tls', 'uzp'];
+          for (const t of order) {
+            const sec = await measure(peers, `${t}-${v.name}`, s.count, s.size);
+            const value = s.unit === 'MB/s' ? (s.count * s.size) / 1e6 / sec : s.count / sec;
+            r[t].push(value);
+            log(`round ${round + 1} ${k} ${t}: ${value.toFixed(1)} ${s.unit} (${(sec * 1000).toFixed(0)} ms)`);
+          }
+        }
+      }
+    }
+    for (const [k, r] of results) {
+      emit(BENCH, k, median(r.uzp), r.s.unit, r.v.baseline, median(r.tls));
+    }
+    await Promise.all([responder.rpc('closeAll'), initiator.rpc('closeAll')]);
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -1,0 +1,68 @@
+// Scenario 2: time to the first end-to-end byte. The responder is already attached (UZP) or
+// already connected to the relay (TLS); the initiator process is already running and gets "go"
+// over IPC, so process start-up is outside both measurements. Timed inside the initiator:
+//   UZP: TCP connect to the RN + attach (HELLO..OK) + JOIN + E2E handshake + 64-byte message
+//        + the responder's echo of it
+//   TLS: TCP connect to the relay + TLS 1.3 mutual-auth handshake + the same echo
+// Repetitions are interleaved (the order alternates); medians in ms; ratio = uzp / tls (goal <= 1.5).
+
+import { SUITE_CHACHA, SUITE_HYBRID } from '../dist/uzp/handshake/suites.js';
+import { QUICK, emit, log, median, removeDir, runBench, sleep, tempDir } from './lib/harness.mjs';
+import { TLS_CHACHA, startPeers, startTls, startUzp } from './lib/topology.mjs';
+
+const BENCH = 'first-byte';
+const REPS = QUICK ? 5 : 30;
+const WARMUP = QUICK ? 1 : 3;
+const SIZE = 64;
+const VARIANTS = [
+  { metric: 'time_to_first_byte', suite: SUITE_CHACHA },
+  { metric: 'time_to_first_byte_hybrid', suite: SUITE_HYBRID },
+];
+// The RN admits 20 HELLOs/s per source address (burst 40; src/uzp/link/constants.ts) and every
+// UZP repetition attaches anew from 127.0.0.1: pace the repetitions (outside the timed part).
+const PACE_MS = 60;
+
+await runBench(BENCH, async () => {
+  const dir = tempDir('uzp-bench-fb-');
+  try {
+    const uzp = await startUzp(dir);
+    const tls = await startTls(dir);
+    const { responder, initiator } = await startPeers();
+    await responder.rpc('uzpListen', uzp.responderArgs({ echo: true }));
+
+    const phaseMs = new Map(VARIANTS.map((v) => [v.suite, []]));
+    const uzpOnce = async (suite) => {
+      const { ns, phases } = await initiator.rpc('firstByteUzp', uzp.initiatorArgs({ suite, size: SIZE }), 20_000);
+      phaseMs.get(suite).push(phases.map((p) => Number(p) / 1e6));
+      await sleep(PACE_MS);
+      return Number(ns) / 1e6;
+    };
+    const tlsOnce = async () => {
+      await responder.rpc('tlsListen', { relay: tls.relay, pki: tls.pki, echo: true });
+      const { ns } = await initiator.rpc('firstByteTls', { relay: tls.relay, pki: tls.pki, cipher: TLS_CHACHA, size: SIZE }, 20_000);
+      return Number(ns) / 1e6;
+    };
+
+    for (let i = 0; i < WARMUP; i++) {
+      for (const v of VARIANTS) await uzpOnce(v.suite);
+      await tlsOnce();
+    }
+    const tlsMs = [];
+    const uzpMs = new Map(VARIANTS.map((v) => [v.metric, []]));
+    for (let i = 0; i < REPS; i++) {
+      const steps = [...VARIANTS.map((v) => async () => uzpMs.get(v.metric).push(await uzpOnce(v.suite))), async () => tlsMs.push(await tlsOnce())];
+      if (i % 2 === 1) steps.reverse();
+      for (const s of steps) await s();
+    }
+    log(`tls ms: ${tlsMs.map((x) => x.toFixed(2)).join(' ')}`);
+    for (const v of VARIANTS) {
+      log(`${v.metric} uzp ms: ${uzpMs.get(v.metric).map((x) => x.toFixed(2)).join(' ')}`);
+      const ph = phaseMs.get(v.suite).slice(WARMUP);
+      log(`${v.metric} median phases ms: attach ${median(ph.map((p) => p[0])).toFixed(2)}, join+handshake ${median(ph.map((p) => p[1])).toFixed(2)}, echo ${median(ph.map((p) => p[2])).toFixed(2)}`);
+      emit(BENCH, v.metric, median(uzpMs.get(v.metric)), 'ms', 'tls13_mutual_auth_via_tcp_relay', median(tlsMs));
+    }
+    await Promise.all([responder.rpc('closeAll'), initiator.rpc('closeAll')]);
+  } finally {
+    removeDir(dir);
+  }
+});

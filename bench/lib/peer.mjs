@@ -1,0 +1,285 @@
+// One bench peer process, driven by its parent over IPC ({id, cmd, args} -> {re, ok, result|error};
+// unsolicited {event, ...} messages). The same process runs the UZP side (RnLink + Endpoint from
+// dist/) and the TLS 1.3 side (node:tls over a TCP relay), so both are measured under the same
+// process, event loop and scheduler conditions. Timestamps are process.hrtime.bigint() (CLOCK_MONOTONIC,
+// comparable across processes) sent as strings.
+
+import { once } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
+import { randomFillSync } from 'node:crypto';
+import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
+import { Endpoint } from '../../dist/uzp/endpoint.js';
+import { RnLink } from '../../dist/uzp/link/rn-link.js';
+import { fromHex, peerIdentity, peerTrust } from './domain.mjs';
+import { TLS_SERVER_NAME } from './certs.mjs';
+import { FrameReader, frameMessage } from './framing.mjs';
+
+const nowNs = () => process.hrtime.bigint();
+const send = (m) => process.send?.(m);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- receive side: one sink shared by every stream (the parent runs one measurement at a time) ----
+
+const sink = { messages: 0, bytes: 0, target: null };
+
+function received(m) {
+  sink.messages++;
+  sink.bytes += m.length;
+  const t = sink.target;
+  if (t !== null && sink.messages >= t.messages && sink.bytes >= t.bytes) {
+    sink.target = null;
+    send({ event: 'received', t1: String(nowNs()), messages: sink.messages, bytes: sink.bytes });
+  }
+}
+
+// ---- UZP ----
+
+const links = new Set();
+const sessions = new Map(); // key -> { session, channel }
+
+function uzpSetup(a) {
+  return { trust: peerTrust(a.rootPublic, a.rnSet), me: peerIdentity(a.me) };
+}
+
+async function attach(address, trust, me) {
+  const link = await RnLink.attach({ address, trust, identity: { seed: me.seed, pcert: me.pcert } });
+  links.add(link);
+  link.on('close', () => links.delete(link));
+  return link;
+}
+
+function endpoint(trust, me, link, suites) {
+  return new Endpoint({ trust, identity: { cid: me.cid, signer: me.signer, pcert: me.pcert }, link, ...(suites ? { suites } : {}) });
+}
+
+/** Responder (gateway role): attach and accept; every channel of every session feeds the sink (or echoes). */
+async function uzpListen(a) {
+  const { trust, me } = uzpSetup(a);
+  const link = await attach(a.rnAddress, trust, me);
+  const ep = endpoint(trust, me, link);
+  ep.on('refused', (e) => process.stderr.write(`responder refused a session: ${e?.message}\n`));
+  ep.on('session', (session) => {
+    session.on('channel', (ch) => {
+      if (a.echo) ch.on('message', (m) => void ch.send(m).catch(() => {}));
+      else ch.on('message', received);
+    });
+    session.on('close', () => {});
+  });
+  ep.accept();
+  return { cid: Buffer.from(me.cid).toString('hex') };
+}
+
+/** Initiator (operator role): one stitched session with `suite`, kept as `key`. */
+async function uzpConnect(a) {
+  const { trust, me } = uzpSetup(a);
+  let link = [...links].find((l) => l.address === a.rnAddress && l.attached);
+  if (link === undefined) link = await attach(a.rnAddress, trust, me);
+  const ep = endpoint(trust, me, link, [a.suite]);
+  const session = await ep.connect(fromHex(a.target), fromHex(a.grant), { suites: [a.suite] });
+  session.on('close', () => {});
+  sessions.set(a.key, { kind: 'uzp', session, channel: session.openChannel() });
+  return {};
+}
+
+// ---- TLS 1.3 over the relay ----
+
+/** `side` is 'server' or 'client'; both trust only the bench CA. */
+function tlsOptions(pki, side) {
+  return { key: pki[side].key, cert: pki[side].cert, ca: [pki.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+}
+
+function connectTcp(address) {
+  const i = address.lastIndexOf(':');
+  const s = tcpConnect({ host: address.slice(0, i), port: Number(address.slice(i + 1)), noDelay: true });
+  return once(s, 'connect').then(() => s);
+}
+
+/** TLS server role on an outbound relay connection (the TLS analogue of an attached, accepting EP). */
+async function tlsListen(a) {
+  const raw = await connectTcp(a.relay);
+  const ctx = createSecureContext(tlsOptions(a.pki, 'server'));
+  const s = new TLSSocket(raw, { isServer: true, requestCert: true, rejectUnauthorized: true, secureContext: ctx });
+  s.on('error', () => s.destroy());
+  const reader = new FrameReader(a.echo ? (m) => s.write(frameMessage(m)) : received);
+  s.on('data', (chunk) => reader.push(chunk));
+  return {};
+}
+
+async function tlsClient(relay, pki, cipher) {
+  const raw = await connectTcp(relay);
+  const s = tlsConnect({ socket: raw, servername: TLS_SERVER_NAME, ...tlsOptions(pki, 'client'), ...(cipher ? { ciphers: cipher } : {}) });
+  await once(s, 'secureConnect');
+  if (!s.authorized) throw new Error(`TLS: server not authorized: ${s.authorizationError}`);
+  if (cipher && s.getCipher().standardName !== cipher) throw new Error(`TLS: asked for ${cipher}, got ${s.getCipher().standardName}`);
+  return s;
+}
+
+async function tlsConnectCmd(a) {
+  const s = await tlsClient(a.relay, a.pki, a.cipher);
+  s.on('error', () => s.destroy());
+  sessions.set(a.key, { kind: 'tls', socket: s, cipher: s.getCipher().standardName });
+  return { cipher: s.getCipher().standardName, protocol: s.getProtocol() };
+}
+
+// ---- sender ----
+
+function payload(size) {
+  const p = new Uint8Array(size);
+  randomFillSync(p);
+  return p;
+}
+
+/** Sends `count` messages of `size` bytes on stream `key`, with backpressure; returns t0. */
+async function sendCmd(a) {
+  const st = sessions.get(a.key);
+  if (st === undefined) throw new Error(`no stream ${a.key}`);
+  if (st.kind === 'uzp') {
+    const msg = payload(a.size);
+    const { session, channel } = st;
+    const t0 = nowNs();
+    for (let i = 0; i < a.count; ) {
+      if (channel.trySend(msg)) i++;
+      else await session.waitWritable();
+    }
+    return { t0: String(t0) };
+  }
+  // TLS: u32be length || payload, one write() per message, 'drain' respected.
+  const frame = frameMessage(payload(a.size));
+  const s = st.socket;
+  const t0 = nowNs();
+  for (let i = 0; i < a.count; i++) {
+    if (!s.write(frame)) await once(s, 'drain');
+  }
+  return { t0: String(t0) };
+}
+
+// ---- time to first byte ----
+
+async function firstByteUzp(a) {
+  const { trust, me } = (firstByteUzp.setup ??= uzpSetup(a));
+  const msg = payload(a.size);
+  const t0 = nowNs();
+  const link = await attach(a.rnAddress, trust, me);
+  const tAttached = nowNs();
+  const session = await endpoint(trust, me, link, [a.suite]).connect(fromHex(a.target), fromHex(a.grant), { suites: [a.suite] });
+  const tSession = nowNs();
+  const ch = session.openChannel();
+  const echo = once(ch, 'message');
+  ch.trySend(msg);
+  const [m] = await echo;
+  const t1 = nowNs();
+  if (m.length !== msg.length) throw new Error(`echo of ${m.length} bytes, expected ${msg.length}`);
+  session.close();
+  await sleep(5);
+  link.close();
+  // Phases for the log: attach, join + handshake, first message round trip.
+  return { ns: String(t1 - t0), phases: [tAttached - t0, tSession - tAttached, t1 - tSession].map(String) };
+}
+
+async function firstByteTls(a) {
+  const frame = frameMessage(payload(a.size));
+  const t0 = nowNs();
+  const s = await tlsClient(a.relay, a.pki, a.cipher);
+  let got = 0;
+  const done = new Promise((resolve, reject) => {
+    s.on('data', (c) => {
+      got += c.length;
+      if (got >= frame.length) resolve();
+    });
+    s.on('error', reject);
+  });
+  s.write(frame);
+  await done;
+  const t1 = nowNs();
+  s.destroy();
+  return { ns: String(t1 - t0) };
+}
+
+// ---- idle connections for the memory bench ----
+
+/** Attaches every member as its own RnLink (and ACCEPTs, as an idle gateway would), paced. */
+async function holdLinks(a) {
+  const trust = peerTrust(a.rootPublic, a.rnSet);
+  const interval = 1000 / a.ratePerS;
+  let refusals = 0;
+  for (const m of a.members) {
+    const me = peerIdentity(m);
+    for (;;) {
+      const t = Date.now();
+      try {
+        const link = await attach(a.rnAddress, trust, me);
+        link.accept();
+        break;
+      } catch (e) {
+        // RN HELLO rate limit / pre-auth cap: wait and retry (never counted as attached).
+        if (++refusals > 50 * a.members.length) throw e;
+        await sleep(250);
+        continue;
+      } finally {
+        await sleep(Math.max(0, interval - (Date.now() - t)));
+      }
+    }
+  }
+  return { attached: [...links].filter((l) => l.attached).length, refusals };
+}
+
+const held = [];
+async function holdTls(a) {
+  for (let i = 0; i < a.n; i++) {
+    const raw = await connectTcp(a.address);
+    const s = tlsConnect({ socket: raw, servername: TLS_SERVER_NAME, ...tlsOptions(a.pki, 'client') });
+    await once(s, 'secureConnect');
+    s.on('error', () => {});
+    held.push(s);
+  }
+  return { open: held.filter((s) => !s.destroyed).length };
+}
+
+function closeAll() {
+  for (const st of sessions.values()) {
+    if (st.kind === 'uzp') st.session.close();
+    else st.socket.destroy();
+  }
+  sessions.clear();
+  for (const l of links) l.close();
+  for (const s of held.splice(0)) s.destroy();
+  return {};
+}
+
+// ---- IPC ----
+
+const commands = {
+  uzpListen,
+  uzpConnect,
+  tlsListen,
+  tlsConnect: tlsConnectCmd,
+  arm: (a) => {
+    sink.messages = 0;
+    sink.bytes = 0;
+    sink.target = { messages: a.messages, bytes: a.bytes };
+    return {};
+  },
+  send: sendCmd,
+  firstByteUzp,
+  firstByteTls,
+  holdLinks,
+  holdTls,
+  closeAll,
+};
+
+process.on('message', async (m) => {
+  const fn = commands[m?.cmd];
+  try {
+    if (fn === undefined) throw new Error(`unknown command ${m?.cmd}`);
+    send({ re: m.id, ok: true, result: await fn(m.args ?? {}) });
+  } catch (e) {
+    send({ re: m.id, ok: false, error: String(e?.stack ?? e) });
+  }
+});
+// The parent is gone: nothing left to measure.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => {
+  closeAll();
+  process.exit(0);
+});
+send({ event: 'ready', pid: process.pid });

@@ -1,0 +1,111 @@
+// `uzpgw rn`: runs the reference Rendezvous Node (src/rn), the only listening component.
+// Prints exactly one JSON line on stdout when ready ({"event":"listening","address":...}) so
+// scripts and tests can wait for it; logs JSON lines with pino to stderr. SIGHUP reloads the
+// revocation file (and closes links it revokes); SIGTERM / SIGINT close everything and exit 0.
+
+import { pino, type Level } from 'pino';
+import { readArtefactFile } from '../files/artefact-file.js';
+import { loadKeyFile } from '../files/keyfile.js';
+import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { RendezvousNode } from '../rn/server.js';
+import { TrustStore } from '../uzp/artefacts/trust.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { isUzpError } from '../uzp/errors.js';
+import { parseAddress, type HostPort } from '../uzp/link/address.js';
+import { RN_MAX_LINKS } from '../uzp/link/constants.js';
+import { helpText, int, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import type { Command } from './command.js';
+
+const FLAGS: FlagSpecs = {
+  listen: { type: 'string', placeholder: 'HOST:PORT', describe: 'address to listen on (port 0 picks a free port)' },
+  trust: { type: 'string', placeholder: 'FILE', describe: 'trust anchor JSON of the domain (uzpgw pantheon init)' },
+  key: { type: 'string', placeholder: 'FILE', describe: "the RN's Ed25519 key file (mode 0600)" },
+  'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement; warns when this RN is not listed in it' },
+  revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list; reloaded on SIGHUP' },
+  'max-links': { type: 'string', placeholder: 'N', describe: `maximum attached EP links (default ${RN_MAX_LINKS})` },
+  'log-level': { type: 'string', placeholder: 'LEVEL', describe: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+};
+const USAGE = 'uzpgw rn --listen HOST:PORT --trust FILE --key FILE [--rn-set FILE] [--revocations FILE] [--max-links N] [--log-level L]';
+const DESCRIPTION =
+  'Runs a Rendezvous Node: endpoints attach with outbound links, the RN stitches authorised JOINs and relays end-to-end ciphertext it cannot read.';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A malformed --listen is a usage error (exit 2), not a configuration file problem. */
+function listenAddress(s: string): HostPort {
+  try {
+    return parseAddress(s, '--listen');
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+}
+
+export const command: Command = {
+  summary: 'run a Rendezvous Node (the only component that listens)',
+  async run(argv, io) {
+    if (argv.includes('--help')) {
+      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
+      return 0;
+    }
+    const p = parseArgs(argv, FLAGS);
+    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])} (see --help)`);
+    const listen = listenAddress(requireStr(p, 'listen'));
+    const trustFile = requireStr(p, 'trust');
+    const keyFile = requireStr(p, 'key');
+    const maxLinks = int(p, 'max-links', RN_MAX_LINKS, 1, 1_000_000);
+    const level = str(p, 'log-level') ?? 'info';
+    if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}, got ${JSON.stringify(level)}`);
+
+    const provider = nodeProvider;
+    const anchor = loadTrustAnchor(provider, trustFile);
+    const identity = loadKeyFile(provider, keyFile);
+    const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
+    const log = pino({ level: level as Level, base: { cmd: 'rn' } }, pino.destination({ dest: 2, sync: true }));
+    const revocations = str(p, 'revocations');
+    if (revocations !== undefined) trust.setRevocation(readArtefactFile(revocations));
+    const rnSetFile = str(p, 'rn-set');
+    if (rnSetFile !== undefined) {
+      trust.setRnSet(readArtefactFile(rnSetFile));
+      try {
+        trust.requireEligibleRn(identity.publicKey);
+      } catch (e) {
+        log.warn({ event: 'not_in_rn_set', detail: (e as Error).message }, 'this RN is not eligible under the given RN Set Statement: endpoints will refuse it');
+      }
+    }
+
+    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks });
+    const address = await rn.listen(listen.host, listen.port);
+    io.stdout.write(JSON.stringify({ event: 'listening', address }) + '\n');
+
+    const reload = (): void => {
+      if (revocations === undefined) {
+        log.info({ event: 'sighup' }, 'SIGHUP: no --revocations file to reload');
+        return;
+      }
+      try {
+        const list = trust.setRevocation(readArtefactFile(revocations));
+        const closed = rn.revalidate();
+        log.info({ event: 'revocations_reloaded', sequence: list.sequence, epoch: list.epoch, closed }, 'revocation list reloaded');
+      } catch (e) {
+        // Keep the list we have: a bad or stale file must not drop revocations already in force.
+        log.warn({ event: 'revocations_reload_failed', code: isUzpError(e) ? e.code : undefined, detail: (e as Error).message }, 'revocation reload failed; keeping the current list');
+      }
+    };
+    return new Promise<number>((resolve) => {
+      const stop = (signal: string): void => {
+        process.off('SIGHUP', reload);
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        log.info({ event: 'stopping', signal, stats: rn.stats.snapshot() }, 'RN stopping');
+        void rn.close().then(() => {
+          log.info({ event: 'stopped' }, 'RN stopped');
+          resolve(0);
+        });
+      };
+      const onTerm = (): void => stop('SIGTERM');
+      const onInt = (): void => stop('SIGINT');
+      process.on('SIGHUP', reload);
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+  },
+};

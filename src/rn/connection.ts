@@ -1,0 +1,223 @@
+// One EP connection at the RN: pre-auth (HELLO, AUTH) with cheap checks before any expensive
+// crypto, then the attached state (sealed CONTROL, RELAY). Thin driver around AttachResponder
+// (src/uzp/link/attach.ts) and the Switchboard; protocol decisions live there.
+
+import type { Socket } from 'node:net';
+import { toHex } from '../uzp/bytes.js';
+import type { PCert, Valid } from '../uzp/artefacts/types.js';
+import type { Signer } from '../uzp/crypto/provider.js';
+import { ErrorCode, ProtocolError, isUzpError, type UzpError } from '../uzp/errors.js';
+import { cidOf } from '../uzp/identity/cid.js';
+import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
+import type { LinkChannel } from '../uzp/link/channel.js';
+import type { Clock } from '../uzp/link/clock.js';
+import { ControlKind, FrameType, RefusedCode } from '../uzp/link/constants.js';
+import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
+import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
+import { encodeRefused } from '../uzp/link/messages.js';
+import type { RnLog } from './log.js';
+import { OutboundQueue, type QueueLimits } from './queues.js';
+import type { SourceRateLimiter } from './rate-limit.js';
+import type { RnStats } from './stats.js';
+import type { Peer, Switchboard } from './switchboard.js';
+
+export interface ConnectionContext {
+  readonly trust: ResponderTrust;
+  readonly signer: Signer;
+  readonly switchboard: Switchboard;
+  readonly limiter: SourceRateLimiter;
+  readonly stats: RnStats;
+  readonly log: RnLog;
+  readonly clock: Clock;
+  readonly maxFrame: number;
+  readonly maxFramePreauth: number;
+  readonly keepaliveMs: number;
+  readonly maxLinks: number;
+  readonly queue: QueueLimits;
+  nextLinkId(): number;
+  closed(c: RnConnection): void;
+}
+
+export type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 'expired' | 'protocol' | 'shutdown';
+
+export class RnConnection implements Peer {
+  readonly openedAt: number;
+  lastFrameAt: number;
+  linkId = 0;
+  private stateValue: 'hello' | 'auth' | 'attached' | 'closed' = 'hello';
+  private readonly decoder: FrameDecoder;
+  private readonly responder: AttachResponder;
+  private readonly queue: OutboundQueue;
+  private channel: LinkChannel | null = null;
+  private cidValue: Uint8Array | null = null;
+  private pcertValue: Valid<PCert> | null = null;
+  readonly source: string;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.openedAt = this.lastFrameAt = ctx.clock.now();
+    this.source = socket.remoteAddress ?? 'unknown';
+    this.decoder = new FrameDecoder(ctx.maxFramePreauth);
+    this.responder = new AttachResponder({ trust: ctx.trust, signer: ctx.signer, maxFrame: ctx.maxFrame, keepaliveMs: ctx.keepaliveMs });
+    this.queue = new OutboundQueue(socket, ctx.queue);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.queue.onDrain());
+    socket.on('error', (e) => this.ctx.log.debug({ event: 'socket_error', link: this.linkId, source: this.source, error: e.message }, 'socket error'));
+    socket.on('close', () => this.close('normal'));
+  }
+
+  get state(): 'hello' | 'auth' | 'attached' | 'closed' {
+    return this.stateValue;
+  }
+
+  get cid(): Uint8Array {
+    return this.cidValue!;
+  }
+
+  get pcert(): Valid<PCert> | null {
+    return this.pcertValue;
+  }
+
+  get queuedDataBytes(): number {
+    return this.queue.queuedDataBytes;
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.lastFrameAt = this.ctx.clock.now();
+    try {
+      for (const f of this.decoder.push(chunk)) {
+        if (this.stateValue === 'closed') return;
+        if (this.stateValue === 'attached') this.onFrame(f);
+        else this.onPreauthFrame(f);
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Any error ends the connection; before attachment the EP hears only REFUSED(1). */
+  private fail(e: unknown): void {
+    const err: UzpError = isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, String(e), 'local', { cause: e });
+    if (!isUzpError(e)) this.ctx.log.error({ event: 'bug', link: this.linkId, error: String((e as Error)?.stack ?? e) }, 'unexpected error');
+    if (this.stateValue === 'attached') {
+      this.ctx.log.info({ event: 'link_error', link: this.linkId, code: err.code, detail: err.message }, 'closing link');
+      this.close('protocol');
+      return;
+    }
+    this.ctx.stats.refused.attach_failed++;
+    this.ctx.log.info({ event: 'attach_refused', source: this.source, code: err.code, detail: err.message }, 'attachment refused');
+    this.refuse(RefusedCode.REFUSED);
+  }
+
+  private refuse(code: number): void {
+    if (this.stateValue === 'closed') return;
+    this.socket.write(encodeFrame(FrameType.REFUSED, encodeRefused(code)));
+    this.close('normal', true);
+  }
+
+  private onPreauthFrame(f: Frame): void {
+    if (this.stateValue === 'hello') {
+      if (f.type !== FrameType.HELLO) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected HELLO, got frame 0x${f.type.toString(16)}`);
+      // Cheap checks before the X25519 and the signature HELLO_R costs.
+      if (!this.ctx.limiter.take(this.source)) {
+        this.ctx.stats.refused.rate_limited++;
+        this.ctx.log.debug({ event: 'rate_limited', source: this.source }, 'HELLO rate limit');
+        return this.refuse(RefusedCode.OVERLOADED);
+      }
+      if (this.ctx.stats.links >= this.ctx.maxLinks) {
+        this.ctx.stats.refused.link_cap++;
+        return this.refuse(RefusedCode.OVERLOADED);
+      }
+      const helloR = this.responder.onHello(f.payload);
+      this.stateValue = 'auth';
+      this.socket.write(encodeFrame(FrameType.HELLO_R, helloR));
+      return;
+    }
+    if (f.type !== FrameType.AUTH) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected AUTH, got frame 0x${f.type.toString(16)}`);
+    const { ok, result } = this.responder.onAuth(f.payload);
+    if (this.ctx.stats.links >= this.ctx.maxLinks) {
+      this.ctx.stats.refused.link_cap++;
+      return this.refuse(RefusedCode.OVERLOADED);
+    }
+    this.channel = result.channel;
+    this.pcertValue = result.pcert;
+    this.cidValue = cidOf(this.ctx.trust.provider, result.pcert.body.publicKey);
+    this.linkId = this.ctx.nextLinkId();
+    this.stateValue = 'attached';
+    this.ctx.stats.preauth--;
+    this.ctx.stats.links++;
+    this.decoder.setMaxFrame(this.ctx.maxFrame);
+    this.socket.write(encodeFrame(FrameType.OK, ok));
+    this.ctx.switchboard.attach(this);
+    this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source }, 'EP attached');
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f.payload);
+    if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `attached: unexpected frame 0x${f.type.toString(16)}`);
+    const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
+    if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'CONTROL record does not authenticate');
+    const m = decodeControl(pt);
+    const sb = this.ctx.switchboard;
+    switch (m.kind) {
+      case ControlKind.PING:
+        return this.sendControl({ kind: ControlKind.PONG, nonce: m.nonce });
+      case ControlKind.PONG:
+        return;
+      case ControlKind.ACCEPT:
+        return sb.setAccepting(this);
+      case ControlKind.JOIN:
+        return sb.join(this, m);
+      case ControlKind.UNSTITCH:
+        return sb.unstitch(this, m.stitchId, m.code);
+      case ControlKind.REJECT_OFFER:
+        return sb.rejectOffer(this, m.stitchId);
+      default:
+        throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `EP sent RN-only control kind 0x${m.kind.toString(16)}`);
+    }
+  }
+
+  // ---- Peer ----
+
+  sendControl(m: ControlMessage): void {
+    if (this.stateValue !== 'attached') return;
+    // Sealed at enqueue time: the control queue is FIFO and never drops, so counters stay in step.
+    const frame = encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD));
+    if (!this.queue.pushControl(frame)) {
+      this.ctx.log.warn({ event: 'slow_link', link: this.linkId }, 'control queue overflow: closing the slow link');
+      this.close('slow');
+    }
+  }
+
+  sendData(frame: Uint8Array): void {
+    if (this.stateValue !== 'attached') return;
+    this.ctx.stats.dropped.queue_overflow += this.queue.pushData(frame);
+  }
+
+  /** Ends the connection; `graceful` lets already written bytes (REFUSED) reach the EP first. */
+  close(cause: CloseCause, graceful = false): void {
+    if (this.stateValue === 'closed') return;
+    const was = this.stateValue;
+    this.stateValue = 'closed';
+    this.queue.clear();
+    if (was === 'attached') {
+      this.ctx.stats.links--;
+      this.ctx.switchboard.detach(this);
+      this.ctx.log.info({ event: 'detached', link: this.linkId, cause }, 'EP detached');
+    } else {
+      this.ctx.stats.preauth--;
+    }
+    if (cause !== 'normal' && cause !== 'shutdown') this.ctx.stats.closed[cause]++;
+    if (graceful) {
+      this.socket.end();
+      // A peer that never reads must not keep the socket: give the REFUSED a moment, then cut.
+      setTimeout(() => this.socket.destroy(), 2_000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.ctx.closed(this);
+  }
+}

@@ -1,0 +1,130 @@
+// Per-link outbound queues of the RN (draft §11: the RN relays and may apply rate limits and
+// traffic shaping). Two queues, as DERP does: control (priority, never dropped; overflow means the
+// link is too slow to serve and gets closed) and data (bounded in frames and bytes, drop-oldest:
+// for a reliable E2E block layer with retransmission, the newest blocks are the useful ones).
+// Frames go to the socket only while it does not ask for drain, so memory per link is bounded
+// by the two caps plus one socket high-water mark.
+
+export interface Sink {
+  /** Node stream contract: false means "stop writing until drain". */
+  write(frame: Uint8Array): boolean;
+}
+
+export interface QueueLimits {
+  readonly controlMax: number;
+  readonly dataMaxFrames: number;
+  readonly dataMaxBytes: number;
+}
+
+/** Minimal FIFO ring (Array#shift is O(n)). */
+class Ring {
+  private items: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(16);
+  private head = 0;
+  length = 0;
+
+  push(x: Uint8Array): void {
+    if (this.length === this.items.length) {
+      const next = new Array<Uint8Array | undefined>(this.items.length * 2);
+      for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) % this.items.length];
+      this.items = next;
+      this.head = 0;
+    }
+    this.items[(this.head + this.length) % this.items.length] = x;
+    this.length++;
+  }
+
+  shift(): Uint8Array | undefined {
+    if (this.length === 0) return undefined;
+    const x = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.length--;
+    return x;
+  }
+
+  clear(): void {
+    this.items = new Array<Uint8Array | undefined>(16);
+    this.head = 0;
+    this.length = 0;
+  }
+}
+
+export class OutboundQueue {
+  private readonly control = new Ring();
+  private readonly data = new Ring();
+  private dataBytes = 0;
+  private blocked = false;
+  /** Data frames dropped (oldest first) because the link could not keep up. */
+  dropped = 0;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly limits: QueueLimits,
+  ) {}
+
+  get queuedFrames(): number {
+    return this.control.length + this.data.length;
+  }
+
+  get queuedDataBytes(): number {
+    return this.dataBytes;
+  }
+
+  get needsDrain(): boolean {
+    return this.blocked;
+  }
+
+  /** Queues a control frame ahead of data; false = control overflow (caller closes the link). */
+  pushControl(frame: Uint8Array): boolean {
+    if (!this.blocked && this.control.length === 0) {
+      this.blocked = !this.sink.write(frame);
+      return true;
+    }
+    if (this.control.length >= this.limits.controlMax) return false;
+    this.control.push(frame);
+    this.pump();
+    return true;
+  }
+
+  /** Queues a data frame; returns how many older data frames were dropped to make room. */
+  pushData(frame: Uint8Array): number {
+    if (!this.blocked && this.control.length === 0 && this.data.length === 0) {
+      this.blocked = !this.sink.write(frame);
+      return 0;
+    }
+    let dropped = 0;
+    while (this.data.length > 0 && (this.data.length >= this.limits.dataMaxFrames || this.dataBytes + frame.length > this.limits.dataMaxBytes)) {
+      this.dataBytes -= this.data.shift()!.length;
+      dropped++;
+    }
+    this.data.push(frame);
+    this.dataBytes += frame.length;
+    this.dropped += dropped;
+    this.pump();
+    return dropped;
+  }
+
+  /** The socket emitted 'drain'. */
+  onDrain(): void {
+    this.blocked = false;
+    this.pump();
+  }
+
+  clear(): void {
+    this.control.clear();
+    this.data.clear();
+    this.dataBytes = 0;
+  }
+
+  private pump(): void {
+    while (!this.blocked) {
+      let f = this.control.shift();
+      if (f === undefined) {
+        f = this.data.shift();
+        if (f === undefined) return;
+        this.dataBytes -= f.length;
+      }
+      this.blocked = !this.sink.write(f);
+    }
+  }
+}

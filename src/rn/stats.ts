@@ -1,0 +1,52 @@
+// RN counters: what an operator (and a test) needs to see that relaying works and why frames
+// were dropped, without the RN ever looking inside a payload (draft §11: metadata only).
+
+export type DropReason =
+  /** RELAY for a stitch the sending link is not part of. */
+  | 'foreign_stitch'
+  /** RELAY too short to carry a stitch id. */
+  | 'malformed_relay'
+  /** Oldest data frame dropped because the receiving link could not keep up. */
+  | 'queue_overflow';
+
+export type RefuseReason = 'rate_limited' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
+
+export class RnStats {
+  links = 0;
+  preauth = 0;
+  stitches = 0;
+  framesRelayed = 0;
+  bytesRelayed = 0;
+  readonly dropped: Record<DropReason, number> = { foreign_stitch: 0, malformed_relay: 0, queue_overflow: 0 };
+  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, protocol: 0 };
+  joins = 0;
+  joinsRefused = 0;
+  /** Links closed by the RN: idle, pre-auth deadline, slow (control overflow), revoked. */
+  closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0 };
+
+  snapshot(): {
+    links: number;
+    preauth: number;
+    stitches: number;
+    framesRelayed: number;
+    bytesRelayed: number;
+    joins: number;
+    joinsRefused: number;
+    dropped: Record<DropReason, number>;
+    refused: Record<RefuseReason, number>;
+    closed: RnStats['closed'];
+  } {
+    return {
+      links: this.links,
+      preauth: this.preauth,
+      stitches: this.stitches,
+      framesRelayed: this.framesRelayed,
+      bytesRelayed: this.bytesRelayed,
+      joins: this.joins,
+      joinsRefused: this.joinsRefused,
+      dropped: { ...this.dropped },
+      refused: { ...this.refused },
+      closed: { ...this.closed },
+    };
+  }
+}

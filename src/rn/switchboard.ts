@@ -1,0 +1,185 @@
+// The RN's matching and stitching logic (draft §4 steps 3-5, §11), free of sockets: attached EPs
+// indexed by CID, JOIN evaluation, stitch table, teardown, and RELAY routing by stitch id. The RN
+// is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
+// freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
+
+import { toHex } from '../uzp/bytes.js';
+import { isUzpError } from '../uzp/errors.js';
+import type { Grant, Valid } from '../uzp/artefacts/types.js';
+import { ControlKind, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
+import type { ControlMessage } from '../uzp/link/control.js';
+import { encodeFrame } from '../uzp/link/frame.js';
+import { decodeRelay } from '../uzp/link/messages.js';
+import type { RnLog } from './log.js';
+import type { RnStats } from './stats.js';
+
+/** The part of TrustStore the switchboard calls. */
+export interface GrantTrust {
+  validateGrant(bytes: Uint8Array, opts: { audience: Uint8Array; subject?: Uint8Array; nonce?: 'track' | 'ignore' }): Valid<Grant>;
+}
+
+/** One attached link as the switchboard sees it. */
+export interface Peer {
+  readonly cid: Uint8Array;
+  /** Unique per link, increasing: "most recent" means largest. */
+  readonly linkId: number;
+  sendControl(m: ControlMessage): void;
+  sendData(frame: Uint8Array): void;
+}
+
+interface StitchRecord {
+  readonly id: number;
+  readonly initiator: Peer;
+  readonly target: Peer;
+}
+
+type JoinMessage = Extract<ControlMessage, { kind: typeof ControlKind.JOIN }>;
+
+export interface SwitchboardOptions {
+  readonly trust: GrantTrust;
+  readonly stats: RnStats;
+  readonly log: RnLog;
+  /** Stitches one link may take part in before JOINs are refused as overloaded. */
+  readonly maxStitchesPerLink?: number;
+}
+
+export class Switchboard {
+  private readonly byCid = new Map<string, Set<Peer>>();
+  private readonly accepting = new Set<Peer>();
+  private readonly stitches = new Map<number, StitchRecord>();
+  private readonly byPeer = new Map<Peer, Set<number>>();
+  private nextStitchId = 1;
+
+  constructor(private readonly opts: SwitchboardOptions) {}
+
+  get stitchCount(): number {
+    return this.stitches.size;
+  }
+
+  attach(peer: Peer): void {
+    const k = toHex(peer.cid);
+    let set = this.byCid.get(k);
+    if (set === undefined) this.byCid.set(k, (set = new Set()));
+    set.add(peer);
+    this.byPeer.set(peer, new Set());
+  }
+
+  /** Link gone: every stitch it was part of ends, and the other side hears UNSTITCH(peer gone). */
+  detach(peer: Peer): void {
+    const k = toHex(peer.cid);
+    const set = this.byCid.get(k);
+    set?.delete(peer);
+    if (set?.size === 0) this.byCid.delete(k);
+    this.accepting.delete(peer);
+    for (const id of [...(this.byPeer.get(peer) ?? [])]) this.teardown(id, peer, UnstitchCode.PEER_GONE);
+    this.byPeer.delete(peer);
+  }
+
+  /** ACCEPT: the link takes the responder role (draft §4 step 4). */
+  setAccepting(peer: Peer): void {
+    if (this.byPeer.has(peer)) this.accepting.add(peer);
+  }
+
+  /** The most recent accepting link of `cid`, other than `except`. */
+  private responderFor(cid: Uint8Array, except: Peer): Peer | undefined {
+    let best: Peer | undefined;
+    for (const p of this.byCid.get(toHex(cid)) ?? []) {
+      if (p !== except && this.accepting.has(p) && (best === undefined || p.linkId > best.linkId)) best = p;
+    }
+    return best;
+  }
+
+  join(peer: Peer, m: JoinMessage): void {
+    this.opts.stats.joins++;
+    const refuse = (code: number, why: object): void => {
+      this.opts.stats.joinsRefused++;
+      // The precise reason stays here; the EP learns only the generic code (STYLE §3).
+      this.opts.log.info({ event: 'join_refused', link: peer.linkId, joinId: m.joinId, code, ...why }, 'JOIN refused');
+      peer.sendControl({ kind: ControlKind.JOIN_REFUSED, joinId: m.joinId, code });
+    };
+    const target = this.responderFor(m.target, peer);
+    if (target === undefined) return refuse(JoinRefusedCode.PEER_NOT_ATTACHED, { target: toHex(m.target) });
+    const max = this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK;
+    if ((this.byPeer.get(peer)?.size ?? 0) >= max || (this.byPeer.get(target)?.size ?? 0) >= max) {
+      return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
+    }
+    try {
+      // draft §9: the RN treats the JOIN as replayable; the tracked Grant nonce refuses a replay.
+      this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid, nonce: 'track' });
+    } catch (e) {
+      if (!isUzpError(e)) throw e;
+      return refuse(JoinRefusedCode.REFUSED, { error: e.code, detail: e.message });
+    }
+    const id = this.allocateId();
+    const rec: StitchRecord = { id, initiator: peer, target };
+    this.stitches.set(id, rec);
+    this.byPeer.get(peer)!.add(id);
+    this.byPeer.get(target)!.add(id);
+    this.opts.stats.stitches = this.stitches.size;
+    this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, target: target.linkId }, 'stitched');
+    // draft §5.2 flight [2]: CH1 forwarded to the responder inside OFFER.
+    target.sendControl({ kind: ControlKind.OFFER, stitchId: id, initiator: peer.cid, grant: m.grant, ch1: m.ch1 });
+    peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
+  }
+
+  /** UNSTITCH from one side: tell the other side. Ignored for stitches the link is not part of. */
+  unstitch(peer: Peer, stitchId: number, code: number): void {
+    if (this.partOf(peer, stitchId)) this.teardown(stitchId, peer, code);
+  }
+
+  /** REJECT_OFFER: only the target of a stitch may reject it. */
+  rejectOffer(peer: Peer, stitchId: number): void {
+    if (this.stitches.get(stitchId)?.target === peer) this.teardown(stitchId, peer, UnstitchCode.REJECTED);
+  }
+
+  /** RELAY payload (stitch_id || opaque bytes) from `peer`: forward to the other side or drop. */
+  relay(peer: Peer, payload: Uint8Array): void {
+    if (payload.length < 4) {
+      this.opts.stats.dropped.malformed_relay++;
+      return;
+    }
+    const { stitchId } = decodeRelay(payload);
+    const rec = this.stitches.get(stitchId);
+    const other = rec === undefined ? undefined : rec.initiator === peer ? rec.target : rec.target === peer ? rec.initiator : undefined;
+    if (other === undefined) {
+      this.opts.stats.dropped.foreign_stitch++;
+      this.opts.log.debug({ event: 'relay_dropped', link: peer.linkId, stitch: stitchId }, 'RELAY for a stitch this link is not part of');
+      return;
+    }
+    this.opts.stats.framesRelayed++;
+    this.opts.stats.bytesRelayed += payload.length - 4;
+    other.sendData(encodeFrame(FrameType.RELAY, payload));
+  }
+
+  /** Ends every stitch (RN shutdown). */
+  clear(): void {
+    for (const id of [...this.stitches.keys()]) this.teardown(id, undefined, UnstitchCode.RN);
+  }
+
+  private partOf(peer: Peer, stitchId: number): boolean {
+    const rec = this.stitches.get(stitchId);
+    return rec !== undefined && (rec.initiator === peer || rec.target === peer);
+  }
+
+  /** Removes a stitch and sends UNSTITCH to every side other than `by`. */
+  private teardown(id: number, by: Peer | undefined, code: number): void {
+    const rec = this.stitches.get(id);
+    if (rec === undefined) return;
+    this.stitches.delete(id);
+    this.byPeer.get(rec.initiator)?.delete(id);
+    this.byPeer.get(rec.target)?.delete(id);
+    this.opts.stats.stitches = this.stitches.size;
+    for (const p of [rec.initiator, rec.target]) {
+      if (p !== by && this.byPeer.has(p)) p.sendControl({ kind: ControlKind.UNSTITCH, stitchId: id, code });
+    }
+  }
+
+  private allocateId(): number {
+    // u32 ids, never 0, never one in use; wraps after 2^32 - 1 stitches.
+    for (;;) {
+      const id = this.nextStitchId;
+      this.nextStitchId = id >= 0xffff_ffff ? 1 : id + 1;
+      if (!this.stitches.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Tunables of the block engine with their defaults. Every buffer the engine holds is bounded by one
+// of these (ARCHITECTURE.md: "never allocates without bound").
+
+import { LocalError, ErrorCode } from '../errors.js';
+import { MSG_HEADER_LENGTH } from './constants.js';
+
+export interface BlockLimits {
+  /** Largest data block plaintext we build, and the largest we accept (both sides must agree). */
+  maxBlockPlaintext: number;
+  /** Max unacked data blocks in flight (span from the lowest unacked number). */
+  sendWindowBlocks: number;
+  /** Bytes queued by send() and not yet packed into a block. */
+  sendBufferBytes: number;
+  /** Out-of-order data blocks held for in-order delivery; must be >= the peer's send window. */
+  recvBufferBlocks: number;
+  /** Reassembly bound: one message, and all partial messages together. */
+  maxMessageBytes: number;
+  ackDelayMs: number;
+  /** Send an ack block after this many new data blocks. */
+  ackEveryBlocks: number;
+  /** RFC 6298 §2.1 initial RTO, and the clamps applied to every RTO. */
+  initialRtoMs: number;
+  minRtoMs: number;
+  maxRtoMs: number;
+  /** RTO expiries of one block before the session fails with LINK_TIMEOUT. */
+  maxRetransmits: number;
+  /** Blocks sealed under one key before a key update (RFC 9001 §6.6 confidentiality limit for AES-GCM is 2^23). */
+  keySoftLimit: number;
+  /** Blocks sealed under one key at which the engine closes with SESSION_KEY_LIMIT. */
+  keyHardLimit: number;
+  /** Failed opens (bad tag) under the current receive key before closing (RFC 9001 §6.6 integrity limit). */
+  integrityLimit: number;
+}
+
+export const DEFAULT_BLOCK_LIMITS: Readonly<BlockLimits> = Object.freeze({
+  maxBlockPlaintext: 32 * 1024,
+  sendWindowBlocks: 256,
+  sendBufferBytes: 4 * 1024 * 1024,
+  recvBufferBlocks: 512,
+  maxMessageBytes: 1024 * 1024,
+  ackDelayMs: 5,
+  ackEveryBlocks: 8,
+  initialRtoMs: 500,
+  minRtoMs: 100,
+  maxRtoMs: 10_000,
+  maxRetransmits: 12,
+  keySoftLimit: 2 ** 22,
+  keyHardLimit: 2 ** 23,
+  integrityLimit: 2 ** 20,
+});
+
+/** Defaults overlaid with `partial`, checked for consistency; throws LocalError CONFIG_INVALID. */
+export function resolveLimits(partial: Partial<BlockLimits> | undefined): BlockLimits {
+  const l: BlockLimits = { ...DEFAULT_BLOCK_LIMITS, ...partial };
+  for (const [k, v] of Object.entries(l)) {
+    if (!Number.isSafeInteger(v) || v < 0) bad(`${k} must be a non-negative integer, got ${String(v)}`);
+  }
+  if (l.maxBlockPlaintext < MSG_HEADER_LENGTH + 1 || l.maxBlockPlaintext > 16 * 1024 * 1024) {
+    bad(`maxBlockPlaintext must be between ${MSG_HEADER_LENGTH + 1} and 16 MiB, got ${l.maxBlockPlaintext}`);
+  }
+  if (l.sendWindowBlocks < 1 || l.recvBufferBlocks < 1) bad('sendWindowBlocks and recvBufferBlocks must be at least 1');
+  if (l.maxMessageBytes > l.sendBufferBytes) {
+    bad(`maxMessageBytes (${l.maxMessageBytes}) must not exceed sendBufferBytes (${l.sendBufferBytes}): such a message could never be queued`);
+  }
+  if (l.ackEveryBlocks < 1) bad('ackEveryBlocks must be at least 1');
+  if (l.minRtoMs < 1 || l.minRtoMs > l.maxRtoMs) bad(`need 1 <= minRtoMs (${l.minRtoMs}) <= maxRtoMs (${l.maxRtoMs})`);
+  if (l.keySoftLimit < 1 || l.keyHardLimit < 1) bad('keySoftLimit and keyHardLimit must be at least 1');
+  if (l.integrityLimit < 1) bad('integrityLimit must be at least 1');
+  return l;
+}
+
+function bad(msg: string): never {
+  throw new LocalError(ErrorCode.CONFIG_INVALID, `block limits: ${msg}`);
+}

@@ -1,0 +1,31 @@
+// One place that knows both providers. Everything else takes a CryptoProvider as an argument;
+// only the composition root (gateway, RN, CLI) chooses which one.
+
+import { ErrorCode, LocalError } from '../errors.js';
+import { nobleProvider } from './noble.js';
+import { nodeProvider } from './node.js';
+import type { CryptoProvider } from './provider.js';
+
+export type ProviderName = CryptoProvider['name'];
+
+/** Every provider, default first. Both must pass test/uzp/crypto/compliance.ts. */
+export const PROVIDERS: readonly CryptoProvider[] = Object.freeze([nodeProvider, nobleProvider]);
+
+/** `node` (OpenSSL, the default: much faster on a Pi for curves and AEAD) or `noble` (pure JS). */
+export function getProvider(name: ProviderName = 'node'): CryptoProvider {
+  const p = PROVIDERS.find((x) => x.name === name);
+  // A provider name comes from configuration or the command line: a local, fixable mistake.
+  if (p === undefined) {
+    throw new LocalError(ErrorCode.CONFIG_INVALID, `unknown crypto provider ${JSON.stringify(name)}; expected one of: ${PROVIDERS.map((x) => x.name).join(', ')}`);
+  }
+  return p;
+}
+
+export { nodeProvider, nobleProvider };
+export * from './provider.js';
+export {
+  HKDF_SHA256_MAX_LENGTH,
+  MLKEM768_MESSAGE_LENGTH,
+  MLKEM768_SEED_LENGTH,
+  ed25519PublicPoint,
+} from './shared.js';

@@ -1,0 +1,33 @@
+// The only way link and RN code reads time or schedules work, so tests drive keepalive, idle
+// and backoff timers with a fake clock instead of waiting (STYLE: no wall-clock thresholds).
+
+export interface Clock {
+  /** Milliseconds, monotonic enough for timeouts. */
+  now(): number;
+  /** Runs `fn` once after `ms`; returns a function that cancels it. */
+  setTimeout(fn: () => void, ms: number): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Runs `fn` every `ms` until the returned function is called. */
+export function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let cancel: () => void = () => {};
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    cancel = clock.setTimeout(tick, ms);
+    fn();
+  };
+  cancel = clock.setTimeout(tick, ms);
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}

@@ -1,0 +1,121 @@
+// RN link wire constants (our profile of draft §4 / §11 attachment; the draft leaves bytes to
+// profiles, §5.1) and implementation defaults, kept apart as wireguard-go keeps its constants.
+// Every timeout and bound used by src/uzp/link and src/rn has its default here and nowhere else.
+
+// ---- wire constants (docs/profile-parts/30-link.md) ----
+
+export const LINK_VERSION = 1;
+
+/** Frame header: u32be length (type + payload) || u8 type. */
+export const FRAME_HEADER_LENGTH = 5;
+
+export const FrameType = {
+  HELLO: 0x01,
+  HELLO_R: 0x02,
+  AUTH: 0x03,
+  OK: 0x04,
+  REFUSED: 0x05,
+  CONTROL: 0x10,
+  RELAY: 0x20,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const ControlKind = {
+  ACCEPT: 0x01,
+  JOIN: 0x02,
+  OFFER: 0x03,
+  JOINED: 0x04,
+  JOIN_REFUSED: 0x05,
+  UNSTITCH: 0x06,
+  REJECT_OFFER: 0x07,
+  PING: 0x08,
+  PONG: 0x09,
+} as const;
+export type ControlKind = (typeof ControlKind)[keyof typeof ControlKind];
+
+/** REFUSED codes: generic on purpose; the precise reason stays in the RN's local log (STYLE §3). */
+export const RefusedCode = { REFUSED: 1, OVERLOADED: 2 } as const;
+
+/** JOIN_REFUSED codes. */
+export const JoinRefusedCode = { REFUSED: 1, PEER_NOT_ATTACHED: 2, OVERLOADED: 3 } as const;
+
+/** UNSTITCH codes. */
+export const UnstitchCode = {
+  /** One side closed the stitch on purpose. */
+  CLOSED: 0,
+  /** The other side's link to the RN went away. */
+  PEER_GONE: 1,
+  /** The target refused the OFFER. */
+  REJECTED: 2,
+  /** The RN tore the stitch down (shutdown, slow link, revocation). */
+  RN: 3,
+} as const;
+
+/** Transcript and signature labels of the attachment (SIGMA-I shape). */
+export const ATTACH_TRANSCRIPT_LABEL = 'uzp-gw/1 attach';
+export const ATTACH_SIG_RN = 'uzp-gw/1 attach-rn';
+export const ATTACH_SIG_EP = 'uzp-gw/1 attach-ep';
+/** expandLabel labels (keyschedule.ts adds the "uzp-gw/1 " prefix). One per direction and phase. */
+export const LABEL_RN_HS = 'attach rn hs';
+export const LABEL_EP_HS = 'attach ep hs';
+export const LABEL_RN_CTL = 'attach rn ctl';
+export const LABEL_EP_CTL = 'attach ep ctl';
+
+export const NONCE_LENGTH = 32;
+export const CID_LENGTH = 32;
+
+/** Upper bounds of variable fields, far above anything valid, so junk cannot make us allocate. */
+export const MAX_PCERT_BYTES = 8 * 1024;
+export const MAX_GRANT_BYTES = 16 * 1024;
+/** CH1 may carry an ML-KEM-768 share plus a PCert and extensions. */
+export const MAX_CH1_BYTES = 64 * 1024;
+
+// ---- implementation defaults ----
+
+/** Frame cap before attachment completes: a stranger cannot make us buffer more than this. */
+export const DEFAULT_MAX_FRAME_PREAUTH = 16 * 1024;
+/** Frame cap after attachment (announced by the RN in OK). */
+export const DEFAULT_MAX_FRAME = 256 * 1024;
+/** Bounds the EP accepts for the RN's announced max_frame. */
+export const MIN_ANNOUNCED_MAX_FRAME = DEFAULT_MAX_FRAME_PREAUTH;
+export const MAX_ANNOUNCED_MAX_FRAME = 16 * 1024 * 1024;
+
+/** PING interval (OpenZiti's heartbeat: 10 s, dead after 30 s). */
+export const DEFAULT_KEEPALIVE_MS = 10_000;
+/** A link with no frame at all for this long is dead (EP) / idle and closed (RN). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** EP: TCP connect + HELLO..OK must finish within this. */
+export const DEFAULT_ATTACH_TIMEOUT_MS = 10_000;
+/** RN: an unauthenticated connection must reach OK within this. */
+export const DEFAULT_PREAUTH_DEADLINE_MS = 5_000;
+/** EP: JOIN must be answered (JOINED / JOIN_REFUSED) within this. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
+
+/** Reconnect backoff with full jitter (AWS architecture blog "Exponential Backoff And Jitter"). */
+export const BACKOFF_BASE_MS = 500;
+export const BACKOFF_CAP_MS = 30_000;
+/** An attachment that stayed up this long resets the backoff. */
+export const BACKOFF_STABLE_MS = 60_000;
+
+/** EP: RELAY payloads buffered for an OFFER not yet accepted (the initiator may be quick). */
+export const PENDING_OFFER_MAX_PAYLOADS = 64;
+
+// ---- RN defaults ----
+
+/** Per-source HELLO token bucket (WireGuard: 20 handshakes/s per source). */
+export const RN_HELLO_RATE_PER_S = 20;
+export const RN_HELLO_BURST = 40;
+/** Sources remembered by the token bucket; the least recently seen is forgotten beyond this. */
+export const RN_RATE_TABLE_MAX = 10_000;
+/** Concurrent unauthenticated connections (DERP added an accept cap after connection floods). */
+export const RN_MAX_PREAUTH = 256;
+export const RN_MAX_LINKS = 10_000;
+/** Stitches one link may take part in; beyond, JOIN_REFUSED(overloaded). */
+export const RN_MAX_STITCHES_PER_LINK = 1024;
+/** Per-link outbound control queue: control is never dropped; overflow closes the slow link. */
+export const RN_CONTROL_QUEUE_MAX = 256;
+/** Per-link outbound data queue, drop-oldest (DERP keeps 32 packets per client). */
+export const RN_DATA_QUEUE_MAX_FRAMES = 1024;
+export const RN_DATA_QUEUE_MAX_BYTES = 1024 * 1024;
+/** How often the RN looks for idle and pre-auth-expired connections. */
+export const RN_SWEEP_MS = 1_000;

@@ -1,0 +1,109 @@
+// CONTROL messages (frame 0x10, sealed under the link's control keys): u8 kind || body.
+// They carry draft §4 steps 3-5 (Join with target CID and Grant, the RN's stitch) and §5.2
+// flight [1]/[2] (CH1 travels inside JOIN and is forwarded inside OFFER). Bytes in
+// docs/profile-parts/30-link.md §Control.
+
+import { Reader, Writer } from '../bytes.js';
+import { DecodeError, ErrorCode } from '../errors.js';
+import { CID_LENGTH, ControlKind, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
+
+export type ControlMessage =
+  | { readonly kind: typeof ControlKind.ACCEPT }
+  | { readonly kind: typeof ControlKind.JOIN; readonly joinId: number; readonly target: Uint8Array; readonly grant: Uint8Array; readonly ch1: Uint8Array }
+  | { readonly kind: typeof ControlKind.OFFER; readonly stitchId: number; readonly initiator: Uint8Array; readonly grant: Uint8Array; readonly ch1: Uint8Array }
+  | { readonly kind: typeof ControlKind.JOINED; readonly joinId: number; readonly stitchId: number }
+  | { readonly kind: typeof ControlKind.JOIN_REFUSED; readonly joinId: number; readonly code: number }
+  | { readonly kind: typeof ControlKind.UNSTITCH; readonly stitchId: number; readonly code: number }
+  | { readonly kind: typeof ControlKind.REJECT_OFFER; readonly stitchId: number }
+  | { readonly kind: typeof ControlKind.PING; readonly nonce: number }
+  | { readonly kind: typeof ControlKind.PONG; readonly nonce: number };
+
+function cid(b: Uint8Array, what: string): Uint8Array {
+  if (b.length !== CID_LENGTH) throw new RangeError(`${what}: expected ${CID_LENGTH} bytes, got ${b.length}`);
+  return b;
+}
+
+function checkVec(b: Uint8Array, max: number, what: string): Uint8Array {
+  if (b.length > max) throw new RangeError(`${what}: ${b.length} bytes exceeds ${max}`);
+  return b;
+}
+
+export function encodeControl(m: ControlMessage): Uint8Array {
+  const w = new Writer(64).u8(m.kind);
+  switch (m.kind) {
+    case ControlKind.ACCEPT:
+      break;
+    case ControlKind.JOIN:
+      w.u32(m.joinId).bytes(cid(m.target, 'JOIN target'));
+      w.vec32(checkVec(m.grant, MAX_GRANT_BYTES, 'JOIN grant')).vec32(checkVec(m.ch1, MAX_CH1_BYTES, 'JOIN ch1'));
+      break;
+    case ControlKind.OFFER:
+      w.u32(m.stitchId).bytes(cid(m.initiator, 'OFFER initiator'));
+      w.vec32(checkVec(m.grant, MAX_GRANT_BYTES, 'OFFER grant')).vec32(checkVec(m.ch1, MAX_CH1_BYTES, 'OFFER ch1'));
+      break;
+    case ControlKind.JOINED:
+      w.u32(m.joinId).u32(m.stitchId);
+      break;
+    case ControlKind.JOIN_REFUSED:
+      w.u32(m.joinId).u16(m.code);
+      break;
+    case ControlKind.UNSTITCH:
+      w.u32(m.stitchId).u16(m.code);
+      break;
+    case ControlKind.REJECT_OFFER:
+      w.u32(m.stitchId);
+      break;
+    case ControlKind.PING:
+    case ControlKind.PONG:
+      w.u64(m.nonce);
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeControl(b: Uint8Array): ControlMessage {
+  const r = new Reader(b);
+  const kind = r.u8('CONTROL kind');
+  let m: ControlMessage;
+  switch (kind) {
+    case ControlKind.ACCEPT:
+      m = { kind };
+      break;
+    case ControlKind.JOIN: {
+      const joinId = r.u32('JOIN join_id');
+      const target = r.bytes(CID_LENGTH, 'JOIN target');
+      const grant = r.vec32(MAX_GRANT_BYTES, 'JOIN grant');
+      const ch1 = r.vec32(MAX_CH1_BYTES, 'JOIN ch1');
+      m = { kind, joinId, target, grant, ch1 };
+      break;
+    }
+    case ControlKind.OFFER: {
+      const stitchId = r.u32('OFFER stitch_id');
+      const initiator = r.bytes(CID_LENGTH, 'OFFER initiator');
+      const grant = r.vec32(MAX_GRANT_BYTES, 'OFFER grant');
+      const ch1 = r.vec32(MAX_CH1_BYTES, 'OFFER ch1');
+      m = { kind, stitchId, initiator, grant, ch1 };
+      break;
+    }
+    case ControlKind.JOINED:
+      m = { kind, joinId: r.u32('JOINED join_id'), stitchId: r.u32('JOINED stitch_id') };
+      break;
+    case ControlKind.JOIN_REFUSED:
+      m = { kind, joinId: r.u32('JOIN_REFUSED join_id'), code: r.u16('JOIN_REFUSED code') };
+      break;
+    case ControlKind.UNSTITCH:
+      m = { kind, stitchId: r.u32('UNSTITCH stitch_id'), code: r.u16('UNSTITCH code') };
+      break;
+    case ControlKind.REJECT_OFFER:
+      m = { kind, stitchId: r.u32('REJECT_OFFER stitch_id') };
+      break;
+    case ControlKind.PING:
+    case ControlKind.PONG:
+      m = { kind, nonce: r.u64(kind === ControlKind.PING ? 'PING nonce' : 'PONG nonce') };
+      break;
+    default:
+      throw new DecodeError(ErrorCode.DECODE_TYPE, `CONTROL: unknown kind 0x${kind.toString(16).padStart(2, '0')}`);
+  }
+  r.end('CONTROL');
+  return m;
+}

@@ -1,0 +1,124 @@
+// RN link framing over TCP, both directions: u32be length || u8 type || payload, where length
+// counts type + payload (docs/profile-parts/30-link.md §Framing). The decoder is streaming: push
+// whatever chunks TCP delivers, get whole frames. It never buffers more than one frame of at most
+// `maxFrame` bytes, and it allocates a frame's buffer only once its header passed the size check,
+// so a peer dribbling bytes costs O(n) copying, never O(n^2).
+
+import { readU32, writeU32 } from '../bytes.js';
+import { DecodeError, ErrorCode } from '../errors.js';
+import { FRAME_HEADER_LENGTH, FrameType } from './constants.js';
+
+export interface Frame {
+  readonly type: number;
+  readonly payload: Uint8Array;
+}
+
+/** Encodes one frame. `payload` length + 1 must fit in u32 (our caps are far below). */
+export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_LENGTH + payload.length);
+  writeU32(out, 0, payload.length + 1);
+  out[4] = type;
+  out.set(payload, FRAME_HEADER_LENGTH);
+  return out;
+}
+
+/** RELAY frame in one allocation: header || stitch_id u32 || opaque E2E payload. */
+export function encodeRelayFrame(stitchId: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_LENGTH + 4 + payload.length);
+  writeU32(out, 0, payload.length + 5);
+  out[4] = FrameType.RELAY;
+  writeU32(out, 5, stitchId);
+  out.set(payload, FRAME_HEADER_LENGTH + 4);
+  return out;
+}
+
+/** Bytes a RELAY frame with `payloadLength` E2E bytes counts against a max_frame limit. */
+export function relayFrameLength(payloadLength: number): number {
+  return 1 + 4 + payloadLength;
+}
+
+export class FrameDecoder {
+  private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
+  private headerFill = 0;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+  private bodyType = 0;
+  private failed: DecodeError | null = null;
+
+  /** `maxFrame` bounds the length field (type + payload). */
+  constructor(private maxFrame: number) {}
+
+  get limit(): number {
+    return this.maxFrame;
+  }
+
+  /** Raise or lower the cap, e.g. from 16 KiB pre-auth to the attached limit. */
+  setMaxFrame(n: number): void {
+    this.maxFrame = n;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get buffered(): number {
+    return this.headerFill + this.bodyFill;
+  }
+
+  /**
+   * Feeds bytes; returns the frames completed by them. Throws DecodeError on a zero length or a
+   * frame over the cap (LINK_FRAME_TOO_LARGE); after that the decoder stays failed and the link
+   * must be closed, since framing cannot be recovered on a byte stream.
+   */
+  push(chunk: Uint8Array): Frame[] {
+    if (this.failed !== null) throw this.failed;
+    const frames: Frame[] = [];
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.body === null) {
+        // Fast path: a whole header and payload inside this chunk needs no copy at all.
+        if (this.headerFill === 0 && chunk.length - off >= FRAME_HEADER_LENGTH) {
+          const len = this.checkLength(readU32(chunk, off));
+          if (chunk.length - off >= 4 + len) {
+            frames.push({ type: chunk[off + 4]!, payload: chunk.subarray(off + FRAME_HEADER_LENGTH, off + 4 + len) });
+            off += 4 + len;
+            continue;
+          }
+        }
+        const n = Math.min(FRAME_HEADER_LENGTH - this.headerFill, chunk.length - off);
+        this.header.set(chunk.subarray(off, off + n), this.headerFill);
+        this.headerFill += n;
+        off += n;
+        if (this.headerFill < FRAME_HEADER_LENGTH) break;
+        const len = this.checkLength(readU32(this.header, 0));
+        this.headerFill = 0;
+        if (len === 1) {
+          frames.push({ type: this.header[4]!, payload: new Uint8Array(0) });
+          continue;
+        }
+        this.bodyType = this.header[4]!;
+        this.body = new Uint8Array(len - 1);
+        this.bodyFill = 0;
+      }
+      const n = Math.min(this.body.length - this.bodyFill, chunk.length - off);
+      this.body.set(chunk.subarray(off, off + n), this.bodyFill);
+      this.bodyFill += n;
+      off += n;
+      if (this.bodyFill === this.body.length) {
+        frames.push({ type: this.bodyType, payload: this.body });
+        this.body = null;
+        this.bodyFill = 0;
+      }
+    }
+    return frames;
+  }
+
+  private checkLength(len: number): number {
+    if (len === 0) {
+      this.failed = new DecodeError(ErrorCode.DECODE_LENGTH, 'link frame: length 0 (a frame has at least a type byte)');
+      throw this.failed;
+    }
+    if (len > this.maxFrame) {
+      this.failed = new DecodeError(ErrorCode.LINK_FRAME_TOO_LARGE, `link frame: length ${len} exceeds ${this.maxFrame}`);
+      throw this.failed;
+    }
+    return len;
+  }
+}

@@ -1,0 +1,180 @@
+// Keeps one RN link attached (draft §11.2-§11.3): picks an RN from the currently accepted RN Set
+// Statement, re-reading it before every attempt so eligibility is judged at failover time
+// (§11.1), rotates through the RNs and their addresses, and reconnects with capped exponential
+// backoff and full jitter. RN loss is an availability event (§11.2): the manager reconnects; it
+// never carries stitches across (they are RN-local state, §11.5), and re-issues ACCEPT.
+
+import { EventEmitter } from 'node:events';
+import type { RnSetBody } from '../artefacts/types.js';
+import { ErrorCode, ValidationError, isUzpError, ProtocolError, type UzpError } from '../errors.js';
+import { Backoff } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_STABLE_MS } from './constants.js';
+import type { InitiatorTrust } from './attach.js';
+import { RnLink, type Offer, type RnLinkOptions } from './rn-link.js';
+
+/** The part of TrustStore the manager reads: the currently accepted RN Set Statement. */
+export interface ManagerTrust extends InitiatorTrust {
+  readonly rnSet: { readonly body: RnSetBody } | null | undefined;
+}
+
+export interface LinkManagerOptions {
+  readonly trust: ManagerTrust;
+  readonly identity: RnLinkOptions['identity'];
+  readonly rnRole?: string;
+  /** Responder mode: call accept() on every new link. */
+  readonly accept?: boolean;
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
+  /** A link that stayed up this long resets the backoff. */
+  readonly stableMs?: number;
+  /** Passed through to every RnLink (timeouts, keepalive). */
+  readonly link?: Pick<RnLinkOptions, 'timeoutMs' | 'keepaliveMs' | 'idleTimeoutMs' | 'joinTimeoutMs'>;
+  /** Injectable for tests; default RnLink.attach. */
+  readonly attach?: (opts: RnLinkOptions) => Promise<RnLink>;
+}
+
+export interface LinkManagerEvents {
+  up: [RnLink];
+  /** A link went down or an attempt failed; `undefined` after stop(). */
+  down: [UzpError | undefined];
+  /** OFFERs of whichever link is current. */
+  offer: [Offer];
+}
+
+export class LinkManager extends EventEmitter<LinkManagerEvents> {
+  private current: RnLink | null = null;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
+  private stopped = false;
+  private started = false;
+  private responder: boolean;
+  private cancelTimer: (() => void) | null = null;
+  private attempt: AbortController | null = null;
+  private cursor = 0;
+  private upAt = 0;
+
+  constructor(private readonly opts: LinkManagerOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.responder = opts.accept ?? false;
+    this.backoff = new Backoff({ baseMs: opts.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: opts.backoffCapMs ?? BACKOFF_CAP_MS, ...(opts.random ? { random: opts.random } : {}) });
+    opts.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  /** The attached link, if any. */
+  get link(): RnLink | null {
+    return this.current;
+  }
+
+  /** Failed attempts since the last stable attachment. */
+  get failures(): number {
+    return this.backoff.attempts;
+  }
+
+  start(): void {
+    if (this.started || this.stopped || this.opts.signal?.aborted) return;
+    this.started = true;
+    void this.connect();
+  }
+
+  /** Switch to responder mode now and after every reconnect. */
+  accept(): void {
+    this.responder = true;
+    if (this.current?.attached) this.current.accept();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.attempt?.abort();
+    const l = this.current;
+    this.current = null;
+    l?.close();
+    this.emit('down', undefined);
+  }
+
+  /**
+   * Addresses of the RNs that are eligible right now (draft §11.1: re-evaluated at failover time
+   * against the current RN Set Statement and revocation state, never remembered from last time).
+   */
+  private candidates(): string[] {
+    const rns = this.opts.trust.rnSet?.body.rns ?? [];
+    const out: string[] = [];
+    for (const rn of rns) {
+      try {
+        this.opts.trust.requireEligibleRn(rn.publicKey, this.opts.rnRole);
+      } catch {
+        continue;
+      }
+      out.push(...rn.addresses);
+    }
+    return out;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const addrs = this.candidates();
+    if (addrs.length === 0) {
+      this.retry(new ValidationError(ErrorCode.RNSET_NOT_ELIGIBLE, 'no RN Set Statement with a reachable RN is loaded'));
+      return;
+    }
+    const address = addrs[this.cursor++ % addrs.length]!;
+    const ac = new AbortController();
+    this.attempt = ac;
+    let link: RnLink;
+    try {
+      const attach = this.opts.attach ?? RnLink.attach;
+      link = await attach({
+        ...this.opts.link,
+        address,
+        trust: this.opts.trust,
+        identity: this.opts.identity,
+        signal: ac.signal,
+        ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}),
+        ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+      });
+    } catch (e) {
+      this.attempt = null;
+      if (this.stopped) return;
+      this.retry(isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }));
+      return;
+    }
+    this.attempt = null;
+    if (this.stopped) {
+      link.close();
+      return;
+    }
+    this.current = link;
+    this.upAt = this.clock.now();
+    // Stay on this RN next time (a healthy RN is preferred over rotating away from it).
+    this.cursor = Math.max(0, this.cursor - 1);
+    // Nobody listening on the manager means nobody would ever decide: reject at once.
+    link.on('offer', (o) => (this.listenerCount('offer') > 0 ? this.emit('offer', o) : o.reject()));
+    link.on('close', (err) => {
+      if (this.current !== link) return;
+      this.current = null;
+      if (this.stopped) return;
+      if (this.clock.now() - this.upAt >= (this.opts.stableMs ?? BACKOFF_STABLE_MS)) this.backoff.reset();
+      this.cursor++; // fail over to the next address first
+      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`));
+    });
+    if (this.responder) link.accept();
+    this.emit('up', link);
+  }
+
+  private retry(err: UzpError): void {
+    this.emit('down', err);
+    if (this.stopped) return;
+    const delay = this.backoff.next();
+    this.cancelTimer = this.clock.setTimeout(() => {
+      this.cancelTimer = null;
+      void this.connect();
+    }, delay);
+  }
+}

@@ -1,0 +1,379 @@
+// EP side of one RN link: an outbound TCP connection (client socket only, never a listener:
+// the zero-port rule of draft §4 step 1 and §13), attachment through AttachInitiator, then the
+// sealed control channel (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches.
+// This file is the thin I/O driver; protocol decisions live in attach.ts / control.ts.
+
+import { EventEmitter } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { decodeEnvelope } from '../artefacts/envelope.js';
+import { ErrorCode, ProtocolError, StateError, ValidationError, isUzpError, type UzpError } from '../errors.js';
+import { cidOf } from '../identity/cid.js';
+import { parseAddress } from './address.js';
+import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
+import type { LinkChannel } from './channel.js';
+import { systemClock, every, type Clock } from './clock.js';
+import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, JoinRefusedCode, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
+import { decodeControl, encodeControl, type ControlMessage } from './control.js';
+import { FrameDecoder, encodeFrame, encodeRelayFrame, relayFrameLength, type Frame } from './frame.js';
+import { decodeRefused, decodeRelay } from './messages.js';
+import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
+
+export interface RnLinkOptions {
+  /** "host:port" of the RN (from the RN Set Statement entry). */
+  readonly address: string;
+  readonly trust: InitiatorTrust;
+  readonly identity: { readonly seed: Uint8Array; readonly pcert: Uint8Array };
+  /** RN Set role the RN must be listed with; any listed RN when absent. */
+  readonly rnRole?: string;
+  /** Aborts the attachment (not the attached link: use close()). */
+  readonly signal?: AbortSignal;
+  /** Connect + attach deadline (default constants.ts DEFAULT_ATTACH_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** PING interval; default: what the RN announced in OK. */
+  readonly keepaliveMs?: number;
+  /** No frame at all for this long = dead link (default 30 s or 3 keepalives, whichever is longer). */
+  readonly idleTimeoutMs?: number;
+  readonly joinTimeoutMs?: number;
+  readonly clock?: Clock;
+}
+
+/** An OFFER from the RN: another EP joined us (draft §5.2 flight [2], CH1 forwarded). */
+export interface Offer {
+  readonly stitchId: number;
+  readonly initiator: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly ch1: Uint8Array;
+  accept(): Stitch;
+  reject(): void;
+}
+
+export interface RnLinkEvents {
+  offer: [Offer];
+  close: [UzpError | undefined];
+}
+
+interface PendingJoin {
+  resolve(s: Stitch): void;
+  reject(e: UzpError): void;
+  cancel(): void;
+}
+
+export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
+  readonly cid: Uint8Array;
+  readonly address: string;
+  /** Counters a test or an operator may read. */
+  readonly stats = { relayIn: 0, relayOut: 0, relayDropped: 0, pingsSent: 0, pongsReceived: 0 };
+  private state: 'attaching' | 'attached' | 'closed' = 'attaching';
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH);
+  private readonly clock: Clock;
+  private readonly initiator: AttachInitiator;
+  private channel: LinkChannel | null = null;
+  private rnCidValue: Uint8Array | null = null;
+  private maxFrame = DEFAULT_MAX_FRAME_PREAUTH;
+  private lastFrameAt: number;
+  private readonly timers: (() => void)[] = [];
+  private readonly stitches = new Map<number, LinkStitch>();
+  private readonly joins = new Map<number, PendingJoin>();
+  private nextJoinId = 1;
+  private pingNonce = 0;
+  private accepting = false;
+  private settle: { resolve(l: RnLink): void; reject(e: UzpError): void } | null = null;
+
+  private constructor(private readonly opts: RnLinkOptions) {
+    super();
+    const p = opts.trust.provider;
+    this.address = opts.address;
+    this.clock = opts.clock ?? systemClock;
+    this.lastFrameAt = this.clock.now();
+    const signer = p.signer(opts.identity.seed);
+    this.cid = cidOf(p, signer.publicKey);
+    // Structure only: the RN judges validity; we need the object_id that sig_ep covers.
+    const pcertId = decodeEnvelope(p, opts.identity.pcert).objectId;
+    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert: opts.identity.pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
+    const { host, port } = parseAddress(opts.address, 'RN address');
+    this.socket = connect({ host, port, noDelay: true });
+  }
+
+  /** Connects and attaches; resolves once the RN sent OK. */
+  static attach(opts: RnLinkOptions): Promise<RnLink> {
+    let link: RnLink;
+    try {
+      link = new RnLink(opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return link.start();
+  }
+
+  get rnCid(): Uint8Array {
+    if (this.rnCidValue === null) throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
+    return this.rnCidValue;
+  }
+
+  get attached(): boolean {
+    return this.state === 'attached';
+  }
+
+  get maxPayload(): number {
+    return this.maxFrame - relayFrameLength(0);
+  }
+
+  private start(): Promise<RnLink> {
+    return new Promise<RnLink>((resolve, reject) => {
+      this.settle = { resolve, reject };
+      const signal = this.opts.signal;
+      if (signal?.aborted) {
+        this.shutdown(new StateError(ErrorCode.LINK_CLOSED, 'RN link: attach aborted', { cause: signal.reason }), false);
+        return;
+      }
+      const onAbort = (): void => this.shutdown(new StateError(ErrorCode.LINK_CLOSED, 'RN link: attach aborted', { cause: signal?.reason }), false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.timers.push(() => signal?.removeEventListener('abort', onAbort));
+      const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
+      this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
+      this.socket.on('connect', () => this.write(encodeFrame(FrameType.HELLO, this.initiator.hello())));
+      // Plain Uint8Array views (no copy): payloads handed to callers are not Buffers.
+      this.socket.on('data', (chunk: Buffer) => this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+      this.socket.on('drain', () => {
+        for (const s of this.stitches.values()) s.drained();
+      });
+      this.socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
+      this.socket.on('close', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`), false));
+    });
+  }
+
+  private write(b: Uint8Array): boolean {
+    return this.socket.write(b);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    try {
+      this.lastFrameAt = this.clock.now();
+      for (const f of this.decoder.push(chunk)) {
+        if (this.state === 'closed') return;
+        if (this.state === 'attaching') this.onAttachFrame(f);
+        else this.onFrame(f);
+      }
+    } catch (e) {
+      this.shutdown(isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }), false);
+    }
+  }
+
+  private onAttachFrame(f: Frame): void {
+    switch (f.type) {
+      case FrameType.HELLO_R:
+        this.write(encodeFrame(FrameType.AUTH, this.initiator.onHelloR(f.payload)));
+        return;
+      case FrameType.OK: {
+        const r = this.initiator.onOk(f.payload);
+        this.channel = r.channel;
+        this.rnCidValue = r.rn.cid;
+        this.maxFrame = r.maxFrame;
+        this.decoder.setMaxFrame(r.maxFrame);
+        this.state = 'attached';
+        this.clearTimers();
+        this.startKeepalive(r.keepaliveMs);
+        const s = this.settle;
+        this.settle = null;
+        s?.resolve(this);
+        return;
+      }
+      case FrameType.REFUSED:
+        throw new ProtocolError(ErrorCode.ATTACH_REFUSED, `RN ${this.address} refused the attachment (code ${decodeRefused(f.payload)})`, 'policy');
+      default:
+        throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)} during attachment`);
+    }
+  }
+
+  private startKeepalive(announced: number): void {
+    const keepalive = this.opts.keepaliveMs ?? announced;
+    const idle = this.opts.idleTimeoutMs ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, 3 * keepalive);
+    this.timers.push(
+      every(this.clock, keepalive, () => {
+        if (this.clock.now() - this.lastFrameAt >= idle) {
+          this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no frame for ${idle} ms`), false);
+          return;
+        }
+        this.stats.pingsSent++;
+        this.sendControl({ kind: ControlKind.PING, nonce: ++this.pingNonce });
+      }),
+    );
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.type === FrameType.RELAY) {
+      const r = decodeRelay(f.payload);
+      const s = this.stitches.get(r.stitchId);
+      this.stats.relayIn++;
+      if (s === undefined || !s.deliver(r.payload)) this.stats.relayDropped++;
+      return;
+    }
+    if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)}`);
+    const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
+    if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'RN link: CONTROL record does not authenticate');
+    this.onControl(decodeControl(pt));
+  }
+
+  private onControl(m: ControlMessage): void {
+    switch (m.kind) {
+      case ControlKind.PING:
+        this.sendControl({ kind: ControlKind.PONG, nonce: m.nonce });
+        return;
+      case ControlKind.PONG:
+        this.stats.pongsReceived++;
+        return;
+      case ControlKind.OFFER:
+        return this.onOffer(m);
+      case ControlKind.JOINED: {
+        const j = this.joins.get(m.joinId);
+        if (j === undefined || this.stitches.has(m.stitchId)) {
+          // A join we gave up on (timeout / abort): do not leave the RN holding the stitch.
+          this.sendControl({ kind: ControlKind.UNSTITCH, stitchId: m.stitchId, code: UnstitchCode.CLOSED });
+          return;
+        }
+        this.joins.delete(m.joinId);
+        j.cancel();
+        const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
+        this.stitches.set(m.stitchId, s);
+        j.resolve(s);
+        return;
+      }
+      case ControlKind.JOIN_REFUSED: {
+        const j = this.joins.get(m.joinId);
+        if (j === undefined) return;
+        this.joins.delete(m.joinId);
+        j.cancel();
+        j.reject(joinRefusal(m.code));
+        return;
+      }
+      case ControlKind.UNSTITCH: {
+        const s = this.stitches.get(m.stitchId);
+        if (s === undefined) return;
+        this.stitches.delete(m.stitchId);
+        s.ended(new StitchClosedError(m.stitchId, 'peer', m.code));
+        return;
+      }
+      default:
+        throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: the RN sent EP-only control kind 0x${m.kind.toString(16)}`);
+    }
+  }
+
+  private onOffer(m: Extract<ControlMessage, { kind: typeof ControlKind.OFFER }>): void {
+    if (!this.accepting || this.listenerCount('offer') === 0 || this.stitches.has(m.stitchId)) {
+      this.sendControl({ kind: ControlKind.REJECT_OFFER, stitchId: m.stitchId });
+      return;
+    }
+    // Created now so RELAY payloads arriving before accept() are kept (bounded) rather than lost.
+    const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
+    this.stitches.set(m.stitchId, s);
+    let decided = false;
+    this.emit('offer', {
+      stitchId: m.stitchId,
+      initiator: m.initiator,
+      grant: m.grant,
+      ch1: m.ch1,
+      accept: () => {
+        if (decided || s.closed) throw new StateError(ErrorCode.LINK_CLOSED, `offer ${m.stitchId}: already rejected or closed`);
+        decided = true;
+        return s;
+      },
+      reject: () => {
+        if (decided || s.closed) return;
+        decided = true;
+        this.stitches.delete(m.stitchId);
+        this.sendControl({ kind: ControlKind.REJECT_OFFER, stitchId: m.stitchId });
+        s.ended(undefined);
+      },
+    });
+  }
+
+  private sendControl(m: ControlMessage): boolean {
+    if (this.state !== 'attached') return false;
+    return this.write(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
+  }
+
+  // ---- StitchHost ----
+
+  sendRelay(stitchId: number, payload: Uint8Array): boolean {
+    if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed');
+    this.stats.relayOut++;
+    return this.write(encodeRelayFrame(stitchId, payload));
+  }
+
+  releaseStitch(stitchId: number): void {
+    if (this.stitches.delete(stitchId)) this.sendControl({ kind: ControlKind.UNSTITCH, stitchId, code: UnstitchCode.CLOSED });
+  }
+
+  // ---- public API ----
+
+  /** Become a responder: the RN may now send OFFERs (draft §4 step 4). */
+  accept(): void {
+    if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
+    this.accepting = true;
+    this.sendControl({ kind: ControlKind.ACCEPT });
+  }
+
+  /** draft §4 step 3: Join request with target CID, Grant and CH1 (flight [1]). */
+  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array, signal?: AbortSignal): Promise<Stitch> {
+    if (this.state !== 'attached') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
+    if (signal?.aborted) return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal.reason }));
+    const joinId = this.nextJoinId;
+    this.nextJoinId = this.nextJoinId >= 0xffff_ffff ? 1 : this.nextJoinId + 1;
+    return new Promise<Stitch>((resolve, reject) => {
+      const ms = this.opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
+      const giveUp = (e: UzpError): void => {
+        if (!this.joins.delete(joinId)) return;
+        cancel();
+        reject(e);
+      };
+      const cancelTimer = this.clock.setTimeout(() => giveUp(new ProtocolError(ErrorCode.LINK_TIMEOUT, `join ${joinId}: no answer within ${ms} ms`)), ms);
+      const onAbort = (): void => giveUp(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cancel = (): void => {
+        cancelTimer();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.joins.set(joinId, { resolve, reject, cancel });
+      this.sendControl({ kind: ControlKind.JOIN, joinId, target, grant, ch1 });
+    });
+  }
+
+  /** Closes the link; stitches end with by 'link', pending joins reject with LINK_CLOSED. */
+  close(): void {
+    this.shutdown(undefined, true);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers.splice(0)) t();
+  }
+
+  private shutdown(err: UzpError | undefined, graceful: boolean): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimers();
+    if (graceful) this.socket.end(() => this.socket.destroy());
+    else this.socket.destroy();
+    const reason = err ?? new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed locally');
+    for (const s of this.stitches.values()) s.ended(new StitchClosedError(s.id, 'link', undefined, reason));
+    this.stitches.clear();
+    for (const j of this.joins.values()) {
+      j.cancel();
+      j.reject(reason);
+    }
+    this.joins.clear();
+    if (this.settle !== null) {
+      const s = this.settle;
+      this.settle = null;
+      s.reject(reason);
+      return;
+    }
+    this.emit('close', err);
+  }
+}
+
+function joinRefusal(code: number): UzpError {
+  if (code === JoinRefusedCode.PEER_NOT_ATTACHED) return new ProtocolError(ErrorCode.PEER_NOT_ATTACHED, 'join refused: the target is not attached to this RN or does not accept', 'peer');
+  if (code === JoinRefusedCode.OVERLOADED) return new ProtocolError(ErrorCode.JOIN_REFUSED, 'join refused: the RN is overloaded', 'peer');
+  return new ValidationError(ErrorCode.JOIN_REFUSED, `join refused by the RN (code ${code})`);
+}

@@ -1,0 +1,130 @@
+// EP view of one stitch (draft §4 step 5: the RN's join of two sessions into a ZPIT). A stitch
+// carries opaque E2E bytes (handshake flights, then blocks); it is RN-local state (draft §11.5),
+// so it is never carried across a reconnect: the session layer re-joins instead.
+
+import { ErrorCode, ProtocolError, StateError, type UzpError } from '../errors.js';
+import { UnstitchCode } from './constants.js';
+
+/**
+ * Why a stitch ended when this side did not end it: the other EP or the RN sent UNSTITCH
+ * (`by: 'peer'`, with the UNSTITCH code), or the RN link itself went away (`by: 'link'`, the
+ * link's error as `cause`). `code` is JOIN_REFUSED when the target rejected the OFFER, else the
+ * link error's code or LINK_CLOSED.
+ */
+export class StitchClosedError extends ProtocolError {
+  constructor(
+    readonly stitchId: number,
+    readonly by: 'peer' | 'link',
+    readonly unstitchCode?: number,
+    cause?: UzpError,
+  ) {
+    super(
+      unstitchCode === UnstitchCode.REJECTED ? ErrorCode.JOIN_REFUSED : (cause?.code ?? ErrorCode.LINK_CLOSED),
+      by === 'peer' ? `stitch ${stitchId}: ended by the other side (UNSTITCH code ${unstitchCode})` : `stitch ${stitchId}: RN link lost: ${cause?.message ?? 'closed'}`,
+      'peer',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+export interface Stitch {
+  readonly id: number;
+  /** Largest payload send() accepts (the RN's max_frame minus the RELAY header). */
+  readonly maxPayload: number;
+  readonly closed: boolean;
+  /** Queues one RELAY frame; false means the socket buffer is full: wait for onDrain. */
+  send(payload: Uint8Array): boolean;
+  /** One consumer; payloads that arrived before it was set are delivered on set. */
+  onPayload(cb: (payload: Uint8Array) => void): void;
+  /** `error` is undefined when this side closed (close() / reject()), else a StitchClosedError. */
+  onClose(cb: (error?: StitchClosedError) => void): void;
+  onDrain(cb: () => void): void;
+  /** Sends UNSTITCH and forgets the stitch. Idempotent. */
+  close(): void;
+}
+
+/** What a stitch needs from its link. */
+export interface StitchHost {
+  readonly maxPayload: number;
+  sendRelay(stitchId: number, payload: Uint8Array): boolean;
+  /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
+  releaseStitch(stitchId: number): void;
+}
+
+export class LinkStitch implements Stitch {
+  private payloadCb: ((p: Uint8Array) => void) | null = null;
+  private readonly closeCbs: ((e?: StitchClosedError) => void)[] = [];
+  private readonly drainCbs: (() => void)[] = [];
+  private early: Uint8Array[] = [];
+  private isClosed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly host: StitchHost,
+    private readonly earlyMax: number,
+  ) {}
+
+  get maxPayload(): number {
+    return this.host.maxPayload;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  send(payload: Uint8Array): boolean {
+    if (this.isClosed) throw new StateError(ErrorCode.LINK_CLOSED, `stitch ${this.id}: closed`);
+    if (payload.length > this.host.maxPayload) {
+      throw new StateError(ErrorCode.LINK_FRAME_TOO_LARGE, `stitch ${this.id}: payload of ${payload.length} bytes exceeds ${this.host.maxPayload}`);
+    }
+    return this.host.sendRelay(this.id, payload);
+  }
+
+  onPayload(cb: (payload: Uint8Array) => void): void {
+    this.payloadCb = cb;
+    const early = this.early;
+    this.early = [];
+    for (const p of early) cb(p);
+  }
+
+  onClose(cb: (error?: StitchClosedError) => void): void {
+    this.closeCbs.push(cb);
+  }
+
+  onDrain(cb: () => void): void {
+    this.drainCbs.push(cb);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.host.releaseStitch(this.id);
+    this.ended(undefined);
+  }
+
+  // ---- called by the link ----
+
+  /** A RELAY payload for this stitch. Before a consumer exists, keep a bounded few (drop beyond). */
+  deliver(payload: Uint8Array): boolean {
+    if (this.isClosed) return false;
+    if (this.payloadCb !== null) {
+      this.payloadCb(payload);
+      return true;
+    }
+    if (this.early.length >= this.earlyMax) return false;
+    this.early.push(payload);
+    return true;
+  }
+
+  drained(): void {
+    if (this.isClosed) return;
+    for (const cb of this.drainCbs) cb();
+  }
+
+  /** The stitch is over; `error` undefined = closed by this side. */
+  ended(error: StitchClosedError | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.early = [];
+    for (const cb of this.closeCbs) cb(error);
+  }
+}

@@ -1,0 +1,246 @@
+// `uzpgw rn` as a real child process (dist/cli/main.js; `npm test` builds it first), driven by
+// real EPs over 127.0.0.1. The child is stopped by its own pid.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeArtefactFile } from '../../src/files/artefact-file.js';
+import { writeKeyFile } from '../../src/files/keyfile.js';
+import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
+import { decodeEnvelope } from '../../src/uzp/artefacts/envelope.js';
+import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import type { Identity } from '../../src/uzp/identity/identity.js';
+import { FrameType } from '../../src/uzp/link/constants.js';
+import { encodeFrame } from '../../src/uzp/link/frame.js';
+import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
+import type { Stitch } from '../../src/uzp/link/stitch.js';
+import { TestDomain, type Member } from '../helpers/domain.js';
+import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { once, until } from '../uzp/link/wait.js';
+import { RawClient } from './raw-client.js';
+
+let dir: string;
+let d: TestDomain;
+let rnId: Identity;
+let files: { trust: string; key: string; revocations: string };
+let child: Child;
+let address: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'uzp-rn-'));
+  d = new TestDomain(undefined, Date.now()); // the child validates against the real clock
+  rnId = d.member('rn').id;
+  files = { trust: join(dir, 'trust.json'), key: join(dir, 'rn.key'), revocations: join(dir, 'revocations.uzp') };
+  writeFileSync(files.trust, encodeTrustAnchor({ domain: 'test', rootPublicKey: d.root.publicKey, rootCid: d.root.cid }));
+  writeKeyFile(files.key, rnId);
+  writeArtefactFile(files.revocations, d.revocation([]));
+  child = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--revocations', files.revocations, '--log-level', 'debug']);
+  const line = await waitForJsonLine<{ event: string; address: string }>(child, (v) => v.event === 'listening');
+  address = line.address;
+});
+
+afterAll(async () => {
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const links: RnLink[] = [];
+async function attach(m: Member): Promise<RnLink> {
+  const trust = d.trust();
+  trust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
+  const l = await RnLink.attach({ address, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
+  links.push(l);
+  return l;
+}
+
+async function errorOf(p: Promise<unknown>): Promise<UzpError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(UzpError);
+    return e as UzpError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function joinWhenAccepting(link: RnLink, target: Uint8Array, grant: Uint8Array): Promise<Stitch> {
+  for (;;) {
+    try {
+      return await link.join(target, grant, Uint8Array.of(1));
+    } catch (e) {
+      if ((e as UzpError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+    }
+  }
+}
+
+function logged(event: string): boolean {
+  return child.stderr().includes(`"event":"${event}"`);
+}
+
+async function sighupAndWait(): Promise<void> {
+  const before = child.stderr().split('"event":"revocations_reloaded"').length;
+  signalProcess(child, 'SIGHUP');
+  await until(() => child.stderr().split('"event":"revocations_reloaded"').length > before, 'revocations reloaded');
+}
+
+describe('uzpgw rn (child process)', () => {
+  const gw = () => gwMember;
+  let gwMember: Member;
+  let op: Member;
+  let opLink: RnLink;
+  let gwLink: RnLink;
+  let banned: Member;
+
+  it('prints exactly one JSON "listening" line with the real port', () => {
+    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(address.endsWith(':0')).toBe(false);
+    expect(child.stdout().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('two EPs attach, one accepts, the other joins with a valid Grant, payloads relay both ways', async () => {
+    gwMember = d.member('gateway');
+    op = d.member('operator');
+    gwLink = await attach(gw());
+    opLink = await attach(op);
+    gwLink.accept();
+    let responder: Stitch | undefined;
+    gwLink.on('offer', (o: Offer) => (responder = o.accept()));
+    const initiator = await joinWhenAccepting(opLink, gw().id.cid, d.grant(op.id.cid, gw().id.cid, { nonce: 100 }));
+    await until(() => responder !== undefined);
+    const atGw: number[] = [];
+    const atOp: number[] = [];
+    responder!.onPayload((p) => atGw.push(p[0]!));
+    initiator.onPayload((p) => atOp.push(p[0]!));
+    for (let i = 0; i < 10; i++) {
+      initiator.send(Uint8Array.of(i));
+      responder!.send(Uint8Array.of(100 + i));
+    }
+    await until(() => atGw.length === 10 && atOp.length === 10);
+    expect(atGw).toEqual([...Array(10).keys()]);
+    expect(atOp).toEqual([...Array(10).keys()].map((i) => 100 + i));
+
+    // A third EP injecting RELAY frames for this stitch id: dropped, counted, logged at debug.
+    const intruderTrust = d.trust();
+    intruderTrust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
+    const intruder = await RawClient.attach(address, intruderTrust, d.member('operator'));
+    intruder.sendRelay(initiator.id, Uint8Array.of(0xee));
+    await until(() => logged('relay_dropped'), 'relay_dropped logged');
+    initiator.send(Uint8Array.of(42));
+    await until(() => atGw.length === 11);
+    expect(atGw.at(-1)).toBe(42);
+    intruder.close();
+  });
+
+  it('JOIN refused for a Grant for another audience, an expired Grant, or an old nonce', async () => {
+    const refused = async (grant: Uint8Array) => (await errorOf(opLink.join(gw().id.cid, grant, new Uint8Array(0)))).code;
+    expect(await refused(d.grant(op.id.cid, d.member('gateway').id.cid, { nonce: 101 }))).toBe(ErrorCode.JOIN_REFUSED);
+    expect(await refused(d.grant(op.id.cid, gw().id.cid, { nonce: 102, notBefore: d.now - 2000, validSeconds: -1000 }))).toBe(ErrorCode.JOIN_REFUSED);
+    expect(await refused(d.grant(op.id.cid, gw().id.cid, { nonce: 50 }))).toBe(ErrorCode.JOIN_REFUSED);
+    expect(logged('join_refused')).toBe(true);
+  });
+
+  it('revocation file + SIGHUP: a revoked Grant is refused, a revoked PCert cannot attach, an attached revoked link is closed', async () => {
+    const grant = d.grant(op.id.cid, gw().id.cid, { nonce: 200 });
+    const doomed = d.member('gateway');
+    const doomedLink = await attach(doomed);
+    const doomedClosed = once<UzpError | undefined>((cb) => doomedLink.once('close', cb));
+    banned = d.member('gateway');
+    writeArtefactFile(files.revocations, d.revocation([banned.id.cid, doomed.id.cid], [decodeEnvelope(d.provider, grant).objectId]));
+    await sighupAndWait();
+    expect((await errorOf(opLink.join(gw().id.cid, grant, new Uint8Array(0)))).code).toBe(ErrorCode.JOIN_REFUSED);
+    expect((await errorOf(attach(banned))).code).toBe(ErrorCode.ATTACH_REFUSED);
+    expect((await doomedClosed)?.code).toBe(ErrorCode.LINK_CLOSED);
+    // A valid Grant still works.
+    await opLink.join(gw().id.cid, d.grant(op.id.cid, gw().id.cid, { nonce: 201 }), new Uint8Array(0));
+  });
+
+  it('a bad revocation file on SIGHUP keeps the current list', async () => {
+    writeFileSync(files.revocations, 'not an artefact');
+    signalProcess(child, 'SIGHUP');
+    await until(() => logged('revocations_reload_failed'));
+    expect((await errorOf(attach(banned))).code).toBe(ErrorCode.ATTACH_REFUSED); // still revoked
+    await attach(d.member('gateway')); // and the RN still serves everyone else
+  });
+
+  it('sockets spraying junk do not crash the RN', async () => {
+    const [host, port] = [address.split(':')[0]!, Number(address.split(':')[1])];
+    const sprays = [Uint8Array.of(0xff, 0xff, 0xff, 0xff, 1), encodeFrame(FrameType.AUTH, new Uint8Array(90)), encodeFrame(0x55, new Uint8Array(2))];
+    for (let i = 0; i < 30; i++) sprays.push(new Uint8Array(50 + i * 7).map(() => (Math.random() * 256) | 0));
+    await Promise.all(
+      sprays.map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            const s = connect({ host, port }, () => s.write(b));
+            s.on('error', () => {});
+            s.on('close', () => resolve());
+            s.resume();
+          }),
+      ),
+    );
+    expect(child.proc.exitCode).toBeNull();
+    await attach(d.member('gateway'));
+  });
+
+  it('SIGTERM: closes links, exits 0, stdout still exactly one line, no stack trace', async () => {
+    const closed = once<UzpError | undefined>((cb) => gwLink.once('close', cb));
+    const r = await stopProcess(child, 'SIGTERM');
+    expect(r).toEqual({ code: 0, signal: null });
+    await closed;
+    expect(child.stdout().trim().split('\n')).toHaveLength(1);
+    expect(child.stderr()).toContain('"event":"stopped"');
+    expect(child.stderr()).not.toMatch(/\n\s+at /);
+    for (const l of links) l.close();
+  });
+});
+
+describe('uzpgw rn: usage and file errors', () => {
+  it('--help exits 0 and names every option', async () => {
+    const c = spawnCli(['rn', '--help']);
+    expect((await c.exited).code).toBe(0);
+    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--log-level']) expect(c.stdout()).toContain(f);
+  });
+
+  it('bad flags exit 2 with a clear message', async () => {
+    for (const args of [['rn', '--bogus'], ['rn', '--listen', 'nope', '--trust', 'x', '--key', 'y'], ['rn', '--trust', 'x', '--key', 'y'], ['rn', '--listen', '127.0.0.1:0', '--trust', 'x', '--key', 'y', '--max-links', 'lots']]) {
+      const c = spawnCli(args);
+      expect((await c.exited).code, args.join(' ')).toBe(2);
+      expect(c.stderr()).toMatch(/^uzpgw rn: .+\[USAGE\]\n$/);
+    }
+  });
+
+  it('a port already in use exits 1 with a clear message', async () => {
+    const first = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key]);
+    const { address: taken } = await waitForJsonLine<{ address: string }>(first, (v) => v.event === 'listening');
+    const second = spawnCli(['rn', '--listen', taken, '--trust', files.trust, '--key', files.key]);
+    expect((await second.exited).code).toBe(1);
+    expect(second.stderr()).toMatch(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE \[CONFIG_INVALID\]/);
+    expect(second.stderr()).not.toMatch(/\n\s+at /);
+    expect(await stopProcess(first)).toEqual({ code: 0, signal: null });
+  });
+
+  it('unreadable files exit 1 naming the file, never a stack trace', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'uzp-rn-bad-'));
+    try {
+      const trust = join(tmp, 'trust.json');
+      const key = join(tmp, 'rn.key');
+      writeFileSync(trust, encodeTrustAnchor({ domain: 'x', rootPublicKey: d.root.publicKey, rootCid: d.root.cid }));
+      writeKeyFile(key, rnId);
+      const cases = [
+        ['--trust', join(tmp, 'missing.json'), '--key', key],
+        ['--trust', trust, '--key', join(tmp, 'missing.key')],
+        ['--trust', key, '--key', key],
+        ['--trust', trust, '--key', key, '--revocations', trust],
+      ];
+      for (const c of cases) {
+        const p = spawnCli(['rn', '--listen', '127.0.0.1:0', ...c]);
+        expect((await p.exited).code, c.join(' ')).toBe(1);
+        expect(p.stderr()).toMatch(/^uzpgw rn: .+\[[A-Z_]+\]\n$/);
+        expect(p.stdout()).toBe('');
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

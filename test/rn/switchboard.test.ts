@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { RnStats } from '../../src/rn/stats.js';
+import { Switchboard, type Peer } from '../../src/rn/switchboard.js';
+import type { RnLog } from '../../src/rn/log.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
+import { ControlKind, FrameType, JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
+import type { ControlMessage } from '../../src/uzp/link/control.js';
+import { FrameDecoder } from '../../src/uzp/link/frame.js';
+import { encodeRelay } from '../../src/uzp/link/messages.js';
+import { TestDomain } from '../helpers/domain.js';
+
+let linkIds = 0;
+class FakePeer implements Peer {
+  readonly linkId = ++linkIds;
+  readonly control: ControlMessage[] = [];
+  readonly data: Uint8Array[] = [];
+  constructor(readonly cid: Uint8Array) {}
+  sendControl(m: ControlMessage): void {
+    this.control.push(m);
+  }
+  sendData(frame: Uint8Array): void {
+    this.data.push(frame);
+  }
+  last(): ControlMessage | undefined {
+    return this.control[this.control.length - 1];
+  }
+}
+
+function recordingLog(): RnLog & { lines: object[] } {
+  const lines: object[] = [];
+  const rec = (o: object) => void lines.push(o);
+  return { lines, debug: rec, info: rec, warn: rec, error: rec };
+}
+
+function setup() {
+  const d = new TestDomain();
+  const trust = d.trust();
+  const stats = new RnStats();
+  const log = recordingLog();
+  const sb = new Switchboard({ trust, stats, log, maxStitchesPerLink: 3 });
+  const op = d.member('operator');
+  const gw = d.member('gateway');
+  const a = new FakePeer(op.id.cid);
+  const b = new FakePeer(gw.id.cid);
+  sb.attach(a);
+  sb.attach(b);
+  return { d, trust, stats, log, sb, op, gw, a, b };
+}
+
+const ch1 = Uint8Array.of(1, 2, 3);
+
+describe('switchboard: JOIN, OFFER, stitch, relay', () => {
+  it('stitches a JOIN with a valid Grant: OFFER to the target, JOINED to the initiator', () => {
+    const { d, sb, a, b, op, gw, stats } = setup();
+    sb.setAccepting(b);
+    const grant = d.grant(op.id.cid, gw.id.cid);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 5, target: gw.id.cid, grant, ch1 });
+    const offer = b.last();
+    expect(offer).toMatchObject({ kind: ControlKind.OFFER, grant, ch1 });
+    const joined = a.last();
+    expect(joined).toMatchObject({ kind: ControlKind.JOINED, joinId: 5 });
+    expect((joined as { stitchId: number }).stitchId).toBe((offer as { stitchId: number }).stitchId);
+    expect(stats.stitches).toBe(1);
+  });
+
+  it('refuses with PEER_NOT_ATTACHED(2) when the target is absent or not accepting', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    const grant = d.grant(op.id.cid, gw.id.cid);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant, ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 1, code: JoinRefusedCode.PEER_NOT_ATTACHED });
+    expect(b.control).toHaveLength(0);
+  });
+
+  it('refuses with the generic code 1 for a bad Grant and logs the precise reason locally', () => {
+    const { d, sb, a, b, op, gw, log } = setup();
+    sb.setAccepting(b);
+    const forOther = d.grant(op.id.cid, d.member('gateway').id.cid);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: forOther, ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 2, code: JoinRefusedCode.REFUSED });
+    expect(log.lines.some((l) => (l as { error?: string }).error === ErrorCode.GRANT_AUDIENCE)).toBe(true);
+    // Subject is the joiner: a Grant naming someone else is refused too.
+    const otherSubject = d.grant(d.member('operator').id.cid, gw.id.cid);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 3, target: gw.id.cid, grant: otherSubject, ch1 });
+    expect(a.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, joinId: 3, code: 1 });
+    expect(log.lines.some((l) => (l as { error?: string }).error === ErrorCode.GRANT_SUBJECT)).toBe(true);
+    expect(b.control).toHaveLength(0);
+  });
+
+  it('OFFERs go to the most recent accepting link of the target CID, never back to the joining link', () => {
+    const { d, sb, a, op, gw } = setup();
+    const b2 = new FakePeer(gw.id.cid);
+    const b3 = new FakePeer(gw.id.cid);
+    sb.attach(b2);
+    sb.attach(b3);
+    sb.setAccepting(b2);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(b2.last()?.kind).toBe(ControlKind.OFFER);
+    sb.setAccepting(b3);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(b3.last()?.kind).toBe(ControlKind.OFFER);
+    // Self-join: the joining link itself is not a responder for its own JOIN.
+    const self = new FakePeer(op.id.cid);
+    sb.attach(self);
+    sb.setAccepting(self);
+    sb.join(self, { kind: ControlKind.JOIN, joinId: 9, target: op.id.cid, grant: d.grant(op.id.cid, op.id.cid), ch1 });
+    expect(self.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, code: 2 });
+  });
+
+  it('relays only for stitch members, forwards the exact bytes, counts foreign ids', () => {
+    const { d, sb, a, b, op, gw, stats } = setup();
+    sb.setAccepting(b);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    const id = (a.last() as { stitchId: number }).stitchId;
+    const payload = encodeRelay({ stitchId: id, payload: Uint8Array.of(9, 8, 7) });
+    sb.relay(a, payload);
+    sb.relay(b, payload);
+    const fa = new FrameDecoder(1 << 20).push(b.data[0]!);
+    expect(fa[0]!.type).toBe(FrameType.RELAY);
+    expect(fa[0]!.payload).toEqual(payload);
+    expect(a.data).toHaveLength(1);
+    // A third link cannot inject into the stitch, and unknown ids are dropped.
+    const c = new FakePeer(d.member('operator').id.cid);
+    sb.attach(c);
+    sb.relay(c, payload);
+    sb.relay(a, encodeRelay({ stitchId: id + 100, payload: Uint8Array.of(1) }));
+    sb.relay(a, Uint8Array.of(1, 2));
+    expect(b.data).toHaveLength(1);
+    expect(stats.dropped.foreign_stitch).toBe(2);
+    expect(stats.dropped.malformed_relay).toBe(1);
+    expect(stats.framesRelayed).toBe(2);
+    expect(stats.bytesRelayed).toBe(6);
+  });
+
+  it('UNSTITCH / REJECT_OFFER / detach tear down and tell the other side', () => {
+    const { d, sb, a, b, op, gw, stats } = setup();
+    sb.setAccepting(b);
+    const join = (n: number) => {
+      sb.join(a, { kind: ControlKind.JOIN, joinId: n, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+      return (a.last() as { stitchId: number }).stitchId;
+    };
+    const s1 = join(1);
+    sb.rejectOffer(a, s1); // only the target may reject
+    expect(stats.stitches).toBe(1);
+    sb.rejectOffer(b, s1);
+    expect(a.last()).toEqual({ kind: ControlKind.UNSTITCH, stitchId: s1, code: UnstitchCode.REJECTED });
+    const s2 = join(2);
+    sb.unstitch(b, s2, UnstitchCode.CLOSED);
+    expect(a.last()).toEqual({ kind: ControlKind.UNSTITCH, stitchId: s2, code: UnstitchCode.CLOSED });
+    const s3 = join(3);
+    const before = b.control.length;
+    sb.detach(a);
+    expect(b.control.slice(before)).toEqual([{ kind: ControlKind.UNSTITCH, stitchId: s3, code: UnstitchCode.PEER_GONE }]);
+    expect(stats.stitches).toBe(0);
+    sb.relay(b, encodeRelay({ stitchId: s3, payload: Uint8Array.of(1) }));
+    expect(stats.dropped.foreign_stitch).toBe(1);
+  });
+
+  it('caps stitches per link with JOIN_REFUSED(overloaded)', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    sb.setAccepting(b);
+    for (let i = 0; i < 3; i++) sb.join(a, { kind: ControlKind.JOIN, joinId: i, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 99, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 99, code: JoinRefusedCode.OVERLOADED });
+  });
+
+  it('refuses a replayed JOIN whose Grant nonce is older than one already seen (draft §9)', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    sb.setAccepting(b);
+    const g5 = d.grant(op.id.cid, gw.id.cid, { nonce: 5 });
+    const g3 = d.grant(op.id.cid, gw.id.cid, { nonce: 3 });
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: g5, ch1 });
+    expect(a.last()?.kind).toBe(ControlKind.JOINED);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: g3, ch1 });
+    expect(a.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, code: 1 });
+  });
+});

@@ -1,0 +1,447 @@
+import { describe, it, expect } from 'vitest';
+import { BlockEngine } from '../../../src/uzp/blocks/engine.js';
+import { decodeFrames } from '../../../src/uzp/blocks/frames.js';
+import { decodeAck } from '../../../src/uzp/blocks/ack.js';
+import { CloseCode, SPACE_ACK } from '../../../src/uzp/blocks/constants.js';
+import { ErrorCode, StateError, LocalError } from '../../../src/uzp/errors.js';
+import { nodeProvider } from '../../../src/uzp/crypto/node.js';
+import { trafficKey } from '../../../src/uzp/keyschedule.js';
+import { AdTemplate, fillNonce } from '../../../src/uzp/blocks/protect.js';
+import { AD_CONTEXT, FakeClock, Pair, SECRET_I2R, SECRET_R2I, Side, bytes, engineOptions } from './harness.js';
+
+/** Opens a block A sent (direction 0) with generation-0 keys, for white-box checks of the bytes. */
+function openFromA(block: Uint8Array): Uint8Array {
+  const { key, iv } = trafficKey(nodeProvider, SECRET_I2R);
+  const aead = nodeProvider.aead('chacha20-poly1305', key);
+  const ad = new AdTemplate(AD_CONTEXT, 0);
+  const number = Number(new DataView(block.buffer, block.byteOffset + 1, 8).getBigUint64(0));
+  const pt = aead.open(fillNonce(new Uint8Array(12), iv, block[0]!, number), block.subarray(9), ad.for(block[0]!, number));
+  if (pt === null) throw new Error('does not open');
+  return pt;
+}
+
+function dataBlocks(blocks: Uint8Array[]): Uint8Array[] {
+  return blocks.filter((b) => (b[0]! & 0x02) === 0);
+}
+
+describe('BlockEngine: delivery', () => {
+  it('delivers messages in order on a perfect link, both directions', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(10, 1));
+    p.a.engine.send(2, bytes(0, 0));
+    p.b.engine.send(3, bytes(5, 9), true);
+    expect(p.run(() => p.a.delivered.length === 1 && p.b.delivered.length === 2)).toBe(true);
+    expect(p.b.delivered.map((d) => [d.channel, d.data.length])).toEqual([
+      [1, 10],
+      [2, 0],
+    ]);
+    expect(p.b.delivered[0]!.data).toEqual(bytes(10, 1));
+    expect(p.a.delivered[0]).toEqual({ channel: 3, data: bytes(5, 9), channelClosed: true });
+    // everything acknowledged eventually, no timers left
+    p.run(() => p.a.engine.inspect().inFlightBlocks === 0 && p.b.engine.inspect().inFlightBlocks === 0);
+    expect(p.a.engine.inspect().inFlightBlocks).toBe(0);
+    expect(p.a.engine.stats.retransmits + p.b.engine.stats.retransmits).toBe(0);
+  });
+
+  it('coalesces many small messages into as few blocks as fit maxBlockPlaintext', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 1000 } });
+    // 100 messages of 40 bytes = 100 × (10 + 40) = 5000 plaintext bytes -> exactly 5 blocks of 1000
+    for (let i = 0; i < 100; i++) expect(p.a.engine.send(i % 3, bytes(40, i))).toBe(true);
+    const blocks = p.a.engine.poll();
+    expect(blocks).toHaveLength(5);
+    for (const b of blocks) expect(openFromA(b).length).toBe(1000);
+    const frames = blocks.flatMap((b) => decodeFrames(openFromA(b)));
+    expect(frames).toHaveLength(100);
+    expect(frames.every((f) => f.type === 'msg' && f.fin)).toBe(true);
+    for (const b of blocks) p.b.engine.receive(b);
+    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: 100 }, (_, i) => bytes(40, i)));
+    expect(p.b.delivered.map((d) => d.channel)).toEqual(Array.from({ length: 100 }, (_, i) => i % 3));
+  });
+
+  it('fragments a message larger than a block (FIN only on the last fragment) and reassembles it', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 1024 } });
+    const big = bytes(5000, 7);
+    p.a.engine.send(9, big, true);
+    const blocks = p.a.engine.poll();
+    const frames = blocks.flatMap((b) => decodeFrames(openFromA(b)));
+    expect(frames.length).toBeGreaterThan(4);
+    expect(frames.map((f) => f.type === 'msg' && f.fin)).toEqual([...Array(frames.length - 1).fill(false), true]);
+    expect(frames.map((f) => f.type === 'msg' && f.channelClose)).toEqual([...Array(frames.length - 1).fill(false), true]);
+    // deliver in reverse order: nothing until the first arrives, then the whole message once
+    for (const b of [...blocks].reverse()) p.b.engine.receive(b);
+    expect(p.b.delivered).toEqual([{ channel: 9, data: big, channelClosed: true }]);
+  });
+
+  it('does not start a tiny fragment in the tail of a block', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 2000 } });
+    p.a.engine.send(1, bytes(1700, 1)); // 1710 used, 290 left < 512 + 10
+    p.a.engine.send(2, bytes(3000, 2));
+    const frames = p.a.engine.poll().map((b) => decodeFrames(openFromA(b)));
+    expect(frames[0]).toHaveLength(1);
+    expect(frames[1]![0]).toMatchObject({ type: 'msg', channel: 2, fin: false });
+  });
+
+  it('a message above maxMessageBytes being reassembled is a protocol error that closes the receiver', () => {
+    const p = new Pair({ limitsA: { maxBlockPlaintext: 1024, maxMessageBytes: 8192 }, limitsB: { maxBlockPlaintext: 1024, maxMessageBytes: 4096 } });
+    p.a.engine.send(1, bytes(100, 1));
+    p.a.engine.send(1, bytes(6000, 2));
+    p.run(() => p.b.closes.length > 0 && p.a.closes.length > 0);
+    expect(p.b.delivered).toHaveLength(1); // the first message; never a truncated second one
+    expect(p.b.closes[0]!.error?.code).toBe(ErrorCode.BLOCK_PROTOCOL);
+    expect(p.b.engine.inspect().reassemblyBytes).toBe(0);
+    // the sender is told with the generic code only
+    expect(p.a.closes[0]).toEqual({ error: undefined, remoteCode: CloseCode.PROTOCOL_VIOLATION, remoteReason: '' });
+  });
+
+  it('refuses a message over maxMessageBytes at send() with a typed error', () => {
+    const p = new Pair({ limits: { maxMessageBytes: 100 } });
+    expect(() => p.a.engine.send(1, bytes(101, 0))).toThrow(StateError);
+    expect(() => p.a.engine.send(-1, bytes(1, 0))).toThrow(expect.objectContaining({ code: ErrorCode.CHANNEL_UNKNOWN }));
+    expect(() => p.a.engine.send(2 ** 32, bytes(1, 0))).toThrow(StateError);
+  });
+
+  it('rejects inconsistent limits with a LocalError', () => {
+    const clock = new FakeClock();
+    const s = new Side();
+    expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxMessageBytes: 10, sendBufferBytes: 5 }))).toThrow(LocalError);
+    expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxBlockPlaintext: 10 }))).toThrow(LocalError);
+    expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { sendWindowBlocks: 1.5 }))).toThrow(LocalError);
+  });
+});
+
+describe('BlockEngine: bounds', () => {
+  it('send buffer: send() returns false when full, queues nothing, and onWritable fires once there is room', () => {
+    const p = new Pair({ limits: { sendBufferBytes: 1000, maxMessageBytes: 500, maxBlockPlaintext: 600 } });
+    expect(p.a.engine.send(1, bytes(500, 1))).toBe(true);
+    expect(p.a.engine.send(1, bytes(500, 2))).toBe(true);
+    expect(p.a.engine.send(1, bytes(1, 3))).toBe(false);
+    expect(p.a.engine.inspect()).toMatchObject({ queuedBytes: 1000, queuedMessages: 2 });
+    expect(p.a.writable).toBe(0);
+    p.a.engine.poll();
+    expect(p.a.writable).toBe(1);
+    expect(p.a.engine.inspect().queuedBytes).toBe(0);
+  });
+
+  it('send window: never more than sendWindowBlocks in flight; the rest waits in the queue', () => {
+    const p = new Pair({ limits: { sendWindowBlocks: 4, maxBlockPlaintext: 100 } });
+    for (let i = 0; i < 20; i++) p.a.engine.send(1, bytes(90, i));
+    expect(p.a.engine.poll()).toHaveLength(4);
+    expect(p.a.engine.poll()).toHaveLength(0);
+    expect(p.a.engine.inspect()).toMatchObject({ inFlightBlocks: 4, inFlightSpan: 4, queuedMessages: 16 });
+    let maxSpan = 0;
+    p.tap = () => {
+      maxSpan = Math.max(maxSpan, p.a.engine.inspect().inFlightSpan);
+      return true;
+    };
+    expect(p.run(() => p.b.delivered.length === 20)).toBe(true);
+    expect(maxSpan).toBeLessThanOrEqual(4);
+  });
+
+  it('receive buffer: blocks beyond nextExpected + recvBufferBlocks are dropped before decryption, not buffered', () => {
+    const p = new Pair({ limitsA: { sendWindowBlocks: 64, maxBlockPlaintext: 100 }, limitsB: { recvBufferBlocks: 8 } });
+    for (let i = 0; i < 40; i++) p.a.engine.send(1, bytes(90, i));
+    const blocks = p.a.engine.poll();
+    expect(blocks).toHaveLength(40);
+    for (const b of blocks.slice(1)) p.b.engine.receive(b); // block 0 lost
+    expect(p.b.engine.inspect().recvBufferedBlocks).toBe(7); // numbers 1..7 fit (0..7 is the buffer)
+    expect(p.b.drops.filter((d) => d === 'beyond receive buffer')).toHaveLength(32);
+    expect(p.b.delivered).toHaveLength(0);
+    p.b.engine.receive(blocks[0]!);
+    expect(p.b.delivered).toHaveLength(8);
+    // the dropped ones come back by retransmission and everything is delivered exactly once
+    expect(p.run(() => p.b.delivered.length === 40)).toBe(true);
+    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: 40 }, (_, i) => bytes(90, i)));
+  });
+
+  it('ack frames carry at most 64 ranges and always the delivered prefix', () => {
+    const p = new Pair({ limitsA: { sendWindowBlocks: 400, maxBlockPlaintext: 20 }, limitsB: { recvBufferBlocks: 400, ackEveryBlocks: 1000 } });
+    for (let i = 0; i < 300; i++) p.a.engine.send(1, bytes(5, i));
+    const blocks = p.a.engine.poll();
+    expect(blocks).toHaveLength(300);
+    // deliver 0..4, then every other block from 10: 5..9 missing, then 145 gaps
+    for (const b of blocks.slice(0, 5)) p.b.engine.receive(b);
+    for (let i = 10; i < 300; i += 2) p.b.engine.receive(blocks[i]!);
+    const out = p.b.engine.poll();
+    expect(out).toHaveLength(1);
+    const ack = out[0]!;
+    expect(ack[0]! & 0x02).toBe(SPACE_ACK << 1);
+    // open the ack with B's key (direction 1)
+    const { key, iv } = trafficKey(nodeProvider, SECRET_R2I);
+    const aead = nodeProvider.aead('chacha20-poly1305', key);
+    const pt = aead.open(fillNonce(new Uint8Array(12), iv, ack[0]!, 0), ack.subarray(9), new AdTemplate(AD_CONTEXT, 1).for(ack[0]!, 0))!;
+    const frame = decodeAck(pt);
+    expect(frame.ranges).toHaveLength(64);
+    expect(frame.largest).toBe(298);
+    expect(frame.ranges[0]).toEqual({ first: 298, last: 298 });
+    expect(frame.ranges[63]).toEqual({ first: 0, last: 4 });
+    // feeding it to A acknowledges exactly the blocks B has
+    p.a.engine.receive(ack);
+    expect(p.a.engine.inspect().inFlightBlocks).toBe(300 - 5 - 63);
+  });
+});
+
+describe('BlockEngine: closing', () => {
+  it('send() throws SESSION_CLOSED after close(); close is graceful and reports completion once', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(10, 1));
+    p.a.engine.close(0x1234, 'bye');
+    expect(() => p.a.engine.send(1, bytes(1, 1))).toThrow(expect.objectContaining({ code: ErrorCode.SESSION_CLOSED }));
+    expect(p.run(() => p.a.closes.length > 0 && p.b.closes.length > 0)).toBe(true);
+    expect(p.b.delivered).toHaveLength(1);
+    expect(p.b.closes).toEqual([{ error: undefined, remoteCode: 0x1234, remoteReason: 'bye' }]);
+    expect(p.a.closes).toEqual([{ error: undefined, remoteCode: undefined, remoteReason: undefined }]);
+    expect(p.a.engine.inspect().state).toBe('closed');
+    expect(() => p.b.engine.send(1, bytes(1, 1))).toThrow(StateError);
+    p.run(() => false, 1000);
+    expect(p.a.closes).toHaveLength(1);
+    expect(p.b.closes).toHaveLength(1);
+  });
+
+  it('the closed side re-acknowledges a retransmitted CLOSE whose ack was lost', () => {
+    const p = new Pair();
+    p.a.engine.close(0, 'done');
+    let acksDropped = 0;
+    p.tap = (from, b) => {
+      if (from === p.b && (b[0]! & 0x02) !== 0 && acksDropped === 0) {
+        acksDropped++;
+        return false;
+      }
+      return true;
+    };
+    expect(p.run(() => p.a.closes.length > 0)).toBe(true);
+    expect(acksDropped).toBe(1);
+    expect(p.a.closes[0]!.error).toBeUndefined();
+    expect(p.b.drops).toContain('duplicate');
+  });
+
+  it('truncates a long close reason on a UTF-8 boundary', () => {
+    const p = new Pair();
+    p.a.engine.close(1, 'é'.repeat(200));
+    p.run(() => p.b.closes.length > 0);
+    expect(p.b.closes[0]!.remoteReason).toBe('é'.repeat(128));
+  });
+});
+
+describe('BlockEngine: retransmission', () => {
+  it('RTO doubles on each expiry (from initialRtoMs) up to maxRtoMs, then fails with LINK_TIMEOUT after maxRetransmits', () => {
+    const p = new Pair({ limitsA: { initialRtoMs: 300, maxRtoMs: 2000, maxRetransmits: 6 } });
+    p.tap = (from) => from !== p.a; // everything A sends is lost
+    p.a.engine.send(1, bytes(3, 3));
+    const sends: number[] = [];
+    const tap = p.tap;
+    p.tap = (from, b) => {
+      if (from === p.a) sends.push(p.clock.t);
+      return tap(from, b);
+    };
+    p.run(() => p.a.closes.length > 0);
+    const gaps = sends.slice(1).map((t, i) => t - sends[i]!);
+    expect(gaps.slice(0, 6)).toEqual([300, 600, 1200, 2000, 2000, 2000]);
+    expect(p.a.engine.stats.retransmits).toBe(6);
+    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.LINK_TIMEOUT);
+    expect(p.a.engine.inspect().state).toBe('closed');
+    expect(p.a.engine.nextDeadline()).toBeUndefined();
+  });
+
+  it('samples RTT only from never-retransmitted blocks (Karn) and adapts the RTO (RFC 6298)', () => {
+    const p = new Pair();
+    p.conditions = { ab: { loss: 0, dup: 0, delayMs: 40, jitterMs: 0 }, ba: { loss: 0, dup: 0, delayMs: 40, jitterMs: 0 } };
+    p.a.engine.send(1, bytes(3, 3));
+    p.run(() => p.a.engine.stats.rttMs !== undefined);
+    // 80 ms round trip; the peer's 5 ms ack delay is reported and subtracted
+    expect(p.a.engine.stats.rttMs).toBe(80);
+    // RTO = SRTT + 4 * RTTVAR + peer ack delay = 80 + 160 + 5
+    expect(p.a.engine.inspect().rtoMs).toBe(245);
+
+    // now lose the first transmission of the next block: its late ack must not produce a sample
+    const q = new Pair();
+    let first = true;
+    q.tap = (from, b) => {
+      if (from === q.a && (b[0]! & 0x02) === 0 && first) {
+        first = false;
+        return false;
+      }
+      return true;
+    };
+    q.a.engine.send(1, bytes(3, 3));
+    q.run(() => q.b.delivered.length === 1 && q.a.engine.inspect().inFlightBlocks === 0);
+    expect(q.a.engine.stats.retransmits).toBe(1);
+    expect(q.a.engine.stats.rttMs).toBeUndefined();
+  });
+
+  it('retransmits a block lost below three acknowledged ones without waiting for the RTO', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 100, initialRtoMs: 5000, minRtoMs: 5000, maxRtoMs: 10_000 } });
+    let dropped = false;
+    p.tap = (from, b) => {
+      if (from === p.a && !dropped && (b[0]! & 0x02) === 0) {
+        dropped = true;
+        return false;
+      }
+      return true;
+    };
+    for (let i = 0; i < 6; i++) p.a.engine.send(1, bytes(90, i));
+    expect(p.run(() => p.b.delivered.length === 6)).toBe(true);
+    expect(p.clock.t).toBeLessThan(5000);
+    expect(p.a.engine.stats.retransmits).toBe(1);
+  });
+
+  it('retransmitAll() resends every unacknowledged block at once (after a re-stitch)', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 100 } });
+    for (let i = 0; i < 5; i++) p.a.engine.send(1, bytes(90, i));
+    expect(p.a.engine.poll()).toHaveLength(5); // all lost in the dying RN
+    p.clock.t += 1;
+    expect(p.a.engine.poll()).toHaveLength(0);
+    p.a.engine.retransmitAll();
+    const again = p.a.engine.poll();
+    expect(again).toHaveLength(5);
+    for (const b of again) p.b.engine.receive(b);
+    expect(p.b.delivered).toHaveLength(5);
+    expect(p.a.engine.stats.retransmits).toBe(5);
+  });
+});
+
+describe('BlockEngine: replay and tampering', () => {
+  it('drops a replayed data block without re-delivery but schedules an ack', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(8, 1));
+    const [blk] = p.a.engine.poll();
+    p.b.engine.receive(blk!);
+    expect(p.b.engine.poll()).toHaveLength(0); // ack delayed
+    p.clock.t += 5;
+    expect(p.b.engine.poll()).toHaveLength(1);
+    expect(p.b.engine.nextDeadline()).toBeUndefined();
+    p.b.engine.receive(blk!);
+    expect(p.b.delivered).toHaveLength(1);
+    expect(p.b.drops).toEqual(['duplicate']);
+    expect(p.b.engine.nextDeadline()).toBe(10);
+    p.clock.t = 10;
+    expect(p.b.engine.poll()).toHaveLength(1);
+  });
+
+  it('drops a replayed ack block', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(8, 1));
+    p.b.engine.receive(p.a.engine.poll()[0]!);
+    p.clock.t += 5;
+    const [ack] = p.b.engine.poll();
+    p.a.engine.receive(ack!);
+    p.a.engine.receive(ack!);
+    expect(p.a.drops).toEqual(['duplicate']);
+    expect(p.a.engine.stats.blocksReceived).toBe(1);
+  });
+
+  it('a flipped bit anywhere in a block drops it; the original still delivers', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(30, 1));
+    const [blk] = p.a.engine.poll();
+    for (let i = 0; i < blk!.length * 8; i++) {
+      const m = blk!.slice();
+      m[i >> 3] = m[i >> 3]! ^ (1 << (i & 7));
+      p.b.engine.receive(m);
+    }
+    expect(p.b.delivered).toHaveLength(0);
+    expect(p.b.engine.stats.dropped).toBe(blk!.length * 8);
+    expect(p.b.engine.stats.blocksReceived).toBe(0);
+    p.b.engine.receive(blk!);
+    expect(p.b.delivered).toHaveLength(1);
+  });
+
+  it('closes with BLOCK_INTEGRITY_LIMIT after integrityLimit failed opens', () => {
+    const p = new Pair({ limitsB: { integrityLimit: 10 } });
+    p.a.engine.send(1, bytes(30, 1));
+    const [blk] = p.a.engine.poll();
+    for (let i = 0; i < 9; i++) {
+      const m = blk!.slice();
+      m[20] = m[20]! ^ (i + 1);
+      p.b.engine.receive(m);
+    }
+    expect(p.b.closes).toHaveLength(0);
+    const m = blk!.slice();
+    m[blk!.length - 1] = m[blk!.length - 1]! ^ 1;
+    p.b.engine.receive(m);
+    expect(p.b.closes[0]!.error?.code).toBe(ErrorCode.BLOCK_INTEGRITY_LIMIT);
+  });
+
+  it('a block for another direction or a swapped space does not authenticate', () => {
+    const p = new Pair();
+    p.a.engine.send(1, bytes(30, 1));
+    const [blk] = p.a.engine.poll();
+    p.a.engine.receive(blk!); // reflected back to its sender
+    const asAck = blk!.slice();
+    asAck[0] = asAck[0]! | 0x02;
+    p.b.engine.receive(asAck);
+    expect(p.a.drops).toEqual(['authentication']);
+    expect(p.b.drops).toEqual(['authentication']);
+  });
+});
+
+describe('BlockEngine: key update', () => {
+  it('updates at the soft limit, flips the phase bit, and both sides agree while data keeps flowing', () => {
+    // a small window paces the sender by acks, so each new key gets confirmed and the next update can follow
+    const p = new Pair({ limits: { keySoftLimit: 5, keyHardLimit: 20, maxBlockPlaintext: 64, sendWindowBlocks: 4 } });
+    const n = 200;
+    for (let i = 0; i < n; i++) p.a.backlog.push({ channel: i % 4, data: bytes(50, i), closeChannel: false });
+    for (let i = 0; i < n / 2; i++) p.b.backlog.push({ channel: 7, data: bytes(20, i), closeChannel: false });
+    const phases = new Set<number>();
+    p.tap = (from, b) => {
+      if (from === p.a) phases.add(b[0]! & 1);
+      return true;
+    };
+    expect(p.run(() => p.b.delivered.length === n && p.a.delivered.length === n / 2)).toBe(true);
+    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: n }, (_, i) => bytes(50, i)));
+    expect(phases).toEqual(new Set([0, 1]));
+    const ia = p.a.engine.inspect();
+    const ib = p.b.engine.inspect();
+    expect(p.a.engine.stats.keyUpdates).toBeGreaterThan(5);
+    expect(ib.recvGeneration).toBe(ia.sendGeneration);
+    expect(ia.recvGeneration).toBe(ib.sendGeneration);
+    expect(p.b.engine.stats.keyUpdates).toBeGreaterThan(0);
+    expect(p.a.closes).toEqual([]); // never near the hard limit
+    expect(p.b.closes).toEqual([]);
+  });
+
+  it('updateKey() forces an update; late blocks under the previous key still open', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 64 } });
+    p.a.engine.send(1, bytes(50, 1));
+    const old = p.a.engine.poll();
+    p.a.engine.updateKey();
+    p.a.engine.send(1, bytes(50, 2));
+    const fresh = p.a.engine.poll();
+    expect(fresh[0]![0]! & 1).toBe(1);
+    for (const b of fresh) p.b.engine.receive(b);
+    for (const b of old) p.b.engine.receive(b); // the previous phase, arriving late
+    expect(p.b.delivered.map((d) => d.data)).toEqual([bytes(50, 1), bytes(50, 2)]);
+    expect(p.b.engine.inspect().recvGeneration).toBe(1);
+  });
+
+  it('waits for the peer to confirm a key before the next update, and reseals old retransmissions', () => {
+    const p = new Pair({ limits: { keySoftLimit: 2, maxBlockPlaintext: 64 } });
+    for (let i = 0; i < 10; i++) p.a.engine.send(1, bytes(50, i));
+    const first = p.a.engine.poll(); // nothing acked yet: one update at most
+    expect(first).toHaveLength(10);
+    expect(p.a.engine.inspect().sendGeneration).toBe(1);
+    expect(new Set(first.map((b) => b[0]! & 1))).toEqual(new Set([0, 1]));
+    // everything lost; the retransmissions after the RTO get through
+    expect(p.run(() => p.b.delivered.length === 10)).toBe(true);
+    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: 10 }, (_, i) => bytes(50, i)));
+    p.run(() => p.a.engine.inspect().inFlightBlocks === 0);
+    expect(p.a.engine.inspect().retainedSendKeys).toBe(0);
+  });
+
+  it('closes with SESSION_KEY_LIMIT at the hard limit when no update can be confirmed', () => {
+    const p = new Pair({ limitsA: { keySoftLimit: 3, keyHardLimit: 6, maxBlockPlaintext: 64 } });
+    p.tap = (from) => from !== p.b; // B's acks never arrive: A can update once, never confirm
+    for (let i = 0; i < 20; i++) p.a.engine.send(1, bytes(50, i));
+    p.run(() => p.a.closes.length > 0);
+    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.SESSION_KEY_LIMIT);
+    expect(p.a.engine.stats.keyUpdates).toBe(1);
+    expect(p.a.engine.inspect().state).toBe('closed');
+    expect(() => p.a.engine.send(1, bytes(1, 1))).toThrow(StateError);
+  });
+
+  it('closes with SESSION_KEY_LIMIT when the soft limit is above the hard one', () => {
+    const p = new Pair({ limitsA: { keySoftLimit: 100, keyHardLimit: 4, maxBlockPlaintext: 64 } });
+    for (let i = 0; i < 5; i++) p.a.engine.send(1, bytes(50, i));
+    expect(p.a.engine.poll()).toHaveLength(4);
+    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.SESSION_KEY_LIMIT);
+  });
+});

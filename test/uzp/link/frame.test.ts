@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DecodeError, ErrorCode, UzpError } from '../../../src/uzp/errors.js';
+import { FrameDecoder, encodeFrame, encodeRelayFrame, type Frame } from '../../../src/uzp/link/frame.js';
+import { FrameType } from '../../../src/uzp/link/constants.js';
+import { decodeRelay } from '../../../src/uzp/link/messages.js';
+import { concat, toHex } from '../../../src/uzp/bytes.js';
+
+function split(b: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(b.subarray(prev, p));
+    prev = p;
+  }
+  out.push(b.subarray(prev));
+  return out;
+}
+
+function decodeAll(d: FrameDecoder, chunks: Uint8Array[]): Frame[] {
+  return chunks.flatMap((c) => d.push(c));
+}
+
+const frameArb = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 300 }) });
+
+describe('link framing', () => {
+  it('encodes u32be length (type + payload) || type || payload', () => {
+    expect(toHex(encodeFrame(0x10, Uint8Array.of(0xaa, 0xbb)))).toBe('0000000310aabb');
+    expect(toHex(encodeFrame(0x01, new Uint8Array(0)))).toBe('0000000101');
+    expect(toHex(encodeRelayFrame(0x01020304, Uint8Array.of(9)))).toBe('00000006' + '20' + '01020304' + '09');
+  });
+
+  it('encodeRelayFrame equals encodeFrame(RELAY, stitch_id || payload)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ maxLength: 200 }), (id, p) => {
+        const a = encodeRelayFrame(id, p);
+        const d = new FrameDecoder(1024).push(a);
+        expect(d).toHaveLength(1);
+        expect(d[0]!.type).toBe(FrameType.RELAY);
+        const r = decodeRelay(d[0]!.payload);
+        expect(r.stitchId).toBe(id);
+        expect(toHex(r.payload)).toBe(toHex(p));
+      }),
+    );
+  });
+
+  it('reassembles frames across arbitrary chunk boundaries (property)', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(4000), { maxLength: 12 }), (frames, cuts) => {
+        const wire = concat(...frames.map((f) => encodeFrame(f.type, f.payload)));
+        const got = decodeAll(new FrameDecoder(1024), split(wire, cuts));
+        expect(got.map((f) => [f.type, toHex(f.payload)])).toEqual(frames.map((f) => [f.type, toHex(f.payload)]));
+      }),
+    );
+  });
+
+  it('handles a stream fed one byte at a time', () => {
+    const wire = concat(encodeFrame(1, Uint8Array.of(1, 2, 3)), encodeFrame(2, new Uint8Array(0)), encodeFrame(3, new Uint8Array(100).fill(7)));
+    const d = new FrameDecoder(1024);
+    const got: Frame[] = [];
+    const completedAt: number[] = [];
+    for (let i = 0; i < wire.length; i++) {
+      const f = d.push(wire.subarray(i, i + 1));
+      if (f.length > 0) completedAt.push(i);
+      got.push(...f);
+    }
+    // Each frame appears exactly when its last byte arrives.
+    expect(completedAt).toEqual([7, 12, 12 + 105]);
+    expect(got.map((f) => f.type)).toEqual([1, 2, 3]);
+    expect(got[2]!.payload.every((b) => b === 7)).toBe(true);
+    expect(d.buffered).toBe(0);
+  });
+
+  it('refuses a frame over the cap from its header alone and stays failed', () => {
+    const d = new FrameDecoder(16);
+    expect(d.push(encodeFrame(1, new Uint8Array(15)))).toHaveLength(1); // exactly the cap (1 + 15)
+    let err: unknown;
+    try {
+      d.push(Uint8Array.of(0, 0, 0, 17, 1)); // header only: no payload needed to refuse
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as DecodeError).code).toBe(ErrorCode.LINK_FRAME_TOO_LARGE);
+    expect(() => d.push(encodeFrame(1, Uint8Array.of(1)))).toThrow(DecodeError);
+  });
+
+  it('refuses a zero length', () => {
+    expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 0, 1))).toThrow(expect.objectContaining({ code: ErrorCode.DECODE_LENGTH }));
+  });
+
+  it('raising the cap after attachment admits larger frames', () => {
+    const d = new FrameDecoder(16);
+    d.setMaxFrame(1000);
+    expect(d.push(encodeFrame(1, new Uint8Array(999)))[0]!.payload).toHaveLength(999);
+  });
+
+  it('10,000 junk inputs: only DecodeError, never another exception, bounded buffering', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 6 }), (chunks) => {
+        const d = new FrameDecoder(256);
+        try {
+          for (const c of chunks) {
+            for (const f of d.push(c)) expect(f.payload.length).toBeLessThan(256);
+            expect(d.buffered).toBeLessThanOrEqual(256 + 5);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(DecodeError);
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

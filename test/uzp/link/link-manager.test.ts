@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RendezvousNode } from '../../../src/rn/server.js';
+import { ErrorCode, ProtocolError, type UzpError } from '../../../src/uzp/errors.js';
+import { Backoff } from '../../../src/uzp/link/backoff.js';
+import { LinkManager } from '../../../src/uzp/link/link-manager.js';
+import type { RnLink, RnLinkOptions } from '../../../src/uzp/link/rn-link.js';
+import { TestDomain } from '../../helpers/domain.js';
+import { FakeClock } from './fake-clock.js';
+import { once, until } from './wait.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('Backoff (full jitter)', () => {
+  it('draws under a ceiling that doubles from base up to the cap', () => {
+    const b = new Backoff({ baseMs: 500, capMs: 30_000, random: () => 0.999999 });
+    const ds = Array.from({ length: 10 }, () => b.next());
+    expect(ds).toEqual([499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999, 29999]);
+    b.reset();
+    expect(b.next()).toBe(499);
+  });
+
+  it('is uniformly jittered between 0 and the ceiling', () => {
+    const b = new Backoff({ baseMs: 1000, capMs: 1000, random: () => 0 });
+    expect(b.next()).toBe(0);
+    let r = 0.5;
+    const c = new Backoff({ baseMs: 1000, capMs: 8000, random: () => r });
+    c.next();
+    c.next();
+    r = 0.25;
+    expect(c.next()).toBe(1000); // ceiling 4000 * 0.25
+    expect(c.attempts).toBe(3);
+  });
+});
+
+/** Stands in for RnLink: the manager only uses on(), accept(), attached and close(). */
+class FakeLink extends EventEmitter {
+  attached = true;
+  accepts = 0;
+  constructor(readonly address: string) {
+    super();
+  }
+  accept(): void {
+    this.accepts++;
+  }
+  close(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.emit('close', undefined);
+  }
+  drop(): void {
+    this.attached = false;
+    this.emit('close', new ProtocolError(ErrorCode.LINK_TIMEOUT, 'dead'));
+  }
+}
+
+function managerWorld() {
+  const d = new TestDomain();
+  const rnA = d.member('rn').id;
+  const rnB = d.member('rn').id;
+  const trust = d.trust();
+  trust.setRnSet(d.rnSet([{ id: rnA, addresses: ['10.0.0.1:7000'] }, { id: rnB, addresses: ['10.0.0.2:7000', '10.0.0.3:7000'] }]));
+  const gw = d.member('gateway');
+  const clock = new FakeClock();
+  const attempts: RnLinkOptions[] = [];
+  let outcomes: ('ok' | 'fail')[] = [];
+  const links: FakeLink[] = [];
+  const attach = (o: RnLinkOptions): Promise<RnLink> => {
+    attempts.push(o);
+    const outcome = outcomes.shift() ?? 'ok';
+    if (outcome === 'fail') return Promise.reject(new ProtocolError(ErrorCode.LINK_CLOSED, `connect ${o.address} refused`));
+    const l = new FakeLink(o.address);
+    links.push(l);
+    return Promise.resolve(l as unknown as RnLink);
+  };
+  const ups: RnLink[] = [];
+  const downs: (UzpError | undefined)[] = [];
+  const make = (extra: Partial<ConstructorParameters<typeof LinkManager>[0]> = {}) => {
+    const m = new LinkManager({ trust, identity: { seed: gw.id.seed, pcert: gw.pcert }, clock, random: () => 0.999999, attach, ...extra });
+    m.on('up', (l) => ups.push(l));
+    m.on('down', (e) => downs.push(e));
+    cleanups.push(() => m.stop());
+    return m;
+  };
+  return { d, rnA, rnB, trust, clock, attempts, links, ups, downs, make, setOutcomes: (o: ('ok' | 'fail')[]) => (outcomes = o) };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('LinkManager', () => {
+  it('keeps one link: backs off exponentially across failures, rotating through RN addresses', async () => {
+    const w = managerWorld();
+    w.setOutcomes(['fail', 'fail', 'fail', 'ok']);
+    const m = w.make();
+    m.start();
+    await settle();
+    expect(w.attempts).toHaveLength(1);
+    expect(w.downs).toHaveLength(1);
+    w.clock.advance(498);
+    await settle();
+    expect(w.attempts).toHaveLength(1); // 499 ms not yet elapsed
+    w.clock.advance(1);
+    await settle();
+    expect(w.attempts).toHaveLength(2);
+    w.clock.advance(999);
+    await settle();
+    expect(w.attempts).toHaveLength(3);
+    w.clock.advance(1999);
+    await settle();
+    expect(w.attempts.map((a) => a.address)).toEqual(['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000', '10.0.0.1:7000']);
+    expect(w.ups).toHaveLength(1);
+    expect(m.link).toBe(w.ups[0]);
+    expect(m.failures).toBe(3);
+  });
+
+  it('reconnects after a link drops (failing over to the next address first) and re-issues ACCEPT', async () => {
+    const w = managerWorld();
+    const m = w.make({ accept: true });
+    m.start();
+    await settle();
+    expect(w.links[0]!.accepts).toBe(1);
+    w.links[0]!.drop();
+    expect(w.downs.at(-1)?.code).toBe(ErrorCode.LINK_TIMEOUT);
+    expect(m.link).toBeNull();
+    w.clock.advance(499);
+    await settle();
+    expect(w.links).toHaveLength(2);
+    expect(w.links[1]!.address).toBe('10.0.0.2:7000');
+    expect(w.links[1]!.accepts).toBe(1);
+    // accept() switched on later applies to the current link and every later one
+    const m2 = w.make();
+    m2.start();
+    await settle();
+    const l = w.links.at(-1)!;
+    expect(l.accepts).toBe(0);
+    m2.accept();
+    expect(l.accepts).toBe(1);
+  });
+
+  it('resets the backoff only after a stable attachment', async () => {
+    const w = managerWorld();
+    w.setOutcomes(['fail', 'fail', 'ok', 'fail', 'ok', 'fail']);
+    const m = w.make({ stableMs: 60_000 });
+    m.start();
+    await settle();
+    w.clock.advance(499);
+    await settle();
+    w.clock.advance(999);
+    await settle();
+    expect(w.links).toHaveLength(1);
+    expect(m.failures).toBe(2);
+    w.links[0]!.drop(); // dropped quickly: no reset, the next delay keeps growing
+    expect(m.failures).toBe(3);
+    w.clock.advance(1999);
+    await settle();
+    w.clock.advance(3999);
+    await settle();
+    expect(w.links).toHaveLength(2);
+    w.clock.advance(60_000); // stable for a minute
+    w.links[1]!.drop();
+    expect(m.failures).toBe(1);
+  });
+
+  it('re-reads eligibility before each attempt: revoked RNs and a missing RN set are skipped', async () => {
+    const w = managerWorld();
+    w.trust.setRevocation(w.d.revocation([w.rnA.cid]));
+    const m = w.make();
+    m.start();
+    await settle();
+    expect(w.attempts.map((a) => a.address)).toEqual(['10.0.0.2:7000']);
+    const w2 = managerWorld();
+    const bare = w2.d.trust();
+    const m2 = new LinkManager({ trust: bare, identity: { seed: new Uint8Array(32), pcert: new Uint8Array(0) }, clock: w2.clock, attach: () => Promise.reject(new Error('unreachable')) });
+    const downs: (UzpError | undefined)[] = [];
+    m2.on('down', (e) => downs.push(e));
+    m2.start();
+    await settle();
+    expect(downs[0]?.code).toBe(ErrorCode.RNSET_NOT_ELIGIBLE);
+    m2.stop();
+    expect(w2.clock.pending).toBe(0);
+  });
+
+  it('stop() and an AbortSignal cancel timers and close the link', async () => {
+    const w = managerWorld();
+    const m = w.make();
+    m.start();
+    await settle();
+    const l = w.links[0]!;
+    m.stop();
+    expect(l.attached).toBe(false);
+    expect(w.downs.at(-1)).toBeUndefined();
+    expect(w.clock.pending).toBe(0);
+    w.setOutcomes(['fail']);
+    const ac = new AbortController();
+    w.make({ signal: ac.signal }).start();
+    await settle();
+    expect(w.clock.pending).toBe(1);
+    ac.abort();
+    expect(w.clock.pending).toBe(0);
+  });
+
+  it('with a real RN: comes back up after the RN restarts and stays reachable as a responder', async () => {
+    const d = new TestDomain();
+    const rnId = d.member('rn').id;
+    const rnTrust = d.trust();
+    let rn = new RendezvousNode({ trust: rnTrust, seed: rnId.seed });
+    const address = await rn.listen('127.0.0.1', 0);
+    const port = Number(address.split(':')[1]);
+    const epTrust = d.trust();
+    epTrust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
+    const gw = d.member('gateway');
+    const op = d.member('operator');
+    const m = new LinkManager({ trust: epTrust, identity: { seed: gw.id.seed, pcert: gw.pcert }, accept: true, backoffBaseMs: 20, backoffCapMs: 100 });
+    cleanups.push(() => m.stop());
+    const up1 = once<RnLink>((cb) => m.once('up', cb));
+    m.start();
+    await up1;
+    const down = once<UzpError | undefined>((cb) => m.once('down', cb));
+    const up2 = once<RnLink>((cb) => m.once('up', cb));
+    await rn.close();
+    expect((await down)?.code).toBe(ErrorCode.LINK_CLOSED);
+    rn = new RendezvousNode({ trust: rnTrust, seed: rnId.seed });
+    await rn.listen('127.0.0.1', port);
+    cleanups.push(() => rn.close());
+    await up2;
+    // The manager re-issued ACCEPT on the new link: an operator can join the gateway.
+    let offers = 0;
+    m.on('offer', (o) => {
+      offers++;
+      o.accept();
+    });
+    const opMgr = new LinkManager({ trust: epTrust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => opMgr.stop());
+    const opUp = once<RnLink>((cb) => opMgr.once('up', cb));
+    opMgr.start();
+    const opLink = await opUp;
+    await until(() => rn.stats.links === 2);
+    // ACCEPT travels on the gateway's link, JOIN on the operator's: retry until the RN has both.
+    let s: Awaited<ReturnType<RnLink['join']>> | undefined;
+    while (s === undefined) {
+      s = await opLink.join(gw.id.cid, d.grant(op.id.cid, gw.id.cid), new Uint8Array(0)).catch((e: UzpError) => {
+        expect(e.code).toBe(ErrorCode.PEER_NOT_ATTACHED);
+        return undefined;
+      });
+    }
+    expect(s.id).toBeGreaterThan(0);
+    await until(() => offers === 1);
+  });
+});

@@ -3,13 +3,12 @@
 // is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
-import { toHex } from '../uzp/bytes.js';
+import { readU32, toHex } from '../uzp/bytes.js';
 import { isUzpError } from '../uzp/errors.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import type { ControlMessage } from '../uzp/link/control.js';
 import { encodeFrame } from '../uzp/link/frame.js';
-import { decodeRelay } from '../uzp/link/messages.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
 
@@ -138,7 +137,7 @@ export class Switchboard {
       this.opts.stats.dropped.malformed_relay++;
       return;
     }
-    const { stitchId } = decodeRelay(payload);
+    const stitchId = readU32(payload, 0); // the only field the RN ever reads
     const rec = this.stitches.get(stitchId);
     const other = rec === undefined ? undefined : rec.initiator === peer ? rec.target : rec.target === peer ? rec.initiator : undefined;
     if (other === undefined) {

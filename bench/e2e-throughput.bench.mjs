@@ -37,7 +37,7 @@ async function measure(peers, key, count, size) {
 await runBench(BENCH, async () => {
   const dir = tempDir('uzp-bench-e2e-');
   try {
-    const uzp = await startUzp(dir);
+    const uzp = await startUzp(dir, { logLevel: 'info' });
     const tls = await startTls(dir);
     const peers = await startPeers();
     const { responder, initiator } = peers;
@@ -78,7 +78,12 @@ await runBench(BENCH, async () => {
     for (const [k, r] of results) {
       emit(BENCH, k, median(r.uzp), r.s.unit, r.v.baseline, median(r.tls));
     }
+    for (const [k, st] of Object.entries(await initiator.rpc('stats'))) {
+      log(`${k} sender: blocks ${st.blocksSent}, retransmits ${st.retransmits}, srtt ${st.rttMs?.toFixed(2)} ms`);
+    }
     await Promise.all([responder.rpc('closeAll'), initiator.rpc('closeAll')]);
+    const rn = await uzp.stopAndStats();
+    if (rn) log(`RN: ${rn.framesRelayed} frames relayed, dropped ${JSON.stringify(rn.dropped)}`);
   } finally {
     removeDir(dir);
   }

@@ -57,9 +57,13 @@ export function killAll() {
   children.clear();
 }
 
-process.on('exit', killAll);
+process.on('exit', () => {
+  killAll();
+  for (const dir of [...tempDirs]) removeDir(dir);
+});
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
+    process.stderr.write(`${sig}: stopping ${children.size} child process(es)\n`);
     killAll();
     process.exit(130);
   });
@@ -81,8 +85,14 @@ export function spawnNode(name, script, args = [], { nodeArgs = [], ipc = false,
   proc.stdoutText = '';
   proc.stderrTail = '';
   proc.stdout.setEncoding('utf8').on('data', (s) => (proc.stdoutText += s));
+  proc.stderrLines = []; // the last 200 complete lines (the RN logs JSON lines here)
+  let partial = '';
   proc.stderr.setEncoding('utf8').on('data', (s) => {
     proc.stderrTail = (proc.stderrTail + s).slice(-4000);
+    const lines = (partial + s).split('\n');
+    partial = lines.pop();
+    proc.stderrLines.push(...lines);
+    if (proc.stderrLines.length > 200) proc.stderrLines.splice(0, proc.stderrLines.length - 200);
     if (process.env.BENCH_VERBOSE) process.stderr.write(s.replace(/^(?=.)/gm, `  ${name}| `));
   });
   proc.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
@@ -227,12 +237,18 @@ export async function spawnPeer(name, nodeArgs = []) {
 
 // ---- misc ----
 
+const tempDirs = new Set();
+
+/** A scratch directory, removed by removeDir() or, at the latest, when the process exits. */
 export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
 }
 
 export function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
 }
 
 /** VmRSS of a process in bytes (Linux /proc). */

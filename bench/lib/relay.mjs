@@ -33,4 +33,6 @@ const stop = () => {
   process.exit(0);
 };
 process.on('SIGTERM', stop);
+// Spawned with an IPC channel by bench/lib/harness.mjs: if the bench dies, so do we.
+process.on('disconnect', stop);
 process.on('SIGINT', stop);

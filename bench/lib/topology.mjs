@@ -6,17 +6,17 @@
 import { join } from 'node:path';
 import { makeTlsPki } from './certs.mjs';
 import { BenchDomain } from './domain.mjs';
-import { CLI, LIB, log, profileArgs, spawnNode, spawnPeer, waitForJsonLine } from './harness.mjs';
+import { CLI, LIB, log, profileArgs, spawnNode, spawnPeer, stop, waitForJsonLine } from './harness.mjs';
 
 /**
  * A UZP domain with a gateway (responder) and an operator (initiator), a Grant operator -> gateway,
  * and a running RN. `nodeArgs` go before the CLI path (e.g. --expose-gc).
  */
-export async function startUzp(dir, { nodeArgs = [] } = {}) {
+export async function startUzp(dir, { nodeArgs = [], logLevel = 'warn' } = {}) {
   const domain = new BenchDomain();
   const rn = domain.member('rn');
   const files = domain.writeRnFiles(dir, rn);
-  const proc = spawnNode('rn', CLI, ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--log-level', 'warn'], { nodeArgs: [...profileArgs('rn'), ...nodeArgs] });
+  const proc = spawnNode('rn', CLI, ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--log-level', logLevel], { nodeArgs: [...profileArgs('rn'), ...nodeArgs] });
   const { address } = await waitForJsonLine(proc, (v) => v.event === 'listening');
   const rnSet = domain.rnSet(rn, address);
   const gateway = domain.member('gateway');
@@ -25,6 +25,19 @@ export async function startUzp(dir, { nodeArgs = [] } = {}) {
   log(`RN pid ${proc.pid} listening on ${address}`);
   const base = { rnAddress: address, rootPublic: domain.rootPublicHex, rnSet };
   return {
+    /** Stops the RN (SIGTERM) and returns the stats it logs on the way out (needs logLevel 'info'). */
+    async stopAndStats() {
+      await stop(proc);
+      for (const line of proc.stderrLines.reverse()) {
+        try {
+          const v = JSON.parse(line);
+          if (v.event === 'stopping') return v.stats;
+        } catch {
+          // not a log line
+        }
+      }
+      return undefined;
+    },
     domain,
     proc,
     address,
@@ -44,7 +57,7 @@ function strip(m) {
 /** TCP relay process + Ed25519 PKI for TLS 1.3 with mutual authentication. */
 export async function startTls(dir) {
   const pki = makeTlsPki(dir);
-  const proc = spawnNode('relay', join(LIB, 'relay.mjs'));
+  const proc = spawnNode('relay', join(LIB, 'relay.mjs'), [], { ipc: true });
   const { address } = await waitForJsonLine(proc, (v) => v.event === 'listening');
   log(`relay pid ${proc.pid} listening on ${address}`);
   return { proc, relay: address, pki };

@@ -16,6 +16,7 @@ import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/c
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
 import type { RnLog } from './log.js';
+import { corkingWriter } from '../uzp/link/cork.js';
 import { OutboundQueue, type QueueLimits } from './queues.js';
 import type { SourceRateLimiter } from './rate-limit.js';
 import type { RnStats } from './stats.js';
@@ -61,7 +62,7 @@ export class RnConnection implements Peer {
     this.source = socket.remoteAddress ?? 'unknown';
     this.decoder = new FrameDecoder(ctx.maxFramePreauth);
     this.responder = new AttachResponder({ trust: ctx.trust, signer: ctx.signer, maxFrame: ctx.maxFrame, keepaliveMs: ctx.keepaliveMs });
-    this.queue = new OutboundQueue(socket, ctx.queue);
+    this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.queue.onDrain());
@@ -156,7 +157,7 @@ export class RnConnection implements Peer {
   }
 
   private onFrame(f: Frame): void {
-    if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f.payload);
+    if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f.payload, f.raw);
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `attached: unexpected frame 0x${f.type.toString(16)}`);
     const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
     if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'CONTROL record does not authenticate');

@@ -97,8 +97,11 @@ export class OutboundQueue {
       this.dataBytes -= this.data.shift()!.length;
       dropped++;
     }
-    this.data.push(frame);
-    this.dataBytes += frame.length;
+    // A frame forwarded as received may be a view into a larger socket read: queue a copy, so
+    // that the byte cap bounds the memory actually held.
+    const own = frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+    this.data.push(own);
+    this.dataBytes += own.length;
     this.dropped += dropped;
     this.pump();
     return dropped;

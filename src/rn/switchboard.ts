@@ -6,9 +6,8 @@
 import { readU32, toHex } from '../uzp/bytes.js';
 import { isUzpError } from '../uzp/errors.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
-import { ControlKind, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
+import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import type { ControlMessage } from '../uzp/link/control.js';
-import { encodeFrame } from '../uzp/link/frame.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
 
@@ -131,8 +130,12 @@ export class Switchboard {
     if (this.stitches.get(stitchId)?.target === peer) this.teardown(stitchId, peer, UnstitchCode.REJECTED);
   }
 
-  /** RELAY payload (stitch_id || opaque bytes) from `peer`: forward to the other side or drop. */
-  relay(peer: Peer, payload: Uint8Array): void {
+  /**
+   * RELAY payload (stitch_id || opaque bytes) from `peer`: forward to the other side or drop.
+   * Stitch ids are RN-wide, so both sides know a stitch by the same id and the received frame
+   * (`raw`) is forwarded byte for byte — no re-encoding, no copy on the hot path.
+   */
+  relay(peer: Peer, payload: Uint8Array, raw: Uint8Array): void {
     if (payload.length < 4) {
       this.opts.stats.dropped.malformed_relay++;
       return;
@@ -147,7 +150,7 @@ export class Switchboard {
     }
     this.opts.stats.framesRelayed++;
     this.opts.stats.bytesRelayed += payload.length - 4;
-    other.sendData(encodeFrame(FrameType.RELAY, payload));
+    other.sendData(raw);
   }
 
   /** Ends every stitch (RN shutdown). */

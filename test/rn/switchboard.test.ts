@@ -5,7 +5,7 @@ import type { RnLog } from '../../src/rn/log.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import { ControlKind, FrameType, JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
 import type { ControlMessage } from '../../src/uzp/link/control.js';
-import { FrameDecoder } from '../../src/uzp/link/frame.js';
+import { FrameDecoder, encodeFrame } from '../../src/uzp/link/frame.js';
 import { encodeRelay } from '../../src/uzp/link/messages.js';
 import { TestDomain } from '../helpers/domain.js';
 
@@ -112,8 +112,9 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
     const id = (a.last() as { stitchId: number }).stitchId;
     const payload = encodeRelay({ stitchId: id, payload: Uint8Array.of(9, 8, 7) });
-    sb.relay(a, payload);
-    sb.relay(b, payload);
+    const raw = encodeFrame(FrameType.RELAY, payload);
+    sb.relay(a, payload, raw);
+    sb.relay(b, payload, raw);
     const fa = new FrameDecoder(1 << 20).push(b.data[0]!);
     expect(fa[0]!.type).toBe(FrameType.RELAY);
     expect(fa[0]!.payload).toEqual(payload);
@@ -121,9 +122,10 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     // A third link cannot inject into the stitch, and unknown ids are dropped.
     const c = new FakePeer(d.member('operator').id.cid);
     sb.attach(c);
-    sb.relay(c, payload);
-    sb.relay(a, encodeRelay({ stitchId: id + 100, payload: Uint8Array.of(1) }));
-    sb.relay(a, Uint8Array.of(1, 2));
+    sb.relay(c, payload, raw);
+    const foreign = encodeRelay({ stitchId: id + 100, payload: Uint8Array.of(1) });
+    sb.relay(a, foreign, encodeFrame(FrameType.RELAY, foreign));
+    sb.relay(a, Uint8Array.of(1, 2), encodeFrame(FrameType.RELAY, Uint8Array.of(1, 2)));
     expect(b.data).toHaveLength(1);
     expect(stats.dropped.foreign_stitch).toBe(2);
     expect(stats.dropped.malformed_relay).toBe(1);
@@ -151,7 +153,8 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     sb.detach(a);
     expect(b.control.slice(before)).toEqual([{ kind: ControlKind.UNSTITCH, stitchId: s3, code: UnstitchCode.PEER_GONE }]);
     expect(stats.stitches).toBe(0);
-    sb.relay(b, encodeRelay({ stitchId: s3, payload: Uint8Array.of(1) }));
+    const gone = encodeRelay({ stitchId: s3, payload: Uint8Array.of(1) });
+    sb.relay(b, gone, encodeFrame(FrameType.RELAY, gone));
     expect(stats.dropped.foreign_stitch).toBe(1);
   });
 

@@ -11,6 +11,8 @@ import { FRAME_HEADER_LENGTH, FrameType } from './constants.js';
 export interface Frame {
   readonly type: number;
   readonly payload: Uint8Array;
+  /** The whole frame as received (length || type || payload), so a relay can forward it unchanged. */
+  readonly raw: Uint8Array;
 }
 
 /** Encodes one frame. `payload` length + 1 must fit in u32 (our caps are far below). */
@@ -19,6 +21,15 @@ export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
   writeU32(out, 0, payload.length + 1);
   out[4] = type;
   out.set(payload, FRAME_HEADER_LENGTH);
+  return out;
+}
+
+/** The 9-byte RELAY header (length || type || stitch_id); the E2E payload follows it on the wire. */
+export function relayFrameHeader(stitchId: number, payloadLength: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_LENGTH + 4);
+  writeU32(out, 0, payloadLength + 5);
+  out[4] = FrameType.RELAY;
+  writeU32(out, 5, stitchId);
   return out;
 }
 
@@ -77,7 +88,7 @@ export class FrameDecoder {
         if (this.headerFill === 0 && chunk.length - off >= FRAME_HEADER_LENGTH) {
           const len = this.checkLength(readU32(chunk, off));
           if (chunk.length - off >= 4 + len) {
-            frames.push({ type: chunk[off + 4]!, payload: chunk.subarray(off + FRAME_HEADER_LENGTH, off + 4 + len) });
+            frames.push({ type: chunk[off + 4]!, payload: chunk.subarray(off + FRAME_HEADER_LENGTH, off + 4 + len), raw: chunk.subarray(off, off + 4 + len) });
             off += 4 + len;
             continue;
           }
@@ -90,19 +101,21 @@ export class FrameDecoder {
         const len = this.checkLength(readU32(this.header, 0));
         this.headerFill = 0;
         if (len === 1) {
-          frames.push({ type: this.header[4]!, payload: new Uint8Array(0) });
+          frames.push({ type: this.header[4]!, payload: new Uint8Array(0), raw: this.header.slice() });
           continue;
         }
+        // The header is kept in front of the body so that `raw` needs no second copy.
         this.bodyType = this.header[4]!;
-        this.body = new Uint8Array(len - 1);
-        this.bodyFill = 0;
+        this.body = new Uint8Array(4 + len);
+        this.body.set(this.header);
+        this.bodyFill = FRAME_HEADER_LENGTH;
       }
       const n = Math.min(this.body.length - this.bodyFill, chunk.length - off);
       this.body.set(chunk.subarray(off, off + n), this.bodyFill);
       this.bodyFill += n;
       off += n;
       if (this.bodyFill === this.body.length) {
-        frames.push({ type: this.bodyType, payload: this.body });
+        frames.push({ type: this.bodyType, payload: this.body.subarray(FRAME_HEADER_LENGTH), raw: this.body });
         this.body = null;
         this.bodyFill = 0;
       }

@@ -14,7 +14,8 @@ import type { LinkChannel } from './channel.js';
 import { systemClock, every, type Clock } from './clock.js';
 import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, JoinRefusedCode, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
-import { FrameDecoder, encodeFrame, encodeRelayFrame, relayFrameLength, type Frame } from './frame.js';
+import { corkingWriter, type Writer } from './cork.js';
+import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
 
@@ -65,6 +66,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   readonly stats = { relayIn: 0, relayOut: 0, relayDropped: 0, pingsSent: 0, pongsReceived: 0 };
   private state: 'attaching' | 'attached' | 'closed' = 'attaching';
   private readonly socket: Socket;
+  private readonly writer: Writer;
   private readonly decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH);
   private readonly clock: Clock;
   private readonly initiator: AttachInitiator;
@@ -93,6 +95,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert: opts.identity.pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
     const { host, port } = parseAddress(opts.address, 'RN address');
     this.socket = connect({ host, port, noDelay: true });
+    this.writer = corkingWriter(this.socket);
   }
 
   /** Connects and attaches; resolves once the RN sent OK. */
@@ -144,7 +147,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   }
 
   private write(b: Uint8Array): boolean {
-    return this.socket.write(b);
+    return this.writer.write(b);
   }
 
   private onData(chunk: Uint8Array): void {
@@ -298,7 +301,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   sendRelay(stitchId: number, payload: Uint8Array): boolean {
     if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed');
     this.stats.relayOut++;
-    return this.write(encodeRelayFrame(stitchId, payload));
+    // Header and payload go out separately (one writev under the cork): no copy of the block.
+    this.write(relayFrameHeader(stitchId, payload.length));
+    return this.write(payload);
   }
 
   releaseStitch(stitchId: number): void {

@@ -11,7 +11,7 @@ import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../uzp/link/clock.js';
-import { ControlKind, FrameType, RefusedCode } from '../uzp/link/constants.js';
+import { ControlKind, FrameType, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
@@ -50,6 +50,7 @@ export class RnConnection implements Peer {
   private readonly responder: AttachResponder;
   private readonly queue: OutboundQueue;
   private channel: LinkChannel | null = null;
+  private held = false;
   private cidValue: Uint8Array | null = null;
   private pcertValue: Valid<PCert> | null = null;
   readonly source: string;
@@ -84,6 +85,42 @@ export class RnConnection implements Peer {
 
   get queuedDataBytes(): number {
     return this.queue.queuedDataBytes;
+  }
+
+  get congested(): boolean {
+    return this.queue.congested;
+  }
+
+  onRelieved(cb: () => void): void {
+    this.queue.onRelieved(cb);
+  }
+
+  markStuck(): void {
+    this.queue.markStuck();
+  }
+
+  /**
+   * Pauses reading from this link until `other` drains below its low-water mark, for at most
+   * RN_HOLD_MAX_MS: a receiver that stops reading must not freeze its senders' links (their
+   * other stitches and keepalives); after the bound, drop-oldest takes over.
+   */
+  holdFor(other: Peer): void {
+    if (this.held || this.stateValue !== 'attached') return;
+    this.held = true;
+    this.socket.pause();
+    this.ctx.stats.holds++;
+    let cancel: () => void = () => {};
+    const release = (): void => {
+      if (!this.held) return;
+      this.held = false;
+      cancel();
+      if (this.stateValue !== 'closed') this.socket.resume();
+    };
+    cancel = this.ctx.clock.setTimeout(() => {
+      other.markStuck();
+      release();
+    }, RN_HOLD_MAX_MS);
+    other.onRelieved(release);
   }
 
   private onData(chunk: Uint8Array): void {

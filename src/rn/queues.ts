@@ -54,6 +54,8 @@ export class OutboundQueue {
   private readonly data = new Ring();
   private dataBytes = 0;
   private blocked = false;
+  private relievedCbs: (() => void)[] = [];
+  private stuck = false;
   /** Data frames dropped (oldest first) because the link could not keep up. */
   dropped = 0;
 
@@ -72,6 +74,34 @@ export class OutboundQueue {
 
   get needsDrain(): boolean {
     return this.blocked;
+  }
+
+  /**
+   * More than half the data byte cap is queued: senders feeding this link should pause (relay
+   * backpressure, as a TCP relay has) rather than push it into drop-oldest.
+   */
+  get congested(): boolean {
+    return !this.stuck && this.dataBytes > this.limits.dataMaxBytes / 2;
+  }
+
+  /**
+   * A sender waited the longest allowed and this queue did not drain: the receiver is stuck.
+   * Until it drains, senders are not paused for it any more; drop-oldest bounds it instead.
+   */
+  markStuck(): void {
+    this.stuck = true;
+  }
+
+  /** Calls `cb` once when the queue is back below a quarter of its byte cap (or is cleared). */
+  onRelieved(cb: () => void): void {
+    this.relievedCbs.push(cb);
+  }
+
+  private relieve(): void {
+    this.stuck = false;
+    const cbs = this.relievedCbs;
+    this.relievedCbs = [];
+    for (const cb of cbs) cb();
   }
 
   /** Queues a control frame ahead of data; false = control overflow (caller closes the link). */
@@ -117,6 +147,7 @@ export class OutboundQueue {
     this.control.clear();
     this.data.clear();
     this.dataBytes = 0;
+    this.relieve();
   }
 
   private pump(): void {
@@ -124,10 +155,11 @@ export class OutboundQueue {
       let f = this.control.shift();
       if (f === undefined) {
         f = this.data.shift();
-        if (f === undefined) return;
+        if (f === undefined) break;
         this.dataBytes -= f.length;
       }
       this.blocked = !this.sink.write(f);
     }
+    if ((this.relievedCbs.length > 0 || this.stuck) && this.dataBytes <= this.limits.dataMaxBytes / 4) this.relieve();
   }
 }

@@ -21,6 +21,8 @@ export class RnStats {
   readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, protocol: 0 };
   joins = 0;
   joinsRefused = 0;
+  /** Times a sending link was paused for a congested receiver (relay backpressure). */
+  holds = 0;
   /** Links closed by the RN: idle, pre-auth deadline, slow (control overflow), revoked. */
   closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0 };
 
@@ -32,6 +34,7 @@ export class RnStats {
     bytesRelayed: number;
     joins: number;
     joinsRefused: number;
+    holds: number;
     dropped: Record<DropReason, number>;
     refused: Record<RefuseReason, number>;
     closed: RnStats['closed'];
@@ -44,6 +47,7 @@ export class RnStats {
       bytesRelayed: this.bytesRelayed,
       joins: this.joins,
       joinsRefused: this.joinsRefused,
+      holds: this.holds,
       dropped: { ...this.dropped },
       refused: { ...this.refused },
       closed: { ...this.closed },

@@ -23,6 +23,14 @@ export interface Peer {
   readonly linkId: number;
   sendControl(m: ControlMessage): void;
   sendData(frame: Uint8Array): void;
+  /** This link's outbound data queue is over its high-water mark. */
+  readonly congested: boolean;
+  /** Stop reading from this link until `other` is relieved (bounded in time; see RnConnection). */
+  holdFor(other: Peer): void;
+  /** Registers a callback for when this link's data queue is relieved. */
+  onRelieved(cb: () => void): void;
+  /** A sender gave up waiting for this link: stop pausing senders for it until it drains. */
+  markStuck(): void;
 }
 
 interface StitchRecord {
@@ -151,6 +159,10 @@ export class Switchboard {
     this.opts.stats.framesRelayed++;
     this.opts.stats.bytesRelayed += payload.length - 4;
     other.sendData(raw);
+    // Backpressure instead of drop-oldest under ordinary load: the sender's link waits while the
+    // receiver's queue is over high water. Drop-oldest stays the hard bound (draft §11: the RN may
+    // shape traffic; it can only ever drop or delay, never read).
+    if (other.congested) peer.holdFor(other);
   }
 
   /** Ends every stitch (RN shutdown). */

@@ -64,6 +64,53 @@ describe('RN outbound queues', () => {
     expect(s.written.map((x) => x[0])).toEqual([0, 4, 5]);
   });
 
+  it('reports congestion above half the byte cap and relieves below a quarter', () => {
+    const s = new FakeSink(1);
+    const q = new OutboundQueue(s, { controlMax: 4, dataMaxFrames: 100, dataMaxBytes: 1000 });
+    q.pushData(f(0, 10)); // written, sink now needs drain
+    for (let i = 1; i <= 5; i++) q.pushData(f(i, 100));
+    expect(q.congested).toBe(false); // 500 of 1000 bytes: not above half
+    q.pushData(f(6, 100));
+    expect(q.congested).toBe(true);
+    let relieved = 0;
+    q.onRelieved(() => relieved++);
+    s.room = 3; // drains 3 frames, 300 bytes left: still above a quarter
+    q.onDrain();
+    expect(relieved).toBe(0);
+    s.room = 100;
+    q.onDrain();
+    expect(relieved).toBe(1);
+    expect(q.congested).toBe(false);
+    q.onDrain();
+    expect(relieved).toBe(1); // once per registration
+  });
+
+  it('a stuck receiver stops counting as congested until it drains', () => {
+    const s = new FakeSink(1);
+    const q = new OutboundQueue(s, { controlMax: 4, dataMaxFrames: 100, dataMaxBytes: 1000 });
+    q.pushData(f(0, 10));
+    for (let i = 1; i <= 7; i++) q.pushData(f(i, 100));
+    expect(q.congested).toBe(true);
+    q.markStuck();
+    expect(q.congested).toBe(false);
+    s.room = 100;
+    q.onDrain();
+    for (let i = 1; i <= 7; i++) q.pushData(f(i, 100));
+    expect(q.congested).toBe(false); // written straight through
+    s.room = 0;
+    q.pushData(f(8, 10));
+    for (let i = 1; i <= 6; i++) q.pushData(f(i, 100));
+    expect(q.congested).toBe(true); // drained once: congestion counts again
+  });
+
+  it('clearing the queue relieves waiters (a closed receiver never keeps senders paused)', () => {
+    const q = new OutboundQueue(new FakeSink(0), limits);
+    let relieved = 0;
+    q.onRelieved(() => relieved++);
+    q.clear();
+    expect(relieved).toBe(1);
+  });
+
   it('control overflow is reported, never dropped silently', () => {
     const s = new FakeSink(1);
     const q = new OutboundQueue(s, limits);

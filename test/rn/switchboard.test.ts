@@ -21,6 +21,13 @@ class FakePeer implements Peer {
   sendData(frame: Uint8Array): void {
     this.data.push(frame);
   }
+  congested = false;
+  readonly heldFor: Peer[] = [];
+  holdFor(other: Peer): void {
+    this.heldFor.push(other);
+  }
+  onRelieved(): void {}
+  markStuck(): void {}
   last(): ControlMessage | undefined {
     return this.control[this.control.length - 1];
   }
@@ -131,6 +138,21 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     expect(stats.dropped.malformed_relay).toBe(1);
     expect(stats.framesRelayed).toBe(2);
     expect(stats.bytesRelayed).toBe(6);
+  });
+
+  it('holds the sending link while the receiving link is congested (relay backpressure)', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    sb.setAccepting(b);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    const id = (a.last() as { stitchId: number }).stitchId;
+    const payload = encodeRelay({ stitchId: id, payload: Uint8Array.of(1) });
+    const raw = encodeFrame(FrameType.RELAY, payload);
+    sb.relay(a, payload, raw);
+    expect(a.heldFor).toEqual([]);
+    b.congested = true;
+    sb.relay(a, payload, raw);
+    expect(a.heldFor).toEqual([b]);
+    expect(b.data).toHaveLength(2); // the frame itself is still forwarded
   });
 
   it('UNSTITCH / REJECT_OFFER / detach tear down and tell the other side', () => {

@@ -115,7 +115,9 @@ export const RN_MAX_STITCHES_PER_LINK = 1024;
 /** Per-link outbound control queue: control is never dropped; overflow closes the slow link. */
 export const RN_CONTROL_QUEUE_MAX = 256;
 /** Per-link outbound data queue, drop-oldest (DERP keeps 32 packets per client). */
-export const RN_DATA_QUEUE_MAX_FRAMES = 1024;
-export const RN_DATA_QUEUE_MAX_BYTES = 1024 * 1024;
+export const RN_DATA_QUEUE_MAX_FRAMES = 2048;
+export const RN_DATA_QUEUE_MAX_BYTES = 4 * 1024 * 1024;
+/** Longest the RN pauses a sending link for a congested receiver before drop-oldest takes over. */
+export const RN_HOLD_MAX_MS = 1_000;
 /** How often the RN looks for idle and pre-auth-expired connections. */
 export const RN_SWEEP_MS = 1_000;

@@ -26,7 +26,7 @@ import {
   type HandshakeExtension,
 } from './messages.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
-import { DEFAULT_SUITES, suiteById } from './suites.js';
+import { DEFAULT_OFFER, suiteById } from './suites.js';
 
 export interface InitiatorOptions {
   readonly trust: HandshakeTrust;
@@ -47,7 +47,7 @@ export interface InitiatorStart {
 
 export function startInitiator(o: InitiatorOptions): InitiatorStart {
   const p = o.trust.provider;
-  const suites = o.suites ?? DEFAULT_SUITES;
+  const suites = o.suites ?? DEFAULT_OFFER;
   for (const s of suites) if (suiteById(s) === undefined) throw new RangeError(`unknown suite 0x${s.toString(16)}`);
   // Sanity-check our own Grant so a misconfiguration fails here with a clear reason rather than
   // as an anonymous refusal from the RN. Nonce state is the verifiers' business, not ours.

@@ -29,7 +29,7 @@ import {
   type HandshakeExtension,
 } from './messages.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
-import { DEFAULT_SUITES, suiteById } from './suites.js';
+import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
 
 export interface ResponderOptions {
   readonly trust: HandshakeTrust;
@@ -69,7 +69,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   // Cheap checks first: decode, addressing, suite overlap — before any signature or DH.
   const { hello, signedPart } = decodeClientHello(join.ch1);
   if (!equal(hello.target, identity.cid)) fail(ErrorCode.GRANT_AUDIENCE, 'CH1 is addressed to another CID');
-  const prefs = o.suites ?? DEFAULT_SUITES;
+  const prefs = o.suites ?? DEFAULT_RESPONDER_PREFERENCE;
   const chosen = prefs.find((s) => hello.suites.includes(s));
   const suite = chosen === undefined ? undefined : suiteById(chosen);
   if (suite === undefined) fail(ErrorCode.HANDSHAKE_NO_SUITE, 'no cipher suite in common', 'incompatible');

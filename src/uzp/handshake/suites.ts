@@ -22,8 +22,18 @@ export const SUITE_CHACHA = 0x0001;
 export const SUITE_AESGCM = 0x0002;
 export const SUITE_HYBRID = 0x0003;
 
-/** Default preference: classical ChaCha20 first (fast without AES instructions, as on many Pi boards). */
-export const DEFAULT_SUITES: readonly number[] = [SUITE_CHACHA, SUITE_AESGCM, SUITE_HYBRID];
+/**
+ * What an initiator offers by default: the classical suites, ChaCha20 first (fast without AES
+ * instructions, as on many Pi boards). The hybrid is opt-in because offering it costs an ML-KEM-768
+ * key generation (~1-2 ms of pure JS) on every connect, even when the responder picks a classical suite.
+ */
+export const DEFAULT_OFFER: readonly number[] = [SUITE_CHACHA, SUITE_AESGCM];
+
+/**
+ * A responder's default preference: the hybrid whenever the initiator offered it (an initiator that
+ * pays for an ML-KEM share asked for post-quantum protection; draft §10), then the classical ones.
+ */
+export const DEFAULT_RESPONDER_PREFERENCE: readonly number[] = [SUITE_HYBRID, SUITE_CHACHA, SUITE_AESGCM];
 
 export function suiteById(id: number): Suite | undefined {
   return SUITES.find((s) => s.id === id);

@@ -88,6 +88,12 @@ describe('E2E handshake (draft §5.2)', () => {
     expect(ikeys.suite.id).toBe(SUITE_AESGCM);
   });
 
+  it('defaults: classical ChaCha20 unless the initiator offers the hybrid, which the responder then prefers', () => {
+    const s = setup();
+    expect(run(s).ikeys.suite.id).toBe(SUITE_CHACHA);
+    expect(run(s, { suitesI: [SUITE_CHACHA, SUITE_HYBRID] }).ikeys.suite.id).toBe(SUITE_HYBRID);
+  });
+
   it('no common suite is refused as incompatible', () => {
     const s = setup();
     expect(() => run(s, { suitesI: [SUITE_CHACHA], suitesR: [SUITE_HYBRID] })).toThrow(expect.objectContaining({ code: 'HANDSHAKE_NO_SUITE' }));

@@ -4,15 +4,10 @@
 // receive(), sends whatever poll() returns, and calls poll() again at nextDeadline().
 // Wire format: docs/profile-parts/40-blocks.md.
 
-import type { AeadAlgorithm, CryptoProvider } from '../crypto/provider.js';
-import { AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, StateError, UzpError, isUzpError } from '../errors.js';
-import { readU32 } from '../bytes.js';
 import { decodeAck, type AckFrame } from './ack.js';
 import {
   ACK_MAX_LENGTH,
-  BLOCK_HEADER_LENGTH,
-  BLOCK_SPACE_BIT,
   CLOSE_HEADER_LENGTH,
   CloseCode,
   FRAME_PING,
@@ -20,114 +15,36 @@ import {
   MSG_FLAG_FIN,
   SPACE_ACK,
   SPACE_DATA,
-  blockType,
-  isBlockType,
   type Space,
 } from './constants.js';
 import { WALK_HAS_CLOSE, encodeReason, walkFrames, writeClose, type FrameVisitor } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
-import { SendKeys, RecvKeys } from './keys.js';
 import { resolveLimits, type BlockLimits } from './limits.js';
-import { AdTemplate, openBlock, sealBlock } from './protect.js';
+import { newStats, type BlockEngineInspection, type BlockEngineOptions, type BlockEngineStats } from './engine-types.js';
+import { BlockOpener, DROP_DUPLICATE } from './opener.js';
+import { BlockSealer } from './sealer.js';
 import { Reassembly } from './reassembly.js';
 import { ReceiveBuffer } from './receive-buffer.js';
-import { REPLAY_DUPLICATE, REPLAY_TOO_OLD, ReplayWindow } from './replay.js';
 import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
 
 export type { BlockLimits } from './limits.js';
-
-export interface BlockEngineOptions {
-  provider: CryptoProvider;
-  aead: AeadAlgorithm;
-  /** Traffic secrets from the handshake, 32 bytes each. */
-  sendSecret: Uint8Array;
-  recvSecret: Uint8Array;
-  /** cid_i || eid_i || cid_r || eid_r (128 bytes), bound into every block's AD. */
-  adContext: Uint8Array;
-  /** Our sending direction: 0 initiator->responder, 1 responder->initiator. */
-  direction: 0 | 1;
-  /** Monotonic milliseconds (a fake clock in tests). */
-  now(): number;
-  limits?: Partial<BlockLimits>;
-  /** A complete message, in order; `message` may be a view into a block plaintext (owned by the callee from now on). */
-  onMessage(channel: number, message: Uint8Array, channelClosed: boolean): void;
-  /** A send() returned false and there is now room for a message of that size. Called from poll(). */
-  onWritable(): void;
-  /**
-   * Called once when the engine reaches the closed state: peer CLOSE (error undefined, remoteCode,
-   * remoteReason), our own close() fully acknowledged (both undefined), or a local failure (error).
-   */
-  onClose(error: UzpError | undefined, remoteCode?: number, remoteReason?: string): void;
-  /** A received block was dropped (bad tag, replay, junk...): for debug counters and logs. */
-  onDrop?(reason: string): void;
-}
-
-export interface BlockEngineStats {
-  /** Blocks returned by poll(), of both spaces, retransmissions included. */
-  blocksSent: number;
-  /** Blocks that authenticated. */
-  blocksReceived: number;
-  retransmits: number;
-  dropped: number;
-  /** Key updates of our sending direction. */
-  keyUpdates: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Smoothed RTT (RFC 6298 SRTT); undefined before the first sample. */
-  rttMs: number | undefined;
-}
-
-/** Internal sizes for tests and debugging: a snapshot, never a handle on internals. */
-export interface BlockEngineInspection {
-  state: 'open' | 'closing' | 'closed';
-  queuedBytes: number;
-  queuedMessages: number;
-  inFlightBlocks: number;
-  /** next data number - lowest unacknowledged: never above sendWindowBlocks. */
-  inFlightSpan: number;
-  recvBufferedBlocks: number;
-  nextExpected: number;
-  reassemblyBytes: number;
-  sendPhase: number;
-  sendGeneration: number;
-  recvGeneration: number;
-  /** Older send keys still held for in-flight blocks. */
-  retainedSendKeys: number;
-  sealedUnderKey: number;
-  failedOpens: number;
-  rtoMs: number;
-}
+export type { BlockEngineOptions, BlockEngineStats, BlockEngineInspection } from './engine-types.js';
 
 const OPEN = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 const STATE_NAMES = ['open', 'closing', 'closed'] as const;
 
-/** Smallest block: header and tag around at least one plaintext byte. */
-const MIN_BLOCK = BLOCK_HEADER_LENGTH + 1 + AEAD_TAG_LENGTH;
-
 export class BlockEngine implements FrameVisitor, AckSink {
-  readonly stats: BlockEngineStats = {
-    blocksSent: 0,
-    blocksReceived: 0,
-    retransmits: 0,
-    dropped: 0,
-    keyUpdates: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    rttMs: undefined,
-  };
+  readonly stats: BlockEngineStats = newStats();
 
   private readonly l: BlockLimits;
   private state = OPEN;
   private closeNotified = false;
 
-  private readonly sendKeys: SendKeys;
-  private readonly recvKeys: RecvKeys;
-  private readonly sendAd: AdTemplate;
-  private readonly recvAd: AdTemplate;
-  private readonly nonce = new Uint8Array(AEAD_NONCE_LENGTH);
+  private readonly sealer: BlockSealer;
+  private readonly opener: BlockOpener;
 
   // sending
   private readonly scratch: Uint8Array;
@@ -138,7 +55,6 @@ export class BlockEngine implements FrameVisitor, AckSink {
   private nextAckNumber = 0;
   private refusedBytes = 0;
   private pingPending = false;
-  private updateRequested = false;
   private closeCode = 0;
   private closeReason: Uint8Array | undefined;
   private closeSent = false;
@@ -146,17 +62,15 @@ export class BlockEngine implements FrameVisitor, AckSink {
   private finalBlock: Uint8Array | undefined;
 
   // receiving
-  private readonly replay = [new ReplayWindow(), new ReplayWindow()] as const;
   private readonly recv: ReceiveBuffer;
   private readonly reassembly: Reassembly;
+  private delivering = false;
 
   constructor(private readonly o: BlockEngineOptions) {
     this.l = resolveLimits(o.limits);
     if (o.direction !== 0 && o.direction !== 1) throw new RangeError(`direction must be 0 or 1, got ${String(o.direction)}`);
-    this.sendKeys = new SendKeys(o.provider, o.aead, o.sendSecret);
-    this.recvKeys = new RecvKeys(o.provider, o.aead, o.recvSecret);
-    this.sendAd = new AdTemplate(o.adContext, o.direction);
-    this.recvAd = new AdTemplate(o.adContext, o.direction === 0 ? 1 : 0);
+    this.sealer = new BlockSealer(o.provider, o.aead, o.sendSecret, o.adContext, o.direction, this.l.keySoftLimit, this.l.keyHardLimit);
+    this.opener = new BlockOpener(o.provider, o.aead, o.recvSecret, o.adContext, o.direction === 0 ? 1 : 0, this.l.maxBlockPlaintext);
     this.scratch = new Uint8Array(this.l.maxBlockPlaintext);
     this.inflight = new InFlight(this.l.sendWindowBlocks, this);
     this.rtt = new RttEstimator(this.l.initialRtoMs, this.l.minRtoMs, this.l.maxRtoMs, this.l.ackDelayMs);
@@ -208,7 +122,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
    */
   updateKey(): void {
     if (this.state === CLOSED) return;
-    this.updateRequested = true;
+    this.sealer.updateRequested = true;
     this.pingPending = true;
   }
 
@@ -240,12 +154,12 @@ export class BlockEngine implements FrameVisitor, AckSink {
       recvBufferedBlocks: this.recv.buffered,
       nextExpected: this.recv.nextExpected,
       reassemblyBytes: this.reassembly.bytes,
-      sendPhase: this.sendKeys.phase,
-      sendGeneration: this.sendKeys.current.generation,
-      recvGeneration: this.recvKeys.current.generation,
-      retainedSendKeys: this.sendKeys.retainedGenerations,
-      sealedUnderKey: this.sendKeys.sealed,
-      failedOpens: this.recvKeys.failedOpens,
+      sendPhase: this.sealer.keys.phase,
+      sendGeneration: this.sealer.keys.current.generation,
+      recvGeneration: this.opener.keys.current.generation,
+      retainedSendKeys: this.sealer.keys.retainedGenerations,
+      sealedUnderKey: this.sealer.keys.sealed,
+      failedOpens: this.opener.keys.failedOpens,
       rtoMs: this.rtt.rto,
     };
   }
@@ -288,25 +202,26 @@ export class BlockEngine implements FrameVisitor, AckSink {
     this.emit(out, block);
   }
 
-  /**
-   * Seals under the current send key, first updating it when the soft limit (or updateKey) asks and
-   * the peer has confirmed the current one; at the hard limit the engine fails instead.
-   */
-  private seal(space: Space, number: number, pt: Uint8Array): Uint8Array | undefined {
-    const k = this.sendKeys;
-    if ((k.sealed >= this.l.keySoftLimit || this.updateRequested) && k.confirmed) {
-      k.update();
-      this.stats.keyUpdates++;
-      this.updateRequested = false;
-      // An ack block cannot confirm the new key (acks are not acknowledged): make sure a data block follows.
-      if (space === SPACE_ACK) this.pingPending = true;
+  /** Seals under the current send key (BlockSealer); at the hard limit the engine fails instead. */
+  private seal(space: Space, number: number, pt: Uint8Array, fresh = false): Uint8Array | undefined {
+    const block = this.sealer.seal(space, number, pt, fresh);
+    this.afterSeal();
+    if (block === undefined) this.failKeyLimit();
+    return block;
+  }
+
+  /** Picks up what a seal did to the keys: the update counter, and a PING to confirm a new key. */
+  private afterSeal(): void {
+    this.stats.keyUpdates = this.sealer.updates;
+    if (this.sealer.needsPing) {
+      this.sealer.needsPing = false;
+      this.pingPending = true;
     }
-    if (k.sealed >= this.l.keyHardLimit) {
-      this.fail(new ProtocolError(ErrorCode.SESSION_KEY_LIMIT, `block engine: ${k.sealed} blocks sealed under one key without a confirmed key update`, 'local'), false);
-      return undefined;
-    }
-    k.sealed++;
-    return sealBlock(k.current, this.sendAd, this.nonce, blockType(space, k.phase), number, pt);
+  }
+
+  private failKeyLimit(): void {
+    const sealed = this.sealer.keys.sealed;
+    this.fail(new ProtocolError(ErrorCode.SESSION_KEY_LIMIT, `block engine: ${sealed} blocks sealed under one key without a confirmed key update`, 'local'), false);
   }
 
   private packNew(out: Uint8Array[], now: number): void {
@@ -315,10 +230,9 @@ export class BlockEngine implements FrameVisitor, AckSink {
       const wantClose = this.closeReason !== undefined && !this.closeSent;
       if (this.queue.messages === 0 && !this.pingPending && !wantClose) break;
       let off = this.queue.pack(this.scratch, 0, max);
-      let hasClose = false;
       if (wantClose && this.queue.messages === 0 && off + CLOSE_HEADER_LENGTH + this.closeReason!.length <= max) {
         off = writeClose(this.scratch, off, this.closeCode, this.closeReason!);
-        hasClose = this.closeSent = true;
+        this.closeSent = true;
       }
       if (off === 0) {
         if (!this.pingPending) break; // cannot happen (CLOSE always fits an empty block); never spin
@@ -326,22 +240,22 @@ export class BlockEngine implements FrameVisitor, AckSink {
       }
       this.pingPending = false;
       const number = this.inflight.next;
-      const block = this.seal(SPACE_DATA, number, this.scratch.subarray(0, off));
+      const block = this.seal(SPACE_DATA, number, this.scratch.subarray(0, off), true);
       if (block === undefined) return;
-      const generation = this.sendKeys.current.generation;
+      const generation = this.sealer.keys.current.generation;
       const sent: SentBlock = {
         number,
         block,
         generation,
+        firstGeneration: generation,
         sentAt: now,
         deadline: now + this.rtt.rto,
         timeouts: 0,
         retransmitted: false,
         forced: false,
         fastRetransmitted: false,
-        hasClose,
       };
-      this.sendKeys.retain(generation);
+      this.sealer.keys.retain(generation);
       this.inflight.add(sent);
       this.emit(out, block);
       if (this.refusedBytes > 0 && this.queue.bytes + this.refusedBytes <= this.l.sendBufferBytes) {
@@ -366,7 +280,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
           b.timeouts++;
         }
         b.forced = false;
-        if (b.generation !== this.sendKeys.current.generation && !this.reseal(b)) return;
+        if (b.generation !== this.sealer.keys.current.generation && !this.reseal(b)) return;
         b.sentAt = now;
         b.retransmitted = true;
         b.deadline = now + this.rtt.backoff(b.timeouts);
@@ -378,27 +292,21 @@ export class BlockEngine implements FrameVisitor, AckSink {
     f.earliestDeadline = earliest;
   }
 
-  /** The key phase changed since `b` was sealed: reopen it with its old key and seal it under the current one. */
+  /** The key phase changed since `b` was sealed: reseal it under the current key. */
   private reseal(b: SentBlock): boolean {
-    const old = this.sendKeys.material(b.generation);
-    const pt = old === undefined ? null : openBlock(old, this.sendAd, this.nonce, b.block[0]!, b.number, b.block);
-    if (pt === null) {
-      this.fail(new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, `block engine: cannot reopen block ${b.number} for reseal`), true);
-      return false;
-    }
-    const block = this.seal(SPACE_DATA, b.number, pt);
-    if (block === undefined) return false;
-    this.sendKeys.release(b.generation);
-    b.generation = this.sendKeys.current.generation;
-    this.sendKeys.retain(b.generation);
-    b.block = block;
-    return true;
+    const r = this.sealer.reseal(b);
+    this.afterSeal();
+    if (r === true) return true;
+    if (r === false) this.failKeyLimit();
+    else this.fail(new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, `block engine: cannot reopen block ${b.number} for reseal`), true);
+    return false;
   }
 
   /** AckSink: one of our data blocks was acknowledged. */
   blockAcked(b: SentBlock): void {
-    this.sendKeys.release(b.generation);
-    if (b.generation === this.sendKeys.current.generation) this.sendKeys.confirmed = true;
+    const keys = this.sealer.keys;
+    keys.release(b.generation);
+    if (b.firstGeneration === keys.current.generation) keys.confirmed = true;
   }
 
   private processAck(a: AckFrame, now: number): void {
@@ -413,7 +321,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
       // Karn: only never-retransmitted blocks; the peer's reported ack delay is not path time.
       const sample = now - newest.sentAt;
       const delay = a.ackDelayUs / 1000;
-      this.rtt.sample(sample > delay ? sample - delay : sample);
+      this.rtt.sample(sample >= delay ? sample - delay : sample);
       this.stats.rttMs = this.rtt.smoothed;
     }
     this.inflight.detectLosses(now);
@@ -429,35 +337,28 @@ export class BlockEngine implements FrameVisitor, AckSink {
 
   /** One relay payload from the peer. Never throws on peer input: bad blocks are dropped and counted. */
   receive(block: Uint8Array): void {
-    if (block.length < MIN_BLOCK) return this.drop('short');
-    const type = block[0]!;
-    if (!isBlockType(type)) return this.drop('not a block');
-    const hi = readU32(block, 1);
-    if (hi > 0x1f_ffff) return this.drop('number');
-    const number = hi * 0x1_0000_0000 + readU32(block, 5);
-    const space: Space = type & BLOCK_SPACE_BIT ? SPACE_ACK : SPACE_DATA;
-    const maxPt = space === SPACE_DATA ? this.l.maxBlockPlaintext : ACK_MAX_LENGTH;
-    if (block.length > BLOCK_HEADER_LENGTH + maxPt + AEAD_TAG_LENGTH) return this.drop('too large');
-    const now = this.o.now();
-    const verdict = this.replay[space].check(number);
-    if (verdict === REPLAY_TOO_OLD) return this.drop('too old');
-    if (verdict === REPLAY_DUPLICATE) {
-      if (space === SPACE_DATA) this.recv.duplicate(now); // our ack may have been lost
-      return this.drop('duplicate');
+    const op = this.opener;
+    const why = op.check(block);
+    if (why !== undefined) {
+      if (why === DROP_DUPLICATE && op.space === SPACE_DATA) this.recv.duplicate(this.o.now()); // our ack may have been lost
+      return this.drop(why);
     }
     if (this.state === CLOSED) return this.drop('closed');
+    const space = op.space;
+    const number = op.number;
     if (space === SPACE_DATA && this.recv.beyond(number)) return this.drop('beyond receive buffer');
-    const pt = this.recvKeys.open(this.recvAd, this.nonce, type, number, block);
+    const pt = op.open(block);
     if (pt === null) {
       this.drop('authentication');
-      if (this.recvKeys.failedOpens >= this.l.integrityLimit) {
-        this.fail(new ProtocolError(ErrorCode.BLOCK_INTEGRITY_LIMIT, `block engine: ${this.recvKeys.failedOpens} blocks failed authentication under one key`), true);
+      if (op.keys.failedOpens >= this.l.integrityLimit) {
+        this.fail(new ProtocolError(ErrorCode.BLOCK_INTEGRITY_LIMIT, `block engine: ${op.keys.failedOpens} blocks failed authentication under one key`), true);
       }
       return;
     }
     // Authenticated: from here on a malformed block is the peer's protocol error, not noise.
     this.stats.blocksReceived++;
     this.stats.bytesReceived += block.length;
+    const now = this.o.now();
     if (space === SPACE_ACK) {
       let ack: AckFrame;
       try {
@@ -465,7 +366,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
       } catch (e) {
         return this.protocolError(e);
       }
-      this.replay[SPACE_ACK].mark(number);
+      op.accept(space, number);
       return this.processAck(ack, now);
     }
     let summary: number;
@@ -474,7 +375,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
     } catch (e) {
       return this.protocolError(e);
     }
-    this.replay[SPACE_DATA].mark(number);
+    op.accept(space, number);
     this.recv.insert(number, pt, now, (summary & WALK_HAS_CLOSE) !== 0);
     this.deliver();
   }
@@ -491,12 +392,22 @@ export class BlockEngine implements FrameVisitor, AckSink {
     if (!isUzpError(e)) throw e; // not a decoding error: a bug, do not hide it
   }
 
-  /** In-order delivery of every block that is ready; frames come back through the FrameVisitor methods. */
+  /**
+   * In-order delivery of every block that is ready; frames come back through the FrameVisitor
+   * methods. Not re-entrant: a receive() from inside onMessage only buffers, and this loop delivers
+   * it after the rest of the current block, so order holds.
+   */
   private deliver(): void {
-    while (this.state !== CLOSED) {
-      const pt = this.recv.shift();
-      if (pt === undefined) return;
-      walkFrames(pt, this); // validated on receipt: cannot throw
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.state !== CLOSED) {
+        const pt = this.recv.shift();
+        if (pt === undefined) return;
+        walkFrames(pt, this); // validated on receipt: cannot throw
+      }
+    } finally {
+      this.delivering = false;
     }
   }
 

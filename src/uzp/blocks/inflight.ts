@@ -10,6 +10,11 @@ export interface SentBlock {
   block: Uint8Array;
   /** Key generation that sealed `block`. */
   generation: number;
+  /**
+   * Generation of the first seal. Only an ack of a block first sealed under the current key proves
+   * the peer holds that key: a reused number may be acked for an older transmission.
+   */
+  readonly firstGeneration: number;
   sentAt: number;
   /** When the retransmission timer of this block fires. */
   deadline: number;
@@ -21,11 +26,9 @@ export interface SentBlock {
   forced: boolean;
   /** Already declared lost once by the reordering threshold. */
   fastRetransmitted: boolean;
-  /** Carries our CLOSE frame. */
-  readonly hasClose: boolean;
 }
 
-/** Told about every block as it is acknowledged (the engine: key confirmation, close completion). */
+/** Told about every block as it is acknowledged (the engine: key references and key confirmation). */
 export interface AckSink {
   blockAcked(b: SentBlock): void;
 }

@@ -17,7 +17,7 @@ export class SendKeys {
   /** Blocks sealed under `current` (data, ack and reseals): RFC 9001 §6.6 counts every packet. */
   sealed = 0;
   /**
-   * Whether the peer has shown (by acknowledging a data block sealed under it) that it holds the
+   * Whether the peer has shown (by acknowledging a data block first sealed under it) that it holds the
    * current key. RFC 9001 §6.5: no further update before that, or a receiver that missed a whole
    * phase would look for the wrong key and the session would stall.
    */

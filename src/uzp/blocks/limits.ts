@@ -32,6 +32,14 @@ export interface BlockLimits {
   integrityLimit: number;
 }
 
+/**
+ * A key update costs a few blocks on each side (a PING to get the new key confirmed, the peer's ack
+ * of it, perhaps a duplicate). With a soft limit that small, those blocks alone would trigger the
+ * next update on the other side and an idle session would ping-pong forever; from 16 up each update
+ * causes well under one further update, so the exchange dies out.
+ */
+export const MIN_KEY_SOFT_LIMIT = 16;
+
 export const DEFAULT_BLOCK_LIMITS: Readonly<BlockLimits> = Object.freeze({
   maxBlockPlaintext: 32 * 1024,
   sendWindowBlocks: 256,
@@ -64,7 +72,8 @@ export function resolveLimits(partial: Partial<BlockLimits> | undefined): BlockL
   }
   if (l.ackEveryBlocks < 1) bad('ackEveryBlocks must be at least 1');
   if (l.minRtoMs < 1 || l.minRtoMs > l.maxRtoMs) bad(`need 1 <= minRtoMs (${l.minRtoMs}) <= maxRtoMs (${l.maxRtoMs})`);
-  if (l.keySoftLimit < 1 || l.keyHardLimit < 1) bad('keySoftLimit and keyHardLimit must be at least 1');
+  if (l.keySoftLimit < MIN_KEY_SOFT_LIMIT) bad(`keySoftLimit must be at least ${MIN_KEY_SOFT_LIMIT}, got ${l.keySoftLimit}`);
+  if (l.keyHardLimit <= l.keySoftLimit) bad(`keyHardLimit (${l.keyHardLimit}) must exceed keySoftLimit (${l.keySoftLimit})`);
   if (l.integrityLimit < 1) bad('integrityLimit must be at least 1');
   return l;
 }

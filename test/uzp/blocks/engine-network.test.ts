@@ -27,7 +27,7 @@ const scenario = fc.record({
   maxBlockPlaintext: fc.integer({ min: 64, max: 2048 }),
   sendWindowBlocks: fc.integer({ min: 1, max: 32 }),
   extraRecvBuffer: fc.integer({ min: 0, max: 16 }),
-  keySoftLimit: fc.integer({ min: 2, max: 64 }),
+  keySoftLimit: fc.integer({ min: 16, max: 64 }),
   ackEveryBlocks: fc.integer({ min: 1, max: 10 }),
   aead: fc.constantFrom('chacha20-poly1305' as const, 'aes-256-gcm' as const),
 });
@@ -62,7 +62,7 @@ describe('BlockEngine over a lossy, duplicating, reordering network', () => {
           p.a.delivered.length >= sentB.length &&
           p.a.engine.inspect().inFlightBlocks === 0 &&
           p.b.engine.inspect().inFlightBlocks === 0;
-        const finished = p.run(done);
+        const finished = p.run(done, 20_000);
         expect(p.a.closes).toEqual([]);
         expect(p.b.closes).toEqual([]);
         expect(finished).toBe(true);

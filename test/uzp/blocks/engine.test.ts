@@ -1,3 +1,4 @@
+// BlockEngine behaviour: delivery, coalescing, fragmentation, bounds, closing.
 import { describe, it, expect } from 'vitest';
 import { BlockEngine } from '../../../src/uzp/blocks/engine.js';
 import { decodeFrames } from '../../../src/uzp/blocks/frames.js';
@@ -8,7 +9,6 @@ import { nodeProvider } from '../../../src/uzp/crypto/node.js';
 import { trafficKey } from '../../../src/uzp/keyschedule.js';
 import { AdTemplate, fillNonce } from '../../../src/uzp/blocks/protect.js';
 import { AD_CONTEXT, FakeClock, Pair, SECRET_I2R, SECRET_R2I, Side, bytes, engineOptions } from './harness.js';
-
 /** Opens a block A sent (direction 0) with generation-0 keys, for white-box checks of the bytes. */
 function openFromA(block: Uint8Array): Uint8Array {
   const { key, iv } = trafficKey(nodeProvider, SECRET_I2R);
@@ -18,10 +18,6 @@ function openFromA(block: Uint8Array): Uint8Array {
   const pt = aead.open(fillNonce(new Uint8Array(12), iv, block[0]!, number), block.subarray(9), ad.for(block[0]!, number));
   if (pt === null) throw new Error('does not open');
   return pt;
-}
-
-function dataBlocks(blocks: Uint8Array[]): Uint8Array[] {
-  return blocks.filter((b) => (b[0]! & 0x02) === 0);
 }
 
 describe('BlockEngine: delivery', () => {
@@ -72,6 +68,23 @@ describe('BlockEngine: delivery', () => {
     expect(p.b.delivered).toEqual([{ channel: 9, data: big, channelClosed: true }]);
   });
 
+  it('keeps order when onMessage re-enters receive() with the next block', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 64 } });
+    for (let i = 0; i < 4; i++) p.a.engine.send(1, bytes(20, i)); // two messages per block
+    const blocks = p.a.engine.poll();
+    expect(blocks).toHaveLength(2);
+    const order: number[] = [];
+    const b = new BlockEngine({
+      ...engineOptions(p.b, p.clock, 1, 'chacha20-poly1305', { maxBlockPlaintext: 64 }),
+      onMessage: (_c, data) => {
+        order.push(data[0]!);
+        if (order.length === 1) b.receive(blocks[1]!);
+      },
+    });
+    b.receive(blocks[0]!);
+    expect(order).toEqual([0, 1, 2, 3].map((i) => bytes(20, i)[0]!));
+  });
+
   it('does not start a tiny fragment in the tail of a block', () => {
     const p = new Pair({ limits: { maxBlockPlaintext: 2000 } });
     p.a.engine.send(1, bytes(1700, 1)); // 1710 used, 290 left < 512 + 10
@@ -106,6 +119,8 @@ describe('BlockEngine: delivery', () => {
     expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxMessageBytes: 10, sendBufferBytes: 5 }))).toThrow(LocalError);
     expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxBlockPlaintext: 10 }))).toThrow(LocalError);
     expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { sendWindowBlocks: 1.5 }))).toThrow(LocalError);
+    expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { keySoftLimit: 15 }))).toThrow(LocalError);
+    expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { keySoftLimit: 100, keyHardLimit: 100 }))).toThrow(LocalError);
   });
 });
 
@@ -219,229 +234,5 @@ describe('BlockEngine: closing', () => {
     p.a.engine.close(1, 'é'.repeat(200));
     p.run(() => p.b.closes.length > 0);
     expect(p.b.closes[0]!.remoteReason).toBe('é'.repeat(128));
-  });
-});
-
-describe('BlockEngine: retransmission', () => {
-  it('RTO doubles on each expiry (from initialRtoMs) up to maxRtoMs, then fails with LINK_TIMEOUT after maxRetransmits', () => {
-    const p = new Pair({ limitsA: { initialRtoMs: 300, maxRtoMs: 2000, maxRetransmits: 6 } });
-    p.tap = (from) => from !== p.a; // everything A sends is lost
-    p.a.engine.send(1, bytes(3, 3));
-    const sends: number[] = [];
-    const tap = p.tap;
-    p.tap = (from, b) => {
-      if (from === p.a) sends.push(p.clock.t);
-      return tap(from, b);
-    };
-    p.run(() => p.a.closes.length > 0);
-    const gaps = sends.slice(1).map((t, i) => t - sends[i]!);
-    expect(gaps.slice(0, 6)).toEqual([300, 600, 1200, 2000, 2000, 2000]);
-    expect(p.a.engine.stats.retransmits).toBe(6);
-    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.LINK_TIMEOUT);
-    expect(p.a.engine.inspect().state).toBe('closed');
-    expect(p.a.engine.nextDeadline()).toBeUndefined();
-  });
-
-  it('samples RTT only from never-retransmitted blocks (Karn) and adapts the RTO (RFC 6298)', () => {
-    const p = new Pair();
-    p.conditions = { ab: { loss: 0, dup: 0, delayMs: 40, jitterMs: 0 }, ba: { loss: 0, dup: 0, delayMs: 40, jitterMs: 0 } };
-    p.a.engine.send(1, bytes(3, 3));
-    p.run(() => p.a.engine.stats.rttMs !== undefined);
-    // 80 ms round trip; the peer's 5 ms ack delay is reported and subtracted
-    expect(p.a.engine.stats.rttMs).toBe(80);
-    // RTO = SRTT + 4 * RTTVAR + peer ack delay = 80 + 160 + 5
-    expect(p.a.engine.inspect().rtoMs).toBe(245);
-
-    // now lose the first transmission of the next block: its late ack must not produce a sample
-    const q = new Pair();
-    let first = true;
-    q.tap = (from, b) => {
-      if (from === q.a && (b[0]! & 0x02) === 0 && first) {
-        first = false;
-        return false;
-      }
-      return true;
-    };
-    q.a.engine.send(1, bytes(3, 3));
-    q.run(() => q.b.delivered.length === 1 && q.a.engine.inspect().inFlightBlocks === 0);
-    expect(q.a.engine.stats.retransmits).toBe(1);
-    expect(q.a.engine.stats.rttMs).toBeUndefined();
-  });
-
-  it('retransmits a block lost below three acknowledged ones without waiting for the RTO', () => {
-    const p = new Pair({ limits: { maxBlockPlaintext: 100, initialRtoMs: 5000, minRtoMs: 5000, maxRtoMs: 10_000 } });
-    let dropped = false;
-    p.tap = (from, b) => {
-      if (from === p.a && !dropped && (b[0]! & 0x02) === 0) {
-        dropped = true;
-        return false;
-      }
-      return true;
-    };
-    for (let i = 0; i < 6; i++) p.a.engine.send(1, bytes(90, i));
-    expect(p.run(() => p.b.delivered.length === 6)).toBe(true);
-    expect(p.clock.t).toBeLessThan(5000);
-    expect(p.a.engine.stats.retransmits).toBe(1);
-  });
-
-  it('retransmitAll() resends every unacknowledged block at once (after a re-stitch)', () => {
-    const p = new Pair({ limits: { maxBlockPlaintext: 100 } });
-    for (let i = 0; i < 5; i++) p.a.engine.send(1, bytes(90, i));
-    expect(p.a.engine.poll()).toHaveLength(5); // all lost in the dying RN
-    p.clock.t += 1;
-    expect(p.a.engine.poll()).toHaveLength(0);
-    p.a.engine.retransmitAll();
-    const again = p.a.engine.poll();
-    expect(again).toHaveLength(5);
-    for (const b of again) p.b.engine.receive(b);
-    expect(p.b.delivered).toHaveLength(5);
-    expect(p.a.engine.stats.retransmits).toBe(5);
-  });
-});
-
-describe('BlockEngine: replay and tampering', () => {
-  it('drops a replayed data block without re-delivery but schedules an ack', () => {
-    const p = new Pair();
-    p.a.engine.send(1, bytes(8, 1));
-    const [blk] = p.a.engine.poll();
-    p.b.engine.receive(blk!);
-    expect(p.b.engine.poll()).toHaveLength(0); // ack delayed
-    p.clock.t += 5;
-    expect(p.b.engine.poll()).toHaveLength(1);
-    expect(p.b.engine.nextDeadline()).toBeUndefined();
-    p.b.engine.receive(blk!);
-    expect(p.b.delivered).toHaveLength(1);
-    expect(p.b.drops).toEqual(['duplicate']);
-    expect(p.b.engine.nextDeadline()).toBe(10);
-    p.clock.t = 10;
-    expect(p.b.engine.poll()).toHaveLength(1);
-  });
-
-  it('drops a replayed ack block', () => {
-    const p = new Pair();
-    p.a.engine.send(1, bytes(8, 1));
-    p.b.engine.receive(p.a.engine.poll()[0]!);
-    p.clock.t += 5;
-    const [ack] = p.b.engine.poll();
-    p.a.engine.receive(ack!);
-    p.a.engine.receive(ack!);
-    expect(p.a.drops).toEqual(['duplicate']);
-    expect(p.a.engine.stats.blocksReceived).toBe(1);
-  });
-
-  it('a flipped bit anywhere in a block drops it; the original still delivers', () => {
-    const p = new Pair();
-    p.a.engine.send(1, bytes(30, 1));
-    const [blk] = p.a.engine.poll();
-    for (let i = 0; i < blk!.length * 8; i++) {
-      const m = blk!.slice();
-      m[i >> 3] = m[i >> 3]! ^ (1 << (i & 7));
-      p.b.engine.receive(m);
-    }
-    expect(p.b.delivered).toHaveLength(0);
-    expect(p.b.engine.stats.dropped).toBe(blk!.length * 8);
-    expect(p.b.engine.stats.blocksReceived).toBe(0);
-    p.b.engine.receive(blk!);
-    expect(p.b.delivered).toHaveLength(1);
-  });
-
-  it('closes with BLOCK_INTEGRITY_LIMIT after integrityLimit failed opens', () => {
-    const p = new Pair({ limitsB: { integrityLimit: 10 } });
-    p.a.engine.send(1, bytes(30, 1));
-    const [blk] = p.a.engine.poll();
-    for (let i = 0; i < 9; i++) {
-      const m = blk!.slice();
-      m[20] = m[20]! ^ (i + 1);
-      p.b.engine.receive(m);
-    }
-    expect(p.b.closes).toHaveLength(0);
-    const m = blk!.slice();
-    m[blk!.length - 1] = m[blk!.length - 1]! ^ 1;
-    p.b.engine.receive(m);
-    expect(p.b.closes[0]!.error?.code).toBe(ErrorCode.BLOCK_INTEGRITY_LIMIT);
-  });
-
-  it('a block for another direction or a swapped space does not authenticate', () => {
-    const p = new Pair();
-    p.a.engine.send(1, bytes(30, 1));
-    const [blk] = p.a.engine.poll();
-    p.a.engine.receive(blk!); // reflected back to its sender
-    const asAck = blk!.slice();
-    asAck[0] = asAck[0]! | 0x02;
-    p.b.engine.receive(asAck);
-    expect(p.a.drops).toEqual(['authentication']);
-    expect(p.b.drops).toEqual(['authentication']);
-  });
-});
-
-describe('BlockEngine: key update', () => {
-  it('updates at the soft limit, flips the phase bit, and both sides agree while data keeps flowing', () => {
-    // a small window paces the sender by acks, so each new key gets confirmed and the next update can follow
-    const p = new Pair({ limits: { keySoftLimit: 5, keyHardLimit: 20, maxBlockPlaintext: 64, sendWindowBlocks: 4 } });
-    const n = 200;
-    for (let i = 0; i < n; i++) p.a.backlog.push({ channel: i % 4, data: bytes(50, i), closeChannel: false });
-    for (let i = 0; i < n / 2; i++) p.b.backlog.push({ channel: 7, data: bytes(20, i), closeChannel: false });
-    const phases = new Set<number>();
-    p.tap = (from, b) => {
-      if (from === p.a) phases.add(b[0]! & 1);
-      return true;
-    };
-    expect(p.run(() => p.b.delivered.length === n && p.a.delivered.length === n / 2)).toBe(true);
-    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: n }, (_, i) => bytes(50, i)));
-    expect(phases).toEqual(new Set([0, 1]));
-    const ia = p.a.engine.inspect();
-    const ib = p.b.engine.inspect();
-    expect(p.a.engine.stats.keyUpdates).toBeGreaterThan(5);
-    expect(ib.recvGeneration).toBe(ia.sendGeneration);
-    expect(ia.recvGeneration).toBe(ib.sendGeneration);
-    expect(p.b.engine.stats.keyUpdates).toBeGreaterThan(0);
-    expect(p.a.closes).toEqual([]); // never near the hard limit
-    expect(p.b.closes).toEqual([]);
-  });
-
-  it('updateKey() forces an update; late blocks under the previous key still open', () => {
-    const p = new Pair({ limits: { maxBlockPlaintext: 64 } });
-    p.a.engine.send(1, bytes(50, 1));
-    const old = p.a.engine.poll();
-    p.a.engine.updateKey();
-    p.a.engine.send(1, bytes(50, 2));
-    const fresh = p.a.engine.poll();
-    expect(fresh[0]![0]! & 1).toBe(1);
-    for (const b of fresh) p.b.engine.receive(b);
-    for (const b of old) p.b.engine.receive(b); // the previous phase, arriving late
-    expect(p.b.delivered.map((d) => d.data)).toEqual([bytes(50, 1), bytes(50, 2)]);
-    expect(p.b.engine.inspect().recvGeneration).toBe(1);
-  });
-
-  it('waits for the peer to confirm a key before the next update, and reseals old retransmissions', () => {
-    const p = new Pair({ limits: { keySoftLimit: 2, maxBlockPlaintext: 64 } });
-    for (let i = 0; i < 10; i++) p.a.engine.send(1, bytes(50, i));
-    const first = p.a.engine.poll(); // nothing acked yet: one update at most
-    expect(first).toHaveLength(10);
-    expect(p.a.engine.inspect().sendGeneration).toBe(1);
-    expect(new Set(first.map((b) => b[0]! & 1))).toEqual(new Set([0, 1]));
-    // everything lost; the retransmissions after the RTO get through
-    expect(p.run(() => p.b.delivered.length === 10)).toBe(true);
-    expect(p.b.delivered.map((d) => d.data)).toEqual(Array.from({ length: 10 }, (_, i) => bytes(50, i)));
-    p.run(() => p.a.engine.inspect().inFlightBlocks === 0);
-    expect(p.a.engine.inspect().retainedSendKeys).toBe(0);
-  });
-
-  it('closes with SESSION_KEY_LIMIT at the hard limit when no update can be confirmed', () => {
-    const p = new Pair({ limitsA: { keySoftLimit: 3, keyHardLimit: 6, maxBlockPlaintext: 64 } });
-    p.tap = (from) => from !== p.b; // B's acks never arrive: A can update once, never confirm
-    for (let i = 0; i < 20; i++) p.a.engine.send(1, bytes(50, i));
-    p.run(() => p.a.closes.length > 0);
-    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.SESSION_KEY_LIMIT);
-    expect(p.a.engine.stats.keyUpdates).toBe(1);
-    expect(p.a.engine.inspect().state).toBe('closed');
-    expect(() => p.a.engine.send(1, bytes(1, 1))).toThrow(StateError);
-  });
-
-  it('closes with SESSION_KEY_LIMIT when the soft limit is above the hard one', () => {
-    const p = new Pair({ limitsA: { keySoftLimit: 100, keyHardLimit: 4, maxBlockPlaintext: 64 } });
-    for (let i = 0; i < 5; i++) p.a.engine.send(1, bytes(50, i));
-    expect(p.a.engine.poll()).toHaveLength(4);
-    expect(p.a.closes[0]!.error?.code).toBe(ErrorCode.SESSION_KEY_LIMIT);
   });
 });

@@ -1,4 +1,4 @@
-// Wire constants of the block layer (docs/profile-parts/40-blocks.md). Draft §7 fixes the semantics
+// Wire constants of the block layer (docs/PROFILE.md). Draft §7 fixes the semantics
 // (numbered AEAD blocks carrying frames, selective acknowledgement, AD binding) and leaves the bytes
 // to a profile; these are ours. Implementation tunables live in limits.ts, not here.
 

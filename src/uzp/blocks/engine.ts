@@ -2,7 +2,7 @@
 // retransmission on timeout, replay window, key update and key-use limits, bounded buffers.
 // Pure and synchronous: no sockets, no timers. The session driver feeds received relay payloads to
 // receive(), sends whatever poll() returns, and calls poll() again at nextDeadline().
-// Wire format: docs/profile-parts/40-blocks.md.
+// Wire format: docs/PROFILE.md.
 
 import { ErrorCode, ProtocolError, StateError, UzpError, isUzpError } from '../errors.js';
 import { decodeAck, type AckFrame } from './ack.js';

@@ -2,7 +2,7 @@
 // signs the transcript with its identity key and sends identity + signature sealed under a key
 // from the ephemeral DH, so identities are hidden from passive observers and bound to this run).
 // Pure functions so that test vectors pin every intermediate value
-// (docs/profile-parts/30-link.md §Key schedule).
+// (docs/PROFILE.md §Key schedule).
 
 import { concat, utf8 } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';

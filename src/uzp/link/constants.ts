@@ -2,7 +2,7 @@
 // profiles, §5.1) and implementation defaults, kept apart as wireguard-go keeps its constants.
 // Every timeout and bound used by src/uzp/link and src/rn has its default here and nowhere else.
 
-// ---- wire constants (docs/profile-parts/30-link.md) ----
+// ---- wire constants (docs/PROFILE.md) ----
 
 export const LINK_VERSION = 1;
 

@@ -1,7 +1,7 @@
 // CONTROL messages (frame 0x10, sealed under the link's control keys): u8 kind || body.
 // They carry draft §4 steps 3-5 (Join with target CID and Grant, the RN's stitch) and §5.2
 // flight [1]/[2] (CH1 travels inside JOIN and is forwarded inside OFFER). Bytes in
-// docs/profile-parts/30-link.md §Control.
+// docs/PROFILE.md §Control.
 
 import { Reader, Writer } from '../bytes.js';
 import { DecodeError, ErrorCode } from '../errors.js';

@@ -1,5 +1,5 @@
 // RN link framing over TCP, both directions: u32be length || u8 type || payload, where length
-// counts type + payload (docs/profile-parts/30-link.md §Framing). The decoder is streaming: push
+// counts type + payload (docs/PROFILE.md §Framing). The decoder is streaming: push
 // whatever chunks TCP delivers, get whole frames. It never buffers more than one frame of at most
 // `maxFrame` bytes, and it allocates a frame's buffer only once its header passed the size check,
 // so a peer dribbling bytes costs O(n) copying, never O(n^2).

@@ -1,6 +1,6 @@
 // Attachment messages of the RN link (draft §4 step 1 "outbound control channels", §11 "RN
 // validates credentials"): HELLO, HELLO_R, AUTH, OK, REFUSED and the plaintexts sealed inside them,
-// plus the RELAY payload. Bytes in docs/profile-parts/30-link.md; every decoder rejects trailing
+// plus the RELAY payload. Bytes in docs/PROFILE.md; every decoder rejects trailing
 // bytes and throws only DecodeError.
 
 import { Reader, Writer } from '../bytes.js';

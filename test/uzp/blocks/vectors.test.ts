@@ -104,7 +104,7 @@ function expandLabel(secret: Buffer, label: string, length: number): Buffer {
   return Buffer.concat(out).subarray(0, length);
 }
 
-/** The block exactly as docs/profile-parts/40-blocks.md describes it, independent of src/uzp/blocks. */
+/** The block exactly as docs/PROFILE.md describes it, independent of src/uzp/blocks. */
 function independentBlock(v: BlockVector): { key: Buffer; iv: Buffer; nonce: Buffer; ad: Buffer; block: Buffer } {
   let secret: Buffer = Buffer.from(v.baseSecret, 'hex');
   for (let g = 0; g < v.generation; g++) secret = expandLabel(secret, 'traffic upd', 32);

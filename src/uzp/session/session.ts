@@ -36,6 +36,9 @@ function isBlock(b: Uint8Array): boolean {
   return b.length > 0 && (b[0]! & 0xfc) === 0x10;
 }
 
+/** Longest a graceful close waits for the peer to acknowledge the last data and the CLOSE. */
+export const CLOSE_TIMEOUT_MS = 5_000;
+
 /** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
 export const CONTROL_CHANNEL = 0;
 
@@ -53,6 +56,8 @@ export class Session extends EventEmitter implements ChannelHost {
   private writableWaiters: Array<() => void> = [];
   private nextChannelId: number;
   private closeError: UzpError | undefined;
+  private closing = false;
+  private closeTimer: NodeJS.Timeout | undefined;
   private droppedPayloads = 0;
 
   constructor(o: SessionOptions) {
@@ -136,12 +141,17 @@ export class Session extends EventEmitter implements ChannelHost {
     return exportKeyingMaterial(this.provider, this.keys, label, context, length);
   }
 
-  /** Graceful close: a CLOSE frame goes out after queued data; then the stitch is released. */
+  /**
+   * Graceful close: queued messages go out, then a CLOSE frame; the session ends when the peer has
+   * acknowledged all of it (the engine reports it), or after CLOSE_TIMEOUT_MS if the peer is gone.
+   */
   close(code = 0, reason = ''): void {
-    if (this.association.state === 'closed') return;
+    if (this.association.state === 'closed' || this.closing) return;
+    this.closing = true;
     this.engine.close(code, reason);
     this.pump();
-    this.finish(undefined, undefined);
+    this.closeTimer = setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
   }
 
   // ---- ChannelHost ----
@@ -174,7 +184,7 @@ export class Session extends EventEmitter implements ChannelHost {
   // ---- internals ----
 
   private assertOpen(): void {
-    if (this.association.state === 'closed') {
+    if (this.association.state === 'closed' || this.closing) {
       throw this.closeError ?? new StateError(ErrorCode.SESSION_CLOSED, 'session is closed');
     }
   }
@@ -241,6 +251,8 @@ export class Session extends EventEmitter implements ChannelHost {
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
     if (stitch !== this.stitch || this.association.state === 'closed') return;
     this.stitch = undefined;
+    // The peer ended the stitch after our CLOSE (or its own): a clean end, not a failover.
+    if (this.closing) return this.finish(undefined, undefined);
     // draft §11.2/§11.3: RN loss is an availability event. Without an alternate stitch the
     // association cannot return to stitched, so it ends here; unacked blocks are reported lost.
     if (this.association.state === 'stitched') this.association.to('failover');
@@ -253,6 +265,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.closeError = err;
     this.association.close();
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.timer = undefined;
     const stitch = this.stitch;
     this.stitch = undefined;

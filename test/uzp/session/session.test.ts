@@ -136,6 +136,21 @@ describe('Session over a stitch', () => {
     si.close();
   });
 
+  it('a graceful close delivers every queued message before the CLOSE', async () => {
+    const { si, sr } = sessions();
+    const N = 200;
+    const got = nextMessages(sr, N);
+    const ch = si.openChannel();
+    for (let i = 0; i < N; i++) expect(ch.trySend(new Uint8Array(1000).fill(i & 0xff))).toBe(true);
+    const closedR = new Promise<unknown>((r) => sr.once('close', (_e, code) => r(code)));
+    const closedI = new Promise<unknown>((r) => si.once('close', (e) => r(e)));
+    si.close(3);
+    const msgs = await got;
+    expect(msgs.map((m) => m[0])).toEqual(Array.from({ length: N }, (_, i) => i & 0xff));
+    expect(await closedR).toBe(3);
+    expect(await closedI).toBeUndefined(); // a clean end on our side too, not a link error
+  });
+
   it('closing one side closes the other with the code', async () => {
     const { si, sr } = sessions();
     const closed = new Promise<[unknown, unknown]>((r) => sr.once('close', (e, code) => r([e, code])));

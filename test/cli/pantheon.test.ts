@@ -12,7 +12,8 @@ import { loadTrustAnchor } from '../../src/files/trust-anchor.js';
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { fromHex, toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-pantheon-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -36,15 +37,6 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 function trustStore(): TrustStore {
   const a = loadTrustAnchor(provider, join(D, 'trust.json'));
   return new TrustStore({ provider, rootPublicKey: a.rootPublicKey });
-}
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof UzpError ? e.code : `untyped ${String(e)}`;
-  }
-  return 'no error';
 }
 
 describe('uzpgw pantheon + keygen, end to end', () => {

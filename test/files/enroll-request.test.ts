@@ -8,22 +8,14 @@ import { artefactSignatureInput } from '../../src/uzp/artefacts/envelope.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { encodeCanonical } from '../../src/uzp/cbor.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 import { identityFromSeed } from '../../src/uzp/identity/identity.js';
+import { codeOf } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-enroll-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const id = identityFromSeed(provider, new Uint8Array(32).fill(3));
 const other = identityFromSeed(provider, new Uint8Array(32).fill(4));
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof UzpError ? e.code : `untyped ${String(e)}`;
-  }
-  return 'no error';
-}
 
 describe('enrollment requests', () => {
   it('round-trip through a file and prove possession of the key', () => {

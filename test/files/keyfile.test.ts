@@ -12,21 +12,13 @@ import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { identityFromSeed } from '../../src/uzp/identity/identity.js';
 import { rmSync } from 'node:fs';
+import { codeOf } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const id = identityFromSeed(provider, new Uint8Array(32).fill(7));
 let n = 0;
 const fresh = (name = 'k') => join(dir, `${name}-${n++}`);
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof UzpError ? e.code : `untyped ${String(e)}`;
-  }
-  return 'no error';
-}
 
 /** Character-level mutations of a JSON text. */
 const mutatedText = (base: string) =>

@@ -16,6 +16,7 @@ import { TestDomain, type Member } from '../helpers/domain.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
+import { errorOf } from '../helpers/errors.js';
 
 interface Env {
   d: TestDomain;
@@ -55,16 +56,6 @@ async function raw(env: Env, m: Member): Promise<RawClient> {
   const c = await RawClient.attach(env.address, epTrust(env), m);
   cleanups.push(() => c.close());
   return c;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<UzpError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
-    return e as UzpError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Gateway accepts, operator joins; returns both stitch ends. */

@@ -20,6 +20,7 @@ import { TestDomain, type Member } from '../helpers/domain.js';
 import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
+import { errorOf } from '../helpers/errors.js';
 
 let dir: string;
 let d: TestDomain;
@@ -53,16 +54,6 @@ async function attach(m: Member): Promise<RnLink> {
   const l = await RnLink.attach({ address, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
   links.push(l);
   return l;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<UzpError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
-    return e as UzpError;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function joinWhenAccepting(link: RnLink, target: Uint8Array, grant: Uint8Array): Promise<Stitch> {

@@ -14,6 +14,7 @@ import type { Identity } from '../../../src/uzp/identity/identity.js';
 import { TestDomain } from '../../helpers/domain.js';
 import { FakeClock } from './fake-clock.js';
 import { once, until } from './wait.js';
+import { errorOf } from '../../helpers/errors.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -63,16 +64,6 @@ async function attach(opts: Parameters<typeof RnLink.attach>[0]): Promise<RnLink
   const l = await RnLink.attach(opts);
   cleanups.push(() => l.close());
   return l;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<UzpError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
-    return e as UzpError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('RnLink', () => {

@@ -1,0 +1,123 @@
+// What a Grant lets an operator do on one slot (draft §4.3: "Grants ... MUST be scoped so that the
+// HIL cannot silently generalise the authority of the attached system"). The HIL broker asks this
+// object before every frame it passes to equipment and before every reading it passes back.
+//
+// Rules of this profile (docs/PROFILE.md §HIL authority):
+// - The Grant must name the slot (scope.slot); a Grant without a slot grants no slot at all.
+//   If it names a device (scope.device), the slot's device id must be that device.
+// - A purpose applies when its name matches; several entries of one name are alternatives.
+// - Modbus: `units` absent = every unit; `registers` absent = every address; ranges are inclusive
+//   [first, last] and apply to the addressed table of the request; a request is allowed only if
+//   all the addresses it touches are inside one purpose entry's ranges.
+// - MQTT: a subscription filter must be contained in a granted filter; a published topic must match one.
+
+import type { Grant, Purpose, Valid } from '../../uzp/artefacts/types.js';
+import type { RegisterAccess } from './modbus-pdu.js';
+import { filterWithin, isTopicFilter, isTopicName, topicMatches } from './topics.js';
+
+export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
+export type HilPurpose = (typeof PURPOSES)[number];
+
+export type RefusalCode =
+  | 'SLOT_NOT_GRANTED'
+  | 'DEVICE_NOT_GRANTED'
+  | 'PURPOSE_NOT_GRANTED'
+  | 'UNIT_NOT_GRANTED'
+  | 'REGISTER_OUT_OF_RANGE'
+  | 'TOPIC_OUT_OF_FILTER'
+  | 'BAD_TOPIC';
+
+export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
+
+export type HilAction =
+  | { readonly purpose: 'serial.read' | 'serial.write' }
+  | { readonly purpose: 'modbus.read' | 'modbus.write'; readonly unit: number; readonly access?: RegisterAccess }
+  | { readonly purpose: 'mqtt.subscribe'; readonly filter: string }
+  | { readonly purpose: 'mqtt.publish'; readonly topic: string };
+
+export interface SlotBinding {
+  readonly slot: string;
+  readonly device: string;
+}
+
+const ALLOWED: Decision = { allowed: true };
+const refuse = (code: RefusalCode, reason: string): Decision => ({ allowed: false, code, reason });
+
+export class SlotAuthority {
+  private readonly byPurpose = new Map<string, Purpose[]>();
+  private readonly slotDecision: Decision;
+
+  constructor(
+    readonly grant: Valid<Grant>,
+    readonly binding: SlotBinding,
+  ) {
+    for (const p of grant.body.purposes) {
+      const list = this.byPurpose.get(p.purpose) ?? [];
+      list.push(p);
+      this.byPurpose.set(p.purpose, list);
+    }
+    const scope = grant.body.scope;
+    if (scope.slot === undefined || scope.slot !== binding.slot) {
+      this.slotDecision = refuse('SLOT_NOT_GRANTED', `the Grant does not name slot ${JSON.stringify(binding.slot)}`);
+    } else if (scope.device !== undefined && scope.device !== binding.device) {
+      this.slotDecision = refuse('DEVICE_NOT_GRANTED', `the Grant names device ${JSON.stringify(scope.device)}, the slot holds ${JSON.stringify(binding.device)}`);
+    } else {
+      this.slotDecision = ALLOWED;
+    }
+  }
+
+  /** May the operator use this slot at all? */
+  checkSlot(): Decision {
+    return this.slotDecision;
+  }
+
+  /** Does the Grant carry this purpose for this slot (any parameters)? */
+  has(purpose: HilPurpose): boolean {
+    return this.slotDecision.allowed && this.byPurpose.has(purpose);
+  }
+
+  check(action: HilAction): Decision {
+    if (!this.slotDecision.allowed) return this.slotDecision;
+    const entries = this.byPurpose.get(action.purpose);
+    if (entries === undefined) return refuse('PURPOSE_NOT_GRANTED', `the Grant does not include ${action.purpose}`);
+    switch (action.purpose) {
+      case 'serial.read':
+      case 'serial.write':
+        return ALLOWED;
+      case 'modbus.read':
+      case 'modbus.write':
+        return checkModbus(entries, action.unit, action.access);
+      case 'mqtt.subscribe':
+        if (!isTopicFilter(action.filter)) return refuse('BAD_TOPIC', `not a valid topic filter: ${JSON.stringify(action.filter)}`);
+        return entries.some((e) => (e.topics ?? ['#']).some((g) => filterWithin(action.filter, g)))
+          ? ALLOWED
+          : refuse('TOPIC_OUT_OF_FILTER', `filter ${JSON.stringify(action.filter)} is outside the granted topic filters`);
+      case 'mqtt.publish':
+        if (!isTopicName(action.topic)) return refuse('BAD_TOPIC', `not a valid topic name: ${JSON.stringify(action.topic)}`);
+        return entries.some((e) => (e.topics ?? ['#']).some((g) => topicMatches(g, action.topic)))
+          ? ALLOWED
+          : refuse('TOPIC_OUT_OF_FILTER', `topic ${JSON.stringify(action.topic)} is outside the granted topic filters`);
+    }
+  }
+}
+
+function checkModbus(entries: readonly Purpose[], unit: number, access: RegisterAccess | undefined): Decision {
+  const forUnit = entries.filter((e) => e.units === undefined || e.units.includes(unit));
+  if (forUnit.length === 0) return refuse('UNIT_NOT_GRANTED', `unit ${unit} is not granted`);
+  if (access === undefined) return ALLOWED;
+  const last = access.addr + access.count - 1;
+  const inside = forUnit.some((e) => e.registers === undefined || coveredBy(e.registers, access.addr, last));
+  return inside ? ALLOWED : refuse('REGISTER_OUT_OF_RANGE', `${access.table} ${access.addr}..${last} of unit ${unit} is outside the granted register ranges`);
+}
+
+/** Is [first, last] covered by the union of inclusive ranges? */
+function coveredBy(ranges: readonly (readonly [number, number])[], first: number, last: number): boolean {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  let next = first;
+  for (const [a, b] of sorted) {
+    if (a > next) break;
+    if (b >= next) next = b + 1;
+    if (next > last) return true;
+  }
+  return next > last;
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { SlotAuthority, type HilAction } from '../../../src/gateway/hil/authority.js';
+import type { Purpose } from '../../../src/uzp/artefacts/types.js';
+import { TestDomain } from '../../helpers/domain.js';
+
+const d = new TestDomain();
+const op = d.member('operator');
+const gw = d.member('gateway');
+const trust = d.trust();
+
+function authority(purposes: Purpose[], scope: { slot?: string; device?: string } = { slot: 'rs485-1' }, binding = { slot: 'rs485-1', device: 'boiler-1' }) {
+  const grant = trust.validateGrant(d.grant(op.id.cid, gw.id.cid, { purposes, ...scope }), { audience: gw.id.cid, nonce: 'ignore' });
+  return new SlotAuthority(grant, binding);
+}
+
+const read = (unit: number, addr: number, count: number, table: 'holding' | 'coils' = 'holding'): HilAction => ({ purpose: 'modbus.read', unit, access: { access: 'read', table, addr, count } });
+const write = (unit: number, addr: number, count: number): HilAction => ({ purpose: 'modbus.write', unit, access: { access: 'write', table: 'holding', addr, count } });
+const code = (d: ReturnType<SlotAuthority['check']>) => (d.allowed ? 'ok' : d.code);
+
+describe('HIL slot authority (draft §4.3)', () => {
+  it('a Grant without a slot, or for another slot or device, grants nothing on this slot', () => {
+    expect(code(authority([{ purpose: 'serial.read' }], {}).check({ purpose: 'serial.read' }))).toBe('SLOT_NOT_GRANTED');
+    expect(code(authority([{ purpose: 'serial.read' }], { slot: 'uart-0' }).check({ purpose: 'serial.read' }))).toBe('SLOT_NOT_GRANTED');
+    expect(code(authority([{ purpose: 'serial.read' }], { slot: 'rs485-1', device: 'boiler-2' }).check({ purpose: 'serial.read' }))).toBe('DEVICE_NOT_GRANTED');
+    expect(code(authority([{ purpose: 'serial.read' }], { slot: 'rs485-1', device: 'boiler-1' }).check({ purpose: 'serial.read' }))).toBe('ok');
+  });
+
+  it('no modbus.write -> writes refused, reads allowed', () => {
+    const a = authority([{ purpose: 'modbus.read' }]);
+    expect(code(a.check(read(1, 0, 10)))).toBe('ok');
+    expect(code(a.check(write(1, 0, 1)))).toBe('PURPOSE_NOT_GRANTED');
+  });
+
+  it('registers outside the granted ranges are refused; a request must fit inside the union of ranges', () => {
+    const a = authority([{ purpose: 'modbus.write', units: [1], registers: [[0, 9], [10, 19], [100, 100]] }]);
+    expect(code(a.check(write(1, 5, 10)))).toBe('ok'); // 5..14 spans two adjacent ranges
+    expect(code(a.check(write(1, 15, 10)))).toBe('REGISTER_OUT_OF_RANGE'); // 15..24
+    expect(code(a.check(write(1, 100, 1)))).toBe('ok');
+    expect(code(a.check(write(1, 99, 2)))).toBe('REGISTER_OUT_OF_RANGE');
+    expect(code(a.check(write(2, 0, 1)))).toBe('UNIT_NOT_GRANTED');
+  });
+
+  it('several entries of one purpose are alternatives, each with its own units and ranges', () => {
+    const a = authority([
+      { purpose: 'modbus.read', units: [1], registers: [[0, 9]] },
+      { purpose: 'modbus.read', units: [2], registers: [[50, 59]] },
+    ]);
+    expect(code(a.check(read(1, 0, 10)))).toBe('ok');
+    expect(code(a.check(read(2, 50, 10)))).toBe('ok');
+    expect(code(a.check(read(1, 50, 1)))).toBe('REGISTER_OUT_OF_RANGE');
+    expect(code(a.check(read(3, 0, 1)))).toBe('UNIT_NOT_GRANTED');
+  });
+
+  it('absent units / registers mean every unit / address of that purpose', () => {
+    const a = authority([{ purpose: 'modbus.read' }]);
+    expect(code(a.check(read(247, 65535, 1, 'coils')))).toBe('ok');
+  });
+
+  it('MQTT: subscriptions must stay inside a granted filter, publications must match one', () => {
+    const a = authority([
+      { purpose: 'mqtt.subscribe', topics: ['plant/+/temp', 'alarms/#'] },
+      { purpose: 'mqtt.publish', topics: ['plant/press3/cmd'] },
+    ]);
+    expect(code(a.check({ purpose: 'mqtt.subscribe', filter: 'plant/press3/temp' }))).toBe('ok');
+    expect(code(a.check({ purpose: 'mqtt.subscribe', filter: 'alarms/line2/#' }))).toBe('ok');
+    expect(code(a.check({ purpose: 'mqtt.subscribe', filter: 'plant/#' }))).toBe('TOPIC_OUT_OF_FILTER');
+    expect(code(a.check({ purpose: 'mqtt.subscribe', filter: '#' }))).toBe('TOPIC_OUT_OF_FILTER');
+    expect(code(a.check({ purpose: 'mqtt.subscribe', filter: 'a/#/b' }))).toBe('BAD_TOPIC');
+    expect(code(a.check({ purpose: 'mqtt.publish', topic: 'plant/press3/cmd' }))).toBe('ok');
+    expect(code(a.check({ purpose: 'mqtt.publish', topic: 'plant/press4/cmd' }))).toBe('TOPIC_OUT_OF_FILTER');
+    expect(code(a.check({ purpose: 'mqtt.publish', topic: 'plant/+/cmd' }))).toBe('BAD_TOPIC');
+  });
+
+  it('has() reports purposes only for a granted slot', () => {
+    expect(authority([{ purpose: 'serial.read' }]).has('serial.read')).toBe(true);
+    expect(authority([{ purpose: 'serial.read' }]).has('serial.write')).toBe(false);
+    expect(authority([{ purpose: 'serial.read' }], { slot: 'x' }).has('serial.read')).toBe(false);
+  });
+});

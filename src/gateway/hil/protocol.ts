@@ -1,0 +1,133 @@
+// HIL application protocol: what operator and gateway say on a session channel (docs/PROFILE.md
+// §HIL protocol). Each channel message is one deterministic-CBOR map with a type `t`. The operator
+// opens a channel per (slot, mode) with OPEN; the gateway answers OPENED or REFUSED and from then
+// on the channel carries only that mode's messages. Refusal codes are the authority's stable codes;
+// the detail goes to the gateway's audit log, not to the wire.
+
+import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../../uzp/cbor.js';
+import { DecodeError, ErrorCode } from '../../uzp/errors.js';
+
+export const MODES = ['tail', 'modbus', 'serial', 'mqtt'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const KINDS = ['modbus', 'serial', 'mqtt'] as const;
+export type ReadingKind = (typeof KINDS)[number];
+
+const MAX_ID = 64; // slot and device ids
+const MAX_CODE = 64;
+const MAX_TOPIC = 1024;
+const MAX_BYTES = 1024 * 1024;
+
+export type HilMessage =
+  // operator -> gateway
+  | { t: 'open'; slot: string; mode: Mode }
+  | { t: 'req'; id: number; unit: number; pdu: Uint8Array }
+  | { t: 'data'; d: Uint8Array }
+  | { t: 'sub'; filter: string }
+  | { t: 'pub'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean }
+  // gateway -> operator
+  | { t: 'opened'; slot: string; device: string; driver: string; mode: Mode; purposes: string[] }
+  | { t: 'refused'; code: string; id?: number }
+  | { t: 'res'; id: number; pdu: Uint8Array; refused?: string }
+  | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue }
+  | { t: 'suback'; filter: string }
+  | { t: 'puback'; id: number }
+  | { t: 'msg'; topic: string; payload: Uint8Array };
+
+export function encodeHil(m: HilMessage): Uint8Array {
+  const out: CborMap = {};
+  for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
+  return encodeCanonical(out);
+}
+
+function oneOf<T extends string>(v: CborValue | undefined, what: string, allowed: readonly T[]): T {
+  const s = asText(v, what, 32);
+  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}`);
+  return s as T;
+}
+
+function id32(v: CborValue | undefined, what: string): number {
+  const n = asUint(v, what);
+  if (n > 0xffff_ffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: above 2^32-1`);
+  return n;
+}
+
+function bounded(v: CborValue | undefined, what: string): Uint8Array {
+  const b = asBytes(v, what);
+  if (b.length > MAX_BYTES) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: more than ${MAX_BYTES} bytes`);
+  return b;
+}
+
+/** Decodes one channel message; throws DecodeError only. */
+export function decodeHil(bytes: Uint8Array): HilMessage {
+  const m = asMap(decodeCanonical(bytes, 8), 'hil message');
+  const t = asText(m.t, 'hil message type', 16);
+  switch (t) {
+    case 'open':
+      onlyKeys(m, ['t', 'slot', 'mode'], 'open');
+      return { t, slot: asText(m.slot, 'open.slot', MAX_ID), mode: oneOf(m.mode, 'open.mode', MODES) };
+    case 'req': {
+      onlyKeys(m, ['t', 'id', 'unit', 'pdu'], 'req');
+      const unit = asUint(m.unit, 'req.unit');
+      if (unit > 255) throw new DecodeError(ErrorCode.DECODE_VALUE, 'req.unit: above 255');
+      const pdu = asBytes(m.pdu, 'req.pdu');
+      if (pdu.length < 1 || pdu.length > 253) throw new DecodeError(ErrorCode.DECODE_LENGTH, 'req.pdu: 1..253 bytes (Modbus PDU)');
+      return { t, id: id32(m.id, 'req.id'), unit, pdu };
+    }
+    case 'data':
+      onlyKeys(m, ['t', 'd'], 'data');
+      return { t, d: bounded(m.d, 'data.d') };
+    case 'sub':
+      onlyKeys(m, ['t', 'filter'], 'sub');
+      return { t, filter: asText(m.filter, 'sub.filter', MAX_TOPIC) };
+    case 'pub': {
+      onlyKeys(m, ['t', 'id', 'topic', 'payload', 'qos', 'retain'], 'pub');
+      const qos = asUint(m.qos, 'pub.qos');
+      if (qos > 1) throw new DecodeError(ErrorCode.DECODE_VALUE, 'pub.qos: 0 or 1');
+      return { t, id: id32(m.id, 'pub.id'), topic: asText(m.topic, 'pub.topic', MAX_TOPIC), payload: bounded(m.payload, 'pub.payload'), qos: qos as 0 | 1, retain: asBool(m.retain, 'pub.retain') };
+    }
+    case 'opened':
+      onlyKeys(m, ['t', 'slot', 'device', 'driver', 'mode', 'purposes'], 'opened');
+      return {
+        t,
+        slot: asText(m.slot, 'opened.slot', MAX_ID),
+        device: asText(m.device, 'opened.device', MAX_ID),
+        driver: asText(m.driver, 'opened.driver', 32),
+        mode: oneOf(m.mode, 'opened.mode', MODES),
+        purposes: asArray(m.purposes, 'opened.purposes', 16).map((p, i) => asText(p, `opened.purposes[${i}]`, 32)),
+      };
+    case 'refused': {
+      onlyKeys(m, ['t', 'code', 'id'], 'refused');
+      const out: HilMessage = { t, code: asText(m.code, 'refused.code', MAX_CODE) };
+      return m.id === undefined ? out : { ...out, id: id32(m.id, 'refused.id') };
+    }
+    case 'res': {
+      onlyKeys(m, ['t', 'id', 'pdu', 'refused'], 'res');
+      const out: HilMessage = { t, id: id32(m.id, 'res.id'), pdu: asBytes(m.pdu, 'res.pdu') };
+      return m.refused === undefined ? out : { ...out, refused: asText(m.refused, 'res.refused', MAX_CODE) };
+    }
+    case 'reading':
+      onlyKeys(m, ['t', 'slot', 'device', 'kind', 'seq', 'ts', 'value'], 'reading');
+      if (m.value === undefined) throw new DecodeError(ErrorCode.DECODE_VALUE, 'reading.value: missing');
+      return {
+        t,
+        slot: asText(m.slot, 'reading.slot', MAX_ID),
+        device: asText(m.device, 'reading.device', MAX_ID),
+        kind: oneOf(m.kind, 'reading.kind', KINDS),
+        seq: asUint(m.seq, 'reading.seq'),
+        ts: asUint(m.ts, 'reading.ts'),
+        value: m.value,
+      };
+    case 'suback':
+      onlyKeys(m, ['t', 'filter'], 'suback');
+      return { t, filter: asText(m.filter, 'suback.filter', MAX_TOPIC) };
+    case 'puback':
+      onlyKeys(m, ['t', 'id'], 'puback');
+      return { t, id: id32(m.id, 'puback.id') };
+    case 'msg':
+      onlyKeys(m, ['t', 'topic', 'payload'], 'msg');
+      return { t, topic: asText(m.topic, 'msg.topic', MAX_TOPIC), payload: bounded(m.payload, 'msg.payload') };
+    default:
+      throw new DecodeError(ErrorCode.DECODE_TYPE, `unknown hil message type ${JSON.stringify(t.slice(0, 16))}`);
+  }
+}

@@ -1,0 +1,40 @@
+// The HIL audit trail: one JSON line per operator action and per refusal (pino, journald-friendly).
+// Lines name who (operator CID, Grant object_id), where (slot, device), what (action and its
+// parameters) and the decision with its stable code — enough to answer "who wrote register 40 of
+// unit 2 on boiler-1 last night, under which Grant" without reading any traffic.
+
+import { pino, type Logger } from 'pino';
+import { toHex } from '../../uzp/bytes.js';
+
+export interface AuditContext {
+  readonly operator: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly slot?: string;
+  readonly device?: string;
+}
+
+export type AuditDecision = 'allowed' | 'refused' | 'failed';
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly decision: AuditDecision;
+  readonly code?: string;
+  readonly reason?: string;
+  readonly [detail: string]: unknown;
+}
+
+export class AuditLog {
+  constructor(private readonly log: Logger) {}
+
+  /** An audit log writing JSON lines to a destination (default stdout), with the `audit` marker. */
+  static create(destination?: pino.DestinationStream): AuditLog {
+    const base = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, destination);
+    return new AuditLog(base.child({ audit: true }));
+  }
+
+  record(ctx: AuditContext, entry: AuditEntry): void {
+    const line = { operator: toHex(ctx.operator), grant: toHex(ctx.grant), slot: ctx.slot, device: ctx.device, ...entry };
+    if (entry.decision === 'allowed') this.log.info(line, entry.action);
+    else this.log.warn(line, entry.action);
+  }
+}

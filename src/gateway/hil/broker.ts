@@ -1,0 +1,143 @@
+// The HIL broker (draft §4.3): serves authenticated operator sessions on behalf of the attached
+// equipment. Each session is bound to the gateway identity (the session's own handshake) and each
+// channel to one slot and its device id; the Grant is enforced on *every* frame in both directions,
+// and every action and refusal is one audit line. The broker never calls a device with anything the
+// Grant did not allow, so the gateway cannot generalise a slot's authority.
+
+import type { Grant, Valid } from '../../uzp/artefacts/types.js';
+import { isUzpError } from '../../uzp/errors.js';
+import type { Channel } from '../../uzp/session/channel.js';
+import type { Session } from '../../uzp/session/session.js';
+import type { AnyDevice } from '../../hil-devices/device.js';
+import type { AuditLog } from './audit.js';
+import { SlotAuthority, type HilPurpose } from './authority.js';
+import { decodeHil, encodeHil, type HilMessage } from './protocol.js';
+import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext } from './modes.js';
+
+/** The purposes that make each mode usable, by device kind (any one suffices to open). */
+const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
+  tail: { modbus: ['modbus.read'], serial: ['serial.read'], mqtt: ['mqtt.subscribe'] },
+  modbus: { modbus: ['modbus.read', 'modbus.write'] },
+  serial: { serial: ['serial.read', 'serial.write'] },
+  mqtt: { mqtt: ['mqtt.subscribe', 'mqtt.publish'] },
+};
+
+export interface BrokerOptions {
+  readonly devices: ReadonlyMap<string, AnyDevice>;
+  readonly audit: AuditLog;
+  /** Modbus requests in flight per channel; beyond, the operator gets exception 0x06 (busy). */
+  readonly maxPendingRequests?: number;
+}
+
+export interface BrokerStats {
+  sessions: number;
+  channels: number;
+  refusals: number;
+  readingsDropped: number;
+}
+
+export class HilBroker {
+  readonly stats: BrokerStats = { sessions: 0, channels: 0, refusals: 0, readingsDropped: 0 };
+
+  constructor(private readonly o: BrokerOptions) {}
+
+  /** Serve one authenticated operator session under its (responder-validated) Grant. */
+  serve(session: Session, grant: Valid<Grant>): void {
+    this.stats.sessions++;
+    const operator = session.peerCid;
+    const audit = { operator, grant: grant.objectId };
+    this.o.audit.record(audit, { action: 'session', decision: 'allowed', slot_scope: grant.body.scope.slot ?? null });
+    session.on('channel', (ch: Channel) => this.onChannel(ch, grant, operator));
+    session.once('close', () => {
+      this.stats.sessions--;
+      this.o.audit.record(audit, { action: 'session.close', decision: 'allowed' });
+    });
+  }
+
+  private onChannel(ch: Channel, grant: Valid<Grant>, operator: Uint8Array): void {
+    this.stats.channels++;
+    let opened: { cleanup: () => void; onMessage: (m: HilMessage) => void } | undefined;
+    const send = (m: HilMessage): boolean => {
+      try {
+        return ch.trySend(encodeHil(m));
+      } catch {
+        return false; // the session is closing: nothing more to say
+      }
+    };
+    const end = (): void => {
+      opened?.cleanup();
+      opened = undefined;
+      this.stats.channels--;
+    };
+    ch.once('end', end);
+    ch.once('abort', end);
+    ch.on('message', (bytes: Uint8Array) => {
+      let m: HilMessage;
+      try {
+        m = decodeHil(bytes);
+      } catch (e) {
+        // Malformed frames from an authenticated operator: refuse and audit, never crash.
+        this.stats.refusals++;
+        this.o.audit.record({ operator, grant: grant.objectId }, { action: 'frame', decision: 'refused', code: 'BAD_MESSAGE', reason: isUzpError(e) ? e.message : String(e) });
+        send({ t: 'refused', code: 'BAD_MESSAGE' });
+        return;
+      }
+      if (opened !== undefined) return opened.onMessage(m);
+      if (m.t !== 'open') {
+        this.refuse(send, { operator, grant: grant.objectId }, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
+        return;
+      }
+      opened = this.open(m, grant, operator, send);
+    });
+  }
+
+  private open(
+    m: Extract<HilMessage, { t: 'open' }>,
+    grant: Valid<Grant>,
+    operator: Uint8Array,
+    send: (m: HilMessage) => boolean,
+  ): { cleanup: () => void; onMessage: (m: HilMessage) => void } | undefined {
+    const device = this.o.devices.get(m.slot);
+    // Authority first, with the device id when the slot exists: an operator without the slot in its
+    // Grant learns nothing about whether the slot exists.
+    const authority = new SlotAuthority(grant, { slot: m.slot, device: device?.id ?? '' });
+    const ctx0 = { operator, grant: grant.objectId, slot: m.slot, device: device?.id };
+    const slotOk = authority.checkSlot();
+    if (!slotOk.allowed) return void this.refuse(send, ctx0, `open.${m.mode}`, slotOk.code, slotOk.reason);
+    if (device === undefined) return void this.refuse(send, ctx0, `open.${m.mode}`, 'SLOT_UNAVAILABLE', 'no device is configured on this slot');
+    const needed = MODE_PURPOSES[m.mode]![device.kind];
+    if (needed === undefined) return void this.refuse(send, ctx0, `open.${m.mode}`, 'MODE_NOT_SUPPORTED', `a ${device.driver} device has no ${m.mode} mode`);
+    const granted = needed.filter((p) => authority.has(p));
+    if (granted.length === 0) return void this.refuse(send, ctx0, `open.${m.mode}`, 'PURPOSE_NOT_GRANTED', `${m.mode} needs one of ${needed.join(', ')}`);
+    this.o.audit.record(ctx0, { action: `open.${m.mode}`, decision: 'allowed', purposes: granted });
+    send({ t: 'opened', slot: m.slot, device: device.id, driver: device.driver, mode: m.mode, purposes: granted });
+    const ctx: ChannelContext = {
+      authority,
+      audit: (entry) => {
+        if (entry.decision !== 'allowed') this.stats.refusals++;
+        this.o.audit.record(ctx0, entry);
+      },
+      send,
+      dropped: () => {
+        this.stats.readingsDropped++;
+      },
+      maxPending: this.o.maxPendingRequests ?? 64,
+    };
+    switch (m.mode) {
+      case 'tail':
+        return serveTail(ctx, device);
+      case 'modbus':
+        return serveModbus(ctx, device as Extract<AnyDevice, { kind: 'modbus' }>);
+      case 'serial':
+        return serveSerial(ctx, device as Extract<AnyDevice, { kind: 'serial' }>);
+      case 'mqtt':
+        return serveMqtt(ctx, device as Extract<AnyDevice, { kind: 'mqtt' }>);
+    }
+  }
+
+  private refuse(send: (m: HilMessage) => boolean, ctx: Parameters<AuditLog['record']>[0], action: string, code: string, reason: string): void {
+    this.stats.refusals++;
+    this.o.audit.record(ctx, { action, decision: 'refused', code, reason });
+    send({ t: 'refused', code });
+  }
+}

@@ -1,0 +1,180 @@
+// The four channel modes of the HIL protocol, each a small function that wires one opened channel
+// to one device under one SlotAuthority. Every inbound frame is checked before the device sees it;
+// every outbound reading or message is checked before the operator sees it.
+
+import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil-devices/device.js';
+import type { AuditEntry } from './audit.js';
+import type { Decision, HilAction, SlotAuthority } from './authority.js';
+import { classifyPdu, exceptionPdu, ModbusExceptionCode } from './modbus-pdu.js';
+import type { HilMessage } from './protocol.js';
+import { topicMatches } from './topics.js';
+
+export interface ChannelContext {
+  readonly authority: SlotAuthority;
+  readonly audit: (entry: AuditEntry) => void;
+  /** false = the session's send buffer is full (the message was not queued). */
+  readonly send: (m: HilMessage) => boolean;
+  readonly dropped: () => void;
+  readonly maxPending: number;
+}
+
+export interface OpenChannel {
+  readonly cleanup: () => void;
+  readonly onMessage: (m: HilMessage) => void;
+}
+
+function refused(ctx: ChannelContext, action: string, d: Extract<Decision, { allowed: false }>, detail: Record<string, unknown>): void {
+  ctx.audit({ action, decision: 'refused', code: d.code, reason: d.reason, ...detail });
+}
+
+/** Wrong message for the mode: refuse and audit, keep the channel. */
+function unexpected(ctx: ChannelContext, mode: string, m: HilMessage): void {
+  ctx.audit({ action: `${mode}.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of ${mode} mode` });
+  ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
+}
+
+/** The action a reading exposes, for the Grant check before delivery. */
+function readingAction(r: Reading): HilAction {
+  if (r.source?.kind === 'modbus') {
+    const s = r.source;
+    return { purpose: 'modbus.read', unit: s.unit, access: { access: 'read', table: s.table, addr: s.addr, count: s.count } };
+  }
+  if (r.source?.kind === 'mqtt') return { purpose: 'mqtt.subscribe', filter: r.source.topic };
+  return { purpose: r.kind === 'modbus' ? 'modbus.read' : r.kind === 'mqtt' ? 'mqtt.subscribe' : 'serial.read' } as HilAction;
+}
+
+/** tail: live readings, each held against the Grant; lossy under backpressure (counted), never unbounded. */
+export function serveTail(ctx: ChannelContext, device: AnyDevice): OpenChannel {
+  const off = device.onReading((r) => {
+    if (!ctx.authority.check(readingAction(r)).allowed) return;
+    if (!ctx.send({ t: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: r.value })) ctx.dropped();
+  });
+  return { cleanup: off, onMessage: (m) => unexpected(ctx, 'tail', m) };
+}
+
+/** modbus: request PDUs checked function by function and register by register, then sent to the bus. */
+export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChannel {
+  let pending = 0;
+  const abort = new AbortController();
+  return {
+    cleanup: () => abort.abort(),
+    onMessage: (m) => {
+      if (m.t !== 'req') return unexpected(ctx, 'modbus', m);
+      const c = classifyPdu(m.pdu);
+      const base = { unit: m.unit, fn: m.pdu[0] };
+      if (!c.ok) {
+        ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'ILLEGAL_REQUEST', reason: c.reason, ...base });
+        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, c.exception), refused: 'ILLEGAL_REQUEST' });
+        return;
+      }
+      const actions: HilAction[] = c.deviceId
+        ? [{ purpose: 'modbus.read', unit: m.unit }]
+        : c.accesses.map((a) => ({ purpose: a.access === 'read' ? 'modbus.read' : 'modbus.write', unit: m.unit, access: a }));
+      for (const a of actions) {
+        const d = ctx.authority.check(a);
+        if (!d.allowed) {
+          const access = 'access' in a ? a.access : undefined;
+          refused(ctx, a.purpose, d, { ...base, table: access?.table, addr: access?.addr, count: access?.count });
+          const code = d.code === 'PURPOSE_NOT_GRANTED' ? ModbusExceptionCode.ILLEGAL_FUNCTION : ModbusExceptionCode.ILLEGAL_DATA_ADDRESS;
+          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, code), refused: d.code });
+          return;
+        }
+      }
+      if (pending >= ctx.maxPending) {
+        ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason: `${pending} requests already in flight`, ...base });
+        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, 0x06), refused: 'BUSY' });
+        return;
+      }
+      pending++;
+      const detail = { ...base, accesses: c.accesses.map((a) => `${a.access} ${a.table} ${a.addr}+${a.count}`) };
+      device.request(m.unit, m.pdu, abort.signal).then(
+        (res) => {
+          pending--;
+          const exception = (res[0]! & 0x80) !== 0 ? res[1] : undefined;
+          ctx.audit({ action: actions.some((a) => a.purpose === 'modbus.write') ? 'modbus.write' : 'modbus.read', decision: 'allowed', ...detail, exception });
+          ctx.send({ t: 'res', id: m.id, pdu: res });
+        },
+        (e: unknown) => {
+          pending--;
+          const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
+          ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason: String((e as Error).message ?? e), ...detail });
+          // Modbus gateways report a silent target as exception 0x0B (spec §7).
+          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_TARGET_NO_RESPONSE) });
+        },
+      );
+    },
+  };
+}
+
+/** serial: bytes from the equipment flow out only with serial.read; bytes in only with serial.write. */
+export function serveSerial(ctx: ChannelContext, device: SerialDevice): OpenChannel {
+  const off = ctx.authority.has('serial.read')
+    ? device.onData((d) => {
+        if (!ctx.send({ t: 'data', d })) ctx.dropped();
+      })
+    : () => {};
+  return {
+    cleanup: off,
+    onMessage: (m) => {
+      if (m.t !== 'data') return unexpected(ctx, 'serial', m);
+      const d = ctx.authority.check({ purpose: 'serial.write' });
+      if (!d.allowed) {
+        refused(ctx, 'serial.write', d, { bytes: m.d.length });
+        ctx.send({ t: 'refused', code: d.code });
+        return;
+      }
+      ctx.audit({ action: 'serial.write', decision: 'allowed', bytes: m.d.length });
+      device.write(m.d).catch((e: unknown) => ctx.audit({ action: 'serial.write', decision: 'failed', code: (e as { code?: string }).code ?? 'DEVICE_ERROR', reason: String(e) }));
+    },
+  };
+}
+
+/** mqtt: subscriptions and publications inside the granted topic filters only. */
+export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel {
+  const filters: string[] = [];
+  const off = device.onMessage((topic, payload) => {
+    if (!filters.some((f) => topicMatches(f, topic))) return;
+    if (!ctx.authority.check({ purpose: 'mqtt.subscribe', filter: topic }).allowed) return;
+    if (!ctx.send({ t: 'msg', topic, payload })) ctx.dropped();
+  });
+  return {
+    cleanup: off,
+    onMessage: (m) => {
+      if (m.t === 'sub') {
+        const d = ctx.authority.check({ purpose: 'mqtt.subscribe', filter: m.filter });
+        if (!d.allowed) {
+          refused(ctx, 'mqtt.subscribe', d, { filter: m.filter });
+          ctx.send({ t: 'refused', code: d.code });
+          return;
+        }
+        ctx.audit({ action: 'mqtt.subscribe', decision: 'allowed', filter: m.filter });
+        device.subscribe(m.filter).then(
+          () => {
+            filters.push(m.filter);
+            ctx.send({ t: 'suback', filter: m.filter });
+          },
+          (e: unknown) => ctx.audit({ action: 'mqtt.subscribe', decision: 'failed', code: 'DEVICE_ERROR', reason: String(e), filter: m.filter }),
+        );
+        return;
+      }
+      if (m.t === 'pub') {
+        const d = ctx.authority.check({ purpose: 'mqtt.publish', topic: m.topic });
+        if (!d.allowed) {
+          refused(ctx, 'mqtt.publish', d, { topic: m.topic, bytes: m.payload.length });
+          ctx.send({ t: 'refused', code: d.code, id: m.id });
+          return;
+        }
+        ctx.audit({ action: 'mqtt.publish', decision: 'allowed', topic: m.topic, bytes: m.payload.length, qos: m.qos });
+        device.publish(m.topic, m.payload, m.qos, m.retain).then(
+          () => ctx.send({ t: 'puback', id: m.id }),
+          (e: unknown) => {
+            ctx.audit({ action: 'mqtt.publish', decision: 'failed', code: 'DEVICE_ERROR', reason: String(e), topic: m.topic });
+            ctx.send({ t: 'refused', code: 'DEVICE_ERROR', id: m.id });
+          },
+        );
+        return;
+      }
+      unexpected(ctx, 'mqtt', m);
+    },
+  };
+}

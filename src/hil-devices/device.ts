@@ -1,0 +1,56 @@
+// What the HIL broker needs from a device driver (src/hil-devices/*): identity (slot, device id,
+// driver), a stream of readings, and the operations of its kind. Drivers translate equipment
+// semantics; they never see Grants — the broker checks authority before calling them (draft §4.3).
+
+import type { CborValue } from '../uzp/cbor.js';
+
+export type Driver = 'modbus-poller' | 'serial-line' | 'serial-raw' | 'mqtt-bridge';
+export type ReadingKind = 'modbus' | 'serial' | 'mqtt';
+
+/** One reading as it leaves the device layer; every reading carries slot, device, kind, seq, timestamp. */
+export interface Reading {
+  readonly slot: string;
+  readonly device: string;
+  readonly kind: ReadingKind;
+  /** Per-device sequence number, increasing by one per reading. */
+  readonly seq: number;
+  /** Unix time in ms. */
+  readonly ts: number;
+  readonly value: CborValue;
+  /** What the reading exposes, so the broker can hold it against the Grant before delivery. */
+  readonly source?:
+    | { readonly kind: 'modbus'; readonly unit: number; readonly table: 'coils' | 'discrete' | 'holding' | 'input'; readonly addr: number; readonly count: number }
+    | { readonly kind: 'mqtt'; readonly topic: string };
+}
+
+export type Unsubscribe = () => void;
+
+export interface HilDevice {
+  readonly slot: string;
+  readonly id: string;
+  readonly driver: Driver;
+  readonly kind: ReadingKind;
+  onReading(cb: (r: Reading) => void): Unsubscribe;
+}
+
+export interface ModbusDevice extends HilDevice {
+  readonly kind: 'modbus';
+  /** Sends one request PDU to `unit` on the slot's bus; resolves with the response PDU (possibly an exception PDU). */
+  request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+export interface SerialDevice extends HilDevice {
+  readonly kind: 'serial';
+  write(data: Uint8Array): Promise<void>;
+  /** Raw bytes from the equipment (serial-raw passthrough and serial-line alike). */
+  onData(cb: (data: Uint8Array) => void): Unsubscribe;
+}
+
+export interface MqttDevice extends HilDevice {
+  readonly kind: 'mqtt';
+  subscribe(filter: string): Promise<void>;
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): Promise<void>;
+  onMessage(cb: (topic: string, payload: Uint8Array) => void): Unsubscribe;
+}
+
+export type AnyDevice = ModbusDevice | SerialDevice | MqttDevice;

@@ -1,0 +1,220 @@
+// HIL broker over a real session pair: Grant enforcement on every frame, audit of every action
+// and refusal. Devices here are small in-memory stand-ins; the real drivers are tested with the
+// virtual-serial harness and mosquitto.
+
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../src/gateway/hil/audit.js';
+import { HilBroker } from '../../../src/gateway/hil/broker.js';
+import { decodeHil, encodeHil, type HilMessage } from '../../../src/gateway/hil/protocol.js';
+import type { AnyDevice, ModbusDevice, MqttDevice, Reading, SerialDevice } from '../../../src/hil-devices/device.js';
+import type { Purpose } from '../../../src/uzp/artefacts/types.js';
+import type { Channel } from '../../../src/uzp/session/channel.js';
+import type { Session } from '../../../src/uzp/session/session.js';
+import { sessionPair } from '../../helpers/session-pair.js';
+
+class Listeners<T extends unknown[]> {
+  private cbs = new Set<(...a: T) => void>();
+  on(cb: (...a: T) => void): () => void {
+    this.cbs.add(cb);
+    return () => this.cbs.delete(cb);
+  }
+  emit(...a: T): void {
+    for (const cb of this.cbs) cb(...a);
+  }
+}
+
+function modbusDevice(slot: string, id: string) {
+  const readings = new Listeners<[Reading]>();
+  const seen: { unit: number; pdu: number[] }[] = [];
+  const dev: ModbusDevice = {
+    slot,
+    id,
+    driver: 'modbus-poller',
+    kind: 'modbus',
+    onReading: (cb) => readings.on(cb),
+    request: async (unit, pdu) => {
+      seen.push({ unit, pdu: [...pdu] });
+      return pdu[0] === 3 ? Uint8Array.of(3, 2, 0, 42) : pdu.slice();
+    },
+  };
+  return { dev, readings, seen };
+}
+
+function serialDevice(slot: string, id: string) {
+  const data = new Listeners<[Uint8Array]>();
+  const written: string[] = [];
+  const dev: SerialDevice = { slot, id, driver: 'serial-line', kind: 'serial', onReading: () => () => {}, onData: (cb) => data.on(cb), write: async (d) => void written.push(Buffer.from(d).toString()) };
+  return { dev, data, written };
+}
+
+function mqttDevice(slot: string, id: string) {
+  const msgs = new Listeners<[string, Uint8Array]>();
+  const published: string[] = [];
+  const dev: MqttDevice = {
+    slot,
+    id,
+    driver: 'mqtt-bridge',
+    kind: 'mqtt',
+    onReading: () => () => {},
+    onMessage: (cb) => msgs.on(cb),
+    subscribe: async () => {},
+    publish: async (t) => void published.push(t),
+  };
+  return { dev, msgs, published };
+}
+
+interface Env {
+  operator: Session;
+  audit: Record<string, unknown>[];
+  broker: HilBroker;
+}
+
+let closers: (() => void)[] = [];
+afterEach(() => {
+  for (const c of closers) c();
+  closers = [];
+});
+
+function setup(purposes: Purpose[], devices: AnyDevice[], scope: { slot?: string; device?: string } = { slot: 'rs485-1' }): Env {
+  const p = sessionPair({ purposes, ...scope });
+  const audit: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      audit.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
+  const broker = new HilBroker({ devices: new Map(devices.map((d) => [d.slot, d])), audit: AuditLog.create(sink) });
+  broker.serve(p.gateway, p.grant);
+  closers.push(() => p.operator.close());
+  return { operator: p.operator, audit, broker };
+}
+
+/** Opens a channel and returns a reader of decoded replies. */
+function open(env: Env, slot: string, mode: string): { ch: Channel; next: () => Promise<HilMessage>; send: (m: HilMessage) => void } {
+  const ch = env.operator.openChannel();
+  const queue: HilMessage[] = [];
+  const waiters: ((m: HilMessage) => void)[] = [];
+  ch.on('message', (b: Uint8Array) => {
+    const m = decodeHil(b);
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  const send = (m: HilMessage) => void ch.trySend(encodeHil(m));
+  send({ t: 'open', slot, mode } as HilMessage);
+  return { ch, send, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
+  it('serves an allowed Modbus read and audits it', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read', units: [1], registers: [[0, 99]] }], [m.dev]);
+    const c = open(env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened', device: 'boiler-1', driver: 'modbus-poller', purposes: ['modbus.read'] });
+    c.send({ t: 'req', id: 1, unit: 1, pdu: Uint8Array.of(3, 0, 10, 0, 1) });
+    expect(await c.next()).toEqual({ t: 'res', id: 1, pdu: Uint8Array.of(3, 2, 0, 42) });
+    expect(m.seen).toEqual([{ unit: 1, pdu: [3, 0, 10, 0, 1] }]);
+    await settle();
+    expect(env.audit.find((l) => l.action === 'modbus.read')).toMatchObject({ decision: 'allowed', slot: 'rs485-1', device: 'boiler-1', unit: 1 });
+  });
+
+  it('no modbus.write: a write is refused with exception 0x01, never reaches the bus, and is audited', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev]);
+    const c = open(env, 'rs485-1', 'modbus');
+    await c.next();
+    c.send({ t: 'req', id: 2, unit: 1, pdu: Uint8Array.of(6, 0, 1, 0, 3) });
+    expect(await c.next()).toEqual({ t: 'res', id: 2, pdu: Uint8Array.of(0x86, 0x01), refused: 'PURPOSE_NOT_GRANTED' });
+    expect(m.seen).toEqual([]);
+    await settle();
+    expect(env.audit.find((l) => l.decision === 'refused')).toMatchObject({ action: 'modbus.write', code: 'PURPOSE_NOT_GRANTED', unit: 1, fn: 6, addr: 1 });
+  });
+
+  it('a register outside the granted range is refused with exception 0x02 and audited', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.write', units: [1], registers: [[0, 9]] }, { purpose: 'modbus.read' }], [m.dev]);
+    const c = open(env, 'rs485-1', 'modbus');
+    await c.next();
+    c.send({ t: 'req', id: 3, unit: 1, pdu: Uint8Array.of(0x10, 0, 8, 0, 3, 6, 0, 1, 0, 2, 0, 3) });
+    expect(await c.next()).toEqual({ t: 'res', id: 3, pdu: Uint8Array.of(0x90, 0x02), refused: 'REGISTER_OUT_OF_RANGE' });
+    c.send({ t: 'req', id: 4, unit: 1, pdu: Uint8Array.of(0x10, 0, 7, 0, 3, 6, 0, 1, 0, 2, 0, 3) });
+    expect(await c.next()).toMatchObject({ t: 'res', id: 4 });
+    expect(m.seen.map((s) => s.pdu[2])).toEqual([7]);
+    await settle();
+    expect(env.audit.filter((l) => l.code === 'REGISTER_OUT_OF_RANGE')).toHaveLength(1);
+  });
+
+  it('a slot not in the Grant is refused at open without revealing whether it exists, and audited', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const s = modbusDevice('rs485-2', 'boiler-2');
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev, s.dev]);
+    expect(await open(env, 'rs485-2', 'modbus').next()).toEqual({ t: 'refused', code: 'SLOT_NOT_GRANTED' });
+    expect(await open(env, 'no-such-slot', 'modbus').next()).toEqual({ t: 'refused', code: 'SLOT_NOT_GRANTED' });
+    await settle();
+    expect(env.audit.filter((l) => l.code === 'SLOT_NOT_GRANTED')).toHaveLength(2);
+  });
+
+  it('MQTT: a topic outside the granted filters is refused for subscribe and publish, and audited', async () => {
+    const q = mqttDevice('net-0', 'press-3');
+    const env = setup([{ purpose: 'mqtt.subscribe', topics: ['plant/press3/#'] }, { purpose: 'mqtt.publish', topics: ['plant/press3/cmd'] }], [q.dev], { slot: 'net-0' });
+    const c = open(env, 'net-0', 'mqtt');
+    await c.next();
+    c.send({ t: 'sub', filter: 'plant/#' });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_OUT_OF_FILTER' });
+    c.send({ t: 'sub', filter: 'plant/press3/temp' });
+    expect(await c.next()).toEqual({ t: 'suback', filter: 'plant/press3/temp' });
+    q.msgs.emit('plant/press4/temp', Uint8Array.of(1)); // not subscribed: not delivered
+    q.msgs.emit('plant/press3/temp', Uint8Array.of(2));
+    expect(await c.next()).toEqual({ t: 'msg', topic: 'plant/press3/temp', payload: Uint8Array.of(2) });
+    c.send({ t: 'pub', id: 9, topic: 'plant/press4/cmd', payload: Uint8Array.of(1), qos: 1, retain: false });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_OUT_OF_FILTER', id: 9 });
+    c.send({ t: 'pub', id: 10, topic: 'plant/press3/cmd', payload: Uint8Array.of(1), qos: 1, retain: false });
+    expect(await c.next()).toEqual({ t: 'puback', id: 10 });
+    expect(q.published).toEqual(['plant/press3/cmd']);
+    await settle();
+    expect(env.audit.filter((l) => l.code === 'TOPIC_OUT_OF_FILTER').map((l) => l.action)).toEqual(['mqtt.subscribe', 'mqtt.publish']);
+  });
+
+  it('serial: writes need serial.write; reads flow only with serial.read', async () => {
+    const s = serialDevice('uart-0', 'gps');
+    const env = setup([{ purpose: 'serial.read' }], [s.dev], { slot: 'uart-0' });
+    const c = open(env, 'uart-0', 'serial');
+    expect(await c.next()).toMatchObject({ t: 'opened', purposes: ['serial.read'] });
+    s.data.emit(Uint8Array.of(65, 66));
+    expect(await c.next()).toEqual({ t: 'data', d: Uint8Array.of(65, 66) });
+    c.send({ t: 'data', d: Uint8Array.of(67) });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'PURPOSE_NOT_GRANTED' });
+    expect(s.written).toEqual([]);
+  });
+
+  it('tail: readings outside the Grant are withheld', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read', units: [1], registers: [[0, 9]] }], [m.dev]);
+    const c = open(env, 'rs485-1', 'tail');
+    await c.next();
+    const r = (seq: number, unit: number, addr: number): Reading => ({ slot: 'rs485-1', device: 'boiler-1', kind: 'modbus', seq, ts: 1, value: seq, source: { kind: 'modbus', unit, table: 'holding', addr, count: 1 } });
+    m.readings.emit(r(1, 2, 0)); // unit 2: withheld
+    m.readings.emit(r(2, 1, 50)); // register 50: withheld
+    m.readings.emit(r(3, 1, 5));
+    expect(await c.next()).toEqual({ t: 'reading', slot: 'rs485-1', device: 'boiler-1', kind: 'modbus', seq: 3, ts: 1, value: 3 });
+  });
+
+  it('malformed frames and frames before open are refused and audited; the broker keeps serving', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev]);
+    const ch = env.operator.openChannel();
+    const replies: HilMessage[] = [];
+    ch.on('message', (b: Uint8Array) => replies.push(decodeHil(b)));
+    ch.trySend(Uint8Array.of(0xff, 0x00, 0x13));
+    ch.trySend(encodeHil({ t: 'data', d: Uint8Array.of(1) }));
+    await settle();
+    expect(replies).toEqual([{ t: 'refused', code: 'BAD_MESSAGE' }, { t: 'refused', code: 'NOT_OPEN' }]);
+    const c = open(env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+    expect(env.audit.filter((l) => l.decision === 'refused').map((l) => l.code)).toEqual(['BAD_MESSAGE', 'NOT_OPEN']);
+  });
+});

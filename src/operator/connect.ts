@@ -1,0 +1,72 @@
+// Operator side composition: from the operator's files to an open UZP session with a gateway.
+// Outbound only: one RN link (an address from the RN Set Statement), then Join + E2E handshake.
+
+import { readArtefactFile } from '../files/artefact-file.js';
+import { loadKeyFile } from '../files/keyfile.js';
+import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { TrustStore } from '../uzp/artefacts/trust.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { Endpoint } from '../uzp/endpoint.js';
+import { ErrorCode, LocalError, type UzpError } from '../uzp/errors.js';
+import { RnLink } from '../uzp/link/rn-link.js';
+import type { Session } from '../uzp/session/session.js';
+
+export interface OperatorFiles {
+  readonly key: string;
+  readonly pcert: string;
+  readonly trust: string;
+  readonly rnSet: string;
+  readonly grant: string;
+  readonly revocations?: string;
+}
+
+export interface OperatorConnection {
+  readonly session: Session;
+  readonly link: RnLink;
+  close(): void;
+}
+
+export async function connectOperator(
+  files: OperatorFiles,
+  gateway: Uint8Array,
+  opts: { provider?: CryptoProvider; suites?: number[]; signal?: AbortSignal } = {},
+): Promise<OperatorConnection> {
+  const provider = opts.provider ?? nodeProvider;
+  const id = loadKeyFile(provider, files.key);
+  const anchor = loadTrustAnchor(provider, files.trust);
+  const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
+  const rnSet = trust.setRnSet(readArtefactFile(files.rnSet));
+  if (files.revocations !== undefined) trust.setRevocation(readArtefactFile(files.revocations));
+  const pcert = readArtefactFile(files.pcert);
+  const grant = readArtefactFile(files.grant);
+  // Try every address of every listed RN in order (draft §11.1: any eligible RN of the set).
+  const addresses = rnSet.body.rns.flatMap((r) => r.addresses);
+  if (addresses.length === 0) throw new LocalError(ErrorCode.CONFIG_INVALID, `${files.rnSet}: the RN Set Statement lists no address`);
+  let last: UzpError | undefined;
+  for (const address of addresses) {
+    let link: RnLink;
+    try {
+      link = await RnLink.attach({ address, trust, identity: { seed: id.seed, pcert }, signal: opts.signal });
+    } catch (e) {
+      last = e as UzpError;
+      continue;
+    }
+    try {
+      const ep = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link });
+      const session = await ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal });
+      return {
+        session,
+        link,
+        close: () => {
+          session.close();
+          setTimeout(() => link.close(), 200).unref();
+        },
+      };
+    } catch (e) {
+      link.close();
+      throw e;
+    }
+  }
+  throw last ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN reachable');
+}

@@ -63,7 +63,7 @@ export interface ConnectOptions {
   readonly extensions?: readonly HandshakeExtension[];
 }
 
-export const DEFAULT_TRANSPORT_PARAMS: TransportParams = { maxBlockPlaintext: 32 * 1024, windowBlocks: 256 };
+export const DEFAULT_TRANSPORT_PARAMS: TransportParams = { maxBlockPlaintext: 32 * 1024, windowBlocks: 64 };
 
 export class Endpoint extends EventEmitter {
   private accepting = false;

@@ -5,11 +5,13 @@ import type { Command, CommandIo } from './command.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  boards: () => import('./boards.js'),
   connect: () => import('./connect.js'),
   demo: () => import('./demo.js'),
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),
   rn: () => import('./rn.js'),
+  slots: () => import('./slots.js'),
 };
 
 async function topHelp(io: CommandIo): Promise<void> {

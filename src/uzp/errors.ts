@@ -64,6 +64,14 @@ export const ErrorCode = {
   ATTACH_REFUSED: 'ATTACH_REFUSED',
   JOIN_REFUSED: 'JOIN_REFUSED',
   PEER_NOT_ATTACHED: 'PEER_NOT_ATTACHED',
+  // equipment ports: serial, Modbus, MQTT (src/ports)
+  PORT_CLOSED: 'PORT_CLOSED',
+  PORT_IO: 'PORT_IO',
+  MODBUS_TIMEOUT: 'MODBUS_TIMEOUT',
+  MODBUS_EXCEPTION: 'MODBUS_EXCEPTION',
+  MODBUS_CRC: 'MODBUS_CRC',
+  MODBUS_OFFLINE: 'MODBUS_OFFLINE',
+  MQTT_REFUSED: 'MQTT_REFUSED',
   // local files, keys, configuration (fault: local)
   KEY_FILE_PERMISSIONS: 'KEY_FILE_PERMISSIONS',
   KEY_FILE_INVALID: 'KEY_FILE_INVALID',
@@ -72,7 +80,11 @@ export const ErrorCode = {
   FILE_IO: 'FILE_IO',
   FILE_INVALID: 'FILE_INVALID',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  BOARD_UNKNOWN: 'BOARD_UNKNOWN',
   USAGE: 'USAGE',
+  // simulators and the virtual-serial harness: a system tool (socat, mosquitto) (fault: local)
+  TOOL_MISSING: 'TOOL_MISSING',
+  TOOL_FAILED: 'TOOL_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,99 @@
+// `uzpgw slots check --config FILE`: validates a gateway config against its board profile and
+// lists every problem (file, line, field path, expected, found, fix). Exit 0 when the config is
+// valid (warnings allowed), 1 when it has errors.
+
+import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../gateway/config/index.js';
+import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import type { Command } from './command.js';
+
+const FLAGS: FlagSpecs = {
+  config: { type: 'string', describe: 'the gateway config file (JSON)', placeholder: 'FILE' },
+  json: { type: 'boolean', describe: 'print one JSON object' },
+  'boards-dir': { type: 'string', describe: 'read board profiles from DIR instead of the shipped boards/', placeholder: 'DIR' },
+  'no-file-check': { type: 'boolean', describe: 'do not check that key, PCert and trust files exist (e.g. when checking on a workstation)' },
+};
+const USAGE = 'uzpgw slots check --config FILE [--json] [--boards-dir DIR] [--no-file-check]';
+const DESCRIPTION = [
+  'Validates a gateway config: the schema (unknown keys, types, ranges), then the slots against the',
+  'board (slot exists, driver fits the slot, baud/parity/stop bits fit the port, no two slots on one',
+  'port or GPIO pin, unit ids 1..247 and unique per bus, registers do not overlap, profiles exist),',
+  'and that the referenced files exist. Prints every problem with its file, line, field path, what',
+  'was expected and how to fix it. Exit status: 0 valid, 1 problems found, 2 usage error.',
+].join('\n');
+
+function framing(s: SerialParams): string {
+  return `${s.baudRate} ${s.dataBits}${s.parity[0]!.toUpperCase()}${s.stopBits}`;
+}
+
+function describeSlot(s: SlotConfig): string {
+  const d = s.device;
+  const at = s.port.path ?? s.port.id;
+  switch (d.driver) {
+    case 'modbus-poller': {
+      const regs = d.units.reduce((n, u) => n + u.registers.length, 0);
+      const units = `units ${d.units.map((u) => u.unit).join(', ')} (${regs} registers)`;
+      return d.transport.kind === 'rtu' ? `${at} ${framing(d.transport.serial)}, ${units}` : `tcp ${d.transport.host}:${d.transport.port}, ${units}`;
+    }
+    case 'serial-line':
+      return `${at} ${framing(d.serial)}, lines ending ${JSON.stringify(d.delimiter)}`;
+    case 'serial-raw':
+      return `${at} ${framing(d.serial)}, raw bytes`;
+    case 'mqtt-bridge':
+      return `${d.broker}, subscribe ${d.subscribe.join(' ') || '-'}, publish ${d.publish.join(' ') || '-'}`;
+  }
+}
+
+export const command: Command = {
+  summary: 'check a gateway config against its board (slots, ports, devices)',
+  async run(argv, io) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
+      return 0;
+    }
+    const p = parseArgs(argv, FLAGS);
+    const [sub, ...extra] = p.positionals;
+    if (sub !== 'check') throw usageError(sub === undefined ? 'missing subcommand: uzpgw slots check --config FILE' : `unknown subcommand ${JSON.stringify(sub)}; run \`uzpgw slots --help\``);
+    if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const file = requireStr(p, 'config');
+    const r = checkConfigFile(file, { boardsDir: str(p, 'boards-dir') ?? BOARDS_DIR, checkFiles: !bool(p, 'no-file-check') });
+    const errors = r.issues.filter((i) => i.severity === 'error');
+    const warnings = r.issues.filter((i) => i.severity === 'warning');
+    if (bool(p, 'json')) {
+      const c = r.config;
+      const out = {
+        ok: c !== undefined,
+        file,
+        errors: errors.length,
+        warnings: warnings.length,
+        ...(c !== undefined
+          ? {
+              board: c.board,
+              digest: configDigestHex(c),
+              slots: c.slots.map((s) => ({ slot: s.id, port: s.port.id, ...(s.port.path !== undefined ? { path: s.port.path } : {}), device: s.device.id, driver: s.device.driver })),
+            }
+          : {}),
+        issues: r.issues,
+      };
+      io.stdout.write(JSON.stringify(out) + '\n');
+      return c !== undefined ? 0 : 1;
+    }
+    if (r.config === undefined) {
+      const lines = [`${file}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`, ...r.issues.map((i) => '  ' + formatIssue(i))];
+      io.stdout.write(lines.join('\n') + '\n');
+      return 1;
+    }
+    const c = r.config;
+    const w = Math.max(...c.slots.map((s) => s.id.length), 4) + 2;
+    const dw = Math.max(...c.slots.map((s) => s.device.id.length), 4) + 2;
+    const lines = [
+      `config OK: ${file}`,
+      `  board:  ${c.board} (${r.board?.name ?? ''})`,
+      `  digest: ${configDigestHex(c)}`,
+      `  slots:`,
+      ...c.slots.map((s) => `    ${s.id.padEnd(w)}${s.device.driver.padEnd(15)}${s.device.id.padEnd(dw)}${describeSlot(s)}`),
+      ...(warnings.length > 0 ? [`  ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`, ...warnings.map((i) => '    ' + formatIssue(i))] : []),
+    ];
+    io.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  },
+};

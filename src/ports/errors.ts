@@ -1,0 +1,70 @@
+// Typed errors of the equipment transports, on top of src/uzp/errors.ts. Modbus exceptions keep
+// the slave's exception code (Modbus Application Protocol V1.1b3 §7) so operators and audit
+// lines can show exactly what the device said.
+
+import { ErrorCode, ProtocolError, StateError, UzpError } from '../uzp/errors.js';
+
+/** The OS refused I/O on an open port (device vanished mid-write, EIO). */
+export class PortIoError extends UzpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.PORT_IO, 'local', message, options);
+  }
+}
+
+/** A well-formed exception reply: the slave refused the request (§7). */
+export class ModbusException extends ProtocolError {
+  constructor(
+    readonly unit: number,
+    readonly functionCode: number,
+    readonly exceptionCode: number,
+  ) {
+    super(ErrorCode.MODBUS_EXCEPTION, `unit ${unit}: function 0x${hex(functionCode)} refused with exception 0x${hex(exceptionCode)} (${exceptionName(exceptionCode)})`);
+  }
+}
+
+/** No (valid) reply within the request's timeout. */
+export class ModbusTimeoutError extends ProtocolError {
+  constructor(
+    readonly unit: number,
+    readonly timeoutMs: number,
+  ) {
+    super(ErrorCode.MODBUS_TIMEOUT, `unit ${unit}: no reply within ${timeoutMs} ms`);
+  }
+}
+
+/** The bus is not connected (serial device away, TCP peer down): fails fast instead of a timeout. */
+export class ModbusOfflineError extends StateError {
+  constructor(what: string) {
+    super(ErrorCode.MODBUS_OFFLINE, `${what}: not connected`);
+  }
+}
+
+const NAMES: Record<number, string> = {
+  0x01: 'illegal function',
+  0x02: 'illegal data address',
+  0x03: 'illegal data value',
+  0x04: 'server device failure',
+  0x05: 'acknowledge',
+  0x06: 'server device busy',
+  0x08: 'memory parity error',
+  0x0a: 'gateway path unavailable',
+  0x0b: 'gateway target device failed to respond',
+};
+
+export function exceptionName(code: number): string {
+  return NAMES[code] ?? 'unknown exception';
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** Replies arrived for the request but none passed its CRC (line noise, wrong framing). */
+export class ModbusCrcError extends ProtocolError {
+  constructor(
+    readonly unit: number,
+    readonly errors: number,
+  ) {
+    super(ErrorCode.MODBUS_CRC, `unit ${unit}: ${errors} corrupted frame(s) and no valid reply`);
+  }
+}

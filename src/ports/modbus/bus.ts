@@ -1,0 +1,226 @@
+// ModbusBus: the master for one physical bus (one RS-485 line, or one Modbus TCP connection).
+//
+// - One lock per bus: exactly one request is on the wire at a time (Modbus over Serial Line
+//   §2.4: a master talks to one slave at a time); the lock is this class's `running` flag and
+//   nothing else touches the transport.
+// - Bounded per-unit queues served round robin (round-robin.ts): a dead slave costs its timeout
+//   once per round and never stalls the other slaves; a unit whose queue is full has its next
+//   request refused at once (BUFFER_FULL), counted.
+// - Replies are checked by the transport (unit id, function, CRC or transaction id); exception
+//   replies become ModbusException with the slave's exception code (§7), timeouts
+//   ModbusTimeoutError, a disconnected bus ModbusOfflineError at once (no timeout spent).
+// - readMany() merges contiguous reads (plan.ts) and splits the answers back.
+
+import { ErrorCode, LocalError, StateError, UzpError } from '../../uzp/errors.js';
+import { systemClock, type Clock } from '../../uzp/link/clock.js';
+import { ExceptionCode, MAX_PDU, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
+import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
+import { describeError, silentPortLog, type PortLog } from '../log.js';
+import type { SerialLink } from '../serial.js';
+import { decodeReadReply, exceptionOf, readRequest, writeRequest, type Table, type WritableTable } from './pdu.js';
+import { planReads, splitRead, type PlanLimits, type ReadSpec } from './plan.js';
+import { RoundRobinQueues } from './round-robin.js';
+import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
+import { BusStats, type UnitStats } from './stats.js';
+import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
+import type { ModbusTransport } from './transport.js';
+
+export interface ModbusBusOptions {
+  /** Default per-request timeout. */
+  readonly timeoutMs?: number;
+  readonly unitQueueMax?: number;
+  readonly clock?: Clock;
+  readonly log?: PortLog;
+}
+
+export interface RequestOptions {
+  readonly timeoutMs?: number;
+}
+
+export type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: UzpError };
+
+interface Job {
+  readonly pdu: Uint8Array;
+  readonly timeoutMs: number;
+  readonly resolve: (reply: Uint8Array) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export class ModbusBus {
+  private readonly queues: RoundRobinQueues<Job>;
+  private running = false;
+  private closed = false;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly log: PortLog;
+
+  constructor(
+    readonly transport: ModbusTransport,
+    readonly stats: BusStats,
+    opts: ModbusBusOptions = {},
+  ) {
+    this.queues = new RoundRobinQueues(opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX);
+    this.timeoutMs = opts.timeoutMs ?? MODBUS_TIMEOUT_MS;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentPortLog;
+  }
+
+  /** An RTU master on `link` (which the caller starts and closes). */
+  static rtu(link: SerialLink, opts: ModbusBusOptions & RtuTransportOptions = {}): ModbusBus {
+    const stats = new BusStats();
+    return new ModbusBus(new RtuTransport(link, stats, opts), stats, opts);
+  }
+
+  /** A Modbus TCP master; starts connecting at once and redials on its own. */
+  static tcp(opts: ModbusBusOptions & TcpTransportOptions): ModbusBus {
+    const stats = new BusStats();
+    return new ModbusBus(new TcpTransport(opts, stats).start(), stats, opts);
+  }
+
+  unitStats(unit: number): UnitStats {
+    return { ...this.stats.unit(unit) };
+  }
+
+  /** Requests waiting (not yet on the wire), for one unit or all. */
+  queued(unit?: number): number {
+    return this.queues.size(unit);
+  }
+
+  /** Reads `count` items; bits come back as 0/1. */
+  async read(unit: number, table: Table, addr: number, count: number, opts: RequestOptions = {}): Promise<number[]> {
+    this.checkUnit(unit, false);
+    const pdu = readRequest(table, addr, count);
+    const reply = await this.enqueue(unit, pdu, opts);
+    this.throwIfException(unit, pdu, reply);
+    return decodeReadReply(table, count, reply);
+  }
+
+  /** Writes with fc 5/6 for one value and 15/16 for several (or always, with forceMultiple). */
+  async write(unit: number, table: WritableTable, addr: number, values: readonly (number | boolean)[], opts: RequestOptions & { forceMultiple?: boolean } = {}): Promise<void> {
+    this.checkUnit(unit, true);
+    const pdu = writeRequest(table, addr, values, opts.forceMultiple);
+    const reply = await this.enqueue(unit, pdu, opts);
+    this.throwIfException(unit, pdu, reply);
+  }
+
+  /**
+   * Raw PDU passthrough (the operator's Modbus TCP forwarding): resolves with the reply PDU as
+   * the slave sent it, exception replies included, so they can be relayed byte for byte. An RTU
+   * broadcast resolves with an empty PDU. Timeouts and a disconnected bus reject (a forwarder
+   * answers those with exception 0x0B, see exceptionPdu()).
+   */
+  async request(unit: number, pdu: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
+    this.checkUnit(unit, true);
+    if (pdu.length < 1 || pdu.length > MAX_PDU) throw new LocalError(ErrorCode.USAGE, `request: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
+    if ((pdu[0]! & 0x80) !== 0 || pdu[0] === 0) throw new LocalError(ErrorCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
+    return this.enqueue(unit, pdu.slice(), opts);
+  }
+
+  /**
+   * Executes a poll plan: merged requests where possible, one outcome per spec in the given
+   * order. If a merged request draws illegal-data-address, its parts are retried one by one so
+   * a single unmapped range fails alone; any other failure (a timeout) fails all its parts
+   * without retrying, so a dead slave still costs one timeout, not one per part.
+   */
+  async readMany(specs: readonly ReadSpec[], opts: RequestOptions & PlanLimits = {}): Promise<ReadOutcome[]> {
+    const plan = planReads(specs, opts);
+    const out = new Array<ReadOutcome>(specs.length);
+    await Promise.all(
+      plan.map(async (p) => {
+        try {
+          const values = await this.read(p.unit, p.table, p.addr, p.count, opts);
+          for (const part of splitRead(p, values)) out[part.index] = { ok: true, values: part.values };
+        } catch (e) {
+          if (p.parts.length > 1 && e instanceof ModbusException && e.exceptionCode === ExceptionCode.ILLEGAL_DATA_ADDRESS) {
+            await Promise.all(
+              p.parts.map(async (part) => {
+                const s = specs[part.index]!;
+                out[part.index] = await this.read(s.unit, s.table, s.addr, s.count, opts).then(
+                  (values) => ({ ok: true as const, values }),
+                  (err: unknown) => ({ ok: false as const, error: asUzpError(err) }),
+                );
+              }),
+            );
+          } else {
+            for (const part of p.parts) out[part.index] = { ok: false, error: asUzpError(e) };
+          }
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Refuses queued requests (PORT_CLOSED) and closes the transport. The SerialLink stays the caller's. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const j of this.queues.drain()) j.reject(new StateError(ErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    await this.transport.close();
+  }
+
+  private checkUnit(unit: number, allowBroadcast: boolean): void {
+    const max = this.transport.maxUnit;
+    if (!Number.isInteger(unit) || unit < 0 || unit > max) throw new LocalError(ErrorCode.USAGE, `unit id must be an integer 0..${max}, got ${unit}`);
+    if (unit === 0 && this.transport.broadcastUnit0 && !allowBroadcast) throw new LocalError(ErrorCode.USAGE, 'unit 0 is the RTU broadcast address: no slave answers it, so it cannot be read');
+  }
+
+  private throwIfException(unit: number, pdu: Uint8Array, reply: Uint8Array): void {
+    const code = exceptionOf(pdu, reply);
+    if (code !== null) throw new ModbusException(unit, pdu[0]!, code);
+  }
+
+  private enqueue(unit: number, pdu: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new StateError(ErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    const stats = this.stats.unit(unit);
+    if (!this.transport.online) {
+      stats.offline++;
+      return Promise.reject(new ModbusOfflineError(this.transport.name));
+    }
+    return new Promise((resolve, reject) => {
+      const job: Job = { pdu, timeoutMs: opts.timeoutMs ?? this.timeoutMs, resolve, reject };
+      if (!this.queues.push(unit, job)) {
+        stats.queueFull++;
+        this.log.warn({ bus: this.transport.name, unit, queued: this.queues.size(unit) }, 'modbus: unit queue full, request refused');
+        reject(new StateError(ErrorCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${this.queues.size(unit)} requests queued`));
+        return;
+      }
+      this.pump();
+    });
+  }
+
+  /** Takes the bus lock and runs queued requests round robin until none is left. */
+  private pump(): void {
+    if (this.running || this.closed) return;
+    const next = this.queues.shift();
+    if (!next) return;
+    this.running = true;
+    void this.run(next.unit, next.item).finally(() => {
+      this.running = false;
+      this.pump();
+    });
+  }
+
+  private async run(unit: number, job: Job): Promise<void> {
+    const stats = this.stats.unit(unit);
+    const t0 = this.clock.now();
+    try {
+      const reply = await this.transport.exchange({ unit, pdu: job.pdu, timeoutMs: job.timeoutMs, stats });
+      if (reply.length > 0) {
+        stats.replies++;
+        stats.lastLatencyMs = this.clock.now() - t0;
+        if (exceptionOf(job.pdu, reply) !== null) stats.exceptions++;
+      }
+      job.resolve(reply);
+    } catch (e) {
+      if (e instanceof ModbusTimeoutError) stats.timeouts++;
+      else if (e instanceof ModbusOfflineError) stats.offline++;
+      else if (!(e instanceof UzpError)) this.log.warn({ bus: this.transport.name, unit, err: describeError(e) }, 'modbus: unexpected transport error');
+      job.reject(asUzpError(e));
+    }
+  }
+}
+
+function asUzpError(e: unknown): UzpError {
+  if (e instanceof UzpError) return e;
+  return new PortIoError(`modbus: ${describeError(e)}`, { cause: e });
+}

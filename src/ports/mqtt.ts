@@ -1,0 +1,314 @@
+// MqttLink: the gateway's client to an equipment broker, through mqtt.js 5.
+//
+// Reconnect: mqtt.js reconnects at a fixed period (the lockstep pattern FIELD-NOTES warns of), so
+// its timer is off (reconnectPeriod 0) and this class redials with capped exponential backoff and
+// full jitter, reusing the client's in-memory stores so QoS 1/2 publishes in flight when the
+// broker vanished are resent after it returns. mqtt.js only remembers subscriptions for its own
+// reconnect timer, so the link keeps the set of filters itself and subscribes them again on every
+// connection that did not resume a session.
+//
+// Bounds (mqtt-queues.ts): publishes go through a window of awaited publishAsync calls with a
+// bounded wait queue (BUFFER_FULL beyond it); received messages wait in a bounded queue that
+// drops the oldest. Nothing throws into the event loop: mqtt.js 'error' events are logged and
+// the connection is re-established.
+
+import { EventEmitter } from 'node:events';
+import { connect, ErrorWithReasonCode, validateTopic, type IClientOptions, type MqttClient } from 'mqtt';
+import { ErrorCode, LocalError, ProtocolError, StateError, UzpError } from '../uzp/errors.js';
+import { Backoff, type BackoffOptions } from '../uzp/link/backoff.js';
+import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
+import { PortIoError } from './errors.js';
+import { describeError, silentPortLog, type PortLog } from './log.js';
+import { PublishWindow, ReceiveQueue } from './mqtt-queues.js';
+
+export type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
+export type QoS = 0 | 1 | 2;
+
+export interface MqttLinkOptions {
+  /** mqtt://host:port (or mqtts://, ws://). */
+  readonly url: string;
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Clean session (default true): subscriptions are re-made on every connect. */
+  readonly clean?: boolean;
+  readonly protocolVersion?: 4 | 5;
+  readonly keepaliveS?: number;
+  readonly connectTimeoutMs?: number;
+  readonly publishWindow?: number;
+  readonly publishQueueMax?: number;
+  readonly receiveQueueMax?: number;
+  readonly backoff?: BackoffOptions;
+  readonly clock?: Clock;
+  readonly log?: PortLog;
+}
+
+export interface MqttMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+export interface MqttStats {
+  connects: number;
+  disconnects: number;
+  published: number;
+  publishFailed: number;
+  publishRefused: number;
+  received: number;
+  receiveDropped: number;
+  resubscribes: number;
+  lastError: string | null;
+}
+
+/** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
+export class MqttRefusedError extends ProtocolError {
+  constructor(
+    message: string,
+    readonly reasonCode: number,
+  ) {
+    super(ErrorCode.MQTT_REFUSED, message);
+  }
+}
+
+export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: string] }> {
+  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, resubscribes: 0, lastError: null };
+  private _state: MqttState = 'waiting';
+  private client: MqttClient | null = null;
+  private readonly subscriptions = new Map<string, QoS>();
+  private readonly window: PublishWindow;
+  private readonly inbox: ReceiveQueue<MqttMessage>;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
+  private readonly log: PortLog;
+  private cancelRetry: () => void = () => {};
+
+  constructor(private readonly opts: MqttLinkOptions) {
+    super();
+    this.window = new PublishWindow(opts.publishWindow ?? MQTT_PUBLISH_WINDOW, opts.publishQueueMax ?? MQTT_PUBLISH_QUEUE_MAX);
+    this.inbox = new ReceiveQueue(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX);
+    this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentPortLog;
+  }
+
+  get state(): MqttState {
+    return this._state;
+  }
+
+  /** Publishes in flight (window) and waiting for a slot. */
+  get publishing(): { active: number; queued: number } {
+    return { active: this.window.active, queued: this.window.queued };
+  }
+
+  get pendingMessages(): number {
+    return this.inbox.length;
+  }
+
+  start(): this {
+    if (this.client || this._state === 'closed') return this;
+    const o = this.opts;
+    const options: IClientOptions = {
+      reconnectPeriod: 0,
+      resubscribe: false,
+      connectTimeout: o.connectTimeoutMs ?? MQTT_CONNECT_TIMEOUT_MS,
+      keepalive: o.keepaliveS ?? MQTT_KEEPALIVE_S,
+      clean: o.clean ?? true,
+      protocolVersion: o.protocolVersion ?? 4,
+      ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+    };
+    this.setState('connecting', `connecting to ${o.url}`);
+    const c = connect(o.url, options);
+    this.client = c;
+    c.on('connect', (connack) => void this.onConnect(c, connack.sessionPresent));
+    c.on('close', () => this.onClose(c));
+    c.on('error', (e) => {
+      this.stats.lastError = describeError(e);
+      this.log.debug({ url: o.url, err: describeError(e) }, 'mqtt: client error');
+    });
+    c.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.qos, packet.retain));
+    return this;
+  }
+
+  /** Resolves once connected; rejects with PORT_CLOSED if closed first. */
+  whenOpen(): Promise<void> {
+    if (this._state === 'open') return Promise.resolve();
+    if (this._state === 'closed') return Promise.reject(closedError());
+    return new Promise((resolve, reject) => {
+      const on = (s: MqttState): void => {
+        if (s === 'open') (this.off('state', on), resolve());
+        else if (s === 'closed') (this.off('state', on), reject(closedError()));
+      };
+      this.on('state', on);
+    });
+  }
+
+  /**
+   * Subscribes `filter` now (if connected) and after every reconnect. Rejects with
+   * MqttRefusedError if the broker refuses it (the filter is then forgotten), LocalError(USAGE)
+   * for an invalid filter.
+   */
+  async subscribe(filter: string, qos: QoS = 0): Promise<void> {
+    if (this._state === 'closed') throw closedError();
+    if (!validateTopic(filter)) throw new LocalError(ErrorCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
+    this.subscriptions.set(filter, qos);
+    const c = this.client;
+    if (this._state !== 'open' || !c) return; // made on connect
+    try {
+      await this.grant(c, [filter]);
+    } catch (e) {
+      if (e instanceof MqttRefusedError) this.subscriptions.delete(filter);
+      throw e;
+    }
+  }
+
+  async unsubscribe(filter: string): Promise<void> {
+    this.subscriptions.delete(filter);
+    const c = this.client;
+    if (this._state === 'open' && c) await c.unsubscribeAsync(filter).catch((e: unknown) => this.log.debug({ filter, err: describeError(e) }, 'mqtt: unsubscribe failed'));
+  }
+
+  /**
+   * Publishes through the window; resolves when mqtt.js has sent it (QoS 0) or the broker
+   * acknowledged it (QoS 1/2). While the broker is away QoS 1/2 publishes wait in flight and are
+   * resent after reconnect. Rejects BUFFER_FULL when window and queue are full, PORT_CLOSED after
+   * close(), MqttRefusedError / PORT_IO when the broker or the connection fails it.
+   */
+  publish(topic: string, payload: Uint8Array | string, opts: { qos?: QoS; retain?: boolean } = {}): Promise<void> {
+    if (this._state === 'closed' || !this.client) return Promise.reject(this._state === 'closed' ? closedError() : notStarted());
+    const c = this.client;
+    const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    const p = this.window.submit(async () => {
+      try {
+        await c.publishAsync(topic, body, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+        this.stats.published++;
+      } catch (e) {
+        this.stats.publishFailed++;
+        throw toTyped(e, `mqtt: publish to ${topic} failed`);
+      }
+    });
+    p.catch((e: unknown) => {
+      if (e instanceof StateError && e.code === ErrorCode.BUFFER_FULL) {
+        this.stats.publishRefused++;
+        this.log.warn({ topic, refused: this.window.refused }, 'mqtt: publish refused, window and queue full');
+      }
+    });
+    return p;
+  }
+
+  /** The next received message (waits); rejects with PORT_CLOSED once closed. */
+  receive(): Promise<MqttMessage> {
+    return this.inbox.shift();
+  }
+
+  tryReceive(): MqttMessage | undefined {
+    return this.inbox.tryShift();
+  }
+
+  async *messages(): AsyncGenerator<MqttMessage> {
+    for (;;) {
+      try {
+        yield await this.inbox.shift();
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    this.cancelRetry();
+    const c = this.client;
+    this.setState('closed', 'closed by caller');
+    this.window.rejectWaiting(closedError());
+    this.inbox.close(closedError());
+    if (c) await c.endAsync(true).catch(() => {});
+  }
+
+  // ---- connection life cycle ----
+
+  private async onConnect(c: MqttClient, sessionPresent: boolean): Promise<void> {
+    if (this.client !== c || this._state === 'closed') return;
+    this.backoff.reset();
+    this.stats.connects++;
+    this.setState('open', `connected to ${this.opts.url}`);
+    if (sessionPresent || this.subscriptions.size === 0) return;
+    this.stats.resubscribes++;
+    const filters = [...this.subscriptions.keys()];
+    try {
+      await this.grant(c, filters);
+    } catch (e) {
+      this.log.warn({ filters, err: describeError(e) }, 'mqtt: resubscribe failed');
+    }
+  }
+
+  private onClose(c: MqttClient): void {
+    if (this.client !== c || this._state === 'closed') return;
+    if (this._state === 'open') this.stats.disconnects++;
+    const delay = this.backoff.next();
+    this.log.warn({ url: this.opts.url, retryMs: delay, err: this.stats.lastError }, 'mqtt: connection lost, will reconnect');
+    this.setState('waiting', `connection closed; retry in ${delay} ms`);
+    this.cancelRetry();
+    this.cancelRetry = this.clock.setTimeout(() => {
+      if (this.client !== c || this._state === 'closed') return;
+      this.setState('connecting', `reconnecting to ${this.opts.url}`);
+      // Keep the stores: QoS 1/2 packets in flight are resent once the broker is back.
+      c.reconnect({ incomingStore: c.incomingStore, outgoingStore: c.outgoingStore });
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): void {
+    this.stats.received++;
+    if (this.inbox.push({ topic, payload: new Uint8Array(payload), qos, retain })) {
+      this.stats.receiveDropped++;
+      if (this.stats.receiveDropped === 1 || this.stats.receiveDropped % 1000 === 0) {
+        this.log.warn({ dropped: this.stats.receiveDropped, max: this.inbox.max }, 'mqtt: receive queue full, oldest messages dropped');
+      }
+    }
+  }
+
+  /** SUBSCRIBE and check every grant (SUBACK 0x80 = failure; MQTT 5 reason codes >= 0x80). */
+  private async grant(c: MqttClient, filters: string[]): Promise<void> {
+    const map: Record<string, { qos: QoS }> = {};
+    for (const f of filters) map[f] = { qos: this.subscriptions.get(f) ?? 0 };
+    let grants;
+    try {
+      grants = await c.subscribeAsync(map);
+    } catch (e) {
+      throw toTyped(e, `mqtt: subscribe ${filters.join(', ')} failed`);
+    }
+    const bad = grants.filter((g) => g.qos >= 0x80);
+    if (bad.length > 0) {
+      for (const g of bad) this.subscriptions.delete(g.topic);
+      throw new MqttRefusedError(`mqtt: broker refused subscription to ${bad.map((g) => g.topic).join(', ')}`, bad[0]!.qos);
+    }
+  }
+
+  private setState(s: MqttState, reason: string): void {
+    this._state = s;
+    this.log.debug({ url: this.opts.url, state: s, reason }, 'mqtt: state');
+    try {
+      this.emit('state', s, reason);
+    } catch (e) {
+      this.log.warn({ err: describeError(e) }, 'mqtt: state listener threw');
+    }
+  }
+}
+
+function closedError(): StateError {
+  return new StateError(ErrorCode.PORT_CLOSED, 'mqtt: link closed');
+}
+
+function notStarted(): StateError {
+  return new StateError(ErrorCode.PORT_CLOSED, 'mqtt: link not started (call start())');
+}
+
+function toTyped(e: unknown, what: string): UzpError {
+  if (e instanceof UzpError) return e;
+  if (e instanceof ErrorWithReasonCode && e.code >= 0x80) return new MqttRefusedError(`${what}: ${e.message} (reason 0x${e.code.toString(16)})`, e.code);
+  return new PortIoError(`${what}: ${describeError(e)}`, { cause: e });
+}

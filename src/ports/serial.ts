@@ -1,0 +1,339 @@
+// SerialLink: one raw tty through `serialport`, kept open across unplug/replug.
+//
+// Field notes: the top complaint about edge gateways is that serial does not come back after a
+// USB adapter is unplugged. Here a disconnect (read/write error, EOF, the device path vanishing)
+// moves the link to `waiting`, and it reopens the same path with capped exponential backoff and
+// full jitter (base 250 ms, cap 10 s) until it appears again. A fresh SerialPort stream is made
+// for every attempt, so nothing of a dead file descriptor is reused.
+//
+// Nothing here throws into the event loop: library errors become state changes with a reason,
+// and listener exceptions are caught and logged. Writes are bounded: bytes queued while the
+// device is away plus bytes handed to the OS but not yet written never exceed maxQueuedBytes;
+// beyond that a write is dropped with a counted, logged reason and rejects with BUFFER_FULL.
+
+import { EventEmitter } from 'node:events';
+import { SerialPort } from 'serialport';
+import { Backoff, type BackoffOptions } from '../uzp/link/backoff.js';
+import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { ErrorCode, StateError, UzpError } from '../uzp/errors.js';
+import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
+import { describeError, silentPortLog, type PortLog } from './log.js';
+import { PortIoError } from './errors.js';
+import { openPortLike, type PortFactory, type SerialPortLike } from './serial-port-like.js';
+import { Rs485Direction, type Rs485Options } from './rs485.js';
+
+export type SerialState = 'opening' | 'open' | 'waiting' | 'closed';
+
+export interface SerialFraming {
+  readonly baudRate: number;
+  readonly dataBits?: 5 | 6 | 7 | 8;
+  readonly parity?: 'none' | 'even' | 'odd';
+  readonly stopBits?: 1 | 2;
+}
+
+export interface SerialLinkOptions extends SerialFraming {
+  readonly path: string;
+  /** RS-485 direction control; omit for RS-232/USB adapters that switch direction themselves. */
+  readonly rs485?: Rs485Options;
+  /** Ask the driver for low latency (FTDI latency timer 16 ms -> 1 ms); best effort. */
+  readonly lowLatency?: boolean;
+  readonly maxQueuedBytes?: number;
+  readonly backoff?: BackoffOptions;
+  readonly clock?: Clock;
+  readonly log?: PortLog;
+  /** Makes the port object; default: serialport's native binding. Tests pass SerialPortMock. */
+  readonly portFactory?: PortFactory;
+}
+
+export interface SerialStats {
+  opens: number;
+  disconnects: number;
+  openFailures: number;
+  bytesIn: number;
+  bytesOut: number;
+  droppedWrites: number;
+  droppedBytes: number;
+  lastError: string | null;
+  /** The backoff delay chosen before the latest reopen attempt. */
+  lastRetryMs: number | null;
+}
+
+export interface SerialLinkEvents {
+  state: [state: SerialState, reason: string];
+  data: [chunk: Uint8Array];
+  drop: [info: { bytes: number; reason: 'queue-full' | 'io-error' | 'closed' }];
+}
+
+interface PendingWrite {
+  readonly data: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: UzpError) => void;
+}
+
+export class SerialLink extends EventEmitter<SerialLinkEvents> {
+  readonly path: string;
+  readonly stats: SerialStats = { opens: 0, disconnects: 0, openFailures: 0, bytesIn: 0, bytesOut: 0, droppedWrites: 0, droppedBytes: 0, lastError: null, lastRetryMs: null };
+  private _state: SerialState = 'waiting';
+  private started = false;
+  private port: SerialPortLike | null = null;
+  private readonly queue: PendingWrite[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private cancelTimer: () => void = () => {};
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
+  private readonly log: PortLog;
+  private readonly maxQueuedBytes: number;
+  private readonly factory: PortFactory;
+  private readonly rs485: Rs485Direction | null;
+
+  constructor(private readonly opts: SerialLinkOptions) {
+    super();
+    this.path = opts.path;
+    this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentPortLog;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES;
+    this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false }));
+    this.rs485 = opts.rs485 ? new Rs485Direction(opts.rs485, this.clock) : null;
+  }
+
+  get state(): SerialState {
+    return this._state;
+  }
+
+  get baudRate(): number {
+    return this.opts.baudRate;
+  }
+
+  /** Bits one character occupies on the wire: start + data + parity + stop (8N1 = 10, 8E1 = 11). */
+  get bitsPerChar(): number {
+    return 1 + (this.opts.dataBits ?? 8) + ((this.opts.parity ?? 'none') === 'none' ? 0 : 1) + (this.opts.stopBits ?? 1);
+  }
+
+  /** Bytes accepted by write() and not yet written to the device. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Starts opening (idempotent). Progress is reported through `state` events. */
+  start(): this {
+    if (this.started || this._state === 'closed') return this;
+    this.started = true;
+    this.attempt();
+    return this;
+  }
+
+  /** Resolves once the link is open (now or later); rejects with PORT_CLOSED if it is closed first. */
+  whenOpen(): Promise<void> {
+    if (this._state === 'open') return Promise.resolve();
+    if (this._state === 'closed') return Promise.reject(closedError(this.path));
+    return new Promise((resolve, reject) => {
+      const on = (s: SerialState): void => {
+        if (s === 'open') (this.off('state', on), resolve());
+        else if (s === 'closed') (this.off('state', on), reject(closedError(this.path)));
+      };
+      this.on('state', on);
+    });
+  }
+
+  /**
+   * Queues `data` for the device; resolves once the OS accepted it (awaiting it is the
+   * backpressure). Rejects with BUFFER_FULL if the bound would be exceeded (the write is dropped,
+   * counted and logged), PORT_IO if the device vanished mid-write, PORT_CLOSED after close().
+   */
+  write(data: Uint8Array): Promise<void> {
+    if (this._state === 'closed') return Promise.reject(closedError(this.path));
+    if (data.length === 0) return Promise.resolve();
+    if (this.queuedBytes + data.length > this.maxQueuedBytes) {
+      this.dropped(data.length, 'queue-full');
+      return Promise.reject(new StateError(ErrorCode.BUFFER_FULL, `serial ${this.path}: ${this.queuedBytes} bytes already queued (limit ${this.maxQueuedBytes}); dropped a ${data.length}-byte write`));
+    }
+    this.queuedBytes += data.length;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Closes for good: pending writes reject with PORT_CLOSED, no further reconnects. */
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    this.cancelTimer();
+    const port = this.port;
+    this.port = null;
+    this.setState('closed', 'closed by caller');
+    for (const w of this.queue.splice(0)) {
+      this.dropped(w.data.length, 'closed');
+      w.reject(closedError(this.path));
+    }
+    this.queuedBytes = 0;
+    if (port) await closeQuietly(port);
+  }
+
+  // ---- opening and reconnecting ----
+
+  private attempt(): void {
+    if (this._state === 'closed') return;
+    this.setState('opening', `opening ${this.path}`);
+    let port: SerialPortLike;
+    try {
+      port = this.factory({ path: this.path, baudRate: this.opts.baudRate, dataBits: this.opts.dataBits ?? 8, parity: this.opts.parity ?? 'none', stopBits: this.opts.stopBits ?? 1 });
+    } catch (e) {
+      // serialport validates options synchronously (e.g. an unsupported baud type).
+      this.openFailed(e);
+      return;
+    }
+    this.port = port;
+    port.on('error', (e: Error) => this.lost(port, `error: ${describeError(e)}`));
+    port.on('close', (e: Error | null) => this.lost(port, e ? `disconnected: ${describeError(e)}` : 'closed'));
+    port.on('end', () => this.lost(port, 'end of file'));
+    port.on('data', (chunk: Buffer) => this.received(port, chunk));
+    openPortLike(port).then(
+      () => void this.opened(port),
+      (e: unknown) => {
+        if (this.port !== port) return;
+        this.port = null;
+        port.removeAllListeners();
+        port.on('error', () => {});
+        this.openFailed(e);
+      },
+    );
+  }
+
+  private async opened(port: SerialPortLike): Promise<void> {
+    if (this.port !== port || this._state === 'closed') {
+      await closeQuietly(port);
+      return;
+    }
+    const flags = { ...(this.rs485?.idleFlags() ?? {}), ...(this.opts.lowLatency ? { lowLatency: true } : {}) };
+    if (Object.keys(flags).length > 0) {
+      // Best effort: PTYs and many drivers refuse these ioctls; the link still works for reading,
+      // but an RS-485 line whose transmitter cannot be released is worth a warning.
+      await new Promise<void>((res) =>
+        port.set(flags, (e) => {
+          if (e) this.log[flags.rts !== undefined ? 'warn' : 'debug']({ path: this.path, flags, err: describeError(e) }, 'serial: could not set modem lines');
+          res();
+        }),
+      );
+    }
+    if (this.port !== port) return;
+    this.backoff.reset();
+    this.stats.opens++;
+    this.setState('open', `opened ${this.path}`);
+    this.pump();
+  }
+
+  private openFailed(e: unknown): void {
+    this.stats.openFailures++;
+    this.stats.lastError = describeError(e);
+    this.scheduleRetry(`open failed: ${describeError(e)}`);
+  }
+
+  /** The device went away (unplug, EIO, EOF): drop the stream and schedule a reopen. */
+  private lost(port: SerialPortLike, reason: string): void {
+    if (this.port !== port || this._state === 'closed') return;
+    this.port = null;
+    this.stats.disconnects++;
+    this.stats.lastError = reason;
+    this.log.warn({ path: this.path, reason }, 'serial: device lost, will reopen');
+    port.removeAllListeners();
+    port.on('error', () => {}); // a late error from the dead stream must not crash the process
+    void closeQuietly(port);
+    this.scheduleRetry(reason);
+  }
+
+  private scheduleRetry(reason: string): void {
+    if (this._state === 'closed') return;
+    const delay = this.backoff.next();
+    this.stats.lastRetryMs = delay;
+    this.setState('waiting', `${reason}; retry in ${delay} ms`);
+    this.cancelTimer();
+    this.cancelTimer = this.clock.setTimeout(() => this.attempt(), delay);
+  }
+
+  // ---- data in and out ----
+
+  private received(port: SerialPortLike, chunk: Buffer): void {
+    if (this.port !== port) return;
+    this.stats.bytesIn += chunk.length;
+    this.safeEmit('data', chunk);
+  }
+
+  private pump(): void {
+    if (this.writing || this._state !== 'open' || !this.port) return;
+    const w = this.queue[0];
+    if (!w) return;
+    this.writing = true;
+    const port = this.port;
+    const send = this.rs485 ? this.rs485.send(port, w.data) : writeAndWait(port, w.data);
+    send.then(
+      () => {
+        this.queue.shift();
+        this.queuedBytes -= w.data.length;
+        this.stats.bytesOut += w.data.length;
+        this.writing = false;
+        w.resolve();
+        this.pump();
+      },
+      (e: unknown) => {
+        // The device vanished mid-write: part of it may be on the wire, so it is not resent.
+        this.queue.shift();
+        this.queuedBytes -= w.data.length;
+        this.writing = false;
+        this.dropped(w.data.length, 'io-error');
+        w.reject(new PortIoError(`serial ${this.path}: write failed: ${describeError(e)}`, { cause: e }));
+        this.lost(port, `write failed: ${describeError(e)}`);
+        this.pump();
+      },
+    );
+  }
+
+  private dropped(bytes: number, reason: 'queue-full' | 'io-error' | 'closed'): void {
+    this.stats.droppedWrites++;
+    this.stats.droppedBytes += bytes;
+    if (reason !== 'closed') this.log.warn({ path: this.path, bytes, reason, droppedWrites: this.stats.droppedWrites }, 'serial: write dropped');
+    this.safeEmit('drop', { bytes, reason });
+  }
+
+  private setState(s: SerialState, reason: string): void {
+    this._state = s;
+    this.log.debug({ path: this.path, state: s, reason }, 'serial: state');
+    this.safeEmit('state', s, reason);
+  }
+
+  /** Calls every listener, each in its own try: one consumer's bug must not starve the others. */
+  private safeEmit<K extends keyof SerialLinkEvents>(event: K, ...args: SerialLinkEvents[K]): void {
+    for (const l of this.listeners(event) as ((...a: SerialLinkEvents[K]) => void)[]) {
+      try {
+        l(...args);
+      } catch (e) {
+        this.log.warn({ path: this.path, event, err: describeError(e) }, 'serial: listener threw');
+      }
+    }
+  }
+}
+
+function closedError(path: string): StateError {
+  return new StateError(ErrorCode.PORT_CLOSED, `serial ${path}: link closed`);
+}
+
+/** port.write + wait for the binding to accept it (the stream's write callback). */
+export function writeAndWait(port: SerialPortLike, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    port.write(Buffer.from(data.buffer, data.byteOffset, data.length), (e) => (e ? reject(e) : resolve()));
+  });
+}
+
+function closeQuietly(port: SerialPortLike): Promise<void> {
+  return new Promise((resolve) => {
+    if (!port.isOpen) return resolve();
+    try {
+      port.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+export { listPorts, type ListedPorts } from './serial-list.js';

@@ -1,0 +1,86 @@
+// Child processes of the simulators (socat, mosquitto): started without a shell, stopped by their
+// own pid, never by name. A process-exit hook signals any still running so a crashed test run
+// does not leave PTY relays or brokers behind.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+
+export interface ToolProcess {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  /** The last few KB of stderr (diagnostics for error messages). */
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const live = new Set<number>();
+let hooked = false;
+const STDERR_KEEP = 8192;
+
+/**
+ * Spawns `command args` with stderr captured. Rejects with TOOL_MISSING when the executable does not
+ * exist (`hint` says how to install it), after the process has been set up or failed to spawn.
+ */
+export function startTool(command: string, args: readonly string[], hint: string): Promise<ToolProcess> {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const pid of live) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const proc = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      err = (err + s).slice(-STDERR_KEEP);
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+      proc.once('exit', (code, signal) => {
+        if (proc.pid !== undefined) live.delete(proc.pid);
+        res({ code, signal });
+      });
+    });
+    proc.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') reject(new LocalError(ErrorCode.TOOL_MISSING, `${command} not found: ${hint}`, { cause: e }));
+      else reject(new LocalError(ErrorCode.TOOL_FAILED, `${command} could not be started: ${e.message}`, { cause: e }));
+    });
+    proc.once('spawn', () => {
+      live.add(proc.pid!);
+      resolve({ proc, pid: proc.pid!, stderr: () => err, exited });
+    });
+  });
+}
+
+/** Signals `t` by its pid and waits for it to exit; SIGKILL after `graceMs`. */
+export async function stopTool(t: ToolProcess, graceMs = 3000): Promise<void> {
+  if (t.proc.exitCode !== null || t.proc.signalCode !== null) return;
+  const kill = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(t.pid, sig);
+    } catch {
+      // exited meanwhile
+    }
+  };
+  kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((res) => {
+    timer = setTimeout(() => {
+      kill('SIGKILL');
+      res();
+    }, graceMs);
+  });
+  await Promise.race([t.exited, forced]);
+  clearTimeout(timer);
+  await t.exited;
+}
+
+export function isRunning(t: ToolProcess): boolean {
+  return t.proc.exitCode === null && t.proc.signalCode === null;
+}

@@ -1,0 +1,65 @@
+// The serialport binding the simulators open ttys with: the auto-detected native binding, except
+// that on Unix a read() returning 0 bytes is reported as a disconnect.
+//
+// Why: a tty whose other side has gone (a PTY pair closed by `unplug`, and also a USB adapter
+// pulled out) is "hung up", and Linux answers every read() on it with 0 (hung_up_tty_read). The
+// stock @serialport/bindings-cpp unixRead retries a 0-byte read at once, forever: 100% CPU and the
+// port never emits 'close' (serialport/bindings-cpp issue #162, fix PR #164 not merged). Which path
+// a given unplug takes is a race, so without this the harness hung one unplug in ~20 under load.
+// The same applies to the gateway's own serial port (src/ports); see docs/SIMULATORS.md.
+
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
+import { SerialPort } from 'serialport';
+
+const readAsync = promisify(read);
+
+type Binding = typeof SerialPort.binding;
+type PortBinding = Awaited<ReturnType<Binding['open']>>;
+
+/** The fields of bindings-cpp's Unix port binding this read needs (public in its typings). */
+interface UnixPort {
+  fd: number | null;
+  readonly isOpen: boolean;
+  readonly poller: { once(event: 'readable', cb: (err?: Error | null) => void): unknown };
+}
+
+function canceled(): Error {
+  // @serialport/stream treats `canceled` errors as "closed on purpose", not as a disconnect.
+  return Object.assign(new Error('Port is not open'), { canceled: true });
+}
+
+async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+  for (;;) {
+    if (!port.isOpen || port.fd === null) throw canceled();
+    try {
+      const { bytesRead } = await readAsync(port.fd, buffer, offset, length, null);
+      if (bytesRead > 0) return { bytesRead, buffer };
+      // 0 = end of file: on a tty that means hung up. Any non-canceled error makes the stream close
+      // with a DisconnectedError, which is what a reconnecting port waits for.
+      throw Object.assign(new Error('tty hung up (read returned 0 bytes): device disconnected'), { disconnect: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
+      if (!port.isOpen) throw canceled();
+      await new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
+    }
+  }
+}
+
+/** The subset of a binding's open() used here; AutoDetectTypes is a union of three platforms. */
+type OpenFn = (options: unknown) => Promise<PortBinding>;
+
+const base: Binding = SerialPort.binding;
+
+/** The native binding with a hang-up-aware read on Unix (unchanged elsewhere). */
+export const ttyBinding = {
+  list: () => base.list(),
+  async open(options: unknown): Promise<PortBinding> {
+    const port = await (base.open as OpenFn)(options);
+    const unix = port as unknown as Partial<UnixPort>;
+    if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
+    port.read = (buffer, offset, length) => ttyRead(unix as UnixPort, buffer, offset, length);
+    return port;
+  },
+} as unknown as Binding;

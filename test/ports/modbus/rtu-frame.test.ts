@@ -1,0 +1,208 @@
+// RTU framing on the master side: CRC-16/MODBUS vectors, ADU round trips, the streaming reply
+// parser (length-first framing, resync behind noise, silence), and junk that must never throw
+// anything but DecodeError nor grow the buffer.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { crc16modbus } from '../../../src/ports/modbus/crc.js';
+import { decodeRtuAdu, encodeRtuAdu, replyAduLength, RtuReplyParser } from '../../../src/ports/modbus/rtu-frame.js';
+import { RtuTransport, t35Ms } from '../../../src/ports/modbus/rtu-transport.js';
+import { BusStats } from '../../../src/ports/modbus/stats.js';
+import { SerialLink } from '../../../src/ports/serial.js';
+import { crc16 as simCrc16 } from '../../../src/sim/modbus-rtu-frame.js';
+import { DecodeError, UzpError } from '../../../src/uzp/errors.js';
+import { fromHex, toHex } from '../../../src/uzp/bytes.js';
+
+function collect(): { frames: [number, string][]; errors: [string, number][]; parser: RtuReplyParser } {
+  const frames: [number, string][] = [];
+  const errors: [string, number][] = [];
+  const parser = new RtuReplyParser({ frame: (u, p) => frames.push([u, toHex(p)]), error: (r, n) => errors.push([r, n]) });
+  return { frames, errors, parser };
+}
+
+/** A random well-formed reply PDU of a function whose length the parser can tell. */
+const replyPdu = fc.oneof(
+  fc.tuple(fc.constantFrom(1, 2, 3, 4), fc.uint8Array({ minLength: 0, maxLength: 250 })).map(([f, d]) => Uint8Array.from([f, d.length, ...d])),
+  fc.tuple(fc.constantFrom(5, 6, 15, 16), fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([f, d]) => Uint8Array.from([f, ...d])),
+  fc.tuple(fc.integer({ min: 0x81, max: 0xff }), fc.integer({ min: 0, max: 255 })).map(([f, c]) => Uint8Array.from([f, c])),
+);
+
+describe('CRC-16/MODBUS', () => {
+  it('matches the catalogue check value and the spec example', () => {
+    // CRC RevEng catalogue: CRC-16/MODBUS check("123456789") = 0x4B37.
+    expect(crc16modbus(new TextEncoder().encode('123456789'))).toBe(0x4b37);
+    // Read 10 holding registers from unit 1: 01 03 00 00 00 0A, CRC C5 CD on the wire (low byte first).
+    expect(toHex(encodeRtuAdu(1, fromHex('030000000a')))).toBe('01030000000ac5cd');
+  });
+
+  it('agrees with the simulator’s independent bitwise implementation', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => crc16modbus(b) === simCrc16(b)), { numRuns: 2000 });
+  });
+});
+
+describe('RTU ADU', () => {
+  it('round-trips unit and PDU', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 247 }), fc.uint8Array({ minLength: 1, maxLength: 253 }), (u, pdu) => {
+        const d = decodeRtuAdu(encodeRtuAdu(u, pdu));
+        return d.unit === u && toHex(d.pdu) === toHex(pdu);
+      }),
+    );
+  });
+
+  it('refuses bad units and PDU sizes with DecodeError', () => {
+    expect(() => encodeRtuAdu(248, Uint8Array.of(3))).toThrow(DecodeError);
+    expect(() => encodeRtuAdu(1, new Uint8Array(0))).toThrow(DecodeError);
+    expect(() => encodeRtuAdu(1, new Uint8Array(254))).toThrow(DecodeError);
+    expect(() => decodeRtuAdu(fromHex('01030000000ac5ce'))).toThrow(/CRC/);
+  });
+
+  it('decodes 10,000 junk and mutated frames throwing only DecodeError', () => {
+    const good = encodeRtuAdu(7, fromHex('0304000100ff'));
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => Uint8Array.from(good, (b, j) => (j === i ? b ^ x : b)))), (b) => {
+        try {
+          decodeRtuAdu(b);
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('knows reply lengths from the function code and byte count', () => {
+    expect(replyAduLength(fromHex('01'))).toBe('more');
+    expect(replyAduLength(fromHex('0103'))).toBe('more');
+    expect(replyAduLength(fromHex('010314'))).toBe(25);
+    expect(replyAduLength(fromHex('0106'))).toBe(8);
+    expect(replyAduLength(fromHex('0183'))).toBe(5);
+    expect(replyAduLength(fromHex('0117'))).toBe('unknown');
+  });
+});
+
+describe('RtuReplyParser', () => {
+  it('recovers every frame however the stream is chunked', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 247 }), replyPdu), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), (frames, cuts) => {
+        const { frames: got, errors, parser } = collect();
+        const stream = Uint8Array.from(frames.flatMap(([u, p]) => [...encodeRtuAdu(u, p)]));
+        let off = 0;
+        for (let i = 0; off < stream.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          parser.push(stream.subarray(off, off + n));
+          off += n;
+        }
+        parser.silence();
+        expect(errors).toEqual([]);
+        expect(got).toEqual(frames.map(([u, p]) => [u, toHex(p)]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds a reply behind line noise and reports the noise once', () => {
+    const { frames, errors, parser } = collect();
+    // Noise that cannot itself form a valid frame, then a good reply.
+    parser.push(fromHex('ff0655aa'));
+    parser.push(encodeRtuAdu(2, fromHex('03020102')));
+    expect(frames).toEqual([[2, '03020102']]);
+    expect(errors).toEqual([['crc', 4]]);
+  });
+
+  it('finds a reply behind noise that looks like a long frame header once the line is quiet', () => {
+    const { frames, errors, parser } = collect();
+    // ff 03 55: "unit 255, read reply of 85 bytes" -- the parser waits for them until the silence.
+    parser.push(fromHex('ff0355aa'));
+    parser.push(encodeRtuAdu(2, fromHex('03020102')));
+    expect(frames).toEqual([]);
+    parser.silence();
+    expect(frames).toEqual([[2, '03020102']]);
+    expect(errors.map((e) => e[1])).toEqual([4]);
+  });
+
+  it('recovers a reply behind random noise by the next silence at the latest', () => {
+    // Fixed seed: noise forms a valid frame by chance with probability 2^-16 per candidate.
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 247 }), replyPdu, (noise, unit, pdu) => {
+        const { frames, errors, parser } = collect();
+        parser.push(noise);
+        parser.push(encodeRtuAdu(unit, pdu));
+        parser.silence();
+        expect(frames.at(-1)).toEqual([unit, toHex(pdu)]);
+        expect(errors.length).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 1000, seed: 20240611 },
+    );
+  });
+
+  it('drops a corrupted reply and reports it at the silence', () => {
+    const { frames, errors, parser } = collect();
+    const bad = encodeRtuAdu(2, fromHex('03020102'));
+    bad[4]! ^= 0x10;
+    parser.push(bad);
+    parser.silence();
+    expect(frames).toEqual([]);
+    expect(errors.length).toBe(1);
+    expect(errors[0]![1]).toBe(bad.length);
+    expect(parser.buffered).toBe(0);
+  });
+
+  it('discards a truncated reply at the silence, then parses the next one', () => {
+    const { frames, errors, parser } = collect();
+    parser.push(encodeRtuAdu(1, fromHex('0304000a000b')).subarray(0, 6));
+    parser.silence();
+    expect(errors).toEqual([['truncated', 6]]);
+    parser.push(encodeRtuAdu(1, fromHex('0304000a000b')));
+    expect(frames).toEqual([[1, '0304000a000b']]);
+  });
+
+  it('frames an unknown function by silence', () => {
+    const { frames, errors, parser } = collect();
+    parser.acceptUnknownFunctions = true; // a raw request of function 0x11 is in flight
+    const adu = encodeRtuAdu(9, fromHex('1103aabbcc'));
+    parser.push(adu);
+    expect(frames).toEqual([]);
+    parser.silence();
+    expect(frames).toEqual([[9, '1103aabbcc']]);
+    expect(errors).toEqual([]);
+  });
+
+  it('survives 10,000 junk streams: never throws, never holds more than 256 bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 400 }), replyPdu.map((p) => encodeRtuAdu(1, p))), { maxLength: 6 }), fc.boolean(), fc.boolean(), (chunks, quiet, unknown) => {
+        const { parser } = collect();
+        parser.acceptUnknownFunctions = unknown;
+        try {
+          for (const c of chunks) {
+            parser.push(c);
+            expect(parser.buffered).toBeLessThanOrEqual(256);
+            if (quiet) parser.silence();
+          }
+          parser.silence();
+          expect(parser.buffered).toBe(0);
+        } catch (e) {
+          if (e instanceof UzpError) throw new Error(`parser threw ${e.code}`);
+          throw e;
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});
+
+describe('RTU timing', () => {
+  it('t3.5 is 3.5 characters up to 19200 baud and 1.75 ms above (Modbus over Serial Line §2.5.1.1)', () => {
+    expect(t35Ms(9600, 11)).toBeCloseTo((3.5 * 11 * 1000) / 9600, 9);
+    expect(t35Ms(19_200, 10)).toBeCloseTo((3.5 * 10 * 1000) / 19_200, 9);
+    expect(t35Ms(38_400, 11)).toBe(1.75);
+  });
+
+  it('the transport waits max(t3.5, floor) of silence, with the link’s character framing', () => {
+    const slow = new SerialLink({ path: '/dev/null-never-opened', baudRate: 1200, parity: 'even' });
+    expect(slow.bitsPerChar).toBe(11);
+    expect(new RtuTransport(slow, new BusStats()).silenceMs).toBeCloseTo((3.5 * 11 * 1000) / 1200, 9); // 32 ms > floor
+    const fast = new SerialLink({ path: '/dev/null-never-opened', baudRate: 115_200 });
+    expect(new RtuTransport(fast, new BusStats()).silenceMs).toBe(20);
+  });
+});

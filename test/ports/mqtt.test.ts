@@ -1,0 +1,125 @@
+// MqttLink against a real mosquitto started per test on a free loopback port and stopped by its
+// pid: subscribe/publish, broker restart -> reconnect + resubscribe + QoS 1 publish made while the
+// broker was down delivered afterwards, bounded in-flight publishing, bounded receive queue.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { MqttLink, type MqttLinkOptions } from '../../src/ports/mqtt.js';
+import { Mosquitto } from '../../src/sim/mosquitto.js';
+import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { errorOf } from '../helpers/errors.js';
+import { waitFor } from '../virtual-serial/harness.js';
+
+const brokers: Mosquitto[] = [];
+const links: MqttLink[] = [];
+
+afterEach(async () => {
+  for (const l of links.splice(0)) await l.close();
+  for (const b of brokers.splice(0)) await b.stop();
+});
+
+async function broker(port?: number): Promise<Mosquitto> {
+  const b = await Mosquitto.start(port === undefined ? {} : { port });
+  brokers.push(b);
+  return b;
+}
+
+function link(url: string, opts: Partial<MqttLinkOptions> = {}): MqttLink {
+  const l = new MqttLink({ url, backoff: { baseMs: 50, capMs: 300 }, ...opts });
+  links.push(l);
+  return l.start();
+}
+
+const text = (p: Uint8Array): string => Buffer.from(p).toString('utf8');
+
+describe('MqttLink with mosquitto', () => {
+  it('subscribes and receives what another client publishes', async () => {
+    const b = await broker();
+    const gw = link(b.url);
+    const dev = link(b.url);
+    await Promise.all([gw.whenOpen(), dev.whenOpen()]);
+    await gw.subscribe('plant/+/temp', 1);
+    await dev.publish('plant/boiler/temp', '71.5', { qos: 1 });
+    await dev.publish('plant/boiler/pressure', '2.1', { qos: 1 }); // outside the filter
+    await dev.publish('plant/pump/temp', '40.0', { qos: 1 });
+    const m1 = await gw.receive();
+    const m2 = await gw.receive();
+    expect([m1.topic, text(m1.payload), m2.topic, text(m2.payload)]).toEqual(['plant/boiler/temp', '71.5', 'plant/pump/temp', '40.0']);
+    expect(gw.tryReceive()).toBeUndefined();
+    expect((await errorOf(gw.subscribe('plant/#/temp'))).code).toBe(ErrorCode.USAGE);
+  });
+
+  it('reconnects after the broker restarts, resubscribes, and delivers a QoS 1 publish made while it was down', async () => {
+    const b = await broker();
+    const gw = link(b.url);
+    await gw.whenOpen();
+    await gw.subscribe('cmd/#', 1);
+    const port = b.port;
+    await b.stop();
+    brokers.splice(brokers.indexOf(b), 1);
+    await waitFor(() => gw.state !== 'open', 10_000, 'the link to notice the broker is gone');
+    // Published while the broker is down: held in flight (bounded) and resent after reconnect.
+    const held = gw.publish('status/gw', 'back', { qos: 1, retain: true });
+    await waitFor(() => gw.stats.lastError !== null, 10_000, 'a failed reconnect attempt');
+
+    const b2 = await broker(port);
+    await gw.whenOpen();
+    await held;
+    await waitFor(() => gw.stats.resubscribes >= 1, 10_000, 'resubscribe');
+    const dev = link(b2.url);
+    await dev.whenOpen();
+    await dev.subscribe('status/#', 1);
+    const retained = await dev.receive();
+    expect([retained.topic, text(retained.payload), retained.retain]).toEqual(['status/gw', 'back', true]);
+    // The gateway's subscription was made again on the new broker: commands reach it.
+    await waitFor(() => gw.state === 'open', 10_000, 'open');
+    await dev.publish('cmd/valve', 'close', { qos: 1 });
+    const cmd = await gw.receive();
+    expect([cmd.topic, text(cmd.payload)]).toEqual(['cmd/valve', 'close']);
+    expect(gw.stats.disconnects).toBe(1);
+    expect(gw.stats.connects).toBe(2);
+  });
+
+  it('bounds publishes in flight while the broker is away and refuses the excess', async () => {
+    const b = await broker();
+    const gw = link(b.url, { publishWindow: 4, publishQueueMax: 8 });
+    await gw.whenOpen();
+    const port = b.port;
+    await b.stop();
+    brokers.splice(brokers.indexOf(b), 1);
+    await waitFor(() => gw.state !== 'open', 10_000, 'disconnect');
+    const results = Array.from({ length: 20 }, (_, i) => gw.publish('t/x', String(i), { qos: 1 }).then(() => 'ok', (e: UzpError) => e.code));
+    expect(gw.publishing).toEqual({ active: 4, queued: 8 });
+    await broker(port);
+    const out = await Promise.all(results);
+    expect(out.filter((x) => x === 'ok').length).toBe(12);
+    expect(out.filter((x) => x === ErrorCode.BUFFER_FULL).length).toBe(8);
+    expect(gw.stats.publishRefused).toBe(8);
+    expect(gw.stats.published).toBe(12);
+  });
+
+  it('keeps only the newest messages when the consumer falls behind', async () => {
+    const b = await broker();
+    const gw = link(b.url, { receiveQueueMax: 5 });
+    const dev = link(b.url);
+    await Promise.all([gw.whenOpen(), dev.whenOpen()]);
+    await gw.subscribe('r/#', 1);
+    for (let i = 0; i < 20; i++) await dev.publish('r/n', String(i), { qos: 1 });
+    await waitFor(() => gw.stats.received === 20, 10_000, 'all 20 messages');
+    expect(gw.pendingMessages).toBe(5);
+    expect(gw.stats.receiveDropped).toBe(15);
+    const kept: string[] = [];
+    for (let m = gw.tryReceive(); m; m = gw.tryReceive()) kept.push(text(m.payload));
+    expect(kept).toEqual(['15', '16', '17', '18', '19']);
+  });
+
+  it('refuses work after close', async () => {
+    const b = await broker();
+    const gw = link(b.url);
+    await gw.whenOpen();
+    const waiting = errorOf(gw.receive());
+    await gw.close();
+    expect((await waiting).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await errorOf(gw.publish('a', 'b'))).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await errorOf(gw.subscribe('a'))).code).toBe(ErrorCode.PORT_CLOSED);
+  });
+});

@@ -1,0 +1,50 @@
+// SerialLink with the real serialport binding over socat PTYs (the virtual-serial harness): data
+// both ways, then the cable is pulled (socat stopped by pid, the device path vanishes), the link
+// keeps retrying, the cable is plugged back at the same path, and data flows again.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { SerialLink } from '../../src/ports/serial.js';
+import { cleanupVirtualSerial, virtualEcho, waitFor } from '../virtual-serial/harness.js';
+
+afterEach(cleanupVirtualSerial);
+
+function collector(l: SerialLink): { bytes: number[]; text: () => string } {
+  const bytes: number[] = [];
+  l.on('data', (c) => bytes.push(...c));
+  return { bytes, text: () => Buffer.from(bytes).toString('latin1') };
+}
+
+describe('SerialLink over a PTY (real binding)', () => {
+  it('recovers after unplug/replug at the same path', async () => {
+    const { path, line } = await virtualEcho({ baud: 115_200 });
+    // Short backoff so the test does not wait out the 250 ms-10 s production schedule.
+    const link = new SerialLink({ path, baudRate: 115_200, backoff: { baseMs: 20, capMs: 200 } }).start();
+    try {
+      const rx = collector(link);
+      await link.whenOpen();
+      await link.write(Buffer.from('before '));
+      await waitFor(() => rx.text() === 'before ', 10_000, 'echo before unplug');
+
+      await line.unplug();
+      expect(existsSync(path)).toBe(false);
+      await waitFor(() => link.state !== 'open', 10_000, 'link to notice the unplug');
+      expect(link.stats.disconnects).toBe(1);
+      // The path is gone: every reopen attempt fails, and the link keeps trying.
+      await waitFor(() => link.stats.openFailures >= 2, 10_000, 'reopen attempts');
+      expect(link.state === 'waiting' || link.state === 'opening').toBe(true);
+      // Written while unplugged: held (bounded) and sent after replug.
+      const queued = link.write(Buffer.from('queued '));
+
+      await line.replug();
+      await link.whenOpen();
+      await queued;
+      await link.write(Buffer.from('after'));
+      await waitFor(() => rx.text() === 'before queued after', 10_000, 'echo after replug');
+      expect(link.stats.opens).toBe(2);
+      expect(link.stats.droppedWrites).toBe(0);
+    } finally {
+      await link.close();
+    }
+  });
+});

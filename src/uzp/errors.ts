@@ -72,6 +72,10 @@ export const ErrorCode = {
   MODBUS_CRC: 'MODBUS_CRC',
   MODBUS_OFFLINE: 'MODBUS_OFFLINE',
   MQTT_REFUSED: 'MQTT_REFUSED',
+  // HIL device drivers (src/hil-devices)
+  TOPIC_NOT_BRIDGED: 'TOPIC_NOT_BRIDGED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  ABORTED: 'ABORTED',
   // local files, keys, configuration (fault: local)
   KEY_FILE_PERMISSIONS: 'KEY_FILE_PERMISSIONS',
   KEY_FILE_INVALID: 'KEY_FILE_INVALID',

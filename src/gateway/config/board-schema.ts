@@ -11,7 +11,7 @@ export const BOARD_KIND = 'uzp-gw/board';
 export const BOARD_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const SLOT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const PORT_ID = SLOT_ID;
-const DEVICE_PATH = /^(?:\/dev\/[A-Za-z0-9._+:/-]+|\{virtual_dir\}\/[A-Za-z0-9._-]+)$/;
+const DEVICE_PATH = /^(?!.*\/\.\.?(?:\/|$))(?:\/dev\/[A-Za-z0-9._+:\\/-]+|\{virtual_dir\}\/[A-Za-z0-9._-]+)$/;
 const DEVICE_GLOB = /^\/dev\/[A-Za-z0-9._+:/*?-]+$/;
 /** The bauds Linux termios knows by name (B50..B4000000); a board lists the ones its UART does. */
 export const MAX_BAUD = 4_000_000;

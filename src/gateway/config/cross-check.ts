@@ -53,6 +53,7 @@ export function crossCheck(cfg: ParsedConfig, board: Board, log: IssueLog): Slot
   const pins = new Map<number, string>();
   const deviceIds = new Map<string, string>();
   const tcpUnits = new Map<string, string>();
+  let virtualDirReported = false;
   const usesVirtual = board.ports.some((p) => p.device?.startsWith(VIRTUAL_DIR_TOKEN) === true);
   if (cfg.virtualDir !== undefined && !usesVirtual) {
     log.cross('virtual_dir', { expected: `no virtual_dir (board ${board.id} has real device paths)`, found: JSON.stringify(cfg.virtualDir), fix: 'remove "virtual_dir"; it applies to the virtual board only' });
@@ -115,7 +116,8 @@ export function crossCheck(cfg: ParsedConfig, board: Board, log: IssueLog): Slot
       else path = slot.portPath;
     } else if (isSerialKind(port.kind) && port.device === undefined) {
       log.cross(pp, { expected: `the device path of the adapter on port ${port.id} (${port.deviceGlob.join(' or ')})`, found: 'nothing (the field is missing)', fix: 'add "port_path": "/dev/serial/by-id/…" (see `ls -l /dev/serial/by-id/`)' });
-    } else if (isSerialKind(port.kind) && path === undefined && cfg.virtualDir === undefined) {
+    } else if (isSerialKind(port.kind) && path === undefined && cfg.virtualDir === undefined && !virtualDirReported) {
+      virtualDirReported = true;
       log.cross('virtual_dir', { expected: `a directory for the PTYs of board ${board.id}`, found: 'nothing (the field is missing)', fix: 'add "virtual_dir": "./pty" (the harness creates the PTY links there)' });
     }
 
@@ -134,6 +136,8 @@ export function crossCheck(cfg: ParsedConfig, board: Board, log: IssueLog): Slot
       }
     }
 
+    // draft §4.3: a HIL-brokered session carries the device id and Grants are scoped to it, so one
+    // id must name one device; two slots sharing an id would let a Grant reach both.
     const firstId = deviceIds.get(d.id);
     if (firstId !== undefined) log.cross(childPath(dp, 'id'), { expected: 'a device id used by one slot only (Grants name it)', found: `${JSON.stringify(d.id)}, also in slot ${firstId}`, fix: 'give each device its own id' });
     else if (d.id !== '') deviceIds.set(d.id, slot.id);

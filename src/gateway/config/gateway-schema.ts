@@ -91,7 +91,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
   for (const [sid, n] of slotEntries) {
     const s = n.obj(['label', 'port_path', 'device'], 'an object {"device": {...}}');
     const label = s.opt('label', (x) => x.text({ max: 128 }));
-    const portPath = s.opt('port_path', (x) => x.text({ max: 256, pattern: /^\/dev\/[A-Za-z0-9._+:/-]+$/, what: 'an absolute device path under /dev/, e.g. /dev/serial/by-id/usb-FTDI_…-if00-port0' }));
+    const portPath = s.opt('port_path', (x) => x.text({ max: 256, pattern: /^(?!.*\/\.\.?(?:\/|$))\/dev\/[A-Za-z0-9._+:\\/-]+$/, what: 'an absolute device path under /dev/ (no . or .. segments), e.g. /dev/serial/by-id/usb-FTDI_…-if00-port0' }));
     const device = parseDevice(s.req('device'), ctx);
     slots.push({ id: sid, path: n.path, ...(label !== undefined ? { label } : {}), ...(portPath !== undefined ? { portPath } : {}), device });
     if (device.driver === 'mqtt-bridge') {

@@ -109,6 +109,7 @@ const CASES: Case[] = [
   { name: 'port_path on a fixed port', cfg: edit((c) => (c.slots.uart0.port_path = '/dev/ttyAMA0'), rpiConfig), path: 'slots.uart0.port_path', expected: /always \/dev\/ttyAMA0/, fix: /remove "port_path"/ },
   { name: 'two slots claiming one device', cfg: edit((c) => (c.slots['usb-2'] = { port_path: '/dev/ttyUSB0', device: { id: 'y', driver: 'serial-raw', serial: { baud: 9600 } } }), genericConfig), path: 'slots.usb-2', expected: /a port no other slot uses/, found: /\/dev\/ttyUSB0, already used by slot usb-1/, fix: /several "units"/ },
   { name: 'port_path outside the patterns', cfg: edit((c) => (c.slots['usb-1'].port_path = '/dev/ttyS3'), genericConfig), path: 'slots.usb-1.port_path', expected: /matching \/dev\/ttyUSB\*/, fix: /by-id/ },
+  { name: 'port_path leaving /dev', cfg: edit((c) => (c.slots['usb-1'].port_path = '/dev/../etc/shadow'), genericConfig), path: 'slots.usb-1.port_path', expected: /no \. or \.\. segments/, fix: /write an absolute device path/ },
   { name: 'port_path missing on an adapter port', cfg: edit((c) => (c.slots['rs485-1'] = c.slots['usb-1'], delete c.slots['usb-1']), genericConfig), path: 'slots.rs485-1.port_path', found: /missing/, fix: /add "port_path"/ },
   { name: 'same Modbus TCP unit in two slots', cfg: edit((c) => { const d = { driver: 'modbus-poller', tcp: { host: 'PLC.local' }, units: [{ unit: 1, registers: INLINE }] }; c.slots['net-2'] = { device: { ...d, id: 'a' } }; c.slots['net-3'] = { device: { ...d, id: 'b', tcp: { host: 'plc.local', port: 502 } } }; }), path: 'slots.net-3.device.units[0].unit', found: /plc\.local:502, also polled by slot net-2/, fix: /one slot only/ },
 ];
@@ -131,6 +132,11 @@ describe('each kind of config error', () => {
     const r = check(CASES[0]!.cfg);
     const i = errors(r).find((x) => x.path === CASES[0]!.path)!;
     expect(formatIssue(i)).toMatch(/gw\.json:\d+: slots\.rs485-1\.device\.units\[1\]\.registers\[0\]\.table: expected one of holding\|input\|coils\|discrete, got "hold"; did you mean holding\?$/);
+  });
+
+  it('a missing virtual_dir is reported once, not once per slot', () => {
+    const r = check(edit((c) => delete c.virtual_dir));
+    expect(errors(r).map((i) => i.path)).toEqual(['virtual_dir']);
   });
 
   it('missing files are reported with how to obtain them', () => {

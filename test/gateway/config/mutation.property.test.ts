@@ -34,7 +34,9 @@ const mutation = fc.record({
   name: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('baud', 'units', 'device', 'registers', 'tcp', 'serial', 'port_path', '__proto__', 'profile')),
 });
 
-function mutate(base: Json, muts: readonly fc.RecordValue<typeof mutation extends fc.Arbitrary<infer T> ? T : never>[]): Json {
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+function mutate(base: Json, muts: readonly Mutation[]): Json {
   const c = JSON.parse(JSON.stringify(base)) as Json;
   for (const m of muts) {
     const spots = slotsOf(c);

@@ -13,6 +13,7 @@
 
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
+import { ttyBinding } from './tty-binding.js';
 import { Backoff, type BackoffOptions } from '../uzp/link/backoff.js';
 import { systemClock, type Clock } from '../uzp/link/clock.js';
 import { ErrorCode, StateError, UzpError } from '../uzp/errors.js';
@@ -94,7 +95,9 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
     this.maxQueuedBytes = opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES;
-    this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false }));
+    // The hang-up-aware binding: with the stock one an unplugged tty can make every read() return 0
+    // forever (100% CPU, no 'close'; serialport/bindings-cpp#162), so the link would never reconnect.
+    this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false, binding: ttyBinding } as ConstructorParameters<typeof SerialPort>[0]));
     this.rs485 = opts.rs485 ? new Rs485Direction(opts.rs485, this.clock) : null;
   }
 

@@ -3,7 +3,7 @@
 
 import { SerialPort } from 'serialport';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import { ttyBinding } from './tty-binding.js';
+import { ttyBinding } from '../ports/tty-binding.js';
 
 /**
  * Opens `path` at `baud` (raw, 8N1 termios; a PTY ignores the rate, the pacer enforces it), with

@@ -1,4 +1,4 @@
-// The serialport binding the simulators open ttys with: the auto-detected native binding, except
+// The serialport binding every tty is opened with (the gateway's SerialLink and the simulators): the auto-detected native binding, except
 // that on Unix a read() returning 0 bytes is reported as a disconnect.
 //
 // Why: a tty whose other side has gone (a PTY pair closed by `unplug`, and also a USB adapter
@@ -6,7 +6,6 @@
 // stock @serialport/bindings-cpp unixRead retries a 0-byte read at once, forever: 100% CPU and the
 // port never emits 'close' (serialport/bindings-cpp issue #162, fix PR #164 not merged). Which path
 // a given unplug takes is a race, so without this the harness hung one unplug in ~20 under load.
-// The same applies to the gateway's own serial port (src/ports); see docs/SIMULATORS.md.
 
 import { read } from 'node:fs';
 import { promisify } from 'node:util';

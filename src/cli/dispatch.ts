@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   boards: () => import('./boards.js'),
   connect: () => import('./connect.js'),
   demo: () => import('./demo.js'),
+  gateway: () => import('./gateway.js'),
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),
   rn: () => import('./rn.js'),

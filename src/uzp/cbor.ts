@@ -25,14 +25,23 @@ const DECODE_OPTIONS = {
   tags: [],
 } as const;
 
+/**
+ * `floats`: allow finite non-integer numbers, encoded in their shortest exact form (RFC 8949
+ * §4.2.2). Signed artefacts never use it (integers only: one value, one encoding, no float
+ * subtleties under signatures); HIL messages do, because readings are physical quantities.
+ */
+export interface CborProfile {
+  readonly floats?: boolean;
+}
+
 /** Encode a value canonically. Throws RangeError on values the profile forbids (local bug, not peer input). */
-export function encodeCanonical(value: CborValue): Uint8Array {
-  assertProfileValue(value, 0);
+export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Uint8Array {
+  assertProfileValue(value, 0, 32, profile.floats === true);
   return encode(value, rfc8949EncodeOptions);
 }
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
-export function decodeCanonical(bytes: Uint8Array, maxDepth = 16): CborValue {
+export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
   let value: unknown;
   try {
     value = decode(bytes, DECODE_OPTIONS);
@@ -40,7 +49,7 @@ export function decodeCanonical(bytes: Uint8Array, maxDepth = 16): CborValue {
     throw new DecodeError(ErrorCode.CBOR_INVALID, `invalid CBOR: ${(e as Error).message}`, { cause: e });
   }
   try {
-    assertProfileValue(value, 0, maxDepth);
+    assertProfileValue(value, 0, maxDepth, profile.floats === true);
   } catch (e) {
     throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR outside profile: ${(e as Error).message}`);
   }
@@ -56,20 +65,21 @@ export function decodeCanonical(bytes: Uint8Array, maxDepth = 16): CborValue {
   return value as CborValue;
 }
 
-function assertProfileValue(v: unknown, depth: number, maxDepth = 32): asserts v is CborValue {
+function assertProfileValue(v: unknown, depth: number, maxDepth = 32, floats = false): asserts v is CborValue {
   if (depth > maxDepth) throw new RangeError(`nesting deeper than ${maxDepth}`);
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return;
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new RangeError(`only safe integers are allowed, got ${v}`);
-    return;
+    if (Number.isSafeInteger(v)) return;
+    if (floats && Number.isFinite(v)) return;
+    throw new RangeError(floats ? `only finite numbers and safe integers are allowed, got ${v}` : `only safe integers are allowed, got ${v}`);
   }
   if (v instanceof Uint8Array) return;
   if (Array.isArray(v)) {
-    for (const x of v) assertProfileValue(x, depth + 1, maxDepth);
+    for (const x of v) assertProfileValue(x, depth + 1, maxDepth, floats);
     return;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const x of Object.values(v as Record<string, unknown>)) assertProfileValue(x, depth + 1, maxDepth);
+    for (const x of Object.values(v as Record<string, unknown>)) assertProfileValue(x, depth + 1, maxDepth, floats);
     return;
   }
   throw new RangeError(`value of type ${typeof v} is not allowed`);

@@ -13,6 +13,9 @@ export type Mode = (typeof MODES)[number];
 export const KINDS = ['modbus', 'serial', 'mqtt'] as const;
 export type ReadingKind = (typeof KINDS)[number];
 
+/** Readings carry physical quantities: finite floats allowed (shortest form); artefacts stay integer-only. */
+const HIL_CBOR = { floats: true } as const;
+
 const MAX_ID = 64; // slot and device ids
 const MAX_CODE = 64;
 const MAX_TOPIC = 1024;
@@ -37,7 +40,7 @@ export type HilMessage =
 export function encodeHil(m: HilMessage): Uint8Array {
   const out: CborMap = {};
   for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
-  return encodeCanonical(out);
+  return encodeCanonical(out, HIL_CBOR);
 }
 
 function oneOf<T extends string>(v: CborValue | undefined, what: string, allowed: readonly T[]): T {
@@ -60,7 +63,7 @@ function bounded(v: CborValue | undefined, what: string): Uint8Array {
 
 /** Decodes one channel message; throws DecodeError only. */
 export function decodeHil(bytes: Uint8Array): HilMessage {
-  const m = asMap(decodeCanonical(bytes, 8), 'hil message');
+  const m = asMap(decodeCanonical(bytes, 8, HIL_CBOR), 'hil message');
   const t = asText(m.t, 'hil message type', 16);
   switch (t) {
     case 'open':

@@ -1,0 +1,41 @@
+// `uzpgw gateway --config FILE`: runs the gateway (HIL + UZP endpoint). Outbound only: it attaches
+// to an RN from the RN Set Statement and never listens. JSON log lines on stdout (journald),
+// audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0).
+
+import { pino } from 'pino';
+import { loadGatewayConfig } from '../gateway/config/index.js';
+import { Gateway } from '../gateway/gateway.js';
+import { helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import type { Command } from './command.js';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const FLAGS: FlagSpecs = {
+  config: { type: 'string', describe: 'gateway config file (JSON; see docs/CONFIG.md)', placeholder: 'FILE' },
+  'log-level': { type: 'string', describe: `${LEVELS.join('|')} (default info)`, placeholder: 'LEVEL' },
+};
+const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL]';
+const DESCRIPTION =
+  'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.';
+
+export const command: Command = {
+  summary: 'run the gateway (HIL + UZP endpoint; never listens)',
+  async run(argv, io) {
+    if (argv.includes('--help')) {
+      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
+      return 0;
+    }
+    const p = parseArgs(argv, FLAGS);
+    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
+    const level = str(p, 'log-level') ?? 'info';
+    if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}`);
+    const config = loadGatewayConfig(requireStr(p, 'config'));
+    const log = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+    const gw = new Gateway(config, { log }).start();
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await gw.stop();
+    return 0;
+  },
+};

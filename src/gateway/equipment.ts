@@ -1,0 +1,60 @@
+// Builds the equipment transports of one slot from its validated config: a SerialLink for serial
+// ports, a Modbus master (RTU over that link, or TCP) for modbus-poller, an MQTT client for
+// mqtt-bridge. Every transport here is a *client* (the gateway never listens).
+
+import type { Rs485Control, SlotConfig } from './config/types.js';
+import { SerialLink } from '../ports/serial.js';
+import type { Rs485Options } from '../ports/rs485.js';
+import { ModbusBus } from '../ports/modbus/bus.js';
+import { MqttLink } from '../ports/mqtt.js';
+import type { PortLog } from '../ports/log.js';
+import { readFileSync } from 'node:fs';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+
+export interface SlotPorts {
+  readonly link?: SerialLink;
+  readonly bus?: ModbusBus;
+  readonly mqtt?: MqttLink;
+}
+
+function rs485(c: Rs485Control): Rs485Options | undefined {
+  if (c.direction === 'none') return undefined;
+  if (c.direction === 'auto') return { direction: 'auto' };
+  return { direction: 'rts', rtsActiveLow: c.rtsActiveLow, delayBeforeSendMs: c.delayBeforeSendMs, delayAfterSendMs: c.delayAfterSendMs };
+}
+
+function serialLink(slot: SlotConfig, serial: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 }, log: PortLog): SerialLink {
+  const path = slot.portPath ?? slot.port.path;
+  if (path === undefined) throw new LocalError(ErrorCode.CONFIG_INVALID, `slot ${slot.id}: no device path for port ${slot.port.id}`);
+  const rs = rs485(slot.port.rs485);
+  return new SerialLink({ path, ...serial, ...(rs ? { rs485: rs } : {}), lowLatency: true, log });
+}
+
+export function buildSlotPorts(slot: SlotConfig, log: PortLog): SlotPorts {
+  const d = slot.device;
+  switch (d.driver) {
+    case 'modbus-poller':
+      if (d.transport.kind === 'tcp') return { bus: ModbusBus.tcp({ host: d.transport.host, port: d.transport.port, timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
+      {
+        const link = serialLink(slot, d.transport.serial, log);
+        return { link, bus: ModbusBus.rtu(link, { timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
+      }
+    case 'serial-line':
+    case 'serial-raw':
+      return { link: serialLink(slot, d.serial, log) };
+    case 'mqtt-bridge':
+      return {
+        mqtt: new MqttLink({
+          url: d.broker,
+          ...(d.clientId ? { clientId: d.clientId } : {}),
+          ...(d.username ? { username: d.username } : {}),
+          ...(d.passwordFile ? { password: readFileSync(d.passwordFile, 'utf8').trim() } : {}),
+          keepaliveS: d.keepaliveS,
+          publishWindow: d.maxInflight,
+          publishQueueMax: d.maxQueue,
+          receiveQueueMax: d.maxQueue,
+          log,
+        }),
+      };
+  }
+}

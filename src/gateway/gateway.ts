@@ -1,0 +1,125 @@
+// Composition root of the gateway (ARCHITECTURE.md): config + board -> ports -> devices -> HIL broker
+// -> UZP endpoint on an RN link kept up by the LinkManager. Outbound only: every socket this opens
+// is a client (RN link, Modbus TCP, MQTT) or a tty; the process holds no listener of any kind.
+
+import { EventEmitter } from 'node:events';
+import { pino, type Logger } from 'pino';
+import { readArtefactFile } from '../files/artefact-file.js';
+import { loadKeyFile } from '../files/keyfile.js';
+import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
+import { TrustStore } from '../uzp/artefacts/trust.js';
+import { toHex } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
+import { ErrorCode, StateError } from '../uzp/errors.js';
+import { LinkManager } from '../uzp/link/link-manager.js';
+import type { Session } from '../uzp/session/session.js';
+import type { GatewayConfig } from './config/types.js';
+import { buildSlotPorts, type SlotPorts } from './equipment.js';
+import { AuditLog } from './hil/audit.js';
+import { HilBroker } from './hil/broker.js';
+
+export interface GatewayOptions {
+  readonly provider?: CryptoProvider;
+  /** Operational log (JSON lines); default pino to stdout. */
+  readonly log?: Logger;
+  /** Audit log; default from config.audit (file, else stdout). */
+  readonly audit?: AuditLog;
+}
+
+export class Gateway extends EventEmitter {
+  readonly cid: Uint8Array;
+  readonly devices = new Map<string, GatewayDevice>();
+  readonly broker: HilBroker;
+  private readonly ports: SlotPorts[] = [];
+  private readonly links: LinkManager;
+  private readonly endpoint: Endpoint;
+  private readonly log: Logger;
+  private readonly sessions = new Set<Session>();
+  private stopped = false;
+
+  constructor(
+    readonly config: GatewayConfig,
+    opts: GatewayOptions = {},
+  ) {
+    super();
+    const provider = opts.provider ?? nodeProvider;
+    this.log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+    const id = loadKeyFile(provider, config.identity.key);
+    this.cid = id.cid;
+    const pcert = readArtefactFile(config.identity.pcert);
+    const anchor = loadTrustAnchor(provider, config.trust.anchor);
+    const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
+    trust.setRnSet(readArtefactFile(config.trust.rnSet));
+    for (const r of config.trust.revocations) trust.setRevocation(readArtefactFile(r));
+    // Our own PCert must be valid under our own trust anchor, or no RN will take the attachment.
+    trust.validatePCert(pcert, { role: 'gateway', cid: id.cid });
+
+    const portLog = this.log.child({ component: 'ports' });
+    for (const slot of config.slots) {
+      const ports = buildSlotPorts(slot, portLog);
+      this.ports.push(ports);
+      this.devices.set(slot.id, createDevice(slot, ports, { log: this.log.child({ component: 'device', slot: slot.id }) }));
+    }
+    const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
+    this.broker = new HilBroker({ devices: this.devices, audit });
+
+    this.links = new LinkManager({ trust, identity: { seed: id.seed, pcert }, accept: true });
+    this.links.on('up', (link) => this.log.info({ event: 'rn.attached', rn: toHex(link.rnCid), address: link.address }, 'attached to RN'));
+    this.links.on('down', (err) => {
+      if (err) this.log.warn({ event: 'rn.detached', code: err.code, reason: err.message }, 'RN link down; reconnecting with backoff');
+    });
+    this.endpoint = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link: managerPort(this.links) });
+    this.endpoint.on('session', (s: Session) => {
+      this.sessions.add(s);
+      s.once('close', () => this.sessions.delete(s));
+      this.broker.serve(s, s.keys.grant);
+    });
+    this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) =>
+      this.log.warn({ event: 'session.refused', operator: toHex(initiator), code: e.code, reason: e.message }, 'session refused'),
+    );
+  }
+
+  /** Opens the equipment ports, starts the drivers, then attaches to an RN and accepts sessions. */
+  start(): this {
+    for (const p of this.ports) {
+      p.link?.start();
+      p.mqtt?.start();
+    }
+    for (const d of this.devices.values()) void Promise.resolve(d.start()).catch((e: unknown) => this.log.error({ event: 'device.start_failed', slot: d.slot, error: String(e) }, 'device failed to start'));
+    this.endpoint.accept();
+    this.links.start();
+    this.log.info({ event: 'gateway.started', cid: toHex(this.cid), board: this.config.board, slots: this.config.slots.map((s) => ({ slot: s.id, device: s.device.id, driver: s.device.driver })) }, 'gateway started');
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.endpoint.stopAccepting();
+    for (const s of this.sessions) s.close();
+    this.links.stop();
+    for (const d of this.devices.values()) await d.stop();
+    for (const p of this.ports) {
+      await p.bus?.close();
+      await p.link?.close();
+      await p.mqtt?.close();
+    }
+    this.log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+  }
+}
+
+/**
+ * The Endpoint needs one LinkPort for its whole life; the LinkManager replaces links as they drop
+ * and come back, and forwards the current link's OFFERs. A responder never joins, so join refuses.
+ */
+function managerPort(m: LinkManager): LinkPort {
+  return {
+    join: () => Promise.reject(new StateError(ErrorCode.USAGE, 'the gateway only accepts sessions')),
+    accept: () => m.accept(),
+    on: (event: 'offer', cb: (o: OfferPort) => void) => m.on(event, cb),
+    off: (event: 'offer', cb: (o: OfferPort) => void) => m.off(event, cb),
+  };
+}

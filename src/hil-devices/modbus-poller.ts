@@ -1,0 +1,229 @@
+// modbus-poller: periodic polls of every unit's register map -> readings; on-demand requests from
+// operators passed to the bus (after the HIL broker checked them against the Grant, draft §4.3).
+//
+// Poll groups: one per (unit, poll interval). Each tick of a group is one bus.readMany, so the
+// group's contiguous registers merge into as few requests as the protocol allows (ports/modbus/
+// plan.ts). A group never overlaps itself: a tick that finds the previous poll still running is
+// skipped and counted. Groups are per unit as well as per interval because merging happens only
+// within a unit anyway, and this way a dead slave's group waits out its own timeouts while the
+// live slaves' groups keep their rate (the bus serves units round robin, so a live unit's request
+// waits for at most one dead timeout: FIELD-NOTES "one dead slave stalls a multi-drop bus").
+//
+// Every register of a successful read becomes one reading; a failed read yields no reading and
+// shows in the unit's health (status()): last good poll, consecutive failed polls, last error.
+
+import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../gateway/config/types.js';
+import { ModbusException, PortIoError } from '../ports/errors.js';
+import { describeError, type PortLog } from '../ports/log.js';
+import type { ModbusBus } from '../ports/modbus/bus.js';
+import { exceptionPdu } from '../ports/modbus/pdu.js';
+import type { ReadSpec } from '../ports/modbus/plan.js';
+import type { CborValue } from '../uzp/cbor.js';
+import { ErrorCode, LocalError, StateError, UzpError } from '../uzp/errors.js';
+import { every, systemClock, type Clock } from '../uzp/link/clock.js';
+import type { ModbusDevice, Reading, Unsubscribe } from './device.js';
+import { ReadingStream } from './readings.js';
+import { decodeRegister, encodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
+
+export interface ModbusPollerOptions {
+  /** Reading timestamps, Unix ms (default Date.now). */
+  readonly now?: () => number;
+  /** Poll timers (default the system clock); tests pass a fake clock. */
+  readonly clock?: Clock;
+  readonly log?: PortLog;
+}
+
+/** Health of one unit (slave) on the bus, as the gateway reports it. */
+export interface UnitHealth {
+  readonly unit: number;
+  readonly name?: string;
+  /** Polls finished (all of the unit's groups), and how many of them had a read fail. */
+  polls: number;
+  failedPolls: number;
+  /** Failed polls since the last fully good one (0 = healthy). */
+  consecutiveFailures: number;
+  /** Ticks skipped because the unit's previous poll of that group was still running. */
+  skippedTicks: number;
+  /** Reading timestamp of the last poll in which every read succeeded. */
+  lastOkTs: number | null;
+  lastErrorTs: number | null;
+  /** Stable code of the last failure (MODBUS_TIMEOUT, MODBUS_EXCEPTION, MODBUS_OFFLINE...). */
+  lastErrorCode: string | null;
+  lastError: string | null;
+}
+
+export interface ModbusPollerStatus {
+  readonly slot: string;
+  readonly device: string;
+  readonly running: boolean;
+  readonly readings: number;
+  readonly skippedTicks: number;
+  readonly units: UnitHealth[];
+}
+
+interface PollGroup {
+  readonly unit: ModbusUnit;
+  readonly intervalMs: number;
+  readonly registers: readonly RegisterDef[];
+  readonly specs: readonly ReadSpec[];
+  busy: boolean;
+  cancel: () => void;
+}
+
+export class ModbusPoller implements ModbusDevice {
+  readonly driver = 'modbus-poller' as const;
+  readonly kind = 'modbus' as const;
+  readonly id: string;
+  private readonly groups: PollGroup[] = [];
+  private readonly health = new Map<number, UnitHealth>();
+  private readonly units = new Map<number, ModbusUnit>();
+  private readonly readings: ReadingStream;
+  private readonly clock: Clock;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(
+    readonly slot: string,
+    private readonly cfg: ModbusPollerDevice,
+    private readonly bus: ModbusBus,
+    opts: ModbusPollerOptions = {},
+  ) {
+    this.id = cfg.id;
+    this.clock = opts.clock ?? systemClock;
+    this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'modbus', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    for (const u of cfg.units) {
+      this.units.set(u.unit, u);
+      this.health.set(u.unit, { unit: u.unit, ...(u.name !== undefined ? { name: u.name } : {}), polls: 0, failedPolls: 0, consecutiveFailures: 0, skippedTicks: 0, lastOkTs: null, lastErrorTs: null, lastErrorCode: null, lastError: null });
+      const byInterval = new Map<number, RegisterDef[]>();
+      for (const r of u.registers) byInterval.set(r.pollIntervalMs, [...(byInterval.get(r.pollIntervalMs) ?? []), r]);
+      for (const [intervalMs, registers] of [...byInterval].sort((a, b) => a[0] - b[0])) {
+        const specs = registers.map((r) => ({ unit: u.unit, table: r.table, addr: r.address, count: r.count * wordsPerValue(r.type) }));
+        this.groups.push({ unit: u, intervalMs, registers, specs, busy: false, cancel: () => {} });
+      }
+    }
+  }
+
+  onReading(cb: (r: Reading) => void): Unsubscribe {
+    return this.readings.on(cb);
+  }
+
+  /** Polls every group now, then at its interval. Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const g of this.groups) {
+      this.tick(g);
+      g.cancel = every(this.clock, g.intervalMs, () => this.tick(g));
+    }
+  }
+
+  /** Stops the timers and waits for polls in flight (each bounded by its timeout); emits nothing after. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const g of this.groups) g.cancel();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  status(): ModbusPollerStatus {
+    const units = [...this.health.values()].map((h) => ({ ...h }));
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units };
+  }
+
+  /**
+   * One request PDU to `unit`, with the unit's configured timeout. Resolves with the reply PDU,
+   * exception replies included (fc | 0x80, code: Modbus Application Protocol §7), so the operator's
+   * client sees what the slave said. A timeout or a disconnected bus rejects (the broker answers
+   * exception 0x0B); an aborted `signal` rejects at once with ABORTED (the request may still be on
+   * the wire, its reply is then discarded).
+   */
+  request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    if (signal?.aborted) return Promise.reject(aborted(unit));
+    const timeoutMs = this.units.get(unit)?.timeoutMs ?? this.cfg.timeoutMs;
+    const reply = this.bus.request(unit, pdu, { timeoutMs }).catch((e: unknown) => {
+      if (e instanceof ModbusException) return exceptionPdu(e.functionCode, e.exceptionCode);
+      throw e;
+    });
+    return signal ? raceAbort(reply, signal, unit) : reply;
+  }
+
+  /** Writes a named writable register of `unit`, encoding `value` with the register's type, scale and order. */
+  async writeRegister(unit: number, name: string, value: RegisterValue): Promise<void> {
+    const def = this.units.get(unit)?.registers.find((r) => r.name === name);
+    if (def === undefined) throw new LocalError(ErrorCode.USAGE, `${this.id}: unit ${unit} has no register named ${JSON.stringify(name)}`);
+    if (!def.writable || (def.table !== 'holding' && def.table !== 'coils')) throw new LocalError(ErrorCode.USAGE, `${this.id}: register ${name} of unit ${unit} is not writable (set "writable": true on a holding register or coil)`);
+    const words = encodeRegister(def, value);
+    await this.bus.write(unit, def.table, def.address, words, { timeoutMs: this.units.get(unit)!.timeoutMs, forceMultiple: words.length > 1 });
+  }
+
+  private tick(g: PollGroup): void {
+    if (!this.running) return;
+    if (g.busy) {
+      this.health.get(g.unit.unit)!.skippedTicks++;
+      return;
+    }
+    g.busy = true;
+    const p: Promise<void> = this.poll(g).finally(() => {
+      g.busy = false;
+      this.inFlight.delete(p);
+    });
+    this.inFlight.add(p);
+  }
+
+  private async poll(g: PollGroup): Promise<void> {
+    const u = g.unit.unit;
+    const outcomes = await this.bus.readMany(g.specs, { timeoutMs: g.unit.timeoutMs }).catch((e: unknown) => g.specs.map(() => ({ ok: false as const, error: asUzpError(e) })));
+    if (!this.running) return;
+    const ts = this.readings.timestamp();
+    let failure: UzpError | undefined;
+    outcomes.forEach((o, i) => {
+      const def = g.registers[i]!;
+      if (!o.ok) return void (failure ??= o.error);
+      let value: RegisterValue;
+      try {
+        value = decodeRegister(def, o.values);
+      } catch (e) {
+        return void (failure ??= asUzpError(e));
+      }
+      const v: CborValue = { unit: u, name: def.name, value: toCbor(value), ...(def.unit !== undefined ? { eng_unit: def.unit } : {}) };
+      this.readings.emit(v, { kind: 'modbus', unit: u, table: def.table, addr: def.address, count: def.count * wordsPerValue(def.type) }, ts);
+    });
+    const h = this.health.get(u)!;
+    h.polls++;
+    if (failure === undefined) {
+      h.consecutiveFailures = 0;
+      h.lastOkTs = ts;
+      return;
+    }
+    h.failedPolls++;
+    h.consecutiveFailures++;
+    h.lastErrorTs = ts;
+    h.lastErrorCode = failure.code;
+    h.lastError = failure.message;
+  }
+}
+
+/** Readings travel as deterministic CBOR and JSON: a non-finite float32 (NaN, ±Inf) becomes null. */
+function toCbor(v: RegisterValue): CborValue {
+  const one = (x: ScalarValue): CborValue => (typeof x === 'number' && !Number.isFinite(x) ? null : x);
+  return Array.isArray(v) ? v.map(one) : one(v);
+}
+
+function asUzpError(e: unknown): UzpError {
+  return e instanceof UzpError ? e : new PortIoError(`modbus poll: ${describeError(e)}`, { cause: e });
+}
+
+function aborted(unit: number): StateError {
+  return new StateError(ErrorCode.ABORTED, `modbus request to unit ${unit}: aborted by the caller`);
+}
+
+/** Settles with `p` unless `signal` aborts first; a late settlement of `p` is then ignored. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, unit: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted(unit));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,162 @@
+// mqtt-bridge: the equipment's MQTT broker bridged into the HIL. The bridge subscribes the
+// configured `subscribe` filters once, at start, on the gateway's MqttLink (which resubscribes
+// after every reconnect); every message becomes one reading `{ topic, payload }` and one onMessage
+// call. Operators never widen what the gateway takes from the equipment broker: an operator
+// subscription must lie inside a configured filter (filter containment, MQTT §4.7, as the Grant
+// check does it), and is then served from the bridge's own subscriptions without a new SUBSCRIBE,
+// so overlapping filters never deliver one message twice. Publishing is allowed only to topics a
+// configured `publish` filter matches, and payloads are bounded by maxPayloadBytes both ways.
+// The HIL broker has already checked the operator's Grant (draft §4.3); these are the device's
+// own limits, which hold whatever a Grant says.
+
+import type { MqttBridgeDevice } from '../gateway/config/types.js';
+import type { PortLog } from '../ports/log.js';
+import type { MqttLink } from '../ports/mqtt.js';
+import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../gateway/hil/topics.js';
+import type { CborValue } from '../uzp/cbor.js';
+import { ErrorCode, LocalError, UzpError, ValidationError } from '../uzp/errors.js';
+import type { MqttDevice, Reading, Unsubscribe } from './device.js';
+import { Listeners, ReadingStream } from './readings.js';
+
+export interface MqttBridgeOptions {
+  /** Reading timestamps, Unix ms (default Date.now). */
+  readonly now?: () => number;
+  readonly log?: PortLog;
+}
+
+export interface MqttBridgeStats {
+  messages: number;
+  /** Incoming messages over maxPayloadBytes, dropped whole. */
+  oversized: number;
+  published: number;
+  refused: number;
+}
+
+/** The MqttLink surface the bridge uses (the composition root owns the link's life cycle). */
+export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages'>;
+
+export class MqttBridge implements MqttDevice {
+  readonly driver = 'mqtt-bridge' as const;
+  readonly kind = 'mqtt' as const;
+  readonly id: string;
+  readonly stats: MqttBridgeStats = { messages: 0, oversized: 0, published: 0, refused: 0 };
+  private readonly readings: ReadingStream;
+  private readonly listeners: Listeners<[string, Uint8Array]>;
+  /** Configured filters the broker refused at start, with the error (operators get it too). */
+  private readonly refusedFilters = new Map<string, UzpError>();
+  private running = false;
+  private pump: Promise<void> | null = null;
+
+  constructor(
+    readonly slot: string,
+    private readonly cfg: MqttBridgeDevice,
+    private readonly link: BridgeLink,
+    private readonly opts: MqttBridgeOptions = {},
+  ) {
+    this.id = cfg.id;
+    this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'mqtt', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    this.listeners = new Listeners(`${slot}/${cfg.id} messages`, opts.log);
+  }
+
+  onReading(cb: (r: Reading) => void): Unsubscribe {
+    return this.readings.on(cb);
+  }
+
+  onMessage(cb: (topic: string, payload: Uint8Array) => void): Unsubscribe {
+    return this.listeners.on(cb);
+  }
+
+  /**
+   * Subscribes the configured filters and starts taking messages. Resolves once every filter is
+   * granted (or, while the broker is away, registered for the next connect); a filter the broker
+   * refuses is logged, remembered, and refuses operator subscriptions inside it.
+   */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.pump ??= this.consume();
+    await Promise.all(
+      this.cfg.subscribe.map((f) =>
+        this.link.subscribe(f, this.cfg.qos).catch((e: unknown) => {
+          const err = e instanceof UzpError ? e : new LocalError(ErrorCode.USAGE, String(e));
+          this.refusedFilters.set(f, err);
+          this.opts.log?.warn({ slot: this.slot, device: this.id, filter: f, err: err.message }, 'mqtt-bridge: subscription refused');
+        }),
+      ),
+    );
+  }
+
+  /** Unsubscribes; messages still arriving are no longer delivered. The link stays open (the caller's). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await Promise.all(this.cfg.subscribe.map((f) => this.link.unsubscribe(f).catch(() => {})));
+  }
+
+  status(): { slot: string; device: string; running: boolean; readings: number; refusedFilters: string[] } & MqttBridgeStats {
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, refusedFilters: [...this.refusedFilters.keys()], ...this.stats };
+  }
+
+  /**
+   * An operator subscription: must be a valid filter inside one of the configured `subscribe`
+   * filters (else TOPIC_NOT_BRIDGED). The bridge already receives those messages, so nothing is
+   * sent to the broker; the HIL broker delivers the matching ones to the operator's channel.
+   */
+  async subscribe(filter: string): Promise<void> {
+    if (!isTopicFilter(filter)) throw new LocalError(ErrorCode.USAGE, `${this.id}: invalid topic filter ${JSON.stringify(filter)} (+ a whole level, # the whole last level)`);
+    const outer = this.cfg.subscribe.find((f) => filterWithin(filter, f) && !this.refusedFilters.has(f));
+    if (outer === undefined) {
+      const refusedOuter = this.cfg.subscribe.find((f) => filterWithin(filter, f));
+      if (refusedOuter !== undefined) throw this.refusedFilters.get(refusedOuter)!;
+      this.stats.refused++;
+      throw new ValidationError(ErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: ${JSON.stringify(filter)} is not inside the bridged filters (${this.cfg.subscribe.join(', ') || 'none'})`);
+    }
+  }
+
+  /** Publishes to the equipment broker: the topic must match a configured `publish` filter, the payload fit maxPayloadBytes. */
+  async publish(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): Promise<void> {
+    if (!isTopicName(topic)) throw new LocalError(ErrorCode.USAGE, `${this.id}: invalid topic name ${JSON.stringify(topic)} (no wildcards, not empty)`);
+    if (!this.cfg.publish.some((f) => topicMatches(f, topic))) {
+      this.stats.refused++;
+      throw new ValidationError(ErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: publishing to ${JSON.stringify(topic)} is not allowed (publish filters: ${this.cfg.publish.join(', ') || 'none'})`);
+    }
+    if (payload.length > this.cfg.maxPayloadBytes) {
+      this.stats.refused++;
+      throw new ValidationError(ErrorCode.PAYLOAD_TOO_LARGE, `${this.id}: payload of ${payload.length} bytes exceeds max_payload_bytes ${this.cfg.maxPayloadBytes}`);
+    }
+    await this.link.publish(topic, payload, { qos, retain });
+    this.stats.published++;
+  }
+
+  /** The single consumer of the link's bounded receive queue; ends when the link closes. */
+  private async consume(): Promise<void> {
+    for await (const m of this.link.messages()) {
+      if (!this.running) continue;
+      if (m.payload.length > this.cfg.maxPayloadBytes) {
+        this.stats.oversized++;
+        if (this.stats.oversized === 1 || this.stats.oversized % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, topic: m.topic, bytes: m.payload.length, oversized: this.stats.oversized }, 'mqtt-bridge: oversized message dropped');
+        continue;
+      }
+      this.stats.messages++;
+      this.listeners.emit(m.topic, m.payload);
+      this.readings.emit({ topic: m.topic, payload: payloadValue(m.payload) }, { kind: 'mqtt', topic: m.topic });
+    }
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The payload as text when it is well-formed UTF-8 without control characters other than tab, CR
+ * and LF (what JSON or a number looks like); else the bytes as they came.
+ */
+export function payloadValue(p: Uint8Array): CborValue {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(p);
+  } catch {
+    return p;
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? p : text;
+}

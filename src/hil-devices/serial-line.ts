@@ -1,0 +1,148 @@
+// serial-line: a line-oriented instrument (sensor, scanner, GPS, a device console). Incoming bytes
+// are split on the configured delimiter (default "\n"); one trailing "\r" is stripped from each line
+// so CR LF devices work with the default. Each non-empty line is one reading `{ line }`. Operators
+// get the raw bytes too (onData) and write lines through the link.
+//
+// Memory is bounded (FIELD-NOTES: unbounded queues are a top complaint about edge gateways): at
+// most maxLineBytes of a line are held. A longer line is emitted cut to maxLineBytes with
+// `truncated: true`, counted, and the rest of it is discarded up to the next delimiter.
+
+import type { SerialLineDevice } from '../gateway/config/types.js';
+import type { PortLog } from '../ports/log.js';
+import type { SerialLink } from '../ports/serial.js';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+import type { Reading, SerialDevice, Unsubscribe } from './device.js';
+import { Listeners, ReadingStream } from './readings.js';
+
+export interface SerialDriverOptions {
+  /** Reading timestamps, Unix ms (default Date.now). */
+  readonly now?: () => number;
+  readonly log?: PortLog;
+}
+
+export interface SerialLineStats {
+  lines: number;
+  truncated: number;
+  emptyLines: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Splits a byte stream into lines, holding at most maxLineBytes + delimiter of one line. Pure. */
+export class LineSplitter {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Inside an overlong line whose cut head was already emitted: bytes are dropped until a delimiter. */
+  private discarding = false;
+  private readonly delim: Buffer;
+
+  constructor(
+    delimiter: Buffer,
+    private readonly maxLineBytes: number,
+    private readonly onLine: (line: Buffer, truncated: boolean) => void,
+  ) {
+    if (delimiter.length === 0) throw new LocalError(ErrorCode.USAGE, 'serial-line: the delimiter must be at least one byte');
+    this.delim = delimiter;
+  }
+
+  /** Bytes held for the current, unfinished line. */
+  get held(): number {
+    return this.pending.length;
+  }
+
+  push(chunk: Uint8Array): void {
+    let data = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    let start = 0;
+    for (let i = data.indexOf(this.delim, start); i !== -1; i = data.indexOf(this.delim, start)) {
+      const line = stripCr(data.subarray(start, i));
+      start = i + this.delim.length;
+      if (this.discarding) this.discarding = false;
+      else if (line.length > this.maxLineBytes) this.onLine(line.subarray(0, this.maxLineBytes), true);
+      else this.onLine(line, false);
+    }
+    data = data.subarray(start);
+    // Room for a "\r" and a delimiter split across chunks before a line counts as overlong.
+    const keep = this.delim.length;
+    if (!this.discarding && data.length > this.maxLineBytes + keep) {
+      this.onLine(data.subarray(0, this.maxLineBytes), true);
+      this.discarding = true;
+    }
+    if (this.discarding) data = data.subarray(Math.max(0, data.length - (this.delim.length - 1)));
+    this.pending = Buffer.from(data); // a copy: never pin the chunk it came from
+  }
+}
+
+function stripCr(line: Buffer): Buffer {
+  return line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line;
+}
+
+export class SerialLine implements SerialDevice {
+  readonly driver = 'serial-line' as const;
+  readonly kind = 'serial' as const;
+  readonly id: string;
+  readonly stats: SerialLineStats = { lines: 0, truncated: 0, emptyLines: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly readings: ReadingStream;
+  private readonly data: Listeners<[Uint8Array]>;
+  private readonly splitter: LineSplitter;
+  private readonly onChunk = (c: Uint8Array): void => this.received(c);
+  private running = false;
+
+  constructor(
+    readonly slot: string,
+    private readonly cfg: SerialLineDevice,
+    private readonly link: SerialLink,
+    private readonly opts: SerialDriverOptions = {},
+  ) {
+    this.id = cfg.id;
+    this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'serial', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    this.data = new Listeners(`${slot}/${cfg.id} data`, opts.log);
+    this.splitter = new LineSplitter(Buffer.from(cfg.delimiter, cfg.encoding), cfg.maxLineBytes, (line, truncated) => this.line(line, truncated));
+  }
+
+  onReading(cb: (r: Reading) => void): Unsubscribe {
+    return this.readings.on(cb);
+  }
+
+  onData(cb: (data: Uint8Array) => void): Unsubscribe {
+    return this.data.on(cb);
+  }
+
+  /** Writes bytes (an operator's line, with its line ending) to the instrument; resolves when the OS took them. */
+  async write(data: Uint8Array): Promise<void> {
+    await this.link.write(data);
+    this.stats.bytesOut += data.length;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.link.on('data', this.onChunk);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.link.off('data', this.onChunk);
+  }
+
+  status(): { slot: string; device: string; running: boolean; readings: number; heldBytes: number } & SerialLineStats {
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, heldBytes: this.splitter.held, ...this.stats };
+  }
+
+  private received(chunk: Uint8Array): void {
+    this.stats.bytesIn += chunk.length;
+    this.data.emit(chunk);
+    this.splitter.push(chunk);
+  }
+
+  private line(bytes: Buffer, truncated: boolean): void {
+    if (bytes.length === 0) {
+      this.stats.emptyLines++;
+      return;
+    }
+    this.stats.lines++;
+    const line = bytes.toString(this.cfg.encoding);
+    if (!truncated) return void this.readings.emit({ line });
+    this.stats.truncated++;
+    if (this.stats.truncated === 1 || this.stats.truncated % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, maxLineBytes: this.cfg.maxLineBytes, truncated: this.stats.truncated }, 'serial-line: overlong line cut');
+    this.readings.emit({ line, truncated: true });
+  }
+}

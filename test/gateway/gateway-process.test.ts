@@ -1,0 +1,124 @@
+// The gateway as users run it: `node dist/cli/main.js gateway --config FILE` as a child process on
+// the virtual board, a real RN process, a socat PTY with an echo device on a serial-raw slot, and an
+// operator session through the RN. The process must hold no listening socket of any kind.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeArtefactFile } from '../../src/files/artefact-file.js';
+import { writeKeyFile } from '../../src/files/keyfile.js';
+import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
+import { SlotChannel } from '../../src/operator/slot-channel.js';
+import { EchoDevice } from '../../src/sim/echo-device.js';
+import { PtyPair } from '../../src/sim/pty.js';
+import { openSerial } from '../../src/sim/serial-open.js';
+import { Endpoint } from '../../src/uzp/endpoint.js';
+import type { Identity } from '../../src/uzp/identity/identity.js';
+import { RnLink } from '../../src/uzp/link/rn-link.js';
+import { TestDomain, type Member } from '../helpers/domain.js';
+import { auditSockets } from '../helpers/proc-sockets.js';
+import { spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+
+let dir: string;
+let d: TestDomain;
+let rnId: Identity;
+let rnAddress: string;
+let gw: Member;
+let gateway: Child;
+let pty: PtyPair;
+let echo: EchoDevice;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'uzp-gw-'));
+  d = new TestDomain(undefined, Date.now());
+  rnId = d.member('rn').id;
+  gw = d.member('gateway');
+  writeFileSync(join(dir, 'trust.json'), encodeTrustAnchor({ domain: 'gw', rootPublicKey: d.root.publicKey, rootCid: d.root.cid }));
+  writeKeyFile(join(dir, 'rn.key'), rnId);
+  const rn = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', join(dir, 'trust.json'), '--key', join(dir, 'rn.key'), '--log-level', 'warn']);
+  rnAddress = (await waitForJsonLine<{ event: string; address: string }>(rn, (v) => v.event === 'listening')).address;
+
+  writeKeyFile(join(dir, 'gw.key'), gw.id);
+  writeArtefactFile(join(dir, 'gw.pcert'), gw.pcert);
+  writeArtefactFile(join(dir, 'rn-set.uzp'), d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+  mkdirSync(join(dir, 'pty'));
+  mkdirSync(join(dir, 'dev'));
+  pty = await PtyPair.open({ linkA: join(dir, 'pty', 'tty-2'), linkB: join(dir, 'dev', 'tty-2') });
+  cleanups.push(() => pty.close());
+  const devicePort = await openSerial(pty.linkB, 115200);
+  echo = new EchoDevice(devicePort);
+  cleanups.push(() => new Promise<void>((r) => devicePort.close(() => r())));
+  writeFileSync(
+    join(dir, 'gateway.json'),
+    JSON.stringify({
+      kind: 'uzp-gw/gateway-config',
+      identity: { key: 'gw.key', pcert: 'gw.pcert' },
+      trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp' },
+      board: 'virtual',
+      virtual_dir: 'pty',
+      slots: { 'tty-2': { device: { id: 'echo-1', driver: 'serial-raw', serial: { baud: 115200 } } } },
+    }),
+  );
+  gateway = spawnCli(['gateway', '--config', join(dir, 'gateway.json'), '--log-level', 'info']);
+  await waitForJsonLine(gateway, (v) => v.event === 'rn.attached');
+});
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function operatorSession(purposes: { purpose: string }[]) {
+  const op = d.member('operator');
+  const trust = d.trust();
+  trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+  const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+  cleanups.push(() => link.close());
+  const session = await new Endpoint({ trust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link }).connect(
+    gw.id.cid,
+    d.grant(op.id.cid, gw.id.cid, { purposes, slot: 'tty-2' }),
+  );
+  cleanups.push(() => session.close());
+  return session;
+}
+
+describe('uzpgw gateway as a process', () => {
+  it('an operator reaches the serial slot through the RN: bytes go to the device and come back', async () => {
+    const session = await operatorSession([{ purpose: 'serial.read' }, { purpose: 'serial.write' }]);
+    const slot = await SlotChannel.open(session, 'tty-2', 'serial');
+    expect(slot.opened).toMatchObject({ device: 'echo-1', driver: 'serial-raw' });
+    const got: number[] = [];
+    const back = new Promise<void>((resolve) =>
+      slot.on('data', (d: Uint8Array) => {
+        got.push(...d);
+        if (got.length >= 5) resolve();
+      }),
+    );
+    await slot.write(new TextEncoder().encode('hello'));
+    await back;
+    expect(new TextDecoder().decode(Uint8Array.from(got))).toBe('hello');
+    expect(echo.bytes).toBe(5);
+  });
+
+  it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {
+    // Prove the reader sees listeners at all: a listener in this test process must show up.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    expect(auditSockets(process.pid).tcpListening.length).toBeGreaterThan(0);
+    probe.close();
+
+    const a = auditSockets(gateway.pid);
+    expect(a.owned.tcp!.length + a.owned.tcp6!.length).toBeGreaterThan(0); // its outbound RN link is seen
+    expect(a.tcpListening).toEqual([]);
+    expect(a.udpUnconnected).toEqual([]);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const r = await stopProcess(gateway, 'SIGTERM');
+    expect(r.code).toBe(0);
+  });
+});

@@ -121,8 +121,14 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
     };
+    let c: MqttClient;
+    try {
+      c = connect(o.url, options);
+    } catch (e) {
+      // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
+      throw new LocalError(ErrorCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
+    }
     this.setState('connecting', `connecting to ${o.url}`);
-    const c = connect(o.url, options);
     this.client = c;
     c.on('connect', (connack) => void this.onConnect(c, connack.sessionPresent));
     c.on('close', () => this.onClose(c));

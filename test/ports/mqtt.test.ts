@@ -112,6 +112,16 @@ describe('MqttLink with mosquitto', () => {
     expect(kept).toEqual(['15', '16', '17', '18', '19']);
   });
 
+  it('refuses a URL mqtt.js cannot use as a usage error', () => {
+    let code = 'no error';
+    try {
+      new MqttLink({ url: 'not a url' }).start();
+    } catch (e) {
+      code = e instanceof UzpError ? e.code : String(e);
+    }
+    expect(code).toBe(ErrorCode.USAGE);
+  });
+
   it('refuses work after close', async () => {
     const b = await broker();
     const gw = link(b.url);

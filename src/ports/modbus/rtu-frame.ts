@@ -91,6 +91,13 @@ export class RtuReplyParser {
    * instead of blocking the scan until the line goes quiet. The transport sets it per request.
    */
   acceptUnknownFunctions = false;
+  /**
+   * The reply being waited for (unit and request function). A partial frame that starts like it
+   * is kept across a silence instead of being discarded: under load the silence timer can fire
+   * before bytes already in flight are read (or a USB adapter pauses mid-frame), and discarding
+   * a good reply there would turn it into a CRC error. The request's timeout still bounds it.
+   */
+  awaiting: { readonly unit: number; readonly fc: number } | null = null;
 
   constructor(private readonly on: RtuParserEvents) {}
 
@@ -119,6 +126,7 @@ export class RtuReplyParser {
    * what is left looking for a frame behind the noise, then discard the rest.
    */
   silence(): void {
+    if (this.isAwaitedPrefix()) return;
     while (this.len > 0) {
       const need = replyAduLength(this.buf.subarray(0, this.len));
       if (need === 'unknown' && this.acceptUnknownFunctions && this.crcOk(this.len)) {
@@ -132,11 +140,21 @@ export class RtuReplyParser {
     this.endRun();
   }
 
+  private isAwaitedPrefix(): boolean {
+    const a = this.awaiting;
+    if (a === null || this.len === 0 || this.buf[0] !== a.unit) return false;
+    if (this.len === 1) return true;
+    if (this.buf[1] !== a.fc && this.buf[1] !== (a.fc | 0x80)) return false;
+    const need = replyAduLength(this.buf.subarray(0, this.len));
+    return need === 'more' || (typeof need === 'number' && need <= RTU_MAX_ADU && this.len < need);
+  }
+
   /** Forget everything buffered (before a new request). */
   reset(): void {
     this.len = 0;
     this.discarded = 0;
     this.runReason = null;
+    this.awaiting = null;
   }
 
   private scan(): void {

@@ -99,6 +99,7 @@ export class RtuTransport implements ModbusTransport {
       const adu = encodeRtuAdu(x.unit, x.pdu);
       this.parser.reset();
       this.parser.acceptUnknownFunctions = replyAduLength(Uint8Array.of(x.unit, x.pdu[0]!)) === 'unknown';
+      if (x.unit !== 0) this.parser.awaiting = { unit: x.unit, fc: x.pdu[0]! };
       const reply = new Promise<Uint8Array>((resolve, reject) => {
         this.current = { x, resolve, reject, crcErrors: 0, cancelTimer: () => {} };
       });
@@ -137,8 +138,22 @@ export class RtuTransport implements ModbusTransport {
   private onData(chunk: Uint8Array): void {
     this.lastRxAt = this.clock.now();
     this.parser.push(chunk);
+    this.armSilence(this.silenceMs);
+  }
+
+  /**
+   * The silence timer. When it fires late (a busy event loop), bytes may already be waiting in the
+   * tty; setImmediate runs after the I/O poll phase, so they are read first and re-arm the timer.
+   */
+  private armSilence(ms: number): void {
     this.cancelSilence();
-    this.cancelSilence = this.clock.setTimeout(() => this.parser.silence(), this.silenceMs);
+    this.cancelSilence = this.clock.setTimeout(() => {
+      setImmediate(() => {
+        const quiet = this.clock.now() - this.lastRxAt;
+        if (quiet >= this.silenceMs) this.parser.silence();
+        else this.armSilence(this.silenceMs - quiet);
+      });
+    }, ms);
   }
 
   private onFrame(unit: number, pdu: Uint8Array): void {
@@ -174,6 +189,11 @@ export class RtuTransport implements ModbusTransport {
 
   private onTimeout(p: Pending): void {
     if (this.current !== p) return;
+    // A partial reply kept across silences (see RtuReplyParser.awaiting) is judged now: resync may
+    // still find a whole reply in it; otherwise it is discarded and counted.
+    this.parser.awaiting = null;
+    this.parser.silence();
+    if (this.current !== p) return;
     // Corrupted frames arrived but no valid one: say so rather than "no reply".
     this.finish(p, p.crcErrors > 0 ? new ModbusCrcError(p.x.unit, p.crcErrors) : new ModbusTimeoutError(p.x.unit, p.x.timeoutMs));
   }
@@ -181,6 +201,7 @@ export class RtuTransport implements ModbusTransport {
   private finish(p: Pending, result: Uint8Array | Error): void {
     if (this.current !== p) return;
     this.current = null;
+    this.parser.awaiting = null;
     p.cancelTimer();
     if (result instanceof Uint8Array) p.resolve(result);
     else p.reject(result);

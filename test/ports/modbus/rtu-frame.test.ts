@@ -148,6 +148,26 @@ describe('RtuReplyParser', () => {
     expect(parser.buffered).toBe(0);
   });
 
+  it('keeps a partial reply that starts like the awaited one across a silence', () => {
+    const { frames, errors, parser } = collect();
+    parser.awaiting = { unit: 1, fc: 3 };
+    const adu = encodeRtuAdu(1, fromHex('0304000a000b'));
+    parser.push(adu.subarray(0, 4));
+    parser.silence(); // e.g. a late timer on a busy event loop, or an adapter pausing mid-frame
+    parser.push(adu.subarray(4));
+    expect(frames).toEqual([[1, '0304000a000b']]);
+    expect(errors).toEqual([]);
+    // A partial frame from another unit is not kept.
+    parser.push(encodeRtuAdu(2, fromHex('0304000a000b')).subarray(0, 4));
+    parser.silence();
+    expect(errors).toEqual([['truncated', 4]]);
+    // Nor once nothing is awaited any more.
+    parser.push(adu.subarray(0, 4));
+    parser.awaiting = null;
+    parser.silence();
+    expect(errors).toEqual([['truncated', 4], ['truncated', 4]]);
+  });
+
   it('discards a truncated reply at the silence, then parses the next one', () => {
     const { frames, errors, parser } = collect();
     parser.push(encodeRtuAdu(1, fromHex('0304000a000b')).subarray(0, 6));
@@ -170,15 +190,17 @@ describe('RtuReplyParser', () => {
 
   it('survives 10,000 junk streams: never throws, never holds more than 256 bytes', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 400 }), replyPdu.map((p) => encodeRtuAdu(1, p))), { maxLength: 6 }), fc.boolean(), fc.boolean(), (chunks, quiet, unknown) => {
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 400 }), replyPdu.map((p) => encodeRtuAdu(1, p))), { maxLength: 6 }), fc.boolean(), fc.boolean(), fc.boolean(), (chunks, quiet, unknown, awaiting) => {
         const { parser } = collect();
         parser.acceptUnknownFunctions = unknown;
+        parser.awaiting = awaiting ? { unit: 1, fc: 3 } : null;
         try {
           for (const c of chunks) {
             parser.push(c);
             expect(parser.buffered).toBeLessThanOrEqual(256);
             if (quiet) parser.silence();
           }
+          parser.awaiting = null; // the request's timeout: nothing is kept any more
           parser.silence();
           expect(parser.buffered).toBe(0);
         } catch (e) {

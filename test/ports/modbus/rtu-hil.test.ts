@@ -16,7 +16,12 @@ import { errorOf } from '../../helpers/errors.js';
 afterEach(cleanupVirtualSerial);
 
 const BAUD = 115_200;
-const TIMEOUT_MS = 150;
+/** For slaves that answer: generous, so a loaded CI machine never turns a reply into a timeout. */
+const TIMEOUT_MS = 2_000;
+/** For a dead slave, which never answers however loaded the machine is: short, to keep tests quick. */
+const SHORT_MS = 150;
+/** For requests whose (bad) reply must arrive before the timeout for the drop to be counted. */
+const DROP_MS = 1_000;
 const regs = (unit: number, n: number): number[] => Array.from({ length: n }, (_, i) => unit * 1000 + i);
 
 async function master(path: string): Promise<{ link: SerialLink; bus: ModbusBus; close: () => Promise<void> }> {
@@ -70,7 +75,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
       })();
       const deadPoller = (async () => {
         while (!stop) {
-          const e = await errorOf(m.bus.read(2, 'holding', 0, 10));
+          const e = await errorOf(m.bus.read(2, 'holding', 0, 10, { timeoutMs: SHORT_MS }));
           expect(e.code).toBe(ErrorCode.MODBUS_TIMEOUT);
           timeouts++;
         }
@@ -93,7 +98,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
     const m = await master(vb.path);
     try {
       // Unit 2's reply claims to come from unit 1: valid CRC, right function, wrong unit.
-      const e = await errorOf(m.bus.read(2, 'holding', 0, 10));
+      const e = await errorOf(m.bus.read(2, 'holding', 0, 10, { timeoutMs: DROP_MS }));
       expect(e.code).toBe(ErrorCode.MODBUS_TIMEOUT);
       expect(m.bus.unitStats(2).wrongUnitDrops).toBe(1);
       expect(vb.bus.stats.faultedReplies).toBe(1);
@@ -110,7 +115,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
     const m = await master(vb.path);
     try {
       vb.bus.slave(1).faults = { badCrc: true };
-      const e = await errorOf(m.bus.read(1, 'holding', 0, 10));
+      const e = await errorOf(m.bus.read(1, 'holding', 0, 10, { timeoutMs: DROP_MS }));
       expect(e.code).toBe(ErrorCode.MODBUS_CRC);
       expect(m.bus.unitStats(1).crcErrors).toBe(1);
 
@@ -140,7 +145,8 @@ describe('Modbus RTU master over a paced PTY bus', () => {
           const out = await m.bus.readMany(specs);
           specs.forEach((s, i) => {
             const model = Array.from({ length: s.count }, (_, k) => vb.bus.slave(s.unit).register(s.table === 'holding' ? 'holdingRegisters' : 'inputRegisters', s.addr + k));
-            expect(out[i]).toEqual({ ok: true, values: model });
+            const o = out[i]!;
+            expect(o.ok ? o : { error: `${o.error.code}: ${o.error.message}` }).toEqual({ ok: true, values: model });
           });
           expect(vb.bus.stats.frames - framesBefore).toBeLessThanOrEqual(specs.length);
         }),
@@ -165,8 +171,12 @@ describe('Modbus RTU master over a paced PTY bus', () => {
     const m = await master(vb.path);
     try {
       expect(await m.bus.read(1, 'holding', 0, 10)).toEqual(regs(1, 10));
+      const states: string[] = [];
+      m.link.on('state', (st, why) => states.push(`${st}: ${why}`));
       await vb.line.unplug();
-      await waitFor(() => m.link.state !== 'open', 10_000, 'the link to notice the unplug');
+      await waitFor(() => m.link.state !== 'open', 10_000, 'the link to notice the unplug').catch((e: Error) => {
+        throw new Error(`${e.message}; states: ${states.join(' | ')}; stats ${JSON.stringify(m.link.stats)}`);
+      });
       const e = await errorOf(m.bus.read(1, 'holding', 0, 10));
       expect(e.code).toBe(ErrorCode.MODBUS_OFFLINE);
       expect(m.bus.unitStats(1).timeouts).toBe(0);

@@ -71,7 +71,8 @@ function mbap(tid: number, unit: number, pdu: number[]): Buffer {
   return Buffer.from([tid >> 8, tid & 0xff, 0, 0, 0, pdu.length + 1, unit, ...pdu]);
 }
 
-async function tcpBus(port: number, timeoutMs = 200): Promise<ModbusBus> {
+/** Default timeout generous enough that a loaded machine never turns a prompt reply into a timeout. */
+async function tcpBus(port: number, timeoutMs = 1_000): Promise<ModbusBus> {
   const bus = ModbusBus.tcp({ host: '127.0.0.1', port, timeoutMs, backoff: { baseMs: 20, capMs: 200 } });
   buses.push(bus);
   await (bus.transport as TcpTransport).whenOpen();
@@ -117,7 +118,7 @@ describe('Modbus TCP master', () => {
     });
     const bus = await tcpBus(srv.port, 100);
     expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.MODBUS_TIMEOUT);
-    expect(await bus.read(1, 'holding', 0, 1)).toEqual([2]);
+    expect(await bus.read(1, 'holding', 0, 1, { timeoutMs: 2_000 })).toEqual([2]);
     expect(bus.unitStats(1).staleDrops).toBe(1);
   });
 
@@ -156,7 +157,7 @@ describe('Modbus TCP master', () => {
     let timeouts = 0;
     let stop = false;
     const a = (async () => {
-      while (!stop) if ((await bus.read(1, 'holding', 0, 1))[0] === 1) live++;
+      while (!stop) if ((await bus.read(1, 'holding', 0, 1, { timeoutMs: 2_000 }))[0] === 1) live++;
     })();
     const b = (async () => {
       while (!stop) if ((await errorOf(bus.read(2, 'holding', 0, 1))).code === ErrorCode.MODBUS_TIMEOUT) timeouts++;

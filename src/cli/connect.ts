@@ -5,6 +5,7 @@
 //   mqtt        subscribe (--sub) and publish (--pub TOPIC=PAYLOAD) on the bridged topics
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { parseCid } from '../uzp/identity/cid.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
@@ -30,6 +31,7 @@ const FLAGS: FlagSpecs = {
   pub: { type: 'list', describe: 'mqtt: publish TOPIC=PAYLOAD once (repeatable)', placeholder: 'TOPIC=PAYLOAD' },
   count: { type: 'string', describe: 'tail/mqtt: exit after N readings or messages', placeholder: 'N' },
 };
+const PTY_READY_MS = 5_000;
 const USAGE = 'uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID --slot ID (tail|modbus-tcp|serial|mqtt) [options]';
 const DESCRIPTION = 'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally.';
 
@@ -127,7 +129,18 @@ function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<numbe
   const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     socat.once('error', (e) => reject(new LocalError(ErrorCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
-    socat.once('spawn', () => io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n'));
+    // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
+    socat.once('spawn', () => {
+      const deadline = Date.now() + PTY_READY_MS;
+      const check = (): void => {
+        if (existsSync(path)) io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
+        else if (Date.now() > deadline) {
+          socat.kill('SIGTERM');
+          reject(new LocalError(ErrorCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
+        } else setTimeout(check, 20);
+      };
+      check();
+    });
     slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
     socat.stdout.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => undefined));
     socat.once('exit', () => resolve(0));

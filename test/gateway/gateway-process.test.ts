@@ -17,6 +17,7 @@ import { openSerial } from '../../src/sim/serial-open.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { RnLink } from '../../src/uzp/link/rn-link.js';
+import { toHex } from '../../src/uzp/bytes.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { auditSockets } from '../helpers/proc-sockets.js';
 import { spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
@@ -102,6 +103,34 @@ describe('uzpgw gateway as a process', () => {
     await back;
     expect(new TextDecoder().decode(Uint8Array.from(got))).toBe('hello');
     expect(echo.bytes).toBe(5);
+  });
+
+  it('connect serial --pty exposes the remote slot as a local PTY that ordinary programs can open', async () => {
+    const op = d.member('operator');
+    writeKeyFile(join(dir, 'op.key'), op.id);
+    writeArtefactFile(join(dir, 'op.pcert'), op.pcert);
+    writeArtefactFile(join(dir, 'op.grant'), d.grant(op.id.cid, gw.id.cid, { slot: 'tty-2', purposes: [{ purpose: 'serial.read' }, { purpose: 'serial.write' }] }));
+    const ptyPath = join(dir, 'operator-tty');
+    const connect = spawnCli([
+      'connect',
+      ...['--key', join(dir, 'op.key'), '--pcert', join(dir, 'op.pcert'), '--trust', join(dir, 'trust.json'), '--rn-set', join(dir, 'rn-set.uzp')],
+      ...['--grant', join(dir, 'op.grant'), '--gateway', toHex(gw.id.cid), '--slot', 'tty-2', 'serial', '--pty', ptyPath],
+    ]);
+    await waitForJsonLine(connect, (v) => v.event === 'pty');
+    const local = await openSerial(ptyPath, 115200);
+    cleanups.push(() => new Promise<void>((r) => local.close(() => r())));
+    const got: number[] = [];
+    const back = new Promise<void>((resolve) =>
+      local.on('data', (b: Buffer) => {
+        got.push(...b);
+        if (got.length >= 4) resolve();
+      }),
+    );
+    local.write(Buffer.from('ping'));
+    await back;
+    expect(Buffer.from(got).toString()).toBe('ping');
+    const r = await stopProcess(connect, 'SIGTERM');
+    expect(r.code).toBe(0);
   });
 
   it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {

@@ -28,7 +28,8 @@ export class SlotChannel extends EventEmitter {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (m: HilMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private openWaiter: { resolve: (o: Opened) => void; reject: (e: Error) => void } | undefined;
-  private subWaiters: { filter: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private subWaiters: { filter: string; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
+  private ended: Error | undefined;
   opened: Opened | undefined;
 
   private constructor(private readonly ch: Channel) {
@@ -42,9 +43,13 @@ export class SlotChannel extends EventEmitter {
   /** Opens `slot` in `mode` on a new channel of `session`; rejects with HilRefusedError when refused. */
   static async open(session: Session, slot: string, mode: Mode): Promise<SlotChannel> {
     const sc = new SlotChannel(session.openChannel());
-    const opened = new Promise<Opened>((resolve, reject) => (sc.openWaiter = { resolve, reject }));
+    // Waiters are registered only once the message is queued: a send that throws leaves no promise
+    // behind to reject unobserved later. Replies cannot arrive before the request was queued.
     await sc.ch.send(encodeHil({ t: 'open', slot, mode }));
-    sc.opened = await opened;
+    sc.opened = await new Promise<Opened>((resolve, reject) => {
+      if (sc.ended) return reject(sc.ended);
+      sc.openWaiter = { resolve, reject };
+    });
     return sc;
   }
 
@@ -52,15 +57,8 @@ export class SlotChannel extends EventEmitter {
   async modbus(unit: number, pdu: Uint8Array): Promise<{ pdu: Uint8Array; refused?: string }> {
     if (this.pending.size >= MAX_PENDING) throw new StateError(ErrorCode.BUFFER_FULL, `${MAX_PENDING} requests already pending`);
     const id = this.nextId++;
-    const reply = new Promise<HilMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no reply to request ${id} within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(id, { resolve, reject, timer });
-    });
-    await this.ch.send(encodeHil({ t: 'req', id, unit, pdu }));
-    const m = await reply;
+    await this.sendChecked({ t: 'req', id, unit, pdu });
+    const m = await this.awaitReply(id, `no reply to request ${id}`);
     if (m.t === 'res') return m.refused === undefined ? { pdu: m.pdu } : { pdu: m.pdu, refused: m.refused };
     throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', 'modbus request');
   }
@@ -71,27 +69,42 @@ export class SlotChannel extends EventEmitter {
   }
 
   async subscribe(filter: string): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.subWaiters.push({ filter, resolve, reject }));
-    await this.ch.send(encodeHil({ t: 'sub', filter }));
-    return done;
+    await this.sendChecked({ t: 'sub', filter });
+    return new Promise<void>((resolve, reject) => {
+      if (this.ended) return reject(this.ended);
+      const timer = setTimeout(() => {
+        this.subWaiters = this.subWaiters.filter((w) => w.timer !== timer);
+        reject(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no answer to subscribe ${filter} within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.subWaiters.push({ filter, resolve, reject, timer });
+    });
   }
 
   async publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 1, retain = false): Promise<void> {
     const id = this.nextId++;
-    const reply = new Promise<HilMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no puback for ${topic}`));
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(id, { resolve, reject, timer });
-    });
-    await this.ch.send(encodeHil({ t: 'pub', id, topic, payload, qos, retain }));
-    const m = await reply;
+    await this.sendChecked({ t: 'pub', id, topic, payload, qos, retain });
+    const m = await this.awaitReply(id, `no puback for ${topic}`);
     if (m.t !== 'puback') throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', `publish ${topic}`);
   }
 
   close(): Promise<void> {
     return this.ch.close();
+  }
+
+  private async sendChecked(m: HilMessage): Promise<void> {
+    if (this.ended) throw this.ended;
+    await this.ch.send(encodeHil(m));
+  }
+
+  private awaitReply(id: number, what: string): Promise<HilMessage> {
+    return new Promise<HilMessage>((resolve, reject) => {
+      if (this.ended) return reject(this.ended);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProtocolError(ErrorCode.LINK_TIMEOUT, `${what} within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+    });
   }
 
   private onMessage(b: Uint8Array): void {
@@ -111,18 +124,14 @@ export class SlotChannel extends EventEmitter {
           this.openWaiter.reject(new HilRefusedError(m.code, 'open'));
           this.openWaiter = undefined;
         } else if (m.id !== undefined) this.settle(m.id, m);
-        // A refusal without an id answers the oldest subscription (the broker handles them in order).
-        else if (this.subWaiters.length > 0) this.subWaiters.shift()!.reject(new HilRefusedError(m.code, 'subscribe'));
+        else if (m.filter !== undefined) this.settleSub(m.filter, new HilRefusedError(m.code, `subscribe ${m.filter}`));
         else this.emit('refused', m.code);
         return;
       case 'res':
       case 'puback':
         return this.settle(m.id, m);
-      case 'suback': {
-        const i = this.subWaiters.findIndex((w) => w.filter === m.filter);
-        if (i >= 0) this.subWaiters.splice(i, 1)[0]!.resolve();
-        return;
-      }
+      case 'suback':
+        return this.settleSub(m.filter);
       case 'reading':
         this.emit('reading', m);
         return;
@@ -145,7 +154,18 @@ export class SlotChannel extends EventEmitter {
     p.resolve(m);
   }
 
+  private settleSub(filter: string, error?: Error): void {
+    const i = this.subWaiters.findIndex((w) => w.filter === filter);
+    if (i < 0) return;
+    const w = this.subWaiters.splice(i, 1)[0]!;
+    clearTimeout(w.timer);
+    if (error) w.reject(error);
+    else w.resolve();
+  }
+
   private fail(e: Error): void {
+    if (this.ended) return;
+    this.ended = e;
     this.openWaiter?.reject(e);
     this.openWaiter = undefined;
     for (const p of this.pending.values()) {
@@ -153,7 +173,10 @@ export class SlotChannel extends EventEmitter {
       p.reject(e);
     }
     this.pending.clear();
-    for (const w of this.subWaiters) w.reject(e);
+    for (const w of this.subWaiters) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
     this.subWaiters = [];
     this.emit('end');
   }

@@ -51,6 +51,8 @@ export class RnConnection implements Peer {
   private readonly queue: OutboundQueue;
   private channel: LinkChannel | null = null;
   private held = false;
+  private holdToken = 0;
+  private cancelHold: (() => void) | null = null;
   private cidValue: Uint8Array | null = null;
   private pcertValue: Valid<PCert> | null = null;
   readonly source: string;
@@ -107,16 +109,20 @@ export class RnConnection implements Peer {
   holdFor(other: Peer): void {
     if (this.held || this.stateValue !== 'attached') return;
     this.held = true;
+    // Each hold has a token: a release left queued on another receiver by an earlier, timed-out
+    // hold must not end this one early.
+    const token = ++this.holdToken;
     this.socket.pause();
     this.ctx.stats.holds++;
-    let cancel: () => void = () => {};
     const release = (): void => {
-      if (!this.held) return;
+      if (!this.held || token !== this.holdToken) return;
       this.held = false;
-      cancel();
+      this.cancelHold?.();
+      this.cancelHold = null;
       if (this.stateValue !== 'closed') this.socket.resume();
     };
-    cancel = this.ctx.clock.setTimeout(() => {
+    this.cancelHold = this.ctx.clock.setTimeout(() => {
+      if (!this.held || token !== this.holdToken) return;
       other.markStuck();
       release();
     }, RN_HOLD_MAX_MS);
@@ -240,6 +246,8 @@ export class RnConnection implements Peer {
     if (this.stateValue === 'closed') return;
     const was = this.stateValue;
     this.stateValue = 'closed';
+    this.cancelHold?.();
+    this.cancelHold = null;
     this.queue.clear();
     if (was === 'attached') {
       this.ctx.stats.links--;

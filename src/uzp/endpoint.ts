@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Grant, PCert, Valid } from './artefacts/types.js';
+import { DEFAULT_BLOCK_LIMITS } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
@@ -63,7 +64,8 @@ export interface ConnectOptions {
   readonly extensions?: readonly HandshakeExtension[];
 }
 
-export const DEFAULT_TRANSPORT_PARAMS: TransportParams = { maxBlockPlaintext: 32 * 1024, windowBlocks: 64 };
+/** Smallest block a responder may announce (a CH1-sized message must fit a handful of blocks). */
+export const MIN_BLOCK_PLAINTEXT = 1024;
 
 export class Endpoint extends EventEmitter {
   private accepting = false;
@@ -100,7 +102,7 @@ export class Endpoint extends EventEmitter {
         throw e;
       }
       assoc.to('authenticated');
-      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.o.limits });
+      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams) });
       stitch.send(result.finished);
       assoc.to('stitched');
       session.attach(stitch);
@@ -110,6 +112,25 @@ export class Endpoint extends EventEmitter {
       assoc.close();
       throw e;
     }
+  }
+
+  /**
+   * Our block limits as an initiator, clamped to what the responder announced in EE: blocks no
+   * larger than it accepts, no more in flight than it buffers.
+   */
+  private initiatorLimits(p: TransportParams): Partial<BlockLimits> {
+    if (p.maxBlockPlaintext < MIN_BLOCK_PLAINTEXT || p.windowBlocks < 1) {
+      throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `responder transport parameters out of range (block ${p.maxBlockPlaintext}, window ${p.windowBlocks})`);
+    }
+    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
+    return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, p.maxBlockPlaintext), sendWindowBlocks: Math.min(own.sendWindowBlocks, p.windowBlocks) };
+  }
+
+  /** What we announce as a responder: our real receive limits. */
+  private responderParams(): TransportParams {
+    if (this.o.params !== undefined) return this.o.params;
+    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
+    return { maxBlockPlaintext: own.maxBlockPlaintext, windowBlocks: own.recvBufferBlocks };
   }
 
   /** Responder: tell the RN we accept stitches and emit 'session' for each authenticated one. */
@@ -131,7 +152,7 @@ export class Endpoint extends EventEmitter {
     let reply;
     try {
       reply = respond(
-        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.o.params ?? DEFAULT_TRANSPORT_PARAMS, extensions: this.o.responderExtensions },
+        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: this.o.responderExtensions },
         { initiator: offer.initiator, grant: offer.grant, ch1: offer.ch1 },
       );
       this.o.authorize?.({ initiator: offer.initiator, initiatorPCert: reply.initiatorPCert, grant: reply.grant, extensions: reply.initiatorExtensions });

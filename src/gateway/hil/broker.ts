@@ -36,22 +36,64 @@ export interface BrokerStats {
   readingsDropped: number;
 }
 
+/** setTimeout's ceiling (2^31 - 1 ms); longer Grant lifetimes re-arm. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class HilBroker {
   readonly stats: BrokerStats = { sessions: 0, channels: 0, refusals: 0, readingsDropped: 0 };
+  private readonly live = new Map<Session, Valid<Grant>>();
 
   constructor(private readonly o: BrokerOptions) {}
 
-  /** Serve one authenticated operator session under its (responder-validated) Grant. */
-  serve(session: Session, grant: Valid<Grant>): void {
+  /**
+   * Serve one authenticated operator session under its (responder-validated) Grant. Authority
+   * ends with the Grant: the session is closed when the Grant expires (draft §9: a Grant is
+   * evaluated for freshness, not only at the handshake), and on revalidate() after a revocation.
+   */
+  serve(session: Session, grant: Valid<Grant>, now: () => number = Date.now): void {
     this.stats.sessions++;
+    this.live.set(session, grant);
     const operator = session.peerCid;
     const audit = { operator, grant: grant.objectId };
     this.o.audit.record(audit, { action: 'session', decision: 'allowed', slot_scope: grant.body.scope.slot ?? null });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      const left = grant.expiresAt * 1000 - now();
+      if (left <= 0) return this.end(session, 'GRANT_EXPIRED');
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+    };
+    arm();
     session.on('channel', (ch: Channel) => this.onChannel(ch, grant, operator));
     session.once('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      this.live.delete(session);
       this.stats.sessions--;
       this.o.audit.record(audit, { action: 'session.close', decision: 'allowed' });
     });
+  }
+
+  /**
+   * Re-checks every live session (after a revocation list was reloaded): sessions whose Grant or
+   * operator `stillValid` refuses are closed and audited. Returns how many were closed.
+   */
+  revalidate(stillValid: (grant: Valid<Grant>, operator: Uint8Array) => boolean): number {
+    let closed = 0;
+    for (const [session, grant] of [...this.live]) {
+      if (stillValid(grant, session.peerCid)) continue;
+      this.end(session, 'REVOKED');
+      closed++;
+    }
+    return closed;
+  }
+
+  private end(session: Session, code: 'GRANT_EXPIRED' | 'REVOKED'): void {
+    const grant = this.live.get(session);
+    if (grant !== undefined) {
+      this.o.audit.record({ operator: session.peerCid, grant: grant.objectId }, { action: 'session.end', decision: 'refused', code, reason: code === 'REVOKED' ? 'the Grant or the operator was revoked' : 'the Grant expired' });
+    }
+    this.live.delete(session);
+    session.close(0, code.toLowerCase().replace('_', ' '));
   }
 
   private onChannel(ch: Channel, grant: Valid<Grant>, operator: Uint8Array): void {
@@ -64,12 +106,19 @@ export class HilBroker {
         return false; // the session is closing: nothing more to say
       }
     };
+    let ended = false;
     const end = (): void => {
+      if (ended) return;
+      ended = true;
       opened?.cleanup();
       opened = undefined;
       this.stats.channels--;
     };
-    ch.once('end', end);
+    // The operator closed its half: close ours too, so both sessions can forget the channel.
+    ch.once('end', () => {
+      end();
+      ch.close().catch(() => undefined);
+    });
     ch.once('abort', end);
     ch.on('message', (bytes: Uint8Array) => {
       let m: HilMessage;

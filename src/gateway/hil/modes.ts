@@ -9,6 +9,9 @@ import { classifyPdu, exceptionPdu, ModbusExceptionCode } from './modbus-pdu.js'
 import type { HilMessage } from './protocol.js';
 import { topicMatches } from './topics.js';
 
+/** Subscriptions one channel may hold (each is matched against every bridged message). */
+const MAX_SUBSCRIPTIONS = 64;
+
 export interface ChannelContext {
   readonly authority: SlotAuthority;
   readonly audit: (entry: AuditEntry) => void;
@@ -144,16 +147,26 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
         const d = ctx.authority.check({ purpose: 'mqtt.subscribe', filter: m.filter });
         if (!d.allowed) {
           refused(ctx, 'mqtt.subscribe', d, { filter: m.filter });
-          ctx.send({ t: 'refused', code: d.code });
+          ctx.send({ t: 'refused', code: d.code, filter: m.filter });
+          return;
+        }
+        if (!filters.includes(m.filter) && filters.length >= MAX_SUBSCRIPTIONS) {
+          ctx.audit({ action: 'mqtt.subscribe', decision: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', reason: `at most ${MAX_SUBSCRIPTIONS} per channel`, filter: m.filter });
+          ctx.send({ t: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', filter: m.filter });
           return;
         }
         ctx.audit({ action: 'mqtt.subscribe', decision: 'allowed', filter: m.filter });
         device.subscribe(m.filter).then(
           () => {
-            filters.push(m.filter);
+            if (!filters.includes(m.filter)) filters.push(m.filter);
             ctx.send({ t: 'suback', filter: m.filter });
           },
-          (e: unknown) => ctx.audit({ action: 'mqtt.subscribe', decision: 'failed', code: 'DEVICE_ERROR', reason: String(e), filter: m.filter }),
+          (e: unknown) => {
+            // The Grant allowed it but the device cannot (e.g. a topic the bridge does not carry): say so.
+            const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
+            ctx.audit({ action: 'mqtt.subscribe', decision: 'failed', code, reason: String(e), filter: m.filter });
+            ctx.send({ t: 'refused', code, filter: m.filter });
+          },
         );
         return;
       }

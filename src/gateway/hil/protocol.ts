@@ -30,7 +30,7 @@ export type HilMessage =
   | { t: 'pub'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean }
   // gateway -> operator
   | { t: 'opened'; slot: string; device: string; driver: string; mode: Mode; purposes: string[] }
-  | { t: 'refused'; code: string; id?: number }
+  | { t: 'refused'; code: string; id?: number; filter?: string }
   | { t: 'res'; id: number; pdu: Uint8Array; refused?: string }
   | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue }
   | { t: 'suback'; filter: string }
@@ -100,9 +100,13 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
         purposes: asArray(m.purposes, 'opened.purposes', 16).map((p, i) => asText(p, `opened.purposes[${i}]`, 32)),
       };
     case 'refused': {
-      onlyKeys(m, ['t', 'code', 'id'], 'refused');
-      const out: HilMessage = { t, code: asText(m.code, 'refused.code', MAX_CODE) };
-      return m.id === undefined ? out : { ...out, id: id32(m.id, 'refused.id') };
+      onlyKeys(m, ['t', 'code', 'id', 'filter'], 'refused');
+      return {
+        t,
+        code: asText(m.code, 'refused.code', MAX_CODE),
+        ...(m.id === undefined ? {} : { id: id32(m.id, 'refused.id') }),
+        ...(m.filter === undefined ? {} : { filter: asText(m.filter, 'refused.filter', MAX_TOPIC) }),
+      };
     }
     case 'res': {
       onlyKeys(m, ['t', 'id', 'pdu', 'refused'], 'res');

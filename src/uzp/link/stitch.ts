@@ -57,6 +57,7 @@ export class LinkStitch implements Stitch {
   private readonly drainCbs: (() => void)[] = [];
   private early: Uint8Array[] = [];
   private isClosed = false;
+  private closeError: StitchClosedError | undefined;
 
   constructor(
     readonly id: number,
@@ -87,7 +88,13 @@ export class LinkStitch implements Stitch {
     for (const p of early) cb(p);
   }
 
+  /** Also told when the stitch closed before the callback was registered (e.g. UNSTITCH in the same read as JOINED). */
   onClose(cb: (error?: StitchClosedError) => void): void {
+    if (this.isClosed) {
+      const e = this.closeError;
+      queueMicrotask(() => cb(e));
+      return;
+    }
     this.closeCbs.push(cb);
   }
 
@@ -124,6 +131,7 @@ export class LinkStitch implements Stitch {
   ended(error: StitchClosedError | undefined): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.closeError = error;
     this.early = [];
     for (const cb of this.closeCbs) cb(error);
   }

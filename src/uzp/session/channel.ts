@@ -15,6 +15,7 @@ export interface ChannelHost {
 export class Channel extends EventEmitter {
   private closedLocal = false;
   private closedRemote = false;
+  private aborted = false;
 
   constructor(
     readonly id: number,
@@ -25,6 +26,18 @@ export class Channel extends EventEmitter {
 
   get closed(): boolean {
     return this.closedLocal;
+  }
+
+  /** The peer closed its half (or the session ended): no more messages will arrive. */
+  get ended(): boolean {
+    return this.closedRemote || this.aborted;
+  }
+
+  /** @internal the session ended: wake iterators and listeners. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
   }
 
   /** Queue one message; false when the session's send buffer is full (nothing queued). */
@@ -59,7 +72,7 @@ export class Channel extends EventEmitter {
   /** Async iteration over incoming messages until the peer closes its half or the session ends. */
   async *messages(): AsyncGenerator<Uint8Array> {
     const queue: Uint8Array[] = [];
-    let done = this.closedRemote;
+    let done = this.ended;
     let wake: (() => void) | undefined;
     const onMsg = (m: Uint8Array): void => {
       queue.push(m);

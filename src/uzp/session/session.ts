@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { BlockEngine, type BlockLimits } from '../blocks/engine.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { ErrorCode, StateError, UzpError } from '../errors.js';
+import { ErrorCode, ProtocolError, StateError, UzpError } from '../errors.js';
 import { exportKeyingMaterial } from '../exporter.js';
 import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';
@@ -41,6 +41,9 @@ export const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
 export const CONTROL_CHANNEL = 0;
+
+/** Live channels per session; a peer that opens more is closed (it could otherwise grow our memory). */
+export const MAX_CHANNELS = 256;
 
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
@@ -166,19 +169,29 @@ export class Session extends EventEmitter implements ChannelHost {
   waitWritable(signal?: AbortSignal): Promise<void> {
     this.assertOpen();
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal!.reason ?? new Error('aborted'));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.writableWaiters.push(() => {
+      if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+      const waiter = (): void => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      });
+      };
+      // An aborted wait leaves no waiter behind.
+      const onAbort = (): void => {
+        this.writableWaiters = this.writableWaiters.filter((w) => w !== waiter);
+        reject(signal!.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.writableWaiters.push(waiter);
     });
   }
 
   channelClosedLocally(id: number): void {
     const ch = this.channels.get(id);
-    if (ch !== undefined && ch.listenerCount('end') === 0) this.channels.delete(id);
+    if (ch !== undefined && ch.ended) this.channels.delete(id);
+  }
+
+  /** Live channels (both halves not yet closed). */
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   // ---- internals ----
@@ -192,10 +205,18 @@ export class Session extends EventEmitter implements ChannelHost {
   private onMessage(id: number, message: Uint8Array, closed: boolean): void {
     let ch = this.channels.get(id);
     if (ch === undefined) {
+      // A new channel from the peer must carry the peer's parity (never 0, never ours), and the
+      // number of live channels is bounded: an authenticated peer still must not grow our memory.
+      const peerParity = this.keys.role === 'initiator' ? 0 : 1;
+      if (id === CONTROL_CHANNEL || id % 2 !== peerParity || this.channels.size >= MAX_CHANNELS) {
+        this.finish(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${this.channels.size >= MAX_CHANNELS ? `more than ${MAX_CHANNELS} channels` : 'id not of its parity'}`), undefined);
+        return;
+      }
       ch = this.channel(id);
       this.emit('channel', ch);
     }
     ch.deliver(message, closed);
+    if (closed && ch.closed) this.channels.delete(id);
   }
 
   private wakeWriters(): void {
@@ -272,7 +293,7 @@ export class Session extends EventEmitter implements ChannelHost {
     // Let the CLOSE frame leave before releasing the stitch.
     if (stitch !== undefined) setImmediate(() => stitch.close());
     this.wakeWriters();
-    for (const ch of this.channels.values()) ch.emit('abort');
+    for (const ch of this.channels.values()) ch.abort();
     this.emit('close', err, remoteCode);
   }
 }

@@ -66,8 +66,10 @@ function mqttDevice(slot: string, id: string) {
 
 interface Env {
   operator: Session;
+  gateway: Session;
   audit: Record<string, unknown>[];
   broker: HilBroker;
+  grant: ReturnType<typeof sessionPair>['grant'];
 }
 
 let closers: (() => void)[] = [];
@@ -76,7 +78,12 @@ afterEach(() => {
   closers = [];
 });
 
-function setup(purposes: Purpose[], devices: AnyDevice[], scope: { slot?: string; device?: string } = { slot: 'rs485-1' }): Env {
+function setup(
+  purposes: Purpose[],
+  devices: AnyDevice[],
+  scope: { slot?: string; device?: string } = { slot: 'rs485-1' },
+  clockFor?: (grant: Env['grant']) => () => number,
+): Env {
   const p = sessionPair({ purposes, ...scope });
   const audit: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -86,9 +93,10 @@ function setup(purposes: Purpose[], devices: AnyDevice[], scope: { slot?: string
     },
   });
   const broker = new HilBroker({ devices: new Map(devices.map((d) => [d.slot, d])), audit: AuditLog.create(sink) });
-  broker.serve(p.gateway, p.grant);
+  // Grants are dated by the test domain's clock; the broker ends sessions when they expire.
+  broker.serve(p.gateway, p.grant, clockFor ? clockFor(p.grant) : p.d.clock);
   closers.push(() => p.operator.close());
-  return { operator: p.operator, audit, broker };
+  return { operator: p.operator, gateway: p.gateway, audit, broker, grant: p.grant };
 }
 
 /** Opens a channel and returns a reader of decoded replies. */
@@ -164,7 +172,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     const c = open(env, 'net-0', 'mqtt');
     await c.next();
     c.send({ t: 'sub', filter: 'plant/#' });
-    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_OUT_OF_FILTER' });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_OUT_OF_FILTER', filter: 'plant/#' });
     c.send({ t: 'sub', filter: 'plant/press3/temp' });
     expect(await c.next()).toEqual({ t: 'suback', filter: 'plant/press3/temp' });
     q.msgs.emit('plant/press4/temp', Uint8Array.of(1)); // not subscribed: not delivered
@@ -216,5 +224,53 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     const c = open(env, 'rs485-1', 'modbus');
     expect(await c.next()).toMatchObject({ t: 'opened' });
     expect(env.audit.filter((l) => l.decision === 'refused').map((l) => l.code)).toEqual(['BAD_MESSAGE', 'NOT_OPEN']);
+  });
+
+  it('a session ends when its Grant expires, and the end is audited', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    // A running clock that starts 30 ms before the Grant's expiry.
+    const t0 = performance.now();
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev], { slot: 'rs485-1' }, (g) => () => g.expiresAt * 1000 - 30 + (performance.now() - t0));
+    await Promise.all([new Promise((r) => env.operator.once('close', r)), new Promise((r) => env.gateway.once('close', r))]);
+    expect(env.gateway.state).toBe('closed');
+    expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'GRANT_EXPIRED' });
+  });
+
+  it('revalidate() ends sessions whose Grant no longer holds (revocation reload)', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev]);
+    expect(env.broker.revalidate(() => true)).toBe(0);
+    const closed = new Promise((r) => env.operator.once('close', r));
+    expect(env.broker.revalidate((g) => g.objectId !== env.grant.objectId)).toBe(1);
+    await closed;
+    expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'REVOKED' });
+  });
+
+  it('a subscription the device cannot serve is answered (refused with its filter), not left hanging', async () => {
+    const q = mqttDevice('net-0', 'press-3');
+    q.dev.subscribe = async () => {
+      throw Object.assign(new Error('not bridged'), { code: 'TOPIC_NOT_BRIDGED' });
+    };
+    const env = setup([{ purpose: 'mqtt.subscribe' }], [q.dev], { slot: 'net-0' });
+    const c = open(env, 'net-0', 'mqtt');
+    await c.next();
+    c.send({ t: 'sub', filter: 'other/#' });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_NOT_BRIDGED', filter: 'other/#' });
+  });
+
+  it('channels are freed once both halves close; a channel id of the wrong parity ends the session', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev]);
+    for (let i = 0; i < 20; i++) {
+      const c = open(env, 'rs485-1', 'modbus');
+      await c.next();
+      await c.ch.close();
+    }
+    await settle();
+    expect(env.gateway.channelCount).toBe(0);
+    expect(env.operator.channelCount).toBe(0);
+    const closed = new Promise((r) => env.gateway.once('close', r));
+    env.operator.channel(2).trySend(encodeHil({ t: 'open', slot: 'rs485-1', mode: 'modbus' })); // even id: the responder's parity
+    await closed;
   });
 });

@@ -1,0 +1,37 @@
+// SlotChannel over a real session pair and broker: calls made after the session ended reject at
+// once (no request left to time out later as an unhandled rejection).
+
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/gateway/hil/audit.js';
+import { HilBroker } from '../../src/gateway/hil/broker.js';
+import type { ModbusDevice } from '../../src/hil-devices/device.js';
+import { SlotChannel } from '../../src/operator/slot-channel.js';
+import { sessionPair } from '../helpers/session-pair.js';
+
+const device: ModbusDevice = { slot: 's1', id: 'd1', driver: 'modbus-poller', kind: 'modbus', onReading: () => () => {}, request: async (_u, pdu) => pdu.slice() };
+
+describe('SlotChannel', () => {
+  it('rejects calls after the session ended, and leaves nothing to reject later', async () => {
+    const p = sessionPair({ purposes: [{ purpose: 'modbus.read' }], slot: 's1' });
+    new HilBroker({ devices: new Map([['s1', device]]), audit: AuditLog.create(new Writable({ write: (_c, _e, cb) => cb() })) }).serve(p.gateway, p.grant, p.d.clock);
+    const slot = await SlotChannel.open(p.operator, 's1', 'modbus');
+    expect((await slot.modbus(1, Uint8Array.of(3, 0, 0, 0, 1))).pdu).toEqual(Uint8Array.of(3, 0, 0, 0, 1));
+    const ended = new Promise((r) => slot.once('end', r));
+    p.operator.close();
+    await ended;
+    await expect(slot.modbus(1, Uint8Array.of(3, 0, 0, 0, 1))).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    await expect(slot.subscribe('a/#')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    await expect(SlotChannel.open(p.operator, 's1', 'modbus')).rejects.toBeDefined();
+  });
+
+  it('messages() on a channel of an ended session finishes instead of waiting forever', async () => {
+    const p = sessionPair({ purposes: [{ purpose: 'modbus.read' }], slot: 's1' });
+    const ch = p.operator.openChannel();
+    p.operator.close();
+    await new Promise((r) => p.operator.once('close', r));
+    const seen: Uint8Array[] = [];
+    for await (const m of ch.messages()) seen.push(m);
+    expect(seen).toEqual([]);
+  });
+});

@@ -5,15 +5,17 @@
 import { pino } from 'pino';
 import { loadGatewayConfig } from '../gateway/config/index.js';
 import { Gateway } from '../gateway/gateway.js';
-import { helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
+import type { EmbeddedEquipment } from '../demo/embedded-equipment.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FLAGS: FlagSpecs = {
   config: { type: 'string', describe: 'gateway config file (JSON; see docs/CONFIG.md)', placeholder: 'FILE' },
   'log-level': { type: 'string', describe: `${LEVELS.join('|')} (default info)`, placeholder: 'LEVEL' },
+  'demo-equipment': { type: 'boolean', describe: "virtual board only: run the demo's serial simulators in this process on paced memory lines instead of PTYs (`uzpgw demo` without socat)" },
 };
-const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL]';
+const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL] [--demo-equipment]';
 const DESCRIPTION =
   'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.';
 
@@ -30,12 +32,19 @@ export const command: Command = {
     if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}`);
     const config = loadGatewayConfig(requireStr(p, 'config'));
     const log = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
-    const gw = new Gateway(config, { log }).start();
+    // The demo's fallback without socat (src/demo/embedded-equipment.ts); loaded only when asked for.
+    let equipment: EmbeddedEquipment | undefined;
+    if (bool(p, 'demo-equipment')) {
+      if (config.board !== 'virtual') throw usageError(`--demo-equipment needs board virtual, the config names ${JSON.stringify(config.board)}`);
+      equipment = (await import('../demo/embedded-equipment.js')).startEmbeddedEquipment();
+    }
+    const gw = new Gateway(config, { log, ...(equipment ? { portFactory: (slot: string) => equipment.factoryFor(slot) } : {}) }).start();
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
     await gw.stop();
+    equipment?.close();
     return 0;
   },
 };

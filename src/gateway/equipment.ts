@@ -8,6 +8,7 @@ import type { Rs485Options } from '../ports/rs485.js';
 import { ModbusBus } from '../ports/modbus/bus.js';
 import { MqttLink } from '../ports/mqtt.js';
 import type { PortLog } from '../ports/log.js';
+import type { PortFactory } from '../ports/serial-port-like.js';
 import { readFileSync } from 'node:fs';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 
@@ -23,25 +24,26 @@ function rs485(c: Rs485Control): Rs485Options | undefined {
   return { direction: 'rts', rtsActiveLow: c.rtsActiveLow, delayBeforeSendMs: c.delayBeforeSendMs, delayAfterSendMs: c.delayAfterSendMs };
 }
 
-function serialLink(slot: SlotConfig, serial: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 }, log: PortLog): SerialLink {
+function serialLink(slot: SlotConfig, serial: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 }, log: PortLog, portFactory?: PortFactory): SerialLink {
   const path = slot.portPath ?? slot.port.path;
   if (path === undefined) throw new LocalError(ErrorCode.CONFIG_INVALID, `slot ${slot.id}: no device path for port ${slot.port.id}`);
   const rs = rs485(slot.port.rs485);
-  return new SerialLink({ path, ...serial, ...(rs ? { rs485: rs } : {}), lowLatency: true, log });
+  return new SerialLink({ path, ...serial, ...(rs ? { rs485: rs } : {}), lowLatency: true, log, ...(portFactory ? { portFactory } : {}) });
 }
 
-export function buildSlotPorts(slot: SlotConfig, log: PortLog): SlotPorts {
+/** `portFactory` replaces the tty for the slot's serial port (the demo's in-process equipment). */
+export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: PortFactory): SlotPorts {
   const d = slot.device;
   switch (d.driver) {
     case 'modbus-poller':
       if (d.transport.kind === 'tcp') return { bus: ModbusBus.tcp({ host: d.transport.host, port: d.transport.port, timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
       {
-        const link = serialLink(slot, d.transport.serial, log);
+        const link = serialLink(slot, d.transport.serial, log, portFactory);
         return { link, bus: ModbusBus.rtu(link, { timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
       }
     case 'serial-line':
     case 'serial-raw':
-      return { link: serialLink(slot, d.serial, log) };
+      return { link: serialLink(slot, d.serial, log, portFactory) };
     case 'mqtt-bridge':
       return {
         mqtt: new MqttLink({

@@ -10,6 +10,7 @@ import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { toHex } from '../uzp/bytes.js';
+import type { PortFactory } from '../ports/serial-port-like.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   readonly log?: Logger;
   /** Audit log; default from config.audit (file, else stdout). */
   readonly audit?: AuditLog;
+  /** Serial port factory per slot id, replacing the tty (the demo's in-process equipment). */
+  readonly portFactory?: (slot: string) => PortFactory | undefined;
 }
 
 export class Gateway extends EventEmitter {
@@ -59,7 +62,7 @@ export class Gateway extends EventEmitter {
 
     const portLog = this.log.child({ component: 'ports' });
     for (const slot of config.slots) {
-      const ports = buildSlotPorts(slot, portLog);
+      const ports = buildSlotPorts(slot, portLog, opts.portFactory?.(slot.id));
       this.ports.push(ports);
       this.devices.set(slot.id, createDevice(slot, ports, { log: this.log.child({ component: 'device', slot: slot.id }) }));
     }

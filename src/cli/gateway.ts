@@ -39,10 +39,20 @@ export const command: Command = {
       equipment = (await import('../demo/embedded-equipment.js')).startEmbeddedEquipment();
     }
     const gw = new Gateway(config, { log, ...(equipment ? { portFactory: (slot: string) => equipment.factoryFor(slot) } : {}) }).start();
+    // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
+    const onHup = (): void => {
+      try {
+        gw.reloadRevocations();
+      } catch (e) {
+        log.error({ event: 'revocations.reload_failed', error: String((e as Error).message ?? e) }, 'revocation reload failed; keeping the current lists');
+      }
+    };
+    process.on('SIGHUP', onHup);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
+    process.off('SIGHUP', onHup);
     await gw.stop();
     equipment?.close();
     return 0;

@@ -22,6 +22,9 @@ import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
 
+/** How long stop() waits for sessions to close cleanly before dropping the RN link. */
+const STOP_GRACE_MS = 2_000;
+
 export interface GatewayOptions {
   readonly provider?: CryptoProvider;
   /** Operational log (JSON lines); default pino to stdout. */
@@ -41,6 +44,7 @@ export class Gateway extends EventEmitter {
   private readonly endpoint: Endpoint;
   private readonly log: Logger;
   private readonly sessions = new Set<Session>();
+  private readonly trust: TrustStore;
   private stopped = false;
 
   constructor(
@@ -55,6 +59,7 @@ export class Gateway extends EventEmitter {
     const pcert = readArtefactFile(config.identity.pcert);
     const anchor = loadTrustAnchor(provider, config.trust.anchor);
     const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
+    this.trust = trust;
     trust.setRnSet(readArtefactFile(config.trust.rnSet));
     for (const r of config.trust.revocations) trust.setRevocation(readArtefactFile(r));
     // Our own PCert must be valid under our own trust anchor, or no RN will take the attachment.
@@ -98,11 +103,33 @@ export class Gateway extends EventEmitter {
     return this;
   }
 
+  /**
+   * Reloads the configured revocation lists (SIGHUP) and ends every live session whose Grant, Grant
+   * issuer or operator is now revoked (draft §9: authorisation is re-evaluated, not assumed).
+   * Returns how many sessions were ended; a bad file keeps the current list and throws.
+   */
+  reloadRevocations(): number {
+    for (const r of this.config.trust.revocations) {
+      try {
+        this.trust.setRevocation(readArtefactFile(r));
+      } catch (e) {
+        // An older or identical list is not news; anything else is a real problem with the file.
+        if ((e as { code?: string }).code !== 'ARTEFACT_STALE_SEQUENCE') throw e;
+      }
+    }
+    const ended = this.broker.revalidate((g, operator) => !this.trust.isRevoked(g.objectId) && !this.trust.isRevoked(operator) && !this.trust.isRevoked(g.issuer));
+    this.log.info({ event: 'revocations.reloaded', sessions_ended: ended }, 'revocation lists reloaded');
+    return ended;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.endpoint.stopAccepting();
-    for (const s of this.sessions) s.close();
+    // Sessions close gracefully (CLOSE acknowledged, bounded by CLOSE_TIMEOUT_MS) before the RN link
+    // goes, so operators see a clean end rather than a link loss.
+    const closing = [...this.sessions].map((s) => new Promise<void>((resolve) => (s.state === 'closed' ? resolve() : (s.once('close', () => resolve()), s.close()))));
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
     this.links.stop();
     for (const d of this.devices.values()) await d.stop();
     for (const p of this.ports) {

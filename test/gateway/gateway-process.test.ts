@@ -45,6 +45,7 @@ beforeAll(async () => {
   writeKeyFile(join(dir, 'gw.key'), gw.id);
   writeArtefactFile(join(dir, 'gw.pcert'), gw.pcert);
   writeArtefactFile(join(dir, 'rn-set.uzp'), d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+  writeArtefactFile(join(dir, 'revocations.uzp'), d.revocation([]));
   mkdirSync(join(dir, 'pty'));
   mkdirSync(join(dir, 'dev'));
   pty = await PtyPair.open({ linkA: join(dir, 'pty', 'tty-2'), linkB: join(dir, 'dev', 'tty-2') });
@@ -57,7 +58,7 @@ beforeAll(async () => {
     JSON.stringify({
       kind: 'uzp-gw/gateway-config',
       identity: { key: 'gw.key', pcert: 'gw.pcert' },
-      trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp' },
+      trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp', revocations: ['revocations.uzp'] },
       board: 'virtual',
       virtual_dir: 'pty',
       slots: { 'tty-2': { device: { id: 'echo-1', driver: 'serial-raw', serial: { baud: 115200 } } } },
@@ -73,8 +74,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function operatorSession(purposes: { purpose: string }[]) {
-  const op = d.member('operator');
+async function operatorSession(purposes: { purpose: string }[], op: Member = d.member('operator')) {
   const trust = d.trust();
   trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
   const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
@@ -131,6 +131,18 @@ describe('uzpgw gateway as a process', () => {
     expect(Buffer.from(got).toString()).toBe('ping');
     const r = await stopProcess(connect, 'SIGTERM');
     expect(r.code).toBe(0);
+  });
+
+  it('SIGHUP reloads revocations and ends the session of an operator revoked meanwhile', async () => {
+    const op = d.member('operator');
+    const session = await operatorSession([{ purpose: 'serial.read' }], op);
+    await SlotChannel.open(session, 'tty-2', 'serial');
+    const closed = new Promise((r) => session.once('close', r));
+    writeArtefactFile(join(dir, 'revocations.uzp'), d.revocation([op.id.cid]), { overwrite: true });
+    process.kill(gateway.pid, 'SIGHUP');
+    await closed;
+    expect(session.state).toBe('closed');
+    await waitForJsonLine(gateway, (v) => v.event === 'revocations.reloaded' && v.sessions_ended === 1);
   });
 
   it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {

@@ -2,39 +2,14 @@
 
 import { describe, expect, it } from 'vitest';
 import { equal } from '../../../src/uzp/bytes.js';
-import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
-import { respond } from '../../../src/uzp/handshake/responder.js';
-import { Association } from '../../../src/uzp/session/association.js';
-import { Session } from '../../../src/uzp/session/session.js';
+import type { Session } from '../../../src/uzp/session/session.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
-import { TestDomain } from '../../helpers/domain.js';
-import { stitchPair, type Hook } from '../../helpers/memory-stitch.js';
+import type { Hook } from '../../helpers/memory-stitch.js';
+import { sessionPair } from '../../helpers/session-pair.js';
 
 function sessions(hook?: Hook, limits?: Record<string, number>) {
-  const d = new TestDomain();
-  const op = d.member('operator');
-  const gw = d.member('gateway');
-  const grant = d.grant(op.id.cid, gw.id.cid);
-  const init = startInitiator({ trust: d.trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, target: gw.id.cid, grant });
-  const reply = respond(
-    { trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } },
-    { initiator: op.id.cid, grant, ch1: init.ch1 },
-  );
-  const fin = init.next.receive(reply.flight);
-  const rkeys = reply.next.receive(fin.finished);
-  const mk = (keys: typeof rkeys) => {
-    const a = new Association();
-    a.to('pending');
-    a.to('authenticated');
-    a.to('stitched');
-    return new Session({ provider: d.provider, keys, association: a, limits });
-  };
-  const si = mk(fin.keys);
-  const sr = mk(rkeys);
-  const [x, y] = stitchPair(hook);
-  si.attach(x);
-  sr.attach(y);
-  return { si, sr, x, y };
+  const p = sessionPair({ ...(hook ? { hook } : {}), ...(limits ? { limits } : {}) });
+  return { si: p.operator, sr: p.gateway };
 }
 
 function collect(ch: Channel, n: number): Promise<Uint8Array[]> {

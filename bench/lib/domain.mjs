@@ -34,14 +34,17 @@ export class BenchDomain {
     return { seed: toHex(id.seed), cid: toHex(id.cid), pcert: toHex(pcert), identity: id };
   }
 
-  /** A Grant for `subject` (initiator CID) to open sessions to `audience` (responder CID). */
-  grant(subjectHex, audienceHex) {
+  /**
+   * A Grant for `subject` (initiator CID) to open sessions to `audience` (responder CID).
+   * `purposes` / `scope` default to the serial purposes on slot 'bench' the UZP benches use.
+   */
+  grant(subjectHex, audienceHex, { purposes = [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], scope = { slot: 'bench' } } = {}) {
     const now = this.now;
     const bytes = signArtefact(
       provider,
       this.root.signer,
       { type: 'grant', subject: fromHex(subjectHex), audience: fromHex(audienceHex), issuedAt: now, notBefore: now - 60, expiresAt: now + DAY },
-      { purposes: [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], scope: { slot: 'bench' }, nonce: ++this.grantNonce, earlyData: false, noReplay: true },
+      { purposes, scope, nonce: ++this.grantNonce, earlyData: false, noReplay: true },
     );
     return toHex(bytes);
   }

@@ -1,0 +1,157 @@
+// gateway-rss: VmRSS of the gateway process (`node dist/cli/main.js gateway`, attached to an RN)
+// with 16 active slots on the virtual board, vs an idle Node process (`node -e` holding a timer)
+// measured in the same run. Lower is better. The slots, all polling or producing all the time:
+//   rs485-1..4  modbus-poller, 2 units x 10 holding registers, polled every 100 ms (115200 8N1)
+//   tty-1..4    serial-line, a line sensor sending a reading every 100 ms
+//   tty-5..8    serial-raw, the same sensors (bytes held for operators up to max_buffer_bytes)
+//   net-1..4    mqtt-bridge, subscribed to a machine publishing 2 topics every 100 ms on a real
+//               mosquitto (without mosquitto: tty-9..12 serial-line instead, and stderr says so)
+// Alongside: a gateway with only one Modbus slot (the cost of each added slot), and the 16-slot
+// gateway again with node --max-semi-space-size=1 (a capped young generation). See docs/BENCH.md.
+
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Mosquitto } from '../dist/sim/mosquitto.js';
+import { LIB, QUICK, emit, log, median, rssBytes, runBench, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
+import { gatewayFiles, modbusSlot, operatorSlot, peakRssBytes, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
+import { startUzp } from './lib/topology.mjs';
+
+const BENCH = 'gateway-rss';
+const BAUD = 115_200;
+const PERIOD_MS = 100;
+// Running with data flowing before sampling; BENCH_RSS_WARM_MS overrides (e.g. to watch for growth).
+const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000));
+const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
+const SEMI1 = '--max-semi-space-size=1';
+const mkdir = (d) => (mkdirSync(d), d);
+
+/** VmRSS as the process runs (median of 5 reads 200 ms apart), then after two forced full GCs. */
+async function sampleRss(proc) {
+  const running = [];
+  for (let i = 0; i < 5; i++) {
+    running.push(rssBytes(proc.pid));
+    await sleep(200);
+  }
+  for (let i = 0; i < 2; i++) {
+    process.kill(proc.pid, 'SIGUSR2');
+    await sleep(300);
+  }
+  const gced = [];
+  for (let i = 0; i < 5; i++) {
+    gced.push(rssBytes(proc.pid));
+    await sleep(100);
+  }
+  return { running: median(running), gc: median(gced) };
+}
+
+const MB = (b) => `${(b / 1e6).toFixed(1)} MB`;
+const serial = { baud: BAUD, parity: 'none', stop_bits: 1 };
+
+/** Waits for one reading on `slot` (tail mode): the slot is live, not just configured. */
+async function expectReading(uzp, gwCid, slot, purpose) {
+  const op = await operatorSlot(uzp, gwCid, slot, 'tail', [{ purpose }]);
+  try {
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${slot}: no reading within 10 s`)), 10_000);
+      op.slot.once('reading', () => (clearTimeout(t), resolve()));
+    });
+  } finally {
+    await op.close();
+  }
+}
+
+await runBench(BENCH, async () => {
+  const dir = tempDir('uzp-bench-rss-');
+  let mosquitto = null;
+  try {
+    mosquitto = await Mosquitto.start();
+    log(`mosquitto pid ${mosquitto.pid} on ${mosquitto.url}`);
+  } catch (e) {
+    log(`mosquitto unavailable (${e?.message ?? e}): the 4 MQTT slots become serial-line slots tty-9..12`);
+  }
+  try {
+    // `node [flags] -e CODE`: spawnNode's script slot takes '-e', the code is its argument.
+    const idleNode = spawnNode('idle-node', '-e', ['setInterval(() => {}, 1000)'], { nodeArgs: [...GC_NODE_ARGS] });
+    const uzp = await startUzp(dir);
+    const sim = await startSimHost();
+
+    /** The 16 devices behind a fresh virtual_dir; returns the slots of the gateway config. */
+    const board16 = async (vd) => {
+      const slots = {};
+      for (let i = 1; i <= 4; i++) {
+        await sim.rpc('modbusBus', { dir: vd, names: [`rs485-${i}`], baud: BAUD, slaves: [{ unit: 1, holding: 20 }, { unit: 2, holding: 20 }] });
+        slots[`rs485-${i}`] = modbusSlot(`bus-${i}`, { baud: BAUD, units: [1, 2], pollMs: PERIOD_MS });
+      }
+      for (let i = 1; i <= (mosquitto ? 8 : 12); i++) {
+        await sim.rpc('sensor', { dir: vd, name: `tty-${i}`, baud: BAUD, id: `sensor-${i}`, intervalMs: PERIOD_MS });
+        const raw = i >= 5 && i <= 8;
+        slots[`tty-${i}`] = { device: raw ? { id: `raw-${i}`, driver: 'serial-raw', serial } : { id: `line-${i}`, driver: 'serial-line', serial, delimiter: '\r\n' } };
+      }
+      // Both 16-slot gateways bridge the same 4 machines (a broker serves any number of subscribers).
+      if (mosquitto) for (let i = 1; i <= 4; i++) slots[`net-${i}`] = { device: { id: `mqtt-${i}`, driver: 'mqtt-bridge', broker: mosquitto.url, subscribe: [`machine-${i}/#`], qos: 0 } };
+      if (Object.keys(slots).length !== 16) throw new Error(`expected 16 slots, configured ${Object.keys(slots).length}`);
+      return slots;
+    };
+    if (mosquitto) await sim.rpc('mqttDevices', { url: mosquitto.url, bases: [1, 2, 3, 4].map((i) => `machine-${i}`), intervalMs: PERIOD_MS });
+
+    // Three gateways run at once, each on its own virtual_dir and devices, so they share the warm-up
+    // and the moments of sampling (the idle process is sampled alongside):
+    //   gw-16-slots      the 16 slots, node's default heap settings (what `uzpgw gateway` does)
+    //   gw-1-slot        rs485-1 only: the cost of the process itself, for the per-added-slot figure
+    //   gw-16-semi1      the 16 slots with --max-semi-space-size=1 (V8's young generation capped at
+    //                    1 MB per semi-space), the knob a small board's service unit can set
+    const gwDefs = [
+      ['gw-16-slots', await board16(mkdir(join(dir, 'vdev-16'))), []],
+      ['gw-1-slot', null, []],
+      ['gw-16-semi1', await board16(mkdir(join(dir, 'vdev-semi1'))), [SEMI1]],
+    ];
+    const vdir1 = mkdir(join(dir, 'vdev-1'));
+    await sim.rpc('modbusBus', { dir: vdir1, names: ['rs485-1'], baud: BAUD, slaves: [{ unit: 1, holding: 20 }, { unit: 2, holding: 20 }] });
+    gwDefs[1][1] = { 'rs485-1': modbusSlot('bus-1', { baud: BAUD, units: [1, 2], pollMs: PERIOD_MS }) };
+    const vdirs = { 'gw-16-slots': join(dir, 'vdev-16'), 'gw-1-slot': vdir1, 'gw-16-semi1': join(dir, 'vdev-semi1') };
+    const gws = {};
+    for (const [name, slots, extra] of gwDefs) {
+      const { member, files } = gatewayFiles(dir, uzp);
+      gws[name] = { member, proc: await startGateway(name, writeGatewayConfig(dir, name, files, vdirs[name], slots), { nodeArgs: [...GC_NODE_ARGS, ...extra] }) };
+    }
+    // RSS along the warm-up (stderr): it peaks during start-up and V8 shrinks the heap 10-35 s in;
+    // steady growth after that would be a leak, not a warm-up step.
+    const along = Object.fromEntries(Object.keys(gws).map((k) => [k, []]));
+    for (let t = 0; t < WARM_MS; t += 2_000) {
+      await sleep(Math.min(2_000, WARM_MS - t));
+      for (const k of Object.keys(along)) along[k].push(rssBytes(gws[k].proc.pid));
+    }
+    for (const k of Object.keys(along)) {
+      const xs = along[k];
+      const shrunk = Math.max(...xs) > 1.15 * xs[xs.length - 1];
+      log(`${k}: RSS every 2 s while warming up: ${xs.map(MB).join(', ')}${shrunk ? ' (V8 has shrunk the heap since its start-up peak)' : ''}`);
+    }
+    const [g1, g16, semi, idle] = await Promise.all([sampleRss(gws['gw-1-slot'].proc), sampleRss(gws['gw-16-slots'].proc), sampleRss(gws['gw-16-semi1'].proc), sampleRss(idleNode)]);
+    // Peak RSS since start (VmHWM): the start-up peak, which the box must have room for.
+    const peak16 = peakRssBytes(gws['gw-16-slots'].proc.pid);
+    const peakSemi = peakRssBytes(gws['gw-16-semi1'].proc.pid);
+    const peakIdle = peakRssBytes(idleNode.pid);
+    log(`peak (VmHWM): gw-16-slots ${MB(peak16)}, gw-16-semi1 ${MB(peakSemi)}, idle node ${MB(peakIdle)}`);
+    log(`gw-1-slot ${MB(g1.running)} running, ${MB(g1.gc)} after GC; gw-16-slots ${MB(g16.running)} / ${MB(g16.gc)}; gw-16-semi1 ${MB(semi.running)} / ${MB(semi.gc)}; idle node ${MB(idle.running)} / ${MB(idle.gc)}`);
+    // Every kind of slot delivers (checked after sampling, so the operator sessions are not measured).
+    const gw16 = gws['gw-16-slots'].member.cid;
+    await expectReading(uzp, gw16, 'rs485-1', 'modbus.read');
+    await expectReading(uzp, gw16, 'tty-1', 'serial.read');
+    if (mosquitto) await expectReading(uzp, gw16, 'net-1', 'mqtt.subscribe');
+    log('readings seen on rs485-1, tty-1' + (mosquitto ? ', net-1' : ''));
+    for (const g of Object.values(gws)) await stop(g.proc);
+    const stats = await sim.rpc('stats');
+    log(`sim buses: ${stats.buses.map((b) => `${basename(b.dir)}/${b.names[0]} ${b.replies} replies`).join(', ')}`);
+
+    const idleLabel = 'idle node process (node -e timer)';
+    emit(BENCH, 'rss_16_slots', g16.running, 'bytes', idleLabel, idle.running);
+    emit(BENCH, 'rss_16_slots_peak', peak16, 'bytes', `${idleLabel}, peak`, peakIdle);
+    emit(BENCH, 'rss_16_slots_after_gc', g16.gc, 'bytes', `${idleLabel}, after GC`, idle.gc);
+    emit(BENCH, 'rss_per_slot', (g16.running - idle.running) / 16, 'bytes', idleLabel, idle.running);
+    emit(BENCH, 'rss_16_slots_semi1', semi.running, 'bytes', 'the same gateway with node defaults (rss_16_slots)', g16.running);
+    emit(BENCH, 'rss_16_slots_semi1_peak', peakSemi, 'bytes', 'the same gateway with node defaults, peak', peak16);
+    emit(BENCH, 'rss_per_added_slot', (g16.running - g1.running) / 15, 'bytes', 'gateway with 1 slot', g1.running);
+  } finally {
+    if (mosquitto) await mosquitto.stop();
+  }
+});

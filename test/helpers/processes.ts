@@ -2,7 +2,6 @@
 // pid (never by name), and stopAll() in an afterAll hook reaps whatever a failing test left.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** Absolute path of the built CLI (`npm test` / `npx tsc -p .` builds it first). */
@@ -104,17 +103,4 @@ export function signalProcess(child: Child, signal: NodeJS.Signals): void {
 /** SIGKILLs every child this module started that is still running. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...children].map((c) => stopProcess(c, 'SIGKILL')));
-}
-
-/** A loopback TCP port that was free a moment ago (bind to 0, read it, close). */
-export function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ host, port: 0 }, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }

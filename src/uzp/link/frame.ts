@@ -4,7 +4,7 @@
 // `maxFrame` bytes, and it allocates a frame's buffer only once its header passed the size check,
 // so a peer dribbling bytes costs O(n) copying, never O(n^2).
 
-import { readU32, writeU32 } from '../bytes.js';
+import { concat, readU32, writeU32 } from '../bytes.js';
 import { DecodeError, ErrorCode } from '../errors.js';
 import { FRAME_HEADER_LENGTH, FrameType } from './constants.js';
 
@@ -33,14 +33,9 @@ export function relayFrameHeader(stitchId: number, payloadLength: number): Uint8
   return out;
 }
 
-/** RELAY frame in one allocation: header || stitch_id u32 || opaque E2E payload. */
+/** RELAY frame in one buffer: header || opaque E2E payload (the relay path writes the two apart). */
 export function encodeRelayFrame(stitchId: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_LENGTH + 4 + payload.length);
-  writeU32(out, 0, payload.length + 5);
-  out[4] = FrameType.RELAY;
-  writeU32(out, 5, stitchId);
-  out.set(payload, FRAME_HEADER_LENGTH + 4);
-  return out;
+  return concat(relayFrameHeader(stitchId, payload.length), payload);
 }
 
 /** Bytes a RELAY frame with `payloadLength` E2E bytes counts against a max_frame limit. */

@@ -5,6 +5,7 @@ import type { Command, CommandIo } from './command.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  attest: () => import('./attest.js'),
   boards: () => import('./boards.js'),
   connect: () => import('./connect.js'),
   demo: () => import('./demo.js'),

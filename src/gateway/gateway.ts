@@ -14,6 +14,7 @@ import type { PortFactory } from '../ports/serial-port-like.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
+import type { HandshakeExtension } from '../uzp/handshake/messages.js';
 import { ErrorCode, StateError } from '../uzp/errors.js';
 import { LinkManager } from '../uzp/link/link-manager.js';
 import type { Session } from '../uzp/session/session.js';
@@ -21,6 +22,9 @@ import type { GatewayConfig } from './config/types.js';
 import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
+import { createAttester } from './attestation.js';
+import type { Attester } from '../attest/attester.js';
+import { attestationRequestOf } from '../attest/request.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -33,6 +37,8 @@ export interface GatewayOptions {
   readonly audit?: AuditLog;
   /** Serial port factory per slot id, replacing the tty (the demo's in-process equipment). */
   readonly portFactory?: (slot: string) => PortFactory | undefined;
+  /** The installed bundle the attestation measures (default: the one this code runs from). */
+  readonly bundleDir?: string;
 }
 
 export class Gateway extends EventEmitter {
@@ -46,6 +52,8 @@ export class Gateway extends EventEmitter {
   private readonly sessions = new Set<Session>();
   private readonly trust: TrustStore;
   private stopped = false;
+  /** Settles once the attestation key (software or TPM) is ready; rejects when it cannot be. */
+  readonly attester: Promise<Attester>;
 
   constructor(
     readonly config: GatewayConfig,
@@ -72,7 +80,15 @@ export class Gateway extends EventEmitter {
       this.devices.set(slot.id, createDevice(slot, ports, { log: this.log.child({ component: 'device', slot: slot.id }) }));
     }
     const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
-    this.broker = new HilBroker({ devices: this.devices, audit });
+    this.attester = createAttester({ provider, cid: id.cid, signer: id.signer, config, devices: this.devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }).then((r) => {
+      if (r.tpmError !== undefined) this.log.warn({ event: 'attest.tpm_unusable', reason: r.tpmError }, 'TPM present but unusable; attesting with the software key');
+      this.log.info({ event: 'attest.ready', key_origin: r.tpm !== undefined ? 'tpm' : 'software', ...(r.tpm !== undefined ? { tcti: r.tpm } : {}) }, 'attestation ready');
+      // Measure the bundle now, so the first verifier does not wait for the full hash.
+      void r.attester.prime().catch((e: unknown) => this.log.warn({ event: 'attest.measure_failed', error: String(e) }, 'bundle measurement failed'));
+      return r.attester;
+    });
+    this.attester.catch((e: unknown) => this.log.error({ event: 'attest.unavailable', reason: (e as Error).message }, 'attestation unavailable: verifiers will be refused'));
+    this.broker = new HilBroker({ devices: this.devices, audit, attest: async (nonce, binding) => (await this.attester).evidence(nonce, binding) });
 
     this.links = new LinkManager({ trust, identity: { seed: id.seed, pcert }, accept: true });
     this.links.on('up', (link) => this.log.info({ event: 'rn.attached', rn: toHex(link.rnCid), address: link.address }, 'attached to RN'));
@@ -80,10 +96,13 @@ export class Gateway extends EventEmitter {
       if (err) this.log.warn({ event: 'rn.detached', code: err.code, reason: err.message }, 'RN link down; reconnecting with backoff');
     });
     this.endpoint = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link: managerPort(this.links) });
-    this.endpoint.on('session', (s: Session) => {
+    this.endpoint.on('session', (s: Session, info: { extensions: readonly HandshakeExtension[] }) => {
       this.sessions.add(s);
       s.once('close', () => this.sessions.delete(s));
       this.broker.serve(s, s.keys.grant);
+      // An attestation request in CH1's extension slot: evidence goes out as soon as the session exists.
+      const nonce = attestationRequestOf(info.extensions);
+      if (nonce !== undefined) this.broker.pushEvidence(s, nonce);
     });
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) =>
       this.log.warn({ event: 'session.refused', operator: toHex(initiator), code: e.code, reason: e.message }, 'session refused'),

@@ -11,6 +11,10 @@ import { Endpoint } from '../uzp/endpoint.js';
 import { ErrorCode, LocalError, type UzpError } from '../uzp/errors.js';
 import { RnLink } from '../uzp/link/rn-link.js';
 import type { Session } from '../uzp/session/session.js';
+import { NonceStore } from '../attest/nonces.js';
+import { attestationRequest } from '../attest/request.js';
+import type { AppraisalResult } from '../attest/types.js';
+import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRequirement } from './attest.js';
 
 export interface OperatorFiles {
   readonly key: string;
@@ -24,13 +28,26 @@ export interface OperatorFiles {
 export interface OperatorConnection {
   readonly session: Session;
   readonly link: RnLink;
+  /** Present when the connection required attestation: the (passing) appraisal. */
+  readonly appraisal?: AppraisalResult;
   close(): void;
+}
+
+export interface ConnectOperatorOptions {
+  readonly provider?: CryptoProvider;
+  readonly suites?: number[];
+  readonly signal?: AbortSignal;
+  /**
+   * Require a passing appraisal of the gateway before the connection is handed out (and so before
+   * any slot is opened). The request rides in CH1's extension slot; the gateway pushes its evidence.
+   */
+  readonly attestation?: AttestationRequirement;
 }
 
 export async function connectOperator(
   files: OperatorFiles,
   gateway: Uint8Array,
-  opts: { provider?: CryptoProvider; suites?: number[]; signal?: AbortSignal } = {},
+  opts: ConnectOperatorOptions = {},
 ): Promise<OperatorConnection> {
   const provider = opts.provider ?? nodeProvider;
   const id = loadKeyFile(provider, files.key);
@@ -54,15 +71,27 @@ export async function connectOperator(
     }
     try {
       const ep = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link });
-      const session = await ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal });
-      return {
-        session,
-        link,
-        close: () => {
-          session.close();
-          setTimeout(() => link.close(), 200).unref();
-        },
+      const req = opts.attestation;
+      const nonces = req?.nonces ?? (req !== undefined ? new NonceStore(provider) : undefined);
+      const nonce = nonces?.issue();
+      const session = await ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) });
+      const close = (): void => {
+        session.close();
+        setTimeout(() => link.close(), 200).unref();
       };
+      if (req === undefined || nonce === undefined || nonces === undefined) return { session, link, close };
+      let appraisal: AppraisalResult;
+      try {
+        appraisal = appraiseOnSession(provider, session, await pushedEvidence(session, req.timeoutMs), nonce, nonces, req);
+      } catch (e) {
+        close();
+        throw e;
+      }
+      if (!appraisal.ok) {
+        close();
+        throw new AttestationError(appraisal);
+      }
+      return { session, link, appraisal, close };
     } catch (e) {
       link.close();
       throw e;

@@ -99,6 +99,7 @@ export function canonicalConfig(c: GatewayConfig): Json {
     board: c.board,
     ...opt('virtual_dir', c.virtualDir === undefined ? undefined : rel(c.virtualDir)),
     audit: { ...opt('file', c.audit.file === undefined ? undefined : rel(c.audit.file)), level: c.audit.level },
+    attestation: { tpm: c.attestation.tpm, ...opt('tcti', c.attestation.tcti), debug: c.attestation.debug },
     slots: Object.fromEntries(c.slots.map((s) => [s.id, { ...opt('label', s.label), port: s.port.id, ...opt('port_path', s.portPath), device: device(s.device, rel) }])),
   };
 }

@@ -9,7 +9,7 @@ import type { Node } from './node.js';
 import { parseDevice, type DeviceContext } from './device-schema.js';
 import { BOARD_ID, SLOT_ID } from './board-schema.js';
 import { parseProfile, PROFILE_NAME } from './register-schema.js';
-import { AUDIT_LEVELS, type AuditConfig, type DeviceConfig, type DeviceProfile, type GatewayConfig } from './types.js';
+import { AUDIT_LEVELS, TPM_MODES, type AttestationConfig, type AuditConfig, type DeviceConfig, type DeviceProfile, type GatewayConfig } from './types.js';
 
 export const CONFIG_KIND = 'uzp-gw/gateway-config';
 export const MAX_SLOTS = 64;
@@ -48,7 +48,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     return at(p);
   };
 
-  const o = root.obj(['kind', 'name', 'identity', 'trust', 'board', 'virtual_dir', 'audit', 'device_profiles', 'slots'], 'a gateway config object');
+  const o = root.obj(['kind', 'name', 'identity', 'trust', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
   o.req('kind').choice([CONFIG_KIND] as const, ' (it tells a config from the other JSON files of a gateway)');
   const name = o.opt('name', (x) => x.text({ max: 64 }));
 
@@ -75,6 +75,14 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
   const au = o.opt('audit', (x) => x.obj(['file', 'level'], 'an object {"file"?: FILE, "level"?: "info"}'));
   const auditFile = au?.opt('file', (x) => fileField(x, 'audit log', 'create the directory, or drop "file" to log audit lines to stdout (journald)', 'dir'));
   const audit: AuditConfig = { ...(auditFile !== undefined ? { file: auditFile } : {}), level: au?.opt('level', (x) => x.choice(AUDIT_LEVELS)) ?? 'info' };
+
+  const att = o.opt('attestation', (x) => x.obj(['tpm', 'tcti', 'debug'], 'an object {"tpm"?: "auto"|"off"|"required", "tcti"?: TCTI, "debug"?: bool}'));
+  const tcti = att?.opt('tcti', (x) => x.text({ max: 256, pattern: /^(device|swtpm|mssim|tabrmd):[\x21-\x7e]*$/, what: 'a TCTI such as device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321' }));
+  const attestation: AttestationConfig = {
+    tpm: att?.opt('tpm', (x) => x.choice(TPM_MODES)) ?? 'auto',
+    ...(tcti !== undefined ? { tcti } : {}),
+    debug: att?.opt('debug', (x) => x.bool()) ?? false,
+  };
 
   const profiles = new Map<string, DeviceProfile>();
   const badProfiles = new Set<string>();
@@ -110,6 +118,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     board,
     ...(virtualDir !== undefined ? { virtualDir } : {}),
     audit,
+    attestation,
     deviceProfiles: [...profiles.values()],
     slots,
     fileRefs: refs,

@@ -204,6 +204,18 @@ export interface AuditConfig {
   readonly level: (typeof AUDIT_LEVELS)[number];
 }
 
+export const TPM_MODES = ['auto', 'off', 'required'] as const;
+
+/** How the gateway attests (docs/CONFIG.md "attestation"). */
+export interface AttestationConfig {
+  /** auto: use a TPM when one is present; off: never; required: refuse to start without one. */
+  readonly tpm: (typeof TPM_MODES)[number];
+  /** TCTI of the TPM (default device:/dev/tpmrm0 when it exists). */
+  readonly tcti?: string;
+  /** Development mode: evidence states dbgstat "enabled" (a strict verifier refuses it). */
+  readonly debug: boolean;
+}
+
 export interface GatewayConfig {
   /** Absolute path of the config file; relative paths inside it were resolved against its directory. */
   readonly file: string;
@@ -215,6 +227,7 @@ export interface GatewayConfig {
   readonly board: string;
   readonly virtualDir?: string;
   readonly audit: AuditConfig;
+  readonly attestation: AttestationConfig;
   readonly deviceProfiles: readonly DeviceProfile[];
   readonly slots: readonly SlotConfig[];
 }

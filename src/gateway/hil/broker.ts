@@ -13,6 +13,7 @@ import type { AuditLog } from './audit.js';
 import { SlotAuthority, type HilPurpose } from './authority.js';
 import { decodeHil, encodeHil, type HilMessage } from './protocol.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext } from './modes.js';
+import { sessionBinding } from '../../attest/binding.js';
 
 /** The purposes that make each mode usable, by device kind (any one suffices to open). */
 const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
@@ -27,6 +28,8 @@ export interface BrokerOptions {
   readonly audit: AuditLog;
   /** Modbus requests in flight per channel; beyond, the operator gets exception 0x06 (busy). */
   readonly maxPendingRequests?: number;
+  /** Produces evidence for (nonce, session binding); absent: attestation requests are refused. */
+  readonly attest?: (nonce: Uint8Array, binding: Uint8Array) => Promise<Uint8Array>;
 }
 
 export interface BrokerStats {
@@ -64,7 +67,7 @@ export class HilBroker {
       timer.unref();
     };
     arm();
-    session.on('channel', (ch: Channel) => this.onChannel(ch, grant, operator));
+    session.on('channel', (ch: Channel) => this.onChannel(ch, grant, operator, session));
     session.once('close', () => {
       if (timer !== undefined) clearTimeout(timer);
       this.live.delete(session);
@@ -96,7 +99,46 @@ export class HilBroker {
     session.close(0, code.toLowerCase().replace('_', ' '));
   }
 
-  private onChannel(ch: Channel, grant: Valid<Grant>, operator: Uint8Array): void {
+  /**
+   * Sends evidence unasked on a channel we open: the operator put an attestation request (its nonce)
+   * into CH1's extension slot, so the evidence is on its way as soon as the session exists.
+   */
+  pushEvidence(session: Session, nonce: Uint8Array): void {
+    const grant = this.live.get(session);
+    if (grant === undefined) return;
+    let ch: Channel;
+    try {
+      ch = session.openChannel();
+    } catch {
+      return; // session closing or out of channels: the operator can still ask on a channel of its own
+    }
+    void this.sendEvidence(ch, nonce, session, { operator: session.peerCid, grant: grant.objectId }, 'attest.early');
+  }
+
+  private async sendEvidence(ch: Channel, nonce: Uint8Array, session: Session, ctx: Parameters<AuditLog['record']>[0], action: string): Promise<void> {
+    const send = (m: HilMessage): boolean => {
+      try {
+        return ch.trySend(encodeHil(m));
+      } catch {
+        return false; // the session is closing
+      }
+    };
+    if (this.o.attest === undefined) {
+      this.refuse(send, ctx, action, 'ATTEST_UNAVAILABLE', 'this gateway has no attester');
+    } else {
+      try {
+        const e = await this.o.attest(nonce, sessionBinding(session, nonce));
+        this.o.audit.record(ctx, { action, decision: 'allowed' });
+        // Evidence can be several blocks long: wait for window space rather than drop it.
+        await ch.send(encodeHil({ t: 'evidence', e })).catch(() => undefined);
+      } catch (err) {
+        this.refuse(send, ctx, action, 'ATTEST_UNAVAILABLE', isUzpError(err) ? err.message : String(err));
+      }
+    }
+    ch.close().catch(() => undefined);
+  }
+
+  private onChannel(ch: Channel, grant: Valid<Grant>, operator: Uint8Array, session: Session): void {
     this.stats.channels++;
     let opened: { cleanup: () => void; onMessage: (m: HilMessage) => void } | undefined;
     const send = (m: HilMessage): boolean => {
@@ -132,6 +174,12 @@ export class HilBroker {
         return;
       }
       if (opened !== undefined) return opened.onMessage(m);
+      if (m.t === 'attest') {
+        // Any holder of a Grant for this gateway may ask what it is running; the request is audited.
+        opened = { cleanup: () => undefined, onMessage: () => undefined };
+        void this.sendEvidence(ch, m.nonce, session, { operator, grant: grant.objectId }, 'attest');
+        return;
+      }
       if (m.t !== 'open') {
         this.refuse(send, { operator, grant: grant.objectId }, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
         return;

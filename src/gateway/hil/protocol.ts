@@ -20,6 +20,8 @@ const MAX_ID = 64; // slot and device ids
 const MAX_CODE = 64;
 const MAX_TOPIC = 1024;
 const MAX_BYTES = 1024 * 1024;
+/** An evidence artefact is an envelope: never more than the envelope bound (MAX_ENVELOPE_BYTES). */
+const MAX_EVIDENCE = 64 * 1024;
 
 export type HilMessage =
   // operator -> gateway
@@ -28,7 +30,11 @@ export type HilMessage =
   | { t: 'data'; d: Uint8Array }
   | { t: 'sub'; filter: string }
   | { t: 'pub'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean }
+  /** Asks for the gateway's evidence for this nonce, bound to this session (docs/PROFILE.md §Attestation). */
+  | { t: 'attest'; nonce: Uint8Array }
   // gateway -> operator
+  /** Evidence artefact (object_type "attestation"); the gateway closes the channel after it. */
+  | { t: 'evidence'; e: Uint8Array }
   | { t: 'opened'; slot: string; device: string; driver: string; mode: Mode; purposes: string[] }
   | { t: 'refused'; code: string; id?: number; filter?: string }
   | { t: 'res'; id: number; pdu: Uint8Array; refused?: string }
@@ -88,6 +94,18 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
       const qos = asUint(m.qos, 'pub.qos');
       if (qos > 1) throw new DecodeError(ErrorCode.DECODE_VALUE, 'pub.qos: 0 or 1');
       return { t, id: id32(m.id, 'pub.id'), topic: asText(m.topic, 'pub.topic', MAX_TOPIC), payload: bounded(m.payload, 'pub.payload'), qos: qos as 0 | 1, retain: asBool(m.retain, 'pub.retain') };
+    }
+    case 'attest': {
+      onlyKeys(m, ['t', 'nonce'], 'attest');
+      const nonce = asBytes(m.nonce, 'attest.nonce');
+      if (nonce.length < 8 || nonce.length > 64) throw new DecodeError(ErrorCode.DECODE_LENGTH, 'attest.nonce: 8..64 bytes');
+      return { t, nonce };
+    }
+    case 'evidence': {
+      onlyKeys(m, ['t', 'e'], 'evidence');
+      const e = asBytes(m.e, 'evidence.e');
+      if (e.length > MAX_EVIDENCE) throw new DecodeError(ErrorCode.DECODE_LENGTH, `evidence.e: more than ${MAX_EVIDENCE} bytes`);
+      return { t, e };
     }
     case 'opened':
       onlyKeys(m, ['t', 'slot', 'device', 'driver', 'mode', 'purposes'], 'opened');

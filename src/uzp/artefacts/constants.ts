@@ -3,8 +3,11 @@
 
 import type { ObjectType } from './types.js';
 
-/** Every object_type the envelope decoder recognises (draft §12 adds "por-evidence"). */
-export const OBJECT_TYPES: readonly ObjectType[] = ['pcert', 'grant', 'rn-set', 'revocation', 'attestation', 'por-evidence'];
+/**
+ * Every object_type the envelope decoder recognises (draft §12 adds "por-evidence"; this profile adds
+ * "reference-manifest", the verifier's reference values written when a gateway is flashed).
+ */
+export const OBJECT_TYPES: readonly ObjectType[] = ['pcert', 'grant', 'rn-set', 'revocation', 'attestation', 'por-evidence', 'reference-manifest'];
 
 /** Domain separation for every signature in this profile: ctx = SIG_CONTEXT_PREFIX + object_type. */
 export const SIG_CONTEXT_PREFIX = 'uzp-gw/1 ';

@@ -4,7 +4,7 @@
 // ./validate-*.ts (via TrustStore) produce values of the `Valid*` types, so code that needs a
 // checked Grant or PCert cannot be handed an unchecked one (rustls-style proof types).
 
-export type ObjectType = 'pcert' | 'grant' | 'rn-set' | 'revocation' | 'attestation' | 'por-evidence';
+export type ObjectType = 'pcert' | 'grant' | 'rn-set' | 'revocation' | 'attestation' | 'por-evidence' | 'reference-manifest';
 
 export type Role = 'gateway' | 'operator' | 'rn';
 

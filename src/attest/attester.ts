@@ -1,0 +1,153 @@
+// The gateway as RFC 9334 Attester: gathers the claims of our eat_profile and signs them as evidence.
+// Measurements are taken from what is installed and running (the bundle this process loaded, the
+// config it validated, the board file it read), never from what a config says should be there.
+
+import { readFileSync } from 'node:fs';
+import type { Board, GatewayConfig } from '../gateway/config/types.js';
+import { configDigest } from '../gateway/config/digest.js';
+import { utf8 } from '../uzp/bytes.js';
+import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
+import { ErrorCode, StateError } from '../uzp/errors.js';
+import { BundleMeasurer } from './bundle.js';
+import { oemidBytes } from './cbor-parts.js';
+import { ueidOf } from './claims.js';
+import { claimsDigest, signEvidence } from './evidence.js';
+import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, slotClaimsFromConfig, softwareOf } from './measure.js';
+import { qualifyingData } from './tpm/qualifying.js';
+import type { TpmAttester } from './tpm/attester.js';
+import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
+
+const DT_MODEL = '/proc/device-tree/model';
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+
+export interface AttesterOptions {
+  readonly provider: CryptoProvider;
+  readonly cid: Uint8Array;
+  readonly signer: Signer;
+  readonly config: GatewayConfig;
+  readonly board: Board;
+  /** The installed bundle to measure (default: the one this code runs from). */
+  readonly bundleDir?: string;
+  /** What a slot's device says about itself, when it can tell (Modbus 43/14). */
+  readonly identityOf?: (slot: string) => Promise<DeviceIdentity | undefined>;
+  /** Present when the attestation key lives in a TPM. */
+  readonly tpm?: TpmAttester;
+  readonly now?: () => number;
+  /** Overrides for tests of the /proc inputs. */
+  readonly dtModelPath?: string;
+  readonly bootIdPath?: string;
+}
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    // The device tree model is NUL-terminated; boot_id ends in a newline.
+    const s = readFileSync(path, 'latin1').replace(/[\0\n\r]+$/g, '').trim();
+    return s === '' ? undefined : s;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Attester {
+  private readonly measurer: BundleMeasurer;
+  private readonly fixed: Omit<Claims, 'eat_nonce' | 'iat' | 'measurements' | 'binding' | 'submods'>;
+  private readonly configDigest: Uint8Array;
+  private readonly boardDigest: Uint8Array;
+  private readonly slots: Record<string, SlotClaims>;
+  private readonly bundleDir: string;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: AttesterOptions) {
+    const p = o.provider;
+    this.bundleDir = o.bundleDir ?? RUNNING_BUNDLE_DIR;
+    this.measurer = new BundleMeasurer(p, this.bundleDir);
+    this.configDigest = configDigest(o.config, p);
+    this.boardDigest = boardDigest(p, o.board);
+    this.slots = slotClaimsFromConfig(o.config);
+    // RFC 9711 §4.2.11 bootseed: constant within one OS boot. Derived from the kernel's boot_id and
+    // our CID so that it neither leaks the boot_id nor links two gateways on one host.
+    const bootId = readTrimmed(o.bootIdPath ?? BOOT_ID);
+    const bootseed = p.blake3(bootId !== undefined ? new Uint8Array([...utf8.encode('uzp-gw/1 bootseed '), ...utf8.encode(bootId), ...o.cid]) : p.randomBytes(32));
+    const dtmodel = readTrimmed(o.dtModelPath ?? DT_MODEL);
+    const sw = softwareOf(this.bundleDir);
+    // A debugger attached (or allowed to attach) to this process can change anything it does.
+    const inspect = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--inspect'));
+    this.fixed = {
+      eat_profile: EAT_PROFILE,
+      ueid: ueidOf(o.cid),
+      oemid: oemidBytes(o.board.oemid),
+      hwmodel: o.board.hwmodel,
+      hwversion: o.board.hwversion,
+      board: o.board.id,
+      ...(dtmodel !== undefined ? { dtmodel: dtmodel.slice(0, 256) } : {}),
+      swname: sw.swname,
+      swversion: sw.swversion,
+      dbgstat: o.config.attestation.debug || inspect ? 'enabled' : 'disabled',
+      bootseed,
+      key_origin: o.tpm !== undefined ? 'tpm' : 'software',
+    };
+  }
+
+  get bundle(): string {
+    return this.bundleDir;
+  }
+
+  /** Measures the bundle once ahead of the first request (the first full hash is the slow one). */
+  prime(): Promise<void> {
+    return this.serial(async () => {
+      await this.measurer.measure();
+    });
+  }
+
+  /**
+   * Evidence for a verifier's nonce, bound to a session when `binding` (an exporter value) is given.
+   * One evidence at a time: measurements and TPM quotes are serialised.
+   */
+  evidence(nonce: Uint8Array, binding?: Uint8Array): Promise<Uint8Array> {
+    if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) {
+      return Promise.reject(new StateError(ErrorCode.ATTEST_NONCE, `nonce of ${nonce.length} bytes; ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES} expected`));
+    }
+    if (binding !== undefined && binding.length !== BINDING_LENGTH) {
+      return Promise.reject(new StateError(ErrorCode.ATTEST_BINDING, `binding of ${binding.length} bytes; ${BINDING_LENGTH} expected`));
+    }
+    return this.serial(() => this.build(nonce, binding));
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async submods(): Promise<Record<string, SlotClaims>> {
+    const out: Record<string, SlotClaims> = {};
+    await Promise.all(
+      Object.entries(this.slots).map(async ([id, s]) => {
+        let identity: DeviceIdentity | undefined;
+        try {
+          identity = await this.o.identityOf?.(id);
+        } catch {
+          identity = undefined; // a device that cannot answer now is reported without an identity
+        }
+        out[id] = identity !== undefined ? { ...s, identity } : s;
+      }),
+    );
+    // Deterministic key order is the CBOR encoder's job; keep insertion order stable for JSON output too.
+    return Object.fromEntries(Object.keys(this.slots).map((k) => [k, out[k]!]));
+  }
+
+  private async build(nonce: Uint8Array, binding: Uint8Array | undefined): Promise<Uint8Array> {
+    const p = this.o.provider;
+    const [bundle, lockfile, submods] = await Promise.all([this.measurer.measure(), lockfileDigest(p, this.bundleDir), this.submods()]);
+    const claims: Claims = {
+      ...this.fixed,
+      eat_nonce: nonce,
+      iat: Math.floor((this.o.now?.() ?? Date.now()) / 1000),
+      measurements: { bundle, lockfile, node: process.version, config: this.configDigest, board: this.boardDigest },
+      ...(binding !== undefined ? { binding } : {}),
+      submods,
+    };
+    const tpm = this.o.tpm !== undefined ? await this.o.tpm.quote(qualifyingData(p, nonce, binding, claimsDigest(p, claims))) : undefined;
+    return signEvidence(p, this.o.signer, claims, tpm);
+  }
+}

@@ -1,0 +1,172 @@
+// BLAKE3 Merkle measurement of the installed bundle (docs/PROFILE.md §Attestation, "bundle").
+//
+// Files: every regular file and symlink under the bundle directory in dist/, boards/, node_modules/,
+// plus package.json and package-lock.json. Paths are '/'-separated, relative, sorted by UTF-8 bytes.
+//   file leaf  = BLAKE3(0x00 || kind || u16be len(path) || path || BLAKE3(content))
+//                kind: 'f' (0x66) regular, 'x' (0x78) regular with the owner-execute bit, 'l' (0x6c) symlink
+//                (content = the link target's bytes, never followed)
+//   group      = dist/<dir>: files directly in one dist directory; node_modules/<pkg> or
+//                node_modules/@scope/<pkg>: a whole top-level package (nested node_modules included);
+//                anything else: the file itself
+//   group root = tree(file leaves of the group, in path order)
+//   group leaf = BLAKE3(0x03 || u16be len(name) || name || u32be files || group root)
+//   bundle root= tree(group leaves, in name order)
+//   tree(xs)   = xs[0] if one; BLAKE3(0x02) if none; else BLAKE3(0x01 || tree(left) || tree(right))
+//                with left = the first 2^k leaves, 2^k the largest power of two < n (RFC 9162 §2.1.1 split)
+// The verifier recomputes the root from the groups and, when the root differs from the reference,
+// names the groups that differ, appeared or disappeared.
+
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { utf8, Writer } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { equal, toHex } from '../uzp/bytes.js';
+import type { BundleGroup, BundleMeasurement } from './types.js';
+
+/** Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that runs. */
+export const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
+
+const LEAF = 0x00;
+const NODE = 0x01;
+const EMPTY = 0x02;
+const GROUP = 0x03;
+
+export function groupOf(path: string): string {
+  const parts = path.split('/');
+  if (parts[0] === 'node_modules' && parts.length >= 3) {
+    return parts[1]!.startsWith('@') && parts.length >= 4 ? parts.slice(0, 3).join('/') : parts.slice(0, 2).join('/');
+  }
+  if (parts[0] === 'dist' && parts.length >= 2) return parts.slice(0, parts.length - 1).join('/') || 'dist';
+  return path;
+}
+
+export function merkleTree(p: CryptoProvider, leaves: readonly Uint8Array[]): Uint8Array {
+  if (leaves.length === 0) return p.blake3(Uint8Array.of(EMPTY));
+  if (leaves.length === 1) return leaves[0]!;
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  const l = merkleTree(p, leaves.slice(0, k));
+  const r = merkleTree(p, leaves.slice(k));
+  return p.blake3(new Writer(65).u8(NODE).bytes(l).bytes(r).finish());
+}
+
+export function fileLeaf(p: CryptoProvider, path: string, kind: 'f' | 'x' | 'l', content: Uint8Array): Uint8Array {
+  const pb = utf8.encode(path);
+  return p.blake3(new Writer(4 + pb.length + 32).u8(LEAF).u8(kind.charCodeAt(0)).vec16(pb).bytes(p.blake3(content)).finish());
+}
+
+export function groupLeaf(p: CryptoProvider, g: BundleGroup): Uint8Array {
+  const nb = utf8.encode(g.name);
+  return p.blake3(new Writer(8 + nb.length + 32).u8(GROUP).vec16(nb).u32(g.files).bytes(g.root).finish());
+}
+
+/** The bundle root a list of groups implies (the verifier checks evidence against its own claim). */
+export function bundleRootOf(p: CryptoProvider, groups: readonly BundleGroup[]): Uint8Array {
+  return merkleTree(p, groups.map((g) => groupLeaf(p, g)));
+}
+
+function compareUtf8(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+interface CachedLeaf {
+  readonly stamp: string;
+  readonly leaf: Uint8Array;
+}
+
+/**
+ * Measures a bundle directory; keeps each file's leaf keyed by (size, mtime, ctime, inode, mode) so a
+ * repeated measurement re-reads only files whose metadata changed (a content change without any of
+ * those changing needs a clock reset or a raw block write — out of scope for a software measurement).
+ * Yields to the event loop between files so a gateway keeps serving while it measures.
+ */
+export class BundleMeasurer {
+  private readonly cache = new Map<string, CachedLeaf>();
+
+  constructor(
+    private readonly p: CryptoProvider,
+    readonly dir: string,
+  ) {}
+
+  async measure(): Promise<BundleMeasurement> {
+    const paths: string[] = [];
+    for (const top of BUNDLE_ENTRIES) await this.walk(top, paths);
+    paths.sort(compareUtf8);
+    const byGroup = new Map<string, Uint8Array[]>();
+    const seen = new Set<string>();
+    let n = 0;
+    for (const path of paths) {
+      const leaf = await this.leafOf(path);
+      if (leaf === undefined) continue;
+      seen.add(path);
+      n++;
+      const g = groupOf(path);
+      let list = byGroup.get(g);
+      if (list === undefined) byGroup.set(g, (list = []));
+      list.push(leaf);
+      if (n % 64 === 0) await new Promise((r) => setImmediate(r));
+    }
+    for (const k of this.cache.keys()) if (!seen.has(k)) this.cache.delete(k);
+    const groups: BundleGroup[] = [...byGroup.entries()]
+      .sort((a, b) => compareUtf8(a[0], b[0]))
+      .map(([name, leaves]) => ({ name, files: leaves.length, root: merkleTree(this.p, leaves) }));
+    return { root: bundleRootOf(this.p, groups), files: n, groups };
+  }
+
+  private async walk(rel: string, out: string[]): Promise<void> {
+    let st;
+    try {
+      st = await lstat(join(this.dir, rel));
+    } catch {
+      return; // an absent top-level entry is simply not part of this bundle
+    }
+    if (st.isDirectory()) {
+      const names = await readdir(join(this.dir, rel));
+      for (const name of names) await this.walk(`${rel}/${name}`, out);
+    } else if (st.isFile() || st.isSymbolicLink()) out.push(rel);
+  }
+
+  private async leafOf(path: string): Promise<Uint8Array | undefined> {
+    const abs = join(this.dir, path);
+    let st;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch {
+      return undefined; // vanished between walk and read
+    }
+    const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.mode}`;
+    const hit = this.cache.get(path);
+    if (hit !== undefined && hit.stamp === stamp) return hit.leaf;
+    let leaf: Uint8Array;
+    if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(await readlink(abs)));
+    else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', new Uint8Array(await readFile(abs)));
+    this.cache.set(path, { stamp, leaf });
+    return leaf;
+  }
+}
+
+export function measureBundle(p: CryptoProvider, dir: string): Promise<BundleMeasurement> {
+  return new BundleMeasurer(p, dir).measure();
+}
+
+/** Human reasons for a differing bundle: which groups changed, appeared or disappeared. */
+export function diffBundles(expected: BundleMeasurement, found: BundleMeasurement, limit = 8): string[] {
+  if (equal(expected.root, found.root)) return [];
+  const e = new Map(expected.groups.map((g) => [g.name, g]));
+  const f = new Map(found.groups.map((g) => [g.name, g]));
+  const out: string[] = [];
+  for (const [name, g] of f) {
+    const want = e.get(name);
+    if (want === undefined) out.push(`${name} is not in the reference (${g.files} file${g.files === 1 ? '' : 's'})`);
+    else if (!equal(want.root, g.root) || want.files !== g.files) {
+      out.push(`${name} differs (${want.files} -> ${g.files} files, root ${toHex(want.root).slice(0, 16)}… -> ${toHex(g.root).slice(0, 16)}…)`);
+    }
+  }
+  for (const name of e.keys()) if (!f.has(name)) out.push(`${name} is missing`);
+  if (out.length > limit) return [...out.slice(0, limit), `and ${out.length - limit} more`];
+  return out;
+}

@@ -8,13 +8,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseCid } from '../uzp/identity/cid.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import { helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
+import { bool, helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
 import type { HilMessage } from '../gateway/hil/protocol.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { AttestationError } from '../operator/attest.js';
+import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal } from './attest-common.js';
 
 const FLAGS: FlagSpecs = {
   key: { type: 'string', describe: 'operator key file (mode 0600)', placeholder: 'FILE' },
@@ -30,10 +33,13 @@ const FLAGS: FlagSpecs = {
   sub: { type: 'list', describe: 'mqtt: topic filter to subscribe (repeatable)', placeholder: 'FILTER' },
   pub: { type: 'list', describe: 'mqtt: publish TOPIC=PAYLOAD once (repeatable)', placeholder: 'TOPIC=PAYLOAD' },
   count: { type: 'string', describe: 'tail/mqtt: exit after N readings or messages', placeholder: 'N' },
+  ...APPRAISAL_FLAGS,
+  json: { type: 'boolean', describe: 'attest: print the appraisal as one JSON object' },
 };
 const PTY_READY_MS = 5_000;
-const USAGE = 'uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID --slot ID (tail|modbus-tcp|serial|mqtt) [options]';
-const DESCRIPTION = 'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally.';
+const USAGE = 'uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID --slot ID (tail|modbus-tcp|serial|mqtt) [--manifest M --manifest-signer CID] [options]\n       uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID attest --manifest M --manifest-signer CID [--json]';
+const DESCRIPTION =
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest, or no slot is opened. Mode attest only prints the appraisal (exit 0 pass, 1 fail).';
 
 export const command: Command = {
   summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT',
@@ -44,22 +50,42 @@ export const command: Command = {
     }
     const p = parseArgs(argv, FLAGS);
     const [mode, ...extra] = p.positionals;
-    if (mode === undefined || !['tail', 'modbus-tcp', 'serial', 'mqtt'].includes(mode)) throw usageError('give a mode: tail, modbus-tcp, serial or mqtt');
+    if (mode === undefined || !['tail', 'modbus-tcp', 'serial', 'mqtt', 'attest'].includes(mode)) throw usageError('give a mode: tail, modbus-tcp, serial, mqtt or attest');
     if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const count = p.flags.count === undefined ? Infinity : Number(p.flags.count);
     if (!(count >= 1)) throw usageError('--count: a whole number >= 1');
-    const conn = await connectOperator(
-      {
-        key: requireStr(p, 'key'),
-        pcert: requireStr(p, 'pcert'),
-        trust: requireStr(p, 'trust'),
-        rnSet: requireStr(p, 'rn-set'),
-        grant: requireStr(p, 'grant'),
-        ...(str(p, 'revocations') ? { revocations: str(p, 'revocations')! } : {}),
-      },
-      parseCid(requireStr(p, 'gateway')),
-    );
-    const slotId = requireStr(p, 'slot');
+    const gateway = parseCid(requireStr(p, 'gateway'));
+    const attest = mode === 'attest' || str(p, 'manifest') !== undefined;
+    const slotId = mode === 'attest' ? '' : requireStr(p, 'slot');
+    const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, p).manifest, policy: policyFromFlags(p) } : undefined;
+    let conn: OperatorConnection;
+    try {
+      conn = await connectOperator(
+        {
+          key: requireStr(p, 'key'),
+          pcert: requireStr(p, 'pcert'),
+          trust: requireStr(p, 'trust'),
+          rnSet: requireStr(p, 'rn-set'),
+          grant: requireStr(p, 'grant'),
+          ...(str(p, 'revocations') ? { revocations: str(p, 'revocations')! } : {}),
+        },
+        gateway,
+        attestation !== undefined ? { attestation } : {},
+      );
+    } catch (e) {
+      // A failed appraisal is a result to show, check by check, not a bare error line.
+      if (e instanceof AttestationError) {
+        (mode === 'attest' ? io.stdout : io.stderr).write(renderAppraisal(e.result, mode === 'attest' && bool(p, 'json')));
+        return 1;
+      }
+      throw e;
+    }
+    if (mode === 'attest') {
+      io.stdout.write(renderAppraisal(conn.appraisal!, bool(p, 'json')));
+      conn.close();
+      return 0;
+    }
+    if (conn.appraisal !== undefined) io.stderr.write(`gateway attestation passed (${conn.appraisal.claims.filter((c) => c.status === 'pass').length} checks, ${conn.appraisal.slots.length} slots)\n`);
     try {
       const slot = await SlotChannel.open(conn.session, slotId, mode === 'modbus-tcp' ? 'modbus' : (mode as 'tail' | 'serial' | 'mqtt'));
       io.stderr.write(`connected: slot ${slotId}, device ${slot.opened!.device} (${slot.opened!.driver}), purposes ${slot.opened!.purposes.join(', ')}\n`);

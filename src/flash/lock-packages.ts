@@ -1,0 +1,53 @@
+// The production packages of a package-lock.json (lockfile v2/v3 "packages" map): every entry not
+// marked `dev: true`. npm computes that flag over the whole dependency graph, so a package both a
+// devDependency and a transitive production dependency (e.g. @types/node via mqtt's @types/ws) is
+// correctly kept, and the lock — not package.json — is the single source of what runs.
+
+import { ErrorCode, LocalError } from '../uzp/errors.js';
+
+export interface LockPackage {
+  /** Install path relative to the package root, e.g. node_modules/@serialport/bindings-cpp. */
+  readonly path: string;
+  /** Optional dependencies may legitimately be absent (platform-specific ones). */
+  readonly optional: boolean;
+}
+
+/**
+ * `node_modules/<name>` segments, possibly nested (`.../node_modules/<name>`), names optionally
+ * scoped. Anything else (`..`, absolute paths, workspaces outside node_modules) is refused so a
+ * hostile lock file cannot make flash copy from or to arbitrary places.
+ */
+const NAME = String.raw`(?:@[A-Za-z0-9._~-]+/)?[A-Za-z0-9._~-]+`;
+const PACKAGE_PATH = new RegExp(`^node_modules/${NAME}(?:/node_modules/${NAME})*$`);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
+export function productionPackages(text: string, file: string): LockPackage[] {
+  const bad = (why: string): LocalError => new LocalError(ErrorCode.FILE_INVALID, `${file}: ${why}`);
+  let lock: unknown;
+  try {
+    lock = JSON.parse(text);
+  } catch (e) {
+    throw bad(`not JSON (${(e as Error).message})`);
+  }
+  if (!isRecord(lock)) throw bad('expected a JSON object');
+  const version = lock.lockfileVersion;
+  if (version !== 2 && version !== 3) throw bad(`lockfileVersion ${JSON.stringify(version)} is not supported (need 2 or 3; regenerate it with npm 7 or later)`);
+  const packages = lock.packages;
+  if (!isRecord(packages)) throw bad('no "packages" map');
+  const out: LockPackage[] = [];
+  for (const [path, entry] of Object.entries(packages)) {
+    if (path === '') continue; // the root project itself
+    if (!isRecord(entry)) throw bad(`packages[${JSON.stringify(path)}] is not an object`);
+    if (entry.dev === true) continue;
+    if (!PACKAGE_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
+      throw bad(`packages[${JSON.stringify(path)}]: not a node_modules package path; flash installs only registry packages`);
+    }
+    if (entry.link === true) throw bad(`packages[${JSON.stringify(path)}] is a link (workspace or file: dependency); flash cannot bundle linked packages`);
+    out.push({ path, optional: entry.optional === true });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,72 @@
+// Does an installed bundle already hold exactly the planned files? Compared byte for byte (not by
+// mtime: a copy has fresh mtimes, and the question is what runs), plus file kind, mode, symlink
+// targets and the directory set, so an unchanged flash can keep the installed tree untouched.
+
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PlannedFile } from './bundle-plan.js';
+
+const CHUNK = 1 << 20;
+
+function sameBytes(a: string, b: string, size: number): boolean {
+  const fa = openSync(a, 'r');
+  try {
+    const fb = openSync(b, 'r');
+    try {
+      const ba = Buffer.alloc(Math.min(CHUNK, Math.max(size, 1)));
+      const bb = Buffer.alloc(ba.length);
+      let pos = 0;
+      while (pos < size) {
+        const n = readSync(fa, ba, 0, ba.length, pos);
+        const m = readSync(fb, bb, 0, bb.length, pos);
+        if (n !== m || n === 0) return false;
+        if (!ba.subarray(0, n).equals(bb.subarray(0, m))) return false;
+        pos += n;
+      }
+      return true;
+    } finally {
+      closeSync(fb);
+    }
+  } finally {
+    closeSync(fa);
+  }
+}
+
+/** Every file, symlink and directory under `dir`, relative, '/'-separated (directories end with '/'). */
+function listTree(dir: string, rel = '', out: string[] = []): string[] {
+  for (const name of readdirSync(join(dir, rel))) {
+    const r = rel === '' ? name : `${rel}/${name}`;
+    if (lstatSync(join(dir, r)).isDirectory()) {
+      out.push(r + '/');
+      listTree(dir, r, out);
+    } else out.push(r);
+  }
+  return out;
+}
+
+/** True iff `dir` contains exactly `files` (same kinds, modes, bytes, link targets) and no other entries. */
+export function treeMatchesPlan(dir: string, files: readonly PlannedFile[]): boolean {
+  let entries: string[];
+  try {
+    entries = listTree(dir);
+  } catch {
+    return false;
+  }
+  const expected = new Set<string>();
+  for (const f of files) {
+    expected.add(f.rel);
+    for (let d = dirname(f.rel); d !== '.' && d !== ''; d = dirname(d)) expected.add(d + '/');
+  }
+  if (entries.length !== expected.size || entries.some((e) => !expected.has(e))) return false;
+  for (const f of files) {
+    const at = join(dir, f.rel);
+    const st = lstatSync(at);
+    if (f.kind === 'symlink') {
+      if (!st.isSymbolicLink() || readlinkSync(at) !== f.linkTarget) return false;
+      continue;
+    }
+    if (!st.isFile() || st.size !== f.size || (st.mode & 0o777) !== f.mode) return false;
+    if (!sameBytes(f.src, at, f.size)) return false;
+  }
+  return true;
+}

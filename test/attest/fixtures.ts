@@ -1,0 +1,75 @@
+// A small installed bundle, a virtual-board config and an Attester over them, for attestation tests.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Attester } from '../../src/attest/attester.js';
+import { referenceFor } from '../../src/attest/reference.js';
+import type { DeviceIdentity, ReferenceManifest } from '../../src/attest/types.js';
+import { checkConfigText } from '../../src/gateway/config/index.js';
+import type { Board, GatewayConfig } from '../../src/gateway/config/types.js';
+import { nodeProvider } from '../../src/uzp/crypto/node.js';
+import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
+import { virtualConfig, type JsonValue } from '../gateway/config/fixtures.js';
+
+export const p = nodeProvider;
+
+export const BUNDLE_FILES: Record<string, string> = {
+  'package.json': JSON.stringify({ name: 'uzp-gateway', version: '0.1.0' }),
+  'package-lock.json': JSON.stringify({ lockfileVersion: 3, packages: {} }),
+  'dist/cli/main.js': 'console.log("main")\n',
+  'dist/attest/attester.js': 'export {}\n',
+  'node_modules/pino/index.js': 'module.exports = {}\n',
+  'node_modules/@serialport/bindings-cpp/index.js': 'module.exports = {}\n',
+  'node_modules/@serialport/bindings-cpp/node_modules/debug/index.js': '//\n',
+  'docs/README.md': 'not measured\n',
+};
+
+export class Fixture {
+  readonly dir = mkdtempSync(join(tmpdir(), 'uzp-attest-'));
+  readonly bundleDir = join(this.dir, 'bundle');
+  readonly id: Identity = generateIdentity(p);
+
+  constructor() {
+    for (const [f, text] of Object.entries(BUNDLE_FILES)) this.write(`bundle/${f}`, text);
+  }
+
+  write(rel: string, text: string): void {
+    const f = join(this.dir, rel);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, text);
+  }
+
+  config(mutate: (c: { [k: string]: JsonValue }) => void = () => {}): { config: GatewayConfig; board: Board } {
+    const c = virtualConfig();
+    mutate(c);
+    const r = checkConfigText(JSON.stringify(c), join(this.dir, 'gateway.json'), { checkFiles: false });
+    if (r.config === undefined || r.board === undefined) throw new Error(`fixture config invalid: ${JSON.stringify(r.issues)}`);
+    return { config: r.config, board: r.board };
+  }
+
+  attester(o: { config?: GatewayConfig; board?: Board; identities?: Record<string, DeviceIdentity>; now?: () => number } = {}): Attester {
+    const { config, board } = o.config && o.board ? { config: o.config, board: o.board } : this.config();
+    return new Attester({
+      provider: p,
+      cid: this.id.cid,
+      signer: this.id.signer,
+      config,
+      board,
+      bundleDir: this.bundleDir,
+      identityOf: async (slot) => o.identities?.[slot],
+      ...(o.now ? { now: o.now } : {}),
+      bootIdPath: join(this.dir, 'no-boot-id'),
+      dtModelPath: join(this.dir, 'no-dt-model'),
+    });
+  }
+
+  async reference(o: { config?: GatewayConfig; board?: Board } = {}): Promise<ReferenceManifest> {
+    const { config, board } = o.config && o.board ? { config: o.config, board: o.board } : this.config();
+    return referenceFor(p, { bundleDir: this.bundleDir, config, board, node: [process.version] });
+  }
+
+  close(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,7 +1,8 @@
 // BLAKE3 Merkle measurement of the installed bundle (docs/PROFILE.md §Attestation, "bundle").
 //
-// Files: every regular file and symlink under the bundle directory in dist/, boards/, node_modules/,
-// plus package.json and package-lock.json. Paths are '/'-separated, relative, sorted by UTF-8 bytes.
+// Files: every regular file and symlink under the bundle directory in dist/, boards/, node_modules/
+// (except the tool caches node_modules/.cache, .vite, .vitest), plus package.json and
+// package-lock.json. Paths are '/'-separated, relative, sorted by UTF-8 bytes.
 //   file leaf  = BLAKE3(0x00 || kind || u16be len(path) || path || BLAKE3(content))
 //                kind: 'f' (0x66) regular, 'x' (0x78) regular with the owner-execute bit, 'l' (0x6c) symlink
 //                (content = the link target's bytes, never followed)
@@ -25,6 +26,9 @@ import type { BundleGroup, BundleMeasurement } from './types.js';
 
 /** Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that runs. */
 export const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
+
+/** Tool caches inside node_modules (vite, babel, eslint…): written by tools at will, never loaded by the gateway. */
+const CACHE_DIRS = new Set(['node_modules/.cache', 'node_modules/.vite', 'node_modules/.vitest']);
 
 const LEAF = 0x00;
 const NODE = 0x01;
@@ -118,6 +122,7 @@ export class BundleMeasurer {
   }
 
   private async walk(rel: string, out: string[]): Promise<void> {
+    if (CACHE_DIRS.has(rel)) return;
     let st;
     try {
       st = await lstat(join(this.dir, rel));

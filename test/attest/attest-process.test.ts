@@ -1,0 +1,108 @@
+// Attestation through every real part: an RN process, a `uzpgw gateway` process with a Modbus slot
+// whose slave identifies itself, and `uzpgw connect … attest` / `--manifest` as operator processes;
+// plus `uzpgw attest` and `uzpgw attest verify` as CLIs.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signManifest } from '../../src/attest/manifest.js';
+import { RUNNING_BUNDLE_DIR } from '../../src/attest/measure.js';
+import { referenceFor } from '../../src/attest/reference.js';
+import type { ReferenceManifest } from '../../src/attest/types.js';
+import { loadBoard, loadGatewayConfig } from '../../src/gateway/config/index.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
+import { spawnCli, stopAll } from '../helpers/processes.js';
+import { SLAVE_IDENTITY, startGateway, type GatewaySetup } from './gateway-setup.js';
+
+let dir: string;
+let g: GatewaySetup;
+let reference: ReferenceManifest;
+
+function writeManifest(name: string, m: ReferenceManifest): string {
+  const file = join(dir, name);
+  writeFileSync(file, signManifest(p, g.signer.signer, m));
+  return file;
+}
+
+async function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const c = spawnCli(args);
+  const { code } = await c.exited;
+  return { code, out: c.stdout(), err: c.stderr() };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'uzp-attest-proc-'));
+  g = await startGateway(dir);
+  const config = loadGatewayConfig(g.config);
+  // What `uzpgw flash` would write for this tree, with the slave's identity pinned as installed.
+  const ref = await referenceFor(p, { bundleDir: RUNNING_BUNDLE_DIR, config, board: loadBoard(config.board), node: [process.version] });
+  reference = { ...ref, slots: { ...ref.slots, 'rs485-1': { ...ref.slots['rs485-1']!, identity: { vendor: 'ACME', product: 'TH-20', revision: '1.4' } } } };
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll();
+  await g?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('attestation with real processes', () => {
+  it('connect … attest: session-bound evidence from the running gateway passes, the slave identifies itself', async () => {
+    const m = writeManifest('good.cbor', reference);
+    const r = await run(['connect', ...g.connectArgs, 'attest', '--manifest', m, '--manifest-signer', toHex(g.signer.cid), '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { ok: boolean; gateway: string; claims: { claim: string; status: string }[]; slots: { slot: string; checks: { claim: string; status: string; reason: string }[] }[] };
+    expect(result.ok).toBe(true);
+    expect(result.gateway).toBe(toHex(g.gw.id.cid));
+    const status = Object.fromEntries(result.claims.map((c) => [c.claim, c.status]));
+    expect(status).toMatchObject({ signature: 'pass', ueid: 'pass', eat_nonce: 'pass', binding: 'pass', 'measurements.bundle': 'pass', 'measurements.config': 'pass', key_origin: 'pass' });
+    expect(result.slots[0]!.checks.find((c) => c.claim === 'identity')).toEqual({ claim: 'identity', status: 'pass', reason: `${SLAVE_IDENTITY.vendorName} / ${SLAVE_IDENTITY.productCode} / ${SLAVE_IDENTITY.revision}` });
+  }, 60_000);
+
+  it('connect tail --manifest: a gateway that does not match the manifest gets no slot opened', async () => {
+    const other = { ...reference, slots: { 'rs485-1': { ...reference.slots['rs485-1']!, identity: { vendor: 'ACME', product: 'TH-21', revision: '1.4' } } } };
+    const m = writeManifest('other-device.cbor', other);
+    const r = await run(['connect', ...g.connectArgs, '--slot', 'rs485-1', 'tail', '--count', '1', '--manifest', m, '--manifest-signer', toHex(g.signer.cid)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('appraisal: FAIL');
+    expect(r.err).toContain('FAIL identity');
+    expect(r.err).toContain('device reports ACME / TH-20 / 1.4, expected ACME / TH-21 / 1.4');
+    expect(r.out).toBe(''); // no reading: the slot was never opened
+    // The same with the right manifest opens the slot and delivers a reading.
+    const ok = await run(['connect', ...g.connectArgs, '--slot', 'rs485-1', 'tail', '--count', '1', '--manifest', writeManifest('good2.cbor', reference), '--manifest-signer', toHex(g.signer.cid)]);
+    expect(ok.code).toBe(0);
+    expect(ok.err).toContain('gateway attestation passed');
+    expect(JSON.parse(ok.out.split('\n')[0]!)).toMatchObject({ event: 'reading', slot: 'rs485-1', device: 'th-bus-1' });
+  }, 60_000);
+
+  it('a manifest from an untrusted signer is refused before anything is sent', async () => {
+    const m = writeManifest('good3.cbor', reference);
+    const r = await run(['connect', ...g.connectArgs, 'attest', '--manifest', m, '--manifest-signer', '00'.repeat(32)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/not a trusted manifest signer \[SIG_UNKNOWN_SIGNER\]/);
+  });
+
+  it('uzpgw attest + attest verify: pass once, then the same nonce is a replay', async () => {
+    const nonce = '0f'.repeat(16);
+    const ev = await run(['attest', '--config', g.config, '--nonce', nonce, '--json']);
+    expect(ev.err).toBe('');
+    expect(ev.code).toBe(0);
+    const e = JSON.parse(ev.out) as { evidence: string; key_origin: string; claims: { submods: Record<string, { identity?: unknown }> } };
+    expect(e.key_origin).toBe('software');
+    writeFileSync(join(dir, 'ev.hex'), e.evidence);
+    // Offline evidence carries no device identity (the running gateway owns the port): no pin here.
+    const { identity: _pinned, ...unpinned } = reference.slots['rs485-1']!;
+    const m = writeManifest('offline.cbor', { ...reference, slots: { 'rs485-1': unpinned } });
+    const verify = ['attest', 'verify', '--evidence', join(dir, 'ev.hex'), '--manifest', m, '--manifest-signer', toHex(g.signer.cid), '--nonce', nonce, '--seen', join(dir, 'seen.json')];
+    const first = await run(verify);
+    expect(first.out).toContain('appraisal: PASS');
+    expect(first.code).toBe(0);
+    const again = await run(verify);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/FAIL eat_nonce +nonce was already used: replayed evidence/);
+    const wrongNonce = await run([...verify.slice(0, -4), '--nonce', 'aa'.repeat(16)]);
+    expect(wrongNonce.out).toMatch(/FAIL eat_nonce/);
+  }, 60_000);
+});

@@ -9,6 +9,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   boards: () => import('./boards.js'),
   connect: () => import('./connect.js'),
   demo: () => import('./demo.js'),
+  'first-boot': () => import('./first-boot.js'),
+  flash: () => import('./flash.js'),
   gateway: () => import('./gateway.js'),
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),

@@ -2,9 +2,10 @@
 // to an RN from the RN Set Statement and never listens. JSON log lines on stdout (journald),
 // audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0).
 
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadGatewayConfig } from '../gateway/config/index.js';
 import { Gateway } from '../gateway/gateway.js';
+import { waitForEnrollment } from '../flash/enrollment-wait.js';
 import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import type { EmbeddedEquipment } from '../demo/embedded-equipment.js';
@@ -14,10 +15,35 @@ const FLAGS: FlagSpecs = {
   config: { type: 'string', describe: 'gateway config file (JSON; see docs/CONFIG.md)', placeholder: 'FILE' },
   'log-level': { type: 'string', describe: `${LEVELS.join('|')} (default info)`, placeholder: 'LEVEL' },
   'demo-equipment': { type: 'boolean', describe: "virtual board only: run the demo's serial simulators in this process on paced memory lines instead of PTYs (`uzpgw demo` without socat)" },
+  'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
 };
-const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL] [--demo-equipment]';
+const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL] [--demo-equipment] [--wait-enrollment]';
+/** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
+const ENROLLMENT_POLL_MS = 3000;
 const DESCRIPTION =
   'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.';
+
+/** --wait-enrollment: waits (interruptible by SIGTERM/SIGINT) until the enrollment files exist; false when stopped. */
+async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boolean> {
+  // checkFiles: false: the files being waited for are exactly the ones a full check would refuse.
+  const early = loadGatewayConfig(configFile, { checkFiles: false });
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const ready = await waitForEnrollment(early, {
+      intervalMs: ENROLLMENT_POLL_MS,
+      signal: stop.signal,
+      onWaiting: (missing) => log.info({ event: 'gateway.waiting_enrollment', missing }, `waiting for enrollment: ${missing.join(', ')} missing (docs/FLASH.md)`),
+    });
+    if (ready) log.info({ event: 'gateway.enrollment_complete' }, 'enrollment files present; starting');
+    return ready;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
 
 export const command: Command = {
   summary: 'run the gateway (HIL + UZP endpoint; never listens)',
@@ -30,8 +56,10 @@ export const command: Command = {
     if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
     const level = str(p, 'log-level') ?? 'info';
     if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}`);
-    const config = loadGatewayConfig(requireStr(p, 'config'));
+    const configFile = requireStr(p, 'config');
     const log = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+    if (bool(p, 'wait-enrollment') && !(await waitUntilEnrolled(configFile, log))) return 0;
+    const config = loadGatewayConfig(configFile);
     // The demo's fallback without socat (src/demo/embedded-equipment.ts); loaded only when asked for.
     let equipment: EmbeddedEquipment | undefined;
     if (bool(p, 'demo-equipment')) {

@@ -13,7 +13,7 @@ import { nodeProvider } from '../uzp/crypto/node.js';
 import { isUzpError } from '../uzp/errors.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
 import { RN_MAX_LINKS } from '../uzp/link/constants.js';
-import { helpText, int, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import { bool, helpText, int, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 
 const FLAGS: FlagSpecs = {
@@ -23,9 +23,13 @@ const FLAGS: FlagSpecs = {
   'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement; warns when this RN is not listed in it' },
   revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list; reloaded on SIGHUP' },
   'max-links': { type: 'string', placeholder: 'N', describe: `maximum attached EP links (default ${RN_MAX_LINKS})` },
+  'require-attestation': {
+    type: 'boolean',
+    describe: 'offer stitches to a gateway only after it sent attestation evidence bound to its attachment (presence and binding are checked, claims are not appraised)',
+  },
   'log-level': { type: 'string', placeholder: 'LEVEL', describe: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 };
-const USAGE = 'uzpgw rn --listen HOST:PORT --trust FILE --key FILE [--rn-set FILE] [--revocations FILE] [--max-links N] [--log-level L]';
+const USAGE = 'uzpgw rn --listen HOST:PORT --trust FILE --key FILE [--rn-set FILE] [--revocations FILE] [--max-links N] [--require-attestation] [--log-level L]';
 const DESCRIPTION =
   'Runs a Rendezvous Node: endpoints attach with outbound links, the RN stitches authorised JOINs and relays end-to-end ciphertext it cannot read.';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -52,6 +56,7 @@ export const command: Command = {
     const trustFile = requireStr(p, 'trust');
     const keyFile = requireStr(p, 'key');
     const maxLinks = int(p, 'max-links', RN_MAX_LINKS, 1, 1_000_000);
+    const requireAttestation = bool(p, 'require-attestation');
     const level = str(p, 'log-level') ?? 'info';
     if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}, got ${JSON.stringify(level)}`);
 
@@ -72,8 +77,9 @@ export const command: Command = {
       }
     }
 
-    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks });
+    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, requireAttestation });
     const address = await rn.listen(listen.host, listen.port);
+    if (requireAttestation) log.info({ event: 'attestation_required' }, 'gateways are offered stitches only after attesting their attachment');
     io.stdout.write(JSON.stringify({ event: 'listening', address }) + '\n');
 
     const reload = (): void => {

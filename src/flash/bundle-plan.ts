@@ -5,7 +5,7 @@
 
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { readFileCapped } from '../files/fsutil.js';
+import { fileError, readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { productionPackages } from './lock-packages.js';
@@ -93,7 +93,16 @@ function walk(ctx: WalkContext, sourceDir: string, rel: string): void {
   const abs = join(sourceDir, rel);
   const st = lstatOrUndefined(abs);
   if (st === undefined) throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${abs}: missing from the running package`);
-  addEntry(ctx, abs, rel, st);
+  addGuarded(ctx, abs, rel, st);
+}
+
+/** addEntry with fs errors (an unreadable directory in the package) turned into LocalErrors naming the path. */
+function addGuarded(ctx: WalkContext, abs: string, rel: string, st: Stats): void {
+  try {
+    addEntry(ctx, abs, rel, st);
+  } catch (e) {
+    throw fileError(e, abs, 'read it for the bundle');
+  }
 }
 
 /** Plans the bundle of the package at `sourceDir` (the running one: RUNNING_BUNDLE_DIR). */
@@ -141,7 +150,7 @@ export function planBundle(sourceDir: string): BundlePlan {
       }
       return true;
     };
-    addEntry({ out: files, part: 'node_modules', keepDir }, abs, pkg.path, st);
+    addGuarded({ out: files, part: 'node_modules', keepDir }, abs, pkg.path, st);
   }
 
   const parts: PartSize[] = (['dist', 'boards', 'package files', 'node_modules'] as const).map((name) => {

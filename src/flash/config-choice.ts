@@ -2,6 +2,7 @@
 // the one already installed (the installer's edits are never clobbered), else a default for the
 // board. Whichever it is, it is validated before anything is written, and must name --board.
 
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
@@ -11,7 +12,6 @@ import { MAX_CONFIG_FILE } from '../gateway/config/load.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { defaultConfigText } from './default-config.js';
 import { CONFIG_FILE, inTarget, STATE_DIR } from './layout.js';
-import { existsSync } from 'node:fs';
 
 export type ConfigSource = 'given' | 'kept' | 'default';
 

@@ -22,7 +22,11 @@ export function removeLeftovers(finalDir: string): string[] {
   const removed: string[] = [];
   for (const n of names) {
     if (n.startsWith(prefix) && /\.(staging|old)-[0-9a-f]+$/.test(n)) {
-      rmSync(join(parent, n), { recursive: true, force: true });
+      try {
+        rmSync(join(parent, n), { recursive: true, force: true });
+      } catch (e) {
+        throw fileError(e, join(parent, n), 'remove what an interrupted flash left');
+      }
       removed.push(join(parent, n));
     }
   }
@@ -80,7 +84,13 @@ export function swapIn(staging: string, finalDir: string): 'installed' | 'replac
     renameSync(staging, finalDir);
   } catch (e) {
     // Put the previous tree back so a failed swap leaves the device as it was.
-    if (replaced) renameSync(old, finalDir);
+    if (replaced) {
+      try {
+        renameSync(old, finalDir);
+      } catch {
+        throw fileError(e, finalDir, `move the new bundle into place (the previous one is in ${old})`);
+      }
+    }
     throw fileError(e, finalDir, 'move the new bundle into place');
   }
   if (replaced) rmSync(old, { recursive: true, force: true });

@@ -46,12 +46,15 @@ function listTree(dir: string, rel = '', out: string[] = []): string[] {
 
 /** True iff `dir` contains exactly `files` (same kinds, modes, bytes, link targets) and no other entries. */
 export function treeMatchesPlan(dir: string, files: readonly PlannedFile[]): boolean {
-  let entries: string[];
   try {
-    entries = listTree(dir);
+    return matches(dir, files);
   } catch {
-    return false;
+    return false; // absent, unreadable or changing under us: not a match, so flash reinstalls
   }
+}
+
+function matches(dir: string, files: readonly PlannedFile[]): boolean {
+  const entries = listTree(dir);
   const expected = new Set<string>();
   for (const f of files) {
     expected.add(f.rel);

@@ -108,6 +108,12 @@ export function renderUnit(i: UnitInput): string {
   u.set('cgroup tree read-only; the clock and the hostname cannot be changed.', 'ProtectControlGroups=yes', 'ProtectClock=yes', 'ProtectHostname=yes');
   u.set('No setuid/setgid files, realtime scheduling, new namespaces or personality changes.', 'RestrictSUIDSGID=yes', 'RestrictRealtime=yes', 'RestrictNamespaces=yes', 'LockPersonality=yes');
   u.set(
+    ['Other users\' processes are invisible in /proc, mounts stay private, and SysV IPC objects go away', 'with the service. (Not ProcSubset=pid: the attestation reads /proc/device-tree/model.)'],
+    'ProtectProc=invisible',
+    'PrivateMounts=yes',
+    'RemoveIPC=yes',
+  );
+  u.set(
     ['Deliberately off: V8\'s JIT writes and then executes code pages, so W^X enforcement', '(MemoryDenyWriteExecute=yes) makes node fail at start-up.'],
     'MemoryDenyWriteExecute=no',
   );

@@ -90,7 +90,14 @@ export class Gateway extends EventEmitter {
     this.attester.catch((e: unknown) => this.log.error({ event: 'attest.unavailable', reason: (e as Error).message }, 'attestation unavailable: verifiers will be refused'));
     this.broker = new HilBroker({ devices: this.devices, audit, attest: async (nonce, binding) => (await this.attester).evidence(nonce, binding) });
 
-    this.links = new LinkManager({ trust, identity: { seed: id.seed, pcert }, accept: true });
+    this.links = new LinkManager({
+      trust,
+      identity: { seed: id.seed, pcert },
+      accept: true,
+      // Evidence bound to each attachment (CONTROL ATTEST): an RN run with --require-attestation offers no session before it.
+      attest: async (n, b) => (await this.attester).evidence(n, b),
+      onAttestError: (e) => this.log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
+    });
     this.links.on('up', (link) => this.log.info({ event: 'rn.attached', rn: toHex(link.rnCid), address: link.address }, 'attached to RN'));
     this.links.on('down', (err) => {
       if (err) this.log.warn({ event: 'rn.detached', code: err.code, reason: err.message }, 'RN link down; reconnecting with backoff');

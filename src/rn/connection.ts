@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { toHex } from '../uzp/bytes.js';
 import type { PCert, Valid } from '../uzp/artefacts/types.js';
 import type { Signer } from '../uzp/crypto/provider.js';
+import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
 import { ErrorCode, ProtocolError, isUzpError, type UzpError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
@@ -15,6 +16,7 @@ import { ControlKind, FrameType, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
+import { checkAttachEvidence } from './attestation.js';
 import type { RnLog } from './log.js';
 import { corkingWriter } from '../uzp/link/cork.js';
 import { OutboundQueue, type QueueLimits } from './queues.js';
@@ -35,6 +37,11 @@ export interface ConnectionContext {
   readonly keepaliveMs: number;
   readonly maxLinks: number;
   readonly queue: QueueLimits;
+  /** Gateway links are offered stitches only after a valid ATTEST (src/rn/attestation.ts). */
+  readonly requireAttestation: boolean;
+  /** Unix seconds and the allowed skew, for the evidence window (the trust store's clock). */
+  nowSeconds(): number;
+  readonly skewSeconds: number;
   nextLinkId(): number;
   closed(c: RnConnection): void;
 }
@@ -55,6 +62,9 @@ export class RnConnection implements Peer {
   private cancelHold: (() => void) | null = null;
   private cidValue: Uint8Array | null = null;
   private pcertValue: Valid<PCert> | null = null;
+  private attestationValue: AttachAttestationContext | null = null;
+  private attestedValue = false;
+  private acceptPending = false;
   readonly source: string;
 
   constructor(
@@ -83,6 +93,21 @@ export class RnConnection implements Peer {
 
   get pcert(): Valid<PCert> | null {
     return this.pcertValue;
+  }
+
+  /** The attachment's attestation nonce and binding (attach-keys.ts attachAttestationContext). */
+  get attestationContext(): AttachAttestationContext | null {
+    return this.attestationValue;
+  }
+
+  /** This link presented valid attachment-bound evidence (only tracked when the RN requires it). */
+  get attested(): boolean {
+    return this.attestedValue;
+  }
+
+  /** The RN requires attestation and this is a gateway link: no OFFER before a valid ATTEST. */
+  private get mustAttest(): boolean {
+    return false && this.ctx.requireAttestation;
   }
 
   get queuedDataBytes(): number {
@@ -188,6 +213,7 @@ export class RnConnection implements Peer {
     }
     this.channel = result.channel;
     this.pcertValue = result.pcert;
+    this.attestationValue = result.attestation;
     this.cidValue = cidOf(this.ctx.trust.provider, result.pcert.body.publicKey);
     this.linkId = this.ctx.nextLinkId();
     this.stateValue = 'attached';
@@ -212,7 +238,16 @@ export class RnConnection implements Peer {
       case ControlKind.PONG:
         return;
       case ControlKind.ACCEPT:
+        if (this.mustAttest && !this.attestedValue) {
+          // Pending, not refused: the gateway may send ATTEST right after ACCEPT (evidence takes a
+          // measurement); whichever comes first, the link is activated once both are in.
+          this.acceptPending = true;
+          this.ctx.log.debug({ event: 'accept_pending', link: this.linkId }, 'ACCEPT held until the gateway attests');
+          return sb.setAwaitingAttestation(this);
+        }
         return sb.setAccepting(this);
+      case ControlKind.ATTEST:
+        return this.onAttest(m.evidence);
       case ControlKind.JOIN:
         return sb.join(this, m);
       case ControlKind.UNSTITCH:
@@ -221,6 +256,41 @@ export class RnConnection implements Peer {
         return sb.rejectOffer(this, m.stitchId);
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `EP sent RN-only control kind 0x${m.kind.toString(16)}`);
+    }
+  }
+
+  /**
+   * ATTEST: with --require-attestation, a gateway link becomes reachable once its evidence is bound to
+   * this attachment and signed by its own identity (src/rn/attestation.ts: presence and binding only;
+   * the RN never appraises claims, draft §4.3). Bad evidence is logged and leaves the link
+   * unattested; the link stays up (the gateway may try again on this attachment).
+   */
+  private onAttest(evidence: Uint8Array): void {
+    if (!this.mustAttest) {
+      this.ctx.log.debug({ event: 'attest_ignored', link: this.linkId, bytes: evidence.length }, 'ATTEST not required of this link; ignored');
+      return;
+    }
+    const r = checkAttachEvidence(this.ctx.trust.provider, evidence, {
+      cid: this.cidValue!,
+      context: this.attestationValue!,
+      nowSeconds: this.ctx.nowSeconds(),
+      skewSeconds: this.ctx.skewSeconds,
+    });
+    if (!r.ok) {
+      this.ctx.stats.attestRefused++;
+      this.ctx.log.warn({ event: 'attest_refused', link: this.linkId, cid: toHex(this.cidValue!), reason: r.reason, detail: r.detail }, 'attestation evidence refused');
+      return;
+    }
+    this.ctx.stats.attested++;
+    const first = !this.attestedValue;
+    this.attestedValue = true;
+    this.ctx.log.info(
+      { event: 'attested', link: this.linkId, cid: toHex(this.cidValue!), key_origin: r.evidence.claims.key_origin, iat: r.evidence.issuedAt, evidence: toHex(r.evidence.objectId) },
+      'gateway attested',
+    );
+    if (first && this.acceptPending) {
+      this.acceptPending = false;
+      this.ctx.switchboard.setAccepting(this);
     }
   }
 

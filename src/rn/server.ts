@@ -58,6 +58,11 @@ export interface RendezvousNodeOptions {
   readonly dataQueueMaxFrames?: number;
   readonly dataQueueMaxBytes?: number;
   readonly sweepMs?: number;
+  /**
+   * Gateway links (PCert role "gateway") are offered stitches only after they presented attestation
+   * evidence bound to their attachment (CONTROL ATTEST; src/rn/attestation.ts). Default false.
+   */
+  readonly requireAttestation?: boolean;
 }
 
 export class RendezvousNode {
@@ -93,6 +98,9 @@ export class RendezvousNode {
         dataMaxFrames: opts.dataQueueMaxFrames ?? RN_DATA_QUEUE_MAX_FRAMES,
         dataMaxBytes: opts.dataQueueMaxBytes ?? RN_DATA_QUEUE_MAX_BYTES,
       },
+      requireAttestation: opts.requireAttestation ?? false,
+      nowSeconds: () => opts.trust.nowSeconds(),
+      skewSeconds: opts.trust.skewSeconds,
       nextLinkId: () => ++this.linkIds,
       closed: (c) => this.conns.delete(c),
     };

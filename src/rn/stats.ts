@@ -23,6 +23,9 @@ export class RnStats {
   joinsRefused = 0;
   /** Times a sending link was paused for a congested receiver (relay backpressure). */
   holds = 0;
+  /** ATTEST messages whose evidence was accepted / refused (only counted when attestation is required). */
+  attested = 0;
+  attestRefused = 0;
   /** Links closed by the RN: idle, pre-auth deadline, slow (control overflow), revoked. */
   closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0 };
 
@@ -35,6 +38,8 @@ export class RnStats {
     joins: number;
     joinsRefused: number;
     holds: number;
+    attested: number;
+    attestRefused: number;
     dropped: Record<DropReason, number>;
     refused: Record<RefuseReason, number>;
     closed: RnStats['closed'];
@@ -48,6 +53,8 @@ export class RnStats {
       joins: this.joins,
       joinsRefused: this.joinsRefused,
       holds: this.holds,
+      attested: this.attested,
+      attestRefused: this.attestRefused,
       dropped: { ...this.dropped },
       refused: { ...this.refused },
       closed: { ...this.closed },

@@ -52,6 +52,8 @@ export interface SwitchboardOptions {
 export class Switchboard {
   private readonly byCid = new Map<string, Set<Peer>>();
   private readonly accepting = new Set<Peer>();
+  /** Links that sent ACCEPT but may not be offered stitches until they attest (--require-attestation). */
+  private readonly awaitingAttestation = new Set<Peer>();
   private readonly stitches = new Map<number, StitchRecord>();
   private readonly byPeer = new Map<Peer, Set<number>>();
   private nextStitchId = 1;
@@ -77,13 +79,25 @@ export class Switchboard {
     set?.delete(peer);
     if (set?.size === 0) this.byCid.delete(k);
     this.accepting.delete(peer);
+    this.awaitingAttestation.delete(peer);
     for (const id of [...(this.byPeer.get(peer) ?? [])]) this.teardown(id, peer, UnstitchCode.PEER_GONE);
     this.byPeer.delete(peer);
   }
 
   /** ACCEPT: the link takes the responder role (draft §4 step 4). */
   setAccepting(peer: Peer): void {
-    if (this.byPeer.has(peer)) this.accepting.add(peer);
+    if (!this.byPeer.has(peer)) return;
+    this.awaitingAttestation.delete(peer);
+    this.accepting.add(peer);
+  }
+
+  /**
+   * ACCEPT from a link that must attest first (the RN requires attestation and this gateway link has
+   * not presented valid evidence yet): it is not offered stitches, and JOINs to it are refused with
+   * NOT_ATTESTED rather than PEER_NOT_ATTACHED. setAccepting() activates it once it has attested.
+   */
+  setAwaitingAttestation(peer: Peer): void {
+    if (this.byPeer.has(peer) && !this.accepting.has(peer)) this.awaitingAttestation.add(peer);
   }
 
   /** The most recent accepting link of `cid`, other than `except`. */
@@ -95,6 +109,12 @@ export class Switchboard {
     return best;
   }
 
+  /** Some link of `cid` (other than `except`) sent ACCEPT but has not attested. */
+  private awaitsAttestation(cid: Uint8Array, except: Peer): boolean {
+    for (const p of this.byCid.get(toHex(cid)) ?? []) if (p !== except && this.awaitingAttestation.has(p)) return true;
+    return false;
+  }
+
   join(peer: Peer, m: JoinMessage): void {
     this.opts.stats.joins++;
     const refuse = (code: number, why: object): void => {
@@ -104,7 +124,10 @@ export class Switchboard {
       peer.sendControl({ kind: ControlKind.JOIN_REFUSED, joinId: m.joinId, code });
     };
     const target = this.responderFor(m.target, peer);
-    if (target === undefined) return refuse(JoinRefusedCode.PEER_NOT_ATTACHED, { target: toHex(m.target) });
+    if (target === undefined) {
+      if (this.awaitsAttestation(m.target, peer)) return refuse(JoinRefusedCode.NOT_ATTESTED, { target: toHex(m.target), reason: 'not attested' });
+      return refuse(JoinRefusedCode.PEER_NOT_ATTACHED, { target: toHex(m.target) });
+    }
     const max = this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK;
     if ((this.byPeer.get(peer)?.size ?? 0) >= max || (this.byPeer.get(target)?.size ?? 0) >= max) {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });

@@ -64,6 +64,8 @@ export const ErrorCode = {
   ATTACH_REFUSED: 'ATTACH_REFUSED',
   JOIN_REFUSED: 'JOIN_REFUSED',
   PEER_NOT_ATTACHED: 'PEER_NOT_ATTACHED',
+  /** JOIN_REFUSED code 4: the RN requires attestation and the target has not attested its link. */
+  PEER_NOT_ATTESTED: 'PEER_NOT_ATTESTED',
   // equipment ports: serial, Modbus, MQTT (src/ports)
   PORT_CLOSED: 'PORT_CLOSED',
   PORT_IO: 'PORT_IO',

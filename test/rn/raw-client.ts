@@ -120,6 +120,11 @@ export class RawClient {
     this.socket.write(encodeFrame(FrameType.CONTROL, this.channel.send.seal(encodeControl(m), CONTROL_AD)));
   }
 
+  /** Seals and sends any CONTROL plaintext, well-formed or not. */
+  sendControlBytes(plaintext: Uint8Array): void {
+    this.socket.write(encodeFrame(FrameType.CONTROL, this.channel.send.seal(plaintext, CONTROL_AD)));
+  }
+
   sendRelay(stitchId: number, payload: Uint8Array): boolean {
     return this.socket.write(encodeRelayFrame(stitchId, payload));
   }

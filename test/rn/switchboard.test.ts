@@ -199,3 +199,44 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     expect(a.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, code: 1 });
   });
 });
+
+describe('switchboard: links awaiting attestation (--require-attestation)', () => {
+  it('an ACCEPT held for attestation offers nothing; JOINs get NOT_ATTESTED(4) until setAccepting()', () => {
+    const { d, sb, a, b, op, gw, stats } = setup();
+    sb.setAwaitingAttestation(b);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 1, code: JoinRefusedCode.NOT_ATTESTED });
+    expect(b.control).toHaveLength(0);
+    sb.setAccepting(b); // the link attested
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(b.last()?.kind).toBe(ControlKind.OFFER);
+    expect(a.last()).toMatchObject({ kind: ControlKind.JOINED, joinId: 2 });
+    expect(stats.joinsRefused).toBe(1);
+  });
+
+  it('an attested accepting link of the CID wins over one still awaiting; detach forgets the waiting link', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    const b2 = new FakePeer(gw.id.cid);
+    sb.attach(b2);
+    sb.setAccepting(b);
+    sb.setAwaitingAttestation(b2); // a newer link of the same gateway, not attested yet
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(b.last()?.kind).toBe(ControlKind.OFFER);
+    expect(b2.control).toHaveLength(0);
+    sb.detach(b);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 2, code: JoinRefusedCode.NOT_ATTESTED });
+    sb.detach(b2);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 3, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 3, code: JoinRefusedCode.PEER_NOT_ATTACHED });
+  });
+
+  it('setAwaitingAttestation on an already accepting or unknown link changes nothing', () => {
+    const { d, sb, a, b, op, gw } = setup();
+    sb.setAccepting(b);
+    sb.setAwaitingAttestation(b);
+    sb.setAwaitingAttestation(new FakePeer(gw.id.cid)); // never attached
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    expect(b.last()?.kind).toBe(ControlKind.OFFER);
+  });
+});

@@ -9,7 +9,19 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { SHA256_LENGTH } from '../crypto/provider.js';
 import { expandLabel, trafficKey, type TrafficKey } from '../keyschedule.js';
 import { signatureInput } from '../signing.js';
-import { ATTACH_SIG_EP, ATTACH_SIG_RN, ATTACH_TRANSCRIPT_LABEL, LABEL_EP_CTL, LABEL_EP_HS, LABEL_RN_CTL, LABEL_RN_HS } from './constants.js';
+import {
+  ATTACH_SIG_EP,
+  ATTACH_SIG_RN,
+  ATTACH_TRANSCRIPT_LABEL,
+  ATTEST_BINDING_LENGTH,
+  ATTEST_NONCE_LENGTH,
+  LABEL_ATTEST_BINDING,
+  LABEL_ATTEST_NONCE,
+  LABEL_EP_CTL,
+  LABEL_EP_HS,
+  LABEL_RN_CTL,
+  LABEL_RN_HS,
+} from './constants.js';
 
 /** th0 = SHA-256("uzp-gw/1 attach" || HELLO payload || eph_rn || nonce_rn). */
 export function transcript0(p: CryptoProvider, helloPayload: Uint8Array, ephRn: Uint8Array, nonceRn: Uint8Array): Uint8Array {
@@ -56,6 +68,27 @@ export function controlKeys(p: CryptoProvider, prk: Uint8Array, th2: Uint8Array)
   return {
     rn: trafficKey(p, expandLabel(p, prk, LABEL_RN_CTL, th2, SHA256_LENGTH)),
     ep: trafficKey(p, expandLabel(p, prk, LABEL_EP_CTL, th2, SHA256_LENGTH)),
+  };
+}
+
+/**
+ * Values an EP's attestation evidence must carry to count for this attachment (ControlKind.ATTEST):
+ * `nonce` is echoed as eat_nonce, `binding` is the binding claim. Both come from the attachment's
+ * prk and th2, so both ends know them, nobody else does, and they are fresh per attachment (th0
+ * covers the RN's random nonce_rn and both fresh ephemerals): evidence made for one attachment
+ * never matches another.
+ */
+export interface AttachAttestationContext {
+  /** 16 bytes: expandLabel(prk, "attach attest nonce", th2, 16). */
+  readonly nonce: Uint8Array;
+  /** 32 bytes: expandLabel(prk, "attach attest binding", th2, 32). */
+  readonly binding: Uint8Array;
+}
+
+export function attachAttestationContext(p: CryptoProvider, prk: Uint8Array, th2: Uint8Array): AttachAttestationContext {
+  return {
+    nonce: expandLabel(p, prk, LABEL_ATTEST_NONCE, th2, ATTEST_NONCE_LENGTH),
+    binding: expandLabel(p, prk, LABEL_ATTEST_BINDING, th2, ATTEST_BINDING_LENGTH),
   };
 }
 

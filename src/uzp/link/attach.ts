@@ -10,7 +10,18 @@
 import type { CryptoProvider, KeyPair, Signer } from '../crypto/provider.js';
 import { CryptoError, ErrorCode, ProtocolError, StateError, ValidationError } from '../errors.js';
 import type { PCert, RnEntry, Valid } from '../artefacts/types.js';
-import { attachPrk, controlKeys, epSignatureInput, handshakeKeys, rnSignatureInput, transcript0, transcript1, transcript2 } from './attach-keys.js';
+import {
+  attachAttestationContext,
+  attachPrk,
+  controlKeys,
+  epSignatureInput,
+  handshakeKeys,
+  rnSignatureInput,
+  transcript0,
+  transcript1,
+  transcript2,
+  type AttachAttestationContext,
+} from './attach-keys.js';
 import { LINK_AEAD, OpeningDirection, SealingDirection, counterNonce, type LinkChannel } from './channel.js';
 import { FrameType, LINK_VERSION, MAX_ANNOUNCED_MAX_FRAME, MIN_ANNOUNCED_MAX_FRAME, NONCE_LENGTH } from './constants.js';
 import {
@@ -66,6 +77,8 @@ export interface InitiatorResult {
   readonly maxFrame: number;
   readonly keepaliveMs: number;
   readonly channel: LinkChannel;
+  /** Nonce and binding attestation evidence on this attachment must carry (ControlKind.ATTEST). */
+  readonly attestation: AttachAttestationContext;
 }
 
 function aeadOpen(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Array }, sealed: Uint8Array, ad: Uint8Array, what: string): Uint8Array {
@@ -147,7 +160,14 @@ export class AttachInitiator {
     if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100) {
       throw new ProtocolError(ErrorCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
     }
-    return { rn: this.rn!, rnPublicKey: this.rnPublicKey!, maxFrame: ok.maxFrame, keepaliveMs: ok.keepaliveMs, channel: { send: new SealingDirection(p, ctl.ep), recv } };
+    return {
+      rn: this.rn!,
+      rnPublicKey: this.rnPublicKey!,
+      maxFrame: ok.maxFrame,
+      keepaliveMs: ok.keepaliveMs,
+      channel: { send: new SealingDirection(p, ctl.ep), recv },
+      attestation: attachAttestationContext(p, this.prk!, this.th2!),
+    };
   }
 }
 
@@ -164,6 +184,8 @@ export interface AttachResponderOptions {
 export interface ResponderResult {
   readonly pcert: Valid<PCert>;
   readonly channel: LinkChannel;
+  /** Nonce and binding the EP's attestation evidence must carry on this attachment. */
+  readonly attestation: AttachAttestationContext;
 }
 
 /** RN side. onHello() -> onAuth(); any throw means REFUSED and close. */
@@ -217,9 +239,10 @@ export class AttachResponder {
     if (!p.ed25519Verify(pcert.body.publicKey, epSignatureInput(this.th1!, pcert.objectId), inner.sigEp)) {
       throw new ValidationError(ErrorCode.SIG_INVALID, 'attach: the EP signature over the transcript does not verify');
     }
-    const ctl = controlKeys(p, this.prk!, transcript2(p, this.th1!, payload));
+    const th2 = transcript2(p, this.th1!, payload);
+    const ctl = controlKeys(p, this.prk!, th2);
     const send = new SealingDirection(p, ctl.rn);
     const ok = send.seal(encodeOkInner({ maxFrame: this.opts.maxFrame, keepaliveMs: this.opts.keepaliveMs }), OK_AD);
-    return { ok, result: { pcert, channel: { send, recv: new OpeningDirection(p, ctl.ep) } } };
+    return { ok, result: { pcert, channel: { send, recv: new OpeningDirection(p, ctl.ep) }, attestation: attachAttestationContext(p, this.prk!, th2) } };
   }
 }

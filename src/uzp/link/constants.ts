@@ -2,6 +2,8 @@
 // profiles, §5.1) and implementation defaults, kept apart as wireguard-go keeps its constants.
 // Every timeout and bound used by src/uzp/link and src/rn has its default here and nowhere else.
 
+import { MAX_ENVELOPE_BYTES } from '../artefacts/constants.js';
+
 // ---- wire constants (docs/PROFILE.md) ----
 
 export const LINK_VERSION = 1;
@@ -30,14 +32,19 @@ export const ControlKind = {
   REJECT_OFFER: 0x07,
   PING: 0x08,
   PONG: 0x09,
+  /** EP -> RN: attestation evidence bound to this attachment (docs/PROFILE.md §Control). */
+  ATTEST: 0x0a,
 } as const;
 export type ControlKind = (typeof ControlKind)[keyof typeof ControlKind];
 
 /** REFUSED codes: generic on purpose; the precise reason stays in the RN's local log (STYLE §3). */
 export const RefusedCode = { REFUSED: 1, OVERLOADED: 2 } as const;
 
-/** JOIN_REFUSED codes. */
-export const JoinRefusedCode = { REFUSED: 1, PEER_NOT_ATTACHED: 2, OVERLOADED: 3 } as const;
+/**
+ * JOIN_REFUSED codes. NOT_ATTESTED: the RN requires attestation evidence and the target's accepting
+ * link has not presented valid attachment-bound evidence (yet).
+ */
+export const JoinRefusedCode = { REFUSED: 1, PEER_NOT_ATTACHED: 2, OVERLOADED: 3, NOT_ATTESTED: 4 } as const;
 
 /** UNSTITCH codes. */
 export const UnstitchCode = {
@@ -60,6 +67,11 @@ export const LABEL_RN_HS = 'attach rn hs';
 export const LABEL_EP_HS = 'attach ep hs';
 export const LABEL_RN_CTL = 'attach rn ctl';
 export const LABEL_EP_CTL = 'attach ep ctl';
+/** Attachment-bound attestation values (attachAttestationContext): eat_nonce and binding claim. */
+export const LABEL_ATTEST_NONCE = 'attach attest nonce';
+export const LABEL_ATTEST_BINDING = 'attach attest binding';
+export const ATTEST_NONCE_LENGTH = 16;
+export const ATTEST_BINDING_LENGTH = 32;
 
 export const NONCE_LENGTH = 32;
 export const CID_LENGTH = 32;
@@ -69,6 +81,8 @@ export const MAX_PCERT_BYTES = 8 * 1024;
 export const MAX_GRANT_BYTES = 16 * 1024;
 /** CH1 may carry an ML-KEM-768 share plus a PCert and extensions. */
 export const MAX_CH1_BYTES = 64 * 1024;
+/** ATTEST evidence: one artefact envelope (MAX_ENVELOPE_BYTES, src/uzp/artefacts/constants.ts). */
+export const MAX_ATTEST_EVIDENCE_BYTES = MAX_ENVELOPE_BYTES;
 
 // ---- implementation defaults ----
 

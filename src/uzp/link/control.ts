@@ -1,11 +1,12 @@
 // CONTROL messages (frame 0x10, sealed under the link's control keys): u8 kind || body.
 // They carry draft §4 steps 3-5 (Join with target CID and Grant, the RN's stitch) and §5.2
-// flight [1]/[2] (CH1 travels inside JOIN and is forwarded inside OFFER). Bytes in
+// flight [1]/[2] (CH1 travels inside JOIN and is forwarded inside OFFER), and ATTEST: the EP's
+// attestation evidence bound to the attachment (attach-keys.ts attachAttestationContext). Bytes in
 // docs/PROFILE.md §Control.
 
 import { Reader, Writer } from '../bytes.js';
 import { DecodeError, ErrorCode } from '../errors.js';
-import { CID_LENGTH, ControlKind, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
+import { CID_LENGTH, ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
 
 export type ControlMessage =
   | { readonly kind: typeof ControlKind.ACCEPT }
@@ -16,7 +17,8 @@ export type ControlMessage =
   | { readonly kind: typeof ControlKind.UNSTITCH; readonly stitchId: number; readonly code: number }
   | { readonly kind: typeof ControlKind.REJECT_OFFER; readonly stitchId: number }
   | { readonly kind: typeof ControlKind.PING; readonly nonce: number }
-  | { readonly kind: typeof ControlKind.PONG; readonly nonce: number };
+  | { readonly kind: typeof ControlKind.PONG; readonly nonce: number }
+  | { readonly kind: typeof ControlKind.ATTEST; readonly evidence: Uint8Array };
 
 function cid(b: Uint8Array, what: string): Uint8Array {
   if (b.length !== CID_LENGTH) throw new RangeError(`${what}: expected ${CID_LENGTH} bytes, got ${b.length}`);
@@ -56,6 +58,9 @@ export function encodeControl(m: ControlMessage): Uint8Array {
     case ControlKind.PING:
     case ControlKind.PONG:
       w.u64(m.nonce);
+      break;
+    case ControlKind.ATTEST:
+      w.vec32(checkVec(m.evidence, MAX_ATTEST_EVIDENCE_BYTES, 'ATTEST evidence'));
       break;
   }
   return w.finish();
@@ -100,6 +105,9 @@ export function decodeControl(b: Uint8Array): ControlMessage {
     case ControlKind.PING:
     case ControlKind.PONG:
       m = { kind, nonce: r.u64(kind === ControlKind.PING ? 'PING nonce' : 'PONG nonce') };
+      break;
+    case ControlKind.ATTEST:
+      m = { kind, evidence: r.vec32(MAX_ATTEST_EVIDENCE_BYTES, 'ATTEST evidence') };
       break;
     default:
       throw new DecodeError(ErrorCode.DECODE_TYPE, `CONTROL: unknown kind 0x${kind.toString(16).padStart(2, '0')}`);

@@ -2,7 +2,9 @@
 // Statement, re-reading it before every attempt so eligibility is judged at failover time
 // (§11.1), rotates through the RNs and their addresses, and reconnects with capped exponential
 // backoff and full jitter. RN loss is an availability event (§11.2): the manager reconnects; it
-// never carries stitches across (they are RN-local state, §11.5), and re-issues ACCEPT.
+// never carries stitches across (they are RN-local state, §11.5), and re-issues ACCEPT. With an
+// `attest` source it also sends, on every new link, evidence bound to that attachment (CONTROL
+// ATTEST), which an RN that requires attestation waits for before offering stitches.
 
 import { EventEmitter } from 'node:events';
 import type { RnSetBody } from '../artefacts/types.js';
@@ -33,6 +35,13 @@ export interface LinkManagerOptions {
   readonly stableMs?: number;
   /** Passed through to every RnLink (timeouts, keepalive). */
   readonly link?: Pick<RnLinkOptions, 'timeoutMs' | 'keepaliveMs' | 'idleTimeoutMs' | 'joinTimeoutMs'>;
+  /**
+   * Attestation evidence for a new attachment: called after every (re)attachment with the link's
+   * attestationContext (nonce: eat_nonce, binding: binding claim); the result goes out as ATTEST.
+   * A failure is reported to onAttestError and the link carries on unattested (the RN decides).
+   */
+  readonly attest?: (nonce: Uint8Array, binding: Uint8Array) => Promise<Uint8Array>;
+  readonly onAttestError?: (e: unknown) => void;
   /** Injectable for tests; default RnLink.attach. */
   readonly attach?: (opts: RnLinkOptions) => Promise<RnLink>;
 }
@@ -165,7 +174,23 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`));
     });
     if (this.responder) link.accept();
+    if (this.opts.attest !== undefined) void this.sendEvidence(link, this.opts.attest);
     this.emit('up', link);
+  }
+
+  /**
+   * ACCEPT goes out at once and ATTEST once the evidence is made (a bundle measurement can take a
+   * while): an RN that requires attestation holds the ACCEPT until the evidence arrives.
+   */
+  private async sendEvidence(link: RnLink, attest: NonNullable<LinkManagerOptions['attest']>): Promise<void> {
+    try {
+      const ctx = link.attestationContext;
+      const evidence = await attest(ctx.nonce, ctx.binding);
+      // The link may have dropped while the evidence was made: it belongs to that attachment only.
+      if (this.current === link && link.attached) link.attest(evidence);
+    } catch (e) {
+      this.opts.onAttestError?.(e);
+    }
   }
 
   private retry(err: UzpError): void {

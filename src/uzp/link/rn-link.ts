@@ -10,6 +10,7 @@ import { ErrorCode, ProtocolError, StateError, ValidationError, isUzpError, type
 import { cidOf } from '../identity/cid.js';
 import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
+import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, every, type Clock } from './clock.js';
 import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, JoinRefusedCode, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
@@ -72,6 +73,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly initiator: AttachInitiator;
   private channel: LinkChannel | null = null;
   private rnCidValue: Uint8Array | null = null;
+  private attestationValue: AttachAttestationContext | null = null;
   private maxFrame = DEFAULT_MAX_FRAME_PREAUTH;
   private lastFrameAt: number;
   private readonly timers: (() => void)[] = [];
@@ -112,6 +114,15 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   get rnCid(): Uint8Array {
     if (this.rnCidValue === null) throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
     return this.rnCidValue;
+  }
+
+  /**
+   * What attestation evidence on this attachment must carry: `nonce` as eat_nonce, `binding` as the
+   * binding claim (attach-keys.ts attachAttestationContext; known to this EP and the RN only).
+   */
+  get attestationContext(): AttachAttestationContext {
+    if (this.attestationValue === null) throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
+    return this.attestationValue;
   }
 
   get attached(): boolean {
@@ -172,6 +183,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         const r = this.initiator.onOk(f.payload);
         this.channel = r.channel;
         this.rnCidValue = r.rn.cid;
+        this.attestationValue = r.attestation;
         this.maxFrame = r.maxFrame;
         this.decoder.setMaxFrame(r.maxFrame);
         this.state = 'attached';
@@ -319,6 +331,16 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.sendControl({ kind: ControlKind.ACCEPT });
   }
 
+  /**
+   * Sends attestation evidence made for attestationContext (CONTROL ATTEST). An RN that requires
+   * attestation offers this link no stitch before valid evidence arrived; any other RN ignores it.
+   * The RN answers nothing either way: a refusal shows up as JOIN_REFUSED(not attested) at joiners.
+   */
+  attest(evidence: Uint8Array): void {
+    if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
+    this.sendControl({ kind: ControlKind.ATTEST, evidence });
+  }
+
   /** draft §4 step 3: Join request with target CID, Grant and CH1 (flight [1]). */
   join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array, signal?: AbortSignal): Promise<Stitch> {
     if (this.state !== 'attached') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
@@ -380,5 +402,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 function joinRefusal(code: number): UzpError {
   if (code === JoinRefusedCode.PEER_NOT_ATTACHED) return new ProtocolError(ErrorCode.PEER_NOT_ATTACHED, 'join refused: the target is not attached to this RN or does not accept', 'peer');
   if (code === JoinRefusedCode.OVERLOADED) return new ProtocolError(ErrorCode.JOIN_REFUSED, 'join refused: the RN is overloaded', 'peer');
+  if (code === JoinRefusedCode.NOT_ATTESTED) return new ValidationError(ErrorCode.PEER_NOT_ATTESTED, 'join refused: the RN requires attestation and the target has not attested its attachment');
   return new ValidationError(ErrorCode.JOIN_REFUSED, `join refused by the RN (code ${code})`);
 }

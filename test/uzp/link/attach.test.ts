@@ -9,7 +9,7 @@ import type { Signer } from '../../../src/uzp/crypto/provider.js';
 import { CryptoError, ErrorCode, StateError, UzpError, ValidationError } from '../../../src/uzp/errors.js';
 import { identityFromSeed, type Identity } from '../../../src/uzp/identity/identity.js';
 import { AttachInitiator, AttachResponder, CONTROL_AD } from '../../../src/uzp/link/attach.js';
-import { attachPrk, controlKeys, handshakeKeys, transcript0, transcript1, transcript2 } from '../../../src/uzp/link/attach-keys.js';
+import { attachAttestationContext, attachPrk, controlKeys, handshakeKeys, transcript0, transcript1, transcript2 } from '../../../src/uzp/link/attach-keys.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { encodeFrame } from '../../../src/uzp/link/frame.js';
 import { encodeControl } from '../../../src/uzp/link/control.js';
@@ -134,10 +134,40 @@ describe('attachment vector (test/vectors/link.json)', () => {
     expect(toHex(encodeFrame(FrameType.CONTROL, result.channel.send.seal(encodeControl({ kind: ControlKind.PING, nonce: 7 }), CONTROL_AD)))).toBe(
       O.rn_first_control_frame_ping_7,
     );
+    // Attachment-bound attestation values: the same on both ends, pinned by the vector.
+    const att = attachAttestationContext(p, prk, th2);
+    expect([toHex(att.nonce), toHex(att.binding)]).toEqual([O.attest_nonce, O.attest_binding]);
+    expect([toHex(r.attestation.nonce), toHex(r.attestation.binding)]).toEqual([O.attest_nonce, O.attest_binding]);
+    expect([toHex(result.attestation.nonce), toHex(result.attestation.binding)]).toEqual([O.attest_nonce, O.attest_binding]);
+  });
+
+  it('attest nonce and binding re-derive from the profile text with plain HKDF (RFC 5869)', () => {
+    const O = V.outputs;
+    const prk = fromHex(O.prk!);
+    const th2 = fromHex(O.th2!);
+    // HKDF-Expand-Label spelled out: u16 length || u8 len(label) || "uzp-gw/1 " + label || u8 len(th2) || th2.
+    const info = (label: string, n: number) => {
+      const l = new TextEncoder().encode('uzp-gw/1 ' + label);
+      return Uint8Array.from([n >> 8, n & 0xff, l.length, ...l, th2.length, ...th2]);
+    };
+    expect(toHex(p.hkdfExpand(prk, info('attach attest nonce', 16), 16))).toBe(O.attest_nonce);
+    expect(toHex(p.hkdfExpand(prk, info('attach attest binding', 32), 32))).toBe(O.attest_binding);
   });
 });
 
 describe('attachment state machines (in memory)', () => {
+  it('both sides derive the same attestation nonce and binding, different on every attachment', () => {
+    const w = world();
+    const a = run(w);
+    expect(toHex(a.ep.attestation.nonce)).toBe(toHex(a.rn.attestation.nonce));
+    expect(toHex(a.ep.attestation.binding)).toBe(toHex(a.rn.attestation.binding));
+    expect(a.ep.attestation.nonce).toHaveLength(16);
+    expect(a.ep.attestation.binding).toHaveLength(32);
+    const b = run(w);
+    expect(toHex(b.ep.attestation.nonce)).not.toBe(toHex(a.ep.attestation.nonce));
+    expect(toHex(b.ep.attestation.binding)).not.toBe(toHex(a.ep.attestation.binding));
+  });
+
   it('attaches: both sides agree on identities and on the control channel in both directions', () => {
     const w = world();
     const { ep, rn } = run(w);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { DecodeError, UzpError } from '../../../src/uzp/errors.js';
-import { ControlKind, MAX_PCERT_BYTES } from '../../../src/uzp/link/constants.js';
+import { ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_PCERT_BYTES } from '../../../src/uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../../../src/uzp/link/control.js';
 import {
   AUTH_SEALED_MAX,
@@ -59,6 +59,7 @@ const controlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ kind: fc.constant(ControlKind.REJECT_OFFER), stitchId: u32 }),
   fc.record({ kind: fc.constant(ControlKind.PING), nonce: fc.maxSafeNat() }),
   fc.record({ kind: fc.constant(ControlKind.PONG), nonce: fc.maxSafeNat() }),
+  fc.record({ kind: fc.constant(ControlKind.ATTEST), evidence: fc.uint8Array({ maxLength: 2000 }) }),
 );
 
 /** Mutations of valid encodings plus pure noise: the inputs junk tests feed decoders. */
@@ -154,7 +155,7 @@ describe('link attachment message codecs', () => {
 
 describe('link control message codecs', () => {
   it('match the checked-in vectors', () => {
-    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG']);
+    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG', 'ATTEST']);
     for (const v of vectors.controls) {
       const m = decodeControl(fromHex(v.hex));
       expect(hexify(m), v.name).toEqual(v.fields);
@@ -180,6 +181,26 @@ describe('link control message codecs', () => {
     );
     expect(() => decodeControl(Uint8Array.of(0x7f))).toThrow(/unknown kind 0x7f/);
     expect(() => decodeControl(new Uint8Array(0))).toThrow(DecodeError);
+  });
+
+  it('ATTEST: evidence up to 64 KiB round-trips; longer is refused by the encoder and, from the length alone, by the decoder', () => {
+    expect(MAX_ATTEST_EVIDENCE_BYTES).toBe(64 * 1024);
+    const max = new Uint8Array(MAX_ATTEST_EVIDENCE_BYTES).fill(7);
+    const m = decodeControl(encodeControl({ kind: ControlKind.ATTEST, evidence: max }));
+    expect(m).toEqual({ kind: ControlKind.ATTEST, evidence: max });
+    expect(() => encodeControl({ kind: ControlKind.ATTEST, evidence: new Uint8Array(MAX_ATTEST_EVIDENCE_BYTES + 1) })).toThrow(RangeError);
+    const header = Uint8Array.of(ControlKind.ATTEST, 0, 1, 0, 1); // claims 65,537 bytes, carries none
+    expect(() => decodeControl(header)).toThrow(/exceeds/);
+    expect(() => decodeControl(Uint8Array.of(ControlKind.ATTEST, 0, 0, 0, 2, 1))).toThrow(DecodeError); // truncated
+    expect(decodeControl(Uint8Array.of(ControlKind.ATTEST, 0, 0, 0, 0))).toEqual({ kind: ControlKind.ATTEST, evidence: new Uint8Array(0) });
+  });
+
+  it('ATTEST: 10,000 junk and mutated inputs throw only DecodeError', () => {
+    const attestArb = fc.uint8Array({ maxLength: 300 }).map((evidence) => encodeControl({ kind: ControlKind.ATTEST, evidence }));
+    fc.assert(
+      fc.property(junk(attestArb), (b) => onlyTypedErrors(decodeControl, b)),
+      { numRuns: 10_000 },
+    );
   });
 
   it('10,000 junk and mutated inputs throw only DecodeError', () => {

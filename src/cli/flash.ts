@@ -1,0 +1,124 @@
+// `uzpgw flash --board ID --target DIR`: installs this package, a config, the system user and the
+// hardened systemd unit onto a mounted root filesystem, and signs the reference manifest
+// verifiers appraise the gateway against. Progress on stderr; summary (or --json) on stdout.
+
+import { join } from 'node:path';
+import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
+import { boardIds } from '../gateway/config/boards.js';
+import { didYouMean } from '../gateway/config/suggest.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { flash, type FlashResult } from '../flash/flash.js';
+import { DEFAULT_NODE, ENROLL_REQUEST_NAME, MANIFEST_FILE, STATE_DIR } from '../flash/layout.js';
+import { formatBytes } from '../flash/progress.js';
+import { defaultSignerKeyPath } from '../flash/signer-key.js';
+import { SAFE_EXEC_PATH } from '../flash/unit.js';
+import { bool, helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
+import type { Command } from './command.js';
+
+const FLAGS: FlagSpecs = {
+  board: { type: 'string', describe: 'board profile of the target (`uzpgw boards` lists them)', placeholder: 'ID' },
+  target: { type: 'string', describe: "the mounted root filesystem to install into (e.g. the SD card's rootfs)", placeholder: 'DIR' },
+  config: { type: 'string', describe: 'gateway config to install (replaces the installed one); default: keep the installed one, else write a default for the board', placeholder: 'FILE' },
+  'sign-key': { type: 'string', describe: `key that signs the reference manifest (default ${defaultSignerKeyPath().replace(/^.*\/\.config\//, '~/.config/')}, created if missing)`, placeholder: 'FILE' },
+  node: { type: 'string', describe: `node on the device, used in the unit (default ${DEFAULT_NODE})`, placeholder: 'PATH' },
+  'node-version': { type: 'list', describe: `Node version the target runs, e.g. v20.19.5 (repeatable; default this machine's, ${process.version})`, placeholder: 'V' },
+  'dry-run': { type: 'boolean', describe: 'print every path that would be written, with sizes, and write nothing' },
+  json: { type: 'boolean', describe: 'print the result as one JSON object' },
+};
+const USAGE = 'uzpgw flash --board ID --target DIR [--config FILE] [--sign-key FILE] [--node PATH] [--node-version V]... [--dry-run] [--json]';
+const DESCRIPTION = [
+  'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, production',
+  'node_modules) under /opt/uzp-gateway, the gateway config under /etc/uzp-gateway, a system user in',
+  'dialout, a hardened systemd unit (enabled), and a reference manifest signed with your key for',
+  'verifiers. Idempotent: flashing the same thing again changes nothing. Exit status: 0 done, 1 failed,',
+  '2 usage error. See docs/FLASH.md.',
+].join('\n');
+
+/** process.version form; the manifest stores exact strings (at most 32 characters, 16 versions). */
+const NODE_VERSION = /^v\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,16})?$/;
+const MAX_NODE_VERSIONS = 16;
+
+function nodeVersions(given: readonly string[]): string[] {
+  for (const v of given) if (!NODE_VERSION.test(v)) throw usageError(`--node-version: expected a version like ${process.version}, got ${JSON.stringify(v.slice(0, 40))}`);
+  const out = [...new Set(given.length > 0 ? given : [process.version])];
+  if (out.length > MAX_NODE_VERSIONS) throw usageError(`--node-version: at most ${MAX_NODE_VERSIONS} versions`);
+  return out;
+}
+
+function checkBoard(id: string): void {
+  const ids = boardIds(join(RUNNING_BUNDLE_DIR, 'boards'));
+  if (ids.includes(id)) return;
+  const hint = didYouMean(id, ids);
+  throw usageError(`--board: unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint !== '' ? hint + ' ' : ''}known boards: ${ids.join(', ')}`);
+}
+
+function toJson(r: FlashResult): Record<string, unknown> {
+  return {
+    dry_run: r.dryRun,
+    board: r.board,
+    target: r.target,
+    bundle: {
+      dir: r.bundle.dir,
+      status: r.bundle.status,
+      files: r.bundle.files,
+      bytes: r.bundle.bytes,
+      packages: r.bundle.packages,
+      parts: r.bundle.parts,
+      dropped_prebuild_bytes: r.bundle.droppedPrebuildBytes,
+    },
+    config: r.config,
+    files: r.files,
+    signer: r.signer,
+    ...(r.manifest !== undefined ? { manifest: { file: r.manifest.file, status: r.manifest.status, bundle_root: r.manifest.bundleRoot, files: r.manifest.files } } : {}),
+    node: r.node,
+    warnings: r.warnings,
+  };
+}
+
+function human(r: FlashResult): string {
+  const b = r.bundle;
+  const lines = [r.dryRun ? `dry run: flashing ${r.board} onto ${r.target} would write` : `flashed ${r.board} onto ${r.target}`];
+  lines.push(`  ${b.status.padEnd(13)} ${b.dir}  (${b.files} files, ${formatBytes(b.bytes)}; ${b.packages} packages)`);
+  for (const p of b.parts) lines.push(`  ${''.padEnd(13)}   ${p.name}: ${p.files} files, ${formatBytes(p.bytes)}`);
+  for (const f of r.files) lines.push(`  ${(r.dryRun && f.status !== 'unchanged' ? `would ${f.status === 'created' ? 'create' : 'update'}` : f.status).padEnd(13)} ${f.path}${f.bytes !== undefined ? ` (${formatBytes(f.bytes)})` : ''}  ${f.what}`);
+  lines.push('');
+  if (r.manifest !== undefined) {
+    lines.push(`reference manifest: ${r.manifest.file}`);
+    lines.push(`  signer CID:   ${r.signer.cid ?? '-'} (key ${r.signer.file})`);
+    lines.push(`  bundle root:  ${r.manifest.bundleRoot} (${r.manifest.files} files)`);
+    lines.push(`  node:         ${r.node.join(' ')}`);
+    lines.push('');
+    lines.push(`next: boot the board. First boot creates the identity and writes ${STATE_DIR}/${ENROLL_REQUEST_NAME};`);
+    lines.push('      enroll it and install the PCert and trust files as docs/FLASH.md describes.');
+    lines.push(`      Give verifiers ${MANIFEST_FILE} and trust signer ${r.signer.cid ?? ''}.`);
+  } else lines.push(`signing key: ${r.signer.file}${r.signer.created ? ' (would be created)' : ''}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n') + '\n';
+}
+
+export const command: Command = {
+  summary: 'install the gateway onto a mounted root filesystem (bundle, config, unit, signed manifest)',
+  async run(argv, io) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
+      return 0;
+    }
+    const p = parseArgs(argv, FLAGS);
+    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
+    const board = requireStr(p, 'board');
+    const target = requireStr(p, 'target');
+    const node = str(p, 'node') ?? DEFAULT_NODE;
+    if (!SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
+    const versions = nodeVersions(list(p, 'node-version'));
+    checkBoard(board);
+    const config = str(p, 'config');
+    const signKey = str(p, 'sign-key');
+    const r = await flash(
+      nodeProvider,
+      { board, target, node, nodeVersions: versions, dryRun: bool(p, 'dry-run'), ...(config !== undefined ? { config } : {}), ...(signKey !== undefined ? { signKey } : {}) },
+      io.stderr,
+    );
+    io.stdout.write(bool(p, 'json') ? JSON.stringify(toJson(r)) + '\n' : human(r));
+    return 0;
+  },
+};

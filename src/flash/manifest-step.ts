@@ -1,0 +1,76 @@
+// The signed reference manifest of a flashed root: reference values computed by the same code the
+// gateway's Attester measures with (src/attest/reference.ts), over what was *installed* — the
+// bundle under <root>/opt/uzp-gateway, the installed config and board file — so a freshly flashed
+// gateway appraises clean. Re-flashing the same thing keeps the existing file (same bytes), since
+// a new signature would differ only by its timestamp.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openManifest, signManifest, type SignedManifest } from '../attest/manifest.js';
+import { referenceFor } from '../attest/reference.js';
+import type { ReferenceManifest } from '../attest/types.js';
+import { readFileCapped } from '../files/fsutil.js';
+import { utf8Text } from '../files/json.js';
+import { MAX_CONFIG_FILE } from '../gateway/config/load.js';
+import { equal } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { ErrorCode } from '../uzp/errors.js';
+import type { Identity } from '../uzp/identity/identity.js';
+import { validateConfigText } from './config-choice.js';
+import { CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from './layout.js';
+import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
+
+export interface ManifestInput {
+  readonly target: string;
+  readonly node: readonly string[];
+  readonly signer: Identity;
+}
+
+export interface ManifestResult {
+  readonly file: string;
+  readonly status: WriteStatus;
+  readonly signed: SignedManifest;
+}
+
+/** Structural equality of decoded values: byte strings by content, absent == undefined. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && equal(a, b);
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined).sort();
+    const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined).sort();
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return a === b;
+}
+
+/** The installed manifest when it still says exactly `m`, is signed by `signer` and has not expired. */
+function reusable(p: CryptoProvider, file: string, m: ReferenceManifest, signer: Identity): SignedManifest | undefined {
+  try {
+    const old = openManifest(p, new Uint8Array(readFileSync(file)), { trusted: [signer.cid], now: Math.floor(Date.now() / 1000) });
+    return sameValue(old.manifest, m) ? old : undefined;
+  } catch {
+    return undefined; // absent, unreadable, another signer or stale: write a new one
+  }
+}
+
+/** Computes the reference values of the flashed root. */
+export async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<ReferenceManifest> {
+  const bundleDir = inTarget(target, INSTALL_DIR);
+  const installed = inTarget(target, CONFIG_FILE);
+  const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, ErrorCode.CONFIG_INVALID);
+  // Resolved as the device resolves it (relative paths against /etc/uzp-gateway): the config digest
+  // must equal what the gateway computes from /etc/uzp-gateway/gateway.json on the device.
+  const { config, board } = validateConfigText(text, CONFIG_FILE, join(bundleDir, 'boards'));
+  return referenceFor(p, { bundleDir, config, board, node });
+}
+
+export async function writeManifest(p: CryptoProvider, i: ManifestInput): Promise<ManifestResult> {
+  const file = inTarget(i.target, MANIFEST_FILE);
+  const m = await installedReference(p, i.target, i.node);
+  const kept = reusable(p, file, m, i.signer);
+  if (kept !== undefined) return { file, status: 'unchanged', signed: kept };
+  const bytes = signManifest(p, i.signer.signer, m);
+  const status = writeIfChanged(file, bytes, 0o644);
+  return { file, status, signed: openManifest(p, bytes) };
+}

@@ -1,0 +1,42 @@
+// Which packages of a package-lock.json flash bundles, and the lock files it refuses.
+
+import { describe, expect, it } from 'vitest';
+import { productionPackages } from '../../src/flash/lock-packages.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
+import { codeOf } from '../helpers/errors.js';
+
+const lock = (packages: Record<string, unknown>, version: unknown = 3): string => JSON.stringify({ name: 'x', lockfileVersion: version, packages });
+
+describe('productionPackages', () => {
+  it('keeps entries not marked dev (nested ones included), sorted, with their optional flag', () => {
+    const text = lock({
+      '': { name: 'x' },
+      'node_modules/vitest': { dev: true },
+      'node_modules/pino': {},
+      'node_modules/@serialport/bindings-cpp': {},
+      'node_modules/serialport/node_modules/debug': {},
+      'node_modules/fsevents': { optional: true },
+      'node_modules/typescript': { dev: true, optional: true },
+    });
+    expect(productionPackages(text, 'package-lock.json')).toEqual([
+      { path: 'node_modules/@serialport/bindings-cpp', optional: false },
+      { path: 'node_modules/fsevents', optional: true },
+      { path: 'node_modules/pino', optional: false },
+      { path: 'node_modules/serialport/node_modules/debug', optional: false },
+    ]);
+  });
+
+  it('refuses junk, old lock versions, paths outside node_modules and linked packages', () => {
+    const bad = (text: string): string => codeOf(() => productionPackages(text, 'lock.json'));
+    expect(bad('')).toBe(ErrorCode.FILE_INVALID);
+    expect(bad('[]')).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({}, 1))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(JSON.stringify({ lockfileVersion: 3 }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/a': 'x' }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/../../etc': {} }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({ '/etc/passwd': {} }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'packages/local': {} }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/local': { link: true } }))).toBe(ErrorCode.FILE_INVALID);
+    expect(() => productionPackages(lock({ 'node_modules/..': {} }), 'lock.json')).toThrow(/not a node_modules package path/);
+  });
+});

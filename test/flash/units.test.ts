@@ -1,0 +1,72 @@
+// The generated unit and default config for every shipped board (no bundle copy): each default
+// config validates, each unit passes `systemd-analyze verify`, and the device rules follow the
+// board's ports (fixed UART paths, USB groups with their modprobe units, PTYs on the virtual board).
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BOARDS_DIR, boardIds, loadBoard } from '../../src/gateway/config/index.js';
+import { validateConfigText } from '../../src/flash/config-choice.js';
+import { defaultConfigText } from '../../src/flash/default-config.js';
+import { devicePlan } from '../../src/flash/device-allow.js';
+import { CONFIG_FILE } from '../../src/flash/layout.js';
+import { renderSysusers } from '../../src/flash/system-files.js';
+import { renderUnit } from '../../src/flash/unit.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'uzp-units-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function unitFor(board: string, configText?: string): { unit: string; file: string } {
+  const text = configText ?? defaultConfigText(loadBoard(board));
+  const { config, board: b } = validateConfigText(text, CONFIG_FILE, BOARDS_DIR);
+  const unit = renderUnit({ node: process.execPath, board: b.id, swversion: '0.1.0', devices: devicePlan(b, config), ...(config.audit.file !== undefined ? { auditDir: '/var/log/uzp-gateway' } : {}) });
+  // systemd-analyze names the unit after the file, so each one gets its own directory.
+  const file = join(mkdtempSync(join(tmp, `${board}-`)), 'uzp-gateway.service');
+  writeFileSync(file, unit);
+  return { unit, file };
+}
+
+describe('default config and unit per board', () => {
+  for (const id of boardIds()) {
+    it(`${id}: default config validates and the unit passes systemd-analyze verify`, () => {
+      const { unit, file } = unitFor(id);
+      const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 20_000 });
+      if (r.error !== undefined) throw new Error(`systemd-analyze is not installed (${r.error.message}); install systemd to verify the generated unit`);
+      const output = `${r.stdout}${r.stderr}`;
+      expect(r.status, output).toBe(0);
+      expect(output).not.toMatch(/unknown|ignoring|not executable|failed|invalid/i);
+      expect(unit).toMatch(/^DevicePolicy=closed$/m);
+    });
+  }
+
+  it('device rules follow the ports: UART paths, USB groups + modprobe, PTYs, TPM', () => {
+    const pi = unitFor('rpi-zero-2w').unit;
+    expect(pi).toMatch(/^DeviceAllow=\/dev\/ttyAMA0 rw$/m);
+    expect(pi).toMatch(/^DeviceAllow=\/dev\/ttyS0 rw$/m);
+    expect(pi).toMatch(/^DeviceAllow=\/dev\/serial0 rw$/m);
+    expect(pi).toMatch(/^Wants=modprobe@usbserial\.service modprobe@cdc_acm\.service$/m);
+    expect(pi).not.toMatch(/^DeviceAllow=\/dev\/ttyUSB0/m); // covered by char-ttyUSB
+    const generic = unitFor('generic-linux').unit;
+    expect(generic.match(/^DeviceAllow=.*$/gm)).toEqual(['DeviceAllow=char-ttyUSB rw', 'DeviceAllow=char-ttyACM rw', 'DeviceAllow=/dev/tpmrm0 rw']);
+    const virtual = unitFor('virtual').unit;
+    expect(virtual).toMatch(/^DeviceAllow=char-pts rw$/m);
+    expect(virtual).not.toMatch(/modprobe@/);
+  });
+
+  it('attestation: tpm off drops the TPM rule and tss; a device TCTI names its own node; audit.file is writable', () => {
+    const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
+    const off = unitFor('rpi-4b', JSON.stringify({ ...base, attestation: { tpm: 'off' } })).unit;
+    expect(off).not.toMatch(/DeviceAllow=\/dev\/tpm/);
+    expect(renderSysusers({ tpm: false })).not.toMatch(/tss/);
+    expect(renderSysusers({ tpm: true })).toMatch(/^m uzp-gateway tss$/m);
+    const tcti = unitFor('rpi-4b', JSON.stringify({ ...base, attestation: { tpm: 'required', tcti: 'device:/dev/tpm0' } })).unit;
+    expect(tcti).toMatch(/^DeviceAllow=\/dev\/tpm0 rw$/m);
+    expect(tcti).not.toMatch(/tpmrm0/);
+    const sw = unitFor('rpi-4b', JSON.stringify({ ...base, attestation: { tpm: 'auto', tcti: 'swtpm:host=127.0.0.1,port=2321' } })).unit;
+    expect(sw).not.toMatch(/DeviceAllow=\/dev\/tpm/);
+    const audit = unitFor('rpi-4b', JSON.stringify({ ...base, audit: { file: '/var/log/uzp-gateway/audit.jsonl' } })).unit;
+    expect(audit).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
+  });
+});

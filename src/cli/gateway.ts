@@ -18,10 +18,10 @@ const FLAGS: FlagSpecs = {
   'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
 };
 const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL] [--demo-equipment] [--wait-enrollment]';
-/** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
-const ENROLLMENT_POLL_MS = 3000;
 const DESCRIPTION =
   'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.';
+/** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
+const ENROLLMENT_POLL_MS = 3000;
 
 /** --wait-enrollment: waits (interruptible by SIGTERM/SIGINT) until the enrollment files exist; false when stopped. */
 async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boolean> {

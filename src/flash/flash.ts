@@ -78,16 +78,21 @@ interface SmallFile {
   readonly data: string;
 }
 
-function checkTarget(target: string): string {
+/**
+ * The absolute target and whether it exists. A missing target is created later (after every check
+ * passed), so a tree can also be staged in a plain directory for an image build; a path that exists
+ * but is not a directory is refused.
+ */
+function checkTarget(target: string): { abs: string; exists: boolean } {
   const abs = resolve(target);
   let st;
   try {
     st = lstatSync(abs);
   } catch {
-    throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${abs}: no such directory; mount the SD card's root filesystem there first (docs/FLASH.md)`);
+    return { abs, exists: false };
   }
   if (!st.isDirectory()) throw new LocalError(ErrorCode.FILE_INVALID, `${abs}: not a directory (--target is the mounted root filesystem)`);
-  return abs;
+  return { abs, exists: true };
 }
 
 function partsLine(plan: BundlePlan): string {
@@ -105,7 +110,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
 
   // 1. Everything that can refuse the flash, before any write.
   progress.next(`checking board ${o.board}, target, config and signing key`);
-  const target = checkTarget(o.target);
+  const { abs: target, exists: targetExists } = checkTarget(o.target);
   const choice = chooseConfig({ target, boardId: o.board, ...(o.config !== undefined ? { configFile: o.config } : {}), boardsDir: join(sourceDir, 'boards') });
   choice.warnings.forEach(warn);
   // The bundle, file by file: refuses a missing production package before the signing key is made.
@@ -114,6 +119,11 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   if (key.created) progress.note(`${o.dryRun ? 'would create' : 'created'} the manifest signing key ${key.file} (0600); keep it: verifiers trust manifests by its CID`);
   if (typeof process.getuid === 'function' && process.getuid() !== 0 && !o.dryRun) {
     warn(`not running as root: installed files will be owned by uid ${process.getuid()}, who could then change the code the service runs; flash production images with sudo`);
+  }
+
+  if (!targetExists) {
+    progress.note(`${target} does not exist, so it is not a mounted root filesystem; ${o.dryRun ? 'it would be created' : 'creating it'} (check --target if you meant a mounted card)`);
+    if (!o.dryRun) ensureDirs(target);
   }
 
   // 2. What the bundle holds.

@@ -62,6 +62,7 @@ export function gatewayConfigJson(): object {
  */
 export async function startGateway(dir: string, o: { configDir?: string; cli?: string } = {}): Promise<GatewaySetup> {
   const cfgDir = o.configDir ?? dir;
+  mkdirSync(dir, { recursive: true });
   mkdirSync(cfgDir, { recursive: true });
   const f = (n: string): string => join(dir, n);
   const c = (n: string): string => join(cfgDir, n);

@@ -87,7 +87,8 @@ async function readIfExists(path: string): Promise<Uint8Array | undefined> {
 /** Writes via a temporary name and rename, mode 0600, so a crash never leaves half a key file. */
 async function writePrivateFile(path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode: 0o600 });
+  await rm(tmp, { force: true }); // a leftover would keep its old mode: mode applies only on creation
+  await writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
   await rename(tmp, path);
 }
 

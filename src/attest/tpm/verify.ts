@@ -4,6 +4,12 @@
 // Order: decode all three structures, then judge the key (attributes, trust), then the signature,
 // and only then the signed contents, so that a content mismatch is reported only for a quote the
 // TPM really signed (a forged or corrupted quote says "signature does not verify").
+//
+// What binds: the AK's attributes (restricted, fixedTPM...) are what the presented public area says.
+// Someone holding an unrestricted key could present a public area with the same point but restricted
+// attributes and sign a TPMS_ATTEST of their own making; its name then differs from the enrolled
+// AK's. So the attribute check guards against honest misconfiguration, and only a pinned AK name
+// (trustedAkNames, enrolled from the gateway's own TPM) makes a quote evidence of a real TPM.
 
 import type { KeyObject } from 'node:crypto';
 import { equal } from '../../uzp/bytes.js';

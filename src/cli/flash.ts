@@ -22,7 +22,7 @@ const FLAGS: FlagSpecs = {
   'sign-key': { type: 'string', describe: `key that signs the reference manifest (default ${defaultSignerKeyPath().replace(/^.*\/\.config\//, '~/.config/')}, created if missing)`, placeholder: 'FILE' },
   node: { type: 'string', describe: `node on the device, used in the unit (default ${DEFAULT_NODE})`, placeholder: 'PATH' },
   'node-version': { type: 'list', describe: `Node version the target runs, e.g. v20.19.5 (repeatable; default this machine's, ${process.version})`, placeholder: 'V' },
-  'dry-run': { type: 'boolean', describe: 'print every path that would be written, with sizes, and write nothing' },
+  'dry-run': { type: 'boolean', describe: 'print what would be written, with sizes (with --json: every bundle file too), and write nothing' },
   json: { type: 'boolean', describe: 'print the result as one JSON object' },
 };
 const USAGE = 'uzpgw flash --board ID --target DIR [--config FILE] [--sign-key FILE] [--node PATH] [--node-version V]... [--dry-run] [--json]';
@@ -72,6 +72,7 @@ function toJson(r: FlashResult): Record<string, unknown> {
     ...(r.manifest !== undefined ? { manifest: { file: r.manifest.file, status: r.manifest.status, bundle_root: r.manifest.bundleRoot, files: r.manifest.files } } : {}),
     node: r.node,
     warnings: r.warnings,
+    ...(r.bundleFiles !== undefined ? { bundle_files: r.bundleFiles } : {}),
   };
 }
 

@@ -67,6 +67,8 @@ export interface FlashResult {
   readonly files: readonly OutputFile[];
   readonly signer: { readonly file: string; readonly cid?: string; readonly created: boolean };
   readonly manifest?: { readonly file: string; readonly status: WriteStatus; readonly bundleRoot: string; readonly files: number };
+  /** Dry run only: every file the bundle would install, with its size. */
+  readonly bundleFiles?: readonly { readonly path: string; readonly bytes: number }[];
   readonly node: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -175,7 +177,8 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
     files.push({ path: inTarget(target, WANTS_LINK), what: `enable link -> ${UNIT_FILE}`, status: plannedSymlink(inTarget(target, WANTS_LINK), UNIT_FILE) });
     // The manifest's content depends on the installed bundle, so a dry run can only say whether it exists.
     files.push({ path: inTarget(target, MANIFEST_FILE), what: 'signed reference manifest (computed after install)', status: existsSync(inTarget(target, MANIFEST_FILE)) ? 'updated' : 'created' });
-    return { dryRun: true, ...base, bundle: bundleInfo(bundleSame ? 'unchanged' : bundleExists ? 'would replace' : 'would install'), files, warnings };
+    const bundleFiles = plan.files.map((f) => ({ path: join(bundleDir, f.rel), bytes: f.size }));
+    return { dryRun: true, ...base, bundle: bundleInfo(bundleSame ? 'unchanged' : bundleExists ? 'would replace' : 'would install'), files, bundleFiles, warnings };
   }
   if (key.identity === undefined) throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${key.file}: signing key unavailable`);
 
@@ -227,6 +230,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   // 7. Measure what was installed and sign the reference values.
   progress.next('measuring the installed bundle and signing the reference manifest');
   const m = await writeManifest(p, { target, node: o.nodeVersions, signer: key.identity });
+  m.warnings.forEach(warn);
   files.push({ path: m.file, what: 'signed reference manifest', bytes: m.signed.bytes.length, status: m.status });
   return {
     dryRun: false,

@@ -7,17 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openManifest, signManifest, type SignedManifest } from '../attest/manifest.js';
+import { slotClaimsFromConfig } from '../attest/measure.js';
 import { referenceFor } from '../attest/reference.js';
 import type { ReferenceManifest } from '../attest/types.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
+import { configDigest } from '../gateway/config/digest.js';
 import { MAX_CONFIG_FILE } from '../gateway/config/load.js';
 import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ErrorCode } from '../uzp/errors.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { validateConfigText } from './config-choice.js';
-import { CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from './layout.js';
+import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from './layout.js';
 import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
 
 export interface ManifestInput {
@@ -30,6 +32,7 @@ export interface ManifestResult {
   readonly file: string;
   readonly status: WriteStatus;
   readonly signed: SignedManifest;
+  readonly warnings: readonly string[];
 }
 
 /** Structural equality of decoded values: byte strings by content, absent == undefined. */
@@ -54,23 +57,38 @@ function reusable(p: CryptoProvider, file: string, m: ReferenceManifest, signer:
   }
 }
 
-/** Computes the reference values of the flashed root. */
-export async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<ReferenceManifest> {
+/**
+ * Computes the reference values of the flashed root, from the installed config as read at its
+ * installed path (so a gateway started from the flashed tree in place appraises clean), and says
+ * when the device — reading it at /etc/uzp-gateway/gateway.json — would measure differently: the
+ * config digest writes paths inside the config's directory relative, so an absolute
+ * /etc/uzp-gateway/... path, or a relative virtual_dir, measures differently there.
+ */
+export async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<{ reference: ReferenceManifest; warnings: string[] }> {
   const bundleDir = inTarget(target, INSTALL_DIR);
   const installed = inTarget(target, CONFIG_FILE);
+  const boardsDir = join(bundleDir, 'boards');
   const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, ErrorCode.CONFIG_INVALID);
-  // Resolved as the device resolves it (relative paths against /etc/uzp-gateway): the config digest
-  // must equal what the gateway computes from /etc/uzp-gateway/gateway.json on the device.
-  const { config, board } = validateConfigText(text, CONFIG_FILE, join(bundleDir, 'boards'));
-  return referenceFor(p, { bundleDir, config, board, node });
+  const { config, board } = validateConfigText(text, installed, boardsDir);
+  const reference = await referenceFor(p, { bundleDir, config, board, node });
+  const warnings: string[] = [];
+  if (installed !== CONFIG_FILE) {
+    const device = validateConfigText(text, CONFIG_FILE, boardsDir).config;
+    if (!equal(configDigest(device, p), reference.config) || !sameValue(slotClaimsFromConfig(device), reference.slots)) {
+      warnings.push(
+        `the reference manifest matches this config as installed under ${target}; read from ${CONFIG_FILE} on the device it measures differently (an absolute path into ${CONFIG_DIR}/ or a relative virtual_dir): write such paths relative to the config, or absolute outside ${CONFIG_DIR}/`,
+      );
+    }
+  }
+  return { reference, warnings };
 }
 
 export async function writeManifest(p: CryptoProvider, i: ManifestInput): Promise<ManifestResult> {
   const file = inTarget(i.target, MANIFEST_FILE);
-  const m = await installedReference(p, i.target, i.node);
+  const { reference: m, warnings } = await installedReference(p, i.target, i.node);
   const kept = reusable(p, file, m, i.signer);
-  if (kept !== undefined) return { file, status: 'unchanged', signed: kept };
+  if (kept !== undefined) return { file, status: 'unchanged', signed: kept, warnings };
   const bytes = signManifest(p, i.signer.signer, m);
   const status = writeIfChanged(file, bytes, 0o644);
-  return { file, status, signed: openManifest(p, bytes) };
+  return { file, status, signed: openManifest(p, bytes), warnings };
 }

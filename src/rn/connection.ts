@@ -107,7 +107,7 @@ export class RnConnection implements Peer {
 
   /** The RN requires attestation and this is a gateway link: no OFFER before a valid ATTEST. */
   private get mustAttest(): boolean {
-    return false && this.ctx.requireAttestation;
+    return this.ctx.requireAttestation && this.pcertValue?.body.role === 'gateway';
   }
 
   get queuedDataBytes(): number {
@@ -266,8 +266,9 @@ export class RnConnection implements Peer {
    * unattested; the link stays up (the gateway may try again on this attachment).
    */
   private onAttest(evidence: Uint8Array): void {
-    if (!this.mustAttest) {
-      this.ctx.log.debug({ event: 'attest_ignored', link: this.linkId, bytes: evidence.length }, 'ATTEST not required of this link; ignored');
+    if (!this.mustAttest || this.attestedValue) {
+      const why = this.attestedValue ? 'already attested on this attachment' : 'not required of this link';
+      this.ctx.log.debug({ event: 'attest_ignored', link: this.linkId, bytes: evidence.length, why }, 'ATTEST ignored');
       return;
     }
     const r = checkAttachEvidence(this.ctx.trust.provider, evidence, {
@@ -282,13 +283,12 @@ export class RnConnection implements Peer {
       return;
     }
     this.ctx.stats.attested++;
-    const first = !this.attestedValue;
     this.attestedValue = true;
     this.ctx.log.info(
       { event: 'attested', link: this.linkId, cid: toHex(this.cidValue!), key_origin: r.evidence.claims.key_origin, iat: r.evidence.issuedAt, evidence: toHex(r.evidence.objectId) },
       'gateway attested',
     );
-    if (first && this.acceptPending) {
+    if (this.acceptPending) {
       this.acceptPending = false;
       this.ctx.switchboard.setAccepting(this);
     }

@@ -152,9 +152,13 @@ describe('RN requireAttestation: a gateway is reachable only after attesting its
     const opLink = await attach(env, op);
     gwLink.attest(evidence(env, gw, gwLink.attestationContext));
     await waitFor(env, 'attested');
+    // Once attested, further ATTESTs (even junk) are ignored: the link stays reachable.
+    gwLink.attest(Uint8Array.of(0));
+    expect((await waitFor(env, 'attest_ignored')).obj.why).toBe('already attested on this attachment');
     const s = await session(env, gwLink, gw, opLink, op);
     await roundTrip(s);
     expect(event(env, 'accept_pending')).toHaveLength(0);
+    expect(env.rn.stats.attestRefused).toBe(0);
   });
 
   it('evidence from another attachment (replayed) is refused; the link stays up, unreachable, and may still attest', async () => {

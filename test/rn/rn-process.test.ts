@@ -190,7 +190,7 @@ describe('uzpgw rn: usage and file errors', () => {
   it('--help exits 0 and names every option', async () => {
     const c = spawnCli(['rn', '--help']);
     expect((await c.exited).code).toBe(0);
-    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--log-level']) expect(c.stdout()).toContain(f);
+    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--require-attestation', '--log-level']) expect(c.stdout()).toContain(f);
   });
 
   it('bad flags exit 2 with a clear message', async () => {

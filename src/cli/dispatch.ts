@@ -22,7 +22,7 @@ async function topHelp(io: CommandIo): Promise<void> {
   const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
   for (const [name, load] of Object.entries(COMMANDS)) {
     const { command } = await load();
-    lines.push(`  ${name.padEnd(10)}${command.summary}`);
+    lines.push(`  ${name.padEnd(12)}${command.summary}`);
   }
   lines.push('', 'Run `uzpgw <command> --help` for the options of one command.');
   io.stdout.write(lines.join('\n') + '\n');

@@ -87,11 +87,12 @@ beforeAll(async () => {
     if (firstErr === '') firstErr = r.err;
     return jsonOf(r) as unknown as FlashJson;
   };
+  let stamp = sourceStamp();
   first = await flashOnce();
   prev = first;
   // Idempotence is judged on two consecutive flashes of an unchanged source: if dist was rebuilt
-  // meanwhile (a concurrent `tsc` during development), the later flash rightly reinstalls; repeat.
-  let stamp = sourceStamp();
+  // meanwhile (a concurrent `tsc` during development), the later flash rightly reinstalls, so a
+  // fresh pair is flashed and judged instead.
   before = snapshot(root);
   for (let attempt = 0; ; attempt++) {
     second = await flashOnce();
@@ -99,8 +100,8 @@ beforeAll(async () => {
     const now = sourceStamp();
     if (now === stamp || attempt === 2) break;
     stamp = now;
-    before = after;
-    prev = second;
+    prev = await flashOnce();
+    before = snapshot(root);
   }
 }, 180_000);
 

@@ -17,7 +17,8 @@
 // The verifier recomputes the root from the groups and, when the root differs from the reference,
 // names the groups that differ, appeared or disappeared.
 
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { utf8, Writer } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -125,21 +126,37 @@ export class BundleMeasurer {
     if (CACHE_DIRS.has(rel)) return;
     let st;
     try {
-      st = await lstat(join(this.dir, rel));
+      st = lstatSync(join(this.dir, rel));
     } catch {
       return; // an absent top-level entry is simply not part of this bundle
     }
-    if (st.isDirectory()) {
-      const names = await readdir(join(this.dir, rel));
-      for (const name of names) await this.walk(`${rel}/${name}`, out);
-    } else if (st.isFile() || st.isSymbolicLink()) out.push(rel);
+    if (st.isDirectory()) this.walkDir(rel, out);
+    else if (st.isFile() || st.isSymbolicLink()) out.push(rel);
+  }
+
+  /** Directory listing with entry types from readdir itself: no stat per entry while walking. */
+  private walkDir(rel: string, out: string[]): void {
+    if (CACHE_DIRS.has(rel)) return;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(join(this.dir, rel), { withFileTypes: true });
+    } catch {
+      return; // vanished or unreadable: measured as absent
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory()) this.walkDir(child, out);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(child);
+    }
   }
 
   private async leafOf(path: string): Promise<Uint8Array | undefined> {
     const abs = join(this.dir, path);
     let st;
     try {
-      st = await lstat(abs, { bigint: true });
+      // Synchronous stat: ~10x cheaper than the promise API for thousands of small files, and the
+      // caller yields to the event loop every 64 files anyway.
+      st = lstatSync(abs, { bigint: true });
     } catch {
       return undefined; // vanished between walk and read
     }
@@ -147,8 +164,12 @@ export class BundleMeasurer {
     const hit = this.cache.get(path);
     if (hit !== undefined && hit.stamp === stamp) return hit.leaf;
     let leaf: Uint8Array;
-    if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(await readlink(abs)));
-    else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', new Uint8Array(await readFile(abs)));
+    try {
+      if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(readlinkSync(abs)));
+      else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', new Uint8Array(await readFile(abs)));
+    } catch {
+      return undefined; // unreadable or vanished while reading: measured as absent
+    }
     this.cache.set(path, { stamp, leaf });
     return leaf;
   }

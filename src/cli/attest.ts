@@ -18,14 +18,15 @@ import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAp
 import type { Command, CommandIo } from './command.js';
 
 const MAX_EVIDENCE_FILE = 256 * 1024;
+const DEFAULT_CONFIG = '/etc/uzp-gateway/gateway.json';
 
 const FLAGS: FlagSpecs = {
-  config: { type: 'string', describe: 'gateway config file', placeholder: 'FILE' },
+  config: { type: 'string', describe: `gateway config file (default ${DEFAULT_CONFIG}, where \`uzpgw flash\` installs it)`, placeholder: 'FILE' },
   nonce: { type: 'string', describe: "the verifier's nonce, 8..64 bytes as hex", placeholder: 'HEX' },
   out: { type: 'string', describe: 'also write the evidence (CBOR) to FILE', placeholder: 'FILE' },
   json: { type: 'boolean', describe: 'print one JSON object: evidence (hex) and its claims' },
 };
-const USAGE = 'uzpgw attest --config FILE --nonce HEX [--out FILE] [--json]\n       uzpgw attest verify --evidence FILE --manifest FILE --manifest-signer CID --nonce HEX [options]';
+const USAGE = 'uzpgw attest --nonce HEX [--config FILE] [--out FILE] [--json]\n       uzpgw attest verify --evidence FILE --manifest FILE --manifest-signer CID --nonce HEX [options]';
 const DESCRIPTION =
   "Prints this gateway's evidence (EAT claims: measurements of the installed bundle, config and board, per-slot devices; signed by the gateway identity, with a TPM quote when a TPM holds the attestation key). Evidence made here is not session-bound; operators get session-bound evidence with `uzpgw connect … attest`.";
 
@@ -59,7 +60,7 @@ async function evidenceCommand(argv: string[], io: CommandIo): Promise<number> {
   const p = parseArgs(argv, FLAGS);
   if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
   const nonce = nonceArg(str(p, 'nonce'));
-  const config = loadGatewayConfig(requireStr(p, 'config'));
+  const config = loadGatewayConfig(str(p, 'config') ?? DEFAULT_CONFIG);
   const id = loadKeyFile(nodeProvider, config.identity.key);
   // No device ports here (the running gateway owns them): slots are reported without device identity.
   const { attester } = await createAttester({ provider: nodeProvider, cid: id.cid, signer: id.signer, config, devices: new Map() });

@@ -5,7 +5,7 @@
 import { pino, type Logger } from 'pino';
 import { loadGatewayConfig } from '../gateway/config/index.js';
 import { Gateway } from '../gateway/gateway.js';
-import { waitForEnrollment } from '../flash/enrollment-wait.js';
+import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import type { EmbeddedEquipment } from '../demo/embedded-equipment.js';

@@ -41,7 +41,7 @@ export function groupOf(path: string): string {
   if (parts[0] === 'node_modules' && parts.length >= 3) {
     return parts[1]!.startsWith('@') && parts.length >= 4 ? parts.slice(0, 3).join('/') : parts.slice(0, 2).join('/');
   }
-  if (parts[0] === 'dist' && parts.length >= 2) return parts.slice(0, parts.length - 1).join('/') || 'dist';
+  if (parts[0] === 'dist' && parts.length >= 2) return parts.slice(0, -1).join('/');
   return path;
 }
 

@@ -6,12 +6,12 @@
 //        "node": [text, ...], "config": bstr32, "board_digest": bstr32, "slots": {slot: slot}}
 // The envelope's issuer must be CID(pk); the verifier decides whether it trusts that CID.
 
-import { readFileSync } from 'node:fs';
+import { readFileCapped } from '../files/fsutil.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import { asArray, asBytes, asMap, asText, onlyKeys, type CborMap } from '../uzp/cbor.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../uzp/crypto/provider.js';
-import { DecodeError, ErrorCode, LocalError, ValidationError } from '../uzp/errors.js';
+import { DecodeError, ErrorCode, ValidationError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { decodeEnvelope, sealEnvelope } from '../uzp/artefacts/envelope.js';
 import { verifySignatures } from '../uzp/artefacts/open.js';
@@ -106,14 +106,5 @@ export function openManifest(p: CryptoProvider, bytes: Uint8Array, opts: { trust
 }
 
 export function readManifestFile(p: CryptoProvider, path: string, opts: { trusted?: readonly Uint8Array[]; now?: number } = {}): SignedManifest {
-  let bytes: Uint8Array;
-  try {
-    const buf = readFileSync(path);
-    if (buf.length > MAX_MANIFEST_FILE) throw new LocalError(ErrorCode.FILE_INVALID, `${path}: larger than ${MAX_MANIFEST_FILE} bytes`);
-    bytes = new Uint8Array(buf);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${path}: no such manifest file`);
-    throw e;
-  }
-  return openManifest(p, bytes, opts);
+  return openManifest(p, readFileCapped(path, MAX_MANIFEST_FILE, 'reference manifest').bytes, opts);
 }

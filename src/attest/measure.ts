@@ -42,7 +42,7 @@ export function boardDigest(p: CryptoProvider, board: Board): Uint8Array {
   return p.blake3(new Uint8Array(readFileSync(board.file)));
 }
 
-/** BLAKE3-256 of the bundle's package-lock.json (all zero bytes hashed when absent: a bundle without one). */
+/** BLAKE3-256 of the bundle's package-lock.json; of the empty string for a bundle without one. */
 export async function lockfileDigest(p: CryptoProvider, bundleDir: string): Promise<Uint8Array> {
   try {
     return p.blake3(new Uint8Array(await readFile(join(bundleDir, 'package-lock.json'))));

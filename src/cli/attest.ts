@@ -1,7 +1,7 @@
 // `uzpgw attest`: the gateway's current evidence for a verifier's nonce (run on the gateway), and
 // `uzpgw attest verify`: appraisal of an evidence file against a signed reference manifest.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { appraise } from '../attest/appraise.js';
 import { decodeEvidence } from '../attest/evidence.js';
 import { NonceStore } from '../attest/nonces.js';
@@ -10,6 +10,7 @@ import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
 import { toHex } from '../uzp/bytes.js';
+import { cborToJson, type CborValue } from '../uzp/cbor.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { parseCid } from '../uzp/identity/cid.js';
@@ -42,14 +43,6 @@ const VERIFY_FLAGS: FlagSpecs = {
 const VERIFY_USAGE = 'uzpgw attest verify --evidence FILE --manifest FILE --manifest-signer CID --nonce HEX [--seen FILE] [--exporter HEX] [--gateway CID] [--require-tpm --trusted-ak HEX] [--allow-debug] [--json]';
 const VERIFY_DESCRIPTION = 'Appraises evidence against a signed reference manifest and prints a result per claim and per slot, with the reason for every failure. Exit 0 when it passes, 1 when it does not.';
 
-/** Claims as JSON: byte strings become hex. */
-function jsonOf(v: unknown): unknown {
-  if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map(jsonOf);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonOf(x)]));
-  return v;
-}
-
 function nonceArg(hex: string | undefined): Uint8Array {
   if (hex === undefined) throw usageError('--nonce HEX is required (8..64 bytes from the verifier)');
   if (!/^([0-9a-f]{2}){8,64}$/.test(hex)) throw usageError('--nonce: 16..128 lowercase hex digits (8..64 bytes)');
@@ -69,7 +62,7 @@ async function evidenceCommand(argv: string[], io: CommandIo): Promise<number> {
   if (out !== undefined) writeFileAtomic(out, bytes, { mode: 0o644, overwrite: true });
   const ev = decodeEvidence(nodeProvider, bytes);
   if (bool(p, 'json')) {
-    io.stdout.write(JSON.stringify({ evidence: toHex(bytes), gateway: toHex(ev.issuer), key_origin: ev.claims.key_origin, claims: jsonOf(ev.claims) }) + '\n');
+    io.stdout.write(JSON.stringify({ evidence: toHex(bytes), gateway: toHex(ev.issuer), key_origin: ev.claims.key_origin, claims: cborToJson(ev.claims as unknown as CborValue) }) + '\n');
   } else {
     const c = ev.claims;
     io.stdout.write(
@@ -128,7 +121,7 @@ async function verifyCommand(argv: string[], io: CommandIo): Promise<number> {
   const result = appraise(nodeProvider, evidence, signed.manifest, policy, { nonce: { store }, ...(exporter !== undefined ? { binding: exporter } : {}) });
   if (seenFile !== undefined && result.claims.some((c) => c.claim === 'eat_nonce' && c.status === 'pass')) {
     seen.add(toHex(nonce));
-    writeFileSync(seenFile, JSON.stringify([...seen]) + '\n', { mode: 0o600 });
+    writeFileAtomic(seenFile, JSON.stringify([...seen]) + '\n', { mode: 0o600, overwrite: true });
   }
   io.stdout.write(renderAppraisal(result, bool(p, 'json')));
   return result.ok ? 0 : 1;

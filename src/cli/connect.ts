@@ -16,6 +16,7 @@ import { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
 import type { HilMessage } from '../gateway/hil/protocol.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
+import { cborToJson } from '../uzp/cbor.js';
 import { AttestationError } from '../operator/attest.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal } from './attest-common.js';
 
@@ -117,7 +118,7 @@ function runMode(mode: string, slot: SlotChannel, p: Parsed, io: CommandIo, coun
       return new Promise((resolve) => {
         let n = 0;
         slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
-          io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: jsonSafe(r.value) }) + '\n');
+          io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
           if (++n >= count) resolve(0);
         });
       });
@@ -197,12 +198,4 @@ async function serveMqtt(slot: SlotChannel, subs: string[], pubs: string[], io: 
   }
   if (subs.length === 0) return 0;
   return done;
-}
-
-/** Readings carry CBOR values; bytes become hex so every line stays valid JSON. */
-function jsonSafe(v: unknown): unknown {
-  if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map(jsonSafe);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
-  return v;
 }

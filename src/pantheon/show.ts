@@ -8,22 +8,14 @@ import { codecFor } from '../uzp/artefacts/codecs.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { openArtefact, verifySignatures } from '../uzp/artefacts/open.js';
 import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/artefacts/types.js';
-import { decodeCanonical, type CborValue } from '../uzp/cbor.js';
+import { cborToJson, decodeCanonical, type CborValue, type Json } from '../uzp/cbor.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { isUzpError } from '../uzp/errors.js';
 import { trustPath } from './domain.js';
 import { formatPurpose } from './purpose-spec.js';
 
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** Generic CBOR -> JSON with byte strings as hex (for bodies and extension values). */
-export function cborToJson(v: CborValue): Json {
-  if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map(cborToJson);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cborToJson(x)]));
-  return v;
-}
+export { cborToJson, type Json };
 
 function bodyJson(type: string, body: unknown): Json {
   switch (type) {

@@ -6,7 +6,7 @@
 // has exactly one byte string and therefore one object_id and one signature input.
 
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import { equal } from './bytes.js';
+import { equal, toHex } from './bytes.js';
 import { DecodeError, ErrorCode } from './errors.js';
 
 /** Values our profile allows inside artefacts: no floats, no undefined, no tags, integers within 2^53. */
@@ -83,6 +83,16 @@ function assertProfileValue(v: unknown, depth: number, maxDepth = 32, floats = f
     return;
   }
   throw new RangeError(`value of type ${typeof v} is not allowed`);
+}
+
+/** JSON for display (CLI output, logs): byte strings become lowercase hex, everything else as is. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export function cborToJson(v: CborValue): Json {
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map(cborToJson);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cborToJson(x)]));
+  return v;
 }
 
 // ---- typed field access for decoders: each throws DecodeError naming the field ----

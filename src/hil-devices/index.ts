@@ -7,7 +7,7 @@ import type { PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
 import type { SerialLink } from '../ports/serial.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import type { Clock } from '../uzp/link/clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { AnyDevice } from './device.js';
 import { ModbusPoller } from './modbus-poller.js';
 import { MqttBridge, type BridgeLink } from './mqtt-bridge.js';

@@ -20,7 +20,7 @@ import { exceptionPdu } from '../ports/modbus/pdu.js';
 import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { ErrorCode, LocalError, StateError, UzpError } from '../uzp/errors.js';
-import { every, systemClock, type Clock } from '../uzp/link/clock.js';
+import { every, systemClock, type Clock } from '../lib/clock.js';
 import type { ModbusDevice, Reading, Unsubscribe } from './device.js';
 import { ReadingStream } from './readings.js';
 import { decodeRegister, encodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';

@@ -12,7 +12,7 @@
 import type { MqttBridgeDevice } from '../gateway/config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { MqttLink } from '../ports/mqtt.js';
-import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../gateway/hil/topics.js';
+import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../lib/mqtt-topics.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { ErrorCode, LocalError, UzpError, ValidationError } from '../uzp/errors.js';
 import type { MqttDevice, Reading, Unsubscribe } from './device.js';

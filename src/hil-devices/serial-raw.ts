@@ -12,7 +12,7 @@
 
 import type { SerialRawDevice } from '../gateway/config/types.js';
 import type { SerialLink } from '../ports/serial.js';
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Reading, SerialDevice, Unsubscribe } from './device.js';
 import { Listeners, ReadingStream } from './readings.js';
 import type { SerialDriverOptions } from './serial-line.js';

@@ -8,7 +8,8 @@
 // A parameter starts only at ":units=", ":regs=" or ":topics=", so topic filters may contain ':'
 // (but not ','). Units are sorted and de-duplicated; ranges keep the order given.
 
-import { isTopicFilter, PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
+import { isTopicFilter } from '../lib/mqtt-topics.js';
+import { PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
 import type { Purpose } from '../uzp/artefacts/types.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 

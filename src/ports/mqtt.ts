@@ -15,8 +15,8 @@
 import { EventEmitter } from 'node:events';
 import { connect, ErrorWithReasonCode, validateTopic, type IClientOptions, type MqttClient } from 'mqtt';
 import { ErrorCode, LocalError, ProtocolError, StateError, UzpError } from '../uzp/errors.js';
-import { Backoff, type BackoffOptions } from '../uzp/link/backoff.js';
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { Backoff, type BackoffOptions } from '../lib/backoff.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
 import { PortIoError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
@@ -39,7 +39,7 @@ export interface MqttLinkOptions {
   readonly publishWindow?: number;
   readonly publishQueueMax?: number;
   readonly receiveQueueMax?: number;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: Partial<BackoffOptions>;
   readonly clock?: Clock;
   readonly log?: PortLog;
 }

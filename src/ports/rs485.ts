@@ -9,7 +9,7 @@
 // than kernel control by one syscall round trip per frame; a Modbus master only turns the line
 // around once per request, so that is acceptable.
 
-import type { Clock } from '../uzp/link/clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { SerialPortLike } from './serial-port-like.js';
 
 export type Rs485Options =

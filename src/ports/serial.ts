@@ -14,8 +14,8 @@
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { ttyBinding } from './tty-binding.js';
-import { Backoff, type BackoffOptions } from '../uzp/link/backoff.js';
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { Backoff, type BackoffOptions } from '../lib/backoff.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { ErrorCode, StateError, UzpError } from '../uzp/errors.js';
 import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
@@ -39,7 +39,7 @@ export interface SerialLinkOptions extends SerialFraming {
   /** Ask the driver for low latency (FTDI latency timer 16 ms -> 1 ms); best effort. */
   readonly lowLatency?: boolean;
   readonly maxQueuedBytes?: number;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: Partial<BackoffOptions>;
   readonly clock?: Clock;
   readonly log?: PortLog;
   /** Makes the port object; default: serialport's native binding. Tests pass SerialPortMock. */

@@ -11,7 +11,7 @@ import { ErrorCode, ProtocolError, isUzpError, type UzpError } from '../uzp/erro
 import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
-import type { Clock } from '../uzp/link/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { ControlKind, FrameType, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';

@@ -3,7 +3,7 @@
 // `maxSources` the least recently seen source is forgotten, so a spray of source addresses costs
 // memory O(maxSources), never more.
 
-import type { Clock } from '../uzp/link/clock.js';
+import type { Clock } from '../lib/clock.js';
 
 export interface RateLimitOptions {
   readonly ratePerS: number;

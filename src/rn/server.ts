@@ -7,7 +7,7 @@ import type { PCert } from '../uzp/artefacts/types.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { formatAddress } from '../uzp/link/address.js';
 import type { ResponderTrust } from '../uzp/link/attach.js';
-import { every, systemClock, type Clock } from '../uzp/link/clock.js';
+import { every, systemClock, type Clock } from '../lib/clock.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_KEEPALIVE_MS,

@@ -5,7 +5,7 @@
 //   anything else -> ERR unknown command
 // Input lines end with \n (a trailing \r is ignored); output lines end with `delimiter`.
 
-import { every, systemClock, type Clock } from '../uzp/link/clock.js';
+import { every, systemClock, type Clock } from '../lib/clock.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
 

@@ -4,7 +4,7 @@
 // answered by none. Faults per slave (dead, slow, wrong unit, bad CRC, noise) and on the line
 // (garbage bursts) reproduce what the gateway must survive in the field.
 
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { DecodeError, ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
 import { DEFAULT_FRAMING, t35Ms, type Framing } from './line-timing.js';

@@ -9,7 +9,7 @@
 // mqtt.js `drain` listeners), and a tick is skipped while the previous one is still in flight.
 
 import { connectAsync, type MqttClient } from 'mqtt';
-import { every, systemClock, type Clock } from '../uzp/link/clock.js';
+import { every, systemClock, type Clock } from '../lib/clock.js';
 
 export interface MqttDeviceOptions {
   /** Broker URL, e.g. mqtt://127.0.0.1:1883. */

@@ -10,7 +10,7 @@
 // the average rate over a burst is exact, and bytes arrive in small batches of about one timer
 // tick (~1 ms: ~1 byte at 9600, ~11 at 115200), as from a UART FIFO. No busy waiting.
 
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
 import { charTimeMs, DEFAULT_FRAMING, type Framing } from './line-timing.js';

@@ -8,7 +8,7 @@
 // real slaves do. Strict mode (no `expectedLength`) is the spec's rule. The t1.5 inter-character
 // rule is not enforced: PTY delivery jitter would make it reject good frames.
 
-import { systemClock, type Clock } from '../uzp/link/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { RTU_MAX_ADU } from './modbus-rtu-frame.js';
 
 export interface RtuFramerOptions {

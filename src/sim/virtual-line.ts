@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
-import type { Clock } from '../uzp/link/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { DEFAULT_FRAMING, type Framing } from './line-timing.js';
 import { memorySerialPair, type MemorySerialEnd } from './memory-serial.js';
 import { PacedRelay } from './pacer.js';

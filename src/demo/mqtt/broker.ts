@@ -11,8 +11,8 @@
 // and counted rather than buffered without bound.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { topicMatches } from '../../gateway/hil/topics.js';
-import { systemClock, type Clock } from '../../uzp/link/clock.js';
+import { topicMatches } from '../../lib/mqtt-topics.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { CONNACK_RC, decodePacket, encodePacket, PacketSplitter, SUBACK_FAILURE, type MqttPacket, type QoS } from './codec.js';
 
 const MAX_PACKET = 256 * 1024;

@@ -10,7 +10,7 @@
 
 import { DecodeError, ErrorCode } from '../../uzp/errors.js';
 import { Reader, Writer, utf8 } from '../../uzp/bytes.js';
-import { isTopicFilter, isTopicName } from '../../gateway/hil/topics.js';
+import { isTopicFilter, isTopicName } from '../../lib/mqtt-topics.js';
 
 export const PACKET = { CONNECT: 1, CONNACK: 2, PUBLISH: 3, PUBACK: 4, SUBSCRIBE: 8, SUBACK: 9, UNSUBSCRIBE: 10, UNSUBACK: 11, PINGREQ: 12, PINGRESP: 13, DISCONNECT: 14 } as const;
 /** §2.2.3: at most four length bytes, so at most 268,435,455. */

@@ -13,7 +13,7 @@
 
 import type { Grant, Purpose, Valid } from '../../uzp/artefacts/types.js';
 import type { RegisterAccess } from './modbus-pdu.js';
-import { filterWithin, isTopicFilter, isTopicName, topicMatches } from './topics.js';
+import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
 
 export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
 export type HilPurpose = (typeof PURPOSES)[number];

@@ -7,7 +7,7 @@ import type { AuditEntry } from './audit.js';
 import type { Decision, HilAction, SlotAuthority } from './authority.js';
 import { classifyPdu, exceptionPdu, ModbusExceptionCode } from './modbus-pdu.js';
 import type { HilMessage } from './protocol.js';
-import { topicMatches } from './topics.js';
+import { topicMatches } from '../../lib/mqtt-topics.js';
 
 /** Subscriptions one channel may hold (each is matched against every bridged message). */
 const MAX_SUBSCRIPTIONS = 64;

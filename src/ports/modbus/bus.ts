@@ -12,7 +12,7 @@
 // - readMany() merges contiguous reads (plan.ts) and splits the answers back.
 
 import { ErrorCode, LocalError, StateError, UzpError } from '../../uzp/errors.js';
-import { systemClock, type Clock } from '../../uzp/link/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { ExceptionCode, MAX_PDU, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
 import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';

@@ -11,7 +11,7 @@
 // (Modbus over Serial Line V1.02 §2.5.1.1), so a late reply still on the wire is not mixed in.
 
 import { ErrorCode, StateError } from '../../uzp/errors.js';
-import { systemClock, type Clock } from '../../uzp/link/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_BROADCAST_TURNAROUND_MS, RTU_SILENCE_FLOOR_MS } from '../constants.js';
 import { ModbusCrcError, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';

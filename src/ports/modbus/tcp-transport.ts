@@ -13,8 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { ErrorCode, StateError } from '../../uzp/errors.js';
-import { Backoff, type BackoffOptions } from '../../uzp/link/backoff.js';
-import { systemClock, type Clock } from '../../uzp/link/clock.js';
+import { Backoff, type BackoffOptions } from '../../lib/backoff.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_TCP_CONNECT_TIMEOUT_MS, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from '../constants.js';
 import { ModbusOfflineError, ModbusTimeoutError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
@@ -29,7 +29,7 @@ export interface TcpTransportOptions {
   readonly host: string;
   readonly port: number;
   readonly connectTimeoutMs?: number;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: Partial<BackoffOptions>;
   readonly clock?: Clock;
   readonly log?: PortLog;
 }

@@ -6,6 +6,7 @@
 // draft §9: early data (ed) is bound to a monotonically increasing Grant nonce, and "no-replay"
 // (nr) forbids 0-RTT entirely, so ed && nr together is refused (GRANT_FLAGS).
 
+import { isTopicFilter } from '../../lib/mqtt-topics.js';
 import { asArray, asBool, asMap, asUint, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
 import { DecodeError, ErrorCode, ValidationError } from '../errors.js';
 import type { BodyCodec } from './codec.js';
@@ -19,13 +20,6 @@ export const MAX_UNITS = 256;
 export const MAX_TOPICS = 64;
 /** Purpose names: dotted lowercase words, e.g. "modbus.write". */
 export const PURPOSE_PATTERN = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
-
-/** MQTT 3.1.1 §4.7 / MQTT 5 §4.7 topic filter: '+' a whole level, '#' a whole last level, no NUL. */
-export function isTopicFilter(s: string): boolean {
-  if (s.length === 0 || s.includes('\u0000')) return false;
-  const levels = s.split('/');
-  return levels.every((l, i) => (l.includes('+') ? l === '+' : true) && (l.includes('#') ? l === '#' && i === levels.length - 1 : true));
-}
 
 function decodePurpose(v: CborValue, what: string): Purpose {
   const m = asMap(v, what);

@@ -8,7 +8,7 @@ export type { BodyCodec, Presence } from './codec.js';
 export { openArtefact, openAndVerify, verifySignatures, type ResolveKey, type OpenOptions } from './open.js';
 export { signArtefact } from './sign.js';
 export { pcertCodec, ROLES, isRole } from './pcert.js';
-export { grantCodec, isTopicFilter, PURPOSE_PATTERN } from './grant.js';
+export { grantCodec, PURPOSE_PATTERN } from './grant.js';
 export { rnSetCodec, isRnAddress } from './rnset.js';
 export { revocationCodec } from './revocation.js';
 export { SigCache } from './sigcache.js';

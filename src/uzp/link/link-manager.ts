@@ -9,8 +9,8 @@
 import { EventEmitter } from 'node:events';
 import type { RnSetBody } from '../artefacts/types.js';
 import { ErrorCode, ValidationError, isUzpError, ProtocolError, type UzpError } from '../errors.js';
-import { Backoff } from './backoff.js';
-import { systemClock, type Clock } from './clock.js';
+import { Backoff } from '../../lib/backoff.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_STABLE_MS } from './constants.js';
 import type { InitiatorTrust } from './attach.js';
 import { RnLink, type Offer, type RnLinkOptions } from './rn-link.js';

@@ -12,7 +12,7 @@ import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
-import { systemClock, every, type Clock } from './clock.js';
+import { systemClock, every, type Clock } from '../../lib/clock.js';
 import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, JoinRefusedCode, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';

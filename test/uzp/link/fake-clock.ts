@@ -1,6 +1,6 @@
 // A manual clock for link and RN timers: tests advance time instead of waiting for it.
 
-import type { Clock } from '../../../src/uzp/link/clock.js';
+import type { Clock } from '../../../src/lib/clock.js';
 
 interface Timer {
   readonly at: number;

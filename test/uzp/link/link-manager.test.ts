@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode } from '../../../src/rn/server.js';
 import { ErrorCode, ProtocolError, type UzpError } from '../../../src/uzp/errors.js';
-import { Backoff } from '../../../src/uzp/link/backoff.js';
+import { Backoff } from '../../../src/lib/backoff.js';
 import { LinkManager } from '../../../src/uzp/link/link-manager.js';
 import type { RnLink, RnLinkOptions } from '../../../src/uzp/link/rn-link.js';
 import { TestDomain } from '../../helpers/domain.js';

@@ -2,11 +2,11 @@
 // Full jitter spreads a fleet of gateways that lost the same RN at the same moment (a fixed
 // interval, which most edge gateways use, makes them reconnect in lockstep).
 
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from './constants.js';
-
+// The defaults belong to each caller (RN links and equipment ports back off differently), so
+// both bounds are required here.
 export interface BackoffOptions {
-  readonly baseMs?: number;
-  readonly capMs?: number;
+  readonly baseMs: number;
+  readonly capMs: number;
   /** Uniform in [0, 1); injectable for tests. */
   readonly random?: () => number;
 }
@@ -17,9 +17,9 @@ export class Backoff {
   private readonly capMs: number;
   private readonly random: () => number;
 
-  constructor(opts: BackoffOptions = {}) {
-    this.baseMs = opts.baseMs ?? BACKOFF_BASE_MS;
-    this.capMs = opts.capMs ?? BACKOFF_CAP_MS;
+  constructor(opts: BackoffOptions) {
+    this.baseMs = opts.baseMs;
+    this.capMs = opts.capMs;
     this.random = opts.random ?? Math.random;
   }
 

@@ -28,7 +28,7 @@ await runBench(BENCH, async () => {
     mod('attest/appraise.js'),
     mod('attest/nonces.js'),
     mod('attest/manifest.js'),
-    mod('gateway/config/index.js'),
+    mod('config/index.js'),
     mod('uzp/crypto/node.js'),
     mod('uzp/identity/identity.js'),
     mod('attest/bundle.js'),

@@ -3,8 +3,8 @@
 // config it validated, the board file it read), never from what a config says should be there.
 
 import { readFileSync } from 'node:fs';
-import type { Board, GatewayConfig } from '../gateway/config/types.js';
-import { configDigest } from '../gateway/config/digest.js';
+import type { Board, GatewayConfig } from '../config/types.js';
+import { configDigest } from '../config/digest.js';
 import { utf8 } from '../uzp/bytes.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { ErrorCode, StateError } from '../uzp/errors.js';

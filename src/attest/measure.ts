@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Board, GatewayConfig, SlotConfig } from '../gateway/config/types.js';
+import type { Board, GatewayConfig, SlotConfig } from '../config/types.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import type { SlotClaims } from './types.js';
 

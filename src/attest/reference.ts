@@ -1,8 +1,8 @@
 // Reference values for a freshly installed bundle + config + board (what `uzpgw flash` signs into the
 // manifest). Computed with the same functions the gateway's Attester uses (./measure.ts, ./bundle.ts).
 
-import type { Board, GatewayConfig } from '../gateway/config/types.js';
-import { configDigest } from '../gateway/config/digest.js';
+import type { Board, GatewayConfig } from '../config/types.js';
+import { configDigest } from '../config/digest.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { measureBundle } from './bundle.js';
 import { oemidBytes } from './cbor-parts.js';

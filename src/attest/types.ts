@@ -61,7 +61,7 @@ export interface Measurements {
   readonly lockfile: Uint8Array;
   /** process.version of the Node running the gateway, e.g. "v20.20.0". */
   readonly node: string;
-  /** configDigest() of the validated gateway config (src/gateway/config/digest.ts). */
+  /** configDigest() of the validated gateway config (src/config/digest.ts). */
   readonly config: Uint8Array;
   /** BLAKE3-256 of the board profile file's bytes. */
   readonly board: Uint8Array;

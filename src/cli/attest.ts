@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { appraise } from '../attest/appraise.js';
 import { decodeEvidence } from '../attest/evidence.js';
 import { NonceStore } from '../attest/nonces.js';
-import { loadGatewayConfig } from '../gateway/config/index.js';
+import { loadGatewayConfig } from '../config/index.js';
 import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';

@@ -1,7 +1,7 @@
 // `uzpgw boards [show ID]`: the board profiles shipped in boards/ — which serial and network ports
 // a board has, how each is enabled (the config.txt overlay line) and which slots equipment fits.
 
-import { boardToJson, BOARDS_DIR, listBoards, loadBoard, type Board, type BoardPort } from '../gateway/config/index.js';
+import { boardToJson, BOARDS_DIR, listBoards, loadBoard, type Board, type BoardPort } from '../config/index.js';
 import { bool, helpText, parseArgs, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 

@@ -14,7 +14,7 @@ import { connectOperator, type OperatorConnection } from '../operator/connect.js
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
-import type { HilMessage } from '../gateway/hil/protocol.js';
+import type { HilMessage } from '../hil/messages.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { cborToJson } from '../uzp/cbor.js';
 import { AttestationError } from '../operator/attest.js';

@@ -2,8 +2,8 @@
 // Creates the identity key named by the config and an enrollment request next to it when there is
 // no key yet; otherwise does nothing. Works before the PCert and trust files exist.
 
-import { loadGatewayConfig } from '../gateway/config/index.js';
-import type { GatewayConfig } from '../gateway/config/types.js';
+import { loadGatewayConfig } from '../config/index.js';
+import type { GatewayConfig } from '../config/types.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { firstBoot, type FirstBootResult } from '../flash/first-boot.js';
 import { SERVICE_USER } from '../flash/layout.js';

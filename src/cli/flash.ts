@@ -4,8 +4,8 @@
 
 import { join } from 'node:path';
 import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
-import { boardIds } from '../gateway/config/boards.js';
-import { didYouMean } from '../gateway/config/suggest.js';
+import { boardIds } from '../config/boards.js';
+import { didYouMean } from '../config/suggest.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { flash, type FlashResult } from '../flash/flash.js';
 import { DEFAULT_NODE, ENROLL_REQUEST_NAME, MANIFEST_FILE, STATE_DIR } from '../flash/layout.js';

@@ -3,7 +3,7 @@
 // audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0).
 
 import { pino, type Logger } from 'pino';
-import { loadGatewayConfig } from '../gateway/config/index.js';
+import { loadGatewayConfig } from '../config/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';

@@ -2,7 +2,7 @@
 // lists every problem (file, line, field path, expected, found, fix). Exit 0 when the config is
 // valid (warnings allowed), 1 when it has errors.
 
-import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../gateway/config/index.js';
+import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../config/index.js';
 import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 

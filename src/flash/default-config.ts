@@ -8,7 +8,7 @@
 // `uzpgw pantheon init` / `rn-set` name them; relative paths also keep the config digest the same
 // whether the config is read on the device or from the mounted image.
 
-import type { Board, BoardPort, BoardSlot } from '../gateway/config/types.js';
+import type { Board, BoardPort, BoardSlot } from '../config/types.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { STATE_DIR } from './layout.js';
 

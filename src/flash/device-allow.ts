@@ -7,7 +7,7 @@
 // rules (char-ttyUSB, char-ttyACM: every current and future device of that driver). A group is
 // resolvable only while its driver is loaded, hence the modprobe@ units the unit pulls in.
 
-import type { Board, GatewayConfig } from '../gateway/config/types.js';
+import type { Board, GatewayConfig } from '../config/types.js';
 
 export interface DeviceRule {
   /** DeviceAllow= value without the access part: a /dev path or char-<group>. */

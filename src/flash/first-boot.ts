@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createEnrollRequest, writeEnrollRequest } from '../files/enroll-request.js';
 import { ensureDir, fileError } from '../files/fsutil.js';
 import { writeKeyFile } from '../files/keyfile.js';
-import type { GatewayConfig } from '../gateway/config/types.js';
+import type { GatewayConfig } from '../config/types.js';
 import { MAX_TEXT } from '../uzp/artefacts/constants.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';

@@ -10,8 +10,8 @@ import type { DeviceIdentity } from '../attest/types.js';
 import type { GatewayDevice } from '../hil-devices/index.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import { loadBoard } from './config/boards.js';
-import type { GatewayConfig } from './config/types.js';
+import { loadBoard } from '../config/boards.js';
+import type { GatewayConfig } from '../config/types.js';
 
 /** A device identity is asked for at most this often (devices rarely change; polls must not starve). */
 const IDENTITY_TTL_MS = 60_000;

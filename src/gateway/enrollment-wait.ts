@@ -4,7 +4,7 @@
 // the gateway comes up by itself the moment the files are copied in.
 
 import { statSync } from 'node:fs';
-import type { GatewayConfig } from './config/types.js';
+import type { GatewayConfig } from '../config/types.js';
 
 /** Files the domain admin provides; the identity key is not one (first-boot creates it). */
 export function missingEnrollmentFiles(c: GatewayConfig): string[] {

@@ -2,7 +2,7 @@
 // ports, a Modbus master (RTU over that link, or TCP) for modbus-poller, an MQTT client for
 // mqtt-bridge. Every transport here is a *client* (the gateway never listens).
 
-import type { Rs485Control, SlotConfig } from './config/types.js';
+import type { Rs485Control, SlotConfig } from '../config/types.js';
 import { SerialLink } from '../ports/serial.js';
 import type { Rs485Options } from '../ports/rs485.js';
 import { ModbusBus } from '../ports/modbus/bus.js';

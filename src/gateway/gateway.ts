@@ -18,7 +18,7 @@ import type { HandshakeExtension } from '../uzp/handshake/messages.js';
 import { ErrorCode, StateError } from '../uzp/errors.js';
 import { LinkManager } from '../uzp/link/link-manager.js';
 import type { Session } from '../uzp/session/session.js';
-import type { GatewayConfig } from './config/types.js';
+import type { GatewayConfig } from '../config/types.js';
 import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';

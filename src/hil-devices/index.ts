@@ -2,19 +2,19 @@
 // composition root (src/gateway) builds and owns the ports; createDevice wraps the slot's port in
 // the driver its config names. Drivers never see Grants: the HIL broker checks authority first.
 
-import type { SlotConfig } from '../gateway/config/types.js';
+import type { SlotConfig } from '../config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
 import type { SerialLink } from '../ports/serial.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
 import type { Clock } from '../lib/clock.js';
-import type { AnyDevice } from './device.js';
+import type { AnyDevice } from '../hil/device.js';
 import { ModbusPoller } from './modbus-poller.js';
 import { MqttBridge, type BridgeLink } from './mqtt-bridge.js';
 import { SerialLine } from './serial-line.js';
 import { SerialRaw } from './serial-raw.js';
 
-export type { AnyDevice, Driver, HilDevice, ModbusDevice, MqttDevice, Reading, ReadingKind, SerialDevice, Unsubscribe } from './device.js';
+export type { AnyDevice, Driver, HilDevice, ModbusDevice, MqttDevice, Reading, ReadingKind, SerialDevice, Unsubscribe } from '../hil/device.js';
 export { ModbusPoller, type ModbusPollerOptions, type ModbusPollerStatus, type UnitHealth } from './modbus-poller.js';
 export { SerialLine, LineSplitter, type SerialDriverOptions, type SerialLineStats } from './serial-line.js';
 export { SerialRaw, type SerialRawOptions, type SerialRawStats } from './serial-raw.js';

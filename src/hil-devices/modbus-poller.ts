@@ -12,7 +12,7 @@
 // Every register of a successful read becomes one reading; a failed read yields no reading and
 // shows in the unit's health (status()): last good poll, consecutive failed polls, last error.
 
-import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../gateway/config/types.js';
+import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../config/types.js';
 import { ModbusException, PortIoError } from '../ports/errors.js';
 import { describeError, type PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
@@ -21,7 +21,7 @@ import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { ErrorCode, LocalError, StateError, UzpError } from '../uzp/errors.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import type { ModbusDevice, Reading, Unsubscribe } from './device.js';
+import type { ModbusDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
 import { decodeRegister, encodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
 

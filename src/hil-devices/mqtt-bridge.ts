@@ -9,13 +9,13 @@
 // The HIL broker has already checked the operator's Grant (draft §4.3); these are the device's
 // own limits, which hold whatever a Grant says.
 
-import type { MqttBridgeDevice } from '../gateway/config/types.js';
+import type { MqttBridgeDevice } from '../config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { MqttLink } from '../ports/mqtt.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../lib/mqtt-topics.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { ErrorCode, LocalError, UzpError, ValidationError } from '../uzp/errors.js';
-import type { MqttDevice, Reading, Unsubscribe } from './device.js';
+import type { MqttDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 
 export interface MqttBridgeOptions {

@@ -5,7 +5,7 @@
 
 import type { CborValue } from '../uzp/cbor.js';
 import { describeError, silentPortLog, type PortLog } from '../ports/log.js';
-import type { Reading, ReadingKind, Unsubscribe } from './device.js';
+import type { Reading, ReadingKind, Unsubscribe } from '../hil/device.js';
 
 /** Callbacks called in turn, each in its own try: a throwing listener is counted and logged, the rest still run. */
 export class Listeners<A extends unknown[]> {

@@ -7,11 +7,11 @@
 // most maxLineBytes of a line are held. A longer line is emitted cut to maxLineBytes with
 // `truncated: true`, counted, and the rest of it is discarded up to the next delimiter.
 
-import type { SerialLineDevice } from '../gateway/config/types.js';
+import type { SerialLineDevice } from '../config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { SerialLink } from '../ports/serial.js';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import type { Reading, SerialDevice, Unsubscribe } from './device.js';
+import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 
 export interface SerialDriverOptions {

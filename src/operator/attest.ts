@@ -7,7 +7,7 @@ import { sessionBinding } from '../attest/binding.js';
 import type { TpmClockStore } from '../attest/tpm/clock-store.js';
 import type { NonceStore } from '../attest/nonces.js';
 import type { AppraisalResult, ReferenceManifest } from '../attest/types.js';
-import { decodeHil, encodeHil } from '../gateway/hil/protocol.js';
+import { decodeHil, encodeHil } from '../hil/messages.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../uzp/errors.js';
 import type { Channel } from '../uzp/session/channel.js';

@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { ErrorCode, LocalError } from '../uzp/errors.js';
-import { exceptionPdu, ModbusExceptionCode } from '../gateway/hil/modbus-pdu.js';
+import { exceptionPdu, ModbusExceptionCode } from '../hil/modbus-request.js';
 
 const MBAP_LENGTH = 7;
 const MAX_ADU = 260; // 7-byte MBAP + 253-byte PDU

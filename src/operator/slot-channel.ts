@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCode, ProtocolError, StateError } from '../uzp/errors.js';
 import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
-import { decodeHil, encodeHil, type HilMessage, type Mode } from '../gateway/hil/protocol.js';
+import { decodeHil, encodeHil, type HilMessage, type Mode } from '../hil/messages.js';
 
 export const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 256;

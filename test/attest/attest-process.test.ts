@@ -10,7 +10,7 @@ import { signManifest } from '../../src/attest/manifest.js';
 import { RUNNING_BUNDLE_DIR } from '../../src/attest/measure.js';
 import { referenceFor } from '../../src/attest/reference.js';
 import type { ReferenceManifest } from '../../src/attest/types.js';
-import { loadBoard, loadGatewayConfig } from '../../src/gateway/config/index.js';
+import { loadBoard, loadGatewayConfig } from '../../src/config/index.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
 import { spawnCli, stopAll } from '../helpers/processes.js';

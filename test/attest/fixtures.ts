@@ -6,11 +6,11 @@ import { dirname, join } from 'node:path';
 import { Attester } from '../../src/attest/attester.js';
 import { referenceFor } from '../../src/attest/reference.js';
 import type { DeviceIdentity, ReferenceManifest } from '../../src/attest/types.js';
-import { checkConfigText } from '../../src/gateway/config/index.js';
-import type { Board, GatewayConfig } from '../../src/gateway/config/types.js';
+import { checkConfigText } from '../../src/config/index.js';
+import type { Board, GatewayConfig } from '../../src/config/types.js';
 import { nodeProvider } from '../../src/uzp/crypto/node.js';
 import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
-import { virtualConfig, type JsonValue } from '../gateway/config/fixtures.js';
+import { virtualConfig, type JsonValue } from '../config/fixtures.js';
 
 export const p = nodeProvider;
 

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/dispatch.js';
-import { ConfigDir, edit, virtualConfig } from '../gateway/config/fixtures.js';
+import { ConfigDir, edit, virtualConfig } from '../config/fixtures.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -12,7 +12,7 @@ import { createDemoDomain, FILES, issueGrants, issueRnSet } from '../../src/demo
 import { readArtefactFile } from '../../src/files/artefact-file.js';
 import { loadKeyFile } from '../../src/files/keyfile.js';
 import { loadTrustAnchor } from '../../src/files/trust-anchor.js';
-import { checkConfigText } from '../../src/gateway/config/index.js';
+import { checkConfigText } from '../../src/config/index.js';
 import { SlotAuthority } from '../../src/gateway/hil/authority.js';
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { fromHex, toHex } from '../../src/uzp/bytes.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureBundle } from '../../src/attest/bundle.js';
 import { openManifest } from '../../src/attest/manifest.js';
 import { loadKeyFile } from '../../src/files/keyfile.js';
-import { checkConfigText, configDigest } from '../../src/gateway/config/index.js';
+import { checkConfigText, configDigest } from '../../src/config/index.js';
 import { equal, toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { stopAll } from '../helpers/processes.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BOARDS_DIR, boardIds, loadBoard } from '../../src/gateway/config/index.js';
+import { BOARDS_DIR, boardIds, loadBoard } from '../../src/config/index.js';
 import { validateConfigText } from '../../src/flash/config-choice.js';
 import { defaultConfigText } from '../../src/flash/default-config.js';
 import { devicePlan } from '../../src/flash/device-allow.js';

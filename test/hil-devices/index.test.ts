@@ -2,7 +2,7 @@
 // reading stream stamps seq and timestamps and survives a throwing listener.
 
 import { describe, expect, it } from 'vitest';
-import type { DeviceConfig, SlotConfig } from '../../src/gateway/config/types.js';
+import type { DeviceConfig, SlotConfig } from '../../src/config/types.js';
 import { createDevice, ModbusPoller, MqttBridge, ReadingStream, SerialLine, SerialRaw } from '../../src/hil-devices/index.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
 import { MqttLink } from '../../src/ports/mqtt.js';

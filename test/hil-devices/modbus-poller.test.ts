@@ -4,8 +4,8 @@
 // clock), never with durations.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../../src/gateway/config/types.js';
-import type { Reading } from '../../src/hil-devices/device.js';
+import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../../src/config/types.js';
+import type { Reading } from '../../src/hil/device.js';
 import { ModbusPoller } from '../../src/hil-devices/modbus-poller.js';
 import { ModbusException } from '../../src/ports/errors.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';

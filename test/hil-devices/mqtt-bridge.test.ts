@@ -4,8 +4,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { MqttBridgeDevice } from '../../src/gateway/config/types.js';
-import type { Reading } from '../../src/hil-devices/device.js';
+import type { MqttBridgeDevice } from '../../src/config/types.js';
+import type { Reading } from '../../src/hil/device.js';
 import { MqttBridge, payloadValue } from '../../src/hil-devices/mqtt-bridge.js';
 import { MqttLink } from '../../src/ports/mqtt.js';
 import { ErrorCode } from '../../src/uzp/errors.js';

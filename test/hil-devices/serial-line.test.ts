@@ -4,8 +4,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { SerialLineDevice } from '../../src/gateway/config/types.js';
-import type { Reading } from '../../src/hil-devices/device.js';
+import type { SerialLineDevice } from '../../src/config/types.js';
+import type { Reading } from '../../src/hil/device.js';
 import { LineSplitter, SerialLine } from '../../src/hil-devices/serial-line.js';
 import { SerialLink } from '../../src/ports/serial.js';
 import { ErrorCode } from '../../src/uzp/errors.js';

@@ -4,8 +4,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { SerialRawDevice } from '../../src/gateway/config/types.js';
-import type { Reading } from '../../src/hil-devices/device.js';
+import type { SerialRawDevice } from '../../src/config/types.js';
+import type { Reading } from '../../src/hil/device.js';
 import { SerialRaw } from '../../src/hil-devices/serial-raw.js';
 import { SerialLink } from '../../src/ports/serial.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';

@@ -7,7 +7,7 @@ import { decodeEvidence } from '../../src/attest/evidence.js';
 import { NonceStore } from '../../src/attest/nonces.js';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
-import { decodeHil, encodeHil } from '../../src/gateway/hil/protocol.js';
+import { decodeHil, encodeHil } from '../../src/hil/messages.js';
 import { appraiseOnSession, pushedEvidence, requestEvidence } from '../../src/operator/attest.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { errorOf } from '../helpers/errors.js';

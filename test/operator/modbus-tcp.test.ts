@@ -13,7 +13,7 @@ import { writeKeyFile } from '../../src/files/keyfile.js';
 import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
-import type { ModbusDevice } from '../../src/hil-devices/device.js';
+import type { ModbusDevice } from '../../src/hil/device.js';
 import { ModbusTcpEndpoint } from '../../src/operator/modbus-tcp.js';
 import { SlotChannel } from '../../src/operator/slot-channel.js';
 import type { Purpose } from '../../src/uzp/artefacts/types.js';

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
-import type { ModbusDevice } from '../../src/hil-devices/device.js';
+import type { ModbusDevice } from '../../src/hil/device.js';
 import { SlotChannel } from '../../src/operator/slot-channel.js';
 import { sessionPair } from '../helpers/session-pair.js';
 

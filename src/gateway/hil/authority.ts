@@ -12,7 +12,7 @@
 // - MQTT: a subscription filter must be contained in a granted filter; a published topic must match one.
 
 import type { Grant, Purpose, Valid } from '../../uzp/artefacts/types.js';
-import type { RegisterAccess } from './modbus-pdu.js';
+import type { RegisterAccess } from '../../hil/modbus-request.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
 
 export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;

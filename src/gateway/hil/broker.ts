@@ -8,10 +8,10 @@ import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import { isUzpError } from '../../uzp/errors.js';
 import type { Channel } from '../../uzp/session/channel.js';
 import type { Session } from '../../uzp/session/session.js';
-import type { AnyDevice } from '../../hil-devices/device.js';
+import type { AnyDevice } from '../../hil/device.js';
 import type { AuditLog } from './audit.js';
 import { SlotAuthority, type HilPurpose } from './authority.js';
-import { decodeHil, encodeHil, type HilMessage } from './protocol.js';
+import { decodeHil, encodeHil, type HilMessage } from '../../hil/messages.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext } from './modes.js';
 import { sessionBinding } from '../../attest/binding.js';
 

@@ -2,11 +2,11 @@
 // to one device under one SlotAuthority. Every inbound frame is checked before the device sees it;
 // every outbound reading or message is checked before the operator sees it.
 
-import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil-devices/device.js';
+import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil/device.js';
 import type { AuditEntry } from './audit.js';
 import type { Decision, HilAction, SlotAuthority } from './authority.js';
-import { classifyPdu, exceptionPdu, ModbusExceptionCode } from './modbus-pdu.js';
-import type { HilMessage } from './protocol.js';
+import { classifyPdu, exceptionPdu, ModbusExceptionCode } from '../../hil/modbus-request.js';
+import type { HilMessage } from '../../hil/messages.js';
 import { topicMatches } from '../../lib/mqtt-topics.js';
 
 /** Subscriptions one channel may hold (each is matched against every bridged message). */

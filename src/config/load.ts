@@ -5,9 +5,9 @@
 
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { readFileCapped } from '../../files/fsutil.js';
-import { utf8Text } from '../../files/json.js';
-import { ErrorCode, isUzpError } from '../../uzp/errors.js';
+import { readFileCapped } from '../files/fsutil.js';
+import { utf8Text } from '../files/json.js';
+import { ErrorCode, isUzpError } from '../uzp/errors.js';
 import { BOARDS_DIR, boardIds, loadBoard } from './boards.js';
 import { crossCheck } from './cross-check.js';
 import { parseConfig, type FileRef } from './gateway-schema.js';

@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { checkConfigText, type CheckResult, type ConfigIssue } from '../../../src/gateway/config/index.js';
+import { checkConfigText, type CheckResult, type ConfigIssue } from '../../src/config/index.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 

@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boardToJson, checkBoardText, formatIssue, listBoards, type ConfigIssue } from '../../../src/gateway/config/index.js';
+import { boardToJson, checkBoardText, formatIssue, listBoards, type ConfigIssue } from '../../src/config/index.js';
 import { check, virtualConfig } from './fixtures.js';
 
 type Json = unknown;

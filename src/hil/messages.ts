@@ -4,8 +4,8 @@
 // on the channel carries only that mode's messages. Refusal codes are the authority's stable codes;
 // the detail goes to the gateway's audit log, not to the wire.
 
-import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../../uzp/cbor.js';
-import { DecodeError, ErrorCode } from '../../uzp/errors.js';
+import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
+import { DecodeError, ErrorCode } from '../uzp/errors.js';
 
 export const MODES = ['tail', 'modbus', 'serial', 'mqtt'] as const;
 export type Mode = (typeof MODES)[number];

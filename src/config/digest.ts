@@ -7,9 +7,9 @@
 // (the board file is part of the installed bundle, measured on its own); the board id is.
 
 import { isAbsolute, relative } from 'node:path';
-import { toHex } from '../../uzp/bytes.js';
-import type { CryptoProvider } from '../../uzp/crypto/provider.js';
-import { nodeProvider } from '../../uzp/crypto/node.js';
+import { toHex } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
 import type { DeviceConfig, GatewayConfig, RegisterDef, RegisterSpec, SerialParams } from './types.js';
 
 export const DIGEST_KIND = 'uzp-gw/gateway-config-digest/1';

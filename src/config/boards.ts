@@ -5,9 +5,9 @@
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileCapped } from '../../files/fsutil.js';
-import { utf8Text } from '../../files/json.js';
-import { ErrorCode, LocalError } from '../../uzp/errors.js';
+import { readFileCapped } from '../files/fsutil.js';
+import { utf8Text } from '../files/json.js';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { BOARD_ID, parseBoard } from './board-schema.js';
 import { ConfigError, IssueLog, type ConfigIssue } from './issues.js';
 import { readJson } from './json-source.js';
@@ -15,8 +15,8 @@ import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
 import type { Board } from './types.js';
 
-/** `boards/` of the package: three levels up from src/gateway/config/ (and from dist/gateway/config/). */
-export const BOARDS_DIR = fileURLToPath(new URL('../../../boards/', import.meta.url));
+/** `boards/` of the package: two levels up from src/config/ (and from dist/config/). */
+export const BOARDS_DIR = fileURLToPath(new URL('../../boards/', import.meta.url));
 export const MAX_BOARD_FILE = 256 * 1024;
 
 /** Validates a board file's text; `board` is set only when there are no errors. */

@@ -1,7 +1,7 @@
 // The device in a slot: its id, its driver and the driver's parameters (Modbus RTU/TCP polling,
 // delimiter-framed serial lines, raw serial passthrough, MQTT bridging).
 
-import { isTopicFilter } from '../../lib/mqtt-topics.js';
+import { isTopicFilter } from '../lib/mqtt-topics.js';
 import { childPath } from './path.js';
 import type { IssueLog } from './issues.js';
 import type { Node, Obj } from './node.js';

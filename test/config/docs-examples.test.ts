@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkConfigFile, formatIssue, listBoards } from '../../../src/gateway/config/index.js';
+import { checkConfigFile, formatIssue, listBoards } from '../../src/config/index.js';
 import { ConfigDir } from './fixtures.js';
 
 const doc = readFileSync(new URL('../../../docs/CONFIG.md', import.meta.url), 'utf8');

@@ -2,7 +2,7 @@
 // was found and how to fix it; the validators collect all of them instead of stopping at the
 // first, so one `uzpgw slots check` run lists everything an installer has to change.
 
-import { ErrorCode, LocalError } from '../../uzp/errors.js';
+import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { isWithin, showPath } from './path.js';
 
 export type Severity = 'error' | 'warning';

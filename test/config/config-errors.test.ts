@@ -2,7 +2,7 @@
 // found and a fix hint; all errors are collected; lines point at the field in the file.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatIssue, type ConfigIssue } from '../../../src/gateway/config/index.js';
+import { formatIssue, type ConfigIssue } from '../../src/config/index.js';
 import { check, ConfigDir, edit, errors, virtualConfig, type JsonValue } from './fixtures.js';
 
 const files = new ConfigDir();

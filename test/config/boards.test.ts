@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BOARDS_DIR, boardIds, boardToJson, checkBoardText, listBoards, loadBoard, type Board } from '../../../src/gateway/config/index.js';
-import { ErrorCode } from '../../../src/uzp/errors.js';
-import { codeOf } from '../../helpers/errors.js';
+import { BOARDS_DIR, boardIds, boardToJson, checkBoardText, listBoards, loadBoard, type Board } from '../../src/config/index.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-boards-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

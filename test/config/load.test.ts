@@ -14,9 +14,9 @@ import {
   type GatewayConfig,
   type ModbusPollerDevice,
   type MqttBridgeDevice,
-} from '../../../src/gateway/config/index.js';
+} from '../../src/config/index.js';
 import { blake3Hex } from './blake3.js';
-import { ErrorCode } from '../../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 import { ConfigDir, edit, virtualConfig } from './fixtures.js';
 
 const a = new ConfigDir();

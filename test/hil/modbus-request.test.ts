@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyPdu, exceptionPdu, ModbusExceptionCode } from '../../../src/gateway/hil/modbus-pdu.js';
+import { classifyPdu, exceptionPdu, ModbusExceptionCode } from '../../src/hil/modbus-request.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s/g, ''), 'hex'));
 

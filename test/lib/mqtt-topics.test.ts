@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../../src/lib/mqtt-topics.js';
+import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../src/lib/mqtt-topics.js';
 
 // A small alphabet of levels so that random filters and topics collide often.
 const level = fc.constantFrom('a', 'b', 'c', '$s', '');

@@ -3,9 +3,11 @@
 // semantics; they never see Grants — the broker checks authority before calling them (draft §4.3).
 
 import type { CborValue } from '../uzp/cbor.js';
+import type { ReadingKind } from './messages.js';
+
+export type { ReadingKind };
 
 export type Driver = 'modbus-poller' | 'serial-line' | 'serial-raw' | 'mqtt-bridge';
-export type ReadingKind = 'modbus' | 'serial' | 'mqtt';
 
 /** One reading as it leaves the device layer; every reading carries slot, device, kind, seq, timestamp. */
 export interface Reading {

@@ -12,20 +12,13 @@
 // - MQTT: a subscription filter must be contained in a granted filter; a published topic must match one.
 
 import type { Grant, Purpose, Valid } from '../../uzp/artefacts/types.js';
+import type { RefusalCode } from '../../hil/refusals.js';
 import type { RegisterAccess } from '../../hil/modbus-request.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
 
 export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
 export type HilPurpose = (typeof PURPOSES)[number];
 
-export type RefusalCode =
-  | 'SLOT_NOT_GRANTED'
-  | 'DEVICE_NOT_GRANTED'
-  | 'PURPOSE_NOT_GRANTED'
-  | 'UNIT_NOT_GRANTED'
-  | 'REGISTER_OUT_OF_RANGE'
-  | 'TOPIC_OUT_OF_FILTER'
-  | 'BAD_TOPIC';
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
 

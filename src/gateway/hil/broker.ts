@@ -14,6 +14,7 @@ import { SlotAuthority, type HilPurpose } from './authority.js';
 import { decodeHil, encodeHil, type HilMessage } from '../../hil/messages.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext } from './modes.js';
 import { sessionBinding } from '../../attest/binding.js';
+import type { RefusalCode } from '../../hil/refusals.js';
 
 /** The purposes that make each mode usable, by device kind (any one suffices to open). */
 const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
@@ -90,7 +91,7 @@ export class HilBroker {
     return closed;
   }
 
-  private end(session: Session, code: 'GRANT_EXPIRED' | 'REVOKED'): void {
+  private end(session: Session, code: Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED'>): void {
     const grant = this.live.get(session);
     if (grant !== undefined) {
       this.o.audit.record({ operator: session.peerCid, grant: grant.objectId }, { action: 'session.end', decision: 'refused', code, reason: code === 'REVOKED' ? 'the Grant or the operator was revoked' : 'the Grant expired' });
@@ -232,7 +233,7 @@ export class HilBroker {
     }
   }
 
-  private refuse(send: (m: HilMessage) => boolean, ctx: Parameters<AuditLog['record']>[0], action: string, code: string, reason: string): void {
+  private refuse(send: (m: HilMessage) => boolean, ctx: Parameters<AuditLog['record']>[0], action: string, code: RefusalCode, reason: string): void {
     this.stats.refusals++;
     this.o.audit.record(ctx, { action, decision: 'refused', code, reason });
     send({ t: 'refused', code });

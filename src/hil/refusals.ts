@@ -1,0 +1,31 @@
+// Every code a gateway may put in a HIL `refused` message or an audit line's decision, in one union
+// (docs/PROFILE.md §HIL protocol). The code says *what* was refused; the reason stays in the
+// gateway's audit log (a peer never learns why, STYLE §3). Receivers must accept codes they do
+// not know: the wire type keeps `code` a string so a newer gateway can add one.
+
+export const REFUSAL_CODES = [
+  // Grant authority (draft §4.3): the gateway never generalises a slot's authority
+  'SLOT_NOT_GRANTED',
+  'DEVICE_NOT_GRANTED',
+  'PURPOSE_NOT_GRANTED',
+  'UNIT_NOT_GRANTED',
+  'REGISTER_OUT_OF_RANGE',
+  'TOPIC_OUT_OF_FILTER',
+  'BAD_TOPIC',
+  // channel protocol
+  'NOT_OPEN',
+  'BAD_MESSAGE',
+  'UNEXPECTED_MESSAGE',
+  'SLOT_UNAVAILABLE',
+  'MODE_NOT_SUPPORTED',
+  'ILLEGAL_REQUEST',
+  'BUSY',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'DEVICE_ERROR',
+  'ATTEST_UNAVAILABLE',
+  // session ends (audit only)
+  'GRANT_EXPIRED',
+  'REVOKED',
+] as const;
+
+export type RefusalCode = (typeof REFUSAL_CODES)[number];

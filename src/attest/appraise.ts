@@ -4,7 +4,6 @@
 
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { isUzpError } from '../uzp/errors.js';
 import { bundleRootOf, diffBundles } from './bundle.js';
 import { decodeEvidence, EVIDENCE_LIFETIME_SECONDS, evidenceSignatureValid } from './evidence.js';
 import type { NonceStore } from './nonces.js';
@@ -12,6 +11,7 @@ import { qualifyingData } from './tpm/qualifying.js';
 import type { TpmClockStore } from './tpm/clock-store.js';
 import { verifyQuote } from './tpm/verify.js';
 import type { AppraisalResult, ClaimResult, DeviceIdentity, Evidence, ReferenceManifest, SlotResult } from './types.js';
+import { isCodedError } from '../lib/errors.js';
 
 export interface AppraisalPolicy {
   /** Refuse evidence whose claims are vouched for by a software key only (key_origin "software"). */
@@ -63,7 +63,7 @@ export function appraise(p: CryptoProvider, bytes: Uint8Array, reference: Refere
   try {
     ev = decodeEvidence(p, bytes);
   } catch (e) {
-    return { ok: false, claims: [fail('evidence', `not valid evidence: ${isUzpError(e) ? `${e.message} [${e.code}]` : String(e)}`)], slots: [] };
+    return { ok: false, claims: [fail('evidence', `not valid evidence: ${isCodedError(e) ? `${e.message} [${e.code}]` : String(e)}`)], slots: [] };
   }
   const c = ev.claims;
   const out: ClaimResult[] = [];

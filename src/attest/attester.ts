@@ -7,7 +7,6 @@ import type { Board, GatewayConfig } from '../config/types.js';
 import { configDigest } from '../config/digest.js';
 import { utf8 } from '../uzp/bytes.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
-import { ErrorCode, StateError } from '../uzp/errors.js';
 import { BundleMeasurer } from './bundle.js';
 import { oemidBytes } from './cbor-parts.js';
 import { ueidOf } from './claims.js';
@@ -16,6 +15,8 @@ import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, slotClaimsFromConfig, 
 import { qualifyingData } from './tpm/qualifying.js';
 import type { TpmAttester } from './tpm/attester.js';
 import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
+import { AttestErrorCode } from './errors.js';
+import { StateError } from '../lib/errors.js';
 
 const DT_MODEL = '/proc/device-tree/model';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
@@ -105,10 +106,10 @@ export class Attester {
    */
   evidence(nonce: Uint8Array, binding?: Uint8Array): Promise<Uint8Array> {
     if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) {
-      return Promise.reject(new StateError(ErrorCode.ATTEST_NONCE, `nonce of ${nonce.length} bytes; ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES} expected`));
+      return Promise.reject(new StateError(AttestErrorCode.ATTEST_NONCE, `nonce of ${nonce.length} bytes; ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES} expected`));
     }
     if (binding !== undefined && binding.length !== BINDING_LENGTH) {
-      return Promise.reject(new StateError(ErrorCode.ATTEST_BINDING, `binding of ${binding.length} bytes; ${BINDING_LENGTH} expected`));
+      return Promise.reject(new StateError(AttestErrorCode.ATTEST_BINDING, `binding of ${binding.length} bytes; ${BINDING_LENGTH} expected`));
     }
     return this.serial(() => this.build(nonce, binding));
   }

@@ -5,9 +5,9 @@
 // Every decoder is closed (unknown keys refused) and bounded, and throws DecodeError naming the field.
 
 import { asArray, asBytes, asMap, asText, asUint, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
 import type { BundleGroup, BundleMeasurement, DeviceIdentity, SlotClaims } from './types.js';
 import { DIGEST_LENGTH } from './types.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** Bounds a decoder holds to (a bundle has ~100-200 groups; a gateway at most 64 slots). */
 export const MAX_GROUPS = 4096;
@@ -24,12 +24,12 @@ export function decodeBundle(v: CborValue | undefined, what: string): BundleMeas
   onlyKeys(m, ['root', 'files', 'groups'], what);
   const groups: BundleGroup[] = asArray(m.groups, `${what}.groups`, MAX_GROUPS).map((item, i) => {
     const g = asArray(item, `${what}.groups[${i}]`, 3);
-    if (g.length !== 3) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}.groups[${i}]: expected [name, files, root]`);
+    if (g.length !== 3) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}.groups[${i}]: expected [name, files, root]`);
     return { name: asText(g[0], `${what}.groups[${i}].name`, MAX_NAME), files: asUint(g[1], `${what}.groups[${i}].files`), root: asBytes(g[2], `${what}.groups[${i}].root`, DIGEST_LENGTH) };
   });
   for (let i = 1; i < groups.length; i++) {
     if (Buffer.compare(Buffer.from(groups[i - 1]!.name), Buffer.from(groups[i]!.name)) >= 0) {
-      throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.groups: names must be strictly ascending`);
+      throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.groups: names must be strictly ascending`);
     }
   }
   return { root: asBytes(m.root, `${what}.root`, DIGEST_LENGTH), files: asUint(m.files, `${what}.files`), groups };
@@ -75,10 +75,10 @@ export function encodeSlots(slots: Readonly<Record<string, SlotClaims>>): CborMa
 export function decodeSlots(v: CborValue | undefined, what: string): Record<string, SlotClaims> {
   const m = asMap(v, what);
   const keys = Object.keys(m);
-  if (keys.length > MAX_SLOTS) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: more than ${MAX_SLOTS} slots`);
+  if (keys.length > MAX_SLOTS) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: more than ${MAX_SLOTS} slots`);
   const out: Record<string, SlotClaims> = {};
   for (const k of keys) {
-    if (k.length === 0 || k.length > 64) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: slot id of ${k.length} characters`);
+    if (k.length === 0 || k.length > 64) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: slot id of ${k.length} characters`);
     out[k] = decodeSlot(m[k], `${what}.${k}`);
   }
   return out;
@@ -92,6 +92,6 @@ export function oemidBytes(hex: string): Uint8Array {
 
 export function decodeOemid(v: CborValue | undefined, what: string): Uint8Array {
   const b = asBytes(v, what);
-  if (b.length !== 3 && b.length !== 16) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: expected 3 or 16 bytes, got ${b.length}`);
+  if (b.length !== 3 && b.length !== 16) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: expected 3 or 16 bytes, got ${b.length}`);
   return b;
 }

@@ -9,10 +9,10 @@
 //    "key_origin": "software"|"tpm", "submods": {slot: slot}}
 
 import { asBytes, asMap, asText, asUint, onlyKeys, type CborMap } from '../uzp/cbor.js';
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
 import { CID_LENGTH } from '../uzp/identity/cid.js';
 import { decodeBundle, decodeOemid, decodeSlots, encodeBundle, encodeSlots, MAX_NAME } from './cbor-parts.js';
 import { BINDING_LENGTH, DIGEST_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type Claims, type Measurements } from './types.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** RFC 9711 §4.2.1.1 UEID type byte for a random (here: hash-derived) identifier. */
 export const UEID_TYPE_RAND = 0x01;
@@ -62,7 +62,7 @@ export function encodeClaims(c: Claims): CborMap {
 
 function oneOf<T extends string>(v: unknown, what: string, allowed: readonly T[]): T {
   const s = asText(v as never, what, 32);
-  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}, got ${JSON.stringify(s)}`);
+  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}, got ${JSON.stringify(s)}`);
   return s as T;
 }
 
@@ -82,13 +82,13 @@ function decodeMeasurements(v: CborMap[string] | undefined): Measurements {
 export function decodeClaims(m: CborMap): Claims {
   onlyKeys(m, CLAIM_KEYS, 'claims');
   const profile = asText(m.eat_profile, 'eat_profile', 256);
-  if (profile !== EAT_PROFILE) throw new DecodeError(ErrorCode.DECODE_VALUE, `eat_profile: expected ${EAT_PROFILE}, got ${JSON.stringify(profile)}`);
+  if (profile !== EAT_PROFILE) throw new DecodeError(CommonCode.DECODE_VALUE, `eat_profile: expected ${EAT_PROFILE}, got ${JSON.stringify(profile)}`);
   const nonce = asBytes(m.eat_nonce, 'eat_nonce');
   if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `eat_nonce: ${nonce.length} bytes, expected ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `eat_nonce: ${nonce.length} bytes, expected ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES}`);
   }
   const ueid = asBytes(m.ueid, 'ueid', UEID_LENGTH);
-  if (ueid[0] !== UEID_TYPE_RAND) throw new DecodeError(ErrorCode.DECODE_VALUE, `ueid: type byte 0x${ueid[0]!.toString(16)}, expected 0x01`);
+  if (ueid[0] !== UEID_TYPE_RAND) throw new DecodeError(CommonCode.DECODE_VALUE, `ueid: type byte 0x${ueid[0]!.toString(16)}, expected 0x01`);
   return {
     eat_profile: profile,
     eat_nonce: nonce,

@@ -5,8 +5,9 @@
 // Request PDU:  2B 0E 01 <object id>
 // Response PDU: 2B 0E 01 <conformity> <more follows 00|FF> <next object id> <n> (<id> <len> <bytes>){n}
 
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
 import type { DeviceIdentity } from './types.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
+import { PortErrorCode } from '../ports/errors.js';
 
 const FC = 0x2b;
 const MEI = 0x0e;
@@ -26,26 +27,26 @@ export interface DeviceIdPage {
 
 /** Parses one response PDU; throws DecodeError for anything not a well-formed 43/14 answer. */
 export function parseDeviceIdResponse(pdu: Uint8Array): DeviceIdPage {
-  if (pdu.length < 7) throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `43/14 response: ${pdu.length} bytes, at least 7 expected`);
-  if (pdu[0] === (FC | 0x80)) throw new DecodeError(ErrorCode.DECODE_VALUE, `43/14: exception 0x${pdu[1]?.toString(16).padStart(2, '0') ?? '??'}`);
-  if (pdu[0] !== FC || pdu[1] !== MEI) throw new DecodeError(ErrorCode.DECODE_TYPE, '43/14 response: not function 0x2B / MEI 0x0E');
-  if (pdu[2] !== BASIC) throw new DecodeError(ErrorCode.DECODE_VALUE, `43/14 response: read code ${pdu[2]}, asked for 1`);
+  if (pdu.length < 7) throw new DecodeError(CommonCode.DECODE_TRUNCATED, `43/14 response: ${pdu.length} bytes, at least 7 expected`);
+  if (pdu[0] === (FC | 0x80)) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14: exception 0x${pdu[1]?.toString(16).padStart(2, '0') ?? '??'}`);
+  if (pdu[0] !== FC || pdu[1] !== MEI) throw new DecodeError(CommonCode.DECODE_TYPE, '43/14 response: not function 0x2B / MEI 0x0E');
+  if (pdu[2] !== BASIC) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14 response: read code ${pdu[2]}, asked for 1`);
   const more = pdu[4]!;
-  if (more !== 0x00 && more !== 0xff) throw new DecodeError(ErrorCode.DECODE_VALUE, `43/14 response: more-follows 0x${more.toString(16)}`);
+  if (more !== 0x00 && more !== 0xff) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14 response: more-follows 0x${more.toString(16)}`);
   const n = pdu[6]!;
   const objects = new Map<number, Uint8Array>();
   let off = 7;
   for (let i = 0; i < n; i++) {
-    if (off + 2 > pdu.length) throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `43/14 response: object ${i} header truncated`);
+    if (off + 2 > pdu.length) throw new DecodeError(CommonCode.DECODE_TRUNCATED, `43/14 response: object ${i} header truncated`);
     const id = pdu[off]!;
     const len = pdu[off + 1]!;
     off += 2;
-    if (off + len > pdu.length) throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `43/14 response: object 0x${id.toString(16)} truncated`);
-    if (objects.has(id)) throw new DecodeError(ErrorCode.DECODE_VALUE, `43/14 response: object 0x${id.toString(16)} twice`);
+    if (off + len > pdu.length) throw new DecodeError(CommonCode.DECODE_TRUNCATED, `43/14 response: object 0x${id.toString(16)} truncated`);
+    if (objects.has(id)) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14 response: object 0x${id.toString(16)} twice`);
     objects.set(id, pdu.subarray(off, off + len));
     off += len;
   }
-  if (off !== pdu.length) throw new DecodeError(ErrorCode.DECODE_TRAILING, `43/14 response: ${pdu.length - off} trailing bytes`);
+  if (off !== pdu.length) throw new DecodeError(CommonCode.DECODE_TRAILING, `43/14 response: ${pdu.length - off} trailing bytes`);
   return { objects, ...(more === 0xff ? { next: pdu[5]! } : {}) };
 }
 
@@ -70,7 +71,7 @@ export async function readDeviceIdentity(request: (unit: number, pdu: Uint8Array
     try {
       page = parseDeviceIdResponse(await request(unit, deviceIdRequest(next)));
     } catch (e) {
-      if (e instanceof DecodeError || (e as { code?: string }).code === ErrorCode.MODBUS_EXCEPTION) return undefined;
+      if (e instanceof DecodeError || (e as { code?: string }).code === PortErrorCode.MODBUS_EXCEPTION) return undefined;
       throw e;
     }
     for (const [k, v] of page.objects) objects.set(k, v);

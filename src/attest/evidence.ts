@@ -9,12 +9,13 @@ import { equal } from '../uzp/bytes.js';
 import { asBytes, asMap, encodeCanonical, onlyKeys, type CborMap } from '../uzp/cbor.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../uzp/crypto/provider.js';
-import { DecodeError, ErrorCode, ValidationError } from '../uzp/errors.js';
+import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { decodeEnvelope, sealEnvelope } from '../uzp/artefacts/envelope.js';
 import { verifySignatures } from '../uzp/artefacts/open.js';
 import { decodeClaims, encodeClaims } from './claims.js';
 import type { Claims, Evidence, TpmQuote } from './types.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export const EVIDENCE_TYPE = 'attestation';
 /** Evidence is fresh for this long after iat (the nonce is what really gives freshness). */
@@ -39,7 +40,7 @@ export function signEvidence(p: CryptoProvider, signer: Signer, claims: Claims, 
 
 function bounded(v: CborMap[string] | undefined, what: string): Uint8Array {
   const b = asBytes(v, what);
-  if (b.length === 0 || b.length > MAX_TPM_FIELD) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: ${b.length} bytes, expected 1..${MAX_TPM_FIELD}`);
+  if (b.length === 0 || b.length > MAX_TPM_FIELD) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: ${b.length} bytes, expected 1..${MAX_TPM_FIELD}`);
   return b;
 }
 
@@ -50,9 +51,9 @@ function bounded(v: CborMap[string] | undefined, what: string): Uint8Array {
 export function decodeEvidence(p: CryptoProvider, bytes: Uint8Array): Evidence {
   const raw = decodeEnvelope(p, bytes);
   if (raw.type !== EVIDENCE_TYPE) throw new ValidationError(ErrorCode.ARTEFACT_TYPE, `expected ${EVIDENCE_TYPE} evidence, got ${raw.type}`);
-  if (raw.subject !== undefined || raw.audience !== undefined) throw new DecodeError(ErrorCode.DECODE_VALUE, 'evidence: sub and aud must be absent');
+  if (raw.subject !== undefined || raw.audience !== undefined) throw new DecodeError(CommonCode.DECODE_VALUE, 'evidence: sub and aud must be absent');
   for (const e of raw.extensions) if (e.critical) throw new ValidationError(ErrorCode.ARTEFACT_CRITICAL_EXT, `evidence: unknown critical extension ${JSON.stringify(e.id)}`);
-  if (raw.signatures.length !== 1) throw new DecodeError(ErrorCode.DECODE_VALUE, 'evidence: exactly one signature (the gateway) expected');
+  if (raw.signatures.length !== 1) throw new DecodeError(CommonCode.DECODE_VALUE, 'evidence: exactly one signature (the gateway) expected');
   const b = asMap(raw.body, 'evidence');
   onlyKeys(b, ['claims', 'pk', 'tpm'], 'evidence');
   const claimsMap = asMap(b.claims, 'claims');
@@ -61,7 +62,7 @@ export function decodeEvidence(p: CryptoProvider, bytes: Uint8Array): Evidence {
   const cid = cidOf(p, publicKey);
   if (!equal(cid, raw.issuer)) throw new ValidationError(ErrorCode.ARTEFACT_ISSUER, 'evidence: issuer is not CID(pk)');
   if (!equal(claims.ueid.subarray(1), cid)) throw new ValidationError(ErrorCode.ARTEFACT_ISSUER, 'evidence: ueid is not the signer CID');
-  if (claims.iat !== raw.issuedAt) throw new DecodeError(ErrorCode.DECODE_VALUE, 'evidence: claims iat differs from the envelope iat');
+  if (claims.iat !== raw.issuedAt) throw new DecodeError(CommonCode.DECODE_VALUE, 'evidence: claims iat differs from the envelope iat');
   let tpm: TpmQuote | undefined;
   if (b.tpm !== undefined) {
     const t = asMap(b.tpm, 'evidence.tpm');
@@ -69,7 +70,7 @@ export function decodeEvidence(p: CryptoProvider, bytes: Uint8Array): Evidence {
     tpm = { akPublic: bounded(t.ak, 'tpm.ak'), attest: bounded(t.attest, 'tpm.attest'), signature: bounded(t.sig, 'tpm.sig'), pcrs: bounded(t.pcrs, 'tpm.pcrs') };
   }
   if ((tpm !== undefined) !== (claims.key_origin === 'tpm')) {
-    throw new DecodeError(ErrorCode.DECODE_VALUE, `evidence: key_origin ${claims.key_origin} but ${tpm ? 'a' : 'no'} TPM quote`);
+    throw new DecodeError(CommonCode.DECODE_VALUE, `evidence: key_origin ${claims.key_origin} but ${tpm ? 'a' : 'no'} TPM quote`);
   }
   return {
     claims,

@@ -11,13 +11,14 @@ import { equal, toHex } from '../uzp/bytes.js';
 import { asArray, asBytes, asMap, asText, onlyKeys, type CborMap } from '../uzp/cbor.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../uzp/crypto/provider.js';
-import { DecodeError, ErrorCode, ValidationError } from '../uzp/errors.js';
+import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { decodeEnvelope, sealEnvelope } from '../uzp/artefacts/envelope.js';
 import { verifySignatures } from '../uzp/artefacts/open.js';
 import { decodeBundle, decodeOemid, decodeSlots, encodeBundle, encodeSlots, MAX_NAME } from './cbor-parts.js';
 import type { ReferenceManifest } from './types.js';
 import { DIGEST_LENGTH } from './types.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export const MANIFEST_TYPE = 'reference-manifest';
 const KEYS = ['pk', 'board', 'oemid', 'hwmodel', 'hwversion', 'swname', 'swversion', 'bundle', 'lockfile', 'node', 'config', 'board_digest', 'slots'] as const;
@@ -55,7 +56,7 @@ function encodeManifest(m: ReferenceManifest, pk: Uint8Array): CborMap {
 function decodeManifestBody(b: CborMap): { manifest: ReferenceManifest; pk: Uint8Array } {
   onlyKeys(b, KEYS, 'manifest');
   const node = asArray(b.node, 'manifest.node', 16).map((v, i) => asText(v, `manifest.node[${i}]`, 32));
-  if (node.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, 'manifest.node: at least one Node version');
+  if (node.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'manifest.node: at least one Node version');
   return {
     pk: asBytes(b.pk, 'manifest.pk', ED25519_PUBLIC_LENGTH),
     manifest: {
@@ -89,7 +90,7 @@ export function signManifest(p: CryptoProvider, signer: Signer, m: ReferenceMani
 export function openManifest(p: CryptoProvider, bytes: Uint8Array, opts: { trusted?: readonly Uint8Array[]; now?: number } = {}): SignedManifest {
   const raw = decodeEnvelope(p, bytes);
   if (raw.type !== MANIFEST_TYPE) throw new ValidationError(ErrorCode.ARTEFACT_TYPE, `expected a ${MANIFEST_TYPE}, got ${raw.type}`);
-  if (raw.subject !== undefined || raw.audience !== undefined) throw new DecodeError(ErrorCode.DECODE_VALUE, 'manifest: sub and aud must be absent');
+  if (raw.subject !== undefined || raw.audience !== undefined) throw new DecodeError(CommonCode.DECODE_VALUE, 'manifest: sub and aud must be absent');
   for (const e of raw.extensions) if (e.critical) throw new ValidationError(ErrorCode.ARTEFACT_CRITICAL_EXT, `manifest: unknown critical extension ${JSON.stringify(e.id)}`);
   const { manifest, pk } = decodeManifestBody(asMap(raw.body, 'manifest'));
   if (!equal(cidOf(p, pk), raw.issuer)) throw new ValidationError(ErrorCode.ARTEFACT_ISSUER, 'manifest: issuer is not CID(pk)');

@@ -1,7 +1,7 @@
+import { CommonCode, LocalError } from '../lib/errors.js';
 // Tiny strict argument parser shared by every command: unknown flags, missing values and bad
 // numbers are usage errors with a clear message, never silently ignored.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 
 export interface FlagSpec {
   /** 'string' takes a value, 'boolean' does not, 'list' may repeat. */
@@ -18,7 +18,7 @@ export interface Parsed {
 }
 
 export function usageError(message: string): LocalError {
-  return new LocalError(ErrorCode.USAGE, message);
+  return new LocalError(CommonCode.USAGE, message);
 }
 
 export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {

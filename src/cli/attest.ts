@@ -12,11 +12,12 @@ import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
 import { toHex } from '../uzp/bytes.js';
 import { cborToJson, type CborValue } from '../uzp/cbor.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal } from './attest-common.js';
 import type { Command, CommandIo } from './command.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 const MAX_EVIDENCE_FILE = 256 * 1024;
 const DEFAULT_CONFIG = '/etc/uzp-gateway/gateway.json';
@@ -95,7 +96,7 @@ function loadSeen(file: string | undefined): Set<string> {
     return new Set(v as string[]);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return new Set();
-    throw new LocalError(ErrorCode.FILE_INVALID, `${file}: ${(e as Error).message}`);
+    throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${(e as Error).message}`);
   }
 }
 

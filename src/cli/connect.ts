@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseCid } from '../uzp/identity/cid.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { bool, helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
@@ -19,6 +18,7 @@ import { nodeProvider } from '../uzp/crypto/node.js';
 import { cborToJson } from '../uzp/cbor.js';
 import { AttestationError } from '../operator/attest.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal } from './attest-common.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 const FLAGS: FlagSpecs = {
   key: { type: 'string', describe: 'operator key file (mode 0600)', placeholder: 'FILE' },
@@ -155,7 +155,7 @@ function serveStdio(slot: SlotChannel, io: CommandIo): Promise<number> {
 function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<number> {
   const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    socat.once('error', (e) => reject(new LocalError(ErrorCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
+    socat.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
     // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
     socat.once('spawn', () => {
       const deadline = Date.now() + PTY_READY_MS;
@@ -163,7 +163,7 @@ function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<numbe
         if (existsSync(path)) io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
         else if (Date.now() > deadline) {
           socat.kill('SIGTERM');
-          reject(new LocalError(ErrorCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
+          reject(new LocalError(CommonCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
         } else setTimeout(check, 20);
       };
       check();

@@ -1,7 +1,7 @@
 // `uzpgw` dispatcher: dispatches to one module per command, maps typed errors to exit codes.
 
-import { isUzpError } from '../uzp/errors.js';
 import type { Command, CommandIo } from './command.js';
+import { isCodedError } from '../lib/errors.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
@@ -43,7 +43,7 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     const { command } = await load();
     return await command.run(rest, io);
   } catch (e) {
-    if (isUzpError(e)) {
+    if (isCodedError(e)) {
       io.stderr.write(`uzpgw ${name}: ${e.message} [${e.code}]\n`);
       return e.code === 'USAGE' ? 2 : 1;
     }

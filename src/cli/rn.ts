@@ -10,11 +10,11 @@ import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { isUzpError } from '../uzp/errors.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
 import { RN_MAX_LINKS } from '../uzp/link/constants.js';
 import { bool, helpText, int, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
+import { isCodedError } from '../lib/errors.js';
 
 const FLAGS: FlagSpecs = {
   listen: { type: 'string', placeholder: 'HOST:PORT', describe: 'address to listen on (port 0 picks a free port)' },
@@ -93,7 +93,7 @@ export const command: Command = {
         log.info({ event: 'revocations_reloaded', sequence: list.sequence, epoch: list.epoch, closed }, 'revocation list reloaded');
       } catch (e) {
         // Keep the list we have: a bad or stale file must not drop revocations already in force.
-        log.warn({ event: 'revocations_reload_failed', code: isUzpError(e) ? e.code : undefined, detail: (e as Error).message }, 'revocation reload failed; keeping the current list');
+        log.warn({ event: 'revocations_reload_failed', code: isCodedError(e) ? e.code : undefined, detail: (e as Error).message }, 'revocation reload failed; keeping the current list');
       }
     };
     return new Promise<number>((resolve) => {

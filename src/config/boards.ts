@@ -7,13 +7,15 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { BOARD_ID, parseBoard } from './board-schema.js';
 import { ConfigError, IssueLog, type ConfigIssue } from './issues.js';
 import { readJson } from './json-source.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
 import type { Board } from './types.js';
+import { FileErrorCode } from '../files/errors.js';
+import { ConfigErrorCode } from './errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** `boards/` of the package: two levels up from src/config/ (and from dist/config/). */
 export const BOARDS_DIR = fileURLToPath(new URL('../../boards/', import.meta.url));
@@ -34,7 +36,7 @@ export function boardIds(dir = BOARDS_DIR): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${dir}: cannot list board profiles (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${dir}: cannot list board profiles (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return names
     .filter((n) => n.endsWith('.json'))
@@ -58,11 +60,11 @@ export function loadBoard(id: string, dir = BOARDS_DIR): Board {
   if (st === undefined || !st.isFile()) {
     const ids = boardIds(dir);
     const hint = didYouMean(id, ids);
-    throw new LocalError(ErrorCode.BOARD_UNKNOWN, `unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint ? hint + ' ' : ''}known boards: ${ids.join(', ')} (\`uzpgw boards\` lists them)`);
+    throw new LocalError(ConfigErrorCode.BOARD_UNKNOWN, `unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint ? hint + ' ' : ''}known boards: ${ids.join(', ')} (\`uzpgw boards\` lists them)`);
   }
   const hit = cache.get(file);
   if (hit !== undefined && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.board;
-  const text = utf8Text(readFileCapped(file, MAX_BOARD_FILE, 'board profile').bytes, file, ErrorCode.CONFIG_INVALID);
+  const text = utf8Text(readFileCapped(file, MAX_BOARD_FILE, 'board profile').bytes, file, CommonCode.CONFIG_INVALID);
   const r = checkBoardText(text, file);
   if (r.board === undefined) throw new ConfigError(file, r.issues);
   cache.set(file, { mtimeMs: st.mtimeMs, size: st.size, board: r.board });

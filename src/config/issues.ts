@@ -2,8 +2,8 @@
 // was found and how to fix it; the validators collect all of them instead of stopping at the
 // first, so one `uzpgw slots check` run lists everything an installer has to change.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { isWithin, showPath } from './path.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -34,7 +34,7 @@ export class ConfigError extends LocalError {
   constructor(file: string, issues: readonly ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
     const head = `${file}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`;
-    super(ErrorCode.CONFIG_INVALID, [head, ...errors.map((i) => '  ' + formatIssue(i))].join('\n'));
+    super(CommonCode.CONFIG_INVALID, [head, ...errors.map((i) => '  ' + formatIssue(i))].join('\n'));
     this.issues = issues;
   }
 }

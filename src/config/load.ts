@@ -7,7 +7,6 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
-import { ErrorCode, isUzpError } from '../uzp/errors.js';
 import { BOARDS_DIR, boardIds, loadBoard } from './boards.js';
 import { crossCheck } from './cross-check.js';
 import { parseConfig, type FileRef } from './gateway-schema.js';
@@ -16,6 +15,8 @@ import { readJson } from './json-source.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
 import type { Board, GatewayConfig } from './types.js';
+import { ConfigErrorCode } from './errors.js';
+import { CommonCode, isCodedError } from '../lib/errors.js';
 
 export const MAX_CONFIG_FILE = 1024 * 1024;
 
@@ -59,8 +60,8 @@ export function checkConfigText(text: string, file: string, opts: CheckOptions =
     try {
       board = loadBoard(parsed.board, opts.boardsDir ?? BOARDS_DIR);
     } catch (e) {
-      if (!isUzpError(e)) throw e;
-      if (e.code === ErrorCode.BOARD_UNKNOWN) {
+      if (!isCodedError(e)) throw e;
+      if (e.code === ConfigErrorCode.BOARD_UNKNOWN) {
         const ids = boardIds(opts.boardsDir ?? BOARDS_DIR);
         log.cross('board', { expected: `a known board (${ids.join('|')})`, found: JSON.stringify(parsed.board), fix: didYouMean(parsed.board, ids) || 'run `uzpgw boards` to list them' });
       } else {
@@ -77,7 +78,7 @@ export function checkConfigText(text: string, file: string, opts: CheckOptions =
 
 /** Reads and validates a config file; never throws for content problems (only for an unreadable file). */
 export function checkConfigFile(file: string, opts: CheckOptions = {}): CheckResult {
-  const text = utf8Text(readFileCapped(file, MAX_CONFIG_FILE, 'gateway config').bytes, file, ErrorCode.CONFIG_INVALID);
+  const text = utf8Text(readFileCapped(file, MAX_CONFIG_FILE, 'gateway config').bytes, file, CommonCode.CONFIG_INVALID);
   return checkConfigText(text, file, opts);
 }
 

@@ -4,7 +4,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { SimErrorCode } from '../sim/errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** The built CLI next to this file (dist/demo -> dist/cli/main.js). */
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -55,7 +56,7 @@ export class DemoChild {
     hookExit();
     return new Promise((resolve, reject) => {
       const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      proc.once('error', (e) => reject(new LocalError(ErrorCode.TOOL_FAILED, `could not start ${label}: ${e.message}`, { cause: e })));
+      proc.once('error', (e) => reject(new LocalError(SimErrorCode.TOOL_FAILED, `could not start ${label}: ${e.message}`, { cause: e })));
       proc.once('spawn', () => {
         live.add(proc.pid!);
         resolve(new DemoChild(role, label, proc, proc.pid!));
@@ -92,14 +93,14 @@ export class DemoChild {
         if (e) reject(e);
         else resolve(v!);
       };
-      const onAbort = (): void => done(new LocalError(ErrorCode.ABORTED, `stopped while waiting for ${what} from ${this.label}`));
+      const onAbort = (): void => done(new LocalError(CommonCode.ABORTED, `stopped while waiting for ${what} from ${this.label}`));
       signal?.addEventListener('abort', onAbort);
       const off = this.onLine((line) => {
         const v = parseJsonLine(line);
         if (v !== undefined && match(v)) done(null, v);
       });
-      const onExit = (code: number | null): void => done(new LocalError(ErrorCode.TOOL_FAILED, `${this.label} exited (code ${code}) before ${what}:\n${this.err.trim()}`));
-      const timer = setTimeout(() => done(new LocalError(ErrorCode.TOOL_FAILED, `${this.label}: no ${what} within ${timeoutMs} ms:\n${this.err.trim()}`)), timeoutMs);
+      const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `${this.label} exited (code ${code}) before ${what}:\n${this.err.trim()}`));
+      const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `${this.label}: no ${what} within ${timeoutMs} ms:\n${this.err.trim()}`)), timeoutMs);
       this.proc.once('exit', onExit);
       if (!this.running) onExit(this.proc.exitCode);
       else if (signal?.aborted) onAbort();

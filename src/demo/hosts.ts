@@ -9,9 +9,10 @@
 import { MqttDevice } from '../sim/mqtt-device.js';
 import { Mosquitto } from '../sim/mosquitto.js';
 import { VirtualLine } from '../sim/virtual-line.js';
-import { ErrorCode, isUzpError } from '../uzp/errors.js';
 import { MQTT_SLOT, SERIAL_SLOTS, startSerialSimulator, type Simulator } from './equipment.js';
 import { EmbeddedMqttBroker } from './mqtt/broker.js';
+import { SimErrorCode } from '../sim/errors.js';
+import { isCodedError } from '../lib/errors.js';
 
 export type SerialHost = 'socat' | 'embedded';
 export type MqttHost = 'mosquitto' | 'embedded';
@@ -49,7 +50,7 @@ export async function openSerialEquipment(ptyDir: string, allowSocat: boolean): 
     }
   } catch (e) {
     await close();
-    if (isUzpError(e) && e.code === ErrorCode.TOOL_MISSING) return { choice: { used: 'embedded', reason: 'socat not found' }, pids: [], close: async () => {} };
+    if (isCodedError(e) && e.code === SimErrorCode.TOOL_MISSING) return { choice: { used: 'embedded', reason: 'socat not found' }, pids: [], close: async () => {} };
     throw e;
   }
   return { choice: { used: 'socat' }, pids: lines.flatMap((l) => l.pids), close };
@@ -79,7 +80,7 @@ export async function openMqttEquipment(allowMosquitto: boolean): Promise<MqttEq
       broker = { url: m.url, pid: m.pid, stop: () => m.stop() };
       choice = { used: 'mosquitto' };
     } catch (e) {
-      if (!(isUzpError(e) && e.code === ErrorCode.TOOL_MISSING)) throw e;
+      if (!(isCodedError(e) && e.code === SimErrorCode.TOOL_MISSING)) throw e;
       await embedded('mosquitto not found');
     }
   }

@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { isUzpError } from '../uzp/errors.js';
 import { DemoChild, parseJsonLine, type Role } from './children.js';
 import { MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, type SlotKind } from './equipment.js';
 import { demoGatewayConfig, VIRTUAL_DIR } from './gateway-config.js';
 import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type SerialEquipment } from './hosts.js';
 import { createDemoDomain, FILES, issueGrants, issueRnSet } from './trust-domain.js';
 import { DemoView, type DemoReading, type Summary } from './view.js';
+import { isCodedError } from '../lib/errors.js';
 
 export interface DemoOptions {
   /** The whole run (set-up and live readings) lasts at most this long. */
@@ -109,7 +109,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
     await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
   } catch (e) {
-    if (!stop.signal.aborted) error = isUzpError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.stack ?? e);
+    if (!stop.signal.aborted) error = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.stack ?? e);
   } finally {
     clearTimeout(deadline);
     o.signal?.removeEventListener('abort', onOuterAbort);

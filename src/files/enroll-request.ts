@@ -11,7 +11,7 @@ import { equal, toHex } from '../uzp/bytes.js';
 import { encodeCanonical, type CborMap } from '../uzp/cbor.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH, ED25519_SIGNATURE_LENGTH } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError, ValidationError } from '../uzp/errors.js';
+import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { CID_LENGTH, cidOf } from '../uzp/identity/cid.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { MAX_TEXT } from '../uzp/artefacts/constants.js';
@@ -20,6 +20,8 @@ import { isRole } from '../uzp/artefacts/pcert.js';
 import type { Role } from '../uzp/artefacts/types.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
 import { hexField, parseJsonObject, textField, utf8Text } from './json.js';
+import { FileErrorCode } from './errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export const ENROLL_REQUEST_KIND = 'uzp-gw/enroll-request';
 export const ENROLL_POP_TYPE = 'enroll-request';
@@ -56,7 +58,7 @@ export function encodeEnrollRequest(r: EnrollRequest): string {
 
 /** Parses and verifies a request: malformed -> FILE_INVALID; cid mismatch or bad pop -> SIG_INVALID. */
 export function parseEnrollRequest(provider: CryptoProvider, text: string, file: string): EnrollRequest {
-  const code = ErrorCode.FILE_INVALID;
+  const code = FileErrorCode.FILE_INVALID;
   const o = parseJsonObject(text, file, ENROLL_REQUEST_KIND, KEYS, code);
   const publicKey = hexField(o, 'public', ED25519_PUBLIC_LENGTH, file, code);
   const cid = hexField(o, 'cid', CID_LENGTH, file, code);
@@ -78,5 +80,5 @@ export function writeEnrollRequest(file: string, r: EnrollRequest, opts: { overw
 
 export function loadEnrollRequest(provider: CryptoProvider, file: string): EnrollRequest {
   const { bytes } = readFileCapped(file, MAX_REQUEST_FILE, 'enrollment request');
-  return parseEnrollRequest(provider, utf8Text(bytes, file, ErrorCode.FILE_INVALID), file);
+  return parseEnrollRequest(provider, utf8Text(bytes, file, FileErrorCode.FILE_INVALID), file);
 }

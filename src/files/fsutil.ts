@@ -4,16 +4,17 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCode, LocalError, isUzpError, type UzpError } from '../uzp/errors.js';
+import { FileErrorCode } from './errors.js';
+import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
 
 /** Maps a Node fs error to a LocalError naming the file; other values pass through unchanged. */
-export function fileError(e: unknown, file: string, action: string): UzpError | unknown {
-  if (isUzpError(e)) return e;
+export function fileError(e: unknown, file: string, action: string): CodedError | unknown {
+  if (isCodedError(e)) return e;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return new LocalError(ErrorCode.FILE_NOT_FOUND, `${file}: no such file (while trying to ${action})`, { cause: e });
-  if (code === 'EEXIST') return new LocalError(ErrorCode.FILE_EXISTS, `${file}: already exists; refusing to overwrite it (move it away first)`, { cause: e });
-  if (code === 'EACCES' || code === 'EPERM') return new LocalError(ErrorCode.FILE_IO, `${file}: permission denied (while trying to ${action})`, { cause: e });
-  if (typeof code === 'string') return new LocalError(ErrorCode.FILE_IO, `${file}: cannot ${action}: ${code}`, { cause: e });
+  if (code === 'ENOENT') return new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: no such file (while trying to ${action})`, { cause: e });
+  if (code === 'EEXIST') return new LocalError(FileErrorCode.FILE_EXISTS, `${file}: already exists; refusing to overwrite it (move it away first)`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM') return new LocalError(FileErrorCode.FILE_IO, `${file}: permission denied (while trying to ${action})`, { cause: e });
+  if (typeof code === 'string') return new LocalError(FileErrorCode.FILE_IO, `${file}: cannot ${action}: ${code}`, { cause: e });
   return e;
 }
 
@@ -63,8 +64,8 @@ export function readFileCapped(file: string, maxBytes: number, what: string): { 
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: not a regular file (expected a ${what})`);
-    if (st.size > maxBytes) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: ${st.size} bytes is too large for a ${what} (at most ${maxBytes})`);
+    if (!st.isFile()) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a regular file (expected a ${what})`);
+    if (st.size > maxBytes) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${st.size} bytes is too large for a ${what} (at most ${maxBytes})`);
     // Read one byte past the cap so a file that grows (or lies about its size) is still refused.
     const buf = Buffer.alloc(maxBytes + 1);
     let n = 0;
@@ -72,7 +73,7 @@ export function readFileCapped(file: string, maxBytes: number, what: string): { 
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n > maxBytes) throw new LocalError(ErrorCode.FILE_INVALID, `${file}: too large for a ${what} (at most ${maxBytes} bytes)`);
+      if (n > maxBytes) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: too large for a ${what} (at most ${maxBytes} bytes)`);
     }
     return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, n), mode: st.mode };
   } catch (e) {

@@ -1,11 +1,11 @@
 // Strict JSON file fields: every file kind is a closed object with a "kind" tag; each error names
 // the file and the field. Hex fields are lowercase and of exact length.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export type JsonObject = Record<string, unknown>;
 
-export function parseJsonObject(text: string, file: string, kind: string, allowed: readonly string[], code: ErrorCode): JsonObject {
+export function parseJsonObject(text: string, file: string, kind: string, allowed: readonly string[], code: string): JsonObject {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -22,7 +22,7 @@ export function parseJsonObject(text: string, file: string, kind: string, allowe
 }
 
 /** A lowercase hex field of exactly `bytes` bytes. */
-export function hexField(o: JsonObject, key: string, bytes: number, file: string, code: ErrorCode): Uint8Array {
+export function hexField(o: JsonObject, key: string, bytes: number, file: string, code: string): Uint8Array {
   const v = o[key];
   if (typeof v !== 'string' || v.length !== bytes * 2 || !/^[0-9a-f]*$/.test(v)) {
     throw new LocalError(code, `${file}: field "${key}" must be ${bytes * 2} lowercase hex characters`);
@@ -31,9 +31,9 @@ export function hexField(o: JsonObject, key: string, bytes: number, file: string
 }
 
 /** An optional (or required) text field of 1..max characters. */
-export function textField(o: JsonObject, key: string, max: number, file: string, code: ErrorCode, required: true): string;
-export function textField(o: JsonObject, key: string, max: number, file: string, code: ErrorCode, required?: false): string | undefined;
-export function textField(o: JsonObject, key: string, max: number, file: string, code: ErrorCode, required = false): string | undefined {
+export function textField(o: JsonObject, key: string, max: number, file: string, code: string, required: true): string;
+export function textField(o: JsonObject, key: string, max: number, file: string, code: string, required?: false): string | undefined;
+export function textField(o: JsonObject, key: string, max: number, file: string, code: string, required = false): string | undefined {
   const v = o[key];
   if (v === undefined && !required) return undefined;
   if (typeof v !== 'string' || v.length === 0 || v.length > max) {
@@ -43,7 +43,7 @@ export function textField(o: JsonObject, key: string, max: number, file: string,
 }
 
 /** Strict UTF-8 decoding of a file's bytes. */
-export function utf8Text(bytes: Uint8Array, file: string, code: ErrorCode): string {
+export function utf8Text(bytes: Uint8Array, file: string, code: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

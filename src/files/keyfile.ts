@@ -6,11 +6,12 @@
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH, ED25519_SEED_LENGTH } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { CID_LENGTH } from '../uzp/identity/cid.js';
 import { identityFromSeed, type Identity } from '../uzp/identity/identity.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
 import { hexField, parseJsonObject, utf8Text } from './json.js';
+import { FileErrorCode } from './errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export const KEY_FILE_KIND = 'uzp-gw/ed25519-secret';
 export const KEY_FILE_MODE = 0o600;
@@ -23,7 +24,7 @@ export function encodeKeyFile(id: Identity): string {
 
 /** Parses key file text; every error is KEY_FILE_INVALID naming `file`. Checks seed/public/cid agree. */
 export function parseKeyFile(provider: CryptoProvider, text: string, file: string): Identity {
-  const code = ErrorCode.KEY_FILE_INVALID;
+  const code = FileErrorCode.KEY_FILE_INVALID;
   const o = parseJsonObject(text, file, KEY_FILE_KIND, KEYS, code);
   const seed = hexField(o, 'seed', ED25519_SEED_LENGTH, file, code);
   const pub = hexField(o, 'public', ED25519_PUBLIC_LENGTH, file, code);
@@ -43,7 +44,7 @@ export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boo
 export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
   const { bytes, mode } = readFileCapped(file, MAX_KEY_FILE, 'key file');
   checkKeyFileMode(file, mode);
-  return parseKeyFile(provider, utf8Text(bytes, file, ErrorCode.KEY_FILE_INVALID), file);
+  return parseKeyFile(provider, utf8Text(bytes, file, FileErrorCode.KEY_FILE_INVALID), file);
 }
 
 /** mode & 0o077 must be 0 (POSIX only: Windows has no such bits). */
@@ -51,7 +52,7 @@ export function checkKeyFileMode(file: string, mode: number): void {
   if (process.platform === 'win32') return;
   if ((mode & 0o077) !== 0) {
     throw new LocalError(
-      ErrorCode.KEY_FILE_PERMISSIONS,
+      FileErrorCode.KEY_FILE_PERMISSIONS,
       `${file}: secret key file is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); fix with: chmod 600 ${file}`,
     );
   }

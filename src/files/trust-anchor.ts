@@ -5,10 +5,11 @@
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { CID_LENGTH, cidOf } from '../uzp/identity/cid.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
 import { hexField, parseJsonObject, textField, utf8Text } from './json.js';
+import { FileErrorCode } from './errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export const TRUST_ANCHOR_KIND = 'uzp-gw/trust-anchor';
 const KEYS = ['kind', 'domain', 'root_public', 'root_cid'] as const;
@@ -26,7 +27,7 @@ export function encodeTrustAnchor(a: TrustAnchor): string {
 }
 
 export function parseTrustAnchor(provider: CryptoProvider, text: string, file: string): TrustAnchor {
-  const code = ErrorCode.FILE_INVALID;
+  const code = FileErrorCode.FILE_INVALID;
   const o = parseJsonObject(text, file, TRUST_ANCHOR_KIND, KEYS, code);
   const domain = textField(o, 'domain', MAX_DOMAIN, file, code, true);
   const rootPublicKey = hexField(o, 'root_public', ED25519_PUBLIC_LENGTH, file, code);
@@ -41,5 +42,5 @@ export function writeTrustAnchor(file: string, a: TrustAnchor, opts: { overwrite
 
 export function loadTrustAnchor(provider: CryptoProvider, file: string): TrustAnchor {
   const { bytes } = readFileCapped(file, MAX_TRUST_FILE, 'trust anchor file');
-  return parseTrustAnchor(provider, utf8Text(bytes, file, ErrorCode.FILE_INVALID), file);
+  return parseTrustAnchor(provider, utf8Text(bytes, file, FileErrorCode.FILE_INVALID), file);
 }

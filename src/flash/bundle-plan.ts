@@ -7,8 +7,9 @@ import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fileError, readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { productionPackages } from './lock-packages.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 /** Native serialport prebuilds that run on the boards we flash: arm64 (Pi 4/5/Zero 2 W on a 64-bit OS), armv7 (32-bit OS), x86_64 (generic-linux). */
 export const KEEP_PREBUILDS: readonly string[] = ['linux-arm', 'linux-arm64', 'linux-x64'];
@@ -92,7 +93,7 @@ function addEntry(ctx: WalkContext, abs: string, rel: string, st: Stats): void {
 function walk(ctx: WalkContext, sourceDir: string, rel: string): void {
   const abs = join(sourceDir, rel);
   const st = lstatOrUndefined(abs);
-  if (st === undefined) throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${abs}: missing from the running package`);
+  if (st === undefined) throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${abs}: missing from the running package`);
   addGuarded(ctx, abs, rel, st);
 }
 
@@ -109,10 +110,10 @@ function addGuarded(ctx: WalkContext, abs: string, rel: string, st: Stats): void
 export function planBundle(sourceDir: string): BundlePlan {
   const main = join(sourceDir, 'dist', 'cli', 'main.js');
   if (lstatOrUndefined(main)?.isFile() !== true) {
-    throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${main}: the package is not built; run \`npm run build\` first`);
+    throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${main}: the package is not built; run \`npm run build\` first`);
   }
   const lockFile = join(sourceDir, 'package-lock.json');
-  const lockText = utf8Text(readFileCapped(lockFile, MAX_LOCK_FILE, 'package lock').bytes, lockFile, ErrorCode.FILE_INVALID);
+  const lockText = utf8Text(readFileCapped(lockFile, MAX_LOCK_FILE, 'package lock').bytes, lockFile, FileErrorCode.FILE_INVALID);
   const packages = productionPackages(lockText, lockFile);
 
   const files: PlannedFile[] = [];
@@ -134,7 +135,7 @@ export function planBundle(sourceDir: string): BundlePlan {
         continue;
       }
       throw new LocalError(
-        ErrorCode.FILE_NOT_FOUND,
+        FileErrorCode.FILE_NOT_FOUND,
         `production package ${pkg.path} is in package-lock.json but not installed at ${abs}; run \`npm ci\` in ${sourceDir} and flash again`,
       );
     }

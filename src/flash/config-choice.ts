@@ -9,9 +9,9 @@ import { utf8Text } from '../files/json.js';
 import { checkConfigText, ConfigError, formatIssue, loadBoard } from '../config/index.js';
 import type { Board, GatewayConfig } from '../config/types.js';
 import { MAX_CONFIG_FILE } from '../config/load.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { defaultConfigText } from './default-config.js';
 import { CONFIG_FILE, inTarget, STATE_DIR } from './layout.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type ConfigSource = 'given' | 'kept' | 'default';
 
@@ -42,11 +42,11 @@ export function validateConfigText(text: string, file: string, boardsDir: string
 }
 
 function readConfig(file: string): string {
-  return utf8Text(readFileCapped(file, MAX_CONFIG_FILE, 'gateway config').bytes, file, ErrorCode.CONFIG_INVALID);
+  return utf8Text(readFileCapped(file, MAX_CONFIG_FILE, 'gateway config').bytes, file, CommonCode.CONFIG_INVALID);
 }
 
 function boardMismatch(file: string, found: string, wanted: string, fix: string): LocalError {
-  return new LocalError(ErrorCode.CONFIG_INVALID, `${file} is for board ${JSON.stringify(found)}, but --board is ${JSON.stringify(wanted)}; ${fix}`);
+  return new LocalError(CommonCode.CONFIG_INVALID, `${file} is for board ${JSON.stringify(found)}, but --board is ${JSON.stringify(wanted)}; ${fix}`);
 }
 
 /** Things that validate but will not work under the generated unit. */

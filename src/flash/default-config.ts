@@ -9,8 +9,8 @@
 // whether the config is read on the device or from the mounted image.
 
 import type { Board, BoardPort, BoardSlot } from '../config/types.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { STATE_DIR } from './layout.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export const DEFAULT_IDENTITY_KEY = `${STATE_DIR}/identity.key`;
 export const DEFAULT_PCERT = `${STATE_DIR}/identity.pcert`;
@@ -35,7 +35,7 @@ function firstSerialSlot(board: Board): { slot: BoardSlot; port: BoardPort } | u
 export function defaultConfigText(board: Board): string {
   const hit = firstSerialSlot(board);
   if (hit === undefined) {
-    throw new LocalError(ErrorCode.CONFIG_INVALID, `board ${board.id} has no serial slot with a fixed device for a default config; write one (docs/CONFIG.md) and pass it with --config`);
+    throw new LocalError(CommonCode.CONFIG_INVALID, `board ${board.id} has no serial slot with a fixed device for a default config; write one (docs/CONFIG.md) and pass it with --config`);
   }
   const baud = hit.port.bauds.includes(DEFAULT_BAUD) ? DEFAULT_BAUD : hit.port.bauds[0];
   const config = {

@@ -13,9 +13,10 @@ import type { GatewayConfig } from '../config/types.js';
 import { MAX_TEXT } from '../uzp/artefacts/constants.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { generateIdentity } from '../uzp/identity/identity.js';
 import { ENROLL_REQUEST_NAME } from './layout.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export interface FirstBootResult {
   readonly created: boolean;
@@ -44,7 +45,7 @@ export function firstBoot(p: CryptoProvider, c: GatewayConfig, host: () => strin
   const key = c.identity.key;
   const st = statOrMissing(key);
   if (st !== undefined) {
-    if (!st.isFile()) throw new LocalError(ErrorCode.FILE_INVALID, `${key}: exists but is not a regular file (expected the identity key)`);
+    if (!st.isFile()) throw new LocalError(FileErrorCode.FILE_INVALID, `${key}: exists but is not a regular file (expected the identity key)`);
     return { created: false, key };
   }
   const dir = dirname(key);

@@ -9,7 +9,6 @@ import { RUNNING_BUNDLE_DIR, softwareOf } from '../attest/measure.js';
 import { fileError } from '../files/fsutil.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { planBundle, type BundlePlan, type PartSize } from './bundle-plan.js';
 import { chooseConfig, type ConfigSource } from './config-choice.js';
 import { devicePlan } from './device-allow.js';
@@ -22,6 +21,8 @@ import { renderSysusers, renderTmpfiles } from './system-files.js';
 import { treeMatchesPlan } from './tree-compare.js';
 import { renderUnit } from './unit.js';
 import { ensureDirs, ensureSymlink, plannedSymlink, plannedWrite, writeIfChanged, type WriteStatus } from './write-if-changed.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export const STEPS = 7;
 
@@ -93,7 +94,7 @@ function checkTarget(target: string): { abs: string; exists: boolean } {
   } catch {
     return { abs, exists: false };
   }
-  if (!st.isDirectory()) throw new LocalError(ErrorCode.FILE_INVALID, `${abs}: not a directory (--target is the mounted root filesystem)`);
+  if (!st.isDirectory()) throw new LocalError(FileErrorCode.FILE_INVALID, `${abs}: not a directory (--target is the mounted root filesystem)`);
   return { abs, exists: true };
 }
 
@@ -180,7 +181,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
     const bundleFiles = plan.files.map((f) => ({ path: join(bundleDir, f.rel), bytes: f.size }));
     return { dryRun: true, ...base, bundle: bundleInfo(bundleSame ? 'unchanged' : bundleExists ? 'would replace' : 'would install'), files, bundleFiles, warnings };
   }
-  if (key.identity === undefined) throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${key.file}: signing key unavailable`);
+  if (key.identity === undefined) throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${key.file}: signing key unavailable`);
 
   // 3-5. Stage and swap the bundle, unless the installed one is already byte-identical.
   removeLeftovers(bundleDir);

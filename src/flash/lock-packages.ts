@@ -1,9 +1,10 @@
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 // The production packages of a package-lock.json (lockfile v2/v3 "packages" map): every entry not
 // marked `dev: true`. npm computes that flag over the whole dependency graph, so a package both a
 // devDependency and a transitive production dependency (e.g. @types/node via mqtt's @types/ws) is
 // correctly kept, and the lock — not package.json — is the single source of what runs.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 
 export interface LockPackage {
   /** Install path relative to the package root, e.g. node_modules/@serialport/bindings-cpp. */
@@ -26,7 +27,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
 export function productionPackages(text: string, file: string): LockPackage[] {
-  const bad = (why: string): LocalError => new LocalError(ErrorCode.FILE_INVALID, `${file}: ${why}`);
+  const bad = (why: string): LocalError => new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${why}`);
   let lock: unknown;
   try {
     lock = JSON.parse(text);

@@ -16,11 +16,11 @@ import { configDigest } from '../config/digest.js';
 import { MAX_CONFIG_FILE } from '../config/load.js';
 import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode } from '../uzp/errors.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { validateConfigText } from './config-choice.js';
 import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from './layout.js';
 import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
+import { CommonCode } from '../lib/errors.js';
 
 export interface ManifestInput {
   readonly target: string;
@@ -68,7 +68,7 @@ export async function installedReference(p: CryptoProvider, target: string, node
   const bundleDir = inTarget(target, INSTALL_DIR);
   const installed = inTarget(target, CONFIG_FILE);
   const boardsDir = join(bundleDir, 'boards');
-  const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, ErrorCode.CONFIG_INVALID);
+  const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, CommonCode.CONFIG_INVALID);
   const { config, board } = validateConfigText(text, installed, boardsDir);
   const reference = await referenceFor(p, { bundleDir, config, board, node });
   const warnings: string[] = [];

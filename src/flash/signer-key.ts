@@ -7,8 +7,9 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { ensureDir, exists } from '../files/fsutil.js';
 import { loadKeyFile, writeKeyFile } from '../files/keyfile.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { generateIdentity, type Identity } from '../uzp/identity/identity.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 /** $XDG_CONFIG_HOME (when absolute, as the XDG spec requires) or ~/.config, + uzp-gateway/manifest-signer.key. */
 export function defaultSignerKeyPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -27,7 +28,7 @@ export interface SignerKey {
 
 export function signerKey(p: CryptoProvider, opts: { file?: string; dryRun: boolean; env?: NodeJS.ProcessEnv }): SignerKey {
   if (opts.file !== undefined) {
-    if (!exists(opts.file)) throw new LocalError(ErrorCode.FILE_NOT_FOUND, `${opts.file}: no such signing key; create one with \`uzpgw keygen --out ${opts.file}\` or leave out --sign-key to use the default`);
+    if (!exists(opts.file)) throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${opts.file}: no such signing key; create one with \`uzpgw keygen --out ${opts.file}\` or leave out --sign-key to use the default`);
     return { file: opts.file, identity: loadKeyFile(p, opts.file), created: false };
   }
   const file = defaultSignerKeyPath(opts.env);

@@ -9,9 +9,10 @@ import { TpmAttester } from '../attest/tpm/attester.js';
 import type { DeviceIdentity } from '../attest/types.js';
 import type { GatewayDevice } from '../hil-devices/index.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { loadBoard } from '../config/boards.js';
 import type { GatewayConfig } from '../config/types.js';
+import { AttestErrorCode } from '../attest/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 /** A device identity is asked for at most this often (devices rarely change; polls must not starve). */
 const IDENTITY_TTL_MS = 60_000;
@@ -53,7 +54,7 @@ export async function createAttester(s: AttestationSetup): Promise<{ attester: A
   if (mode !== 'off') {
     tcti = detectTpm({ ...(s.config.attestation.tcti !== undefined ? { tcti: s.config.attestation.tcti } : {}) });
     if (tcti === undefined && mode === 'required') {
-      throw new LocalError(ErrorCode.TPM_UNAVAILABLE, 'attestation.tpm is "required" but no TPM was found (no /dev/tpmrm0 and no tcti configured)');
+      throw new LocalError(AttestErrorCode.TPM_UNAVAILABLE, 'attestation.tpm is "required" but no TPM was found (no /dev/tpmrm0 and no tcti configured)');
     }
     if (tcti !== undefined) {
       try {

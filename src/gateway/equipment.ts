@@ -10,7 +10,7 @@ import { MqttLink } from '../ports/mqtt.js';
 import type { PortLog } from '../ports/log.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { readFileSync } from 'node:fs';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface SlotPorts {
   readonly link?: SerialLink;
@@ -26,7 +26,7 @@ function rs485(c: Rs485Control): Rs485Options | undefined {
 
 function serialLink(slot: SlotConfig, serial: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 }, log: PortLog, portFactory?: PortFactory): SerialLink {
   const path = slot.portPath ?? slot.port.path;
-  if (path === undefined) throw new LocalError(ErrorCode.CONFIG_INVALID, `slot ${slot.id}: no device path for port ${slot.port.id}`);
+  if (path === undefined) throw new LocalError(CommonCode.CONFIG_INVALID, `slot ${slot.id}: no device path for port ${slot.port.id}`);
   const rs = rs485(slot.port.rs485);
   return new SerialLink({ path, ...serial, ...(rs ? { rs485: rs } : {}), lowLatency: true, log, ...(portFactory ? { portFactory } : {}) });
 }

@@ -15,7 +15,6 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
 import type { HandshakeExtension } from '../uzp/handshake/messages.js';
-import { ErrorCode, StateError } from '../uzp/errors.js';
 import { LinkManager } from '../uzp/link/link-manager.js';
 import type { Session } from '../uzp/session/session.js';
 import type { GatewayConfig } from '../config/types.js';
@@ -25,6 +24,7 @@ import { HilBroker } from './hil/broker.js';
 import { createAttester } from './attestation.js';
 import type { Attester } from '../attest/attester.js';
 import { attestationRequestOf } from '../attest/request.js';
+import { CommonCode, StateError } from '../lib/errors.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -173,7 +173,7 @@ export class Gateway extends EventEmitter {
  */
 function managerPort(m: LinkManager): LinkPort {
   return {
-    join: () => Promise.reject(new StateError(ErrorCode.USAGE, 'the gateway only accepts sessions')),
+    join: () => Promise.reject(new StateError(CommonCode.USAGE, 'the gateway only accepts sessions')),
     accept: () => m.accept(),
     on: (event: 'offer', cb: (o: OfferPort) => void) => m.on(event, cb),
     off: (event: 'offer', cb: (o: OfferPort) => void) => m.off(event, cb),

@@ -6,13 +6,13 @@ import type { SlotConfig } from '../config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
 import type { SerialLink } from '../ports/serial.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { AnyDevice } from '../hil/device.js';
 import { ModbusPoller } from './modbus-poller.js';
 import { MqttBridge, type BridgeLink } from './mqtt-bridge.js';
 import { SerialLine } from './serial-line.js';
 import { SerialRaw } from './serial-raw.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type { AnyDevice, Driver, HilDevice, ModbusDevice, MqttDevice, Reading, ReadingKind, SerialDevice, Unsubscribe } from '../hil/device.js';
 export { ModbusPoller, type ModbusPollerOptions, type ModbusPollerStatus, type UnitHealth } from './modbus-poller.js';
@@ -53,7 +53,7 @@ export interface DeviceOptions {
 export function createDevice(slot: SlotConfig, ports: DevicePorts, opts: DeviceOptions = {}): GatewayDevice {
   const d = slot.device;
   const need = <T>(port: T | undefined, what: string): T => {
-    if (port === undefined) throw new LocalError(ErrorCode.USAGE, `slot ${slot.id}: device ${d.id} (${d.driver}) needs ${what}, and none was given`);
+    if (port === undefined) throw new LocalError(CommonCode.USAGE, `slot ${slot.id}: device ${d.id} (${d.driver}) needs ${what}, and none was given`);
     return port;
   };
   switch (d.driver) {

@@ -19,11 +19,11 @@ import type { ModbusBus } from '../ports/modbus/bus.js';
 import { exceptionPdu } from '../ports/modbus/pdu.js';
 import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
-import { ErrorCode, LocalError, StateError, UzpError } from '../uzp/errors.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
 import type { ModbusDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
 import { decodeRegister, encodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
+import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 export interface ModbusPollerOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -149,8 +149,8 @@ export class ModbusPoller implements ModbusDevice {
   /** Writes a named writable register of `unit`, encoding `value` with the register's type, scale and order. */
   async writeRegister(unit: number, name: string, value: RegisterValue): Promise<void> {
     const def = this.units.get(unit)?.registers.find((r) => r.name === name);
-    if (def === undefined) throw new LocalError(ErrorCode.USAGE, `${this.id}: unit ${unit} has no register named ${JSON.stringify(name)}`);
-    if (!def.writable || (def.table !== 'holding' && def.table !== 'coils')) throw new LocalError(ErrorCode.USAGE, `${this.id}: register ${name} of unit ${unit} is not writable (set "writable": true on a holding register or coil)`);
+    if (def === undefined) throw new LocalError(CommonCode.USAGE, `${this.id}: unit ${unit} has no register named ${JSON.stringify(name)}`);
+    if (!def.writable || (def.table !== 'holding' && def.table !== 'coils')) throw new LocalError(CommonCode.USAGE, `${this.id}: register ${name} of unit ${unit} is not writable (set "writable": true on a holding register or coil)`);
     const words = encodeRegister(def, value);
     await this.bus.write(unit, def.table, def.address, words, { timeoutMs: this.units.get(unit)!.timeoutMs, forceMultiple: words.length > 1 });
   }
@@ -174,7 +174,7 @@ export class ModbusPoller implements ModbusDevice {
     const outcomes = await this.bus.readMany(g.specs, { timeoutMs: g.unit.timeoutMs }).catch((e: unknown) => g.specs.map(() => ({ ok: false as const, error: asUzpError(e) })));
     if (!this.running) return;
     const ts = this.readings.timestamp();
-    let failure: UzpError | undefined;
+    let failure: CodedError | undefined;
     outcomes.forEach((o, i) => {
       const def = g.registers[i]!;
       if (!o.ok) return void (failure ??= o.error);
@@ -208,12 +208,12 @@ function toCbor(v: RegisterValue): CborValue {
   return Array.isArray(v) ? v.map(one) : one(v);
 }
 
-function asUzpError(e: unknown): UzpError {
-  return e instanceof UzpError ? e : new PortIoError(`modbus poll: ${describeError(e)}`, { cause: e });
+function asUzpError(e: unknown): CodedError {
+  return e instanceof CodedError ? e : new PortIoError(`modbus poll: ${describeError(e)}`, { cause: e });
 }
 
 function aborted(unit: number): StateError {
-  return new StateError(ErrorCode.ABORTED, `modbus request to unit ${unit}: aborted by the caller`);
+  return new StateError(CommonCode.ABORTED, `modbus request to unit ${unit}: aborted by the caller`);
 }
 
 /** Settles with `p` unless `signal` aborts first; a late settlement of `p` is then ignored. */

@@ -14,9 +14,10 @@ import type { PortLog } from '../ports/log.js';
 import type { MqttLink } from '../ports/mqtt.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../lib/mqtt-topics.js';
 import type { CborValue } from '../uzp/cbor.js';
-import { ErrorCode, LocalError, UzpError, ValidationError } from '../uzp/errors.js';
 import type { MqttDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
+import { CodedError, CommonCode, LocalError } from '../lib/errors.js';
+import { DeviceError, DeviceErrorCode } from './errors.js';
 
 export interface MqttBridgeOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -43,7 +44,7 @@ export class MqttBridge implements MqttDevice {
   private readonly readings: ReadingStream;
   private readonly listeners: Listeners<[string, Uint8Array]>;
   /** Configured filters the broker refused at start, with the error (operators get it too). */
-  private readonly refusedFilters = new Map<string, UzpError>();
+  private readonly refusedFilters = new Map<string, CodedError>();
   private running = false;
   private pump: Promise<void> | null = null;
 
@@ -78,7 +79,7 @@ export class MqttBridge implements MqttDevice {
     await Promise.all(
       this.cfg.subscribe.map((f) =>
         this.link.subscribe(f, this.cfg.qos).catch((e: unknown) => {
-          const err = e instanceof UzpError ? e : new LocalError(ErrorCode.USAGE, String(e));
+          const err = e instanceof CodedError ? e : new LocalError(CommonCode.USAGE, String(e));
           this.refusedFilters.set(f, err);
           this.opts.log?.warn({ slot: this.slot, device: this.id, filter: f, err: err.message }, 'mqtt-bridge: subscription refused');
         }),
@@ -103,26 +104,26 @@ export class MqttBridge implements MqttDevice {
    * sent to the broker; the HIL broker delivers the matching ones to the operator's channel.
    */
   async subscribe(filter: string): Promise<void> {
-    if (!isTopicFilter(filter)) throw new LocalError(ErrorCode.USAGE, `${this.id}: invalid topic filter ${JSON.stringify(filter)} (+ a whole level, # the whole last level)`);
+    if (!isTopicFilter(filter)) throw new LocalError(CommonCode.USAGE, `${this.id}: invalid topic filter ${JSON.stringify(filter)} (+ a whole level, # the whole last level)`);
     const outer = this.cfg.subscribe.find((f) => filterWithin(filter, f) && !this.refusedFilters.has(f));
     if (outer === undefined) {
       const refusedOuter = this.cfg.subscribe.find((f) => filterWithin(filter, f));
       if (refusedOuter !== undefined) throw this.refusedFilters.get(refusedOuter)!;
       this.stats.refused++;
-      throw new ValidationError(ErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: ${JSON.stringify(filter)} is not inside the bridged filters (${this.cfg.subscribe.join(', ') || 'none'})`);
+      throw new DeviceError(DeviceErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: ${JSON.stringify(filter)} is not inside the bridged filters (${this.cfg.subscribe.join(', ') || 'none'})`);
     }
   }
 
   /** Publishes to the equipment broker: the topic must match a configured `publish` filter, the payload fit maxPayloadBytes. */
   async publish(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): Promise<void> {
-    if (!isTopicName(topic)) throw new LocalError(ErrorCode.USAGE, `${this.id}: invalid topic name ${JSON.stringify(topic)} (no wildcards, not empty)`);
+    if (!isTopicName(topic)) throw new LocalError(CommonCode.USAGE, `${this.id}: invalid topic name ${JSON.stringify(topic)} (no wildcards, not empty)`);
     if (!this.cfg.publish.some((f) => topicMatches(f, topic))) {
       this.stats.refused++;
-      throw new ValidationError(ErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: publishing to ${JSON.stringify(topic)} is not allowed (publish filters: ${this.cfg.publish.join(', ') || 'none'})`);
+      throw new DeviceError(DeviceErrorCode.TOPIC_NOT_BRIDGED, `${this.id}: publishing to ${JSON.stringify(topic)} is not allowed (publish filters: ${this.cfg.publish.join(', ') || 'none'})`);
     }
     if (payload.length > this.cfg.maxPayloadBytes) {
       this.stats.refused++;
-      throw new ValidationError(ErrorCode.PAYLOAD_TOO_LARGE, `${this.id}: payload of ${payload.length} bytes exceeds max_payload_bytes ${this.cfg.maxPayloadBytes}`);
+      throw new DeviceError(DeviceErrorCode.PAYLOAD_TOO_LARGE, `${this.id}: payload of ${payload.length} bytes exceeds max_payload_bytes ${this.cfg.maxPayloadBytes}`);
     }
     await this.link.publish(topic, payload, { qos, retain });
     this.stats.published++;

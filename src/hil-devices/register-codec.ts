@@ -20,7 +20,7 @@
 // into words for a write and refuses a value the type cannot hold (LocalError USAGE).
 
 import type { RegisterDef, ValueType } from '../config/types.js';
-import { DecodeError, ErrorCode, LocalError } from '../uzp/errors.js';
+import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
 
 /** What the codec needs of a register definition. */
 export type CodecDef = Pick<RegisterDef, 'name' | 'type' | 'count' | 'scale' | 'offset' | 'byteOrder' | 'wordOrder'>;
@@ -48,11 +48,11 @@ export function decodeRegister(def: CodecDef, words: readonly number[]): Registe
   const width = wordsPerValue(def.type);
   const expected = def.count * width;
   if (words.length !== expected) {
-    const code = words.length < expected ? ErrorCode.DECODE_TRUNCATED : ErrorCode.DECODE_TRAILING;
+    const code = words.length < expected ? CommonCode.DECODE_TRUNCATED : CommonCode.DECODE_TRAILING;
     throw new DecodeError(code, `register ${def.name}: expected ${expected} ${def.type === 'bool' ? 'bits' : 'words'}, got ${words.length}`);
   }
   for (const w of words) {
-    if (!Number.isInteger(w) || w < 0 || w > 0xffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `register ${def.name}: expected 16-bit words 0..65535, got ${w}`);
+    if (!Number.isInteger(w) || w < 0 || w > 0xffff) throw new DecodeError(CommonCode.DECODE_VALUE, `register ${def.name}: expected 16-bit words 0..65535, got ${w}`);
   }
   const values: ScalarValue[] = [];
   for (let i = 0; i < def.count; i++) values.push(decodeOne(def, words, i * width));
@@ -123,5 +123,5 @@ function encodeOne(def: CodecDef, v: ScalarValue): number[] {
 }
 
 function usage(def: CodecDef, what: string): LocalError {
-  return new LocalError(ErrorCode.USAGE, `register ${def.name} (${def.type}): ${what}`);
+  return new LocalError(CommonCode.USAGE, `register ${def.name} (${def.type}): ${what}`);
 }

@@ -10,9 +10,9 @@
 import type { SerialLineDevice } from '../config/types.js';
 import type { PortLog } from '../ports/log.js';
 import type { SerialLink } from '../ports/serial.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface SerialDriverOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -40,7 +40,7 @@ export class LineSplitter {
     private readonly maxLineBytes: number,
     private readonly onLine: (line: Buffer, truncated: boolean) => void,
   ) {
-    if (delimiter.length === 0) throw new LocalError(ErrorCode.USAGE, 'serial-line: the delimiter must be at least one byte');
+    if (delimiter.length === 0) throw new LocalError(CommonCode.USAGE, 'serial-line: the delimiter must be at least one byte');
     this.delim = delimiter;
   }
 

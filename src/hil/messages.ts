@@ -5,7 +5,7 @@
 // the detail goes to the gateway's audit log, not to the wire.
 
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export const MODES = ['tail', 'modbus', 'serial', 'mqtt'] as const;
 export type Mode = (typeof MODES)[number];
@@ -51,19 +51,19 @@ export function encodeHil(m: HilMessage): Uint8Array {
 
 function oneOf<T extends string>(v: CborValue | undefined, what: string, allowed: readonly T[]): T {
   const s = asText(v, what, 32);
-  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}`);
+  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}`);
   return s as T;
 }
 
 function id32(v: CborValue | undefined, what: string): number {
   const n = asUint(v, what);
-  if (n > 0xffff_ffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: above 2^32-1`);
+  if (n > 0xffff_ffff) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: above 2^32-1`);
   return n;
 }
 
 function bounded(v: CborValue | undefined, what: string): Uint8Array {
   const b = asBytes(v, what);
-  if (b.length > MAX_BYTES) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: more than ${MAX_BYTES} bytes`);
+  if (b.length > MAX_BYTES) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: more than ${MAX_BYTES} bytes`);
   return b;
 }
 
@@ -78,9 +78,9 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
     case 'req': {
       onlyKeys(m, ['t', 'id', 'unit', 'pdu'], 'req');
       const unit = asUint(m.unit, 'req.unit');
-      if (unit > 255) throw new DecodeError(ErrorCode.DECODE_VALUE, 'req.unit: above 255');
+      if (unit > 255) throw new DecodeError(CommonCode.DECODE_VALUE, 'req.unit: above 255');
       const pdu = asBytes(m.pdu, 'req.pdu');
-      if (pdu.length < 1 || pdu.length > 253) throw new DecodeError(ErrorCode.DECODE_LENGTH, 'req.pdu: 1..253 bytes (Modbus PDU)');
+      if (pdu.length < 1 || pdu.length > 253) throw new DecodeError(CommonCode.DECODE_LENGTH, 'req.pdu: 1..253 bytes (Modbus PDU)');
       return { t, id: id32(m.id, 'req.id'), unit, pdu };
     }
     case 'data':
@@ -92,19 +92,19 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
     case 'pub': {
       onlyKeys(m, ['t', 'id', 'topic', 'payload', 'qos', 'retain'], 'pub');
       const qos = asUint(m.qos, 'pub.qos');
-      if (qos > 1) throw new DecodeError(ErrorCode.DECODE_VALUE, 'pub.qos: 0 or 1');
+      if (qos > 1) throw new DecodeError(CommonCode.DECODE_VALUE, 'pub.qos: 0 or 1');
       return { t, id: id32(m.id, 'pub.id'), topic: asText(m.topic, 'pub.topic', MAX_TOPIC), payload: bounded(m.payload, 'pub.payload'), qos: qos as 0 | 1, retain: asBool(m.retain, 'pub.retain') };
     }
     case 'attest': {
       onlyKeys(m, ['t', 'nonce'], 'attest');
       const nonce = asBytes(m.nonce, 'attest.nonce');
-      if (nonce.length < 8 || nonce.length > 64) throw new DecodeError(ErrorCode.DECODE_LENGTH, 'attest.nonce: 8..64 bytes');
+      if (nonce.length < 8 || nonce.length > 64) throw new DecodeError(CommonCode.DECODE_LENGTH, 'attest.nonce: 8..64 bytes');
       return { t, nonce };
     }
     case 'evidence': {
       onlyKeys(m, ['t', 'e'], 'evidence');
       const e = asBytes(m.e, 'evidence.e');
-      if (e.length > MAX_EVIDENCE) throw new DecodeError(ErrorCode.DECODE_LENGTH, `evidence.e: more than ${MAX_EVIDENCE} bytes`);
+      if (e.length > MAX_EVIDENCE) throw new DecodeError(CommonCode.DECODE_LENGTH, `evidence.e: more than ${MAX_EVIDENCE} bytes`);
       return { t, e };
     }
     case 'opened':
@@ -133,7 +133,7 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
     }
     case 'reading':
       onlyKeys(m, ['t', 'slot', 'device', 'kind', 'seq', 'ts', 'value'], 'reading');
-      if (m.value === undefined) throw new DecodeError(ErrorCode.DECODE_VALUE, 'reading.value: missing');
+      if (m.value === undefined) throw new DecodeError(CommonCode.DECODE_VALUE, 'reading.value: missing');
       return {
         t,
         slot: asText(m.slot, 'reading.slot', MAX_ID),
@@ -153,6 +153,6 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
       onlyKeys(m, ['t', 'topic', 'payload'], 'msg');
       return { t, topic: asText(m.topic, 'msg.topic', MAX_TOPIC), payload: bounded(m.payload, 'msg.payload') };
     default:
-      throw new DecodeError(ErrorCode.DECODE_TYPE, `unknown hil message type ${JSON.stringify(t.slice(0, 16))}`);
+      throw new DecodeError(CommonCode.DECODE_TYPE, `unknown hil message type ${JSON.stringify(t.slice(0, 16))}`);
   }
 }

@@ -9,17 +9,19 @@ import type { NonceStore } from '../attest/nonces.js';
 import type { AppraisalResult, ReferenceManifest } from '../attest/types.js';
 import { decodeHil, encodeHil } from '../hil/messages.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, ProtocolError, UzpError } from '../uzp/errors.js';
+import { ErrorCode, ProtocolError } from '../uzp/errors.js';
 import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
+import { AttestErrorCode } from '../attest/errors.js';
+import { CodedError } from '../lib/errors.js';
 
 export const EVIDENCE_TIMEOUT_MS = 15_000;
 
 /** The gateway's evidence did not appraise; `result` has every check with its reason. */
-export class AttestationError extends UzpError {
+export class AttestationError extends CodedError {
   constructor(readonly result: AppraisalResult) {
     const failed = [...result.claims.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`), ...result.slots.filter((s) => s.status === 'fail').map((s) => `slot ${s.slot}: ${s.checks.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`).join(', ')}`)];
-    super(ErrorCode.ATTEST_FAILED, 'policy', `gateway attestation failed: ${failed.join('; ')}`);
+    super(AttestErrorCode.ATTEST_FAILED, 'policy', `gateway attestation failed: ${failed.join('; ')}`);
   }
 }
 
@@ -35,7 +37,7 @@ export interface AttestationRequirement {
 /** Reads the one evidence (or refusal) message of an attestation channel. */
 function evidenceFrom(ch: Channel, timeoutMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new ProtocolError(ErrorCode.ATTEST_UNAVAILABLE, `no evidence within ${timeoutMs} ms`, 'peer')), timeoutMs);
+    const timer = setTimeout(() => done(new CodedError(AttestErrorCode.ATTEST_UNAVAILABLE, 'peer', `no evidence within ${timeoutMs} ms`)), timeoutMs);
     const done = (err: Error | undefined, e?: Uint8Array): void => {
       clearTimeout(timer);
       ch.off('message', onMessage);
@@ -47,14 +49,14 @@ function evidenceFrom(ch: Channel, timeoutMs: number): Promise<Uint8Array> {
       try {
         const m = decodeHil(b);
         if (m.t === 'evidence') return done(undefined, m.e);
-        if (m.t === 'refused') return done(new ProtocolError(ErrorCode.ATTEST_UNAVAILABLE, `the gateway refused to attest (${m.code})`, 'peer'));
+        if (m.t === 'refused') return done(new CodedError(AttestErrorCode.ATTEST_UNAVAILABLE, 'peer', `the gateway refused to attest (${m.code})`));
         done(new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `unexpected ${m.t} on an attestation channel`));
       } catch (e) {
         done(e as Error);
       }
     };
     ch.on('message', onMessage);
-    ch.once('end', () => done(new ProtocolError(ErrorCode.ATTEST_UNAVAILABLE, 'the gateway closed the attestation channel without evidence', 'peer')));
+    ch.once('end', () => done(new CodedError(AttestErrorCode.ATTEST_UNAVAILABLE, 'peer', 'the gateway closed the attestation channel without evidence')));
   });
 }
 
@@ -74,7 +76,7 @@ export function pushedEvidence(session: Session, timeoutMs = EVIDENCE_TIMEOUT_MS
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       session.off('channel', onChannel);
-      reject(new ProtocolError(ErrorCode.ATTEST_UNAVAILABLE, `no evidence pushed within ${timeoutMs} ms`, 'peer'));
+      reject(new CodedError(AttestErrorCode.ATTEST_UNAVAILABLE, 'peer', `no evidence pushed within ${timeoutMs} ms`));
     }, timeoutMs);
     const onChannel = (ch: Channel): void => {
       clearTimeout(timer);

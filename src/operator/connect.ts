@@ -8,13 +8,14 @@ import { TrustStore } from '../uzp/artefacts/trust.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint } from '../uzp/endpoint.js';
-import { ErrorCode, LocalError, type UzpError } from '../uzp/errors.js';
+import { ErrorCode } from '../uzp/errors.js';
 import { RnLink } from '../uzp/link/rn-link.js';
 import type { Session } from '../uzp/session/session.js';
 import { NonceStore } from '../attest/nonces.js';
 import { attestationRequest } from '../attest/request.js';
 import type { AppraisalResult } from '../attest/types.js';
 import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRequirement } from './attest.js';
+import { type CodedError, CommonCode, LocalError } from '../lib/errors.js';
 
 export interface OperatorFiles {
   readonly key: string;
@@ -59,14 +60,14 @@ export async function connectOperator(
   const grant = readArtefactFile(files.grant);
   // Try every address of every listed RN in order (draft §11.1: any eligible RN of the set).
   const addresses = rnSet.body.rns.flatMap((r) => r.addresses);
-  if (addresses.length === 0) throw new LocalError(ErrorCode.CONFIG_INVALID, `${files.rnSet}: the RN Set Statement lists no address`);
-  let last: UzpError | undefined;
+  if (addresses.length === 0) throw new LocalError(CommonCode.CONFIG_INVALID, `${files.rnSet}: the RN Set Statement lists no address`);
+  let last: CodedError | undefined;
   for (const address of addresses) {
     let link: RnLink;
     try {
       link = await RnLink.attach({ address, trust, identity: { seed: id.seed, pcert }, signal: opts.signal });
     } catch (e) {
-      last = e as UzpError;
+      last = e as CodedError;
       continue;
     }
     try {

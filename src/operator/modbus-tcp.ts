@@ -6,8 +6,8 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { isIP } from 'node:net';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { exceptionPdu, ModbusExceptionCode } from '../hil/modbus-request.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 const MBAP_LENGTH = 7;
 const MAX_ADU = 260; // 7-byte MBAP + 253-byte PDU
@@ -39,16 +39,16 @@ export class ModbusTcpEndpoint {
   /** Listens on host:port (loopback only; port 0 = any free port); resolves with "host:port". */
   async listen(host: string, port: number): Promise<string> {
     if (!isLoopback(host)) {
-      throw new LocalError(ErrorCode.USAGE, `refusing to listen on ${host}: the local Modbus TCP endpoint is loopback only (use 127.0.0.1 or ::1)`);
+      throw new LocalError(CommonCode.USAGE, `refusing to listen on ${host}: the local Modbus TCP endpoint is loopback only (use 127.0.0.1 or ::1)`);
     }
     const server = createServer({ noDelay: true }, (s) => this.onClient(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new LocalError(ErrorCode.USAGE, `cannot listen on ${host}:${port}: ${e.message}`, { cause: e })));
+      server.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `cannot listen on ${host}:${port}: ${e.message}`, { cause: e })));
       server.listen(port, host, () => resolve());
     });
     const a = server.address();
-    if (a === null || typeof a === 'string') throw new LocalError(ErrorCode.USAGE, 'no listening address');
+    if (a === null || typeof a === 'string') throw new LocalError(CommonCode.USAGE, 'no listening address');
     return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 

@@ -2,10 +2,11 @@
 // Wraps a session Channel; replies are matched to requests by id, readings and data are events.
 
 import { EventEmitter } from 'node:events';
-import { ErrorCode, ProtocolError, StateError } from '../uzp/errors.js';
+import { ErrorCode, ProtocolError } from '../uzp/errors.js';
 import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
 import { decodeHil, encodeHil, type HilMessage, type Mode } from '../hil/messages.js';
+import { CommonCode, StateError } from '../lib/errors.js';
 
 export const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 256;
@@ -55,7 +56,7 @@ export class SlotChannel extends EventEmitter {
 
   /** One Modbus request PDU to `unit`; resolves with the response PDU (possibly an exception PDU). */
   async modbus(unit: number, pdu: Uint8Array): Promise<{ pdu: Uint8Array; refused?: string }> {
-    if (this.pending.size >= MAX_PENDING) throw new StateError(ErrorCode.BUFFER_FULL, `${MAX_PENDING} requests already pending`);
+    if (this.pending.size >= MAX_PENDING) throw new StateError(CommonCode.BUFFER_FULL, `${MAX_PENDING} requests already pending`);
     const id = this.nextId++;
     await this.sendChecked({ t: 'req', id, unit, pdu });
     const m = await this.awaitReply(id, `no reply to request ${id}`);

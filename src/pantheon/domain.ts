@@ -5,8 +5,8 @@ import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor, type TrustAnchor } from '../files/trust-anchor.js';
 import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import type { Identity } from '../uzp/identity/identity.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export const ROOT_KEY_FILE = 'root.key';
 export const TRUST_FILE = 'trust.json';
@@ -29,7 +29,7 @@ export function openDomain(provider: CryptoProvider, dir: string): Domain {
   const anchor = loadTrustAnchor(provider, trustPath(dir));
   const root = loadKeyFile(provider, rootKeyPath(dir));
   if (!equal(root.cid, anchor.rootCid)) {
-    throw new LocalError(ErrorCode.CONFIG_INVALID, `${dir}: ${ROOT_KEY_FILE} is not the root key named in ${TRUST_FILE}`);
+    throw new LocalError(CommonCode.CONFIG_INVALID, `${dir}: ${ROOT_KEY_FILE} is not the root key named in ${TRUST_FILE}`);
   }
   return { dir, root, anchor };
 }

@@ -5,10 +5,10 @@ import { loadEnrollRequest } from '../files/enroll-request.js';
 import type { Role } from '../uzp/artefacts/types.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface EnrollOptions {
   readonly dir: string;
@@ -33,19 +33,19 @@ export interface EnrollResult {
 }
 
 export function enroll(provider: CryptoProvider, o: EnrollOptions): EnrollResult {
-  if ((o.publicHex === undefined) === (o.requestFile === undefined)) throw new LocalError(ErrorCode.USAGE, 'give exactly one of --public HEX or --request FILE');
+  if ((o.publicHex === undefined) === (o.requestFile === undefined)) throw new LocalError(CommonCode.USAGE, 'give exactly one of --public HEX or --request FILE');
   const d = openDomain(provider, o.dir);
   let publicKey: Uint8Array;
   let name = o.name;
   if (o.requestFile !== undefined) {
     const req = loadEnrollRequest(provider, o.requestFile);
     if (req.role !== undefined && req.role !== o.role) {
-      throw new LocalError(ErrorCode.USAGE, `${o.requestFile} asks for role ${req.role} but --role is ${o.role}; re-run with --role ${req.role} or a new request`);
+      throw new LocalError(CommonCode.USAGE, `${o.requestFile} asks for role ${req.role} but --role is ${o.role}; re-run with --role ${req.role} or a new request`);
     }
     publicKey = req.publicKey;
     name ??= req.name;
   } else {
-    if (!/^[0-9a-f]{64}$/.test(o.publicHex!)) throw new LocalError(ErrorCode.USAGE, '--public: expected 64 lowercase hex characters (an Ed25519 public key)');
+    if (!/^[0-9a-f]{64}$/.test(o.publicHex!)) throw new LocalError(CommonCode.USAGE, '--public: expected 64 lowercase hex characters (an Ed25519 public key)');
     publicKey = fromHex(o.publicHex!);
   }
   const cid = cidOf(provider, publicKey);

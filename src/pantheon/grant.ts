@@ -5,12 +5,12 @@
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import type { GrantScope, Purpose } from '../uzp/artefacts/types.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { formatPurpose, parsePurposeSpec } from './purpose-spec.js';
 import { loadState, saveState } from './state.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface GrantOptions {
   readonly dir: string;
@@ -45,15 +45,15 @@ function cidFlag(s: string, flag: string): Uint8Array {
   try {
     return parseCid(s);
   } catch {
-    throw new LocalError(ErrorCode.USAGE, `--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(s.slice(0, 20))}`);
+    throw new LocalError(CommonCode.USAGE, `--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(s.slice(0, 20))}`);
   }
 }
 
 export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
-  if (o.earlyData && o.noReplay) throw new LocalError(ErrorCode.USAGE, '--early-data and --no-replay exclude each other (draft §9: no-replay forbids 0-RTT)');
-  if (o.purposes.length === 0) throw new LocalError(ErrorCode.USAGE, 'at least one --purpose is required');
+  if (o.earlyData && o.noReplay) throw new LocalError(CommonCode.USAGE, '--early-data and --no-replay exclude each other (draft §9: no-replay forbids 0-RTT)');
+  if (o.purposes.length === 0) throw new LocalError(CommonCode.USAGE, 'at least one --purpose is required');
   for (const [flag, v] of [['slot', o.slot], ['device', o.device]] as const) {
-    if (v !== undefined && (v.length === 0 || v.length > 256)) throw new LocalError(ErrorCode.USAGE, `--${flag}: 1..256 characters`);
+    if (v !== undefined && (v.length === 0 || v.length > 256)) throw new LocalError(CommonCode.USAGE, `--${flag}: 1..256 characters`);
   }
   const subject = cidFlag(o.subject, 'subject');
   const audience = cidFlag(o.audience, 'audience');

@@ -6,10 +6,11 @@ import { writeKeyFile } from '../files/keyfile.js';
 import { MAX_DOMAIN, writeTrustAnchor } from '../files/trust-anchor.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { generateIdentity } from '../uzp/identity/identity.js';
 import { rootKeyPath, trustPath } from './domain.js';
 import { emptyState, saveState, statePath } from './state.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
+import { FileErrorCode } from '../files/errors.js';
 
 const DOMAIN_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
@@ -23,10 +24,10 @@ export interface InitResult {
 
 export function initDomain(provider: CryptoProvider, dir: string, domain: string): InitResult {
   if (domain.length > MAX_DOMAIN || !DOMAIN_PATTERN.test(domain)) {
-    throw new LocalError(ErrorCode.USAGE, `--domain ${JSON.stringify(domain)}: use a DNS-style name (letters, digits, '.', '-')`);
+    throw new LocalError(CommonCode.USAGE, `--domain ${JSON.stringify(domain)}: use a DNS-style name (letters, digits, '.', '-')`);
   }
   for (const f of [rootKeyPath(dir), trustPath(dir), statePath(dir)]) {
-    if (exists(f)) throw new LocalError(ErrorCode.FILE_EXISTS, `${f}: a trust domain already exists here; refusing to overwrite it`);
+    if (exists(f)) throw new LocalError(FileErrorCode.FILE_EXISTS, `${f}: a trust domain already exists here; refusing to overwrite it`);
   }
   ensureDir(dir, 0o700);
   const root = generateIdentity(provider);

@@ -11,10 +11,10 @@
 import { isTopicFilter } from '../lib/mqtt-topics.js';
 import { PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
 import type { Purpose } from '../uzp/artefacts/types.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 function usage(spec: string, why: string): LocalError {
-  return new LocalError(ErrorCode.USAGE, `--purpose ${JSON.stringify(spec)}: ${why}`);
+  return new LocalError(CommonCode.USAGE, `--purpose ${JSON.stringify(spec)}: ${why}`);
 }
 
 function uintIn(s: string, max: number, spec: string, what: string): number {

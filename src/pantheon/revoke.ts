@@ -7,10 +7,10 @@ import { readArtefactFile } from '../files/artefact-file.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { loadState, saveState } from './state.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface RevokeOptions {
   readonly dir: string;
@@ -36,7 +36,7 @@ export interface RevokeResult {
 }
 
 function hex32(s: string, flag: string): string {
-  if (!/^[0-9a-f]{64}$/.test(s)) throw new LocalError(ErrorCode.USAGE, `--${flag}: expected 64 lowercase hex characters, got ${JSON.stringify(s.slice(0, 20))}`);
+  if (!/^[0-9a-f]{64}$/.test(s)) throw new LocalError(CommonCode.USAGE, `--${flag}: expected 64 lowercase hex characters, got ${JSON.stringify(s.slice(0, 20))}`);
   return s;
 }
 

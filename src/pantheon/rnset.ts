@@ -6,11 +6,11 @@ import { isRnAddress, ROLE_PATTERN } from '../uzp/artefacts/rnset.js';
 import type { RnEntry } from '../uzp/artefacts/types.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { loadState, saveState } from './state.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface RnSetOptions {
   readonly dir: string;
@@ -36,7 +36,7 @@ export interface RnSetResult {
 }
 
 function usage(msg: string): LocalError {
-  return new LocalError(ErrorCode.USAGE, msg);
+  return new LocalError(CommonCode.USAGE, msg);
 }
 
 /** Parses "PUBHEX@host:port[,host:port]". */

@@ -11,9 +11,9 @@ import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/art
 import { cborToJson, decodeCanonical, type CborValue, type Json } from '../uzp/cbor.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { isUzpError } from '../uzp/errors.js';
 import { trustPath } from './domain.js';
 import { formatPurpose } from './purpose-spec.js';
+import { isCodedError } from '../lib/errors.js';
 
 export { cborToJson, type Json };
 
@@ -69,7 +69,7 @@ export function show(provider: CryptoProvider, file: string, opts: { dir?: strin
     try {
       out.body = bodyJson(raw.type, openArtefact(provider, raw.bytes, codec.type as 'pcert').body);
     } catch (e) {
-      if (!isUzpError(e)) throw e;
+      if (!isCodedError(e)) throw e;
       out.body = cborToJson(raw.body);
       out.problem = { code: e.code, message: e.message };
     }
@@ -82,7 +82,7 @@ export function show(provider: CryptoProvider, file: string, opts: { dir?: strin
       verifySignatures(provider, raw, (kid) => (equal(kid, anchor.rootCid) ? anchor.rootPublicKey : undefined));
       out.signature = 'valid';
     } catch (e) {
-      if (!isUzpError(e)) throw e;
+      if (!isCodedError(e)) throw e;
       out.signature = e.code === 'SIG_UNKNOWN_SIGNER' ? 'unknown-signer' : 'invalid';
     }
   }

@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { readTextFileIfExists, writeJsonFileAtomic } from '../files/json-file.js';
 import { parseJsonObject, type JsonObject } from '../files/json.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export const STATE_KIND = 'uzp-gw/pantheon-state';
 export const STATE_FILE = 'state.json';
@@ -44,7 +45,7 @@ export function saveState(dir: string, s: PantheonState): void {
 }
 
 function bad(file: string, what: string): LocalError {
-  return new LocalError(ErrorCode.FILE_INVALID, `${file}: ${what} (the state file was edited or corrupted; restore it from a backup)`);
+  return new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${what} (the state file was edited or corrupted; restore it from a backup)`);
 }
 
 function uint(v: unknown, file: string, what: string): number {
@@ -63,7 +64,7 @@ function hexList(v: unknown, file: string, what: string): string[] {
 }
 
 export function parseState(text: string, file: string): PantheonState {
-  const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation'], ErrorCode.FILE_INVALID);
+  const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation'], FileErrorCode.FILE_INVALID);
   const gn = obj(o.grant_nonces, file, 'grant_nonces');
   const grantNonces: Record<string, number> = {};
   for (const [k, v] of Object.entries(gn)) {

@@ -1,41 +1,59 @@
-// Typed errors of the equipment transports, on top of src/uzp/errors.ts. Modbus exceptions keep
-// the slave's exception code (Modbus Application Protocol V1.1b3 §7) so operators and audit
-// lines can show exactly what the device said.
+// Typed errors of the equipment transports (serial, Modbus, MQTT), on the base in lib/errors.ts.
+// Modbus exceptions keep the slave's exception code (Modbus Application Protocol V1.1b3 §7) so
+// operators and audit lines can show exactly what the device said.
 
-import { ErrorCode, ProtocolError, StateError, UzpError } from '../uzp/errors.js';
+import { CodedError, StateError } from '../lib/errors.js';
+
+export const PortErrorCode = {
+  PORT_CLOSED: 'PORT_CLOSED',
+  PORT_IO: 'PORT_IO',
+  MODBUS_TIMEOUT: 'MODBUS_TIMEOUT',
+  MODBUS_EXCEPTION: 'MODBUS_EXCEPTION',
+  MODBUS_CRC: 'MODBUS_CRC',
+  MODBUS_OFFLINE: 'MODBUS_OFFLINE',
+  MQTT_REFUSED: 'MQTT_REFUSED',
+} as const;
+export type PortErrorCode = (typeof PortErrorCode)[keyof typeof PortErrorCode];
+
+/** A device or broker broke the protocol or refused (exception reply, CONNACK refusal, no reply). */
+export class PortProtocolError extends CodedError<PortErrorCode> {
+  constructor(code: PortErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, 'peer', message, options);
+  }
+}
 
 /** The OS refused I/O on an open port (device vanished mid-write, EIO). */
-export class PortIoError extends UzpError {
+export class PortIoError extends CodedError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.PORT_IO, 'local', message, options);
+    super(PortErrorCode.PORT_IO, 'local', message, options);
   }
 }
 
 /** A well-formed exception reply: the slave refused the request (§7). */
-export class ModbusException extends ProtocolError {
+export class ModbusException extends PortProtocolError {
   constructor(
     readonly unit: number,
     readonly functionCode: number,
     readonly exceptionCode: number,
   ) {
-    super(ErrorCode.MODBUS_EXCEPTION, `unit ${unit}: function 0x${hex(functionCode)} refused with exception 0x${hex(exceptionCode)} (${exceptionName(exceptionCode)})`);
+    super(PortErrorCode.MODBUS_EXCEPTION, `unit ${unit}: function 0x${hex(functionCode)} refused with exception 0x${hex(exceptionCode)} (${exceptionName(exceptionCode)})`);
   }
 }
 
 /** No (valid) reply within the request's timeout. */
-export class ModbusTimeoutError extends ProtocolError {
+export class ModbusTimeoutError extends PortProtocolError {
   constructor(
     readonly unit: number,
     readonly timeoutMs: number,
   ) {
-    super(ErrorCode.MODBUS_TIMEOUT, `unit ${unit}: no reply within ${timeoutMs} ms`);
+    super(PortErrorCode.MODBUS_TIMEOUT, `unit ${unit}: no reply within ${timeoutMs} ms`);
   }
 }
 
 /** The bus is not connected (serial device away, TCP peer down): fails fast instead of a timeout. */
 export class ModbusOfflineError extends StateError {
   constructor(what: string) {
-    super(ErrorCode.MODBUS_OFFLINE, `${what}: not connected`);
+    super(PortErrorCode.MODBUS_OFFLINE, `${what}: not connected`);
   }
 }
 
@@ -60,11 +78,11 @@ function hex(n: number): string {
 }
 
 /** Replies arrived for the request but none passed its CRC (line noise, wrong framing). */
-export class ModbusCrcError extends ProtocolError {
+export class ModbusCrcError extends PortProtocolError {
   constructor(
     readonly unit: number,
     readonly errors: number,
   ) {
-    super(ErrorCode.MODBUS_CRC, `unit ${unit}: ${errors} corrupted frame(s) and no valid reply`);
+    super(PortErrorCode.MODBUS_CRC, `unit ${unit}: ${errors} corrupted frame(s) and no valid reply`);
   }
 }

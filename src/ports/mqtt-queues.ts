@@ -1,3 +1,4 @@
+import { CommonCode, StateError } from '../lib/errors.js';
 // The two bounded queues of the MQTT port, pure so they can be tested without a broker.
 //
 // PublishWindow: at most `window` publishes awaited at once (FIELD-NOTES: mqtt.js piles up a
@@ -8,7 +9,6 @@
 // ReceiveQueue: messages held for a slow consumer; on overflow the oldest is dropped and counted
 // (DERP's per-client queue does the same), so the newest readings survive a stall.
 
-import { ErrorCode, StateError } from '../uzp/errors.js';
 
 interface Waiting {
   readonly run: () => Promise<void>;
@@ -40,7 +40,7 @@ export class PublishWindow {
     if (this.inFlight < this.window) return this.start(run);
     if (this.waiting.length >= this.queueMax) {
       this.refused++;
-      return Promise.reject(new StateError(ErrorCode.BUFFER_FULL, `mqtt: ${this.inFlight} publishes in flight and ${this.waiting.length} queued (limit ${this.queueMax}); publish refused`));
+      return Promise.reject(new StateError(CommonCode.BUFFER_FULL, `mqtt: ${this.inFlight} publishes in flight and ${this.waiting.length} queued (limit ${this.queueMax}); publish refused`));
     }
     return new Promise((resolve, reject) => this.waiting.push({ run, resolve, reject }));
   }

@@ -14,13 +14,13 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, ErrorWithReasonCode, validateTopic, type IClientOptions, type MqttClient } from 'mqtt';
-import { ErrorCode, LocalError, ProtocolError, StateError, UzpError } from '../uzp/errors.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
-import { PortIoError } from './errors.js';
+import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
 import { PublishWindow, ReceiveQueue } from './mqtt-queues.js';
+import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 export type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
@@ -64,12 +64,12 @@ export interface MqttStats {
 }
 
 /** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
-export class MqttRefusedError extends ProtocolError {
+export class MqttRefusedError extends PortProtocolError {
   constructor(
     message: string,
     readonly reasonCode: number,
   ) {
-    super(ErrorCode.MQTT_REFUSED, message);
+    super(PortErrorCode.MQTT_REFUSED, message);
   }
 }
 
@@ -126,7 +126,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       c = connect(o.url, options);
     } catch (e) {
       // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
-      throw new LocalError(ErrorCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
+      throw new LocalError(CommonCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
     }
     this.setState('connecting', `connecting to ${o.url}`);
     this.client = c;
@@ -160,7 +160,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
    */
   async subscribe(filter: string, qos: QoS = 0): Promise<void> {
     if (this._state === 'closed') throw closedError();
-    if (!validateTopic(filter)) throw new LocalError(ErrorCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
+    if (!validateTopic(filter)) throw new LocalError(CommonCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
     this.subscriptions.set(filter, qos);
     const c = this.client;
     if (this._state !== 'open' || !c) return; // made on connect
@@ -198,7 +198,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       }
     });
     p.catch((e: unknown) => {
-      if (e instanceof StateError && e.code === ErrorCode.BUFFER_FULL) {
+      if (e instanceof StateError && e.code === CommonCode.BUFFER_FULL) {
         this.stats.publishRefused++;
         this.log.warn({ topic, refused: this.window.refused }, 'mqtt: publish refused, window and queue full');
       }
@@ -306,15 +306,15 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 }
 
 function closedError(): StateError {
-  return new StateError(ErrorCode.PORT_CLOSED, 'mqtt: link closed');
+  return new StateError(PortErrorCode.PORT_CLOSED, 'mqtt: link closed');
 }
 
 function notStarted(): StateError {
-  return new StateError(ErrorCode.PORT_CLOSED, 'mqtt: link not started (call start())');
+  return new StateError(PortErrorCode.PORT_CLOSED, 'mqtt: link not started (call start())');
 }
 
-function toTyped(e: unknown, what: string): UzpError {
-  if (e instanceof UzpError) return e;
+function toTyped(e: unknown, what: string): CodedError {
+  if (e instanceof CodedError) return e;
   if (e instanceof ErrorWithReasonCode && e.code >= 0x80) return new MqttRefusedError(`${what}: ${e.message} (reason 0x${e.code.toString(16)})`, e.code);
   return new PortIoError(`${what}: ${describeError(e)}`, { cause: e });
 }

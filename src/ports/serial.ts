@@ -16,12 +16,12 @@ import { SerialPort } from 'serialport';
 import { ttyBinding } from './tty-binding.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { ErrorCode, StateError, UzpError } from '../uzp/errors.js';
 import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { PortIoError } from './errors.js';
+import { PortErrorCode, PortIoError } from './errors.js';
 import { openPortLike, type PortFactory, type SerialPortLike } from './serial-port-like.js';
 import { Rs485Direction, type Rs485Options } from './rs485.js';
+import { CodedError, CommonCode, StateError } from '../lib/errors.js';
 
 export type SerialState = 'opening' | 'open' | 'waiting' | 'closed';
 
@@ -68,7 +68,7 @@ export interface SerialLinkEvents {
 interface PendingWrite {
   readonly data: Uint8Array;
   readonly resolve: () => void;
-  readonly reject: (e: UzpError) => void;
+  readonly reject: (e: CodedError) => void;
 }
 
 export class SerialLink extends EventEmitter<SerialLinkEvents> {
@@ -150,7 +150,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     if (data.length === 0) return Promise.resolve();
     if (this.queuedBytes + data.length > this.maxQueuedBytes) {
       this.dropped(data.length, 'queue-full');
-      return Promise.reject(new StateError(ErrorCode.BUFFER_FULL, `serial ${this.path}: ${this.queuedBytes} bytes already queued (limit ${this.maxQueuedBytes}); dropped a ${data.length}-byte write`));
+      return Promise.reject(new StateError(CommonCode.BUFFER_FULL, `serial ${this.path}: ${this.queuedBytes} bytes already queued (limit ${this.maxQueuedBytes}); dropped a ${data.length}-byte write`));
     }
     this.queuedBytes += data.length;
     return new Promise((resolve, reject) => {
@@ -318,7 +318,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
 }
 
 function closedError(path: string): StateError {
-  return new StateError(ErrorCode.PORT_CLOSED, `serial ${path}: link closed`);
+  return new StateError(PortErrorCode.PORT_CLOSED, `serial ${path}: link closed`);
 }
 
 /** port.write + wait for the binding to accept it (the stream's write callback). */

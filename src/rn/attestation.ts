@@ -15,8 +15,8 @@ import { decodeEvidence, evidenceSignatureValid } from '../attest/evidence.js';
 import type { Evidence } from '../attest/types.js';
 import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { isUzpError } from '../uzp/errors.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
+import { isCodedError } from '../lib/errors.js';
 
 export interface AttachEvidenceExpectation {
   /** CID the EP attached with (from its PCert). */
@@ -44,7 +44,7 @@ export function checkAttachEvidence(p: CryptoProvider, bytes: Uint8Array, x: Att
   try {
     e = decodeEvidence(p, bytes);
   } catch (err) {
-    if (!isUzpError(err)) throw err;
+    if (!isCodedError(err)) throw err;
     return { ok: false, reason: 'decode', detail: `${err.code}: ${err.message}` };
   }
   if (!equal(e.issuer, x.cid)) return { ok: false, reason: 'issuer', detail: 'evidence is not issued by the attached identity' };

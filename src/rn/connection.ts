@@ -7,7 +7,7 @@ import { toHex } from '../uzp/bytes.js';
 import type { PCert, Valid } from '../uzp/artefacts/types.js';
 import type { Signer } from '../uzp/crypto/provider.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
-import { ErrorCode, ProtocolError, isUzpError, type UzpError } from '../uzp/errors.js';
+import { ErrorCode, ProtocolError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
@@ -23,6 +23,7 @@ import { OutboundQueue, type QueueLimits } from './queues.js';
 import type { SourceRateLimiter } from './rate-limit.js';
 import type { RnStats } from './stats.js';
 import type { Peer, Switchboard } from './switchboard.js';
+import { type CodedError, isCodedError } from '../lib/errors.js';
 
 export interface ConnectionContext {
   readonly trust: ResponderTrust;
@@ -169,8 +170,8 @@ export class RnConnection implements Peer {
 
   /** Any error ends the connection; before attachment the EP hears only REFUSED(1). */
   private fail(e: unknown): void {
-    const err: UzpError = isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, String(e), 'local', { cause: e });
-    if (!isUzpError(e)) this.ctx.log.error({ event: 'bug', link: this.linkId, error: String((e as Error)?.stack ?? e) }, 'unexpected error');
+    const err: CodedError = isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, String(e), 'local', { cause: e });
+    if (!isCodedError(e)) this.ctx.log.error({ event: 'bug', link: this.linkId, error: String((e as Error)?.stack ?? e) }, 'unexpected error');
     if (this.stateValue === 'attached') {
       this.ctx.log.info({ event: 'link_error', link: this.linkId, code: err.code, detail: err.message }, 'closing link');
       this.close('protocol');

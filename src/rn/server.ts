@@ -4,7 +4,6 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PCert } from '../uzp/artefacts/types.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { formatAddress } from '../uzp/link/address.js';
 import type { ResponderTrust } from '../uzp/link/attach.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
@@ -29,6 +28,7 @@ import { silentLog, type RnLog } from './log.js';
 import { SourceRateLimiter } from './rate-limit.js';
 import { RnStats } from './stats.js';
 import { Switchboard, type GrantTrust } from './switchboard.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** The part of TrustStore the RN uses. */
 export interface RnTrust extends ResponderTrust, GrantTrust {
@@ -121,7 +121,7 @@ export class RendezvousNode {
   listen(host: string, port: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void =>
-        reject(new LocalError(ErrorCode.CONFIG_INVALID, `cannot listen on ${formatAddress({ host, port })}: ${e.code ?? e.message}`, { cause: e }));
+        reject(new LocalError(CommonCode.CONFIG_INVALID, `cannot listen on ${formatAddress({ host, port })}: ${e.code ?? e.message}`, { cause: e }));
       this.server.once('error', onError);
       this.server.listen({ host, port }, () => {
         this.server.off('error', onError);

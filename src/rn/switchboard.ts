@@ -4,12 +4,12 @@
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
 import { readU32, toHex } from '../uzp/bytes.js';
-import { isUzpError } from '../uzp/errors.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import type { ControlMessage } from '../uzp/link/control.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
+import { isCodedError } from '../lib/errors.js';
 
 /** The part of TrustStore the switchboard calls. */
 export interface GrantTrust {
@@ -136,7 +136,7 @@ export class Switchboard {
       // draft §9: the RN treats the JOIN as replayable; the tracked Grant nonce refuses a replay.
       this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid, nonce: 'track' });
     } catch (e) {
-      if (!isUzpError(e)) throw e;
+      if (!isCodedError(e)) throw e;
       return refuse(JoinRefusedCode.REFUSED, { error: e.code, detail: e.message });
     }
     const id = this.allocateId();

@@ -3,7 +3,8 @@
 // does not leave PTY relays or brokers behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
+import { SimErrorCode } from './errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export interface ToolProcess {
   readonly proc: ChildProcess;
@@ -48,8 +49,8 @@ export function startTool(command: string, args: readonly string[], hint: string
       });
     });
     proc.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new LocalError(ErrorCode.TOOL_MISSING, `${command} not found: ${hint}`, { cause: e }));
-      else reject(new LocalError(ErrorCode.TOOL_FAILED, `${command} could not be started: ${e.message}`, { cause: e }));
+      if (e.code === 'ENOENT') reject(new LocalError(SimErrorCode.TOOL_MISSING, `${command} not found: ${hint}`, { cause: e }));
+      else reject(new LocalError(SimErrorCode.TOOL_FAILED, `${command} could not be started: ${e.message}`, { cause: e }));
     });
     proc.once('spawn', () => {
       live.add(proc.pid!);

@@ -6,8 +6,8 @@
 // Input lines end with \n (a trailing \r is ignored); output lines end with `delimiter`.
 
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface LineSensorOptions {
   /** Answered to `ID?`. */
@@ -110,6 +110,6 @@ export class LineSensor {
 }
 
 function checkInterval(ms: number): number {
-  if (!Number.isInteger(ms) || ms < 0) throw new LocalError(ErrorCode.USAGE, `line sensor interval: expected a whole number of ms >= 0, got ${ms}`);
+  if (!Number.isInteger(ms) || ms < 0) throw new LocalError(CommonCode.USAGE, `line sensor interval: expected a whole number of ms >= 0, got ${ms}`);
   return ms;
 }

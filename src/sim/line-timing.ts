@@ -1,8 +1,8 @@
+import { CommonCode, LocalError } from '../lib/errors.js';
 // Character timing on an asynchronous serial line: how long one byte occupies the wire and how
 // long the Modbus RTU silences are. The pacer and the RTU framer both read it from here so that
 // "a byte" and "3.5 characters" mean the same thing everywhere.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 
 /** Character framing as written on equipment labels: data bits, parity (N/E/O), stop bits. */
 export type Framing = `${5 | 6 | 7 | 8}${'N' | 'E' | 'O'}${1 | 2}`;
@@ -16,14 +16,14 @@ export const DEFAULT_FRAMING: Framing = '8N1';
  */
 export function bitsPerChar(framing: Framing = DEFAULT_FRAMING): number {
   const m = /^([5-8])([NEO])([12])$/.exec(framing);
-  if (m === null) throw new LocalError(ErrorCode.USAGE, `framing: expected e.g. 8N1, 8E1, 8O1 or 8N2, got ${JSON.stringify(framing)}`);
+  if (m === null) throw new LocalError(CommonCode.USAGE, `framing: expected e.g. 8N1, 8E1, 8O1 or 8N2, got ${JSON.stringify(framing)}`);
   return 1 + Number(m[1]) + (m[2] === 'N' ? 0 : 1) + Number(m[3]);
 }
 
 /** Checks a baud rate: a positive integer up to 4 Mbaud (what USB adapters reach). */
 export function checkBaud(baud: number): number {
   if (!Number.isInteger(baud) || baud <= 0 || baud > 4_000_000) {
-    throw new LocalError(ErrorCode.USAGE, `baud: expected a positive integer rate such as 9600 or 115200, got ${baud}`);
+    throw new LocalError(CommonCode.USAGE, `baud: expected a positive integer rate such as 9600 or 115200, got ${baud}`);
   }
   return baud;
 }

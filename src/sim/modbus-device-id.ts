@@ -4,10 +4,10 @@
 // with More Follows when the objects do not fit one PDU.
 
 import { utf8 } from '../uzp/bytes.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { MEI_READ_DEVICE_ID, type DeviceIdObject, type ModbusException, type ModbusResponse } from './modbus-pdu.js';
 import { MAX_PDU } from './modbus-rtu-frame.js';
 import { EXCEPTION } from './modbus-exceptions.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** §6.21 Table "Device identification objects": 0..2 basic (mandatory), 3..6 regular (optional). */
 export interface DeviceIdentity {
@@ -41,14 +41,14 @@ export function deviceIdObjects(id: DeviceIdentity): DeviceIdObject[] {
   ];
   for (const [k, v] of Object.entries(id.extended ?? {})) {
     const n = Number(k);
-    if (!Number.isInteger(n) || n < 0x80 || n > 0xff) throw new LocalError(ErrorCode.USAGE, `device identity: extended object id ${k} is not in 0x80..0xFF`);
+    if (!Number.isInteger(n) || n < 0x80 || n > 0xff) throw new LocalError(CommonCode.USAGE, `device identity: extended object id ${k} is not in 0x80..0xFF`);
     named.push([n, v]);
   }
   const out: DeviceIdObject[] = [];
   for (const [objId, v] of named) {
     if (v === undefined) continue;
     const value = utf8.encode(v);
-    if (value.length > MAX_OBJECT_BYTES) throw new LocalError(ErrorCode.USAGE, `device identity: object ${objId} is ${value.length} bytes, at most ${MAX_OBJECT_BYTES}`);
+    if (value.length > MAX_OBJECT_BYTES) throw new LocalError(CommonCode.USAGE, `device identity: object ${objId} is ${value.length} bytes, at most ${MAX_OBJECT_BYTES}`);
     out.push({ id: objId, value });
   }
   return out.sort((a, b) => a.id - b.id);

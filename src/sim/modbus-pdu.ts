@@ -4,7 +4,7 @@
 // range rules that the spec answers with an exception (quantity 1..125 ...) are the slave's job.
 
 import { Reader, Writer } from '../uzp/bytes.js';
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export const FN = {
   READ_COILS: 1,
@@ -122,7 +122,7 @@ export function decodeRequest(pdu: Uint8Array): ModbusRequest {
       const quantity = r.u16('quantity of outputs');
       const count = r.u8('byte count');
       if (quantity === 0 || count !== Math.ceil(quantity / 8)) {
-        throw new DecodeError(ErrorCode.DECODE_LENGTH, `write multiple coils: byte count ${count} does not fit quantity ${quantity}`);
+        throw new DecodeError(CommonCode.DECODE_LENGTH, `write multiple coils: byte count ${count} does not fit quantity ${quantity}`);
       }
       req = { fn, address, values: unpackBits(r.bytes(count, 'outputs value'), quantity) };
       break;
@@ -132,7 +132,7 @@ export function decodeRequest(pdu: Uint8Array): ModbusRequest {
       const quantity = r.u16('quantity of registers');
       const count = r.u8('byte count');
       if (quantity === 0 || count !== quantity * 2) {
-        throw new DecodeError(ErrorCode.DECODE_LENGTH, `write multiple registers: byte count ${count} does not fit quantity ${quantity}`);
+        throw new DecodeError(CommonCode.DECODE_LENGTH, `write multiple registers: byte count ${count} does not fit quantity ${quantity}`);
       }
       const values: number[] = [];
       for (let i = 0; i < quantity; i++) values.push(r.u16('registers value'));
@@ -141,12 +141,12 @@ export function decodeRequest(pdu: Uint8Array): ModbusRequest {
     }
     case 43: {
       const mei = r.u8('MEI type');
-      if (mei !== MEI_READ_DEVICE_ID) throw new DecodeError(ErrorCode.DECODE_VALUE, `MEI type ${mei} is not Read Device Identification (14)`);
+      if (mei !== MEI_READ_DEVICE_ID) throw new DecodeError(CommonCode.DECODE_VALUE, `MEI type ${mei} is not Read Device Identification (14)`);
       req = { fn, meiType: MEI_READ_DEVICE_ID, readDeviceIdCode: r.u8('read device id code'), objectId: r.u8('object id') };
       break;
     }
     default:
-      throw new DecodeError(ErrorCode.DECODE_VALUE, `function code ${fn} is not served by the simulator`);
+      throw new DecodeError(CommonCode.DECODE_VALUE, `function code ${fn} is not served by the simulator`);
   }
   r.end('request PDU');
   return req;
@@ -192,7 +192,7 @@ export function decodeResponse(pdu: Uint8Array): ModbusResponse | ModbusExceptio
       case 3:
       case 4: {
         const count = r.u8('byte count');
-        if (count % 2 !== 0) throw new DecodeError(ErrorCode.DECODE_LENGTH, `register response: odd byte count ${count}`);
+        if (count % 2 !== 0) throw new DecodeError(CommonCode.DECODE_LENGTH, `register response: odd byte count ${count}`);
         const registers: number[] = [];
         for (let i = 0; i < count / 2; i++) registers.push(r.u16('register value'));
         res = { fn, registers };
@@ -210,7 +210,7 @@ export function decodeResponse(pdu: Uint8Array): ModbusResponse | ModbusExceptio
         res = decodeDeviceIdResponse(r);
         break;
       default:
-        throw new DecodeError(ErrorCode.DECODE_VALUE, `function code ${fn} is not served by the simulator`);
+        throw new DecodeError(CommonCode.DECODE_VALUE, `function code ${fn} is not served by the simulator`);
     }
   }
   r.end('response PDU');
@@ -219,11 +219,11 @@ export function decodeResponse(pdu: Uint8Array): ModbusResponse | ModbusExceptio
 
 function decodeDeviceIdResponse(r: Reader): ModbusResponse {
   const mei = r.u8('MEI type');
-  if (mei !== MEI_READ_DEVICE_ID) throw new DecodeError(ErrorCode.DECODE_VALUE, `MEI type ${mei} is not Read Device Identification (14)`);
+  if (mei !== MEI_READ_DEVICE_ID) throw new DecodeError(CommonCode.DECODE_VALUE, `MEI type ${mei} is not Read Device Identification (14)`);
   const readDeviceIdCode = r.u8('read device id code');
   const conformityLevel = r.u8('conformity level');
   const more = r.u8('more follows');
-  if (more !== 0x00 && more !== 0xff) throw new DecodeError(ErrorCode.DECODE_VALUE, `more follows: expected 0x00 or 0xFF, got ${more}`);
+  if (more !== 0x00 && more !== 0xff) throw new DecodeError(CommonCode.DECODE_VALUE, `more follows: expected 0x00 or 0xFF, got ${more}`);
   const nextObjectId = r.u8('next object id');
   const n = r.u8('number of objects');
   const objects: DeviceIdObject[] = [];

@@ -5,13 +5,14 @@
 // (garbage bursts) reproduce what the gateway must survive in the field.
 
 import { systemClock, type Clock } from '../lib/clock.js';
-import { DecodeError, ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
 import { DEFAULT_FRAMING, t35Ms, type Framing } from './line-timing.js';
 import { ModbusSlave, type ModbusSlaveSpec } from './modbus-slave.js';
 import { BROADCAST_UNIT, decodeRtu, encodeRtu, expectedRequestLength } from './modbus-rtu-frame.js';
 import { randomBytes, seeded, type Random } from './prng.js';
 import { RtuFramer } from './rtu-framer.js';
+import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
+import { PortErrorCode } from '../ports/errors.js';
 
 export interface ModbusRtuBusOptions {
   readonly baud: number;
@@ -60,9 +61,9 @@ export class ModbusRtuBus {
     private readonly line: ByteDuplex,
     opts: ModbusRtuBusOptions,
   ) {
-    if (opts.slaves.length === 0) throw new LocalError(ErrorCode.USAGE, 'modbus bus: expected at least one slave');
+    if (opts.slaves.length === 0) throw new LocalError(CommonCode.USAGE, 'modbus bus: expected at least one slave');
     for (const spec of opts.slaves) {
-      if (this.slaves.has(spec.unit)) throw new LocalError(ErrorCode.USAGE, `modbus bus: unit id ${spec.unit} appears twice on one line`);
+      if (this.slaves.has(spec.unit)) throw new LocalError(CommonCode.USAGE, `modbus bus: unit id ${spec.unit} appears twice on one line`);
       this.slaves.set(spec.unit, new ModbusSlave(spec));
     }
     this.clock = opts.clock ?? systemClock;
@@ -82,7 +83,7 @@ export class ModbusRtuBus {
   /** The slave with this unit id (to change registers or faults while the bus runs). */
   slave(unit: number): ModbusSlave {
     const s = this.slaves.get(unit);
-    if (s === undefined) throw new LocalError(ErrorCode.USAGE, `modbus bus: no slave with unit id ${unit} (have ${[...this.slaves.keys()].join(', ')})`);
+    if (s === undefined) throw new LocalError(CommonCode.USAGE, `modbus bus: no slave with unit id ${unit} (have ${[...this.slaves.keys()].join(', ')})`);
     return s;
   }
 
@@ -124,7 +125,7 @@ export class ModbusRtuBus {
       frame = decodeRtu(adu);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      const crc = e.code === ErrorCode.MODBUS_CRC;
+      const crc = e.code === PortErrorCode.MODBUS_CRC;
       if (crc) this.stats.crcErrors++;
       else this.stats.malformed++;
       this.emit({ type: 'bad-frame', reason: crc ? 'crc' : 'malformed', bytes: adu.length });

@@ -1,8 +1,9 @@
+import { CommonCode, DecodeError } from '../lib/errors.js';
+import { PortErrorCode } from '../ports/errors.js';
 // Modbus RTU framing (Modbus over Serial Line V1.02 §2.5.1): ADU = address (1) | PDU (1..253) |
 // CRC-16 (2, low byte first). The simulators' own codec, independent of jsmodbus and of the
 // gateway's port code, so a test that passes through both checks two implementations.
 
-import { DecodeError, ErrorCode } from '../uzp/errors.js';
 
 /** §2.5.1.1: an RTU frame is at most 256 bytes; the smallest is address + function + CRC. */
 export const RTU_MAX_ADU = 256;
@@ -35,8 +36,8 @@ export function crc16(bytes: Uint8Array): number {
 
 export function encodeRtu(frame: RtuFrame): Uint8Array {
   const { unit, pdu } = frame;
-  if (!Number.isInteger(unit) || unit < 0 || unit > MAX_UNIT) throw new DecodeError(ErrorCode.DECODE_VALUE, `unit: expected 0..${MAX_UNIT}, got ${unit}`);
-  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(ErrorCode.DECODE_LENGTH, `pdu: expected 1..${MAX_PDU} bytes, got ${pdu.length}`);
+  if (!Number.isInteger(unit) || unit < 0 || unit > MAX_UNIT) throw new DecodeError(CommonCode.DECODE_VALUE, `unit: expected 0..${MAX_UNIT}, got ${unit}`);
+  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(CommonCode.DECODE_LENGTH, `pdu: expected 1..${MAX_PDU} bytes, got ${pdu.length}`);
   const out = new Uint8Array(pdu.length + 3);
   out[0] = unit;
   out.set(pdu, 1);
@@ -53,14 +54,14 @@ export function encodeRtu(frame: RtuFrame): Uint8Array {
  */
 export function decodeRtu(adu: Uint8Array): RtuFrame {
   if (adu.length < RTU_MIN_ADU || adu.length > RTU_MAX_ADU) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `RTU frame: expected ${RTU_MIN_ADU}..${RTU_MAX_ADU} bytes, got ${adu.length}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `RTU frame: expected ${RTU_MIN_ADU}..${RTU_MAX_ADU} bytes, got ${adu.length}`);
   }
   const body = adu.subarray(0, adu.length - 2);
   const got = adu[adu.length - 2]! | (adu[adu.length - 1]! << 8);
   const want = crc16(body);
-  if (got !== want) throw new DecodeError(ErrorCode.MODBUS_CRC, `RTU frame: CRC ${hex4(got)} does not match ${hex4(want)}`);
+  if (got !== want) throw new DecodeError(PortErrorCode.MODBUS_CRC, `RTU frame: CRC ${hex4(got)} does not match ${hex4(want)}`);
   const unit = adu[0]!;
-  if (unit > MAX_UNIT) throw new DecodeError(ErrorCode.DECODE_VALUE, `RTU frame: address ${unit} is reserved (248..255)`);
+  if (unit > MAX_UNIT) throw new DecodeError(CommonCode.DECODE_VALUE, `RTU frame: address ${unit} is reserved (248..255)`);
   return { unit, pdu: adu.slice(1, adu.length - 2) };
 }
 

@@ -3,12 +3,12 @@
 // diagram (§6): unsupported function -> 01, quantity out of range -> 03, address out of range -> 02.
 // Pure: a request PDU in, a response PDU out; the bus decides who hears it and when.
 
-import { DecodeError, ErrorCode, LocalError } from '../uzp/errors.js';
 import { deviceIdObjects, readDeviceId, type DeviceIdentity } from './modbus-device-id.js';
 import { EXCEPTION } from './modbus-exceptions.js';
 import { COIL_OFF, COIL_ON, decodeRequest, encodeResponse, MEI_READ_DEVICE_ID, packBits, type DeviceIdObject, type ModbusException, type ModbusRequest, type ModbusResponse } from './modbus-pdu.js';
 import { MAX_UNIT } from './modbus-rtu-frame.js';
 import { toWord, type BitSource, type RegisterSource } from './live-values.js';
+import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
 
 export type BitTable = 'coils' | 'discreteInputs';
 export type RegisterTable = 'holdingRegisters' | 'inputRegisters';
@@ -57,7 +57,7 @@ export class ModbusSlave {
 
   constructor(spec: ModbusSlaveSpec) {
     if (!Number.isInteger(spec.unit) || spec.unit < 1 || spec.unit > MAX_UNIT) {
-      throw new LocalError(ErrorCode.USAGE, `slave unit id: expected 1..${MAX_UNIT}, got ${spec.unit}`);
+      throw new LocalError(CommonCode.USAGE, `slave unit id: expected 1..${MAX_UNIT}, got ${spec.unit}`);
     }
     this.unit = spec.unit;
     this.faults = { ...spec.faults };
@@ -88,7 +88,7 @@ export class ModbusSlave {
   }
 
   private checkAddress(size: number, address: number): void {
-    if (!Number.isInteger(address) || address < 0 || address >= size) throw new LocalError(ErrorCode.USAGE, `address ${address} is outside the table (0..${size - 1})`);
+    if (!Number.isInteger(address) || address < 0 || address >= size) throw new LocalError(CommonCode.USAGE, `address ${address} is outside the table (0..${size - 1})`);
   }
 
   /**

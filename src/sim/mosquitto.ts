@@ -6,8 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { startTool, stopTool, type ToolProcess } from './child.js';
+import { SimErrorCode } from './errors.js';
+import { LocalError } from '../lib/errors.js';
 
 export interface MosquittoOptions {
   /** A fixed port; default a free loopback port (retried if another process takes it first). */
@@ -83,7 +84,7 @@ async function startMosquitto(path: string | undefined, args: string[]): Promise
     return await startTool('mosquitto', args, HINT);
   } catch (e) {
     // Debian installs it in /usr/sbin, which is not on every user's PATH.
-    if (e instanceof LocalError && e.code === ErrorCode.TOOL_MISSING) return startTool('/usr/sbin/mosquitto', args, HINT);
+    if (e instanceof LocalError && e.code === SimErrorCode.TOOL_MISSING) return startTool('/usr/sbin/mosquitto', args, HINT);
     throw e;
   }
 }
@@ -99,8 +100,8 @@ function waitListening(tool: ToolProcess, port: number, timeoutMs: number): Prom
       const log = tool.stderr();
       if (log.includes(`listen socket on port ${port}`) && / running/.test(log)) done(null);
     };
-    const onExit = (code: number | null): void => done(new LocalError(ErrorCode.TOOL_FAILED, `mosquitto exited (code ${code}) before listening on 127.0.0.1:${port}:\n${tool.stderr()}`));
-    const timer = setTimeout(() => done(new LocalError(ErrorCode.TOOL_FAILED, `mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
+    const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `mosquitto exited (code ${code}) before listening on 127.0.0.1:${port}:\n${tool.stderr()}`));
+    const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
     const done = (e: Error | null): void => {
       clearTimeout(timer);
       stream.off('data', check);

@@ -2,8 +2,8 @@
 // exact positions or with a seeded probability. Positions count the bytes entering the line in one
 // direction, relative to the moment the faults were injected: `dropAt: [0]` loses the next byte.
 
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { seeded, type Random } from './prng.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface LineFaults {
   /** Drop these bytes (0 = the next byte to enter the line). */
@@ -31,7 +31,7 @@ export class FaultPlan {
   add(f: LineFaults, base: number): void {
     for (const at of f.dropAt ?? []) this.drops.add(base + checkPosition(at));
     for (const { at, mask } of f.flipAt ?? []) {
-      if (!Number.isInteger(mask) || mask < 1 || mask > 0xff) throw new LocalError(ErrorCode.USAGE, `flip mask: expected 1..255, got ${mask}`);
+      if (!Number.isInteger(mask) || mask < 1 || mask > 0xff) throw new LocalError(CommonCode.USAGE, `flip mask: expected 1..255, got ${mask}`);
       const pos = base + checkPosition(at);
       this.flips.set(pos, (this.flips.get(pos) ?? 0) ^ mask);
     }
@@ -71,11 +71,11 @@ export class FaultPlan {
 }
 
 function checkPosition(at: number): number {
-  if (!Number.isInteger(at) || at < 0) throw new LocalError(ErrorCode.USAGE, `fault position: expected an integer >= 0, got ${at}`);
+  if (!Number.isInteger(at) || at < 0) throw new LocalError(CommonCode.USAGE, `fault position: expected an integer >= 0, got ${at}`);
   return at;
 }
 
 function checkProbability(p: number): number {
-  if (!(p >= 0 && p <= 1)) throw new LocalError(ErrorCode.USAGE, `fault probability: expected 0..1, got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new LocalError(CommonCode.USAGE, `fault probability: expected 0..1, got ${p}`);
   return p;
 }

@@ -11,10 +11,10 @@
 // tick (~1 ms: ~1 byte at 9600, ~11 at 115200), as from a UART FIFO. No busy waiting.
 
 import { systemClock, type Clock } from '../lib/clock.js';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { listen, type ByteDuplex } from './duplex.js';
 import { charTimeMs, DEFAULT_FRAMING, type Framing } from './line-timing.js';
 import { FaultPlan, type LineFaults } from './pacer-faults.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type End = 'a' | 'b';
 export type Direction = 'aToB' | 'bToA';
@@ -175,7 +175,7 @@ export class PacedRelay {
     this.baudRate = opts.baud;
     const charMs = charTimeMs(opts.baud, this.framing);
     const hw = opts.highWaterBytes ?? 64 * 1024;
-    if (!Number.isInteger(hw) || hw < 1) throw new LocalError(ErrorCode.USAGE, `highWaterBytes: expected a positive integer, got ${hw}`);
+    if (!Number.isInteger(hw) || hw < 1) throw new LocalError(CommonCode.USAGE, `highWaterBytes: expected a positive integer, got ${hw}`);
     this.lines = { aToB: new PacedLine(clock, charMs, hw), bToA: new PacedLine(clock, charMs, hw) };
     if (a !== undefined) this.attach('a', a);
     if (b !== undefined) this.attach('b', b);

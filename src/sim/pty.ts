@@ -6,8 +6,10 @@
 // coming back under its udev symlink.
 
 import { lstat, unlink } from 'node:fs/promises';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { isRunning, startTool, stopTool, type ToolProcess } from './child.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
+import { SimErrorCode } from './errors.js';
+import { FileErrorCode } from '../files/errors.js';
 
 export interface PtyPairOptions {
   /** Absolute paths of the two links to create (their directory must exist). */
@@ -32,7 +34,7 @@ export class PtyPair {
   static async open(opts: PtyPairOptions): Promise<PtyPair> {
     for (const p of [opts.linkA, opts.linkB]) {
       // socat's address syntax splits on these; a path containing them would be misparsed.
-      if (!p.startsWith('/') || /[,:!{}\s]/.test(p)) throw new LocalError(ErrorCode.USAGE, `pty link path must be absolute and free of , : ! { } and spaces: ${JSON.stringify(p)}`);
+      if (!p.startsWith('/') || /[,:!{}\s]/.test(p)) throw new LocalError(CommonCode.USAGE, `pty link path must be absolute and free of , : ! { } and spaces: ${JSON.stringify(p)}`);
     }
     const pair = new PtyPair(opts);
     await pair.reopen();
@@ -67,7 +69,7 @@ export class PtyPair {
     } catch (e) {
       await this.close();
       if (e instanceof LocalError) throw e;
-      throw new LocalError(ErrorCode.TOOL_FAILED, `socat did not create ${this.opts.linkA} and ${this.opts.linkB}: ${String(e)}\n${tool.stderr()}`, { cause: e });
+      throw new LocalError(SimErrorCode.TOOL_FAILED, `socat did not create ${this.opts.linkA} and ${this.opts.linkB}: ${String(e)}\n${tool.stderr()}`, { cause: e });
     }
   }
 
@@ -88,8 +90,8 @@ function waitReady(tool: ToolProcess, timeoutMs: number): Promise<void> {
     const check = (): void => {
       if (tool.stderr().includes(READY)) done(null);
     };
-    const onExit = (code: number | null): void => done(new LocalError(ErrorCode.TOOL_FAILED, `socat exited (code ${code}) before the PTYs were ready:\n${tool.stderr()}`));
-    const timer = setTimeout(() => done(new LocalError(ErrorCode.TOOL_FAILED, `socat did not set up the PTYs within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
+    const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `socat exited (code ${code}) before the PTYs were ready:\n${tool.stderr()}`));
+    const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `socat did not set up the PTYs within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
     const done = (e: Error | null): void => {
       clearTimeout(timer);
       stream.off('data', check);
@@ -111,6 +113,6 @@ async function removeStaleLink(path: string): Promise<void> {
   } catch {
     return;
   }
-  if (!st.isSymbolicLink()) throw new LocalError(ErrorCode.FILE_EXISTS, `${path} exists and is not a symlink; refusing to replace it with a PTY link`);
+  if (!st.isSymbolicLink()) throw new LocalError(FileErrorCode.FILE_EXISTS, `${path} exists and is not a symlink; refusing to replace it with a PTY link`);
   await unlink(path).catch(() => {});
 }

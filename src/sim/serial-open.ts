@@ -2,8 +2,9 @@
 // virtual line (its relay end) and the harness (the gateway / test end).
 
 import { SerialPort } from 'serialport';
-import { ErrorCode, LocalError } from '../uzp/errors.js';
 import { ttyBinding } from '../ports/tty-binding.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
 /**
  * Opens `path` at `baud` (raw, 8N1 termios; a PTY ignores the rate, the pacer enforces it), with
@@ -15,7 +16,7 @@ export function openSerial(path: string, baud: number): Promise<SerialPort> {
     const opts = { path, baudRate: baud, autoOpen: false, binding: ttyBinding } as ConstructorParameters<typeof SerialPort>[0];
     const port = new SerialPort(opts);
     port.open((err) => {
-      if (err) reject(new LocalError(ErrorCode.FILE_IO, `cannot open ${path}: ${err.message}`, { cause: err }));
+      if (err) reject(new LocalError(FileErrorCode.FILE_IO, `cannot open ${path}: ${err.message}`, { cause: err }));
       else resolve(port);
     });
   });

@@ -2,7 +2,8 @@
 // Decoders built on Reader throw only DecodeError, never RangeError, so junk input
 // from the wire always ends in a typed, droppable error.
 
-import { DecodeError, ErrorCode } from './errors.js';
+import { ErrorCode } from './errors.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export type Bytes = Uint8Array;
 
@@ -36,7 +37,7 @@ export function toHex(b: Uint8Array): string {
 /** Strict hex: even length, [0-9a-f] only (case-insensitive); throws DecodeError otherwise. */
 export function fromHex(s: string): Uint8Array {
   if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) {
-    throw new DecodeError(ErrorCode.DECODE_VALUE, `expected an even-length hex string, got ${JSON.stringify(s.slice(0, 16))}${s.length > 16 ? '…' : ''}`);
+    throw new DecodeError(CommonCode.DECODE_VALUE, `expected an even-length hex string, got ${JSON.stringify(s.slice(0, 16))}${s.length > 16 ? '…' : ''}`);
   }
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
@@ -60,7 +61,7 @@ export class Reader {
 
   private need(n: number, what: string): void {
     if (n > this.buf.length - this.off) {
-      throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `${what}: expected ${n} bytes, got ${this.buf.length - this.off}`);
+      throw new DecodeError(CommonCode.DECODE_TRUNCATED, `${what}: expected ${n} bytes, got ${this.buf.length - this.off}`);
     }
   }
 
@@ -86,7 +87,7 @@ export class Reader {
   u64(what = 'u64'): number {
     const hi = this.u32(what);
     const lo = this.u32(what);
-    if (hi > 0x1fffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: value exceeds 2^53-1`);
+    if (hi > 0x1fffff) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: value exceeds 2^53-1`);
     return hi * 0x1_0000_0000 + lo;
   }
   bytes(n: number, what = 'bytes'): Uint8Array {
@@ -98,13 +99,13 @@ export class Reader {
   /** u16-length-prefixed bytes, refusing lengths above `max`. */
   vec16(max: number, what = 'vec16'): Uint8Array {
     const n = this.u16(what);
-    if (n > max) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: length ${n} exceeds ${max}`);
+    if (n > max) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: length ${n} exceeds ${max}`);
     return this.bytes(n, what);
   }
   /** u32-length-prefixed bytes, refusing lengths above `max`. */
   vec32(max: number, what = 'vec32'): Uint8Array {
     const n = this.u32(what);
-    if (n > max) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: length ${n} exceeds ${max}`);
+    if (n > max) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: length ${n} exceeds ${max}`);
     return this.bytes(n, what);
   }
   rest(): Uint8Array {
@@ -115,7 +116,7 @@ export class Reader {
   /** Every decoder ends with this: trailing bytes are an error, never ignored. */
   end(what = 'message'): void {
     if (this.off !== this.buf.length) {
-      throw new DecodeError(ErrorCode.DECODE_TRAILING, `${what}: ${this.buf.length - this.off} trailing bytes`);
+      throw new DecodeError(CommonCode.DECODE_TRAILING, `${what}: ${this.buf.length - this.off} trailing bytes`);
     }
   }
 }

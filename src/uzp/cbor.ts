@@ -7,7 +7,8 @@
 
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { equal, toHex } from './bytes.js';
-import { DecodeError, ErrorCode } from './errors.js';
+import { ErrorCode } from './errors.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** Values our profile allows inside artefacts: no floats, no undefined, no tags, integers within 2^53. */
 export type CborValue = null | boolean | number | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
@@ -101,40 +102,40 @@ export type CborMap = { [key: string]: CborValue };
 
 export function asMap(v: CborValue | undefined, what: string): CborMap {
   if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a map`);
+    throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected a map`);
   }
   return v;
 }
 export function asArray(v: CborValue | undefined, what: string, max = 1024): CborValue[] {
-  if (!Array.isArray(v)) throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected an array`);
-  if (v.length > max) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: ${v.length} items exceeds ${max}`);
+  if (!Array.isArray(v)) throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected an array`);
+  if (v.length > max) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: ${v.length} items exceeds ${max}`);
   return v;
 }
 export function asBytes(v: CborValue | undefined, what: string, len?: number): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a byte string`);
+  if (!(v instanceof Uint8Array)) throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected a byte string`);
   if (len !== undefined && v.length !== len) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: expected ${len} bytes, got ${v.length}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: expected ${len} bytes, got ${v.length}`);
   }
   return v;
 }
 export function asText(v: CborValue | undefined, what: string, maxLen = 1024): string {
-  if (typeof v !== 'string') throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a text string`);
-  if (v.length > maxLen) throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: longer than ${maxLen}`);
+  if (typeof v !== 'string') throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected a text string`);
+  if (v.length > maxLen) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: longer than ${maxLen}`);
   return v;
 }
 export function asUint(v: CborValue | undefined, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected an unsigned integer`);
+    throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected an unsigned integer`);
   }
   return v;
 }
 export function asBool(v: CborValue | undefined, what: string): boolean {
-  if (typeof v !== 'boolean') throw new DecodeError(ErrorCode.DECODE_TYPE, `${what}: expected a boolean`);
+  if (typeof v !== 'boolean') throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected a boolean`);
   return v;
 }
 /** Refuse keys the decoder does not know (for closed structures); open structures use extensions instead. */
 export function onlyKeys(m: CborMap, allowed: readonly string[], what: string): void {
   for (const k of Object.keys(m)) {
-    if (!allowed.includes(k)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: unknown field ${JSON.stringify(k)}`);
+    if (!allowed.includes(k)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: unknown field ${JSON.stringify(k)}`);
   }
 }

@@ -1,18 +1,12 @@
-// Typed errors with stable codes, grouped by who is at fault (as rustls does).
-// A peer never learns *why* it was refused: wire-level refusals carry only a generic code;
-// the full error stays local (logs, CLI output, tests).
+// Typed errors of the UZP protocol core, grouped by who is at fault (as rustls does), on the
+// project-wide base in lib/errors.ts. Only protocol codes live here; every other layer declares
+// its own (ports/errors.ts, files/errors.ts, attest/errors.ts, …). A peer never learns *why* it
+// was refused: wire-level refusals carry only a generic code; the full error stays local.
 
-/** Who is at fault: the remote side sent something bad, we are incompatible, policy refused, or a local bug/misuse. */
-export type Fault = 'peer' | 'incompatible' | 'policy' | 'local';
+import { CodedError, type CommonCode, type Fault } from '../lib/errors.js';
 
-/** Every stable error code in one place so that tests, logs and docs can enumerate them. */
+/** The protocol's stable codes: wire decoding (CBOR), crypto, artefacts, handshake, session, blocks, links. */
 export const ErrorCode = {
-  // decoding (fault: peer)
-  DECODE_TRUNCATED: 'DECODE_TRUNCATED',
-  DECODE_TRAILING: 'DECODE_TRAILING',
-  DECODE_LENGTH: 'DECODE_LENGTH',
-  DECODE_VALUE: 'DECODE_VALUE',
-  DECODE_TYPE: 'DECODE_TYPE',
   CBOR_INVALID: 'CBOR_INVALID',
   CBOR_NON_CANONICAL: 'CBOR_NON_CANONICAL',
   // crypto (fault: peer unless noted)
@@ -55,7 +49,6 @@ export const ErrorCode = {
   BLOCK_REPLAY: 'BLOCK_REPLAY',
   BLOCK_PROTOCOL: 'BLOCK_PROTOCOL',
   BLOCK_INTEGRITY_LIMIT: 'BLOCK_INTEGRITY_LIMIT',
-  BUFFER_FULL: 'BUFFER_FULL',
   CHANNEL_UNKNOWN: 'CHANNEL_UNKNOWN',
   // link / RN
   LINK_CLOSED: 'LINK_CLOSED',
@@ -66,70 +59,22 @@ export const ErrorCode = {
   PEER_NOT_ATTACHED: 'PEER_NOT_ATTACHED',
   /** JOIN_REFUSED code 4: the RN requires attestation and the target has not attested its link. */
   PEER_NOT_ATTESTED: 'PEER_NOT_ATTESTED',
-  // equipment ports: serial, Modbus, MQTT (src/ports)
-  PORT_CLOSED: 'PORT_CLOSED',
-  PORT_IO: 'PORT_IO',
-  MODBUS_TIMEOUT: 'MODBUS_TIMEOUT',
-  MODBUS_EXCEPTION: 'MODBUS_EXCEPTION',
-  MODBUS_CRC: 'MODBUS_CRC',
-  MODBUS_OFFLINE: 'MODBUS_OFFLINE',
-  MQTT_REFUSED: 'MQTT_REFUSED',
-  // HIL device drivers (src/hil-devices)
-  TOPIC_NOT_BRIDGED: 'TOPIC_NOT_BRIDGED',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  ABORTED: 'ABORTED',
-  // attestation (src/attest): evidence, appraisal, TPM
-  ATTEST_NONCE: 'ATTEST_NONCE',
-  ATTEST_BINDING: 'ATTEST_BINDING',
-  ATTEST_FAILED: 'ATTEST_FAILED',
-  ATTEST_UNAVAILABLE: 'ATTEST_UNAVAILABLE',
-  TPM_UNAVAILABLE: 'TPM_UNAVAILABLE',
-  TPM_FAILED: 'TPM_FAILED',
-  TPM_QUOTE_INVALID: 'TPM_QUOTE_INVALID',
-  // local files, keys, configuration (fault: local)
-  KEY_FILE_PERMISSIONS: 'KEY_FILE_PERMISSIONS',
-  KEY_FILE_INVALID: 'KEY_FILE_INVALID',
-  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
-  FILE_EXISTS: 'FILE_EXISTS',
-  FILE_IO: 'FILE_IO',
-  FILE_INVALID: 'FILE_INVALID',
-  CONFIG_INVALID: 'CONFIG_INVALID',
-  BOARD_UNKNOWN: 'BOARD_UNKNOWN',
-  USAGE: 'USAGE',
-  // simulators and the virtual-serial harness: a system tool (socat, mosquitto) (fault: local)
-  TOOL_MISSING: 'TOOL_MISSING',
-  TOOL_FAILED: 'TOOL_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-export class UzpError extends Error {
-  readonly code: ErrorCode;
-  readonly fault: Fault;
-  constructor(code: ErrorCode, fault: Fault, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.fault = fault;
-    this.name = new.target.name;
-  }
-}
-
-/** Malformed bytes from the wire or a file: always the peer's (or the file author's) fault. */
-export class DecodeError extends UzpError {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, 'peer', message, options);
-  }
-}
+/** A protocol error; its code is a protocol code or one of the codes every layer shares. */
+export class UzpError extends CodedError<ErrorCode | CommonCode> {}
 
 /** A well-formed artefact or message that policy refuses (signature, window, scope, revocation...). */
 export class ValidationError extends UzpError {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | CommonCode, message: string, options?: { cause?: unknown }) {
     super(code, 'policy', message, options);
   }
 }
 
 /** A protocol violation by the peer after decoding succeeded (unexpected message, bad MAC...). */
 export class ProtocolError extends UzpError {
-  constructor(code: ErrorCode, message: string, fault: Fault = 'peer', options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | CommonCode, message: string, fault: Fault = 'peer', options?: { cause?: unknown }) {
     super(code, fault, message, options);
   }
 }
@@ -139,22 +84,4 @@ export class CryptoError extends UzpError {
   constructor(message: string, code: ErrorCode = ErrorCode.CRYPTO_BAD_KEY, options?: { cause?: unknown }) {
     super(code, 'peer', message, options);
   }
-}
-
-/** Local misuse: illegal state transition, closed session, full buffer, bad argument. */
-export class StateError extends UzpError {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, 'local', message, options);
-  }
-}
-
-/** Local configuration, key-file or CLI usage problem; the message says how to fix it. */
-export class LocalError extends UzpError {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, 'local', message, options);
-  }
-}
-
-export function isUzpError(e: unknown): e is UzpError {
-  return e instanceof UzpError;
 }

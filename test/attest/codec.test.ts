@@ -13,8 +13,8 @@ import { EAT_PROFILE, type Claims } from '../../src/attest/types.js';
 import { fromHex, toHex } from '../../src/uzp/bytes.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../src/uzp/cbor.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
-import { UzpError } from '../../src/uzp/errors.js';
 import { identityFromSeed } from '../../src/uzp/identity/identity.js';
+import { CodedError } from '../../src/lib/errors.js';
 
 const VECTORS = JSON.parse(readFileSync(new URL('../vectors/attestation.json', import.meta.url), 'utf8')) as {
   seed: string;
@@ -93,7 +93,7 @@ describe('evidence decoder: properties and junk', () => {
           const ev = decodeEvidence(p, b);
           expect(evidenceSignatureValid(p, ev)).toBe(false);
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
         }
       }),
       { numRuns: 500 },
@@ -101,13 +101,13 @@ describe('evidence decoder: properties and junk', () => {
   });
 
   it('junk and every truncation throw typed errors only', () => {
-    for (let n = 0; n < good.length; n += 7) expect(() => decodeEvidence(p, good.subarray(0, n))).toThrow(UzpError);
+    for (let n = 0; n < good.length; n += 7) expect(() => decodeEvidence(p, good.subarray(0, n))).toThrow(CodedError);
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (junk) => {
         try {
           decodeEvidence(p, junk);
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
         }
       }),
       { numRuns: 500 },
@@ -144,12 +144,12 @@ describe('Modbus 43/14 device identity parser', () => {
         try {
           parseDeviceIdResponse(Uint8Array.of(0x2b, 0x0e, 0x01, ...junk));
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
         }
       }),
       { numRuns: 1000 },
     );
-    for (let n = 0; n < reply.length; n++) expect(() => parseDeviceIdResponse(reply.subarray(0, n))).toThrow(UzpError);
+    for (let n = 0; n < reply.length; n++) expect(() => parseDeviceIdResponse(reply.subarray(0, n))).toThrow(CodedError);
   });
 });
 

@@ -17,9 +17,9 @@ import { verifyQuote, type TpmClock } from '../../src/attest/tpm/verify.js';
 import type { TpmQuote } from '../../src/attest/types.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { errorOf } from '../helpers/errors.js';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm.js';
+import { AttestErrorCode } from '../../src/attest/errors.js';
 
 const nonce = new Uint8Array(16).fill(0x11);
 const otherNonce = new Uint8Array(16).fill(0x12);
@@ -141,7 +141,7 @@ describe('a TPM that is not there', () => {
   it('fails with TPM_UNAVAILABLE on a closed port, at once', async () => {
     const t0 = Date.now();
     const e = await errorOf(TpmAttester.open({ tcti: `swtpm:host=127.0.0.1,port=${await unusedPort()}`, stateDir: join(tpm.stateDir, 'closed'), timeoutMs: 2_000 }));
-    expect(e.code).toBe(ErrorCode.TPM_UNAVAILABLE);
+    expect(e.code).toBe(AttestErrorCode.TPM_UNAVAILABLE);
     expect(e.message).toMatch(/cannot reach the TPM at swtpm:host=127\.0\.0\.1.*(refused|connect)/i);
     expect(Date.now() - t0).toBeLessThan(2_000);
   });
@@ -153,15 +153,15 @@ describe('a TPM that is not there', () => {
     const port = (silent.address() as { port: number }).port;
     const t0 = Date.now();
     const e = await errorOf(TpmAttester.open({ tcti: `swtpm:host=127.0.0.1,port=${port}`, stateDir: join(tpm.stateDir, 'silent'), timeoutMs: 300 }));
-    expect(e.code).toBe(ErrorCode.TPM_UNAVAILABLE);
+    expect(e.code).toBe(AttestErrorCode.TPM_UNAVAILABLE);
     expect(Date.now() - t0).toBeLessThan(3_000);
   });
 
   it('fails with TPM_UNAVAILABLE when a tool is missing, TPM_FAILED with the tool and its error otherwise', async () => {
     const o = { tcti: tpm.tcti, timeoutMs: 2_000, cwd: tpm.stateDir };
-    expect((await errorOf(runTool('tpm2_no_such_tool', [], o))).code).toBe(ErrorCode.TPM_UNAVAILABLE);
+    expect((await errorOf(runTool('tpm2_no_such_tool', [], o))).code).toBe(AttestErrorCode.TPM_UNAVAILABLE);
     const e = await errorOf(runTool('tpm2_createprimary', ['-C', 'o', '-G', 'no-such-alg'], o));
-    expect(e.code).toBe(ErrorCode.TPM_FAILED);
+    expect(e.code).toBe(AttestErrorCode.TPM_FAILED);
     expect(e.message).toMatch(/^tpm2_createprimary failed \(exit \d+\): \S/);
     expect(e.message).not.toMatch(/Unable to run/);
   });
@@ -169,7 +169,7 @@ describe('a TPM that is not there', () => {
   it('refuses AK files from another TPM with TPM_FAILED (a cleared TPM is a new TPM)', async () => {
     await tpm.restart({ clean: true });
     const e = await errorOf(TpmAttester.open({ tcti: tpm.tcti, stateDir: tpm.stateDir, timeoutMs: 5_000 }));
-    expect(e.code).toBe(ErrorCode.TPM_FAILED);
+    expect(e.code).toBe(AttestErrorCode.TPM_FAILED);
     expect(e.message).toMatch(/does not load on this TPM/);
   });
 });

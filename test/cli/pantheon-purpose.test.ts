@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPurpose, parsePurposeSpec } from '../../src/pantheon/purpose-spec.js';
-import { ErrorCode, LocalError } from '../../src/uzp/errors.js';
+import { CommonCode, LocalError } from '../../src/lib/errors.js';
 
 describe('purpose SPEC grammar', () => {
   it('parses the documented examples', () => {
@@ -35,7 +35,7 @@ describe('purpose SPEC grammar', () => {
         expect.unreachable(bad);
       } catch (e) {
         expect(e, bad).toBeInstanceOf(LocalError);
-        expect((e as LocalError).code).toBe(ErrorCode.USAGE);
+        expect((e as LocalError).code).toBe(CommonCode.USAGE);
       }
     }
   });

@@ -14,6 +14,7 @@ import { fromHex, toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-pantheon-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +54,7 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     ctx.rootCid = j.root_cid;
     const again = await run('pantheon', 'init', '--dir', D, '--domain', 'other');
     expect(again.code).toBe(1);
-    expect(again.err).toContain(ErrorCode.FILE_EXISTS);
+    expect(again.err).toContain(FileErrorCode.FILE_EXISTS);
     expect(toHex(loadTrustAnchor(provider, join(D, 'trust.json')).rootCid)).toBe(ctx.rootCid);
   });
 
@@ -191,7 +192,7 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     try {
       const r = await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--purpose', 'serial.read', '--out', p('g9'));
       expect(r.code).toBe(1);
-      expect(r.err).toContain(ErrorCode.KEY_FILE_PERMISSIONS);
+      expect(r.err).toContain(FileErrorCode.KEY_FILE_PERMISSIONS);
       expect(r.err).toContain(`chmod 600 ${join(D, 'root.key')}`);
     } finally {
       chmodSync(join(D, 'root.key'), 0o600);

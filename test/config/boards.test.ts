@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOARDS_DIR, boardIds, boardToJson, checkBoardText, listBoards, loadBoard, type Board } from '../../src/config/index.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { ConfigErrorCode } from '../../src/config/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-boards-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -102,10 +104,10 @@ describe('shipped board profiles', () => {
 
 describe('board registry and broken boards', () => {
   it('unknown ids are refused with the closest id, and ids never leave the boards directory', () => {
-    expect(codeOf(() => loadBoard('rpi4b'))).toBe(ErrorCode.BOARD_UNKNOWN);
+    expect(codeOf(() => loadBoard('rpi4b'))).toBe(ConfigErrorCode.BOARD_UNKNOWN);
     expect(() => loadBoard('rpi4b')).toThrow(/did you mean rpi-4b\?/);
-    expect(codeOf(() => loadBoard('../package'))).toBe(ErrorCode.BOARD_UNKNOWN);
-    expect(codeOf(() => loadBoard('x', join(tmp, 'missing')))).toBe(ErrorCode.FILE_NOT_FOUND);
+    expect(codeOf(() => loadBoard('../package'))).toBe(ConfigErrorCode.BOARD_UNKNOWN);
+    expect(codeOf(() => loadBoard('x', join(tmp, 'missing')))).toBe(FileErrorCode.FILE_NOT_FOUND);
   });
 
   const base = () => boardToJson(loadBoard('rpi-cm4-rs485')) as any;
@@ -142,7 +144,7 @@ describe('board registry and broken boards', () => {
     writeFileSync(join(tmp, 'my-carrier.json'), JSON.stringify(b));
     expect(listBoards(tmp).map((x) => x.id)).toEqual(['my-carrier']);
     writeFileSync(join(tmp, 'broken.json'), '{"kind": "uzp-gw/board",}');
-    expect(codeOf(() => loadBoard('broken', tmp))).toBe(ErrorCode.CONFIG_INVALID);
+    expect(codeOf(() => loadBoard('broken', tmp))).toBe(CommonCode.CONFIG_INVALID);
     expect(() => loadBoard('broken', tmp)).toThrow(/broken\.json:1: \(top level\): expected valid JSON/);
   });
 });

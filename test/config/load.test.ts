@@ -16,8 +16,9 @@ import {
   type MqttBridgeDevice,
 } from '../../src/config/index.js';
 import { blake3Hex } from './blake3.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { ConfigDir, edit, virtualConfig } from './fixtures.js';
+import { CommonCode } from '../../src/lib/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
 
 const a = new ConfigDir();
 const b = new ConfigDir();
@@ -72,13 +73,13 @@ describe('loadGatewayConfig', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const ce = err as ConfigError;
-    expect(ce.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(ce.code).toBe(CommonCode.CONFIG_INVALID);
     expect(ce.issues.map((i) => i.path).sort()).toEqual(['audit.level', 'board']);
     expect(ce.message).toMatch(/bad\.json: 2 problems\n {2}.*bad\.json:\d+: board: expected a known board/);
   });
 
   it('an unreadable or missing config file is a typed file error', () => {
-    expect(() => loadGatewayConfig(join(a.dir, 'nope.json'))).toThrow(expect.objectContaining({ code: ErrorCode.FILE_NOT_FOUND }));
+    expect(() => loadGatewayConfig(join(a.dir, 'nope.json'))).toThrow(expect.objectContaining({ code: FileErrorCode.FILE_NOT_FOUND }));
   });
 });
 

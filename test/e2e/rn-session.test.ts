@@ -10,7 +10,6 @@ import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
 import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { equal, utf8 } from '../../src/uzp/bytes.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
-import type { UzpError } from '../../src/uzp/errors.js';
 import { SUITE_AESGCM, SUITE_CHACHA, SUITE_HYBRID } from '../../src/uzp/handshake/suites.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { RnLink } from '../../src/uzp/link/rn-link.js';
@@ -19,6 +18,7 @@ import type { Session } from '../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { isRelay, LinkProxy, relayPayloadType, RELAY_PAYLOAD_OFFSET } from '../helpers/link-proxy.js';
 import { spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+import { type CodedError } from '../../src/lib/errors.js';
 
 let dir: string;
 let d: TestDomain;
@@ -220,7 +220,7 @@ describe('E2E sessions through an RN process', () => {
     const grant = d.grant(op.id.cid, gw.id.cid);
     const gwTrust = trustFor();
     gwTrust.setRevocation(d.revocation([], [gwTrust.validateGrant(grant, { audience: gw.id.cid, nonce: 'ignore' }).objectId]));
-    let refused!: Promise<UzpError>;
+    let refused!: Promise<CodedError>;
     const attempt = pair({ op, gw, gwTrust, grant, onResponder: (ep) => (refused = new Promise((r) => ep.once('refused', r))) });
     await expect(attempt).rejects.toMatchObject({ code: expect.stringMatching(/JOIN_REFUSED|HANDSHAKE_REFUSED/) });
     expect((await refused).code).toBe('REVOKED');

@@ -11,6 +11,7 @@ import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import { identityFromSeed } from '../../src/uzp/identity/identity.js';
 import { codeOf } from '../helpers/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-enroll-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,10 +41,10 @@ describe('enrollment requests', () => {
       [(({ name: _n, ...rest }) => rest)(good), ErrorCode.SIG_INVALID],
       [{ ...good, public: toHex(other.publicKey), cid: toHex(other.cid) }, ErrorCode.SIG_INVALID],
       [{ ...good, cid: toHex(other.cid) }, ErrorCode.SIG_INVALID],
-      [{ ...good, role: 'admin' }, ErrorCode.FILE_INVALID],
-      [{ ...good, kind: 'uzp-gw/trust-anchor' }, ErrorCode.FILE_INVALID],
-      [{ ...good, pop: good.pop.slice(2) }, ErrorCode.FILE_INVALID],
-      [{ ...good, extra: true }, ErrorCode.FILE_INVALID],
+      [{ ...good, role: 'admin' }, FileErrorCode.FILE_INVALID],
+      [{ ...good, kind: 'uzp-gw/trust-anchor' }, FileErrorCode.FILE_INVALID],
+      [{ ...good, pop: good.pop.slice(2) }, FileErrorCode.FILE_INVALID],
+      [{ ...good, extra: true }, FileErrorCode.FILE_INVALID],
     ];
     for (const [bad, code] of cases) expect(codeOf(() => parseEnrollRequest(provider, JSON.stringify(bad), 'r.json'))).toBe(code);
     expect(codeOf(() => parseEnrollRequest(provider, JSON.stringify(good), 'r.json'))).toBe('no error');

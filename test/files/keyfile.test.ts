@@ -9,10 +9,11 @@ import { encodeKeyFile, loadKeyFile, parseKeyFile, writeKeyFile } from '../../sr
 import { encodeTrustAnchor, loadTrustAnchor, parseTrustAnchor, writeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { identityFromSeed } from '../../src/uzp/identity/identity.js';
 import { rmSync } from 'node:fs';
 import { codeOf } from '../helpers/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
+import { CodedError } from '../../src/lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,7 +64,7 @@ describe('key files', () => {
         loadKeyFile(provider, f);
         expect.unreachable(`mode ${mode.toString(8)} accepted`);
       } catch (e) {
-        expect((e as UzpError).code).toBe(ErrorCode.KEY_FILE_PERMISSIONS);
+        expect((e as CodedError).code).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
         expect((e as Error).message).toContain(f);
         expect((e as Error).message).toContain(`chmod 600 ${f}`);
       }
@@ -76,19 +77,19 @@ describe('key files', () => {
     const f = fresh();
     writeKeyFile(f, id);
     const before = readFileSync(f, 'utf8');
-    expect(codeOf(() => writeKeyFile(f, identityFromSeed(provider, new Uint8Array(32).fill(8))))).toBe(ErrorCode.FILE_EXISTS);
+    expect(codeOf(() => writeKeyFile(f, identityFromSeed(provider, new Uint8Array(32).fill(8))))).toBe(FileErrorCode.FILE_EXISTS);
     expect(readFileSync(f, 'utf8')).toBe(before);
     expect(readdirSync(dir).filter((x) => x.endsWith('.tmp'))).toEqual([]);
   });
 
   it('missing, oversize, non-regular and inconsistent files get clear typed errors', () => {
-    expect(codeOf(() => loadKeyFile(provider, join(dir, 'nope')))).toBe(ErrorCode.FILE_NOT_FOUND);
+    expect(codeOf(() => loadKeyFile(provider, join(dir, 'nope')))).toBe(FileErrorCode.FILE_NOT_FOUND);
     const big = fresh();
     writeFileSync(big, 'x'.repeat(5000), { mode: 0o600 });
-    expect(codeOf(() => loadKeyFile(provider, big))).toBe(ErrorCode.FILE_INVALID);
+    expect(codeOf(() => loadKeyFile(provider, big))).toBe(FileErrorCode.FILE_INVALID);
     const d = fresh('d');
     mkdirSync(d);
-    expect(codeOf(() => loadKeyFile(provider, d))).toBe(ErrorCode.FILE_INVALID);
+    expect(codeOf(() => loadKeyFile(provider, d))).toBe(FileErrorCode.FILE_INVALID);
     const good = JSON.parse(encodeKeyFile(id));
     const other = identityFromSeed(provider, new Uint8Array(32).fill(9));
     for (const bad of [
@@ -99,11 +100,11 @@ describe('key files', () => {
       { ...good, seed: 'A' + good.seed.slice(1) },
       { ...good, seed: good.seed.slice(2) },
     ]) {
-      expect(codeOf(() => parseKeyFile(provider, JSON.stringify(bad), 'k.json'))).toBe(ErrorCode.KEY_FILE_INVALID);
+      expect(codeOf(() => parseKeyFile(provider, JSON.stringify(bad), 'k.json'))).toBe(FileErrorCode.KEY_FILE_INVALID);
     }
     const f = fresh();
     writeFileSync(f, Buffer.from([0xff, 0xfe, 0x7b]), { mode: 0o600 });
-    expect(codeOf(() => loadKeyFile(provider, f))).toBe(ErrorCode.KEY_FILE_INVALID);
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe(FileErrorCode.KEY_FILE_INVALID);
   });
 
   it('10,000 junk and mutated key files: only typed errors', () => {
@@ -114,7 +115,7 @@ describe('key files', () => {
         try {
           parseKeyFile(provider, text, 'junk.key');
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
           errors++;
         }
       }),
@@ -135,8 +136,8 @@ describe('trust anchor files', () => {
     expect(toHex(back.rootCid)).toBe(toHex(id.cid));
     const bad = JSON.parse(encodeTrustAnchor(a));
     bad.root_cid = toHex(new Uint8Array(32));
-    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify(bad), 't.json'))).toBe(ErrorCode.FILE_INVALID);
-    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify({ ...JSON.parse(encodeTrustAnchor(a)), domain: '' }), 't.json'))).toBe(ErrorCode.FILE_INVALID);
+    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify(bad), 't.json'))).toBe(FileErrorCode.FILE_INVALID);
+    expect(codeOf(() => parseTrustAnchor(provider, JSON.stringify({ ...JSON.parse(encodeTrustAnchor(a)), domain: '' }), 't.json'))).toBe(FileErrorCode.FILE_INVALID);
   });
   it('3,000 junk trust anchors: only typed errors', () => {
     const base = encodeTrustAnchor({ domain: 'd', rootPublicKey: id.publicKey, rootCid: id.cid });
@@ -158,18 +159,18 @@ describe('artefact files and atomic writes', () => {
     expect(Array.from(readArtefactFile(f))).toEqual([4]);
     const big = fresh('a');
     writeFileSync(big, new Uint8Array(64 * 1024 + 1));
-    expect(codeOf(() => readArtefactFile(big))).toBe(ErrorCode.FILE_INVALID);
+    expect(codeOf(() => readArtefactFile(big))).toBe(FileErrorCode.FILE_INVALID);
     writeFileSync(big, new Uint8Array(64 * 1024));
     expect(readArtefactFile(big).length).toBe(64 * 1024);
-    expect(codeOf(() => readArtefactFile(join(dir, 'missing')))).toBe(ErrorCode.FILE_NOT_FOUND);
+    expect(codeOf(() => readArtefactFile(join(dir, 'missing')))).toBe(FileErrorCode.FILE_NOT_FOUND);
   });
   it('writeFileAtomic replaces or refuses, and reports a missing directory as FILE_NOT_FOUND', () => {
     const f = fresh('w');
     writeFileAtomic(f, 'one', { mode: 0o600 });
-    expect(codeOf(() => writeFileAtomic(f, 'two', { mode: 0o600 }))).toBe(ErrorCode.FILE_EXISTS);
+    expect(codeOf(() => writeFileAtomic(f, 'two', { mode: 0o600 }))).toBe(FileErrorCode.FILE_EXISTS);
     writeFileAtomic(f, 'three', { mode: 0o640, overwrite: true });
     expect(readFileSync(f, 'utf8')).toBe('three');
     expect(statSync(f).mode & 0o777).toBe(0o640);
-    expect(codeOf(() => writeFileAtomic(join(dir, 'no', 'such', 'dir'), 'x', { mode: 0o600 }))).toBe(ErrorCode.FILE_NOT_FOUND);
+    expect(codeOf(() => writeFileAtomic(join(dir, 'no', 'such', 'dir'), 'x', { mode: 0o600 }))).toBe(FileErrorCode.FILE_NOT_FOUND);
   });
 });

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { productionPackages } from '../../src/flash/lock-packages.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { FileErrorCode } from '../../src/files/errors.js';
 
 const lock = (packages: Record<string, unknown>, version: unknown = 3): string => JSON.stringify({ name: 'x', lockfileVersion: version, packages });
 
@@ -28,15 +28,15 @@ describe('productionPackages', () => {
 
   it('refuses junk, old lock versions, paths outside node_modules and linked packages', () => {
     const bad = (text: string): string => codeOf(() => productionPackages(text, 'lock.json'));
-    expect(bad('')).toBe(ErrorCode.FILE_INVALID);
-    expect(bad('[]')).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({}, 1))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(JSON.stringify({ lockfileVersion: 3 }))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({ 'node_modules/a': 'x' }))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({ 'node_modules/../../etc': {} }))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({ '/etc/passwd': {} }))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({ 'packages/local': {} }))).toBe(ErrorCode.FILE_INVALID);
-    expect(bad(lock({ 'node_modules/local': { link: true } }))).toBe(ErrorCode.FILE_INVALID);
+    expect(bad('')).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad('[]')).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({}, 1))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(JSON.stringify({ lockfileVersion: 3 }))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/a': 'x' }))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/../../etc': {} }))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({ '/etc/passwd': {} }))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'packages/local': {} }))).toBe(FileErrorCode.FILE_INVALID);
+    expect(bad(lock({ 'node_modules/local': { link: true } }))).toBe(FileErrorCode.FILE_INVALID);
     expect(() => productionPackages(lock({ 'node_modules/..': {} }), 'lock.json')).toThrow(/not a node_modules package path/);
   });
 });

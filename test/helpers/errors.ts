@@ -1,25 +1,25 @@
 // Reading typed errors in tests: the code a call failed with, or the error a promise rejected with.
 
 import { expect } from 'vitest';
-import { UzpError } from '../../src/uzp/errors.js';
+import { CodedError } from '../../src/lib/errors.js';
 
-/** The stable code `f` threw, 'no error', or 'untyped …' for anything that is not a UzpError. */
+/** The stable code `f` threw, 'no error', or 'untyped …' for anything that is not a CodedError. */
 export function codeOf(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    return e instanceof UzpError ? e.code : `untyped ${String(e)}`;
+    return e instanceof CodedError ? e.code : `untyped ${String(e)}`;
   }
   return 'no error';
 }
 
-/** The UzpError `p` rejected with; fails the test if it resolved or rejected with anything else. */
-export async function errorOf(p: Promise<unknown>): Promise<UzpError> {
+/** The CodedError `p` rejected with; fails the test if it resolved or rejected with anything else. */
+export async function errorOf(p: Promise<unknown>): Promise<CodedError> {
   try {
     await p;
   } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
-    return e as UzpError;
+    expect(e).toBeInstanceOf(CodedError);
+    return e as CodedError;
   }
   throw new Error('expected a rejection');
 }

@@ -7,8 +7,8 @@ import { createDevice, ModbusPoller, MqttBridge, ReadingStream, SerialLine, Seri
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
 import { MqttLink } from '../../src/ports/mqtt.js';
 import { SerialLink } from '../../src/ports/serial.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 const serial = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 } as const;
 const slot = (device: DeviceConfig): SlotConfig => ({ id: 'slot-a', port: { id: 'p0', kind: 'uart', path: '/dev/null', rs485: { direction: 'none' } }, device });
@@ -34,7 +34,7 @@ describe('createDevice', () => {
   });
 
   it('refuses a driver whose port is missing', () => {
-    for (const d of DEVICES) expect(codeOf(() => createDevice(slot(d), {}))).toBe(ErrorCode.USAGE);
+    for (const d of DEVICES) expect(codeOf(() => createDevice(slot(d), {}))).toBe(CommonCode.USAGE);
   });
 });
 

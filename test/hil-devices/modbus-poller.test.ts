@@ -7,15 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../../src/config/types.js';
 import type { Reading } from '../../src/hil/device.js';
 import { ModbusPoller } from '../../src/hil-devices/modbus-poller.js';
-import { ModbusException } from '../../src/ports/errors.js';
+import { ModbusException, PortErrorCode } from '../../src/ports/errors.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
 import { SerialLink } from '../../src/ports/serial.js';
 import { counter } from '../../src/sim/live-values.js';
 import type { ModbusSlaveSpec } from '../../src/sim/modbus-slave.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { errorOf } from '../helpers/errors.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
 import { cleanupVirtualSerial, virtualBus, waitFor } from '../virtual-serial/harness.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 const BAUD = 115_200;
 const closers: (() => Promise<void>)[] = [];
@@ -129,7 +129,7 @@ describe('modbus-poller on a paced multi-drop RTU bus (real serialport over PTYs
     expect(h1.polls).toBeGreaterThanOrEqual(h2.failedPolls - 1);
     expect(readings.filter((r) => (r.value as { unit: number }).unit === 1).length).toBe(5 * h1.polls);
     expect(readings.filter((r) => (r.value as { unit: number }).unit === 2)).toEqual([]);
-    expect(h2).toMatchObject({ polls: h2.failedPolls, lastOkTs: null, lastErrorCode: ErrorCode.MODBUS_TIMEOUT });
+    expect(h2).toMatchObject({ polls: h2.failedPolls, lastOkTs: null, lastErrorCode: PortErrorCode.MODBUS_TIMEOUT });
     expect(h2.consecutiveFailures).toBe(h2.failedPolls);
     // A 20 ms interval against a 150 ms timeout: the dead group skipped ticks instead of piling up.
     expect(h2.skippedTicks).toBeGreaterThan(0);
@@ -152,7 +152,7 @@ describe('modbus-poller on a paced multi-drop RTU bus (real serialport over PTYs
     clock.advance(20); // the next tick starts a new poll
     expect(p.status().units[0]!.skippedTicks).toBe(5);
     await waitFor(() => p.status().units[0]!.polls === 2, 10_000, 'the second poll to time out');
-    expect(p.status().units[0]).toMatchObject({ failedPolls: 2, consecutiveFailures: 2, lastErrorCode: ErrorCode.MODBUS_TIMEOUT, lastErrorTs: 1_700_000_000_000 });
+    expect(p.status().units[0]).toMatchObject({ failedPolls: 2, consecutiveFailures: 2, lastErrorCode: PortErrorCode.MODBUS_TIMEOUT, lastErrorTs: 1_700_000_000_000 });
     await p.stop();
     expect(clock.pending).toBe(0);
     clock.advance(1000);
@@ -173,18 +173,18 @@ describe('modbus-poller on a paced multi-drop RTU bus (real serialport over PTYs
     expect([...(await p.request(1, Uint8Array.of(0x06, 0, 7, 0x12, 0x34)))]).toEqual([0x06, 0, 7, 0x12, 0x34]);
     expect(vb.bus.slave(1).register('holdingRegisters', 7)).toBe(0x1234);
     // The dead slave: its unit timeout, then MODBUS_TIMEOUT (the broker answers 0x0B).
-    expect((await errorOf(p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1)))).code).toBe(ErrorCode.MODBUS_TIMEOUT);
+    expect((await errorOf(p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1)))).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
     // Aborts: before sending, and while waiting for the dead slave.
     const ac = new AbortController();
     ac.abort();
-    expect((await errorOf(p.request(1, Uint8Array.of(0x03, 0, 0, 0, 1), ac.signal))).code).toBe(ErrorCode.ABORTED);
+    expect((await errorOf(p.request(1, Uint8Array.of(0x03, 0, 0, 0, 1), ac.signal))).code).toBe(CommonCode.ABORTED);
     const ac2 = new AbortController();
     const pending = p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1), ac2.signal);
     await waitFor(() => bus.unitStats(2).requests === 2, 5_000, 'the request to be on the wire');
     ac2.abort();
-    expect((await errorOf(pending)).code).toBe(ErrorCode.ABORTED);
+    expect((await errorOf(pending)).code).toBe(CommonCode.ABORTED);
     // A bad PDU is a local error, not a hang.
-    expect((await errorOf(p.request(1, new Uint8Array(0)))).code).toBe(ErrorCode.USAGE);
+    expect((await errorOf(p.request(1, new Uint8Array(0)))).code).toBe(CommonCode.USAGE);
   });
 
   it('writeRegister encodes with the register’s scale; read-only and unknown registers are refused', async () => {
@@ -193,9 +193,9 @@ describe('modbus-poller on a paced multi-drop RTU bus (real serialport over PTYs
     const { p } = poller(device([UNIT_1]), bus);
     await p.writeRegister(1, 'setpoint', 22.5);
     expect(vb.bus.slave(1).register('holdingRegisters', 6)).toBe(225);
-    expect((await errorOf(p.writeRegister(1, 'temperature', 20))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(p.writeRegister(1, 'nope', 1))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(p.writeRegister(1, 'setpoint', 7000))).code).toBe(ErrorCode.USAGE); // 70000 > uint16
+    expect((await errorOf(p.writeRegister(1, 'temperature', 20))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(p.writeRegister(1, 'nope', 1))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(p.writeRegister(1, 'setpoint', 7000))).code).toBe(CommonCode.USAGE); // 70000 > uint16
     expect(vb.bus.slave(1).register('holdingRegisters', 6)).toBe(225);
   });
 });

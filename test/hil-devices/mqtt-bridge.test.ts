@@ -8,9 +8,10 @@ import type { MqttBridgeDevice } from '../../src/config/types.js';
 import type { Reading } from '../../src/hil/device.js';
 import { MqttBridge, payloadValue } from '../../src/hil-devices/mqtt-bridge.js';
 import { MqttLink } from '../../src/ports/mqtt.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { errorOf } from '../helpers/errors.js';
 import { cleanupVirtualSerial, mqttBroker, mqttMachine, waitFor } from '../virtual-serial/harness.js';
+import { DeviceErrorCode } from '../../src/hil-devices/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 const links: MqttLink[] = [];
 afterEach(async () => {
@@ -101,9 +102,9 @@ describe('mqtt-bridge with mosquitto and the MQTT machine simulator', () => {
     await b.subscribe('plant/oven-1/telemetry/#');
     await b.subscribe('plant/oven-1/evt/ack');
     for (const outside of ['plant/#', 'plant/+/telemetry/temperature', 'plant/oven-2/telemetry/temperature', 'plant/oven-1/evt/#', 'plant/oven-1/cmd/start', '#']) {
-      expect((await errorOf(b.subscribe(outside))).code).toBe(ErrorCode.TOPIC_NOT_BRIDGED);
+      expect((await errorOf(b.subscribe(outside))).code).toBe(DeviceErrorCode.TOPIC_NOT_BRIDGED);
     }
-    expect((await errorOf(b.subscribe('plant/#/x'))).code).toBe(ErrorCode.USAGE);
+    expect((await errorOf(b.subscribe('plant/#/x'))).code).toBe(CommonCode.USAGE);
     expect(b.status()).toMatchObject({ refused: 6, refusedFilters: [] });
   });
 
@@ -117,11 +118,11 @@ describe('mqtt-bridge with mosquitto and the MQTT machine simulator', () => {
     const ack = readings.find((r) => topicOf(r) === 'plant/oven-1/evt/ack')!;
     expect(JSON.parse((ack.value as { payload: string }).payload)).toEqual({ command: 'setpoint', ok: true, value: 25 });
 
-    expect((await errorOf(b.publish('plant/oven-1/telemetry/temperature', Buffer.from('99'), 0, false))).code).toBe(ErrorCode.TOPIC_NOT_BRIDGED);
-    expect((await errorOf(b.publish('plant/oven-2/cmd/stop', Buffer.from(''), 0, false))).code).toBe(ErrorCode.TOPIC_NOT_BRIDGED);
-    expect((await errorOf(b.publish('plant/oven-1/cmd/start/now', Buffer.from(''), 0, false))).code).toBe(ErrorCode.TOPIC_NOT_BRIDGED);
-    expect((await errorOf(b.publish('plant/oven-1/cmd/+', Buffer.from(''), 0, false))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(b.publish('plant/oven-1/cmd/setpoint', new Uint8Array(513), 1, false))).code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
+    expect((await errorOf(b.publish('plant/oven-1/telemetry/temperature', Buffer.from('99'), 0, false))).code).toBe(DeviceErrorCode.TOPIC_NOT_BRIDGED);
+    expect((await errorOf(b.publish('plant/oven-2/cmd/stop', Buffer.from(''), 0, false))).code).toBe(DeviceErrorCode.TOPIC_NOT_BRIDGED);
+    expect((await errorOf(b.publish('plant/oven-1/cmd/start/now', Buffer.from(''), 0, false))).code).toBe(DeviceErrorCode.TOPIC_NOT_BRIDGED);
+    expect((await errorOf(b.publish('plant/oven-1/cmd/+', Buffer.from(''), 0, false))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(b.publish('plant/oven-1/cmd/setpoint', new Uint8Array(513), 1, false))).code).toBe(DeviceErrorCode.PAYLOAD_TOO_LARGE);
     await b.publish('plant/oven-1/cmd/stop', new Uint8Array(0), 1, false);
     await waitFor(() => machine.commands === 2, 10_000, 'the stop command');
     expect(machine.state.running).toBe(false);

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeRegister, encodeRegister, wordsPerValue, type CodecDef } from '../../src/hil-devices/register-codec.js';
-import { DecodeError, ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { CodedError, CommonCode, DecodeError } from '../../src/lib/errors.js';
 
 type Order = 'big' | 'little';
 const def = (type: CodecDef['type'], o: Partial<CodecDef> = {}): CodecDef => ({ name: 'r', type, count: 1, scale: 1, offset: 0, byteOrder: 'big', wordOrder: 'big', ...o });
@@ -76,25 +76,25 @@ describe('register codec vectors', () => {
   it('encode rounds to the raw step and refuses values the type cannot hold', () => {
     expect(encodeRegister(def('int16', { scale: 0.1 }), 21.43)).toEqual([214]);
     expect(encodeRegister(def('uint16', { scale: 0.01, offset: -40 }), 25.43)).toEqual([6543]);
-    expect(codeOf(() => encodeRegister(def('uint16'), 65536))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('uint16'), -1))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('int16'), 32768))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('uint32'), 2 ** 32))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('int16'), NaN))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('float32'), 1e39))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('uint16'), true))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('bool'), 2))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('int16', { count: 2 }), [1]))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => encodeRegister(def('int16', { count: 2 }), 1))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('uint16'), 65536))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('uint16'), -1))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('int16'), 32768))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('uint32'), 2 ** 32))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('int16'), NaN))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('float32'), 1e39))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('uint16'), true))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('bool'), 2))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('int16', { count: 2 }), [1]))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => encodeRegister(def('int16', { count: 2 }), 1))).toBe(CommonCode.USAGE);
   });
 
   it('decode rejects short and long input and words outside 0..65535', () => {
-    expect(codeOf(() => decodeRegister(def('float32'), [0x41ac]))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeRegister(def('int16'), [1, 2]))).toBe(ErrorCode.DECODE_TRAILING);
-    expect(codeOf(() => decodeRegister(def('int16', { count: 2 }), [1]))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeRegister(def('uint16'), [65536]))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeRegister(def('uint16'), [-1]))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeRegister(def('uint16'), [1.5]))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => decodeRegister(def('float32'), [0x41ac]))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeRegister(def('int16'), [1, 2]))).toBe(CommonCode.DECODE_TRAILING);
+    expect(codeOf(() => decodeRegister(def('int16', { count: 2 }), [1]))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeRegister(def('uint16'), [65536]))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeRegister(def('uint16'), [-1]))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeRegister(def('uint16'), [1.5]))).toBe(CommonCode.DECODE_VALUE);
   });
 });
 
@@ -189,7 +189,7 @@ describe('register codec junk input', () => {
         const words = pool.slice(0, count * wordsPerValue(type));
         const i = at % words.length;
         const mutated = how === 'drop' ? words.filter((_, j) => j !== i) : how === 'add' ? [...words, pool[7]!] : words.map((w, j) => (j === i ? w + 0x1_0000 : w));
-        expect(() => decodeRegister(d, mutated)).toThrow(UzpError);
+        expect(() => decodeRegister(d, mutated)).toThrow(CodedError);
       }),
       { numRuns: 10_000 },
     );

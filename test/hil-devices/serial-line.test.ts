@@ -8,9 +8,9 @@ import type { SerialLineDevice } from '../../src/config/types.js';
 import type { Reading } from '../../src/hil/device.js';
 import { LineSplitter, SerialLine } from '../../src/hil-devices/serial-line.js';
 import { SerialLink } from '../../src/ports/serial.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { cleanupVirtualSerial, virtualSensor, waitFor } from '../virtual-serial/harness.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 const BAUD = 115_200;
 
@@ -51,7 +51,7 @@ describe('LineSplitter', () => {
       ['ok', false],
     ]);
     expect(split([Buffer.from('a|b||c|')], Buffer.from('||'), 8).lines).toEqual([['a|b', false]]);
-    expect(codeOf(() => new LineSplitter(Buffer.alloc(0), 8, () => {}))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => new LineSplitter(Buffer.alloc(0), 8, () => {}))).toBe(CommonCode.USAGE);
   });
 
   it('property: any chunking gives the model’s lines, and at most max + delimiter bytes are held', () => {

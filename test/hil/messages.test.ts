@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHil, encodeHil, MODES, KINDS, type HilMessage } from '../../src/hil/messages.js';
-import { UzpError } from '../../src/uzp/errors.js';
 import { toHex } from '../../src/uzp/bytes.js';
+import { CodedError } from '../../src/lib/errors.js';
 
 const text = (max: number) => fc.string({ maxLength: max });
 const u32 = fc.nat({ max: 0xffffffff });
@@ -84,7 +84,7 @@ describe('HIL protocol messages', () => {
         try {
           decodeHil(b);
         } catch (e) {
-          if (!(e instanceof UzpError)) throw e;
+          if (!(e instanceof CodedError)) throw e;
         }
       }),
       { numRuns: 10_000 },

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PublishWindow, ReceiveQueue } from '../../src/ports/mqtt-queues.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { CodedError, CommonCode } from '../../src/lib/errors.js';
 
 describe('PublishWindow', () => {
   it('runs at most `window` at once, queues at most `queueMax`, refuses the rest, loses nothing accepted', async () => {
@@ -26,7 +26,7 @@ describe('PublishWindow', () => {
             )
             .then(
               () => i,
-              (e: UzpError) => e.code,
+              (e: CodedError) => e.code,
             ),
         );
         expect(w.active).toBe(Math.min(n, window));
@@ -38,7 +38,7 @@ describe('PublishWindow', () => {
         const out = await Promise.all(results);
         const accepted = Math.min(n, window + queueMax);
         expect(out.filter((x) => typeof x === 'number')).toEqual(Array.from({ length: accepted }, (_, i) => i));
-        expect(out.filter((x) => x === ErrorCode.BUFFER_FULL).length).toBe(n - accepted);
+        expect(out.filter((x) => x === CommonCode.BUFFER_FULL).length).toBe(n - accepted);
         expect(w.refused).toBe(n - accepted);
         expect(peak).toBeLessThanOrEqual(window);
       }),

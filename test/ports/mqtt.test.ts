@@ -5,9 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttLink, type MqttLinkOptions } from '../../src/ports/mqtt.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { errorOf } from '../helpers/errors.js';
 import { waitFor } from '../virtual-serial/harness.js';
+import { CodedError, CommonCode } from '../../src/lib/errors.js';
+import { PortErrorCode } from '../../src/ports/errors.js';
 
 const brokers: Mosquitto[] = [];
 const links: MqttLink[] = [];
@@ -45,7 +46,7 @@ describe('MqttLink with mosquitto', () => {
     const m2 = await gw.receive();
     expect([m1.topic, text(m1.payload), m2.topic, text(m2.payload)]).toEqual(['plant/boiler/temp', '71.5', 'plant/pump/temp', '40.0']);
     expect(gw.tryReceive()).toBeUndefined();
-    expect((await errorOf(gw.subscribe('plant/#/temp'))).code).toBe(ErrorCode.USAGE);
+    expect((await errorOf(gw.subscribe('plant/#/temp'))).code).toBe(CommonCode.USAGE);
   });
 
   it('reconnects after the broker restarts, resubscribes, and delivers a QoS 1 publish made while it was down', async () => {
@@ -87,12 +88,12 @@ describe('MqttLink with mosquitto', () => {
     await b.stop();
     brokers.splice(brokers.indexOf(b), 1);
     await waitFor(() => gw.state !== 'open', 10_000, 'disconnect');
-    const results = Array.from({ length: 20 }, (_, i) => gw.publish('t/x', String(i), { qos: 1 }).then(() => 'ok', (e: UzpError) => e.code));
+    const results = Array.from({ length: 20 }, (_, i) => gw.publish('t/x', String(i), { qos: 1 }).then(() => 'ok', (e: CodedError) => e.code));
     expect(gw.publishing).toEqual({ active: 4, queued: 8 });
     await broker(port);
     const out = await Promise.all(results);
     expect(out.filter((x) => x === 'ok').length).toBe(12);
-    expect(out.filter((x) => x === ErrorCode.BUFFER_FULL).length).toBe(8);
+    expect(out.filter((x) => x === CommonCode.BUFFER_FULL).length).toBe(8);
     expect(gw.stats.publishRefused).toBe(8);
     expect(gw.stats.published).toBe(12);
   });
@@ -117,9 +118,9 @@ describe('MqttLink with mosquitto', () => {
     try {
       new MqttLink({ url: 'not a url' }).start();
     } catch (e) {
-      code = e instanceof UzpError ? e.code : String(e);
+      code = e instanceof CodedError ? e.code : String(e);
     }
-    expect(code).toBe(ErrorCode.USAGE);
+    expect(code).toBe(CommonCode.USAGE);
   });
 
   it('refuses work after close', async () => {
@@ -128,8 +129,8 @@ describe('MqttLink with mosquitto', () => {
     await gw.whenOpen();
     const waiting = errorOf(gw.receive());
     await gw.close();
-    expect((await waiting).code).toBe(ErrorCode.PORT_CLOSED);
-    expect((await errorOf(gw.publish('a', 'b'))).code).toBe(ErrorCode.PORT_CLOSED);
-    expect((await errorOf(gw.subscribe('a'))).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await waiting).code).toBe(PortErrorCode.PORT_CLOSED);
+    expect((await errorOf(gw.publish('a', 'b'))).code).toBe(PortErrorCode.PORT_CLOSED);
+    expect((await errorOf(gw.subscribe('a'))).code).toBe(PortErrorCode.PORT_CLOSED);
   });
 });

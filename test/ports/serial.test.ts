@@ -8,9 +8,10 @@ import { SerialPortMock } from 'serialport';
 import { SerialLink, type SerialState } from '../../src/ports/serial.js';
 import { listPorts } from '../../src/ports/serial-list.js';
 import type { PortOpenOptions, SerialPortLike } from '../../src/ports/serial-port-like.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
 import { errorOf } from '../helpers/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
+import { PortErrorCode } from '../../src/ports/errors.js';
 
 const PATH = '/dev/ttyMOCK0';
 const mockFactory = (o: PortOpenOptions): SerialPortLike => new SerialPortMock({ ...o, autoOpen: false });
@@ -103,7 +104,7 @@ describe('SerialLink (mock binding)', () => {
     expect(l.stats.disconnects).toBe(1);
     const queued = l.write(Uint8Array.of(1, 2, 3, 4, 5, 6));
     const refused = await errorOf(l.write(Uint8Array.of(7, 8, 9, 10, 11)));
-    expect(refused.code).toBe(ErrorCode.BUFFER_FULL);
+    expect(refused.code).toBe(CommonCode.BUFFER_FULL);
     expect(l.stats.droppedWrites).toBe(1);
     expect(l.stats.droppedBytes).toBe(5);
     expect(drops).toEqual(['queue-full:5']);
@@ -123,11 +124,11 @@ describe('SerialLink (mock binding)', () => {
     await tick();
     const w = errorOf(l.write(Uint8Array.of(1)));
     await l.close();
-    expect((await w).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await w).code).toBe(PortErrorCode.PORT_CLOSED);
     expect(l.state).toBe('closed');
     expect(clock.pending).toBe(0);
-    expect((await errorOf(l.write(Uint8Array.of(1)))).code).toBe(ErrorCode.PORT_CLOSED);
-    expect((await errorOf(l.whenOpen())).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await errorOf(l.write(Uint8Array.of(1)))).code).toBe(PortErrorCode.PORT_CLOSED);
+    expect((await errorOf(l.whenOpen())).code).toBe(PortErrorCode.PORT_CLOSED);
   });
 
   it('a throwing listener does not break the link', async () => {

@@ -9,7 +9,7 @@ import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.
 import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
-import { ErrorCode, type UzpError } from '../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { ControlKind, JoinRefusedCode } from '../../src/uzp/link/constants.js';
 import { LinkManager } from '../../src/uzp/link/link-manager.js';
@@ -20,6 +20,7 @@ import { errorOf } from '../helpers/errors.js';
 import { testEvidence } from '../helpers/evidence.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
+import { type CodedError } from '../../src/lib/errors.js';
 
 interface Line {
   level: string;
@@ -249,7 +250,7 @@ describe('RN requireAttestation: a gateway is reachable only after attesting its
         await jLink.join(responder.id.cid, env.d.grant(joiner.id.cid, responder.id.cid), new Uint8Array(0));
         break;
       } catch (e) {
-        if ((e as UzpError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e; // ACCEPT not seen yet
+        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e; // ACCEPT not seen yet
       }
     }
     expect((await offered).initiator).toEqual(joiner.id.cid);

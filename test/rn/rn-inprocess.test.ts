@@ -6,7 +6,7 @@ import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { decodeEnvelope } from '../../src/uzp/artefacts/envelope.js';
 import { equal, toHex } from '../../src/uzp/bytes.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { ControlKind, FrameType, RefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
 import { encodeFrame } from '../../src/uzp/link/frame.js';
@@ -17,6 +17,7 @@ import { FakeClock } from '../uzp/link/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
 import { errorOf } from '../helpers/errors.js';
+import { CodedError } from '../../src/lib/errors.js';
 
 interface Env {
   d: TestDomain;
@@ -85,7 +86,7 @@ async function joinWhenAccepting(link: RnLink, target: Uint8Array, grant: Uint8A
     try {
       return await link.join(target, grant, ch1);
     } catch (e) {
-      if ((e as UzpError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+      if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
     }
   }
 }
@@ -421,7 +422,7 @@ describe('RN in-process: hostile and slow peers', () => {
   it('close() unstitches, detaches every link and the EPs see the link close', async () => {
     const env = await startRn();
     const { gwLink, initiator } = await stitched(env);
-    const closed = once<UzpError | undefined>((cb) => gwLink.once('close', cb));
+    const closed = once<CodedError | undefined>((cb) => gwLink.once('close', cb));
     const reason = closeOf(initiator);
     await env.rn.close();
     expect((await closed)?.code).toBe(ErrorCode.LINK_CLOSED);

@@ -10,7 +10,7 @@ import { writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { decodeEnvelope } from '../../src/uzp/artefacts/envelope.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { FrameType } from '../../src/uzp/link/constants.js';
 import { encodeFrame } from '../../src/uzp/link/frame.js';
@@ -21,6 +21,7 @@ import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Ch
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
 import { errorOf } from '../helpers/errors.js';
+import { CodedError } from '../../src/lib/errors.js';
 
 let dir: string;
 let d: TestDomain;
@@ -61,7 +62,7 @@ async function joinWhenAccepting(link: RnLink, target: Uint8Array, grant: Uint8A
     try {
       return await link.join(target, grant, Uint8Array.of(1));
     } catch (e) {
-      if ((e as UzpError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+      if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
     }
   }
 }
@@ -136,7 +137,7 @@ describe('uzpgw rn (child process)', () => {
     const grant = d.grant(op.id.cid, gw().id.cid, { nonce: 200 });
     const doomed = d.member('gateway');
     const doomedLink = await attach(doomed);
-    const doomedClosed = once<UzpError | undefined>((cb) => doomedLink.once('close', cb));
+    const doomedClosed = once<CodedError | undefined>((cb) => doomedLink.once('close', cb));
     banned = d.member('gateway');
     writeArtefactFile(files.revocations, d.revocation([banned.id.cid, doomed.id.cid], [decodeEnvelope(d.provider, grant).objectId]));
     await sighupAndWait();
@@ -175,7 +176,7 @@ describe('uzpgw rn (child process)', () => {
   });
 
   it('SIGTERM: closes links, exits 0, stdout still exactly one line, no stack trace', async () => {
-    const closed = once<UzpError | undefined>((cb) => gwLink.once('close', cb));
+    const closed = once<CodedError | undefined>((cb) => gwLink.once('close', cb));
     const r = await stopProcess(child, 'SIGTERM');
     expect(r).toEqual({ code: 0, signal: null });
     await closed;

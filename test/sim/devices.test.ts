@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memorySerialPair } from '../../src/sim/memory-serial.js';
 import { EchoDevice } from '../../src/sim/echo-device.js';
 import { defaultReading, LineSensor } from '../../src/sim/line-sensor.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
 import { Collector } from '../virtual-serial/collect.js';
 import { cleanupVirtualSerial, openPort, virtualSensor } from '../virtual-serial/harness.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 afterEach(cleanupVirtualSerial);
 
@@ -100,7 +100,7 @@ describe('line sensor', () => {
   it('the default reading is T with one decimal and integer H', () => {
     expect(defaultReading(0, 0)).toBe('T=21.4;H=40');
     expect(defaultReading(0, 15_000)).toBe('T=22.9;H=44');
-    expect(codeOf(() => new LineSensor(memorySerialPair()[0], { id: 'x', intervalMs: -1 }))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => new LineSensor(memorySerialPair()[0], { id: 'x', intervalMs: -1 }))).toBe(CommonCode.USAGE);
   });
 
   it('over a paced PTY line with the real serialport binding', async () => {

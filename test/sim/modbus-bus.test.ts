@@ -5,7 +5,6 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import ModbusSerial from 'modbus-serial';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { encodeRequest, isException, type ModbusException, type ModbusResponse } from '../../src/sim/modbus-pdu.js';
 import { decodeRtu, encodeRtu } from '../../src/sim/modbus-rtu-frame.js';
 import type { BusEvent } from '../../src/sim/modbus-rtu-bus.js';
@@ -14,6 +13,7 @@ import { t35Ms } from '../../src/sim/line-timing.js';
 import { codeOf } from '../helpers/errors.js';
 import { cleanupVirtualSerial, lineTimeMs, openPort, virtualBus, waitFor } from '../virtual-serial/harness.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';
+import { PortErrorCode } from '../../src/ports/errors.js';
 
 afterEach(cleanupVirtualSerial);
 
@@ -129,7 +129,7 @@ describe('Modbus RTU bus over a paced PTY line', () => {
     bus.slave(1).faults.badCrc = true;
     const raw1 = await master.requestRaw(1, encodeRequest({ fn: 3, address: 0, quantity: 1 }));
     expect(raw1).not.toBeNull();
-    expect(codeOf(() => decodeRtu(raw1!))).toBe(ErrorCode.MODBUS_CRC);
+    expect(codeOf(() => decodeRtu(raw1!))).toBe(PortErrorCode.MODBUS_CRC);
     bus.slave(1).faults = { noiseBytes: 3 };
     const raw2 = await master.requestRaw(1, encodeRequest({ fn: 3, address: 0, quantity: 1 }));
     expect(raw2!.length).toBe(7 + 3);

@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fromHex, toHex, utf8 } from '../../src/uzp/bytes.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, packBits, unpackBits, type ModbusException, type ModbusRequest, type ModbusResponse } from '../../src/sim/modbus-pdu.js';
 import { codeOf } from '../helpers/errors.js';
 import { requestArb, responseArb } from './arbitraries.js';
+import { CodedError, CommonCode } from '../../src/lib/errors.js';
 
 // [section, request hex, decoded request, response hex, decoded response]
 const SPEC: [string, string, ModbusRequest, string, ModbusResponse | ModbusException][] = [
@@ -61,18 +61,18 @@ describe('Modbus PDU vectors (Application Protocol V1.1b3 §6 examples)', () => 
 
 describe('Modbus PDU structure checks', () => {
   it('refuses inconsistent or truncated PDUs with typed errors', () => {
-    expect(codeOf(() => decodeRequest(fromHex('03006b00')))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeRequest(fromHex('03006b000300')))).toBe(ErrorCode.DECODE_TRAILING);
-    expect(codeOf(() => decodeRequest(fromHex('0f0013000a01cd')))).toBe(ErrorCode.DECODE_LENGTH); // 10 coils need 2 bytes
-    expect(codeOf(() => decodeRequest(fromHex('100001000203000a01')))).toBe(ErrorCode.DECODE_LENGTH); // odd byte count
-    expect(codeOf(() => decodeRequest(fromHex('100001000000')))).toBe(ErrorCode.DECODE_LENGTH); // quantity 0
-    expect(codeOf(() => decodeRequest(fromHex('2b0d0100')))).toBe(ErrorCode.DECODE_VALUE); // MEI 13 (CANopen) not served
-    expect(codeOf(() => decodeRequest(fromHex('07')))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeRequest(new Uint8Array(0)))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeResponse(fromHex('0303000000')))).toBe(ErrorCode.DECODE_LENGTH); // odd register byte count
-    expect(codeOf(() => decodeResponse(fromHex('0304000000')))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeResponse(fromHex('2b0e0101010000')))).toBe(ErrorCode.DECODE_VALUE); // more follows must be 00 or FF
-    expect(codeOf(() => decodeResponse(fromHex('810203')))).toBe(ErrorCode.DECODE_TRAILING);
+    expect(codeOf(() => decodeRequest(fromHex('03006b00')))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeRequest(fromHex('03006b000300')))).toBe(CommonCode.DECODE_TRAILING);
+    expect(codeOf(() => decodeRequest(fromHex('0f0013000a01cd')))).toBe(CommonCode.DECODE_LENGTH); // 10 coils need 2 bytes
+    expect(codeOf(() => decodeRequest(fromHex('100001000203000a01')))).toBe(CommonCode.DECODE_LENGTH); // odd byte count
+    expect(codeOf(() => decodeRequest(fromHex('100001000000')))).toBe(CommonCode.DECODE_LENGTH); // quantity 0
+    expect(codeOf(() => decodeRequest(fromHex('2b0d0100')))).toBe(CommonCode.DECODE_VALUE); // MEI 13 (CANopen) not served
+    expect(codeOf(() => decodeRequest(fromHex('07')))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeRequest(new Uint8Array(0)))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeResponse(fromHex('0303000000')))).toBe(CommonCode.DECODE_LENGTH); // odd register byte count
+    expect(codeOf(() => decodeResponse(fromHex('0304000000')))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeResponse(fromHex('2b0e0101010000')))).toBe(CommonCode.DECODE_VALUE); // more follows must be 00 or FF
+    expect(codeOf(() => decodeResponse(fromHex('810203')))).toBe(CommonCode.DECODE_TRAILING);
   });
 });
 
@@ -110,7 +110,7 @@ describe('Modbus PDU round trips and junk', () => {
             try {
               decode(junk);
             } catch (e) {
-              expect(e).toBeInstanceOf(UzpError);
+              expect(e).toBeInstanceOf(CodedError);
               typed++;
             }
           },

@@ -3,11 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fromHex } from '../../src/uzp/bytes.js';
-import { ErrorCode, UzpError } from '../../src/uzp/errors.js';
 import { encodeRequest, encodeResponse } from '../../src/sim/modbus-pdu.js';
 import { crc16, decodeRtu, encodeRtu, expectedRequestLength, expectedResponseLength, RTU_MAX_ADU } from '../../src/sim/modbus-rtu-frame.js';
 import { codeOf } from '../helpers/errors.js';
 import { requestArb, responseArb } from './arbitraries.js';
+import { PortErrorCode } from '../../src/ports/errors.js';
+import { CodedError, CommonCode } from '../../src/lib/errors.js';
 
 describe('CRC-16/MODBUS', () => {
   it('matches the Modbus over Serial Line examples and the catalogue check value', () => {
@@ -33,19 +34,19 @@ describe('RTU frame codec', () => {
   });
 
   it('rejects a bad CRC, bad lengths and reserved addresses with typed errors', () => {
-    expect(codeOf(() => decodeRtu(fromHex('01030000000ac5ce')))).toBe(ErrorCode.MODBUS_CRC);
-    expect(codeOf(() => decodeRtu(fromHex('01030000000acdc5')))).toBe(ErrorCode.MODBUS_CRC); // CRC bytes swapped
-    expect(codeOf(() => decodeRtu(fromHex('0103ff')))).toBe(ErrorCode.DECODE_LENGTH);
-    expect(codeOf(() => decodeRtu(new Uint8Array(RTU_MAX_ADU + 1)))).toBe(ErrorCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeRtu(fromHex('01030000000ac5ce')))).toBe(PortErrorCode.MODBUS_CRC);
+    expect(codeOf(() => decodeRtu(fromHex('01030000000acdc5')))).toBe(PortErrorCode.MODBUS_CRC); // CRC bytes swapped
+    expect(codeOf(() => decodeRtu(fromHex('0103ff')))).toBe(CommonCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeRtu(new Uint8Array(RTU_MAX_ADU + 1)))).toBe(CommonCode.DECODE_LENGTH);
     const reserved = encodeRtu({ unit: 1, pdu: fromHex('0300000001') });
     reserved[0] = 248;
     const crc = crc16(reserved.subarray(0, reserved.length - 2));
     reserved[reserved.length - 2] = crc & 0xff;
     reserved[reserved.length - 1] = crc >>> 8;
-    expect(codeOf(() => decodeRtu(reserved))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => encodeRtu({ unit: 248, pdu: fromHex('03') }))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => encodeRtu({ unit: 1, pdu: new Uint8Array(0) }))).toBe(ErrorCode.DECODE_LENGTH);
-    expect(codeOf(() => encodeRtu({ unit: 1, pdu: new Uint8Array(254) }))).toBe(ErrorCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeRtu(reserved))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => encodeRtu({ unit: 248, pdu: fromHex('03') }))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => encodeRtu({ unit: 1, pdu: new Uint8Array(0) }))).toBe(CommonCode.DECODE_LENGTH);
+    expect(codeOf(() => encodeRtu({ unit: 1, pdu: new Uint8Array(254) }))).toBe(CommonCode.DECODE_LENGTH);
   });
 
   it('round-trips any unit and PDU (fast-check)', () => {
@@ -64,7 +65,7 @@ describe('RTU frame codec', () => {
       fc.property(fc.integer({ min: 0, max: 247 }), fc.uint8Array({ minLength: 1, maxLength: 253 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (unit, pdu, pos, bit) => {
         const adu = encodeRtu({ unit, pdu });
         adu[pos % adu.length]! ^= 1 << bit;
-        expect(codeOf(() => decodeRtu(adu))).toBe(ErrorCode.MODBUS_CRC);
+        expect(codeOf(() => decodeRtu(adu))).toBe(PortErrorCode.MODBUS_CRC);
       }),
       { numRuns: 2000 },
     );
@@ -90,7 +91,7 @@ describe('RTU frame codec', () => {
             decodeRtu(junk);
             ok++;
           } catch (e) {
-            expect(e).toBeInstanceOf(UzpError);
+            expect(e).toBeInstanceOf(CodedError);
             typed++;
           }
         },

@@ -4,12 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fromHex, toHex, utf8 } from '../../src/uzp/bytes.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { counter, drift, toWord } from '../../src/sim/live-values.js';
 import { decodeResponse, encodeRequest, type ModbusRequest } from '../../src/sim/modbus-pdu.js';
 import { ModbusSlave } from '../../src/sim/modbus-slave.js';
 import { codeOf } from '../helpers/errors.js';
 import { requestArb } from './arbitraries.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 function slave(): ModbusSlave {
   return new ModbusSlave({
@@ -93,11 +93,11 @@ describe('simulated slave: functions 1-6, 15, 16', () => {
   });
 
   it('validates its configuration with USAGE errors', () => {
-    expect(codeOf(() => new ModbusSlave({ unit: 0 }))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => new ModbusSlave({ unit: 248 }))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => slave().setRegister('holdingRegisters', 5, 1))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => new ModbusSlave({ unit: 1, identity: { vendorName: 'x'.repeat(245), productCode: '', revision: '' } }))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => new ModbusSlave({ unit: 1, identity: { vendorName: 'v', productCode: 'p', revision: 'r', extended: { 0x10: 'x' } } }))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => new ModbusSlave({ unit: 0 }))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => new ModbusSlave({ unit: 248 }))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => slave().setRegister('holdingRegisters', 5, 1))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => new ModbusSlave({ unit: 1, identity: { vendorName: 'x'.repeat(245), productCode: '', revision: '' } }))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => new ModbusSlave({ unit: 1, identity: { vendorName: 'v', productCode: 'p', revision: 'r', extended: { 0x10: 'x' } } }))).toBe(CommonCode.USAGE);
   });
 
   it('toWord: rounding and 16-bit two\'s complement', () => {

@@ -4,11 +4,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { existsSync } from 'node:fs';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { Mosquitto, mosquittoConfig } from '../../src/sim/mosquitto.js';
 import { MqttDevice } from '../../src/sim/mqtt-device.js';
 import { errorOf } from '../helpers/errors.js';
 import { cleanupVirtualSerial, mqttBroker, mqttMachine, waitFor } from '../virtual-serial/harness.js';
+import { SimErrorCode } from '../../src/sim/errors.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -68,14 +68,14 @@ describe('mosquitto per test', () => {
 
   it('a missing executable is a clear TOOL_MISSING error', async () => {
     const e = await errorOf(Mosquitto.start({ mosquittoPath: '/nonexistent/mosquitto' }));
-    expect(e.code).toBe(ErrorCode.TOOL_MISSING);
+    expect(e.code).toBe(SimErrorCode.TOOL_MISSING);
     expect(e.message).toMatch(/apt-get install mosquitto/);
   });
 
   it('a port already taken by another broker is a TOOL_FAILED error with mosquitto\'s log', async () => {
     const a = await broker();
     const e = await errorOf(Mosquitto.start({ port: a.port }));
-    expect(e.code).toBe(ErrorCode.TOOL_FAILED);
+    expect(e.code).toBe(SimErrorCode.TOOL_FAILED);
     expect(e.message).toMatch(/Address already in use/);
   });
 

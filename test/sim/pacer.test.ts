@@ -3,11 +3,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import type { ByteDuplex } from '../../src/sim/duplex.js';
 import { PacedRelay } from '../../src/sim/pacer.js';
 import { codeOf } from '../helpers/errors.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 /** A synchronous test end: `send` makes it emit bytes, `got` records what the relay wrote to it. */
 class End extends EventEmitter implements ByteDuplex {
@@ -161,9 +161,9 @@ describe('paced relay faults and unplug (fake clock)', () => {
 
   it('validates faults with USAGE errors', () => {
     const { relay } = setup();
-    expect(codeOf(() => relay.inject('aToB', { dropAt: [-1] }))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => relay.inject('aToB', { flipAt: [{ at: 0, mask: 0 }] }))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => relay.inject('aToB', { dropProbability: 1.5 }))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => relay.inject('aToB', { dropAt: [-1] }))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => relay.inject('aToB', { flipAt: [{ at: 0, mask: 0 }] }))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => relay.inject('aToB', { dropProbability: 1.5 }))).toBe(CommonCode.USAGE);
   });
 
   it('unplugging an end loses what was on its way to it; replugging starts clean', () => {

@@ -4,11 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, readlinkSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { PtyPair } from '../../src/sim/pty.js';
 import { errorOf } from '../helpers/errors.js';
 import { Collector } from '../virtual-serial/collect.js';
 import { cleanupVirtualSerial, openPort } from '../virtual-serial/harness.js';
+import { FileErrorCode } from '../../src/files/errors.js';
+import { SimErrorCode } from '../../src/sim/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 let dir = '';
 const pairs: PtyPair[] = [];
@@ -67,22 +69,22 @@ describe('PtyPair (socat)', () => {
     dir = mkdtempSync(join(tmpdir(), 'uzp-pty-test-'));
     writeFileSync(join(dir, 'a'), 'precious');
     const e = await errorOf(PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') }));
-    expect(e.code).toBe(ErrorCode.FILE_EXISTS);
+    expect(e.code).toBe(FileErrorCode.FILE_EXISTS);
   });
 
   it('a missing socat is a clear TOOL_MISSING error', async () => {
     const e = await errorOf(PtyPair.open({ linkA: '/tmp/x-a', linkB: '/tmp/x-b', socatPath: '/nonexistent/socat' }));
-    expect(e.code).toBe(ErrorCode.TOOL_MISSING);
+    expect(e.code).toBe(SimErrorCode.TOOL_MISSING);
     expect(e.message).toMatch(/apt-get install socat/);
   });
 
   it('refuses link paths socat would misparse (USAGE)', async () => {
-    expect((await errorOf(PtyPair.open({ linkA: '/tmp/a,b', linkB: '/tmp/c' }))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(PtyPair.open({ linkA: 'relative', linkB: '/tmp/c' }))).code).toBe(ErrorCode.USAGE);
+    expect((await errorOf(PtyPair.open({ linkA: '/tmp/a,b', linkB: '/tmp/c' }))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(PtyPair.open({ linkA: 'relative', linkB: '/tmp/c' }))).code).toBe(CommonCode.USAGE);
   });
 
   it('a link in a missing directory fails with TOOL_FAILED and socat\'s own message', async () => {
     const e = await errorOf(PtyPair.open({ linkA: '/nonexistent-dir/a', linkB: '/nonexistent-dir/b' }));
-    expect(e.code).toBe(ErrorCode.TOOL_FAILED);
+    expect(e.code).toBe(SimErrorCode.TOOL_FAILED);
   });
 });

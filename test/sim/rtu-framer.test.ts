@@ -5,9 +5,9 @@ import { fromHex } from '../../src/uzp/bytes.js';
 import { charTimeMs, t15Ms, t35Ms, bitsPerChar } from '../../src/sim/line-timing.js';
 import { expectedRequestLength } from '../../src/sim/modbus-rtu-frame.js';
 import { RtuFramer } from '../../src/sim/rtu-framer.js';
-import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { FakeClock } from '../uzp/link/fake-clock.js';
+import { CommonCode } from '../../src/lib/errors.js';
 
 function framer(opts: { tolerant?: boolean; silenceMs?: number; maxStretchMs?: number } = {}) {
   const clock = new FakeClock();
@@ -34,9 +34,9 @@ describe('line timing', () => {
     expect(t35Ms(19200)).toBeCloseTo(1.8229, 4);
     expect(t35Ms(38400)).toBe(1.75);
     expect(t15Ms(115200)).toBe(0.75);
-    expect(codeOf(() => bitsPerChar('9N1' as never))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => charTimeMs(0))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => charTimeMs(9600.5))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => bitsPerChar('9N1' as never))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => charTimeMs(0))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => charTimeMs(9600.5))).toBe(CommonCode.USAGE);
   });
 });
 

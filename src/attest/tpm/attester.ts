@@ -23,10 +23,12 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { equal, toHex } from '../../uzp/bytes.js';
 import { nodeProvider } from '../../uzp/crypto/node.js';
-import { DecodeError, ErrorCode, LocalError, UzpError } from '../../uzp/errors.js';
 import type { TpmQuote } from '../types.js';
 import { akNameOf, decodeAttest, decodePublic, unwrapAttest } from './structures.js';
 import { DEFAULT_TPM_TIMEOUT_MS, runTool, type ToolOptions } from './tools.js';
+import { FileErrorCode } from '../../files/errors.js';
+import { AttestErrorCode } from '../errors.js';
+import { CodedError, DecodeError, LocalError } from '../../lib/errors.js';
 
 export const AK_PUBLIC_FILE = 'tpm-ak.pub';
 export const AK_PRIVATE_FILE = 'tpm-ak.priv';
@@ -80,7 +82,7 @@ async function readIfExists(path: string): Promise<Uint8Array | undefined> {
     return new Uint8Array(await readFile(path));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new LocalError(ErrorCode.FILE_IO, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    throw new LocalError(FileErrorCode.FILE_IO, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -148,9 +150,9 @@ class Tpm {
     try {
       await this.run(dir, 'tpm2_load', ['-C', 'primary.ctx', '-u', 'ak.pub', '-r', 'ak.priv', '-c', 'ak.ctx', '-n', 'ak.name']);
     } catch (e) {
-      if (e instanceof LocalError && e.code === ErrorCode.TPM_FAILED) {
+      if (e instanceof LocalError && e.code === AttestErrorCode.TPM_FAILED) {
         throw new LocalError(
-          ErrorCode.TPM_FAILED,
+          AttestErrorCode.TPM_FAILED,
           `the AK in ${join(this.stateDir, AK_PUBLIC_FILE)} does not load on this TPM (was the TPM cleared or replaced? remove ${AK_PUBLIC_FILE} and ${AK_PRIVATE_FILE} to create and enroll a new AK): ${e.message}`,
           { cause: e },
         );
@@ -196,7 +198,7 @@ export class TpmAttester {
         const akName = checkedName(pub, pubPath);
         const tpmName = await tpm.loadAk(dir, pub, priv);
         if (!equal(tpmName, akName)) {
-          throw new LocalError(ErrorCode.TPM_FAILED, `the TPM names the AK ${toHex(tpmName)}, but ${pubPath} hashes to ${toHex(akName)}`);
+          throw new LocalError(AttestErrorCode.TPM_FAILED, `the TPM names the AK ${toHex(tpmName)}, but ${pubPath} hashes to ${toHex(akName)}`);
         }
         return new TpmAttester(tpm, o.tcti, priv, pub, akName);
       }),
@@ -225,14 +227,14 @@ export class TpmAttester {
         const signature = new Uint8Array(await readFile(join(dir, 'quote.sig')));
         const pcrs = new Uint8Array(await readFile(join(dir, 'quote.pcrs')));
         if (pcrs.length !== QUOTE_PCR_COUNT * PCR_SIZE) {
-          throw new LocalError(ErrorCode.TPM_FAILED, `tpm2_quote wrote ${pcrs.length} bytes of PCR values, expected ${QUOTE_PCR_COUNT * PCR_SIZE}`);
+          throw new LocalError(AttestErrorCode.TPM_FAILED, `tpm2_quote wrote ${pcrs.length} bytes of PCR values, expected ${QUOTE_PCR_COUNT * PCR_SIZE}`);
         }
         // tpm2_quote reads the PCR values after the quote; if one was extended in between, quote again.
         if (equal(decodeAttest(attest).pcrDigest, sha256(pcrs))) return { akPublic: this.akPublic, attest, signature, pcrs };
-        if (attempt >= QUOTE_ATTEMPTS) throw new LocalError(ErrorCode.TPM_FAILED, `PCRs kept changing during the quote (${QUOTE_ATTEMPTS} attempts)`);
+        if (attempt >= QUOTE_ATTEMPTS) throw new LocalError(AttestErrorCode.TPM_FAILED, `PCRs kept changing during the quote (${QUOTE_ATTEMPTS} attempts)`);
       }
     } catch (e) {
-      if (e instanceof DecodeError) throw new LocalError(ErrorCode.TPM_FAILED, `tpm2_quote wrote a quote we cannot read: ${e.message}`, { cause: e });
+      if (e instanceof DecodeError) throw new LocalError(AttestErrorCode.TPM_FAILED, `tpm2_quote wrote a quote we cannot read: ${e.message}`, { cause: e });
       throw e;
     } finally {
       await this.tpm.flushQuietly(dir);
@@ -246,7 +248,7 @@ function checkedName(pub: Uint8Array, path: string): Uint8Array {
     decodePublic(pub);
     return akNameOf(nodeProvider, pub);
   } catch (e) {
-    if (e instanceof UzpError) throw new LocalError(ErrorCode.TPM_FAILED, `${path} is not an ECC P-256 AK public area: ${e.message}`, { cause: e });
+    if (e instanceof CodedError) throw new LocalError(AttestErrorCode.TPM_FAILED, `${path} is not an ECC P-256 AK public area: ${e.message}`, { cause: e });
     throw e;
   }
 }

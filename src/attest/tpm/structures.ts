@@ -11,7 +11,7 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { Reader, concat } from '../../uzp/bytes.js';
 import type { CryptoProvider } from '../../uzp/crypto/provider.js';
-import { DecodeError, ErrorCode } from '../../uzp/errors.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** Part 2 §6.3 TPM_ALG_ID values we meet. */
 export const TPM_ALG_ECC = 0x0023;
@@ -61,7 +61,7 @@ export const MAX_SIGNATURE_BYTES = 512;
 /** A DecodeError that names the TPM structure member it failed on. */
 export class TpmDecodeError extends DecodeError {
   readonly field: string;
-  constructor(code: ErrorCode, field: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: CommonCode, field: string, message: string, options?: { cause?: unknown }) {
     super(code, `${field}: ${message}`, options);
     this.field = field;
   }
@@ -110,7 +110,7 @@ class FieldReader {
   end(): void {
     this.at('(end)', () => this.r.end(this.struct));
   }
-  fail(code: ErrorCode, field: string, message: string): never {
+  fail(code: CommonCode, field: string, message: string): never {
     throw new TpmDecodeError(code, `${this.struct}.${field}`, message);
   }
 }
@@ -120,7 +120,7 @@ function hex16(v: number): string {
 }
 
 function tooLong(bytes: Uint8Array, max: number, field: string): void {
-  if (bytes.length > max) throw new TpmDecodeError(ErrorCode.DECODE_LENGTH, field, `${bytes.length} bytes exceeds ${max}`);
+  if (bytes.length > max) throw new TpmDecodeError(CommonCode.DECODE_LENGTH, field, `${bytes.length} bytes exceeds ${max}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,29 +145,29 @@ export function decodeTpmtPublic(bytes: Uint8Array): EccPublic {
   const r = new FieldReader(bytes, 'TPMT_PUBLIC');
   const type = r.u16('type');
   if (type !== TPM_ALG_ECC) {
-    r.fail(ErrorCode.DECODE_TYPE, 'type', `only ECC keys (TPM_ALG_ECC 0x0023) are supported, got ${hex16(type)}${type === TPM_ALG_RSA ? ' (RSA)' : ''}`);
+    r.fail(CommonCode.DECODE_TYPE, 'type', `only ECC keys (TPM_ALG_ECC 0x0023) are supported, got ${hex16(type)}${type === TPM_ALG_RSA ? ' (RSA)' : ''}`);
   }
   const nameAlg = r.u16('nameAlg');
-  if (nameAlg !== TPM_ALG_SHA256) r.fail(ErrorCode.DECODE_TYPE, 'nameAlg', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(nameAlg)}`);
+  if (nameAlg !== TPM_ALG_SHA256) r.fail(CommonCode.DECODE_TYPE, 'nameAlg', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(nameAlg)}`);
   const objectAttributes = r.u32('objectAttributes');
   const authPolicy = r.tpm2b(MAX_DIGEST, 'authPolicy');
   // A policy digest is either empty or a nameAlg digest (Part 1 §19.7.1).
-  if (authPolicy.length !== 0 && authPolicy.length !== SHA256_SIZE) r.fail(ErrorCode.DECODE_LENGTH, 'authPolicy', `expected 0 or 32 bytes, got ${authPolicy.length}`);
+  if (authPolicy.length !== 0 && authPolicy.length !== SHA256_SIZE) r.fail(CommonCode.DECODE_LENGTH, 'authPolicy', `expected 0 or 32 bytes, got ${authPolicy.length}`);
   // TPMT_SYM_DEF_OBJECT: a signing key has no symmetric part (only storage parents do).
   const symmetric = r.u16('parameters.symmetric');
-  if (symmetric !== TPM_ALG_NULL) r.fail(ErrorCode.DECODE_TYPE, 'parameters.symmetric', `a signing key's symmetric algorithm must be TPM_ALG_NULL, got ${hex16(symmetric)}`);
+  if (symmetric !== TPM_ALG_NULL) r.fail(CommonCode.DECODE_TYPE, 'parameters.symmetric', `a signing key's symmetric algorithm must be TPM_ALG_NULL, got ${hex16(symmetric)}`);
   // TPMT_ECC_SCHEME: ECDSA with SHA-256, fixed in the key so that it cannot sign any other way.
   const scheme = r.u16('parameters.scheme');
-  if (scheme !== TPM_ALG_ECDSA) r.fail(ErrorCode.DECODE_TYPE, 'parameters.scheme', `expected TPM_ALG_ECDSA (0x0018), got ${hex16(scheme)}`);
+  if (scheme !== TPM_ALG_ECDSA) r.fail(CommonCode.DECODE_TYPE, 'parameters.scheme', `expected TPM_ALG_ECDSA (0x0018), got ${hex16(scheme)}`);
   const schemeHash = r.u16('parameters.scheme.hashAlg');
-  if (schemeHash !== TPM_ALG_SHA256) r.fail(ErrorCode.DECODE_TYPE, 'parameters.scheme.hashAlg', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(schemeHash)}`);
+  if (schemeHash !== TPM_ALG_SHA256) r.fail(CommonCode.DECODE_TYPE, 'parameters.scheme.hashAlg', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(schemeHash)}`);
   const curve = r.u16('parameters.curveID');
-  if (curve !== TPM_ECC_NIST_P256) r.fail(ErrorCode.DECODE_TYPE, 'parameters.curveID', `expected TPM_ECC_NIST_P256 (0x0003), got ${hex16(curve)}`);
+  if (curve !== TPM_ECC_NIST_P256) r.fail(CommonCode.DECODE_TYPE, 'parameters.curveID', `expected TPM_ECC_NIST_P256 (0x0003), got ${hex16(curve)}`);
   const kdf = r.u16('parameters.kdf');
-  if (kdf !== TPM_ALG_NULL) r.fail(ErrorCode.DECODE_TYPE, 'parameters.kdf', `expected TPM_ALG_NULL (0x0010), got ${hex16(kdf)}`);
+  if (kdf !== TPM_ALG_NULL) r.fail(CommonCode.DECODE_TYPE, 'parameters.kdf', `expected TPM_ALG_NULL (0x0010), got ${hex16(kdf)}`);
   const x = r.tpm2b(P256_SIZE, 'unique.x');
   const y = r.tpm2b(P256_SIZE, 'unique.y');
-  if (x.length === 0 || y.length === 0) r.fail(ErrorCode.DECODE_LENGTH, 'unique', 'empty ECC coordinate');
+  if (x.length === 0 || y.length === 0) r.fail(CommonCode.DECODE_LENGTH, 'unique', 'empty ECC coordinate');
   r.end();
   return { nameAlg, objectAttributes, authPolicy, x: leftPad(x, P256_SIZE), y: leftPad(y, P256_SIZE), tpmt: bytes };
 }
@@ -225,9 +225,9 @@ export function decodeAttest(bytes: Uint8Array): Attest {
   // The magic is what makes a restricted key's signature meaningful: the TPM refuses to sign
   // external data that starts with it (Part 1 §34.2), so it proves the TPM built this structure.
   const magic = r.u32('magic');
-  if (magic !== TPM_GENERATED_VALUE) r.fail(ErrorCode.DECODE_VALUE, 'magic', `expected TPM_GENERATED_VALUE 0xff544347, got 0x${magic.toString(16).padStart(8, '0')}`);
+  if (magic !== TPM_GENERATED_VALUE) r.fail(CommonCode.DECODE_VALUE, 'magic', `expected TPM_GENERATED_VALUE 0xff544347, got 0x${magic.toString(16).padStart(8, '0')}`);
   const type = r.u16('type');
-  if (type !== TPM_ST_ATTEST_QUOTE) r.fail(ErrorCode.DECODE_TYPE, 'type', `expected TPM_ST_ATTEST_QUOTE (0x8018), got ${hex16(type)}`);
+  if (type !== TPM_ST_ATTEST_QUOTE) r.fail(CommonCode.DECODE_TYPE, 'type', `expected TPM_ST_ATTEST_QUOTE (0x8018), got ${hex16(type)}`);
   const qualifiedSigner = r.tpm2b(MAX_NAME, 'qualifiedSigner');
   const extraData = r.tpm2b(MAX_DATA, 'extraData');
   const clock = r.u64('clockInfo.clock');
@@ -235,16 +235,16 @@ export function decodeAttest(bytes: Uint8Array): Attest {
   const restartCount = r.u32('clockInfo.restartCount');
   const safe = r.u8('clockInfo.safe');
   // TPMI_YES_NO: only 0 and 1 are valid values (Part 2 §9.2).
-  if (safe > 1) r.fail(ErrorCode.DECODE_VALUE, 'clockInfo.safe', `TPMI_YES_NO must be 0 or 1, got ${safe}`);
+  if (safe > 1) r.fail(CommonCode.DECODE_VALUE, 'clockInfo.safe', `TPMI_YES_NO must be 0 or 1, got ${safe}`);
   const firmwareVersion = r.u64('firmwareVersion');
   const count = r.u32('attested.pcrSelect.count');
-  if (count > MAX_PCR_BANKS) r.fail(ErrorCode.DECODE_LENGTH, 'attested.pcrSelect.count', `${count} exceeds ${MAX_PCR_BANKS}`);
+  if (count > MAX_PCR_BANKS) r.fail(CommonCode.DECODE_LENGTH, 'attested.pcrSelect.count', `${count} exceeds ${MAX_PCR_BANKS}`);
   const pcrSelect: PcrSelection[] = [];
   for (let i = 0; i < count; i++) {
     const f = `attested.pcrSelect[${i}]`;
     const hash = r.u16(`${f}.hash`);
     const size = r.u8(`${f}.sizeofSelect`);
-    if (size < PCR_SELECT_MIN || size > PCR_SELECT_MAX) r.fail(ErrorCode.DECODE_LENGTH, `${f}.sizeofSelect`, `expected ${PCR_SELECT_MIN}..${PCR_SELECT_MAX}, got ${size}`);
+    if (size < PCR_SELECT_MIN || size > PCR_SELECT_MAX) r.fail(CommonCode.DECODE_LENGTH, `${f}.sizeofSelect`, `expected ${PCR_SELECT_MIN}..${PCR_SELECT_MAX}, got ${size}`);
     const bitmap = r.bytes(size, `${f}.pcrSelect`);
     const pcrs: number[] = [];
     // Part 2 §10.6.2: PCR n is bit (n mod 8) of octet n / 8.
@@ -283,13 +283,13 @@ export function decodeSignature(bytes: Uint8Array): EcdsaSignature {
   tooLong(bytes, MAX_SIGNATURE_BYTES, 'TPMT_SIGNATURE');
   const rd = new FieldReader(bytes, 'TPMT_SIGNATURE');
   const sigAlg = rd.u16('sigAlg');
-  if (sigAlg !== TPM_ALG_ECDSA) rd.fail(ErrorCode.DECODE_TYPE, 'sigAlg', `expected TPM_ALG_ECDSA (0x0018), got ${hex16(sigAlg)}`);
+  if (sigAlg !== TPM_ALG_ECDSA) rd.fail(CommonCode.DECODE_TYPE, 'sigAlg', `expected TPM_ALG_ECDSA (0x0018), got ${hex16(sigAlg)}`);
   const hash = rd.u16('signature.hash');
-  if (hash !== TPM_ALG_SHA256) rd.fail(ErrorCode.DECODE_TYPE, 'signature.hash', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(hash)}`);
+  if (hash !== TPM_ALG_SHA256) rd.fail(CommonCode.DECODE_TYPE, 'signature.hash', `expected TPM_ALG_SHA256 (0x000b), got ${hex16(hash)}`);
   // A TPM may drop leading zero octets of r or s (TPM2B_ECC_PARAMETER is a big-endian integer).
   const r = rd.tpm2b(P256_SIZE, 'signature.signatureR');
   const s = rd.tpm2b(P256_SIZE, 'signature.signatureS');
-  if (r.length === 0 || s.length === 0) rd.fail(ErrorCode.DECODE_LENGTH, 'signature', 'empty r or s');
+  if (r.length === 0 || s.length === 0) rd.fail(CommonCode.DECODE_LENGTH, 'signature', 'empty r or s');
   rd.end();
   return { r: leftPad(r, P256_SIZE), s: leftPad(s, P256_SIZE) };
 }
@@ -313,7 +313,7 @@ export function eccPublicKey(pub: EccPublic): KeyObject {
   try {
     return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64url(pub.x), y: b64url(pub.y) }, format: 'jwk' });
   } catch (e) {
-    throw new TpmDecodeError(ErrorCode.DECODE_VALUE, 'TPMT_PUBLIC.unique', 'not a point on NIST P-256', { cause: e });
+    throw new TpmDecodeError(CommonCode.DECODE_VALUE, 'TPMT_PUBLIC.unique', 'not a point on NIST P-256', { cause: e });
   }
 }
 

@@ -5,7 +5,8 @@
 
 import { execFile, type ExecFileException } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ErrorCode, LocalError } from '../../uzp/errors.js';
+import { AttestErrorCode } from '../errors.js';
+import { LocalError } from '../../lib/errors.js';
 
 /** The kernel's TPM resource manager: it flushes a connection's objects when the connection closes. */
 export const KERNEL_TCTI = 'device:/dev/tpmrm0';
@@ -80,17 +81,17 @@ export function runTool(tool: string, args: readonly string[], o: ToolOptions): 
 
 function toolError(tool: string, o: ToolOptions, err: ExecFileException, stderr: string): LocalError {
   if (err.code === 'ENOENT') {
-    return new LocalError(ErrorCode.TPM_UNAVAILABLE, `tpm2-tools are not installed (${tool} not found on PATH; Debian/Ubuntu: apt install tpm2-tools)`, { cause: err });
+    return new LocalError(AttestErrorCode.TPM_UNAVAILABLE, `tpm2-tools are not installed (${tool} not found on PATH; Debian/Ubuntu: apt install tpm2-tools)`, { cause: err });
   }
   if (err.killed === true || err.signal === 'SIGKILL') {
-    return new LocalError(ErrorCode.TPM_UNAVAILABLE, `${tool}: no answer from the TPM at ${o.tcti} within ${o.timeoutMs} ms`, { cause: err });
+    return new LocalError(AttestErrorCode.TPM_UNAVAILABLE, `${tool}: no answer from the TPM at ${o.tcti} within ${o.timeoutMs} ms`, { cause: err });
   }
   if (isTctiFailure(stderr)) {
     // The first line is the root cause ("Failed to connect to host ..." / "Failed to open ... /dev/tpmrm0").
     const first = lines(stderr)[0];
     const why = first !== undefined ? tssMessage(first) : 'TCTI could not be loaded';
-    return new LocalError(ErrorCode.TPM_UNAVAILABLE, `cannot reach the TPM at ${o.tcti}: ${why}`, { cause: err });
+    return new LocalError(AttestErrorCode.TPM_UNAVAILABLE, `cannot reach the TPM at ${o.tcti}: ${why}`, { cause: err });
   }
   const status = typeof err.code === 'number' ? `exit ${err.code}` : String(err.code ?? err.signal ?? 'failed');
-  return new LocalError(ErrorCode.TPM_FAILED, `${tool} failed (${status}): ${lastErrorLine(stderr)}`, { cause: err });
+  return new LocalError(AttestErrorCode.TPM_FAILED, `${tool} failed (${status}): ${lastErrorLine(stderr)}`, { cause: err });
 }

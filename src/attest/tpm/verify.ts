@@ -14,7 +14,6 @@
 import type { KeyObject } from 'node:crypto';
 import { equal } from '../../uzp/bytes.js';
 import type { CryptoProvider } from '../../uzp/crypto/provider.js';
-import { DecodeError } from '../../uzp/errors.js';
 import type { TpmQuote } from '../types.js';
 import {
   TPMA_OBJECT,
@@ -29,6 +28,7 @@ import {
   type EccPublic,
   type EcdsaSignature,
 } from './structures.js';
+import { DecodeError } from '../../lib/errors.js';
 
 /**
  * The TPM's clock state at the time of the quote (Part 2 §10.11.1 TPMS_CLOCK_INFO). For an AK outside

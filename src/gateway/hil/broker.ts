@@ -5,7 +5,6 @@
 // Grant did not allow, so the gateway cannot generalise a slot's authority.
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
-import { isUzpError } from '../../uzp/errors.js';
 import type { Channel } from '../../uzp/session/channel.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AnyDevice } from '../../hil/device.js';
@@ -15,6 +14,7 @@ import { decodeHil, encodeHil, type HilMessage } from '../../hil/messages.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext } from './modes.js';
 import { sessionBinding } from '../../attest/binding.js';
 import type { RefusalCode } from '../../hil/refusals.js';
+import { isCodedError } from '../../lib/errors.js';
 
 /** The purposes that make each mode usable, by device kind (any one suffices to open). */
 const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
@@ -133,7 +133,7 @@ export class HilBroker {
         // Evidence can be several blocks long: wait for window space rather than drop it.
         await ch.send(encodeHil({ t: 'evidence', e })).catch(() => undefined);
       } catch (err) {
-        this.refuse(send, ctx, action, 'ATTEST_UNAVAILABLE', isUzpError(err) ? err.message : String(err));
+        this.refuse(send, ctx, action, 'ATTEST_UNAVAILABLE', isCodedError(err) ? err.message : String(err));
       }
     }
     ch.close().catch(() => undefined);
@@ -170,7 +170,7 @@ export class HilBroker {
       } catch (e) {
         // Malformed frames from an authenticated operator: refuse and audit, never crash.
         this.stats.refusals++;
-        this.o.audit.record({ operator, grant: grant.objectId }, { action: 'frame', decision: 'refused', code: 'BAD_MESSAGE', reason: isUzpError(e) ? e.message : String(e) });
+        this.o.audit.record({ operator, grant: grant.objectId }, { action: 'frame', decision: 'refused', code: 'BAD_MESSAGE', reason: isCodedError(e) ? e.message : String(e) });
         send({ t: 'refused', code: 'BAD_MESSAGE' });
         return;
       }

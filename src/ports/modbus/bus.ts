@@ -11,10 +11,9 @@
 //   ModbusTimeoutError, a disconnected bus ModbusOfflineError at once (no timeout spent).
 // - readMany() merges contiguous reads (plan.ts) and splits the answers back.
 
-import { ErrorCode, LocalError, StateError, UzpError } from '../../uzp/errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { ExceptionCode, MAX_PDU, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
-import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
+import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortErrorCode, PortIoError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
 import { decodeReadReply, exceptionOf, readRequest, writeRequest, type Table, type WritableTable } from './pdu.js';
@@ -24,6 +23,7 @@ import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
 import { BusStats, type UnitStats } from './stats.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
 import type { ModbusTransport } from './transport.js';
+import { CodedError, CommonCode, LocalError, StateError } from '../../lib/errors.js';
 
 export interface ModbusBusOptions {
   /** Default per-request timeout. */
@@ -37,7 +37,7 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
-export type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: UzpError };
+export type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: CodedError };
 
 interface Job {
   readonly pdu: Uint8Array;
@@ -111,8 +111,8 @@ export class ModbusBus {
    */
   async request(unit: number, pdu: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     this.checkUnit(unit, true);
-    if (pdu.length < 1 || pdu.length > MAX_PDU) throw new LocalError(ErrorCode.USAGE, `request: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
-    if ((pdu[0]! & 0x80) !== 0 || pdu[0] === 0) throw new LocalError(ErrorCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
+    if (pdu.length < 1 || pdu.length > MAX_PDU) throw new LocalError(CommonCode.USAGE, `request: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
+    if ((pdu[0]! & 0x80) !== 0 || pdu[0] === 0) throw new LocalError(CommonCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
     return this.enqueue(unit, pdu.slice(), opts);
   }
 
@@ -154,14 +154,14 @@ export class ModbusBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const j of this.queues.drain()) j.reject(new StateError(ErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    for (const j of this.queues.drain()) j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
     await this.transport.close();
   }
 
   private checkUnit(unit: number, allowBroadcast: boolean): void {
     const max = this.transport.maxUnit;
-    if (!Number.isInteger(unit) || unit < 0 || unit > max) throw new LocalError(ErrorCode.USAGE, `unit id must be an integer 0..${max}, got ${unit}`);
-    if (unit === 0 && this.transport.broadcastUnit0 && !allowBroadcast) throw new LocalError(ErrorCode.USAGE, 'unit 0 is the RTU broadcast address: no slave answers it, so it cannot be read');
+    if (!Number.isInteger(unit) || unit < 0 || unit > max) throw new LocalError(CommonCode.USAGE, `unit id must be an integer 0..${max}, got ${unit}`);
+    if (unit === 0 && this.transport.broadcastUnit0 && !allowBroadcast) throw new LocalError(CommonCode.USAGE, 'unit 0 is the RTU broadcast address: no slave answers it, so it cannot be read');
   }
 
   private throwIfException(unit: number, pdu: Uint8Array, reply: Uint8Array): void {
@@ -170,7 +170,7 @@ export class ModbusBus {
   }
 
   private enqueue(unit: number, pdu: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
-    if (this.closed) return Promise.reject(new StateError(ErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    if (this.closed) return Promise.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
     const stats = this.stats.unit(unit);
     if (!this.transport.online) {
       stats.offline++;
@@ -181,7 +181,7 @@ export class ModbusBus {
       if (!this.queues.push(unit, job)) {
         stats.queueFull++;
         this.log.warn({ bus: this.transport.name, unit, queued: this.queues.size(unit) }, 'modbus: unit queue full, request refused');
-        reject(new StateError(ErrorCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${this.queues.size(unit)} requests queued`));
+        reject(new StateError(CommonCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${this.queues.size(unit)} requests queued`));
         return;
       }
       this.pump();
@@ -214,13 +214,13 @@ export class ModbusBus {
     } catch (e) {
       if (e instanceof ModbusTimeoutError) stats.timeouts++;
       else if (e instanceof ModbusOfflineError) stats.offline++;
-      else if (!(e instanceof UzpError)) this.log.warn({ bus: this.transport.name, unit, err: describeError(e) }, 'modbus: unexpected transport error');
+      else if (!(e instanceof CodedError)) this.log.warn({ bus: this.transport.name, unit, err: describeError(e) }, 'modbus: unexpected transport error');
       job.reject(asUzpError(e));
     }
   }
 }
 
-function asUzpError(e: unknown): UzpError {
-  if (e instanceof UzpError) return e;
+function asUzpError(e: unknown): CodedError {
+  if (e instanceof CodedError) return e;
   return new PortIoError(`modbus: ${describeError(e)}`, { cause: e });
 }

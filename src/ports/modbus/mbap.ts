@@ -6,8 +6,8 @@
 // 2..254 (unit + a 1..253-byte PDU) means the stream is out of step and cannot be resynced; the
 // parser then reports `desync` and the transport drops the connection and reconnects.
 
-import { DecodeError, ErrorCode } from '../../uzp/errors.js';
 import { MAX_PDU, TCP_MAX_ADU } from '../constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const MBAP_HEADER = 7;
 
@@ -20,10 +20,10 @@ export interface MbapFrame {
 
 export function encodeMbap(f: MbapFrame): Uint8Array {
   const { transactionId: tid, protocolId: pid, unit, pdu } = f;
-  if (!Number.isInteger(tid) || tid < 0 || tid > 0xffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `mbap: transaction id must be 0..65535, got ${tid}`);
-  if (!Number.isInteger(pid) || pid < 0 || pid > 0xffff) throw new DecodeError(ErrorCode.DECODE_VALUE, `mbap: protocol id must be 0..65535, got ${pid}`);
-  if (!Number.isInteger(unit) || unit < 0 || unit > 0xff) throw new DecodeError(ErrorCode.DECODE_VALUE, `mbap: unit must be 0..255, got ${unit}`);
-  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(ErrorCode.DECODE_LENGTH, `mbap: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
+  if (!Number.isInteger(tid) || tid < 0 || tid > 0xffff) throw new DecodeError(CommonCode.DECODE_VALUE, `mbap: transaction id must be 0..65535, got ${tid}`);
+  if (!Number.isInteger(pid) || pid < 0 || pid > 0xffff) throw new DecodeError(CommonCode.DECODE_VALUE, `mbap: protocol id must be 0..65535, got ${pid}`);
+  if (!Number.isInteger(unit) || unit < 0 || unit > 0xff) throw new DecodeError(CommonCode.DECODE_VALUE, `mbap: unit must be 0..255, got ${unit}`);
+  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(CommonCode.DECODE_LENGTH, `mbap: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
   const out = new Uint8Array(MBAP_HEADER + pdu.length);
   const len = pdu.length + 1;
   out.set([tid >> 8, tid & 0xff, pid >> 8, pid & 0xff, len >> 8, len & 0xff, unit]);
@@ -42,10 +42,10 @@ export function mbapAduLength(buf: Uint8Array): number | 'more' | 'bad' {
 /** Exactly one ADU; rejects trailing bytes. Throws only DecodeError. */
 export function decodeMbap(adu: Uint8Array): MbapFrame {
   const n = mbapAduLength(adu);
-  if (n === 'more') throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `mbap: need at least ${MBAP_HEADER} bytes, got ${adu.length}`);
-  if (n === 'bad') throw new DecodeError(ErrorCode.DECODE_LENGTH, `mbap: length field must be 2..${MAX_PDU + 1}, got ${(adu[4]! << 8) | adu[5]!}`);
-  if (adu.length < n) throw new DecodeError(ErrorCode.DECODE_TRUNCATED, `mbap: length field says ${n} bytes, got ${adu.length}`);
-  if (adu.length > n) throw new DecodeError(ErrorCode.DECODE_TRAILING, `mbap: ${adu.length - n} trailing bytes after the frame`);
+  if (n === 'more') throw new DecodeError(CommonCode.DECODE_TRUNCATED, `mbap: need at least ${MBAP_HEADER} bytes, got ${adu.length}`);
+  if (n === 'bad') throw new DecodeError(CommonCode.DECODE_LENGTH, `mbap: length field must be 2..${MAX_PDU + 1}, got ${(adu[4]! << 8) | adu[5]!}`);
+  if (adu.length < n) throw new DecodeError(CommonCode.DECODE_TRUNCATED, `mbap: length field says ${n} bytes, got ${adu.length}`);
+  if (adu.length > n) throw new DecodeError(CommonCode.DECODE_TRAILING, `mbap: ${adu.length - n} trailing bytes after the frame`);
   return {
     transactionId: (adu[0]! << 8) | adu[1]!,
     protocolId: (adu[2]! << 8) | adu[3]!,

@@ -5,8 +5,8 @@
 // 6.12). Anything else is a mismatch the transports drop, so a stale reply to an earlier,
 // timed-out request on the same unit can never be taken for the current one.
 
-import { DecodeError, ErrorCode, LocalError } from '../../uzp/errors.js';
 import { FunctionCode, MAX_PDU, MAX_READ_BITS, MAX_READ_REGISTERS, MAX_WRITE_BITS, MAX_WRITE_REGISTERS } from '../constants.js';
+import { CommonCode, DecodeError, LocalError } from '../../lib/errors.js';
 
 export type Table = 'coils' | 'discrete' | 'holding' | 'input';
 export type WritableTable = 'coils' | 'holding';
@@ -32,7 +32,7 @@ export function readFunctionCode(table: Table): number {
 }
 
 function usage(msg: string): LocalError {
-  return new LocalError(ErrorCode.USAGE, msg);
+  return new LocalError(CommonCode.USAGE, msg);
 }
 
 function checkRange(addr: number, count: number, max: number, what: string): void {
@@ -124,9 +124,9 @@ export function replyMatches(request: Uint8Array, reply: Uint8Array): boolean {
  */
 export function decodeReadReply(table: Table, count: number, reply: Uint8Array): number[] {
   const fc = READ_FC[table];
-  if (reply[0] !== fc) throw new DecodeError(ErrorCode.DECODE_VALUE, `read ${table}: expected function 0x${fc.toString(16)}, got 0x${(reply[0] ?? 0).toString(16)}`);
+  if (reply[0] !== fc) throw new DecodeError(CommonCode.DECODE_VALUE, `read ${table}: expected function 0x${fc.toString(16)}, got 0x${(reply[0] ?? 0).toString(16)}`);
   const bytes = isBitTable(table) ? Math.ceil(count / 8) : count * 2;
-  if (reply.length !== 2 + bytes || reply[1] !== bytes) throw new DecodeError(ErrorCode.DECODE_LENGTH, `read ${table}: expected ${bytes} data bytes for ${count} items, got byte count ${reply[1] ?? 'none'} in ${reply.length} bytes`);
+  if (reply.length !== 2 + bytes || reply[1] !== bytes) throw new DecodeError(CommonCode.DECODE_LENGTH, `read ${table}: expected ${bytes} data bytes for ${count} items, got byte count ${reply[1] ?? 'none'} in ${reply.length} bytes`);
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     out[i] = isBitTable(table) ? (reply[2 + (i >> 3)]! >> (i & 7)) & 1 : (reply[2 + 2 * i]! << 8) | reply[3 + 2 * i]!;

@@ -8,8 +8,8 @@
 // exception and fail every read merged with it), and the merged span stays within one request's
 // limit (§6.1-6.4: 125 registers, 2000 bits). Pure and synchronous; the bus executes the plan.
 
-import { ErrorCode, LocalError } from '../../uzp/errors.js';
 import { maxReadCount, type Table } from './pdu.js';
+import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export interface ReadSpec {
   readonly unit: number;
@@ -44,7 +44,7 @@ export function planReads(specs: readonly ReadSpec[], limits: PlanLimits = {}): 
   specs.forEach((s, i) => {
     const limit = limitFor(s.table, limits);
     if (!Number.isInteger(s.addr) || s.addr < 0 || !Number.isInteger(s.count) || s.count < 1 || s.count > limit || s.addr + s.count > 0x10000) {
-      throw new LocalError(ErrorCode.USAGE, `read ${i} (unit ${s.unit} ${s.table} ${s.addr}+${s.count}): count must be 1..${limit} and the range within 0..65535`);
+      throw new LocalError(CommonCode.USAGE, `read ${i} (unit ${s.unit} ${s.table} ${s.addr}+${s.count}): count must be 1..${limit} and the range within 0..65535`);
     }
     const key = `${s.unit}/${s.table}`;
     const g = groups.get(key);

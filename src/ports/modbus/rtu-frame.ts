@@ -11,16 +11,17 @@
 // before a good reply costs the noise, not the reply. Each run of discarded bytes is reported
 // once as a CRC/framing error.
 
-import { DecodeError, ErrorCode } from '../../uzp/errors.js';
 import { MAX_PDU, RTU_MAX_ADU } from '../constants.js';
 import { crc16modbus } from './crc.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
+import { PortErrorCode } from '../errors.js';
 
 /** §2.2: 0 is broadcast, 1..247 slave addresses. */
 export const RTU_MAX_UNIT = 247;
 
 export function encodeRtuAdu(unit: number, pdu: Uint8Array): Uint8Array {
-  if (!Number.isInteger(unit) || unit < 0 || unit > RTU_MAX_UNIT) throw new DecodeError(ErrorCode.DECODE_VALUE, `rtu: unit must be 0..${RTU_MAX_UNIT}, got ${unit}`);
-  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(ErrorCode.DECODE_LENGTH, `rtu: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
+  if (!Number.isInteger(unit) || unit < 0 || unit > RTU_MAX_UNIT) throw new DecodeError(CommonCode.DECODE_VALUE, `rtu: unit must be 0..${RTU_MAX_UNIT}, got ${unit}`);
+  if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(CommonCode.DECODE_LENGTH, `rtu: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
   const out = new Uint8Array(pdu.length + 3);
   out[0] = unit;
   out.set(pdu, 1);
@@ -32,10 +33,10 @@ export function encodeRtuAdu(unit: number, pdu: Uint8Array): Uint8Array {
 
 /** One whole ADU (e.g. a frame cut by silence). Throws only DecodeError; rejects trailing bytes by construction. */
 export function decodeRtuAdu(adu: Uint8Array): { unit: number; pdu: Uint8Array } {
-  if (adu.length < 4 || adu.length > RTU_MAX_ADU) throw new DecodeError(ErrorCode.DECODE_LENGTH, `rtu: frame must be 4..${RTU_MAX_ADU} bytes, got ${adu.length}`);
+  if (adu.length < 4 || adu.length > RTU_MAX_ADU) throw new DecodeError(CommonCode.DECODE_LENGTH, `rtu: frame must be 4..${RTU_MAX_ADU} bytes, got ${adu.length}`);
   const n = adu.length - 2;
   const crc = adu[n]! | (adu[n + 1]! << 8);
-  if (crc16modbus(adu, 0, n) !== crc) throw new DecodeError(ErrorCode.MODBUS_CRC, 'rtu: CRC mismatch');
+  if (crc16modbus(adu, 0, n) !== crc) throw new DecodeError(PortErrorCode.MODBUS_CRC, 'rtu: CRC mismatch');
   return { unit: adu[0]!, pdu: adu.slice(1, n) };
 }
 

@@ -10,7 +10,6 @@
 // Before each request the master waits for the line to be quiet for the inter-frame silence
 // (Modbus over Serial Line V1.02 §2.5.1.1), so a late reply still on the wire is not mixed in.
 
-import { ErrorCode, StateError } from '../../uzp/errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_BROADCAST_TURNAROUND_MS, RTU_SILENCE_FLOOR_MS } from '../constants.js';
 import { ModbusCrcError, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
@@ -20,6 +19,7 @@ import { replyMatches } from './pdu.js';
 import { encodeRtuAdu, replyAduLength, RtuReplyParser, RTU_MAX_UNIT } from './rtu-frame.js';
 import type { BusStats } from './stats.js';
 import type { Exchange, ModbusTransport } from './transport.js';
+import { CommonCode, StateError } from '../../lib/errors.js';
 
 export interface RtuTransportOptions {
   /** Bits per character on the line (8N1 = 10, 8E1 = 11); default: the link's framing. */
@@ -90,7 +90,7 @@ export class RtuTransport implements ModbusTransport {
   }
 
   async exchange(x: Exchange): Promise<Uint8Array> {
-    if (this.busy) throw new StateError(ErrorCode.BUFFER_FULL, `${this.name}: exchange while another is in flight (the bus lock was bypassed)`);
+    if (this.busy) throw new StateError(CommonCode.BUFFER_FULL, `${this.name}: exchange while another is in flight (the bus lock was bypassed)`);
     if (!this.online) throw new ModbusOfflineError(this.name);
     this.busy = true;
     try {

@@ -12,16 +12,16 @@
 
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
-import { ErrorCode, StateError } from '../../uzp/errors.js';
 import { Backoff, type BackoffOptions } from '../../lib/backoff.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_TCP_CONNECT_TIMEOUT_MS, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from '../constants.js';
-import { ModbusOfflineError, ModbusTimeoutError } from '../errors.js';
+import { ModbusOfflineError, ModbusTimeoutError, PortErrorCode } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import { encodeMbap, MbapParser, type MbapFrame } from './mbap.js';
 import { replyMatches } from './pdu.js';
 import type { BusStats } from './stats.js';
 import type { Exchange, ModbusTransport } from './transport.js';
+import { CommonCode, StateError } from '../../lib/errors.js';
 
 export type TcpState = 'connecting' | 'open' | 'waiting' | 'closed';
 
@@ -86,18 +86,18 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
   /** Resolves once connected; rejects with PORT_CLOSED if closed first. */
   whenOpen(): Promise<void> {
     if (this._state === 'open') return Promise.resolve();
-    if (this._state === 'closed') return Promise.reject(new StateError(ErrorCode.PORT_CLOSED, `${this.name}: closed`));
+    if (this._state === 'closed') return Promise.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.name}: closed`));
     return new Promise((resolve, reject) => {
       const on = (s: TcpState): void => {
         if (s === 'open') (this.off('state', on), resolve());
-        else if (s === 'closed') (this.off('state', on), reject(new StateError(ErrorCode.PORT_CLOSED, `${this.name}: closed`)));
+        else if (s === 'closed') (this.off('state', on), reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.name}: closed`)));
       };
       this.on('state', on);
     });
   }
 
   exchange(x: Exchange): Promise<Uint8Array> {
-    if (this.current) return Promise.reject(new StateError(ErrorCode.BUFFER_FULL, `${this.name}: exchange while another is in flight (the bus lock was bypassed)`));
+    if (this.current) return Promise.reject(new StateError(CommonCode.BUFFER_FULL, `${this.name}: exchange while another is in flight (the bus lock was bypassed)`));
     const socket = this.socket;
     if (this._state !== 'open' || !socket) return Promise.reject(new ModbusOfflineError(this.name));
     this.tid = (this.tid + 1) & 0xffff;

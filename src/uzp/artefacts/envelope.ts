@@ -16,7 +16,7 @@ import { signatureInput } from '../signing.js';
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
 import { ED25519_SIGNATURE_LENGTH } from '../crypto/provider.js';
-import { DecodeError, ErrorCode, StateError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { CID_LENGTH, cidOf } from '../identity/cid.js';
 import {
   ALG_ED25519,
@@ -28,6 +28,7 @@ import {
   SIG_CONTEXT_PREFIX,
 } from './constants.js';
 import type { CommonFields, Envelope, Extension, ObjectType, Signature } from './types.js';
+import { CommonCode, DecodeError, StateError } from '../../lib/errors.js';
 
 /** The common fields an issuer chooses; object_id is derived, never chosen. */
 export interface ArtefactFields {
@@ -99,7 +100,7 @@ export function sealEnvelope(provider: CryptoProvider, signers: readonly Signer[
   if (fields.issuer !== undefined && !equal(fields.issuer, issuer)) {
     throw new StateError(ErrorCode.ARTEFACT_ISSUER, 'sealEnvelope: fields.issuer is not the CID of the first signer');
   }
-  if (!(fields.notBefore <= fields.expiresAt)) throw new StateError(ErrorCode.DECODE_VALUE, 'sealEnvelope: notBefore is after expiresAt');
+  if (!(fields.notBefore <= fields.expiresAt)) throw new StateError(CommonCode.DECODE_VALUE, 'sealEnvelope: notBefore is after expiresAt');
   const body = encodeBody({ ...fields, issuer }, b);
   const input = artefactSignatureInput(fields.type, body);
   const cos = coSigners.map((s) => ({ s, kid: cidOf(provider, s.publicKey) })).sort((x, y) => compareBytes(x.kid, y.kid));
@@ -114,7 +115,7 @@ export function sealEnvelope(provider: CryptoProvider, signers: readonly Signer[
   }
   const bytes = encodeCanonical({ body, sigs });
   if (bytes.length > MAX_ENVELOPE_BYTES) {
-    throw new StateError(ErrorCode.DECODE_LENGTH, `sealEnvelope: envelope of ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
+    throw new StateError(CommonCode.DECODE_LENGTH, `sealEnvelope: envelope of ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
   }
   return bytes;
 }
@@ -122,7 +123,7 @@ export function sealEnvelope(provider: CryptoProvider, signers: readonly Signer[
 /** Structural decode of an envelope: canonical CBOR, closed maps, bounds, signature ordering. DecodeError only. */
 export function decodeEnvelope(provider: CryptoProvider, bytes: Uint8Array): RawEnvelope {
   if (bytes.length > MAX_ENVELOPE_BYTES) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `artefact: ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `artefact: ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
   }
   const outer = asMap(decodeCanonical(bytes), 'artefact envelope');
   onlyKeys(outer, ENVELOPE_KEYS, 'artefact envelope');
@@ -141,7 +142,7 @@ function decodeCommon(provider: CryptoProvider, bodyBytes: Uint8Array): CommonFi
   }
   const notBefore = asUint(m.nbf, 'nbf');
   const expiresAt = asUint(m.exp, 'exp');
-  if (notBefore > expiresAt) throw new DecodeError(ErrorCode.DECODE_VALUE, `artefact: nbf ${notBefore} is after exp ${expiresAt}`);
+  if (notBefore > expiresAt) throw new DecodeError(CommonCode.DECODE_VALUE, `artefact: nbf ${notBefore} is after exp ${expiresAt}`);
   const out: CommonFields & { body: CborMap } = {
     type: typ as ObjectType,
     objectId: provider.blake3(bodyBytes),
@@ -161,16 +162,16 @@ function decodeCommon(provider: CryptoProvider, bodyBytes: Uint8Array): CommonFi
 
 function decodeExtensions(v: CborValue): Extension[] {
   const list = asArray(v, 'ext', MAX_EXTENSIONS);
-  if (list.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, 'ext: an empty extension list must be omitted');
+  if (list.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'ext: an empty extension list must be omitted');
   const seen = new Set<string>();
   return list.map((item, i) => {
     const e = asMap(item, `ext[${i}]`);
     onlyKeys(e, EXT_KEYS, `ext[${i}]`);
     const id = asText(e.id, `ext[${i}].id`, MAX_EXTENSION_ID);
-    if (id.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `ext[${i}].id: empty`);
-    if (seen.has(id)) throw new DecodeError(ErrorCode.DECODE_VALUE, `ext: duplicate extension id ${JSON.stringify(id)}`);
+    if (id.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `ext[${i}].id: empty`);
+    if (seen.has(id)) throw new DecodeError(CommonCode.DECODE_VALUE, `ext: duplicate extension id ${JSON.stringify(id)}`);
     seen.add(id);
-    if (!Object.prototype.hasOwnProperty.call(e, 'val')) throw new DecodeError(ErrorCode.DECODE_VALUE, `ext[${i}].val: missing`);
+    if (!Object.prototype.hasOwnProperty.call(e, 'val')) throw new DecodeError(CommonCode.DECODE_VALUE, `ext[${i}].val: missing`);
     return { id, critical: asBool(e.crit, `ext[${i}].crit`), value: encodeCanonical(e.val as CborValue) };
   });
 }
@@ -191,9 +192,9 @@ function decodeSignatures(v: CborValue | undefined, issuer: Uint8Array): Signatu
   if (!equal(sigs[0]!.kid, issuer)) throw new DecodeError(ErrorCode.SIG_MISSING, 'sigs[0]: not the issuer signature (kid != iss)');
   for (let i = 1; i < sigs.length; i++) {
     const kid = sigs[i]!.kid;
-    if (equal(kid, issuer)) throw new DecodeError(ErrorCode.DECODE_VALUE, `sigs[${i}]: duplicate issuer signature`);
+    if (equal(kid, issuer)) throw new DecodeError(CommonCode.DECODE_VALUE, `sigs[${i}]: duplicate issuer signature`);
     if (i > 1 && compareBytes(sigs[i - 1]!.kid, kid) >= 0) {
-      throw new DecodeError(ErrorCode.DECODE_VALUE, `sigs[${i}]: co-signatures must be strictly ascending by kid`);
+      throw new DecodeError(CommonCode.DECODE_VALUE, `sigs[${i}]: co-signatures must be strictly ascending by kid`);
     }
   }
   return sigs;

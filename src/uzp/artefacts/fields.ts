@@ -2,13 +2,14 @@
 
 import { toHex } from '../bytes.js';
 import { asArray, asText, type CborValue } from '../cbor.js';
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** Non-empty text of at most `max` characters, optionally matching `pattern`. */
 export function asName(v: CborValue | undefined, what: string, max: number, pattern?: RegExp): string {
   const s = asText(v, what, max);
-  if (s.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: empty`);
-  if (pattern !== undefined && !pattern.test(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: ${JSON.stringify(s)} is not allowed here`);
+  if (s.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: empty`);
+  if (pattern !== undefined && !pattern.test(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: ${JSON.stringify(s)} is not allowed here`);
   return s;
 }
 
@@ -19,7 +20,7 @@ export function asName(v: CborValue | undefined, what: string, max: number, patt
 export function optionalList(v: CborValue | undefined, what: string, max: number): CborValue[] | undefined {
   if (v === undefined) return undefined;
   const list = asArray(v, what, max);
-  if (list.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: an empty list must be omitted`);
+  if (list.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: an empty list must be omitted`);
   return list;
 }
 
@@ -28,12 +29,12 @@ export function assertUniqueBytes(list: readonly Uint8Array[], what: string): vo
   const seen = new Set<string>();
   for (const b of list) {
     const k = toHex(b);
-    if (seen.has(k)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: duplicate entry ${k}`);
+    if (seen.has(k)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: duplicate entry ${k}`);
     seen.add(k);
   }
 }
 
 /** Refuses repeated strings in a list. */
 export function assertUniqueStrings(list: readonly string[], what: string): void {
-  if (new Set(list).size !== list.length) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: duplicate entry`);
+  if (new Set(list).size !== list.length) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: duplicate entry`);
 }

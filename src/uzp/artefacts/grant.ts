@@ -8,11 +8,12 @@
 
 import { isTopicFilter } from '../../lib/mqtt-topics.js';
 import { asArray, asBool, asMap, asUint, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
-import { DecodeError, ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import type { BodyCodec } from './codec.js';
 import { MAX_TEXT } from './constants.js';
 import { asName, optionalList } from './fields.js';
 import type { GrantBody, GrantScope, Purpose } from './types.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const MAX_PURPOSES = 64;
 export const MAX_RANGES = 256;
@@ -32,10 +33,10 @@ function decodePurpose(v: CborValue, what: string): Purpose {
   if (r !== undefined) {
     out.registers = r.map((pair, i) => {
       const p = asArray(pair, `${what}.r[${i}]`, 2);
-      if (p.length !== 2) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.r[${i}]: expected [first, last]`);
+      if (p.length !== 2) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.r[${i}]: expected [first, last]`);
       const first = asU(p[0], 0xffff, `${what}.r[${i}][0]`);
       const last = asU(p[1], 0xffff, `${what}.r[${i}][1]`);
-      if (first > last) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.r[${i}]: first ${first} > last ${last}`);
+      if (first > last) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.r[${i}]: first ${first} > last ${last}`);
       return [first, last] as const;
     });
   }
@@ -43,7 +44,7 @@ function decodePurpose(v: CborValue, what: string): Purpose {
   if (t !== undefined) {
     out.topics = t.map((x, i) => {
       const s = asName(x, `${what}.t[${i}]`, MAX_TEXT);
-      if (!isTopicFilter(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.t[${i}]: not an MQTT topic filter`);
+      if (!isTopicFilter(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.t[${i}]: not an MQTT topic filter`);
       return s;
     });
   }
@@ -52,7 +53,7 @@ function decodePurpose(v: CborValue, what: string): Purpose {
 
 function asU(v: CborValue | undefined, max: number, what: string): number {
   const n = asUint(v, what);
-  if (n > max) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}: ${n} exceeds ${max}`);
+  if (n > max) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: ${n} exceeds ${max}`);
   return n;
 }
 
@@ -91,7 +92,7 @@ export const grantCodec: BodyCodec<GrantBody> = {
     const m = asMap(b, 'grant.b');
     onlyKeys(m, ['purp', 'scope', 'nonce', 'ed', 'nr'], 'grant.b');
     const purp = asArray(m.purp, 'grant.b.purp', MAX_PURPOSES);
-    if (purp.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, 'grant.b.purp: a Grant names at least one purpose');
+    if (purp.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'grant.b.purp: a Grant names at least one purpose');
     return {
       purposes: purp.map((p, i) => decodePurpose(p, `grant.b.purp[${i}]`)),
       scope: decodeScope(m.scope),

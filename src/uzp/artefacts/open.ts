@@ -4,12 +4,13 @@
 
 import { equal } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { DecodeError, ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import { cidOf } from '../identity/cid.js';
 import { codecFor, type BodyOf, type CodecType } from './codecs.js';
 import { artefactSignatureInput, decodeEnvelope } from './envelope.js';
 import type { SigCache } from './sigcache.js';
 import type { Envelope } from './types.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** Maps a signer's kid (CID) to its Ed25519 public key, or undefined if the signer is not trusted. */
 export type ResolveKey = (kid: Uint8Array) => Uint8Array | undefined;
@@ -32,10 +33,10 @@ export function openArtefact<T extends CodecType>(provider: CryptoProvider, byte
   }
   const codec = codecFor(expectedType);
   if ((raw.subject !== undefined) !== (codec.subject === 'required')) {
-    throw new DecodeError(ErrorCode.DECODE_VALUE, `${expectedType}: sub must be ${codec.subject === 'required' ? 'present' : 'absent'}`);
+    throw new DecodeError(CommonCode.DECODE_VALUE, `${expectedType}: sub must be ${codec.subject === 'required' ? 'present' : 'absent'}`);
   }
   if ((raw.audience !== undefined) !== (codec.audience === 'required')) {
-    throw new DecodeError(ErrorCode.DECODE_VALUE, `${expectedType}: aud must be ${codec.audience === 'required' ? 'present' : 'absent'}`);
+    throw new DecodeError(CommonCode.DECODE_VALUE, `${expectedType}: aud must be ${codec.audience === 'required' ? 'present' : 'absent'}`);
   }
   // Unknown critical extension -> refuse before interpreting the body; unknown non-critical -> kept, ignored.
   for (const ext of raw.extensions) {

@@ -6,12 +6,13 @@
 import { equal } from '../bytes.js';
 import { asBytes, asMap, onlyKeys, type CborMap } from '../cbor.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { DecodeError, ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import { cidOf } from '../identity/cid.js';
 import type { BodyCodec } from './codec.js';
 import { MAX_TEXT } from './constants.js';
 import { asName } from './fields.js';
 import type { PCertBody, Role } from './types.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const ROLES: readonly Role[] = ['gateway', 'operator', 'rn'];
 
@@ -36,7 +37,7 @@ export const pcertCodec: BodyCodec<PCertBody> = {
     const m = asMap(b, 'pcert.b');
     onlyKeys(m, ['pk', 'role', 'name'], 'pcert.b');
     const role = asName(m.role, 'pcert.b.role', 16);
-    if (!isRole(role)) throw new DecodeError(ErrorCode.DECODE_VALUE, `pcert.b.role: unknown role ${JSON.stringify(role)}`);
+    if (!isRole(role)) throw new DecodeError(CommonCode.DECODE_VALUE, `pcert.b.role: unknown role ${JSON.stringify(role)}`);
     return {
       publicKey: asBytes(m.pk, 'pcert.b.pk', ED25519_PUBLIC_LENGTH),
       role,

@@ -6,12 +6,13 @@
 import { equal } from '../bytes.js';
 import { asArray, asBytes, asMap, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { DecodeError, ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import { CID_LENGTH, cidOf } from '../identity/cid.js';
 import type { BodyCodec } from './codec.js';
 import { MAX_TEXT } from './constants.js';
 import { asName, assertUniqueBytes, assertUniqueStrings } from './fields.js';
 import type { RnEntry, RnSetBody } from './types.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const MAX_RNS = 256;
 export const MAX_ADDRESSES = 16;
@@ -33,11 +34,11 @@ function decodeEntry(v: CborValue, what: string): RnEntry {
   onlyKeys(m, ['cid', 'pk', 'addr', 'roles'], what);
   const addr = asArray(m.addr, `${what}.addr`, MAX_ADDRESSES);
   const roles = asArray(m.roles, `${what}.roles`, MAX_ROLES);
-  if (addr.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.addr: at least one address`);
-  if (roles.length === 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.roles: at least one role`);
+  if (addr.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.addr: at least one address`);
+  if (roles.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.roles: at least one role`);
   const addresses = addr.map((a, i) => {
     const s = asName(a, `${what}.addr[${i}]`, 255);
-    if (!isRnAddress(s)) throw new DecodeError(ErrorCode.DECODE_VALUE, `${what}.addr[${i}]: expected host:port, got ${JSON.stringify(s)}`);
+    if (!isRnAddress(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.addr[${i}]: expected host:port, got ${JSON.stringify(s)}`);
     return s;
   });
   const roleNames = roles.map((r, i) => asName(r, `${what}.roles[${i}]`, 32, ROLE_PATTERN));

@@ -1,10 +1,11 @@
 // Issuing side: typed body -> envelope bytes. Used by Pantheon and by tests.
 
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
-import { ErrorCode, StateError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { codecFor, type BodyOf, type CodecType } from './codecs.js';
 import { sealEnvelope, type ArtefactFields } from './envelope.js';
 import { openArtefact } from './open.js';
+import { CommonCode, StateError } from '../../lib/errors.js';
 
 /**
  * Signs `body` as an artefact of `fields.type` with `signer` as issuer (plus optional co-signers).
@@ -20,10 +21,10 @@ export function signArtefact<T extends CodecType>(
 ): Uint8Array {
   const codec = codecFor(fields.type);
   if ((fields.subject !== undefined) !== (codec.subject === 'required')) {
-    throw new StateError(ErrorCode.USAGE, `${fields.type}: subject must be ${codec.subject === 'required' ? 'given' : 'omitted'}`);
+    throw new StateError(CommonCode.USAGE, `${fields.type}: subject must be ${codec.subject === 'required' ? 'given' : 'omitted'}`);
   }
   if ((fields.audience !== undefined) !== (codec.audience === 'required')) {
-    throw new StateError(ErrorCode.USAGE, `${fields.type}: audience must be ${codec.audience === 'required' ? 'given' : 'omitted'}`);
+    throw new StateError(CommonCode.USAGE, `${fields.type}: audience must be ${codec.audience === 'required' ? 'given' : 'omitted'}`);
   }
   const bytes = sealEnvelope(provider, [signer, ...coSigners], fields, codec.encode(body));
   openArtefact(provider, bytes, fields.type);

@@ -4,9 +4,10 @@
 // Ranges are inclusive, listed from the highest down, disjoint and non-adjacent; count is 1..64 and
 // ranges[0].last == largest. decodeAck throws only DecodeError.
 
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { Reader, writeU32 } from '../bytes.js';
 import { ACK_HEADER_LENGTH, ACK_MAX_RANGES, ACK_RANGE_LENGTH } from './constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export interface AckRange {
   readonly first: number;
@@ -60,16 +61,16 @@ export function decodeAck(b: Uint8Array): AckFrame {
   const largest = r.u64('ACK largest');
   const ackDelayUs = r.u32('ACK ack_delay_us');
   const count = r.u16('ACK count');
-  if (count > ACK_MAX_RANGES) throw new DecodeError(ErrorCode.DECODE_LENGTH, `ACK: ${count} ranges exceeds ${ACK_MAX_RANGES}`);
+  if (count > ACK_MAX_RANGES) throw new DecodeError(CommonCode.DECODE_LENGTH, `ACK: ${count} ranges exceeds ${ACK_MAX_RANGES}`);
   if (r.remaining !== count * ACK_RANGE_LENGTH) {
-    throw new DecodeError(r.remaining < count * ACK_RANGE_LENGTH ? ErrorCode.DECODE_TRUNCATED : ErrorCode.DECODE_TRAILING,
+    throw new DecodeError(r.remaining < count * ACK_RANGE_LENGTH ? CommonCode.DECODE_TRUNCATED : CommonCode.DECODE_TRAILING,
       `ACK: expected ${count * ACK_RANGE_LENGTH} bytes of ranges, got ${r.remaining}`);
   }
   const ranges: AckRange[] = new Array(count);
   for (let i = 0; i < count; i++) ranges[i] = { first: r.u64('ACK range first'), last: r.u64('ACK range last') };
   r.end('ACK');
   const a = { largest, ackDelayUs, ranges };
-  checkRanges(a, (m) => new DecodeError(ErrorCode.DECODE_VALUE, `ACK: ${m}`));
+  checkRanges(a, (m) => new DecodeError(CommonCode.DECODE_VALUE, `ACK: ${m}`));
   return a;
 }
 

@@ -4,7 +4,7 @@
 // receive(), sends whatever poll() returns, and calls poll() again at nextDeadline().
 // Wire format: docs/PROFILE.md.
 
-import { ErrorCode, ProtocolError, StateError, UzpError, isUzpError } from '../errors.js';
+import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import { decodeAck, type AckFrame } from './ack.js';
 import {
   ACK_MAX_LENGTH,
@@ -27,6 +27,7 @@ import { Reassembly } from './reassembly.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
+import { CommonCode, isCodedError, StateError } from '../../lib/errors.js';
 
 export type { BlockLimits } from './limits.js';
 export type { BlockEngineOptions, BlockEngineStats, BlockEngineInspection } from './engine-types.js';
@@ -92,7 +93,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
       throw new StateError(ErrorCode.CHANNEL_UNKNOWN, `send: channel must be a u32, got ${channel}`);
     }
     if (message.length > this.l.maxMessageBytes) {
-      throw new StateError(ErrorCode.BUFFER_FULL, `send: message of ${message.length} bytes exceeds maxMessageBytes ${this.l.maxMessageBytes}`);
+      throw new StateError(CommonCode.BUFFER_FULL, `send: message of ${message.length} bytes exceeds maxMessageBytes ${this.l.maxMessageBytes}`);
     }
     if (this.queue.bytes + message.length > this.l.sendBufferBytes) {
       this.refusedBytes = message.length;
@@ -107,7 +108,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
    * once all of it is acknowledged (or the peer's own CLOSE arrives). No-op unless open.
    */
   close(code: number, reason = ''): void {
-    if (!Number.isInteger(code) || code < 0 || code > 0xffff) throw new StateError(ErrorCode.USAGE, `close: code must be a u16, got ${code}`);
+    if (!Number.isInteger(code) || code < 0 || code > 0xffff) throw new StateError(CommonCode.USAGE, `close: code must be a u16, got ${code}`);
     if (this.state !== OPEN) return;
     this.state = CLOSING;
     this.closeCode = code;
@@ -389,7 +390,7 @@ export class BlockEngine implements FrameVisitor, AckSink {
     this.drop('protocol');
     const msg = e instanceof Error ? e.message : String(e);
     this.fail(new ProtocolError(ErrorCode.BLOCK_PROTOCOL, `authenticated block is malformed: ${msg}`, 'peer', { cause: e }), true);
-    if (!isUzpError(e)) throw e; // not a decoding error: a bug, do not hide it
+    if (!isCodedError(e)) throw e; // not a decoding error: a bug, do not hide it
   }
 
   /**

@@ -4,7 +4,7 @@
 // itself as the visitor, so there is one parser and no per-block closures or frame objects.
 // The walker throws only DecodeError.
 
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { readU32, utf8, writeU32 } from '../bytes.js';
 import {
   CLOSE_HEADER_LENGTH,
@@ -18,6 +18,7 @@ import {
   MSG_FLAGS_KNOWN,
   MSG_HEADER_LENGTH,
 } from './constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export type Frame =
   | { readonly type: 'padding'; readonly length: number } // bytes including the 0x00 type byte; always last
@@ -45,18 +46,18 @@ export const WALK_HAS_CLOSE = 1;
  */
 export function walkFrames(pt: Uint8Array, v: FrameVisitor | null): number {
   const n = pt.length;
-  if (n === 0) throw new DecodeError(ErrorCode.DECODE_LENGTH, 'data block: empty plaintext (at least one frame required)');
+  if (n === 0) throw new DecodeError(CommonCode.DECODE_LENGTH, 'data block: empty plaintext (at least one frame required)');
   let off = 0;
   let result = 0;
   while (off < n) {
     const t = pt[off]!;
     if (result & WALK_HAS_CLOSE && t !== FRAME_PADDING) {
-      throw new DecodeError(ErrorCode.DECODE_VALUE, `data block: frame type ${t} after CLOSE`);
+      throw new DecodeError(CommonCode.DECODE_VALUE, `data block: frame type ${t} after CLOSE`);
     }
     switch (t) {
       case FRAME_PADDING:
         for (let i = off + 1; i < n; i++) {
-          if (pt[i] !== 0) throw new DecodeError(ErrorCode.DECODE_VALUE, `PADDING frame: non-zero byte at offset ${i}`);
+          if (pt[i] !== 0) throw new DecodeError(CommonCode.DECODE_VALUE, `PADDING frame: non-zero byte at offset ${i}`);
         }
         if (v !== null) v.framePadding(n - off);
         return result;
@@ -65,9 +66,9 @@ export function walkFrames(pt: Uint8Array, v: FrameVisitor | null): number {
         const channel = readU32(pt, off + 1);
         const flags = pt[off + 5]!;
         const len = readU32(pt, off + 6);
-        if (flags & ~MSG_FLAGS_KNOWN) throw new DecodeError(ErrorCode.DECODE_VALUE, `MSG frame: reserved flag bits set (0x${flags.toString(16)})`);
+        if (flags & ~MSG_FLAGS_KNOWN) throw new DecodeError(CommonCode.DECODE_VALUE, `MSG frame: reserved flag bits set (0x${flags.toString(16)})`);
         if (flags & MSG_FLAG_CHANNEL_CLOSE && !(flags & MSG_FLAG_FIN)) {
-          throw new DecodeError(ErrorCode.DECODE_VALUE, 'MSG frame: CHANNEL_CLOSE without FIN');
+          throw new DecodeError(CommonCode.DECODE_VALUE, 'MSG frame: CHANNEL_CLOSE without FIN');
         }
         off += MSG_HEADER_LENGTH;
         if (len > n - off) throw truncated('MSG frame data', len, n - off);
@@ -79,7 +80,7 @@ export function walkFrames(pt: Uint8Array, v: FrameVisitor | null): number {
         if (n - off < CLOSE_HEADER_LENGTH) throw truncated('CLOSE frame header', CLOSE_HEADER_LENGTH, n - off);
         const code = (pt[off + 1]! << 8) | pt[off + 2]!;
         const len = (pt[off + 3]! << 8) | pt[off + 4]!;
-        if (len > CLOSE_REASON_MAX) throw new DecodeError(ErrorCode.DECODE_LENGTH, `CLOSE frame: reason length ${len} exceeds ${CLOSE_REASON_MAX}`);
+        if (len > CLOSE_REASON_MAX) throw new DecodeError(CommonCode.DECODE_LENGTH, `CLOSE frame: reason length ${len} exceeds ${CLOSE_REASON_MAX}`);
         off += CLOSE_HEADER_LENGTH;
         if (len > n - off) throw truncated('CLOSE frame reason', len, n - off);
         const reason = decodeReason(pt.subarray(off, off + len));
@@ -93,14 +94,14 @@ export function walkFrames(pt: Uint8Array, v: FrameVisitor | null): number {
         off += 1;
         break;
       default:
-        throw new DecodeError(ErrorCode.DECODE_TYPE, `data block: unknown frame type 0x${t.toString(16).padStart(2, '0')}`);
+        throw new DecodeError(CommonCode.DECODE_TYPE, `data block: unknown frame type 0x${t.toString(16).padStart(2, '0')}`);
     }
   }
   return result;
 }
 
 function truncated(what: string, want: number, got: number): DecodeError {
-  return new DecodeError(ErrorCode.DECODE_TRUNCATED, `${what}: expected ${want} bytes, got ${got}`);
+  return new DecodeError(CommonCode.DECODE_TRUNCATED, `${what}: expected ${want} bytes, got ${got}`);
 }
 
 // ignoreBOM: a leading U+FEFF is part of the reason, so decode(encode(x)) keeps every byte.
@@ -111,7 +112,7 @@ function decodeReason(b: Uint8Array): string {
   try {
     return reasonDecoder.decode(b);
   } catch (e) {
-    throw new DecodeError(ErrorCode.DECODE_VALUE, 'CLOSE frame: reason is not valid UTF-8', { cause: e });
+    throw new DecodeError(CommonCode.DECODE_VALUE, 'CLOSE frame: reason is not valid UTF-8', { cause: e });
   }
 }
 

@@ -1,8 +1,9 @@
 // Tunables of the block engine with their defaults. Every buffer the engine holds is bounded by one
 // of these (ARCHITECTURE.md: "never allocates without bound").
 
-import { LocalError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { MSG_HEADER_LENGTH } from './constants.js';
+import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export interface BlockLimits {
   /** Largest data block plaintext we build, and the largest we accept (both sides must agree). */
@@ -83,5 +84,5 @@ export function resolveLimits(partial: Partial<BlockLimits> | undefined): BlockL
 }
 
 function bad(msg: string): never {
-  throw new LocalError(ErrorCode.CONFIG_INVALID, `block limits: ${msg}`);
+  throw new LocalError(CommonCode.CONFIG_INVALID, `block limits: ${msg}`);
 }

@@ -1,10 +1,11 @@
 // One place that knows both providers. Everything else takes a CryptoProvider as an argument;
 // only the composition root (gateway, RN, CLI) chooses which one.
 
-import { ErrorCode, LocalError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { nobleProvider } from './noble.js';
 import { nodeProvider } from './node.js';
 import type { CryptoProvider } from './provider.js';
+import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export type ProviderName = CryptoProvider['name'];
 
@@ -16,7 +17,7 @@ export function getProvider(name: ProviderName = 'node'): CryptoProvider {
   const p = PROVIDERS.find((x) => x.name === name);
   // A provider name comes from configuration or the command line: a local, fixable mistake.
   if (p === undefined) {
-    throw new LocalError(ErrorCode.CONFIG_INVALID, `unknown crypto provider ${JSON.stringify(name)}; expected one of: ${PROVIDERS.map((x) => x.name).join(', ')}`);
+    throw new LocalError(CommonCode.CONFIG_INVALID, `unknown crypto provider ${JSON.stringify(name)}; expected one of: ${PROVIDERS.map((x) => x.name).join(', ')}`);
   }
   return p;
 }

@@ -4,7 +4,8 @@
 import type { Grant, PCert, Role, Valid } from '../artefacts/types.js';
 import { concat } from '../bytes.js';
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
-import { ErrorCode, ProtocolError, UzpError, type Fault } from '../errors.js';
+import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
+import type { CommonCode, Fault } from '../../lib/errors.js';
 
 /** The subset of TrustStore the handshake needs (the responder checks the Grant itself: draft §4.3, §5). */
 export interface HandshakeTrust {
@@ -44,7 +45,7 @@ export function stageError(stage: HandshakeStage, e: unknown): UzpError {
   return new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `handshake ${stage}: ${String(e)}`, 'local', { cause: e });
 }
 
-export function fail(code: ErrorCode, message: string, fault: Fault = 'peer'): never {
+export function fail(code: ErrorCode | CommonCode, message: string, fault: Fault = 'peer'): never {
   throw new ProtocolError(code, message, fault);
 }
 

@@ -27,6 +27,7 @@ import {
 } from './messages.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_OFFER, suiteById } from './suites.js';
+import { CommonCode } from '../../lib/errors.js';
 
 export interface InitiatorOptions {
   readonly trust: HandshakeTrust;
@@ -99,7 +100,7 @@ export class ExpectResponderFlight {
     const { hello, header } = decodeServerHello(flight);
     const suite = suiteById(hello.suite);
     if (suite === undefined || !this.offered.includes(hello.suite)) fail(ErrorCode.HANDSHAKE_NO_SUITE, `responder chose suite 0x${hello.suite.toString(16)} we did not offer`);
-    if (suite.hybrid !== (hello.mlkemCipherText.length > 0)) fail(ErrorCode.DECODE_VALUE, 'ML-KEM ciphertext presence does not match the suite');
+    if (suite.hybrid !== (hello.mlkemCipherText.length > 0)) fail(CommonCode.DECODE_VALUE, 'ML-KEM ciphertext presence does not match the suite');
     const x25519Shared = p.x25519(this.x25519Private, hello.x25519);
     const shared = suite.hybrid ? concat(p.mlkem768Decapsulate(hello.mlkemCipherText, this.kemSecret!), x25519Shared) : x25519Shared;
     const thSh = transcriptHash(p, this.ch1, header);

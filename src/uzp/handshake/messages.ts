@@ -4,7 +4,8 @@
 
 import { Reader, Writer } from '../bytes.js';
 import { MLKEM768_CIPHERTEXT_LENGTH, MLKEM768_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const MSG_CH1 = 0x01;
 export const MSG_SH = 0x02;
@@ -68,12 +69,12 @@ function writeExtensions(w: Writer, exts: readonly HandshakeExtension[]): void {
 
 function readExtensions(r: Reader): HandshakeExtension[] {
   const n = r.u8('extension count');
-  if (n > MAX_EXTENSIONS) throw new DecodeError(ErrorCode.DECODE_LENGTH, `extension count ${n} exceeds ${MAX_EXTENSIONS}`);
+  if (n > MAX_EXTENSIONS) throw new DecodeError(CommonCode.DECODE_LENGTH, `extension count ${n} exceeds ${MAX_EXTENSIONS}`);
   const out: HandshakeExtension[] = [];
   const seen = new Set<number>();
   for (let i = 0; i < n; i++) {
     const type = r.u16('extension type');
-    if (seen.has(type)) throw new DecodeError(ErrorCode.DECODE_VALUE, `duplicate extension 0x${type.toString(16)}`);
+    if (seen.has(type)) throw new DecodeError(CommonCode.DECODE_VALUE, `duplicate extension 0x${type.toString(16)}`);
     seen.add(type);
     out.push({ type, data: r.vec16(MAX_EXTENSION_BYTES, 'extension data') });
   }
@@ -102,18 +103,18 @@ export function encodeClientHello(m: ClientHello): Uint8Array {
 
 export function decodeClientHello(b: Uint8Array): { hello: ClientHello; signedPart: Uint8Array } {
   const r = new Reader(b);
-  if (r.u8('type') !== MSG_CH1) throw new DecodeError(ErrorCode.DECODE_TYPE, 'not a CH1');
+  if (r.u8('type') !== MSG_CH1) throw new DecodeError(CommonCode.DECODE_TYPE, 'not a CH1');
   const version = r.u8('version');
-  if (version !== HANDSHAKE_VERSION) throw new DecodeError(ErrorCode.DECODE_VALUE, `unsupported handshake version ${version}`);
+  if (version !== HANDSHAKE_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `unsupported handshake version ${version}`);
   const random = r.bytes(32, 'random');
   const ns = r.u8('suite count');
-  if (ns === 0 || ns > MAX_SUITES) throw new DecodeError(ErrorCode.DECODE_LENGTH, `suite count ${ns} not in 1..${MAX_SUITES}`);
+  if (ns === 0 || ns > MAX_SUITES) throw new DecodeError(CommonCode.DECODE_LENGTH, `suite count ${ns} not in 1..${MAX_SUITES}`);
   const suites: number[] = [];
   for (let i = 0; i < ns; i++) suites.push(r.u16('suite'));
   const x25519 = r.bytes(32, 'x25519 share');
   const mlkem = r.vec16(MLKEM768_PUBLIC_LENGTH, 'ml-kem share');
   if (mlkem.length !== 0 && mlkem.length !== MLKEM768_PUBLIC_LENGTH) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `ml-kem share: expected 0 or ${MLKEM768_PUBLIC_LENGTH} bytes, got ${mlkem.length}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `ml-kem share: expected 0 or ${MLKEM768_PUBLIC_LENGTH} bytes, got ${mlkem.length}`);
   }
   const target = r.bytes(32, 'target cid');
   const grantId = r.bytes(32, 'grant id');
@@ -147,15 +148,15 @@ export function encodeServerHello(m: ServerHello): Uint8Array {
 
 export function decodeServerHello(b: Uint8Array): { hello: ServerHello; header: Uint8Array } {
   const r = new Reader(b);
-  if (r.u8('type') !== MSG_SH) throw new DecodeError(ErrorCode.DECODE_TYPE, 'not an SH flight');
+  if (r.u8('type') !== MSG_SH) throw new DecodeError(CommonCode.DECODE_TYPE, 'not an SH flight');
   const version = r.u8('version');
-  if (version !== HANDSHAKE_VERSION) throw new DecodeError(ErrorCode.DECODE_VALUE, `unsupported handshake version ${version}`);
+  if (version !== HANDSHAKE_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `unsupported handshake version ${version}`);
   const random = r.bytes(32, 'random');
   const suite = r.u16('suite');
   const x25519 = r.bytes(32, 'x25519 share');
   const mlkemCipherText = r.vec16(MLKEM768_CIPHERTEXT_LENGTH, 'ml-kem ciphertext');
   if (mlkemCipherText.length !== 0 && mlkemCipherText.length !== MLKEM768_CIPHERTEXT_LENGTH) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `ml-kem ciphertext: expected 0 or ${MLKEM768_CIPHERTEXT_LENGTH} bytes`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `ml-kem ciphertext: expected 0 or ${MLKEM768_CIPHERTEXT_LENGTH} bytes`);
   }
   const headerLen = r.offset;
   const sealed = r.vec32(MAX_SEALED_BYTES, 'sealed flight');
@@ -206,7 +207,7 @@ export function encodeFinished(sealed: Uint8Array): Uint8Array {
 
 export function decodeFinished(b: Uint8Array): Uint8Array {
   const r = new Reader(b);
-  if (r.u8('type') !== MSG_FINISHED) throw new DecodeError(ErrorCode.DECODE_TYPE, 'not a Finished');
+  if (r.u8('type') !== MSG_FINISHED) throw new DecodeError(CommonCode.DECODE_TYPE, 'not a Finished');
   const sealed = r.bytes(32 + 16, 'sealed finished');
   r.end('Finished');
   return sealed;

@@ -30,6 +30,7 @@ import {
 } from './messages.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
+import { CommonCode } from '../../lib/errors.js';
 
 export interface ResponderOptions {
   readonly trust: HandshakeTrust;
@@ -73,7 +74,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   const chosen = prefs.find((s) => hello.suites.includes(s));
   const suite = chosen === undefined ? undefined : suiteById(chosen);
   if (suite === undefined) fail(ErrorCode.HANDSHAKE_NO_SUITE, 'no cipher suite in common', 'incompatible');
-  if (suite.hybrid && hello.mlkem.length === 0) fail(ErrorCode.DECODE_VALUE, 'hybrid suite offered without an ML-KEM share');
+  if (suite.hybrid && hello.mlkem.length === 0) fail(CommonCode.DECODE_VALUE, 'hybrid suite offered without an ML-KEM share');
   const initiatorPCert = trust.validatePCert(hello.pcert, { cid: join.initiator });
   requireEndpointRole(initiatorPCert);
   const grant = trust.validateGrant(join.grant, { audience: identity.cid, subject: join.initiator, nonce: 'track' });

@@ -5,7 +5,8 @@
 import { toHex } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { CryptoError, DecodeError, ErrorCode } from '../errors.js';
+import { CryptoError, ErrorCode } from '../errors.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const CID_LENGTH = 32;
 export const CID_HEX_LENGTH = CID_LENGTH * 2;
@@ -28,7 +29,7 @@ export function cidToString(cid: Uint8Array): string {
 export function parseCid(s: string): Uint8Array {
   if (typeof s !== 'string' || s.length !== CID_HEX_LENGTH || !/^[0-9a-f]+$/.test(s)) {
     const shown = typeof s === 'string' ? JSON.stringify(s.length > 20 ? s.slice(0, 20) + '…' : s) : typeof s;
-    throw new DecodeError(ErrorCode.DECODE_VALUE, `CID: expected ${CID_HEX_LENGTH} lowercase hex characters, got ${shown}`);
+    throw new DecodeError(CommonCode.DECODE_VALUE, `CID: expected ${CID_HEX_LENGTH} lowercase hex characters, got ${shown}`);
   }
   return new Uint8Array(Buffer.from(s, 'hex'));
 }

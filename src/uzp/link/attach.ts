@@ -8,7 +8,7 @@
 // draft §11: the RN validates the EP's Pantheon credential (PCert) before attaching it.
 
 import type { CryptoProvider, KeyPair, Signer } from '../crypto/provider.js';
-import { CryptoError, ErrorCode, ProtocolError, StateError, ValidationError } from '../errors.js';
+import { CryptoError, ErrorCode, ProtocolError, ValidationError } from '../errors.js';
 import type { PCert, RnEntry, Valid } from '../artefacts/types.js';
 import {
   attachAttestationContext,
@@ -40,6 +40,7 @@ import {
   encodeHelloRInner,
   encodeOkInner,
 } from './messages.js';
+import { CommonCode, StateError } from '../../lib/errors.js';
 
 /** AD of the OK record and of every CONTROL record: the frame type byte. */
 export const OK_AD = Uint8Array.of(FrameType.OK);
@@ -158,7 +159,7 @@ export class AttachInitiator {
     if (pt === null) throw new CryptoError('OK: sealed part does not authenticate', ErrorCode.CRYPTO_AEAD_OPEN);
     const ok = decodeOkInner(pt);
     if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100) {
-      throw new ProtocolError(ErrorCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
+      throw new ProtocolError(CommonCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
     }
     return {
       rn: this.rn!,

@@ -4,7 +4,8 @@
 
 import type { Aead, CryptoProvider } from '../crypto/provider.js';
 import { AEAD_NONCE_LENGTH } from '../crypto/provider.js';
-import { ErrorCode, StateError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { StateError } from '../../lib/errors.js';
 import type { TrafficKey } from '../keyschedule.js';
 
 /** Link AEAD (brief: ChaCha20-Poly1305 for the link; fast without AES instructions on a Pi). */

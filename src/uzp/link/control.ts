@@ -5,8 +5,9 @@
 // docs/PROFILE.md §Control.
 
 import { Reader, Writer } from '../bytes.js';
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { CID_LENGTH, ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export type ControlMessage =
   | { readonly kind: typeof ControlKind.ACCEPT }
@@ -110,7 +111,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       m = { kind, evidence: r.vec32(MAX_ATTEST_EVIDENCE_BYTES, 'ATTEST evidence') };
       break;
     default:
-      throw new DecodeError(ErrorCode.DECODE_TYPE, `CONTROL: unknown kind 0x${kind.toString(16).padStart(2, '0')}`);
+      throw new DecodeError(CommonCode.DECODE_TYPE, `CONTROL: unknown kind 0x${kind.toString(16).padStart(2, '0')}`);
   }
   r.end('CONTROL');
   return m;

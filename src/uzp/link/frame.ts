@@ -5,8 +5,9 @@
 // so a peer dribbling bytes costs O(n) copying, never O(n^2).
 
 import { concat, readU32, writeU32 } from '../bytes.js';
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { FRAME_HEADER_LENGTH, FrameType } from './constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export interface Frame {
   readonly type: number;
@@ -120,7 +121,7 @@ export class FrameDecoder {
 
   private checkLength(len: number): number {
     if (len === 0) {
-      this.failed = new DecodeError(ErrorCode.DECODE_LENGTH, 'link frame: length 0 (a frame has at least a type byte)');
+      this.failed = new DecodeError(CommonCode.DECODE_LENGTH, 'link frame: length 0 (a frame has at least a type byte)');
       throw this.failed;
     }
     if (len > this.maxFrame) {

@@ -8,7 +8,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { RnSetBody } from '../artefacts/types.js';
-import { ErrorCode, ValidationError, isUzpError, ProtocolError, type UzpError } from '../errors.js';
+import { ErrorCode, ValidationError, ProtocolError } from '../errors.js';
+import { isCodedError, type CodedError } from '../../lib/errors.js';
 import { Backoff } from '../../lib/backoff.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_STABLE_MS } from './constants.js';
@@ -49,7 +50,7 @@ export interface LinkManagerOptions {
 export interface LinkManagerEvents {
   up: [RnLink];
   /** A link went down or an attempt failed; `undefined` after stop(). */
-  down: [UzpError | undefined];
+  down: [CodedError | undefined];
   /** OFFERs of whichever link is current. */
   offer: [Offer];
 }
@@ -151,7 +152,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     } catch (e) {
       this.attempt = null;
       if (this.stopped) return;
-      this.retry(isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }));
+      this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }));
       return;
     }
     this.attempt = null;
@@ -193,7 +194,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
   }
 
-  private retry(err: UzpError): void {
+  private retry(err: CodedError): void {
     this.emit('down', err);
     if (this.stopped) return;
     const delay = this.backoff.next();

@@ -5,8 +5,9 @@
 
 import { Reader, Writer } from '../bytes.js';
 import { AEAD_TAG_LENGTH, ED25519_PUBLIC_LENGTH, ED25519_SIGNATURE_LENGTH, X25519_KEY_LENGTH } from '../crypto/provider.js';
-import { DecodeError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { LINK_VERSION, MAX_PCERT_BYTES, NONCE_LENGTH } from './constants.js';
+import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** 0x01 HELLO (EP -> RN), in clear. */
 export interface Hello {
@@ -63,7 +64,7 @@ export function decodeHello(b: Uint8Array): Hello {
   const r = new Reader(b);
   const version = r.u8('HELLO version');
   // A different version may have a different layout: refuse before reading further.
-  if (version !== LINK_VERSION) throw new DecodeError(ErrorCode.DECODE_VALUE, `HELLO: unsupported link version ${version}`);
+  if (version !== LINK_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `HELLO: unsupported link version ${version}`);
   const ephEp = r.bytes(X25519_KEY_LENGTH, 'HELLO eph_ep');
   const nonceEp = r.bytes(NONCE_LENGTH, 'HELLO nonce_ep');
   r.end('HELLO');
@@ -105,7 +106,7 @@ export function decodeHelloRInner(b: Uint8Array): HelloRInner {
 /** AUTH and OK payloads are one sealed blob each; only their size is checked before opening. */
 export function decodeSealed(b: Uint8Array, min: number, max: number, what: string): Uint8Array {
   if (b.length < min || b.length > max) {
-    throw new DecodeError(ErrorCode.DECODE_LENGTH, `${what}: sealed part of ${b.length} bytes, expected ${min}..${max}`);
+    throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: sealed part of ${b.length} bytes, expected ${min}..${max}`);
   }
   return b;
 }

@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { decodeEnvelope } from '../artefacts/envelope.js';
-import { ErrorCode, ProtocolError, StateError, ValidationError, isUzpError, type UzpError } from '../errors.js';
+import { ErrorCode, ProtocolError, ValidationError } from '../errors.js';
+import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { cidOf } from '../identity/cid.js';
 import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
@@ -51,12 +52,12 @@ export interface Offer {
 
 export interface RnLinkEvents {
   offer: [Offer];
-  close: [UzpError | undefined];
+  close: [CodedError | undefined];
 }
 
 interface PendingJoin {
   resolve(s: Stitch): void;
-  reject(e: UzpError): void;
+  reject(e: CodedError): void;
   cancel(): void;
 }
 
@@ -82,7 +83,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private nextJoinId = 1;
   private pingNonce = 0;
   private accepting = false;
-  private settle: { resolve(l: RnLink): void; reject(e: UzpError): void } | null = null;
+  private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
 
   private constructor(private readonly opts: RnLinkOptions) {
     super();
@@ -170,7 +171,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         else this.onFrame(f);
       }
     } catch (e) {
-      this.shutdown(isUzpError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }), false);
+      this.shutdown(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }), false);
     }
   }
 
@@ -349,7 +350,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.nextJoinId = this.nextJoinId >= 0xffff_ffff ? 1 : this.nextJoinId + 1;
     return new Promise<Stitch>((resolve, reject) => {
       const ms = this.opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
-      const giveUp = (e: UzpError): void => {
+      const giveUp = (e: CodedError): void => {
         if (!this.joins.delete(joinId)) return;
         cancel();
         reject(e);
@@ -375,7 +376,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     for (const t of this.timers.splice(0)) t();
   }
 
-  private shutdown(err: UzpError | undefined, graceful: boolean): void {
+  private shutdown(err: CodedError | undefined, graceful: boolean): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.clearTimers();
@@ -399,7 +400,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   }
 }
 
-function joinRefusal(code: number): UzpError {
+function joinRefusal(code: number): CodedError {
   if (code === JoinRefusedCode.PEER_NOT_ATTACHED) return new ProtocolError(ErrorCode.PEER_NOT_ATTACHED, 'join refused: the target is not attached to this RN or does not accept', 'peer');
   if (code === JoinRefusedCode.OVERLOADED) return new ProtocolError(ErrorCode.JOIN_REFUSED, 'join refused: the RN is overloaded', 'peer');
   if (code === JoinRefusedCode.NOT_ATTESTED) return new ValidationError(ErrorCode.PEER_NOT_ATTESTED, 'join refused: the RN requires attestation and the target has not attested its attachment');

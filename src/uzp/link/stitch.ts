@@ -2,7 +2,8 @@
 // carries opaque E2E bytes (handshake flights, then blocks); it is RN-local state (draft §11.5),
 // so it is never carried across a reconnect: the session layer re-joins instead.
 
-import { ErrorCode, ProtocolError, StateError, type UzpError } from '../errors.js';
+import { ErrorCode, ProtocolError } from '../errors.js';
+import { StateError, type CodedError } from '../../lib/errors.js';
 import { UnstitchCode } from './constants.js';
 
 /**
@@ -16,10 +17,11 @@ export class StitchClosedError extends ProtocolError {
     readonly stitchId: number,
     readonly by: 'peer' | 'link',
     readonly unstitchCode?: number,
-    cause?: UzpError,
+    /** The link's own error: a protocol or link code (uzp/errors.ts or lib CommonCode). */
+    cause?: CodedError,
   ) {
     super(
-      unstitchCode === UnstitchCode.REJECTED ? ErrorCode.JOIN_REFUSED : (cause?.code ?? ErrorCode.LINK_CLOSED),
+      unstitchCode === UnstitchCode.REJECTED ? ErrorCode.JOIN_REFUSED : ((cause?.code as ErrorCode | undefined) ?? ErrorCode.LINK_CLOSED),
       by === 'peer' ? `stitch ${stitchId}: ended by the other side (UNSTITCH code ${unstitchCode})` : `stitch ${stitchId}: RN link lost: ${cause?.message ?? 'closed'}`,
       'peer',
       cause === undefined ? undefined : { cause },

@@ -3,7 +3,8 @@
 // memory; trySend() never waits.
 
 import { EventEmitter } from 'node:events';
-import { ErrorCode, StateError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { StateError } from '../../lib/errors.js';
 
 /** What a channel needs from its session (kept narrow so channels are testable alone). */
 export interface ChannelHost {

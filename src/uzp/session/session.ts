@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { BlockEngine, type BlockLimits } from '../blocks/engine.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { ErrorCode, ProtocolError, StateError, UzpError } from '../errors.js';
+import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
+import { StateError } from '../../lib/errors.js';
 import { exportKeyingMaterial } from '../exporter.js';
 import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';

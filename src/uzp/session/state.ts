@@ -10,7 +10,8 @@
 //                             sufficient to return the association to stitched"; §11.4)
 //   any (but closed) -> closed
 
-import { ErrorCode, StateError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { StateError } from '../../lib/errors.js';
 
 export type SessionState = 'new' | 'pending' | 'authenticated' | 'stitched' | 'failover' | 'closed';
 

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import { BusStats } from '../../../src/ports/modbus/stats.js';
 import type { Exchange, ModbusTransport } from '../../../src/ports/modbus/transport.js';
-import { ModbusException, ModbusTimeoutError } from '../../../src/ports/errors.js';
-import { ErrorCode, UzpError } from '../../../src/uzp/errors.js';
+import { ModbusException, ModbusTimeoutError, PortErrorCode } from '../../../src/ports/errors.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import { FakeClock } from '../../uzp/link/fake-clock.js';
 import { errorOf } from '../../helpers/errors.js';
+import { CodedError, CommonCode } from '../../../src/lib/errors.js';
 
 type Behaviour = 'ok' | 'dead' | { exception: number };
 
@@ -105,7 +105,7 @@ describe('ModbusBus scheduling', () => {
     const deadPoller = (async () => {
       while (!stop) {
         const e = await errorOf(bus.read(2, 'holding', 0, 4));
-        expect(e.code).toBe(ErrorCode.MODBUS_TIMEOUT);
+        expect(e.code).toBe(PortErrorCode.MODBUS_TIMEOUT);
         timeouts++;
       }
     })();
@@ -137,12 +137,12 @@ describe('ModbusBus scheduling', () => {
 
   it('bounds each unit’s queue and counts refusals', async () => {
     const { clock, bus } = setup({ unitQueueMax: 4 });
-    const ps = Array.from({ length: 10 }, () => bus.read(3, 'holding', 0, 1).then(() => 'ok', (e: UzpError) => e.code));
+    const ps = Array.from({ length: 10 }, () => bus.read(3, 'holding', 0, 1).then(() => 'ok', (e: CodedError) => e.code));
     expect(bus.queued(3)).toBe(4); // one on the wire, four waiting
     await run(clock, 40);
     const results = await Promise.all(ps);
     expect(results.filter((r) => r === 'ok').length).toBe(5);
-    expect(results.filter((r) => r === ErrorCode.BUFFER_FULL).length).toBe(5);
+    expect(results.filter((r) => r === CommonCode.BUFFER_FULL).length).toBe(5);
     expect(bus.unitStats(3).queueFull).toBe(5);
     // Another unit is not affected by unit 3's full queue.
     const other = bus.read(4, 'holding', 0, 1);
@@ -160,7 +160,7 @@ describe('ModbusBus results and errors', () => {
     await run(clock, 20);
     const e = await read;
     expect(e).toBeInstanceOf(ModbusException);
-    expect(e.code).toBe(ErrorCode.MODBUS_EXCEPTION);
+    expect(e.code).toBe(PortErrorCode.MODBUS_EXCEPTION);
     expect((e as ModbusException).exceptionCode).toBe(2);
     expect((e as ModbusException).functionCode).toBe(3);
     expect(toHex(await raw)).toBe('8302');
@@ -171,17 +171,17 @@ describe('ModbusBus results and errors', () => {
     const { t, bus } = setup();
     t.online = false;
     const e = await errorOf(bus.read(1, 'holding', 0, 1));
-    expect(e.code).toBe(ErrorCode.MODBUS_OFFLINE);
+    expect(e.code).toBe(PortErrorCode.MODBUS_OFFLINE);
     expect(bus.unitStats(1).offline).toBe(1);
     expect(t.served).toEqual([]);
   });
 
   it('validates unit ids; unit 0 is an RTU broadcast that may be written, not read', async () => {
     const { clock, bus } = setup();
-    expect((await errorOf(bus.read(0, 'holding', 0, 1))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(bus.read(248, 'holding', 0, 1))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(bus.request(1, new Uint8Array(0)))).code).toBe(ErrorCode.USAGE);
-    expect((await errorOf(bus.request(1, Uint8Array.of(0x83, 0)))).code).toBe(ErrorCode.USAGE);
+    expect((await errorOf(bus.read(0, 'holding', 0, 1))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(bus.read(248, 'holding', 0, 1))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(bus.request(1, new Uint8Array(0)))).code).toBe(CommonCode.USAGE);
+    expect((await errorOf(bus.request(1, Uint8Array.of(0x83, 0)))).code).toBe(CommonCode.USAGE);
     const w = bus.write(0, 'holding', 1, [5]);
     await run(clock, 5);
     await expect(w).resolves.toBeUndefined();
@@ -218,7 +218,7 @@ describe('ModbusBus results and errors', () => {
     ]);
     await run(clock, 150);
     const out = await p;
-    expect(out.every((o) => !o.ok && o.error.code === ErrorCode.MODBUS_TIMEOUT)).toBe(true);
+    expect(out.every((o) => !o.ok && o.error.code === PortErrorCode.MODBUS_TIMEOUT)).toBe(true);
     expect(bus.unitStats(9).timeouts).toBe(1);
   });
 
@@ -227,9 +227,9 @@ describe('ModbusBus results and errors', () => {
     const a = bus.read(1, 'holding', 0, 1);
     const b = errorOf(bus.read(1, 'holding', 0, 1));
     await bus.close();
-    expect((await b).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await b).code).toBe(PortErrorCode.PORT_CLOSED);
     await run(clock, 10);
     await a;
-    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.PORT_CLOSED);
+    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(PortErrorCode.PORT_CLOSED);
   });
 });

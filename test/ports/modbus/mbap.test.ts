@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeMbap, encodeMbap, MbapParser, type MbapFrame } from '../../../src/ports/modbus/mbap.js';
-import { DecodeError, ErrorCode } from '../../../src/uzp/errors.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { codeOf } from '../../helpers/errors.js';
+import { CommonCode, DecodeError } from '../../../src/lib/errors.js';
 
 const frame = fc.record({
   transactionId: fc.integer({ min: 0, max: 0xffff }),
@@ -36,10 +36,10 @@ describe('MBAP', () => {
 
   it('rejects trailing bytes, truncation and impossible lengths', () => {
     const ok = encodeMbap({ transactionId: 1, protocolId: 0, unit: 1, pdu: fromHex('0300000001') });
-    expect(codeOf(() => decodeMbap(Uint8Array.from([...ok, 0])))).toBe(ErrorCode.DECODE_TRAILING);
-    expect(codeOf(() => decodeMbap(ok.subarray(0, ok.length - 1)))).toBe(ErrorCode.DECODE_TRUNCATED);
-    expect(codeOf(() => decodeMbap(fromHex('00010000000101')))).toBe(ErrorCode.DECODE_LENGTH);
-    expect(codeOf(() => decodeMbap(fromHex('0001000000ff01' + '00'.repeat(254))))).toBe(ErrorCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeMbap(Uint8Array.from([...ok, 0])))).toBe(CommonCode.DECODE_TRAILING);
+    expect(codeOf(() => decodeMbap(ok.subarray(0, ok.length - 1)))).toBe(CommonCode.DECODE_TRUNCATED);
+    expect(codeOf(() => decodeMbap(fromHex('00010000000101')))).toBe(CommonCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeMbap(fromHex('0001000000ff01' + '00'.repeat(254))))).toBe(CommonCode.DECODE_LENGTH);
   });
 
   it('decodes 10,000 junk and mutated inputs throwing only DecodeError', () => {

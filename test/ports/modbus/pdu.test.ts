@@ -7,9 +7,9 @@ import fc from 'fast-check';
 import * as jsmodbus from 'jsmodbus';
 import { decodeReadReply, exceptionOf, exceptionPdu, readRequest, replyMatches, writeRequest, type Table } from '../../../src/ports/modbus/pdu.js';
 import { encodeResponse } from '../../../src/sim/modbus-pdu.js';
-import { DecodeError, ErrorCode } from '../../../src/uzp/errors.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { codeOf } from '../../helpers/errors.js';
+import { CommonCode, DecodeError } from '../../../src/lib/errors.js';
 
 const R = jsmodbus.requests;
 const table = fc.constantFrom<Table>('coils', 'discrete', 'holding', 'input');
@@ -48,13 +48,13 @@ describe('requests', () => {
   });
 
   it('refuses out-of-range arguments as usage errors', () => {
-    expect(codeOf(() => readRequest('holding', 0, 126))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => readRequest('coils', 0, 2001))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => readRequest('holding', 65535, 2))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => readRequest('holding', -1, 1))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => writeRequest('holding', 0, [70000]))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => writeRequest('holding', 0, []))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => writeRequest('holding', 0, new Array(124).fill(1)))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => readRequest('holding', 0, 126))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => readRequest('coils', 0, 2001))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => readRequest('holding', 65535, 2))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => readRequest('holding', -1, 1))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => writeRequest('holding', 0, [70000]))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => writeRequest('holding', 0, []))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => writeRequest('holding', 0, new Array(124).fill(1)))).toBe(CommonCode.USAGE);
   });
 });
 

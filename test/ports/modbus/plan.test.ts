@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { planReads, splitRead, type ReadSpec } from '../../../src/ports/modbus/plan.js';
 import { maxReadCount, type Table } from '../../../src/ports/modbus/pdu.js';
-import { ErrorCode } from '../../../src/uzp/errors.js';
 import { codeOf } from '../../helpers/errors.js';
+import { CommonCode } from '../../../src/lib/errors.js';
 
 /** Deterministic "memory" of a slave: any function of (unit, table, address) will do. */
 function cell(unit: number, table: Table, addr: number): number {
@@ -77,7 +77,7 @@ describe('planReads', () => {
   });
 
   it('refuses a read no single request can carry', () => {
-    expect(codeOf(() => planReads([{ unit: 1, table: 'holding', addr: 0, count: 126 }]))).toBe(ErrorCode.USAGE);
-    expect(codeOf(() => planReads([{ unit: 1, table: 'coils', addr: 65535, count: 2 }]))).toBe(ErrorCode.USAGE);
+    expect(codeOf(() => planReads([{ unit: 1, table: 'holding', addr: 0, count: 126 }]))).toBe(CommonCode.USAGE);
+    expect(codeOf(() => planReads([{ unit: 1, table: 'coils', addr: 65535, count: 2 }]))).toBe(CommonCode.USAGE);
   });
 });

@@ -10,8 +10,8 @@ import { RtuTransport, t35Ms } from '../../../src/ports/modbus/rtu-transport.js'
 import { BusStats } from '../../../src/ports/modbus/stats.js';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { crc16 as simCrc16 } from '../../../src/sim/modbus-rtu-frame.js';
-import { DecodeError, UzpError } from '../../../src/uzp/errors.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
+import { CodedError, DecodeError } from '../../../src/lib/errors.js';
 
 function collect(): { frames: [number, string][]; errors: [string, number][]; parser: RtuReplyParser } {
   const frames: [number, string][] = [];
@@ -204,7 +204,7 @@ describe('RtuReplyParser', () => {
           parser.silence();
           expect(parser.buffered).toBe(0);
         } catch (e) {
-          if (e instanceof UzpError) throw new Error(`parser threw ${e.code}`);
+          if (e instanceof CodedError) throw new Error(`parser threw ${e.code}`);
           throw e;
         }
       }),

@@ -7,9 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
-import { ModbusException } from '../../../src/ports/errors.js';
+import { ModbusException, PortErrorCode } from '../../../src/ports/errors.js';
 import type { ReadSpec } from '../../../src/ports/modbus/plan.js';
-import { ErrorCode } from '../../../src/uzp/errors.js';
 import { cleanupVirtualSerial, virtualBus, waitFor } from '../../virtual-serial/harness.js';
 import { errorOf } from '../../helpers/errors.js';
 
@@ -43,7 +42,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
       expect(await m.bus.read(1, 'holding', 4, 5)).toEqual([1004, 42, 43, 44, 1008]);
       const e = await errorOf(m.bus.read(1, 'holding', 45, 10)); // past the slave's 50 registers
       expect(e).toBeInstanceOf(ModbusException);
-      expect(e.code).toBe(ErrorCode.MODBUS_EXCEPTION);
+      expect(e.code).toBe(PortErrorCode.MODBUS_EXCEPTION);
       expect((e as ModbusException).exceptionCode).toBe(0x02);
       // Raw passthrough relays the exception reply as the slave sent it.
       expect([...(await m.bus.request(1, Uint8Array.of(0x03, 0, 45, 0, 10)))]).toEqual([0x83, 0x02]);
@@ -76,7 +75,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
       const deadPoller = (async () => {
         while (!stop) {
           const e = await errorOf(m.bus.read(2, 'holding', 0, 10, { timeoutMs: SHORT_MS }));
-          expect(e.code).toBe(ErrorCode.MODBUS_TIMEOUT);
+          expect(e.code).toBe(PortErrorCode.MODBUS_TIMEOUT);
           timeouts++;
         }
       })();
@@ -99,7 +98,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
     try {
       // Unit 2's reply claims to come from unit 1: valid CRC, right function, wrong unit.
       const e = await errorOf(m.bus.read(2, 'holding', 0, 10, { timeoutMs: DROP_MS }));
-      expect(e.code).toBe(ErrorCode.MODBUS_TIMEOUT);
+      expect(e.code).toBe(PortErrorCode.MODBUS_TIMEOUT);
       expect(m.bus.unitStats(2).wrongUnitDrops).toBe(1);
       expect(vb.bus.stats.faultedReplies).toBe(1);
       // Unit 1 itself is unaffected.
@@ -116,7 +115,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
     try {
       vb.bus.slave(1).faults = { badCrc: true };
       const e = await errorOf(m.bus.read(1, 'holding', 0, 10, { timeoutMs: DROP_MS }));
-      expect(e.code).toBe(ErrorCode.MODBUS_CRC);
+      expect(e.code).toBe(PortErrorCode.MODBUS_CRC);
       expect(m.bus.unitStats(1).crcErrors).toBe(1);
 
       vb.bus.slave(1).faults = { noiseBytes: 6 };
@@ -178,7 +177,7 @@ describe('Modbus RTU master over a paced PTY bus', () => {
         throw new Error(`${e.message}; states: ${states.join(' | ')}; stats ${JSON.stringify(m.link.stats)}`);
       });
       const e = await errorOf(m.bus.read(1, 'holding', 0, 10));
-      expect(e.code).toBe(ErrorCode.MODBUS_OFFLINE);
+      expect(e.code).toBe(PortErrorCode.MODBUS_OFFLINE);
       expect(m.bus.unitStats(1).timeouts).toBe(0);
       await vb.line.replug();
       await m.link.whenOpen();

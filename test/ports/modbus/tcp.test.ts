@@ -7,8 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import * as jsmodbus from 'jsmodbus';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import { TcpTransport } from '../../../src/ports/modbus/tcp-transport.js';
-import { ModbusException } from '../../../src/ports/errors.js';
-import { ErrorCode } from '../../../src/uzp/errors.js';
+import { ModbusException, PortErrorCode } from '../../../src/ports/errors.js';
 import { errorOf } from '../../helpers/errors.js';
 import { waitFor } from '../../virtual-serial/harness.js';
 
@@ -95,14 +94,14 @@ describe('Modbus TCP master', () => {
     expect(bus.unitStats(1).exceptions).toBe(1);
     // jsmodbus 5's server answers a read past its table with a short reply (byte count 10: five
     // registers' worth for a ten-register read) instead of exception 02; the master refuses it.
-    expect((await errorOf(bus.read(1, 'holding', 15, 10))).code).toBe(ErrorCode.MODBUS_TIMEOUT);
+    expect((await errorOf(bus.read(1, 'holding', 15, 10))).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
     expect(bus.unitStats(1).mismatchedDrops).toBe(1);
   });
 
   it('drops a reply from the wrong unit', async () => {
     const srv = await scripted((req) => mbap(req.readUInt16BE(0), 9, [3, 2, 0, 1]));
     const bus = await tcpBus(srv.port);
-    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.MODBUS_TIMEOUT);
+    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
     expect(bus.unitStats(1).wrongUnitDrops).toBe(1);
   });
 
@@ -117,7 +116,7 @@ describe('Modbus TCP master', () => {
       return Buffer.concat([late!, mbap(tid, 1, [3, 2, 0, 2])]);
     });
     const bus = await tcpBus(srv.port, 100);
-    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.MODBUS_TIMEOUT);
+    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
     expect(await bus.read(1, 'holding', 0, 1, { timeoutMs: 2_000 })).toEqual([2]);
     expect(bus.unitStats(1).staleDrops).toBe(1);
   });
@@ -128,7 +127,7 @@ describe('Modbus TCP master', () => {
     const t = bus.transport as TcpTransport;
     const states: string[] = [];
     t.on('state', (s) => states.push(s));
-    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.MODBUS_OFFLINE);
+    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(PortErrorCode.MODBUS_OFFLINE);
     expect(bus.stats.line.desyncs).toBe(1);
     await waitFor(() => t.state === 'open', 10_000, 'redial');
     expect(states).toEqual(['waiting', 'connecting', 'open']);
@@ -142,7 +141,7 @@ describe('Modbus TCP master', () => {
     expect(await bus.read(1, 'holding', 0, 1)).toEqual([100]);
     await slave.stop();
     await waitFor(() => t.state !== 'open', 10_000, 'the disconnect');
-    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(ErrorCode.MODBUS_OFFLINE);
+    expect((await errorOf(bus.read(1, 'holding', 0, 1))).code).toBe(PortErrorCode.MODBUS_OFFLINE);
     await waitFor(() => t.state === 'waiting', 10_000, 'a failed redial');
     await jsmodbusSlave(slave.port);
     await t.whenOpen();
@@ -160,7 +159,7 @@ describe('Modbus TCP master', () => {
       while (!stop) if ((await bus.read(1, 'holding', 0, 1, { timeoutMs: 2_000 }))[0] === 1) live++;
     })();
     const b = (async () => {
-      while (!stop) if ((await errorOf(bus.read(2, 'holding', 0, 1))).code === ErrorCode.MODBUS_TIMEOUT) timeouts++;
+      while (!stop) if ((await errorOf(bus.read(2, 'holding', 0, 1))).code === PortErrorCode.MODBUS_TIMEOUT) timeouts++;
     })();
     await waitFor(() => timeouts >= 6, 10_000, 'six timeouts');
     stop = true;

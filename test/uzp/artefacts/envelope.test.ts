@@ -6,16 +6,17 @@ import { signArtefact } from '../../../src/uzp/artefacts/sign.js';
 import { pcertCodec } from '../../../src/uzp/artefacts/pcert.js';
 import { concat, equal, toHex } from '../../../src/uzp/bytes.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp/cbor.js';
-import { DecodeError, ErrorCode, StateError, ValidationError, type UzpError } from '../../../src/uzp/errors.js';
+import { ErrorCode, ValidationError } from '../../../src/uzp/errors.js';
 import type { Identity } from '../../../src/uzp/identity/identity.js';
 import { gateway, grantBody, mint, operator, pcertBody, provider, rn1, rn2, root, stranger, window } from './fixtures.js';
 import { enc, raw, text, type Raw } from './rawcbor.js';
+import { type CodedError, CommonCode, DecodeError, StateError } from '../../../src/lib/errors.js';
 
 function codeOf(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    return (e as UzpError).code ?? `untyped ${String(e)}`;
+    return (e as CodedError).code ?? `untyped ${String(e)}`;
   }
   return 'no error';
 }
@@ -114,14 +115,14 @@ describe('envelope: non-canonical encodings are refused', () => {
 
 describe('envelope: field rules', () => {
   it('refuses oversize envelopes before decoding', () => {
-    expect(codeOf(() => decodeEnvelope(provider, new Uint8Array(MAX_ENVELOPE_BYTES + 1)))).toBe(ErrorCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeEnvelope(provider, new Uint8Array(MAX_ENVELOPE_BYTES + 1)))).toBe(CommonCode.DECODE_LENGTH);
   });
   it('refuses an unknown object_type, an unknown field and nbf after exp', () => {
     expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ typ: 'certificate' })))))).toBe(ErrorCode.ARTEFACT_TYPE);
-    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ zzz: 1 })))))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ nbf: 2001 })))))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ iss: new Uint8Array(31) })))))).toBe(ErrorCode.DECODE_LENGTH);
-    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ body: encodeCanonical(pcertBodyMap()), sigs: [], x: 1 })))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ zzz: 1 })))))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ nbf: 2001 })))))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ iss: new Uint8Array(31) })))))).toBe(CommonCode.DECODE_LENGTH);
+    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ body: encodeCanonical(pcertBodyMap()), sigs: [], x: 1 })))).toBe(CommonCode.DECODE_VALUE);
   });
   it('decodes types without a codec structurally but will not open them as typed artefacts', () => {
     const bytes = wrap(encodeCanonical(pcertBodyMap({ typ: 'attestation' })), 'attestation');
@@ -135,8 +136,8 @@ describe('envelope: field rules', () => {
   it('enforces per-type sub/aud presence', () => {
     const noSub = pcertBodyMap();
     delete noSub.sub;
-    expect(codeOf(() => openArtefact(provider, wrap(encodeCanonical(noSub)), 'pcert'))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => openArtefact(provider, wrap(encodeCanonical(pcertBodyMap({ aud: gateway.cid }))), 'pcert'))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => openArtefact(provider, wrap(encodeCanonical(noSub)), 'pcert'))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => openArtefact(provider, wrap(encodeCanonical(pcertBodyMap({ aud: gateway.cid }))), 'pcert'))).toBe(CommonCode.DECODE_VALUE);
   });
   it('PCert sub must be the CID of pk (PCERT_KEY_MISMATCH)', () => {
     expect(codeOf(() => openArtefact(provider, wrap(encodeCanonical(pcertBodyMap({ sub: operator.cid }))), 'pcert'))).toBe(ErrorCode.PCERT_KEY_MISMATCH);
@@ -158,12 +159,12 @@ describe('envelope: extensions (draft §12 unknown-extension handling)', () => {
     expect(decodeCanonical(env.extensions[0]!.value)).toEqual({ n: 1 });
   });
   it('empty extension list and duplicate ids are refused (one value, one encoding)', () => {
-    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ ext: [] })))))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ ext: [] })))))).toBe(CommonCode.DECODE_VALUE);
     expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ ext: [ext('a', false), ext('a', false)] })))))).toBe(
-      ErrorCode.DECODE_VALUE,
+      CommonCode.DECODE_VALUE,
     );
     expect(codeOf(() => decodeEnvelope(provider, wrap(encodeCanonical(pcertBodyMap({ ext: [{ id: 'a', crit: false } as CborMap] })))))).toBe(
-      ErrorCode.DECODE_VALUE,
+      CommonCode.DECODE_VALUE,
     );
   });
   it('encodeBody omits an empty extension list and round-trips a non-empty one', () => {
@@ -209,9 +210,9 @@ describe('envelope: signatures (ordering, algorithm matching, coverage)', () => 
     const bytes = sealEnvelope(provider, [root.signer, rn1.signer, rn2.signer], fields, b);
     const outer = decodeCanonical(bytes) as CborMap;
     const sigs = outer.sigs as CborMap[];
-    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[2]!, sigs[1]!] })))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[1]!, sigs[1]!] })))).toBe(ErrorCode.DECODE_VALUE);
-    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[0]!] })))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[2]!, sigs[1]!] })))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[1]!, sigs[1]!] })))).toBe(CommonCode.DECODE_VALUE);
+    expect(codeOf(() => decodeEnvelope(provider, encodeCanonical({ ...outer, sigs: [sigs[0]!, sigs[0]!] })))).toBe(CommonCode.DECODE_VALUE);
   });
 
   it('signature input is domain-separated by object_type', () => {

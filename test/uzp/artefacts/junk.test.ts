@@ -8,19 +8,19 @@ import { decodeEnvelope } from '../../../src/uzp/artefacts/envelope.js';
 import { openAndVerify, openArtefact } from '../../../src/uzp/artefacts/open.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp/cbor.js';
 import { equal } from '../../../src/uzp/bytes.js';
-import { UzpError } from '../../../src/uzp/errors.js';
 import { cborArb, mutatedArb } from './arbitraries.js';
 import { FakeClock, T0, gateway, grantBody, mint, pcertBody, provider, revocationBody, rnSetBody, root, store } from './fixtures.js';
+import { CodedError } from '../../../src/lib/errors.js';
 
 const RUNS = 10_000;
 
-/** Runs f; returns 'ok' or 'error', failing the test on anything that is not a UzpError. */
+/** Runs f; returns 'ok' or 'error', failing the test on anything that is not a CodedError. */
 function typedOnly(f: () => unknown): 'ok' | 'error' {
   try {
     f();
     return 'ok';
   } catch (e) {
-    if (!(e instanceof UzpError)) throw new Error(`untyped error escaped: ${String(e)}`, { cause: e });
+    if (!(e instanceof CodedError)) throw new Error(`untyped error escaped: ${String(e)}`, { cause: e });
     return 'error';
   }
 }

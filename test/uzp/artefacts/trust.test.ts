@@ -6,15 +6,16 @@ import { TrustStore } from '../../../src/uzp/artefacts/trust.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp/cbor.js';
 import type { CryptoProvider } from '../../../src/uzp/crypto/provider.js';
-import { ErrorCode, ValidationError, type UzpError } from '../../../src/uzp/errors.js';
+import { ErrorCode, ValidationError } from '../../../src/uzp/errors.js';
 import { DAY, FakeClock, T0, gateway, grantBody, mint, operator, pcertBody, provider, revocationBody, rn1, rn2, rnSetBody, root, store, stranger, window } from './fixtures.js';
+import { type CodedError } from '../../../src/lib/errors.js';
 
 function codeOf(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof ValidationError) && (e as UzpError).fault !== 'peer') return `unexpected ${String(e)}`;
-    return (e as UzpError).code;
+    if (!(e instanceof ValidationError) && (e as CodedError).fault !== 'peer') return `unexpected ${String(e)}`;
+    return (e as CodedError).code;
   }
   return 'no error';
 }

@@ -4,8 +4,8 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { decodeFrames, encodeFrames, walkFrames, type Frame } from '../../../src/uzp/blocks/frames.js';
 import { decodeAck, encodeAck, type AckFrame, type AckRange } from '../../../src/uzp/blocks/ack.js';
-import { DecodeError, isUzpError } from '../../../src/uzp/errors.js';
 import { mulberry32 } from './harness.js';
+import { DecodeError, isCodedError } from '../../../src/lib/errors.js';
 
 const msg: fc.Arbitrary<Frame> = fc.record({
   type: fc.constant('msg' as const),
@@ -54,7 +54,7 @@ function onlyDecodeErrors(decode: (b: Uint8Array) => unknown, input: Uint8Array)
     decode(input);
     return true;
   } catch (e) {
-    if (!(e instanceof DecodeError) || !isUzpError(e)) throw new Error(`non-DecodeError thrown: ${String(e)}`, { cause: e });
+    if (!(e instanceof DecodeError) || !isCodedError(e)) throw new Error(`non-DecodeError thrown: ${String(e)}`, { cause: e });
     return false;
   }
 }

@@ -2,11 +2,12 @@
 // misbehaviour, key update and key-use limits.
 import { describe, it, expect } from 'vitest';
 import { CloseCode } from '../../../src/uzp/blocks/constants.js';
-import { ErrorCode, StateError } from '../../../src/uzp/errors.js';
+import { ErrorCode } from '../../../src/uzp/errors.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
 import { AdTemplate, deriveKeyMaterial, sealBlock } from '../../../src/uzp/blocks/protect.js';
 import { encodeAck as encodeAckFrame } from '../../../src/uzp/blocks/ack.js';
 import { AD_CONTEXT, Pair, SECRET_R2I, bytes } from './harness.js';
+import { StateError } from '../../../src/lib/errors.js';
 describe('BlockEngine: retransmission', () => {
   it('RTO doubles on each expiry (from initialRtoMs) up to maxRtoMs, then fails with LINK_TIMEOUT after maxRetransmits', () => {
     const p = new Pair({ limitsA: { initialRtoMs: 300, maxRtoMs: 2000, maxRetransmits: 6 } });

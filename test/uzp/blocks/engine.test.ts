@@ -4,11 +4,12 @@ import { BlockEngine } from '../../../src/uzp/blocks/engine.js';
 import { decodeFrames } from '../../../src/uzp/blocks/frames.js';
 import { decodeAck } from '../../../src/uzp/blocks/ack.js';
 import { CloseCode, SPACE_ACK } from '../../../src/uzp/blocks/constants.js';
-import { ErrorCode, StateError, LocalError } from '../../../src/uzp/errors.js';
+import { ErrorCode } from '../../../src/uzp/errors.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
 import { trafficKey } from '../../../src/uzp/keyschedule.js';
 import { AdTemplate, fillNonce } from '../../../src/uzp/blocks/protect.js';
 import { AD_CONTEXT, FakeClock, Pair, SECRET_I2R, SECRET_R2I, Side, bytes, engineOptions } from './harness.js';
+import { LocalError, StateError } from '../../../src/lib/errors.js';
 /** Opens a block A sent (direction 0) with generation-0 keys, for white-box checks of the bytes. */
 function openFromA(block: Uint8Array): Uint8Array {
   const { key, iv } = trafficKey(nodeProvider, SECRET_I2R);

@@ -6,7 +6,7 @@ import { BlockEngine, type BlockEngineOptions } from '../../../src/uzp/blocks/en
 import type { BlockLimits } from '../../../src/uzp/blocks/limits.js';
 import type { AeadAlgorithm } from '../../../src/uzp/crypto/provider.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
-import type { UzpError } from '../../../src/uzp/errors.js';
+import { type CodedError } from '../../../src/lib/errors.js';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -37,7 +37,7 @@ export interface Delivered {
 }
 
 export interface CloseEvent {
-  error: UzpError | undefined;
+  error: CodedError | undefined;
   remoteCode: number | undefined;
   remoteReason: string | undefined;
 }

@@ -12,8 +12,8 @@ import { BlockEngine } from '../../../src/uzp/blocks/engine.js';
 import { nextTrafficSecret, trafficKey } from '../../../src/uzp/keyschedule.js';
 import { PROVIDERS } from '../../../src/uzp/crypto/index.js';
 import type { AeadAlgorithm } from '../../../src/uzp/crypto/provider.js';
-import { DecodeError } from '../../../src/uzp/errors.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
+import { DecodeError } from '../../../src/lib/errors.js';
 
 interface JsonFrame {
   type: string;

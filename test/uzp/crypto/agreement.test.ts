@@ -10,8 +10,8 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { nobleProvider as B } from '../../../src/uzp/crypto/noble.js';
 import { nodeProvider as N } from '../../../src/uzp/crypto/node.js';
 import type { AeadAlgorithm } from '../../../src/uzp/crypto/provider.js';
-import { UzpError } from '../../../src/uzp/errors.js';
 import { hex, loadVectors } from './compliance.js';
+import { CodedError } from '../../../src/lib/errors.js';
 
 /** RFC 8410 §4 SubjectPublicKeyInfo prefix for a raw Ed25519 key. */
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
@@ -34,10 +34,10 @@ function same<T>(f: (p: typeof N) => T): T | undefined {
   }
   expect(a.ok, 'one provider threw and the other did not').toBe(b.ok);
   const [ea, eb] = [(a as { e: unknown }).e, (b as { e: unknown }).e];
-  expect(ea).toBeInstanceOf(UzpError);
-  expect(eb).toBeInstanceOf(UzpError);
-  expect((eb as UzpError).code).toBe((ea as UzpError).code);
-  expect((eb as UzpError).message).toBe((ea as UzpError).message);
+  expect(ea).toBeInstanceOf(CodedError);
+  expect(eb).toBeInstanceOf(CodedError);
+  expect((eb as CodedError).code).toBe((ea as CodedError).code);
+  expect((eb as CodedError).message).toBe((ea as CodedError).message);
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { shake128 } from '@noble/hashes/sha3.js';
-import { CryptoError, ErrorCode, isUzpError } from '../../../src/uzp/errors.js';
+import { CryptoError, ErrorCode } from '../../../src/uzp/errors.js';
 import type { AeadAlgorithm, CryptoProvider } from '../../../src/uzp/crypto/provider.js';
 import {
   MLKEM768_CIPHERTEXT_LENGTH,
@@ -14,6 +14,7 @@ import {
   MLKEM768_SECRET_LENGTH,
   MLKEM768_SHARED_LENGTH,
 } from '../../../src/uzp/crypto/provider.js';
+import { isCodedError } from '../../../src/lib/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // vector loading
@@ -457,7 +458,7 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
   describe(`${p.name} provider: errors and randomness`, () => {
     it('refusals are UzpErrors with fault "peer" and an exact message', () => {
       const e = expectCryptoError(() => p.aead('chacha20-poly1305', new Uint8Array(1)));
-      expect(isUzpError(e)).toBe(true);
+      expect(isCodedError(e)).toBe(true);
       expect(e.fault).toBe('peer');
       expect(e.message).toBe('chacha20-poly1305 key: expected 32 bytes, got 1');
       expect(expectCryptoError(() => p.ed25519PublicKey(new Uint8Array(31))).message).toBe('ed25519 seed: expected 32 bytes, got 31');

@@ -1,7 +1,7 @@
 // getProvider / PROVIDERS: the one place that chooses a provider by name.
 import { describe, expect, it } from 'vitest';
 import { getProvider, nobleProvider, nodeProvider, PROVIDERS } from '../../../src/uzp/crypto/index.js';
-import { ErrorCode, LocalError } from '../../../src/uzp/errors.js';
+import { CommonCode, LocalError } from '../../../src/lib/errors.js';
 
 describe('crypto provider registry', () => {
   it('defaults to node and finds each provider by name', () => {
@@ -20,7 +20,7 @@ describe('crypto provider registry', () => {
       caught = e;
     }
     expect(caught).toBeInstanceOf(LocalError);
-    expect((caught as LocalError).code).toBe(ErrorCode.CONFIG_INVALID);
+    expect((caught as LocalError).code).toBe(CommonCode.CONFIG_INVALID);
     expect((caught as LocalError).message).toBe('unknown crypto provider "openssl"; expected one of: node, noble');
   });
 });

@@ -9,13 +9,13 @@ import { CTX_EID_BINDING } from '../../../src/uzp/handshake/common.js';
 import { encodeClientHelloBody } from '../../../src/uzp/handshake/messages.js';
 import { signatureInput } from '../../../src/uzp/signing.js';
 import { TrustStore } from '../../../src/uzp/artefacts/trust.js';
-import { UzpError } from '../../../src/uzp/errors.js';
 import { exportKeyingMaterial } from '../../../src/uzp/exporter.js';
 import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
 import { EXT_ATTESTATION } from '../../../src/uzp/handshake/messages.js';
 import { respond } from '../../../src/uzp/handshake/responder.js';
 import { SUITE_AESGCM, SUITE_CHACHA, SUITE_HYBRID } from '../../../src/uzp/handshake/suites.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
+import { CodedError } from '../../../src/lib/errors.js';
 
 const PARAMS = { maxBlockPlaintext: 32 * 1024, windowBlocks: 256 };
 
@@ -122,7 +122,7 @@ describe('E2E handshake (draft §5.2)', () => {
         respond({ trust: responderTrust, identity: ident(s.gw), params: PARAMS }, { initiator: s.op.id.cid, grant, ch1: init });
         codes.push('accepted');
       } catch (e) {
-        codes.push((e as UzpError).code);
+        codes.push((e as CodedError).code);
       }
     };
     attempt(s.d.grant(s.op.id.cid, other.id.cid));
@@ -154,7 +154,7 @@ describe('E2E handshake (draft §5.2)', () => {
     const mallory = s.d.member('operator');
     const grant = s.d.grant(mallory.id.cid, s.gw.id.cid);
     const init = startInitiator({ trust: s.opTrust, identity: ident(s.op), target: s.gw.id.cid, grant: s.d.grant(s.op.id.cid, s.gw.id.cid) });
-    expect(() => respond({ trust: s.gwTrust, identity: ident(s.gw), params: PARAMS }, { initiator: mallory.id.cid, grant, ch1: init.ch1 })).toThrow(UzpError);
+    expect(() => respond({ trust: s.gwTrust, identity: ident(s.gw), params: PARAMS }, { initiator: mallory.id.cid, grant, ch1: init.ch1 })).toThrow(CodedError);
   });
 
   it('a substitute responder is refused: CERT_R must be the target CID (an RN cannot redirect)', () => {
@@ -179,7 +179,7 @@ describe('E2E handshake (draft §5.2)', () => {
         try {
           run(s, { tamper: (st, b) => (st === stage ? flipOne(b, pos) : b) });
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
           failures++;
         }
       }
@@ -193,9 +193,9 @@ describe('E2E handshake (draft §5.2)', () => {
     const init = startInitiator({ trust: s.opTrust, identity: ident(s.op), target: s.gw.id.cid, grant });
     const reply = respond({ trust: s.gwTrust, identity: ident(s.gw), params: PARAMS }, { initiator: s.op.id.cid, grant, ch1: init.ch1 });
     const fin = init.next.receive(reply.flight);
-    expect(() => init.next.receive(reply.flight)).toThrow(UzpError);
+    expect(() => init.next.receive(reply.flight)).toThrow(CodedError);
     reply.next.receive(fin.finished);
-    expect(() => reply.next.receive(fin.finished)).toThrow(UzpError);
+    expect(() => reply.next.receive(fin.finished)).toThrow(CodedError);
   });
 });
 

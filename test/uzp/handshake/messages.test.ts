@@ -2,7 +2,6 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UzpError } from '../../../src/uzp/errors.js';
 import {
   decodeClientHello,
   decodeFinished,
@@ -14,6 +13,7 @@ import {
   encodeFinished,
   encodeServerHello,
 } from '../../../src/uzp/handshake/messages.js';
+import { CodedError } from '../../../src/lib/errors.js';
 
 const b = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const exts = fc.uniqueArray(fc.record({ type: fc.integer({ min: 0, max: 0xffff }), data: fc.uint8Array({ maxLength: 64 }) }), {
@@ -61,7 +61,7 @@ function onlyTypedErrors(decode: (x: Uint8Array) => unknown, inputs: fc.Arbitrar
       try {
         decode(x);
       } catch (e) {
-        if (!(e instanceof UzpError)) throw e;
+        if (!(e instanceof CodedError)) throw e;
       }
     }),
     { numRuns: 10_000 },

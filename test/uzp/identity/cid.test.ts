@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
-import { CryptoError, DecodeError, ErrorCode } from '../../../src/uzp/errors.js';
+import { CryptoError, ErrorCode } from '../../../src/uzp/errors.js';
 import { CID_LENGTH, cidOf, cidToString, parseCid } from '../../../src/uzp/identity/cid.js';
 import { generateIdentity, identityFromSeed } from '../../../src/uzp/identity/identity.js';
 import { blake3SingleBlock } from './blake3-ref.js';
+import { DecodeError } from '../../../src/lib/errors.js';
 
 // RFC 8032 §7.1 TEST 1.
 const RFC8032_SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';

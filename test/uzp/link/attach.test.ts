@@ -6,7 +6,7 @@ import { TrustStore } from '../../../src/uzp/artefacts/trust.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../../src/uzp/crypto/node.js';
 import type { Signer } from '../../../src/uzp/crypto/provider.js';
-import { CryptoError, ErrorCode, StateError, UzpError, ValidationError } from '../../../src/uzp/errors.js';
+import { CryptoError, ErrorCode, ValidationError } from '../../../src/uzp/errors.js';
 import { identityFromSeed, type Identity } from '../../../src/uzp/identity/identity.js';
 import { AttachInitiator, AttachResponder, CONTROL_AD } from '../../../src/uzp/link/attach.js';
 import { attachAttestationContext, attachPrk, controlKeys, handshakeKeys, transcript0, transcript1, transcript2 } from '../../../src/uzp/link/attach-keys.js';
@@ -16,6 +16,7 @@ import { encodeControl } from '../../../src/uzp/link/control.js';
 import { ControlKind } from '../../../src/uzp/link/constants.js';
 import { decodeHelloR } from '../../../src/uzp/link/messages.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
+import { CodedError, CommonCode, StateError } from '../../../src/lib/errors.js';
 
 const V = JSON.parse(readFileSync(new URL('../../vectors/link.json', import.meta.url), 'utf8')).attach as {
   inputs: Record<string, string | number>;
@@ -78,8 +79,8 @@ function codeOf(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
-    return (e as UzpError).code;
+    expect(e).toBeInstanceOf(CodedError);
+    return (e as CodedError).code;
   }
   return 'no error';
 }
@@ -307,8 +308,8 @@ describe('attachment state machines (in memory)', () => {
       try {
         f();
       } catch (e) {
-        expect(e).toBeInstanceOf(UzpError);
-        if (!(e instanceof StateError)) expect(['peer', 'policy']).toContain((e as UzpError).fault);
+        expect(e).toBeInstanceOf(CodedError);
+        if (!(e instanceof StateError)) expect(['peer', 'policy']).toContain((e as CodedError).fault);
       }
     };
     fc.assert(
@@ -330,7 +331,7 @@ describe('attachment state machines (in memory)', () => {
     const ini = new AttachInitiator({ trust: w.epTrust, signer: signerOf(w.ep.id.seed), pcert: w.ep.pcert, pcertObjectId: objectId(w.ep.pcert) });
     const res = new AttachResponder({ trust: w.rnTrust, signer: signerOf(w.rn.seed), maxFrame: 100, keepaliveMs: 10_000 });
     const auth = ini.onHelloR(res.onHello(ini.hello()));
-    expect(codeOf(() => ini.onOk(res.onAuth(auth).ok))).toBe(ErrorCode.DECODE_VALUE);
+    expect(codeOf(() => ini.onOk(res.onAuth(auth).ok))).toBe(CommonCode.DECODE_VALUE);
   });
 
   it('uses CryptoError for a low-order ephemeral share', () => {

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, ErrorCode, UzpError } from '../../../src/uzp/errors.js';
+import { ErrorCode } from '../../../src/uzp/errors.js';
 import { FrameDecoder, encodeFrame, encodeRelayFrame, type Frame } from '../../../src/uzp/link/frame.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { decodeRelay } from '../../../src/uzp/link/messages.js';
 import { concat, toHex } from '../../../src/uzp/bytes.js';
+import { CodedError, CommonCode, DecodeError } from '../../../src/lib/errors.js';
 
 function split(b: Uint8Array, cuts: number[]): Uint8Array[] {
   const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
@@ -87,7 +88,7 @@ describe('link framing', () => {
   });
 
   it('refuses a zero length', () => {
-    expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 0, 1))).toThrow(expect.objectContaining({ code: ErrorCode.DECODE_LENGTH }));
+    expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 0, 1))).toThrow(expect.objectContaining({ code: CommonCode.DECODE_LENGTH }));
   });
 
   it('raising the cap after attachment admits larger frames', () => {
@@ -106,7 +107,7 @@ describe('link framing', () => {
             expect(d.buffered).toBeLessThanOrEqual(256 + 5);
           }
         } catch (e) {
-          expect(e).toBeInstanceOf(UzpError);
+          expect(e).toBeInstanceOf(CodedError);
           expect(e).toBeInstanceOf(DecodeError);
         }
       }),

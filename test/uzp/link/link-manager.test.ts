@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode } from '../../../src/rn/server.js';
-import { ErrorCode, ProtocolError, type UzpError } from '../../../src/uzp/errors.js';
+import { ErrorCode, ProtocolError } from '../../../src/uzp/errors.js';
 import { Backoff } from '../../../src/lib/backoff.js';
 import { LinkManager } from '../../../src/uzp/link/link-manager.js';
 import type { RnLink, RnLinkOptions } from '../../../src/uzp/link/rn-link.js';
 import { TestDomain } from '../../helpers/domain.js';
 import { FakeClock } from './fake-clock.js';
 import { once, until } from './wait.js';
+import { type CodedError } from '../../../src/lib/errors.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -77,7 +78,7 @@ function managerWorld() {
     return Promise.resolve(l as unknown as RnLink);
   };
   const ups: RnLink[] = [];
-  const downs: (UzpError | undefined)[] = [];
+  const downs: (CodedError | undefined)[] = [];
   const make = (extra: Partial<ConstructorParameters<typeof LinkManager>[0]> = {}) => {
     const m = new LinkManager({ trust, identity: { seed: gw.id.seed, pcert: gw.pcert }, clock, random: () => 0.999999, attach, ...extra });
     m.on('up', (l) => ups.push(l));
@@ -174,7 +175,7 @@ describe('LinkManager', () => {
     const w2 = managerWorld();
     const bare = w2.d.trust();
     const m2 = new LinkManager({ trust: bare, identity: { seed: new Uint8Array(32), pcert: new Uint8Array(0) }, clock: w2.clock, attach: () => Promise.reject(new Error('unreachable')) });
-    const downs: (UzpError | undefined)[] = [];
+    const downs: (CodedError | undefined)[] = [];
     m2.on('down', (e) => downs.push(e));
     m2.start();
     await settle();
@@ -218,7 +219,7 @@ describe('LinkManager', () => {
     const up1 = once<RnLink>((cb) => m.once('up', cb));
     m.start();
     await up1;
-    const down = once<UzpError | undefined>((cb) => m.once('down', cb));
+    const down = once<CodedError | undefined>((cb) => m.once('down', cb));
     const up2 = once<RnLink>((cb) => m.once('up', cb));
     await rn.close();
     expect((await down)?.code).toBe(ErrorCode.LINK_CLOSED);
@@ -241,7 +242,7 @@ describe('LinkManager', () => {
     // ACCEPT travels on the gateway's link, JOIN on the operator's: retry until the RN has both.
     let s: Awaited<ReturnType<RnLink['join']>> | undefined;
     while (s === undefined) {
-      s = await opLink.join(gw.id.cid, d.grant(op.id.cid, gw.id.cid), new Uint8Array(0)).catch((e: UzpError) => {
+      s = await opLink.join(gw.id.cid, d.grant(op.id.cid, gw.id.cid), new Uint8Array(0)).catch((e: CodedError) => {
         expect(e.code).toBe(ErrorCode.PEER_NOT_ATTACHED);
         return undefined;
       });

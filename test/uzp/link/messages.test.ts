@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
-import { DecodeError, UzpError } from '../../../src/uzp/errors.js';
 import { ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_PCERT_BYTES } from '../../../src/uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../../../src/uzp/link/control.js';
 import {
@@ -24,6 +23,7 @@ import {
   encodeRefused,
   encodeRelay,
 } from '../../../src/uzp/link/messages.js';
+import { CodedError, DecodeError } from '../../../src/lib/errors.js';
 
 interface Vec {
   name: string;
@@ -80,7 +80,7 @@ function onlyTypedErrors(decode: (b: Uint8Array) => unknown, input: Uint8Array):
   try {
     decode(input);
   } catch (e) {
-    expect(e).toBeInstanceOf(UzpError);
+    expect(e).toBeInstanceOf(CodedError);
     expect(e).toBeInstanceOf(DecodeError);
   }
 }

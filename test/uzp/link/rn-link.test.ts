@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode } from '../../../src/rn/server.js';
-import { ErrorCode, LocalError, UzpError } from '../../../src/uzp/errors.js';
+import { ErrorCode } from '../../../src/uzp/errors.js';
 import { AttachResponder } from '../../../src/uzp/link/attach.js';
 import { FrameType, RefusedCode } from '../../../src/uzp/link/constants.js';
 import { FrameDecoder, encodeFrame } from '../../../src/uzp/link/frame.js';
@@ -15,6 +15,7 @@ import { TestDomain } from '../../helpers/domain.js';
 import { FakeClock } from './fake-clock.js';
 import { once, until } from './wait.js';
 import { errorOf } from '../../helpers/errors.js';
+import { CodedError, LocalError } from '../../../src/lib/errors.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -83,7 +84,7 @@ describe('RnLink', () => {
     }
     expect(link.attached).toBe(true);
     // Now nothing arrives while 30 s pass: the link declares itself dead.
-    const closed = once<UzpError | undefined>((cb) => link.once('close', cb));
+    const closed = once<CodedError | undefined>((cb) => link.once('close', cb));
     clock.advance(40_000);
     expect((await closed)?.code).toBe(ErrorCode.LINK_TIMEOUT);
     expect(link.attached).toBe(false);
@@ -94,7 +95,7 @@ describe('RnLink', () => {
     const rn = await fakeRn(d, 'silent-after-ok');
     const clock = new FakeClock();
     const link = await attach(linkOpts(d, rn, { clock, keepaliveMs: 5_000, idleTimeoutMs: 15_000 }));
-    const closed = once<UzpError | undefined>((cb) => link.once('close', cb));
+    const closed = once<CodedError | undefined>((cb) => link.once('close', cb));
     clock.advance(10_000);
     expect(link.attached).toBe(true);
     clock.advance(5_000);
@@ -158,7 +159,7 @@ describe('RnLink', () => {
     const rn = await fakeRn(d, 'mute');
     await expect(RnLink.attach(linkOpts(d, rn, { address: 'no-port' }))).rejects.toBeInstanceOf(LocalError);
     const o = linkOpts(d, rn);
-    await expect(RnLink.attach({ ...o, identity: { seed: o.identity.seed, pcert: Uint8Array.of(1, 2, 3) } })).rejects.toBeInstanceOf(UzpError);
+    await expect(RnLink.attach({ ...o, identity: { seed: o.identity.seed, pcert: Uint8Array.of(1, 2, 3) } })).rejects.toBeInstanceOf(CodedError);
   });
 
   it('accept() and join() before attachment or after close are refused locally', async () => {

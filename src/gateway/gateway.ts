@@ -77,7 +77,7 @@ export class Gateway extends EventEmitter {
     for (const slot of config.slots) {
       const ports = buildSlotPorts(slot, portLog, opts.portFactory?.(slot.id));
       this.ports.push(ports);
-      this.devices.set(slot.id, createDevice(slot, ports, { log: this.log.child({ component: 'device', slot: slot.id }) }));
+      this.devices.set(slot.id, createDevice(slot.id, slot.device, ports, { log: this.log.child({ component: 'device', slot: slot.id }) }));
     }
     const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
     this.attester = createAttester({ provider, cid: id.cid, signer: id.signer, config, devices: this.devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }).then((r) => {

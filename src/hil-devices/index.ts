@@ -2,7 +2,7 @@
 // composition root (src/gateway) builds and owns the ports; createDevice wraps the slot's port in
 // the driver its config names. Drivers never see Grants: the HIL broker checks authority first.
 
-import type { SlotConfig } from '../config/types.js';
+import type { DeviceConfig } from './config.js';
 import type { PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
 import type { SerialLink } from '../ports/serial.js';
@@ -49,21 +49,20 @@ export interface DeviceOptions {
   readonly log?: PortLog;
 }
 
-/** The driver for `slot.device`, on the port it needs; LocalError(USAGE) when that port is missing. */
-export function createDevice(slot: SlotConfig, ports: DevicePorts, opts: DeviceOptions = {}): GatewayDevice {
-  const d = slot.device;
+/** The driver for `d` on slot `slotId`, on the port it needs; LocalError(USAGE) when that port is missing. */
+export function createDevice(slotId: string, d: DeviceConfig, ports: DevicePorts, opts: DeviceOptions = {}): GatewayDevice {
   const need = <T>(port: T | undefined, what: string): T => {
-    if (port === undefined) throw new LocalError(CommonCode.USAGE, `slot ${slot.id}: device ${d.id} (${d.driver}) needs ${what}, and none was given`);
+    if (port === undefined) throw new LocalError(CommonCode.USAGE, `slot ${slotId}: device ${d.id} (${d.driver}) needs ${what}, and none was given`);
     return port;
   };
   switch (d.driver) {
     case 'modbus-poller':
-      return new ModbusPoller(slot.id, d, need(ports.bus, 'a Modbus bus'), opts);
+      return new ModbusPoller(slotId, d, need(ports.bus, 'a Modbus bus'), opts);
     case 'serial-line':
-      return new SerialLine(slot.id, d, need(ports.link, 'a serial link'), opts);
+      return new SerialLine(slotId, d, need(ports.link, 'a serial link'), opts);
     case 'serial-raw':
-      return new SerialRaw(slot.id, d, need(ports.link, 'a serial link'), opts);
+      return new SerialRaw(slotId, d, need(ports.link, 'a serial link'), opts);
     case 'mqtt-bridge':
-      return new MqttBridge(slot.id, d, need(ports.mqtt, 'an MQTT link'), opts);
+      return new MqttBridge(slotId, d, need(ports.mqtt, 'an MQTT link'), opts);
   }
 }

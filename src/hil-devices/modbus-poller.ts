@@ -12,7 +12,7 @@
 // Every register of a successful read becomes one reading; a failed read yields no reading and
 // shows in the unit's health (status()): last good poll, consecutive failed polls, last error.
 
-import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from '../config/types.js';
+import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from './config.js';
 import { ModbusException, PortIoError } from '../ports/errors.js';
 import { describeError, type PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';

@@ -9,7 +9,7 @@
 // The HIL broker has already checked the operator's Grant (draft §4.3); these are the device's
 // own limits, which hold whatever a Grant says.
 
-import type { MqttBridgeDevice } from '../config/types.js';
+import type { MqttBridgeDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
 import type { MqttLink } from '../ports/mqtt.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../lib/mqtt-topics.js';

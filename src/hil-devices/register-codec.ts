@@ -19,7 +19,7 @@
 // short or long input and throws only DecodeError. `encodeRegister` turns an operator's value back
 // into words for a write and refuses a value the type cannot hold (LocalError USAGE).
 
-import type { RegisterDef, ValueType } from '../config/types.js';
+import type { RegisterDef, ValueType } from './config.js';
 import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
 
 /** What the codec needs of a register definition. */

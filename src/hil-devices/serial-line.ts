@@ -7,7 +7,7 @@
 // most maxLineBytes of a line are held. A longer line is emitted cut to maxLineBytes with
 // `truncated: true`, counted, and the rest of it is discarded up to the next delimiter.
 
-import type { SerialLineDevice } from '../config/types.js';
+import type { SerialLineDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
 import type { SerialLink } from '../ports/serial.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';

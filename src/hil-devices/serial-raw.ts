@@ -10,7 +10,7 @@
 // operator) is dropped and counted where it is queued, in the broker's channel send. Each
 // coalesced chunk is one reading `{ bytes }` and one onData call.
 
-import type { SerialRawDevice } from '../config/types.js';
+import type { SerialRawDevice } from './config.js';
 import type { SerialLink } from '../ports/serial.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';

@@ -2,7 +2,7 @@
 // reading stream stamps seq and timestamps and survives a throwing listener.
 
 import { describe, expect, it } from 'vitest';
-import type { DeviceConfig, SlotConfig } from '../../src/config/types.js';
+import type { DeviceConfig } from '../../src/hil-devices/config.js';
 import { createDevice, ModbusPoller, MqttBridge, ReadingStream, SerialLine, SerialRaw } from '../../src/hil-devices/index.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
 import { MqttLink } from '../../src/ports/mqtt.js';
@@ -11,7 +11,6 @@ import { codeOf } from '../helpers/errors.js';
 import { CommonCode } from '../../src/lib/errors.js';
 
 const serial = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 } as const;
-const slot = (device: DeviceConfig): SlotConfig => ({ id: 'slot-a', port: { id: 'p0', kind: 'uart', path: '/dev/null', rs485: { direction: 'none' } }, device });
 
 const DEVICES: DeviceConfig[] = [
   { id: 'plc', driver: 'modbus-poller', transport: { kind: 'rtu', serial }, timeoutMs: 100, pollIntervalMs: 1000, queueLimit: 8, units: [] },
@@ -24,7 +23,7 @@ describe('createDevice', () => {
   it('builds the configured driver on the given port (ports are not started: nothing is opened)', () => {
     const link = new SerialLink({ path: '/nonexistent/tty', baudRate: 9600 });
     const ports = { link, bus: ModbusBus.rtu(link), mqtt: new MqttLink({ url: 'mqtt://127.0.0.1:1' }) };
-    const made = DEVICES.map((d) => createDevice(slot(d), ports));
+    const made = DEVICES.map((d) => createDevice('slot-a', d, ports));
     expect(made.map((d) => [d.constructor, d.slot, d.id, d.driver, d.kind])).toEqual([
       [ModbusPoller, 'slot-a', 'plc', 'modbus-poller', 'modbus'],
       [SerialLine, 'slot-a', 'gps', 'serial-line', 'serial'],
@@ -34,7 +33,7 @@ describe('createDevice', () => {
   });
 
   it('refuses a driver whose port is missing', () => {
-    for (const d of DEVICES) expect(codeOf(() => createDevice(slot(d), {}))).toBe(CommonCode.USAGE);
+    for (const d of DEVICES) expect(codeOf(() => createDevice('slot-a', d, {}))).toBe(CommonCode.USAGE);
   });
 });
 

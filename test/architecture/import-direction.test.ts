@@ -3,7 +3,7 @@
 // hil-runner) <- cli; ports imports nothing from uzp; production code never imports demo.
 
 import { describe, expect, it } from 'vitest';
-import { edgesOf, repoRoot, sourceFiles, TIERS, violation, violationsIn } from './layers.js';
+import { edgesOf, layerOf, repoRoot, sourceFiles, TIERS, violation, violationsIn } from './layers.js';
 
 describe('import direction', () => {
   it('src/ has no import against the layer order', () => {
@@ -11,7 +11,7 @@ describe('import direction', () => {
   });
 
   it('every directory under src/ is a layer in the order', () => {
-    const layers = new Set(sourceFiles(repoRoot()).map((f) => f.split('/')[1]!).filter((l) => !l.endsWith('.ts')));
+    const layers = new Set(sourceFiles(repoRoot()).map((f) => layerOf(f)!));
     const known = new Set(TIERS.flat());
     expect([...layers].filter((l) => !known.has(l))).toEqual([]);
   });
@@ -27,6 +27,8 @@ describe('import direction', () => {
     ['src/attest/measure.ts', "export { configDigest } from '../config/digest.js';", 'attest (tier 3) may not import config'],
     ['src/gateway/gateway.ts', "const m = await import('../demo/run.js');", 'production code never imports demo'],
     ['src/cli/rn.ts', "import { runDemo } from '../demo/run.js';", 'production code never imports demo'],
+    ['src/index.ts', "export { runDemo } from './demo/run.js';", 'production code never imports demo'],
+    ['src/uzp/endpoint.ts', "import type { Session } from '../index.js';", 'uzp (tier 1) may not import (entry)'],
     ['src/mystery/x.ts', "import { x } from '../lib/clock.js';", 'layer mystery is not in the layer order'],
   ];
   it.each(bad)('refuses %s: %s', (file, text, why) => {

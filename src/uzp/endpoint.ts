@@ -1,9 +1,11 @@
 // The small session API the HIL builds on: open a session to a peer CID with a Grant, or accept
 // sessions offered by the RN; then any number of channels over each session.
 // This file wires handshake states (./handshake), the association state (draft §4.2) and the
-// block-driven Session onto an RN link; it holds no crypto of its own.
+// block-driven Session onto an RN link; it holds no crypto of its own. Its handshake timeouts and
+// the sessions it makes run on the injected Clock.
 
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Grant, PCert, Valid } from './artefacts/types.js';
 import { DEFAULT_BLOCK_LIMITS } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
@@ -52,6 +54,8 @@ export interface EndpointOptions {
   readonly params?: TransportParams;
   readonly limits?: Partial<BlockLimits>;
   readonly handshakeTimeoutMs?: number;
+  /** Time source for handshake timeouts and for every session this endpoint makes; default systemClock. */
+  readonly clock?: Clock;
   /** Responder policy hook; throw a UzpError to refuse (the initiator only learns "refused"). */
   readonly authorize?: (info: IncomingSessionInfo) => void;
   /** Extensions the responder puts into EE. */
@@ -79,6 +83,10 @@ export class Endpoint extends EventEmitter {
     return this.o.trust.provider;
   }
 
+  private get clock(): Clock {
+    return this.o.clock ?? systemClock;
+  }
+
   /** Initiator: Join through the RN with the Grant, run the handshake, return a stitched session. */
   async connect(target: Uint8Array, grant: Uint8Array, opts: ConnectOptions = {}): Promise<Session> {
     const assoc = new Association();
@@ -93,7 +101,7 @@ export class Endpoint extends EventEmitter {
         extensions: opts.extensions,
       });
       const stitch = await this.o.link.join(target, grant, ch1, opts.signal);
-      const flight = await firstPayload(stitch, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
+      const flight = await firstPayload(stitch, this.clock, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
       let result;
       try {
         result = next.receive(flight.payload);
@@ -102,7 +110,7 @@ export class Endpoint extends EventEmitter {
         throw e;
       }
       assoc.to('authenticated');
-      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams) });
+      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams), clock: this.clock });
       stitch.send(result.finished);
       assoc.to('stitched');
       session.attach(stitch);
@@ -163,7 +171,7 @@ export class Endpoint extends EventEmitter {
       return;
     }
     const stitch = offer.accept();
-    const timeout = setTimeout(() => {
+    const cancelTimeout = this.clock.setTimeout(() => {
       assoc.close();
       stitch.close();
       this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time'), offer.initiator);
@@ -171,18 +179,18 @@ export class Endpoint extends EventEmitter {
     let session: Session | undefined;
     stitch.onClose(() => {
       if (session === undefined) {
-        clearTimeout(timeout);
+        cancelTimeout();
         assoc.close();
       }
     });
     stitch.onPayload((payload) => {
       if (session !== undefined) return session.receive(payload);
       if (assoc.state !== 'pending') return;
-      clearTimeout(timeout);
+      cancelTimeout();
       try {
         const keys = reply.next.receive(payload);
         assoc.to('authenticated');
-        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits });
+        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock });
         assoc.to('stitched');
         session.attach(stitch);
         this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions });
@@ -201,20 +209,25 @@ function toUzpError(e: unknown): UzpError {
 }
 
 /** Wait for the responder's flight; payloads that arrive with it (none expected) are kept in order. */
-function firstPayload(stitch: StitchPort, timeoutMs: number, signal?: AbortSignal): Promise<{ payload: Uint8Array; extra: Uint8Array[] }> {
+function firstPayload(stitch: StitchPort, clock: Clock, timeoutMs: number, signal?: AbortSignal): Promise<{ payload: Uint8Array; extra: Uint8Array[] }> {
   return new Promise((resolve, reject) => {
     const extra: Uint8Array[] = [];
     let first: Uint8Array | undefined;
+    let settled = false;
     const done = (err?: Error): void => {
-      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      cancelTimer();
       signal?.removeEventListener('abort', onAbort);
       if (err) {
-        stitch.close();
+        // Settle before closing: a stitch may report its close synchronously, and that report
+        // must not turn a timeout or an abort into "refused".
         reject(err);
+        stitch.close();
       } else resolve({ payload: first!, extra });
     };
     const onAbort = (): void => done(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
-    const timer = setTimeout(() => done(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, `no responder flight within ${timeoutMs} ms`)), timeoutMs);
+    const cancelTimer = clock.setTimeout(() => done(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, `no responder flight within ${timeoutMs} ms`)), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     stitch.onPayload((p) => {
       if (first === undefined) {

@@ -1,6 +1,7 @@
 // Two stitched sessions over an in-memory stitch (no RN), with a Grant of the test's choosing:
 // for testing what runs on top of sessions (the HIL broker) without sockets.
 
+import type { Clock } from '../../src/lib/clock.js';
 import type { Purpose } from '../../src/uzp/artefacts/types.js';
 import { startInitiator } from '../../src/uzp/handshake/initiator.js';
 import { respond } from '../../src/uzp/handshake/responder.js';
@@ -15,6 +16,8 @@ export interface PairOptions {
   readonly device?: string;
   readonly hook?: Hook;
   readonly limits?: Record<string, number>;
+  /** Both sessions' clock (a FakeClock drives their timers); default systemClock. */
+  readonly clock?: Clock;
 }
 
 export function sessionPair(o: PairOptions = {}) {
@@ -34,7 +37,7 @@ export function sessionPair(o: PairOptions = {}) {
     a.to('pending');
     a.to('authenticated');
     a.to('stitched');
-    return new Session({ provider: d.provider, keys, association: a, limits: o.limits });
+    return new Session({ provider: d.provider, keys, association: a, limits: o.limits, ...(o.clock ? { clock: o.clock } : {}) });
   };
   const operator = mk(fin.keys);
   const gateway = mk(rkeys);

@@ -13,7 +13,7 @@ import { SerialLink } from '../../src/ports/serial.js';
 import { counter } from '../../src/sim/live-values.js';
 import type { ModbusSlaveSpec } from '../../src/sim/modbus-slave.js';
 import { errorOf } from '../helpers/errors.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupVirtualSerial, virtualBus, waitFor } from '../virtual-serial/harness.js';
 import { CommonCode } from '../../src/lib/errors.js';
 

@@ -8,7 +8,7 @@ import type { SerialRawDevice } from '../../src/config/types.js';
 import type { Reading } from '../../src/hil/device.js';
 import { SerialRaw } from '../../src/hil-devices/serial-raw.js';
 import { SerialLink } from '../../src/ports/serial.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupVirtualSerial, virtualEcho, waitFor } from '../virtual-serial/harness.js';
 
 const BAUD = 115_200;

@@ -8,7 +8,7 @@ import { SerialPortMock } from 'serialport';
 import { SerialLink, type SerialState } from '../../src/ports/serial.js';
 import { listPorts } from '../../src/ports/serial-list.js';
 import type { PortOpenOptions, SerialPortLike } from '../../src/ports/serial-port-like.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { errorOf } from '../helpers/errors.js';
 import { CommonCode } from '../../src/lib/errors.js';
 import { PortErrorCode } from '../../src/ports/errors.js';

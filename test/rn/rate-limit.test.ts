@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SourceRateLimiter } from '../../src/rn/rate-limit.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 describe('per-source HELLO token bucket', () => {
   it('allows the burst, then the rate', () => {

@@ -13,7 +13,7 @@ import { encodeFrame } from '../../src/uzp/link/frame.js';
 import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
 import { StitchClosedError, type Stitch } from '../../src/uzp/link/stitch.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
 import { errorOf } from '../helpers/errors.js';

@@ -6,7 +6,7 @@ import { memorySerialPair } from '../../src/sim/memory-serial.js';
 import { EchoDevice } from '../../src/sim/echo-device.js';
 import { defaultReading, LineSensor } from '../../src/sim/line-sensor.js';
 import { codeOf } from '../helpers/errors.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { Collector } from '../virtual-serial/collect.js';
 import { cleanupVirtualSerial, openPort, virtualSensor } from '../virtual-serial/harness.js';
 import { CommonCode } from '../../src/lib/errors.js';

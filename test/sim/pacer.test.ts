@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ByteDuplex } from '../../src/sim/duplex.js';
 import { PacedRelay } from '../../src/sim/pacer.js';
 import { codeOf } from '../helpers/errors.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { CommonCode } from '../../src/lib/errors.js';
 
 /** A synchronous test end: `send` makes it emit bytes, `got` records what the relay wrote to it. */

@@ -6,7 +6,7 @@ import { charTimeMs, t15Ms, t35Ms, bitsPerChar } from '../../src/sim/line-timing
 import { expectedRequestLength } from '../../src/sim/modbus-rtu-frame.js';
 import { RtuFramer } from '../../src/sim/rtu-framer.js';
 import { codeOf } from '../helpers/errors.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { CommonCode } from '../../src/lib/errors.js';
 
 function framer(opts: { tolerant?: boolean; silenceMs?: number; maxStretchMs?: number } = {}) {

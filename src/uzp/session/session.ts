@@ -1,8 +1,10 @@
 // A stitched end-to-end session: drives the block engine (draft §7) over one RN stitch, owns the
 // single timer (one timer hook per protocol event, as wireguard-go), and multiplexes channels.
-// Only this file moves bytes between the engine and the stitch.
+// Only this file moves bytes between the engine and the stitch. Time is read and timers are set
+// only through the injected Clock, so tests drive ack delay, RTO and close timeout with a fake one.
 
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { BlockEngine, type BlockLimits } from '../blocks/engine.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
@@ -28,8 +30,8 @@ export interface SessionOptions {
   readonly keys: SessionKeys;
   readonly association: Association;
   readonly limits?: Partial<BlockLimits>;
-  /** Monotonic ms clock; default performance.now. */
-  readonly now?: () => number;
+  /** Time source for the engine and every session timer; default systemClock. */
+  readonly clock?: Clock;
 }
 
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
@@ -52,8 +54,10 @@ export class Session extends EventEmitter implements ChannelHost {
   private readonly engine: BlockEngine;
   private readonly provider: CryptoProvider;
   private readonly channels = new Map<number, Channel>();
+  private readonly clock: Clock;
   private stitch: StitchPort | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the engine timer (ack delay or RTO) armed for timerAt. */
+  private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
   private pumpScheduled = false;
   private blocked = false;
@@ -61,7 +65,7 @@ export class Session extends EventEmitter implements ChannelHost {
   private nextChannelId: number;
   private closeError: UzpError | undefined;
   private closing = false;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private cancelCloseTimer: (() => void) | undefined;
   private droppedPayloads = 0;
 
   constructor(o: SessionOptions) {
@@ -70,7 +74,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.association = o.association;
     this.provider = o.provider;
     this.nextChannelId = o.keys.role === 'initiator' ? 1 : 2;
-    const now = o.now ?? (() => performance.now());
+    const clock = (this.clock = o.clock ?? systemClock);
     this.engine = new BlockEngine({
       provider: o.provider,
       aead: o.keys.suite.aead,
@@ -78,7 +82,7 @@ export class Session extends EventEmitter implements ChannelHost {
       recvSecret: o.keys.recvSecret,
       adContext: o.keys.adContext,
       direction: o.keys.direction,
-      now,
+      now: () => clock.now(),
       limits: o.limits,
       onMessage: (ch, msg, closed) => this.onMessage(ch, msg, closed),
       onWritable: () => this.wakeWriters(),
@@ -154,8 +158,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.closing = true;
     this.engine.close(code, reason);
     this.pump();
-    this.closeTimer = setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS);
-    this.closeTimer.unref();
+    this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS);
   }
 
   // ---- ChannelHost ----
@@ -251,23 +254,25 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private armTimer(): void {
     const at = this.engine.nextDeadline();
-    if (at === undefined || this.association.state === 'closed') {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      return;
-    }
-    if (this.timer !== undefined && at >= this.timerAt) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (at === undefined || this.association.state === 'closed') return this.disarmTimer();
+    // An earlier timer already covers this deadline: pump() re-arms for the rest when it fires.
+    if (this.cancelTimer !== undefined && at >= this.timerAt) return;
+    this.disarmTimer();
     this.timerAt = at;
-    this.timer = setTimeout(
+    this.cancelTimer = this.clock.setTimeout(
       () => {
-        this.timer = undefined;
+        this.cancelTimer = undefined;
         this.timerAt = Infinity;
         this.pump();
       },
-      Math.max(0, at - performance.now()),
+      Math.max(0, at - this.clock.now()),
     );
+  }
+
+  private disarmTimer(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = Infinity;
   }
 
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
@@ -286,9 +291,9 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.timer = undefined;
+    this.disarmTimer();
+    this.cancelCloseTimer?.();
+    this.cancelCloseTimer = undefined;
     const stitch = this.stitch;
     this.stitch = undefined;
     // Let the CLOSE frame leave before releasing the stitch.

@@ -9,7 +9,7 @@ import { BusStats } from '../../../src/ports/modbus/stats.js';
 import type { Exchange, ModbusTransport } from '../../../src/ports/modbus/transport.js';
 import { ModbusException, ModbusTimeoutError, PortErrorCode } from '../../../src/ports/errors.js';
 import { toHex } from '../../../src/uzp/bytes.js';
-import { FakeClock } from '../../uzp/link/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { errorOf } from '../../helpers/errors.js';
 import { CodedError, CommonCode } from '../../../src/lib/errors.js';
 

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../../src/uzp/errors.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
 import { trafficKey } from '../../../src/uzp/keyschedule.js';
 import { AdTemplate, fillNonce } from '../../../src/uzp/blocks/protect.js';
-import { AD_CONTEXT, FakeClock, Pair, SECRET_I2R, SECRET_R2I, Side, bytes, engineOptions } from './harness.js';
+import { AD_CONTEXT, Pair, SECRET_I2R, SECRET_R2I, Side, SimTime, bytes, engineOptions } from './harness.js';
 import { LocalError, StateError } from '../../../src/lib/errors.js';
 /** Opens a block A sent (direction 0) with generation-0 keys, for white-box checks of the bytes. */
 function openFromA(block: Uint8Array): Uint8Array {
@@ -115,7 +115,7 @@ describe('BlockEngine: delivery', () => {
   });
 
   it('rejects inconsistent limits with a LocalError', () => {
-    const clock = new FakeClock();
+    const clock = new SimTime();
     const s = new Side();
     expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxMessageBytes: 10, sendBufferBytes: 5 }))).toThrow(LocalError);
     expect(() => new BlockEngine(engineOptions(s, clock, 0, 'aes-256-gcm', { maxBlockPlaintext: 10 }))).toThrow(LocalError);

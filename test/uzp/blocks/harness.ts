@@ -25,7 +25,12 @@ export function bytes(n: number, fill: number): Uint8Array {
   return b;
 }
 
-export class FakeClock {
+/**
+ * Simulated time for the pair: the engine sets no timers (it reports nextDeadline()), so the
+ * network simulation jumps `t` from event to event instead of running timers like the shared
+ * test/helpers/fake-clock.ts does.
+ */
+export class SimTime {
   t = 0;
   readonly now = (): number => this.t;
 }
@@ -72,7 +77,7 @@ export interface PairOptions {
   limitsB?: Partial<BlockLimits>;
 }
 
-export function engineOptions(side: Side, clock: FakeClock, direction: 0 | 1, aead: AeadAlgorithm, limits: Partial<BlockLimits>): BlockEngineOptions {
+export function engineOptions(side: Side, clock: SimTime, direction: 0 | 1, aead: AeadAlgorithm, limits: Partial<BlockLimits>): BlockEngineOptions {
   return {
     provider: nodeProvider,
     aead,
@@ -111,7 +116,7 @@ interface InTransit {
 
 /** The two engines and the network between them. */
 export class Pair {
-  readonly clock = new FakeClock();
+  readonly clock = new SimTime();
   readonly a = new Side();
   readonly b = new Side();
   conditions: { ab: LinkConditions; ba: LinkConditions } = { ab: PERFECT, ba: PERFECT };

@@ -6,7 +6,7 @@ import { Backoff } from '../../../src/lib/backoff.js';
 import { LinkManager } from '../../../src/uzp/link/link-manager.js';
 import type { RnLink, RnLinkOptions } from '../../../src/uzp/link/rn-link.js';
 import { TestDomain } from '../../helpers/domain.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { once, until } from './wait.js';
 import { type CodedError } from '../../../src/lib/errors.js';
 

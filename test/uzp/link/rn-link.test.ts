@@ -12,7 +12,7 @@ import { encodeRefused } from '../../../src/uzp/link/messages.js';
 import { RnLink } from '../../../src/uzp/link/rn-link.js';
 import type { Identity } from '../../../src/uzp/identity/identity.js';
 import { TestDomain } from '../../helpers/domain.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { once, until } from './wait.js';
 import { errorOf } from '../../helpers/errors.js';
 import { CodedError, LocalError } from '../../../src/lib/errors.js';

@@ -101,7 +101,8 @@ describe('Session over a stitch', () => {
     const msgs = Array.from({ length: 5 }, (_, i) => new Uint8Array(100).fill(i + 1));
     for (const m of msgs) {
       await ch.send(m);
-      await new Promise((r) => setTimeout(r, 5));
+      // One event-loop turn: the pump runs first, so each message leaves in a block of its own.
+      await new Promise((r) => setImmediate(r));
     }
     const got = await p;
     expect(got.map((m) => m[0])).toEqual([1, 2, 3, 4, 5]);
@@ -129,8 +130,9 @@ describe('Session over a stitch', () => {
   it('closing one side closes the other with the code', async () => {
     const { si, sr } = sessions();
     const closed = new Promise<[unknown, unknown]>((r) => sr.once('close', (e, code) => r([e, code])));
+    const opened = new Promise((r) => sr.once('channel', r));
     si.openChannel().trySend(new Uint8Array([1]));
-    await new Promise((r) => setTimeout(r, 10));
+    await opened;
     si.close(7, 'bye');
     const [, code] = await closed;
     expect(code).toBe(7);

@@ -1,6 +1,7 @@
-// A manual clock for link and RN timers: tests advance time instead of waiting for it.
+// A manual clock for every Clock-driven timer (link, RN, session, ports, sim): tests advance time
+// instead of waiting for it.
 
-import type { Clock } from '../../../src/lib/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 
 interface Timer {
   readonly at: number;
@@ -47,4 +48,13 @@ export class FakeClock implements Clock {
     }
     this.t = end;
   }
+}
+
+/**
+ * Lets `n` turns of the event loop run without moving time: work queued with setImmediate (session
+ * pumps, in-memory stitch deliveries) goes ahead, fake-clock timers do not. Each hop of a
+ * send -> deliver -> ack chain takes one turn.
+ */
+export async function turns(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
 }

@@ -1,7 +1,7 @@
 // The schema of a board profile (boards/<id>.json): the board's serial and network ports, how
 // each is enabled (the config.txt overlay line in `docs`), and the slots equipment can occupy.
 
-import { childPath } from './path.js';
+import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';

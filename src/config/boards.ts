@@ -9,7 +9,7 @@ import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
 import { BOARD_ID, parseBoard } from './board-schema.js';
 import { ConfigError, IssueLog, type ConfigIssue } from './issues.js';
-import { readJson } from './json-source.js';
+import { readJson } from '../lib/strict-json.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
 import type { Board } from './types.js';

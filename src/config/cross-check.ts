@@ -2,7 +2,7 @@
 // driver fits the slot, the serial settings fit the port, no two slots share a port, a device
 // path or a GPIO pin, device ids are unique, and the poll plan fits the line rate.
 
-import { childPath, indexPath } from './path.js';
+import { childPath, indexPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { ParsedConfig, ParsedSlot } from './gateway-schema.js';
 import { didYouMean } from './suggest.js';

@@ -2,7 +2,7 @@
 // delimiter-framed serial lines, raw serial passthrough, MQTT bridging).
 
 import { isTopicFilter } from '../lib/mqtt-topics.js';
-import { childPath } from './path.js';
+import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node, Obj } from './node.js';
 import { parseRegisterMap, pollInterval, PROFILE_NAME } from './register-schema.js';

@@ -3,7 +3,7 @@
 // directory of the config file (so a config and its keys can move together).
 
 import { resolve } from 'node:path';
-import { childPath } from './path.js';
+import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node } from './node.js';
 import { parseDevice, type DeviceContext } from './device-schema.js';

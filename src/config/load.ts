@@ -11,7 +11,7 @@ import { BOARDS_DIR, boardIds, loadBoard } from './boards.js';
 import { crossCheck } from './cross-check.js';
 import { parseConfig, type FileRef } from './gateway-schema.js';
 import { ConfigError, IssueLog, type ConfigIssue } from './issues.js';
-import { readJson } from './json-source.js';
+import { readJson } from '../lib/strict-json.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
 import type { Board, GatewayConfig } from './types.js';

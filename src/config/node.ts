@@ -4,7 +4,7 @@
 // built from placeholders is never handed out: the loaders return a config only when the log has
 // no errors. Below a field that already failed, nodes are "dead" and report nothing more.
 
-import { childPath, indexPath } from './path.js';
+import { childPath, indexPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import { didYouMean } from './suggest.js';
 

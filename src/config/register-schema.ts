@@ -1,7 +1,7 @@
 // Named registers (EdgeX-style device resources) and reusable device profiles: one register map
 // per device model, referenced by name from any number of Modbus units.
 
-import { childPath } from './path.js';
+import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node } from './node.js';
 import { spanOf, TABLES, VALUE_TYPES, widthOf, type DeviceProfile, type RegisterSpec, type Table, type ValueType } from './types.js';

@@ -1,17 +1,33 @@
-// Strict JSON file fields: every file kind is a closed object with a "kind" tag; each error names
-// the file and the field. Hex fields are lowercase and of exact length.
+// Strict JSON files: every file kind is a closed object with a "kind" tag; each error names the
+// file and the field. Hex fields are lowercase and of exact length. The text goes through the one
+// strict reader (lib/strict-json.ts), so a duplicated key (two "seed" fields, two "root_public"
+// fields) is refused instead of JSON.parse silently keeping the last one.
 
 import { LocalError } from '../lib/errors.js';
+import { readJson, type JsonIssue } from '../lib/strict-json.js';
 
 export type JsonObject = Record<string, unknown>;
 
+/** `file:line: path: expected X, got Y; fix` — the shape config errors use (config/issues.ts). */
+function formatJsonIssue(file: string, i: JsonIssue): string {
+  const where = i.line !== undefined ? `${file}:${i.line}` : file;
+  return `${where}: ${i.path === '' ? '' : `${i.path}: `}expected ${i.expected}, got ${i.found}; ${i.fix}`;
+}
+
+/**
+ * Parses a JSON file's text with the strict reader. A syntax error or a duplicated key throws a
+ * LocalError with `code` (the file kind's own code) naming the file, the line and the field.
+ */
+export function parseJsonText(text: string, file: string, code: string): unknown {
+  const src = readJson(text);
+  const first = src.issues[0];
+  if (first === undefined) return src.value;
+  if (src.value === undefined) throw new LocalError(code, `${file}: not valid JSON (${first.found}); ${first.fix}`);
+  throw new LocalError(code, formatJsonIssue(file, first));
+}
+
 export function parseJsonObject(text: string, file: string, kind: string, allowed: readonly string[], code: string): JsonObject {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new LocalError(code, `${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const v = parseJsonText(text, file, code);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new LocalError(code, `${file}: expected a JSON object`);
   const o = v as JsonObject;
   if (o.kind !== kind) throw new LocalError(code, `${file}: expected "kind": ${JSON.stringify(kind)}, got ${JSON.stringify(o.kind)?.slice(0, 60)}`);

@@ -1,4 +1,5 @@
 import { FileErrorCode } from '../files/errors.js';
+import { parseJsonText } from '../files/json.js';
 import { LocalError } from '../lib/errors.js';
 // The production packages of a package-lock.json (lockfile v2/v3 "packages" map): every entry not
 // marked `dev: true`. npm computes that flag over the whole dependency graph, so a package both a
@@ -28,12 +29,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
 export function productionPackages(text: string, file: string): LockPackage[] {
   const bad = (why: string): LocalError => new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${why}`);
-  let lock: unknown;
-  try {
-    lock = JSON.parse(text);
-  } catch (e) {
-    throw bad(`not JSON (${(e as Error).message})`);
-  }
+  // The lock decides what is flashed: read it as strictly as a key file (a duplicated key must
+  // not quietly pick which copy of a package lands on the gateway).
+  const lock = parseJsonText(text, file, FileErrorCode.FILE_INVALID);
   if (!isRecord(lock)) throw bad('expected a JSON object');
   const version = lock.lockfileVersion;
   if (version !== 2 && version !== 3) throw bad(`lockfileVersion ${JSON.stringify(version)} is not supported (need 2 or 3; regenerate it with npm 7 or later)`);

@@ -4,14 +4,18 @@
 export interface Clock {
   /** Milliseconds, monotonic enough for timeouts. */
   now(): number;
-  /** Runs `fn` once after `ms`; returns a function that cancels it. */
-  setTimeout(fn: () => void, ms: number): () => void;
+  /**
+   * Runs `fn` once after `ms`; returns a function that cancels it. `unref`: a grace timer that must
+   * not keep the process alive on its own (a close that the peer never acknowledges).
+   */
+  setTimeout(fn: () => void, ms: number, opts?: { readonly unref?: boolean }): () => void;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, opts) {
     const t = setTimeout(fn, ms);
+    if (opts?.unref === true) t.unref();
     return () => clearTimeout(t);
   },
 };

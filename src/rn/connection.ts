@@ -331,7 +331,7 @@ export class RnConnection implements Peer {
     if (graceful) {
       this.socket.end();
       // A peer that never reads must not keep the socket: give the REFUSED a moment, then cut.
-      setTimeout(() => this.socket.destroy(), 2_000).unref();
+      this.ctx.clock.setTimeout(() => this.socket.destroy(), 2_000, { unref: true });
     } else {
       this.socket.destroy();
     }

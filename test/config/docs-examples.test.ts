@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkConfigFile, formatIssue, listBoards } from '../../src/config/index.js';
 import { ConfigDir } from './fixtures.js';
 
-const doc = readFileSync(new URL('../../../docs/CONFIG.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../docs/CONFIG.md', import.meta.url), 'utf8');
 const examples = [...doc.matchAll(/<!-- config-example -->\n```json\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
 const dir = new ConfigDir(['keys/gateway.key', 'keys/gateway.pcert', 'trust/trust.json', 'trust/rn-set.uzp', 'trust/revocations.uzp', 'log/.keep', 'secrets/mqtt.pass']);
 afterAll(() => dir.remove());

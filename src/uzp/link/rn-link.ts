@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { decodeEnvelope } from '../artefacts/envelope.js';
-import { ErrorCode, ProtocolError, ValidationError } from '../errors.js';
+import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { cidOf } from '../identity/cid.js';
 import { parseAddress } from './address.js';
@@ -14,52 +14,16 @@ import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, every, type Clock } from '../../lib/clock.js';
-import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, JoinRefusedCode, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
+import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
+import { joinRefusal } from './join-refusal.js';
 import { decodeRefused, decodeRelay } from './messages.js';
+import type { Offer, PendingJoin, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
 
-export interface RnLinkOptions {
-  /** "host:port" of the RN (from the RN Set Statement entry). */
-  readonly address: string;
-  readonly trust: InitiatorTrust;
-  readonly identity: { readonly seed: Uint8Array; readonly pcert: Uint8Array };
-  /** RN Set role the RN must be listed with; any listed RN when absent. */
-  readonly rnRole?: string;
-  /** Aborts the attachment (not the attached link: use close()). */
-  readonly signal?: AbortSignal;
-  /** Connect + attach deadline (default constants.ts DEFAULT_ATTACH_TIMEOUT_MS). */
-  readonly timeoutMs?: number;
-  /** PING interval; default: what the RN announced in OK. */
-  readonly keepaliveMs?: number;
-  /** No frame at all for this long = dead link (default 30 s or 3 keepalives, whichever is longer). */
-  readonly idleTimeoutMs?: number;
-  readonly joinTimeoutMs?: number;
-  readonly clock?: Clock;
-}
-
-/** An OFFER from the RN: another EP joined us (draft §5.2 flight [2], CH1 forwarded). */
-export interface Offer {
-  readonly stitchId: number;
-  readonly initiator: Uint8Array;
-  readonly grant: Uint8Array;
-  readonly ch1: Uint8Array;
-  accept(): Stitch;
-  reject(): void;
-}
-
-export interface RnLinkEvents {
-  offer: [Offer];
-  close: [CodedError | undefined];
-}
-
-interface PendingJoin {
-  resolve(s: Stitch): void;
-  reject(e: CodedError): void;
-  cancel(): void;
-}
+export type { Offer, RnLinkEvents, RnLinkOptions };
 
 export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   readonly cid: Uint8Array;
@@ -398,11 +362,4 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     }
     this.emit('close', err);
   }
-}
-
-function joinRefusal(code: number): CodedError {
-  if (code === JoinRefusedCode.PEER_NOT_ATTACHED) return new ProtocolError(ErrorCode.PEER_NOT_ATTACHED, 'join refused: the target is not attached to this RN or does not accept', 'peer');
-  if (code === JoinRefusedCode.OVERLOADED) return new ProtocolError(ErrorCode.JOIN_REFUSED, 'join refused: the RN is overloaded', 'peer');
-  if (code === JoinRefusedCode.NOT_ATTESTED) return new ValidationError(ErrorCode.PEER_NOT_ATTESTED, 'join refused: the RN requires attestation and the target has not attested its attachment');
-  return new ValidationError(ErrorCode.JOIN_REFUSED, `join refused by the RN (code ${code})`);
 }

@@ -158,7 +158,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.closing = true;
     this.engine.close(code, reason);
     this.pump();
-    this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS);
+    this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });
   }
 
   // ---- ChannelHost ----

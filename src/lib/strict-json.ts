@@ -1,27 +1,41 @@
-// A strict JSON reader for config and board files (RFC 8259). JSON.parse would do, except that it
-// silently keeps the last of two equal keys — two "rs485-1" slots would quietly become one — and
-// reports syntax errors by character offset. This reader refuses duplicate keys, gives every
-// field a line number for the error messages, bounds nesting, and never throws: problems come
-// back as issues.
+// The one strict JSON reader (RFC 8259) for every JSON file the project reads: gateway config,
+// board profiles, key files, trust anchors, enrollment requests, state files. JSON.parse would do,
+// except that it silently keeps the last of two equal keys (RFC 8259 §4 leaves duplicates to the
+// implementation) — two "rs485-1" slots would quietly become one, and a key file with two "seed"
+// fields means whatever the last one says, a classic confusion attack — and it reports syntax
+// errors by character offset. This reader refuses duplicate keys, gives every field a line number
+// for the error messages, bounds nesting, and never throws: problems come back as issues. Pure (no
+// file I/O): callers read the file with their own size cap and decide how to raise the issues.
 
-import { childPath, indexPath } from './path.js';
-import type { IssueInput } from './issues.js';
+import { childPath, indexPath } from './json-path.js';
 
 export const MAX_JSON_DEPTH = 64;
+
+/** One problem in the text: where it is, what was expected and found, and how to fix it. */
+export interface JsonIssue {
+  /** Field path (lib/json-path.ts); '' is the top level. */
+  readonly path: string;
+  /** 1-based line of the problem. */
+  readonly line?: number;
+  readonly expected: string;
+  readonly found: string;
+  readonly fix: string;
+}
 
 export interface JsonSource {
   /** The parsed value, or undefined after a syntax error. */
   readonly value: unknown;
   /** Line (1-based) of each field path: the line of its key, or of the value for array elements. */
   readonly lines: ReadonlyMap<string, number>;
-  readonly issues: readonly (IssueInput & { readonly path: string; readonly line?: number })[];
+  /** A syntax error (then `value` is undefined) or duplicate keys; any issue means `value` must not be used. */
+  readonly issues: readonly JsonIssue[];
 }
 
 class Syntax extends Error {}
 
 export function readJson(text: string): JsonSource {
   const lines = new Map<string, number>();
-  const issues: (IssueInput & { path: string; line?: number })[] = [];
+  const issues: JsonIssue[] = [];
   let pos = 0;
   let line = 1;
 

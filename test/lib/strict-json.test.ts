@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, readJson } from '../../src/config/json-source.js';
+import { MAX_JSON_DEPTH, readJson } from '../../src/lib/strict-json.js';
 
 describe('readJson', () => {
   it('agrees with JSON.parse on any JSON value (property)', () => {

@@ -1,0 +1,47 @@
+// The shapes around an outbound RN link (rn-link.ts): its options, the OFFERs it surfaces, its
+// events, and a JOIN awaiting the RN's answer.
+
+import type { CodedError } from '../../lib/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { InitiatorTrust } from './attach.js';
+import type { Stitch } from './stitch.js';
+
+export interface RnLinkOptions {
+  /** "host:port" of the RN (from the RN Set Statement entry). */
+  readonly address: string;
+  readonly trust: InitiatorTrust;
+  readonly identity: { readonly seed: Uint8Array; readonly pcert: Uint8Array };
+  /** RN Set role the RN must be listed with; any listed RN when absent. */
+  readonly rnRole?: string;
+  /** Aborts the attachment (not the attached link: use close()). */
+  readonly signal?: AbortSignal;
+  /** Connect + attach deadline (default constants.ts DEFAULT_ATTACH_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** PING interval; default: what the RN announced in OK. */
+  readonly keepaliveMs?: number;
+  /** No frame at all for this long = dead link (default 30 s or 3 keepalives, whichever is longer). */
+  readonly idleTimeoutMs?: number;
+  readonly joinTimeoutMs?: number;
+  readonly clock?: Clock;
+}
+
+/** An OFFER from the RN: another EP joined us (draft §5.2 flight [2], CH1 forwarded). */
+export interface Offer {
+  readonly stitchId: number;
+  readonly initiator: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly ch1: Uint8Array;
+  accept(): Stitch;
+  reject(): void;
+}
+
+export interface RnLinkEvents {
+  offer: [Offer];
+  close: [CodedError | undefined];
+}
+
+export interface PendingJoin {
+  resolve(s: Stitch): void;
+  reject(e: CodedError): void;
+  cancel(): void;
+}

@@ -7,45 +7,44 @@ import type { AppraisalResult, ClaimResult } from '../attest/types.js';
 import { fromHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { parseCid } from '../uzp/identity/cid.js';
-import { bool, list, str, usageError, type FlagSpecs, type Parsed } from './args.js';
+import { usageError, type FlagValues } from './flags.js';
 
-export const APPRAISAL_FLAGS: FlagSpecs = {
-  manifest: { type: 'string', describe: 'signed reference manifest written by `uzpgw flash`', placeholder: 'FILE' },
-  'manifest-signer': { type: 'list', describe: 'CID of a trusted manifest signer (repeatable; required with --manifest)', placeholder: 'CID' },
+export const APPRAISAL_FLAGS = {
+  manifest: { type: 'string', placeholder: 'FILE', describe: 'signed reference manifest written by `uzpgw flash`' },
+  'manifest-signer': { type: 'list', placeholder: 'CID', describe: 'CID of a trusted manifest signer (needed with --manifest)' },
   'require-tpm': { type: 'boolean', describe: 'refuse evidence not vouched for by a TPM quote from a trusted AK' },
-  'trusted-ak': { type: 'list', describe: 'TPM AK name (hex, from the gateway enrollment) to trust (repeatable)', placeholder: 'HEX' },
+  'trusted-ak': { type: 'list', placeholder: 'HEX', describe: 'TPM AK name (hex, from the gateway enrollment) to trust' },
   'allow-debug': { type: 'boolean', describe: 'accept evidence from a gateway in debug/development mode' },
-  'max-age': { type: 'string', describe: 'oldest acceptable evidence in seconds (default 300)', placeholder: 'S' },
-};
+  'max-age': { type: 'int', placeholder: 'S', min: 1, max: 9_999_999, describe: 'oldest acceptable evidence in seconds (default 300)' },
+} as const;
+export type AppraisalFlags = FlagValues<typeof APPRAISAL_FLAGS>;
 
 function hexArg(s: string, what: string): Uint8Array {
   if (!/^([0-9a-f]{2})+$/.test(s)) throw usageError(`${what}: expected lowercase hex, got ${JSON.stringify(s.slice(0, 20))}`);
   return fromHex(s);
 }
 
-export function parseHex(p: Parsed, name: string): Uint8Array | undefined {
-  const s = str(p, name);
-  return s === undefined ? undefined : hexArg(s, `--${name}`);
+/** An optional hex flag's bytes; `name` is the flag, for the message. */
+export function parseHex(value: string | undefined, name: string): Uint8Array | undefined {
+  return value === undefined ? undefined : hexArg(value, `--${name}`);
 }
 
 /** The manifest named by --manifest, verified against the --manifest-signer CIDs. */
-export function manifestFromFlags(provider: CryptoProvider, p: Parsed): SignedManifest {
-  const file = str(p, 'manifest');
-  if (file === undefined) throw usageError('--manifest FILE is required (the reference manifest `uzpgw flash` wrote)');
-  const signers = list(p, 'manifest-signer').map((s) => parseCid(s));
+export function manifestFromFlags(provider: CryptoProvider, f: AppraisalFlags): SignedManifest {
+  if (f.manifest === undefined) throw usageError('--manifest FILE is required (the reference manifest `uzpgw flash` wrote)');
+  const signers = f['manifest-signer'].map((s) => parseCid(s));
   if (signers.length === 0) throw usageError('--manifest-signer CID is required: which key do you trust to sign reference manifests? (`uzpgw flash` prints it)');
-  return readManifestFile(provider, file, { trusted: signers, now: Math.floor(Date.now() / 1000) });
+  return readManifestFile(provider, f.manifest, { trusted: signers, now: Math.floor(Date.now() / 1000) });
 }
 
-export function policyFromFlags(p: Parsed, gateway?: Uint8Array): AppraisalPolicy {
-  const aks = list(p, 'trusted-ak').map((s) => hexArg(s, '--trusted-ak'));
-  const maxAge = str(p, 'max-age');
-  if (maxAge !== undefined && !/^[1-9][0-9]{0,6}$/.test(maxAge)) throw usageError('--max-age: whole seconds, 1..9999999');
+export function policyFromFlags(f: AppraisalFlags, gateway?: Uint8Array): AppraisalPolicy {
+  const aks = f['trusted-ak'].map((s) => hexArg(s, '--trusted-ak'));
+  const maxAge = f['max-age'];
   return {
-    ...(bool(p, 'require-tpm') ? { requireTpm: true } : {}),
+    ...(f['require-tpm'] ? { requireTpm: true } : {}),
     ...(aks.length > 0 ? { trustedAks: aks } : {}),
-    ...(bool(p, 'allow-debug') ? { allowDebug: true } : {}),
-    ...(maxAge !== undefined ? { maxAgeSeconds: Number(maxAge) } : {}),
+    ...(f['allow-debug'] ? { allowDebug: true } : {}),
+    ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),
     ...(gateway !== undefined ? { gateway } : {}),
   };
 }
@@ -55,6 +54,7 @@ function line(c: ClaimResult, indent: string): string {
   return `${indent}${mark} ${c.claim.padEnd(22)} ${c.reason}`;
 }
 
+/** The JSON form is one object: {ok, gateway, claims, slots}. */
 export function renderAppraisal(r: AppraisalResult, json: boolean): string {
   if (json) return JSON.stringify({ ok: r.ok, gateway: r.gateway, claims: r.claims, slots: r.slots }) + '\n';
   const out = [`appraisal: ${r.ok ? 'PASS' : 'FAIL'}${r.gateway ? ` (gateway ${r.gateway})` : ''}`];

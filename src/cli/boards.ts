@@ -2,14 +2,11 @@
 // a board has, how each is enabled (the config.txt overlay line) and which slots equipment fits.
 
 import { boardToJson, BOARDS_DIR, listBoards, loadBoard, type Board, type BoardPort } from '../config/index.js';
-import { bool, helpText, parseArgs, str, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand, defineGroup } from './define.js';
 
-const FLAGS: FlagSpecs = {
-  json: { type: 'boolean', describe: 'print one JSON object' },
-  dir: { type: 'string', describe: 'read board profiles from DIR instead of the shipped boards/', placeholder: 'DIR' },
-};
-const USAGE = 'uzpgw boards [--json] | uzpgw boards show ID [--json]';
+const DIR_FLAG = {
+  dir: { type: 'string', placeholder: 'DIR', describe: 'read board profiles from DIR instead of the shipped boards/' },
+} as const;
 const DESCRIPTION = [
   'Lists the board profiles, or shows one with its ports (device path, bauds, RS-485 direction control,',
   'GPIO pins, the config.txt line that enables it) and its slots (the device kinds each slot takes).',
@@ -55,28 +52,38 @@ function renderList(boards: readonly Board[]): string {
   return ['boards:', ...lines, '', 'Run `uzpgw boards show ID` for the ports, overlays and slots of one board.'].join('\n') + '\n';
 }
 
-export const command: Command = {
-  summary: 'list board profiles, or show one (ports, overlays, slots)',
-  async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    const dir = str(p, 'dir') ?? BOARDS_DIR;
-    const json = bool(p, 'json');
-    const [sub, id, ...extra] = p.positionals;
-    if (sub === undefined) {
-      const boards = listBoards(dir);
-      const summary = boards.map((b) => ({ id: b.id, name: b.name, summary: b.summary, oemid: b.oemid, hwmodel: b.hwmodel, hwversion: b.hwversion, ports: b.ports.length, slots: b.slots.length }));
-      io.stdout.write(json ? JSON.stringify({ boards: summary }) + '\n' : renderList(boards));
-      return 0;
-    }
-    if (sub !== 'show') throw usageError(`unknown subcommand ${JSON.stringify(sub)}; run \`uzpgw boards --help\``);
-    if (id === undefined) throw usageError('boards show needs a board id (`uzpgw boards` lists them)');
-    if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const board = loadBoard(id, dir);
-    io.stdout.write(json ? JSON.stringify(boardToJson(board)) + '\n' : renderBoard(board));
+const list = defineCommand({
+  name: 'boards',
+  summary: 'list the board profiles',
+  description: DESCRIPTION,
+  flags: DIR_FLAG,
+  json: 'one JSON object: {boards: [{id, name, summary, oemid, hwmodel, hwversion, ports, slots}]} (ports and slots are counts)',
+  run({ flags }, io) {
+    const boards = listBoards(flags.dir ?? BOARDS_DIR);
+    const summary = boards.map((b) => ({ id: b.id, name: b.name, summary: b.summary, oemid: b.oemid, hwmodel: b.hwmodel, hwversion: b.hwversion, ports: b.ports.length, slots: b.slots.length }));
+    io.stdout.write(flags.json ? JSON.stringify({ boards: summary }) + '\n' : renderList(boards));
     return 0;
   },
-};
+});
+
+const show = defineCommand({
+  name: 'boards show',
+  summary: 'one board: its ports, the config.txt lines that enable them, its slots',
+  description: DESCRIPTION,
+  flags: DIR_FLAG,
+  args: ['ID'],
+  json: 'the board profile as one JSON object, in the form of its file in boards/ (kind uzp-gw/board)',
+  run({ flags, args }, io) {
+    const board = loadBoard(args[0]!, flags.dir ?? BOARDS_DIR);
+    io.stdout.write(flags.json ? JSON.stringify(boardToJson(board)) + '\n' : renderBoard(board));
+    return 0;
+  },
+});
+
+export const command = defineGroup({
+  name: 'boards',
+  summary: 'list board profiles, or show one (ports, overlays, slots)',
+  description: DESCRIPTION,
+  default: list,
+  subcommands: [show],
+});

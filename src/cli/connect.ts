@@ -1,103 +1,59 @@
 // `uzpgw connect`: reach one slot of a gateway from a workstation, through an RN, with ordinary tools.
+// The mode word may stand anywhere among the flags:
 //   tail        readings as JSON lines
 //   modbus-tcp  a local Modbus TCP endpoint (loopback only) forwarding to the slot's bus
 //   serial      the remote serial slot on stdin/stdout, or as a local PTY (--pty PATH, via socat)
 //   mqtt        subscribe (--sub) and publish (--pub TOPIC=PAYLOAD) on the bridged topics
+//   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { parseCid } from '../uzp/identity/cid.js';
-import { bool, helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
-import type { Command, CommandIo } from './command.js';
-import { connectOperator, type OperatorConnection } from '../operator/connect.js';
-import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
-import { SlotChannel } from '../operator/slot-channel.js';
-import { toHex } from '../uzp/bytes.js';
-import type { HilMessage } from '../hil/messages.js';
-import { nodeProvider } from '../uzp/crypto/node.js';
-import { cborToJson } from '../uzp/cbor.js';
 import { AttestationError } from '../operator/attest.js';
-import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal } from './attest-common.js';
-import { CommonCode, LocalError } from '../lib/errors.js';
+import { connectOperator, type OperatorConnection } from '../operator/connect.js';
+import { SlotChannel } from '../operator/slot-channel.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import { parseCid } from '../uzp/identity/cid.js';
+import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
+import type { CommandIo } from './command.js';
+import { notice, serveModbusTcp, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
+import { defineCommand, defineGroup } from './define.js';
+import type { FlagValues } from './flags.js';
 
-const FLAGS: FlagSpecs = {
-  key: { type: 'string', describe: 'operator key file (mode 0600)', placeholder: 'FILE' },
-  pcert: { type: 'string', describe: 'operator PCert', placeholder: 'FILE' },
-  trust: { type: 'string', describe: 'trust anchor JSON of the domain', placeholder: 'FILE' },
-  'rn-set': { type: 'string', describe: 'RN Set Statement (which RNs to attach to)', placeholder: 'FILE' },
-  grant: { type: 'string', describe: 'Grant naming this operator, the gateway and the slot', placeholder: 'FILE' },
-  revocations: { type: 'string', describe: 'revocation list (optional)', placeholder: 'FILE' },
-  gateway: { type: 'string', describe: 'gateway CID (64 hex)', placeholder: 'CID' },
-  slot: { type: 'string', describe: 'slot id on the gateway', placeholder: 'ID' },
-  listen: { type: 'string', describe: 'modbus-tcp: local address, loopback only (default 127.0.0.1:1502)', placeholder: 'HOST:PORT' },
-  pty: { type: 'string', describe: 'serial: expose the slot as a local PTY at PATH (needs socat)', placeholder: 'PATH' },
-  sub: { type: 'list', describe: 'mqtt: topic filter to subscribe (repeatable)', placeholder: 'FILTER' },
-  pub: { type: 'list', describe: 'mqtt: publish TOPIC=PAYLOAD once (repeatable)', placeholder: 'TOPIC=PAYLOAD' },
-  count: { type: 'string', describe: 'tail/mqtt: exit after N readings or messages', placeholder: 'N' },
-  ...APPRAISAL_FLAGS,
-  json: { type: 'boolean', describe: 'attest: print the appraisal as one JSON object' },
-};
-const PTY_READY_MS = 5_000;
-const USAGE = 'uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID --slot ID (tail|modbus-tcp|serial|mqtt) [--manifest M --manifest-signer CID] [options]\n       uzpgw connect --key F --pcert F --trust F --rn-set F --grant F --gateway CID attest --manifest M --manifest-signer CID [--json]';
+/** What every mode needs to open a session to the gateway. */
+const SESSION_FLAGS = {
+  key: { type: 'string', placeholder: 'FILE', required: true, describe: 'operator key file (mode 0600)' },
+  pcert: { type: 'string', placeholder: 'FILE', required: true, describe: 'operator PCert' },
+  trust: { type: 'string', placeholder: 'FILE', required: true, describe: 'trust anchor JSON of the domain' },
+  'rn-set': { type: 'string', placeholder: 'FILE', required: true, describe: 'RN Set Statement (which RNs to attach to)' },
+  grant: { type: 'string', placeholder: 'FILE', required: true, describe: 'Grant naming this operator, the gateway and the slot' },
+  gateway: { type: 'string', placeholder: 'CID', required: true, describe: 'gateway CID (64 hex)' },
+  revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list' },
+} as const;
+const SLOT_FLAG = { slot: { type: 'string', placeholder: 'ID', required: true, describe: 'slot id on the gateway' } } as const;
+const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: 'exit after N readings or messages' } } as const;
+
+type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
+
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest, or no slot is opened. Mode attest only prints the appraisal (exit 0 pass, 1 fail).';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal (exit 0 pass, 1 fail).';
+const STREAM_JSON =
+  'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 
-export const command: Command = {
-  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT',
-  async run(argv, io) {
-    if (argv.includes('--help')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
+/** Opens the session (appraising the gateway first when asked); a failed appraisal is printed, not thrown. */
+async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean): Promise<OperatorConnection | number> {
+  const gateway = parseCid(f.gateway);
+  const attest = attestOnly || f.manifest !== undefined;
+  const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
+  const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
+  try {
+    return await connectOperator(files, gateway, attestation !== undefined ? { attestation } : {});
+  } catch (e) {
+    // A failed appraisal is a result to show, check by check, not a bare error line.
+    if (e instanceof AttestationError) {
+      (attestOnly ? io.stdout : io.stderr).write(renderAppraisal(e.result, f.json));
+      return 1;
     }
-    const p = parseArgs(argv, FLAGS);
-    const [mode, ...extra] = p.positionals;
-    if (mode === undefined || !['tail', 'modbus-tcp', 'serial', 'mqtt', 'attest'].includes(mode)) throw usageError('give a mode: tail, modbus-tcp, serial, mqtt or attest');
-    if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const count = p.flags.count === undefined ? Infinity : Number(p.flags.count);
-    if (!(count >= 1)) throw usageError('--count: a whole number >= 1');
-    const gateway = parseCid(requireStr(p, 'gateway'));
-    const attest = mode === 'attest' || str(p, 'manifest') !== undefined;
-    const slotId = mode === 'attest' ? '' : requireStr(p, 'slot');
-    const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, p).manifest, policy: policyFromFlags(p) } : undefined;
-    let conn: OperatorConnection;
-    try {
-      conn = await connectOperator(
-        {
-          key: requireStr(p, 'key'),
-          pcert: requireStr(p, 'pcert'),
-          trust: requireStr(p, 'trust'),
-          rnSet: requireStr(p, 'rn-set'),
-          grant: requireStr(p, 'grant'),
-          ...(str(p, 'revocations') ? { revocations: str(p, 'revocations')! } : {}),
-        },
-        gateway,
-        attestation !== undefined ? { attestation } : {},
-      );
-    } catch (e) {
-      // A failed appraisal is a result to show, check by check, not a bare error line.
-      if (e instanceof AttestationError) {
-        (mode === 'attest' ? io.stdout : io.stderr).write(renderAppraisal(e.result, mode === 'attest' && bool(p, 'json')));
-        return 1;
-      }
-      throw e;
-    }
-    if (mode === 'attest') {
-      io.stdout.write(renderAppraisal(conn.appraisal!, bool(p, 'json')));
-      conn.close();
-      return 0;
-    }
-    if (conn.appraisal !== undefined) io.stderr.write(`gateway attestation passed (${conn.appraisal.claims.filter((c) => c.status === 'pass').length} checks, ${conn.appraisal.slots.length} slots)\n`);
-    try {
-      const slot = await SlotChannel.open(conn.session, slotId, mode === 'modbus-tcp' ? 'modbus' : (mode as 'tail' | 'serial' | 'mqtt'));
-      io.stderr.write(`connected: slot ${slotId}, device ${slot.opened!.device} (${slot.opened!.driver}), purposes ${slot.opened!.purposes.join(', ')}\n`);
-      const done = runMode(mode, slot, p, io, count);
-      return await untilDone(conn, done);
-    } catch (e) {
-      conn.close();
-      throw e;
-    }
-  },
-};
+    throw e;
+  }
+}
 
 /** Resolves with the exit code when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
 async function untilDone(conn: OperatorConnection, done: Promise<number>): Promise<number> {
@@ -112,90 +68,88 @@ async function untilDone(conn: OperatorConnection, done: Promise<number>): Promi
   return code;
 }
 
-function runMode(mode: string, slot: SlotChannel, p: Parsed, io: CommandIo, count: number): Promise<number> {
-  switch (mode) {
-    case 'tail':
-      return new Promise((resolve) => {
-        let n = 0;
-        slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
-          io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
-          if (++n >= count) resolve(0);
-        });
-      });
-    case 'modbus-tcp':
-      return serveModbusTcp(slot, str(p, 'listen') ?? '127.0.0.1:1502', io);
-    case 'serial':
-      return str(p, 'pty') !== undefined ? servePty(slot, str(p, 'pty')!, io) : serveStdio(slot, io);
-    default:
-      return serveMqtt(slot, list(p, 'sub'), list(p, 'pub'), io, count);
+/** Connects, opens the slot in the HIL mode and serves it until done. */
+async function serveSlot(f: SessionFlags & { readonly slot: string }, io: CommandIo, hilMode: 'tail' | 'modbus' | 'serial' | 'mqtt', serve: (slot: SlotChannel) => Promise<number>): Promise<number> {
+  const conn = await open(f, io, false);
+  if (typeof conn === 'number') return conn;
+  if (conn.appraisal !== undefined) {
+    const passed = conn.appraisal.claims.filter((c) => c.status === 'pass').length;
+    notice(io, f.json, { event: 'attestation_passed', checks: passed, slots: conn.appraisal.slots.length }, `gateway attestation passed (${passed} checks, ${conn.appraisal.slots.length} slots)`);
+  }
+  try {
+    const slot = await SlotChannel.open(conn.session, f.slot, hilMode);
+    const o = slot.opened!;
+    notice(io, f.json, { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes }, `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}`);
+    return await untilDone(conn, serve(slot));
+  } catch (e) {
+    conn.close();
+    throw e;
   }
 }
 
-async function serveModbusTcp(slot: SlotChannel, listen: string, io: CommandIo): Promise<number> {
-  const i = listen.lastIndexOf(':');
-  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
-  const ep = new ModbusTcpEndpoint((unit, pdu) => slot.modbus(unit, pdu));
-  const address = await ep.listen(host, port);
-  io.stdout.write(JSON.stringify({ event: 'listening', address, mode: 'modbus-tcp' }) + '\n');
-  return new Promise((resolve) => slot.once('end', () => void ep.close().then(() => resolve(1))));
-}
+const tail = defineCommand({
+  name: 'connect tail',
+  summary: 'print the slot readings as JSON lines',
+  description: DESCRIPTION,
+  flags: { ...SESSION_FLAGS, ...SLOT_FLAG, ...COUNT_FLAG, ...APPRAISAL_FLAGS },
+  json: STREAM_JSON,
+  run: ({ flags }, io) => serveSlot(flags, io, 'tail', (slot) => serveTail(slot, io, flags.count ?? Infinity)),
+});
 
-function serveStdio(slot: SlotChannel, io: CommandIo): Promise<number> {
-  slot.on('data', (d: Uint8Array) => io.stdout.write(d));
-  slot.on('refused', (code: string) => io.stderr.write(`refused: ${code}\n`));
-  return new Promise((resolve) => {
-    process.stdin.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => resolve(1)));
-    process.stdin.once('end', () => resolve(0));
-  });
-}
+const modbusTcp = defineCommand({
+  name: 'connect modbus-tcp',
+  summary: 'a local Modbus TCP endpoint (loopback only) forwarding to the slot bus',
+  description: DESCRIPTION,
+  flags: { ...SESSION_FLAGS, ...SLOT_FLAG, listen: { type: 'string', placeholder: 'HOST:PORT', default: '127.0.0.1:1502', describe: 'local address, loopback only' }, ...APPRAISAL_FLAGS },
+  json: STREAM_JSON,
+  run: ({ flags }, io) => serveSlot(flags, io, 'modbus', (slot) => serveModbusTcp(slot, flags.listen, io)),
+});
 
-/** --pty: socat creates PATH as a PTY and bridges it to our pipes, so terminal programs can open it. */
-function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<number> {
-  const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    socat.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
-    // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
-    socat.once('spawn', () => {
-      const deadline = Date.now() + PTY_READY_MS;
-      const check = (): void => {
-        if (existsSync(path)) io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
-        else if (Date.now() > deadline) {
-          socat.kill('SIGTERM');
-          reject(new LocalError(CommonCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
-        } else setTimeout(check, 20);
-      };
-      check();
-    });
-    slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
-    socat.stdout.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => undefined));
-    socat.once('exit', () => resolve(0));
-    slot.once('end', () => {
-      socat.kill('SIGTERM');
-      resolve(1);
-    });
-    process.once('exit', () => socat.kill('SIGTERM'));
-  });
-}
+const serial = defineCommand({
+  name: 'connect serial',
+  summary: 'the serial slot on stdin/stdout, or as a local PTY (--pty, needs socat)',
+  description: DESCRIPTION,
+  flags: { ...SESSION_FLAGS, ...SLOT_FLAG, pty: { type: 'string', placeholder: 'PATH', describe: 'expose the slot as a local PTY at PATH (needs socat)' }, ...APPRAISAL_FLAGS },
+  json: 'stdout is the raw serial stream without --pty and a JSON line {"event":"pty",...} with it; --json makes the status lines on stderr JSON ({"event":"connected"|"refused",...})',
+  run: ({ flags }, io) => serveSlot(flags, io, 'serial', (slot) => (flags.pty !== undefined ? servePty(slot, flags.pty, io) : serveStdio(slot, io, flags.json))),
+});
 
-/** JSON lines out: one per message received and per publication acknowledged. */
-async function serveMqtt(slot: SlotChannel, subs: string[], pubs: string[], io: CommandIo, count: number): Promise<number> {
-  let n = 0;
-  let finish: (code: number) => void = () => {};
-  const done = new Promise<number>((r) => (finish = r));
-  slot.on('msg', (topic: string, payload: Uint8Array) => {
-    const text = Buffer.from(payload).toString('utf8');
-    io.stdout.write(JSON.stringify({ event: 'message', topic, payload: /^[\x20-\x7e]*$/.test(text) ? text : toHex(payload) }) + '\n');
-    if (++n >= count) finish(0);
-  });
-  for (const f of subs) await slot.subscribe(f);
-  for (const spec of pubs) {
-    const eq = spec.indexOf('=');
-    if (eq <= 0) throw usageError(`--pub: expected TOPIC=PAYLOAD, got ${JSON.stringify(spec)}`);
-    await slot.publish(spec.slice(0, eq), Buffer.from(spec.slice(eq + 1)));
-    io.stdout.write(JSON.stringify({ event: 'published', topic: spec.slice(0, eq) }) + '\n');
-  }
-  if (subs.length === 0) return 0;
-  return done;
-}
+const mqtt = defineCommand({
+  name: 'connect mqtt',
+  summary: 'subscribe and publish on the bridged MQTT topics',
+  description: DESCRIPTION,
+  flags: {
+    ...SESSION_FLAGS,
+    ...SLOT_FLAG,
+    sub: { type: 'list', placeholder: 'FILTER', describe: 'topic filter to subscribe' },
+    pub: { type: 'list', placeholder: 'TOPIC=PAYLOAD', describe: 'publish TOPIC=PAYLOAD once' },
+    ...COUNT_FLAG,
+    ...APPRAISAL_FLAGS,
+  },
+  json: STREAM_JSON,
+  run: ({ flags }, io) => serveSlot(flags, io, 'mqtt', (slot) => serveMqtt(slot, flags.sub, flags.pub, io, flags.count ?? Infinity)),
+});
+
+const attest = defineCommand({
+  name: 'connect attest',
+  summary: "appraise the gateway's session-bound evidence and print the result",
+  description: DESCRIPTION,
+  // --slot is accepted so that one set of session flags serves every mode (README: `connect $C attest`).
+  flags: { ...SESSION_FLAGS, slot: { type: 'string', placeholder: 'ID', describe: 'not used: the appraisal covers every slot' }, ...APPRAISAL_FLAGS },
+  json: 'the appraisal as one JSON object: {ok, gateway, claims, slots}',
+  async run({ flags }, io) {
+    const conn = await open(flags, io, true);
+    if (typeof conn === 'number') return conn;
+    io.stdout.write(renderAppraisal(conn.appraisal!, flags.json));
+    conn.close();
+    return 0;
+  },
+});
+
+export const command = defineGroup({
+  name: 'connect',
+  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT',
+  description: DESCRIPTION,
+  label: 'mode',
+  subcommands: [tail, modbusTcp, serial, mqtt, attest],
+});

@@ -1,15 +1,13 @@
 // `uzpgw demo`: the whole system on one machine, each part its own process (src/demo/run.ts).
+// `uzpgw demo gateway` (internal, hidden from help): the gateway the demo starts when socat is
+// missing, running the demo's serial simulators in its own process. It lives here because only
+// this command may import src/demo/ (docs/ARCHITECTURE.md §Layers): `uzpgw gateway` knows nothing
+// of the demo.
 
-import { bool, helpText, int, parseArgs, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand, defineGroup } from './define.js';
+import { usageError } from './flags.js';
+import { LOG_LEVEL_FLAG } from './log-level.js';
 
-const FLAGS: FlagSpecs = {
-  json: { type: 'boolean', describe: 'JSON lines: {"event":"process"|"reading"|"summary",...}' },
-  seconds: { type: 'string', describe: 'length of the whole run, set-up included (default 15, 3..3600)', placeholder: 'N' },
-  'no-socat': { type: 'boolean', describe: 'do not use socat even if installed: the serial equipment runs embedded in the gateway process' },
-  'no-mosquitto': { type: 'boolean', describe: 'do not use mosquitto even if installed: the embedded MQTT broker (loopback) is used' },
-};
-const USAGE = 'uzpgw demo [--seconds N] [--json] [--no-socat] [--no-mosquitto]';
 const DESCRIPTION = [
   'Creates a throwaway trust domain, starts an RN, a gateway on board `virtual` and one operator per slot',
   '(`uzpgw rn|gateway|connect`, each its own process) and shows live readings from every slot: a Modbus RTU',
@@ -18,16 +16,17 @@ const DESCRIPTION = [
   'Exit 0 when every slot delivered at least one reading, else 1 naming the silent slots.',
 ].join('\n');
 
-export const command: Command = {
+const run = defineCommand({
+  name: 'demo',
   summary: 'run the end-to-end demo: RN, gateway and operators as processes, live readings',
-  async run(argv, io) {
-    if (argv.includes('--help')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-    const seconds = int(p, 'seconds', 15, 3, 3600);
+  description: DESCRIPTION,
+  flags: {
+    seconds: { type: 'int', placeholder: 'N', min: 3, max: 3600, default: 15, describe: 'length of the whole run, set-up included' },
+    'no-socat': { type: 'boolean', describe: 'do not use socat even if installed: the serial equipment runs embedded in the gateway process' },
+    'no-mosquitto': { type: 'boolean', describe: 'do not use mosquitto even if installed: the embedded MQTT broker (loopback) is used' },
+  },
+  json: 'JSON lines: {"event":"process"|"reading"|"summary",...}',
+  async run({ flags }, io) {
     const { runDemo } = await import('../demo/run.js');
     // Ctrl-C / SIGTERM end the run early; the children are still stopped by pid and the summary printed.
     const interrupt = new AbortController();
@@ -35,10 +34,47 @@ export const command: Command = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      return await runDemo({ seconds, json: bool(p, 'json'), socat: !bool(p, 'no-socat'), mosquitto: !bool(p, 'no-mosquitto'), out: io.stdout, signal: interrupt.signal });
+      return await runDemo({ seconds: flags.seconds, json: flags.json, socat: !flags['no-socat'], mosquitto: !flags['no-mosquitto'], out: io.stdout, signal: interrupt.signal });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
   },
-};
+});
+
+const gateway = defineCommand({
+  name: 'demo gateway',
+  summary: "internal: the demo's gateway with its serial simulators in-process (no socat)",
+  description: [
+    'Runs `uzpgw gateway` with the demo\'s serial equipment in this process: each simulator behind a',
+    'baud-paced memory line instead of a PTY (src/demo/embedded-equipment.ts). Board `virtual` only.',
+    '`uzpgw demo` starts it when socat is missing; not meant to be run by hand.',
+  ].join('\n'),
+  hidden: true,
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config the demo wrote (board virtual)' },
+    ...LOG_LEVEL_FLAG,
+  },
+  json: 'stdout is always JSON lines (pino log records); accepted so every command takes it',
+  async run({ flags }) {
+    const { runGateway } = await import('./gateway.js');
+    return runGateway({
+      configFile: flags.config,
+      level: flags['log-level'],
+      waitEnrollment: false,
+      equipment: async (config) => {
+        if (config.board !== 'virtual') throw usageError(`the demo's equipment needs board virtual, the config names ${JSON.stringify(config.board)}`);
+        const eq = (await import('../demo/embedded-equipment.js')).startEmbeddedEquipment();
+        return { portFactory: (slot) => eq.factoryFor(slot), close: () => eq.close() };
+      },
+    });
+  },
+});
+
+export const command = defineGroup({
+  name: 'demo',
+  summary: run.summary,
+  description: DESCRIPTION,
+  default: run,
+  subcommands: [gateway],
+});

@@ -1,10 +1,10 @@
 // `uzpgw` dispatcher: dispatches to one module per command, maps typed errors to exit codes.
 
 import type { Command, CommandIo } from './command.js';
-import { isCodedError } from '../lib/errors.js';
+import { CommonCode, isCodedError } from '../lib/errors.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
   attest: () => import('./attest.js'),
   boards: () => import('./boards.js'),
   connect: () => import('./connect.js'),
@@ -18,13 +18,15 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   slots: () => import('./slots.js'),
 };
 
+/** Every top-level command, loaded (for `uzpgw --help` and the table-driven CLI tests). */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).command));
+}
+
 async function topHelp(io: CommandIo): Promise<void> {
   const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
-  for (const [name, load] of Object.entries(COMMANDS)) {
-    const { command } = await load();
-    lines.push(`  ${name.padEnd(12)}${command.summary}`);
-  }
-  lines.push('', 'Run `uzpgw <command> --help` for the options of one command.');
+  for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(12)}${command.summary}`);
+  lines.push('', 'Run `uzpgw <command> --help` for the options of one command; every command takes --json.');
   io.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -34,7 +36,7 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     await topHelp(io);
     return name === undefined ? 2 : 0;
   }
-  const load = COMMANDS[name];
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (load === undefined) {
     io.stderr.write(`uzpgw: unknown command ${JSON.stringify(name)}; run \`uzpgw --help\`\n`);
     return 2;
@@ -45,7 +47,7 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   } catch (e) {
     if (isCodedError(e)) {
       io.stderr.write(`uzpgw ${name}: ${e.message} [${e.code}]\n`);
-      return e.code === 'USAGE' ? 2 : 1;
+      return e.code === CommonCode.USAGE ? 2 : 1;
     }
     io.stderr.write(`uzpgw ${name}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

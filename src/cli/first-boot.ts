@@ -7,14 +7,8 @@ import type { GatewayConfig } from '../config/types.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { firstBoot, type FirstBootResult } from '../flash/first-boot.js';
 import { SERVICE_USER } from '../flash/layout.js';
-import { bool, helpText, parseArgs, requireStr, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand } from './define.js';
 
-const FLAGS: FlagSpecs = {
-  config: { type: 'string', describe: 'the gateway config (its identity.key says where the key goes)', placeholder: 'FILE' },
-  json: { type: 'boolean', describe: 'print the result as one JSON object' },
-};
-const USAGE = 'uzpgw first-boot --config FILE [--json]';
 const DESCRIPTION = [
   'Creates the gateway identity on first boot: when the identity key named by the config does not',
   'exist, generates it (mode 0600; it never leaves the device) and writes enroll-request.json next',
@@ -37,19 +31,19 @@ function instructions(c: GatewayConfig, r: FirstBootResult): string {
   ].join('\n') + '\n';
 }
 
-export const command: Command = {
+export const command = defineCommand({
+  name: 'first-boot',
   summary: 'on the device: create the identity key and enrollment request if missing',
-  async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
+  description: DESCRIPTION,
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (its identity.key says where the key goes)' },
+  },
+  json: 'one JSON object: {event: "first_boot", created, key, cid?, request?, name?, pcert, trust_anchor, rn_set} (cid, request and name when a key was created)',
+  run({ flags }, io) {
     // checkFiles: false: on first boot the PCert and trust files cannot exist yet.
-    const config = loadGatewayConfig(requireStr(p, 'config'), { checkFiles: false });
+    const config = loadGatewayConfig(flags.config, { checkFiles: false });
     const r = firstBoot(nodeProvider, config);
-    if (bool(p, 'json')) {
+    if (flags.json) {
       io.stdout.write(
         JSON.stringify({
           event: 'first_boot',
@@ -64,4 +58,4 @@ export const command: Command = {
     } else io.stdout.write(instructions(config, r));
     return 0;
   },
-};
+});

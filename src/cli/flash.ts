@@ -12,20 +12,9 @@ import { DEFAULT_NODE, ENROLL_REQUEST_NAME, MANIFEST_FILE, STATE_DIR } from '../
 import { formatBytes } from '../flash/progress.js';
 import { defaultSignerKeyPath } from '../flash/signer-key.js';
 import { SAFE_EXEC_PATH } from '../flash/unit.js';
-import { bool, helpText, list, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand } from './define.js';
+import { usageError } from './flags.js';
 
-const FLAGS: FlagSpecs = {
-  board: { type: 'string', describe: 'board profile of the target (`uzpgw boards` lists them)', placeholder: 'ID' },
-  target: { type: 'string', describe: "the mounted root filesystem to install into (e.g. the SD card's rootfs)", placeholder: 'DIR' },
-  config: { type: 'string', describe: 'gateway config to install (replaces the installed one); default: keep the installed one, else write a default for the board', placeholder: 'FILE' },
-  'sign-key': { type: 'string', describe: `key that signs the reference manifest (default ${defaultSignerKeyPath().replace(/^.*\/\.config\//, '~/.config/')}, created if missing)`, placeholder: 'FILE' },
-  node: { type: 'string', describe: `node on the device, used in the unit (default ${DEFAULT_NODE})`, placeholder: 'PATH' },
-  'node-version': { type: 'list', describe: `Node version the target runs, e.g. v20.19.5 (repeatable; default this machine's, ${process.version})`, placeholder: 'V' },
-  'dry-run': { type: 'boolean', describe: 'print what would be written, with sizes (with --json: every bundle file too), and write nothing' },
-  json: { type: 'boolean', describe: 'print the result as one JSON object' },
-};
-const USAGE = 'uzpgw flash --board ID --target DIR [--config FILE] [--sign-key FILE] [--node PATH] [--node-version V]... [--dry-run] [--json]';
 const DESCRIPTION = [
   'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, production',
   'node_modules) under /opt/uzp-gateway, the gateway config under /etc/uzp-gateway, a system user in',
@@ -97,29 +86,33 @@ function human(r: FlashResult): string {
   return lines.join('\n') + '\n';
 }
 
-export const command: Command = {
+export const command = defineCommand({
+  name: 'flash',
   summary: 'install the gateway onto a mounted root filesystem (bundle, config, unit, signed manifest)',
-  async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-    const board = requireStr(p, 'board');
-    const target = requireStr(p, 'target');
-    const node = str(p, 'node') ?? DEFAULT_NODE;
+  description: DESCRIPTION,
+  flags: {
+    board: { type: 'string', placeholder: 'ID', required: true, describe: 'board profile of the target (`uzpgw boards` lists them)' },
+    target: { type: 'string', placeholder: 'DIR', required: true, describe: "the mounted root filesystem to install into (e.g. the SD card's rootfs)" },
+    config: { type: 'string', placeholder: 'FILE', describe: 'gateway config to install (replaces the installed one); default: keep the installed one, else write a default for the board' },
+    'sign-key': { type: 'string', placeholder: 'FILE', describe: `key that signs the reference manifest (default ${defaultSignerKeyPath().replace(/^.*\/\.config\//, '~/.config/')}, created if missing)` },
+    node: { type: 'string', placeholder: 'PATH', default: DEFAULT_NODE, describe: 'node on the device, used in the unit' },
+    'node-version': { type: 'list', placeholder: 'V', describe: `Node version the target runs, e.g. v20.19.5 (default this machine's, ${process.version})` },
+    'dry-run': { type: 'boolean', describe: 'print what would be written, with sizes (with --json: every bundle file too), and write nothing' },
+  },
+  json: 'one JSON object: {dry_run, board, target, bundle, config, files, signer, manifest?, node, warnings, bundle_files?} (progress stays on stderr)',
+  async run({ flags }, io) {
+    const { board, target, node } = flags;
     if (!SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
-    const versions = nodeVersions(list(p, 'node-version'));
+    const versions = nodeVersions(flags['node-version']);
     checkBoard(board);
-    const config = str(p, 'config');
-    const signKey = str(p, 'sign-key');
+    const config = flags.config;
+    const signKey = flags['sign-key'];
     const r = await flash(
       nodeProvider,
-      { board, target, node, nodeVersions: versions, dryRun: bool(p, 'dry-run'), ...(config !== undefined ? { config } : {}), ...(signKey !== undefined ? { signKey } : {}) },
+      { board, target, node, nodeVersions: versions, dryRun: flags['dry-run'], ...(config !== undefined ? { config } : {}), ...(signKey !== undefined ? { signKey } : {}) },
       io.stderr,
     );
-    io.stdout.write(bool(p, 'json') ? JSON.stringify(toJson(r)) + '\n' : human(r));
+    io.stdout.write(flags.json ? JSON.stringify(toJson(r)) + '\n' : human(r));
     return 0;
   },
-};
+});

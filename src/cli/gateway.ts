@@ -1,27 +1,34 @@
 // `uzpgw gateway --config FILE`: runs the gateway (HIL + UZP endpoint). Outbound only: it attaches
 // to an RN from the RN Set Statement and never listens. JSON log lines on stdout (journald),
 // audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0).
+// runGateway() is also what `uzpgw demo gateway` runs, with the demo's equipment (src/cli/demo.ts).
 
-import { pino, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 import { loadGatewayConfig } from '../config/index.js';
+import type { GatewayConfig } from '../config/types.js';
 import { Gateway } from '../gateway/gateway.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
-import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
-import type { EmbeddedEquipment } from '../demo/embedded-equipment.js';
+import type { PortFactory } from '../ports/serial-port-like.js';
+import { defineCommand } from './define.js';
+import { LOG_LEVEL_FLAG } from './log-level.js';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const FLAGS: FlagSpecs = {
-  config: { type: 'string', describe: 'gateway config file (JSON; see docs/CONFIG.md)', placeholder: 'FILE' },
-  'log-level': { type: 'string', describe: `${LEVELS.join('|')} (default info)`, placeholder: 'LEVEL' },
-  'demo-equipment': { type: 'boolean', describe: "virtual board only: run the demo's serial simulators in this process on paced memory lines instead of PTYs (`uzpgw demo` without socat)" },
-  'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
-};
-const USAGE = 'uzpgw gateway --config FILE [--log-level LEVEL] [--demo-equipment] [--wait-enrollment]';
-const DESCRIPTION =
-  'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.';
 /** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
 const ENROLLMENT_POLL_MS = 3000;
+
+/** Serial ports that replace the slots' ttys in this process; closed once the gateway has stopped. */
+export interface SlotEquipment {
+  portFactory(slot: string): PortFactory | undefined;
+  close(): void;
+}
+
+export interface GatewayRun {
+  readonly configFile: string;
+  readonly level: Level | 'silent';
+  /** Wait for missing enrollment files instead of failing (flashed boards). */
+  readonly waitEnrollment: boolean;
+  /** Builds in-process equipment for the loaded config (the demo without socat). */
+  readonly equipment?: (config: GatewayConfig) => Promise<SlotEquipment>;
+}
 
 /** --wait-enrollment: waits (interruptible by SIGTERM/SIGINT) until the enrollment files exist; false when stopped. */
 async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boolean> {
@@ -45,44 +52,42 @@ async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boole
   }
 }
 
-export const command: Command = {
+/** Loads the config, starts the gateway and runs it until SIGTERM/SIGINT; SIGHUP reloads revocations. */
+export async function runGateway(o: GatewayRun): Promise<number> {
+  const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+  if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, log))) return 0;
+  const config = loadGatewayConfig(o.configFile);
+  const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;
+  const gw = new Gateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) }).start();
+  // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
+  const onHup = (): void => {
+    try {
+      gw.reloadRevocations();
+    } catch (e) {
+      log.error({ event: 'revocations.reload_failed', error: String((e as Error).message ?? e) }, 'revocation reload failed; keeping the current lists');
+    }
+  };
+  process.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  process.off('SIGHUP', onHup);
+  await gw.stop();
+  equipment?.close();
+  return 0;
+}
+
+export const command = defineCommand({
+  name: 'gateway',
   summary: 'run the gateway (HIL + UZP endpoint; never listens)',
-  async run(argv, io) {
-    if (argv.includes('--help')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-    const level = str(p, 'log-level') ?? 'info';
-    if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}`);
-    const configFile = requireStr(p, 'config');
-    const log = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
-    if (bool(p, 'wait-enrollment') && !(await waitUntilEnrolled(configFile, log))) return 0;
-    const config = loadGatewayConfig(configFile);
-    // The demo's fallback without socat (src/demo/embedded-equipment.ts); loaded only when asked for.
-    let equipment: EmbeddedEquipment | undefined;
-    if (bool(p, 'demo-equipment')) {
-      if (config.board !== 'virtual') throw usageError(`--demo-equipment needs board virtual, the config names ${JSON.stringify(config.board)}`);
-      equipment = (await import('../demo/embedded-equipment.js')).startEmbeddedEquipment();
-    }
-    const gw = new Gateway(config, { log, ...(equipment ? { portFactory: (slot: string) => equipment.factoryFor(slot) } : {}) }).start();
-    // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
-    const onHup = (): void => {
-      try {
-        gw.reloadRevocations();
-      } catch (e) {
-        log.error({ event: 'revocations.reload_failed', error: String((e as Error).message ?? e) }, 'revocation reload failed; keeping the current lists');
-      }
-    };
-    process.on('SIGHUP', onHup);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
-    process.off('SIGHUP', onHup);
-    await gw.stop();
-    equipment?.close();
-    return 0;
+  description:
+    'Runs the gateway: opens the board ports of the configured slots, runs the device drivers, attaches to an RN (outbound only) and serves operator sessions under their Grants.',
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'gateway config file (JSON; see docs/CONFIG.md)' },
+    ...LOG_LEVEL_FLAG,
+    'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
   },
-};
+  json: 'stdout is always JSON lines (pino log records, and audit lines unless the config names a file); accepted so every command takes it',
+  run: ({ flags }) => runGateway({ configFile: flags.config, level: flags['log-level'], waitEnrollment: flags['wait-enrollment'] }),
+});

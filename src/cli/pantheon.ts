@@ -1,5 +1,5 @@
 // `uzpgw pantheon <sub>`: the offline trust-domain issuer. This file only parses flags and prints;
-// the logic lives in src/pantheon/. Every subcommand takes --help and --json.
+// the logic lives in src/pantheon/. With --json each prints its result as one JSON object.
 
 import { initDomain } from '../pantheon/init.js';
 import { enroll } from '../pantheon/enroll.js';
@@ -9,199 +9,180 @@ import { revoke } from '../pantheon/revoke.js';
 import { show } from '../pantheon/show.js';
 import { DAY, HOUR } from '../pantheon/domain.js';
 import { renderHuman } from '../pantheon/render.js';
-import { isRole } from '../uzp/artefacts/pcert.js';
+import { ROLES } from '../uzp/artefacts/pcert.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { bool, helpText, int, list, parseArgs, requireStr, str, usageError, type FlagSpecs, type Parsed } from './args.js';
-import type { Command, CommandIo } from './command.js';
+import type { CommandIo } from './command.js';
+import { defineCommand, defineGroup } from './define.js';
+import { usageError } from './flags.js';
 
-const JSON_FLAG = { json: { type: 'boolean', describe: 'print the result as one JSON object' } } as const;
-const DIR_FLAG = { dir: { type: 'string', describe: 'trust domain directory (root.key, trust.json, state.json)', placeholder: 'DIR' } } as const;
-const OUT_FLAG = { out: { type: 'string', describe: 'artefact file to write (binary envelope)', placeholder: 'FILE' } } as const;
+const DIR_FLAG = { dir: { type: 'string', placeholder: 'DIR', required: true, describe: 'trust domain directory (root.key, trust.json, state.json)' } } as const;
+const OUT_FLAG = { out: { type: 'string', placeholder: 'FILE', required: true, describe: 'artefact file to write (binary envelope)' } } as const;
+const JSON_RESULT = 'the result as one JSON object (the same fields as the human form)';
 
-interface Sub {
-  readonly usage: string;
-  readonly description: string;
-  readonly flags: FlagSpecs;
-  run(p: Parsed): { title: string; result: Record<string, unknown> };
-}
-
-function role(p: Parsed): 'gateway' | 'operator' | 'rn' {
-  const r = requireStr(p, 'role');
-  if (!isRole(r)) throw usageError(`--role: expected gateway, operator or rn, got ${JSON.stringify(r)}`);
-  return r;
-}
-
-const SUBS: Record<string, Sub> = {
-  init: {
-    usage: 'uzpgw pantheon init --dir DIR --domain NAME [--json]',
-    description: 'Creates a trust domain: a new root key DIR/root.key (mode 0600), the trust anchor DIR/trust.json to give to every gateway, operator and RN, and DIR/state.json. Refuses to overwrite an existing domain.',
-    flags: { ...DIR_FLAG, domain: { type: 'string', describe: 'domain name, e.g. plant-7.example', placeholder: 'NAME' }, ...JSON_FLAG },
-    run: (p) => {
-      const r = initDomain(nodeProvider, requireStr(p, 'dir'), requireStr(p, 'domain'));
-      return { title: `initialised trust domain ${r.domain}`, result: { ...r } };
-    },
-  },
-  enroll: {
-    usage: 'uzpgw pantheon enroll --dir DIR (--public HEX | --request FILE) --role gateway|operator|rn [--name N] [--days N] --out FILE [--json]',
-    description: 'Issues a PCert binding a public key to its CID and a role. With --request the enrollment request (from `uzpgw keygen --request`) is verified first.',
-    flags: {
-      ...DIR_FLAG,
-      public: { type: 'string', describe: 'Ed25519 public key, 64 hex characters', placeholder: 'HEX' },
-      request: { type: 'string', describe: 'enrollment request file', placeholder: 'FILE' },
-      role: { type: 'string', describe: 'gateway, operator or rn', placeholder: 'ROLE' },
-      name: { type: 'string', describe: 'human-readable name put in the PCert', placeholder: 'N' },
-      days: { type: 'string', describe: 'validity in days (default 365)', placeholder: 'N' },
-      ...OUT_FLAG,
-      ...JSON_FLAG,
-    },
-    run: (p) => {
-      const r = enroll(nodeProvider, {
-        dir: requireStr(p, 'dir'),
-        publicHex: str(p, 'public'),
-        requestFile: str(p, 'request'),
-        role: role(p),
-        name: str(p, 'name'),
-        days: int(p, 'days', 365, 1, 3650),
-        out: requireStr(p, 'out'),
-        nowMs: Date.now(),
-      });
-      return { title: `issued PCert for ${r.cid}`, result: { ...r } };
-    },
-  },
-  grant: {
-    usage:
-      'uzpgw pantheon grant --dir DIR --subject CID --audience CID --purpose SPEC... [--slot ID] [--device ID] [--hours N|--days N] [--nonce N] [--early-data] [--no-replay] --out FILE [--json]',
-    description:
-      'Issues a Grant letting SUBJECT (initiator, e.g. an operator) reach AUDIENCE (responder, e.g. a gateway) for the given purposes. SPEC examples: serial.read, modbus.write:units=1,2:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json.',
-    flags: {
-      ...DIR_FLAG,
-      subject: { type: 'string', describe: 'CID of the initiator', placeholder: 'CID' },
-      audience: { type: 'string', describe: 'CID of the responder', placeholder: 'CID' },
-      purpose: { type: 'list', describe: 'a purpose (repeatable)', placeholder: 'SPEC' },
-      slot: { type: 'string', describe: 'HIL slot id the Grant is limited to', placeholder: 'ID' },
-      device: { type: 'string', describe: 'device id the Grant is limited to', placeholder: 'ID' },
-      hours: { type: 'string', describe: 'validity in hours (default 24)', placeholder: 'N' },
-      days: { type: 'string', describe: 'validity in days', placeholder: 'N' },
-      nonce: { type: 'string', describe: 'explicit Grant nonce (default: next from state)', placeholder: 'N' },
-      'early-data': { type: 'boolean', describe: 'permit 0-RTT early data (draft §9)' },
-      'no-replay': { type: 'boolean', describe: 'forbid 0-RTT under this Grant (draft §9)' },
-      ...OUT_FLAG,
-      ...JSON_FLAG,
-    },
-    run: (p) => {
-      if (str(p, 'hours') !== undefined && str(p, 'days') !== undefined) throw usageError('give --hours or --days, not both');
-      const seconds = str(p, 'days') !== undefined ? int(p, 'days', 1, 1, 3650) * DAY : int(p, 'hours', 24, 1, 87_600) * HOUR;
-      const r = grant(nodeProvider, {
-        dir: requireStr(p, 'dir'),
-        subject: requireStr(p, 'subject'),
-        audience: requireStr(p, 'audience'),
-        purposes: list(p, 'purpose'),
-        slot: str(p, 'slot'),
-        device: str(p, 'device'),
-        seconds,
-        nonce: str(p, 'nonce') === undefined ? undefined : int(p, 'nonce', 0),
-        earlyData: bool(p, 'early-data'),
-        noReplay: bool(p, 'no-replay'),
-        out: requireStr(p, 'out'),
-        nowMs: Date.now(),
-      });
-      return { title: `issued Grant nonce ${r.nonce}`, result: { ...r } };
-    },
-  },
-  'rn-set': {
-    usage: 'uzpgw pantheon rn-set --dir DIR --rn PUBHEX@host:port[,host:port]... [--scope S] [--epoch N] [--roles R,...] [--days N] --out FILE [--json]',
-    description:
-      'Issues an RN Set Statement listing the Rendezvous Nodes endpoints may use. The sequence number increases automatically; --epoch may raise (never lower) the epoch. The scope defaults to the domain name.',
-    flags: {
-      ...DIR_FLAG,
-      rn: { type: 'list', describe: 'an RN: its Ed25519 public key and addresses (repeatable)', placeholder: 'PUBHEX@HOST:PORT' },
-      scope: { type: 'string', describe: 'scope of the statement (default: the domain name)', placeholder: 'S' },
-      epoch: { type: 'string', describe: 'epoch (default: the last one issued, else 0)', placeholder: 'N' },
-      roles: { type: 'string', describe: 'comma-separated roles for the listed RNs (default relay)', placeholder: 'R,...' },
-      days: { type: 'string', describe: 'validity in days (default 30)', placeholder: 'N' },
-      ...OUT_FLAG,
-      ...JSON_FLAG,
-    },
-    run: (p) => {
-      const r = rnSet(nodeProvider, {
-        dir: requireStr(p, 'dir'),
-        rns: list(p, 'rn'),
-        scope: str(p, 'scope'),
-        epoch: str(p, 'epoch') === undefined ? undefined : int(p, 'epoch', 0),
-        roles: (str(p, 'roles') ?? 'relay').split(','),
-        days: int(p, 'days', 30, 1, 3650),
-        out: requireStr(p, 'out'),
-        nowMs: Date.now(),
-      });
-      return { title: `issued RN Set Statement epoch ${r.epoch} sequence ${r.sequence}`, result: { ...r } };
-    },
-  },
-  revoke: {
-    usage: 'uzpgw pantheon revoke --dir DIR [--cid HEX]... [--object-id HEX]... [--artefact FILE]... [--days N] --out FILE [--json]',
-    description:
-      'Issues the next revocation list: every earlier revocation of this domain plus the given CIDs and artefacts (by object_id or file), with the sequence number increased. Distribute the newest list to every endpoint and RN.',
-    flags: {
-      ...DIR_FLAG,
-      cid: { type: 'list', describe: 'revoke an identity (repeatable)', placeholder: 'HEX' },
-      'object-id': { type: 'list', describe: 'revoke an artefact by object_id (repeatable)', placeholder: 'HEX' },
-      artefact: { type: 'list', describe: 'revoke the artefact in FILE (repeatable)', placeholder: 'FILE' },
-      days: { type: 'string', describe: 'validity of the list in days (default 365)', placeholder: 'N' },
-      ...OUT_FLAG,
-      ...JSON_FLAG,
-    },
-    run: (p) => {
-      const r = revoke(nodeProvider, {
-        dir: requireStr(p, 'dir'),
-        cids: list(p, 'cid'),
-        objectIds: list(p, 'object-id'),
-        artefacts: list(p, 'artefact'),
-        days: int(p, 'days', 365, 1, 3650),
-        out: requireStr(p, 'out'),
-        nowMs: Date.now(),
-      });
-      return { title: `issued revocation list sequence ${r.sequence}`, result: { ...r } };
-    },
-  },
-  show: {
-    usage: 'uzpgw pantheon show FILE [--dir DIR] [--json]',
-    description: 'Decodes an artefact file and prints its fields, object_id, body and validity; with --dir also checks its signatures against DIR/trust.json.',
-    flags: { dir: { type: 'string', describe: 'trust domain (or any directory holding trust.json) to check signatures against', placeholder: 'DIR' }, ...JSON_FLAG },
-    run: (p) => {
-      const [file, ...extra] = p.positionals;
-      if (file === undefined || extra.length > 0) throw usageError('show takes exactly one FILE');
-      const r = show(nodeProvider, file, { dir: str(p, 'dir'), nowMs: Date.now() });
-      return { title: `${String(r.type)} ${String(r.object_id)}`, result: r };
-    },
-  },
-};
-
-function topHelp(): string {
-  const lines = ['usage: uzpgw pantheon <subcommand> [options]', '', 'Offline trust-domain issuer: keys, PCerts, Grants, RN Set Statements, revocations.', '', 'subcommands:'];
-  for (const [name, s] of Object.entries(SUBS)) lines.push(`  ${name.padEnd(8)}${s.usage.replace(/^uzpgw pantheon \S+ ?/, '')}`);
-  lines.push('', 'Run `uzpgw pantheon <subcommand> --help` for details.');
-  return lines.join('\n') + '\n';
-}
-
-async function run(argv: string[], io: CommandIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(topHelp());
-    return name === undefined ? 2 : 0;
-  }
-  const sub = Object.prototype.hasOwnProperty.call(SUBS, name) ? SUBS[name] : undefined;
-  if (sub === undefined) throw usageError(`unknown subcommand ${JSON.stringify(name)}; run \`uzpgw pantheon --help\``);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(helpText(sub.usage, sub.description, sub.flags));
-    return 0;
-  }
-  const p = parseArgs(rest, sub.flags);
-  if (name !== 'show' && p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-  const { title, result } = sub.run(p);
-  io.stdout.write(bool(p, 'json') ? JSON.stringify(result) + '\n' : name === 'show' ? JSON.stringify(result, null, 2) + '\n' : renderHuman(title, result));
+/** Every subcommand prints a result object: "title" then key: value lines, or one JSON line. */
+function print(io: CommandIo, json: boolean, title: string, result: object): number {
+  io.stdout.write(json ? JSON.stringify(result) + '\n' : renderHuman(title, { ...result }));
   return 0;
 }
 
-export const command: Command = {
+const init = defineCommand({
+  name: 'pantheon init',
+  summary: 'create a trust domain: root key, trust anchor, state',
+  description:
+    'Creates a trust domain: a new root key DIR/root.key (mode 0600), the trust anchor DIR/trust.json to give to every gateway, operator and RN, and DIR/state.json. Refuses to overwrite an existing domain.',
+  flags: { ...DIR_FLAG, domain: { type: 'string', placeholder: 'NAME', required: true, describe: 'domain name, e.g. plant-7.example' } },
+  json: JSON_RESULT,
+  run({ flags }, io) {
+    const r = initDomain(nodeProvider, flags.dir, flags.domain);
+    return print(io, flags.json, `initialised trust domain ${r.domain}`, r);
+  },
+});
+
+const enrollCommand = defineCommand({
+  name: 'pantheon enroll',
+  summary: 'issue a PCert for a public key or an enrollment request',
+  description:
+    'Issues a PCert binding a public key to its CID and a role. Give exactly one of --public and --request; with --request the enrollment request (from `uzpgw keygen --request`) is verified first.',
+  flags: {
+    ...DIR_FLAG,
+    role: { type: 'string', placeholder: 'ROLE', required: true, choices: ROLES, describe: 'the role the PCert grants' },
+    ...OUT_FLAG,
+    public: { type: 'string', placeholder: 'HEX', describe: 'Ed25519 public key, 64 hex characters' },
+    request: { type: 'string', placeholder: 'FILE', describe: 'enrollment request file' },
+    name: { type: 'string', placeholder: 'N', describe: 'human-readable name put in the PCert' },
+    days: { type: 'int', placeholder: 'N', min: 1, max: 3650, default: 365, describe: 'validity in days' },
+  },
+  json: JSON_RESULT,
+  run({ flags }, io) {
+    const r = enroll(nodeProvider, {
+      dir: flags.dir,
+      publicHex: flags.public,
+      requestFile: flags.request,
+      role: flags.role,
+      name: flags.name,
+      days: flags.days,
+      out: flags.out,
+      nowMs: Date.now(),
+    });
+    return print(io, flags.json, `issued PCert for ${r.cid}`, r);
+  },
+});
+
+const grantCommand = defineCommand({
+  name: 'pantheon grant',
+  summary: 'issue a Grant: who may reach which gateway slot, for which purposes',
+  description:
+    'Issues a Grant letting SUBJECT (initiator, e.g. an operator) reach AUDIENCE (responder, e.g. a gateway) for the given purposes. SPEC examples: serial.read, modbus.write:units=1,2:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#. Give --hours or --days, not both. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json.',
+  flags: {
+    ...DIR_FLAG,
+    subject: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the initiator' },
+    audience: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the responder' },
+    ...OUT_FLAG,
+    purpose: { type: 'list', placeholder: 'SPEC', required: true, describe: 'a purpose' },
+    slot: { type: 'string', placeholder: 'ID', describe: 'HIL slot id the Grant is limited to' },
+    device: { type: 'string', placeholder: 'ID', describe: 'device id the Grant is limited to' },
+    hours: { type: 'int', placeholder: 'N', min: 1, max: 87_600, describe: 'validity in hours (24 unless --days)' },
+    days: { type: 'int', placeholder: 'N', min: 1, max: 3650, describe: 'validity in days' },
+    nonce: { type: 'int', placeholder: 'N', describe: 'explicit Grant nonce (default: next from state)' },
+    'early-data': { type: 'boolean', describe: 'permit 0-RTT early data (draft §9)' },
+    'no-replay': { type: 'boolean', describe: 'forbid 0-RTT under this Grant (draft §9)' },
+  },
+  json: JSON_RESULT,
+  run({ flags }, io) {
+    if (flags.hours !== undefined && flags.days !== undefined) throw usageError('give --hours or --days, not both');
+    const r = grant(nodeProvider, {
+      dir: flags.dir,
+      subject: flags.subject,
+      audience: flags.audience,
+      purposes: flags.purpose,
+      slot: flags.slot,
+      device: flags.device,
+      seconds: flags.days !== undefined ? flags.days * DAY : (flags.hours ?? 24) * HOUR,
+      nonce: flags.nonce,
+      earlyData: flags['early-data'],
+      noReplay: flags['no-replay'],
+      out: flags.out,
+      nowMs: Date.now(),
+    });
+    return print(io, flags.json, `issued Grant nonce ${r.nonce}`, r);
+  },
+});
+
+const rnSetCommand = defineCommand({
+  name: 'pantheon rn-set',
+  summary: 'issue an RN Set Statement: which Rendezvous Nodes endpoints may use',
+  description:
+    'Issues an RN Set Statement listing the Rendezvous Nodes endpoints may use, each as PUBHEX@host:port[,host:port]... The sequence number increases automatically; --epoch may raise (never lower) the epoch. The scope defaults to the domain name.',
+  flags: {
+    ...DIR_FLAG,
+    ...OUT_FLAG,
+    rn: { type: 'list', placeholder: 'PUBHEX@HOST:PORT', required: true, describe: 'an RN: its Ed25519 public key and addresses' },
+    scope: { type: 'string', placeholder: 'S', describe: 'scope of the statement (default: the domain name)' },
+    epoch: { type: 'int', placeholder: 'N', describe: 'epoch (default: the last one issued, else 0)' },
+    roles: { type: 'string', placeholder: 'R,...', default: 'relay', describe: 'comma-separated roles for the listed RNs' },
+    days: { type: 'int', placeholder: 'N', min: 1, max: 3650, default: 30, describe: 'validity in days' },
+  },
+  json: JSON_RESULT,
+  run({ flags }, io) {
+    const r = rnSet(nodeProvider, {
+      dir: flags.dir,
+      rns: flags.rn,
+      scope: flags.scope,
+      epoch: flags.epoch,
+      roles: flags.roles.split(','),
+      days: flags.days,
+      out: flags.out,
+      nowMs: Date.now(),
+    });
+    return print(io, flags.json, `issued RN Set Statement epoch ${r.epoch} sequence ${r.sequence}`, r);
+  },
+});
+
+const revokeCommand = defineCommand({
+  name: 'pantheon revoke',
+  summary: 'issue the next revocation list (cumulative)',
+  description:
+    'Issues the next revocation list: every earlier revocation of this domain plus the given CIDs and artefacts (by object_id or file), with the sequence number increased. Distribute the newest list to every endpoint and RN.',
+  flags: {
+    ...DIR_FLAG,
+    ...OUT_FLAG,
+    cid: { type: 'list', placeholder: 'HEX', describe: 'revoke an identity' },
+    'object-id': { type: 'list', placeholder: 'HEX', describe: 'revoke an artefact by object_id' },
+    artefact: { type: 'list', placeholder: 'FILE', describe: 'revoke the artefact in FILE' },
+    days: { type: 'int', placeholder: 'N', min: 1, max: 3650, default: 365, describe: 'validity of the list in days' },
+  },
+  json: JSON_RESULT,
+  run({ flags }, io) {
+    const r = revoke(nodeProvider, {
+      dir: flags.dir,
+      cids: flags.cid,
+      objectIds: flags['object-id'],
+      artefacts: flags.artefact,
+      days: flags.days,
+      out: flags.out,
+      nowMs: Date.now(),
+    });
+    return print(io, flags.json, `issued revocation list sequence ${r.sequence}`, r);
+  },
+});
+
+const showCommand = defineCommand({
+  name: 'pantheon show',
+  summary: 'decode an artefact file and check its signatures',
+  description: 'Decodes an artefact file and prints its fields, object_id, body and validity; with --dir also checks its signatures against DIR/trust.json.',
+  flags: { dir: { type: 'string', placeholder: 'DIR', describe: 'trust domain (or any directory holding trust.json) to check signatures against' } },
+  args: ['FILE'],
+  json: 'the decoded artefact as one JSON object (without --json: the same object, indented)',
+  run({ flags, args }, io) {
+    const r = show(nodeProvider, args[0]!, { dir: flags.dir, nowMs: Date.now() });
+    io.stdout.write(flags.json ? JSON.stringify(r) + '\n' : JSON.stringify(r, null, 2) + '\n');
+    return 0;
+  },
+});
+
+export const command = defineGroup({
+  name: 'pantheon',
   summary: 'offline trust-domain issuer (init, enroll, grant, rn-set, revoke, show)',
-  run,
-};
+  description: 'Offline trust-domain issuer: keys, PCerts, Grants, RN Set Statements, revocations.',
+  subcommands: [init, enrollCommand, grantCommand, rnSetCommand, revokeCommand, showCommand],
+});

@@ -3,7 +3,7 @@
 // scripts and tests can wait for it; logs JSON lines with pino to stderr. SIGHUP reloads the
 // revocation file (and closes links it revokes); SIGTERM / SIGINT close everything and exit 0.
 
-import { pino, type Level } from 'pino';
+import { pino } from 'pino';
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
@@ -12,27 +12,10 @@ import { TrustStore } from '../uzp/artefacts/trust.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
 import { RN_MAX_LINKS } from '../uzp/link/constants.js';
-import { bool, helpText, int, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand } from './define.js';
+import { usageError } from './flags.js';
+import { LOG_LEVEL_FLAG } from './log-level.js';
 import { isCodedError } from '../lib/errors.js';
-
-const FLAGS: FlagSpecs = {
-  listen: { type: 'string', placeholder: 'HOST:PORT', describe: 'address to listen on (port 0 picks a free port)' },
-  trust: { type: 'string', placeholder: 'FILE', describe: 'trust anchor JSON of the domain (uzpgw pantheon init)' },
-  key: { type: 'string', placeholder: 'FILE', describe: "the RN's Ed25519 key file (mode 0600)" },
-  'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement; warns when this RN is not listed in it' },
-  revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list; reloaded on SIGHUP' },
-  'max-links': { type: 'string', placeholder: 'N', describe: `maximum attached EP links (default ${RN_MAX_LINKS})` },
-  'require-attestation': {
-    type: 'boolean',
-    describe: 'offer stitches to a gateway only after it sent attestation evidence bound to its attachment (presence and binding are checked, claims are not appraised)',
-  },
-  'log-level': { type: 'string', placeholder: 'LEVEL', describe: 'fatal|error|warn|info|debug|trace|silent (default info)' },
-};
-const USAGE = 'uzpgw rn --listen HOST:PORT --trust FILE --key FILE [--rn-set FILE] [--revocations FILE] [--max-links N] [--require-attestation] [--log-level L]';
-const DESCRIPTION =
-  'Runs a Rendezvous Node: endpoints attach with outbound links, the RN stitches authorised JOINs and relays end-to-end ciphertext it cannot read.';
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** A malformed --listen is a usage error (exit 2), not a configuration file problem. */
 function listenAddress(s: string): HostPort {
@@ -43,31 +26,37 @@ function listenAddress(s: string): HostPort {
   }
 }
 
-export const command: Command = {
+export const command = defineCommand({
+  name: 'rn',
   summary: 'run a Rendezvous Node (the only component that listens)',
-  async run(argv, io) {
-    if (argv.includes('--help')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])} (see --help)`);
-    const listen = listenAddress(requireStr(p, 'listen'));
-    const trustFile = requireStr(p, 'trust');
-    const keyFile = requireStr(p, 'key');
-    const maxLinks = int(p, 'max-links', RN_MAX_LINKS, 1, 1_000_000);
-    const requireAttestation = bool(p, 'require-attestation');
-    const level = str(p, 'log-level') ?? 'info';
-    if (!LEVELS.includes(level)) throw usageError(`--log-level: expected one of ${LEVELS.join('|')}, got ${JSON.stringify(level)}`);
+  description:
+    'Runs a Rendezvous Node: endpoints attach with outbound links, the RN stitches authorised JOINs and relays end-to-end ciphertext it cannot read.',
+  flags: {
+    listen: { type: 'string', placeholder: 'HOST:PORT', required: true, describe: 'address to listen on (port 0 picks a free port)' },
+    trust: { type: 'string', placeholder: 'FILE', required: true, describe: 'trust anchor JSON of the domain (uzpgw pantheon init)' },
+    key: { type: 'string', placeholder: 'FILE', required: true, describe: "the RN's Ed25519 key file (mode 0600)" },
+    'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement; warns when this RN is not listed in it' },
+    revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list; reloaded on SIGHUP' },
+    'max-links': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_LINKS, describe: 'maximum attached EP links' },
+    'require-attestation': {
+      type: 'boolean',
+      describe: 'offer stitches to a gateway only after it sent attestation evidence bound to its attachment (presence and binding are checked, claims are not appraised)',
+    },
+    ...LOG_LEVEL_FLAG,
+  },
+  json: 'stdout is always JSON: exactly one line, {"event":"listening","address":"HOST:PORT"}, once ready (logs are JSON lines on stderr); accepted so every command takes it',
+  async run({ flags }, io) {
+    const listen = listenAddress(flags.listen);
+    const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'require-attestation': requireAttestation, 'log-level': level } = flags;
 
     const provider = nodeProvider;
     const anchor = loadTrustAnchor(provider, trustFile);
     const identity = loadKeyFile(provider, keyFile);
     const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
-    const log = pino({ level: level as Level, base: { cmd: 'rn' } }, pino.destination({ dest: 2, sync: true }));
-    const revocations = str(p, 'revocations');
+    const log = pino({ level, base: { cmd: 'rn' } }, pino.destination({ dest: 2, sync: true }));
+    const revocations = flags.revocations;
     if (revocations !== undefined) trust.setRevocation(readArtefactFile(revocations));
-    const rnSetFile = str(p, 'rn-set');
+    const rnSetFile = flags['rn-set'];
     if (rnSetFile !== undefined) {
       trust.setRnSet(readArtefactFile(rnSetFile));
       try {
@@ -114,4 +103,4 @@ export const command: Command = {
       process.on('SIGINT', onInt);
     });
   },
-};
+});

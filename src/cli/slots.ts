@@ -3,16 +3,8 @@
 // valid (warnings allowed), 1 when it has errors.
 
 import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../config/index.js';
-import { bool, helpText, parseArgs, requireStr, str, usageError, type FlagSpecs } from './args.js';
-import type { Command } from './command.js';
+import { defineCommand, defineGroup } from './define.js';
 
-const FLAGS: FlagSpecs = {
-  config: { type: 'string', describe: 'the gateway config file (JSON)', placeholder: 'FILE' },
-  json: { type: 'boolean', describe: 'print one JSON object' },
-  'boards-dir': { type: 'string', describe: 'read board profiles from DIR instead of the shipped boards/', placeholder: 'DIR' },
-  'no-file-check': { type: 'boolean', describe: 'do not check that key, PCert and trust files exist (e.g. when checking on a workstation)' },
-};
-const USAGE = 'uzpgw slots check --config FILE [--json] [--boards-dir DIR] [--no-file-check]';
 const DESCRIPTION = [
   'Validates a gateway config: the schema (unknown keys, types, ranges), then the slots against the',
   'board (slot exists, driver fits the slot, baud/parity/stop bits fit the port, no two slots on one',
@@ -43,22 +35,22 @@ function describeSlot(s: SlotConfig): string {
   }
 }
 
-export const command: Command = {
-  summary: 'check a gateway config against its board (slots, ports, devices)',
-  async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
-      return 0;
-    }
-    const p = parseArgs(argv, FLAGS);
-    const [sub, ...extra] = p.positionals;
-    if (sub !== 'check') throw usageError(sub === undefined ? 'missing subcommand: uzpgw slots check --config FILE' : `unknown subcommand ${JSON.stringify(sub)}; run \`uzpgw slots --help\``);
-    if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const file = requireStr(p, 'config');
-    const r = checkConfigFile(file, { boardsDir: str(p, 'boards-dir') ?? BOARDS_DIR, checkFiles: !bool(p, 'no-file-check') });
+const check = defineCommand({
+  name: 'slots check',
+  summary: 'validate a gateway config against its board profile',
+  description: DESCRIPTION,
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config file (JSON)' },
+    'boards-dir': { type: 'string', placeholder: 'DIR', describe: 'read board profiles from DIR instead of the shipped boards/' },
+    'no-file-check': { type: 'boolean', describe: 'do not check that key, PCert and trust files exist (e.g. when checking on a workstation)' },
+  },
+  json: 'one JSON object: {ok, file, errors, warnings, board, digest, slots: [{slot, port, path?, device, driver}], issues: [...]} (board, digest and slots only when valid)',
+  run({ flags }, io) {
+    const file = flags.config;
+    const r = checkConfigFile(file, { boardsDir: flags['boards-dir'] ?? BOARDS_DIR, checkFiles: !flags['no-file-check'] });
     const errors = r.issues.filter((i) => i.severity === 'error');
     const warnings = r.issues.filter((i) => i.severity === 'warning');
-    if (bool(p, 'json')) {
+    if (flags.json) {
       const c = r.config;
       const out = {
         ok: c !== undefined,
@@ -96,4 +88,11 @@ export const command: Command = {
     io.stdout.write(lines.join('\n') + '\n');
     return 0;
   },
-};
+});
+
+export const command = defineGroup({
+  name: 'slots',
+  summary: 'check a gateway config against its board (slots, ports, devices)',
+  description: DESCRIPTION,
+  subcommands: [check],
+});

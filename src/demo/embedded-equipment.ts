@@ -6,7 +6,7 @@
 //
 // Everything above the serial port is unchanged (Modbus RTU master with its unit-id and CRC checks,
 // RTU framing by silence, the drivers, the HIL broker, the UZP endpoint); what is lost is the tty
-// itself (termios, hang-ups). Used only by `uzpgw gateway --demo-equipment` on the `virtual` board.
+// itself (termios, hang-ups). Used only by `uzpgw demo gateway` on the `virtual` board.
 
 import { EventEmitter } from 'node:events';
 import type { PortFactory, SerialPortLike } from '../ports/serial-port-like.js';

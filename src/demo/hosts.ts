@@ -2,7 +2,7 @@
 //   serial lines  socat PTY pairs + baud-paced relay (VirtualLine) at {virtual_dir}/<slot>, the
 //                 simulators in this (orchestrator) process; without socat there are no PTYs, so
 //                 the gateway runs the same simulators in-process on paced memory lines
-//                 (`uzpgw gateway --demo-equipment`, see embedded-equipment.ts)
+//                 (`uzpgw demo gateway`, see embedded-equipment.ts)
 //   MQTT broker   mosquitto on a free loopback port; without it the embedded broker (mqtt/broker.ts)
 //                 in this process, also loopback only. The MQTT machine runs here in both cases.
 

@@ -88,7 +88,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       config,
       JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet, audit: 'audit.jsonl' }, mqtt.url), null, 2),
     );
-    const gwArgs = ['gateway', '--config', config, '--log-level', 'info', ...(serial.choice.used === 'embedded' ? ['--demo-equipment'] : [])];
+    const gwArgs = [...(serial.choice.used === 'embedded' ? ['demo', 'gateway'] : ['gateway']), '--config', config, '--log-level', 'info'];
     const gateway = await start('gateway', 'gateway', gwArgs);
     await gateway.waitForJson((v) => v.event === 'rn.attached', remaining(), 'its RN attachment', stop.signal);
     view.info('gateway attached to the RN (outbound link; it listens on nothing)');

@@ -83,7 +83,7 @@ describe('MQTT equipment host', () => {
   }
 });
 
-describe('in-gateway fallback (uzpgw gateway --demo-equipment)', () => {
+describe('in-gateway fallback (uzpgw demo gateway)', () => {
   it('the real SerialLink + Modbus RTU master reach both TH-20s and the meter over a paced memory line; absent units stay silent', async () => {
     const eq = startEmbeddedEquipment();
     cleanups.push(() => eq.close());

@@ -1,0 +1,103 @@
+// What `uzpgw connect` serves locally once a slot channel is open, one function per mode. Each
+// resolves with the exit code when the mode is done (count reached, stdin ended, slot ended).
+// stdout carries JSON lines (or, for `serial` without --pty, the raw serial stream).
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { HilMessage } from '../hil/messages.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
+import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
+import type { SlotChannel } from '../operator/slot-channel.js';
+import { toHex } from '../uzp/bytes.js';
+import { cborToJson } from '../uzp/cbor.js';
+import type { CommandIo } from './command.js';
+import { usageError } from './flags.js';
+
+const PTY_READY_MS = 5_000;
+
+/** A status line on stderr: human text, or with --json one JSON object per line. */
+export function notice(io: CommandIo, json: boolean, fields: { readonly event: string } & Record<string, unknown>, text: string): void {
+  io.stderr.write(json ? JSON.stringify(fields) + '\n' : text + '\n');
+}
+
+/** tail: one JSON line per reading. */
+export function serveTail(slot: SlotChannel, io: CommandIo, count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let n = 0;
+    slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
+      io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
+      if (++n >= count) resolve(0);
+    });
+  });
+}
+
+/** modbus-tcp: a loopback Modbus TCP endpoint forwarding to the slot; announces its address. */
+export async function serveModbusTcp(slot: SlotChannel, listen: string, io: CommandIo): Promise<number> {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
+  const ep = new ModbusTcpEndpoint((unit, pdu) => slot.modbus(unit, pdu));
+  const address = await ep.listen(host, port);
+  io.stdout.write(JSON.stringify({ event: 'listening', address, mode: 'modbus-tcp' }) + '\n');
+  return new Promise((resolve) => slot.once('end', () => void ep.close().then(() => resolve(1))));
+}
+
+/** serial without --pty: the slot's bytes on stdout, stdin to the slot. */
+export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean): Promise<number> {
+  slot.on('data', (d: Uint8Array) => io.stdout.write(d));
+  slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code }, `refused: ${code}`));
+  return new Promise((resolve) => {
+    process.stdin.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => resolve(1)));
+    process.stdin.once('end', () => resolve(0));
+  });
+}
+
+/** --pty: socat creates PATH as a PTY and bridges it to our pipes, so terminal programs can open it. */
+export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<number> {
+  const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    socat.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
+    // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
+    socat.once('spawn', () => {
+      const deadline = Date.now() + PTY_READY_MS;
+      const check = (): void => {
+        if (existsSync(path)) io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
+        else if (Date.now() > deadline) {
+          socat.kill('SIGTERM');
+          reject(new LocalError(CommonCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
+        } else setTimeout(check, 20);
+      };
+      check();
+    });
+    slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
+    socat.stdout.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => undefined));
+    socat.once('exit', () => resolve(0));
+    slot.once('end', () => {
+      socat.kill('SIGTERM');
+      resolve(1);
+    });
+    process.once('exit', () => socat.kill('SIGTERM'));
+  });
+}
+
+/** mqtt: JSON lines out, one per message received and per publication acknowledged. */
+export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs: readonly string[], io: CommandIo, count: number): Promise<number> {
+  let n = 0;
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => (finish = r));
+  slot.on('msg', (topic: string, payload: Uint8Array) => {
+    const text = Buffer.from(payload).toString('utf8');
+    io.stdout.write(JSON.stringify({ event: 'message', topic, payload: /^[\x20-\x7e]*$/.test(text) ? text : toHex(payload) }) + '\n');
+    if (++n >= count) finish(0);
+  });
+  for (const f of subs) await slot.subscribe(f);
+  for (const spec of pubs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw usageError(`--pub: expected TOPIC=PAYLOAD, got ${JSON.stringify(spec)}`);
+    await slot.publish(spec.slice(0, eq), Buffer.from(spec.slice(eq + 1)));
+    io.stdout.write(JSON.stringify({ event: 'published', topic: spec.slice(0, eq) }) + '\n');
+  }
+  if (subs.length === 0) return 0;
+  return done;
+}

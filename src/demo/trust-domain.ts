@@ -19,7 +19,7 @@ import { rnSet } from '../pantheon/rnset.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { generateIdentity } from '../uzp/identity/identity.js';
-import { METER_ENERGY_ADDR, METER_POWER_ADDR, METER_UNIT, MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, TH20_UNITS } from './equipment.js';
+import { METER_POWER_ADDR, METER_UNIT, MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, TH20_UNITS } from './equipment.js';
 
 /** File names inside the demo directory (relative, so the gateway config can name them too). */
 export const FILES = {

@@ -8,7 +8,7 @@ import { codecFor } from '../uzp/artefacts/codecs.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { openArtefact, verifySignatures } from '../uzp/artefacts/open.js';
 import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/artefacts/types.js';
-import { cborToJson, decodeCanonical, type CborValue, type Json } from '../uzp/cbor.js';
+import { cborToJson, decodeCanonical, type Json } from '../uzp/cbor.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { trustPath } from './domain.js';

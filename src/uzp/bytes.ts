@@ -2,7 +2,6 @@
 // Decoders built on Reader throw only DecodeError, never RangeError, so junk input
 // from the wire always ends in a typed, droppable error.
 
-import { ErrorCode } from './errors.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export type Bytes = Uint8Array;

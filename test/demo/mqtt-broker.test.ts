@@ -3,12 +3,12 @@
 
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedMqttBroker } from '../../src/demo/mqtt/broker.js';
-import { decodePacket, encodePacket, PacketSplitter, type MqttPacket } from '../../src/demo/mqtt/codec.js';
 import { fromHex } from '../../src/uzp/bytes.js';
 import { auditSockets } from '../helpers/proc-sockets.js';
-import { FakeClock } from '../uzp/link/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -38,15 +38,66 @@ function collect(c: MqttClient, n: number): Promise<{ topic: string; payload: st
   );
 }
 
+/** The packets these tests write and read, in a compact form; mqtt-packet does the bytes. */
+type MqttPacket =
+  | { readonly type: 'connect'; readonly level: 3 | 4 | 5; readonly clientId: string; readonly keepalive: number; readonly cleanSession: boolean }
+  | { readonly type: 'connack'; readonly sessionPresent: boolean; readonly returnCode: number }
+  | { readonly type: 'publish'; readonly topic: string; readonly payload: Uint8Array; readonly qos: 0 | 1 | 2; readonly retain: boolean; readonly dup: boolean; readonly id?: number }
+  | { readonly type: 'puback' | 'unsuback'; readonly id: number }
+  | { readonly type: 'subscribe'; readonly id: number; readonly subscriptions: readonly { readonly filter: string; readonly qos: 0 | 1 | 2 }[] }
+  | { readonly type: 'suback'; readonly id: number; readonly granted: readonly number[] }
+  | { readonly type: 'unsubscribe'; readonly id: number; readonly filters: readonly string[] }
+  | { readonly type: 'pingreq' | 'pingresp' | 'disconnect' };
+
+function toWire(p: MqttPacket): Buffer {
+  switch (p.type) {
+    case 'connect':
+      return generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: p.level, clientId: p.clientId, keepalive: p.keepalive, clean: p.cleanSession });
+    case 'publish':
+      return generate({ cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload), qos: p.qos, retain: p.retain, dup: p.dup, ...(p.id !== undefined ? { messageId: p.id } : {}) });
+    case 'subscribe':
+      return generate({ cmd: 'subscribe', messageId: p.id, subscriptions: p.subscriptions.map((s) => ({ topic: s.filter, qos: s.qos })) });
+    case 'unsubscribe':
+      return generate({ cmd: 'unsubscribe', messageId: p.id, unsubscriptions: [...p.filters] });
+    case 'pingreq':
+    case 'disconnect':
+      return generate({ cmd: p.type });
+    default:
+      throw new Error(`a client does not send ${p.type}`);
+  }
+}
+
+function fromWire(p: Packet): MqttPacket {
+  switch (p.cmd) {
+    case 'connack':
+      return { type: 'connack', sessionPresent: p.sessionPresent, returnCode: p.returnCode! };
+    case 'publish':
+      return { type: 'publish', topic: p.topic, payload: new Uint8Array(p.payload as Buffer), qos: p.qos, retain: p.retain, dup: p.dup, ...(p.qos > 0 ? { id: p.messageId! } : {}) };
+    case 'puback':
+    case 'unsuback':
+      return { type: p.cmd, id: p.messageId! };
+    case 'suback':
+      return { type: 'suback', id: p.messageId!, granted: p.granted as number[] };
+    case 'pingresp':
+      return { type: 'pingresp' };
+    default:
+      throw new Error(`a broker does not send ${p.cmd}`);
+  }
+}
+
 /** A raw MQTT connection: send packets or bytes, read decoded packets, see when it is closed. */
 class Raw {
   readonly packets: MqttPacket[] = [];
   readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
   private constructor(readonly socket: Socket) {
-    const splitter = new PacketSplitter(1 << 20);
+    const wire = parser({ protocolVersion: 4 });
+    wire.on('packet', (p) => this.packets.push(fromWire(p)));
+    wire.on('error', (e) => {
+      throw e; // the broker sent something malformed: fail loudly
+    });
     socket.on('data', (d: Buffer) => {
-      for (const f of splitter.push(new Uint8Array(d))) this.packets.push(decodePacket(f));
+      wire.parse(d);
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('error', () => {});
@@ -60,7 +111,7 @@ class Raw {
     });
   }
   send(p: MqttPacket | Uint8Array): void {
-    this.socket.write(p instanceof Uint8Array ? p : encodePacket(p));
+    this.socket.write(p instanceof Uint8Array ? p : toWire(p));
   }
   async next(): Promise<MqttPacket> {
     while (this.packets.length === 0) await new Promise<void>((r) => this.waiters.push(r));

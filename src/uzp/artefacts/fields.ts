@@ -2,7 +2,6 @@
 
 import { toHex } from '../bytes.js';
 import { asArray, asText, type CborValue } from '../cbor.js';
-import { ErrorCode } from '../errors.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** Non-empty text of at most `max` characters, optionally matching `pattern`. */

@@ -1,7 +1,6 @@
 // Issuing side: typed body -> envelope bytes. Used by Pantheon and by tests.
 
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
-import { ErrorCode } from '../errors.js';
 import { codecFor, type BodyOf, type CodecType } from './codecs.js';
 import { sealEnvelope, type ArtefactFields } from './envelope.js';
 import { openArtefact } from './open.js';

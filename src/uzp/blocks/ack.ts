@@ -4,7 +4,6 @@
 // Ranges are inclusive, listed from the highest down, disjoint and non-adjacent; count is 1..64 and
 // ranges[0].last == largest. decodeAck throws only DecodeError.
 
-import { ErrorCode } from '../errors.js';
 import { Reader, writeU32 } from '../bytes.js';
 import { ACK_HEADER_LENGTH, ACK_MAX_RANGES, ACK_RANGE_LENGTH } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';

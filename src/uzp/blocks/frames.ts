@@ -4,7 +4,6 @@
 // itself as the visitor, so there is one parser and no per-block closures or frame objects.
 // The walker throws only DecodeError.
 
-import { ErrorCode } from '../errors.js';
 import { readU32, utf8, writeU32 } from '../bytes.js';
 import {
   CLOSE_HEADER_LENGTH,

@@ -1,7 +1,6 @@
 // Tunables of the block engine with their defaults. Every buffer the engine holds is bounded by one
 // of these (ARCHITECTURE.md: "never allocates without bound").
 
-import { ErrorCode } from '../errors.js';
 import { MSG_HEADER_LENGTH } from './constants.js';
 import { CommonCode, LocalError } from '../../lib/errors.js';
 

@@ -1,7 +1,6 @@
 // One place that knows both providers. Everything else takes a CryptoProvider as an argument;
 // only the composition root (gateway, RN, CLI) chooses which one.
 
-import { ErrorCode } from '../errors.js';
 import { nobleProvider } from './noble.js';
 import { nodeProvider } from './node.js';
 import type { CryptoProvider } from './provider.js';

@@ -20,7 +20,6 @@ import { sealSessionKeys, type SessionKeys } from './keys.js';
 import {
   decodeResponderFlight,
   decodeServerHello,
-  encodeClientHello,
   encodeClientHelloBody,
   encodeFinished,
   type HandshakeExtension,

@@ -4,7 +4,6 @@
 
 import { Reader, Writer } from '../bytes.js';
 import { MLKEM768_CIPHERTEXT_LENGTH, MLKEM768_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { ErrorCode } from '../errors.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const MSG_CH1 = 0x01;

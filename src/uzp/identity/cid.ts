@@ -5,7 +5,7 @@
 import { toHex } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
-import { CryptoError, ErrorCode } from '../errors.js';
+import { CryptoError } from '../errors.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const CID_LENGTH = 32;

@@ -1,7 +1,6 @@
 // "host:port" strings as they appear in RN Set Statements and on the command line.
 // IPv6 literals are bracketed ("[::1]:7000"), as in URLs (RFC 3986 §3.2.2).
 
-import { ErrorCode } from '../errors.js';
 import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export interface HostPort {

@@ -5,7 +5,6 @@
 // docs/PROFILE.md §Control.
 
 import { Reader, Writer } from '../bytes.js';
-import { ErrorCode } from '../errors.js';
 import { CID_LENGTH, ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 

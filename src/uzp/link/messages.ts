@@ -5,7 +5,6 @@
 
 import { Reader, Writer } from '../bytes.js';
 import { AEAD_TAG_LENGTH, ED25519_PUBLIC_LENGTH, ED25519_SIGNATURE_LENGTH, X25519_KEY_LENGTH } from '../crypto/provider.js';
-import { ErrorCode } from '../errors.js';
 import { LINK_VERSION, MAX_PCERT_BYTES, NONCE_LENGTH } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 

@@ -10,7 +10,7 @@ import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { cidOf } from '../identity/cid.js';
 import { parseAddress } from './address.js';
-import { AttachInitiator, CONTROL_AD, type InitiatorTrust } from './attach.js';
+import { AttachInitiator, CONTROL_AD } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, every, type Clock } from '../../lib/clock.js';

@@ -23,7 +23,7 @@ await runBench(BENCH, async () => {
   execFileSync(process.execPath, [CLI, 'keygen', '--out', join(dir, 'signer.key')], { stdio: 'ignore' });
   execFileSync(process.execPath, [CLI, 'flash', '--board', 'rpi-4b', '--target', target, '--sign-key', join(dir, 'signer.key')], { stdio: 'ignore' });
   const bundleDir = join(target, 'opt/uzp-gateway');
-  const [{ Attester }, { appraise }, { NonceStore }, { openManifest }, { checkConfigText }, { nodeProvider: p }, { generateIdentity }, { measureBundle }] = await Promise.all([
+  const [{ Attester }, { appraise }, { NonceStore }, { openManifest }, { checkConfigText }, { nodeProvider: p }, { generateIdentity }, { measureBundle }, { attestInputOf }] = await Promise.all([
     mod('attest/attester.js'),
     mod('attest/appraise.js'),
     mod('attest/nonces.js'),
@@ -32,6 +32,7 @@ await runBench(BENCH, async () => {
     mod('uzp/crypto/node.js'),
     mod('uzp/identity/identity.js'),
     mod('attest/bundle.js'),
+    mod('config/attest-input.js'),
   ]);
   const configFile = join(target, 'etc/uzp-gateway/gateway.json');
   const { config, board } = checkConfigText(readFileSync(configFile, 'utf8'), configFile, { checkFiles: false, boardsDir: join(bundleDir, 'boards') });
@@ -54,7 +55,7 @@ await runBench(BENCH, async () => {
   const warm = [];
   const appraisal = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const a = new Attester({ provider: p, cid: id.cid, signer: id.signer, config, board, bundleDir });
+    const a = new Attester({ provider: p, cid: id.cid, signer: id.signer, input: attestInputOf(config, board, p), bundleDir });
     const nonces = new NonceStore(p);
     let t0 = performance.now();
     await a.evidence(nonces.issue());

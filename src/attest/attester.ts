@@ -3,18 +3,16 @@
 // config it validated, the board file it read), never from what a config says should be there.
 
 import { readFileSync } from 'node:fs';
-import type { Board, GatewayConfig } from '../config/types.js';
-import { configDigest } from '../config/digest.js';
 import { utf8 } from '../uzp/bytes.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
 import { BundleMeasurer } from './bundle.js';
 import { oemidBytes } from './cbor-parts.js';
 import { ueidOf } from './claims.js';
 import { claimsDigest, signEvidence } from './evidence.js';
-import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, slotClaimsFromConfig, softwareOf } from './measure.js';
+import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, slotClaimsOf, softwareOf } from './measure.js';
 import { qualifyingData } from './tpm/qualifying.js';
 import type { TpmAttester } from './tpm/attester.js';
-import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
+import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type AttestInput, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
 import { AttestErrorCode } from './errors.js';
 import { StateError } from '../lib/errors.js';
 
@@ -25,8 +23,8 @@ export interface AttesterOptions {
   readonly provider: CryptoProvider;
   readonly cid: Uint8Array;
   readonly signer: Signer;
-  readonly config: GatewayConfig;
-  readonly board: Board;
+  /** What the config says that attestation needs (built by the gateway from its validated config). */
+  readonly input: AttestInput;
   /** The installed bundle to measure (default: the one this code runs from). */
   readonly bundleDir?: string;
   /** What a slot's device says about itself, when it can tell (Modbus 43/14). */
@@ -62,9 +60,10 @@ export class Attester {
     const p = o.provider;
     this.bundleDir = o.bundleDir ?? RUNNING_BUNDLE_DIR;
     this.measurer = new BundleMeasurer(p, this.bundleDir);
-    this.configDigest = configDigest(o.config, p);
-    this.boardDigest = boardDigest(p, o.board);
-    this.slots = slotClaimsFromConfig(o.config);
+    const board = o.input.board;
+    this.configDigest = o.input.configDigest;
+    this.boardDigest = boardDigest(p, board);
+    this.slots = slotClaimsOf(o.input.slots);
     // RFC 9711 §4.2.11 bootseed: constant within one OS boot. Derived from the kernel's boot_id and
     // our CID so that it neither leaks the boot_id nor links two gateways on one host.
     const bootId = readTrimmed(o.bootIdPath ?? BOOT_ID);
@@ -76,14 +75,14 @@ export class Attester {
     this.fixed = {
       eat_profile: EAT_PROFILE,
       ueid: ueidOf(o.cid),
-      oemid: oemidBytes(o.board.oemid),
-      hwmodel: o.board.hwmodel,
-      hwversion: o.board.hwversion,
-      board: o.board.id,
+      oemid: oemidBytes(board.oemid),
+      hwmodel: board.hwmodel,
+      hwversion: board.hwversion,
+      board: board.id,
       ...(dtmodel !== undefined ? { dtmodel: dtmodel.slice(0, 256) } : {}),
       swname: sw.swname,
       swversion: sw.swversion,
-      dbgstat: o.config.attestation.debug || inspect ? 'enabled' : 'disabled',
+      dbgstat: o.input.debug || inspect ? 'enabled' : 'disabled',
       bootseed,
       key_origin: o.tpm !== undefined ? 'tpm' : 'software',
     };

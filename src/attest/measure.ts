@@ -5,22 +5,17 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Board, GatewayConfig, SlotConfig } from '../config/types.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import type { SlotClaims } from './types.js';
+import type { BoardFacts, SlotClaimInput, SlotClaims } from './types.js';
 
 /** The bundle this code runs from: the directory holding dist/ (…/dist/attest/measure.js -> …). */
 export const RUNNING_BUNDLE_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
-/** What a slot claims about itself from configuration: device id, driver and where it is attached. */
-export function slotPort(s: SlotConfig): string {
-  const d = s.device;
-  if (d.driver === 'mqtt-bridge') return redactUrl(d.broker);
-  if (d.driver === 'modbus-poller' && d.transport.kind === 'tcp') return `tcp://${d.transport.host}:${d.transport.port}`;
-  return s.port.path ?? s.port.id;
-}
-
-function redactUrl(u: string): string {
+/**
+ * A broker URL as a claim may carry it: user name and password removed (evidence is shown to every
+ * holder of a Grant for this gateway and kept by verifiers; credentials are not theirs to see).
+ */
+export function withoutCredentials(u: string): string {
   try {
     const url = new URL(u);
     url.username = '';
@@ -31,14 +26,15 @@ function redactUrl(u: string): string {
   }
 }
 
-export function slotClaimsFromConfig(c: GatewayConfig): Record<string, SlotClaims> {
+/** slot id -> slot claims (RFC 9711 §4.2.18 submods, before device identity), in the input's order. */
+export function slotClaimsOf(slots: readonly SlotClaimInput[]): Record<string, SlotClaims> {
   const out: Record<string, SlotClaims> = {};
-  for (const s of c.slots) out[s.id] = { device: s.device.id, driver: s.device.driver, port: slotPort(s) };
+  for (const s of slots) out[s.id] = { device: s.device, driver: s.driver, port: s.port };
   return out;
 }
 
 /** BLAKE3-256 of the board profile file as installed. */
-export function boardDigest(p: CryptoProvider, board: Board): Uint8Array {
+export function boardDigest(p: CryptoProvider, board: BoardFacts): Uint8Array {
   return p.blake3(new Uint8Array(readFileSync(board.file)));
 }
 

@@ -37,6 +37,43 @@ export interface SlotClaims {
   readonly identity?: DeviceIdentity;
 }
 
+/**
+ * The board facts the claims carry (RFC 9711 §4.2.3-4.2.5, from the board profile) and where the
+ * profile file is installed: its bytes are measured as they are, not as a config says they are.
+ */
+export interface BoardFacts {
+  readonly file: string;
+  readonly id: string;
+  /** 6 hex digits (IEEE OUI) or 32 hex digits (random). */
+  readonly oemid: string;
+  readonly hwmodel: string;
+  readonly hwversion: string;
+}
+
+/** What one slot claims from configuration, before its device says who it is (a submod's base). */
+export interface SlotClaimInput {
+  readonly id: string;
+  readonly device: string;
+  readonly driver: string;
+  /** As claimed: serial device path, "tcp://host:port", or a broker URL without credentials (measure.ts withoutCredentials). */
+  readonly port: string;
+}
+
+/**
+ * Everything attestation takes from the gateway's configuration, and no more: the layers above
+ * (gateway, flash) build it from the validated config with one function, so the Attester and the
+ * reference manifest of `uzpgw flash` measure the same thing. attest never sees GatewayConfig.
+ */
+export interface AttestInput {
+  /** configDigest() of the validated config (the caller computes it; attest only carries it). */
+  readonly configDigest: Uint8Array;
+  readonly board: BoardFacts;
+  /** In config order (the submods' order in JSON output). */
+  readonly slots: readonly SlotClaimInput[];
+  /** attestation.debug: dbgstat says "enabled" even without an inspector attached. */
+  readonly debug: boolean;
+}
+
 /** One named part of the installed bundle (a dist directory, a node_modules package, a top-level file). */
 export interface BundleGroup {
   readonly name: string;

@@ -6,7 +6,7 @@
 import { pino, type Level, type Logger } from 'pino';
 import { loadGatewayConfig } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { Gateway } from '../gateway/gateway.js';
+import { createGateway } from '../gateway/create-gateway.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { defineCommand } from './define.js';
@@ -58,7 +58,7 @@ export async function runGateway(o: GatewayRun): Promise<number> {
   if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, log))) return 0;
   const config = loadGatewayConfig(o.configFile);
   const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;
-  const gw = new Gateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) }).start();
+  const gw = (await createGateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) })).start();
   // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
   const onHup = (): void => {
     try {

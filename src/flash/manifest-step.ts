@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openManifest, signManifest, type SignedManifest } from '../attest/manifest.js';
-import { slotClaimsFromConfig } from '../attest/measure.js';
+import { slotClaimsOf } from '../attest/measure.js';
 import { referenceFor } from '../attest/reference.js';
 import type { ReferenceManifest } from '../attest/types.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
-import { configDigest } from '../config/digest.js';
+import { attestInputOf } from '../config/attest-input.js';
 import { MAX_CONFIG_FILE } from '../config/load.js';
 import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -70,11 +70,11 @@ export async function installedReference(p: CryptoProvider, target: string, node
   const boardsDir = join(bundleDir, 'boards');
   const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, CommonCode.CONFIG_INVALID);
   const { config, board } = validateConfigText(text, installed, boardsDir);
-  const reference = await referenceFor(p, { bundleDir, config, board, node });
+  const reference = await referenceFor(p, { bundleDir, input: attestInputOf(config, board, p), node });
   const warnings: string[] = [];
   if (installed !== CONFIG_FILE) {
-    const device = validateConfigText(text, CONFIG_FILE, boardsDir).config;
-    if (!equal(configDigest(device, p), reference.config) || !sameValue(slotClaimsFromConfig(device), reference.slots)) {
+    const device = attestInputOf(validateConfigText(text, CONFIG_FILE, boardsDir).config, board, p);
+    if (!equal(device.configDigest, reference.config) || !sameValue(slotClaimsOf(device.slots), reference.slots)) {
       warnings.push(
         `the reference manifest matches this config as installed under ${target}; read from ${CONFIG_FILE} on the device it measures differently (an absolute path into ${CONFIG_DIR}/ or a relative virtual_dir): write such paths relative to the config, or absolute outside ${CONFIG_DIR}/`,
       );

@@ -1,5 +1,6 @@
-// The gateway's attestation service: builds the Attester from the running config (with a TPM-held
-// attestation key when one is present), and asks slot devices who they are (Modbus 43/14).
+// The gateway's attestation service: builds the Attester from the running config, through the narrow
+// AttestInput that `uzpgw flash` builds too (config/attest-input.ts), with a TPM-held attestation
+// key when one is present; and asks slot devices who they are (Modbus 43/14).
 
 import { dirname } from 'node:path';
 import { Attester } from '../attest/attester.js';
@@ -9,6 +10,7 @@ import { TpmAttester } from '../attest/tpm/attester.js';
 import type { DeviceIdentity } from '../attest/types.js';
 import type { GatewayDevice } from '../hil-devices/index.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
+import { attestInputOf } from '../config/attest-input.js';
 import { loadBoard } from '../config/boards.js';
 import type { GatewayConfig } from '../config/types.js';
 import { AttestErrorCode } from '../attest/errors.js';
@@ -71,8 +73,7 @@ export async function createAttester(s: AttestationSetup): Promise<{ attester: A
     provider: s.provider,
     cid: s.cid,
     signer: s.signer,
-    config: s.config,
-    board: loadBoard(s.config.board),
+    input: attestInputOf(s.config, loadBoard(s.config.board), s.provider),
     identityOf: identityLookup(s.config, s.devices),
     ...(s.bundleDir !== undefined ? { bundleDir: s.bundleDir } : {}),
     ...(tpm !== undefined ? { tpm } : {}),

@@ -10,6 +10,7 @@ import { signManifest } from '../../src/attest/manifest.js';
 import { RUNNING_BUNDLE_DIR } from '../../src/attest/measure.js';
 import { referenceFor } from '../../src/attest/reference.js';
 import type { ReferenceManifest } from '../../src/attest/types.js';
+import { attestInputOf } from '../../src/config/attest-input.js';
 import { loadBoard, loadGatewayConfig } from '../../src/config/index.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   g = await startGateway(dir);
   const config = loadGatewayConfig(g.config);
   // What `uzpgw flash` would write for this tree, with the slave's identity pinned as installed.
-  const ref = await referenceFor(p, { bundleDir: RUNNING_BUNDLE_DIR, config, board: loadBoard(config.board), node: [process.version] });
+  const ref = await referenceFor(p, { bundleDir: RUNNING_BUNDLE_DIR, input: attestInputOf(config, loadBoard(config.board), p), node: [process.version] });
   reference = { ...ref, slots: { ...ref.slots, 'rs485-1': { ...ref.slots['rs485-1']!, identity: { vendor: 'ACME', product: 'TH-20', revision: '1.4' } } } };
 }, 60_000);
 

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { Attester } from '../../src/attest/attester.js';
 import { referenceFor } from '../../src/attest/reference.js';
 import type { DeviceIdentity, ReferenceManifest } from '../../src/attest/types.js';
+import { attestInputOf } from '../../src/config/attest-input.js';
 import { checkConfigText } from '../../src/config/index.js';
 import type { Board, GatewayConfig } from '../../src/config/types.js';
 import { nodeProvider } from '../../src/uzp/crypto/node.js';
@@ -54,8 +55,7 @@ export class Fixture {
       provider: p,
       cid: this.id.cid,
       signer: this.id.signer,
-      config,
-      board,
+      input: attestInputOf(config, board, p),
       bundleDir: this.bundleDir,
       identityOf: async (slot) => o.identities?.[slot],
       ...(o.now ? { now: o.now } : {}),
@@ -66,7 +66,7 @@ export class Fixture {
 
   async reference(o: { config?: GatewayConfig; board?: Board } = {}): Promise<ReferenceManifest> {
     const { config, board } = o.config && o.board ? { config: o.config, board: o.board } : this.config();
-    return referenceFor(p, { bundleDir: this.bundleDir, config, board, node: [process.version] });
+    return referenceFor(p, { bundleDir: this.bundleDir, input: attestInputOf(config, board, p), node: [process.version] });
   }
 
   close(): void {

@@ -12,6 +12,7 @@ import { TpmAttester } from '../../src/attest/tpm/attester.js';
 import { TpmClockStore } from '../../src/attest/tpm/clock-store.js';
 import type { AppraisalResult, ReferenceManifest } from '../../src/attest/types.js';
 import { createAttester } from '../../src/gateway/attestation.js';
+import { attestInputOf } from '../../src/config/attest-input.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { errorOf } from '../helpers/errors.js';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm.js';
@@ -45,8 +46,7 @@ function attester() {
     provider: p,
     cid: f.id.cid,
     signer: f.id.signer,
-    config,
-    board,
+    input: attestInputOf(config, board, p),
     bundleDir: f.bundleDir,
     tpm: ak,
     bootIdPath: join(f.dir, 'boot-id-fixed'),

@@ -12,6 +12,8 @@ import type { Purpose } from '../../../src/uzp/artefacts/types.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { sessionPair } from '../../helpers/session-pair.js';
+import { FakeClock, turns } from '../../helpers/fake-clock.js';
+import type { Clock } from '../../../src/lib/clock.js';
 
 class Listeners<T extends unknown[]> {
   private cbs = new Set<(...a: T) => void>();
@@ -82,7 +84,7 @@ function setup(
   purposes: Purpose[],
   devices: AnyDevice[],
   scope: { slot?: string; device?: string } = { slot: 'rs485-1' },
-  clockFor?: (grant: Env['grant']) => () => number,
+  timing?: { clock: Clock; now: (grant: Env['grant']) => () => number },
 ): Env {
   const p = sessionPair({ purposes, ...scope });
   const audit: Record<string, unknown>[] = [];
@@ -92,9 +94,9 @@ function setup(
       cb();
     },
   });
-  const broker = new HilBroker({ devices: new Map(devices.map((d) => [d.slot, d])), audit: AuditLog.create(sink) });
+  const broker = new HilBroker({ devices: new Map(devices.map((d) => [d.slot, d])), audit: AuditLog.create(sink), ...(timing ? { clock: timing.clock } : {}) });
   // Grants are dated by the test domain's clock; the broker ends sessions when they expire.
-  broker.serve(p.gateway, p.grant, clockFor ? clockFor(p.grant) : p.d.clock);
+  broker.serve(p.gateway, p.grant, timing ? timing.now(p.grant) : p.d.clock);
   closers.push(() => p.operator.close());
   return { operator: p.operator, gateway: p.gateway, audit, broker, grant: p.grant };
 }
@@ -115,7 +117,8 @@ function open(env: Env, slot: string, mode: string): { ch: Channel; next: () => 
   return { ch, send, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+// Lets the in-memory stitch and the session pumps run (they hop by setImmediate), without waiting on wall time.
+const settle = () => turns();
 
 describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
   it('serves an allowed Modbus read and audits it', async () => {
@@ -228,11 +231,32 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
 
   it('a session ends when its Grant expires, and the end is audited', async () => {
     const m = modbusDevice('rs485-1', 'boiler-1');
-    // A running clock that starts 30 ms before the Grant's expiry.
-    const t0 = performance.now();
-    const env = setup([{ purpose: 'modbus.read' }], [m.dev], { slot: 'rs485-1' }, (g) => () => g.expiresAt * 1000 - 30 + (performance.now() - t0));
-    await Promise.all([new Promise((r) => env.operator.once('close', r)), new Promise((r) => env.gateway.once('close', r))]);
+    // A fake clock whose wall time starts 30 ms before the Grant's expiry; the expiry timer is its.
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev], { slot: 'rs485-1' }, { clock, now: (g) => () => g.expiresAt * 1000 - 30 + (clock.now() - t0) });
+    const closed = Promise.all([new Promise((r) => env.operator.once('close', r)), new Promise((r) => env.gateway.once('close', r))]);
+    clock.advance(29);
+    await turns();
+    expect(env.gateway.state).not.toBe('closed');
+    clock.advance(1);
+    await closed;
     expect(env.gateway.state).toBe('closed');
+    expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'GRANT_EXPIRED' });
+  });
+
+  it('a Grant that outlives the longest timer re-arms, and still ends the session at its expiry', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const MAX_TIMER_MS = 2_147_483_647;
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const env = setup([{ purpose: 'modbus.read' }], [m.dev], { slot: 'rs485-1' }, { clock, now: (g) => () => g.expiresAt * 1000 - MAX_TIMER_MS - 10 + (clock.now() - t0) });
+    const closed = new Promise((r) => env.gateway.once('close', r));
+    clock.advance(MAX_TIMER_MS + 9);
+    await turns();
+    expect(env.gateway.state).not.toBe('closed');
+    clock.advance(1);
+    await closed;
     expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'GRANT_EXPIRED' });
   });
 

@@ -1,0 +1,120 @@
+// Composition root of the gateway (ARCHITECTURE.md §Layers): an async factory over ready parts.
+// config + board -> identity and trust -> ports -> devices -> HIL broker (with the attester) -> UZP
+// endpoint on RN links kept up by the LinkManager. Everything that reads a file or waits is here, so
+// the Gateway itself only holds ready parts and start()/stop() them. Outbound only: every socket the
+// parts open is a client (RN link, Modbus TCP, MQTT) or a tty; the process holds no listener.
+
+import { pino, type Logger } from 'pino';
+import { readArtefactFile } from '../files/artefact-file.js';
+import { loadKeyFile } from '../files/keyfile.js';
+import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { CommonCode, StateError } from '../lib/errors.js';
+import type { PortFactory } from '../ports/serial-port-like.js';
+import { TrustStore } from '../uzp/artefacts/trust.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import type { Identity } from '../uzp/identity/identity.js';
+import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
+import { LinkManager } from '../uzp/link/link-manager.js';
+import type { Attester } from '../attest/attester.js';
+import type { GatewayConfig } from '../config/types.js';
+import { createAttester } from './attestation.js';
+import { buildSlotPorts, type SlotPorts } from './equipment.js';
+import { Gateway } from './gateway.js';
+import { AuditLog } from './hil/audit.js';
+import { HilBroker } from './hil/broker.js';
+import type { EvidenceSource } from './hil/evidence-service.js';
+
+export interface GatewayOptions {
+  readonly provider?: CryptoProvider;
+  /** Operational log (JSON lines); default pino to stdout. */
+  readonly log?: Logger;
+  /** Audit log; default from config.audit (file, else stdout). */
+  readonly audit?: AuditLog;
+  /** Serial port factory per slot id, replacing the tty (the demo's in-process equipment). */
+  readonly portFactory?: (slot: string) => PortFactory | undefined;
+  /** The installed bundle the attestation measures (default: the one this code runs from). */
+  readonly bundleDir?: string;
+  /** Timers of the broker, the RN links, the endpoint and stop()'s grace (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+/** Our identity key and PCert, and the trust store of our domain (anchor, RN Set, revocations). */
+function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): { id: Identity; pcert: Uint8Array; trust: TrustStore } {
+  const id = loadKeyFile(provider, config.identity.key);
+  const pcert = readArtefactFile(config.identity.pcert);
+  const anchor = loadTrustAnchor(provider, config.trust.anchor);
+  const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
+  trust.setRnSet(readArtefactFile(config.trust.rnSet));
+  for (const r of config.trust.revocations) trust.setRevocation(readArtefactFile(r));
+  // Our own PCert must be valid under our own trust anchor, or no RN will take the attachment.
+  trust.validatePCert(pcert, { role: 'gateway', cid: id.cid });
+  return { id, pcert, trust };
+}
+
+/** Each slot's transports and its device driver over them (nothing is opened until start()). */
+function buildEquipment(config: GatewayConfig, log: Logger, portFactory: GatewayOptions['portFactory']): { ports: SlotPorts[]; devices: Map<string, GatewayDevice> } {
+  const portLog = log.child({ component: 'ports' });
+  const ports: SlotPorts[] = [];
+  const devices = new Map<string, GatewayDevice>();
+  for (const slot of config.slots) {
+    const p = buildSlotPorts(slot, portLog, portFactory?.(slot.id));
+    ports.push(p);
+    devices.set(slot.id, createDevice(slot.id, slot.device, p, { log: log.child({ component: 'device', slot: slot.id }) }));
+  }
+  return { ports, devices };
+}
+
+/**
+ * The attester once its key (software or TPM) is ready. When it cannot be, the gateway runs on
+ * without attestation: verifiers are refused with the reason, and RN links attach without evidence.
+ */
+async function readyAttester(setup: Parameters<typeof createAttester>[0], log: Logger): Promise<{ attester?: Attester; evidence: EvidenceSource }> {
+  try {
+    const r = await createAttester(setup);
+    if (r.tpmError !== undefined) log.warn({ event: 'attest.tpm_unusable', reason: r.tpmError }, 'TPM present but unusable; attesting with the software key');
+    log.info({ event: 'attest.ready', key_origin: r.tpm !== undefined ? 'tpm' : 'software', ...(r.tpm !== undefined ? { tcti: r.tpm } : {}) }, 'attestation ready');
+    return { attester: r.attester, evidence: (nonce, binding) => r.attester.evidence(nonce, binding) };
+  } catch (e) {
+    log.error({ event: 'attest.unavailable', reason: (e as Error).message }, 'attestation unavailable: verifiers will be refused');
+    return { evidence: () => Promise.reject(e) };
+  }
+}
+
+/**
+ * The Endpoint needs one LinkPort for its whole life; the LinkManager replaces links as they drop
+ * and come back, and forwards the current link's OFFERs. A responder never joins, so join refuses.
+ */
+function managerPort(m: LinkManager): LinkPort {
+  return {
+    join: () => Promise.reject(new StateError(CommonCode.USAGE, 'the gateway only accepts sessions')),
+    accept: () => m.accept(),
+    on: (event: 'offer', cb: (o: OfferPort) => void) => m.on(event, cb),
+    off: (event: 'offer', cb: (o: OfferPort) => void) => m.off(event, cb),
+  };
+}
+
+/** Loads keys and trust, builds every part and returns the Gateway, not yet started. */
+export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const provider = opts.provider ?? nodeProvider;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  const { id, pcert, trust } = loadIdentityAndTrust(provider, config);
+  const { ports, devices } = buildEquipment(config, log, opts.portFactory);
+  const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
+  const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
+  const broker = new HilBroker({ devices, audit, attest: evidence, clock });
+  const links = new LinkManager({
+    trust,
+    identity: { seed: id.seed, pcert },
+    accept: true,
+    clock,
+    // Evidence bound to each attachment (CONTROL ATTEST): an RN run with --require-attestation offers no session before it.
+    attest: evidence,
+    onAttestError: (e) => log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
+  });
+  const endpoint = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link: managerPort(links), clock });
+  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, ...(attester !== undefined ? { attester } : {}) });
+}

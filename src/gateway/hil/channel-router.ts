@@ -1,0 +1,123 @@
+// Routes each channel of a HIL session (docs/PROFILE.md §HIL protocol): the first message decides
+// what the channel is — `open` binds it to one slot and its device id in one mode (modes.ts), `attest`
+// asks for evidence (evidence-service.ts) — and everything after goes to that mode, which checks the
+// Grant on every frame in both directions (draft §4.3). Malformed frames are refused and audited,
+// never fatal.
+
+import type { Grant, Valid } from '../../uzp/artefacts/types.js';
+import type { Channel } from '../../uzp/session/channel.js';
+import type { Session } from '../../uzp/session/session.js';
+import type { AnyDevice } from '../../hil/device.js';
+import { decodeHil, type HilMessage } from '../../hil/messages.js';
+import { isCodedError } from '../../lib/errors.js';
+import type { AuditContext } from './audit.js';
+import { SlotAuthority, type HilPurpose } from './authority.js';
+import type { EvidenceService } from './evidence-service.js';
+import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
+import { refuse, senderOf, type Refusals, type Send } from './reply.js';
+
+/** The purposes that make each mode usable, by device kind (any one suffices to open). */
+const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
+  tail: { modbus: ['modbus.read'], serial: ['serial.read'], mqtt: ['mqtt.subscribe'] },
+  modbus: { modbus: ['modbus.read', 'modbus.write'] },
+  serial: { serial: ['serial.read', 'serial.write'] },
+  mqtt: { mqtt: ['mqtt.subscribe', 'mqtt.publish'] },
+};
+
+/** Modbus requests in flight per channel unless configured; beyond, exception 0x06 (busy). */
+export const DEFAULT_MAX_PENDING_REQUESTS = 64;
+
+/** What an `attest` channel becomes: nothing more is read from it. */
+const ANSWERED: OpenChannel = { cleanup: () => undefined, onMessage: () => undefined };
+
+export interface ChannelRouterOptions extends Refusals {
+  readonly devices: ReadonlyMap<string, AnyDevice>;
+  readonly evidence: EvidenceService;
+  readonly maxPendingRequests: number;
+}
+
+export class ChannelRouter {
+  constructor(private readonly o: ChannelRouterOptions) {}
+
+  /** Serves one channel the operator opened on `session`, under the session's Grant. */
+  route(ch: Channel, session: Session, grant: Valid<Grant>): void {
+    const stats = this.o.stats;
+    stats.channels++;
+    const operator = session.peerCid;
+    const ctx: AuditContext = { operator, grant: grant.objectId };
+    const send = senderOf(ch);
+    let opened: OpenChannel | undefined;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      opened?.cleanup();
+      opened = undefined;
+      stats.channels--;
+    };
+    // The operator closed its half: close ours too, so both sessions can forget the channel.
+    ch.once('end', () => {
+      end();
+      ch.close().catch(() => undefined);
+    });
+    ch.once('abort', end);
+    ch.on('message', (bytes: Uint8Array) => {
+      let m: HilMessage;
+      try {
+        m = decodeHil(bytes);
+      } catch (e) {
+        // Malformed frames from an authenticated operator: refuse and audit, never crash.
+        refuse(this.o, send, ctx, 'frame', 'BAD_MESSAGE', isCodedError(e) ? e.message : String(e));
+        return;
+      }
+      if (opened !== undefined) return opened.onMessage(m);
+      if (m.t === 'attest') {
+        opened = ANSWERED;
+        this.o.evidence.answer(ch, m.nonce, session, ctx);
+        return;
+      }
+      if (m.t !== 'open') return refuse(this.o, send, ctx, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
+      opened = this.open(m, grant, operator, send);
+    });
+  }
+
+  private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send): OpenChannel | undefined {
+    const device = this.o.devices.get(m.slot);
+    // Authority first, with the device id when the slot exists: an operator without the slot in its
+    // Grant learns nothing about whether the slot exists.
+    const authority = new SlotAuthority(grant, { slot: m.slot, device: device?.id ?? '' });
+    const ctx0: AuditContext = { operator, grant: grant.objectId, slot: m.slot, ...(device !== undefined ? { device: device.id } : {}) };
+    const action = `open.${m.mode}`;
+    const slotOk = authority.checkSlot();
+    if (!slotOk.allowed) return void refuse(this.o, send, ctx0, action, slotOk.code, slotOk.reason);
+    if (device === undefined) return void refuse(this.o, send, ctx0, action, 'SLOT_UNAVAILABLE', 'no device is configured on this slot');
+    const needed = MODE_PURPOSES[m.mode]![device.kind];
+    if (needed === undefined) return void refuse(this.o, send, ctx0, action, 'MODE_NOT_SUPPORTED', `a ${device.driver} device has no ${m.mode} mode`);
+    const granted = needed.filter((p) => authority.has(p));
+    if (granted.length === 0) return void refuse(this.o, send, ctx0, action, 'PURPOSE_NOT_GRANTED', `${m.mode} needs one of ${needed.join(', ')}`);
+    this.o.audit.record(ctx0, { action, decision: 'allowed', purposes: granted });
+    send({ t: 'opened', slot: m.slot, device: device.id, driver: device.driver, mode: m.mode, purposes: granted });
+    const ctx: ChannelContext = {
+      authority,
+      audit: (entry) => {
+        if (entry.decision !== 'allowed') this.o.stats.refusals++;
+        this.o.audit.record(ctx0, entry);
+      },
+      send,
+      dropped: () => {
+        this.o.stats.readingsDropped++;
+      },
+      maxPending: this.o.maxPendingRequests,
+    };
+    switch (m.mode) {
+      case 'tail':
+        return serveTail(ctx, device);
+      case 'modbus':
+        return serveModbus(ctx, device as Extract<AnyDevice, { kind: 'modbus' }>);
+      case 'serial':
+        return serveSerial(ctx, device as Extract<AnyDevice, { kind: 'serial' }>);
+      case 'mqtt':
+        return serveMqtt(ctx, device as Extract<AnyDevice, { kind: 'mqtt' }>);
+    }
+  }
+}

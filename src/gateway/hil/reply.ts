@@ -1,0 +1,33 @@
+// How the HIL broker answers on a channel: a sender that never throws, and one refusal path —
+// counted, audited with its reason, answered with the stable code only (STYLE §3: a peer never
+// learns why it was refused; the reason stays in the audit log).
+
+import type { Channel } from '../../uzp/session/channel.js';
+import { encodeHil, type HilMessage } from '../../hil/messages.js';
+import type { RefusalCode } from '../../hil/refusals.js';
+import type { AuditContext, AuditLog } from './audit.js';
+import type { BrokerStats } from './stats.js';
+
+/** false = not queued: the session's send buffer is full, or the session is closing. */
+export type Send = (m: HilMessage) => boolean;
+
+export function senderOf(ch: Channel): Send {
+  return (m) => {
+    try {
+      return ch.trySend(encodeHil(m));
+    } catch {
+      return false; // the session is closing: nothing more to say
+    }
+  };
+}
+
+export interface Refusals {
+  readonly audit: AuditLog;
+  readonly stats: BrokerStats;
+}
+
+export function refuse(r: Refusals, send: Send, ctx: AuditContext, action: string, code: RefusalCode, reason: string): void {
+  r.stats.refusals++;
+  r.audit.record(ctx, { action, decision: 'refused', code, reason });
+  send({ t: 'refused', code });
+}

@@ -8,9 +8,10 @@
 import type { DeviceIdentity } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 import { PortErrorCode } from '../ports/errors.js';
+import { FunctionCode, MEI_READ_DEVICE_ID } from '../ports/modbus/vocabulary.js';
 
-const FC = 0x2b;
-const MEI = 0x0e;
+const FC = FunctionCode.ENCAPSULATED_INTERFACE_TRANSPORT;
+const MEI = MEI_READ_DEVICE_ID;
 const BASIC = 0x01;
 /** A slave that keeps saying "more follows" is cut off after this many requests. */
 const MAX_ROUNDS = 4;

@@ -6,6 +6,7 @@ import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node, Obj } from './node.js';
 import { parseRegisterMap, pollInterval, PROFILE_NAME } from './register-schema.js';
+import { RTU_MAX_UNIT, TCP_MAX_UNIT } from '../ports/modbus/vocabulary.js';
 import { didYouMean } from './suggest.js';
 import { MAX_BAUD } from './board-schema.js';
 import {
@@ -62,7 +63,7 @@ function parseUnit(n: Node, ctx: DeviceContext, tcp: boolean, dev: { pollInterva
   const o = n.obj(['unit', 'name', 'profile', 'registers', 'poll_interval_ms', 'timeout_ms'], 'a unit {"unit": 1, "profile": "..."} or {"unit": 1, "registers": [...]}');
   // Modbus over serial line v1.02 §2.2: 1..247 are slave addresses, 0 is broadcast, 248..255 reserved.
   // Modbus TCP (Messaging Implementation Guide v1.0b §4.4.2) carries any 0..255 unit identifier.
-  const unit = tcp ? o.req('unit').int(0, 255, 'a Modbus TCP unit identifier 0..255') : o.req('unit').int(1, 247, 'a unit id 1..247 (0 is broadcast, 248..255 are reserved)');
+  const unit = tcp ? o.req('unit').int(0, TCP_MAX_UNIT, `a Modbus TCP unit identifier 0..${TCP_MAX_UNIT}`) : o.req('unit').int(1, RTU_MAX_UNIT, `a unit id 1..${RTU_MAX_UNIT} (0 is broadcast, ${RTU_MAX_UNIT + 1}..255 are reserved)`);
   const name = o.opt('name', (x) => x.text({ max: 64 }));
   const unitPoll = o.opt('poll_interval_ms', pollInterval);
   const timeoutMs = o.opt('timeout_ms', (x) => x.int(10, 60_000, 'a timeout in ms, 10..60000')) ?? dev.timeoutMs;
@@ -109,7 +110,7 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
   const timeoutMs = o.opt('timeout_ms', (x) => x.int(10, 60_000, 'a timeout in ms, 10..60000')) ?? 1000;
   const pollIntervalMs = o.opt('poll_interval_ms', pollInterval) ?? 1000;
   const queueLimit = o.opt('queue_limit', (x) => x.int(1, 10_000, 'a per-unit queue limit 1..10000')) ?? 16;
-  const unitNodes = o.req('units').list(1, 247, 'units');
+  const unitNodes = o.req('units').list(1, RTU_MAX_UNIT, 'units');
   const units = unitNodes.map((u) => parseUnit(u, ctx, transport.kind === 'tcp', { pollIntervalMs, timeoutMs }));
   const seen = new Map<number, number>();
   units.forEach((u, i) => {

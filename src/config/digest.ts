@@ -44,7 +44,6 @@ function register(r: RegisterDef | RegisterSpec): Json {
     ...opt('unit', r.unit),
     byte_order: r.byteOrder,
     word_order: r.wordOrder,
-    writable: r.writable,
     ...opt('poll_interval_ms', r.pollIntervalMs),
     ...opt('description', r.description),
   };

@@ -3,7 +3,7 @@
 // estimate merges them the same way; a result above 1 means the polls cannot all keep their
 // interval on this line.
 
-import { MAX_READ_BITS, MAX_READ_REGISTERS } from './register-schema.js';
+import { MAX_READ_BITS, MAX_READ_REGISTERS } from '../ports/modbus/vocabulary.js';
 import { spanOf, type DeviceConfig, type SerialParams } from './types.js';
 
 /** Bits on the wire per character: start + data + parity + stop (Modbus over serial line v1.02 §2.5.1). */

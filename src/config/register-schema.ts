@@ -4,18 +4,15 @@
 import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node } from './node.js';
+import { isBitTable, MAX_ADDRESS, MAX_READ_BITS, MAX_READ_REGISTERS } from '../ports/modbus/vocabulary.js';
 import { spanOf, TABLES, VALUE_TYPES, widthOf, type DeviceProfile, type RegisterSpec, type Table, type ValueType } from './types.js';
 
 export const REGISTER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** Modbus application protocol v1.1b3 §6.3/§6.4: at most 125 registers per read (FC 3/4). */
-export const MAX_READ_REGISTERS = 125;
-/** Modbus application protocol v1.1b3 §6.1/§6.2: at most 2000 bits per read (FC 1/2). */
-export const MAX_READ_BITS = 2000;
 export const MIN_POLL_MS = 10;
 export const MAX_POLL_MS = 86_400_000;
 
-const REGISTER_KEYS = ['name', 'table', 'address', 'count', 'type', 'scale', 'offset', 'unit', 'byte_order', 'word_order', 'writable', 'poll_interval_ms', 'description'];
+const REGISTER_KEYS = ['name', 'table', 'address', 'count', 'type', 'scale', 'offset', 'unit', 'byte_order', 'word_order', 'poll_interval_ms', 'description'];
 
 export function pollInterval(n: Node): number {
   return n.int(MIN_POLL_MS, MAX_POLL_MS, `a poll interval in ms, ${MIN_POLL_MS}..${MAX_POLL_MS}`);
@@ -25,7 +22,7 @@ export function parseRegister(n: Node): RegisterSpec {
   const o = n.obj(REGISTER_KEYS, 'a register object {"name", "table", "address", ...}');
   const name = o.req('name').text({ pattern: REGISTER_NAME, max: 64, what: 'a register name such as temperature (letters, digits, _ . -)' });
   const table: Table = o.req('table').choice(TABLES);
-  const bits = table === 'coils' || table === 'discrete';
+  const bits = isBitTable(table);
   const typeNode = o.req('type');
   let type: ValueType = bits ? 'bool' : 'uint16';
   if (typeNode.present) {
@@ -36,15 +33,9 @@ export function parseRegister(n: Node): RegisterSpec {
   const max = bits ? MAX_READ_BITS : Math.floor(MAX_READ_REGISTERS / widthOf(type));
   const count = o.opt('count', (x) => x.int(1, max, `a value count 1..${max} (one read carries at most ${bits ? MAX_READ_BITS + ' bits' : MAX_READ_REGISTERS + ' registers'})`)) ?? 1;
   const addrNode = o.req('address');
-  let address = addrNode.int(0, 0xffff, 'a register address 0..65535 (the 0-based protocol address)');
+  let address = addrNode.int(0, MAX_ADDRESS, `a register address 0..${MAX_ADDRESS} (the 0-based protocol address)`);
   const span = spanOf({ type, count });
-  if (address + span - 1 > 0xffff) address = addrNode.bad(`an address whose ${span} ${bits ? 'bits' : 'registers'} end by 65535`, `lower the address to at most ${0x10000 - span}`, 0);
-  const writableNode = o.req('writable');
-  let writable = false;
-  if (writableNode.present) {
-    writable = writableNode.bool();
-    if (writable && (table === 'input' || table === 'discrete')) writable = writableNode.bad(`false (${table === 'input' ? 'input registers' : 'discrete inputs'} are read-only in Modbus)`, 'set "writable": false, or use the holding or coils table', false);
-  }
+  if (address + span - 1 > MAX_ADDRESS) address = addrNode.bad(`an address whose ${span} ${bits ? 'bits' : 'registers'} end by ${MAX_ADDRESS}`, `lower the address to at most ${MAX_ADDRESS + 1 - span}`, 0);
   if (type === 'bool') {
     for (const k of ['scale', 'offset', 'byte_order', 'word_order']) o.notApplicable(k, 'it applies to numeric types only');
   } else if (widthOf(type) === 1) o.notApplicable('word_order', 'it applies to 32-bit types only');
@@ -71,7 +62,6 @@ export function parseRegister(n: Node): RegisterSpec {
     ...(unit !== undefined ? { unit } : {}),
     byteOrder,
     wordOrder,
-    writable,
     ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
     ...(description !== undefined ? { description } : {}),
   };

@@ -2,6 +2,8 @@
 // src/config/ builds and validates them, docs/CONFIG.md documents the JSON). Values come only out
 // of the validators, so every field is known to be in range.
 
+import type { Table } from '../ports/modbus/vocabulary.js';
+
 export const DEVICE_KINDS = ['modbus-poller', 'serial-line', 'serial-raw', 'mqtt-bridge'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
@@ -15,8 +17,7 @@ export interface SerialParams {
   readonly stopBits: 1 | 2;
 }
 
-export const TABLES = ['holding', 'input', 'coils', 'discrete'] as const;
-export type Table = (typeof TABLES)[number];
+export { TABLES, type Table } from '../ports/modbus/vocabulary.js';
 export const VALUE_TYPES = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'bool'] as const;
 export type ValueType = (typeof VALUE_TYPES)[number];
 export type Order = 'big' | 'little';
@@ -37,7 +38,6 @@ export interface RegisterDef {
   readonly byteOrder: Order;
   /** Register order of 32-bit values ('big': high word first). */
   readonly wordOrder: Order;
-  readonly writable: boolean;
   /** Effective poll interval: register, else unit, else profile, else device default. */
   readonly pollIntervalMs: number;
   readonly description?: string;

@@ -19,7 +19,7 @@ export { ModbusPoller, type ModbusPollerOptions, type ModbusPollerStatus, type U
 export { SerialLine, LineSplitter, type SerialDriverOptions, type SerialLineStats } from './serial-line.js';
 export { SerialRaw, type SerialRawOptions, type SerialRawStats } from './serial-raw.js';
 export { MqttBridge, payloadValue, type BridgeLink, type MqttBridgeOptions, type MqttBridgeStats } from './mqtt-bridge.js';
-export { decodeRegister, encodeRegister, wordsPerValue, type CodecDef, type RegisterValue, type ScalarValue } from './register-codec.js';
+export { decodeRegister, wordsPerValue, type CodecDef, type RegisterValue, type ScalarValue } from './register-codec.js';
 export { Listeners, ReadingStream, type ReadingStreamOptions } from './readings.js';
 
 /** Life cycle every driver has besides the HilDevice surface the broker uses. */

@@ -13,17 +13,16 @@
 // shows in the unit's health (status()): last good poll, consecutive failed polls, last error.
 
 import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from './config.js';
-import { ModbusException, PortIoError } from '../ports/errors.js';
+import { PortIoError } from '../ports/errors.js';
 import { describeError, type PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
-import { exceptionPdu } from '../ports/modbus/pdu.js';
 import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
 import type { ModbusDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
-import { decodeRegister, encodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
-import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
+import { decodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
+import { CodedError, CommonCode, StateError } from '../lib/errors.js';
 
 export interface ModbusPollerOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -131,28 +130,17 @@ export class ModbusPoller implements ModbusDevice {
 
   /**
    * One request PDU to `unit`, with the unit's configured timeout. Resolves with the reply PDU,
-   * exception replies included (fc | 0x80, code: Modbus Application Protocol §7), so the operator's
-   * client sees what the slave said. A timeout or a disconnected bus rejects (the broker answers
-   * exception 0x0B); an aborted `signal` rejects at once with ABORTED (the request may still be on
-   * the wire, its reply is then discarded).
+   * exception replies included (fc | 0x80, code: Modbus Application Protocol §7): bus.request()
+   * returns them as PDUs, never as a thrown ModbusException, so the operator's client sees what the
+   * slave said. A timeout or a disconnected bus rejects (the broker answers exception 0x0B); an
+   * aborted `signal` rejects at once with ABORTED (the request may still be on the wire, its reply
+   * is then discarded).
    */
   request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted) return Promise.reject(aborted(unit));
     const timeoutMs = this.units.get(unit)?.timeoutMs ?? this.cfg.timeoutMs;
-    const reply = this.bus.request(unit, pdu, { timeoutMs }).catch((e: unknown) => {
-      if (e instanceof ModbusException) return exceptionPdu(e.functionCode, e.exceptionCode);
-      throw e;
-    });
+    const reply = this.bus.request(unit, pdu, { timeoutMs });
     return signal ? raceAbort(reply, signal, unit) : reply;
-  }
-
-  /** Writes a named writable register of `unit`, encoding `value` with the register's type, scale and order. */
-  async writeRegister(unit: number, name: string, value: RegisterValue): Promise<void> {
-    const def = this.units.get(unit)?.registers.find((r) => r.name === name);
-    if (def === undefined) throw new LocalError(CommonCode.USAGE, `${this.id}: unit ${unit} has no register named ${JSON.stringify(name)}`);
-    if (!def.writable || (def.table !== 'holding' && def.table !== 'coils')) throw new LocalError(CommonCode.USAGE, `${this.id}: register ${name} of unit ${unit} is not writable (set "writable": true on a holding register or coil)`);
-    const words = encodeRegister(def, value);
-    await this.bus.write(unit, def.table, def.address, words, { timeoutMs: this.units.get(unit)!.timeoutMs, forceMultiple: words.length > 1 });
   }
 
   private tick(g: PollGroup): void {

@@ -1,4 +1,4 @@
-// Named register values <-> Modbus data words and bits.
+// Modbus data words and bits -> named register values.
 //
 // Modbus Application Protocol V1.1b3 §4.2 defines 16-bit registers sent high byte first and single
 // bits, and nothing wider. Devices put 32-bit integers and IEEE 754 floats into two consecutive
@@ -13,14 +13,14 @@
 //
 // value = raw * scale + offset (EdgeX device resources use the same rule). Scaled values are tidied
 // to 15 significant digits, so 214 * 0.1 is 21.4 and not 21.400000000000002; 15 digits keep every
-// int32 raw value exact, so encode(decode(words)) gives the words back.
+// int32 raw value exact, so no information is lost (the tests check it against an exact inverse).
 //
 // `decodeRegister` takes words (or bits as 0/1) from the bus; like every decoder here it rejects a
-// short or long input and throws only DecodeError. `encodeRegister` turns an operator's value back
-// into words for a write and refuses a value the type cannot hold (LocalError USAGE).
+// short or long input and throws only DecodeError. There is no encoder: the gateway never writes
+// named registers (operators write raw PDUs, held against the Grant's modbus.write ranges).
 
 import type { RegisterDef, ValueType } from './config.js';
-import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** What the codec needs of a register definition. */
 export type CodecDef = Pick<RegisterDef, 'name' | 'type' | 'count' | 'scale' | 'offset' | 'byteOrder' | 'wordOrder'>;
@@ -28,13 +28,6 @@ export type CodecDef = Pick<RegisterDef, 'name' | 'type' | 'count' | 'scale' | '
 export type ScalarValue = number | boolean;
 /** One value, or an array of `count` values when count > 1. */
 export type RegisterValue = ScalarValue | ScalarValue[];
-
-const RANGES: Record<Exclude<ValueType, 'float32' | 'bool'>, readonly [number, number]> = {
-  int16: [-0x8000, 0x7fff],
-  uint16: [0, 0xffff],
-  int32: [-0x8000_0000, 0x7fff_ffff],
-  uint32: [0, 0xffff_ffff],
-};
 
 /** Words (registers) or bits one value of `type` occupies. */
 export function wordsPerValue(type: ValueType): 1 | 2 {
@@ -82,46 +75,4 @@ function decodeOne(def: CodecDef, words: readonly number[], at: number): ScalarV
 function tidy(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x === 0 ? 0 : x;
   return Number(x.toPrecision(15));
-}
-
-/**
- * Words (or bits as 0/1) to write for `value`: a scalar for count 1 (or a one-element array), an
- * array of exactly `count` values otherwise. Integers are rounded to the nearest raw step.
- */
-export function encodeRegister(def: CodecDef, value: RegisterValue): number[] {
-  const values = Array.isArray(value) ? value : [value];
-  if (values.length !== def.count) throw usage(def, `expected ${def.count === 1 ? 'one value' : `an array of ${def.count} values`}, got ${values.length}`);
-  return values.flatMap((v) => encodeOne(def, v));
-}
-
-function encodeOne(def: CodecDef, v: ScalarValue): number[] {
-  if (def.type === 'bool') {
-    if (typeof v === 'boolean') return [v ? 1 : 0];
-    if (v === 0 || v === 1) return [v];
-    throw usage(def, `expected true/false (or 1/0), got ${String(v)}`);
-  }
-  if (typeof v !== 'number') throw usage(def, `expected a number, got ${String(v)}`);
-  const raw = (v - def.offset) / def.scale;
-  let u: number;
-  if (def.type === 'float32') {
-    const f = Math.fround(raw);
-    if (Number.isFinite(raw) && !Number.isFinite(f)) throw usage(def, `${v} does not fit float32 after scale ${def.scale} and offset ${def.offset}`);
-    const view = new DataView(new ArrayBuffer(4));
-    view.setFloat32(0, f);
-    u = view.getUint32(0);
-  } else {
-    const [min, max] = RANGES[def.type];
-    const r = Math.round(raw) + 0; // + 0: no negative zero
-    if (!Number.isFinite(raw) || r < min || r > max) throw usage(def, `${v} does not fit ${def.type} (${min}..${max}) after scale ${def.scale} and offset ${def.offset}`);
-    u = r < 0 ? r + (wordsPerValue(def.type) === 1 ? 0x1_0000 : 0x1_0000_0000) : r;
-  }
-  const order = (words: number[]): number[] => (def.byteOrder === 'little' ? words.map(swapBytes) : words);
-  if (wordsPerValue(def.type) === 1) return order([u]);
-  const hi = Math.floor(u / 0x1_0000);
-  const lo = u % 0x1_0000;
-  return order(def.wordOrder === 'big' ? [hi, lo] : [lo, hi]);
-}
-
-function usage(def: CodecDef, what: string): LocalError {
-  return new LocalError(CommonCode.USAGE, `register ${def.name} (${def.type}): ${what}`);
 }

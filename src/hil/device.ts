@@ -4,6 +4,7 @@
 
 import type { CborValue } from '../uzp/cbor.js';
 import type { ReadingKind } from './messages.js';
+import type { Table } from '../ports/modbus/vocabulary.js';
 
 export type { ReadingKind };
 
@@ -21,7 +22,7 @@ export interface Reading {
   readonly value: CborValue;
   /** What the reading exposes, so the broker can hold it against the Grant before delivery. */
   readonly source?:
-    | { readonly kind: 'modbus'; readonly unit: number; readonly table: 'coils' | 'discrete' | 'holding' | 'input'; readonly addr: number; readonly count: number }
+    | { readonly kind: 'modbus'; readonly unit: number; readonly table: Table; readonly addr: number; readonly count: number }
     | { readonly kind: 'mqtt'; readonly topic: string };
 }
 

@@ -6,6 +6,7 @@
 
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
+import { MAX_PDU, TCP_MAX_UNIT } from '../ports/modbus/vocabulary.js';
 
 export const MODES = ['tail', 'modbus', 'serial', 'mqtt'] as const;
 export type Mode = (typeof MODES)[number];
@@ -78,9 +79,9 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
     case 'req': {
       onlyKeys(m, ['t', 'id', 'unit', 'pdu'], 'req');
       const unit = asUint(m.unit, 'req.unit');
-      if (unit > 255) throw new DecodeError(CommonCode.DECODE_VALUE, 'req.unit: above 255');
+      if (unit > TCP_MAX_UNIT) throw new DecodeError(CommonCode.DECODE_VALUE, `req.unit: above ${TCP_MAX_UNIT}`);
       const pdu = asBytes(m.pdu, 'req.pdu');
-      if (pdu.length < 1 || pdu.length > 253) throw new DecodeError(CommonCode.DECODE_LENGTH, 'req.pdu: 1..253 bytes (Modbus PDU)');
+      if (pdu.length < 1 || pdu.length > MAX_PDU) throw new DecodeError(CommonCode.DECODE_LENGTH, `req.pdu: 1..${MAX_PDU} bytes (Modbus PDU)`);
       return { t, id: id32(m.id, 'req.id'), unit, pdu };
     }
     case 'data':

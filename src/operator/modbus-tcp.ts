@@ -1,16 +1,16 @@
-// A local Modbus TCP endpoint (Modbus Messaging on TCP/IP Implementation Guide V1.0b §3.1: MBAP
-// header = transaction id u16, protocol id u16 = 0, length u16, unit id u8; then the PDU) that
-// forwards every request PDU to a remote slot through the HIL session. It listens on loopback
-// only: it exists so that any standard Modbus TCP client (SCADA, a PLC tool) on the operator's
-// workstation can reach the slot; it must never become a network service.
+// A local Modbus TCP endpoint (Modbus Messaging on TCP/IP Implementation Guide V1.0b §3.1) that
+// forwards every request PDU to a remote slot through the HIL session. The MBAP framing is the
+// master's own (ports/modbus/mbap.ts), so both ends of the product share one codec. It listens on
+// loopback only: it exists so that any standard Modbus TCP client (SCADA, a PLC tool) on the
+// operator's workstation can reach the slot; it must never become a network service.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { isIP } from 'node:net';
-import { exceptionPdu, ModbusExceptionCode } from '../hil/modbus-request.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
+import { encodeMbap, MbapParser, type MbapFrame } from '../ports/modbus/mbap.js';
+import { exceptionPdu } from '../ports/modbus/pdu.js';
+import { ExceptionCode, MAX_PDU } from '../ports/modbus/vocabulary.js';
 
-const MBAP_LENGTH = 7;
-const MAX_ADU = 260; // 7-byte MBAP + 253-byte PDU
 const MAX_PENDING_PER_CLIENT = 32;
 const MAX_CLIENTS = 16;
 
@@ -64,58 +64,59 @@ export class ModbusTcpEndpoint {
     }
     this.sockets.add(s);
     this.stats.clients = this.sockets.size;
-    let buf: Buffer = Buffer.alloc(0);
     let pending = 0;
-    s.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      while (buf.length >= MBAP_LENGTH) {
-        const tid = buf.readUInt16BE(0);
-        const protocol = buf.readUInt16BE(2);
-        const length = buf.readUInt16BE(4);
-        // A frame we cannot delimit cannot be answered or skipped: close, as the guide allows.
-        if (protocol !== 0 || length < 2 || length + 6 > MAX_ADU) {
-          this.stats.errors++;
-          s.destroy();
-          return;
-        }
-        if (buf.length < 6 + length) break;
-        const unit = buf[6]!;
-        const pdu = new Uint8Array(buf.subarray(MBAP_LENGTH, 6 + length));
-        buf = buf.subarray(6 + length);
+    // A frame we cannot delimit (length field outside 2..254) or that is not Modbus (protocol id
+    // other than 0, TCP/IP guide §3.1.3) cannot be answered or skipped: close, as the guide allows.
+    const drop = (): void => {
+      this.stats.errors++;
+      s.destroy();
+    };
+    const parser = new MbapParser({
+      frame: (f) => {
+        if (s.destroyed) return;
+        if (f.protocolId !== 0) return drop();
         this.stats.requests++;
-        if (pending >= MAX_PENDING_PER_CLIENT) {
-          reply(s, tid, unit, exceptionPdu(pdu[0]!, 0x06));
-          continue;
-        }
+        if (pending >= MAX_PENDING_PER_CLIENT) return reply(s, f, exceptionPdu(f.pdu[0]!, ExceptionCode.SERVER_DEVICE_BUSY));
         pending++;
-        this.forward(unit, pdu).then(
+        this.forward(f.unit, f.pdu).then(
           (r) => {
             pending--;
-            reply(s, tid, unit, r.pdu);
+            this.relay(s, f, r.pdu);
           },
           () => {
             pending--;
             this.stats.errors++;
-            reply(s, tid, unit, exceptionPdu(pdu[0]!, ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE));
+            reply(s, f, exceptionPdu(f.pdu[0]!, ExceptionCode.GATEWAY_PATH_UNAVAILABLE));
           },
         );
-      }
+      },
+      desync: drop,
     });
+    s.on('data', (chunk: Buffer) => parser.push(chunk));
     s.on('error', () => s.destroy());
     s.on('close', () => {
       this.sockets.delete(s);
       this.stats.clients = this.sockets.size;
     });
   }
+
+  /**
+   * Relays the slot's reply. An empty reply is the answer to an RTU broadcast (unit 0), which no
+   * slave answers (Modbus over Serial Line §2.1): the client gets no answer either. A reply longer
+   * than a PDU can be (§4.1) is nothing a client could parse: the path failed, as when forwarding does.
+   */
+  private relay(s: Socket, req: MbapFrame, pdu: Uint8Array): void {
+    if (pdu.length === 0) return;
+    if (pdu.length > MAX_PDU) {
+      this.stats.errors++;
+      return reply(s, req, exceptionPdu(req.pdu[0]!, ExceptionCode.GATEWAY_PATH_UNAVAILABLE));
+    }
+    reply(s, req, pdu);
+  }
 }
 
-function reply(s: Socket, tid: number, unit: number, pdu: Uint8Array): void {
+/** Answers request `req` with `pdu` under the request's transaction id and unit. */
+function reply(s: Socket, req: MbapFrame, pdu: Uint8Array): void {
   if (s.destroyed) return;
-  const out = Buffer.allocUnsafe(MBAP_LENGTH + pdu.length);
-  out.writeUInt16BE(tid, 0);
-  out.writeUInt16BE(0, 2);
-  out.writeUInt16BE(pdu.length + 1, 4);
-  out[6] = unit;
-  out.set(pdu, MBAP_LENGTH);
-  s.write(out);
+  s.write(encodeMbap({ transactionId: req.transactionId, protocolId: 0, unit: req.unit, pdu }));
 }

@@ -3,6 +3,7 @@
 // operators and audit lines can show exactly what the device said.
 
 import { CodedError, StateError } from '../lib/errors.js';
+import { ExceptionCode } from './modbus/vocabulary.js';
 
 export const PortErrorCode = {
   PORT_CLOSED: 'PORT_CLOSED',
@@ -57,20 +58,11 @@ export class ModbusOfflineError extends StateError {
   }
 }
 
-const NAMES: Record<number, string> = {
-  0x01: 'illegal function',
-  0x02: 'illegal data address',
-  0x03: 'illegal data value',
-  0x04: 'server device failure',
-  0x05: 'acknowledge',
-  0x06: 'server device busy',
-  0x08: 'memory parity error',
-  0x0a: 'gateway path unavailable',
-  0x0b: 'gateway target device failed to respond',
-};
+const NAMES: ReadonlyMap<number, string> = new Map(Object.entries(ExceptionCode).map(([k, v]) => [v, k.toLowerCase().replaceAll('_', ' ')]));
 
+/** The spec's name of an exception code (§7), from the one vocabulary: 0x0B -> "gateway target device failed to respond". */
 export function exceptionName(code: number): string {
-  return NAMES[code] ?? 'unknown exception';
+  return NAMES.get(code) ?? 'unknown exception';
 }
 
 function hex(n: number): string {

@@ -1,3 +1,4 @@
+// Own codec, independent of src/ports/modbus/ on purpose: the simulators are its test peer.
 // Modbus Application Protocol V1.1b3 §7: the exception codes the simulated slaves answer with.
 
 export const EXCEPTION = {

@@ -1,3 +1,4 @@
+// Own codec, independent of src/ports/modbus/ on purpose: the simulators are its test peer.
 // Modbus PDUs (Modbus Application Protocol V1.1b3 §6): requests and responses of the functions the
 // simulated slaves serve — 1, 2, 3, 4, 5, 6, 15, 16 and 43/14 (Read Device Identification). The
 // decoders check structure only (lengths, byte counts, trailing bytes) and throw only DecodeError;

@@ -91,7 +91,7 @@ const CASES: Case[] = [
   { name: 'broker URL with a password', cfg: edit((c) => (dev('net-1')(c).broker = 'mqtt://u:secret@h')), path: 'slots.net-1.device.broker', fix: /password_file/ },
   { name: 'bad topic filter', cfg: edit((c) => (dev('net-1')(c).subscribe = ['plant/#/x'])), path: 'slots.net-1.device.subscribe[0]', expected: /topic filter/, fix: /alarms\/#/ },
   { name: 'MQTT without topics', cfg: edit((c) => ((dev('net-1')(c).subscribe = []), (dev('net-1')(c).publish = []))), path: 'slots.net-1.device.subscribe', found: /none/, fix: /plant\/#/ },
-  { name: 'writable input register', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[0].writable = true)), path: 'device_profiles.acme-th20.registers[0].writable', expected: /read-only/, fix: /holding or coils/ },
+  { name: 'writable (removed: write authority is the Grant)', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[0].writable = true)), path: 'device_profiles.acme-th20.registers[0].writable', found: /unknown key "writable"/, fix: /remove it/ },
   { name: 'coil with a numeric type', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[3].type = 'int16')), path: 'device_profiles.acme-th20.registers[3].type', expected: /^bool/, fix: /"type": "bool"/ },
   { name: 'bool in a holding register', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[2].type = 'bool')), path: 'device_profiles.acme-th20.registers[2].type', fix: /uint16/ },
   { name: 'word_order on a 16-bit value', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[0].word_order = 'little')), path: 'device_profiles.acme-th20.registers[0].word_order', expected: /32-bit types only/, fix: /remove "word_order"/ },

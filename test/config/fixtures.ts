@@ -25,8 +25,8 @@ export function virtualConfig(): { [k: string]: JsonValue } {
         registers: [
           { name: 'temperature', table: 'input', address: 0, type: 'int16', scale: 0.1, unit: '°C' },
           { name: 'humidity', table: 'input', address: 1, type: 'uint16', scale: 0.1, unit: '%' },
-          { name: 'setpoint', table: 'holding', address: 10, type: 'int16', scale: 0.1, unit: '°C', writable: true },
-          { name: 'alarm', table: 'coils', address: 0, writable: true, poll_interval_ms: 500 },
+          { name: 'setpoint', table: 'holding', address: 10, type: 'int16', scale: 0.1, unit: '°C' },
+          { name: 'alarm', table: 'coils', address: 0, poll_interval_ms: 500 },
         ],
       },
     },

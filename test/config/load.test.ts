@@ -54,8 +54,8 @@ describe('loadGatewayConfig', () => {
     expect(u1!.profile).toBe('acme-th20');
     expect(u1!.registers.map((r) => [r.name, r.pollIntervalMs])).toEqual([['temperature', 2000], ['humidity', 2000], ['setpoint', 2000], ['alarm', 500]]);
     expect(u2!.registers.map((r) => r.pollIntervalMs)).toEqual([5000, 5000, 5000, 500]);
-    expect(u7!.registers[0]).toMatchObject({ name: 'energy', type: 'uint32', wordOrder: 'little', byteOrder: 'big', scale: 1, offset: 0, count: 1, writable: false, pollIntervalMs: 1000 });
-    expect(u1!.registers[3]).toMatchObject({ table: 'coils', type: 'bool', writable: true });
+    expect(u7!.registers[0]).toMatchObject({ name: 'energy', type: 'uint32', wordOrder: 'little', byteOrder: 'big', scale: 1, offset: 0, count: 1, pollIntervalMs: 1000 });
+    expect(u1!.registers[3]).toMatchObject({ table: 'coils', type: 'bool' });
     expect(u1!.timeoutMs).toBe(200);
     const line = c.slots[1]!.device;
     expect(line).toMatchObject({ driver: 'serial-line', delimiter: '\r\n', maxLineBytes: 256, encoding: 'utf8', serial: { parity: 'none', stopBits: 1 } });

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeRegister, encodeRegister, wordsPerValue, type CodecDef } from '../../src/hil-devices/register-codec.js';
+import { decodeRegister, wordsPerValue, type CodecDef } from '../../src/hil-devices/register-codec.js';
+import { encodeRegister } from './register-encode.js';
 import { codeOf } from '../helpers/errors.js';
 import { CodedError, CommonCode, DecodeError } from '../../src/lib/errors.js';
 

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyPdu, exceptionPdu, ModbusExceptionCode } from '../../src/hil/modbus-request.js';
+import { classifyPdu } from '../../src/hil/modbus-request.js';
+import { exceptionPdu } from '../../src/ports/modbus/pdu.js';
+import { ExceptionCode } from '../../src/ports/modbus/vocabulary.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s/g, ''), 'hex'));
 
@@ -30,14 +32,14 @@ describe('Modbus PDU classification (Modbus Application Protocol V1.1b3 §6)', (
   });
 
   it('refuses unknown functions, bad quantities, bad lengths and address overflow with the right exception', () => {
-    expect(classifyPdu(hex('08 0000 A537'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_FUNCTION });
-    expect(classifyPdu(hex('03 0000 007E'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_VALUE });
-    expect(classifyPdu(hex('03 0000 0000'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_VALUE });
-    expect(classifyPdu(hex('03 FFFF 0002'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_ADDRESS });
-    expect(classifyPdu(hex('03 0000 0001 00'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_VALUE });
-    expect(classifyPdu(hex('05 0000 1234'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_VALUE });
-    expect(classifyPdu(hex('10 0001 0002 03 000A 01'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_DATA_VALUE });
-    expect(classifyPdu(hex('2B 0D 00'))).toMatchObject({ ok: false, exception: ModbusExceptionCode.ILLEGAL_FUNCTION });
+    expect(classifyPdu(hex('08 0000 A537'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_FUNCTION });
+    expect(classifyPdu(hex('03 0000 007E'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('03 0000 0000'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('03 FFFF 0002'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_ADDRESS });
+    expect(classifyPdu(hex('03 0000 0001 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('05 0000 1234'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('10 0001 0002 03 000A 01'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('2B 0D 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_FUNCTION });
     expect(exceptionPdu(3, 2)).toEqual(hex('83 02'));
   });
 

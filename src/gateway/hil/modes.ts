@@ -5,7 +5,9 @@
 import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil/device.js';
 import type { AuditEntry } from './audit.js';
 import type { Decision, HilAction, SlotAuthority } from './authority.js';
-import { classifyPdu, exceptionPdu, ModbusExceptionCode } from '../../hil/modbus-request.js';
+import { classifyPdu } from '../../hil/modbus-request.js';
+import { exceptionPdu } from '../../ports/modbus/pdu.js';
+import { ExceptionCode as ModbusExceptionCode } from '../../ports/modbus/vocabulary.js';
 import type { HilMessage } from '../../hil/messages.js';
 import { topicMatches } from '../../lib/mqtt-topics.js';
 
@@ -102,7 +104,7 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
           const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
           ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason: String((e as Error).message ?? e), ...detail });
           // Modbus gateways report a silent target as exception 0x0B (spec §7).
-          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_TARGET_NO_RESPONSE) });
+          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND) });
         },
       );
     },

@@ -12,17 +12,18 @@
 // - readMany() merges contiguous reads (plan.ts) and splits the answers back.
 
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { ExceptionCode, MAX_PDU, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
+import { MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
 import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortErrorCode, PortIoError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
-import { decodeReadReply, exceptionOf, readRequest, writeRequest, type Table, type WritableTable } from './pdu.js';
+import { decodeReadReply, exceptionOf, readRequest, writeRequest } from './pdu.js';
 import { planReads, splitRead, type PlanLimits, type ReadSpec } from './plan.js';
 import { RoundRobinQueues } from './round-robin.js';
 import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
 import { BusStats, type UnitStats } from './stats.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
 import type { ModbusTransport } from './transport.js';
+import { EXCEPTION_FLAG, ExceptionCode, MAX_PDU, type Table, type WritableTable } from './vocabulary.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../../lib/errors.js';
 
 export interface ModbusBusOptions {
@@ -112,7 +113,7 @@ export class ModbusBus {
   async request(unit: number, pdu: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     this.checkUnit(unit, true);
     if (pdu.length < 1 || pdu.length > MAX_PDU) throw new LocalError(CommonCode.USAGE, `request: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
-    if ((pdu[0]! & 0x80) !== 0 || pdu[0] === 0) throw new LocalError(CommonCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
+    if ((pdu[0]! & EXCEPTION_FLAG) !== 0 || pdu[0] === 0) throw new LocalError(CommonCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
     return this.enqueue(unit, pdu.slice(), opts);
   }
 

@@ -5,8 +5,9 @@ export { TcpTransport, type TcpState, type TcpTransportOptions } from './tcp-tra
 export type { Exchange, ModbusTransport } from './transport.js';
 export { BusStats, emptyUnitStats, type LineStats, type UnitStats } from './stats.js';
 export { planReads, splitRead, type PlanLimits, type PlannedRead, type ReadSpec } from './plan.js';
-export { decodeReadReply, exceptionOf, exceptionPdu, isBitTable, maxReadCount, readRequest, replyMatches, writeRequest, type Table, type WritableTable } from './pdu.js';
-export { decodeRtuAdu, encodeRtuAdu, replyAduLength, RtuReplyParser, RTU_MAX_UNIT } from './rtu-frame.js';
+export * from './vocabulary.js';
+export { decodeReadReply, exceptionOf, exceptionPdu, readRequest, replyMatches, writeRequest } from './pdu.js';
+export { decodeRtuAdu, encodeRtuAdu, replyAduLength, RtuReplyParser } from './rtu-frame.js';
 export { decodeMbap, encodeMbap, MbapParser, MBAP_HEADER, type MbapFrame } from './mbap.js';
 export { crc16modbus } from './crc.js';
 export { RoundRobinQueues } from './round-robin.js';

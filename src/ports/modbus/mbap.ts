@@ -6,8 +6,8 @@
 // 2..254 (unit + a 1..253-byte PDU) means the stream is out of step and cannot be resynced; the
 // parser then reports `desync` and the transport drops the connection and reconnects.
 
-import { MAX_PDU, TCP_MAX_ADU } from '../constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
+import { MAX_PDU, TCP_MAX_ADU } from './vocabulary.js';
 
 export const MBAP_HEADER = 7;
 

@@ -5,46 +5,23 @@
 // 6.12). Anything else is a mismatch the transports drop, so a stale reply to an earlier,
 // timed-out request on the same unit can never be taken for the current one.
 
-import { FunctionCode, MAX_PDU, MAX_READ_BITS, MAX_READ_REGISTERS, MAX_WRITE_BITS, MAX_WRITE_REGISTERS } from '../constants.js';
 import { CommonCode, DecodeError, LocalError } from '../../lib/errors.js';
-
-export type Table = 'coils' | 'discrete' | 'holding' | 'input';
-export type WritableTable = 'coils' | 'holding';
-
-const READ_FC: Record<Table, number> = {
-  coils: FunctionCode.READ_COILS,
-  discrete: FunctionCode.READ_DISCRETE_INPUTS,
-  holding: FunctionCode.READ_HOLDING_REGISTERS,
-  input: FunctionCode.READ_INPUT_REGISTERS,
-};
-
-export function isBitTable(table: Table): boolean {
-  return table === 'coils' || table === 'discrete';
-}
-
-/** §6.1-6.4: most items one read may ask for. */
-export function maxReadCount(table: Table): number {
-  return isBitTable(table) ? MAX_READ_BITS : MAX_READ_REGISTERS;
-}
-
-export function readFunctionCode(table: Table): number {
-  return READ_FC[table];
-}
+import { COIL_OFF, COIL_ON, EXCEPTION_FLAG, FunctionCode, isBitTable, MAX_ADDRESS, MAX_PDU, MAX_WRITE_BITS, MAX_WRITE_REGISTERS, maxReadCount, READ_FUNCTION, type Table, type WritableTable } from './vocabulary.js';
 
 function usage(msg: string): LocalError {
   return new LocalError(CommonCode.USAGE, msg);
 }
 
 function checkRange(addr: number, count: number, max: number, what: string): void {
-  if (!Number.isInteger(addr) || addr < 0 || addr > 0xffff) throw usage(`${what}: address must be an integer 0..65535, got ${addr}`);
+  if (!Number.isInteger(addr) || addr < 0 || addr > MAX_ADDRESS) throw usage(`${what}: address must be an integer 0..${MAX_ADDRESS}, got ${addr}`);
   if (!Number.isInteger(count) || count < 1 || count > max) throw usage(`${what}: count must be an integer 1..${max}, got ${count}`);
-  if (addr + count > 0x10000) throw usage(`${what}: ${addr}+${count} runs past address 65535`);
+  if (addr + count > MAX_ADDRESS + 1) throw usage(`${what}: ${addr}+${count} runs past address ${MAX_ADDRESS}`);
 }
 
 /** §6.1-6.4: fc | start (u16) | quantity (u16). */
 export function readRequest(table: Table, addr: number, count: number): Uint8Array {
   checkRange(addr, count, maxReadCount(table), `read ${table}`);
-  return u8(READ_FC[table], addr >> 8, addr & 0xff, count >> 8, count & 0xff);
+  return u8(READ_FUNCTION[table], addr >> 8, addr & 0xff, count >> 8, count & 0xff);
 }
 
 /**
@@ -60,7 +37,7 @@ export function writeRequest(table: WritableTable, addr: number, values: readonl
     return v;
   });
   if (regs.length === 1 && !forceMultiple) {
-    const v = bits ? (regs[0] ? 0xff00 : 0x0000) : regs[0]!;
+    const v = bits ? (regs[0] ? COIL_ON : COIL_OFF) : regs[0]!;
     return u8(bits ? FunctionCode.WRITE_SINGLE_COIL : FunctionCode.WRITE_SINGLE_REGISTER, addr >> 8, addr & 0xff, v >> 8, v & 0xff);
   }
   const n = regs.length;
@@ -74,13 +51,13 @@ export function writeRequest(table: WritableTable, addr: number, values: readonl
 
 /** §7: exception reply = fc | 0x80, exception code. */
 export function exceptionPdu(functionCode: number, exceptionCode: number): Uint8Array {
-  return u8((functionCode & 0x7f) | 0x80, exceptionCode & 0xff);
+  return u8((functionCode | EXCEPTION_FLAG) & 0xff, exceptionCode & 0xff);
 }
 
 /** The exception a reply carries for request function `fc`, or null if it is not an exception. */
 export function exceptionOf(request: Uint8Array, reply: Uint8Array): number | null {
   const fc = request[0];
-  if (fc === undefined || reply.length !== 2 || reply[0] !== (fc | 0x80)) return null;
+  if (fc === undefined || reply.length !== 2 || reply[0] !== (fc | EXCEPTION_FLAG)) return null;
   return reply[1]!;
 }
 
@@ -123,7 +100,7 @@ export function replyMatches(request: Uint8Array, reply: Uint8Array): boolean {
  * Throws DecodeError if the reply is not a well-formed answer to a `count`-item read of `table`.
  */
 export function decodeReadReply(table: Table, count: number, reply: Uint8Array): number[] {
-  const fc = READ_FC[table];
+  const fc = READ_FUNCTION[table];
   if (reply[0] !== fc) throw new DecodeError(CommonCode.DECODE_VALUE, `read ${table}: expected function 0x${fc.toString(16)}, got 0x${(reply[0] ?? 0).toString(16)}`);
   const bytes = isBitTable(table) ? Math.ceil(count / 8) : count * 2;
   if (reply.length !== 2 + bytes || reply[1] !== bytes) throw new DecodeError(CommonCode.DECODE_LENGTH, `read ${table}: expected ${bytes} data bytes for ${count} items, got byte count ${reply[1] ?? 'none'} in ${reply.length} bytes`);

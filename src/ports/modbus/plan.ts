@@ -8,7 +8,7 @@
 // exception and fail every read merged with it), and the merged span stays within one request's
 // limit (§6.1-6.4: 125 registers, 2000 bits). Pure and synchronous; the bus executes the plan.
 
-import { maxReadCount, type Table } from './pdu.js';
+import { isBitTable, MAX_ADDRESS, maxReadCount, type Table } from './vocabulary.js';
 import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export interface ReadSpec {
@@ -31,7 +31,7 @@ export interface PlanLimits {
 
 function limitFor(table: Table, limits: PlanLimits): number {
   const max = maxReadCount(table);
-  const l = table === 'coils' || table === 'discrete' ? limits.maxBits : limits.maxRegisters;
+  const l = isBitTable(table) ? limits.maxBits : limits.maxRegisters;
   return l === undefined ? max : Math.max(1, Math.min(max, l));
 }
 
@@ -43,7 +43,7 @@ export function planReads(specs: readonly ReadSpec[], limits: PlanLimits = {}): 
   const groups = new Map<string, number[]>();
   specs.forEach((s, i) => {
     const limit = limitFor(s.table, limits);
-    if (!Number.isInteger(s.addr) || s.addr < 0 || !Number.isInteger(s.count) || s.count < 1 || s.count > limit || s.addr + s.count > 0x10000) {
+    if (!Number.isInteger(s.addr) || s.addr < 0 || !Number.isInteger(s.count) || s.count < 1 || s.count > limit || s.addr + s.count > MAX_ADDRESS + 1) {
       throw new LocalError(CommonCode.USAGE, `read ${i} (unit ${s.unit} ${s.table} ${s.addr}+${s.count}): count must be 1..${limit} and the range within 0..65535`);
     }
     const key = `${s.unit}/${s.table}`;

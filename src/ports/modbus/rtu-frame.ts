@@ -11,13 +11,10 @@
 // before a good reply costs the noise, not the reply. Each run of discarded bytes is reported
 // once as a CRC/framing error.
 
-import { MAX_PDU, RTU_MAX_ADU } from '../constants.js';
 import { crc16modbus } from './crc.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import { PortErrorCode } from '../errors.js';
-
-/** §2.2: 0 is broadcast, 1..247 slave addresses. */
-export const RTU_MAX_UNIT = 247;
+import { EXCEPTION_FLAG, FunctionCode, MAX_PDU, RTU_MAX_ADU, RTU_MAX_UNIT } from './vocabulary.js';
 
 export function encodeRtuAdu(unit: number, pdu: Uint8Array): Uint8Array {
   if (!Number.isInteger(unit) || unit < 0 || unit > RTU_MAX_UNIT) throw new DecodeError(CommonCode.DECODE_VALUE, `rtu: unit must be 0..${RTU_MAX_UNIT}, got ${unit}`);
@@ -48,19 +45,19 @@ export function decodeRtuAdu(adu: Uint8Array): { unit: number; pdu: Uint8Array }
 export function replyAduLength(buf: Uint8Array, start = 0): number | 'more' | 'unknown' {
   const fc = buf[start + 1];
   if (fc === undefined) return 'more';
-  if (fc & 0x80) return 5; // §7: address, fc|0x80, exception code, CRC
+  if (fc & EXCEPTION_FLAG) return 5; // §7: address, fc|0x80, exception code, CRC
   switch (fc) {
-    case 0x01:
-    case 0x02:
-    case 0x03:
-    case 0x04: {
+    case FunctionCode.READ_COILS:
+    case FunctionCode.READ_DISCRETE_INPUTS:
+    case FunctionCode.READ_HOLDING_REGISTERS:
+    case FunctionCode.READ_INPUT_REGISTERS: {
       const n = buf[start + 2];
       return n === undefined ? 'more' : 5 + n;
     }
-    case 0x05:
-    case 0x06:
-    case 0x0f:
-    case 0x10:
+    case FunctionCode.WRITE_SINGLE_COIL:
+    case FunctionCode.WRITE_SINGLE_REGISTER:
+    case FunctionCode.WRITE_MULTIPLE_COILS:
+    case FunctionCode.WRITE_MULTIPLE_REGISTERS:
       return 8;
     default:
       return 'unknown';
@@ -145,7 +142,7 @@ export class RtuReplyParser {
     const a = this.awaiting;
     if (a === null || this.len === 0 || this.buf[0] !== a.unit) return false;
     if (this.len === 1) return true;
-    if (this.buf[1] !== a.fc && this.buf[1] !== (a.fc | 0x80)) return false;
+    if (this.buf[1] !== a.fc && this.buf[1] !== (a.fc | EXCEPTION_FLAG)) return false;
     const need = replyAduLength(this.buf.subarray(0, this.len));
     return need === 'more' || (typeof need === 'number' && need <= RTU_MAX_ADU && this.len < need);
   }

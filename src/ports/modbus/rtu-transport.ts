@@ -16,9 +16,10 @@ import { ModbusCrcError, ModbusOfflineError, ModbusTimeoutError, PortIoError } f
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
 import { replyMatches } from './pdu.js';
-import { encodeRtuAdu, replyAduLength, RtuReplyParser, RTU_MAX_UNIT } from './rtu-frame.js';
+import { encodeRtuAdu, replyAduLength, RtuReplyParser } from './rtu-frame.js';
 import type { BusStats } from './stats.js';
 import type { Exchange, ModbusTransport } from './transport.js';
+import { RTU_BROADCAST_UNIT, RTU_MAX_UNIT } from './vocabulary.js';
 import { CommonCode, StateError } from '../../lib/errors.js';
 
 export interface RtuTransportOptions {
@@ -111,7 +112,7 @@ export class RtuTransport implements ModbusTransport {
         this.finish(pending, new PortIoError(`${this.name}: write failed: ${describeError(e)}`, { cause: e }));
         return await reply;
       }
-      if (x.unit === 0) {
+      if (x.unit === RTU_BROADCAST_UNIT) {
         // Broadcast: no slave answers; give them time to act before the next request (§2.2).
         await this.sleep(this.opts.broadcastTurnaroundMs ?? MODBUS_BROADCAST_TURNAROUND_MS);
         this.finish(pending, new Uint8Array(0));

@@ -21,6 +21,7 @@ import { encodeMbap, MbapParser, type MbapFrame } from './mbap.js';
 import { replyMatches } from './pdu.js';
 import type { BusStats } from './stats.js';
 import type { Exchange, ModbusTransport } from './transport.js';
+import { TCP_MAX_UNIT } from './vocabulary.js';
 import { CommonCode, StateError } from '../../lib/errors.js';
 
 export type TcpState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -44,7 +45,7 @@ interface Pending {
 
 export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason: string] }> implements ModbusTransport {
   readonly name: string;
-  readonly maxUnit = 255;
+  readonly maxUnit = TCP_MAX_UNIT;
   readonly broadcastUnit0 = false;
   private _state: TcpState = 'waiting';
   private socket: Socket | null = null;

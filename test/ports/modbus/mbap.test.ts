@@ -79,6 +79,22 @@ describe('MbapParser', () => {
     );
   });
 
+  it('splits a two-request stream (vectors) cut at every byte boundary', () => {
+    // Read 1 holding register at 0 from unit 0x11 (transaction 1), then Write Single Register 1 =
+    // 0x0003 to unit 0xFF (transaction 0x1234): the operator endpoint's input, byte for byte.
+    const stream = fromHex('000100000006110300000001' + '123400000006ff0600010003');
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const got: object[] = [];
+      const p = new MbapParser({ frame: (f) => got.push(norm(f)), desync: () => got.push({ desync: true }) });
+      p.push(stream.subarray(0, cut));
+      p.push(stream.subarray(cut));
+      expect(got).toEqual([
+        { transactionId: 1, protocolId: 0, unit: 0x11, pdu: '0300000001' },
+        { transactionId: 0x1234, protocolId: 0, unit: 0xff, pdu: '0600010003' },
+      ]);
+    }
+  });
+
   it('reports a broken length field once and then ignores the rest of the stream', () => {
     let desync = 0;
     const got: MbapFrame[] = [];

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as jsmodbus from 'jsmodbus';
-import { decodeReadReply, exceptionOf, exceptionPdu, readRequest, replyMatches, writeRequest, type Table } from '../../../src/ports/modbus/pdu.js';
+import { decodeReadReply, exceptionOf, exceptionPdu, readRequest, replyMatches, writeRequest } from '../../../src/ports/modbus/pdu.js';
+import type { Table } from '../../../src/ports/modbus/vocabulary.js';
 import { encodeResponse } from '../../../src/sim/modbus-pdu.js';
 import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { codeOf } from '../../helpers/errors.js';

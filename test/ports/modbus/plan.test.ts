@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { planReads, splitRead, type ReadSpec } from '../../../src/ports/modbus/plan.js';
-import { maxReadCount, type Table } from '../../../src/ports/modbus/pdu.js';
+import { maxReadCount, type Table } from '../../../src/ports/modbus/vocabulary.js';
 import { codeOf } from '../../helpers/errors.js';
 import { CommonCode } from '../../../src/lib/errors.js';
 

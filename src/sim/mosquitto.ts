@@ -34,7 +34,8 @@ export class Mosquitto {
   private constructor(
     private readonly tool: ToolProcess,
     readonly port: number,
-    private readonly dir: string,
+    /** The broker's own temporary directory (config file); removed by stop(). */
+    readonly dir: string,
   ) {}
 
   /** Starts a broker and resolves once it accepts connections. */

@@ -18,6 +18,10 @@ import type { Session } from '../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { isRelay, LinkProxy, relayPayloadType, RELAY_PAYLOAD_OFFSET } from '../helpers/link-proxy.js';
 import { spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+import { until } from '../uzp/link/wait.js';
+
+/** One turn of the event loop (I/O included), not a wall-clock pause. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 import { type CodedError } from '../../src/lib/errors.js';
 
 let dir: string;
@@ -174,7 +178,7 @@ describe('E2E sessions through an RN process', () => {
       const m = numbered(i, 3000);
       sent.push(m);
       await ch.send(m);
-      if (i % 5 === 0) await new Promise((r) => setTimeout(r, 2));
+      if (i % 5 === 0) await turn(); // let the relay and the proxy move between bursts
     }
     const { msgs } = await inbound;
     expect(flips).toBe(5);
@@ -203,10 +207,11 @@ describe('E2E sessions through an RN process', () => {
     const ch = p.initiator.openChannel();
     for (let i = 0; i < N; i++) {
       await ch.send(numbered(i, 2000));
-      await new Promise((r) => setTimeout(r, 1));
+      await turn();
     }
     await inbound;
-    await new Promise((r) => setTimeout(r, 100));
+    // The second replay follows the last block: wait until the responder has seen and dropped it.
+    await until(() => relays >= 12 && p.responder.stats.dropped >= 2, 'both replays dropped');
     expect(relays).toBeGreaterThanOrEqual(12);
     expect(received.length).toBe(N);
     expect(received.map((m) => new DataView(m.buffer, m.byteOffset).getUint32(0))).toEqual([...Array(N).keys()]);

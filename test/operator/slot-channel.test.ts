@@ -22,7 +22,7 @@ describe('SlotChannel', () => {
     await ended;
     await expect(slot.modbus(1, Uint8Array.of(3, 0, 0, 0, 1))).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
     await expect(slot.subscribe('a/#')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
-    await expect(SlotChannel.open(p.operator, 's1', 'modbus')).rejects.toBeDefined();
+    await expect(SlotChannel.open(p.operator, 's1', 'modbus')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
   });
 
   it('messages() on a channel of an ended session finishes instead of waiting forever', async () => {

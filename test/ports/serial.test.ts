@@ -18,12 +18,20 @@ const mockFactory = (o: PortOpenOptions): SerialPortLike => new SerialPortMock({
 
 afterEach(() => SerialPortMock.binding.reset());
 
+/** The port each link's factory made last: the tests reach the mock binding through it, not through the link. */
+const lastPort = new WeakMap<SerialLink, SerialPortLike>();
+
 function link(opts: { clock?: FakeClock; maxQueuedBytes?: number; random?: () => number; factory?: (o: PortOpenOptions) => SerialPortLike; rs485?: ConstructorParameters<typeof SerialLink>[0]['rs485'] } = {}) {
   const states: SerialState[] = [];
-  const l = new SerialLink({
+  const factory = opts.factory ?? mockFactory;
+  const l: SerialLink = new SerialLink({
     path: PATH,
     baudRate: 9600,
-    portFactory: opts.factory ?? mockFactory,
+    portFactory: (o) => {
+      const port = factory(o);
+      lastPort.set(l, port);
+      return port;
+    },
     clock: opts.clock ?? new FakeClock(),
     ...(opts.maxQueuedBytes !== undefined ? { maxQueuedBytes: opts.maxQueuedBytes } : {}),
     backoff: { random: opts.random ?? (() => 0.5) },
@@ -35,12 +43,12 @@ function link(opts: { clock?: FakeClock; maxQueuedBytes?: number; random?: () =>
 
 /** The mock binding's port behind the link's current stream. */
 function bindingOf(l: SerialLink): { recording: Buffer; emitData(d: Buffer | string): void } {
-  return (l as unknown as { port: { port: { recording: Buffer; emitData(d: Buffer | string): void } } }).port.port;
+  return (lastPort.get(l) as SerialPortMock).port!;
 }
 
 /** Simulates an unplug: the stream reports a disconnect, as serialport does on EIO. */
 function unplug(l: SerialLink): void {
-  const port = (l as unknown as { port: { close(cb: undefined, e: Error): void } }).port;
+  const port = lastPort.get(l) as unknown as { close(cb: undefined, e: Error): void };
   port.close(undefined, Object.assign(new Error('device disconnected'), { disconnected: true }));
 }
 

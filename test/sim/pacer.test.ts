@@ -203,8 +203,7 @@ describe('paced relay faults and unplug (fake clock)', () => {
   it('drops and counts what a source without flow control sends beyond the high-water mark', () => {
     const clock = new FakeClock(0);
     const b = new End(clock);
-    const src = new EventEmitter() as EventEmitter & ByteDuplex;
-    (src as unknown as { write: () => boolean }).write = () => true;
+    const src = Object.assign(new EventEmitter(), { write: () => true }) as EventEmitter & ByteDuplex;
     const relay = new PacedRelay({ baud: 10_000, clock, highWaterBytes: 10 }, src, b);
     src.emit('data', Buffer.alloc(15));
     clock.advance(20);

@@ -49,7 +49,7 @@ describe('PtyPair (socat)', () => {
     const pid = p.pid!;
     expect(p.isOpen).toBe(true);
     await p.close();
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     expect(p.isOpen).toBe(false);
     expect(existsSync(p.linkA) || existsSync(p.linkB)).toBe(false);
     await p.reopen();

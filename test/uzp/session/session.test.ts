@@ -137,6 +137,6 @@ describe('Session over a stitch', () => {
     const [, code] = await closed;
     expect(code).toBe(7);
     expect(sr.state).toBe('closed');
-    expect(() => si.openChannel()).toThrow();
+    expect(() => si.openChannel()).toThrow(expect.objectContaining({ code: 'SESSION_CLOSED' }));
   });
 });

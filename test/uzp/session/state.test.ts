@@ -44,10 +44,10 @@ describe('session states (draft §4.2)', () => {
 
   it('cannot reach stitched without passing pending and authenticated', () => {
     const a = new Association();
-    expect(() => a.to('stitched')).toThrow();
-    expect(() => a.to('authenticated')).toThrow();
+    expect(() => a.to('stitched')).toThrow(expect.objectContaining({ code: 'SESSION_ILLEGAL_TRANSITION' }));
+    expect(() => a.to('authenticated')).toThrow(expect.objectContaining({ code: 'SESSION_ILLEGAL_TRANSITION' }));
     a.to('pending');
-    expect(() => a.to('stitched')).toThrow();
+    expect(() => a.to('stitched')).toThrow(expect.objectContaining({ code: 'SESSION_ILLEGAL_TRANSITION' }));
     a.to('authenticated');
     a.to('stitched');
     expect(a.history).toEqual(['new', 'pending', 'authenticated', 'stitched']);
@@ -58,7 +58,7 @@ describe('session states (draft §4.2)', () => {
     a.close();
     a.close();
     expect(a.state).toBe('closed');
-    for (const s of SESSION_STATES) expect(() => a.to(s)).toThrow();
+    for (const s of SESSION_STATES) expect(() => a.to(s)).toThrow(expect.objectContaining({ code: 'SESSION_ILLEGAL_TRANSITION' }));
   });
 
   it('emits each transition', () => {

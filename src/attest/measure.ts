@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { FileErrorCode } from '../files/errors.js';
+import { readFileCapped } from '../files/fsutil.js';
+import { parseJsonText, utf8Text } from '../files/json.js';
 import type { BoardFacts, SlotClaimInput, SlotClaims } from './types.js';
 
 /** The bundle this code runs from: the directory holding dist/ (…/dist/attest/measure.js -> …). */
@@ -47,10 +50,13 @@ export async function lockfileDigest(p: CryptoProvider, bundleDir: string): Prom
   }
 }
 
+const MAX_PACKAGE_JSON = 256 * 1024;
+
 /** swname / swversion from the bundle's package.json. */
 export function softwareOf(bundleDir: string): { swname: string; swversion: string } {
   try {
-    const pkg = JSON.parse(readFileSync(join(bundleDir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+    const file = join(bundleDir, 'package.json');
+    const pkg = parseJsonText(utf8Text(readFileCapped(file, MAX_PACKAGE_JSON, 'package.json').bytes, file, FileErrorCode.FILE_INVALID), file, FileErrorCode.FILE_INVALID) as { name?: unknown; version?: unknown };
     return { swname: typeof pkg.name === 'string' ? pkg.name : 'unknown', swversion: typeof pkg.version === 'string' ? pkg.version : '0.0.0' };
   } catch {
     return { swname: 'unknown', swversion: '0.0.0' };

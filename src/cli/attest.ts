@@ -1,7 +1,6 @@
 // `uzpgw attest`: the gateway's current evidence for a verifier's nonce (run on the gateway), and
 // `uzpgw attest verify`: appraisal of an evidence file against a signed reference manifest.
 
-import { readFileSync } from 'node:fs';
 import { appraise } from '../attest/appraise.js';
 import { decodeEvidence } from '../attest/evidence.js';
 import { NonceStore } from '../attest/nonces.js';
@@ -9,6 +8,8 @@ import { loadGatewayConfig } from '../config/index.js';
 import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
+import { parseJsonText } from '../files/json.js';
+import { readTextFileIfExists } from '../files/json-file.js';
 import { toHex } from '../uzp/bytes.js';
 import { cborToJson, type CborValue } from '../uzp/cbor.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
@@ -36,15 +37,16 @@ function readEvidence(file: string): Uint8Array {
 
 function loadSeen(file: string | undefined): Set<string> {
   if (file === undefined) return new Set();
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error('not a JSON array of hex strings');
-    return new Set(v as string[]);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return new Set();
-    throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${(e as Error).message}`);
-  }
+  // A state file like the others: size-capped and read by the duplicate-key-refusing reader.
+  const text = readTextFileIfExists(file, MAX_SEEN_FILE, 'seen-nonce file');
+  if (text === undefined) return new Set();
+  const v = parseJsonText(text, file, FileErrorCode.FILE_INVALID);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a JSON array of hex strings (delete it to start a new record of used nonces)`);
+  return new Set(v as string[]);
 }
+
+/** 4 MiB: some 60,000 recorded nonces. */
+const MAX_SEEN_FILE = 4 * 1024 * 1024;
 
 const evidence = defineCommand({
   name: 'attest',

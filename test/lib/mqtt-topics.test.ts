@@ -2,9 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../src/lib/mqtt-topics.js';
 
-// A small alphabet of levels so that random filters and topics collide often.
-const level = fc.constantFrom('a', 'b', 'c', '$s', '');
-const topic = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
 const filter = fc
   .tuple(fc.array(fc.constantFrom('a', 'b', '+', '$s', ''), { minLength: 1, maxLength: 4 }), fc.boolean())
   .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'))

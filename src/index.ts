@@ -11,7 +11,8 @@ export { SUITE_AESGCM, SUITE_CHACHA, SUITE_HYBRID } from './uzp/handshake/suites
 export { TrustStore, type TrustStoreOptions } from './uzp/artefacts/trust.js';
 export { identityFromSeed, generateIdentity, type Identity } from './uzp/identity/identity.js';
 export { cidToString, parseCid } from './uzp/identity/cid.js';
-export { getProvider, type CryptoProvider } from './uzp/crypto/index.js';
+export { getProvider } from './uzp/crypto/index.js';
+export type { CryptoProvider } from './uzp/crypto/provider.js';
 export { loadKeyFile } from './files/keyfile.js';
 export { loadTrustAnchor, type TrustAnchor } from './files/trust-anchor.js';
 export { CodedError, isCodedError, CommonCode, type Fault } from './lib/errors.js';

@@ -19,7 +19,7 @@ import { StateError } from '../lib/errors.js';
 const DT_MODEL = '/proc/device-tree/model';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
-export interface AttesterOptions {
+interface AttesterOptions {
   readonly provider: CryptoProvider;
   readonly cid: Uint8Array;
   readonly signer: Signer;

@@ -6,7 +6,7 @@
 import { EXPORTER_LABELS } from '../uzp/exporter.js';
 import { BINDING_LENGTH } from './types.js';
 
-export interface ExporterSource {
+interface ExporterSource {
   exporter(label: string, context: Uint8Array, length: number): Uint8Array;
 }
 

@@ -26,7 +26,7 @@ import { equal, toHex } from '../uzp/bytes.js';
 import type { BundleGroup, BundleMeasurement } from './types.js';
 
 /** Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that runs. */
-export const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
+const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
 
 /** Tool caches inside node_modules (vite, babel, eslint…): written by tools at will, never loaded by the gateway. */
 const CACHE_DIRS = new Set(['node_modules/.cache', 'node_modules/.vite', 'node_modules/.vitest']);
@@ -36,7 +36,7 @@ const NODE = 0x01;
 const EMPTY = 0x02;
 const GROUP = 0x03;
 
-export function groupOf(path: string): string {
+function groupOf(path: string): string {
   const parts = path.split('/');
   if (parts[0] === 'node_modules' && parts.length >= 3) {
     return parts[1]!.startsWith('@') && parts.length >= 4 ? parts.slice(0, 3).join('/') : parts.slice(0, 2).join('/');

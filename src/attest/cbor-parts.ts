@@ -10,7 +10,7 @@ import { DIGEST_LENGTH } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** Bounds a decoder holds to (a bundle has ~100-200 groups; a gateway at most 64 slots). */
-export const MAX_GROUPS = 4096;
+const MAX_GROUPS = 4096;
 export const MAX_SLOTS = 64;
 export const MAX_NAME = 256;
 const MAX_IDENTITY_TEXT = 244; // Modbus device id objects are at most 244 bytes
@@ -35,11 +35,11 @@ export function decodeBundle(v: CborValue | undefined, what: string): BundleMeas
   return { root: asBytes(m.root, `${what}.root`, DIGEST_LENGTH), files: asUint(m.files, `${what}.files`), groups };
 }
 
-export function encodeIdentity(d: DeviceIdentity): CborMap {
+function encodeIdentity(d: DeviceIdentity): CborMap {
   return { vendor: d.vendor, product: d.product, revision: d.revision };
 }
 
-export function decodeIdentity(v: CborValue | undefined, what: string): DeviceIdentity {
+function decodeIdentity(v: CborValue | undefined, what: string): DeviceIdentity {
   const m = asMap(v, what);
   onlyKeys(m, ['vendor', 'product', 'revision'], what);
   return {
@@ -49,13 +49,13 @@ export function decodeIdentity(v: CborValue | undefined, what: string): DeviceId
   };
 }
 
-export function encodeSlot(s: SlotClaims): CborMap {
+function encodeSlot(s: SlotClaims): CborMap {
   const m: CborMap = { device: s.device, driver: s.driver, port: s.port };
   if (s.identity !== undefined) m.identity = encodeIdentity(s.identity);
   return m;
 }
 
-export function decodeSlot(v: CborValue | undefined, what: string): SlotClaims {
+function decodeSlot(v: CborValue | undefined, what: string): SlotClaims {
   const m = asMap(v, what);
   onlyKeys(m, ['device', 'driver', 'port', 'identity'], what);
   return {

@@ -15,8 +15,8 @@ import { BINDING_LENGTH, DIGEST_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
 /** RFC 9711 §4.2.1.1 UEID type byte for a random (here: hash-derived) identifier. */
-export const UEID_TYPE_RAND = 0x01;
-export const UEID_LENGTH = 1 + CID_LENGTH;
+const UEID_TYPE_RAND = 0x01;
+const UEID_LENGTH = 1 + CID_LENGTH;
 
 const CLAIM_KEYS = [
   'eat_profile', 'eat_nonce', 'ueid', 'iat', 'oemid', 'hwmodel', 'hwversion', 'board', 'dtmodel', 'swname', 'swversion',

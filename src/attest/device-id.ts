@@ -16,11 +16,11 @@ const BASIC = 0x01;
 /** A slave that keeps saying "more follows" is cut off after this many requests. */
 const MAX_ROUNDS = 4;
 
-export function deviceIdRequest(objectId: number): Uint8Array {
+function deviceIdRequest(objectId: number): Uint8Array {
   return Uint8Array.of(FC, MEI, BASIC, objectId & 0xff);
 }
 
-export interface DeviceIdPage {
+interface DeviceIdPage {
   readonly objects: ReadonlyMap<number, Uint8Array>;
   /** Set when the slave has more objects: the id to ask for next. */
   readonly next?: number;

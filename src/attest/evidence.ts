@@ -17,7 +17,7 @@ import { decodeClaims, encodeClaims } from './claims.js';
 import type { Claims, Evidence, TpmQuote } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
-export const EVIDENCE_TYPE = 'attestation';
+const EVIDENCE_TYPE = 'attestation';
 /** Evidence is fresh for this long after iat (the nonce is what really gives freshness). */
 export const EVIDENCE_LIFETIME_SECONDS = 300;
 const MAX_TPM_FIELD = 2048;

@@ -20,10 +20,10 @@ import type { ReferenceManifest } from './types.js';
 import { DIGEST_LENGTH } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
-export const MANIFEST_TYPE = 'reference-manifest';
+const MANIFEST_TYPE = 'reference-manifest';
 const KEYS = ['pk', 'board', 'oemid', 'hwmodel', 'hwversion', 'swname', 'swversion', 'bundle', 'lockfile', 'node', 'config', 'board_digest', 'slots'] as const;
 /** Default lifetime of a manifest: reference values of one software version stay valid this long. */
-export const MANIFEST_LIFETIME_SECONDS = 5 * 365 * 24 * 3600;
+const MANIFEST_LIFETIME_SECONDS = 5 * 365 * 24 * 3600;
 const MAX_MANIFEST_FILE = 256 * 1024;
 
 export interface SignedManifest {

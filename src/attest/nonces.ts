@@ -7,11 +7,11 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { toHex } from '../uzp/bytes.js';
 import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from './types.js';
 
-export const DEFAULT_NONCE_BYTES = 16;
-export const DEFAULT_NONCE_TTL_MS = 120_000;
-export const DEFAULT_NONCE_CAPACITY = 4096;
+const DEFAULT_NONCE_BYTES = 16;
+const DEFAULT_NONCE_TTL_MS = 120_000;
+const DEFAULT_NONCE_CAPACITY = 4096;
 
-export type NonceVerdict = 'ok' | 'unknown' | 'replayed' | 'expired';
+type NonceVerdict = 'ok' | 'unknown' | 'replayed' | 'expired';
 
 interface Entry {
   readonly expires: number;

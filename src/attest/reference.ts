@@ -8,7 +8,7 @@ import { oemidBytes } from './cbor-parts.js';
 import { boardDigest, lockfileDigest, slotClaimsOf, softwareOf } from './measure.js';
 import type { AttestInput, ReferenceManifest } from './types.js';
 
-export interface ReferenceInput {
+interface ReferenceInput {
   /** The installed bundle (e.g. <root>/opt/uzp-gateway). */
   readonly bundleDir: string;
   /** The installed config and board, as the gateway will attest them. */

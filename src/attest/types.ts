@@ -15,10 +15,10 @@ export const BINDING_LENGTH = 32;
 export const DIGEST_LENGTH = 32;
 
 /** Which key vouches for the claims: the gateway's Ed25519 identity alone, or also a TPM quote. */
-export type KeyOrigin = 'software' | 'tpm';
+type KeyOrigin = 'software' | 'tpm';
 
 /** RFC 9711 §4.2.9 dbgstat, the values a gateway process can honestly state about itself. */
-export type DebugStatus = 'enabled' | 'disabled';
+type DebugStatus = 'enabled' | 'disabled';
 
 /** What a device says about itself (Modbus Read Device Identification 43/14, basic objects 0x00-0x02). */
 export interface DeviceIdentity {
@@ -161,7 +161,7 @@ export interface Evidence {
 }
 
 /** What a reference manifest expects of one slot. */
-export interface SlotReference {
+interface SlotReference {
   readonly device: string;
   readonly driver: string;
   readonly port: string;
@@ -186,7 +186,7 @@ export interface ReferenceManifest {
 }
 
 /** Outcome of one check. `skip` = not asked for by the policy (informational). */
-export type CheckStatus = 'pass' | 'fail' | 'skip';
+type CheckStatus = 'pass' | 'fail' | 'skip';
 
 export interface ClaimResult {
   readonly claim: string;

@@ -8,7 +8,7 @@ import type { CommandIo, GroupCommand, LeafCommand } from './command.js';
 import { JSON_FLAG, parseFlags, parseOptions, strictTokens, usageError, wantsHelp, type Flags, type ParseOptions, type Parsed } from './flags.js';
 import { renderHelp, usageLines } from './help.js';
 
-export interface CommandDef<F extends Flags> {
+interface CommandDef<F extends Flags> {
   /** The words after `uzpgw`, e.g. "pantheon grant". */
   readonly name: string;
   readonly summary: string;
@@ -53,7 +53,7 @@ export function defineCommand<const F extends Flags>(def: CommandDef<F>): LeafCo
   };
 }
 
-export interface GroupDef {
+interface GroupDef {
   readonly name: string;
   readonly summary: string;
   readonly description: string;

@@ -11,12 +11,12 @@ interface Described {
 }
 
 /** A switch: present or not. */
-export interface BooleanFlag extends Described {
+interface BooleanFlag extends Described {
   readonly type: 'boolean';
 }
 
 /** One value; `required` flags must be given (and not empty). */
-export interface StringFlag extends Described {
+interface StringFlag extends Described {
   readonly type: 'string';
   readonly placeholder: string;
   readonly required?: boolean;
@@ -26,14 +26,14 @@ export interface StringFlag extends Described {
 }
 
 /** May repeat; the values in the order given. `required`: at least one. */
-export interface ListFlag extends Described {
+interface ListFlag extends Described {
   readonly type: 'list';
   readonly placeholder: string;
   readonly required?: boolean;
 }
 
 /** A whole number (digits only) within min..max. */
-export interface IntFlag extends Described {
+interface IntFlag extends Described {
   readonly type: 'int';
   readonly placeholder: string;
   /** Default 0. */

@@ -16,12 +16,12 @@ import { LOG_LEVEL_FLAG } from './log-level.js';
 const ENROLLMENT_POLL_MS = 3000;
 
 /** Serial ports that replace the slots' ttys in this process; closed once the gateway has stopped. */
-export interface SlotEquipment {
+interface SlotEquipment {
   portFactory(slot: string): PortFactory | undefined;
   close(): void;
 }
 
-export interface GatewayRun {
+interface GatewayRun {
   readonly configFile: string;
   readonly level: Level | 'silent';
   /** Wait for missing enrollment files instead of failing (flashed boards). */

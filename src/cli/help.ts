@@ -59,12 +59,12 @@ export function optionsSection(flags: Flags, json: string): string[] {
 }
 
 /** Joins usage forms under one `usage:` label. */
-export function usageBlock(forms: readonly (readonly string[])[]): string[] {
+function usageBlock(forms: readonly (readonly string[])[]): string[] {
   const lines = forms.flat();
   return lines.map((l, i) => (i === 0 ? USAGE_PREFIX : ' '.repeat(USAGE_PREFIX.length)) + l);
 }
 
-export interface HelpParts {
+interface HelpParts {
   readonly usage: readonly (readonly string[])[];
   readonly description: string;
   readonly flags?: { readonly flags: Flags; readonly json: string };

@@ -19,7 +19,7 @@ import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** `boards/` of the package: two levels up from src/config/ (and from dist/config/). */
 export const BOARDS_DIR = fileURLToPath(new URL('../../boards/', import.meta.url));
-export const MAX_BOARD_FILE = 256 * 1024;
+const MAX_BOARD_FILE = 256 * 1024;
 
 /** Validates a board file's text; `board` is set only when there are no errors. */
 export function checkBoardText(text: string, file: string): { board?: Board; issues: readonly ConfigIssue[] } {

@@ -10,7 +10,7 @@ import { isSerialKind } from './board-schema.js';
 import { estimateLineLoad } from './line-load.js';
 import type { Board, BoardPort, ResolvedPort, SerialParams, SlotConfig } from './types.js';
 
-export const VIRTUAL_DIR_TOKEN = '{virtual_dir}';
+const VIRTUAL_DIR_TOKEN = '{virtual_dir}';
 
 /** Shell-style pattern (only * and ?, never across '/') to a RegExp. */
 export function globToRegExp(glob: string): RegExp {

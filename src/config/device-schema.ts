@@ -27,7 +27,7 @@ import {
   type SerialRawDevice,
 } from './types.js';
 
-export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/;
 
 export interface DeviceContext {
@@ -48,7 +48,7 @@ const KEYS: Record<DeviceKind, readonly string[]> = {
 };
 const ALL_KEYS = [...new Set(Object.values(KEYS).flat())];
 
-export function parseSerial(n: Node, defaultParity: Parity, rtu = false): SerialParams {
+function parseSerial(n: Node, defaultParity: Parity, rtu = false): SerialParams {
   const o = n.obj(['baud', 'data_bits', 'parity', 'stop_bits'], 'serial settings {"baud": 9600, ...}');
   return {
     baudRate: o.req('baud').int(50, MAX_BAUD, 'a baud rate such as 9600 or 19200'),

@@ -12,7 +12,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import type { DeviceConfig, GatewayConfig, RegisterDef, RegisterSpec, SerialParams } from './types.js';
 
-export const DIGEST_KIND = 'uzp-gw/gateway-config-digest/1';
+const DIGEST_KIND = 'uzp-gw/gateway-config-digest/1';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

@@ -11,7 +11,7 @@ import { BOARD_ID, SLOT_ID } from './board-schema.js';
 import { parseProfile, PROFILE_NAME } from './register-schema.js';
 import { AUDIT_LEVELS, TPM_MODES, type AttestationConfig, type AuditConfig, type DeviceConfig, type DeviceProfile, type GatewayConfig } from './types.js';
 
-export const CONFIG_KIND = 'uzp-gw/gateway-config';
+const CONFIG_KIND = 'uzp-gw/gateway-config';
 export const MAX_SLOTS = 64;
 
 /** A file the config names, with the fix to suggest when it is missing. */

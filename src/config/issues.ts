@@ -39,7 +39,7 @@ export class ConfigError extends LocalError {
   }
 }
 
-export interface IssueInput {
+interface IssueInput {
   readonly expected: string;
   readonly found: string;
   readonly fix: string;

@@ -20,7 +20,7 @@ export function describe(v: unknown): string {
   return 'an object';
 }
 
-export interface TextRule {
+interface TextRule {
   readonly min?: number;
   readonly max?: number;
   readonly pattern?: RegExp;

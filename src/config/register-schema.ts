@@ -7,10 +7,10 @@ import type { Node } from './node.js';
 import { isBitTable, MAX_ADDRESS, MAX_READ_BITS, MAX_READ_REGISTERS } from '../ports/modbus/vocabulary.js';
 import { spanOf, TABLES, VALUE_TYPES, widthOf, type DeviceProfile, type RegisterSpec, type Table, type ValueType } from './types.js';
 
-export const REGISTER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const REGISTER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const MIN_POLL_MS = 10;
-export const MAX_POLL_MS = 86_400_000;
+const MIN_POLL_MS = 10;
+const MAX_POLL_MS = 86_400_000;
 
 const REGISTER_KEYS = ['name', 'table', 'address', 'count', 'type', 'scale', 'offset', 'unit', 'byte_order', 'word_order', 'poll_interval_ms', 'description'];
 
@@ -18,7 +18,7 @@ export function pollInterval(n: Node): number {
   return n.int(MIN_POLL_MS, MAX_POLL_MS, `a poll interval in ms, ${MIN_POLL_MS}..${MAX_POLL_MS}`);
 }
 
-export function parseRegister(n: Node): RegisterSpec {
+function parseRegister(n: Node): RegisterSpec {
   const o = n.obj(REGISTER_KEYS, 'a register object {"name", "table", "address", ...}');
   const name = o.req('name').text({ pattern: REGISTER_NAME, max: 64, what: 'a register name such as temperature (letters, digits, _ . -)' });
   const table: Table = o.req('table').choice(TABLES);
@@ -75,7 +75,7 @@ export function parseRegisterMap(n: Node, log: IssueLog): RegisterSpec[] {
   return regs;
 }
 
-export function checkRegisterMap(log: IssueLog, paths: readonly string[], regs: readonly RegisterSpec[]): void {
+function checkRegisterMap(log: IssueLog, paths: readonly string[], regs: readonly RegisterSpec[]): void {
   const names = new Map<string, number>();
   regs.forEach((r, i) => {
     const first = names.get(r.name);

@@ -2,7 +2,7 @@
 // back with the intended spelling, not only with the list of everything allowed.
 
 /** Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   if (a === b) return 0;
   // Bounded inputs only: the callers pass keys and enum values, but be safe with junk.
   if (a.length > 64 || b.length > 64) return Math.max(a.length, b.length);

@@ -10,7 +10,7 @@ export { DEVICE_KINDS, PARITIES, TABLES, VALUE_TYPES, widthOf, spanOf } from '..
 export type { DeviceKind, Parity, SerialParams, Table, ValueType, Order, RegisterDef, RegisterSpec, DeviceProfile, ModbusUnit, ModbusTransport, ModbusPollerDevice, SerialLineDevice, SerialRawDevice, MqttBridgeDevice, DeviceConfig } from '../hil-devices/config.js';
 
 export const PORT_KINDS = ['uart', 'usb-serial', 'rs485', 'net'] as const;
-export type PortKind = (typeof PORT_KINDS)[number];
+type PortKind = (typeof PORT_KINDS)[number];
 
 
 export type Rs485Control =

@@ -64,7 +64,7 @@ class MemoryPort extends EventEmitter implements SerialPortLike {
   }
 }
 
-export interface EmbeddedEquipment {
+interface EmbeddedEquipment {
   /** The port factory for a slot's SerialLink, or undefined for slots the demo does not simulate. */
   factoryFor(slot: string): PortFactory | undefined;
   close(): void;

@@ -16,7 +16,7 @@ import type { ModbusSlaveSpec } from '../sim/modbus-slave.js';
 
 export type SlotKind = 'modbus' | 'serial' | 'mqtt';
 
-export interface DemoSerialSlot {
+interface DemoSerialSlot {
   readonly slot: string;
   readonly device: string;
   readonly kind: 'modbus' | 'serial';
@@ -25,7 +25,7 @@ export interface DemoSerialSlot {
   readonly framing: Framing;
 }
 
-export interface DemoMqttSlot {
+interface DemoMqttSlot {
   readonly slot: string;
   readonly device: string;
   readonly kind: 'mqtt';
@@ -76,7 +76,7 @@ function meter(unit: number): ModbusSlaveSpec {
   return { unit, holdingRegisters: holding, identity: { vendorName: 'ACME', productCode: 'EM-3', revision: '2.0' } };
 }
 
-export function demoSlaves(): ModbusSlaveSpec[] {
+function demoSlaves(): ModbusSlaveSpec[] {
   return [th20(TH20_UNITS[0], 0), th20(TH20_UNITS[1], Math.PI / 2), meter(METER_UNIT)];
 }
 

@@ -6,7 +6,7 @@ import { METER_ENERGY_ADDR, METER_POWER_ADDR, METER_UNIT, MODBUS_SLOT, MQTT_SLOT
 
 export const VIRTUAL_DIR = 'pty';
 
-export interface DemoConfigFiles {
+interface DemoConfigFiles {
   readonly gatewayKey: string;
   readonly gatewayPcert: string;
   readonly trust: string;

@@ -14,10 +14,10 @@ import { EmbeddedMqttBroker } from './mqtt/broker.js';
 import { SimErrorCode } from '../sim/errors.js';
 import { isCodedError } from '../lib/errors.js';
 
-export type SerialHost = 'socat' | 'embedded';
-export type MqttHost = 'mosquitto' | 'embedded';
+type SerialHost = 'socat' | 'embedded';
+type MqttHost = 'mosquitto' | 'embedded';
 
-export interface Choice<T> {
+interface Choice<T> {
   readonly used: T;
   /** Why the fallback was used (absent when the tool was used). */
   readonly reason?: string;

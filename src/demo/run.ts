@@ -21,7 +21,7 @@ import { createDemoDomain, FILES, issueGrants, issueRnSet } from './trust-domain
 import { DemoView, type DemoReading, type Summary } from './view.js';
 import { isCodedError } from '../lib/errors.js';
 
-export interface DemoOptions {
+interface DemoOptions {
   /** The whole run (set-up and live readings) lasts at most this long. */
   readonly seconds: number;
   readonly json: boolean;

@@ -34,7 +34,7 @@ export const FILES = {
 } as const;
 
 /** The purposes the operator needs to `tail` each slot, and nothing more (least authority). */
-export const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
+const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
   [MODBUS_SLOT.slot]: [`modbus.read:units=${[...TH20_UNITS, METER_UNIT].join(',')}:regs=0-${METER_POWER_ADDR}`],
   [SERIAL_SLOT.slot]: ['serial.read'],
   [MQTT_SLOT.slot]: [`mqtt.subscribe:topics=${MQTT_SLOT.base}/telemetry/#`],
@@ -44,7 +44,7 @@ export const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
 const GRANT_SECONDS = 3600;
 const GRANT_NONCE = 1;
 
-export interface DemoDomain {
+interface DemoDomain {
   readonly dir: string;
   readonly gatewayCid: string;
   readonly operatorCid: string;

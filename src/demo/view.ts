@@ -16,7 +16,7 @@ export interface DemoReading {
   readonly value: unknown;
 }
 
-export interface SlotSummary {
+interface SlotSummary {
   readonly slot: string;
   readonly device: string;
   readonly kind: SlotKind;
@@ -86,7 +86,7 @@ export class DemoView {
 }
 
 /** One reading as a short human phrase: `unit 1 temperature = 23.1 °C`, `"T=21.4;H=40"`, `topic payload`. */
-export function describeValue(r: DemoReading): string {
+function describeValue(r: DemoReading): string {
   const v = r.value as Record<string, unknown> | null;
   if (v === null || typeof v !== 'object') return JSON.stringify(r.value);
   if (r.kind === 'modbus') return `unit ${String(v.unit)} ${String(v.name)} = ${JSON.stringify(v.value)}${typeof v.eng_unit === 'string' ? ' ' + v.eng_unit : ''}`;

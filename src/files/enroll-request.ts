@@ -23,12 +23,12 @@ import { hexField, parseJsonObject, textField, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
 
-export const ENROLL_REQUEST_KIND = 'uzp-gw/enroll-request';
-export const ENROLL_POP_TYPE = 'enroll-request';
+const ENROLL_REQUEST_KIND = 'uzp-gw/enroll-request';
+const ENROLL_POP_TYPE = 'enroll-request';
 const KEYS = ['kind', 'public', 'cid', 'name', 'role', 'pop'] as const;
 const MAX_REQUEST_FILE = 4096;
 
-export interface EnrollRequest {
+interface EnrollRequest {
   readonly publicKey: Uint8Array;
   readonly cid: Uint8Array;
   readonly name?: string;

@@ -18,7 +18,7 @@ export function fileError(e: unknown, file: string, action: string): CodedError 
   return e;
 }
 
-export interface WriteOptions {
+interface WriteOptions {
   /** File mode, applied at creation and again with chmod (the umask cannot loosen or tighten it). */
   readonly mode: number;
   /** When false (default) an existing file is refused with FILE_EXISTS; when true it is replaced atomically. */

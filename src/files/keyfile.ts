@@ -13,7 +13,7 @@ import { hexField, parseJsonObject, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
 
-export const KEY_FILE_KIND = 'uzp-gw/ed25519-secret';
+const KEY_FILE_KIND = 'uzp-gw/ed25519-secret';
 export const KEY_FILE_MODE = 0o600;
 const MAX_KEY_FILE = 4096;
 const KEYS = ['kind', 'seed', 'public', 'cid'] as const;
@@ -48,7 +48,7 @@ export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
 }
 
 /** mode & 0o077 must be 0 (POSIX only: Windows has no such bits). */
-export function checkKeyFileMode(file: string, mode: number): void {
+function checkKeyFileMode(file: string, mode: number): void {
   if (process.platform === 'win32') return;
   if ((mode & 0o077) !== 0) {
     throw new LocalError(

@@ -11,7 +11,7 @@ import { hexField, parseJsonObject, textField, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
 
-export const TRUST_ANCHOR_KIND = 'uzp-gw/trust-anchor';
+const TRUST_ANCHOR_KIND = 'uzp-gw/trust-anchor';
 const KEYS = ['kind', 'domain', 'root_public', 'root_cid'] as const;
 const MAX_TRUST_FILE = 4096;
 export const MAX_DOMAIN = 253;

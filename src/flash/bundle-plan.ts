@@ -12,10 +12,10 @@ import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
 
 /** Native serialport prebuilds that run on the boards we flash: arm64 (Pi 4/5/Zero 2 W on a 64-bit OS), armv7 (32-bit OS), x86_64 (generic-linux). */
-export const KEEP_PREBUILDS: readonly string[] = ['linux-arm', 'linux-arm64', 'linux-x64'];
+const KEEP_PREBUILDS: readonly string[] = ['linux-arm', 'linux-arm64', 'linux-x64'];
 const MAX_LOCK_FILE = 16 * 1024 * 1024;
 
-export type PartName = 'dist' | 'boards' | 'package files' | 'node_modules';
+type PartName = 'dist' | 'boards' | 'package files' | 'node_modules';
 
 export interface PlannedFile {
   /** Path inside the bundle, '/'-separated. */

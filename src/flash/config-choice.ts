@@ -15,7 +15,7 @@ import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type ConfigSource = 'given' | 'kept' | 'default';
 
-export interface ConfigChoice {
+interface ConfigChoice {
   readonly source: ConfigSource;
   /** Where the text came from (the --config file, the installed file, or "default"). */
   readonly from: string;
@@ -26,7 +26,7 @@ export interface ConfigChoice {
   readonly warnings: readonly string[];
 }
 
-export interface ConfigChoiceInput {
+interface ConfigChoiceInput {
   readonly target: string;
   readonly boardId: string;
   readonly configFile?: string;

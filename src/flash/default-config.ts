@@ -12,12 +12,12 @@ import type { Board, BoardPort, BoardSlot } from '../config/types.js';
 import { STATE_DIR } from './layout.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export const DEFAULT_IDENTITY_KEY = `${STATE_DIR}/identity.key`;
-export const DEFAULT_PCERT = `${STATE_DIR}/identity.pcert`;
-export const DEFAULT_TRUST_ANCHOR = 'trust/trust.json';
-export const DEFAULT_RN_SET = 'trust/rn-set.uzp';
+const DEFAULT_IDENTITY_KEY = `${STATE_DIR}/identity.key`;
+const DEFAULT_PCERT = `${STATE_DIR}/identity.pcert`;
+const DEFAULT_TRUST_ANCHOR = 'trust/trust.json';
+const DEFAULT_RN_SET = 'trust/rn-set.uzp';
 /** Where the virtual board's PTY links are expected (only used with --board virtual). */
-export const DEFAULT_VIRTUAL_DIR = `${STATE_DIR}/pty`;
+const DEFAULT_VIRTUAL_DIR = `${STATE_DIR}/pty`;
 /** The most common factory setting of serial equipment; every shipped port supports it. */
 const DEFAULT_BAUD = 9600;
 

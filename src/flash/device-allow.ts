@@ -9,7 +9,7 @@
 
 import type { Board, GatewayConfig } from '../config/types.js';
 
-export interface DeviceRule {
+interface DeviceRule {
   /** DeviceAllow= value without the access part: a /dev path or char-<group>. */
   readonly spec: string;
   readonly why: string;

@@ -27,7 +27,7 @@ export interface FirstBootResult {
 }
 
 /** The name for the request: the config's, else the hostname (bounded; never empty). */
-export function requestName(c: GatewayConfig, host: () => string = hostname): string {
+function requestName(c: GatewayConfig, host: () => string = hostname): string {
   const n = (c.name ?? host()).trim().slice(0, MAX_TEXT);
   return n === '' ? 'uzp-gateway' : n;
 }

@@ -24,9 +24,9 @@ import { ensureDirs, ensureSymlink, plannedSymlink, plannedWrite, writeIfChanged
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
 
-export const STEPS = 7;
+const STEPS = 7;
 
-export interface FlashOptions {
+interface FlashOptions {
   readonly board: string;
   readonly target: string;
   readonly config?: string;
@@ -41,9 +41,9 @@ export interface FlashOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export type BundleStatus = 'installed' | 'replaced' | 'unchanged' | 'would install' | 'would replace';
+type BundleStatus = 'installed' | 'replaced' | 'unchanged' | 'would install' | 'would replace';
 
-export interface OutputFile {
+interface OutputFile {
   /** Path under the target root. */
   readonly path: string;
   readonly what: string;

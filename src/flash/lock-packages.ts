@@ -7,7 +7,7 @@ import { LocalError } from '../lib/errors.js';
 // correctly kept, and the lock — not package.json — is the single source of what runs.
 
 
-export interface LockPackage {
+interface LockPackage {
   /** Install path relative to the package root, e.g. node_modules/@serialport/bindings-cpp. */
   readonly path: string;
   /** Optional dependencies may legitimately be absent (platform-specific ones). */

@@ -22,13 +22,13 @@ import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from '.
 import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { CommonCode } from '../lib/errors.js';
 
-export interface ManifestInput {
+interface ManifestInput {
   readonly target: string;
   readonly node: readonly string[];
   readonly signer: Identity;
 }
 
-export interface ManifestResult {
+interface ManifestResult {
   readonly file: string;
   readonly status: WriteStatus;
   readonly signed: SignedManifest;
@@ -64,7 +64,7 @@ function reusable(p: CryptoProvider, file: string, m: ReferenceManifest, signer:
  * config digest writes paths inside the config's directory relative, so an absolute
  * /etc/uzp-gateway/... path, or a relative virtual_dir, measures differently there.
  */
-export async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<{ reference: ReferenceManifest; warnings: string[] }> {
+async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<{ reference: ReferenceManifest; warnings: string[] }> {
   const bundleDir = inTarget(target, INSTALL_DIR);
   const installed = inTarget(target, CONFIG_FILE);
   const boardsDir = join(bundleDir, 'boards');

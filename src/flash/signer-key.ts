@@ -18,7 +18,7 @@ export function defaultSignerKeyPath(env: NodeJS.ProcessEnv = process.env): stri
   return join(base, 'uzp-gateway', 'manifest-signer.key');
 }
 
-export interface SignerKey {
+interface SignerKey {
   readonly file: string;
   /** Absent only in a dry run that would create the key. */
   readonly identity?: Identity;

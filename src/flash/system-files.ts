@@ -5,7 +5,7 @@
 
 import { SERVICE_USER, STATE_DIR } from './layout.js';
 
-export interface SysusersInput {
+interface SysusersInput {
   /** Add the user to tss, the group the tpm2 udev rules give /dev/tpmrm0 to. */
   readonly tpm: boolean;
 }

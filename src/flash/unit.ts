@@ -5,7 +5,7 @@
 import { CLI_ENTRY, CONFIG_FILE, SERVICE_USER, STATE_DIR } from './layout.js';
 import type { DevicePlan } from './device-allow.js';
 
-export interface UnitInput {
+interface UnitInput {
   /** Absolute path of node on the device. */
   readonly node: string;
   readonly board: string;

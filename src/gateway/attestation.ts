@@ -20,7 +20,7 @@ import { LocalError } from '../lib/errors.js';
 const IDENTITY_TTL_MS = 60_000;
 const IDENTITY_TIMEOUT_MS = 1_500;
 
-export interface AttestationSetup {
+interface AttestationSetup {
   readonly provider: CryptoProvider;
   readonly cid: Uint8Array;
   readonly signer: Signer;
@@ -31,7 +31,7 @@ export interface AttestationSetup {
 }
 
 /** Slot -> identity lookups with a cache, so a verifier's request costs at most one 43/14 per slot per minute. */
-export function identityLookup(config: GatewayConfig, devices: ReadonlyMap<string, GatewayDevice>): (slot: string) => Promise<DeviceIdentity | undefined> {
+function identityLookup(config: GatewayConfig, devices: ReadonlyMap<string, GatewayDevice>): (slot: string) => Promise<DeviceIdentity | undefined> {
   const cache = new Map<string, { at: number; identity: DeviceIdentity | undefined }>();
   return async (slot) => {
     const cfg = config.slots.find((s) => s.id === slot)?.device;

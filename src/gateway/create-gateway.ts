@@ -27,7 +27,7 @@ import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
 
-export interface GatewayOptions {
+interface GatewayOptions {
   readonly provider?: CryptoProvider;
   /** Operational log (JSON lines); default pino to stdout. */
   readonly log?: Logger;

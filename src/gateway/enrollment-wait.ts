@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import type { GatewayConfig } from '../config/types.js';
 
 /** Files the domain admin provides; the identity key is not one (first-boot creates it). */
-export function missingEnrollmentFiles(c: GatewayConfig): string[] {
+function missingEnrollmentFiles(c: GatewayConfig): string[] {
   return [c.identity.pcert, c.trust.anchor, c.trust.rnSet].filter((f) => {
     try {
       return !statSync(f).isFile();
@@ -29,7 +29,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   readonly intervalMs: number;
   /** Aborted by SIGTERM/SIGINT: stop waiting. */
   readonly signal: AbortSignal;

@@ -24,7 +24,7 @@ import type { HilBroker } from './hil/broker.js';
 const STOP_GRACE_MS = 2_000;
 
 /** What a Gateway is made of, each part built and ready (createGateway). */
-export interface GatewayParts {
+interface GatewayParts {
   readonly config: GatewayConfig;
   readonly cid: Uint8Array;
   readonly log: Logger;

@@ -23,7 +23,7 @@ export { decodeRegister, wordsPerValue, type CodecDef, type RegisterValue, type 
 export { Listeners, ReadingStream, type ReadingStreamOptions } from './readings.js';
 
 /** Life cycle every driver has besides the HilDevice surface the broker uses. */
-export interface DeviceLifecycle {
+interface DeviceLifecycle {
   /** Starts polling / listening / subscribing (the ports must already be started). */
   start(): void | Promise<void>;
   /** Stops; the ports stay open (the composition root closes them). */
@@ -34,7 +34,7 @@ export interface DeviceLifecycle {
 
 export type GatewayDevice = AnyDevice & DeviceLifecycle;
 
-export interface DevicePorts {
+interface DevicePorts {
   /** The slot's serial link (serial-line, serial-raw). */
   readonly link?: SerialLink;
   /** The slot's Modbus bus (modbus-poller; RTU on the slot's link, or TCP). */
@@ -43,7 +43,7 @@ export interface DevicePorts {
   readonly mqtt?: BridgeLink;
 }
 
-export interface DeviceOptions {
+interface DeviceOptions {
   readonly now?: () => number;
   readonly clock?: Clock;
   readonly log?: PortLog;

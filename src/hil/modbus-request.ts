@@ -28,7 +28,7 @@ export interface RegisterAccess {
   readonly count: number;
 }
 
-export type PduClass =
+type PduClass =
   | { readonly ok: true; readonly fn: number; readonly accesses: readonly RegisterAccess[]; readonly deviceId?: true }
   | { readonly ok: false; readonly fn: number; readonly exception: number; readonly reason: string };
 

@@ -3,7 +3,7 @@
 // gateway's audit log (a peer never learns why, STYLE §3). Receivers must accept codes they do
 // not know: the wire type keeps `code` a string so a newer gateway can add one.
 
-export const REFUSAL_CODES = [
+const REFUSAL_CODES = [
   // Grant authority (draft §4.3): the gateway never generalises a slot's authority
   'SLOT_NOT_GRANTED',
   'DEVICE_NOT_GRANTED',

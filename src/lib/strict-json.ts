@@ -22,7 +22,7 @@ export interface JsonIssue {
   readonly fix: string;
 }
 
-export interface JsonSource {
+interface JsonSource {
   /** The parsed value, or undefined after a syntax error. */
   readonly value: unknown;
   /** Line (1-based) of each field path: the line of its key, or of the value for array elements. */

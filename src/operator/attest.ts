@@ -15,7 +15,7 @@ import type { Session } from '../uzp/session/session.js';
 import { AttestErrorCode } from '../attest/errors.js';
 import { CodedError } from '../lib/errors.js';
 
-export const EVIDENCE_TIMEOUT_MS = 15_000;
+const EVIDENCE_TIMEOUT_MS = 15_000;
 
 /** The gateway's evidence did not appraise; `result` has every check with its reason. */
 export class AttestationError extends CodedError {

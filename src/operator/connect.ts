@@ -17,7 +17,7 @@ import type { AppraisalResult } from '../attest/types.js';
 import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRequirement } from './attest.js';
 import { type CodedError, CommonCode, LocalError } from '../lib/errors.js';
 
-export interface OperatorFiles {
+interface OperatorFiles {
   readonly key: string;
   readonly pcert: string;
   readonly trust: string;
@@ -34,7 +34,7 @@ export interface OperatorConnection {
   close(): void;
 }
 
-export interface ConnectOperatorOptions {
+interface ConnectOperatorOptions {
   readonly provider?: CryptoProvider;
   readonly suites?: number[];
   readonly signal?: AbortSignal;

@@ -17,13 +17,13 @@ const MAX_CLIENTS = 16;
 /** Where requests go: the remote slot (SlotChannel.modbus) or anything with the same shape. */
 export type ModbusForward = (unit: number, pdu: Uint8Array) => Promise<{ pdu: Uint8Array }>;
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1';
 }
 
-export interface ModbusTcpStats {
+interface ModbusTcpStats {
   requests: number;
   errors: number;
   clients: number;

@@ -8,10 +8,10 @@ import type { Session } from '../uzp/session/session.js';
 import { decodeHil, encodeHil, type HilMessage, type Mode } from '../hil/messages.js';
 import { CommonCode, StateError } from '../lib/errors.js';
 
-export const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 256;
 
-export interface Opened {
+interface Opened {
   readonly slot: string;
   readonly device: string;
   readonly driver: string;
@@ -19,7 +19,7 @@ export interface Opened {
 }
 
 /** A refusal by the gateway's HIL broker, with its stable code (e.g. PURPOSE_NOT_GRANTED). */
-export class HilRefusedError extends ProtocolError {
+class HilRefusedError extends ProtocolError {
   constructor(readonly refusal: string, what: string) {
     super(ErrorCode.HANDSHAKE_REFUSED, `${what}: refused by the gateway (${refusal})`, 'policy');
   }

@@ -8,8 +8,8 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export const ROOT_KEY_FILE = 'root.key';
-export const TRUST_FILE = 'trust.json';
+const ROOT_KEY_FILE = 'root.key';
+const TRUST_FILE = 'trust.json';
 
 export interface Domain {
   readonly dir: string;

@@ -10,7 +10,7 @@ import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export interface EnrollOptions {
+interface EnrollOptions {
   readonly dir: string;
   readonly publicHex?: string;
   readonly requestFile?: string;
@@ -21,7 +21,7 @@ export interface EnrollOptions {
   readonly nowMs: number;
 }
 
-export interface EnrollResult {
+interface EnrollResult {
   out: string;
   object_id: string;
   cid: string;

@@ -12,7 +12,7 @@ import { formatPurpose, parsePurposeSpec } from './purpose-spec.js';
 import { loadState, saveState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export interface GrantOptions {
+interface GrantOptions {
   readonly dir: string;
   readonly subject: string;
   readonly audience: string;
@@ -27,7 +27,7 @@ export interface GrantOptions {
   readonly nowMs: number;
 }
 
-export interface GrantResult {
+interface GrantResult {
   out: string;
   object_id: string;
   subject: string;

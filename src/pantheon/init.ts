@@ -14,7 +14,7 @@ import { FileErrorCode } from '../files/errors.js';
 
 const DOMAIN_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
-export interface InitResult {
+interface InitResult {
   domain: string;
   dir: string;
   root_cid: string;

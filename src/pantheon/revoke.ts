@@ -12,7 +12,7 @@ import { sign } from './issue.js';
 import { loadState, saveState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export interface RevokeOptions {
+interface RevokeOptions {
   readonly dir: string;
   readonly cids: readonly string[];
   readonly objectIds: readonly string[];
@@ -22,7 +22,7 @@ export interface RevokeOptions {
   readonly nowMs: number;
 }
 
-export interface RevokeResult {
+interface RevokeResult {
   out: string;
   object_id: string;
   epoch: number;

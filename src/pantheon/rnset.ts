@@ -12,7 +12,7 @@ import { sign } from './issue.js';
 import { loadState, saveState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-export interface RnSetOptions {
+interface RnSetOptions {
   readonly dir: string;
   /** PUBHEX@host:port[,host:port] */
   readonly rns: readonly string[];
@@ -24,7 +24,7 @@ export interface RnSetOptions {
   readonly nowMs: number;
 }
 
-export interface RnSetResult {
+interface RnSetResult {
   out: string;
   object_id: string;
   scope: string;
@@ -40,7 +40,7 @@ function usage(msg: string): LocalError {
 }
 
 /** Parses "PUBHEX@host:port[,host:port]". */
-export function parseRnSpec(provider: CryptoProvider, spec: string, roles: readonly string[]): RnEntry {
+function parseRnSpec(provider: CryptoProvider, spec: string, roles: readonly string[]): RnEntry {
   const at = spec.indexOf('@');
   const pub = spec.slice(0, at);
   if (at < 0 || !/^[0-9a-f]{64}$/.test(pub)) throw usage(`--rn ${JSON.stringify(spec.slice(0, 80))}: expected PUBHEX@host:port[,host:port] with a 64-hex Ed25519 public key`);

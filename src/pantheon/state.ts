@@ -11,11 +11,11 @@ import { parseJsonObject, type JsonObject } from '../files/json.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
 
-export const STATE_KIND = 'uzp-gw/pantheon-state';
-export const STATE_FILE = 'state.json';
+const STATE_KIND = 'uzp-gw/pantheon-state';
+const STATE_FILE = 'state.json';
 const MAX_STATE_FILE = 8 * 1024 * 1024;
 
-export interface PantheonState {
+interface PantheonState {
   grantNonces: Record<string, number>;
   rnSet: { epoch: number; sequence: number };
   revocation: { epoch: number; sequence: number; cids: string[]; ids: string[] };
@@ -63,7 +63,7 @@ function hexList(v: unknown, file: string, what: string): string[] {
   return v as string[];
 }
 
-export function parseState(text: string, file: string): PantheonState {
+function parseState(text: string, file: string): PantheonState {
   const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation'], FileErrorCode.FILE_INVALID);
   const gn = obj(o.grant_nonces, file, 'grant_nonces');
   const grantNonces: Record<string, number> = {};

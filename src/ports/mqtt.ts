@@ -22,7 +22,7 @@ import { describeError, silentPortLog, type PortLog } from './log.js';
 import { PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
-export type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
+type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
 
 export interface MqttLinkOptions {
@@ -44,14 +44,14 @@ export interface MqttLinkOptions {
   readonly log?: PortLog;
 }
 
-export interface MqttMessage {
+interface MqttMessage {
   readonly topic: string;
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
 }
 
-export interface MqttStats {
+interface MqttStats {
   connects: number;
   disconnects: number;
   published: number;
@@ -64,7 +64,7 @@ export interface MqttStats {
 }
 
 /** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
-export class MqttRefusedError extends PortProtocolError {
+class MqttRefusedError extends PortProtocolError {
   constructor(
     message: string,
     readonly reasonCode: number,

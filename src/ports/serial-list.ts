@@ -6,7 +6,7 @@ import { SerialPort } from 'serialport';
 import { describeError } from './log.js';
 
 /** What serialport reports per device (path, manufacturer, serial number, USB ids). */
-export type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
+type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
 
 export interface ListedPorts {
   readonly ports: readonly PortInfo[];

@@ -32,7 +32,7 @@ export interface SerialFraming {
   readonly stopBits?: 1 | 2;
 }
 
-export interface SerialLinkOptions extends SerialFraming {
+interface SerialLinkOptions extends SerialFraming {
   readonly path: string;
   /** RS-485 direction control; omit for RS-232/USB adapters that switch direction themselves. */
   readonly rs485?: Rs485Options;
@@ -46,7 +46,7 @@ export interface SerialLinkOptions extends SerialFraming {
   readonly portFactory?: PortFactory;
 }
 
-export interface SerialStats {
+interface SerialStats {
   opens: number;
   disconnects: number;
   openFailures: number;
@@ -59,7 +59,7 @@ export interface SerialStats {
   lastRetryMs: number | null;
 }
 
-export interface SerialLinkEvents {
+interface SerialLinkEvents {
   state: [state: SerialState, reason: string];
   data: [chunk: Uint8Array];
   drop: [info: { bytes: number; reason: 'queue-full' | 'io-error' | 'closed' }];
@@ -322,7 +322,7 @@ function closedError(path: string): StateError {
 }
 
 /** port.write + wait for the binding to accept it (the stream's write callback). */
-export function writeAndWait(port: SerialPortLike, data: Uint8Array): Promise<void> {
+function writeAndWait(port: SerialPortLike, data: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     port.write(Buffer.from(data.buffer, data.byteOffset, data.length), (e) => (e ? reject(e) : resolve()));
   });

@@ -28,9 +28,9 @@ export interface AttachEvidenceExpectation {
   readonly skewSeconds: number;
 }
 
-export type AttachEvidenceReason = 'decode' | 'issuer' | 'nonce' | 'binding' | 'expired' | 'not_yet_valid' | 'signature';
+type AttachEvidenceReason = 'decode' | 'issuer' | 'nonce' | 'binding' | 'expired' | 'not_yet_valid' | 'signature';
 
-export type AttachEvidenceCheck =
+type AttachEvidenceCheck =
   | { readonly ok: true; readonly evidence: Evidence }
   | { readonly ok: false; readonly reason: AttachEvidenceReason; readonly detail: string };
 

@@ -47,7 +47,7 @@ export interface ConnectionContext {
   closed(c: RnConnection): void;
 }
 
-export type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 'expired' | 'protocol' | 'shutdown';
+type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 'expired' | 'protocol' | 'shutdown';
 
 export class RnConnection implements Peer {
   readonly openedAt: number;

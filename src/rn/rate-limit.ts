@@ -5,7 +5,7 @@
 
 import type { Clock } from '../lib/clock.js';
 
-export interface RateLimitOptions {
+interface RateLimitOptions {
   readonly ratePerS: number;
   readonly burst: number;
   readonly maxSources: number;

@@ -31,7 +31,7 @@ import { Switchboard, type GrantTrust } from './switchboard.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** The part of TrustStore the RN uses. */
-export interface RnTrust extends ResponderTrust, GrantTrust {
+interface RnTrust extends ResponderTrust, GrantTrust {
   isRevoked(id: Uint8Array): boolean;
   nowSeconds(): number;
   /** Clock skew validation allows past exp; the sweep uses the same allowance, or a PCert

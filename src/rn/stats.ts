@@ -1,7 +1,7 @@
 // RN counters: what an operator (and a test) needs to see that relaying works and why frames
 // were dropped, without the RN ever looking inside a payload (draft §11: metadata only).
 
-export type DropReason =
+type DropReason =
   /** RELAY for a stitch the sending link is not part of. */
   | 'foreign_stitch'
   /** RELAY too short to carry a stitch id. */
@@ -9,7 +9,7 @@ export type DropReason =
   /** Oldest data frame dropped because the receiving link could not keep up. */
   | 'queue_overflow';
 
-export type RefuseReason = 'rate_limited' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
+type RefuseReason = 'rate_limited' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
 
 export class RnStats {
   links = 0;

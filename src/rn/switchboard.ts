@@ -41,7 +41,7 @@ interface StitchRecord {
 
 type JoinMessage = Extract<ControlMessage, { kind: typeof ControlKind.JOIN }>;
 
-export interface SwitchboardOptions {
+interface SwitchboardOptions {
   readonly trust: GrantTrust;
   readonly stats: RnStats;
   readonly log: RnLog;

@@ -21,7 +21,7 @@ export function bitsPerChar(framing: Framing = DEFAULT_FRAMING): number {
 }
 
 /** Checks a baud rate: a positive integer up to 4 Mbaud (what USB adapters reach). */
-export function checkBaud(baud: number): number {
+function checkBaud(baud: number): number {
   if (!Number.isInteger(baud) || baud <= 0 || baud > 4_000_000) {
     throw new LocalError(CommonCode.USAGE, `baud: expected a positive integer rate such as 9600 or 115200, got ${baud}`);
   }

@@ -25,7 +25,7 @@ export const MEI_READ_DEVICE_ID = 0x0e;
 export const COIL_ON = 0xff00;
 export const COIL_OFF = 0x0000;
 
-export type ReadFn = 1 | 2 | 3 | 4;
+type ReadFn = 1 | 2 | 3 | 4;
 
 export type ModbusRequest =
   | { readonly fn: ReadFn; readonly address: number; readonly quantity: number }

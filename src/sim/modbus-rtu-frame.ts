@@ -7,7 +7,7 @@ import { PortErrorCode } from '../ports/errors.js';
 
 /** §2.5.1.1: an RTU frame is at most 256 bytes; the smallest is address + function + CRC. */
 export const RTU_MAX_ADU = 256;
-export const RTU_MIN_ADU = 4;
+const RTU_MIN_ADU = 4;
 /** Modbus Application Protocol V1.1b3 §4.1: the PDU is at most 253 bytes. */
 export const MAX_PDU = 253;
 /** §2.2: 0 is broadcast, 1..247 are slave addresses, 248..255 are reserved. */

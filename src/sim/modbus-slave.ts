@@ -10,8 +10,8 @@ import { MAX_UNIT } from './modbus-rtu-frame.js';
 import { toWord, type BitSource, type RegisterSource } from './live-values.js';
 import { CommonCode, DecodeError, LocalError } from '../lib/errors.js';
 
-export type BitTable = 'coils' | 'discreteInputs';
-export type RegisterTable = 'holdingRegisters' | 'inputRegisters';
+type BitTable = 'coils' | 'discreteInputs';
+type RegisterTable = 'holdingRegisters' | 'inputRegisters';
 
 /** What can go wrong with this slave on the line; changeable while the bus runs. */
 export interface SlaveFaults {

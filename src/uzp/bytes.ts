@@ -6,9 +6,6 @@ import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export type Bytes = Uint8Array;
 
-/** Largest integer we accept from a u64 field: JS numbers are exact up to 2^53 - 1. */
-export const MAX_SAFE_U64 = Number.MAX_SAFE_INTEGER;
-
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

@@ -31,7 +31,7 @@ const DECODE_OPTIONS = {
  * §4.2.2). Signed artefacts never use it (integers only: one value, one encoding, no float
  * subtleties under signatures); HIL messages do, because readings are physical quantities.
  */
-export interface CborProfile {
+interface CborProfile {
   readonly floats?: boolean;
 }
 

@@ -69,7 +69,7 @@ export interface ConnectOptions {
 }
 
 /** Smallest block a responder may announce (a CH1-sized message must fit a handful of blocks). */
-export const MIN_BLOCK_PLAINTEXT = 1024;
+const MIN_BLOCK_PLAINTEXT = 1024;
 
 export class Endpoint extends EventEmitter {
   private accepting = false;

@@ -8,7 +8,7 @@ import type { CryptoProvider } from './crypto/provider.js';
 import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, SHA256_LENGTH } from './crypto/provider.js';
 
 /** Prefix of every HKDF label in this profile (docs/PROFILE.md §Key schedule). */
-export const LABEL_PREFIX = 'uzp-gw/1 ';
+const LABEL_PREFIX = 'uzp-gw/1 ';
 
 /**
  * HKDF-Expand-Label(secret, label, context, length) =

@@ -34,7 +34,7 @@ export const AK_PUBLIC_FILE = 'tpm-ak.pub';
 export const AK_PRIVATE_FILE = 'tpm-ak.priv';
 
 /** PCRs 0-7 of the SHA-256 bank: firmware, option ROMs, boot loader, Secure Boot policy (TCG PC Client PFP). */
-export const QUOTE_PCRS = 'sha256:0,1,2,3,4,5,6,7';
+const QUOTE_PCRS = 'sha256:0,1,2,3,4,5,6,7';
 const QUOTE_PCR_COUNT = 8;
 const PCR_SIZE = 32;
 /** TPM2B_DATA for qualifyingData: real TPMs refuse more than their largest digest. */
@@ -47,7 +47,7 @@ const PRIMARY_ARGS = ['-C', 'o', '-g', 'sha256', '-G', 'ecc256:aes128cfb', '-a',
 /** The AK: restricted signing key, ECDSA-SHA256 scheme bound into the key, no symmetric part. */
 const AK_ARGS = ['-g', 'sha256', '-G', 'ecc256:ecdsa-sha256:null', '-a', 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign'];
 
-export interface TpmAttesterOptions {
+interface TpmAttesterOptions {
   /** tpm2-tools TCTI, e.g. "device:/dev/tpmrm0" or "swtpm:host=127.0.0.1,port=2321". */
   readonly tcti: string;
   /** Directory for the AK files (created 0700 if missing) and per-call scratch directories. */

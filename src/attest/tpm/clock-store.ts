@@ -17,9 +17,9 @@
 import { equal, toHex } from '../../uzp/bytes.js';
 import type { TpmClock } from './verify.js';
 
-export const DEFAULT_CLOCK_STORE_CAPACITY = 4096;
+const DEFAULT_CLOCK_STORE_CAPACITY = 4096;
 
-export interface ClockVerdict {
+interface ClockVerdict {
   readonly ok: boolean;
   readonly reason: string;
 }

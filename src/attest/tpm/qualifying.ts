@@ -9,8 +9,7 @@ import type { CryptoProvider } from '../../uzp/crypto/provider.js';
 import { BINDING_LENGTH, DIGEST_LENGTH, MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../types.js';
 
 /** Domain separation: a quote made for anything else cannot be passed off as ours, nor ours elsewhere. */
-export const QUALIFYING_CONTEXT = utf8.encode('uzp-gw/1 tpm-quote');
-export const QUALIFYING_LENGTH = 32;
+const QUALIFYING_CONTEXT = utf8.encode('uzp-gw/1 tpm-quote');
 
 /**
  * SHA-256(u16 len(ctx) || ctx || u8 len(nonce) || nonce || u8 len(binding) || binding || claimsDigest).

@@ -14,15 +14,15 @@ import type { CryptoProvider } from '../../uzp/crypto/provider.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** Part 2 §6.3 TPM_ALG_ID values we meet. */
-export const TPM_ALG_ECC = 0x0023;
-export const TPM_ALG_RSA = 0x0001;
+const TPM_ALG_ECC = 0x0023;
+const TPM_ALG_RSA = 0x0001;
 export const TPM_ALG_SHA256 = 0x000b;
-export const TPM_ALG_NULL = 0x0010;
-export const TPM_ALG_ECDSA = 0x0018;
+const TPM_ALG_NULL = 0x0010;
+const TPM_ALG_ECDSA = 0x0018;
 /** Part 2 §6.4 TPM_ECC_CURVE. */
-export const TPM_ECC_NIST_P256 = 0x0003;
+const TPM_ECC_NIST_P256 = 0x0003;
 /** Part 2 §6.2 TPM_GENERATED_VALUE: "\xffTCG", prefixed by the TPM to everything it signs itself. */
-export const TPM_GENERATED_VALUE = 0xff544347;
+const TPM_GENERATED_VALUE = 0xff544347;
 /** Part 2 §6.9 TPM_ST_ATTEST_QUOTE. */
 export const TPM_ST_ATTEST_QUOTE = 0x8018;
 
@@ -54,9 +54,9 @@ const MAX_PCR_BANKS = 16;
 const PCR_SELECT_MIN = 3;
 const PCR_SELECT_MAX = 4;
 /** Upper bounds on whole inputs, far above what a P-256 AK produces (public ~90, attest ~150, signature ~72). */
-export const MAX_PUBLIC_BYTES = 1024;
-export const MAX_ATTEST_BYTES = 1024;
-export const MAX_SIGNATURE_BYTES = 512;
+const MAX_PUBLIC_BYTES = 1024;
+const MAX_ATTEST_BYTES = 1024;
+const MAX_SIGNATURE_BYTES = 512;
 
 /** A DecodeError that names the TPM structure member it failed on. */
 export class TpmDecodeError extends DecodeError {
@@ -191,7 +191,7 @@ export function akNameOf(p: CryptoProvider, akPublic: Uint8Array): Uint8Array {
 // TPMS_ATTEST (Part 2 §10.12.12) holding a TPMS_QUOTE_INFO (§10.12.4).
 
 /** Part 2 §10.11.1 TPMS_CLOCK_INFO. */
-export interface ClockInfo {
+interface ClockInfo {
   /** Milliseconds the TPM has been powered since its last TPM2_Clear (Part 1 §36.3). */
   readonly clock: bigint;
   /** TPM Resets (power-on without an orderly shutdown, or TPM2_Startup(CLEAR)) since the last TPM2_Clear. */
@@ -203,7 +203,7 @@ export interface ClockInfo {
 }
 
 /** Part 2 §10.6.2 TPMS_PCR_SELECTION. */
-export interface PcrSelection {
+interface PcrSelection {
   readonly hash: number;
   /** Selected PCR indices in ascending order (the order the TPM digests them in). */
   readonly pcrs: readonly number[];

@@ -9,7 +9,7 @@ import { AttestErrorCode } from '../errors.js';
 import { LocalError } from '../../lib/errors.js';
 
 /** The kernel's TPM resource manager: it flushes a connection's objects when the connection closes. */
-export const KERNEL_TCTI = 'device:/dev/tpmrm0';
+const KERNEL_TCTI = 'device:/dev/tpmrm0';
 const KERNEL_DEVICE = '/dev/tpmrm0';
 /** Per tool call. A hardware TPM creates an ECC primary in well under a second; swtpm in milliseconds. */
 export const DEFAULT_TPM_TIMEOUT_MS = 10_000;
@@ -43,7 +43,7 @@ function lines(stderr: string): string[] {
  * The most telling stderr line. tpm2-tools end every failure with "ERROR: Unable to run tpm2_x",
  * which says nothing; the line before it carries the TPM or TSS error (e.g. "Esys_Quote(0x1D5) - ...").
  */
-export function lastErrorLine(stderr: string): string {
+function lastErrorLine(stderr: string): string {
   const ls = lines(stderr).filter((l) => !/^ERROR: Unable to run tpm2_/.test(l));
   return ls.length > 0 ? tssMessage(ls[ls.length - 1]!) : '(no output on stderr)';
 }

@@ -42,7 +42,7 @@ export interface TpmClock {
   readonly safe: boolean;
 }
 
-export interface QuoteCheck {
+interface QuoteCheck {
   readonly ok: boolean;
   readonly reason: string;
   /** Name of the AK (empty when its public area did not decode). */
@@ -51,7 +51,7 @@ export interface QuoteCheck {
   readonly clock?: TpmClock;
 }
 
-export interface QuoteExpectation {
+interface QuoteExpectation {
   /** qualifyingData() of the evidence being appraised. */
   readonly qualifying: Uint8Array;
   /** Enrolled AK names; when given, any other AK is refused. */

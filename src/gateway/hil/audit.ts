@@ -13,7 +13,7 @@ export interface AuditContext {
   readonly device?: string;
 }
 
-export type AuditDecision = 'allowed' | 'refused' | 'failed';
+type AuditDecision = 'allowed' | 'refused' | 'failed';
 
 export interface AuditEntry {
   readonly action: string;

@@ -28,7 +28,7 @@ export type HilAction =
   | { readonly purpose: 'mqtt.subscribe'; readonly filter: string }
   | { readonly purpose: 'mqtt.publish'; readonly topic: string };
 
-export interface SlotBinding {
+interface SlotBinding {
   readonly slot: string;
   readonly device: string;
 }

@@ -21,7 +21,7 @@ import type { BrokerStats } from './stats.js';
 
 export type { BrokerStats } from './stats.js';
 
-export interface BrokerOptions {
+interface BrokerOptions {
   readonly devices: ReadonlyMap<string, AnyDevice>;
   readonly audit: AuditLog;
   /** Modbus requests in flight per channel; beyond, the operator gets exception 0x06 (busy). Default 64. */

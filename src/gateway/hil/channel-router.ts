@@ -30,7 +30,7 @@ export const DEFAULT_MAX_PENDING_REQUESTS = 64;
 /** What an `attest` channel becomes: nothing more is read from it. */
 const ANSWERED: OpenChannel = { cleanup: () => undefined, onMessage: () => undefined };
 
-export interface ChannelRouterOptions extends Refusals {
+interface ChannelRouterOptions extends Refusals {
   readonly devices: ReadonlyMap<string, AnyDevice>;
   readonly evidence: EvidenceService;
   readonly maxPendingRequests: number;

@@ -15,7 +15,7 @@ import { refuse, senderOf, type Refusals } from './reply.js';
 /** Produces evidence for (nonce, session binding). */
 export type EvidenceSource = (nonce: Uint8Array, binding: Uint8Array) => Promise<Uint8Array>;
 
-export interface EvidenceServiceOptions extends Refusals {
+interface EvidenceServiceOptions extends Refusals {
   /** Absent: attestation requests are refused (ATTEST_UNAVAILABLE). */
   readonly attest?: EvidenceSource;
 }

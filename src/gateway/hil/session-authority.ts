@@ -13,9 +13,9 @@ import type { BrokerStats } from './stats.js';
 const MAX_TIMER_MS = 2_147_483_647;
 
 /** Why a session lost its authority (audit codes, draft §9). */
-export type SessionEnd = Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED'>;
+type SessionEnd = Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED'>;
 
-export interface SessionAuthorityOptions {
+interface SessionAuthorityOptions {
   readonly audit: AuditLog;
   readonly stats: BrokerStats;
   /** Schedules the expiry timers. */

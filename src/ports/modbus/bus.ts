@@ -26,7 +26,7 @@ import type { ModbusTransport } from './transport.js';
 import { EXCEPTION_FLAG, ExceptionCode, MAX_PDU, type Table, type WritableTable } from './vocabulary.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../../lib/errors.js';
 
-export interface ModbusBusOptions {
+interface ModbusBusOptions {
   /** Default per-request timeout. */
   readonly timeoutMs?: number;
   readonly unitQueueMax?: number;
@@ -34,11 +34,11 @@ export interface ModbusBusOptions {
   readonly log?: PortLog;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
-export type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: CodedError };
+type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: CodedError };
 
 interface Job {
   readonly pdu: Uint8Array;

@@ -9,7 +9,7 @@
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import { MAX_PDU, TCP_MAX_ADU } from './vocabulary.js';
 
-export const MBAP_HEADER = 7;
+const MBAP_HEADER = 7;
 
 export interface MbapFrame {
   readonly transactionId: number;
@@ -32,7 +32,7 @@ export function encodeMbap(f: MbapFrame): Uint8Array {
 }
 
 /** Length of the ADU starting at buf[0]: a number, 'more', or 'bad' for an impossible length field. */
-export function mbapAduLength(buf: Uint8Array): number | 'more' | 'bad' {
+function mbapAduLength(buf: Uint8Array): number | 'more' | 'bad' {
   if (buf.length < 6) return 'more';
   const len = (buf[4]! << 8) | buf[5]!;
   if (len < 2 || len > MAX_PDU + 1) return 'bad';

@@ -19,7 +19,7 @@ export interface ReadSpec {
 }
 
 /** One request of a plan and which caller reads it answers. */
-export interface PlannedRead extends ReadSpec {
+interface PlannedRead extends ReadSpec {
   /** index: position in the specs given to planReads; offset: where that read starts in this one. */
   readonly parts: readonly { readonly index: number; readonly offset: number; readonly count: number }[];
 }

@@ -64,7 +64,7 @@ export function replyAduLength(buf: Uint8Array, start = 0): number | 'more' | 'u
   }
 }
 
-export interface RtuParserEvents {
+interface RtuParserEvents {
   frame(unit: number, pdu: Uint8Array): void;
   /** A run of bytes was discarded: bad CRC, truncated frame or noise. Once per run. */
   error(reason: 'crc' | 'truncated' | 'overflow', bytes: number): void;

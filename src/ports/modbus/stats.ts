@@ -26,7 +26,7 @@ export interface UnitStats {
   lastLatencyMs: number | null;
 }
 
-export interface LineStats {
+interface LineStats {
   /** Frames or noise with no request in flight. */
   strayFrames: number;
   strayNoise: number;
@@ -34,7 +34,7 @@ export interface LineStats {
   desyncs: number;
 }
 
-export function emptyUnitStats(): UnitStats {
+function emptyUnitStats(): UnitStats {
   return { requests: 0, replies: 0, timeouts: 0, exceptions: 0, wrongUnitDrops: 0, crcErrors: 0, mismatchedDrops: 0, staleDrops: 0, offline: 0, queueFull: 0, lastLatencyMs: null };
 }
 

@@ -24,7 +24,7 @@ import type { Exchange, ModbusTransport } from './transport.js';
 import { TCP_MAX_UNIT } from './vocabulary.js';
 import { CommonCode, StateError } from '../../lib/errors.js';
 
-export type TcpState = 'connecting' | 'open' | 'waiting' | 'closed';
+type TcpState = 'connecting' | 'open' | 'waiting' | 'closed';
 
 export interface TcpTransportOptions {
   readonly host: string;

@@ -46,7 +46,7 @@ export interface ArtefactFields {
 }
 
 /** A structurally decoded envelope whose type-specific part ("b") is still a CBOR map. */
-export type RawEnvelope = Envelope<CborMap>;
+type RawEnvelope = Envelope<CborMap>;
 
 const ENVELOPE_KEYS = ['body', 'sigs'] as const;
 const SIG_KEYS = ['alg', 'kid', 'sig'] as const;
@@ -63,7 +63,7 @@ export function artefactSignatureInput(type: string, body: Uint8Array): Uint8Arr
 }
 
 /** Lexicographic byte order, used for co-signature ordering. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;

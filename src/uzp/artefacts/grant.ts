@@ -15,10 +15,10 @@ import { asName, optionalList } from './fields.js';
 import type { GrantBody, GrantScope, Purpose } from './types.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
-export const MAX_PURPOSES = 64;
-export const MAX_RANGES = 256;
-export const MAX_UNITS = 256;
-export const MAX_TOPICS = 64;
+const MAX_PURPOSES = 64;
+const MAX_RANGES = 256;
+const MAX_UNITS = 256;
+const MAX_TOPICS = 64;
 /** Purpose names: dotted lowercase words, e.g. "modbus.write". */
 export const PURPOSE_PATTERN = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 

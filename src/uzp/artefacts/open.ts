@@ -15,7 +15,7 @@ import { CommonCode, DecodeError } from '../../lib/errors.js';
 /** Maps a signer's kid (CID) to its Ed25519 public key, or undefined if the signer is not trusted. */
 export type ResolveKey = (kid: Uint8Array) => Uint8Array | undefined;
 
-export interface OpenOptions<B> {
+interface OpenOptions<B> {
   /** Cheap policy checks (window, audience, revocation, nonce) run before any signature is verified. */
   readonly precheck?: (env: Envelope<B>) => void;
   /** Skips re-verifying envelopes whose signatures verified before (keyed by BLAKE3 of the envelope). */

@@ -8,7 +8,7 @@ import { assertUniqueBytes } from './fields.js';
 import type { RevocationBody } from './types.js';
 
 /** Per-list item bound; the 64 KiB envelope bound (about 1,800 entries of 35 bytes in total) is the real limit. */
-export const MAX_REVOKED = 2048;
+const MAX_REVOKED = 2048;
 
 function ids(v: Parameters<typeof asArray>[0], what: string): Uint8Array[] {
   const list = asArray(v, what, MAX_REVOKED).map((x, i) => asBytes(x, `${what}[${i}]`, 32));

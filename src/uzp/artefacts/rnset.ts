@@ -14,9 +14,9 @@ import { asName, assertUniqueBytes, assertUniqueStrings } from './fields.js';
 import type { RnEntry, RnSetBody } from './types.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
-export const MAX_RNS = 256;
-export const MAX_ADDRESSES = 16;
-export const MAX_ROLES = 16;
+const MAX_RNS = 256;
+const MAX_ADDRESSES = 16;
+const MAX_ROLES = 16;
 export const ROLE_PATTERN = /^[a-z][a-z0-9-]*$/;
 /** "host:port", IPv6 literals in brackets; the port is checked separately (1..65535). */
 const ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})$/;

@@ -9,7 +9,7 @@ import { openAndVerify } from './open.js';
 import type { Grant, Valid } from './types.js';
 import { requireNotRevoked, requireRootIssuer, requireWindow, type TrustContext } from './validate-common.js';
 
-export interface GrantExpectations {
+interface GrantExpectations {
   /** The responder this Grant must name (GRANT_AUDIENCE), normally our own CID or the Join target. */
   readonly audience: Uint8Array;
   /** The initiator this Grant must name (GRANT_SUBJECT), when known. */

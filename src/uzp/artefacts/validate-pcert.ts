@@ -6,7 +6,7 @@ import { openAndVerify } from './open.js';
 import type { PCert, Role, Valid } from './types.js';
 import { requireNotRevoked, requireRootIssuer, requireWindow, type TrustContext } from './validate-common.js';
 
-export interface PCertExpectations {
+interface PCertExpectations {
   /** Refuse unless the PCert carries this role (PCERT_ROLE). */
   readonly role?: Role;
   /** Refuse unless the PCert is for this CID, e.g. the CID the peer proved in the handshake (PCERT_KEY_MISMATCH). */

@@ -25,11 +25,6 @@ export function writeU64(buf: Uint8Array, off: number, v: number): void {
   writeU32(buf, off + 4, v >>> 0);
 }
 
-export function readU64(buf: Uint8Array, off: number): number {
-  return (((buf[off]! << 24) >>> 0) + (buf[off + 1]! << 16) + (buf[off + 2]! << 8) + buf[off + 3]!) * 0x1_0000_0000 +
-    (((buf[off + 4]! << 24) >>> 0) + (buf[off + 5]! << 16) + (buf[off + 6]! << 8) + buf[off + 7]!);
-}
-
 /** Writes the fixed part; the caller then writes `count` ranges with writeAckRange. Returns the offset after it. */
 export function writeAckHeader(buf: Uint8Array, largest: number, ackDelayUs: number, count: number): number {
   writeU64(buf, 0, largest);

@@ -3,8 +3,8 @@
 // to a profile; these are ours. Implementation tunables live in limits.ts, not here.
 
 /** Block type byte: 0b0001_00sp, s = number space, p = key phase. Any other first byte is not a block. */
-export const BLOCK_TYPE_BASE = 0x10;
-export const BLOCK_TYPE_MASK = 0xfc;
+const BLOCK_TYPE_BASE = 0x10;
+const BLOCK_TYPE_MASK = 0xfc;
 export const BLOCK_SPACE_BIT = 0x02;
 export const BLOCK_PHASE_BIT = 0x01;
 
@@ -73,9 +73,6 @@ export const CloseCode = {
   PROTOCOL_VIOLATION: 0x0001,
   LIMIT_REACHED: 0x0002,
 } as const;
-
-/** Largest block number we accept (JS numbers are exact to 2^53 - 1; a session never gets near it). */
-export const MAX_BLOCK_NUMBER = Number.MAX_SAFE_INTEGER;
 
 export function isBlockType(b: number): boolean {
   return (b & BLOCK_TYPE_MASK) === BLOCK_TYPE_BASE;

@@ -38,7 +38,7 @@ export interface BlockLimits {
  * next update on the other side and an idle session would ping-pong forever; from 16 up each update
  * causes well under one further update, so the exchange dies out.
  */
-export const MIN_KEY_SOFT_LIMIT = 16;
+const MIN_KEY_SOFT_LIMIT = 16;
 
 // Window and buffers are sized for a Pi-class gateway serving a dozen operator sessions: 64 blocks
 // of 32 KiB in flight (2 MiB) already cover the bandwidth-delay product of a LAN or a loopback RN

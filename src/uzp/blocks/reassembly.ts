@@ -8,7 +8,7 @@ interface Partial {
   bytes: number;
 }
 
-export const REASSEMBLY_OVERFLOW = null;
+const REASSEMBLY_OVERFLOW = null;
 
 export class Reassembly {
   private readonly partial = new Map<number, Partial>();

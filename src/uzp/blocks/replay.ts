@@ -8,7 +8,7 @@ import { REPLAY_WINDOW, REPLAY_WORDS } from './constants.js';
 export const REPLAY_NEW = 0;
 export const REPLAY_DUPLICATE = 1;
 export const REPLAY_TOO_OLD = 2;
-export type ReplayVerdict = typeof REPLAY_NEW | typeof REPLAY_DUPLICATE | typeof REPLAY_TOO_OLD;
+type ReplayVerdict = typeof REPLAY_NEW | typeof REPLAY_DUPLICATE | typeof REPLAY_TOO_OLD;
 
 export class ReplayWindow {
   private readonly words = new Uint32Array(REPLAY_WORDS);

@@ -6,7 +6,7 @@ import { nodeProvider } from './node.js';
 import type { CryptoProvider } from './provider.js';
 import { CommonCode, LocalError } from '../../lib/errors.js';
 
-export type ProviderName = CryptoProvider['name'];
+type ProviderName = CryptoProvider['name'];
 
 /** Every provider, default first. Both must pass test/uzp/crypto/compliance.ts. */
 export const PROVIDERS: readonly CryptoProvider[] = Object.freeze([nodeProvider, nobleProvider]);
@@ -22,10 +22,3 @@ export function getProvider(name: ProviderName = 'node'): CryptoProvider {
 }
 
 export { nodeProvider, nobleProvider };
-export * from './provider.js';
-export {
-  HKDF_SHA256_MAX_LENGTH,
-  MLKEM768_MESSAGE_LENGTH,
-  MLKEM768_SEED_LENGTH,
-  ed25519PublicPoint,
-} from './shared.js';

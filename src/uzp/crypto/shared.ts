@@ -21,13 +21,13 @@ import {
 } from './provider.js';
 
 /** FIPS 203 §7.1: ML-KEM.KeyGen_internal takes d || z, 32 bytes each. */
-export const MLKEM768_SEED_LENGTH = 64;
+const MLKEM768_SEED_LENGTH = 64;
 /** FIPS 203 §7.2: ML-KEM.Encaps_internal takes the 32-byte message m. */
-export const MLKEM768_MESSAGE_LENGTH = 32;
+const MLKEM768_MESSAGE_LENGTH = 32;
 /** RFC 5869 §2.3: L <= 255 * HashLen. */
-export const HKDF_SHA256_MAX_LENGTH = 255 * SHA256_LENGTH;
+const HKDF_SHA256_MAX_LENGTH = 255 * SHA256_LENGTH;
 /** Longest BLAKE3 XOF output we hand out in one call (draft §3 CIDs use 32; this is a sanity cap). */
-export const BLAKE3_MAX_LENGTH = 1 << 16;
+const BLAKE3_MAX_LENGTH = 1 << 16;
 
 /** Throws CryptoError (CRYPTO_BAD_KEY) unless `b` is a Uint8Array of exactly `n` bytes. */
 export function checkLength(b: unknown, n: number, what: string): asserts b is Uint8Array {

@@ -34,7 +34,7 @@ export function transcriptHash(p: CryptoProvider, ...parts: Uint8Array[]): Uint8
   return p.sha256(concat(...parts));
 }
 
-export type HandshakeStage = 'ch1' | 'responder-flight' | 'finished';
+type HandshakeStage = 'ch1' | 'responder-flight' | 'finished';
 
 /** Wrap a failure with the stage it happened at (as js-libp2p-noise does); keep the original code. */
 export function stageError(stage: HandshakeStage, e: unknown): UzpError {

@@ -28,7 +28,7 @@ import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealH
 import { DEFAULT_OFFER, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
 
-export interface InitiatorOptions {
+interface InitiatorOptions {
   readonly trust: HandshakeTrust;
   readonly identity: HandshakeIdentity;
   /** Responder CID. */
@@ -40,7 +40,7 @@ export interface InitiatorOptions {
   readonly extensions?: readonly HandshakeExtension[];
 }
 
-export interface InitiatorStart {
+interface InitiatorStart {
   readonly ch1: Uint8Array;
   readonly next: ExpectResponderFlight;
 }
@@ -70,7 +70,7 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
   return { ch1, next: new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant) };
 }
 
-export class ExpectResponderFlight {
+class ExpectResponderFlight {
   private used = false;
   constructor(
     private readonly o: InitiatorOptions,

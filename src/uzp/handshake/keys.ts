@@ -12,7 +12,7 @@ export interface TransportParams {
   readonly windowBlocks: number;
 }
 
-export interface SessionKeysData {
+interface SessionKeysData {
   readonly role: 'initiator' | 'responder';
   readonly suite: Suite;
   readonly localCid: Uint8Array;

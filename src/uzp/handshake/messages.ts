@@ -6,10 +6,10 @@ import { Reader, Writer } from '../bytes.js';
 import { MLKEM768_CIPHERTEXT_LENGTH, MLKEM768_PUBLIC_LENGTH } from '../crypto/provider.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
-export const MSG_CH1 = 0x01;
-export const MSG_SH = 0x02;
-export const MSG_FINISHED = 0x03;
-export const HANDSHAKE_VERSION = 1;
+const MSG_CH1 = 0x01;
+const MSG_SH = 0x02;
+const MSG_FINISHED = 0x03;
+const HANDSHAKE_VERSION = 1;
 
 const MAX_SUITES = 8;
 const MAX_EXTENSIONS = 16;
@@ -26,7 +26,7 @@ export interface HandshakeExtension {
 }
 
 /** [1] CH1: ClientHello_I with EID_I (key shares), the initiator's PCert, the Grant reference, the EID binding. */
-export interface ClientHello {
+interface ClientHello {
   readonly random: Uint8Array; // 32
   readonly suites: readonly number[];
   readonly x25519: Uint8Array; // 32
@@ -40,7 +40,7 @@ export interface ClientHello {
 }
 
 /** [3] SH header in clear; EE, CERT_R and FIN_R follow sealed under the responder handshake key. */
-export interface ServerHello {
+interface ServerHello {
   readonly random: Uint8Array;
   readonly suite: number;
   readonly x25519: Uint8Array;
@@ -49,7 +49,7 @@ export interface ServerHello {
 }
 
 /** EE: transport parameters and extensions of the responder. */
-export interface EncryptedExtensions {
+interface EncryptedExtensions {
   readonly maxBlockPlaintext: number;
   readonly windowBlocks: number;
   readonly extensions: readonly HandshakeExtension[];

@@ -32,7 +32,7 @@ import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealH
 import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
 
-export interface ResponderOptions {
+interface ResponderOptions {
   readonly trust: HandshakeTrust;
   readonly identity: HandshakeIdentity;
   /** Our preference order; the first one the initiator also offered wins (downgrades are caught by CV and FIN). */
@@ -42,13 +42,13 @@ export interface ResponderOptions {
 }
 
 /** What the RN forwarded: flight [2] plus the Grant from the Join and the initiator CID it attached. */
-export interface IncomingJoin {
+interface IncomingJoin {
   readonly initiator: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
 }
 
-export interface ResponderReply {
+interface ResponderReply {
   readonly flight: Uint8Array;
   readonly next: ExpectFinished;
   readonly grant: Valid<Grant>;
@@ -138,7 +138,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   };
 }
 
-export class ExpectFinished {
+class ExpectFinished {
   private used = false;
   constructor(
     private readonly p: HandshakeTrust['provider'],

@@ -14,7 +14,7 @@ import { expandLabel, trafficKey } from '../keyschedule.js';
 const ZERO32 = new Uint8Array(32);
 const EMPTY = new Uint8Array(0);
 
-export interface HandshakeTrafficSecrets {
+interface HandshakeTrafficSecrets {
   readonly initiator: Uint8Array;
   readonly responder: Uint8Array;
   readonly initiatorFinishedKey: Uint8Array;
@@ -22,7 +22,7 @@ export interface HandshakeTrafficSecrets {
   readonly master: Uint8Array;
 }
 
-export interface ApplicationSecrets {
+interface ApplicationSecrets {
   readonly initiator: Uint8Array;
   readonly responder: Uint8Array;
   readonly exporterMaster: Uint8Array;

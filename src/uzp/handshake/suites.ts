@@ -38,6 +38,3 @@ export const DEFAULT_RESPONDER_PREFERENCE: readonly number[] = [SUITE_HYBRID, SU
 export function suiteById(id: number): Suite | undefined {
   return SUITES.find((s) => s.id === id);
 }
-
-/** Names accepted on the command line and in config: "chacha20", "aes256gcm", "hybrid". */
-export const SUITE_ALIASES: Record<string, number> = { chacha20: SUITE_CHACHA, aes256gcm: SUITE_AESGCM, hybrid: SUITE_HYBRID };

@@ -9,7 +9,7 @@ import { CryptoError } from '../errors.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export const CID_LENGTH = 32;
-export const CID_HEX_LENGTH = CID_LENGTH * 2;
+const CID_HEX_LENGTH = CID_LENGTH * 2;
 
 /** draft §4.4: CID = BLAKE3-256(public signing key). Throws CryptoError on a wrong-length key (local misuse). */
 export function cidOf(provider: CryptoProvider, publicKey: Uint8Array): Uint8Array {

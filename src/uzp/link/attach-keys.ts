@@ -43,7 +43,7 @@ export function attachPrk(p: CryptoProvider, th0: Uint8Array, sharedSecret: Uint
   return p.hkdfExtract(th0, sharedSecret);
 }
 
-export interface HandshakeKeys {
+interface HandshakeKeys {
   /** Seals HELLO_R's identity part (RN -> EP), nonce counter 0, AD th0. */
   readonly rn: TrafficKey;
   /** Seals AUTH (EP -> RN), nonce counter 0, AD th1. */
@@ -57,7 +57,7 @@ export function handshakeKeys(p: CryptoProvider, prk: Uint8Array, th0: Uint8Arra
   };
 }
 
-export interface ControlKeys {
+interface ControlKeys {
   /** RN -> EP: OK is counter 0, CONTROL frames continue from 1. */
   readonly rn: TrafficKey;
   /** EP -> RN: CONTROL frames from counter 0. */

@@ -43,7 +43,7 @@ import {
 import { CommonCode, StateError } from '../../lib/errors.js';
 
 /** AD of the OK record and of every CONTROL record: the frame type byte. */
-export const OK_AD = Uint8Array.of(FrameType.OK);
+const OK_AD = Uint8Array.of(FrameType.OK);
 export const CONTROL_AD = Uint8Array.of(FrameType.CONTROL);
 
 /** The part of TrustStore the EP side needs (src/uzp/artefacts/trust.ts). */
@@ -58,7 +58,7 @@ export interface ResponderTrust {
   validatePCert(bytes: Uint8Array, opts?: { role?: PCert['body']['role']; cid?: Uint8Array }): Valid<PCert>;
 }
 
-export interface AttachInitiatorOptions {
+interface AttachInitiatorOptions {
   readonly trust: InitiatorTrust;
   /** The EP's Ed25519 identity key (Identity.signer). */
   readonly signer: Signer;
@@ -72,7 +72,7 @@ export interface AttachInitiatorOptions {
   readonly nonce?: Uint8Array;
 }
 
-export interface InitiatorResult {
+interface InitiatorResult {
   readonly rn: RnEntry;
   readonly rnPublicKey: Uint8Array;
   readonly maxFrame: number;
@@ -172,7 +172,7 @@ export class AttachInitiator {
   }
 }
 
-export interface AttachResponderOptions {
+interface AttachResponderOptions {
   readonly trust: ResponderTrust;
   /** The RN's Ed25519 identity key, created once per RN (not per HELLO). */
   readonly signer: Signer;
@@ -182,7 +182,7 @@ export interface AttachResponderOptions {
   readonly nonce?: Uint8Array;
 }
 
-export interface ResponderResult {
+interface ResponderResult {
   readonly pcert: Valid<PCert>;
   readonly channel: LinkChannel;
   /** Nonce and binding the EP's attestation evidence must carry on this attachment. */

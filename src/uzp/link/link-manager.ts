@@ -17,11 +17,11 @@ import type { InitiatorTrust } from './attach.js';
 import { RnLink, type Offer, type RnLinkOptions } from './rn-link.js';
 
 /** The part of TrustStore the manager reads: the currently accepted RN Set Statement. */
-export interface ManagerTrust extends InitiatorTrust {
+interface ManagerTrust extends InitiatorTrust {
   readonly rnSet: { readonly body: RnSetBody } | null | undefined;
 }
 
-export interface LinkManagerOptions {
+interface LinkManagerOptions {
   readonly trust: ManagerTrust;
   readonly identity: RnLinkOptions['identity'];
   readonly rnRole?: string;
@@ -47,7 +47,7 @@ export interface LinkManagerOptions {
   readonly attach?: (opts: RnLinkOptions) => Promise<RnLink>;
 }
 
-export interface LinkManagerEvents {
+interface LinkManagerEvents {
   up: [RnLink];
   /** A link went down or an attempt failed; `undefined` after stop(). */
   down: [CodedError | undefined];

@@ -9,38 +9,38 @@ import { LINK_VERSION, MAX_PCERT_BYTES, NONCE_LENGTH } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 /** 0x01 HELLO (EP -> RN), in clear. */
-export interface Hello {
+interface Hello {
   readonly version: number;
   readonly ephEp: Uint8Array; // X25519 public, 32
   readonly nonceEp: Uint8Array; // 32
 }
 
 /** 0x02 HELLO_R (RN -> EP): ephemeral and nonce in clear, the RN identity sealed. */
-export interface HelloR {
+interface HelloR {
   readonly ephRn: Uint8Array; // 32
   readonly nonceRn: Uint8Array; // 32
   readonly sealed: Uint8Array; // seal(HelloRInner), 112
 }
 
-export interface HelloRInner {
+interface HelloRInner {
   readonly rnPublicKey: Uint8Array; // Ed25519, 32
   readonly sigRn: Uint8Array; // 64
 }
 
-export interface AuthInner {
+interface AuthInner {
   readonly pcert: Uint8Array; // envelope bytes
   readonly sigEp: Uint8Array; // 64
 }
 
-export interface OkInner {
+interface OkInner {
   readonly maxFrame: number; // u32
   readonly keepaliveMs: number; // u32
 }
 
-export const HELLO_LENGTH = 1 + X25519_KEY_LENGTH + NONCE_LENGTH;
-export const HELLO_R_INNER_LENGTH = ED25519_PUBLIC_LENGTH + ED25519_SIGNATURE_LENGTH;
-export const HELLO_R_SEALED_LENGTH = HELLO_R_INNER_LENGTH + AEAD_TAG_LENGTH;
-export const OK_INNER_LENGTH = 8;
+const HELLO_LENGTH = 1 + X25519_KEY_LENGTH + NONCE_LENGTH;
+const HELLO_R_INNER_LENGTH = ED25519_PUBLIC_LENGTH + ED25519_SIGNATURE_LENGTH;
+const HELLO_R_SEALED_LENGTH = HELLO_R_INNER_LENGTH + AEAD_TAG_LENGTH;
+const OK_INNER_LENGTH = 8;
 export const OK_SEALED_LENGTH = OK_INNER_LENGTH + AEAD_TAG_LENGTH;
 /** Smallest and largest sealed AUTH: pcert vec32 + sig + tag. */
 export const AUTH_SEALED_MIN = 4 + ED25519_SIGNATURE_LENGTH + AEAD_TAG_LENGTH;
@@ -149,7 +149,7 @@ export function decodeRefused(b: Uint8Array): number {
   return code;
 }
 
-export interface Relay {
+interface Relay {
   readonly stitchId: number;
   readonly payload: Uint8Array;
 }

@@ -25,7 +25,7 @@ export interface StitchPort {
   close(): void;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   readonly provider: CryptoProvider;
   readonly keys: SessionKeys;
   readonly association: Association;
@@ -43,10 +43,10 @@ function isBlock(b: Uint8Array): boolean {
 export const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
-export const CONTROL_CHANNEL = 0;
+const CONTROL_CHANNEL = 0;
 
 /** Live channels per session; a peer that opens more is closed (it could otherwise grow our memory). */
-export const MAX_CHANNELS = 256;
+const MAX_CHANNELS = 256;
 
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;

@@ -8,7 +8,7 @@
 import type { DeviceIdentity } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 import { PortErrorCode } from '../ports/errors.js';
-import { FunctionCode, MEI_READ_DEVICE_ID } from '../ports/modbus/vocabulary.js';
+import { EXCEPTION_FLAG, FunctionCode, MEI_READ_DEVICE_ID } from '../ports/modbus/vocabulary.js';
 
 const FC = FunctionCode.ENCAPSULATED_INTERFACE_TRANSPORT;
 const MEI = MEI_READ_DEVICE_ID;
@@ -29,7 +29,7 @@ interface DeviceIdPage {
 /** Parses one response PDU; throws DecodeError for anything not a well-formed 43/14 answer. */
 export function parseDeviceIdResponse(pdu: Uint8Array): DeviceIdPage {
   if (pdu.length < 7) throw new DecodeError(CommonCode.DECODE_TRUNCATED, `43/14 response: ${pdu.length} bytes, at least 7 expected`);
-  if (pdu[0] === (FC | 0x80)) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14: exception 0x${pdu[1]?.toString(16).padStart(2, '0') ?? '??'}`);
+  if (pdu[0] === (FC | EXCEPTION_FLAG)) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14: exception 0x${pdu[1]?.toString(16).padStart(2, '0') ?? '??'}`);
   if (pdu[0] !== FC || pdu[1] !== MEI) throw new DecodeError(CommonCode.DECODE_TYPE, '43/14 response: not function 0x2B / MEI 0x0E');
   if (pdu[2] !== BASIC) throw new DecodeError(CommonCode.DECODE_VALUE, `43/14 response: read code ${pdu[2]}, asked for 1`);
   const more = pdu[4]!;

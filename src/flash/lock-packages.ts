@@ -1,11 +1,11 @@
-import { FileErrorCode } from '../files/errors.js';
-import { parseJsonText } from '../files/json.js';
-import { LocalError } from '../lib/errors.js';
 // The production packages of a package-lock.json (lockfile v2/v3 "packages" map): every entry not
 // marked `dev: true`. npm computes that flag over the whole dependency graph, so a package both a
 // devDependency and a transitive production dependency (e.g. @types/node via mqtt's @types/ws) is
 // correctly kept, and the lock — not package.json — is the single source of what runs.
 
+import { FileErrorCode } from '../files/errors.js';
+import { parseJsonText } from '../files/json.js';
+import { LocalError } from '../lib/errors.js';
 
 interface LockPackage {
   /** Install path relative to the package root, e.g. node_modules/@serialport/bindings-cpp. */

@@ -1,4 +1,3 @@
-import { CommonCode, StateError } from '../lib/errors.js';
 // The two bounded queues of the MQTT port, pure so they can be tested without a broker.
 //
 // PublishWindow: at most `window` publishes awaited at once (FIELD-NOTES: mqtt.js piles up a
@@ -9,6 +8,7 @@ import { CommonCode, StateError } from '../lib/errors.js';
 // ReceiveQueue: messages held for a slow consumer; on overflow the oldest is dropped and counted
 // (DERP's per-client queue does the same), so the newest readings survive a stall.
 
+import { CommonCode, StateError } from '../lib/errors.js';
 
 interface Waiting {
   readonly run: () => Promise<void>;

@@ -1,8 +1,8 @@
-import { CommonCode, LocalError } from '../lib/errors.js';
 // Character timing on an asynchronous serial line: how long one byte occupies the wire and how
 // long the Modbus RTU silences are. The pacer and the RTU framer both read it from here so that
 // "a byte" and "3.5 characters" mean the same thing everywhere.
 
+import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** Character framing as written on equipment labels: data bits, parity (N/E/O), stop bits. */
 export type Framing = `${5 | 6 | 7 | 8}${'N' | 'E' | 'O'}${1 | 2}`;

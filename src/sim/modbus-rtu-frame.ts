@@ -1,9 +1,9 @@
-import { CommonCode, DecodeError } from '../lib/errors.js';
-import { PortErrorCode } from '../ports/errors.js';
 // Modbus RTU framing (Modbus over Serial Line V1.02 §2.5.1): ADU = address (1) | PDU (1..253) |
 // CRC-16 (2, low byte first). The simulators' own codec, independent of jsmodbus and of the
 // gateway's port code, so a test that passes through both checks two implementations.
 
+import { CommonCode, DecodeError } from '../lib/errors.js';
+import { PortErrorCode } from '../ports/errors.js';
 
 /** §2.5.1.1: an RTU frame is at most 256 bytes; the smallest is address + function + CRC. */
 export const RTU_MAX_ADU = 256;

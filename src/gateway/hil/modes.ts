@@ -87,7 +87,7 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
       }
       if (pending >= ctx.maxPending) {
         ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason: `${pending} requests already in flight`, ...base });
-        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, 0x06), refused: 'BUSY' });
+        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
         return;
       }
       pending++;

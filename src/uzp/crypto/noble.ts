@@ -17,6 +17,7 @@ import {
   checkLength,
   ed25519PublicPoint,
   isAllZero,
+  isSmallOrderR,
   lowOrderError,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
@@ -65,6 +66,7 @@ function verifyCofactorless(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): 
   const A = ed25519PublicPoint(pub); // profile rule: canonical, not small order (shared.ts)
   if (A === null) return false;
   const r = sig.subarray(0, 32);
+  if (isSmallOrderR(r)) return false; // profile rule 3 (shared.ts)
   const s = leToBigint(sig.subarray(32, 64));
   if (s >= L) return false; // §5.1.7 step 1: S must be canonical
   const h = sha512.create().update(r).update(pub).update(msg).digest();

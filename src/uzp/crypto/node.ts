@@ -25,6 +25,7 @@ import {
   checkLength,
   ed25519PublicPoint,
   isAllZero,
+  isSmallOrderR,
   lowOrderError,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
@@ -235,8 +236,9 @@ export const nodeProvider: CryptoProvider = {
     if (pub.length !== ED25519_PUBLIC_LENGTH || sig.length !== ED25519_SIGNATURE_LENGTH) return false;
     try {
       const key = ed25519PublicKeyObject(pub);
-      // OpenSSL 3 verifies cofactorless (RFC 8032 §5.1.7 with S < L and R compared as bytes).
-      return key !== null && nodeVerify(null, msg, key, sig);
+      // OpenSSL 3 verifies cofactorless (RFC 8032 §5.1.7 with S < L and R compared as bytes); the
+      // small-order R rule is ours, so that OpenSSL 3.0 and 3.5 give the same verdict.
+      return key !== null && !isSmallOrderR(sig) && nodeVerify(null, msg, key, sig);
     } catch {
       return false;
     }

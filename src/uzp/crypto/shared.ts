@@ -86,6 +86,27 @@ export function ed25519PublicPoint(pub: Uint8Array): EdPoint | null {
   return A.isSmallOrder() ? null : A;
 }
 
+/**
+ * The canonical encodings of the 8 points of small order (the 8-torsion subgroup). A signature
+ * whose R is one of them is refused by BOTH providers: OpenSSL 3.5 (Node 24) refuses it while
+ * OpenSSL 3.0 (Node 20) and a plain cofactorless check accept it (ed25519-speccheck case 5), and
+ * the providers must give one verdict on every runtime. A non-canonical R never verifies anyway
+ * (the equation compares canonical bytes), so the canonical encodings are all there is to check.
+ */
+const SMALL_ORDER_R: readonly string[] = (() => {
+  // An order-8 point; its multiples are the whole 8-torsion subgroup.
+  const t = ed25519.Point.fromHex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a');
+  const out: string[] = [];
+  let q = ed25519.Point.ZERO;
+  for (let i = 0; i < 8; i++, q = q.add(t)) out.push(Buffer.from(q.toBytes()).toString('hex'));
+  return out;
+})();
+
+/** Is `r` (the first half of a signature) the encoding of a small-order point? (profile rule 3) */
+export function isSmallOrderR(r: Uint8Array): boolean {
+  return SMALL_ORDER_R.includes(Buffer.from(r.buffer, r.byteOffset, 32).toString('hex'));
+}
+
 export function blake3(data: Uint8Array, length = BLAKE3_LENGTH): Uint8Array {
   checkBytes(data, 'blake3 input');
   if (!Number.isSafeInteger(length) || length < 1 || length > BLAKE3_MAX_LENGTH) {

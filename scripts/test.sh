@@ -1,9 +1,13 @@
 #!/bin/sh
-# `npm test`: install missing system packages the HIL tests need, build, run the whole suite.
+# `npm test`: install missing system packages the HIL tests need, build, run the whole suite on the
+# project's pinned Node 24 (scripts/node.sh), whatever the system node is. Every process the tests
+# start (RN, gateway, connect, simulators) is spawned with the runner's own node, so the same one.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/ensure-system-packages.sh
-npx tsc -p tsconfig.json
+node=$(sh scripts/node.sh)
+echo "uzp-gateway tests on node $("$node" --version) ($node)"
+"$node" node_modules/typescript/bin/tsc -p tsconfig.json
 # Type-check the tests too (vitest only strips types).
-npx tsc -p tsconfig.test.json
-exec npx vitest run "$@"
+"$node" node_modules/typescript/bin/tsc -p tsconfig.test.json
+exec "$node" node_modules/vitest/vitest.mjs run "$@"

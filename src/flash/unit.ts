@@ -57,6 +57,13 @@ export function renderUnit(i: UnitInput): string {
     'Wants=network-online.target',
     'After=network-online.target',
   );
+  u.set(
+    ['A Pi has no real-time clock: until NTP has set the time, Grants, PCerts and the RN Set Statement may',
+     'look not yet valid or expired. Start after time-sync.target; systemd-time-wait-sync (with',
+     'systemd-timesyncd) holds that target until the clock is synchronised. Wants= tolerates its absence.'],
+    'Wants=time-sync.target systemd-time-wait-sync.service',
+    'After=time-sync.target',
+  );
   if (modprobe !== '') {
     u.set(
       ['DeviceAllow=char-<group> is resolved when the service starts, and a group exists only while its', 'driver is loaded: load the USB serial drivers first so adapters plugged in later are allowed.'],

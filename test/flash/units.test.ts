@@ -47,6 +47,9 @@ describe('default config and unit per board', () => {
     expect(pi).toMatch(/^DeviceAllow=\/dev\/ttyS0 rw$/m);
     expect(pi).toMatch(/^DeviceAllow=\/dev\/serial0 rw$/m);
     expect(pi).toMatch(/^Wants=modprobe@usbserial\.service modprobe@cdc_acm\.service$/m);
+    // no RTC on a Pi: start once the clock is synchronised (artefact validity windows)
+    expect(pi).toMatch(/^Wants=time-sync\.target systemd-time-wait-sync\.service$/m);
+    expect(pi).toMatch(/^After=time-sync\.target$/m);
     expect(pi).not.toMatch(/^DeviceAllow=\/dev\/ttyUSB0/m); // covered by char-ttyUSB
     const generic = unitFor('generic-linux').unit;
     expect(generic.match(/^DeviceAllow=.*$/gm)).toEqual(['DeviceAllow=char-ttyUSB rw', 'DeviceAllow=char-ttyACM rw', 'DeviceAllow=/dev/tpmrm0 rw']);

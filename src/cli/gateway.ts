@@ -6,7 +6,9 @@
 import { pino, type Level, type Logger } from 'pino';
 import { loadGatewayConfig } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
+import { whenClockIsRight } from '../gateway/clock-wait.js';
 import { createGateway } from '../gateway/create-gateway.js';
+import { systemClock } from '../lib/clock.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { defineCommand } from './define.js';
@@ -58,7 +60,24 @@ export async function runGateway(o: GatewayRun): Promise<number> {
   if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, log))) return 0;
   const config = loadGatewayConfig(o.configFile);
   const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;
-  const gw = (await createGateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) })).start();
+  const build = (): ReturnType<typeof createGateway> => createGateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) });
+  // A wrong clock (no RTC, NTP not yet answered) is waited out, not fatal; SIGTERM meanwhile ends cleanly.
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort(new Error('stopped while waiting for the clock'));
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  let built: Awaited<ReturnType<typeof createGateway>>;
+  try {
+    built = await whenClockIsRight(build, { clock: systemClock, log, signal: stop.signal });
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+    equipment?.close();
+    return 0;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  const gw = built.start();
   // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
   const onHup = (): void => {
     try {

@@ -17,7 +17,11 @@
 // when the parent's IPC channel closes, then the process exits 0. Line commands return the socat
 // pids, so the bench can still stop them by pid if this process is SIGKILLed (see hil.mjs).
 
-import { LineSensor, ModbusRtuBus, MqttDevice, VirtualLine, counter, drift, toWord } from '../../dist/sim/index.js';
+import { LineSensor } from '../../dist/sim/line-sensor.js';
+import { counter, drift, toWord } from '../../dist/sim/live-values.js';
+import { ModbusRtuBus } from '../../dist/sim/modbus-rtu-bus.js';
+import { MqttDevice } from '../../dist/sim/mqtt-device.js';
+import { VirtualLine } from '../../dist/sim/virtual-line.js';
 
 const send = (m) => process.send?.(m);
 const closers = [];

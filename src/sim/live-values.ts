@@ -25,8 +25,3 @@ export function counter(opts: { periodMs: number; start?: number; startMs?: numb
   const { periodMs, start = 0, startMs = 0 } = opts;
   return (now) => start + Math.floor(Math.max(0, now - startMs) / periodMs);
 }
-
-/** A bit that toggles every `periodMs`. */
-export function blink(periodMs: number): (nowMs: number) => boolean {
-  return (now) => Math.floor(now / periodMs) % 2 === 1;
-}

@@ -7,18 +7,6 @@
 import { Reader, Writer } from '../uzp/bytes.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
-export const FN = {
-  READ_COILS: 1,
-  READ_DISCRETE_INPUTS: 2,
-  READ_HOLDING_REGISTERS: 3,
-  READ_INPUT_REGISTERS: 4,
-  WRITE_SINGLE_COIL: 5,
-  WRITE_SINGLE_REGISTER: 6,
-  WRITE_MULTIPLE_COILS: 15,
-  WRITE_MULTIPLE_REGISTERS: 16,
-  ENCAPSULATED_INTERFACE: 43,
-} as const;
-
 /** §6.21: MEI type 14 = Read Device Identification. */
 export const MEI_READ_DEVICE_ID = 0x0e;
 /** §6.5: the only two legal values of Write Single Coil. */

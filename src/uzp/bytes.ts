@@ -4,8 +4,6 @@
 
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
-export type Bytes = Uint8Array;
-
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

@@ -165,7 +165,8 @@ describe('Modbus RTU bus over a paced PTY line', () => {
     const { master, events } = await setup(9600, { strictFraming: true });
     const frame = encodeRtu({ unit: 1, pdu: encodeRequest({ fn: 3, address: 0, quantity: 1 }) });
     master.sendRaw(frame.subarray(0, 3));
-    await new Promise((r) => setTimeout(r, 40)); // ≥ 10 x t3.5 at 9600: a gap, however late the timer fires
+    // The bus itself reports the silence: the fragment ends in a bad frame once t3.5 has passed.
+    await waitFor(() => events.length >= 1, 10_000, 'the fragment to be cut off by silence');
     master.sendRaw(frame.subarray(3));
     await waitFor(() => events.length >= 2);
     expect(events.map((e) => e.type)).toEqual(['bad-frame', 'bad-frame']);

@@ -126,7 +126,10 @@ describe('ModbusBus scheduling', () => {
     const { clock, t, bus } = setup();
     t.behaviour.set(2, 'dead');
     let deadDone = 0;
-    const dead = Array.from({ length: 5 }, () => bus.read(2, 'holding', 0, 1).catch(() => deadDone++));
+    const dead = Array.from({ length: 5 }, () => bus.read(2, 'holding', 0, 1).catch((e: { code?: string }) => {
+      expect(e.code).toBe(PortErrorCode.MODBUS_TIMEOUT);
+      deadDone++;
+    }));
     let deadDoneWhenLiveAnswered = -1;
     const live = bus.read(1, 'holding', 0, 1).then(() => (deadDoneWhenLiveAnswered = deadDone));
     await run(clock, 700);

@@ -6,7 +6,7 @@
 // its artefacts are valid.
 
 import { Backoff } from '../lib/backoff.js';
-import type { Clock } from '../lib/clock.js';
+import { sleep, type Clock } from '../lib/clock.js';
 import { isCodedError } from '../lib/errors.js';
 import { ErrorCode } from '../uzp/errors.js';
 
@@ -54,21 +54,7 @@ export async function whenClockIsRight<T>(build: () => Promise<T>, o: ClockWaitO
         o.log.warn({ event: 'clock.wrong', code: e.code, detail: e.message }, `${e.message}: ${advice(e.code)}; retrying until it is valid`);
       }
       await sleep(o.clock, Math.max(1, backoff.next()), o.signal);
+      if (o.signal?.aborted === true) throw o.signal.reason;
     }
   }
-}
-
-function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) return reject(signal.reason);
-    const onAbort = (): void => {
-      cancel();
-      reject(signal!.reason);
-    };
-    const cancel = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -3,6 +3,7 @@
 // poll) instead of failing keeps the unit out of a restart loop that would fill the journal, and
 // the gateway comes up by itself the moment the files are copied in.
 
+import { sleep, systemClock } from '../lib/clock.js';
 import { statSync } from 'node:fs';
 import type { GatewayConfig } from '../config/types.js';
 
@@ -14,18 +15,6 @@ function missingEnrollmentFiles(c: GatewayConfig): string[] {
     } catch {
       return true;
     }
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -43,7 +32,7 @@ export async function waitForEnrollment(c: GatewayConfig, o: WaitOptions): Promi
   if (missing.length === 0) return true;
   o.onWaiting(missing);
   while (!o.signal.aborted) {
-    await sleep(o.intervalMs, o.signal);
+    await sleep(systemClock, o.intervalMs, o.signal);
     if (o.signal.aborted) break;
     const now = missingEnrollmentFiles(c);
     if (now.length === 0) return true;

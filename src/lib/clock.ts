@@ -35,3 +35,17 @@ export function every(clock: Clock, ms: number, fn: () => void): () => void {
     cancel();
   };
 }
+
+/** Waits `ms` on `clock`; resolves early (never rejects) when `signal` aborts: callers check it. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = (): void => {
+      cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const cancel = clock.setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -13,4 +13,6 @@ if [ ! -f "$repo/dist/cli/main.js" ]; then
   echo "flash.sh: $repo/dist is missing; building it (npm run build)" >&2
   (cd "$repo" && npm run build --silent)
 fi
-exec node "$repo/dist/cli/main.js" flash "$@"
+# The pinned Node 24 (scripts/node.sh prints its path; its `cd` stays in that subshell).
+node=$(sh "$repo/scripts/node.sh")
+exec "$node" "$repo/dist/cli/main.js" flash "$@"

@@ -109,6 +109,7 @@ export function appraise(p: CryptoProvider, bytes: Uint8Array, reference: Refere
   out.push(bundleCheck(p, reference, ev));
   out.push(sameBytes('measurements.lockfile', 'lockfile', reference.lockfile, c.measurements.lockfile));
   out.push(reference.node.includes(c.measurements.node) ? pass('measurements.node', `Node ${c.measurements.node}`) : fail('measurements.node', `Node ${c.measurements.node}, expected ${reference.node.join(' or ')}`));
+  out.push(runtimeCheck(reference, ev));
   out.push(sameBytes('measurements.config', 'config digest', reference.config, c.measurements.config));
   out.push(sameBytes('measurements.board', 'board profile digest', reference.boardDigest, c.measurements.board));
   out.push(c.dbgstat === 'disabled' ? pass('dbgstat', 'debug disabled') : policy.allowDebug ? skip('dbgstat', 'debug enabled (allowed by policy)') : fail('dbgstat', 'debug/development mode is enabled'));
@@ -125,6 +126,22 @@ function bundleCheck(p: CryptoProvider, reference: ReferenceManifest, ev: Eviden
   if (!equal(bundleRootOf(p, found.groups), found.root)) return fail('measurements.bundle', 'bundle root does not match its own group list');
   if (equal(found.root, reference.bundle.root)) return pass('measurements.bundle', `${found.files} files, root ${short(found.root)}`);
   return fail('measurements.bundle', `bundle differs from the reference: ${diffBundles(reference.bundle, found).join('; ') || 'root differs'}`);
+}
+
+/**
+ * The node binary against the one flash shipped. Only the digest decides: the path is where the
+ * gateway found it (a tree flashed into a directory and run in place has another prefix), and is
+ * named so that whoever reads a failure knows which file to look at.
+ */
+function runtimeCheck(reference: ReferenceManifest, ev: Evidence): ClaimResult {
+  const found = ev.claims.measurements.runtime;
+  const want = reference.runtime;
+  if (want === undefined) return skip('measurements.runtime', `node binary ${found.path}, SHA-256 ${short(found.sha256)} (the manifest pins no runtime: flashed with --node)`);
+  if (equal(want.sha256, found.sha256)) return pass('measurements.runtime', `node binary ${found.path}, SHA-256 ${short(found.sha256)}`);
+  return fail(
+    'measurements.runtime',
+    `node binary ${found.path} has SHA-256 ${short(found.sha256)}, not that of the runtime flash installed at ${want.path} (${short(want.sha256)}): the gateway runs a replaced or different node`,
+  );
 }
 
 function tpmChecks(p: CryptoProvider, ev: Evidence, policy: AppraisalPolicy, ctx: AppraisalContext): ClaimResult[] {

@@ -9,7 +9,7 @@ import { BundleMeasurer } from './bundle.js';
 import { oemidBytes } from './cbor-parts.js';
 import { ueidOf } from './claims.js';
 import { claimsDigest, signEvidence } from './evidence.js';
-import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, slotClaimsOf, softwareOf } from './measure.js';
+import { boardDigest, lockfileDigest, RUNNING_BUNDLE_DIR, RuntimeMeasurer, slotClaimsOf, softwareOf } from './measure.js';
 import { qualifyingData } from './tpm/qualifying.js';
 import type { TpmAttester } from './tpm/attester.js';
 import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type AttestInput, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
@@ -27,6 +27,8 @@ interface AttesterOptions {
   readonly input: AttestInput;
   /** The installed bundle to measure (default: the one this code runs from). */
   readonly bundleDir?: string;
+  /** The node executable to measure (default: the one running this process, process.execPath). */
+  readonly runtimePath?: string;
   /** What a slot's device says about itself, when it can tell (Modbus 43/14). */
   readonly identityOf?: (slot: string) => Promise<DeviceIdentity | undefined>;
   /** Present when the attestation key lives in a TPM. */
@@ -49,6 +51,7 @@ function readTrimmed(path: string): string | undefined {
 
 export class Attester {
   private readonly measurer: BundleMeasurer;
+  private readonly runtime: RuntimeMeasurer;
   private readonly fixed: Omit<Claims, 'eat_nonce' | 'iat' | 'measurements' | 'binding' | 'submods'>;
   private readonly configDigest: Uint8Array;
   private readonly boardDigest: Uint8Array;
@@ -60,6 +63,7 @@ export class Attester {
     const p = o.provider;
     this.bundleDir = o.bundleDir ?? RUNNING_BUNDLE_DIR;
     this.measurer = new BundleMeasurer(p, this.bundleDir);
+    this.runtime = new RuntimeMeasurer(o.runtimePath ?? process.execPath);
     const board = o.input.board;
     this.configDigest = o.input.configDigest;
     this.boardDigest = boardDigest(p, board);
@@ -92,10 +96,10 @@ export class Attester {
     return this.bundleDir;
   }
 
-  /** Measures the bundle once ahead of the first request (the first full hash is the slow one). */
+  /** Measures the bundle and the runtime once ahead of the first request (the first full hashes are the slow ones). */
   prime(): Promise<void> {
     return this.serial(async () => {
-      await this.measurer.measure();
+      await Promise.all([this.measurer.measure(), this.runtime.measure()]);
     });
   }
 
@@ -138,12 +142,12 @@ export class Attester {
 
   private async build(nonce: Uint8Array, binding: Uint8Array | undefined): Promise<Uint8Array> {
     const p = this.o.provider;
-    const [bundle, lockfile, submods] = await Promise.all([this.measurer.measure(), lockfileDigest(p, this.bundleDir), this.submods()]);
+    const [bundle, lockfile, runtime, submods] = await Promise.all([this.measurer.measure(), lockfileDigest(p, this.bundleDir), this.runtime.measure(), this.submods()]);
     const claims: Claims = {
       ...this.fixed,
       eat_nonce: nonce,
       iat: Math.floor((this.o.now?.() ?? Date.now()) / 1000),
-      measurements: { bundle, lockfile, node: process.version, config: this.configDigest, board: this.boardDigest },
+      measurements: { bundle, lockfile, node: process.version, runtime, config: this.configDigest, board: this.boardDigest },
       ...(binding !== undefined ? { binding } : {}),
       submods,
     };

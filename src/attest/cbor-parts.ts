@@ -2,10 +2,11 @@
 //   bundle   = {"root": bstr32, "files": uint, "groups": [[name: text, files: uint, root: bstr32], ...]}
 //   identity = {"vendor": text, "product": text, "revision": text}
 //   slot     = {"device": text, "driver": text, "port": text, "identity"?: identity}
+//   runtime  = {"path": text (absolute, 1..1024 bytes), "sha256": bstr32}
 // Every decoder is closed (unknown keys refused) and bounded, and throws DecodeError naming the field.
 
 import { asArray, asBytes, asMap, asText, asUint, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
-import type { BundleGroup, BundleMeasurement, DeviceIdentity, SlotClaims } from './types.js';
+import type { BundleGroup, BundleMeasurement, DeviceIdentity, RuntimeMeasurement, SlotClaims } from './types.js';
 import { DIGEST_LENGTH } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
@@ -33,6 +34,21 @@ export function decodeBundle(v: CborValue | undefined, what: string): BundleMeas
     }
   }
   return { root: asBytes(m.root, `${what}.root`, DIGEST_LENGTH), files: asUint(m.files, `${what}.files`), groups };
+}
+
+/** PATH_MAX-ish: a runtime path longer than this is not one a unit runs. */
+const MAX_RUNTIME_PATH = 1024;
+
+export function encodeRuntime(r: RuntimeMeasurement): CborMap {
+  return { path: r.path, sha256: r.sha256 };
+}
+
+export function decodeRuntime(v: CborValue | undefined, what: string): RuntimeMeasurement {
+  const m = asMap(v, what);
+  onlyKeys(m, ['path', 'sha256'], what);
+  const path = asText(m.path, `${what}.path`, MAX_RUNTIME_PATH);
+  if (!path.startsWith('/')) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}.path: expected an absolute path`);
+  return { path, sha256: asBytes(m.sha256, `${what}.sha256`, DIGEST_LENGTH) };
 }
 
 function encodeIdentity(d: DeviceIdentity): CborMap {

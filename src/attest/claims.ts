@@ -4,13 +4,14 @@
 //   {"eat_profile": text, "eat_nonce": bstr 8..64, "ueid": bstr33 (0x01 || CID), "iat": uint,
 //    "oemid": bstr3|16, "hwmodel": text, "hwversion": text, "board": text, "dtmodel"?: text,
 //    "swname": text, "swversion": text,
-//    "measurements": {"bundle": bundle, "lockfile": bstr32, "node": text, "config": bstr32, "board": bstr32},
+//    "measurements": {"bundle": bundle, "lockfile": bstr32, "node": text, "runtime": runtime,
+//                     "config": bstr32, "board": bstr32},
 //    "dbgstat": "enabled"|"disabled", "bootseed": bstr32, "binding"?: bstr32,
 //    "key_origin": "software"|"tpm", "submods": {slot: slot}}
 
 import { asBytes, asMap, asText, asUint, onlyKeys, type CborMap } from '../uzp/cbor.js';
 import { CID_LENGTH } from '../uzp/identity/cid.js';
-import { decodeBundle, decodeOemid, decodeSlots, encodeBundle, encodeSlots, MAX_NAME } from './cbor-parts.js';
+import { decodeBundle, decodeOemid, decodeRuntime, decodeSlots, encodeBundle, encodeRuntime, encodeSlots, MAX_NAME } from './cbor-parts.js';
 import { BINDING_LENGTH, DIGEST_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type Claims, type Measurements } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
@@ -22,7 +23,7 @@ const CLAIM_KEYS = [
   'eat_profile', 'eat_nonce', 'ueid', 'iat', 'oemid', 'hwmodel', 'hwversion', 'board', 'dtmodel', 'swname', 'swversion',
   'measurements', 'dbgstat', 'bootseed', 'binding', 'key_origin', 'submods',
 ] as const;
-const MEASUREMENT_KEYS = ['bundle', 'lockfile', 'node', 'config', 'board'] as const;
+const MEASUREMENT_KEYS = ['bundle', 'lockfile', 'node', 'runtime', 'config', 'board'] as const;
 
 export function ueidOf(cid: Uint8Array): Uint8Array {
   const u = new Uint8Array(UEID_LENGTH);
@@ -47,6 +48,7 @@ export function encodeClaims(c: Claims): CborMap {
       bundle: encodeBundle(c.measurements.bundle),
       lockfile: c.measurements.lockfile,
       node: c.measurements.node,
+      runtime: encodeRuntime(c.measurements.runtime),
       config: c.measurements.config,
       board: c.measurements.board,
     },
@@ -73,6 +75,7 @@ function decodeMeasurements(v: CborMap[string] | undefined): Measurements {
     bundle: decodeBundle(m.bundle, 'measurements.bundle'),
     lockfile: asBytes(m.lockfile, 'measurements.lockfile', DIGEST_LENGTH),
     node: asText(m.node, 'measurements.node', 32),
+    runtime: decodeRuntime(m.runtime, 'measurements.runtime'),
     config: asBytes(m.config, 'measurements.config', DIGEST_LENGTH),
     board: asBytes(m.board, 'measurements.board', DIGEST_LENGTH),
   };

@@ -3,7 +3,8 @@
 // One artefact envelope (object_type "reference-manifest", docs/PROFILE.md §Attestation):
 //   b = {"pk": bstr32 (signer's Ed25519 key), "board": text, "oemid": bstr3|16, "hwmodel": text,
 //        "hwversion": text, "swname": text, "swversion": text, "bundle": bundle, "lockfile": bstr32,
-//        "node": [text, ...], "config": bstr32, "board_digest": bstr32, "slots": {slot: slot}}
+//        "node": [text, ...], "runtime"?: runtime, "config": bstr32, "board_digest": bstr32,
+//        "slots": {slot: slot}}
 // The envelope's issuer must be CID(pk); the verifier decides whether it trusts that CID.
 
 import { readFileCapped } from '../files/fsutil.js';
@@ -15,13 +16,13 @@ import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { decodeEnvelope, sealEnvelope } from '../uzp/artefacts/envelope.js';
 import { verifySignatures } from '../uzp/artefacts/open.js';
-import { decodeBundle, decodeOemid, decodeSlots, encodeBundle, encodeSlots, MAX_NAME } from './cbor-parts.js';
+import { decodeBundle, decodeOemid, decodeRuntime, decodeSlots, encodeBundle, encodeRuntime, encodeSlots, MAX_NAME } from './cbor-parts.js';
 import type { ReferenceManifest } from './types.js';
 import { DIGEST_LENGTH } from './types.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
 const MANIFEST_TYPE = 'reference-manifest';
-const KEYS = ['pk', 'board', 'oemid', 'hwmodel', 'hwversion', 'swname', 'swversion', 'bundle', 'lockfile', 'node', 'config', 'board_digest', 'slots'] as const;
+const KEYS = ['pk', 'board', 'oemid', 'hwmodel', 'hwversion', 'swname', 'swversion', 'bundle', 'lockfile', 'node', 'runtime', 'config', 'board_digest', 'slots'] as const;
 /** Default lifetime of a manifest: reference values of one software version stay valid this long. */
 const MANIFEST_LIFETIME_SECONDS = 5 * 365 * 24 * 3600;
 const MAX_MANIFEST_FILE = 256 * 1024;
@@ -36,7 +37,7 @@ export interface SignedManifest {
 }
 
 function encodeManifest(m: ReferenceManifest, pk: Uint8Array): CborMap {
-  return {
+  const out: CborMap = {
     pk,
     board: m.board,
     oemid: m.oemid,
@@ -51,6 +52,8 @@ function encodeManifest(m: ReferenceManifest, pk: Uint8Array): CborMap {
     board_digest: m.boardDigest,
     slots: encodeSlots(m.slots),
   };
+  if (m.runtime !== undefined) out.runtime = encodeRuntime(m.runtime);
+  return out;
 }
 
 function decodeManifestBody(b: CborMap): { manifest: ReferenceManifest; pk: Uint8Array } {
@@ -69,6 +72,7 @@ function decodeManifestBody(b: CborMap): { manifest: ReferenceManifest; pk: Uint
       bundle: decodeBundle(b.bundle, 'manifest.bundle'),
       lockfile: asBytes(b.lockfile, 'manifest.lockfile', DIGEST_LENGTH),
       node,
+      ...(b.runtime !== undefined ? { runtime: decodeRuntime(b.runtime, 'manifest.runtime') } : {}),
       config: asBytes(b.config, 'manifest.config', DIGEST_LENGTH),
       boardDigest: asBytes(b.board_digest, 'manifest.board_digest', DIGEST_LENGTH),
       slots: decodeSlots(b.slots, 'manifest.slots'),

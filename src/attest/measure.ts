@@ -1,15 +1,16 @@
 // Measurements both sides compute the same way: the gateway (Attester) for its evidence, `uzpgw flash`
 // for the reference manifest. Keeping them in one place is what makes a fresh flash appraise clean.
 
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { FileErrorCode } from '../files/errors.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { parseJsonText, utf8Text } from '../files/json.js';
-import type { BoardFacts, SlotClaimInput, SlotClaims } from './types.js';
+import type { BoardFacts, RuntimeMeasurement, SlotClaimInput, SlotClaims } from './types.js';
 
 /** The bundle this code runs from: the directory holding dist/ (…/dist/attest/measure.js -> …). */
 export const RUNNING_BUNDLE_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -47,6 +48,36 @@ export async function lockfileDigest(p: CryptoProvider, bundleDir: string): Prom
     return p.blake3(new Uint8Array(await readFile(join(bundleDir, 'package-lock.json'))));
   } catch {
     return p.blake3(new Uint8Array(0));
+  }
+}
+
+/**
+ * SHA-256 of an executable, streamed (the Node binary is ~120 MB; the gateway must not hold it in
+ * memory). node:crypto directly rather than the CryptoProvider: this is a file digest for humans and
+ * sha256sum to compare, not protocol cryptography, and OpenSSL's streaming hash is what makes it cheap.
+ */
+export async function fileSha256(path: string): Promise<Uint8Array> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return new Uint8Array(h.digest());
+}
+
+/**
+ * The runtime measurement of one executable, re-hashed only when the file at the path changed
+ * (inode, size, mtime or ctime): replacing the binary by rename, or rewriting it, is seen at the next
+ * evidence, while repeated evidence costs one stat.
+ */
+export class RuntimeMeasurer {
+  private last: { key: string; value: RuntimeMeasurement } | undefined;
+  constructor(private readonly path: string) {}
+
+  async measure(): Promise<RuntimeMeasurement> {
+    const st = await stat(this.path, { bigint: true });
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    if (this.last?.key === key) return this.last.value;
+    const value = { path: this.path, sha256: await fileSha256(this.path) };
+    this.last = { key, value };
+    return value;
   }
 }
 

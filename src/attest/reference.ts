@@ -6,7 +6,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { measureBundle } from './bundle.js';
 import { oemidBytes } from './cbor-parts.js';
 import { boardDigest, lockfileDigest, slotClaimsOf, softwareOf } from './measure.js';
-import type { AttestInput, ReferenceManifest } from './types.js';
+import type { AttestInput, ReferenceManifest, RuntimeMeasurement } from './types.js';
 
 interface ReferenceInput {
   /** The installed bundle (e.g. <root>/opt/uzp-gateway). */
@@ -15,6 +15,8 @@ interface ReferenceInput {
   readonly input: AttestInput;
   /** Node versions the target runs (exact process.version strings). */
   readonly node: readonly string[];
+  /** The runtime flash installed, measured as installed, with its path on the device. */
+  readonly runtime?: RuntimeMeasurement;
 }
 
 export async function referenceFor(p: CryptoProvider, i: ReferenceInput): Promise<ReferenceManifest> {
@@ -30,6 +32,7 @@ export async function referenceFor(p: CryptoProvider, i: ReferenceInput): Promis
     bundle: await measureBundle(p, i.bundleDir),
     lockfile: await lockfileDigest(p, i.bundleDir),
     node: [...i.node],
+    ...(i.runtime !== undefined ? { runtime: i.runtime } : {}),
     config: i.input.configDigest,
     boardDigest: boardDigest(p, board),
     slots: slotClaimsOf(i.input.slots),

@@ -91,13 +91,28 @@ export interface BundleMeasurement {
   readonly groups: readonly BundleGroup[];
 }
 
+/**
+ * The Node executable that runs the gateway: the runtime `uzpgw flash` shipped under
+ * /opt/uzp-gateway/runtime, or the node --node named. SHA-256, not BLAKE3: the binary is ~120 MB,
+ * OpenSSL's SHA-256 hashes it in a fraction of the time our BLAKE3 takes, and the value is the one
+ * `sha256sum` prints, so an operator can check a binary by hand.
+ */
+export interface RuntimeMeasurement {
+  /** Absolute path: process.execPath on the gateway; the device path in a reference manifest. */
+  readonly path: string;
+  /** SHA-256 of the executable's bytes. */
+  readonly sha256: Uint8Array;
+}
+
 /** RFC 9711 §4.2.16 measurements, as named values of this profile. */
 export interface Measurements {
   readonly bundle: BundleMeasurement;
   /** BLAKE3-256 of package-lock.json as installed. */
   readonly lockfile: Uint8Array;
-  /** process.version of the Node running the gateway, e.g. "v20.20.0". */
+  /** process.version of the Node running the gateway, e.g. "v24.22.3". */
   readonly node: string;
+  /** The executable running the gateway. */
+  readonly runtime: RuntimeMeasurement;
   /** configDigest() of the validated gateway config (src/config/digest.ts). */
   readonly config: Uint8Array;
   /** BLAKE3-256 of the board profile file's bytes. */
@@ -178,8 +193,10 @@ export interface ReferenceManifest {
   readonly swversion: string;
   readonly bundle: BundleMeasurement;
   readonly lockfile: Uint8Array;
-  /** Node versions the bundle is meant to run on (exact strings, e.g. "v20.20.0"). */
+  /** Node versions the bundle is meant to run on (exact strings, e.g. "v24.22.3"). */
   readonly node: readonly string[];
+  /** The runtime flash installed; absent when the image runs a node flash did not ship (--node). */
+  readonly runtime?: RuntimeMeasurement;
   readonly config: Uint8Array;
   readonly boardDigest: Uint8Array;
   readonly slots: Readonly<Record<string, SlotReference>>;

@@ -8,7 +8,8 @@ import { boardIds } from '../config/boards.js';
 import { didYouMean } from '../config/suggest.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { flash, type FlashResult } from '../flash/flash.js';
-import { DEFAULT_NODE, ENROLL_REQUEST_NAME, MANIFEST_FILE, STATE_DIR } from '../flash/layout.js';
+import { ENROLL_REQUEST_NAME, MANIFEST_FILE, RUNTIME_NODE, STATE_DIR } from '../flash/layout.js';
+import { defaultRuntimeCache, RUNTIME_ARCHES } from '../flash/runtime.js';
 import { formatBytes } from '../flash/progress.js';
 import { defaultSignerKeyPath } from '../flash/signer-key.js';
 import { SAFE_EXEC_PATH } from '../flash/unit.js';
@@ -17,9 +18,12 @@ import { usageError } from './flags.js';
 
 const DESCRIPTION = [
   'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, production',
-  'node_modules) under /opt/uzp-gateway, the gateway config under /etc/uzp-gateway, a system user in',
+  `node_modules) and the pinned Node runtime for the board's architecture under /opt/uzp-gateway`,
+  '(arm64 for every Raspberry Pi profile; fetched with npm pack into the runtime cache when this',
+  'machine is another architecture), the gateway config under /etc/uzp-gateway, a system user in',
   'dialout, a hardened systemd unit (enabled), and a reference manifest signed with your key for',
-  'verifiers. Idempotent: flashing the same thing again changes nothing. Exit status: 0 done, 1 failed,',
+  'verifiers, which pins the runtime binary too. Boards that run only 32-bit userlands are refused.',
+  'Idempotent: flashing the same thing again changes nothing. Exit status: 0 done, 1 failed,',
   '2 usage error. See docs/FLASH.md.',
 ].join('\n');
 
@@ -27,9 +31,10 @@ const DESCRIPTION = [
 const NODE_VERSION = /^v\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,16})?$/;
 const MAX_NODE_VERSIONS = 16;
 
-function nodeVersions(given: readonly string[]): string[] {
+function nodeVersions(given: readonly string[]): string[] | undefined {
+  if (given.length === 0) return undefined;
   for (const v of given) if (!NODE_VERSION.test(v)) throw usageError(`--node-version: expected a version like ${process.version}, got ${JSON.stringify(v.slice(0, 40))}`);
-  const out = [...new Set(given.length > 0 ? given : [process.version])];
+  const out = [...new Set(given)];
   if (out.length > MAX_NODE_VERSIONS) throw usageError(`--node-version: at most ${MAX_NODE_VERSIONS} versions`);
   return out;
 }
@@ -60,6 +65,7 @@ function toJson(r: FlashResult): Record<string, unknown> {
     signer: r.signer,
     ...(r.manifest !== undefined ? { manifest: { file: r.manifest.file, status: r.manifest.status, bundle_root: r.manifest.bundleRoot, files: r.manifest.files } } : {}),
     node: r.node,
+    ...(r.runtime !== undefined ? { runtime: r.runtime } : {}),
     warnings: r.warnings,
     ...(r.bundleFiles !== undefined ? { bundle_files: r.bundleFiles } : {}),
   };
@@ -76,7 +82,7 @@ function human(r: FlashResult): string {
     lines.push(`reference manifest: ${r.manifest.file}`);
     lines.push(`  signer CID:   ${r.signer.cid ?? '-'} (key ${r.signer.file})`);
     lines.push(`  bundle root:  ${r.manifest.bundleRoot} (${r.manifest.files} files)`);
-    lines.push(`  node:         ${r.node.join(' ')}`);
+    lines.push(`  node:         ${r.node.path} (${r.node.versions.join(' or ')}${r.runtime !== undefined ? `, ${r.runtime.name} for ${r.runtime.arch}, pinned by SHA-256` : ', not pinned: --node'})`);
     lines.push('');
     lines.push(`next: boot the board. First boot creates the identity and writes ${STATE_DIR}/${ENROLL_REQUEST_NAME};`);
     lines.push('      enroll it and install the PCert and trust files as docs/FLASH.md describes.');
@@ -95,21 +101,31 @@ export const command = defineCommand({
     target: { type: 'string', placeholder: 'DIR', required: true, describe: "the mounted root filesystem to install into (e.g. the SD card's rootfs)" },
     config: { type: 'string', placeholder: 'FILE', describe: 'gateway config to install (replaces the installed one); default: keep the installed one, else write a default for the board' },
     'sign-key': { type: 'string', placeholder: 'FILE', describe: `key that signs the reference manifest (default ${defaultSignerKeyPath().replace(/^.*\/\.config\//, '~/.config/')}, created if missing)` },
-    node: { type: 'string', placeholder: 'PATH', default: DEFAULT_NODE, describe: 'node on the device, used in the unit' },
-    'node-version': { type: 'list', placeholder: 'V', describe: `Node version the target runs, e.g. v20.19.5 (default this machine's, ${process.version})` },
+    arch: { type: 'string', placeholder: 'ARCH', describe: `runtime architecture (${RUNTIME_ARCHES.join('|')}) for boards that run more than one, e.g. generic-linux; default: this machine's when the board runs it, else the board's first` },
+    node: { type: 'string', placeholder: 'PATH', describe: `use this node on the device instead of shipping the runtime (default: ${RUNTIME_NODE}, installed by flash); the manifest then cannot pin its binary` },
+    'node-version': { type: 'list', placeholder: 'V', describe: `with --node: Node version(s) that node is, e.g. v24.22.3 (default this machine's, ${process.version})` },
     'dry-run': { type: 'boolean', describe: 'print what would be written, with sizes (with --json: every bundle file too), and write nothing' },
   },
-  json: 'one JSON object: {dry_run, board, target, bundle, config, files, signer, manifest?, node, warnings, bundle_files?} (progress stays on stderr)',
+  json: 'one JSON object: {dry_run, board, target, bundle, config, files, signer, manifest?, node: {path, versions}, runtime?: {arch, name, version, from}, warnings, bundle_files?} (progress stays on stderr)',
   async run({ flags }, io) {
-    const { board, target, node } = flags;
-    if (!SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
+    const { board, target, node, arch } = flags;
+    if (arch !== undefined && !(['x64', 'arm64', 'arm'] as const).includes(arch as never)) throw usageError(`--arch: expected ${RUNTIME_ARCHES.join(' or ')}, got ${JSON.stringify(arch.slice(0, 20))}`);
+    if (node !== undefined && !SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
     const versions = nodeVersions(flags['node-version']);
     checkBoard(board);
     const config = flags.config;
     const signKey = flags['sign-key'];
     const r = await flash(
       nodeProvider,
-      { board, target, node, nodeVersions: versions, dryRun: flags['dry-run'], ...(config !== undefined ? { config } : {}), ...(signKey !== undefined ? { signKey } : {}) },
+      {
+        board,
+        target,
+        dryRun: flags['dry-run'],
+        runtimeCache: defaultRuntimeCache(),
+        ...(arch !== undefined ? { arch } : {}),
+        ...(node !== undefined ? { node } : {}),
+        ...(versions !== undefined ? { nodeVersions: versions } : {}),
+        ...(config !== undefined ? { config } : {}), ...(signKey !== undefined ? { signKey } : {}) },
       io.stderr,
     );
     io.stdout.write(flags.json ? JSON.stringify(toJson(r)) + '\n' : human(r));

@@ -36,6 +36,7 @@ export function boardToJson(b: Board): J {
     oemid: b.oemid,
     hwmodel: b.hwmodel,
     hwversion: b.hwversion,
+    arch: [...b.arch],
     docs: b.docs,
     ports: b.ports.map(port),
     slots: b.slots.map((s) => ({ id: s.id, port: s.port, kinds: [...s.kinds], ...(s.label !== undefined ? { label: s.label } : {}) })),

@@ -5,7 +5,7 @@ import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import { Node } from './node.js';
 import { didYouMean } from './suggest.js';
-import { DEVICE_KINDS, PARITIES, PORT_KINDS, type Board, type BoardPort, type BoardSlot, type DeviceKind, type Rs485Control } from './types.js';
+import { BOARD_ARCHES, DEVICE_KINDS, PARITIES, PORT_KINDS, type Board, type BoardArch, type BoardPort, type BoardSlot, type DeviceKind, type Rs485Control } from './types.js';
 
 export const BOARD_KIND = 'uzp-gw/board';
 export const BOARD_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -125,9 +125,21 @@ function unique<T>(log: IssueLog, paths: readonly string[], items: readonly T[],
   });
 }
 
+/** The CPU architectures (Node's process.arch names) whose userland the board can run, each once. */
+function parseArch(n: Node): BoardArch[] {
+  const out: BoardArch[] = [];
+  for (const a of n.list(1, BOARD_ARCHES.length, 'architectures')) {
+    const v = a.choice(BOARD_ARCHES);
+    if (!a.present) continue;
+    if (out.includes(v)) a.bad('each architecture once', 'remove the repeat', '');
+    else out.push(v);
+  }
+  return out;
+}
+
 /** Validates a parsed board file; the result is meaningful only when `log` has no errors. */
 export function parseBoard(root: Node, fileStem: string): Omit<Board, 'file'> {
-  const o = root.obj(['kind', 'id', 'name', 'summary', 'oemid', 'hwmodel', 'hwversion', 'docs', 'ports', 'slots'], 'a board object');
+  const o = root.obj(['kind', 'id', 'name', 'summary', 'oemid', 'hwmodel', 'hwversion', 'arch', 'docs', 'ports', 'slots'], 'a board object');
   o.req('kind').choice([BOARD_KIND] as const);
   const idNode = o.req('id');
   const id = idNode.text({ pattern: BOARD_ID, max: 32, what: 'a board id such as rpi-4b (lowercase, digits and -)' });
@@ -139,6 +151,7 @@ export function parseBoard(root: Node, fileStem: string): Omit<Board, 'file'> {
   const hwmodel = hwNode.text({ max: 32, what: 'an RFC 9711 hwmodel of at most 32 bytes' });
   if (Buffer.byteLength(hwmodel, 'utf8') > 32) hwNode.bad('an RFC 9711 hwmodel of at most 32 bytes of UTF-8', 'shorten it', '');
   const hwversion = o.req('hwversion').text({ pattern: /^\d{1,6}(?:\.\d{1,6}){0,3}$/, max: 32, what: 'a multipartnumeric version such as 1.5' });
+  const arch = parseArch(o.req('arch'));
   const docs = o.req('docs').text({ max: 512 });
   const portNodes = o.req('ports').list(1, 64, 'ports');
   const ports = portNodes.map(parsePort);
@@ -148,5 +161,5 @@ export function parseBoard(root: Node, fileStem: string): Omit<Board, 'file'> {
   const slotNodes = o.req('slots').list(1, 64, 'slots');
   const slots = slotNodes.map((s) => parseSlot(s, ports));
   unique(root.log, slotNodes.map((s) => s.path), slots, 'id', (s) => s.id, 'slot id');
-  return { id, name, summary, oemid, hwmodel, hwversion, docs, ports, slots };
+  return { id, name, summary, oemid, hwmodel, hwversion, arch, docs, ports, slots };
 }

@@ -50,6 +50,13 @@ export interface BoardSlot {
   readonly label?: string;
 }
 
+/**
+ * CPU architectures a board's userland can be, in Node's process.arch names: x64, arm64 (aarch64) and
+ * arm (32-bit ARM, armv6l/armv7l). Node 24 ships official builds for x64 and arm64 only.
+ */
+export const BOARD_ARCHES = ['x64', 'arm64', 'arm'] as const;
+export type BoardArch = (typeof BOARD_ARCHES)[number];
+
 export interface Board {
   /** The board file this came from. */
   readonly file: string;
@@ -62,6 +69,8 @@ export interface Board {
   readonly hwmodel: string;
   /** RFC 9711 §4.2.5 hwversion, multipartnumeric (e.g. "1.5"). */
   readonly hwversion: string;
+  /** Userlands the board can run, preferred first (a Pi 4 runs arm64 and 32-bit arm OS images). */
+  readonly arch: readonly BoardArch[];
   readonly docs: string;
   readonly ports: readonly BoardPort[];
   readonly slots: readonly BoardSlot[];

@@ -1,5 +1,6 @@
 // What goes into the release bundle, file by file, before anything is copied: dist/, boards/,
-// package.json, package-lock.json and the production node_modules (src/flash/lock-packages.ts).
+// package.json, package-lock.json, the production node_modules (src/flash/lock-packages.ts) and
+// the Node runtime under runtime/ (src/flash/runtime.ts).
 // Planning first lets --dry-run report exact sizes, lets a repeated flash see that the installed
 // tree already matches, and refuses a missing package before a single byte is written.
 
@@ -15,7 +16,7 @@ import { LocalError } from '../lib/errors.js';
 const KEEP_PREBUILDS: readonly string[] = ['linux-arm', 'linux-arm64', 'linux-x64'];
 const MAX_LOCK_FILE = 16 * 1024 * 1024;
 
-type PartName = 'dist' | 'boards' | 'package files' | 'node_modules';
+type PartName = 'dist' | 'boards' | 'package files' | 'node_modules' | 'runtime';
 
 export interface PlannedFile {
   /** Path inside the bundle, '/'-separated. */
@@ -106,15 +107,26 @@ function addGuarded(ctx: WalkContext, abs: string, rel: string, st: Stats): void
   }
 }
 
-/** Plans the bundle of the package at `sourceDir` (the running one: RUNNING_BUNDLE_DIR). */
-export function planBundle(sourceDir: string): BundlePlan {
+/** The package's package-lock.json, as text (capped). */
+export function readLock(sourceDir: string): { readonly file: string; readonly text: string } {
+  const file = join(sourceDir, 'package-lock.json');
+  return { file, text: utf8Text(readFileCapped(file, MAX_LOCK_FILE, 'package lock').bytes, file, FileErrorCode.FILE_INVALID) };
+}
+
+/** Where the runtime goes inside the bundle (/opt/uzp-gateway/runtime on the device). */
+export const RUNTIME_PART_DIR = 'runtime';
+
+/**
+ * Plans the bundle of the package at `sourceDir` (the running one: RUNNING_BUNDLE_DIR), with the
+ * runtime's `files` from `runtime.dir` under runtime/ when a runtime is shipped.
+ */
+export function planBundle(sourceDir: string, runtime?: { readonly dir: string; readonly files: readonly string[] }): BundlePlan {
   const main = join(sourceDir, 'dist', 'cli', 'main.js');
   if (lstatOrUndefined(main)?.isFile() !== true) {
     throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${main}: the package is not built; run \`npm run build\` first`);
   }
-  const lockFile = join(sourceDir, 'package-lock.json');
-  const lockText = utf8Text(readFileCapped(lockFile, MAX_LOCK_FILE, 'package lock').bytes, lockFile, FileErrorCode.FILE_INVALID);
-  const packages = productionPackages(lockText, lockFile);
+  const lock = readLock(sourceDir);
+  const packages = productionPackages(lock.text, lock.file);
 
   const files: PlannedFile[] = [];
   const everything = (): boolean => true;
@@ -154,10 +166,17 @@ export function planBundle(sourceDir: string): BundlePlan {
     addGuarded({ out: files, part: 'node_modules', keepDir }, abs, pkg.path, st);
   }
 
-  const parts: PartSize[] = (['dist', 'boards', 'package files', 'node_modules'] as const).map((name) => {
+  for (const f of runtime?.files ?? []) {
+    const abs = join(runtime!.dir, f);
+    const st = lstatOrUndefined(abs);
+    if (st === undefined || !st.isFile()) throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${abs}: missing from the Node runtime`);
+    addGuarded({ out: files, part: 'runtime', keepDir: everything }, abs, `${RUNTIME_PART_DIR}/${f}`, st);
+  }
+
+  const parts: PartSize[] = (['dist', 'boards', 'package files', 'node_modules', 'runtime'] as const).map((name) => {
     const of = files.filter((f) => f.part === name);
     return { name, files: of.length, bytes: of.reduce((n, f) => n + f.size, 0) };
-  });
+  }).filter((x) => x.name !== 'runtime' || x.files > 0);
   return {
     sourceDir,
     files,

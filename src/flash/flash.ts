@@ -1,4 +1,5 @@
-// `uzpgw flash`: installs the running package onto a mounted root filesystem, in seven steps.
+// `uzpgw flash`: installs the running package, with the Node runtime for the board's architecture,
+// onto a mounted root filesystem, in seven steps.
 // Everything that can be refused (board, config, signing key, missing packages) is checked before
 // the first write; the bundle is swapped in whole; small files are written only when they differ;
 // the reference manifest is computed over what was installed and signed last.
@@ -20,6 +21,8 @@ import { copyPlanned, newStagingDir, removeLeftovers, swapIn } from './stage.js'
 import { renderSysusers, renderTmpfiles } from './system-files.js';
 import { treeMatchesPlan } from './tree-compare.js';
 import { renderUnit } from './unit.js';
+import { RUNTIME_FILES } from './runtime.js';
+import { chooseRuntime, type RuntimeChoice } from './runtime-step.js';
 import { ensureDirs, ensureSymlink, plannedSymlink, plannedWrite, writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
@@ -31,10 +34,14 @@ interface FlashOptions {
   readonly target: string;
   readonly config?: string;
   readonly signKey?: string;
-  /** node on the device (absolute path). */
-  readonly node: string;
-  /** Node versions the manifest accepts (at least one). */
-  readonly nodeVersions: readonly string[];
+  /** --arch: the runtime's architecture, for boards that run more than one. */
+  readonly arch?: string;
+  /** --node: a node on the device (absolute path) instead of the shipped runtime. */
+  readonly node?: string;
+  /** --node-version: versions the manifest accepts for that node (only with `node`). */
+  readonly nodeVersions?: readonly string[];
+  /** Where fetched runtimes are kept (default ~/.cache/uzp-gateway/runtime). */
+  readonly runtimeCache?: string;
   readonly dryRun: boolean;
   /** The package to bundle (default: the running one). */
   readonly sourceDir?: string;
@@ -70,7 +77,10 @@ export interface FlashResult {
   readonly manifest?: { readonly file: string; readonly status: WriteStatus; readonly bundleRoot: string; readonly files: number };
   /** Dry run only: every file the bundle would install, with its size. */
   readonly bundleFiles?: readonly { readonly path: string; readonly bytes: number }[];
-  readonly node: readonly string[];
+  /** The node the unit runs, and the versions the manifest accepts. */
+  readonly node: { readonly path: string; readonly versions: readonly string[] };
+  /** The runtime shipped in the image; absent with --node. */
+  readonly runtime?: RuntimeChoice['shipped'];
   readonly warnings: readonly string[];
 }
 
@@ -116,8 +126,24 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   const { abs: target, exists: targetExists } = checkTarget(o.target);
   const choice = chooseConfig({ target, boardId: o.board, ...(o.config !== undefined ? { configFile: o.config } : {}), boardsDir: join(sourceDir, 'boards') });
   choice.warnings.forEach(warn);
+  // The runtime for the board's architecture (or the --node the user brings): found, or fetched
+  // into the cache, and checked against the lock before anything is written to the target.
+  const runtime = await chooseRuntime(
+    {
+      sourceDir,
+      board: choice.board,
+      dryRun: o.dryRun,
+      ...(o.arch !== undefined ? { arch: o.arch } : {}),
+      ...(o.node !== undefined ? { node: o.node } : {}),
+      ...(o.nodeVersions !== undefined ? { nodeVersions: o.nodeVersions } : {}),
+      ...(o.runtimeCache !== undefined ? { cache: o.runtimeCache } : {}),
+      ...(o.env !== undefined ? { env: o.env } : {}),
+    },
+    (m) => progress.note(m),
+  );
+  runtime.warnings.forEach(warn);
   // The bundle, file by file: refuses a missing production package before the signing key is made.
-  const plan = planBundle(sourceDir);
+  const plan = planBundle(sourceDir, runtime.source !== undefined ? { dir: runtime.source.dir, files: RUNTIME_FILES } : undefined);
   const key = signerKey(p, { ...(o.signKey !== undefined ? { file: o.signKey } : {}), dryRun: o.dryRun, ...(o.env !== undefined ? { env: o.env } : {}) });
   if (key.created) progress.note(`${o.dryRun ? 'would create' : 'created'} the manifest signing key ${key.file} (0600); keep it: verifiers trust manifests by its CID`);
   if (typeof process.getuid === 'function' && process.getuid() !== 0 && !o.dryRun) {
@@ -143,7 +169,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
     {
       devicePath: UNIT_FILE,
       what: 'systemd unit',
-      data: renderUnit({ node: o.node, board: choice.board.id, swversion: softwareOf(sourceDir).swversion, devices, ...(cfg.audit.file !== undefined ? { auditDir: dirname(cfg.audit.file) } : {}) }),
+      data: renderUnit({ node: runtime.node, board: choice.board.id, swversion: softwareOf(sourceDir).swversion, devices, ...(cfg.audit.file !== undefined ? { auditDir: dirname(cfg.audit.file) } : {}) }),
     },
   ];
   const bundleDir = inTarget(target, INSTALL_DIR);
@@ -169,7 +195,8 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
     target,
     config: { file: inTarget(target, CONFIG_FILE), source: choice.source, from: choice.from },
     signer: { file: key.file, ...(key.identity !== undefined ? { cid: toHex(key.identity.cid) } : {}), created: key.created },
-    node: [...o.nodeVersions],
+    node: { path: runtime.node, versions: [...runtime.nodeVersions] },
+    ...(runtime.shipped !== undefined ? { runtime: runtime.shipped } : {}),
   };
 
   if (o.dryRun) {
@@ -193,12 +220,17 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   } else {
     const staging = newStagingDir(bundleDir);
     try {
-      const head = plan.files.filter((f) => f.part !== 'node_modules');
+      const head = plan.files.filter((f) => f.part !== 'node_modules' && f.part !== 'runtime');
       progress.next(`copying dist, boards, package files: ${head.length} files, ${formatBytes(head.reduce((n, f) => n + f.size, 0))}`);
       copyPlanned(head, staging);
       const nm = plan.parts.find((x) => x.name === 'node_modules');
       progress.next(`copying node_modules: ${plan.packages} packages, ${formatBytes(nm?.bytes ?? 0)}`);
       copyPlanned(plan.files.filter((f) => f.part === 'node_modules'), staging);
+      const rt = plan.files.filter((f) => f.part === 'runtime');
+      if (rt.length > 0) {
+        progress.note(`copying the Node runtime ${runtime.shipped?.name ?? ''}@${runtime.shipped?.version ?? ''}: ${formatBytes(rt.reduce((n, f) => n + f.size, 0))}`);
+        copyPlanned(rt, staging);
+      }
       progress.next(`swapping the new bundle into ${bundleDir}`);
       bundleStatus = swapIn(staging, bundleDir);
     } finally {
@@ -230,7 +262,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
 
   // 7. Measure what was installed and sign the reference values.
   progress.next('measuring the installed bundle and signing the reference manifest');
-  const m = await writeManifest(p, { target, node: o.nodeVersions, signer: key.identity });
+  const m = await writeManifest(p, { target, node: runtime.nodeVersions, runtime: runtime.source !== undefined, signer: key.identity });
   m.warnings.forEach(warn);
   files.push({ path: m.file, what: 'signed reference manifest', bytes: m.signed.bytes.length, status: m.status });
   return {

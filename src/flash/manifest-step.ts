@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openManifest, signManifest, type SignedManifest } from '../attest/manifest.js';
-import { slotClaimsOf } from '../attest/measure.js';
+import { fileSha256, slotClaimsOf } from '../attest/measure.js';
 import { referenceFor } from '../attest/reference.js';
 import type { ReferenceManifest } from '../attest/types.js';
 import { readFileCapped } from '../files/fsutil.js';
@@ -18,13 +18,15 @@ import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { validateConfigText } from './config-choice.js';
-import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE } from './layout.js';
+import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE, RUNTIME_NODE } from './layout.js';
 import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { CommonCode } from '../lib/errors.js';
 
 interface ManifestInput {
   readonly target: string;
   readonly node: readonly string[];
+  /** Whether flash installed the runtime (then its binary is pinned by digest). */
+  readonly runtime: boolean;
   readonly signer: Identity;
 }
 
@@ -64,13 +66,15 @@ function reusable(p: CryptoProvider, file: string, m: ReferenceManifest, signer:
  * config digest writes paths inside the config's directory relative, so an absolute
  * /etc/uzp-gateway/... path, or a relative virtual_dir, measures differently there.
  */
-async function installedReference(p: CryptoProvider, target: string, node: readonly string[]): Promise<{ reference: ReferenceManifest; warnings: string[] }> {
+async function installedReference(p: CryptoProvider, target: string, node: readonly string[], runtime: boolean): Promise<{ reference: ReferenceManifest; warnings: string[] }> {
   const bundleDir = inTarget(target, INSTALL_DIR);
   const installed = inTarget(target, CONFIG_FILE);
   const boardsDir = join(bundleDir, 'boards');
   const text = utf8Text(readFileCapped(installed, MAX_CONFIG_FILE, 'gateway config').bytes, installed, CommonCode.CONFIG_INVALID);
   const { config, board } = validateConfigText(text, installed, boardsDir);
-  const reference = await referenceFor(p, { bundleDir, input: attestInputOf(config, board, p), node });
+  // The runtime's digest as installed in the target, under the path the unit runs it by.
+  const rt = runtime ? { runtime: { path: RUNTIME_NODE, sha256: await fileSha256(inTarget(target, RUNTIME_NODE)) } } : {};
+  const reference = await referenceFor(p, { bundleDir, input: attestInputOf(config, board, p), node, ...rt });
   const warnings: string[] = [];
   if (installed !== CONFIG_FILE) {
     const device = attestInputOf(validateConfigText(text, CONFIG_FILE, boardsDir).config, board, p);
@@ -85,7 +89,7 @@ async function installedReference(p: CryptoProvider, target: string, node: reado
 
 export async function writeManifest(p: CryptoProvider, i: ManifestInput): Promise<ManifestResult> {
   const file = inTarget(i.target, MANIFEST_FILE);
-  const { reference: m, warnings } = await installedReference(p, i.target, i.node);
+  const { reference: m, warnings } = await installedReference(p, i.target, i.node, i.runtime);
   const kept = reusable(p, file, m, i.signer);
   if (kept !== undefined) return { file, status: 'unchanged', signed: kept, warnings };
   const bytes = signManifest(p, i.signer.signer, m);

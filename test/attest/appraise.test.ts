@@ -1,5 +1,7 @@
 // Evidence round trip and appraisal: each tampering the issue names fails with its precise reason.
 
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appraise, type AppraisalContext } from '../../src/attest/appraise.js';
 import { sessionBinding } from '../../src/attest/binding.js';
@@ -79,6 +81,24 @@ describe('evidence and appraisal', () => {
     });
     const r = appraise(p, await f.attester(changed).evidence(nonces.issue(), binding), reference, {}, ctx());
     expect(failures(r)).toEqual([expect.stringMatching(/^measurements\.config: config digest [0-9a-f]{16}… differs from the reference/)]);
+  });
+
+  it('the node binary: pinned by SHA-256; a replaced one fails naming it, even while the attester runs; no pin is a skip', async () => {
+    const a = f.attester();
+    const claim = (r: AppraisalResult) => r.claims.find((c) => c.claim === 'measurements.runtime')!;
+    const clean = appraise(p, await a.evidence(nonces.issue(), binding), reference, {}, ctx());
+    expect(claim(clean)).toMatchObject({ status: 'pass', reason: expect.stringContaining(`node binary ${f.runtimePath}, SHA-256 `) });
+    // Swapped the way an attacker would (a running executable cannot be rewritten in place): a new
+    // file renamed over the old. The next evidence measures the new bytes.
+    f.write('bundle/runtime/bin/node.new', '\x7fELF another node\n');
+    renameSync(join(f.dir, 'bundle/runtime/bin/node.new'), f.runtimePath);
+    const swapped = appraise(p, await a.evidence(nonces.issue(), binding), reference, {}, ctx());
+    expect(failures(swapped)).toEqual([
+      expect.stringMatching(new RegExp(`^measurements\\.runtime: node binary ${f.runtimePath} has SHA-256 [0-9a-f]{16}…, not that of the runtime flash installed at /opt/uzp-gateway/runtime/bin/node`)),
+    ]);
+    const unpinned = appraise(p, await a.evidence(nonces.issue(), binding), await f.reference({ runtime: false }), {}, ctx());
+    expect(claim(unpinned)).toMatchObject({ status: 'skip', reason: expect.stringMatching(/the manifest pins no runtime: flashed with --node/) });
+    expect(unpinned.ok).toBe(true);
   });
 
   it("a slot's device changing fails that slot with the reason", async () => {

@@ -9,7 +9,9 @@ import { decodeClaims, encodeClaims, ueidOf } from '../../src/attest/claims.js';
 import { parseDeviceIdResponse, readDeviceIdentity } from '../../src/attest/device-id.js';
 import { decodeEvidence, signEvidence } from '../../src/attest/evidence.js';
 import { attestationRequest, attestationRequestOf } from '../../src/attest/request.js';
-import { EAT_PROFILE, type Claims } from '../../src/attest/types.js';
+import { openManifest, signManifest } from '../../src/attest/manifest.js';
+import { EAT_PROFILE, type Claims, type ReferenceManifest } from '../../src/attest/types.js';
+import { decodeEnvelope, sealEnvelope } from '../../src/uzp/artefacts/envelope.js';
 import { fromHex, toHex } from '../../src/uzp/bytes.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../src/uzp/cbor.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
@@ -37,7 +39,7 @@ function vectorClaims(cid: Uint8Array): Claims {
     board: 'rpi-4b',
     swname: 'uzp-gateway',
     swversion: '0.1.0',
-    measurements: { bundle: { root: bundleRootOf(p, [group]), files: 1, groups: [group] }, lockfile: new Uint8Array(32).fill(0x11), node: 'v20.20.0', config: new Uint8Array(32).fill(0x22), board: new Uint8Array(32).fill(0x33) },
+    measurements: { bundle: { root: bundleRootOf(p, [group]), files: 1, groups: [group] }, lockfile: new Uint8Array(32).fill(0x11), node: 'v24.22.3', runtime: { path: '/opt/uzp-gateway/runtime/bin/node', sha256: new Uint8Array(32).fill(0x66) }, config: new Uint8Array(32).fill(0x22), board: new Uint8Array(32).fill(0x33) },
     dbgstat: 'disabled',
     bootseed: new Uint8Array(32).fill(0x44),
     binding: new Uint8Array(32).fill(0x55),
@@ -162,5 +164,46 @@ describe('CH1 attestation request', () => {
     expect(attestationRequestOf([{ type: 1, data: new Uint8Array([0xff]) }])).toBeUndefined();
     expect(attestationRequestOf([{ type: 1, data: encodeCanonical({ nonce: new Uint8Array(4) }) }])).toBeUndefined();
     expect(() => attestationRequest(new Uint8Array(7))).toThrow(RangeError);
+  });
+});
+
+describe('reference manifest decoder', () => {
+  const signer = identityFromSeed(p, fromHex(VECTORS.seed));
+  const base = (): ReferenceManifest => {
+    const c = vectorClaims(signer.cid);
+    return {
+      board: c.board, oemid: c.oemid, hwmodel: c.hwmodel, hwversion: c.hwversion, swname: c.swname, swversion: c.swversion,
+      bundle: c.measurements.bundle, lockfile: c.measurements.lockfile, node: ['v24.22.3'], config: c.measurements.config, boardDigest: c.measurements.board,
+      slots: { 'rs485-1': { device: 'th-bus-1', driver: 'modbus-poller', port: '/dev/ttyAMA0' } },
+    };
+  };
+
+  it('round trips with and without the runtime pin', () => {
+    const pinned = { ...base(), runtime: { path: '/opt/uzp-gateway/runtime/bin/node', sha256: new Uint8Array(32).fill(0x66) } };
+    for (const m of [base(), pinned]) expect(openManifest(p, signManifest(p, signer.signer, m, 1_795_262_400)).manifest).toEqual(m);
+  });
+
+  it('a runtime path that is not absolute, or a digest of the wrong length, is refused by name', () => {
+    const sealed = (runtime: CborMap): Uint8Array => {
+      // Re-sealed by hand, so that the encoder's own types cannot keep the bad value out.
+      const body = decodeEnvelope(p, signManifest(p, signer.signer, base(), 1_795_262_400)).body as CborMap;
+      return sealEnvelope(p, [signer.signer], { type: 'reference-manifest', issuedAt: 1_795_262_400, notBefore: 1_795_262_400, expiresAt: 1_795_262_500 }, { ...body, runtime });
+    };
+    expect(() => openManifest(p, sealed({ path: 'bin/node', sha256: new Uint8Array(32) }))).toThrow(/manifest\.runtime\.path: expected an absolute path/);
+    expect(() => openManifest(p, sealed({ path: '/n', sha256: new Uint8Array(31) }))).toThrow(/manifest\.runtime\.sha256/);
+    expect(() => openManifest(p, sealed({ path: '/n', sha256: new Uint8Array(32), extra: 1 }))).toThrow(CodedError);
+  });
+
+  it('junk and truncations throw typed errors only', () => {
+    const good = signManifest(p, signer.signer, { ...base(), runtime: { path: '/opt/uzp-gateway/runtime/bin/node', sha256: new Uint8Array(32) } }, 1_795_262_400);
+    for (let n = 0; n < good.length; n += 5) expect(() => openManifest(p, good.subarray(0, n))).toThrow(CodedError);
+    fc.assert(
+      fc.property(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const b = good.slice();
+        b[i]! ^= x;
+        expect(() => openManifest(p, b)).toThrow(CodedError);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -4,7 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Attester } from '../../src/attest/attester.js';
+import { fileSha256 } from '../../src/attest/measure.js';
 import { referenceFor } from '../../src/attest/reference.js';
+import { RUNTIME_NODE } from '../../src/flash/layout.js';
 import type { DeviceIdentity, ReferenceManifest } from '../../src/attest/types.js';
 import { attestInputOf } from '../../src/config/attest-input.js';
 import { checkConfigText } from '../../src/config/index.js';
@@ -30,9 +32,12 @@ export class Fixture {
   readonly dir = mkdtempSync(join(tmpdir(), 'uzp-attest-'));
   readonly bundleDir = join(this.dir, 'bundle');
   readonly id: Identity = generateIdentity(p);
+  /** Stands in for the node executable the Attester measures (its bytes are all that matter there). */
+  readonly runtimePath = join(this.dir, 'bundle/runtime/bin/node');
 
   constructor() {
     for (const [f, text] of Object.entries(BUNDLE_FILES)) this.write(`bundle/${f}`, text);
+    this.write('bundle/runtime/bin/node', '\x7fELF node v24 stand-in\n');
   }
 
   write(rel: string, text: string): void {
@@ -57,6 +62,7 @@ export class Fixture {
       signer: this.id.signer,
       input: attestInputOf(config, board, p),
       bundleDir: this.bundleDir,
+      runtimePath: this.runtimePath,
       identityOf: async (slot) => o.identities?.[slot],
       ...(o.now ? { now: o.now } : {}),
       bootIdPath: join(this.dir, 'no-boot-id'),
@@ -64,9 +70,11 @@ export class Fixture {
     });
   }
 
-  async reference(o: { config?: GatewayConfig; board?: Board } = {}): Promise<ReferenceManifest> {
+  /** The reference flash would sign; `runtime: false` as when flashed with --node (no runtime pinned). */
+  async reference(o: { config?: GatewayConfig; board?: Board; runtime?: boolean } = {}): Promise<ReferenceManifest> {
     const { config, board } = o.config && o.board ? { config: o.config, board: o.board } : this.config();
-    return referenceFor(p, { bundleDir: this.bundleDir, input: attestInputOf(config, board, p), node: [process.version] });
+    const runtime = o.runtime === false ? {} : { runtime: { path: RUNTIME_NODE, sha256: await fileSha256(this.runtimePath) } };
+    return referenceFor(p, { bundleDir: this.bundleDir, input: attestInputOf(config, board, p), node: [process.version], ...runtime });
   }
 
   close(): void {

@@ -30,7 +30,7 @@ describe('uzpgw boards', () => {
     const j = await run('boards', '--json');
     expect(j.code).toBe(0);
     const boards = JSON.parse(j.out).boards as { id: string; ports: number; slots: number; oemid: string }[];
-    expect(boards.map((b) => b.id)).toEqual(['generic-linux', 'rpi-4b', 'rpi-5', 'rpi-cm4-rs485', 'rpi-zero-2w', 'virtual']);
+    expect(boards.map((b) => b.id)).toEqual(['generic-linux', 'rpi-4b', 'rpi-5', 'rpi-cm4-rs485', 'rpi-zero-2w', 'rpi-zero-w', 'virtual']);
     for (const b of boards) expect(b.ports).toBeGreaterThan(0);
   });
 

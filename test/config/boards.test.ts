@@ -66,6 +66,12 @@ describe('shipped board profiles', () => {
     expect(port(b, 'uart0').docs).toContain('dtoverlay=disable-bt');
   });
 
+  it('every Raspberry Pi profile prefers arm64, except the Zero W, which runs only 32-bit arm', () => {
+    for (const b of listBoards().filter((x) => x.id.startsWith('rpi-'))) expect([b.id, b.arch[0]]).toEqual([b.id, b.id === 'rpi-zero-w' ? 'arm' : 'arm64']);
+    expect(loadBoard('rpi-zero-w').arch).toEqual(['arm']);
+    expect(loadBoard('generic-linux').arch).toEqual(['x64', 'arm64']);
+  });
+
   it('rpi-cm4-rs485: two RS-485 ports on UART overlays with RTS direction control', () => {
     const b = loadBoard('rpi-cm4-rs485');
     const rs = b.ports.filter((p) => p.kind === 'rs485');
@@ -126,6 +132,16 @@ describe('board registry and broken boards', () => {
     expect(got.find((g) => g[0] === 'slots[0].port')![2]).toBe('did you mean rs485-1?');
     expect(got.find((g) => g[0] === 'slots[3].kinds[0]')![2]).toMatch(/MQTT needs a net port/);
     expect(got.find((g) => g[0] === 'id')![2]).toMatch(/rename the file to other\.json/);
+  });
+
+  it('arch: an unknown architecture, a repeat and an empty list are refused at their paths', () => {
+    const b = base();
+    b.arch = ['arm64', 'riscv64', 'arm64'];
+    const got = issuesOf(b);
+    expect(got.map((g) => g[0])).toEqual(expect.arrayContaining(['arch[1]', 'arch[2]']));
+    expect(got.find((g) => g[0] === 'arch[1]')![1]).toMatch(/x64\|arm64\|arm/);
+    b.arch = [];
+    expect(issuesOf(b).map((g) => g[0])).toContain('arch');
   });
 
   it('serial settings on a net port and a port without a device are refused', () => {

@@ -36,6 +36,7 @@ export function testEvidence(p: CryptoProvider, signer: Signer, o: TestEvidenceO
       bundle: { root: bundleRootOf(p, []), files: 0, groups: [] },
       lockfile: new Uint8Array(32).fill(0x11),
       node: process.version,
+      runtime: { path: process.execPath, sha256: new Uint8Array(32).fill(0x66) },
       config: new Uint8Array(32).fill(0x22),
       board: new Uint8Array(32).fill(0x33),
     },

@@ -1,20 +1,47 @@
 #!/bin/sh
-# Installs the Debian packages integration tests use (socat for PTY pairs, mosquitto as the
-# equipment broker, swtpm + tpm2-tools for the TPM attestation path) when they are missing.
-# Never a manual step: `npm test` calls this.
+# Installs the Debian packages integration tests use when they are missing: socat for PTY pairs,
+# mosquitto as the equipment broker, swtpm + tpm2-tools for the TPM attestation path, and for the
+# arm64 image test qemu-user-static with the arm64 C and C++ runtimes (dpkg --add-architecture arm64)
+# so the flashed aarch64 node runs under qemu-aarch64-static. Never a manual step: `npm test` calls
+# this. The first group is required; the arm64 emulation is best effort: when it cannot be
+# installed, the arm64 test says why and skips.
 set -eu
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt() {
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get "$@"
+}
+
 missing=""
 command -v socat >/dev/null 2>&1 || missing="$missing socat"
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
 command -v swtpm >/dev/null 2>&1 || missing="$missing swtpm swtpm-tools"
 command -v tpm2_quote >/dev/null 2>&1 || missing="$missing tpm2-tools"
-[ -z "$missing" ] && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-system-packages: need$missing but apt-get is not available; install them and rerun" >&2
-  exit 1
+if [ -n "$missing" ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-system-packages: need$missing but apt-get is not available; install them and rerun" >&2
+    exit 1
+  fi
+  echo "ensure-system-packages: installing$missing" >&2
+  apt update -qq >/dev/null
+  apt install -y -qq --no-install-recommends $missing >/dev/null
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "ensure-system-packages: installing$missing" >&2
-$SUDO apt-get update -qq >/dev/null
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# arm64 emulation (test/flash/arm64-image.test.ts).
+if command -v qemu-aarch64-static >/dev/null 2>&1 && [ -e /lib/ld-linux-aarch64.so.1 ] && [ -e /usr/lib/aarch64-linux-gnu/libstdc++.so.6 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
+  echo "ensure-system-packages: no apt-get/dpkg here; the arm64 image test will skip" >&2
+  exit 0
+fi
+echo "ensure-system-packages: installing qemu-user-static libc6:arm64 libstdc++6:arm64 (arm64 image test)" >&2
+# apt update again: the index read above (if any) had no arm64 packages in it.
+if { dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64; } &&
+  apt update -qq >/dev/null &&
+  apt install -y -qq --no-install-recommends qemu-user-static libc6:arm64 libstdc++6:arm64 >/dev/null; then
+  :
+else
+  echo "ensure-system-packages: could not install the arm64 emulation; the arm64 image test will skip and say why" >&2
+fi
+exit 0

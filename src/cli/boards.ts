@@ -23,7 +23,7 @@ function direction(p: BoardPort): string {
 }
 
 function renderBoard(b: Board): string {
-  const out = [`${b.id} — ${b.name}`, `  ${b.summary}`, `  oemid ${b.oemid}, hwmodel ${JSON.stringify(b.hwmodel)}, hwversion ${b.hwversion}`, `  docs: ${b.docs}`, '', 'ports:'];
+  const out = [`${b.id} — ${b.name}`, `  ${b.summary}`, `  oemid ${b.oemid}, hwmodel ${JSON.stringify(b.hwmodel)}, hwversion ${b.hwversion}`, `  runs: ${b.arch.join(', ')} userlands`, `  docs: ${b.docs}`, '', 'ports:'];
   const w = Math.max(...b.ports.map((p) => p.id.length)) + 2;
   for (const p of b.ports) {
     const where = p.kind === 'net' ? (p.iface ?? 'any interface') : (p.device ?? `no fixed path (port_path matching ${p.deviceGlob.join(', ')})`);

@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),
   rn: () => import('./rn.js'),
+  runtime: () => import('./runtime.js'),
   slots: () => import('./slots.js'),
 };
 

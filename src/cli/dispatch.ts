@@ -27,12 +27,26 @@ export async function loadCommands(): Promise<Command[]> {
 async function topHelp(io: CommandIo): Promise<void> {
   const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
   for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(12)}${command.summary}`);
-  lines.push('', 'Run `uzpgw <command> --help` for the options of one command; every command takes --json.');
+  lines.push('', 'Run `uzpgw <command> --help` for the options of one command; every command takes --json.', '`uzpgw --version [--json]` says which uzp-gateway and which Node runtime this is.');
   io.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `uzpgw --version [--json]`: this package's version and the runtime it runs on (which node, which CPU). */
+async function version(rest: readonly string[], io: CommandIo): Promise<number> {
+  if (rest.some((a) => a !== '--json')) {
+    io.stderr.write(`uzpgw --version: takes only --json\n`);
+    return 2;
+  }
+  const { RUNNING_BUNDLE_DIR, softwareOf } = await import('../attest/measure.js');
+  const sw = softwareOf(RUNNING_BUNDLE_DIR);
+  const v = { name: sw.swname, version: sw.swversion, node: process.version, platform: process.platform, arch: process.arch, exec_path: process.execPath };
+  io.stdout.write(rest.length > 0 ? JSON.stringify(v) + '\n' : `uzpgw ${v.version} (node ${v.node}, ${v.platform} ${v.arch}, ${v.exec_path})\n`);
+  return 0;
 }
 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') return version(rest, io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     await topHelp(io);
     return name === undefined ? 2 : 0;

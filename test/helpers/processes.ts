@@ -21,8 +21,13 @@ const children = new Set<Child>();
 
 /** Spawns `node <args>` with piped stdio. */
 export function spawnNode(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
-  const proc = spawn(process.execPath, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
-  if (proc.pid === undefined) throw new Error(`spawn failed: node ${args.join(' ')}`);
+  return spawnProgram(process.execPath, args, opts);
+}
+
+/** Spawns any program (e.g. qemu-aarch64-static running a flashed node), tracked like spawnNode's children. */
+export function spawnProgram(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
+  const proc = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
+  if (proc.pid === undefined) throw new Error(`spawn failed: ${file} ${args.join(' ')}`);
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));

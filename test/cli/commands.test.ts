@@ -30,13 +30,14 @@ interface Entry {
 }
 
 // Names as the dispatcher knows them; the test fails if a command is added without being listed.
-const TOP = ['attest', 'boards', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'keygen', 'pantheon', 'rn', 'slots'];
+const TOP = ['attest', 'boards', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'keygen', 'pantheon', 'rn', 'runtime', 'slots'];
 const SUBS: Record<string, readonly string[]> = {
   attest: ['verify'],
   boards: ['show'],
   connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'attest'],
   demo: ['gateway'],
   pantheon: ['init', 'enroll', 'grant', 'rn-set', 'revoke', 'show'],
+  runtime: ['fetch'],
   slots: ['check'],
 };
 
@@ -159,6 +160,18 @@ describe('usage errors', () => {
       expect(await main(argv, c.io), argv.join(' ')).toBe(2);
       expect(c.err()).toMatch(/^uzpgw \S+: unknown option --bogus \(see `uzpgw .+ --help`\) \[USAGE\]\n$/);
     }
+  });
+
+  it('`uzpgw --version` names the package, the node and the CPU it runs on; --json as one object; nothing else taken', async () => {
+    const c = capture();
+    expect(await main(['--version'], c.io)).toBe(0);
+    expect(c.out()).toBe(`uzpgw 0.1.0 (node ${process.version}, ${process.platform} ${process.arch}, ${process.execPath})\n`);
+    const j = capture();
+    expect(await main(['--version', '--json'], j.io)).toBe(0);
+    expect(JSON.parse(j.out())).toEqual({ name: 'uzp-gateway', version: '0.1.0', node: process.version, platform: process.platform, arch: process.arch, exec_path: process.execPath });
+    const bad = capture();
+    expect(await main(['--version', '--bogus'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/takes only --json/);
   });
 
   it('the subcommand word may stand anywhere among the flags; its own help is named', async () => {

@@ -65,6 +65,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
 
   try {
+    // Which runtime runs it all (the RN, gateway and operator children are spawned with this node too).
+    view.info(`node ${process.version} (${process.platform} ${process.arch}, ${process.execPath})`);
     view.info(`throwaway trust domain in ${dir}`);
     const domain = createDemoDomain(provider, dir, Date.now());
     const at = (f: string): string => join(dir, f);
@@ -133,6 +135,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     processes: children.map((c) => ({ role: c.role, label: c.label, pid: c.pid, exit: c.proc.exitCode ?? c.proc.signalCode })),
     tools: [...(serial?.pids ?? []).map((pid) => ({ name: 'socat', pid })), ...(mqtt?.pid !== undefined ? [{ name: 'mosquitto', pid: mqtt.pid }] : [])],
     seconds: o.seconds,
+    node: process.version,
     duration_ms: Math.round(performance.now() - t0),
     interrupted: stop.signal.reason === 'interrupted',
     ...(error !== undefined ? { error } : {}),

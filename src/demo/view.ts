@@ -37,6 +37,8 @@ export interface Summary {
   /** System tools started for the equipment (socat, mosquitto), also stopped by pid. */
   readonly tools: readonly { readonly name: string; readonly pid: number }[];
   readonly seconds: number;
+  /** process.version of the runtime every process of the demo ran on (the project's pinned Node 24). */
+  readonly node: string;
   readonly duration_ms: number;
   readonly interrupted: boolean;
   readonly error?: string;
@@ -70,7 +72,7 @@ export class DemoView {
     this.line('');
     this.line(`summary (${(s.duration_ms / 1000).toFixed(1)} s${s.interrupted ? ', interrupted' : ''}):`);
     for (const slot of s.slots) this.line(`  ${slot.slot.padEnd(8)} ${slot.device.padEnd(9)} ${slot.kind.padEnd(6)} ${slot.readings} readings${slot.readings === 0 ? '  <- none' : ''}`);
-    this.line(`  serial lines: ${s.defaults.serial}; MQTT broker: ${s.defaults.mqtt}`);
+    this.line(`  serial lines: ${s.defaults.serial}; MQTT broker: ${s.defaults.mqtt}; node ${s.node}`);
     for (const r of s.defaults.reasons) this.line(`    (${r})`);
     if (s.error !== undefined) this.line(`  error: ${s.error}`);
     this.line(s.ok ? '  every slot delivered readings: exit 0' : `  no readings from: ${s.missing.join(', ') || '(see error)'}: exit 1`);

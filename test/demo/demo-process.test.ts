@@ -76,6 +76,7 @@ function checkRun(out: Line[]): Line {
   expect(summary.readings).toEqual({ 'rs485-1': bySlot('rs485-1').length, 'tty-1': bySlot('tty-1').length, 'net-1': bySlot('net-1').length });
   expect(summary).toMatchObject({ ok: true, exit_code: 0, missing: [] });
   expect(typeof summary.duration_ms).toBe('number');
+  expect(summary.node).toBe(process.version); // the pinned runtime, whatever /usr/bin/node is
 
   // Nothing it started is still running: its children and the tools behind the equipment.
   const pids = [...procs.map((p) => p.pid as number), ...(summary.tools as { pid: number }[]).map((t) => t.pid)];

@@ -48,6 +48,7 @@ function attester() {
     signer: f.id.signer,
     input: attestInputOf(config, board, p),
     bundleDir: f.bundleDir,
+    runtimePath: f.runtimePath,
     tpm: ak,
     bootIdPath: join(f.dir, 'boot-id-fixed'),
   });

@@ -2,12 +2,10 @@
 // `uzpgw pantheon ...`): a root, identities for the RN, the gateway and one operator, PCerts, an RN
 // Set Statement naming the RN where it actually listens, and the operator's Grants.
 //
-// One Grant per slot: this profile's HIL authority requires a Grant to name its slot (PROFILE.md
-// §HIL authority: a Grant without scope.slot grants no slot), and a session carries exactly one
-// Grant (draft §4.3), so the operator reads three slots through three sessions. The three Grants
-// are issued as one batch with the same nonce: draft §9 nonces are tracked per (issuer, subject,
-// audience) and a lower one is refused, so distinct increasing nonces would make the operator's
-// sessions depend on the order in which they reach the gateway; equal nonces are accepted.
+// One Grant per slot, each naming only its slot with only what `tail` needs there (least
+// authority; a Grant may name several slots, PROFILE.md §Grant), and the operator reads the three
+// slots through three sessions. Issuing one never disables another (nonces are ordered for early
+// data only), so they are issued with consecutive nonces like any other Grants.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,14 +33,14 @@ export const FILES = {
 
 /** The purposes the operator needs to `tail` each slot, and nothing more (least authority). */
 const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
-  [MODBUS_SLOT.slot]: [`modbus.read:units=${[...TH20_UNITS, METER_UNIT].join(',')}:regs=0-${METER_POWER_ADDR}`],
+  // The TH-20s' temperature and humidity are input registers, their alarm a coil; the meter's holding registers.
+  [MODBUS_SLOT.slot]: [`modbus.read:units=${[...TH20_UNITS, METER_UNIT].join(',')}:tables=holding,input,coils:regs=0-${METER_POWER_ADDR}`],
   [SERIAL_SLOT.slot]: ['serial.read'],
   [MQTT_SLOT.slot]: [`mqtt.subscribe:topics=${MQTT_SLOT.base}/telemetry/#`],
 };
 
 /** Demo sessions are short; the Grants and the RN Set expire soon after. */
 const GRANT_SECONDS = 3600;
-const GRANT_NONCE = 1;
 
 interface DemoDomain {
   readonly dir: string;
@@ -87,9 +85,8 @@ export function issueGrants(provider: CryptoProvider, d: DemoDomain, slots: read
       subject: d.operatorCid,
       audience: d.gatewayCid,
       purposes,
-      slot,
+      slots: [slot],
       seconds: GRANT_SECONDS,
-      nonce: GRANT_NONCE,
       earlyData: false,
       noReplay: false,
       out,

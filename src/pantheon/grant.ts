@@ -1,10 +1,15 @@
-// `pantheon grant`: issues a Grant from subject (initiator) to audience (responder) for purposes
-// within a slot/device scope. Nonces are monotonic per subject+audience (draft §9), taken from
-// DIR/state.json unless --nonce is given; the state is saved before the artefact is written.
+// `pantheon grant`: issues a Grant from subject (initiator) to audience (responder) for purposes on
+// one or more HIL slots (docs/PROFILE.md §Grant). Everything a Grant could get wrong is refused here,
+// before signing: an unknown purpose (with the closest name), a subject that is not an operator or
+// an audience that is not a gateway (when this directory enrolled them), a slot the gateway's config
+// lacks (with --config). Issuing a Grant never disables another: nonces are counted per subject +
+// audience (draft §9 orders them for early data only), taken from DIR/state.json unless --nonce.
 
+import { loadGatewayConfig } from '../config/index.js';
+import { didYouMean } from '../config/suggest.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import type { GrantScope, Purpose } from '../uzp/artefacts/types.js';
+import type { GrantScope, Purpose, Role } from '../uzp/artefacts/types.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
@@ -16,9 +21,14 @@ interface GrantOptions {
   readonly dir: string;
   readonly subject: string;
   readonly audience: string;
+  /** `[SLOT/]SPEC` each; the prefix may be left out when there is one slot. */
   readonly purposes: readonly string[];
-  readonly slot?: string;
+  /** `SLOT[@DEVICE]` each. */
+  readonly slots: readonly string[];
+  /** The device of the only slot (same as SLOT@DEVICE). */
   readonly device?: string;
+  /** The audience gateway's config: every slot (and device) must be in it. */
+  readonly config?: string;
   readonly seconds: number;
   readonly nonce?: number;
   readonly earlyData: boolean;
@@ -32,40 +42,104 @@ interface GrantResult {
   object_id: string;
   subject: string;
   audience: string;
-  purposes: string[];
-  scope: { slot?: string; device?: string };
+  scopes: { slot: string; device?: string; purposes: string[] }[];
   nonce: number;
   early_data: boolean;
   no_replay: boolean;
   not_before: number;
   expires_at: number;
+  warnings: string[];
 }
+
+const usage = (m: string): LocalError => new LocalError(CommonCode.USAGE, m);
+/** The config's slot id pattern (config/board-schema.ts SLOT_ID), so a slot prefix is never a purpose name. */
+const SLOT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function cidFlag(s: string, flag: string): Uint8Array {
   try {
     return parseCid(s);
   } catch {
-    throw new LocalError(CommonCode.USAGE, `--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(s.slice(0, 20))}`);
+    throw usage(`--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(s.slice(0, 20))}`);
+  }
+}
+
+function checkRole(cid: Uint8Array, flag: 'subject' | 'audience', want: Role, members: Readonly<Record<string, Role>>, warnings: string[]): void {
+  const role = members[toHex(cid)];
+  if (role === undefined) warnings.push(`--${flag} ${toHex(cid).slice(0, 16)}… was not enrolled through this domain directory: its role (${want} expected) is not checked`);
+  else if (role !== want) throw usage(`--${flag}: ${toHex(cid).slice(0, 16)}… is enrolled as ${role}; a Grant's ${flag} must be ${want === 'operator' ? 'an operator (the initiator)' : 'a gateway (the responder)'}`);
+}
+
+/** SLOT[@DEVICE] flags into empty scopes, in the order given. */
+function scopesOf(o: GrantOptions): { slot: string; device?: string; purposes: Purpose[] }[] {
+  if (o.slots.length === 0) throw usage('at least one --slot is required: a Grant names the slots it reaches (a Grant without a slot grants nothing)');
+  if (o.device !== undefined && o.slots.length !== 1) throw usage('--device goes with a single --slot; for several slots write --slot SLOT@DEVICE');
+  const out: { slot: string; device?: string; purposes: Purpose[] }[] = [];
+  for (const s of o.slots) {
+    const at = s.indexOf('@');
+    const slot = at < 0 ? s : s.slice(0, at);
+    const device = at < 0 ? o.device : s.slice(at + 1);
+    if (!SLOT.test(slot)) throw usage(`--slot ${JSON.stringify(s.slice(0, 64))}: a slot id is lowercase letters, digits, _ and - (e.g. rs485-1), optionally @DEVICE`);
+    if (device !== undefined && (device.length === 0 || device.length > 256)) throw usage(`--slot ${s.slice(0, 64)}: the device id after @ is 1..256 characters`);
+    if (out.some((x) => x.slot === slot)) throw usage(`--slot ${slot} given twice`);
+    out.push({ slot, ...(device !== undefined ? { device } : {}), purposes: [] });
+  }
+  return out;
+}
+
+/** Puts each `[SLOT/]SPEC` into its slot's scope. */
+function assignPurposes(scopes: { slot: string; purposes: Purpose[] }[], specs: readonly string[]): void {
+  if (specs.length === 0) throw usage('at least one --purpose is required');
+  for (const spec of specs) {
+    const slash = spec.indexOf('/');
+    const colon = spec.indexOf(':');
+    const prefixed = slash > 0 && (colon < 0 || slash < colon) && SLOT.test(spec.slice(0, slash));
+    const slot = prefixed ? spec.slice(0, slash) : undefined;
+    const body = prefixed ? spec.slice(slash + 1) : spec;
+    let target = scopes[0]!;
+    if (slot !== undefined) {
+      const hit = scopes.find((x) => x.slot === slot);
+      if (hit === undefined) throw usage(`--purpose ${JSON.stringify(spec.slice(0, 80))}: slot ${slot} is not one of the --slot flags (${scopes.map((x) => x.slot).join(', ')})`);
+      target = hit;
+    } else if (scopes.length > 1) {
+      throw usage(`--purpose ${JSON.stringify(spec.slice(0, 80))}: with several slots, prefix each purpose with its slot, e.g. ${scopes[0]!.slot}/${spec}`);
+    }
+    target.purposes.push(parsePurposeSpec(body));
+  }
+  const empty = scopes.filter((x) => x.purposes.length === 0).map((x) => x.slot);
+  if (empty.length > 0) throw usage(`no --purpose for slot ${empty.join(', ')}: give each slot at least one (e.g. --purpose ${empty[0]}/serial.read)`);
+}
+
+/** With --config: every slot must exist there, and a named device must be the slot's device. */
+function checkAgainstConfig(file: string, scopes: readonly GrantScope[]): void {
+  const config = loadGatewayConfig(file, { checkFiles: false });
+  const ids = config.slots.map((s) => s.id);
+  for (const sc of scopes) {
+    const slot = config.slots.find((s) => s.id === sc.slot);
+    if (slot === undefined) {
+      const hint = didYouMean(sc.slot, ids);
+      throw usage(`--slot ${sc.slot}: ${file} has no such slot; ${hint !== '' ? `${hint} ` : ''}its slots: ${ids.join(', ')}`);
+    }
+    if (sc.device !== undefined && sc.device !== slot.device.id) throw usage(`--slot ${sc.slot}@${sc.device}: in ${file} that slot holds device ${slot.device.id}`);
   }
 }
 
 export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
-  if (o.earlyData && o.noReplay) throw new LocalError(CommonCode.USAGE, '--early-data and --no-replay exclude each other (draft §9: no-replay forbids 0-RTT)');
-  if (o.purposes.length === 0) throw new LocalError(CommonCode.USAGE, 'at least one --purpose is required');
-  for (const [flag, v] of [['slot', o.slot], ['device', o.device]] as const) {
-    if (v !== undefined && (v.length === 0 || v.length > 256)) throw new LocalError(CommonCode.USAGE, `--${flag}: 1..256 characters`);
-  }
+  if (o.earlyData && o.noReplay) throw usage('--early-data and --no-replay exclude each other (draft §9: no-replay forbids 0-RTT)');
   const subject = cidFlag(o.subject, 'subject');
   const audience = cidFlag(o.audience, 'audience');
-  const purposes: Purpose[] = o.purposes.map(parsePurposeSpec);
+  const scopes = scopesOf(o);
+  assignPurposes(scopes, o.purposes);
+  if (o.config !== undefined) checkAgainstConfig(o.config, scopes);
   const d = openDomain(provider, o.dir);
   const state = loadState(o.dir);
+  const warnings: string[] = [];
+  checkRole(subject, 'subject', 'operator', state.members, warnings);
+  checkRole(audience, 'audience', 'gateway', state.members, warnings);
   const key = `${toHex(subject)}:${toHex(audience)}`;
   const last = state.grantNonces[key];
   const nonce = o.nonce ?? (last === undefined ? 1 : last + 1);
-  const scope: GrantScope = { ...(o.slot !== undefined ? { slot: o.slot } : {}), ...(o.device !== undefined ? { device: o.device } : {}) };
   const w = windowFrom(o.nowMs, o.seconds);
-  const issued = sign(provider, d, { type: 'grant', subject, audience, ...w }, { purposes, scope, nonce, earlyData: o.earlyData, noReplay: o.noReplay });
+  const issued = sign(provider, d, { type: 'grant', subject, audience, ...w }, { scopes, nonce, earlyData: o.earlyData, noReplay: o.noReplay });
   state.grantNonces[key] = Math.max(last ?? 0, nonce);
   saveState(o.dir, state);
   issued.write(o.out);
@@ -74,12 +148,12 @@ export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
     object_id: issued.objectId,
     subject: toHex(subject),
     audience: toHex(audience),
-    purposes: purposes.map(formatPurpose),
-    scope,
+    scopes: scopes.map((s) => ({ slot: s.slot, ...(s.device !== undefined ? { device: s.device } : {}), purposes: s.purposes.map(formatPurpose) })),
     nonce,
     early_data: o.earlyData,
     no_replay: o.noReplay,
     not_before: w.notBefore,
     expires_at: w.expiresAt,
+    warnings,
   };
 }

@@ -1,15 +1,22 @@
 // Purpose SPEC grammar of `pantheon grant --purpose` (one purpose per flag):
 //   spec   = name *( ":" param )
 //   param  = "units=" uint8 *( "," uint8 )            Modbus unit ids      (modbus.* only)
-//          / "regs="  range *( "," range )            register ranges      (modbus.* only)
+//          / "tables=" table *( "," table )           Modbus tables        (modbus.* only; default holding)
+//          / "regs="  range *( "," range )            address ranges       (modbus.* only)
 //          / "topics=" filter *( "," filter )         MQTT topic filters   (mqtt.* only)
+//   table  = "holding" / "input" / "coils" / "discrete"
 //   range  = uint16 [ "-" uint16 ]                     inclusive, first <= last
-// e.g. serial.read, modbus.write:units=1,2:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#
-// A parameter starts only at ":units=", ":regs=" or ":topics=", so topic filters may contain ':'
-// (but not ','). Units are sorted and de-duplicated; ranges keep the order given.
+// e.g. serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#
+// The name must be one the gateway knows (src/hil/purposes.ts): a typo is refused with the closest
+// name, never issued. A parameter starts only at ":units=", ":tables=", ":regs=" or ":topics=", so
+// topic filters may contain ':' (but not ','). Units are sorted and de-duplicated; ranges keep the
+// order given. A modbus purpose without tables= is written with tables=holding, so the Grant says
+// what it covers.
 
+import { didYouMean } from '../config/suggest.js';
+import { isHilPurpose, PURPOSES, purposeFamily } from '../hil/purposes.js';
+import { isModbusTable, MODBUS_TABLES, type ModbusTable } from '../lib/modbus-tables.js';
 import { isTopicFilter } from '../lib/mqtt-topics.js';
-import { PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
 import type { Purpose } from '../uzp/artefacts/types.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
@@ -23,22 +30,32 @@ function uintIn(s: string, max: number, spec: string, what: string): number {
 }
 
 export function parsePurposeSpec(spec: string): Purpose {
-  const [name, ...params] = spec.split(/:(?=(?:units|regs|topics)=)/);
-  if (name === undefined || name.length > 64 || !PURPOSE_PATTERN.test(name)) {
-    throw usage(spec, 'a purpose starts with a dotted lowercase name such as serial.read or modbus.write');
+  const [name, ...params] = spec.split(/:(?=(?:units|tables|regs|topics)=)/);
+  if (name === undefined || !isHilPurpose(name)) {
+    const hint = name !== undefined ? didYouMean(name, PURPOSES) : '';
+    throw usage(spec, `${JSON.stringify((name ?? '').slice(0, 64))} is not a purpose the gateway knows; ${hint !== '' ? `${hint} ` : ''}purposes: ${PURPOSES.join(', ')}`);
   }
+  const family = purposeFamily(name);
   const out: { -readonly [K in keyof Purpose]: Purpose[K] } = { purpose: name };
   for (const p of params) {
     const eq = p.indexOf('=');
     const key = p.slice(0, eq);
     const items = p.slice(eq + 1).split(',');
     if (items.some((i) => i === '')) throw usage(spec, `empty item in ${key}=`);
-    if (key === 'units' || key === 'regs') {
-      if (!name.startsWith('modbus.')) throw usage(spec, `${key}= applies to modbus.* purposes only`);
-    } else if (!name.startsWith('mqtt.')) throw usage(spec, 'topics= applies to mqtt.* purposes only');
-    if (out[key === 'regs' ? 'registers' : key === 'units' ? 'units' : 'topics'] !== undefined) throw usage(spec, `${key}= given twice`);
+    if (key === 'units' || key === 'regs' || key === 'tables') {
+      if (family !== 'modbus') throw usage(spec, `${key}= applies to modbus.* purposes only`);
+    } else if (family !== 'mqtt') throw usage(spec, 'topics= applies to mqtt.* purposes only');
+    const field = ({ regs: 'registers', units: 'units', tables: 'tables', topics: 'topics' } as const)[key as 'regs' | 'units' | 'tables' | 'topics'];
+    if (out[field] !== undefined) throw usage(spec, `${key}= given twice`);
     if (key === 'units') out.units = [...new Set(items.map((u) => uintIn(u, 255, spec, 'unit id')))].sort((a, b) => a - b);
-    else if (key === 'regs') {
+    else if (key === 'tables') {
+      const tables: ModbusTable[] = [];
+      for (const t of items) {
+        if (!isModbusTable(t)) throw usage(spec, `table ${JSON.stringify(t.slice(0, 20))} is not one of ${MODBUS_TABLES.join(', ')}; ${didYouMean(t, MODBUS_TABLES)}`.replace(/; $/, ''));
+        if (!tables.includes(t)) tables.push(t);
+      }
+      out.tables = tables;
+    } else if (key === 'regs') {
       out.registers = items.map((r) => {
         const [a, b, extra] = r.split('-');
         if (extra !== undefined) throw usage(spec, `register range ${JSON.stringify(r)} is not N or N-M`);
@@ -52,6 +69,8 @@ export function parsePurposeSpec(spec: string): Purpose {
       out.topics = items;
     }
   }
+  // Say what a modbus purpose covers, rather than leave it to the default.
+  if (family === 'modbus' && out.tables === undefined) out.tables = ['holding'];
   return out;
 }
 
@@ -59,6 +78,7 @@ export function parsePurposeSpec(spec: string): Purpose {
 export function formatPurpose(p: Purpose): string {
   let s = p.purpose;
   if (p.units !== undefined) s += `:units=${p.units.join(',')}`;
+  if (p.tables !== undefined) s += `:tables=${p.tables.join(',')}`;
   if (p.registers !== undefined) s += `:regs=${p.registers.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`;
   if (p.topics !== undefined) s += `:topics=${p.topics.join(',')}`;
   return s;

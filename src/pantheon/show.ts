@@ -26,8 +26,7 @@ function bodyJson(type: string, body: unknown): Json {
     case 'grant': {
       const b = body as GrantBody;
       return {
-        purposes: b.purposes.map(formatPurpose),
-        scope: { ...(b.scope.slot !== undefined ? { slot: b.scope.slot } : {}), ...(b.scope.device !== undefined ? { device: b.scope.device } : {}) },
+        scopes: b.scopes.map((s) => ({ slot: s.slot, ...(s.device !== undefined ? { device: s.device } : {}), purposes: s.purposes.map(formatPurpose) })),
         nonce: b.nonce,
         early_data: b.earlyData,
         no_replay: b.noReplay,

@@ -1,15 +1,19 @@
 // Pantheon's issuing state in DIR/state.json: the counters that must only ever go up (Grant
-// nonces per subject+audience, RN Set epoch/sequence, the cumulative revocation list). Written
+// nonces per subject+audience, RN Set epoch/sequence, the cumulative revocation list), and the role
+// of every CID this directory enrolled (so `pantheon grant` can refuse a Grant to the wrong role). Written
 // atomically; a command updates the state *before* writing its artefact so a counter is never
 // reused even if the artefact write fails. One admin at a time: there is no lock between processes.
 //   {"kind":"uzp-gw/pantheon-state","grant_nonces":{"<sub hex>:<aud hex>":n},
-//    "rn_set":{"epoch":n,"sequence":n},"revocation":{"epoch":n,"sequence":n,"cids":[hex],"ids":[hex]}}
+//    "rn_set":{"epoch":n,"sequence":n},"revocation":{"epoch":n,"sequence":n,"cids":[hex],"ids":[hex]},
+//    "members"?:{"<cid hex>":"gateway"|"operator"|"rn"}}   (absent in state files from before it)
 
 import { join } from 'node:path';
 import { readTextFileIfExists, writeJsonFileAtomic } from '../files/json-file.js';
 import { parseJsonObject, type JsonObject } from '../files/json.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
+import { isRole } from '../uzp/artefacts/pcert.js';
+import type { Role } from '../uzp/artefacts/types.js';
 
 const STATE_KIND = 'uzp-gw/pantheon-state';
 const STATE_FILE = 'state.json';
@@ -19,10 +23,12 @@ interface PantheonState {
   grantNonces: Record<string, number>;
   rnSet: { epoch: number; sequence: number };
   revocation: { epoch: number; sequence: number; cids: string[]; ids: string[] };
+  /** CID hex -> the role it was last enrolled with. */
+  members: Record<string, Role>;
 }
 
 export function emptyState(): PantheonState {
-  return { grantNonces: {}, rnSet: { epoch: 0, sequence: 0 }, revocation: { epoch: 0, sequence: 0, cids: [], ids: [] } };
+  return { grantNonces: {}, rnSet: { epoch: 0, sequence: 0 }, revocation: { epoch: 0, sequence: 0, cids: [], ids: [] }, members: {} };
 }
 
 export function statePath(dir: string): string {
@@ -41,6 +47,7 @@ export function saveState(dir: string, s: PantheonState): void {
     grant_nonces: s.grantNonces,
     rn_set: s.rnSet,
     revocation: s.revocation,
+    members: s.members,
   });
 }
 
@@ -64,12 +71,17 @@ function hexList(v: unknown, file: string, what: string): string[] {
 }
 
 function parseState(text: string, file: string): PantheonState {
-  const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation'], FileErrorCode.FILE_INVALID);
+  const o = parseJsonObject(text, file, STATE_KIND, ['kind', 'grant_nonces', 'rn_set', 'revocation', 'members'], FileErrorCode.FILE_INVALID);
   const gn = obj(o.grant_nonces, file, 'grant_nonces');
   const grantNonces: Record<string, number> = {};
   for (const [k, v] of Object.entries(gn)) {
     if (!/^[0-9a-f]{64}:[0-9a-f]{64}$/.test(k)) throw bad(file, `grant_nonces key ${JSON.stringify(k.slice(0, 40))} is not "<subject>:<audience>"`);
     grantNonces[k] = uint(v, file, `grant_nonces[${k.slice(0, 8)}…]`);
+  }
+  const members: Record<string, Role> = {};
+  for (const [k, v] of Object.entries(o.members === undefined ? {} : obj(o.members, file, 'members'))) {
+    if (!/^[0-9a-f]{64}$/.test(k) || typeof v !== 'string' || !isRole(v)) throw bad(file, `members entry ${JSON.stringify(k.slice(0, 16))} is not "<cid>": "gateway"|"operator"|"rn"`);
+    members[k] = v;
   }
   const rn = obj(o.rn_set, file, 'rn_set');
   const rv = obj(o.revocation, file, 'revocation');
@@ -82,5 +94,6 @@ function parseState(text: string, file: string): PantheonState {
       cids: hexList(rv.cids, file, 'revocation.cids'),
       ids: hexList(rv.ids, file, 'revocation.ids'),
     },
+    members,
   };
 }

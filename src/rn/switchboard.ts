@@ -133,8 +133,9 @@ export class Switchboard {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
     }
     try {
-      // draft §9: the RN treats the JOIN as replayable; the tracked Grant nonce refuses a replay.
-      this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid, nonce: 'track' });
+      // draft §9: the RN treats the JOIN as replayable; a replayed Grant is bounded by its window and
+      // revocation. No JOIN carries early data, so the nonce is not ordered here (validate-grant.ts).
+      this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid });
     } catch (e) {
       if (!isCodedError(e)) throw e;
       return refuse(JoinRefusedCode.REFUSED, { error: e.code, detail: e.message });

@@ -15,6 +15,7 @@ import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { FileErrorCode } from '../../src/files/errors.js';
+import { virtualConfig } from '../config/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-pantheon-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -89,32 +90,69 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     expect((await run('pantheon', 'enroll', '--dir', D, '--role', 'operator', '--out', p('x.pcert'))).code).toBe(2);
   });
 
-  it('grant issues Grants with monotonic nonces per subject+audience', async () => {
+  it('grant issues Grants with increasing nonces per subject+audience; a newer Grant never disables an older one', async () => {
     const args = ['pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--slot', 'slot-1', '--device', 'plc-1'];
     const purposes = ['--purpose', 'modbus.write:units=2,1:regs=0-99,200-210', '--purpose', 'mqtt.subscribe:topics=plant/+/temp,alarms/#', '--purpose', 'serial.read'];
     const g1 = await run(...args, ...purposes, '--no-replay', '--out', p('g1'), '--json');
     expect(g1.code, g1.err).toBe(0);
-    expect(g1.json()).toMatchObject({ nonce: 1, no_replay: true, early_data: false, scope: { slot: 'slot-1', device: 'plc-1' } });
-    expect(g1.json().purposes).toEqual(['modbus.write:units=1,2:regs=0-99,200-210', 'mqtt.subscribe:topics=plant/+/temp,alarms/#', 'serial.read']);
+    expect(g1.json()).toMatchObject({ nonce: 1, no_replay: true, early_data: false, warnings: [] });
+    // A modbus purpose without tables= is written as holding registers only, so the Grant says so.
+    expect(g1.json().scopes).toEqual([{ slot: 'slot-1', device: 'plc-1', purposes: ['modbus.write:units=1,2:tables=holding:regs=0-99,200-210', 'mqtt.subscribe:topics=plant/+/temp,alarms/#', 'serial.read'] }]);
     expect(g1.json().expires_at - g1.json().not_before).toBe(24 * 3600);
     ctx.g1 = g1.json();
     expect((await run(...args, ...purposes, '--out', p('g2'), '--json')).json().nonce).toBe(2);
     expect((await run(...args, '--purpose', 'serial.read', '--nonce', '10', '--days', '2', '--out', p('g3'), '--json')).json().nonce).toBe(10);
     const g4 = await run(...args, '--purpose', 'serial.read', '--early-data', '--hours', '1', '--out', p('g4'), '--json');
     expect(g4.json()).toMatchObject({ nonce: 11, early_data: true });
-    // A different audience has its own nonce sequence.
-    expect((await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.op.cid, '--purpose', 'serial.read', '--out', p('g5'), '--json')).json().nonce).toBe(1);
+    // A gateway this directory did not enroll: its own nonce sequence, and a warning that its role is unchecked.
+    const other = (await run('keygen', '--out', p('gw2.key'), '--json')).json();
+    const g5 = await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', other.cid, '--slot', 'tty-1', '--purpose', 'serial.read', '--out', p('g5'), '--json');
+    expect(g5.json().nonce).toBe(1);
+    expect(g5.json().warnings).toEqual([expect.stringMatching(/--audience [0-9a-f]{16}… was not enrolled through this domain directory: its role \(gateway expected\) is not checked/)]);
 
     const ts = trustStore();
     const v = ts.validateGrant(readArtefactFile(p('g1')), { audience: fromHex(ctx.gw.cid), subject: fromHex(ctx.op.cid) });
-    expect(v.body.purposes[0]).toEqual({ purpose: 'modbus.write', units: [1, 2], registers: [[0, 99], [200, 210]] });
-    expect(v.body.scope).toEqual({ slot: 'slot-1', device: 'plc-1' });
-    expect(ts.validateGrant(readArtefactFile(p('g4')), { audience: fromHex(ctx.gw.cid) }).body.nonce).toBe(11);
-    expect(codeOf(() => ts.validateGrant(readArtefactFile(p('g2')), { audience: fromHex(ctx.gw.cid) }))).toBe(ErrorCode.GRANT_NONCE_STALE);
+    expect(v.body.scopes[0]!.purposes[0]).toEqual({ purpose: 'modbus.write', units: [1, 2], tables: ['holding'], registers: [[0, 99], [200, 210]] });
+    expect(v.body.scopes.map((s) => [s.slot, s.device])).toEqual([['slot-1', 'plc-1']]);
+    // Every one of them validates, in any order: issuing g4 disabled neither g1 nor g2.
+    for (const g of ['g4', 'g1', 'g2', 'g3']) expect(ts.validateGrant(readArtefactFile(p(g)), { audience: fromHex(ctx.gw.cid), subject: fromHex(ctx.op.cid) }).body.scopes[0]!.slot, g).toBe('slot-1');
+  });
+
+  it('grant: one Grant for several slots, each with its own purposes and tables; --config refuses slots the gateway lacks', async () => {
+    writeFileSync(p('gw.json'), JSON.stringify(virtualConfig()));
+    const base = ['pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--config', p('gw.json')];
+    const r = await run(...base, '--slot', 'rs485-1@th-bus-1', '--slot', 'tty-1', '--purpose', 'rs485-1/modbus.read:units=1:tables=input,holding:regs=0-9', '--purpose', 'rs485-1/modbus.write:units=1:tables=coils:regs=0', '--purpose', 'tty-1/serial.read', '--out', p('multi'), '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json().scopes).toEqual([
+      { slot: 'rs485-1', device: 'th-bus-1', purposes: ['modbus.read:units=1:tables=input,holding:regs=0-9', 'modbus.write:units=1:tables=coils:regs=0'] },
+      { slot: 'tty-1', purposes: ['serial.read'] },
+    ]);
+    const typo = await run(...base, '--slot', 'rs485-2', '--purpose', 'serial.read', '--out', p('bad'));
+    expect([typo.code, typo.err]).toEqual([2, expect.stringMatching(/--slot rs485-2: .*gw\.json has no such slot; did you mean rs485-1\?/)]);
+    const device = await run(...base, '--slot', 'rs485-1@plc-9', '--purpose', 'modbus.read', '--out', p('bad'));
+    expect([device.code, device.err]).toEqual([2, expect.stringMatching(/in .*gw\.json that slot holds device th-bus-1/)]);
+    const unprefixed = await run(...base, '--slot', 'rs485-1', '--slot', 'tty-1', '--purpose', 'serial.read', '--out', p('bad'));
+    expect(unprefixed.err).toMatch(/with several slots, prefix each purpose with its slot, e\.g\. rs485-1\/serial\.read/);
+    const starved = await run(...base, '--slot', 'rs485-1', '--slot', 'tty-1', '--purpose', 'tty-1/serial.read', '--out', p('bad'));
+    expect(starved.err).toMatch(/no --purpose for slot rs485-1/);
+    expect(existsSync(p('bad'))).toBe(false);
+  });
+
+  it('grant refuses a typo\'d purpose with the closest name, and a subject or audience of the wrong role', async () => {
+    const base = ['pantheon', 'grant', '--dir', D, '--out', p('bad')];
+    const reed = await run(...base, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--slot', 'rs485-1', '--purpose', 'modbus.reed');
+    expect([reed.code, reed.err]).toEqual([2, expect.stringMatching(/"modbus\.reed" is not a purpose the gateway knows; did you mean modbus\.read\?/)]);
+    const table = await run(...base, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--slot', 'rs485-1', '--purpose', 'modbus.read:tables=holdings');
+    expect(table.err).toMatch(/table "holdings" is not one of holding, input, coils, discrete; did you mean holding\?/);
+    const swapped = await run(...base, '--subject', ctx.gw.cid, '--audience', ctx.op.cid, '--slot', 'rs485-1', '--purpose', 'serial.read');
+    expect([swapped.code, swapped.err]).toEqual([2, expect.stringMatching(/--subject: [0-9a-f]{16}… is enrolled as gateway; a Grant's subject must be an operator/)]);
+    const toOperator = await run(...base, '--subject', ctx.op.cid, '--audience', ctx.op.cid, '--slot', 'rs485-1', '--purpose', 'serial.read');
+    expect(toOperator.err).toMatch(/--audience: [0-9a-f]{16}… is enrolled as operator; a Grant's audience must be a gateway/);
+    expect(existsSync(p('bad'))).toBe(false);
   });
 
   it('grant refuses bad usage with exit code 2', async () => {
-    const base = ['pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--out', p('bad')];
+    const base = ['pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--slot', 'slot-1', '--out', p('bad')];
     for (const extra of [
       ['--purpose', 'serial.read', '--early-data', '--no-replay'],
       ['--purpose', 'serial.read', '--hours', '1', '--days', '1'],
@@ -126,7 +164,8 @@ describe('uzpgw pantheon + keygen, end to end', () => {
       expect(r.code, extra.join(' ')).toBe(2);
       expect(r.err).toContain('USAGE');
     }
-    expect((await run('pantheon', 'grant', '--dir', D, '--subject', 'abc', '--audience', ctx.gw.cid, '--purpose', 'serial.read', '--out', p('bad'))).code).toBe(2);
+    expect((await run('pantheon', 'grant', '--dir', D, '--subject', 'abc', '--audience', ctx.gw.cid, '--slot', 'slot-1', '--purpose', 'serial.read', '--out', p('bad'))).code).toBe(2);
+    expect((await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--purpose', 'serial.read', '--out', p('bad'))).err).toMatch(/--slot is required/);
     expect(existsSync(p('bad'))).toBe(false);
   });
 
@@ -170,7 +209,7 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     expect(a.code, a.err).toBe(0);
     const j = a.json();
     expect(j).toMatchObject({ type: 'grant', object_id: ctx.g1.object_id, issuer: ctx.rootCid, subject: ctx.op.cid, audience: ctx.gw.cid, signature: 'valid', issued_by_root: true, validity: 'valid' });
-    expect(j.body.purposes).toEqual(ctx.g1.purposes);
+    expect(j.body.scopes).toEqual(ctx.g1.scopes);
     expect((await run('pantheon', 'show', p('gw.pcert'), '--json')).json()).toMatchObject({ type: 'pcert', signature: 'not-checked', body: { role: 'gateway', name: 'gw-01' } });
     const human = await run('pantheon', 'show', p('rs1'), '--dir', D);
     expect(human.code).toBe(0);
@@ -190,7 +229,7 @@ describe('uzpgw pantheon + keygen, end to end', () => {
   it('a root key readable by others is refused with the fix in the message', async () => {
     chmodSync(join(D, 'root.key'), 0o644);
     try {
-      const r = await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--purpose', 'serial.read', '--out', p('g9'));
+      const r = await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', ctx.gw.cid, '--slot', 'slot-1', '--purpose', 'serial.read', '--out', p('g9'));
       expect(r.code).toBe(1);
       expect(r.err).toContain(FileErrorCode.KEY_FILE_PERMISSIONS);
       expect(r.err).toContain(`chmod 600 ${join(D, 'root.key')}`);
@@ -202,7 +241,8 @@ describe('uzpgw pantheon + keygen, end to end', () => {
   it('state.json records the counters', () => {
     const s = JSON.parse(readFileSync(join(D, 'state.json'), 'utf8'));
     expect(s.kind).toBe('uzp-gw/pantheon-state');
-    expect(s.grant_nonces[`${ctx.op.cid}:${ctx.gw.cid}`]).toBe(11);
+    expect(s.grant_nonces[`${ctx.op.cid}:${ctx.gw.cid}`]).toBe(12); // g1..g4 (g3 at --nonce 10), then the multi-slot Grant
+    expect(s.members).toEqual({ [ctx.gw.cid]: 'gateway', [ctx.op.cid]: 'operator' });
     expect(s.rn_set).toEqual({ epoch: 2, sequence: 2 });
     expect(s.revocation.sequence).toBe(2);
   });

@@ -7,7 +7,7 @@ import { pcertCodec } from '../../src/uzp/artefacts/pcert.js';
 import { revocationCodec } from '../../src/uzp/artefacts/revocation.js';
 import { rnSetCodec } from '../../src/uzp/artefacts/rnset.js';
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
-import type { Purpose, Role } from '../../src/uzp/artefacts/types.js';
+import type { GrantScope, Purpose, Role } from '../../src/uzp/artefacts/types.js';
 import type { CryptoProvider } from '../../src/uzp/crypto/provider.js';
 import { nodeProvider } from '../../src/uzp/crypto/node.js';
 import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
@@ -63,7 +63,7 @@ export class TestDomain {
   grant(
     subject: Uint8Array,
     audience: Uint8Array,
-    opts: { purposes?: Purpose[]; slot?: string; device?: string; nonce?: number; validSeconds?: number; notBefore?: number } = {},
+    opts: { purposes?: Purpose[]; slot?: string; device?: string; scopes?: GrantScope[]; nonce?: number; validSeconds?: number; notBefore?: number } = {},
   ): Uint8Array {
     const now = this.now;
     const nonce = opts.nonce ?? ++this.grantNonce;
@@ -72,8 +72,8 @@ export class TestDomain {
       [this.root.signer],
       { type: 'grant', subject, audience, issuedAt: now, notBefore: opts.notBefore ?? now - 60, expiresAt: now + (opts.validSeconds ?? 3_600) },
       grantCodec.encode({
-        purposes: opts.purposes ?? [{ purpose: 'serial.read' }],
-        scope: { ...(opts.slot ? { slot: opts.slot } : {}), ...(opts.device ? { device: opts.device } : {}) },
+        // One scope from slot/device/purposes (the common case in tests), or the scopes given.
+        scopes: opts.scopes ?? [{ slot: opts.slot ?? 'no-slot-named', ...(opts.device ? { device: opts.device } : {}), purposes: opts.purposes ?? [{ purpose: 'serial.read' }] }],
         nonce,
         earlyData: false,
         noReplay: true,

@@ -3,22 +3,21 @@
 // object before every frame it passes to equipment and before every reading it passes back.
 //
 // Rules of this profile (docs/PROFILE.md §HIL authority):
-// - The Grant must name the slot (scope.slot); a Grant without a slot grants no slot at all.
-//   If it names a device (scope.device), the slot's device id must be that device.
+// - The Grant must have a scope for the slot; a slot it does not name is not granted. If that scope
+//   names a device, the slot's device id must be that device. Each scope carries its own purposes.
 // - A purpose applies when its name matches; several entries of one name are alternatives.
-// - Modbus: `units` absent = every unit; `registers` absent = every address; ranges are inclusive
-//   [first, last] and apply to the addressed table of the request; a request is allowed only if
-//   all the addresses it touches are inside one purpose entry's ranges.
+// - Modbus: `units` absent = every unit; `tables` absent = holding registers only; `registers`
+//   absent = every address of those tables; ranges are inclusive [first, last]; a request is allowed
+//   only if its table is one of an entry's tables and every address it touches is inside that
+//   entry's ranges.
 // - MQTT: a subscription filter must be contained in a granted filter; a published topic must match one.
 
-import type { Grant, Purpose, Valid } from '../../uzp/artefacts/types.js';
+import type { Grant, GrantScope, Purpose, Valid } from '../../uzp/artefacts/types.js';
 import type { RefusalCode } from '../../hil/refusals.js';
 import type { RegisterAccess } from '../../hil/modbus-request.js';
+import type { HilPurpose } from '../../hil/purposes.js';
+import type { ModbusTable } from '../../lib/modbus-tables.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
-
-export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
-export type HilPurpose = (typeof PURPOSES)[number];
-
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
 
@@ -33,6 +32,9 @@ interface SlotBinding {
   readonly device: string;
 }
 
+/** A modbus purpose without "tb" covers holding registers only (profile version 1 Grants included). */
+const DEFAULT_TABLES: readonly ModbusTable[] = ['holding'];
+
 const ALLOWED: Decision = { allowed: true };
 const refuse = (code: RefusalCode, reason: string): Decision => ({ allowed: false, code, reason });
 
@@ -44,14 +46,14 @@ export class SlotAuthority {
     readonly grant: Valid<Grant>,
     readonly binding: SlotBinding,
   ) {
-    for (const p of grant.body.purposes) {
+    const scope: GrantScope | undefined = grant.body.scopes.find((s) => s.slot === binding.slot);
+    for (const p of scope?.purposes ?? []) {
       const list = this.byPurpose.get(p.purpose) ?? [];
       list.push(p);
       this.byPurpose.set(p.purpose, list);
     }
-    const scope = grant.body.scope;
-    if (scope.slot === undefined || scope.slot !== binding.slot) {
-      this.slotDecision = refuse('SLOT_NOT_GRANTED', `the Grant does not name slot ${JSON.stringify(binding.slot)}`);
+    if (scope === undefined) {
+      this.slotDecision = refuse('SLOT_NOT_GRANTED', `the Grant does not name slot ${JSON.stringify(binding.slot)} (it names ${grant.body.scopes.map((s) => s.slot).join(', ') || 'no slot'})`);
     } else if (scope.device !== undefined && scope.device !== binding.device) {
       this.slotDecision = refuse('DEVICE_NOT_GRANTED', `the Grant names device ${JSON.stringify(scope.device)}, the slot holds ${JSON.stringify(binding.device)}`);
     } else {
@@ -98,8 +100,13 @@ function checkModbus(entries: readonly Purpose[], unit: number, access: Register
   const forUnit = entries.filter((e) => e.units === undefined || e.units.includes(unit));
   if (forUnit.length === 0) return refuse('UNIT_NOT_GRANTED', `unit ${unit} is not granted`);
   if (access === undefined) return ALLOWED;
+  const inTable = forUnit.filter((e) => (e.tables ?? DEFAULT_TABLES).includes(access.table));
+  if (inTable.length === 0) {
+    const granted = [...new Set(forUnit.flatMap((e) => e.tables ?? DEFAULT_TABLES))].join(', ');
+    return refuse('REGISTER_OUT_OF_RANGE', `${access.table} of unit ${unit} is not granted (granted tables: ${granted})`);
+  }
   const last = access.addr + access.count - 1;
-  const inside = forUnit.some((e) => e.registers === undefined || coveredBy(e.registers, access.addr, last));
+  const inside = inTable.some((e) => e.registers === undefined || coveredBy(e.registers, access.addr, last));
   return inside ? ALLOWED : refuse('REGISTER_OUT_OF_RANGE', `${access.table} ${access.addr}..${last} of unit ${unit} is outside the granted register ranges`);
 }
 

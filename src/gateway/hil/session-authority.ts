@@ -35,7 +35,7 @@ export class SessionAuthority {
     this.o.stats.sessions++;
     this.live.set(session, grant);
     const audit = this.contextOf(session, grant);
-    this.o.audit.record(audit, { action: 'session', decision: 'allowed', slot_scope: grant.body.scope.slot ?? null });
+    this.o.audit.record(audit, { action: 'session', decision: 'allowed', slots: grant.body.scopes.map((x) => x.slot) });
     let cancel: (() => void) | undefined;
     const arm = (): void => {
       const left = grant.expiresAt * 1000 - now();

@@ -50,9 +50,9 @@ export const EXCEPTION_FLAG = 0x80;
 
 // ---- data tables (§4.3) ----
 
-/** The four primary tables, in the order the config lists them. */
-export const TABLES = ['holding', 'input', 'coils', 'discrete'] as const;
-export type Table = (typeof TABLES)[number];
+/** The four primary tables, in the order the config lists them (the list lives in lib/modbus-tables.ts). */
+export { MODBUS_TABLES as TABLES, type ModbusTable as Table } from '../../lib/modbus-tables.js';
+import type { ModbusTable as Table } from '../../lib/modbus-tables.js';
 /** Coils and holding registers are read-write; discrete inputs and input registers read-only. */
 export type WritableTable = 'coils' | 'holding';
 

@@ -94,8 +94,8 @@ export class TrustStore implements TrustContext {
     return validatePCert(this, bytes, opts);
   }
 
-  /** nonce: 'track' (default) refuses a nonce lower than the highest seen for (iss, sub, aud) and records it;
-   *  'ignore' skips nonce state (for offline inspection). Equal nonce is accepted (one Grant, several sessions). */
+  /** nonce: 'ignore' (default: 1-RTT sessions, offline inspection) skips nonce state; 'track' (early data,
+   *  draft §9) refuses a nonce lower than the highest seen for (iss, sub, aud) and records it (equal is accepted). */
   validateGrant(bytes: Uint8Array, opts: { audience: Uint8Array; subject?: Uint8Array; nonce?: 'track' | 'ignore' }): Valid<Grant> {
     return validateGrant(this, this.nonces, bytes, opts);
   }

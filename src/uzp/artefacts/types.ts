@@ -4,6 +4,8 @@
 // ./validate-*.ts (via TrustStore) produce values of the `Valid*` types, so code that needs a
 // checked Grant or PCert cannot be handed an unchecked one (rustls-style proof types).
 
+import type { ModbusTable } from '../../lib/modbus-tables.js';
+
 export type ObjectType = 'pcert' | 'grant' | 'rn-set' | 'revocation' | 'attestation' | 'por-evidence' | 'reference-manifest';
 
 export type Role = 'gateway' | 'operator' | 'rn';
@@ -53,26 +55,30 @@ export interface PCertBody {
   readonly name?: string;
 }
 
-/** One purpose of a Grant, e.g. {purpose:'modbus.write', units:[1], registers:[[0,99]]}. */
+/** One purpose of a Grant, e.g. {purpose:'modbus.write', units:[1], tables:['holding'], registers:[[0,99]]}. */
 export interface Purpose {
   readonly purpose: string;
-  /** Inclusive [first, last] register ranges (Modbus purposes). */
+  /** Inclusive [first, last] address ranges (Modbus purposes), in the tables below. */
   readonly registers?: readonly (readonly [number, number])[];
   /** Modbus unit ids the purpose applies to. */
   readonly units?: readonly number[];
+  /** Modbus tables the purpose covers; absent = holding registers only (docs/PROFILE.md §Grant). */
+  readonly tables?: readonly ModbusTable[];
   /** MQTT topic filters (mqtt.* purposes). */
   readonly topics?: readonly string[];
 }
 
+/** One slot a Grant reaches (draft §4.3: a HIL scope names the slot and may name the device), with what it may do there. */
 export interface GrantScope {
-  readonly slot?: string;
+  readonly slot: string;
   readonly device?: string;
+  readonly purposes: readonly Purpose[];
 }
 
 export interface GrantBody {
-  readonly purposes: readonly Purpose[];
-  readonly scope: GrantScope;
-  /** Monotonically increasing per (issuer, subject, audience) (draft §9). */
+  /** The slots this Grant reaches, each once, each with its purposes. */
+  readonly scopes: readonly GrantScope[];
+  /** Per (issuer, subject, audience); ordered only for early data (draft §9, docs/PROFILE.md §Grant). */
   readonly nonce: number;
   readonly earlyData: boolean;
   readonly noReplay: boolean;

@@ -77,7 +77,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   if (suite.hybrid && hello.mlkem.length === 0) fail(CommonCode.DECODE_VALUE, 'hybrid suite offered without an ML-KEM share');
   const initiatorPCert = trust.validatePCert(hello.pcert, { cid: join.initiator });
   requireEndpointRole(initiatorPCert);
-  const grant = trust.validateGrant(join.grant, { audience: identity.cid, subject: join.initiator, nonce: 'track' });
+  const grant = trust.validateGrant(join.grant, { audience: identity.cid, subject: join.initiator });
   if (!equal(grant.objectId, hello.grantId)) fail(ErrorCode.GRANT_SCOPE, 'the Grant forwarded by the RN is not the one bound in CH1');
   if (!p.ed25519Verify(initiatorPCert.body.publicKey, signatureInput(CTX_EID_BINDING, signedPart), hello.signature)) {
     fail(ErrorCode.SIG_INVALID, 'CH1 EID binding signature does not verify');

@@ -13,8 +13,9 @@ function authority(purposes: Purpose[], scope: { slot?: string; device?: string 
   return new SlotAuthority(grant, binding);
 }
 
-const read = (unit: number, addr: number, count: number, table: 'holding' | 'coils' = 'holding'): HilAction => ({ purpose: 'modbus.read', unit, access: { access: 'read', table, addr, count } });
-const write = (unit: number, addr: number, count: number): HilAction => ({ purpose: 'modbus.write', unit, access: { access: 'write', table: 'holding', addr, count } });
+type Table = 'holding' | 'input' | 'coils' | 'discrete';
+const read = (unit: number, addr: number, count: number, table: Table = 'holding'): HilAction => ({ purpose: 'modbus.read', unit, access: { access: 'read', table, addr, count } });
+const write = (unit: number, addr: number, count: number, table: 'holding' | 'coils' = 'holding'): HilAction => ({ purpose: 'modbus.write', unit, access: { access: 'write', table, addr, count } });
 const code = (d: ReturnType<SlotAuthority['check']>) => (d.allowed ? 'ok' : d.code);
 
 describe('HIL slot authority (draft §4.3)', () => {
@@ -51,9 +52,37 @@ describe('HIL slot authority (draft §4.3)', () => {
     expect(code(a.check(read(3, 0, 1)))).toBe('UNIT_NOT_GRANTED');
   });
 
-  it('absent units / registers mean every unit / address of that purpose', () => {
+  it('absent units / registers mean every unit / address of the granted tables; absent tables mean holding registers only', () => {
     const a = authority([{ purpose: 'modbus.read' }]);
-    expect(code(a.check(read(247, 65535, 1, 'coils')))).toBe('ok');
+    expect(code(a.check(read(247, 65535, 1)))).toBe('ok');
+    for (const t of ['coils', 'discrete', 'input'] as const) expect(code(a.check(read(247, 0, 1, t))), t).toBe('REGISTER_OUT_OF_RANGE');
+    const all = authority([{ purpose: 'modbus.read', tables: ['holding', 'input', 'coils', 'discrete'] }]);
+    for (const t of ['holding', 'coils', 'discrete', 'input'] as const) expect(code(all.check(read(247, 65535, 1, t))), t).toBe('ok');
+  });
+
+  it('a register range covers only its tables: a holding-register write Grant does not allow a coil write at the same address', () => {
+    // The first trial: modbus.write:units=1:regs=0-4 also let fc 5 write coil 0.
+    const legacyShape = authority([{ purpose: 'modbus.write', units: [1], registers: [[0, 4]] }]);
+    expect(code(legacyShape.check(write(1, 0, 1)))).toBe('ok');
+    expect(code(legacyShape.check(write(1, 0, 1, 'coils')))).toBe('REGISTER_OUT_OF_RANGE');
+    const coils = authority([{ purpose: 'modbus.write', units: [1], tables: ['coils'], registers: [[0, 4]] }]);
+    expect(code(coils.check(write(1, 0, 1, 'coils')))).toBe('ok');
+    expect(code(coils.check(write(1, 0, 1)))).toBe('REGISTER_OUT_OF_RANGE');
+    const refused = coils.check(write(1, 0, 1));
+    expect(refused.allowed ? '' : refused.reason).toBe('holding of unit 1 is not granted (granted tables: coils)');
+  });
+
+  it('one Grant, several slots: each slot gets its own purposes, and a slot it does not name is refused, naming the ones it does', () => {
+    const grant = trust.validateGrant(
+      d.grant(op.id.cid, gw.id.cid, { scopes: [{ slot: 'rs485-1', purposes: [{ purpose: 'modbus.read' }] }, { slot: 'tty-1', device: 'scale-3', purposes: [{ purpose: 'serial.read' }] }] }),
+      { audience: gw.id.cid },
+    );
+    const bus = new SlotAuthority(grant, { slot: 'rs485-1', device: 'boiler-1' });
+    const tty = new SlotAuthority(grant, { slot: 'tty-1', device: 'scale-3' });
+    expect([code(bus.check(read(1, 0, 1))), code(bus.check({ purpose: 'serial.read' }))]).toEqual(['ok', 'PURPOSE_NOT_GRANTED']);
+    expect([code(tty.check({ purpose: 'serial.read' })), code(tty.check(read(1, 0, 1)))]).toEqual(['ok', 'PURPOSE_NOT_GRANTED']);
+    const other = new SlotAuthority(grant, { slot: 'net-1', device: 'press-2' }).checkSlot();
+    expect(other).toEqual({ allowed: false, code: 'SLOT_NOT_GRANTED', reason: 'the Grant does not name slot "net-1" (it names rs485-1, tty-1)' });
   });
 
   it('MQTT: subscriptions must stay inside a granted filter, publications must match one', () => {

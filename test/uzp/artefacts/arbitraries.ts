@@ -14,6 +14,7 @@ export const purposeArb: fc.Arbitrary<Purpose> = fc
     {
       purpose: fc.oneof(fc.constantFrom('serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'), fc.array(word, { minLength: 1, maxLength: 3 }).map((w) => w.join('.'))),
       units: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 6 }),
+      tables: fc.subarray(['holding', 'input', 'coils', 'discrete'] as const, { minLength: 1 }),
       registers: fc.array(
         fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
         { minLength: 1, maxLength: 4 },
@@ -31,8 +32,11 @@ export const purposeArb: fc.Arbitrary<Purpose> = fc
 
 export const grantBodyArb: fc.Arbitrary<GrantBody> = fc
   .record({
-    purposes: fc.array(purposeArb, { minLength: 1, maxLength: 4 }),
-    scope: fc.record({ slot: name(), device: name() }, { requiredKeys: [] }),
+    scopes: fc.uniqueArray(fc.record({ slot: name(), device: name(), purposes: fc.array(purposeArb, { minLength: 1, maxLength: 4 }) }, { requiredKeys: ['slot', 'purposes'] }), {
+      minLength: 1,
+      maxLength: 4,
+      selector: (s) => s.slot,
+    }),
     nonce: fc.maxSafeNat(),
     earlyData: fc.boolean(),
     noReplay: fc.boolean(),

@@ -50,8 +50,7 @@ export function pcertBody(id: Identity = gateway, role: PCertBody['role'] = 'gat
 
 export function grantBody(over: Partial<GrantBody> = {}): GrantBody {
   return {
-    purposes: [{ purpose: 'modbus.read', units: [1, 2], registers: [[0, 99]] }, { purpose: 'serial.read' }],
-    scope: { slot: 'slot-1', device: 'plc-1' },
+    scopes: [{ slot: 'slot-1', device: 'plc-1', purposes: [{ purpose: 'modbus.read', units: [1, 2], tables: ['holding', 'input'], registers: [[0, 99]] }, { purpose: 'serial.read' }] }],
     nonce: 7,
     earlyData: false,
     noReplay: true,

@@ -144,25 +144,32 @@ describe('validateGrant', () => {
     expect(codeOf(() => ts.validateGrant(g, opts))).toBe(ErrorCode.REVOKED);
   });
 
-  it('nonce: equal accepted, higher accepted, lower refused; per (iss, sub, aud)', () => {
+  it('1-RTT (default): a newer Grant never makes an older valid one unusable, in any order', () => {
     const ts = store();
+    const n = (nonce: number) => mint('grant', grantBody({ nonce }), { subject: operator.cid });
+    for (const nonce of [7, 9, 8, 1, 9, 200, 3]) expect(ts.validateGrant(n(nonce), opts).body.nonce).toBe(nonce);
+  });
+
+  it("early data ('track'): equal accepted, higher accepted, lower refused; per (iss, sub, aud) (draft §9)", () => {
+    const ts = store();
+    const track = { ...opts, nonce: 'track' as const };
     const n = (nonce: number, sub = operator) => mint('grant', grantBody({ nonce }), { subject: sub.cid });
-    expect(ts.validateGrant(n(7), opts).body.nonce).toBe(7);
-    expect(ts.validateGrant(n(7), opts).body.nonce).toBe(7);
-    expect(ts.validateGrant(n(9), opts).body.nonce).toBe(9);
-    expect(codeOf(() => ts.validateGrant(n(8), opts))).toBe(ErrorCode.GRANT_NONCE_STALE);
-    expect(ts.validateGrant(n(1, stranger), opts).body.nonce).toBe(1);
-    // 'ignore' neither refuses nor records.
-    expect(ts.validateGrant(n(8), { ...opts, nonce: 'ignore' }).body.nonce).toBe(8);
-    expect(ts.validateGrant(n(200), { ...opts, nonce: 'ignore' }).body.nonce).toBe(200);
-    expect(ts.validateGrant(n(10), opts).body.nonce).toBe(10);
+    expect(ts.validateGrant(n(7), track).body.nonce).toBe(7);
+    expect(ts.validateGrant(n(7), track).body.nonce).toBe(7);
+    expect(ts.validateGrant(n(9), track).body.nonce).toBe(9);
+    expect(codeOf(() => ts.validateGrant(n(8), track))).toBe(ErrorCode.GRANT_NONCE_STALE);
+    expect(ts.validateGrant(n(1, stranger), track).body.nonce).toBe(1);
+    // 1-RTT validation neither refuses nor records.
+    expect(ts.validateGrant(n(8), opts).body.nonce).toBe(8);
+    expect(ts.validateGrant(n(200), opts).body.nonce).toBe(200);
+    expect(ts.validateGrant(n(10), track).body.nonce).toBe(10);
   });
 
   it('a forged Grant never advances the nonce state (recorded only after the signature)', () => {
     const ts = store();
     const forged = corruptSig(mint('grant', grantBody({ nonce: 1000 })));
-    expect(codeOf(() => ts.validateGrant(forged, opts))).toBe(ErrorCode.SIG_INVALID);
-    expect(ts.validateGrant(mint('grant', grantBody({ nonce: 5 })), opts).body.nonce).toBe(5);
+    expect(codeOf(() => ts.validateGrant(forged, { ...opts, nonce: 'track' }))).toBe(ErrorCode.SIG_INVALID);
+    expect(ts.validateGrant(mint('grant', grantBody({ nonce: 5 })), { ...opts, nonce: 'track' }).body.nonce).toBe(5);
   });
 });
 

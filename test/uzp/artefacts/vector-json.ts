@@ -17,13 +17,17 @@ export function bodyToJson(type: CodecType, body: unknown): J {
     case 'grant': {
       const b = body as GrantBody;
       return {
-        purposes: b.purposes.map((p) => ({
-          purpose: p.purpose,
-          ...(p.units ? { units: [...p.units] } : {}),
-          ...(p.registers ? { registers: p.registers.map(([x, y]) => [x, y]) } : {}),
-          ...(p.topics ? { topics: [...p.topics] } : {}),
+        scopes: b.scopes.map((s) => ({
+          slot: s.slot,
+          ...(s.device !== undefined ? { device: s.device } : {}),
+          purposes: s.purposes.map((p) => ({
+            purpose: p.purpose,
+            ...(p.units ? { units: [...p.units] } : {}),
+            ...(p.tables ? { tables: [...p.tables] } : {}),
+            ...(p.registers ? { registers: p.registers.map(([x, y]) => [x, y]) } : {}),
+            ...(p.topics ? { topics: [...p.topics] } : {}),
+          })),
         })),
-        scope: { ...b.scope },
         nonce: b.nonce,
         early_data: b.earlyData,
         no_replay: b.noReplay,
@@ -46,15 +50,19 @@ export function bodyFromJson<T extends CodecType>(type: T, j: J): BodyOf[T] {
       return { publicKey: fromHex(j.public), role: j.role, ...(j.name !== undefined ? { name: j.name } : {}) } as BodyOf[T];
     case 'grant':
       return {
-        purposes: j.purposes.map(
-          (p: J): Purpose => ({
-            purpose: p.purpose,
-            ...(p.units ? { units: p.units } : {}),
-            ...(p.registers ? { registers: p.registers.map((r: number[]) => [r[0], r[1]] as const) } : {}),
-            ...(p.topics ? { topics: p.topics } : {}),
-          }),
-        ),
-        scope: j.scope,
+        scopes: j.scopes.map((s: J) => ({
+          slot: s.slot,
+          ...(s.device !== undefined ? { device: s.device } : {}),
+          purposes: s.purposes.map(
+            (p: J): Purpose => ({
+              purpose: p.purpose,
+              ...(p.units ? { units: p.units } : {}),
+              ...(p.tables ? { tables: p.tables } : {}),
+              ...(p.registers ? { registers: p.registers.map((r: number[]) => [r[0], r[1]] as const) } : {}),
+              ...(p.topics ? { topics: p.topics } : {}),
+            }),
+          ),
+        })),
         nonce: j.nonce,
         earlyData: j.early_data,
         noReplay: j.no_replay,

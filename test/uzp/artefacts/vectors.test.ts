@@ -44,13 +44,15 @@ describe('artefact vectors', () => {
         expect(toHex(env.objectId)).toBe(v.object_id);
         expect(toHex(env.issuer)).toBe(v.fields.issuer);
         expect(bodyToJson(type, env.body)).toEqual(v.body);
+        // A profile-version-1 Grant is read (as one scope), never written: there is nothing to re-encode.
+        if (v.decode_only === true) return;
         const body = encodeBody(env, codecFor(type).encode(env.body as never));
         expect(toHex(body)).toBe(v.body_hex);
         const again = encodeCanonical({ body, sigs: env.signatures.map((s) => ({ alg: s.alg, kid: s.kid, sig: s.sig })) });
         expect(toHex(again)).toBe(v.envelope_hex);
       });
 
-      it('signing the JSON inputs with the root seed reproduces the envelope', () => {
+      it.skipIf(v.decode_only === true)('signing the JSON inputs with the root seed reproduces the envelope', () => {
         const signer = identityFromSeed(provider, fromHex(file.identities.root.seed)).signer;
         const out = signArtefact(provider, signer, fieldsFromJson(type, v.fields) as never, bodyFromJson(type, v.body));
         expect(toHex(out)).toBe(v.envelope_hex);

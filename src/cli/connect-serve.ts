@@ -31,22 +31,38 @@ export function serveTail(slot: SlotChannel, io: CommandIo, count: number): Prom
   });
 }
 
-/** modbus-tcp: a loopback Modbus TCP endpoint forwarding to the slot; announces its address. */
-export async function serveModbusTcp(slot: SlotChannel, listen: string, io: CommandIo): Promise<number> {
+/** modbus-tcp, step 1, before any network: the loopback listener (refuses a non-loopback or busy address). */
+export async function listenModbusTcp(listen: string): Promise<{ serve(slot: SlotChannel, io: CommandIo, onRefused: (code: string) => void): Promise<number>; close(): Promise<void> }> {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
-  const ep = new ModbusTcpEndpoint((unit, pdu) => slot.modbus(unit, pdu));
+  if (i <= 0 || !/^\d{1,5}$/.test(listen.slice(i + 1)) || port > 65535) throw usageError(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
+  let current: SlotChannel | undefined;
+  let refused: (code: string) => void = () => {};
+  // Until the slot is open there is nothing to forward to: a client that connects early gets 0x0A.
+  const ep = new ModbusTcpEndpoint(async (unit, pdu) => {
+    if (current === undefined) throw new LocalError(CommonCode.ABORTED, 'the slot is not open yet');
+    const r = await current.modbus(unit, pdu);
+    if (r.refused !== undefined) refused(r.refused);
+    return r;
+  });
   const address = await ep.listen(host, port);
-  io.stdout.write(JSON.stringify({ event: 'listening', address, mode: 'modbus-tcp' }) + '\n');
-  return new Promise((resolve) => slot.once('end', () => void ep.close().then(() => resolve(1))));
+  return {
+    // modbus-tcp, step 2: forward to the open slot; announces the address once requests can flow.
+    serve(slot, io, onRefused) {
+      current = slot;
+      refused = onRefused;
+      io.stdout.write(JSON.stringify({ event: 'listening', address, mode: 'modbus-tcp' }) + '\n');
+      return new Promise((resolve) => slot.once('end', () => resolve(1)));
+    },
+    close: () => ep.close(),
+  };
 }
 
 /** serial without --pty: the slot's bytes on stdout, stdin to the slot. */
-export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean): Promise<number> {
+export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string): Promise<number> {
   slot.on('data', (d: Uint8Array) => io.stdout.write(d));
-  slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code }, `refused: ${code}`));
+  slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code})`));
   return new Promise((resolve) => {
     process.stdin.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => resolve(1)));
     process.stdin.once('end', () => resolve(0));

@@ -6,14 +6,18 @@
 //   mqtt        subscribe (--sub) and publish (--pub TOPIC=PAYLOAD) on the bridged topics
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 
+import type { Mode } from '../hil/messages.js';
 import { AttestationError } from '../operator/attest.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
-import { SlotChannel } from '../operator/slot-channel.js';
+import { RefusedByGateway } from '../operator/errors.js';
+import { explainRefusal } from '../operator/grant-text.js';
+import { validityText } from '../operator/preflight.js';
+import { HilRefusedError, SlotChannel } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { notice, serveModbusTcp, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
+import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
 import { defineCommand, defineGroup } from './define.js';
 import type { FlagValues } from './flags.js';
 
@@ -33,18 +37,18 @@ const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: '
 type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
 
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal (exit 0 pass, 1 fail).';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error.';
 const STREAM_JSON =
   'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 
 /** Opens the session (appraising the gateway first when asked); a failed appraisal is printed, not thrown. */
-async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean): Promise<OperatorConnection | number> {
+async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
   const gateway = parseCid(f.gateway);
   const attest = attestOnly || f.manifest !== undefined;
   const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
   const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
   try {
-    return await connectOperator(files, gateway, attestation !== undefined ? { attestation } : {});
+    return await connectOperator(files, gateway, { ...(attestation !== undefined ? { attestation } : {}), ...(use ?? {}) });
   } catch (e) {
     // A failed appraisal is a result to show, check by check, not a bare error line.
     if (e instanceof AttestationError) {
@@ -69,9 +73,10 @@ async function untilDone(conn: OperatorConnection, done: Promise<number>): Promi
 }
 
 /** Connects, opens the slot in the HIL mode and serves it until done. */
-async function serveSlot(f: SessionFlags & { readonly slot: string }, io: CommandIo, hilMode: 'tail' | 'modbus' | 'serial' | 'mqtt', serve: (slot: SlotChannel) => Promise<number>): Promise<number> {
-  const conn = await open(f, io, false);
+async function serveSlot(f: SessionFlags & { readonly slot: string }, io: CommandIo, hilMode: Mode, serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>): Promise<number> {
+  const conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
   if (typeof conn === 'number') return conn;
+  const explain = (code: string): string => explainRefusal(code, conn.grant.body, f.slot);
   if (conn.appraisal !== undefined) {
     const passed = conn.appraisal.claims.filter((c) => c.status === 'pass').length;
     notice(io, f.json, { event: 'attestation_passed', checks: passed, slots: conn.appraisal.slots.length }, `gateway attestation passed (${passed} checks, ${conn.appraisal.slots.length} slots)`);
@@ -79,10 +84,18 @@ async function serveSlot(f: SessionFlags & { readonly slot: string }, io: Comman
   try {
     const slot = await SlotChannel.open(conn.session, f.slot, hilMode);
     const o = slot.opened!;
-    notice(io, f.json, { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes }, `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}`);
-    return await untilDone(conn, serve(slot));
+    const validity = validityText(conn.grant, Date.now());
+    notice(
+      io,
+      f.json,
+      { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString() },
+      `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}; Grant ${validity}`,
+    );
+    return await untilDone(conn, serve(slot, explain));
   } catch (e) {
     conn.close();
+    // The gateway says only a code; the Grant we hold says what it covers.
+    if (e instanceof HilRefusedError) throw new RefusedByGateway(e.refusal, e.what, explain(e.refusal));
     throw e;
   }
 }
@@ -102,7 +115,17 @@ const modbusTcp = defineCommand({
   description: DESCRIPTION,
   flags: { ...SESSION_FLAGS, ...SLOT_FLAG, listen: { type: 'string', placeholder: 'HOST:PORT', default: '127.0.0.1:1502', describe: 'local address, loopback only' }, ...APPRAISAL_FLAGS },
   json: STREAM_JSON,
-  run: ({ flags }, io) => serveSlot(flags, io, 'modbus', (slot) => serveModbusTcp(slot, flags.listen, io)),
+  async run({ flags }, io) {
+    // The local listener first: a busy or non-loopback --listen is refused before any network.
+    const local = await listenModbusTcp(flags.listen);
+    try {
+      return await serveSlot(flags, io, 'modbus', (slot, explain) =>
+        local.serve(slot, io, (code) => notice(io, flags.json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code}); the Modbus client got an exception`)),
+      );
+    } finally {
+      await local.close();
+    }
+  },
 });
 
 const serial = defineCommand({
@@ -111,7 +134,7 @@ const serial = defineCommand({
   description: DESCRIPTION,
   flags: { ...SESSION_FLAGS, ...SLOT_FLAG, pty: { type: 'string', placeholder: 'PATH', describe: 'expose the slot as a local PTY at PATH (needs socat)' }, ...APPRAISAL_FLAGS },
   json: 'stdout is the raw serial stream without --pty and a JSON line {"event":"pty",...} with it; --json makes the status lines on stderr JSON ({"event":"connected"|"refused",...})',
-  run: ({ flags }, io) => serveSlot(flags, io, 'serial', (slot) => (flags.pty !== undefined ? servePty(slot, flags.pty, io) : serveStdio(slot, io, flags.json))),
+  run: ({ flags }, io) => serveSlot(flags, io, 'serial', (slot, explain) => (flags.pty !== undefined ? servePty(slot, flags.pty, io) : serveStdio(slot, io, flags.json, explain))),
 });
 
 const mqtt = defineCommand({

@@ -1,6 +1,10 @@
-// The purposes a Grant may carry for a HIL slot (docs/PROFILE.md §HIL, Authority), and which of
-// them take which parameters. The gateway's authority enforces them; `pantheon grant` refuses
-// anything else at issue time, so a typo never becomes a Grant.
+// The purposes a Grant may carry for a HIL slot (docs/PROFILE.md §HIL, Authority), which of them
+// take which parameters, which open which mode, and how one is written (`pantheon grant --purpose`
+// grammar). The gateway's authority enforces them; `pantheon grant` refuses anything else at issue
+// time, so a typo never becomes a Grant; the operator CLI explains refusals with them.
+
+import type { Purpose } from '../uzp/artefacts/types.js';
+import type { Mode } from './messages.js';
 
 export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
 export type HilPurpose = (typeof PURPOSES)[number];
@@ -12,4 +16,27 @@ export function isHilPurpose(s: string): s is HilPurpose {
 /** Modbus purposes take units, tables and register ranges; MQTT purposes take topic filters. */
 export function purposeFamily(p: HilPurpose): 'serial' | 'modbus' | 'mqtt' {
   return p.startsWith('modbus.') ? 'modbus' : p.startsWith('mqtt.') ? 'mqtt' : 'serial';
+}
+
+/** The purposes that make each mode usable, by device kind (any one suffices to open). */
+export const MODE_PURPOSES: Readonly<Record<Mode, Readonly<Partial<Record<'modbus' | 'serial' | 'mqtt', readonly HilPurpose[]>>>>> = {
+  tail: { modbus: ['modbus.read'], serial: ['serial.read'], mqtt: ['mqtt.subscribe'] },
+  modbus: { modbus: ['modbus.read', 'modbus.write'] },
+  serial: { serial: ['serial.read', 'serial.write'] },
+  mqtt: { mqtt: ['mqtt.subscribe', 'mqtt.publish'] },
+};
+
+/** Every purpose that can open `mode` on some device kind. */
+export function purposesOpening(mode: Mode): HilPurpose[] {
+  return [...new Set(Object.values(MODE_PURPOSES[mode]).flat())];
+}
+
+/** A purpose as `pantheon grant --purpose` writes it, e.g. modbus.read:units=1,2:tables=holding:regs=0-99. */
+export function formatPurpose(p: Purpose): string {
+  let s = p.purpose;
+  if (p.units !== undefined) s += `:units=${p.units.join(',')}`;
+  if (p.tables !== undefined) s += `:tables=${p.tables.join(',')}`;
+  if (p.registers !== undefined) s += `:regs=${p.registers.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`;
+  if (p.topics !== undefined) s += `:topics=${p.topics.join(',')}`;
+  return s;
 }

@@ -1,5 +1,6 @@
 // Operator side composition: from the operator's files to an open UZP session with a gateway.
-// Outbound only: one RN link (an address from the RN Set Statement), then Join + E2E handshake.
+// Local checks first (preflight.ts: key and PCert match, the Grant is valid and covers slot and
+// mode), then outbound only: one RN link (an address from the RN Set Statement), Join + E2E handshake.
 
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
@@ -15,6 +16,9 @@ import { NonceStore } from '../attest/nonces.js';
 import { attestationRequest } from '../attest/request.js';
 import type { AppraisalResult } from '../attest/types.js';
 import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRequirement } from './attest.js';
+import { preflight } from './preflight.js';
+import type { Mode } from '../hil/messages.js';
+import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { type CodedError, CommonCode, LocalError } from '../lib/errors.js';
 
 interface OperatorFiles {
@@ -29,6 +33,8 @@ interface OperatorFiles {
 export interface OperatorConnection {
   readonly session: Session;
   readonly link: RnLink;
+  /** The Grant this session runs under (validated locally before connecting). */
+  readonly grant: Valid<Grant>;
   /** Present when the connection required attestation: the (passing) appraisal. */
   readonly appraisal?: AppraisalResult;
   close(): void;
@@ -43,6 +49,9 @@ interface ConnectOperatorOptions {
    * any slot is opened). The request rides in CH1's extension slot; the gateway pushes its evidence.
    */
   readonly attestation?: AttestationRequirement;
+  /** The slot and mode about to be opened: checked against the Grant before any network. */
+  readonly slot?: string;
+  readonly mode?: Mode;
 }
 
 export async function connectOperator(
@@ -58,6 +67,18 @@ export async function connectOperator(
   if (files.revocations !== undefined) trust.setRevocation(readArtefactFile(files.revocations));
   const pcert = readArtefactFile(files.pcert);
   const grant = readArtefactFile(files.grant);
+  const valid = preflight({
+    provider,
+    trust,
+    cid: id.cid,
+    pcert,
+    grant,
+    gateway,
+    files,
+    nowMs: Date.now(),
+    ...(opts.slot !== undefined ? { slot: opts.slot } : {}),
+    ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
+  });
   // Try every address of every listed RN in order (draft §11.1: any eligible RN of the set).
   const addresses = rnSet.body.rns.flatMap((r) => r.addresses);
   if (addresses.length === 0) throw new LocalError(CommonCode.CONFIG_INVALID, `${files.rnSet}: the RN Set Statement lists no address`);
@@ -80,7 +101,7 @@ export async function connectOperator(
         session.close();
         setTimeout(() => link.close(), 200).unref();
       };
-      if (req === undefined || nonce === undefined || nonces === undefined) return { session, link, close };
+      if (req === undefined || nonce === undefined || nonces === undefined) return { session, link, grant: valid, close };
       let appraisal: AppraisalResult;
       try {
         appraisal = appraiseOnSession(provider, session, await pushedEvidence(session, req.timeoutMs), nonce, nonces, req);
@@ -92,7 +113,7 @@ export async function connectOperator(
         close();
         throw new AttestationError(appraisal);
       }
-      return { session, link, appraisal, close };
+      return { session, link, grant: valid, appraisal, close };
     } catch (e) {
       link.close();
       throw e;

@@ -19,8 +19,11 @@ interface Opened {
 }
 
 /** A refusal by the gateway's HIL broker, with its stable code (e.g. PURPOSE_NOT_GRANTED). */
-class HilRefusedError extends ProtocolError {
-  constructor(readonly refusal: string, what: string) {
+export class HilRefusedError extends ProtocolError {
+  constructor(
+    readonly refusal: string,
+    readonly what: string,
+  ) {
     super(ErrorCode.HANDSHAKE_REFUSED, `${what}: refused by the gateway (${refusal})`, 'policy');
   }
 }

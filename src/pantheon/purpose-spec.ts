@@ -74,12 +74,6 @@ export function parsePurposeSpec(spec: string): Purpose {
   return out;
 }
 
-/** The inverse of parsePurposeSpec (for display); parsePurposeSpec(formatPurpose(p)) equals p. */
-export function formatPurpose(p: Purpose): string {
-  let s = p.purpose;
-  if (p.units !== undefined) s += `:units=${p.units.join(',')}`;
-  if (p.tables !== undefined) s += `:tables=${p.tables.join(',')}`;
-  if (p.registers !== undefined) s += `:regs=${p.registers.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`;
-  if (p.topics !== undefined) s += `:topics=${p.topics.join(',')}`;
-  return s;
-}
+// The display form (formatPurpose, the inverse of parsePurposeSpec) lives with the purposes in
+// src/hil/purposes.ts, so the operator's explanations print Grants the way pantheon writes them.
+export { formatPurpose } from '../hil/purposes.js';

@@ -3,86 +3,26 @@
 // may reach several slots, each with its own purposes; a typo'd purpose is refused at issue, so it
 // can never lock anyone out. RN and gateway are processes; the operator is a real Endpoint.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtefactFile } from '../../src/files/artefact-file.js';
-import { writeKeyFile } from '../../src/files/keyfile.js';
-import { SlotChannel } from '../../src/operator/slot-channel.js';
-import { EchoDevice } from '../../src/sim/echo-device.js';
-import { PtyPair } from '../../src/sim/pty.js';
-import { openSerial } from '../../src/sim/serial-open.js';
 import { loadTrustAnchor } from '../../src/files/trust-anchor.js';
+import { SlotChannel } from '../../src/operator/slot-channel.js';
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
+import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
 import { RnLink } from '../../src/uzp/link/rn-link.js';
-import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
-import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
-import { toHex } from '../../src/uzp/bytes.js';
-import { spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+import { startTwoSlotGateway, type TwoSlotGateway } from '../helpers/two-slot-gateway.js';
 
-let dir: string;
-const at = (f: string): string => join(dir, f);
-let rnAddress: string;
-let gw: Identity;
-let op: Identity;
-const cleanups: (() => unknown)[] = [];
-const SLOTS = ['tty-1', 'tty-2'] as const;
-
-async function cli(...argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const c = spawnCli(argv);
-  const { code } = await c.exited;
-  return { code, out: c.stdout(), err: c.stderr() };
-}
-
-/** `uzpgw pantheon grant` for the operator and gateway, checked against the gateway's config. */
-async function issue(out: string, ...slotsAndPurposes: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return cli('pantheon', 'grant', '--dir', at('domain'), '--subject', toHex(op.cid), '--audience', toHex(gw.cid), '--config', at('gateway.json'), ...slotsAndPurposes, '--out', at(out), '--json');
-}
+let g: TwoSlotGateway;
+const at = (f: string): string => g.at(f);
+const issue = (out: string, ...rest: string[]) => g.issue(out, ...rest);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'uzp-grants-'));
-  expect((await cli('pantheon', 'init', '--dir', at('domain'), '--domain', 'grants.test')).code).toBe(0);
-  const rn = generateIdentity(p);
-  gw = generateIdentity(p);
-  op = generateIdentity(p);
-  for (const [name, id, role] of [['rn', rn, undefined], ['gw', gw, 'gateway'], ['op', op, 'operator']] as const) {
-    writeKeyFile(at(`${name}.key`), id);
-    if (role !== undefined) expect((await cli('pantheon', 'enroll', '--dir', at('domain'), '--public', toHex(id.publicKey), '--role', role, '--out', at(`${name}.pcert`))).code).toBe(0);
-  }
-  const rnChild = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', at('domain/trust.json'), '--key', at('rn.key'), '--log-level', 'warn']);
-  rnAddress = (await waitForJsonLine<{ address: string }>(rnChild, (v) => v.event === 'listening')).address;
-  expect((await cli('pantheon', 'rn-set', '--dir', at('domain'), '--rn', `${toHex(rn.publicKey)}@${rnAddress}`, '--out', at('rn-set.uzp'))).code).toBe(0);
-
-  mkdirSync(at('pty'));
-  mkdirSync(at('dev'));
-  for (const slot of SLOTS) {
-    const pty = await PtyPair.open({ linkA: at(`pty/${slot}`), linkB: at(`dev/${slot}`) });
-    cleanups.push(() => pty.close());
-    const port = await openSerial(pty.linkB, 115200);
-    new EchoDevice(port);
-    cleanups.push(() => new Promise<void>((r) => port.close(() => r())));
-  }
-  writeFileSync(
-    at('gateway.json'),
-    JSON.stringify({
-      kind: 'uzp-gw/gateway-config',
-      identity: { key: 'gw.key', pcert: 'gw.pcert' },
-      trust: { anchor: 'domain/trust.json', rn_set: 'rn-set.uzp' },
-      board: 'virtual',
-      virtual_dir: 'pty',
-      slots: Object.fromEntries(SLOTS.map((s) => [s, { device: { id: `echo-${s}`, driver: 'serial-raw', serial: { baud: 115200 } } }])),
-    }),
-  );
-  const gateway = spawnCli(['gateway', '--config', at('gateway.json'), '--log-level', 'info']);
-  await waitForJsonLine(gateway, (v) => v.event === 'rn.attached');
+  g = await startTwoSlotGateway();
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await g?.close();
 });
 
 /** A session under the Grant in `file`, then a serial channel on `slot`: echoes "ping" or says why not. */
@@ -90,9 +30,9 @@ async function echoThrough(file: string, slot: string): Promise<string> {
   const trust = new TrustStore({ provider: p, rootPublicKey: loadTrustAnchor(p, at('domain/trust.json')).rootPublicKey });
   trust.setRnSet(readArtefactFile(at('rn-set.uzp')));
   const pcert = readArtefactFile(at('op.pcert'));
-  const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.seed, pcert } });
+  const link = await RnLink.attach({ address: g.rnAddress, trust, identity: { seed: g.op.seed, pcert } });
   try {
-    const session = await new Endpoint({ trust, identity: { cid: op.cid, signer: op.signer, pcert }, link }).connect(gw.cid, readArtefactFile(at(file)));
+    const session = await new Endpoint({ trust, identity: { cid: g.op.cid, signer: g.op.signer, pcert }, link }).connect(g.gw.cid, readArtefactFile(at(file)));
     try {
       const ch = await SlotChannel.open(session, slot, 'serial').catch((e: Error) => e);
       if (ch instanceof Error) return `refused: ${ch.message}`;

@@ -11,19 +11,11 @@ import type { AnyDevice } from '../../hil/device.js';
 import { decodeHil, type HilMessage } from '../../hil/messages.js';
 import { isCodedError } from '../../lib/errors.js';
 import type { AuditContext } from './audit.js';
-import type { HilPurpose } from '../../hil/purposes.js';
+import { MODE_PURPOSES } from '../../hil/purposes.js';
 import { SlotAuthority } from './authority.js';
 import type { EvidenceService } from './evidence-service.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
 import { refuse, senderOf, type Refusals, type Send } from './reply.js';
-
-/** The purposes that make each mode usable, by device kind (any one suffices to open). */
-const MODE_PURPOSES: Record<string, Record<string, readonly HilPurpose[]>> = {
-  tail: { modbus: ['modbus.read'], serial: ['serial.read'], mqtt: ['mqtt.subscribe'] },
-  modbus: { modbus: ['modbus.read', 'modbus.write'] },
-  serial: { serial: ['serial.read', 'serial.write'] },
-  mqtt: { mqtt: ['mqtt.subscribe', 'mqtt.publish'] },
-};
 
 /** Modbus requests in flight per channel unless configured; beyond, exception 0x06 (busy). */
 export const DEFAULT_MAX_PENDING_REQUESTS = 64;

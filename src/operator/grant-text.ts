@@ -1,0 +1,71 @@
+// The operator's own Grant, told back to them (issue #10, "errors that say why"). The gateway answers
+// a refusal with a code only — a peer never learns the gateway's reasons (docs/PROFILE.md §HIL) — but
+// the operator holds the Grant it presented, so the CLI can put what that Grant covers next to what
+// was asked: "your Grant covers tty-1, net-1; you asked for rs485-1".
+
+import { formatPurpose, purposesOpening } from '../hil/purposes.js';
+import type { Mode } from '../hil/messages.js';
+import type { GrantBody, GrantScope } from '../uzp/artefacts/types.js';
+
+/** The mode words of `uzpgw connect` per HIL mode. */
+const MODE_WORD: Readonly<Record<Mode, string>> = { tail: 'tail', modbus: 'modbus-tcp', serial: 'serial', mqtt: 'mqtt' };
+
+function slotsText(g: GrantBody): string {
+  return g.scopes.map((s) => s.slot).join(', ') || 'no slot';
+}
+
+function purposesText(s: GrantScope): string {
+  return s.purposes.map(formatPurpose).join(', ');
+}
+
+/** The modes the purposes of `s` can open (on a device of the right kind). */
+export function modesFor(s: GrantScope): string[] {
+  return (Object.keys(MODE_WORD) as Mode[]).filter((m) => purposesOpening(m).some((p) => s.purposes.some((x) => x.purpose === p))).map((m) => MODE_WORD[m]);
+}
+
+/** Why a slot or mode cannot be used under this Grant, before any network; undefined when it can. */
+export function grantDoesNotCover(g: GrantBody, slot: string, mode: Mode | undefined): string | undefined {
+  const scope = g.scopes.find((s) => s.slot === slot);
+  if (scope === undefined) return `your Grant covers ${slotsText(g)}; you asked for ${slot}`;
+  if (mode === undefined) return undefined;
+  const opening = purposesOpening(mode);
+  if (scope.purposes.some((p) => opening.includes(p.purpose as never))) return undefined;
+  return `your Grant gives ${slot}: ${purposesText(scope)}, which opens ${modesFor(scope).join(', ') || 'no mode'}; ${MODE_WORD[mode]} needs ${opening.join(' or ')}`;
+}
+
+/** A gateway refusal `code` explained with the Grant held for `slot`. */
+export function explainRefusal(code: string, g: GrantBody, slot: string): string {
+  const scope = g.scopes.find((s) => s.slot === slot);
+  const covers = scope !== undefined ? `your Grant for ${slot}: ${purposesText(scope)}` : `your Grant covers ${slotsText(g)}, not ${slot}`;
+  switch (code) {
+    case 'SLOT_NOT_GRANTED':
+      return scope === undefined ? `your Grant covers ${slotsText(g)}; you asked for ${slot}` : `the gateway has no slot ${slot} (your Grant names it, so check the slot id with the gateway's admin)`;
+    case 'DEVICE_NOT_GRANTED':
+      return `your Grant pins ${slot} to device ${scope?.device ?? '?'}; the slot now holds another device`;
+    case 'PURPOSE_NOT_GRANTED':
+      return `not among the purposes of ${covers}`;
+    case 'UNIT_NOT_GRANTED':
+    case 'REGISTER_OUT_OF_RANGE':
+      return `outside ${covers} (units, tables and address ranges)`;
+    case 'TOPIC_OUT_OF_FILTER':
+      return `outside the topic filters of ${covers}`;
+    case 'BAD_TOPIC':
+      return 'not a valid MQTT topic (filters: + a whole level, # the whole last level; names: no wildcards)';
+    case 'TOPIC_NOT_BRIDGED':
+      return `the gateway does not bridge that topic on ${slot} (its config's subscribe/publish filters decide; ask the gateway's admin)`;
+    case 'MODE_NOT_SUPPORTED':
+      return `the device on ${slot} cannot serve this mode; ${scope !== undefined ? `your Grant opens ${modesFor(scope).join(', ')}` : ''}`.replace(/; $/, '');
+    case 'DEVICE_UNAVAILABLE':
+      return `the device on ${slot} is unavailable (its port is down: unplugged, missing or not openable); \`uzpgw status\` on the gateway says why`;
+    case 'SLOT_UNAVAILABLE':
+      return `slot ${slot} is not serving right now`;
+    case 'BUSY':
+      return 'the gateway has too many requests of this channel in flight; retry';
+    case 'TOO_MANY_SUBSCRIPTIONS':
+      return 'a channel holds at most 64 subscriptions';
+    case 'ILLEGAL_REQUEST':
+      return 'the gateway does not pass this Modbus function (only 1-6, 15, 16, 23 and 43/14)';
+    default:
+      return `refused by the gateway (${code})`;
+  }
+}

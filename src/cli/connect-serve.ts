@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { HilMessage } from '../hil/messages.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
@@ -25,6 +26,8 @@ export function serveTail(slot: SlotChannel, io: CommandIo, count: number): Prom
   return new Promise((resolve) => {
     let n = 0;
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
+      // Exactly `count`: readings that arrive in the same block after the last one are not printed.
+      if (n >= count) return;
       io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
       if (++n >= count) resolve(0);
     });
@@ -71,15 +74,26 @@ export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, expl
 
 /** --pty: socat creates PATH as a PTY and bridges it to our pipes, so terminal programs can open it. */
 export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<number> {
-  const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const dir = dirname(path);
+  if (!existsSync(dir)) return Promise.reject(new LocalError(CommonCode.USAGE, `--pty ${path}: the directory ${dir} does not exist`));
+  const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let socatErr = '';
+  socat.stderr.on('data', (b: Buffer) => {
+    socatErr = (socatErr + b.toString()).slice(-2000);
+    io.stderr.write(b);
+  });
+  let announced = false;
   return new Promise((resolve, reject) => {
     socat.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
     // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
     socat.once('spawn', () => {
       const deadline = Date.now() + PTY_READY_MS;
       const check = (): void => {
-        if (existsSync(path)) io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
-        else if (Date.now() > deadline) {
+        if (socat.exitCode !== null) return;
+        if (existsSync(path)) {
+          announced = true;
+          io.stdout.write(JSON.stringify({ event: 'pty', path, pid: socat.pid }) + '\n');
+        } else if (Date.now() > deadline) {
           socat.kill('SIGTERM');
           reject(new LocalError(CommonCode.USAGE, `socat did not create ${path} within ${PTY_READY_MS} ms`));
         } else setTimeout(check, 20);
@@ -88,7 +102,11 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
     });
     slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
     socat.stdout.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => undefined));
-    socat.once('exit', () => resolve(0));
+    // socat that ends before the PTY was there could not make it (a bad path, no permission): exit 1.
+    socat.once('exit', (code) => {
+      if (announced) resolve(code === 0 || code === null ? 0 : 1);
+      else reject(new LocalError(CommonCode.USAGE, `--pty ${path}: socat could not create it (exit ${code}): ${socatErr.trim().split('\n').at(-1) ?? ''}`));
+    });
     slot.once('end', () => {
       socat.kill('SIGTERM');
       resolve(1);
@@ -103,6 +121,7 @@ export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((r) => (finish = r));
   slot.on('msg', (topic: string, payload: Uint8Array) => {
+    if (n >= count) return;
     const text = Buffer.from(payload).toString('utf8');
     io.stdout.write(JSON.stringify({ event: 'message', topic, payload: /^[\x20-\x7e]*$/.test(text) ? text : toHex(payload) }) + '\n');
     if (++n >= count) finish(0);

@@ -28,8 +28,18 @@ export class HilRefusedError extends ProtocolError {
   }
 }
 
+/** Stream events held until their first listener (a reading may share a block with `opened`). */
+const STREAM_EVENTS = ['reading', 'data', 'msg'] as const;
+type StreamEvent = (typeof STREAM_EVENTS)[number];
+/** At most this many held per event; beyond, the oldest go (counted in `heldDropped`). */
+const MAX_HELD = 1024;
+
 export class SlotChannel extends EventEmitter {
   private nextId = 1;
+  /** Events that arrived before anyone listened: the `opened` message and the first readings can
+   *  arrive in one block, and the caller attaches its listeners only after open() resolves. */
+  private readonly held = new Map<StreamEvent, unknown[][]>();
+  heldDropped = 0;
   private readonly pending = new Map<number, { resolve: (m: HilMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private openWaiter: { resolve: (o: Opened) => void; reject: (e: Error) => void } | undefined;
   private subWaiters: { filter: string; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
@@ -42,6 +52,30 @@ export class SlotChannel extends EventEmitter {
     const end = (): void => this.fail(new StateError(ErrorCode.SESSION_CLOSED, 'the session ended'));
     ch.once('end', end);
     ch.once('abort', end);
+    this.on('newListener', (event: string | symbol) => {
+      const queued = this.held.get(event as StreamEvent);
+      if (queued === undefined) return;
+      this.held.delete(event as StreamEvent);
+      // After the listener is in place (newListener fires before it is added), in arrival order.
+      queueMicrotask(() => {
+        for (const args of queued) this.emit(event, ...args);
+      });
+    });
+  }
+
+  /** Emits a stream event, or holds it until a listener for it exists. */
+  private stream(event: StreamEvent, ...args: unknown[]): void {
+    if (this.listenerCount(event) > 0) {
+      this.emit(event, ...args);
+      return;
+    }
+    const q = this.held.get(event) ?? [];
+    q.push(args);
+    if (q.length > MAX_HELD) {
+      q.shift();
+      this.heldDropped++;
+    }
+    this.held.set(event, q);
   }
 
   /** Opens `slot` in `mode` on a new channel of `session`; rejects with HilRefusedError when refused. */
@@ -137,14 +171,11 @@ export class SlotChannel extends EventEmitter {
       case 'suback':
         return this.settleSub(m.filter);
       case 'reading':
-        this.emit('reading', m);
-        return;
+        return this.stream('reading', m);
       case 'data':
-        this.emit('data', m.d);
-        return;
+        return this.stream('data', m.d);
       case 'msg':
-        this.emit('msg', m.topic, m.payload);
-        return;
+        return this.stream('msg', m.topic, m.payload);
       default:
         return;
     }

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
-import type { ModbusDevice } from '../../src/hil/device.js';
+import type { ModbusDevice, Reading, SerialDevice } from '../../src/hil/device.js';
 import { SlotChannel } from '../../src/operator/slot-channel.js';
 import { sessionPair } from '../helpers/session-pair.js';
 
@@ -33,5 +33,26 @@ describe('SlotChannel', () => {
     const seen: Uint8Array[] = [];
     for await (const m of ch.messages()) seen.push(m);
     expect(seen).toEqual([]);
+  });
+
+  it('a reading in the same block as `opened` is held until the caller listens, never dropped', async () => {
+    // The device answers the tail subscription at once, so `opened` and three readings leave the
+    // gateway back to back (one block); open() resolves only after they were all decoded.
+    const reading = (seq: number): Reading => ({ slot: 's1', device: 'd1', kind: 'serial', seq, ts: 1_700_000_000_000 + seq, value: `line ${seq}` });
+    const serial: SerialDevice = { slot: 's1', id: 'd1', driver: 'serial-line', kind: 'serial', onReading: (cb) => ([1, 2, 3].forEach((n) => cb(reading(n))), () => {}), write: async () => {} } as SerialDevice;
+    const p = sessionPair({ purposes: [{ purpose: 'serial.read' }], slot: 's1' });
+    new HilBroker({ devices: new Map([['s1', serial]]), audit: AuditLog.create(new Writable({ write: (_c, _e, cb) => cb() })) }).serve(p.gateway, p.grant, p.d.clock);
+    const slot = await SlotChannel.open(p.operator, 's1', 'tail');
+    // Let every message of that block be decoded before anyone listens.
+    await new Promise((r) => setTimeout(r, 50));
+    const seen: number[] = [];
+    await new Promise<void>((resolve) =>
+      slot.on('reading', (r: { seq: number }) => {
+        seen.push(r.seq);
+        if (seen.length === 3) resolve();
+      }),
+    );
+    expect(seen).toEqual([1, 2, 3]);
+    expect(slot.heldDropped).toBe(0);
   });
 });

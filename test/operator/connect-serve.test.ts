@@ -1,0 +1,52 @@
+// What `uzpgw connect` prints per mode: --count N prints exactly N even when more arrive in one go;
+// --pty with a path socat cannot create exits non-zero with the reason.
+
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { serveMqtt, servePty, serveTail } from '../../src/cli/connect-serve.js';
+import type { SlotChannel } from '../../src/operator/slot-channel.js';
+import { errorOf } from '../helpers/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-serve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(): { io: { stdout: Writable; stderr: Writable }; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void): Writable => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  return { io: { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) }, out: () => out, err: () => err };
+}
+
+describe('connect modes', () => {
+  it('tail --count 2 prints exactly 2 readings when 5 arrive in one go', async () => {
+    const slot = new EventEmitter() as unknown as SlotChannel;
+    const c = capture();
+    const done = serveTail(slot, c.io, 2);
+    for (let seq = 1; seq <= 5; seq++) slot.emit('reading', { t: 'reading', slot: 's', device: 'd', kind: 'serial', seq, ts: 0, value: 'x' });
+    expect(await done).toBe(0);
+    expect(c.out().trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([1, 2]);
+  });
+
+  it('mqtt --count 1 prints exactly 1 message', async () => {
+    const slot = Object.assign(new EventEmitter(), { subscribe: async () => {}, publish: async () => {} }) as unknown as SlotChannel;
+    const c = capture();
+    const done = serveMqtt(slot, ['a/#'], [], c.io, 1);
+    await new Promise((r) => setImmediate(r));
+    for (const t of ['a/1', 'a/2', 'a/3']) slot.emit('msg', t, Buffer.from('p'));
+    expect(await done).toBe(0);
+    expect(c.out().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--pty in a directory that does not exist, or where socat cannot create it, is an error', async () => {
+    const slot = new EventEmitter() as unknown as SlotChannel;
+    const missing = await errorOf(servePty(slot, join(dir, 'no/such/dir/tty'), capture().io));
+    expect(missing.message).toMatch(/--pty .*: the directory .*no\/such\/dir does not exist/);
+    // A directory socat cannot write into: /proc (exists, refuses new files).
+    const denied = await errorOf(servePty(slot, '/proc/uzp-test-tty', capture().io));
+    expect(denied.message).toMatch(/--pty \/proc\/uzp-test-tty: socat could not create it \(exit [1-9]\d*\)/);
+  });
+});

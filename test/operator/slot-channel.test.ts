@@ -39,7 +39,7 @@ describe('SlotChannel', () => {
     // The device answers the tail subscription at once, so `opened` and three readings leave the
     // gateway back to back (one block); open() resolves only after they were all decoded.
     const reading = (seq: number): Reading => ({ slot: 's1', device: 'd1', kind: 'serial', seq, ts: 1_700_000_000_000 + seq, value: `line ${seq}` });
-    const serial: SerialDevice = { slot: 's1', id: 'd1', driver: 'serial-line', kind: 'serial', onReading: (cb) => ([1, 2, 3].forEach((n) => cb(reading(n))), () => {}), write: async () => {} } as SerialDevice;
+    const serial: SerialDevice = { slot: 's1', id: 'd1', driver: 'serial-line', kind: 'serial', onReading: (cb) => ([1, 2, 3].forEach((n) => cb(reading(n))), () => {}), onData: () => () => {}, write: async () => {} };
     const p = sessionPair({ purposes: [{ purpose: 'serial.read' }], slot: 's1' });
     new HilBroker({ devices: new Map([['s1', serial]]), audit: AuditLog.create(new Writable({ write: (_c, _e, cb) => cb() })) }).serve(p.gateway, p.grant, p.d.clock);
     const slot = await SlotChannel.open(p.operator, 's1', 'tail');

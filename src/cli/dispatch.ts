@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   rn: () => import('./rn.js'),
   runtime: () => import('./runtime.js'),
   slots: () => import('./slots.js'),
+  status: () => import('./status.js'),
 };
 
 /** Every top-level command, loaded (for `uzpgw --help` and the table-driven CLI tests). */

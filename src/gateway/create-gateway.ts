@@ -15,6 +15,7 @@ import type { PortFactory } from '../ports/serial-port-like.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
+import type { PCert } from '../uzp/artefacts/types.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
 import { LinkManager } from '../uzp/link/link-manager.js';
@@ -26,6 +27,8 @@ import { Gateway } from './gateway.js';
 import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
+import { statusFileOf } from './status-file.js';
+import { StatusReporter } from './status-reporter.js';
 
 interface GatewayOptions {
   readonly provider?: CryptoProvider;
@@ -41,8 +44,8 @@ interface GatewayOptions {
   readonly clock?: Clock;
 }
 
-/** Our identity key and PCert, and the trust store of our domain (anchor, RN Set, revocations). */
-function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): { id: Identity; pcert: Uint8Array; trust: TrustStore } {
+/** Our identity key and PCert (bytes, and as validated), and the trust store of our domain (anchor, RN Set, revocations). */
+function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): { id: Identity; pcert: Uint8Array; validPcert: PCert; trust: TrustStore } {
   const id = loadKeyFile(provider, config.identity.key);
   const pcert = readArtefactFile(config.identity.pcert);
   const anchor = loadTrustAnchor(provider, config.trust.anchor);
@@ -50,8 +53,8 @@ function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): 
   trust.setRnSet(readArtefactFile(config.trust.rnSet));
   for (const r of config.trust.revocations) trust.setRevocation(readArtefactFile(r));
   // Our own PCert must be valid under our own trust anchor, or no RN will take the attachment.
-  trust.validatePCert(pcert, { role: 'gateway', cid: id.cid });
-  return { id, pcert, trust };
+  const validPcert = trust.validatePCert(pcert, { role: 'gateway', cid: id.cid });
+  return { id, pcert, validPcert, trust };
 }
 
 /** Each slot's transports and its device driver over them (nothing is opened until start()). */
@@ -101,7 +104,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const provider = opts.provider ?? nodeProvider;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
-  const { id, pcert, trust } = loadIdentityAndTrust(provider, config);
+  const { id, pcert, validPcert, trust } = loadIdentityAndTrust(provider, config);
   const { ports, devices } = buildEquipment(config, log, opts.portFactory);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
@@ -116,5 +119,6 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     onAttestError: (e) => log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
   });
   const endpoint = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link: managerPort(links), clock });
-  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, ...(attester !== undefined ? { attester } : {}) });
+  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, pcert: validPcert, trust, devices, stats: broker.stats, links, log, clock });
+  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, status, ...(attester !== undefined ? { attester } : {}) });
 }

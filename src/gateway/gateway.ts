@@ -19,6 +19,7 @@ import { attestationRequestOf } from '../attest/request.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { SlotPorts } from './equipment.js';
 import type { HilBroker } from './hil/broker.js';
+import type { StatusReporter } from './status-reporter.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -37,6 +38,8 @@ interface GatewayParts {
   readonly endpoint: Endpoint;
   /** Absent when attestation is unavailable (the reason was logged as attest.unavailable). */
   readonly attester?: Attester;
+  /** Keeps the status file `uzpgw status` reads (status-reporter.ts). */
+  readonly status?: StatusReporter;
 }
 
 export class Gateway extends EventEmitter {
@@ -51,6 +54,7 @@ export class Gateway extends EventEmitter {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly trust: TrustStore;
+  private readonly status: StatusReporter | undefined;
   private readonly sessions = new Set<Session>();
   private stopped = false;
 
@@ -67,6 +71,7 @@ export class Gateway extends EventEmitter {
     this.log = parts.log;
     this.clock = parts.clock;
     this.trust = parts.trust;
+    this.status = parts.status;
   }
 
   /** Opens the equipment ports, starts the drivers, then attaches to an RN and accepts sessions. */
@@ -87,6 +92,7 @@ export class Gateway extends EventEmitter {
       this.log.warn({ event: 'session.refused', operator: toHex(initiator), code: e.code, reason: e.message }, 'session refused'),
     );
     this.endpoint.accept();
+    this.status?.start();
     this.links.start();
     this.log.info({ event: 'gateway.started', cid: toHex(this.cid), board: this.config.board, slots: this.config.slots.map((s) => ({ slot: s.id, device: s.device.id, driver: s.device.driver })) }, 'gateway started');
     return this;
@@ -117,6 +123,7 @@ export class Gateway extends EventEmitter {
     }
     const ended = this.broker.revalidate((g, operator) => !this.trust.isRevoked(g.objectId) && !this.trust.isRevoked(operator) && !this.trust.isRevoked(g.issuer));
     this.log.info({ event: 'revocations.reloaded', sessions_ended: ended }, 'revocation lists reloaded');
+    this.status?.refresh();
     return ended;
   }
 
@@ -138,6 +145,7 @@ export class Gateway extends EventEmitter {
       await p.link?.close();
       await p.mqtt?.close();
     }
+    await this.status?.stop();
     this.log.info({ event: 'gateway.stopped' }, 'gateway stopped');
   }
 }

@@ -56,11 +56,17 @@ export function gatewayConfigJson(): object {
   };
 }
 
+/** Lifetimes of the gateway's PCert and of the RN Set Statement (default: TestDomain's, one day each). */
+interface Lifetimes {
+  readonly pcertSeconds?: number;
+  readonly rnSetSeconds?: number;
+}
+
 /**
  * Starts RN + equipment + gateway. `configDir` holds the gateway config and its files; `cli` is the
- * main.js to run the gateway with (default: this repo's dist).
+ * main.js to run the gateway with (default: this repo's dist); `lifetimes` for expiry tests.
  */
-export async function startGateway(dir: string, o: { configDir?: string; cli?: string } = {}): Promise<GatewaySetup> {
+export async function startGateway(dir: string, o: { configDir?: string; cli?: string; lifetimes?: Lifetimes } = {}): Promise<GatewaySetup> {
   const cfgDir = o.configDir ?? dir;
   mkdirSync(dir, { recursive: true });
   mkdirSync(cfgDir, { recursive: true });
@@ -68,13 +74,13 @@ export async function startGateway(dir: string, o: { configDir?: string; cli?: s
   const c = (n: string): string => join(cfgDir, n);
   const d = new TestDomain(undefined, Date.now());
   const rn = d.member('rn');
-  const gw = d.member('gateway');
+  const gw = d.member('gateway', { validSeconds: o.lifetimes?.pcertSeconds });
   const op = d.member('operator');
   writeFileSync(c('trust.json'), encodeTrustAnchor({ domain: 'attest', rootPublicKey: d.root.publicKey, rootCid: d.root.cid }));
   writeKeyFile(f('rn.key'), rn.id);
   const rnChild = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', c('trust.json'), '--key', f('rn.key'), '--log-level', 'warn']);
   const rnAddress = (await waitForJsonLine<{ address: string }>(rnChild, (v) => v.event === 'listening')).address;
-  writeArtefactFile(c('rn-set.uzp'), d.rnSet([{ id: rn.id, addresses: [rnAddress] }]));
+  writeArtefactFile(c('rn-set.uzp'), d.rnSet([{ id: rn.id, addresses: [rnAddress] }], { validSeconds: o.lifetimes?.rnSetSeconds }));
 
   mkdirSync(c('pty'), { recursive: true });
   const line = await VirtualLine.open({ baud: 19200, dir: c('pty'), name: 'rs485-1' });

@@ -30,7 +30,7 @@ interface Entry {
 }
 
 // Names as the dispatcher knows them; the test fails if a command is added without being listed.
-const TOP = ['attest', 'boards', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'keygen', 'pantheon', 'rn', 'runtime', 'slots'];
+const TOP = ['attest', 'boards', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'keygen', 'pantheon', 'rn', 'runtime', 'slots', 'status'];
 const SUBS: Record<string, readonly string[]> = {
   attest: ['verify'],
   boards: ['show'],

@@ -1,0 +1,94 @@
+// `uzpgw status [--config FILE | --state FILE]`: what the running gateway holds and how it is doing,
+// from the status file it writes (src/gateway/status-reporter.ts; no socket: the gateway never
+// listens). Expiry is recomputed against now, so a gateway that stopped writing still warns.
+
+import { loadGatewayConfig } from '../config/index.js';
+import { CONFIG_FILE } from '../flash/layout.js';
+import { RENEWAL_DOC } from '../gateway/expiry.js';
+import { roughDuration } from '../lib/time-text.js';
+import { statusFileOf, type ArtefactStatus, type GatewayStatus, type RnStatus } from '../gateway/status-file.js';
+import { processExists, readGatewayStatus, reviewStatus, type StatusReview } from '../gateway/status-read.js';
+import { defineCommand } from './define.js';
+import { usageError } from './flags.js';
+
+const DESCRIPTION = [
+  'Shows what the gateway on this machine holds and how it is doing, from the status file it writes',
+  'next to its identity key (/var/lib/uzp-gateway/status.json on a flashed board; readable by root and',
+  'the service user): its identity and runtime, the RN attachment, every artefact it holds (PCert, RN',
+  'Set Statement, revocation list) with its expiry, and each slot with its device. From 7 days before',
+  `an artefact expires it is flagged with what to do (${RENEWAL_DOC}); expiry is recomputed now, so`,
+  'a stale file still warns. Exit status: 0 running and nothing expiring, 1 an artefact expired or',
+  'expires within 7 days, or the gateway is not running (or has stopped writing), 2 usage error.',
+].join('\n');
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function rnLine(rn: RnStatus): string {
+  const err = rn.last_error !== undefined ? `; last error ${rn.last_error.code}: ${rn.last_error.message} (${rn.last_error.at})` : '';
+  const tries = rn.failures > 0 ? ` (${count(rn.failures, 'failed attempt')})` : '';
+  switch (rn.state) {
+    case 'attached':
+      return `attached to ${rn.rn} at ${rn.address} since ${rn.since}`;
+    case 'connecting':
+      return `not attached yet, trying since ${rn.since}${tries}${err}`;
+    case 'detached':
+      return `DETACHED since ${rn.since}, reconnecting${tries}${err}`;
+    case 'stopped':
+      return `stopped at ${rn.since}`;
+  }
+}
+
+function artefactLines(a: ArtefactStatus, w: number): string[] {
+  const head = `  ${a.kind.padEnd(w)}expires ${a.expires_at}  ${a.expiry === 'ok' ? 'ok' : a.expiry.toUpperCase()}${a.file !== undefined ? `  ${a.file}` : ''}`;
+  return a.warning !== undefined ? [head, `  ${''.padEnd(w)}${a.warning}`] : [head];
+}
+
+function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number): string {
+  const age = nowMs - Date.parse(s.written_at);
+  const written = `written ${s.written_at}${age > 0 ? ` (${roughDuration(age)} ago)` : ''}`;
+  const who = [s.identity.name, `board ${s.identity.board}`].filter((x) => x !== undefined).join(', ');
+  const aw = Math.max(...s.artefacts.map((a) => a.kind.length), 4) + 2;
+  const sw = Math.max(...s.slots.map((x) => x.slot.length), 4) + 2;
+  const dw = Math.max(...s.slots.map((x) => x.device.length), 4) + 2;
+  const lines = [
+    `gateway  ${s.identity.cid} (${who})`,
+    `  status:   ${r.alive ? `running, pid ${s.pid}, ${written}` : `NOT RUNNING: ${r.reason}; below is what it last wrote`}`,
+    `  runtime:  node ${s.runtime.node} (${s.runtime.platform} ${s.runtime.arch}, ${s.runtime.exec_path})`,
+    `  RN:       ${rnLine(s.rn)}`,
+    `  sessions: ${s.sessions.open} open, ${count(s.sessions.channels, 'channel')}, ${count(s.sessions.refusals, 'refusal')} since start`,
+    'artefacts:',
+    ...r.artefacts.flatMap((a) => artefactLines(a, aw)),
+    'slots:',
+    ...s.slots.flatMap((x) => [
+      `  ${x.slot.padEnd(sw)}${x.device.padEnd(dw)}${x.driver.padEnd(15)}${x.state}, ${count(x.readings, 'reading')}`,
+      ...(x.problem !== undefined ? [`  ${''.padEnd(sw)}problem: ${x.problem}`] : []),
+    ]),
+    `status file: ${file}`,
+  ];
+  const due = r.artefacts.filter((a) => a.expiry !== 'ok').length;
+  if (due > 0) lines.push(`${count(due, 'artefact')} to renew: ${RENEWAL_DOC}`);
+  return lines.join('\n') + '\n';
+}
+
+export const command = defineCommand({
+  name: 'status',
+  summary: "the running gateway's identity, RN link, artefact expiry and slots",
+  description: DESCRIPTION,
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', describe: `the gateway config; its status file is next to its identity key (default ${CONFIG_FILE})` },
+    state: { type: 'string', placeholder: 'FILE', describe: 'read this status file instead of the one the config names' },
+  },
+  json: 'the status file as one JSON object, artefact expiry and warnings recomputed now, plus check: {file, at, alive, reason?, ok}',
+  run({ flags }, io) {
+    if (flags.config !== undefined && flags.state !== undefined) throw usageError('give --config or --state, not both');
+    const file = flags.state ?? statusFileOf(loadGatewayConfig(flags.config ?? CONFIG_FILE, { checkFiles: false }));
+    const s = readGatewayStatus(file);
+    const nowMs = Date.now();
+    const r = reviewStatus(s, nowMs, processExists);
+    if (flags.json) {
+      const check = { file, at: new Date(nowMs).toISOString(), alive: r.alive, ...(r.reason !== undefined ? { reason: r.reason } : {}), ok: r.ok };
+      io.stdout.write(JSON.stringify({ ...s, artefacts: r.artefacts, check }) + '\n');
+    } else io.stdout.write(render(s, r, file, nowMs));
+    return r.ok ? 0 : 1;
+  },
+});

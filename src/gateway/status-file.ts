@@ -1,0 +1,107 @@
+// The gateway's status file (issue #9): what the running gateway holds and how it is doing, for
+// `uzpgw status` to read. A file, not a socket: the gateway never listens, and on a flashed board
+// the state directory is the one place the systemd sandbox lets it write (src/flash/unit.ts).
+//   {"kind":"uzp-gw/gateway-status","version":1,"written_at":iso,"pid":n,"state":"running"|"stopped",
+//    "identity":{...},"runtime":{...},"rn":{...},"artefacts":[...],"slots":[...],...}
+
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileError } from '../files/fsutil.js';
+import type { ExpiryState } from './expiry.js';
+
+export const STATUS_KIND = 'uzp-gw/gateway-status';
+/** Raised when a field changes meaning or goes away; readers refuse versions they do not know. */
+export const STATUS_VERSION = 1;
+export const STATUS_FILE_NAME = 'status.json';
+
+/**
+ * Where the gateway of `config` writes its status: next to its identity key
+ * (/var/lib/uzp-gateway/status.json on a flashed board). The one rule the gateway and the CLI share.
+ */
+export function statusFileOf(config: { readonly identity: { readonly key: string } }): string {
+  return join(dirname(config.identity.key), STATUS_FILE_NAME);
+}
+
+/** The RN attachment: the gateway keeps one RN link at a time (LinkManager) and fails over between RNs. */
+export interface RnStatus {
+  /** connecting: no attachment yet since start; detached: an attachment was lost and is being retried. */
+  readonly state: 'connecting' | 'attached' | 'detached' | 'stopped';
+  /** CID (hex) and address of the attached RN. */
+  readonly rn?: string;
+  readonly address?: string;
+  /** When the current state began (ISO). */
+  readonly since: string;
+  /** Failed attempts since the last stable attachment. */
+  readonly failures: number;
+  /** Why the last attachment or attempt ended (while not attached). */
+  readonly last_error?: { readonly code: string; readonly message: string; readonly at: string };
+}
+
+export interface ArtefactStatus {
+  readonly kind: 'pcert' | 'rn-set' | 'revocation';
+  /** The file it was read from, where one file is known. */
+  readonly file?: string;
+  readonly object_id: string;
+  readonly epoch: number;
+  readonly sequence: number;
+  readonly not_before: string;
+  readonly expires_at: string;
+  readonly expiry: ExpiryState;
+  readonly warning?: string;
+}
+
+export interface SlotStatus {
+  readonly slot: string;
+  readonly device: string;
+  readonly driver: string;
+  readonly state: 'running' | 'stopped';
+  readonly readings: number;
+  /** What is wrong with the equipment right now (e.g. a Modbus unit not answering). */
+  readonly problem?: string;
+  /** The driver's own counters and health (device.status()). */
+  readonly detail: object;
+}
+
+export interface GatewayStatus {
+  readonly kind: typeof STATUS_KIND;
+  readonly version: typeof STATUS_VERSION;
+  readonly written_at: string;
+  readonly pid: number;
+  readonly state: 'running' | 'stopped';
+  readonly started_at: string;
+  /** How often the file is rewritten while running; a reader calls it stale after a few periods. */
+  readonly interval_ms: number;
+  readonly config: string;
+  readonly identity: { readonly cid: string; readonly name?: string; readonly board: string };
+  readonly runtime: { readonly node: string; readonly exec_path: string; readonly arch: string; readonly platform: string };
+  readonly rn: RnStatus;
+  readonly artefacts: readonly ArtefactStatus[];
+  readonly slots: readonly SlotStatus[];
+  readonly sessions: { readonly open: number; readonly channels: number; readonly refusals: number };
+}
+
+/**
+ * Writes `status` to `file` atomically: a temporary file in the same directory, fsync, rename
+ * (mode 0600: the file names the gateway's equipment and state). A reader sees the previous file or
+ * the whole new one. Asynchronous on purpose: an fsync on an SD card can take tens of
+ * milliseconds, which the event loop serving RTU buses and sessions must not wait for.
+ */
+export async function writeStatusFile(file: string, status: GatewayStatus): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(status, null, 2) + '\n', 'utf8');
+      // The umask cannot loosen it, but it could tighten it; the mode is the mode.
+      await fh.chmod(0o600);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw fileError(e, file, 'write the status file');
+  }
+}

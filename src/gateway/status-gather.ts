@@ -1,0 +1,110 @@
+// One snapshot of the running gateway for its status file: identity, runtime, the RN attachment,
+// every artefact it holds with its expiry, and each slot's device. Reads the parts, changes nothing.
+
+import type { GatewayConfig } from '../config/types.js';
+import type { ModbusPollerStatus } from '../hil-devices/index.js';
+import type { Envelope, PCert } from '../uzp/artefacts/types.js';
+import { toHex } from '../uzp/bytes.js';
+import { assessExpiry } from './expiry.js';
+import { isoSeconds } from '../lib/time-text.js';
+import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus, type RnStatus, type SlotStatus } from './status-file.js';
+import type { BrokerStats } from './hil/stats.js';
+
+/** What the snapshot reads of a device driver (GatewayDevice fits). */
+export interface StatusDevice {
+  readonly slot: string;
+  readonly id: string;
+  readonly driver: string;
+  status(): object;
+}
+
+/** The artefacts held in the TrustStore (it fits): the installed RN Set Statement and revocation list. */
+export interface HeldTrust {
+  readonly rnSet: Envelope<unknown> | undefined;
+  readonly revocationList: Envelope<unknown> | undefined;
+}
+
+export interface StatusParts {
+  readonly config: GatewayConfig;
+  readonly cid: Uint8Array;
+  /** Our own PCert as validated at start (the gateway does not reload it). */
+  readonly pcert: PCert;
+  readonly trust: HeldTrust;
+  readonly devices: ReadonlyMap<string, StatusDevice>;
+  readonly stats: BrokerStats;
+}
+
+/** Process facts that are not the gateway's parts (the reporter fills them in). */
+export interface StatusMoment {
+  readonly nowMs: number;
+  readonly state: 'running' | 'stopped';
+  readonly startedAtMs: number;
+  readonly intervalMs: number;
+  readonly rn: RnStatus;
+}
+
+function artefact(kind: ArtefactStatus['kind'], env: Envelope<unknown>, file: string | undefined, nowMs: number): ArtefactStatus {
+  const a = assessExpiry(env.expiresAt * 1000, nowMs);
+  return {
+    kind,
+    ...(file !== undefined ? { file } : {}),
+    object_id: toHex(env.objectId),
+    epoch: env.epoch,
+    sequence: env.sequence,
+    not_before: isoSeconds(env.notBefore * 1000),
+    expires_at: isoSeconds(env.expiresAt * 1000),
+    expiry: a.state,
+    ...(a.warning !== undefined ? { warning: a.warning } : {}),
+  };
+}
+
+/** Every artefact the gateway holds. Revocation lists: the TrustStore keeps only the newest, so its file is named only when one is configured. */
+export function heldArtefacts(p: Pick<StatusParts, 'config' | 'pcert' | 'trust'>, nowMs: number): ArtefactStatus[] {
+  const out = [artefact('pcert', p.pcert, p.config.identity.pcert, nowMs)];
+  if (p.trust.rnSet !== undefined) out.push(artefact('rn-set', p.trust.rnSet, p.config.trust.rnSet, nowMs));
+  const revocations = p.config.trust.revocations;
+  if (p.trust.revocationList !== undefined) out.push(artefact('revocation', p.trust.revocationList, revocations.length === 1 ? revocations[0] : undefined, nowMs));
+  return out;
+}
+
+/** A Modbus unit that has stopped answering is the one equipment problem a driver can tell by itself. */
+function problemOf(d: StatusDevice, detail: object): string | undefined {
+  if (d.driver !== 'modbus-poller') return undefined;
+  const failing = (detail as ModbusPollerStatus).units.filter((u) => u.consecutiveFailures > 0);
+  if (failing.length === 0) return undefined;
+  return failing.map((u) => `unit ${u.unit}: ${u.consecutiveFailures} failed poll${u.consecutiveFailures === 1 ? '' : 's'} in a row (${u.lastErrorCode ?? 'error'}: ${u.lastError ?? ''})`).join('; ');
+}
+
+function slot(d: StatusDevice): SlotStatus {
+  const detail = d.status();
+  const { running, readings } = detail as { running?: unknown; readings?: unknown };
+  const problem = problemOf(d, detail);
+  return {
+    slot: d.slot,
+    device: d.id,
+    driver: d.driver,
+    state: running === true ? 'running' : 'stopped',
+    readings: typeof readings === 'number' ? readings : 0,
+    ...(problem !== undefined ? { problem } : {}),
+    detail,
+  };
+}
+
+export function gatherStatus(p: StatusParts, m: StatusMoment): GatewayStatus {
+  return {
+    kind: STATUS_KIND,
+    version: STATUS_VERSION,
+    written_at: new Date(m.nowMs).toISOString(),
+    pid: process.pid,
+    state: m.state,
+    started_at: new Date(m.startedAtMs).toISOString(),
+    interval_ms: m.intervalMs,
+    config: p.config.file,
+    identity: { cid: toHex(p.cid), ...(p.config.name !== undefined ? { name: p.config.name } : {}), board: p.config.board },
+    runtime: { node: process.version, exec_path: process.execPath, arch: process.arch, platform: process.platform },
+    rn: m.rn,
+    artefacts: heldArtefacts(p, m.nowMs),
+    slots: [...p.devices.values()].map(slot),
+    sessions: { open: p.stats.sessions, channels: p.stats.channels, refusals: p.stats.refusals },
+  };
+}

@@ -65,6 +65,14 @@ export class IssueLog {
     this.push(path, i, severity);
   }
 
+  /**
+   * A structural problem at `path` that another message already reports (a missing key an unknown
+   * key was taken for): checks that depend on it stay silent, and nothing more is said.
+   */
+  reportedElsewhere(path: string): void {
+    this.structural.push(path);
+  }
+
   cross(path: string, i: IssueInput, severity: Severity = 'error'): void {
     if (this.structural.some((s) => isWithin(s, path) || isWithin(path, s))) return;
     this.push(path, i, severity);

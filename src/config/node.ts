@@ -6,7 +6,7 @@
 
 import { childPath, indexPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, suggest } from './suggest.js';
 
 type State = 'present' | 'missing' | 'dead';
 
@@ -138,8 +138,13 @@ export class Node {
       return this.bad(what, 'write a JSON object: { ... }', new Obj(this, {}, true));
     }
     const o = this.value as Record<string, unknown>;
+    // A typo'd key is one mistake: when its closest known key is absent, the "missing" error for
+    // that key would only repeat it, so the unknown-key message (which names it) stands alone.
+    const suggested = new Set<string>();
     for (const k of Object.keys(o)) {
       if (keys.includes(k)) continue;
+      const best = suggest(k, keys, 1)[0];
+      if (best !== undefined && !Object.prototype.hasOwnProperty.call(o, best)) suggested.add(best);
       const hint = didYouMean(k, keys);
       this.log.add(childPath(this.path, k), {
         expected: `one of the keys ${keys.join('|')}`,
@@ -147,7 +152,7 @@ export class Node {
         fix: hint ? `${hint} (unknown keys are refused so that typos are not ignored)` : 'remove it (unknown keys are refused so that typos are not ignored)',
       });
     }
-    return new Obj(this, o, false);
+    return new Obj(this, o, false, suggested);
   }
 
   /**
@@ -181,6 +186,8 @@ export class Obj {
     readonly node: Node,
     private readonly o: Record<string, unknown>,
     readonly dead: boolean,
+    /** Absent keys an unknown key was taken for (already reported there). */
+    private readonly reportedAsTypo: ReadonlySet<string> = new Set(),
   ) {}
 
   get path(): string {
@@ -195,7 +202,10 @@ export class Obj {
   req(key: string): Node {
     const p = childPath(this.node.path, key);
     if (this.dead) return new Node(this.node.log, p, undefined, 'dead');
-    return this.has(key) ? new Node(this.node.log, p, this.o[key]) : new Node(this.node.log, p, undefined, 'missing');
+    if (this.has(key)) return new Node(this.node.log, p, this.o[key]);
+    if (!this.reportedAsTypo.has(key)) return new Node(this.node.log, p, undefined, 'missing');
+    this.node.log.reportedElsewhere(p);
+    return new Node(this.node.log, p, undefined, 'dead');
   }
 
   /** An optional field: `read` runs only when it is present; otherwise the result is undefined. */

@@ -134,6 +134,14 @@ describe('each kind of config error', () => {
     expect(formatIssue(i)).toMatch(/gw\.json:\d+: slots\.rs485-1\.device\.units\[1\]\.registers\[0\]\.table: expected one of holding\|input\|coils\|discrete, got "hold"; did you mean holding\?$/);
   });
 
+  it('a typo of a required key is one mistake, one message: baud_rate for baud', () => {
+    const r = check(edit((c) => (delete dev('tty-1')(c).serial.baud, (dev('tty-1')(c).serial.baud_rate = 9600))));
+    expect(errors(r).map((i) => [i.path, i.fix])).toEqual([['slots.tty-1.device.serial.baud_rate', expect.stringMatching(/^did you mean baud\?/)]]);
+    // A key that is simply missing is still reported as missing.
+    const missing = check(edit((c) => delete dev('tty-1')(c).serial.baud));
+    expect(errors(missing).map((i) => [i.path, i.found])).toEqual([['slots.tty-1.device.serial.baud', expect.stringMatching(/missing/)]]);
+  });
+
   it('a missing virtual_dir is reported once, not once per slot', () => {
     const r = check(edit((c) => delete c.virtual_dir));
     expect(errors(r).map((i) => i.path)).toEqual(['virtual_dir']);

@@ -10,6 +10,25 @@ import type { ControlMessage } from '../uzp/link/control.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
 import { isCodedError } from '../lib/errors.js';
+import { ErrorCode } from '../uzp/errors.js';
+
+/** The JOIN_REFUSED code for a Grant that did not validate (constants.ts JoinRefusedCode). */
+function grantRefusal(code: string): number {
+  switch (code) {
+    case ErrorCode.ARTEFACT_EXPIRED:
+    case ErrorCode.ARTEFACT_NOT_YET_VALID:
+      return JoinRefusedCode.GRANT_WINDOW;
+    case ErrorCode.REVOKED:
+      return JoinRefusedCode.GRANT_REVOKED;
+    case ErrorCode.GRANT_AUDIENCE:
+    case ErrorCode.GRANT_SUBJECT:
+      return JoinRefusedCode.GRANT_PARTIES;
+    case ErrorCode.GRANT_NONCE_STALE:
+      return JoinRefusedCode.GRANT_STALE;
+    default:
+      return JoinRefusedCode.REFUSED;
+  }
+}
 
 /** The part of TrustStore the switchboard calls. */
 export interface GrantTrust {
@@ -119,7 +138,8 @@ export class Switchboard {
     this.opts.stats.joins++;
     const refuse = (code: number, why: object): void => {
       this.opts.stats.joinsRefused++;
-      // The precise reason stays here; the EP learns only the generic code (STYLE §3).
+      // The precise reason stays here; the EP learns the code (STYLE §3), which for its own Grant
+      // says what is wrong with it, and never anything about another party beyond "not attached".
       this.opts.log.info({ event: 'join_refused', link: peer.linkId, joinId: m.joinId, code, ...why }, 'JOIN refused');
       peer.sendControl({ kind: ControlKind.JOIN_REFUSED, joinId: m.joinId, code });
     };
@@ -138,7 +158,7 @@ export class Switchboard {
       this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid });
     } catch (e) {
       if (!isCodedError(e)) throw e;
-      return refuse(JoinRefusedCode.REFUSED, { error: e.code, detail: e.message });
+      return refuse(grantRefusal(e.code), { error: e.code, detail: e.message });
     }
     const id = this.allocateId();
     const rec: StitchRecord = { id, initiator: peer, target };

@@ -205,19 +205,19 @@ describe('RN in-process: refusals', () => {
     expect((await errorOf(opLink.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), new Uint8Array(0)))).code).toBe(ErrorCode.PEER_NOT_ATTACHED);
   });
 
-  it('JOIN refused (generic JOIN_REFUSED) for a Grant for another audience, expired or revoked; an older nonce is accepted', async () => {
+  it('JOIN refused, saying what is wrong with the joiner\'s own Grant: another audience, expired, revoked; an older nonce is accepted', async () => {
     const env = await startRn();
     const { gw, op, opLink } = await stitched(env, { nonce: 10 });
     const d = env.d;
     const refusedFor = async (grant: Uint8Array) => (await errorOf(opLink.join(gw.id.cid, grant, new Uint8Array(0)))).code;
-    expect(await refusedFor(d.grant(op.id.cid, d.member('gateway').id.cid, { nonce: 11 }))).toBe(ErrorCode.JOIN_REFUSED);
+    expect(await refusedFor(d.grant(op.id.cid, d.member('gateway').id.cid, { nonce: 11 }))).toBe(ErrorCode.GRANT_AUDIENCE);
     await opLink.join(gw.id.cid, d.grant(op.id.cid, gw.id.cid, { nonce: 9 }), new Uint8Array(0)); // older than the stitched one's 10: still good
     const shortLived = d.grant(op.id.cid, gw.id.cid, { nonce: 12, validSeconds: 5 });
     const revoked = d.grant(op.id.cid, gw.id.cid, { nonce: 13 });
     env.rnTrust.setRevocation(d.revocation([], [decodeEnvelope(d.provider, revoked).objectId]));
-    expect(await refusedFor(revoked)).toBe(ErrorCode.JOIN_REFUSED);
+    expect(await refusedFor(revoked)).toBe(ErrorCode.REVOKED);
     d.advance(5 + 301); // past exp and the skew allowance
-    expect(await refusedFor(shortLived)).toBe(ErrorCode.JOIN_REFUSED);
+    expect(await refusedFor(shortLived)).toBe(ErrorCode.ARTEFACT_EXPIRED);
     // ... and a fresh, valid Grant still works on the same link.
     await opLink.join(gw.id.cid, d.grant(op.id.cid, gw.id.cid, { nonce: 20 }), new Uint8Array(0));
     expect(env.rn.stats.joinsRefused).toBe(3);

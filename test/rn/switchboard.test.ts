@@ -78,17 +78,17 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     expect(b.control).toHaveLength(0);
   });
 
-  it('refuses with the generic code 1 for a bad Grant and logs the precise reason locally', () => {
+  it('refuses a Grant for other parties with code 7 (about the joiner\'s own Grant) and logs the precise reason locally', () => {
     const { d, sb, a, b, op, gw, log } = setup();
     sb.setAccepting(b);
     const forOther = d.grant(op.id.cid, d.member('gateway').id.cid);
     sb.join(a, { kind: ControlKind.JOIN, joinId: 2, target: gw.id.cid, grant: forOther, ch1 });
-    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 2, code: JoinRefusedCode.REFUSED });
+    expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 2, code: JoinRefusedCode.GRANT_PARTIES });
     expect(log.lines.some((l) => (l as { error?: string }).error === ErrorCode.GRANT_AUDIENCE)).toBe(true);
     // Subject is the joiner: a Grant naming someone else is refused too.
     const otherSubject = d.grant(d.member('operator').id.cid, gw.id.cid);
     sb.join(a, { kind: ControlKind.JOIN, joinId: 3, target: gw.id.cid, grant: otherSubject, ch1 });
-    expect(a.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, joinId: 3, code: 1 });
+    expect(a.last()).toMatchObject({ kind: ControlKind.JOIN_REFUSED, joinId: 3, code: JoinRefusedCode.GRANT_PARTIES });
     expect(log.lines.some((l) => (l as { error?: string }).error === ErrorCode.GRANT_SUBJECT)).toBe(true);
     expect(b.control).toHaveLength(0);
   });

@@ -42,9 +42,12 @@ export const RefusedCode = { REFUSED: 1, OVERLOADED: 2 } as const;
 
 /**
  * JOIN_REFUSED codes. NOT_ATTESTED: the RN requires attestation evidence and the target's accepting
- * link has not presented valid attachment-bound evidence (yet).
+ * link has not presented valid attachment-bound evidence (yet). 5-8 say what is wrong with the
+ * joiner's *own* Grant (it holds the Grant, so this tells it nothing about anyone else): outside its
+ * window (expired, or not yet valid by the RN's clock), revoked (the Grant or an identity it names),
+ * not for this joiner and target, stale (early data only). 1 covers the rest (signature, issuer, form).
  */
-export const JoinRefusedCode = { REFUSED: 1, PEER_NOT_ATTACHED: 2, OVERLOADED: 3, NOT_ATTESTED: 4 } as const;
+export const JoinRefusedCode = { REFUSED: 1, PEER_NOT_ATTACHED: 2, OVERLOADED: 3, NOT_ATTESTED: 4, GRANT_WINDOW: 5, GRANT_REVOKED: 6, GRANT_PARTIES: 7, GRANT_STALE: 8 } as const;
 
 /** UNSTITCH codes. */
 export const UnstitchCode = {

@@ -52,7 +52,9 @@ describe('artefact vectors', () => {
         expect(toHex(again)).toBe(v.envelope_hex);
       });
 
-      it.skipIf(v.decode_only === true)('signing the JSON inputs with the root seed reproduces the envelope', () => {
+      // A version-1 vector is only ever decoded: nothing signs that form any more.
+      if (v.decode_only !== true)
+        it('signing the JSON inputs with the root seed reproduces the envelope', () => {
         const signer = identityFromSeed(provider, fromHex(file.identities.root.seed)).signer;
         const out = signArtefact(provider, signer, fieldsFromJson(type, v.fields) as never, bodyFromJson(type, v.body));
         expect(toHex(out)).toBe(v.envelope_hex);

@@ -1,7 +1,9 @@
 // BLAKE3 Merkle measurement of the installed bundle (docs/PROFILE.md §Attestation, "bundle").
 //
 // Files: every regular file and symlink under the bundle directory in dist/, boards/, node_modules/
-// (except the tool caches node_modules/.cache, .vite, .vitest), plus package.json and
+// (except the tool caches node_modules/.cache, .vite, .vitest, and the Node runtime packages
+// node_modules/node-(linux|darwin|win)-*, which run the app, are measured on their own and never
+// flashed into node_modules: lib/runtime-packages.ts), plus package.json and
 // package-lock.json. Paths are '/'-separated, relative, sorted by UTF-8 bytes.
 //   file leaf  = BLAKE3(0x00 || kind || u16be len(path) || path || BLAKE3(content))
 //                kind: 'f' (0x66) regular, 'x' (0x78) regular with the owner-execute bit, 'l' (0x6c) symlink
@@ -24,6 +26,7 @@ import { utf8, Writer } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import type { BundleGroup, BundleMeasurement } from './types.js';
+import { RUNTIME_PACKAGE_DIR } from '../lib/runtime-packages.js';
 
 /** Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that runs. */
 const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
@@ -123,7 +126,7 @@ export class BundleMeasurer {
   }
 
   private async walk(rel: string, out: string[]): Promise<void> {
-    if (CACHE_DIRS.has(rel)) return;
+    if (CACHE_DIRS.has(rel) || RUNTIME_PACKAGE_DIR.test(rel)) return;
     let st;
     try {
       st = lstatSync(join(this.dir, rel));
@@ -136,7 +139,7 @@ export class BundleMeasurer {
 
   /** Directory listing with entry types from readdir itself: no stat per entry while walking. */
   private walkDir(rel: string, out: string[]): void {
-    if (CACHE_DIRS.has(rel)) return;
+    if (CACHE_DIRS.has(rel) || RUNTIME_PACKAGE_DIR.test(rel)) return;
     let entries: Dirent[];
     try {
       entries = readdirSync(join(this.dir, rel), { withFileTypes: true });

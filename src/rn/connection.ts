@@ -239,6 +239,11 @@ export class RnConnection implements Peer {
       case ControlKind.PONG:
         return;
       case ControlKind.ACCEPT:
+        // Only gateways take the responder role: an operator initiates, and Grants name a gateway as
+        // audience (docs/PROFILE.md §CONTROL). A violation like a kind sent the wrong way: link closed.
+        if (this.pcertValue!.body.role !== 'gateway') {
+          throw new ProtocolError(ErrorCode.PCERT_ROLE, `ACCEPT from a link whose PCert role is ${this.pcertValue!.body.role}: only gateway links may accept stitches`, 'policy');
+        }
         if (this.mustAttest && !this.attestedValue) {
           // Pending, not refused: the gateway may send ATTEST right after ACCEPT (evidence takes a
           // measurement); whichever comes first, the link is activated once both are in.

@@ -4,8 +4,13 @@
 // Decoding is strict and then *re-encodes and compares*: any input that is not the unique
 // canonical encoding of the value it decodes to is refused (CBOR_NON_CANONICAL), so one value
 // has exactly one byte string and therefore one object_id and one signature input.
+// Floats (HIL messages only, docs/PROFILE.md §HIL "Numbers") follow RFC 8949 §4.2.1: the shortest
+// of binary16/32/64 that holds the value. §4.2.1 does not reduce integral floats to integers
+// (that is an application choice, §4.2.2), so a peer may send 21.0 or -0.0 as a float: we keep
+// which numbers arrived as floats through the re-encoding, so such a float is accepted in its
+// shortest form and refused in any longer one, exactly like every other float.
 
-import { decode, encode, rfc8949EncodeOptions } from 'cborg';
+import { decode, encode, rfc8949EncodeOptions, Token, Tokenizer, Type, type DecodeOptions, type EncodeOptions } from 'cborg';
 import { equal, toHex } from './bytes.js';
 import { ErrorCode } from './errors.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
@@ -13,7 +18,7 @@ import { CommonCode, DecodeError } from '../lib/errors.js';
 /** Values our profile allows inside artefacts: no floats, no undefined, no tags, integers within 2^53. */
 export type CborValue = null | boolean | number | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
 
-const DECODE_OPTIONS = {
+const DECODE_OPTIONS: DecodeOptions = {
   strict: true,
   rejectDuplicateMapKeys: true,
   allowIndefinite: false,
@@ -24,7 +29,7 @@ const DECODE_OPTIONS = {
   useMaps: false,
   // Our profile carries no CBOR tags; an empty tag table makes cborg refuse any tag.
   tags: [],
-} as const;
+};
 
 /**
  * `floats`: allow finite non-integer numbers, encoded in their shortest exact form (RFC 8949
@@ -43,27 +48,78 @@ export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Ui
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
 export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
+  const floats = profile.floats === true;
+  const tokenizer = new ProfileTokenizer(bytes, floats);
   let value: unknown;
   try {
-    value = decode(bytes, DECODE_OPTIONS);
+    value = decode(bytes, { ...DECODE_OPTIONS, tokenizer });
   } catch (e) {
     throw new DecodeError(ErrorCode.CBOR_INVALID, `invalid CBOR: ${(e as Error).message}`, { cause: e });
   }
   try {
-    assertProfileValue(value, 0, maxDepth, profile.floats === true);
+    assertProfileValue(value, 0, maxDepth, floats);
   } catch (e) {
     throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR outside profile: ${(e as Error).message}`);
   }
   let again: Uint8Array;
   try {
-    again = encode(value, rfc8949EncodeOptions);
+    again = encode(value, tokenizer.integralFloats === 0 ? rfc8949EncodeOptions : REENCODE_FLOATS);
   } catch (e) {
     throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR cannot be re-encoded: ${(e as Error).message}`);
   }
   if (!equal(again, bytes)) {
     throw new DecodeError(ErrorCode.CBOR_NON_CANONICAL, 'CBOR is not in deterministic encoding (RFC 8949 §4.2.1)');
   }
-  return value as CborValue;
+  return (tokenizer.integralFloats === 0 ? value : unboxFloats(value)) as CborValue;
+}
+
+/**
+ * An integral number (or -0.0) that arrived as a CBOR float. JavaScript cannot tell 21.0 from 21,
+ * so the decoded value is boxed until the re-encoding has checked that the float was in its
+ * shortest form; the caller then sees a plain number.
+ */
+class IntegralFloat {
+  constructor(readonly value: number) {}
+}
+
+/** cborg's tokenizer, plus the profile's float rule: floats refused outright, or integral ones boxed. */
+class ProfileTokenizer extends Tokenizer {
+  integralFloats = 0;
+  constructor(
+    data: Uint8Array,
+    private readonly floats: boolean,
+  ) {
+    // A plain Uint8Array view, as cborg's own decode makes: byte strings must not come back as Buffers.
+    super(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), DECODE_OPTIONS);
+  }
+
+  override next(): Token {
+    const t = super.next();
+    if (!Type.equals(t.type, Type.float) || typeof t.value !== 'number') return t;
+    // Signed artefacts carry no floats at all: refused here, whatever their value (docs/PROFILE.md §Envelope).
+    if (!this.floats) throw new Error(`float ${t.value} not allowed (integers only)`);
+    if (!Number.isSafeInteger(t.value) && !Object.is(t.value, -0)) return t;
+    this.integralFloats++;
+    const boxed = new Token(Type.float, new IntegralFloat(t.value), t.encodedLength);
+    return boxed;
+  }
+}
+
+/** Re-encodes a boxed integral float as a float again (cborg picks the shortest exact width). */
+const REENCODE_FLOATS: EncodeOptions = {
+  ...rfc8949EncodeOptions,
+  typeEncoders: {
+    Object: (obj: unknown) => (obj instanceof IntegralFloat ? [new Token(Type.float, obj.value)] : null),
+  },
+};
+
+function unboxFloats(v: unknown): unknown {
+  if (v instanceof IntegralFloat) return v.value;
+  if (Array.isArray(v)) return v.map(unboxFloats);
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, unboxFloats(x)]));
+  }
+  return v;
 }
 
 function assertProfileValue(v: unknown, depth: number, maxDepth = 32, floats = false): asserts v is CborValue {
@@ -75,6 +131,10 @@ function assertProfileValue(v: unknown, depth: number, maxDepth = 32, floats = f
     throw new RangeError(floats ? `only finite numbers and safe integers are allowed, got ${v}` : `only safe integers are allowed, got ${v}`);
   }
   if (v instanceof Uint8Array) return;
+  if (v instanceof IntegralFloat) {
+    if (floats) return;
+    throw new RangeError(`only safe integers are allowed, got the float ${v.value}`);
+  }
   if (Array.isArray(v)) {
     for (const x of v) assertProfileValue(x, depth + 1, maxDepth, floats);
     return;

@@ -136,9 +136,7 @@ export class Endpoint extends EventEmitter {
 
   /** What we announce as a responder: our real receive limits. */
   private responderParams(): TransportParams {
-    if (this.o.params !== undefined) return this.o.params;
-    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
-    return { maxBlockPlaintext: own.maxBlockPlaintext, windowBlocks: own.recvBufferBlocks };
+    return this.o.params ?? announcedParams(this.o.limits);
   }
 
   /** Responder: tell the RN we accept stitches and emit 'session' for each authenticated one. */
@@ -187,8 +185,18 @@ export class Endpoint extends EventEmitter {
       if (session !== undefined) return session.receive(payload);
       if (assoc.state !== 'pending') return;
       cancelTimeout();
+      let keys;
       try {
-        const keys = reply.next.receive(payload);
+        keys = reply.next.receive(payload);
+      } catch (e) {
+        assoc.close();
+        // The initiator is stitched already: it hears CLOSE PROTOCOL_VIOLATION, then UNSTITCH.
+        stitch.send(reply.next.violationBlock());
+        stitch.close();
+        this.emit('refused', toUzpError(e), offer.initiator);
+        return;
+      }
+      try {
         assoc.to('authenticated');
         session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock });
         assoc.to('stitched');
@@ -202,6 +210,15 @@ export class Endpoint extends EventEmitter {
     });
     stitch.send(reply.flight);
   }
+}
+
+/**
+ * The transport parameters a responder announces in EE: the largest block plaintext it accepts and
+ * its receive buffer (docs/PROFILE.md §Session states; 32,768 and 128 with the default limits).
+ */
+export function announcedParams(limits?: Partial<BlockLimits>): TransportParams {
+  const own = { ...DEFAULT_BLOCK_LIMITS, ...limits };
+  return { maxBlockPlaintext: own.maxBlockPlaintext, windowBlocks: own.recvBufferBlocks };
 }
 
 function toUzpError(e: unknown): UzpError {

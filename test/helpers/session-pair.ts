@@ -44,5 +44,5 @@ export function sessionPair(o: PairOptions = {}) {
   const [x, y] = stitchPair(o.hook);
   operator.attach(x);
   gateway.attach(y);
-  return { operator, gateway, grant: rkeys.grant, d, op, gw };
+  return { operator, gateway, grant: rkeys.grant, d, op, gw, stitches: { operator: x, gateway: y } };
 }

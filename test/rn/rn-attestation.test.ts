@@ -20,7 +20,6 @@ import { errorOf } from '../helpers/errors.js';
 import { testEvidence } from '../helpers/evidence.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
-import { type CodedError } from '../../src/lib/errors.js';
 
 interface Line {
   level: string;
@@ -236,25 +235,24 @@ describe('RN requireAttestation: a gateway is reachable only after attesting its
     expect(env.rn.stats.closed.protocol).toBe(1);
   });
 
-  it('operators are never required to attest: an operator link that accepts is reachable without ATTEST', async () => {
+  it('operators are never required to attest: an operator without ATTEST joins an attested gateway; its own ACCEPT is refused by role, never held', async () => {
     const env = await startRn({ requireAttestation: true });
-    const responder = env.d.member('operator');
-    const joiner = env.d.member('operator');
-    const rLink = await attach(env, responder);
-    const jLink = await attach(env, joiner);
-    const offered = once<Offer>((cb) => rLink.once('offer', cb));
-    rLink.accept();
-    await until(() => env.rn.connections.size === 2);
-    for (;;) {
-      try {
-        await jLink.join(responder.id.cid, env.d.grant(joiner.id.cid, responder.id.cid), new Uint8Array(0));
-        break;
-      } catch (e) {
-        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED) throw e; // ACCEPT not seen yet
-      }
-    }
-    expect((await offered).initiator).toEqual(joiner.id.cid);
-    expect(event(env, 'accept_pending')).toHaveLength(0);
+    const gw = env.d.member('gateway');
+    const op = env.d.member('operator');
+    const gwLink = await attach(env, gw);
+    const opLink = await attach(env, op);
+    const offered = once<Offer>((cb) => gwLink.once('offer', cb));
+    gwLink.accept();
+    gwLink.attest(evidence(env, gw, gwLink.attestationContext));
+    await waitFor(env, 'attested');
+    await opLink.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), new Uint8Array(0));
+    expect((await offered).initiator).toEqual(op.id.cid);
+    // Only gateways take the responder role (docs/PROFILE.md §CONTROL): an operator's ACCEPT closes its link.
+    const closed = once<unknown>((cb) => opLink.once('close', cb));
+    opLink.accept();
+    await closed;
+    expect((await waitFor(env, 'link_error')).obj).toMatchObject({ code: ErrorCode.PCERT_ROLE });
+    expect(event(env, 'accept_pending')).toHaveLength(1); // the gateway's, until it attested; never the operator's
   });
 });
 

@@ -12,7 +12,9 @@ import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { decodeEnvelope } from '../../src/uzp/artefacts/envelope.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
-import { FrameType } from '../../src/uzp/link/constants.js';
+import { ControlKind, FrameType, RefusedCode } from '../../src/uzp/link/constants.js';
+import { parseAddress } from '../../src/uzp/link/address.js';
+import { toHex } from '../../src/uzp/bytes.js';
 import { encodeFrame } from '../../src/uzp/link/frame.js';
 import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
 import type { Stitch } from '../../src/uzp/link/stitch.js';
@@ -175,6 +177,46 @@ describe('uzpgw rn (child process)', () => {
     );
     expect(child.proc.exitCode).toBeNull();
     await attach(d.member('gateway'));
+  });
+
+  it('a zero-length frame (4 length bytes, no type) is refused at once with REFUSED 1 and logged, before attachment', async () => {
+    const { host, port } = parseAddress(address);
+    const before = child.stderr().split('"code":"DECODE_LENGTH"').length;
+    const received: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      const s = connect({ host, port }, () => s.write(Uint8Array.of(0, 0, 0, 0)));
+      s.on('data', (b: Buffer) => received.push(b));
+      s.on('error', () => {});
+      s.on('close', () => resolve());
+    });
+    // Not the 5 s pre-auth deadline (which would close the socket without a word): REFUSED, code 1.
+    expect(Buffer.concat(received).toString('hex')).toBe(toHex(encodeFrame(FrameType.REFUSED, Uint8Array.of(0, RefusedCode.REFUSED))));
+    await until(() => child.stderr().split('"code":"DECODE_LENGTH"').length > before, 'attach_refused DECODE_LENGTH logged');
+    expect(child.stderr()).toMatch(/"event":"attach_refused"[^\n]*"code":"DECODE_LENGTH"/);
+  });
+
+  it('a zero-length frame on an attached link closes the link at once, logged', async () => {
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
+    const raw = await RawClient.attach(address, trust, d.member('gateway'));
+    raw.sendRaw(Uint8Array.of(0, 0, 0, 0));
+    await raw.whenClosed();
+    await until(() => /"event":"link_error"[^\n]*"code":"DECODE_LENGTH"/.test(child.stderr()), 'link_error DECODE_LENGTH logged');
+  });
+
+  it('an operator-role link that sends ACCEPT is closed (only gateways take the responder role); a gateway that does stays', async () => {
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
+    const operator = await RawClient.attach(address, trust, d.member('operator'));
+    operator.sendControl({ kind: ControlKind.ACCEPT });
+    await operator.whenClosed();
+    await until(() => /"event":"link_error"[^\n]*"code":"PCERT_ROLE"/.test(child.stderr()), 'link_error PCERT_ROLE logged');
+    const gateway = await RawClient.attach(address, trust, d.member('gateway'));
+    gateway.sendControl({ kind: ControlKind.ACCEPT });
+    gateway.sendControl({ kind: ControlKind.PING, nonce: 7 });
+    expect((await gateway.control(ControlKind.PONG)).nonce).toBe(7); // answered after the ACCEPT: still attached
+    expect(gateway.closed).toBe(false);
+    gateway.close();
   });
 
   it('SIGTERM: closes links, exits 0, stdout still exactly one line, no stack trace', async () => {

@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/uzp/blocks/constants.js';
 import { Endpoint, HANDSHAKE_TIMEOUT_MS, type LinkPort, type OfferPort } from '../../src/uzp/endpoint.js';
 import { ErrorCode, type UzpError } from '../../src/uzp/errors.js';
 import { startInitiator } from '../../src/uzp/handshake/initiator.js';
@@ -151,5 +152,32 @@ describe('Endpoint timers on an injected clock', () => {
     await turns();
     expect(got).toEqual([new Uint8Array([4, 2])]);
     expect(initiator.stats.retransmits).toBe(1);
+  });
+});
+
+describe('Endpoint: a Finished that does not verify', () => {
+  it('the responder refuses with HANDSHAKE_FINISHED and the stitched initiator hears CLOSE PROTOCOL_VIOLATION before the stitch ends', async () => {
+    const { d, op, gw, clock, grant } = setup();
+    // The initiator's first payload on the stitch is Finished_I (CH1 rides the offer): corrupt its MAC.
+    let fromInitiator = 0;
+    const hook: Hook = (p, from) => {
+      if (from !== 'a' || ++fromInitiator !== 1) return [p];
+      const bad = p.slice();
+      bad[bad.length - 1]! ^= 1;
+      return [bad];
+    };
+    const opLink = new MemoryLink(op.id.cid, hook);
+    const gwLink = new MemoryLink(gw.id.cid);
+    opLink.peer = gwLink;
+    const gwEp = endpoint(d, gw, gwLink, clock);
+    const refused: UzpError[] = [];
+    gwEp.on('refused', (e: UzpError) => refused.push(e));
+    gwEp.accept();
+    const initiator = await endpoint(d, op, opLink, clock).connect(gw.id.cid, grant);
+    const closed = new Promise<[unknown, unknown]>((r) => initiator.once('close', (e, code) => r([e, code])));
+    const [error, remoteCode] = await closed;
+    expect(refused.map((e) => e.code)).toEqual([ErrorCode.HANDSHAKE_FINISHED]);
+    expect(error).toBeUndefined(); // the peer closed it, with the generic code: not a lost link
+    expect(remoteCode).toBe(CloseCode.PROTOCOL_VIOLATION);
   });
 });

@@ -94,6 +94,15 @@ export class BlockEngine implements FrameVisitor {
     this.sender.requestKeyUpdate();
   }
 
+  /**
+   * A session-level protocol violation by the peer that the engine cannot see itself (a channel id
+   * of the wrong parity, too many channels): closes like one it saw — at once, with one CLOSE
+   * PROTOCOL_VIOLATION to the peer (docs/PROFILE.md §Closing). No-op once closed.
+   */
+  abort(err: UzpError): void {
+    this.fail(err);
+  }
+
   /** After a re-stitch: every unacknowledged block is due now, and so is an ack of what we hold. */
   retransmitAll(): void {
     if (this.state === CLOSED) return;
@@ -286,9 +295,7 @@ export class BlockEngine implements FrameVisitor {
   private fail(err: UzpError): void {
     if (this.state === CLOSED) return;
     this.shutdown();
-    if (err.code !== ErrorCode.SESSION_KEY_LIMIT) {
-      this.sender.sealFinalClose(err.code === ErrorCode.BLOCK_PROTOCOL ? CloseCode.PROTOCOL_VIOLATION : CloseCode.LIMIT_REACHED);
-    }
+    if (err.code !== ErrorCode.SESSION_KEY_LIMIT) this.sender.sealFinalClose(closeCodeFor(err));
     this.notifyClose(err);
   }
 
@@ -298,4 +305,13 @@ export class BlockEngine implements FrameVisitor {
     if (code === undefined) this.o.onClose(err);
     else this.o.onClose(err, code, reason);
   }
+}
+
+/**
+ * The generic CLOSE code for a local failure (docs/PROFILE.md §Closing, error table): the peer broke
+ * the protocol (an invalid authenticated block, a bad channel id), or a limit ran out (integrity
+ * limit, retransmissions).
+ */
+function closeCodeFor(err: UzpError): number {
+  return err.code === ErrorCode.BLOCK_PROTOCOL || err.code === ErrorCode.CHANNEL_UNKNOWN ? CloseCode.PROTOCOL_VIOLATION : CloseCode.LIMIT_REACHED;
 }

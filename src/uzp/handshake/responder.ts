@@ -31,6 +31,8 @@ import {
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
+import { CloseCode } from '../blocks/constants.js';
+import { sealLoneClose } from '../blocks/lone-close.js';
 
 interface ResponderOptions {
   readonly trust: HandshakeTrust;
@@ -161,5 +163,15 @@ class ExpectFinished {
     } catch (e) {
       throw stageError('finished', e);
     }
+  }
+
+  /**
+   * After a Finished that did not verify: CLOSE PROTOCOL_VIOLATION sealed as our data block 0, for
+   * the initiator, which already holds its session keys. Only the holder of the EID private key can
+   * open it, and it says nothing but the generic code; the keys themselves never leave this state.
+   */
+  violationBlock(): Uint8Array {
+    const k = this.keys;
+    return sealLoneClose(this.p, { aead: k.suite.aead, sendSecret: k.sendSecret, adContext: k.adContext, direction: k.direction }, CloseCode.PROTOCOL_VIOLATION);
   }
 }

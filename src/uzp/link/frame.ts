@@ -44,6 +44,9 @@ export function relayFrameLength(payloadLength: number): number {
   return 1 + 4 + payloadLength;
 }
 
+/** The u32 length field at the start of every frame header. */
+const LENGTH_FIELD = 4;
+
 export class FrameDecoder {
   private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
   private headerFill = 0;
@@ -71,8 +74,9 @@ export class FrameDecoder {
 
   /**
    * Feeds bytes; returns the frames completed by them. Throws DecodeError on a zero length or a
-   * frame over the cap (LINK_FRAME_TOO_LARGE); after that the decoder stays failed and the link
-   * must be closed, since framing cannot be recovered on a byte stream.
+   * frame over the cap (LINK_FRAME_TOO_LARGE) as soon as the 4 length bytes are in; after that the
+   * decoder stays failed and the link must be closed, since framing cannot be recovered on a byte
+   * stream.
    */
   push(chunk: Uint8Array): Frame[] {
     if (this.failed !== null) throw this.failed;
@@ -93,8 +97,10 @@ export class FrameDecoder {
         this.header.set(chunk.subarray(off, off + n), this.headerFill);
         this.headerFill += n;
         off += n;
+        // The length alone condemns a frame: a zero-length frame has no type byte to wait for.
+        if (this.headerFill >= LENGTH_FIELD) this.checkLength(readU32(this.header, 0));
         if (this.headerFill < FRAME_HEADER_LENGTH) break;
-        const len = this.checkLength(readU32(this.header, 0));
+        const len = readU32(this.header, 0);
         this.headerFill = 0;
         if (len === 1) {
           frames.push({ type: this.header[4]!, payload: new Uint8Array(0), raw: this.header.slice() });

@@ -42,6 +42,13 @@ function isBlock(b: Uint8Array): boolean {
 /** Longest a graceful close waits for the peer to acknowledge the last data and the CLOSE. */
 export const CLOSE_TIMEOUT_MS = 5_000;
 
+/**
+ * After the peer's CLOSE the stitch stays up this many RTOs (at most CLOSE_TIMEOUT_MS) unless the
+ * peer ends it first: long enough to answer a retransmitted CLOSE whose ack was lost (QUIC's
+ * draining period is 3 PTO, RFC 9000 §10.2).
+ */
+const DRAIN_RTOS = 3;
+
 /** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
 const CONTROL_CHANNEL = 0;
 
@@ -66,6 +73,9 @@ export class Session extends EventEmitter implements ChannelHost {
   private closeError: UzpError | undefined;
   private closing = false;
   private cancelCloseTimer: (() => void) | undefined;
+  /** Closed by the peer's CLOSE: the stitch only carries our acks now (docs/PROFILE.md §Closing). */
+  private draining = false;
+  private cancelDrain: (() => void) | undefined;
   private droppedPayloads = 0;
 
   constructor(o: SessionOptions) {
@@ -117,7 +127,7 @@ export class Session extends EventEmitter implements ChannelHost {
 
   /** Feed one relay payload (the endpoint hands over payloads that raced the handshake's end). */
   receive(payload: Uint8Array): void {
-    if (this.association.state === 'closed') return;
+    if (this.association.state === 'closed' && !this.draining) return;
     if (!isBlock(payload)) {
       this.droppedPayloads++;
       return;
@@ -213,7 +223,8 @@ export class Session extends EventEmitter implements ChannelHost {
       // number of live channels is bounded: an authenticated peer still must not grow our memory.
       const peerParity = this.keys.role === 'initiator' ? 0 : 1;
       if (id === CONTROL_CHANNEL || id % 2 !== peerParity || this.channels.size >= MAX_CHANNELS) {
-        this.finish(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${this.channels.size >= MAX_CHANNELS ? `more than ${MAX_CHANNELS} channels` : 'id not of its parity'}`), undefined);
+        // Session-fatal, and the peer hears CLOSE PROTOCOL_VIOLATION before the stitch ends.
+        this.engine.abort(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${this.channels.size >= MAX_CHANNELS ? `more than ${MAX_CHANNELS} channels` : 'id not of its parity'}`));
         return;
       }
       ch = this.channel(id);
@@ -242,7 +253,8 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private pump(): void {
     const stitch = this.stitch;
-    if (stitch === undefined || this.blocked || !mayReleaseData(this.association.state)) {
+    // While draining the engine is closed: poll() yields nothing but acks.
+    if (stitch === undefined || this.blocked || !(mayReleaseData(this.association.state) || this.draining)) {
       this.armTimer();
       return;
     }
@@ -254,7 +266,7 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private armTimer(): void {
     const at = this.engine.nextDeadline();
-    if (at === undefined || this.association.state === 'closed') return this.disarmTimer();
+    if (at === undefined || (this.association.state === 'closed' && !this.draining)) return this.disarmTimer();
     // An earlier timer already covers this deadline: pump() re-arms for the rest when it fires.
     if (this.cancelTimer !== undefined && at >= this.timerAt) return;
     this.disarmTimer();
@@ -276,8 +288,10 @@ export class Session extends EventEmitter implements ChannelHost {
   }
 
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
-    if (stitch !== this.stitch || this.association.state === 'closed') return;
+    if (stitch !== this.stitch) return;
     this.stitch = undefined;
+    // Draining after the peer's CLOSE: the peer ended the stitch once it had our ack.
+    if (this.association.state === 'closed') return this.endDrain();
     // The peer ended the stitch after our CLOSE (or its own): a clean end, not a failover.
     if (this.closing) return this.finish(undefined, undefined);
     // draft §11.2/§11.3: RN loss is an availability event. Without an alternate stitch the
@@ -294,12 +308,46 @@ export class Session extends EventEmitter implements ChannelHost {
     this.disarmTimer();
     this.cancelCloseTimer?.();
     this.cancelCloseTimer = undefined;
-    const stitch = this.stitch;
-    this.stitch = undefined;
-    // Let the CLOSE frame leave before releasing the stitch.
-    if (stitch !== undefined) setImmediate(() => stitch.close());
+    if (this.stitch !== undefined) {
+      if (remoteCode !== undefined) this.drain();
+      else this.release(this.stitch);
+    }
     this.wakeWriters();
     for (const ch of this.channels.values()) ch.abort();
     this.emit('close', err, remoteCode);
+  }
+
+  /**
+   * The peer sent CLOSE: acknowledge it at once and keep acknowledging retransmissions of it, until
+   * the peer ends the stitch (it does once it has our ack) or the draining period is over.
+   */
+  private drain(): void {
+    this.draining = true;
+    const ms = Math.min(CLOSE_TIMEOUT_MS, DRAIN_RTOS * this.engine.inspect().rtoMs);
+    this.cancelDrain = this.clock.setTimeout(() => this.release(this.stitch), ms, { unref: true });
+    this.schedulePump();
+  }
+
+  private endDrain(): void {
+    this.draining = false;
+    this.cancelDrain?.();
+    this.cancelDrain = undefined;
+    this.disarmTimer();
+  }
+
+  /**
+   * Ends our side of the stitch (UNSTITCH) after the last blocks left: the one CLOSE a local failure
+   * sealed (the peer learns PROTOCOL_VIOLATION or LIMIT_REACHED, never why), or pending acks.
+   */
+  private release(stitch: StitchPort | undefined): void {
+    this.endDrain();
+    if (stitch === undefined) return;
+    // Not from inside the engine callback that closed us: the next turn, in send order.
+    setImmediate(() => {
+      if (stitch !== this.stitch) return; // the peer ended it meanwhile
+      this.stitch = undefined;
+      for (const block of this.engine.poll()) stitch.send(block); // queued even when the socket asks for drain
+      stitch.close();
+    });
   }
 }

@@ -343,6 +343,14 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
       expect(p.ed25519Verify(hex(v.publicKey), hex(v.message), sig)).toBe(false);
     });
 
+    it('ed25519-speccheck: each case gets the verdict recorded in the vector (docs/PROFILE.md §Crypto rules 1-5)', () => {
+      const spec = loadVectors<{ cases: { message: string; pub_key: string; signature: string; valid: boolean; rule: string }[] }>('ed25519-speccheck.json').cases;
+      expect(spec).toHaveLength(15);
+      for (const [i, c] of spec.entries()) expect(p.ed25519Verify(hex(c.pub_key), hex(c.message), hex(c.signature)), `case ${i}: ${c.rule}`).toBe(c.valid);
+      // the rule text agrees with the verdict: only the accepted case says so
+      expect(spec.filter((c) => c.valid).map((c) => c.rule.startsWith('accepted'))).toEqual([true]);
+    });
+
     it('public keys of small order are refused (profile rule)', () => {
       // The 8-torsion points, as the speccheck suite uses them (c7176a...fa is one of them).
       const spec = loadVectors<{ cases: { message: string; pub_key: string; signature: string }[] }>('ed25519-speccheck.json').cases;

@@ -91,6 +91,15 @@ describe('link framing', () => {
     expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 0, 1))).toThrow(expect.objectContaining({ code: CommonCode.DECODE_LENGTH }));
   });
 
+  it('refuses a zero-length frame from its 4 length bytes alone, without waiting for a type byte it does not have', () => {
+    expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 0))).toThrow(expect.objectContaining({ code: CommonCode.DECODE_LENGTH }));
+    const d = new FrameDecoder(100);
+    expect(d.push(Uint8Array.of(0, 0))).toEqual([]);
+    expect(() => d.push(Uint8Array.of(0, 0))).toThrow(expect.objectContaining({ code: CommonCode.DECODE_LENGTH }));
+    // the same for an oversize length: refused before its type byte
+    expect(() => new FrameDecoder(100).push(Uint8Array.of(0, 0, 0, 101))).toThrow(expect.objectContaining({ code: ErrorCode.LINK_FRAME_TOO_LARGE }));
+  });
+
   it('raising the cap after attachment admits larger frames', () => {
     const d = new FrameDecoder(16);
     d.setMaxFrame(1000);

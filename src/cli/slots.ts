@@ -1,8 +1,12 @@
 // `uzpgw slots check --config FILE`: validates a gateway config against its board profile and
 // lists every problem (file, line, field path, expected, found, fix). Exit 0 when the config is
-// valid (warnings allowed), 1 when it has errors.
+// valid (warnings allowed), 1 when it has errors. Unless --no-file-check, it also warns about
+// serial devices missing on this machine or not readable+writable by this user
+// (config/device-paths.ts): run on the gateway, that finds a disabled UART or a missing dialout
+// membership before the gateway does.
 
 import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../config/index.js';
+import { devicePathWarnings } from '../config/device-paths.js';
 import { defineCommand, defineGroup } from './define.js';
 
 const DESCRIPTION = [
@@ -10,7 +14,9 @@ const DESCRIPTION = [
   'board (slot exists, driver fits the slot, baud/parity/stop bits fit the port, no two slots on one',
   'port or GPIO pin, unit ids 1..247 and unique per bus, registers do not overlap, profiles exist),',
   'and that the referenced files exist. Prints every problem with its file, line, field path, what',
-  'was expected and how to fix it. Exit status: 0 valid, 1 problems found, 2 usage error.',
+  'was expected and how to fix it. Run on the gateway, it also warns about serial devices that are',
+  'missing there or not readable+writable by the current user (UART not enabled in config.txt, user',
+  'not in the dialout group). Exit status: 0 valid (warnings allowed), 1 problems found, 2 usage error.',
 ].join('\n');
 
 function framing(s: SerialParams): string {
@@ -42,14 +48,16 @@ const check = defineCommand({
   flags: {
     config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config file (JSON)' },
     'boards-dir': { type: 'string', placeholder: 'DIR', describe: 'read board profiles from DIR instead of the shipped boards/' },
-    'no-file-check': { type: 'boolean', describe: 'do not check that key, PCert and trust files exist (e.g. when checking on a workstation)' },
+    'no-file-check': { type: 'boolean', describe: 'do not check that key, PCert and trust files and serial devices exist (e.g. when checking on a workstation)' },
   },
   json: 'one JSON object: {ok, file, errors, warnings, board, digest, slots: [{slot, port, path?, device, driver}], issues: [...]} (board, digest and slots only when valid)',
   run({ flags }, io) {
     const file = flags.config;
-    const r = checkConfigFile(file, { boardsDir: flags['boards-dir'] ?? BOARDS_DIR, checkFiles: !flags['no-file-check'] });
-    const errors = r.issues.filter((i) => i.severity === 'error');
-    const warnings = r.issues.filter((i) => i.severity === 'warning');
+    const checkFiles = !flags['no-file-check'];
+    const r = checkConfigFile(file, { boardsDir: flags['boards-dir'] ?? BOARDS_DIR, checkFiles });
+    const issues = [...r.issues, ...(checkFiles && r.config !== undefined && r.board !== undefined ? devicePathWarnings(r.config, r.board, file) : [])];
+    const errors = issues.filter((i) => i.severity === 'error');
+    const warnings = issues.filter((i) => i.severity === 'warning');
     if (flags.json) {
       const c = r.config;
       const out = {
@@ -64,7 +72,7 @@ const check = defineCommand({
               slots: c.slots.map((s) => ({ slot: s.id, port: s.port.id, ...(s.port.path !== undefined ? { path: s.port.path } : {}), device: s.device.id, driver: s.device.driver })),
             }
           : {}),
-        issues: r.issues,
+        issues,
       };
       io.stdout.write(JSON.stringify(out) + '\n');
       return c !== undefined ? 0 : 1;

@@ -12,6 +12,7 @@ import { MAX_BAUD } from './board-schema.js';
 import {
   DEVICE_KINDS,
   PARITIES,
+  TCP_UNIT_0_MODES,
   type DeviceConfig,
   type DeviceProfile,
   type DeviceKind,
@@ -41,7 +42,7 @@ export interface DeviceContext {
 
 const COMMON = ['id', 'driver', 'description'];
 const KEYS: Record<DeviceKind, readonly string[]> = {
-  'modbus-poller': [...COMMON, 'serial', 'tcp', 'timeout_ms', 'poll_interval_ms', 'queue_limit', 'units'],
+  'modbus-poller': [...COMMON, 'serial', 'tcp', 'tcp_unit_0', 'timeout_ms', 'poll_interval_ms', 'queue_limit', 'units'],
   'serial-line': [...COMMON, 'serial', 'delimiter', 'max_line_bytes', 'encoding'],
   'serial-raw': [...COMMON, 'serial', 'max_buffer_bytes', 'idle_flush_ms'],
   'mqtt-bridge': [...COMMON, 'broker', 'client_id', 'username', 'password_file', 'ca_file', 'subscribe', 'publish', 'qos', 'max_inflight', 'max_queue', 'max_payload_bytes', 'keepalive_s'],
@@ -110,6 +111,8 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
   const timeoutMs = o.opt('timeout_ms', (x) => x.int(10, 60_000, 'a timeout in ms, 10..60000')) ?? 1000;
   const pollIntervalMs = o.opt('poll_interval_ms', pollInterval) ?? 1000;
   const queueLimit = o.opt('queue_limit', (x) => x.int(1, 10_000, 'a per-unit queue limit 1..10000')) ?? 16;
+  // Unit 0 is a broadcast only on a serial line; on Modbus TCP it is an ordinary address the device answers.
+  const tcpUnit0 = o.opt('tcp_unit_0', (x) => (transport.kind === 'tcp' ? x.bad('no "tcp_unit_0" on a Modbus TCP device (unit 0 is an ordinary address there, passed on as it is)', 'remove "tcp_unit_0"; it applies to Modbus RTU slots only', 'refuse' as const) : x.choice(TCP_UNIT_0_MODES)));
   const unitNodes = o.req('units').list(1, RTU_MAX_UNIT, 'units');
   const units = unitNodes.map((u) => parseUnit(u, ctx, transport.kind === 'tcp', { pollIntervalMs, timeoutMs }));
   const seen = new Map<number, number>();
@@ -119,7 +122,7 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
     if (first !== undefined) ctx.log.cross(path, { expected: 'each unit id once on a bus', found: `${u.unit} again (first at units[${first}])`, fix: 'give each slave its own address: two slaves answering one id corrupt each other’s replies' });
     else seen.set(u.unit, i);
   });
-  return { ...base, driver: 'modbus-poller', transport, timeoutMs, pollIntervalMs, queueLimit, units };
+  return { ...base, driver: 'modbus-poller', transport, ...(transport.kind === 'rtu' ? { tcpUnit0: tcpUnit0 ?? 'refuse' } : {}), timeoutMs, pollIntervalMs, queueLimit, units };
 }
 
 function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?: string }): MqttBridgeDevice {

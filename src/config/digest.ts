@@ -55,7 +55,7 @@ function device(d: DeviceConfig, rel: (p: string) => string): Json {
     case 'modbus-poller':
       return {
         ...base,
-        ...(d.transport.kind === 'rtu' ? { serial: serial(d.transport.serial) } : { tcp: { host: d.transport.host, port: d.transport.port } }),
+        ...(d.transport.kind === 'rtu' ? { serial: serial(d.transport.serial), tcp_unit_0: d.tcpUnit0 ?? 'refuse' } : { tcp: { host: d.transport.host, port: d.transport.port } }),
         timeout_ms: d.timeoutMs,
         poll_interval_ms: d.pollIntervalMs,
         queue_limit: d.queueLimit,

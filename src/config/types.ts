@@ -6,8 +6,8 @@
 import type { DeviceConfig, DeviceKind, DeviceProfile, Parity } from '../hil-devices/config.js';
 
 // Device shapes are the drivers' own (src/hil-devices/config.ts); the config schema builds them.
-export { DEVICE_KINDS, PARITIES, TABLES, VALUE_TYPES, widthOf, spanOf } from '../hil-devices/config.js';
-export type { DeviceKind, Parity, SerialParams, Table, ValueType, Order, RegisterDef, RegisterSpec, DeviceProfile, ModbusUnit, ModbusTransport, ModbusPollerDevice, SerialLineDevice, SerialRawDevice, MqttBridgeDevice, DeviceConfig } from '../hil-devices/config.js';
+export { DEVICE_KINDS, PARITIES, TABLES, TCP_UNIT_0_MODES, VALUE_TYPES, widthOf, spanOf } from '../hil-devices/config.js';
+export type { DeviceKind, Parity, TcpUnit0Mode, SerialParams, Table, ValueType, Order, RegisterDef, RegisterSpec, DeviceProfile, ModbusUnit, ModbusTransport, ModbusPollerDevice, SerialLineDevice, SerialRawDevice, MqttBridgeDevice, DeviceConfig } from '../hil-devices/config.js';
 
 export const PORT_KINDS = ['uart', 'usb-serial', 'rs485', 'net'] as const;
 type PortKind = (typeof PORT_KINDS)[number];

@@ -73,9 +73,19 @@ interface DeviceBase {
   readonly description?: string;
 }
 
+/**
+ * What an operator's request to unit 0 does on a Modbus RTU slot (docs/DEVICES.md): 'refuse'
+ * answers exception 0x0A; 'broadcast' sends writes to every slave and answers with the write's
+ * normal reply. Reads to unit 0 are refused either way (a broadcast carries writes only).
+ */
+export const TCP_UNIT_0_MODES = ['refuse', 'broadcast'] as const;
+export type TcpUnit0Mode = (typeof TCP_UNIT_0_MODES)[number];
+
 export interface ModbusPollerDevice extends DeviceBase {
   readonly driver: 'modbus-poller';
   readonly transport: ModbusTransport;
+  /** RTU only; absent means 'refuse' (the config schema always fills it in for RTU). */
+  readonly tcpUnit0?: TcpUnit0Mode;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   /** Bounded per-unit request queue. */

@@ -1,10 +1,11 @@
 // Codes of the HIL device drivers (src/hil-devices).
 
-import { CodedError } from '../lib/errors.js';
+import { CodedError, StateError } from '../lib/errors.js';
 
 export const DeviceErrorCode = {
   TOPIC_NOT_BRIDGED: 'TOPIC_NOT_BRIDGED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  DEVICE_UNAVAILABLE: 'DEVICE_UNAVAILABLE',
 } as const;
 export type DeviceErrorCode = (typeof DeviceErrorCode)[keyof typeof DeviceErrorCode];
 
@@ -12,5 +13,15 @@ export type DeviceErrorCode = (typeof DeviceErrorCode)[keyof typeof DeviceErrorC
 export class DeviceError extends CodedError<DeviceErrorCode> {
   constructor(code: DeviceErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, 'policy', message, options);
+  }
+}
+
+/**
+ * The slot's port is down (device missing, unopenable, unplugged): an operator write is refused
+ * rather than queued for a device that may never come back, so nobody mistakes it for delivered.
+ */
+export class DeviceUnavailableError extends StateError<DeviceErrorCode> {
+  constructor(what: string, state: string) {
+    super(DeviceErrorCode.DEVICE_UNAVAILABLE, `${what}: the device is unavailable (port ${state})`);
   }
 }

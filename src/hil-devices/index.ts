@@ -15,7 +15,7 @@ import { SerialRaw } from './serial-raw.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type { AnyDevice, Driver, HilDevice, ModbusDevice, MqttDevice, Reading, ReadingKind, SerialDevice, Unsubscribe } from '../hil/device.js';
-export { ModbusPoller, type ModbusPollerOptions, type ModbusPollerStatus, type UnitHealth } from './modbus-poller.js';
+export { ModbusPoller, type ModbusPollerOptions, type ModbusPollerStatus, type ModbusPortStatus, type UnitHealth } from './modbus-poller.js';
 export { SerialLine, LineSplitter, type SerialDriverOptions, type SerialLineStats } from './serial-line.js';
 export { SerialRaw, type SerialRawOptions, type SerialRawStats } from './serial-raw.js';
 export { MqttBridge, payloadValue, type BridgeLink, type MqttBridgeOptions, type MqttBridgeStats } from './mqtt-bridge.js';
@@ -35,7 +35,7 @@ interface DeviceLifecycle {
 export type GatewayDevice = AnyDevice & DeviceLifecycle;
 
 interface DevicePorts {
-  /** The slot's serial link (serial-line, serial-raw). */
+  /** The slot's serial link (serial-line, serial-raw; under the bus of an RTU modbus-poller, for its port status). */
   readonly link?: SerialLink;
   /** The slot's Modbus bus (modbus-poller; RTU on the slot's link, or TCP). */
   readonly bus?: ModbusBus;
@@ -57,7 +57,7 @@ export function createDevice(slotId: string, d: DeviceConfig, ports: DevicePorts
   };
   switch (d.driver) {
     case 'modbus-poller':
-      return new ModbusPoller(slotId, d, need(ports.bus, 'a Modbus bus'), opts);
+      return new ModbusPoller(slotId, d, need(ports.bus, 'a Modbus bus'), { ...opts, ...(ports.link !== undefined ? { link: ports.link } : {}) });
     case 'serial-line':
       return new SerialLine(slotId, d, need(ports.link, 'a serial link'), opts);
     case 'serial-raw':

@@ -11,15 +11,29 @@
 //
 // Every register of a successful read becomes one reading; a failed read yields no reading and
 // shows in the unit's health (status()): last good poll, consecutive failed polls, last error.
+// Whether a unit answers at all is the bus's to know (ports/modbus/liveness.ts, from every request
+// on the bus, polls and operator requests alike): each change (alive -> silent -> alive) is one
+// warn line here, with the slot and unit name, never one per poll.
+//
+// Operator requests go to the bus with priority 'operator' (ahead of every background poll). Unit
+// 0 on a serial line is the broadcast address (Modbus over Serial Line §2.1): a broadcast carries
+// writes only, no slave answers it, and a Modbus TCP client still expects a reply. The slot's
+// `tcp_unit_0` setting says what the operator's unit 0 means: 'refuse' (the default: exception
+// 0x0A) or 'broadcast' (the write goes to every slave; after the turnaround delay the operator gets
+// the normal reply of that write, as a gateway answering for slaves that may not). Reads to unit 0
+// are refused either way (0x01). docs/DEVICES.md says why.
 
 import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from './config.js';
 import { PortIoError } from '../ports/errors.js';
 import { describeError, type PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
+import type { UnitState } from '../ports/modbus/liveness.js';
+import { ExceptionCode, RTU_MAX_UNIT } from '../ports/modbus/vocabulary.js';
+import type { SerialLink, SerialPortStatus } from '../ports/serial.js';
 import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import type { ModbusDevice, Reading, Unsubscribe } from '../hil/device.js';
+import type { ModbusDevice, ModbusRefusal, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
 import { decodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
 import { CodedError, CommonCode, StateError } from '../lib/errors.js';
@@ -30,12 +44,19 @@ export interface ModbusPollerOptions {
   /** Poll timers (default the system clock); tests pass a fake clock. */
   readonly clock?: Clock;
   readonly log?: PortLog;
+  /** The serial link under an RTU bus, for the port's status (absent on Modbus TCP). */
+  readonly link?: SerialLink;
 }
+
+/** The port under the bus: the serial link's status on RTU, the connection's on Modbus TCP. */
+export type ModbusPortStatus = SerialPortStatus | { readonly kind: 'tcp'; readonly address: string; readonly state: 'open' | 'waiting' };
 
 /** Health of one unit (slave) on the bus, as the gateway reports it. */
 export interface UnitHealth {
   readonly unit: number;
   readonly name?: string;
+  /** Whether the unit answers (bus-wide: polls and operator requests): 'unknown' until asked. */
+  state: UnitState;
   /** Polls finished (all of the unit's groups), and how many of them had a read fail. */
   polls: number;
   failedPolls: number;
@@ -58,6 +79,7 @@ export interface ModbusPollerStatus {
   readonly readings: number;
   readonly skippedTicks: number;
   readonly units: UnitHealth[];
+  readonly port: ModbusPortStatus;
 }
 
 interface PollGroup {
@@ -79,6 +101,9 @@ export class ModbusPoller implements ModbusDevice {
   private readonly readings: ReadingStream;
   private readonly clock: Clock;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly log: PortLog | undefined;
+  private readonly link: SerialLink | undefined;
+  private offUnitState: () => void = () => {};
   private running = false;
 
   constructor(
@@ -89,10 +114,12 @@ export class ModbusPoller implements ModbusDevice {
   ) {
     this.id = cfg.id;
     this.clock = opts.clock ?? systemClock;
+    this.log = opts.log;
+    this.link = opts.link;
     this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'modbus', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
     for (const u of cfg.units) {
       this.units.set(u.unit, u);
-      this.health.set(u.unit, { unit: u.unit, ...(u.name !== undefined ? { name: u.name } : {}), polls: 0, failedPolls: 0, consecutiveFailures: 0, skippedTicks: 0, lastOkTs: null, lastErrorTs: null, lastErrorCode: null, lastError: null });
+      this.health.set(u.unit, { unit: u.unit, ...(u.name !== undefined ? { name: u.name } : {}), state: bus.unitState(u.unit), polls: 0, failedPolls: 0, consecutiveFailures: 0, skippedTicks: 0, lastOkTs: null, lastErrorTs: null, lastErrorCode: null, lastError: null });
       const byInterval = new Map<number, RegisterDef[]>();
       for (const r of u.registers) byInterval.set(r.pollIntervalMs, [...(byInterval.get(r.pollIntervalMs) ?? []), r]);
       for (const [intervalMs, registers] of [...byInterval].sort((a, b) => a[0] - b[0])) {
@@ -110,6 +137,7 @@ export class ModbusPoller implements ModbusDevice {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.offUnitState = this.bus.onUnitState((unit, state, info) => this.unitStateChanged(unit, state, info));
     for (const g of this.groups) {
       this.tick(g);
       g.cancel = every(this.clock, g.intervalMs, () => this.tick(g));
@@ -120,12 +148,35 @@ export class ModbusPoller implements ModbusDevice {
   async stop(): Promise<void> {
     this.running = false;
     for (const g of this.groups) g.cancel();
+    this.offUnitState();
     await Promise.allSettled([...this.inFlight]);
   }
 
   status(): ModbusPollerStatus {
     const units = [...this.health.values()].map((h) => ({ ...h }));
-    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units };
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units, port: this.port };
+  }
+
+  /** False while the bus is not connected (serial port down, TCP peer unreachable): requests are refused with 0x0A. */
+  get available(): boolean {
+    return this.bus.online;
+  }
+
+  /** The port under the bus (`uzpgw status`). */
+  get port(): ModbusPortStatus {
+    return this.link?.portStatus ?? { kind: 'tcp', address: this.bus.transport.name, state: this.bus.online ? 'open' : 'waiting' };
+  }
+
+  /** Requests this device refuses before the bus (see the top of this file); undefined lets it through. */
+  refusal(unit: number, _pdu: Uint8Array, does: { readonly reads: boolean; readonly writes: boolean }): ModbusRefusal | undefined {
+    if (!this.bus.transport.broadcastUnit0) return undefined; // Modbus TCP: every unit id 0..255 is the device's to answer
+    if (unit === 0) {
+      if (does.reads) return { exception: ExceptionCode.ILLEGAL_FUNCTION, reason: 'unit 0 is the serial-line broadcast address and a broadcast carries writes only (Modbus over Serial Line §2.1): no slave would answer a read' };
+      if ((this.cfg.tcpUnit0 ?? 'refuse') === 'refuse') return { exception: ExceptionCode.GATEWAY_PATH_UNAVAILABLE, reason: `unit 0 (broadcast to every slave on the line) is off for slot ${this.slot}: "tcp_unit_0" is "refuse"` };
+      return undefined;
+    }
+    if (unit > RTU_MAX_UNIT) return { exception: ExceptionCode.GATEWAY_PATH_UNAVAILABLE, reason: `unit ${unit} is not a serial-line address (1..${RTU_MAX_UNIT}; ${RTU_MAX_UNIT + 1}..255 are reserved, Modbus over Serial Line §2.2)` };
+    return undefined;
   }
 
   /**
@@ -139,8 +190,23 @@ export class ModbusPoller implements ModbusDevice {
   request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted) return Promise.reject(aborted(unit));
     const timeoutMs = this.units.get(unit)?.timeoutMs ?? this.cfg.timeoutMs;
-    const reply = this.bus.request(unit, pdu, { timeoutMs });
+    let reply = this.bus.request(unit, pdu, { timeoutMs, priority: 'operator' });
+    if (unit === 0 && this.bus.transport.broadcastUnit0) {
+      // No slave answers a broadcast; the operator's client still waits for the write's normal
+      // reply, which for fc 5, 6, 15 and 16 is the request's first five bytes (Application Protocol §6.5, 6.6, 6.11, 6.12).
+      reply = reply.then((r) => (r.length === 0 ? pdu.slice(0, 5) : r));
+    }
     return signal ? raceAbort(reply, signal, unit) : reply;
+  }
+
+  private unitStateChanged(unit: number, state: UnitState, info: { readonly previous: UnitState; readonly consecutiveTimeouts: number }): void {
+    const h = this.health.get(unit);
+    if (h !== undefined) h.state = state;
+    const who = { slot: this.slot, device: this.id, unit, ...(h?.name !== undefined ? { name: h.name } : {}) };
+    const label = `unit ${unit}${h?.name !== undefined ? ` (${h.name})` : ''}`;
+    if (state === 'silent') this.log?.warn({ ...who, state, timeouts: info.consecutiveTimeouts }, `modbus: ${label} stopped answering (${info.consecutiveTimeouts} requests in a row timed out); operator requests get exception 0x0B at once while polls keep trying it`);
+    else if (info.previous === 'silent') this.log?.warn({ ...who, state }, `modbus: ${label} answers again`);
+    else this.log?.info({ ...who, state }, `modbus: ${label} answers`);
   }
 
   private tick(g: PollGroup): void {

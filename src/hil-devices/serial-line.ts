@@ -6,12 +6,21 @@
 // Memory is bounded (FIELD-NOTES: unbounded queues are a top complaint about edge gateways): at
 // most maxLineBytes of a line are held. A longer line is emitted cut to maxLineBytes with
 // `truncated: true`, counted, and the rest of it is discarded up to the next delimiter.
+//
+// A port state change (device lost, reopened, closed) ends the line in progress: what was held of
+// it is dropped, and after the port (re)opens everything up to the first delimiter is dropped too,
+// because a device that kept talking while the port was away is mid-line when it comes back.
+// Without this, the head of a line from before an unplug was glued onto the tail of a line from
+// after it and delivered as one reading (`N=43;T=21.9;H=N=54;T=22.0;H=40`, issue #10). One
+// exception: an operator write ends that wait, since what a request/response device sends next is
+// the start of its answer.
 
 import type { SerialLineDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
-import type { SerialLink } from '../ports/serial.js';
+import type { SerialLink, SerialPortStatus, SerialState } from '../ports/serial.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
+import { DeviceUnavailableError } from './errors.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface SerialDriverOptions {
@@ -26,6 +35,8 @@ export interface SerialLineStats {
   emptyLines: number;
   bytesIn: number;
   bytesOut: number;
+  /** Port state changes, each ending the line in progress (see the top of this file). */
+  resyncs: number;
 }
 
 /** Splits a byte stream into lines, holding at most maxLineBytes + delimiter of one line. Pure. */
@@ -33,6 +44,8 @@ export class LineSplitter {
   private pending: Buffer = Buffer.alloc(0);
   /** Inside an overlong line whose cut head was already emitted: bytes are dropped until a delimiter. */
   private discarding = false;
+  /** Discarding because of resync(), not because of an overlong line. */
+  private resyncing = false;
   private readonly delim: Buffer;
 
   constructor(
@@ -49,14 +62,34 @@ export class LineSplitter {
     return this.pending.length;
   }
 
+  /**
+   * The stream broke (port lost or reopened): the line in progress is dropped, and so is everything
+   * up to the next delimiter, which may be the tail of a line whose head was never seen.
+   */
+  resync(): void {
+    this.pending = Buffer.alloc(0);
+    this.discarding = true;
+    this.resyncing = true;
+  }
+
+  /** Ends a resync() before its delimiter: the next byte is taken as the start of a line. */
+  endResync(): void {
+    if (!this.resyncing) return;
+    this.pending = Buffer.alloc(0);
+    this.discarding = false;
+    this.resyncing = false;
+  }
+
   push(chunk: Uint8Array): void {
     let data = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
     let start = 0;
     for (let i = data.indexOf(this.delim, start); i !== -1; i = data.indexOf(this.delim, start)) {
       const line = stripCr(data.subarray(start, i));
       start = i + this.delim.length;
-      if (this.discarding) this.discarding = false;
-      else if (line.length > this.maxLineBytes) this.onLine(line.subarray(0, this.maxLineBytes), true);
+      if (this.discarding) {
+        this.discarding = false;
+        this.resyncing = false;
+      } else if (line.length > this.maxLineBytes) this.onLine(line.subarray(0, this.maxLineBytes), true);
       else this.onLine(line, false);
     }
     data = data.subarray(start);
@@ -79,11 +112,12 @@ export class SerialLine implements SerialDevice {
   readonly driver = 'serial-line' as const;
   readonly kind = 'serial' as const;
   readonly id: string;
-  readonly stats: SerialLineStats = { lines: 0, truncated: 0, emptyLines: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: SerialLineStats = { lines: 0, truncated: 0, emptyLines: 0, bytesIn: 0, bytesOut: 0, resyncs: 0 };
   private readonly readings: ReadingStream;
   private readonly data: Listeners<[Uint8Array]>;
   private readonly splitter: LineSplitter;
   private readonly onChunk = (c: Uint8Array): void => this.received(c);
+  private readonly onState = (s: SerialState): void => this.portChanged(s);
   private running = false;
 
   constructor(
@@ -106,8 +140,24 @@ export class SerialLine implements SerialDevice {
     return this.data.on(cb);
   }
 
-  /** Writes bytes (an operator's line, with its line ending) to the instrument; resolves when the OS took them. */
+  /** False while the port is not open: writes are refused then (DEVICE_UNAVAILABLE), not queued. */
+  get available(): boolean {
+    return this.link.state === 'open';
+  }
+
+  /** The slot's serial port: state, why it cannot be opened, settings read back. */
+  get port(): SerialPortStatus {
+    return this.link.portStatus;
+  }
+
+  /**
+   * Writes bytes (an operator's line, with its line ending) to the instrument; resolves when the OS
+   * took them. Rejects with DEVICE_UNAVAILABLE while the port is down.
+   */
   async write(data: Uint8Array): Promise<void> {
+    if (!this.available) throw new DeviceUnavailableError(`${this.slot}/${this.id} ${this.link.path}`, this.link.state);
+    // What the device sends next answers this: it starts a line, so stop waiting for a delimiter.
+    this.splitter.endResync();
     await this.link.write(data);
     this.stats.bytesOut += data.length;
   }
@@ -116,15 +166,24 @@ export class SerialLine implements SerialDevice {
     if (this.running) return;
     this.running = true;
     this.link.on('data', this.onChunk);
+    this.link.on('state', this.onState);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.link.off('data', this.onChunk);
+    this.link.off('state', this.onState);
   }
 
-  status(): { slot: string; device: string; running: boolean; readings: number; heldBytes: number } & SerialLineStats {
-    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, heldBytes: this.splitter.held, ...this.stats };
+  status(): { slot: string; device: string; running: boolean; readings: number; heldBytes: number; port: SerialPortStatus } & SerialLineStats {
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, heldBytes: this.splitter.held, port: this.port, ...this.stats };
+  }
+
+  /** Every state change breaks the byte stream: the line in progress cannot be finished. */
+  private portChanged(s: SerialState): void {
+    if (this.splitter.held > 0) this.opts.log?.debug({ slot: this.slot, device: this.id, state: s, dropped: this.splitter.held }, 'serial-line: partial line dropped at a port state change');
+    this.stats.resyncs++;
+    this.splitter.resync();
   }
 
   private received(chunk: Uint8Array): void {

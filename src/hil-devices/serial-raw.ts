@@ -9,13 +9,17 @@
 // passthrough must not lose bytes it has room to deliver. What cannot be delivered (a slow
 // operator) is dropped and counted where it is queued, in the broker's channel send. Each
 // coalesced chunk is one reading `{ bytes }` and one onData call.
+//
+// A port state change (device lost, reopened) hands on what is held at once: bytes from before an
+// unplug never share a chunk with bytes from after it (issue #10: the serial-line splice).
 
 import type { SerialRawDevice } from './config.js';
-import type { SerialLink } from '../ports/serial.js';
+import type { SerialLink, SerialPortStatus } from '../ports/serial.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 import type { SerialDriverOptions } from './serial-line.js';
+import { DeviceUnavailableError } from './errors.js';
 
 export interface SerialRawOptions extends SerialDriverOptions {
   /** Flush timer (default the system clock); tests pass a fake clock. */
@@ -39,6 +43,7 @@ export class SerialRaw implements SerialDevice {
   private readonly data: Listeners<[Uint8Array]>;
   private readonly clock: Clock;
   private readonly onChunk = (c: Uint8Array): void => this.received(c);
+  private readonly onState = (): void => this.flush('idle');
   private held: Buffer;
   private heldBytes = 0;
   private cancelFlush: (() => void) | null = null;
@@ -66,7 +71,19 @@ export class SerialRaw implements SerialDevice {
     return this.data.on(cb);
   }
 
+  /** False while the port is not open: writes are refused then (DEVICE_UNAVAILABLE), not queued. */
+  get available(): boolean {
+    return this.link.state === 'open';
+  }
+
+  /** The slot's serial port: state, why it cannot be opened, settings read back. */
+  get port(): SerialPortStatus {
+    return this.link.portStatus;
+  }
+
+  /** Rejects with DEVICE_UNAVAILABLE while the port is down. */
   async write(data: Uint8Array): Promise<void> {
+    if (!this.available) throw new DeviceUnavailableError(`${this.slot}/${this.id} ${this.link.path}`, this.link.state);
     await this.link.write(data);
     this.stats.bytesOut += data.length;
   }
@@ -75,6 +92,7 @@ export class SerialRaw implements SerialDevice {
     if (this.running) return;
     this.running = true;
     this.link.on('data', this.onChunk);
+    this.link.on('state', this.onState);
   }
 
   /** Stops listening and hands on what is held. */
@@ -82,11 +100,12 @@ export class SerialRaw implements SerialDevice {
     if (!this.running) return;
     this.running = false;
     this.link.off('data', this.onChunk);
+    this.link.off('state', this.onState);
     this.flush('idle');
   }
 
-  status(): { slot: string; device: string; running: boolean; readings: number; heldBytes: number } & SerialRawStats {
-    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, heldBytes: this.heldBytes, ...this.stats };
+  status(): { slot: string; device: string; running: boolean; readings: number; heldBytes: number; port: SerialPortStatus } & SerialRawStats {
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, heldBytes: this.heldBytes, port: this.port, ...this.stats };
   }
 
   private received(chunk: Uint8Array): void {

@@ -33,13 +33,32 @@ export interface HilDevice {
   readonly id: string;
   readonly driver: Driver;
   readonly kind: ReadingKind;
+  /**
+   * False while the device's port is down (serial device missing, unopenable or unplugged; Modbus
+   * TCP peer unreachable): the broker then refuses operator writes and requests instead of
+   * accepting them for a device they cannot reach. Absent: the driver does not know (always tried).
+   */
+  readonly available?: boolean;
   onReading(cb: (r: Reading) => void): Unsubscribe;
+}
+
+/** Why a Modbus device refuses a request before it reaches the bus, as the exception to answer. */
+export interface ModbusRefusal {
+  /** Modbus exception code (Application Protocol §7). */
+  readonly exception: number;
+  readonly reason: string;
 }
 
 export interface ModbusDevice extends HilDevice {
   readonly kind: 'modbus';
   /** Sends one request PDU to `unit` on the slot's bus; resolves with the response PDU (possibly an exception PDU). */
   request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * The device's own refusal of a request the Grant allowed (a read to the serial-line broadcast
+   * address, a unit the wire cannot address), so the broker can audit it as refused; undefined
+   * when the request may go to the bus. `reads`/`writes`: what the PDU does (hil/modbus-request.ts).
+   */
+  refusal?(unit: number, pdu: Uint8Array, does: { readonly reads: boolean; readonly writes: boolean }): ModbusRefusal | undefined;
 }
 
 export interface SerialDevice extends HilDevice {

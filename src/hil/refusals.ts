@@ -22,6 +22,8 @@ const REFUSAL_CODES = [
   'BUSY',
   'TOO_MANY_SUBSCRIPTIONS',
   'DEVICE_ERROR',
+  // the slot's port is down (device missing, unopenable, unplugged): nothing was sent
+  'DEVICE_UNAVAILABLE',
   'ATTEST_UNAVAILABLE',
   // session ends (audit only)
   'GRANT_EXPIRED',

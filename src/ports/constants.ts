@@ -16,6 +16,11 @@ export const PORT_BACKOFF_CAP_MS = 10_000;
  * never buffered without bound.
  */
 export const SERIAL_MAX_QUEUED_BYTES = 64 * 1024;
+/**
+ * A configured serial device that cannot be opened is logged at error level once when the outage
+ * starts, then reminded at this interval while it lasts (a journal shows it without flooding).
+ */
+export const SERIAL_DOWN_REMINDER_MS = 60_000;
 
 // ---- Modbus ----
 
@@ -23,6 +28,13 @@ export const SERIAL_MAX_QUEUED_BYTES = 64 * 1024;
 export const MODBUS_TIMEOUT_MS = 1_000;
 /** Requests waiting per unit id; beyond this a request is refused at once (BUFFER_FULL). */
 export const MODBUS_UNIT_QUEUE_MAX = 32;
+/** A unit is silent (dead) after this many consecutive requests drew no reply (timeouts). */
+export const MODBUS_SILENT_AFTER_TIMEOUTS = 2;
+/**
+ * An operator request to a silent unit is answered at once (no wire time) while something tried
+ * the unit within this long; after that, the next request goes to the wire as a probe.
+ */
+export const MODBUS_SILENT_REPROBE_MS = 10_000;
 /** After a broadcast (unit 0) no slave answers; the master waits this long before the next request. */
 export const MODBUS_BROADCAST_TURNAROUND_MS = 100;
 /**

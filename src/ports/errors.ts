@@ -12,6 +12,7 @@ export const PortErrorCode = {
   MODBUS_EXCEPTION: 'MODBUS_EXCEPTION',
   MODBUS_CRC: 'MODBUS_CRC',
   MODBUS_OFFLINE: 'MODBUS_OFFLINE',
+  MODBUS_UNIT_SILENT: 'MODBUS_UNIT_SILENT',
   MQTT_REFUSED: 'MQTT_REFUSED',
 } as const;
 export type PortErrorCode = (typeof PortErrorCode)[keyof typeof PortErrorCode];
@@ -55,6 +56,16 @@ export class ModbusTimeoutError extends PortProtocolError {
 export class ModbusOfflineError extends StateError {
   constructor(what: string) {
     super(PortErrorCode.MODBUS_OFFLINE, `${what}: not connected`);
+  }
+}
+
+/** The unit has not answered its recent requests: refused at once rather than timed out again (liveness.ts). */
+export class ModbusUnitSilentError extends PortProtocolError {
+  constructor(
+    readonly unit: number,
+    consecutiveTimeouts: number,
+  ) {
+    super(PortErrorCode.MODBUS_UNIT_SILENT, `unit ${unit}: silent (its last ${consecutiveTimeouts} requests timed out); answered without asking it again`);
   }
 }
 

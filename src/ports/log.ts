@@ -5,12 +5,15 @@ export interface PortLog {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** A fault an installer must act on (a configured device missing or unusable): shown at the default level. */
+  error(obj: object, msg: string): void;
 }
 
 export const silentPortLog: PortLog = {
   debug() {},
   info() {},
   warn() {},
+  error() {},
 };
 
 /** A short, loggable description of anything thrown by a library. */

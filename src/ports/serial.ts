@@ -6,6 +6,12 @@
 // full jitter (base 250 ms, cap 10 s) until it appears again. A fresh SerialPort stream is made
 // for every attempt, so nothing of a dead file descriptor is reused.
 //
+// A device that cannot be opened is loud: the first failed open of an outage is logged at error
+// level with the path and what to check (missing device or UART, permissions), a reminder follows
+// every minute while it lasts, and the open that ends it is logged at info level. After each open
+// the framing is read back from the tty (tty-settings.ts): a driver that silently ignored part of
+// it (8E1 asked, 8N1 set) is logged at error level and the port marked degraded.
+//
 // Nothing here throws into the event loop: library errors become state changes with a reason,
 // and listener exceptions are caught and logged. Writes are bounded: bytes queued while the
 // device is away plus bytes handed to the OS but not yet written never exceed maxQueuedBytes;
@@ -15,8 +21,10 @@ import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { ttyBinding } from './tty-binding.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
-import { systemClock, type Clock } from '../lib/clock.js';
-import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
+import { every, systemClock, type Clock } from '../lib/clock.js';
+import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
+import { deviceAccessProblem } from './device-access.js';
+import { framingDifferences, framingName, isPseudoTerminal, readTtySettings, type ConfiguredFraming } from './tty-settings.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
 import { PortErrorCode, PortIoError } from './errors.js';
 import { openPortLike, type PortFactory, type SerialPortLike } from './serial-port-like.js';
@@ -44,6 +52,39 @@ interface SerialLinkOptions extends SerialFraming {
   readonly log?: PortLog;
   /** Makes the port object; default: serialport's native binding. Tests pass SerialPortMock. */
   readonly portFactory?: PortFactory;
+  /**
+   * Read the framing back after each open: 'auto' (the default with the native binding) checks
+   * ttys and skips pseudo-terminals, whose framing Linux does not keep; 'always' checks PTYs too
+   * (tests: a PTY is a real tty that refuses parity); 'off' (the default with a portFactory).
+   */
+  readonly verifySettings?: 'auto' | 'always' | 'off';
+}
+
+/** What the gateway can say about one serial port (`uzpgw status`, the drivers' status()). */
+export interface SerialPortStatus {
+  readonly kind: 'serial';
+  readonly path: string;
+  readonly state: SerialState;
+  /** How long the link has not been open, on its clock, in ms; null while open. */
+  readonly downForMs: number | null;
+  /** Why the latest open failed and what to check; null once the device opened. */
+  readonly openError: { readonly code: string; readonly message: string; readonly check: string } | null;
+  /** Open attempts that failed since the device was last open. */
+  readonly failedOpens: number;
+  /** The framing read back from the tty after the latest open. */
+  readonly settings: SettingsCheck;
+  /** Open, but not as configured (settings.check 'mismatch'). */
+  readonly degraded: boolean;
+}
+
+export interface SettingsCheck {
+  /** e.g. "19200 8E1" */
+  readonly configured: string;
+  /** 'pending' until the read-back finished; 'skipped' for PTYs and when verification is off; 'unknown' when stty failed. */
+  readonly check: 'pending' | 'ok' | 'mismatch' | 'skipped' | 'unknown';
+  readonly actual?: string;
+  readonly differences?: readonly string[];
+  readonly note?: string;
 }
 
 interface SerialStats {
@@ -87,6 +128,15 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private readonly maxQueuedBytes: number;
   private readonly factory: PortFactory;
   private readonly rs485: Rs485Direction | null;
+  private readonly verify: 'auto' | 'always' | 'off';
+  /** Since when (clock ms) the link has not been open; null while open. */
+  private downSince: number | null = null;
+  private failedOpens = 0;
+  private openError: SerialPortStatus['openError'] = null;
+  /** The outage was logged at error level; a reminder runs until the device opens. */
+  private outageReported = false;
+  private cancelReminder: () => void = () => {};
+  private settings: SettingsCheck;
 
   constructor(private readonly opts: SerialLinkOptions) {
     super();
@@ -99,6 +149,26 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     // forever (100% CPU, no 'close'; serialport/bindings-cpp#162), so the link would never reconnect.
     this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false, binding: ttyBinding } as ConstructorParameters<typeof SerialPort>[0]));
     this.rs485 = opts.rs485 ? new Rs485Direction(opts.rs485, this.clock) : null;
+    this.verify = opts.verifySettings ?? (opts.portFactory ? 'off' : 'auto');
+    this.settings = { configured: framingName(this.framing), check: 'pending' };
+  }
+
+  private get framing(): ConfiguredFraming {
+    return { baudRate: this.opts.baudRate, dataBits: this.opts.dataBits ?? 8, parity: this.opts.parity ?? 'none', stopBits: this.opts.stopBits ?? 1 };
+  }
+
+  /** State, outage and settings check of this port, for status output. */
+  get portStatus(): SerialPortStatus {
+    return {
+      kind: 'serial',
+      path: this.path,
+      state: this._state,
+      downForMs: this.downSince === null ? null : Math.max(0, this.clock.now() - this.downSince),
+      openError: this.openError,
+      failedOpens: this.failedOpens,
+      settings: this.settings,
+      degraded: this._state === 'open' && this.settings.check === 'mismatch',
+    };
   }
 
   get state(): SerialState {
@@ -123,6 +193,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   start(): this {
     if (this.started || this._state === 'closed') return this;
     this.started = true;
+    this.downSince = this.clock.now();
     this.attempt();
     return this;
   }
@@ -163,6 +234,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   async close(): Promise<void> {
     if (this._state === 'closed') return;
     this.cancelTimer();
+    this.cancelReminder();
     const port = this.port;
     this.port = null;
     this.setState('closed', 'closed by caller');
@@ -223,20 +295,82 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     if (this.port !== port) return;
     this.backoff.reset();
     this.stats.opens++;
+    this.logOpened();
     this.setState('open', `opened ${this.path}`);
+    if (this.port === port) void this.verifySettings(port);
     this.pump();
+  }
+
+  private logOpened(): void {
+    const downForMs = this.downSince === null ? 0 : Math.max(0, this.clock.now() - this.downSince);
+    const detail = { path: this.path, framing: this.settings.configured, ...(this.failedOpens > 0 ? { failedOpens: this.failedOpens, downForMs } : {}) };
+    this.log.info(detail, this.outageReported ? `serial: ${this.path} opened after ${this.failedOpens} failed attempt(s)` : `serial: ${this.path} opened`);
+    this.cancelReminder();
+    this.cancelReminder = () => {};
+    this.outageReported = false;
+    this.downSince = null;
+    this.failedOpens = 0;
+    this.openError = null;
   }
 
   private openFailed(e: unknown): void {
     this.stats.openFailures++;
     this.stats.lastError = describeError(e);
+    this.failedOpens++;
+    // The binding's errors carry no errno, only a sentence: ask the file system what is wrong.
+    const problem = deviceAccessProblem(this.path);
+    this.openError = problem !== undefined ? { code: problem.code, message: problem.found, check: problem.check } : { code: 'OPEN_FAILED', message: describeError(e), check: `is another program using the port (\`fuser ${this.path}\`), or the device failing (\`dmesg\`)?` };
+    if (!this.outageReported) {
+      this.outageReported = true;
+      const err = this.openError;
+      this.log.error({ path: this.path, code: err.code, err: describeError(e), check: err.check }, `serial: cannot open ${this.path}: ${err.message}; ${err.check}`);
+      this.cancelReminder = every(this.clock, SERIAL_DOWN_REMINDER_MS, () => this.remind());
+    }
     this.scheduleRetry(`open failed: ${describeError(e)}`);
+  }
+
+  private remind(): void {
+    const err = this.openError;
+    if (err === null) return;
+    const downForS = Math.round((this.clock.now() - (this.downSince ?? this.clock.now())) / 1000);
+    this.log.error({ path: this.path, code: err.code, downForS, failedOpens: this.failedOpens, check: err.check }, `serial: ${this.path} still cannot be opened (down ${downForS} s): ${err.message}; ${err.check}`);
+  }
+
+  /** Reads the framing back (tty-settings.ts); a difference is logged at error level and marks the port degraded. */
+  private async verifySettings(port: SerialPortLike): Promise<void> {
+    const configured = this.framing;
+    const base = { configured: framingName(configured) };
+    if (this.verify === 'off') return void (this.settings = { ...base, check: 'skipped', note: 'verification off' });
+    if (this.verify === 'auto' && isPseudoTerminal(this.path)) {
+      this.settings = { ...base, check: 'skipped', note: 'pseudo-terminal: Linux keeps no parity or character size on a PTY' };
+      return;
+    }
+    this.settings = { ...base, check: 'pending' };
+    let actual;
+    try {
+      actual = await readTtySettings(this.path);
+    } catch (e) {
+      if (this.port !== port) return;
+      this.settings = { ...base, check: 'unknown', note: describeError(e) };
+      this.log.warn({ path: this.path, err: describeError(e) }, `serial: could not read back the settings of ${this.path}; they are not verified`);
+      return;
+    }
+    if (this.port !== port) return;
+    const differences = framingDifferences(configured, actual);
+    this.settings = { ...base, actual: framingName(actual), check: differences.length === 0 ? 'ok' : 'mismatch', ...(differences.length > 0 ? { differences } : {}) };
+    if (differences.length > 0) {
+      this.log.error(
+        { path: this.path, configured: base.configured, actual: framingName(actual), differences },
+        `serial: ${this.path} is open as ${framingName(actual)}, not the configured ${base.configured} (${differences.join('; ')}): the driver or UART ignored part of the settings; the port is degraded. Check that the port supports them (\`uzpgw boards show\`) or match the device to what the port can do`,
+      );
+    } else this.log.debug({ path: this.path, framing: base.configured }, 'serial: settings verified');
   }
 
   /** The device went away (unplug, EIO, EOF): drop the stream and schedule a reopen. */
   private lost(port: SerialPortLike, reason: string): void {
     if (this.port !== port || this._state === 'closed') return;
     this.port = null;
+    this.downSince = this.clock.now();
     this.stats.disconnects++;
     this.stats.lastError = reason;
     this.log.warn({ path: this.path, reason }, 'serial: device lost, will reopen');

@@ -1,6 +1,13 @@
 // The four channel modes of the HIL protocol, each a small function that wires one opened channel
 // to one device under one SlotAuthority. Every inbound frame is checked before the device sees it;
 // every outbound reading or message is checked before the operator sees it.
+//
+// After the Grant, the device has its say: a request it refuses on its own (a read to the
+// serial-line broadcast address) and a request for a device whose port is down are audited as
+// refused and answered with an exception or `refused`, never audited "allowed" and then lost.
+// Modbus exceptions for a path that failed (Application Protocol §7): 0x0A "gateway path
+// unavailable" when the slot's port is down (the gateway cannot reach the bus at all), 0x0B
+// "gateway target device failed to respond" when the bus is up and the unit did not answer.
 
 import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil/device.js';
 import type { AuditEntry } from './audit.js';
@@ -8,6 +15,7 @@ import type { Decision, HilAction, SlotAuthority } from './authority.js';
 import { classifyPdu } from '../../hil/modbus-request.js';
 import { exceptionPdu } from '../../ports/modbus/pdu.js';
 import { ExceptionCode as ModbusExceptionCode } from '../../ports/modbus/vocabulary.js';
+import { PortErrorCode } from '../../ports/errors.js';
 import type { HilMessage } from '../../hil/messages.js';
 import { topicMatches } from '../../lib/mqtt-topics.js';
 
@@ -37,6 +45,11 @@ function unexpected(ctx: ChannelContext, mode: string, m: HilMessage): void {
   ctx.audit({ action: `${mode}.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of ${mode} mode` });
   ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
 }
+
+/** Error codes that mean the slot's port is down rather than the unit silent. */
+const PATH_DOWN: ReadonlySet<string> = new Set([PortErrorCode.MODBUS_OFFLINE, PortErrorCode.PORT_CLOSED, 'DEVICE_UNAVAILABLE']);
+
+const PORT_DOWN_REASON = "the slot's port is down (device missing, unopenable or unplugged); nothing was sent";
 
 /** The action a reading exposes, for the Grant check before delivery. */
 function readingAction(r: Reading): HilAction {
@@ -85,6 +98,19 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
           return;
         }
       }
+      const does = { reads: c.deviceId === true || c.accesses.some((a) => a.access === 'read'), writes: c.accesses.some((a) => a.access === 'write') };
+      const action = does.writes ? 'modbus.write' : 'modbus.read';
+      const own = device.refusal?.(m.unit, m.pdu, does);
+      if (own !== undefined) {
+        ctx.audit({ action, decision: 'refused', code: 'ILLEGAL_REQUEST', reason: own.reason, ...base });
+        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, own.exception), refused: 'ILLEGAL_REQUEST' });
+        return;
+      }
+      if (device.available === false) {
+        ctx.audit({ action, decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, ...base });
+        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE), refused: 'DEVICE_UNAVAILABLE' });
+        return;
+      }
       if (pending >= ctx.maxPending) {
         ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason: `${pending} requests already in flight`, ...base });
         ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
@@ -96,15 +122,16 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
         (res) => {
           pending--;
           const exception = (res[0]! & 0x80) !== 0 ? res[1] : undefined;
-          ctx.audit({ action: actions.some((a) => a.purpose === 'modbus.write') ? 'modbus.write' : 'modbus.read', decision: 'allowed', ...detail, exception });
+          ctx.audit({ action, decision: 'allowed', ...detail, exception });
           ctx.send({ t: 'res', id: m.id, pdu: res });
         },
         (e: unknown) => {
           pending--;
           const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
           ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason: String((e as Error).message ?? e), ...detail });
-          // Modbus gateways report a silent target as exception 0x0B (spec §7).
-          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND) });
+          // §7: a port that went down under the request is a path failure (0x0A); anything else, a target that did not answer (0x0B).
+          const exception = PATH_DOWN.has(code) ? ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE : ModbusExceptionCode.GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND;
+          ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, exception) });
         },
       );
     },
@@ -128,8 +155,18 @@ export function serveSerial(ctx: ChannelContext, device: SerialDevice): OpenChan
         ctx.send({ t: 'refused', code: d.code });
         return;
       }
+      if (device.available === false) {
+        ctx.audit({ action: 'serial.write', decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, bytes: m.d.length });
+        ctx.send({ t: 'refused', code: 'DEVICE_UNAVAILABLE' });
+        return;
+      }
       ctx.audit({ action: 'serial.write', decision: 'allowed', bytes: m.d.length });
-      device.write(m.d).catch((e: unknown) => ctx.audit({ action: 'serial.write', decision: 'failed', code: (e as { code?: string }).code ?? 'DEVICE_ERROR', reason: String(e) }));
+      device.write(m.d).catch((e: unknown) => {
+        const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
+        ctx.audit({ action: 'serial.write', decision: 'failed', code, reason: String(e), bytes: m.d.length });
+        // The operator learns the write did not arrive (the reason stays in the audit log).
+        ctx.send({ t: 'refused', code: code === 'DEVICE_UNAVAILABLE' ? 'DEVICE_UNAVAILABLE' : 'DEVICE_ERROR' });
+      });
     },
   };
 }

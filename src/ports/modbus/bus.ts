@@ -6,14 +6,20 @@
 // - Bounded per-unit queues served round robin (round-robin.ts): a dead slave costs its timeout
 //   once per round and never stalls the other slaves; a unit whose queue is full has its next
 //   request refused at once (BUFFER_FULL), counted.
+// - Two priorities: operator requests (priority 'operator') are served before any background
+//   poll, so an operator waits at most for the one exchange already on the wire, never behind the
+//   poll plan. Each priority has its own round-robin queues.
+// - Unit liveness (liveness.ts): an operator request to a unit that has stopped answering fails at
+//   once with MODBUS_UNIT_SILENT while the background polls keep probing it.
 // - Replies are checked by the transport (unit id, function, CRC or transaction id); exception
 //   replies become ModbusException with the slave's exception code (§7), timeouts
 //   ModbusTimeoutError, a disconnected bus ModbusOfflineError at once (no timeout spent).
 // - readMany() merges contiguous reads (plan.ts) and splits the answers back.
 
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
-import { ModbusException, ModbusOfflineError, ModbusTimeoutError, PortErrorCode, PortIoError } from '../errors.js';
+import { MODBUS_SILENT_AFTER_TIMEOUTS, MODBUS_SILENT_REPROBE_MS, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
+import { ModbusException, ModbusOfflineError, ModbusTimeoutError, ModbusUnitSilentError, PortErrorCode, PortIoError } from '../errors.js';
+import { UnitLiveness, type UnitState, type UnitStateListener } from './liveness.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
 import { decodeReadReply, exceptionOf, readRequest, writeRequest } from './pdu.js';
@@ -23,20 +29,32 @@ import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
 import { BusStats, type UnitStats } from './stats.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
 import type { ModbusTransport } from './transport.js';
-import { EXCEPTION_FLAG, ExceptionCode, MAX_PDU, type Table, type WritableTable } from './vocabulary.js';
+import { EXCEPTION_FLAG, ExceptionCode, FunctionCode, MAX_PDU, type Table, type WritableTable } from './vocabulary.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../../lib/errors.js';
 
 interface ModbusBusOptions {
   /** Default per-request timeout. */
   readonly timeoutMs?: number;
   readonly unitQueueMax?: number;
+  /** Consecutive timeouts after which a unit counts as silent (default MODBUS_SILENT_AFTER_TIMEOUTS). */
+  readonly silentAfter?: number;
+  /** How long a silent unit's status stays fresh enough to refuse at once (default MODBUS_SILENT_REPROBE_MS). */
+  readonly reprobeMs?: number;
   readonly clock?: Clock;
   readonly log?: PortLog;
 }
 
+/** 'operator': served before every background poll, and refused at once for a unit known silent. */
+export type RequestPriority = 'operator' | 'background';
+
 interface RequestOptions {
   readonly timeoutMs?: number;
+  /** Default 'background'. */
+  readonly priority?: RequestPriority;
 }
+
+/** Modbus over Serial Line §2.1: broadcast requests are necessarily writes. */
+const BROADCAST_FUNCTIONS: ReadonlySet<number> = new Set([FunctionCode.WRITE_SINGLE_COIL, FunctionCode.WRITE_SINGLE_REGISTER, FunctionCode.WRITE_MULTIPLE_COILS, FunctionCode.WRITE_MULTIPLE_REGISTERS]);
 
 type ReadOutcome = { readonly ok: true; readonly values: number[] } | { readonly ok: false; readonly error: CodedError };
 
@@ -49,6 +67,9 @@ interface Job {
 
 export class ModbusBus {
   private readonly queues: RoundRobinQueues<Job>;
+  /** Operator requests: always served before `queues`. */
+  private readonly urgent: RoundRobinQueues<Job>;
+  private readonly liveness: UnitLiveness;
   private running = false;
   private closed = false;
   private readonly timeoutMs: number;
@@ -61,6 +82,8 @@ export class ModbusBus {
     opts: ModbusBusOptions = {},
   ) {
     this.queues = new RoundRobinQueues(opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX);
+    this.urgent = new RoundRobinQueues(opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX);
+    this.liveness = new UnitLiveness(opts.silentAfter ?? MODBUS_SILENT_AFTER_TIMEOUTS, opts.reprobeMs ?? MODBUS_SILENT_REPROBE_MS);
     this.timeoutMs = opts.timeoutMs ?? MODBUS_TIMEOUT_MS;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
@@ -84,7 +107,22 @@ export class ModbusBus {
 
   /** Requests waiting (not yet on the wire), for one unit or all. */
   queued(unit?: number): number {
-    return this.queues.size(unit);
+    return this.queues.size(unit) + this.urgent.size(unit);
+  }
+
+  /** True when a request could be sent now (the serial link is open, the TCP socket connected). */
+  get online(): boolean {
+    return this.transport.online;
+  }
+
+  /** Whether `unit` answers: 'unknown' until it has been asked. */
+  unitState(unit: number): UnitState {
+    return this.liveness.state(unit);
+  }
+
+  /** Called on every change of a unit's state (alive <-> silent), not on every request. */
+  onUnitState(cb: UnitStateListener): () => void {
+    return this.liveness.onChange(cb);
   }
 
   /** Reads `count` items; bits come back as 0/1. */
@@ -107,13 +145,17 @@ export class ModbusBus {
   /**
    * Raw PDU passthrough (the operator's Modbus TCP forwarding): resolves with the reply PDU as
    * the slave sent it, exception replies included, so they can be relayed byte for byte. An RTU
-   * broadcast resolves with an empty PDU. Timeouts and a disconnected bus reject (a forwarder
-   * answers those with exception 0x0B, see exceptionPdu()).
+   * broadcast (unit 0, writes only: Modbus over Serial Line §2.1) resolves with an empty PDU after
+   * the turnaround delay; any other function to unit 0 on RTU is refused (USAGE). Timeouts, a
+   * silent unit and a disconnected bus reject (a forwarder answers those with an exception).
    */
   async request(unit: number, pdu: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     this.checkUnit(unit, true);
     if (pdu.length < 1 || pdu.length > MAX_PDU) throw new LocalError(CommonCode.USAGE, `request: pdu must be 1..${MAX_PDU} bytes, got ${pdu.length}`);
     if ((pdu[0]! & EXCEPTION_FLAG) !== 0 || pdu[0] === 0) throw new LocalError(CommonCode.USAGE, `request: function code must be 1..127, got ${pdu[0]}`);
+    if (unit === 0 && this.transport.broadcastUnit0 && !BROADCAST_FUNCTIONS.has(pdu[0]!)) {
+      throw new LocalError(CommonCode.USAGE, `request: unit 0 is the RTU broadcast address and broadcasts carry writes only (fc 5, 6, 15, 16), not fc ${pdu[0]}`);
+    }
     return this.enqueue(unit, pdu.slice(), opts);
   }
 
@@ -155,7 +197,7 @@ export class ModbusBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const j of this.queues.drain()) j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    for (const j of [...this.urgent.drain(), ...this.queues.drain()]) j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
     await this.transport.close();
   }
 
@@ -177,12 +219,18 @@ export class ModbusBus {
       stats.offline++;
       return Promise.reject(new ModbusOfflineError(this.transport.name));
     }
+    const operator = opts.priority === 'operator';
+    if (operator && unit !== 0 && this.liveness.knownSilent(unit, this.clock.now())) {
+      stats.silentRefusals++;
+      return Promise.reject(new ModbusUnitSilentError(unit, this.liveness.timeouts(unit)));
+    }
+    const queues = operator ? this.urgent : this.queues;
     return new Promise((resolve, reject) => {
       const job: Job = { pdu, timeoutMs: opts.timeoutMs ?? this.timeoutMs, resolve, reject };
-      if (!this.queues.push(unit, job)) {
+      if (!queues.push(unit, job)) {
         stats.queueFull++;
-        this.log.warn({ bus: this.transport.name, unit, queued: this.queues.size(unit) }, 'modbus: unit queue full, request refused');
-        reject(new StateError(CommonCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${this.queues.size(unit)} requests queued`));
+        this.log.warn({ bus: this.transport.name, unit, queued: queues.size(unit), priority: opts.priority ?? 'background' }, 'modbus: unit queue full, request refused');
+        reject(new StateError(CommonCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${queues.size(unit)} requests queued`));
         return;
       }
       this.pump();
@@ -192,7 +240,7 @@ export class ModbusBus {
   /** Takes the bus lock and runs queued requests round robin until none is left. */
   private pump(): void {
     if (this.running || this.closed) return;
-    const next = this.queues.shift();
+    const next = this.urgent.shift() ?? this.queues.shift();
     if (!next) return;
     this.running = true;
     void this.run(next.unit, next.item).finally(() => {
@@ -210,11 +258,15 @@ export class ModbusBus {
         stats.replies++;
         stats.lastLatencyMs = this.clock.now() - t0;
         if (exceptionOf(job.pdu, reply) !== null) stats.exceptions++;
+        this.liveness.record(unit, true, this.clock.now());
       }
       job.resolve(reply);
     } catch (e) {
-      if (e instanceof ModbusTimeoutError) stats.timeouts++;
-      else if (e instanceof ModbusOfflineError) stats.offline++;
+      if (e instanceof ModbusTimeoutError) {
+        stats.timeouts++;
+        this.liveness.record(unit, false, this.clock.now());
+      }
+      if (e instanceof ModbusOfflineError) stats.offline++;
       else if (!(e instanceof CodedError)) this.log.warn({ bus: this.transport.name, unit, err: describeError(e) }, 'modbus: unexpected transport error');
       job.reject(asUzpError(e));
     }

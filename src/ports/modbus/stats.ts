@@ -22,6 +22,8 @@ export interface UnitStats {
   offline: number;
   /** Requests refused because the unit's queue was full. */
   queueFull: number;
+  /** Operator requests refused at once because the unit is known silent (MODBUS_UNIT_SILENT). */
+  silentRefusals: number;
   /** Round trip of the last answered request, ms. */
   lastLatencyMs: number | null;
 }
@@ -35,7 +37,7 @@ interface LineStats {
 }
 
 function emptyUnitStats(): UnitStats {
-  return { requests: 0, replies: 0, timeouts: 0, exceptions: 0, wrongUnitDrops: 0, crcErrors: 0, mismatchedDrops: 0, staleDrops: 0, offline: 0, queueFull: 0, lastLatencyMs: null };
+  return { requests: 0, replies: 0, timeouts: 0, exceptions: 0, wrongUnitDrops: 0, crcErrors: 0, mismatchedDrops: 0, staleDrops: 0, offline: 0, queueFull: 0, silentRefusals: 0, lastLatencyMs: null };
 }
 
 export class BusStats {

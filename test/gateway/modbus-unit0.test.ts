@@ -1,0 +1,110 @@
+// Modbus TCP unit 0 through `connect … modbus-tcp` into a real gateway process, to simulated RTU
+// slaves on baud-paced PTY lines (issue #10: unit 0 became an RTU broadcast for every function,
+// reads included, answered with a malformed reply and audited as allowed). Raw MBAP bytes on the
+// client side, so the reply is checked byte for byte, length field included.
+//
+//   rs485-1  "tcp_unit_0": "broadcast"   units 1 and 2
+//   rs485-2  (default: "refuse")         unit 1
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModbusRtuBus } from '../../src/sim/modbus-rtu-bus.js';
+import { VirtualLine } from '../../src/sim/virtual-line.js';
+import { stopAll } from '../helpers/processes.js';
+import { waitFor } from '../virtual-serial/harness.js';
+import { connectModbusTcp, RawModbusTcp, startEquipmentGateway, type EquipmentGateway } from './equipment-gateway.js';
+
+const BAUD = 19_200;
+const lines: VirtualLine[] = [];
+const sims: ModbusRtuBus[] = [];
+let gw: EquipmentGateway;
+let broadcastSlot: RawModbusTcp;
+let refuseSlot: RawModbusTcp;
+
+function modbusDevice(id: string, units: number[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { device: { id, driver: 'modbus-poller', serial: { baud: BAUD }, timeout_ms: 500, ...extra, units: units.map((unit) => ({ unit, registers: [{ name: 'r0', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 60_000 }] })) } };
+}
+
+const PURPOSES = [
+  { purpose: 'modbus.read', units: [0, 1, 2, 255] },
+  { purpose: 'modbus.write', units: [0, 1, 2], registers: [[0, 9]] as [number, number][] },
+];
+
+beforeAll(async () => {
+  gw = await startEquipmentGateway({
+    slots: { 'rs485-1': modbusDevice('bus-a', [1, 2], { tcp_unit_0: 'broadcast' }), 'rs485-2': modbusDevice('bus-b', [1]) },
+    before: async (f) => {
+      for (const [name, units] of [['rs485-1', [1, 2]], ['rs485-2', [1]]] as const) {
+        const line = await VirtualLine.open({ baud: BAUD, dir: f('pty'), name });
+        lines.push(line);
+        sims.push(new ModbusRtuBus(line.device!, { baud: BAUD, slaves: units.map((unit) => ({ unit, holdingRegisters: Array.from({ length: 10 }, (_, i) => unit * 100 + i) })) }));
+      }
+    },
+  });
+  broadcastSlot = await RawModbusTcp.open((await connectModbusTcp(gw.connectArgs('rs485-1', PURPOSES))).port);
+  refuseSlot = await RawModbusTcp.open((await connectModbusTcp(gw.connectArgs('rs485-2', PURPOSES))).port);
+}, 60_000);
+
+afterAll(async () => {
+  broadcastSlot?.close();
+  refuseSlot?.close();
+  for (const s of sims) s.close();
+  for (const l of lines) await l.close();
+  await stopAll();
+  await gw?.close();
+});
+
+const hex = (b: Buffer): string => b.toString('hex');
+const auditOf = (unit: number) => gw.audit().filter((l) => l.unit === unit && typeof l.action === 'string' && l.action.startsWith('modbus.'));
+/** The gateway writes its audit line around the time it answers: wait for `n` lines to be there. */
+const auditLines = async (pick: () => Record<string, unknown>[], n: number) => {
+  await waitFor(() => pick().length >= n, 10_000, `${n} audit line(s)`);
+  return pick();
+};
+
+describe('Modbus TCP unit 0 on an RTU slot', () => {
+  it('a read to unit 0 is refused with exception 0x01 in a well-formed reply, and audited as refused', async () => {
+    const before = sims[0]!.stats.frames;
+    const r = await broadcastSlot.request(0, [0x03, 0, 0, 0, 1]);
+    // MBAP length 3: unit, fc | 0x80, exception code.
+    expect(hex(r.subarray(2))).toBe('0000' + '0003' + '00' + '83' + '01');
+    expect(sims[0]!.stats.frames).toBe(before); // nothing went on the line
+    const audit = await auditLines(() => auditOf(0).filter((l) => l.fn === 3), 1);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ action: 'modbus.read', decision: 'refused', code: 'ILLEGAL_REQUEST', slot: 'rs485-1' });
+    expect(String(audit[0]!.reason)).toMatch(/broadcast/);
+  });
+
+  it('"broadcast": a write to unit 0 reaches every slave and the client gets the write’s normal reply', async () => {
+    // No slave confirms a broadcast, so the reply cannot wait for one: wait for the simulated line
+    // to have carried each frame (it runs in this test process, which a loaded machine can stall).
+    const single = await broadcastSlot.request(0, [0x06, 0, 3, 0x12, 0x34]);
+    expect(hex(single.subarray(2))).toBe('0000' + '0006' + '00' + '0600031234');
+    await waitFor(() => sims[0]!.stats.broadcasts === 1, 10_000, 'the first broadcast on the line');
+    const multiple = await broadcastSlot.request(0, [0x10, 0, 4, 0, 2, 4, 0xab, 0xcd, 0x00, 0x07]);
+    expect(hex(multiple.subarray(2))).toBe('0000' + '0006' + '00' + '1000040002');
+    await waitFor(() => sims[0]!.stats.broadcasts === 2, 10_000, 'the second broadcast on the line');
+    for (const unit of [1, 2]) {
+      expect(sims[0]!.slave(unit).register('holdingRegisters', 3)).toBe(0x1234);
+      expect(sims[0]!.slave(unit).register('holdingRegisters', 4)).toBe(0xabcd);
+      expect(sims[0]!.slave(unit).register('holdingRegisters', 5)).toBe(7);
+    }
+    expect(sims[0]!.stats.broadcasts).toBe(2);
+    expect((await auditLines(() => auditOf(0).filter((l) => l.action === 'modbus.write'), 2)).map((l) => l.decision)).toEqual(['allowed', 'allowed']);
+  });
+
+  it('"refuse" (the default): a write to unit 0 is exception 0x0A, and no slave sees it', async () => {
+    const r = await refuseSlot.request(0, [0x06, 0, 3, 0x55, 0x55]);
+    expect(hex(r.subarray(2))).toBe('0000' + '0003' + '00' + '86' + '0a');
+    expect(sims[1]!.slave(1).register('holdingRegisters', 3)).toBe(103);
+    expect(sims[1]!.stats.broadcasts).toBe(0);
+    const audit = await auditLines(() => auditOf(0).filter((l) => l.slot === 'rs485-2'), 1);
+    expect(audit.map((l) => [l.action, l.decision, l.code])).toEqual([['modbus.write', 'refused', 'ILLEGAL_REQUEST']]);
+  });
+
+  it('unit 255 is no serial-line address: exception 0x0A; an ordinary unit still works', async () => {
+    expect(hex((await broadcastSlot.request(255, [0x03, 0, 0, 0, 1])).subarray(6))).toBe('ff' + '83' + '0a');
+    expect(hex((await broadcastSlot.request(2, [0x03, 0, 1, 0, 1])).subarray(6))).toBe('02' + '0302' + '00c9');
+    // Nothing about unit 0 was ever audited as an allowed read.
+    expect(gw.audit().filter((l) => l.unit === 0 && l.action === 'modbus.read' && l.decision === 'allowed')).toEqual([]);
+  });
+});

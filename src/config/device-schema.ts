@@ -45,7 +45,7 @@ const KEYS: Record<DeviceKind, readonly string[]> = {
   'modbus-poller': [...COMMON, 'serial', 'tcp', 'tcp_unit_0', 'timeout_ms', 'poll_interval_ms', 'queue_limit', 'units'],
   'serial-line': [...COMMON, 'serial', 'delimiter', 'max_line_bytes', 'encoding'],
   'serial-raw': [...COMMON, 'serial', 'max_buffer_bytes', 'idle_flush_ms'],
-  'mqtt-bridge': [...COMMON, 'broker', 'client_id', 'username', 'password_file', 'ca_file', 'subscribe', 'publish', 'qos', 'max_inflight', 'max_queue', 'max_payload_bytes', 'keepalive_s'],
+  'mqtt-bridge': [...COMMON, 'broker', 'client_id', 'username', 'password_file', 'ca_file', 'subscribe', 'publish', 'qos', 'max_inflight', 'max_queue', 'max_payload_bytes', 'keepalive_s', 'clean_session'],
 };
 const ALL_KEYS = [...new Set(Object.values(KEYS).flat())];
 
@@ -155,6 +155,7 @@ function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?:
   const username = o.opt('username', (x) => x.text({ max: 256 }));
   const passwordFile = o.opt('password_file', (x) => ctx.resolve(x.text({ max: 1024, what: 'a file path' })));
   const caFile = o.opt('ca_file', (x) => ctx.resolve(x.text({ max: 1024, what: 'a file path' })));
+  const qos = o.opt('qos', (x) => x.intChoice([0, 1, 2] as const)) ?? 1;
   return {
     ...base,
     driver: 'mqtt-bridge',
@@ -165,12 +166,15 @@ function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?:
     ...(caFile !== undefined ? { caFile } : {}),
     subscribe,
     publish,
-    qos: o.opt('qos', (x) => x.intChoice([0, 1, 2] as const)) ?? 1,
+    qos,
     maxInflight: o.opt('max_inflight', (x) => x.int(1, 1000)) ?? 16,
     maxQueue: o.opt('max_queue', (x) => x.int(1, 1_000_000)) ?? 1000,
     // MQTT 5 §1.5.5: a payload is at most 268,435,455 bytes (the remaining-length limit).
     maxPayloadBytes: o.opt('max_payload_bytes', (x) => x.int(1, 268_435_455)) ?? 65_536,
     keepaliveS: o.opt('keepalive_s', (x) => x.int(0, 65_535)) ?? 30,
+    // A persistent session (clean false) lets the broker keep the subscriptions and queue QoS >= 1
+    // messages while the gateway restarts; with QoS 0 nothing would be queued anyway.
+    cleanSession: o.opt('clean_session', (x) => x.bool()) ?? qos === 0,
   };
 }
 

@@ -80,6 +80,7 @@ function device(d: DeviceConfig, rel: (p: string) => string): Json {
         max_queue: d.maxQueue,
         max_payload_bytes: d.maxPayloadBytes,
         keepalive_s: d.keepaliveS,
+        clean_session: d.cleanSession,
       };
   }
 }

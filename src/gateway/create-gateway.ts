@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { CommonCode, StateError } from '../lib/errors.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
+import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import type { PCert } from '../uzp/artefacts/types.js';
@@ -58,12 +59,12 @@ function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): 
 }
 
 /** Each slot's transports and its device driver over them (nothing is opened until start()). */
-function buildEquipment(config: GatewayConfig, log: Logger, portFactory: GatewayOptions['portFactory']): { ports: SlotPorts[]; devices: Map<string, GatewayDevice> } {
+function buildEquipment(config: GatewayConfig, log: Logger, portFactory: GatewayOptions['portFactory'], cid: Uint8Array): { ports: SlotPorts[]; devices: Map<string, GatewayDevice> } {
   const portLog = log.child({ component: 'ports' });
   const ports: SlotPorts[] = [];
   const devices = new Map<string, GatewayDevice>();
   for (const slot of config.slots) {
-    const p = buildSlotPorts(slot, portLog, portFactory?.(slot.id));
+    const p = buildSlotPorts(slot, portLog, portFactory?.(slot.id), toHex(cid));
     ports.push(p);
     devices.set(slot.id, createDevice(slot.id, slot.device, p, { log: log.child({ component: 'device', slot: slot.id }) }));
   }
@@ -105,7 +106,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
   const { id, pcert, validPcert, trust } = loadIdentityAndTrust(provider, config);
-  const { ports, devices } = buildEquipment(config, log, opts.portFactory);
+  const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
   const broker = new HilBroker({ devices, audit, attest: evidence, clock });

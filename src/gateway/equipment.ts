@@ -31,8 +31,21 @@ function serialLink(slot: SlotConfig, serial: { baudRate: number; dataBits: 7 | 
   return new SerialLink({ path, ...serial, ...(rs ? { rs485: rs } : {}), lowLatency: true, log, ...(portFactory ? { portFactory } : {}) });
 }
 
-/** `portFactory` replaces the tty for the slot's serial port (the demo's in-process equipment). */
-export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: PortFactory): SlotPorts {
+/**
+ * The MQTT client id of a slot when the config names none: stable across restarts (a persistent
+ * session is found again only under the same id) and unique per gateway and slot on a shared broker.
+ * `uzpgw-` + the first 12 hex digits of the gateway CID + `-` + the slot id (MQTT 3.1.1 §3.1.3.1
+ * guarantees 23 bytes; brokers such as mosquitto accept longer ids).
+ */
+export function defaultMqttClientId(gatewayCidHex: string, slot: string): string {
+  return `uzpgw-${gatewayCidHex.slice(0, 12)}-${slot}`.slice(0, 64);
+}
+
+/**
+ * `portFactory` replaces the tty for the slot's serial port (the demo's in-process equipment);
+ * `gatewayCidHex` names the gateway in default MQTT client ids.
+ */
+export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: PortFactory, gatewayCidHex = ''): SlotPorts {
   const d = slot.device;
   switch (d.driver) {
     case 'modbus-poller':
@@ -48,7 +61,9 @@ export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: Por
       return {
         mqtt: new MqttLink({
           url: d.broker,
-          ...(d.clientId ? { clientId: d.clientId } : {}),
+          // Persistent sessions need a stable id; a clean one can use mqtt.js's random id.
+          ...(d.clientId ? { clientId: d.clientId } : !d.cleanSession ? { clientId: defaultMqttClientId(gatewayCidHex, slot.id) } : {}),
+          clean: d.cleanSession,
           ...(d.username ? { username: d.username } : {}),
           ...(d.passwordFile ? { password: readFileSync(d.passwordFile, 'utf8').trim() } : {}),
           keepaliveS: d.keepaliveS,

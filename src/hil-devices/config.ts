@@ -126,6 +126,8 @@ export interface MqttBridgeDevice extends DeviceBase {
   readonly maxQueue: number;
   readonly maxPayloadBytes: number;
   readonly keepaliveS: number;
+  /** MQTT clean session; false (default for QoS >= 1): the broker keeps our session across restarts. */
+  readonly cleanSession: boolean;
 }
 
 export type DeviceConfig = ModbusPollerDevice | SerialLineDevice | SerialRawDevice | MqttBridgeDevice;

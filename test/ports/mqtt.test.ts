@@ -80,6 +80,35 @@ describe('MqttLink with mosquitto', () => {
     expect(gw.stats.connects).toBe(2);
   });
 
+  it('a persistent session (clean false, same client id) gets the QoS 1 messages published while the gateway was away; a clean one loses them', async () => {
+    // What a gateway restart looks like to the broker: the client goes, comes back under its id.
+    const b = await broker();
+    const dev = link(b.url);
+    await dev.whenOpen();
+    const received = async (clean: boolean, clientId: string): Promise<string[]> => {
+      const first = link(b.url, { clientId, clean });
+      await first.whenOpen();
+      await first.subscribe('plant/+/telemetry', 1);
+      first.close();
+      await waitFor(() => first.state === 'closed', 10_000, 'the first client to close');
+      for (let i = 1; i <= 5; i++) await dev.publish(`plant/p${i}/telemetry`, `v${i}`, { qos: 1 });
+      const again = link(b.url, { clientId, clean });
+      await again.whenOpen();
+      if (clean) await again.subscribe('plant/+/telemetry', 1);
+      // A marker published after the reconnect tells "everything queued has arrived".
+      await dev.publish('plant/marker/telemetry', 'end', { qos: 1 });
+      const got: string[] = [];
+      for (;;) {
+        const m = await again.receive();
+        if (text(m.payload) === 'end') break;
+        got.push(text(m.payload));
+      }
+      return got;
+    };
+    expect(await received(false, 'uzpgw-test-persistent')).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+    expect(await received(true, 'uzpgw-test-clean')).toEqual([]);
+  });
+
   it('bounds publishes in flight while the broker is away and refuses the excess', async () => {
     const b = await broker();
     const gw = link(b.url, { publishWindow: 4, publishQueueMax: 8 });

@@ -13,8 +13,29 @@ const DESCRIPTION = [
   '(`uzpgw rn|gateway|connect`, each its own process) and shows live readings from every slot: a Modbus RTU',
   'bus with two TH-20 sensors and an energy meter (rs485-1), a line sensor (tty-1) and an MQTT press (net-1).',
   'Uses socat (paced PTYs) and mosquitto when installed, else embedded defaults, and says which.',
+  'On a terminal, one line per slot is updated in place (readings, age of the last one, its value) with',
+  'events (starts, connections, refusals, errors) below; elsewhere one line per reading.',
+  'Ctrl-C stops everything (by pid) and removes the temporary directory; a second Ctrl-C forces it.',
   'Exit 0 when every slot delivered at least one reading, else 1 naming the silent slots.',
 ].join('\n');
+
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** How long the process may linger after the run has cleaned up before it exits regardless. */
+const LINGER_MS = 500;
+
+/**
+ * When runDemo returns, every child is stopped, the directory is removed and the summary printed;
+ * the process normally exits at once. A third-party client it hosted (mqtt.js, serialport) may
+ * still hold the event loop, waiting for a peer that Ctrl-C killed: it must not keep the demo on
+ * screen, so after a short grace the process exits anyway, and says so on stderr (a leak to fix).
+ * The timer is unref'd: it never delays a process that exits on its own.
+ */
+function exitSoonAnyway(code: number, stderr: NodeJS.WritableStream): void {
+  setTimeout(() => {
+    stderr.write(`uzpgw demo: still busy ${LINGER_MS} ms after cleaning up (${process.getActiveResourcesInfo().join(', ') || 'nothing visible'}); exiting\n`);
+    process.exit(code);
+  }, LINGER_MS).unref();
+}
 
 const run = defineCommand({
   name: 'demo',
@@ -27,17 +48,32 @@ const run = defineCommand({
   },
   json: 'JSON lines: {"event":"process"|"reading"|"summary",...}',
   async run({ flags }, io) {
-    const { runDemo } = await import('../demo/run.js');
-    // Ctrl-C / SIGTERM end the run early; the children are still stopped by pid and the summary printed.
-    const interrupt = new AbortController();
-    const onSignal = (): void => interrupt.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Installed before anything else and kept until the run has cleaned up: a Ctrl-C must never
+    // meet SIGINT's default action (death on the spot), which would leave the temporary directory,
+    // root key included, behind. The first interrupt stops the run, a second forces the stop;
+    // SIGHUP (the terminal went away) counts as one too.
+    const pending: string[] = [];
+    let deliver: ((signal: string) => void) | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => (deliver !== undefined ? deliver(signal) : void pending.push(signal));
+    for (const s of INTERRUPTS) process.on(s, onSignal);
     try {
-      return await runDemo({ seconds: flags.seconds, json: flags.json, socat: !flags['no-socat'], mosquitto: !flags['no-mosquitto'], out: io.stdout, signal: interrupt.signal });
+      const { runDemo } = await import('../demo/run.js');
+      const code = await runDemo({
+        seconds: flags.seconds,
+        json: flags.json,
+        socat: !flags['no-socat'],
+        mosquitto: !flags['no-mosquitto'],
+        out: io.stdout,
+        interrupts: (fn) => {
+          deliver = fn;
+          for (const s of pending.splice(0)) fn(s);
+          return () => (deliver = undefined);
+        },
+      });
+      exitSoonAnyway(code, io.stderr);
+      return code;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const s of INTERRUPTS) process.off(s, onSignal);
     }
   },
 });

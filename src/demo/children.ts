@@ -1,6 +1,12 @@
 // The demo's child processes: `node dist/cli/main.js rn|gateway|connect ...`, each started without
-// a shell and stopped by its own pid (SIGTERM, SIGKILL after a grace period), never by name. A
-// process-exit hook SIGKILLs any still running, so even a crashed demo leaves nothing behind.
+// a shell and stopped by its own pid (SIGTERM, SIGKILL at a deadline), never by name or process
+// group. A process-exit hook SIGKILLs any still running, so even a crashed demo leaves nothing
+// behind.
+//
+// They stay in the demo's process group on purpose: a terminal's Ctrl-C then reaches every one of
+// them at once, as it would any shell pipeline, and nothing survives the demo being killed hard.
+// The demo still signals each by pid, because SIGINT from a terminal is not the only way it ends
+// (deadline, SIGTERM, `kill -INT <demo pid>`).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +18,7 @@ export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export type Role = 'rn' | 'gateway' | 'operator';
 
-const STDERR_KEEP = 16 * 1024;
-const STOP_GRACE_MS = 3000;
+const OUTPUT_KEEP = 16 * 1024;
 const live = new Set<number>();
 let hooked = false;
 
@@ -21,20 +26,32 @@ function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', () => {
-    for (const pid of live) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    for (const pid of live) signalPid(pid, 'SIGKILL');
   });
+}
+
+/** Splits a text stream into lines for listeners; keeps a bounded partial line. */
+class Lines {
+  private partial = '';
+  readonly listeners = new Set<(line: string) => void>();
+
+  push(s: string): void {
+    this.partial += s;
+    let nl: number;
+    while ((nl = this.partial.indexOf('\n')) !== -1) {
+      const line = this.partial.slice(0, nl);
+      this.partial = this.partial.slice(nl + 1);
+      for (const l of this.listeners) l(line);
+    }
+    // A child printing one endless line must not grow our memory without bound.
+    if (this.partial.length > OUTPUT_KEEP) this.partial = '';
+  }
 }
 
 export class DemoChild {
   private err = '';
-  private partial = '';
-  private readonly lineListeners = new Set<(line: string) => void>();
+  private readonly out = new Lines();
+  private readonly errLines = new Lines();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
@@ -43,9 +60,10 @@ export class DemoChild {
     readonly proc: ChildProcess,
     readonly pid: number,
   ) {
-    proc.stdout!.setEncoding('utf8').on('data', (s: string) => this.onStdout(s));
+    proc.stdout!.setEncoding('utf8').on('data', (s: string) => this.out.push(s));
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      this.err = (this.err + s).slice(-STDERR_KEEP);
+      this.err = (this.err + s).slice(-OUTPUT_KEEP);
+      this.errLines.push(s);
     });
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
     void this.exited.then(() => live.delete(pid));
@@ -74,8 +92,13 @@ export class DemoChild {
 
   /** Calls `fn` with every complete stdout line from now on; returns the unsubscribe function. */
   onLine(fn: (line: string) => void): () => void {
-    this.lineListeners.add(fn);
-    return () => this.lineListeners.delete(fn);
+    this.out.listeners.add(fn);
+    return () => this.out.listeners.delete(fn);
+  }
+
+  /** Calls `fn` with every complete stderr line from now on. */
+  onStderrLine(fn: (line: string) => void): void {
+    this.errLines.listeners.add(fn);
   }
 
   /**
@@ -107,32 +130,44 @@ export class DemoChild {
     });
   }
 
-  /** SIGTERM by pid, SIGKILL after the grace period; resolves with the exit status. */
-  async stop(graceMs = STOP_GRACE_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) {
-      signal(this.pid, 'SIGTERM');
-      const timer = setTimeout(() => signal(this.pid, 'SIGKILL'), graceMs);
-      const r = await this.exited;
-      clearTimeout(timer);
-      return r;
-    }
-    return this.exited;
+  /** Asks the child to stop: SIGTERM to its pid. */
+  terminate(): void {
+    if (this.running) signalPid(this.pid, 'SIGTERM');
   }
 
-  private onStdout(s: string): void {
-    this.partial += s;
-    let nl: number;
-    while ((nl = this.partial.indexOf('\n')) !== -1) {
-      const line = this.partial.slice(0, nl);
-      this.partial = this.partial.slice(nl + 1);
-      for (const l of this.lineListeners) l(line);
-    }
-    // A child printing one endless line must not grow our memory without bound.
-    if (this.partial.length > STDERR_KEEP) this.partial = '';
+  /** Stops the child now: SIGKILL to its pid. */
+  kill(): void {
+    if (this.running) signalPid(this.pid, 'SIGKILL');
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+/**
+ * Stops `groups` one after the other (SIGTERM to each pid of a group, then wait for the group).
+ * One deadline covers all groups: at `graceMs` every child still running gets SIGKILL, so the
+ * whole stop is bounded by `graceMs` however many groups there are or however a child handles
+ * SIGTERM. Resolves with the children that needed the SIGKILL.
+ */
+export async function stopInOrder(groups: readonly (readonly DemoChild[])[], graceMs: number): Promise<DemoChild[]> {
+  const killed: DemoChild[] = [];
+  const timer = setTimeout(() => {
+    for (const c of groups.flat()) {
+      if (!c.running) continue;
+      killed.push(c);
+      c.kill();
+    }
+  }, graceMs);
+  try {
+    for (const group of groups) {
+      for (const c of group) c.terminate();
+      await Promise.all(group.map((c) => c.exited));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return killed;
+}
+
+export function signalPid(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {

@@ -6,6 +6,7 @@
 //   MQTT broker   mosquitto on a free loopback port; without it the embedded broker (mqtt/broker.ts)
 //                 in this process, also loopback only. The MQTT machine runs here in both cases.
 
+import { rmSync } from 'node:fs';
 import { MqttDevice } from '../sim/mqtt-device.js';
 import { Mosquitto } from '../sim/mosquitto.js';
 import { VirtualLine } from '../sim/virtual-line.js';
@@ -13,6 +14,8 @@ import { MQTT_SLOT, SERIAL_SLOTS, startSerialSimulator, type Simulator } from '.
 import { EmbeddedMqttBroker } from './mqtt/broker.js';
 import { SimErrorCode } from '../sim/errors.js';
 import { isCodedError } from '../lib/errors.js';
+import { signalPid } from './children.js';
+import { settleWithin } from './bounded.js';
 
 type SerialHost = 'socat' | 'embedded';
 type MqttHost = 'mosquitto' | 'embedded';
@@ -28,6 +31,8 @@ export interface SerialEquipment {
   /** socat pids (empty when embedded). */
   readonly pids: readonly number[];
   close(): Promise<void>;
+  /** A second Ctrl-C: SIGKILL every socat by pid, now (their links live in the demo's directory). */
+  forceStop(): void;
 }
 
 /**
@@ -35,7 +40,7 @@ export interface SerialEquipment {
  * to 'embedded' (nothing opened here) when `allowSocat` is false or socat is missing.
  */
 export async function openSerialEquipment(ptyDir: string, allowSocat: boolean): Promise<SerialEquipment> {
-  if (!allowSocat) return { choice: { used: 'embedded', reason: 'socat disabled (--no-socat)' }, pids: [], close: async () => {} };
+  if (!allowSocat) return embeddedSerial('socat disabled (--no-socat)');
   const lines: VirtualLine[] = [];
   const sims: Simulator[] = [];
   const close = async (): Promise<void> => {
@@ -50,11 +55,20 @@ export async function openSerialEquipment(ptyDir: string, allowSocat: boolean): 
     }
   } catch (e) {
     await close();
-    if (isCodedError(e) && e.code === SimErrorCode.TOOL_MISSING) return { choice: { used: 'embedded', reason: 'socat not found' }, pids: [], close: async () => {} };
+    if (isCodedError(e) && e.code === SimErrorCode.TOOL_MISSING) return embeddedSerial('socat not found');
     throw e;
   }
-  return { choice: { used: 'socat' }, pids: lines.flatMap((l) => l.pids), close };
+  const pids = lines.flatMap((l) => l.pids);
+  return { choice: { used: 'socat' }, pids, close, forceStop: () => pids.forEach((pid) => signalPid(pid, 'SIGKILL')) };
 }
+
+/** Nothing runs here: the gateway process hosts the serial simulators. */
+function embeddedSerial(reason: string): SerialEquipment {
+  return { choice: { used: 'embedded', reason }, pids: [], close: async () => {}, forceStop: () => {} };
+}
+
+/** The MQTT machine disconnects in milliseconds from a live broker; this bounds the dead-broker case. */
+const MACHINE_STOP_MS = 300;
 
 export interface MqttEquipment {
   readonly choice: Choice<MqttHost>;
@@ -62,22 +76,29 @@ export interface MqttEquipment {
   /** mosquitto's pid (absent for the embedded broker). */
   readonly pid?: number;
   close(): Promise<void>;
+  /** A second Ctrl-C: SIGKILL mosquitto by pid and remove its config directory, now. */
+  forceStop(): void;
 }
 
 /** Starts a broker (mosquitto, else the embedded one) and the MQTT machine publishing to it. */
 export async function openMqttEquipment(allowMosquitto: boolean): Promise<MqttEquipment> {
-  let broker: { url: string; pid?: number; stop: () => Promise<void> };
+  let broker: { url: string; pid?: number; stop: () => Promise<void>; kill: () => void };
   let choice: Choice<MqttHost>;
   const embedded = async (reason: string): Promise<void> => {
     const b = await EmbeddedMqttBroker.listen();
-    broker = { url: b.url, stop: () => b.close() };
+    // In this process: it goes when the process goes.
+    broker = { url: b.url, stop: () => b.close(), kill: () => {} };
     choice = { used: 'embedded', reason };
   };
   if (!allowMosquitto) await embedded('mosquitto disabled (--no-mosquitto)');
   else {
     try {
       const m = await Mosquitto.start();
-      broker = { url: m.url, pid: m.pid, stop: () => m.stop() };
+      const kill = (): void => {
+        signalPid(m.pid, 'SIGKILL');
+        rmSync(m.dir, { recursive: true, force: true });
+      };
+      broker = { url: m.url, pid: m.pid, stop: () => m.stop(), kill };
       choice = { used: 'mosquitto' };
     } catch (e) {
       if (!(isCodedError(e) && e.code === SimErrorCode.TOOL_MISSING)) throw e;
@@ -96,8 +117,11 @@ export async function openMqttEquipment(allowMosquitto: boolean): Promise<MqttEq
     url: broker!.url,
     ...(broker!.pid !== undefined ? { pid: broker!.pid } : {}),
     close: async () => {
-      await machine.stop().catch(() => {});
+      // mqtt.js's end() waits for unacknowledged QoS 1 publications, forever when the broker is
+      // gone: a terminal's Ctrl-C kills mosquitto together with the demo, so the wait is bounded.
+      await settleWithin(machine.stop(), MACHINE_STOP_MS);
       await broker.stop();
     },
+    forceStop: () => broker.kill(),
   };
 }

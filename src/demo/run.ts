@@ -7,19 +7,33 @@
 // Exit rule: 0 when every slot of the demo (Modbus bus, line sensor, MQTT machine) delivered at
 // least one reading to the operator; 1 otherwise, with the silent slots named. Every slot always
 // runs: a missing socat or mosquitto is replaced by an embedded default, never by skipping a slot.
+//
+// Stopping. A terminal's Ctrl-C sends SIGINT to the demo and every child at once (one process
+// group), so the children are already on their way out when the demo starts stopping them; the
+// demo's stop is bounded at every step (children: SIGKILL at a shared deadline; equipment: each
+// close step bounded) so one Ctrl-C ends everything within a few seconds whatever state the run
+// was in. A further interrupt while stopping kills what is left by pid and removes the directory
+// at once. The directory holds the root key and every identity key, so it is also removed on any
+// other way out of the process ('exit' hook).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { DemoChild, parseJsonLine, type Role } from './children.js';
+import { settleWithin } from './bounded.js';
+import { logEvent, operatorEvent } from './child-events.js';
+import { DemoChild, parseJsonLine, stopInOrder, type Role } from './children.js';
 import { MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, type SlotKind } from './equipment.js';
 import { demoGatewayConfig, VIRTUAL_DIR } from './gateway-config.js';
 import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type SerialEquipment } from './hosts.js';
 import { createDemoDomain, FILES, issueGrants, issueRnSet } from './trust-domain.js';
-import { DemoView, type DemoReading, type Summary } from './view.js';
+import { createView, type DemoReading, type Summary } from './view.js';
+import { seconds } from './view-model.js';
 import { isCodedError } from '../lib/errors.js';
+
+/** Subscribes to interrupts (the CLI feeds SIGINT, SIGTERM and SIGHUP); returns the unsubscribe function. */
+export type InterruptSource = (onInterrupt: (signal: string) => void) => () => void;
 
 interface DemoOptions {
   /** The whole run (set-up and live readings) lasts at most this long. */
@@ -31,72 +45,99 @@ interface DemoOptions {
   readonly mosquitto: boolean;
   readonly out: NodeJS.WritableStream;
   readonly provider?: CryptoProvider;
-  /** Stops the run early (the CLI wires SIGINT/SIGTERM to it). */
-  readonly signal?: AbortSignal;
+  /** The first interrupt stops the run; any further one forces the stop. */
+  readonly interrupts?: InterruptSource;
 }
 
 export const DEMO_SLOTS: readonly { readonly slot: string; readonly device: string; readonly kind: SlotKind }[] = [MODBUS_SLOT, SERIAL_SLOT, MQTT_SLOT];
 
 /** Start-up waits never exceed this, whatever --seconds says (a hang guard, not a timing claim). */
 const START_TIMEOUT_MS = 20_000;
+/** Children get SIGTERM, then SIGKILL at this deadline (one for all of them). */
+const CHILD_STOP_MS = 1000;
+/** Each equipment host (serial lines, MQTT) gets this long to close; they close side by side. */
+const EQUIPMENT_STOP_MS = 1000;
 
 export async function runDemo(o: DemoOptions): Promise<number> {
   const provider = o.provider ?? nodeProvider;
-  const view = new DemoView(o.out, o.json);
+  const view = createView(o.out, o.json, DEMO_SLOTS);
   const t0 = performance.now();
   const stop = new AbortController();
   const deadline = setTimeout(() => stop.abort('deadline'), o.seconds * 1000);
-  const onOuterAbort = (): void => stop.abort('interrupted');
-  o.signal?.addEventListener('abort', onOuterAbort);
-  if (o.signal?.aborted) stop.abort('interrupted');
 
   const dir = mkdtempSync(join(tmpdir(), 'uzp-demo-'));
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const children: DemoChild[] = [];
   const counts = new Map<string, number>(DEMO_SLOTS.map((s) => [s.slot, 0]));
   let serial: SerialEquipment | undefined;
   let mqtt: MqttEquipment | undefined;
   let error: string | undefined;
+
+  // Ctrl-C once: stop in order. Again while stopping: kill what is left and remove the directory now.
+  let interrupts = 0;
+  const onInterrupt = (signal: string): void => {
+    const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    if (++interrupts === 1) {
+      view.event('info', `${what}: stopping (again to force)`);
+      stop.abort('interrupted');
+      return;
+    }
+    view.event('info', `${what} again: already stopping; killing what is still running (by pid) and removing ${dir}`);
+    for (const c of children) c.kill();
+    serial?.forceStop();
+    mqtt?.forceStop();
+    removeDir();
+  };
+  const unsubscribe = o.interrupts?.(onInterrupt) ?? ((): void => {});
+
   const remaining = (): number => Math.max(1000, Math.min(START_TIMEOUT_MS, o.seconds * 1000 - (performance.now() - t0)));
   const start = async (role: Role, label: string, args: string[]): Promise<DemoChild> => {
     const c = await DemoChild.start(role, label, args);
     children.push(c);
     view.process(role, c.pid, label);
+    // Children's warnings, errors and refusals are shown while the run lasts; while stopping they
+    // are the expected noise of everything going away at once.
+    if (role !== 'operator') c.onLine((line) => {
+      const v = parseJsonLine(line);
+      const e = v !== undefined && !stop.signal.aborted ? logEvent(label, v) : undefined;
+      if (e !== undefined) view.event(e.kind, e.text);
+    });
     return c;
   };
 
   try {
     // Which runtime runs it all (the RN, gateway and operator children are spawned with this node too).
-    view.info(`node ${process.version} (${process.platform} ${process.arch}, ${process.execPath})`);
-    view.info(`throwaway trust domain in ${dir}`);
+    view.event('info', `node ${process.version} (${process.platform} ${process.arch}, ${process.execPath})`);
+    view.event('info', `throwaway trust domain in ${dir}`);
     const domain = createDemoDomain(provider, dir, Date.now());
     const at = (f: string): string => join(dir, f);
 
     mkdirSync(at(VIRTUAL_DIR));
     serial = await openSerialEquipment(at(VIRTUAL_DIR), o.socat);
-    view.info(serial.choice.used === 'socat' ? 'serial lines: socat PTY pairs, baud-paced, simulators in this process' : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
+    view.event('info', serial.choice.used === 'socat' ? `serial lines: socat PTY pairs (pids ${serial.pids.join(', ')}), baud-paced, simulators in this process` : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
+    stop.signal.throwIfAborted();
     mqtt = await openMqttEquipment(o.mosquitto);
-    view.info(mqtt.choice.used === 'mosquitto' ? `MQTT broker: mosquitto at ${mqtt.url}` : `MQTT broker: embedded at ${mqtt.url} (${mqtt.choice.reason})`);
+    view.event('info', mqtt.choice.used === 'mosquitto' ? `MQTT broker: mosquitto (pid ${mqtt.pid}) at ${mqtt.url}` : `MQTT broker: embedded at ${mqtt.url} (${mqtt.choice.reason})`);
     stop.signal.throwIfAborted();
 
     const rn = await start('rn', 'rn', ['rn', '--listen', '127.0.0.1:0', '--trust', at(FILES.trust), '--key', at(FILES.rnKey), '--log-level', 'warn']);
     const listening = await rn.waitForJson((v) => v.event === 'listening', remaining(), 'its listening line', stop.signal);
     const rnAddress = String(listening.address);
-    view.info(`RN listening on ${rnAddress} (the only listener besides the equipment's broker)`);
+    view.event('info', `RN listening on ${rnAddress} (the only listener besides the equipment's broker)`);
     issueRnSet(provider, domain, rnAddress, Date.now());
     const grants = issueGrants(provider, domain, DEMO_SLOTS.map((s) => s.slot), Date.now());
 
     const config = at('gateway.json');
-    writeFileSync(
-      config,
-      JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet, audit: 'audit.jsonl' }, mqtt.url), null, 2),
-    );
+    // No audit file: the audit lines go to the gateway's stdout, where the demo shows refusals.
+    writeFileSync(config, JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet }, mqtt.url), null, 2));
     const gwArgs = [...(serial.choice.used === 'embedded' ? ['demo', 'gateway'] : ['gateway']), '--config', config, '--log-level', 'info'];
     const gateway = await start('gateway', 'gateway', gwArgs);
     await gateway.waitForJson((v) => v.event === 'rn.attached', remaining(), 'its RN attachment', stop.signal);
-    view.info('gateway attached to the RN (outbound link; it listens on nothing)');
+    view.event('info', 'gateway attached to the RN (outbound link; it listens on nothing)');
 
     for (const s of DEMO_SLOTS) {
-      const args = ['connect', '--key', at(FILES.operatorKey), '--pcert', at(FILES.operatorPcert), '--trust', at(FILES.trust), '--rn-set', at(FILES.rnSet)];
+      const args = ['connect', '--json', '--key', at(FILES.operatorKey), '--pcert', at(FILES.operatorPcert), '--trust', at(FILES.trust), '--rn-set', at(FILES.rnSet)];
       args.push('--grant', grants.get(s.slot)!, '--gateway', domain.gatewayCid, '--slot', s.slot, 'tail');
       const op = await start('operator', `operator ${s.slot}`, args);
       op.onLine((line) => {
@@ -105,21 +146,40 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         counts.set(r.slot, counts.get(r.slot)! + 1);
         view.reading(r);
       });
+      let said = false;
+      op.onStderrLine((line) => {
+        const e = stop.signal.aborted ? undefined : operatorEvent(s.slot, line);
+        if (e === undefined) return;
+        said ||= e.kind !== 'info';
+        view.event(e.kind, e.text);
+      });
       void op.exited.then(({ code }) => {
-        if (!stop.signal.aborted) view.info(`operator ${s.slot} exited early (code ${code}): ${op.stderr().trim().split('\n').slice(-1)[0] ?? ''}`);
+        if (stop.signal.aborted) return;
+        // The reason is shown already when the operator said one (a refusal, an error line).
+        const last = said ? '' : `: ${op.stderr().trim().split('\n').slice(-1)[0] ?? ''}`;
+        view.event('error', `operator ${s.slot} exited early (code ${code})${last}`);
       });
     }
     await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
   } catch (e) {
     if (!stop.signal.aborted) error = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.stack ?? e);
+    stop.abort('error');
   } finally {
     clearTimeout(deadline);
-    o.signal?.removeEventListener('abort', onOuterAbort);
-    view.info('stopping: operators, gateway, RN (by pid), then the equipment');
-    for (const role of ['operator', 'gateway', 'rn'] as const) await Promise.all(children.filter((c) => c.role === role).map((c) => c.stop()));
-    await mqtt?.close().catch(() => {});
-    await serial?.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    view.event('info', 'stopping: operators, then gateway and RN (by pid), then the equipment');
+    const byRole = (role: Role): DemoChild[] => children.filter((c) => c.role === role);
+    const stopStart = performance.now();
+    // Operators first, so their sessions end before the gateway goes; the RN with the gateway.
+    const killed = await stopInOrder([byRole('operator'), [...byRole('gateway'), ...byRole('rn')]], CHILD_STOP_MS);
+    if (killed.length > 0) view.event('info', `${killed.map((c) => c.label).join(', ')}: still running ${CHILD_STOP_MS} ms after SIGTERM, stopped with SIGKILL`);
+    const closed = await Promise.all([serial, mqtt].map((eq) => (eq === undefined ? true : settleWithin(eq.close(), EQUIPMENT_STOP_MS))));
+    if (closed.includes(false)) view.event('warn', `equipment did not close within ${EQUIPMENT_STOP_MS} ms; its processes are killed by pid`);
+    // A close that timed out may have left socat or mosquitto running: they go by pid too.
+    if (closed.includes(false)) for (const eq of [serial, mqtt]) eq?.forceStop();
+    removeDir();
+    process.off('exit', removeDir);
+    view.event('info', `everything stopped in ${seconds(performance.now() - stopStart)}; removed ${dir} (the domain's keys with it)`);
+    unsubscribe();
   }
 
   const { ok, missing } = verdict(counts, error);

@@ -39,8 +39,13 @@ const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
   [MQTT_SLOT.slot]: [`mqtt.subscribe:topics=${MQTT_SLOT.base}/telemetry/#`],
 };
 
-/** Demo sessions are short; the Grants and the RN Set expire soon after. */
+/** Demo sessions are short; the Grants expire soon after. */
 const GRANT_SECONDS = 3600;
+/**
+ * PCerts and the RN Set outlive the gateway's expiry warning (7 days ahead), so a first run is not
+ * told to renew artefacts of a domain that lives for seconds; the keys are removed with it anyway.
+ */
+const ARTEFACT_DAYS = 30;
 
 interface DemoDomain {
   readonly dir: string;
@@ -60,7 +65,7 @@ export function createDemoDomain(provider: CryptoProvider, dir: string, nowMs: n
   writeKeyFile(at(FILES.rnKey), rn);
   writeKeyFile(at(FILES.gatewayKey), gw);
   writeKeyFile(at(FILES.operatorKey), op);
-  const base = { dir: at(FILES.domain), days: 1, nowMs };
+  const base = { dir: at(FILES.domain), days: ARTEFACT_DAYS, nowMs };
   enroll(provider, { ...base, publicHex: toHex(gw.publicKey), role: 'gateway', name: 'demo-gw', out: at(FILES.gatewayPcert) });
   enroll(provider, { ...base, publicHex: toHex(op.publicKey), role: 'operator', name: 'demo-operator', out: at(FILES.operatorPcert) });
   return { dir, gatewayCid: toHex(gw.cid), operatorCid: toHex(op.cid), rnPublicHex: toHex(rn.publicKey) };
@@ -69,7 +74,7 @@ export function createDemoDomain(provider: CryptoProvider, dir: string, nowMs: n
 /** The RN Set Statement (draft §11.1) naming the demo RN at the address it listens on. */
 export function issueRnSet(provider: CryptoProvider, d: DemoDomain, address: string, nowMs: number): string {
   const out = join(d.dir, FILES.rnSet);
-  rnSet(provider, { dir: join(d.dir, FILES.domain), rns: [`${d.rnPublicHex}@${address}`], roles: ['relay'], days: 1, out, nowMs });
+  rnSet(provider, { dir: join(d.dir, FILES.domain), rns: [`${d.rnPublicHex}@${address}`], roles: ['relay'], days: ARTEFACT_DAYS, out, nowMs });
   return out;
 }
 

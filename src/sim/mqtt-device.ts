@@ -71,10 +71,13 @@ export class MqttDevice {
     await this.client.publishAsync(`${this.opts.base}/telemetry/state`, JSON.stringify({ seq, running: s.running, setpoint: s.setpoint }), { qos });
   }
 
-  /** Stops publishing and disconnects. */
+  /**
+   * Stops publishing and disconnects. Forced when the broker is gone: a graceful end waits for the
+   * QoS 1 publishes in flight to be acknowledged, which a dead broker never does.
+   */
   async stop(): Promise<void> {
     this.stopTimer();
-    await this.client.endAsync();
+    await this.client.endAsync(!this.client.connected);
   }
 
   private async tick(): Promise<void> {

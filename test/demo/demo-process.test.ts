@@ -2,7 +2,9 @@
 // gateway and operators as processes. Each run: process lines for every role, readings from every
 // slot kind, a summary that agrees with the readings, exit 0, and afterwards no process it started
 // (children and the socat / mosquitto it used) still alive. Once with socat and mosquitto (both
-// installed here), once with both fallbacks forced, once interrupted with SIGINT.
+// installed here), once with both fallbacks forced, once interrupted with SIGINT (to the demo's
+// pid only: its children are stopped by it, by pid); and once without --json on a pipe, where the
+// human view stays one line per reading. Ctrl-C from a terminal: ctrl-c.test.ts.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCli, stopAll, type Child } from '../helpers/processes.js';
@@ -124,6 +126,22 @@ describe('uzpgw demo', () => {
     const summary = checkRun(out);
     expect(summary.interrupted).toBe(true);
     expect(summary.defaults).toMatchObject({ serial: 'socat', mqtt: 'embedded (broker in the demo process)' });
+  });
+
+  it('not a terminal, not --json: one plain line per reading and per event, no cursor movement', async () => {
+    const c = spawnCli(['demo', '--seconds', '8', '--no-mosquitto']);
+    const { code } = await c.exited;
+    expect(code, c.stderr()).toBe(0);
+    const out = c.stdout();
+    expect(out).not.toContain('\x1b');
+    const lines = out.split('\n');
+    const readings = lines.filter((l) => /^ {2}\s*\d+\.\ds {2}(rs485-1|tty-1|net-1)\s+\S+\s+(modbus|serial|mqtt)\s+#\d+\s+\S/.test(l));
+    for (const slot of ['rs485-1', 'tty-1', 'net-1']) expect(readings.some((l) => l.includes(` ${slot} `))).toBe(true);
+    expect(lines).toContain('[demo 0.0s] throwaway trust domain in ' + /throwaway trust domain in (\S+)/.exec(out)![1]);
+    expect(lines.filter((l) => /^\[demo \d+\.\ds\] started (rn|gateway|operator \S+) \(pid \d+\)$/.test(l))).toHaveLength(5);
+    // The summary counts what was printed, one line per reading.
+    const summary = Object.fromEntries([...out.matchAll(/^ {2}(\S+)\s+\S+\s+\S+\s+(\d+) readings$/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(summary).toEqual(Object.fromEntries(['rs485-1', 'tty-1', 'net-1'].map((slot) => [slot, readings.filter((l) => l.includes(` ${slot} `)).length])));
   });
 
   it('--help and usage errors', async () => {

@@ -16,7 +16,7 @@ const DEVICES: DeviceConfig[] = [
   { id: 'plc', driver: 'modbus-poller', transport: { kind: 'rtu', serial }, timeoutMs: 100, pollIntervalMs: 1000, queueLimit: 8, units: [] },
   { id: 'gps', driver: 'serial-line', serial, delimiter: '\r\n', maxLineBytes: 128, encoding: 'latin1' },
   { id: 'con', driver: 'serial-raw', serial, maxBufferBytes: 256, idleFlushMs: 5 },
-  { id: 'oven', driver: 'mqtt-bridge', broker: 'mqtt://127.0.0.1:1', subscribe: ['a/#'], publish: [], qos: 0, maxInflight: 1, maxQueue: 1, maxPayloadBytes: 16, keepaliveS: 30 },
+  { id: 'oven', driver: 'mqtt-bridge', broker: 'mqtt://127.0.0.1:1', subscribe: ['a/#'], publish: [], qos: 0, maxInflight: 1, maxQueue: 1, maxPayloadBytes: 16, keepaliveS: 30, cleanSession: true },
 ];
 
 describe('createDevice', () => {

@@ -38,6 +38,7 @@ function cfg(o: Partial<MqttBridgeDevice> = {}): MqttBridgeDevice {
     maxQueue: 1000,
     maxPayloadBytes: 512,
     keepaliveS: 30,
+    cleanSession: false,
     ...o,
   };
 }

@@ -28,7 +28,7 @@ export function serveTail(slot: SlotChannel, io: CommandIo, count: number): Prom
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
       if (n >= count) return;
-      io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
+      io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
       if (++n >= count) resolve(0);
     });
   });

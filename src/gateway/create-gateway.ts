@@ -23,6 +23,7 @@ import { LinkManager } from '../uzp/link/link-manager.js';
 import type { Attester } from '../attest/attester.js';
 import type { GatewayConfig } from '../config/types.js';
 import { createAttester } from './attestation.js';
+import { bootEpochFileOf, nextBootEpoch } from './boot-epoch.js';
 import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { Gateway } from './gateway.js';
 import { AuditLog } from './hil/audit.js';
@@ -109,7 +110,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
-  const broker = new HilBroker({ devices, audit, attest: evidence, clock });
+  const boot = nextBootEpoch(bootEpochFileOf(config.identity.key));
+  if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
+  else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
+  const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch });
   const links = new LinkManager({
     trust,
     identity: { seed: id.seed, pcert },

@@ -39,7 +39,8 @@ export type HilMessage =
   | { t: 'opened'; slot: string; device: string; driver: string; mode: Mode; purposes: string[] }
   | { t: 'refused'; code: string; id?: number; filter?: string }
   | { t: 'res'; id: number; pdu: Uint8Array; refused?: string }
-  | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue }
+  /** `epoch`: the gateway's boot epoch, one higher per start; (epoch, seq) never goes backwards. Absent from version-1 gateways. */
+  | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue; epoch?: number }
   | { t: 'suback'; filter: string }
   | { t: 'puback'; id: number }
   | { t: 'msg'; topic: string; payload: Uint8Array };
@@ -133,7 +134,7 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
       return m.refused === undefined ? out : { ...out, refused: asText(m.refused, 'res.refused', MAX_CODE) };
     }
     case 'reading':
-      onlyKeys(m, ['t', 'slot', 'device', 'kind', 'seq', 'ts', 'value'], 'reading');
+      onlyKeys(m, ['t', 'slot', 'device', 'kind', 'seq', 'ts', 'value', 'epoch'], 'reading');
       if (m.value === undefined) throw new DecodeError(CommonCode.DECODE_VALUE, 'reading.value: missing');
       return {
         t,
@@ -143,6 +144,7 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
         seq: asUint(m.seq, 'reading.seq'),
         ts: asUint(m.ts, 'reading.ts'),
         value: m.value,
+        ...(m.epoch !== undefined ? { epoch: asUint(m.epoch, 'reading.epoch') } : {}),
       };
     case 'suback':
       onlyKeys(m, ['t', 'filter'], 'suback');

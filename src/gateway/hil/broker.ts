@@ -30,6 +30,8 @@ interface BrokerOptions {
   readonly attest?: EvidenceSource;
   /** Schedules Grant expiry (default: the system clock). */
   readonly clock?: Clock;
+  /** The gateway's boot epoch for readings (gateway/boot-epoch.ts); default 0 (unknown). */
+  readonly epoch?: number;
 }
 
 export class HilBroker {
@@ -42,7 +44,7 @@ export class HilBroker {
     const shared = { audit: o.audit, stats: this.stats };
     this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
     this.evidence = new EvidenceService({ ...shared, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
-    this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS });
+    this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0 });
   }
 
   /**

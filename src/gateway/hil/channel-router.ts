@@ -27,6 +27,7 @@ interface ChannelRouterOptions extends Refusals {
   readonly devices: ReadonlyMap<string, AnyDevice>;
   readonly evidence: EvidenceService;
   readonly maxPendingRequests: number;
+  readonly epoch: number;
 }
 
 export class ChannelRouter {
@@ -101,6 +102,7 @@ export class ChannelRouter {
         this.o.stats.readingsDropped++;
       },
       maxPending: this.o.maxPendingRequests,
+      epoch: this.o.epoch,
     };
     switch (m.mode) {
       case 'tail':

@@ -29,6 +29,8 @@ export interface ChannelContext {
   readonly send: (m: HilMessage) => boolean;
   readonly dropped: () => void;
   readonly maxPending: number;
+  /** The gateway's boot epoch, stamped on every reading (boot-epoch.ts). */
+  readonly epoch: number;
 }
 
 export interface OpenChannel {
@@ -65,7 +67,7 @@ function readingAction(r: Reading): HilAction {
 export function serveTail(ctx: ChannelContext, device: AnyDevice): OpenChannel {
   const off = device.onReading((r) => {
     if (!ctx.authority.check(readingAction(r)).allowed) return;
-    if (!ctx.send({ t: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: r.value })) ctx.dropped();
+    if (!ctx.send({ t: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: r.value, epoch: ctx.epoch })) ctx.dropped();
   });
   return { cleanup: off, onMessage: (m) => unexpected(ctx, 'tail', m) };
 }

@@ -211,7 +211,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     m.readings.emit(r(1, 2, 0)); // unit 2: withheld
     m.readings.emit(r(2, 1, 50)); // register 50: withheld
     m.readings.emit(r(3, 1, 5));
-    expect(await c.next()).toEqual({ t: 'reading', slot: 'rs485-1', device: 'boiler-1', kind: 'modbus', seq: 3, ts: 1, value: 3 });
+    expect(await c.next()).toEqual({ t: 'reading', slot: 'rs485-1', device: 'boiler-1', kind: 'modbus', seq: 3, ts: 1, value: 3, epoch: 0 }); // epoch 0: the broker was given none
   });
 
   it('malformed frames and frames before open are refused and audited; the broker keeps serving', async () => {

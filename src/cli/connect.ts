@@ -76,7 +76,7 @@ async function untilDone(conn: OperatorConnection, done: Promise<number>): Promi
 async function serveSlot(f: SessionFlags & { readonly slot: string }, io: CommandIo, hilMode: Mode, serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>): Promise<number> {
   const conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
   if (typeof conn === 'number') return conn;
-  const explain = (code: string): string => explainRefusal(code, conn.grant.body, f.slot);
+  const explain = (code: string, bridged?: readonly string[]): string => explainRefusal(code, conn.grant.body, f.slot, bridged);
   if (conn.appraisal !== undefined) {
     const passed = conn.appraisal.claims.filter((c) => c.status === 'pass').length;
     notice(io, f.json, { event: 'attestation_passed', checks: passed, slots: conn.appraisal.slots.length }, `gateway attestation passed (${passed} checks, ${conn.appraisal.slots.length} slots)`);
@@ -95,7 +95,7 @@ async function serveSlot(f: SessionFlags & { readonly slot: string }, io: Comman
   } catch (e) {
     conn.close();
     // The gateway says only a code; the Grant we hold says what it covers.
-    if (e instanceof HilRefusedError) throw new RefusedByGateway(e.refusal, e.what, explain(e.refusal));
+    if (e instanceof HilRefusedError) throw new RefusedByGateway(e.refusal, e.what, explain(e.refusal, e.bridged));
     throw e;
   }
 }

@@ -94,6 +94,10 @@ export class MqttBridge implements MqttDevice {
     await Promise.all(this.cfg.subscribe.map((f) => this.link.unsubscribe(f).catch(() => {})));
   }
 
+  get bridged(): { readonly subscribe: readonly string[]; readonly publish: readonly string[] } {
+    return { subscribe: this.cfg.subscribe, publish: this.cfg.publish };
+  }
+
   status(): { slot: string; device: string; running: boolean; readings: number; refusedFilters: string[] } & MqttBridgeStats {
     return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, refusedFilters: [...this.refusedFilters.keys()], ...this.stats };
   }

@@ -73,6 +73,8 @@ export interface MqttDevice extends HilDevice {
   subscribe(filter: string): Promise<void>;
   publish(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): Promise<void>;
   onMessage(cb: (topic: string, payload: Uint8Array) => void): Unsubscribe;
+  /** The filters the bridge carries (its config), told to an operator whose request falls outside them. */
+  readonly bridged?: { readonly subscribe: readonly string[]; readonly publish: readonly string[] };
 }
 
 export type AnyDevice = ModbusDevice | SerialDevice | MqttDevice;

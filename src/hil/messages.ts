@@ -37,7 +37,8 @@ export type HilMessage =
   /** Evidence artefact (object_type "attestation"); the gateway closes the channel after it. */
   | { t: 'evidence'; e: Uint8Array }
   | { t: 'opened'; slot: string; device: string; driver: string; mode: Mode; purposes: string[] }
-  | { t: 'refused'; code: string; id?: number; filter?: string }
+  /** `bridged`: with TOPIC_NOT_BRIDGED, the filters the slot's bridge does carry (subscribe or publish side). */
+  | { t: 'refused'; code: string; id?: number; filter?: string; bridged?: string[] }
   | { t: 'res'; id: number; pdu: Uint8Array; refused?: string }
   /** `epoch`: the gateway's boot epoch, one higher per start; (epoch, seq) never goes backwards. Absent from version-1 gateways. */
   | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue; epoch?: number }
@@ -120,12 +121,13 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
         purposes: asArray(m.purposes, 'opened.purposes', 16).map((p, i) => asText(p, `opened.purposes[${i}]`, 32)),
       };
     case 'refused': {
-      onlyKeys(m, ['t', 'code', 'id', 'filter'], 'refused');
+      onlyKeys(m, ['t', 'code', 'id', 'filter', 'bridged'], 'refused');
       return {
         t,
         code: asText(m.code, 'refused.code', MAX_CODE),
         ...(m.id === undefined ? {} : { id: id32(m.id, 'refused.id') }),
         ...(m.filter === undefined ? {} : { filter: asText(m.filter, 'refused.filter', MAX_TOPIC) }),
+        ...(m.bridged === undefined ? {} : { bridged: asArray(m.bridged, 'refused.bridged', 64).map((f, i) => asText(f, `refused.bridged[${i}]`, MAX_TOPIC)) }),
       };
     }
     case 'res': {

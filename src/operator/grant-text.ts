@@ -34,7 +34,7 @@ export function grantDoesNotCover(g: GrantBody, slot: string, mode: Mode | undef
 }
 
 /** A gateway refusal `code` explained with the Grant held for `slot`. */
-export function explainRefusal(code: string, g: GrantBody, slot: string): string {
+export function explainRefusal(code: string, g: GrantBody, slot: string, bridged?: readonly string[]): string {
   const scope = g.scopes.find((s) => s.slot === slot);
   const covers = scope !== undefined ? `your Grant for ${slot}: ${purposesText(scope)}` : `your Grant covers ${slotsText(g)}, not ${slot}`;
   switch (code) {
@@ -52,7 +52,9 @@ export function explainRefusal(code: string, g: GrantBody, slot: string): string
     case 'BAD_TOPIC':
       return 'not a valid MQTT topic (filters: + a whole level, # the whole last level; names: no wildcards)';
     case 'TOPIC_NOT_BRIDGED':
-      return `the gateway does not bridge that topic on ${slot} (its config's subscribe/publish filters decide; ask the gateway's admin)`;
+      return bridged !== undefined
+        ? `topic not bridged on ${slot}; bridged: ${bridged.join(', ') || 'none'}`
+        : `the gateway does not bridge that topic on ${slot} (its config's subscribe/publish filters decide; ask the gateway's admin)`;
     case 'MODE_NOT_SUPPORTED':
       return `the device on ${slot} cannot serve this mode; ${scope !== undefined ? `your Grant opens ${modesFor(scope).join(', ')}` : ''}`.replace(/; $/, '');
     case 'DEVICE_UNAVAILABLE':

@@ -23,6 +23,8 @@ export class HilRefusedError extends ProtocolError {
   constructor(
     readonly refusal: string,
     readonly what: string,
+    /** With TOPIC_NOT_BRIDGED: the filters the bridge carries. */
+    readonly bridged?: readonly string[],
   ) {
     super(ErrorCode.HANDSHAKE_REFUSED, `${what}: refused by the gateway (${refusal})`, 'policy');
   }
@@ -122,7 +124,7 @@ export class SlotChannel extends EventEmitter {
     const id = this.nextId++;
     await this.sendChecked({ t: 'pub', id, topic, payload, qos, retain });
     const m = await this.awaitReply(id, `no puback for ${topic}`);
-    if (m.t !== 'puback') throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', `publish ${topic}`);
+    if (m.t !== 'puback') throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', `publish ${topic}`, m.t === 'refused' ? m.bridged : undefined);
   }
 
   close(): Promise<void> {
@@ -162,7 +164,7 @@ export class SlotChannel extends EventEmitter {
           this.openWaiter.reject(new HilRefusedError(m.code, 'open'));
           this.openWaiter = undefined;
         } else if (m.id !== undefined) this.settle(m.id, m);
-        else if (m.filter !== undefined) this.settleSub(m.filter, new HilRefusedError(m.code, `subscribe ${m.filter}`));
+        else if (m.filter !== undefined) this.settleSub(m.filter, new HilRefusedError(m.code, `subscribe ${m.filter}`, m.bridged));
         else this.emit('refused', m.code);
         return;
       case 'res':

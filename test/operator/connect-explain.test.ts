@@ -47,6 +47,7 @@ describe('the operator Grant, told back (pure)', () => {
   it('gateway codes with what the Grant covers', () => {
     expect(explainRefusal('TOPIC_OUT_OF_FILTER', grant, 'net-1')).toBe('outside the topic filters of your Grant for net-1: mqtt.subscribe:topics=plant/press-2/telemetry/#');
     expect(explainRefusal('TOPIC_NOT_BRIDGED', grant, 'net-1')).toMatch(/the gateway does not bridge that topic on net-1/);
+    expect(explainRefusal('TOPIC_NOT_BRIDGED', grant, 'net-1', ['plant/press-2/telemetry/#'])).toBe('topic not bridged on net-1; bridged: plant/press-2/telemetry/#');
     expect(explainRefusal('SLOT_NOT_GRANTED', grant, 'rs485-1')).toBe('your Grant covers tty-1, net-1; you asked for rs485-1');
     expect(explainRefusal('SOMETHING_NEW', grant, 'tty-1')).toBe('refused by the gateway (SOMETHING_NEW)');
   });

@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
-import type { ModbusDevice, Reading, SerialDevice } from '../../src/hil/device.js';
+import type { ModbusDevice, MqttDevice, Reading, SerialDevice } from '../../src/hil/device.js';
+import { DeviceError, DeviceErrorCode } from '../../src/hil-devices/errors.js';
 import { SlotChannel } from '../../src/operator/slot-channel.js';
 import { sessionPair } from '../helpers/session-pair.js';
 
@@ -54,5 +55,21 @@ describe('SlotChannel', () => {
     );
     expect(seen).toEqual([1, 2, 3]);
     expect(slot.heldDropped).toBe(0);
+  });
+
+  it('a subscription the bridge does not carry is refused with the filters it does carry', async () => {
+    const bridged = { subscribe: ['plant/press-2/telemetry/#'], publish: ['plant/press-2/cmd/#'] };
+    const device: MqttDevice = {
+      slot: 's1', id: 'press-2', driver: 'mqtt-bridge', kind: 'mqtt', bridged,
+      onReading: () => () => {},
+      onMessage: () => () => {},
+      subscribe: async (f) => { throw new DeviceError(DeviceErrorCode.TOPIC_NOT_BRIDGED, `${f} is not bridged`); },
+      publish: async (t) => { throw new DeviceError(DeviceErrorCode.TOPIC_NOT_BRIDGED, `${t} is not bridged`); },
+    };
+    const p = sessionPair({ purposes: [{ purpose: 'mqtt.subscribe' }, { purpose: 'mqtt.publish' }], slot: 's1' });
+    new HilBroker({ devices: new Map([['s1', device]]), audit: AuditLog.create(new Writable({ write: (_c, _e, cb) => cb() })) }).serve(p.gateway, p.grant, p.d.clock);
+    const slot = await SlotChannel.open(p.operator, 's1', 'mqtt');
+    await expect(slot.subscribe('plant/#')).rejects.toMatchObject({ refusal: 'TOPIC_NOT_BRIDGED', bridged: ['plant/press-2/telemetry/#'] });
+    await expect(slot.publish('plant/press-2/telemetry/x', Uint8Array.of(1))).rejects.toMatchObject({ refusal: 'TOPIC_NOT_BRIDGED', bridged: ['plant/press-2/cmd/#'] });
   });
 });

@@ -206,7 +206,9 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
             // The Grant allowed it but the device cannot (e.g. a topic the bridge does not carry): say so.
             const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
             ctx.audit({ action: 'mqtt.subscribe', decision: 'failed', code, reason: String(e), filter: m.filter });
-            ctx.send({ t: 'refused', code, filter: m.filter });
+            // An operator granted this slot may learn what its bridge carries, so a typo'd filter gets a fix.
+            const bridged = code === 'TOPIC_NOT_BRIDGED' && device.bridged !== undefined ? { bridged: [...device.bridged.subscribe] } : {};
+            ctx.send({ t: 'refused', code, filter: m.filter, ...bridged });
           },
         );
         return;
@@ -222,8 +224,10 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
         device.publish(m.topic, m.payload, m.qos, m.retain).then(
           () => ctx.send({ t: 'puback', id: m.id }),
           (e: unknown) => {
-            ctx.audit({ action: 'mqtt.publish', decision: 'failed', code: 'DEVICE_ERROR', reason: String(e), topic: m.topic });
-            ctx.send({ t: 'refused', code: 'DEVICE_ERROR', id: m.id });
+            const code = (e as { code?: string }).code === 'TOPIC_NOT_BRIDGED' ? 'TOPIC_NOT_BRIDGED' : 'DEVICE_ERROR';
+            ctx.audit({ action: 'mqtt.publish', decision: 'failed', code, reason: String(e), topic: m.topic });
+            const bridged = code === 'TOPIC_NOT_BRIDGED' && device.bridged !== undefined ? { bridged: [...device.bridged.publish] } : {};
+            ctx.send({ t: 'refused', code, id: m.id, ...bridged });
           },
         );
         return;

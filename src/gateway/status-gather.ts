@@ -67,12 +67,27 @@ export function heldArtefacts(p: Pick<StatusParts, 'config' | 'pcert' | 'trust'>
   return out;
 }
 
-/** A Modbus unit that has stopped answering is the one equipment problem a driver can tell by itself. */
+/** The serial port part of a driver's status (src/ports/serial.ts SerialPortStatus), as far as the status line needs it. */
+interface PortDetail {
+  readonly kind?: string;
+  readonly path?: string;
+  readonly state?: string;
+  readonly openError?: { readonly code: string; readonly message: string; readonly check: string } | null;
+  readonly degraded?: boolean;
+  readonly settings?: { readonly configured?: string; readonly actual?: string };
+}
+
+/** What a driver can tell is wrong with its equipment: a serial port that is down or not as configured, Modbus units that stopped answering. */
 function problemOf(d: StatusDevice, detail: object): string | undefined {
-  if (d.driver !== 'modbus-poller') return undefined;
-  const failing = (detail as ModbusPollerStatus).units.filter((u) => u.consecutiveFailures > 0);
-  if (failing.length === 0) return undefined;
-  return failing.map((u) => `unit ${u.unit}: ${u.consecutiveFailures} failed poll${u.consecutiveFailures === 1 ? '' : 's'} in a row (${u.lastErrorCode ?? 'error'}: ${u.lastError ?? ''})`).join('; ');
+  const problems: string[] = [];
+  const port = (detail as { port?: PortDetail }).port;
+  if (port?.kind === 'serial' && port.openError) problems.push(`${port.path ?? 'the port'} cannot be opened (${port.openError.code}: ${port.openError.check})`);
+  if (port?.kind === 'serial' && port.degraded === true) problems.push(`${port.path ?? 'the port'} is open as ${port.settings?.actual ?? '?'}, not the configured ${port.settings?.configured ?? '?'}`);
+  if (d.driver === 'modbus-poller') {
+    const failing = (detail as ModbusPollerStatus).units.filter((u) => u.consecutiveFailures > 0);
+    for (const u of failing) problems.push(`unit ${u.unit}: ${u.consecutiveFailures} failed poll${u.consecutiveFailures === 1 ? '' : 's'} in a row (${u.lastErrorCode ?? 'error'}: ${u.lastError ?? ''})`);
+  }
+  return problems.length === 0 ? undefined : problems.join('; ');
 }
 
 function slot(d: StatusDevice): SlotStatus {

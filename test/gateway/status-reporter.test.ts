@@ -89,7 +89,7 @@ function setup(file: string) {
   const log = { warn: (obj: object, msg: string) => logged.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }), info: (obj: object, msg: string) => logged.push({ level: 'info', obj: obj as Record<string, unknown>, msg }) };
   const stats = { sessions: 1, channels: 3, refusals: 2, readingsDropped: 0 };
   const reporter = new StatusReporter({ file, config, cid: gw.id.cid, pcert, trust, devices, stats, links, log, clock, now: () => T0 + timers.now() });
-  return { d, gw, rn, reporter, timers, unrefs, links, logged, devices, events: (e: string) => logged.filter((l) => l.obj.event === e) };
+  return { d, gw, rn, reporter, timers, unrefs, links, logged, devices, serialLink: link, events: (e: string) => logged.filter((l) => l.obj.event === e) };
 }
 
 const read = (file: string): GatewayStatus => parseGatewayStatus(readFileSync(file, 'utf8'), file);
@@ -208,6 +208,23 @@ describe('StatusReporter', () => {
     expect(slot.state).toBe('running');
     expect(slot.problem).toMatch(/^unit 1: 1 failed poll in a row \(MODBUS_\w+: .+\)$/);
     await s.devices.get('rs485-1')!.stop();
+    await s.reporter.stop();
+  });
+
+  it('names a serial device that cannot be opened as the slot problem, with what to check', async () => {
+    const file = join(dir, 'missing-device.json');
+    const s = setup(file);
+    await s.devices.get('tty-1')!.start();
+    s.serialLink.start(); // what Gateway.start() does for every slot's port
+    s.reporter.start();
+    // The open of /nonexistent/tty-1 fails at once (ENOENT); wait for the link to have tried.
+    for (let i = 0; i < 200 && (s.devices.get('tty-1')!.status() as { port?: { openError?: unknown } }).port?.openError == null; i++) await new Promise((r) => setTimeout(r, 5));
+    s.reporter.refresh();
+    await s.reporter.idle();
+    const slot = read(file).slots.find((x) => x.slot === 'tty-1')!;
+    expect(slot.problem).toMatch(/^\/nonexistent\/tty-1 cannot be opened \(\w+: .+\)$/);
+    await s.devices.get('tty-1')!.stop();
+    await s.serialLink.close();
     await s.reporter.stop();
   });
 

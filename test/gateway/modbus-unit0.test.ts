@@ -20,8 +20,9 @@ let gw: EquipmentGateway;
 let broadcastSlot: RawModbusTcp;
 let refuseSlot: RawModbusTcp;
 
+// timeout_ms is generous: these tests are about unit 0, not timing, and share the CPU with the emulated arm64 test.
 function modbusDevice(id: string, units: number[], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { device: { id, driver: 'modbus-poller', serial: { baud: BAUD }, timeout_ms: 2000, // generous: these tests are about unit 0, not timing, and run beside emulated arm64 work ...extra, units: units.map((unit) => ({ unit, registers: [{ name: 'r0', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 60_000 }] })) } };
+  return { device: { id, driver: 'modbus-poller', serial: { baud: BAUD }, timeout_ms: 2000, ...extra, units: units.map((unit) => ({ unit, registers: [{ name: 'r0', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 60_000 }] })) } };
 }
 
 const PURPOSES = [

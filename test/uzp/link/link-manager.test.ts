@@ -165,6 +165,25 @@ describe('LinkManager', () => {
     expect(m.failures).toBe(1);
   });
 
+  it('by default a few stable seconds reset the backoff: a working RN that dies is left at the base delay', async () => {
+    const w = managerWorld();
+    w.setOutcomes(['fail', 'fail', 'fail', 'ok', 'ok']);
+    const m = w.make();
+    m.start();
+    await settle();
+    for (const ms of [499, 999, 1999]) {
+      w.clock.advance(ms);
+      await settle();
+    }
+    expect([w.links.length, m.failures]).toEqual([1, 3]);
+    w.clock.advance(5_000); // up for 5 s
+    w.links[0]!.drop();
+    expect(m.failures).toBe(1); // reset: the next attempt comes after the base delay, not 4 s
+    w.clock.advance(499);
+    await settle();
+    expect(w.links).toHaveLength(2);
+  });
+
   it('re-reads eligibility before each attempt: revoked RNs and a missing RN set are skipped', async () => {
     const w = managerWorld();
     w.trust.setRevocation(w.d.revocation([w.rnA.cid]));

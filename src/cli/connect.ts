@@ -7,6 +7,7 @@
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 
 import type { Mode } from '../hil/messages.js';
+import { isCodedError } from '../lib/errors.js';
 import { AttestationError } from '../operator/attest.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { RefusedByGateway } from '../operator/errors.js';
@@ -60,14 +61,26 @@ async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: {
 }
 
 /** Resolves with the exit code when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
-async function untilDone(conn: OperatorConnection, done: Promise<number>): Promise<number> {
+async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean): Promise<number> {
   const signal = new Promise<number>((resolve) => {
     const stop = (): void => resolve(0);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  const ended = new Promise<number>((resolve) => conn.session.once('close', (e?: Error) => resolve(e ? 1 : 0)));
+  // Never silently: the session ended under us (RN lost, gateway gone or closed it) is said, with why.
+  // Riding through an RN loss (re-stitch at another RN) is issue #11's continuity work.
+  let onClose: (e?: Error) => void = () => {};
+  const ended = new Promise<number>((resolve) => {
+    onClose = (e?: Error): void => {
+      const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
+      notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
+      resolve(e ? 1 : 0);
+    };
+    conn.session.once('close', onClose);
+  });
   const code = await Promise.race([done, signal, ended]);
+  // Our own close (mode done, signal) is no news.
+  conn.session.off('close', onClose);
   conn.close();
   return code;
 }
@@ -91,7 +104,7 @@ async function serveSlot(f: SessionFlags & { readonly slot: string }, io: Comman
       { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString() },
       `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}; Grant ${validity}`,
     );
-    return await untilDone(conn, serve(slot, explain));
+    return await untilDone(conn, serve(slot, explain), io, f.json);
   } catch (e) {
     conn.close();
     // The gateway says only a code; the Grant we hold says what it covers.

@@ -12,7 +12,7 @@ import { openSerial } from '../../src/sim/serial-open.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
 import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
-import { spawnCli, stopAll, waitForJsonLine } from './processes.js';
+import { spawnCli, stopAll, waitForJsonLine, type Child } from './processes.js';
 
 export const SLOTS = ['tty-1', 'tty-2'] as const;
 
@@ -26,6 +26,8 @@ export interface TwoSlotGateway {
   readonly dir: string;
   at(f: string): string;
   readonly rnAddress: string;
+  /** The RN process (tests that take it away). */
+  readonly rn: Child;
   readonly gw: Identity;
   readonly op: Identity;
   /** `uzpgw ARGV` as a child process, to its exit. */
@@ -90,6 +92,7 @@ export async function startTwoSlotGateway(): Promise<TwoSlotGateway> {
     dir,
     at,
     rnAddress,
+    rn: rnChild,
     gw,
     op,
     cli,

@@ -122,4 +122,15 @@ describe('uzpgw connect against real RN and gateway processes', () => {
     expect(c.code).toBe(1);
     expect(c.err).toMatch(/open: your Grant pins tty-2 to device plc-9; the slot now holds another device \(the gateway said DEVICE_NOT_GRANTED\) \[HIL_REFUSED\]/);
   }, 30_000);
+
+  // Last: it takes the RN away.
+  it('when the RN is lost the operator says so and exits 1, never silently', async () => {
+    // tail: runs until the session ends (serial would end with its stdin, here /dev/null).
+    const c = spawnCli(['connect', ...g.connectArgs('serial.grant'), '--slot', 'tty-1', 'tail']);
+    await new Promise<void>((resolve) => c.proc.stderr!.on('data', () => /connected:/.test(c.stderr()) && resolve()));
+    await stopProcess(g.rn, 'SIGKILL');
+    const { code } = await c.exited;
+    expect(code, c.stderr()).toBe(1);
+    expect(c.stderr()).toMatch(/session ended: .+\[[A-Z_]+\]/);
+  }, 30_000);
 });

@@ -17,7 +17,8 @@
 
 import type { SerialLineDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
-import type { SerialLink, SerialPortStatus, SerialState } from '../ports/serial.js';
+import type { SerialLink } from '../ports/serial.js';
+import type { SerialPortStatus, SerialState } from '../ports/serial-status.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 import { DeviceUnavailableError } from './errors.js';

@@ -14,7 +14,8 @@
 // unplug never share a chunk with bytes from after it (issue #10: the serial-line splice).
 
 import type { SerialRawDevice } from './config.js';
-import type { SerialLink, SerialPortStatus } from '../ports/serial.js';
+import type { SerialLink } from '../ports/serial.js';
+import type { SerialPortStatus } from '../ports/serial-status.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';

@@ -89,3 +89,8 @@ export class ModbusCrcError extends PortProtocolError {
     super(PortErrorCode.MODBUS_CRC, `unit ${unit}: ${errors} corrupted frame(s) and no valid reply`);
   }
 }
+
+/** What a SerialLink answers after close(): writes and waits reject with it. */
+export function serialClosedError(path: string): StateError<PortErrorCode> {
+  return new StateError(PortErrorCode.PORT_CLOSED, `serial ${path}: link closed`);
+}

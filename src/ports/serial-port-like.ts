@@ -32,3 +32,22 @@ export type PortFactory = (o: PortOpenOptions) => SerialPortLike;
 export function openPortLike(port: SerialPortLike): Promise<void> {
   return new Promise((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
 }
+
+/** Writes and resolves once the binding took the bytes (its callback). */
+export function writeAndWait(port: SerialPortLike, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    port.write(Buffer.from(data.buffer, data.byteOffset, data.length), (e) => (e ? reject(e) : resolve()));
+  });
+}
+
+/** Closes if open; never throws (a port that is already gone is closed enough). */
+export function closeQuietly(port: SerialPortLike): Promise<void> {
+  return new Promise((resolve) => {
+    if (!port.isOpen) return resolve();
+    try {
+      port.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

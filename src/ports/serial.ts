@@ -24,21 +24,13 @@ import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
 import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
 import { deviceAccessProblem } from './device-access.js';
-import { framingDifferences, framingName, isPseudoTerminal, readTtySettings, type ConfiguredFraming } from './tty-settings.js';
+import { checkTtyFraming, framingName, type ConfiguredFraming } from './tty-settings.js';
+import type { SerialFraming, SerialPortStatus, SerialState, SettingsCheck } from './serial-status.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { PortErrorCode, PortIoError } from './errors.js';
-import { openPortLike, type PortFactory, type SerialPortLike } from './serial-port-like.js';
+import { PortIoError, serialClosedError } from './errors.js';
+import { closeQuietly, openPortLike, writeAndWait, type PortFactory, type SerialPortLike } from './serial-port-like.js';
 import { Rs485Direction, type Rs485Options } from './rs485.js';
 import { CodedError, CommonCode, StateError } from '../lib/errors.js';
-
-export type SerialState = 'opening' | 'open' | 'waiting' | 'closed';
-
-export interface SerialFraming {
-  readonly baudRate: number;
-  readonly dataBits?: 5 | 6 | 7 | 8;
-  readonly parity?: 'none' | 'even' | 'odd';
-  readonly stopBits?: 1 | 2;
-}
 
 interface SerialLinkOptions extends SerialFraming {
   readonly path: string;
@@ -58,33 +50,6 @@ interface SerialLinkOptions extends SerialFraming {
    * (tests: a PTY is a real tty that refuses parity); 'off' (the default with a portFactory).
    */
   readonly verifySettings?: 'auto' | 'always' | 'off';
-}
-
-/** What the gateway can say about one serial port (`uzpgw status`, the drivers' status()). */
-export interface SerialPortStatus {
-  readonly kind: 'serial';
-  readonly path: string;
-  readonly state: SerialState;
-  /** How long the link has not been open, on its clock, in ms; null while open. */
-  readonly downForMs: number | null;
-  /** Why the latest open failed and what to check; null once the device opened. */
-  readonly openError: { readonly code: string; readonly message: string; readonly check: string } | null;
-  /** Open attempts that failed since the device was last open. */
-  readonly failedOpens: number;
-  /** The framing read back from the tty after the latest open. */
-  readonly settings: SettingsCheck;
-  /** Open, but not as configured (settings.check 'mismatch'). */
-  readonly degraded: boolean;
-}
-
-export interface SettingsCheck {
-  /** e.g. "19200 8E1" */
-  readonly configured: string;
-  /** 'pending' until the read-back finished; 'skipped' for PTYs and when verification is off; 'unknown' when stty failed. */
-  readonly check: 'pending' | 'ok' | 'mismatch' | 'skipped' | 'unknown';
-  readonly actual?: string;
-  readonly differences?: readonly string[];
-  readonly note?: string;
 }
 
 interface SerialStats {
@@ -201,11 +166,11 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   /** Resolves once the link is open (now or later); rejects with PORT_CLOSED if it is closed first. */
   whenOpen(): Promise<void> {
     if (this._state === 'open') return Promise.resolve();
-    if (this._state === 'closed') return Promise.reject(closedError(this.path));
+    if (this._state === 'closed') return Promise.reject(serialClosedError(this.path));
     return new Promise((resolve, reject) => {
       const on = (s: SerialState): void => {
         if (s === 'open') (this.off('state', on), resolve());
-        else if (s === 'closed') (this.off('state', on), reject(closedError(this.path)));
+        else if (s === 'closed') (this.off('state', on), reject(serialClosedError(this.path)));
       };
       this.on('state', on);
     });
@@ -217,7 +182,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
    * counted and logged), PORT_IO if the device vanished mid-write, PORT_CLOSED after close().
    */
   write(data: Uint8Array): Promise<void> {
-    if (this._state === 'closed') return Promise.reject(closedError(this.path));
+    if (this._state === 'closed') return Promise.reject(serialClosedError(this.path));
     if (data.length === 0) return Promise.resolve();
     if (this.queuedBytes + data.length > this.maxQueuedBytes) {
       this.dropped(data.length, 'queue-full');
@@ -240,7 +205,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.setState('closed', 'closed by caller');
     for (const w of this.queue.splice(0)) {
       this.dropped(w.data.length, 'closed');
-      w.reject(closedError(this.path));
+      w.reject(serialClosedError(this.path));
     }
     this.queuedBytes = 0;
     if (port) await closeQuietly(port);
@@ -336,34 +301,12 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.log.error({ path: this.path, code: err.code, downForS, failedOpens: this.failedOpens, check: err.check }, `serial: ${this.path} still cannot be opened (down ${downForS} s): ${err.message}; ${err.check}`);
   }
 
-  /** Reads the framing back (tty-settings.ts); a difference is logged at error level and marks the port degraded. */
+  /** Reads the framing back (tty-settings.ts checkTtyFraming); a difference marks the port degraded. */
   private async verifySettings(port: SerialPortLike): Promise<void> {
-    const configured = this.framing;
-    const base = { configured: framingName(configured) };
-    if (this.verify === 'off') return void (this.settings = { ...base, check: 'skipped', note: 'verification off' });
-    if (this.verify === 'auto' && isPseudoTerminal(this.path)) {
-      this.settings = { ...base, check: 'skipped', note: 'pseudo-terminal: Linux keeps no parity or character size on a PTY' };
-      return;
-    }
-    this.settings = { ...base, check: 'pending' };
-    let actual;
-    try {
-      actual = await readTtySettings(this.path);
-    } catch (e) {
-      if (this.port !== port) return;
-      this.settings = { ...base, check: 'unknown', note: describeError(e) };
-      this.log.warn({ path: this.path, err: describeError(e) }, `serial: could not read back the settings of ${this.path}; they are not verified`);
-      return;
-    }
-    if (this.port !== port) return;
-    const differences = framingDifferences(configured, actual);
-    this.settings = { ...base, actual: framingName(actual), check: differences.length === 0 ? 'ok' : 'mismatch', ...(differences.length > 0 ? { differences } : {}) };
-    if (differences.length > 0) {
-      this.log.error(
-        { path: this.path, configured: base.configured, actual: framingName(actual), differences },
-        `serial: ${this.path} is open as ${framingName(actual)}, not the configured ${base.configured} (${differences.join('; ')}): the driver or UART ignored part of the settings; the port is degraded. Check that the port supports them (\`uzpgw boards show\`) or match the device to what the port can do`,
-      );
-    } else this.log.debug({ path: this.path, framing: base.configured }, 'serial: settings verified');
+    this.settings = { configured: framingName(this.framing), check: 'pending' };
+    const checked = await checkTtyFraming(this.path, this.framing, this.verify, this.log);
+    // A port that was lost or replaced meanwhile has its own check.
+    if (this.port === port) this.settings = checked;
   }
 
   /** The device went away (unplug, EIO, EOF): drop the stream and schedule a reopen. */
@@ -451,26 +394,6 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   }
 }
 
-function closedError(path: string): StateError {
-  return new StateError(PortErrorCode.PORT_CLOSED, `serial ${path}: link closed`);
-}
 
 /** port.write + wait for the binding to accept it (the stream's write callback). */
-function writeAndWait(port: SerialPortLike, data: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    port.write(Buffer.from(data.buffer, data.byteOffset, data.length), (e) => (e ? reject(e) : resolve()));
-  });
-}
-
-function closeQuietly(port: SerialPortLike): Promise<void> {
-  return new Promise((resolve) => {
-    if (!port.isOpen) return resolve();
-    try {
-      port.close(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
-}
-
 export { listPorts, type ListedPorts } from './serial-list.js';

@@ -13,6 +13,8 @@
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { PortIoError } from './errors.js';
+import { describeError, type PortLog } from './log.js';
+import type { SettingsCheck } from './serial-status.js';
 
 export interface TtySettings {
   /** Absent when stty shows a custom rate (speed 0: termios2 BOTHER), which it cannot print. */
@@ -79,4 +81,32 @@ export function isPseudoTerminal(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The settings check of a port just opened at `path`: skipped when verification is off or (in
+ * 'auto') for a PTY; otherwise the framing read back and compared. A difference is logged at error
+ * level (the port is then degraded); a read that fails leaves the settings unverified (warn).
+ */
+export async function checkTtyFraming(path: string, configured: ConfiguredFraming, verify: 'auto' | 'always' | 'off', log: PortLog): Promise<SettingsCheck> {
+  const base = { configured: framingName(configured) };
+  if (verify === 'off') return { ...base, check: 'skipped', note: 'verification off' };
+  if (verify === 'auto' && isPseudoTerminal(path)) return { ...base, check: 'skipped', note: 'pseudo-terminal: Linux keeps no parity or character size on a PTY' };
+  let actual: TtySettings;
+  try {
+    actual = await readTtySettings(path);
+  } catch (e) {
+    log.warn({ path, err: describeError(e) }, `serial: could not read back the settings of ${path}; they are not verified`);
+    return { ...base, check: 'unknown', note: describeError(e) };
+  }
+  const differences = framingDifferences(configured, actual);
+  if (differences.length === 0) {
+    log.debug({ path, framing: base.configured }, 'serial: settings verified');
+    return { ...base, actual: framingName(actual), check: 'ok' };
+  }
+  log.error(
+    { path, configured: base.configured, actual: framingName(actual), differences },
+    `serial: ${path} is open as ${framingName(actual)}, not the configured ${base.configured} (${differences.join('; ')}): the driver or UART ignored part of the settings; the port is degraded. Check that the port supports them (\`uzpgw boards show\`) or match the device to what the port can do`,
+  );
+  return { ...base, actual: framingName(actual), check: 'mismatch', differences };
 }

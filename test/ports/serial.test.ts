@@ -5,7 +5,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialPortMock } from 'serialport';
-import { SerialLink, type SerialState } from '../../src/ports/serial.js';
+import { SerialLink } from '../../src/ports/serial.js';
+import type { SerialState } from '../../src/ports/serial-status.js';
 import { listPorts } from '../../src/ports/serial-list.js';
 import type { PortOpenOptions, SerialPortLike } from '../../src/ports/serial-port-like.js';
 import { FakeClock } from '../helpers/fake-clock.js';

@@ -3,10 +3,8 @@
 // without registry access). Uses the same lookup and checks as flash (src/flash/runtime.ts).
 
 import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
-import { readLock } from '../flash/bundle-plan.js';
-import { runtimePin } from '../flash/lock-packages.js';
 import { formatBytes } from '../flash/progress.js';
-import { defaultRuntimeCache, fetchRuntime, locateRuntime, RUNTIME_ARCHES, type RuntimeArch, type RuntimeSource } from '../flash/runtime.js';
+import { defaultRuntimeCache, fetchRuntime, locateRuntime, lockedRuntimePin, RUNTIME_ARCHES, type RuntimeArch, type RuntimeSource } from '../flash/runtime.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand, defineGroup } from './define.js';
@@ -36,9 +34,7 @@ const fetchCommand = defineCommand({
   async run({ flags }, io) {
     const arch = flags.arch ?? process.arch;
     if (!isArch(arch)) throw usageError(`--arch: expected ${RUNTIME_ARCHES.join(' or ')} (Node 24 has official Linux builds for those only), got ${JSON.stringify(arch.slice(0, 20))}`);
-    const lock = readLock(RUNNING_BUNDLE_DIR);
-    const pin = runtimePin(lock.text, lock.file, arch);
-    if (pin === undefined) throw usageError(`${lock.file} pins no node-linux-${arch}; reinstall the package`);
+    const pin = lockedRuntimePin(RUNNING_BUNDLE_DIR, arch);
     const cache = defaultRuntimeCache();
     const src: RuntimeSource = locateRuntime(RUNNING_BUNDLE_DIR, pin, arch, cache) ?? (await fetchRuntime(pin, arch, cache, (m) => io.stderr.write(`runtime: ${m}\n`)));
     const bytes = statSync(join(src.dir, 'bin/node')).size;

@@ -3,10 +3,8 @@
 
 import type { Board } from '../config/types.js';
 import { LocalError, CommonCode } from '../lib/errors.js';
-import { readLock } from './bundle-plan.js';
-import { runtimePin } from './lock-packages.js';
 import { RUNTIME_NODE } from './layout.js';
-import { chooseArch, defaultRuntimeCache, fetchRuntime, locateRuntime, type RuntimeArch, type RuntimeSource } from './runtime.js';
+import { chooseArch, defaultRuntimeCache, fetchRuntime, locateRuntime, lockedRuntimePin, type RuntimeArch, type RuntimeSource } from './runtime.js';
 
 export interface RuntimeRequest {
   readonly sourceDir: string;
@@ -48,11 +46,7 @@ export async function chooseRuntime(r: RuntimeRequest, note: (m: string) => void
   }
   if (r.nodeVersions !== undefined) throw new LocalError(CommonCode.USAGE, '--node-version goes with --node: the shipped runtime states its own version');
   const arch = chooseArch(r.board, r.arch);
-  const lock = readLock(r.sourceDir);
-  const pin = runtimePin(lock.text, lock.file, arch);
-  if (pin === undefined) {
-    throw new LocalError(CommonCode.USAGE, `${lock.file} pins no node-linux-${arch} runtime (optionalDependencies); reinstall the package, or pass --node PATH`);
-  }
+  const pin = lockedRuntimePin(r.sourceDir, arch);
   const cache = r.cache ?? defaultRuntimeCache(r.env);
   const nodeVersions = [`v${pin.version}`];
   const found = locateRuntime(r.sourceDir, pin, arch, cache);

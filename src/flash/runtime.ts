@@ -19,9 +19,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Board } from '../config/types.js';
-import { LocalError } from '../lib/errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 import { FlashErrorCode } from './errors.js';
-import type { RuntimePin } from './lock-packages.js';
+import { readLock } from './bundle-plan.js';
+import { runtimePin, type RuntimePin } from './lock-packages.js';
 
 const run = promisify(execFile);
 
@@ -81,6 +82,14 @@ export function chooseArch(board: Board, requested: string | undefined, host: st
     );
   }
   return isRuntimeArch(host) && usable.includes(host) ? host : usable[0]!;
+}
+
+/** The runtime the package at `sourceDir` pins for `arch` (its package-lock.json); USAGE when it pins none. */
+export function lockedRuntimePin(sourceDir: string, arch: RuntimeArch): RuntimePin {
+  const lock = readLock(sourceDir);
+  const pin = runtimePin(lock.text, lock.file, arch);
+  if (pin === undefined) throw new LocalError(CommonCode.USAGE, `${lock.file} pins no node-linux-${arch} runtime (optionalDependencies); reinstall the package, or pass --node PATH`);
+  return pin;
 }
 
 /** $XDG_CACHE_HOME/uzp-gateway/runtime (default ~/.cache/uzp-gateway/runtime). */

@@ -4,8 +4,9 @@
 // regression (a replayed or reordered reading). A counter rather than the start time: a Pi's clock
 // can step backwards between boots, a file cannot.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../files/fsutil.js';
 
 /** Next to the identity key, in the one directory the service may write. */
 export function bootEpochFileOf(identityKey: string): string {
@@ -29,11 +30,11 @@ export function nextBootEpoch(file: string): { readonly epoch: number; readonly 
   const epoch = last >= MAX_EPOCH ? 1 : last + 1;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${epoch}\n`, { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomic(file, `${epoch}\n`, { mode: 0o600, overwrite: true });
     return { epoch };
   } catch (e) {
-    return { epoch: 0, error: `${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+    // writeFileAtomic wraps the errno in a LocalError; the reason is the errno either way.
+    const errno = (e as NodeJS.ErrnoException).code ?? ((e as { cause?: NodeJS.ErrnoException }).cause?.code);
+    return { epoch: 0, error: `${file}: ${errno ?? String(e)}` };
   }
 }

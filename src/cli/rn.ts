@@ -1,21 +1,26 @@
 // `uzpgw rn`: runs the reference Rendezvous Node (src/rn), the only listening component.
 // Prints exactly one JSON line on stdout when ready ({"event":"listening","address":...}) so
-// scripts and tests can wait for it; logs JSON lines with pino to stderr. SIGHUP reloads the
-// revocation file (and closes links it revokes); SIGTERM / SIGINT close everything and exit 0.
+// scripts and tests can wait for it; logs JSON lines with pino to stderr. SIGHUP, or replacing one of
+// the files, reloads the revocation list (closing links it revokes) and the RN Set Statement; the RN
+// offers both to every endpoint it attaches, and a newer one to every attached endpoint (CONTROL
+// ARTEFACT, src/rn/artefacts.ts). SIGTERM / SIGINT drain (draft §11.2): stop accepting, send DRAIN
+// to every attached endpoint, wait until they left or --drain-ms passed, close the rest and exit 0;
+// a second signal closes at once.
 
 import { pino } from 'pino';
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
+import { reloadArtefactFiles, watchArtefactFiles } from '../rn/artefact-files.js';
+import { RnArtefacts } from '../rn/artefacts.js';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
-import { RN_MAX_LINKS } from '../uzp/link/constants.js';
+import { RN_DRAIN_MS, RN_MAX_LINKS, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE } from '../uzp/link/constants.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
-import { isCodedError } from '../lib/errors.js';
 
 /** A malformed --listen is a usage error (exit 2), not a configuration file problem. */
 function listenAddress(s: string): HostPort {
@@ -35,9 +40,19 @@ export const command = defineCommand({
     listen: { type: 'string', placeholder: 'HOST:PORT', required: true, describe: 'address to listen on (port 0 picks a free port)' },
     trust: { type: 'string', placeholder: 'FILE', required: true, describe: 'trust anchor JSON of the domain (uzpgw pantheon init)' },
     key: { type: 'string', placeholder: 'FILE', required: true, describe: "the RN's Ed25519 key file (mode 0600)" },
-    'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement; warns when this RN is not listed in it' },
-    revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list; reloaded on SIGHUP' },
+    'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement, offered to attaching endpoints; reloaded on SIGHUP or change; warns when this RN is not listed in it' },
+    revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list, offered to attaching endpoints; reloaded on SIGHUP or change' },
     'max-links': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_LINKS, describe: 'maximum attached EP links' },
+    'max-preauth': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_PREAUTH, describe: 'connections that have not authenticated yet, all sources together (a quarter is kept for sources an endpoint attached from recently)' },
+    'max-preauth-per-source': {
+      type: 'int',
+      placeholder: 'N',
+      min: 1,
+      max: 1_000_000,
+      default: RN_MAX_PREAUTH_PER_SOURCE,
+      describe: 'unauthenticated connections one source address (IPv6: one /64) may hold at once; a source endpoints attached from recently gets a multiple',
+    },
+    'drain-ms': { type: 'int', placeholder: 'MS', min: 0, max: 3_600_000, default: RN_DRAIN_MS, describe: 'on SIGTERM: how long attached endpoints are told (DRAIN) and given to leave before the RN closes' },
     'require-attestation': {
       type: 'boolean',
       describe: 'offer stitches to a gateway only after it sent attestation evidence bound to its attachment (presence and binding are checked, claims are not appraised)',
@@ -47,7 +62,7 @@ export const command = defineCommand({
   json: 'stdout is always JSON: exactly one line, {"event":"listening","address":"HOST:PORT"}, once ready (logs are JSON lines on stderr); accepted so every command takes it',
   async run({ flags }, io) {
     const listen = listenAddress(flags.listen);
-    const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'require-attestation': requireAttestation, 'log-level': level } = flags;
+    const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'max-preauth': maxPreauth, 'max-preauth-per-source': maxPreauthPerSource, 'drain-ms': drainMs, 'require-attestation': requireAttestation, 'log-level': level } = flags;
 
     const provider = nodeProvider;
     const anchor = loadTrustAnchor(provider, trustFile);
@@ -57,41 +72,45 @@ export const command = defineCommand({
     const revocations = flags.revocations;
     if (revocations !== undefined) trust.setRevocation(readArtefactFile(revocations));
     const rnSetFile = flags['rn-set'];
-    if (rnSetFile !== undefined) {
-      trust.setRnSet(readArtefactFile(rnSetFile));
+    const checkListed = (): void => {
       try {
         trust.requireEligibleRn(identity.publicKey);
       } catch (e) {
         log.warn({ event: 'not_in_rn_set', detail: (e as Error).message }, 'this RN is not eligible under the given RN Set Statement: endpoints will refuse it');
       }
+    };
+    if (rnSetFile !== undefined) {
+      trust.setRnSet(readArtefactFile(rnSetFile));
+      checkListed();
     }
 
-    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, requireAttestation });
+    const artefacts = new RnArtefacts({ trust, log });
+    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts });
     const address = await rn.listen(listen.host, listen.port);
     if (requireAttestation) log.info({ event: 'attestation_required' }, 'gateways are offered stitches only after attesting their attachment');
     io.stdout.write(JSON.stringify({ event: 'listening', address }) + '\n');
 
-    const reload = (): void => {
-      if (revocations === undefined) {
-        log.info({ event: 'sighup' }, 'SIGHUP: no --revocations file to reload');
-        return;
-      }
-      try {
-        const list = trust.setRevocation(readArtefactFile(revocations));
-        const closed = rn.revalidate();
-        log.info({ event: 'revocations_reloaded', sequence: list.sequence, epoch: list.epoch, closed }, 'revocation list reloaded');
-      } catch (e) {
-        // Keep the list we have: a bad or stale file must not drop revocations already in force.
-        log.warn({ event: 'revocations_reload_failed', code: isCodedError(e) ? e.code : undefined, detail: (e as Error).message }, 'revocation reload failed; keeping the current list');
-      }
-    };
+    const files = { ...(revocations !== undefined ? { revocations } : {}), ...(rnSetFile !== undefined ? { rnSet: rnSetFile } : {}) };
+    const parts = { shelf: artefacts, log, revalidate: () => rn.revalidate(), checkListed };
+    const reload = (): void => reloadArtefactFiles(files, parts);
+    const stopWatching = watchArtefactFiles(files, parts);
     return new Promise<number>((resolve) => {
+      let draining = false;
       const stop = (signal: string): void => {
+        if (draining) {
+          // A second signal: the operator does not want to wait; drain() resolves once all is closed.
+          log.info({ event: 'stopping_now', signal }, 'second signal: closing every link now');
+          void rn.close();
+          return;
+        }
+        draining = true;
         process.off('SIGHUP', reload);
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        log.info({ event: 'stopping', signal, stats: rn.stats.snapshot() }, 'RN stopping');
-        void rn.close().then(() => {
+        stopWatching();
+        log.info({ event: 'stopping', signal, drain_ms: drainMs, stats: rn.stats.snapshot() }, 'RN stopping: draining');
+        void rn.drain(drainMs).then(({ detached, remaining }) => {
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          log.info({ event: 'drained', detached, remaining, stats: rn.stats.snapshot() }, detached ? 'every endpoint left' : 'drain deadline passed: remaining links closed');
           log.info({ event: 'stopped' }, 'RN stopped');
           resolve(0);
         });

@@ -9,6 +9,13 @@ export interface Clock {
    * not keep the process alive on its own (a close that the peer never acknowledges).
    */
   setTimeout(fn: () => void, ms: number, opts?: { readonly unref?: boolean }): () => void;
+  /** Wall-clock milliseconds since the epoch, for times that go on the wire; default Date.now. */
+  wall?(): number;
+}
+
+/** Whole wall-clock milliseconds (what wire timestamps carry: PoR, continuity tokens). */
+export function wallMs(clock: Clock): number {
+  return Math.floor(clock.wall?.() ?? Date.now());
 }
 
 export const systemClock: Clock = {

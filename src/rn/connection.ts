@@ -12,7 +12,7 @@ import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../lib/clock.js';
-import { ControlKind, FrameType, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
+import { ControlKind, FrameType, JoinRefusedCode, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
@@ -20,7 +20,8 @@ import { checkAttachEvidence } from './attestation.js';
 import type { RnLog } from './log.js';
 import { corkingWriter } from '../uzp/link/cork.js';
 import { OutboundQueue, type QueueLimits } from './queues.js';
-import type { SourceRateLimiter } from './rate-limit.js';
+import type { Admission } from './admission.js';
+import type { PreauthHolder } from './preauth-table.js';
 import type { RnStats } from './stats.js';
 import type { Peer, Switchboard } from './switchboard.js';
 import { type CodedError, isCodedError } from '../lib/errors.js';
@@ -29,7 +30,8 @@ export interface ConnectionContext {
   readonly trust: ResponderTrust;
   readonly signer: Signer;
   readonly switchboard: Switchboard;
-  readonly limiter: SourceRateLimiter;
+  /** Pre-auth slots, HELLO buckets and known sources (src/rn/admission.ts). */
+  readonly admission: Admission;
   readonly stats: RnStats;
   readonly log: RnLog;
   readonly clock: Clock;
@@ -45,11 +47,13 @@ export interface ConnectionContext {
   readonly skewSeconds: number;
   nextLinkId(): number;
   closed(c: RnConnection): void;
+  /** The RN is draining (SIGTERM, draft §11.2): JOINs are refused with JOIN_REFUSED 3 (overloaded). */
+  draining(): boolean;
 }
 
-type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 'expired' | 'protocol' | 'shutdown';
+type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 'expired' | 'protocol' | 'shutdown' | 'evicted' | 'drained';
 
-export class RnConnection implements Peer {
+export class RnConnection implements Peer, PreauthHolder {
   readonly openedAt: number;
   lastFrameAt: number;
   linkId = 0;
@@ -66,11 +70,14 @@ export class RnConnection implements Peer {
   private attestationValue: AttachAttestationContext | null = null;
   private attestedValue = false;
   private acceptPending = false;
+  private heard = false;
   readonly source: string;
 
   constructor(
     private readonly socket: Socket,
     private readonly ctx: ConnectionContext,
+    /** What admission accounts this connection to (src/rn/source.ts). */
+    readonly sourceKey: string,
   ) {
     this.openedAt = this.lastFrameAt = ctx.clock.now();
     this.source = socket.remoteAddress ?? 'unknown';
@@ -86,6 +93,17 @@ export class RnConnection implements Peer {
 
   get state(): 'hello' | 'auth' | 'attached' | 'closed' {
     return this.stateValue;
+  }
+
+  /** PreauthHolder: not a byte received yet. */
+  get silent(): boolean {
+    return !this.heard;
+  }
+
+  /** PreauthHolder: admission gave this pre-auth slot to a newcomer from a lighter source. */
+  evict(): void {
+    this.ctx.log.debug({ event: 'preauth_evicted', source: this.source, silent: this.silent }, 'pre-auth connection evicted');
+    this.close('evicted');
   }
 
   get cid(): Uint8Array {
@@ -156,6 +174,7 @@ export class RnConnection implements Peer {
   }
 
   private onData(chunk: Uint8Array): void {
+    this.heard = true;
     this.lastFrameAt = this.ctx.clock.now();
     try {
       for (const f of this.decoder.push(chunk)) {
@@ -192,7 +211,7 @@ export class RnConnection implements Peer {
     if (this.stateValue === 'hello') {
       if (f.type !== FrameType.HELLO) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected HELLO, got frame 0x${f.type.toString(16)}`);
       // Cheap checks before the X25519 and the signature HELLO_R costs.
-      if (!this.ctx.limiter.take(this.source)) {
+      if (!this.ctx.admission.takeHello(this.sourceKey)) {
         this.ctx.stats.refused.rate_limited++;
         this.ctx.log.debug({ event: 'rate_limited', source: this.source }, 'HELLO rate limit');
         return this.refuse(RefusedCode.OVERLOADED);
@@ -218,7 +237,8 @@ export class RnConnection implements Peer {
     this.cidValue = cidOf(this.ctx.trust.provider, result.pcert.body.publicKey);
     this.linkId = this.ctx.nextLinkId();
     this.stateValue = 'attached';
-    this.ctx.stats.preauth--;
+    this.ctx.admission.leave(this);
+    this.ctx.admission.attached(this.sourceKey, toHex(this.cidValue));
     this.ctx.stats.links++;
     this.decoder.setMaxFrame(this.ctx.maxFrame);
     this.socket.write(encodeFrame(FrameType.OK, ok));
@@ -255,6 +275,14 @@ export class RnConnection implements Peer {
       case ControlKind.ATTEST:
         return this.onAttest(m.evidence);
       case ControlKind.JOIN:
+        if (this.ctx.draining()) {
+          // Draft §11.2: a draining RN takes no new stitches; "overloaded" sends the joiner elsewhere.
+          this.ctx.stats.joins++;
+          this.ctx.stats.joinsRefused++;
+          this.ctx.stats.joinsRefusedDraining++;
+          this.ctx.log.info({ event: 'join_refused', link: this.linkId, joinId: m.joinId, code: JoinRefusedCode.OVERLOADED, reason: 'draining' }, 'JOIN refused');
+          return this.sendControl({ kind: ControlKind.JOIN_REFUSED, joinId: m.joinId, code: JoinRefusedCode.OVERLOADED });
+        }
         return sb.join(this, m);
       case ControlKind.UNSTITCH:
         return sb.unstitch(this, m.stitchId, m.code);
@@ -330,7 +358,7 @@ export class RnConnection implements Peer {
       this.ctx.switchboard.detach(this);
       this.ctx.log.info({ event: 'detached', link: this.linkId, cause }, 'EP detached');
     } else {
-      this.ctx.stats.preauth--;
+      this.ctx.admission.leave(this);
     }
     if (cause !== 'normal' && cause !== 'shutdown') this.ctx.stats.closed[cause]++;
     if (graceful) {

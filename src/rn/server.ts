@@ -1,8 +1,10 @@
 // The reference Rendezvous Node: the only code in this repository that listens (ARCHITECTURE:
-// EPs never do, draft §4). Accepts EP links, attaches them (AttachResponder), stitches JOINs
-// (Switchboard) and relays opaque E2E bytes. Composition root of src/rn with start/stop.
+// EPs never do, draft §4). Accepts EP links through admission (admission.ts: per-source pre-auth
+// caps and budgets), attaches them (AttachResponder), stitches JOINs (Switchboard) and relays
+// opaque E2E bytes; drains on request (DRAIN, draft §11.2). Composition root of src/rn.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { toHex } from '../uzp/bytes.js';
 import type { PCert } from '../uzp/artefacts/types.js';
 import { formatAddress } from '../uzp/link/address.js';
 import type { ResponderTrust } from '../uzp/link/attach.js';
@@ -13,20 +15,30 @@ import {
   DEFAULT_MAX_FRAME,
   DEFAULT_MAX_FRAME_PREAUTH,
   DEFAULT_PREAUTH_DEADLINE_MS,
+  ControlKind,
   RN_CONTROL_QUEUE_MAX,
   RN_DATA_QUEUE_MAX_BYTES,
   RN_DATA_QUEUE_MAX_FRAMES,
   RN_HELLO_BURST,
   RN_HELLO_RATE_PER_S,
+  RN_KNOWN_CIDS_MAX,
+  RN_KNOWN_SOURCE_FACTOR_MAX,
+  RN_KNOWN_SOURCE_TTL_MS,
   RN_MAX_LINKS,
   RN_MAX_PREAUTH,
+  RN_MAX_PREAUTH_PER_SOURCE,
+  RN_PREAUTH_BURST,
+  RN_PREAUTH_RATE_PER_S,
+  RN_PREAUTH_RESERVE_DIVISOR,
   RN_RATE_TABLE_MAX,
   RN_SWEEP_MS,
 } from '../uzp/link/constants.js';
+import { Admission } from './admission.js';
 import { RnConnection, type ConnectionContext } from './connection.js';
 import { silentLog, type RnLog } from './log.js';
-import { SourceRateLimiter } from './rate-limit.js';
+import { sourceKey } from './source.js';
 import { RnStats } from './stats.js';
+import type { RnArtefacts } from './artefacts.js';
 import { Switchboard, type GrantTrust } from './switchboard.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
@@ -47,6 +59,15 @@ export interface RendezvousNodeOptions {
   readonly clock?: Clock;
   readonly maxLinks?: number;
   readonly maxPreauth?: number;
+  /** Concurrent pre-auth connections of one source (admission.ts; a known source: times its factor). */
+  readonly maxPreauthPerSource?: number;
+  /** Pre-auth slots only known sources may take (default maxPreauth / 4). */
+  readonly preauthReserve?: number;
+  /** Per-source budget of new pre-auth connections. */
+  readonly preauthRatePerS?: number;
+  readonly preauthBurst?: number;
+  /** How long a source stays known after an endpoint was last seen attached from it. */
+  readonly knownSourceTtlMs?: number;
   readonly maxFrame?: number;
   readonly maxFramePreauth?: number;
   readonly keepaliveMs?: number;
@@ -63,6 +84,8 @@ export interface RendezvousNodeOptions {
    * evidence bound to their attachment (CONTROL ATTEST; src/rn/attestation.ts). Default false.
    */
   readonly requireAttestation?: boolean;
+  /** The RN's artefacts, offered to every attached link (CONTROL ARTEFACT; src/rn/artefacts.ts). */
+  readonly artefacts?: RnArtefacts;
 }
 
 export class RendezvousNode {
@@ -76,16 +99,39 @@ export class RendezvousNode {
   private stopSweep: (() => void) | null = null;
   private linkIds = 0;
   private boundAddress: string | null = null;
+  private readonly admission: Admission;
+  private drainingValue = false;
+  private drainResult: Promise<{ detached: boolean; remaining: number }> | null = null;
+  /** close() was called: a drain that ends now ends because links were closed, not because they left. */
+  private closing = false;
+  /** Called when a link detaches while draining. */
+  private onDetach: (() => void) | null = null;
 
   constructor(private readonly opts: RendezvousNodeOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLog;
-    this.switchboard = new Switchboard({ trust: opts.trust, stats: this.stats, log: this.log });
+    const maxPreauth = opts.maxPreauth ?? RN_MAX_PREAUTH;
+    this.admission = new Admission({
+      maxPreauth,
+      maxPreauthPerSource: opts.maxPreauthPerSource ?? RN_MAX_PREAUTH_PER_SOURCE,
+      reserve: opts.preauthReserve ?? Math.floor(maxPreauth / RN_PREAUTH_RESERVE_DIVISOR),
+      preauthRatePerS: opts.preauthRatePerS ?? RN_PREAUTH_RATE_PER_S,
+      preauthBurst: opts.preauthBurst ?? RN_PREAUTH_BURST,
+      helloRatePerS: opts.helloRatePerS ?? RN_HELLO_RATE_PER_S,
+      helloBurst: opts.helloBurst ?? RN_HELLO_BURST,
+      maxSources: RN_RATE_TABLE_MAX,
+      knownTtlMs: opts.knownSourceTtlMs ?? RN_KNOWN_SOURCE_TTL_MS,
+      knownMaxCids: RN_KNOWN_CIDS_MAX,
+      knownFactorMax: RN_KNOWN_SOURCE_FACTOR_MAX,
+      clock: this.clock,
+      stats: this.stats,
+    });
+    this.switchboard = new Switchboard({ trust: opts.trust, stats: this.stats, log: this.log, ...(opts.artefacts !== undefined ? { artefacts: opts.artefacts } : {}) });
     this.ctx = {
       trust: opts.trust,
       signer: opts.trust.provider.signer(opts.seed),
       switchboard: this.switchboard,
-      limiter: new SourceRateLimiter({ ratePerS: opts.helloRatePerS ?? RN_HELLO_RATE_PER_S, burst: opts.helloBurst ?? RN_HELLO_BURST, maxSources: RN_RATE_TABLE_MAX, clock: this.clock }),
+      admission: this.admission,
       stats: this.stats,
       log: this.log,
       clock: this.clock,
@@ -102,7 +148,11 @@ export class RendezvousNode {
       nowSeconds: () => opts.trust.nowSeconds(),
       skewSeconds: opts.trust.skewSeconds,
       nextLinkId: () => ++this.linkIds,
-      closed: (c) => this.conns.delete(c),
+      closed: (c) => {
+        this.conns.delete(c);
+        this.onDetach?.();
+      },
+      draining: () => this.drainingValue,
     };
     this.server = createServer({ noDelay: true }, (s) => this.onConnection(s));
   }
@@ -135,15 +185,24 @@ export class RendezvousNode {
     });
   }
 
+  /** True once drain() began: no new connections, no new stitches. */
+  get draining(): boolean {
+    return this.drainingValue;
+  }
+
   private onConnection(socket: Socket): void {
-    // DERP: cap connections that have not authenticated, so a flood cannot exhaust memory.
-    if (this.stats.preauth >= (this.opts.maxPreauth ?? RN_MAX_PREAUTH)) {
-      this.stats.refused.preauth_cap++;
+    if (this.drainingValue) return void socket.destroy();
+    // DERP capped unauthenticated connections after floods; admission.ts also caps and budgets them
+    // per source, so one source cannot fill the table (issue #11). Cut at accept: not a byte sent.
+    const key = sourceKey(socket.remoteAddress);
+    const r = this.admission.admit(key, () => new RnConnection(socket, this.ctx, key));
+    if (typeof r === 'string') {
+      this.stats.refused[r]++;
+      this.log.debug({ event: 'preauth_refused', source: socket.remoteAddress, reason: r }, 'connection cut at accept');
       socket.destroy();
       return;
     }
-    this.stats.preauth++;
-    this.conns.add(new RnConnection(socket, this.ctx));
+    this.conns.add(r);
   }
 
   /** Closes pre-auth connections past their deadline, idle links, and links whose PCert expired. */
@@ -154,12 +213,15 @@ export class RendezvousNode {
     const expiredBefore = this.opts.trust.nowSeconds() - this.opts.trust.skewSeconds;
     for (const c of [...this.conns]) {
       if (c.state === 'attached') {
+        // Keeps the source known while the link is up (known-sources.ts counts from the last sighting).
+        this.admission.attached(c.sourceKey, toHex(c.cid));
         if (now - c.lastFrameAt >= idle) c.close('idle');
         else if (c.pcert!.expiresAt < expiredBefore) c.close('expired');
       } else if (now - c.openedAt >= deadline) {
         c.close('preauth_deadline');
       }
     }
+    this.stats.knownSources = this.admission.knownSources;
   }
 
   /**
@@ -180,8 +242,46 @@ export class RendezvousNode {
     return n;
   }
 
+  /**
+   * Maintenance (draft §11.2 "authenticated ... maintenance signalling"; `uzpgw rn` on SIGTERM): stops
+   * listening, closes pre-auth connections, sends DRAIN (deadline_ms = `ms`) sealed on every attached
+   * link and refuses new JOINs (JOIN_REFUSED 3); existing stitches keep relaying. Resolves once every
+   * link has detached (`detached` true) or `ms` has passed, after closing whatever is left (close()).
+   */
+  drain(ms: number): Promise<{ detached: boolean; remaining: number }> {
+    this.drainResult ??= this.runDrain(ms);
+    return this.drainResult;
+  }
+
+  private async runDrain(ms: number): Promise<{ detached: boolean; remaining: number }> {
+    this.drainingValue = true;
+    if (this.server.listening) this.server.close();
+    for (const c of [...this.conns]) {
+      if (c.state === 'attached') c.sendControl({ kind: ControlKind.DRAIN, deadlineMs: ms });
+      else c.close('shutdown');
+    }
+    this.log.info({ event: 'draining', links: this.stats.links, deadline_ms: ms }, 'RN draining: DRAIN sent to every attached endpoint');
+    const detached = await new Promise<boolean>((resolve) => {
+      if (this.stats.links === 0) return resolve(true);
+      const done = (all: boolean): void => {
+        cancel();
+        this.onDetach = null;
+        resolve(all);
+      };
+      const cancel = this.clock.setTimeout(() => done(false), ms);
+      this.onDetach = () => {
+        if (this.stats.links === 0) done(!this.closing);
+      };
+    });
+    const remaining = this.stats.links;
+    this.stats.closed.drained += remaining;
+    await this.close();
+    return { detached, remaining };
+  }
+
   /** Stops listening, tells stitched EPs (UNSTITCH), closes every link. */
   close(): Promise<void> {
+    this.closing = true;
     this.stopSweep?.();
     this.stopSweep = null;
     this.switchboard.clear();

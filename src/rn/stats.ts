@@ -9,7 +9,13 @@ type DropReason =
   /** Oldest data frame dropped because the receiving link could not keep up. */
   | 'queue_overflow';
 
-type RefuseReason = 'rate_limited' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
+/**
+ * Attachments refused. At accept (socket cut, no byte sent; src/rn/admission.ts): `preauth_budget`
+ * (the source's accept budget is spent), `preauth_source_cap` (the source holds its share of
+ * pre-auth slots), `preauth_cap` (the table is full and the newcomer may evict no one). After HELLO
+ * (REFUSED 2): `rate_limited` (HELLO bucket), `link_cap`. After AUTH: `attach_failed` (REFUSED 1).
+ */
+type RefuseReason = 'rate_limited' | 'preauth_budget' | 'preauth_source_cap' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
 
 export class RnStats {
   links = 0;
@@ -18,16 +24,24 @@ export class RnStats {
   framesRelayed = 0;
   bytesRelayed = 0;
   readonly dropped: Record<DropReason, number> = { foreign_stitch: 0, malformed_relay: 0, queue_overflow: 0 };
-  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, protocol: 0 };
+  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_budget: 0, preauth_source_cap: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, protocol: 0 };
   joins = 0;
   joinsRefused = 0;
+  /** JOINs refused (JOIN_REFUSED 3) because the RN is draining; also counted in joinsRefused. */
+  joinsRefusedDraining = 0;
+  /** Sources that count as known to admission now (an endpoint attached from there recently). */
+  knownSources = 0;
   /** Times a sending link was paused for a congested receiver (relay backpressure). */
   holds = 0;
   /** ATTEST messages whose evidence was accepted / refused (only counted when attestation is required). */
   attested = 0;
   attestRefused = 0;
-  /** Links closed by the RN: idle, pre-auth deadline, slow (control overflow), revoked. */
-  closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0 };
+  /**
+   * Links closed by the RN: idle, pre-auth deadline, slow (control overflow), revoked, expired,
+   * protocol, `evicted` (a pre-auth slot given to a newcomer from a lighter source, admission.ts),
+   * `drained` (still attached when the drain deadline passed).
+   */
+  closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0, evicted: 0, drained: 0 };
 
   snapshot(): {
     links: number;
@@ -37,6 +51,8 @@ export class RnStats {
     bytesRelayed: number;
     joins: number;
     joinsRefused: number;
+    joinsRefusedDraining: number;
+    knownSources: number;
     holds: number;
     attested: number;
     attestRefused: number;
@@ -52,6 +68,8 @@ export class RnStats {
       bytesRelayed: this.bytesRelayed,
       joins: this.joins,
       joinsRefused: this.joinsRefused,
+      joinsRefusedDraining: this.joinsRefusedDraining,
+      knownSources: this.knownSources,
       holds: this.holds,
       attested: this.attested,
       attestRefused: this.attestRefused,

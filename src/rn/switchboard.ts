@@ -66,6 +66,8 @@ interface SwitchboardOptions {
   readonly log: RnLog;
   /** Stitches one link may take part in before JOINs are refused as overloaded. */
   readonly maxStitchesPerLink?: number;
+  /** Told of every attach and detach: offers the RN's artefacts to new links (src/rn/artefacts.ts). */
+  readonly artefacts?: { attached(peer: Peer): void; detached(peer: Peer): void };
 }
 
 export class Switchboard {
@@ -89,6 +91,7 @@ export class Switchboard {
     if (set === undefined) this.byCid.set(k, (set = new Set()));
     set.add(peer);
     this.byPeer.set(peer, new Set());
+    this.opts.artefacts?.attached(peer);
   }
 
   /** Link gone: every stitch it was part of ends, and the other side hears UNSTITCH(peer gone). */
@@ -101,6 +104,7 @@ export class Switchboard {
     this.awaitingAttestation.delete(peer);
     for (const id of [...(this.byPeer.get(peer) ?? [])]) this.teardown(id, peer, UnstitchCode.PEER_GONE);
     this.byPeer.delete(peer);
+    this.opts.artefacts?.detached(peer);
   }
 
   /** ACCEPT: the link takes the responder role (draft §4 step 4). */

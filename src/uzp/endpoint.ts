@@ -13,7 +13,13 @@ import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import type { HandshakeIdentity, HandshakeTrust } from './handshake/common.js';
 import { startInitiator } from './handshake/initiator.js';
-import type { HandshakeExtension } from './handshake/messages.js';
+import { EXT_CONTINUITY, type HandshakeExtension } from './handshake/messages.js';
+import { keepStitched, RESUME_TOKEN_LIFETIME_MS } from './continuity-initiator.js';
+import { ResumeRegistry, type ContinuityTrust } from './continuity-responder.js';
+import { isResume, CONTINUITY_VERSION } from './session/continuity.js';
+import { DEFAULT_CONTINUITY_WINDOW_MS, type SessionContinuityOptions } from './session/failover.js';
+import { DEFAULT_POR_INTERVAL_MS, DEFAULT_POR_TIMEOUT_MS, type LivenessOptions } from './session/liveness.js';
+import { decodeEnvelope } from './artefacts/envelope.js';
 import { respond } from './handshake/responder.js';
 import type { TransportParams } from './handshake/keys.js';
 import { Association } from './session/association.js';
@@ -23,7 +29,8 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The part of an RN link the endpoint uses (src/uzp/link RnLink implements it). */
 export interface LinkPort {
-  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array, signal?: AbortSignal): Promise<StitchPort>;
+  /** `ch1` as a function: made for the RN the JOIN goes to (a continuity token binds it). */
+  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<StitchPort>;
   accept(): void;
   on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
   off(event: 'offer', cb: (offer: OfferPort) => void): unknown;
@@ -34,6 +41,8 @@ export interface OfferPort {
   readonly initiator: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
+  /** The RN that made the offer; absent on test links (continuity then is refused). */
+  readonly rn?: { readonly cid: Uint8Array; readonly publicKey: Uint8Array };
   accept(): StitchPort;
   reject(): void;
 }
@@ -60,6 +69,19 @@ export interface EndpointOptions {
   readonly authorize?: (info: IncomingSessionInfo) => void;
   /** Extensions the responder puts into EE. */
   readonly responderExtensions?: readonly HandshakeExtension[];
+  /**
+   * Session continuity across RN loss and PoR liveness (draft §11-§12), announced as EXT_CONTINUITY
+   * and used with peers that announce it too. The trust store is read at every re-stitch.
+   */
+  readonly continuity?: EndpointContinuity;
+}
+
+export interface EndpointContinuity {
+  readonly trust: ContinuityTrust;
+  /** How long a session waits in failover for a re-stitch (default 30 s). */
+  readonly windowMs?: number;
+  /** PoR timing; false: no PoR challenges from this side (it still answers). */
+  readonly por?: LivenessOptions | false;
 }
 
 export interface ConnectOptions {
@@ -74,9 +96,25 @@ const MIN_BLOCK_PLAINTEXT = 1024;
 export class Endpoint extends EventEmitter {
   private accepting = false;
   private readonly onOffer = (offer: OfferPort): void => this.handleOffer(offer);
+  private readonly resumable: ResumeRegistry | undefined;
 
   constructor(private readonly o: EndpointOptions) {
     super();
+    this.resumable = o.continuity === undefined ? undefined : new ResumeRegistry(o.continuity.trust, o.identity.cid, this.clock);
+  }
+
+  /** Our continuity extension, when we offer continuity. */
+  private continuityExt(): HandshakeExtension[] {
+    return this.o.continuity === undefined ? [] : [{ type: EXT_CONTINUITY, data: Uint8Array.of(CONTINUITY_VERSION) }];
+  }
+
+  /** Session continuity options when both sides announced EXT_CONTINUITY. */
+  private sessionContinuity(peerExtensions: readonly HandshakeExtension[]): SessionContinuityOptions | undefined {
+    const c = this.o.continuity;
+    const peer = peerExtensions.find((e) => e.type === EXT_CONTINUITY);
+    if (c === undefined || peer === undefined || peer.data.length < 1 || peer.data[0] !== CONTINUITY_VERSION) return undefined;
+    const por = c.por === undefined ? { intervalMs: DEFAULT_POR_INTERVAL_MS, timeoutMs: DEFAULT_POR_TIMEOUT_MS } : c.por;
+    return { windowMs: c.windowMs ?? DEFAULT_CONTINUITY_WINDOW_MS, por, skewMs: c.trust.skewSeconds * 1000 };
   }
 
   private get provider(): CryptoProvider {
@@ -98,7 +136,7 @@ export class Endpoint extends EventEmitter {
         target,
         grant,
         suites: opts.suites ?? this.o.suites,
-        extensions: opts.extensions,
+        extensions: [...(opts.extensions ?? []), ...this.continuityExt()],
       });
       const stitch = await this.o.link.join(target, grant, ch1, opts.signal);
       const flight = await firstPayload(stitch, this.clock, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
@@ -110,11 +148,25 @@ export class Endpoint extends EventEmitter {
         throw e;
       }
       assoc.to('authenticated');
-      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams), clock: this.clock });
+      const continuity = this.sessionContinuity(result.keys.peerExtensions);
+      const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams), clock: this.clock, ...(continuity ? { continuity } : {}) });
       stitch.send(result.finished);
       assoc.to('stitched');
       session.attach(stitch);
       for (const p of flight.extra) session.receive(p);
+      const c = this.o.continuity;
+      if (continuity !== undefined && c !== undefined) {
+        keepStitched(session, {
+          provider: this.provider,
+          clock: this.clock,
+          link: this.o.link,
+          target,
+          grant,
+          grantId: decodeEnvelope(this.provider, grant).objectId,
+          rnSet: () => c.trust.rnSet,
+          timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESUME_TOKEN_LIFETIME_MS),
+        });
+      }
       return session;
     } catch (e) {
       assoc.close();
@@ -153,12 +205,13 @@ export class Endpoint extends EventEmitter {
   }
 
   private handleOffer(offer: OfferPort): void {
+    if (isResume(offer.ch1)) return this.handleResume(offer);
     const assoc = new Association();
     assoc.to('pending');
     let reply;
     try {
       reply = respond(
-        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: this.o.responderExtensions },
+        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()] },
         { initiator: offer.initiator, grant: offer.grant, ch1: offer.ch1 },
       );
       this.o.authorize?.({ initiator: offer.initiator, initiatorPCert: reply.initiatorPCert, grant: reply.grant, extensions: reply.initiatorExtensions });
@@ -198,9 +251,11 @@ export class Endpoint extends EventEmitter {
       }
       try {
         assoc.to('authenticated');
-        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock });
+        const continuity = this.sessionContinuity(reply.initiatorExtensions);
+        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
         assoc.to('stitched');
         session.attach(stitch);
+        this.resumable?.add(session, reply.grant);
         this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions });
       } catch (e) {
         assoc.close();
@@ -209,6 +264,20 @@ export class Endpoint extends EventEmitter {
       }
     });
     stitch.send(reply.flight);
+  }
+
+  /** A RESUME in the CH1 position: re-stitch one of our sessions (continuity-responder.ts) or refuse. */
+  private handleResume(offer: OfferPort): void {
+    if (this.resumable === undefined) {
+      offer.reject();
+      this.emit('refused', new ProtocolError(ErrorCode.CONTINUITY_REFUSED, 'a RESUME arrived but this endpoint does not do continuity'), offer.initiator);
+      return;
+    }
+    try {
+      this.emit('resumed', this.resumable.resume(offer));
+    } catch (e) {
+      this.emit('refused', toUzpError(e), offer.initiator);
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export const ErrorCode = {
   ARTEFACT_CRITICAL_EXT: 'ARTEFACT_CRITICAL_EXT',
   ARTEFACT_ISSUER: 'ARTEFACT_ISSUER',
   ARTEFACT_STALE_SEQUENCE: 'ARTEFACT_STALE_SEQUENCE',
+  /** Two different artefacts of one kind claim the same (epoch, sequence): neither supersedes the other. */
+  ARTEFACT_CONFLICT: 'ARTEFACT_CONFLICT',
   PCERT_ROLE: 'PCERT_ROLE',
   PCERT_KEY_MISMATCH: 'PCERT_KEY_MISMATCH',
   REVOKED: 'REVOKED',
@@ -46,6 +48,10 @@ export const ErrorCode = {
   SESSION_ILLEGAL_TRANSITION: 'SESSION_ILLEGAL_TRANSITION',
   SESSION_CLOSED: 'SESSION_CLOSED',
   SESSION_KEY_LIMIT: 'SESSION_KEY_LIMIT',
+  /** In failover: authority-expanding actions (new channels) wait for the re-stitch (draft §11.3). */
+  SESSION_FROZEN: 'SESSION_FROZEN',
+  /** The peer refused or could not verify our continuity token (draft §11.4): a fresh session is needed. */
+  CONTINUITY_REFUSED: 'CONTINUITY_REFUSED',
   BLOCK_REPLAY: 'BLOCK_REPLAY',
   BLOCK_PROTOCOL: 'BLOCK_PROTOCOL',
   BLOCK_INTEGRITY_LIMIT: 'BLOCK_INTEGRITY_LIMIT',

@@ -18,6 +18,8 @@ export const EXPORTER_LABELS = {
   attestation: 'uzp-gw attestation',
   /** Bounded continuity state for re-stitch (draft §11.4). */
   continuity: 'uzp-gw continuity',
+  /** Proof-of-Reachability responder key (draft §12.4, exporter-derived). */
+  por: 'uzp-gw por',
 } as const;
 
 export function exportKeyingMaterial(p: CryptoProvider, keys: SessionKeys, label: string, context: Uint8Array, length: number): Uint8Array {

@@ -1,6 +1,8 @@
 // TrustStore: the trust context of one endpoint or RN — the domain root key (trust anchor), the
 // installed revocation list and RN Set Statement, Grant nonce state and the signature cache.
-// Only the domain root issues artefacts in this profile (no delegation yet).
+// Only the domain root issues artefacts in this profile (no delegation yet). Artefacts are installed
+// only through the adoption rule (./adopt.ts): offer*() answers adopted / unchanged / refused, set*()
+// is the same rule for start-up, throwing the refusal.
 // Time comes from an injected clock so that tests never depend on the wall clock.
 
 import { equal, toHex } from '../bytes.js';
@@ -10,12 +12,12 @@ import { DEFAULT_SKEW_SECONDS } from './constants.js';
 import { NonceTracker } from './nonces.js';
 import type { ResolveKey } from './open.js';
 import { SigCache } from './sigcache.js';
+import { adoptedOrThrow, adoptPCert, adoptRevocation, adoptRnSet, type Adoption } from './adopt.js';
 import type { Grant, PCert, Revocation, RnEntry, RnSet, Role, Valid } from './types.js';
 import type { TrustContext } from './validate-common.js';
 import { validateGrant } from './validate-grant.js';
 import { validatePCert } from './validate-pcert.js';
-import { acceptRevocation } from './validate-revocation.js';
-import { acceptRnSet, eligibleRn } from './validate-rnset.js';
+import { eligibleRn, recoveryRn } from './validate-rnset.js';
 
 export interface TrustStoreOptions {
   provider: CryptoProvider;
@@ -56,14 +58,19 @@ export class TrustStore implements TrustContext {
     return Math.floor(this.clock() / 1000);
   }
 
-  /** Validates and installs a revocation list (newer epoch/sequence replaces older; older -> ARTEFACT_STALE_SEQUENCE). */
-  setRevocation(bytes: Uint8Array): Valid<Revocation> {
-    const next = acceptRevocation(this, this.revocation, bytes);
-    if (next !== this.revocation) {
-      this.revocation = next;
-      this.revoked = new Set([...next.body.cids, ...next.body.objectIds].map(toHex));
+  /** Offers a revocation list: adopted if valid and newer by (epoch, sequence) (./adopt.ts), else unchanged or refused. */
+  offerRevocation(bytes: Uint8Array): Adoption<Revocation> {
+    const a = adoptRevocation(this, this.revocation, bytes);
+    if (a.outcome === 'adopted') {
+      this.revocation = a.artefact;
+      this.revoked = new Set([...a.artefact.body.cids, ...a.artefact.body.objectIds].map(toHex));
     }
-    return next;
+    return a;
+  }
+
+  /** offerRevocation for start-up: returns the installed list, throws the refusal (older -> ARTEFACT_STALE_SEQUENCE, conflict -> ARTEFACT_CONFLICT). */
+  setRevocation(bytes: Uint8Array): Valid<Revocation> {
+    return adoptedOrThrow(this.offerRevocation(bytes));
   }
 
   /** The installed revocation list, if any. It keeps applying after its exp: revocation fails safe. */
@@ -71,10 +78,16 @@ export class TrustStore implements TrustContext {
     return this.revocation;
   }
 
-  /** Validates and installs an RN Set Statement (precedence: epoch, then sequence; same epoch+seq but different object_id -> RNSET_CONFLICT). */
+  /** Offers an RN Set Statement: adopted if valid, of the installed scope and newer by (epoch, sequence) (./adopt.ts). */
+  offerRnSet(bytes: Uint8Array): Adoption<RnSet> {
+    const a = adoptRnSet(this, this.installedRnSet, bytes);
+    if (a.outcome === 'adopted') this.installedRnSet = a.artefact;
+    return a;
+  }
+
+  /** offerRnSet for start-up: returns the installed statement, throws the refusal (older -> ARTEFACT_STALE_SEQUENCE; same version, other object_id, or another scope -> RNSET_CONFLICT). */
   setRnSet(bytes: Uint8Array): Valid<RnSet> {
-    this.installedRnSet = acceptRnSet(this, this.installedRnSet, bytes);
-    return this.installedRnSet;
+    return adoptedOrThrow(this.offerRnSet(bytes));
   }
 
   get rnSet(): Valid<RnSet> | undefined {
@@ -84,6 +97,20 @@ export class TrustStore implements TrustContext {
   /** The RN entry for an RN public key if the installed RN set is *currently* valid and lists it; else throws RNSET_NOT_ELIGIBLE. */
   requireEligibleRn(rnPublicKey: Uint8Array, role?: string): RnEntry {
     return eligibleRn(this, this.installedRnSet, rnPublicKey, role);
+  }
+
+  /**
+   * The RN entry for an RN public key listed in the installed RN Set Statement even if it is past its
+   * window (validate-rnset.ts recoveryRn): only for dialling an RN to receive newer artefacts, never
+   * for sessions. Throws RNSET_NOT_ELIGIBLE when not listed or revoked.
+   */
+  requireRecoveryRn(rnPublicKey: Uint8Array, role?: string): RnEntry {
+    return recoveryRn(this, this.installedRnSet, rnPublicKey, role);
+  }
+
+  /** Offers a renewed PCert for the key and role of `installed` (our own, held by the caller): adopted if valid and newer (./adopt.ts comparePCert). */
+  offerPCert(installed: Valid<PCert>, bytes: Uint8Array): Adoption<PCert> {
+    return adoptPCert(this, installed, bytes);
   }
 
   isRevoked(id: Uint8Array): boolean {

@@ -19,6 +19,12 @@ const MAX_SEALED_BYTES = 64 * 1024;
 
 /** Extension types. 0x0001 is the attestation evidence slot (filled by the attestation issue). */
 export const EXT_ATTESTATION = 0x0001;
+/**
+ * Continuity and PoR (draft §11.4, §12): data = u8 version (1). Sent in CH1 by an initiator that can
+ * re-stitch, echoed in EE by a responder that can; only when both did does the session keep itself
+ * across RN loss and run PoR on channel 0 (docs/PROFILE.md §Continuity).
+ */
+export const EXT_CONTINUITY = 0x0002;
 
 export interface HandshakeExtension {
   readonly type: number;

@@ -34,6 +34,17 @@ export const ControlKind = {
   PONG: 0x09,
   /** EP -> RN: attestation evidence bound to this attachment (docs/PROFILE.md §Control). */
   ATTEST: 0x0a,
+  /**
+   * RN -> EP: the RN is going away (maintenance, draft §11.2 "authenticated ... maintenance
+   * signalling"): it closes this link after `deadline_ms`. Sealed, so only the attached RN can send it.
+   */
+  DRAIN: 0x0b,
+  /**
+   * RN -> EP: one signed artefact the RN holds (RN Set Statement, revocation list), offered right
+   * after OK and whenever the RN adopts a newer one (draft §11.1). The EP verifies it against its
+   * trust anchor and adopts it only if newer: the RN can withhold artefacts, never forge them.
+   */
+  ARTEFACT: 0x0c,
 } as const;
 export type ControlKind = (typeof ControlKind)[keyof typeof ControlKind];
 
@@ -86,6 +97,8 @@ export const MAX_GRANT_BYTES = 16 * 1024;
 export const MAX_CH1_BYTES = 64 * 1024;
 /** ATTEST evidence: one artefact envelope (MAX_ENVELOPE_BYTES, src/uzp/artefacts/constants.ts). */
 export const MAX_ATTEST_EVIDENCE_BYTES = MAX_ENVELOPE_BYTES;
+/** ARTEFACT body: one artefact envelope. */
+export const MAX_ARTEFACT_BYTES = MAX_ENVELOPE_BYTES;
 
 // ---- implementation defaults ----
 
@@ -143,3 +156,20 @@ export const RN_DATA_QUEUE_MAX_BYTES = 4 * 1024 * 1024;
 export const RN_HOLD_MAX_MS = 1_000;
 /** How often the RN looks for idle and pre-auth-expired connections. */
 export const RN_SWEEP_MS = 1_000;
+/** SIGTERM: how long the RN keeps serving attached links after sending DRAIN (`uzpgw rn --drain-ms`). */
+export const RN_DRAIN_MS = 5_000;
+
+// RN admission under load (docs/PROFILE.md §RN admission). Every table below is bounded.
+/** Concurrent pre-auth connections one source (IPv4 address, IPv6 /64) may hold. */
+export const RN_MAX_PREAUTH_PER_SOURCE = 8;
+/** Per-source budget of new pre-auth connections (charged at accept, before any byte is read). */
+export const RN_PREAUTH_RATE_PER_S = 40;
+export const RN_PREAUTH_BURST = 80;
+/** Share of the pre-auth table only sources with a recent successful AUTH may use (1/4). */
+export const RN_PREAUTH_RESERVE_DIVISOR = 4;
+/** A CID that attached from a source keeps it "known" this long after it was last seen attached. */
+export const RN_KNOWN_SOURCE_TTL_MS = 10 * 60_000;
+/** (CID, source) pairs remembered for that; the least recently seen is forgotten beyond this. */
+export const RN_KNOWN_CIDS_MAX = 10_000;
+/** A known source's buckets and pre-auth cap scale by 1 + its remembered CIDs, at most this. */
+export const RN_KNOWN_SOURCE_FACTOR_MAX = 8;

@@ -1,11 +1,12 @@
 // CONTROL messages (frame 0x10, sealed under the link's control keys): u8 kind || body.
 // They carry draft §4 steps 3-5 (Join with target CID and Grant, the RN's stitch) and §5.2
 // flight [1]/[2] (CH1 travels inside JOIN and is forwarded inside OFFER), and ATTEST: the EP's
-// attestation evidence bound to the attachment (attach-keys.ts attachAttestationContext). Bytes in
-// docs/PROFILE.md §Control.
+// attestation evidence bound to the attachment (attach-keys.ts attachAttestationContext), and DRAIN:
+// the RN's maintenance signal (draft §11.2), and ARTEFACT: a signed artefact the RN holds, offered
+// to the EP (draft §11.1). Bytes in docs/PROFILE.md §Control.
 
 import { Reader, Writer } from '../bytes.js';
-import { CID_LENGTH, ControlKind, MAX_ATTEST_EVIDENCE_BYTES, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
+import { CID_LENGTH, ControlKind, MAX_ARTEFACT_BYTES, MAX_ATTEST_EVIDENCE_BYTES, MAX_CH1_BYTES, MAX_GRANT_BYTES } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
 export type ControlMessage =
@@ -18,7 +19,11 @@ export type ControlMessage =
   | { readonly kind: typeof ControlKind.REJECT_OFFER; readonly stitchId: number }
   | { readonly kind: typeof ControlKind.PING; readonly nonce: number }
   | { readonly kind: typeof ControlKind.PONG; readonly nonce: number }
-  | { readonly kind: typeof ControlKind.ATTEST; readonly evidence: Uint8Array };
+  | { readonly kind: typeof ControlKind.ATTEST; readonly evidence: Uint8Array }
+  /** RN -> EP, draft §11.2 maintenance signalling: the RN closes this link in `deadlineMs` (u32). */
+  | { readonly kind: typeof ControlKind.DRAIN; readonly deadlineMs: number }
+  /** RN -> EP, draft §11.1: one artefact envelope (vec32, at most MAX_ARTEFACT_BYTES), verified by the EP before any use. */
+  | { readonly kind: typeof ControlKind.ARTEFACT; readonly artefact: Uint8Array };
 
 function cid(b: Uint8Array, what: string): Uint8Array {
   if (b.length !== CID_LENGTH) throw new RangeError(`${what}: expected ${CID_LENGTH} bytes, got ${b.length}`);
@@ -61,6 +66,12 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       break;
     case ControlKind.ATTEST:
       w.vec32(checkVec(m.evidence, MAX_ATTEST_EVIDENCE_BYTES, 'ATTEST evidence'));
+      break;
+    case ControlKind.DRAIN:
+      w.u32(m.deadlineMs);
+      break;
+    case ControlKind.ARTEFACT:
+      w.vec32(checkVec(m.artefact, MAX_ARTEFACT_BYTES, 'ARTEFACT artefact'));
       break;
   }
   return w.finish();
@@ -108,6 +119,12 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       break;
     case ControlKind.ATTEST:
       m = { kind, evidence: r.vec32(MAX_ATTEST_EVIDENCE_BYTES, 'ATTEST evidence') };
+      break;
+    case ControlKind.DRAIN:
+      m = { kind, deadlineMs: r.u32('DRAIN deadline_ms') };
+      break;
+    case ControlKind.ARTEFACT:
+      m = { kind, artefact: r.vec32(MAX_ARTEFACT_BYTES, 'ARTEFACT artefact') };
       break;
     default:
       throw new DecodeError(CommonCode.DECODE_TYPE, `CONTROL: unknown kind 0x${kind.toString(16).padStart(2, '0')}`);

@@ -11,6 +11,7 @@ import type { RnSetBody } from '../artefacts/types.js';
 import { ErrorCode, ValidationError, ProtocolError } from '../errors.js';
 import { isCodedError, type CodedError } from '../../lib/errors.js';
 import { Backoff } from '../../lib/backoff.js';
+import { toHex } from '../bytes.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_STABLE_MS } from './constants.js';
 import type { InitiatorTrust } from './attach.js';
@@ -21,7 +22,7 @@ interface ManagerTrust extends InitiatorTrust {
   readonly rnSet: { readonly body: RnSetBody } | null | undefined;
 }
 
-interface LinkManagerOptions {
+export interface LinkManagerOptions {
   readonly trust: ManagerTrust;
   readonly identity: RnLinkOptions['identity'];
   readonly rnRole?: string;
@@ -45,7 +46,15 @@ interface LinkManagerOptions {
   readonly onAttestError?: (e: unknown) => void;
   /** Injectable for tests; default RnLink.attach. */
   readonly attach?: (opts: RnLinkOptions) => Promise<RnLink>;
+  /**
+   * RNs (public key, hex) this manager must not use: the ones its siblings in a LinkPool hold, so
+   * the warm standby is at another RN (draft §11.1). Read at every attempt.
+   */
+  readonly exclude?: () => ReadonlySet<string>;
 }
+
+/** With every eligible RN held by a sibling, look again this often (a sibling may let one go). */
+const EXCLUDED_RECHECK_MS = 1_000;
 
 interface LinkManagerEvents {
   up: [RnLink];
@@ -53,6 +62,8 @@ interface LinkManagerEvents {
   down: [CodedError | undefined];
   /** OFFERs of whichever link is current. */
   offer: [Offer];
+  /** Signed artefacts the current link's RN offered (CONTROL ARTEFACT), unverified (draft §11.1). */
+  artefact: [Uint8Array];
 }
 
 export class LinkManager extends EventEmitter<LinkManagerEvents> {
@@ -66,6 +77,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private attempt: AbortController | null = null;
   private cursor = 0;
   private upAt = 0;
+  /** The RN (public key, hex) of the current attempt or link. */
+  private rnKey: string | undefined;
+  /** Waiting because siblings hold every eligible RN (not a failure: no backoff). */
+  private standby = false;
 
   constructor(private readonly opts: LinkManagerOptions) {
     super();
@@ -78,6 +93,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   /** The attached link, if any. */
   get link(): RnLink | null {
     return this.current;
+  }
+
+  /** The RN (public key, hex) this manager is attached or attaching to. */
+  get heldRn(): string | undefined {
+    return this.rnKey;
   }
 
   /** Failed attempts since the last stable attachment. */
@@ -113,28 +133,60 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
    * Addresses of the RNs that are eligible right now (draft §11.1: re-evaluated at failover time
    * against the current RN Set Statement and revocation state, never remembered from last time).
    */
-  private candidates(): string[] {
+  private candidates(): { eligible: number; addrs: { address: string; rn: string }[] } {
     const rns = this.opts.trust.rnSet?.body.rns ?? [];
-    const out: string[] = [];
+    const excluded = this.opts.exclude?.() ?? new Set<string>();
+    const addrs: { address: string; rn: string }[] = [];
+    let eligible = 0;
     for (const rn of rns) {
       try {
         this.opts.trust.requireEligibleRn(rn.publicKey, this.opts.rnRole);
       } catch {
         continue;
       }
-      out.push(...rn.addresses);
+      eligible++;
+      const key = toHex(rn.publicKey);
+      if (!excluded.has(key)) addrs.push(...rn.addresses.map((address) => ({ address, rn: key })));
     }
-    return out;
+    return { eligible, addrs };
+  }
+
+  /**
+   * Try now instead of waiting out the backoff (a newer RN Set was adopted, a sibling link went
+   * away). No-op while attached or attempting.
+   */
+  retryNow(): void {
+    if (this.stopped || !this.started || this.current !== null || this.attempt !== null || this.cancelTimer === null) return;
+    this.cancelTimer();
+    this.cancelTimer = null;
+    void this.connect();
+  }
+
+  /** A sibling let an RN go: a manager in standby looks again now. */
+  wakeStandby(): void {
+    if (this.standby) this.retryNow();
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const addrs = this.candidates();
+    const { eligible, addrs } = this.candidates();
+    this.rnKey = undefined;
+    this.standby = addrs.length === 0 && eligible > 0;
+    if (this.standby) {
+      // Every eligible RN is held by a sibling: a standby, not a failure.
+      this.cancelTimer = this.clock.setTimeout(() => {
+        this.cancelTimer = null;
+        void this.connect();
+      }, EXCLUDED_RECHECK_MS);
+      return;
+    }
     if (addrs.length === 0) {
       this.retry(new ValidationError(ErrorCode.RNSET_NOT_ELIGIBLE, 'no RN Set Statement with a reachable RN is loaded'));
       return;
     }
-    const address = addrs[this.cursor++ % addrs.length]!;
+    const pick = addrs[this.cursor++ % addrs.length]!;
+    const address = pick.address;
+    this.rnKey = pick.rn;
     const ac = new AbortController();
     this.attempt = ac;
     let link: RnLink;
@@ -151,6 +203,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       });
     } catch (e) {
       this.attempt = null;
+      this.rnKey = undefined;
       if (this.stopped) return;
       this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }));
       return;
@@ -166,9 +219,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.cursor = Math.max(0, this.cursor - 1);
     // Nobody listening on the manager means nobody would ever decide: reject at once.
     link.on('offer', (o) => (this.listenerCount('offer') > 0 ? this.emit('offer', o) : o.reject()));
+    link.on('artefact', (b) => this.emit('artefact', b));
     link.on('close', (err) => {
       if (this.current !== link) return;
       this.current = null;
+      this.rnKey = undefined;
       if (this.stopped) return;
       if (this.clock.now() - this.upAt >= (this.opts.stableMs ?? BACKOFF_STABLE_MS)) this.backoff.reset();
       this.cursor++; // fail over to the next address first

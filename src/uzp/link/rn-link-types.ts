@@ -31,12 +31,24 @@ export interface Offer {
   readonly initiator: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
+  /** The RN that made the offer (the one this link is attached to). */
+  readonly rn: { readonly cid: Uint8Array; readonly publicKey: Uint8Array };
   accept(): Stitch;
   reject(): void;
 }
 
 export interface RnLinkEvents {
   offer: [Offer];
+  /**
+   * The RN sent DRAIN (draft §11.2 maintenance signalling, authenticated: sealed on this link's
+   * control channel): it closes this link after `deadlineMs`. Stitches keep relaying until then.
+   */
+  drain: [deadlineMs: number];
+  /**
+   * The RN offered a signed artefact it holds (CONTROL ARTEFACT, draft §11.1): unverified envelope
+   * bytes, for the listener to verify against its trust anchor and adopt only if newer.
+   */
+  artefact: [bytes: Uint8Array];
   close: [CodedError | undefined];
 }
 

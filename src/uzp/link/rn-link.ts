@@ -38,6 +38,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly initiator: AttachInitiator;
   private channel: LinkChannel | null = null;
   private rnCidValue: Uint8Array | null = null;
+  private rnPublicKeyValue: Uint8Array | null = null;
   private attestationValue: AttachAttestationContext | null = null;
   private maxFrame = DEFAULT_MAX_FRAME_PREAUTH;
   private lastFrameAt: number;
@@ -79,6 +80,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   get rnCid(): Uint8Array {
     if (this.rnCidValue === null) throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
     return this.rnCidValue;
+  }
+
+  /** The attached RN's public key, to re-check its eligibility at failover time (draft §11.1). */
+  get rnPublicKey(): Uint8Array {
+    if (this.rnPublicKeyValue === null) throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached');
+    return this.rnPublicKeyValue;
   }
 
   /**
@@ -148,6 +155,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         const r = this.initiator.onOk(f.payload);
         this.channel = r.channel;
         this.rnCidValue = r.rn.cid;
+        this.rnPublicKeyValue = r.rnPublicKey;
         this.attestationValue = r.attestation;
         this.maxFrame = r.maxFrame;
         this.decoder.setMaxFrame(r.maxFrame);
@@ -227,6 +235,18 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         j.reject(joinRefusal(m.code));
         return;
       }
+      case ControlKind.DRAIN:
+        // The RN is going away (draft §11.2): a failover trigger for whoever listens (LinkManager).
+        this.emit('drain', m.deadlineMs);
+        return;
+      case ControlKind.ARTEFACT:
+        // Unverified bytes: whoever listens verifies and adopts only newer valid ones (draft §11.1).
+        // The RN sends them right after OK, often in the same TCP read: emitted on the next turn so
+        // that the caller awaiting attach() has subscribed by then.
+        setImmediate(() => {
+          if (this.state === 'attached') this.emit('artefact', m.artefact);
+        });
+        return;
       case ControlKind.UNSTITCH: {
         const s = this.stitches.get(m.stitchId);
         if (s === undefined) return;
@@ -253,6 +273,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       initiator: m.initiator,
       grant: m.grant,
       ch1: m.ch1,
+      rn: { cid: this.rnCid, publicKey: this.rnPublicKey },
       accept: () => {
         if (decided || s.closed) throw new StateError(ErrorCode.LINK_CLOSED, `offer ${m.stitchId}: already rejected or closed`);
         decided = true;
@@ -306,8 +327,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.sendControl({ kind: ControlKind.ATTEST, evidence });
   }
 
-  /** draft §4 step 3: Join request with target CID, Grant and CH1 (flight [1]). */
-  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array, signal?: AbortSignal): Promise<Stitch> {
+  /**
+   * draft §4 step 3: Join request with target CID, Grant and CH1 (flight [1]). `ch1` may be made
+   * for this RN (a continuity token binds the RN it is presented at, draft §11.4).
+   */
+  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<Stitch> {
     if (this.state !== 'attached') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
     if (signal?.aborted) return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal.reason }));
     const joinId = this.nextJoinId;
@@ -327,7 +351,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         signal?.removeEventListener('abort', onAbort);
       };
       this.joins.set(joinId, { resolve, reject, cancel });
-      this.sendControl({ kind: ControlKind.JOIN, joinId, target, grant, ch1 });
+      this.sendControl({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(this.rnCid) : ch1 });
     });
   }
 

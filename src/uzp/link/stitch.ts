@@ -31,6 +31,8 @@ export class StitchClosedError extends ProtocolError {
 
 export interface Stitch {
   readonly id: number;
+  /** CID of the RN that carries the stitch. */
+  readonly rnCid: Uint8Array;
   /** Largest payload send() accepts (the RN's max_frame minus the RELAY header). */
   readonly maxPayload: number;
   readonly closed: boolean;
@@ -48,6 +50,7 @@ export interface Stitch {
 /** What a stitch needs from its link. */
 export interface StitchHost {
   readonly maxPayload: number;
+  readonly rnCid: Uint8Array;
   sendRelay(stitchId: number, payload: Uint8Array): boolean;
   /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
   releaseStitch(stitchId: number): void;
@@ -69,6 +72,10 @@ export class LinkStitch implements Stitch {
 
   get maxPayload(): number {
     return this.host.maxPayload;
+  }
+
+  get rnCid(): Uint8Array {
+    return this.host.rnCid;
   }
 
   get closed(): boolean {

@@ -13,11 +13,14 @@ import { exportKeyingMaterial } from '../exporter.js';
 import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';
 import { Channel, type ChannelHost } from './channel.js';
-import { mayReleaseData } from './state.js';
+import { Failover, type SessionContinuityOptions } from './failover.js';
+import { mayReleaseData, type Revalidation } from './state.js';
 
 /** The part of an RN stitch a session uses (src/uzp/link provides it). */
 export interface StitchPort {
   readonly id: number;
+  /** CID of the RN carrying the stitch (PoR binds it, draft §12.1); absent on test stitches. */
+  readonly rnCid?: Uint8Array;
   send(payload: Uint8Array): boolean;
   onPayload(cb: (payload: Uint8Array) => void): void;
   onClose(cb: (error?: Error) => void): void;
@@ -32,6 +35,12 @@ interface SessionOptions {
   readonly limits?: Partial<BlockLimits>;
   /** Time source for the engine and every session timer; default systemClock. */
   readonly clock?: Clock;
+  /**
+   * Both sides announced continuity (EXT_CONTINUITY): the session survives the loss of its stitch
+   * (failover until re-stitched or the window ends) and runs PoR liveness. Without it, losing the
+   * stitch ends the session, as for a peer that does not know continuity.
+   */
+  readonly continuity?: SessionContinuityOptions;
 }
 
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
@@ -77,6 +86,8 @@ export class Session extends EventEmitter implements ChannelHost {
   private draining = false;
   private cancelDrain: (() => void) | undefined;
   private droppedPayloads = 0;
+  /** Present when continuity was negotiated. */
+  readonly failover: Failover | undefined;
 
   constructor(o: SessionOptions) {
     super();
@@ -101,6 +112,26 @@ export class Session extends EventEmitter implements ChannelHost {
         this.droppedPayloads++;
       },
     });
+    this.failover = o.continuity === undefined ? undefined : this.makeFailover(o.continuity);
+  }
+
+  private makeFailover(c: SessionContinuityOptions): Failover {
+    return new Failover(
+      {
+        provider: this.provider,
+        clock: this.clock,
+        role: this.keys.role,
+        localCid: this.keys.localCid,
+        peerCid: this.keys.peerCid,
+        exporter: (label, context, length) => this.exporter(label, context, length),
+        sendControl: (m) => {
+          if (this.engine.send(CONTROL_CHANNEL, m)) this.schedulePump();
+        },
+        dead: (ms) => this.lose(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no Proof-of-Reachability from the peer for ${ms} ms`)),
+        expired: () => this.finish(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `no re-stitch within the continuity window of ${c.windowMs} ms`), undefined),
+      },
+      c,
+    );
   }
 
   get state(): string {
@@ -113,9 +144,10 @@ export class Session extends EventEmitter implements ChannelHost {
     return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
   }
 
-  /** Attach the stitch that carries this session (at start, and again after a re-stitch). */
+  /** Attach the stitch that carries this session (at start; restitch() after a failover). */
   attach(stitch: StitchPort): void {
     this.stitch = stitch;
+    this.failover?.stitched(stitch.rnCid, this.failover.generation);
     this.blocked = false;
     stitch.onPayload((p) => this.receive(p));
     stitch.onDrain(() => {
@@ -136,9 +168,49 @@ export class Session extends EventEmitter implements ChannelHost {
     this.schedulePump();
   }
 
-  /** Open a new channel towards the peer. */
+  /**
+   * draft §11.3: back to stitched over a new stitch at an alternate RN, with the proof that the
+   * checks of §11.4 succeeded (the continuity token exchange). A session still stitched (the
+   * responder may learn of the loss from the RESUME itself) passes through failover. Every
+   * unacknowledged block goes out again at once; the old stitch, if any, is released.
+   */
+  restitch(stitch: StitchPort, proof: Revalidation, generation: number): void {
+    if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'restitch: continuity was not negotiated');
+    if (this.association.state === 'stitched') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer re-stitched'));
+    this.association.to('stitched', proof);
+    this.failover.generation = generation;
+    this.attach(stitch);
+    this.engine.retransmitAll();
+    this.schedulePump();
+    this.emit('restitched', generation, stitch.rnCid);
+  }
+
+  /**
+   * A failover trigger (draft §11.2): the stitch is given up (released at its RN if still up) and
+   * the session waits in failover for restitch() or the end of the continuity window. Without
+   * continuity the session ends, as before.
+   */
+  lose(reason: UzpError): void {
+    const s = this.association.state;
+    if (s !== 'stitched' && s !== 'authenticated') return;
+    const old = this.stitch;
+    this.stitch = undefined;
+    this.disarmTimer();
+    this.association.to('failover');
+    this.emit('failover', reason);
+    if (this.failover === undefined) {
+      old?.close();
+      this.finish(reason, undefined);
+      return;
+    }
+    this.failover.lost();
+    old?.close();
+  }
+
+  /** Open a new channel towards the peer. Frozen in failover (draft §11.3 step 2: no authority expansion). */
   openChannel(): Channel {
     this.assertOpen();
+    if (this.association.state === 'failover') throw new StateError(ErrorCode.SESSION_FROZEN, 'the session is in failover: no new channel until it is re-stitched (draft §11.3)');
     const id = this.nextChannelId;
     this.nextChannelId += 2;
     return this.channel(id);
@@ -165,10 +237,17 @@ export class Session extends EventEmitter implements ChannelHost {
    */
   close(code = 0, reason = ''): void {
     if (this.association.state === 'closed' || this.closing) return;
+    // Nothing can reach the peer without a stitch: end now rather than wait out the close timer.
+    if (this.association.state === 'failover') return this.finish(undefined, undefined);
     this.closing = true;
     this.engine.close(code, reason);
     this.pump();
     this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });
+  }
+
+  /** Ends the session at once with `reason` (e.g. the peer refused to re-stitch it). */
+  end(reason: UzpError): void {
+    this.finish(reason, undefined);
   }
 
   // ---- ChannelHost ----
@@ -217,6 +296,7 @@ export class Session extends EventEmitter implements ChannelHost {
   }
 
   private onMessage(id: number, message: Uint8Array, closed: boolean): void {
+    if (id === CONTROL_CHANNEL && this.failover !== undefined) return this.failover.onControl(message);
     let ch = this.channels.get(id);
     if (ch === undefined) {
       // A new channel from the peer must carry the peer's parity (never 0, never ours), and the
@@ -253,8 +333,10 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private pump(): void {
     const stitch = this.stitch;
+    // In failover nothing is polled: no RTO counts against a path that is not there (§11.5).
+    if (stitch === undefined) return this.disarmTimer();
     // While draining the engine is closed: poll() yields nothing but acks.
-    if (stitch === undefined || this.blocked || !(mayReleaseData(this.association.state) || this.draining)) {
+    if (this.blocked || !(mayReleaseData(this.association.state) || this.draining)) {
       this.armTimer();
       return;
     }
@@ -294,17 +376,18 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'closed') return this.endDrain();
     // The peer ended the stitch after our CLOSE (or its own): a clean end, not a failover.
     if (this.closing) return this.finish(undefined, undefined);
-    // draft §11.2/§11.3: RN loss is an availability event. Without an alternate stitch the
-    // association cannot return to stitched, so it ends here; unacked blocks are reported lost.
-    if (this.association.state === 'stitched') this.association.to('failover');
-    this.emit('failover', e);
-    this.finish(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `the RN stitch closed${e ? `: ${e.message}` : ''}`), undefined);
+    // draft §11.2/§11.3: RN loss is an availability event: failover (and, with continuity, a
+    // re-stitch at an alternate RN); without continuity the association ends here.
+    const reason = new UzpError(ErrorCode.LINK_CLOSED, 'peer', `the RN stitch closed${e ? `: ${e.message}` : ''}`);
+    if (this.association.state === 'stitched' || this.association.state === 'authenticated') return this.lose(reason);
+    this.finish(reason, undefined);
   }
 
   private finish(err: UzpError | undefined, remoteCode: number | undefined): void {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
+    this.failover?.stop();
     this.disarmTimer();
     this.cancelCloseTimer?.();
     this.cancelCloseTimer = undefined;

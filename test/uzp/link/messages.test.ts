@@ -60,6 +60,8 @@ const controlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ kind: fc.constant(ControlKind.PING), nonce: fc.maxSafeNat() }),
   fc.record({ kind: fc.constant(ControlKind.PONG), nonce: fc.maxSafeNat() }),
   fc.record({ kind: fc.constant(ControlKind.ATTEST), evidence: fc.uint8Array({ maxLength: 2000 }) }),
+  fc.record({ kind: fc.constant(ControlKind.DRAIN), deadlineMs: u32 }),
+  fc.record({ kind: fc.constant(ControlKind.ARTEFACT), artefact: fc.uint8Array({ maxLength: 2000 }) }),
 );
 
 /** Mutations of valid encodings plus pure noise: the inputs junk tests feed decoders. */
@@ -161,7 +163,7 @@ describe('link attachment message codecs', () => {
 
 describe('link control message codecs', () => {
   it('match the checked-in vectors', () => {
-    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG', 'ATTEST']);
+    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG', 'ATTEST', 'DRAIN', 'ARTEFACT']);
     for (const v of vectors.controls) {
       const m = decodeControl(fromHex(v.hex));
       expect(wireNames(hexify(m)), v.name).toEqual(v.fields);

@@ -1,0 +1,139 @@
+// Initiator side of a re-stitch (draft §11.3): when the session enters failover, JOIN again through
+// an eligible RN (the link port picks one; a pool tries each RN of the set) with the current Grant
+// and a fresh RESUME token made for that RN, wait for the responder's RESUMED, check it, and only
+// then return the session to stitched. Attempts repeat with a short capped backoff until the
+// session is re-stitched or its continuity window closes it; a refusal by the responder (it
+// rejected the offer: unknown session, replay, Grant no longer valid...) ends the session with
+// CONTINUITY_REFUSED so the application opens a fresh one.
+
+import { Backoff } from '../lib/backoff.js';
+import { wallMs, type Clock } from '../lib/clock.js';
+import { isCodedError } from '../lib/errors.js';
+import type { RnSet, Valid } from './artefacts/types.js';
+import { ErrorCode, ProtocolError, UzpError } from './errors.js';
+import type { LinkPort } from './endpoint.js';
+import { UnstitchCode } from './link/constants.js';
+import { StitchClosedError } from './link/stitch.js';
+import { encodeResume, resumedValid, type ContinuityKeys } from './session/continuity.js';
+import type { Session, StitchPort } from './session/session.js';
+import { revalidated } from './session/state.js';
+import type { CryptoProvider } from './crypto/provider.js';
+
+/** Lifetime of a RESUME token: long enough for one JOIN, short as §11.4 asks. */
+export const RESUME_TOKEN_LIFETIME_MS = 15_000;
+const RETRY_BASE_MS = 50;
+const RETRY_CAP_MS = 1_000;
+
+export interface RestitchContext {
+  readonly provider: CryptoProvider;
+  readonly clock: Clock;
+  readonly link: LinkPort;
+  readonly target: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly grantId: Uint8Array;
+  /** The currently accepted RN Set Statement, read at every attempt (§11.1). */
+  readonly rnSet: () => Valid<RnSet> | undefined;
+  readonly timeoutMs: number;
+}
+
+/** Keeps `session` re-stitching after every failover until it closes. */
+export function keepStitched(session: Session, ctx: RestitchContext): void {
+  const f = session.failover;
+  if (f === undefined) return;
+  let generation = f.generation;
+  let running = false;
+  const backoff = new Backoff({ baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS });
+  const run = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      while (session.state === 'failover') {
+        const rnSet = ctx.rnSet();
+        if (rnSet !== undefined) {
+          generation++;
+          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, generation);
+          if (outcome === 'done') {
+            backoff.reset();
+            return;
+          }
+          if (outcome instanceof UzpError) {
+            session.end(outcome);
+            return;
+          }
+          session.emit('restitch-failed', outcome);
+        }
+        await sleep(ctx.clock, backoff.next());
+      }
+    } finally {
+      running = false;
+    }
+  };
+  session.on('failover', () => void run());
+}
+
+/** 'done', a terminal refusal, or the transient error of this attempt. */
+async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number): Promise<'done' | UzpError | Error> {
+  let stitch: StitchPort;
+  const now = wallMs(ctx.clock);
+  try {
+    stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) =>
+      encodeResume(ctx.provider, keys, { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid }),
+    );
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+  if (session.state !== 'failover') {
+    stitch.close();
+    return 'done';
+  }
+  const answer = await firstAnswer(stitch, ctx.clock, ctx.timeoutMs);
+  if (answer instanceof Error) return answer;
+  const rnCid = stitch.rnCid;
+  if (rnCid === undefined || !resumedValid(ctx.provider, keys, answer.first, generation, rnCid)) {
+    stitch.close();
+    return new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'the answer to RESUME is not the peer\'s RESUMED for this token');
+  }
+  if (session.state !== 'failover') {
+    stitch.close();
+    return 'done';
+  }
+  session.restitch(stitch, revalidated(rnCid, ctx.clock.now()), generation);
+  for (const p of answer.extra) session.receive(p);
+  return 'done';
+}
+
+/** The responder's RESUMED (and payloads behind it), a refusal (UzpError), or a transient error. */
+function firstAnswer(stitch: StitchPort, clock: Clock, timeoutMs: number): Promise<{ first: Uint8Array; extra: Uint8Array[] } | Error> {
+  return new Promise((resolve) => {
+    let first: Uint8Array | undefined;
+    const extra: Uint8Array[] = [];
+    let settled = false;
+    const settle = (v: { first: Uint8Array; extra: Uint8Array[] } | Error): void => {
+      if (settled) return;
+      settled = true;
+      cancel();
+      resolve(v);
+    };
+    const cancel = clock.setTimeout(() => {
+      settle(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, `no answer to RESUME within ${timeoutMs} ms`));
+      stitch.close();
+    }, timeoutMs);
+    stitch.onPayload((p) => {
+      if (first === undefined) {
+        first = p;
+        settle({ first, extra });
+      } else extra.push(p);
+    });
+    stitch.onClose((e) => {
+      if (first !== undefined) return;
+      // The target rejected the offer: it refused the token (draft §11.4: start afresh).
+      if (e instanceof StitchClosedError && e.unstitchCode === UnstitchCode.REJECTED) {
+        settle(new UzpError(ErrorCode.CONTINUITY_REFUSED, 'peer', 'the peer refused to re-stitch this session (it ended there, or the token or Grant no longer holds): a fresh session is needed'));
+      } else settle(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, 'the new stitch closed before RESUMED'));
+    });
+  });
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((r) => clock.setTimeout(r, ms, { unref: true }));
+}

@@ -16,6 +16,8 @@ import { validityText } from '../operator/preflight.js';
 import { HilRefusedError, SlotChannel } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseCid } from '../uzp/identity/cid.js';
+import { toHex } from '../uzp/bytes.js';
+import { ErrorCode } from '../uzp/errors.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
 import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
@@ -31,6 +33,7 @@ const SESSION_FLAGS = {
   grant: { type: 'string', placeholder: 'FILE', required: true, describe: 'Grant naming this operator, the gateway and the slot' },
   gateway: { type: 'string', placeholder: 'CID', required: true, describe: 'gateway CID (64 hex)' },
   revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list' },
+  'max-wait': { type: 'int', placeholder: 'S', min: 1, max: 3600, default: 30, describe: 'when the RN is lost, wait up to S seconds for the session to be re-stitched at another RN, then exit 3' },
 } as const;
 const SLOT_FLAG = { slot: { type: 'string', placeholder: 'ID', required: true, describe: 'slot id on the gateway' } } as const;
 const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: 'exit after N readings or messages' } } as const;
@@ -38,7 +41,7 @@ const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: '
 type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
 
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error.';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
 const STREAM_JSON =
   'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 
@@ -49,7 +52,7 @@ async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: {
   const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
   const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
   try {
-    return await connectOperator(files, gateway, { ...(attestation !== undefined ? { attestation } : {}), ...(use ?? {}) });
+    return await connectOperator(files, gateway, { maxWaitMs: f['max-wait'] * 1000, ...(attestation !== undefined ? { attestation } : {}), ...(use ?? {}) });
   } catch (e) {
     // A failed appraisal is a result to show, check by check, not a bare error line.
     if (e instanceof AttestationError) {
@@ -60,6 +63,20 @@ async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: {
   }
 }
 
+/** Exit status when the RN was lost and no re-stitch came within --max-wait. */
+const EXIT_RN_LOST = 3;
+
+/** The gateway refused to re-stitch (it restarted, or the Grant no longer holds): not an RN loss. */
+function isRefusal(e: Error): boolean {
+  return isCodedError(e) && e.code === ErrorCode.CONTINUITY_REFUSED;
+}
+
+/** The session ended while waiting for a re-stitch (failover -> closed). */
+function endedInFailover(conn: OperatorConnection): boolean {
+  const h = conn.session.association.history;
+  return h[h.length - 2] === 'failover';
+}
+
 /** Resolves with the exit code when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
 async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean): Promise<number> {
   const signal = new Promise<number>((resolve) => {
@@ -67,20 +84,27 @@ async function untilDone(conn: OperatorConnection, done: Promise<number>, io: Co
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  // Never silently: the session ended under us (RN lost, gateway gone or closed it) is said, with why.
-  // Riding through an RN loss (re-stitch at another RN) is issue #11's continuity work.
+  // Never silently: losing the RN is said, and so is the re-stitch that rides through it (draft
+  // §11.3); a session that ended under us (no re-stitch in time, gateway gone or closed it) too.
+  const onFailover = (e?: Error): void => notice(io, json, { event: 'rn_lost', reason: e?.message ?? 'stitch closed' }, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`);
+  const onRestitched = (generation: number, rn?: Uint8Array): void =>
+    notice(io, json, { event: 'restitched', generation, ...(rn ? { rn: toHex(rn) } : {}) }, `re-stitched${rn ? ` through RN ${toHex(rn).slice(0, 12)}` : ''}; nothing lost`);
+  conn.session.on('failover', onFailover);
+  conn.session.on('restitched', onRestitched);
   let onClose: (e?: Error) => void = () => {};
   const ended = new Promise<number>((resolve) => {
     onClose = (e?: Error): void => {
       const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
       notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
-      resolve(e ? 1 : 0);
+      resolve(e === undefined ? 0 : endedInFailover(conn) && !isRefusal(e) ? EXIT_RN_LOST : 1);
     };
     conn.session.once('close', onClose);
   });
   const code = await Promise.race([done, signal, ended]);
   // Our own close (mode done, signal) is no news.
   conn.session.off('close', onClose);
+  conn.session.off('failover', onFailover);
+  conn.session.off('restitched', onRestitched);
   conn.close();
   return code;
 }

@@ -1,6 +1,7 @@
 // Operator side composition: from the operator's files to an open UZP session with a gateway.
 // Local checks first (preflight.ts: key and PCert match, the Grant is valid and covers slot and
-// mode), then outbound only: one RN link (an address from the RN Set Statement), Join + E2E handshake.
+// mode), then outbound only: links to two RNs of the RN Set Statement (warm standby, draft §11.1),
+// Join + E2E handshake with continuity, so the session rides through the loss of an RN (§11.3).
 
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
@@ -10,7 +11,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint } from '../uzp/endpoint.js';
 import { ErrorCode } from '../uzp/errors.js';
-import { RnLink } from '../uzp/link/rn-link.js';
+import { LinkPool } from '../uzp/link/link-pool.js';
 import type { Session } from '../uzp/session/session.js';
 import { NonceStore } from '../attest/nonces.js';
 import { attestationRequest } from '../attest/request.js';
@@ -19,7 +20,7 @@ import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRe
 import { preflight } from './preflight.js';
 import type { Mode } from '../hil/messages.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
-import { type CodedError, CommonCode, LocalError } from '../lib/errors.js';
+import { type CodedError, CommonCode, isCodedError, LocalError } from '../lib/errors.js';
 
 interface OperatorFiles {
   readonly key: string;
@@ -32,7 +33,8 @@ interface OperatorFiles {
 
 export interface OperatorConnection {
   readonly session: Session;
-  readonly link: RnLink;
+  /** The RN links (warm standby); the session re-stitches through them. */
+  readonly links: LinkPool;
   /** The Grant this session runs under (validated locally before connecting). */
   readonly grant: Valid<Grant>;
   /** Present when the connection required attestation: the (passing) appraisal. */
@@ -52,7 +54,13 @@ interface ConnectOperatorOptions {
   /** The slot and mode about to be opened: checked against the Grant before any network. */
   readonly slot?: string;
   readonly mode?: Mode;
+  /** How long a session that lost its RN waits to be re-stitched before it ends (default 30 s). */
+  readonly maxWaitMs?: number;
+  /** How long to wait for the first RN attachment (default 10 s). */
+  readonly attachTimeoutMs?: number;
 }
+
+const DEFAULT_FIRST_ATTACH_MS = 10_000;
 
 export async function connectOperator(
   files: OperatorFiles,
@@ -79,29 +87,38 @@ export async function connectOperator(
     ...(opts.slot !== undefined ? { slot: opts.slot } : {}),
     ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
   });
-  // Try every address of every listed RN in order (draft §11.1: any eligible RN of the set).
   const addresses = rnSet.body.rns.flatMap((r) => r.addresses);
   if (addresses.length === 0) throw new LocalError(CommonCode.CONFIG_INVALID, `${files.rnSet}: the RN Set Statement lists no address`);
-  let last: CodedError | undefined;
-  for (const address of addresses) {
-    let link: RnLink;
+  // Attach to two RNs of the set (any eligible ones, draft §11.1); the session starts on the first.
+  const links = new LinkPool({ trust, identity: { seed: id.seed, pcert }, backoffBaseMs: 100, backoffCapMs: 2_000 });
+  let lastDown: CodedError | undefined;
+  links.on('link-down', (e) => (lastDown = e));
+  links.start();
+  const attachTimeout = AbortSignal.timeout(opts.attachTimeoutMs ?? DEFAULT_FIRST_ATTACH_MS);
+  const first = opts.signal === undefined ? attachTimeout : AbortSignal.any([attachTimeout, opts.signal]);
+  try {
+    await links.ready(first);
+  } catch {
+    links.stop();
+    throw lastDown ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN of the RN Set Statement reachable');
+  }
+  {
     try {
-      link = await RnLink.attach({ address, trust, identity: { seed: id.seed, pcert }, signal: opts.signal });
-    } catch (e) {
-      last = e as CodedError;
-      continue;
-    }
-    try {
-      const ep = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link });
+      const ep = new Endpoint({
+        trust,
+        identity: { cid: id.cid, signer: id.signer, pcert },
+        link: links,
+        continuity: { trust, ...(opts.maxWaitMs !== undefined ? { windowMs: opts.maxWaitMs } : {}) },
+      });
       const req = opts.attestation;
       const nonces = req?.nonces ?? (req !== undefined ? new NonceStore(provider) : undefined);
       const nonce = nonces?.issue();
-      const session = await ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) });
+      const session = await joinGateway(() => ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) }), first);
       const close = (): void => {
         session.close();
-        setTimeout(() => link.close(), 200).unref();
+        setTimeout(() => links.stop(), 200).unref();
       };
-      if (req === undefined || nonce === undefined || nonces === undefined) return { session, link, grant: valid, close };
+      if (req === undefined || nonce === undefined || nonces === undefined) return { session, links, grant: valid, close };
       let appraisal: AppraisalResult;
       try {
         appraisal = appraiseOnSession(provider, session, await pushedEvidence(session, req.timeoutMs), nonce, nonces, req);
@@ -113,11 +130,28 @@ export async function connectOperator(
         close();
         throw new AttestationError(appraisal);
       }
-      return { session, link, grant: valid, appraisal, close };
+      return { session, links, grant: valid, appraisal, close };
     } catch (e) {
-      link.close();
+      links.stop();
       throw e;
     }
   }
-  throw last ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN reachable');
+}
+
+/** Between tries while no attached RN holds the gateway yet (its standby link may still be coming up). */
+const PEER_RETRY_MS = 250;
+
+/**
+ * The first JOIN: an RN that does not hold the gateway is not the end (the pool already tried
+ * every attached RN); the gateway or our second link may attach within the first-attach window.
+ */
+async function joinGateway(connect: () => Promise<Session>, window: AbortSignal): Promise<Session> {
+  for (;;) {
+    try {
+      return await connect();
+    } catch (e) {
+      if (window.aborted || !isCodedError(e) || e.code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+    }
+    await new Promise((r) => setTimeout(r, PEER_RETRY_MS));
+  }
 }

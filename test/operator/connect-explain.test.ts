@@ -124,13 +124,14 @@ describe('uzpgw connect against real RN and gateway processes', () => {
   }, 30_000);
 
   // Last: it takes the RN away.
-  it('when the RN is lost the operator says so and exits 1, never silently', async () => {
+  it('when the only RN is lost the operator says so, rides through for --max-wait, then exits 3, never silently', async () => {
     // tail: runs until the session ends (serial would end with its stdin, here /dev/null).
-    const c = spawnCli(['connect', ...g.connectArgs('serial.grant'), '--slot', 'tty-1', 'tail']);
+    const c = spawnCli(['connect', ...g.connectArgs('serial.grant'), '--slot', 'tty-1', '--max-wait', '2', 'tail']);
     await new Promise<void>((resolve) => c.proc.stderr!.on('data', () => /connected:/.test(c.stderr()) && resolve()));
     await stopProcess(g.rn, 'SIGKILL');
     const { code } = await c.exited;
-    expect(code, c.stderr()).toBe(1);
-    expect(c.stderr()).toMatch(/session ended: .+\[[A-Z_]+\]/);
+    expect(code, c.stderr()).toBe(3);
+    expect(c.stderr()).toMatch(/RN lost \(.+\); re-stitching at another RN/);
+    expect(c.stderr()).toMatch(/session ended: no re-stitch within the continuity window of 2000 ms \[LINK_CLOSED\]/);
   }, 30_000);
 });

@@ -220,6 +220,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     // Nobody listening on the manager means nobody would ever decide: reject at once.
     link.on('offer', (o) => (this.listenerCount('offer') > 0 ? this.emit('offer', o) : o.reject()));
     link.on('artefact', (b) => this.emit('artefact', b));
+    // The RN is going away (draft §11.2 maintenance signal, sealed on this link): leave now and
+    // attach elsewhere; sessions on it fail over to the other links of the pool and re-stitch.
+    link.on('drain', () => {
+      if (this.current === link) link.close();
+    });
     link.on('close', (err) => {
       if (this.current !== link) return;
       this.current = null;

@@ -26,6 +26,8 @@ interface LinkPoolEvents {
   /** A link went down or an attempt failed while no other link is attached; undefined after stop(). */
   down: [CodedError | undefined];
   offer: [Offer];
+  /** Signed artefacts an RN offered (unverified: the listener verifies and adopts only newer ones). */
+  artefact: [Uint8Array];
   /** A link went down or an attempt failed (every time, whatever the others do). */
   'link-down': [CodedError | undefined];
 }
@@ -45,6 +47,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       m.on('up', (l) => this.emit('up', l));
       m.on('down', (e) => this.onDown(m, e));
       m.on('offer', (o) => (this.listenerCount('offer') > 0 ? this.emit('offer', o) : o.reject()));
+      m.on('artefact', (b) => this.emit('artefact', b));
       this.managers.push(m);
     }
   }

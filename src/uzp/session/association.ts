@@ -3,6 +3,9 @@
 import { EventEmitter } from 'node:events';
 import { transition, type Revalidation, type SessionState } from './state.js';
 
+/** Transitions kept for inspection (the most recent). */
+const HISTORY_MAX = 64;
+
 export class Association extends EventEmitter {
   private current: SessionState = 'new';
   readonly history: SessionState[] = ['new'];
@@ -15,6 +18,8 @@ export class Association extends EventEmitter {
     const from = this.current;
     this.current = transition(from, next, proof);
     this.history.push(next);
+    // Bounded: a long-lived session fails over and back many times.
+    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
     this.emit('state', from, next);
   }
 

@@ -54,7 +54,7 @@ async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boole
   }
 }
 
-/** Loads the config, starts the gateway and runs it until SIGTERM/SIGINT; SIGHUP reloads revocations. */
+/** Loads the config, starts the gateway and runs it until SIGTERM/SIGINT; SIGHUP reloads the artefact files. */
 export async function runGateway(o: GatewayRun): Promise<number> {
   const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
   if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, log))) return 0;
@@ -78,12 +78,13 @@ export async function runGateway(o: GatewayRun): Promise<number> {
     process.off('SIGINT', onSignal);
   }
   const gw = built.start();
-  // SIGHUP reloads the revocation lists and ends sessions that lost their authority.
+  // SIGHUP re-reads the artefact files (the directory watch usually has already): a newer revocation
+  // list ends the sessions it revokes, a newer RN Set Statement is used at once (artefact-watch.ts).
   const onHup = (): void => {
     try {
-      gw.reloadRevocations();
+      gw.reloadArtefacts();
     } catch (e) {
-      log.error({ event: 'revocations.reload_failed', error: String((e as Error).message ?? e) }, 'revocation reload failed; keeping the current lists');
+      log.error({ event: 'artefacts.reload_failed', error: String((e as Error).message ?? e) }, 'artefact reload failed; keeping the current ones');
     }
   };
   process.on('SIGHUP', onHup);

@@ -16,18 +16,20 @@ import { TrustStore } from '../uzp/artefacts/trust.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import type { PCert } from '../uzp/artefacts/types.js';
+import type { PCert, Valid } from '../uzp/artefacts/types.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { Endpoint, type LinkPort, type OfferPort } from '../uzp/endpoint.js';
-import { LinkManager } from '../uzp/link/link-manager.js';
+import { LinkPool } from '../uzp/link/link-pool.js';
 import type { Attester } from '../attest/attester.js';
 import type { GatewayConfig } from '../config/types.js';
+import { ArtefactWatch } from './artefact-watch.js';
 import { createAttester } from './attestation.js';
 import { bootEpochFileOf, nextBootEpoch } from './boot-epoch.js';
 import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { Gateway } from './gateway.js';
 import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
+import { OwnPCert } from './own-pcert.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
 import { statusFileOf } from './status-file.js';
 import { StatusReporter } from './status-reporter.js';
@@ -47,7 +49,7 @@ interface GatewayOptions {
 }
 
 /** Our identity key and PCert (bytes, and as validated), and the trust store of our domain (anchor, RN Set, revocations). */
-function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): { id: Identity; pcert: Uint8Array; validPcert: PCert; trust: TrustStore } {
+function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): { id: Identity; validPcert: Valid<PCert>; trust: TrustStore } {
   const id = loadKeyFile(provider, config.identity.key);
   const pcert = readArtefactFile(config.identity.pcert);
   const anchor = loadTrustAnchor(provider, config.trust.anchor);
@@ -56,7 +58,7 @@ function loadIdentityAndTrust(provider: CryptoProvider, config: GatewayConfig): 
   for (const r of config.trust.revocations) trust.setRevocation(readArtefactFile(r));
   // Our own PCert must be valid under our own trust anchor, or no RN will take the attachment.
   const validPcert = trust.validatePCert(pcert, { role: 'gateway', cid: id.cid });
-  return { id, pcert, validPcert, trust };
+  return { id, validPcert, trust };
 }
 
 /** Each slot's transports and its device driver over them (nothing is opened until start()). */
@@ -89,10 +91,10 @@ async function readyAttester(setup: Parameters<typeof createAttester>[0], log: L
 }
 
 /**
- * The Endpoint needs one LinkPort for its whole life; the LinkManager replaces links as they drop
- * and come back, and forwards the current link's OFFERs. A responder never joins, so join refuses.
+ * The Endpoint needs one LinkPort for its whole life; the LinkPool replaces links as they drop
+ * and come back, and forwards every link's OFFERs. A responder never joins, so join refuses.
  */
-function managerPort(m: LinkManager): LinkPort {
+function managerPort(m: LinkPool): LinkPort {
   return {
     join: () => Promise.reject(new StateError(CommonCode.USAGE, 'the gateway only accepts sessions')),
     accept: () => m.accept(),
@@ -106,7 +108,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const provider = opts.provider ?? nodeProvider;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
-  const { id, pcert, validPcert, trust } = loadIdentityAndTrust(provider, config);
+  const { id, validPcert, trust } = loadIdentityAndTrust(provider, config);
+  // Our PCert as it is now: a renewed one adopted while running is presented from the next attachment on.
+  const own = new OwnPCert(validPcert);
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
@@ -114,16 +118,18 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
   else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
   const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch });
-  const links = new LinkManager({
+  // Warm standby (draft §11.1): attached to two RNs of the set, so a session re-stitches at once.
+  const links = new LinkPool({
     trust,
-    identity: { seed: id.seed, pcert },
+    identity: own.identity({ seed: id.seed }),
     accept: true,
     clock,
     // Evidence bound to each attachment (CONTROL ATTEST): an RN run with --require-attestation offers no session before it.
     attest: evidence,
     onAttestError: (e) => log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
   });
-  const endpoint = new Endpoint({ trust, identity: { cid: id.cid, signer: id.signer, pcert }, link: managerPort(links), clock });
-  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, pcert: validPcert, trust, devices, stats: broker.stats, links, log, clock });
-  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, status, ...(attester !== undefined ? { attester } : {}) });
+  const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust } });
+  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock });
+  const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });
+  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });
 }

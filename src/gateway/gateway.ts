@@ -1,22 +1,23 @@
 // The running gateway (ARCHITECTURE.md): ready parts — ports, devices, HIL broker, UZP endpoint on
-// RN links kept up by the LinkManager — started and stopped together. createGateway()
-// (create-gateway.ts) loads the files and builds the parts; nothing here reads a file until SIGHUP
-// asks for the revocation lists again. Outbound only: the process holds no listener of any kind.
+// RN links kept up by the LinkPool (warm standby, draft §11.1) — started and stopped together. createGateway()
+// (create-gateway.ts) loads the files and builds the parts; renewed artefacts (files replaced,
+// SIGHUP, or offered by an RN) come in through the ArtefactWatch (artefact-watch.ts). Outbound
+// only: the process holds no listener of any kind.
 
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { readArtefactFile } from '../files/artefact-file.js';
 import type { GatewayDevice } from '../hil-devices/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore } from '../uzp/artefacts/trust.js';
 import { toHex } from '../uzp/bytes.js';
 import type { Endpoint } from '../uzp/endpoint.js';
 import type { HandshakeExtension } from '../uzp/handshake/messages.js';
-import type { LinkManager } from '../uzp/link/link-manager.js';
+import type { LinkPool } from '../uzp/link/link-pool.js';
 import type { Session } from '../uzp/session/session.js';
 import type { Attester } from '../attest/attester.js';
 import { attestationRequestOf } from '../attest/request.js';
 import type { GatewayConfig } from '../config/types.js';
+import type { ArtefactWatch } from './artefact-watch.js';
 import type { SlotPorts } from './equipment.js';
 import type { HilBroker } from './hil/broker.js';
 import type { StatusReporter } from './status-reporter.js';
@@ -34,12 +35,14 @@ interface GatewayParts {
   readonly ports: readonly SlotPorts[];
   readonly devices: ReadonlyMap<string, GatewayDevice>;
   readonly broker: HilBroker;
-  readonly links: LinkManager;
+  readonly links: LinkPool;
   readonly endpoint: Endpoint;
   /** Absent when attestation is unavailable (the reason was logged as attest.unavailable). */
   readonly attester?: Attester;
   /** Keeps the status file `uzpgw status` reads (status-reporter.ts). */
   readonly status?: StatusReporter;
+  /** Takes in renewed RN Set Statements, revocation lists and PCerts while running (artefact-watch.ts). */
+  readonly artefacts?: ArtefactWatch;
 }
 
 export class Gateway extends EventEmitter {
@@ -49,12 +52,13 @@ export class Gateway extends EventEmitter {
   readonly broker: HilBroker;
   readonly attester: Attester | undefined;
   private readonly ports: readonly SlotPorts[];
-  private readonly links: LinkManager;
+  private readonly links: LinkPool;
   private readonly endpoint: Endpoint;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly trust: TrustStore;
   private readonly status: StatusReporter | undefined;
+  private readonly artefacts: ArtefactWatch | undefined;
   private readonly sessions = new Set<Session>();
   private stopped = false;
 
@@ -72,6 +76,7 @@ export class Gateway extends EventEmitter {
     this.clock = parts.clock;
     this.trust = parts.trust;
     this.status = parts.status;
+    this.artefacts = parts.artefacts;
   }
 
   /** Opens the equipment ports, starts the drivers, then attaches to an RN and accepts sessions. */
@@ -90,7 +95,10 @@ export class Gateway extends EventEmitter {
     for (const d of this.devices.values()) void Promise.resolve(d.start()).catch((e: unknown) => this.log.error({ event: 'device.start_failed', slot: d.slot, error: String(e) }, 'device failed to start'));
     this.links.on('up', (link) => this.log.info({ event: 'rn.attached', rn: toHex(link.rnCid), address: link.address }, 'attached to RN'));
     this.links.on('down', (err) => {
-      if (err) this.log.warn({ event: 'rn.detached', code: err.code, reason: err.message }, 'RN link down; reconnecting with backoff');
+      if (err) this.log.warn({ event: 'rn.detached', code: err.code, reason: err.message }, 'no RN attached; reconnecting with backoff');
+    });
+    this.links.on('link-down', (err) => {
+      if (err) this.log.info({ event: 'rn.link_lost', code: err.code, reason: err.message }, 'an RN link is down; sessions on it re-stitch through the others');
     });
     this.endpoint.on('session', (s: Session, info: { extensions: readonly HandshakeExtension[] }) => this.onSession(s, info.extensions));
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) =>
@@ -98,6 +106,7 @@ export class Gateway extends EventEmitter {
     );
     this.endpoint.accept();
     this.status?.start();
+    this.artefacts?.start((kind) => this.adopted(kind));
     this.links.start();
     this.log.info({ event: 'gateway.started', cid: toHex(this.cid), board: this.config.board, slots: this.config.slots.map((s) => ({ slot: s.id, device: s.device.id, driver: s.device.driver })) }, 'gateway started');
     return this;
@@ -106,6 +115,10 @@ export class Gateway extends EventEmitter {
   private onSession(s: Session, extensions: readonly HandshakeExtension[]): void {
     this.sessions.add(s);
     s.once('close', () => this.sessions.delete(s));
+    const operator = toHex(s.peerCid);
+    // draft §11: the session waits for the operator to re-stitch it at another RN.
+    s.on('failover', (e?: { code?: string; message?: string }) => this.log.info({ event: 'session.failover', operator, code: e?.code, reason: e?.message }, 'session lost its RN stitch; waiting for a re-stitch'));
+    s.on('restitched', (generation: number, rn?: Uint8Array) => this.log.info({ event: 'session.restitched', operator, generation, ...(rn ? { rn: toHex(rn) } : {}) }, 'session re-stitched'));
     this.broker.serve(s, s.keys.grant);
     // An attestation request in CH1's extension slot: evidence goes out as soon as the session exists.
     const nonce = attestationRequestOf(extensions);
@@ -113,29 +126,37 @@ export class Gateway extends EventEmitter {
   }
 
   /**
-   * Reloads the configured revocation lists (SIGHUP) and ends every live session whose Grant, Grant
-   * issuer or operator is now revoked (draft §9: authorisation is re-evaluated, not assumed).
-   * Returns how many sessions were ended; a bad file keeps the current list and throws.
+   * A renewed artefact was adopted (artefact-watch.ts): a newer revocation list ends every live
+   * session whose Grant, Grant issuer or operator it revokes (draft §9: authorisation is
+   * re-evaluated, not assumed); the status file shows the new expiry at once.
    */
-  reloadRevocations(): number {
-    for (const r of this.config.trust.revocations) {
-      try {
-        this.trust.setRevocation(readArtefactFile(r));
-      } catch (e) {
-        // An older or identical list is not news; anything else is a real problem with the file.
-        if ((e as { code?: string }).code !== 'ARTEFACT_STALE_SEQUENCE') throw e;
-      }
-    }
-    const ended = this.broker.revalidate((g, operator) => !this.trust.isRevoked(g.objectId) && !this.trust.isRevoked(operator) && !this.trust.isRevoked(g.issuer));
-    this.log.info({ event: 'revocations.reloaded', sessions_ended: ended }, 'revocation lists reloaded');
+  private adopted(kind: string): void {
+    if (kind === 'revocation') this.revalidateSessions();
     this.status?.refresh();
+  }
+
+  /** Ends the sessions the revocation list in force revokes; returns how many. */
+  private revalidateSessions(): number {
+    const ended = this.broker.revalidate((g, operator) => !this.trust.isRevoked(g.objectId) && !this.trust.isRevoked(operator) && !this.trust.isRevoked(g.issuer));
+    this.log.info({ event: 'revocations.reloaded', sessions_ended: ended }, 'revocation list in force applied to live sessions');
     return ended;
+  }
+
+  /**
+   * SIGHUP: offers every configured artefact file again (revocation lists, RN Set Statement, PCert);
+   * newer valid ones are adopted, the rest logged (artefact.refused) with the current ones kept.
+   */
+  reloadArtefacts(): void {
+    const results = this.artefacts?.reload() ?? [];
+    this.log.info({ event: 'artefacts.reloaded', files: results.map((r) => ({ file: r.file, artefact: r.kind, ...r.result })) }, 'artefact files reloaded');
+    this.status?.refresh();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.endpoint.stopAccepting();
+    this.artefacts?.stop();
     // Sessions close gracefully (CLOSE acknowledged, bounded by CLOSE_TIMEOUT_MS) before the RN link
     // goes, so operators see a clean end rather than a link loss.
     const closing = [...this.sessions].map((s) => new Promise<void>((resolve) => (s.state === 'closed' ? resolve() : (s.once('close', () => resolve()), s.close()))));

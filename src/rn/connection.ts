@@ -288,6 +288,11 @@ export class RnConnection implements Peer, PreauthHolder {
         return sb.unstitch(this, m.stitchId, m.code);
       case ControlKind.REJECT_OFFER:
         return sb.rejectOffer(this, m.stitchId);
+      case ControlKind.ARTEFACT:
+        // EP -> RN with an empty body: "send me the artefacts you hold, and newer ones" (an opt-in,
+        // so endpoints that do not know ARTEFACT never receive one). Anything else is a violation.
+        if (m.artefact.length !== 0) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'EP sent an ARTEFACT with a body: only the RN offers artefacts');
+        return sb.subscribeArtefacts(this);
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `EP sent RN-only control kind 0x${m.kind.toString(16)}`);
     }

@@ -66,7 +66,7 @@ interface SwitchboardOptions {
   readonly log: RnLog;
   /** Stitches one link may take part in before JOINs are refused as overloaded. */
   readonly maxStitchesPerLink?: number;
-  /** Told of every attach and detach: offers the RN's artefacts to new links (src/rn/artefacts.ts). */
+  /** Offers the RN's artefacts to links that ask (ARTEFACT, empty) and forgets them on detach (src/rn/artefacts.ts). */
   readonly artefacts?: { attached(peer: Peer): void; detached(peer: Peer): void };
 }
 
@@ -91,7 +91,6 @@ export class Switchboard {
     if (set === undefined) this.byCid.set(k, (set = new Set()));
     set.add(peer);
     this.byPeer.set(peer, new Set());
-    this.opts.artefacts?.attached(peer);
   }
 
   /** Link gone: every stitch it was part of ends, and the other side hears UNSTITCH(peer gone). */
@@ -105,6 +104,11 @@ export class Switchboard {
     for (const id of [...(this.byPeer.get(peer) ?? [])]) this.teardown(id, peer, UnstitchCode.PEER_GONE);
     this.byPeer.delete(peer);
     this.opts.artefacts?.detached(peer);
+  }
+
+  /** ARTEFACT (empty) from an EP: it wants the RN's artefacts now and whenever newer ones come. */
+  subscribeArtefacts(peer: Peer): void {
+    if (this.byPeer.has(peer)) this.opts.artefacts?.attached(peer);
   }
 
   /** ACCEPT: the link takes the responder role (draft §4 step 4). */

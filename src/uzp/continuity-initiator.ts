@@ -21,6 +21,11 @@ import type { CryptoProvider } from './crypto/provider.js';
 
 /** Lifetime of a RESUME token: long enough for one JOIN, short as §11.4 asks. */
 export const RESUME_TOKEN_LIFETIME_MS = 15_000;
+/**
+ * One re-stitch attempt (JOIN + RESUMED): far above a JOIN's round trip, short enough that an RN
+ * that stalled (its link still looks up) costs little before the next RN is tried.
+ */
+export const RESTITCH_ATTEMPT_MS = 3_000;
 const RETRY_BASE_MS = 50;
 const RETRY_CAP_MS = 1_000;
 
@@ -73,11 +78,16 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
 
 /** 'done', a terminal refusal, or the transient error of this attempt. */
 async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number): Promise<'done' | UzpError | Error> {
+  const avoid = session.failover?.lostRn;
   let stitch: StitchPort;
   const now = wallMs(ctx.clock);
   try {
-    stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) =>
-      encodeResume(ctx.provider, keys, { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid }),
+    stitch = await ctx.link.join(
+      ctx.target,
+      ctx.grant,
+      (rnCid) => encodeResume(ctx.provider, keys, { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid }),
+      AbortSignal.timeout(ctx.timeoutMs),
+      avoid === undefined ? undefined : { avoid },
     );
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));

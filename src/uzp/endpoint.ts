@@ -14,7 +14,7 @@ import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import type { HandshakeIdentity, HandshakeTrust } from './handshake/common.js';
 import { startInitiator } from './handshake/initiator.js';
 import { EXT_CONTINUITY, type HandshakeExtension } from './handshake/messages.js';
-import { keepStitched, RESUME_TOKEN_LIFETIME_MS } from './continuity-initiator.js';
+import { keepStitched, RESTITCH_ATTEMPT_MS } from './continuity-initiator.js';
 import { ResumeRegistry, type ContinuityTrust } from './continuity-responder.js';
 import { isResume, CONTINUITY_VERSION } from './session/continuity.js';
 import { DEFAULT_CONTINUITY_WINDOW_MS, type SessionContinuityOptions } from './session/failover.js';
@@ -30,10 +30,15 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The part of an RN link the endpoint uses (src/uzp/link RnLink implements it). */
 export interface LinkPort {
   /** `ch1` as a function: made for the RN the JOIN goes to (a continuity token binds it). */
-  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<StitchPort>;
+  join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: JoinPreference): Promise<StitchPort>;
   accept(): void;
   on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
   off(event: 'offer', cb: (offer: OfferPort) => void): unknown;
+}
+
+/** Where a JOIN should go first: after a failover, not through the RN that just failed. */
+export interface JoinPreference {
+  readonly avoid?: Uint8Array;
 }
 
 export interface OfferPort {
@@ -164,7 +169,7 @@ export class Endpoint extends EventEmitter {
           grant,
           grantId: decodeEnvelope(this.provider, grant).objectId,
           rnSet: () => c.trust.rnSet,
-          timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESUME_TOKEN_LIFETIME_MS),
+          timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESTITCH_ATTEMPT_MS),
         });
       }
       return session;

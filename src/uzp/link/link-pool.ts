@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { ErrorCode } from '../errors.js';
+import { equal } from '../bytes.js';
 import { LinkManager, type LinkManagerOptions } from './link-manager.js';
 import type { Offer, RnLink } from './rn-link.js';
 import type { Stitch } from './stitch.js';
@@ -110,8 +111,10 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   /** JOIN through each attached RN in turn until one stitches; the last RN's error otherwise. */
-  async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<Stitch> {
-    const links = this.links;
+  async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array }): Promise<Stitch> {
+    const avoid = prefer?.avoid;
+    // The RN that just failed us goes last (a stalled RN still looks attached until its idle timeout).
+    const links = avoid === undefined ? this.links : [...this.links].sort((a, b) => Number(equal(a.rnCid, avoid)) - Number(equal(b.rnCid, avoid)));
     if (links.length === 0) throw new StateError(ErrorCode.LINK_CLOSED, 'no RN attached (all RNs of the set unreachable so far)');
     let last: unknown;
     for (const link of links) {

@@ -162,6 +162,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         this.state = 'attached';
         this.clearTimers();
         this.startKeepalive(r.keepaliveMs);
+        // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
+        // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
+        this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
         const s = this.settle;
         this.settle = null;
         s?.resolve(this);

@@ -45,6 +45,8 @@ export class Failover {
   readonly liveness: Liveness | undefined;
   private readonly por: PorKeys;
   private rnCid: Uint8Array | undefined;
+  /** The RN whose stitch was lost last: a re-stitch tries the others first. */
+  lostRn: Uint8Array | undefined;
   private cancelWindow: (() => void) | undefined;
 
   constructor(
@@ -75,6 +77,7 @@ export class Failover {
   /** The stitch is gone: no liveness until the next one; the continuity window starts. */
   lost(): void {
     this.liveness?.stop();
+    if (this.rnCid !== undefined) this.lostRn = this.rnCid;
     this.rnCid = undefined;
     if (this.cancelWindow === undefined) this.cancelWindow = this.h.clock.setTimeout(() => this.h.expired(), this.o.windowMs, { unref: true });
   }

@@ -190,7 +190,7 @@ describe('revocation lists', () => {
     const a = mint('revocation', revocationBody([rn1.cid]), { sequence: 3 });
     const first = ts.setRevocation(a);
     expect(ts.setRevocation(a)).toBe(first);
-    expect(codeOf(() => ts.setRevocation(mint('revocation', revocationBody([rn2.cid]), { sequence: 3 })))).toBe(ErrorCode.ARTEFACT_STALE_SEQUENCE);
+    expect(codeOf(() => ts.setRevocation(mint('revocation', revocationBody([rn2.cid]), { sequence: 3 })))).toBe(ErrorCode.ARTEFACT_CONFLICT);
     expect(ts.isRevoked(rn1.cid)).toBe(true);
   });
   it('issuer, window and signature are checked', () => {

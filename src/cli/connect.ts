@@ -125,7 +125,7 @@ async function serveSlot(f: SessionFlags & { readonly slot: string }, io: Comman
     notice(
       io,
       f.json,
-      { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString() },
+      { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString(), ...(conn.session.rnCid ? { rn: toHex(conn.session.rnCid) } : {}) },
       `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}; Grant ${validity}`,
     );
     return await untilDone(conn, serve(slot, explain), io, f.json);

@@ -61,7 +61,9 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
             backoff.reset();
             return;
           }
-          if (outcome instanceof UzpError) {
+          // Only the peer's refusal is final; an RN that does not (yet) hold the peer, a lost
+          // link or a timeout is tried again, elsewhere, until the continuity window ends.
+          if (outcome instanceof UzpError && outcome.code === ErrorCode.CONTINUITY_REFUSED) {
             session.end(outcome);
             return;
           }

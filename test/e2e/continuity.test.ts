@@ -106,7 +106,11 @@ describe('session continuity across RN loss (draft §11)', () => {
     initiator.close();
   });
 
-  it('re-stitches at the standby RN after SIGKILL of the carrying RN: every message once, in order, both ways', async () => {
+  /**
+   * Traffic both ways, `fault` applied to the RN carrying the stitch, then: re-stitched elsewhere
+   * and every message delivered once and in order. Returns the re-stitch time.
+   */
+  async function survives(fault: (rn: (typeof rns)[number]) => void): Promise<number> {
     const { initiator, responder } = await connected();
     // The listener goes on inside the 'channel' event: message 0 is delivered right after it.
     let atResponder: { readonly got: number[] } | undefined;
@@ -134,8 +138,10 @@ describe('session continuity across RN loss (draft §11)', () => {
     }, 5);
     await until(() => recv.got.length > 100, 'traffic flowing');
     const victim = rnOf(initiator);
-    signalProcess(victim.child, 'SIGKILL');
-    expect(await restitched).toBe(1);
+    const t0 = performance.now();
+    fault(victim);
+    expect(await restitched).toBeGreaterThanOrEqual(1);
+    const ms = performance.now() - t0;
     expect(initiator.state).toBe('stitched');
     const sentAtRestitch = i;
     await until(() => recv.got.length > sentAtRestitch + 200, 'traffic after the re-stitch');
@@ -144,6 +150,36 @@ describe('session continuity across RN loss (draft §11)', () => {
     expect(recv.got).toEqual([...Array(i).keys()]);
     expect(atInitiator.got).toEqual([...Array(j).keys()]);
     expect(rnOf(initiator)).not.toBe(victim);
+    initiator.close();
+    return ms;
+  }
+
+  it('re-stitches at the standby RN after SIGKILL of the carrying RN: every message once, in order, both ways', async () => {
+    await survives((rn) => signalProcess(rn.child, 'SIGKILL'));
+  });
+
+  it('a blackholed RN (SIGSTOP) is found by PoR and the session re-stitches elsewhere, nothing lost', async () => {
+    let stopped: (typeof rns)[number] | undefined;
+    try {
+      await survives((rn) => {
+        stopped = rn;
+        signalProcess(rn.child, 'SIGSTOP');
+      });
+    } finally {
+      if (stopped !== undefined) signalProcess(stopped.child, 'SIGCONT');
+    }
+  });
+
+  it('in failover no channel opens (authority frozen, draft §11.3), and one does after the re-stitch', async () => {
+    const { initiator } = await connected();
+    const frozen = new Promise<void>((resolve) => initiator.once('failover', () => resolve()));
+    const back = new Promise<void>((resolve) => initiator.once('restitched', () => resolve()));
+    signalProcess(rnOf(initiator).child, 'SIGKILL');
+    await frozen;
+    expect(initiator.state).toBe('failover');
+    expect(() => initiator.openChannel()).toThrow(expect.objectContaining({ code: 'SESSION_FROZEN' }));
+    await back;
+    expect(initiator.openChannel().id).toBeGreaterThan(0);
     initiator.close();
   });
 });

@@ -114,6 +114,8 @@ export const MAX_ANNOUNCED_MAX_FRAME = 16 * 1024 * 1024;
 export const DEFAULT_KEEPALIVE_MS = 10_000;
 /** A link with no frame at all for this long is dead (EP) / idle and closed (RN). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** A probe of a link whose path a session found dead (RnLink.probe): the RN answers a PING in ms. */
+export const PROBE_TIMEOUT_MS = 1_000;
 /** EP: TCP connect + HELLO..OK must finish within this. */
 export const DEFAULT_ATTACH_TIMEOUT_MS = 10_000;
 /** RN: an unauthenticated connection must reach OK within this. */

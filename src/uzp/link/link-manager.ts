@@ -53,6 +53,9 @@ export interface LinkManagerOptions {
   readonly exclude?: () => ReadonlySet<string>;
 }
 
+/** A link that stayed up this long is replaced without backoff when it drops. */
+const IMMEDIATE_AFTER_UP_MS = 1_000;
+
 /** With every eligible RN held by a sibling, look again this often (a sibling may let one go). */
 const EXCLUDED_RECHECK_MS = 1_000;
 
@@ -81,6 +84,8 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private rnKey: string | undefined;
   /** Waiting because siblings hold every eligible RN (not a failure: no backoff). */
   private standby = false;
+  /** Addresses not yet tried in this round: each is tried once at once, then the backoff applies. */
+  private roundLeft = 0;
 
   constructor(private readonly opts: LinkManagerOptions) {
     super();
@@ -100,7 +105,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     return this.rnKey;
   }
 
-  /** Failed attempts since the last stable attachment. */
+  /** Failed rounds (every address tried once) since the last stable attachment. */
   get failures(): number {
     return this.backoff.attempts;
   }
@@ -184,6 +189,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.retry(new ValidationError(ErrorCode.RNSET_NOT_ELIGIBLE, 'no RN Set Statement with a reachable RN is loaded'));
       return;
     }
+    if (this.roundLeft <= 0) this.roundLeft = addrs.length;
     const pick = addrs[this.cursor++ % addrs.length]!;
     const address = pick.address;
     this.rnKey = pick.rn;
@@ -205,7 +211,8 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.attempt = null;
       this.rnKey = undefined;
       if (this.stopped) return;
-      this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }));
+      // The other addresses of this round first, at once (a dead RN must not delay a live one).
+      this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }), --this.roundLeft > 0);
       return;
     }
     this.attempt = null;
@@ -214,6 +221,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       return;
     }
     this.current = link;
+    this.roundLeft = 0;
     this.upAt = this.clock.now();
     // Stay on this RN next time (a healthy RN is preferred over rotating away from it).
     this.cursor = Math.max(0, this.cursor - 1);
@@ -232,7 +240,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       if (this.stopped) return;
       if (this.clock.now() - this.upAt >= (this.opts.stableMs ?? BACKOFF_STABLE_MS)) this.backoff.reset();
       this.cursor++; // fail over to the next address first
-      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`));
+      // A link that was up a while is replaced at once (at most one reconnect a second per
+      // manager: a flapping RN still meets the backoff).
+      const upMs = this.clock.now() - this.upAt;
+      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`), upMs >= IMMEDIATE_AFTER_UP_MS);
     });
     if (this.responder) link.accept();
     if (this.opts.attest !== undefined) void this.sendEvidence(link, this.opts.attest);
@@ -254,9 +265,18 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
   }
 
-  private retry(err: CodedError): void {
+  private retry(err: CodedError, nextInRound = false): void {
     this.emit('down', err);
     if (this.stopped) return;
+    if (nextInRound) {
+      // Not a timer: nothing to wait for (a fake clock need not be advanced for it either).
+      const h = setImmediate(() => {
+        this.cancelTimer = null;
+        void this.connect();
+      });
+      this.cancelTimer = () => clearImmediate(h);
+      return;
+    }
     const delay = this.backoff.next();
     this.cancelTimer = this.clock.setTimeout(() => {
       this.cancelTimer = null;

@@ -14,7 +14,7 @@ import { AttachInitiator, CONTROL_AD } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, every, type Clock } from '../../lib/clock.js';
-import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
+import { ControlKind, PROBE_TIMEOUT_MS, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
@@ -47,6 +47,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly joins = new Map<number, PendingJoin>();
   private nextJoinId = 1;
   private pingNonce = 0;
+  private probing = false;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
 
@@ -356,6 +357,24 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       this.joins.set(joinId, { resolve, reject, cancel });
       this.sendControl({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(this.rnCid) : ch1 });
     });
+  }
+
+  /**
+   * Something above saw a path through this RN fail (a session's PoR, draft §11.2): ask the RN now
+   * (PING) instead of waiting out the idle timeout; no frame at all within `ms` and the link is
+   * taken as dead, so the link manager attaches elsewhere at once.
+   */
+  probe(ms = PROBE_TIMEOUT_MS): void {
+    if (this.state !== 'attached' || this.probing) return;
+    this.probing = true;
+    const since = this.clock.now();
+    this.sendControl({ kind: ControlKind.PING, nonce: ++this.pingNonce });
+    this.timers.push(
+      this.clock.setTimeout(() => {
+        this.probing = false;
+        if (this.lastFrameAt <= since) this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no answer to a probe within ${ms} ms`), false);
+      }, ms),
+    );
   }
 
   /** Closes the link; stitches end with by 'link', pending joins reject with LINK_CLOSED. */

@@ -45,6 +45,8 @@ export interface Stitch {
   onDrain(cb: () => void): void;
   /** Sends UNSTITCH and forgets the stitch. Idempotent. */
   close(): void;
+  /** The session found this path dead (PoR): have the link check its RN now. */
+  suspect(): void;
 }
 
 /** What a stitch needs from its link. */
@@ -54,6 +56,7 @@ export interface StitchHost {
   sendRelay(stitchId: number, payload: Uint8Array): boolean;
   /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
   releaseStitch(stitchId: number): void;
+  probe(): void;
 }
 
 export class LinkStitch implements Stitch {
@@ -115,6 +118,10 @@ export class LinkStitch implements Stitch {
     if (this.isClosed) return;
     this.host.releaseStitch(this.id);
     this.ended(undefined);
+  }
+
+  suspect(): void {
+    this.host.probe();
   }
 
   // ---- called by the link ----

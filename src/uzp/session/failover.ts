@@ -11,6 +11,8 @@ import type { ContinuityKeys } from './continuity.js';
 import { SESSION_TAG_LENGTH } from './continuity.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
 import { answerChallenge, CTL_POR_CHALLENGE, CTL_POR_RESPONSE, decodePor, PorVerifier, type PorKeys } from './por.js';
+import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
+import type { SessionKeys } from '../handshake/keys.js';
 
 export const DEFAULT_CONTINUITY_WINDOW_MS = 30_000;
 
@@ -105,4 +107,31 @@ export class Failover {
     const answer = answerChallenge(this.h.provider, this.por, c, { generation: this.generation, rnCid: this.rnCid, nowMs: wallMs(this.h.clock), skewMs: this.o.skewMs });
     if (answer !== undefined) this.h.sendControl(answer);
   }
+}
+
+/** What failoverFor() needs of its session (Session fits). */
+interface FailoverSession {
+  readonly keys: SessionKeys;
+  exporter(label: string, context: Uint8Array, length: number): Uint8Array;
+  sendControl(message: Uint8Array): void;
+  lose(reason: UzpError, pathSuspect?: boolean): void;
+  end(reason: UzpError): void;
+}
+
+/** The continuity half of `s`: PoR failure is a failover trigger, the window's end ends it. */
+export function failoverFor(s: FailoverSession, provider: CryptoProvider, clock: Clock, c: SessionContinuityOptions): Failover {
+  return new Failover(
+    {
+      provider,
+      clock,
+      role: s.keys.role,
+      localCid: s.keys.localCid,
+      peerCid: s.keys.peerCid,
+      exporter: (label, context, length) => s.exporter(label, context, length),
+      sendControl: (m) => s.sendControl(m),
+      dead: (ms) => s.lose(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no Proof-of-Reachability from the peer for ${ms} ms`), true),
+      expired: () => s.end(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `no re-stitch within the continuity window of ${c.windowMs} ms`)),
+    },
+    c,
+  );
 }

@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { BlockEngine, type BlockLimits } from '../blocks/engine.js';
+import { BlockEngine } from '../blocks/engine.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
@@ -13,35 +13,12 @@ import { exportKeyingMaterial } from '../exporter.js';
 import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';
 import { Channel, type ChannelHost } from './channel.js';
-import { Failover, type SessionContinuityOptions } from './failover.js';
+import { failoverFor, type Failover } from './failover.js';
 import { mayReleaseData, type Revalidation } from './state.js';
+import type { SessionOptions, StitchPort } from './session-types.js';
+import { WritableWaiters } from './writers.js';
 
-/** The part of an RN stitch a session uses (src/uzp/link provides it). */
-export interface StitchPort {
-  readonly id: number;
-  /** CID of the RN carrying the stitch (PoR binds it, draft §12.1); absent on test stitches. */
-  readonly rnCid?: Uint8Array;
-  send(payload: Uint8Array): boolean;
-  onPayload(cb: (payload: Uint8Array) => void): void;
-  onClose(cb: (error?: Error) => void): void;
-  onDrain(cb: () => void): void;
-  close(): void;
-}
-
-interface SessionOptions {
-  readonly provider: CryptoProvider;
-  readonly keys: SessionKeys;
-  readonly association: Association;
-  readonly limits?: Partial<BlockLimits>;
-  /** Time source for the engine and every session timer; default systemClock. */
-  readonly clock?: Clock;
-  /**
-   * Both sides announced continuity (EXT_CONTINUITY): the session survives the loss of its stitch
-   * (failover until re-stitched or the window ends) and runs PoR liveness. Without it, losing the
-   * stitch ends the session, as for a peer that does not know continuity.
-   */
-  readonly continuity?: SessionContinuityOptions;
-}
+export type { StitchPort, SessionOptions } from './session-types.js';
 
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
 function isBlock(b: Uint8Array): boolean {
@@ -77,7 +54,7 @@ export class Session extends EventEmitter implements ChannelHost {
   private timerAt = Infinity;
   private pumpScheduled = false;
   private blocked = false;
-  private writableWaiters: Array<() => void> = [];
+  private readonly writers = new WritableWaiters();
   private nextChannelId: number;
   private closeError: UzpError | undefined;
   private closing = false;
@@ -106,32 +83,18 @@ export class Session extends EventEmitter implements ChannelHost {
       now: () => clock.now(),
       limits: o.limits,
       onMessage: (ch, msg, closed) => this.onMessage(ch, msg, closed),
-      onWritable: () => this.wakeWriters(),
+      onWritable: () => this.writers.wake(),
       onClose: (err, code) => this.finish(err, code),
       onDrop: () => {
         this.droppedPayloads++;
       },
     });
-    this.failover = o.continuity === undefined ? undefined : this.makeFailover(o.continuity);
+    this.failover = o.continuity === undefined ? undefined : failoverFor(this, o.provider, clock, o.continuity);
   }
 
-  private makeFailover(c: SessionContinuityOptions): Failover {
-    return new Failover(
-      {
-        provider: this.provider,
-        clock: this.clock,
-        role: this.keys.role,
-        localCid: this.keys.localCid,
-        peerCid: this.keys.peerCid,
-        exporter: (label, context, length) => this.exporter(label, context, length),
-        sendControl: (m) => {
-          if (this.engine.send(CONTROL_CHANNEL, m)) this.schedulePump();
-        },
-        dead: (ms) => this.lose(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no Proof-of-Reachability from the peer for ${ms} ms`)),
-        expired: () => this.finish(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `no re-stitch within the continuity window of ${c.windowMs} ms`), undefined),
-      },
-      c,
-    );
+  /** Queues a session control message (channel 0: PoR, failover.ts). */
+  sendControl(message: Uint8Array): void {
+    if (this.engine.send(CONTROL_CHANNEL, message)) this.schedulePump();
   }
 
   get state(): string {
@@ -139,6 +102,10 @@ export class Session extends EventEmitter implements ChannelHost {
   }
   get peerCid(): Uint8Array {
     return this.keys.peerCid;
+  }
+  /** The RN carrying the session now (undefined in failover or on test stitches). */
+  get rnCid(): Uint8Array | undefined {
+    return this.stitch?.rnCid;
   }
   get stats(): BlockEngine['stats'] & { droppedPayloads: number } {
     return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
@@ -190,21 +157,19 @@ export class Session extends EventEmitter implements ChannelHost {
    * the session waits in failover for restitch() or the end of the continuity window. Without
    * continuity the session ends, as before.
    */
-  lose(reason: UzpError): void {
+  lose(reason: UzpError, pathSuspect = false): void {
     const s = this.association.state;
     if (s !== 'stitched' && s !== 'authenticated') return;
     const old = this.stitch;
+    if (pathSuspect) old?.suspect?.();
     this.stitch = undefined;
     this.disarmTimer();
     this.association.to('failover');
-    this.emit('failover', reason);
-    if (this.failover === undefined) {
-      old?.close();
-      this.finish(reason, undefined);
-      return;
-    }
-    this.failover.lost();
+    // Before 'failover' is heard: a re-stitch starts from it and must know which RN to avoid.
+    this.failover?.lost();
     old?.close();
+    this.emit('failover', reason);
+    if (this.failover === undefined) this.finish(reason, undefined);
   }
 
   /** Open a new channel towards the peer. Frozen in failover (draft §11.3 step 2: no authority expansion). */
@@ -261,20 +226,7 @@ export class Session extends EventEmitter implements ChannelHost {
 
   waitWritable(signal?: AbortSignal): Promise<void> {
     this.assertOpen();
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-      const waiter = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      // An aborted wait leaves no waiter behind.
-      const onAbort = (): void => {
-        this.writableWaiters = this.writableWaiters.filter((w) => w !== waiter);
-        reject(signal!.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.writableWaiters.push(waiter);
-    });
+    return this.writers.wait(signal);
   }
 
   channelClosedLocally(id: number): void {
@@ -312,12 +264,6 @@ export class Session extends EventEmitter implements ChannelHost {
     }
     ch.deliver(message, closed);
     if (closed && ch.closed) this.channels.delete(id);
-  }
-
-  private wakeWriters(): void {
-    const waiters = this.writableWaiters;
-    this.writableWaiters = [];
-    for (const w of waiters) w();
   }
 
   private schedulePump(): void {
@@ -395,7 +341,7 @@ export class Session extends EventEmitter implements ChannelHost {
       if (remoteCode !== undefined) this.drain();
       else this.release(this.stitch);
     }
-    this.wakeWriters();
+    this.writers.wake();
     for (const ch of this.channels.values()) ch.abort();
     this.emit('close', err, remoteCode);
   }

@@ -90,31 +90,38 @@ function managerWorld() {
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
+/** Several turns: a round of attempts chains one per turn. */
+const settled = async (): Promise<void> => {
+  for (let i = 0; i < 8; i++) await settle();
+};
 
 describe('LinkManager', () => {
-  it('keeps one link: backs off exponentially across failures, rotating through RN addresses', async () => {
+  it('keeps one link: tries every address of a round at once, then backs off exponentially between rounds', async () => {
     const w = managerWorld();
-    w.setOutcomes(['fail', 'fail', 'fail', 'ok']);
+    w.setOutcomes(['fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'ok']);
     const m = w.make();
     m.start();
-    await settle();
-    expect(w.attempts).toHaveLength(1);
-    expect(w.downs).toHaveLength(1);
+    await settled();
+    expect(w.attempts).toHaveLength(3); // a dead RN does not delay the next address
+    expect(w.downs).toHaveLength(3);
+    expect(m.failures).toBe(1);
     w.clock.advance(498);
-    await settle();
-    expect(w.attempts).toHaveLength(1); // 499 ms not yet elapsed
+    await settled();
+    expect(w.attempts).toHaveLength(3); // 499 ms not yet elapsed
     w.clock.advance(1);
-    await settle();
-    expect(w.attempts).toHaveLength(2);
-    w.clock.advance(999);
-    await settle();
-    expect(w.attempts).toHaveLength(3);
-    w.clock.advance(1999);
-    await settle();
-    expect(w.attempts.map((a) => a.address)).toEqual(['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000', '10.0.0.1:7000']);
+    await settled();
+    expect(w.attempts).toHaveLength(6);
+    expect(m.failures).toBe(2);
+    w.clock.advance(998);
+    await settled();
+    expect(w.attempts).toHaveLength(6); // the ceiling doubled
+    w.clock.advance(1);
+    await settled();
+    const a = ['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000'];
+    expect(w.attempts.map((x) => x.address)).toEqual([...a, ...a, a[0]]);
     expect(w.ups).toHaveLength(1);
     expect(m.link).toBe(w.ups[0]);
-    expect(m.failures).toBe(3);
+    expect(m.failures).toBe(2);
   });
 
   it('reconnects after a link drops (failing over to the next address first) and re-issues ACCEPT', async () => {
@@ -141,46 +148,43 @@ describe('LinkManager', () => {
     expect(l.accepts).toBe(1);
   });
 
-  it('resets the backoff only after a stable attachment', async () => {
+  it('resets the backoff only after a stable attachment; a link that was up a while is replaced at once', async () => {
     const w = managerWorld();
-    w.setOutcomes(['fail', 'fail', 'ok', 'fail', 'ok', 'fail']);
+    w.setOutcomes(['fail', 'fail', 'ok', 'fail', 'ok']);
     const m = w.make({ stableMs: 60_000 });
     m.start();
-    await settle();
-    w.clock.advance(499);
-    await settle();
-    w.clock.advance(999);
-    await settle();
-    expect(w.links).toHaveLength(1);
-    expect(m.failures).toBe(2);
-    w.links[0]!.drop(); // dropped quickly: no reset, the next delay keeps growing
-    expect(m.failures).toBe(3);
-    w.clock.advance(1999);
-    await settle();
-    w.clock.advance(3999);
-    await settle();
-    expect(w.links).toHaveLength(2);
-    w.clock.advance(60_000); // stable for a minute
-    w.links[1]!.drop();
+    await settled();
+    expect([w.links.length, m.failures]).toEqual([1, 0]); // .1 and .2 failed, .3 attached in the same round
+    w.links[0]!.drop(); // dropped at once: the backoff applies, and grows
     expect(m.failures).toBe(1);
+    w.clock.advance(499);
+    await settled();
+    expect(w.links).toHaveLength(2);
+    w.links[1]!.drop();
+    expect(m.failures).toBe(2);
+    w.clock.advance(999);
+    await settled();
+    expect(w.links).toHaveLength(3);
+    w.clock.advance(60_000); // stable for a minute
+    w.links[2]!.drop();
+    expect(m.failures).toBe(0);
+    await settled(); // up a while: replaced without waiting
+    expect(w.links).toHaveLength(4);
   });
 
-  it('by default a few stable seconds reset the backoff: a working RN that dies is left at the base delay', async () => {
+  it('by default a few stable seconds reset the backoff: a working RN that dies is replaced at once', async () => {
     const w = managerWorld();
     w.setOutcomes(['fail', 'fail', 'fail', 'ok', 'ok']);
     const m = w.make();
     m.start();
-    await settle();
-    for (const ms of [499, 999, 1999]) {
-      w.clock.advance(ms);
-      await settle();
-    }
-    expect([w.links.length, m.failures]).toEqual([1, 3]);
+    await settled();
+    w.clock.advance(499);
+    await settled();
+    expect([w.links.length, m.failures]).toEqual([1, 1]);
     w.clock.advance(5_000); // up for 5 s
     w.links[0]!.drop();
-    expect(m.failures).toBe(1); // reset: the next attempt comes after the base delay, not 4 s
-    w.clock.advance(499);
-    await settle();
+    expect(m.failures).toBe(0);
+    await settled();
     expect(w.links).toHaveLength(2);
   });
 
@@ -213,10 +217,10 @@ describe('LinkManager', () => {
     expect(l.attached).toBe(false);
     expect(w.downs.at(-1)).toBeUndefined();
     expect(w.clock.pending).toBe(0);
-    w.setOutcomes(['fail']);
+    w.setOutcomes(['fail', 'fail', 'fail']); // a whole round fails: the backoff timer is armed
     const ac = new AbortController();
     w.make({ signal: ac.signal }).start();
-    await settle();
+    await settled();
     expect(w.clock.pending).toBe(1);
     ac.abort();
     expect(w.clock.pending).toBe(0);

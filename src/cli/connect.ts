@@ -33,6 +33,7 @@ const SESSION_FLAGS = {
   grant: { type: 'string', placeholder: 'FILE', required: true, describe: 'Grant naming this operator, the gateway and the slot' },
   gateway: { type: 'string', placeholder: 'CID', required: true, describe: 'gateway CID (64 hex)' },
   revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list' },
+  'por-log': { type: 'string', placeholder: 'FILE', describe: 'append every Proof-of-Reachability accepted from the gateway as a signed por-evidence artefact (JSON lines; for audits)' },
   'max-wait': { type: 'int', placeholder: 'S', min: 1, max: 3600, default: 30, describe: 'when the RN is lost, wait up to S seconds for the session to be re-stitched at another RN, then exit 3' },
 } as const;
 const SLOT_FLAG = { slot: { type: 'string', placeholder: 'ID', required: true, describe: 'slot id on the gateway' } } as const;
@@ -52,7 +53,8 @@ async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: {
   const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
   const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
   try {
-    return await connectOperator(files, gateway, { maxWaitMs: f['max-wait'] * 1000, ...(attestation !== undefined ? { attestation } : {}), ...(use ?? {}) });
+    const porLog = f['por-log'] === undefined ? {} : { porLog: { file: f['por-log'], onError: (e: Error) => notice(io, f.json, { event: 'por_log_failed', reason: e.message }, `--por-log: cannot write (${e.message}); PoR records stop, the session goes on`) } };
+    return await connectOperator(files, gateway, { maxWaitMs: f['max-wait'] * 1000, ...porLog, ...(attestation !== undefined ? { attestation } : {}), ...(use ?? {}) });
   } catch (e) {
     // A failed appraisal is a result to show, check by check, not a bare error line.
     if (e instanceof AttestationError) {

@@ -18,6 +18,7 @@ import { attestationRequest } from '../attest/request.js';
 import type { AppraisalResult } from '../attest/types.js';
 import { appraiseOnSession, AttestationError, pushedEvidence, type AttestationRequirement } from './attest.js';
 import { preflight } from './preflight.js';
+import { logPors } from './por-log.js';
 import type { Mode } from '../hil/messages.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { type CodedError, CommonCode, isCodedError, LocalError } from '../lib/errors.js';
@@ -58,6 +59,8 @@ interface ConnectOperatorOptions {
   readonly maxWaitMs?: number;
   /** How long to wait for the first RN attachment (default 10 s). */
   readonly attachTimeoutMs?: number;
+  /** Keep every accepted PoR as a por-evidence artefact in this file (por-log.ts). */
+  readonly porLog?: { readonly file: string; readonly onError: (e: Error) => void };
 }
 
 const DEFAULT_FIRST_ATTACH_MS = 10_000;
@@ -113,7 +116,8 @@ export async function connectOperator(
       const req = opts.attestation;
       const nonces = req?.nonces ?? (req !== undefined ? new NonceStore(provider) : undefined);
       const nonce = nonces?.issue();
-      const session = await joinGateway(() => ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) }), first);
+      const session: Session = await joinGateway(() => ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) }), first);
+      if (opts.porLog !== undefined) logPors(opts.porLog.file, provider, id.signer, session, opts.porLog.onError);
       const close = (): void => {
         session.close();
         setTimeout(() => links.stop(), 200).unref();

@@ -1,9 +1,10 @@
-// Object type -> body codec. Types without a codec yet ("attestation", "por-evidence") decode
-// structurally as envelopes but cannot be opened as typed artefacts (ARTEFACT_TYPE).
+// Object type -> body codec. Types without a codec yet ("attestation") decode structurally as
+// envelopes but cannot be opened as typed artefacts (ARTEFACT_TYPE).
 
 import type { BodyCodec } from './codec.js';
 import { grantCodec } from './grant.js';
 import { pcertCodec } from './pcert.js';
+import { porEvidenceCodec, type PorEvidenceBody } from './por-evidence.js';
 import { revocationCodec } from './revocation.js';
 import { rnSetCodec } from './rnset.js';
 import type { GrantBody, ObjectType, PCertBody, RevocationBody, RnSetBody } from './types.js';
@@ -14,6 +15,7 @@ export interface BodyOf {
   grant: GrantBody;
   'rn-set': RnSetBody;
   revocation: RevocationBody;
+  'por-evidence': PorEvidenceBody;
 }
 export type CodecType = keyof BodyOf;
 
@@ -22,6 +24,7 @@ const CODECS: { readonly [T in CodecType]: BodyCodec<BodyOf[T]> } = {
   grant: grantCodec,
   'rn-set': rnSetCodec,
   revocation: revocationCodec,
+  'por-evidence': porEvidenceCodec,
 };
 
 export function codecFor<T extends CodecType>(type: T): BodyCodec<BodyOf[T]>;

@@ -10,7 +10,7 @@ import { EXPORTER_LABELS } from '../exporter.js';
 import type { ContinuityKeys } from './continuity.js';
 import { SESSION_TAG_LENGTH } from './continuity.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
-import { answerChallenge, CTL_POR_CHALLENGE, CTL_POR_RESPONSE, decodePor, PorVerifier, type PorKeys } from './por.js';
+import { answerChallenge, CTL_POR_CHALLENGE, CTL_POR_RESPONSE, decodePor, PorVerifier, type PorChallenge, type PorKeys } from './por.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import type { SessionKeys } from '../handshake/keys.js';
 
@@ -38,6 +38,8 @@ interface FailoverHost {
   dead(waitedMs: number): void;
   /** The continuity window ran out in failover. */
   expired(): void;
+  /** A PoR of the peer was accepted. */
+  accepted?(challenge: PorChallenge, proof: Uint8Array): void;
 }
 
 export class Failover {
@@ -64,7 +66,7 @@ export class Failover {
       responderCid: initiator ? h.peerCid : h.localCid,
     };
     this.por = { key: h.exporter(EXPORTER_LABELS.por, new Uint8Array(0), 32), tag, localCid: h.localCid, peerCid: h.peerCid };
-    this.liveness = o.por === false ? undefined : new Liveness(h.clock, new PorVerifier(h.provider, this.por), o.por, { send: (m) => h.sendControl(m), dead: (ms) => h.dead(ms) });
+    this.liveness = o.por === false ? undefined : new Liveness(h.clock, new PorVerifier(h.provider, this.por), o.por, { send: (m) => h.sendControl(m), dead: (ms) => h.dead(ms), accepted: (c, proof) => h.accepted?.(c, proof) });
   }
 
   /** Stitched through the RN `rnCid` (first stitch or re-stitch): liveness from now, window over. */
@@ -116,11 +118,19 @@ interface FailoverSession {
   sendControl(message: Uint8Array): void;
   lose(reason: UzpError, pathSuspect?: boolean): void;
   end(reason: UzpError): void;
+  emit(event: 'por', record: AcceptedPor): boolean;
+}
+
+/** A PoR the session accepted: what a por-evidence record retains (artefacts/por-evidence.ts). */
+export interface AcceptedPor {
+  readonly challenge: PorChallenge;
+  readonly proof: Uint8Array;
+  readonly sessionTag: Uint8Array;
 }
 
 /** The continuity half of `s`: PoR failure is a failover trigger, the window's end ends it. */
 export function failoverFor(s: FailoverSession, provider: CryptoProvider, clock: Clock, c: SessionContinuityOptions): Failover {
-  return new Failover(
+  const f: Failover = new Failover(
     {
       provider,
       clock,
@@ -131,7 +141,9 @@ export function failoverFor(s: FailoverSession, provider: CryptoProvider, clock:
       sendControl: (m) => s.sendControl(m),
       dead: (ms) => s.lose(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no Proof-of-Reachability from the peer for ${ms} ms`), true),
       expired: () => s.end(new UzpError(ErrorCode.LINK_CLOSED, 'peer', `no re-stitch within the continuity window of ${c.windowMs} ms`)),
+      accepted: (challenge, proof) => s.emit('por', { challenge, proof, sessionTag: f.continuity.tag }),
     },
     c,
   );
+  return f;
 }

@@ -6,7 +6,7 @@
 // direction, sealed into blocks with whatever data is flowing (docs/PROFILE.md gives the figures).
 
 import { wallMs, type Clock } from '../../lib/clock.js';
-import { decodePor, PorVerifier, type PorVerdict } from './por.js';
+import { decodePor, PorVerifier, type PorChallenge, type PorVerdict } from './por.js';
 
 export const DEFAULT_POR_INTERVAL_MS = 1_000;
 export const DEFAULT_POR_TIMEOUT_MS = 2_500;
@@ -20,6 +20,8 @@ interface LivenessHooks {
   send(message: Uint8Array): void;
   /** No proof within timeoutMs: the path is dead. */
   dead(waitedMs: number): void;
+  /** A PoR response was accepted (for --por-log records). */
+  accepted?(challenge: PorChallenge, proof: Uint8Array): void;
 }
 
 export interface LivenessStats {
@@ -62,16 +64,19 @@ export class Liveness {
   onResponse(message: Uint8Array): PorVerdict {
     const now = wallMs(this.clock);
     let verdict: PorVerdict;
+    let r: ReturnType<typeof decodePor> | undefined;
     try {
-      verdict = this.verifier.verify(decodePor(message), now);
+      r = decodePor(message);
+      verdict = this.verifier.verify(r, now);
     } catch {
       verdict = 'unknown-nonce';
     }
-    if (verdict !== 'accepted') {
+    if (verdict !== 'accepted' || r === undefined) {
       this.stats.refused++;
       return verdict;
     }
-    const issued = decodePor(message).challenge.issuedMs;
+    const issued = r.challenge.issuedMs;
+    this.hooks.accepted?.(r.challenge, r.proof!);
     this.stats.accepted++;
     this.stats.lastRttMs = now - issued;
     this.stats.lastAcceptedAt = now;

@@ -81,6 +81,17 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
 /** 'done', a terminal refusal, or the transient error of this attempt. */
 async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number): Promise<'done' | UzpError | Error> {
   const avoid = session.failover?.lostRn;
+  // The attempt's deadline runs on the session's clock, like every other timer here.
+  const attemptSignal = new AbortController();
+  const cancelDeadline = ctx.clock.setTimeout(() => attemptSignal.abort(), ctx.timeoutMs, { unref: true });
+  try {
+    return await attemptOnce(session, keys, ctx, rnSetId, generation, avoid, attemptSignal);
+  } finally {
+    cancelDeadline();
+  }
+}
+
+async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number, avoid: Uint8Array | undefined, attemptSignal: AbortController): Promise<'done' | UzpError | Error> {
   let stitch: StitchPort;
   const now = wallMs(ctx.clock);
   try {
@@ -88,7 +99,7 @@ async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchCont
       ctx.target,
       ctx.grant,
       (rnCid) => encodeResume(ctx.provider, keys, { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid }),
-      AbortSignal.timeout(ctx.timeoutMs),
+      attemptSignal.signal,
       avoid === undefined ? undefined : { avoid },
     );
   } catch (e) {

@@ -82,7 +82,7 @@ export class ResumeRegistry {
     if (t.generation <= entry.lastGeneration) throw refused(`replayed token (generation ${t.generation}, accepted up to ${entry.lastGeneration})`);
     const now = wallMs(this.clock);
     const skew = this.trust.skewSeconds * 1000;
-    if (t.expiresMs - t.issuedMs > MAX_TOKEN_LIFETIME_MS || t.issuedMs > now + skew || t.expiresMs + skew < now) throw refused('the token is expired or not short-lived');
+    if (t.expiresMs < t.issuedMs || t.expiresMs - t.issuedMs > MAX_TOKEN_LIFETIME_MS || t.issuedMs > now + skew || t.expiresMs + skew < now) throw refused('the token is expired or not short-lived');
     let grant: Valid<Grant>;
     try {
       grant = this.trust.validateGrant(offer.grant, { audience: this.localCid, subject: offer.initiator });

@@ -185,6 +185,7 @@ export class Session extends EventEmitter implements ChannelHost {
   channel(id: number): Channel {
     let ch = this.channels.get(id);
     if (ch === undefined) {
+      if (this.association.state === 'failover') throw new StateError(ErrorCode.SESSION_FROZEN, 'the session is in failover: no new channel until it is re-stitched (draft §11.3)');
       ch = new Channel(id, this);
       this.channels.set(id, ch);
     }

@@ -1,5 +1,6 @@
 // fast-check arbitraries for artefact bodies and junk inputs (test helper).
 
+import type { PorEvidenceBody } from '../../../src/uzp/artefacts/por-evidence.js';
 import fc from 'fast-check';
 import type { CborValue } from '../../../src/uzp/cbor.js';
 import type { GrantBody, PCertBody, Purpose, RevocationBody, RnSetBody } from '../../../src/uzp/artefacts/types.js';
@@ -67,6 +68,17 @@ export const rnSetBodyArb: fc.Arbitrary<RnSetBody> = fc.record({
       { maxLength: 4, selector: (e) => Buffer.from(e.publicKey).toString('hex') },
     )
     .map((es) => es.map((e) => ({ cid: provider.blake3(e.publicKey), ...e }))),
+});
+
+export const porEvidenceBodyArb: fc.Arbitrary<PorEvidenceBody> = fc.record({
+  profile: fc.nat(),
+  rnCid: bytes32,
+  sessionTag: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+  generation: fc.nat(),
+  nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+  issuedMs: fc.nat({ max: 2 ** 40 }),
+  expiresMs: fc.nat({ max: 2 ** 40 }),
+  proof: bytes32,
 });
 
 export const revocationBodyArb: fc.Arbitrary<RevocationBody> = fc.record({

@@ -8,7 +8,7 @@ import { openAndVerify } from '../../../src/uzp/artefacts/open.js';
 import { signArtefact } from '../../../src/uzp/artefacts/sign.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp/cbor.js';
 import { equal } from '../../../src/uzp/bytes.js';
-import { grantBodyArb, pcertBodyArb, revocationBodyArb, rnSetBodyArb } from './arbitraries.js';
+import { grantBodyArb, pcertBodyArb, porEvidenceBodyArb, revocationBodyArb, rnSetBodyArb } from './arbitraries.js';
 import { gateway, operator, provider, root, window } from './fixtures.js';
 
 const arbs: { [T in CodecType]: fc.Arbitrary<BodyOf[T]> } = {
@@ -16,6 +16,7 @@ const arbs: { [T in CodecType]: fc.Arbitrary<BodyOf[T]> } = {
   grant: grantBodyArb,
   'rn-set': rnSetBodyArb,
   revocation: revocationBodyArb,
+  'por-evidence': porEvidenceBodyArb,
 };
 
 function roundTrip<T extends CodecType>(type: T): void {
@@ -33,7 +34,7 @@ function roundTrip<T extends CodecType>(type: T): void {
 }
 
 describe('body codecs round-trip', () => {
-  for (const type of ['pcert', 'grant', 'rn-set', 'revocation'] as const) it(type, () => roundTrip(type));
+  for (const type of ['pcert', 'grant', 'rn-set', 'revocation', 'por-evidence'] as const) it(type, () => roundTrip(type));
 });
 
 describe('whole artefacts round-trip through sign -> openAndVerify', () => {

@@ -79,7 +79,7 @@ export function mint<T extends CodecType>(
   const subjAud: Partial<ArtefactFields> =
     type === 'pcert'
       ? { subject: provider.blake3((body as PCertBody).publicKey) }
-      : type === 'grant'
+      : type === 'grant' || type === 'por-evidence'
         ? { subject: operator.cid, audience: gateway.cid }
         : {};
   return signArtefact(provider, issuer.signer, { type, ...window(), ...subjAud, ...over } as ArtefactFields & { type: T }, body);

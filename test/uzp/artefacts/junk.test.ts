@@ -30,6 +30,7 @@ const valid: Record<CodecType, Uint8Array> = {
   grant: mint('grant', grantBody()),
   'rn-set': mint('rn-set', rnSetBody()),
   revocation: mint('revocation', revocationBody([gateway.cid], [root.cid])),
+  'por-evidence': mint('por-evidence', { profile: 1, rnCid: root.cid, sessionTag: new Uint8Array(16).fill(7), generation: 2, nonce: new Uint8Array(16).fill(9), issuedMs: 1_000, expiresMs: 3_500, proof: new Uint8Array(32).fill(5) }),
 };
 const types = Object.keys(valid) as CodecType[];
 const resolve = (kid: Uint8Array) => (equal(kid, root.cid) ? root.publicKey : undefined);

@@ -23,12 +23,19 @@ const DESCRIPTION = [
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
+/** The other RNs attached besides the one named (warm standby), or a warning when there is none. */
+function standbyText(rn: RnStatus): string {
+  if (rn.links === undefined) return '';
+  const others = rn.links.filter((l) => l.rn !== rn.rn);
+  return others.length > 0 ? `; standby ${others.map((l) => `${l.rn.slice(0, 12)}… at ${l.address}`).join(', ')}` : '; no standby RN (one RN reachable)';
+}
+
 function rnLine(rn: RnStatus): string {
   const err = rn.last_error !== undefined ? `; last error ${rn.last_error.code}: ${rn.last_error.message} (${rn.last_error.at})` : '';
   const tries = rn.failures > 0 ? ` (${count(rn.failures, 'failed attempt')})` : '';
   switch (rn.state) {
     case 'attached':
-      return `attached to ${rn.rn} at ${rn.address} since ${rn.since}`;
+      return `attached to ${rn.rn} at ${rn.address} since ${rn.since}${standbyText(rn)}`;
     case 'connecting':
       return `not attached yet, trying since ${rn.since}${tries}${err}`;
     case 'detached':

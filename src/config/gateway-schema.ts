@@ -48,7 +48,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     return at(p);
   };
 
-  const o = root.obj(['kind', 'name', 'identity', 'trust', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
+  const o = root.obj(['kind', 'name', 'identity', 'trust', 'rn', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
   o.req('kind').choice([CONFIG_KIND] as const, ' (it tells a config from the other JSON files of a gateway)');
   const name = o.opt('name', (x) => x.text({ max: 64 }));
 
@@ -65,6 +65,10 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
       fileField(x, 'revocation list', 'copy it from the domain admin (`uzpgw pantheon revoke` writes it) or remove the entry'),
     ),
   };
+
+  // draft §11.1: RNs kept attached at once (warm standby); 1 turns the standby off.
+  const rnObj = o.opt('rn', (x) => x.obj(['links'], 'an object {"links"?: 1..4}'));
+  const rnLinks = rnObj?.opt('links', (x) => x.int(1, 4, 'how many RNs to stay attached to at once, 1..4 (2 = one warm standby)')) ?? 2;
 
   const board = o.req('board').text({ pattern: BOARD_ID, max: 32, what: 'a board id such as rpi-4b or virtual (see `uzpgw boards`)' });
   const virtualDir = o.opt('virtual_dir', (x) => {
@@ -115,6 +119,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     ...(name !== undefined ? { name } : {}),
     identity,
     trust,
+    rnLinks,
     board,
     ...(virtualDir !== undefined ? { virtualDir } : {}),
     audit,

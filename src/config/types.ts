@@ -123,6 +123,8 @@ export interface GatewayConfig {
   readonly name?: string;
   readonly identity: { readonly key: string; readonly pcert: string };
   readonly trust: { readonly anchor: string; readonly rnSet: string; readonly revocations: readonly string[] };
+  /** RNs kept attached at once (warm standby, draft §11.1); default 2. Optional for configs built in code. */
+  readonly rnLinks?: number;
   readonly board: string;
   readonly virtualDir?: string;
   readonly audit: AuditConfig;

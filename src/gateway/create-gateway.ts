@@ -120,6 +120,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch });
   // Warm standby (draft §11.1): attached to two RNs of the set, so a session re-stitches at once.
   const links = new LinkPool({
+    size: config.rnLinks ?? 2,
     trust,
     identity: own.identity({ seed: id.seed }),
     accept: true,

@@ -23,13 +23,15 @@ export function statusFileOf(config: { readonly identity: { readonly key: string
   return join(dirname(config.identity.key), STATUS_FILE_NAME);
 }
 
-/** The RN attachment: the gateway keeps one RN link at a time (LinkManager) and fails over between RNs. */
+/** The RN attachment: the gateway keeps links to two RNs (LinkPool, warm standby) and fails over between them. */
 export interface RnStatus {
   /** connecting: no attachment yet since start; detached: an attachment was lost and is being retried. */
   readonly state: 'connecting' | 'attached' | 'detached' | 'stopped';
-  /** CID (hex) and address of the attached RN. */
+  /** CID (hex) and address of the RN attached last. */
   readonly rn?: string;
   readonly address?: string;
+  /** Every RN attached now (the warm standby included). */
+  readonly links?: readonly { readonly rn: string; readonly address: string }[];
   /** When the current state began (ISO). */
   readonly since: string;
   /** Failed attempts since the last stable attachment. */

@@ -17,10 +17,14 @@ export const STATUS_INTERVAL_MS = 30_000;
 /** The LinkManager events and counters the reporter follows (LinkManager fits). */
 export interface RnLinkEvents {
   readonly failures: number;
+  /** Every attached link (a LinkPool has them). */
+  readonly links?: readonly AttachedRn[];
   on(event: 'up', cb: (link: AttachedRn) => void): unknown;
   on(event: 'down', cb: (err: CodedError | undefined) => void): unknown;
   off(event: 'up', cb: (link: AttachedRn) => void): unknown;
   off(event: 'down', cb: (err: CodedError | undefined) => void): unknown;
+  on(event: 'link-down', cb: (err: CodedError | undefined) => void): unknown;
+  off(event: 'link-down', cb: (err: CodedError | undefined) => void): unknown;
 }
 
 /** What the reporter reads of an attached RnLink. */
@@ -68,6 +72,7 @@ export class StatusReporter {
     this.rn = { state: 'connecting', since: this.iso(), failures: 0 };
     this.o.links.on('up', this.onUp);
     this.o.links.on('down', this.onDown);
+    this.o.links.on('link-down', this.onLinkDown);
     this.tick();
   }
 
@@ -83,6 +88,7 @@ export class StatusReporter {
     this.cancelTimer();
     this.o.links.off('up', this.onUp);
     this.o.links.off('down', this.onDown);
+    this.o.links.off('link-down', this.onLinkDown);
     this.rn = { state: 'stopped', since: this.iso(), failures: this.o.links.failures };
     this.write();
     await this.idle();
@@ -94,9 +100,22 @@ export class StatusReporter {
   }
 
   private readonly onUp = (link: AttachedRn): void => {
-    this.rn = { state: 'attached', rn: toHex(link.rnCid), address: link.address, since: this.iso(), failures: 0 };
+    const since = this.rn.state === 'attached' ? this.rn.since : this.iso();
+    this.rn = { state: 'attached', rn: toHex(link.rnCid), address: link.address, since, failures: 0, ...this.attached() };
     this.write();
   };
+
+  /** One link of several went down: the list shrinks; 'down' reports losing the last one. */
+  private readonly onLinkDown = (): void => {
+    if (this.rn.state !== 'attached') return;
+    this.rn = { ...this.rn, ...this.attached() };
+    this.write();
+  };
+
+  private attached(): { links?: { rn: string; address: string }[] } {
+    const l = this.o.links.links;
+    return l === undefined ? {} : { links: l.map((x) => ({ rn: toHex(x.rnCid), address: x.address })) };
+  }
 
   /** `err` undefined: the LinkManager was stopped, which stop() reports. */
   private readonly onDown = (err: CodedError | undefined): void => {

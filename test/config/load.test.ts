@@ -63,6 +63,19 @@ describe('loadGatewayConfig', () => {
     expect(mq).toMatchObject({ qos: 1, maxInflight: 16, maxQueue: 1000, keepaliveS: 30, maxPayloadBytes: 65536 });
   });
 
+  it('rn.links: the warm standby count, 2 by default, 1..4', () => {
+    expect(load(virtualConfig()).rnLinks).toBe(2);
+    expect(load(edit((c) => (c.rn = { links: 1 }))).rnLinks).toBe(1);
+    let err: ConfigError | undefined;
+    try {
+      load(edit((c) => (c.rn = { links: 5 })), a, 'rn5.json');
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.issues.map((i) => i.path)).toEqual(['rn.links']);
+    expect(err?.message).toMatch(/how many RNs to stay attached to at once, 1\.\.4/);
+  });
+
   it('throws one ConfigError (CONFIG_INVALID) listing every error', () => {
     const file = a.write('bad.json', edit((c) => ((c.board = 'rpi4'), (c.audit.level = 'x'))));
     let err: unknown;

@@ -156,6 +156,34 @@ describe('StatusReporter', () => {
     await s.reporter.stop();
   });
 
+  it('with a warm standby (LinkPool) lists every attached RN, and keeps "attached" while one of two drops', async () => {
+    const file = join(dir, 'rn-pool.json');
+    const s = setup(file);
+    const other = s.d.member('rn').id;
+    const a = { rnCid: s.rn.id.cid, address: '127.0.0.1:7443' };
+    const b = { rnCid: other.cid, address: '127.0.0.1:7444' };
+    const pool = s.links as unknown as { links: (typeof a)[] };
+    pool.links = [];
+    s.reporter.start();
+    s.timers.advance(1_000);
+    pool.links = [a];
+    s.links.emit('up', a);
+    s.timers.advance(1_000);
+    pool.links = [a, b];
+    s.links.emit('up', b);
+    await s.reporter.idle();
+    const both = [
+      { rn: toHex(s.rn.id.cid), address: a.address },
+      { rn: toHex(other.cid), address: b.address },
+    ];
+    expect(read(file).rn).toMatchObject({ state: 'attached', since: '2026-12-04T12:00:01.000Z', links: both });
+    pool.links = [b];
+    s.links.emit('link-down', new ProtocolError(ErrorCode.LINK_CLOSED, 'RN link 127.0.0.1:7443 closed'));
+    await s.reporter.idle();
+    expect(read(file).rn).toMatchObject({ state: 'attached', links: [both[1]] });
+    await s.reporter.stop();
+  });
+
   it('rewrites every 30 s on the injected clock (unref), warns once per artefact per day, and reports expired', async () => {
     const file = join(dir, 'periodic.json');
     const s = setup(file);

@@ -22,14 +22,14 @@ export function notice(io: CommandIo, json: boolean, fields: { readonly event: s
 }
 
 /** tail: one JSON line per reading. */
-export function serveTail(slot: SlotChannel, io: CommandIo, count: number): Promise<number> {
+export function serveTail(slot: SlotChannel, io: CommandIo, count: number, printed = { n: 0 }): Promise<number> {
   return new Promise((resolve) => {
-    let n = 0;
+    if (printed.n >= count) return resolve(0);
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
-      if (n >= count) return;
+      if (printed.n >= count) return;
       io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
-      if (++n >= count) resolve(0);
+      if (++printed.n >= count) resolve(0);
     });
   });
 }

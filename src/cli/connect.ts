@@ -7,7 +7,6 @@
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 
 import type { Mode } from '../hil/messages.js';
-import { isCodedError } from '../lib/errors.js';
 import { AttestationError } from '../operator/attest.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { RefusedByGateway } from '../operator/errors.js';
@@ -17,10 +16,10 @@ import { HilRefusedError, SlotChannel } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { toHex } from '../uzp/bytes.js';
-import { ErrorCode } from '../uzp/errors.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
 import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
+import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { defineCommand, defineGroup } from './define.js';
 import type { FlagValues } from './flags.js';
 
@@ -42,7 +41,7 @@ const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: '
 type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
 
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves (readings produced in between are not replayed yet); serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
 const STREAM_JSON =
   'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 
@@ -65,56 +64,38 @@ async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: {
   }
 }
 
-/** Exit status when the RN was lost and no re-stitch came within --max-wait. */
-const EXIT_RN_LOST = 3;
-
-/** The gateway refused to re-stitch (it restarted, or the Grant no longer holds): not an RN loss. */
-function isRefusal(e: Error): boolean {
-  return isCodedError(e) && e.code === ErrorCode.CONTINUITY_REFUSED;
+/**
+ * Connects, opens the slot in the HIL mode and serves it until done. With `reopen` (tail and
+ * modbus-tcp, whose local side can carry on), a session the gateway refuses to re-stitch (it
+ * restarted, draft §11.4: "otherwise a fresh authorised re-stitch") is replaced by a fresh one and
+ * the slot opened again, for up to --max-wait; serial and mqtt end instead (a resent command could
+ * act twice).
+ */
+async function serveSlot(
+  f: SessionFlags & { readonly slot: string },
+  io: CommandIo,
+  hilMode: Mode,
+  serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
+  reopen = false,
+): Promise<number> {
+  let conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
+  for (;;) {
+    if (typeof conn === 'number') return conn;
+    const code = await serveOnce(conn, f, io, hilMode, serve, reopen);
+    if (code !== REOPEN) return code;
+    notice(io, f.json, { event: 'reopening' }, 'the gateway refused to re-stitch the session (it restarted?): opening a fresh session');
+    conn = await reopenWithin(() => open(f, io, false, { slot: f.slot, mode: hilMode }), f['max-wait'] * 1000, io, f.json);
+  }
 }
 
-/** The session ended while waiting for a re-stitch (failover -> closed). */
-function endedInFailover(conn: OperatorConnection): boolean {
-  const h = conn.session.association.history;
-  return h[h.length - 2] === 'failover';
-}
-
-/** Resolves with the exit code when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
-async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean): Promise<number> {
-  const signal = new Promise<number>((resolve) => {
-    const stop = (): void => resolve(0);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  // Never silently: losing the RN is said, and so is the re-stitch that rides through it (draft
-  // §11.3); a session that ended under us (no re-stitch in time, gateway gone or closed it) too.
-  const onFailover = (e?: Error): void => notice(io, json, { event: 'rn_lost', reason: e?.message ?? 'stitch closed' }, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`);
-  const onRestitched = (generation: number, rn?: Uint8Array): void =>
-    notice(io, json, { event: 'restitched', generation, ...(rn ? { rn: toHex(rn) } : {}) }, `re-stitched${rn ? ` through RN ${toHex(rn).slice(0, 12)}` : ''}; nothing lost`);
-  conn.session.on('failover', onFailover);
-  conn.session.on('restitched', onRestitched);
-  let onClose: (e?: Error) => void = () => {};
-  const ended = new Promise<number>((resolve) => {
-    onClose = (e?: Error): void => {
-      const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
-      notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
-      resolve(e === undefined ? 0 : endedInFailover(conn) && !isRefusal(e) ? EXIT_RN_LOST : 1);
-    };
-    conn.session.once('close', onClose);
-  });
-  const code = await Promise.race([done, signal, ended]);
-  // Our own close (mode done, signal) is no news.
-  conn.session.off('close', onClose);
-  conn.session.off('failover', onFailover);
-  conn.session.off('restitched', onRestitched);
-  conn.close();
-  return code;
-}
-
-/** Connects, opens the slot in the HIL mode and serves it until done. */
-async function serveSlot(f: SessionFlags & { readonly slot: string }, io: CommandIo, hilMode: Mode, serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>): Promise<number> {
-  const conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
-  if (typeof conn === 'number') return conn;
+async function serveOnce(
+  conn: OperatorConnection,
+  f: SessionFlags & { readonly slot: string },
+  io: CommandIo,
+  hilMode: Mode,
+  serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
+  reopen: boolean,
+): Promise<number> {
   const explain = (code: string, bridged?: readonly string[]): string => explainRefusal(code, conn.grant.body, f.slot, bridged);
   if (conn.appraisal !== undefined) {
     const passed = conn.appraisal.claims.filter((c) => c.status === 'pass').length;
@@ -130,7 +111,7 @@ async function serveSlot(f: SessionFlags & { readonly slot: string }, io: Comman
       { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString(), ...(conn.session.rnCid ? { rn: toHex(conn.session.rnCid) } : {}) },
       `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}; Grant ${validity}`,
     );
-    return await untilDone(conn, serve(slot, explain), io, f.json);
+    return await untilDone(conn, serve(slot, explain), io, f.json, reopen);
   } catch (e) {
     conn.close();
     // The gateway says only a code; the Grant we hold says what it covers.
@@ -145,7 +126,10 @@ const tail = defineCommand({
   description: DESCRIPTION,
   flags: { ...SESSION_FLAGS, ...SLOT_FLAG, ...COUNT_FLAG, ...APPRAISAL_FLAGS },
   json: STREAM_JSON,
-  run: ({ flags }, io) => serveSlot(flags, io, 'tail', (slot) => serveTail(slot, io, flags.count ?? Infinity)),
+  run: ({ flags }, io) => {
+    const printed = { n: 0 }; // --count spans the sessions of a reopen
+    return serveSlot(flags, io, 'tail', (slot) => serveTail(slot, io, flags.count ?? Infinity, printed), true);
+  },
 });
 
 const modbusTcp = defineCommand({
@@ -160,6 +144,7 @@ const modbusTcp = defineCommand({
     try {
       return await serveSlot(flags, io, 'modbus', (slot, explain) =>
         local.serve(slot, io, (code) => notice(io, flags.json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code}); the Modbus client got an exception`)),
+        true,
       );
     } finally {
       await local.close();

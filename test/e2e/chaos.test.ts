@@ -21,7 +21,7 @@ import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { TestDomain } from '../helpers/domain.js';
-import { signalProcess, spawnCli, stopAll, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { until } from '../uzp/link/wait.js';
 
 const KILLS = 10;
@@ -227,4 +227,16 @@ describe('chaos: RNs killed and blackholed under live operators (issue #11)', ()
     for (const c of [gateway, tailBus, tailLine, modbusOp]) expect(c.proc.exitCode, c.stderr().slice(-2000)).toBeNull();
     expect(lines(tailBus.stderr()).filter((v) => v.event === 'session_ended')).toEqual([]);
   }, 150_000);
+
+  it('a gateway that restarted refuses the re-stitch; the tail operator opens a fresh session by itself', async () => {
+    const connectedBefore = lines(tailLine.stderr()).filter((v) => v.event === 'connected').length;
+    const readingsBefore = seqs(tailLine).length;
+    await stopProcess(gateway, 'SIGKILL');
+    gateway = spawnCli(['gateway', '--config', f('gateway.json'), '--log-level', 'info']);
+    await within(30_000, () => lines(tailLine.stderr()).filter((v) => v.event === 'connected').length > connectedBefore, 'a fresh session after the gateway restart');
+    const said = lines(tailLine.stderr()).map((v) => v.event);
+    expect(said).toContain('reopening');
+    await within(15_000, () => seqs(tailLine).length > readingsBefore + 1, 'readings from the restarted gateway');
+    expect(tailLine.proc.exitCode).toBeNull();
+  }, 60_000);
 });

@@ -1,0 +1,81 @@
+// How `uzpgw connect` lives with its session: it says when the RN is lost and when the session is
+// re-stitched (draft §11.3), exits 3 when no RN came back within --max-wait, and tells the caller
+// to open a fresh session when the gateway refused the re-stitch (REOPEN).
+
+import { isCodedError } from '../lib/errors.js';
+import type { OperatorConnection } from '../operator/connect.js';
+import { toHex } from '../uzp/bytes.js';
+import { ErrorCode } from '../uzp/errors.js';
+import type { CommandIo } from './command.js';
+import { notice } from './connect-serve.js';
+
+/** Exit status when the RN was lost and no re-stitch came within --max-wait. */
+export const EXIT_RN_LOST = 3;
+/** Not an exit status: the session must be replaced by a fresh one. */
+export const REOPEN = -1;
+/** Between tries of a fresh session while the gateway is not reachable yet. */
+const REOPEN_RETRY_MS = 1_000;
+
+/** The gateway refused to re-stitch (it restarted, or the Grant no longer holds): not an RN loss. */
+function isRefusal(e: Error): boolean {
+  return isCodedError(e) && e.code === ErrorCode.CONTINUITY_REFUSED;
+}
+
+/** The session ended while waiting for a re-stitch (failover -> closed). */
+function endedInFailover(conn: OperatorConnection): boolean {
+  const h = conn.session.association.history;
+  return h[h.length - 2] === 'failover';
+}
+
+/** Resolves with the exit code (or REOPEN) when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
+export async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean, reopen: boolean): Promise<number> {
+  let stop: () => void = () => {};
+  const signal = new Promise<number>((resolve) => {
+    stop = (): void => resolve(0);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  // Never silently: losing the RN is said, and so is the re-stitch that rides through it (draft
+  // §11.3); a session that ended under us (no re-stitch in time, gateway gone or closed it) too.
+  const onFailover = (e?: Error): void => notice(io, json, { event: 'rn_lost', reason: e?.message ?? 'stitch closed' }, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`);
+  const onRestitched = (generation: number, rn?: Uint8Array): void =>
+    notice(io, json, { event: 'restitched', generation, ...(rn ? { rn: toHex(rn) } : {}) }, `re-stitched${rn ? ` through RN ${toHex(rn).slice(0, 12)}` : ''}; nothing lost`);
+  conn.session.on('failover', onFailover);
+  conn.session.on('restitched', onRestitched);
+  let onClose: (e?: Error) => void = () => {};
+  const ended = new Promise<number>((resolve) => {
+    onClose = (e?: Error): void => {
+      const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
+      notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
+      if (e === undefined) resolve(0);
+      else if (isRefusal(e)) resolve(reopen ? REOPEN : 1);
+      else resolve(endedInFailover(conn) ? EXIT_RN_LOST : 1);
+    };
+    conn.session.once('close', onClose);
+  });
+  const code = await Promise.race([done, signal, ended]);
+  // Our own close (mode done, signal) is no news.
+  conn.session.off('close', onClose);
+  conn.session.off('failover', onFailover);
+  conn.session.off('restitched', onRestitched);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  conn.close();
+  return code;
+}
+
+/** Opens a fresh session, trying again every second for up to `maxWaitMs`; then EXIT_RN_LOST. */
+export async function reopenWithin(open: () => Promise<OperatorConnection | number>, maxWaitMs: number, io: CommandIo, json: boolean): Promise<OperatorConnection | number> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    try {
+      return await open();
+    } catch (e) {
+      if (Date.now() + REOPEN_RETRY_MS > deadline) {
+        notice(io, json, { event: 'session_ended', reason: `no fresh session within --max-wait: ${(e as Error).message}` }, `no fresh session within --max-wait (${(e as Error).message})`);
+        return EXIT_RN_LOST;
+      }
+    }
+    await new Promise((r) => setTimeout(r, REOPEN_RETRY_MS));
+  }
+}

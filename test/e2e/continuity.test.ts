@@ -22,7 +22,7 @@ import { until } from '../uzp/link/wait.js';
 
 let dir: string;
 let d: TestDomain;
-const rns: { id: Identity; child: Child; address: string }[] = [];
+const rns: { id: Identity; child: Child; readonly address: string }[] = [];
 const pools: LinkPool[] = [];
 
 beforeAll(async () => {
@@ -76,7 +76,17 @@ function numbered(i: number): Uint8Array {
   return m;
 }
 
+/** Restarts, on its own address, every RN an earlier test killed or drained (the RN Set names them). */
+async function revive(): Promise<void> {
+  for (const [i, r] of rns.entries()) {
+    if (r.child.proc.exitCode === null && r.child.proc.signalCode === null) continue;
+    r.child = spawnCli(['rn', '--listen', r.address, '--trust', join(dir, 'trust.json'), '--key', join(dir, `rn${i}.key`)]);
+    await waitForJsonLine(r.child, (v) => v.event === 'listening');
+  }
+}
+
 async function connected(): Promise<{ initiator: Session; responder: Session; opPool: LinkPool; gwPool: LinkPool }> {
+  await revive();
   const gw = endpoint(d.member('gateway'), true);
   const op = endpoint(d.member('operator'), false);
   const gwMember = gw.ep;
@@ -168,6 +178,16 @@ describe('session continuity across RN loss (draft §11)', () => {
     } finally {
       if (stopped !== undefined) signalProcess(stopped.child, 'SIGCONT');
     }
+  });
+
+  it('an RN stopped with SIGTERM drains (DRAIN): its endpoints leave, the session re-stitches elsewhere, the RN exits 0', async () => {
+    let drained: (typeof rns)[number] | undefined;
+    await survives((rn) => {
+      drained = rn;
+      signalProcess(rn.child, 'SIGTERM');
+    });
+    // Every endpoint left at DRAIN, so the RN did not wait out its 5 s deadline.
+    expect(await drained!.child.exited).toEqual({ code: 0, signal: null });
   });
 
   it('in failover no channel opens (authority frozen, draft §11.3), and one does after the re-stitch', async () => {

@@ -91,7 +91,17 @@ async function session(env: Env, gwLink: RnLink, gw: Member, opLink: RnLink, op:
   const accepted = once<Session>((cb) => gwEp.once('session', cb));
   gwEp.accept();
   const opEp = new Endpoint({ trust: epTrust(env), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link: opLink });
-  const initiator = await opEp.connect(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid));
+  // ACCEPT (gateway link) and JOIN (operator link) race to the RN on two connections: try again
+  // while the RN has not seen the ACCEPT yet.
+  let initiator: Session;
+  for (;;) {
+    try {
+      initiator = await opEp.connect(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid));
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'PEER_NOT_ATTACHED') throw e;
+    }
+  }
   const responder = await accepted;
   cleanups.push(() => initiator.close());
   return { initiator, responder };

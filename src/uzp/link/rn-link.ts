@@ -13,8 +13,9 @@ import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
-import { systemClock, every, type Clock } from '../../lib/clock.js';
-import { ControlKind, PROBE_TIMEOUT_MS, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { LinkKeepalive } from './keepalive.js';
+import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
@@ -46,8 +47,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly stitches = new Map<number, LinkStitch>();
   private readonly joins = new Map<number, PendingJoin>();
   private nextJoinId = 1;
-  private pingNonce = 0;
-  private probing = false;
+  private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
 
@@ -57,6 +57,15 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.address = opts.address;
     this.clock = opts.clock ?? systemClock;
     this.lastFrameAt = this.clock.now();
+    this.keepalive = new LinkKeepalive({
+      clock: this.clock,
+      lastFrameAt: () => this.lastFrameAt,
+      ping: (nonce) => {
+        this.stats.pingsSent++;
+        this.sendControl({ kind: ControlKind.PING, nonce });
+      },
+      dead: (why) => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: ${why}`), false),
+    });
     const signer = p.signer(opts.identity.seed);
     this.cid = cidOf(p, signer.publicKey);
     // Structure only: the RN judges validity; we need the object_id that sig_ep covers.
@@ -162,7 +171,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         this.decoder.setMaxFrame(r.maxFrame);
         this.state = 'attached';
         this.clearTimers();
-        this.startKeepalive(r.keepaliveMs);
+        const keepalive = this.opts.keepaliveMs ?? r.keepaliveMs;
+        this.keepalive.start(keepalive, this.opts.idleTimeoutMs ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, 3 * keepalive));
         // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
         // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
         this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
@@ -176,21 +186,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)} during attachment`);
     }
-  }
-
-  private startKeepalive(announced: number): void {
-    const keepalive = this.opts.keepaliveMs ?? announced;
-    const idle = this.opts.idleTimeoutMs ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, 3 * keepalive);
-    this.timers.push(
-      every(this.clock, keepalive, () => {
-        if (this.clock.now() - this.lastFrameAt >= idle) {
-          this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no frame for ${idle} ms`), false);
-          return;
-        }
-        this.stats.pingsSent++;
-        this.sendControl({ kind: ControlKind.PING, nonce: ++this.pingNonce });
-      }),
-    );
   }
 
   private onFrame(f: Frame): void {
@@ -364,17 +359,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    * (PING) instead of waiting out the idle timeout; no frame at all within `ms` and the link is
    * taken as dead, so the link manager attaches elsewhere at once.
    */
-  probe(ms = PROBE_TIMEOUT_MS): void {
-    if (this.state !== 'attached' || this.probing) return;
-    this.probing = true;
-    const since = this.clock.now();
-    this.sendControl({ kind: ControlKind.PING, nonce: ++this.pingNonce });
-    this.timers.push(
-      this.clock.setTimeout(() => {
-        this.probing = false;
-        if (this.lastFrameAt <= since) this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no answer to a probe within ${ms} ms`), false);
-      }, ms),
-    );
+  probe(): void {
+    if (this.state === 'attached') this.keepalive.probe();
   }
 
   /** Closes the link; stitches end with by 'link', pending joins reject with LINK_CLOSED. */
@@ -384,6 +370,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private clearTimers(): void {
     for (const t of this.timers.splice(0)) t();
+    this.keepalive.stop();
   }
 
   private shutdown(err: CodedError | undefined, graceful: boolean): void {

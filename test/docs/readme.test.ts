@@ -6,7 +6,6 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadKeyFile } from '../../src/files/keyfile.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -32,13 +32,6 @@ function shellBlock(heading: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function bash(line: string): string {
   // The README's PATH line is part of every command here: it is what makes `uzpgw` resolve.
@@ -52,7 +45,7 @@ describe('README: a trust domain and an RN in five minutes', () => {
     expect(pathLine).toMatch(/^export PATH="\$PWD\/scripts:\$PATH"/);
     // $PWD in the README means the checkout: say so for the temporary directory.
     const prelude = `export PATH="${join(REPO, 'scripts')}:$PATH";`;
-    const port = String(await freePort());
+    const port = String(await freeLoopbackPort());
     const fill = (l: string): string => {
       const key = (f: string) => loadKeyFile(p, join(dir, f));
       return l

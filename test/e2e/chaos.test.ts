@@ -8,7 +8,7 @@
 // in order; the re-stitch times are printed.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import type { Identity } from '../../src/uzp/identity/identity.js';
 import { TestDomain } from '../helpers/domain.js';
 import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { until } from '../uzp/link/wait.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 
 const KILLS = 10;
 const STOPS = 2;
@@ -42,13 +43,6 @@ function startRn(i: number, port: number): Child {
   return spawnCli(['rn', '--listen', `127.0.0.1:${port}`, '--trust', f('trust.json'), '--key', f(`rn${i}.key`), '--log-level', 'warn']);
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** JSON lines of a child's stream so far. */
 function lines(text: string): Record<string, unknown>[] {
@@ -128,7 +122,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const id = d.member('rn').id;
     writeKeyFile(f(`rn${i}.key`), id);
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const child = startRn(i, port);
     await waitForJsonLine(child, (v) => v.event === 'listening');
     rns.push({ id, port, child });
@@ -153,7 +147,7 @@ beforeAll(async () => {
   const session = (grant: string): string[] => ['--key', f('op.key'), '--pcert', f('op.pcert'), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', f(grant), '--gateway', toHex(gw.id.cid), '--json'];
   tailBus = spawnCli(['connect', 'tail', ...session('bus.grant'), '--slot', MODBUS_SLOT.slot]);
   tailLine = spawnCli(['connect', 'tail', ...session('line.grant'), '--slot', SERIAL_SLOT.slot]);
-  const listen = `127.0.0.1:${await freePort()}`;
+  const listen = `127.0.0.1:${await freeLoopbackPort()}`;
   modbusOp = spawnCli(['connect', 'modbus-tcp', ...session('bus.grant'), '--slot', MODBUS_SLOT.slot, '--listen', listen]);
   await until(() => [tailBus, tailLine, modbusOp].every((c) => /"event":"connected"/.test(c.stderr())), 'three operators connected');
   const [host, port] = listen.split(':');
@@ -164,12 +158,16 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  client?.stop();
-  clientSocket?.destroy();
-  for (const r of rns) if (r.child.proc.exitCode === null && r.child.proc.signalCode === null) signalProcess(r.child, 'SIGCONT');
-  await stopAll();
-  await equipment?.close();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    client?.stop();
+    clientSocket?.destroy();
+    // A stopped RN must run again to take its SIGTERM; one already gone is skipped.
+    for (const r of rns) if (r.child.proc.exitCode === null && r.child.proc.signalCode === null) signalProcess(r.child, 'SIGCONT');
+  } finally {
+    await stopAll();
+    await equipment?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** until(), but after `ms` it fails saying what every process said last (a hung step is named). */

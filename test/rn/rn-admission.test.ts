@@ -5,21 +5,14 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.js';
-import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
-import type { Identity } from '../../src/uzp/identity/identity.js';
 import { RefusedCode } from '../../src/uzp/link/constants.js';
 import { TestDomain } from '../helpers/domain.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { until } from '../uzp/link/wait.js';
 import { attachFrom, destroyAll, silentFrom, type AttachOutcome } from './attach-from.js';
+import { startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
 
-interface Env {
-  d: TestDomain;
-  rn: RendezvousNode;
-  rnId: Identity;
-  address: string;
-  trust: TrustStore;
-}
+type Env = InProcessRn;
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,15 +20,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startRn(opts: Partial<RendezvousNodeOptions> = {}): Promise<Env> {
-  const d = new TestDomain();
-  const rnId = d.member('rn').id;
-  const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed, ...opts });
-  const address = await rn.listen('127.0.0.1', 0);
-  cleanups.push(() => rn.close());
-  const trust = d.trust();
-  trust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
-  return { d, rn, rnId, address, trust };
+function startRn(opts: Partial<RendezvousNodeOptions> = {}): Promise<Env> {
+  return startInProcessRn(cleanups, opts);
 }
 
 const attachedOk = (o: AttachOutcome): boolean => o.ok;

@@ -5,36 +5,26 @@
 
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.js';
+import type { RendezvousNodeOptions } from '../../src/rn/server.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
-import type { Identity } from '../../src/uzp/identity/identity.js';
 import { parseAddress } from '../../src/uzp/link/address.js';
 import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
 import type { Stitch } from '../../src/uzp/link/stitch.js';
 import type { CodedError } from '../../src/lib/errors.js';
-import { TestDomain, type Member } from '../helpers/domain.js';
+import type { Member } from '../helpers/domain.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
+import { startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
 
-interface Env {
-  d: TestDomain;
-  rn: RendezvousNode;
-  rnId: Identity;
-  address: string;
-}
+type Env = InProcessRn;
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startRn(opts: Partial<RendezvousNodeOptions> = {}): Promise<Env> {
-  const d = new TestDomain();
-  const rnId = d.member('rn').id;
-  const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed, ...opts });
-  const address = await rn.listen('127.0.0.1', 0);
-  cleanups.push(() => rn.close());
-  return { d, rn, rnId, address };
+function startRn(opts: Partial<RendezvousNodeOptions> = {}): Promise<Env> {
+  return startInProcessRn(cleanups, opts);
 }
 
 async function attach(env: Env, m: Member): Promise<RnLink> {

@@ -72,7 +72,7 @@ interface Pair {
 }
 
 async function pair(
-  opts: { suites?: number[]; gwTrust?: TrustStore; grant?: Uint8Array; op?: Member; gw?: Member; onResponder?: (ep: Endpoint) => void } = {},
+  opts: { suites?: number[]; gwTrust?: TrustStore; grant?: Uint8Array; op?: Member; gw?: Member; onResponder?: (ep: Endpoint) => void; continuity?: boolean } = {},
 ): Promise<Pair> {
   const op = opts.op ?? d.member('operator');
   const gw = opts.gw ?? d.member('gateway');
@@ -81,14 +81,16 @@ async function pair(
   const gwTrust = opts.gwTrust ?? trustFor();
   const gwLink = await RnLink.attach({ address: pR.address, trust: gwTrust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
   links.push(gwLink);
-  const gwEndpoint = new Endpoint({ trust: gwTrust, identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link: gwLink });
+  // PoR every 100 ms, failover after 1 s without a proof (continuity: both sides must announce it).
+  const por = { intervalMs: 100, timeoutMs: 1_000 };
+  const gwEndpoint = new Endpoint({ trust: gwTrust, identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link: gwLink, ...(opts.continuity ? { continuity: { trust: gwTrust, por } } : {}) });
   const accepted = new Promise<Session>((r) => gwEndpoint.once('session', r));
   opts.onResponder?.(gwEndpoint);
   gwEndpoint.accept();
   const opTrust = trustFor();
   const opLink = await RnLink.attach({ address: pI.address, trust: opTrust, identity: { seed: op.id.seed, pcert: op.pcert } });
   links.push(opLink);
-  const opEndpoint = new Endpoint({ trust: opTrust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link: opLink });
+  const opEndpoint = new Endpoint({ trust: opTrust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link: opLink, ...(opts.continuity ? { continuity: { trust: opTrust, por } } : {}) });
   const initiator = await opEndpoint.connect(gw.id.cid, opts.grant ?? d.grant(op.id.cid, gw.id.cid), { suites: opts.suites });
   const responder = await accepted;
   return { op, gw, initiator, responder, proxyI: pI.proxy, proxyR: pR.proxy, gwEndpoint };
@@ -186,6 +188,49 @@ describe('E2E sessions through an RN process', () => {
     for (let i = 0; i < N; i++) expect(equal(msgs[i]!, sent[i]!)).toBe(true);
     expect(p.responder.stats.dropped + p.responder.stats.droppedPayloads).toBeGreaterThanOrEqual(5);
     p.initiator.close();
+  });
+
+  it('a hostile RN cannot fake reachability (draft §12.6): replayed, fabricated and foreign PoR blocks are refused; a withheld answer is a failover', async () => {
+    const p = await pair({ continuity: true });
+    const other = await pair({ continuity: true });
+    // What the RN can see of the other session's PoR: its blocks, to forward into this one.
+    const foreign: Uint8Array[] = [];
+    other.proxyI.hook = (f, dir) => {
+      if (dir === 'from-rn' && isRelay(f) && (relayPayloadType(f) & 0xfc) === 0x10 && foreign.length < 20) foreign.push(f.slice());
+      return [f];
+    };
+    await until(() => foreign.length >= 5 && p.initiator.failover!.liveness!.stats.accepted >= 2, 'PoR running in both sessions');
+    // Towards the operator the RN replays every block twice, forwards the other session's blocks and
+    // adds fabricated ones: none may count as a proof.
+    let forwarded = 0;
+    let fabricated = 0;
+    p.proxyI.hook = (f, dir) => {
+      if (dir !== 'from-rn' || !isRelay(f) || (relayPayloadType(f) & 0xfc) !== 0x10) return [f];
+      const out = [f, f.slice()];
+      const alien = foreign[forwarded++ % foreign.length]!.slice();
+      alien.set(f.subarray(5, RELAY_PAYLOAD_OFFSET), 5); // this stitch's id
+      out.push(alien);
+      const fake = f.slice();
+      for (let i = RELAY_PAYLOAD_OFFSET + 1; i < fake.length; i++) fake[i] = (i * 31 + fabricated) & 0xff;
+      fabricated++;
+      out.push(fake);
+      return out;
+    };
+    const live = p.initiator.failover!.liveness!.stats;
+    const before = { accepted: live.accepted, dropped: p.initiator.stats.dropped };
+    await until(() => live.accepted >= before.accepted + 5 && fabricated >= 10, 'PoR goes on under the hostile relay');
+    expect(live.refused).toBe(0); // nothing it injected even reached the PoR verifier
+    expect(p.initiator.stats.dropped - before.dropped).toBeGreaterThanOrEqual(fabricated); // replays, foreign and fabricated blocks dropped
+    expect(p.initiator.state).toBe('stitched');
+    // Withholding the responder's blocks is all the RN can do: no proof, so a failover — never a false "alive".
+    // (Whichever side's PoR runs out first ends the stitch; the other hears UNSTITCH.)
+    const failover = new Promise<void>((r) => p.initiator.once('failover', () => r()));
+    p.proxyI.hook = (f, dir) => (dir === 'from-rn' && isRelay(f) ? [] : [f]);
+    const acceptedWhenWithheld = live.accepted;
+    await failover;
+    expect(live.accepted).toBeLessThanOrEqual(acceptedWhenWithheld + 1); // at most one already in flight
+    p.initiator.close();
+    other.initiator.close();
   });
 
   it('a captured block replayed later is rejected and not delivered twice', async () => {

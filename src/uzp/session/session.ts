@@ -94,6 +94,8 @@ export class Session extends EventEmitter implements ChannelHost {
 
   /** Queues a session control message (channel 0: PoR, failover.ts). */
   sendControl(message: Uint8Array): void {
+    // Closing or closed: PoR has nothing left to prove (a timer may still fire once).
+    if (this.closing || this.association.state === 'closed') return;
     if (this.engine.send(CONTROL_CHANNEL, message)) this.schedulePump();
   }
 
@@ -206,6 +208,7 @@ export class Session extends EventEmitter implements ChannelHost {
     // Nothing can reach the peer without a stitch: end now rather than wait out the close timer.
     if (this.association.state === 'failover') return this.finish(undefined, undefined);
     this.closing = true;
+    this.failover?.stop();
     this.engine.close(code, reason);
     this.pump();
     this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });

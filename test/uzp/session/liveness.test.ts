@@ -39,6 +39,16 @@ describe('PoR liveness in a session', () => {
     expect([p.operator.state, p.gateway.state]).toEqual(['stitched', 'stitched']);
   });
 
+  it('a session closing or closed sends no more challenges (a PoR timer firing then must not throw)', async () => {
+    let drop = false;
+    const p = continuityPair({ continuity: { por: POR }, hook: (b) => (drop ? [] : [b]) });
+    await run(p, 500);
+    drop = true; // the peer never acknowledges the CLOSE: the session stays closing for up to 5 s
+    p.operator.close();
+    await run(p, 3 * DEFAULT_POR_INTERVAL_MS); // PoR timers fire meanwhile: they must not send into the closing engine
+    expect(p.operator.failover!.liveness!.stats.challenges).toBeLessThanOrEqual(2);
+  });
+
   it('a blackholed path (the RN drops everything, stitch still up) is a failover trigger after exactly the timeout', async () => {
     let drop = false;
     const p = continuityPair({ continuity: { por: POR }, hook: (b) => (drop ? [] : [b]) });

@@ -75,7 +75,8 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
       running = false;
     }
   };
-  session.on('failover', () => void run());
+  // Nothing may escape as an unhandled rejection (it would end the process): a bug here ends the session.
+  session.on('failover', () => void run().catch((e: unknown) => session.end(e instanceof UzpError ? e : new UzpError(ErrorCode.LINK_CLOSED, 'local', `re-stitch failed: ${String(e)}`))));
 }
 
 /** 'done', a terminal refusal, or the transient error of this attempt. */

@@ -53,8 +53,14 @@ export interface LinkManagerOptions {
   readonly exclude?: () => ReadonlySet<string>;
 }
 
-/** A link that stayed up this long is replaced without backoff when it drops. */
+/** A link that stayed up this long is replaced without backoff when it drops... */
 const IMMEDIATE_AFTER_UP_MS = 1_000;
+/**
+ * ...after this pause: sessions re-stitch through the standby link first (a JOIN), before this
+ * process spends its CPU on a new attachment's handshake (measured: replacing at once made the
+ * re-stitch JOIN wait ~12 ms behind two attachments' crypto in the same event loop).
+ */
+export const REPLACE_AFTER_MS = 100;
 
 /** With every eligible RN held by a sibling, look again this often (a sibling may let one go). */
 const EXCLUDED_RECHECK_MS = 1_000;
@@ -212,7 +218,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.rnKey = undefined;
       if (this.stopped) return;
       // The other addresses of this round first, at once (a dead RN must not delay a live one).
-      this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }), --this.roundLeft > 0);
+      this.retry(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `attach to ${address}: ${String(e)}`, 'local', { cause: e }), --this.roundLeft > 0 ? 'next' : 'backoff');
       return;
     }
     this.attempt = null;
@@ -243,7 +249,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       // A link that was up a while is replaced at once (at most one reconnect a second per
       // manager: a flapping RN still meets the backoff).
       const upMs = this.clock.now() - this.upAt;
-      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`), upMs >= IMMEDIATE_AFTER_UP_MS);
+      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`), upMs >= IMMEDIATE_AFTER_UP_MS ? 'replace' : 'backoff');
     });
     if (this.responder) link.accept();
     if (this.opts.attest !== undefined) void this.sendEvidence(link, this.opts.attest);
@@ -265,10 +271,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
   }
 
-  private retry(err: CodedError, nextInRound = false): void {
+  /** 'next': the next address of this round at once; 'replace': a lost link, shortly; 'backoff': after the backoff delay. */
+  private retry(err: CodedError, how: 'next' | 'replace' | 'backoff' = 'backoff'): void {
     this.emit('down', err);
     if (this.stopped) return;
-    if (nextInRound) {
+    if (how === 'next') {
       // Not a timer: nothing to wait for (a fake clock need not be advanced for it either).
       const h = setImmediate(() => {
         this.cancelTimer = null;
@@ -277,7 +284,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.cancelTimer = () => clearImmediate(h);
       return;
     }
-    const delay = this.backoff.next();
+    const delay = how === 'replace' ? REPLACE_AFTER_MS : this.backoff.next();
     this.cancelTimer = this.clock.setTimeout(() => {
       this.cancelTimer = null;
       void this.connect();

@@ -38,6 +38,8 @@ export class Liveness {
   private cancel: (() => void) | undefined;
   private rnCid: Uint8Array | undefined;
   private generation = 0;
+  /** Wall time the unanswered challenge went out; the timer armed with it decides (not a clock comparison: timers may fire a millisecond early). */
+  private waitingSince: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -57,6 +59,7 @@ export class Liveness {
   stop(): void {
     this.cancel?.();
     this.cancel = undefined;
+    this.waitingSince = undefined;
     this.verifier.reset();
   }
 
@@ -80,14 +83,19 @@ export class Liveness {
     this.stats.accepted++;
     this.stats.lastRttMs = now - issued;
     this.stats.lastAcceptedAt = now;
-    if (this.cancel !== undefined && this.verifier.outstanding === 0) this.arm(this.o.intervalMs);
+    if (this.cancel !== undefined && this.verifier.outstanding === 0) {
+      this.waitingSince = undefined;
+      this.arm(this.o.intervalMs);
+    }
     return verdict;
   }
 
   private send(): void {
     if (this.rnCid === undefined) return;
     this.stats.challenges++;
-    this.hooks.send(this.verifier.challenge(this.rnCid, this.generation, wallMs(this.clock), this.o.timeoutMs));
+    const now = wallMs(this.clock);
+    this.waitingSince = now;
+    this.hooks.send(this.verifier.challenge(this.rnCid, this.generation, now, this.o.timeoutMs));
     this.arm(this.o.timeoutMs);
   }
 
@@ -96,13 +104,14 @@ export class Liveness {
     this.cancel = this.clock.setTimeout(() => this.tick(), ms, { unref: true });
   }
 
+  /** Fired by the interval timer (no challenge open: send one) or the timeout timer (still open: dead). */
   private tick(): void {
     this.cancel = undefined;
-    const oldest = this.verifier.oldestIssuedMs;
-    const now = wallMs(this.clock);
-    if (oldest !== undefined && now - oldest >= this.o.timeoutMs) {
+    const since = this.waitingSince;
+    if (since !== undefined) {
+      this.waitingSince = undefined;
       this.verifier.reset();
-      this.hooks.dead(now - oldest);
+      this.hooks.dead(wallMs(this.clock) - since);
       return;
     }
     this.send();

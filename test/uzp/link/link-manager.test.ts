@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode } from '../../../src/rn/server.js';
 import { ErrorCode, ProtocolError } from '../../../src/uzp/errors.js';
 import { Backoff } from '../../../src/lib/backoff.js';
-import { LinkManager } from '../../../src/uzp/link/link-manager.js';
+import { LinkManager, REPLACE_AFTER_MS } from '../../../src/uzp/link/link-manager.js';
 import type { RnLink, RnLinkOptions } from '../../../src/uzp/link/rn-link.js';
 import { TestDomain } from '../../helpers/domain.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -148,7 +148,7 @@ describe('LinkManager', () => {
     expect(l.accepts).toBe(1);
   });
 
-  it('resets the backoff only after a stable attachment; a link that was up a while is replaced at once', async () => {
+  it('resets the backoff only after a stable attachment; a link that was up a while is replaced after REPLACE_AFTER_MS, not the backoff', async () => {
     const w = managerWorld();
     w.setOutcomes(['fail', 'fail', 'ok', 'fail', 'ok']);
     const m = w.make({ stableMs: 60_000 });
@@ -168,11 +168,15 @@ describe('LinkManager', () => {
     w.clock.advance(60_000); // stable for a minute
     w.links[2]!.drop();
     expect(m.failures).toBe(0);
-    await settled(); // up a while: replaced without waiting
+    w.clock.advance(REPLACE_AFTER_MS - 1);
+    await settled();
+    expect(w.links).toHaveLength(3); // sessions re-stitch through the standby first
+    w.clock.advance(1);
+    await settled();
     expect(w.links).toHaveLength(4);
   });
 
-  it('by default a few stable seconds reset the backoff: a working RN that dies is replaced at once', async () => {
+  it('by default a few stable seconds reset the backoff: a working RN that dies is replaced after REPLACE_AFTER_MS', async () => {
     const w = managerWorld();
     w.setOutcomes(['fail', 'fail', 'fail', 'ok', 'ok']);
     const m = w.make();
@@ -184,6 +188,7 @@ describe('LinkManager', () => {
     w.clock.advance(5_000); // up for 5 s
     w.links[0]!.drop();
     expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
     await settled();
     expect(w.links).toHaveLength(2);
   });

@@ -44,7 +44,8 @@ export class BenchDomain {
       provider,
       this.root.signer,
       { type: 'grant', subject: fromHex(subjectHex), audience: fromHex(audienceHex), issuedAt: now, notBefore: now - 60, expiresAt: now + DAY },
-      { purposes, scope, nonce: ++this.grantNonce, earlyData: false, noReplay: true },
+      // Grant model of issue #10: one scope per slot, each with its purposes.
+      { scopes: [{ ...scope, purposes }], nonce: ++this.grantNonce, earlyData: false, noReplay: true },
     );
     return toHex(bytes);
   }

@@ -55,7 +55,8 @@ await runBench(BENCH, async () => {
   const warm = [];
   const appraisal = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const a = new Attester({ provider: p, cid: id.cid, signer: id.signer, input: attestInputOf(config, board, p), bundleDir });
+    // The board runs the runtime flash installed (arm64 for rpi-4b), not this machine's node: measure that file.
+    const a = new Attester({ provider: p, cid: id.cid, signer: id.signer, input: attestInputOf(config, board, p), bundleDir, runtimePath: join(target, 'opt/uzp-gateway/runtime/bin/node') });
     const nonces = new NonceStore(p);
     let t0 = performance.now();
     await a.evidence(nonces.issue());

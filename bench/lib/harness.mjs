@@ -270,5 +270,8 @@ export async function runBench(name, main) {
   } finally {
     await stopAll();
     killAll();
+    // A scenario that failed half-way can leave a handle open (a serial port, a socket) and would
+    // keep `npm run bench` waiting forever: whatever is left gets 2 s, then the process ends.
+    setTimeout(() => process.exit(), 2_000).unref();
   }
 }

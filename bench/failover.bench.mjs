@@ -10,8 +10,9 @@
 //
 // restitch (N kills each, interleaved): SIGKILL the RN carrying the stitch (UZP) or the relay
 // carrying the connection (TLS); both peers learn of it by connection loss (FIN/RST from the
-// kernel). The killed process is restarted on the same port at once (there are always 3 RNs / 2
-// relays). Time = from just before kill(2) until a message sent at or after that instant has
+// kernel). The killed process is restarted on the same port once the measurement is in (RN and
+// relay alike, so neither boot loads the other side's window; there are 3 RNs / 2 relays again
+// before the next kill). Time = from just before kill(2) until a message sent at or after that instant has
 // arrived in BOTH directions (the later of the two arrivals; hrtime, CLOCK_MONOTONIC across
 // processes). p50 / p99 (nearest rank; with N = 30 the p99 is the largest sample).
 // lost / duplicate UZP messages: from the sequence numbers, both directions, over the whole run
@@ -261,7 +262,10 @@ await runBench(BENCH, async () => {
       let out;
       if (what === 'kill') {
         victim.signal('SIGKILL');
-        [out] = await Promise.all([afterUzpFailure(t0, WAIT_MS), victim.restartAfterKill()]);
+        // Restarted once the measurement is in, for both streams alike: an RN boots the whole CLI, a
+        // relay a few lines, and on 2 cores that boot would otherwise load only one side's window.
+        out = await afterUzpFailure(t0, WAIT_MS);
+        await victim.restartAfterKill();
         if (out.late && !out.ended) throw new Error(`no re-stitch within ${WAIT_MS} ms of killing ${victim.name}`);
       } else {
         victim.signal('SIGSTOP');
@@ -304,7 +308,8 @@ await runBench(BENCH, async () => {
       const victim = relays[(await initiator.rpc('status')).tls.relay];
       const t0 = nowNs();
       victim.signal('SIGKILL');
-      const [[up, down]] = await Promise.all([firstBothWays('tls', t0), victim.restartAfterKill()]);
+      const [up, down] = await firstBothWays('tls', t0);
+      await victim.restartAfterKill();
       tlsMs.push(Math.max(up, down));
       log(`tls kill ${k}: ${victim.name}: up ${up.toFixed(1)} ms, down ${down.toFixed(1)} ms (ready after ${waitedMs} ms)`);
     };

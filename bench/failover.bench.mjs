@@ -246,6 +246,7 @@ await runBench(BENCH, async () => {
     const phaseMs = [];
     const uzpMs = [];
     const tlsMs = [];
+    const tlsSeen = [];
     const failed = []; // { what, k, common, ended, freshMs }
     const noCommon = { kill: 0, blackhole: 0 };
     const waits = { uzp: [], tls: [] };
@@ -311,7 +312,9 @@ await runBench(BENCH, async () => {
       const [up, down] = await firstBothWays('tls', t0);
       await victim.restartAfterKill();
       tlsMs.push(Math.max(up, down));
-      log(`tls kill ${k}: ${victim.name}: up ${up.toFixed(1)} ms, down ${down.toFixed(1)} ms (ready after ${waitedMs} ms)`);
+      const seen = (Number(BigInt((await initiator.rpc('status')).tls.lostAt) - t0) / 1e6).toFixed(1);
+      tlsSeen.push(Number(seen));
+      log(`tls kill ${k}: ${victim.name}: up ${up.toFixed(1)} ms, down ${down.toFixed(1)} ms; client saw the loss at ${seen} ms (ready after ${waitedMs} ms)`);
     };
 
     for (let k = 0; k < KILLS; k++) {
@@ -357,6 +360,7 @@ await runBench(BENCH, async () => {
     log(`uzp kill ms: ${uzpMs.map((x) => x.toFixed(1)).join(' ')}`);
     log(`tls kill ms: ${tlsMs.map((x) => x.toFixed(1)).join(' ')}`);
     log(`blackhole ms: ${holeMs.map((x) => x.toFixed(1)).join(' ')}`);
+    if (tlsSeen.length > 0) log(`tls kills, median from the kill: client saw the loss at ${median(tlsSeen)} ms`);
     if (phaseMs.length > 0) log(`uzp kills, medians from the kill: initiator failover ${median(phaseMs.map((p) => Number(p[0])))} ms, responder failover ${median(phaseMs.map((p) => Number(p[1])))} ms, re-stitched ${median(phaseMs.map((p) => Number(p[2])))} ms`);
     log(`median wait until back in place before a failure: uzp ${median(waits.uzp)} ms, tls ${median(waits.tls)} ms; without a common standby RN: ${noCommon.kill} of ${KILLS} kills, ${noCommon.blackhole} of ${BLACKHOLES} blackholes`);
     for (const f of failed) log(`session ended at ${f.what} ${f.k} (${f.common ? 'with' : 'without'} a common standby): ${f.ended}`);

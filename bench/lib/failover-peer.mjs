@@ -232,7 +232,7 @@ function uzpStatus() {
 
 // ---- TLS 1.3 over two relays ----
 
-const tls = { role: null, relays: [], ctx: null, active: null, activeRelay: -1, sockets: [null, null], ticket: undefined, resumed: 0, full: 0, rx: new Rx(), tx: null };
+const tls = { role: null, relays: [], ctx: null, active: null, activeRelay: -1, sockets: [null, null], ticket: undefined, resumed: 0, full: 0, lostAt: 0n, rx: new Rx(), tx: null };
 tls.tx = new Tx((m) => {
   if (tls.active === null) return false;
   tls.active.write(frameMessage(m));
@@ -274,7 +274,10 @@ function clientVia(i) {
       s.on('error', () => s.destroy());
       s.on('close', () => {
         const was = tls.active === s;
-        if (was) tls.active = null;
+        if (was) {
+          tls.active = null;
+          tls.lostAt = nowNs(); // when the client learned of the loss (the bench's detection figure)
+        }
         setTimeout(() => clientVia(1 - i), was ? 0 : 20);
       });
     },
@@ -335,6 +338,7 @@ function tlsStatus() {
   return {
     connected: tls.active !== null,
     relay: tls.activeRelay,
+    lostAt: String(tls.lostAt),
     waiting: tls.sockets.map((s, i) => s instanceof TLSSocket && s !== tls.active && i !== tls.activeRelay),
     resumed: tls.resumed,
     full: tls.full,

@@ -5,7 +5,7 @@
 // continuity { trust } (product defaults: PoR every 1 s, 2.5 s timeout; 30 s window); one session
 // and one channel between them for the whole run, a numbered message every 5 ms each way.
 // TLS 1.3 baseline: the same two processes, a TLS client and server (mutual auth, Ed25519) through
-// one of two TCP relays (bench/lib/failover-relay.mjs); the server keeps a waiting socket at the
+// one of two TCP relays (bench/lib/relay.mjs); the server keeps a waiting socket at the
 // relay it is not using, the client resumes its session (ticket) through that relay on loss.
 //
 // restitch (N kills each, interleaved): SIGKILL the RN carrying the stitch (UZP) or the relay
@@ -136,7 +136,7 @@ await runBench(BENCH, async () => {
     const pki = makeTlsPki(dir);
     const relays = [];
     for (let i = 0; i < 2; i++) {
-      const relay = new Restartable(`relay${i}`, (addr) => [join(LIB, 'failover-relay.mjs'), [addr]], true);
+      const relay = new Restartable(`relay${i}`, (addr) => [join(LIB, 'relay.mjs'), [addr]], true);
       await relay.start();
       relays.push(relay);
     }

@@ -22,13 +22,20 @@ export function notice(io: CommandIo, json: boolean, fields: { readonly event: s
 }
 
 /** tail: one JSON line per reading. */
-export function serveTail(slot: SlotChannel, io: CommandIo, count: number, printed = { n: 0 }): Promise<number> {
+/** What tail printed so far, across the sessions of a reopen: how many, and the last (epoch, seq). */
+export interface TailProgress {
+  n: number;
+  last?: { readonly epoch: number; readonly seq: number };
+}
+
+export function serveTail(slot: SlotChannel, io: CommandIo, count: number, printed: TailProgress = { n: 0 }): Promise<number> {
   return new Promise((resolve) => {
     if (printed.n >= count) return resolve(0);
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
       if (printed.n >= count) return;
       io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
+      if (r.epoch !== undefined) printed.last = { epoch: r.epoch, seq: r.seq };
       if (++printed.n >= count) resolve(0);
     });
   });

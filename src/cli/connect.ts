@@ -12,16 +12,16 @@ import { connectOperator, type OperatorConnection } from '../operator/connect.js
 import { RefusedByGateway } from '../operator/errors.js';
 import { explainRefusal } from '../operator/grant-text.js';
 import { validityText } from '../operator/preflight.js';
-import { HilRefusedError, SlotChannel } from '../operator/slot-channel.js';
+import { HilRefusedError, SlotChannel, type TailFrom } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { toHex } from '../uzp/bytes.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail } from './connect-serve.js';
+import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { defineCommand, defineGroup } from './define.js';
-import type { FlagValues } from './flags.js';
+import { usageError, type FlagValues } from './flags.js';
 
 /** What every mode needs to open a session to the gateway. */
 const SESSION_FLAGS = {
@@ -41,7 +41,7 @@ const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: '
 type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
 
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves (readings produced in between are not replayed yet); serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves, and tail resumes from the reading after the last one it printed (from the reading log of the gateway), so none is skipped; serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
 const STREAM_JSON =
   'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 
@@ -77,11 +77,12 @@ async function serveSlot(
   hilMode: Mode,
   serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
   reopen = false,
+  from: () => TailFrom | undefined = () => undefined,
 ): Promise<number> {
   let conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
   for (;;) {
     if (typeof conn === 'number') return conn;
-    const code = await serveOnce(conn, f, io, hilMode, serve, reopen);
+    const code = await serveOnce(conn, f, io, hilMode, serve, reopen, from());
     if (code !== REOPEN) return code;
     notice(io, f.json, { event: 'reopening' }, 'the gateway refused to re-stitch the session (it restarted?): opening a fresh session');
     conn = await reopenWithin(() => open(f, io, false, { slot: f.slot, mode: hilMode }), f['max-wait'] * 1000, io, f.json);
@@ -95,6 +96,7 @@ async function serveOnce(
   hilMode: Mode,
   serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
   reopen: boolean,
+  from: TailFrom | undefined,
 ): Promise<number> {
   const explain = (code: string, bridged?: readonly string[]): string => explainRefusal(code, conn.grant.body, f.slot, bridged);
   if (conn.appraisal !== undefined) {
@@ -102,7 +104,7 @@ async function serveOnce(
     notice(io, f.json, { event: 'attestation_passed', checks: passed, slots: conn.appraisal.slots.length }, `gateway attestation passed (${passed} checks, ${conn.appraisal.slots.length} slots)`);
   }
   try {
-    const slot = await SlotChannel.open(conn.session, f.slot, hilMode);
+    const slot = await SlotChannel.open(conn.session, f.slot, hilMode, from);
     const o = slot.opened!;
     const validity = validityText(conn.grant, Date.now());
     notice(
@@ -124,11 +126,22 @@ const tail = defineCommand({
   name: 'connect tail',
   summary: 'print the slot readings as JSON lines',
   description: DESCRIPTION,
-  flags: { ...SESSION_FLAGS, ...SLOT_FLAG, ...COUNT_FLAG, ...APPRAISAL_FLAGS },
+  flags: {
+    ...SESSION_FLAGS,
+    ...SLOT_FLAG,
+    ...COUNT_FLAG,
+    'from-epoch': { type: 'int', placeholder: 'E', min: 0, max: 4294967295, describe: "with --from-seq: start at that reading of the gateway's log (the epoch and seq a previous tail printed) instead of the next one" },
+    'from-seq': { type: 'int', placeholder: 'N', min: 0, describe: 'with --from-epoch: the seq to start at' },
+    ...APPRAISAL_FLAGS,
+  },
   json: STREAM_JSON,
   run: ({ flags }, io) => {
-    const printed = { n: 0 }; // --count spans the sessions of a reopen
-    return serveSlot(flags, io, 'tail', (slot) => serveTail(slot, io, flags.count ?? Infinity, printed), true);
+    if ((flags['from-epoch'] === undefined) !== (flags['from-seq'] === undefined)) throw usageError('--from-epoch and --from-seq go together (both from a reading tail printed)');
+    // --count spans the sessions of a reopen, and so does the position: a fresh session resumes after the last printed reading.
+    const printed: TailProgress = flags['from-epoch'] !== undefined && flags['from-seq'] !== undefined && flags['from-seq'] > 0 ? { n: 0, last: { epoch: flags['from-epoch'], seq: flags['from-seq'] - 1 } } : { n: 0 };
+    const start = flags['from-epoch'] !== undefined && flags['from-seq'] === 0 ? { epoch: flags['from-epoch'], seq: 0 } : undefined;
+    const from = (): TailFrom | undefined => (printed.last !== undefined ? { epoch: printed.last.epoch, seq: printed.last.seq + 1 } : start);
+    return serveSlot(flags, io, 'tail', (slot) => serveTail(slot, io, flags.count ?? Infinity, printed), true, from);
   },
 });
 

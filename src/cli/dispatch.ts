@@ -7,6 +7,7 @@ import { CommonCode, isCodedError } from '../lib/errors.js';
 const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
   attest: () => import('./attest.js'),
   boards: () => import('./boards.js'),
+  collector: () => import('./collector.js'),
   connect: () => import('./connect.js'),
   demo: () => import('./demo.js'),
   'first-boot': () => import('./first-boot.js'),
@@ -14,6 +15,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   gateway: () => import('./gateway.js'),
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),
+  publish: () => import('./publish.js'),
   rn: () => import('./rn.js'),
   runtime: () => import('./runtime.js'),
   slots: () => import('./slots.js'),

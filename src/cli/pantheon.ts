@@ -70,16 +70,16 @@ const enrollCommand = defineCommand({
 
 const grantCommand = defineCommand({
   name: 'pantheon grant',
-  summary: 'issue a Grant: who may reach which gateway slot, for which purposes',
+  summary: 'issue a Grant: who may reach which gateway slot for which purposes, or publish to a collector',
   description:
-    'Issues a Grant letting SUBJECT (an operator) reach AUDIENCE (a gateway) on one or more slots, each with its purposes. SPEC examples: serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#; with several --slot flags prefix each purpose with its slot: --slot rs485-1 --slot tty-1 --purpose rs485-1/modbus.read:units=1 --purpose tty-1/serial.read. Unknown purposes, a subject or audience of the wrong role (when enrolled from DIR) and, with --config, slots the gateway lacks are refused. A new Grant never disables an older one: to take one back, revoke it (pantheon revoke --id). Give --hours or --days, not both. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json.',
+    'Issues a Grant letting SUBJECT (an operator) reach AUDIENCE (a gateway) on one or more slots, each with its purposes. SPEC examples: serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#; with several --slot flags prefix each purpose with its slot: --slot rs485-1 --slot tty-1 --purpose rs485-1/modbus.read:units=1 --purpose tty-1/serial.read. Unknown purposes, a subject or audience of the wrong role (when enrolled from DIR) and, with --config, slots the gateway lacks are refused. A new Grant never disables an older one: to take one back, revoke it (pantheon revoke --id). Give --hours or --days, not both. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json. A publishing Grant lets SUBJECT (a gateway) publish the readings of its slots to AUDIENCE (a collector): --purpose telemetry.publish (no parameters) with --slot for each slot, or --slot \'*\' for every slot.',
   flags: {
     ...DIR_FLAG,
     subject: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the initiator' },
     audience: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the responder' },
     ...OUT_FLAG,
-    purpose: { type: 'list', placeholder: '[SLOT/]SPEC', required: true, describe: 'a purpose (modbus.* take units=, tables= (default holding), regs=; mqtt.* take topics=)' },
-    slot: { type: 'list', placeholder: 'ID[@DEVICE]', required: true, describe: 'a HIL slot the Grant reaches, optionally pinned to its device id' },
+    purpose: { type: 'list', placeholder: '[SLOT/]SPEC', required: true, describe: 'a purpose (modbus.* take units=, tables= (default holding), regs=; mqtt.* take topics=; telemetry.publish takes none)' },
+    slot: { type: 'list', placeholder: 'ID[@DEVICE]', required: true, describe: "a HIL slot the Grant reaches, optionally pinned to its device id ('*' = every slot, telemetry.publish only)" },
     device: { type: 'string', placeholder: 'ID', describe: 'device id of the only slot (same as --slot ID@DEVICE)' },
     config: { type: 'string', placeholder: 'FILE', describe: "the gateway's config: refuse slots (and devices) it does not have" },
     hours: { type: 'int', placeholder: 'N', min: 1, max: 87_600, describe: 'validity in hours (24 unless --days)' },

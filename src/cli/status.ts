@@ -50,6 +50,19 @@ function artefactLines(a: ArtefactStatus, w: number): string[] {
   return a.warning !== undefined ? [head, `  ${''.padEnd(w)}${a.warning}`] : [head];
 }
 
+function readingLogLines(s: GatewayStatus): string[] {
+  const l = s.reading_log;
+  if (l === undefined) return [];
+  const dropped = Object.entries(l.dropped).filter(([, n]) => n > 0);
+  const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+  return [
+    'reading log:',
+    `  ${count(l.readings, 'reading')}, ${mib(l.bytes)} of ${mib(l.max_bytes)} (${l.durability}), ${l.pending} pending, ${l.receipted} deleted after receipts  ${l.file}`,
+    ...(dropped.length > 0 ? [`  DROPPED by the byte bound (oldest first, never published): ${dropped.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),
+    ...(s.publish ?? []).map((p) => `  collector ${p.collector.slice(0, 16)}…  ${p.state}, ${p.unreceipted} awaiting receipt, ${count(p.receipts, 'receipt')}${p.last_receipt_at !== undefined ? `, last ${p.last_receipt_at}` : ''}${p.last_error !== undefined ? `; last error ${p.last_error.code}: ${p.last_error.message}` : ''}`),
+  ];
+}
+
 function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number): string {
   const age = nowMs - Date.parse(s.written_at);
   const written = `written ${s.written_at}${age > 0 ? ` (${roughDuration(age)} ago)` : ''}`;
@@ -70,6 +83,7 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
       `  ${x.slot.padEnd(sw)}${x.device.padEnd(dw)}${x.driver.padEnd(15)}${x.state}, ${count(x.readings, 'reading')}`,
       ...(x.problem !== undefined ? [`  ${''.padEnd(sw)}problem: ${x.problem}`] : []),
     ]),
+    ...readingLogLines(s),
     `status file: ${file}`,
   ];
   const due = r.artefacts.filter((a) => a.expiry !== 'ok').length;

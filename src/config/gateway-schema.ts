@@ -9,6 +9,7 @@ import type { Node } from './node.js';
 import { parseDevice, type DeviceContext } from './device-schema.js';
 import { BOARD_ID, SLOT_ID } from './board-schema.js';
 import { parseProfile, PROFILE_NAME } from './register-schema.js';
+import { parsePublish, parseReadingLog } from './publish-schema.js';
 import { AUDIT_LEVELS, TPM_MODES, type AttestationConfig, type AuditConfig, type DeviceConfig, type DeviceProfile, type GatewayConfig } from './types.js';
 
 const CONFIG_KIND = 'uzp-gw/gateway-config';
@@ -48,7 +49,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     return at(p);
   };
 
-  const o = root.obj(['kind', 'name', 'identity', 'trust', 'rn', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
+  const o = root.obj(['kind', 'name', 'identity', 'trust', 'rn', 'reading_log', 'publish', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
   o.req('kind').choice([CONFIG_KIND] as const, ' (it tells a config from the other JSON files of a gateway)');
   const name = o.opt('name', (x) => x.text({ max: 64 }));
 
@@ -69,6 +70,9 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
   // draft §11.1: RNs kept attached at once (warm standby); 1 turns the standby off.
   const rnObj = o.opt('rn', (x) => x.obj(['links'], 'an object {"links"?: 1..4}'));
   const rnLinks = rnObj?.opt('links', (x) => x.int(1, 4, 'how many RNs to stay attached to at once, 1..4 (2 = one warm standby)')) ?? 2;
+
+  const readingLog = parseReadingLog(o, fileField);
+  const publish = parsePublish(o, fileField);
 
   const board = o.req('board').text({ pattern: BOARD_ID, max: 32, what: 'a board id such as rpi-4b or virtual (see `uzpgw boards`)' });
   const virtualDir = o.opt('virtual_dir', (x) => {
@@ -120,6 +124,8 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     identity,
     trust,
     rnLinks,
+    readingLog,
+    ...(publish !== undefined ? { publish } : {}),
     board,
     ...(virtualDir !== undefined ? { virtualDir } : {}),
     audit,

@@ -115,6 +115,34 @@ export interface AttestationConfig {
   readonly debug: boolean;
 }
 
+export const DURABILITIES = ['full', 'batch', 'off'] as const;
+export type Durability = (typeof DURABILITIES)[number];
+
+/** The gateway's reading log (docs/CONFIG.md "reading_log"; gateway/reading-log). */
+export interface ReadingLogConfig {
+  /** Absolute path of the SQLite file; default readings.db next to the identity key. */
+  readonly file?: string;
+  readonly durability: Durability;
+  readonly batchMs: number;
+  readonly maxBytes: number;
+}
+
+/** One collector the gateway publishes to (OI §7-§11; docs/CONFIG.md "publish"). */
+export interface CollectorConfig {
+  /** The collector's CID (32 bytes). */
+  readonly cid: Uint8Array;
+  /** Pantheon Grant (subject = this gateway, audience = the collector, purpose telemetry.publish). */
+  readonly grant: string;
+  /** The Discovery Grant this gateway signed for the collector (`uzpgw publish grant`). */
+  readonly discoveryGrant: string;
+}
+
+export interface PublishConfig {
+  readonly collectors: readonly CollectorConfig[];
+  /** Discovery revocations this gateway signed (`uzpgw publish revoke`); watched while running. */
+  readonly revocations?: string;
+}
+
 export interface GatewayConfig {
   /** Absolute path of the config file; relative paths inside it were resolved against its directory. */
   readonly file: string;
@@ -125,6 +153,10 @@ export interface GatewayConfig {
   readonly trust: { readonly anchor: string; readonly rnSet: string; readonly revocations: readonly string[] };
   /** RNs kept attached at once (warm standby, draft §11.1); default 2. Optional for configs built in code. */
   readonly rnLinks?: number;
+  /** Absent in configs built in code: defaults (gateway/reading-log). */
+  readonly readingLog?: ReadingLogConfig;
+  /** Absent: the gateway publishes to no collector. */
+  readonly publish?: PublishConfig;
   readonly board: string;
   readonly virtualDir?: string;
   readonly audit: AuditConfig;

@@ -16,7 +16,7 @@ import { CID_LENGTH, cidOf } from '../uzp/identity/cid.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { MAX_TEXT } from '../uzp/artefacts/constants.js';
 import { artefactSignatureInput } from '../uzp/artefacts/envelope.js';
-import { isRole } from '../uzp/artefacts/pcert.js';
+import { isRole, ROLES } from '../uzp/artefacts/pcert.js';
 import type { Role } from '../uzp/artefacts/types.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
 import { hexField, parseJsonObject, textField, utf8Text } from './json.js';
@@ -64,7 +64,7 @@ export function parseEnrollRequest(provider: CryptoProvider, text: string, file:
   const cid = hexField(o, 'cid', CID_LENGTH, file, code);
   const name = textField(o, 'name', MAX_TEXT, file, code);
   const role = textField(o, 'role', 16, file, code);
-  if (role !== undefined && !isRole(role)) throw new LocalError(code, `${file}: field "role" must be gateway, operator or rn`);
+  if (role !== undefined && !isRole(role)) throw new LocalError(code, `${file}: field "role" must be one of ${ROLES.join(', ')}`);
   const pop = hexField(o, 'pop', ED25519_SIGNATURE_LENGTH, file, code);
   if (!equal(cidOf(provider, publicKey), cid)) throw new ValidationError(ErrorCode.SIG_INVALID, `${file}: "cid" is not BLAKE3-256 of "public"`);
   const req: EnrollRequest = { publicKey, cid, ...(name !== undefined ? { name } : {}), ...(role !== undefined ? { role } : {}), pop };

@@ -10,7 +10,6 @@ import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { CommonCode, StateError } from '../lib/errors.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { toHex } from '../uzp/bytes.js';
@@ -31,7 +30,10 @@ import { AuditLog } from './hil/audit.js';
 import { HilBroker } from './hil/broker.js';
 import { OwnPCert } from './own-pcert.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
-import { statusFileOf } from './status-file.js';
+import { statusFileOf, type ReadingLogStatus } from './status-file.js';
+import { openReadingLog } from './reading-log/open.js';
+import { ReadingRecorder } from './reading-log/recorder.js';
+import { Publishers } from './publisher/publishers.js';
 import { StatusReporter } from './status-reporter.js';
 
 interface GatewayOptions {
@@ -92,11 +94,12 @@ async function readyAttester(setup: Parameters<typeof createAttester>[0], log: L
 
 /**
  * The Endpoint needs one LinkPort for its whole life; the LinkPool replaces links as they drop
- * and come back, and forwards every link's OFFERs. A responder never joins, so join refuses.
+ * and come back, and forwards every link's OFFERs. The gateway joins only as a publisher (OI
+ * §11.1: it opens the session to its collectors).
  */
 function managerPort(m: LinkPool): LinkPort {
   return {
-    join: () => Promise.reject(new StateError(CommonCode.USAGE, 'the gateway only accepts sessions')),
+    join: (target, grant, ch1, signal, prefer) => m.join(target, grant, ch1, signal, prefer),
     accept: () => m.accept(),
     on: (event: 'offer', cb: (o: OfferPort) => void) => m.on(event, cb),
     off: (event: 'offer', cb: (o: OfferPort) => void) => m.off(event, cb),
@@ -117,7 +120,18 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const boot = nextBootEpoch(bootEpochFileOf(config.identity.key));
   if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
   else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
-  const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch });
+  // The byte bound dropped readings no collector had receipted: counted in status and audited.
+  const readingLog = openReadingLog(config, clock, (perSlot) => audit.event('reading_log.dropped', { decision: 'dropped', code: 'LOG_BOUND', readings: perSlot }, 'warn'));
+  log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
+  const recorder = new ReadingRecorder({
+    log: readingLog.log,
+    devices,
+    epoch: boot.epoch,
+    onError: (e) => {
+      if (recorder.errors === 1 || recorder.errors % 1000 === 0) log.error({ event: 'reading_log.append_failed', errors: recorder.errors, reason: String((e as Error)?.message ?? e) }, 'reading log write failed; readings stay pending and are retried');
+    },
+  });
+  const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch, readings: recorder });
   // Warm standby (draft §11.1): attached to two RNs of the set, so a session re-stitches at once.
   const links = new LinkPool({
     size: config.rnLinks ?? 2,
@@ -130,7 +144,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     onAttestError: (e) => log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
   });
   const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust } });
-  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock });
+  const publishers = new Publishers({ config, provider, identity: id, trust, endpoint, log: readingLog.log, audit, logger: log.child({ component: 'publish' }), clock });
+  const logStatus = (): ReadingLogStatus => {
+    const st = readingLog.log.stats();
+    return { file: readingLog.file, durability: readingLog.log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, dropped: st.dropped, receipted: st.receipted };
+  };
+  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
   const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });
-  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });
+  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });
 }

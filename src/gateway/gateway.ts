@@ -21,6 +21,8 @@ import type { ArtefactWatch } from './artefact-watch.js';
 import type { SlotPorts } from './equipment.js';
 import type { HilBroker } from './hil/broker.js';
 import type { StatusReporter } from './status-reporter.js';
+import type { ReadingRecorder } from './reading-log/recorder.js';
+import type { Publishers } from './publisher/publishers.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -35,6 +37,10 @@ interface GatewayParts {
   readonly ports: readonly SlotPorts[];
   readonly devices: ReadonlyMap<string, GatewayDevice>;
   readonly broker: HilBroker;
+  /** Every reading into the reading log (reading-log/recorder.ts); tails and publishers read it. */
+  readonly recorder: ReadingRecorder;
+  /** Publishing to the configured collectors (publisher/publishers.ts). */
+  readonly publishers: Publishers;
   readonly links: LinkPool;
   readonly endpoint: Endpoint;
   /** Absent when attestation is unavailable (the reason was logged as attest.unavailable). */
@@ -50,6 +56,8 @@ export class Gateway extends EventEmitter {
   readonly cid: Uint8Array;
   readonly devices: ReadonlyMap<string, GatewayDevice>;
   readonly broker: HilBroker;
+  readonly recorder: ReadingRecorder;
+  private readonly publishers: Publishers;
   readonly attester: Attester | undefined;
   private readonly ports: readonly SlotPorts[];
   private readonly links: LinkPool;
@@ -68,6 +76,8 @@ export class Gateway extends EventEmitter {
     this.cid = parts.cid;
     this.devices = parts.devices;
     this.broker = parts.broker;
+    this.recorder = parts.recorder;
+    this.publishers = parts.publishers;
     this.attester = parts.attester;
     this.ports = parts.ports;
     this.links = parts.links;
@@ -88,6 +98,8 @@ export class Gateway extends EventEmitter {
       () => this.log.info({ event: 'attest.measured', ms: this.clock.now() - t0 }, 'bundle and runtime measured: evidence is ready'),
       (e: unknown) => this.log.warn({ event: 'attest.measure_failed', error: String(e) }, 'bundle measurement failed'),
     );
+    // The log first: no reading a device produces is missed.
+    this.recorder.start();
     for (const p of this.ports) {
       p.link?.start();
       p.mqtt?.start();
@@ -108,6 +120,7 @@ export class Gateway extends EventEmitter {
     this.status?.start();
     this.artefacts?.start((kind) => this.adopted(kind));
     this.links.start();
+    this.publishers.start();
     this.log.info({ event: 'gateway.started', cid: toHex(this.cid), board: this.config.board, slots: this.config.slots.map((s) => ({ slot: s.id, device: s.device.id, driver: s.device.driver })) }, 'gateway started');
     return this;
   }
@@ -148,6 +161,7 @@ export class Gateway extends EventEmitter {
    */
   reloadArtefacts(): void {
     const results = this.artefacts?.reload() ?? [];
+    this.publishers.reload();
     this.log.info({ event: 'artefacts.reloaded', files: results.map((r) => ({ file: r.file, artefact: r.kind, ...r.result })) }, 'artefact files reloaded');
     this.status?.refresh();
   }
@@ -157,6 +171,7 @@ export class Gateway extends EventEmitter {
     this.stopped = true;
     this.endpoint.stopAccepting();
     this.artefacts?.stop();
+    this.publishers.stop();
     // Sessions close gracefully (CLOSE acknowledged, bounded by CLOSE_TIMEOUT_MS) before the RN link
     // goes, so operators see a clean end rather than a link loss.
     const closing = [...this.sessions].map((s) => new Promise<void>((resolve) => (s.state === 'closed' ? resolve() : (s.once('close', () => resolve()), s.close()))));
@@ -170,6 +185,13 @@ export class Gateway extends EventEmitter {
       await p.bus?.close();
       await p.link?.close();
       await p.mqtt?.close();
+    }
+    // Last: whatever the devices produced while stopping is committed before the file closes.
+    this.recorder.stop();
+    try {
+      this.recorder.log.close();
+    } catch (e) {
+      this.log.error({ event: 'reading_log.close_failed', reason: String((e as Error)?.message ?? e) }, 'reading log: the last batch could not be committed');
     }
     await this.status?.stop();
     this.log.info({ event: 'gateway.stopped' }, 'gateway stopped');

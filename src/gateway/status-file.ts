@@ -65,6 +65,31 @@ export interface SlotStatus {
   readonly detail: object;
 }
 
+/** The reading log (reading-log/reading-log.ts): how much it holds and what it lost to its byte bound. */
+export interface ReadingLogStatus {
+  readonly file: string;
+  readonly durability: string;
+  readonly readings: number;
+  readonly bytes: number;
+  readonly max_bytes: number;
+  readonly pending: number;
+  /** Readings dropped by the byte bound, per slot, since the log was created (never published). */
+  readonly dropped: Readonly<Record<string, number>>;
+  /** Readings deleted because every collector's receipts covered them. */
+  readonly receipted: number;
+}
+
+/** One collector the gateway publishes to (gateway/publisher). */
+export interface PublishStatus {
+  readonly collector: string;
+  readonly state: string;
+  /** Committed readings its receipts do not cover yet. */
+  readonly unreceipted: number;
+  readonly receipts: number;
+  readonly last_receipt_at?: string;
+  readonly last_error?: { readonly code: string; readonly message: string; readonly at: string };
+}
+
 export interface GatewayStatus {
   readonly kind: typeof STATUS_KIND;
   readonly version: typeof STATUS_VERSION;
@@ -81,6 +106,9 @@ export interface GatewayStatus {
   readonly artefacts: readonly ArtefactStatus[];
   readonly slots: readonly SlotStatus[];
   readonly sessions: { readonly open: number; readonly channels: number; readonly refusals: number };
+  /** Absent from gateways before issue #12. */
+  readonly reading_log?: ReadingLogStatus;
+  readonly publish?: readonly PublishStatus[];
 }
 
 /**

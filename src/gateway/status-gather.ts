@@ -7,7 +7,7 @@ import type { Envelope, PCert } from '../uzp/artefacts/types.js';
 import { toHex } from '../uzp/bytes.js';
 import { assessExpiry } from './expiry.js';
 import { isoSeconds } from '../lib/time-text.js';
-import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus, type RnStatus, type SlotStatus } from './status-file.js';
+import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus, type PublishStatus, type ReadingLogStatus, type RnStatus, type SlotStatus } from './status-file.js';
 import type { BrokerStats } from './hil/stats.js';
 
 /** What the snapshot reads of a device driver (GatewayDevice fits). */
@@ -32,6 +32,10 @@ export interface StatusParts {
   readonly trust: HeldTrust;
   readonly devices: ReadonlyMap<string, StatusDevice>;
   readonly stats: BrokerStats;
+  /** The reading log's state, read at each snapshot. */
+  readonly readingLog?: () => ReadingLogStatus;
+  /** Each collector's publisher, read at each snapshot. */
+  readonly publishers?: () => readonly PublishStatus[];
 }
 
 /** Process facts that are not the gateway's parts (the reporter fills them in). */
@@ -121,5 +125,7 @@ export function gatherStatus(p: StatusParts, m: StatusMoment): GatewayStatus {
     artefacts: heldArtefacts(p, m.nowMs),
     slots: [...p.devices.values()].map(slot),
     sessions: { open: p.stats.sessions, channels: p.stats.channels, refusals: p.stats.refusals },
+    ...(p.readingLog !== undefined ? { reading_log: p.readingLog() } : {}),
+    ...(p.publishers !== undefined ? { publish: p.publishers() } : {}),
   };
 }

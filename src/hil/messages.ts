@@ -26,7 +26,8 @@ const MAX_EVIDENCE = 64 * 1024;
 
 export type HilMessage =
   // operator -> gateway
-  | { t: 'open'; slot: string; mode: Mode }
+  /** `from_epoch`/`from_seq` (tail only, both or neither): resume from that reading of the gateway's log instead of live. */
+  | { t: 'open'; slot: string; mode: Mode; from_epoch?: number; from_seq?: number }
   | { t: 'req'; id: number; unit: number; pdu: Uint8Array }
   | { t: 'data'; d: Uint8Array }
   | { t: 'sub'; filter: string }
@@ -75,9 +76,14 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
   const m = asMap(decodeCanonical(bytes, 8, HIL_CBOR), 'hil message');
   const t = asText(m.t, 'hil message type', 16);
   switch (t) {
-    case 'open':
-      onlyKeys(m, ['t', 'slot', 'mode'], 'open');
-      return { t, slot: asText(m.slot, 'open.slot', MAX_ID), mode: oneOf(m.mode, 'open.mode', MODES) };
+    case 'open': {
+      onlyKeys(m, ['t', 'slot', 'mode', 'from_epoch', 'from_seq'], 'open');
+      const out = { t, slot: asText(m.slot, 'open.slot', MAX_ID), mode: oneOf(m.mode, 'open.mode', MODES) } as const;
+      if (m.from_epoch === undefined && m.from_seq === undefined) return out;
+      if (m.from_epoch === undefined || m.from_seq === undefined) throw new DecodeError(CommonCode.DECODE_VALUE, 'open: from_epoch and from_seq go together');
+      if (out.mode !== 'tail') throw new DecodeError(CommonCode.DECODE_VALUE, 'open: from_epoch/from_seq apply to tail only');
+      return { ...out, from_epoch: id32(m.from_epoch, 'open.from_epoch'), from_seq: asUint(m.from_seq, 'open.from_seq') };
+    }
     case 'req': {
       onlyKeys(m, ['t', 'id', 'unit', 'pdu'], 'req');
       const unit = asUint(m.unit, 'req.unit');

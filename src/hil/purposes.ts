@@ -9,6 +9,13 @@ import type { Mode } from './messages.js';
 export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
 export type HilPurpose = (typeof PURPOSES)[number];
 
+/**
+ * The purpose of a Pantheon Grant from a gateway (subject) to a collector (audience): the gateway may
+ * publish the readings of the Grant's slots to that collector (outbound indexing draft §11.3,
+ * "Publisher Push"). Not a HIL purpose: it opens no mode and takes no parameters.
+ */
+export const PUBLISH_PURPOSE = 'telemetry.publish';
+
 export function isHilPurpose(s: string): s is HilPurpose {
   return (PURPOSES as readonly string[]).includes(s);
 }

@@ -25,6 +25,8 @@ const REFUSAL_CODES = [
   // the slot's port is down (device missing, unopenable, unplugged): nothing was sent
   'DEVICE_UNAVAILABLE',
   'ATTEST_UNAVAILABLE',
+  // tail from_seq on a gateway that keeps no reading log
+  'HISTORY_UNAVAILABLE',
   // session ends (audit only)
   'GRANT_EXPIRED',
   'REVOKED',

@@ -18,6 +18,12 @@ interface Opened {
   readonly purposes: readonly string[];
 }
 
+/** A reading of the gateway's log by its (boot epoch, seq): where a tail starts. */
+export interface TailFrom {
+  readonly epoch: number;
+  readonly seq: number;
+}
+
 /** A refusal by the gateway's HIL broker, with its stable code (e.g. PURPOSE_NOT_GRANTED). */
 export class HilRefusedError extends ProtocolError {
   constructor(
@@ -80,12 +86,15 @@ export class SlotChannel extends EventEmitter {
     this.held.set(event, q);
   }
 
-  /** Opens `slot` in `mode` on a new channel of `session`; rejects with HilRefusedError when refused. */
-  static async open(session: Session, slot: string, mode: Mode): Promise<SlotChannel> {
+  /**
+   * Opens `slot` in `mode` on a new channel of `session`; rejects with HilRefusedError when refused.
+   * `from` (tail only): start at that reading of the gateway's log instead of the next one.
+   */
+  static async open(session: Session, slot: string, mode: Mode, from?: TailFrom): Promise<SlotChannel> {
     const sc = new SlotChannel(session.openChannel());
     // Waiters are registered only once the message is queued: a send that throws leaves no promise
     // behind to reject unobserved later. Replies cannot arrive before the request was queued.
-    await sc.ch.send(encodeHil({ t: 'open', slot, mode }));
+    await sc.ch.send(encodeHil({ t: 'open', slot, mode, ...(from !== undefined ? { from_epoch: from.epoch, from_seq: from.seq } : {}) }));
     sc.opened = await new Promise<Opened>((resolve, reject) => {
       if (sc.ended) return reject(sc.ended);
       sc.openWaiter = { resolve, reject };

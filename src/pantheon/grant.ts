@@ -4,6 +4,10 @@
 // an audience that is not a gateway (when this directory enrolled them), a slot the gateway's config
 // lacks (with --config). Issuing a Grant never disables another: nonces are counted per subject +
 // audience (draft §9 orders them for early data only), taken from DIR/state.json unless --nonce.
+// A publishing Grant (every purpose `telemetry.publish`) goes the other way round: subject a gateway,
+// audience a collector (the outbound indexing draft's Publisher initiates to its Indexer, OI §11.1),
+// and its slots are the ones the gateway may publish; `--slot '*'` (alone) means every slot. HIL
+// Grants never take '*': a HIL must not generalise a slot's authority (draft §4.3).
 
 import { loadGatewayConfig } from '../config/index.js';
 import { didYouMean } from '../config/suggest.js';
@@ -14,6 +18,7 @@ import { parseCid } from '../uzp/identity/cid.js';
 import { openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { formatPurpose, parsePurposeSpec } from './purpose-spec.js';
+import { PUBLISH_PURPOSE } from '../hil/purposes.js';
 import { loadState, saveState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
@@ -54,6 +59,22 @@ interface GrantResult {
 const usage = (m: string): LocalError => new LocalError(CommonCode.USAGE, m);
 /** The config's slot id pattern (config/board-schema.ts SLOT_ID), so a slot prefix is never a purpose name. */
 const SLOT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** `--slot '*'`: every slot of the gateway, for publishing Grants only. */
+const ALL_SLOTS = '*';
+const isSlot = (s: string): boolean => SLOT.test(s) || s === ALL_SLOTS;
+
+/** Who may be subject and audience of each kind of Grant, and how a refusal names them. */
+const PARTIES = {
+  hil: { subject: 'operator', audience: 'gateway', what: "a Grant's", subjectIs: 'an operator (the initiator)', audienceIs: 'a gateway (the responder)' },
+  publish: {
+    subject: 'gateway',
+    audience: 'collector',
+    what: `a ${PUBLISH_PURPOSE} Grant's`,
+    subjectIs: 'a gateway (the publisher, which initiates)',
+    audienceIs: 'a collector (the responder)',
+  },
+} as const;
+type GrantKind = keyof typeof PARTIES;
 
 function cidFlag(s: string, flag: string): Uint8Array {
   try {
@@ -63,10 +84,30 @@ function cidFlag(s: string, flag: string): Uint8Array {
   }
 }
 
-function checkRole(cid: Uint8Array, flag: 'subject' | 'audience', want: Role, members: Readonly<Record<string, Role>>, warnings: string[]): void {
+function checkRole(cid: Uint8Array, flag: 'subject' | 'audience', kind: GrantKind, members: Readonly<Record<string, Role>>, warnings: string[]): void {
+  const p = PARTIES[kind];
+  const want: Role = p[flag];
   const role = members[toHex(cid)];
   if (role === undefined) warnings.push(`--${flag} ${toHex(cid).slice(0, 16)}… was not enrolled through this domain directory: its role (${want} expected) is not checked`);
-  else if (role !== want) throw usage(`--${flag}: ${toHex(cid).slice(0, 16)}… is enrolled as ${role}; a Grant's ${flag} must be ${want === 'operator' ? 'an operator (the initiator)' : 'a gateway (the responder)'}`);
+  else if (role !== want) {
+    const other = kind === 'hil' ? ` (${PUBLISH_PURPOSE} Grants go from a gateway to a collector)` : ' (HIL purposes go from an operator to a gateway)';
+    throw usage(`--${flag}: ${toHex(cid).slice(0, 16)}… is enrolled as ${role}; ${p.what} ${flag} must be ${flag === 'subject' ? p.subjectIs : p.audienceIs}${other}`);
+  }
+}
+
+/** A Grant is for publishing (every purpose telemetry.publish) or for HIL slots (none is), never both. */
+function kindOf(scopes: readonly { slot: string; purposes: readonly Purpose[] }[]): GrantKind {
+  const all = scopes.flatMap((s) => s.purposes);
+  const publish = all.filter((p) => p.purpose === PUBLISH_PURPOSE).length;
+  if (publish !== 0 && publish !== all.length) {
+    throw usage(`${PUBLISH_PURPOSE} (gateway -> collector) and HIL purposes (operator -> gateway) go in separate Grants: issue two`);
+  }
+  const kind: GrantKind = publish === 0 ? 'hil' : 'publish';
+  if (scopes.some((s) => s.slot === ALL_SLOTS)) {
+    if (kind === 'hil') throw usage(`--slot '*' (every slot) is for ${PUBLISH_PURPOSE} Grants only: a HIL Grant names each slot it reaches`);
+    if (scopes.length > 1) throw usage("--slot '*' already means every slot: give it alone");
+  }
+  return kind;
 }
 
 /** SLOT[@DEVICE] flags into empty scopes, in the order given. */
@@ -78,8 +119,9 @@ function scopesOf(o: GrantOptions): { slot: string; device?: string; purposes: P
     const at = s.indexOf('@');
     const slot = at < 0 ? s : s.slice(0, at);
     const device = at < 0 ? o.device : s.slice(at + 1);
-    if (!SLOT.test(slot)) throw usage(`--slot ${JSON.stringify(s.slice(0, 64))}: a slot id is lowercase letters, digits, _ and - (e.g. rs485-1), optionally @DEVICE`);
+    if (!isSlot(slot)) throw usage(`--slot ${JSON.stringify(s.slice(0, 64))}: a slot id is lowercase letters, digits, _ and - (e.g. rs485-1), optionally @DEVICE`);
     if (device !== undefined && (device.length === 0 || device.length > 256)) throw usage(`--slot ${s.slice(0, 64)}: the device id after @ is 1..256 characters`);
+    if (slot === ALL_SLOTS && device !== undefined) throw usage("--slot '*' (every slot) names no device");
     if (out.some((x) => x.slot === slot)) throw usage(`--slot ${slot} given twice`);
     out.push({ slot, ...(device !== undefined ? { device } : {}), purposes: [] });
   }
@@ -92,7 +134,7 @@ function assignPurposes(scopes: { slot: string; purposes: Purpose[] }[], specs: 
   for (const spec of specs) {
     const slash = spec.indexOf('/');
     const colon = spec.indexOf(':');
-    const prefixed = slash > 0 && (colon < 0 || slash < colon) && SLOT.test(spec.slice(0, slash));
+    const prefixed = slash > 0 && (colon < 0 || slash < colon) && isSlot(spec.slice(0, slash));
     const slot = prefixed ? spec.slice(0, slash) : undefined;
     const body = prefixed ? spec.slice(slash + 1) : spec;
     let target = scopes[0]!;
@@ -114,6 +156,7 @@ function checkAgainstConfig(file: string, scopes: readonly GrantScope[]): void {
   const config = loadGatewayConfig(file, { checkFiles: false });
   const ids = config.slots.map((s) => s.id);
   for (const sc of scopes) {
+    if (sc.slot === ALL_SLOTS) continue;
     const slot = config.slots.find((s) => s.id === sc.slot);
     if (slot === undefined) {
       const hint = didYouMean(sc.slot, ids);
@@ -129,12 +172,13 @@ export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
   const audience = cidFlag(o.audience, 'audience');
   const scopes = scopesOf(o);
   assignPurposes(scopes, o.purposes);
+  const kind = kindOf(scopes);
   if (o.config !== undefined) checkAgainstConfig(o.config, scopes);
   const d = openDomain(provider, o.dir);
   const state = loadState(o.dir);
   const warnings: string[] = [];
-  checkRole(subject, 'subject', 'operator', state.members, warnings);
-  checkRole(audience, 'audience', 'gateway', state.members, warnings);
+  checkRole(subject, 'subject', kind, state.members, warnings);
+  checkRole(audience, 'audience', kind, state.members, warnings);
   const key = `${toHex(subject)}:${toHex(audience)}`;
   const last = state.grantNonces[key];
   const nonce = o.nonce ?? (last === undefined ? 1 : last + 1);

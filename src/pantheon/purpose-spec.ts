@@ -7,6 +7,8 @@
 //   table  = "holding" / "input" / "coils" / "discrete"
 //   range  = uint16 [ "-" uint16 ]                     inclusive, first <= last
 // e.g. serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#
+// Besides the HIL purposes, `telemetry.publish` (no parameters) lets a gateway publish readings to a
+// collector (outbound indexing draft §11.3); it is no HIL purpose (src/hil/purposes.ts PUBLISH_PURPOSE).
 // The name must be one the gateway knows (src/hil/purposes.ts): a typo is refused with the closest
 // name, never issued. A parameter starts only at ":units=", ":tables=", ":regs=" or ":topics=", so
 // topic filters may contain ':' (but not ','). Units are sorted and de-duplicated; ranges keep the
@@ -14,7 +16,7 @@
 // what it covers.
 
 import { didYouMean } from '../config/suggest.js';
-import { isHilPurpose, PURPOSES, purposeFamily } from '../hil/purposes.js';
+import { isHilPurpose, PUBLISH_PURPOSE, PURPOSES, purposeFamily } from '../hil/purposes.js';
 import { isModbusTable, MODBUS_TABLES, type ModbusTable } from '../lib/modbus-tables.js';
 import { isTopicFilter } from '../lib/mqtt-topics.js';
 import type { Purpose } from '../uzp/artefacts/types.js';
@@ -29,11 +31,18 @@ function uintIn(s: string, max: number, spec: string, what: string): number {
   return Number(s);
 }
 
+/** Every name `--purpose` accepts. */
+const KNOWN: readonly string[] = [...PURPOSES, PUBLISH_PURPOSE];
+
 export function parsePurposeSpec(spec: string): Purpose {
   const [name, ...params] = spec.split(/:(?=(?:units|tables|regs|topics)=)/);
+  if (name === PUBLISH_PURPOSE) {
+    if (params.length > 0) throw usage(spec, `${PUBLISH_PURPOSE} takes no parameters (the Grant's --slot flags say which readings)`);
+    return { purpose: PUBLISH_PURPOSE };
+  }
   if (name === undefined || !isHilPurpose(name)) {
-    const hint = name !== undefined ? didYouMean(name, PURPOSES) : '';
-    throw usage(spec, `${JSON.stringify((name ?? '').slice(0, 64))} is not a purpose the gateway knows; ${hint !== '' ? `${hint} ` : ''}purposes: ${PURPOSES.join(', ')}`);
+    const hint = name !== undefined ? didYouMean(name, KNOWN) : '';
+    throw usage(spec, `${JSON.stringify((name ?? '').slice(0, 64))} is not a purpose the gateway knows; ${hint !== '' ? `${hint} ` : ''}purposes: ${KNOWN.join(', ')}`);
   }
   const family = purposeFamily(name);
   const out: { -readonly [K in keyof Purpose]: Purpose[K] } = { purpose: name };

@@ -4,7 +4,7 @@
 
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
-import { codecFor } from '../uzp/artefacts/codecs.js';
+import { codecFor, type CodecType } from '../uzp/artefacts/codecs.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { openArtefact, verifySignatures } from '../uzp/artefacts/open.js';
 import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/artefacts/types.js';
@@ -36,10 +36,13 @@ function bodyJson(type: string, body: unknown): Json {
       const b = body as RnSetBody;
       return { scope: b.scope, rns: b.rns.map((e) => ({ cid: toHex(e.cid), public: toHex(e.publicKey), addresses: [...e.addresses], roles: [...e.roles] })) };
     }
-    default: {
+    case 'revocation': {
       const b = body as RevocationBody;
       return { cids: b.cids.map(toHex), object_ids: b.objectIds.map(toHex) };
     }
+    default:
+      // Other typed bodies (por-evidence, discovery-grant, receipt, discovery-revocation): their wire map.
+      return cborToJson(codecFor(type as CodecType).encode(body as never));
   }
 }
 

@@ -12,7 +12,7 @@ import { readTextFileIfExists, writeJsonFileAtomic } from '../files/json-file.js
 import { parseJsonObject, type JsonObject } from '../files/json.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
-import { isRole } from '../uzp/artefacts/pcert.js';
+import { isRole, ROLES } from '../uzp/artefacts/pcert.js';
 import type { Role } from '../uzp/artefacts/types.js';
 
 const STATE_KIND = 'uzp-gw/pantheon-state';
@@ -80,7 +80,7 @@ function parseState(text: string, file: string): PantheonState {
   }
   const members: Record<string, Role> = {};
   for (const [k, v] of Object.entries(o.members === undefined ? {} : obj(o.members, file, 'members'))) {
-    if (!/^[0-9a-f]{64}$/.test(k) || typeof v !== 'string' || !isRole(v)) throw bad(file, `members entry ${JSON.stringify(k.slice(0, 16))} is not "<cid>": "gateway"|"operator"|"rn"`);
+    if (!/^[0-9a-f]{64}$/.test(k) || typeof v !== 'string' || !isRole(v)) throw bad(file, `members entry ${JSON.stringify(k.slice(0, 16))} is not "<cid>": ${ROLES.map((r) => `"${r}"`).join('|')}`);
     members[k] = v;
   }
   const rn = obj(o.rn_set, file, 'rn_set');

@@ -4,7 +4,7 @@
 
 import type { Socket } from 'node:net';
 import { toHex } from '../uzp/bytes.js';
-import type { PCert, Valid } from '../uzp/artefacts/types.js';
+import type { PCert, Role, Valid } from '../uzp/artefacts/types.js';
 import type { Signer } from '../uzp/crypto/provider.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
 import { ErrorCode, ProtocolError } from '../uzp/errors.js';
@@ -25,6 +25,9 @@ import type { PreauthHolder } from './preauth-table.js';
 import type { RnStats } from './stats.js';
 import type { Peer, Switchboard } from './switchboard.js';
 import { type CodedError, isCodedError } from '../lib/errors.js';
+
+/** PCert roles whose links may send ACCEPT (take the responder role of a stitch). */
+const RESPONDER_ROLES: readonly Role[] = ['gateway', 'collector'];
 
 export interface ConnectionContext {
   readonly trust: ResponderTrust;
@@ -259,10 +262,16 @@ export class RnConnection implements Peer, PreauthHolder {
       case ControlKind.PONG:
         return;
       case ControlKind.ACCEPT:
-        // Only gateways take the responder role: an operator initiates, and Grants name a gateway as
-        // audience (docs/PROFILE.md §CONTROL). A violation like a kind sent the wrong way: link closed.
-        if (this.pcertValue!.body.role !== 'gateway') {
-          throw new ProtocolError(ErrorCode.PCERT_ROLE, `ACCEPT from a link whose PCert role is ${this.pcertValue!.body.role}: only gateway links may accept stitches`, 'policy');
+        // Only gateways and collectors take the responder role: an operator initiates and Grants name a
+        // gateway as audience (docs/PROFILE.md §CONTROL); a gateway publishing readings initiates to a
+        // collector, the OI draft's Indexer (OI §11.1: the Publisher initiates the session). A violation
+        // like a kind sent the wrong way: link closed. Attestation stays a gateway-only rule (mustAttest).
+        if (!RESPONDER_ROLES.includes(this.pcertValue!.body.role)) {
+          throw new ProtocolError(
+            ErrorCode.PCERT_ROLE,
+            `ACCEPT from a link whose PCert role is ${this.pcertValue!.body.role}: only gateway and collector links may accept stitches`,
+            'policy',
+          );
         }
         if (this.mustAttest && !this.attestedValue) {
           // Pending, not refused: the gateway may send ATTEST right after ACCEPT (evidence takes a

@@ -39,6 +39,17 @@ export const ErrorCode = {
   RNSET_NOT_ELIGIBLE: 'RNSET_NOT_ELIGIBLE',
   RNSET_CONFLICT: 'RNSET_CONFLICT',
   RNSET_KEY_MISMATCH: 'RNSET_KEY_MISMATCH',
+  // outbound indexing artefacts (OI draft §9.1, §10, §11.5, §11.6; fault: policy)
+  /** A Discovery Grant or discovery revocation not issued by the authenticated publisher (OI §9.1). */
+  DISCOVERY_ISSUER: 'DISCOVERY_ISSUER',
+  /** Issued for another audience than the authenticated collector (or, for a receipt, publisher) (OI §9.1). */
+  DISCOVERY_AUDIENCE: 'DISCOVERY_AUDIENCE',
+  /** A Discovery Grant whose purposes or retention its own usage policy does not allow (OI §10.1). */
+  DISCOVERY_POLICY: 'DISCOVERY_POLICY',
+  /** A receipt not issued by the authenticated collector (OI §11.5: "a signed Indexer identity statement"). */
+  RECEIPT_ISSUER: 'RECEIPT_ISSUER',
+  /** A receipt for another Discovery Grant than the one it answers (OI §11.5: "the grant identifier used"). */
+  RECEIPT_GRANT: 'RECEIPT_GRANT',
   // handshake / session / blocks (fault: peer or local)
   HANDSHAKE_UNEXPECTED: 'HANDSHAKE_UNEXPECTED',
   HANDSHAKE_NO_SUITE: 'HANDSHAKE_NO_SUITE',

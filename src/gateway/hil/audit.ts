@@ -32,6 +32,11 @@ export class AuditLog {
     return new AuditLog(base.child({ audit: true }));
   }
 
+  /** A gateway event no operator caused (readings dropped by the log's bound, consent given or withdrawn, receipts). */
+  event(action: string, detail: Readonly<Record<string, unknown>>, level: 'info' | 'warn' = 'info'): void {
+    this.log[level]({ action, ...detail }, action);
+  }
+
   record(ctx: AuditContext, entry: AuditEntry): void {
     const line = { operator: toHex(ctx.operator), grant: toHex(ctx.grant), slot: ctx.slot, device: ctx.device, ...entry };
     if (entry.decision === 'allowed') this.log.info(line, entry.action);

@@ -18,6 +18,7 @@ import { ChannelRouter, DEFAULT_MAX_PENDING_REQUESTS } from './channel-router.js
 import { EvidenceService, type EvidenceSource } from './evidence-service.js';
 import { SessionAuthority } from './session-authority.js';
 import type { BrokerStats } from './stats.js';
+import type { ReadingSource } from './log-tail.js';
 
 export type { BrokerStats } from './stats.js';
 
@@ -32,6 +33,8 @@ interface BrokerOptions {
   readonly clock?: Clock;
   /** The gateway's boot epoch for readings (gateway/boot-epoch.ts); default 0 (unknown). */
   readonly epoch?: number;
+  /** The reading log tails read (gateway/reading-log/recorder.ts); absent: live tails only. */
+  readonly readings?: ReadingSource;
 }
 
 export class HilBroker {
@@ -44,7 +47,7 @@ export class HilBroker {
     const shared = { audit: o.audit, stats: this.stats };
     this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
     this.evidence = new EvidenceService({ ...shared, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
-    this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0 });
+    this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0, ...(o.readings !== undefined ? { readings: o.readings } : {}) });
   }
 
   /**

@@ -15,7 +15,8 @@ import { MODE_PURPOSES } from '../../hil/purposes.js';
 import { SlotAuthority } from './authority.js';
 import type { EvidenceService } from './evidence-service.js';
 import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
-import { refuse, senderOf, type Refusals, type Send } from './reply.js';
+import { refuse, senderOf, waitingSenderOf, type Refusals, type Send } from './reply.js';
+import { serveLogTail, type ReadingSource, type SendWait } from './log-tail.js';
 
 /** Modbus requests in flight per channel unless configured; beyond, exception 0x06 (busy). */
 export const DEFAULT_MAX_PENDING_REQUESTS = 64;
@@ -28,6 +29,8 @@ interface ChannelRouterOptions extends Refusals {
   readonly evidence: EvidenceService;
   readonly maxPendingRequests: number;
   readonly epoch: number;
+  /** The reading log tails read (and resume from); absent: live tails only, from_seq refused. */
+  readonly readings?: ReadingSource;
 }
 
 export class ChannelRouter {
@@ -71,11 +74,11 @@ export class ChannelRouter {
         return;
       }
       if (m.t !== 'open') return refuse(this.o, send, ctx, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
-      opened = this.open(m, grant, operator, send);
+      opened = this.open(m, grant, operator, send, waitingSenderOf(ch));
     });
   }
 
-  private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send): OpenChannel | undefined {
+  private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send, sendWait: SendWait): OpenChannel | undefined {
     const device = this.o.devices.get(m.slot);
     // Authority first, with the device id when the slot exists: an operator without the slot in its
     // Grant learns nothing about whether the slot exists.
@@ -89,7 +92,9 @@ export class ChannelRouter {
     if (needed === undefined) return void refuse(this.o, send, ctx0, action, 'MODE_NOT_SUPPORTED', `a ${device.driver} device has no ${m.mode} mode`);
     const granted = needed.filter((p) => authority.has(p));
     if (granted.length === 0) return void refuse(this.o, send, ctx0, action, 'PURPOSE_NOT_GRANTED', `${m.mode} needs one of ${needed.join(', ')}`);
-    this.o.audit.record(ctx0, { action, decision: 'allowed', purposes: granted });
+    const from = m.from_seq !== undefined && m.from_epoch !== undefined ? { epoch: m.from_epoch, seq: m.from_seq } : undefined;
+    if (from !== undefined && this.o.readings === undefined) return void refuse(this.o, send, ctx0, action, 'HISTORY_UNAVAILABLE', 'this gateway keeps no reading log to resume from');
+    this.o.audit.record(ctx0, { action, decision: 'allowed', purposes: granted, ...(from !== undefined ? { from_epoch: from.epoch, from_seq: from.seq } : {}) });
     send({ t: 'opened', slot: m.slot, device: device.id, driver: device.driver, mode: m.mode, purposes: granted });
     const ctx: ChannelContext = {
       authority,
@@ -106,7 +111,7 @@ export class ChannelRouter {
     };
     switch (m.mode) {
       case 'tail':
-        return serveTail(ctx, device);
+        return this.o.readings !== undefined ? serveLogTail(ctx, m.slot, this.o.readings, sendWait, from) : serveTail(ctx, device);
       case 'modbus':
         return serveModbus(ctx, device as Extract<AnyDevice, { kind: 'modbus' }>);
       case 'serial':

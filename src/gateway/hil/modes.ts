@@ -9,7 +9,8 @@
 // unavailable" when the slot's port is down (the gateway cannot reach the bus at all), 0x0B
 // "gateway target device failed to respond" when the bus is up and the unit did not answer.
 
-import type { ModbusDevice, MqttDevice, Reading, SerialDevice, AnyDevice } from '../../hil/device.js';
+import type { ModbusDevice, MqttDevice, SerialDevice, AnyDevice } from '../../hil/device.js';
+import { readingAction } from './reading-action.js';
 import type { AuditEntry } from './audit.js';
 import type { Decision, HilAction, SlotAuthority } from './authority.js';
 import { classifyPdu } from '../../hil/modbus-request.js';
@@ -52,16 +53,6 @@ function unexpected(ctx: ChannelContext, mode: string, m: HilMessage): void {
 const PATH_DOWN: ReadonlySet<string> = new Set([PortErrorCode.MODBUS_OFFLINE, PortErrorCode.PORT_CLOSED, 'DEVICE_UNAVAILABLE']);
 
 const PORT_DOWN_REASON = "the slot's port is down (device missing, unopenable or unplugged); nothing was sent";
-
-/** The action a reading exposes, for the Grant check before delivery. */
-function readingAction(r: Reading): HilAction {
-  if (r.source?.kind === 'modbus') {
-    const s = r.source;
-    return { purpose: 'modbus.read', unit: s.unit, access: { access: 'read', table: s.table, addr: s.addr, count: s.count } };
-  }
-  if (r.source?.kind === 'mqtt') return { purpose: 'mqtt.subscribe', filter: r.source.topic };
-  return { purpose: r.kind === 'modbus' ? 'modbus.read' : r.kind === 'mqtt' ? 'mqtt.subscribe' : 'serial.read' } as HilAction;
-}
 
 /** tail: live readings, each held against the Grant; lossy under backpressure (counted), never unbounded. */
 export function serveTail(ctx: ChannelContext, device: AnyDevice): OpenChannel {

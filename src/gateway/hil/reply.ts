@@ -21,6 +21,18 @@ export function senderOf(ch: Channel): Send {
   };
 }
 
+/** Sends and waits for buffer room (log tails: behind in the log, never dropped); false when the channel is gone. */
+export function waitingSenderOf(ch: Channel): (m: HilMessage, signal: AbortSignal) => Promise<boolean> {
+  return async (m, signal) => {
+    try {
+      await ch.send(encodeHil(m), signal);
+      return true;
+    } catch {
+      return false; // closed, aborted or the session ended
+    }
+  };
+}
+
 export interface Refusals {
   readonly audit: AuditLog;
   readonly stats: BrokerStats;

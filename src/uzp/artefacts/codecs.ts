@@ -2,9 +2,12 @@
 // envelopes but cannot be opened as typed artefacts (ARTEFACT_TYPE).
 
 import type { BodyCodec } from './codec.js';
+import { discoveryGrantCodec, type DiscoveryGrantBody } from './discovery-grant.js';
+import { discoveryRevocationCodec, type DiscoveryRevocationBody } from './discovery-revocation.js';
 import { grantCodec } from './grant.js';
 import { pcertCodec } from './pcert.js';
 import { porEvidenceCodec, type PorEvidenceBody } from './por-evidence.js';
+import { receiptCodec, type ReceiptBody } from './receipt.js';
 import { revocationCodec } from './revocation.js';
 import { rnSetCodec } from './rnset.js';
 import type { GrantBody, ObjectType, PCertBody, RevocationBody, RnSetBody } from './types.js';
@@ -16,6 +19,9 @@ export interface BodyOf {
   'rn-set': RnSetBody;
   revocation: RevocationBody;
   'por-evidence': PorEvidenceBody;
+  'discovery-grant': DiscoveryGrantBody;
+  receipt: ReceiptBody;
+  'discovery-revocation': DiscoveryRevocationBody;
 }
 export type CodecType = keyof BodyOf;
 
@@ -25,6 +31,9 @@ const CODECS: { readonly [T in CodecType]: BodyCodec<BodyOf[T]> } = {
   'rn-set': rnSetCodec,
   revocation: revocationCodec,
   'por-evidence': porEvidenceCodec,
+  'discovery-grant': discoveryGrantCodec,
+  receipt: receiptCodec,
+  'discovery-revocation': discoveryRevocationCodec,
 };
 
 export function codecFor<T extends CodecType>(type: T): BodyCodec<BodyOf[T]>;

@@ -5,9 +5,22 @@ import type { ObjectType } from './types.js';
 
 /**
  * Every object_type the envelope decoder recognises (draft §12 adds "por-evidence"; this profile adds
- * "reference-manifest", the verifier's reference values written when a gateway is flashed).
+ * "reference-manifest", the verifier's reference values written when a gateway is flashed, and the
+ * outbound-indexing artefacts: "discovery-grant" (OI draft §9.1), "receipt" (OI §11.5) and
+ * "discovery-revocation" (OI §11.6), signed by the publisher or the collector, not the domain root).
  */
-export const OBJECT_TYPES: readonly ObjectType[] = ['pcert', 'grant', 'rn-set', 'revocation', 'attestation', 'por-evidence', 'reference-manifest'];
+export const OBJECT_TYPES: readonly ObjectType[] = [
+  'pcert',
+  'grant',
+  'rn-set',
+  'revocation',
+  'attestation',
+  'por-evidence',
+  'reference-manifest',
+  'discovery-grant',
+  'receipt',
+  'discovery-revocation',
+];
 
 /** Domain separation for every signature in this profile: ctx = SIG_CONTEXT_PREFIX + object_type. */
 export const SIG_CONTEXT_PREFIX = 'uzp-gw/1 ';
@@ -25,6 +38,8 @@ export const MAX_EXTENSIONS = 32;
 export const MAX_EXTENSION_ID = 64;
 /** Generic bound for short text fields (names, slot ids, purposes). */
 export const MAX_TEXT = 256;
+/** Purpose names ("modbus.read", "telemetry.store"): short dotted words. */
+export const MAX_PURPOSE_NAME = 64;
 
 /** Default allowed clock skew for nbf/exp, seconds. */
 export const DEFAULT_SKEW_SECONDS = 300;

@@ -1,7 +1,8 @@
 // PCert (Pantheon certificate): binds a principal's Ed25519 key to its CID and role (draft §4.4:
 // "Pantheon authorities bind a principal's long-term public signing key to identity, policy, and
-// trust metadata").  b = {"pk": bstr32, "role": "gateway"|"operator"|"rn", "name"?: text}
-// and the common "sub" is the CID of pk (checked: PCERT_KEY_MISMATCH).
+// trust metadata").  b = {"pk": bstr32, "role": "gateway"|"operator"|"rn"|"collector", "name"?: text}
+// and the common "sub" is the CID of pk (checked: PCERT_KEY_MISMATCH). A "collector" is the outbound
+// indexing draft's Indexer (OI draft §7.1): it attaches to RNs and takes stitches like a gateway.
 
 import { equal } from '../bytes.js';
 import { asBytes, asMap, onlyKeys, type CborMap } from '../cbor.js';
@@ -14,7 +15,7 @@ import { asName } from './fields.js';
 import type { PCertBody, Role } from './types.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
-export const ROLES: readonly Role[] = ['gateway', 'operator', 'rn'];
+export const ROLES: readonly Role[] = ['gateway', 'operator', 'rn', 'collector'];
 
 export function isRole(s: string): s is Role {
   return (ROLES as readonly string[]).includes(s);

@@ -6,9 +6,21 @@
 
 import type { ModbusTable } from '../../lib/modbus-tables.js';
 
-export type ObjectType = 'pcert' | 'grant' | 'rn-set' | 'revocation' | 'attestation' | 'por-evidence' | 'reference-manifest';
+export type ObjectType =
+  | 'pcert'
+  | 'grant'
+  | 'rn-set'
+  | 'revocation'
+  | 'attestation'
+  | 'por-evidence'
+  | 'reference-manifest'
+  // outbound indexing (OI draft §9.1, §11.5, §11.6): publisher -> collector consent artefacts
+  | 'discovery-grant'
+  | 'receipt'
+  | 'discovery-revocation';
 
-export type Role = 'gateway' | 'operator' | 'rn';
+/** PCert roles. A collector is the OI draft's Indexer (§7.1): a responder that gateways publish to. */
+export type Role = 'gateway' | 'operator' | 'rn' | 'collector';
 
 export interface Extension {
   readonly id: string;

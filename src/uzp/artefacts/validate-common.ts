@@ -25,8 +25,11 @@ export function requireRootIssuer(ctx: TrustContext, env: CommonFields): void {
   if (!equal(env.issuer, ctx.rootCid)) throw new ValidationError(ErrorCode.ARTEFACT_ISSUER, `${env.type}: not issued by the domain root`);
 }
 
+/** What the window check needs (also used without a TrustStore: validate-discovery.ts). */
+export type WindowContext = Pick<TrustContext, 'nowSeconds' | 'skewSeconds'>;
+
 /** nbf/exp window with symmetric skew: valid while nbf - skew <= now <= exp + skew. */
-export function requireWindow(ctx: TrustContext, env: CommonFields): void {
+export function requireWindow(ctx: WindowContext, env: CommonFields): void {
   const now = ctx.nowSeconds();
   if (now + ctx.skewSeconds < env.notBefore) {
     throw new ValidationError(ErrorCode.ARTEFACT_NOT_YET_VALID, `${env.type}: not valid before ${env.notBefore} (now ${now})`);
@@ -43,7 +46,7 @@ export function inWindow(ctx: TrustContext, env: CommonFields): boolean {
 }
 
 /** Refuses the artefact if its object_id or any of the given identities is revoked. */
-export function requireNotRevoked(ctx: TrustContext, env: CommonFields, cids: readonly (Uint8Array | undefined)[]): void {
+export function requireNotRevoked(ctx: Pick<TrustContext, 'isRevoked'>, env: CommonFields, cids: readonly (Uint8Array | undefined)[]): void {
   if (ctx.isRevoked(env.objectId)) throw new ValidationError(ErrorCode.REVOKED, `${env.type}: object ${toHex(env.objectId)} is revoked`);
   for (const c of cids) {
     if (c !== undefined && ctx.isRevoked(c)) throw new ValidationError(ErrorCode.REVOKED, `${env.type}: identity ${toHex(c)} is revoked`);

@@ -10,6 +10,7 @@ import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp
 import { equal } from '../../../src/uzp/bytes.js';
 import { grantBodyArb, pcertBodyArb, porEvidenceBodyArb, revocationBodyArb, rnSetBodyArb } from './arbitraries.js';
 import { gateway, operator, provider, root, window } from './fixtures.js';
+import { discoveryGrantBodyArb, discoveryRevocationBodyArb, receiptBodyArb } from './discovery-fixtures.js';
 
 const arbs: { [T in CodecType]: fc.Arbitrary<BodyOf[T]> } = {
   pcert: pcertBodyArb,
@@ -17,6 +18,9 @@ const arbs: { [T in CodecType]: fc.Arbitrary<BodyOf[T]> } = {
   'rn-set': rnSetBodyArb,
   revocation: revocationBodyArb,
   'por-evidence': porEvidenceBodyArb,
+  'discovery-grant': discoveryGrantBodyArb,
+  receipt: receiptBodyArb,
+  'discovery-revocation': discoveryRevocationBodyArb,
 };
 
 function roundTrip<T extends CodecType>(type: T): void {
@@ -34,7 +38,7 @@ function roundTrip<T extends CodecType>(type: T): void {
 }
 
 describe('body codecs round-trip', () => {
-  for (const type of ['pcert', 'grant', 'rn-set', 'revocation', 'por-evidence'] as const) it(type, () => roundTrip(type));
+  for (const type of ['pcert', 'grant', 'rn-set', 'revocation', 'por-evidence', 'discovery-grant', 'receipt', 'discovery-revocation'] as const) it(type, () => roundTrip(type));
 });
 
 describe('whole artefacts round-trip through sign -> openAndVerify', () => {

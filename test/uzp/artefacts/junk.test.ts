@@ -11,6 +11,7 @@ import { equal } from '../../../src/uzp/bytes.js';
 import { cborArb, mutatedArb } from './arbitraries.js';
 import { FakeClock, T0, gateway, grantBody, mint, pcertBody, provider, revocationBody, rnSetBody, root, store } from './fixtures.js';
 import { CodedError } from '../../../src/lib/errors.js';
+import { DISCOVERY_KEYS, discoveryGrantBody, mintDiscovery, receiptBody, revocationBody as discoveryRevocationBody } from './discovery-fixtures.js';
 
 const RUNS = 10_000;
 
@@ -31,6 +32,9 @@ const valid: Record<CodecType, Uint8Array> = {
   'rn-set': mint('rn-set', rnSetBody()),
   revocation: mint('revocation', revocationBody([gateway.cid], [root.cid])),
   'por-evidence': mint('por-evidence', { profile: 1, rnCid: root.cid, sessionTag: new Uint8Array(16).fill(7), generation: 2, nonce: new Uint8Array(16).fill(9), issuedMs: 1_000, expiresMs: 3_500, proof: new Uint8Array(32).fill(5) }),
+  'discovery-grant': mintDiscovery('discovery-grant', discoveryGrantBody()),
+  receipt: mintDiscovery('receipt', receiptBody()),
+  'discovery-revocation': mintDiscovery('discovery-revocation', discoveryRevocationBody()),
 };
 const types = Object.keys(valid) as CodecType[];
 const resolve = (kid: Uint8Array) => (equal(kid, root.cid) ? root.publicKey : undefined);
@@ -73,7 +77,7 @@ describe('body decoders junk', () => {
   for (const type of types) {
     const codec = codecFor(type);
     const b = (decodeCanonical(decodeEnvelope(provider, valid[type]).bodyBytes) as CborMap).b!;
-    const keys = ['p', 'r', 'u', 't', 'pk', 'role', 'name', 'purp', 'scope', 'slot', 'dev', 'nonce', 'ed', 'nr', 'rns', 'cid', 'addr', 'roles', 'cids', 'ids'];
+    const keys = ['p', 'r', 'u', 't', 'pk', 'role', 'name', 'purp', 'scope', 'slot', 'dev', 'nonce', 'ed', 'nr', 'rns', 'cid', 'addr', 'roles', 'cids', 'ids', ...DISCOVERY_KEYS];
 
     it(`${type}: ${RUNS} mutated encodings and structured junk`, () => {
       const seen = { ok: 0, error: 0 };

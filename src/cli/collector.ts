@@ -1,0 +1,144 @@
+// `uzpgw collector --config F`: runs a collector (the outbound-indexing Indexer, issue #12): it
+// attaches outbound to RNs like the gateway, accepts the sessions gateways open to publish, stores
+// every reading once into SQLite or PostgreSQL and signs a receipt per window. `uzpgw collector
+// query` reads what it stored, as a table, JSON lines or CSV.
+
+import { pino } from 'pino';
+import { loadCollectorConfig } from '../collector/config.js';
+import { Collector } from '../collector/collector.js';
+import { openStore } from '../collector/store/open.js';
+import type { ReadingQuery, StoredReading } from '../collector/store/store.js';
+import { cborToJson, decodeCanonical } from '../uzp/cbor.js';
+import { toHex } from '../uzp/bytes.js';
+import { parseCid } from '../uzp/identity/cid.js';
+import { loadKeyFile } from '../files/keyfile.js';
+import { nodeProvider } from '../uzp/crypto/node.js';
+import type { CommandIo } from './command.js';
+import { defineCommand, defineGroup } from './define.js';
+import { usageError } from './flags.js';
+import { LOG_LEVEL_FLAG } from './log-level.js';
+
+const DB_FLAG = { db: { type: 'string', placeholder: 'FILE|URL', describe: 'the database: a SQLite file, or postgres://user@host:port/db (overrides the config\'s "db")' } } as const;
+
+async function run(configFile: string, db: string | undefined, level: string): Promise<number> {
+  const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+  const config = loadCollectorConfig(configFile);
+  const store = await openStore(db ?? config.db);
+  let collector: Collector;
+  try {
+    collector = await Collector.create({ config, store, logger });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  collector.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await collector.stop();
+  return 0;
+}
+
+const SUMMARY = 'run a collector: store what gateways publish (outbound only; never listens)';
+const DESCRIPTION =
+  'Runs a collector (the Indexer of the outbound-indexing draft): attaches outbound to the RNs of its RN Set Statement, accepts the sessions gateways open to publish under a Grant with purpose telemetry.publish, checks each Discovery Grant (issued by that gateway, addressed to this collector, valid, not revoked, allowing the purposes this collector processes for), stores every reading exactly once by (gateway, slot, epoch, seq) into SQLite (default) or PostgreSQL, and answers each window with a signed receipt once it is committed. SIGTERM/SIGINT stop it. --show-cid prints its CID (what a gateway config names under "publish") and exits.';
+
+const main = defineCommand({
+  name: 'collector',
+  summary: SUMMARY,
+  description: DESCRIPTION,
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'collector config file (JSON; see docs/COLLECTOR.md)' },
+    ...DB_FLAG,
+    'show-cid': { type: 'boolean', describe: "print this collector's CID and exit" },
+    ...LOG_LEVEL_FLAG,
+  },
+  json: 'stdout is JSON lines (pino log records); with --show-cid: {"cid": HEX}',
+  async run({ flags }, io) {
+    if (flags['show-cid']) {
+      const cid = toHex(loadKeyFile(nodeProvider, loadCollectorConfig(flags.config).identity.key).cid);
+      io.stdout.write(flags.json ? JSON.stringify({ cid }) + '\n' : `${cid}\n`);
+      return 0;
+    }
+    return run(flags.config, flags.db, flags['log-level']);
+  },
+});
+
+/** "2026-12-05T10:00:00Z", a Unix ms number, or an age such as 90s, 15m, 2h, 7d (before now). */
+function parseTime(text: string, flag: string, nowMs: number): number {
+  const age = /^(\d{1,9})(s|m|h|d)$/.exec(text);
+  if (age !== null) return nowMs - Number(age[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[age[2] as 's' | 'm' | 'h' | 'd'];
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  if (!Number.isFinite(t)) throw usageError(`--${flag}: expected an ISO time (2026-12-05T10:00:00Z), Unix ms, or an age such as 15m, 2h, 7d; got ${JSON.stringify(text.slice(0, 64))}`);
+  return t;
+}
+
+function valueJson(v: Uint8Array): unknown {
+  try {
+    return cborToJson(decodeCanonical(v, 16, { floats: true }));
+  } catch {
+    return { cbor: toHex(v) };
+  }
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function write(rows: readonly StoredReading[], io: CommandIo, format: 'table' | 'json' | 'csv'): void {
+  if (format === 'csv') io.stdout.write('gateway,slot,device,kind,epoch,seq,ts,value\n');
+  for (const r of rows) {
+    const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: new Date(r.ts).toISOString() };
+    const value = valueJson(r.value);
+    if (format === 'json') io.stdout.write(JSON.stringify({ ...base, value }) + '\n');
+    else if (format === 'csv') io.stdout.write([base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n');
+    else io.stdout.write(`${base.ts}  ${base.gateway.slice(0, 12)}…  ${base.slot}  ${base.device}  ${base.epoch}/${base.seq}  ${JSON.stringify(value)}\n`);
+  }
+}
+
+const query = defineCommand({
+  name: 'collector query',
+  summary: 'print stored readings (table, --json lines or --csv)',
+  description: 'Reads the readings a collector stored, ordered by gateway, slot, epoch and seq. The database is the one --db names, else the one the collector config names.',
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', describe: 'collector config file (for its "db")' },
+    ...DB_FLAG,
+    gateway: { type: 'string', placeholder: 'CID', describe: "only this gateway's readings (64 hex digits)" },
+    slot: { type: 'string', placeholder: 'SLOT', describe: 'only this slot' },
+    since: { type: 'string', placeholder: 'TIME', describe: 'readings stamped at or after TIME (ISO time, Unix ms, or an age: 15m, 2h, 7d)' },
+    until: { type: 'string', placeholder: 'TIME', describe: 'readings stamped before TIME' },
+    limit: { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: 10_000, describe: 'at most N readings' },
+    csv: { type: 'boolean', describe: 'CSV with a header line instead of a table' },
+  },
+  json: 'one JSON object per reading: {gateway, slot, device, kind, epoch, seq, ts, value}',
+  async run({ flags }, io) {
+    if (flags.json && flags.csv) throw usageError('give --json or --csv, not both');
+    const spec = flags.db ?? (flags.config !== undefined ? loadCollectorConfig(flags.config).db : undefined);
+    if (spec === undefined) throw usageError('give --db FILE|URL or --config FILE');
+    const now = Date.now();
+    const q: ReadingQuery = {
+      ...(flags.gateway !== undefined ? { gateway: parseCid(flags.gateway) } : {}),
+      ...(flags.slot !== undefined ? { slot: flags.slot } : {}),
+      ...(flags.since !== undefined ? { sinceMs: parseTime(flags.since, 'since', now) } : {}),
+      ...(flags.until !== undefined ? { untilMs: parseTime(flags.until, 'until', now) } : {}),
+      limit: flags.limit,
+    };
+    const store = await openStore(spec);
+    try {
+      write(await store.query(q), io, flags.json ? 'json' : flags.csv ? 'csv' : 'table');
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+});
+
+export const command = defineGroup({
+  name: 'collector',
+  summary: SUMMARY,
+  description: DESCRIPTION,
+  default: main,
+  subcommands: [query],
+});

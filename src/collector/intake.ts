@@ -1,0 +1,240 @@
+// One publishing gateway's session, collector side (OI §11): the gateway opened it (the collector
+// never connects to a gateway); its first channel carries the publish protocol
+// (hil/publish-messages.ts). The announcement's Discovery Grant must be issued by the gateway the
+// session authenticated and addressed to us (OI §9.1), valid now, not revoked, within what the
+// trust domain's Grant lets that gateway publish, and must allow the purposes we process for
+// (OI §11.2: "reject any announcement that lacks sufficient authorisation for the requested
+// purposes"). Then each window is stored once per reading and answered with a signed receipt after
+// it is durable (§11.5); a gap in a slot's seqs is asked for within the session (§11.3); a
+// revocation is applied and confirmed with a signed receipt (§11.6). Every decision is audited.
+
+import type { Logger } from 'pino';
+import { decodePublish, encodePublish, type PublishMessage, type WireReading } from '../hil/publish-messages.js';
+import { rangesOf } from '../hil/publish-ranges.js';
+import { isCodedError } from '../lib/errors.js';
+import type { DiscoveryGrant } from '../uzp/artefacts/discovery-grant.js';
+import type { Grant, Valid } from '../uzp/artefacts/types.js';
+import { validateDiscoveryGrant, validateDiscoveryRevocation } from '../uzp/artefacts/validate-discovery.js';
+import { toHex } from '../uzp/bytes.js';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { ErrorCode } from '../uzp/errors.js';
+import type { Channel } from '../uzp/session/channel.js';
+import type { Session } from '../uzp/session/session.js';
+import { PUBLISH_PURPOSE } from '../hil/purposes.js';
+import { REVOKE_EVENT, type Consents } from './consents.js';
+import type { ReceiptSigner } from './receipts.js';
+import type { ReadingStore, SlotPosition } from './store/store.js';
+
+export interface IntakeOptions {
+  readonly provider: CryptoProvider;
+  readonly self: Uint8Array;
+  readonly store: ReadingStore;
+  readonly receipts: ReceiptSigner;
+  readonly consents: Consents;
+  readonly purposes: readonly string[];
+  readonly skewS: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** Counts for the collector's status line. */
+  readonly stats: IntakeStats;
+}
+
+export interface IntakeStats {
+  sessions: number;
+  windows: number;
+  stored: number;
+  duplicates: number;
+  refused: number;
+}
+
+/** Serves the publish channel of one authenticated gateway session under its trust-domain Grant. */
+export function serveIntake(session: Session, sessionGrant: Valid<Grant>, o: IntakeOptions): void {
+  let claimed = false;
+  session.on('channel', (ch: Channel) => {
+    // One publish channel per session: a second is closed unread.
+    if (claimed) return void ch.close().catch(() => undefined);
+    claimed = true;
+    o.stats.sessions++;
+    new Intake(session, sessionGrant, ch, o).run();
+  });
+}
+
+class Intake {
+  private readonly gateway: Uint8Array;
+  private readonly gw: string;
+  private grant: Valid<DiscoveryGrant> | undefined;
+  /** Work in arrival order: a window is stored and receipted before the next is looked at. */
+  private chain: Promise<void> = Promise.resolve();
+  private positions = new Map<string, SlotPosition>();
+  private nextRequest = 1;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly session: Session,
+    private readonly sessionGrant: Valid<Grant>,
+    private readonly ch: Channel,
+    private readonly o: IntakeOptions,
+  ) {
+    this.gateway = session.peerCid;
+    this.gw = toHex(this.gateway);
+    this.now = o.now ?? Date.now;
+  }
+
+  run(): void {
+    this.ch.on('message', (bytes: Uint8Array) => {
+      let m: PublishMessage;
+      try {
+        m = decodePublish(bytes);
+      } catch (e) {
+        this.o.logger.debug({ event: 'intake.bad_message', gateway: this.gw, reason: (e as Error).message }, 'malformed publish message dropped');
+        return;
+      }
+      this.chain = this.chain.then(() => this.handle(m)).catch((e: unknown) => this.failed(e));
+    });
+  }
+
+  private send(m: PublishMessage): Promise<void> {
+    return this.ch.send(encodePublish(m)).catch(() => undefined);
+  }
+
+  private failed(e: unknown): void {
+    // A store that failed mid-window: no receipt was sent, so the gateway keeps the window and sends it again.
+    this.o.logger.error({ event: 'intake.failed', gateway: this.gw, code: isCodedError(e) ? e.code : undefined, reason: (e as Error)?.message ?? String(e) }, 'could not store a window; closing the session so the gateway resends it');
+    this.session.close();
+  }
+
+  private async handle(m: PublishMessage): Promise<void> {
+    if (m.t === 'announce') return this.announce(m);
+    if (this.grant === undefined) return; // nothing is accepted before an accepted announcement
+    switch (m.t) {
+      case 'readings':
+        return this.window(m.w, m.rows, true);
+      case 'range':
+        return this.window(0, m.rows, false);
+      case 'revoke':
+        return this.revoke(m.rev);
+      case 'fresh':
+        await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'fresh', detail: { what: m.what, digest: toHex(m.digest), at_ms: m.at_ms } });
+        return;
+      default:
+        this.o.logger.debug({ event: 'intake.bad_message', gateway: this.gw, type: m.t }, 'not a publisher message');
+    }
+  }
+
+  private async refuse(code: string, reason: string, detail: Record<string, unknown> = {}): Promise<void> {
+    this.o.stats.refused++;
+    await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'grant.refused', detail: { code, reason, ...detail } });
+    this.o.logger.warn({ event: 'grant.refused', gateway: this.gw, code, reason }, 'Discovery Grant refused');
+    await this.send({ t: 'refused', code });
+    this.grant = undefined;
+  }
+
+  private async announce(m: Extract<PublishMessage, { t: 'announce' }>): Promise<void> {
+    const o = this.o;
+    let dg: Valid<DiscoveryGrant>;
+    try {
+      dg = validateDiscoveryGrant(o.provider, m.grant, {
+        publisher: { cid: this.gateway, publicKey: this.session.keys.peerPCert.body.publicKey },
+        indexer: o.self,
+        nowS: Math.floor(this.now() / 1000),
+        skewS: o.skewS,
+        isRevoked: (id) => o.consents.isRevoked(id),
+      });
+    } catch (e) {
+      return this.refuse(isCodedError(e) ? e.code : 'DISCOVERY_INVALID', (e as Error).message);
+    }
+    const grantId = toHex(dg.objectId);
+    // The trust domain's Grant bounds what this gateway may publish to us at all.
+    const allowed = this.sessionGrant.body.scopes.filter((s) => s.purposes.some((p) => p.purpose === PUBLISH_PURPOSE)).map((s) => s.slot);
+    const outside = dg.body.scope.map((s) => s.slot).filter((s) => !allowed.includes('*') && !allowed.includes(s));
+    if (outside.length > 0) return this.refuse(ErrorCode.GRANT_SCOPE, `the trust domain's Grant does not let this gateway publish ${outside.join(', ')}`, { grant: grantId });
+    const missing = o.purposes.filter((p) => !dg.body.purposes.includes(p) || dg.body.policy.deny.includes(p));
+    if (missing.length > 0) return this.refuse(ErrorCode.DISCOVERY_POLICY, `the grant does not allow what this collector processes for: ${missing.join(', ')}`, { grant: grantId });
+    const revoked = o.consents.revokedSlots(dg.objectId);
+    const slots = dg.body.scope.map((s) => s.slot);
+    if (!slots.includes('*') && slots.every((s) => revoked.has(s))) return this.refuse(ErrorCode.REVOKED, 'every slot of this grant was revoked', { grant: grantId });
+    this.grant = dg;
+    this.positions = await o.store.positions(this.gateway);
+    await o.store.audit({
+      at: this.now(),
+      gateway: this.gateway,
+      event: 'grant.accepted',
+      detail: {
+        grant: grantId,
+        action: m.action,
+        board: m.board,
+        ...(m.name !== undefined ? { name: m.name } : {}),
+        scope: dg.body.scope,
+        purposes: dg.body.purposes,
+        constraints: dg.body.constraints,
+        policy: dg.body.policy,
+        catalogue: m.catalogue,
+        dropped: m.dropped,
+        digests: { catalogue: toHex(m.digests.catalogue), ...(m.digests.config ? { config: toHex(m.digests.config) } : {}), ...(m.digests.firmware ? { firmware: toHex(m.digests.firmware) } : {}) },
+        expires_at: new Date(dg.expiresAt * 1000).toISOString(),
+      },
+    });
+    o.logger.info({ event: 'grant.accepted', gateway: this.gw, grant: grantId, action: m.action }, 'publisher announced; Discovery Grant accepted');
+    await this.send({ t: 'accepted', grant: dg.objectId });
+  }
+
+  private inScope(slot: string): boolean {
+    const g = this.grant;
+    if (g === undefined || this.o.consents.revokedSlots(g.objectId).has(slot)) return false;
+    return g.body.scope.some((s) => s.slot === '*' || s.slot === slot);
+  }
+
+  /** Stores a window (or a requested range), then receipts it (a pushed window only). */
+  private async window(w: number, rows: readonly WireReading[], receipt: boolean): Promise<void> {
+    const grant = this.grant!;
+    const kept = rows.filter((r) => this.inScope(r.slot));
+    if (kept.length < rows.length) {
+      this.o.stats.refused += rows.length - kept.length;
+      await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', grant: toHex(grant.objectId), readings: rows.length - kept.length } });
+    }
+    if (kept.length > 0) {
+      const r = await this.o.store.insert(kept.map((x) => ({ ...x, gateway: this.gateway })));
+      this.o.stats.stored += r.inserted;
+      this.o.stats.duplicates += r.duplicates;
+    }
+    this.o.stats.windows++;
+    if (receipt) {
+      const rc = this.o.receipts.accept(this.gateway, grant.objectId, grant.body.scope.map((s) => s.slot), rangesOf(kept));
+      await this.send({ t: 'receipt', w, rc });
+    }
+    await this.askForGaps(kept);
+  }
+
+  /** §11.3: a slot's seqs jumped within one boot epoch: ask for what lies between (a no-op when the log dropped it). */
+  private async askForGaps(rows: readonly WireReading[]): Promise<void> {
+    for (const r of rows) {
+      const p = this.positions.get(r.slot);
+      if (p !== undefined && p.epoch === r.epoch && r.seq > p.seq + 1) {
+        await this.send({ t: 'request', id: this.nextRequest++, slot: r.slot, epoch: r.epoch, first: p.seq + 1, last: r.seq - 1 });
+      }
+      if (p === undefined || r.epoch > p.epoch || (r.epoch === p.epoch && r.seq > p.seq)) this.positions.set(r.slot, { epoch: r.epoch, seq: r.seq });
+    }
+  }
+
+  private async revoke(bytes: Uint8Array): Promise<void> {
+    const o = this.o;
+    const grant = this.grant!;
+    let rev;
+    try {
+      rev = validateDiscoveryRevocation(o.provider, bytes, { publisher: { cid: this.gateway, publicKey: this.session.keys.peerPCert.body.publicKey }, indexer: o.self });
+    } catch (e) {
+      await o.store.audit({ at: this.now(), gateway: this.gateway, event: 'revoke.refused', detail: { code: isCodedError(e) ? e.code : 'INVALID', reason: (e as Error).message } });
+      return;
+    }
+    // A revocation without a grant id withdraws the whole relationship: the grant in force here.
+    const grantId = rev.body.grantId ?? grant.objectId;
+    const slots = rev.body.scope;
+    const deleted = await o.store.deleteScope(this.gateway, slots === undefined || slots.includes('*') ? undefined : slots);
+    o.consents.note(toHex(grantId), slots);
+    await o.store.audit({ at: this.now(), gateway: this.gateway, event: REVOKE_EVENT, detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), deleted } });
+    o.logger.info({ event: REVOKE_EVENT, gateway: this.gw, grant: toHex(grantId), slots, deleted }, 'consent revoked: publishing under it stopped, its readings deleted');
+    const rc = o.receipts.revoke(this.gateway, grantId, slots ?? grant.body.scope.map((s) => s.slot), deleted);
+    await this.send({ t: 'revoked', rev: rev.objectId, rc });
+    if (slots === undefined) this.grant = undefined;
+  }
+}

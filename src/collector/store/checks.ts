@@ -1,0 +1,108 @@
+// What both stores check before touching the database, so SQLite and PostgreSQL take and refuse
+// exactly the same input (store.ts: one contract, two implementations). A batch with one bad reading
+// is refused whole, before its transaction starts: nothing of it is stored.
+
+import { CollectorCode, StoreError } from '../errors.js';
+import type { AuditEntry, ReadingQuery, StoredReading } from './store.js';
+
+/** A CID is BLAKE3-256 of the public key (ARCHITECTURE "Identity"). */
+export const GATEWAY_BYTES = 32;
+export const DEFAULT_LIMIT = 10_000;
+export const MAX_LIMIT = 1_000_000;
+/** Slot, device, kind and event names: far above any configured name, well below a page. */
+const MAX_NAME = 1024;
+/**
+ * NUL cannot be stored in a PostgreSQL text column, and a lone surrogate would be replaced by U+FFFD
+ * on the way to UTF-8 (the stored name would differ from the one given): refused in both stores.
+ */
+const UNSTORABLE = /\0|\p{Cs}/u;
+
+function invalid(message: string): StoreError {
+  return new StoreError(CollectorCode.STORE_INVALID, message);
+}
+
+export function checkGateway(g: unknown, what: string): asserts g is Uint8Array {
+  if (!(g instanceof Uint8Array) || g.length !== GATEWAY_BYTES) {
+    throw invalid(`${what}: gateway must be a ${GATEWAY_BYTES}-byte CID, got ${g instanceof Uint8Array ? `${g.length} bytes` : typeof g}`);
+  }
+}
+
+function checkName(s: unknown, field: string, what: string): void {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_NAME || UNSTORABLE.test(s)) {
+    throw invalid(`${what}: ${field} must be a non-empty string of at most ${MAX_NAME} characters without NUL or lone surrogates`);
+  }
+}
+
+function checkCount(n: unknown, field: string, what: string): void {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalid(`${what}: ${field} must be a non-negative safe integer, got ${String(n)}`);
+}
+
+export function checkReadings(readings: readonly StoredReading[]): void {
+  if (!Array.isArray(readings)) throw invalid('insert: expected an array of readings');
+  readings.forEach((r, i) => {
+    const what = `insert: reading ${i}`;
+    if (r === null || typeof r !== 'object') throw invalid(`${what}: not an object`);
+    checkGateway(r.gateway, what);
+    checkName(r.slot, 'slot', what);
+    checkName(r.device, 'device', what);
+    checkName(r.kind, 'kind', what);
+    checkCount(r.epoch, 'epoch', what);
+    checkCount(r.seq, 'seq', what);
+    if (typeof r.ts !== 'number' || !Number.isSafeInteger(r.ts)) throw invalid(`${what}: ts must be a safe integer (Unix ms), got ${String(r.ts)}`);
+    if (!(r.value instanceof Uint8Array)) throw invalid(`${what}: value must be a Uint8Array`);
+  });
+}
+
+/** The query's limit (DEFAULT_LIMIT when absent); checks every field. */
+export function checkQuery(q: ReadingQuery): number {
+  if (q.gateway !== undefined) checkGateway(q.gateway, 'query');
+  if (q.slot !== undefined) checkName(q.slot, 'slot', 'query');
+  for (const [field, v] of [['sinceMs', q.sinceMs], ['untilMs', q.untilMs]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) throw invalid(`query: ${field} must be a safe integer (Unix ms), got ${String(v)}`);
+  }
+  const limit = q.limit ?? DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalid(`query: limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
+  return limit;
+}
+
+export function checkSlots(slots: readonly string[] | undefined): void {
+  if (slots === undefined) return;
+  if (!Array.isArray(slots)) throw invalid('deleteScope: slots must be an array');
+  for (const s of slots) checkName(s, 'slot', 'deleteScope');
+}
+
+/** The audit entry's detail as JSON text (what both stores keep); refuses what JSON cannot carry. */
+export function auditDetailText(e: AuditEntry): string {
+  checkGateway(e.gateway, 'audit');
+  checkName(e.event, 'event', 'audit');
+  if (typeof e.at !== 'number' || !Number.isSafeInteger(e.at)) throw invalid(`audit: at must be a safe integer (Unix ms), got ${String(e.at)}`);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(e.detail);
+  } catch (err) {
+    throw invalid(`audit: detail is not JSON-serialisable (${(err as Error).message})`);
+  }
+  if (text === undefined || !text.startsWith('{')) throw invalid('audit: detail must be a JSON object');
+  return text;
+}
+
+/** Parses an audit detail back; a row some other tool wrote badly comes back as {unparsed: text}, never throws. */
+export function parseDetail(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return { unparsed: text };
+}
+
+/**
+ * The message of anything thrown, for wrapping into a StoreError. A connect to a name with several
+ * addresses ("localhost": ::1 and 127.0.0.1) fails with an AggregateError whose own message is empty.
+ */
+export function messageOf(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return e.errors.map(messageOf).join('; ');
+  if (e instanceof Error) return e.message !== '' ? e.message : ((e as { code?: string }).code ?? e.name);
+  return String(e);
+}

@@ -1,0 +1,265 @@
+// The collector's database on PostgreSQL through `pg` (store.ts; ARCHITECTURE "Embedded storage":
+// for collectors that outgrow one file). A small pool; the schema created if absent at open. Each
+// insert() is one transaction of multi-row INSERT … ON CONFLICT DO NOTHING statements, committed
+// with synchronous_commit on whatever the server's default, so a batch is durable when insert()
+// resolves (the collector receipts it only then, OI §11.5); rowCount says how many were new.
+// Readings are unique by (gateway, slot, epoch, seq); gateway and slot use the "C" collation so
+// rows come back in byte order, the order SQLite gives, whatever the server's locale.
+
+import pg from 'pg';
+import { fromHex, toHex } from '../../uzp/bytes.js';
+import { CollectorCode, StoreError } from '../errors.js';
+import { auditDetailText, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
+
+/** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
+export const POOL_MAX = 4;
+/** A host that drops packets must not hang the collector's start (or a `collector query`). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+const COLUMNS = 8;
+/** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
+export const MAX_PARAMS = 65_535;
+export const CHUNK_ROWS = Math.floor(MAX_PARAMS / COLUMNS);
+/** A deadlock or serialization failure rolls the whole transaction back: safe to run it again. */
+const ATTEMPTS = 3;
+const RETRYABLE = new Set(['40P01', '40001']);
+/** Serialises schema creation by two collectors starting on one database at once (CREATE … IF NOT EXISTS races otherwise). */
+const SCHEMA_LOCK = 0x757a7067; // "uzpg"
+
+const SCHEMA = `
+  BEGIN;
+  SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});
+  CREATE TABLE IF NOT EXISTS readings (
+    gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, device text NOT NULL, kind text NOT NULL,
+    epoch bigint NOT NULL, seq bigint NOT NULL, ts bigint NOT NULL, value bytea NOT NULL,
+    PRIMARY KEY (gateway, slot, epoch, seq));
+  CREATE INDEX IF NOT EXISTS readings_ts ON readings (ts);
+  CREATE TABLE IF NOT EXISTS audit (
+    id bigserial PRIMARY KEY, at bigint NOT NULL, gateway text COLLATE "C" NOT NULL,
+    event text NOT NULL, detail text NOT NULL);
+  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  COMMIT;`;
+
+/** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
+interface Row {
+  gateway: string;
+  slot: string;
+  device: string;
+  kind: string;
+  epoch: string;
+  seq: string;
+  ts: string;
+  value: Buffer;
+}
+
+export class PostgresStore implements ReadingStore {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  private constructor(
+    /** host:port/database, for messages (never the password). */
+    readonly target: string,
+    private readonly pool: pg.Pool,
+  ) {}
+
+  /** Connects and creates the schema if absent; throws STORE_UNREACHABLE or STORE_REFUSED with the fix. */
+  static async open(url: string): Promise<PostgresStore> {
+    const target = targetOf(url);
+    const pool = new pg.Pool({ connectionString: url, max: POOL_MAX, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'uzpgw-collector' });
+    // An idle connection that dies (server restart) is reported here; without a listener it would
+    // crash the process. The pool drops it, and the next statement fails (typed) or reconnects.
+    pool.on('error', () => {});
+    const store = new PostgresStore(target, pool);
+    try {
+      const c = await pool.connect();
+      try {
+        await c.query(SCHEMA);
+      } finally {
+        c.release(true); // a failed multi-statement may leave the transaction open: never reuse it
+      }
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw store.fail('creating the schema', e);
+    }
+    return store;
+  }
+
+  async insert(readings: readonly StoredReading[]): Promise<InsertResult> {
+    this.open();
+    checkReadings(readings);
+    if (readings.length === 0) return { inserted: 0, duplicates: 0 };
+    // Every transaction takes the unique index's keys in one order, so two overlapping batches
+    // wait for each other instead of deadlocking (each would hold a key the other needs).
+    const rows = readings.map((r) => ({ r, gw: toHex(r.gateway) })).sort((a, b) => cmp(a.gw, b.gw) || cmp(a.r.slot, b.r.slot) || a.r.epoch - b.r.epoch || a.r.seq - b.r.seq);
+    const inserted = await this.transaction('insert (the batch was rolled back)', async (c) => {
+      let n = 0;
+      for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+        const chunk = rows.slice(i, i + CHUNK_ROWS);
+        const args: unknown[] = [];
+        const tuples = chunk.map(({ r, gw }, j) => {
+          args.push(gw, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value);
+          return `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`;
+        });
+        const res = await c.query(`INSERT INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, args);
+        n += res.rowCount ?? 0;
+      }
+      return n;
+    });
+    return { inserted, duplicates: readings.length - inserted };
+  }
+
+  async positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>> {
+    this.open();
+    checkGateway(gateway, 'positions');
+    // (epoch, seq) order: the highest epoch, then its highest seq; not max(seq) across epochs.
+    const res = await this.q<{ slot: string; epoch: string; seq: string }>('positions', 'SELECT DISTINCT ON (slot) slot, epoch, seq FROM readings WHERE gateway = $1 ORDER BY slot, epoch DESC, seq DESC', [toHex(gateway)]);
+    return new Map(res.rows.map((r) => [r.slot, { epoch: Number(r.epoch), seq: Number(r.seq) }]));
+  }
+
+  async counts(gateway: Uint8Array): Promise<Map<string, number>> {
+    this.open();
+    checkGateway(gateway, 'counts');
+    const res = await this.q<{ slot: string; n: string }>('counts', 'SELECT slot, count(*) AS n FROM readings WHERE gateway = $1 GROUP BY slot', [toHex(gateway)]);
+    return new Map(res.rows.map((r) => [r.slot, Number(r.n)]));
+  }
+
+  async query(q: ReadingQuery): Promise<StoredReading[]> {
+    this.open();
+    const limit = checkQuery(q);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (cond: string, v: unknown): void => {
+      args.push(v);
+      where.push(cond.replace('?', `$${args.length}`));
+    };
+    if (q.gateway !== undefined) add('gateway = ?', toHex(q.gateway));
+    if (q.slot !== undefined) add('slot = ?', q.slot);
+    if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
+    if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
+    args.push(limit);
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT $${args.length}`;
+    const res = await this.q<Row>('query', sql, args);
+    // A copy: pg's Buffers may be views into a shared pool slab.
+    return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
+  }
+
+  async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
+    this.open();
+    checkGateway(gateway, 'deleteScope');
+    checkSlots(slots);
+    if (slots !== undefined && slots.length === 0) return 0;
+    const res =
+      slots === undefined
+        ? await this.q('deleteScope', 'DELETE FROM readings WHERE gateway = $1', [toHex(gateway)])
+        : // One array parameter: any number of slots, no parameter limit.
+          await this.q('deleteScope', 'DELETE FROM readings WHERE gateway = $1 AND slot = ANY($2::text[])', [toHex(gateway), [...slots]]);
+    return res.rowCount ?? 0;
+  }
+
+  async audit(e: AuditEntry): Promise<void> {
+    this.open();
+    const detail = auditDetailText(e);
+    await this.q('audit', 'INSERT INTO audit (at, gateway, event, detail) VALUES ($1, $2, $3, $4)', [e.at, toHex(e.gateway), e.event, detail]);
+  }
+
+  async auditLog(gateway?: Uint8Array): Promise<AuditEntry[]> {
+    this.open();
+    if (gateway !== undefined) checkGateway(gateway, 'auditLog');
+    const res =
+      gateway === undefined
+        ? await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit ORDER BY id', [])
+        : await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit WHERE gateway = $1 ORDER BY id', [toHex(gateway)]);
+    return res.rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+  }
+
+  /** Waits for statements under way, then closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private open(): void {
+    if (this.closed) throw new StoreError(CollectorCode.STORE_CLOSED, `PostgreSQL at ${this.target}: used after close()`);
+  }
+
+  private async q<R extends pg.QueryResultRow = pg.QueryResultRow>(what: string, sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, args);
+    } catch (e) {
+      throw this.fail(what, e);
+    }
+  }
+
+  /**
+   * Runs `f` in one transaction, again after a deadlock or serialization failure. When COMMIT itself
+   * fails (connection lost) the outcome is unknown: the caller gets an error and receipts nothing,
+   * the gateway sends the window again, and what was stored comes back as duplicates.
+   */
+  private async transaction<T>(what: string, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.open();
+      let c: pg.PoolClient;
+      try {
+        c = await this.pool.connect();
+      } catch (e) {
+        throw this.fail(what, e);
+      }
+      let broken = false;
+      try {
+        await c.query('BEGIN; SET LOCAL synchronous_commit = on');
+        const out = await f(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => (broken = true));
+        if (attempt < ATTEMPTS && e instanceof pg.DatabaseError && RETRYABLE.has(e.code ?? '')) continue;
+        throw this.fail(what, e);
+      } finally {
+        c.release(broken);
+      }
+    }
+  }
+
+  /** Maps a failure to a typed error: the server refused us, cannot be reached, or a statement failed. */
+  private fail(what: string, e: unknown): StoreError {
+    if (e instanceof StoreError) return e;
+    const msg = messageOf(e);
+    const code = e instanceof pg.DatabaseError ? (e.code ?? '') : undefined;
+    // SQLSTATE class 28: invalid authorization; 3D000: no such database.
+    if (code !== undefined && (code.startsWith('28') || code === '3D000')) {
+      return new StoreError(CollectorCode.STORE_REFUSED, `PostgreSQL at ${this.target} refused the connection (${msg}); check the user, password and database name in the URL given to --db (or the collector config's "db")`, { cause: e });
+    }
+    // No SQLSTATE: the socket failed (refused, timed out, reset); class 08 and 57P0x: connection
+    // failures and a server shutting down or starting up.
+    if (code === undefined || code.startsWith('08') || /^57P0[1-3]$/.test(code)) {
+      return new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot reach PostgreSQL at ${this.target} (${what}: ${msg}); check the URL given to --db (or the collector config's "db") and that the server is running and accepts connections there`, { cause: e });
+    }
+    return new StoreError(CollectorCode.STORE_FAILED, `PostgreSQL at ${this.target}: ${what} failed (${msg}, SQLSTATE ${code})`, { cause: e });
+  }
+}
+
+interface AuditRow {
+  at: string;
+  gateway: string;
+  event: string;
+  detail: string;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** "host:port/database" of a postgres:// URL, for messages: never its user or password. */
+function targetOf(url: string): string {
+  try {
+    const u = new URL(url);
+    // A unix-socket URL names its directory in ?host=…
+    const host = u.searchParams.get('host') ?? (u.hostname !== '' ? u.hostname : 'localhost');
+    const port = u.searchParams.get('port') ?? (u.port !== '' ? u.port : '5432');
+    const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    return `${host}:${port}${db !== '' ? `/${db}` : ''}`;
+  } catch {
+    return '(an unparsable URL)';
+  }
+}

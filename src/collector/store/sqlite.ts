@@ -1,0 +1,177 @@
+// The collector's default database (store.ts; ARCHITECTURE "Embedded storage"): one SQLite file
+// through node:sqlite, in WAL mode with synchronous=FULL, so the WAL is fsynced at each commit and a
+// batch is on disk when insert() resolves (the collector receipts it only then, OI §11.5). Each
+// insert() is one transaction: a crash keeps a batch whole or not at all. Readings are unique by
+// (gateway, slot, epoch, seq); INSERT OR IGNORE skips what is stored already and counts it.
+// node:sqlite is synchronous: each call runs to its end before the next starts, so concurrent
+// insert() calls cannot interleave inside a transaction.
+
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { fromHex, toHex } from '../../uzp/bytes.js';
+import { CollectorCode, StoreError } from '../errors.js';
+import { auditDetailText, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
+
+/** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
+const BUSY_TIMEOUT_MS = 5_000;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS readings (
+    gateway TEXT NOT NULL, slot TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL,
+    epoch INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL,
+    UNIQUE (gateway, slot, epoch, seq));
+  CREATE INDEX IF NOT EXISTS readings_ts ON readings (ts);
+  CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, gateway TEXT NOT NULL,
+    event TEXT NOT NULL, detail TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);`;
+
+interface Row {
+  gateway: string;
+  slot: string;
+  device: string;
+  kind: string;
+  epoch: number;
+  seq: number;
+  ts: number;
+  value: Uint8Array;
+}
+
+export class SqliteStore implements ReadingStore {
+  readonly kind = 'sqlite' as const;
+  private readonly insertOne: StatementSync;
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly db: DatabaseSync,
+  ) {
+    this.insertOne = db.prepare('INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  }
+
+  /** Opens (creating if absent) the database file; throws STORE_UNREACHABLE with the fix when it cannot. */
+  static open(file: string): SqliteStore {
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+      db.exec(SCHEMA);
+      return new SqliteStore(file, db);
+    } catch (e) {
+      try {
+        db?.close();
+      } catch {
+        // the open failed; closing is best effort
+      }
+      throw new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot open the SQLite database ${file} (${messageOf(e)}); check the path given to --db (or the collector config's "db"): its directory must exist and be writable, and the file must be a SQLite database`, { cause: e });
+    }
+  }
+
+  async insert(readings: readonly StoredReading[]): Promise<InsertResult> {
+    this.open();
+    checkReadings(readings);
+    if (readings.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.run('insert (the batch was rolled back)', () => {
+      let inserted = 0;
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const r of readings) {
+          inserted += Number(this.insertOne.run(toHex(r.gateway), r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes);
+        }
+        this.db.exec('COMMIT');
+      } catch (e) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+      return { inserted, duplicates: readings.length - inserted };
+    });
+  }
+
+  async positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>> {
+    this.open();
+    checkGateway(gateway, 'positions');
+    // The highest epoch per slot, then the highest seq within it: (epoch, seq) order, not max(seq).
+    const rows = this.run('positions', () =>
+      this.db
+        .prepare(
+          `SELECT slot, epoch, max(seq) AS seq FROM readings WHERE gateway = ?1
+             AND (slot, epoch) IN (SELECT slot, max(epoch) FROM readings WHERE gateway = ?1 GROUP BY slot)
+           GROUP BY slot, epoch`,
+        )
+        .all(toHex(gateway)),
+    ) as unknown as { slot: string; epoch: number; seq: number }[];
+    return new Map(rows.map((r) => [r.slot, { epoch: Number(r.epoch), seq: Number(r.seq) }]));
+  }
+
+  async counts(gateway: Uint8Array): Promise<Map<string, number>> {
+    this.open();
+    checkGateway(gateway, 'counts');
+    const rows = this.run('counts', () => this.db.prepare('SELECT slot, count(*) AS n FROM readings WHERE gateway = ? GROUP BY slot').all(toHex(gateway))) as unknown as { slot: string; n: number }[];
+    return new Map(rows.map((r) => [r.slot, Number(r.n)]));
+  }
+
+  async query(q: ReadingQuery): Promise<StoredReading[]> {
+    this.open();
+    const limit = checkQuery(q);
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
+    if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
+    if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
+    if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT ?`;
+    const rows = this.run('query', () => this.db.prepare(sql).all(...args, limit)) as unknown as Row[];
+    return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
+  }
+
+  async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
+    this.open();
+    checkGateway(gateway, 'deleteScope');
+    checkSlots(slots);
+    if (slots !== undefined && slots.length === 0) return 0;
+    const res = this.run('deleteScope', () =>
+      slots === undefined
+        ? this.db.prepare('DELETE FROM readings WHERE gateway = ?').run(toHex(gateway))
+        : // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
+          this.db.prepare('DELETE FROM readings WHERE gateway = ? AND slot IN (SELECT value FROM json_each(?))').run(toHex(gateway), JSON.stringify(slots)),
+    );
+    return Number(res.changes);
+  }
+
+  async audit(e: AuditEntry): Promise<void> {
+    this.open();
+    const detail = auditDetailText(e);
+    this.run('audit', () => this.db.prepare('INSERT INTO audit (at, gateway, event, detail) VALUES (?, ?, ?, ?)').run(e.at, toHex(e.gateway), e.event, detail));
+  }
+
+  async auditLog(gateway?: Uint8Array): Promise<AuditEntry[]> {
+    this.open();
+    if (gateway !== undefined) checkGateway(gateway, 'auditLog');
+    const rows = this.run('auditLog', () =>
+      gateway === undefined
+        ? this.db.prepare('SELECT at, gateway, event, detail FROM audit ORDER BY id').all()
+        : this.db.prepare('SELECT at, gateway, event, detail FROM audit WHERE gateway = ? ORDER BY id').all(toHex(gateway)),
+    ) as unknown as { at: number; gateway: string; event: string; detail: string }[];
+    return rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private open(): void {
+    if (this.closed) throw new StoreError(CollectorCode.STORE_CLOSED, `SQLite database ${this.file}: used after close()`);
+  }
+
+  /** Runs a statement; a SQLite failure (disk full, I/O error, busy past the timeout) becomes STORE_FAILED. */
+  private run<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw new StoreError(CollectorCode.STORE_FAILED, `SQLite database ${this.file}: ${what} failed (${messageOf(e)})`, { cause: e });
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// The collector's database (issue #12; ARCHITECTURE "Embedded storage"): readings stored exactly
+// once by (gateway CID, slot, boot epoch, seq), whatever arrives twice (a resent window after a
+// crash, a backfill that overlaps a push). One contract, two implementations: SQLite through
+// node:sqlite in WAL mode (the default, `--db FILE`) and PostgreSQL through `pg` (`--db
+// postgres://…`), both tested against the same cases. A batch is durable when insert() resolves:
+// the collector signs a receipt only after that (OI §11.5), and the gateway deletes only what
+// receipts cover, so a crash between the two loses nothing.
+
+/** One reading as the collector stores it; `value` is the reading's canonical CBOR, as the gateway logged it. */
+export interface StoredReading {
+  /** The publishing gateway's CID (32 bytes), as authenticated by the session. */
+  readonly gateway: Uint8Array;
+  readonly slot: string;
+  readonly device: string;
+  readonly kind: string;
+  readonly epoch: number;
+  readonly seq: number;
+  /** Unix ms, as the gateway stamped it. */
+  readonly ts: number;
+  readonly value: Uint8Array;
+}
+
+export interface InsertResult {
+  /** Rows written by this call. */
+  readonly inserted: number;
+  /** Readings of the batch already stored (same gateway, slot, epoch, seq): ignored. */
+  readonly duplicates: number;
+}
+
+/** A stored position: the highest (epoch, seq) of one slot. */
+export interface SlotPosition {
+  readonly epoch: number;
+  readonly seq: number;
+}
+
+export interface ReadingQuery {
+  readonly gateway?: Uint8Array;
+  readonly slot?: string;
+  /** Unix ms, inclusive. */
+  readonly sinceMs?: number;
+  /** Unix ms, exclusive. */
+  readonly untilMs?: number;
+  /** Default 10,000; at most 1,000,000. Results ordered by (gateway, slot, epoch, seq). */
+  readonly limit?: number;
+}
+
+/** One line of the collector's audit trail (grants accepted and refused, revocations, receipts). */
+export interface AuditEntry {
+  /** Unix ms. */
+  readonly at: number;
+  readonly gateway: Uint8Array;
+  /** Stable event name, e.g. "grant.accepted", "grant.refused", "revoke.applied". */
+  readonly event: string;
+  /** JSON-serialisable detail (codes, object ids in hex, counts). */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface ReadingStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Stores a batch in one transaction, each reading once; durable (committed) when the promise resolves. */
+  insert(readings: readonly StoredReading[]): Promise<InsertResult>;
+  /** The highest (epoch, seq) stored per slot of one gateway. */
+  positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>>;
+  /** Readings stored per slot of one gateway. */
+  counts(gateway: Uint8Array): Promise<Map<string, number>>;
+  query(q: ReadingQuery): Promise<StoredReading[]>;
+  /** Deletes a gateway's readings (of `slots` only when given): a revocation applied (OI §11.6). Returns rows deleted. */
+  deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number>;
+  audit(e: AuditEntry): Promise<void>;
+  /** Audit entries of one gateway (or all), oldest first. */
+  auditLog(gateway?: Uint8Array): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+// The gateway's discovery revocations file (OI §11.6: "A Publisher MUST be able to revoke consent"):
+// every discovery-revocation envelope the gateway signed (`uzpgw publish revoke`), kept in one JSON
+// file so consent once withdrawn stays withdrawn across restarts, and watched by the running gateway.
+//   {"kind": "uzp-gw/discovery-revocations", "revocations": ["<hex envelope>", ...]}
+// Envelopes are validated by whoever reads them (gateway/publisher); this file only frames them.
+
+import { LocalError } from '../lib/errors.js';
+import { MAX_ENVELOPE_BYTES } from '../uzp/artefacts/constants.js';
+import { FileErrorCode } from './errors.js';
+import { parseJsonObject } from './json.js';
+import { readTextFileIfExists, writeJsonFileAtomic } from './json-file.js';
+
+const KIND = 'uzp-gw/discovery-revocations';
+/** A gateway revokes rarely: a bound keeps a corrupted or hostile file from costing memory. */
+export const MAX_REVOCATIONS = 1024;
+const MAX_FILE_BYTES = MAX_REVOCATIONS * (MAX_ENVELOPE_BYTES * 2 + 8) + 4096;
+
+/** The envelopes in `file`, oldest first; none when the file does not exist. */
+export function readDiscoveryRevocations(file: string): Uint8Array[] {
+  const text = readTextFileIfExists(file, MAX_FILE_BYTES, 'discovery revocations');
+  if (text === undefined) return [];
+  const o = parseJsonObject(text, file, KIND, ['kind', 'revocations'], FileErrorCode.FILE_INVALID);
+  const list = o.revocations;
+  if (!Array.isArray(list) || list.length > MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: "revocations" must be a list of at most ${MAX_REVOCATIONS} hex envelopes`);
+  return list.map((h, i) => {
+    if (typeof h !== 'string' || h.length === 0 || h.length > MAX_ENVELOPE_BYTES * 2 || !/^(?:[0-9a-f]{2})+$/.test(h)) {
+      throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: revocations[${i}] must be a lowercase hex envelope`);
+    }
+    return new Uint8Array(Buffer.from(h, 'hex'));
+  });
+}
+
+/** Adds one envelope (atomically: temp file + rename; an identical envelope is not added twice). */
+export function appendDiscoveryRevocation(file: string, envelope: Uint8Array): void {
+  const all = readDiscoveryRevocations(file);
+  const hex = Buffer.from(envelope).toString('hex');
+  if (all.some((e) => Buffer.from(e).toString('hex') === hex)) return;
+  if (all.length >= MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: already ${MAX_REVOCATIONS} revocations; revoke the whole relationship instead, or issue a new Discovery Grant`);
+  writeJsonFileAtomic(file, { kind: KIND, revocations: [...all.map((e) => Buffer.from(e).toString('hex')), hex] }, 0o644);
+}

@@ -1,0 +1,236 @@
+// One publishing session with one collector (OI §11): the gateway opened it outbound (§11.1), so
+// the collector never connects to us. On its one channel: ANNOUNCE with the Discovery Grant and
+// policy (§11.2) and wait for the collector's verdict; then push the reading log in order from the
+// last receipt, a few windows in flight (§11.3 push); every receipt is checked (signed by the
+// session's peer, for our grant, covering the window) before the cursor moves and the log is trimmed
+// (§11.5); answer the collector's backfill requests (§11.3 request within the session); send
+// revocations and wait for their signed confirmation (§11.6).
+
+import type { Session } from '../../uzp/session/session.js';
+import { decodePublish, encodePublish, MAX_WINDOW_ROWS, type PublishMessage, type WireReading } from '../../hil/publish-messages.js';
+import type { ReceiptRange } from '../../hil/publish-ranges.js';
+import type { Clock } from '../../lib/clock.js';
+import type { CommittedReading, ReadingLog } from '../reading-log/reading-log.js';
+import { Windows } from './windows.js';
+
+/** Rows per pushed window: one collector transaction, one receipt signature. */
+export const WINDOW_ROWS = 512;
+/** Windows sent and not yet receipted: more keeps the path full, fewer bounds what is resent. */
+export const MAX_IN_FLIGHT = 4;
+/** How long the collector has to accept or refuse the announcement. */
+export const ANNOUNCE_TIMEOUT_MS = 10_000;
+
+/** A receipt as the gateway reads it, after its signature and binding were checked (receipt-check.ts). */
+export interface CheckedReceipt {
+  readonly kind: 'accept' | 'revoke';
+  readonly ranges: readonly ReceiptRange[];
+  readonly objectId: Uint8Array;
+  readonly deleted?: number;
+}
+
+export interface PublishSessionHooks {
+  readonly log: ReadingLog;
+  /** Cursor key of this collector in the log (its CID in hex). */
+  readonly collector: string;
+  /** Every configured collector's key: the log deletes what all of them receipted. */
+  readonly collectors: () => readonly string[];
+  readonly clock: Clock;
+  /** The announcement to send (built fresh per session: the log's drop counts change). */
+  readonly announce: () => Extract<PublishMessage, { t: 'announce' }>;
+  /** Whether a reading's slot is in the consent currently in force (grant scope minus revocations). */
+  readonly inScope: (slot: string) => boolean;
+  /** Max readings per second the grant allows (cons.rate), if any. */
+  readonly maxRate?: number;
+  /** Checks a receipt envelope; throws a coded error when it is not the collector's, or not for our grant. */
+  readonly checkReceipt: (bytes: Uint8Array, session: Session) => CheckedReceipt;
+  /** Revocations to deliver on this session: envelope bytes and object_id. */
+  readonly pendingRevocations: () => readonly PendingRevocation[];
+  readonly onAccepted: () => void;
+  readonly onRefused: (code: string) => void;
+  readonly onReceipt: (r: CheckedReceipt, readings: number) => void;
+  readonly onReceiptIgnored: (reason: string, code: string) => void;
+  readonly onRevoked: (r: CheckedReceipt, revocation: PendingRevocation) => void;
+  readonly onBadMessage: (reason: string) => void;
+}
+
+export interface PendingRevocation {
+  readonly bytes: Uint8Array;
+  readonly objectId: Uint8Array;
+}
+
+export type SessionOutcome = 'closed' | 'refused' | 'timeout';
+
+/** Runs one session to its end; resolves with how it ended. Never throws. */
+export async function runPublishSession(session: Session, h: PublishSessionHooks): Promise<SessionOutcome> {
+  const ch = session.openChannel();
+  const abort = new AbortController();
+  const ended = new Promise<void>((resolve) => {
+    const done = (): void => {
+      abort.abort();
+      resolve();
+    };
+    if (session.state === 'closed') return done();
+    session.once('close', done);
+    ch.once('end', done);
+    ch.once('abort', done);
+  });
+  let wake: (() => void) | undefined;
+  const poke = (): void => wake?.();
+  const offCommit = h.log.onCommit(poke);
+  abort.signal.addEventListener('abort', poke, { once: true });
+  const windows = new Windows();
+  const sentRevocations = new Set<string>();
+  let verdict: ((v: 'accepted' | 'refused') => void) | undefined;
+  const verdictP = new Promise<'accepted' | 'refused'>((r) => (verdict = r));
+  const send = async (m: PublishMessage): Promise<boolean> => {
+    try {
+      await ch.send(encodePublish(m), abort.signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  ch.on('message', (bytes: Uint8Array) => {
+    let m: PublishMessage;
+    try {
+      m = decodePublish(bytes);
+    } catch (e) {
+      h.onBadMessage((e as Error).message);
+      return;
+    }
+    switch (m.t) {
+      case 'accepted':
+        h.onAccepted();
+        verdict?.('accepted');
+        return;
+      case 'refused':
+        h.onRefused(m.code);
+        verdict?.('refused');
+        return;
+      case 'receipt':
+        return onReceipt(m.w, m.rc);
+      case 'request':
+        void answer(m);
+        return;
+      case 'revoked':
+        return onRevoked(m.rev, m.rc);
+      default:
+        h.onBadMessage(`${m.t} is not a collector message`);
+    }
+  });
+
+  function onReceipt(w: number, rc: Uint8Array): void {
+    let r: CheckedReceipt;
+    try {
+      r = h.checkReceipt(rc, session);
+    } catch (e) {
+      // Not signed by the collector, or not for our grant: nothing is deleted (OI §11.5).
+      h.onReceiptIgnored((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
+      return;
+    }
+    if (r.kind !== 'accept') return h.onReceiptIgnored('a revoke receipt in answer to a window', 'RECEIPT_KIND');
+    const moved = windows.receipt(w, r.ranges);
+    if (moved === 'uncovered') return h.onReceiptIgnored(`receipt for window ${w} does not cover every reading sent in it`, 'RECEIPT_SCOPE');
+    h.onReceipt(r, r.ranges.reduce((n, x) => n + (x.last - x.first + 1), 0));
+    if (moved !== undefined) commitCursor(moved);
+    poke();
+  }
+
+  function onRevoked(revId: Uint8Array, rc: Uint8Array): void {
+    let r: CheckedReceipt;
+    try {
+      r = h.checkReceipt(rc, session);
+    } catch (e) {
+      h.onReceiptIgnored((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
+      return;
+    }
+    if (r.kind !== 'revoke') return h.onReceiptIgnored('an accept receipt in answer to a revocation', 'RECEIPT_KIND');
+    const rev = h.pendingRevocations().find((x) => key(x.objectId) === key(revId) && sentRevocations.has(key(x.objectId)));
+    if (rev === undefined) return h.onReceiptIgnored('a revocation confirmation for no revocation we sent', 'RECEIPT_UNSOLICITED');
+    h.onRevoked(r, rev);
+  }
+
+  function commitCursor(id: number): void {
+    h.log.setCursor(h.collector, id);
+    h.log.trim(h.collectors());
+  }
+
+  /** §11.3: the collector asks for a seq range it is missing; answered from what the log still holds. */
+  async function answer(req: Extract<PublishMessage, { t: 'request' }>): Promise<void> {
+    if (!h.inScope(req.slot)) {
+      await send({ t: 'range', id: req.id, rows: [], done: true });
+      return;
+    }
+    let first = req.first;
+    for (;;) {
+      const rows = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS);
+      const done = rows.length < MAX_WINDOW_ROWS;
+      if (!(await send({ t: 'range', id: req.id, rows: rows.map(wire), done }))) return;
+      if (done) return;
+      first = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  try {
+    if (!(await send(h.announce()))) return 'closed';
+    const cancelTimer = { fn: (): void => {} };
+    const timeout = new Promise<'timeout'>((r) => (cancelTimer.fn = h.clock.setTimeout(() => r('timeout'), ANNOUNCE_TIMEOUT_MS)));
+    const v = await Promise.race([verdictP, timeout, ended.then(() => 'closed' as const)]);
+    cancelTimer.fn();
+    if (v !== 'accepted') return v === 'refused' ? 'refused' : v;
+    for (const rev of h.pendingRevocations()) {
+      sentRevocations.add(key(rev.objectId));
+      if (!(await send({ t: 'revoke', rev: rev.bytes }))) return 'closed';
+    }
+    // Push from the last receipt (OI §11.3): whatever a previous session sent and was not receipted goes again.
+    let sentUpTo = h.log.cursor(h.collector);
+    while (!abort.signal.aborted) {
+      const rows = windows.inFlight < MAX_IN_FLIGHT ? h.log.readCommitted(sentUpTo, WINDOW_ROWS) : [];
+      if (rows.length === 0) {
+        // No await between the check and arming the wake: a commit or receipt cannot slip in between.
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const lastId = rows[rows.length - 1]!.id;
+      const inScope = rows.filter((r) => h.inScope(r.slot)).map(wire);
+      const w = windows.open(lastId, inScope);
+      sentUpTo = lastId;
+      if (inScope.length === 0) {
+        const moved = windows.advance();
+        if (moved !== undefined) commitCursor(moved);
+        continue;
+      }
+      if (!(await send({ t: 'readings', w, rows: inScope }))) break;
+      if (h.maxRate !== undefined) await pause(h.clock, (inScope.length / h.maxRate) * 1000, abort.signal);
+    }
+    return 'closed';
+  } finally {
+    offCommit();
+    abort.abort();
+    ch.close().catch(() => undefined);
+  }
+}
+
+function wire(r: CommittedReading): WireReading {
+  return { slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: r.ts, value: r.value };
+}
+
+function key(b: Uint8Array): string {
+  return Buffer.from(b).toString('base64');
+}
+
+function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const cancel = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      cancel();
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

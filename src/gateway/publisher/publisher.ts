@@ -1,0 +1,179 @@
+// The gateway publishing to one collector (OI §7-§11), for as long as the gateway runs: open the
+// session outbound (OI §11.1, under the Pantheon Grant), run it (publish-session.ts), and when it
+// ends open another with backoff. A collector that refuses the announcement is retried slowly (a
+// renewed grant or policy fixes that, not hammering); consent revoked for the whole grant stops it.
+// What it did is audited (grant accepted/refused, receipts, revocations) and shown in `uzpgw status`.
+
+import type { Logger } from 'pino';
+import { Backoff } from '../../lib/backoff.js';
+import type { Clock } from '../../lib/clock.js';
+import type { PublishMessage } from '../../hil/publish-messages.js';
+import type { DiscoveryGrant } from '../../uzp/artefacts/discovery-grant.js';
+import type { Valid } from '../../uzp/artefacts/types.js';
+import { toHex } from '../../uzp/bytes.js';
+import type { Session } from '../../uzp/session/session.js';
+import type { AuditLog } from '../hil/audit.js';
+import type { ReadingLog } from '../reading-log/reading-log.js';
+import type { PublishStatus } from '../status-file.js';
+import { runPublishSession, type CheckedReceipt, type PendingRevocation } from './publish-session.js';
+
+const BACKOFF = { baseMs: 500, capMs: 30_000 } as const;
+/** After a refusal: the collector said no; retry rarely, until a renewed grant is in place. */
+const REFUSED_RETRY_MS = 60_000;
+
+export interface Consent {
+  readonly grant: Valid<DiscoveryGrant>;
+  /** Slots whose consent a revocation withdrew (from the grant's scope). */
+  readonly revokedSlots: ReadonlySet<string>;
+  /** The whole grant is revoked: nothing more is published under it. */
+  readonly revoked: boolean;
+}
+
+export interface PublisherOptions {
+  readonly collector: Uint8Array;
+  readonly connect: (signal: AbortSignal) => Promise<Session>;
+  readonly log: ReadingLog;
+  readonly collectors: () => readonly string[];
+  readonly consent: () => Consent;
+  readonly announce: (action: 'new' | 'refresh') => Extract<PublishMessage, { t: 'announce' }>;
+  readonly checkReceipt: (bytes: Uint8Array, session: Session) => CheckedReceipt;
+  readonly pendingRevocations: () => readonly PendingRevocation[];
+  /** A revocation was confirmed by the collector's signed receipt. */
+  readonly confirmed: (rev: PendingRevocation, receipt: CheckedReceipt) => void;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export class Publisher {
+  readonly key: string;
+  private state = 'idle';
+  private receipts = 0;
+  private lastReceiptAt: number | undefined;
+  private lastError: { code: string; message: string; at: number } | undefined;
+  private readonly abort = new AbortController();
+  private session: Session | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly o: PublisherOptions) {
+    this.key = toHex(o.collector);
+  }
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    this.abort.abort();
+    this.wake?.();
+    this.session?.close();
+  }
+
+  /** Ends the current session so the next one carries what changed (a revocation, a renewed grant). */
+  renew(): void {
+    this.session?.close();
+    this.wake?.();
+  }
+
+  status(): PublishStatus {
+    return {
+      collector: this.key,
+      state: this.state,
+      unreceipted: this.o.log.unreceipted(this.key),
+      receipts: this.receipts,
+      ...(this.lastReceiptAt !== undefined ? { last_receipt_at: new Date(this.lastReceiptAt).toISOString() } : {}),
+      ...(this.lastError !== undefined ? { last_error: { code: this.lastError.code, message: this.lastError.message, at: new Date(this.lastError.at).toISOString() } } : {}),
+    };
+  }
+
+  private failed(code: string, message: string): void {
+    this.lastError = { code, message, at: Date.now() };
+  }
+
+  private async loop(): Promise<void> {
+    const backoff = new Backoff(BACKOFF);
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const consent = this.o.consent();
+      // A revoked consent is still delivered (and confirmed) before the publisher stops (OI §11.6).
+      if (consent.revoked && this.o.pendingRevocations().length === 0) {
+        this.state = 'revoked';
+        this.o.logger.info({ event: 'publish.stopped', collector: this.key }, 'consent for this collector is revoked: publishing stopped');
+        return;
+      }
+      let wait = backoff.next();
+      try {
+        this.state = 'connecting';
+        const session = await this.o.connect(signal);
+        this.session = session;
+        this.state = 'announcing';
+        const outcome = await runPublishSession(session, this.hooks(session));
+        session.close();
+        this.session = undefined;
+        if (outcome === 'refused') wait = REFUSED_RETRY_MS;
+        else if (outcome === 'timeout') this.failed('ANNOUNCE_TIMEOUT', 'the collector did not answer the announcement');
+        else if (this.state === 'publishing') backoff.reset();
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? 'PUBLISH_FAILED';
+        this.failed(code, (e as Error).message ?? String(e));
+        this.o.logger.debug({ event: 'publish.connect_failed', collector: this.key, code, reason: (e as Error).message }, 'collector not reachable; retrying with backoff');
+      }
+      if (signal.aborted) break;
+      this.state = this.state === 'refused' ? 'refused' : 'waiting';
+      await new Promise<void>((r) => {
+        const cancel = this.o.clock.setTimeout(r, wait);
+        this.wake = () => {
+          cancel();
+          r();
+        };
+      });
+      this.wake = undefined;
+    }
+    this.state = 'stopped';
+  }
+
+  private hooks(session: Session): Parameters<typeof runPublishSession>[1] {
+    const grant = this.o.consent().grant;
+    const scope = grant.body.scope.map((s) => s.slot);
+    const all = scope.includes('*');
+    const grantId = toHex(grant.objectId);
+    return {
+      log: this.o.log,
+      collector: this.key,
+      collectors: this.o.collectors,
+      clock: this.o.clock,
+      announce: () => this.o.announce(this.o.log.cursor(this.key) === 0 ? 'new' : 'refresh'),
+      inScope: (slot) => {
+        const c = this.o.consent();
+        return !c.revoked && !c.revokedSlots.has(slot) && (all || scope.includes(slot));
+      },
+      ...(grant.body.constraints.maxRate !== undefined ? { maxRate: grant.body.constraints.maxRate } : {}),
+      checkReceipt: this.o.checkReceipt,
+      pendingRevocations: this.o.pendingRevocations,
+      onAccepted: () => {
+        this.state = 'publishing';
+        this.lastError = undefined;
+        this.o.audit.event('publish.accepted', { decision: 'allowed', collector: this.key, grant: grantId });
+      },
+      onRefused: (code) => {
+        this.state = 'refused';
+        this.failed(code, 'the collector refused the announcement and Discovery Grant');
+        this.o.audit.event('publish.refused', { decision: 'refused', code, collector: this.key, grant: grantId }, 'warn');
+      },
+      onReceipt: (r, readings) => {
+        this.receipts++;
+        this.lastReceiptAt = Date.now();
+        this.o.logger.debug({ event: 'publish.receipt', collector: this.key, receipt: toHex(r.objectId), readings }, 'receipt');
+      },
+      onReceiptIgnored: (reason, code) => {
+        this.failed(code, reason);
+        this.o.audit.event('publish.receipt_ignored', { decision: 'refused', code, reason, collector: this.key }, 'warn');
+      },
+      onRevoked: (r, rev) => {
+        this.o.audit.event('publish.revoked', { decision: 'allowed', collector: this.key, revocation: toHex(rev.objectId), receipt: toHex(r.objectId), deleted: r.deleted ?? 0 });
+        this.o.confirmed(rev, r);
+      },
+      onBadMessage: (reason) => this.o.logger.debug({ event: 'publish.bad_message', collector: this.key, reason }, 'malformed message from the collector dropped'),
+    };
+  }
+}

@@ -1,0 +1,191 @@
+// Every collector of the config's "publish" (issue #12), composed: each collector's Pantheon Grant
+// (the trust domain lets this gateway reach it, purpose telemetry.publish) and the Discovery Grant
+// this gateway signed for it (OI §9: the consent, its scope, purposes, constraints and policy) are
+// checked at start, so a wrong file is one clear log line, not a silent publisher. Revocations this
+// gateway signed (OI §11.6) narrow or end the consent, from the file at start and live when the
+// file changes; each is delivered to its collector, which confirms with a signed receipt.
+
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../../config/types.js';
+import { configDigest } from '../../config/digest.js';
+import { readArtefactFile } from '../../files/artefact-file.js';
+import { readDiscoveryRevocations } from '../../files/discovery-revocations.js';
+import { watchFiles } from '../../files/watch.js';
+import type { Clock } from '../../lib/clock.js';
+import { encodeCatalogue } from '../../hil/publish-messages.js';
+import type { TrustStore } from '../../uzp/artefacts/trust.js';
+import { validateDiscoveryGrant, validateDiscoveryRevocation } from '../../uzp/artefacts/validate-discovery.js';
+import { equal, toHex } from '../../uzp/bytes.js';
+import type { CryptoProvider } from '../../uzp/crypto/provider.js';
+import type { Endpoint } from '../../uzp/endpoint.js';
+import type { Identity } from '../../uzp/identity/identity.js';
+import type { AuditLog } from '../hil/audit.js';
+import type { ReadingLog } from '../reading-log/reading-log.js';
+import type { PublishStatus } from '../status-file.js';
+import { catalogueOf } from './catalogue.js';
+import type { PendingRevocation } from './publish-session.js';
+import { Publisher, type Consent } from './publisher.js';
+import { receiptChecker } from './receipt-check.js';
+import { discoveryRevocationsFileOf } from './paths.js';
+
+export interface PublishersOptions {
+  readonly config: GatewayConfig;
+  readonly provider: CryptoProvider;
+  readonly identity: Pick<Identity, 'cid' | 'publicKey'>;
+  readonly trust: TrustStore;
+  readonly endpoint: Endpoint;
+  readonly log: ReadingLog;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly cid: Uint8Array;
+  publisher?: Publisher;
+  consent?: Consent;
+  /** Why this collector is not published to (its files did not check out). */
+  problem?: { code: string; message: string };
+  revocations: PendingRevocation[];
+  confirmed: Set<string>;
+}
+
+export class Publishers {
+  private readonly entries: Entry[] = [];
+  private stopWatch: (() => void) | undefined;
+  private readonly revocationsFile: string;
+
+  constructor(private readonly o: PublishersOptions) {
+    this.revocationsFile = discoveryRevocationsFileOf(o.config);
+    for (const c of o.config.publish?.collectors ?? []) this.entries.push(this.build(c.cid, c.grant, c.discoveryGrant));
+    this.applyRevocations();
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  start(): void {
+    if (this.entries.length === 0) return;
+    for (const e of this.entries) e.publisher?.start();
+    this.stopWatch = watchFiles([this.revocationsFile], () => this.reload(), {
+      clock: this.o.clock,
+      onError: (dir, err) => this.o.logger.warn({ event: 'publish.watch_failed', dir, reason: err.message }, 'cannot watch the revocations file; send SIGHUP after `uzpgw publish revoke`'),
+    });
+  }
+
+  stop(): void {
+    this.stopWatch?.();
+    for (const e of this.entries) e.publisher?.stop();
+  }
+
+  /** SIGHUP or the file changed: take in new revocations and deliver them. */
+  reload(): void {
+    const before = new Map(this.entries.map((e) => [e.key, e.revocations.length]));
+    this.applyRevocations();
+    for (const e of this.entries) if (e.revocations.length !== before.get(e.key)) e.publisher?.renew();
+  }
+
+  status(): PublishStatus[] {
+    return this.entries.map((e) =>
+      e.publisher !== undefined
+        ? e.publisher.status()
+        : { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, at: new Date().toISOString() } } : {}) },
+    );
+  }
+
+  /** Cursor keys of every collector the log must wait for before deleting. */
+  private keys(): string[] {
+    return this.entries.filter((e) => e.publisher !== undefined && e.consent?.revoked !== true).map((e) => e.key);
+  }
+
+  private build(cid: Uint8Array, grantFile: string, discoveryFile: string): Entry {
+    const o = this.o;
+    const entry: Entry = { key: toHex(cid), cid, revocations: [], confirmed: new Set() };
+    let grant: Uint8Array;
+    try {
+      grant = readArtefactFile(grantFile);
+      // The trust domain must let us reach this collector (checked again by the RN and the collector).
+      o.trust.validateGrant(grant, { audience: cid, subject: o.identity.cid, nonce: 'ignore' });
+      const dg = validateDiscoveryGrant(o.provider, readArtefactFile(discoveryFile), {
+        publisher: { cid: o.identity.cid, publicKey: o.identity.publicKey },
+        indexer: cid,
+        nowS: Math.floor(Date.now() / 1000),
+        skewS: o.trust.skewSeconds,
+      });
+      entry.consent = { grant: dg, revokedSlots: new Set(), revoked: false };
+    } catch (e) {
+      entry.problem = { code: (e as { code?: string }).code ?? 'PUBLISH_CONFIG', message: `${(e as Error).message} (collector ${entry.key.slice(0, 16)}…: ${grantFile}, ${discoveryFile})` };
+      o.logger.error({ event: 'publish.not_configured', collector: entry.key, code: entry.problem.code, reason: entry.problem.message }, 'not publishing to this collector: fix its grant files and restart');
+      return entry;
+    }
+    const dg = entry.consent.grant;
+    const inScope = (slot: string): boolean => dg.body.scope.some((s) => s.slot === '*' || s.slot === slot);
+    const catalogue = catalogueOf(o.config.slots, inScope);
+    const digests = { catalogue: o.provider.blake3(encodeCatalogue(catalogue), 32), config: configDigest(o.config, o.provider) };
+    entry.publisher = new Publisher({
+      collector: cid,
+      connect: (signal) => o.endpoint.connect(cid, grant, { signal }),
+      log: o.log,
+      collectors: () => this.keys(),
+      consent: () => entry.consent!,
+      announce: (action) => ({
+        t: 'announce',
+        action,
+        ...(o.config.name !== undefined ? { name: o.config.name } : {}),
+        board: o.config.board,
+        catalogue,
+        grant: dg.bytes,
+        dropped: o.log.stats().dropped,
+        digests,
+      }),
+      checkReceipt: receiptChecker(o.provider, o.identity.cid, dg.objectId),
+      pendingRevocations: () => entry.revocations.filter((r) => !entry.confirmed.has(toHex(r.objectId))),
+      confirmed: (rev) => {
+        entry.confirmed.add(toHex(rev.objectId));
+        if (entry.consent?.revoked === true) entry.publisher?.renew();
+      },
+      audit: o.audit,
+      logger: o.logger,
+      clock: o.clock,
+    });
+    return entry;
+  }
+
+  /** Reads the revocations file; each valid revocation for a collector narrows or ends its consent. */
+  private applyRevocations(): void {
+    let envelopes: Uint8Array[];
+    try {
+      envelopes = readDiscoveryRevocations(this.revocationsFile);
+    } catch (e) {
+      this.o.logger.error({ event: 'publish.revocations_unreadable', file: this.revocationsFile, reason: (e as Error).message }, 'discovery revocations unreadable: the ones already in force stay');
+      return;
+    }
+    const me = { cid: this.o.identity.cid, publicKey: this.o.identity.publicKey };
+    for (const e of this.entries) {
+      const consent = e.consent;
+      if (consent === undefined) continue;
+      const revokedSlots = new Set(consent.revokedSlots);
+      let revoked = consent.revoked;
+      const pending: PendingRevocation[] = [];
+      for (const bytes of envelopes) {
+        let rev;
+        try {
+          rev = validateDiscoveryRevocation(this.o.provider, bytes, { publisher: me, indexer: e.cid });
+        } catch {
+          continue; // for another collector, or not ours: not this entry's business
+        }
+        if (rev.body.grantId !== undefined && !equal(rev.body.grantId, consent.grant.objectId)) continue;
+        pending.push({ bytes, objectId: rev.objectId });
+        if (rev.body.grantId === undefined || rev.body.scope === undefined) revoked = true;
+        else for (const s of rev.body.scope) revokedSlots.add(s);
+      }
+      const grantSlots = consent.grant.body.scope.map((s) => s.slot);
+      if (!grantSlots.includes('*') && grantSlots.every((s) => revokedSlots.has(s))) revoked = true;
+      if (!consent.revoked && revoked) this.o.logger.info({ event: 'publish.consent_revoked', collector: e.key }, 'consent revoked for this collector');
+      e.consent = { grant: consent.grant, revokedSlots, revoked };
+      e.revocations = pending;
+    }
+  }
+}

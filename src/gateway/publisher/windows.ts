@@ -1,0 +1,53 @@
+// The publisher's windows in flight (OI §11.3 push, §11.5 receipts): each window is a run of log
+// rows (by row id) sent as one `readings` message; a window is done when a receipt signed by the
+// collector covers every reading in it. The cursor moves only over a prefix of done windows, so
+// "the gateway deletes only what receipts cover" holds even when receipts come out of order or
+// not at all (a window never receipted is sent again on the next session).
+
+import type { WireReading } from '../../hil/publish-messages.js';
+import { covers, type ReceiptRange } from '../../hil/publish-ranges.js';
+
+interface Window {
+  readonly w: number;
+  /** Highest row id in the window (out-of-scope rows included: they are passed over, not sent). */
+  readonly lastId: number;
+  readonly rows: readonly WireReading[];
+  done: boolean;
+}
+
+export class Windows {
+  private readonly queue: Window[] = [];
+  private nextW = 1;
+
+  /** Rows sent and not yet covered. */
+  get inFlight(): number {
+    return this.queue.filter((x) => !x.done).length;
+  }
+
+  /** Opens a window over rows up to `lastId`; an empty one (all out of scope) is done at once. */
+  open(lastId: number, rows: readonly WireReading[]): number {
+    const w = this.nextW++;
+    this.queue.push({ w, lastId, rows, done: rows.length === 0 });
+    return w;
+  }
+
+  /**
+   * Marks window `w` done when `ranges` cover every reading in it. Returns the row id the cursor
+   * may move to (the last id of the done prefix), or undefined when it does not move.
+   * 'uncovered': the receipt does not cover the window (ignored: nothing is deleted).
+   */
+  receipt(w: number, ranges: readonly ReceiptRange[]): number | undefined | 'uncovered' {
+    const win = this.queue.find((x) => x.w === w);
+    if (win === undefined) return undefined; // a window of an earlier session, or already done
+    if (!covers(ranges, win.rows)) return 'uncovered';
+    win.done = true;
+    return this.advance();
+  }
+
+  /** Pops the done prefix; returns its last row id, if any was done. */
+  advance(): number | undefined {
+    let upTo: number | undefined;
+    while (this.queue.length > 0 && this.queue[0]!.done) upTo = this.queue.shift()!.lastId;
+    return upTo;
+  }
+}

@@ -1,0 +1,26 @@
+// Where the gateway keeps its reading log and how (docs/CONFIG.md "reading_log"): the configured
+// file, else readings.db next to the identity key (the one directory the service may write, like
+// the boot epoch), in the configured durability; defaults for configs built in code.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Clock } from '../../lib/clock.js';
+import { CommonCode, LocalError } from '../../lib/errors.js';
+import type { GatewayConfig } from '../../config/types.js';
+import { DEFAULT_BATCH_MS, DEFAULT_MAX_BYTES, ReadingLog, type ReadingLogOptions } from './reading-log.js';
+
+export function readingLogFileOf(config: GatewayConfig): string {
+  return config.readingLog?.file ?? join(dirname(config.identity.key), 'readings.db');
+}
+
+export function openReadingLog(config: GatewayConfig, clock: Clock, onDrop?: ReadingLogOptions['onDrop']): { readonly file: string; readonly log: ReadingLog } {
+  const file = readingLogFileOf(config);
+  const c = config.readingLog;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const log = new ReadingLog({ file, durability: c?.durability ?? 'batch', batchMs: c?.batchMs ?? DEFAULT_BATCH_MS, maxBytes: c?.maxBytes ?? DEFAULT_MAX_BYTES, clock, ...(onDrop !== undefined ? { onDrop } : {}) });
+    return { file, log };
+  } catch (e) {
+    throw new LocalError(CommonCode.CONFIG_INVALID, `reading log ${file}: cannot open (${(e as Error)?.message ?? String(e)}); fix "reading_log.file" in ${config.file} or the directory's permissions`, { cause: e });
+  }
+}

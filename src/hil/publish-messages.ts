@@ -1,0 +1,253 @@
+// The publish protocol (issue #12; outbound-indexing draft §11, as profiled in docs/PROFILE.md
+// §Publishing): what a gateway (the Publisher) and a collector (its Indexer) say on the one channel
+// of a session the gateway opened outbound (§11.1). Each message is one deterministic-CBOR map with
+// a type `t`, like the HIL messages (messages.ts). The signed objects (Discovery Grant, receipts,
+// revocations) travel as opaque envelope bytes and are validated by their own codecs
+// (uzp/artefacts/validate-discovery.ts); this file only frames them.
+//
+// gateway -> collector: announce (§11.2: identity is the session's; catalogue, Discovery Grant with
+//   its policy, what the log dropped, digests), readings (§11.3 push: a window of log rows),
+//   range (§11.3 answer to a request), fresh (§11.4), revoke (§11.6).
+// collector -> gateway: accepted / refused (the announce), receipt (§11.5, per window),
+//   request (§11.3 indexer request within the session), revoked (§11.6 signed confirmation).
+
+import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
+
+export const ANNOUNCE_ACTIONS = ['new', 'refresh'] as const;
+export type AnnounceAction = (typeof ANNOUNCE_ACTIONS)[number];
+export const FRESH_WHAT = ['catalogue', 'config', 'firmware'] as const;
+export type FreshWhat = (typeof FRESH_WHAT)[number];
+
+/** Rows per readings/range message: a window the collector stores in one transaction. */
+export const MAX_WINDOW_ROWS = 4096;
+const MAX_ID = 64;
+const MAX_SLOTS = 64;
+const MAX_VALUE = 64 * 1024;
+/** An envelope is never larger than the artefact bound (MAX_ENVELOPE_BYTES). */
+const MAX_ENVELOPE = 64 * 1024;
+const MAX_REGISTERS = 256;
+
+/** One logged reading on the wire: the gateway's log row, value as its canonical CBOR bytes. */
+export interface WireReading {
+  readonly slot: string;
+  readonly device: string;
+  readonly kind: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly ts: number;
+  readonly value: Uint8Array;
+}
+
+/** A named register of a modbus slot's map, as the catalogue states it (with its unit). */
+export interface CatalogueRegister {
+  readonly name: string;
+  readonly unit?: string;
+}
+
+/** One slot the gateway offers (§11.2 "site scope"): its device, kind, driver and, for Modbus, its register map. */
+export interface CatalogueEntry {
+  readonly slot: string;
+  readonly device: string;
+  readonly kind: string;
+  readonly driver: string;
+  readonly registers?: readonly CatalogueRegister[];
+}
+
+export interface Digests {
+  /** BLAKE3-256 of the catalogue's canonical CBOR. */
+  readonly catalogue: Uint8Array;
+  readonly config?: Uint8Array;
+  readonly firmware?: Uint8Array;
+}
+
+export type PublishMessage =
+  | {
+      t: 'announce';
+      action: AnnounceAction;
+      name?: string;
+      board: string;
+      catalogue: readonly CatalogueEntry[];
+      /** The Discovery Grant envelope (issuer = this gateway, audience = the collector). */
+      grant: Uint8Array;
+      /** Readings the log's byte bound dropped, per slot, since the log was created. */
+      dropped: Readonly<Record<string, number>>;
+      digests: Digests;
+    }
+  | { t: 'readings'; w: number; rows: readonly WireReading[] }
+  | { t: 'range'; id: number; rows: readonly WireReading[]; done: boolean }
+  | { t: 'fresh'; what: FreshWhat; digest: Uint8Array; at_ms: number }
+  | { t: 'revoke'; rev: Uint8Array }
+  | { t: 'accepted'; grant: Uint8Array }
+  | { t: 'refused'; code: string }
+  | { t: 'receipt'; w: number; rc: Uint8Array }
+  | { t: 'request'; id: number; slot: string; epoch: number; first: number; last: number }
+  /** `rev`: the object_id of the revocation this confirms. */
+  | { t: 'revoked'; rev: Uint8Array; rc: Uint8Array };
+
+function rowsToCbor(rows: readonly WireReading[]): CborValue[] {
+  return rows.map((r) => [r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value]);
+}
+
+function catalogueToCbor(c: readonly CatalogueEntry[]): CborValue[] {
+  return c.map((e): CborMap => ({
+    slot: e.slot,
+    dev: e.device,
+    kind: e.kind,
+    drv: e.driver,
+    ...(e.registers !== undefined && e.registers.length > 0 ? { regs: e.registers.map((r): CborMap => ({ n: r.name, ...(r.unit !== undefined ? { u: r.unit } : {}) })) } : {}),
+  }));
+}
+
+/** The catalogue's canonical bytes (its digest is what `fresh` signals a change of). */
+export function encodeCatalogue(c: readonly CatalogueEntry[]): Uint8Array {
+  return encodeCanonical(catalogueToCbor(c));
+}
+
+export function encodePublish(m: PublishMessage): Uint8Array {
+  switch (m.t) {
+    case 'announce': {
+      const d: CborMap = { cat: m.digests.catalogue, ...(m.digests.config ? { cfg: m.digests.config } : {}), ...(m.digests.firmware ? { fw: m.digests.firmware } : {}) };
+      const dropped: CborMap = {};
+      for (const [k, v] of Object.entries(m.dropped)) if (v > 0) dropped[k] = v;
+      return encodeCanonical({ t: m.t, action: m.action, ...(m.name !== undefined ? { name: m.name } : {}), board: m.board, cat: catalogueToCbor(m.catalogue), grant: m.grant, dropped, digests: d });
+    }
+    case 'readings':
+      return encodeCanonical({ t: m.t, w: m.w, rows: rowsToCbor(m.rows) });
+    case 'range':
+      return encodeCanonical({ t: m.t, id: m.id, rows: rowsToCbor(m.rows), done: m.done });
+    default: {
+      const out: CborMap = {};
+      for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
+      return encodeCanonical(out);
+    }
+  }
+}
+
+function oneOf<T extends string>(v: CborValue | undefined, what: string, allowed: readonly T[]): T {
+  const s = asText(v, what, 32);
+  if (!(allowed as readonly string[]).includes(s)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: expected one of ${allowed.join('|')}`);
+  return s as T;
+}
+
+function id(v: CborValue | undefined, what: string): string {
+  const s = asText(v, what, MAX_ID);
+  if (s.length === 0) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: empty`);
+  return s;
+}
+
+function u32(v: CborValue | undefined, what: string): number {
+  const n = asUint(v, what);
+  if (n > 0xffff_ffff) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: above 2^32-1`);
+  return n;
+}
+
+function envelope(v: CborValue | undefined, what: string): Uint8Array {
+  const b = asBytes(v, what);
+  if (b.length === 0 || b.length > MAX_ENVELOPE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: 1..${MAX_ENVELOPE} bytes`);
+  return b;
+}
+
+function digest(v: CborValue | undefined, what: string): Uint8Array {
+  return asBytes(v, what, 32);
+}
+
+function decodeRows(v: CborValue | undefined, what: string): WireReading[] {
+  return asArray(v, what, MAX_WINDOW_ROWS).map((row, i) => {
+    const a = asArray(row, `${what}[${i}]`, 7);
+    if (a.length !== 7) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}[${i}]: expected [slot, device, kind, epoch, seq, ts, value]`);
+    const value = asBytes(a[6], `${what}[${i}].value`);
+    if (value.length === 0 || value.length > MAX_VALUE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}[${i}].value: 1..${MAX_VALUE} bytes`);
+    return { slot: id(a[0], `${what}[${i}].slot`), device: id(a[1], `${what}[${i}].device`), kind: id(a[2], `${what}[${i}].kind`), epoch: u32(a[3], `${what}[${i}].epoch`), seq: asUint(a[4], `${what}[${i}].seq`), ts: asUint(a[5], `${what}[${i}].ts`), value };
+  });
+}
+
+function decodeCatalogue(v: CborValue | undefined): CatalogueEntry[] {
+  const seen = new Set<string>();
+  return asArray(v, 'announce.cat', MAX_SLOTS).map((item, i) => {
+    const w = `announce.cat[${i}]`;
+    const m = asMap(item, w);
+    onlyKeys(m, ['slot', 'dev', 'kind', 'drv', 'regs'], w);
+    const slot = id(m.slot, `${w}.slot`);
+    if (seen.has(slot)) throw new DecodeError(CommonCode.DECODE_VALUE, `${w}.slot: ${JSON.stringify(slot)} twice`);
+    seen.add(slot);
+    const regs =
+      m.regs === undefined
+        ? undefined
+        : asArray(m.regs, `${w}.regs`, MAX_REGISTERS).map((r, j) => {
+            const rm = asMap(r, `${w}.regs[${j}]`);
+            onlyKeys(rm, ['n', 'u'], `${w}.regs[${j}]`);
+            return { name: id(rm.n, `${w}.regs[${j}].n`), ...(rm.u !== undefined ? { unit: asText(rm.u, `${w}.regs[${j}].u`, 32) } : {}) };
+          });
+    return { slot, device: id(m.dev, `${w}.dev`), kind: id(m.kind, `${w}.kind`), driver: id(m.drv, `${w}.drv`), ...(regs !== undefined ? { registers: regs } : {}) };
+  });
+}
+
+function decodeDropped(v: CborValue | undefined): Record<string, number> {
+  const m = asMap(v, 'announce.dropped');
+  const out: Record<string, number> = {};
+  const keys = Object.keys(m);
+  if (keys.length > MAX_SLOTS) throw new DecodeError(CommonCode.DECODE_LENGTH, `announce.dropped: more than ${MAX_SLOTS} slots`);
+  for (const k of keys) out[id(k, 'announce.dropped key')] = asUint(m[k], `announce.dropped.${k}`);
+  return out;
+}
+
+/** Decodes one publish-channel message; throws DecodeError only. */
+export function decodePublish(bytes: Uint8Array): PublishMessage {
+  const m = asMap(decodeCanonical(bytes, 8), 'publish message');
+  const t = asText(m.t, 'publish message type', 16);
+  switch (t) {
+    case 'announce': {
+      onlyKeys(m, ['t', 'action', 'name', 'board', 'cat', 'grant', 'dropped', 'digests'], 'announce');
+      const d = asMap(m.digests, 'announce.digests');
+      onlyKeys(d, ['cat', 'cfg', 'fw'], 'announce.digests');
+      return {
+        t,
+        action: oneOf(m.action, 'announce.action', ANNOUNCE_ACTIONS),
+        ...(m.name !== undefined ? { name: asText(m.name, 'announce.name', 64) } : {}),
+        board: id(m.board, 'announce.board'),
+        catalogue: decodeCatalogue(m.cat),
+        grant: envelope(m.grant, 'announce.grant'),
+        dropped: decodeDropped(m.dropped),
+        digests: {
+          catalogue: digest(d.cat, 'announce.digests.cat'),
+          ...(d.cfg !== undefined ? { config: digest(d.cfg, 'announce.digests.cfg') } : {}),
+          ...(d.fw !== undefined ? { firmware: digest(d.fw, 'announce.digests.fw') } : {}),
+        },
+      };
+    }
+    case 'readings':
+      onlyKeys(m, ['t', 'w', 'rows'], 'readings');
+      return { t, w: u32(m.w, 'readings.w'), rows: decodeRows(m.rows, 'readings.rows') };
+    case 'range':
+      onlyKeys(m, ['t', 'id', 'rows', 'done'], 'range');
+      return { t, id: u32(m.id, 'range.id'), rows: decodeRows(m.rows, 'range.rows'), done: asBool(m.done, 'range.done') };
+    case 'fresh':
+      onlyKeys(m, ['t', 'what', 'digest', 'at_ms'], 'fresh');
+      return { t, what: oneOf(m.what, 'fresh.what', FRESH_WHAT), digest: digest(m.digest, 'fresh.digest'), at_ms: asUint(m.at_ms, 'fresh.at_ms') };
+    case 'revoke':
+      onlyKeys(m, ['t', 'rev'], 'revoke');
+      return { t, rev: envelope(m.rev, 'revoke.rev') };
+    case 'accepted':
+      onlyKeys(m, ['t', 'grant'], 'accepted');
+      return { t, grant: digest(m.grant, 'accepted.grant') };
+    case 'refused':
+      onlyKeys(m, ['t', 'code'], 'refused');
+      return { t, code: id(m.code, 'refused.code') };
+    case 'receipt':
+      onlyKeys(m, ['t', 'w', 'rc'], 'receipt');
+      return { t, w: u32(m.w, 'receipt.w'), rc: envelope(m.rc, 'receipt.rc') };
+    case 'request': {
+      onlyKeys(m, ['t', 'id', 'slot', 'epoch', 'first', 'last'], 'request');
+      const first = asUint(m.first, 'request.first');
+      const last = asUint(m.last, 'request.last');
+      if (first > last) throw new DecodeError(CommonCode.DECODE_VALUE, 'request: first > last');
+      return { t, id: u32(m.id, 'request.id'), slot: id(m.slot, 'request.slot'), epoch: u32(m.epoch, 'request.epoch'), first, last };
+    }
+    case 'revoked':
+      onlyKeys(m, ['t', 'rev', 'rc'], 'revoked');
+      return { t, rev: digest(m.rev, 'revoked.rev'), rc: envelope(m.rc, 'revoked.rc') };
+    default:
+      throw new DecodeError(CommonCode.DECODE_TYPE, `unknown publish message type ${JSON.stringify(t.slice(0, 16))}`);
+  }
+}

@@ -1,0 +1,190 @@
+// The gateway's side of one publishing session (src/gateway/publisher/publish-session.ts) against a
+// collector side written here, over two real sessions (in-memory stitch, real handshake and
+// blocks): announce first, then windows of the real reading log in order; the cursor moves and the
+// log is trimmed only for receipts signed by the session's collector, for our grant, covering the
+// window (OI §11.5) — a receipt signed by anyone else, for another grant, or short of the window is
+// ignored and nothing is deleted; backfill requests are answered from the log (§11.3).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodePublish, encodePublish, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
+import { rangesOf } from '../../../src/hil/publish-ranges.js';
+import { receiptSigner } from '../../../src/collector/receipts.js';
+import { runPublishSession, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
+import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
+import { systemClock } from '../../../src/lib/clock.js';
+import { toHex } from '../../../src/uzp/bytes.js';
+import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
+import { respond } from '../../../src/uzp/handshake/responder.js';
+import { generateIdentity } from '../../../src/uzp/identity/identity.js';
+import { Association } from '../../../src/uzp/session/association.js';
+import type { Channel } from '../../../src/uzp/session/channel.js';
+import { Session } from '../../../src/uzp/session/session.js';
+import { TestDomain } from '../../helpers/domain.js';
+import { stitchPair } from '../../helpers/memory-stitch.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-publish-session-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+function pair() {
+  const d = new TestDomain();
+  const gw = d.member('gateway');
+  const col = d.member('collector');
+  const grant = d.grant(gw.id.cid, col.id.cid, { scopes: [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }] });
+  const init = startInitiator({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, target: col.id.cid, grant });
+  const reply = respond({ trust: d.trust(), identity: { cid: col.id.cid, signer: col.id.signer, pcert: col.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: gw.id.cid, grant, ch1: init.ch1 });
+  const fin = init.next.receive(reply.flight);
+  const rkeys = reply.next.receive(fin.finished);
+  const mk = (keys: typeof rkeys): Session => {
+    const a = new Association();
+    a.to('pending');
+    a.to('authenticated');
+    a.to('stitched');
+    return new Session({ provider: d.provider, keys, association: a });
+  };
+  const gateway = mk(fin.keys);
+  const collector = mk(rkeys);
+  const [x, y] = stitchPair();
+  gateway.attach(x);
+  collector.attach(y);
+  return { d, gw, col, gateway, collector };
+}
+
+function fill(log: ReadingLog, slot: string, n: number): void {
+  for (let s = 0; s < n; s++) log.append({ slot, device: `dev-${slot}`, kind: 'serial', epoch: 1, seq: s, ts: 1_700_000_000_000 + s, value: Uint8Array.of(0x60 + (s % 20)) });
+  log.flush();
+}
+
+/** The collector side: its first channel, messages decoded, a way to answer. */
+function collectorSide(session: Session): { messages: PublishMessage[]; next: (t: PublishMessage['t']) => Promise<PublishMessage>; send: (m: PublishMessage) => void } {
+  const messages: PublishMessage[] = [];
+  let ch: Channel | undefined;
+  const waiters: { t: string; resolve: (m: PublishMessage) => void }[] = [];
+  let seen = 0;
+  session.on('channel', (c: Channel) => {
+    ch = c;
+    c.on('message', (b: Uint8Array) => {
+      const m = decodePublish(b);
+      messages.push(m);
+      const w = waiters.findIndex((x) => x.t === m.t);
+      if (w >= 0) waiters.splice(w, 1)[0]!.resolve(m);
+    });
+  });
+  return {
+    messages,
+    next: (t) => {
+      const already = messages.slice(seen).find((m) => m.t === t);
+      if (already) {
+        seen = messages.indexOf(already) + 1;
+        return Promise.resolve(already);
+      }
+      return new Promise((resolve) => waiters.push({ t, resolve }));
+    },
+    send: (m) => void ch!.trySend(encodePublish(m)),
+  };
+}
+
+function setup(rows: number) {
+  const p = pair();
+  const log = new ReadingLog({ file: join(dir, `log-${++files}.db`), durability: 'full' });
+  fill(log, 'tty-1', rows);
+  const grantId = new Uint8Array(32).fill(7);
+  const ignored: string[] = [];
+  const hooks: PublishSessionHooks = {
+    log,
+    collector: toHex(p.col.id.cid),
+    collectors: () => [toHex(p.col.id.cid)],
+    clock: systemClock,
+    announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: Uint8Array.of(1, 2, 3), dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
+    inScope: () => true,
+    checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, grantId),
+    pendingRevocations: () => [],
+    onAccepted: () => undefined,
+    onRefused: () => undefined,
+    onReceipt: () => undefined,
+    onReceiptIgnored: (_reason, code) => void ignored.push(code),
+    onRevoked: () => undefined,
+    onBadMessage: () => undefined,
+  };
+  const side = collectorSide(p.collector);
+  const run = runPublishSession(p.gateway, hooks);
+  return { ...p, log, grantId, ignored, side, run };
+}
+
+function windowRows(m: PublishMessage): WireReading[] {
+  if (m.t !== 'readings') throw new Error(`expected readings, got ${m.t}`);
+  return [...m.rows];
+}
+
+describe('publish session, gateway side', () => {
+  it('announces first, pushes the log in order, and deletes only what a valid receipt covers', async () => {
+    const s = setup(600);
+    expect((await s.side.next('announce')).t).toBe('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    const w1 = await s.side.next('readings');
+    const rows = windowRows(w1);
+    expect(rows.map((r) => r.seq)).toEqual([...Array(512).keys()]);
+    const signer = receiptSigner(s.d.provider, s.col.id.signer, ['telemetry.store']);
+    s.side.send({ t: 'receipt', w: (w1 as { w: number }).w, rc: signer.accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(rows)) });
+    await until(() => s.log.stats().receipted === 512);
+    expect(s.log.cursor(toHex(s.col.id.cid))).toBeGreaterThan(0);
+    expect(s.log.read('tty-1', { epoch: 1, seq: 0 }, 1000).map((r) => r.seq)[0]).toBe(512);
+    expect(s.ignored).toEqual([]);
+    s.gateway.close();
+    expect(await s.run).toBe('closed');
+  });
+
+  it('ignores receipts not signed by the collector, for another grant, or short of the window: nothing is deleted', async () => {
+    const s = setup(100);
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    const w = await s.side.next('readings');
+    const rows = windowRows(w);
+    const wn = (w as { w: number }).w;
+    const other = generateIdentity(s.d.provider);
+    // Signed by another key (claiming to be whoever it is): not the session's collector.
+    s.side.send({ t: 'receipt', w: wn, rc: receiptSigner(s.d.provider, other.signer, ['telemetry.store']).accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(rows)) });
+    const signer = receiptSigner(s.d.provider, s.col.id.signer, ['telemetry.store']);
+    // The collector's, but for another Discovery Grant.
+    s.side.send({ t: 'receipt', w: wn, rc: signer.accept(s.gw.id.cid, new Uint8Array(32).fill(9), ['*'], rangesOf(rows)) });
+    // The collector's, for our grant, but missing the last reading of the window.
+    s.side.send({ t: 'receipt', w: wn, rc: signer.accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(rows.slice(0, -1))) });
+    // Addressed to another gateway.
+    s.side.send({ t: 'receipt', w: wn, rc: signer.accept(other.cid, s.grantId, ['*'], rangesOf(rows)) });
+    await until(() => s.ignored.length === 4);
+    expect(s.ignored).toEqual(['RECEIPT_ISSUER', 'RECEIPT_GRANT', 'RECEIPT_SCOPE', 'DISCOVERY_AUDIENCE']);
+    expect(s.log.stats()).toMatchObject({ readings: 100, receipted: 0 });
+    expect(s.log.cursor(toHex(s.col.id.cid))).toBe(0);
+    s.gateway.close();
+    await s.run;
+  });
+
+  it('answers a backfill request from the log, in chunks, and refusal ends the session as refused', async () => {
+    const s = setup(50);
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    await s.side.next('readings');
+    s.side.send({ t: 'request', id: 7, slot: 'tty-1', epoch: 1, first: 10, last: 19 });
+    const r = await s.side.next('range');
+    expect(r).toMatchObject({ t: 'range', id: 7, done: true });
+    expect((r as Extract<PublishMessage, { t: 'range' }>).rows.map((x) => x.seq)).toEqual([...Array(10).keys()].map((i) => i + 10));
+    s.gateway.close();
+    await s.run;
+    const t = setup(5);
+    await t.side.next('announce');
+    t.side.send({ t: 'refused', code: 'DISCOVERY_AUDIENCE' });
+    expect(await t.run).toBe('refused');
+  });
+});
+
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

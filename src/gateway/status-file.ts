@@ -86,6 +86,8 @@ export interface PublishStatus {
   /** Committed readings its receipts do not cover yet. */
   readonly unreceipted: number;
   readonly receipts: number;
+  /** The RN the publishing session runs through now. */
+  readonly rn?: string;
   readonly last_receipt_at?: string;
   readonly last_error?: { readonly code: string; readonly message: string; readonly at: string };
 }

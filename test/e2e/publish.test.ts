@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalProcess, stopProcess, waitForJsonLine } from '../helpers/processes.js';
-import { cli, lineNumber, PublishRig, type StoredRow } from '../helpers/publish-rig.js';
+import { cli, duplicates, linesOf, PublishRig, until, type StoredRow } from '../helpers/publish-rig.js';
 import { toHex } from '../../src/uzp/bytes.js';
 
 let rig: PublishRig;
@@ -22,30 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** The stored line numbers of `slot`, in order, and how many rows each (slot, epoch, seq) has. */
-function linesOf(rows: readonly StoredRow[], slot: string): number[] {
-  return rows
-    .filter((r) => r.slot === slot)
-    .map((r) => lineNumber(r))
-    .filter((n): n is number => n !== undefined)
-    .sort((a, b) => a - b);
-}
-
-function duplicates(rows: readonly StoredRow[]): number {
-  const keys = rows.map((r) => `${r.gateway}/${r.slot}/${r.epoch}/${r.seq}`);
-  return keys.length - new Set(keys).size;
-}
 
 /** Waits until the collector holds lines 0..written-1 of every slot. */
 async function allStored(slots: readonly string[]): Promise<StoredRow[]> {

@@ -57,6 +57,8 @@ export class PublishRig {
   gateway: Child | undefined;
   collector: Child | undefined;
   readonly rns: Child[] = [];
+  /** Each RN's CID (hex), by index. */
+  readonly rnCids: string[] = [];
   private readonly ports = new Map<string, SerialPort>();
   private readonly cleanups: (() => unknown)[] = [];
   /** Next line number per slot (the "device sequence number" the test knows). */
@@ -76,6 +78,17 @@ export class PublishRig {
 
   static async create(o: PublishRigOptions = {}): Promise<PublishRig> {
     const dir = mkdtempSync(join(tmpdir(), 'uzp-publish-'));
+    try {
+      return await PublishRig.build(dir, o);
+    } catch (e) {
+      // Nothing half-built outlives a failed setup: every child by its pid, then the directory.
+      await stopAll();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  private static async build(dir: string, o: PublishRigOptions): Promise<PublishRig> {
     const at = (f: string): string => join(dir, f);
     await must(cli('pantheon', 'init', '--dir', at('domain'), '--domain', 'publish.test'), 'pantheon init');
     const gw = generateIdentity(p);
@@ -90,10 +103,11 @@ export class PublishRig {
       const id = generateIdentity(p);
       writeKeyFile(at(`rn${i}.key`), id);
       rnIds.push(id);
+      rig.rnCids.push(toHex(id.cid));
       const rn = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', at('domain/trust.json'), '--key', at(`rn${i}.key`), '--log-level', 'warn']);
       rig.rns.push(rn);
       rig.rnAddresses.push((await waitForJsonLine<{ address: string }>(rn, (v) => v.event === 'listening')).address);
-    }
+          }
     await must(cli('pantheon', 'rn-set', '--dir', at('domain'), ...rnIds.flatMap((id, i) => ['--rn', `${toHex(id.publicKey)}@${rig.rnAddresses[i]}`]), '--out', at('rn-set.uzp')), 'pantheon rn-set');
     mkdirSync(at('pty'));
     mkdirSync(at('dev'));
@@ -138,19 +152,37 @@ export class PublishRig {
     return gw;
   }
 
+  /** The index of the RN the gateway's publishing session runs through now (from its status). */
+  async activeRn(): Promise<number> {
+    const s = (await this.status()) as { publish?: { rn?: string }[] };
+    const i = this.rnCids.indexOf(s.publish?.[0]?.rn ?? '');
+    if (i < 0) throw new Error(`no publishing session through a known RN: ${JSON.stringify(s.publish)}`);
+    return i;
+  }
+
+  /** SIGKILLs RN `i` and starts it again on the same address (its links and sessions move meanwhile). */
+  async killRn(i: number): Promise<void> {
+    const old = this.rns[i]!;
+    signalProcess(old, 'SIGKILL');
+    await old.exited;
+    const rn = spawnCli(['rn', '--listen', this.rnAddresses[i]!, '--trust', this.at('domain/trust.json'), '--key', this.at(`rn${i}.key`), '--log-level', 'warn']);
+    this.rns[i] = rn;
+    await waitForJsonLine(rn, (v) => v.event === 'listening');
+  }
+
   async startCollector(): Promise<Child> {
     this.collector = spawnCli(['collector', '--config', this.at('collector.json'), '--log-level', 'info']);
     await waitForJsonLine(this.collector, (v) => v.event === 'rn.attached');
     return this.collector;
   }
 
-  /** Writes `count` numbered lines to `slot`'s device side, `gapMs` apart. */
-  async writeLines(slot: string, count: number, gapMs = 2): Promise<void> {
+  /** Writes `count` numbered lines ("n=<k>", then " <filler>" if given) to `slot`'s device side, `gapMs` apart. */
+  async writeLines(slot: string, count: number, gapMs = 2, filler?: string): Promise<void> {
     const port = this.ports.get(slot)!;
     for (let i = 0; i < count; i++) {
       const n = this.written.get(slot)!;
       this.written.set(slot, n + 1);
-      await new Promise<void>((resolve, reject) => port.write(`n=${n}\n`, (e) => (e ? reject(e) : port.drain(() => resolve()))));
+      await new Promise<void>((resolve, reject) => port.write(`n=${n}${filler !== undefined ? ` ${filler}` : ''}\n`, (e) => (e ? reject(e) : port.drain(() => resolve()))));
       if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     }
   }
@@ -188,6 +220,45 @@ export class PublishRig {
 /** The line number a stored serial-line reading carries ("n=<k>"), or undefined. */
 export function lineNumber(row: StoredRow): number | undefined {
   const line = (row.value as { line?: unknown } | null)?.line;
-  const m = typeof line === 'string' ? /^n=(\d+)$/.exec(line) : null;
+  const m = typeof line === 'string' ? /^n=(\d+)(?: .*)?$/.exec(line) : null;
   return m === null ? undefined : Number(m[1]);
+}
+
+/** Polls `f` every 200 ms until it returns a value. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The stored line numbers of `slot`, ascending. */
+export function linesOf(rows: readonly StoredRow[], slot: string): number[] {
+  return rows
+    .filter((r) => r.slot === slot)
+    .map((r) => lineNumber(r))
+    .filter((n): n is number => n !== undefined)
+    .sort((a, b) => a - b);
+}
+
+/** Rows stored more than once under one (gateway, slot, epoch, seq): must be 0. */
+export function duplicates(rows: readonly StoredRow[]): number {
+  const keys = rows.map((r) => `${r.gateway}/${r.slot}/${r.epoch}/${r.seq}`);
+  return keys.length - new Set(keys).size;
+}
+
+/** Per boot epoch of `slot`, the seqs that are missing between 0 and the highest stored. */
+export function seqGaps(rows: readonly StoredRow[], slot: string): Record<number, number[]> {
+  const out: Record<number, number[]> = {};
+  const mine = rows.filter((r) => r.slot === slot);
+  for (const e of new Set(mine.map((r) => r.epoch))) {
+    const seqs = new Set(mine.filter((r) => r.epoch === e).map((r) => r.seq));
+    const max = Math.max(...seqs);
+    const missing = [...Array(max + 1).keys()].filter((q) => !seqs.has(q));
+    if (missing.length > 0) out[e] = missing;
+  }
+  return out;
 }

@@ -81,6 +81,7 @@ export class Publisher {
       state: this.state,
       unreceipted: this.o.log.unreceipted(this.key),
       receipts: this.receipts,
+      ...(this.session?.rnCid !== undefined ? { rn: toHex(this.session.rnCid) } : {}),
       ...(this.lastReceiptAt !== undefined ? { last_receipt_at: new Date(this.lastReceiptAt).toISOString() } : {}),
       ...(this.lastError !== undefined ? { last_error: { code: this.lastError.code, message: this.lastError.message, at: new Date(this.lastError.at).toISOString() } } : {}),
     };

@@ -1,0 +1,165 @@
+// The collector's intake (src/collector/intake.ts) over two real sessions (in-memory stitch, real
+// handshake) and a real SQLite store: an announcement is accepted only with a Discovery Grant
+// issued by the authenticated gateway for this collector (OI §9.1), valid now, not revoked, inside
+// what the trust domain's Grant lets the gateway publish, allowing what the collector processes for
+// (§11.2); every refusal is answered with its code and audited. Accepted windows are stored and
+// receipted with a receipt the gateway's checker accepts; rows of a revoked slot are not stored.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Consents } from '../../src/collector/consents.js';
+import { serveIntake, type IntakeStats } from '../../src/collector/intake.js';
+import { receiptSigner } from '../../src/collector/receipts.js';
+import { SqliteStore } from '../../src/collector/store/sqlite.js';
+import { issueDiscoveryGrant } from '../../src/gateway/publisher/issue.js';
+import { receiptChecker } from '../../src/gateway/publisher/receipt-check.js';
+import { decodePublish, encodePublish, type PublishMessage } from '../../src/hil/publish-messages.js';
+import type { DiscoveryGrantBody } from '../../src/uzp/artefacts/discovery-grant.js';
+import { openArtefact } from '../../src/uzp/artefacts/open.js';
+import type { GrantScope } from '../../src/uzp/artefacts/types.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { startInitiator } from '../../src/uzp/handshake/initiator.js';
+import { respond } from '../../src/uzp/handshake/responder.js';
+import { generateIdentity } from '../../src/uzp/identity/identity.js';
+import { Association } from '../../src/uzp/session/association.js';
+import type { Channel } from '../../src/uzp/session/channel.js';
+import { Session } from '../../src/uzp/session/session.js';
+import { TestDomain } from '../helpers/domain.js';
+import { stitchPair } from '../helpers/memory-stitch.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-intake-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+const BODY: DiscoveryGrantBody = {
+  scope: [{ slot: 'tty-1' }, { slot: 'tty-2' }],
+  purposes: ['telemetry.store'],
+  constraints: { retentionDays: 30 },
+  policy: { allow: ['telemetry.store'], deny: ['ai.train'], retentionDays: 30, redistribution: false },
+};
+
+async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
+  const d = new TestDomain();
+  const gw = d.member('gateway');
+  const col = d.member('collector');
+  const grant = d.grant(gw.id.cid, col.id.cid, { scopes: o.scopes ?? [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }] });
+  const init = startInitiator({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, target: col.id.cid, grant });
+  const reply = respond({ trust: d.trust(), identity: { cid: col.id.cid, signer: col.id.signer, pcert: col.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: gw.id.cid, grant, ch1: init.ch1 });
+  const fin = init.next.receive(reply.flight);
+  const rkeys = reply.next.receive(fin.finished);
+  const mk = (keys: typeof rkeys): Session => {
+    const a = new Association();
+    a.to('pending');
+    a.to('authenticated');
+    a.to('stitched');
+    return new Session({ provider: d.provider, keys, association: a });
+  };
+  const gateway = mk(fin.keys);
+  const collector = mk(rkeys);
+  const [x, y] = stitchPair();
+  gateway.attach(x);
+  collector.attach(y);
+  const store = SqliteStore.open(join(dir, `c-${++n}.db`));
+  const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, refused: 0 };
+  const consents = o.consents ?? new Consents();
+  serveIntake(collector, rkeys.grant, {
+    provider: d.provider,
+    self: col.id.cid,
+    store,
+    receipts: receiptSigner(d.provider, col.id.signer, ['telemetry.store']),
+    consents,
+    purposes: ['telemetry.store'],
+    skewS: 300,
+    logger: pino({ level: 'silent' }),
+    now: () => d.clock(),
+    stats,
+  });
+  const ch = gateway.openChannel();
+  const got: PublishMessage[] = [];
+  const waiters: ((m: PublishMessage) => void)[] = [];
+  ch.on('message', (b: Uint8Array) => {
+    const m = decodePublish(b);
+    got.push(m);
+    waiters.shift()?.(m);
+  });
+  const next = (): Promise<PublishMessage> => (got.length > 0 ? Promise.resolve(got.shift()!) : new Promise((r) => waiters.push((m) => (got.shift(), r(m)))));
+  const dg = (body: DiscoveryGrantBody = BODY, opts: { audience?: Uint8Array; signer?: typeof gw.id.signer; nowMs?: number; validS?: number } = {}): Uint8Array =>
+    issueDiscoveryGrant(d.provider, opts.signer ?? gw.id.signer, { collector: opts.audience ?? col.id.cid, body, nowMs: opts.nowMs ?? d.clock(), validS: opts.validS ?? 86_400 });
+  const announce = (grantBytes: Uint8Array): void =>
+    void (ch as Channel).trySend(encodePublish({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: grantBytes, dropped: {}, digests: { catalogue: new Uint8Array(32) } }));
+  return { d, gw, col, store, stats, ch, next, dg, announce, gateway, consents };
+}
+
+async function refusedWith(s: Awaited<ReturnType<typeof setup>>, grantBytes: Uint8Array): Promise<{ code: string; audited: unknown[] }> {
+  s.announce(grantBytes);
+  const m = await s.next();
+  expect(m.t).toBe('refused');
+  const audited = (await s.store.auditLog(s.gw.id.cid)).filter((e) => e.event === 'grant.refused').map((e) => e.detail.code);
+  return { code: (m as { code: string }).code, audited };
+}
+
+describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11.2)', () => {
+  it('a grant for another audience', async () => {
+    const s = await setup();
+    const r = await refusedWith(s, s.dg(BODY, { audience: generateIdentity(s.d.provider).cid }));
+    expect(r).toEqual({ code: 'DISCOVERY_AUDIENCE', audited: ['DISCOVERY_AUDIENCE'] });
+  });
+
+  it('an expired grant', async () => {
+    const s = await setup();
+    const r = await refusedWith(s, s.dg(BODY, { nowMs: s.d.clock() - 3 * 86_400_000, validS: 86_400 }));
+    expect(r).toEqual({ code: 'ARTEFACT_EXPIRED', audited: ['ARTEFACT_EXPIRED'] });
+  });
+
+  it('a grant signed by someone other than the authenticated gateway', async () => {
+    const s = await setup();
+    const r = await refusedWith(s, s.dg(BODY, { signer: generateIdentity(s.d.provider).signer }));
+    expect(r).toEqual({ code: 'DISCOVERY_ISSUER', audited: ['DISCOVERY_ISSUER'] });
+  });
+
+  it('a grant whose consent was revoked, wholly or slot by slot', async () => {
+    const whole = new Consents();
+    const s = await setup({ consents: whole });
+    const g = s.dg();
+    whole.note(toHex(openArtefact(s.d.provider, g, 'discovery-grant').objectId));
+    expect(await refusedWith(s, g)).toEqual({ code: 'REVOKED', audited: ['REVOKED'] });
+    const slots = new Consents();
+    const t = await setup({ consents: slots });
+    const g2 = t.dg();
+    slots.note(toHex(openArtefact(t.d.provider, g2, 'discovery-grant').objectId), ['tty-1', 'tty-2']);
+    expect(await refusedWith(t, g2)).toEqual({ code: 'REVOKED', audited: ['REVOKED'] });
+  });
+
+  it("a grant beyond what the trust domain's Grant lets the gateway publish, or not allowing what the collector does", async () => {
+    const s = await setup({ scopes: [{ slot: 'tty-1', purposes: [{ purpose: 'telemetry.publish' }] }] });
+    expect(await refusedWith(s, s.dg())).toEqual({ code: 'GRANT_SCOPE', audited: ['GRANT_SCOPE'] });
+    const t = await setup();
+    const r = await refusedWith(t, t.dg({ ...BODY, purposes: ['search.index'], policy: { ...BODY.policy, allow: ['search.index'], deny: ['telemetry.store'] } }));
+    expect(r).toEqual({ code: 'DISCOVERY_POLICY', audited: ['DISCOVERY_POLICY'] });
+  });
+
+  it('accepted: a window is stored once and receipted with a receipt the gateway accepts; a revoked slot is not stored', async () => {
+    const consents = new Consents();
+    const s = await setup({ consents });
+    const g = s.dg();
+    const grantId = openArtefact(s.d.provider, g, 'discovery-grant').objectId;
+    consents.note(toHex(grantId), ['tty-2']);
+    s.announce(g);
+    expect((await s.next()).t).toBe('accepted');
+    const rows = ['tty-1', 'tty-2'].flatMap((slot) => [0, 1, 2].map((seq) => ({ slot, device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(0x01) })));
+    s.ch.trySend(encodePublish({ t: 'readings', w: 1, rows }));
+    s.ch.trySend(encodePublish({ t: 'readings', w: 2, rows }));
+    const r1 = await s.next();
+    const r2 = await s.next();
+    expect([r1.t, r2.t]).toEqual(['receipt', 'receipt']);
+    const check = receiptChecker(s.d.provider, s.gw.id.cid, grantId);
+    const rc = check((r1 as { rc: Uint8Array }).rc, s.gateway);
+    expect(rc.ranges).toEqual([{ slot: 'tty-1', epoch: 1, first: 0, last: 2 }]);
+    expect(await s.store.counts(s.gw.id.cid)).toEqual(new Map([['tty-1', 3]]));
+    expect(s.stats).toMatchObject({ stored: 3, duplicates: 3, refused: 6 });
+    expect((await s.store.auditLog(s.gw.id.cid)).map((e) => e.event)).toEqual(['grant.accepted', 'readings.refused', 'readings.refused']);
+  });
+});

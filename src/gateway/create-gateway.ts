@@ -71,7 +71,8 @@ function buildEquipment(config: GatewayConfig, log: Logger, portFactory: Gateway
   for (const slot of config.slots) {
     const p = buildSlotPorts(slot, portLog, portFactory?.(slot.id), toHex(cid));
     ports.push(p);
-    devices.set(slot.id, createDevice(slot.id, slot.device, p, { log: log.child({ component: 'device', slot: slot.id }) }));
+    // durableAck: the recorder settles every reading once the reading log has it (issue #12: MQTT acks only what is durable).
+    devices.set(slot.id, createDevice(slot.id, slot.device, p, { log: log.child({ component: 'device', slot: slot.id }), durableAck: true }));
   }
   return { ports, devices };
 }
@@ -121,7 +122,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
   else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
   // The byte bound dropped readings no collector had receipted: counted in status and audited.
-  const readingLog = openReadingLog(config, clock, (perSlot) => audit.event('reading_log.dropped', { decision: 'dropped', code: 'LOG_BOUND', readings: perSlot }, 'warn'));
+  const readingLog = openReadingLog(config, clock, (perSlot) => audit.event('reading_log.dropped', { decision: 'dropped', code: 'LOG_BOUND', readings: perSlot }, 'warn'),
+    (e) => log.error({ event: 'reading_log.commit_failed', reason: String((e as Error)?.message ?? e) }, 'reading log commit failed; readings stay pending and are retried'),
+  );
   log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
   const recorder = new ReadingRecorder({
     log: readingLog.log,

@@ -47,6 +47,8 @@ interface DeviceOptions {
   readonly now?: () => number;
   readonly clock?: Clock;
   readonly log?: PortLog;
+  /** mqtt-bridge: acknowledge QoS >= 1 messages only once their reading is settled (MqttBridgeOptions.durableAck). */
+  readonly durableAck?: boolean;
 }
 
 /** The driver for `d` on slot `slotId`, on the port it needs; LocalError(USAGE) when that port is missing. */

@@ -8,6 +8,11 @@
 // configured `publish` filter matches, and payloads are bounded by maxPayloadBytes both ways.
 // The HIL broker has already checked the operator's Grant (draft §4.3); these are the device's
 // own limits, which hold whatever a Grant says.
+// Acks (issue #12 "nothing lost"): the bridge holds its link's acks (MqttLink.holdAcks). A QoS >= 1
+// message that becomes a reading is acknowledged to the broker when the reading is settled
+// (Reading.settled; the gateway's reading recorder settles it once the reading log has it on disk)
+// with durableAck, else right after the reading went to its listeners; a message that becomes no
+// reading (oversized, or arriving while stopped) is acknowledged at once.
 
 import type { MqttBridgeDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
@@ -23,6 +28,12 @@ export interface MqttBridgeOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
   readonly now?: () => number;
   readonly log?: PortLog;
+  /**
+   * True: a QoS >= 1 message is acknowledged only when its reading's `settled` is called (the
+   * gateway's reading recorder does, once the reading is durable). False (default): right after
+   * the reading was emitted, so a bridge used without a recorder never stalls its broker.
+   */
+  readonly durableAck?: boolean;
 }
 
 export interface MqttBridgeStats {
@@ -34,14 +45,16 @@ export interface MqttBridgeStats {
 }
 
 /** The MqttLink surface the bridge uses (the composition root owns the link's life cycle). */
-export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages'>;
+export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages' | 'holdAcks'>;
 
 export class MqttBridge implements MqttDevice {
   readonly driver = 'mqtt-bridge' as const;
   readonly kind = 'mqtt' as const;
   readonly id: string;
   readonly stats: MqttBridgeStats = { messages: 0, oversized: 0, published: 0, refused: 0 };
+  /** Stamps slot, device, seq and ts (no listeners of its own: `out` delivers, with `settled`). */
   private readonly readings: ReadingStream;
+  private readonly out: Listeners<[Reading]>;
   private readonly listeners: Listeners<[string, Uint8Array]>;
   /** Configured filters the broker refused at start, with the error (operators get it too). */
   private readonly refusedFilters = new Map<string, CodedError>();
@@ -57,10 +70,12 @@ export class MqttBridge implements MqttDevice {
     this.id = cfg.id;
     this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'mqtt', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
     this.listeners = new Listeners(`${slot}/${cfg.id} messages`, opts.log);
+    this.out = new Listeners(`${slot}/${cfg.id} readings`, opts.log);
+    link.holdAcks();
   }
 
   onReading(cb: (r: Reading) => void): Unsubscribe {
-    return this.readings.on(cb);
+    return this.out.on(cb);
   }
 
   onMessage(cb: (topic: string, payload: Uint8Array) => void): Unsubscribe {
@@ -136,15 +151,22 @@ export class MqttBridge implements MqttDevice {
   /** The single consumer of the link's bounded receive queue; ends when the link closes. */
   private async consume(): Promise<void> {
     for await (const m of this.link.messages()) {
-      if (!this.running) continue;
+      if (!this.running) {
+        m.ack();
+        continue;
+      }
       if (m.payload.length > this.cfg.maxPayloadBytes) {
         this.stats.oversized++;
         if (this.stats.oversized === 1 || this.stats.oversized % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, topic: m.topic, bytes: m.payload.length, oversized: this.stats.oversized }, 'mqtt-bridge: oversized message dropped');
+        m.ack();
         continue;
       }
       this.stats.messages++;
       this.listeners.emit(m.topic, m.payload);
-      this.readings.emit({ topic: m.topic, payload: payloadValue(m.payload) }, { kind: 'mqtt', topic: m.topic });
+      const r = this.readings.emit({ topic: m.topic, payload: payloadValue(m.payload) }, { kind: 'mqtt', topic: m.topic });
+      const durable = this.opts.durableAck === true && m.qos > 0;
+      this.out.emit(durable ? { ...r, settled: m.ack } : r);
+      if (!durable) m.ack();
     }
   }
 }

@@ -24,6 +24,14 @@ export interface Reading {
   readonly source?:
     | { readonly kind: 'modbus'; readonly unit: number; readonly table: Table; readonly addr: number; readonly count: number }
     | { readonly kind: 'mqtt'; readonly topic: string };
+  /**
+   * Call once when this reading is durable (the gateway's reading recorder does, after the reading
+   * log committed it: issue #12). Present when the source waits for it before acknowledging the
+   * reading upstream (an MQTT bridge with durableAck: the broker's PUBACK); until then the source
+   * may send it again. Only the recorder calls it; other listeners leave it alone. Calling it twice
+   * does nothing more.
+   */
+  readonly settled?: () => void;
 }
 
 export type Unsubscribe = () => void;

@@ -1,4 +1,4 @@
-// The two bounded queues of the MQTT port, pure so they can be tested without a broker.
+// The two bounded queues of the MQTT port and its held acks, pure so they can be tested without a broker.
 //
 // PublishWindow: at most `window` publishes awaited at once (FIELD-NOTES: mqtt.js piles up a
 // `drain` listener per callback-style publish in a burst; windows of awaited publishAsync avoid
@@ -6,9 +6,23 @@
 // BUFFER_FULL, counted. Nothing grows without bound while the broker is away.
 //
 // ReceiveQueue: messages held for a slow consumer; on overflow the oldest is dropped and counted
-// (DERP's per-client queue does the same), so the newest readings survive a stall.
+// (DERP's per-client queue does the same), so the newest readings survive a stall. Items `keep`
+// says are still owed an acknowledgement (QoS >= 1 whose PUBACK/PUBREC waits for the consumer,
+// see HeldAcks) are never dropped: the broker has not been told we have them, so it sends no more
+// than its in-flight window of them (mosquitto's max_inflight_messages, default 20) per
+// connection, and that window, not this bound, is what limits them. (mosquitto before 2.0.13,
+// e.g. Debian 12's 2.0.11, releases up to a whole window from its queue each time the oldest
+// in-flight message is acked, mosquitto#2306: there its queue bound, max_queued_messages, default
+// 1000, is what limits them.)
+//
+// HeldAcks: the acknowledgements of received QoS >= 1 messages (PUBACK, QoS 2 PUBREC), held until
+// the consumer has the message safe (issue #12: ack only what is durable). One generation per
+// connection: an ack whose connection has closed is a no-op, because the broker redelivers the
+// message on the persistent session, and acking on a later connection could acknowledge a
+// different message that reuses the packet id. holdAckPackets() routes mqtt.js's own sends
+// through it (why there and not in handleMessage: mqtt.ts header).
 
-import { CommonCode, StateError } from '../lib/errors.js';
+import { CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 interface Waiting {
   readonly run: () => Promise<void>;
@@ -73,13 +87,20 @@ export class ReceiveQueue<T> {
   /** Messages dropped (oldest first) because the consumer fell behind. */
   dropped = 0;
 
-  constructor(readonly max: number) {}
+  /** `keep(item)` true: never dropped by the bound (an acknowledgement is owed; see the header). */
+  constructor(
+    readonly max: number,
+    private readonly keep: (item: T) => boolean = () => false,
+  ) {}
 
   get length(): number {
     return this.items.length;
   }
 
-  /** Adds `item`; returns true if an older item had to be dropped to make room. */
+  /**
+   * Adds `item`; returns true if an item had to be dropped to make room: the oldest one `keep` lets
+   * go (possibly `item` itself). With only kept items queued the queue grows past `max`.
+   */
   push(item: T): boolean {
     if (this.closedWith !== null) return false;
     const w = this.waiters.shift();
@@ -88,12 +109,12 @@ export class ReceiveQueue<T> {
       return false;
     }
     this.items.push(item);
-    if (this.items.length > this.max) {
-      this.items.shift();
-      this.dropped++;
-      return true;
-    }
-    return false;
+    if (this.items.length <= this.max) return false;
+    const i = this.items.findIndex((x) => !this.keep(x));
+    if (i < 0) return false;
+    this.items.splice(i, 1);
+    this.dropped++;
+    return true;
   }
 
   tryShift(): T | undefined {
@@ -112,4 +133,92 @@ export class ReceiveQueue<T> {
     this.closedWith = e;
     for (const w of this.waiters.splice(0)) w.reject(e);
   }
+}
+
+interface Held {
+  /** mqtt.js's own send of the ack, once it asked for it (capture()). */
+  send: (() => void) | undefined;
+  acked: boolean;
+}
+
+export class HeldAcks {
+  /** By packet id, on the current connection only. */
+  private readonly held = new Map<number, Held>();
+  /** ack functions not called yet on the current connection (what ReceiveQueue must keep). */
+  private readonly owed = new Set<() => void>();
+
+  /** Acks owed to the broker on the current connection. */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /**
+   * A message with packet id `id` arrived on the current connection: returns its ack(), which
+   * sends the acknowledgement once (the first call; later calls and calls after reset() do nothing).
+   */
+  hold(id: number): () => void {
+    const h: Held = { send: undefined, acked: false };
+    this.held.set(id, h);
+    const ack = (): void => {
+      if (h.acked) return;
+      h.acked = true;
+      this.owed.delete(ack);
+      // Connection gone (reset) or the packet id reused since: nothing to acknowledge here.
+      if (this.held.get(id) !== h || h.send === undefined) return;
+      this.held.delete(id);
+      h.send();
+    };
+    this.owed.add(ack);
+    return ack;
+  }
+
+  /** True while `ack` is owed on the current connection. */
+  owes(ack: () => void): boolean {
+    return this.owed.has(ack);
+  }
+
+  /**
+   * mqtt.js is about to acknowledge packet `id` with `send`: true when the ack is held (`send`
+   * runs at ack()), false when it should go now (not held, or already acked).
+   */
+  capture(id: number, send: () => void): boolean {
+    const h = this.held.get(id);
+    if (h === undefined || h.send !== undefined) return false;
+    if (h.acked) {
+      this.held.delete(id);
+      return false;
+    }
+    h.send = send;
+    return true;
+  }
+
+  /** The connection closed: every ack still owed becomes a no-op (the broker redelivers those messages). */
+  reset(): void {
+    this.held.clear();
+    this.owed.clear();
+  }
+}
+
+type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+/**
+ * Wraps `client._sendPacket` (mqtt.js 5.16.0, pinned) so that a PUBACK or PUBREC `acks` holds
+ * is captured: mqtt.js's callback (its packet pump) runs at once, the packet goes out at ack(),
+ * and then only if `live()` (the client is still connected). Every other packet goes as before.
+ * Throws if the client has no _sendPacket (an mqtt.js this was not written against).
+ */
+export function holdAckPackets(client: object, acks: HeldAcks, live: () => boolean): void {
+  const internals = client as { _sendPacket?: SendPacket };
+  const send = internals._sendPacket;
+  if (typeof send !== 'function') throw new LocalError(CommonCode.USAGE, 'mqtt: this mqtt.js has no _sendPacket; held acks are written against mqtt 5.16.0');
+  internals._sendPacket = (packet, cb, ...rest) => {
+    const id = packet.messageId;
+    if ((packet.cmd === 'puback' || packet.cmd === 'pubrec') && id !== undefined) {
+      const later = (): void => {
+        if (live()) send.call(client, packet, undefined, ...rest);
+      };
+      if (acks.capture(id, later)) return void cb?.();
+    }
+    send.call(client, packet, cb, ...rest);
+  };
 }

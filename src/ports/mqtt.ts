@@ -9,8 +9,20 @@
 //
 // Bounds (mqtt-queues.ts): publishes go through a window of awaited publishAsync calls with a
 // bounded wait queue (BUFFER_FULL beyond it); received messages wait in a bounded queue that
-// drops the oldest. Nothing throws into the event loop: mqtt.js 'error' events are logged and
+// drops the oldest (never one still owed an ack: the broker's window bounds those). Nothing throws into the event loop: mqtt.js 'error' events are logged and
 // the connection is re-established.
+//
+// Held acks (issue #12, after holdAcks()): a QoS >= 1 message is acknowledged only when its
+// consumer calls ack(). mqtt.js sends a QoS 1 PUBACK in the callback of client.handleMessage, but
+// that callback is also what lets it parse the next incoming packet (one at a time: mqtt.js README
+// "handleMessage"); deferring it would stall PINGRESP, SUBACK and our own publishes' PUBACKs
+// behind each unacknowledged message, one message per commit. For QoS 2, handleMessage's callback
+// only sends PUBCOMP, at PUBREL: PUBREC has gone out on arrival and the broker has dropped the
+// message, so a crash before the message is safe loses it (mqtt.js's incoming store is in memory).
+// So held messages are taken when their PUBLISH arrives ('packetreceive'), mqtt.js's callbacks run
+// at once, and the PUBACK / PUBREC they send is held (mqtt-queues.ts holdAckPackets) until ack().
+// The broker keeps at most its in-flight window of our messages unacknowledged and resends them
+// on the persistent session after a reconnect; QoS 2's PUBREL and PUBCOMP then flow as mqtt.js does.
 
 import { EventEmitter } from 'node:events';
 import { connect, ErrorWithReasonCode, validateTopic, type IClientOptions, type MqttClient } from 'mqtt';
@@ -19,7 +31,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
 import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { PublishWindow, ReceiveQueue } from './mqtt-queues.js';
+import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -44,12 +56,20 @@ export interface MqttLinkOptions {
   readonly log?: PortLog;
 }
 
-interface MqttMessage {
+export interface MqttMessage {
   readonly topic: string;
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /**
+   * Acknowledges the message to the broker (PUBACK / QoS 2 PUBREC) when the link holds acks
+   * (holdAcks()) and the message is QoS >= 1; otherwise, or once its connection has closed (the
+   * broker redelivers it), does nothing. Call once the message is safe; extra calls do nothing.
+   */
+  readonly ack: () => void;
 }
+
+const noAck = (): void => {};
 
 interface MqttStats {
   connects: number;
@@ -59,6 +79,8 @@ interface MqttStats {
   publishRefused: number;
   received: number;
   receiveDropped: number;
+  /** Held acks that became no-ops because their connection closed (the broker redelivers those messages). */
+  acksForgotten: number;
   resubscribes: number;
   lastError: string | null;
 }
@@ -74,12 +96,14 @@ class MqttRefusedError extends PortProtocolError {
 }
 
 export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: string] }> {
-  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, resubscribes: 0, lastError: null };
+  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, resubscribes: 0, lastError: null };
   private _state: MqttState = 'waiting';
   private client: MqttClient | null = null;
   private readonly subscriptions = new Map<string, QoS>();
   private readonly window: PublishWindow;
   private readonly inbox: ReceiveQueue<MqttMessage>;
+  private readonly acks = new HeldAcks();
+  private holding = false;
   private readonly backoff: Backoff;
   private readonly clock: Clock;
   private readonly log: PortLog;
@@ -88,7 +112,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   constructor(private readonly opts: MqttLinkOptions) {
     super();
     this.window = new PublishWindow(opts.publishWindow ?? MQTT_PUBLISH_WINDOW, opts.publishQueueMax ?? MQTT_PUBLISH_QUEUE_MAX);
-    this.inbox = new ReceiveQueue(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX);
+    this.inbox = new ReceiveQueue<MqttMessage>(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX, (m) => this.acks.owes(m.ack));
     this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
@@ -105,6 +129,21 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   get pendingMessages(): number {
     return this.inbox.length;
+  }
+
+  /** QoS >= 1 messages of the current connection whose ack the consumer has not given yet. */
+  get pendingAcks(): number {
+    return this.acks.size;
+  }
+
+  /**
+   * From now on a QoS >= 1 message is acknowledged to the broker only when its consumer calls the
+   * message's ack() (see the header), and such messages are never dropped by the receive queue's
+   * bound. Call before start() so a persistent session's backlog is held too. Without it every
+   * message is acknowledged on arrival, as mqtt.js does.
+   */
+  holdAcks(): void {
+    this.holding = true;
   }
 
   start(): this {
@@ -128,6 +167,12 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
       throw new LocalError(CommonCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
     }
+    try {
+      holdAckPackets(c, this.acks, () => this.client === c && c.connected);
+    } catch (e) {
+      c.end(true);
+      throw e;
+    }
     this.setState('connecting', `connecting to ${o.url}`);
     this.client = c;
     c.on('connect', (connack) => void this.onConnect(c, connack.sessionPresent));
@@ -136,7 +181,13 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       this.stats.lastError = describeError(e);
       this.log.debug({ url: o.url, err: describeError(e) }, 'mqtt: client error');
     });
-    c.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.qos, packet.retain));
+    // Held: taken at PUBLISH (QoS 2's 'message' comes only at PUBREL, after PUBREC); else as mqtt.js hands them over.
+    c.on('packetreceive', (p) => {
+      if (p.cmd === 'publish' && p.qos > 0 && this.holding) this.onMessage(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId);
+    });
+    c.on('message', (topic, payload, packet) => {
+      if (!(packet.qos > 0 && this.holding)) this.onMessage(topic, payload, packet.qos, packet.retain, undefined);
+    });
     return this;
   }
 
@@ -232,6 +283,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     this.setState('closed', 'closed by caller');
     this.window.rejectWaiting(closedError());
     this.inbox.close(closedError());
+    this.forgetAcks();
     if (c) await c.endAsync(true).catch(() => {});
   }
 
@@ -254,6 +306,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   private onClose(c: MqttClient): void {
     if (this.client !== c || this._state === 'closed') return;
+    this.forgetAcks();
     if (this._state === 'open') this.stats.disconnects++;
     const delay = this.backoff.next();
     this.log.warn({ url: this.opts.url, retryMs: delay, err: this.stats.lastError }, 'mqtt: connection lost, will reconnect');
@@ -267,14 +320,22 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     }, delay);
   }
 
-  private onMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): void {
+  private onMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, messageId: number | undefined): void {
     this.stats.received++;
-    if (this.inbox.push({ topic, payload: new Uint8Array(payload), qos, retain })) {
+    // Before mqtt.js handles the PUBLISH and sends its ack: held from here (holdAckPackets).
+    const ack = messageId !== undefined ? this.acks.hold(messageId) : noAck;
+    if (this.inbox.push({ topic, payload: new Uint8Array(payload), qos, retain, ack })) {
       this.stats.receiveDropped++;
       if (this.stats.receiveDropped === 1 || this.stats.receiveDropped % 1000 === 0) {
         this.log.warn({ dropped: this.stats.receiveDropped, max: this.inbox.max }, 'mqtt: receive queue full, oldest messages dropped');
       }
     }
+  }
+
+  /** The connection is gone: acks still owed would be no-ops (the broker redelivers on the session). */
+  private forgetAcks(): void {
+    this.stats.acksForgotten += this.acks.size;
+    this.acks.reset();
   }
 
   /** SUBSCRIBE and check every grant (SUBACK 0x80 = failure; MQTT 5 reason codes >= 0x80). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
 const PROFILE = read('../../docs/PROFILE.md');
 const MAP = JSON.parse(read('../vectors/field-names.json')) as { all: Record<string, string>; files: Record<string, Record<string, string>> };
-const FILES = ['artefacts.json', 'link.json', 'blocks.json', 'handshake.json', 'hil.json'];
+const FILES = ['artefacts.json', 'link.json', 'blocks.json', 'handshake.json', 'hil.json', 'publish.json', 'publish-messages.json'];
 
 /** Identifiers the document names: everything inside inline code spans and fenced code blocks. */
 function documentNames(md: string): Set<string> {
@@ -82,5 +82,24 @@ describe('codes the vectors expect are defined in docs/PROFILE.md', () => {
     expect(codes).toContain('BAD_MESSAGE');
     expect(codes).toContain('NOT_OPEN');
     for (const c of codes) expect(refusalTable, c).toContain(`\`${c}\``);
+  });
+
+  type PublishMessages = { [k in 'messages' | 'hil_messages']: { message: { t: string; code?: string } }[] } & { [k in 'bad_messages' | 'hil_bad_messages']: { code: string }[] };
+  const pm = (): PublishMessages => vectors['publish-messages.json'] as PublishMessages;
+
+  it('every decoding error code of publish-messages.json is in the "Decoding errors" table', () => {
+    const codes = new Set([...pm().bad_messages, ...pm().hil_bad_messages].map((v) => v.code));
+    expect(codes.size).toBeGreaterThan(3);
+    for (const c of codes) expect(decodingTable, c).toContain(`| \`${c}\` |`);
+  });
+
+  it('every refusal code of publish-messages.json is in its table: §Publishing for the publish channel, §HIL for HIL', () => {
+    const publishTable = PROFILE.slice(PROFILE.indexOf('### Refusal codes (`refused.code`)'), PROFILE.indexOf('### What each side does with what it did not expect'));
+    expect(publishTable.length).toBeGreaterThan(100);
+    const refusals = (list: PublishMessages['messages']): string[] => list.filter((m) => m.message.t === 'refused').map((m) => m.message.code!);
+    expect(refusals(pm().messages).length).toBeGreaterThan(0);
+    for (const c of refusals(pm().messages)) expect(publishTable, c).toContain(`\`${c}\``);
+    expect(refusals(pm().hil_messages)).toEqual(['HISTORY_UNAVAILABLE']);
+    for (const c of refusals(pm().hil_messages)) expect(refusalTable, c).toContain(`\`${c}\``);
   });
 });

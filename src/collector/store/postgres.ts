@@ -79,7 +79,7 @@ export class PostgresStore implements ReadingStore {
       }
     } catch (e) {
       await pool.end().catch(() => {});
-      throw store.fail('creating the schema', e);
+      throw store.fail('opening the store', e);
     }
     return store;
   }

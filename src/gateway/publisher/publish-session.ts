@@ -151,8 +151,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
   }
 
   function commitCursor(id: number): void {
-    h.log.setCursor(h.collector, id);
-    h.log.trim(h.collectors());
+    h.log.receipted(h.collector, id, h.collectors());
   }
 
   /** §11.3: the collector asks for a seq range it is missing; answered from what the log still holds. */

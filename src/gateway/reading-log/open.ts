@@ -13,12 +13,12 @@ export function readingLogFileOf(config: GatewayConfig): string {
   return config.readingLog?.file ?? join(dirname(config.identity.key), 'readings.db');
 }
 
-export function openReadingLog(config: GatewayConfig, clock: Clock, onDrop?: ReadingLogOptions['onDrop']): { readonly file: string; readonly log: ReadingLog } {
+export function openReadingLog(config: GatewayConfig, clock: Clock, onDrop?: ReadingLogOptions['onDrop'], onFlushError?: ReadingLogOptions['onFlushError']): { readonly file: string; readonly log: ReadingLog } {
   const file = readingLogFileOf(config);
   const c = config.readingLog;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const log = new ReadingLog({ file, durability: c?.durability ?? 'batch', batchMs: c?.batchMs ?? DEFAULT_BATCH_MS, maxBytes: c?.maxBytes ?? DEFAULT_MAX_BYTES, clock, ...(onDrop !== undefined ? { onDrop } : {}) });
+    const log = new ReadingLog({ file, durability: c?.durability ?? 'batch', batchMs: c?.batchMs ?? DEFAULT_BATCH_MS, maxBytes: c?.maxBytes ?? DEFAULT_MAX_BYTES, clock, ...(onDrop !== undefined ? { onDrop } : {}), ...(onFlushError !== undefined ? { onFlushError } : {}) });
     return { file, log };
   } catch (e) {
     throw new LocalError(CommonCode.CONFIG_INVALID, `reading log ${file}: cannot open (${(e as Error)?.message ?? String(e)}); fix "reading_log.file" in ${config.file} or the directory's permissions`, { cause: e });

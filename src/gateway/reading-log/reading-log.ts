@@ -69,6 +69,8 @@ export interface ReadingLogOptions {
   readonly clock?: Clock;
   /** Called after a commit that dropped readings to the byte bound, with how many per slot. */
   readonly onDrop?: (perSlot: Readonly<Record<string, number>>) => void;
+  /** A timed commit failed (the readings stay pending); default: ignored here, counted by the caller. */
+  readonly onFlushError?: (e: unknown) => void;
 }
 
 export interface ReadingLogStats {
@@ -98,6 +100,11 @@ export class ReadingLog {
   /** Pending readings dropped by MAX_PENDING (in memory: the disk was failing), per slot. */
   private readonly pendingDropped = new Map<string, number>();
   private readonly commits = new Listeners<[number]>('reading log commits');
+  /** Cursor advances not yet committed (receipted()), and the collectors the next trim waits for. */
+  private readonly receiptedTo = new Map<string, number>();
+  private trimFor: readonly string[] = [];
+  private readonly upsertCursor: StatementSync;
+  private readonly onFlushError: ((e: unknown) => void) | undefined;
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
 
   constructor(o: ReadingLogOptions) {
@@ -106,6 +113,7 @@ export class ReadingLog {
     this.maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
     this.clock = o.clock ?? systemClock;
     this.onDrop = o.onDrop;
+    this.onFlushError = o.onFlushError;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= 4096)) throw new LocalError(CommonCode.CONFIG_INVALID, 'reading log: maxBytes must be at least 4096');
     this.db = new DatabaseSync(o.file);
@@ -118,6 +126,7 @@ export class ReadingLog {
     this.db.exec('CREATE TABLE IF NOT EXISTS dropped (slot TEXT PRIMARY KEY, readings INTEGER NOT NULL)');
     this.db.exec('CREATE TABLE IF NOT EXISTS cursors (collector TEXT PRIMARY KEY, id INTEGER NOT NULL)');
     this.db.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    this.upsertCursor = this.db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings').get() as { n: number; b: number };
     this.rows = Number(t.n);
@@ -135,18 +144,29 @@ export class ReadingLog {
     if (this.durability === 'full') return this.flush();
     this.cancelFlush ??= this.clock.setTimeout(() => {
       this.cancelFlush = undefined;
-      this.flush();
+      this.flushFromTimer();
     }, this.batchMs);
+  }
+
+  /** A timer's commit: a failure (full disk, I/O error) leaves the batch pending and retried, never an exception out of a timer. */
+  private flushFromTimer(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      this.onFlushError?.(e);
+    }
   }
 
   /** Commits every pending reading in one transaction, then applies the byte bound. */
   flush(): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
-    if (this.pending.length === 0 || this.closed) return;
+    if ((this.pending.length === 0 && this.receiptedTo.size === 0) || this.closed) return;
     const batch = this.pending;
     this.pending = [];
+    const cursors = [...this.receiptedTo];
     let added = 0;
+    let trimmed = { n: 0, bytes: 0 };
     let dropped: Record<string, number> | undefined;
     this.db.exec('BEGIN');
     try {
@@ -158,20 +178,29 @@ export class ReadingLog {
           this.bytes += r.value.length + ROW_OVERHEAD_BYTES;
         }
       }
+      // Receipts ride on the batch's transaction: on an SD card one commit, not one per receipt.
+      for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
+      if (cursors.length > 0 && this.trimFor.length > 0) trimmed = this.deleteReceipted(Math.min(...this.trimFor.map((c) => this.storedCursor(c))));
       if (this.bytes > this.maxBytes) dropped = this.dropOldest();
       this.db.exec('COMMIT');
+      for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);
+      this.rows -= trimmed.n;
+      this.bytes -= trimmed.bytes;
     } catch (e) {
       this.db.exec('ROLLBACK');
       // Not committed: the batch stays pending for the next flush rather than being lost (a full
       // disk or a locked file is usually transient; the bound on pending is the caller's).
       this.pending = [...batch, ...this.pending];
+      // Retried after batch_ms, not only at the next append (a recorder's early flush cancelled the timer).
+      if (this.durability !== 'full') this.cancelFlush ??= this.clock.setTimeout(() => ((this.cancelFlush = undefined), this.flush()), this.batchMs);
       throw e;
     }
     if (dropped !== undefined) this.onDrop?.(dropped);
-    if (added > 0) this.commits.emit(added);
+    // Also with 0 added (every reading already logged): the batch is on disk all the same (recorder settles).
+    if (batch.length > 0) this.commits.emit(added);
   }
 
-  /** Called after each commit with the number of readings it added (publishers push committed readings only). */
+  /** Called after each commit of appended readings with how many it added, 0 when all were duplicates (publishers push committed readings only). */
   onCommit(cb: (added: number) => void): () => void {
     return this.commits.on(cb);
   }
@@ -213,14 +242,33 @@ export class ReadingLog {
 
   /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */
   cursor(collector: string): number {
+    return Math.max(this.storedCursor(collector), this.receiptedTo.get(collector) ?? 0);
+  }
+
+  private storedCursor(collector: string): number {
     const row = this.db.prepare('SELECT id FROM cursors WHERE collector = ?').get(collector) as { id: number } | undefined;
     return row === undefined ? 0 : Number(row.id);
+  }
+
+  /**
+   * `collector`'s receipts now cover every reading up to row id `id`: recorded, and what every one
+   * of `collectors` has receipted deleted, in the next batch's transaction (OI §11.5). A crash
+   * before it only means those readings are sent again (the collector stores each once).
+   */
+  receipted(collector: string, id: number, collectors: readonly string[]): void {
+    if (this.closed) return;
+    this.receiptedTo.set(collector, Math.max(id, this.receiptedTo.get(collector) ?? 0));
+    this.trimFor = [...collectors];
+    this.cancelFlush ??= this.clock.setTimeout(() => {
+      this.cancelFlush = undefined;
+      this.flushFromTimer();
+    }, this.batchMs);
   }
 
   /** Records that `collector`'s receipts cover every reading up to row id `id` (never moves back). */
   setCursor(collector: string, id: number): void {
     if (this.closed) return;
-    this.db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)').run(collector, id);
+    this.upsertCursor.run(collector, id);
   }
 
   /** Committed readings after `collector`'s cursor: what it has not receipted yet. */
@@ -238,21 +286,29 @@ export class ReadingLog {
     if (this.closed || collectors.length === 0) return 0;
     const upTo = Math.min(...collectors.map((c) => this.cursor(c)));
     if (upTo <= 0) return 0;
-    const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings WHERE id <= ?').get(upTo) as { n: number; b: number };
-    const n = Number(t.n);
-    if (n === 0) return 0;
     this.db.exec('BEGIN');
+    let t;
     try {
-      this.db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
-      this.db.prepare("INSERT INTO counters (name, n) VALUES ('receipted', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(n);
+      t = this.deleteReceipted(upTo);
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
       throw e;
     }
-    this.rows -= n;
-    this.bytes -= Number(t.b) + n * ROW_OVERHEAD_BYTES;
-    return n;
+    this.rows -= t.n;
+    this.bytes -= t.bytes;
+    return t.n;
+  }
+
+  /** Deletes rows up to `upTo` and counts them as receipted (inside the caller's transaction). */
+  private deleteReceipted(upTo: number): { n: number; bytes: number } {
+    if (upTo <= 0) return { n: 0, bytes: 0 };
+    const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings WHERE id <= ?').get(upTo) as { n: number; b: number };
+    const n = Number(t.n);
+    if (n === 0) return { n: 0, bytes: 0 };
+    this.db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
+    this.db.prepare("INSERT INTO counters (name, n) VALUES ('receipted', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(n);
+    return { n, bytes: Number(t.b) + n * ROW_OVERHEAD_BYTES };
   }
 
   stats(): ReadingLogStats {

@@ -1,0 +1,134 @@
+// The reading recorder settles a reading (Reading.settled: an MQTT message's PUBACK waits for it,
+// issue #12) only once the reading log has committed it: in durability full during the append, in
+// batch after the next commit (on the injected clock), early once 16 settles wait, after a commit
+// that added nothing new (a duplicate), and after a failed commit only with the one that finally
+// takes the reading. Every settle checks, from its own connection, that the row is on disk.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { HilDevice, Reading } from '../../src/hil/device.js';
+import { Listeners } from '../../src/hil-devices/readings.js';
+import { ReadingLog, type Durability } from '../../src/gateway/reading-log/reading-log.js';
+import { ReadingRecorder, SETTLE_FLUSH_AT } from '../../src/gateway/reading-log/recorder.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-recorder-settle-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of open.splice(0).reverse()) o.close();
+});
+let n = 0;
+
+/** A device that emits what the test says, and the recorder over a fresh log. */
+function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec: ReadingRecorder; emit: (seq: number) => void; settled: number[]; errors: unknown[]; file: string; committed: () => number } {
+  const file = join(dir, `log-${++n}.db`);
+  const clock = new FakeClock(0);
+  const log = new ReadingLog({ file, durability, batchMs: 200, clock });
+  open.push(log);
+  const listeners = new Listeners<[Reading]>('test readings');
+  const dev: HilDevice = { slot: 'net-1', id: 'line-1', driver: 'mqtt-bridge', kind: 'mqtt', onReading: (cb) => listeners.on(cb) };
+  const errors: unknown[] = [];
+  const rec = new ReadingRecorder({ log, devices: new Map([['net-1', dev]]), epoch: 7, onError: (e) => errors.push(e) });
+  rec.start();
+  const reader = new DatabaseSync(file, { readOnly: true });
+  open.push(reader);
+  const committed = (): number => Number((reader.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
+  const isCommitted = (seq: number): boolean => reader.prepare('SELECT 1 FROM readings WHERE slot = ? AND epoch = 7 AND seq = ?').get('net-1', seq) !== undefined;
+  const settled: number[] = [];
+  const emit = (seq: number): void =>
+    listeners.emit({
+      slot: 'net-1',
+      device: 'line-1',
+      kind: 'mqtt',
+      seq,
+      ts: 1_700_000_000_000 + seq,
+      value: { topic: 'plant/line/n', payload: String(seq) },
+      settled: () => {
+        // Durable means committed: another connection sees the row when the settle runs.
+        expect(isCommitted(seq), `reading ${seq} settled before it was committed`).toBe(true);
+        settled.push(seq);
+      },
+    });
+  return { clock, log, rec, emit, settled, errors, file, committed };
+}
+
+/** Holds the database's write lock from another connection until the returned function is called. */
+function lock(file: string): () => void {
+  const db = new DatabaseSync(file);
+  db.exec('BEGIN IMMEDIATE');
+  return () => {
+    db.exec('ROLLBACK');
+    db.close();
+  };
+}
+
+describe('ReadingRecorder settles readings once they are durable', () => {
+  it('full: settled during the append (its commit fsyncs)', () => {
+    const t = setup('full');
+    t.emit(0);
+    expect(t.settled).toEqual([0]);
+    t.emit(1);
+    expect(t.settled).toEqual([0, 1]);
+    expect(t.rec.unsettledCount).toBe(0);
+  });
+
+  it('batch: settled only by the commit that holds the reading, after batch_ms on the clock', () => {
+    const t = setup('batch');
+    for (let s = 0; s < 3; s++) t.emit(s);
+    t.clock.advance(199);
+    expect([t.settled, t.committed(), t.rec.unsettledCount]).toEqual([[], 0, 3]);
+    t.clock.advance(1);
+    expect([t.settled, t.committed()]).toEqual([[0, 1, 2], 3]);
+    t.emit(3);
+    expect(t.settled).toEqual([0, 1, 2]);
+    t.clock.advance(200);
+    expect(t.settled).toEqual([0, 1, 2, 3]);
+  });
+
+  it(`batch: ${SETTLE_FLUSH_AT} waiting settles commit at once, without waiting for batch_ms`, () => {
+    const t = setup('batch');
+    for (let s = 0; s < SETTLE_FLUSH_AT - 1; s++) t.emit(s);
+    expect([t.settled.length, t.committed()]).toEqual([0, 0]);
+    t.emit(SETTLE_FLUSH_AT - 1);
+    expect([t.settled.length, t.committed(), t.log.stats().pending]).toEqual([SETTLE_FLUSH_AT, SETTLE_FLUSH_AT, 0]);
+    expect(t.clock.now()).toBe(0);
+  });
+
+  it('batch: a commit that adds nothing new (the reading was logged already) still settles', () => {
+    const t = setup('batch');
+    t.emit(0);
+    t.clock.advance(200);
+    t.emit(0); // the same (slot, epoch, seq): the log keeps it once
+    t.clock.advance(200);
+    expect([t.settled, t.committed()]).toEqual([[0, 0], 1]);
+  });
+
+  it('full: an append whose commit failed is settled by the commit that finally takes it', () => {
+    const t = setup('full');
+    const unlock = lock(t.file);
+    t.emit(0);
+    expect([t.settled, t.errors.length, t.log.stats().pending]).toEqual([[], 1, 1]);
+    unlock();
+    t.emit(1);
+    expect([t.settled, t.committed()]).toEqual([[0, 1], 2]);
+  });
+
+  it('batch: a failed commit settles nothing; the next one settles what it took', () => {
+    const t = setup('batch');
+    t.emit(0);
+    const unlock = lock(t.file);
+    // The timer's commit fails (locked): no exception escapes the timer; the reading stays pending.
+    expect(() => t.clock.advance(200)).not.toThrow();
+    expect([t.settled, t.log.stats().pending]).toEqual([[], 1]);
+    // The early commit at SETTLE_FLUSH_AT fails too: reported, nothing settled.
+    for (let s = 1; s < SETTLE_FLUSH_AT; s++) t.emit(s);
+    expect([t.settled, t.errors.length, t.rec.unsettledCount]).toEqual([[], 1, SETTLE_FLUSH_AT]);
+    unlock();
+    t.clock.advance(200);
+    expect([t.settled.length, t.committed(), t.rec.unsettledCount]).toEqual([SETTLE_FLUSH_AT, SETTLE_FLUSH_AT, 0]);
+  });
+});

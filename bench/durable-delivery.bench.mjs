@@ -190,6 +190,9 @@ async function baseline() {
     ...(process.getuid?.() === 0 ? ['user root'] : []), ''].join('\n'));
   const mosq = spawn('mosquitto', ['-c', at('mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   mosq.exited = new Promise((r) => mosq.on('exit', (code, signal) => r({ code, signal })));
+  // Not a harness child (it is not node): stopped by its pid here even when the scenario fails half-way.
+  const killMosq = () => mosq.exitCode === null && mosq.signalCode === null && mosq.kill('SIGKILL');
+  process.once('exit', killMosq);
   await sleep(300);
   const url = `mqtt://127.0.0.1:${port0}`;
   const { pty, port } = await ptyPair(dir);

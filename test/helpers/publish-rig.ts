@@ -78,9 +78,12 @@ export class PublishRig {
 
   static async create(o: PublishRigOptions = {}): Promise<PublishRig> {
     const dir = mkdtempSync(join(tmpdir(), 'uzp-publish-'));
+    const partial: { rig?: PublishRig } = {};
     try {
-      return await PublishRig.build(dir, o);
+      return await PublishRig.build(dir, o, partial);
     } catch (e) {
+      // The PTY pairs (socat) are closed by the rig's own cleanups.
+      for (const c of (partial.rig?.cleanups ?? []).reverse()) await Promise.resolve(c()).catch(() => undefined);
       // Nothing half-built outlives a failed setup: every child by its pid, then the directory.
       await stopAll();
       rmSync(dir, { recursive: true, force: true });
@@ -88,7 +91,7 @@ export class PublishRig {
     }
   }
 
-  private static async build(dir: string, o: PublishRigOptions): Promise<PublishRig> {
+  private static async build(dir: string, o: PublishRigOptions, partial: { rig?: PublishRig }): Promise<PublishRig> {
     const at = (f: string): string => join(dir, f);
     await must(cli('pantheon', 'init', '--dir', at('domain'), '--domain', 'publish.test'), 'pantheon init');
     const gw = generateIdentity(p);
@@ -99,6 +102,7 @@ export class PublishRig {
     }
     const rnIds: Identity[] = [];
     const rig = new PublishRig(dir, gw, col, o.db ?? at('collector.db'), []);
+    partial.rig = rig;
     for (let i = 0; i < (o.rns ?? 1); i++) {
       const id = generateIdentity(p);
       writeKeyFile(at(`rn${i}.key`), id);

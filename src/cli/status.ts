@@ -59,7 +59,7 @@ function readingLogLines(s: GatewayStatus): string[] {
     'reading log:',
     `  ${count(l.readings, 'reading')}, ${mib(l.bytes)} of ${mib(l.max_bytes)} (${l.durability}), ${l.pending} pending, ${l.receipted} deleted after receipts  ${l.file}`,
     ...(dropped.length > 0 ? [`  DROPPED by the byte bound (oldest first, never published): ${dropped.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),
-    ...(s.publish ?? []).map((p) => `  collector ${p.collector.slice(0, 16)}…  ${p.state}, ${p.unreceipted} awaiting receipt, ${count(p.receipts, 'receipt')}${p.last_receipt_at !== undefined ? `, last ${p.last_receipt_at}` : ''}${p.last_error !== undefined ? `; last error ${p.last_error.code}: ${p.last_error.message}` : ''}`),
+    ...(s.publish ?? []).map((p) => `  collector ${p.collector.slice(0, 16)}…  ${p.state}, ${p.unreceipted} awaiting receipt, ${count(p.receipts, 'receipt')}${p.too_large !== undefined ? `, ${p.too_large} too large to publish` : ''}${p.last_receipt_at !== undefined ? `, last ${p.last_receipt_at}` : ''}${p.last_error !== undefined ? `; last error ${p.last_error.code}: ${p.last_error.message}` : ''}`),
   ];
 }
 

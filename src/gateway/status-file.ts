@@ -83,9 +83,11 @@ export interface ReadingLogStatus {
 export interface PublishStatus {
   readonly collector: string;
   readonly state: string;
-  /** Committed readings its receipts do not cover yet. */
+  /** Logged readings (committed or still pending) its receipts do not cover yet. */
   readonly unreceipted: number;
   readonly receipts: number;
+  /** Readings passed over because they exceed what a publish message carries (MAX_READING_VALUE). */
+  readonly too_large?: number;
   /** The RN the publishing session runs through now. */
   readonly rn?: string;
   readonly last_receipt_at?: string;

@@ -23,7 +23,12 @@ export type FreshWhat = (typeof FRESH_WHAT)[number];
 export const MAX_WINDOW_ROWS = 4096;
 const MAX_ID = 64;
 const MAX_SLOTS = 64;
-const MAX_VALUE = 64 * 1024;
+/**
+ * A reading's value on the wire: room for a serial-raw chunk at its 65,536-byte default and more,
+ * and with the envelope well inside one message (1 MiB). A gateway passes over larger ones.
+ */
+export const MAX_READING_VALUE = 512 * 1024;
+const MAX_VALUE = MAX_READING_VALUE;
 /** An envelope is never larger than the artefact bound (MAX_ENVELOPE_BYTES). */
 const MAX_ENVELOPE = 64 * 1024;
 const MAX_REGISTERS = 256;

@@ -12,6 +12,7 @@ import { decodeCanonical } from '../../uzp/cbor.js';
 import type { LoggedReading, LogPosition } from '../reading-log/reading-log.js';
 import type { ChannelContext, OpenChannel } from './modes.js';
 import { readingAction } from './reading-action.js';
+import { SlotAuthority } from './authority.js';
 
 /** Readings read from the log per step; the channel's buffer paces the rest. */
 const STEP = 256;
@@ -33,6 +34,12 @@ export function serveLogTail(ctx: ChannelContext, slot: string, source: ReadingS
     if (s === slot) wake?.();
   });
   abort.signal.addEventListener('abort', () => wake?.(), { once: true });
+  // A history row may come from another device the slot held at an earlier boot: it is held against
+  // the Grant's scope for *that* device (draft §4.3; PROFILE §HIL authority: a scope naming a device
+  // covers that device only), not the one the channel was opened on.
+  let other: SlotAuthority | undefined;
+  const authorityOf = (device: string): SlotAuthority =>
+    device === ctx.authority.binding.device ? ctx.authority : other?.binding.device === device ? other : (other = new SlotAuthority(ctx.authority.grant, { slot, device }));
   const run = async (): Promise<void> => {
     let pos = from ?? source.position(slot);
     while (!abort.signal.aborted) {
@@ -46,7 +53,7 @@ export function serveLogTail(ctx: ChannelContext, slot: string, source: ReadingS
       for (const row of rows) {
         pos = { epoch: row.epoch, seq: row.seq + 1 };
         const r = toReading(row);
-        if (r === undefined || !ctx.authority.check(readingAction(r)).allowed) continue;
+        if (r === undefined || !authorityOf(r.device).check(readingAction(r)).allowed) continue;
         const m: HilMessage = { t: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: r.value, epoch: row.epoch };
         if (!(await sendWait(m, abort.signal))) return;
       }

@@ -7,7 +7,7 @@
 // revocations and wait for their signed confirmation (§11.6).
 
 import type { Session } from '../../uzp/session/session.js';
-import { decodePublish, encodePublish, MAX_WINDOW_ROWS, type PublishMessage, type WireReading } from '../../hil/publish-messages.js';
+import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage, type WireReading } from '../../hil/publish-messages.js';
 import type { ReceiptRange } from '../../hil/publish-ranges.js';
 import type { Clock } from '../../lib/clock.js';
 import type { CommittedReading, ReadingLog } from '../reading-log/reading-log.js';
@@ -15,6 +15,19 @@ import { Windows } from './windows.js';
 
 /** Rows per pushed window: one collector transaction, one receipt signature. */
 export const WINDOW_ROWS = 512;
+/**
+ * Value bytes per window (and per backfill `range`): well inside a message (1 MiB, blocks/limits.ts)
+ * whatever the readings' sizes; a window always takes at least one row.
+ */
+export const WINDOW_BYTES = 256 * 1024;
+/**
+ * How long a window waits for more readings before it goes out short of WINDOW_ROWS: short against
+ * the log's half batch window, so a receipt usually arrives before the reading would be written
+ * (reading-log.ts "Receipted before committed"); long enough that a busy slot fills whole windows.
+ */
+export const LINGER_MS = 20;
+/** A window not receipted within this ends the session (a new one sends it again): a collector that went quiet, or answered short, never stalls publishing. */
+export const RECEIPT_TIMEOUT_MS = 30_000;
 /** Windows sent and not yet receipted: more keeps the path full, fewer bounds what is resent. */
 export const MAX_IN_FLIGHT = 4;
 /** How long the collector has to accept or refuse the announcement. */
@@ -51,6 +64,8 @@ export interface PublishSessionHooks {
   readonly onReceiptIgnored: (reason: string, code: string) => void;
   readonly onRevoked: (r: CheckedReceipt, revocation: PendingRevocation) => void;
   readonly onBadMessage: (reason: string) => void;
+  /** Readings passed over because their value exceeds what the wire carries (MAX_READING_VALUE). */
+  readonly onTooLarge?: (readings: number) => void;
 }
 
 export interface PendingRevocation {
@@ -58,7 +73,16 @@ export interface PendingRevocation {
   readonly objectId: Uint8Array;
 }
 
-export type SessionOutcome = 'closed' | 'refused' | 'timeout';
+/** How a session ended: `timeout` no verdict on the announcement, `receipt_timeout` a window never receipted. */
+export type SessionOutcome = 'closed' | 'refused' | 'timeout' | 'receipt_timeout';
+
+/** What a window or range message may carry of `rows`: the longest prefix within WINDOW_BYTES, at least one row. */
+export function byteBound<T extends { readonly value: Uint8Array }>(rows: readonly T[]): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < rows.length && (n === 0 || bytes + rows[n]!.value.length <= WINDOW_BYTES)) bytes += rows[n++]!.value.length;
+  return rows.slice(0, n);
+}
 
 /** Runs one session to its end; resolves with how it ended. Never throws. */
 export async function runPublishSession(session: Session, h: PublishSessionHooks): Promise<SessionOutcome> {
@@ -77,8 +101,16 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
   let wake: (() => void) | undefined;
   const poke = (): void => wake?.();
   const offCommit = h.log.onCommit(poke);
+  // Appends wake the loop only when it waits for a first reading or a window's worth (not 1 per reading).
+  let wantAppend: 'any' | 'window' | 'none' = 'none';
+  let sentUpTo = 0;
+  const offAppend = h.log.onAppend(() => {
+    if (wantAppend === 'any' || (wantAppend === 'window' && h.log.lastId - sentUpTo >= WINDOW_ROWS)) poke();
+  });
   abort.signal.addEventListener('abort', poke, { once: true });
-  const windows = new Windows();
+  const windows = new Windows(h.clock);
+  let timedOut = false;
+  const cancelReceiptTimer = watchReceipts();
   const sentRevocations = new Set<string>();
   let verdict: ((v: 'accepted' | 'refused') => void) | undefined;
   const verdictP = new Promise<'accepted' | 'refused'>((r) => (verdict = r));
@@ -118,6 +150,38 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
         h.onBadMessage(`${m.t} is not a collector message`);
     }
   });
+
+  /** Waits for a poke (commit, receipt, end; appends as `appends` says), or `ms` at most. */
+  function waitWake(appends: 'any' | 'window' | 'none', ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = ms === undefined ? undefined : h.clock.setTimeout(() => wake?.(), ms);
+      wantAppend = appends;
+      wake = () => {
+        wake = undefined;
+        wantAppend = 'none';
+        cancel?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the session when its oldest window waits for a receipt longer than RECEIPT_TIMEOUT_MS. */
+  function watchReceipts(): () => void {
+    let cancel: () => void = () => undefined;
+    const check = (): void => {
+      const since = windows.oldestOpenSince();
+      const now = h.clock.now();
+      if (since !== undefined && now - since >= RECEIPT_TIMEOUT_MS) {
+        // The next session sends the window again (publisher.ts reports RECEIPT_TIMEOUT).
+        timedOut = true;
+        abort.abort();
+        return;
+      }
+      cancel = h.clock.setTimeout(check, since === undefined ? RECEIPT_TIMEOUT_MS : since + RECEIPT_TIMEOUT_MS - now, { unref: true });
+    };
+    cancel = h.clock.setTimeout(check, RECEIPT_TIMEOUT_MS, { unref: true });
+    return () => cancel();
+  }
 
   function onReceipt(w: number, rc: Uint8Array): void {
     let r: CheckedReceipt;
@@ -162,9 +226,10 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     }
     let first = req.first;
     for (;;) {
-      const rows = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS);
-      const done = rows.length < MAX_WINDOW_ROWS;
-      if (!(await send({ t: 'range', id: req.id, rows: rows.map(wire), done }))) return;
+      const all = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS);
+      const rows = byteBound(all);
+      const done = rows.length === all.length && all.length < MAX_WINDOW_ROWS;
+      if (!(await send({ t: 'range', id: req.id, rows: rows.filter((r) => r.value.length <= MAX_READING_VALUE).map(wire), done }))) return;
       if (done) return;
       first = rows[rows.length - 1]!.seq + 1;
     }
@@ -181,31 +246,52 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       sentRevocations.add(key(rev.objectId));
       if (!(await send({ t: 'revoke', rev: rev.bytes }))) return 'closed';
     }
-    // Push from the last receipt (OI §11.3): whatever a previous session sent and was not receipted goes again.
-    let sentUpTo = h.log.cursor(h.collector);
+    // Push from the last receipt (OI §11.3): whatever a previous session sent and was not receipted
+    // goes again. Pending readings go too: a receipt that comes before the log's commit spares the card the write.
+    sentUpTo = h.log.cursor(h.collector);
+    let lingerUntil: number | undefined;
     while (!abort.signal.aborted) {
-      const rows = windows.inFlight < MAX_IN_FLIGHT ? h.log.readCommitted(sentUpTo, WINDOW_ROWS) : [];
-      if (rows.length === 0) {
-        // No await between the check and arming the wake: a commit or receipt cannot slip in between.
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
+      if (windows.inFlight >= MAX_IN_FLIGHT || h.log.lastId <= sentUpTo) {
+        lingerUntil = undefined;
+        // No await between the check and arming the wake: a commit, append or receipt cannot slip in between.
+        await waitWake(windows.inFlight >= MAX_IN_FLIGHT ? 'none' : 'any');
         continue;
       }
+      if (h.log.lastId - sentUpTo < WINDOW_ROWS) {
+        const now = h.clock.now();
+        lingerUntil ??= now + LINGER_MS;
+        if (now < lingerUntil) {
+          await waitWake('window', lingerUntil - now);
+          continue;
+        }
+      }
+      lingerUntil = undefined;
+      const read = h.log.readAfter(sentUpTo, WINDOW_ROWS);
+      if (read.length === 0) {
+        // Every id up to lastId is gone (receipted, dropped by the bound, or a duplicate never stored).
+        sentUpTo = h.log.lastId;
+        continue;
+      }
+      const rows = byteBound(read);
       const lastId = rows[rows.length - 1]!.id;
       const inScope = rows.filter((r) => h.inScope(r.slot)).map(wire);
-      const w = windows.open(lastId, inScope);
+      const sendable = inScope.filter((r) => r.value.length <= MAX_READING_VALUE);
+      if (sendable.length < inScope.length) h.onTooLarge?.(inScope.length - sendable.length);
+      const w = windows.open(lastId, sendable);
       sentUpTo = lastId;
-      if (inScope.length === 0) {
+      if (sendable.length === 0) {
         const moved = windows.advance();
         if (moved !== undefined) commitCursor(moved);
         continue;
       }
-      if (!(await send({ t: 'readings', w, rows: inScope }))) break;
-      if (h.maxRate !== undefined) await pause(h.clock, (inScope.length / h.maxRate) * 1000, abort.signal);
+      if (!(await send({ t: 'readings', w, rows: sendable }))) break;
+      if (h.maxRate !== undefined) await pause(h.clock, (sendable.length / h.maxRate) * 1000, abort.signal);
     }
-    return 'closed';
+    return timedOut ? 'receipt_timeout' : 'closed';
   } finally {
     offCommit();
+    offAppend();
+    cancelReceiptTimer();
     abort.abort();
     ch.close().catch(() => undefined);
   }

@@ -1,7 +1,9 @@
 // The gateway publishing to one collector (OI §7-§11), for as long as the gateway runs: open the
 // session outbound (OI §11.1, under the Pantheon Grant), run it (publish-session.ts), and when it
 // ends open another with backoff. A collector that refuses the announcement is retried slowly (a
-// renewed grant or policy fixes that, not hammering); consent revoked for the whole grant stops it.
+// renewed grant or policy fixes that, not hammering); consent revoked for the whole grant stops it,
+// once the collector has that revocation in force (OI §11.6): it confirmed it with a signed receipt,
+// now or before a restart (publishers.ts writes it down), or it refused our announcement as REVOKED.
 // What it did is audited (grant accepted/refused, receipts, revocations) and shown in `uzpgw status`.
 
 import type { Logger } from 'pino';
@@ -11,6 +13,7 @@ import type { PublishMessage } from '../../hil/publish-messages.js';
 import type { DiscoveryGrant } from '../../uzp/artefacts/discovery-grant.js';
 import type { Valid } from '../../uzp/artefacts/types.js';
 import { toHex } from '../../uzp/bytes.js';
+import { ErrorCode } from '../../uzp/errors.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AuditLog } from '../hil/audit.js';
 import type { ReadingLog } from '../reading-log/reading-log.js';
@@ -40,6 +43,8 @@ export interface PublisherOptions {
   readonly pendingRevocations: () => readonly PendingRevocation[];
   /** A revocation was confirmed by the collector's signed receipt. */
   readonly confirmed: (rev: PendingRevocation, receipt: CheckedReceipt) => void;
+  /** The collector refused the announcement of our wholly revoked grant as REVOKED: `revs` are in force there. */
+  readonly inForce: (revs: readonly PendingRevocation[]) => void;
   readonly audit: AuditLog;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -49,6 +54,7 @@ export class Publisher {
   readonly key: string;
   private state = 'idle';
   private receipts = 0;
+  private tooLarge = 0;
   private lastReceiptAt: number | undefined;
   private lastError: { code: string; message: string; at: number } | undefined;
   private readonly abort = new AbortController();
@@ -81,6 +87,7 @@ export class Publisher {
       state: this.state,
       unreceipted: this.o.log.unreceipted(this.key),
       receipts: this.receipts,
+      ...(this.tooLarge > 0 ? { too_large: this.tooLarge } : {}),
       ...(this.session?.rnCid !== undefined ? { rn: toHex(this.session.rnCid) } : {}),
       ...(this.lastReceiptAt !== undefined ? { last_receipt_at: new Date(this.lastReceiptAt).toISOString() } : {}),
       ...(this.lastError !== undefined ? { last_error: { code: this.lastError.code, message: this.lastError.message, at: new Date(this.lastError.at).toISOString() } } : {}),
@@ -95,10 +102,11 @@ export class Publisher {
     const backoff = new Backoff(BACKOFF);
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const consent = this.o.consent();
-      // A revoked consent is still delivered (and confirmed) before the publisher stops (OI §11.6).
-      if (consent.revoked && this.o.pendingRevocations().length === 0) {
+      // A revoked consent is still delivered (and confirmed) before the publisher stops (OI §11.6);
+      // one the collector has in force already stops it before any session, after a restart too.
+      if (this.finished()) {
         this.state = 'revoked';
+        this.lastError = undefined;
         this.o.logger.info({ event: 'publish.stopped', collector: this.key }, 'consent for this collector is revoked: publishing stopped');
         return;
       }
@@ -113,6 +121,7 @@ export class Publisher {
         this.session = undefined;
         if (outcome === 'refused') wait = REFUSED_RETRY_MS;
         else if (outcome === 'timeout') this.failed('ANNOUNCE_TIMEOUT', 'the collector did not answer the announcement');
+        else if (outcome === 'receipt_timeout') this.failed('RECEIPT_TIMEOUT', 'a window was not receipted in time; it is sent again');
         else if (this.state === 'publishing') backoff.reset();
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'PUBLISH_FAILED';
@@ -120,6 +129,7 @@ export class Publisher {
         this.o.logger.debug({ event: 'publish.connect_failed', collector: this.key, code, reason: (e as Error).message }, 'collector not reachable; retrying with backoff');
       }
       if (signal.aborted) break;
+      if (this.finished()) continue;
       this.state = this.state === 'refused' ? 'refused' : 'waiting';
       await new Promise<void>((r) => {
         const cancel = this.o.clock.setTimeout(r, wait);
@@ -131,6 +141,11 @@ export class Publisher {
       this.wake = undefined;
     }
     this.state = 'stopped';
+  }
+
+  /** Consent wholly revoked and every revocation of it in force at the collector: nothing left to do. */
+  private finished(): boolean {
+    return this.o.consent().revoked && this.o.pendingRevocations().length === 0;
   }
 
   private hooks(session: Session): Parameters<typeof runPublishSession>[1] {
@@ -160,6 +175,15 @@ export class Publisher {
         this.state = 'refused';
         this.failed(code, 'the collector refused the announcement and Discovery Grant');
         this.o.audit.event('publish.refused', { decision: 'refused', code, collector: this.key, grant: grantId }, 'warn');
+        // The collector refuses a grant as REVOKED only once it applied a revocation of all of it
+        // (deleted, then recorded; collector/intake.ts): for a grant we revoked wholly that is what
+        // our pending revocations ask, so it counts as their confirmation, without a receipt (the
+        // collector answers a revoked announcement with nothing else; docs/PROFILE.md §Revocation).
+        const pending = this.o.pendingRevocations();
+        if (code === ErrorCode.REVOKED && this.o.consent().revoked && pending.length > 0) {
+          this.o.audit.event('publish.revoked', { decision: 'allowed', collector: this.key, revocations: pending.map((r) => toHex(r.objectId)), confirmation: 'refusal' });
+          this.o.inForce(pending);
+        }
       },
       onReceipt: (r, readings) => {
         this.receipts++;
@@ -173,6 +197,13 @@ export class Publisher {
       onRevoked: (r, rev) => {
         this.o.audit.event('publish.revoked', { decision: 'allowed', collector: this.key, revocation: toHex(rev.objectId), receipt: toHex(r.objectId), deleted: r.deleted ?? 0 });
         this.o.confirmed(rev, r);
+      },
+      // A reading bigger than a publish message carries (MAX_READING_VALUE) cannot reach any
+      // collector; it stays in the log for `uzpgw log` and is passed over here, audited so the
+      // operator sees which device produces such frames rather than finding a silent gap.
+      onTooLarge: (readings) => {
+        this.tooLarge += readings;
+        this.o.audit.event('publish.too_large', { decision: 'refused', collector: this.key, readings, total: this.tooLarge }, 'warn');
       },
       onBadMessage: (reason) => this.o.logger.debug({ event: 'publish.bad_message', collector: this.key, reason }, 'malformed message from the collector dropped'),
     };

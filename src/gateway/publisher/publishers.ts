@@ -3,13 +3,16 @@
 // this gateway signed for it (OI §9: the consent, its scope, purposes, constraints and policy) are
 // checked at start, so a wrong file is one clear log line, not a silent publisher. Revocations this
 // gateway signed (OI §11.6) narrow or end the consent, from the file at start and live when the
-// file changes; each is delivered to its collector, which confirms with a signed receipt.
+// file changes; each is delivered to its collector, which confirms with a signed receipt. What the
+// collectors confirmed is written down (files/revocation-confirmations.ts), so after a restart a
+// confirmed revocation is not sent again and a wholly revoked collector is not announced to at all.
 
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../config/types.js';
 import { configDigest } from '../../config/digest.js';
 import { readArtefactFile } from '../../files/artefact-file.js';
-import { readDiscoveryRevocations } from '../../files/discovery-revocations.js';
+import { MAX_REVOCATIONS, readDiscoveryRevocations } from '../../files/discovery-revocations.js';
+import { readRevocationConfirmations, revocationConfirmationsFileOf, writeRevocationConfirmations, type ConfirmedBy, type RevocationConfirmation } from '../../files/revocation-confirmations.js';
 import { watchFiles } from '../../files/watch.js';
 import type { Clock } from '../../lib/clock.js';
 import { encodeCatalogue } from '../../hil/publish-messages.js';
@@ -48,6 +51,7 @@ interface Entry {
   /** Why this collector is not published to (its files did not check out). */
   problem?: { code: string; message: string };
   revocations: PendingRevocation[];
+  /** Object ids (hex) of the revocations this collector has in force: read at start, then as it confirms them. */
   confirmed: Set<string>;
 }
 
@@ -55,9 +59,13 @@ export class Publishers {
   private readonly entries: Entry[] = [];
   private stopWatch: (() => void) | undefined;
   private readonly revocationsFile: string;
+  private readonly confirmationsFile: string;
+  private confirmations: RevocationConfirmation[];
 
   constructor(private readonly o: PublishersOptions) {
     this.revocationsFile = discoveryRevocationsFileOf(o.config);
+    this.confirmationsFile = revocationConfirmationsFileOf(o.config.identity.key);
+    this.confirmations = this.readConfirmations();
     for (const c of o.config.publish?.collectors ?? []) this.entries.push(this.build(c.cid, c.grant, c.discoveryGrant));
     this.applyRevocations();
   }
@@ -102,7 +110,8 @@ export class Publishers {
 
   private build(cid: Uint8Array, grantFile: string, discoveryFile: string): Entry {
     const o = this.o;
-    const entry: Entry = { key: toHex(cid), cid, revocations: [], confirmed: new Set() };
+    const key = toHex(cid);
+    const entry: Entry = { key, cid, revocations: [], confirmed: new Set(this.confirmations.filter((c) => c.collector === key).map((c) => c.revocation)) };
     let grant: Uint8Array;
     try {
       grant = readArtefactFile(grantFile);
@@ -142,15 +151,44 @@ export class Publishers {
       }),
       checkReceipt: receiptChecker(o.provider, o.identity.cid, dg.objectId),
       pendingRevocations: () => entry.revocations.filter((r) => !entry.confirmed.has(toHex(r.objectId))),
-      confirmed: (rev) => {
-        entry.confirmed.add(toHex(rev.objectId));
+      confirmed: (rev, receipt) => {
+        this.confirm(entry, [rev], 'receipt', toHex(receipt.objectId));
         if (entry.consent?.revoked === true) entry.publisher?.renew();
       },
+      inForce: (revs) => this.confirm(entry, revs, 'refusal'),
       audit: o.audit,
       logger: o.logger,
       clock: o.clock,
     });
     return entry;
+  }
+
+  /** The confirmations written down; none (every revocation is delivered again) when the file is unreadable. */
+  private readConfirmations(): RevocationConfirmation[] {
+    try {
+      return readRevocationConfirmations(this.confirmationsFile);
+    } catch (e) {
+      this.o.logger.warn({ event: 'publish.confirmations_unreadable', file: this.confirmationsFile, reason: (e as Error).message }, 'revocation confirmations unreadable: every revocation is delivered again');
+      return [];
+    }
+  }
+
+  /** Records that `entry`'s collector has `revs` in force, in memory and in the confirmations file. */
+  private confirm(entry: Entry, revs: readonly PendingRevocation[], by: ConfirmedBy, receipt?: string): void {
+    const at = new Date().toISOString();
+    for (const rev of revs) {
+      const revocation = toHex(rev.objectId);
+      if (entry.confirmed.has(revocation)) continue;
+      entry.confirmed.add(revocation);
+      this.confirmations.push({ revocation, collector: entry.key, by, ...(receipt !== undefined ? { receipt } : {}), at });
+    }
+    this.confirmations = this.confirmations.slice(-MAX_REVOCATIONS);
+    try {
+      writeRevocationConfirmations(this.confirmationsFile, this.confirmations);
+    } catch (e) {
+      // Kept in memory: after a restart the revocation is delivered again, nothing worse.
+      this.o.logger.warn({ event: 'publish.confirmations_unwritable', file: this.confirmationsFile, reason: (e as Error).message }, 'cannot write the revocation confirmations');
+    }
   }
 
   /** Reads the revocations file; each valid revocation for a collector narrows or ends its consent. */

@@ -6,18 +6,23 @@
 
 import type { WireReading } from '../../hil/publish-messages.js';
 import { covers, type ReceiptRange } from '../../hil/publish-ranges.js';
+import type { Clock } from '../../lib/clock.js';
 
 interface Window {
   readonly w: number;
   /** Highest row id in the window (out-of-scope rows included: they are passed over, not sent). */
   readonly lastId: number;
   readonly rows: readonly WireReading[];
+  /** When it was opened (the clock's ms). */
+  readonly at: number;
   done: boolean;
 }
 
 export class Windows {
   private readonly queue: Window[] = [];
   private nextW = 1;
+
+  constructor(private readonly clock: Clock) {}
 
   /** Rows sent and not yet covered. */
   get inFlight(): number {
@@ -27,8 +32,13 @@ export class Windows {
   /** Opens a window over rows up to `lastId`; an empty one (all out of scope) is done at once. */
   open(lastId: number, rows: readonly WireReading[]): number {
     const w = this.nextW++;
-    this.queue.push({ w, lastId, rows, done: rows.length === 0 });
+    this.queue.push({ w, lastId, rows, at: this.clock.now(), done: rows.length === 0 });
     return w;
+  }
+
+  /** When the oldest window still waiting for its receipt was opened, if any waits. */
+  oldestOpenSince(): number | undefined {
+    return this.queue.find((x) => !x.done)?.at;
   }
 
   /**

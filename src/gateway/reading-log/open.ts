@@ -18,7 +18,7 @@ export function openReadingLog(config: GatewayConfig, clock: Clock, onDrop?: Rea
   const c = config.readingLog;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const log = new ReadingLog({ file, durability: c?.durability ?? 'batch', batchMs: c?.batchMs ?? DEFAULT_BATCH_MS, maxBytes: c?.maxBytes ?? DEFAULT_MAX_BYTES, clock, ...(onDrop !== undefined ? { onDrop } : {}), ...(onFlushError !== undefined ? { onFlushError } : {}) });
+    const log = new ReadingLog({ file, durability: c?.durability ?? 'batch', batchMs: c?.batchMs ?? DEFAULT_BATCH_MS, maxBytes: c?.maxBytes ?? DEFAULT_MAX_BYTES, clock, receipts: (config.publish?.collectors.length ?? 0) > 0, ...(onDrop !== undefined ? { onDrop } : {}), ...(onFlushError !== undefined ? { onFlushError } : {}) });
     return { file, log };
   } catch (e) {
     throw new LocalError(CommonCode.CONFIG_INVALID, `reading log ${file}: cannot open (${(e as Error)?.message ?? String(e)}); fix "reading_log.file" in ${config.file} or the directory's permissions`, { cause: e });

@@ -10,56 +10,45 @@
 //          crash loses only the unflushed batch.
 // Bounded by bytes: past `maxBytes` the oldest readings are deleted, and what was dropped is counted
 // per slot (kept in the same database, so the count survives restarts).
-// Publishing (OI §11.3, §11.5): each collector has a cursor, the row id up to which its signed
-// receipts cover everything; trim() deletes what every configured collector's receipts cover, and
-// nothing else is ever deleted but by the byte bound (counted). Readers see committed rows and the
-// pending batch alike, so a live `tail` never forces a commit (an SD card's write count is the
-// batch's, not the reader's).
+// Publishing (OI §11.3, §11.5): each reading gets its row id when appended; each collector has a
+// cursor, the row id up to which its signed receipts cover everything; what every configured
+// collector's receipts cover is deleted, and nothing else is ever deleted but by the byte bound
+// (counted). Readers (a live `tail`, a publisher) see committed rows and pending readings alike, so
+// reading never forces a commit (an SD card's write count is the batch's, not the reader's).
+// Receipted before committed: with `receipts` on (the gateway publishes) and receipts arriving, the
+// timed commit runs every quarter window, writes only the pending readings at least three quarters
+// of a window old, and skips those every collector has already receipted: a reading the collectors'
+// databases hold within 3/4 of a window never reaches the card, as a broker's persistence never
+// writes a message delivered before its next save. While no receipt moves (a collector is away)
+// commits are the plain batch ones. The loss window is unchanged either way: every reading is on
+// this disk or receipted (signed as stored by every collector) within `batchMs` of its append.
 
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
+import { openLogDatabase } from './schema.js';
+import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
+import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type PendingReading, type RawRow } from './rows.js';
+export type { CommittedReading, LoggedReading, LogPosition };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
 export { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
 import { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
 export type { Durability };
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-/** What a stored reading costs besides its value: keys, ints, index entries (measured order of magnitude). */
-export const ROW_OVERHEAD_BYTES = 64;
-/** Readings deleted per statement when the bound is exceeded. */
-const DROP_CHUNK = 512;
+export { ROW_OVERHEAD_BYTES };
+/**
+ * Receipted readings that were committed before their receipt are deleted with the next commit of
+ * new readings, else at most this late: a delete is a write too, and a card prefers fewer, larger ones.
+ */
+export const TRIM_EVERY_MS = 5_000;
 /**
  * Readings kept in memory while commits fail (a full or failing card): beyond, the oldest pending
  * reading is dropped and counted, so a dead disk costs readings, never the gateway's memory.
  */
 export const MAX_PENDING = 100_000;
-
-/** One reading as the log keeps it; `value` is the reading's canonical CBOR. */
-export interface LoggedReading {
-  readonly slot: string;
-  readonly device: string;
-  readonly kind: string;
-  readonly epoch: number;
-  readonly seq: number;
-  readonly ts: number;
-  readonly value: Uint8Array;
-  /** What the reading exposes (register range or topic) as JSON, so a Grant can be checked on history. */
-  readonly source?: string;
-}
-
-/** A committed reading with its row id: the log's append order across slots. */
-export interface CommittedReading extends LoggedReading {
-  readonly id: number;
-}
-
-/** A position in one slot's readings: the next (epoch, seq) to read. */
-export interface LogPosition {
-  readonly epoch: number;
-  readonly seq: number;
-}
 
 export interface ReadingLogOptions {
   readonly file: string;
@@ -71,6 +60,8 @@ export interface ReadingLogOptions {
   readonly onDrop?: (perSlot: Readonly<Record<string, number>>) => void;
   /** A timed commit failed (the readings stay pending); default: ignored here, counted by the caller. */
   readonly onFlushError?: (e: unknown) => void;
+  /** Collectors receipt these readings (publishing is configured): timed commits skip what receipts cover first (above). */
+  readonly receipts?: boolean;
 }
 
 export interface ReadingLogStats {
@@ -92,17 +83,27 @@ export class ReadingLog {
   private readonly clock: Clock;
   private readonly batchMs: number;
   private readonly maxBytes: number;
-  private pending: LoggedReading[] = [];
+  private readonly receipts: boolean;
+  /** Appended, not committed, in row id order (which is append order). */
+  private pending: PendingReading[] = [];
   private cancelFlush: (() => void) | undefined;
   private bytes: number;
   private rows: number;
+  /** The row id the next append gets: above every id ever stored or receipted, so no id is reused for a stored row. */
+  private next: number;
   private closed = false;
   /** Pending readings dropped by MAX_PENDING (in memory: the disk was failing), per slot. */
   private readonly pendingDropped = new Map<string, number>();
-  private readonly commits = new Listeners<[number]>('reading log commits');
-  /** Cursor advances not yet committed (receipted()), and the collectors the next trim waits for. */
+  private readonly commits = new Listeners<[number, number]>('reading log commits');
+  private readonly appends = new Listeners<[]>('reading log appends');
+  /** Cursor advances not yet committed (receipted()), and the collectors a trim waits for. */
   private readonly receiptedTo = new Map<string, number>();
   private trimFor: readonly string[] = [];
+  /** Readings receipted before their commit (never stored), not yet added to the stored counter. */
+  private elided = 0;
+  private lastTrimAt: number;
+  /** When every collector's receipts last moved on (the floor rose): receipts are flowing. */
+  private floorMovedAt = -Infinity;
   private readonly upsertCursor: StatementSync;
   private readonly onFlushError: ((e: unknown) => void) | undefined;
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
@@ -112,96 +113,178 @@ export class ReadingLog {
     this.batchMs = o.batchMs ?? DEFAULT_BATCH_MS;
     this.maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
     this.clock = o.clock ?? systemClock;
+    this.receipts = o.receipts === true;
     this.onDrop = o.onDrop;
     this.onFlushError = o.onFlushError;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= 4096)) throw new LocalError(CommonCode.CONFIG_INVALID, 'reading log: maxBytes must be at least 4096');
-    this.db = new DatabaseSync(o.file);
-    this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec(`PRAGMA synchronous = ${this.durability === 'off' ? 'OFF' : 'FULL'}`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS readings (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, slot TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL,
-      epoch INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL, source TEXT,
-      UNIQUE (slot, epoch, seq))`);
-    this.db.exec('CREATE TABLE IF NOT EXISTS dropped (slot TEXT PRIMARY KEY, readings INTEGER NOT NULL)');
-    this.db.exec('CREATE TABLE IF NOT EXISTS cursors (collector TEXT PRIMARY KEY, id INTEGER NOT NULL)');
-    this.db.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    this.db = openLogDatabase(o.file, this.durability);
     this.upsertCursor = this.db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)');
-    this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings').get() as { n: number; b: number };
     this.rows = Number(t.n);
     this.bytes = Number(t.b) + this.rows * ROW_OVERHEAD_BYTES;
+    // Ids of readings receipted and never stored were used too: a cursor may name one. (An id of a
+    // reading the byte bound dropped may be given again: nothing refers to it.)
+    const hi = this.db.prepare('SELECT max(coalesce((SELECT max(id) FROM readings), 0), coalesce((SELECT max(id) FROM cursors), 0)) AS hi').get() as { hi: number };
+    this.next = Number(hi.hi) + 1;
+    this.lastTrimAt = this.clock.now();
+  }
+
+  /** The row id the next append will get (a recorder keys what waits for its commit by it). */
+  get nextId(): number {
+    return this.next;
+  }
+
+  /** The highest row id given so far (0: none). Readings up to it are stored, pending, receipted or dropped. */
+  get lastId(): number {
+    return this.next - 1;
   }
 
   /** Appends one reading; in `full` mode it is on disk when this returns. A reading already logged is ignored. */
   append(r: LoggedReading): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
-    this.pending.push(r);
+    this.pending.push({ ...r, id: this.next++, at: this.clock.now() });
     if (this.pending.length > MAX_PENDING) {
       const lost = this.pending.shift()!;
       this.pendingDropped.set(lost.slot, (this.pendingDropped.get(lost.slot) ?? 0) + 1);
     }
+    this.appends.emit();
     if (this.durability === 'full') return this.flush();
-    this.cancelFlush ??= this.clock.setTimeout(() => {
+    this.arm();
+  }
+
+  /** Called after every append (a publisher waits for enough readings to fill a window). */
+  onAppend(cb: () => void): () => void {
+    return this.appends.on(cb);
+  }
+
+  /** Receipts cover readings before their commit now: the floor moved within the last window. */
+  private eliding(): boolean {
+    return this.receipts && this.clock.now() - this.floorMovedAt < this.batchMs;
+  }
+
+  /**
+   * The timed commit: every batchMs, or every quarter of it while receipts cover readings first;
+   * never later than the oldest pending reading's batchMs (the loss window).
+   */
+  private arm(failed = false): void {
+    if (this.closed || this.cancelFlush !== undefined) return;
+    const oldest = this.pending[0];
+    // After a failed commit (a full or locked disk) the next try is a whole batchMs away, not at once.
+    const ms = failed ? this.batchMs : Math.min(this.eliding() ? this.batchMs / 4 : this.batchMs, oldest === undefined ? Infinity : Math.max(0, oldest.at + this.batchMs - this.clock.now()));
+    this.cancelFlush = this.clock.setTimeout(() => {
       this.cancelFlush = undefined;
       this.flushFromTimer();
-    }, this.batchMs);
+    }, ms);
   }
 
   /** A timer's commit: a failure (full disk, I/O error) leaves the batch pending and retried, never an exception out of a timer. */
   private flushFromTimer(): void {
+    let failed = false;
     try {
-      this.flush();
+      this.commit(this.eliding() ? this.clock.now() - (this.batchMs * 3) / 4 : Infinity);
     } catch (e) {
+      failed = true;
       this.onFlushError?.(e);
     }
+    if (this.pending.length > 0 || (this.receiptedTo.size > 0 && this.rows > 0)) this.arm(failed);
   }
 
-  /** Commits every pending reading in one transaction, then applies the byte bound. */
+  /** Commits every pending reading (but those receipts already cover) in one transaction, then applies the byte bound. */
   flush(): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
-    if ((this.pending.length === 0 && this.receiptedTo.size === 0) || this.closed) return;
-    const batch = this.pending;
-    this.pending = [];
-    const cursors = [...this.receiptedTo];
-    let added = 0;
-    let trimmed = { n: 0, bytes: 0 };
-    let dropped: Record<string, number> | undefined;
-    this.db.exec('BEGIN');
     try {
-      for (const r of batch) {
-        const res = this.insert.run(r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value, r.source ?? null);
-        if (Number(res.changes) > 0) {
-          added++;
-          this.rows++;
-          this.bytes += r.value.length + ROW_OVERHEAD_BYTES;
-        }
-      }
-      // Receipts ride on the batch's transaction: on an SD card one commit, not one per receipt.
-      for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
-      if (cursors.length > 0 && this.trimFor.length > 0) trimmed = this.deleteReceipted(Math.min(...this.trimFor.map((c) => this.storedCursor(c))));
-      if (this.bytes > this.maxBytes) dropped = this.dropOldest();
-      this.db.exec('COMMIT');
-      for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);
-      this.rows -= trimmed.n;
-      this.bytes -= trimmed.bytes;
+      this.commit(Infinity);
     } catch (e) {
-      this.db.exec('ROLLBACK');
-      // Not committed: the batch stays pending for the next flush rather than being lost (a full
-      // disk or a locked file is usually transient; the bound on pending is the caller's).
-      this.pending = [...batch, ...this.pending];
-      // Retried after batch_ms, not only at the next append (a recorder's early flush cancelled the timer).
-      if (this.durability !== 'full') this.cancelFlush ??= this.clock.setTimeout(() => ((this.cancelFlush = undefined), this.flush()), this.batchMs);
+      // Not committed: the batch stays pending, retried after batch_ms, not only at the next append
+      // (a recorder's early flush cancelled the timer).
+      if (this.durability !== 'full') this.arm(true);
       throw e;
     }
-    if (dropped !== undefined) this.onDrop?.(dropped);
-    // Also with 0 added (every reading already logged): the batch is on disk all the same (recorder settles).
-    if (batch.length > 0) this.commits.emit(added);
   }
 
-  /** Called after each commit of appended readings with how many it added, 0 when all were duplicates (publishers push committed readings only). */
-  onCommit(cb: (added: number) => void): () => void {
+  /**
+   * Commits the pending readings appended at or before `cutoff`: those every collector has
+   * receipted are counted and dropped from memory, the others written. Receipt cursors and the
+   * deletes they allow ride on the same transaction; alone they wait up to TRIM_EVERY_MS.
+   */
+  private commit(cutoff: number): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    const floor = this.receiptFloor();
+    // Due: old enough to be written, or receipted already (safe: no need to keep it in memory).
+    let due = 0;
+    while (due < this.pending.length && (this.pending[due]!.at <= cutoff || this.pending[due]!.id <= floor)) due++;
+    const batch = this.pending.slice(0, due);
+    const write = batch.filter((r) => r.id > floor);
+    const elided = due - write.length;
+    const cursors = [...this.receiptedTo];
+    const explicit = cutoff === Infinity;
+    // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
+    const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
+    if (write.length === 0 && !trimDue) {
+      // Nothing to write: what was due is receipted (its count is stored with the next commit).
+      this.pending = this.pending.slice(due);
+      this.elided += elided;
+      if (due > 0) this.commits.emit(0, batch[due - 1]!.id);
+      return;
+    }
+    let added = 0;
+    let addedBytes = 0;
+    let trimmed = { n: 0, bytes: 0 };
+    let dropped: ReturnType<typeof dropOldest> | undefined;
+    this.db.exec('BEGIN');
+    try {
+      for (const r of write) {
+        const res = this.insert.run(r.id, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value, r.source ?? null);
+        if (Number(res.changes) > 0) {
+          added++;
+          addedBytes += r.value.length + ROW_OVERHEAD_BYTES;
+        }
+      }
+      // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
+      if (trimDue) for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
+      if (trimDue && this.trimFor.length > 0) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
+      else countReceipted(this.db, this.elided + elided);
+      const bytes = this.bytes + addedBytes - trimmed.bytes;
+      if (bytes > this.maxBytes) dropped = dropOldest(this.db, bytes, this.rows + added - trimmed.n, Math.floor(this.maxBytes * 0.9));
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      // Not committed: everything stays pending for the next commit rather than being lost (a full
+      // disk or a locked file is usually transient; the bound on pending is MAX_PENDING).
+      throw e;
+    }
+    this.pending = this.pending.slice(due);
+    this.elided = 0;
+    if (trimDue) {
+      this.lastTrimAt = now;
+      for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);
+    }
+    this.rows += added - trimmed.n;
+    this.bytes += addedBytes - trimmed.bytes;
+    if (dropped !== undefined) {
+      this.rows = dropped.rows;
+      this.bytes = dropped.bytes;
+      this.onDrop?.(dropped.perSlot);
+    }
+    // Also with 0 added (every reading already logged or receipted): the batch is safe all the same (recorder settles).
+    if (due > 0) this.commits.emit(added, batch[due - 1]!.id);
+  }
+
+  /** The row id up to which every collector a trim waits for has receipted (0: none, or no collectors). */
+  private receiptFloor(): number {
+    if (this.trimFor.length === 0) return 0;
+    return Math.min(...this.trimFor.map((c) => this.cursor(c)));
+  }
+
+  /**
+   * Called after each commit with how many readings it stored (0 when all were duplicates or
+   * receipted) and the row id up to which every reading appended is now stored or receipted.
+   */
+  onCommit(cb: (added: number, durableTo: number) => void): () => void {
     return this.commits.on(cb);
   }
 
@@ -219,25 +302,36 @@ export class ReadingLog {
     for (const r of this.pending) {
       if (rows.length >= limit) break;
       if (r.slot !== slot || before(r, from) || (last !== undefined && !before(last, r))) continue;
-      rows.push(r);
+      rows.push(logged(r));
     }
     return rows;
   }
 
-  /** Committed readings after row id `afterId`, in append order, at most `limit` (what a publisher pushes). */
-  readCommitted(afterId: number, limit = 1000): CommittedReading[] {
+  /** Readings after row id `afterId`, committed then pending, in append order, at most `limit` (what a publisher pushes). */
+  readAfter(afterId: number, limit = 1000): CommittedReading[] {
     if (this.closed) return [];
     const rows = this.db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as (RawRow & { id: number })[];
-    return rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+    const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+    // Pending ids are above every committed one (commits take the oldest first).
+    for (const r of this.pending) {
+      if (out.length >= limit) break;
+      if (r.id > afterId) out.push(withId(r));
+    }
+    return out;
   }
 
-  /** Committed readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), at most `limit`. */
+  /** Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), committed then pending, at most `limit`. */
   readRange(slot: string, epoch: number, first: number, last: number, limit = 1000): CommittedReading[] {
     if (this.closed) return [];
     const rows = this.db
       .prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY id LIMIT ?')
       .all(slot, epoch, first, last, limit) as unknown as (RawRow & { id: number })[];
-    return rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+    const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+    for (const r of this.pending) {
+      if (out.length >= limit) break;
+      if (r.slot === slot && r.epoch === epoch && r.seq >= first && r.seq <= last) out.push(withId(r));
+    }
+    return out;
   }
 
   /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */
@@ -252,63 +346,24 @@ export class ReadingLog {
 
   /**
    * `collector`'s receipts now cover every reading up to row id `id`: recorded, and what every one
-   * of `collectors` has receipted deleted, in the next batch's transaction (OI §11.5). A crash
-   * before it only means those readings are sent again (the collector stores each once).
+   * of `collectors` has receipted deleted (or never written), with a later commit (OI §11.5). A
+   * crash before it only means those readings are sent again (the collector stores each once).
    */
   receipted(collector: string, id: number, collectors: readonly string[]): void {
     if (this.closed) return;
+    const floor = this.receiptFloor();
     this.receiptedTo.set(collector, Math.max(id, this.receiptedTo.get(collector) ?? 0));
     this.trimFor = [...collectors];
-    this.cancelFlush ??= this.clock.setTimeout(() => {
-      this.cancelFlush = undefined;
-      this.flushFromTimer();
-    }, this.batchMs);
+    if (this.receiptFloor() > floor) this.floorMovedAt = this.clock.now();
+    this.arm();
   }
 
-  /** Records that `collector`'s receipts cover every reading up to row id `id` (never moves back). */
-  setCursor(collector: string, id: number): void {
-    if (this.closed) return;
-    this.upsertCursor.run(collector, id);
-  }
-
-  /** Committed readings after `collector`'s cursor: what it has not receipted yet. */
+  /** Readings committed or pending after `collector`'s cursor: what it has not receipted yet. */
   unreceipted(collector: string): number {
     if (this.closed) return 0;
-    const row = this.db.prepare('SELECT count(*) AS n FROM readings WHERE id > ?').get(this.cursor(collector)) as { n: number };
-    return Number(row.n);
-  }
-
-  /**
-   * Deletes the readings every one of `collectors` has receipted (OI §11.5: the gateway deletes only
-   * what receipts cover); with no collector nothing is deleted. Returns how many were deleted.
-   */
-  trim(collectors: readonly string[]): number {
-    if (this.closed || collectors.length === 0) return 0;
-    const upTo = Math.min(...collectors.map((c) => this.cursor(c)));
-    if (upTo <= 0) return 0;
-    this.db.exec('BEGIN');
-    let t;
-    try {
-      t = this.deleteReceipted(upTo);
-      this.db.exec('COMMIT');
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
-    this.rows -= t.n;
-    this.bytes -= t.bytes;
-    return t.n;
-  }
-
-  /** Deletes rows up to `upTo` and counts them as receipted (inside the caller's transaction). */
-  private deleteReceipted(upTo: number): { n: number; bytes: number } {
-    if (upTo <= 0) return { n: 0, bytes: 0 };
-    const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings WHERE id <= ?').get(upTo) as { n: number; b: number };
-    const n = Number(t.n);
-    if (n === 0) return { n: 0, bytes: 0 };
-    this.db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
-    this.db.prepare("INSERT INTO counters (name, n) VALUES ('receipted', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(n);
-    return { n, bytes: Number(t.b) + n * ROW_OVERHEAD_BYTES };
+    const at = this.cursor(collector);
+    const row = this.db.prepare('SELECT count(*) AS n FROM readings WHERE id > ?').get(at) as { n: number };
+    return Number(row.n) + this.pending.filter((r) => r.id > at).length;
   }
 
   stats(): ReadingLogStats {
@@ -317,7 +372,7 @@ export class ReadingLog {
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pendingDropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
-    return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: r === undefined ? 0 : Number(r.n) };
+    return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided };
   }
 
   /** Commits what is pending and closes the database. */
@@ -327,52 +382,5 @@ export class ReadingLog {
     this.closed = true;
     this.db.close();
   }
-
-  /** Deletes the oldest readings until the log is back under 90% of its bound (inside flush's transaction). */
-  private dropOldest(): Record<string, number> {
-    const total: Record<string, number> = {};
-    const target = Math.floor(this.maxBytes * 0.9);
-    const oldest = this.db.prepare('SELECT id, slot, length(value) AS len FROM readings ORDER BY id LIMIT ?');
-    const del = this.db.prepare('DELETE FROM readings WHERE id <= ?');
-    const count = this.db.prepare('INSERT INTO dropped (slot, readings) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET readings = readings + excluded.readings');
-    while (this.bytes > target && this.rows > 0) {
-      const chunk = oldest.all(DROP_CHUNK) as { id: number; slot: string; len: number }[];
-      const perSlot = new Map<string, number>();
-      let last = 0;
-      for (const r of chunk) {
-        perSlot.set(r.slot, (perSlot.get(r.slot) ?? 0) + 1);
-        this.bytes -= Number(r.len) + ROW_OVERHEAD_BYTES;
-        this.rows--;
-        last = Number(r.id);
-        if (this.bytes <= target) break;
-      }
-      del.run(last);
-      for (const [slot, n] of perSlot) {
-        count.run(slot, n);
-        total[slot] = (total[slot] ?? 0) + n;
-      }
-    }
-    return total;
-  }
 }
 
-interface RawRow {
-  slot: string;
-  device: string;
-  kind: string;
-  epoch: number;
-  seq: number;
-  ts: number;
-  value: Uint8Array;
-  source: string | null;
-}
-
-function fromRow(r: RawRow): LoggedReading {
-  const out = { slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) };
-  return r.source === null ? out : { ...out, source: r.source };
-}
-
-/** a comes before position b in one slot's (epoch, seq) order. */
-function before(a: LogPosition, b: LogPosition): boolean {
-  return a.epoch < b.epoch || (a.epoch === b.epoch && a.seq < b.seq);
-}

@@ -4,9 +4,10 @@
 // reader that fell behind (backpressure, an outage) catches up from the log instead of losing what
 // it missed.
 // Settling (issue #12 "nothing lost"): a reading with `settled` (an MQTT message whose PUBACK
-// waits for it) is settled once a commit holds it: in durability full during its own append (the
-// append's commit fsyncs), in batch and off after the next commit. A reading whose append threw
-// stays pending in the log and is settled after the commit that finally takes it.
+// waits for it) is settled once it is safe: stored by a commit (in durability full during its own
+// append, whose commit fsyncs; in batch and off by the timed commit that reaches it) or receipted
+// by every collector first (reading-log.ts). A reading whose append threw stays pending in the log
+// and is settled after the commit that finally takes it.
 
 import type { HilDevice, Reading, Unsubscribe } from '../../hil/device.js';
 import { Listeners } from '../../hil-devices/readings.js';
@@ -38,8 +39,8 @@ export class ReadingRecorder {
   private readonly offs: Unsubscribe[] = [];
   private readonly next = new Map<string, number>();
   private readonly appended = new Listeners<[string]>('reading log appends');
-  /** `settled` of readings appended and not yet committed, oldest first. */
-  private unsettled: (() => void)[] = [];
+  /** `settled` of readings appended and not yet committed, by row id, oldest first. */
+  private unsettled: { readonly id: number; readonly settle: () => void }[] = [];
   /** Appends and early commits that threw (the readings stayed pending, or the append was refused). */
   errors = 0;
 
@@ -54,8 +55,8 @@ export class ReadingRecorder {
   }
 
   start(): void {
-    // Every commit holds every reading appended before it (pending or retried): all waiting settle.
-    this.offs.push(this.o.log.onCommit(() => this.settle()));
+    // A commit makes every reading up to a row id safe (pending or retried): those waiting settle.
+    this.offs.push(this.o.log.onCommit((_added, durableTo) => this.settle(durableTo)));
     for (const d of this.o.devices.values()) this.offs.push(d.onReading((r) => this.record(r)));
   }
 
@@ -85,8 +86,8 @@ export class ReadingRecorder {
 
   private record(r: Reading): void {
     this.next.set(r.slot, r.seq + 1);
-    // Queued before append: in durability full the append's own commit settles it.
-    if (r.settled !== undefined) this.unsettled.push(r.settled);
+    // Queued before append, under the id the append gives it: in durability full the append's own commit settles it.
+    if (r.settled !== undefined) this.unsettled.push({ id: this.o.log.nextId, settle: r.settled });
     try {
       this.o.log.append({
         slot: r.slot,
@@ -115,12 +116,15 @@ export class ReadingRecorder {
     }
   }
 
-  private settle(): void {
-    const due = this.unsettled;
-    this.unsettled = [];
-    for (const s of due) {
+  private settle(durableTo: number): void {
+    let n = 0;
+    while (n < this.unsettled.length && this.unsettled[n]!.id <= durableTo) n++;
+    if (n === 0) return;
+    const due = this.unsettled.slice(0, n);
+    this.unsettled = this.unsettled.slice(n);
+    for (const { settle } of due) {
       try {
-        s();
+        settle();
       } catch (e) {
         this.o.onError(e);
       }

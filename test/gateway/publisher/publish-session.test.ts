@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePublish, encodePublish, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
+import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
 import { rangesOf } from '../../../src/hil/publish-ranges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
-import { runPublishSession, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { runPublishSession, WINDOW_BYTES, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
@@ -71,7 +71,10 @@ function collectorSide(session: Session): { messages: PublishMessage[]; next: (t
       const m = decodePublish(b);
       messages.push(m);
       const w = waiters.findIndex((x) => x.t === m.t);
-      if (w >= 0) waiters.splice(w, 1)[0]!.resolve(m);
+      if (w >= 0) {
+        seen = messages.length;
+        waiters.splice(w, 1)[0]!.resolve(m);
+      }
     });
   });
   return {
@@ -94,6 +97,7 @@ function setup(rows: number) {
   fill(log, 'tty-1', rows);
   const grantId = new Uint8Array(32).fill(7);
   const ignored: string[] = [];
+  const onTooLarge: ((n: number) => void)[] = [];
   const hooks: PublishSessionHooks = {
     log,
     collector: toHex(p.col.id.cid),
@@ -109,10 +113,11 @@ function setup(rows: number) {
     onReceiptIgnored: (_reason, code) => void ignored.push(code),
     onRevoked: () => undefined,
     onBadMessage: () => undefined,
+    onTooLarge: (n) => onTooLarge.forEach((f) => f(n)),
   };
   const side = collectorSide(p.collector);
   const run = runPublishSession(p.gateway, hooks);
-  return { ...p, log, grantId, ignored, side, run };
+  return { ...p, log, grantId, ignored, onTooLarge, side, run };
 }
 
 function windowRows(m: PublishMessage): WireReading[] {
@@ -178,6 +183,34 @@ describe('publish session, gateway side', () => {
     await t.side.next('announce');
     t.side.send({ t: 'refused', code: 'DISCOVERY_AUDIENCE' });
     expect(await t.run).toBe('refused');
+  });
+
+  it('bounds a window by bytes and passes over a reading too large for any message, reporting it', async () => {
+    const s = setup(0);
+    const tooLarge: number[] = [];
+    s.onTooLarge.push((n) => tooLarge.push(n));
+    const big = (n: number, seq: number) => ({ slot: 'tty-1', device: 'dev-tty-1', kind: 'serial' as const, epoch: 1, seq, ts: 1_700_000_000_000 + seq, value: new Uint8Array(n).fill(0x61) });
+    s.log.append(big(200 * 1024, 0));
+    s.log.append(big(200 * 1024, 1));
+    s.log.append(big(MAX_READING_VALUE + 1, 2));
+    s.log.append(big(10, 3));
+    s.log.flush();
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    const signer = receiptSigner(s.d.provider, s.col.id.signer, ['telemetry.store']);
+    const seen: number[][] = [];
+    while (seen.flat().length < 3) {
+      const w = await s.side.next('readings');
+      const rows = windowRows(w);
+      // 256 KiB per window, one row at least: the two 200 KiB readings never share a window.
+      expect(rows.reduce((a, r) => a + r.value.length, 0) <= WINDOW_BYTES || rows.length === 1).toBe(true);
+      seen.push(rows.map((r) => r.seq));
+      s.side.send({ t: 'receipt', w: (w as { w: number }).w, rc: signer.accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(rows)) });
+    }
+    expect(seen).toEqual([[0], [1], [3]]);
+    expect(tooLarge).toEqual([1]);
+    s.gateway.close();
+    await s.run;
   });
 });
 

@@ -12,6 +12,8 @@
 //   request (§11.3 indexer request within the session), revoked (§11.6 signed confirmation).
 
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
+import { CborReader } from '../uzp/cbor-reader.js';
+import { CborWriter } from '../uzp/cbor-writer.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
 export const ANNOUNCE_ACTIONS = ['new', 'refresh'] as const;
@@ -90,8 +92,17 @@ export type PublishMessage =
   /** `rev`: the object_id of the revocation this confirms. */
   | { t: 'revoked'; rev: Uint8Array; rc: Uint8Array };
 
-function rowsToCbor(rows: readonly WireReading[]): CborValue[] {
-  return rows.map((r) => [r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value]);
+/** `rows` = [ row, ... ], row = [ slot, device, kind, epoch, seq, ts, value ] (docs/PROFILE.md §Publishing). */
+function writeRows(w: CborWriter, rows: readonly WireReading[]): Uint8Array {
+  w.text('rows').array(rows.length);
+  for (const r of rows) w.array(7).text(r.slot).text(r.device).text(r.kind).uint(r.epoch).uint(r.seq).uint(r.ts).bytes(r.value);
+  return w.finish();
+}
+
+function rowsSizeHint(rows: readonly WireReading[]): number {
+  let n = 64;
+  for (const r of rows) n += 48 + r.slot.length + r.device.length + r.value.length;
+  return n;
 }
 
 function catalogueToCbor(c: readonly CatalogueEntry[]): CborValue[] {
@@ -117,10 +128,13 @@ export function encodePublish(m: PublishMessage): Uint8Array {
       for (const [k, v] of Object.entries(m.dropped)) if (v > 0) dropped[k] = v;
       return encodeCanonical({ t: m.t, action: m.action, ...(m.name !== undefined ? { name: m.name } : {}), board: m.board, cat: catalogueToCbor(m.catalogue), grant: m.grant, dropped, digests: d });
     }
+    // The hot messages, written by hand; the same bytes as encodeCanonical of
+    // { t, w, rows } and { t, id, rows, done } (test/hil/publish-messages.test.ts holds them equal).
+    // Keys in RFC 8949 §4.2.1 order: t, w, rows and t, id, done, rows.
     case 'readings':
-      return encodeCanonical({ t: m.t, w: m.w, rows: rowsToCbor(m.rows) });
+      return writeRows(new CborWriter(rowsSizeHint(m.rows)).map(3).text('t').text(m.t).text('w').uint(m.w), m.rows);
     case 'range':
-      return encodeCanonical({ t: m.t, id: m.id, rows: rowsToCbor(m.rows), done: m.done });
+      return writeRows(new CborWriter(rowsSizeHint(m.rows)).map(4).text('t').text(m.t).text('id').uint(m.id).text('done').bool(m.done), m.rows);
     default: {
       const out: CborMap = {};
       for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
@@ -167,6 +181,57 @@ function decodeRows(v: CborValue | undefined, what: string): WireReading[] {
   });
 }
 
+/**
+ * readings and range read strictly in their one canonical form (keys t, w, rows and t, id, done,
+ * rows); anything else, valid or not, is undefined and goes through the generic decoder, which
+ * accepts the same bytes with the same value and refuses the rest with its code.
+ */
+function readWindow(bytes: Uint8Array): PublishMessage | undefined {
+  const r = new CborReader(bytes);
+  const n = r.head(5);
+  if (n === 3) {
+    if (!r.key('t') || !r.key('readings') || !r.key('w')) return undefined;
+    const w = r.uint();
+    if (w === undefined || w > 0xffff_ffff || !r.key('rows')) return undefined;
+    const rows = readRows(r);
+    return rows !== undefined && r.done ? { t: 'readings', w, rows } : undefined;
+  }
+  if (n === 4) {
+    if (!r.key('t') || !r.key('range') || !r.key('id')) return undefined;
+    const id = r.uint();
+    if (id === undefined || id > 0xffff_ffff || !r.key('done')) return undefined;
+    const done = r.bool();
+    if (done === undefined || !r.key('rows')) return undefined;
+    const rows = readRows(r);
+    return rows !== undefined && r.done ? { t: 'range', id, rows, done } : undefined;
+  }
+  return undefined;
+}
+
+function readRows(r: CborReader): WireReading[] | undefined {
+  const n = r.head(4);
+  if (n === undefined || n > MAX_WINDOW_ROWS) return undefined;
+  const rows: WireReading[] = [];
+  for (let i = 0; i < n; i++) {
+    if (r.head(4) !== 7) return undefined;
+    const slot = r.text();
+    const device = r.text();
+    const kind = r.text();
+    const epoch = r.uint();
+    const seq = r.uint();
+    const ts = r.uint();
+    const value = r.bytes();
+    if (!isId(slot) || !isId(device) || !isId(kind) || epoch === undefined || epoch > 0xffff_ffff || seq === undefined || ts === undefined) return undefined;
+    if (value === undefined || value.length === 0 || value.length > MAX_VALUE) return undefined;
+    rows.push({ slot, device, kind, epoch, seq, ts, value });
+  }
+  return rows;
+}
+
+function isId(s: string | undefined): s is string {
+  return s !== undefined && s.length > 0 && s.length <= MAX_ID;
+}
+
 function decodeCatalogue(v: CborValue | undefined): CatalogueEntry[] {
   const seen = new Set<string>();
   return asArray(v, 'announce.cat', MAX_SLOTS).map((item, i) => {
@@ -199,6 +264,8 @@ function decodeDropped(v: CborValue | undefined): Record<string, number> {
 
 /** Decodes one publish-channel message; throws DecodeError only. */
 export function decodePublish(bytes: Uint8Array): PublishMessage {
+  const fast = readWindow(bytes);
+  if (fast !== undefined) return fast;
   const m = asMap(decodeCanonical(bytes, 8), 'publish message');
   const t = asText(m.t, 'publish message type', 16);
   switch (t) {

@@ -450,6 +450,69 @@ describe('publish messages: round trips (property)', () => {
   });
 });
 
+describe('publish messages: the hand-written windows', () => {
+  // readings and range are written by a hand CBOR writer (src/uzp/cbor-writer.ts): the bytes must be
+  // exactly the generic deterministic encoder's, for any rows (lengths across every head size,
+  // non-ASCII ids, integers past 2^32).
+  const wideRow: fc.Arbitrary<WireReading> = fc.record({
+    slot: fc.string({ minLength: 1, maxLength: 64, unit: 'grapheme' }),
+    device: fc.string({ minLength: 1, maxLength: 64, unit: 'binary' }),
+    kind: id,
+    epoch: u32,
+    seq: fc.oneof(uint, fc.constantFrom(23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32)),
+    ts: uint,
+    value: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 30 }), fc.uint8Array({ minLength: 250, maxLength: 300 }), fc.uint8Array({ minLength: 65_530, maxLength: 65_540 })),
+  });
+  const smallRow = wideRow.map((r) => ({ ...r, value: r.value.subarray(0, 300) }));
+  const generic = (rows: readonly WireReading[]): CborValue[] => rows.map((r) => [r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value]);
+  it('equal encodeCanonical of the same map, byte for byte', () => {
+    fc.assert(
+      fc.property(fc.array(wideRow, { maxLength: 30 }), u32, fc.boolean(), (rows, n, done) => {
+        expect(toHex(encodePublish({ t: 'readings', w: n, rows }))).toBe(toHex(encodeCanonical({ t: 'readings', w: n, rows: generic(rows) })));
+        expect(toHex(encodePublish({ t: 'range', id: n, rows, done }))).toBe(toHex(encodeCanonical({ t: 'range', id: n, rows: generic(rows), done })));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  // readings and range are also read by a strict hand reader (src/uzp/cbor-reader.ts) before the
+  // generic decoder. Whatever decodePublish takes as one of them must be the canonical encoding of
+  // what it returned — the bytes the generic decoder, and only it, accepts for that value — so the
+  // hand reader can never take a byte string the generic decoder refuses, nor read it differently.
+  const asGeneric = (m: PublishMessage): CborValue =>
+    m.t === 'readings' ? { t: m.t, w: m.w, rows: generic(m.rows) } : m.t === 'range' ? { t: m.t, id: m.id, rows: generic(m.rows), done: m.done } : null;
+  const takenOnlyCanonical = (b: Uint8Array): void => {
+    let m: PublishMessage;
+    try {
+      m = decodePublish(b);
+    } catch (e) {
+      expect(e).toBeInstanceOf(DecodeError);
+      return;
+    }
+    if (m.t === 'readings' || m.t === 'range') expect(toHex(encodeCanonical(asGeneric(m)))).toBe(toHex(b));
+  };
+  it('take only canonical bytes: 4,000 mutations of windows, BOM and invalid UTF-8 in ids, long heads', () => {
+    const bases = [
+      ...fc.sample(fc.array(smallRow, { minLength: 1, maxLength: 4 }), 20).map((rows) => encodePublish({ t: 'readings', w: 7, rows })),
+      ...fc.sample(fc.array(smallRow, { minLength: 1, maxLength: 4 }), 20).map((rows) => encodePublish({ t: 'range', id: 300, rows, done: false })),
+    ];
+    fc.assert(fc.property(mutatedArb(bases), takenOnlyCanonical), { numRuns: 4000 });
+    const one = (slot: Uint8Array): Uint8Array => {
+      const b = encodePublish({ t: 'readings', w: 1, rows: [{ ...row0, slot: 'x'.repeat(slot.length) }] });
+      const at = Buffer.from(b).indexOf(Buffer.from('x'.repeat(slot.length)));
+      b.set(slot, at);
+      return b;
+    };
+    // A leading BOM is text (kept, as cborg keeps it); invalid UTF-8 and an overlong form are refused.
+    expect((decodePublish(one(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41))) as Extract<PublishMessage, { t: 'readings' }>).rows[0]!.slot).toBe('\ufeffA');
+    for (const bad of [Uint8Array.of(0xff, 0x41), Uint8Array.of(0xc0, 0x81), Uint8Array.of(0xed, 0xa0, 0x80)]) expect(refused(one(bad))).not.toBe('ok');
+    // w = 5 written with a one-byte head (0x18 0x05) is not the shortest form.
+    const w5 = encodePublish({ t: 'readings', w: 5, rows: [row0] });
+    const i = Buffer.from(w5).indexOf(Buffer.from([0x61, 0x77, 0x05])) + 2;
+    expect(refused(Uint8Array.from([...w5.subarray(0, i), 0x18, 0x05, ...w5.subarray(i + 1)]))).toMatch(/^CBOR_/);
+  });
+});
+
 // ---- junk ----
 
 /** 'ok', or the DecodeError's code; any other exception fails the test. */

@@ -76,8 +76,12 @@ export class SqliteStore implements ReadingStore {
       let inserted = 0;
       this.db.exec('BEGIN IMMEDIATE');
       try {
+        // A batch is one gateway's window: its CID is hexed once, not per row.
+        let gateway: Uint8Array | undefined;
+        let hex = '';
         for (const r of readings) {
-          inserted += Number(this.insertOne.run(toHex(r.gateway), r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes);
+          if (r.gateway !== gateway) hex = toHex((gateway = r.gateway));
+          inserted += Number(this.insertOne.run(hex, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes);
         }
         this.db.exec('COMMIT');
       } catch (e) {

@@ -49,6 +49,8 @@ export const TRIM_EVERY_MS = 5_000;
  * reading is dropped and counted, so a dead disk costs readings, never the gateway's memory.
  */
 export const MAX_PENDING = 100_000;
+/** While receipts come before commits, the commit timer ticks this many times per batchMs. */
+const ELIDE_TICKS = 8;
 
 export interface ReadingLogOptions {
   readonly file: string;
@@ -165,14 +167,16 @@ export class ReadingLog {
   }
 
   /**
-   * The timed commit: every batchMs, or every quarter of it while receipts cover readings first;
-   * never later than the oldest pending reading's batchMs (the loss window).
+   * The timed commit: every batchMs, or every eighth of it while receipts cover readings first
+   * (committing then only what has waited 7/8 of it, so a reading is on disk by its batchMs at the
+   * latest and has most of that time to be receipted instead); never later than the oldest pending
+   * reading's batchMs (the loss window).
    */
   private arm(failed = false): void {
     if (this.closed || this.cancelFlush !== undefined) return;
     const oldest = this.pending[0];
     // After a failed commit (a full or locked disk) the next try is a whole batchMs away, not at once.
-    const ms = failed ? this.batchMs : Math.min(this.eliding() ? this.batchMs / 4 : this.batchMs, oldest === undefined ? Infinity : Math.max(0, oldest.at + this.batchMs - this.clock.now()));
+    const ms = failed ? this.batchMs : Math.min(this.eliding() ? this.batchMs / ELIDE_TICKS : this.batchMs, oldest === undefined ? Infinity : Math.max(0, oldest.at + this.batchMs - this.clock.now()));
     this.cancelFlush = this.clock.setTimeout(() => {
       this.cancelFlush = undefined;
       this.flushFromTimer();
@@ -183,7 +187,7 @@ export class ReadingLog {
   private flushFromTimer(): void {
     let failed = false;
     try {
-      this.commit(this.eliding() ? this.clock.now() - (this.batchMs * 3) / 4 : Infinity);
+      this.commit(this.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
     } catch (e) {
       failed = true;
       this.onFlushError?.(e);

@@ -18,12 +18,6 @@ import { StateError } from '../lib/errors.js';
 
 const DT_MODEL = '/proc/device-tree/model';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-/**
- * Evidence reuses a bundle measurement that finished less than this long ago (docs/PROFILE.md
- * §Attestation, "Bundle measurement"): the gateway's start-up measurement and the evidence its RN
- * link and first verifiers ask for right after it would otherwise walk the whole bundle again each.
- */
-export const MEASUREMENT_REUSE_MS = 2_000;
 
 interface AttesterOptions {
   readonly provider: CryptoProvider;
@@ -148,7 +142,7 @@ export class Attester {
 
   private async build(nonce: Uint8Array, binding: Uint8Array | undefined): Promise<Uint8Array> {
     const p = this.o.provider;
-    const [bundle, lockfile, runtime, submods] = await Promise.all([this.measurer.measure(MEASUREMENT_REUSE_MS), lockfileDigest(p, this.bundleDir), this.runtime.measure(), this.submods()]);
+    const [bundle, lockfile, runtime, submods] = await Promise.all([this.measurer.measure(), lockfileDigest(p, this.bundleDir), this.runtime.measure(), this.submods()]);
     const claims: Claims = {
       ...this.fixed,
       eat_nonce: nonce,

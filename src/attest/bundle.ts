@@ -94,26 +94,13 @@ interface CachedLeaf {
  */
 export class BundleMeasurer {
   private readonly cache = new Map<string, CachedLeaf>();
-  private last: { readonly at: number; readonly value: BundleMeasurement } | undefined;
 
   constructor(
     private readonly p: CryptoProvider,
     readonly dir: string,
   ) {}
 
-  /**
-   * Measures now, or returns the last measurement when it finished less than `maxAgeMs` ago: evidence
-   * asked for together (an RN attach and a verifier's session at start, or right after failover) shares
-   * one walk, which costs a stat per file even when nothing changed (~0.25 s of CPU on this dev tree).
-   */
-  async measure(maxAgeMs = 0): Promise<BundleMeasurement> {
-    if (this.last !== undefined && performance.now() - this.last.at < maxAgeMs) return this.last.value;
-    const value = await this.walkAndHash();
-    this.last = { at: performance.now(), value };
-    return value;
-  }
-
-  private async walkAndHash(): Promise<BundleMeasurement> {
+  async measure(): Promise<BundleMeasurement> {
     const paths: string[] = [];
     for (const top of BUNDLE_ENTRIES) await this.walk(top, paths);
     paths.sort(compareUtf8);

@@ -16,9 +16,9 @@ const BAUD = 115_200;
 const READS = QUICK ? 30 : 200; // per path
 const WARMUP = QUICK ? 5 : 20;
 const BLOCK = 10; // reads per path per turn; the paths take turns so machine load hits all alike
-// Pause before every read, outside the timed part: longer than the RTU master's inter-frame silence
-// (RTU_SILENCE_FLOOR_MS = 20 ms, src/ports/constants.ts), so no read waits for the previous one's
-// silence and every path is timed from a quiet line.
+// Pause before every read, outside the timed part: much longer than the RTU master's inter-frame
+// silence (t3.5, src/ports/line-timing.ts), so no read waits for the previous one's silence and
+// every path is timed from a quiet line.
 const GAP_MS = 25;
 const PURPOSES = [{ purpose: 'modbus.read', units: [1] }];
 

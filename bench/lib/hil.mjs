@@ -108,13 +108,13 @@ export async function startGateway(name, configPath, { nodeArgs = [] } = {}) {
   return proc;
 }
 
-/** A Modbus RTU slot on the virtual board: 8N1 (as the bench lines), polls rarely unless told. */
-export function modbusSlot(id, { baud, units, pollMs = 86_400_000, timeoutMs = 1000 }) {
+/** A Modbus RTU slot on the virtual board: 8N1 unless told (as the bench lines), polls rarely unless told. */
+export function modbusSlot(id, { baud, units, pollMs = 86_400_000, timeoutMs = 1000, parity = 'none' }) {
   return {
     device: {
       id,
       driver: 'modbus-poller',
-      serial: { baud, parity: 'none', stop_bits: 1 },
+      serial: { baud, parity, stop_bits: 1 },
       timeout_ms: timeoutMs,
       poll_interval_ms: pollMs,
       units: units.map((unit) => ({ unit, registers: [{ name: 'block', table: 'holding', address: 0, count: REGISTERS }] })),
@@ -156,8 +156,8 @@ export async function operatorSlot(uzp, gwCid, slot, mode, purposes) {
  * with the settings the gateway uses for an RTU slot (equipment.ts: lowLatency, 8N1 here, RS-485
  * direction 'auto' on the virtual board); `rtu` adds RtuTransport options (e.g. silenceMs).
  */
-export async function directMaster(path, baud, { timeoutMs = 1000, rtu = {} } = {}) {
-  const link = new SerialLink({ path, baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1, rs485: { direction: 'auto' }, lowLatency: true }).start();
+export async function directMaster(path, baud, { timeoutMs = 1000, rtu = {}, parity = 'none' } = {}) {
+  const link = new SerialLink({ path, baudRate: baud, dataBits: 8, parity, stopBits: 1, rs485: { direction: 'auto' }, lowLatency: true }).start();
   await link.whenOpen();
   const bus = ModbusBus.rtu(link, { timeoutMs, ...rtu });
   return {

@@ -6,6 +6,7 @@ import { childPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { Node, Obj } from './node.js';
 import { parseRegisterMap, pollInterval, PROFILE_NAME } from './register-schema.js';
+import { MODBUS_BROADCAST_TURNAROUND_MS } from '../ports/constants.js';
 import { RTU_MAX_UNIT, TCP_MAX_UNIT } from '../ports/modbus/vocabulary.js';
 import { didYouMean } from './suggest.js';
 import { MAX_BAUD } from './board-schema.js';
@@ -42,7 +43,7 @@ export interface DeviceContext {
 
 const COMMON = ['id', 'driver', 'description'];
 const KEYS: Record<DeviceKind, readonly string[]> = {
-  'modbus-poller': [...COMMON, 'serial', 'tcp', 'tcp_unit_0', 'timeout_ms', 'poll_interval_ms', 'queue_limit', 'units'],
+  'modbus-poller': [...COMMON, 'serial', 'tcp', 'tcp_unit_0', 'timeout_ms', 'turnaround_ms', 'inter_request_delay_ms', 'poll_interval_ms', 'queue_limit', 'units'],
   'serial-line': [...COMMON, 'serial', 'delimiter', 'max_line_bytes', 'encoding'],
   'serial-raw': [...COMMON, 'serial', 'max_buffer_bytes', 'idle_flush_ms'],
   'mqtt-bridge': [...COMMON, 'broker', 'client_id', 'username', 'password_file', 'ca_file', 'subscribe', 'publish', 'qos', 'max_inflight', 'max_queue', 'max_payload_bytes', 'keepalive_s', 'clean_session'],
@@ -113,6 +114,11 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
   const queueLimit = o.opt('queue_limit', (x) => x.int(1, 10_000, 'a per-unit queue limit 1..10000')) ?? 16;
   // Unit 0 is a broadcast only on a serial line; on Modbus TCP it is an ordinary address the device answers.
   const tcpUnit0 = o.opt('tcp_unit_0', (x) => (transport.kind === 'tcp' ? x.bad('no "tcp_unit_0" on a Modbus TCP device (unit 0 is an ordinary address there, passed on as it is)', 'remove "tcp_unit_0"; it applies to Modbus RTU slots only', 'refuse' as const) : x.choice(TCP_UNIT_0_MODES)));
+  // Serial-line timing (Modbus over Serial Line V1.02 §2.4.1, §2.5.1.1): RTU only, absent = default.
+  const rtuOnly = (key: string, what: string) =>
+    o.opt(key, (x) => (transport.kind === 'tcp' ? x.bad(`no "${key}" on a Modbus TCP device`, `remove "${key}"; it applies to Modbus RTU slots only`, 0) : x.int(0, 10_000, what)));
+  const turnaroundMs = rtuOnly('turnaround_ms', 'a wait after a broadcast in ms, 0..10000');
+  const interRequestDelayMs = rtuOnly('inter_request_delay_ms', 'a delay between transactions in ms, 0..10000');
   const unitNodes = o.req('units').list(1, RTU_MAX_UNIT, 'units');
   const units = unitNodes.map((u) => parseUnit(u, ctx, transport.kind === 'tcp', { pollIntervalMs, timeoutMs }));
   const seen = new Map<number, number>();
@@ -122,7 +128,19 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
     if (first !== undefined) ctx.log.cross(path, { expected: 'each unit id once on a bus', found: `${u.unit} again (first at units[${first}])`, fix: 'give each slave its own address: two slaves answering one id corrupt each other’s replies' });
     else seen.set(u.unit, i);
   });
-  return { ...base, driver: 'modbus-poller', transport, ...(transport.kind === 'rtu' ? { tcpUnit0: tcpUnit0 ?? 'refuse' } : {}), timeoutMs, pollIntervalMs, queueLimit, units };
+  return {
+    ...base,
+    driver: 'modbus-poller',
+    transport,
+    ...(transport.kind === 'rtu' ? { tcpUnit0: tcpUnit0 ?? 'refuse' } : {}),
+    timeoutMs,
+    // Defaults are left out, so writing one explicitly does not change the config digest.
+    ...(turnaroundMs !== undefined && turnaroundMs !== MODBUS_BROADCAST_TURNAROUND_MS ? { turnaroundMs } : {}),
+    ...(interRequestDelayMs !== undefined && interRequestDelayMs > 0 ? { interRequestDelayMs } : {}),
+    pollIntervalMs,
+    queueLimit,
+    units,
+  };
 }
 
 function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?: string }): MqttBridgeDevice {

@@ -57,6 +57,8 @@ function device(d: DeviceConfig, rel: (p: string) => string): Json {
         ...base,
         ...(d.transport.kind === 'rtu' ? { serial: serial(d.transport.serial), tcp_unit_0: d.tcpUnit0 ?? 'refuse' } : { tcp: { host: d.transport.host, port: d.transport.port } }),
         timeout_ms: d.timeoutMs,
+        ...opt('turnaround_ms', d.turnaroundMs),
+        ...opt('inter_request_delay_ms', d.interRequestDelayMs),
         poll_interval_ms: d.pollIntervalMs,
         queue_limit: d.queueLimit,
         units: d.units.map((u) => ({ unit: u.unit, ...opt('name', u.name), ...opt('profile', u.profile), timeout_ms: u.timeoutMs, registers: u.registers.map(register) })),

@@ -7,7 +7,7 @@
 //   tty-1    serial-line, 9600 8N1: a line sensor streaming `T=21.4;H=40\r\n` once a second
 //   net-1    mqtt-bridge: an MQTT press publishing telemetry to the demo's broker
 
-import type { Framing } from '../sim/line-timing.js';
+import type { Framing } from '../ports/line-timing.js';
 import type { ByteDuplex } from '../sim/duplex.js';
 import { drift } from '../sim/live-values.js';
 import { LineSensor } from '../sim/line-sensor.js';

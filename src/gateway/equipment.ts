@@ -6,6 +6,7 @@ import type { Rs485Control, SlotConfig } from '../config/types.js';
 import { SerialLink } from '../ports/serial.js';
 import type { Rs485Options } from '../ports/rs485.js';
 import { ModbusBus } from '../ports/modbus/bus.js';
+import { lowerUsbLatencyTimer } from '../ports/usb-latency.js';
 import { MqttLink } from '../ports/mqtt.js';
 import type { PortLog } from '../ports/log.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
@@ -52,7 +53,11 @@ export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: Por
       if (d.transport.kind === 'tcp') return { bus: ModbusBus.tcp({ host: d.transport.host, port: d.transport.port, timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
       {
         const link = serialLink(slot, d.transport.serial, log, portFactory);
-        return { link, bus: ModbusBus.rtu(link, { timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log }) };
+        // An FTDI-class adapter's 16 ms latency timer caps a bus near 50 transactions a second:
+        // lowered at every open (a replugged adapter starts at 16 ms again).
+        if (portFactory === undefined) link.on('state', (s) => void (s === 'open' && lowerUsbLatencyTimer(link.path, log)));
+        const timing = { ...(d.turnaroundMs !== undefined ? { broadcastTurnaroundMs: d.turnaroundMs } : {}), ...(d.interRequestDelayMs !== undefined ? { interRequestDelayMs: d.interRequestDelayMs } : {}) };
+        return { link, bus: ModbusBus.rtu(link, { timeoutMs: d.timeoutMs, unitQueueMax: d.queueLimit, log, ...timing }) };
       }
     case 'serial-line':
     case 'serial-raw':

@@ -87,6 +87,10 @@ export interface ModbusPollerDevice extends DeviceBase {
   /** RTU only; absent means 'refuse' (the config schema always fills it in for RTU). */
   readonly tcpUnit0?: TcpUnit0Mode;
   readonly timeoutMs: number;
+  /** RTU only: wait after a broadcast before the next request (absent: MODBUS_BROADCAST_TURNAROUND_MS). */
+  readonly turnaroundMs?: number;
+  /** RTU only: extra quiet time between transactions, for slaves slower than t3.5 (absent: 0). */
+  readonly interRequestDelayMs?: number;
   readonly pollIntervalMs: number;
   /** Bounded per-unit request queue. */
   readonly queueLimit: number;

@@ -37,13 +37,6 @@ export const MODBUS_SILENT_AFTER_TIMEOUTS = 2;
 export const MODBUS_SILENT_REPROBE_MS = 10_000;
 /** After a broadcast (unit 0) no slave answers; the master waits this long before the next request. */
 export const MODBUS_BROADCAST_TURNAROUND_MS = 100;
-/**
- * Floor of the RTU inter-frame silence. The spec's t3.5 is 1.75 ms above 19200 baud, shorter
- * than Node's timer resolution and a USB adapter's latency timer (16 ms on FTDI by default),
- * so a partial frame is discarded only after this much silence; a complete frame is recognised
- * by its length first (see rtu-frame.ts), so the floor never delays a good reply.
- */
-export const RTU_SILENCE_FLOOR_MS = 20;
 /** Connect timeout for a Modbus TCP device. */
 export const MODBUS_TCP_CONNECT_TIMEOUT_MS = 3_000;
 

@@ -1,6 +1,7 @@
 // Character timing on an asynchronous serial line: how long one byte occupies the wire and how
-// long the Modbus RTU silences are. The pacer and the RTU framer both read it from here so that
-// "a byte" and "3.5 characters" mean the same thing everywhere.
+// long the Modbus RTU silences are. The gateway's RTU master, the simulator's pacer and RTU framer
+// and the benches all read it from here, so "a byte" and "3.5 characters" mean the same thing
+// everywhere.
 
 import { CommonCode, LocalError } from '../lib/errors.js';
 
@@ -28,20 +29,29 @@ function checkBaud(baud: number): number {
   return baud;
 }
 
-/** Milliseconds one character occupies the line. */
-export function charTimeMs(baud: number, framing: Framing = DEFAULT_FRAMING): number {
-  return (bitsPerChar(framing) * 1000) / checkBaud(baud);
+/** Milliseconds one character occupies the line; `framing` as on a label, or bits per character. */
+export function charTimeMs(baud: number, framing: Framing | number = DEFAULT_FRAMING): number {
+  return ((typeof framing === 'number' ? framing : bitsPerChar(framing)) * 1000) / checkBaud(baud);
 }
 
 /**
  * Modbus over Serial Line V1.02 §2.5.1.1: the inter-frame silence t3.5 is 3.5 character times,
  * fixed at 1.750 ms above 19200 baud (so fast lines do not need sub-character timers).
  */
-export function t35Ms(baud: number, framing: Framing = DEFAULT_FRAMING): number {
+export function t35Ms(baud: number, framing: Framing | number = DEFAULT_FRAMING): number {
   return checkBaud(baud) > 19_200 ? 1.75 : 3.5 * charTimeMs(baud, framing);
 }
 
 /** Same section: the inter-character limit t1.5, fixed at 0.750 ms above 19200 baud. */
-export function t15Ms(baud: number, framing: Framing = DEFAULT_FRAMING): number {
+export function t15Ms(baud: number, framing: Framing | number = DEFAULT_FRAMING): number {
   return checkBaud(baud) > 19_200 ? 0.75 : 1.5 * charTimeMs(baud, framing);
+}
+
+/**
+ * The shortest a Modbus RTU transaction can take on the line (§2.5.1.1): the request's and the
+ * reply's characters, each frame followed by t3.5 of silence. What a master at line rate reaches,
+ * one transaction at a time; the benches' `spec_line_limit` is 1000 / this.
+ */
+export function rtuTransactionMs(requestBytes: number, replyBytes: number, baud: number, framing: Framing | number = DEFAULT_FRAMING): number {
+  return (requestBytes + replyBytes) * charTimeMs(baud, framing) + 2 * t35Ms(baud, framing);
 }

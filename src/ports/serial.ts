@@ -36,7 +36,7 @@ interface SerialLinkOptions extends SerialFraming {
   readonly path: string;
   /** RS-485 direction control; omit for RS-232/USB adapters that switch direction themselves. */
   readonly rs485?: Rs485Options;
-  /** Ask the driver for low latency (FTDI latency timer 16 ms -> 1 ms); best effort. */
+  /** Ask the driver for low latency (ASYNC_LOW_LATENCY); best effort. FTDI adapters need usb-latency.ts as well. */
   readonly lowLatency?: boolean;
   readonly maxQueuedBytes?: number;
   readonly backoff?: Partial<BackoffOptions>;

@@ -6,7 +6,7 @@
 
 import { systemClock, type Clock } from '../lib/clock.js';
 import { listen, type ByteDuplex } from './duplex.js';
-import { DEFAULT_FRAMING, t35Ms, type Framing } from './line-timing.js';
+import { DEFAULT_FRAMING, t35Ms, type Framing } from '../ports/line-timing.js';
 import { ModbusSlave, type ModbusSlaveSpec } from './modbus-slave.js';
 import { BROADCAST_UNIT, decodeRtu, encodeRtu, expectedRequestLength } from './modbus-rtu-frame.js';
 import { randomBytes, seeded, type Random } from './prng.js';

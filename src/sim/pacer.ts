@@ -12,7 +12,7 @@
 
 import { systemClock, type Clock } from '../lib/clock.js';
 import { listen, type ByteDuplex } from './duplex.js';
-import { charTimeMs, DEFAULT_FRAMING, type Framing } from './line-timing.js';
+import { charTimeMs, DEFAULT_FRAMING, type Framing } from '../ports/line-timing.js';
 import { FaultPlan, type LineFaults } from './pacer-faults.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
 import type { Clock } from '../lib/clock.js';
-import { DEFAULT_FRAMING, type Framing } from './line-timing.js';
+import { DEFAULT_FRAMING, type Framing } from '../ports/line-timing.js';
 import { memorySerialPair, type MemorySerialEnd } from './memory-serial.js';
 import { PacedRelay } from './pacer.js';
 import { PtyPair } from './pty.js';

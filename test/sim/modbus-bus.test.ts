@@ -9,7 +9,7 @@ import { encodeRequest, isException, type ModbusException, type ModbusResponse }
 import { decodeRtu, encodeRtu } from '../../src/sim/modbus-rtu-frame.js';
 import type { BusEvent } from '../../src/sim/modbus-rtu-bus.js';
 import type { ModbusSlaveSpec } from '../../src/sim/modbus-slave.js';
-import { t35Ms } from '../../src/sim/line-timing.js';
+import { t35Ms } from '../../src/ports/line-timing.js';
 import { codeOf } from '../helpers/errors.js';
 import { cleanupVirtualSerial, lineTimeMs, openPort, virtualBus, waitFor } from '../virtual-serial/harness.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';

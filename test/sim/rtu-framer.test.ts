@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/uzp/bytes.js';
-import { charTimeMs, t15Ms, t35Ms, bitsPerChar } from '../../src/sim/line-timing.js';
+import { charTimeMs, t15Ms, t35Ms, bitsPerChar } from '../../src/ports/line-timing.js';
 import { expectedRequestLength } from '../../src/sim/modbus-rtu-frame.js';
 import { RtuFramer } from '../../src/sim/rtu-framer.js';
 import { codeOf } from '../helpers/errors.js';

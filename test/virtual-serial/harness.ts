@@ -5,7 +5,7 @@
 
 import type { SerialPort } from 'serialport';
 import { EchoDevice } from '../../src/sim/echo-device.js';
-import { bitsPerChar, DEFAULT_FRAMING, type Framing } from '../../src/sim/line-timing.js';
+import { bitsPerChar, DEFAULT_FRAMING, type Framing } from '../../src/ports/line-timing.js';
 import { LineSensor, type LineSensorOptions } from '../../src/sim/line-sensor.js';
 import { ModbusRtuBus } from '../../src/sim/modbus-rtu-bus.js';
 import { Mosquitto, type MosquittoOptions } from '../../src/sim/mosquitto.js';

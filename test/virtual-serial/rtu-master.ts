@@ -4,7 +4,7 @@
 
 import type { ByteDuplex } from '../../src/sim/duplex.js';
 import { listen } from '../../src/sim/duplex.js';
-import { DEFAULT_FRAMING, t35Ms, type Framing } from '../../src/sim/line-timing.js';
+import { DEFAULT_FRAMING, t35Ms, type Framing } from '../../src/ports/line-timing.js';
 import { decodeResponse, encodeRequest, type ModbusException, type ModbusRequest, type ModbusResponse } from '../../src/sim/modbus-pdu.js';
 import { decodeRtu, encodeRtu, expectedResponseLength } from '../../src/sim/modbus-rtu-frame.js';
 import { RtuFramer } from '../../src/sim/rtu-framer.js';

@@ -7,11 +7,23 @@
 //     waiting for its own slave until its timeout;
 //   - function and shape: a valid frame from the right slave that does not answer this request
 //     (a late reply to an earlier, timed-out one) is dropped and counted.
-// Before each request the master waits for the line to be quiet for the inter-frame silence
-// (Modbus over Serial Line V1.02 §2.5.1.1), so a late reply still on the wire is not mixed in.
+// Timing (Modbus over Serial Line V1.02 §2.5.1.1), from the baud rate and the character format
+// (11 bits for 8E1, 10 for 8N1; line-timing.ts):
+//   - before each request the line must have been quiet for t3.5 (1.75 ms above 19200 baud), so a
+//     late reply still on the wire is not mixed in; no longer floor: a reply is ended by its
+//     expected length (as libmodbus, pymodbus and modbus-serial do), silence only ends a frame of
+//     unknown length and discards a partial one, and a partial reply of the request in flight is
+//     kept across silences until its timeout (rtu-frame.ts `awaiting`), so a USB adapter's
+//     latency-timer bursts cost nothing;
+//   - t1.5 (the inter-character limit) is computed and reported but not enforced: Linux hands us
+//     bytes in chunks whose arrival times say nothing of µs gaps on the wire (as in libmodbus);
+//     length and CRC decide instead;
+//   - after a broadcast the master waits the turnaround delay (§2.4.1), and between transactions an
+//     optional inter-request delay for slow slaves (default 0).
 
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { MODBUS_BROADCAST_TURNAROUND_MS, RTU_SILENCE_FLOOR_MS } from '../constants.js';
+import { MODBUS_BROADCAST_TURNAROUND_MS } from '../constants.js';
+import { charTimeMs, t15Ms, t35Ms } from '../line-timing.js';
 import { ModbusCrcError, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
@@ -25,9 +37,12 @@ import { CommonCode, StateError } from '../../lib/errors.js';
 export interface RtuTransportOptions {
   /** Bits per character on the line (8N1 = 10, 8E1 = 11); default: the link's framing. */
   readonly bitsPerChar?: number;
-  /** Inter-frame silence; default max(t3.5, RTU_SILENCE_FLOOR_MS). */
+  /** Inter-frame silence; default t3.5 for the link's baud rate and character format. */
   readonly silenceMs?: number;
+  /** Wait after a broadcast before the next request (§2.4.1); default MODBUS_BROADCAST_TURNAROUND_MS. */
   readonly broadcastTurnaroundMs?: number;
+  /** Extra quiet time between the end of one transaction and the next request; default 0. */
+  readonly interRequestDelayMs?: number;
   readonly clock?: Clock;
   readonly log?: PortLog;
 }
@@ -40,17 +55,17 @@ interface Pending {
   cancelTimer: () => void;
 }
 
-/** Modbus over Serial Line §2.5.1.1: t3.5 in ms, fixed at 1.75 ms above 19200 baud. */
-export function t35Ms(baud: number, bitsPerChar: number): number {
-  return baud > 19_200 ? 1.75 : (3.5 * bitsPerChar * 1000) / baud;
-}
-
 export class RtuTransport implements ModbusTransport {
   readonly name: string;
   readonly maxUnit = RTU_MAX_UNIT;
   readonly broadcastUnit0 = true;
   readonly silenceMs: number;
+  /** The inter-character limit, reported (status) but not enforced: see the header. */
+  readonly t15Ms: number;
   private readonly charMs: number;
+  private readonly interRequestDelayMs: number;
+  /** When the last transaction ended (reply, timeout or broadcast turnaround). */
+  private lastEndAt = -Infinity;
   private readonly parser: RtuReplyParser;
   private readonly clock: Clock;
   private readonly log: PortLog;
@@ -70,8 +85,10 @@ export class RtuTransport implements ModbusTransport {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
     const bits = opts.bitsPerChar ?? link.bitsPerChar;
-    this.charMs = (bits * 1000) / link.baudRate;
-    this.silenceMs = opts.silenceMs ?? Math.max(t35Ms(link.baudRate, bits), RTU_SILENCE_FLOOR_MS);
+    this.charMs = charTimeMs(link.baudRate, bits);
+    this.silenceMs = opts.silenceMs ?? t35Ms(link.baudRate, bits);
+    this.t15Ms = t15Ms(link.baudRate, bits);
+    this.interRequestDelayMs = opts.interRequestDelayMs ?? 0;
     this.parser = new RtuReplyParser({
       frame: (unit, pdu) => this.onFrame(unit, pdu),
       error: (reason, bytes) => this.onNoise(reason, bytes),
@@ -125,6 +142,7 @@ export class RtuTransport implements ModbusTransport {
       }
       return await reply;
     } finally {
+      this.lastEndAt = this.clock.now();
       this.busy = false;
     }
   }
@@ -208,10 +226,10 @@ export class RtuTransport implements ModbusTransport {
     else p.reject(result);
   }
 
-  /** Waits until nothing has arrived for one inter-frame silence. */
+  /** Waits until nothing has arrived for one inter-frame silence (and the inter-request delay has passed). */
   private async quietLine(): Promise<void> {
     for (;;) {
-      const wait = this.lastRxAt + this.silenceMs - this.clock.now();
+      const wait = Math.max(this.lastRxAt + this.silenceMs, this.lastEndAt + this.interRequestDelayMs) - this.clock.now();
       if (wait <= 0) return;
       await this.sleep(wait);
     }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc16modbus } from '../../../src/ports/modbus/crc.js';
 import { decodeRtuAdu, encodeRtuAdu, replyAduLength, RtuReplyParser } from '../../../src/ports/modbus/rtu-frame.js';
-import { RtuTransport, t35Ms } from '../../../src/ports/modbus/rtu-transport.js';
+import { RtuTransport } from '../../../src/ports/modbus/rtu-transport.js';
+import { rtuTransactionMs, t15Ms, t35Ms } from '../../../src/ports/line-timing.js';
 import { BusStats } from '../../../src/ports/modbus/stats.js';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { crc16 as simCrc16 } from '../../../src/sim/modbus-rtu-frame.js';
@@ -220,11 +221,26 @@ describe('RTU timing', () => {
     expect(t35Ms(38_400, 11)).toBe(1.75);
   });
 
-  it('the transport waits max(t3.5, floor) of silence, with the link’s character framing', () => {
+  it('t1.5 is 1.5 characters up to 19200 baud and 0.75 ms above', () => {
+    expect(t15Ms(9600, 11)).toBeCloseTo((1.5 * 11 * 1000) / 9600, 9);
+    expect(t15Ms(19_200, '8E1')).toBeCloseTo((1.5 * 11 * 1000) / 19_200, 9);
+    expect(t15Ms(115_200, 10)).toBe(0.75);
+  });
+
+  it('the transport waits exactly t3.5 of silence, no floor, with the link’s character framing', () => {
     const slow = new SerialLink({ path: '/dev/null-never-opened', baudRate: 1200, parity: 'even' });
     expect(slow.bitsPerChar).toBe(11);
-    expect(new RtuTransport(slow, new BusStats()).silenceMs).toBeCloseTo((3.5 * 11 * 1000) / 1200, 9); // 32 ms > floor
+    const t = new RtuTransport(slow, new BusStats());
+    expect(t.silenceMs).toBeCloseTo((3.5 * 11 * 1000) / 1200, 9);
+    expect(t.t15Ms).toBeCloseTo((1.5 * 11 * 1000) / 1200, 9);
+    const e19200 = new SerialLink({ path: '/dev/null-never-opened', baudRate: 19_200, parity: 'even' });
+    expect(new RtuTransport(e19200, new BusStats()).silenceMs).toBeCloseTo((3.5 * 11 * 1000) / 19_200, 9); // 2.005 ms
     const fast = new SerialLink({ path: '/dev/null-never-opened', baudRate: 115_200 });
-    expect(new RtuTransport(fast, new BusStats()).silenceMs).toBe(20);
+    expect(new RtuTransport(fast, new BusStats()).silenceMs).toBe(1.75);
+  });
+
+  it('the spec transaction time: a 10-register read is 8 + 25 characters and two t3.5', () => {
+    expect(rtuTransactionMs(8, 25, 115_200, '8N1')).toBeCloseTo((33 * 10 * 1000) / 115_200 + 3.5, 9); // 6.36 ms, 157 polls/s
+    expect(rtuTransactionMs(8, 25, 19_200, '8E1')).toBeCloseTo((33 * 11 * 1000) / 19_200 + 2 * ((3.5 * 11 * 1000) / 19_200), 9); // 22.9 ms, 44 polls/s
   });
 });

@@ -22,6 +22,7 @@ import { counter, drift, toWord } from '../../dist/sim/live-values.js';
 import { ModbusRtuBus } from '../../dist/sim/modbus-rtu-bus.js';
 import { MqttDevice } from '../../dist/sim/mqtt-device.js';
 import { VirtualLine } from '../../dist/sim/virtual-line.js';
+import { preciseClock } from '../../dist/sim/precise-clock.js';
 
 const send = (m) => process.send?.(m);
 const closers = [];
@@ -60,7 +61,8 @@ function busSwitch(ends) {
 }
 
 async function openLine(dir, name, baud, framing) {
-  const line = await VirtualLine.open({ dir, name, baud, ...(framing ? { framing } : {}) });
+  // Sub-millisecond pacing and slave timing, as real UARTs and slaves have (src/sim/precise-clock.ts).
+  const line = await VirtualLine.open({ dir, name, baud, clock: preciseClock, ...(framing ? { framing } : {}) });
   closers.push(() => line.close());
   lines.push({ name, line });
   return line;
@@ -73,6 +75,7 @@ const commands = {
     const duplex = opened.length === 1 ? opened[0].device : busSwitch(opened.map((l) => l.device));
     const bus = new ModbusRtuBus(duplex, {
       baud,
+      clock: preciseClock,
       ...(framing ? { framing } : {}),
       slaves: slaves.map((s) => ({ unit: s.unit, holdingRegisters: holdingRegisters(s.unit, s.holding) })),
     });

@@ -1,0 +1,28 @@
+// The simulator's precise clock (src/sim/precise-clock.ts): never fires before its deadline (the
+// property a t3.5 silence needs), fires in order, and a cancelled wait never fires. Lower bounds
+// only: how late a wait ends depends on the machine.
+
+import { describe, expect, it } from 'vitest';
+import { preciseClock } from '../../src/sim/precise-clock.js';
+
+const wait = (ms: number): Promise<number> =>
+  new Promise((resolve) => {
+    const t0 = performance.now();
+    preciseClock.setTimeout(() => resolve(performance.now() - t0), ms);
+  });
+
+describe('precise clock', () => {
+  it('fires no earlier than asked, for sub-millisecond and longer waits', async () => {
+    for (const ms of [0, 0.3, 1.75, 2.005, 4]) expect(await wait(ms)).toBeGreaterThanOrEqual(ms);
+  });
+
+  it('fires waits in deadline order and never a cancelled one', async () => {
+    const order: string[] = [];
+    const cancel = preciseClock.setTimeout(() => order.push('cancelled'), 1);
+    preciseClock.setTimeout(() => order.push('late'), 3);
+    preciseClock.setTimeout(() => order.push('early'), 0.5);
+    cancel();
+    await wait(6);
+    expect(order).toEqual(['early', 'late']);
+  });
+});

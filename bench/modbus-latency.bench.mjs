@@ -92,6 +92,13 @@ await runBench(BENCH, async () => {
   emit(BENCH, 'read_latency', median(times.tunneled), 'ms', baseline, median(times.direct));
   emit(BENCH, 'read_latency_modbus_tcp', median(times.modbusTcp), 'ms', baseline, median(times.direct));
   emit(BENCH, 'read_latency_direct', median(times.direct), 'ms', 'line time of request + response (33 chars 8N1)', line);
+  // Issue #13: what the tunnel adds to a read, at the median and at p99 (goals +1 ms and +2 ms).
+  // Ratio = the tunneled read's percentile over the direct master's.
+  const p50 = (xs) => pct(xs, 0.5);
+  const p99 = (xs) => pct(xs, 0.99);
+  log(`added by the tunnel: p50 ${(p50(times.tunneled) - p50(times.direct)).toFixed(2)} ms (goal <= 1), p99 ${(p99(times.tunneled) - p99(times.direct)).toFixed(2)} ms (goal <= 2)`);
+  emit(BENCH, 'added_latency_p50_ms', p50(times.tunneled) - p50(times.direct), 'ms', 'direct local RTU master p50 (same bus)', p50(times.direct));
+  emit(BENCH, 'added_latency_p99_ms', p99(times.tunneled) - p99(times.direct), 'ms', 'direct local RTU master p99 (same bus)', p99(times.direct));
 
   tcp.close();
   await op.close();

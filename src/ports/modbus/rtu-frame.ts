@@ -134,6 +134,9 @@ export class RtuReplyParser {
       }
       this.drop(1, typeof need === 'number' && need <= RTU_MAX_ADU && this.len < need ? 'truncated' : 'crc');
       this.scan();
+      // Noise in front of the awaited reply's first bytes: the noise is a run of its own, the
+      // reply's start is kept for the bytes still on their way (a silence can fall mid-reply).
+      if (this.isAwaitedPrefix()) break;
     }
     this.endRun();
   }

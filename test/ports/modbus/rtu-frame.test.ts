@@ -169,6 +169,18 @@ describe('RtuReplyParser', () => {
     expect(errors).toEqual([['truncated', 4], ['truncated', 4]]);
   });
 
+  it('a silence between noise and the awaited reply’s first bytes keeps the reply, counts the noise', () => {
+    const { frames, errors, parser } = collect();
+    parser.awaiting = { unit: 1, fc: 3 };
+    const adu = encodeRtuAdu(1, fromHex('0304000a000b'));
+    parser.push(Uint8Array.of(0xff, 0x10, 0x99, 0x42, 0x17, 0x05)); // line noise, no 0x01 in it
+    parser.push(adu.subarray(0, 3));
+    parser.silence(); // a mid-reply silence under load: the noise goes, the reply's start stays
+    parser.push(adu.subarray(3));
+    expect(frames).toEqual([[1, '0304000a000b']]);
+    expect(errors).toEqual([['crc', 6]]);
+  });
+
   it('discards a truncated reply at the silence, then parses the next one', () => {
     const { frames, errors, parser } = collect();
     parser.push(encodeRtuAdu(1, fromHex('0304000a000b')).subarray(0, 6));

@@ -90,10 +90,11 @@ export class RtuReplyParser {
    */
   acceptUnknownFunctions = false;
   /**
-   * The reply being waited for (unit and request function). A partial frame that starts like it
-   * is kept across a silence instead of being discarded: under load the silence timer can fire
-   * before bytes already in flight are read (or a USB adapter pauses mid-frame), and discarding
-   * a good reply there would turn it into a CRC error. The request's timeout still bounds it.
+   * The reply being waited for (unit and request function). A partial frame that starts like a
+   * reply to it — from that unit, or from another one answering the same function (to be dropped
+   * as the wrong unit once whole, not miscounted as a CRC error) — is kept across a silence instead
+   * of being discarded: under load the silence timer can fire before bytes already in flight are
+   * read (or a USB adapter pauses mid-frame). The request's timeout still bounds it.
    */
   awaiting: { readonly unit: number; readonly fc: number } | null = null;
 
@@ -143,8 +144,9 @@ export class RtuReplyParser {
 
   private isAwaitedPrefix(): boolean {
     const a = this.awaiting;
-    if (a === null || this.len === 0 || this.buf[0] !== a.unit) return false;
-    if (this.len === 1) return true;
+    const unit = this.buf[0];
+    if (a === null || unit === undefined || this.len === 0 || unit < 1 || unit > RTU_MAX_UNIT) return false;
+    if (this.len === 1) return unit === a.unit;
     if (this.buf[1] !== a.fc && this.buf[1] !== (a.fc | EXCEPTION_FLAG)) return false;
     const need = replyAduLength(this.buf.subarray(0, this.len));
     return need === 'more' || (typeof need === 'number' && need <= RTU_MAX_ADU && this.len < need);

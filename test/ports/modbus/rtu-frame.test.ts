@@ -158,11 +158,19 @@ describe('RtuReplyParser', () => {
     parser.push(adu.subarray(4));
     expect(frames).toEqual([[1, '0304000a000b']]);
     expect(errors).toEqual([]);
-    // A partial frame from another unit is not kept.
-    parser.push(encodeRtuAdu(2, fromHex('0304000a000b')).subarray(0, 4));
+    // Another unit answering the same function is kept too: whole, it is a frame (the transport
+    // drops it as the wrong unit), not a CRC error.
+    const other = encodeRtuAdu(2, fromHex('0304000a000b'));
+    parser.push(other.subarray(0, 4));
+    parser.silence();
+    parser.push(other.subarray(4));
+    expect(frames).toEqual([[1, '0304000a000b'], [2, '0304000a000b']]);
+    expect(errors).toEqual([]);
+    // A partial frame of another function is not kept.
+    parser.push(encodeRtuAdu(2, fromHex('0104000a000b')).subarray(0, 4));
     parser.silence();
     expect(errors).toEqual([['truncated', 4]]);
-    // Nor once nothing is awaited any more.
+    // Nor one of the awaited unit once nothing is awaited any more.
     parser.push(adu.subarray(0, 4));
     parser.awaiting = null;
     parser.silence();

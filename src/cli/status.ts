@@ -9,13 +9,15 @@ import { roughDuration } from '../lib/time-text.js';
 import { statusFileOf, type ArtefactStatus, type GatewayStatus, type RnStatus } from '../gateway/status-file.js';
 import { processExists, readGatewayStatus, reviewStatus, type StatusReview } from '../gateway/status-read.js';
 import { defineCommand } from './define.js';
+import { modbusUnitLines } from './status-modbus.js';
 import { usageError } from './flags.js';
 
 const DESCRIPTION = [
   'Shows what the gateway on this machine holds and how it is doing, from the status file it writes',
   'next to its identity key (/var/lib/uzp-gateway/status.json on a flashed board; readable by root and',
   'the service user): its identity and runtime, the RN attachment, every artefact it holds (PCert, RN',
-  'Set Statement, revocation list) with its expiry, and each slot with its device. From 7 days before',
+  'Set Statement, revocation list) with its expiry, and each slot with its device (under a Modbus slot,',
+  'one line per unit: request state, requests, timeouts, CRC errors, exceptions, response times). From 7 days before',
   `an artefact expires it is flagged with what to do (${RENEWAL_DOC}); expiry is recomputed now, so`,
   'a stale file still warns. Exit status: 0 running and nothing expiring, 1 an artefact expired or',
   'expires within 7 days, or the gateway is not running (or has stopped writing), 2 usage error.',
@@ -82,6 +84,7 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
     ...s.slots.flatMap((x) => [
       `  ${x.slot.padEnd(sw)}${x.device.padEnd(dw)}${x.driver.padEnd(15)}${x.state}, ${count(x.readings, 'reading')}`,
       ...(x.problem !== undefined ? [`  ${''.padEnd(sw)}problem: ${x.problem}`] : []),
+      ...(x.driver === 'modbus-poller' ? modbusUnitLines(x.detail, `  ${''.padEnd(sw)}`) : []),
     ]),
     ...readingLogLines(s),
     `status file: ${file}`,

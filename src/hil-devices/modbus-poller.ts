@@ -15,6 +15,11 @@
 // on the bus, polls and operator requests alike): each change (alive -> silent -> alive) is one
 // warn line here, with the slot and unit name, never one per poll.
 //
+// Diagnostics (issue #13): status() gives each unit's bus counters (ports/modbus/stats.ts: state
+// ok / timeout / error, requests, timeouts, CRC errors, exceptions by code, response times
+// min/avg/p99/max) and the slot's summary over every unit on its bus. Units the poll config does not
+// name but operators addressed are listed too (`polled: false`), so the lines add up to the summary.
+//
 // Operator requests go to the bus with priority 'operator' (ahead of every background poll). Unit
 // 0 on a serial line is the broadcast address (Modbus over Serial Line §2.1): a broadcast carries
 // writes only, no slave answers it, and a Modbus TCP client still expects a reply. The slot's
@@ -28,6 +33,7 @@ import { PortIoError } from '../ports/errors.js';
 import { describeError, type PortLog } from '../ports/log.js';
 import type { ModbusBus } from '../ports/modbus/bus.js';
 import type { UnitState } from '../ports/modbus/liveness.js';
+import type { UnitStats, UnitsSummary } from '../ports/modbus/stats.js';
 import { ExceptionCode, RTU_MAX_UNIT } from '../ports/modbus/vocabulary.js';
 import type { SerialLink } from '../ports/serial.js';
 import type { SerialPortStatus } from '../ports/serial-status.js';
@@ -73,13 +79,27 @@ export interface UnitHealth {
   lastError: string | null;
 }
 
+/** A unit as `status()` shows it: its poll health and the bus's counters for it. */
+export interface UnitStatus extends UnitHealth {
+  /** False for a unit the poll config does not name (only operator requests reached it). */
+  readonly polled: boolean;
+  /** The bus's counters, request state and response times for this unit (ports/modbus/stats.ts). */
+  readonly diagnostics: UnitStats;
+}
+
+/** The slot's summary over every unit on its bus, and the line-level counters (noise with no request in flight). */
+export interface SlotDiagnostics extends UnitsSummary {
+  readonly line: { readonly strayFrames: number; readonly strayNoise: number; readonly desyncs: number };
+}
+
 export interface ModbusPollerStatus {
   readonly slot: string;
   readonly device: string;
   readonly running: boolean;
   readonly readings: number;
   readonly skippedTicks: number;
-  readonly units: UnitHealth[];
+  readonly units: UnitStatus[];
+  readonly diagnostics: SlotDiagnostics;
   readonly port: ModbusPortStatus;
 }
 
@@ -120,7 +140,7 @@ export class ModbusPoller implements ModbusDevice {
     this.readings = new ReadingStream({ slot, device: cfg.id, kind: 'modbus', ...(opts.now ? { now: opts.now } : {}), ...(opts.log ? { log: opts.log } : {}) });
     for (const u of cfg.units) {
       this.units.set(u.unit, u);
-      this.health.set(u.unit, { unit: u.unit, ...(u.name !== undefined ? { name: u.name } : {}), state: bus.unitState(u.unit), polls: 0, failedPolls: 0, consecutiveFailures: 0, skippedTicks: 0, lastOkTs: null, lastErrorTs: null, lastErrorCode: null, lastError: null });
+      this.health.set(u.unit, { ...newHealth(u.unit, bus.unitState(u.unit)), ...(u.name !== undefined ? { name: u.name } : {}) });
       const byInterval = new Map<number, RegisterDef[]>();
       for (const r of u.registers) byInterval.set(r.pollIntervalMs, [...(byInterval.get(r.pollIntervalMs) ?? []), r]);
       for (const [intervalMs, registers] of [...byInterval].sort((a, b) => a[0] - b[0])) {
@@ -154,8 +174,14 @@ export class ModbusPoller implements ModbusDevice {
   }
 
   status(): ModbusPollerStatus {
-    const units = [...this.health.values()].map((h) => ({ ...h }));
-    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units, port: this.port };
+    const stats = this.bus.stats;
+    const ids = [...new Set([...this.health.keys(), ...stats.unitIds()])].sort((a, b) => a - b);
+    const units = ids.map((u): UnitStatus => {
+      const h = this.health.get(u);
+      return { ...(h ?? newHealth(u, this.bus.unitState(u))), polled: h !== undefined, diagnostics: this.bus.unitStats(u) };
+    });
+    const diagnostics = { ...stats.summary(ids), line: { ...stats.line } };
+    return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units, diagnostics, port: this.port };
   }
 
   /** False while the bus is not connected (serial port down, TCP peer unreachable): requests are refused with 0x0A. */
@@ -255,6 +281,10 @@ export class ModbusPoller implements ModbusDevice {
     h.lastErrorCode = failure.code;
     h.lastError = failure.message;
   }
+}
+
+function newHealth(unit: number, state: UnitState): UnitHealth {
+  return { unit, state, polls: 0, failedPolls: 0, consecutiveFailures: 0, skippedTicks: 0, lastOkTs: null, lastErrorTs: null, lastErrorCode: null, lastError: null };
 }
 
 /** Readings travel as deterministic CBOR and JSON: a non-finite float32 (NaN, ±Inf) becomes null. */

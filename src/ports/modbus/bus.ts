@@ -15,10 +15,14 @@
 //   replies become ModbusException with the slave's exception code (§7), timeouts
 //   ModbusTimeoutError, a disconnected bus ModbusOfflineError at once (no timeout spent).
 // - readMany() merges contiguous reads (plan.ts) and splits the answers back.
+// - Diagnostics (issue #13, stats.ts): every request that reaches the wire sets its unit's state
+//   (ok / timeout / error, the rule is at RequestState) and an answered one records its round trip
+//   and, for an exception reply, its code. Each state change is one log line (state-log.ts), never
+//   one per request.
 
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_SILENT_AFTER_TIMEOUTS, MODBUS_SILENT_REPROBE_MS, MODBUS_TIMEOUT_MS, MODBUS_UNIT_QUEUE_MAX } from '../constants.js';
-import { ModbusException, ModbusOfflineError, ModbusTimeoutError, ModbusUnitSilentError, PortErrorCode, PortIoError } from '../errors.js';
+import { ModbusCrcError, ModbusException, ModbusOfflineError, ModbusTimeoutError, ModbusUnitSilentError, PortErrorCode, PortIoError } from '../errors.js';
 import { UnitLiveness, type UnitState, type UnitStateListener } from './liveness.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
@@ -26,7 +30,8 @@ import { decodeReadReply, exceptionOf, readRequest, writeRequest } from './pdu.j
 import { planReads, splitRead, type PlanLimits, type ReadSpec } from './plan.js';
 import { RoundRobinQueues } from './round-robin.js';
 import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
-import { BusStats, type UnitStats } from './stats.js';
+import { UnitStateLog, type StateCause } from './state-log.js';
+import { BusStats, type RequestState, type UnitStats } from './stats.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
 import type { ModbusTransport } from './transport.js';
 import { EXCEPTION_FLAG, ExceptionCode, FunctionCode, MAX_PDU, type Table, type WritableTable } from './vocabulary.js';
@@ -42,6 +47,8 @@ interface ModbusBusOptions {
   readonly reprobeMs?: number;
   readonly clock?: Clock;
   readonly log?: PortLog;
+  /** Least time between two state-change lines of one unit; changes in between are folded (default STATE_LOG_QUIET_MS). */
+  readonly stateLogQuietMs?: number;
 }
 
 /** 'operator': served before every background poll, and refused at once for a unit known silent. */
@@ -75,6 +82,7 @@ export class ModbusBus {
   private readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly log: PortLog;
+  private readonly stateLog: UnitStateLog;
 
   constructor(
     readonly transport: ModbusTransport,
@@ -87,6 +95,7 @@ export class ModbusBus {
     this.timeoutMs = opts.timeoutMs ?? MODBUS_TIMEOUT_MS;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
+    this.stateLog = new UnitStateLog(this.log, transport.name, this.clock, opts.stateLogQuietMs);
   }
 
   /** An RTU master on `link` (which the caller starts and closes). */
@@ -101,8 +110,9 @@ export class ModbusBus {
     return new ModbusBus(new TcpTransport(opts, stats).start(), stats, opts);
   }
 
+  /** A copy of `unit`'s counters, state and response times. */
   unitStats(unit: number): UnitStats {
-    return { ...this.stats.unit(unit) };
+    return this.stats.unitSnapshot(unit);
   }
 
   /** Requests waiting (not yet on the wire), for one unit or all. */
@@ -197,6 +207,7 @@ export class ModbusBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stateLog.close();
     for (const j of [...this.urgent.drain(), ...this.queues.drain()]) j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
     await this.transport.close();
   }
@@ -251,14 +262,21 @@ export class ModbusBus {
 
   private async run(unit: number, job: Job): Promise<void> {
     const stats = this.stats.unit(unit);
-    const t0 = this.clock.now();
+    // Response time: from the request going to the wire (the transport says when, after its
+    // line-silence and inter-request waits) to the reply; from here if it never says.
+    let t0 = this.clock.now();
     try {
-      const reply = await this.transport.exchange({ unit, pdu: job.pdu, timeoutMs: job.timeoutMs, stats });
+      const reply = await this.transport.exchange({ unit, pdu: job.pdu, timeoutMs: job.timeoutMs, stats, onSent: (at) => void (t0 = at) });
       if (reply.length > 0) {
+        const now = this.clock.now();
         stats.replies++;
-        stats.lastLatencyMs = this.clock.now() - t0;
-        if (exceptionOf(job.pdu, reply) !== null) stats.exceptions++;
-        this.liveness.record(unit, true, this.clock.now());
+        stats.lastLatencyMs = now - t0;
+        this.stats.recordResponse(unit, now - t0);
+        const code = exceptionOf(job.pdu, reply);
+        if (code !== null) this.stats.recordException(unit, code);
+        this.liveness.record(unit, true, now);
+        if (code === null) this.setState(unit, 'ok', { reason: 'normal reply' });
+        else this.setState(unit, 'error', { reason: `exception 0x${code.toString(16).padStart(2, '0')} to function 0x${job.pdu[0]!.toString(16).padStart(2, '0')}`, code: PortErrorCode.MODBUS_EXCEPTION });
       }
       job.resolve(reply);
     } catch (e) {
@@ -268,9 +286,23 @@ export class ModbusBus {
       }
       if (e instanceof ModbusOfflineError) stats.offline++;
       else if (!(e instanceof CodedError)) this.log.warn({ bus: this.transport.name, unit, err: describeError(e) }, 'modbus: unexpected transport error');
+      const state = stateAfter(e);
+      if (state !== undefined) this.setState(unit, state, { reason: describeError(e), ...(e instanceof CodedError ? { code: e.code } : {}) });
       job.reject(asUzpError(e));
     }
   }
+
+  private setState(unit: number, state: RequestState, cause: StateCause): void {
+    const previous = this.stats.setState(unit, state);
+    if (previous !== state) this.stateLog.changed(unit, previous, state, cause);
+  }
+}
+
+/** The state a failed request leaves its unit in (stats.ts RequestState); undefined: unchanged. */
+function stateAfter(e: unknown): RequestState | undefined {
+  if (e instanceof ModbusTimeoutError) return 'timeout';
+  if (e instanceof ModbusCrcError || e instanceof PortIoError || !(e instanceof CodedError)) return 'error';
+  return undefined; // offline, closed: the port's problem, not the unit's
 }
 
 function asUzpError(e: unknown): CodedError {

@@ -124,6 +124,7 @@ export class RtuTransport implements ModbusTransport {
       const pending = this.current!;
       x.stats.requests++;
       try {
+        x.onSent?.(this.clock.now());
         await this.link.write(adu);
       } catch (e) {
         this.finish(pending, new PortIoError(`${this.name}: write failed: ${describeError(e)}`, { cause: e }));

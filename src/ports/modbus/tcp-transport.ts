@@ -109,6 +109,7 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
       this.current = p;
       x.stats.requests++;
       p.cancelTimer = this.clock.setTimeout(() => this.finish(p, new ModbusTimeoutError(x.unit, x.timeoutMs)), x.timeoutMs);
+      x.onSent?.(this.clock.now());
       socket.write(adu);
     });
   }

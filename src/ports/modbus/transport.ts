@@ -10,6 +10,8 @@ export interface Exchange {
   readonly timeoutMs: number;
   /** Where the transport counts what it drops while this request is in flight. */
   readonly stats: UnitStats;
+  /** Called as the request goes to the wire (after any line-silence wait): response times start here. */
+  readonly onSent?: (at: number) => void;
 }
 
 export interface ModbusTransport {

@@ -149,6 +149,9 @@ export class RtuReplyParser {
     if (this.len === 1) return unit === a.unit;
     if (this.buf[1] !== a.fc && this.buf[1] !== (a.fc | EXCEPTION_FLAG)) return false;
     const need = replyAduLength(this.buf.subarray(0, this.len));
+    // A reply whose length the function does not say (e.g. 43/14 device identification) ends at a
+    // silence when its CRC holds; one that does not hold yet is kept for the bytes still coming.
+    if (need === 'unknown') return unit === a.unit && !this.crcOk(this.len);
     return need === 'more' || (typeof need === 'number' && need <= RTU_MAX_ADU && this.len < need);
   }
 

@@ -189,6 +189,20 @@ describe('RtuReplyParser', () => {
     expect(errors).toEqual([['crc', 6]]);
   });
 
+  it('an unknown-length reply cut by a silence is kept while awaited, and ends at the silence after it', () => {
+    const { frames, errors, parser } = collect();
+    parser.acceptUnknownFunctions = true;
+    parser.awaiting = { unit: 1, fc: 0x2b };
+    const adu = encodeRtuAdu(1, fromHex('2b0e0101000003000474657374010131020131'));
+    parser.push(adu.subarray(0, 9));
+    parser.silence(); // mid-reply: CRC does not hold yet, so nothing is judged
+    expect([frames, errors]).toEqual([[], []]);
+    parser.push(adu.subarray(9));
+    parser.silence();
+    expect(frames).toEqual([[1, '2b0e0101000003000474657374010131020131']]);
+    expect(errors).toEqual([]);
+  });
+
   it('discards a truncated reply at the silence, then parses the next one', () => {
     const { frames, errors, parser } = collect();
     parser.push(encodeRtuAdu(1, fromHex('0304000a000b')).subarray(0, 6));

@@ -30,7 +30,6 @@ const MAX_SLOTS = 64;
  * and with the envelope well inside one message (1 MiB). A gateway passes over larger ones.
  */
 export const MAX_READING_VALUE = 512 * 1024;
-const MAX_VALUE = MAX_READING_VALUE;
 /** An envelope is never larger than the artefact bound (MAX_ENVELOPE_BYTES). */
 const MAX_ENVELOPE = 64 * 1024;
 const MAX_REGISTERS = 256;
@@ -176,7 +175,7 @@ function decodeRows(v: CborValue | undefined, what: string): WireReading[] {
     const a = asArray(row, `${what}[${i}]`, 7);
     if (a.length !== 7) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}[${i}]: expected [slot, device, kind, epoch, seq, ts, value]`);
     const value = asBytes(a[6], `${what}[${i}].value`);
-    if (value.length === 0 || value.length > MAX_VALUE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}[${i}].value: 1..${MAX_VALUE} bytes`);
+    if (value.length === 0 || value.length > MAX_READING_VALUE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}[${i}].value: 1..${MAX_READING_VALUE} bytes`);
     return { slot: id(a[0], `${what}[${i}].slot`), device: id(a[1], `${what}[${i}].device`), kind: id(a[2], `${what}[${i}].kind`), epoch: u32(a[3], `${what}[${i}].epoch`), seq: asUint(a[4], `${what}[${i}].seq`), ts: asUint(a[5], `${what}[${i}].ts`), value };
   });
 }
@@ -222,7 +221,7 @@ function readRows(r: CborReader): WireReading[] | undefined {
     const ts = r.uint();
     const value = r.bytes();
     if (!isId(slot) || !isId(device) || !isId(kind) || epoch === undefined || epoch > 0xffff_ffff || seq === undefined || ts === undefined) return undefined;
-    if (value === undefined || value.length === 0 || value.length > MAX_VALUE) return undefined;
+    if (value === undefined || value.length === 0 || value.length > MAX_READING_VALUE) return undefined;
     rows.push({ slot, device, kind, epoch, seq, ts, value });
   }
   return rows;

@@ -7,10 +7,10 @@
 // revocations and wait for their signed confirmation (§11.6).
 
 import type { Session } from '../../uzp/session/session.js';
-import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage, type WireReading } from '../../hil/publish-messages.js';
+import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage } from '../../hil/publish-messages.js';
 import type { ReceiptRange } from '../../hil/publish-ranges.js';
 import type { Clock } from '../../lib/clock.js';
-import type { CommittedReading, ReadingLog } from '../reading-log/reading-log.js';
+import type { ReadingLog } from '../reading-log/reading-log.js';
 import { Windows } from './windows.js';
 
 /** Rows per pushed window: one collector transaction, one receipt signature. */
@@ -233,7 +233,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       const all = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS);
       const rows = byteBound(all);
       const done = rows.length === all.length && all.length < MAX_WINDOW_ROWS;
-      if (!(await send({ t: 'range', id: req.id, rows: rows.filter((r) => r.value.length <= MAX_READING_VALUE).map(wire), done }))) return;
+      if (!(await send({ t: 'range', id: req.id, rows: rows.filter((r) => r.value.length <= MAX_READING_VALUE), done }))) return;
       if (done) return;
       first = rows[rows.length - 1]!.seq + 1;
     }
@@ -278,7 +278,9 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       }
       const rows = byteBound(read);
       const lastId = rows[rows.length - 1]!.id;
-      const inScope = rows.filter((r) => h.inScope(r.slot)).map(wire);
+      // Log rows go out as they are: a row is a WireReading with an id (and a pending row's time),
+      // which the encoder does not read; no copy per row.
+      const inScope = rows.filter((r) => h.inScope(r.slot));
       const sendable = inScope.filter((r) => r.value.length <= MAX_READING_VALUE);
       if (sendable.length < inScope.length) h.onTooLarge?.(inScope.length - sendable.length);
       const w = windows.open(lastId, sendable);
@@ -299,10 +301,6 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     abort.abort();
     ch.close().catch(() => undefined);
   }
-}
-
-function wire(r: CommittedReading): WireReading {
-  return { slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: r.ts, value: r.value };
 }
 
 function key(b: Uint8Array): string {

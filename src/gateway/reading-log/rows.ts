@@ -1,15 +1,10 @@
 // The reading log's rows (issue #12): a reading as the log keeps it, with its row id, and the
 // pending ones with when they were appended; how stored rows are read back.
 
-/** One reading as the log keeps it; `value` is the reading's canonical CBOR. */
-export interface LoggedReading {
-  readonly slot: string;
-  readonly device: string;
-  readonly kind: string;
-  readonly epoch: number;
-  readonly seq: number;
-  readonly ts: number;
-  readonly value: Uint8Array;
+import type { WireReading } from '../../hil/publish-messages.js';
+
+/** One reading as the log keeps it: what a publish row carries (`value` its canonical CBOR), and its source. */
+export interface LoggedReading extends WireReading {
   /** What the reading exposes (register range or topic) as JSON, so a Grant can be checked on history. */
   readonly source?: string;
 }

@@ -60,7 +60,7 @@ export class RtuTransport implements ModbusTransport {
   readonly maxUnit = RTU_MAX_UNIT;
   readonly broadcastUnit0 = true;
   readonly silenceMs: number;
-  /** The inter-character limit, reported (status) but not enforced: see the header. */
+  /** The inter-character limit, computed for callers but not enforced: see the header. */
   readonly t15Ms: number;
   private readonly charMs: number;
   private readonly interRequestDelayMs: number;

@@ -1,9 +1,11 @@
-// A strict reader for hot, fixed-shape CBOR (a publish window: 512 rows of seven fields). It reads
-// only what RFC 8949 §4.2.1 deterministic encoding allows — shortest-form heads, definite lengths,
-// valid UTF-8 — and answers `undefined` at the first byte it does not expect, so a caller falls back
-// to decodeCanonical, which gives the refusal with its code. What it accepts, decodeCanonical
-// accepts with the same value (test/hil/publish-messages.test.ts holds them equal on junk too); it
-// skips cborg's token list and the re-encoding check, most of a collector's decoding time.
+// Strict readers for deterministic CBOR (RFC 8949 §4.2.1): CborReader for hot, fixed-shape messages
+// (a publish window: 512 rows of seven fields) and readProfileValue for any value of the artefact
+// profile. They read only what deterministic encoding allows — shortest-form heads, definite
+// lengths, valid UTF-8, ordered map keys — and give up at the first byte they do not expect, so the
+// caller falls back to cborg (decodeCanonical), which gives the refusal with its code. What they
+// accept, decodeCanonical's cborg path accepts with the same value (test/uzp/cbor-fast-path.test.ts
+// and test/hil/publish-messages.test.ts hold them equal, on junk too); they skip cborg's token list
+// and the re-encoding check.
 
 const TWO_32 = 2 ** 32;
 // ignoreBOM: a leading U+FEFF is part of the text, as cborg keeps it; fatal: invalid UTF-8 is not ours to read.
@@ -16,6 +18,14 @@ export class CborReader {
 
   get done(): boolean {
     return this.at === this.b.length;
+  }
+
+  get offset(): number {
+    return this.at;
+  }
+
+  skip(n: number): void {
+    this.at += n;
   }
 
   /** The argument of a head of `major` in shortest form (0..2^53-1), or undefined. */
@@ -59,7 +69,7 @@ export class CborReader {
     }
   }
 
-  /** A byte string: a plain Uint8Array view into the input, as decodeCanonical returns. */
+  /** A byte string: a plain Uint8Array view into the input (decodeCanonical copies; cborg does too). */
   bytes(): Uint8Array | undefined {
     const len = this.head(2);
     if (len === undefined || this.at + len > this.b.length) return undefined;
@@ -86,4 +96,102 @@ export class CborReader {
 
 function word(b: Uint8Array, p: number): number {
   return ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+}
+
+/** readProfileValue's answer for input it does not read: the caller decodes it the slow way. */
+export const UNREAD: unique symbol = Symbol('cbor: not read by the fast path');
+
+type ReadValue = null | boolean | number | string | Uint8Array | ReadValue[] | { [key: string]: ReadValue };
+
+/**
+ * Any value of the artefact profile (integers within 2^53, byte and text strings, arrays, maps with
+ * text keys, true / false / null; no floats, tags or undefined), nested at most `maxDepth` deep,
+ * checked against RFC 8949 §4.2.1 as it is read: shortest heads, definite lengths, map keys
+ * strictly ascending by their encoded bytes (which also refuses duplicates), nothing after the
+ * value. Anything else — including what is valid but not ours to judge here — is UNREAD, and
+ * decodeCanonical answers it through cborg. Why: a rare path (a JOIN, a Grant, a RESUME) runs
+ * cold, and cborg's tokenizer plus the re-encoding check cost an RN 1.5-2 ms of CPU on the first
+ * Grant it sees, in the middle of a re-stitch (docs/BENCH.md "failover").
+ */
+export function readProfileValue(b: Uint8Array, maxDepth: number): ReadValue | typeof UNREAD {
+  const r = new CborReader(b);
+  const v = readAny(r, b, 0, maxDepth);
+  return v !== UNREAD && r.done ? v : UNREAD;
+}
+
+function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number): ReadValue | typeof UNREAD {
+  if (depth > maxDepth) return UNREAD;
+  const at = r.offset;
+  if (at >= b.length) return UNREAD;
+  switch (b[at]! >> 5) {
+    case 0:
+      return r.uint() ?? UNREAD;
+    case 1: {
+      const n = r.head(1);
+      // -1 - n must stay a safe integer; past that, cborg and the profile check decide.
+      return n === undefined || n >= Number.MAX_SAFE_INTEGER ? UNREAD : -1 - n;
+    }
+    case 2: {
+      // A copy, as cborg gives: callers may keep or change it without touching the input.
+      const v = r.bytes();
+      return v === undefined ? UNREAD : v.slice();
+    }
+    case 3: {
+      // A leading U+FEFF: cborg drops it (so refuses the text as non-canonical); left to cborg
+      // rather than judged here.
+      const t = r.text();
+      return t === undefined || t.charCodeAt(0) === 0xfeff ? UNREAD : t;
+    }
+    case 4: {
+      const n = r.head(4);
+      if (n === undefined || n > b.length - r.offset) return UNREAD; // every item takes a byte at least
+      const out: ReadValue[] = [];
+      for (let i = 0; i < n; i++) {
+        const v = readAny(r, b, depth + 1, maxDepth);
+        if (v === UNREAD) return UNREAD;
+        out.push(v);
+      }
+      return out;
+    }
+    case 5: {
+      const n = r.head(5);
+      if (n === undefined || n > b.length - r.offset) return UNREAD;
+      const out: { [key: string]: ReadValue } = {};
+      let prevStart = -1;
+      let prevEnd = -1;
+      for (let i = 0; i < n; i++) {
+        const start = r.offset;
+        const k = r.text();
+        if (k === undefined || k === '__proto__' || k.charCodeAt(0) === 0xfeff) return UNREAD;
+        const end = r.offset;
+        if (prevStart >= 0 && compareRange(b, prevStart, prevEnd, start, end) >= 0) return UNREAD;
+        prevStart = start;
+        prevEnd = end;
+        const v = readAny(r, b, depth + 1, maxDepth);
+        if (v === UNREAD) return UNREAD;
+        out[k] = v;
+      }
+      return out;
+    }
+    case 7: {
+      const x = b[at];
+      if (x === 0xf6) {
+        r.skip(1);
+        return null;
+      }
+      return r.bool() ?? UNREAD;
+    }
+    default:
+      return UNREAD; // tags (6)
+  }
+}
+
+/** Bytewise lexicographic order of b[a0, a1) and b[c0, c1). */
+function compareRange(b: Uint8Array, a0: number, a1: number, c0: number, c1: number): number {
+  const n = Math.min(a1 - a0, c1 - c0);
+  for (let i = 0; i < n; i++) {
+    const d = b[a0 + i]! - b[c0 + i]!;
+    if (d !== 0) return d;
+  }
+  return a1 - a0 - (c1 - c0);
 }

@@ -12,6 +12,7 @@
 
 import { decode, encode, rfc8949EncodeOptions, Token, Tokenizer, Type, type DecodeOptions, type EncodeOptions } from 'cborg';
 import { equal, toHex } from './bytes.js';
+import { readProfileValue, UNREAD } from './cbor-reader.js';
 import { ErrorCode } from './errors.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
@@ -48,6 +49,14 @@ export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Ui
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
 export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
+  // Most input is read by the strict fast path (no floats: both profiles allow what it reads);
+  // whatever it leaves, floats included, goes through cborg and the re-encoding check.
+  const fast = readProfileValue(bytes, maxDepth);
+  return fast !== UNREAD ? fast : decodeWithCborg(bytes, maxDepth, profile);
+}
+
+/** decodeCanonical without the fast path: exported for the tests that hold the two equal. */
+export function decodeWithCborg(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
   const floats = profile.floats === true;
   const tokenizer = new ProfileTokenizer(bytes, floats);
   let value: unknown;

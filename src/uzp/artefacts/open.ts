@@ -2,7 +2,7 @@
 // body codec -> caller's cheap policy checks -> signatures (expensive, last). Every validate*
 // function and every CLI inspection goes through openArtefact / openAndVerify.
 
-import { equal } from '../bytes.js';
+import { equal, toHex } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import { cidOf } from '../identity/cid.js';
@@ -18,7 +18,7 @@ export type ResolveKey = (kid: Uint8Array) => Uint8Array | undefined;
 interface OpenOptions<B> {
   /** Cheap policy checks (window, audience, revocation, nonce) run before any signature is verified. */
   readonly precheck?: (env: Envelope<B>) => void;
-  /** Skips re-verifying envelopes whose signatures verified before (keyed by BLAKE3 of the envelope). */
+  /** Skips re-verifying envelopes whose signatures verified before (keyed by sigCacheKey). */
   readonly cache?: SigCache;
 }
 
@@ -63,6 +63,17 @@ export function verifySignatures(provider: CryptoProvider, env: Envelope<unknown
   }
 }
 
+/**
+ * What a verification covered: the body (by its object_id, a hash of exactly the signed body
+ * bytes) and every (kid, signature) pair. Same key, same verdict: Ed25519 verification is
+ * deterministic and the signer keys of a trust store do not change.
+ */
+export function sigCacheKey(env: Envelope<unknown>): string {
+  let k = toHex(env.objectId);
+  for (const s of env.signatures) k += `.${toHex(s.kid)}:${toHex(s.sig)}`;
+  return k;
+}
+
 /** openArtefact, then the caller's cheap checks, then signatures (through the cache if given). */
 export function openAndVerify<T extends CodecType>(
   provider: CryptoProvider,
@@ -73,7 +84,7 @@ export function openAndVerify<T extends CodecType>(
 ): Envelope<BodyOf[T]> {
   const env = openArtefact(provider, bytes, expectedType);
   opts.precheck?.(env);
-  const key = opts.cache !== undefined ? provider.blake3(bytes) : undefined;
+  const key = opts.cache !== undefined ? sigCacheKey(env) : undefined;
   if (key === undefined || !opts.cache!.has(key)) {
     verifySignatures(provider, env, resolveKey);
     if (key !== undefined) opts.cache!.add(key);

@@ -3,7 +3,7 @@ import { NONCE_STATE_ENTRIES, SIG_CACHE_ENTRIES } from '../../../src/uzp/artefac
 import { NonceTracker } from '../../../src/uzp/artefacts/nonces.js';
 import { SigCache } from '../../../src/uzp/artefacts/sigcache.js';
 
-const k = (n: number) => Uint8Array.of(n >> 8, n & 0xff);
+const k = (n: number) => `key-${n}`;
 const cid = (n: number) => new Uint8Array(32).fill(n);
 
 describe('SigCache', () => {

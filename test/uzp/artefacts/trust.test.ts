@@ -124,6 +124,15 @@ describe('signature cache', () => {
     expect(c.verifies()).toBe(2);
     expect(ts.sigCache.size).toBe(0);
   });
+  it('the cache is keyed by the signatures too: the same body with other signature bytes is verified again', () => {
+    const c = counting();
+    const ts = new TrustStore({ provider: c.provider, rootPublicKey: root.publicKey, clock: new FakeClock(T0 + 10).now });
+    const g = mint('grant', grantBody());
+    ts.validateGrant(g, { audience: gateway.cid });
+    expect(codeOf(() => ts.validateGrant(corruptSig(g), { audience: gateway.cid }))).toBe(ErrorCode.SIG_INVALID);
+    expect(c.verifies()).toBe(2);
+    expect(ts.sigCache.size).toBe(1);
+  });
 });
 
 describe('validateGrant', () => {

@@ -49,10 +49,15 @@ export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Ui
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
 export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
-  // Most input is read by the strict fast path (no floats: both profiles allow what it reads);
-  // whatever it leaves, floats included, goes through cborg and the re-encoding check.
-  const fast = readProfileValue(bytes, maxDepth);
-  return fast !== UNREAD ? fast : decodeWithCborg(bytes, maxDepth, profile);
+  // Integer-only input (artefacts, control and publish messages) is read by the strict fast path;
+  // whatever it leaves goes through cborg and the re-encoding check. Float-profile input (HIL
+  // messages) goes to cborg directly: the fast path reads no floats, and giving up at a reading's
+  // first float made such a message ~25% slower to decode.
+  if (profile.floats !== true) {
+    const fast = readProfileValue(bytes, maxDepth);
+    if (fast !== UNREAD) return fast;
+  }
+  return decodeWithCborg(bytes, maxDepth, profile);
 }
 
 /** decodeCanonical without the fast path: exported for the tests that hold the two equal. */

@@ -8,7 +8,8 @@
 // and the re-encoding check.
 
 const TWO_32 = 2 ** 32;
-// ignoreBOM: a leading U+FEFF is part of the text, as cborg keeps it; fatal: invalid UTF-8 is not ours to read.
+// ignoreBOM: a leading U+FEFF is part of the text (cborg keeps it inside a publish window; see
+// readProfileValue for where it does not); fatal: invalid UTF-8 is not ours to read.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class CborReader {
@@ -137,8 +138,8 @@ function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number):
       return v === undefined ? UNREAD : v.slice();
     }
     case 3: {
-      // A leading U+FEFF: cborg drops it (so refuses the text as non-canonical); left to cborg
-      // rather than judged here.
+      // A leading U+FEFF: cborg drops it in some positions (and then refuses the text as
+      // non-canonical) and keeps it in others; left to cborg rather than guessed here.
       const t = r.text();
       return t === undefined || t.charCodeAt(0) === 0xfeff ? UNREAD : t;
     }

@@ -49,7 +49,7 @@ export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Ui
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
 export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
-  // Integer-only input (artefacts, control and publish messages) is read by the strict fast path;
+  // Integer-only input (artefacts, attestation and publish messages) is read by the strict fast path;
   // whatever it leaves goes through cborg and the re-encoding check. Float-profile input (HIL
   // messages) goes to cborg directly: the fast path reads no floats, and giving up at a reading's
   // first float made such a message ~25% slower to decode.

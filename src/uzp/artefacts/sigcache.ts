@@ -1,9 +1,10 @@
 // Bounded memory of envelopes whose signatures already verified, keyed by what was verified: the
 // body's object_id (BLAKE3-256 of the body bytes, computed by every decode anyway) and each
 // signature's kid and bytes (open.ts sigCacheKey). No second hash of the envelope: on a cold
-// path (an RN's first Grant after a failover) the pure-JS BLAKE3 cost ~0.5 ms. An RN sees the same Grant on every Join; with this it pays one Ed25519 verify per
-// Grant instead of one per Join. Only the signature result is cached: window, revocation and nonce
-// checks run on every validation. Eviction is least-recently-used (Map insertion order, refreshed on hit).
+// path (an RN's first Grant after a failover) the pure-JS BLAKE3 cost ~0.5 ms. An RN sees the
+// same Grant on every Join; with this it pays one Ed25519 verify per Grant instead of one per Join.
+// Only the signature result is cached: window, revocation and nonce checks run on every validation.
+// Eviction is least-recently-used (Map insertion order, refreshed on hit).
 
 import { SIG_CACHE_ENTRIES } from './constants.js';
 

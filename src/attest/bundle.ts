@@ -20,7 +20,7 @@
 // names the groups that differ, appeared or disappeared.
 
 import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { utf8, Writer } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -92,8 +92,17 @@ interface CachedLeaf {
  * those changing needs a clock reset or a raw block write — out of scope for a software measurement).
  * Yields to the event loop between files so a gateway keeps serving while it measures.
  */
+/** The read buffer's first size; it doubles to hold the largest file of a measurement. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 export class BundleMeasurer {
   private readonly cache = new Map<string, CachedLeaf>();
+  /**
+   * One buffer every file of a measurement is read into (files are hashed one at a time), dropped
+   * when the measurement ends. A fresh buffer per file (readFile) left glibc's main heap ~37 MB
+   * larger for good after measuring a bundle (the gateway-rss regression of 2026-12-05).
+   */
+  private buf: Buffer | undefined;
 
   constructor(
     private readonly p: CryptoProvider,
@@ -101,6 +110,14 @@ export class BundleMeasurer {
   ) {}
 
   async measure(): Promise<BundleMeasurement> {
+    try {
+      return await this.measureAll();
+    } finally {
+      this.buf = undefined;
+    }
+  }
+
+  private async measureAll(): Promise<BundleMeasurement> {
     const paths: string[] = [];
     for (const top of BUNDLE_ENTRIES) await this.walk(top, paths);
     paths.sort(compareUtf8);
@@ -169,12 +186,41 @@ export class BundleMeasurer {
     let leaf: Uint8Array;
     try {
       if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(readlinkSync(abs)));
-      else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', new Uint8Array(await readFile(abs)));
+      else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', await this.contentOf(abs, Number(st.size)));
     } catch {
       return undefined; // unreadable or vanished while reading: measured as absent
     }
     this.cache.set(path, { stamp, leaf });
     return leaf;
+  }
+
+  /** The whole file, as a view into the shared buffer: valid until the next call. */
+  private async contentOf(abs: string, sizeHint: number): Promise<Uint8Array> {
+    const fh = await open(abs, 'r');
+    try {
+      let n = 0;
+      for (;;) {
+        // Room for the stat'ed size plus one byte, so a file that grew since is read to its end.
+        if (this.buf === undefined || this.buf.length < Math.max(sizeHint, n) + 1) this.grow(Math.max(sizeHint, n) + 1, n);
+        const { bytesRead } = await fh.read(this.buf!, n, this.buf!.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n === this.buf!.length) this.grow(n + 1, n);
+      }
+      return new Uint8Array(this.buf!.buffer, this.buf!.byteOffset, n);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** A buffer of at least `min` bytes (a power of two), keeping the first `keep` bytes. */
+  private grow(min: number, keep: number): void {
+    let size = READ_BUFFER_BYTES;
+    while (size < min) size *= 2;
+    if (this.buf !== undefined && this.buf.length >= size) return;
+    const next = Buffer.allocUnsafeSlow(size);
+    if (this.buf !== undefined && keep > 0) this.buf.copy(next, 0, 0, keep);
+    this.buf = next;
   }
 }
 

@@ -2,8 +2,8 @@
 // for the reference manifest. Keeping them in one place is what makes a fresh flash appraise clean.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -51,14 +51,30 @@ export async function lockfileDigest(p: CryptoProvider, bundleDir: string): Prom
   }
 }
 
+/** The one buffer fileSha256 reads through. */
+const SHA_READ_BYTES = 256 * 1024;
+
 /**
  * SHA-256 of an executable, streamed (the Node binary is ~120 MB; the gateway must not hold it in
  * memory). node:crypto directly rather than the CryptoProvider: this is a file digest for humans and
  * sha256sum to compare, not protocol cryptography, and OpenSSL's streaming hash is what makes it cheap.
+ * Read through one reused buffer, not a stream: a stream's fresh 1 MiB chunk per read, freed only
+ * at the next GC, left glibc's main heap at ~63 MB for good after hashing the Node binary (the
+ * gateway-rss regression of 2026-12-05, docs/BENCH.md "Memory").
  */
 export async function fileSha256(path: string): Promise<Uint8Array> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const buf = Buffer.allocUnsafeSlow(SHA_READ_BYTES);
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return new Uint8Array(h.digest());
 }
 

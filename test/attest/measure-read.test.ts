@@ -1,0 +1,39 @@
+// The measurements read files through one reused buffer (src/attest/bundle.ts contentOf,
+// src/attest/measure.ts fileSha256): the digests must be those of the whole files, at every size
+// around the buffer's edges, and with an empty file.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bundleRootOf, fileLeaf, measureBundle, merkleTree } from '../../src/attest/bundle.js';
+import { fileSha256 } from '../../src/attest/measure.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-measure-read-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Around the first buffer (64 KiB) and the SHA buffer (256 KiB), and past several doublings.
+const SIZES = [0, 1, 65_535, 65_536, 65_537, 262_144, 262_145, 700_001];
+
+describe('measurements read whole files through one buffer', () => {
+  it('the bundle root is that of the files read whole', async () => {
+    mkdirSync(join(dir, 'bundle/dist'), { recursive: true });
+    const names = SIZES.map((n) => `f${String(n).padStart(7, '0')}.js`); // sorted as the measurer sorts
+    for (const [i, n] of SIZES.entries()) writeFileSync(join(dir, 'bundle/dist', names[i]!), randomBytes(n));
+    const leaves = names.map((f) => fileLeaf(provider, `dist/${f}`, 'f', new Uint8Array(readFileSync(join(dir, 'bundle/dist', f)))));
+    const expected = bundleRootOf(provider, [{ name: 'dist', files: leaves.length, root: merkleTree(provider, leaves) }]);
+    const m = await measureBundle(provider, join(dir, 'bundle'));
+    expect(m.files).toBe(SIZES.length);
+    expect(toHex(m.root)).toBe(toHex(expected));
+  });
+
+  it.each(SIZES)('fileSha256 of a %i-byte file is its SHA-256', async (n) => {
+    const f = join(dir, `sha-${n}`);
+    const bytes = randomBytes(n);
+    writeFileSync(f, bytes);
+    expect(toHex(await fileSha256(f))).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+});

@@ -86,35 +86,43 @@ interface CachedLeaf {
   readonly leaf: Uint8Array;
 }
 
+/** The read buffer's first size; it doubles to hold the largest file of a measurement. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /**
  * Measures a bundle directory; keeps each file's leaf keyed by (size, mtime, ctime, inode, mode) so a
  * repeated measurement re-reads only files whose metadata changed (a content change without any of
  * those changing needs a clock reset or a raw block write — out of scope for a software measurement).
  * Yields to the event loop between files so a gateway keeps serving while it measures.
  */
-/** The read buffer's first size; it doubles to hold the largest file of a measurement. */
-const READ_BUFFER_BYTES = 64 * 1024;
-
 export class BundleMeasurer {
   private readonly cache = new Map<string, CachedLeaf>();
   /**
-   * One buffer every file of a measurement is read into (files are hashed one at a time), dropped
-   * when the measurement ends. A fresh buffer per file (readFile) left glibc's main heap ~37 MB
-   * larger for good after measuring a bundle (the gateway-rss regression of 2026-12-05).
+   * One buffer every file of a measurement is read into (files are hashed one at a time, and
+   * measurements run one at a time), dropped when the measurement ends. A fresh buffer per file
+   * (readFile) left glibc's main heap ~37 MB larger for good after measuring a bundle (the
+   * gateway-rss regression of 2026-12-05).
    */
   private buf: Buffer | undefined;
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly p: CryptoProvider,
     readonly dir: string,
   ) {}
 
-  async measure(): Promise<BundleMeasurement> {
-    try {
-      return await this.measureAll();
-    } finally {
-      this.buf = undefined;
-    }
+  /** Measures the bundle; a call made while one runs waits for it (they share the read buffer). */
+  measure(): Promise<BundleMeasurement> {
+    const once = async (): Promise<BundleMeasurement> => {
+      try {
+        return await this.measureAll();
+      } finally {
+        this.buf = undefined;
+      }
+    };
+    const run = this.running.then(once, once);
+    this.running = run.catch(() => undefined);
+    return run;
   }
 
   private async measureAll(): Promise<BundleMeasurement> {

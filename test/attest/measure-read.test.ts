@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleRootOf, fileLeaf, measureBundle, merkleTree } from '../../src/attest/bundle.js';
+import { BundleMeasurer, bundleRootOf, fileLeaf, measureBundle, merkleTree } from '../../src/attest/bundle.js';
 import { fileSha256 } from '../../src/attest/measure.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
@@ -28,6 +28,13 @@ describe('measurements read whole files through one buffer', () => {
     const m = await measureBundle(provider, join(dir, 'bundle'));
     expect(m.files).toBe(SIZES.length);
     expect(toHex(m.root)).toBe(toHex(expected));
+  });
+
+  it('measurements asked for at once (sharing the read buffer) each give the right root', async () => {
+    const alone = await measureBundle(provider, join(dir, 'bundle'));
+    const m = new BundleMeasurer(provider, join(dir, 'bundle'));
+    const roots = await Promise.all([m.measure(), m.measure(), m.measure()]);
+    for (const r of roots) expect(toHex(r.root)).toBe(toHex(alone.root));
   });
 
   it.each(SIZES)('fileSha256 of a %i-byte file is its SHA-256', async (n) => {

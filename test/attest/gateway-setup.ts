@@ -92,7 +92,14 @@ export async function startGateway(dir: string, o: { configDir?: string; cli?: s
   writeFileSync(config, JSON.stringify(gatewayConfigJson()));
   const args = ['gateway', '--config', config, '--log-level', 'info'];
   const gateway = o.cli !== undefined ? spawnNode([o.cli, ...args]) : spawnCli(args);
-  await waitForJsonLine(gateway, (v) => v.event === 'rn.attached');
+  try {
+    await waitForJsonLine(gateway, (v) => v.event === 'rn.attached');
+  } catch (e) {
+    // The caller never gets close() from a failed start: the virtual line (a socat) stops here.
+    bus.close();
+    await line.close();
+    throw e;
+  }
 
   writeKeyFile(f('op.key'), op.id);
   writeArtefactFile(f('op.pcert'), op.pcert);

@@ -15,6 +15,7 @@ import type { TpmAttester } from './tpm/attester.js';
 import { BINDING_LENGTH, EAT_PROFILE, MAX_NONCE_BYTES, MIN_NONCE_BYTES, type AttestInput, type Claims, type DeviceIdentity, type SlotClaims } from './types.js';
 import { AttestErrorCode } from './errors.js';
 import { StateError } from '../lib/errors.js';
+import { OneAtATime } from '../lib/one-at-a-time.js';
 
 const DT_MODEL = '/proc/device-tree/model';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
@@ -57,7 +58,7 @@ export class Attester {
   private readonly boardDigest: Uint8Array;
   private readonly slots: Record<string, SlotClaims>;
   private readonly bundleDir: string;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly oneAtATime = new OneAtATime();
 
   constructor(private readonly o: AttesterOptions) {
     const p = o.provider;
@@ -98,7 +99,7 @@ export class Attester {
 
   /** Measures the bundle and the runtime once ahead of the first request (the first full hashes are the slow ones). */
   prime(): Promise<void> {
-    return this.serial(async () => {
+    return this.oneAtATime.run(async () => {
       await Promise.all([this.measurer.measure(), this.runtime.measure()]);
     });
   }
@@ -114,13 +115,7 @@ export class Attester {
     if (binding !== undefined && binding.length !== BINDING_LENGTH) {
       return Promise.reject(new StateError(AttestErrorCode.ATTEST_BINDING, `binding of ${binding.length} bytes; ${BINDING_LENGTH} expected`));
     }
-    return this.serial(() => this.build(nonce, binding));
-  }
-
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(f, f);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.oneAtATime.run(() => this.build(nonce, binding));
   }
 
   private async submods(): Promise<Record<string, SlotClaims>> {

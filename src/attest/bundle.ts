@@ -22,6 +22,7 @@
 import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OneAtATime } from '../lib/one-at-a-time.js';
 import { utf8, Writer } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { equal, toHex } from '../uzp/bytes.js';
@@ -104,7 +105,7 @@ export class BundleMeasurer {
    * gateway-rss regression of 2026-12-05).
    */
   private buf: Buffer | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly oneAtATime = new OneAtATime();
 
   constructor(
     private readonly p: CryptoProvider,
@@ -113,16 +114,13 @@ export class BundleMeasurer {
 
   /** Measures the bundle; a call made while one runs waits for it (they share the read buffer). */
   measure(): Promise<BundleMeasurement> {
-    const once = async (): Promise<BundleMeasurement> => {
+    return this.oneAtATime.run(async () => {
       try {
         return await this.measureAll();
       } finally {
         this.buf = undefined;
       }
-    };
-    const run = this.running.then(once, once);
-    this.running = run.catch(() => undefined);
-    return run;
+    });
   }
 
   private async measureAll(): Promise<BundleMeasurement> {

@@ -90,33 +90,32 @@ function emptyUnitStats(): UnitStats {
   return { state: 'unknown', requests: 0, replies: 0, timeouts: 0, exceptions: 0, exceptionsByCode: {}, wrongUnitDrops: 0, crcErrors: 0, mismatchedDrops: 0, staleDrops: 0, offline: 0, queueFull: 0, silentRefusals: 0, lastLatencyMs: null, responseMs: EMPTY_RESPONSE_TIMES };
 }
 
-function copy(s: UnitStats): UnitStats {
-  return { ...s, exceptionsByCode: { ...s.exceptionsByCode } };
-}
 
 export class BusStats {
   private readonly units = new Map<number, UnitStats>();
   private readonly times = new Map<number, ResponseTimes>();
   readonly line: LineStats = { strayFrames: 0, strayNoise: 0, desyncs: 0 };
 
-  /** The live counters of `unit` (transports count into them while its request is in flight). */
+  /**
+   * The live counters of `unit` (transports count into them while its request is in flight). Its
+   * `responseMs` is filled in by the copies (unitSnapshot, snapshot), not kept up to date here.
+   */
   unit(unit: number): UnitStats {
     let s = this.units.get(unit);
     if (!s) this.units.set(unit, (s = emptyUnitStats()));
     return s;
   }
 
-  /** A copy of `unit`'s counters. */
+  /** A copy of `unit`'s counters, with its response-time summary. */
   unitSnapshot(unit: number): UnitStats {
-    return copy(this.unit(unit));
+    return this.copy(unit, this.unit(unit));
   }
 
-  /** One answered request's round trip. */
+  /** One answered request's round trip (per poll: only the histogram; summaries are made by the copies). */
   recordResponse(unit: number, ms: number): void {
     let t = this.times.get(unit);
     if (!t) this.times.set(unit, (t = new ResponseTimes()));
     t.record(ms);
-    this.unit(unit).responseMs = t.summary();
   }
 
   /** One exception reply with exception code `code` (also counted in `exceptions`). */
@@ -142,8 +141,12 @@ export class BusStats {
   /** A copy of every unit's counters, keyed by unit id. */
   snapshot(): Record<number, UnitStats> {
     const out: Record<number, UnitStats> = {};
-    for (const u of this.unitIds()) out[u] = copy(this.units.get(u)!);
+    for (const u of this.unitIds()) out[u] = this.copy(u, this.units.get(u)!);
     return out;
+  }
+
+  private copy(unit: number, s: UnitStats): UnitStats {
+    return { ...s, exceptionsByCode: { ...s.exceptionsByCode }, responseMs: this.times.get(unit)?.summary() ?? EMPTY_RESPONSE_TIMES };
   }
 
   /** `units` (default: every unit with counters) summed; response times merged from the histograms. */

@@ -25,4 +25,18 @@ describe('precise clock', () => {
     await wait(6);
     expect(order).toEqual(['early', 'late']);
   });
+
+  it('keeps deadline order when the loop stalls past both deadlines', async () => {
+    // A stall (GC, a loaded CI core) makes the later wait's timer and the earlier wait's
+    // setImmediate come due in the same loop turn; the timer phase runs first.
+    const order: string[] = [];
+    preciseClock.setTimeout(() => order.push('late'), 2);
+    preciseClock.setTimeout(() => order.push('early'), 0.2);
+    const stallUntil = performance.now() + 8;
+    while (performance.now() < stallUntil) {
+      /* busy: the event loop cannot run */
+    }
+    await wait(3);
+    expect(order).toEqual(['early', 'late']);
+  });
 });

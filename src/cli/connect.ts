@@ -4,6 +4,7 @@
 //   modbus-tcp  a local Modbus TCP endpoint (loopback only) forwarding to the slot's bus
 //   serial      the remote serial slot on stdin/stdout, or as a local PTY (--pty PATH, via socat)
 //   mqtt        subscribe (--sub) and publish (--pub TOPIC=PAYLOAD) on the bridged topics
+//   diag        the slot's per-slave diagnostics (Modbus: state, counters, response times)
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 
 import type { Mode } from '../hil/messages.js';
@@ -20,6 +21,7 @@ import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, t
 import type { CommandIo } from './command.js';
 import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
+import { serveDiag } from './connect-diag.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError, type FlagValues } from './flags.js';
 
@@ -190,6 +192,24 @@ const mqtt = defineCommand({
   run: ({ flags }, io) => serveSlot(flags, io, 'mqtt', (slot) => serveMqtt(slot, flags.sub, flags.pub, io, flags.count ?? Infinity)),
 });
 
+const diag = defineCommand({
+  name: 'connect diag',
+  summary: 'per-slave diagnostics of a Modbus slot (needs diag.read)',
+  description: DESCRIPTION,
+  flags: {
+    ...SESSION_FLAGS,
+    ...SLOT_FLAG,
+    watch: { type: 'int', placeholder: 'S', min: 1, max: 3600, describe: 'print a fresh report every S seconds (until --count reports, SIGINT or SIGTERM) instead of once' },
+    ...COUNT_FLAG,
+    ...APPRAISAL_FLAGS,
+  },
+  json: 'stdout: one JSON object per report ({"event":"diag",slot,device,at,port,all,units,line}, fields as docs/PROFILE.md §HIL "diag mode"); --json also makes the status lines on stderr JSON',
+  run: ({ flags }, io) => {
+    const count = flags.count ?? (flags.watch !== undefined ? Infinity : 1);
+    return serveSlot(flags, io, 'diag', (slot) => serveDiag(slot, io, flags.json, (flags.watch ?? 1) * 1000, count));
+  },
+});
+
 const attest = defineCommand({
   name: 'connect attest',
   summary: "appraise the gateway's session-bound evidence and print the result",
@@ -208,8 +228,8 @@ const attest = defineCommand({
 
 export const command = defineGroup({
   name: 'connect',
-  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT',
+  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT, diagnostics',
   description: DESCRIPTION,
   label: 'mode',
-  subcommands: [tail, modbusTcp, serial, mqtt, attest],
+  subcommands: [tail, modbusTcp, serial, mqtt, diag, attest],
 });

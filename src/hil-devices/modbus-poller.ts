@@ -42,6 +42,8 @@ import type { CborValue } from '../uzp/cbor.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
 import type { ModbusDevice, ModbusRefusal, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
+import type { DiagReport } from '../hil/diag-report.js';
+import { diagReportOf } from './modbus-diag.js';
 import { decodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
 import { CodedError, CommonCode, StateError } from '../lib/errors.js';
 
@@ -182,6 +184,11 @@ export class ModbusPoller implements ModbusDevice {
     });
     const diagnostics = { ...stats.summary(ids), line: { ...stats.line } };
     return { slot: this.slot, device: this.id, running: this.running, readings: this.readings.count, skippedTicks: units.reduce((n, u) => n + u.skippedTicks, 0), units, diagnostics, port: this.port };
+  }
+
+  /** status()'s diagnostics as diag mode sends them to an operator holding diag.read. */
+  diagnostics(): DiagReport {
+    return diagReportOf(this.status());
   }
 
   /** False while the bus is not connected (serial port down, TCP peer unreachable): requests are refused with 0x0A. */

@@ -5,6 +5,7 @@
 import type { CborValue } from '../uzp/cbor.js';
 import type { ReadingKind } from './messages.js';
 import type { Table } from '../ports/modbus/vocabulary.js';
+import type { DiagReport } from './diag-report.js';
 
 export type { ReadingKind };
 
@@ -67,6 +68,8 @@ export interface ModbusDevice extends HilDevice {
    * when the request may go to the bus. `reads`/`writes`: what the PDU does (hil/modbus-request.ts).
    */
   refusal?(unit: number, pdu: Uint8Array, does: { readonly reads: boolean; readonly writes: boolean }): ModbusRefusal | undefined;
+  /** The bus's per-slave diagnostics now (diag mode); absent: the driver keeps none. */
+  diagnostics?(): DiagReport;
 }
 
 export interface SerialDevice extends HilDevice {

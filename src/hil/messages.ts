@@ -7,8 +7,9 @@
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 import { MAX_PDU, TCP_MAX_UNIT } from '../ports/modbus/vocabulary.js';
+import { decodeDiagReport, diagReportValue, type DiagReport } from './diag-report.js';
 
-export const MODES = ['tail', 'modbus', 'serial', 'mqtt'] as const;
+export const MODES = ['tail', 'modbus', 'serial', 'mqtt', 'diag'] as const;
 export type Mode = (typeof MODES)[number];
 
 export const KINDS = ['modbus', 'serial', 'mqtt'] as const;
@@ -34,6 +35,8 @@ export type HilMessage =
   | { t: 'pub'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean }
   /** Asks for the gateway's evidence for this nonce, bound to this session (docs/PROFILE.md §Attestation). */
   | { t: 'attest'; nonce: Uint8Array }
+  /** diag mode: asks for the slot's per-slave diagnostics now; answered by `diag` with the same id. */
+  | { t: 'diagq'; id: number }
   // gateway -> operator
   /** Evidence artefact (object_type "attestation"); the gateway closes the channel after it. */
   | { t: 'evidence'; e: Uint8Array }
@@ -45,11 +48,13 @@ export type HilMessage =
   | { t: 'reading'; slot: string; device: string; kind: ReadingKind; seq: number; ts: number; value: CborValue; epoch?: number }
   | { t: 'suback'; filter: string }
   | { t: 'puback'; id: number }
-  | { t: 'msg'; topic: string; payload: Uint8Array };
+  | { t: 'msg'; topic: string; payload: Uint8Array }
+  | { t: 'diag'; id: number; d: DiagReport };
 
 export function encodeHil(m: HilMessage): Uint8Array {
   const out: CborMap = {};
   for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
+  if (m.t === 'diag') out.d = diagReportValue(m.d);
   return encodeCanonical(out, HIL_CBOR);
 }
 
@@ -163,6 +168,12 @@ export function decodeHil(bytes: Uint8Array): HilMessage {
     case 'msg':
       onlyKeys(m, ['t', 'topic', 'payload'], 'msg');
       return { t, topic: asText(m.topic, 'msg.topic', MAX_TOPIC), payload: bounded(m.payload, 'msg.payload') };
+    case 'diagq':
+      onlyKeys(m, ['t', 'id'], 'diagq');
+      return { t, id: id32(m.id, 'diagq.id') };
+    case 'diag':
+      onlyKeys(m, ['t', 'id', 'd'], 'diag');
+      return { t, id: id32(m.id, 'diag.id'), d: decodeDiagReport(m.d) };
     default:
       throw new DecodeError(CommonCode.DECODE_TYPE, `unknown hil message type ${JSON.stringify(t.slice(0, 16))}`);
   }

@@ -6,7 +6,7 @@
 import type { Purpose } from '../uzp/artefacts/types.js';
 import type { Mode } from './messages.js';
 
-export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish'] as const;
+export const PURPOSES = ['serial.read', 'serial.write', 'modbus.read', 'modbus.write', 'mqtt.subscribe', 'mqtt.publish', 'diag.read'] as const;
 export type HilPurpose = (typeof PURPOSES)[number];
 
 /**
@@ -20,9 +20,9 @@ export function isHilPurpose(s: string): s is HilPurpose {
   return (PURPOSES as readonly string[]).includes(s);
 }
 
-/** Modbus purposes take units, tables and register ranges; MQTT purposes take topic filters. */
-export function purposeFamily(p: HilPurpose): 'serial' | 'modbus' | 'mqtt' {
-  return p.startsWith('modbus.') ? 'modbus' : p.startsWith('mqtt.') ? 'mqtt' : 'serial';
+/** Modbus purposes take units, tables and register ranges; MQTT purposes take topic filters; the others take nothing. */
+export function purposeFamily(p: HilPurpose): 'serial' | 'modbus' | 'mqtt' | 'diag' {
+  return p.startsWith('modbus.') ? 'modbus' : p.startsWith('mqtt.') ? 'mqtt' : p.startsWith('diag.') ? 'diag' : 'serial';
 }
 
 /** The purposes that make each mode usable, by device kind (any one suffices to open). */
@@ -31,6 +31,9 @@ export const MODE_PURPOSES: Readonly<Record<Mode, Readonly<Partial<Record<'modbu
   modbus: { modbus: ['modbus.read', 'modbus.write'] },
   serial: { serial: ['serial.read', 'serial.write'] },
   mqtt: { mqtt: ['mqtt.subscribe', 'mqtt.publish'] },
+  // Per-slave diagnostics (issue #13): what a bus's units answered, never a register value, so a
+  // purpose of its own that reaches no equipment; only Modbus slots keep them.
+  diag: { modbus: ['diag.read'] },
 };
 
 /** Every purpose that can open `mode` on some device kind. */

@@ -8,7 +8,7 @@ import type { Mode } from '../hil/messages.js';
 import type { GrantBody, GrantScope } from '../uzp/artefacts/types.js';
 
 /** The mode words of `uzpgw connect` per HIL mode. */
-const MODE_WORD: Readonly<Record<Mode, string>> = { tail: 'tail', modbus: 'modbus-tcp', serial: 'serial', mqtt: 'mqtt' };
+const MODE_WORD: Readonly<Record<Mode, string>> = { tail: 'tail', modbus: 'modbus-tcp', serial: 'serial', mqtt: 'mqtt', diag: 'diag' };
 
 function slotsText(g: GrantBody): string {
   return g.scopes.map((s) => s.slot).join(', ') || 'no slot';

@@ -7,6 +7,7 @@ import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
 import { decodeHil, encodeHil, type HilMessage, type Mode } from '../hil/messages.js';
 import { CommonCode, StateError } from '../lib/errors.js';
+import type { DiagReport } from '../hil/diag-report.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 256;
@@ -117,6 +118,15 @@ export class SlotChannel extends EventEmitter {
     await this.ch.send(encodeHil({ t: 'data', d }));
   }
 
+  /** The slot's per-slave diagnostics now (diag mode, needs diag.read). */
+  async diag(): Promise<DiagReport> {
+    const id = this.nextId++;
+    await this.sendChecked({ t: 'diagq', id });
+    const m = await this.awaitReply(id, `no diagnostics for request ${id}`);
+    if (m.t === 'diag') return m.d;
+    throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', 'diagnostics');
+  }
+
   async subscribe(filter: string): Promise<void> {
     await this.sendChecked({ t: 'sub', filter });
     return new Promise<void>((resolve, reject) => {
@@ -178,6 +188,7 @@ export class SlotChannel extends EventEmitter {
         return;
       case 'res':
       case 'puback':
+      case 'diag':
         return this.settle(m.id, m);
       case 'suback':
         return this.settleSub(m.filter);

@@ -35,7 +35,7 @@ const SUBS: Record<string, readonly string[]> = {
   attest: ['verify'],
   boards: ['show'],
   collector: ['query'],
-  connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'attest'],
+  connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'diag', 'attest'],
   demo: ['gateway'],
   pantheon: ['init', 'enroll', 'grant', 'rn-set', 'revoke', 'show'],
   publish: ['grant', 'revoke'],
@@ -181,7 +181,7 @@ describe('usage errors', () => {
     const err = await usageErrorOf(run(connect, '--key', 'k.key', '--slot', 'rs485-1', 'modbus-tcp', '--count', '1'));
     expect(err.message).toBe('unknown option --count (see `uzpgw connect modbus-tcp --help`)');
     const missing = await usageErrorOf(run(connect, '--key', 'k.key'));
-    expect(missing.message).toMatch(/^missing mode: tail, modbus-tcp, serial, mqtt, attest/);
+    expect(missing.message).toMatch(/^missing mode: tail, modbus-tcp, serial, mqtt, diag, attest/);
   });
 
   it('`uzpgw gateway` has no demo flag: the demo runs `uzpgw demo gateway`', async () => {

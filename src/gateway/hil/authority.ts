@@ -22,7 +22,7 @@ import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../li
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
 
 export type HilAction =
-  | { readonly purpose: 'serial.read' | 'serial.write' }
+  | { readonly purpose: 'serial.read' | 'serial.write' | 'diag.read' }
   | { readonly purpose: 'modbus.read' | 'modbus.write'; readonly unit: number; readonly access?: RegisterAccess }
   | { readonly purpose: 'mqtt.subscribe'; readonly filter: string }
   | { readonly purpose: 'mqtt.publish'; readonly topic: string };
@@ -78,6 +78,7 @@ export class SlotAuthority {
     switch (action.purpose) {
       case 'serial.read':
       case 'serial.write':
+      case 'diag.read':
         return ALLOWED;
       case 'modbus.read':
       case 'modbus.write':

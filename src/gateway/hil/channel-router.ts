@@ -14,7 +14,7 @@ import type { AuditContext } from './audit.js';
 import { MODE_PURPOSES } from '../../hil/purposes.js';
 import { SlotAuthority } from './authority.js';
 import type { EvidenceService } from './evidence-service.js';
-import { serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
+import { serveDiag, serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
 import { refuse, senderOf, waitingSenderOf, type Refusals, type Send } from './reply.js';
 import { serveLogTail, type ReadingSource, type SendWait } from './log-tail.js';
 
@@ -118,6 +118,8 @@ export class ChannelRouter {
         return serveSerial(ctx, device as Extract<AnyDevice, { kind: 'serial' }>);
       case 'mqtt':
         return serveMqtt(ctx, device as Extract<AnyDevice, { kind: 'mqtt' }>);
+      case 'diag':
+        return serveDiag(ctx, device as Extract<AnyDevice, { kind: 'modbus' }>);
     }
   }
 }

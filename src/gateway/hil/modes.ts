@@ -227,3 +227,29 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
     },
   };
 }
+
+/**
+ * diag: the slot's per-slave diagnostics, one report per `diagq` (issue #13). A report says how the
+ * bus's units answered, never what their registers hold, so diag.read opens it on its own.
+ */
+export function serveDiag(ctx: ChannelContext, device: ModbusDevice): OpenChannel {
+  return {
+    cleanup: () => undefined,
+    onMessage: (m) => {
+      if (m.t !== 'diagq') return unexpected(ctx, 'diag', m);
+      const d = ctx.authority.check({ purpose: 'diag.read' });
+      if (!d.allowed) {
+        refused(ctx, 'diag.read', d, {});
+        ctx.send({ t: 'refused', code: d.code, id: m.id });
+        return;
+      }
+      if (device.diagnostics === undefined) {
+        ctx.audit({ action: 'diag.read', decision: 'refused', code: 'MODE_NOT_SUPPORTED', reason: `a ${device.driver} device keeps no diagnostics` });
+        ctx.send({ t: 'refused', code: 'MODE_NOT_SUPPORTED', id: m.id });
+        return;
+      }
+      ctx.audit({ action: 'diag.read', decision: 'allowed' });
+      ctx.send({ t: 'diag', id: m.id, d: device.diagnostics() });
+    },
+  };
+}

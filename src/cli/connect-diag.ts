@@ -1,0 +1,44 @@
+// `uzpgw connect … diag`: the slot's per-slave diagnostics (issue #13), fetched over the HIL under a
+// Grant with diag.read and printed as `uzpgw status` prints them on the gateway: one line per unit
+// (state, requests, timeouts, CRC errors, exceptions by code, response times), a summary line, the
+// line-level counters. Once, or every --watch seconds until --count reports or a signal.
+
+import type { DiagCounters, DiagReport } from '../hil/diag-report.js';
+import type { SlotChannel } from '../operator/slot-channel.js';
+import type { CommandIo } from './command.js';
+import { diagnosticsText } from './status-modbus.js';
+
+function text(c: DiagCounters): string {
+  return diagnosticsText({
+    state: c.state,
+    requests: c.requests,
+    timeouts: c.timeouts,
+    crcErrors: c.crc_errors,
+    exceptionsByCode: Object.fromEntries(c.by_code),
+    responseMs: c.rt ?? { n: 0, min: null, avg: null, p99: null, max: null },
+  });
+}
+
+/** The report as lines of text, indented as under a slot of `uzpgw status`. */
+export function diagText(slot: string, device: string, r: DiagReport): string {
+  const lines = [`slot ${slot}, device ${device}: port ${r.port}`];
+  if (r.units.length > 1) lines.push(`  all units: ${text(r.all)}`);
+  for (const u of r.units) {
+    const label = `unit ${u.unit}${u.name !== undefined ? ` (${u.name})` : ''}${u.polled ? '' : ' [not polled]'}`;
+    const extra = [u.wrong_unit > 0 ? `${u.wrong_unit} wrong-unit replies` : '', u.offline > 0 ? `${u.offline} refused while offline` : '', u.last_error !== undefined && u.state !== 'ok' ? `last error ${u.last_error}` : ''].filter((s) => s !== '');
+    lines.push(`  ${label}: ${text(u)}${extra.length > 0 ? `; ${extra.join(', ')}` : ''}`);
+  }
+  lines.push(`  line: ${r.line.stray_frames} stray frames, ${r.line.stray_noise} runs of stray noise${r.line.desyncs > 0 ? `, ${r.line.desyncs} desyncs` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Prints `count` reports, `everyMs` apart; resolves 0 when done (a refusal or a lost session rejects). */
+export async function serveDiag(slot: SlotChannel, io: CommandIo, json: boolean, everyMs: number, count: number): Promise<number> {
+  const o = slot.opened!;
+  for (let n = 0; n < count; n++) {
+    if (n > 0) await new Promise((r) => setTimeout(r, everyMs));
+    const r = await slot.diag();
+    io.stdout.write(json ? JSON.stringify({ event: 'diag', slot: o.slot, device: o.device, at: new Date().toISOString(), ...r }) + '\n' : diagText(o.slot, o.device, r));
+  }
+  return 0;
+}

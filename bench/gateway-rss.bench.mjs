@@ -7,12 +7,15 @@
 //   net-1..4    mqtt-bridge, subscribed to a machine publishing 2 topics every 100 ms on a real
 //               mosquitto (without mosquitto: tty-9..12 serial-line instead, and stderr says so)
 // Alongside: a gateway with only one Modbus slot (the cost of each added slot), and the 16-slot
-// gateway again with node --max-semi-space-size=1 (a capped young generation). See docs/BENCH.md.
+// gateway again under the shipped unit's node flags (src/flash/unit.ts NODE_OPTIONS:
+// --max-semi-space-size=1, a capped young generation). With `--soak MIN` (bench/run.mjs --soak),
+// both 16-slot gateways then keep running for MIN minutes (the issue asks 10) with RSS read every
+// 10 s: growth is the median of the last minute against the median of the first. See docs/BENCH.md.
 
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Mosquitto } from '../dist/sim/mosquitto.js';
-import { LIB, QUICK, emit, log, median, rssBytes, runBench, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
+import { LIB, QUICK, SOAK_MIN, emit, log, median, rssBytes, runBench, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
 import { gatewayFiles, modbusSlot, operatorSlot, peakRssBytes, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
 
@@ -22,7 +25,9 @@ const PERIOD_MS = 100;
 // Running with data flowing before sampling; BENCH_RSS_WARM_MS overrides (e.g. to watch for growth).
 const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000));
 const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
-const SEMI1 = '--max-semi-space-size=1';
+/** The shipped unit's NODE_OPTIONS (src/flash/unit.ts). */
+const UNIT_FLAGS = ['--max-semi-space-size=1'];
+const SOAK_EVERY_MS = 10_000;
 const mkdir = (d) => (mkdirSync(d), d);
 
 /** VmRSS as the process runs (median of 5 reads 200 ms apart), then after two forced full GCs. */
@@ -45,6 +50,39 @@ async function sampleRss(proc) {
 }
 
 const MB = (b) => `${(b / 1e6).toFixed(1)} MB`;
+
+/**
+ * RSS of each process every SOAK_EVERY_MS for `ms`; per process the median of the first and of the
+ * last minute, the highest read, and the least-squares slope (stderr, MB per hour). A leak shows as
+ * an end above the start that the slope confirms; a sawtooth (V8 growing and shrinking its heap)
+ * shows in the max, not in the end.
+ */
+async function soakRss(procs, ms) {
+  const names = Object.keys(procs);
+  const xs = Object.fromEntries(names.map((n) => [n, []]));
+  const t0 = Date.now();
+  let lastLog = t0;
+  while (Date.now() - t0 < ms) {
+    await sleep(SOAK_EVERY_MS);
+    const t = (Date.now() - t0) / 3_600_000;
+    for (const n of names) xs[n].push([t, rssBytes(procs[n].pid)]);
+    if (Date.now() - lastLog >= 60_000) {
+      lastLog = Date.now();
+      log(`soak ${Math.round((lastLog - t0) / 60_000)}/${Math.round(ms / 60_000)} min: ${names.map((n) => `${n} ${MB(xs[n].at(-1)[1])}`).join(', ')}`);
+    }
+  }
+  const perMinute = 60_000 / SOAK_EVERY_MS;
+  const out = {};
+  for (const n of names) {
+    const s = xs[n];
+    const mt = s.reduce((a, [t]) => a + t, 0) / s.length;
+    const mv = s.reduce((a, [, v]) => a + v, 0) / s.length;
+    const slope = s.reduce((a, [t, v]) => a + (t - mt) * (v - mv), 0) / Math.max(1e-12, s.reduce((a, [t]) => a + (t - mt) ** 2, 0));
+    out[n] = { start: median(s.slice(0, perMinute).map(([, v]) => v)), end: median(s.slice(-perMinute).map(([, v]) => v)), max: Math.max(...s.map(([, v]) => v)) };
+    log(`soak ${n}: first minute ${MB(out[n].start)}, last minute ${MB(out[n].end)}, max ${MB(out[n].max)}, slope ${(slope / 1e6).toFixed(2)} MB/h over ${s.length} reads`);
+  }
+  return out;
+}
 const serial = { baud: BAUD, parity: 'none', stop_bits: 1 };
 
 /** Waits for one reading on `slot` (tail mode): the slot is live, not just configured. */
@@ -103,7 +141,7 @@ await runBench(BENCH, async () => {
     const gwDefs = [
       ['gw-16-slots', await board16(mkdir(join(dir, 'vdev-16'))), []],
       ['gw-1-slot', null, []],
-      ['gw-16-semi1', await board16(mkdir(join(dir, 'vdev-semi1'))), [SEMI1]],
+      ['gw-16-semi1', await board16(mkdir(join(dir, 'vdev-semi1'))), UNIT_FLAGS],
     ];
     const vdir1 = mkdir(join(dir, 'vdev-1'));
     await sim.rpc('modbusBus', { dir: vdir1, names: ['rs485-1'], baud: BAUD, slaves: [{ unit: 1, holding: 20 }, { unit: 2, holding: 20 }] });
@@ -133,6 +171,7 @@ await runBench(BENCH, async () => {
     const peakIdle = peakRssBytes(idleNode.pid);
     log(`peak (VmHWM): gw-16-slots ${MB(peak16)}, gw-16-semi1 ${MB(peakSemi)}, idle node ${MB(peakIdle)}`);
     log(`gw-1-slot ${MB(g1.running)} running, ${MB(g1.gc)} after GC; gw-16-slots ${MB(g16.running)} / ${MB(g16.gc)}; gw-16-semi1 ${MB(semi.running)} / ${MB(semi.gc)}; idle node ${MB(idle.running)} / ${MB(idle.gc)}`);
+    const soak = SOAK_MIN > 0 ? await soakRss({ 'gw-16-slots': gws['gw-16-slots'].proc, 'gw-16-semi1': gws['gw-16-semi1'].proc, 'idle-node': idleNode }, SOAK_MIN * 60_000) : null;
     // Every kind of slot delivers (checked after sampling, so the operator sessions are not measured).
     const gw16 = gws['gw-16-slots'].member.cid;
     await expectReading(uzp, gw16, 'rs485-1', 'modbus.read');
@@ -148,9 +187,16 @@ await runBench(BENCH, async () => {
     emit(BENCH, 'rss_16_slots_peak', peak16, 'bytes', `${idleLabel}, peak`, peakIdle);
     emit(BENCH, 'rss_16_slots_after_gc', g16.gc, 'bytes', `${idleLabel}, after GC`, idle.gc);
     emit(BENCH, 'rss_per_slot', (g16.running - idle.running) / 16, 'bytes', idleLabel, idle.running);
-    emit(BENCH, 'rss_16_slots_semi1', semi.running, 'bytes', 'the same gateway with node defaults (rss_16_slots)', g16.running);
-    emit(BENCH, 'rss_16_slots_semi1_peak', peakSemi, 'bytes', 'the same gateway with node defaults, peak', peak16);
+    emit(BENCH, 'rss_16_slots_unit', semi.running, 'bytes', 'the same gateway with node defaults (rss_16_slots)', g16.running);
+    emit(BENCH, 'rss_16_slots_unit_peak', peakSemi, 'bytes', 'the same gateway with node defaults, peak', peak16);
     emit(BENCH, 'rss_per_added_slot', (g16.running - g1.running) / 15, 'bytes', 'gateway with 1 slot', g1.running);
+    if (soak !== null) {
+      const label = `the same gateway in the first minute of a ${SOAK_MIN}-minute soak`;
+      emit(BENCH, 'rss_16_slots_soak_end', soak['gw-16-slots'].end, 'bytes', label, soak['gw-16-slots'].start);
+      emit(BENCH, 'rss_16_slots_soak_max', soak['gw-16-slots'].max, 'bytes', label, soak['gw-16-slots'].start);
+      emit(BENCH, 'rss_16_slots_unit_soak_end', soak['gw-16-semi1'].end, 'bytes', label, soak['gw-16-semi1'].start);
+      emit(BENCH, 'rss_16_slots_unit_soak_max', soak['gw-16-semi1'].max, 'bytes', label, soak['gw-16-semi1'].start);
+    }
   } finally {
     if (mosquitto) await mosquitto.stop();
   }

@@ -1,8 +1,10 @@
 // `npm run bench`: runs every bench/*.bench.mjs (one scenario per file) as its own child process,
 // one after another, and passes their stdout JSON lines through (non-JSON stdout goes to stderr).
-//   node bench/run.mjs [--only NAME] [--quick]
+//   node bench/run.mjs [--only NAME] [--quick] [--soak MIN]
 // NAME matches the file name without ".bench.mjs" (e.g. --only first-byte). --quick makes every
-// scenario short (a smoke test; its figures are not worth quoting). Exit code 1 if any scenario failed.
+// scenario short (a smoke test; its figures are not worth quoting). --soak MIN passes `--soak MIN`
+// to every scenario; those that have a soak (gateway-rss: RSS growth over MIN minutes of polling)
+// run it, the others ignore it. Exit code 1 if any scenario failed.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -14,17 +16,21 @@ const DIR = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
 
 function usage(msg) {
-  process.stderr.write(`${msg}\nusage: node bench/run.mjs [--only NAME] [--quick]\n`);
+  process.stderr.write(`${msg}\nusage: node bench/run.mjs [--only NAME] [--quick] [--soak MIN]\n`);
   process.exit(2);
 }
 
 let only;
 let quick = false;
+let soak;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--quick') quick = true;
   else if (args[i] === '--only') {
     only = args[++i];
     if (!only) usage('--only needs a scenario name');
+  } else if (args[i] === '--soak') {
+    soak = args[++i];
+    if (!/^\d{1,3}$/.test(soak ?? '') || Number(soak) < 1) usage('--soak needs a whole number of minutes, 1..999');
   } else if (args[i] === '--help') usage('Runs the UZP benchmarks; see docs/BENCH.md.');
   else usage(`unknown argument ${JSON.stringify(args[i])}`);
 }
@@ -59,7 +65,7 @@ process.on('SIGTERM', () => {
 
 function runOne(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(DIR, file), ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(DIR, file), ...(quick ? ['--quick'] : []), ...(soak !== undefined ? ['--soak', soak] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     current = child;
     createInterface({ input: child.stdout }).on('line', (line) => {
       let ok = false;

@@ -14,6 +14,8 @@ export const LIB = fileURLToPath(new URL('./', import.meta.url));
 
 export const argv = process.argv.slice(2);
 export const QUICK = argv.includes('--quick');
+/** `--soak MIN` (bench/run.mjs passes it on): minutes of soak for scenarios that have one; 0 = none. */
+export const SOAK_MIN = argv.includes('--soak') ? Number(argv[argv.indexOf('--soak') + 1]) || 0 : 0;
 
 /** Diagnostics and progress: stderr only (stdout is reserved for figure lines). */
 export function log(...parts) {

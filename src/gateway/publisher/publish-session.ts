@@ -1,6 +1,7 @@
 // One publishing session with one collector (OI §11): the gateway opened it outbound (§11.1), so
 // the collector never connects to us. On its one channel: ANNOUNCE with the Discovery Grant and
-// policy (§11.2) and wait for the collector's verdict; then push the reading log in order from the
+// policy (§11.2) and wait for the collector's verdict; signal what changed since the last accepted
+// announcement (§11.4 freshness, freshness.ts); then push the reading log in order from the
 // last receipt, a few windows in flight (§11.3 push); every receipt is checked (signed by the
 // session's peer, for our grant, covering the window) before the cursor moves and the log is trimmed
 // (§11.5); answer the collector's backfill requests (§11.3 request within the session); send
@@ -62,6 +63,10 @@ export interface PublishSessionHooks {
   readonly checkReceipt: (bytes: Uint8Array, session: Session) => CheckedReceipt;
   /** Revocations to deliver on this session: envelope bytes and object_id. */
   readonly pendingRevocations: () => readonly PendingRevocation[];
+  /** OI §11.4: what changed since the last accepted announcement, sent right after this one is accepted. */
+  readonly fresh?: () => readonly Extract<PublishMessage, { t: 'fresh' }>[];
+  /** The `fresh` signals went out (none, when nothing changed): the announcement is now the last accepted one. */
+  readonly onFresh?: (sent: readonly Extract<PublishMessage, { t: 'fresh' }>[]) => void;
   readonly onAccepted: () => void;
   readonly onRefused: (code: string) => void;
   readonly onReceipt: (r: CheckedReceipt, readings: number) => void;
@@ -246,6 +251,9 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     const v = await Promise.race([verdictP, timeout, ended.then(() => 'closed' as const)]);
     cancelTimer.fn();
     if (v !== 'accepted') return v === 'refused' ? 'refused' : v;
+    const fresh = h.fresh?.() ?? [];
+    for (const f of fresh) if (!(await send(f))) return 'closed';
+    h.onFresh?.(fresh);
     for (const rev of h.pendingRevocations()) {
       sentRevocations.add(key(rev.objectId));
       if (!(await send({ t: 'revoke', rev: rev.bytes }))) return 'closed';

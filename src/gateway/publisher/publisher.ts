@@ -39,6 +39,10 @@ export interface PublisherOptions {
   readonly collectors: () => readonly string[];
   readonly consent: () => Consent;
   readonly announce: (action: 'new' | 'refresh') => Extract<PublishMessage, { t: 'announce' }>;
+  /** The `fresh` signals owed to this collector once it accepts (freshness.ts). */
+  readonly fresh?: () => readonly Extract<PublishMessage, { t: 'fresh' }>[];
+  /** The collector accepted the announcement and got its `fresh` signals. */
+  readonly announced?: () => void;
   readonly checkReceipt: (bytes: Uint8Array, session: Session) => CheckedReceipt;
   readonly pendingRevocations: () => readonly PendingRevocation[];
   /** A revocation was confirmed by the collector's signed receipt. */
@@ -166,6 +170,11 @@ export class Publisher {
       ...(grant.body.constraints.maxRate !== undefined ? { maxRate: grant.body.constraints.maxRate } : {}),
       checkReceipt: this.o.checkReceipt,
       pendingRevocations: this.o.pendingRevocations,
+      ...(this.o.fresh !== undefined ? { fresh: this.o.fresh } : {}),
+      onFresh: (sent) => {
+        for (const f of sent) this.o.audit.event('publish.fresh', { decision: 'allowed', collector: this.key, what: f.what, digest: toHex(f.digest) });
+        this.o.announced?.();
+      },
       onAccepted: () => {
         this.state = 'publishing';
         this.lastError = undefined;

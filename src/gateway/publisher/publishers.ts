@@ -30,6 +30,7 @@ import type { PendingRevocation } from './publish-session.js';
 import { Publisher, type Consent } from './publisher.js';
 import { receiptChecker } from './receipt-check.js';
 import { discoveryRevocationsFileOf } from './paths.js';
+import { Freshness } from './freshness.js';
 
 export interface PublishersOptions {
   readonly config: GatewayConfig;
@@ -61,11 +62,13 @@ export class Publishers {
   private readonly revocationsFile: string;
   private readonly confirmationsFile: string;
   private confirmations: RevocationConfirmation[];
+  private readonly freshness: Freshness;
 
   constructor(private readonly o: PublishersOptions) {
     this.revocationsFile = discoveryRevocationsFileOf(o.config);
     this.confirmationsFile = revocationConfirmationsFileOf(o.config.identity.key);
     this.confirmations = this.readConfirmations();
+    this.freshness = new Freshness(o.config.identity.key, o.logger);
     for (const c of o.config.publish?.collectors ?? []) this.entries.push(this.build(c.cid, c.grant, c.discoveryGrant));
     this.applyRevocations();
   }
@@ -149,6 +152,8 @@ export class Publishers {
         dropped: o.log.stats().dropped,
         digests,
       }),
+      fresh: () => this.freshness.changes(key, digests),
+      announced: () => this.freshness.announced(key, digests),
       checkReceipt: receiptChecker(o.provider, o.identity.cid, dg.objectId),
       pendingRevocations: () => entry.revocations.filter((r) => !entry.confirmed.has(toHex(r.objectId))),
       confirmed: (rev, receipt) => {

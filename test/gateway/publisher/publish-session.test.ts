@@ -91,7 +91,7 @@ function collectorSide(session: Session): { messages: PublishMessage[]; next: (t
   };
 }
 
-function setup(rows: number) {
+function setup(rows: number, extra: Partial<PublishSessionHooks> = {}) {
   const p = pair();
   const log = new ReadingLog({ file: join(dir, `log-${++files}.db`), durability: 'full' });
   fill(log, 'tty-1', rows);
@@ -114,6 +114,7 @@ function setup(rows: number) {
     onRevoked: () => undefined,
     onBadMessage: () => undefined,
     onTooLarge: (n) => onTooLarge.forEach((f) => f(n)),
+    ...extra,
   };
   const side = collectorSide(p.collector);
   const run = runPublishSession(p.gateway, hooks);
@@ -139,6 +140,27 @@ describe('publish session, gateway side', () => {
     expect(s.log.cursor(toHex(s.col.id.cid))).toBeGreaterThan(0);
     expect(s.log.read('tty-1', { epoch: 1, seq: 0 }, 1000).map((r) => r.seq)[0]).toBe(512);
     expect(s.ignored).toEqual([]);
+    s.gateway.close();
+    expect(await s.run).toBe('closed');
+  });
+
+  it('signals what changed (OI §11.4) right after the verdict, before any window, and reports it sent', async () => {
+    const digest = new Uint8Array(32).fill(9);
+    const sent: string[][] = [];
+    const s = setup(3, {
+      fresh: () => [
+        { t: 'fresh', what: 'catalogue', digest, at_ms: 1_700_000_000_000 },
+        { t: 'fresh', what: 'config', digest, at_ms: 1_700_000_000_000 },
+      ],
+      onFresh: (f) => void sent.push(f.map((x) => x.what)),
+    });
+    await s.side.next('announce');
+    // Nothing before the verdict: a refused announcement hears of no change.
+    expect(sent).toEqual([]);
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    await s.side.next('readings');
+    expect(s.side.messages.map((m) => (m.t === 'fresh' ? `fresh ${m.what}` : m.t))).toEqual(['announce', 'fresh catalogue', 'fresh config', 'readings']);
+    expect(sent).toEqual([['catalogue', 'config']]);
     s.gateway.close();
     expect(await s.run).toBe('closed');
   });

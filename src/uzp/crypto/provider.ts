@@ -1,7 +1,8 @@
 // One crypto interface for the whole protocol core. Two implementations must produce identical
 // bytes on the same inputs: `node` (node:crypto, the default: 10-30x faster for curves on a Pi-class
 // CPU) and `noble` (pure JS on @noble/*, for platforms without the OpenSSL primitives).
-// BLAKE3 and ML-KEM-768 come from @noble in both providers (node:crypto has neither).
+// BLAKE3 comes from @noble in both providers (node:crypto has none); ML-KEM-768 from OpenSSL 3.5
+// where the runtime has it (Node 24), else from @noble (node.ts, docs/PROFILE.md §Crypto).
 
 export type AeadAlgorithm = 'chacha20-poly1305' | 'aes-256-gcm';
 
@@ -16,7 +17,10 @@ export const ED25519_SIGNATURE_LENGTH = 64;
 export const SHA256_LENGTH = 32;
 export const BLAKE3_LENGTH = 32;
 export const MLKEM768_PUBLIC_LENGTH = 1184;
+/** The expanded decapsulation key dkPKE || ek || H(ek) || z (FIPS 203 §7.1). */
 export const MLKEM768_SECRET_LENGTH = 2400;
+/** The seed d || z, the other form of a decapsulation key (FIPS 203 §3.3, §7.1); what mlkem768Generate returns. */
+export const MLKEM768_SEED_LENGTH = 64;
 export const MLKEM768_CIPHERTEXT_LENGTH = 1088;
 export const MLKEM768_SHARED_LENGTH = 32;
 
@@ -69,7 +73,10 @@ export interface CryptoProvider {
 
   aead(algorithm: AeadAlgorithm, key: Uint8Array): Aead;
 
-  /** FIPS 203 ML-KEM-768. */
+  /**
+   * FIPS 203 ML-KEM-768. `privateKey` is the 64-byte seed d || z (the key it is generated from);
+   * mlkem768Decapsulate takes that or the expanded 2,400-byte key.
+   */
   mlkem768Generate(seed?: Uint8Array): KeyPair;
   mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array };
   mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;

@@ -3,10 +3,13 @@
 //   * length checks and their messages,
 //   * the HKDF length rule,
 //   * the Ed25519 public-key acceptance rule used before every verification,
-//   * BLAKE3 and ML-KEM-768, which node:crypto (OpenSSL 3.0) does not offer at all.
+//   * BLAKE3, which node:crypto does not offer,
+//   * ML-KEM-768's input checks (FIPS 203 §7.2, §7.3) and its @noble path (the node provider uses
+//     OpenSSL's ML-KEM where the runtime has it: OpenSSL 3.5 in Node 24).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
+import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
@@ -15,13 +18,12 @@ import {
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_LENGTH,
   MLKEM768_SECRET_LENGTH,
+  MLKEM768_SEED_LENGTH,
   SHA256_LENGTH,
   type AeadAlgorithm,
   type KeyPair,
 } from './provider.js';
 
-/** FIPS 203 §7.1: ML-KEM.KeyGen_internal takes d || z, 32 bytes each. */
-const MLKEM768_SEED_LENGTH = 64;
 /** FIPS 203 §7.2: ML-KEM.Encaps_internal takes the 32-byte message m. */
 const MLKEM768_MESSAGE_LENGTH = 32;
 /** RFC 5869 §2.3: L <= 255 * HashLen. */
@@ -118,32 +120,68 @@ export function blake3(data: Uint8Array, length = BLAKE3_LENGTH): Uint8Array {
 /** FIPS 203 ML-KEM-768 key generation; `seed` (64 bytes d || z) makes it deterministic for vectors. */
 export function mlkem768Generate(seed?: Uint8Array): KeyPair {
   if (seed !== undefined) checkLength(seed, MLKEM768_SEED_LENGTH, 'ml-kem-768 seed');
-  const { publicKey, secretKey } = ml_kem768.keygen(seed);
-  return { publicKey, privateKey: secretKey };
+  const d = seed?.slice() ?? randomSeed();
+  return { publicKey: ml_kem768.keygen(d).publicKey, privateKey: d };
 }
 
-export function mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
-  checkLength(publicKey, MLKEM768_PUBLIC_LENGTH, 'ml-kem-768 public key');
-  if (seed !== undefined) checkLength(seed, MLKEM768_MESSAGE_LENGTH, 'ml-kem-768 encapsulation seed');
-  let out: { cipherText: Uint8Array; sharedSecret: Uint8Array };
-  try {
-    out = ml_kem768.encapsulate(publicKey, seed);
-  } catch (e) {
-    // FIPS 203 §7.2 modulus check failure: the peer sent a malformed encapsulation key.
-    throw new CryptoError(`ml-kem-768 encapsulation key rejected: ${(e as Error).message}`, ErrorCode.CRYPTO_BAD_KEY, { cause: e });
+function randomSeed(): Uint8Array {
+  const d = new Uint8Array(MLKEM768_SEED_LENGTH);
+  crypto.getRandomValues(d);
+  return d;
+}
+
+/** FIPS 203 q. */
+const MLKEM_Q = 3329;
+/** ByteEncode12 of the three polynomials of t-hat: the part of ek the §7.2 modulus check covers. */
+const MLKEM768_T_BYTES = 1152;
+
+/**
+ * FIPS 203 §7.2 input checks on an encapsulation key, ours so that both providers (and OpenSSL,
+ * which may check differently or not at all) refuse the same keys with the same error: the length,
+ * and every 12-bit coefficient of t-hat below q (ByteDecode12 then ByteEncode12 gives the input back).
+ */
+export function checkMlkemEncapsulationKey(ek: unknown): asserts ek is Uint8Array {
+  checkLength(ek, MLKEM768_PUBLIC_LENGTH, 'ml-kem-768 public key');
+  for (let i = 0; i < MLKEM768_T_BYTES; i += 3) {
+    const c0 = ek[i]! | ((ek[i + 1]! & 0x0f) << 8);
+    const c1 = (ek[i + 1]! >> 4) | (ek[i + 2]! << 4);
+    if (c0 >= MLKEM_Q || c1 >= MLKEM_Q) throw new CryptoError(`ml-kem-768 encapsulation key rejected: coefficient ${(i / 3) * 2 + (c0 >= MLKEM_Q ? 0 : 1)} is not below q = ${MLKEM_Q} (FIPS 203 §7.2)`, ErrorCode.CRYPTO_BAD_KEY);
   }
+}
+
+/**
+ * FIPS 203 §7.3 input checks on a decapsulation key, in either form: the 64-byte seed d || z, or the
+ * expanded dkPKE || ek || H(ek) || z whose embedded hash must match its embedded ek.
+ */
+export function checkMlkemDecapsulationKey(dk: unknown): asserts dk is Uint8Array {
+  checkBytes(dk, 'ml-kem-768 secret key');
+  if (dk.length === MLKEM768_SEED_LENGTH) return;
+  checkLength(dk, MLKEM768_SECRET_LENGTH, 'ml-kem-768 secret key');
+  const ek = dk.subarray(MLKEM768_T_BYTES, MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH);
+  const h = dk.subarray(MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH, MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH + 32);
+  if (!bytesEqual(sha3_256(ek), h)) throw new CryptoError('ml-kem-768 secret key rejected: H(ek) does not match the key it embeds (FIPS 203 §7.3)', ErrorCode.CRYPTO_BAD_KEY);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
+  return acc === 0;
+}
+
+/** The checks, then @noble: `m` (32 bytes) makes it deterministic for vectors. */
+export function mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
+  checkMlkemEncapsulationKey(publicKey);
+  if (seed !== undefined) checkLength(seed, MLKEM768_MESSAGE_LENGTH, 'ml-kem-768 encapsulation seed');
+  const out = ml_kem768.encapsulate(publicKey, seed);
   // noble returns the secret as a view into a 64-byte buffer; hand out an exact copy.
   return { cipherText: out.cipherText, sharedSecret: out.sharedSecret.slice() };
 }
 
+/** The checks, then @noble (a seed-form key is expanded first). A wrong ciphertext never throws: FIPS 203 §6.3 implicit rejection. */
 export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength(cipherText, MLKEM768_CIPHERTEXT_LENGTH, 'ml-kem-768 ciphertext');
-  checkLength(secretKey, MLKEM768_SECRET_LENGTH, 'ml-kem-768 secret key');
-  try {
-    // A wrong ciphertext never throws: FIPS 203 §6.3 implicit rejection returns a pseudorandom key.
-    return ml_kem768.decapsulate(cipherText, secretKey);
-  } catch (e) {
-    // FIPS 203 §7.3 input check: H(ek) embedded in dk does not match (a corrupted secret key).
-    throw new CryptoError(`ml-kem-768 secret key rejected: ${(e as Error).message}`, ErrorCode.CRYPTO_BAD_KEY, { cause: e });
-  }
+  checkMlkemDecapsulationKey(secretKey);
+  const dk = secretKey.length === MLKEM768_SEED_LENGTH ? ml_kem768.keygen(secretKey).secretKey : secretKey;
+  return ml_kem768.decapsulate(cipherText, dk);
 }

@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { shake128 } from '@noble/hashes/sha3.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { CryptoError, ErrorCode } from '../../../src/uzp/errors.js';
 import type { AeadAlgorithm, CryptoProvider } from '../../../src/uzp/crypto/provider.js';
 import {
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_LENGTH,
   MLKEM768_SECRET_LENGTH,
+  MLKEM768_SEED_LENGTH,
   MLKEM768_SHARED_LENGTH,
 } from '../../../src/uzp/crypto/provider.js';
 import { isCodedError } from '../../../src/lib/errors.js';
@@ -433,15 +435,22 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
       });
     }
 
-    it('sizes match FIPS 203 Table 3 and random round trips agree', () => {
+    it('sizes match FIPS 203 Table 3 and random round trips agree, with either form of the decapsulation key', () => {
       const kp = p.mlkem768Generate();
       expect(kp.publicKey.length).toBe(MLKEM768_PUBLIC_LENGTH);
-      expect(kp.privateKey.length).toBe(MLKEM768_SECRET_LENGTH);
+      // The private key is the seed d || z it was generated from (FIPS 203 §3.3, §7.1).
+      expect(kp.privateKey.length).toBe(MLKEM768_SEED_LENGTH);
+      const expanded = ml_kem768.keygen(kp.privateKey);
+      expect(expanded.publicKey).toEqual(kp.publicKey);
+      expect(expanded.secretKey.length).toBe(MLKEM768_SECRET_LENGTH);
       const { cipherText, sharedSecret } = p.mlkem768Encapsulate(kp.publicKey);
       expect(cipherText.length).toBe(MLKEM768_CIPHERTEXT_LENGTH);
       expect(sharedSecret.length).toBe(MLKEM768_SHARED_LENGTH);
       expect(sharedSecret.buffer.byteLength).toBe(32); // an exact copy, not a view into more
       expect(p.mlkem768Decapsulate(cipherText, kp.privateKey)).toEqual(sharedSecret);
+      expect(p.mlkem768Decapsulate(cipherText, expanded.secretKey)).toEqual(sharedSecret);
+      // A key from elsewhere (not generated here, so imported): the same secret.
+      expect(p.mlkem768Decapsulate(cipherText, kp.privateKey.slice())).toEqual(sharedSecret);
     });
 
     it('malformed inputs are typed CryptoErrors (lengths, FIPS 203 §7.2 modulus check, §7.3 hash check)', () => {
@@ -457,7 +466,7 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
       const { cipherText } = p.mlkem768Encapsulate(kp.publicKey);
       expectCryptoError(() => p.mlkem768Decapsulate(cipherText.subarray(1), kp.privateKey));
       expectCryptoError(() => p.mlkem768Decapsulate(cipherText, kp.privateKey.subarray(1)));
-      const corrupt = kp.privateKey.slice();
+      const corrupt = ml_kem768.keygen(kp.privateKey).secretKey.slice();
       corrupt[1152 + 5]! ^= 1; // inside the embedded ek: H(ek) no longer matches
       expectCryptoError(() => p.mlkem768Decapsulate(cipherText, corrupt));
     });

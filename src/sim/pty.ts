@@ -5,7 +5,7 @@
 // open ends see a hang-up) and replugging recreates it at the same paths, like a USB adapter
 // coming back under its udev symlink.
 
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, rename, unlink } from 'node:fs/promises';
 import { isRunning, startTool, stopTool, type ToolProcess } from './child.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { SimErrorCode } from './errors.js';
@@ -19,6 +19,12 @@ export interface PtyPairOptions {
   readonly socatPath?: string;
   /** How long socat may take to set up both PTYs (default 5000 ms). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Create linkA under a staging name and show it at linkA only on publishA(): whoever opens linkB
+   * first (a relay) is then in place before anyone can open linkA and write, so nothing written is
+   * flushed away when linkB is opened (an open sets the line up and discards pending input).
+   */
+  readonly stageA?: boolean;
 }
 
 const SOCAT_HINT = 'install it (Debian/Ubuntu: apt-get install socat; `npm test` runs scripts/ensure-system-packages.sh which does) or run the demo without PTYs';
@@ -55,17 +61,23 @@ export class PtyPair {
     return this.pid !== undefined;
   }
 
+  /** Where socat creates linkA: linkA itself, or its staging name until publishA(). */
+  private get createdA(): string {
+    return this.opts.stageA === true ? `${this.opts.linkA}.staged` : this.opts.linkA;
+  }
+
   /** Replug: creates the pair again at the same link paths (no-op while it is open). */
   async reopen(): Promise<void> {
     if (this.isOpen) return;
     await removeStaleLink(this.opts.linkA);
+    await removeStaleLink(this.createdA);
     await removeStaleLink(this.opts.linkB);
-    const args = ['-d', '-d', `pty,raw,echo=0,link=${this.opts.linkA}`, `pty,raw,echo=0,link=${this.opts.linkB}`];
+    const args = ['-d', '-d', `pty,raw,echo=0,link=${this.createdA}`, `pty,raw,echo=0,link=${this.opts.linkB}`];
     const tool = await startTool(this.opts.socatPath ?? 'socat', args, SOCAT_HINT);
     this.tool = tool;
     try {
       await waitReady(tool, this.opts.readyTimeoutMs ?? 5000);
-      await Promise.all([lstat(this.opts.linkA), lstat(this.opts.linkB)]);
+      await Promise.all([lstat(this.createdA), lstat(this.opts.linkB)]);
     } catch (e) {
       await this.close();
       if (e instanceof LocalError) throw e;
@@ -73,13 +85,20 @@ export class PtyPair {
     }
   }
 
+  /** With stageA: shows linkA at its path (an atomic rename of the staged link). */
+  async publishA(): Promise<void> {
+    if (this.opts.stageA === true && this.isOpen) await rename(this.createdA, this.opts.linkA);
+  }
+
   /** Unplug: stops socat by its pid, waits for it to exit, and makes sure both links are gone. */
   async close(): Promise<void> {
     const tool = this.tool;
     this.tool = null;
     if (tool !== null) await stopTool(tool);
-    // SIGTERM makes socat unlink them; after a SIGKILL they would dangle.
+    // SIGTERM makes socat unlink them (a published staged link keeps its path: removed here); after
+    // a SIGKILL they would dangle.
     await removeStaleLink(this.opts.linkA);
+    await removeStaleLink(this.createdA);
     await removeStaleLink(this.opts.linkB);
   }
 }

@@ -60,7 +60,8 @@ export class VirtualLine {
     const socat = opts.socatPath === undefined ? {} : { socatPath: opts.socatPath };
     const cleanup: (() => Promise<void>)[] = [];
     try {
-      const pty = await PtyPair.open({ linkA: join(dir, name), linkB: join(dir, `.${name}.relay`), ...socat });
+      // stageA: the gateway-side path appears only once the relay holds its end (plugRelay).
+      const pty = await PtyPair.open({ linkA: join(dir, name), linkB: join(dir, `.${name}.relay`), stageA: true, ...socat });
       cleanup.push(() => pty.close());
       let devicePty: PtyPair | null = null;
       let device: MemorySerialEnd | null = null;
@@ -143,5 +144,8 @@ export class VirtualLine {
     });
     this.port = port;
     this.relay.attach('a', port);
+    // Only now does the gateway-side path appear (PtyPair stageA): whatever the gateway writes as
+    // soon as it can open the path reaches the relay, never a PTY end that is not open yet.
+    await this.pty.publishA();
   }
 }

@@ -134,6 +134,26 @@ describe('virtual line unplug / replug', () => {
     expect(line.pids[0]).not.toBe(pids[0]);
   });
 
+  it('a gateway that opens the path the moment it reappears and writes at once is heard (the relay end is open first)', async () => {
+    // CI once lost the first bytes after a replug: socat made both links at once, the link under
+    // test opened the gateway path and wrote before the relay opened its end, and that open set the
+    // line up and discarded what was pending. The path now appears only once the relay holds its end.
+    const { path, line, echo } = await virtualEcho({ baud: 115200 });
+    for (let round = 0; round < 5; round++) {
+      await line.unplug();
+      const replugged = line.replug();
+      // Open as soon as the path exists, as a link retrying every few ms would.
+      while (!existsSync(path)) await new Promise((r) => setImmediate(r));
+      const port = await openPort(path, 115200);
+      const c = new Collector(port);
+      port.write(Buffer.from(`hello ${round}`));
+      await c.textIncludes(`hello ${round}`);
+      await replugged;
+      await new Promise<void>((r) => port.close(() => r()));
+    }
+    expect(echo.bytes).toBe(5 * 'hello 0'.length);
+  });
+
   it('bytes sent toward an unplugged gateway are lost and counted, not queued for later', async () => {
     const line = await virtualLine({ baud: 9600 });
     await line.unplug();

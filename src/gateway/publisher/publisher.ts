@@ -13,7 +13,7 @@ import type { PublishMessage } from '../../hil/publish-messages.js';
 import type { DiscoveryGrant } from '../../uzp/artefacts/discovery-grant.js';
 import type { Valid } from '../../uzp/artefacts/types.js';
 import { toHex } from '../../uzp/bytes.js';
-import { ErrorCode } from '../../uzp/errors.js';
+import { ErrorCode, ProtocolError } from '../../uzp/errors.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AuditLog } from '../hil/audit.js';
 import type { ReadingLog } from '../reading-log/reading-log.js';
@@ -118,6 +118,13 @@ export class Publisher {
       try {
         this.state = 'connecting';
         const session = await this.o.connect(signal);
+        // Readings go only to a collector (PCert role "collector"): a configured CID that belongs
+        // to an operator or another gateway gets no announcement, whatever its Grant says.
+        const role = session.keys.peerPCert.body.role;
+        if (role !== 'collector') {
+          session.close();
+          throw new ProtocolError(ErrorCode.PCERT_ROLE, `collector ${this.key.slice(0, 16)}… presents ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} PCert: readings go only to collectors (check the CID in the config's publish.collectors)`, 'policy');
+        }
         this.session = session;
         this.state = 'announcing';
         const outcome = await runPublishSession(session, this.hooks(session));
@@ -130,7 +137,8 @@ export class Publisher {
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'PUBLISH_FAILED';
         this.failed(code, (e as Error).message ?? String(e));
-        this.o.logger.debug({ event: 'publish.connect_failed', collector: this.key, code, reason: (e as Error).message }, 'collector not reachable; retrying with backoff');
+        // Unreachable is routine (debug); a peer that is no collector is a config error to fix (warn).
+        this.o.logger[code === ErrorCode.PCERT_ROLE ? 'warn' : 'debug']({ event: 'publish.connect_failed', collector: this.key, code, reason: (e as Error).message }, code === ErrorCode.PCERT_ROLE ? 'not a collector: nothing is published to it' : 'collector not reachable; retrying with backoff');
       }
       if (signal.aborted) break;
       if (this.finished()) continue;

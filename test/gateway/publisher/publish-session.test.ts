@@ -17,42 +17,14 @@ import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js'
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
 import { toHex } from '../../../src/uzp/bytes.js';
-import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
-import { respond } from '../../../src/uzp/handshake/responder.js';
 import { generateIdentity } from '../../../src/uzp/identity/identity.js';
-import { Association } from '../../../src/uzp/session/association.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
-import { Session } from '../../../src/uzp/session/session.js';
-import { TestDomain } from '../../helpers/domain.js';
-import { stitchPair } from '../../helpers/memory-stitch.js';
+import type { Session } from '../../../src/uzp/session/session.js';
+import { publishPair as pair } from '../../helpers/publish-pair.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-publish-session-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
-
-function pair() {
-  const d = new TestDomain();
-  const gw = d.member('gateway');
-  const col = d.member('collector');
-  const grant = d.grant(gw.id.cid, col.id.cid, { scopes: [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }] });
-  const init = startInitiator({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, target: col.id.cid, grant });
-  const reply = respond({ trust: d.trust(), identity: { cid: col.id.cid, signer: col.id.signer, pcert: col.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: gw.id.cid, grant, ch1: init.ch1 });
-  const fin = init.next.receive(reply.flight);
-  const rkeys = reply.next.receive(fin.finished);
-  const mk = (keys: typeof rkeys): Session => {
-    const a = new Association();
-    a.to('pending');
-    a.to('authenticated');
-    a.to('stitched');
-    return new Session({ provider: d.provider, keys, association: a });
-  };
-  const gateway = mk(fin.keys);
-  const collector = mk(rkeys);
-  const [x, y] = stitchPair();
-  gateway.attach(x);
-  collector.attach(y);
-  return { d, gw, col, gateway, collector };
-}
 
 function fill(log: ReadingLog, slot: string, n: number): void {
   for (let s = 0; s < n; s++) log.append({ slot, device: `dev-${slot}`, kind: 'serial', epoch: 1, seq: s, ts: 1_700_000_000_000 + s, value: Uint8Array.of(0x60 + (s % 20)) });

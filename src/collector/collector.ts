@@ -20,6 +20,7 @@ import { LinkPool } from '../uzp/link/link-pool.js';
 import type { Session } from '../uzp/session/session.js';
 import type { CollectorConfig } from './config.js';
 import { Consents } from './consents.js';
+import { Retention } from './retention.js';
 import { serveIntake, type IntakeStats } from './intake.js';
 import { receiptSigner } from './receipts.js';
 import type { ReadingStore } from './store/store.js';
@@ -41,6 +42,7 @@ export class Collector {
   private constructor(
     private readonly o: CollectorParts,
     private readonly consents: Consents,
+    private readonly retention: Retention,
   ) {
     const provider = o.provider ?? nodeProvider;
     const c = o.config;
@@ -70,14 +72,14 @@ export class Collector {
       this.sessions.add(s);
       s.once('close', () => this.sessions.delete(s));
       o.logger.info({ event: 'session.opened', gateway: toHex(s.peerCid) }, 'a gateway opened a publishing session');
-      serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
+      serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, retention: this.retention, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
     });
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) => o.logger.warn({ event: 'session.refused', gateway: toHex(initiator), code: e.code, reason: e.message }, 'session refused'));
   }
 
   /** Opens the store's consent record and builds the collector (not started). */
   static async create(parts: CollectorParts): Promise<Collector> {
-    return new Collector(parts, await Consents.load(parts.store));
+    return new Collector(parts, await Consents.load(parts.store), await Retention.load(parts.store, parts.logger));
   }
 
   start(): this {
@@ -88,6 +90,7 @@ export class Collector {
     });
     this.endpoint.accept();
     this.links.start();
+    this.retention.start();
     log.info({ event: 'collector.started', cid: toHex(this.cid), db: this.o.store.kind }, 'collector started');
     return this;
   }
@@ -97,6 +100,7 @@ export class Collector {
     for (const s of this.sessions) s.close();
     await new Promise((r) => setTimeout(r, 100));
     this.links.stop();
+    await this.retention.stop();
     await this.o.store.close();
     this.o.logger.info({ event: 'collector.stopped', ...this.stats }, 'collector stopped');
   }

@@ -24,6 +24,7 @@ import { PUBLISH_PURPOSE } from '../hil/purposes.js';
 import { REVOKE_EVENT, type Consents } from './consents.js';
 import type { ReceiptSigner } from './receipts.js';
 import type { ReadingStore, SlotPosition } from './store/store.js';
+import { GRANT_ACCEPTED_EVENT, type Retention } from './retention.js';
 
 export interface IntakeOptions {
   readonly provider: CryptoProvider;
@@ -31,6 +32,8 @@ export interface IntakeOptions {
   readonly store: ReadingStore;
   readonly receipts: ReceiptSigner;
   readonly consents: Consents;
+  /** Told the retention of each grant accepted (retention.ts); absent: nothing is deleted by age. */
+  readonly retention?: Retention;
   readonly purposes: readonly string[];
   readonly skewS: number;
   readonly logger: Logger;
@@ -158,7 +161,7 @@ class Intake {
     await o.store.audit({
       at: this.now(),
       gateway: this.gateway,
-      event: 'grant.accepted',
+      event: GRANT_ACCEPTED_EVENT,
       detail: {
         grant: grantId,
         action: m.action,
@@ -174,7 +177,8 @@ class Intake {
         expires_at: new Date(dg.expiresAt * 1000).toISOString(),
       },
     });
-    o.logger.info({ event: 'grant.accepted', gateway: this.gw, grant: grantId, action: m.action }, 'publisher announced; Discovery Grant accepted');
+    o.retention?.note(this.gateway, dg.body.constraints.retentionDays);
+    o.logger.info({ event: GRANT_ACCEPTED_EVENT, gateway: this.gw, grant: grantId, action: m.action }, 'publisher announced; Discovery Grant accepted');
     await this.send({ t: 'accepted', grant: dg.objectId });
   }
 

@@ -175,6 +175,19 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(await s.insert([r({ gateway: G2, slot: 's1', seq: 0 })])).toEqual({ inserted: 1, duplicates: 0 });
   });
 
+  test('deleteBefore: one gateway\'s readings stamped before the cut-off, the cut-off itself kept; bad cut-offs refused', async () => {
+    const s = await open(await b.fresh());
+    const t0 = 1_780_000_000_000;
+    await s.insert([G1, G2].flatMap((gateway) => range(0, 10).map((seq) => r({ gateway, seq, ts: t0 + seq * 1000 }))));
+    expect(await s.deleteBefore(G1, t0 + 4000)).toBe(4);
+    expect((await s.query({ gateway: G1 })).map((x) => x.seq)).toEqual(range(4, 6));
+    expect(await s.counts(G2)).toEqual(new Map([['tty-1', 10]]));
+    expect(await s.deleteBefore(G1, t0 + 4000)).toBe(0);
+    expect(await s.deleteBefore(G3, Number.MAX_SAFE_INTEGER)).toBe(0);
+    for (const bad of [1.5, Number.NaN, 2 ** 53]) await expect(s.deleteBefore(G1, bad)).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    await expect(s.deleteBefore(new Uint8Array(3), 0)).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+  });
+
   test('audit entries round-trip, oldest first, per gateway or all', async () => {
     const s = await open(await b.fresh());
     const entries: AuditEntry[] = [

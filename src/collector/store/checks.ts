@@ -71,6 +71,11 @@ export function checkSlots(slots: readonly string[] | undefined): void {
   for (const s of slots) checkName(s, 'slot', 'deleteScope');
 }
 
+/** A cut-off time in Unix ms: a safe integer (ts columns are integers in both stores). */
+export function checkBeforeMs(ms: number): void {
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) throw invalid(`deleteBefore: beforeMs must be a safe integer (Unix ms), got ${String(ms)}`);
+}
+
 /** The audit entry's detail as JSON text (what both stores keep); refuses what JSON cannot carry. */
 export function auditDetailText(e: AuditEntry): string {
   checkGateway(e.gateway, 'audit');

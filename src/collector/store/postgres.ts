@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import { auditDetailText, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
 
 /** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
@@ -154,6 +154,13 @@ export class PostgresStore implements ReadingStore {
         : // One array parameter: any number of slots, no parameter limit.
           await this.q('deleteScope', 'DELETE FROM readings WHERE gateway = $1 AND slot = ANY($2::text[])', [toHex(gateway), [...slots]]);
     return res.rowCount ?? 0;
+  }
+
+  async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
+    this.open();
+    checkGateway(gateway, 'deleteBefore');
+    checkBeforeMs(beforeMs);
+    return (await this.q('deleteBefore', 'DELETE FROM readings WHERE gateway = $1 AND ts < $2', [toHex(gateway), beforeMs])).rowCount ?? 0;
   }
 
   async audit(e: AuditEntry): Promise<void> {

@@ -9,7 +9,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import { auditDetailText, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
@@ -141,6 +141,13 @@ export class SqliteStore implements ReadingStore {
           this.db.prepare('DELETE FROM readings WHERE gateway = ? AND slot IN (SELECT value FROM json_each(?))').run(toHex(gateway), JSON.stringify(slots)),
     );
     return Number(res.changes);
+  }
+
+  async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
+    this.open();
+    checkGateway(gateway, 'deleteBefore');
+    checkBeforeMs(beforeMs);
+    return Number(this.run('deleteBefore', () => this.db.prepare('DELETE FROM readings WHERE gateway = ? AND ts < ?').run(toHex(gateway), beforeMs)).changes);
   }
 
   async audit(e: AuditEntry): Promise<void> {

@@ -66,6 +66,8 @@ export interface ReadingStore {
   query(q: ReadingQuery): Promise<StoredReading[]>;
   /** Deletes a gateway's readings (of `slots` only when given): a revocation applied (OI §11.6). Returns rows deleted. */
   deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number>;
+  /** Deletes a gateway's readings stamped before `beforeMs` (Unix ms): the grant's retention ran out (OI §10.1). Returns rows deleted. */
+  deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number>;
   audit(e: AuditEntry): Promise<void>;
   /** Audit entries of one gateway (or all), oldest first. */
   auditLog(gateway?: Uint8Array): Promise<AuditEntry[]>;

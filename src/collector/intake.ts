@@ -188,8 +188,25 @@ class Intake {
     return g.body.scope.some((s) => s.slot === '*' || s.slot === slot);
   }
 
+  /**
+   * The consent has a lifetime: a Discovery Grant that expires during a session stores nothing more
+   * (OI §9: consent is bounded in time). The session is refused (ARTEFACT_EXPIRED), audited and
+   * closed; the gateway's next announcement of the same grant is refused by validation, so only a
+   * new grant resumes publishing. The same clock skew as at validation is allowed.
+   */
+  private async expired(): Promise<boolean> {
+    const g = this.grant!;
+    if (this.now() <= (g.expiresAt + this.o.skewS) * 1000) return false;
+    await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'grant.expired', detail: { grant: toHex(g.objectId), expires_at: new Date(g.expiresAt * 1000).toISOString() } });
+    this.o.logger.info({ event: 'grant.expired', gateway: this.gw, grant: toHex(g.objectId) }, 'Discovery Grant expired during the session: nothing more is stored under it');
+    await this.send({ t: 'refused', code: ErrorCode.ARTEFACT_EXPIRED });
+    this.session.close();
+    return true;
+  }
+
   /** Stores a window (or a requested range), then receipts it (a pushed window only). */
   private async window(w: number, rows: readonly WireReading[], receipt: boolean): Promise<void> {
+    if (await this.expired()) return;
     const grant = this.grant!;
     const kept = rows.filter((r) => this.inScope(r.slot));
     if (kept.length < rows.length) {

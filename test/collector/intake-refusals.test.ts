@@ -162,4 +162,21 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     expect(s.stats).toMatchObject({ stored: 3, duplicates: 3, refused: 6 });
     expect((await s.store.auditLog(s.gw.id.cid)).map((e) => e.event)).toEqual(['grant.accepted', 'readings.refused', 'readings.refused']);
   });
+
+  it('a grant that expires during the session: nothing more is stored, ARTEFACT_EXPIRED, audited, the session closed', async () => {
+    const s = await setup();
+    s.announce(s.dg(BODY, { validS: 3600 }));
+    expect((await s.next()).t).toBe('accepted');
+    const rows = [0, 1].map((seq) => ({ slot: 'tty-1', device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(seq) }));
+    s.ch.trySend(encodePublish({ t: 'readings', w: 1, rows: rows.slice(0, 1) }));
+    expect((await s.next()).t).toBe('receipt');
+    // Past the expiry and the 300 s skew the collector allows at validation.
+    s.d.advance(3600 + 301);
+    const closed = new Promise<void>((r) => s.gateway.once('close', () => r()));
+    s.ch.trySend(encodePublish({ t: 'readings', w: 2, rows: rows.slice(1) }));
+    expect(await s.next()).toEqual({ t: 'refused', code: 'ARTEFACT_EXPIRED' });
+    await closed;
+    expect(await s.store.counts(s.gw.id.cid)).toEqual(new Map([['tty-1', 1]]));
+    expect((await s.store.auditLog(s.gw.id.cid)).map((e) => e.event)).toEqual(['grant.accepted', 'grant.expired']);
+  });
 });

@@ -181,6 +181,15 @@ export class Gateway extends EventEmitter {
     cancelGrace();
     this.links.stop();
     for (const d of this.devices.values()) await d.stop();
+    // Commit what the devices produced before their ports close: an MQTT bridge acknowledges a
+    // message to its broker only once it is in the log (durable ack), so committing after the
+    // connection closed left those messages unacknowledged and the broker sent them again to the
+    // next run, logged twice.
+    try {
+      this.recorder.log.flush();
+    } catch (e) {
+      this.log.error({ event: 'reading_log.flush_failed', reason: String((e as Error)?.message ?? e) }, 'reading log: the batch could not be committed before the ports closed');
+    }
     for (const p of this.ports) {
       await p.bus?.close();
       await p.link?.close();

@@ -5,14 +5,16 @@
 // reading log (opened read-only, values decoded from canonical CBOR) holds every number the
 // broker acknowledged to the publisher, each reading once per (epoch, seq), and every boot
 // epoch's seqs run from 0 without a gap (a SIGKILL loses only the uncommitted tail, whose
-// messages were never acknowledged, so the broker sent them again to the next gateway).
+// messages were never acknowledged, so the broker sent them again to the next gateway). And a
+// graceful stop (SIGTERM) commits what it logged before its MQTT connection closes, so the broker
+// got its acknowledgement and sends nothing again to the next run.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { connect, connectAsync } from 'mqtt';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
 import { toHex } from '../../src/uzp/bytes.js';
@@ -88,14 +90,14 @@ function logged(file: string): Row[] {
   }
 }
 
-async function startGateway(): Promise<Child> {
-  const gw = spawnCli(['gateway', '--config', at('gateway.json'), '--log-level', 'info']);
+async function startGateway(config = 'gateway.json'): Promise<Child> {
+  const gw = spawnCli(['gateway', '--config', at(config), '--log-level', 'info']);
   await waitForJsonLine(gw, (v) => v.event === 'reading_log.opened');
   return gw;
 }
 
 describe('MQTT: nothing the broker acknowledged to the publisher is lost by the gateway', () => {
-  it('2 gateway SIGKILLs and a mosquitto restart under a steady QoS 1 stream: every number logged, each reading once per (epoch, seq)', async () => {
+  beforeAll(async () => {
     await cli('pantheon', 'init', '--dir', at('domain'), '--domain', 'mqtt-no-loss.test');
     const rn = generateIdentity(p);
     const gw = generateIdentity(p);
@@ -125,9 +127,11 @@ describe('MQTT: nothing the broker acknowledged to the publisher is lost by the 
         slots: { 'net-1': { device: { id: 'line-1', driver: 'mqtt-bridge', broker: broker.url, client_id: CLIENT_ID, subscribe: ['plant/line/#'], qos: 1 } } },
       }),
     );
+  }, 60_000);
 
+  it('2 gateway SIGKILLs and a mosquitto restart under a steady QoS 1 stream: every number logged, each reading once per (epoch, seq)', async () => {
     let gateway = await startGateway();
-    const pub = startPublisher(broker.url);
+    const pub = startPublisher(broker!.url);
     for (let kill = 0; kill < 2; kill++) {
       await pause(1500);
       signalProcess(gateway, 'SIGKILL');
@@ -135,7 +139,7 @@ describe('MQTT: nothing the broker acknowledged to the publisher is lost by the 
       gateway = await startGateway();
     }
     await pause(1500);
-    await broker.restart();
+    await broker!.restart();
     await pause(1500);
     const sent = await pub.stop();
 
@@ -158,4 +162,32 @@ describe('MQTT: nothing the broker acknowledged to the publisher is lost by the 
     }
     console.log(JSON.stringify({ sent, readings: rows.length, distinct: numbers.size, redelivered_duplicates: rows.length - numbers.size, per_epoch: epochs.map((e) => rows.filter((r) => r.epoch === e).length) }));
   }, 120_000);
+
+  it('a graceful stop acknowledges what it logged: nothing comes back twice after a restart', async () => {
+    // Its own config and log; a long batch window keeps the five messages pending (fewer than the
+    // 16 that commit early) until the stop commits them.
+    // Its own persistent session too, made (and subscribed) before anything is published.
+    const clientId = 'uzpgw-graceful-net-1';
+    const first = await connectAsync(broker!.url, { clientId, clean: false, reconnectPeriod: 0 });
+    await first.subscribeAsync('plant/line/#', { qos: 1 });
+    await first.endAsync();
+    const config = JSON.parse(readFileSync(at('gateway.json'), 'utf8')) as { reading_log: Record<string, unknown>; slots: { 'net-1': { device: Record<string, unknown> } } };
+    const slots = { 'net-1': { device: { ...config.slots['net-1'].device, client_id: clientId } } };
+    writeFileSync(at('graceful.json'), JSON.stringify({ ...config, slots, reading_log: { ...config.reading_log, file: 'graceful.db', batch_ms: 10_000 } }));
+    const file = at('graceful.db');
+    let gateway = await startGateway('graceful.json');
+    await pause(500); // subscribed
+    const c = await connectAsync(broker!.url, { clientId: 'graceful-publisher', reconnectPeriod: 0 });
+    for (let i = 0; i < 5; i++) await c.publishAsync(TOPIC, String(100_000 + i), { qos: 1 });
+    await c.endAsync();
+    await pause(500); // delivered to the bridge, pending in the log
+    expect(logged(file)).toEqual([]);
+    await stopProcess(gateway, 'SIGTERM');
+    expect(logged(file).filter((r) => r.n >= 100_000).map((r) => r.n)).toEqual([100_000, 100_001, 100_002, 100_003, 100_004]);
+    // A broker that got no PUBACK sends the messages again to the persistent session's next run.
+    gateway = await startGateway('graceful.json');
+    await pause(1500);
+    await stopProcess(gateway, 'SIGTERM');
+    expect(logged(file).filter((r) => r.n >= 100_000).map((r) => r.n)).toEqual([100_000, 100_001, 100_002, 100_003, 100_004]);
+  }, 60_000);
 });

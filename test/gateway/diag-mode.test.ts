@@ -27,11 +27,13 @@ beforeAll(async () => {
           id: 'bus-1',
           driver: 'modbus-poller',
           serial: { baud: BAUD },
-          timeout_ms: 150,
+          // The live unit gets a generous timeout (a loaded CI box must not make it time out); the
+          // dead one a short one, so it times out several times while the test waits.
+          timeout_ms: 2000,
           units: [
             // Register 50 is outside the slave's map: every poll of it is exception 0x02.
             { unit: 1, name: 'boiler', registers: [{ name: 't', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 100 }, { name: 'gone', table: 'holding', address: 50, type: 'uint16', poll_interval_ms: 500 }] },
-            { unit: 2, name: 'pump', registers: [{ name: 'p', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 200 }] },
+            { unit: 2, name: 'pump', timeout_ms: 150, registers: [{ name: 'p', table: 'holding', address: 0, type: 'uint16', poll_interval_ms: 200 }] },
           ],
         },
       },

@@ -91,9 +91,26 @@ async function pair(
   const opLink = await RnLink.attach({ address: pI.address, trust: opTrust, identity: { seed: op.id.seed, pcert: op.pcert } });
   links.push(opLink);
   const opEndpoint = new Endpoint({ trust: opTrust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link: opLink, ...(opts.continuity ? { continuity: { trust: opTrust, por } } : {}) });
-  const initiator = await opEndpoint.connect(gw.id.cid, opts.grant ?? d.grant(op.id.cid, gw.id.cid), { suites: opts.suites });
+  const initiator = await connectWhenAccepting(() => opEndpoint.connect(gw.id.cid, opts.grant ?? d.grant(op.id.cid, gw.id.cid), { suites: opts.suites }));
   const responder = await accepted;
   return { op, gw, initiator, responder, proxyI: pI.proxy, proxyR: pR.proxy, gwEndpoint };
+}
+
+/**
+ * The gateway attached and sent ACCEPT a moment ago on another connection (through another proxy):
+ * on a loaded box the RN can read the operator's JOIN first and answer PEER_NOT_ATTACHED (seen once
+ * in CI). A gateway in the field accepts long before anyone joins; here the JOIN is tried again,
+ * a few times, for that one refusal only.
+ */
+async function connectWhenAccepting(connect: () => Promise<Session>): Promise<Session> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (e) {
+      if ((e as CodedError).code !== 'PEER_NOT_ATTACHED' || attempt === 5) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 function firstChannelMessages(s: Session, n: number): Promise<{ ch: Channel; msgs: Uint8Array[] }> {

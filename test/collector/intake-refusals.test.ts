@@ -21,14 +21,9 @@ import type { DiscoveryGrantBody } from '../../src/uzp/artefacts/discovery-grant
 import { openArtefact } from '../../src/uzp/artefacts/open.js';
 import type { GrantScope } from '../../src/uzp/artefacts/types.js';
 import { toHex } from '../../src/uzp/bytes.js';
-import { startInitiator } from '../../src/uzp/handshake/initiator.js';
-import { respond } from '../../src/uzp/handshake/responder.js';
 import { generateIdentity } from '../../src/uzp/identity/identity.js';
-import { Association } from '../../src/uzp/session/association.js';
 import type { Channel } from '../../src/uzp/session/channel.js';
-import { Session } from '../../src/uzp/session/session.js';
-import { TestDomain } from '../helpers/domain.js';
-import { stitchPair } from '../helpers/memory-stitch.js';
+import { publishPair } from '../helpers/publish-pair.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-intake-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,30 +37,11 @@ const BODY: DiscoveryGrantBody = {
 };
 
 async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
-  const d = new TestDomain();
-  const gw = d.member('gateway');
-  const col = d.member('collector');
-  const grant = d.grant(gw.id.cid, col.id.cid, { scopes: o.scopes ?? [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }] });
-  const init = startInitiator({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, target: col.id.cid, grant });
-  const reply = respond({ trust: d.trust(), identity: { cid: col.id.cid, signer: col.id.signer, pcert: col.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: gw.id.cid, grant, ch1: init.ch1 });
-  const fin = init.next.receive(reply.flight);
-  const rkeys = reply.next.receive(fin.finished);
-  const mk = (keys: typeof rkeys): Session => {
-    const a = new Association();
-    a.to('pending');
-    a.to('authenticated');
-    a.to('stitched');
-    return new Session({ provider: d.provider, keys, association: a });
-  };
-  const gateway = mk(fin.keys);
-  const collector = mk(rkeys);
-  const [x, y] = stitchPair();
-  gateway.attach(x);
-  collector.attach(y);
+  const { d, gw, col, gateway, collector, grant } = publishPair('collector', o.scopes);
   const store = SqliteStore.open(join(dir, `c-${++n}.db`));
   const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, refused: 0 };
   const consents = o.consents ?? new Consents();
-  serveIntake(collector, rkeys.grant, {
+  serveIntake(collector, grant, {
     provider: d.provider,
     self: col.id.cid,
     store,

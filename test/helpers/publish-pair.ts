@@ -2,7 +2,7 @@
 // RN): what the publisher's tests run a publishing session on. `role` makes the responder another
 // kind of member (the gateway must refuse to publish to one).
 
-import type { Role } from '../../src/uzp/artefacts/types.js';
+import type { GrantScope, Role } from '../../src/uzp/artefacts/types.js';
 import { startInitiator } from '../../src/uzp/handshake/initiator.js';
 import { respond } from '../../src/uzp/handshake/responder.js';
 import { Association } from '../../src/uzp/session/association.js';
@@ -10,11 +10,12 @@ import { Session } from '../../src/uzp/session/session.js';
 import { TestDomain } from './domain.js';
 import { stitchPair } from './memory-stitch.js';
 
-export function publishPair(role: Role = 'collector') {
+/** `scopes`: the trust domain's Grant to the gateway (default: every slot, telemetry.publish). */
+export function publishPair(role: Role = 'collector', scopes: GrantScope[] = [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }]) {
   const d = new TestDomain();
   const gw = d.member('gateway');
   const col = d.member(role);
-  const grant = d.grant(gw.id.cid, col.id.cid, { scopes: [{ slot: '*', purposes: [{ purpose: 'telemetry.publish' }] }] });
+  const grant = d.grant(gw.id.cid, col.id.cid, { scopes });
   const init = startInitiator({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, target: col.id.cid, grant });
   const reply = respond({ trust: d.trust(), identity: { cid: col.id.cid, signer: col.id.signer, pcert: col.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: gw.id.cid, grant, ch1: init.ch1 });
   const fin = init.next.receive(reply.flight);
@@ -31,5 +32,6 @@ export function publishPair(role: Role = 'collector') {
   const [x, y] = stitchPair();
   gateway.attach(x);
   collector.attach(y);
-  return { d, gw, col, gateway, collector };
+  /** `grant`: the Grant as the collector validated it in the handshake. */
+  return { d, gw, col, gateway, collector, grant: rkeys.grant };
 }

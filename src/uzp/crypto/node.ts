@@ -22,7 +22,7 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
-import { CryptoError } from '../errors.js';
+import { CryptoError, ErrorCode } from '../errors.js';
 import {
   blake3,
   checkAeadAlgorithm,
@@ -157,7 +157,13 @@ function mlkemPrivate(dk: Uint8Array): KeyObject {
   const known = generatedMlkem.get(dk);
   if (known !== undefined) return known;
   const head = dk.length === MLKEM768_SEED_LENGTH ? PKCS8_MLKEM768_SEED : PKCS8_MLKEM768_EXPANDED;
-  return createPrivateKey({ key: Buffer.concat([head, dk]), format: 'der', type: 'pkcs8' });
+  try {
+    return createPrivateKey({ key: Buffer.concat([head, dk]), format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    // Past the shared checks this is an expanded key whose dkPKE OpenSSL will not take (@noble may
+    // decapsulate with it anyway; our own keys are always seeds): a typed refusal, never a raw error.
+    throw new CryptoError('ml-kem-768 secret key rejected by OpenSSL', ErrorCode.CRYPTO_BAD_KEY, { cause: e });
+  }
 }
 
 function nodeMlkemGenerate(seed?: Uint8Array): KeyPair {

@@ -38,7 +38,7 @@ await runBench(BENCH, async () => {
   const { files } = gatewayFiles(dir, uzp);
   const slots = Object.fromEntries(SLOTS.map((s, i) => [s, modbusSlot(`bus-${i + 1}`, { baud: BAUD, parity: 'even', units: [1, 2], pollMs: 10, timeoutMs: 500 })]));
   const config = writeGatewayConfig(dir, 'gw-16', files, vdir, slots);
-  await startGateway('gateway', config);
+  await startGateway('gateway', config, { steady: true });
 
   /** Replies per slot so far (the simulators count every answered request). */
   const replies = async () => {

@@ -36,7 +36,7 @@ await runBench(BENCH, async () => {
   const { paths } = await sim.rpc('modbusBus', { dir: vdir, names: ['rs485-1', 'direct-1'], baud: BAUD, slaves: [{ unit: 1, holding: 20 }, { unit: 2, holding: 20 }] });
   const { member: gw, files } = gatewayFiles(dir, uzp);
   const config = writeGatewayConfig(dir, 'gw-latency', files, vdir, { 'rs485-1': modbusSlot('bus-1', { baud: BAUD, units: [1, 2] }) });
-  await startGateway('gateway', config);
+  await startGateway('gateway', config, { steady: true });
 
   const op = await operatorSlot(uzp, gw.cid, 'rs485-1', 'modbus', PURPOSES);
   const direct = await directMaster(paths[1], BAUD);

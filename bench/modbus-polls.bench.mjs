@@ -47,7 +47,7 @@ await runBench(BENCH, async () => {
   const { paths: paths19 } = await sim.rpc('modbusBus', { dir: vdir, names: ['direct-19200'], baud: 19_200, framing: '8E1', slaves: [{ unit: 1, holding: 20 }] });
   const { member: gw, files } = gatewayFiles(dir, uzp);
   const config = writeGatewayConfig(dir, 'gw-polls', files, vdir, { 'rs485-1': modbusSlot('bus-1', { baud: 115_200, units: [1, 2] }) });
-  await startGateway('gateway', config);
+  await startGateway('gateway', config, { steady: true });
   const op = await operatorSlot(uzp, gw.cid, 'rs485-1', 'modbus', [{ purpose: 'modbus.read', units: [1] }]);
   const master = await directMaster(paths[1], 115_200);
   const master19 = await directMaster(paths19[0], 19_200, { parity: 'even' });

@@ -200,7 +200,7 @@ const diag = defineCommand({
     ...SESSION_FLAGS,
     ...SLOT_FLAG,
     watch: { type: 'int', placeholder: 'S', min: 1, max: 3600, describe: 'print a fresh report every S seconds (until --count reports, SIGINT or SIGTERM) instead of once' },
-    ...COUNT_FLAG,
+    count: { type: 'int', placeholder: 'N', min: 1, describe: 'exit after N reports (default 1; with --watch, none)' },
     ...APPRAISAL_FLAGS,
   },
   json: 'stdout: one JSON object per report ({"event":"diag",slot,device,at,port,all,units,line}, fields as docs/PROFILE.md §HIL "diag mode"); --json also makes the status lines on stderr JSON',

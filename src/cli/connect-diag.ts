@@ -4,6 +4,7 @@
 // line-level counters. Once, or every --watch seconds until --count reports or a signal.
 
 import type { DiagCounters, DiagReport } from '../hil/diag-report.js';
+import { EMPTY_RESPONSE_TIMES } from '../ports/modbus/response-times.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
 import type { CommandIo } from './command.js';
 import { diagnosticsText } from './status-modbus.js';
@@ -15,7 +16,7 @@ function text(c: DiagCounters): string {
     timeouts: c.timeouts,
     crcErrors: c.crc_errors,
     exceptionsByCode: Object.fromEntries(c.by_code),
-    responseMs: c.rt ?? { n: 0, min: null, avg: null, p99: null, max: null },
+    responseMs: c.rt ?? EMPTY_RESPONSE_TIMES,
   });
 }
 

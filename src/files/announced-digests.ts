@@ -9,7 +9,7 @@
 import { dirname, join } from 'node:path';
 import { LocalError } from '../lib/errors.js';
 import { FileErrorCode } from './errors.js';
-import { hexField, parseJsonObject, textField, type JsonObject } from './json.js';
+import { hexField, jsonEntry, parseJsonObject, textField } from './json.js';
 import { readTextFileIfExists, writeJsonFileAtomic } from './json-file.js';
 
 const KIND = 'uzp-gw/announced-digests';
@@ -50,9 +50,7 @@ export function writeAnnouncedDigests(file: string, list: readonly AnnouncedDige
 
 function entry(v: unknown, where: string): AnnouncedDigests {
   const code = FileErrorCode.FILE_INVALID;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new LocalError(code, `${where}: expected an object`);
-  const o = v as JsonObject;
-  for (const k of Object.keys(o)) if (!(ENTRY_KEYS as readonly string[]).includes(k)) throw new LocalError(code, `${where}: unknown field ${JSON.stringify(k.slice(0, 60))}`);
+  const o = jsonEntry(v, where, ENTRY_KEYS, code);
   const hex = (k: string): string => Buffer.from(hexField(o, k, 32, where, code)).toString('hex');
   return {
     collector: hex('collector'),

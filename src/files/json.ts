@@ -37,6 +37,14 @@ export function parseJsonObject(text: string, file: string, kind: string, allowe
   return o;
 }
 
+/** One object of a list inside a JSON file, with only the `allowed` fields (`where` names it in errors). */
+export function jsonEntry(v: unknown, where: string, allowed: readonly string[], code: string): JsonObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new LocalError(code, `${where}: expected an object`);
+  const o = v as JsonObject;
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new LocalError(code, `${where}: unknown field ${JSON.stringify(k.slice(0, 60))}`);
+  return o;
+}
+
 /** A lowercase hex field of exactly `bytes` bytes. */
 export function hexField(o: JsonObject, key: string, bytes: number, file: string, code: string): Uint8Array {
   const v = o[key];

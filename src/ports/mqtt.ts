@@ -290,8 +290,10 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     // mqtt.js writes through a corked stream that it uncorks on the next tick: acks released just
     // before close() (the gateway's last commit on stop) reach the socket only then, and a forced
     // end would discard them, so the broker would send those messages again to the next run.
-    if (c) await new Promise((r) => setImmediate(r));
-    if (c) await c.endAsync(true).catch(() => {});
+    if (c) {
+      await new Promise((r) => setImmediate(r));
+      await c.endAsync(true).catch(() => {});
+    }
   }
 
   // ---- connection life cycle ----

@@ -11,6 +11,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { equal } from '../bytes.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
   BLAKE3_LENGTH,
@@ -159,14 +160,7 @@ export function checkMlkemDecapsulationKey(dk: unknown): asserts dk is Uint8Arra
   checkLength(dk, MLKEM768_SECRET_LENGTH, 'ml-kem-768 secret key');
   const ek = dk.subarray(MLKEM768_T_BYTES, MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH);
   const h = dk.subarray(MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH, MLKEM768_T_BYTES + MLKEM768_PUBLIC_LENGTH + 32);
-  if (!bytesEqual(sha3_256(ek), h)) throw new CryptoError('ml-kem-768 secret key rejected: H(ek) does not match the key it embeds (FIPS 203 §7.3)', ErrorCode.CRYPTO_BAD_KEY);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
+  if (!equal(sha3_256(ek), h)) throw new CryptoError('ml-kem-768 secret key rejected: H(ek) does not match the key it embeds (FIPS 203 §7.3)', ErrorCode.CRYPTO_BAD_KEY);
 }
 
 /** The checks, then @noble: `m` (32 bytes) makes it deterministic for vectors. */

@@ -43,7 +43,9 @@ export const MAX_PURPOSE_NAME = 64;
 
 /** Default allowed clock skew for nbf/exp, seconds. */
 export const DEFAULT_SKEW_SECONDS = 300;
-/** Signature-verification cache entries per TrustStore. */
-export const SIG_CACHE_ENTRIES = 1024;
+/** Verified-artefact cache per TrustStore (verified-cache.ts): at most this many artefacts... */
+export const VERIFIED_CACHE_ENTRIES = 1024;
+/** ...and at most this many artefact bytes (the decoded objects take a few times more). */
+export const VERIFIED_CACHE_BYTES = 1 << 20;
 /** Grant nonce state: (iss, sub, aud) triples remembered per TrustStore, oldest evicted first. */
 export const NONCE_STATE_ENTRIES = 65_536;

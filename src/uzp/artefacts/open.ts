@@ -2,13 +2,13 @@
 // body codec -> caller's cheap policy checks -> signatures (expensive, last). Every validate*
 // function and every CLI inspection goes through openArtefact / openAndVerify.
 
-import { equal, toHex } from '../bytes.js';
+import { equal } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import { cidOf } from '../identity/cid.js';
 import { codecFor, type BodyOf, type CodecType } from './codecs.js';
 import { artefactSignatureInput, decodeEnvelope } from './envelope.js';
-import type { SigCache } from './sigcache.js';
+import { VerifiedCache } from './verified-cache.js';
 import type { Envelope } from './types.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 
@@ -18,8 +18,8 @@ export type ResolveKey = (kid: Uint8Array) => Uint8Array | undefined;
 interface OpenOptions<B> {
   /** Cheap policy checks (window, audience, revocation, nonce) run before any signature is verified. */
   readonly precheck?: (env: Envelope<B>) => void;
-  /** Skips re-verifying envelopes whose signatures verified before (keyed by sigCacheKey). */
-  readonly cache?: SigCache;
+  /** Skips decoding and verifying artefacts whose exact bytes verified before. */
+  readonly cache?: VerifiedCache;
 }
 
 /**
@@ -64,17 +64,10 @@ export function verifySignatures(provider: CryptoProvider, env: Envelope<unknown
 }
 
 /**
- * What a verification covered: the body (by its object_id, a hash of exactly the signed body
- * bytes) and every (kid, signature) pair. Same key, same verdict: Ed25519 verification is
- * deterministic and the signer keys of a trust store do not change.
+ * openArtefact, then the caller's cheap checks, then signatures. With a cache, an artefact whose
+ * exact bytes decoded and verified before skips both decode and signatures; the caller's checks
+ * (window, audience, revocation, nonce) run every time, before anything is remembered.
  */
-export function sigCacheKey(env: Envelope<unknown>): string {
-  let k = toHex(env.objectId);
-  for (const s of env.signatures) k += `.${toHex(s.kid)}:${toHex(s.sig)}`;
-  return k;
-}
-
-/** openArtefact, then the caller's cheap checks, then signatures (through the cache if given). */
 export function openAndVerify<T extends CodecType>(
   provider: CryptoProvider,
   bytes: Uint8Array,
@@ -82,12 +75,17 @@ export function openAndVerify<T extends CodecType>(
   resolveKey: ResolveKey,
   opts: OpenOptions<BodyOf[T]> = {},
 ): Envelope<BodyOf[T]> {
-  const env = openArtefact(provider, bytes, expectedType);
-  opts.precheck?.(env);
-  const key = opts.cache !== undefined ? sigCacheKey(env) : undefined;
-  if (key === undefined || !opts.cache!.has(key)) {
-    verifySignatures(provider, env, resolveKey);
-    if (key !== undefined) opts.cache!.add(key);
+  const cache = opts.cache;
+  const key = cache === undefined ? undefined : VerifiedCache.keyOf(expectedType, bytes);
+  const hit = key === undefined ? undefined : (cache!.get(key) as Envelope<BodyOf[T]> | undefined);
+  if (hit !== undefined) {
+    opts.precheck?.(hit);
+    return hit;
   }
+  // A cached envelope holds views of the bytes it was decoded from: decode a copy of its own.
+  const env = openArtefact(provider, key === undefined ? bytes : bytes.slice(), expectedType);
+  opts.precheck?.(env);
+  verifySignatures(provider, env, resolveKey);
+  if (key !== undefined) cache!.add(key, env);
   return env;
 }

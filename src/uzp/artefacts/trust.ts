@@ -1,5 +1,5 @@
 // TrustStore: the trust context of one endpoint or RN — the domain root key (trust anchor), the
-// installed revocation list and RN Set Statement, Grant nonce state and the signature cache.
+// installed revocation list and RN Set Statement, Grant nonce state and the cache of verified artefacts.
 // Only the domain root issues artefacts in this profile (no delegation yet). Artefacts are installed
 // only through the adoption rule (./adopt.ts): offer*() answers adopted / unchanged / refused, set*()
 // is the same rule for start-up, throwing the refusal.
@@ -11,7 +11,7 @@ import { cidOf } from '../identity/cid.js';
 import { DEFAULT_SKEW_SECONDS } from './constants.js';
 import { NonceTracker } from './nonces.js';
 import type { ResolveKey } from './open.js';
-import { SigCache } from './sigcache.js';
+import { VerifiedCache } from './verified-cache.js';
 import { adoptedOrThrow, adoptPCert, adoptRevocation, adoptRnSet, type Adoption } from './adopt.js';
 import type { Grant, PCert, Revocation, RnEntry, RnSet, Role, Valid } from './types.js';
 import type { TrustContext } from './validate-common.js';
@@ -34,7 +34,7 @@ export class TrustStore implements TrustContext {
   readonly rootCid: Uint8Array;
   readonly rootPublicKey: Uint8Array;
   readonly skewSeconds: number;
-  readonly sigCache = new SigCache();
+  readonly verified = new VerifiedCache();
   readonly nonces = new NonceTracker();
   readonly resolveKey: ResolveKey;
   private readonly clock: () => number;

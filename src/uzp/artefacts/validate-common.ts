@@ -6,7 +6,7 @@ import { equal, toHex } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import type { ResolveKey } from './open.js';
-import type { SigCache } from './sigcache.js';
+import type { VerifiedCache } from './verified-cache.js';
 import type { CommonFields } from './types.js';
 
 /** What validators need from the TrustStore (kept narrow so the validators stay testable alone). */
@@ -14,7 +14,7 @@ export interface TrustContext {
   readonly provider: CryptoProvider;
   readonly rootCid: Uint8Array;
   readonly skewSeconds: number;
-  readonly sigCache: SigCache;
+  readonly verified: VerifiedCache;
   readonly resolveKey: ResolveKey;
   nowSeconds(): number;
   isRevoked(id: Uint8Array): boolean;

@@ -31,7 +31,7 @@ interface GrantExpectations {
 export function validateGrant(ctx: TrustContext, nonces: NonceTracker, bytes: Uint8Array, opts: GrantExpectations): Valid<Grant> {
   const track = opts.nonce === 'track';
   const env = openAndVerify(ctx.provider, bytes, 'grant', ctx.resolveKey, {
-    cache: ctx.sigCache,
+    cache: ctx.verified,
     precheck: (e) => {
       requireRootIssuer(ctx, e);
       requireWindow(ctx, e);

@@ -15,7 +15,7 @@ interface PCertExpectations {
 
 export function validatePCert(ctx: TrustContext, bytes: Uint8Array, opts: PCertExpectations = {}): Valid<PCert> {
   const env = openAndVerify(ctx.provider, bytes, 'pcert', ctx.resolveKey, {
-    cache: ctx.sigCache,
+    cache: ctx.verified,
     precheck: (e) => {
       requireRootIssuer(ctx, e);
       requireWindow(ctx, e);

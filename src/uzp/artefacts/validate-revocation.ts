@@ -10,7 +10,7 @@ import { requireRootIssuer, requireWindow, type TrustContext } from './validate-
 /** `precheck` (the adoption rule's staleness check) runs with the other cheap checks, before the signature. */
 export function validateRevocation(ctx: TrustContext, bytes: Uint8Array, precheck?: (e: CommonFields) => void): Valid<Revocation> {
   const env = openAndVerify(ctx.provider, bytes, 'revocation', ctx.resolveKey, {
-    cache: ctx.sigCache,
+    cache: ctx.verified,
     precheck: (e) => {
       requireRootIssuer(ctx, e);
       requireWindow(ctx, e);

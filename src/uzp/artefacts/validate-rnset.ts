@@ -12,7 +12,7 @@ import { inWindow, requireNotRevoked, requireRootIssuer, requireWindow, type Tru
 /** Root issuer, window, revocation, then `precheck` (the adoption rule's staleness check), then the signature. */
 export function validateRnSet(ctx: TrustContext, bytes: Uint8Array, precheck?: (e: CommonFields) => void): Valid<RnSet> {
   const env = openAndVerify(ctx.provider, bytes, 'rn-set', ctx.resolveKey, {
-    cache: ctx.sigCache,
+    cache: ctx.verified,
     precheck: (e) => {
       requireRootIssuer(ctx, e);
       requireWindow(ctx, e);

@@ -103,7 +103,7 @@ function decodeBody(bytes: Uint8Array): Uint8Array {
   return (decodeCanonical(bytes) as CborMap).body as Uint8Array;
 }
 
-describe('signature cache', () => {
+describe('verified-artefact cache', () => {
   it('verifies the same Grant once, but checks the window every time', () => {
     const c = counting();
     const clock = new FakeClock(T0 + 10);
@@ -111,7 +111,7 @@ describe('signature cache', () => {
     const g = mint('grant', grantBody());
     for (let i = 0; i < 5; i++) ts.validateGrant(g, { audience: gateway.cid });
     expect(c.verifies()).toBe(1);
-    expect(ts.sigCache.size).toBe(1);
+    expect(ts.verified.size).toBe(1);
     clock.seconds = EXP + 301;
     expect(codeOf(() => ts.validateGrant(g, { audience: gateway.cid }))).toBe(ErrorCode.ARTEFACT_EXPIRED);
   });
@@ -122,7 +122,7 @@ describe('signature cache', () => {
     expect(codeOf(() => ts.validateGrant(bad, { audience: gateway.cid }))).toBe(ErrorCode.SIG_INVALID);
     expect(codeOf(() => ts.validateGrant(bad, { audience: gateway.cid }))).toBe(ErrorCode.SIG_INVALID);
     expect(c.verifies()).toBe(2);
-    expect(ts.sigCache.size).toBe(0);
+    expect(ts.verified.size).toBe(0);
   });
   it('the cache is keyed by the signatures too: the same body with other signature bytes is verified again', () => {
     const c = counting();
@@ -131,7 +131,22 @@ describe('signature cache', () => {
     ts.validateGrant(g, { audience: gateway.cid });
     expect(codeOf(() => ts.validateGrant(corruptSig(g), { audience: gateway.cid }))).toBe(ErrorCode.SIG_INVALID);
     expect(c.verifies()).toBe(2);
-    expect(ts.sigCache.size).toBe(1);
+    expect(ts.verified.size).toBe(1);
+  });
+  it('decodes the same bytes once, keeps a copy of them, and still runs audience and revocation checks on a hit', () => {
+    const ts = new TrustStore({ provider, rootPublicKey: root.publicKey, clock: new FakeClock(T0 + 10).now });
+    const g = mint('grant', grantBody());
+    const frame = new Uint8Array(g.length + 100);
+    frame.set(g, 50);
+    const first = ts.validateGrant(frame.subarray(50, 50 + g.length), { audience: gateway.cid });
+    expect(first.bytes.buffer).not.toBe(frame.buffer); // a cached envelope does not pin the frame
+    frame.fill(0); // the caller reuses its buffer: the cached envelope is unaffected
+    const again = ts.validateGrant(g.slice(), { audience: gateway.cid });
+    expect(again).toBe(first);
+    expect(again.bytes).toEqual(g);
+    expect(codeOf(() => ts.validateGrant(g, { audience: operator.cid }))).toBe(ErrorCode.GRANT_AUDIENCE);
+    ts.setRevocation(mint('revocation', revocationBody([], [first.objectId]), { sequence: 1 }));
+    expect(codeOf(() => ts.validateGrant(g, { audience: gateway.cid }))).toBe(ErrorCode.REVOKED);
   });
 });
 

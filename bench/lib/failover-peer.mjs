@@ -150,14 +150,10 @@ async function uzpStart(a) {
   const responder = a.role === 'responder';
   // Product defaults for the pool (2 links, backoff) and for continuity (PoR, window).
   const pool = new LinkPool({ trust, identity: { seed: me.seed, pcert: me.pcert }, accept: responder });
-  let joinedRn = null;
-  // The pool as the Endpoint's link port, noting which RN each successful JOIN went through.
+  // The pool as the Endpoint's link port (standby stitches need attachedRns, as in the product).
   const port = {
-    join: async (...args) => {
-      const st = await pool.join(...args);
-      joinedRn = st.rnCid === undefined ? null : toHex(st.rnCid);
-      return st;
-    },
+    join: (...args) => pool.join(...args),
+    attachedRns: () => pool.attachedRns(),
     accept: () => pool.accept(),
     on: (e, cb) => pool.on(e, cb),
     off: (e, cb) => pool.off(e, cb),
@@ -182,7 +178,7 @@ async function uzpStart(a) {
   await waitFor(() => pool.links.length >= 2, 20_000, 'initiator: two RN links');
   uzp.connect = async () => {
     const session = await ep.connect(fromHex(a.target), fromHex(a.grant));
-    uzp.rn = joinedRn;
+    uzp.rn = session.rnCid === undefined ? null : toHex(session.rnCid);
     watch(session);
     const ch = session.openChannel();
     ch.on('message', (m) => uzp.rx.on(m));

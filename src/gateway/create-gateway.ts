@@ -101,6 +101,7 @@ async function readyAttester(setup: Parameters<typeof createAttester>[0], log: L
 function managerPort(m: LinkPool): LinkPort {
   return {
     join: (target, grant, ch1, signal, prefer) => m.join(target, grant, ch1, signal, prefer),
+    attachedRns: () => m.attachedRns(),
     accept: () => m.accept(),
     on: (event: 'offer', cb: (o: OfferPort) => void) => m.on(event, cb),
     off: (event: 'offer', cb: (o: OfferPort) => void) => m.off(event, cb),

@@ -5,6 +5,11 @@
 // session is re-stitched or its continuity window closes it; a refusal by the responder (it
 // rejected the offer: unknown session, replay, Grant no longer valid...) ends the session with
 // CONTINUITY_REFUSED so the application opens a fresh one.
+//
+// keepStandby (with EXT_STANDBY agreed): while stitched, the initiator also JOINs at a second
+// attached RN with a STANDBY token, the same token and checks as a re-stitch, made in advance. The
+// responder holds that stitch; on the loss of the first both ends move onto it at once (session.ts),
+// so a failover costs the loss's detection and one relay hop instead of a JOIN round trip.
 
 import { Backoff } from '../lib/backoff.js';
 import { wallMs, type Clock } from '../lib/clock.js';
@@ -14,10 +19,12 @@ import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import type { LinkPort } from './endpoint.js';
 import { UnstitchCode } from './link/constants.js';
 import { StitchClosedError } from './link/stitch.js';
-import { encodeResume, resumedValid, type ContinuityKeys } from './session/continuity.js';
+import { encodeResume, encodeStandby, resumedValid, type ContinuityKeys, type ResumeToken } from './session/continuity.js';
 import type { Session, StitchPort } from './session/session.js';
 import { revalidated } from './session/state.js';
 import type { CryptoProvider } from './crypto/provider.js';
+import type { ContinuityTrust } from './continuity-responder.js';
+import { equal } from './bytes.js';
 
 /** Lifetime of a RESUME token: long enough for one JOIN, short as §11.4 asks. */
 export const RESUME_TOKEN_LIFETIME_MS = 15_000;
@@ -28,6 +35,9 @@ export const RESUME_TOKEN_LIFETIME_MS = 15_000;
 export const RESTITCH_ATTEMPT_MS = 3_000;
 const RETRY_BASE_MS = 50;
 const RETRY_CAP_MS = 1_000;
+/** A standby that could not be made (no second RN yet, the peer not attached there) is tried again on this backoff. */
+export const STANDBY_RETRY_BASE_MS = 250;
+export const STANDBY_RETRY_CAP_MS = 5_000;
 
 export interface RestitchContext {
   readonly provider: CryptoProvider;
@@ -45,7 +55,6 @@ export interface RestitchContext {
 export function keepStitched(session: Session, ctx: RestitchContext): void {
   const f = session.failover;
   if (f === undefined) return;
-  let generation = f.generation;
   let running = false;
   const backoff = new Backoff({ baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS });
   const run = async (): Promise<void> => {
@@ -55,8 +64,7 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
       while (session.state === 'failover') {
         const rnSet = ctx.rnSet();
         if (rnSet !== undefined) {
-          generation++;
-          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, generation);
+          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, f.nextGeneration());
           if (outcome === 'done') {
             backoff.reset();
             return;
@@ -96,13 +104,7 @@ async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: Restitch
   let stitch: StitchPort;
   const now = wallMs(ctx.clock);
   try {
-    stitch = await ctx.link.join(
-      ctx.target,
-      ctx.grant,
-      (rnCid) => encodeResume(ctx.provider, keys, { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid }),
-      attemptSignal.signal,
-      avoid === undefined ? undefined : { avoid },
-    );
+    stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) => encodeResume(ctx.provider, keys, tokenFor(ctx, keys, generation, now, rnSetId, rnCid)), attemptSignal.signal, avoid === undefined ? undefined : { avoid });
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
@@ -124,6 +126,107 @@ async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: Restitch
   session.restitch(stitch, revalidated(rnCid, ctx.clock.now()), generation);
   for (const p of answer.extra) session.receive(p);
   return 'done';
+}
+
+function tokenFor(ctx: RestitchContext, keys: ContinuityKeys, generation: number, now: number, rnSetId: Uint8Array, rnCid: Uint8Array): ResumeToken {
+  return { tag: keys.tag, generation, issuedMs: now, expiresMs: now + RESUME_TOKEN_LIFETIME_MS, grantId: ctx.grantId, rnSetId, rnCid };
+}
+
+/**
+ * Keeps a standby stitch for `session` while it is stitched: at start, after every (re-)stitch and
+ * whenever the standby is lost, a JOIN with a STANDBY token at an attached RN other than the
+ * session's; retried on a capped backoff while none can be made. Needs a link port that holds
+ * several RNs (attachedRns); with one RN there is nothing to do.
+ */
+export function keepStandby(session: Session, ctx: RestitchContext, trust: ContinuityTrust, localCid: Uint8Array): void {
+  const f = session.failover;
+  const attachedRns = ctx.link.attachedRns?.bind(ctx.link);
+  if (f === undefined || attachedRns === undefined) return;
+  const backoff = new Backoff({ baseMs: STANDBY_RETRY_BASE_MS, capMs: STANDBY_RETRY_CAP_MS });
+  let running = false;
+  let cancelRetry: (() => void) | undefined;
+  let closed = false;
+  const wanted = (): boolean => !closed && session.state === 'stitched' && session.standbyRnCid === undefined;
+  const retryLater = (): void => {
+    if (closed || cancelRetry !== undefined) return;
+    cancelRetry = ctx.clock.setTimeout(() => {
+      cancelRetry = undefined;
+      kick();
+    }, backoff.next(), { unref: true });
+  };
+  // The local half of draft §11.4 at the moment of the move: the standby's RN still listed in the RN
+  // Set Statement held now and not revoked, our Grant still in its window and not revoked.
+  const recheck = (rnCid: Uint8Array) => () => {
+    const entry = trust.rnSet?.body.rns.find((r) => equal(r.cid, rnCid));
+    if (entry === undefined) return undefined;
+    try {
+      trust.requireEligibleRn(entry.publicKey);
+      trust.validateGrant(ctx.grant, { audience: ctx.target, subject: localCid, nonce: 'ignore' });
+    } catch {
+      return undefined;
+    }
+    return revalidated(rnCid, ctx.clock.now());
+  };
+  const once = async (): Promise<boolean> => {
+    const active = session.rnCid;
+    const rnSet = ctx.rnSet();
+    if (active === undefined || rnSet === undefined || !attachedRns().some((r) => !equal(r, active))) return false;
+    const generation = f.nextGeneration();
+    const now = wallMs(ctx.clock);
+    const signal = new AbortController();
+    const cancelDeadline = ctx.clock.setTimeout(() => signal.abort(), ctx.timeoutMs, { unref: true });
+    try {
+      const stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) => encodeStandby(ctx.provider, f.continuity, tokenFor(ctx, f.continuity, generation, now, rnSet.objectId, rnCid)), signal.signal, { exclude: active });
+      const answer = await firstAnswer(stitch, ctx.clock, ctx.timeoutMs);
+      if (answer instanceof Error) return false;
+      const rnCid = stitch.rnCid;
+      if (rnCid === undefined || !resumedValid(ctx.provider, f.continuity, answer.first, generation, rnCid)) {
+        stitch.close();
+        return false;
+      }
+      // The session moved meanwhile (into failover: keepStitched owns that; re-stitched through that
+      // very RN; ended): this stitch is stale.
+      if (closed || session.state !== 'stitched' || session.standbyRnCid !== undefined || (session.rnCid !== undefined && equal(session.rnCid, rnCid))) {
+        stitch.close();
+        return session.state === 'stitched';
+      }
+      // Blocks behind RESUMED: the responder, in failover when the STANDBY came, moved onto it at once.
+      session.addStandby(stitch, generation, recheck(rnCid), answer.extra);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      cancelDeadline();
+    }
+  };
+  const kick = (): void => {
+    if (running || !wanted()) return;
+    running = true;
+    void once()
+      .then((made) => {
+        if (made) backoff.reset();
+        else retryLater();
+      })
+      .catch(() => retryLater())
+      .finally(() => {
+        running = false;
+        if (wanted()) retryLater();
+      });
+  };
+  const onChange = (): void => {
+    cancelRetry?.();
+    cancelRetry = undefined;
+    kick();
+  };
+  session.on('restitched', onChange);
+  session.on('standby-lost', onChange);
+  session.once('close', () => {
+    closed = true;
+    cancelRetry?.();
+    session.off('restitched', onChange);
+    session.off('standby-lost', onChange);
+  });
+  kick();
 }
 
 /** The responder's RESUMED (and payloads behind it), a refusal (UzpError), or a transient error. */

@@ -5,7 +5,8 @@
 // replay is refused), it is unexpired and short-lived, the Grant presented in the JOIN is valid now
 // and is the session's Grant (scope unchanged), the token names our currently accepted RN Set and
 // the RN that made the offer, and that RN is eligible now. Any failure: the offer is rejected and
-// the initiator must start a fresh session.
+// the initiator must start a fresh session. A STANDBY token passes the same checks; its stitch is
+// then held as the session's standby (session.ts addStandby), not moved to at once.
 
 import { wallMs, type Clock } from '../lib/clock.js';
 import type { Valid, Grant, RnSet } from './artefacts/types.js';
@@ -14,7 +15,7 @@ import { ErrorCode, ValidationError } from './errors.js';
 import type { HandshakeTrust } from './handshake/common.js';
 import { decodeResume, encodeResumed, MAX_TOKEN_LIFETIME_MS, resumeMacValid } from './session/continuity.js';
 import type { Session } from './session/session.js';
-import { revalidated } from './session/state.js';
+import { revalidated, type Revalidation } from './session/state.js';
 import type { OfferPort } from './endpoint.js';
 
 /** What continuity needs from the trust store beyond the handshake's checks (TrustStore fits). */
@@ -27,6 +28,8 @@ export interface ContinuityTrust extends HandshakeTrust {
 interface Entry {
   readonly session: Session;
   readonly grantId: Uint8Array;
+  /** Both ends announced EXT_STANDBY: STANDBY tokens are taken for this session. */
+  readonly standby: boolean;
   lastGeneration: number;
 }
 
@@ -44,11 +47,11 @@ export class ResumeRegistry {
     return this.byTag.size;
   }
 
-  add(session: Session, grant: Valid<Grant>): void {
+  add(session: Session, grant: Valid<Grant>, standby = false): void {
     const f = session.failover;
     if (f === undefined) return;
     const key = toHex(f.continuity.tag);
-    this.byTag.set(key, { session, grantId: grant.objectId, lastGeneration: f.generation });
+    this.byTag.set(key, { session, grantId: grant.objectId, standby, lastGeneration: f.generation });
     session.once('close', () => {
       if (this.byTag.get(key)?.session === session) this.byTag.delete(key);
     });
@@ -77,6 +80,7 @@ export class ResumeRegistry {
     const entry = this.byTag.get(toHex(t.tag));
     const keys = entry?.session.failover?.continuity;
     if (entry === undefined || keys === undefined) throw refused('no such session here (ended, or this responder restarted)');
+    if (t.standby && !entry.standby) throw refused('a STANDBY for a session without standby stitches (EXT_STANDBY not agreed)');
     if (!equal(offer.initiator, entry.session.peerCid)) throw refused('the initiator is not the session\'s peer');
     if (!resumeMacValid(this.trust.provider, keys, t)) throw refused('the token is not authenticated by the session\'s continuity key');
     if (t.generation <= entry.lastGeneration) throw refused(`replayed token (generation ${t.generation}, accepted up to ${entry.lastGeneration})`);
@@ -102,8 +106,30 @@ export class ResumeRegistry {
     entry.lastGeneration = t.generation;
     const stitch = offer.accept();
     stitch.send(encodeResumed(this.trust.provider, keys, t.generation, rn.cid));
-    entry.session.restitch(stitch, revalidated(rn.cid, now), t.generation);
+    if (t.standby) {
+      const grantBytes = offer.grant.slice();
+      const rnKey = { cid: rn.cid.slice(), publicKey: rn.publicKey.slice() };
+      entry.session.addStandby(stitch, t.generation, () => this.recheck(entry, grantBytes, rnKey));
+    } else {
+      entry.session.restitch(stitch, revalidated(rn.cid, now), t.generation);
+    }
     return entry.session;
+  }
+
+  /**
+   * Moving onto a standby (draft §11.3 step 7, §11.4): the checks that can have changed since its
+   * token was verified, made again now: the Grant (window, revocation) and the RN's eligibility
+   * under the RN Set Statement held now. The token's own freshness was judged when it came.
+   */
+  private recheck(entry: Entry, grant: Uint8Array, rn: { readonly cid: Uint8Array; readonly publicKey: Uint8Array }): Revalidation | undefined {
+    try {
+      const g = this.trust.validateGrant(grant, { audience: this.localCid, subject: entry.session.peerCid });
+      if (!equal(g.objectId, entry.grantId)) return undefined;
+      this.trust.requireEligibleRn(rn.publicKey);
+    } catch {
+      return undefined;
+    }
+    return revalidated(rn.cid, wallMs(this.clock));
   }
 }
 

@@ -13,10 +13,10 @@ import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import type { HandshakeIdentity, HandshakeTrust } from './handshake/common.js';
 import { startInitiator } from './handshake/initiator.js';
-import { EXT_CONTINUITY, type HandshakeExtension } from './handshake/messages.js';
-import { keepStitched, RESTITCH_ATTEMPT_MS } from './continuity-initiator.js';
+import { EXT_CONTINUITY, EXT_STANDBY, type HandshakeExtension } from './handshake/messages.js';
+import { keepStandby, keepStitched, RESTITCH_ATTEMPT_MS, type RestitchContext } from './continuity-initiator.js';
 import { ResumeRegistry, type ContinuityTrust } from './continuity-responder.js';
-import { isResume, CONTINUITY_VERSION } from './session/continuity.js';
+import { isContinuityToken, CONTINUITY_VERSION } from './session/continuity.js';
 import { DEFAULT_CONTINUITY_WINDOW_MS, type SessionContinuityOptions } from './session/failover.js';
 import { DEFAULT_POR_INTERVAL_MS, DEFAULT_POR_TIMEOUT_MS, type LivenessOptions } from './session/liveness.js';
 import { decodeEnvelope } from './artefacts/envelope.js';
@@ -31,6 +31,11 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export interface LinkPort {
   /** `ch1` as a function: made for the RN the JOIN goes to (a continuity token binds it). */
   join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: JoinPreference): Promise<StitchPort>;
+  /**
+   * CIDs of the RNs attached now, when the port holds several (a LinkPool): only such a port can
+   * carry a standby stitch, which must go through another RN than the session's.
+   */
+  attachedRns?(): Uint8Array[];
   accept(): void;
   on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
   off(event: 'offer', cb: (offer: OfferPort) => void): unknown;
@@ -39,6 +44,8 @@ export interface LinkPort {
 /** Where a JOIN should go first: after a failover, not through the RN that just failed. */
 export interface JoinPreference {
   readonly avoid?: Uint8Array;
+  /** Never through this RN (a standby must not share the session's RN). */
+  readonly exclude?: Uint8Array;
 }
 
 export interface OfferPort {
@@ -87,6 +94,11 @@ export interface EndpointContinuity {
   readonly windowMs?: number;
   /** PoR timing; false: no PoR challenges from this side (it still answers). */
   readonly por?: LivenessOptions | false;
+  /**
+   * Standby stitches (EXT_STANDBY, default on): an initiator keeps a second verified stitch at
+   * another attached RN and moves onto it without a JOIN when the first is lost; a responder holds it.
+   */
+  readonly standby?: boolean;
 }
 
 export interface ConnectOptions {
@@ -110,7 +122,16 @@ export class Endpoint extends EventEmitter {
 
   /** Our continuity extension, when we offer continuity. */
   private continuityExt(): HandshakeExtension[] {
-    return this.o.continuity === undefined ? [] : [{ type: EXT_CONTINUITY, data: Uint8Array.of(CONTINUITY_VERSION) }];
+    const c = this.o.continuity;
+    if (c === undefined) return [];
+    const version = Uint8Array.of(CONTINUITY_VERSION);
+    return c.standby === false ? [{ type: EXT_CONTINUITY, data: version }] : [{ type: EXT_CONTINUITY, data: version }, { type: EXT_STANDBY, data: version }];
+  }
+
+  /** Standby stitches when continuity is on and both sides announced EXT_STANDBY version 1. */
+  private standbyAgreed(peerExtensions: readonly HandshakeExtension[]): boolean {
+    const peer = peerExtensions.find((e) => e.type === EXT_STANDBY);
+    return this.o.continuity?.standby !== false && peer !== undefined && peer.data.length >= 1 && peer.data[0] === CONTINUITY_VERSION;
   }
 
   /** Session continuity options when both sides announced EXT_CONTINUITY. */
@@ -161,7 +182,7 @@ export class Endpoint extends EventEmitter {
       for (const p of flight.extra) session.receive(p);
       const c = this.o.continuity;
       if (continuity !== undefined && c !== undefined) {
-        keepStitched(session, {
+        const ctx: RestitchContext = {
           provider: this.provider,
           clock: this.clock,
           link: this.o.link,
@@ -170,7 +191,9 @@ export class Endpoint extends EventEmitter {
           grantId: decodeEnvelope(this.provider, grant).objectId,
           rnSet: () => c.trust.rnSet,
           timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESTITCH_ATTEMPT_MS),
-        });
+        };
+        keepStitched(session, ctx);
+        if (this.standbyAgreed(result.keys.peerExtensions)) keepStandby(session, ctx, c.trust, this.o.identity.cid);
       }
       return session;
     } catch (e) {
@@ -210,7 +233,7 @@ export class Endpoint extends EventEmitter {
   }
 
   private handleOffer(offer: OfferPort): void {
-    if (isResume(offer.ch1)) return this.handleResume(offer);
+    if (isContinuityToken(offer.ch1)) return this.handleResume(offer);
     const assoc = new Association();
     assoc.to('pending');
     let reply;
@@ -260,7 +283,7 @@ export class Endpoint extends EventEmitter {
         session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
         assoc.to('stitched');
         session.attach(stitch);
-        this.resumable?.add(session, reply.grant);
+        this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
         this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions });
       } catch (e) {
         assoc.close();

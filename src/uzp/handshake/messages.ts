@@ -25,6 +25,12 @@ export const EXT_ATTESTATION = 0x0001;
  * across RN loss and run PoR on channel 0 (docs/PROFILE.md §Continuity).
  */
 export const EXT_CONTINUITY = 0x0002;
+/**
+ * Standby stitches (draft §11.1, §11.4, §12.3): data = u8 version (1). Sent next to EXT_CONTINUITY
+ * by an endpoint that keeps (initiator) or holds (responder) a second, pre-verified stitch at
+ * another RN; only when both did does the initiator make one (docs/PROFILE.md §Standby stitch).
+ */
+export const EXT_STANDBY = 0x0003;
 
 export interface HandshakeExtension {
   readonly type: number;

@@ -60,6 +60,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     return out;
   }
 
+  /** CIDs of the RNs attached now (LinkPort: a standby stitch goes through one the session does not use). */
+  attachedRns(): Uint8Array[] {
+    return this.links.map((l) => l.rnCid);
+  }
+
   /** The first attached link, if any. */
   get link(): RnLink | null {
     return this.links[0] ?? null;
@@ -111,10 +116,12 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   /** JOIN through each attached RN in turn until one stitches; the last RN's error otherwise. */
-  async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array }): Promise<Stitch> {
+  async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array; readonly exclude?: Uint8Array }): Promise<Stitch> {
     const avoid = prefer?.avoid;
+    const exclude = prefer?.exclude;
+    const usable = exclude === undefined ? this.links : this.links.filter((l) => !equal(l.rnCid, exclude));
     // The RN that just failed us goes last (a stalled RN still looks attached until its idle timeout).
-    const links = avoid === undefined ? this.links : [...this.links].sort((a, b) => Number(equal(a.rnCid, avoid)) - Number(equal(b.rnCid, avoid)));
+    const links = avoid === undefined ? usable : [...usable].sort((a, b) => Number(equal(a.rnCid, avoid)) - Number(equal(b.rnCid, avoid)));
     if (links.length === 0) throw new StateError(ErrorCode.LINK_CLOSED, 'no RN attached (all RNs of the set unreachable so far)');
     let last: unknown;
     for (const link of links) {

@@ -9,9 +9,11 @@ import { concat, equal, Reader, utf8, Writer } from '../bytes.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 
-/** First byte of a relay payload: 0x01-0x03 handshake, 0x04/0x05 continuity, 0x10-0x13 blocks. */
+/** First byte of a relay payload: 0x01-0x03 handshake, 0x04-0x06 continuity, 0x10-0x13 blocks. */
 export const MSG_RESUME = 0x04;
 export const MSG_RESUMED = 0x05;
+/** A RESUME's twin for a standby stitch: same layout and checks, other type and MAC label. */
+export const MSG_STANDBY = 0x06;
 export const CONTINUITY_VERSION = 1;
 
 export const SESSION_TAG_LENGTH = 16;
@@ -27,6 +29,7 @@ const RESUMED_BODY_LENGTH = 1 + 1 + SESSION_TAG_LENGTH + 4;
 export const RESUMED_LENGTH = RESUMED_BODY_LENGTH + MAC_LENGTH;
 
 const RESUME_LABEL = utf8.encode('uzp resume v1');
+const STANDBY_LABEL = utf8.encode('uzp standby v1');
 const RESUMED_LABEL = utf8.encode('uzp resumed v1');
 
 /** The session's continuity secrets, from its exporter (session.ts continuityKeys()). */
@@ -55,13 +58,14 @@ export interface Resumed {
   readonly generation: number;
 }
 
-export function isResume(payload: Uint8Array): boolean {
-  return payload.length > 0 && payload[0] === MSG_RESUME;
+/** A continuity token in the CH1 position: RESUME (re-stitch now) or STANDBY (hold a spare stitch). */
+export function isContinuityToken(payload: Uint8Array): boolean {
+  return payload.length > 0 && (payload[0] === MSG_RESUME || payload[0] === MSG_STANDBY);
 }
 
-function resumeBody(t: ResumeToken): Uint8Array {
+function resumeBody(t: ResumeToken, type: number): Uint8Array {
   return new Writer(RESUME_LENGTH)
-    .u8(MSG_RESUME)
+    .u8(type)
     .u8(CONTINUITY_VERSION)
     .bytes(fixed(t.tag, SESSION_TAG_LENGTH, 'tag'))
     .u32(t.generation)
@@ -79,14 +83,21 @@ function mac(p: CryptoProvider, k: ContinuityKeys, label: Uint8Array, ...parts: 
 
 /** RESUME = body || HMAC-SHA256(macKey, "uzp resume v1" || cid_i || cid_r || body). */
 export function encodeResume(p: CryptoProvider, k: ContinuityKeys, t: ResumeToken): Uint8Array {
-  const body = resumeBody(t);
+  const body = resumeBody(t, MSG_RESUME);
   return concat(body, mac(p, k, RESUME_LABEL, body));
 }
 
-/** Structure only (the MAC needs the session, found by tag): throws DecodeError. */
-export function decodeResume(b: Uint8Array): ResumeToken & { readonly mac: Uint8Array; readonly body: Uint8Array } {
+/** STANDBY = body || HMAC-SHA256(macKey, "uzp standby v1" || cid_i || cid_r || body); body as RESUME's, type 0x06. */
+export function encodeStandby(p: CryptoProvider, k: ContinuityKeys, t: ResumeToken): Uint8Array {
+  const body = resumeBody(t, MSG_STANDBY);
+  return concat(body, mac(p, k, STANDBY_LABEL, body));
+}
+
+/** Structure only (the MAC needs the session, found by tag): a RESUME or a STANDBY; throws DecodeError. */
+export function decodeResume(b: Uint8Array): ResumeToken & { readonly standby: boolean; readonly mac: Uint8Array; readonly body: Uint8Array } {
   const r = new Reader(b);
-  if (r.u8('type') !== MSG_RESUME) throw new DecodeError(CommonCode.DECODE_TYPE, 'not a RESUME');
+  const type = r.u8('type');
+  if (type !== MSG_RESUME && type !== MSG_STANDBY) throw new DecodeError(CommonCode.DECODE_TYPE, 'not a RESUME or STANDBY');
   const version = r.u8('version');
   if (version !== CONTINUITY_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `RESUME version ${version} (expected ${CONTINUITY_VERSION})`);
   const t = {
@@ -99,12 +110,13 @@ export function decodeResume(b: Uint8Array): ResumeToken & { readonly mac: Uint8
     rnCid: r.bytes(ID_LENGTH, 'RN CID'),
   };
   const macValue = r.bytes(MAC_LENGTH, 'mac');
-  r.end('RESUME');
-  return { ...t, mac: macValue, body: b.subarray(0, RESUME_BODY_LENGTH) };
+  r.end(type === MSG_STANDBY ? 'STANDBY' : 'RESUME');
+  return { ...t, standby: type === MSG_STANDBY, mac: macValue, body: b.subarray(0, RESUME_BODY_LENGTH) };
 }
 
+/** The token's MAC, under the label of its type (a RESUME cannot pass for a STANDBY or back). */
 export function resumeMacValid(p: CryptoProvider, k: ContinuityKeys, d: ReturnType<typeof decodeResume>): boolean {
-  return equal(mac(p, k, RESUME_LABEL, d.body), d.mac);
+  return equal(mac(p, k, d.standby ? STANDBY_LABEL : RESUME_LABEL, d.body), d.mac);
 }
 
 /** RESUMED = body || HMAC-SHA256(macKey, "uzp resumed v1" || cid_i || cid_r || rn_cid || body): the responder's proof it verified the token. */

@@ -45,6 +45,8 @@ interface FailoverHost {
 export class Failover {
   /** Re-stitch generation: 0 for the first stitch, then the generation of the accepted RESUME. */
   generation = 0;
+  /** Highest generation this side put in a token (initiator): RESUME and STANDBY share the count. */
+  private issued = 0;
   readonly continuity: ContinuityKeys;
   readonly liveness: Liveness | undefined;
   private readonly por: PorKeys;
@@ -67,6 +69,15 @@ export class Failover {
     };
     this.por = { key: h.exporter(EXPORTER_LABELS.por, new Uint8Array(0), 32), tag, localCid: h.localCid, peerCid: h.peerCid };
     this.liveness = o.por === false ? undefined : new Liveness(h.clock, new PorVerifier(h.provider, this.por), o.por, { send: (m) => h.sendControl(m), dead: (ms) => h.dead(ms), accepted: (c, proof) => h.accepted?.(c, proof) });
+  }
+
+  /**
+   * The generation for the next token this initiator makes (RESUME or STANDBY): one above any it
+   * made or the session used, so the responder's "strictly higher" rule holds across both kinds.
+   */
+  nextGeneration(): number {
+    this.issued = Math.max(this.issued, this.generation) + 1;
+    return this.issued;
   }
 
   /** Stitched through the RN `rnCid` (first stitch or re-stitch): liveness from now, window over. */

@@ -41,6 +41,18 @@ const CONTROL_CHANNEL = 0;
 /** Live channels per session; a peer that opens more is closed (it could otherwise grow our memory). */
 const MAX_CHANNELS = 256;
 
+/**
+ * A spare stitch at another RN whose continuity token the responder verified (STANDBY, draft §11.4):
+ * idle until the active stitch is lost, then the session moves onto it without a JOIN round trip.
+ * `recheck` repeats the local part of §11.4 at that moment (the RN still eligible, the Grant still
+ * valid and unrevoked) and yields the revalidation proof, or undefined to refuse the move.
+ */
+interface Standby {
+  readonly stitch: StitchPort;
+  readonly generation: number;
+  readonly recheck: () => Revalidation | undefined;
+}
+
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
   readonly association: Association;
@@ -63,6 +75,7 @@ export class Session extends EventEmitter implements ChannelHost {
   private draining = false;
   private cancelDrain: (() => void) | undefined;
   private droppedPayloads = 0;
+  private standby: Standby | undefined;
   /** Present when continuity was negotiated. */
   readonly failover: Failover | undefined;
 
@@ -109,6 +122,10 @@ export class Session extends EventEmitter implements ChannelHost {
   get rnCid(): Uint8Array | undefined {
     return this.stitch?.rnCid;
   }
+  /** The RN of the standby stitch, if one is held. */
+  get standbyRnCid(): Uint8Array | undefined {
+    return this.standby === undefined ? undefined : (this.standby.stitch.rnCid ?? new Uint8Array(0));
+  }
   get stats(): BlockEngine['stats'] & { droppedPayloads: number } {
     return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
   }
@@ -145,13 +162,34 @@ export class Session extends EventEmitter implements ChannelHost {
    */
   restitch(stitch: StitchPort, proof: Revalidation, generation: number): void {
     if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'restitch: continuity was not negotiated');
+    // A standby the initiator did not use is one it gave up on: the new path replaces it.
+    this.dropStandby();
     if (this.association.state === 'stitched') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer re-stitched'));
-    this.association.to('stitched', proof);
-    this.failover.generation = generation;
-    this.attach(stitch);
-    this.engine.retransmitAll();
-    this.schedulePump();
+    this.resumeOn(stitch, proof, generation);
     this.emit('restitched', generation, stitch.rnCid);
+  }
+
+  /**
+   * Holds `stitch` (at another RN, its STANDBY token verified by the responder: RESUMED) as the
+   * standby; a session already in failover moves onto it at once. Replaces an earlier standby.
+   */
+  addStandby(stitch: StitchPort, generation: number, recheck: () => Revalidation | undefined, early: readonly Uint8Array[] = []): void {
+    if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'addStandby: continuity was not negotiated');
+    if (this.association.state === 'closed' || this.closing) return stitch.close();
+    this.dropStandby();
+    this.standby = { stitch, generation, recheck };
+    stitch.onPayload((p) => this.onStandbyPayload(stitch, p));
+    stitch.onClose(() => {
+      if (this.standby?.stitch !== stitch) return;
+      this.standby = undefined;
+      this.emit('standby-lost');
+    });
+    this.emit('standby', generation, stitch.rnCid);
+    if (this.association.state === 'failover' && this.promoteStandby()) this.emit('restitched', generation, stitch.rnCid);
+    for (const p of early) {
+      if (this.stitch === stitch) this.receive(p);
+      else this.onStandbyPayload(stitch, p);
+    }
   }
 
   /**
@@ -170,7 +208,12 @@ export class Session extends EventEmitter implements ChannelHost {
     // Before 'failover' is heard: a re-stitch starts from it and must know which RN to avoid.
     this.failover?.lost();
     old?.close();
+    // With a standby the session is back in stitched before anyone hears 'failover': no JOIN starts.
+    const moved = this.standby?.stitch;
+    const generation = this.standby?.generation;
+    const promoted = this.promoteStandby();
     this.emit('failover', reason);
+    if (promoted) this.emit('restitched', generation, moved!.rnCid);
     if (this.failover === undefined) this.finish(reason, undefined);
   }
 
@@ -319,6 +362,61 @@ export class Session extends EventEmitter implements ChannelHost {
     this.timerAt = Infinity;
   }
 
+  /** Back to stitched on `stitch` with `proof`: PoR for the new RN, every unacknowledged block due now. */
+  private resumeOn(stitch: StitchPort, proof: Revalidation, generation: number): void {
+    this.association.to('stitched', proof);
+    this.failover!.generation = generation;
+    this.attach(stitch);
+    this.engine.retransmitAll();
+    this.schedulePump();
+  }
+
+  /**
+   * In failover, onto the standby if its recheck passes (draft §11.3 step 7: eligibility and
+   * revalidation succeed before stitched). False, and the standby released, if it does not.
+   */
+  private promoteStandby(): boolean {
+    const sb = this.standby;
+    if (sb === undefined || this.association.state !== 'failover') return false;
+    this.standby = undefined;
+    const proof = sb.recheck();
+    if (proof === undefined) {
+      sb.stitch.close();
+      this.emit('standby-lost');
+      return false;
+    }
+    this.resumeOn(sb.stitch, proof, sb.generation);
+    return true;
+  }
+
+  /**
+   * A payload on the standby: the peer moved there (it lost the path we still hold, or judged it
+   * dead first). Only a block that authenticates under the session's keys moves us: an RN can
+   * neither make nor usefully replay one (a replayed block is a duplicate and opens nothing).
+   */
+  private onStandbyPayload(stitch: StitchPort, payload: Uint8Array): void {
+    if (this.standby?.stitch !== stitch) return;
+    if (!isBlock(payload)) {
+      this.droppedPayloads++;
+      return;
+    }
+    const before = this.engine.stats.blocksReceived;
+    this.engine.receive(payload);
+    this.schedulePump();
+    if (this.engine.stats.blocksReceived > before && this.standby?.stitch === stitch) {
+      const s = this.association.state;
+      if (s === 'stitched' || s === 'authenticated') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer moved to the standby stitch'));
+      else if (s === 'failover' && this.promoteStandby()) this.emit('restitched', this.failover!.generation, stitch.rnCid);
+    }
+  }
+
+  private dropStandby(): void {
+    const sb = this.standby;
+    if (sb === undefined) return;
+    this.standby = undefined;
+    sb.stitch.close();
+  }
+
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
     if (stitch !== this.stitch) return;
     this.stitch = undefined;
@@ -337,6 +435,7 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
+    this.dropStandby();
     this.failover?.stop();
     this.disarmTimer();
     this.cancelCloseTimer?.();

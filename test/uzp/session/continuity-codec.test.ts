@@ -1,4 +1,4 @@
-// RESUME / RESUMED (src/uzp/session/continuity.ts, docs/PROFILE.md §Continuity): round trips,
+// RESUME / STANDBY / RESUMED (src/uzp/session/continuity.ts, docs/PROFILE.md §Continuity): round trips,
 // exact lengths, every truncation and extension refused with DecodeError, every single-bit change
 // caught (by the decoder or the MAC), and junk that never throws anything but DecodeError (decodeResume)
 // or anything at all (resumedValid, which answers false).
@@ -13,9 +13,11 @@ import {
   decodeResume,
   encodeResume,
   encodeResumed,
-  isResume,
+  encodeStandby,
+  isContinuityToken,
   MSG_RESUME,
   MSG_RESUMED,
+  MSG_STANDBY,
   RESUME_LENGTH,
   RESUMED_LENGTH,
   resumedValid,
@@ -52,9 +54,9 @@ describe('RESUME (0x04)', () => {
     const b = encodeResume(p, K, T);
     expect(b.length).toBe(166);
     expect([b[0], b[1]]).toEqual([MSG_RESUME, CONTINUITY_VERSION]);
-    expect(isResume(b)).toBe(true);
-    expect(isResume(new Uint8Array(0))).toBe(false);
-    expect(isResume(Uint8Array.of(0x01))).toBe(false);
+    expect(isContinuityToken(b)).toBe(true);
+    expect(isContinuityToken(new Uint8Array(0))).toBe(false);
+    expect(isContinuityToken(Uint8Array.of(0x01))).toBe(false);
   });
 
   it('round trip: decodes to the token it was made from and its MAC verifies (property)', () => {
@@ -76,10 +78,10 @@ describe('RESUME (0x04)', () => {
     for (let extra = 1; extra <= 64; extra++) expect(decodeCode(concat(b, new Uint8Array(extra))), `+${extra}`).toBe(CommonCode.DECODE_TRAILING);
   });
 
-  it('type other than 0x04: DECODE_TYPE; version other than 1: DECODE_VALUE; a time above 2^53-1: DECODE_VALUE', () => {
+  it('type other than 0x04 (or 0x06, STANDBY): DECODE_TYPE; version other than 1: DECODE_VALUE; a time above 2^53-1: DECODE_VALUE', () => {
     const b = encodeResume(p, K, T);
     for (let t = 0; t < 256; t++) {
-      if (t === MSG_RESUME) continue;
+      if (t === MSG_RESUME || t === MSG_STANDBY) continue;
       const x = b.slice();
       x[0] = t;
       expect(decodeCode(x)).toBe(CommonCode.DECODE_TYPE);
@@ -131,6 +133,57 @@ describe('RESUME (0x04)', () => {
   });
 });
 
+describe('STANDBY (0x06)', () => {
+  it('is a RESUME with type 0x06 and the MAC label "uzp standby v1": same length and fields', () => {
+    const b = encodeStandby(p, K, T);
+    const r = encodeResume(p, K, T);
+    expect(b.length).toBe(RESUME_LENGTH);
+    expect([b[0], b[1]]).toEqual([MSG_STANDBY, CONTINUITY_VERSION]);
+    expect(b.subarray(1, 134)).toEqual(r.subarray(1, 134));
+    expect(isContinuityToken(b)).toBe(true);
+    const d = decodeResume(b);
+    expect(d.standby).toBe(true);
+    expect(decodeResume(r).standby).toBe(false);
+    expect({ tag: d.tag, generation: d.generation, issuedMs: d.issuedMs, expiresMs: d.expiresMs, grantId: d.grantId, rnSetId: d.rnSetId, rnCid: d.rnCid }).toEqual(T);
+    expect(resumeMacValid(p, K, d)).toBe(true);
+  });
+
+  it('a RESUME never passes for a STANDBY nor the other way round: retyping one breaks its MAC', () => {
+    fc.assert(
+      fc.property(caseArb, ({ k, t }) => {
+        const standby = encodeStandby(p, k, t);
+        const resume = encodeResume(p, k, t);
+        expect(standby.subarray(134)).not.toEqual(resume.subarray(134));
+        const asResume = standby.slice();
+        asResume[0] = MSG_RESUME;
+        const asStandby = resume.slice();
+        asStandby[0] = MSG_STANDBY;
+        expect(resumeMacValid(p, k, decodeResume(asResume))).toBe(false);
+        expect(resumeMacValid(p, k, decodeResume(asStandby))).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('every truncation, extension and single-bit change is refused by the decoder or the MAC', () => {
+    const b = encodeStandby(p, K, T);
+    for (let n = 0; n < b.length; n++) expect(decodeCode(b.subarray(0, n))).toBe(CommonCode.DECODE_TRUNCATED);
+    for (let extra = 1; extra <= 8; extra++) expect(decodeCode(concat(b, new Uint8Array(extra)))).toBe(CommonCode.DECODE_TRAILING);
+    for (let i = 0; i < b.length * 8; i++) {
+      const x = b.slice();
+      x[i >> 3]! ^= 0x80 >> (i & 7);
+      let d;
+      try {
+        d = decodeResume(x);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+        continue;
+      }
+      expect(resumeMacValid(p, K, d), `bit ${i}`).toBe(false);
+    }
+  });
+});
+
 describe('RESUMED (0x05)', () => {
   it('is 54 bytes: type, version, tag 16, generation u32, MAC 32; verifies for its tag, generation and RN only', () => {
     const b = encodeResumed(p, K, 7, RN);
@@ -179,6 +232,7 @@ describe('junk never throws anything but DecodeError', () => {
     fc.uint8Array({ minLength: 0, maxLength: 300 }),
     fc.uint8Array({ minLength: RESUME_LENGTH - 2, maxLength: RESUME_LENGTH - 2 }).map((b) => concat(Uint8Array.of(MSG_RESUME, 1), b)),
     fc.uint8Array({ minLength: 0, maxLength: 260 }).map((b) => concat(Uint8Array.of(MSG_RESUME, 1), b)),
+    fc.uint8Array({ minLength: RESUME_LENGTH - 2, maxLength: RESUME_LENGTH - 2 }).map((b) => concat(Uint8Array.of(MSG_STANDBY, 1), b)),
     fc.uint8Array({ minLength: RESUMED_LENGTH - 2, maxLength: RESUMED_LENGTH - 2 }).map((b) => concat(Uint8Array.of(MSG_RESUMED, 1), b)),
   );
 

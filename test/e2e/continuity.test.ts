@@ -1,7 +1,7 @@
 // Session continuity through real RN processes (draft §11): two endpoints keep warm-standby links
 // to two RNs (LinkPool); the RN carrying their stitch is killed (SIGKILL) or stopped (SIGSTOP, a
-// blackholed path that only PoR notices); the session re-stitches at the other RN with a RESUME
-// token and every channel message arrives exactly once and in order, both ways.
+// blackholed path that only PoR notices); the session re-stitches at the other RN (onto its standby
+// stitch, or with a RESUME token) and every channel message arrives exactly once and in order, both ways.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,11 +54,11 @@ function trustFor(): TrustStore {
   return t;
 }
 
-function endpoint(m: Member, accept: boolean): { ep: Endpoint; pool: LinkPool; trust: TrustStore } {
+function endpoint(m: Member, accept: boolean, standby = true): { ep: Endpoint; pool: LinkPool; trust: TrustStore } {
   const trust = trustFor();
   const pool = new LinkPool({ trust, identity: { seed: m.id.seed, pcert: m.pcert }, accept, backoffBaseMs: 50, backoffCapMs: 500 });
   pools.push(pool);
-  const ep = new Endpoint({ trust, identity: { cid: m.id.cid, signer: m.id.signer, pcert: m.pcert }, link: pool, continuity: { trust, por: { intervalMs: 200, timeoutMs: 800 } } });
+  const ep = new Endpoint({ trust, identity: { cid: m.id.cid, signer: m.id.signer, pcert: m.pcert }, link: pool, continuity: { trust, standby, por: { intervalMs: 200, timeoutMs: 800 } } });
   pool.start();
   return { ep, pool, trust };
 }
@@ -85,10 +85,10 @@ async function revive(): Promise<void> {
   }
 }
 
-async function connected(): Promise<{ initiator: Session; responder: Session; opPool: LinkPool; gwPool: LinkPool }> {
+async function connected(standby = true): Promise<{ initiator: Session; responder: Session; opPool: LinkPool; gwPool: LinkPool }> {
   await revive();
-  const gw = endpoint(d.member('gateway'), true);
-  const op = endpoint(d.member('operator'), false);
+  const gw = endpoint(d.member('gateway'), true, standby);
+  const op = endpoint(d.member('operator'), false, standby);
   const gwMember = gw.ep;
   const responder = new Promise<Session>((r) => gwMember.once('session', r));
   gw.ep.accept();
@@ -191,7 +191,8 @@ describe('session continuity across RN loss (draft §11)', () => {
   });
 
   it('in failover no channel opens (authority frozen, draft §11.3), and one does after the re-stitch', async () => {
-    const { initiator } = await connected();
+    // Without standby stitches: the session waits in failover for its JOIN at the other RN.
+    const { initiator } = await connected(false);
     const frozen = new Promise<void>((resolve) => initiator.once('failover', () => resolve()));
     const back = new Promise<void>((resolve) => initiator.once('restitched', () => resolve()));
     signalProcess(rnOf(initiator).child, 'SIGKILL');
@@ -200,6 +201,36 @@ describe('session continuity across RN loss (draft §11)', () => {
     expect(() => initiator.openChannel()).toThrow(expect.objectContaining({ code: 'SESSION_FROZEN' }));
     await back;
     expect(initiator.openChannel().id).toBeGreaterThan(0);
+    initiator.close();
+  });
+
+  it('with a standby stitch held at both ends, SIGKILL of the carrying RN moves the session onto it with no JOIN after the kill', async () => {
+    const { initiator, responder, opPool } = await connected();
+    await until(() => initiator.standbyRnCid !== undefined && responder.standbyRnCid !== undefined, 'a standby stitch at both ends');
+    const standbyRn = initiator.standbyRnCid!;
+    expect(equal(standbyRn, rnOf(initiator).id.cid)).toBe(false);
+    expect(responder.standbyRnCid).toEqual(standbyRn);
+    let joins = 0;
+    const join = opPool.join.bind(opPool);
+    opPool.join = (...args: Parameters<LinkPool['join']>) => {
+      joins++;
+      return join(...args);
+    };
+    const up = initiator.openChannel();
+    let down: Channel | undefined;
+    responder.once('channel', (ch: Channel) => (down = ch));
+    await up.send(numbered(0));
+    await until(() => down !== undefined, 'channel at the responder');
+    const atResponder = counter(down!);
+    const moved = new Promise<Uint8Array>((resolve) => initiator.once('restitched', (_g: number, rn: Uint8Array) => resolve(rn)));
+    signalProcess(rnOf(initiator).child, 'SIGKILL');
+    expect(await moved).toEqual(standbyRn);
+    expect(joins).toBe(0); // moved without a JOIN (a new standby may be made afterwards)
+    expect([initiator.state, initiator.rnCid]).toEqual(['stitched', standbyRn]);
+    await until(() => responder.rnCid !== undefined && equal(responder.rnCid, standbyRn), 'the responder on the standby too');
+    for (let i = 1; i <= 50; i++) await up.send(numbered(i));
+    await until(() => atResponder.got.length === 50, 'messages after the move');
+    expect(atResponder.got).toEqual([...Array(50).keys()].map((k) => k + 1));
     initiator.close();
   });
 });

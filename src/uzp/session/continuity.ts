@@ -3,7 +3,9 @@
 // the responder answers RESUMED as the first relay payload of the new stitch. Both are MACed with a
 // key exported from the session (draft §8), so only the two endpoints can make or check them, and
 // the MAC input binds both CIDs, the Grant object_id, the accepted RN Set object_id, the RN the
-// token is for, a generation counter and a short expiry. Byte layout: docs/PROFILE.md §Continuity.
+// token is for, a generation counter and a short expiry. STANDBY is the same token made ahead of a
+// loss, for a spare stitch (§11.1 "multiple eligible alternate RNs"): other type, other MAC label.
+// Byte layout: docs/PROFILE.md §Continuity, §Standby stitch.
 
 import { concat, equal, Reader, utf8, Writer } from '../bytes.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';

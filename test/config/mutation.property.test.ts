@@ -53,10 +53,12 @@ function mutate(base: Json, muts: readonly Mutation[]): Json {
         else delete (parent as Record<string, Json>)[key as string];
         break;
       case 'replace':
-        set(m.value);
+        set(structuredClone(m.value));
         break;
       case 'interesting':
-        set(INTERESTING[m.pick % INTERESTING.length]);
+        // A copy: a later mutation may change what it sets, and the shared constant must stay as it is
+        // (once one run wrote a container into itself, every later run of the file saw a cycle).
+        set(structuredClone(INTERESTING[m.pick % INTERESTING.length]));
         break;
       case 'rename':
         if (!Array.isArray(parent)) {
@@ -65,8 +67,8 @@ function mutate(base: Json, muts: readonly Mutation[]): Json {
         }
         break;
       case 'insert':
-        if (Array.isArray(parent)) parent.push(m.value);
-        else Object.defineProperty(parent, m.name, { value: m.value, enumerable: true, writable: true, configurable: true });
+        if (Array.isArray(parent)) parent.push(structuredClone(m.value));
+        else Object.defineProperty(parent, m.name, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
         break;
       case 'duplicate':
         if (Array.isArray(parent)) parent.push(JSON.parse(JSON.stringify(current ?? null)));

@@ -14,7 +14,7 @@ import { SlotChannel } from '../../dist/operator/slot-channel.js';
 import { Endpoint } from '../../dist/uzp/endpoint.js';
 import { RnLink } from '../../dist/uzp/link/rn-link.js';
 import { fromHex, peerIdentity, peerTrust, toHex } from './domain.mjs';
-import { CLI, LIB, log, spawnNode, waitForJsonLine } from './harness.mjs';
+import { CLI, LIB, log, profileArgs, spawnNode, waitForJsonLine } from './harness.mjs';
 
 /** VmHWM (peak resident set size since start) of a process in bytes (Linux /proc). */
 export function peakRssBytes(pid) {
@@ -43,7 +43,7 @@ export function pollLineMs(baud, registers = REGISTERS, bitsPerChar = 10) {
  * itself): a bench killed by a signal SIGKILLs its children, and socat would outlive the sim host.
  */
 export async function startSimHost(name = 'sim') {
-  const p = spawnNode(name, join(LIB, 'sim-host.mjs'), [], { ipc: true });
+  const p = spawnNode(name, join(LIB, 'sim-host.mjs'), [], { ipc: true, nodeArgs: profileArgs(name) });
   await p.nextEvent((m) => m.event === 'ready', 15_000);
   log(`${name} pid ${p.pid}`);
   const socats = new Set();
@@ -108,7 +108,7 @@ export function writeGatewayConfig(dir, name, files, virtualDir, slots) {
  * while it boots (the start-up measurement is logged on stderr with its duration).
  */
 export async function startGateway(name, configPath, { nodeArgs = [], steady = false } = {}) {
-  const proc = spawnNode(name, CLI, ['gateway', '--config', configPath, '--log-level', 'info'], { nodeArgs });
+  const proc = spawnNode(name, CLI, ['gateway', '--config', configPath, '--log-level', 'info'], { nodeArgs: [...profileArgs(name), ...nodeArgs] });
   const measured = steady ? waitForJsonLine(proc, (v) => v.event === 'attest.measured' || v.event === 'attest.measure_failed', 120_000) : undefined;
   await waitForJsonLine(proc, (v) => v.event === 'rn.attached', 20_000);
   log(`${name} pid ${proc.pid} attached to the RN`);

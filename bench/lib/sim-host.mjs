@@ -61,8 +61,10 @@ function busSwitch(ends) {
 }
 
 async function openLine(dir, name, baud, framing) {
-  // Sub-millisecond pacing and slave timing, as real UARTs and slaves have (src/sim/precise-clock.ts).
-  const line = await VirtualLine.open({ dir, name, baud, clock: preciseClock, ...(framing ? { framing } : {}) });
+  // Sub-millisecond pacing and slave timing, as real UARTs and slaves have (src/sim/precise-clock.ts);
+  // bytes in batches at least 1 ms apart with each burst's last byte on time, as from a UART FIFO or
+  // an FTDI adapter at the 1 ms latency timer the gateway sets (src/sim/pacer.ts batchMs).
+  const line = await VirtualLine.open({ dir, name, baud, clock: preciseClock, batchMs: 1, ...(framing ? { framing } : {}) });
   closers.push(() => line.close());
   lines.push({ name, line });
   return line;

@@ -6,12 +6,15 @@
 // stock @serialport/bindings-cpp unixRead retries a 0-byte read at once, forever: 100% CPU and the
 // port never emits 'close' (serialport/bindings-cpp issue #162, fix PR #164 not merged). Which path
 // a given unplug takes is a race, so without this the harness hung one unplug in ~20 under load.
+//
+// The read itself is readSync: bindings-cpp opens every tty O_NONBLOCK (serialport_unix.cpp), so
+// a read returns at once with what the kernel holds or EAGAIN, and the poller says when to try
+// again. The stock binding reads through libuv's thread pool instead: a queue, a worker thread's
+// wake-up and a completion per chunk. A profile of a gateway polling 16 Modbus slots at 19200
+// (docs/BENCH.md "16 slots") had its main thread inside that read for a third of all samples.
 
-import { read } from 'node:fs';
-import { promisify } from 'node:util';
+import { readSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-
-const readAsync = promisify(read);
 
 type Binding = typeof SerialPort.binding;
 type PortBinding = Awaited<ReturnType<Binding['open']>>;
@@ -32,7 +35,7 @@ async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: n
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
     try {
-      const { bytesRead } = await readAsync(port.fd, buffer, offset, length, null);
+      const bytesRead = readSync(port.fd, buffer, offset, length, null);
       if (bytesRead > 0) return { bytesRead, buffer };
       // 0 = end of file: on a tty that means hung up. Any non-canceled error makes the stream close
       // with a DisconnectedError, which is what a reconnecting port waits for.

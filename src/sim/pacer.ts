@@ -25,6 +25,14 @@ export interface PacedRelayOptions {
   readonly clock?: Clock;
   /** Bytes queued per direction before the source is paused (or, if it cannot pause, bytes are dropped). Default 64 KiB. */
   readonly highWaterBytes?: number;
+  /**
+   * Deliver in batches at least this far apart (ms), as a UART's FIFO timeout or a USB adapter's
+   * latency timer does (the gateway sets an FTDI's to 1 ms); the last byte of what is queued is
+   * still delivered when its last bit leaves the wire, so a frame's end is never late. Default 0:
+   * every byte when due (with a whole-millisecond clock that is ~1 ms batches anyway). A simulator
+   * on the precise clock uses it so that it does not wake once per character (bench/lib/sim-host.mjs).
+   */
+  readonly batchMs?: number;
 }
 
 export interface DirectionStats {
@@ -65,6 +73,7 @@ class PacedLine {
     private readonly clock: Clock,
     public charMs: number,
     private readonly highWater: number,
+    private readonly batchMs = 0,
   ) {}
 
   get pending(): number {
@@ -124,8 +133,11 @@ class PacedLine {
   private schedule(): void {
     const head = this.queue[0];
     if (this.cancel !== null || head === undefined) return;
-    const due = head.start + (head.off + 1) * this.charMs;
-    this.cancel = this.clock.setTimeout(() => this.tick(), Math.max(0, due - this.clock.now()));
+    const now = this.clock.now();
+    let due = head.start + (head.off + 1) * this.charMs;
+    // Batching: not before now + batchMs, but never after the last queued byte is due (lineFreeAt).
+    if (this.batchMs > 0) due = Math.min(this.lineFreeAt, Math.max(due, now + this.batchMs));
+    this.cancel = this.clock.setTimeout(() => this.tick(), Math.max(0, due - now));
   }
 
   private tick(): void {
@@ -176,7 +188,9 @@ export class PacedRelay {
     const charMs = charTimeMs(opts.baud, this.framing);
     const hw = opts.highWaterBytes ?? 64 * 1024;
     if (!Number.isInteger(hw) || hw < 1) throw new LocalError(CommonCode.USAGE, `highWaterBytes: expected a positive integer, got ${hw}`);
-    this.lines = { aToB: new PacedLine(clock, charMs, hw), bToA: new PacedLine(clock, charMs, hw) };
+    const batch = opts.batchMs ?? 0;
+    if (!Number.isFinite(batch) || batch < 0) throw new LocalError(CommonCode.USAGE, `batchMs: expected a number >= 0, got ${batch}`);
+    this.lines = { aToB: new PacedLine(clock, charMs, hw, batch), bToA: new PacedLine(clock, charMs, hw, batch) };
     if (a !== undefined) this.attach('a', a);
     if (b !== undefined) this.attach('b', b);
   }

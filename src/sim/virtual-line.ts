@@ -31,6 +31,8 @@ export interface VirtualLineOptions {
   readonly deviceSide?: 'memory' | 'pty';
   readonly socatPath?: string;
   readonly clock?: Clock;
+  /** Delivery batches of at least this many ms, the last byte of a burst still on time (PacedRelayOptions.batchMs). */
+  readonly batchMs?: number;
 }
 
 export class VirtualLine {
@@ -50,7 +52,7 @@ export class VirtualLine {
     private readonly ownDir: string | null,
     private readonly opts: VirtualLineOptions,
   ) {
-    this.relay = new PacedRelay({ baud: opts.baud, framing: opts.framing ?? DEFAULT_FRAMING, ...(opts.clock ? { clock: opts.clock } : {}) });
+    this.relay = new PacedRelay({ baud: opts.baud, framing: opts.framing ?? DEFAULT_FRAMING, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.batchMs !== undefined ? { batchMs: opts.batchMs } : {}) });
   }
 
   static async open(opts: VirtualLineOptions): Promise<VirtualLine> {

@@ -109,6 +109,27 @@ describe('paced relay timing (fake clock)', () => {
     expect(relay.stats('aToB').delivered).toBe(100);
   });
 
+  it('batchMs: batches at least that far apart, never a byte early, the last byte of a burst exactly on time', () => {
+    const clock = new FakeClock(0);
+    const a = new End(clock);
+    const b = new End(clock);
+    // 0.25 ms characters (40 kbaud, 10 bits), 1 ms batches: a precise clock would wake per character.
+    new PacedRelay({ baud: 40_000, clock, batchMs: 1 }, a, b);
+    a.send(Array.from({ length: 10 }, (_, i) => i)); // due at 0.25, 0.5, ... 2.5 ms
+    clock.advance(10);
+    expect(b.all).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    const at = b.got.map((g) => g.at);
+    for (let i = 1; i < at.length - 1; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(1);
+    expect(at[at.length - 1]).toBe(2.5); // the frame's end is not late
+    let count = 0;
+    for (const g of b.got) {
+      count += g.bytes.length;
+      expect(g.at).toBeGreaterThanOrEqual(count * 0.25);
+    }
+    expect(b.got.length).toBeLessThanOrEqual(4);
+    expect(codeOf(() => new PacedRelay({ baud: 9600, batchMs: -1 }))).toBe(CommonCode.USAGE);
+  });
+
   it('setBaud changes the rate of bytes that enter afterwards', () => {
     const { clock, a, b, relay } = setup();
     relay.setBaud(5_000);

@@ -13,6 +13,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   'first-boot': () => import('./first-boot.js'),
   flash: () => import('./flash.js'),
   gateway: () => import('./gateway.js'),
+  hil: () => import('./hil.js'),
   keygen: () => import('./keygen.js'),
   pantheon: () => import('./pantheon.js'),
   publish: () => import('./publish.js'),

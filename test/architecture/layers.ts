@@ -26,6 +26,8 @@ export const SAME_TIER: ReadonlySet<string> = new Set([
   // the demo runs virtual equipment and makes a throwaway trust domain
   'demo -> sim',
   'demo -> pantheon',
+  // `uzpgw hil` wires the simulators to a user's config
+  'hil-runner -> sim',
 ]);
 
 /** Edges the tier order alone would allow but the architecture forbids, as "from -> to". */

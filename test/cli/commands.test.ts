@@ -30,13 +30,14 @@ interface Entry {
 }
 
 // Names as the dispatcher knows them; the test fails if a command is added without being listed.
-const TOP = ['attest', 'boards', 'collector', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'keygen', 'pantheon', 'publish', 'rn', 'runtime', 'slots', 'status'];
+const TOP = ['attest', 'boards', 'collector', 'connect', 'demo', 'first-boot', 'flash', 'gateway', 'hil', 'keygen', 'pantheon', 'publish', 'rn', 'runtime', 'slots', 'status'];
 const SUBS: Record<string, readonly string[]> = {
   attest: ['verify'],
   boards: ['show'],
   collector: ['query'],
   connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'diag', 'attest'],
   demo: ['gateway'],
+  hil: ['equipment'],
   pantheon: ['init', 'enroll', 'grant', 'rn-set', 'revoke', 'show'],
   publish: ['grant', 'revoke'],
   runtime: ['fetch'],

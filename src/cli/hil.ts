@@ -1,0 +1,76 @@
+// `uzpgw hil equipment --config FILE`: virtual equipment for every serial slot of a gateway config,
+// on baud-paced PTYs, for testing a config (or your own tools: mbpoll, picocom) before flashing it
+// (src/hil-runner/equipment.ts, docs/HIL.md). Runs until Ctrl-C / SIGTERM, then stops every socat
+// by pid and removes the directory it made.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isCodedError } from '../lib/errors.js';
+import { defineCommand, defineGroup } from './define.js';
+import { usageError } from './flags.js';
+
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const equipment = defineCommand({
+  name: 'hil equipment',
+  summary: 'wire virtual equipment to every serial slot of a config and print the PTY paths',
+  description: [
+    'Reads the gateway config (its files need not exist yet) and, for every serial slot, opens a PTY',
+    'paced at the slot\'s baud rate and character format with the simulator the slot\'s device expects:',
+    '  modbus-poller (RTU)  one slave per configured unit, every declared register live (encoded as declared)',
+    '  serial-line          a line sensor, one line a second with the slot\'s delimiter',
+    '  serial-raw           an echo device',
+    'MQTT and Modbus TCP slots have no serial line and are listed as not simulated.',
+    'Point the slot\'s port_path (or mbpoll, picocom, ...) at the printed path. Needs socat.',
+    'Runs until Ctrl-C or SIGTERM, then stops every socat by pid.',
+  ].join('\n'),
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (docs/CONFIG.md)' },
+    dir: { type: 'string', placeholder: 'DIR', describe: 'where the PTY links go, one per slot, named after it (default: a new temporary directory, removed at the end)' },
+  },
+  json: 'JSON lines: {"event":"slot","slot","kind","path"?,"baud"?,"framing"?,"units"?,"why"?} per slot, then {"event":"ready","dir","pids"}, and {"event":"stopped"} at the end',
+  async run({ flags }, io) {
+    const { loadGatewayConfig } = await import('../config/index.js');
+    const { startEquipment } = await import('../hil-runner/equipment.js');
+    const config = loadGatewayConfig(resolve(flags.config), { checkFiles: false });
+    const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
+    const dir = own ?? resolve(flags.dir!);
+    let eq;
+    try {
+      eq = await startEquipment(config, dir);
+    } catch (e) {
+      if (own !== undefined) rmSync(own, { recursive: true, force: true });
+      if (isCodedError(e) && e.code === 'TOOL_MISSING') throw usageError(`${e.message}: install socat (sudo apt-get install socat) and try again`);
+      throw e;
+    }
+    const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
+    for (const s of eq.slots) {
+      const p = s.plan;
+      if (p.kind === 'none') out({ event: 'slot', slot: p.slot, kind: 'none', why: p.why }, `${p.slot.padEnd(10)} not simulated: ${p.why}`);
+      else {
+        const units = p.units !== undefined ? { units: p.units } : {};
+        out({ event: 'slot', slot: p.slot, kind: p.kind, path: s.path, baud: p.baud, framing: p.framing, ...units }, `${p.slot.padEnd(10)} ${p.kind} ${p.baud} ${p.framing}${p.units ? ` units ${p.units.join(',')}` : ''}  ${s.path}`);
+      }
+    }
+    out({ event: 'ready', dir, pids: eq.pids }, `ready: ${eq.slots.filter((s) => s.path !== undefined).length} line(s) in ${dir}; Ctrl-C stops them`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        for (const s of INTERRUPTS) process.off(s, stop);
+        done();
+      };
+      for (const s of INTERRUPTS) process.on(s, stop);
+    });
+    await eq.close();
+    if (own !== undefined) rmSync(own, { recursive: true, force: true });
+    out({ event: 'stopped' }, 'stopped');
+    return 0;
+  },
+});
+
+export const command = defineGroup({
+  name: 'hil',
+  summary: 'hardware in the loop for your own config: virtual equipment on paced PTYs',
+  description: 'Tests a gateway config against virtual serial equipment before it meets real hardware (docs/HIL.md).',
+  subcommands: [equipment],
+});

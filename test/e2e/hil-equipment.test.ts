@@ -1,0 +1,146 @@
+// `uzpgw hil equipment` (issue #15) as a user runs it, on the config example of docs/HIL.md: a real
+// CLI process opens paced socat PTYs for every serial slot; a Modbus RTU master on the printed path
+// reads every declared register and decodes it the way the config declares it (the gateway's own
+// codec); the line sensor sends lines with the slot's delimiter; the raw slot echoes; the MQTT slot
+// is listed as not simulated; SIGTERM stops everything, socat included, by pid.
+
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from '../../src/config/index.js';
+import { decodeRegister } from '../../src/hil-devices/register-codec.js';
+import { closeSerial, openSerial } from '../../src/sim/serial-open.js';
+import { RtuMaster } from '../virtual-serial/rtu-master.js';
+import { signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+
+const CONFIG = 'docs/examples/hil-gateway.json';
+
+afterAll(async () => {
+  await stopAll();
+});
+
+interface SlotLine {
+  event: 'slot';
+  slot: string;
+  kind: string;
+  path?: string;
+  baud?: number;
+  framing?: string;
+  units?: number[];
+  why?: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('uzpgw hil equipment (issue #15)', () => {
+  it('wires every serial slot of a config to paced virtual equipment, and stops it all on SIGTERM', async () => {
+    const child = spawnCli(['hil', 'equipment', '--config', CONFIG, '--json']);
+    const ready = await waitForJsonLine<{ event: string; dir: string; pids: number[] }>(child, (v) => v.event === 'ready');
+    const slots = new Map(
+      child
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as SlotLine)
+        .filter((l) => l.event === 'slot')
+        .map((l) => [l.slot, l]),
+    );
+    expect([...slots.keys()]).toEqual(['rs485-1', 'tty-1', 'tty-2', 'net-1']);
+    expect(slots.get('rs485-1')).toMatchObject({ kind: 'modbus-rtu-bus', baud: 19200, framing: '8E1', units: [1, 7] });
+    expect(slots.get('tty-1')).toMatchObject({ kind: 'line-sensor', baud: 9600, framing: '8N1' });
+    expect(slots.get('tty-2')).toMatchObject({ kind: 'echo', baud: 115200 });
+    expect(slots.get('net-1')).toMatchObject({ kind: 'none' });
+    expect(slots.get('net-1')!.why).toMatch(/MQTT/);
+    expect(ready.pids.length).toBeGreaterThanOrEqual(3);
+
+    // Modbus: every register the config declares answers, and decodes (as the gateway decodes it) to
+    // a value in the generator's range.
+    const units = loadGatewayConfig(CONFIG, { checkFiles: false }).slots.find((s) => s.id === 'rs485-1')!.device;
+    if (units.driver !== 'modbus-poller') throw new Error('expected a modbus slot');
+    const port = await openSerial(slots.get('rs485-1')!.path!, 19200);
+    const master = new RtuMaster(port, 19200, '8E1');
+    try {
+      const decoded: Record<string, unknown> = {};
+      for (const u of units.units) {
+        for (const r of u.registers) {
+          if (r.table === 'coils' || r.table === 'discrete') {
+            const res = await master.call(u.unit, { fn: r.table === 'coils' ? 1 : 2, address: r.address, quantity: r.count });
+            expect(res?.response.fn, `${u.unit}/${r.name}`).toBe(r.table === 'coils' ? 1 : 2);
+            continue;
+          }
+          const words = r.type === 'int32' || r.type === 'uint32' || r.type === 'float32' ? 2 * r.count : r.count;
+          const res = await master.call(u.unit, { fn: r.table === 'holding' ? 3 : 4, address: r.address, quantity: words });
+          expect(res?.unit).toBe(u.unit);
+          const regs = (res!.response as unknown as { registers: number[] }).registers;
+          decoded[`${u.unit}/${r.name}`] = decodeRegister(r, regs);
+        }
+      }
+      // int16 x0.1 around 10.0 (raw 100 ± 60), uint16 x0.1 around 100.0, uint32 (little word order)
+      // x0.1 around 100,000, float32 around 21.5.
+      expect(decoded['1/temperature']).toBeGreaterThanOrEqual(3.9);
+      expect(decoded['1/temperature']).toBeLessThanOrEqual(16.1);
+      expect(decoded['1/humidity']).toBeGreaterThanOrEqual(89.9);
+      expect(decoded['1/humidity']).toBeLessThanOrEqual(110.1);
+      expect(decoded['7/energy']).toBeGreaterThanOrEqual(99_499.9);
+      expect(decoded['7/energy']).toBeLessThanOrEqual(100_500.1);
+      expect(decoded['7/power']).toBeGreaterThanOrEqual(18.4);
+      expect(decoded['7/power']).toBeLessThanOrEqual(24.6);
+      // a unit the config does not name stays silent, as on a real bus
+      expect(await master.call(9, { fn: 3, address: 0, quantity: 1 }, 300)).toBeNull();
+    } finally {
+      master.close();
+      await closeSerial(port);
+    }
+
+    // The line sensor: a line with the slot's delimiter within a couple of seconds.
+    const tty1 = await openSerial(slots.get('tty-1')!.path!, 9600);
+    try {
+      const line = await new Promise<string>((resolve) => {
+        let buf = '';
+        tty1.on('data', (c: Buffer) => {
+          buf += c.toString('latin1');
+          const end = buf.indexOf('\r\n');
+          if (end >= 0) resolve(buf.slice(0, end));
+        });
+      });
+      expect(line.length).toBeGreaterThan(0);
+    } finally {
+      await closeSerial(tty1);
+    }
+
+    // The raw slot echoes.
+    const tty2 = await openSerial(slots.get('tty-2')!.path!, 115200);
+    try {
+      const echoed = new Promise<string>((resolve) => {
+        let buf = '';
+        tty2.on('data', (c: Buffer) => {
+          buf += c.toString('latin1');
+          if (buf.length >= 5) resolve(buf);
+        });
+      });
+      tty2.write(Buffer.from('hello'));
+      expect(await echoed).toBe('hello');
+    } finally {
+      await closeSerial(tty2);
+    }
+
+    signalProcess(child, 'SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.stdout()).toContain('{"event":"stopped"}');
+    for (const pid of ready.pids) expect(alive(pid), `socat ${pid}`).toBe(false);
+    expect(existsSync(ready.dir)).toBe(false);
+  });
+
+  it('a config that does not validate is refused with the issue, before any PTY is opened', async () => {
+    const child = spawnCli(['hil', 'equipment', '--config', 'docs/examples/does-not-exist.json']);
+    const { code } = await child.exited;
+    expect(code).not.toBe(0);
+    expect(child.stderr()).toMatch(/does-not-exist\.json/);
+  });
+});

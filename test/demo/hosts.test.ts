@@ -14,6 +14,7 @@ import { verdict } from '../../src/demo/run.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
 import { SerialLink } from '../../src/ports/serial.js';
 import { errorOf } from '../helpers/errors.js';
+import { pidAlive } from '../helpers/processes.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -26,15 +27,6 @@ function tempDir(): string {
   return d;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('serial equipment host', () => {
   it('uses socat when present: one paced PTY link per serial slot, socat stopped by pid on close', async () => {
     const dir = tempDir();
@@ -43,9 +35,9 @@ describe('serial equipment host', () => {
     expect(eq.choice).toEqual({ used: 'socat' });
     expect(existsSync(join(dir, 'rs485-1')) && existsSync(join(dir, 'tty-1'))).toBe(true);
     expect(eq.pids.length).toBe(2);
-    expect(eq.pids.every(alive)).toBe(true);
+    expect(eq.pids.every(pidAlive)).toBe(true);
     await eq.close();
-    expect(eq.pids.filter(alive)).toEqual([]);
+    expect(eq.pids.filter(pidAlive)).toEqual([]);
     expect(existsSync(join(dir, 'rs485-1'))).toBe(false);
   });
 
@@ -77,7 +69,7 @@ describe('MQTT equipment host', () => {
       expect(await got).toMatch(/^plant\/press-2\/telemetry\/(temperature|state)$/);
       await sub.endAsync(true);
       await eq.close();
-      if (eq.pid !== undefined) expect(alive(eq.pid)).toBe(false);
+      if (eq.pid !== undefined) expect(pidAlive(eq.pid)).toBe(false);
       await expect(connectAsync(eq.url, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' }); // nobody listens there any more
     });
   }

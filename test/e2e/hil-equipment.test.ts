@@ -10,7 +10,7 @@ import { loadGatewayConfig } from '../../src/config/index.js';
 import { decodeRegister } from '../../src/hil-devices/register-codec.js';
 import { closeSerial, openSerial } from '../../src/sim/serial-open.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';
-import { signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+import { pidAlive, signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
 
 const CONFIG = 'docs/examples/hil-gateway.json';
 
@@ -27,15 +27,6 @@ interface SlotLine {
   framing?: string;
   units?: number[];
   why?: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('uzpgw hil equipment (issue #15)', () => {
@@ -133,7 +124,7 @@ describe('uzpgw hil equipment (issue #15)', () => {
     signalProcess(child, 'SIGTERM');
     expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(child.stdout()).toContain('{"event":"stopped"}');
-    for (const pid of ready.pids) expect(alive(pid), `socat ${pid}`).toBe(false);
+    for (const pid of ready.pids) expect(pidAlive(pid), `socat ${pid}`).toBe(false);
     expect(existsSync(ready.dir)).toBe(false);
   });
 

@@ -101,6 +101,16 @@ export async function stopProcess(child: Child, signal: NodeJS.Signals = 'SIGTER
 }
 
 /** Sends a signal without waiting (e.g. SIGHUP). */
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function signalProcess(child: Child, signal: NodeJS.Signals): void {
   process.kill(child.pid, signal);
 }

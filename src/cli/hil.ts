@@ -34,12 +34,21 @@ const equipment = defineCommand({
     const { loadGatewayConfig } = await import('../config/index.js');
     const { startEquipment } = await import('../hil-runner/equipment.js');
     const config = loadGatewayConfig(resolve(flags.config), { checkFiles: false });
+    // Installed before the first socat starts: a Ctrl-C during start-up must still stop each by pid.
+    let stopRequested = false;
+    let wake: () => void = () => {};
+    const onSignal = (): void => {
+      stopRequested = true;
+      wake();
+    };
+    for (const s of INTERRUPTS) process.on(s, onSignal);
     const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
     const dir = own ?? resolve(flags.dir!);
     let eq;
     try {
       eq = await startEquipment(config, dir);
     } catch (e) {
+      for (const s of INTERRUPTS) process.off(s, onSignal);
       if (own !== undefined) rmSync(own, { recursive: true, force: true });
       if (isCodedError(e) && e.code === 'TOOL_MISSING') throw usageError(`${e.message}: install socat (sudo apt-get install socat) and try again`);
       throw e;
@@ -54,13 +63,8 @@ const equipment = defineCommand({
       }
     }
     out({ event: 'ready', dir, pids: eq.pids }, `ready: ${eq.slots.filter((s) => s.path !== undefined).length} line(s) in ${dir}; Ctrl-C stops them`);
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        for (const s of INTERRUPTS) process.off(s, stop);
-        done();
-      };
-      for (const s of INTERRUPTS) process.on(s, stop);
-    });
+    if (!stopRequested) await new Promise<void>((done) => (wake = done));
+    for (const s of INTERRUPTS) process.off(s, onSignal);
     await eq.close();
     if (own !== undefined) rmSync(own, { recursive: true, force: true });
     out({ event: 'stopped' }, 'stopped');

@@ -3,7 +3,7 @@
 // (src/hil-runner/equipment.ts, docs/HIL.md). Runs until Ctrl-C / SIGTERM, then stops every socat
 // by pid and removes the directory it made.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isCodedError } from '../lib/errors.js';
@@ -44,6 +44,7 @@ const equipment = defineCommand({
     for (const s of INTERRUPTS) process.on(s, onSignal);
     const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
     const dir = own ?? resolve(flags.dir!);
+    if (own === undefined) mkdirSync(dir, { recursive: true });
     let eq;
     try {
       eq = await startEquipment(config, dir);

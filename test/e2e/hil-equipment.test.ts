@@ -4,7 +4,9 @@
 // codec); the line sensor sends lines with the slot's delimiter; the raw slot echoes; the MQTT slot
 // is listed as not simulated; SIGTERM stops everything, socat included, by pid.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../src/config/index.js';
 import { decodeRegister } from '../../src/hil-devices/register-codec.js';
@@ -126,6 +128,19 @@ describe('uzpgw hil equipment (issue #15)', () => {
     expect(child.stdout()).toContain('{"event":"stopped"}');
     for (const pid of ready.pids) expect(pidAlive(pid), `socat ${pid}`).toBe(false);
     expect(existsSync(ready.dir)).toBe(false);
+  });
+
+  it('--dir: the links go into that directory (made if missing), which is kept at the end', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'uzp-hil-dir-')), 'new', 'sub');
+    const child = spawnCli(['hil', 'equipment', '--config', CONFIG, '--dir', dir, '--json']);
+    const ready = await waitForJsonLine<{ event: string; dir: string }>(child, (v) => v.event === 'ready');
+    expect(ready.dir).toBe(dir);
+    expect(existsSync(join(dir, 'rs485-1')) && existsSync(join(dir, 'tty-1')) && existsSync(join(dir, 'tty-2'))).toBe(true);
+    signalProcess(child, 'SIGINT');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(dir)).toBe(true);
+    expect(existsSync(join(dir, 'rs485-1'))).toBe(false); // socat removed its links
+    rmSync(join(dir, '..', '..'), { recursive: true, force: true });
   });
 
   it('a config that does not validate is refused with the issue, before any PTY is opened', async () => {

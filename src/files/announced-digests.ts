@@ -7,17 +7,16 @@
 // Losing it costs only the signal (the next announcement carries the digests all the same).
 
 import { dirname, join } from 'node:path';
-import { LocalError } from '../lib/errors.js';
 import { FileErrorCode } from './errors.js';
-import { hexField, jsonEntry, parseJsonObject, textField } from './json.js';
-import { readTextFileIfExists, writeJsonFileAtomic } from './json-file.js';
+import { hexField, jsonEntry, textField } from './json.js';
+import { readJsonList, writeJsonFileAtomic, type JsonListFile } from './json-file.js';
 
 const KIND = 'uzp-gw/announced-digests';
 const FILE_NAME = 'announced-digests.json';
 const ENTRY_KEYS = ['collector', 'catalogue', 'config', 'at'] as const;
 /** Collectors remembered (the config names far fewer); beyond, the oldest entries go. */
 export const MAX_ANNOUNCED = 256;
-const MAX_FILE_BYTES = MAX_ANNOUNCED * 400 + 4096;
+const FILE: JsonListFile = { kind: KIND, key: 'collectors', max: MAX_ANNOUNCED, maxBytes: MAX_ANNOUNCED * 400 + 4096, what: 'announced digests', items: 'entries' };
 
 export interface AnnouncedDigests {
   /** The collector's CID (hex). */
@@ -35,12 +34,7 @@ export function announcedDigestsFileOf(identityKey: string): string {
 
 /** The entries in `file`; none when the file does not exist. */
 export function readAnnouncedDigests(file: string): AnnouncedDigests[] {
-  const text = readTextFileIfExists(file, MAX_FILE_BYTES, 'announced digests');
-  if (text === undefined) return [];
-  const o = parseJsonObject(text, file, KIND, ['kind', 'collectors'], FileErrorCode.FILE_INVALID);
-  const list = o.collectors;
-  if (!Array.isArray(list) || list.length > MAX_ANNOUNCED) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: "collectors" must be a list of at most ${MAX_ANNOUNCED} entries`);
-  return list.map((v, i) => entry(v, `${file}: collectors[${i}]`));
+  return readJsonList(file, FILE, entry);
 }
 
 /** Replaces the file with `list` (its newest MAX_ANNOUNCED), atomically: temp file + rename. */

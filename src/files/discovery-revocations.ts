@@ -7,24 +7,18 @@
 import { LocalError } from '../lib/errors.js';
 import { MAX_ENVELOPE_BYTES } from '../uzp/artefacts/constants.js';
 import { FileErrorCode } from './errors.js';
-import { parseJsonObject } from './json.js';
-import { readTextFileIfExists, writeJsonFileAtomic } from './json-file.js';
+import { readJsonList, writeJsonFileAtomic, type JsonListFile } from './json-file.js';
 
 const KIND = 'uzp-gw/discovery-revocations';
 /** A gateway revokes rarely: a bound keeps a corrupted or hostile file from costing memory. */
 export const MAX_REVOCATIONS = 1024;
-const MAX_FILE_BYTES = MAX_REVOCATIONS * (MAX_ENVELOPE_BYTES * 2 + 8) + 4096;
+const FILE: JsonListFile = { kind: KIND, key: 'revocations', max: MAX_REVOCATIONS, maxBytes: MAX_REVOCATIONS * (MAX_ENVELOPE_BYTES * 2 + 8) + 4096, what: 'discovery revocations', items: 'hex envelopes' };
 
 /** The envelopes in `file`, oldest first; none when the file does not exist. */
 export function readDiscoveryRevocations(file: string): Uint8Array[] {
-  const text = readTextFileIfExists(file, MAX_FILE_BYTES, 'discovery revocations');
-  if (text === undefined) return [];
-  const o = parseJsonObject(text, file, KIND, ['kind', 'revocations'], FileErrorCode.FILE_INVALID);
-  const list = o.revocations;
-  if (!Array.isArray(list) || list.length > MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: "revocations" must be a list of at most ${MAX_REVOCATIONS} hex envelopes`);
-  return list.map((h, i) => {
+  return readJsonList(file, FILE, (h, where) => {
     if (typeof h !== 'string' || h.length === 0 || h.length > MAX_ENVELOPE_BYTES * 2 || !/^(?:[0-9a-f]{2})+$/.test(h)) {
-      throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: revocations[${i}] must be a lowercase hex envelope`);
+      throw new LocalError(FileErrorCode.FILE_INVALID, `${where} must be a lowercase hex envelope`);
     }
     return new Uint8Array(Buffer.from(h, 'hex'));
   });

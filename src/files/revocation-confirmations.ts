@@ -14,14 +14,14 @@ import { dirname, join } from 'node:path';
 import { LocalError } from '../lib/errors.js';
 import { MAX_REVOCATIONS } from './discovery-revocations.js';
 import { FileErrorCode } from './errors.js';
-import { hexField, jsonEntry, parseJsonObject, textField } from './json.js';
-import { readTextFileIfExists, writeJsonFileAtomic } from './json-file.js';
+import { hexField, jsonEntry, textField } from './json.js';
+import { readJsonList, writeJsonFileAtomic, type JsonListFile } from './json-file.js';
 
 const KIND = 'uzp-gw/revocation-confirmations';
 const FILE_NAME = 'discovery-revocations-confirmed.json';
 const ENTRY_KEYS = ['revocation', 'collector', 'by', 'receipt', 'at'] as const;
 /** One entry is well under 400 bytes as written (pretty-printed); the bound is the revocations file's. */
-const MAX_FILE_BYTES = MAX_REVOCATIONS * 400 + 4096;
+const FILE: JsonListFile = { kind: KIND, key: 'confirmed', max: MAX_REVOCATIONS, maxBytes: MAX_REVOCATIONS * 400 + 4096, what: 'revocation confirmations', items: 'entries' };
 
 export type ConfirmedBy = 'receipt' | 'refusal';
 
@@ -44,12 +44,7 @@ export function revocationConfirmationsFileOf(identityKey: string): string {
 
 /** The confirmations in `file`, oldest first; none when the file does not exist. */
 export function readRevocationConfirmations(file: string): RevocationConfirmation[] {
-  const text = readTextFileIfExists(file, MAX_FILE_BYTES, 'revocation confirmations');
-  if (text === undefined) return [];
-  const o = parseJsonObject(text, file, KIND, ['kind', 'confirmed'], FileErrorCode.FILE_INVALID);
-  const list = o.confirmed;
-  if (!Array.isArray(list) || list.length > MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: "confirmed" must be a list of at most ${MAX_REVOCATIONS} entries`);
-  return list.map((v, i) => entry(v, `${file}: confirmed[${i}]`));
+  return readJsonList(file, FILE, entry);
 }
 
 /** Replaces the file with `list` (its newest MAX_REVOCATIONS), atomically: temp file + rename. */

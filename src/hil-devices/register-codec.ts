@@ -34,7 +34,8 @@ export function wordsPerValue(type: ValueType): 1 | 2 {
   return type === 'int32' || type === 'uint32' || type === 'float32' ? 2 : 1;
 }
 
-const swapBytes = (w: number): number => ((w & 0xff) << 8) | (w >>> 8);
+/** The two bytes of a 16-bit word exchanged (byte order 'little'). */
+export const swapBytes = (w: number): number => ((w & 0xff) << 8) | (w >>> 8);
 
 /** Decodes `count` values from exactly `count * width` words (bits as 0/1 for bool). */
 export function decodeRegister(def: CodecDef, words: readonly number[]): RegisterValue {

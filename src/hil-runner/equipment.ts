@@ -18,7 +18,7 @@ import type { ModbusSlaveSpec } from '../sim/modbus-slave.js';
 import { VirtualLine } from '../sim/virtual-line.js';
 import { bitSources, registerSources } from './register-values.js';
 
-export type EquipmentKind = 'modbus-rtu-bus' | 'line-sensor' | 'echo';
+type EquipmentKind = 'modbus-rtu-bus' | 'line-sensor' | 'echo';
 
 /** What one slot gets. */
 export type EquipmentPlan =
@@ -26,13 +26,9 @@ export type EquipmentPlan =
   | { readonly slot: string; readonly kind: 'none'; readonly why: string };
 
 /** The slot's character format as the pacer takes it (data bits, parity letter, stop bits). */
-export function framingOf(s: { readonly dataBits: number; readonly parity: string; readonly stopBits: number }): Framing {
+function framingOf(s: { readonly dataBits: number; readonly parity: string; readonly stopBits: number }): Framing {
   const p = s.parity === 'even' ? 'E' : s.parity === 'odd' ? 'O' : 'N';
   return `${s.dataBits}${p}${s.stopBits}` as Framing;
-}
-
-export function planEquipment(config: GatewayConfig): EquipmentPlan[] {
-  return config.slots.map((s) => planSlot(s));
 }
 
 function planSlot(s: SlotConfig): EquipmentPlan {
@@ -51,7 +47,7 @@ function planSlot(s: SlotConfig): EquipmentPlan {
 }
 
 /** The slaves of a Modbus slot: every register of every unit, live; unused addresses read 0. */
-export function slavesOf(s: SlotConfig): ModbusSlaveSpec[] {
+function slavesOf(s: SlotConfig): ModbusSlaveSpec[] {
   const d = s.device;
   if (d.driver !== 'modbus-poller') return [];
   return d.units.map((u, ui) => {

@@ -3,35 +3,19 @@
 // register-codec.ts) reads back a plausible, moving value. Values drift as a sine over a minute
 // around a level that fits the type; `seed` spreads units and registers apart.
 
-import type { RegisterDef } from '../hil-devices/config.js';
+import type { RegisterDef, ValueType } from '../hil-devices/config.js';
+import { swapBytes, wordsPerValue } from '../hil-devices/register-codec.js';
 import { drift, type BitSource, type RegisterSource } from '../sim/live-values.js';
 
-/** Words per value of each type (bool in a register is one word, 0 or 1). */
-function wordsOf(type: RegisterDef['type']): 1 | 2 {
-  return type === 'int32' || type === 'uint32' || type === 'float32' ? 2 : 1;
-}
-
-/** The raw value (before scale/offset) a register of `type` drifts around, and by how much. */
-function levelOf(type: RegisterDef['type']): { base: number; amplitude: number } {
-  switch (type) {
-    case 'int16':
-      return { base: 100, amplitude: 60 };
-    case 'uint16':
-      return { base: 1000, amplitude: 100 };
-    case 'int32':
-      return { base: 100_000, amplitude: 5_000 };
-    case 'uint32':
-      return { base: 1_000_000, amplitude: 5_000 };
-    case 'float32':
-      return { base: 21.5, amplitude: 3 };
-    case 'bool':
-      return { base: 0.5, amplitude: 0.5 };
-  }
-}
-
-function swap16(w: number): number {
-  return ((w & 0xff) << 8) | (w >> 8);
-}
+/** The raw value (before scale/offset) a register of each type drifts around, and by how much. */
+const LEVEL: Readonly<Record<ValueType, { readonly base: number; readonly amplitude: number }>> = {
+  int16: { base: 100, amplitude: 60 },
+  uint16: { base: 1000, amplitude: 100 },
+  int32: { base: 100_000, amplitude: 5_000 },
+  uint32: { base: 1_000_000, amplitude: 5_000 },
+  float32: { base: 21.5, amplitude: 3 },
+  bool: { base: 0.5, amplitude: 0.5 },
+};
 
 /** One value's words in wire order (big endian words, high word first), then the declared orders applied. */
 export function encodeWords(def: Pick<RegisterDef, 'type' | 'byteOrder' | 'wordOrder'>, raw: number): number[] {
@@ -56,7 +40,7 @@ export function encodeWords(def: Pick<RegisterDef, 'type' | 'byteOrder' | 'wordO
       words = [Math.round(raw) & 0xffff];
   }
   if (words.length === 2 && def.wordOrder === 'little') words = [words[1]!, words[0]!];
-  return def.byteOrder === 'little' ? words.map(swap16) : words;
+  return def.byteOrder === 'little' ? words.map(swapBytes) : words;
 }
 
 /**
@@ -65,8 +49,8 @@ export function encodeWords(def: Pick<RegisterDef, 'type' | 'byteOrder' | 'wordO
  */
 export function registerSources(def: RegisterDef, seed: number): Map<number, RegisterSource> {
   const out = new Map<number, RegisterSource>();
-  const { base, amplitude } = levelOf(def.type);
-  const n = wordsOf(def.type);
+  const { base, amplitude } = LEVEL[def.type];
+  const n = wordsPerValue(def.type);
   for (let i = 0; i < def.count; i++) {
     const value = drift({ base, amplitude, periodMs: 60_000, phase: seed + i });
     for (let w = 0; w < n; w++) out.set(def.address + i * n + w, (now: number) => encodeWords(def, value(now))[w]!);

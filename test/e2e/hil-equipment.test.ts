@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../src/config/index.js';
-import { decodeRegister } from '../../src/hil-devices/register-codec.js';
+import { decodeRegister, wordsPerValue } from '../../src/hil-devices/register-codec.js';
 import { closeSerial, openSerial } from '../../src/sim/serial-open.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';
 import { pidAlive, signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
@@ -67,7 +67,7 @@ describe('uzpgw hil equipment (issue #15)', () => {
             expect(res?.response.fn, `${u.unit}/${r.name}`).toBe(r.table === 'coils' ? 1 : 2);
             continue;
           }
-          const words = r.type === 'int32' || r.type === 'uint32' || r.type === 'float32' ? 2 * r.count : r.count;
+          const words = wordsPerValue(r.type) * r.count;
           const res = await master.call(u.unit, { fn: r.table === 'holding' ? 3 : 4, address: r.address, quantity: words });
           expect(res?.unit).toBe(u.unit);
           const regs = (res!.response as unknown as { registers: number[] }).registers;

@@ -15,6 +15,7 @@ import { Association } from './association.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { failoverFor, type Failover } from './failover.js';
 import { mayReleaseData, type Revalidation } from './state.js';
+import { StandbySlot, type Standby } from './standby.js';
 import type { SessionOptions, StitchPort } from './session-types.js';
 import { WritableWaiters } from './writers.js';
 
@@ -41,18 +42,6 @@ const CONTROL_CHANNEL = 0;
 /** Live channels per session; a peer that opens more is closed (it could otherwise grow our memory). */
 const MAX_CHANNELS = 256;
 
-/**
- * A spare stitch at another RN whose continuity token the responder verified (STANDBY, draft §11.4):
- * idle until the active stitch is lost, then the session moves onto it without a JOIN round trip.
- * `recheck` repeats the local part of §11.4 at that moment (the RN still eligible, the Grant still
- * valid and unrevoked) and yields the revalidation proof, or undefined to refuse the move.
- */
-interface Standby {
-  readonly stitch: StitchPort;
-  readonly generation: number;
-  readonly recheck: () => Revalidation | undefined;
-}
-
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
   readonly association: Association;
@@ -75,7 +64,7 @@ export class Session extends EventEmitter implements ChannelHost {
   private draining = false;
   private cancelDrain: (() => void) | undefined;
   private droppedPayloads = 0;
-  private standby: Standby | undefined;
+  private readonly standby = new StandbySlot({ payload: (s, p) => this.onStandbyPayload(s, p), lost: () => this.emit('standby-lost') });
   /** Present when continuity was negotiated. */
   readonly failover: Failover | undefined;
 
@@ -124,7 +113,8 @@ export class Session extends EventEmitter implements ChannelHost {
   }
   /** The RN of the standby stitch, if one is held. */
   get standbyRnCid(): Uint8Array | undefined {
-    return this.standby === undefined ? undefined : (this.standby.stitch.rnCid ?? new Uint8Array(0));
+    const sb = this.standby.current;
+    return sb === undefined ? undefined : (sb.stitch.rnCid ?? new Uint8Array(0));
   }
   get stats(): BlockEngine['stats'] & { droppedPayloads: number } {
     return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
@@ -163,7 +153,7 @@ export class Session extends EventEmitter implements ChannelHost {
   restitch(stitch: StitchPort, proof: Revalidation, generation: number): void {
     if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'restitch: continuity was not negotiated');
     // A standby the initiator did not use is one it gave up on: the new path replaces it.
-    this.dropStandby();
+    this.standby.drop();
     if (this.association.state === 'stitched') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer re-stitched'));
     this.resumeOn(stitch, proof, generation);
     this.emit('restitched', generation, stitch.rnCid);
@@ -176,16 +166,9 @@ export class Session extends EventEmitter implements ChannelHost {
   addStandby(stitch: StitchPort, generation: number, recheck: () => Revalidation | undefined, early: readonly Uint8Array[] = []): void {
     if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'addStandby: continuity was not negotiated');
     if (this.association.state === 'closed' || this.closing) return stitch.close();
-    this.dropStandby();
-    this.standby = { stitch, generation, recheck };
-    stitch.onPayload((p) => this.onStandbyPayload(stitch, p));
-    stitch.onClose(() => {
-      if (this.standby?.stitch !== stitch) return;
-      this.standby = undefined;
-      this.emit('standby-lost');
-    });
+    this.standby.hold({ stitch, generation, recheck });
     this.emit('standby', generation, stitch.rnCid);
-    if (this.association.state === 'failover' && this.promoteStandby()) this.emit('restitched', generation, stitch.rnCid);
+    if (this.promoteStandby() !== undefined) this.emit('restitched', generation, stitch.rnCid);
     for (const p of early) {
       if (this.stitch === stitch) this.receive(p);
       else this.onStandbyPayload(stitch, p);
@@ -209,11 +192,9 @@ export class Session extends EventEmitter implements ChannelHost {
     this.failover?.lost();
     old?.close();
     // With a standby the session is back in stitched before anyone hears 'failover': no JOIN starts.
-    const moved = this.standby?.stitch;
-    const generation = this.standby?.generation;
-    const promoted = this.promoteStandby();
+    const moved = this.promoteStandby();
     this.emit('failover', reason);
-    if (promoted) this.emit('restitched', generation, moved!.rnCid);
+    if (moved !== undefined) this.emit('restitched', moved.generation, moved.stitch.rnCid);
     if (this.failover === undefined) this.finish(reason, undefined);
   }
 
@@ -373,20 +354,21 @@ export class Session extends EventEmitter implements ChannelHost {
 
   /**
    * In failover, onto the standby if its recheck passes (draft §11.3 step 7: eligibility and
-   * revalidation succeed before stitched). False, and the standby released, if it does not.
+   * revalidation succeed before stitched); returns the standby moved onto. Undefined, and the
+   * standby released, if the recheck fails; undefined too when not in failover or none is held.
    */
-  private promoteStandby(): boolean {
-    const sb = this.standby;
-    if (sb === undefined || this.association.state !== 'failover') return false;
-    this.standby = undefined;
+  private promoteStandby(): Standby | undefined {
+    if (this.association.state !== 'failover') return undefined;
+    const sb = this.standby.take();
+    if (sb === undefined) return undefined;
     const proof = sb.recheck();
     if (proof === undefined) {
       sb.stitch.close();
       this.emit('standby-lost');
-      return false;
+      return undefined;
     }
     this.resumeOn(sb.stitch, proof, sb.generation);
-    return true;
+    return sb;
   }
 
   /**
@@ -395,7 +377,7 @@ export class Session extends EventEmitter implements ChannelHost {
    * neither make nor usefully replay one (a replayed block is a duplicate and opens nothing).
    */
   private onStandbyPayload(stitch: StitchPort, payload: Uint8Array): void {
-    if (this.standby?.stitch !== stitch) return;
+    if (!this.standby.holds(stitch)) return;
     if (!isBlock(payload)) {
       this.droppedPayloads++;
       return;
@@ -403,18 +385,8 @@ export class Session extends EventEmitter implements ChannelHost {
     const before = this.engine.stats.blocksReceived;
     this.engine.receive(payload);
     this.schedulePump();
-    if (this.engine.stats.blocksReceived > before && this.standby?.stitch === stitch) {
-      const s = this.association.state;
-      if (s === 'stitched' || s === 'authenticated') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer moved to the standby stitch'));
-      else if (s === 'failover' && this.promoteStandby()) this.emit('restitched', this.failover!.generation, stitch.rnCid);
-    }
-  }
-
-  private dropStandby(): void {
-    const sb = this.standby;
-    if (sb === undefined) return;
-    this.standby = undefined;
-    sb.stitch.close();
+    // A standby is never held in failover (lose() and addStandby() move onto it at once).
+    if (this.engine.stats.blocksReceived > before && this.standby.holds(stitch)) this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer moved to the standby stitch'));
   }
 
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
@@ -435,7 +407,7 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
-    this.dropStandby();
+    this.standby.drop();
     this.failover?.stop();
     this.disarmTimer();
     this.cancelCloseTimer?.();

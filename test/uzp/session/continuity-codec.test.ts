@@ -48,6 +48,22 @@ function decodeCode(b: Uint8Array): string | undefined {
   }
 }
 
+/** Every single-bit change of token `b` (RESUME or STANDBY) is refused by the decoder or by the MAC. */
+function expectEveryBitFlipRefused(b: Uint8Array): void {
+  for (let i = 0; i < b.length * 8; i++) {
+    const x = b.slice();
+    x[i >> 3]! ^= 0x80 >> (i & 7);
+    let d;
+    try {
+      d = decodeResume(x);
+    } catch (e) {
+      expect(e).toBeInstanceOf(DecodeError);
+      continue;
+    }
+    expect(resumeMacValid(p, K, d), `bit ${i}`).toBe(false);
+  }
+}
+
 describe('RESUME (0x04)', () => {
   it('is 166 bytes: type, version, tag 16, generation u32, issued u64, expires u64, 3 ids of 32, MAC 32', () => {
     expect(RESUME_LENGTH).toBe(1 + 1 + SESSION_TAG_LENGTH + 4 + 8 + 8 + 96 + 32);
@@ -101,18 +117,7 @@ describe('RESUME (0x04)', () => {
 
   it('every single-bit change is caught: refused by the decoder or by the MAC', () => {
     const b = encodeResume(p, K, T);
-    for (let i = 0; i < b.length * 8; i++) {
-      const x = b.slice();
-      x[i >> 3]! ^= 0x80 >> (i & 7);
-      let d;
-      try {
-        d = decodeResume(x);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        continue;
-      }
-      expect(resumeMacValid(p, K, d), `bit ${i}`).toBe(false);
-    }
+    expectEveryBitFlipRefused(b);
   });
 
   it('the MAC binds both CIDs in order and the key: another key, swapped or other CIDs do not verify', () => {
@@ -169,18 +174,7 @@ describe('STANDBY (0x06)', () => {
     const b = encodeStandby(p, K, T);
     for (let n = 0; n < b.length; n++) expect(decodeCode(b.subarray(0, n))).toBe(CommonCode.DECODE_TRUNCATED);
     for (let extra = 1; extra <= 8; extra++) expect(decodeCode(concat(b, new Uint8Array(extra)))).toBe(CommonCode.DECODE_TRAILING);
-    for (let i = 0; i < b.length * 8; i++) {
-      const x = b.slice();
-      x[i >> 3]! ^= 0x80 >> (i & 7);
-      let d;
-      try {
-        d = decodeResume(x);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        continue;
-      }
-      expect(resumeMacValid(p, K, d), `bit ${i}`).toBe(false);
-    }
+    expectEveryBitFlipRefused(b);
   });
 });
 

@@ -97,6 +97,12 @@ export class Attester {
     return this.bundleDir;
   }
 
+  /** Stops measuring: one in progress rejects with ABORTED (the gateway is stopping). */
+  stop(): void {
+    this.measurer.stop();
+    this.runtime.stop();
+  }
+
   /** Measures the bundle and the runtime once ahead of the first request (the first full hashes are the slow ones). */
   prime(): Promise<void> {
     return this.oneAtATime.run(async () => {

@@ -23,6 +23,7 @@ import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OneAtATime } from '../lib/one-at-a-time.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 import { utf8, Writer } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { equal, toHex } from '../uzp/bytes.js';
@@ -106,6 +107,7 @@ export class BundleMeasurer {
    */
   private buf: Buffer | undefined;
   private readonly oneAtATime = new OneAtATime();
+  private stopped = false;
 
   constructor(
     private readonly p: CryptoProvider,
@@ -123,6 +125,14 @@ export class BundleMeasurer {
     });
   }
 
+  /**
+   * Ends a measurement in progress at its next file (it rejects with ABORTED) and refuses later
+   * ones: a stopping gateway must not stay alive for the seconds a full bundle hash takes.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   private async measureAll(): Promise<BundleMeasurement> {
     const paths: string[] = [];
     for (const top of BUNDLE_ENTRIES) await this.walk(top, paths);
@@ -131,6 +141,7 @@ export class BundleMeasurer {
     const seen = new Set<string>();
     let n = 0;
     for (const path of paths) {
+      if (this.stopped) throw new LocalError(CommonCode.ABORTED, 'bundle measurement stopped');
       const leaf = await this.leafOf(path);
       if (leaf === undefined) continue;
       seen.add(path);

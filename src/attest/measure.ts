@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { FileErrorCode } from '../files/errors.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { parseJsonText, utf8Text } from '../files/json.js';
 import type { BoardFacts, RuntimeMeasurement, SlotClaimInput, SlotClaims } from './types.js';
@@ -62,12 +63,13 @@ const SHA_READ_BYTES = 256 * 1024;
  * at the next GC, left glibc's main heap at ~63 MB for good after hashing the Node binary (the
  * gateway-rss regression of 2026-12-05, docs/BENCH.md "Memory").
  */
-export async function fileSha256(path: string): Promise<Uint8Array> {
+export async function fileSha256(path: string, stopped: () => boolean = () => false): Promise<Uint8Array> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafeSlow(SHA_READ_BYTES);
   const fh = await open(path, 'r');
   try {
     for (;;) {
+      if (stopped()) throw new LocalError(CommonCode.ABORTED, `hashing ${path} stopped`);
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       h.update(buf.subarray(0, bytesRead));
@@ -85,13 +87,19 @@ export async function fileSha256(path: string): Promise<Uint8Array> {
  */
 export class RuntimeMeasurer {
   private last: { key: string; value: RuntimeMeasurement } | undefined;
+  private stopped = false;
   constructor(private readonly path: string) {}
+
+  /** Ends a hash in progress at its next chunk (ABORTED), as BundleMeasurer.stop does. */
+  stop(): void {
+    this.stopped = true;
+  }
 
   async measure(): Promise<RuntimeMeasurement> {
     const st = await stat(this.path, { bigint: true });
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     if (this.last?.key === key) return this.last.value;
-    const value = { path: this.path, sha256: await fileSha256(this.path) };
+    const value = { path: this.path, sha256: await fileSha256(this.path, () => this.stopped) };
     this.last = { key, value };
     return value;
   }

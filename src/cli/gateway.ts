@@ -28,14 +28,16 @@ interface GatewayRun {
   readonly level: Level | 'silent';
   /** Wait for missing enrollment files instead of failing (flashed boards). */
   readonly waitEnrollment: boolean;
+  /** Board profiles from this directory instead of the installed ones (`uzpgw hil run`'s remapped board). */
+  readonly boardsDir?: string;
   /** Builds in-process equipment for the loaded config (the demo without socat). */
   readonly equipment?: (config: GatewayConfig) => Promise<SlotEquipment>;
 }
 
 /** --wait-enrollment: waits (interruptible by SIGTERM/SIGINT) until the enrollment files exist; false when stopped. */
-async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boolean> {
+async function waitUntilEnrolled(configFile: string, boardsDir: string | undefined, log: Logger): Promise<boolean> {
   // checkFiles: false: the files being waited for are exactly the ones a full check would refuse.
-  const early = loadGatewayConfig(configFile, { checkFiles: false });
+  const early = loadGatewayConfig(configFile, { checkFiles: false, ...(boardsDir !== undefined ? { boardsDir } : {}) });
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
@@ -57,8 +59,8 @@ async function waitUntilEnrolled(configFile: string, log: Logger): Promise<boole
 /** Loads the config, starts the gateway and runs it until SIGTERM/SIGINT; SIGHUP reloads the artefact files. */
 export async function runGateway(o: GatewayRun): Promise<number> {
   const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
-  if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, log))) return 0;
-  const config = loadGatewayConfig(o.configFile);
+  if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, o.boardsDir, log))) return 0;
+  const config = loadGatewayConfig(o.configFile, o.boardsDir !== undefined ? { boardsDir: o.boardsDir } : {});
   const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;
   const build = (): ReturnType<typeof createGateway> => createGateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) });
   // A wrong clock (no RTC, NTP not yet answered) is waited out, not fatal; SIGTERM meanwhile ends cleanly.
@@ -106,8 +108,9 @@ export const command = defineCommand({
   flags: {
     config: { type: 'string', placeholder: 'FILE', required: true, describe: 'gateway config file (JSON; see docs/CONFIG.md)' },
     ...LOG_LEVEL_FLAG,
+    'boards-dir': { type: 'string', placeholder: 'DIR', describe: 'board profiles from DIR instead of the installed ones (what `uzpgw hil run` uses for a real board remapped to PTYs)' },
     'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
   },
   json: 'stdout is always JSON lines (pino log records, and audit lines unless the config names a file); accepted so every command takes it',
-  run: ({ flags }) => runGateway({ configFile: flags.config, level: flags['log-level'], waitEnrollment: flags['wait-enrollment'] }),
+  run: ({ flags }) => runGateway({ configFile: flags.config, level: flags['log-level'], waitEnrollment: flags['wait-enrollment'], ...(flags['boards-dir'] !== undefined ? { boardsDir: flags['boards-dir'] } : {}) }),
 });

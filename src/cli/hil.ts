@@ -58,6 +58,7 @@ const equipment = defineCommand({
     for (const s of eq.slots) {
       const p = s.plan;
       if (p.kind === 'none') out({ event: 'slot', slot: p.slot, kind: 'none', why: p.why }, `${p.slot.padEnd(10)} not simulated: ${p.why}`);
+      else if (p.kind === 'mqtt-machine') out({ event: 'slot', slot: p.slot, kind: p.kind, broker: p.broker, topics: p.topics }, `${p.slot.padEnd(10)} mqtt-machine on ${p.broker}: ${p.topics.join(', ')}`);
       else {
         const units = p.units !== undefined ? { units: p.units } : {};
         out({ event: 'slot', slot: p.slot, kind: p.kind, path: s.path, baud: p.baud, framing: p.framing, ...units }, `${p.slot.padEnd(10)} ${p.kind} ${p.baud} ${p.framing}${p.units ? ` units ${p.units.join(',')}` : ''}  ${s.path}`);
@@ -73,9 +74,61 @@ const equipment = defineCommand({
   },
 });
 
+const run = defineCommand({
+  name: 'hil run',
+  summary: 'run a scenario against a config: virtual equipment, an RN and the gateway, expectations and faults',
+  description: [
+    'For every slot of the gateway config, starts the virtual equipment it expects (Modbus RTU slaves from',
+    'its units and register maps, line sensors, echo devices on PTYs paced at the slot\'s line settings;',
+    'MQTT machines on a real mosquitto), then an RN and the gateway running the config remapped onto them',
+    '(every change is printed), then the scenario\'s steps in order: expectations (readings, values, operator',
+    'actions under a Grant, per-slave diagnostics, latency as a multiple of the line time) and faults (unplug,',
+    'replug, noise, flipped bits, dead or slow slaves, broker restart, RN kill). Everything is stopped by pid',
+    'at the end. Exit 0 only when every expectation held; 1 otherwise; 2 for a bad config or scenario',
+    '(every problem listed with file, line, field and fix). Needs socat (and mosquitto for MQTT slots).',
+    'Scenario format and examples: docs/HIL.md.',
+  ].join('\n'),
+  flags: {
+    config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (docs/CONFIG.md); its key and trust files need not exist' },
+    scenario: { type: 'string', placeholder: 'FILE', required: true, describe: 'the scenario (docs/HIL.md §Scenarios)' },
+    junit: { type: 'string', placeholder: 'FILE', describe: 'also write a JUnit XML report there (for CI)' },
+  },
+  json: 'JSON lines: {"event":"note","text"} for each remapping and set-up fact, {"event":"step","step","kind","title","ok","ms","message",...} per step, then {"event":"summary","scenario","ok","exit_code","failed":[...]}',
+  async run({ flags }, io) {
+    const { runHil } = await import('../hil-runner/run.js');
+    const report = await import('../hil-runner/report.js');
+    const { ConfigError } = await import('../config/index.js');
+    const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    for (const s of INTERRUPTS) process.on(s, onSignal);
+    let r;
+    try {
+      r = await runHil({
+        configFile: flags.config,
+        scenarioFile: flags.scenario,
+        signal: stop.signal,
+        onNote: (n) => out({ event: 'note', text: n }, `  note ${n}`),
+        onStep: (s) => out(report.stepJson(s), report.stepLine(s)),
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) throw usageError(e.message);
+      throw e;
+    } finally {
+      for (const s of INTERRUPTS) process.off(s, onSignal);
+    }
+    if (flags.junit !== undefined) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(resolve(flags.junit), report.junitXml(r));
+    }
+    out(report.summaryJson(r), report.summaryLine(r));
+    return report.passed(r) ? 0 : 1;
+  },
+});
+
 export const command = defineGroup({
   name: 'hil',
-  summary: 'hardware in the loop for your own config: virtual equipment on paced PTYs',
-  description: 'Tests a gateway config against virtual serial equipment before it meets real hardware (docs/HIL.md).',
-  subcommands: [equipment],
+  summary: 'hardware in the loop for your own config: virtual equipment, scenarios, CI reports',
+  description: 'Tests a gateway config against virtual equipment before it meets real hardware (docs/HIL.md).',
+  subcommands: [run, equipment],
 });

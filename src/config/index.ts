@@ -4,7 +4,9 @@ export { BOARDS_DIR, boardIds, checkBoardText, listBoards, loadBoard } from './b
 export { boardToJson } from './board-json.js';
 export { checkConfigFile, checkConfigText, loadGatewayConfig, type CheckOptions, type CheckResult } from './load.js';
 export { canonicalConfig, configDigest, configDigestHex, jcs } from './digest.js';
-export { ConfigError, formatIssue, type ConfigIssue, type Severity } from './issues.js';
+export { ConfigError, formatIssue, IssueLog, type ConfigIssue, type Severity } from './issues.js';
+// The validator's cursor, also for files shaped like a config (`uzpgw hil run` scenarios)
+export { Node, type Obj } from './node.js';
 export { globToRegExp, portDevicePath } from './cross-check.js';
 export { bitsPerChar, estimateLineLoad } from './line-load.js';
 export * from './types.js';

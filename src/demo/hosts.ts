@@ -14,7 +14,7 @@ import { MQTT_SLOT, SERIAL_SLOTS, startSerialSimulator, type Simulator } from '.
 import { EmbeddedMqttBroker } from './mqtt/broker.js';
 import { SimErrorCode } from '../sim/errors.js';
 import { isCodedError } from '../lib/errors.js';
-import { signalPid } from './children.js';
+import { signalPid } from '../hil-runner/children.js';
 import { settleWithin } from './bounded.js';
 
 type SerialHost = 'socat' | 'embedded';

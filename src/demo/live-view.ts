@@ -8,7 +8,7 @@
 // below would push the slot lines off the top of the screen, the slot lines are drawn again under
 // the last event (the old copy scrolls away), so they are always on screen.
 
-import type { Role } from './children.js';
+import type { Role } from '../hil-runner/children.js';
 import { describeValue, eventLine, seconds, summaryLines, type DemoReading, type DemoView, type EventKind, type Summary, type ViewSlot } from './view-model.js';
 
 /** A terminal stream as far as the view needs one (process.stdout on a TTY). */

@@ -23,7 +23,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { settleWithin } from './bounded.js';
 import { logEvent, operatorEvent } from './child-events.js';
-import { DemoChild, parseJsonLine, stopInOrder, type Role } from './children.js';
+import { CliChild, parseJsonLine, stopInOrder, type Role } from '../hil-runner/children.js';
 import { MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, type SlotKind } from './equipment.js';
 import { demoGatewayConfig, VIRTUAL_DIR } from './gateway-config.js';
 import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type SerialEquipment } from './hosts.js';
@@ -68,7 +68,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'uzp-demo-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
-  const children: DemoChild[] = [];
+  const children: CliChild[] = [];
   const counts = new Map<string, number>(DEMO_SLOTS.map((s) => [s.slot, 0]));
   let serial: SerialEquipment | undefined;
   let mqtt: MqttEquipment | undefined;
@@ -92,8 +92,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const unsubscribe = o.interrupts?.(onInterrupt) ?? ((): void => {});
 
   const remaining = (): number => Math.max(1000, Math.min(START_TIMEOUT_MS, o.seconds * 1000 - (performance.now() - t0)));
-  const start = async (role: Role, label: string, args: string[]): Promise<DemoChild> => {
-    const c = await DemoChild.start(role, label, args);
+  const start = async (role: Role, label: string, args: string[]): Promise<CliChild> => {
+    const c = await CliChild.start(role, label, args);
     children.push(c);
     view.process(role, c.pid, label);
     // Children's warnings, errors and refusals are shown while the run lasts; while stopping they
@@ -167,7 +167,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   } finally {
     clearTimeout(deadline);
     view.event('info', 'stopping: operators, then gateway and RN (by pid), then the equipment');
-    const byRole = (role: Role): DemoChild[] => children.filter((c) => c.role === role);
+    const byRole = (role: Role): CliChild[] => children.filter((c) => c.role === role);
     const stopStart = performance.now();
     // Operators first, so their sessions end before the gateway goes; the RN with the gateway.
     const killed = await stopInOrder([byRole('operator'), [...byRole('gateway'), ...byRole('rn')]], CHILD_STOP_MS);

@@ -1,7 +1,7 @@
 // The demo view's shapes and words, shared by the three views (view.ts, live-view.ts): what a
 // reading, an event and the summary are, and how a person reads them.
 
-import type { Role } from './children.js';
+import type { Role } from '../hil-runner/children.js';
 import type { SlotKind } from './equipment.js';
 
 export interface DemoReading {

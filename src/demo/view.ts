@@ -8,7 +8,7 @@
 // Events are what a person watching wants to know besides readings: starts (with pids), operators
 // connecting, refusals, warnings and errors from the children, and the stop.
 
-import type { Role } from './children.js';
+import type { Role } from '../hil-runner/children.js';
 import { LiveView, type TtyLike } from './live-view.js';
 import { describeValue, eventLine, seconds, summaryLines, type DemoReading, type DemoView, type EventKind, type Summary, type ViewSlot } from './view-model.js';
 

@@ -4,12 +4,15 @@
 // the Gateway itself only holds ready parts and start()/stop() them. Outbound only: every socket the
 // parts open is a client (RN link, Modbus TCP, MQTT) or a tty; the process holds no listener.
 
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { toHex } from '../uzp/bytes.js';
@@ -117,7 +120,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   // Our PCert as it is now: a renewed one adopted while running is presented from the next attachment on.
   const own = new OwnPCert(validPcert);
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
-  const audit = opts.audit ?? AuditLog.create(config.audit.file ? pino.destination({ dest: config.audit.file, append: true, mkdir: true }) : undefined);
+  const audit = opts.audit ?? AuditLog.create(config.audit.file ? auditDestination(config.audit.file) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
   const boot = nextBootEpoch(bootEpochFileOf(config.identity.key));
   if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
@@ -156,4 +159,20 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
   const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });
   return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });
+}
+
+/**
+ * The audit file, opened here so that a path that cannot be appended to (a directory, no
+ * permission) is a clear config error at start: pino opens its destination asynchronously and
+ * an open error there is an unhandled 'error' event, which would crash the gateway.
+ */
+function auditDestination(file: string): pino.DestinationStream {
+  let fd: number;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    fd = openSync(file, 'a');
+  } catch (e) {
+    throw new LocalError(CommonCode.CONFIG_INVALID, `audit log ${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix "audit.file" in the config, or drop it to log audit lines to stdout`);
+  }
+  return pino.destination({ fd });
 }

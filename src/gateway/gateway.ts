@@ -96,7 +96,9 @@ export class Gateway extends EventEmitter {
     const t0 = this.clock.now();
     void this.attester?.prime().then(
       () => this.log.info({ event: 'attest.measured', ms: this.clock.now() - t0 }, 'bundle and runtime measured: evidence is ready'),
-      (e: unknown) => this.log.warn({ event: 'attest.measure_failed', error: String(e) }, 'bundle measurement failed'),
+      (e: unknown) => {
+        if (!this.stopped) this.log.warn({ event: 'attest.measure_failed', error: String(e) }, 'bundle measurement failed');
+      },
     );
     // The log first: no reading a device produces is missed.
     this.recorder.start();
@@ -169,6 +171,9 @@ export class Gateway extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A bundle measurement still running (a dev tree's node_modules takes seconds) would keep the
+    // process alive after everything else stopped.
+    this.attester?.stop();
     this.endpoint.stopAccepting();
     this.artefacts?.stop();
     this.publishers.stop();

@@ -5,8 +5,11 @@
 //                        register the config declares (its profile's or inline) with a live value
 //                        encoded as declared (register-values.ts);
 //   serial-line          a line sensor sending one line a second with the slot's delimiter;
-//   serial-raw           an echo device.
-// Slots with no serial line (mqtt-bridge, Modbus TCP) are listed as not simulated, with why.
+//   serial-raw           an echo device;
+//   mqtt-bridge          with a broker given (`hil run`), a machine publishing on every subscribed
+//                        filter (mqtt-machine.ts); without one (`hil equipment`), not simulated.
+// Modbus TCP slots are listed as not simulated, with why. Each running slot keeps its line, bus or
+// machine, which the scenario runner's faults act on.
 
 import type { GatewayConfig, RegisterDef, SlotConfig } from '../config/index.js';
 import type { Framing } from '../ports/line-timing.js';
@@ -17,12 +20,14 @@ import { ModbusRtuBus } from '../sim/modbus-rtu-bus.js';
 import type { ModbusSlaveSpec } from '../sim/modbus-slave.js';
 import { VirtualLine } from '../sim/virtual-line.js';
 import { bitSources, registerSources } from './register-values.js';
+import { MqttMachine, topicFor } from './mqtt-machine.js';
 
-type EquipmentKind = 'modbus-rtu-bus' | 'line-sensor' | 'echo';
+type EquipmentKind = 'modbus-rtu-bus' | 'line-sensor' | 'echo' | 'mqtt-machine';
 
 /** What one slot gets. */
 export type EquipmentPlan =
-  | { readonly slot: string; readonly kind: EquipmentKind; readonly baud: number; readonly framing: Framing; readonly units?: readonly number[]; readonly delimiter?: string }
+  | { readonly slot: string; readonly kind: Exclude<EquipmentKind, 'mqtt-machine'>; readonly baud: number; readonly framing: Framing; readonly units?: readonly number[]; readonly delimiter?: string }
+  | { readonly slot: string; readonly kind: 'mqtt-machine'; readonly broker: string; readonly topics: readonly string[] }
   | { readonly slot: string; readonly kind: 'none'; readonly why: string };
 
 /** The slot's character format as the pacer takes it (data bits, parity letter, stop bits). */
@@ -31,7 +36,7 @@ function framingOf(s: { readonly dataBits: number; readonly parity: string; read
   return `${s.dataBits}${p}${s.stopBits}` as Framing;
 }
 
-function planSlot(s: SlotConfig): EquipmentPlan {
+function planSlot(s: SlotConfig, brokerUrl: string | undefined): EquipmentPlan {
   const d = s.device;
   switch (d.driver) {
     case 'modbus-poller':
@@ -42,6 +47,7 @@ function planSlot(s: SlotConfig): EquipmentPlan {
     case 'serial-raw':
       return { slot: s.id, kind: 'echo', baud: d.serial.baudRate, framing: framingOf(d.serial) };
     case 'mqtt-bridge':
+      if (brokerUrl !== undefined) return { slot: s.id, kind: 'mqtt-machine', broker: brokerUrl, topics: d.subscribe.map(topicFor) };
       return { slot: s.id, kind: 'none', why: `MQTT: the slot talks to the broker ${d.broker}, not to a serial line` };
   }
 }
@@ -78,6 +84,11 @@ export interface RunningSlot {
   readonly plan: EquipmentPlan;
   /** The PTY the gateway (or your own tool) opens; absent for slots not simulated. */
   readonly path?: string;
+  /** The paced line (serial slots): unplug, replug, line faults. */
+  readonly line?: VirtualLine;
+  /** The slaves (Modbus RTU slots): dead, slow, noisy. */
+  readonly bus?: ModbusRtuBus;
+  readonly machine?: MqttMachine;
 }
 
 export interface RunningEquipment {
@@ -87,32 +98,45 @@ export interface RunningEquipment {
   close(): Promise<void>;
 }
 
-/** Starts the equipment of every serial slot in `dir` (one PTY link per slot, named after it). */
-export async function startEquipment(config: GatewayConfig, dir: string): Promise<RunningEquipment> {
+/**
+ * Starts the equipment of every serial slot in `dir` (one PTY link per slot, named after it), and
+ * of every MQTT slot when `brokerUrl` is given. `intervalMs`: line sensors' and machines' period.
+ */
+export async function startEquipment(config: GatewayConfig, dir: string, o: { readonly brokerUrl?: string; readonly intervalMs?: number } = {}): Promise<RunningEquipment> {
   const lines: VirtualLine[] = [];
   const sims: { close(): void }[] = [];
+  const machines: MqttMachine[] = [];
   const slots: RunningSlot[] = [];
+  const intervalMs = o.intervalMs ?? 1000;
   const close = async (): Promise<void> => {
     for (const s of sims.splice(0)) s.close();
-    await Promise.all(lines.splice(0).map((l) => l.close()));
+    await Promise.all([...lines.splice(0).map((l) => l.close()), ...machines.splice(0).map((m) => m.stop())]);
   };
   try {
     for (const s of config.slots) {
-      const plan = planSlot(s);
+      const plan = planSlot(s, o.brokerUrl);
       if (plan.kind === 'none') {
         slots.push({ plan });
+        continue;
+      }
+      if (plan.kind === 'mqtt-machine') {
+        const d = s.device as { readonly subscribe: readonly string[] };
+        const machine = await MqttMachine.start({ url: plan.broker, filters: d.subscribe, intervalMs, clientId: `uzpgw-hil-${s.id}-${process.pid}` });
+        machines.push(machine);
+        slots.push({ plan, machine });
         continue;
       }
       const line = await VirtualLine.open({ dir, name: s.id, baud: plan.baud, framing: plan.framing });
       lines.push(line);
       const device = line.device!;
-      if (plan.kind === 'modbus-rtu-bus') sims.push(new ModbusRtuBus(device, { baud: plan.baud, framing: plan.framing, slaves: slavesOf(s) }));
-      else if (plan.kind === 'line-sensor') sims.push(new LineSensor(device, { id: s.device.id, intervalMs: 1000, ...(plan.delimiter !== undefined ? { delimiter: plan.delimiter } : {}) }));
+      let bus: ModbusRtuBus | undefined;
+      if (plan.kind === 'modbus-rtu-bus') sims.push((bus = new ModbusRtuBus(device, { baud: plan.baud, framing: plan.framing, slaves: slavesOf(s) })));
+      else if (plan.kind === 'line-sensor') sims.push(new LineSensor(device, { id: s.device.id, intervalMs, ...(plan.delimiter !== undefined ? { delimiter: plan.delimiter } : {}) }));
       else {
         const echo = new EchoDevice(device);
         sims.push({ close: () => echo.close() });
       }
-      slots.push({ plan, path: line.path });
+      slots.push({ plan, path: line.path, line, ...(bus !== undefined ? { bus } : {}) });
     }
   } catch (e) {
     await close();

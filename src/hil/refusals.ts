@@ -3,7 +3,7 @@
 // gateway's audit log (a peer never learns why, STYLE §3). Receivers must accept codes they do
 // not know: the wire type keeps `code` a string so a newer gateway can add one.
 
-const REFUSAL_CODES = [
+export const REFUSAL_CODES = [
   // Grant authority (draft §4.3): the gateway never generalises a slot's authority
   'SLOT_NOT_GRANTED',
   'DEVICE_NOT_GRANTED',
@@ -33,3 +33,11 @@ const REFUSAL_CODES = [
 ] as const;
 
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+/**
+ * A device's own codes the gateway passes through in `refused` when the device refuses what the
+ * Grant allowed (PROFILE.md §HIL, "a device's own code"; gateway/hil/modes.ts): the MQTT bridge's
+ * filters. Other device errors reach the operator as DEVICE_ERROR. Listed so tools (the `hil run`
+ * scenario check) know them.
+ */
+export const DEVICE_REFUSAL_CODES = ['TOPIC_NOT_BRIDGED'] as const;

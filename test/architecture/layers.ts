@@ -26,8 +26,13 @@ export const SAME_TIER: ReadonlySet<string> = new Set([
   // the demo runs virtual equipment and makes a throwaway trust domain
   'demo -> sim',
   'demo -> pantheon',
+  // the demo runs its children and trust domain with the HIL runner's (one harness, issue #15)
+  'demo -> hil-runner',
   // `uzpgw hil` wires the simulators to a user's config
   'hil-runner -> sim',
+  // `uzpgw hil run` makes a throwaway trust domain, starts the RN and gateway, and acts as an operator
+  'hil-runner -> pantheon',
+  'hil-runner -> operator',
 ]);
 
 /** Edges the tier order alone would allow but the architecture forbids, as "from -> to". */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BundleMeasurer, bundleRootOf, fileLeaf, measureBundle, merkleTree } from '../../src/attest/bundle.js';
-import { fileSha256 } from '../../src/attest/measure.js';
+import { fileSha256, RuntimeMeasurer } from '../../src/attest/measure.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 
@@ -44,3 +44,26 @@ describe('measurements read whole files through one buffer', () => {
     expect(toHex(await fileSha256(f))).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 });
+
+// A stopping gateway stops its measurements (gateway.ts stop -> Attester.stop): a full measurement
+// of a dev tree takes seconds, and the process stayed alive for it after everything else stopped.
+describe('a measurement stops when asked', () => {
+  it('a bundle measurement in progress rejects with ABORTED at its next file, and later ones too', async () => {
+    const m = new BundleMeasurer(provider, join(dir, 'bundle'));
+    const running = m.measure();
+    m.stop();
+    await expect(running).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(m.measure()).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('a runtime hash stops at its next chunk', async () => {
+    const f = join(dir, 'runtime-bin');
+    writeFileSync(f, randomBytes(2_000_000));
+    const r = new RuntimeMeasurer(f);
+    const running = r.measure();
+    r.stop();
+    await expect(running).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(toHex(await fileSha256(f))).toBe(createHash('sha256').update(readFileSync(f)).digest('hex'));
+  });
+});
+

@@ -14,7 +14,7 @@ import { closeSerial, openSerial } from '../../src/sim/serial-open.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';
 import { pidAlive, signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
 
-const CONFIG = 'docs/examples/hil-gateway.json';
+const CONFIG = 'docs/examples/hil/virtual/gateway.json';
 
 afterAll(async () => {
   await stopAll();

@@ -1,4 +1,4 @@
-// The demo's child processes: `node dist/cli/main.js rn|gateway|connect ...`, each started without
+// Child processes of the demo and `uzpgw hil run`: `node dist/cli/main.js rn|gateway|connect ...`, each started without
 // a shell and stopped by its own pid (SIGTERM, SIGKILL at a deadline), never by name or process
 // group. A process-exit hook SIGKILLs any still running, so even a crashed demo leaves nothing
 // behind.
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { SimErrorCode } from '../sim/errors.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
-/** The built CLI next to this file (dist/demo -> dist/cli/main.js). */
+/** The built CLI next to this file (dist/hil-runner -> dist/cli/main.js). */
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export type Role = 'rn' | 'gateway' | 'operator';
@@ -48,7 +48,7 @@ class Lines {
   }
 }
 
-export class DemoChild {
+export class CliChild {
   private err = '';
   private readonly out = new Lines();
   private readonly errLines = new Lines();
@@ -70,14 +70,14 @@ export class DemoChild {
   }
 
   /** Starts `node <CLI> args...`; resolves once the process exists (it has a pid). */
-  static start(role: Role, label: string, args: readonly string[]): Promise<DemoChild> {
+  static start(role: Role, label: string, args: readonly string[]): Promise<CliChild> {
     hookExit();
     return new Promise((resolve, reject) => {
       const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       proc.once('error', (e) => reject(new LocalError(SimErrorCode.TOOL_FAILED, `could not start ${label}: ${e.message}`, { cause: e })));
       proc.once('spawn', () => {
         live.add(proc.pid!);
-        resolve(new DemoChild(role, label, proc, proc.pid!));
+        resolve(new CliChild(role, label, proc, proc.pid!));
       });
     });
   }
@@ -147,8 +147,8 @@ export class DemoChild {
  * whole stop is bounded by `graceMs` however many groups there are or however a child handles
  * SIGTERM. Resolves with the children that needed the SIGKILL.
  */
-export async function stopInOrder(groups: readonly (readonly DemoChild[])[], graceMs: number): Promise<DemoChild[]> {
-  const killed: DemoChild[] = [];
+export async function stopInOrder(groups: readonly (readonly CliChild[])[], graceMs: number): Promise<CliChild[]> {
+  const killed: CliChild[] = [];
   const timer = setTimeout(() => {
     for (const c of groups.flat()) {
       if (!c.running) continue;

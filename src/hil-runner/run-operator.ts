@@ -1,0 +1,125 @@
+// The operator side of `uzpgw hil run`: one session under a Grant for every slot of the run (the
+// operator library itself, as `uzpgw connect` uses it, not a mock), with a `tail` on each slot that
+// produces readings, so expectations can look at what arrived since a step began. When the
+// session ends (an RN kill the continuity window did not cover) the next use connects again and
+// re-opens the tails. Refusal checks get sessions of their own under Grants with only the
+// purposes a step names.
+
+import { performance } from 'node:perf_hooks';
+import type { CryptoProvider } from '../uzp/crypto/provider.js';
+import { fromHex } from '../uzp/bytes.js';
+import type { Session } from '../uzp/session/session.js';
+import { connectOperator, type OperatorConnection } from '../operator/connect.js';
+import { SlotChannel } from '../operator/slot-channel.js';
+import { FILES, issueGrant, type ThrowawayDomain } from './domain.js';
+import type { SeenReading } from './steps.js';
+import { join } from 'node:path';
+
+/** Readings kept per slot; beyond, the oldest go (expectations look at the recent ones). */
+const MAX_KEPT = 10_000;
+/** The session may wait this long for a re-stitch after losing its RN (an RN kill fault). */
+const CONTINUITY_WAIT_MS = 30_000;
+
+/** Every purpose a slot of this driver can use: the run's operator holds them all (PROFILE.md §HIL, Authority). */
+const PURPOSES_BY_DRIVER: Readonly<Record<string, readonly string[]>> = {
+  // Every table: a Modbus purpose without tables= covers holding registers only.
+  'modbus-poller': ['modbus.read:tables=holding,input,coils,discrete', 'modbus.write:tables=holding,coils', 'diag.read'],
+  'serial-line': ['serial.read', 'serial.write'],
+  'serial-raw': ['serial.read', 'serial.write'],
+  'mqtt-bridge': ['mqtt.subscribe', 'mqtt.publish'],
+};
+
+/** The full-authority Grant's purposes, each prefixed with its slot (a Grant naming several slots). */
+export function allPurposes(slots: readonly { readonly id: string; readonly device: { readonly driver: string } }[]): string[] {
+  return slots.flatMap((s) => (PURPOSES_BY_DRIVER[s.device.driver] ?? []).map((p) => `${s.id}/${p}`));
+}
+
+export class RunOperator {
+  private conn: OperatorConnection | undefined;
+  private connecting: Promise<Session> | undefined;
+  private readonly kept = new Map<string, SeenReading[]>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private grants = 0;
+  private closed = false;
+
+  constructor(
+    private readonly provider: CryptoProvider,
+    private readonly domain: ThrowawayDomain,
+    /** Slots whose readings are tailed. */
+    private readonly tailed: readonly string[],
+    private readonly grantFile: string,
+  ) {}
+
+  private files(grant: string): { key: string; pcert: string; trust: string; rnSet: string; grant: string } {
+    const at = (f: string): string => join(this.domain.dir, f);
+    return { key: at(FILES.operatorKey), pcert: at(FILES.operatorPcert), trust: at(FILES.trust), rnSet: at(FILES.rnSet), grant };
+  }
+
+  /** The full-authority session; connects (again) when there is none or it ended. */
+  session(): Promise<Session> {
+    if (this.conn !== undefined && this.conn.session.state !== 'closed') return Promise.resolve(this.conn.session);
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Session> {
+    this.conn?.close();
+    const conn = await connectOperator(this.files(this.grantFile), fromHex(this.domain.gatewayCid), { provider: this.provider, maxWaitMs: CONTINUITY_WAIT_MS });
+    if (this.closed) {
+      conn.close();
+      throw new Error('the run is stopping');
+    }
+    this.conn = conn;
+    for (const slot of this.tailed) {
+      const ch = await SlotChannel.open(conn.session, slot, 'tail');
+      ch.on('reading', (m: { value: unknown }) => this.seen(slot, m.value));
+      ch.on('error', () => {});
+    }
+    return conn.session;
+  }
+
+  private seen(slot: string, value: unknown): void {
+    const list = this.kept.get(slot) ?? [];
+    list.push({ at: performance.now(), value });
+    if (list.length > MAX_KEPT) list.splice(0, list.length - MAX_KEPT);
+    this.kept.set(slot, list);
+    const w = this.waiters.get(slot);
+    if (w === undefined) return;
+    this.waiters.delete(slot);
+    for (const f of w) f();
+  }
+
+  readings(slot: string): readonly SeenReading[] {
+    return this.kept.get(slot) ?? [];
+  }
+
+  /** Resolves at the next reading of `slot` or after `ms`; makes sure a session (and its tails) is up. */
+  async nextReading(slot: string, ms: number): Promise<void> {
+    // The session comes back by itself after an RN kill only if something asks for it.
+    void this.session().catch(() => {});
+    const set = this.waiters.get(slot) ?? new Set<() => void>();
+    this.waiters.set(slot, set);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  /** A session under a Grant with only `purposes` on `slot` (a refusal check); close it after use. */
+  async restrictedSession(slot: string, purposes: readonly string[], nowMs: number): Promise<{ session: Session; close(): void }> {
+    const grant = issueGrant(this.provider, this.domain, { name: `step-${++this.grants}`, purposes, slots: [slot], nowMs });
+    const conn = await connectOperator(this.files(grant), fromHex(this.domain.gatewayCid), { provider: this.provider });
+    return { session: conn.session, close: () => conn.close() };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.conn?.close();
+    this.conn = undefined;
+  }
+}

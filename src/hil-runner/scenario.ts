@@ -82,7 +82,7 @@ export function parseScenario(text: string, file: string, config: GatewayConfig)
   const slots = new Map(config.slots.map((s) => [s.id, s]));
   const steps: Step[] = [];
   o.req('steps')
-    .list(1, MAX_STEPS, `steps (1..${MAX_STEPS})`)
+    .list(1, MAX_STEPS, 'steps')
     .forEach((n, index) => {
       const step = parseStep(n, index, slots);
       if (step !== undefined) steps.push({ ...step, ...(src.lines.get(n.path) !== undefined ? { line: src.lines.get(n.path)! } : {}) });

@@ -31,6 +31,14 @@ let gateway: Child;
 let pty: PtyPair;
 let echo: EchoDevice;
 const cleanups: (() => unknown)[] = [];
+const CONFIG = {
+  kind: 'uzp-gw/gateway-config',
+  identity: { key: 'gw.key', pcert: 'gw.pcert' },
+  trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp', revocations: ['revocations.uzp'] },
+  board: 'virtual',
+  virtual_dir: 'pty',
+  slots: { 'tty-2': { device: { id: 'echo-1', driver: 'serial-raw', serial: { baud: 115200 } } } },
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'uzp-gw-'));
@@ -53,17 +61,7 @@ beforeAll(async () => {
   const devicePort = await openSerial(pty.linkB, 115200);
   echo = new EchoDevice(devicePort);
   cleanups.push(() => new Promise<void>((r) => devicePort.close(() => r())));
-  writeFileSync(
-    join(dir, 'gateway.json'),
-    JSON.stringify({
-      kind: 'uzp-gw/gateway-config',
-      identity: { key: 'gw.key', pcert: 'gw.pcert' },
-      trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp', revocations: ['revocations.uzp'] },
-      board: 'virtual',
-      virtual_dir: 'pty',
-      slots: { 'tty-2': { device: { id: 'echo-1', driver: 'serial-raw', serial: { baud: 115200 } } } },
-    }),
-  );
+  writeFileSync(join(dir, 'gateway.json'), JSON.stringify(CONFIG));
   gateway = spawnCli(['gateway', '--config', join(dir, 'gateway.json'), '--log-level', 'info']);
   await waitForJsonLine(gateway, (v) => v.event === 'rn.attached');
 });
@@ -161,5 +159,16 @@ describe('uzpgw gateway as a process', () => {
   it('exits 0 on SIGTERM', async () => {
     const r = await stopProcess(gateway, 'SIGTERM');
     expect(r.code).toBe(0);
+  });
+
+  it('an audit file it cannot open is a config error at start, with the fix, not a crash', async () => {
+    // A directory where the file should be: pino opened it asynchronously and its 'error' event
+    // was unhandled, so the gateway died with a stack trace instead of saying what to fix.
+    writeFileSync(join(dir, 'bad-audit.json'), JSON.stringify({ ...CONFIG, audit: { file: 'dev' } }));
+    const bad = spawnCli(['gateway', '--config', join(dir, 'bad-audit.json'), '--log-level', 'warn']);
+    const r = await bad.exited;
+    expect(r.code).toBe(1);
+    expect(bad.stderr()).toMatch(/audit log .*\/dev: cannot open \(EISDIR\); fix "audit.file" in the config, or drop it to log audit lines to stdout \[CONFIG_INVALID\]/);
+    expect(bad.stderr()).not.toMatch(/Unhandled|at .*sonic-boom/);
   });
 });

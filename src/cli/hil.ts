@@ -107,7 +107,7 @@ const run = defineCommand({
       r = await runHil({
         configFile: flags.config,
         scenarioFile: flags.scenario,
-        signal: stop.signal,
+        stop: stop.signal,
         onNote: (n) => out({ event: 'note', text: n }, `  note ${n}`),
         onStep: (s) => out(report.stepJson(s), report.stepLine(s)),
       });

@@ -12,7 +12,7 @@
 //   mqtt-bridge       broker = the run's broker; TLS and credentials dropped (a loopback broker)
 //   Modbus TCP        the slot is left out (no serial line to simulate; its host is not loopback)
 //   reading_log       in the run's directory; publish (collectors) and attestation left out
-//   audit             a file in the run's directory (the runner reads refusals from the replies)
+//   audit             a file named there moves to the run's directory
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,7 +62,8 @@ export function remapConfig(i: RemapInput): Remapped {
   if (root.attestation !== undefined) notes.push('attestation: left out (the run measures no installed bundle)');
   delete root.attestation;
   root.reading_log = { ...(isObject(root.reading_log) ? root.reading_log : {}), file: at('readings.db') };
-  root.audit = { ...(isObject(root.audit) ? root.audit : {}), file: at('audit.log') };
+  // An audit file moves into the run; without one, audit lines stay on the gateway's stdout.
+  if (isObject(root.audit) && root.audit.file !== undefined) root.audit = { ...root.audit, file: at('audit.log') };
 
   const slots = root.slots as JsonObject;
   for (const s of i.config.slots) {

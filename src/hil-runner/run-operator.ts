@@ -5,18 +5,14 @@
 // re-opens the tails. Refusal checks get sessions of their own under Grants with only the
 // purposes a step names.
 
-import { performance } from 'node:perf_hooks';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { fromHex } from '../uzp/bytes.js';
 import type { Session } from '../uzp/session/session.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { SlotChannel } from '../operator/slot-channel.js';
 import { FILES, issueGrant, type ThrowawayDomain } from './domain.js';
-import type { SeenReading } from './steps.js';
+import type { ReadingStore } from './reading-store.js';
 import { join } from 'node:path';
-
-/** Readings kept per slot; beyond, the oldest go (expectations look at the recent ones). */
-const MAX_KEPT = 10_000;
 /** The session may wait this long for a re-stitch after losing its RN (an RN kill fault). */
 const CONTINUITY_WAIT_MS = 30_000;
 
@@ -37,17 +33,16 @@ export function allPurposes(slots: readonly { readonly id: string; readonly devi
 export class RunOperator {
   private conn: OperatorConnection | undefined;
   private connecting: Promise<Session> | undefined;
-  private readonly kept = new Map<string, SeenReading[]>();
-  private readonly waiters = new Map<string, Set<() => void>>();
   private grants = 0;
   private closed = false;
 
   constructor(
     private readonly provider: CryptoProvider,
     private readonly domain: ThrowawayDomain,
-    /** Slots whose readings are tailed. */
+    /** Slots whose readings are tailed into `store`. */
     private readonly tailed: readonly string[],
     private readonly grantFile: string,
+    private readonly store: ReadingStore,
   ) {}
 
   private files(grant: string): { key: string; pcert: string; trust: string; rnSet: string; grant: string } {
@@ -72,42 +67,15 @@ export class RunOperator {
     this.conn = conn;
     for (const slot of this.tailed) {
       const ch = await SlotChannel.open(conn.session, slot, 'tail');
-      ch.on('reading', (m: { value: unknown }) => this.seen(slot, m.value));
+      ch.on('reading', (m: { value: unknown }) => this.store.add(slot, m.value));
       ch.on('error', () => {});
     }
     return conn.session;
   }
 
-  private seen(slot: string, value: unknown): void {
-    const list = this.kept.get(slot) ?? [];
-    list.push({ at: performance.now(), value });
-    if (list.length > MAX_KEPT) list.splice(0, list.length - MAX_KEPT);
-    this.kept.set(slot, list);
-    const w = this.waiters.get(slot);
-    if (w === undefined) return;
-    this.waiters.delete(slot);
-    for (const f of w) f();
-  }
-
-  readings(slot: string): readonly SeenReading[] {
-    return this.kept.get(slot) ?? [];
-  }
-
-  /** Resolves at the next reading of `slot` or after `ms`; makes sure a session (and its tails) is up. */
-  async nextReading(slot: string, ms: number): Promise<void> {
-    // The session comes back by itself after an RN kill only if something asks for it.
+  /** Makes sure a session (and its tails) is up: after an RN kill it comes back only if asked for. */
+  keepUp(): void {
     void this.session().catch(() => {});
-    const set = this.waiters.get(slot) ?? new Set<() => void>();
-    this.waiters.set(slot, set);
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        set.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-    });
   }
 
   /** A session under a Grant with only `purposes` on `slot` (a refusal check); close it after use. */

@@ -1,14 +1,16 @@
-// `uzpgw hil run`, the orchestrator (issue #15, docs/HIL.md): for a user's gateway config and a
-// scenario, in a temporary directory —
+// `uzpgw hil run`, the orchestrator (issue #15, docs/HIL.md), and the demo's engine: for a gateway
+// config and a scenario, in a temporary directory —
 //   1. a throwaway trust domain (domain.ts);
-//   2. virtual equipment for every slot (equipment.ts) on PTYs paced at the slot's line settings,
-//      and a real mosquitto when the config has MQTT slots;
-//   3. an RN and the gateway, each its own `uzpgw` process, the gateway running the user's config
-//      remapped onto all of that (remap.ts, every change reported);
-//   4. an operator session with a tail on every slot that produces readings (run-operator.ts);
-//   5. the scenario's steps, in order (steps.ts); then everything is stopped by pid and the
-//      directory removed (it holds the domain's root key).
-// The run's verdict is the report's (report.ts): every expectation held and every step carried out.
+//   2. the equipment (host.ts: virtual equipment for every slot on PTYs paced at the slot's line
+//      settings and a real mosquitto for MQTT slots; the demo brings its own host);
+//   3. an RN and the gateway, each its own `uzpgw` process, the gateway running the config remapped
+//      onto all of that (remap.ts, every change reported);
+//   4. an operator session with a tail on every slot that produces readings (run-operator.ts), and
+//      whatever operators the caller adds (the demo's `uzpgw connect` processes);
+//   5. the scenario's steps, in order (steps.ts);
+//   6. the stop: operators, then gateway and RN (SIGTERM, SIGKILL by pid at a shared deadline), then
+//      the equipment; the directory (it holds the domain's root key) is removed.
+// The verdict is the report's (report.ts): every expectation held and every step carried out.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,31 +18,69 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkConfigText, ConfigError } from '../config/index.js';
 import { isCodedError } from '../lib/errors.js';
-import { Mosquitto } from '../sim/mosquitto.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { CliChild, stopInOrder } from './children.js';
-import { createDomain, FILES, issueGrant, issueRnSet } from './domain.js';
-import { startEquipment, type RunningEquipment } from './equipment.js';
+import { CliChild, stopInOrder, type Role } from './children.js';
+import { createDomain, FILES, issueGrant, issueRnSet, type ThrowawayDomain } from './domain.js';
+import { virtualEquipment, type EquipmentHost, type HostedEquipment } from './host.js';
+import { ReadingStore } from './reading-store.js';
 import { remapConfig } from './remap.js';
 import { passed, type RunReport } from './report.js';
 import { allPurposes, RunOperator } from './run-operator.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { runStep, type RunContext, type StepResult } from './steps.js';
 
+/** What a caller can add once RN and gateway are up (the demo's operator processes). */
+export interface RunStack {
+  readonly dir: string;
+  readonly domain: ThrowawayDomain;
+  readonly store: ReadingStore;
+  readonly signal: AbortSignal;
+  /** Starts `uzpgw args…`, stopped with the run (operators first). */
+  start(role: Role, label: string, args: readonly string[]): Promise<CliChild>;
+}
+
 export interface HilRunOptions {
   readonly configFile: string;
-  readonly scenarioFile: string;
+  /** The scenario: a file (validated against the config) or one built in code (the demo's). */
+  readonly scenarioFile?: string;
+  readonly scenario?: Scenario;
   readonly provider?: CryptoProvider;
-  /** Called as each step ends (the CLI prints it at once). */
+  /** Default: virtual equipment from the config (socat, mosquitto). */
+  readonly host?: EquipmentHost;
+  /** The run's own operator tails feed the expectations; false when the caller's operators do (the demo). */
+  readonly operatorTails?: boolean;
+  /** Called once RN and gateway are up, before the first step. */
+  readonly withStack?: (s: RunStack) => Promise<void>;
   readonly onStep?: (r: StepResult) => void;
   readonly onNote?: (note: string) => void;
-  /** Aborts the run between steps (Ctrl-C); what is running is stopped as usual. */
-  readonly signal?: AbortSignal;
+  readonly onChild?: (c: CliChild) => void;
+  readonly onEquipment?: (e: HostedEquipment) => void;
+  /** The stop is starting (the demo says so on its screen). */
+  readonly onStopping?: () => void;
+  /**
+   * Aborts start-up and ends waits at once. The steps left are then skipped (`hil run` on Ctrl-C),
+   * or with `judgeOnStop` run without waiting, on what was seen (the demo's deadline).
+   */
+  readonly stop?: AbortSignal;
+  readonly judgeOnStop?: boolean;
+  /** Aborted: kill everything now, by pid (a second Ctrl-C), and remove the directory. */
+  readonly force?: AbortSignal;
+}
+
+export interface HilRun extends RunReport {
+  /** Every process the run started, and how it ended. */
+  readonly processes: readonly { readonly role: Role; readonly label: string; readonly pid: number; readonly exit: number | string | null }[];
+  readonly tools: readonly { readonly name: string; readonly pid: number }[];
+  readonly dir: string;
+  /** Children that needed SIGKILL at the stop deadline. */
+  readonly killed: readonly string[];
+  readonly stopMs: number;
 }
 
 /** Start-up waits never exceed this (a hang guard, not a timing claim). */
 const START_TIMEOUT_MS = 20_000;
+/** Children get SIGTERM, then SIGKILL at this deadline (one for all of them). */
 const CHILD_STOP_MS = 2000;
 const DRIVERS_WITH_READINGS = new Set(['modbus-poller', 'serial-line', 'mqtt-bridge']);
 
@@ -48,15 +88,16 @@ const DRIVERS_WITH_READINGS = new Set(['modbus-poller', 'serial-line', 'mqtt-bri
  * Validates config and scenario (throws ConfigError listing every problem of either, before
  * anything starts); then runs and always stops what it started.
  */
-export async function runHil(o: HilRunOptions): Promise<RunReport> {
+export async function runHil(o: HilRunOptions): Promise<HilRun> {
   const configFile = resolve(o.configFile);
   const text = readFileSync(configFile, 'utf8');
   // The config's own files (keys, trust) are not needed: the run makes its own.
   const checked = checkConfigText(text, configFile, { checkFiles: false });
   if (checked.config === undefined || checked.board === undefined) throw new ConfigError(o.configFile, checked.issues);
   const config = checked.config;
-  const scenario: Scenario = loadScenario(resolve(o.scenarioFile), config);
+  const scenario: Scenario = o.scenario ?? loadScenario(resolve(o.scenarioFile ?? ''), config);
   const provider = o.provider ?? nodeProvider;
+  const stop = o.stop ?? new AbortController().signal;
   const t0 = performance.now();
   const notes: string[] = [];
   const note = (n: string): void => {
@@ -71,54 +112,70 @@ export async function runHil(o: HilRunOptions): Promise<RunReport> {
   process.once('exit', removeDir);
   const at = (f: string): string => join(dir, f);
   const children: CliChild[] = [];
-  let equipment: RunningEquipment | undefined;
-  let broker: Mosquitto | undefined;
+  const store = new ReadingStore();
+  let equipment: HostedEquipment | undefined;
   let operator: RunOperator | undefined;
+  let tools: HostedEquipment['tools'] = [];
+  let killed: CliChild[] = [];
+  let stopMs = 0;
+  const start = async (role: Role, label: string, args: readonly string[]): Promise<CliChild> => {
+    const c = await CliChild.start(role, label, args);
+    children.push(c);
+    o.onChild?.(c);
+    return c;
+  };
+  const onForce = (): void => {
+    for (const c of children) c.kill();
+    equipment?.forceStop();
+    removeDir();
+  };
+  o.force?.addEventListener('abort', onForce, { once: true });
   try {
+    stop.throwIfAborted();
     const domain = createDomain(provider, dir, Date.now(), 'hil');
     const ptyDir = at('pty');
     mkdirSync(ptyDir);
-    if (config.slots.some((s) => s.device.driver === 'mqtt-bridge')) {
-      broker = await Mosquitto.start();
-      note(`MQTT broker: mosquitto (pid ${broker.pid}) at ${broker.url}`);
-    }
-    equipment = await startEquipment(config, ptyDir, { ...(broker !== undefined ? { brokerUrl: broker.url } : {}), intervalMs: scenario.intervalMs });
-    for (const s of equipment.slots) if (s.plan.kind === 'none') note(`${s.plan.slot}: no virtual equipment (${s.plan.why})`);
+    equipment = await (o.host ?? virtualEquipment).start(config, ptyDir, { intervalMs: scenario.intervalMs, note });
+    o.onEquipment?.(equipment);
+    stop.throwIfAborted();
 
     let rnAddress = '127.0.0.1:0';
     const startRn = async (): Promise<void> => {
-      const rn = await CliChild.start('rn', 'rn', ['rn', '--listen', rnAddress, '--trust', at(FILES.trust), '--key', at(FILES.rnKey), '--log-level', 'warn']);
-      children.push(rn);
-      const listening = await rn.waitForJson((v) => v.event === 'listening', START_TIMEOUT_MS, 'its listening line');
+      const rn = await start('rn', 'rn', ['rn', '--listen', rnAddress, '--trust', at(FILES.trust), '--key', at(FILES.rnKey), '--log-level', 'warn']);
+      const listening = await rn.waitForJson((v) => v.event === 'listening', START_TIMEOUT_MS, 'its listening line', stop);
       rnAddress = String(listening.address);
     };
     await startRn();
+    note(`RN listening on ${rnAddress} (the only listener besides the equipment's broker)`);
     issueRnSet(provider, domain, rnAddress, Date.now());
 
-    const remapped = remapConfig({ text, config, board: checked.board, runDir: dir, ptyDir, ...(broker !== undefined ? { brokerUrl: broker.url } : {}) });
+    const remapped = remapConfig({ text, config, board: checked.board, runDir: dir, ptyDir, ...(equipment.brokerUrl !== undefined ? { brokerUrl: equipment.brokerUrl } : {}) });
     for (const n of remapped.notes) note(`remapped: ${n}`);
-    const gwArgs = ['gateway', '--config', remapped.configFile, '--log-level', 'info', ...(remapped.boardsDir !== undefined ? ['--boards-dir', remapped.boardsDir] : [])];
-    const gateway = await CliChild.start('gateway', 'gateway', gwArgs);
-    children.push(gateway);
-    await gateway.waitForJson((v) => v.event === 'rn.attached', START_TIMEOUT_MS, 'its RN attachment');
+    const gwArgs = [...equipment.gatewayCommand, '--config', remapped.configFile, '--log-level', 'info', ...(remapped.boardsDir !== undefined ? ['--boards-dir', remapped.boardsDir] : [])];
+    const gateway = await start('gateway', 'gateway', gwArgs);
+    await gateway.waitForJson((v) => v.event === 'rn.attached', START_TIMEOUT_MS, 'its RN attachment', stop);
+    note('gateway attached to the RN (outbound link; it listens on nothing)');
 
     const runSlots = config.slots.filter((s) => !remapped.skipped.some((k) => k.slot === s.id));
     const grant = issueGrant(provider, domain, { name: 'operator-all', purposes: allPurposes(runSlots), slots: runSlots.map((s) => s.id), nowMs: Date.now() });
-    operator = new RunOperator(provider, domain, runSlots.filter((s) => DRIVERS_WITH_READINGS.has(s.device.driver)).map((s) => s.id), grant);
-    await operator.session();
+    const tailed = o.operatorTails === false ? [] : runSlots.filter((s) => DRIVERS_WITH_READINGS.has(s.device.driver)).map((s) => s.id);
+    operator = new RunOperator(provider, domain, tailed, grant, store);
+    if (tailed.length > 0) await operator.session();
+    await o.withStack?.({ dir, domain, store, signal: stop, start });
 
     const op = operator;
-    const bySlot = new Map(equipment.slots.filter((s) => s.plan.kind !== 'none').map((s) => [s.plan.slot, s]));
+    const eq = equipment;
     const ctx: RunContext = {
       config,
-      equipment: bySlot,
+      equipment: eq.slots,
+      store,
+      stopWaiting: stop,
+      keepUp: () => op.keepUp(),
       session: () => op.session(),
       restrictedSession: (slot, purposes) => op.restrictedSession(slot, purposes, Date.now()),
-      readings: (slot) => op.readings(slot),
-      nextReading: (slot, ms) => op.nextReading(slot, ms),
       restartBroker: async () => {
-        if (broker === undefined) throw new Error('the config has no MQTT slot, so the run has no broker');
-        await broker.restart();
+        if (eq.restartBroker === undefined) throw new Error('the run has no broker it can restart (the config has no MQTT slot)');
+        await eq.restartBroker();
       },
       killRn: async () => {
         const rn = children.find((c) => c.role === 'rn' && c.running);
@@ -130,31 +187,60 @@ export async function runHil(o: HilRunOptions): Promise<RunReport> {
     };
     const stepsT0 = performance.now();
     for (const s of scenario.steps) {
-      if (o.signal?.aborted) {
-        setupError = 'interrupted';
+      if (stop.aborted && o.judgeOnStop !== true) {
+        setupError = `interrupted before step ${s.index + 1}`;
         break;
       }
-      if (s.atMs !== undefined) {
-        const wait = s.atMs - (performance.now() - stepsT0);
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
+      if (s.atMs !== undefined && !stop.aborted) await pause(s.atMs - (performance.now() - stepsT0), stop);
       const r = await runStep(s, ctx);
       steps.push(r);
       o.onStep?.(r);
     }
   } catch (e) {
-    setupError = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.message ?? e);
+    if (!stop.aborted) setupError = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.message ?? e);
+    else setupError = 'stopped during start-up';
   } finally {
+    o.onStopping?.();
     operator?.close();
-    const killed = await stopInOrder([children.filter((c) => c.role === 'gateway'), children.filter((c) => c.role === 'rn')], CHILD_STOP_MS);
+    const stopT0 = performance.now();
+    const byRole = (role: Role): CliChild[] => children.filter((c) => c.role === role);
+    // Operators first, so their sessions end before the gateway goes; the RN with the gateway.
+    killed = await stopInOrder([byRole('operator'), [...byRole('gateway'), ...byRole('rn')]], CHILD_STOP_MS);
     if (killed.length > 0) note(`${killed.map((c) => c.label).join(', ')}: still running ${CHILD_STOP_MS} ms after SIGTERM, stopped with SIGKILL`);
+    tools = equipment?.tools ?? [];
     await equipment?.close();
-    await broker?.stop();
     removeDir();
     process.off('exit', removeDir);
+    o.force?.removeEventListener('abort', onForce);
+    stopMs = performance.now() - stopT0;
   }
-  const report: RunReport = { scenario: scenario.name, file: o.scenarioFile, config: o.configFile, notes, steps, ...(setupError !== undefined ? { setupError } : {}), ms: Math.round(performance.now() - t0) };
-  return report;
+  return {
+    scenario: scenario.name,
+    file: o.scenarioFile ?? '(built in)',
+    config: o.configFile,
+    notes,
+    steps,
+    ...(setupError !== undefined ? { setupError } : {}),
+    ms: Math.round(performance.now() - t0),
+    processes: children.map((c) => ({ role: c.role, label: c.label, pid: c.pid, exit: c.proc.exitCode ?? c.proc.signalCode })),
+    tools,
+    dir,
+    killed: killed.map((c) => c.label),
+    stopMs,
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export { passed };

@@ -38,7 +38,7 @@ interface StepBase {
 }
 
 export type Expectation =
-  | { readonly expect: 'readings'; readonly slot: string; readonly min: number; readonly withinMs: number }
+  | { readonly expect: 'readings'; readonly slot: string; readonly min: number; readonly withinMs: number; readonly since?: 'step' | 'start' }
   | { readonly expect: 'values'; readonly slot: string; readonly register?: string; readonly unit?: number; readonly match?: string; readonly min?: number; readonly max?: number; readonly samples: number; readonly withinMs: number }
   | { readonly expect: 'action'; readonly slot: string; readonly action: Action; readonly outcome: Outcome; readonly purposes?: readonly string[] }
   | { readonly expect: 'diagnostics'; readonly slot: string; readonly unit?: number; readonly counter: (typeof DIAG_COUNTERS)[number] | 'state'; readonly min?: number; readonly max?: number; readonly state?: string; readonly withinMs: number }
@@ -64,7 +64,7 @@ export interface Scenario {
   readonly steps: readonly Step[];
 }
 
-const STEP_KEYS = ['name', 'at_ms', 'expect', 'fault', 'wait_ms', 'slot', 'min', 'max', 'within_ms', 'register', 'unit', 'match', 'samples', 'do', 'table', 'address', 'count', 'value', 'text', 'echo', 'topic', 'payload', 'filter', 'outcome', 'purposes', 'counter', 'state', 'max_ratio', 'bytes', 'probability', 'delay_ms'];
+const STEP_KEYS = ['name', 'at_ms', 'since', 'expect', 'fault', 'wait_ms', 'slot', 'min', 'max', 'within_ms', 'register', 'unit', 'match', 'samples', 'do', 'table', 'address', 'count', 'value', 'text', 'echo', 'topic', 'payload', 'filter', 'outcome', 'purposes', 'counter', 'state', 'max_ratio', 'bytes', 'probability', 'delay_ms'];
 
 /** Reads and validates a scenario against `config`; throws ConfigError listing every problem. */
 export function loadScenario(file: string, config: GatewayConfig): Scenario {
@@ -158,7 +158,7 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
   switch (kind) {
     case 'readings':
       needs(slot, ['modbus-poller', 'serial-line', 'mqtt-bridge'], 'readings');
-      return { ...base, kind: 'expect', e: { expect: kind, slot, min: o.opt('min', (x) => x.int(1, 1_000_000)) ?? 1, withinMs: within(5000) } };
+      return { ...base, kind: 'expect', e: { expect: kind, slot, min: o.opt('min', (x) => x.int(1, 1_000_000)) ?? 1, withinMs: within(5000), since: o.opt('since', (x) => x.choice(['step', 'start'] as const, ' (count readings from this step on, or from the start of the run)')) ?? 'step' } };
     case 'values': {
       needs(slot, ['modbus-poller', 'serial-line', 'mqtt-bridge'], 'values');
       const register = o.opt('register', (x) => x.text({ max: 64 }));

@@ -13,12 +13,8 @@ import { rtuTransactionMs, type Framing } from '../ports/line-timing.js';
 import { seeded } from '../sim/prng.js';
 import type { Session } from '../uzp/session/session.js';
 import type { RunningSlot } from './equipment.js';
+import type { ReadingStore } from './reading-store.js';
 import type { Action, Expectation, Fault, Outcome, Step } from './scenario.js';
-
-export interface SeenReading {
-  readonly at: number; // performance.now() when it arrived
-  readonly value: unknown;
-}
 
 export interface RunContext {
   readonly config: GatewayConfig;
@@ -27,10 +23,12 @@ export interface RunContext {
   session(): Promise<Session>;
   /** A session under a Grant with only `purposes` on `slot`, for refusal checks; closed by the caller. */
   restrictedSession(slot: string, purposes: readonly string[]): Promise<{ readonly session: Session; close(): void }>;
-  /** Readings of `slot` since the run started (bounded: the oldest go first). */
-  readings(slot: string): readonly SeenReading[];
-  /** Resolves when a reading of `slot` arrives (or after `ms`). */
-  nextReading(slot: string, ms: number): Promise<void>;
+  /** The readings seen since the run started. */
+  readonly store: ReadingStore;
+  /** Asks for the operator session (and its tails) to be up again, if it ended. */
+  keepUp(): void;
+  /** When aborted, waits end at once: a wait step returns, an expectation is judged on what it has (the demo's deadline). */
+  readonly stopWaiting?: AbortSignal;
   restartBroker(): Promise<void>;
   killRn(): Promise<void>;
 }
@@ -62,8 +60,8 @@ export async function runStep(s: Step, ctx: RunContext): Promise<StepResult> {
   try {
     let r: { ok: boolean; message: string };
     if (s.kind === 'wait') {
-      await sleep(s.ms);
-      r = { ok: true, message: `waited ${s.ms} ms` };
+      await sleep(s.ms, ctx.stopWaiting);
+      r = { ok: true, message: ctx.stopWaiting?.aborted === true ? `waited ${Math.round(performance.now() - t0)} ms (stopped early)` : `waited ${s.ms} ms` };
     } else if (s.kind === 'fault') r = { ok: true, message: await applyFault(s.f, ctx, s.index) };
     else r = await expect(s.e, ctx);
     return { ...base, ...r, ms: Math.round(performance.now() - t0) };
@@ -73,8 +71,17 @@ export async function runStep(s: Step, ctx: RunContext): Promise<StepResult> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    if (signal?.aborted === true) done();
+  });
 }
 
 function slotOf(ctx: RunContext, slot: string): RunningSlot {
@@ -159,20 +166,23 @@ async function expect(e: Expectation, ctx: RunContext): Promise<{ ok: boolean; m
 /** Waits until `done` says so, re-checking on each reading of `slot`, at most `withinMs`. */
 async function watch(ctx: RunContext, slot: string, withinMs: number, done: () => boolean): Promise<number> {
   const t0 = performance.now();
-  while (!done()) {
+  while (!done() && ctx.stopWaiting?.aborted !== true) {
     const left = withinMs - (performance.now() - t0);
     if (left <= 0) break;
-    await ctx.nextReading(slot, left);
+    ctx.keepUp();
+    await ctx.store.next(slot, left, ctx.stopWaiting);
   }
   return Math.round(performance.now() - t0);
 }
 
 async function expectReadings(e: Extract<Expectation, { expect: 'readings' }>, ctx: RunContext): Promise<{ ok: boolean; message: string }> {
-  const since = performance.now();
-  const count = (): number => ctx.readings(e.slot).filter((r) => r.at >= since).length;
+  // since 'start': every reading of the run counts (the demo's "did each slot deliver at all").
+  const since = e.since === 'start' ? 0 : performance.now();
+  const count = (): number => ctx.store.readings(e.slot).filter((r) => r.at >= since).length;
   const ms = await watch(ctx, e.slot, e.withinMs, () => count() >= e.min);
   const n = count();
-  return n >= e.min ? { ok: true, message: `${n} reading(s) of ${e.slot} in ${ms} ms` } : { ok: false, message: `${n} reading(s) of ${e.slot} within ${e.withinMs} ms; expected at least ${e.min}` };
+  const when = e.since === 'start' ? 'since the run started' : `in ${ms} ms`;
+  return n >= e.min ? { ok: true, message: `${n} reading(s) of ${e.slot} ${when}` } : { ok: false, message: `${n} reading(s) of ${e.slot} ${e.since === 'start' ? 'since the run started' : `within ${e.withinMs} ms`}; expected at least ${e.min}` };
 }
 
 /**
@@ -210,7 +220,7 @@ async function expectValues(e: Extract<Expectation, { expect: 'values' }>, ctx: 
   const since = performance.now();
   const re = e.match !== undefined ? new RegExp(e.match) : undefined;
   const relevant = (): ReturnType<typeof readingFacts>[] =>
-    ctx
+    ctx.store
       .readings(e.slot)
       .filter((r) => r.at >= since)
       .map((r) => readingFacts(r.value))
@@ -335,8 +345,8 @@ async function expectDiagnostics(e: Extract<Expectation, { expect: 'diagnostics'
         const held = e.counter === 'state' ? v === e.state : (e.min === undefined || (v as number) >= e.min) && (e.max === undefined || (v as number) <= e.max);
         if (held) return { ok: true, message: `${what} = ${v}` };
       }
-      if (performance.now() - t0 >= e.withinMs) break;
-      await sleep(DIAG_POLL_MS);
+      if (performance.now() - t0 >= e.withinMs || ctx.stopWaiting?.aborted === true) break;
+      await sleep(DIAG_POLL_MS, ctx.stopWaiting);
     }
   } finally {
     void ch.close().catch(() => {});

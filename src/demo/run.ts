@@ -1,8 +1,9 @@
-// `uzpgw demo`, the orchestrator: a throwaway trust domain in a temporary directory, the equipment
-// (simulators on paced socat PTYs and an MQTT machine on mosquitto, or the embedded defaults), then
-// an RN, a gateway on board `virtual` and one operator per slot, each its own `uzpgw` process,
-// showing live readings until the deadline, Ctrl-C or an error; then everything is stopped by pid
-// and the directory removed.
+// `uzpgw demo`: one scenario of the HIL runner (src/hil-runner/run.ts, the same engine as
+// `uzpgw hil run`): the demo's gateway config, its own equipment host (simulators on paced socat PTYs
+// and an MQTT machine on mosquitto, or the embedded defaults), one operator per slot as its own
+// `uzpgw connect` process, and a scenario that waits until the deadline or Ctrl-C, then expects a
+// reading from every slot. The runner makes the throwaway trust domain, starts the RN and the
+// gateway, and stops everything by pid and removes the directory; this file adds the view.
 //
 // Exit rule: 0 when every slot of the demo (Modbus bus, line sensor, MQTT machine) delivered at
 // least one reading to the operator; 1 otherwise, with the silent slots named. Every slot always
@@ -16,21 +17,23 @@
 // at once. The directory holds the root key and every identity key, so it is also removed on any
 // other way out of the process ('exit' hook).
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
+import type { EquipmentHost } from '../hil-runner/host.js';
+import { runHil, type RunStack } from '../hil-runner/run.js';
+import type { Scenario } from '../hil-runner/scenario.js';
 import { settleWithin } from './bounded.js';
 import { logEvent, operatorEvent } from './child-events.js';
-import { CliChild, parseJsonLine, stopInOrder, type Role } from '../hil-runner/children.js';
+import { parseJsonLine } from '../hil-runner/children.js';
 import { MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, type SlotKind } from './equipment.js';
-import { demoGatewayConfig, VIRTUAL_DIR } from './gateway-config.js';
+import { demoGatewayConfig } from './gateway-config.js';
 import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type SerialEquipment } from './hosts.js';
-import { createDemoDomain, FILES, issueGrants, issueRnSet } from './trust-domain.js';
+import { FILES, issueGrants } from './trust-domain.js';
 import { createView, type DemoReading, type Summary } from './view.js';
 import { seconds } from './view-model.js';
-import { isCodedError } from '../lib/errors.js';
 
 /** Subscribes to interrupts (the CLI feeds SIGINT, SIGTERM and SIGHUP); returns the unsubscribe function. */
 export type InterruptSource = (onInterrupt: (signal: string) => void) => () => void;
@@ -51,28 +54,72 @@ interface DemoOptions {
 
 export const DEMO_SLOTS: readonly { readonly slot: string; readonly device: string; readonly kind: SlotKind }[] = [MODBUS_SLOT, SERIAL_SLOT, MQTT_SLOT];
 
-/** Start-up waits never exceed this, whatever --seconds says (a hang guard, not a timing claim). */
-const START_TIMEOUT_MS = 20_000;
-/** Children get SIGTERM, then SIGKILL at this deadline (one for all of them). */
-const CHILD_STOP_MS = 1000;
 /** Each equipment host (serial lines, MQTT) gets this long to close; they close side by side. */
 const EQUIPMENT_STOP_MS = 1000;
+
+/**
+ * The demo's scenario: live readings until the deadline or Ctrl-C (the runner's stop signal ends the
+ * wait), then every slot must have delivered at least one reading since the run started.
+ */
+export function demoScenario(secondsTotal: number): Scenario {
+  return {
+    file: '(demo)',
+    name: 'demo',
+    intervalMs: 1000,
+    steps: [
+      { index: 0, kind: 'wait', ms: secondsTotal * 1000, name: 'live readings until the deadline or Ctrl-C' },
+      ...DEMO_SLOTS.map((s, i) => ({ index: i + 1, kind: 'expect' as const, e: { expect: 'readings' as const, slot: s.slot, min: 1, withinMs: 1, since: 'start' as const } })),
+    ],
+  };
+}
+
+/** The demo's equipment: socat PTYs or simulators inside the gateway; mosquitto or the embedded broker. */
+function demoHost(o: DemoOptions, chosen: { serial?: SerialEquipment; mqtt?: MqttEquipment }, warn: (text: string) => void): EquipmentHost {
+  return {
+    async start(_config, ptyDir, h) {
+      const serial = (chosen.serial = await openSerialEquipment(ptyDir, o.socat));
+      h.note(serial.choice.used === 'socat' ? `serial lines: socat PTY pairs (pids ${serial.pids.join(', ')}), baud-paced, simulators in this process` : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
+      let mqtt: MqttEquipment;
+      try {
+        mqtt = chosen.mqtt = await openMqttEquipment(o.mosquitto);
+      } catch (e) {
+        await serial.close();
+        throw e;
+      }
+      h.note(mqtt.choice.used === 'mosquitto' ? `MQTT broker: mosquitto (pid ${mqtt.pid}) at ${mqtt.url}` : `MQTT broker: embedded at ${mqtt.url} (${mqtt.choice.reason})`);
+      return {
+        slots: new Map(),
+        brokerUrl: mqtt.url,
+        // Without socat the gateway hosts the serial simulators itself, on paced memory lines.
+        gatewayCommand: serial.choice.used === 'embedded' ? ['demo', 'gateway'] : ['gateway'],
+        tools: [...serial.pids.map((pid) => ({ name: 'socat', pid })), ...(mqtt.pid !== undefined ? [{ name: 'mosquitto', pid: mqtt.pid }] : [])],
+        close: async () => {
+          const closed = await Promise.all([serial, mqtt].map((eq) => settleWithin(eq.close(), EQUIPMENT_STOP_MS)));
+          if (!closed.includes(false)) return;
+          // A close that timed out may have left socat or mosquitto running: they go by pid too.
+          warn(`equipment did not close within ${EQUIPMENT_STOP_MS} ms; its processes are killed by pid`);
+          serial.forceStop();
+          mqtt.forceStop();
+        },
+        forceStop: () => {
+          serial.forceStop();
+          mqtt.forceStop();
+        },
+      };
+    },
+  };
+}
 
 export async function runDemo(o: DemoOptions): Promise<number> {
   const provider = o.provider ?? nodeProvider;
   const view = createView(o.out, o.json, DEMO_SLOTS);
   const t0 = performance.now();
   const stop = new AbortController();
+  const force = new AbortController();
   const deadline = setTimeout(() => stop.abort('deadline'), o.seconds * 1000);
-
-  const dir = mkdtempSync(join(tmpdir(), 'uzp-demo-'));
-  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', removeDir);
-  const children: CliChild[] = [];
   const counts = new Map<string, number>(DEMO_SLOTS.map((s) => [s.slot, 0]));
-  let serial: SerialEquipment | undefined;
-  let mqtt: MqttEquipment | undefined;
-  let error: string | undefined;
+  const chosen: { serial?: SerialEquipment; mqtt?: MqttEquipment } = {};
+  let dir = '';
 
   // Ctrl-C once: stop in order. Again while stopping: kill what is left and remove the directory now.
   let interrupts = 0;
@@ -84,66 +131,27 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       return;
     }
     view.event('info', `${what} again: already stopping; killing what is still running (by pid) and removing ${dir}`);
-    for (const c of children) c.kill();
-    serial?.forceStop();
-    mqtt?.forceStop();
-    removeDir();
+    force.abort();
   };
   const unsubscribe = o.interrupts?.(onInterrupt) ?? ((): void => {});
 
-  const remaining = (): number => Math.max(1000, Math.min(START_TIMEOUT_MS, o.seconds * 1000 - (performance.now() - t0)));
-  const start = async (role: Role, label: string, args: string[]): Promise<CliChild> => {
-    const c = await CliChild.start(role, label, args);
-    children.push(c);
-    view.process(role, c.pid, label);
-    // Children's warnings, errors and refusals are shown while the run lasts; while stopping they
-    // are the expected noise of everything going away at once.
-    if (role !== 'operator') c.onLine((line) => {
-      const v = parseJsonLine(line);
-      const e = v !== undefined && !stop.signal.aborted ? logEvent(label, v) : undefined;
-      if (e !== undefined) view.event(e.kind, e.text);
-    });
-    return c;
-  };
+  // The demo's config, for the runner to remap (identity, trust, broker and virtual_dir are its own).
+  const configDir = mkdtempSync(join(tmpdir(), 'uzp-demo-config-'));
+  const config = join(configDir, 'gateway.json');
+  writeFileSync(config, JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet }, 'mqtt://127.0.0.1:1883'), null, 2));
 
-  try {
-    // Which runtime runs it all (the RN, gateway and operator children are spawned with this node too).
-    view.event('info', `node ${process.version} (${process.platform} ${process.arch}, ${process.execPath})`);
-    view.event('info', `throwaway trust domain in ${dir}`);
-    const domain = createDemoDomain(provider, dir, Date.now());
-    const at = (f: string): string => join(dir, f);
-
-    mkdirSync(at(VIRTUAL_DIR));
-    serial = await openSerialEquipment(at(VIRTUAL_DIR), o.socat);
-    view.event('info', serial.choice.used === 'socat' ? `serial lines: socat PTY pairs (pids ${serial.pids.join(', ')}), baud-paced, simulators in this process` : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
-    stop.signal.throwIfAborted();
-    mqtt = await openMqttEquipment(o.mosquitto);
-    view.event('info', mqtt.choice.used === 'mosquitto' ? `MQTT broker: mosquitto (pid ${mqtt.pid}) at ${mqtt.url}` : `MQTT broker: embedded at ${mqtt.url} (${mqtt.choice.reason})`);
-    stop.signal.throwIfAborted();
-
-    const rn = await start('rn', 'rn', ['rn', '--listen', '127.0.0.1:0', '--trust', at(FILES.trust), '--key', at(FILES.rnKey), '--log-level', 'warn']);
-    const listening = await rn.waitForJson((v) => v.event === 'listening', remaining(), 'its listening line', stop.signal);
-    const rnAddress = String(listening.address);
-    view.event('info', `RN listening on ${rnAddress} (the only listener besides the equipment's broker)`);
-    issueRnSet(provider, domain, rnAddress, Date.now());
-    const grants = issueGrants(provider, domain, DEMO_SLOTS.map((s) => s.slot), Date.now());
-
-    const config = at('gateway.json');
-    // No audit file: the audit lines go to the gateway's stdout, where the demo shows refusals.
-    writeFileSync(config, JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet }, mqtt.url), null, 2));
-    const gwArgs = [...(serial.choice.used === 'embedded' ? ['demo', 'gateway'] : ['gateway']), '--config', config, '--log-level', 'info'];
-    const gateway = await start('gateway', 'gateway', gwArgs);
-    await gateway.waitForJson((v) => v.event === 'rn.attached', remaining(), 'its RN attachment', stop.signal);
-    view.event('info', 'gateway attached to the RN (outbound link; it listens on nothing)');
-
+  const operators = async (st: RunStack): Promise<void> => {
+    const at = (f: string): string => join(st.dir, f);
+    const grants = issueGrants(provider, st.domain, DEMO_SLOTS.map((s) => s.slot), Date.now());
     for (const s of DEMO_SLOTS) {
       const args = ['connect', '--json', '--key', at(FILES.operatorKey), '--pcert', at(FILES.operatorPcert), '--trust', at(FILES.trust), '--rn-set', at(FILES.rnSet)];
-      args.push('--grant', grants.get(s.slot)!, '--gateway', domain.gatewayCid, '--slot', s.slot, 'tail');
-      const op = await start('operator', `operator ${s.slot}`, args);
+      args.push('--grant', grants.get(s.slot)!, '--gateway', st.domain.gatewayCid, '--slot', s.slot, 'tail');
+      const op = await st.start('operator', `operator ${s.slot}`, args);
       op.onLine((line) => {
         const r = toReading(parseJsonLine(line));
         if (r === undefined || !counts.has(r.slot)) return;
         counts.set(r.slot, counts.get(r.slot)! + 1);
+        st.store.add(r.slot, r.value);
         view.reading(r);
       });
       let said = false;
@@ -160,30 +168,55 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         view.event('error', `operator ${s.slot} exited early (code ${code})${last}`);
       });
     }
-    await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
-  } catch (e) {
-    if (!stop.signal.aborted) error = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.stack ?? e);
-    stop.abort('error');
+  };
+
+  // Which runtime runs it all (the RN, gateway and operator children are spawned with this node too).
+  view.event('info', `node ${process.version} (${process.platform} ${process.arch}, ${process.execPath})`);
+  let run;
+  try {
+    run = await runHil({
+      configFile: config,
+      scenario: demoScenario(o.seconds),
+      provider,
+      dirPrefix: 'uzp-demo-',
+      domainName: 'demo',
+      host: demoHost(o, chosen, (text) => view.event('warn', text)),
+      operatorTails: false,
+      withStack: operators,
+      stop: stop.signal,
+      judgeOnStop: true,
+      force: force.signal,
+      onNote: (n) => {
+        const d = /^throwaway trust domain in (\S+)$/.exec(n);
+        if (d !== null) dir = d[1]!;
+        // The remapping is the runner's business; the demo's config is made for it.
+        if (!n.startsWith('remapped: ')) view.event('info', n);
+      },
+      onChild: (c) => {
+        view.process(c.role, c.pid, c.label);
+        // Children's warnings, errors and refusals are shown while the run lasts; while stopping they
+        // are the expected noise of everything going away at once.
+        if (c.role !== 'operator') c.onLine((line) => {
+          const v = parseJsonLine(line);
+          const e = v !== undefined && !stop.signal.aborted ? logEvent(c.label, v) : undefined;
+          if (e !== undefined) view.event(e.kind, e.text);
+        });
+      },
+      onStopping: () => {
+        stop.abort('done');
+        view.event('info', 'stopping: operators, then gateway and RN (by pid), then the equipment');
+      },
+    });
   } finally {
     clearTimeout(deadline);
-    view.event('info', 'stopping: operators, then gateway and RN (by pid), then the equipment');
-    const byRole = (role: Role): CliChild[] => children.filter((c) => c.role === role);
-    const stopStart = performance.now();
-    // Operators first, so their sessions end before the gateway goes; the RN with the gateway.
-    const killed = await stopInOrder([byRole('operator'), [...byRole('gateway'), ...byRole('rn')]], CHILD_STOP_MS);
-    if (killed.length > 0) view.event('info', `${killed.map((c) => c.label).join(', ')}: still running ${CHILD_STOP_MS} ms after SIGTERM, stopped with SIGKILL`);
-    const closed = await Promise.all([serial, mqtt].map((eq) => (eq === undefined ? true : settleWithin(eq.close(), EQUIPMENT_STOP_MS))));
-    if (closed.includes(false)) view.event('warn', `equipment did not close within ${EQUIPMENT_STOP_MS} ms; its processes are killed by pid`);
-    // A close that timed out may have left socat or mosquitto running: they go by pid too.
-    if (closed.includes(false)) for (const eq of [serial, mqtt]) eq?.forceStop();
-    removeDir();
-    process.off('exit', removeDir);
-    view.event('info', `everything stopped in ${seconds(performance.now() - stopStart)}; removed ${dir} (the domain's keys with it)`);
+    rmSync(configDir, { recursive: true, force: true });
     unsubscribe();
   }
+  view.event('info', `everything stopped in ${seconds(run.stopMs)}; removed ${run.dir} (the domain's keys with it)`);
 
+  const error = run.setupError !== undefined && stop.signal.reason !== 'interrupted' && stop.signal.reason !== 'deadline' ? run.setupError : undefined;
   const { ok, missing } = verdict(counts, error);
-  const reasons = [serial?.choice.reason, mqtt?.choice.reason].filter((r): r is string => r !== undefined);
+  const reasons = [chosen.serial?.choice.reason, chosen.mqtt?.choice.reason].filter((r): r is string => r !== undefined);
   const summary: Summary = {
     event: 'summary',
     ok,
@@ -191,9 +224,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     readings: Object.fromEntries(counts),
     slots: DEMO_SLOTS.map((s) => ({ slot: s.slot, device: s.device, kind: s.kind, readings: counts.get(s.slot)! })),
     missing,
-    defaults: { serial: serial?.choice.used === 'embedded' ? 'embedded (simulators in the gateway process)' : serial ? 'socat' : 'not started', mqtt: mqtt?.choice.used === 'embedded' ? 'embedded (broker in the demo process)' : mqtt ? 'mosquitto' : 'not started', reasons },
-    processes: children.map((c) => ({ role: c.role, label: c.label, pid: c.pid, exit: c.proc.exitCode ?? c.proc.signalCode })),
-    tools: [...(serial?.pids ?? []).map((pid) => ({ name: 'socat', pid })), ...(mqtt?.pid !== undefined ? [{ name: 'mosquitto', pid: mqtt.pid }] : [])],
+    defaults: {
+      serial: chosen.serial?.choice.used === 'embedded' ? 'embedded (simulators in the gateway process)' : chosen.serial ? 'socat' : 'not started',
+      mqtt: chosen.mqtt?.choice.used === 'embedded' ? 'embedded (broker in the demo process)' : chosen.mqtt ? 'mosquitto' : 'not started',
+      reasons,
+    },
+    processes: run.processes.map((p) => ({ role: p.role, label: p.label, pid: p.pid, exit: p.exit })),
+    tools: [...run.tools],
     seconds: o.seconds,
     node: process.version,
     duration_ms: Math.round(performance.now() - t0),

@@ -1,5 +1,5 @@
-// The demo's throwaway trust domain (hil-runner/domain.ts, the same as `uzpgw hil run`'s) and the
-// demo operator's Grants.
+// The demo operator's Grants, in the throwaway trust domain the HIL runner makes for the demo
+// (hil-runner/domain.ts, domain `demo.uzp`).
 //
 // One Grant per slot, each naming only its slot with only what `tail` needs there (least
 // authority; a Grant may name several slots, PROFILE.md §Grant), and the operator reads the three
@@ -7,10 +7,10 @@
 // data only), so they are issued with consecutive nonces like any other Grants.
 
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { createDomain, issueGrant, type ThrowawayDomain } from '../hil-runner/domain.js';
+import { issueGrant, type ThrowawayDomain } from '../hil-runner/domain.js';
 import { METER_POWER_ADDR, METER_UNIT, MODBUS_SLOT, MQTT_SLOT, SERIAL_SLOT, TH20_UNITS } from './equipment.js';
 
-export { FILES, issueRnSet } from '../hil-runner/domain.js';
+export { FILES } from '../hil-runner/domain.js';
 
 /** The purposes the operator needs to `tail` each slot, and nothing more (least authority). */
 const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
@@ -19,11 +19,6 @@ const SLOT_PURPOSES: Readonly<Record<string, readonly string[]>> = {
   [SERIAL_SLOT.slot]: ['serial.read'],
   [MQTT_SLOT.slot]: [`mqtt.subscribe:topics=${MQTT_SLOT.base}/telemetry/#`],
 };
-
-/** Creates root, identities and PCerts under `dir` (which must exist and be empty of a domain). */
-export function createDemoDomain(provider: CryptoProvider, dir: string, nowMs: number): ThrowawayDomain {
-  return createDomain(provider, dir, nowMs, 'demo');
-}
 
 /** One Grant per slot (see the top of this file); returns slot id -> Grant file. */
 export function issueGrants(provider: CryptoProvider, d: ThrowawayDomain, slots: readonly string[], nowMs: number): Map<string, string> {

@@ -46,6 +46,10 @@ export interface HilRunOptions {
   readonly scenarioFile?: string;
   readonly scenario?: Scenario;
   readonly provider?: CryptoProvider;
+  /** The temporary directory's name prefix (default `uzpgw-hil-run-`). */
+  readonly dirPrefix?: string;
+  /** The throwaway domain's name (default `hil`: domain hil.uzp, PCerts hil-gw, hil-operator). */
+  readonly domainName?: string;
   /** Default: virtual equipment from the config (socat, mosquitto). */
   readonly host?: EquipmentHost;
   /** The run's own operator tails feed the expectations; false when the caller's operators do (the demo). */
@@ -107,7 +111,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
   const steps: StepResult[] = [];
   let setupError: string | undefined;
 
-  const dir = mkdtempSync(join(tmpdir(), 'uzpgw-hil-run-'));
+  const dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'uzpgw-hil-run-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
   const at = (f: string): string => join(dir, f);
@@ -132,7 +136,8 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
   o.force?.addEventListener('abort', onForce, { once: true });
   try {
     stop.throwIfAborted();
-    const domain = createDomain(provider, dir, Date.now(), 'hil');
+    const domain = createDomain(provider, dir, Date.now(), o.domainName ?? 'hil');
+    note(`throwaway trust domain in ${dir}`);
     const ptyDir = at('pty');
     mkdirSync(ptyDir);
     equipment = await (o.host ?? virtualEquipment).start(config, ptyDir, { intervalMs: scenario.intervalMs, note });

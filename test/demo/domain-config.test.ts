@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoGatewayConfig } from '../../src/demo/gateway-config.js';
 import { DEMO_SLOTS } from '../../src/demo/run.js';
-import { createDemoDomain, FILES, issueGrants, issueRnSet } from '../../src/demo/trust-domain.js';
+import { FILES, issueGrants } from '../../src/demo/trust-domain.js';
+import { createDomain, issueRnSet } from '../../src/hil-runner/domain.js';
 import { readArtefactFile } from '../../src/files/artefact-file.js';
 import { loadKeyFile } from '../../src/files/keyfile.js';
 import { loadTrustAnchor } from '../../src/files/trust-anchor.js';
@@ -23,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('demo trust domain', () => {
   const now = Date.now();
-  const d = createDemoDomain(nodeProvider, dir, now);
+  const d = createDomain(nodeProvider, dir, now, 'demo');
   const rnSetFile = issueRnSet(nodeProvider, d, '127.0.0.1:40001', now);
   const grants = issueGrants(nodeProvider, d, DEMO_SLOTS.map((s) => s.slot), now);
   const anchor = loadTrustAnchor(nodeProvider, join(dir, FILES.trust));

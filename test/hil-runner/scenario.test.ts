@@ -27,6 +27,7 @@ describe('scenario file', () => {
       scenario(
         [
           { expect: 'readings', slot: 'rs485-1' },
+          { expect: 'readings', slot: 'tty-1', min: 2, since: 'start', within_ms: 10 },
           { expect: 'values', slot: 'tty-1', match: '^T=' },
           { expect: 'action', slot: 'rs485-1', do: 'modbus.read', unit: 1, outcome: 'exception:2' },
           { expect: 'action', slot: 'net-1', do: 'mqtt.publish', topic: 'a/b', outcome: 'TOPIC_NOT_BRIDGED', purposes: ['mqtt.publish'] },
@@ -41,12 +42,14 @@ describe('scenario file', () => {
     );
     expect(s.name).toBe('all');
     expect(s.intervalMs).toBe(100);
-    expect(s.steps.map((x) => x.kind)).toEqual(['expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'fault', 'fault', 'wait']);
-    expect(s.steps[0]).toMatchObject({ index: 0, line: 4, e: { expect: 'readings', slot: 'rs485-1', min: 1, withinMs: 5000 } });
-    expect(s.steps[2]).toMatchObject({ e: { action: { do: 'modbus.read', unit: 1, table: 'holding', address: 0, count: 1 }, outcome: { exception: 2 } } });
-    expect(s.steps[3]).toMatchObject({ e: { outcome: { refused: 'TOPIC_NOT_BRIDGED' }, purposes: ['mqtt.publish'] } });
-    expect(s.steps[5]).toMatchObject({ e: { expect: 'latency', unit: 7, table: 'holding', count: 1, samples: 20, maxRatio: 3 } });
-    expect(s.steps[6]).toMatchObject({ name: 'slow meter', atMs: 100, f: { fault: 'slow-slave', unit: 7, delayMs: 50 } });
+    expect(s.steps.map((x) => x.kind)).toEqual(['expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'fault', 'fault', 'wait']);
+    expect(s.steps[0]).toMatchObject({ index: 0, line: 4, e: { expect: 'readings', slot: 'rs485-1', min: 1, withinMs: 5000, since: 'step' } });
+    expect(s.steps[1]).toMatchObject({ e: { expect: 'readings', slot: 'tty-1', min: 2, withinMs: 10, since: 'start' } });
+    const rest = s.steps.filter((_, i) => i !== 1);
+    expect(rest[2]).toMatchObject({ e: { action: { do: 'modbus.read', unit: 1, table: 'holding', address: 0, count: 1 }, outcome: { exception: 2 } } });
+    expect(rest[3]).toMatchObject({ e: { outcome: { refused: 'TOPIC_NOT_BRIDGED' }, purposes: ['mqtt.publish'] } });
+    expect(rest[5]).toMatchObject({ e: { expect: 'latency', unit: 7, table: 'holding', count: 1, samples: 20, maxRatio: 3 } });
+    expect(rest[6]).toMatchObject({ name: 'slow meter', atMs: 100, f: { fault: 'slow-slave', unit: 7, delayMs: 50 } });
   });
 
   it('names each mistake with its line, field and a fix, all at once', () => {

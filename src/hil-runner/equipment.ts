@@ -31,7 +31,7 @@ export type EquipmentPlan =
   | { readonly slot: string; readonly kind: 'none'; readonly why: string };
 
 /** The slot's character format as the pacer takes it (data bits, parity letter, stop bits). */
-function framingOf(s: { readonly dataBits: number; readonly parity: string; readonly stopBits: number }): Framing {
+export function framingOf(s: { readonly dataBits: number; readonly parity: string; readonly stopBits: number }): Framing {
   const p = s.parity === 'even' ? 'E' : s.parity === 'odd' ? 'O' : 'N';
   return `${s.dataBits}${p}${s.stopBits}` as Framing;
 }

@@ -87,31 +87,30 @@ export function remapConfig(i: RemapInput): Remapped {
     }
   }
 
-  if (i.board.id === 'virtual') {
-    root.virtual_dir = i.ptyDir;
-    notes.push(`board virtual: virtual_dir -> ${i.ptyDir}`);
-  } else {
-    const boardsDir = at('boards');
-    mkdirSync(boardsDir, { recursive: true });
-    const board = JSON.parse(readFileSync(join(i.boardsDir ?? BOARDS_DIR, `${i.board.id}.json`), 'utf8')) as JsonObject;
-    const ports = board.ports as JsonObject[];
-    for (const s of i.config.slots) {
-      if (s.port.path === undefined || slots[s.id] === undefined) continue;
-      const p = ports.find((x) => x.id === s.port.id);
-      if (p === undefined) continue;
-      notes.push(`${s.id}: port ${s.port.id} ${s.port.path} -> ${join(i.ptyDir, s.id)}`);
-      p.device = `{virtual_dir}/${s.id}`;
-      delete p.device_glob;
-      delete p.aliases;
-      if (isObject(p.rs485)) p.rs485 = { direction: 'auto' };
-    }
-    writeFileSync(join(boardsDir, `${i.board.id}.json`), JSON.stringify(board, null, 2));
-    root.virtual_dir = i.ptyDir;
-    const configFile = at('gateway.json');
-    writeFileSync(configFile, JSON.stringify(root, null, 2));
-    return { configFile, boardsDir, skipped, notes };
-  }
+  root.virtual_dir = i.ptyDir;
+  let boardsDir: string | undefined;
+  if (i.board.id === 'virtual') notes.push(`board virtual: virtual_dir -> ${i.ptyDir}`);
+  else boardsDir = copyBoard(i, slots, at('boards'), notes);
   const configFile = at('gateway.json');
   writeFileSync(configFile, JSON.stringify(root, null, 2));
-  return { configFile, skipped, notes };
+  return { configFile, ...(boardsDir !== undefined ? { boardsDir } : {}), skipped, notes };
+}
+
+/** The real board's profile, each serial slot's port moved to its PTY under {virtual_dir}; returns the directory. */
+function copyBoard(i: RemapInput, slots: JsonObject, boardsDir: string, notes: string[]): string {
+  mkdirSync(boardsDir, { recursive: true });
+  const board = JSON.parse(readFileSync(join(i.boardsDir ?? BOARDS_DIR, `${i.board.id}.json`), 'utf8')) as JsonObject;
+  const ports = board.ports as JsonObject[];
+  for (const s of i.config.slots) {
+    if (s.port.path === undefined || slots[s.id] === undefined) continue;
+    const p = ports.find((x) => x.id === s.port.id);
+    if (p === undefined) continue;
+    notes.push(`${s.id}: port ${s.port.id} ${s.port.path} -> ${join(i.ptyDir, s.id)}`);
+    p.device = `{virtual_dir}/${s.id}`;
+    delete p.device_glob;
+    delete p.aliases;
+    if (isObject(p.rs485)) p.rs485 = { direction: 'auto' };
+  }
+  writeFileSync(join(boardsDir, `${i.board.id}.json`), JSON.stringify(board, null, 2));
+  return boardsDir;
 }

@@ -9,10 +9,10 @@ import type { GatewayConfig } from '../config/index.js';
 import type { DiagCounters, DiagReport } from '../hil/diag-report.js';
 import { isCodedError } from '../lib/errors.js';
 import { HilRefusedError, SlotChannel } from '../operator/slot-channel.js';
-import { rtuTransactionMs, type Framing } from '../ports/line-timing.js';
+import { rtuTransactionMs } from '../ports/line-timing.js';
 import { seeded } from '../sim/prng.js';
 import type { Session } from '../uzp/session/session.js';
-import type { RunningSlot } from './equipment.js';
+import { framingOf, type RunningSlot } from './equipment.js';
 import type { ReadingStore } from './reading-store.js';
 import type { Action, Expectation, Fault, Outcome, Step } from './scenario.js';
 
@@ -357,10 +357,6 @@ async function expectDiagnostics(e: Extract<Expectation, { expect: 'diagnostics'
 
 function countersOf(r: DiagReport, unit: number | undefined): DiagCounters | undefined {
   return unit === undefined ? r.all : r.units.find((u) => u.unit === unit);
-}
-
-function framingOf(s: { readonly dataBits: number; readonly parity: string; readonly stopBits: number }): Framing {
-  return `${s.dataBits}${s.parity === 'even' ? 'E' : s.parity === 'odd' ? 'O' : 'N'}${s.stopBits}` as Framing;
 }
 
 async function expectLatency(e: Extract<Expectation, { expect: 'latency' }>, ctx: RunContext): Promise<{ ok: boolean; message: string }> {

@@ -37,7 +37,7 @@ const SUBS: Record<string, readonly string[]> = {
   collector: ['query'],
   connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'diag', 'attest'],
   demo: ['gateway'],
-  hil: ['equipment'],
+  hil: ['equipment', 'run'],
   pantheon: ['init', 'enroll', 'grant', 'rn-set', 'revoke', 'show'],
   publish: ['grant', 'revoke'],
   runtime: ['fetch'],

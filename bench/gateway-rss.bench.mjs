@@ -25,7 +25,7 @@ const PERIOD_MS = 100;
 // Running with data flowing before sampling; BENCH_RSS_WARM_MS overrides (e.g. to watch for growth).
 const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000));
 const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
-/** The shipped unit's NODE_OPTIONS (src/flash/unit.ts). */
+/** The shipped unit's NODE_OPTIONS (src/flash/unit.ts); BENCH_UNIT_FLAGS (space-separated) tries others (docs/BENCH.md). */
 const UNIT_FLAGS = process.env.BENCH_UNIT_FLAGS ? process.env.BENCH_UNIT_FLAGS.split(' ') : ['--max-semi-space-size=1'];
 const SOAK_EVERY_MS = 10_000;
 const mkdir = (d) => (mkdirSync(d), d);

@@ -54,7 +54,15 @@ export type Fault =
   | { readonly fault: 'broker-restart' }
   | { readonly fault: 'rn-kill' };
 
-export type Step = StepBase & ({ readonly kind: 'expect'; readonly e: Expectation } | { readonly kind: 'fault'; readonly f: Fault } | { readonly kind: 'wait'; readonly ms: number });
+/** A scripted value: the register (by its config name) of a unit reads `value` from now on (engineering units). */
+export interface SetValue {
+  readonly slot: string;
+  readonly unit: number;
+  readonly register: string;
+  readonly value: number;
+}
+
+export type Step = StepBase & ({ readonly kind: 'expect'; readonly e: Expectation } | { readonly kind: 'fault'; readonly f: Fault } | { readonly kind: 'set'; readonly v: SetValue } | { readonly kind: 'wait'; readonly ms: number });
 
 export interface Scenario {
   readonly file: string;
@@ -64,7 +72,7 @@ export interface Scenario {
   readonly steps: readonly Step[];
 }
 
-const STEP_KEYS = ['name', 'at_ms', 'since', 'expect', 'fault', 'wait_ms', 'slot', 'min', 'max', 'within_ms', 'register', 'unit', 'match', 'samples', 'do', 'table', 'address', 'count', 'value', 'text', 'echo', 'topic', 'payload', 'filter', 'outcome', 'purposes', 'counter', 'state', 'max_ratio', 'bytes', 'probability', 'delay_ms'];
+const STEP_KEYS = ['name', 'at_ms', 'since', 'expect', 'fault', 'set', 'wait_ms', 'slot', 'min', 'max', 'within_ms', 'register', 'unit', 'match', 'samples', 'do', 'table', 'address', 'count', 'value', 'text', 'echo', 'topic', 'payload', 'filter', 'outcome', 'purposes', 'counter', 'state', 'max_ratio', 'bytes', 'probability', 'delay_ms'];
 
 /** Reads and validates a scenario against `config`; throws ConfigError listing every problem. */
 export function loadScenario(file: string, config: GatewayConfig): Scenario {
@@ -94,10 +102,10 @@ export function parseScenario(text: string, file: string, config: GatewayConfig)
 type SlotMap = ReadonlyMap<string, GatewayConfig['slots'][number]>;
 
 function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
-  const o = n.obj(STEP_KEYS, 'a step {"expect": ...} | {"fault": ...} | {"wait_ms": N}');
-  const kinds = ['expect', 'fault', 'wait_ms'].filter((k) => o.has(k));
+  const o = n.obj(STEP_KEYS, 'a step {"expect": ...} | {"fault": ...} | {"set": ...} | {"wait_ms": N}');
+  const kinds = ['expect', 'fault', 'set', 'wait_ms'].filter((k) => o.has(k));
   if (kinds.length !== 1) {
-    n.bad('exactly one of "expect", "fault" or "wait_ms"', kinds.length === 0 ? 'add "expect", "fault" or "wait_ms"' : `keep one of ${kinds.join(', ')}; put the others in steps of their own`, undefined);
+    n.bad('exactly one of "expect", "fault", "set" or "wait_ms"', kinds.length === 0 ? 'add "expect", "fault", "set" or "wait_ms"' : `keep one of ${kinds.join(', ')}; put the others in steps of their own`, undefined);
     return undefined;
   }
   const name = o.opt('name', (x) => x.text({ max: 128 }));
@@ -118,6 +126,17 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
   const unitReq = (): number => o.req('unit').int(0, 247, 'a Modbus unit id 0..247');
 
   if (o.has('wait_ms')) return { ...base, kind: 'wait', ms: o.req('wait_ms').int(0, MAX_WITHIN_MS) };
+
+  if (o.has('set')) {
+    const slot = slotOf('with a Modbus bus');
+    needs(slot, ['modbus-poller'], 'a scripted register value');
+    const unit = unitReq();
+    const rn = o.req('set');
+    const register = rn.text({ max: 64, what: 'a register name of the unit' });
+    const names = slot !== '' ? unitRegisterNames(slots.get(slot)!, unit) : [];
+    if (register !== '' && slot !== '' && !names.includes(register)) rn.bad(`a register of unit ${unit} of slot ${slot} (${names.join('|') || 'none'})`, didYouMean(register, names) || 'use a register name the unit has in the config', '');
+    return { ...base, kind: 'set', v: { slot, unit, register, value: o.req('value').num(-Number.MAX_VALUE, Number.MAX_VALUE, 'the value in engineering units (after scale and offset), e.g. 85.5') } };
+  }
 
   if (o.has('fault')) {
     const f = o.req('fault').choice(FAULTS);
@@ -246,6 +265,11 @@ function parseOutcome(n: Node): Outcome {
   if (codes.includes(s)) return { refused: s };
   if (s !== '') n.bad('"ok", "exception:N" (N 1..255) or a refusal code', didYouMean(s, ['ok', ...codes]) || `refusal codes: ${codes.join(', ')}`, undefined);
   return { ok: true };
+}
+
+function unitRegisterNames(s: GatewayConfig['slots'][number], unit: number): string[] {
+  const d = s.device;
+  return d.driver === 'modbus-poller' ? (d.units.find((u) => u.unit === unit)?.registers.map((r) => r.name) ?? []) : [];
 }
 
 function registerNames(s: GatewayConfig['slots'][number]): string[] {

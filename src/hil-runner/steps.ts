@@ -14,7 +14,8 @@ import { seeded } from '../sim/prng.js';
 import type { Session } from '../uzp/session/session.js';
 import { framingOf, type RunningSlot } from './equipment.js';
 import type { ReadingStore } from './reading-store.js';
-import type { Action, Expectation, Fault, Outcome, Step } from './scenario.js';
+import { encodeWords } from './register-values.js';
+import type { Action, Expectation, Fault, Outcome, SetValue, Step } from './scenario.js';
 
 export interface RunContext {
   readonly config: GatewayConfig;
@@ -35,7 +36,7 @@ export interface RunContext {
 
 export interface StepResult {
   readonly index: number;
-  readonly kind: 'expect' | 'fault' | 'wait';
+  readonly kind: Step['kind'];
   /** e.g. `readings rs485-1`, `fault unplug tty-1`. */
   readonly title: string;
   readonly name?: string;
@@ -49,6 +50,7 @@ export interface StepResult {
 
 export function stepTitle(s: Step): string {
   if (s.kind === 'wait') return `wait ${s.ms} ms`;
+  if (s.kind === 'set') return `set ${s.v.slot} unit ${s.v.unit} ${s.v.register}`;
   if (s.kind === 'fault') return `fault ${s.f.fault}${'slot' in s.f ? ` ${s.f.slot}` : ''}${'unit' in s.f ? ` unit ${s.f.unit}` : ''}`;
   const e = s.e;
   return e.expect === 'action' ? `action ${e.action.do} ${e.slot}` : `${e.expect} ${e.slot}`;
@@ -63,6 +65,7 @@ export async function runStep(s: Step, ctx: RunContext): Promise<StepResult> {
       await sleep(s.ms, ctx.stopWaiting);
       r = { ok: true, message: ctx.stopWaiting?.aborted === true ? `waited ${Math.round(performance.now() - t0)} ms (stopped early)` : `waited ${s.ms} ms` };
     } else if (s.kind === 'fault') r = { ok: true, message: await applyFault(s.f, ctx, s.index) };
+    else if (s.kind === 'set') r = { ok: true, message: setValue(s.v, ctx) };
     else r = await expect(s.e, ctx);
     return { ...base, ...r, ms: Math.round(performance.now() - t0) };
   } catch (e) {
@@ -139,6 +142,24 @@ async function applyFault(f: Fault, ctx: RunContext, index: number): Promise<str
       return 'line and slave faults cleared, the line plugged in';
     }
   }
+}
+
+/** A scripted value: the register's words (or bits) are fixed at `value`, encoded as the config declares. */
+function setValue(v: SetValue, ctx: RunContext): string {
+  const slot = ctx.config.slots.find((s) => s.id === v.slot)!;
+  const def = slot.device.driver === 'modbus-poller' ? slot.device.units.find((u) => u.unit === v.unit)?.registers.find((r) => r.name === v.register) : undefined;
+  if (def === undefined) throw new Error(`unit ${v.unit} of ${v.slot} has no register ${v.register}`);
+  const slave = busOf(slotOf(ctx, v.slot), v.slot).slave(v.unit);
+  if (def.table === 'coils' || def.table === 'discrete') {
+    for (let i = 0; i < def.count; i++) slave.setBit(def.table === 'coils' ? 'coils' : 'discreteInputs', def.address + i, v.value !== 0);
+    return `${v.register} of unit ${v.unit} reads ${v.value !== 0} from now on`;
+  }
+  // value = raw * scale + offset (docs/CONFIG.md), so the device stores (value - offset) / scale.
+  const raw = (v.value - def.offset) / def.scale;
+  const words = encodeWords(def, raw);
+  const table = def.table === 'holding' ? 'holdingRegisters' : 'inputRegisters';
+  for (let i = 0; i < def.count; i++) words.forEach((w, k) => slave.setRegister(table, def.address + i * words.length + k, w));
+  return `${v.register} of unit ${v.unit} reads ${v.value} from now on (raw words ${words.map((w) => `0x${w.toString(16).padStart(4, '0')}`).join(' ')})`;
 }
 
 function busOf(s: RunningSlot, slot: string): NonNullable<RunningSlot['bus']> {

@@ -36,13 +36,15 @@ describe('scenario file', () => {
           { fault: 'slow-slave', slot: 'rs485-1', unit: 7, delay_ms: 50, at_ms: 100, name: 'slow meter' },
           { fault: 'rn-kill' },
           { wait_ms: 10 },
+          { set: 'power', slot: 'rs485-1', unit: 7, value: 1500.5 },
         ],
         { name: 'all', interval_ms: 100 },
       ),
     );
     expect(s.name).toBe('all');
     expect(s.intervalMs).toBe(100);
-    expect(s.steps.map((x) => x.kind)).toEqual(['expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'fault', 'fault', 'wait']);
+    expect(s.steps.map((x) => x.kind)).toEqual(['expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'expect', 'fault', 'fault', 'wait', 'set']);
+    expect(s.steps[10]).toMatchObject({ v: { slot: 'rs485-1', unit: 7, register: 'power', value: 1500.5 } });
     expect(s.steps[0]).toMatchObject({ index: 0, line: 4, e: { expect: 'readings', slot: 'rs485-1', min: 1, withinMs: 5000, since: 'step' } });
     expect(s.steps[1]).toMatchObject({ e: { expect: 'readings', slot: 'tty-1', min: 2, withinMs: 10, since: 'start' } });
     const rest = s.steps.filter((_, i) => i !== 1);
@@ -64,6 +66,7 @@ describe('scenario file', () => {
         { fault: 'unplug', expect: 'readings', slot: 'tty-1' },
         { expect: 'values', slot: 'tty-1', match: '(' },
         { wait_ms: 10, colour: 'red' },
+        { set: 'temperature', slot: 'rs485-1', unit: 7, value: 1 },
       ]),
     );
     expect(got).toEqual([
@@ -74,9 +77,10 @@ describe('scenario file', () => {
       expect.stringMatching(/^s\.json:\d+: steps\[3\]\.outcome: .*did you mean PURPOSE_NOT_GRANTED\?/),
       expect.stringMatching(/^s\.json:\d+: steps\[4\]\.slot: expected a modbus-poller slot for latency/),
       expect.stringMatching(/^s\.json:\d+: steps\[5\]\.unit: .*add "unit"/),
-      expect.stringMatching(/^s\.json:\d+: steps\[6\]: expected exactly one of "expect", "fault" or "wait_ms".*keep one of expect, fault/),
+      expect.stringMatching(/^s\.json:\d+: steps\[6\]: expected exactly one of "expect", "fault", "set" or "wait_ms".*keep one of expect, fault/),
       expect.stringMatching(/^s\.json:\d+: steps\[7\]\.match: expected a JavaScript regular expression/),
       expect.stringMatching(/^s\.json:\d+: steps\[8\]\.colour: /),
+      expect.stringMatching(/^s\.json:\d+: steps\[9\]\.set: expected a register of unit 7 of slot rs485-1 \(energy\|power\), got "temperature"/),
     ]);
   });
 

@@ -85,17 +85,20 @@ const run = defineCommand({
     'actions under a Grant, per-slave diagnostics, latency as a multiple of the line time) and faults (unplug,',
     'replug, noise, flipped bits, dead or slow slaves, broker restart, RN kill). Everything is stopped by pid',
     'at the end. Exit 0 only when every expectation held; 1 otherwise; 2 for a bad config or scenario',
-    '(every problem listed with file, line, field and fix). Needs socat (and mosquitto for MQTT slots).',
+    '(every problem listed with file, line, field and fix). Needs socat; MQTT slots use mosquitto when',
+    'installed, else an embedded broker.',
     'Scenario format and examples: docs/HIL.md.',
   ].join('\n'),
   flags: {
     config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (docs/CONFIG.md); its key and trust files need not exist' },
     scenario: { type: 'string', placeholder: 'FILE', required: true, describe: 'the scenario (docs/HIL.md §Scenarios)' },
     junit: { type: 'string', placeholder: 'FILE', describe: 'also write a JUnit XML report there (for CI)' },
+    'no-mosquitto': { type: 'boolean', describe: 'use the embedded MQTT broker even if mosquitto is installed (it is used anyway when mosquitto is missing; it cannot be restarted, so a broker-restart fault needs mosquitto)' },
   },
   json: 'JSON lines: {"event":"note","text"} for each remapping and set-up fact, {"event":"step","step","kind","title","ok","ms","message",...} per step, then {"event":"summary","scenario","ok","exit_code","failed":[...]}',
   async run({ flags }, io) {
     const { runHil } = await import('../hil-runner/run.js');
+    const { virtualEquipment } = await import('../hil-runner/host.js');
     const report = await import('../hil-runner/report.js');
     const { ConfigError } = await import('../config/index.js');
     const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
@@ -107,6 +110,7 @@ const run = defineCommand({
       r = await runHil({
         configFile: flags.config,
         scenarioFile: flags.scenario,
+        host: virtualEquipment({ mosquitto: !flags['no-mosquitto'] }),
         stop: stop.signal,
         onNote: (n) => out({ event: 'note', text: n }, `  note ${n}`),
         onStep: (s) => out(report.stepJson(s), report.stepLine(s)),

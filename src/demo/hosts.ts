@@ -3,7 +3,7 @@
 //                 simulators in this (orchestrator) process; without socat there are no PTYs, so
 //                 the gateway runs the same simulators in-process on paced memory lines
 //                 (`uzpgw demo gateway`, see embedded-equipment.ts)
-//   MQTT broker   mosquitto on a free loopback port; without it the embedded broker (mqtt/broker.ts)
+//   MQTT broker   mosquitto on a free loopback port; without it the embedded broker (sim/mqtt-broker.ts)
 //                 in this process, also loopback only. The MQTT machine runs here in both cases.
 
 import { rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { MqttDevice } from '../sim/mqtt-device.js';
 import { Mosquitto } from '../sim/mosquitto.js';
 import { VirtualLine } from '../sim/virtual-line.js';
 import { MQTT_SLOT, SERIAL_SLOTS, startSerialSimulator, type Simulator } from './equipment.js';
-import { EmbeddedMqttBroker } from './mqtt/broker.js';
+import { EmbeddedMqttBroker } from '../sim/mqtt-broker.js';
 import { SimErrorCode } from '../sim/errors.js';
 import { isCodedError } from '../lib/errors.js';
 import { signalPid } from '../hil-runner/children.js';

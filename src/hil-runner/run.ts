@@ -140,7 +140,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     note(`throwaway trust domain in ${dir}`);
     const ptyDir = at('pty');
     mkdirSync(ptyDir);
-    equipment = await (o.host ?? virtualEquipment).start(config, ptyDir, { intervalMs: scenario.intervalMs, note });
+    equipment = await (o.host ?? virtualEquipment()).start(config, ptyDir, { intervalMs: scenario.intervalMs, note });
     o.onEquipment?.(equipment);
     stop.throwIfAborted();
 
@@ -179,7 +179,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
       session: () => op.session(),
       restrictedSession: (slot, purposes) => op.restrictedSession(slot, purposes, Date.now()),
       restartBroker: async () => {
-        if (eq.restartBroker === undefined) throw new Error('the run has no broker it can restart (the config has no MQTT slot)');
+        if (eq.restartBroker === undefined) throw new Error(eq.brokerUrl === undefined ? 'the run has no broker (the config has no MQTT slot)' : 'the embedded broker cannot be restarted: broker-restart needs mosquitto');
         await eq.restartBroker();
       },
       killRn: async () => {

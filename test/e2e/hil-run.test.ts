@@ -130,6 +130,32 @@ describe('uzpgw hil run (issue #15)', () => {
     expect(child.stdout()).toBe('');
   }, 30_000);
 
+  it('--no-mosquitto: MQTT slots on the embedded broker; a fault it cannot carry out is an error, named as such', async () => {
+    const scenario = join(dir, 'embedded-broker.json');
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        kind: 'uzp-gw/hil-scenario',
+        steps: [
+          { expect: 'readings', slot: 'net-1', min: 2 },
+          { expect: 'action', slot: 'net-1', do: 'mqtt.publish', topic: 'plant/press-2/cmd/stop', payload: '1', outcome: 'ok' },
+          { fault: 'broker-restart' },
+        ],
+      }),
+    );
+    const junit = join(dir, 'embedded-broker.xml');
+    const child = spawnCli(['hil', 'run', '--config', 'docs/examples/hil/rpi-cm4-rs485/gateway.json', '--scenario', scenario, '--junit', junit, '--json', '--no-mosquitto']);
+    const { code } = await child.exited;
+    const lines = child.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.some((l) => l.event === 'note' && /MQTT broker: embedded at mqtt:\/\/127\.0\.0\.1:\d+ \(--no-mosquitto/.test(String(l.text)))).toBe(true);
+    const steps = lines.filter((l) => l.event === 'step') as unknown as StepLine[];
+    expect(steps.map((s) => [s.ok, s.error === true])).toEqual([[true, false], [true, false], [false, true]]);
+    expect(steps[2]!.message).toMatch(/could not be carried out: .*needs mosquitto|no broker it can restart/);
+    expect(code).toBe(1);
+    const xml = checkJunit(junit);
+    expect(xml).toMatch(/<testsuite [^>]*failures="0" errors="1"/);
+  }, 60_000);
+
   const examples = readdirSync('docs/examples/hil').sort();
   it.each(examples)('runs the docs example for board %s and passes', async (board) => {
     const base = join('docs/examples/hil', board);

@@ -5,7 +5,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedMqttBroker } from '../../src/demo/mqtt/broker.js';
+import { EmbeddedMqttBroker } from '../../src/sim/mqtt-broker.js';
 import { fromHex } from '../../src/uzp/bytes.js';
 import { auditSockets } from '../helpers/proc-sockets.js';
 import { FakeClock } from '../helpers/fake-clock.js';

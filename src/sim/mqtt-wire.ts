@@ -5,8 +5,8 @@
 // MQTT 3.1.1 asks of a server. Every refusal is a DecodeError; the broker closes that connection.
 
 import { generate, parser as mqttParser, type Packet, type Parser } from 'mqtt-packet';
-import { CommonCode, DecodeError } from '../../lib/errors.js';
-import { isTopicFilter } from '../../lib/mqtt-topics.js';
+import { CommonCode, DecodeError } from '../lib/errors.js';
+import { isTopicFilter } from '../lib/mqtt-topics.js';
 
 /** The largest packet accepted, fixed header included; a longer one is refused on its header. */
 export const MAX_PACKET = 256 * 1024;

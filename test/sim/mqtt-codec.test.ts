@@ -8,7 +8,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedMqttBroker } from '../../src/demo/mqtt/broker.js';
+import { EmbeddedMqttBroker } from '../../src/sim/mqtt-broker.js';
 import { isTopicName } from '../../src/lib/mqtt-topics.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 

@@ -102,8 +102,10 @@ const run = defineCommand({
     const report = await import('../hil-runner/report.js');
     const { ConfigError } = await import('../config/index.js');
     const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
+    // Ctrl-C once: the steps left are skipped and everything stops in order; again: killed by pid now.
     const stop = new AbortController();
-    const onSignal = (): void => stop.abort();
+    const force = new AbortController();
+    const onSignal = (): void => (stop.signal.aborted ? force.abort() : stop.abort());
     for (const s of INTERRUPTS) process.on(s, onSignal);
     let r;
     try {
@@ -112,6 +114,7 @@ const run = defineCommand({
         scenarioFile: flags.scenario,
         host: virtualEquipment({ mosquitto: !flags['no-mosquitto'] }),
         stop: stop.signal,
+        force: force.signal,
         onNote: (n) => out({ event: 'note', text: n }, `  note ${n}`),
         onStep: (s) => out(report.stepJson(s), report.stepLine(s)),
       });

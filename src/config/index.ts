@@ -2,7 +2,7 @@
 
 export { BOARDS_DIR, boardIds, checkBoardText, listBoards, loadBoard } from './boards.js';
 export { boardToJson } from './board-json.js';
-export { checkConfigFile, checkConfigText, loadGatewayConfig, type CheckOptions, type CheckResult } from './load.js';
+export { checkConfigFile, checkConfigText, loadGatewayConfig, MAX_CONFIG_FILE, type CheckOptions, type CheckResult } from './load.js';
 export { canonicalConfig, configDigest, configDigestHex, jcs } from './digest.js';
 export { ConfigError, formatIssue, IssueLog, type ConfigIssue, type Severity } from './issues.js';
 // The validator's cursor, also for files shaped like a config (`uzpgw hil run` scenarios)

@@ -12,12 +12,14 @@
 //      the equipment; the directory (it holds the domain's root key) is removed.
 // The verdict is the report's (report.ts): every expectation held and every step carried out.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkConfigText, ConfigError } from '../config/index.js';
-import { isCodedError } from '../lib/errors.js';
+import { checkConfigText, ConfigError, MAX_CONFIG_FILE } from '../config/index.js';
+import { CommonCode, isCodedError } from '../lib/errors.js';
+import { readFileCapped } from '../files/fsutil.js';
+import { utf8Text } from '../files/json.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { CliChild, stopInOrder, type Role } from './children.js';
@@ -94,12 +96,12 @@ const DRIVERS_WITH_READINGS = new Set(['modbus-poller', 'serial-line', 'mqtt-bri
  */
 export async function runHil(o: HilRunOptions): Promise<HilRun> {
   const configFile = resolve(o.configFile);
-  const text = readFileSync(configFile, 'utf8');
+  const text = utf8Text(readFileCapped(o.configFile, MAX_CONFIG_FILE, 'gateway config').bytes, o.configFile, CommonCode.CONFIG_INVALID);
   // The config's own files (keys, trust) are not needed: the run makes its own.
   const checked = checkConfigText(text, configFile, { checkFiles: false });
   if (checked.config === undefined || checked.board === undefined) throw new ConfigError(o.configFile, checked.issues);
   const config = checked.config;
-  const scenario: Scenario = o.scenario ?? loadScenario(resolve(o.scenarioFile ?? ''), config);
+  const scenario: Scenario = o.scenario ?? loadScenario(o.scenarioFile ?? '', config);
   const provider = o.provider ?? nodeProvider;
   const stop = o.stop ?? new AbortController().signal;
   const t0 = performance.now();

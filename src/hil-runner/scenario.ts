@@ -3,7 +3,9 @@
 // config's own validator (file, line, field, what was expected, what was found, how to fix it),
 // every problem at once. Slot ids are checked against the config the scenario runs with.
 
-import { readFileSync } from 'node:fs';
+import { readFileCapped } from '../files/fsutil.js';
+import { utf8Text } from '../files/json.js';
+import { CommonCode } from '../lib/errors.js';
 import { ConfigError, IssueLog, Node, type GatewayConfig, type Obj } from '../config/index.js';
 import { DEVICE_REFUSAL_CODES, REFUSAL_CODES } from '../hil/refusals.js';
 import { readJson } from '../lib/strict-json.js';
@@ -74,9 +76,12 @@ export interface Scenario {
 
 const STEP_KEYS = ['name', 'at_ms', 'since', 'expect', 'fault', 'set', 'wait_ms', 'slot', 'min', 'max', 'within_ms', 'register', 'unit', 'match', 'samples', 'do', 'table', 'address', 'count', 'value', 'text', 'echo', 'topic', 'payload', 'filter', 'outcome', 'purposes', 'counter', 'state', 'max_ratio', 'bytes', 'probability', 'delay_ms'];
 
-/** Reads and validates a scenario against `config`; throws ConfigError listing every problem. */
+/** A scenario file's size limit (a scenario is steps, not data). */
+const MAX_SCENARIO_FILE = 1024 * 1024;
+
+/** Reads and validates a scenario against `config`; throws ConfigError listing every problem (FILE_* when unreadable). */
 export function loadScenario(file: string, config: GatewayConfig): Scenario {
-  return parseScenario(readFileSync(file, 'utf8'), file, config);
+  return parseScenario(utf8Text(readFileCapped(file, MAX_SCENARIO_FILE, 'scenario').bytes, file, CommonCode.USAGE), file, config);
 }
 
 export function parseScenario(text: string, file: string, config: GatewayConfig): Scenario {

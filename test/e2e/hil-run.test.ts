@@ -7,11 +7,11 @@
 //     every step ok, nothing left running.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidAlive, spawnCli, stopAll } from '../helpers/processes.js';
+import { pidAlive, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
 
 const XSD = 'test/fixtures/junit.xsd';
 const dir = mkdtempSync(join(tmpdir(), 'uzpgw-hil-run-test-'));
@@ -154,6 +154,29 @@ describe('uzpgw hil run (issue #15)', () => {
     expect(code).toBe(1);
     const xml = checkJunit(junit);
     expect(xml).toMatch(/<testsuite [^>]*failures="0" errors="1"/);
+  }, 60_000);
+
+  it('Ctrl-C (SIGINT) mid-run: the steps left are skipped, everything it started is stopped by pid, exit 1', async () => {
+    const scenario = join(dir, 'long.json');
+    writeFileSync(scenario, JSON.stringify({ kind: 'uzp-gw/hil-scenario', steps: [{ expect: 'readings', slot: 'tty-1', min: 1 }, { wait_ms: 60_000 }, { expect: 'readings', slot: 'rs485-1' }] }));
+    const child = spawnCli(['hil', 'run', '--config', 'docs/examples/hil/virtual/gateway.json', '--scenario', scenario, '--json']);
+    await waitForJsonLine(child, (v) => v.event === 'step' && v.step === 1);
+    const notes = child
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{"event":"note"'))
+      .map((l) => String((JSON.parse(l) as { text: string }).text));
+    const pids = [...brokerPids(notes), ...notes.flatMap((n) => /socat PTY pairs \(pids ([\d, ]+)\)/.exec(n)?.[1]!.split(', ').map(Number) ?? [])];
+    expect(pids.length).toBeGreaterThanOrEqual(4); // mosquitto and three socat
+    const dirNote = notes.find((n) => n.startsWith('throwaway trust domain in '))!;
+    process.kill(child.pid, 'SIGINT');
+    const { code } = await child.exited;
+    expect(code).toBe(1);
+    const lines = child.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.event === 'step').map((l) => [l.step, l.ok])).toEqual([[1, true], [2, true]]);
+    expect(lines.at(-1)).toMatchObject({ event: 'summary', ok: false, setup_error: 'interrupted before step 3' });
+    expect(pids.filter(pidAlive)).toEqual([]);
+    expect(existsSync(dirNote.slice('throwaway trust domain in '.length))).toBe(false);
   }, 60_000);
 
   const examples = readdirSync('docs/examples/hil').sort();

@@ -41,9 +41,12 @@ export class RunOperator {
     private readonly domain: ThrowawayDomain,
     /** Slots whose readings are tailed into `store`. */
     private readonly tailed: readonly string[],
-    private readonly grantFile: string,
+    /** Issues the full-authority Grant when the session is first needed (a run that never acts as this operator, the demo's, never holds one). */
+    private readonly issueGrant: () => string,
     private readonly store: ReadingStore,
   ) {}
+
+  private grantFile: string | undefined;
 
   private files(grant: string): { key: string; pcert: string; trust: string; rnSet: string; grant: string } {
     const at = (f: string): string => join(this.domain.dir, f);
@@ -59,6 +62,7 @@ export class RunOperator {
 
   private async connect(): Promise<Session> {
     this.conn?.close();
+    this.grantFile ??= this.issueGrant();
     const conn = await connectOperator(this.files(this.grantFile), fromHex(this.domain.gatewayCid), { provider: this.provider, maxWaitMs: CONTINUITY_WAIT_MS });
     if (this.closed) {
       conn.close();

@@ -25,6 +25,7 @@ import { nodeProvider } from '../uzp/crypto/node.js';
 import { CliChild, stopInOrder, type Role } from './children.js';
 import { createDomain, FILES, issueGrant, issueRnSet, type ThrowawayDomain } from './domain.js';
 import { virtualEquipment, type EquipmentHost, type HostedEquipment } from './host.js';
+import { pause } from './pause.js';
 import { ReadingStore } from './reading-store.js';
 import { remapConfig } from './remap.js';
 import { passed, type RunReport } from './report.js';
@@ -37,7 +38,6 @@ export interface RunStack {
   readonly dir: string;
   readonly domain: ThrowawayDomain;
   readonly store: ReadingStore;
-  readonly signal: AbortSignal;
   /** Starts `uzpgw args…`, stopped with the run (operators first). */
   start(role: Role, label: string, args: readonly string[]): Promise<CliChild>;
 }
@@ -61,7 +61,6 @@ export interface HilRunOptions {
   readonly onStep?: (r: StepResult) => void;
   readonly onNote?: (note: string) => void;
   readonly onChild?: (c: CliChild) => void;
-  readonly onEquipment?: (e: HostedEquipment) => void;
   /** The stop is starting (the demo says so on its screen). */
   readonly onStopping?: () => void;
   /**
@@ -138,12 +137,12 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
   o.force?.addEventListener('abort', onForce, { once: true });
   try {
     stop.throwIfAborted();
-    const domain = createDomain(provider, dir, Date.now(), o.domainName ?? 'hil');
+    // Said first: the directory exists now and holds the root key until the run removes it.
     note(`throwaway trust domain in ${dir}`);
+    const domain = createDomain(provider, dir, Date.now(), o.domainName ?? 'hil');
     const ptyDir = at('pty');
     mkdirSync(ptyDir);
     equipment = await (o.host ?? virtualEquipment()).start(config, ptyDir, { intervalMs: scenario.intervalMs, note });
-    o.onEquipment?.(equipment);
     stop.throwIfAborted();
 
     let rnAddress = '127.0.0.1:0';
@@ -164,11 +163,11 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     note('gateway attached to the RN (outbound link; it listens on nothing)');
 
     const runSlots = config.slots.filter((s) => !remapped.skipped.some((k) => k.slot === s.id));
-    const grant = issueGrant(provider, domain, { name: 'operator-all', purposes: allPurposes(runSlots), slots: runSlots.map((s) => s.id), nowMs: Date.now() });
+    const grant = (): string => issueGrant(provider, domain, { name: 'operator-all', purposes: allPurposes(runSlots), slots: runSlots.map((s) => s.id), nowMs: Date.now() });
     const tailed = o.operatorTails === false ? [] : runSlots.filter((s) => DRIVERS_WITH_READINGS.has(s.device.driver)).map((s) => s.id);
     operator = new RunOperator(provider, domain, tailed, grant, store);
     if (tailed.length > 0) await operator.session();
-    await o.withStack?.({ dir, domain, store, signal: stop, start });
+    await o.withStack?.({ dir, domain, store, start });
 
     const op = operator;
     const eq = equipment;
@@ -235,19 +234,6 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     killed: killed.map((c) => c.label),
     stopMs,
   };
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export { passed };

@@ -35,6 +35,9 @@ function received(m) {
 // ---- UZP ----
 
 const links = new Set();
+/** rn-scale: held links by their CID (hex), and the stitches made on them. */
+const byCid = new Map();
+const stitches = [];
 const sessions = new Map(); // key -> { session, channel }
 
 function uzpSetup(a) {
@@ -226,6 +229,9 @@ async function holdLinks(a) {
       const t = Date.now();
       try {
         const link = await attach(a.rnAddress, trust, me);
+        // rn-scale: take every OFFER (an RN-level stitch, nothing is relayed on it).
+        if (a.acceptOffers === true) link.on('offer', (o) => stitches.push(o.accept()));
+        byCid.set(m.cid, link);
         link.accept();
         break;
       } catch (e) {
@@ -254,7 +260,36 @@ async function holdTls(a) {
   return { open: held.filter((s) => !s.destroyed).length };
 }
 
+/**
+ * rn-scale: JOINs from links held here to targets held anywhere, `inFlight` at a time, each with its
+ * own Grant; the CH1 is 64 opaque bytes (the RN never parses it). Resolves with how many the RN
+ * stitched and how long the whole batch took.
+ */
+async function joinPairs(a) {
+  const ch1 = new Uint8Array(64).fill(1);
+  let next = 0;
+  let stitched = 0;
+  const errors = new Map();
+  const t0 = nowNs();
+  const worker = async () => {
+    while (next < a.pairs.length) {
+      const p = a.pairs[next++];
+      try {
+        stitches.push(await byCid.get(p.initiator).join(fromHex(p.target), fromHex(p.grant), ch1));
+        stitched++;
+      } catch (e) {
+        const k = e?.code ?? String(e);
+        errors.set(k, (errors.get(k) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: a.inFlight }, worker));
+  return { stitched, ns: String(nowNs() - t0), errors: Object.fromEntries(errors) };
+}
+
 function closeAll() {
+  for (const s of stitches.splice(0)) s.close?.();
+  byCid.clear();
   for (const st of sessions.values()) {
     if (st.kind === 'uzp') st.session.close();
     else st.socket.destroy();
@@ -284,6 +319,11 @@ const commands = {
   holdLinks,
   holdTls,
   closeAll,
+  joinPairs,
+  /** Stitches of this process not ended (rn-scale). */
+  stitchCount: () => stitches.filter((x) => !x.closed).length,
+  /** RnLinks of this process still attached (rn-scale: what is held at the end, not only what attached). */
+  linkCount: () => [...links].filter((l) => l.attached).length,
   /** Block-engine counters of each UZP stream (retransmits show RN drops under load). */
   stats: () => Object.fromEntries([...sessions].filter(([, st]) => st.kind === 'uzp').map(([k, st]) => [k, st.session.stats])),
 };

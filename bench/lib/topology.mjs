@@ -12,11 +12,11 @@ import { CLI, LIB, log, profileArgs, spawnNode, spawnPeer, stop, waitForJsonLine
  * A UZP domain with a gateway (responder) and an operator (initiator), a Grant operator -> gateway,
  * and a running RN. `nodeArgs` go before the CLI path (e.g. --expose-gc).
  */
-export async function startUzp(dir, { nodeArgs = [], logLevel = 'warn' } = {}) {
+export async function startUzp(dir, { nodeArgs = [], logLevel = 'warn', rnArgs = [] } = {}) {
   const domain = new BenchDomain();
   const rn = domain.member('rn');
   const files = domain.writeRnFiles(dir, rn);
-  const proc = spawnNode('rn', CLI, ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--log-level', logLevel], { nodeArgs: [...profileArgs('rn'), ...nodeArgs] });
+  const proc = spawnNode('rn', CLI, ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--log-level', logLevel, ...rnArgs], { nodeArgs: [...profileArgs('rn'), ...nodeArgs] });
   const { address } = await waitForJsonLine(proc, (v) => v.event === 'listening');
   const rnSet = domain.rnSet(rn, address);
   const gateway = domain.member('gateway');

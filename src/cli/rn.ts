@@ -17,7 +17,7 @@ import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
-import { RN_DRAIN_MS, RN_MAX_LINKS, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE } from '../uzp/link/constants.js';
+import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE, RN_PREAUTH_BURST, RN_PREAUTH_RATE_PER_S } from '../uzp/link/constants.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
@@ -52,6 +52,12 @@ export const command = defineCommand({
       default: RN_MAX_PREAUTH_PER_SOURCE,
       describe: 'unauthenticated connections one source address (IPv6: one /64) may hold at once; a source endpoints attached from recently gets a multiple',
     },
+    // Per-source admission (docs/PROFILE.md §RN admission under load). The defaults suit the
+    // internet; many endpoints behind one address (a NAT, a load test from 127.0.0.1) need more.
+    'preauth-rate': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_PREAUTH_RATE_PER_S, describe: 'new connections per second one source address may open (its token bucket; refused ones are closed before a byte is read)' },
+    'preauth-burst': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_PREAUTH_BURST, describe: 'the burst of that bucket' },
+    'hello-rate': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_HELLO_RATE_PER_S, describe: 'attachment handshakes (HELLO) per second one source address may start' },
+    'hello-burst': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_HELLO_BURST, describe: 'the burst of that bucket' },
     'drain-ms': { type: 'int', placeholder: 'MS', min: 0, max: 3_600_000, default: RN_DRAIN_MS, describe: 'on SIGTERM: how long attached endpoints are told (DRAIN) and given to leave before the RN closes' },
     'require-attestation': {
       type: 'boolean',
@@ -85,7 +91,8 @@ export const command = defineCommand({
     }
 
     const artefacts = new RnArtefacts({ trust, log });
-    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts });
+    const rates = { preauthRatePerS: flags['preauth-rate'], preauthBurst: flags['preauth-burst'], helloRatePerS: flags['hello-rate'], helloBurst: flags['hello-burst'] };
+    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts, ...rates });
     const address = await rn.listen(listen.host, listen.port);
     if (requireAttestation) log.info({ event: 'attestation_required' }, 'gateways are offered stitches only after attesting their attachment');
     io.stdout.write(JSON.stringify({ event: 'listening', address }) + '\n');

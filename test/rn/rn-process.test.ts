@@ -235,7 +235,21 @@ describe('uzpgw rn: usage and file errors', () => {
   it('--help exits 0 and names every option', async () => {
     const c = spawnCli(['rn', '--help']);
     expect((await c.exited).code).toBe(0);
-    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--require-attestation', '--log-level']) expect(c.stdout()).toContain(f);
+    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--preauth-rate', '--preauth-burst', '--hello-rate', '--hello-burst', '--require-attestation', '--log-level']) expect(c.stdout()).toContain(f);
+  });
+
+  // (The default bucket, burst 40, admits far more than three: the tests above attach more from 127.0.0.1.)
+  it('--hello-rate / --hello-burst set the per-source HELLO bucket: a burst of 2 admits two quick attachments from 127.0.0.1 and refuses the third', async () => {
+    const small = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--hello-rate', '1', '--hello-burst', '2', '--log-level', 'debug']);
+    const { address: at } = await waitForJsonLine<{ address: string }>(small, (v) => v.event === 'listening');
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [at] }]));
+    const attachAt = (m: Member): Promise<RnLink> => RnLink.attach({ address: at, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
+    const ok = [await attachAt(d.member('gateway')), await attachAt(d.member('gateway'))];
+    await expect(attachAt(d.member('gateway'))).rejects.toThrow();
+    await until(() => small.stderr().includes('"event":"rate_limited"'), 'the RN logging the refusal');
+    for (const l of ok) l.close();
+    expect(await stopProcess(small)).toEqual({ code: 0, signal: null });
   });
 
   it('bad flags exit 2 with a clear message', async () => {

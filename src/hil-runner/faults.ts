@@ -13,7 +13,6 @@ function slotOf(ctx: RunContext, slot: string): RunningSlot {
   return s;
 }
 
-
 export async function applyFault(f: Fault, ctx: RunContext, index: number): Promise<string> {
   switch (f.fault) {
     case 'broker-restart':

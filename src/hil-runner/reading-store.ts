@@ -15,14 +15,12 @@ const MAX_KEPT = 10_000;
 export class ReadingStore {
   private readonly kept = new Map<string, SeenReading[]>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly listeners = new Set<(slot: string, value: unknown) => void>();
 
   add(slot: string, value: unknown): void {
     const list = this.kept.get(slot) ?? [];
     list.push({ at: performance.now(), value });
     if (list.length > MAX_KEPT) list.splice(0, list.length - MAX_KEPT);
     this.kept.set(slot, list);
-    for (const l of this.listeners) l(slot, value);
     const w = this.waiters.get(slot);
     if (w === undefined) return;
     this.waiters.delete(slot);
@@ -31,16 +29,6 @@ export class ReadingStore {
 
   readings(slot: string): readonly SeenReading[] {
     return this.kept.get(slot) ?? [];
-  }
-
-  /** How many readings of `slot` arrived in all (including those no longer kept is not tracked: kept ones). */
-  count(slot: string): number {
-    return this.kept.get(slot)?.length ?? 0;
-  }
-
-  /** Calls `fn` for every reading from now on. */
-  onReading(fn: (slot: string, value: unknown) => void): void {
-    this.listeners.add(fn);
   }
 
   /** Resolves at the next reading of `slot`, after `ms`, or when `signal` aborts. */

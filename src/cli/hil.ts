@@ -102,6 +102,12 @@ const run = defineCommand({
     const report = await import('../hil-runner/report.js');
     const { ConfigError } = await import('../config/index.js');
     const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
+    // A report that could not be written is found out before the run, not after it.
+    if (flags.junit !== undefined) {
+      const { existsSync } = await import('node:fs');
+      const { dirname } = await import('node:path');
+      if (!existsSync(dirname(resolve(flags.junit)))) throw usageError(`--junit ${flags.junit}: the directory ${dirname(resolve(flags.junit))} does not exist; make it, or give another path`);
+    }
     // Ctrl-C once: the steps left are skipped and everything stops in order; again: killed by pid now.
     const stop = new AbortController();
     const force = new AbortController();
@@ -124,11 +130,16 @@ const run = defineCommand({
     } finally {
       for (const s of INTERRUPTS) process.off(s, onSignal);
     }
+    out(report.summaryJson(r), report.summaryLine(r));
     if (flags.junit !== undefined) {
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(resolve(flags.junit), report.junitXml(r));
+      try {
+        writeFileSync(resolve(flags.junit), report.junitXml(r));
+      } catch (e) {
+        // The run's verdict is printed above either way; only the report file is missing.
+        throw usageError(`--junit ${flags.junit}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make its directory, or give another path`);
+      }
     }
-    out(report.summaryJson(r), report.summaryLine(r));
     return report.passed(r) ? 0 : 1;
   },
 });

@@ -1,7 +1,7 @@
 // Where a run's equipment comes from. `uzpgw hil run` builds it from the config (equipment.ts on
-// socat PTYs, mosquitto or the embedded broker for MQTT slots: `virtualEquipment`); the demo brings its own host with its
-// fallbacks (socat missing: simulators inside the gateway process; mosquitto missing: an embedded
-// broker), and the runner does the rest the same way for both.
+// socat PTYs, mosquitto or the embedded broker for MQTT slots: `virtualEquipment`); the demo brings
+// its own host with its fallbacks (socat missing: simulators inside the gateway process; mosquitto
+// missing: an embedded broker), and the runner does the rest the same way for both.
 
 import type { GatewayConfig } from '../config/index.js';
 import { isCodedError } from '../lib/errors.js';

@@ -128,6 +128,11 @@ describe('uzpgw hil run (issue #15)', () => {
     expect(err).toMatch(/bad\.json:5: steps\[1\]\.fault: expected one of unplug\|replug.*got "unplg"; did you mean unplug\?/);
     expect(err).toMatch(/bad\.json:6: steps\[2\]\.slot: expected a modbus-poller slot for diagnostics, got "tty-1"; slot tty-1 is serial-line/);
     expect(child.stdout()).toBe('');
+    // A JUnit path that cannot be written is refused before anything starts, too.
+    const noDir = spawnCli(['hil', 'run', '--config', 'docs/examples/hil/virtual/gateway.json', '--scenario', 'docs/examples/hil/virtual/scenario.json', '--junit', join(dir, 'missing', 'r.xml')]);
+    expect((await noDir.exited).code).toBe(2);
+    expect(noDir.stderr()).toMatch(/--junit .*missing\/r\.xml: the directory .*missing does not exist/);
+    expect(noDir.stdout()).toBe('');
   }, 30_000);
 
   it('--no-mosquitto: MQTT slots on the embedded broker; a fault it cannot carry out is an error, named as such', async () => {

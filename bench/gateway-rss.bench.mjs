@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Mosquitto } from '../dist/sim/mosquitto.js';
-import { LIB, QUICK, SOAK_MIN, emit, log, median, rssBytes, runBench, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
+import { GC_NODE_ARGS, QUICK, SOAK_MIN, emit, log, median, rssBytes, runBench, settledRss, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
 import { gatewayFiles, modbusSlot, operatorSlot, peakRssBytes, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
 
@@ -24,7 +24,6 @@ const BAUD = 115_200;
 const PERIOD_MS = 100;
 // Running with data flowing before sampling; BENCH_RSS_WARM_MS overrides (e.g. to watch for growth).
 const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000));
-const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
 /** The shipped unit's NODE_OPTIONS (src/flash/unit.ts); BENCH_UNIT_FLAGS (space-separated) tries others (docs/BENCH.md). */
 const UNIT_FLAGS = process.env.BENCH_UNIT_FLAGS ? process.env.BENCH_UNIT_FLAGS.split(' ') : ['--max-semi-space-size=1'];
 const SOAK_EVERY_MS = 10_000;
@@ -37,16 +36,7 @@ async function sampleRss(proc) {
     running.push(rssBytes(proc.pid));
     await sleep(200);
   }
-  for (let i = 0; i < 2; i++) {
-    process.kill(proc.pid, 'SIGUSR2');
-    await sleep(300);
-  }
-  const gced = [];
-  for (let i = 0; i < 5; i++) {
-    gced.push(rssBytes(proc.pid));
-    await sleep(100);
-  }
-  return { running: median(running), gc: median(gced) };
+  return { running: median(running), gc: await settledRss(proc) };
 }
 
 const MB = (b) => `${(b / 1e6).toFixed(1)} MB`;

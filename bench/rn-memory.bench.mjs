@@ -6,7 +6,7 @@
 // are not charged to the N connections. Bytes per EP; ratio = uzp / tls (lower is better).
 
 import { join } from 'node:path';
-import { LIB, QUICK, emit, log, median, removeDir, rssBytes, runBench, sleep, spawnNode, spawnPeer, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
+import { GC_NODE_ARGS, LIB, QUICK, emit, log, removeDir, runBench, settledRss, sleep, spawnNode, spawnPeer, split, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
 import { startUzp } from './lib/topology.mjs';
 import { makeTlsPki } from './lib/certs.mjs';
 
@@ -16,27 +16,6 @@ const WARMUP = QUICK ? 10 : 20;
 const EP_PROCESSES = 4;
 // The RN admits 20 HELLOs/s per source address, and every EP here comes from 127.0.0.1.
 const ATTACH_RATE_PER_S = 19;
-const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
-
-/** Full GC (twice, via the preload), then the median of 5 VmRSS samples. */
-async function settledRss(proc) {
-  for (let i = 0; i < 2; i++) {
-    process.kill(proc.pid, 'SIGUSR2');
-    await sleep(300);
-  }
-  const xs = [];
-  for (let i = 0; i < 5; i++) {
-    xs.push(rssBytes(proc.pid));
-    await sleep(100);
-  }
-  return median(xs);
-}
-
-function split(items, k) {
-  const out = Array.from({ length: k }, () => []);
-  items.forEach((x, i) => out[i % k].push(x));
-  return out;
-}
 
 async function uzpSide(dir, eps) {
   const uzp = await startUzp(dir, { nodeArgs: GC_NODE_ARGS });

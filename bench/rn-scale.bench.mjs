@@ -18,7 +18,7 @@
 // Not measured yet (issue #16): the fabric lines (cross-RN throughput and first byte).
 
 import { join } from 'node:path';
-import { LIB, QUICK, emit, log, median, removeDir, rssBytes, runBench, sleep, spawnNode, spawnPeer, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
+import { GC_NODE_ARGS, LIB, QUICK, emit, log, removeDir, runBench, settledRss, sleep, spawnNode, spawnPeer, split, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
 import { startUzp } from './lib/topology.mjs';
 import { makeTlsPki } from './lib/certs.mjs';
 
@@ -26,7 +26,6 @@ const BENCH = 'rn-scale';
 const GOAL = 10_000;
 const N = QUICK ? 600 : GOAL;
 const EP_PROCESSES = 4;
-const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
 const RN_ARGS = ['--max-links', String(N + 100), '--max-preauth', '4096', '--max-preauth-per-source', '4096', '--preauth-rate', '100000', '--preauth-burst', '100000', '--hello-rate', '100000', '--hello-burst', '100000'];
 /** Per EP process; the attach loop is sequential, so this is a ceiling, not a pace. */
 const RATE_PER_PROCESS = 100_000;
@@ -34,25 +33,6 @@ const RATE_PER_PROCESS = 100_000;
 const JOINS_IN_FLIGHT = 32;
 const PAIRS_GOAL = 5_000;
 const STITCH_RATE_GOAL = 1_000;
-
-async function settledRss(proc) {
-  for (let i = 0; i < 2; i++) {
-    process.kill(proc.pid, 'SIGUSR2');
-    await sleep(300);
-  }
-  const xs = [];
-  for (let i = 0; i < 5; i++) {
-    xs.push(rssBytes(proc.pid));
-    await sleep(100);
-  }
-  return median(xs);
-}
-
-function split(items, k) {
-  const out = Array.from({ length: k }, () => []);
-  items.forEach((x, i) => out[i % k].push(x));
-  return out;
-}
 
 async function uzpSide(dir, eps) {
   const uzp = await startUzp(dir, { nodeArgs: GC_NODE_ARGS, rnArgs: RN_ARGS });

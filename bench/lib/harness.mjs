@@ -261,6 +261,30 @@ export function rssBytes(pid) {
 }
 
 /** Runs `main`, always stopping every child afterwards; exit code 1 on failure. */
+/** Node flags of a process whose RSS a bench samples: SIGUSR2 runs two full GCs (gc-on-signal.mjs). */
+export const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
+
+/** VmRSS after two full GCs (the process runs with GC_NODE_ARGS): the median of 5 reads 100 ms apart. */
+export async function settledRss(proc) {
+  for (let i = 0; i < 2; i++) {
+    process.kill(proc.pid, 'SIGUSR2');
+    await sleep(300);
+  }
+  const xs = [];
+  for (let i = 0; i < 5; i++) {
+    xs.push(rssBytes(proc.pid));
+    await sleep(100);
+  }
+  return median(xs);
+}
+
+/** `items` dealt round-robin into `k` lists (item i to list i % k). */
+export function split(items, k) {
+  const out = Array.from({ length: k }, () => []);
+  items.forEach((x, i) => out[i % k].push(x));
+  return out;
+}
+
 export async function runBench(name, main) {
   const t0 = Date.now();
   try {

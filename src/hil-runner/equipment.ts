@@ -120,8 +120,7 @@ export async function startEquipment(config: GatewayConfig, dir: string, o: { re
         continue;
       }
       if (plan.kind === 'mqtt-machine') {
-        const d = s.device as { readonly subscribe: readonly string[] };
-        const machine = await MqttMachine.start({ url: plan.broker, filters: d.subscribe, intervalMs, clientId: `uzpgw-hil-${s.id}-${process.pid}` });
+        const machine = await MqttMachine.start({ url: plan.broker, topics: plan.topics, intervalMs, clientId: `uzpgw-hil-${s.id}-${process.pid}` });
         machines.push(machine);
         slots.push({ plan, machine });
         continue;

@@ -54,7 +54,7 @@ async function expectReadings(e: Extract<Expectation, { expect: 'readings' }>, c
  * message's payload (a JSON number, or a JSON object's "value"; `match` sees the payload text); a
  * serial line's first number.
  */
-export function readingFacts(v: unknown): { num?: number; text: string; register?: string; unit?: number } {
+function readingFacts(v: unknown): { num?: number; text: string; register?: string; unit?: number } {
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
   if (typeof o.name === 'string' && 'value' in o) {
     const num = typeof o.value === 'number' ? o.value : typeof o.value === 'bigint' ? Number(o.value) : undefined;

@@ -22,9 +22,10 @@ export class MqttMachine {
     readonly topics: readonly string[],
   ) {}
 
-  static async start(o: { readonly url: string; readonly filters: readonly string[]; readonly intervalMs: number; readonly clientId: string }): Promise<MqttMachine> {
+  /** `topics`: one per subscribed filter (topicFor), as the equipment plan lists them. */
+  static async start(o: { readonly url: string; readonly topics: readonly string[]; readonly intervalMs: number; readonly clientId: string }): Promise<MqttMachine> {
     const client = await connectAsync(o.url, { clientId: o.clientId, reconnectPeriod: 250, connectTimeout: 5000 });
-    const m = new MqttMachine(client, [...new Set(o.filters.map(topicFor))]);
+    const m = new MqttMachine(client, [...new Set(o.topics)]);
     m.timer = setInterval(() => m.publish(), o.intervalMs);
     m.publish();
     return m;

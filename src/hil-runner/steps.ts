@@ -46,7 +46,7 @@ export interface StepResult {
   readonly message: string;
 }
 
-export function stepTitle(s: Step): string {
+function stepTitle(s: Step): string {
   if (s.kind === 'wait') return `wait ${s.ms} ms`;
   if (s.kind === 'set') return `set ${s.v.slot} unit ${s.v.unit} ${s.v.register}`;
   if (s.kind === 'fault') return `fault ${s.f.fault}${'slot' in s.f ? ` ${s.f.slot}` : ''}${'unit' in s.f ? ` unit ${s.f.unit}` : ''}`;

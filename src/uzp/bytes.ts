@@ -17,6 +17,12 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Constant-time equality for equal-length inputs (length itself is not secret). */
+/** `b` itself when it is a Uint8Array of exactly `n` bytes; a RangeError naming `what` otherwise (encoders' input checks). */
+export function fixedLength(b: Uint8Array, n: number, what: string): Uint8Array {
+  if (!(b instanceof Uint8Array) || b.length !== n) throw new RangeError(`${what}: expected ${n} bytes, got ${(b as Uint8Array | undefined)?.length}`);
+  return b;
+}
+
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;

@@ -3,7 +3,7 @@
 // plus the RELAY payload. Bytes in docs/PROFILE.md; every decoder rejects trailing
 // bytes and throws only DecodeError.
 
-import { Reader, Writer } from '../bytes.js';
+import { fixedLength, Reader, Writer } from '../bytes.js';
 import { AEAD_TAG_LENGTH, ED25519_PUBLIC_LENGTH, ED25519_SIGNATURE_LENGTH, X25519_KEY_LENGTH } from '../crypto/provider.js';
 import { LINK_VERSION, MAX_PCERT_BYTES, NONCE_LENGTH } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
@@ -46,16 +46,11 @@ export const OK_SEALED_LENGTH = OK_INNER_LENGTH + AEAD_TAG_LENGTH;
 export const AUTH_SEALED_MIN = 4 + ED25519_SIGNATURE_LENGTH + AEAD_TAG_LENGTH;
 export const AUTH_SEALED_MAX = 4 + MAX_PCERT_BYTES + ED25519_SIGNATURE_LENGTH + AEAD_TAG_LENGTH;
 
-function fixed(b: Uint8Array, n: number, what: string): Uint8Array {
-  if (!(b instanceof Uint8Array) || b.length !== n) throw new RangeError(`${what}: expected ${n} bytes, got ${b?.length}`);
-  return b;
-}
-
 export function encodeHello(m: Hello): Uint8Array {
   return new Writer(HELLO_LENGTH)
     .u8(m.version)
-    .bytes(fixed(m.ephEp, X25519_KEY_LENGTH, 'eph_ep'))
-    .bytes(fixed(m.nonceEp, NONCE_LENGTH, 'nonce_ep'))
+    .bytes(fixedLength(m.ephEp, X25519_KEY_LENGTH, 'eph_ep'))
+    .bytes(fixedLength(m.nonceEp, NONCE_LENGTH, 'nonce_ep'))
     .finish();
 }
 
@@ -72,9 +67,9 @@ export function decodeHello(b: Uint8Array): Hello {
 
 export function encodeHelloR(m: HelloR): Uint8Array {
   return new Writer(64 + HELLO_R_SEALED_LENGTH)
-    .bytes(fixed(m.ephRn, X25519_KEY_LENGTH, 'eph_rn'))
-    .bytes(fixed(m.nonceRn, NONCE_LENGTH, 'nonce_rn'))
-    .bytes(fixed(m.sealed, HELLO_R_SEALED_LENGTH, 'HELLO_R sealed'))
+    .bytes(fixedLength(m.ephRn, X25519_KEY_LENGTH, 'eph_rn'))
+    .bytes(fixedLength(m.nonceRn, NONCE_LENGTH, 'nonce_rn'))
+    .bytes(fixedLength(m.sealed, HELLO_R_SEALED_LENGTH, 'HELLO_R sealed'))
     .finish();
 }
 
@@ -89,8 +84,8 @@ export function decodeHelloR(b: Uint8Array): HelloR {
 
 export function encodeHelloRInner(m: HelloRInner): Uint8Array {
   return new Writer(HELLO_R_INNER_LENGTH)
-    .bytes(fixed(m.rnPublicKey, ED25519_PUBLIC_LENGTH, 'rn_public_key'))
-    .bytes(fixed(m.sigRn, ED25519_SIGNATURE_LENGTH, 'sig_rn'))
+    .bytes(fixedLength(m.rnPublicKey, ED25519_PUBLIC_LENGTH, 'rn_public_key'))
+    .bytes(fixedLength(m.sigRn, ED25519_SIGNATURE_LENGTH, 'sig_rn'))
     .finish();
 }
 
@@ -114,7 +109,7 @@ export function encodeAuthInner(m: AuthInner): Uint8Array {
   if (m.pcert.length > MAX_PCERT_BYTES) throw new RangeError(`pcert: ${m.pcert.length} bytes exceeds ${MAX_PCERT_BYTES}`);
   return new Writer(4 + m.pcert.length + ED25519_SIGNATURE_LENGTH)
     .vec32(m.pcert)
-    .bytes(fixed(m.sigEp, ED25519_SIGNATURE_LENGTH, 'sig_ep'))
+    .bytes(fixedLength(m.sigEp, ED25519_SIGNATURE_LENGTH, 'sig_ep'))
     .finish();
 }
 

@@ -13,7 +13,7 @@
 // issued before, so a restart can never reopen a replay window (the strike register, also in
 // memory, covers the tickets of the running process). Tickets are single-use (strike-register.ts).
 
-import { concat, equal, Reader, utf8, Writer } from '../bytes.js';
+import { concat, equal, fixedLength, Reader, utf8, Writer } from '../bytes.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH } from '../crypto/provider.js';
@@ -46,23 +46,18 @@ export interface TicketState {
   readonly maxEarlyData: number;
 }
 
-function fixed(b: Uint8Array, n: number, what: string): Uint8Array {
-  if (b.length !== n) throw new RangeError(`ticket ${what}: ${b.length} bytes, expected ${n}`);
-  return b;
-}
-
 export function encodeTicketState(s: TicketState): Uint8Array {
   if (!(s.expiresMs > s.issuedMs) || s.expiresMs - s.issuedMs > MAX_TICKET_LIFETIME_MS) throw new RangeError(`ticket lifetime ${s.expiresMs - s.issuedMs} ms: expected 1..${MAX_TICKET_LIFETIME_MS}`);
   return new Writer(TICKET_STATE_LENGTH)
     .u8(TICKET_VERSION)
-    .bytes(fixed(s.ticketId, TICKET_ID_LENGTH, 'id'))
+    .bytes(fixedLength(s.ticketId, TICKET_ID_LENGTH, 'ticket id'))
     .u64(s.issuedMs)
     .u64(s.expiresMs)
     .u16(s.suite)
-    .bytes(fixed(s.initiatorCid, ID_LENGTH, 'initiator CID'))
-    .bytes(fixed(s.responderCid, ID_LENGTH, 'responder CID'))
-    .bytes(fixed(s.grantId, ID_LENGTH, 'grant id'))
-    .bytes(fixed(s.psk, ID_LENGTH, 'psk'))
+    .bytes(fixedLength(s.initiatorCid, ID_LENGTH, 'ticket initiator CID'))
+    .bytes(fixedLength(s.responderCid, ID_LENGTH, 'ticket responder CID'))
+    .bytes(fixedLength(s.grantId, ID_LENGTH, 'ticket grant id'))
+    .bytes(fixedLength(s.psk, ID_LENGTH, 'ticket psk'))
     .u32(s.maxEarlyData)
     .finish();
 }
@@ -106,7 +101,7 @@ export class TicketKeys {
     /** Tests and vectors only: a fixed first key. */
     first?: { readonly id: Uint8Array; readonly key: Uint8Array },
   ) {
-    this.current = first !== undefined ? { id: fixed(first.id, KEY_ID_LENGTH, 'key id'), key: fixed(first.key, 32, 'key') } : this.fresh();
+    this.current = first !== undefined ? { id: fixedLength(first.id, KEY_ID_LENGTH, 'ticket key id'), key: fixedLength(first.key, 32, 'ticket key') } : this.fresh();
   }
 
   private fresh(): TicketKey {
@@ -122,7 +117,7 @@ export class TicketKeys {
   /** key_id || nonce || AEAD(...); `nonce` for vectors only (random otherwise). */
   seal(s: TicketState, nonce: Uint8Array = this.p.randomBytes(AEAD_NONCE_LENGTH)): Uint8Array {
     const k = this.current;
-    const sealed = this.p.aead('chacha20-poly1305', k.key).seal(fixed(nonce, AEAD_NONCE_LENGTH, 'nonce'), encodeTicketState(s), concat(TICKET_AD_LABEL, k.id));
+    const sealed = this.p.aead('chacha20-poly1305', k.key).seal(fixedLength(nonce, AEAD_NONCE_LENGTH, 'ticket nonce'), encodeTicketState(s), concat(TICKET_AD_LABEL, k.id));
     return concat(k.id, nonce, sealed);
   }
 

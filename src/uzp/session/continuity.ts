@@ -7,7 +7,7 @@
 // loss, for a spare stitch (§11.1 "multiple eligible alternate RNs"): other type, other MAC label.
 // Byte layout: docs/PROFILE.md §Continuity, §Standby stitch.
 
-import { concat, equal, Reader, utf8, Writer } from '../bytes.js';
+import { concat, equal, fixedLength, Reader, utf8, Writer } from '../bytes.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 
@@ -69,13 +69,13 @@ function resumeBody(t: ResumeToken, type: number): Uint8Array {
   return new Writer(RESUME_LENGTH)
     .u8(type)
     .u8(CONTINUITY_VERSION)
-    .bytes(fixed(t.tag, SESSION_TAG_LENGTH, 'tag'))
+    .bytes(fixedLength(t.tag, SESSION_TAG_LENGTH, 'continuity tag'))
     .u32(t.generation)
     .u64(t.issuedMs)
     .u64(t.expiresMs)
-    .bytes(fixed(t.grantId, ID_LENGTH, 'grant id'))
-    .bytes(fixed(t.rnSetId, ID_LENGTH, 'RN Set id'))
-    .bytes(fixed(t.rnCid, ID_LENGTH, 'RN CID'))
+    .bytes(fixedLength(t.grantId, ID_LENGTH, 'continuity grant id'))
+    .bytes(fixedLength(t.rnSetId, ID_LENGTH, 'continuity RN Set id'))
+    .bytes(fixedLength(t.rnCid, ID_LENGTH, 'continuity RN CID'))
     .finish();
 }
 
@@ -140,7 +140,3 @@ export function resumedValid(p: CryptoProvider, k: ContinuityKeys, b: Uint8Array
   return equal(mac(p, k, RESUMED_LABEL, rnCid, body), b.subarray(RESUMED_BODY_LENGTH));
 }
 
-function fixed(b: Uint8Array, n: number, what: string): Uint8Array {
-  if (b.length !== n) throw new RangeError(`continuity ${what}: expected ${n} bytes, got ${b.length}`);
-  return b;
-}

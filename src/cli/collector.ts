@@ -5,10 +5,13 @@
 
 import { pino } from 'pino';
 import { loadCollectorConfig } from '../collector/config.js';
+import { CollectorConsole } from '../collector/console-source.js';
+import { ObservedStore } from '../collector/store/observed.js';
+import type { ConsoleServer } from '../console/server.js';
 import { Collector } from '../collector/collector.js';
 import { openStore } from '../collector/store/open.js';
 import type { ReadingQuery, StoredReading } from '../collector/store/store.js';
-import { cborToJson, decodeCanonical } from '../uzp/cbor.js';
+import { readingValueJson } from '../console/value.js';
 import { toHex } from '../uzp/bytes.js';
 import { parseCid } from '../uzp/identity/cid.js';
 import { loadKeyFile } from '../files/keyfile.js';
@@ -17,17 +20,33 @@ import type { CommandIo } from './command.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
+import { prepareConsole, startConsole, UI_TLS_FLAGS, type ConsoleFlagValues } from './console-serve.js';
 
 const DB_FLAG = { db: { type: 'string', placeholder: 'FILE|URL', describe: 'the database: a SQLite file, or postgres://user@host:port/db (overrides the config\'s "db")' } } as const;
 
-async function run(configFile: string, db: string | undefined, level: string): Promise<number> {
+interface UiOptions extends ConsoleFlagValues {
+  readonly ui?: string | undefined;
+}
+
+async function run(configFile: string, db: string | undefined, level: string, ui: UiOptions): Promise<number> {
   const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
   const config = loadCollectorConfig(configFile);
-  const store = await openStore(db ?? config.db);
+  // The console's address and files are checked before anything is opened.
+  const prepared = ui.ui !== undefined ? prepareConsole(ui.ui, '--ui', ui, false) : undefined;
+  const store = new ObservedStore(await openStore(db ?? config.db));
   let collector: Collector;
+  let source: CollectorConsole | undefined;
+  let server: ConsoleServer | undefined;
   try {
-    collector = await Collector.create({ config, store, logger });
+    collector = await Collector.create({ config, store, logger, onSessions: () => source?.sessionsChanged() });
+    if (prepared !== undefined) {
+      const c = collector;
+      source = await CollectorConsole.open(store, () => c.liveGateways());
+      server = await startConsole(prepared, source, (e, path) => logger.error({ event: 'console.failed', path, reason: (e as Error)?.message ?? String(e) }, 'a console request failed'));
+      logger.info({ event: 'console.listening', url: server.address }, `web console at ${server.address}`);
+    }
   } catch (e) {
+    source?.close();
     await store.close();
     throw e;
   }
@@ -36,13 +55,15 @@ async function run(configFile: string, db: string | undefined, level: string): P
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
+  await server?.close();
+  source?.close();
   await collector.stop();
   return 0;
 }
 
 const SUMMARY = 'run a collector: store what gateways publish (outbound only; never listens)';
 const DESCRIPTION =
-  'Runs a collector (the Indexer of the outbound-indexing draft): attaches outbound to the RNs of its RN Set Statement, accepts the sessions gateways open to publish under a Grant with purpose telemetry.publish, checks each Discovery Grant (issued by that gateway, addressed to this collector, valid, not revoked, allowing the purposes this collector processes for), stores every reading exactly once by (gateway, slot, epoch, seq) into SQLite (default) or PostgreSQL, and answers each window with a signed receipt once it is committed. SIGTERM/SIGINT stop it. --show-cid prints its CID (what a gateway config names under "publish") and exits.';
+  'Runs a collector (the Indexer of the outbound-indexing draft): attaches outbound to the RNs of its RN Set Statement, accepts the sessions gateways open to publish under a Grant with purpose telemetry.publish, checks each Discovery Grant (issued by that gateway, addressed to this collector, valid, not revoked, allowing the purposes this collector processes for), stores every reading exactly once by (gateway, slot, epoch, seq) into SQLite (default) or PostgreSQL, and answers each window with a signed receipt once it is committed. With --ui it also serves the web console (fleet, gateways, slot history with live plots, audit trail) on that address: loopback by default; another address only over HTTPS with a token. SIGTERM/SIGINT stop it. --show-cid prints its CID (what a gateway config names under "publish") and exits.';
 
 const main = defineCommand({
   name: 'collector',
@@ -52,6 +73,8 @@ const main = defineCommand({
     config: { type: 'string', placeholder: 'FILE', required: true, describe: 'collector config file (JSON; see docs/COLLECTOR.md)' },
     ...DB_FLAG,
     'show-cid': { type: 'boolean', describe: "print this collector's CID and exit" },
+    ui: { type: 'string', placeholder: 'HOST:PORT', describe: 'also serve the web console there (loopback; anything else needs the --ui-tls-* flags and --ui-token-file; docs/CONSOLE.md)' },
+    ...UI_TLS_FLAGS,
     ...LOG_LEVEL_FLAG,
   },
   json: 'stdout is JSON lines (pino log records); with --show-cid: {"cid": HEX}',
@@ -61,7 +84,7 @@ const main = defineCommand({
       io.stdout.write(flags.json ? JSON.stringify({ cid }) + '\n' : `${cid}\n`);
       return 0;
     }
-    return run(flags.config, flags.db, flags['log-level']);
+    return run(flags.config, flags.db, flags['log-level'], flags);
   },
 });
 
@@ -75,14 +98,6 @@ function parseTime(text: string, flag: string, nowMs: number): number {
   return t;
 }
 
-function valueJson(v: Uint8Array): unknown {
-  try {
-    return cborToJson(decodeCanonical(v, 16, { floats: true }));
-  } catch {
-    return { cbor: toHex(v) };
-  }
-}
-
 function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -91,7 +106,7 @@ function write(rows: readonly StoredReading[], io: CommandIo, format: 'table' | 
   if (format === 'csv') io.stdout.write('gateway,slot,device,kind,epoch,seq,ts,value\n');
   for (const r of rows) {
     const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: new Date(r.ts).toISOString() };
-    const value = valueJson(r.value);
+    const value = readingValueJson(r.value);
     if (format === 'json') io.stdout.write(JSON.stringify({ ...base, value }) + '\n');
     else if (format === 'csv') io.stdout.write([base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n');
     else io.stdout.write(`${base.ts}  ${base.gateway.slice(0, 12)}…  ${base.slot}  ${base.device}  ${base.epoch}/${base.seq}  ${JSON.stringify(value)}\n`);

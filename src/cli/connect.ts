@@ -6,6 +6,7 @@
 //   mqtt        subscribe (--sub) and publish (--pub TOPIC=PAYLOAD) on the bridged topics
 //   diag        the slot's per-slave diagnostics (Modbus: state, counters, response times)
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
+//   ui          the web console for the slots the Grant covers (loopback only; connect-ui.ts)
 
 import type { Mode } from '../hil/messages.js';
 import { AttestationError } from '../operator/attest.js';
@@ -22,6 +23,8 @@ import type { CommandIo } from './command.js';
 import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { serveDiag } from './connect-diag.js';
+import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
+import { prepareConsole } from './console-serve.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError, type FlagValues } from './flags.js';
 
@@ -226,10 +229,30 @@ const attest = defineCommand({
   },
 });
 
+const ui = defineCommand({
+  name: 'connect ui',
+  summary: 'the web console: live plots, per-slave diagnostics, audit (loopback)',
+  description: DESCRIPTION,
+  flags: {
+    ...SESSION_FLAGS,
+    slot: { type: 'list', placeholder: 'ID', describe: 'a slot to show (repeat it); default: every slot the Grant names' },
+    listen: { type: 'string', placeholder: 'HOST:PORT', default: DEFAULT_UI_LISTEN, describe: 'serve the console here, loopback only (port 0: a free one)' },
+    ...APPRAISAL_FLAGS,
+  },
+  json: 'stdout: {"event":"listening","url":URL,"mode":"ui","slots":[...]} once the console serves; --json makes the status lines on stderr JSON',
+  async run({ flags }, io) {
+    // The address is checked (loopback, well-formed) before any network.
+    const prepared = prepareConsole(flags.listen, '--listen', {}, true);
+    const conn = await open(flags, io, false);
+    if (typeof conn === 'number') return conn;
+    return serveUi(prepared, conn, flags.slot, io, flags.json);
+  },
+});
+
 export const command = defineGroup({
   name: 'connect',
-  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT, diagnostics',
+  summary: 'reach a gateway slot: tail readings, local Modbus TCP, serial/PTY, MQTT, diagnostics, web console',
   description: DESCRIPTION,
   label: 'mode',
-  subcommands: [tail, modbusTcp, serial, mqtt, diag, attest],
+  subcommands: [tail, modbusTcp, serial, mqtt, diag, attest, ui],
 });

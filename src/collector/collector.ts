@@ -30,6 +30,8 @@ export interface CollectorParts {
   readonly store: ReadingStore;
   readonly logger: Logger;
   readonly provider?: CryptoProvider;
+  /** Told when a publishing session opens or closes (the console's fleet view). */
+  readonly onSessions?: () => void;
 }
 
 export class Collector {
@@ -70,7 +72,11 @@ export class Collector {
     const receipts = receiptSigner(provider, id.signer, c.purposes);
     this.endpoint.on('session', (s: Session, info: { grant: Valid<Grant> }) => {
       this.sessions.add(s);
-      s.once('close', () => this.sessions.delete(s));
+      o.onSessions?.();
+      s.once('close', () => {
+        this.sessions.delete(s);
+        o.onSessions?.();
+      });
       o.logger.info({ event: 'session.opened', gateway: toHex(s.peerCid) }, 'a gateway opened a publishing session');
       serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, retention: this.retention, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
     });
@@ -80,6 +86,11 @@ export class Collector {
   /** Opens the store's consent record and builds the collector (not started). */
   static async create(parts: CollectorParts): Promise<Collector> {
     return new Collector(parts, await Consents.load(parts.store), await Retention.load(parts.store, parts.logger));
+  }
+
+  /** The gateways with a publishing session now, and the RN each runs through. */
+  liveGateways(): { gateway: Uint8Array; rn?: Uint8Array }[] {
+    return [...this.sessions].map((s) => ({ gateway: s.peerCid, ...(s.rnCid !== undefined ? { rn: s.rnCid } : {}) }));
   }
 
   start(): this {

@@ -1,4 +1,4 @@
-// What goes into the release bundle, file by file, before anything is copied: dist/, boards/,
+// What goes into the release bundle, file by file, before anything is copied: dist/, boards/, web/,
 // package.json, package-lock.json, the production node_modules (src/flash/lock-packages.ts) and
 // the Node runtime under runtime/ (src/flash/runtime.ts).
 // Planning first lets --dry-run report exact sizes, lets a repeated flash see that the installed
@@ -16,7 +16,7 @@ import { LocalError } from '../lib/errors.js';
 const KEEP_PREBUILDS: readonly string[] = ['linux-arm', 'linux-arm64', 'linux-x64'];
 const MAX_LOCK_FILE = 16 * 1024 * 1024;
 
-type PartName = 'dist' | 'boards' | 'package files' | 'node_modules' | 'runtime';
+type PartName = 'dist' | 'boards' | 'web' | 'package files' | 'node_modules' | 'runtime';
 
 export interface PlannedFile {
   /** Path inside the bundle, '/'-separated. */
@@ -132,6 +132,8 @@ export function planBundle(sourceDir: string, runtime?: { readonly dir: string; 
   const everything = (): boolean => true;
   walk({ out: files, part: 'dist', keepDir: everything }, sourceDir, 'dist');
   walk({ out: files, part: 'boards', keepDir: everything }, sourceDir, 'boards');
+  // The web console's page (src/console/assets.ts reads it from here, beside dist/).
+  walk({ out: files, part: 'web', keepDir: everything }, sourceDir, 'web');
   walk({ out: files, part: 'package files', keepDir: everything }, sourceDir, 'package.json');
   walk({ out: files, part: 'package files', keepDir: everything }, sourceDir, 'package-lock.json');
 
@@ -173,7 +175,7 @@ export function planBundle(sourceDir: string, runtime?: { readonly dir: string; 
     addGuarded({ out: files, part: 'runtime', keepDir: everything }, abs, `${RUNTIME_PART_DIR}/${f}`, st);
   }
 
-  const parts: PartSize[] = (['dist', 'boards', 'package files', 'node_modules', 'runtime'] as const).map((name) => {
+  const parts: PartSize[] = (['dist', 'boards', 'web', 'package files', 'node_modules', 'runtime'] as const).map((name) => {
     const of = files.filter((f) => f.part === name);
     return { name, files: of.length, bytes: of.reduce((n, f) => n + f.size, 0) };
   }).filter((x) => x.name !== 'runtime' || x.files > 0);

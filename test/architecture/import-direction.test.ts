@@ -1,5 +1,5 @@
 // Imports point downward only (docs/ARCHITECTURE.md §Layers): lib <- uzp <- (hil, ports, files) <-
-// (hil-devices, attest) <- config <- (gateway, operator, collector, rn, pantheon, flash, sim, demo,
+// (hil-devices, attest) <- (config, console) <- (gateway, operator, collector, rn, pantheon, flash, sim, demo,
 // hil-runner) <- cli; ports imports nothing from uzp; production code never imports demo.
 
 import { describe, expect, it } from 'vitest';

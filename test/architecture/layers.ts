@@ -13,7 +13,7 @@ export const TIERS: readonly (readonly string[])[] = [
   ['uzp'],
   ['hil', 'ports', 'files'],
   ['hil-devices', 'attest'],
-  ['config'],
+  ['config', 'console'],
   ['gateway', 'operator', 'collector', 'rn', 'pantheon', 'flash', 'sim', 'demo', 'hil-runner'],
   // src/index.ts, the package entry (layer "(entry)"), sits with the commands at the top
   ['cli', '(entry)'],

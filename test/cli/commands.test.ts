@@ -35,7 +35,7 @@ const SUBS: Record<string, readonly string[]> = {
   attest: ['verify'],
   boards: ['show'],
   collector: ['query'],
-  connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'diag', 'attest'],
+  connect: ['tail', 'modbus-tcp', 'serial', 'mqtt', 'diag', 'attest', 'ui'],
   demo: ['gateway'],
   hil: ['equipment', 'run'],
   pantheon: ['init', 'enroll', 'grant', 'rn-set', 'revoke', 'show'],

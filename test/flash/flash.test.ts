@@ -122,7 +122,7 @@ describe('uzpgw flash --board rpi-4b --target DIR', () => {
     expect(readFileSync(SYSUSERS, 'utf8')).toMatch(/^m uzp-gateway dialout$/m);
     expect(readFileSync(TMPFILES, 'utf8')).toMatch(/^d \/var\/lib\/uzp-gateway 0700 uzp-gateway uzp-gateway -$/m);
     // Nothing else at the top of the bundle (no src, test, docs, node_modules/.bin).
-    expect(readdirSync(BUNDLE).sort()).toEqual(['boards', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+    expect(readdirSync(BUNDLE).sort()).toEqual(['boards', 'dist', 'node_modules', 'package-lock.json', 'package.json', 'web']);
     expect(existsSync(join(BUNDLE, 'node_modules/.bin'))).toBe(false);
     // No staging or old trees left next to it.
     expect(readdirSync(join(root, 'opt'))).toEqual(['uzp-gateway']);

@@ -61,7 +61,14 @@ export function checkQuery(q: ReadingQuery): number {
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) throw invalid(`query: ${field} must be a safe integer (Unix ms), got ${String(v)}`);
   }
   const limit = q.limit ?? DEFAULT_LIMIT;
+  if (q.newest !== undefined && typeof q.newest !== 'boolean') throw invalid('query: newest must be a boolean');
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalid(`query: limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
+  return limit;
+}
+
+/** The limit of recentAudit(): 1 to MAX_LIMIT. */
+export function checkAuditLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalid(`recentAudit: limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
   return limit;
 }
 

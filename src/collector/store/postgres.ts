@@ -9,8 +9,8 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
+import { auditDetailText, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
 
 /** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
 export const POOL_MAX = 4;
@@ -137,8 +137,10 @@ export class PostgresStore implements ReadingStore {
     if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
     if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
     args.push(limit);
-    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT $${args.length}`;
+    const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT $${args.length}`;
     const res = await this.q<Row>('query', sql, args);
+    if (q.newest === true) res.rows.reverse();
     // A copy: pg's Buffers may be views into a shared pool slab.
     return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
   }
@@ -180,6 +182,19 @@ export class PostgresStore implements ReadingStore {
   }
 
   /** Waits for statements under way, then closes every connection. */
+  async recentAudit(limit: number): Promise<AuditEntry[]> {
+    this.open();
+    checkAuditLimit(limit);
+    const res = await this.q<AuditRow>('recentAudit', 'SELECT at, gateway, event, detail FROM audit ORDER BY id DESC LIMIT $1', [limit]);
+    return res.rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+  }
+
+  async slotSummaries(): Promise<SlotSummary[]> {
+    this.open();
+    const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot', []);
+    return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

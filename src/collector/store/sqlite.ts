@@ -9,8 +9,8 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, StoredReading } from './store.js';
+import { auditDetailText, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -124,8 +124,10 @@ export class SqliteStore implements ReadingStore {
     if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
     if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
     if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
-    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT ?`;
+    const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
     const rows = this.run('query', () => this.db.prepare(sql).all(...args, limit)) as unknown as Row[];
+    if (q.newest === true) rows.reverse();
     return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
   }
 
@@ -165,6 +167,19 @@ export class SqliteStore implements ReadingStore {
         : this.db.prepare('SELECT at, gateway, event, detail FROM audit WHERE gateway = ? ORDER BY id').all(toHex(gateway)),
     ) as unknown as { at: number; gateway: string; event: string; detail: string }[];
     return rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+  }
+
+  async recentAudit(limit: number): Promise<AuditEntry[]> {
+    this.open();
+    checkAuditLimit(limit);
+    const rows = this.run('recentAudit', () => this.db.prepare('SELECT at, gateway, event, detail FROM audit ORDER BY id DESC LIMIT ?').all(limit)) as unknown as { at: number; gateway: string; event: string; detail: string }[];
+    return rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+  }
+
+  async slotSummaries(): Promise<SlotSummary[]> {
+    this.open();
+    const rows = this.run('slotSummaries', () => this.db.prepare('SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot').all()) as unknown as { gateway: string; slot: string; n: number; newest: number }[];
+    return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
 
   async close(): Promise<void> {

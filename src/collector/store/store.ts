@@ -42,6 +42,17 @@ export interface ReadingQuery {
   readonly untilMs?: number;
   /** Default 10,000; at most 1,000,000. Results ordered by (gateway, slot, epoch, seq). */
   readonly limit?: number;
+  /** The newest `limit` readings instead of the oldest (still returned in ascending order): a chart's last hour. */
+  readonly newest?: boolean;
+}
+
+/** What is stored of one slot of one gateway. */
+export interface SlotSummary {
+  readonly gateway: Uint8Array;
+  readonly slot: string;
+  readonly readings: number;
+  /** Unix ms of the newest reading (by the gateway's timestamp). */
+  readonly newestTs: number;
 }
 
 /** One line of the collector's audit trail (grants accepted and refused, revocations, receipts). */
@@ -71,5 +82,9 @@ export interface ReadingStore {
   audit(e: AuditEntry): Promise<void>;
   /** Audit entries of one gateway (or all), oldest first. */
   auditLog(gateway?: Uint8Array): Promise<AuditEntry[]>;
+  /** The newest `limit` audit entries of all gateways, newest first (the console's audit view). */
+  recentAudit(limit: number): Promise<AuditEntry[]>;
+  /** Readings stored and the newest timestamp, per (gateway, slot) (the console's fleet view). */
+  slotSummaries(): Promise<SlotSummary[]>;
   close(): Promise<void>;
 }

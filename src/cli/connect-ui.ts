@@ -1,0 +1,52 @@
+// `uzpgw connect … ui`: the web console on this workstation (issue #17; docs/CONSOLE.md), for one
+// gateway and the slots the operator's Grant covers: live readings and plots, per-slave
+// diagnostics of Modbus slots (with diag.read), the attestation verdict (with --manifest), and this
+// console's own audit trail (channels opened and refused, RN losses). Loopback only; the gateway
+// still listens on nothing: the page is served here, its data comes over the one outbound session.
+
+import { OperatorConsole } from '../operator/console-source.js';
+import type { OperatorConnection } from '../operator/connect.js';
+import type { CommandIo } from './command.js';
+import { notice } from './connect-serve.js';
+import { untilDone } from './connect-session.js';
+import { startConsole, type PreparedConsole } from './console-serve.js';
+import { usageError } from './flags.js';
+
+export const DEFAULT_UI_LISTEN = '127.0.0.1:8470';
+
+/** The slots to show: those named, else every slot the Grant names (a '*' Grant needs names). */
+export function slotsToShow(conn: OperatorConnection, named: readonly string[]): string[] {
+  if (named.length > 0) return [...new Set(named)];
+  const scoped = conn.grant.body.scopes.map((s) => s.slot);
+  if (scoped.includes('*')) throw usageError("your Grant covers every slot ('*'): name the slots to show with --slot (repeat it)");
+  return [...new Set(scoped)];
+}
+
+/** Serves the console until SIGINT/SIGTERM or the session ends; resolves with connect's exit status. */
+export async function serveUi(prepared: PreparedConsole, conn: OperatorConnection, named: readonly string[], io: CommandIo, json: boolean): Promise<number> {
+  let slots: string[];
+  try {
+    slots = slotsToShow(conn, named);
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+  const source = new OperatorConsole(conn, { slots });
+  let server;
+  try {
+    server = await startConsole(prepared, source, (e, path) => notice(io, json, { event: 'console_failed', path, reason: (e as Error)?.message ?? String(e) }, `console: ${path} failed (${(e as Error)?.message ?? String(e)})`));
+  } catch (e) {
+    source.close();
+    conn.close();
+    throw e;
+  }
+  io.stdout.write(JSON.stringify({ event: 'listening', url: server.address, mode: 'ui', slots }) + '\n');
+  notice(io, json, { event: 'console', url: server.address }, `web console at ${server.address} (slots ${slots.join(', ')}); Ctrl-C stops it`);
+  try {
+    await source.start();
+    return await untilDone(conn, new Promise<number>(() => undefined), io, json, false);
+  } finally {
+    source.close();
+    await server.close();
+  }
+}

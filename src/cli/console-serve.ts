@@ -1,0 +1,70 @@
+// The web console's flags and start-up, shared by `uzpgw collector --ui` and `uzpgw connect … ui`
+// (issue #17; docs/CONSOLE.md). Checks everything before any network: the address parses, is
+// loopback or comes with TLS and a token (the collector only; the operator's console is loopback
+// only), the files can be read, the token is long enough to resist guessing.
+
+import { readFileSync } from 'node:fs';
+import { isLoopback, parseListen, type ListenAddress } from '../console/address.js';
+import { ConsoleCode, ConsoleError } from '../console/errors.js';
+import type { ConsoleSource } from '../console/model.js';
+import { ConsoleServer } from '../console/server.js';
+import { usageError } from './flags.js';
+
+/** At least 128 bits from a random generator, written as text: 22+ characters of base64 or 32 hex. */
+const MIN_TOKEN = 22;
+
+export const UI_TLS_FLAGS = {
+  'ui-tls-cert': { type: 'string', placeholder: 'FILE', describe: 'serve the console over HTTPS with this PEM certificate chain (required off loopback)' },
+  'ui-tls-key': { type: 'string', placeholder: 'FILE', describe: 'the PEM private key of --ui-tls-cert' },
+  'ui-token-file': { type: 'string', placeholder: 'FILE', describe: `every console request must carry the token in FILE (at least ${MIN_TOKEN} characters; required off loopback)` },
+} as const;
+
+export interface ConsoleFlagValues {
+  readonly 'ui-tls-cert'?: string | undefined;
+  readonly 'ui-tls-key'?: string | undefined;
+  readonly 'ui-token-file'?: string | undefined;
+}
+
+function readSecret(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConsoleError(ConsoleCode.UI_SECRET, `${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+}
+
+export interface PreparedConsole {
+  readonly listen: ListenAddress;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly token?: string;
+}
+
+/** Everything checked and read, before any network; `loopbackOnly` for the operator's console. */
+export function prepareConsole(address: string, flag: string, f: ConsoleFlagValues, loopbackOnly: boolean): PreparedConsole {
+  let listen: ListenAddress;
+  try {
+    listen = parseListen(address, flag);
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+  if (loopbackOnly && !isLoopback(listen.host)) throw usageError(`${flag}: ${listen.host} is not loopback; the operator's console serves this workstation only (127.0.0.1 or ::1)`);
+  const [cert, key, token] = [f['ui-tls-cert'], f['ui-tls-key'], f['ui-token-file']];
+  if ((cert === undefined) !== (key === undefined)) throw usageError('--ui-tls-cert and --ui-tls-key go together');
+  if (!isLoopback(listen.host) && (cert === undefined || token === undefined)) {
+    throw usageError(`${flag}: ${listen.host} is not loopback: serving the console elsewhere needs HTTPS and a token (--ui-tls-cert, --ui-tls-key, --ui-token-file; docs/CONSOLE.md), or keep it on 127.0.0.1 and reach it through an SSH tunnel`);
+  }
+  let tokenText: string | undefined;
+  if (token !== undefined) {
+    tokenText = readSecret(token, '--ui-token-file').toString('utf8').trim();
+    if (tokenText.length < MIN_TOKEN || /\s/.test(tokenText)) throw new ConsoleError(ConsoleCode.UI_SECRET, `--ui-token-file: the token must be one word of at least ${MIN_TOKEN} characters (e.g. \`openssl rand -base64 32 > ${token}\`)`);
+  }
+  return {
+    listen,
+    ...(cert !== undefined && key !== undefined ? { tls: { cert: readSecret(cert, '--ui-tls-cert'), key: readSecret(key, '--ui-tls-key') } } : {}),
+    ...(tokenText !== undefined ? { token: tokenText } : {}),
+  };
+}
+
+export function startConsole(p: PreparedConsole, source: ConsoleSource, onError: (e: unknown, path: string) => void): Promise<ConsoleServer> {
+  return ConsoleServer.start({ source, listen: p.listen, ...(p.tls !== undefined ? { tls: p.tls } : {}), ...(p.token !== undefined ? { token: p.token } : {}), onError });
+}

@@ -1,0 +1,202 @@
+// What an operator's web console shows (issue #17; src/console/model.ts; `uzpgw connect … ui`):
+// one gateway, reached end to end through an RN like every `connect` mode, and the slots the
+// operator's Grant covers — each opened in tail mode (its readings, live, from the console's
+// start; at most HISTORY_MAX kept per slot) and, for a Modbus slot, in diag mode too (per-slave
+// diagnostics every DIAG_EVERY_MS, needs diag.read). The audit trail is this console's own: every
+// channel opened or refused (with the refusal explained by the Grant held, grant-text.ts), every
+// RN loss and re-stitch. The attestation verdict is the session's own appraisal (--manifest).
+
+import { EventEmitter } from 'node:events';
+import type { HilMessage } from '../hil/messages.js';
+import { expiry, worstUnitState, type AuditLine, type ConsoleEvent, type ConsoleSource, type FleetGateway, type GatewayDetail, type Point, type SlotDetail, type SlotRow } from '../console/model.js';
+import { seriesOf } from '../console/series.js';
+import { isCodedError } from '../lib/errors.js';
+import { cborToJson } from '../uzp/cbor.js';
+import { toHex } from '../uzp/bytes.js';
+import type { OperatorConnection } from './connect.js';
+import { explainRefusal } from './grant-text.js';
+import { HilRefusedError, SlotChannel } from './slot-channel.js';
+
+export const HISTORY_MAX = 5_000;
+export const DIAG_EVERY_MS = 1_000;
+const AUDIT_MAX = 1_000;
+/** Drivers whose slots keep per-slave diagnostics (src/hil-devices/modbus-diag.ts). */
+const DIAG_DRIVERS = new Set(['modbus-poller']);
+
+interface SlotState {
+  row: SlotRow;
+  readonly points: Point[];
+  tail?: SlotChannel;
+  diag?: SlotChannel;
+}
+
+export interface OperatorConsoleOptions {
+  readonly slots: readonly string[];
+  readonly diagEveryMs?: number;
+}
+
+export class OperatorConsole implements ConsoleSource {
+  readonly role = 'operator';
+  private readonly events = new EventEmitter();
+  private readonly slots = new Map<string, SlotState>();
+  private readonly lines: AuditLine[] = [];
+  private readonly gw: string;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly conn: OperatorConnection,
+    private readonly o: OperatorConsoleOptions,
+  ) {
+    this.events.setMaxListeners(0);
+    this.gw = toHex(conn.session.peerCid);
+    for (const slot of o.slots) this.slots.set(slot, { row: { slot, state: 'unknown', readings: 0, note: 'opening…' }, points: [] });
+    const s = conn.session;
+    s.on('failover', (e?: Error) => this.record('rn.lost', false, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`));
+    s.on('restitched', (_g: number, rn?: Uint8Array) => {
+      this.record('session.restitched', false, `re-stitched${rn !== undefined ? ` through RN ${toHex(rn).slice(0, 12)}…` : ''}; nothing lost`);
+      this.emit({ t: 'fleet' });
+    });
+    s.once('close', (e?: Error) => {
+      this.record('session.ended', e !== undefined, `session ended: ${e?.message ?? 'closed'}`, isCodedError(e) ? e.code : undefined);
+      for (const st of this.slots.values()) this.setRow(st, { ...st.row, state: 'closed', note: 'the session ended' });
+      this.emit({ t: 'fleet' });
+    });
+  }
+
+  /** Opens every slot (tail, and diag where the device keeps diagnostics), then polls diagnostics. */
+  async start(): Promise<void> {
+    await Promise.all([...this.slots.keys()].map((slot) => this.openSlot(slot)));
+    this.timer = setInterval(() => void this.pollDiag(), this.o.diagEveryMs ?? DIAG_EVERY_MS);
+    this.timer.unref();
+    void this.pollDiag();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.events.removeAllListeners();
+  }
+
+  subscribe(fn: (e: ConsoleEvent) => void): () => void {
+    this.events.on('e', fn);
+    return () => this.events.off('e', fn);
+  }
+
+  async fleet(): Promise<FleetGateway[]> {
+    return [this.fleetEntry()];
+  }
+
+  async gateway(cid: string): Promise<GatewayDetail | undefined> {
+    if (cid !== this.gw) return undefined;
+    return { gateway: this.fleetEntry(), slots: [...this.slots.values()].map((s) => s.row) };
+  }
+
+  async slot(cid: string, slot: string, sinceMs: number, limit: number): Promise<SlotDetail | undefined> {
+    const st = this.slots.get(slot);
+    if (cid !== this.gw || st === undefined) return undefined;
+    const points = st.points.filter((p) => p.ts >= sinceMs);
+    return { gateway: cid, row: st.row, points: points.slice(Math.max(0, points.length - limit)), history: 'live' };
+  }
+
+  async audit(limit: number): Promise<AuditLine[]> {
+    return this.lines.slice(-limit).reverse();
+  }
+
+  private fleetEntry(): FleetGateway {
+    const s = this.conn.session;
+    const a = this.conn.appraisal;
+    const peer = s.keys.peerPCert;
+    const now = Date.now();
+    const rows = [...this.slots.values()];
+    const newest = rows.map((r) => r.row.newestAt).filter((t): t is number => t !== undefined);
+    return {
+      cid: this.gw,
+      ...(peer.body.name !== undefined ? { name: peer.body.name } : {}),
+      connected: s.state !== 'closed',
+      ...(s.rnCid !== undefined && s.rnCid.length > 0 ? { rn: toHex(s.rnCid) } : {}),
+      verdict:
+        a === undefined
+          ? { status: 'not-appraised', reasons: ['started without --manifest: the gateway was not asked for evidence'] }
+          : { status: a.ok ? 'pass' : 'fail', reasons: a.ok ? [`${a.claims.filter((c) => c.status === 'pass').length} checks passed, ${a.slots.length} slots`] : a.claims.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`) },
+      expiries: [expiry('your Grant', this.conn.grant.expiresAt * 1000, now), expiry("the gateway's PCert", peer.expiresAt * 1000, now)],
+      slots: rows.length,
+      readings: rows.reduce((n, r) => n + r.row.readings, 0),
+      ...(newest.length > 0 ? { newestAt: Math.max(...newest) } : {}),
+    };
+  }
+
+  private async openSlot(slot: string): Promise<void> {
+    const st = this.slots.get(slot)!;
+    const tail = await this.open(slot, 'tail');
+    if (tail === undefined) return;
+    st.tail = tail;
+    const o = tail.opened!;
+    this.setRow(st, { ...st.row, device: o.device, driver: o.driver, state: 'unknown', note: 'waiting for the first reading' });
+    tail.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => this.reading(st, r));
+    if (DIAG_DRIVERS.has(o.driver)) st.diag = await this.open(slot, 'diag');
+  }
+
+  /** Opens one channel; a refusal is audited, explained with the Grant held, and shown on the slot. */
+  private async open(slot: string, mode: 'tail' | 'diag'): Promise<SlotChannel | undefined> {
+    const st = this.slots.get(slot)!;
+    try {
+      const ch = await SlotChannel.open(this.conn.session, slot, mode);
+      this.record('channel.opened', false, `${mode} opened on slot ${slot} (device ${ch.opened!.device}, ${ch.opened!.driver}; purposes ${ch.opened!.purposes.join(', ')})`);
+      return ch;
+    } catch (e) {
+      if (!(e instanceof HilRefusedError)) {
+        this.record('channel.failed', true, `${mode} on slot ${slot}: ${(e as Error).message}`, isCodedError(e) ? e.code : undefined);
+        if (mode === 'tail') this.setRow(st, { ...st.row, state: 'error', note: (e as Error).message });
+        return undefined;
+      }
+      const why = explainRefusal(e.refusal, this.conn.grant.body, slot, e.bridged);
+      this.record('channel.refused', true, `${mode} on slot ${slot} refused: ${why}`, e.refusal);
+      // A slot without diagnostics still shows its readings; one whose tail is refused shows why.
+      if (mode === 'tail') this.setRow(st, { ...st.row, state: 'refused', note: why });
+      return undefined;
+    }
+  }
+
+  private reading(st: SlotState, r: Extract<HilMessage, { t: 'reading' }>): void {
+    const value = cborToJson(r.value);
+    const p: Point = { ts: r.ts, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, values: seriesOf(value), value };
+    st.points.push(p);
+    if (st.points.length > HISTORY_MAX) st.points.splice(0, st.points.length - HISTORY_MAX);
+    const withoutDiag = st.diag === undefined;
+    st.row = { ...st.row, readings: st.row.readings + 1, newestAt: r.ts, last: value, ...(withoutDiag ? { state: 'ok' as const } : {}) };
+    if (withoutDiag) delete (st.row as { note?: string }).note;
+    this.emit({ t: 'reading', gateway: this.gw, slot: st.row.slot, point: p });
+  }
+
+  private async pollDiag(): Promise<void> {
+    for (const st of this.slots.values()) {
+      if (st.diag === undefined || this.closed) continue;
+      try {
+        const d = await st.diag.diag();
+        const { note: _note, ...row } = st.row;
+        this.setRow(st, { ...row, diag: d, state: worstUnitState(d) });
+      } catch (e) {
+        const code = e instanceof HilRefusedError ? e.refusal : isCodedError(e) ? e.code : undefined;
+        this.record('diag.failed', true, `diagnostics of slot ${st.row.slot}: ${(e as Error).message}`, code);
+        st.diag = undefined;
+      }
+    }
+  }
+
+  private setRow(st: SlotState, row: SlotRow): void {
+    st.row = row;
+    this.emit({ t: 'slot', gateway: this.gw, row });
+  }
+
+  private record(event: string, refusal: boolean, text: string, code?: string): void {
+    const line: AuditLine = { at: Date.now(), gateway: this.gw, event, refusal, ...(code !== undefined ? { code } : {}), text };
+    this.lines.push(line);
+    if (this.lines.length > AUDIT_MAX) this.lines.shift();
+    this.emit({ t: 'audit', line });
+  }
+
+  private emit(e: ConsoleEvent): void {
+    if (!this.closed) this.events.emit('e', e);
+  }
+}

@@ -62,13 +62,18 @@ function route() {
   return show(fleetView());
 }
 
+/** Replaces the view's content; null and false children are skipped. */
+function setView(...children) {
+  view.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 async function show(v) {
   current.dispose?.();
   current = v;
   try {
     await v.render(true);
   } catch (e) {
-    view.replaceChildren(h('h1', { text: 'Could not load this view' }), h('p', { text: e.message }));
+    setView(h('h1', { text: 'Could not load this view' }), h('p', { text: e.message }));
   }
 }
 
@@ -110,6 +115,7 @@ function fleetView() {
     name: 'fleet',
     async render(first) {
       const fleet = await api('/api/fleet');
+      if (current !== v) return; // left while loading (or a late timer of a view left)
       const rows = fleet.map((g) =>
         h(
           'tr',
@@ -125,7 +131,7 @@ function fleetView() {
           num(g.dropped),
         ),
       );
-      view.replaceChildren(
+      setView(
         h('h1', { text: 'Fleet' }),
         fleet.length === 0
           ? h('p', { text: 'No gateway yet: gateways appear here once one has opened a session.' })
@@ -162,6 +168,7 @@ function gatewayView(cid) {
     name: 'gateway',
     async render(first) {
       const g = await api(`/api/gateway/${cid}`);
+      if (current !== v) return;
       const rows = g.slots.map((s) =>
         h(
           'tr',
@@ -175,7 +182,7 @@ function gatewayView(cid) {
         ),
       );
       const gw = g.gateway;
-      view.replaceChildren(
+      setView(
         h('h1', {}, 'Gateway ', h('span', { class: 'mono', text: short(cid) })),
         h(
           'dl',
@@ -183,7 +190,7 @@ function gatewayView(cid) {
           h('dt', { text: 'CID' }), h('dd', { class: 'mono', text: cid }),
           h('dt', { text: 'Name / board' }), h('dd', { text: [gw.name, gw.board].filter(Boolean).join(' / ') || '—' }),
           h('dt', { text: 'Session' }), h('dd', { text: gw.connected ? `up, via RN ${gw.rn ?? '?'}` : 'none now' }),
-          h('dt', { text: 'Attestation' }), h('dd', { text: `${gw.verdict.status}${gw.verdict.reasons.length ? `: ${gw.verdict.reasons.join('; ')}` : ''}` }),
+          h('dt', { text: 'Attestation' }), h('dd', { text: `${gw.verdict.status === 'pass' ? 'passed' : gw.verdict.status === 'fail' ? 'FAILED' : 'not appraised'}${gw.verdict.reasons.length ? `: ${gw.verdict.reasons.join('; ')}` : ''}` }),
         ),
         h('h2', { text: 'Slots' }),
         table(`${g.slots.length} slot${g.slots.length === 1 ? '' : 's'}`, [['Slot'], ['Device'], ['State'], ['Readings', 1], ['Newest'], ['Last value']], rows),
@@ -250,13 +257,15 @@ function slotView(cid, slot) {
   const v = {
     name: 'slot',
     async render(first) {
+      if (current !== v) return;
       if (!first) return draw();
       const d = await api(`/api/slot/${cid}/${encodeURIComponent(slot)}`);
+      if (current !== v) return;
       points = [];
       seen.clear();
       lastBody.replaceChildren();
       for (const p of d.points) add(p);
-      view.replaceChildren(
+      setView(
         h('h1', {}, `Slot ${slot} `, h('span', { class: 'note' }, 'of gateway ', h('a', { href: `#/gateway/${cid}`, class: 'mono', text: short(cid) }))),
         h('p', { class: 'note', text: `${d.row.device ?? ''} ${d.row.driver ?? d.row.kind ?? ''} — ${d.history === 'database' ? 'the last hour from the collector\'s database' : 'readings since this console opened'}, live.` }),
         chartBox,
@@ -286,8 +295,9 @@ function auditView() {
     name: 'audit',
     async render(first) {
       const lines = await api('/api/audit?limit=200');
+      if (current !== v) return;
       body = h('tbody', { id: 'audit-lines' }, lines.map(row));
-      view.replaceChildren(
+      setView(
         h('h1', { text: 'Audit trail' }),
         h('table', {}, h('caption', { text: 'Operator actions, grants and refusals, newest first (refusals marked)' }), h('thead', {}, h('tr', {}, ['Time', 'Gateway', 'Event', 'Code', 'What'].map((t) => h('th', { scope: 'col', text: t })))), body),
       );

@@ -18,7 +18,7 @@ export const DEFAULT_UI_LISTEN = '127.0.0.1:8470';
 export function slotsToShow(conn: OperatorConnection, named: readonly string[]): string[] {
   if (named.length > 0) return [...new Set(named)];
   const scoped = conn.grant.body.scopes.map((s) => s.slot);
-  if (scoped.includes('*')) throw usageError("your Grant covers every slot ('*'): name the slots to show with --slot (repeat it)");
+  if (scoped.includes('*')) throw usageError("your Grant covers every slot ('*'): name the slots to show with --show SLOT (repeat it)");
   return [...new Set(scoped)];
 }
 

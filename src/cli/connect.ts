@@ -235,7 +235,7 @@ const ui = defineCommand({
   description: DESCRIPTION,
   flags: {
     ...SESSION_FLAGS,
-    slot: { type: 'list', placeholder: 'ID', describe: 'a slot to show (repeat it); default: every slot the Grant names' },
+    show: { type: 'list', placeholder: 'SLOT', describe: 'a slot to show (repeat it); default: every slot the Grant names' },
     listen: { type: 'string', placeholder: 'HOST:PORT', default: DEFAULT_UI_LISTEN, describe: 'serve the console here, loopback only (port 0: a free one)' },
     ...APPRAISAL_FLAGS,
   },
@@ -245,7 +245,7 @@ const ui = defineCommand({
     const prepared = prepareConsole(flags.listen, '--listen', {}, true);
     const conn = await open(flags, io, false);
     if (typeof conn === 'number') return conn;
-    return serveUi(prepared, conn, flags.slot, io, flags.json);
+    return serveUi(prepared, conn, flags.show, io, flags.json);
   },
 });
 

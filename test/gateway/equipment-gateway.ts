@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { encodeTrustAnchor } from '../../src/files/trust-anchor.js';
-import type { Purpose } from '../../src/uzp/artefacts/types.js';
+import type { GrantScope, Purpose } from '../../src/uzp/artefacts/types.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { CLI, spawnCli, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
@@ -28,6 +28,8 @@ export interface EquipmentGateway {
   readonly audit: () => Record<string, unknown>[];
   /** Writes a Grant for `slot` to a file and returns the `connect` flags that use it. */
   readonly connectArgs: (slot: string, purposes: Purpose[]) => string[];
+  /** Writes a Grant with these scopes and returns the `connect` flags that use it (no --slot). */
+  readonly grantFlags: (scopes: GrantScope[]) => string[];
   close(): Promise<void>;
 }
 
@@ -79,20 +81,18 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
       .slice(0, -1)
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const grantFlags = (file: string, scopes: GrantScope[]): string[] => {
+    writeArtefactFile(f(file), d.grant(op.id.cid, gw.id.cid, { scopes }));
+    return [...['--key', f('op.key'), '--pcert', f('op.pcert'), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', f(file)], ...['--gateway', toHex(gw.id.cid)]];
+  };
   return {
     dir,
     f,
     gateway,
     logLines: () => jsonLines(gateway.stdout()),
     audit: () => (existsSync(f('audit.jsonl')) ? jsonLines(readFileSync(f('audit.jsonl'), 'utf8')) : []),
-    connectArgs: (slot, purposes) => {
-      const grant = f(`op-${slot}.grant`);
-      writeArtefactFile(grant, d.grant(op.id.cid, gw.id.cid, { slot, purposes }));
-      return [
-        ...['--key', f('op.key'), '--pcert', f('op.pcert'), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', grant],
-        ...['--gateway', toHex(gw.id.cid), '--slot', slot],
-      ];
-    },
+    connectArgs: (slot, purposes) => [...grantFlags(`op-${slot}.grant`, [{ slot, purposes }]), '--slot', slot],
+    grantFlags: (scopes) => grantFlags(`op-${scopes.map((s) => s.slot).join('+')}.grant`, scopes),
     close: async () => {
       await stopProcess(gateway);
       await stopProcess(rnChild);

@@ -174,8 +174,8 @@ export class PublishRig {
     await waitForJsonLine(rn, (v) => v.event === 'listening');
   }
 
-  async startCollector(): Promise<Child> {
-    this.collector = spawnCli(['collector', '--config', this.at('collector.json'), '--log-level', 'info']);
+  async startCollector(extra: readonly string[] = []): Promise<Child> {
+    this.collector = spawnCli(['collector', '--config', this.at('collector.json'), '--log-level', 'info', ...extra]);
     await waitForJsonLine(this.collector, (v) => v.event === 'rn.attached');
     return this.collector;
   }

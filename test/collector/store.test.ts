@@ -204,6 +204,29 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(await s.auditLog()).toHaveLength(3);
   });
 
+  test('the console\'s reads: newest-first queries (returned ascending), slot summaries, recent audit newest first', async () => {
+    const s = await open(await b.fresh());
+    await s.insert([...range(0, 30).map((seq) => r({ seq, epoch: 1 })), ...range(0, 5).map((seq) => r({ seq, epoch: 2, ts: 1_790_000_000_000 + seq })), r({ seq: 3, slot: 'tty-2', ts: 5 }), r({ seq: 9, gateway: G2 })]);
+    // The newest 4 of tty-1 by (epoch, seq): epoch 2's last four, oldest of them first.
+    expect((await s.query({ gateway: G1, slot: 'tty-1', limit: 4, newest: true })).map((x) => [x.epoch, x.seq])).toEqual([[2, 1], [2, 2], [2, 3], [2, 4]]);
+    expect((await s.query({ gateway: G1, slot: 'tty-1', limit: 3 })).map((x) => x.seq)).toEqual([0, 1, 2]);
+    expect((await s.query({ gateway: G1, slot: 'tty-1', sinceMs: 1_790_000_000_003, limit: 100, newest: true })).map((x) => x.seq)).toEqual([3, 4]);
+    await expect(s.query({ newest: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    const sums = (await s.slotSummaries()).map((x) => [hex(x.gateway).slice(0, 2), x.slot, x.readings, x.newestTs]);
+    expect(sums).toEqual(
+      [
+        ['07', 'tty-1', 1, 1_780_000_000_009],
+        ['a1', 'tty-1', 35, 1_790_000_000_004],
+        ['a1', 'tty-2', 1, 5],
+      ],
+    );
+    for (let i = 0; i < 5; i++) await s.audit({ at: i, gateway: i % 2 === 0 ? G1 : G2, event: `e${i}`, detail: { i } });
+    expect((await s.recentAudit(3)).map((e) => e.event)).toEqual(['e4', 'e3', 'e2']);
+    expect((await s.recentAudit(100)).map((e) => e.detail.i)).toEqual([4, 3, 2, 1, 0]);
+    for (const bad of [0, -1, 1.5, 1_000_001]) await expect(s.recentAudit(bad)).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    expect(await (await open(await b.fresh())).slotSummaries()).toEqual([]);
+  });
+
   test('what insert() resolved is there after close() and reopen', async () => {
     const spec = await b.fresh();
     const rows = range(0, 50).map((seq) => r({ seq, epoch: 4 }));

@@ -1,0 +1,109 @@
+// What the collector's console makes of its database (src/collector/console-source.ts), over a real
+// SQLite store behind the ObservedStore: the fleet from readings, audit trail and live sessions; a
+// gateway's slots from its last announcement (quiet when nothing came for QUIET_MS); a slot's newest
+// readings with their plotted numbers; audit lines for people; live events only for what was
+// committed (a window stored again is not shown twice).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditLine, CollectorConsole, QUIET_MS } from '../../src/collector/console-source.js';
+import { ObservedStore } from '../../src/collector/store/observed.js';
+import { SqliteStore } from '../../src/collector/store/sqlite.js';
+import type { StoredReading } from '../../src/collector/store/store.js';
+import type { ConsoleEvent } from '../../src/console/model.js';
+import { encodeCanonical } from '../../src/uzp/cbor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-colcon-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const G1 = new Uint8Array(32).fill(0x11);
+const G2 = new Uint8Array(32).fill(0x22);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const T0 = 1_790_000_000_000;
+const reading = (seq: number, o: Partial<StoredReading> = {}): StoredReading => ({ gateway: G1, slot: 'tty-1', device: 'sensor-7', kind: 'line', epoch: 1, seq, ts: T0 + seq * 1000, value: encodeCanonical({ line: `T=${20 + seq}.5` }), ...o });
+
+async function setup(now: number) {
+  const store = new ObservedStore(SqliteStore.open(join(dir, `${Math.random()}.db`)));
+  const live: { gateway: Uint8Array; rn?: Uint8Array }[] = [];
+  const con = await CollectorConsole.open(store, () => live, () => now);
+  const events: ConsoleEvent[] = [];
+  con.subscribe((e) => events.push(e));
+  return { store, live, con, events };
+}
+
+describe('CollectorConsole', () => {
+  it('builds the fleet and a gateway view from readings, the last accepted announcement and the live sessions', async () => {
+    const { store, live, con } = await setup(T0 + 10_000);
+    await store.audit({
+      at: T0,
+      gateway: G1,
+      event: 'grant.accepted',
+      detail: { grant: 'ab'.repeat(32), action: 'new', board: 'rpi-4b', name: 'boiler room', catalogue: [{ slot: 'tty-1', device: 'sensor-7', kind: 'line', driver: 'serial-line' }, { slot: 'rs485-1', device: 'bus-1', kind: 'modbus', driver: 'modbus-poller' }], dropped: { 'tty-1': 2, 'rs485-1': 1 }, expires_at: new Date(T0 + 3 * 86400e3).toISOString() },
+    });
+    await store.audit({ at: T0, gateway: G2, event: 'grant.refused', detail: { code: 'DISCOVERY_POLICY', reason: 'the grant does not allow telemetry.analytics' } });
+    await store.insert([0, 1, 2].map((s) => reading(s)));
+    live.push({ gateway: G1, rn: new Uint8Array(32).fill(0xee) });
+    const fleet = await con.fleet();
+    expect(fleet.map((g) => g.cid)).toEqual([hex(G1), hex(G2)]);
+    expect(fleet[0]).toMatchObject({ name: 'boiler room', board: 'rpi-4b', connected: true, rn: 'ee'.repeat(32), slots: 2, readings: 3, newestAt: T0 + 2000, dropped: 3, verdict: { status: 'not-appraised' } });
+    // Three days left: within the week's warning.
+    expect(fleet[0]!.expiries).toEqual([{ what: 'Discovery Grant', at: T0 + 3 * 86400e3, warn: true }]);
+    expect(fleet[1]).toMatchObject({ connected: false, readings: 0, slots: 0 });
+    const g = (await con.gateway(hex(G1)))!;
+    expect(g.slots.map((s) => [s.slot, s.state, s.readings, s.driver])).toEqual([
+      ['rs485-1', 'unknown', 0, 'modbus-poller'],
+      ['tty-1', 'ok', 3, 'serial-line'],
+    ]);
+    expect(g.slots[1]!.last).toEqual({ line: 'T=22.5' });
+    expect(g.diagnosticsNote).toMatch(/connect … ui/);
+    expect(await con.gateway('33'.repeat(32))).toBeUndefined();
+  });
+
+  it('a slot with nothing for QUIET_MS is quiet, with its age said', async () => {
+    const { store, con } = await setup(T0 + QUIET_MS + 120_000);
+    await store.insert([reading(0)]);
+    const row = (await con.gateway(hex(G1)))!.slots[0]!;
+    expect(row).toMatchObject({ state: 'quiet', note: 'no reading for 7 min' });
+  });
+
+  it('a slot\'s newest readings, ascending, each with its plotted numbers', async () => {
+    const { store, con } = await setup(T0);
+    await store.insert([0, 1, 2, 3, 4].map((s) => reading(s)));
+    const d = (await con.slot(hex(G1), 'tty-1', T0 + 1000, 2))!;
+    expect(d.history).toBe('database');
+    expect(d.points.map((p) => [p.seq, p.values.line])).toEqual([
+      [3, 23.5],
+      [4, 24.5],
+    ]);
+    expect(await con.slot(hex(G1), 'nope', 0, 10)).toBeUndefined();
+  });
+
+  it('tells each committed reading and audit line once, and a session change', async () => {
+    const { store, con, events } = await setup(T0);
+    await store.insert([reading(0), reading(1)]);
+    await store.insert([reading(0), reading(1)]); // a window sent again: nothing new to show
+    await store.audit({ at: T0, gateway: G1, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', readings: 4 } });
+    con.sessionsChanged();
+    expect(events.filter((e) => e.t === 'reading')).toHaveLength(2);
+    const audit = events.find((e) => e.t === 'audit');
+    expect(audit).toMatchObject({ line: { event: 'readings.refused', refusal: true, code: 'OUT_OF_SCOPE', text: "4 readings outside the grant's scope were not stored" } });
+    expect(events.filter((e) => e.t === 'fleet').length).toBeGreaterThanOrEqual(2);
+    // An observer that throws does not fail the write it watches.
+    con.subscribe(() => {
+      throw new Error('a broken view');
+    });
+    await expect(store.insert([reading(5)])).resolves.toEqual({ inserted: 1, duplicates: 0 });
+    con.close();
+  });
+
+  it('audit lines for people: refusals marked, codes and reasons carried', () => {
+    const at = T0;
+    expect(auditLine({ at, gateway: G1, event: 'grant.refused', detail: { code: 'REVOKED', reason: 'every slot of this grant was revoked' } })).toEqual({ at, gateway: hex(G1), event: 'grant.refused', refusal: true, code: 'REVOKED', text: 'every slot of this grant was revoked' });
+    expect(auditLine({ at, gateway: G1, event: 'grant.accepted', detail: { grant: 'cd'.repeat(32), action: 'renew', expires_at: '2027-01-01T00:00:00.000Z' } }).text).toBe('Discovery Grant cdcdcdcdcdcd… accepted (renew); expires 2027-01-01T00:00:00.000Z');
+    expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), slots: ['tty-1'], deleted: 12 } })).toMatchObject({ refusal: false, text: 'consent withdrawn under grant cdcdcdcdcdcd… for tty-1; 12 readings deleted' });
+    expect(auditLine({ at, gateway: G1, event: 'grant.expired', detail: { grant: 'cd'.repeat(32) } }).refusal).toBe(true);
+    expect(auditLine({ at, gateway: G1, event: 'fresh', detail: { what: 'config' } }).text).toBe('{"what":"config"}');
+  });
+});

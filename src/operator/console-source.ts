@@ -118,7 +118,7 @@ export class OperatorConsole implements ConsoleSource {
       verdict:
         a === undefined
           ? { status: 'not-appraised', reasons: ['started without --manifest: the gateway was not asked for evidence'] }
-          : { status: a.ok ? 'pass' : 'fail', reasons: a.ok ? [`${a.claims.filter((c) => c.status === 'pass').length} checks passed, ${a.slots.length} slots`] : a.claims.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`) },
+          : { status: a.ok ? 'pass' : 'fail', reasons: a.ok ? [`${a.claims.filter((c) => c.status === 'pass').length} checks passed, ${a.slots.length} slot${a.slots.length === 1 ? '' : 's'}`] : a.claims.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`) },
       expiries: [expiry('your Grant', this.conn.grant.expiresAt * 1000, now), expiry("the gateway's PCert", peer.expiresAt * 1000, now)],
       slots: rows.length,
       readings: rows.reduce((n, r) => n + r.row.readings, 0),

@@ -14,7 +14,7 @@ import { attestInputOf } from '../../src/config/attest-input.js';
 import { loadBoard, loadGatewayConfig } from '../../src/config/index.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
-import { spawnCli, stopAll } from '../helpers/processes.js';
+import { spawnCli, stopAll, stopProcess, waitForJsonLine } from '../helpers/processes.js';
 import { SLAVE_IDENTITY, startGateway, type GatewaySetup } from './gateway-setup.js';
 
 let dir: string;
@@ -77,6 +77,17 @@ describe('attestation with real processes', () => {
     expect(ok.err).toContain('gateway attestation passed');
     expect(JSON.parse(ok.out.split('\n')[0]!)).toMatchObject({ event: 'reading', slot: 'rs485-1', device: 'th-bus-1' });
   }, 60_000);
+
+  it('connect … ui --manifest: the console\'s fleet view carries the passing verdict of this session\'s appraisal', async () => {
+    const m = writeManifest('ui.cbor', reference);
+    const ui = spawnCli(['connect', ...g.connectArgs, 'ui', '--listen', '127.0.0.1:0', '--manifest', m, '--manifest-signer', toHex(g.signer.cid)]);
+    const { url } = await waitForJsonLine<{ url: string }>(ui, (v) => v.event === 'listening');
+    const fleet = (await (await fetch(new URL('/api/fleet', url))).json()) as { verdict: { status: string; reasons: string[] } }[];
+    expect(fleet).toHaveLength(1);
+    expect(fleet[0]!.verdict.status).toBe('pass');
+    expect(fleet[0]!.verdict.reasons[0]).toMatch(/^\d+ checks passed, 1 slot$/);
+    await stopProcess(ui);
+  });
 
   it('a manifest from an untrusted signer is refused before anything is sent', async () => {
     const m = writeManifest('good3.cbor', reference);

@@ -13,6 +13,9 @@ import { artifactPath, launchBrowser } from '../helpers/browser.js';
 import { spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { startEquipmentGateway, type EquipmentGateway } from '../gateway/equipment-gateway.js';
 
+// The page functions below run in the browser, where this exists (the test's own types have no DOM).
+declare const getComputedStyle: (e: unknown) => { readonly backgroundColor: string };
+
 const BAUD = 38_400;
 let gw: EquipmentGateway;
 let bus: VirtualLine;

@@ -27,8 +27,12 @@ function endedInFailover(conn: OperatorConnection): boolean {
   return h[h.length - 2] === 'failover';
 }
 
-/** Resolves with the exit code (or REOPEN) when the mode ends, the session ends, or SIGINT/SIGTERM arrives. */
-export async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean, reopen: boolean): Promise<number> {
+/**
+ * Resolves with the exit code (or REOPEN) when the mode ends, the session ends, or SIGINT/SIGTERM
+ * arrives. `reopen`: a refused re-stitch asks for a fresh session; `reopenOnClose` (the console,
+ * which outlives a gateway's restart): so does a session the gateway closed.
+ */
+export async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean, reopen: boolean, reopenOnClose = false): Promise<number> {
   let stop: () => void = () => {};
   const signal = new Promise<number>((resolve) => {
     stop = (): void => resolve(0);
@@ -47,7 +51,7 @@ export async function untilDone(conn: OperatorConnection, done: Promise<number>,
     onClose = (e?: Error): void => {
       const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
       notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
-      if (e === undefined) resolve(0);
+      if (e === undefined) resolve(reopenOnClose ? REOPEN : 0);
       else if (isRefusal(e)) resolve(reopen ? REOPEN : 1);
       else resolve(endedInFailover(conn) ? EXIT_RN_LOST : 1);
     };

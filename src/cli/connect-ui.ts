@@ -8,7 +8,7 @@ import { OperatorConsole } from '../operator/console-source.js';
 import type { OperatorConnection } from '../operator/connect.js';
 import type { CommandIo } from './command.js';
 import { notice } from './connect-serve.js';
-import { untilDone } from './connect-session.js';
+import { REOPEN, untilDone } from './connect-session.js';
 import { startConsole, type PreparedConsole } from './console-serve.js';
 import { usageError } from './flags.js';
 
@@ -22,29 +22,41 @@ export function slotsToShow(conn: OperatorConnection, named: readonly string[]):
   return [...new Set(scoped)];
 }
 
-/** Serves the console until SIGINT/SIGTERM or the session ends; resolves with connect's exit status. */
-export async function serveUi(prepared: PreparedConsole, conn: OperatorConnection, named: readonly string[], io: CommandIo, json: boolean): Promise<number> {
+/**
+ * Serves the console until SIGINT/SIGTERM or the session ends for good; resolves with connect's
+ * exit status. A session the gateway closed (it stopped) or refuses to re-stitch (it restarted) is
+ * replaced by a fresh one from `reopen` (trying for --max-wait, then exit 3), as `connect tail`
+ * does, and the console carries on.
+ */
+export async function serveUi(prepared: PreparedConsole, first: OperatorConnection, named: readonly string[], io: CommandIo, json: boolean, reopen: () => Promise<OperatorConnection | number>): Promise<number> {
   let slots: string[];
   try {
-    slots = slotsToShow(conn, named);
+    slots = slotsToShow(first, named);
   } catch (e) {
-    conn.close();
+    first.close();
     throw e;
   }
-  const source = new OperatorConsole(conn, { slots });
+  const source = new OperatorConsole(first.session.peerCid, { slots });
   let server;
   try {
     server = await startConsole(prepared, source, (e, path) => notice(io, json, { event: 'console_failed', path, reason: (e as Error)?.message ?? String(e) }, `console: ${path} failed (${(e as Error)?.message ?? String(e)})`));
   } catch (e) {
     source.close();
-    conn.close();
+    first.close();
     throw e;
   }
   io.stdout.write(JSON.stringify({ event: 'listening', url: server.address, mode: 'ui', slots }) + '\n');
   notice(io, json, { event: 'console', url: server.address }, `web console at ${server.address} (slots ${slots.join(', ')}); Ctrl-C stops it`);
   try {
-    await source.start();
-    return await untilDone(conn, new Promise<number>(() => undefined), io, json, false);
+    let conn: OperatorConnection | number = first;
+    for (;;) {
+      await source.attach(conn);
+      const code = await untilDone(conn, new Promise<number>(() => undefined), io, json, true, true);
+      if (code !== REOPEN) return code;
+      notice(io, json, { event: 'reopening' }, 'the gateway closed the session or refused to re-stitch it (it restarted?): opening a fresh session');
+      conn = await reopen();
+      if (typeof conn === 'number') return conn;
+    }
   } finally {
     source.close();
     await server.close();

@@ -245,7 +245,7 @@ const ui = defineCommand({
     const prepared = prepareConsole(flags.listen, '--listen', {}, true);
     const conn = await open(flags, io, false);
     if (typeof conn === 'number') return conn;
-    return serveUi(prepared, conn, flags.show, io, flags.json);
+    return serveUi(prepared, conn, flags.show, io, flags.json, () => reopenWithin(() => open(flags, io, false), flags['max-wait'] * 1000, io, flags.json));
   },
 });
 

@@ -15,10 +15,16 @@ import { fromHex, toHex } from '../uzp/bytes.js';
 import { REVOKE_EVENT } from './consents.js';
 import { GRANT_ACCEPTED_EVENT } from './retention.js';
 import type { ObservedStore } from './store/observed.js';
-import type { AuditEntry, StoredReading } from './store/store.js';
+import type { AuditEntry, SlotSummary, StoredReading } from './store/store.js';
 
 /** A slot with no reading for this long is shown as quiet. */
 export const QUIET_MS = 5 * 60_000;
+/**
+ * Slot summaries are a GROUP BY over every stored reading: on a large database that is a scan, so
+ * however many views are open it runs at most once per SUMMARY_TTL_MS (counts may lag by that much;
+ * new readings themselves reach the page at once as events).
+ */
+export const SUMMARY_TTL_MS = 3_000;
 const NOT_APPRAISED = ['the collector does not appraise gateways; `uzpgw connect … ui --manifest` does, bound to its own session'];
 const NO_DIAGNOSTICS = 'Per-slave diagnostics live on the gateway and are not published: open `uzpgw connect … ui` with a Grant holding diag.read to see them.';
 
@@ -77,6 +83,7 @@ export class CollectorConsole implements ConsoleSource {
   /** Every gateway the audit trail names (a refused one too). */
   private readonly seen = new Set<string>();
   private unobserve: () => void = () => {};
+  private summaryCache: { readonly at: number; readonly value: Promise<SlotSummary[]> } | undefined;
 
   private constructor(
     private readonly store: ObservedStore,
@@ -119,7 +126,7 @@ export class CollectorConsole implements ConsoleSource {
   }
 
   async fleet(): Promise<FleetGateway[]> {
-    const summaries = await this.store.slotSummaries();
+    const summaries = await this.summaries();
     const live = new Map(this.live().map((l) => [toHex(l.gateway), l]));
     const cids = new Set([...this.seen, ...summaries.map((s) => toHex(s.gateway)), ...live.keys()]);
     return [...cids].sort().map((cid) => {
@@ -147,7 +154,7 @@ export class CollectorConsole implements ConsoleSource {
 
   async gateway(cid: string): Promise<GatewayDetail | undefined> {
     const gw = fromHex(cid);
-    const summaries = (await this.store.slotSummaries()).filter((s) => toHex(s.gateway) === cid);
+    const summaries = (await this.summaries()).filter((s) => toHex(s.gateway) === cid);
     const a = this.announced.get(cid);
     if (summaries.length === 0 && a === undefined && !this.seen.has(cid)) return undefined;
     const live = this.live().find((l) => toHex(l.gateway) === cid);
@@ -186,6 +193,17 @@ export class CollectorConsole implements ConsoleSource {
 
   async audit(limit: number): Promise<AuditLine[]> {
     return (await this.store.recentAudit(limit)).map(auditLine);
+  }
+
+  private summaries(): Promise<SlotSummary[]> {
+    const t = performance.now();
+    if (this.summaryCache === undefined || t - this.summaryCache.at > SUMMARY_TTL_MS) {
+      const value = this.store.slotSummaries();
+      // A failed read is not kept: the next view asks the database again.
+      value.catch(() => (this.summaryCache = undefined));
+      this.summaryCache = { at: t, value };
+    }
+    return this.summaryCache.value;
   }
 
   private note(e: AuditEntry): void {

@@ -2,7 +2,8 @@
 // one gateway, reached end to end through an RN like every `connect` mode, and the slots the
 // operator's Grant covers — each opened in tail mode (its readings, live, from the console's
 // start; at most HISTORY_MAX kept per slot) and, for a Modbus slot, in diag mode too (per-slave
-// diagnostics every DIAG_EVERY_MS, needs diag.read). The audit trail is this console's own: every
+// diagnostics every DIAG_EVERY_MS, needs diag.read). It outlives a session: when the gateway
+// restarts, `connect` opens a fresh one and attach() resumes each tail where it stopped. The audit trail is this console's own: every
 // channel opened or refused (with the refusal explained by the Grant held, grant-text.ts), every
 // RN loss and re-stitch. The attestation verdict is the session's own appraisal (--manifest).
 
@@ -15,7 +16,7 @@ import { cborToJson } from '../uzp/cbor.js';
 import { toHex } from '../uzp/bytes.js';
 import type { OperatorConnection } from './connect.js';
 import { explainRefusal } from './grant-text.js';
-import { HilRefusedError, SlotChannel } from './slot-channel.js';
+import { HilRefusedError, SlotChannel, type TailFrom } from './slot-channel.js';
 
 export const HISTORY_MAX = 5_000;
 export const DIAG_EVERY_MS = 1_000;
@@ -26,8 +27,10 @@ const DIAG_DRIVERS = new Set(['modbus-poller']);
 interface SlotState {
   row: SlotRow;
   readonly points: Point[];
-  tail?: SlotChannel;
-  diag?: SlotChannel;
+  tail?: SlotChannel | undefined;
+  diag?: SlotChannel | undefined;
+  /** The last reading shown, by the gateway's log position: where a reopened tail resumes. */
+  last?: TailFrom;
 }
 
 export interface OperatorConsoleOptions {
@@ -41,16 +44,26 @@ export class OperatorConsole implements ConsoleSource {
   private readonly slots = new Map<string, SlotState>();
   private readonly lines: AuditLine[] = [];
   private readonly gw: string;
+  private conn: OperatorConnection | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
-    private readonly conn: OperatorConnection,
+    gateway: Uint8Array,
     private readonly o: OperatorConsoleOptions,
   ) {
     this.events.setMaxListeners(0);
-    this.gw = toHex(conn.session.peerCid);
+    this.gw = toHex(gateway);
     for (const slot of o.slots) this.slots.set(slot, { row: { slot, state: 'unknown', readings: 0, note: 'opening…' }, points: [] });
+  }
+
+  /**
+   * Shows `conn` from now on: opens every slot (tail, and diag where the device keeps diagnostics)
+   * and polls diagnostics. Called again with a fresh session after the gateway restarted: each tail
+   * resumes after the last reading shown (from the gateway's reading log), so the plot has no gap.
+   */
+  async attach(conn: OperatorConnection): Promise<void> {
+    this.conn = conn;
     const s = conn.session;
     s.on('failover', (e?: Error) => this.record('rn.lost', false, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`));
     s.on('restitched', (_g: number, rn?: Uint8Array) => {
@@ -59,16 +72,18 @@ export class OperatorConsole implements ConsoleSource {
     });
     s.once('close', (e?: Error) => {
       this.record('session.ended', e !== undefined, `session ended: ${e?.message ?? 'closed'}`, isCodedError(e) ? e.code : undefined);
-      for (const st of this.slots.values()) this.setRow(st, { ...st.row, state: 'closed', note: 'the session ended' });
+      for (const st of this.slots.values()) {
+        st.tail = st.diag = undefined;
+        this.setRow(st, { ...st.row, state: 'closed', note: 'the session ended' });
+      }
       this.emit({ t: 'fleet' });
     });
-  }
-
-  /** Opens every slot (tail, and diag where the device keeps diagnostics), then polls diagnostics. */
-  async start(): Promise<void> {
-    await Promise.all([...this.slots.keys()].map((slot) => this.openSlot(slot)));
-    this.timer = setInterval(() => void this.pollDiag(), this.o.diagEveryMs ?? DIAG_EVERY_MS);
-    this.timer.unref();
+    this.record('session.opened', false, `session opened${s.rnCid !== undefined ? ` through RN ${toHex(s.rnCid).slice(0, 12)}…` : ''}`);
+    await Promise.all([...this.slots.keys()].map((slot) => this.openSlot(conn, slot)));
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => void this.pollDiag(), this.o.diagEveryMs ?? DIAG_EVERY_MS);
+      this.timer.unref();
+    }
     void this.pollDiag();
   }
 
@@ -84,12 +99,12 @@ export class OperatorConsole implements ConsoleSource {
   }
 
   async fleet(): Promise<FleetGateway[]> {
-    return [this.fleetEntry()];
+    return this.conn === undefined ? [] : [this.fleetEntry(this.conn)];
   }
 
   async gateway(cid: string): Promise<GatewayDetail | undefined> {
-    if (cid !== this.gw) return undefined;
-    return { gateway: this.fleetEntry(), slots: [...this.slots.values()].map((s) => s.row) };
+    if (cid !== this.gw || this.conn === undefined) return undefined;
+    return { gateway: this.fleetEntry(this.conn), slots: [...this.slots.values()].map((s) => s.row) };
   }
 
   async slot(cid: string, slot: string, sinceMs: number, limit: number): Promise<SlotDetail | undefined> {
@@ -103,9 +118,9 @@ export class OperatorConsole implements ConsoleSource {
     return this.lines.slice(-limit).reverse();
   }
 
-  private fleetEntry(): FleetGateway {
-    const s = this.conn.session;
-    const a = this.conn.appraisal;
+  private fleetEntry(conn: OperatorConnection): FleetGateway {
+    const s = conn.session;
+    const a = conn.appraisal;
     const peer = s.keys.peerPCert;
     const now = Date.now();
     const rows = [...this.slots.values()];
@@ -119,29 +134,31 @@ export class OperatorConsole implements ConsoleSource {
         a === undefined
           ? { status: 'not-appraised', reasons: ['started without --manifest: the gateway was not asked for evidence'] }
           : { status: a.ok ? 'pass' : 'fail', reasons: a.ok ? [`${a.claims.filter((c) => c.status === 'pass').length} checks passed, ${a.slots.length} slot${a.slots.length === 1 ? '' : 's'}`] : a.claims.filter((c) => c.status === 'fail').map((c) => `${c.claim}: ${c.reason}`) },
-      expiries: [expiry('your Grant', this.conn.grant.expiresAt * 1000, now), expiry("the gateway's PCert", peer.expiresAt * 1000, now)],
+      expiries: [expiry('your Grant', conn.grant.expiresAt * 1000, now), expiry("the gateway's PCert", peer.expiresAt * 1000, now)],
       slots: rows.length,
       readings: rows.reduce((n, r) => n + r.row.readings, 0),
       ...(newest.length > 0 ? { newestAt: Math.max(...newest) } : {}),
     };
   }
 
-  private async openSlot(slot: string): Promise<void> {
+  private async openSlot(conn: OperatorConnection, slot: string): Promise<void> {
     const st = this.slots.get(slot)!;
-    const tail = await this.open(slot, 'tail');
+    // After a reopen: from the reading after the last one shown (the gateway's log still has it).
+    const from = st.last !== undefined ? { epoch: st.last.epoch, seq: st.last.seq + 1 } : undefined;
+    const tail = await this.open(conn, slot, 'tail', from);
     if (tail === undefined) return;
     st.tail = tail;
     const o = tail.opened!;
     this.setRow(st, { ...st.row, device: o.device, driver: o.driver, state: 'unknown', note: 'waiting for the first reading' });
     tail.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => this.reading(st, r));
-    if (DIAG_DRIVERS.has(o.driver)) st.diag = await this.open(slot, 'diag');
+    if (DIAG_DRIVERS.has(o.driver)) st.diag = await this.open(conn, slot, 'diag');
   }
 
   /** Opens one channel; a refusal is audited, explained with the Grant held, and shown on the slot. */
-  private async open(slot: string, mode: 'tail' | 'diag'): Promise<SlotChannel | undefined> {
+  private async open(conn: OperatorConnection, slot: string, mode: 'tail' | 'diag', from?: TailFrom): Promise<SlotChannel | undefined> {
     const st = this.slots.get(slot)!;
     try {
-      const ch = await SlotChannel.open(this.conn.session, slot, mode);
+      const ch = await SlotChannel.open(conn.session, slot, mode, from);
       this.record('channel.opened', false, `${mode} opened on slot ${slot} (device ${ch.opened!.device}, ${ch.opened!.driver}; purposes ${ch.opened!.purposes.join(', ')})`);
       return ch;
     } catch (e) {
@@ -150,7 +167,7 @@ export class OperatorConsole implements ConsoleSource {
         if (mode === 'tail') this.setRow(st, { ...st.row, state: 'error', note: (e as Error).message });
         return undefined;
       }
-      const why = explainRefusal(e.refusal, this.conn.grant.body, slot, e.bridged);
+      const why = explainRefusal(e.refusal, conn.grant.body, slot, e.bridged);
       this.record('channel.refused', true, `${mode} on slot ${slot} refused: ${why}`, e.refusal);
       // A slot without diagnostics still shows its readings; one whose tail is refused shows why.
       if (mode === 'tail') this.setRow(st, { ...st.row, state: 'refused', note: why });
@@ -162,6 +179,7 @@ export class OperatorConsole implements ConsoleSource {
     const value = cborToJson(r.value);
     const p: Point = { ts: r.ts, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, values: seriesOf(value), value };
     st.points.push(p);
+    if (r.epoch !== undefined) st.last = { epoch: r.epoch, seq: r.seq };
     if (st.points.length > HISTORY_MAX) st.points.splice(0, st.points.length - HISTORY_MAX);
     const withoutDiag = st.diag === undefined;
     st.row = { ...st.row, readings: st.row.readings + 1, newestAt: r.ts, last: value, ...(withoutDiag ? { state: 'ok' as const } : {}) };

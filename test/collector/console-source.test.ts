@@ -98,6 +98,19 @@ describe('CollectorConsole', () => {
     con.close();
   });
 
+  it('reads the slot summaries (a scan of every reading) at most once per SUMMARY_TTL_MS, however many views ask', async () => {
+    const { store, con } = await setup(T0);
+    await store.insert([reading(0)]);
+    let scans = 0;
+    const inner = store.slotSummaries.bind(store);
+    store.slotSummaries = () => (scans++, inner());
+    expect((await con.fleet())[0]!.readings).toBe(1);
+    await store.insert([reading(1)]);
+    await Promise.all([con.fleet(), con.fleet(), con.gateway(hex(G1))]);
+    expect(scans).toBe(1);
+    expect((await con.fleet())[0]!.readings).toBe(1);
+  });
+
   it('audit lines for people: refusals marked, codes and reasons carried', () => {
     const at = T0;
     expect(auditLine({ at, gateway: G1, event: 'grant.refused', detail: { code: 'REVOKED', reason: 'every slot of this grant was revoked' } })).toEqual({ at, gateway: hex(G1), event: 'grant.refused', refusal: true, code: 'REVOKED', text: 'every slot of this grant was revoked' });

@@ -76,7 +76,19 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const gatewayCid = (): string => gw.connectArgs('tty-1', [])[gw.connectArgs('tty-1', []).indexOf('--gateway') + 1]!;
+async function audit(): Promise<{ event: string; text: string; at: number }[]> {
+  return (await (await fetch(new URL('/api/audit?limit=1000', url))).json()) as { event: string; text: string; at: number }[];
+}
+
+async function until(f: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const gatewayCid = (): string => gw.cid;
 
 describe('the operator console (connect … ui)', () => {
   it('fleet view: the gateway, connected through the RN, not appraised without --manifest, its Grant expiry', async () => {
@@ -135,6 +147,22 @@ describe('the operator console (connect … ui)', () => {
     expect(await page.$$('tr[data-event="channel.opened"]')).not.toHaveLength(0);
     await page.screenshot({ path: artifactPath('console-operator-audit.png'), fullPage: true });
   });
+
+  it('outlives a gateway restart: a fresh session, the slots opened again, new readings on the page', async () => {
+    await page.goto(`${url}#/slot/${gatewayCid()}/tty-1`);
+    await page.waitForSelector('#last-values tr:has-text("T=22.75 C")', { timeout: 5_000 });
+    // SIGTERM: the gateway closes its sessions and stops; a new process takes its identity.
+    await stopProcess(gw.gateway);
+    const again = spawnCli(['gateway', '--config', gw.f('gateway.json')]);
+    await waitForJsonLine(again, (v) => v.event === 'rn.attached');
+    await until(async () => (await audit()).filter((l) => l.event === 'session.opened').length === 2);
+    await until(async () => (await audit()).some((l) => l.event === 'channel.opened' && l.text.startsWith('tail opened on slot tty-1') && l.at > Date.now() - 30_000));
+    sensor.device!.write(Buffer.from('\nT=30.25 C\n'));
+    await page.waitForSelector('#last-values tr:first-child:has-text("T=30.25 C")', { timeout: 10_000 });
+    // The readings from before the restart are still on the page.
+    expect(await page.textContent('#last-values')).toMatch(/T=22.75 C/);
+    await stopProcess(again);
+  }, 60_000);
 
   it('the page raised no error in any view', () => {
     expect(errors).toEqual([]);

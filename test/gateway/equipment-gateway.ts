@@ -19,6 +19,8 @@ import { CLI, spawnCli, stopProcess, waitForJsonLine, type Child } from '../help
 
 export interface EquipmentGateway {
   readonly dir: string;
+  /** The gateway's CID, hex. */
+  readonly cid: string;
   /** A path inside the test directory. */
   readonly f: (name: string) => string;
   readonly gateway: Child;
@@ -87,6 +89,7 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
   };
   return {
     dir,
+    cid: toHex(gw.id.cid),
     f,
     gateway,
     logLines: () => jsonLines(gateway.stdout()),

@@ -47,6 +47,7 @@ export class OperatorConsole implements ConsoleSource {
   private conn: OperatorConnection | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private polling = false;
 
   constructor(
     gateway: Uint8Array,
@@ -188,6 +189,17 @@ export class OperatorConsole implements ConsoleSource {
   }
 
   private async pollDiag(): Promise<void> {
+    // One round at a time: a slow answer must not pile up requests behind it.
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await this.pollRound();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollRound(): Promise<void> {
     for (const st of this.slots.values()) {
       if (st.diag === undefined || this.closed) continue;
       try {

@@ -13,8 +13,10 @@ import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { reloadArtefactFiles, watchArtefactFiles } from '../rn/artefact-files.js';
 import { RnArtefacts } from '../rn/artefacts.js';
+import { readFileSync } from 'node:fs';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
+import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
 import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE, RN_PREAUTH_BURST, RN_PREAUTH_RATE_PER_S } from '../uzp/link/constants.js';
@@ -28,6 +30,32 @@ function listenAddress(s: string): HostPort {
     return parseAddress(s, '--listen');
   } catch (e) {
     throw usageError((e as Error).message);
+  }
+}
+
+/** The fabric flags, checked before any network: URLs, credentials, and the RN Set the fabric needs. */
+function fabricOptions(flags: { fabric?: string | undefined; 'rn-id'?: string | undefined; 'fabric-user'?: string | undefined; 'fabric-password-file'?: string | undefined }, rnSetFile: string | undefined, rootCid: Uint8Array): { servers: string[]; domain: string; name?: string; user?: string; pass?: string } | undefined {
+  if (flags.fabric === undefined) {
+    for (const f of ['rn-id', 'fabric-user', 'fabric-password-file'] as const) if (flags[f] !== undefined) throw usageError(`--${f} needs --fabric`);
+    return undefined;
+  }
+  if (rnSetFile === undefined) throw usageError('--fabric needs --rn-set: the RN Set Statement says which RNs may route JOINs here');
+  const servers = flags.fabric.split(',').map((u) => u.trim());
+  for (const u of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+:\d{1,5}$/.test(u)) throw usageError(`--fabric: expected nats://host:port[,nats://host:port…], got ${JSON.stringify(u.slice(0, 80))}`);
+  }
+  if ((flags['fabric-user'] === undefined) !== (flags['fabric-password-file'] === undefined)) throw usageError('--fabric-user and --fabric-password-file go together');
+  const pass = flags['fabric-password-file'] !== undefined ? readSecretFile(flags['fabric-password-file']) : undefined;
+  const name = flags['rn-id'];
+  if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw usageError(`--rn-id: letters, digits, '.', '_' and '-' (at most 64), got ${JSON.stringify(name.slice(0, 80))}`);
+  return { servers, domain: toHex(rootCid), ...(name !== undefined ? { name } : {}), ...(flags['fabric-user'] !== undefined ? { user: flags['fabric-user'] } : {}), ...(pass !== undefined ? { pass } : {}) };
+}
+
+function readSecretFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw usageError(`--fabric-password-file: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 
@@ -63,6 +91,10 @@ export const command = defineCommand({
       type: 'boolean',
       describe: 'offer stitches to a gateway only after it sent attestation evidence bound to its attachment (presence and binding are checked, claims are not appraised)',
     },
+    fabric: { type: 'string', placeholder: 'URL[,URL…]', describe: 'join the rendezvous fabric of the trust domain on this NATS cluster (nats://host:port, comma-separated); needs --rn-set (docs/SCALE.md)' },
+    'rn-id': { type: 'string', placeholder: 'NAME', describe: "this RN's name in the fabric (NATS connection name, logs); default: the start of its CID" },
+    'fabric-user': { type: 'string', placeholder: 'NAME', describe: "this RN's NATS user (each RN its own, with subject permissions: docs/SCALE.md)" },
+    'fabric-password-file': { type: 'string', placeholder: 'FILE', describe: 'the NATS password of --fabric-user, in a file (mode 0600)' },
     ...LOG_LEVEL_FLAG,
   },
   json: 'stdout is always JSON: exactly one line, {"event":"listening","address":"HOST:PORT"}, once ready (logs are JSON lines on stderr); accepted so every command takes it',
@@ -90,10 +122,19 @@ export const command = defineCommand({
       checkListed();
     }
 
+    const fabric = fabricOptions(flags, rnSetFile, anchor.rootCid);
     const artefacts = new RnArtefacts({ trust, log });
     const rates = { preauthRatePerS: flags['preauth-rate'], preauthBurst: flags['preauth-burst'], helloRatePerS: flags['hello-rate'], helloBurst: flags['hello-burst'] };
     const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts, ...rates });
     const address = await rn.listen(listen.host, listen.port);
+    if (fabric !== undefined) {
+      // Not awaited: the RN serves its own endpoints while NATS is unreachable (the client retries for
+      // ever and says `fabric_connected` once in). The current RN Set Statement (reloaded on SIGHUP or
+      // change) says which RNs are peers.
+      rn.joinFabric({ ...fabric, rnKey: (cid) => trust.rnSet?.body.rns.find((r) => equal(r.cid, cid))?.publicKey }).catch((e: unknown) =>
+        log.error({ event: 'fabric_failed', reason: (e as Error)?.message ?? String(e) }, 'could not join the rendezvous fabric; serving local endpoints only'),
+      );
+    }
     if (requireAttestation) log.info({ event: 'attestation_required' }, 'gateways are offered stitches only after attesting their attachment');
     io.stdout.write(JSON.stringify({ event: 'listening', address }) + '\n');
 

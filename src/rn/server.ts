@@ -40,6 +40,8 @@ import { sourceKey } from './source.js';
 import { RnStats } from './stats.js';
 import type { RnArtefacts } from './artefacts.js';
 import { Switchboard, type GrantTrust } from './switchboard.js';
+import { Fabric } from './fabric/fabric.js';
+import { cidOf } from '../uzp/identity/cid.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** The part of TrustStore the RN uses. */
@@ -97,6 +99,7 @@ export class RendezvousNode {
   private readonly log: RnLog;
   private readonly switchboard: Switchboard;
   private stopSweep: (() => void) | null = null;
+  private fabric: Fabric | undefined;
   private linkIds = 0;
   private boundAddress: string | null = null;
   private readonly admission: Admission;
@@ -279,9 +282,33 @@ export class RendezvousNode {
     return { detached, remaining };
   }
 
-  /** Stops listening, tells stitched EPs (UNSTITCH), closes every link. */
+  /**
+   * Joins the rendezvous fabric of the trust domain on a NATS cluster (issue #16; fabric/fabric.ts):
+   * JOINs for targets held by other RNs are routed there, theirs for ours come here. `rnKey` says
+   * which RNs are peers (the current RN Set Statement).
+   */
+  async joinFabric(o: { readonly servers: readonly string[]; readonly domain: string; readonly name?: string; readonly rnKey: (cid: Uint8Array) => Uint8Array | undefined; readonly user?: string; readonly pass?: string }): Promise<void> {
+    const trust = this.opts.trust;
+    const provider = trust.provider;
+    const signer = this.ctx.signer;
+    this.fabric = await Fabric.start(
+      {
+        ...o,
+        rnCid: cidOf(provider, signer.publicKey),
+        signer,
+        provider,
+        log: this.log,
+        stats: this.stats,
+      },
+      this.switchboard,
+    );
+  }
+
+  /** Stops listening, tells stitched EPs (UNSTITCH), closes every link, leaves the fabric. */
   close(): Promise<void> {
     this.closing = true;
+    void this.fabric?.close();
+    this.fabric = undefined;
     this.stopSweep?.();
     this.stopSweep = null;
     this.switchboard.clear();

@@ -42,6 +42,12 @@ export class RnStats {
    * `drained` (still attached when the drain deadline passed).
    */
   closed = { idle: 0, preauth_deadline: 0, slow: 0, revoked: 0, expired: 0, protocol: 0, evicted: 0, drained: 0 };
+  /**
+   * The rendezvous fabric (src/rn/fabric/): hop frames out and in, frames dropped on the hop (a
+   * window ignored past twice its size, or NATS refused the publish), JOINs routed out and answered,
+   * fabric messages dropped as malformed, and JOIN requests refused (unknown or bad RN signature, stale).
+   */
+  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0 };
 
   snapshot(): {
     links: number;
@@ -59,6 +65,7 @@ export class RnStats {
     dropped: Record<DropReason, number>;
     refused: Record<RefuseReason, number>;
     closed: RnStats['closed'];
+    fabric: RnStats['fabric'];
   } {
     return {
       links: this.links,
@@ -76,6 +83,7 @@ export class RnStats {
       dropped: { ...this.dropped },
       refused: { ...this.refused },
       closed: { ...this.closed },
+      fabric: { ...this.fabric },
     };
   }
 }

@@ -3,7 +3,7 @@
 // is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
-import { readU32, toHex } from '../uzp/bytes.js';
+import { fromHex, readU32, toHex } from '../uzp/bytes.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import type { ControlMessage } from '../uzp/link/control.js';
@@ -58,7 +58,8 @@ interface StitchRecord {
   readonly target: Peer;
 }
 
-type JoinMessage = Extract<ControlMessage, { kind: typeof ControlKind.JOIN }>;
+export type JoinMessage = Extract<ControlMessage, { kind: typeof ControlKind.JOIN }>;
+
 
 interface SwitchboardOptions {
   readonly trust: GrantTrust;
@@ -70,6 +71,41 @@ interface SwitchboardOptions {
   readonly artefacts?: { attached(peer: Peer): void; detached(peer: Peer): void };
 }
 
+/** The rendezvous fabric as the Switchboard uses it (src/rn/fabric/fabric.ts; issue #16). */
+export interface FabricHooks {
+  /** This RN now holds an accepting link of `cid` (the first one). */
+  present(cid: Uint8Array): void;
+  /** The last accepting link of `cid` left. */
+  absent(cid: Uint8Array): void;
+  /** The far side of a cross-RN stitch for the EP `cid`, not yet connected to an RN. */
+  remote(cid: Uint8Array): RemoteSide;
+  /**
+   * Asks the RN that holds `m.target` to stitch it to `initiator` (ingress stitch `stitchId`); resolves
+   * with that RN and its stitch id, or a JOIN_REFUSED code.
+   */
+  route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }>;
+}
+
+/** A Peer on another RN of the fabric (src/rn/fabric/remote-peer.ts). */
+export interface RemoteSide extends Peer {
+  /** Where the far side is: its RN and that RN's id for the stitch (ingress: once the JOIN reply came). */
+  connect(rn: Uint8Array, stitch: number): void;
+  /** Receiving side: a frame at `offset` of `length` bytes went to the local EP. */
+  delivered(offset: number, length: number): void;
+  credit(offset: number): void;
+  close(): void;
+}
+
+/** The egress half of a cross-RN JOIN (the fabric's JOIN request, checked by the fabric). */
+export interface RemoteJoin {
+  readonly initiator: Uint8Array;
+  readonly target: Uint8Array;
+  readonly grant: Uint8Array;
+  readonly ch1: Uint8Array;
+  /** Builds the far side (the initiator's RN), connected. */
+  remote(): RemoteSide;
+}
+
 export class Switchboard {
   private readonly byCid = new Map<string, Set<Peer>>();
   private readonly accepting = new Set<Peer>();
@@ -78,8 +114,18 @@ export class Switchboard {
   private readonly stitches = new Map<number, StitchRecord>();
   private readonly byPeer = new Map<Peer, Set<number>>();
   private nextStitchId = 1;
+  private fabric: FabricHooks | undefined;
+  /** Cross-RN stitches: the far side of each, by local stitch id. */
+  private readonly remotes = new Map<number, RemoteSide>();
 
   constructor(private readonly opts: SwitchboardOptions) {}
+
+  /** Joins this RN to a fabric: presence of accepting links, and JOINs for CIDs held elsewhere. */
+  setFabric(f: FabricHooks | undefined): void {
+    this.fabric = f;
+    if (f === undefined) return;
+    for (const cid of new Set([...this.accepting].map((p) => toHex(p.cid)))) f.present(fromHex(cid));
+  }
 
   get stitchCount(): number {
     return this.stitches.size;
@@ -99,7 +145,8 @@ export class Switchboard {
     const set = this.byCid.get(k);
     set?.delete(peer);
     if (set?.size === 0) this.byCid.delete(k);
-    this.accepting.delete(peer);
+    const wasAccepting = this.accepting.delete(peer);
+    if (wasAccepting && this.responderFor(peer.cid, peer) === undefined) this.fabric?.absent(peer.cid);
     this.awaitingAttestation.delete(peer);
     for (const id of [...(this.byPeer.get(peer) ?? [])]) this.teardown(id, peer, UnstitchCode.PEER_GONE);
     this.byPeer.delete(peer);
@@ -115,7 +162,10 @@ export class Switchboard {
   setAccepting(peer: Peer): void {
     if (!this.byPeer.has(peer)) return;
     this.awaitingAttestation.delete(peer);
+    const first = this.responderFor(peer.cid, peer) === undefined;
     this.accepting.add(peer);
+    // Presence is written on attach and detach only (not per JOIN): the first accepting link of a CID.
+    if (first) this.fabric?.present(peer.cid);
   }
 
   /**
@@ -128,7 +178,7 @@ export class Switchboard {
   }
 
   /** The most recent accepting link of `cid`, other than `except`. */
-  private responderFor(cid: Uint8Array, except: Peer): Peer | undefined {
+  private responderFor(cid: Uint8Array, except: Peer | undefined): Peer | undefined {
     let best: Peer | undefined;
     for (const p of this.byCid.get(toHex(cid)) ?? []) {
       if (p !== except && this.accepting.has(p) && (best === undefined || p.linkId > best.linkId)) best = p;
@@ -137,7 +187,7 @@ export class Switchboard {
   }
 
   /** Some link of `cid` (other than `except`) sent ACCEPT but has not attested. */
-  private awaitsAttestation(cid: Uint8Array, except: Peer): boolean {
+  private awaitsAttestation(cid: Uint8Array, except: Peer | undefined): boolean {
     for (const p of this.byCid.get(toHex(cid)) ?? []) if (p !== except && this.awaitingAttestation.has(p)) return true;
     return false;
   }
@@ -152,22 +202,22 @@ export class Switchboard {
       peer.sendControl({ kind: ControlKind.JOIN_REFUSED, joinId: m.joinId, code });
     };
     const target = this.responderFor(m.target, peer);
-    if (target === undefined) {
-      if (this.awaitsAttestation(m.target, peer)) return refuse(JoinRefusedCode.NOT_ATTESTED, { target: toHex(m.target), reason: 'not attested' });
-      return refuse(JoinRefusedCode.PEER_NOT_ATTACHED, { target: toHex(m.target) });
-    }
+    if (target === undefined && this.awaitsAttestation(m.target, peer)) return refuse(JoinRefusedCode.NOT_ATTESTED, { target: toHex(m.target), reason: 'not attested' });
+    if (target === undefined && this.fabric === undefined) return refuse(JoinRefusedCode.PEER_NOT_ATTACHED, { target: toHex(m.target) });
     const max = this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK;
-    if ((this.byPeer.get(peer)?.size ?? 0) >= max || (this.byPeer.get(target)?.size ?? 0) >= max) {
+    if ((this.byPeer.get(peer)?.size ?? 0) >= max || (target !== undefined && (this.byPeer.get(target)?.size ?? 0) >= max)) {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
     }
     try {
       // draft §9: the RN treats the JOIN as replayable; a replayed Grant is bounded by its window and
       // revocation. No JOIN carries early data, so the nonce is not ordered here (validate-grant.ts).
+      // Across the fabric too, the ingress RN is the one that validates (issue #16).
       this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid });
     } catch (e) {
       if (!isCodedError(e)) throw e;
       return refuse(grantRefusal(e.code), { error: e.code, detail: e.message });
     }
+    if (target === undefined) return this.joinAcross(peer, m, refuse);
     const id = this.allocateId();
     const rec: StitchRecord = { id, initiator: peer, target };
     this.stitches.set(id, rec);
@@ -178,6 +228,100 @@ export class Switchboard {
     // draft §5.2 flight [2]: CH1 forwarded to the responder inside OFFER.
     target.sendControl({ kind: ControlKind.OFFER, stitchId: id, initiator: peer.cid, grant: m.grant, ch1: m.ch1 });
     peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
+  }
+
+  /**
+   * The target is not here: the fabric asks the RN that holds it (UZPIF multi-hop: EP A -> RN1 ->
+   * NATS -> RN2 -> EP B). The stitch is recorded first, its far side pending, so the target's first
+   * flight (which may come back before the JOIN reply) already has somewhere to go.
+   */
+  private joinAcross(peer: Peer, m: JoinMessage, refuse: (code: number, why: object) => void): void {
+    const fabric = this.fabric!;
+    const id = this.allocateId();
+    const remote = fabric.remote(m.target);
+    this.stitches.set(id, { id, initiator: peer, target: remote });
+    this.byPeer.get(peer)!.add(id);
+    this.byPeer.set(remote, new Set([id]));
+    this.remotes.set(id, remote);
+    this.opts.stats.stitches = this.stitches.size;
+    const failed = (code: number, why: object): void => {
+      // Nobody else heard of this stitch: it goes without an UNSTITCH.
+      if (this.stitches.get(id)?.target === remote) this.forget(id);
+      refuse(code, { target: toHex(m.target), via: 'fabric', ...why });
+    };
+    void fabric.route(peer, m, id).then(
+      (r) => {
+        if ('code' in r) return failed(r.code, {});
+        remote.connect(r.rn, r.stitch);
+        if (this.stitches.get(id)?.target !== remote) {
+          // The initiator left while the JOIN was on its way: the far side is told at once.
+          remote.sendControl({ kind: ControlKind.UNSTITCH, stitchId: id, code: UnstitchCode.PEER_GONE });
+          return remote.close();
+        }
+        this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, via: 'fabric' }, 'stitched across the fabric');
+        peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
+      },
+      (e: unknown) => failed(JoinRefusedCode.PEER_NOT_ATTACHED, { error: (e as Error)?.message }),
+    );
+  }
+
+  /**
+   * Egress half of a cross-RN JOIN (the fabric checked the ingress RN): stitch the local target to
+   * the remote initiator and OFFER it. Returns the local stitch id, or a JOIN_REFUSED code.
+   */
+  acceptRemote(j: RemoteJoin): { stitchId: number } | { code: number } {
+    this.opts.stats.joins++;
+    const target = this.responderFor(j.target, undefined);
+    if (target === undefined) {
+      this.opts.stats.joinsRefused++;
+      return { code: this.awaitsAttestation(j.target, undefined) ? JoinRefusedCode.NOT_ATTESTED : JoinRefusedCode.PEER_NOT_ATTACHED };
+    }
+    if ((this.byPeer.get(target)?.size ?? 0) >= (this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK)) {
+      this.opts.stats.joinsRefused++;
+      return { code: JoinRefusedCode.OVERLOADED };
+    }
+    const id = this.allocateId();
+    const remote = j.remote();
+    this.stitches.set(id, { id, initiator: remote, target });
+    this.byPeer.set(remote, new Set([id]));
+    this.byPeer.get(target)!.add(id);
+    this.remotes.set(id, remote);
+    this.opts.stats.stitches = this.stitches.size;
+    this.opts.log.info({ event: 'stitch', stitch: id, target: target.linkId, via: 'fabric' }, 'stitched across the fabric');
+    target.sendControl({ kind: ControlKind.OFFER, stitchId: id, initiator: j.initiator, grant: j.grant, ch1: j.ch1 });
+    return { stitchId: id };
+  }
+
+  /** Hop DATA for local stitch `stitchId` (the frame's own stitch id, already ours). */
+  remoteData(stitchId: number, offset: number, frame: Uint8Array): void {
+    const remote = this.remotes.get(stitchId);
+    if (remote === undefined) {
+      this.opts.stats.dropped.foreign_stitch++;
+      return;
+    }
+    this.relay(remote, frame.subarray(5), frame);
+    remote.delivered(offset, frame.length);
+  }
+
+  remoteCredit(stitchId: number, consumed: number): void {
+    this.remotes.get(stitchId)?.credit(consumed);
+  }
+
+  remoteUnstitch(stitchId: number, code: number): void {
+    const remote = this.remotes.get(stitchId);
+    if (remote !== undefined) this.unstitch(remote, stitchId, code);
+  }
+
+  /** Removes a stitch nobody needs to hear about (a cross-RN JOIN that failed). */
+  private forget(id: number): void {
+    const rec = this.stitches.get(id);
+    if (rec === undefined) return;
+    this.stitches.delete(id);
+    this.byPeer.get(rec.initiator)?.delete(id);
+    this.byPeer.delete(rec.target);
+    this.remotes.get(id)?.close();
+    this.remotes.delete(id);
+    this.opts.stats.stitches = this.stitches.size;
   }
 
   /** UNSTITCH from one side: tell the other side. Ignored for stitches the link is not part of. */
@@ -237,6 +381,12 @@ export class Switchboard {
     this.opts.stats.stitches = this.stitches.size;
     for (const p of [rec.initiator, rec.target]) {
       if (p !== by && this.byPeer.has(p)) p.sendControl({ kind: ControlKind.UNSTITCH, stitchId: id, code });
+    }
+    const remote = this.remotes.get(id);
+    if (remote !== undefined) {
+      this.remotes.delete(id);
+      this.byPeer.delete(remote);
+      remote.close();
     }
   }
 

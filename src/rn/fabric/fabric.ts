@@ -1,0 +1,211 @@
+// The rendezvous fabric (issue #16; UZPIF multi-hop; docs/SCALE.md, docs/PROFILE.md §Fabric): the
+// RNs of one trust domain on a NATS cluster. Three uses of NATS, nothing home-made:
+//
+// - Presence: an RN subscribes `uzp.<domain>.join.<cid>` (queue group "rn") while it holds an
+//   accepting link of that CID — written on attach and detach only. A dead RN's subscriptions die
+//   with its NATS connection (closed socket at once; a silent one after 2 missed pings, ~10 s), so
+//   nothing has to expire by hand.
+// - JOIN routing: a JOIN whose target is not attached here is a NATS request to that subject; "no
+//   responders" means no RN holds the target (JOIN_REFUSED 1 at once, not after a timeout). The
+//   request is signed by this RN (messages.ts); the answering RN checks the signer is in its current
+//   RN Set Statement and the request is fresh and new.
+// - The hop: stitched RELAY frames go to `uzp.<domain>.hop.<rn cid>` as hop DATA with credit flow
+//   control (remote-peer.ts). Ciphertext only, as on an EP link.
+//
+// Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
+// retransmitted end to end, a forged reply leads nowhere. The connection retries for ever with
+// jittered backoff, and the client's subscriptions come back with it.
+
+import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
+import { equal, toHex } from '../../uzp/bytes.js';
+import type { CryptoProvider, Signer } from '../../uzp/crypto/provider.js';
+import { JoinRefusedCode } from '../../uzp/link/constants.js';
+import type { RnLog } from '../log.js';
+import type { RnStats } from '../stats.js';
+import type { FabricHooks, JoinMessage, Peer, RemoteSide, Switchboard } from '../switchboard.js';
+import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHop, encodeFabricJoin, encodeFabricJoinReply } from './messages.js';
+import { RemotePeer } from './remote-peer.js';
+
+/** A JOIN request older or newer than this (clock skew between RNs included) is refused as stale. */
+export const JOIN_FRESH_MS = 30_000;
+/** JOIN requests remembered for replay detection (bounded; beyond it the oldest go, still fenced by JOIN_FRESH_MS). */
+const SEEN_MAX = 100_000;
+const JOIN_TIMEOUT_MS = 3_000;
+
+export interface FabricOptions {
+  /** nats://host:port of one or more cluster nodes. */
+  readonly servers: readonly string[];
+  readonly rnCid: Uint8Array;
+  readonly signer: Signer;
+  readonly provider: CryptoProvider;
+  /** Subject token of the trust domain (its root CID, hex): domains sharing a cluster never meet. */
+  readonly domain: string;
+  /** The public key of an RN of the current RN Set Statement, or undefined. */
+  readonly rnKey: (cid: Uint8Array) => Uint8Array | undefined;
+  readonly log: RnLog;
+  readonly stats: RnStats;
+  /** This RN's name on the cluster (NATS connection name); default the start of its CID. */
+  readonly name?: string;
+  /** NATS user and password of this RN (docs/SCALE.md "NATS credentials"). */
+  readonly user?: string;
+  readonly pass?: string;
+  readonly now?: () => number;
+}
+
+export class Fabric implements FabricHooks {
+  private readonly presence = new Map<string, Subscription>();
+  private readonly seen = new Map<string, number>();
+  private readonly prefix: string;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly o: FabricOptions,
+    private readonly switchboard: Switchboard,
+  ) {
+    this.prefix = `uzp.${o.domain}`;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Connects (retrying for ever; the RN serves its own EPs meanwhile) and joins `switchboard` to the fabric. */
+  static async start(o: FabricOptions, switchboard: Switchboard): Promise<Fabric> {
+    // Loaded only by an RN that joins a fabric: nobody else pays for the client.
+    const { connect } = await import('@nats-io/transport-node');
+    const nc = await connect({
+      servers: [...o.servers],
+      name: `uzp-rn-${o.name ?? toHex(o.rnCid).slice(0, 16)}`,
+      // Never give up (the client's default is 10 attempts), with jitter against reconnect storms.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      reconnectJitter: 500,
+      waitOnFirstConnect: true,
+      // A silent peer is found in ~10 s, not the default 4 minutes.
+      pingInterval: 5_000,
+      maxPingOut: 2,
+      // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
+      noEcho: true,
+      ...(o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : {}),
+    });
+    const f = new Fabric(nc, o, switchboard);
+    nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.onHop(m) : undefined) });
+    switchboard.setFabric(f);
+    void f.watch();
+    o.log.info({ event: 'fabric_connected', server: nc.getServer(), ...(o.name !== undefined ? { rn_id: o.name } : {}) }, 'joined the rendezvous fabric');
+    return f;
+  }
+
+  private async watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.o.log.warn({ event: 'fabric_disconnected', server: s.server }, 'lost the NATS server; reconnecting');
+      else if (s.type === 'reconnect') this.o.log.info({ event: 'fabric_reconnected', server: s.server }, 'back on the NATS cluster');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.switchboard.setFabric(undefined);
+    await this.nc.drain().catch(() => undefined);
+  }
+
+  present(cid: Uint8Array): void {
+    const hex = toHex(cid);
+    if (this.presence.has(hex)) return;
+    this.presence.set(hex, this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.onJoin(cid, m) : undefined) }));
+  }
+
+  absent(cid: Uint8Array): void {
+    const hex = toHex(cid);
+    this.presence.get(hex)?.unsubscribe();
+    this.presence.delete(hex);
+  }
+
+  remote(cid: Uint8Array): RemoteSide {
+    return new RemotePeer(cid, (rn, bytes) => this.publishHop(rn, bytes), this.o.stats.fabric);
+  }
+
+  async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
+    const req = encodeFabricJoin({ ingress: this.o.rnCid, ingressStitch: stitchId, atMs: this.now(), initiator: initiator.cid, target: m.target, grant: m.grant, ch1: m.ch1 }, this.o.signer);
+    this.o.stats.fabric.joinsRouted++;
+    let reply: Msg;
+    try {
+      reply = await this.nc.request(`${this.prefix}.join.${toHex(m.target)}`, req, { timeout: JOIN_TIMEOUT_MS });
+    } catch {
+      // No responders (no RN holds the target), a timeout, or no NATS: the target is not reachable now.
+      return { code: JoinRefusedCode.PEER_NOT_ATTACHED };
+    }
+    try {
+      const r = decodeFabricJoinReply(reply.data);
+      return r.ok ? { rn: r.egress, stitch: r.egressStitch } : { code: r.code };
+    } catch {
+      this.o.stats.fabric.malformed++;
+      return { code: JoinRefusedCode.REFUSED };
+    }
+  }
+
+  private onJoin(subjectCid: Uint8Array, m: Msg): void {
+    const refuse = (code: number, why: string): void => {
+      this.o.stats.fabric.joinsRefused++;
+      this.o.log.info({ event: 'fabric_join_refused', code, why }, 'fabric JOIN refused');
+      m.respond(encodeFabricJoinReply({ ok: false, code }));
+    };
+    let d: ReturnType<typeof decodeFabricJoin>;
+    try {
+      d = decodeFabricJoin(this.o.provider, m.data, this.o.rnKey);
+    } catch {
+      this.o.stats.fabric.malformed++;
+      return; // junk: a silent drop (the requester times out)
+    }
+    const j = d.join;
+    if (d.signer !== 'valid') return refuse(JoinRefusedCode.REFUSED, d.signer === 'unknown' ? 'the ingress RN is not in the current RN Set Statement' : 'bad signature');
+    if (!equal(j.target, subjectCid)) return refuse(JoinRefusedCode.REFUSED, 'target differs from the subject');
+    const now = this.now();
+    if (Math.abs(now - j.atMs) > JOIN_FRESH_MS) return refuse(JoinRefusedCode.REFUSED, 'stale request');
+    const key = `${toHex(j.ingress)}/${j.ingressStitch}/${j.atMs}`;
+    if (this.seen.has(key)) return refuse(JoinRefusedCode.REFUSED, 'replayed request');
+    this.remember(key, now);
+    const r = this.switchboard.acceptRemote({
+      initiator: j.initiator,
+      target: j.target,
+      grant: j.grant,
+      ch1: j.ch1,
+      remote: () => {
+        const p = new RemotePeer(j.initiator, (rn, bytes) => this.publishHop(rn, bytes), this.o.stats.fabric);
+        p.connect(j.ingress, j.ingressStitch);
+        return p;
+      },
+    });
+    this.o.stats.fabric.joinsAnswered++;
+    m.respond(encodeFabricJoinReply('code' in r ? { ok: false, code: r.code } : { ok: true, egress: this.o.rnCid, egressStitch: r.stitchId }));
+  }
+
+  private remember(key: string, now: number): void {
+    this.seen.set(key, now);
+    if (this.seen.size <= SEEN_MAX) return;
+    for (const [k, at] of this.seen) {
+      if (now - at <= JOIN_FRESH_MS && this.seen.size <= SEEN_MAX) break;
+      this.seen.delete(k);
+    }
+  }
+
+  private onHop(m: Msg): void {
+    let h: ReturnType<typeof decodeHop>;
+    try {
+      h = decodeHop(m.data);
+    } catch {
+      this.o.stats.fabric.malformed++;
+      return;
+    }
+    if (h.type === HopType.DATA) this.switchboard.remoteData(h.stitch, h.offset, h.frame);
+    else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(h.stitch, h.consumed);
+    else this.switchboard.remoteUnstitch(h.stitch, h.code);
+  }
+
+  private publishHop(rn: Uint8Array, bytes: Uint8Array): void {
+    try {
+      this.nc.publish(`${this.prefix}.hop.${toHex(rn)}`, bytes);
+    } catch (e) {
+      // Closed connection or a frame over the cluster's max_payload: dropped, repaired end to end.
+      this.o.stats.fabric.hopDropped++;
+      this.o.log.debug({ event: 'hop_publish_failed', reason: (e as Error).message }, 'hop frame dropped');
+    }
+  }
+}

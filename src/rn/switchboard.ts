@@ -98,6 +98,8 @@ export interface RemoteSide extends Peer {
 
 /** The egress half of a cross-RN JOIN (the fabric's JOIN request, checked by the fabric). */
 export interface RemoteJoin {
+  /** The RN the initiator JOINed at (its CID), named to our EP in OFFER_VIA. */
+  readonly ingress: Uint8Array;
   readonly initiator: Uint8Array;
   readonly target: Uint8Array;
   readonly grant: Uint8Array;
@@ -288,7 +290,7 @@ export class Switchboard {
     this.remotes.set(id, remote);
     this.opts.stats.stitches = this.stitches.size;
     this.opts.log.info({ event: 'stitch', stitch: id, target: target.linkId, via: 'fabric' }, 'stitched across the fabric');
-    target.sendControl({ kind: ControlKind.OFFER, stitchId: id, initiator: j.initiator, grant: j.grant, ch1: j.ch1 });
+    target.sendControl({ kind: ControlKind.OFFER_VIA, stitchId: id, initiator: j.initiator, via: j.ingress, grant: j.grant, ch1: j.ch1 });
     return { stitchId: id };
   }
 

@@ -4,6 +4,13 @@
 // the fabric: EP A -> RN x -> NATS -> RN y -> EP B.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeArtefactFile } from '../../src/files/artefact-file.js';
+import { writeKeyFile } from '../../src/files/keyfile.js';
+import { equal } from '../../src/uzp/bytes.js';
+import { LinkPool } from '../../src/uzp/link/link-pool.js';
+import { spawnCli, stopProcess, waitForJsonLine } from '../helpers/processes.js';
+import { roleFor, waitForLog } from '../helpers/fabric-rig.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 import type { CodedError } from '../../src/lib/errors.js';
 import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
@@ -16,6 +23,7 @@ import type { Member } from '../helpers/domain.js';
 
 let rig: FabricRig;
 const links: RnLink[] = [];
+const pools: LinkPool[] = [];
 
 beforeAll(async () => {
   rig = await FabricRig.start(3);
@@ -23,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const l of links) l.close();
+  for (const p of pools) p.stop();
   await rig?.close();
 });
 
@@ -47,10 +56,10 @@ async function connect(op: Endpoint, gw: Member, grant: Uint8Array, suites?: num
 async function crossPair(gwRn: number, opRn: number, suites?: number[]): Promise<{ initiator: Session; responder: Session; gw: Member; op: Member }> {
   const gw = rig.d.member('gateway');
   const op = rig.d.member('operator');
-  const gwEp = await endpoint(gw, rig.trustFor([gwRn]), gwRn);
+  const gwEp = await endpoint(gw, rig.trustFor(), gwRn);
   const accepted = new Promise<Session>((r) => gwEp.once('session', r));
   gwEp.accept();
-  const opEp = await endpoint(op, rig.trustFor([opRn]), opRn);
+  const opEp = await endpoint(op, rig.trustFor(), opRn);
   const initiator = await connect(opEp, gw, rig.d.grant(op.id.cid, gw.id.cid), suites);
   return { initiator, responder: await accepted, gw, op };
 }
@@ -76,6 +85,8 @@ describe('sessions across the fabric', () => {
     it(`${name}: stitched through two RNs, data both ways in order, 4 MB, eight times the hop window`, async () => {
       const p = await crossPair(1, 0, [suite]);
       expect(p.initiator.keys.suite.id).toBe(suite);
+      expect(rig.rns[0]!.stderr()).toMatch(/stitched across the fabric/);
+      expect(rig.rns[1]!.stderr()).toMatch(/stitched across the fabric/);
       const N = 300;
       const inbound = collect(p.responder, N + 4);
       const ch = p.initiator.openChannel();
@@ -92,4 +103,139 @@ describe('sessions across the fabric', () => {
       p.initiator.close();
     }, 60_000);
   }
+});
+
+async function until(what: string, f: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('routing and policy', () => {
+  it('a JOIN for a CID no RN holds is refused at once (NATS "no responders"), not after a timeout', async () => {
+    const op = rig.d.member('operator');
+    const ghost = rig.d.member('gateway');
+    const opEp = await endpoint(op, rig.trustFor(), 2);
+    const t0 = performance.now();
+    await expect(opEp.connect(ghost.id.cid, rig.d.grant(op.id.cid, ghost.id.cid))).rejects.toMatchObject({ code: 'PEER_NOT_ATTACHED' });
+    // Far below the fabric's 3 s request timeout: the cluster knew nobody subscribes.
+    expect(performance.now() - t0).toBeLessThan(1_500);
+  });
+
+  it('an RN that is not in the RN Set Statement the others hold cannot route a JOIN to them', async () => {
+    // Signed by the domain's root like any RN, on the same cluster, listed only in its own RN Set.
+    const rogue = rig.d.member('rn').id;
+    writeKeyFile(rig.f('rogue.key'), rogue);
+    const address = `127.0.0.1:${await freeLoopbackPort()}`;
+    const ownSet = rig.d.rnSet([...rig.rnIds.map((id, i) => ({ id, addresses: [rig.addresses[i]!] })), { id: rogue, addresses: [address] }]);
+    writeArtefactFile(rig.f('rogue-set.uzp'), ownSet);
+    const child = spawnCli(['rn', '--listen', address, '--trust', rig.f('trust.json'), '--key', rig.f('rogue.key'), '--rn-set', rig.f('rogue-set.uzp'), '--fabric', rig.natsUrls(0), '--drain-ms', '0', '--log-level', 'info']);
+    try {
+      await waitForJsonLine(child, (v) => v.event === 'listening');
+      await waitForLog(child, 'fabric_connected');
+      const gw = rig.d.member('gateway');
+      const gwEp = await endpoint(gw, rig.trustFor(), 0);
+      gwEp.accept();
+      const op = rig.d.member('operator');
+      const t = rig.d.trust();
+      t.setRnSet(ownSet);
+      const link = await RnLink.attach({ address, trust: t, identity: { seed: op.id.seed, pcert: op.pcert } });
+      links.push(link);
+      const opEp = new Endpoint({ trust: t, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link });
+      // Until the gateway's presence is seen, the refusal is PEER_NOT_ATTACHED; then RN 0 refuses the signer.
+      let code = '';
+      await until('the egress RN refusing the rogue ingress', async () => {
+        code = await opEp.connect(gw.id.cid, rig.d.grant(op.id.cid, gw.id.cid)).then(
+          () => 'stitched',
+          (e: CodedError) => e.code,
+        );
+        return code !== 'PEER_NOT_ATTACHED';
+      });
+      expect(code).toBe('JOIN_REFUSED');
+      expect(rig.rns[0]!.stderr()).toMatch(/"event":"fabric_join_refused".*not in the current RN Set Statement/);
+    } finally {
+      await stopProcess(child);
+    }
+  });
+});
+
+describe('failures', () => {
+  function pooled(m: Member, rns: number[], accept: boolean): { ep: Endpoint; pool: LinkPool } {
+    const trust = rig.trustFor();
+    const pool = new LinkPool({ trust, identity: { seed: m.id.seed, pcert: m.pcert }, accept, backoffBaseMs: 50, backoffCapMs: 500, rnRole: roleFor(rns) });
+    pools.push(pool);
+    const ep = new Endpoint({ trust, identity: { cid: m.id.cid, signer: m.id.signer, pcert: m.pcert }, link: pool, continuity: { trust, por: { intervalMs: 200, timeoutMs: 800 } } });
+    pool.start();
+    return { ep, pool };
+  }
+
+  it('kill -9 of the RN carrying the gateway side: its presence is gone within seconds, and the session fails over through another RN of the fabric, nothing lost', async () => {
+    const gw = rig.d.member('gateway');
+    const op = rig.d.member('operator');
+    const g = pooled(gw, [1, 2], true);
+    const o = pooled(op, [0], false);
+    const responder = new Promise<Session>((r) => g.ep.once('session', r));
+    g.ep.accept();
+    await until('the gateway on RNs 1 and 2, the operator on RN 0', () => g.pool.links.length === 2 && o.pool.links.length === 1);
+    const egressStitches = (i: number): number => rig.rns[i]!.stderr().split('stitched across the fabric').length - 1;
+    const before = [1, 2].map(egressStitches);
+    const initiator = await connect(o.ep, gw, rig.d.grant(op.id.cid, gw.id.cid));
+    const resp = await responder;
+    // Both sides name the ingress RN as the session's RN (OFFER_VIA): tokens and PoR agree on it.
+    expect(equal(resp.rnCid!, rig.rnIds[0]!.cid) && equal(initiator.rnCid!, rig.rnIds[0]!.cid)).toBe(true);
+    // The egress RN (one of the gateway's two, chosen by the NATS queue group) logged the stitch.
+    const carrying = [1, 2].find((i, k) => egressStitches(i) > before[k]!)!;
+    expect([1, 2]).toContain(carrying);
+    // A second gateway attached to the carrying RN only: reachable across the fabric until that RN dies.
+    const lone = rig.d.member('gateway');
+    const loneEp = await endpoint(lone, rig.trustFor(), carrying);
+    loneEp.accept();
+    const prober = await endpoint(rig.d.member('operator'), rig.trustFor(), 0);
+    const probe = (): Promise<string> => prober.connect(lone.id.cid, rig.d.grant((prober as unknown as { o: { identity: { cid: Uint8Array } } }).o.identity.cid, lone.id.cid)).then((s) => (s.close(), 'stitched'), (e: CodedError) => e.code);
+    await until('the lone gateway reachable through the fabric', async () => (await probe()) === 'stitched');
+    const got: number[] = [];
+    resp.once('channel', (ch: Channel) => ch.on('message', (m: Uint8Array) => got.push((m[0]! << 8) | m[1]!)));
+    const ch = initiator.openChannel();
+    let sent = 0;
+    const pump = setInterval(() => {
+      const i = sent++;
+      void ch.send(Uint8Array.of(i >> 8, i & 0xff)).catch(() => undefined);
+    }, 10);
+    try {
+      await until('traffic flowing', () => got.length >= 20);
+      const killedAt = performance.now();
+      await rig.killRn(carrying);
+      // Presence died with the RN's NATS connection: nothing to expire by hand.
+      await until('the dead RN\'s presence gone', async () => (await probe()) === 'PEER_NOT_ATTACHED', 10_000);
+      expect(performance.now() - killedAt).toBeLessThan(5_000);
+      const other = carrying === 1 ? 2 : 1;
+      const beforeOther = egressStitches(other);
+      await until('the session re-stitched through the other RN', () => initiator.state === 'stitched' && resp.state === 'stitched' && egressStitches(other) > beforeOther, 20_000);
+      const at = sent;
+      await until('messages after the re-stitch arriving', () => got.length > at + 10, 20_000);
+    } finally {
+      clearInterval(pump);
+    }
+    await until('the last messages delivered', () => got.length === sent, 10_000);
+    expect(got).toEqual(Array.from({ length: sent }, (_, i) => i));
+    initiator.close();
+    await rig.restartRn(carrying);
+  }, 60_000);
+
+  it('kill -9 of a NATS node: an RN connected to it reconnects to another, and new sessions still cross the fabric', async () => {
+    // The node RN 0 is on (the client shuffles its server list, so ask its log).
+    const server = String((await waitForLog(rig.rns[0]!, 'fabric_connected')).server);
+    const node = rig.nats.nodes.findIndex((n) => n.url.endsWith(server));
+    expect(node).toBeGreaterThanOrEqual(0);
+    await rig.nats.kill(node);
+    await waitForLog(rig.rns[0]!, 'fabric_reconnected', 20_000);
+    const p = await crossPair(2, 0);
+    const back = collect(p.responder, 1);
+    await p.initiator.openChannel().send(Uint8Array.of(1, 2, 3));
+    expect(await back).toEqual([Uint8Array.of(1, 2, 3)]);
+    p.initiator.close();
+    await rig.nats.restart(node);
+  }, 60_000);
 });

@@ -81,7 +81,7 @@ export class TestDomain {
     );
   }
 
-  rnSet(rns: { id: Identity; addresses: string[] }[], opts: { epoch?: number; validSeconds?: number } = {}): Uint8Array {
+  rnSet(rns: { id: Identity; addresses: string[]; roles?: string[] }[], opts: { epoch?: number; validSeconds?: number } = {}): Uint8Array {
     const now = this.now;
     return sealEnvelope(
       this.provider,
@@ -89,7 +89,7 @@ export class TestDomain {
       { type: 'rn-set', issuedAt: now, notBefore: now - 60, expiresAt: now + (opts.validSeconds ?? 86_400), epoch: opts.epoch ?? 1, sequence: ++this.rnSetSeq },
       rnSetCodec.encode({
         scope: 'test',
-        rns: rns.map((r) => ({ cid: r.id.cid, publicKey: r.id.publicKey, addresses: r.addresses, roles: ['relay'] })),
+        rns: rns.map((r) => ({ cid: r.id.cid, publicKey: r.id.publicKey, addresses: r.addresses, roles: r.roles ?? ['relay'] })),
       }),
     );
   }

@@ -31,8 +31,14 @@ export async function waitForLog(child: Child, event: string, timeoutMs = 20_000
   }
 }
 
+/** The RN role that, in the endpoints' RN Set, names exactly the RNs `which` (FabricRig.trustFor). */
+export function roleFor(which: readonly number[]): string {
+  return `at-${[...which].sort((a, b) => a - b).join('-')}`;
+}
+
 export class FabricRig {
   readonly rns: Child[] = [];
+  private epSet: Uint8Array | undefined;
   private constructor(
     readonly dir: string,
     readonly d: TestDomain,
@@ -79,18 +85,25 @@ export class FabricRig {
   }
 
   private spawnRn(i: number, extra: string[]): Child {
-    return spawnCli(['rn', '--listen', this.addresses[i]!, '--trust', this.f('trust.json'), '--key', this.f(`rn${i}.key`), '--rn-set', this.f('rn-set.uzp'), '--fabric', this.natsUrls(i), '--rn-id', `rn${i}`, '--log-level', 'info', ...extra]);
+    return spawnCli(['rn', '--listen', this.addresses[i]!, '--trust', this.f('trust.json'), '--key', this.f(`rn${i}.key`), '--rn-set', this.f('rn-set.uzp'), '--fabric', this.natsUrls(i), '--rn-id', `rn${i}`, '--drain-ms', '0', '--log-level', 'info', ...extra]);
   }
 
-  /** A trust store for an endpoint whose RN Set names only RNs `which` (it attaches to those only). */
-  trustFor(which: readonly number[]): TrustStore {
+  /**
+   * A trust store holding the endpoints' RN Set Statement: every RN (endpoints of one domain share
+   * one statement: continuity tokens name it), RN i carrying the role `roleFor(S)` for every set S
+   * of RN indexes that contains i. A LinkPool with `rnRole: roleFor([1, 2])` attaches to RNs 1 and 2
+   * only, so a test decides where each side sits.
+   */
+  trustFor(): TrustStore {
+    this.epSet ??= this.d.rnSet(
+      this.rnIds.map((id, i) => {
+        const subsets = Array.from({ length: 2 ** this.rnIds.length }, (_, m) => this.rnIds.map((_, k) => k).filter((k) => (m >> k) & 1)).filter((sub) => sub.includes(i));
+        return { id, addresses: [this.addresses[i]!], roles: ['relay', ...subsets.map(roleFor)] };
+      }),
+    );
     const t = this.d.trust();
-    t.setRnSet(this.rnSetFor(which));
+    t.setRnSet(this.epSet);
     return t;
-  }
-
-  rnSetFor(which: readonly number[]): Uint8Array {
-    return this.d.rnSet(which.map((i) => ({ id: this.rnIds[i]!, addresses: [this.addresses[i]!] })));
   }
 
   async killRn(i: number): Promise<void> {

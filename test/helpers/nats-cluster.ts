@@ -79,17 +79,23 @@ export class NatsCluster {
   static async start(n = 3): Promise<NatsCluster> {
     const bin = natsServerPath();
     if (bin === undefined) throw new Error('nats-server not found (scripts/ensure-system-packages.sh installs Debian\'s nats-server)');
-    const nodes: NatsNode[] = [];
-    for (let i = 0; i < n; i++) nodes.push({ name: `n${i + 1}`, url: `nats://127.0.0.1:${await freeLoopbackPort()}`, clusterPort: await freeLoopbackPort(), monitorPort: await freeLoopbackPort(), pid: 0 });
-    const c = new NatsCluster(bin, nodes);
-    try {
-      for (let i = 0; i < n; i++) c.launch(i);
-      await c.waitRouted(nodes.map((_, i) => i));
-    } catch (e) {
-      await c.stop();
-      throw e;
+    // A port found free can be taken before the node binds it (often by another node's outbound
+    // route, whose local port comes from the same range): then the whole cluster starts again on
+    // fresh ports, a few times.
+    for (let attempt = 1; ; attempt++) {
+      const nodes: NatsNode[] = [];
+      for (let i = 0; i < n; i++) nodes.push({ name: `n${i + 1}`, url: `nats://127.0.0.1:${await freeLoopbackPort()}`, clusterPort: await freeLoopbackPort(), monitorPort: await freeLoopbackPort(), pid: 0 });
+      const c = new NatsCluster(bin, nodes);
+      try {
+        for (let i = 0; i < n; i++) c.launch(i);
+        await c.waitRouted(nodes.map((_, i) => i));
+        return c;
+      } catch (e) {
+        const portTaken = [...c.procs.values()].some((p) => p.stderr.includes('address already in use'));
+        await c.stop();
+        if (!portTaken || attempt === 3) throw e;
+      }
     }
-    return c;
   }
 
   private launch(i: number): void {
@@ -111,7 +117,8 @@ export class NatsCluster {
     for (;;) {
       const counts = await Promise.all(which.map((i) => monitor(this.nodes[i]!, 'routez').then((r) => Number(r.num_routes ?? 0), () => -1)));
       if (counts.every((c) => c >= which.length - 1)) return;
-      if (Date.now() > deadline) {
+      const dead = which.filter((i) => this.procs.get(i)?.proc.exitCode !== null);
+      if (Date.now() > deadline || dead.length > 0) {
         const logs = which.map((i) => `${this.nodes[i]!.name}: ${this.procs.get(i)?.stderr.trim().split('\n').slice(-3).join(' | ')}`).join('\n');
         throw new Error(`NATS cluster not routed within ${START_TIMEOUT_MS} ms (routes ${counts.join(', ')}):\n${logs}`);
       }

@@ -163,6 +163,7 @@ export class Fabric implements FabricHooks {
     if (this.seen.has(key)) return refuse(JoinRefusedCode.REFUSED, 'replayed request');
     this.remember(key, now);
     const r = this.switchboard.acceptRemote({
+      ingress: j.ingress,
       initiator: j.initiator,
       target: j.target,
       grant: j.grant,

@@ -50,6 +50,8 @@ export const CONTROL_AD = Uint8Array.of(FrameType.CONTROL);
 export interface InitiatorTrust {
   readonly provider: CryptoProvider;
   requireEligibleRn(rnPublicKey: Uint8Array, role?: string): RnEntry;
+  /** The RN Set Statement held now (to name the RN an OFFER_VIA came through). */
+  readonly rnSet?: { readonly body: { readonly rns: readonly RnEntry[] } } | null | undefined;
 }
 
 /** The part of TrustStore the RN side needs. */

@@ -45,6 +45,13 @@ export const ControlKind = {
    * trust anchor and adopts it only if newer: the RN can withhold artefacts, never forge them.
    */
   ARTEFACT: 0x0c,
+  /**
+   * RN -> EP: an OFFER that crossed the rendezvous fabric (issue #16, UZPIF multi-hop): OFFER's
+   * fields plus `via`, the CID of the RN the initiator JOINed through. Continuity tokens, RESUMED
+   * and PoR name that RN on both sides (the initiator knows no other), so the responder's stitch
+   * takes it as its RN (docs/PROFILE.md §Fabric).
+   */
+  OFFER_VIA: 0x0d,
 } as const;
 export type ControlKind = (typeof ControlKind)[keyof typeof ControlKind];
 

@@ -13,6 +13,7 @@ export type ControlMessage =
   | { readonly kind: typeof ControlKind.ACCEPT }
   | { readonly kind: typeof ControlKind.JOIN; readonly joinId: number; readonly target: Uint8Array; readonly grant: Uint8Array; readonly ch1: Uint8Array }
   | { readonly kind: typeof ControlKind.OFFER; readonly stitchId: number; readonly initiator: Uint8Array; readonly grant: Uint8Array; readonly ch1: Uint8Array }
+  | { readonly kind: typeof ControlKind.OFFER_VIA; readonly stitchId: number; readonly initiator: Uint8Array; readonly via: Uint8Array; readonly grant: Uint8Array; readonly ch1: Uint8Array }
   | { readonly kind: typeof ControlKind.JOINED; readonly joinId: number; readonly stitchId: number }
   | { readonly kind: typeof ControlKind.JOIN_REFUSED; readonly joinId: number; readonly code: number }
   | { readonly kind: typeof ControlKind.UNSTITCH; readonly stitchId: number; readonly code: number }
@@ -47,6 +48,10 @@ export function encodeControl(m: ControlMessage): Uint8Array {
     case ControlKind.OFFER:
       w.u32(m.stitchId).bytes(cid(m.initiator, 'OFFER initiator'));
       w.vec32(checkVec(m.grant, MAX_GRANT_BYTES, 'OFFER grant')).vec32(checkVec(m.ch1, MAX_CH1_BYTES, 'OFFER ch1'));
+      break;
+    case ControlKind.OFFER_VIA:
+      w.u32(m.stitchId).bytes(cid(m.initiator, 'OFFER_VIA initiator')).bytes(cid(m.via, 'OFFER_VIA via'));
+      w.vec32(checkVec(m.grant, MAX_GRANT_BYTES, 'OFFER_VIA grant')).vec32(checkVec(m.ch1, MAX_CH1_BYTES, 'OFFER_VIA ch1'));
       break;
     case ControlKind.JOINED:
       w.u32(m.joinId).u32(m.stitchId);
@@ -99,6 +104,15 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       const grant = r.vec32(MAX_GRANT_BYTES, 'OFFER grant');
       const ch1 = r.vec32(MAX_CH1_BYTES, 'OFFER ch1');
       m = { kind, stitchId, initiator, grant, ch1 };
+      break;
+    }
+    case ControlKind.OFFER_VIA: {
+      const stitchId = r.u32('OFFER_VIA stitch_id');
+      const initiator = r.bytes(CID_LENGTH, 'OFFER_VIA initiator');
+      const via = r.bytes(CID_LENGTH, 'OFFER_VIA via');
+      const grant = r.vec32(MAX_GRANT_BYTES, 'OFFER_VIA grant');
+      const ch1 = r.vec32(MAX_CH1_BYTES, 'OFFER_VIA ch1');
+      m = { kind, stitchId, initiator, via, grant, ch1 };
       break;
     }
     case ControlKind.JOINED:

@@ -31,8 +31,11 @@ export interface Offer {
   readonly initiator: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
-  /** The RN that made the offer (the one this link is attached to). */
-  readonly rn: { readonly cid: Uint8Array; readonly publicKey: Uint8Array };
+  /**
+   * The RN of the stitch: the one this link is attached to, or for an offer that crossed the
+   * fabric (OFFER_VIA) the RN the initiator JOINed at — undefined when our RN Set does not list it.
+   */
+  readonly rn?: { readonly cid: Uint8Array; readonly publicKey: Uint8Array };
   accept(): Stitch;
   reject(): void;
 }

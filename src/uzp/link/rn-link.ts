@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { decodeEnvelope } from '../artefacts/envelope.js';
+import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { cidOf } from '../identity/cid.js';
@@ -214,6 +215,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         this.stats.pongsReceived++;
         return;
       case ControlKind.OFFER:
+      case ControlKind.OFFER_VIA:
         return this.onOffer(m);
       case ControlKind.JOINED: {
         const j = this.joins.get(m.joinId);
@@ -261,21 +263,33 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     }
   }
 
-  private onOffer(m: Extract<ControlMessage, { kind: typeof ControlKind.OFFER }>): void {
+  /**
+   * The RN a stitch offered through the fabric names (OFFER_VIA): the one the initiator JOINed at,
+   * with its key from our RN Set Statement; undefined when we do not list it (then nothing that
+   * needs the RN — a continuity token — can be accepted on that stitch).
+   */
+  private viaRn(via: Uint8Array): { cid: Uint8Array; publicKey: Uint8Array } | undefined {
+    const e = this.opts.trust.rnSet?.body.rns.find((r) => equal(r.cid, via));
+    return e === undefined ? undefined : { cid: e.cid, publicKey: e.publicKey };
+  }
+
+  private onOffer(m: Extract<ControlMessage, { kind: typeof ControlKind.OFFER | typeof ControlKind.OFFER_VIA }>): void {
     if (!this.accepting || this.listenerCount('offer') === 0 || this.stitches.has(m.stitchId)) {
       this.sendControl({ kind: ControlKind.REJECT_OFFER, stitchId: m.stitchId });
       return;
     }
+    const via = m.kind === ControlKind.OFFER_VIA ? m.via : undefined;
     // Created now so RELAY payloads arriving before accept() are kept (bounded) rather than lost.
-    const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
+    const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS, via);
     this.stitches.set(m.stitchId, s);
     let decided = false;
+    const rn = via === undefined ? { cid: this.rnCid, publicKey: this.rnPublicKey } : this.viaRn(via);
     this.emit('offer', {
       stitchId: m.stitchId,
       initiator: m.initiator,
       grant: m.grant,
       ch1: m.ch1,
-      rn: { cid: this.rnCid, publicKey: this.rnPublicKey },
+      ...(rn !== undefined ? { rn } : {}),
       accept: () => {
         if (decided || s.closed) throw new StateError(ErrorCode.LINK_CLOSED, `offer ${m.stitchId}: already rejected or closed`);
         decided = true;

@@ -71,6 +71,8 @@ export class LinkStitch implements Stitch {
     readonly id: number,
     private readonly host: StitchHost,
     private readonly earlyMax: number,
+    /** Offered through the fabric: the RN the initiator JOINed at, the session's RN on both sides (OFFER_VIA). */
+    private readonly via?: Uint8Array,
   ) {}
 
   get maxPayload(): number {
@@ -78,7 +80,7 @@ export class LinkStitch implements Stitch {
   }
 
   get rnCid(): Uint8Array {
-    return this.host.rnCid;
+    return this.via ?? this.host.rnCid;
   }
 
   get closed(): boolean {

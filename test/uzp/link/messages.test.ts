@@ -62,6 +62,7 @@ const controlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ kind: fc.constant(ControlKind.ATTEST), evidence: fc.uint8Array({ maxLength: 2000 }) }),
   fc.record({ kind: fc.constant(ControlKind.DRAIN), deadlineMs: u32 }),
   fc.record({ kind: fc.constant(ControlKind.ARTEFACT), artefact: fc.uint8Array({ maxLength: 2000 }) }),
+  fc.record({ kind: fc.constant(ControlKind.OFFER_VIA), stitchId: u32, initiator: cid, via: cid, grant: vec, ch1: vec }),
 );
 
 /** Mutations of valid encodings plus pure noise: the inputs junk tests feed decoders. */
@@ -163,7 +164,7 @@ describe('link attachment message codecs', () => {
 
 describe('link control message codecs', () => {
   it('match the checked-in vectors', () => {
-    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG', 'ATTEST', 'DRAIN', 'ARTEFACT']);
+    expect(vectors.controls.map((v) => v.name)).toEqual(['ACCEPT', 'JOIN', 'OFFER', 'JOINED', 'JOIN_REFUSED', 'UNSTITCH', 'REJECT_OFFER', 'PING', 'PONG', 'ATTEST', 'DRAIN', 'ARTEFACT', 'OFFER_VIA']);
     for (const v of vectors.controls) {
       const m = decodeControl(fromHex(v.hex));
       expect(wireNames(hexify(m)), v.name).toEqual(v.fields);

@@ -1,0 +1,144 @@
+// The rendezvous fabric's messages (src/rn/fabric/messages.ts; docs/PROFILE.md §Fabric): the
+// checked-in vectors (test/vectors/fabric.json) decode to their fields and encode to their bytes;
+// the JOIN request's signature is checked a second way with node:crypto from the document alone;
+// round trips hold for any fields (fast-check); junk and mutations throw only DecodeError; the
+// signer rules (an RN the current set does not list, a signature that does not verify) hold.
+
+import { createPublicKey, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DecodeError } from '../../src/lib/errors.js';
+import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, type FabricJoin } from '../../src/rn/fabric/messages.js';
+import { fromHex, toHex } from '../../src/uzp/bytes.js';
+import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
+
+interface Vec {
+  readonly name?: string;
+  readonly fields: Record<string, string | number>;
+  readonly hex: string;
+}
+const V = JSON.parse(readFileSync(new URL('../vectors/fabric.json', import.meta.url), 'utf8')) as { signer: { seed: string; public_key: string; cid: string }; join: Vec; replies: Vec[]; hops: Vec[] };
+const signer = p.signer(fromHex(V.signer.seed));
+const keyOf = (cid: Uint8Array): Uint8Array | undefined => (toHex(cid) === V.signer.cid ? signer.publicKey : undefined);
+
+const hex = (v: unknown): unknown => (v instanceof Uint8Array ? toHex(v) : v);
+const snake = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), hex(v)]));
+
+describe('fabric vectors (test/vectors/fabric.json)', () => {
+  it('the JOIN request decodes to its fields, verifies under the ingress RN key, and re-encodes to its bytes', () => {
+    const d = decodeFabricJoin(p, fromHex(V.join.hex), keyOf);
+    expect(d.signer).toBe('valid');
+    expect(snake(d.join as unknown as Record<string, unknown>)).toEqual(V.join.fields);
+    const f = V.join.fields;
+    const again: FabricJoin = { ingress: fromHex(String(f.ingress)), ingressStitch: Number(f.ingress_stitch), atMs: Number(f.at_ms), initiator: fromHex(String(f.initiator)), target: fromHex(String(f.target)), grant: fromHex(String(f.grant)), ch1: fromHex(String(f.ch1)) };
+    expect(toHex(encodeFabricJoin(again, signer))).toBe(V.join.hex);
+  });
+
+  it('the JOIN signature, checked from the document: Ed25519 over "uzp fabric join v1" || every byte before the last 64', () => {
+    const bytes = Buffer.from(V.join.hex, 'hex');
+    const body = bytes.subarray(0, bytes.length - 64);
+    const sig = bytes.subarray(bytes.length - 64);
+    // SPKI DER for an Ed25519 public key: fixed 12-byte prefix, then the 32 key bytes.
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(V.signer.public_key, 'hex')]);
+    const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    expect(verify(null, Buffer.concat([Buffer.from('uzp fabric join v1'), body]), key, sig)).toBe(true);
+    // The layout by offsets: version, ingress CID, ingress stitch, at_ms.
+    expect(body[0]).toBe(1);
+    expect(body.subarray(1, 33).toString('hex')).toBe(V.signer.cid);
+    expect(body.readUInt32BE(33)).toBe(7);
+    expect(Number(body.readBigUInt64BE(37))).toBe(V.join.fields.at_ms);
+  });
+
+  it.each(V.replies.map((r) => [r.name!, r] as const))('JOIN reply %s', (_n, r) => {
+    const d = decodeFabricJoinReply(fromHex(r.hex));
+    const fields = d.ok ? { status: 0, egress: toHex(d.egress), egress_stitch: d.egressStitch } : { status: 1, code: d.code };
+    expect(fields).toEqual(r.fields);
+    expect(toHex(encodeFabricJoinReply(d))).toBe(r.hex);
+  });
+
+  it.each(V.hops.map((h) => [h.name!, h] as const))('hop %s', (_n, h) => {
+    const d = decodeHop(fromHex(h.hex));
+    expect(snake(d as unknown as Record<string, unknown>)).toEqual(h.fields);
+    const again = d.type === 1 ? encodeHopData(d.stitch, d.offset, d.frame) : d.type === 2 ? encodeHopCredit(d.stitch, d.consumed) : encodeHopUnstitch(d.stitch, d.code);
+    expect(toHex(again)).toBe(h.hex);
+  });
+});
+
+const cid = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const u32 = fc.integer({ min: 1, max: 0xffffffff });
+const joinArb = fc.record({ ingress: fc.constant(fromHex(V.signer.cid)), ingressStitch: u32, atMs: fc.maxSafeNat(), initiator: cid, target: cid, grant: fc.uint8Array({ maxLength: 300 }), ch1: fc.uint8Array({ maxLength: 300 }) });
+
+describe('fabric codecs: properties and junk', () => {
+  it('JOIN request round trip, signature valid', () => {
+    fc.assert(
+      fc.property(joinArb, (j) => {
+        const d = decodeFabricJoin(p, encodeFabricJoin(j, signer), keyOf);
+        expect(d.signer).toBe('valid');
+        expect(d.join).toEqual(j);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an RN the current RN Set does not list is "unknown"; a changed byte anywhere is "bad" or a DecodeError', () => {
+    const j = { ingress: fromHex(V.signer.cid), ingressStitch: 5, atMs: 1, initiator: new Uint8Array(32), target: new Uint8Array(32).fill(1), grant: Uint8Array.of(9), ch1: Uint8Array.of(8) };
+    const bytes = encodeFabricJoin(j, signer);
+    expect(decodeFabricJoin(p, bytes, () => undefined).signer).toBe('unknown');
+    for (let i = 0; i < bytes.length; i++) {
+      const m = bytes.slice();
+      m[i]! ^= 0x40;
+      let verdict: string;
+      try {
+        verdict = decodeFabricJoin(p, m, keyOf).signer;
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+        continue;
+      }
+      expect(verdict, `byte ${i}`).not.toBe('valid');
+    }
+  });
+
+  it('hop round trips for any stitch, offset and RELAY frame', () => {
+    fc.assert(
+      fc.property(u32, fc.maxSafeNat(), fc.uint8Array({ maxLength: 500 }), u32, (stitch, offset, payload, other) => {
+        const frame = new Uint8Array(9 + payload.length);
+        new DataView(frame.buffer).setUint32(0, 5 + payload.length);
+        frame[4] = 0x20;
+        new DataView(frame.buffer).setUint32(5, other);
+        frame.set(payload, 9);
+        const d = decodeHop(encodeHopData(stitch, offset, frame));
+        expect(d).toMatchObject({ type: 1, stitch, offset });
+        // The frame carries the receiver's stitch id; the rest is the sender's frame as it was.
+        expect(toHex((d as { frame: Uint8Array }).frame.subarray(9))).toBe(toHex(payload));
+        expect(decodeHop(encodeHopCredit(stitch, offset))).toEqual({ type: 2, stitch, consumed: offset });
+        expect(decodeHop(encodeHopUnstitch(stitch, other & 0xff))).toEqual({ type: 3, stitch, code: other & 0xff });
+      }),
+    );
+  });
+
+  it('10,000 junk and mutated inputs to each decoder throw only DecodeError', () => {
+    const valid = [fromHex(V.join.hex), ...V.replies.map((r) => fromHex(r.hex)), ...V.hops.map((h) => fromHex(h.hex))];
+    const junk = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, i, x]) => {
+        const m = b.slice();
+        if (m.length > 0) m[i % m.length] = x;
+        return m;
+      }),
+      fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([b, n]) => b.subarray(0, n % (b.length + 1))),
+    );
+    fc.assert(
+      fc.property(junk, (b) => {
+        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), decodeFabricJoinReply, decodeHop]) {
+          try {
+            decode(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(DecodeError);
+          }
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

@@ -254,12 +254,9 @@ export class Switchboard {
     void fabric.route(peer, m, id).then(
       (r) => {
         if ('code' in r) return failed(r.code, {});
+        // If the initiator left while the JOIN was on its way, the closed far side tells the egress now.
         remote.connect(r.rn, r.stitch);
-        if (this.stitches.get(id)?.target !== remote) {
-          // The initiator left while the JOIN was on its way: the far side is told at once.
-          remote.sendControl({ kind: ControlKind.UNSTITCH, stitchId: id, code: UnstitchCode.PEER_GONE });
-          return remote.close();
-        }
+        if (this.stitches.get(id)?.target !== remote) return;
         this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, via: 'fabric' }, 'stitched across the fabric');
         peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
       },

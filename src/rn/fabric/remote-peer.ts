@@ -9,7 +9,7 @@
 // the hop are repaired end to end by the EPs' block retransmission, never by an RN (draft §11).
 
 import type { ControlMessage } from '../../uzp/link/control.js';
-import { ControlKind } from '../../uzp/link/constants.js';
+import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
 import type { Peer } from '../switchboard.js';
 import { encodeHopCredit, encodeHopData, encodeHopUnstitch } from './messages.js';
 
@@ -56,10 +56,14 @@ export class RemotePeer implements Peer {
     return this.rnValue;
   }
 
-  /** The far side is stitch `stitch` at RN `rn`: frames and credit can flow now. */
+  /**
+   * The far side is stitch `stitch` at RN `rn`: frames and credit can flow now. If our side ended
+   * while the JOIN reply was on its way, the far side is told at once (UNSTITCH 1, peer gone).
+   */
   connect(rn: Uint8Array, stitch: number): void {
     this.rnValue = rn;
     this.remoteStitch = stitch;
+    if (this.closed) return this.publish(rn, encodeHopUnstitch(stitch, UnstitchCode.PEER_GONE));
     this.flushCredit();
   }
 

@@ -63,6 +63,13 @@ export class BenchDomain {
   }
 
   /** Writes trust.json and rn.key (mode 0600) into `dir` for `uzpgw rn`; returns their paths. */
+  /** RN Set Statement listing several RNs: `[{ rn, address }]` (the fabric bench). */
+  rnSetOf(entries) {
+    const now = this.now;
+    const rns = entries.map(({ rn, address }) => ({ cid: rn.identity.cid, publicKey: rn.identity.publicKey, addresses: [address], roles: ['relay'] }));
+    return toHex(signArtefact(provider, this.root.signer, { type: 'rn-set', issuedAt: now, notBefore: now - 60, expiresAt: now + DAY, epoch: 1, sequence: ++this.rnSetSeq }, { scope: 'bench', rns }));
+  }
+
   writeRnFiles(dir, rn) {
     const trust = join(dir, 'trust.json');
     const key = join(dir, 'rn.key');

@@ -76,12 +76,17 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  * stderr is passed through with a name prefix. `ipc` adds an IPC channel for peer.mjs.
  */
 export function spawnNode(name, script, args = [], { nodeArgs = [], ipc = false, env } = {}) {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
+  return spawnProgram(name, process.execPath, [...nodeArgs, script, ...args], { ipc, env });
+}
+
+/** Spawns any program as spawnNode does (tracked, stopped by pid at exit, output captured). */
+export function spawnProgram(name, file, args = [], { ipc = false, env } = {}) {
+  const proc = spawn(file, args, {
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
     env: { ...process.env, ...env },
     cwd: ROOT,
   });
-  if (proc.pid === undefined) throw new Error(`spawn failed: ${script}`);
+  if (proc.pid === undefined) throw new Error(`spawn failed: ${file}`);
   children.add(proc);
   proc.name = name;
   proc.stdoutText = '';

@@ -99,7 +99,9 @@ export class RendezvousNode {
   private readonly log: RnLog;
   private readonly switchboard: Switchboard;
   private stopSweep: (() => void) | null = null;
-  private fabric: Fabric | undefined;
+  /** The fabric this RN joins (or is still connecting to), and the signal that stops that. */
+  private fabric: Promise<Fabric | undefined> | undefined;
+  private readonly leaving = new AbortController();
   private linkIds = 0;
   private boundAddress: string | null = null;
   private readonly admission: Admission;
@@ -291,31 +293,24 @@ export class RendezvousNode {
     const trust = this.opts.trust;
     const provider = trust.provider;
     const signer = this.ctx.signer;
-    this.fabric = await Fabric.start(
-      {
-        ...o,
-        rnCid: cidOf(provider, signer.publicKey),
-        signer,
-        provider,
-        log: this.log,
-        stats: this.stats,
-      },
-      this.switchboard,
-    );
+    this.fabric = Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats }, this.switchboard, this.leaving.signal);
+    await this.fabric;
   }
 
   /** Stops listening, tells stitched EPs (UNSTITCH), closes every link, leaves the fabric. */
   close(): Promise<void> {
     this.closing = true;
-    void this.fabric?.close();
+    this.leaving.abort();
+    const leaving = this.fabric?.then((f) => f?.close());
     this.fabric = undefined;
     this.stopSweep?.();
     this.stopSweep = null;
     this.switchboard.clear();
     for (const c of [...this.conns]) c.close('shutdown', true);
-    return new Promise((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
+    return Promise.all([closed, leaving]).then(() => undefined);
   }
 }

@@ -12,6 +12,9 @@ import type { RnStats } from './stats.js';
 import { isCodedError } from '../lib/errors.js';
 import { ErrorCode } from '../uzp/errors.js';
 
+/** Frames held for a cross-RN stitch until its JOINED is out (a handshake flight or two). */
+const EARLY_MAX = 64;
+
 /** The JOIN_REFUSED code for a Grant that did not validate (constants.ts JoinRefusedCode). */
 function grantRefusal(code: string): number {
   switch (code) {
@@ -119,6 +122,12 @@ export class Switchboard {
   private fabric: FabricHooks | undefined;
   /** Cross-RN stitches: the far side of each, by local stitch id. */
   private readonly remotes = new Map<number, RemoteSide>();
+  /**
+   * Frames from the far side of a cross-RN stitch whose JOINED the joiner has not been sent yet
+   * (the target's first flight can overtake the JOIN reply): held, at most EARLY_MAX, and sent
+   * right after JOINED, since the joiner drops RELAY for a stitch it does not know yet.
+   */
+  private readonly early = new Map<number, { offset: number; frame: Uint8Array }[]>();
 
   constructor(private readonly opts: SwitchboardOptions) {}
 
@@ -245,8 +254,10 @@ export class Switchboard {
     this.byPeer.get(peer)!.add(id);
     this.byPeer.set(remote, new Set([id]));
     this.remotes.set(id, remote);
+    this.early.set(id, []);
     this.opts.stats.stitches = this.stitches.size;
     const failed = (code: number, why: object): void => {
+      this.early.delete(id);
       // Nobody else heard of this stitch: it goes without an UNSTITCH.
       if (this.stitches.get(id)?.target === remote) this.forget(id);
       refuse(code, { target: toHex(m.target), via: 'fabric', ...why });
@@ -256,9 +267,12 @@ export class Switchboard {
         if ('code' in r) return failed(r.code, {});
         // If the initiator left while the JOIN was on its way, the closed far side tells the egress now.
         remote.connect(r.rn, r.stitch);
+        const held = this.early.get(id) ?? [];
+        this.early.delete(id);
         if (this.stitches.get(id)?.target !== remote) return;
         this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, via: 'fabric' }, 'stitched across the fabric');
         peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
+        for (const f of held) this.deliverRemote(id, remote, f.offset, f.frame);
       },
       (e: unknown) => failed(JoinRefusedCode.PEER_NOT_ATTACHED, { error: (e as Error)?.message }),
     );
@@ -298,6 +312,17 @@ export class Switchboard {
       this.opts.stats.dropped.foreign_stitch++;
       return;
     }
+    const held = this.early.get(stitchId);
+    if (held !== undefined) {
+      if (held.length < EARLY_MAX) held.push({ offset, frame });
+      else this.opts.stats.dropped.queue_overflow++;
+      return;
+    }
+    this.deliverRemote(stitchId, remote, offset, frame);
+  }
+
+  private deliverRemote(stitchId: number, remote: RemoteSide, offset: number, frame: Uint8Array): void {
+    if (this.remotes.get(stitchId) !== remote) return;
     this.relay(remote, frame.subarray(5), frame);
     remote.delivered(offset, frame.length);
   }
@@ -382,6 +407,7 @@ export class Switchboard {
       if (p !== by && this.byPeer.has(p)) p.sendControl({ kind: ControlKind.UNSTITCH, stitchId: id, code });
     }
     const remote = this.remotes.get(id);
+    this.early.delete(id);
     if (remote !== undefined) {
       this.remotes.delete(id);
       this.byPeer.delete(remote);

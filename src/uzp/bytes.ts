@@ -108,6 +108,11 @@ export class Reader {
     if (n > max) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: length ${n} exceeds ${max}`);
     return this.bytes(n, what);
   }
+  /** The input between two offsets already read (a view, no copy). */
+  view(from: number, to: number): Uint8Array {
+    if (from < 0 || to > this.off || from > to) throw new RangeError('view: outside what was read');
+    return this.buf.subarray(from, to);
+  }
   rest(): Uint8Array {
     const v = this.buf.subarray(this.off);
     this.off = this.buf.length;

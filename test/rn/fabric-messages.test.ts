@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/lib/errors.js';
-import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, type FabricJoin } from '../../src/rn/fabric/messages.js';
-import { fromHex, toHex } from '../../src/uzp/bytes.js';
+import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, decodeHops, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, type FabricJoin } from '../../src/rn/fabric/messages.js';
+import { concat, fromHex, toHex } from '../../src/uzp/bytes.js';
+import { BATCH_BYTES, HopOutbox } from '../../src/rn/fabric/outbox.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
 
 interface Vec {
@@ -117,6 +118,48 @@ describe('fabric codecs: properties and junk', () => {
     );
   });
 
+  it('a batch is hop messages back to back: the outbox writes what the single encoders write, and decodeHops reads them in order', () => {
+    const frameOf = (payload: Uint8Array, stitch: number): Uint8Array => {
+      const f = new Uint8Array(9 + payload.length);
+      new DataView(f.buffer).setUint32(0, 5 + payload.length);
+      f[4] = 0x20;
+      new DataView(f.buffer).setUint32(5, stitch);
+      f.set(payload, 9);
+      return f;
+    };
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('data' as const), stitch: u32, offset: fc.maxSafeNat(), payload: fc.uint8Array({ maxLength: 3000 }) }),
+      fc.record({ t: fc.constant('credit' as const), stitch: u32, consumed: fc.maxSafeNat() }),
+      fc.record({ t: fc.constant('unstitch' as const), stitch: u32, code: fc.integer({ min: 0, max: 255 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+        const sent: Uint8Array[] = [];
+        const rn = new Uint8Array(32).fill(3);
+        const out = new HopOutbox((to, bytes) => (expect(toHex(to)).toBe(toHex(rn)), sent.push(bytes.slice())));
+        const singles: Uint8Array[] = [];
+        for (const o of ops) {
+          if (o.t === 'data') {
+            out.data(rn, o.stitch, o.offset, frameOf(o.payload, 99));
+            singles.push(encodeHopData(o.stitch, o.offset, frameOf(o.payload, 99)));
+          } else if (o.t === 'credit') {
+            out.credit(rn, o.stitch, o.consumed);
+            singles.push(encodeHopCredit(o.stitch, o.consumed));
+          } else {
+            out.unstitch(rn, o.stitch, o.code);
+            singles.push(encodeHopUnstitch(o.stitch, o.code));
+          }
+        }
+        out.flush();
+        // Batches close at BATCH_BYTES; together they are the single messages back to back.
+        expect(toHex(concat(...sent))).toBe(toHex(concat(...singles)));
+        for (const b of sent.slice(0, -1)) expect(b.length).toBeGreaterThanOrEqual(BATCH_BYTES);
+        expect(sent.flatMap((b) => decodeHops(b)).map((h) => h.type)).toEqual(ops.map((o) => ({ data: 1, credit: 2, unstitch: 3 })[o.t]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('10,000 junk and mutated inputs to each decoder throw only DecodeError', () => {
     const valid = [fromHex(V.join.hex), ...V.replies.map((r) => fromHex(r.hex)), ...V.hops.map((h) => fromHex(h.hex))];
     const junk = fc.oneof(
@@ -130,7 +173,7 @@ describe('fabric codecs: properties and junk', () => {
     );
     fc.assert(
       fc.property(junk, (b) => {
-        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), decodeFabricJoinReply, decodeHop]) {
+        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), decodeFabricJoinReply, decodeHop, decodeHops]) {
           try {
             decode(b);
           } catch (e) {

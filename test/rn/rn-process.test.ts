@@ -20,6 +20,7 @@ import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
 import type { Stitch } from '../../src/uzp/link/stitch.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { signalProcess, spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 import { once, until } from '../uzp/link/wait.js';
 import { RawClient } from './raw-client.js';
 import { errorOf } from '../helpers/errors.js';
@@ -235,7 +236,7 @@ describe('uzpgw rn: usage and file errors', () => {
   it('--help exits 0 and names every option', async () => {
     const c = spawnCli(['rn', '--help']);
     expect((await c.exited).code).toBe(0);
-    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--preauth-rate', '--preauth-burst', '--hello-rate', '--hello-burst', '--require-attestation', '--log-level']) expect(c.stdout()).toContain(f);
+    for (const f of ['--listen', '--trust', '--key', '--rn-set', '--revocations', '--max-links', '--preauth-rate', '--preauth-burst', '--hello-rate', '--hello-burst', '--require-attestation', '--fabric', '--rn-id', '--fabric-user', '--fabric-password-file', '--log-level']) expect(c.stdout()).toContain(f);
   });
 
   // (The default bucket, burst 40, admits far more than three: the tests above attach more from 127.0.0.1.)
@@ -258,6 +259,34 @@ describe('uzpgw rn: usage and file errors', () => {
       expect((await c.exited).code, args.join(' ')).toBe(2);
       expect(c.stderr()).toMatch(/^uzpgw rn: .+\[USAGE\]\n$/);
     }
+  });
+
+  it('fabric flags: --fabric needs --rn-set and nats:// URLs; --rn-id and the NATS credentials need --fabric and each other (exit 2 before anything starts)', async () => {
+    writeArtefactFile(join(dir, 'rn-set-fabric.uzp'), d.rnSet([{ id: rnId, addresses: ['127.0.0.1:1'] }]));
+    const base = ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key];
+    const cases: [string[], RegExp][] = [
+      [['--fabric', 'nats://127.0.0.1:4222'], /--fabric needs --rn-set/],
+      [['--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'http://127.0.0.1:4222'], /expected nats:\/\/host:port/],
+      [['--rn-id', 'rn1'], /--rn-id needs --fabric/],
+      [['--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'nats://127.0.0.1:4222', '--fabric-user', 'rn1'], /go together/],
+      [['--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'nats://127.0.0.1:4222', '--rn-id', 'no spaces'], /--rn-id/],
+    ];
+    for (const [extra, msg] of cases) {
+      const c = spawnCli([...base, ...extra]);
+      expect((await c.exited).code, extra.join(' ')).toBe(2);
+      expect(c.stderr()).toMatch(msg);
+    }
+  });
+
+  it('a fabric whose NATS servers are all unreachable: the RN serves, says so, keeps retrying, and SIGTERM still ends it at once', async () => {
+    const dead = `nats://127.0.0.1:${await freeLoopbackPort()}`;
+    writeArtefactFile(join(dir, 'rn-set-fabric.uzp'), d.rnSet([{ id: rnId, addresses: ['127.0.0.1:1'] }]));
+    const rn = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key, '--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', dead, '--drain-ms', '0']);
+    await waitForJsonLine(rn, (v) => v.event === 'listening');
+    await until(() => rn.stderr().includes('"event":"fabric_unreachable"'), 'the RN saying NATS is unreachable');
+    const t0 = Date.now();
+    expect(await stopProcess(rn)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 
   it('a port already in use exits 1 with a clear message', async () => {

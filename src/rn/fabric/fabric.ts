@@ -23,7 +23,8 @@ import { JoinRefusedCode } from '../../uzp/link/constants.js';
 import type { RnLog } from '../log.js';
 import type { RnStats } from '../stats.js';
 import type { FabricHooks, JoinMessage, Peer, RemoteSide, Switchboard } from '../switchboard.js';
-import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHop, encodeFabricJoin, encodeFabricJoinReply } from './messages.js';
+import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply } from './messages.js';
+import { HopOutbox } from './outbox.js';
 import { RemotePeer } from './remote-peer.js';
 
 /** A JOIN request older or newer than this (clock skew between RNs included) is refused as stale. */
@@ -31,6 +32,10 @@ export const JOIN_FRESH_MS = 30_000;
 /** JOIN requests remembered for replay detection (bounded; beyond it the oldest go, still fenced by JOIN_FRESH_MS). */
 const SEEN_MAX = 100_000;
 const JOIN_TIMEOUT_MS = 3_000;
+/** Backoff cap between first connection attempts. */
+const FIRST_CONNECT_CAP_MS = 10_000;
+/** How long leaving the fabric may wait for NATS to take what is queued. */
+const CLOSE_MS = 1_000;
 
 export interface FabricOptions {
   /** nats://host:port of one or more cluster nodes. */
@@ -57,6 +62,7 @@ export class Fabric implements FabricHooks {
   private readonly seen = new Map<string, number>();
   private readonly prefix: string;
   private readonly now: () => number;
+  private readonly out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes));
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -67,25 +73,45 @@ export class Fabric implements FabricHooks {
     this.now = o.now ?? Date.now;
   }
 
-  /** Connects (retrying for ever; the RN serves its own EPs meanwhile) and joins `switchboard` to the fabric. */
-  static async start(o: FabricOptions, switchboard: Switchboard): Promise<Fabric> {
+  /**
+   * Connects, retrying for ever with jittered backoff until `signal` aborts (the RN serves its own
+   * EPs meanwhile), and joins `switchboard` to the fabric. Resolves undefined when aborted first.
+   */
+  static async start(o: FabricOptions, switchboard: Switchboard, signal: AbortSignal): Promise<Fabric | undefined> {
     // Loaded only by an RN that joins a fabric: nobody else pays for the client.
     const { connect } = await import('@nats-io/transport-node');
-    const nc = await connect({
-      servers: [...o.servers],
-      name: `uzp-rn-${o.name ?? toHex(o.rnCid).slice(0, 16)}`,
-      // Never give up (the client's default is 10 attempts), with jitter against reconnect storms.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      reconnectJitter: 500,
-      waitOnFirstConnect: true,
-      // A silent peer is found in ~10 s, not the default 4 minutes.
-      pingInterval: 5_000,
-      maxPingOut: 2,
-      // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
-      noEcho: true,
-      ...(o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : {}),
-    });
+    let nc: NatsConnection | undefined;
+    for (let attempt = 0; nc === undefined; attempt++) {
+      if (signal.aborted) return undefined;
+      try {
+        nc = await connect({
+          servers: [...o.servers],
+          name: `uzp-rn-${o.name ?? toHex(o.rnCid).slice(0, 16)}`,
+          // Once in, never give up (the client's default is 10 attempts), with jitter against
+          // reconnect storms; before that, the loop here retries, so a close can stop it.
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          reconnectJitter: 500,
+          // A silent peer is found in ~10 s, not the default 4 minutes.
+          pingInterval: 5_000,
+          maxPingOut: 2,
+          // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
+          noEcho: true,
+          ...(o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : {}),
+        });
+      } catch (e) {
+        const wait = Math.min(FIRST_CONNECT_CAP_MS, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+        if (attempt === 0) o.log.warn({ event: 'fabric_unreachable', reason: (e as Error).message }, 'no NATS server of the fabric answers; retrying, serving local endpoints meanwhile');
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+      }
+    }
+    if (signal.aborted) {
+      await nc.close().catch(() => undefined);
+      return undefined;
+    }
     const f = new Fabric(nc, o, switchboard);
     nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.onHop(m) : undefined) });
     switchboard.setFabric(f);
@@ -101,9 +127,18 @@ export class Fabric implements FabricHooks {
     }
   }
 
+  /**
+   * Leaves the fabric: presence first (drain: subscriptions end, what is queued goes out), bounded
+   * by CLOSE_MS, then the connection — also when NATS is unreachable, where a drain would wait for
+   * a reconnect that may never come and keep the process alive.
+   */
   async close(): Promise<void> {
     this.switchboard.setFabric(undefined);
-    await this.nc.drain().catch(() => undefined);
+    this.out.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.nc.drain().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, CLOSE_MS)))]);
+    clearTimeout(timer);
+    await this.nc.close().catch(() => undefined);
   }
 
   present(cid: Uint8Array): void {
@@ -119,7 +154,7 @@ export class Fabric implements FabricHooks {
   }
 
   remote(cid: Uint8Array): RemoteSide {
-    return new RemotePeer(cid, (rn, bytes) => this.publishHop(rn, bytes), this.o.stats.fabric);
+    return new RemotePeer(cid, this.out, this.o.stats.fabric);
   }
 
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
@@ -169,7 +204,7 @@ export class Fabric implements FabricHooks {
       grant: j.grant,
       ch1: j.ch1,
       remote: () => {
-        const p = new RemotePeer(j.initiator, (rn, bytes) => this.publishHop(rn, bytes), this.o.stats.fabric);
+        const p = new RemotePeer(j.initiator, this.out, this.o.stats.fabric);
         p.connect(j.ingress, j.ingressStitch);
         return p;
       },
@@ -188,16 +223,18 @@ export class Fabric implements FabricHooks {
   }
 
   private onHop(m: Msg): void {
-    let h: ReturnType<typeof decodeHop>;
+    let hops: ReturnType<typeof decodeHops>;
     try {
-      h = decodeHop(m.data);
+      hops = decodeHops(m.data);
     } catch {
       this.o.stats.fabric.malformed++;
       return;
     }
-    if (h.type === HopType.DATA) this.switchboard.remoteData(h.stitch, h.offset, h.frame);
-    else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(h.stitch, h.consumed);
-    else this.switchboard.remoteUnstitch(h.stitch, h.code);
+    for (const h of hops) {
+      if (h.type === HopType.DATA) this.switchboard.remoteData(h.stitch, h.offset, h.frame);
+      else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(h.stitch, h.consumed);
+      else this.switchboard.remoteUnstitch(h.stitch, h.code);
+    }
   }
 
   private publishHop(rn: Uint8Array, bytes: Uint8Array): void {

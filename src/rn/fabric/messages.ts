@@ -141,35 +141,48 @@ export function encodeHopUnstitch(stitch: number, code: number): Uint8Array {
   return new Writer(6).u8(HopType.UNSTITCH).u32(stitch).u8(code).finish();
 }
 
-/** Decodes a hop message; DATA's frame is a view into `bytes` (forwarded as is). Throws DecodeError. */
-export function decodeHop(bytes: Uint8Array): HopMessage {
-  const r = new Reader(bytes);
+/** Reads one hop message at the reader's position; DATA's frame is a view into the input. */
+function readHop(r: Reader): HopMessage {
   const type = r.u8('hop type');
   switch (type) {
     case HopType.DATA: {
       const offset = r.u64('hop DATA offset');
-      const frame = r.rest();
-      if (frame.length < RELAY_HEADER) throw new DecodeError(CommonCode.DECODE_TRUNCATED, 'hop DATA: frame shorter than a RELAY header');
-      const f = new Reader(frame);
-      const length = f.u32();
-      const ftype = f.u8();
-      const stitch = f.u32();
-      if (ftype !== FrameType.RELAY || length !== frame.length - 4) throw new DecodeError(CommonCode.DECODE_VALUE, 'hop DATA: not one whole RELAY frame');
-      return { type, offset, frame, stitch };
+      if (r.remaining < RELAY_HEADER) throw new DecodeError(CommonCode.DECODE_TRUNCATED, 'hop DATA: frame shorter than a RELAY header');
+      const head = new Reader(r.bytes(RELAY_HEADER, 'hop DATA frame header'));
+      const length = head.u32();
+      const ftype = head.u8();
+      const stitch = head.u32();
+      if (ftype !== FrameType.RELAY || length < 5) throw new DecodeError(CommonCode.DECODE_VALUE, 'hop DATA: not a RELAY frame');
+      r.bytes(length - 5, 'hop DATA frame payload');
+      // The whole frame, header included, as one view: forwarded to the EP byte for byte.
+      const end = r.offset;
+      return { type, offset, frame: r.view(end - 4 - length, end), stitch };
     }
-    case HopType.CREDIT: {
-      const stitch = r.u32('hop CREDIT stitch');
-      const consumed = r.u64('hop CREDIT consumed');
-      r.end('hop CREDIT');
-      return { type, stitch, consumed };
-    }
-    case HopType.UNSTITCH: {
-      const stitch = r.u32('hop UNSTITCH stitch');
-      const code = r.u8('hop UNSTITCH code');
-      r.end('hop UNSTITCH');
-      return { type, stitch, code };
-    }
+    case HopType.CREDIT:
+      return { type, stitch: r.u32('hop CREDIT stitch'), consumed: r.u64('hop CREDIT consumed') };
+    case HopType.UNSTITCH:
+      return { type, stitch: r.u32('hop UNSTITCH stitch'), code: r.u8('hop UNSTITCH code') };
     default:
       throw new DecodeError(CommonCode.DECODE_TYPE, `hop: unknown type ${type}`);
   }
+}
+
+/** Decodes one hop message, nothing after it. Throws DecodeError. */
+export function decodeHop(bytes: Uint8Array): HopMessage {
+  const r = new Reader(bytes);
+  const h = readHop(r);
+  r.end('hop message');
+  return h;
+}
+
+/**
+ * Decodes a NATS message of the hop subject: one or more hop messages back to back (§Fabric
+ * "Batching"). All or nothing: a malformed batch is dropped whole (its sender is broken).
+ */
+export function decodeHops(bytes: Uint8Array): HopMessage[] {
+  const r = new Reader(bytes);
+  const out: HopMessage[] = [];
+  do out.push(readHop(r));
+  while (r.remaining > 0);
+  return out;
 }

@@ -11,7 +11,13 @@
 import type { ControlMessage } from '../../uzp/link/control.js';
 import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
 import type { Peer } from '../switchboard.js';
-import { encodeHopCredit, encodeHopData, encodeHopUnstitch } from './messages.js';
+
+/** Where hop messages go (HopOutbox). */
+export interface HopSender {
+  data(rn: Uint8Array, stitch: number, offset: number, frame: Uint8Array): void;
+  credit(rn: Uint8Array, stitch: number, consumed: number): void;
+  unstitch(rn: Uint8Array, stitch: number, code: number): void;
+}
 
 /** Bytes one stitch may have in flight across the hop. */
 export const HOP_WINDOW = 512 * 1024;
@@ -47,8 +53,8 @@ export class RemotePeer implements Peer {
   constructor(
     /** The EP on the other RN (initiator or target of the stitch). */
     readonly cid: Uint8Array,
-    /** Publishes to an RN's hop subject. */
-    private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void,
+    /** Hop messages to other RNs (batched per RN and turn: outbox.ts). */
+    private readonly out: HopSender,
     private readonly stats: HopStats,
   ) {}
 
@@ -63,7 +69,7 @@ export class RemotePeer implements Peer {
   connect(rn: Uint8Array, stitch: number): void {
     this.rnValue = rn;
     this.remoteStitch = stitch;
-    if (this.closed) return this.publish(rn, encodeHopUnstitch(stitch, UnstitchCode.PEER_GONE));
+    if (this.closed) return this.out.unstitch(rn, stitch, UnstitchCode.PEER_GONE);
     this.flushCredit();
   }
 
@@ -73,7 +79,7 @@ export class RemotePeer implements Peer {
 
   sendControl(m: ControlMessage): void {
     // Only UNSTITCH crosses the hop: OFFER and JOINED were the JOIN request and its reply.
-    if (m.kind === ControlKind.UNSTITCH && this.remoteStitch !== undefined && !this.closed) this.publish(this.rnValue!, encodeHopUnstitch(this.remoteStitch, m.code));
+    if (m.kind === ControlKind.UNSTITCH && this.remoteStitch !== undefined && !this.closed) this.out.unstitch(this.rnValue!, this.remoteStitch, m.code);
   }
 
   sendData(frame: Uint8Array): void {
@@ -82,7 +88,7 @@ export class RemotePeer implements Peer {
       this.stats.hopDropped++;
       return;
     }
-    this.publish(this.rnValue!, encodeHopData(this.remoteStitch, this.sent, frame));
+    this.out.data(this.rnValue!, this.remoteStitch, this.sent, frame);
     this.sent += frame.length;
     this.stats.hopFramesOut++;
   }
@@ -146,7 +152,7 @@ export class RemotePeer implements Peer {
     }
     if (this.closed || this.remoteStitch === undefined || this.consumed === this.reported) return;
     this.reported = this.consumed;
-    this.publish(this.rnValue!, encodeHopCredit(this.remoteStitch, this.consumed));
+    this.out.credit(this.rnValue!, this.remoteStitch, this.consumed);
   }
 
   private relieve(): void {

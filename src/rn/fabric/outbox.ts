@@ -1,0 +1,98 @@
+// Hop messages to other RNs, batched (docs/PROFILE.md §Fabric "Batching"): everything this RN has
+// for one RN within one turn of the event loop goes out as one NATS message — a concatenation of
+// hop messages — up to BATCH_BYTES, so 64-byte frames do not each pay a NATS message's parsing,
+// subject matching and routing. Each frame is written once, straight into the batch buffer.
+
+import { toHex } from '../../uzp/bytes.js';
+import { HopType } from './messages.js';
+
+/** A batch is sent at once when it reaches this size (well under NATS's default 1 MiB max_payload). */
+export const BATCH_BYTES = 64 * 1024;
+
+class Batch {
+  buf: Uint8Array;
+  view: DataView;
+  length = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+  ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+export class HopOutbox {
+  private readonly batches = new Map<string, { rn: Uint8Array; batch: Batch }>();
+  private scheduled = false;
+
+  constructor(private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void) {}
+
+  /** DATA: `frame` (a RELAY frame) with its stitch id replaced by `stitch`, the receiver's. */
+  data(rn: Uint8Array, stitch: number, offset: number, frame: Uint8Array): void {
+    const b = this.batchFor(rn, 9 + frame.length);
+    const o = b.length;
+    b.buf[o] = HopType.DATA;
+    b.view.setUint32(o + 1, Math.floor(offset / 0x1_0000_0000));
+    b.view.setUint32(o + 5, offset >>> 0);
+    b.buf.set(frame, o + 9);
+    b.view.setUint32(o + 9 + 5, stitch);
+    b.length += 9 + frame.length;
+    this.after(rn, b);
+  }
+
+  credit(rn: Uint8Array, stitch: number, consumed: number): void {
+    const b = this.batchFor(rn, 13);
+    const o = b.length;
+    b.buf[o] = HopType.CREDIT;
+    b.view.setUint32(o + 1, stitch);
+    b.view.setUint32(o + 5, Math.floor(consumed / 0x1_0000_0000));
+    b.view.setUint32(o + 9, consumed >>> 0);
+    b.length += 13;
+    this.after(rn, b);
+  }
+
+  unstitch(rn: Uint8Array, stitch: number, code: number): void {
+    const b = this.batchFor(rn, 6);
+    const o = b.length;
+    b.buf[o] = HopType.UNSTITCH;
+    b.view.setUint32(o + 1, stitch);
+    b.buf[o + 5] = code & 0xff;
+    b.length += 6;
+    this.after(rn, b);
+  }
+
+  /** Sends every pending batch now. */
+  flush(): void {
+    this.scheduled = false;
+    for (const [k, { rn, batch }] of this.batches) {
+      this.batches.delete(k);
+      if (batch.length > 0) this.publish(rn, batch.buf.subarray(0, batch.length));
+    }
+  }
+
+  private batchFor(rn: Uint8Array, need: number): Batch {
+    const k = toHex(rn);
+    let e = this.batches.get(k);
+    if (e === undefined) this.batches.set(k, (e = { rn, batch: new Batch(Math.max(BATCH_BYTES, need)) }));
+    e.batch.ensure(need);
+    return e.batch;
+  }
+
+  private after(rn: Uint8Array, b: Batch): void {
+    if (b.length >= BATCH_BYTES) {
+      const k = toHex(rn);
+      this.batches.delete(k);
+      this.publish(rn, b.buf.subarray(0, b.length));
+      return;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+}

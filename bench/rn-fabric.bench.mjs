@@ -6,8 +6,11 @@
 //   cross_rn_throughput            MB/s of 16 KiB messages cross-RN; baseline same-RN; goal ratio >= 0.8
 //   cross_rn_first_byte_added_ms   median cross-RN minus median same-RN time to the first echoed byte
 //                                  (link up: JOIN, handshake, one message round trip); goal <= 1 ms
+//   cross_rn_cpu_ms_per_mb         CPU time of every process of the bench (peers, RNs, NATS nodes,
+//                                  /proc/PID/stat) per MB carried, cross-RN against same-RN: what
+//                                  the hop costs, whatever the number of cores
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../dist/uzp/bytes.js';
 import { writeKeyFile } from '../dist/files/keyfile.js';
@@ -21,6 +24,20 @@ const ROUNDS = QUICK ? 1 : 5;
 const COUNT = QUICK ? 512 : 4096; // 16 KiB messages: 64 MiB a round
 const SIZE = 16 * 1024;
 const FIRST_BYTE_N = QUICK ? 20 : 200;
+
+/** User + system CPU ms of these pids so far (clock ticks of 10 ms, Linux's USER_HZ). */
+function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
 
 async function waitForLog(proc, event, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -72,20 +89,28 @@ await runBench(BENCH, async () => {
     await connect('same', gw.sinkSame);
     await connect('cross', gw.sinkCross);
 
+    const pids = [...procs, ...nats.procs, responders, initiator].map((p) => p.pid);
+    const cpu = { same: [], cross: [] };
     const measure = async (key, count) => {
       await responders.rpc('arm', { messages: count, bytes: count * SIZE });
       const done = responders.nextEvent((m) => m.event === 'received', 60_000);
+      const c0 = cpuMs(pids);
+      const each0 = pids.map((pid) => cpuMs([pid]));
       const { t0 } = await initiator.rpc('send', { key, count, size: SIZE }, 60_000);
       const { t1 } = await done;
+      cpu[key].push((cpuMs(pids) - c0) / ((count * SIZE) / 1e6));
+      if (process.env.BENCH_VERBOSE_CPU) log(`${key}: CPU ms/MB by process (rn0 rn1 nats0 nats1 responders initiator): ${pids.map((pid, i) => ((cpuMs([pid]) - each0[i]) / ((count * SIZE) / 1e6)).toFixed(1)).join(' ')}`);
       return (count * SIZE) / 1e6 / (Number(BigInt(t1) - BigInt(t0)) / 1e9);
     };
     for (const key of ['same', 'cross']) await measure(key, COUNT / 8); // warm-up
+    cpu.same.length = cpu.cross.length = 0;
     const mb = { same: [], cross: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const key of r % 2 === 0 ? ['same', 'cross'] : ['cross', 'same']) mb[key].push(await measure(key, COUNT));
-      log(`round ${r + 1}: same-RN ${mb.same.at(-1).toFixed(1)} MB/s, cross-RN ${mb.cross.at(-1).toFixed(1)} MB/s`);
+      log(`round ${r + 1}: same-RN ${mb.same.at(-1).toFixed(1)} MB/s (${cpu.same.at(-1).toFixed(1)} CPU ms/MB), cross-RN ${mb.cross.at(-1).toFixed(1)} MB/s (${cpu.cross.at(-1).toFixed(1)} CPU ms/MB)`);
     }
     emit(BENCH, 'cross_rn_throughput', median(mb.cross), 'MB/s', 'same_rn_throughput', median(mb.same));
+    emit(BENCH, 'cross_rn_cpu_ms_per_mb', median(cpu.cross), 'ms/MB', 'same_rn_cpu_ms_per_mb', median(cpu.same));
 
     const firstByte = (target) => initiator.rpc('firstByteUzp', { ...base, rnAddress: addresses[0], me: strip(operator), target: target.cid, grant: domain.grant(operator.cid, target.cid), suite: SUITE_CHACHA, size: 64, reuseLink: true });
     for (let i = 0; i < 10; i++) for (const t of [gw.echoSame, gw.echoCross]) await firstByte(t); // warm-up

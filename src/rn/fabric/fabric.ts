@@ -92,6 +92,8 @@ export class Fabric implements FabricHooks {
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
           reconnectJitter: 500,
+          // The order given is the order of preference (this RN's own node first), not shuffled.
+          noRandomize: true,
           // A silent peer is found in ~10 s, not the default 4 minutes.
           pingInterval: 5_000,
           maxPingOut: 2,

@@ -11,7 +11,8 @@ import { writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { equal } from '../../src/uzp/bytes.js';
 import { LinkPool } from '../../src/uzp/link/link-pool.js';
-import { spawnCli, stopProcess, waitForJsonLine } from '../helpers/processes.js';
+import { spawnCli, spawnProgram, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { natsServerPath } from '../helpers/nats-cluster.js';
 import { roleFor, waitForLog } from '../helpers/fabric-rig.js';
 import { freeLoopbackPort } from '../helpers/free-port.js';
 import type { CodedError } from '../../src/lib/errors.js';
@@ -291,4 +292,31 @@ describe('HIL traffic across the fabric', () => {
       await line.close();
     }
   }, 90_000);
+});
+
+describe('NATS credentials', () => {
+  it('an RN with its own NATS user joins a server that requires one; with a wrong password it says so and keeps serving', async () => {
+    const port = await freeLoopbackPort();
+    const server = spawnProgram(natsServerPath()!, ['-a', '127.0.0.1', '-p', String(port), '--user', 'rn-a', '--pass', 's3cret-pass']);
+    try {
+      await until('the NATS server listening', () => server.stderr().includes('Server is ready'), 10_000);
+      writeFileSync(rig.f('nats-ok.pass'), 's3cret-pass\n');
+      writeFileSync(rig.f('nats-bad.pass'), 'wrong\n');
+      const start = (pass: string): Child =>
+        spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', rig.f('trust.json'), '--key', rig.f('rn0.key'), '--rn-set', rig.f('rn-set.uzp'), '--fabric', `nats://127.0.0.1:${port}`, '--fabric-user', 'rn-a', '--fabric-password-file', pass, '--drain-ms', '0']);
+      const good = start(rig.f('nats-ok.pass'));
+      const bad = start(rig.f('nats-bad.pass'));
+      try {
+        await waitForLog(good, 'fabric_connected');
+        const refused = await waitForLog(bad, 'fabric_unreachable');
+        expect(String(refused.reason)).toMatch(/auth/i);
+        await waitForJsonLine(bad, (v) => v.event === 'listening');
+      } finally {
+        await stopProcess(good);
+        await stopProcess(bad);
+      }
+    } finally {
+      await stopProcess(server);
+    }
+  });
 });

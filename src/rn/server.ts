@@ -260,6 +260,8 @@ export class RendezvousNode {
 
   private async runDrain(ms: number): Promise<{ detached: boolean; remaining: number }> {
     this.drainingValue = true;
+    // No new JOIN is routed here through the fabric either; stitches across it keep relaying.
+    void this.fabric?.then((f) => f?.withdraw());
     if (this.server.listening) this.server.close();
     for (const c of [...this.conns]) {
       if (c.state === 'attached') c.sendControl({ kind: ControlKind.DRAIN, deadlineMs: ms });

@@ -11,7 +11,7 @@ import { writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { equal } from '../../src/uzp/bytes.js';
 import { LinkPool } from '../../src/uzp/link/link-pool.js';
-import { spawnCli, spawnProgram, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { signalProcess, spawnCli, spawnProgram, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { natsServerPath } from '../helpers/nats-cluster.js';
 import { roleFor, waitForLog } from '../helpers/fabric-rig.js';
 import { freeLoopbackPort } from '../helpers/free-port.js';
@@ -163,6 +163,41 @@ describe('routing and policy', () => {
       await stopProcess(child);
     }
   });
+});
+
+describe('maintenance', () => {
+  it('an RN told to drain (SIGTERM) withdraws its presence at once: new JOINs are no longer routed to it while it still relays', async () => {
+    // A fourth RN joins the domain: the RN Set the others hold is replaced (they re-read it on change).
+    const extra = rig.d.member('rn').id;
+    writeKeyFile(rig.f('extra.key'), extra);
+    const address = `127.0.0.1:${await freeLoopbackPort()}`;
+    writeArtefactFile(rig.f('rn-set.uzp'), rig.d.rnSet([...rig.rnIds.map((id, i) => ({ id, addresses: [rig.addresses[i]!] })), { id: extra, addresses: [address] }]));
+    const drainer = spawnCli(['rn', '--listen', address, '--trust', rig.f('trust.json'), '--key', rig.f('extra.key'), '--rn-set', rig.f('rn-set.uzp'), '--fabric', rig.natsUrls(1), '--drain-ms', '20000', '--log-level', 'info']);
+    try {
+      await waitForJsonLine(drainer, (v) => v.event === 'listening');
+      await waitForLog(drainer, 'fabric_connected');
+      const gw = rig.d.member('gateway');
+      const t = rig.d.trust();
+      t.setRnSet(rig.d.rnSet([{ id: extra, addresses: [address] }]));
+      const link = await RnLink.attach({ address, trust: t, identity: { seed: gw.id.seed, pcert: gw.pcert } });
+      links.push(link);
+      new Endpoint({ trust: t, identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link }).accept();
+      const op = rig.d.member('operator');
+      const opEp = await endpoint(op, rig.trustFor(), 0);
+      const probe = (): Promise<string> => opEp.connect(gw.id.cid, rig.d.grant(op.id.cid, gw.id.cid)).then((x) => (x.close(), 'stitched'), (e: CodedError) => e.code);
+      await until('the extra RN accepted as a peer and its gateway reachable', async () => (await probe()) === 'stitched');
+      signalProcess(drainer, 'SIGTERM');
+      await waitForLog(drainer, 'draining');
+      await until('no JOIN routed to the draining RN', async () => (await probe()) === 'PEER_NOT_ATTACHED', 5_000);
+      // Still running, still holding its endpoint: only new stitches go elsewhere.
+      expect(drainer.proc.exitCode).toBeNull();
+      expect(link.attached).toBe(true);
+    } finally {
+      signalProcess(drainer, 'SIGKILL');
+      await drainer.exited;
+      writeArtefactFile(rig.f('rn-set.uzp'), rig.d.rnSet(rig.rnIds.map((id, i) => ({ id, addresses: [rig.addresses[i]!] }))));
+    }
+  }, 60_000);
 });
 
 describe('failures', () => {

@@ -60,6 +60,7 @@ export interface FabricOptions {
 export class Fabric implements FabricHooks {
   private readonly presence = new Map<string, Subscription>();
   private readonly seen = new Map<string, number>();
+  private withdrawn = false;
   private readonly prefix: string;
   private readonly now: () => number;
   private readonly out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes));
@@ -143,9 +144,19 @@ export class Fabric implements FabricHooks {
     await this.nc.close().catch(() => undefined);
   }
 
+  /**
+   * The RN is draining (draft §11.2): its presence goes, so no new JOIN is routed here, and one that
+   * is already on its way is refused as overloaded; stitches already across the hop keep relaying.
+   */
+  withdraw(): void {
+    this.withdrawn = true;
+    for (const sub of this.presence.values()) sub.unsubscribe();
+    this.presence.clear();
+  }
+
   present(cid: Uint8Array): void {
     const hex = toHex(cid);
-    if (this.presence.has(hex)) return;
+    if (this.withdrawn || this.presence.has(hex)) return;
     this.presence.set(hex, this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.onJoin(cid, m) : undefined) }));
   }
 
@@ -192,6 +203,7 @@ export class Fabric implements FabricHooks {
       return; // junk: a silent drop (the requester times out)
     }
     const j = d.join;
+    if (this.withdrawn) return refuse(JoinRefusedCode.OVERLOADED, 'this RN is draining');
     if (d.signer !== 'valid') return refuse(JoinRefusedCode.REFUSED, d.signer === 'unknown' ? 'the ingress RN is not in the current RN Set Statement' : 'bad signature');
     if (!equal(j.target, subjectCid)) return refuse(JoinRefusedCode.REFUSED, 'target differs from the subject');
     const now = this.now();

@@ -116,11 +116,21 @@ export class Fabric implements FabricHooks {
       return undefined;
     }
     const f = new Fabric(nc, o, switchboard);
-    nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.onHop(m) : undefined) });
+    nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.guard('hop', () => f.onHop(m)) : undefined) });
     switchboard.setFabric(f);
     void f.watch();
     o.log.info({ event: 'fabric_connected', server: nc.getServer(), ...(o.name !== undefined ? { rn_id: o.name } : {}) }, 'joined the rendezvous fabric');
     return f;
+  }
+
+  /** A message from another RN must never take this one down: a failure is logged and dropped. */
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.o.stats.fabric.malformed++;
+      this.o.log.error({ event: 'fabric_message_failed', what, reason: (e as Error)?.message ?? String(e) }, 'a fabric message could not be handled; dropped');
+    }
   }
 
   private async watch(): Promise<void> {
@@ -157,7 +167,7 @@ export class Fabric implements FabricHooks {
   present(cid: Uint8Array): void {
     const hex = toHex(cid);
     if (this.withdrawn || this.presence.has(hex)) return;
-    this.presence.set(hex, this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.onJoin(cid, m) : undefined) }));
+    this.presence.set(hex, this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.guard('join', () => this.onJoin(cid, m)) : undefined) }));
   }
 
   absent(cid: Uint8Array): void {
@@ -227,9 +237,9 @@ export class Fabric implements FabricHooks {
     m.respond(encodeFabricJoinReply('code' in r ? { ok: false, code: r.code } : { ok: true, egress: this.o.rnCid, egressStitch: r.stitchId }));
   }
 
+  /** Remembers a request for JOIN_FRESH_MS (oldest first in the Map: expired ones go from the front). */
   private remember(key: string, now: number): void {
     this.seen.set(key, now);
-    if (this.seen.size <= SEEN_MAX) return;
     for (const [k, at] of this.seen) {
       if (now - at <= JOIN_FRESH_MS && this.seen.size <= SEEN_MAX) break;
       this.seen.delete(k);

@@ -3,7 +3,7 @@
 // loopback or comes with TLS and a token (the collector only; the operator's console is loopback
 // only), the files can be read, the token is long enough to resist guessing.
 
-import { readFileSync } from 'node:fs';
+import { readFileCapped } from '../files/fsutil.js';
 import { isLoopback, parseListen, type ListenAddress } from '../console/address.js';
 import { ConsoleCode, ConsoleError } from '../console/errors.js';
 import type { ConsoleSource } from '../console/model.js';
@@ -25,11 +25,14 @@ export interface ConsoleFlagValues {
   readonly 'ui-token-file'?: string | undefined;
 }
 
+/** PEM files and tokens are small: a bigger file is refused without being read whole. */
+const MAX_SECRET_FILE = 64 * 1024;
+
 function readSecret(file: string, flag: string): Buffer {
   try {
-    return readFileSync(file);
+    return Buffer.from(readFileCapped(file, MAX_SECRET_FILE, `${flag} file`).bytes);
   } catch (e) {
-    throw new ConsoleError(ConsoleCode.UI_SECRET, `${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+    throw new ConsoleError(ConsoleCode.UI_SECRET, `${flag}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -13,7 +13,7 @@ import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { reloadArtefactFiles, watchArtefactFiles } from '../rn/artefact-files.js';
 import { RnArtefacts } from '../rn/artefacts.js';
-import { readFileSync } from 'node:fs';
+import { readFileCapped } from '../files/fsutil.js';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { equal, toHex } from '../uzp/bytes.js';
@@ -53,9 +53,9 @@ function fabricOptions(flags: { fabric?: string | undefined; 'rn-id'?: string | 
 
 function readSecretFile(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    return new TextDecoder().decode(readFileCapped(file, 4096, 'NATS password file').bytes).trim();
   } catch (e) {
-    throw usageError(`--fabric-password-file: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw usageError(`--fabric-password-file: ${(e as Error).message}`);
   }
 }
 

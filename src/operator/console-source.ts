@@ -182,9 +182,10 @@ export class OperatorConsole implements ConsoleSource {
     st.points.push(p);
     if (r.epoch !== undefined) st.last = { epoch: r.epoch, seq: r.seq };
     if (st.points.length > HISTORY_MAX) st.points.splice(0, st.points.length - HISTORY_MAX);
-    const withoutDiag = st.diag === undefined;
-    st.row = { ...st.row, readings: st.row.readings + 1, newestAt: r.ts, last: value, ...(withoutDiag ? { state: 'ok' as const } : {}) };
-    if (withoutDiag) delete (st.row as { note?: string }).note;
+    // A slot without diagnostics is as good as its readings; one with them keeps their state and note.
+    const seen = { readings: st.row.readings + 1, newestAt: r.ts, last: value };
+    const { note: _waiting, ...rest } = st.row;
+    st.row = st.diag === undefined ? { ...rest, ...seen, state: 'ok' } : { ...st.row, ...seen };
     this.emit({ t: 'reading', gateway: this.gw, slot: st.row.slot, point: p });
   }
 

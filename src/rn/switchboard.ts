@@ -7,6 +7,7 @@ import { fromHex, readU32, toHex } from '../uzp/bytes.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import type { ControlMessage } from '../uzp/link/control.js';
+import type { FabricHooks, RemoteJoin, RemoteSide } from './fabric/hooks.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
 import { isCodedError } from '../lib/errors.js';
@@ -72,43 +73,6 @@ interface SwitchboardOptions {
   readonly maxStitchesPerLink?: number;
   /** Offers the RN's artefacts to links that ask (ARTEFACT, empty) and forgets them on detach (src/rn/artefacts.ts). */
   readonly artefacts?: { attached(peer: Peer): void; detached(peer: Peer): void };
-}
-
-/** The rendezvous fabric as the Switchboard uses it (src/rn/fabric/fabric.ts; issue #16). */
-export interface FabricHooks {
-  /** This RN now holds an accepting link of `cid` (the first one). */
-  present(cid: Uint8Array): void;
-  /** The last accepting link of `cid` left. */
-  absent(cid: Uint8Array): void;
-  /** The far side of a cross-RN stitch for the EP `cid`, not yet connected to an RN. */
-  remote(cid: Uint8Array): RemoteSide;
-  /**
-   * Asks the RN that holds `m.target` to stitch it to `initiator` (ingress stitch `stitchId`); resolves
-   * with that RN and its stitch id, or a JOIN_REFUSED code.
-   */
-  route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }>;
-}
-
-/** A Peer on another RN of the fabric (src/rn/fabric/remote-peer.ts). */
-export interface RemoteSide extends Peer {
-  /** Where the far side is: its RN and that RN's id for the stitch (ingress: once the JOIN reply came). */
-  connect(rn: Uint8Array, stitch: number): void;
-  /** Receiving side: a frame at `offset` of `length` bytes went to the local EP. */
-  delivered(offset: number, length: number): void;
-  credit(offset: number): void;
-  close(): void;
-}
-
-/** The egress half of a cross-RN JOIN (the fabric's JOIN request, checked by the fabric). */
-export interface RemoteJoin {
-  /** The RN the initiator JOINed at (its CID), named to our EP in OFFER_VIA. */
-  readonly ingress: Uint8Array;
-  readonly initiator: Uint8Array;
-  readonly target: Uint8Array;
-  readonly grant: Uint8Array;
-  readonly ch1: Uint8Array;
-  /** Builds the far side (the initiator's RN), connected. */
-  remote(): RemoteSide;
 }
 
 export class Switchboard {
@@ -272,7 +236,7 @@ export class Switchboard {
         if (this.stitches.get(id)?.target !== remote) return;
         this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, via: 'fabric' }, 'stitched across the fabric');
         peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
-        for (const f of held) this.deliverRemote(id, remote, f.offset, f.frame);
+        for (const f of held) this.deliverRemote(remote, f.offset, f.frame);
       },
       (e: unknown) => failed(JoinRefusedCode.PEER_NOT_ATTACHED, { error: (e as Error)?.message }),
     );
@@ -318,11 +282,10 @@ export class Switchboard {
       else this.opts.stats.dropped.queue_overflow++;
       return;
     }
-    this.deliverRemote(stitchId, remote, offset, frame);
+    this.deliverRemote(remote, offset, frame);
   }
 
-  private deliverRemote(stitchId: number, remote: RemoteSide, offset: number, frame: Uint8Array): void {
-    if (this.remotes.get(stitchId) !== remote) return;
+  private deliverRemote(remote: RemoteSide, offset: number, frame: Uint8Array): void {
     this.relay(remote, frame.subarray(5), frame);
     remote.delivered(offset, frame.length);
   }

@@ -30,6 +30,7 @@ describe('import direction', () => {
     ['src/index.ts', "export { runDemo } from './demo/run.js';", 'production code never imports demo'],
     ['src/uzp/endpoint.ts', "import type { Session } from '../index.js';", 'uzp (tier 1) may not import (entry)'],
     ['src/mystery/x.ts', "import { x } from '../lib/clock.js';", 'layer mystery is not in the layer order'],
+    ['src/gateway/gateway.ts', "import { ConsoleServer } from '../console/server.js';", 'gateway -> console is banned'],
   ];
   it.each(bad)('refuses %s: %s', (file, text, why) => {
     const found = edgesOf(file, text).map(violation);

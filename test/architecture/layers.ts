@@ -39,6 +39,8 @@ export const SAME_TIER: ReadonlySet<string> = new Set([
 export const BANNED: ReadonlySet<string> = new Set([
   // equipment transports know nothing of the protocol: their errors and helpers come from lib/
   'ports -> uzp',
+  // the web console listens; the gateway holds no listener (only the collector and operator serve it)
+  'gateway -> console',
 ]);
 
 /** Files allowed to import a layer that production code must never import. */

@@ -10,7 +10,8 @@ import { decodeHop, decodeHops, encodeHopData, HopType } from '../../src/rn/fabr
 import { HopOutbox } from '../../src/rn/fabric/outbox.js';
 import { HOP_WINDOW, RemotePeer } from '../../src/rn/fabric/remote-peer.js';
 import { RnStats } from '../../src/rn/stats.js';
-import { Switchboard, type FabricHooks, type JoinMessage, type Peer, type RemoteSide } from '../../src/rn/switchboard.js';
+import type { FabricHooks, RemoteSide } from '../../src/rn/fabric/hooks.js';
+import { Switchboard, type JoinMessage, type Peer } from '../../src/rn/switchboard.js';
 import { silentLog } from '../../src/rn/log.js';
 import { readU32, toHex } from '../../src/uzp/bytes.js';
 import { ControlKind, JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';

@@ -2,6 +2,7 @@
 // exactly the same input (store.ts: one contract, two implementations). A batch with one bad reading
 // is refused whole, before its transaction starts: nothing of it is stored.
 
+import { fromHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import type { AuditEntry, ReadingQuery, StoredReading } from './store.js';
 
@@ -99,6 +100,11 @@ export function auditDetailText(e: AuditEntry): string {
 }
 
 /** Parses an audit detail back; a row some other tool wrote badly comes back as {unparsed: text}, never throws. */
+/** An audit row as both stores read it back (gateway hex, detail JSON text). */
+export function auditEntryOf(r: { at: number | string; gateway: string; event: string; detail: string }): AuditEntry {
+  return { at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) };
+}
+
 export function parseDetail(text: string): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(text);

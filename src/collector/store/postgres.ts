@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
 
 /** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
@@ -178,7 +178,7 @@ export class PostgresStore implements ReadingStore {
       gateway === undefined
         ? await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit ORDER BY id', [])
         : await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit WHERE gateway = $1 ORDER BY id', [toHex(gateway)]);
-    return res.rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+    return res.rows.map(auditEntryOf);
   }
 
   /** Waits for statements under way, then closes every connection. */
@@ -186,7 +186,7 @@ export class PostgresStore implements ReadingStore {
     this.open();
     checkAuditLimit(limit);
     const res = await this.q<AuditRow>('recentAudit', 'SELECT at, gateway, event, detail FROM audit ORDER BY id DESC LIMIT $1', [limit]);
-    return res.rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+    return res.rows.map(auditEntryOf);
   }
 
   async slotSummaries(): Promise<SlotSummary[]> {

@@ -9,7 +9,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf, parseDetail } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
@@ -166,14 +166,14 @@ export class SqliteStore implements ReadingStore {
         ? this.db.prepare('SELECT at, gateway, event, detail FROM audit ORDER BY id').all()
         : this.db.prepare('SELECT at, gateway, event, detail FROM audit WHERE gateway = ? ORDER BY id').all(toHex(gateway)),
     ) as unknown as { at: number; gateway: string; event: string; detail: string }[];
-    return rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+    return rows.map(auditEntryOf);
   }
 
   async recentAudit(limit: number): Promise<AuditEntry[]> {
     this.open();
     checkAuditLimit(limit);
     const rows = this.run('recentAudit', () => this.db.prepare('SELECT at, gateway, event, detail FROM audit ORDER BY id DESC LIMIT ?').all(limit)) as unknown as { at: number; gateway: string; event: string; detail: string }[];
-    return rows.map((r) => ({ at: Number(r.at), gateway: fromHex(r.gateway), event: r.event, detail: parseDetail(r.detail) }));
+    return rows.map(auditEntryOf);
   }
 
   async slotSummaries(): Promise<SlotSummary[]> {

@@ -22,7 +22,8 @@ import type { CryptoProvider, Signer } from '../../uzp/crypto/provider.js';
 import { JoinRefusedCode } from '../../uzp/link/constants.js';
 import type { RnLog } from '../log.js';
 import type { RnStats } from '../stats.js';
-import type { FabricHooks, JoinMessage, Peer, RemoteSide, Switchboard } from '../switchboard.js';
+import type { JoinMessage, Peer, Switchboard } from '../switchboard.js';
+import type { FabricHooks, RemoteSide } from './hooks.js';
 import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply } from './messages.js';
 import { HopOutbox } from './outbox.js';
 import { RemotePeer } from './remote-peer.js';
@@ -228,7 +229,7 @@ export class Fabric implements FabricHooks {
       grant: j.grant,
       ch1: j.ch1,
       remote: () => {
-        const p = new RemotePeer(j.initiator, this.out, this.o.stats.fabric);
+        const p = this.remote(j.initiator);
         p.connect(j.ingress, j.ingressStitch);
         return p;
       },

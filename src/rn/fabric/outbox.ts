@@ -28,6 +28,8 @@ class Batch {
 
 export class HopOutbox {
   private readonly batches = new Map<string, { rn: Uint8Array; batch: Batch }>();
+  /** Map keys of RN CIDs, made once per CID array (a RemotePeer keeps its own): not per frame. */
+  private readonly keys = new WeakMap<Uint8Array, string>();
   private scheduled = false;
 
   constructor(private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void) {}
@@ -75,8 +77,14 @@ export class HopOutbox {
     }
   }
 
+  private keyOf(rn: Uint8Array): string {
+    let k = this.keys.get(rn);
+    if (k === undefined) this.keys.set(rn, (k = toHex(rn)));
+    return k;
+  }
+
   private batchFor(rn: Uint8Array, need: number): Batch {
-    const k = toHex(rn);
+    const k = this.keyOf(rn);
     let e = this.batches.get(k);
     if (e === undefined) this.batches.set(k, (e = { rn, batch: new Batch(Math.max(BATCH_BYTES, need)) }));
     e.batch.ensure(need);
@@ -85,8 +93,7 @@ export class HopOutbox {
 
   private after(rn: Uint8Array, b: Batch): void {
     if (b.length >= BATCH_BYTES) {
-      const k = toHex(rn);
-      this.batches.delete(k);
+      this.batches.delete(this.keyOf(rn));
       this.publish(rn, b.buf.subarray(0, b.length));
       return;
     }

@@ -11,6 +11,7 @@
 import type { ControlMessage } from '../../uzp/link/control.js';
 import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
 import type { Peer } from '../switchboard.js';
+import type { RemoteSide } from './hooks.js';
 
 /** Where hop messages go (HopOutbox). */
 export interface HopSender {
@@ -33,7 +34,7 @@ export interface HopStats {
   hopDropped: number;
 }
 
-export class RemotePeer implements Peer {
+export class RemotePeer implements RemoteSide {
   /** Never an accepting link: remote peers are not in the CID index. */
   readonly linkId = 0;
   /** The other RN and its id for this stitch; unknown until the JOIN reply came (ingress side). */

@@ -5,6 +5,7 @@
 // the detail goes to the gateway's audit log, not to the wire.
 
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeCanonical, encodeCanonical, onlyKeys, type CborMap, type CborValue } from '../uzp/cbor.js';
+import { CborWriter } from '../uzp/cbor-writer.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
 import { MAX_PDU, TCP_MAX_UNIT } from '../ports/modbus/vocabulary.js';
 import { decodeDiagReport, diagReportValue, type DiagReport } from './diag-report.js';
@@ -52,6 +53,11 @@ export type HilMessage =
   | { t: 'diag'; id: number; d: DiagReport };
 
 export function encodeHil(m: HilMessage): Uint8Array {
+  // A Modbus request and its answer, the messages of every tunneled read, are written by hand in
+  // §4.2.1 key order (t, id, pdu, then unit or refused: shorter encoded keys first); the rest go
+  // through encodeCanonical. test/hil/messages.test.ts holds both equal byte for byte.
+  if (m.t === 'req') return new CborWriter(32 + m.pdu.length).map(4).text('t').text('req').text('id').uint(m.id).text('pdu').bytes(m.pdu).text('unit').uint(m.unit).finish();
+  if (m.t === 'res' && m.refused === undefined) return new CborWriter(32 + m.pdu.length).map(3).text('t').text('res').text('id').uint(m.id).text('pdu').bytes(m.pdu).finish();
   const out: CborMap = {};
   for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
   if (m.t === 'diag') out.d = diagReportValue(m.d);

@@ -114,13 +114,13 @@ type ReadValue = null | boolean | number | string | Uint8Array | ReadValue[] | {
  * cold, and cborg's tokenizer plus the re-encoding check cost an RN 1.5-2 ms of CPU on the first
  * Grant it sees, in the middle of a re-stitch (docs/BENCH.md "failover").
  */
-export function readProfileValue(b: Uint8Array, maxDepth: number): ReadValue | typeof UNREAD {
+export function readProfileValue(b: Uint8Array, maxDepth: number, floats = false): ReadValue | typeof UNREAD {
   const r = new CborReader(b);
-  const v = readAny(r, b, 0, maxDepth);
+  const v = readAny(r, b, 0, maxDepth, floats);
   return v !== UNREAD && r.done ? v : UNREAD;
 }
 
-function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number): ReadValue | typeof UNREAD {
+function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number, floats: boolean): ReadValue | typeof UNREAD {
   if (depth > maxDepth) return UNREAD;
   const at = r.offset;
   if (at >= b.length) return UNREAD;
@@ -148,7 +148,7 @@ function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number):
       if (n === undefined || n > b.length - r.offset) return UNREAD; // every item takes a byte at least
       const out: ReadValue[] = [];
       for (let i = 0; i < n; i++) {
-        const v = readAny(r, b, depth + 1, maxDepth);
+        const v = readAny(r, b, depth + 1, maxDepth, floats);
         if (v === UNREAD) return UNREAD;
         out.push(v);
       }
@@ -168,7 +168,7 @@ function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number):
         if (prevStart >= 0 && compareRange(b, prevStart, prevEnd, start, end) >= 0) return UNREAD;
         prevStart = start;
         prevEnd = end;
-        const v = readAny(r, b, depth + 1, maxDepth);
+        const v = readAny(r, b, depth + 1, maxDepth, floats);
         if (v === UNREAD) return UNREAD;
         out[k] = v;
       }
@@ -180,11 +180,64 @@ function readAny(r: CborReader, b: Uint8Array, depth: number, maxDepth: number):
         r.skip(1);
         return null;
       }
+      if (floats && x! >= 0xf9 && x! <= 0xfb) return readFloat(r, b, at);
       return r.bool() ?? UNREAD;
     }
     default:
       return UNREAD; // tags (6)
   }
+}
+
+/**
+ * A float of the HIL profile (docs/PROFILE.md §HIL "Numbers"): finite, and in the width the
+ * re-encoding would give it, the shortest of binary16/32/64 that holds the value exactly (RFC 8949
+ * §4.2.1), so the cborg path's re-encoding check is answered here. cborg's half encoder keeps only
+ * a power of two among half-precision subnormals (7float.js encodeFloat16); shortestFloatWidth
+ * mirrors its rule rather than the textbook one. NaN and the infinities are left to cborg, which
+ * refuses them. Integral values and -0.0 come back as plain numbers, as decodeCanonical unboxes them.
+ */
+function readFloat(r: CborReader, b: Uint8Array, at: number): number | typeof UNREAD {
+  const width = b[at] === 0xf9 ? 2 : b[at] === 0xfa ? 4 : 8;
+  if (at + 1 + width > b.length) return UNREAD;
+  const view = new DataView(b.buffer, b.byteOffset + at + 1, width);
+  let v: number;
+  if (width === 2) {
+    const half = view.getUint16(0);
+    if (((half >> 10) & 0x1f) === 0x1f) return UNREAD;
+    v = halfValue(half);
+  } else {
+    v = width === 4 ? view.getFloat32(0) : view.getFloat64(0);
+  }
+  if (!Number.isFinite(v) || shortestFloatWidth(v) !== width) return UNREAD;
+  r.skip(1 + width);
+  return v;
+}
+
+function halfValue(half: number): number {
+  const exp = (half >> 10) & 0x1f;
+  const mant = half & 0x3ff;
+  const abs = exp === 0 ? mant * 2 ** -24 : (mant + 1024) * 2 ** (exp - 25);
+  return (half & 0x8000) !== 0 ? -abs : abs;
+}
+
+const f32 = new DataView(new ArrayBuffer(4));
+
+/** The width cborg's encoder picks for a finite float (its encodeFloat: half if exact, then single, else double). */
+export function shortestFloatWidth(v: number): 2 | 4 | 8 {
+  f32.setFloat32(0, v);
+  const bits = f32.getUint32(0);
+  const exponent = (bits >>> 23) & 0xff;
+  const sign = (bits >>> 16) & 0x8000;
+  let half: number | undefined;
+  if (exponent === 0) half = sign | ((bits & 0x7fffff) >> 13);
+  else if (exponent !== 0xff) {
+    const e = exponent - 127;
+    if (e < -24) half = 0;
+    else if (e < -14) half = sign | (1 << (24 + e));
+    else if (e <= 15) half = sign | ((e + 15) << 10) | ((bits & 0x7fffff) >> 13);
+  }
+  if (half !== undefined && halfValue(half) === v) return 2;
+  return Math.fround(v) === v ? 4 : 8;
 }
 
 /** Bytewise lexicographic order of b[a0, a1) and b[c0, c1). */

@@ -49,14 +49,11 @@ export function encodeCanonical(value: CborValue, profile: CborProfile = {}): Ui
 
 /** Decode canonical CBOR; throws DecodeError (CBOR_INVALID / CBOR_NON_CANONICAL) on anything else. */
 export function decodeCanonical(bytes: Uint8Array, maxDepth = 16, profile: CborProfile = {}): CborValue {
-  // Integer-only input (artefacts, attestation and publish messages) is read by the strict fast path;
-  // whatever it leaves goes through cborg and the re-encoding check. Float-profile input (HIL
-  // messages) goes to cborg directly: the fast path reads no floats, and giving up at a reading's
-  // first float made such a message ~25% slower to decode.
-  if (profile.floats !== true) {
-    const fast = readProfileValue(bytes, maxDepth);
-    if (fast !== UNREAD) return fast;
-  }
+  // The strict fast path reads what it can (floats too under the float profile); whatever it leaves
+  // goes through cborg and the re-encoding check. For a HIL request on a gateway that is ~0.1 ms of
+  // a tunneled Modbus read's latency (docs/BENCH.md "What the tunnel adds to a read").
+  const fast = readProfileValue(bytes, maxDepth, profile.floats === true);
+  if (fast !== UNREAD) return fast;
   return decodeWithCborg(bytes, maxDepth, profile);
 }
 

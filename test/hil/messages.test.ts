@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHil, encodeHil, MODES, KINDS, type HilMessage } from '../../src/hil/messages.js';
 import { toHex } from '../../src/uzp/bytes.js';
+import { encodeCanonical } from '../../src/uzp/cbor.js';
 import { CodedError } from '../../src/lib/errors.js';
 
 const text = (max: number) => fc.string({ maxLength: max });
@@ -88,6 +89,21 @@ describe('HIL protocol messages', () => {
         }
       }),
       { numRuns: 10_000 },
+    );
+  });
+});
+
+describe('encodeHil: the hand-written Modbus request and answer', () => {
+  it('are byte for byte what encodeCanonical writes for the same map', () => {
+    const reqOrRes = fc.oneof(
+      fc.record({ t: fc.constant('req' as const), id: u32, unit: fc.nat({ max: 255 }), pdu: fc.uint8Array({ minLength: 1, maxLength: 253 }) }),
+      fc.record({ t: fc.constant('res' as const), id: u32, pdu: fc.uint8Array({ maxLength: 300 }) }),
+    );
+    fc.assert(
+      fc.property(reqOrRes, (m) => {
+        expect(toHex(encodeHil(m))).toBe(toHex(encodeCanonical({ ...m }, { floats: true })));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -160,3 +160,118 @@ describe('readProfileValue: properties', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), agrees), { numRuns: 5000 });
   });
 });
+
+// The float profile (HIL messages, docs/PROFILE.md §HIL "Numbers"): the fast path reads floats in
+// the width cborg's encoder gives them and leaves every other width, NaN and the infinities to
+// the cborg path, whose re-encoding check decides.
+describe('readProfileValue: floats (HIL profile)', () => {
+  const F = { floats: true };
+  const read: [string, number][] = [
+    ['f93e00', 1.5],
+    ['f9c100', -2.5],
+    ['f93c00', 1], // an integral float, accepted as a float in its shortest form
+    ['f98000', -0],
+    ['f90000', 0],
+    ['f97bff', 65504],
+    ['fa47800000', 65536],
+    ['fa3dcccccd', Math.fround(0.1)],
+    ['fb3fb999999999999a', 0.1],
+    ['fb4035666666666666', 21.4],
+    ['f90400', 2 ** -14], // the smallest normal half
+    ['f90001', 2 ** -24], // a half subnormal that is a power of two: cborg's encoder keeps it a half
+    ['f90200', 2 ** -15],
+  ];
+  it.each(read)('%s is read as the cborg path reads it', (hex, value) => {
+    const b = fromHex(hex);
+    expect(Object.is(readProfileValue(b, 16, true), value)).toBe(true);
+    expect(Object.is(decodeWithCborg(b, 16, F), value)).toBe(true);
+    expect(Object.is(decodeCanonical(b, 16, F), value)).toBe(true);
+  });
+
+  const left: [string, string, string | undefined][] = [
+    ['fa3fc00000', '1.5 as a single', ErrorCode.CBOR_NON_CANONICAL],
+    ['fb3ff8000000000000', '1.5 as a double', ErrorCode.CBOR_NON_CANONICAL],
+    ['fb3fb99999a0000000', 'a single-precision value as a double', ErrorCode.CBOR_NON_CANONICAL],
+    ['f97c00', 'infinity', ErrorCode.CBOR_INVALID],
+    ['f97e00', 'NaN', ErrorCode.CBOR_INVALID],
+    ['f90003', 'a half subnormal that is not a power of two', ErrorCode.CBOR_NON_CANONICAL],
+    ['fa33800000', '2^-24 as a single', ErrorCode.CBOR_NON_CANONICAL],
+    ['f93e', 'a truncated half', ErrorCode.CBOR_INVALID],
+    ['fb3ff80000', 'a truncated double', ErrorCode.CBOR_INVALID],
+  ];
+  it.each(left)('%s (%s) is left to the cborg path', (hex, _why, code) => {
+    const b = fromHex(hex);
+    expect(readProfileValue(b, 16, true)).toBe(UNREAD);
+    expect(codeOf(() => decodeCanonical(b, 16, F))).toBe(code);
+    expect(codeOf(() => decodeWithCborg(b, 16, F))).toBe(code);
+  });
+
+  it('without the float profile every float is left to cborg, which refuses it', () => {
+    for (const hex of ['f93e00', 'fa47800000', 'fb3fb999999999999a']) {
+      expect(readProfileValue(fromHex(hex), 16)).toBe(UNREAD);
+      expect(codeOf(() => decodeCanonical(fromHex(hex)))).toBe(ErrorCode.CBOR_INVALID);
+    }
+  });
+
+  const floatArb = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.float({ noNaN: true, noDefaultInfinity: true }).map(Math.fround),
+    fc.integer({ min: -2048, max: 2048 }).map((n) => n / 64),
+    fc.integer({ min: -30, max: 16 }).map((e) => 2 ** e),
+    fc.constantFrom(0.1, 21.5, 1e-300, 5e-324, 1e300, 65504, 65520, 2 ** -24, 3 * 2 ** -24, 2 ** -149),
+  );
+  const readingArb = fc.record({ t: fc.constant('reading'), v: floatArb.filter((x) => !Number.isInteger(x)), seq: fc.nat(), tags: fc.array(floatArb.filter((x) => !Number.isInteger(x)), { maxLength: 3 }) }).map((o) => ({ ...o }));
+
+  it('reads the canonical encoding of any non-integral float back to it, as the cborg path does', () => {
+    fc.assert(
+      fc.property(readingArb, (v) => {
+        const b = encodeCanonical(v as unknown as CborValue, F);
+        const fast = readProfileValue(b, 16, true);
+        expect(fast).toEqual(v);
+        expect(decodeWithCborg(b, 16, F)).toEqual(fast);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  /** Every width of every float: the fast path reads it only where the cborg path accepts the same value. */
+  it('each float in each width: read by the fast path exactly when the cborg path accepts it', () => {
+    const widths = (x: number): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      const d = new DataView(new ArrayBuffer(9));
+      d.setUint8(0, 0xfb);
+      d.setFloat64(1, x);
+      out.push(new Uint8Array(d.buffer.slice(0, 9)));
+      if (Math.fround(x) === x) {
+        d.setUint8(0, 0xfa);
+        d.setFloat32(1, x);
+        out.push(new Uint8Array(d.buffer.slice(0, 5)));
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(floatArb, fc.integer({ min: 0, max: 0xffff }), (x, half) => {
+        for (const b of [...widths(x), Uint8Array.of(0xf9, half >> 8, half & 0xff)]) {
+          const fast = readProfileValue(b, 16, true);
+          let slow: unknown;
+          const code = codeOf(() => (slow = decodeWithCborg(b, 16, F)));
+          if (fast === UNREAD) continue;
+          expect(code).toBeUndefined();
+          expect(Object.is(slow, fast)).toBe(true);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('on junk it never throws and reads only what the cborg path reads', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 32 }), (b) => {
+        const fast = readProfileValue(b, 16, true);
+        if (fast === UNREAD) return;
+        expect(decodeWithCborg(b, 16, F)).toEqual(fast);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -267,6 +267,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     const closed = new Promise((r) => env.operator.once('close', r));
     expect(env.broker.revalidate((g) => g.objectId !== env.grant.objectId)).toBe(1);
     await closed;
+    await settle(); // audit lines are written after the turn's replies (audit.ts later())
     expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'REVOKED' });
   });
 

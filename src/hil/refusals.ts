@@ -27,6 +27,8 @@ export const REFUSAL_CODES = [
   'ATTEST_UNAVAILABLE',
   // tail from_seq on a gateway that keeps no reading log
   'HISTORY_UNAVAILABLE',
+  // sent as early data (0-RTT) but not safe to replay: send it again after the handshake (draft §9)
+  'EARLY_DATA_REFUSED',
   // session ends (audit only)
   'GRANT_EXPIRED',
   'REVOKED',

@@ -29,6 +29,8 @@ export class RnStats {
   joinsRefused = 0;
   /** JOINs refused (JOIN_REFUSED 3) because the RN is draining; also counted in joinsRefused. */
   joinsRefusedDraining = 0;
+  /** JOINs whose early data (0-RTT) was dropped because their Grant is no-replay (draft §9); the CH1 went on. */
+  earlyDropped = 0;
   /** Sources that count as known to admission now (an endpoint attached from there recently). */
   knownSources = 0;
   /** Times a sending link was paused for a congested receiver (relay backpressure). */
@@ -58,6 +60,7 @@ export class RnStats {
     joins: number;
     joinsRefused: number;
     joinsRefusedDraining: number;
+    earlyDropped: number;
     knownSources: number;
     holds: number;
     attested: number;
@@ -76,6 +79,7 @@ export class RnStats {
       joins: this.joins,
       joinsRefused: this.joinsRefused,
       joinsRefusedDraining: this.joinsRefusedDraining,
+      earlyDropped: this.earlyDropped,
       knownSources: this.knownSources,
       holds: this.holds,
       attested: this.attested,

@@ -3,6 +3,7 @@
 // is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
+import { decodeEarlyCh1, EARLY_CH1 } from '../uzp/resumption/early-data.js';
 import { fromHex, readU32, toHex } from '../uzp/bytes.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
@@ -183,14 +184,28 @@ export class Switchboard {
     if ((this.byPeer.get(peer)?.size ?? 0) >= max || (target !== undefined && (this.byPeer.get(target)?.size ?? 0) >= max)) {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
     }
+    let noReplay: boolean;
     try {
-      // draft §9: the RN treats the JOIN as replayable; a replayed Grant is bounded by its window and
-      // revocation. No JOIN carries early data, so the nonce is not ordered here (validate-grant.ts).
-      // Across the fabric too, the ingress RN is the one that validates (issue #16).
-      this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid });
+      // draft §9: the RN treats the JOIN as replayable (early data included); a replayed Grant is
+      // bounded by its window and revocation, early data by the responder's tickets and strike
+      // register, so the nonce is not ordered here (validate-grant.ts). Across the fabric too, the
+      // ingress RN is the one that validates (issue #16).
+      noReplay = this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid }).body.noReplay;
     } catch (e) {
       if (!isCodedError(e)) throw e;
       return refuse(grantRefusal(e.code), { error: e.code, detail: e.message });
+    }
+    if (noReplay && m.ch1[0] === EARLY_CH1) {
+      // draft §9: "RNs MUST drop any early data tagged with that policy": the CH1 goes on alone.
+      let ch1: Uint8Array;
+      try {
+        ch1 = decodeEarlyCh1(m.ch1).ch1;
+      } catch {
+        return refuse(JoinRefusedCode.REFUSED, { reason: 'malformed EARLY_CH1' });
+      }
+      this.opts.stats.earlyDropped++;
+      this.opts.log.info({ event: 'early_dropped', link: peer.linkId, joinId: m.joinId }, 'early data dropped: the Grant is no-replay');
+      m = { ...m, ch1 };
     }
     if (target === undefined) return this.joinAcross(peer, m, refuse);
     const id = this.allocateId();

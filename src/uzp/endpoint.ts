@@ -24,6 +24,10 @@ import { respond } from './handshake/responder.js';
 import type { TransportParams } from './handshake/keys.js';
 import { Association } from './session/association.js';
 import { Session, type StitchPort } from './session/session.js';
+import { decodeEarlyCh1, EARLY_CH1 } from './resumption/early-data.js';
+import type { TicketCache } from './resumption/ticket-cache.js';
+import type { TicketIssuer } from './resumption/ticket-issuer.js';
+import { finishedGate } from './resumption/finished-gate.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -86,6 +90,13 @@ export interface EndpointOptions {
    * and used with peers that announce it too. The trust store is read at every re-stitch.
    */
   readonly continuity?: EndpointContinuity;
+  /**
+   * 0-RTT (draft §9), initiator: keeps the tickets responders issue (CH1 asks for them) and uses one
+   * when connect() has early messages. Absent: no tickets, early messages go after the handshake.
+   */
+  readonly ticketCache?: TicketCache;
+  /** 0-RTT, responder: issues tickets under Grants with `ed` and judges early data. Absent: neither. */
+  readonly tickets?: TicketIssuer;
 }
 
 export interface EndpointContinuity {
@@ -105,6 +116,13 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal;
   readonly suites?: readonly number[];
   readonly extensions?: readonly HandshakeExtension[];
+  /**
+   * Messages to send before the handshake ends (0-RTT), one array per channel; the channels get ids
+   * 1, 3, 5, … and are in `session.early`. They go as early data when a ticket of this responder and
+   * Grant is held and the Grant allows it, and as ordinary data right after the handshake otherwise
+   * (or when the responder does not take them). Only what may be replayed belongs here (draft §9).
+   */
+  readonly early?: readonly (readonly Uint8Array[])[];
 }
 
 /** Smallest block a responder may announce (a CH1-sized message must fit a handful of blocks). */
@@ -156,15 +174,21 @@ export class Endpoint extends EventEmitter {
     const assoc = new Association();
     assoc.to('pending');
     try {
-      const { ch1, next } = startInitiator({
+      const cache = this.o.ticketCache;
+      const earlyMessages = (opts.early ?? []).flatMap((ms, i) => ms.map((message) => ({ channel: 1 + 2 * i, message })));
+      const grantId = cache === undefined ? undefined : decodeEnvelope(this.provider, grant).objectId;
+      const held = cache === undefined || earlyMessages.length === 0 ? undefined : cache.take(target, grantId!);
+      const { joinPayload, next } = startInitiator({
         trust: this.o.trust,
         identity: this.o.identity,
         target,
         grant,
         suites: opts.suites ?? this.o.suites,
         extensions: [...(opts.extensions ?? []), ...this.continuityExt()],
+        askTicket: cache !== undefined,
+        ...(held !== undefined ? { resume: { ticket: held, early: earlyMessages } } : {}),
       });
-      const stitch = await this.o.link.join(target, grant, ch1, opts.signal);
+      const stitch = await this.o.link.join(target, grant, joinPayload, opts.signal);
       const flight = await firstPayload(stitch, this.clock, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
       let result;
       try {
@@ -176,9 +200,18 @@ export class Endpoint extends EventEmitter {
       assoc.to('authenticated');
       const continuity = this.sessionContinuity(result.keys.peerExtensions);
       const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams), clock: this.clock, ...(continuity ? { continuity } : {}) });
+      const t = result.resumption.ticket;
+      if (cache !== undefined && t !== undefined) cache.put(target, grantId!, { ticket: t.ticket, psk: t.psk, suite: t.suite }, t.lifetimeS);
       stitch.send(result.finished);
       assoc.to('stitched');
       session.attach(stitch);
+      if (opts.early !== undefined && opts.early.length > 0) {
+        const channels = opts.early.map(() => session.openChannel());
+        const accepted = result.resumption.earlyAccepted;
+        // Not taken as early data: the same messages again, now as ordinary data, before anything else.
+        if (!accepted) opts.early.forEach((ms, i) => ms.forEach((m) => channels[i]!.trySend(m)));
+        session.early = { accepted, channels };
+      }
       for (const p of flight.extra) session.receive(p);
       const c = this.o.continuity;
       if (continuity !== undefined && c !== undefined) {
@@ -238,9 +271,10 @@ export class Endpoint extends EventEmitter {
     assoc.to('pending');
     let reply;
     try {
+      const { ch1, early } = offer.ch1[0] === EARLY_CH1 ? decodeEarlyCh1(offer.ch1) : { ch1: offer.ch1, early: undefined };
       reply = respond(
-        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()] },
-        { initiator: offer.initiator, grant: offer.grant, ch1: offer.ch1 },
+        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()], ...(this.o.tickets !== undefined ? { tickets: this.o.tickets } : {}) },
+        { initiator: offer.initiator, grant: offer.grant, ch1, ...(early !== undefined ? { early } : {}) },
       );
       this.o.authorize?.({ initiator: offer.initiator, initiatorPCert: reply.initiatorPCert, grant: reply.grant, extensions: reply.initiatorExtensions });
     } catch (e) {
@@ -249,6 +283,8 @@ export class Endpoint extends EventEmitter {
       this.emit('refused', toUzpError(e), offer.initiator);
       return;
     }
+    if (reply.early.refused !== undefined) this.emit('early-refused', reply.early.refused, offer.initiator);
+    if (reply.early.messages.length > 0) return this.acceptEarly(offer, assoc, reply);
     const stitch = offer.accept();
     const cancelTimeout = this.clock.setTimeout(() => {
       assoc.close();
@@ -292,6 +328,40 @@ export class Endpoint extends EventEmitter {
       }
     });
     stitch.send(reply.flight);
+  }
+
+  /**
+   * The handshake took early data (0-RTT): the session starts now, before Finished_I, so that the
+   * early requests are answered right behind our flight (0.5-RTT). Finished_I is the first payload
+   * the stitch brings (finished-gate.ts); if it does not verify, the session ends.
+   */
+  private acceptEarly(offer: OfferPort, assoc: Association, reply: ReturnType<typeof respond>): void {
+    const stitch = offer.accept();
+    stitch.send(reply.flight);
+    const continuity = this.sessionContinuity(reply.initiatorExtensions);
+    const session = new Session({ provider: this.provider, keys: reply.next.keysBeforeFinished(), association: assoc, limits: this.o.limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
+    assoc.to('authenticated');
+    assoc.to('stitched');
+    const cancelTimeout = this.clock.setTimeout(() => session.end(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time')), this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    session.once('close', cancelTimeout);
+    session.attach(
+      finishedGate(stitch, (fin) => {
+        cancelTimeout();
+        try {
+          reply.next.receive(fin);
+          return true;
+        } catch (e) {
+          stitch.send(reply.next.violationBlock());
+          session.end(toUzpError(e));
+          stitch.close();
+          this.emit('refused', toUzpError(e), offer.initiator);
+          return false;
+        }
+      }),
+    );
+    this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
+    this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions, early: true });
+    session.deliverEarly(reply.early.messages);
   }
 
   /** A RESUME in the CH1 position: re-stitch one of our sessions (continuity-responder.ts) or refuse. */

@@ -63,7 +63,7 @@ export class TestDomain {
   grant(
     subject: Uint8Array,
     audience: Uint8Array,
-    opts: { purposes?: Purpose[]; slot?: string; device?: string; scopes?: GrantScope[]; nonce?: number; validSeconds?: number; notBefore?: number } = {},
+    opts: { purposes?: Purpose[]; slot?: string; device?: string; scopes?: GrantScope[]; nonce?: number; validSeconds?: number; notBefore?: number; earlyData?: boolean } = {},
   ): Uint8Array {
     const now = this.now;
     const nonce = opts.nonce ?? ++this.grantNonce;
@@ -75,8 +75,9 @@ export class TestDomain {
         // One scope from slot/device/purposes (the common case in tests), or the scopes given.
         scopes: opts.scopes ?? [{ slot: opts.slot ?? 'no-slot-named', ...(opts.device ? { device: opts.device } : {}), purposes: opts.purposes ?? [{ purpose: 'serial.read' }] }],
         nonce,
-        earlyData: false,
-        noReplay: true,
+        // draft §9: early data and no-replay exclude each other; no-replay unless early data is asked for.
+        earlyData: opts.earlyData === true,
+        noReplay: opts.earlyData !== true,
       }),
     );
   }

@@ -2,42 +2,18 @@
 // that clock. Links here are in memory (a LinkPort over test/helpers/memory-stitch.ts), so a fake
 // clock decides when each timeout fires.
 
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/uzp/blocks/constants.js';
 import { Endpoint, HANDSHAKE_TIMEOUT_MS, type LinkPort, type OfferPort } from '../../src/uzp/endpoint.js';
 import { ErrorCode, type UzpError } from '../../src/uzp/errors.js';
 import { startInitiator } from '../../src/uzp/handshake/initiator.js';
 import type { Channel } from '../../src/uzp/session/channel.js';
-import type { Session, StitchPort } from '../../src/uzp/session/session.js';
+import type { Session } from '../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { errorOf } from '../helpers/errors.js';
 import { FakeClock, turns } from '../helpers/fake-clock.js';
+import { MemoryLink } from '../helpers/memory-link.js';
 import { stitchPair, type Hook } from '../helpers/memory-stitch.js';
-
-/** A LinkPort whose join() hands the peer link an offer over a fresh in-memory stitch pair. */
-class MemoryLink extends EventEmitter implements LinkPort {
-  peer: MemoryLink | undefined;
-  /** Our end of the last stitch join() made. */
-  lastStitch: (StitchPort & { closed: boolean }) | undefined;
-
-  constructor(
-    private readonly cid: Uint8Array,
-    private readonly hook?: Hook,
-  ) {
-    super();
-  }
-
-  join(_target: Uint8Array, grant: Uint8Array, ch1: Uint8Array): Promise<StitchPort> {
-    const [ours, theirs] = stitchPair(this.hook);
-    this.lastStitch = ours;
-    const offer: OfferPort = { stitchId: ours.id, initiator: this.cid, grant, ch1, accept: () => theirs, reject: () => theirs.close() };
-    this.peer?.emit('offer', offer);
-    return Promise.resolve(ours);
-  }
-
-  accept(): void {}
-}
 
 function endpoint(d: TestDomain, m: Member, link: LinkPort, clock: FakeClock, limits?: Record<string, number>): Endpoint {
   return new Endpoint({ trust: d.trust(), identity: { cid: m.id.cid, signer: m.id.signer, pcert: m.pcert }, link, clock, ...(limits ? { limits } : {}) });

@@ -17,6 +17,7 @@ import type { EvidenceService } from './evidence-service.js';
 import { serveDiag, serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
 import { refuse, senderOf, waitingSenderOf, type Refusals, type Send } from './reply.js';
 import { serveLogTail, type ReadingSource, type SendWait } from './log-tail.js';
+import { admissibleEarly, refuseEarly } from './early.js';
 
 /** Modbus requests in flight per channel unless configured; beyond, exception 0x06 (busy). */
 export const DEFAULT_MAX_PENDING_REQUESTS = 64;
@@ -58,7 +59,7 @@ export class ChannelRouter {
       ch.close().catch(() => undefined);
     });
     ch.once('abort', end);
-    ch.on('message', (bytes: Uint8Array) => {
+    ch.on('message', (bytes: Uint8Array, mark?: { readonly early?: boolean }) => {
       let m: HilMessage;
       try {
         m = decodeHil(bytes);
@@ -67,6 +68,7 @@ export class ChannelRouter {
         refuse(this.o, send, ctx, 'frame', 'BAD_MESSAGE', isCodedError(e) ? e.message : String(e));
         return;
       }
+      if (mark?.early === true && !admissibleEarly(m)) return refuseEarly(this.o, send, ctx, m);
       if (opened !== undefined) return opened.onMessage(m);
       if (m.t === 'attest') {
         opened = ANSWERED;

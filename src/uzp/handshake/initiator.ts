@@ -22,8 +22,12 @@ import {
   decodeServerHello,
   encodeClientHelloBody,
   encodeFinished,
+  EXT_EARLY_DATA,
   type HandshakeExtension,
 } from './messages.js';
+import { decodeEarlyAnswer, encodeEarlyCh1, encodeEarlyMessages, sealEarly, type EarlyMessage } from '../resumption/early-data.js';
+import { earlyTrafficKey, resumptionMaster, ticketPsk } from '../resumption/early-keys.js';
+import type { HeldTicket } from '../resumption/ticket-cache.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_OFFER, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
@@ -38,11 +42,25 @@ interface InitiatorOptions {
   readonly suites?: readonly number[];
   /** CH1 extensions (e.g. attestation evidence in EXT_ATTESTATION). */
   readonly extensions?: readonly HandshakeExtension[];
+  /** 0-RTT (draft §9): ask the responder for a resumption ticket. */
+  readonly askTicket?: boolean;
+  /** 0-RTT: a ticket of this responder and Grant, and what to send under it before the handshake ends. */
+  readonly resume?: { readonly ticket: HeldTicket; readonly early: readonly EarlyMessage[] };
 }
 
 interface InitiatorStart {
   readonly ch1: Uint8Array;
+  /** What goes in the CH1 position of the JOIN: the CH1, or the EARLY_CH1 container with the early record. */
+  readonly joinPayload: Uint8Array;
+  /** Whether early data was sealed and sent. */
+  readonly earlySent: boolean;
   readonly next: ExpectResponderFlight;
+}
+
+/** What the responder said about 0-RTT in EE; `ticket` is ready for the TicketCache. */
+export interface ResumptionResult {
+  readonly earlyAccepted: boolean;
+  readonly ticket?: { readonly ticket: Uint8Array; readonly psk: Uint8Array; readonly suite: number; readonly lifetimeS: number };
 }
 
 export function startInitiator(o: InitiatorOptions): InitiatorStart {
@@ -54,6 +72,9 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
   const grant = o.trust.validateGrant(o.grant, { audience: o.target, subject: o.identity.cid, nonce: 'ignore' });
   const x = p.x25519Generate();
   const kem = suites.some((s) => suiteById(s)!.hybrid) ? p.mlkem768Generate() : undefined;
+  // Early data only under a Grant that allows it and with the ticket's suite on offer (its AEAD seals it).
+  const resume = o.resume !== undefined && grant.body.earlyData && !grant.body.noReplay && suites.includes(o.resume.ticket.suite) && o.resume.early.length > 0 ? o.resume : undefined;
+  const earlyExt: HandshakeExtension[] = resume !== undefined ? [{ type: EXT_EARLY_DATA, data: resume.ticket.ticket }] : o.askTicket === true ? [{ type: EXT_EARLY_DATA, data: new Uint8Array(0) }] : [];
   const body = encodeClientHelloBody({
     random: p.randomBytes(32),
     suites,
@@ -62,12 +83,16 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
     target: o.target,
     grantId: grant.objectId,
     pcert: o.identity.pcert,
-    extensions: o.extensions ?? [],
+    extensions: [...(o.extensions ?? []), ...earlyExt],
   });
   const signature = o.identity.signer.sign(signatureInput(CTX_EID_BINDING, body));
   const ch1 = concat(body, signature);
   const eid = eidOf(p, x.publicKey, kem?.publicKey ?? new Uint8Array(0));
-  return { ch1, next: new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant) };
+  const next = new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant, resume !== undefined);
+  if (resume === undefined) return { ch1, joinPayload: ch1, earlySent: false, next };
+  const aead = suiteById(resume.ticket.suite)!.aead;
+  const sealed = sealEarly(p, aead, earlyTrafficKey(p, resume.ticket.psk, ch1), encodeEarlyMessages(resume.early));
+  return { ch1, joinPayload: encodeEarlyCh1(ch1, sealed), earlySent: true, next };
 }
 
 class ExpectResponderFlight {
@@ -80,10 +105,11 @@ class ExpectResponderFlight {
     private readonly offered: readonly number[],
     private readonly eid: Uint8Array,
     private readonly grant: SessionKeys['grant'],
+    private readonly earlySent: boolean,
   ) {}
 
-  /** Consumes flight [3]/[4]; returns Finished_I ([5]) to send and the session keys. */
-  receive(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys } {
+  /** Consumes flight [3]/[4]; returns Finished_I ([5]) to send, the session keys and the 0-RTT outcome. */
+  receive(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys; resumption: ResumptionResult } {
     if (this.used) fail(ErrorCode.HANDSHAKE_UNEXPECTED, 'responder flight already processed', 'local');
     this.used = true;
     try {
@@ -93,7 +119,7 @@ class ExpectResponderFlight {
     }
   }
 
-  private process(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys } {
+  private process(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys; resumption: ResumptionResult } {
     const { trust, identity, target } = this.o;
     const p = trust.provider;
     const { hello, header } = decodeServerHello(flight);
@@ -114,6 +140,15 @@ class ExpectResponderFlight {
     if (!p.ed25519Verify(peerPCert.body.publicKey, cvInput, f.cert.signature)) fail(ErrorCode.SIG_INVALID, 'responder CertificateVerify does not verify');
     const expectedFin = p.hmacSha256(hs.responderFinishedKey, transcriptHash(p, this.ch1, header, f.eeBytes, f.certBytes));
     if (!equal(expectedFin, f.finished)) fail(ErrorCode.HANDSHAKE_FINISHED, 'responder Finished does not verify');
+    const answerExt = f.ee.extensions.find((e) => e.type === EXT_EARLY_DATA);
+    const answer = answerExt === undefined ? { accepted: false } : decodeEarlyAnswer(answerExt.data);
+    if (answer.accepted && !this.earlySent) fail(ErrorCode.HANDSHAKE_UNEXPECTED, 'the responder accepted early data we did not send');
+    const resumption: ResumptionResult = {
+      earlyAccepted: answer.accepted,
+      ...(answer.ticket === undefined
+        ? {}
+        : { ticket: { ticket: answer.ticket.ticket, psk: ticketPsk(p, resumptionMaster(p, hs.master, thSh), answer.ticket.ticketId), suite: suite.id, lifetimeS: answer.ticket.lifetimeS } }),
+    };
     const thApp = transcriptHash(p, this.ch1, header, inner);
     const myFin = p.hmacSha256(hs.initiatorFinishedKey, thApp);
     const finished = encodeFinished(sealHandshake(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), myFin));
@@ -137,7 +172,7 @@ class ExpectResponderFlight {
       grant: this.grant,
       peerExtensions: f.ee.extensions,
     });
-    return { finished, keys };
+    return { finished, keys, resumption };
   }
 }
 

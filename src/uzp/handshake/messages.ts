@@ -31,6 +31,11 @@ export const EXT_CONTINUITY = 0x0002;
  * another RN; only when both did does the initiator make one (docs/PROFILE.md §Standby stitch).
  */
 export const EXT_STANDBY = 0x0003;
+/**
+ * 0-RTT (draft §9): in CH1 empty (asks for a resumption ticket) or a ticket (early data follows in
+ * the EARLY_CH1 container); in EE the responder's answer (resumption/early-data.ts).
+ */
+export const EXT_EARLY_DATA = 0x0004;
 
 export interface HandshakeExtension {
   readonly type: number;

@@ -26,8 +26,12 @@ import {
   encodeEncryptedExtensions,
   encodeServerHello,
   encodeServerHelloHeader,
+  EXT_EARLY_DATA,
   type HandshakeExtension,
 } from './messages.js';
+import { encodeEarlyAnswer, type EarlyMessage } from '../resumption/early-data.js';
+import { resumptionMaster } from '../resumption/early-keys.js';
+import type { TicketIssuer } from '../resumption/ticket-issuer.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
@@ -41,6 +45,8 @@ interface ResponderOptions {
   readonly suites?: readonly number[];
   readonly params: TransportParams;
   readonly extensions?: readonly HandshakeExtension[];
+  /** 0-RTT (draft §9): issues tickets and judges early data; absent, neither is done. */
+  readonly tickets?: TicketIssuer;
 }
 
 /** What the RN forwarded: flight [2] plus the Grant from the Join and the initiator CID it attached. */
@@ -48,6 +54,8 @@ interface IncomingJoin {
   readonly initiator: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
+  /** The early record of an EARLY_CH1 container (resumption/early-data.ts), if one came. */
+  readonly early?: Uint8Array;
 }
 
 interface ResponderReply {
@@ -56,6 +64,8 @@ interface ResponderReply {
   readonly grant: Valid<Grant>;
   readonly initiatorPCert: Valid<PCert>;
   readonly initiatorExtensions: readonly HandshakeExtension[];
+  /** Early messages taken (0-RTT), to deliver once the session exists; `refused` says why early data that came was not. */
+  readonly early: { readonly messages: readonly EarlyMessage[]; readonly refused?: string };
 }
 
 export function respond(o: ResponderOptions, join: IncomingJoin): ResponderReply {
@@ -99,7 +109,14 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   const thSh = transcriptHash(p, join.ch1, header);
   const hs = handshakeSecrets(p, shared, thSh);
 
-  const eeBytes = encodeEncryptedExtensions({ ...o.params, extensions: o.extensions ?? [] });
+  const ticketExt = hello.extensions.find((e) => e.type === EXT_EARLY_DATA);
+  const decision =
+    o.tickets === undefined || ticketExt === undefined
+      ? undefined
+      : o.tickets.decide({ ext: ticketExt.data, ch1: join.ch1, early: join.early, suite, grant, grantBytes: join.grant, trust, initiator: join.initiator, responder: identity.cid, resMaster: resumptionMaster(p, hs.master, thSh) });
+  const early = decision ?? { messages: [], ...(join.early !== undefined ? { refused: o.tickets === undefined ? 'this responder takes no early data' : 'early data without a ticket' } : {}) };
+  const extensions = [...(o.extensions ?? []), ...(decision === undefined ? [] : [{ type: EXT_EARLY_DATA, data: encodeEarlyAnswer(decision.answer) }])];
+  const eeBytes = encodeEncryptedExtensions({ ...o.params, extensions });
   const certNoSig = encodeCertificateVerify({ pcert: identity.pcert, signature: new Uint8Array(64) }).subarray(0, 2 + identity.pcert.length);
   const cv = identity.signer.sign(signatureInput(CTX_RESPONDER_VERIFY, transcriptHash(p, join.ch1, header, eeBytes, certNoSig)));
   const certBytes = concat(certNoSig, cv);
@@ -137,6 +154,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
     grant,
     initiatorPCert,
     initiatorExtensions: hello.extensions,
+    early: { messages: early.messages, ...(early.refused !== undefined ? { refused: early.refused } : {}) },
   };
 }
 
@@ -150,6 +168,16 @@ class ExpectFinished {
     private readonly expected: Uint8Array,
     private readonly keys: SessionKeys,
   ) {}
+
+  /**
+   * 0-RTT only: the session keys before Finished_I, so that early data the handshake took can be
+   * answered at once (0.5-RTT, as a TLS 1.3 server does). The initiator is known by its PCert, the
+   * CH1 signature and the ticket's PSK; Finished_I, when it comes, must still verify (receive()),
+   * and the endpoint ends the session if it does not.
+   */
+  keysBeforeFinished(): SessionKeys {
+    return this.keys;
+  }
 
   /** Consumes Finished_I ([6]); only now does the responder hold usable session keys. */
   receive(b: Uint8Array): SessionKeys {

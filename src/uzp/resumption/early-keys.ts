@@ -1,12 +1,14 @@
 // The 0-RTT key schedule (draft §9: early data "MUST be cryptographically distinct from 1-RTT
 // data"), shaped like TLS 1.3's PSK branch (RFC 8446 §7.1) with this profile's label prefix:
 //
-//   res      = Expand-Label(master, "res master", th_app, 32)          both ends, at handshake end
+//   res      = Expand-Label(master, "res master", th_sh, 32)           both ends, once SH is known
 //   psk      = Expand-Label(res, "resumption", ticket_id, 32)           one per ticket
 //   early    = HKDF-Extract(salt = 32 zero bytes, ikm = psk)
 //   e_secret = Expand-Label(early, "e traffic", SHA-256(CH1), 32)      per CH1 that carries the ticket
 //   key, iv  = trafficKey(e_secret)
 //
+// th_sh, not th_app: the responder issues the next ticket inside EE (early-data.ts), which th_app
+// covers. res still depends on the session's (EC)DHE secret and on CH1 and SH.
 // So early keys depend on a secret of the earlier session (only its two endpoints hold it), on the
 // ticket and on the exact CH1 (which binds the Grant, its nonce, both CIDs and the EID signature);
 // no label is shared with the 1-RTT schedule ("i/r hs traffic", "i/r ap traffic").
@@ -18,8 +20,8 @@ import { expandLabel, trafficKey, type TrafficKey } from '../keyschedule.js';
 const ZERO = new Uint8Array(SHA256_LENGTH);
 
 /** The resumption master secret of a finished handshake. */
-export function resumptionMaster(p: CryptoProvider, master: Uint8Array, thApp: Uint8Array): Uint8Array {
-  return expandLabel(p, master, 'res master', thApp, SHA256_LENGTH);
+export function resumptionMaster(p: CryptoProvider, master: Uint8Array, thSh: Uint8Array): Uint8Array {
+  return expandLabel(p, master, 'res master', thSh, SHA256_LENGTH);
 }
 
 /** The PSK a ticket stands for. */

@@ -13,6 +13,9 @@ export interface ChannelHost {
   channelClosedLocally(id: number): void;
 }
 
+/** The second argument of a 'message' listener for a message that came as early data (0-RTT). */
+export const EARLY = Object.freeze({ early: true as const });
+
 export class Channel extends EventEmitter {
   private closedLocal = false;
   private closedRemote = false;
@@ -60,10 +63,14 @@ export class Channel extends EventEmitter {
     this.host.channelClosedLocally(this.id);
   }
 
-  /** @internal called by the session for each delivered message. */
-  deliver(message: Uint8Array, remoteClosed: boolean): void {
+  /**
+   * @internal called by the session for each delivered message. Early data (0-RTT, draft §9) is
+   * delivered with `EARLY` as the listener's second argument: it may be a replay, so the application
+   * decides what it may do with it (the HIL admits only idempotent requests).
+   */
+  deliver(message: Uint8Array, remoteClosed: boolean, early = false): void {
     // An empty message carrying the close flag only signals the end of the peer's half.
-    if (message.length > 0 || !remoteClosed) this.emit('message', message);
+    if (message.length > 0 || !remoteClosed) this.emit('message', message, early ? EARLY : undefined);
     if (remoteClosed && !this.closedRemote) {
       this.closedRemote = true;
       this.emit('end');

@@ -67,6 +67,12 @@ export class Session extends EventEmitter implements ChannelHost {
   private readonly standby = new StandbySlot({ payload: (s, p) => this.onStandbyPayload(s, p), lost: () => this.emit('standby-lost') });
   /** Present when continuity was negotiated. */
   readonly failover: Failover | undefined;
+  /**
+   * Initiator of a connect() with early messages (0-RTT, draft §9): the channels they went on (ids
+   * 1, 3, 5, … in order) and whether the responder took them as early data; when it did not, the
+   * endpoint has queued them again as ordinary data on the same channels.
+   */
+  early: { readonly accepted: boolean; readonly channels: readonly Channel[] } | undefined;
 
   constructor(o: SessionOptions) {
     super();
@@ -198,6 +204,18 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.failover === undefined) this.finish(reason, undefined);
   }
 
+  /**
+   * Responder: the early messages the handshake took (0-RTT), delivered before anything else on
+   * their channels with the EARLY mark. Channel rules are those of onMessage: initiator parity only,
+   * and a bounded number of channels (a violation ends the session).
+   */
+  deliverEarly(messages: readonly { readonly channel: number; readonly message: Uint8Array }[]): void {
+    for (const m of messages) {
+      if (this.association.state === 'closed') return;
+      this.onMessage(m.channel, m.message, false, true);
+    }
+  }
+
   /** Open a new channel towards the peer. Frozen in failover (draft §11.3 step 2: no authority expansion). */
   openChannel(): Channel {
     this.assertOpen();
@@ -275,7 +293,7 @@ export class Session extends EventEmitter implements ChannelHost {
     }
   }
 
-  private onMessage(id: number, message: Uint8Array, closed: boolean): void {
+  private onMessage(id: number, message: Uint8Array, closed: boolean, early = false): void {
     if (id === CONTROL_CHANNEL && this.failover !== undefined) return this.failover.onControl(message);
     let ch = this.channels.get(id);
     if (ch === undefined) {
@@ -290,7 +308,7 @@ export class Session extends EventEmitter implements ChannelHost {
       ch = this.channel(id);
       this.emit('channel', ch);
     }
-    ch.deliver(message, closed);
+    ch.deliver(message, closed, early);
     if (closed && ch.closed) this.channels.delete(id);
   }
 

@@ -22,7 +22,7 @@ const sha256 = (b: Buffer): Buffer => Buffer.from(nodeProvider.sha256(b));
 
 describe('0-RTT key schedule', () => {
   const master = run(0x00);
-  const thApp = run(0x20);
+  const thSh = run(0x20);
   const ticketId = run(0x10, 16);
   const ch1 = Buffer.concat([Buffer.of(0x01, 0x01), run(0x40, 200)]);
 
@@ -30,13 +30,13 @@ describe('0-RTT key schedule', () => {
     ['node', nodeProvider],
     ['noble', nobleProvider],
   ] as const)('res master -> psk -> early -> e traffic -> key, iv, as the header says (%s provider)', (_n, p) => {
-    const res = expand(master, label('res master', thApp, 32), 32);
+    const res = expand(master, label('res master', thSh, 32), 32);
     const psk = expand(res, label('resumption', ticketId, 32), 32);
     const early = hmac(Buffer.alloc(32), psk); // HKDF-Extract(salt = zeros, ikm = psk)
     const e = expand(early, label('e traffic', sha256(ch1), 32), 32);
     const key = expand(e, label('key', Buffer.alloc(0), 32), 32);
     const iv = expand(e, label('iv', Buffer.alloc(0), 12), 12);
-    expect(toHex(resumptionMaster(p, master, thApp))).toBe(res.toString('hex'));
+    expect(toHex(resumptionMaster(p, master, thSh))).toBe(res.toString('hex'));
     expect(toHex(ticketPsk(p, res, ticketId))).toBe(psk.toString('hex'));
     const k = earlyTrafficKey(p, psk, ch1);
     expect(toHex(k.key)).toBe(key.toString('hex'));
@@ -45,13 +45,13 @@ describe('0-RTT key schedule', () => {
 
   it('early keys differ from the 1-RTT keys of the same secrets and from another CH1’s', () => {
     const p = nodeProvider;
-    const psk = ticketPsk(p, resumptionMaster(p, master, thApp), ticketId);
+    const psk = ticketPsk(p, resumptionMaster(p, master, thSh), ticketId);
     const early = toHex(earlyTrafficKey(p, psk, ch1).key);
-    const oneRtt = ['i ap traffic', 'r ap traffic', 'i hs traffic', 'r hs traffic'].map((l) => toHex(trafficKey(p, expandLabel(p, master, l, thApp, 32)).key));
+    const oneRtt = ['i ap traffic', 'r ap traffic', 'i hs traffic', 'r hs traffic'].map((l) => toHex(trafficKey(p, expandLabel(p, master, l, thSh, 32)).key));
     expect(oneRtt).not.toContain(early);
     const other = Buffer.from(ch1);
     other[other.length - 1]! ^= 1;
     expect(toHex(earlyTrafficKey(p, psk, other).key)).not.toBe(early);
-    expect(toHex(earlyTrafficKey(p, ticketPsk(p, resumptionMaster(p, master, thApp), run(0x11, 16)), ch1).key)).not.toBe(early);
+    expect(toHex(earlyTrafficKey(p, ticketPsk(p, resumptionMaster(p, master, thSh), run(0x11, 16)), ch1).key)).not.toBe(early);
   });
 });

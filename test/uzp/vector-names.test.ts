@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
 const PROFILE = read('../../docs/PROFILE.md');
 const MAP = JSON.parse(read('../vectors/field-names.json')) as { all: Record<string, string>; files: Record<string, Record<string, string>> };
-const FILES = ['artefacts.json', 'link.json', 'blocks.json', 'handshake.json', 'hil.json', 'publish.json', 'publish-messages.json', 'fabric.json'];
+const FILES = ['artefacts.json', 'link.json', 'blocks.json', 'handshake.json', 'hil.json', 'publish.json', 'publish-messages.json', 'fabric.json', 'zero-rtt.json'];
 
 /** Identifiers the document names: everything inside inline code spans and fenced code blocks. */
 function documentNames(md: string): Set<string> {

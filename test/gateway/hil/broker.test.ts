@@ -299,3 +299,47 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     await closed;
   });
 });
+
+describe('HIL broker: early data (0-RTT, draft §9; docs/PROFILE.md §0-RTT)', () => {
+  /** Early messages on channel 1 as the endpoint delivers them; the replies the operator reads there. */
+  function early(env: Env, ms: HilMessage[]): { next: () => Promise<HilMessage> } {
+    const ch = env.operator.channel(1);
+    const queue: HilMessage[] = [];
+    const waiters: ((m: HilMessage) => void)[] = [];
+    ch.on('message', (b: Uint8Array) => {
+      const m = decodeHil(b);
+      const w = waiters.shift();
+      if (w) w(m);
+      else queue.push(m);
+    });
+    env.gateway.deliverEarly(ms.map((m) => ({ channel: 1, message: encodeHil(m) })));
+    return { next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
+  }
+
+  it('admits a Modbus open and reads (fc 1-4); refuses a write sent early with EARLY_DATA_REFUSED, never reaching the device', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const env = setup([{ purpose: 'modbus.read', units: [1] }, { purpose: 'modbus.write', units: [1] }], [m.dev]);
+    const c = early(env, [
+      { t: 'open', slot: 'rs485-1', mode: 'modbus' },
+      { t: 'req', id: 1, unit: 1, pdu: Uint8Array.of(3, 0, 10, 0, 1) },
+      { t: 'req', id: 2, unit: 1, pdu: Uint8Array.of(6, 0, 10, 0, 7) },
+      { t: 'req', id: 3, unit: 1, pdu: Uint8Array.of(3, 0, 20, 0, 1) },
+    ]);
+    expect(await c.next()).toMatchObject({ t: 'opened', mode: 'modbus' });
+    const replies = [await c.next(), await c.next(), await c.next()];
+    expect(replies).toContainEqual({ t: 'res', id: 2, pdu: Uint8Array.of(0x86, 0x06), refused: 'EARLY_DATA_REFUSED' });
+    expect(replies).toContainEqual({ t: 'res', id: 1, pdu: Uint8Array.of(3, 2, 0, 42) });
+    expect(m.seen.map((s) => s.pdu[0])).toEqual([3, 3]);
+    await settle();
+    expect(env.audit.find((l) => l.action === 'early.req')).toMatchObject({ decision: 'refused', code: 'EARLY_DATA_REFUSED', fn: 6 });
+  });
+
+  it('refuses opening a serial channel early; the same open sent again as ordinary data is served', async () => {
+    const s = serialDevice('tty-1', 'scale-1');
+    const env = setup([{ purpose: 'serial.read' }, { purpose: 'serial.write' }], [s.dev], { slot: 'tty-1' });
+    const c = early(env, [{ t: 'open', slot: 'tty-1', mode: 'serial' }]);
+    expect(await c.next()).toEqual({ t: 'refused', code: 'EARLY_DATA_REFUSED' });
+    env.operator.channel(1).trySend(encodeHil({ t: 'open', slot: 'tty-1', mode: 'serial' }));
+    expect(await c.next()).toMatchObject({ t: 'opened', mode: 'serial' });
+  });
+});

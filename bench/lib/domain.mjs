@@ -38,14 +38,15 @@ export class BenchDomain {
    * A Grant for `subject` (initiator CID) to open sessions to `audience` (responder CID).
    * `purposes` / `scope` default to the serial purposes on slot 'bench' the UZP benches use.
    */
-  grant(subjectHex, audienceHex, { purposes = [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], scope = { slot: 'bench' } } = {}) {
+  grant(subjectHex, audienceHex, { purposes = [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], scope = { slot: 'bench' }, earlyData = false } = {}) {
     const now = this.now;
     const bytes = signArtefact(
       provider,
       this.root.signer,
       { type: 'grant', subject: fromHex(subjectHex), audience: fromHex(audienceHex), issuedAt: now, notBefore: now - 60, expiresAt: now + DAY },
       // Grant model of issue #10: one scope per slot, each with its purposes.
-      { scopes: [{ ...scope, purposes }], nonce: ++this.grantNonce, earlyData: false, noReplay: true },
+      // draft §9: early data (0-RTT) and no-replay exclude each other; no-replay unless early data is asked for.
+      { scopes: [{ ...scope, purposes }], nonce: ++this.grantNonce, earlyData, noReplay: !earlyData },
     );
     return toHex(bytes);
   }

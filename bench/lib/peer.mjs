@@ -10,6 +10,9 @@ import { randomFillSync } from 'node:crypto';
 import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import { Endpoint } from '../../dist/uzp/endpoint.js';
 import { RnLink } from '../../dist/uzp/link/rn-link.js';
+import { nodeProvider } from '../../dist/uzp/crypto/node.js';
+import { TicketCache } from '../../dist/uzp/resumption/ticket-cache.js';
+import { TicketIssuer } from '../../dist/uzp/resumption/ticket-issuer.js';
 import { fromHex, peerIdentity, peerTrust } from './domain.mjs';
 import { TLS_SERVER_NAME } from './certs.mjs';
 import { FrameReader, frameMessage } from './framing.mjs';
@@ -51,16 +54,21 @@ async function attach(address, trust, me) {
   return link;
 }
 
-function endpoint(trust, me, link, suites) {
-  return new Endpoint({ trust, identity: { cid: me.cid, signer: me.signer, pcert: me.pcert }, link, ...(suites ? { suites } : {}) });
+/** 0-RTT state of this process: the initiator's tickets, the responder's ticket keys and strike register. */
+const ticketCache = new TicketCache();
+const ticketIssuer = new TicketIssuer({ provider: nodeProvider });
+
+function endpoint(trust, me, link, suites, zeroRtt = false) {
+  return new Endpoint({ trust, identity: { cid: me.cid, signer: me.signer, pcert: me.pcert }, link, ...(suites ? { suites } : {}), ...(zeroRtt ? { ticketCache, tickets: ticketIssuer } : {}) });
 }
 
 /** Responder (gateway role): attach and accept; every channel of every session feeds the sink (or echoes). */
 async function uzpListen(a) {
   const { trust, me } = uzpSetup(a);
   const link = await attach(a.rnAddress, trust, me);
-  const ep = endpoint(trust, me, link);
+  const ep = endpoint(trust, me, link, undefined, a.zeroRtt === true);
   ep.on('refused', (e) => process.stderr.write(`responder refused a session: ${e?.message}\n`));
+  ep.on('early-refused', (why) => process.stderr.write(`responder did not take early data: ${why}\n`));
   ep.on('session', (session) => {
     session.on('channel', (ch) => {
       if (a.echo) ch.on('message', (m) => void ch.send(m).catch(() => {}));
@@ -96,7 +104,9 @@ function secureContext(pki, side, cipher) {
   const k = `${pki.ca}|${side}|${cipher ?? ''}`;
   let ctx = contexts.get(k);
   if (ctx === undefined) {
-    const opts = { key: pki[side].key, cert: pki[side].cert, ca: [pki.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+    // sessionIdContext: OpenSSL resumes a session whose client certificate it verified only under a
+    // session id context (tls.createServer sets one; a bare server TLSSocket does not).
+    const opts = { key: pki[side].key, cert: pki[side].cert, ca: [pki.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ...(side === 'server' ? { sessionIdContext: 'uzp-bench' } : {}) };
     ctx = createSecureContext(cipher ? { ...opts, ciphers: cipher } : opts);
     contexts.set(k, ctx);
   }
@@ -195,6 +205,64 @@ async function firstByteUzp(a) {
   if (!a.reuseLink) link.close();
   // Phases for the log: attach, join + handshake, first message round trip.
   return { ns: String(t1 - t0), phases: [tAttached - t0, tSession - tAttached, t1 - tSession].map(String) };
+}
+
+/**
+ * 0-RTT (draft §9): the RN link is up (a long-running operator keeps it) and a ticket of an earlier
+ * session under the same early-data Grant is held (one untimed full session makes the first), so
+ * the timed part is JOIN + CH1 with the message as early data + the echo, which the responder sends
+ * right behind its flight. Throws unless the responder took the early data.
+ */
+async function firstByteUzp0rtt(a) {
+  const { trust, me } = (firstByteUzp.setup ??= uzpSetup(a));
+  const msg = payload(a.size);
+  if (keptLink === null || !keptLink.attached) keptLink = await attach(a.rnAddress, trust, me);
+  const ep = endpoint(trust, me, keptLink, [a.suite], true);
+  if (ticketCache.size === 0) (await ep.connect(fromHex(a.target), fromHex(a.grant), { suites: [a.suite] })).close();
+  const t0 = nowNs();
+  const session = await ep.connect(fromHex(a.target), fromHex(a.grant), { suites: [a.suite], early: [[msg]] });
+  const tSession = nowNs();
+  const ch = session.early.channels[0];
+  const [m] = await once(ch, 'message');
+  const t1 = nowNs();
+  if (!session.early.accepted) throw new Error('the responder did not take the early data (see its stderr)');
+  if (m.length !== msg.length) throw new Error(`echo of ${m.length} bytes, expected ${msg.length}`);
+  session.close();
+  await sleep(5);
+  // Phases for the log: JOIN + CH1 with early data until the session is up, then the echo's wait.
+  return { ns: String(t1 - t0), phases: [tSession - t0, t1 - tSession].map(String) };
+}
+
+/** TLS sessions to resume, per relay: node:tls session tickets (RFC 8446 §4.6.1), one per connection. */
+const tlsSessions = new Map();
+
+/**
+ * TLS 1.3 resumption through the relay: TCP connect + a PSK handshake with a ticket of the previous
+ * connection (no certificates; Node has no early data) + the echo. The first call primes a ticket.
+ */
+async function firstByteTlsResumed(a) {
+  const frame = frameMessage(payload(a.size));
+  const key = `${a.relay}|${a.cipher}`;
+  const t0 = nowNs();
+  const raw = await connectTcp(a.relay);
+  const saved = tlsSessions.get(key);
+  const s = tlsConnect({ socket: raw, servername: TLS_SERVER_NAME, secureContext: secureContext(a.pki, 'client', a.cipher), ...(saved ? { session: saved } : {}) });
+  s.on('session', (t) => tlsSessions.set(key, t));
+  let got = 0;
+  const done = new Promise((resolve, reject) => {
+    s.on('data', (c) => {
+      got += c.length;
+      if (got >= frame.length) resolve();
+    });
+    s.on('error', reject);
+  });
+  await once(s, 'secureConnect');
+  s.write(frame);
+  await done;
+  const t1 = nowNs();
+  const resumed = s.isSessionReused();
+  s.destroy();
+  return { ns: String(t1 - t0), resumed };
 }
 
 async function firstByteTls(a) {
@@ -316,6 +384,8 @@ const commands = {
   send: sendCmd,
   firstByteUzp,
   firstByteTls,
+  firstByteUzp0rtt,
+  firstByteTlsResumed,
   holdLinks,
   holdTls,
   closeAll,

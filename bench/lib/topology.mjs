@@ -22,6 +22,8 @@ export async function startUzp(dir, { nodeArgs = [], logLevel = 'warn', rnArgs =
   const gateway = domain.member('gateway');
   const operator = domain.member('operator');
   const grant = domain.grant(operator.cid, gateway.cid);
+  // A Grant that allows early data (0-RTT, first-byte's 0rtt line).
+  const grantEarly = domain.grant(operator.cid, gateway.cid, { earlyData: true });
   log(`RN pid ${proc.pid} listening on ${address}`);
   const base = { rnAddress: address, rootPublic: domain.rootPublicHex, rnSet };
   return {
@@ -45,6 +47,7 @@ export async function startUzp(dir, { nodeArgs = [], logLevel = 'warn', rnArgs =
     /** Arguments for peer.mjs uzpListen (responder) and uzpConnect / firstByteUzp (initiator). */
     responderArgs: (extra = {}) => ({ ...base, me: strip(gateway), ...extra }),
     initiatorArgs: (extra = {}) => ({ ...base, me: strip(operator), target: gateway.cid, grant, ...extra }),
+    grantEarly,
     member: (role) => strip(domain.member(role)),
   };
 }

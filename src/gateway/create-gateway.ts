@@ -11,7 +11,7 @@ import { readArtefactFile } from '../files/artefact-file.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { createDevice, type GatewayDevice } from '../hil-devices/index.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { systemClock, wallMs, type Clock } from '../lib/clock.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
@@ -30,6 +30,7 @@ import { bootEpochFileOf, nextBootEpoch } from './boot-epoch.js';
 import { buildSlotPorts, type SlotPorts } from './equipment.js';
 import { Gateway } from './gateway.js';
 import { AuditLog } from './hil/audit.js';
+import { TicketIssuer } from '../uzp/resumption/ticket-issuer.js';
 import { HilBroker } from './hil/broker.js';
 import { OwnPCert } from './own-pcert.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
@@ -150,7 +151,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     attest: evidence,
     onAttestError: (e) => log.warn({ event: 'attest.link_failed', reason: (e as Error)?.message ?? String(e) }, 'no attestation evidence for the RN link; carrying on'),
   });
-  const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust } });
+  // 0-RTT (draft §9): tickets only under Grants that allow early data, kept in memory (a restart voids them).
+  const tickets = new TicketIssuer({ provider, now: () => wallMs(clock) });
+  const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust }, tickets });
   const publishers = new Publishers({ config, provider, identity: id, trust, endpoint, log: readingLog.log, audit, logger: log.child({ component: 'publish' }), clock });
   const logStatus = (): ReadingLogStatus => {
     const st = readingLog.log.stats();

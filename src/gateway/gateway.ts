@@ -118,6 +118,8 @@ export class Gateway extends EventEmitter {
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) =>
       this.log.warn({ event: 'session.refused', operator: toHex(initiator), code: e.code, reason: e.message }, 'session refused'),
     );
+    // 0-RTT (draft §9): early data not taken is not an error (the operator sends it again at 1-RTT), but a replay is worth seeing.
+    this.endpoint.on('early-refused', (reason: string, initiator: Uint8Array) => this.log.info({ event: 'session.early_refused', operator: toHex(initiator), reason }, 'early data not taken; the session goes on at 1-RTT'));
     this.endpoint.accept();
     this.status?.start();
     this.artefacts?.start((kind) => this.adopted(kind));

@@ -212,7 +212,10 @@ export class Endpoint extends EventEmitter {
         if (!accepted) opts.early.forEach((ms, i) => ms.forEach((m) => channels[i]!.trySend(m)));
         session.early = { accepted, channels };
       }
-      for (const p of flight.extra) session.receive(p);
+      // On the next turn, when the caller holds the session: replies to early data (0.5-RTT) may have
+      // come with the flight, and their 'message' events must find the caller's listeners. Blocks
+      // that overtake them meanwhile are reordered by the block engine.
+      if (flight.extra.length > 0) setImmediate(() => flight.extra.forEach((p) => session.receive(p)));
       const c = this.o.continuity;
       if (continuity !== undefined && c !== undefined) {
         const ctx: RestitchContext = {

@@ -15,6 +15,8 @@ import { EchoDevice } from '../../src/sim/echo-device.js';
 import { PtyPair } from '../../src/sim/pty.js';
 import { openSerial } from '../../src/sim/serial-open.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
+import { TicketCache } from '../../src/uzp/resumption/ticket-cache.js';
+import { decodeHil, encodeHil, type HilMessage } from '../../src/hil/messages.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
 import { RnLink } from '../../src/uzp/link/rn-link.js';
 import { toHex } from '../../src/uzp/bytes.js';
@@ -129,6 +131,29 @@ describe('uzpgw gateway as a process', () => {
     expect(Buffer.from(got).toString()).toBe('ping');
     const r = await stopProcess(connect, 'SIGTERM');
     expect(r.code).toBe(0);
+  });
+
+  it('0-RTT (draft §9): a second session under an early-data Grant opens a tail as early data; a serial open sent early is refused and served when sent again', async () => {
+    const op = d.member('operator');
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => link.close());
+    const ep = new Endpoint({ trust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link, ticketCache: new TicketCache() });
+    const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], slot: 'tty-2', earlyData: true });
+    (await ep.connect(gw.id.cid, grant)).close(); // leaves a ticket
+    const open = (mode: string): Uint8Array => encodeHil({ t: 'open', slot: 'tty-2', mode } as HilMessage);
+    const session = await ep.connect(gw.id.cid, grant, { early: [[open('tail')], [open('serial')]] });
+    cleanups.push(() => session.close());
+    expect(session.early?.accepted).toBe(true);
+    const [tail, serial] = session.early!.channels;
+    const first = (ch: typeof tail): Promise<HilMessage> => new Promise((r) => ch!.once('message', (m: Uint8Array) => r(decodeHil(m))));
+    const [t, s] = await Promise.all([first(tail), first(serial)]);
+    expect(t).toMatchObject({ t: 'opened', mode: 'tail', device: 'echo-1' });
+    expect(s).toEqual({ t: 'refused', code: 'EARLY_DATA_REFUSED' });
+    const again = first(serial);
+    serial!.trySend(open('serial'));
+    expect(await again).toMatchObject({ t: 'opened', mode: 'serial' });
   });
 
   it('SIGHUP reloads revocations and ends the session of an operator revoked meanwhile', async () => {

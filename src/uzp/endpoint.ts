@@ -354,9 +354,8 @@ export class Endpoint extends EventEmitter {
           reply.next.receive(fin);
           return true;
         } catch (e) {
-          stitch.send(reply.next.violationBlock());
-          session.end(toUzpError(e));
-          stitch.close();
+          // Not violationBlock(): the session has sealed data blocks already, so CLOSE comes from it.
+          session.violation(toUzpError(e));
           this.emit('refused', toUzpError(e), offer.initiator);
           return false;
         }

@@ -309,9 +309,11 @@ export class BlockEngine implements FrameVisitor {
 
 /**
  * The generic CLOSE code for a local failure (docs/PROFILE.md §Closing, error table): the peer broke
- * the protocol (an invalid authenticated block, a bad channel id), or a limit ran out (integrity
+ * the protocol (an invalid authenticated block, a bad channel id, a Finished that did not verify after
+ * early data started the session), or a limit ran out (integrity
  * limit, retransmissions).
  */
 function closeCodeFor(err: UzpError): number {
-  return err.code === ErrorCode.BLOCK_PROTOCOL || err.code === ErrorCode.CHANNEL_UNKNOWN ? CloseCode.PROTOCOL_VIOLATION : CloseCode.LIMIT_REACHED;
+  const violation = err.code === ErrorCode.BLOCK_PROTOCOL || err.code === ErrorCode.CHANNEL_UNKNOWN || err.code === ErrorCode.HANDSHAKE_FINISHED;
+  return violation ? CloseCode.PROTOCOL_VIOLATION : CloseCode.LIMIT_REACHED;
 }

@@ -256,6 +256,15 @@ export class Session extends EventEmitter implements ChannelHost {
     this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });
   }
 
+  /**
+   * Ends the session for a violation found outside the engine (0-RTT: the initiator's Finished did
+   * not verify after early data started the session): the peer hears CLOSE PROTOCOL_VIOLATION.
+   */
+  violation(reason: UzpError): void {
+    this.engine.abort(reason);
+    this.schedulePump();
+  }
+
   /** Ends the session at once with `reason` (e.g. the peer refused to re-stitch it). */
   end(reason: UzpError): void {
     this.finish(reason, undefined);

@@ -196,6 +196,31 @@ describe('0-RTT: tickets and early data (draft §9)', () => {
     });
   });
 
+  it('a Finished that does not verify ends the session the early data started (CLOSE PROTOCOL_VIOLATION)', async () => {
+    const r = rig();
+    const grant = edGrant(r);
+    await firstSession(r, grant);
+    // From now on, flip a bit in the first payload the initiator sends on each stitch: its Finished.
+    let flip = true;
+    const tampering = new MemoryLink(r.op.id.cid, (p, from) => {
+      if (from !== 'a' || !flip) return [p];
+      flip = false;
+      const bad = p.slice();
+      bad[bad.length - 1]! ^= 0x01;
+      return [bad];
+    });
+    tampering.peer = r.gwLink;
+    const opEp = new Endpoint({ trust: r.d.trust(), identity: { cid: r.op.id.cid, signer: r.op.id.signer, pcert: r.op.pcert }, link: tampering, ticketCache: r.cache });
+    const refused = new Promise<{ code: string }>((res) => r.gwEp.once('refused', res));
+    const ended = new Promise<Error | undefined>((res) => r.gwEp.once('session', (s: Session) => s.once('close', res)));
+    const s = await opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('read')]] });
+    expect(s.early?.accepted).toBe(true);
+    expect((await refused).code).toBe('HANDSHAKE_FINISHED');
+    expect(((await ended) as { code?: string } | undefined)?.code).toBe('HANDSHAKE_FINISHED');
+    const closed = await new Promise<{ code?: string } | undefined>((res) => (s.state === 'closed' ? res(undefined) : s.once('close', (_e: unknown, code: number) => res({ code: String(code) }))));
+    expect(closed?.code).toBe('1');
+  });
+
   it("a ticket under a Grant whose nonce is below one already seen early is refused (draft §9 nonce order)", async () => {
     const r = rig();
     const older = edGrant(r, 5);

@@ -233,6 +233,18 @@ async function firstByteUzp0rtt(a) {
   return { ns: String(t1 - t0), phases: [tSession - t0, t1 - tSession].map(String) };
 }
 
+/** Resolves once `n` bytes came back on `s` (the framed echo). */
+function echoed(s, n) {
+  let got = 0;
+  return new Promise((resolve, reject) => {
+    s.on('data', (c) => {
+      got += c.length;
+      if (got >= n) resolve();
+    });
+    s.on('error', reject);
+  });
+}
+
 /** TLS sessions to resume, per relay: node:tls session tickets (RFC 8446 §4.6.1), one per connection. */
 const tlsSessions = new Map();
 
@@ -248,14 +260,7 @@ async function firstByteTlsResumed(a) {
   const saved = tlsSessions.get(key);
   const s = tlsConnect({ socket: raw, servername: TLS_SERVER_NAME, secureContext: secureContext(a.pki, 'client', a.cipher), ...(saved ? { session: saved } : {}) });
   s.on('session', (t) => tlsSessions.set(key, t));
-  let got = 0;
-  const done = new Promise((resolve, reject) => {
-    s.on('data', (c) => {
-      got += c.length;
-      if (got >= frame.length) resolve();
-    });
-    s.on('error', reject);
-  });
+  const done = echoed(s, frame.length);
   await once(s, 'secureConnect');
   s.write(frame);
   await done;
@@ -269,14 +274,7 @@ async function firstByteTls(a) {
   const frame = frameMessage(payload(a.size));
   const t0 = nowNs();
   const s = await tlsClient(a.relay, a.pki, a.cipher);
-  let got = 0;
-  const done = new Promise((resolve, reject) => {
-    s.on('data', (c) => {
-      got += c.length;
-      if (got >= frame.length) resolve();
-    });
-    s.on('error', reject);
-  });
+  const done = echoed(s, frame.length);
   s.write(frame);
   await done;
   const t1 = nowNs();

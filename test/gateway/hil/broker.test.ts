@@ -101,9 +101,8 @@ function setup(
   return { operator: p.operator, gateway: p.gateway, audit, broker, grant: p.grant };
 }
 
-/** Opens a channel and returns a reader of decoded replies. */
-function open(env: Env, slot: string, mode: string): { ch: Channel; next: () => Promise<HilMessage>; send: (m: HilMessage) => void } {
-  const ch = env.operator.openChannel();
+/** The decoded messages arriving on `ch`, one per next() call, in order. */
+function reader(ch: Channel): () => Promise<HilMessage> {
   const queue: HilMessage[] = [];
   const waiters: ((m: HilMessage) => void)[] = [];
   ch.on('message', (b: Uint8Array) => {
@@ -112,9 +111,16 @@ function open(env: Env, slot: string, mode: string): { ch: Channel; next: () => 
     if (w) w(m);
     else queue.push(m);
   });
+  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r)));
+}
+
+/** Opens a channel and returns a reader of decoded replies. */
+function open(env: Env, slot: string, mode: string): { ch: Channel; next: () => Promise<HilMessage>; send: (m: HilMessage) => void } {
+  const ch = env.operator.openChannel();
+  const next = reader(ch);
   const send = (m: HilMessage) => void ch.trySend(encodeHil(m));
   send({ t: 'open', slot, mode } as HilMessage);
-  return { ch, send, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
+  return { ch, send, next };
 }
 
 // Lets the in-memory stitch and the session pumps run (they hop by setImmediate), without waiting on wall time.
@@ -303,17 +309,9 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
 describe('HIL broker: early data (0-RTT, draft §9; docs/PROFILE.md §0-RTT)', () => {
   /** Early messages on channel 1 as the endpoint delivers them; the replies the operator reads there. */
   function early(env: Env, ms: HilMessage[]): { next: () => Promise<HilMessage> } {
-    const ch = env.operator.channel(1);
-    const queue: HilMessage[] = [];
-    const waiters: ((m: HilMessage) => void)[] = [];
-    ch.on('message', (b: Uint8Array) => {
-      const m = decodeHil(b);
-      const w = waiters.shift();
-      if (w) w(m);
-      else queue.push(m);
-    });
+    const next = reader(env.operator.channel(1));
     env.gateway.deliverEarly(ms.map((m) => ({ channel: 1, message: encodeHil(m) })));
-    return { next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
+    return { next };
   }
 
   it('admits a Modbus open and reads (fc 1-4); refuses a write sent early with EARLY_DATA_REFUSED, never reaching the device', async () => {

@@ -67,6 +67,8 @@ export class TicketIssuer {
   readonly strike: StrikeRegister;
   private readonly lifetimeMs: number;
   private readonly now: () => number;
+  /** When the current ticket key began to seal (wall ms); it is replaced a ticket lifetime later. */
+  private keySince: number | undefined;
 
   constructor(o: TicketIssuerOptions) {
     this.p = o.provider;
@@ -118,6 +120,13 @@ export class TicketIssuer {
 
   private issue(c: EarlyContext): EarlyAnswer['ticket'] {
     const now = this.now();
+    // A new ticket key every ticket lifetime: the previous one still opens the tickets it sealed
+    // until they expire, and a process memory read later than two lifetimes reveals no live ticket.
+    if (this.keySince === undefined) this.keySince = now;
+    else if (now - this.keySince >= this.lifetimeMs) {
+      this.keys.rotate();
+      this.keySince = now;
+    }
     const ticketId = this.p.randomBytes(TICKET_ID_LENGTH);
     const ticket = this.keys.seal({
       ticketId,

@@ -236,3 +236,25 @@ describe('0-RTT: tickets and early data (draft §9)', () => {
     expect(await nextMessage(s5.early!.channels[0]!)).toBe('echo:n5');
   });
 });
+
+describe('ticket keys rotate every ticket lifetime', () => {
+  it('a ticket sealed under the previous key still opens after a rotation; an expired one is refused as expired', async () => {
+    const d = new TestDomain();
+    let now = 1_795_262_400_000;
+    const issuer = new TicketIssuer({ provider: d.provider, lifetimeMs: 60_000, now: () => now });
+    const r = rig({ d, issuer });
+    const grant = edGrant(r);
+    await firstSession(r, grant); // ticket A, under key 1
+    now += 30_000;
+    // Still key 1: ticket A is used (accepted), ticket B issued under key 1.
+    const s1 = await r.opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('1')]] });
+    expect(s1.early?.accepted).toBe(true);
+    now += 40_000; // key 1 is 70 s old: the next ticket is sealed under key 2; B (key 1, 40 s old) still opens
+    const s2 = await r.opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('2')]] });
+    expect(s2.early?.accepted).toBe(true);
+    now += 61_000; // ticket C (key 2) expired: refused as expired, not as unknown
+    const s3 = await r.opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('3')]] });
+    expect(s3.early?.accepted).toBe(false);
+    expect(r.refusedEarly).toEqual(['the ticket has expired']);
+  });
+});

@@ -190,8 +190,16 @@ async function firstByteUzp(a) {
   const msg = payload(a.size);
   if (a.reuseLink && (keptLink === null || !keptLink.attached)) keptLink = await attach(a.rnAddress, trust, me);
   const t0 = nowNs();
-  const link = a.reuseLink ? keptLink : await attach(a.rnAddress, trust, me);
-  const tAttached = nowNs();
+  let link = keptLink;
+  let tAttached = t0;
+  if (!a.reuseLink) {
+    // The JOIN goes out right behind AUTH (RnLink.begin): the handshake starts a round trip earlier.
+    const begun = RnLink.begin({ address: a.rnAddress, trust, identity: { seed: me.seed, pcert: me.pcert } });
+    link = begun.link;
+    links.add(link);
+    link.on('close', () => links.delete(link));
+    begun.attached.then(() => (tAttached = nowNs()), () => {});
+  }
   const session = await endpoint(trust, me, link, [a.suite]).connect(fromHex(a.target), fromHex(a.grant), { suites: [a.suite] });
   const tSession = nowNs();
   const ch = session.openChannel();
@@ -203,7 +211,7 @@ async function firstByteUzp(a) {
   session.close();
   await sleep(5);
   if (!a.reuseLink) link.close();
-  // Phases for the log: attach, join + handshake, first message round trip.
+  // Phases for the log: attach (until OK; the JOIN left behind AUTH already), the rest of the handshake, first message round trip.
   return { ns: String(t1 - t0), phases: [tAttached - t0, tSession - tAttached, t1 - tSession].map(String) };
 }
 

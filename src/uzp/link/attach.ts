@@ -104,6 +104,7 @@ export class AttachInitiator {
   private th2: Uint8Array | null = null;
   private rn: RnEntry | null = null;
   private rnPublicKey: Uint8Array | null = null;
+  private sendDirection: SealingDirection | null = null;
 
   constructor(private readonly opts: AttachInitiatorOptions) {
     this.p = opts.trust.provider;
@@ -146,8 +147,18 @@ export class AttachInitiator {
     this.th2 = transcript2(p, th1, auth);
     this.rn = rn;
     this.rnPublicKey = inner.rnPublicKey;
+    this.sendDirection = new SealingDirection(p, controlKeys(p, prk, this.th2).ep);
     this.state = 'ok';
     return auth;
+  }
+
+  /**
+   * Once AUTH is made, the EP's control key is known (it does not depend on OK): CONTROL records may
+   * follow AUTH at once (a JOIN behind AUTH, docs/PROFILE.md §Attachment), sealed by this direction,
+   * which the attached channel keeps using. The RN is the one whose HELLO_R was authenticated.
+   */
+  afterAuth(): { readonly send: SealingDirection; readonly rnCid: Uint8Array } | undefined {
+    return this.sendDirection === null || this.rn === null ? undefined : { send: this.sendDirection, rnCid: this.rn.cid };
   }
 
   /** Consumes OK (sealed under the RN control key, counter 0); returns the attached channel. */
@@ -168,7 +179,7 @@ export class AttachInitiator {
       rnPublicKey: this.rnPublicKey!,
       maxFrame: ok.maxFrame,
       keepaliveMs: ok.keepaliveMs,
-      channel: { send: new SealingDirection(p, ctl.ep), recv },
+      channel: { send: this.sendDirection!, recv },
       attestation: attachAttestationContext(p, this.prk!, this.th2!),
     };
   }

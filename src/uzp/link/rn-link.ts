@@ -10,6 +10,7 @@ import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { cidOf } from '../identity/cid.js';
+import { AEAD_TAG_LENGTH } from '../crypto/provider.js';
 import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
@@ -51,6 +52,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
+  /** JOINs made while attaching, sent as soon as AUTH is (joinBehindAuth). */
+  private beforeAuth: (() => void)[] = [];
+  /** JOINs too large to follow AUTH before the RN raised its frame limit: sent on OK. */
+  private afterOk: (() => void)[] = [];
 
   private constructor(private readonly opts: RnLinkOptions) {
     super();
@@ -86,6 +91,17 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       return Promise.reject(e);
     }
     return link.start();
+  }
+
+  /**
+   * Connects and starts attaching, and returns the link at once with the attachment's promise:
+   * join() may be called meanwhile, and its JOIN goes out right behind AUTH instead of a round trip
+   * later, after OK (docs/PROFILE.md §Attachment, "JOIN behind AUTH"). A failed attachment rejects
+   * `attached` and every join made on it.
+   */
+  static begin(opts: RnLinkOptions): { readonly link: RnLink; readonly attached: Promise<RnLink> } {
+    const link = new RnLink(opts);
+    return { link, attached: link.start() };
   }
 
   get rnCid(): Uint8Array {
@@ -162,9 +178,13 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private onAttachFrame(f: Frame): void {
     switch (f.type) {
-      case FrameType.HELLO_R:
+      case FrameType.HELLO_R: {
         this.write(encodeFrame(FrameType.AUTH, this.initiator.onHelloR(f.payload)));
+        const queued = this.beforeAuth;
+        this.beforeAuth = [];
+        for (const send of queued) send();
         return;
+      }
       case FrameType.OK: {
         const r = this.initiator.onOk(f.payload);
         this.channel = r.channel;
@@ -180,6 +200,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
         // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
         this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
+        const deferred = this.afterOk;
+        this.afterOk = [];
+        for (const send of deferred) send();
         const s = this.settle;
         this.settle = null;
         s?.resolve(this);
@@ -310,6 +333,23 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     return this.write(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
   }
 
+  /**
+   * A JOIN while attaching: behind AUTH, sealed under the EP control key AUTH fixed (the attached
+   * channel goes on with the same key and counter), when it fits the pre-auth frame limit the RN
+   * still reads AUTH's chunk with; otherwise (or before AUTH is out) it waits: for AUTH, or for OK.
+   */
+  private joinBehindAuth(join: (rn: Uint8Array) => ControlMessage): void {
+    if (this.state === 'attached') return void this.sendControl(join(this.rnCid));
+    if (this.state !== 'attaching') return;
+    const early = this.initiator.afterAuth();
+    if (early === undefined) return void this.beforeAuth.push(() => this.joinBehindAuth(join));
+    const m = join(early.rnCid);
+    // The frame's length field (type + payload) against the limit the RN reads pre-auth frames with.
+    const body = encodeControl(m);
+    if (1 + body.length + AEAD_TAG_LENGTH > DEFAULT_MAX_FRAME_PREAUTH) return void this.afterOk.push(() => this.sendControl(m));
+    this.write(encodeFrame(FrameType.CONTROL, early.send.seal(body, CONTROL_AD)));
+  }
+
   // ---- StitchHost ----
 
   sendRelay(stitchId: number, payload: Uint8Array): boolean {
@@ -348,7 +388,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    * for this RN (a continuity token binds the RN it is presented at, draft §11.4).
    */
   join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<Stitch> {
-    if (this.state !== 'attached') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
+    if (this.state === 'closed') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
     if (signal?.aborted) return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal.reason }));
     const joinId = this.nextJoinId;
     this.nextJoinId = this.nextJoinId >= 0xffff_ffff ? 1 : this.nextJoinId + 1;
@@ -367,7 +407,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         signal?.removeEventListener('abort', onAbort);
       };
       this.joins.set(joinId, { resolve, reject, cancel });
-      this.sendControl({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(this.rnCid) : ch1 });
+      this.joinBehindAuth((rn) => ({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(rn) : ch1 }));
     });
   }
 

@@ -1,0 +1,79 @@
+// A JOIN behind AUTH (issue #14 cold path; docs/PROFILE.md §Attachment "JOIN behind AUTH"): a join()
+// made while the link attaches leaves right behind AUTH, sealed under the EP control key AUTH fixed,
+// a round trip before OK; the RN, which reads frames in order, stitches it once AUTH has attached
+// the link. Checked on the wire through a framing proxy, against a real in-process RN.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/uzp/errors.js';
+import { FrameType } from '../../../src/uzp/link/constants.js';
+import { RnLink, type Offer } from '../../../src/uzp/link/rn-link.js';
+import type { CodedError } from '../../../src/lib/errors.js';
+import { startInProcessRn } from '../../helpers/inprocess-rn.js';
+import { LinkProxy } from '../../helpers/link-proxy.js';
+import { once } from './wait.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('JOIN behind AUTH', () => {
+  it('a join made while attaching goes out right behind AUTH, before OK came back, and is stitched', async () => {
+    const env = await startInProcessRn(cleanups);
+    const gw = env.d.member('gateway');
+    const op = env.d.member('operator');
+    const gwLink = await RnLink.attach({ address: env.address, trust: env.trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
+    cleanups.push(() => gwLink.close());
+    const offered = once<Offer>((cb) => gwLink.once('offer', cb));
+    gwLink.accept();
+    const [host, port] = env.address.split(':');
+    const proxy = new LinkProxy({ host: host!, port: Number(port) });
+    cleanups.push(() => proxy.stop());
+    const seen: string[] = [];
+    proxy.hook = (frame, dir) => {
+      seen.push(`${dir} ${frame[4]}`);
+      return [frame];
+    };
+    const address = await proxy.start();
+    // The ACCEPT above may still be on its way: the JOIN is retried for that one refusal only.
+    for (let attempt = 1; ; attempt++) {
+      const { link, attached } = RnLink.begin({ address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+      cleanups.push(() => link.close());
+      seen.length = 0;
+      const joined = link.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(1, 2, 3));
+      expect(link.attached).toBe(false);
+      try {
+        const stitch = await joined;
+        await attached;
+        expect(stitch.id).toBeGreaterThan(0);
+        break;
+      } catch (e) {
+        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
+        link.close();
+      }
+    }
+    expect(Array.from((await offered).ch1)).toEqual([1, 2, 3]);
+    const auth = seen.indexOf(`to-rn ${FrameType.AUTH}`);
+    const ok = seen.indexOf(`from-rn ${FrameType.OK}`);
+    expect(auth).toBeGreaterThanOrEqual(0);
+    expect(seen[auth + 1]).toBe(`to-rn ${FrameType.CONTROL}`);
+    expect(auth + 1).toBeLessThan(ok);
+  });
+
+  it('an attachment that fails rejects the join made on it with the same error, and nothing reaches the RN as a JOIN', async () => {
+    const env = await startInProcessRn(cleanups);
+    const op = env.d.member('operator');
+    // An RN Set that names another RN: the EP refuses the RN's HELLO_R itself; nothing was joined.
+    const other = env.d.member('rn');
+    const trust = env.d.trust();
+    trust.setRnSet(env.d.rnSet([{ id: other.id, addresses: [env.address] }]));
+    const { link, attached } = RnLink.begin({ address: env.address, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => link.close());
+    const joined = link.join(op.id.cid, env.d.grant(op.id.cid, op.id.cid), Uint8Array.of(1));
+    const [a, j] = await Promise.allSettled([attached, joined]);
+    expect(a.status).toBe('rejected');
+    expect(j.status).toBe('rejected');
+    expect((j as PromiseRejectedResult).reason).toBe((a as PromiseRejectedResult).reason);
+    expect(env.rn.stats.joins).toBe(0);
+  });
+});

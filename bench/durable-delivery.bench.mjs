@@ -22,7 +22,7 @@ import { generateIdentity } from '../dist/uzp/identity/identity.js';
 import { writeKeyFile } from '../dist/files/keyfile.js';
 import { nodeProvider } from '../dist/uzp/crypto/node.js';
 import { toHex } from '../dist/uzp/bytes.js';
-import { CLI, LIB, QUICK, emit, log, runBench, sleep, spawnNode, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
+import { CLI, LIB, QUICK, cpuMs, emit, log, runBench, sleep, spawnNode, stop, tempDir, waitForJsonLine } from './lib/harness.mjs';
 
 const BENCH = 'durable-delivery';
 const N = QUICK ? 3_000 : 30_000;
@@ -38,12 +38,6 @@ async function cli(...args) {
 function writeBytes(pid) {
   const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
   return Number(m[1]);
-}
-
-/** CPU time (user + system) of a process so far, ms (/proc/PID/stat, 100 ticks a second). */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function rowCount(file) {

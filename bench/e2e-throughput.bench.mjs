@@ -8,7 +8,7 @@
 // ratio = uzp / tls (goal >= 1.0).
 
 import { SUITE_AESGCM, SUITE_CHACHA, SUITE_HYBRID } from '../dist/uzp/handshake/suites.js';
-import { QUICK, emit, log, median, removeDir, runBench, tempDir } from './lib/harness.mjs';
+import { QUICK, cpuMs, emit, log, median, removeDir, runBench, tempDir } from './lib/harness.mjs';
 import { TLS_AESGCM, TLS_CHACHA, startPeers, startTls, startUzp } from './lib/topology.mjs';
 
 const BENCH = 'e2e-throughput';
@@ -24,13 +24,18 @@ const VARIANTS = [
   { name: 'hybrid', suffix: '_hybrid', suite: SUITE_HYBRID, tls: TLS_CHACHA, baseline: 'tls13_chacha20poly1305_via_tcp_relay' },
 ];
 
-/** Seconds from the sender's start to the receiver's last byte. */
-async function measure(peers, key, count, size) {
+/**
+ * Seconds from the sender's start to the receiver's last byte; `cpu` (when given: { pids, into })
+ * gets each process's CPU ms per MB of payload pushed, for the stderr summary.
+ */
+async function measure(peers, key, count, size, cpu) {
   const { responder, initiator } = peers;
   await responder.rpc('arm', { messages: count, bytes: count * size });
   const done = responder.nextEvent((m) => m.event === 'received', 45_000);
+  const c0 = cpu?.pids.map((p) => cpuMs(p));
   const { t0 } = await initiator.rpc('send', { key, count, size }, 45_000);
   const { t1 } = await done;
+  if (cpu) cpu.into.push(cpu.pids.map((p, i) => (cpuMs(p) - c0[i]) / ((count * size) / 1e6)));
   return Number(BigInt(t1) - BigInt(t0)) / 1e9;
 }
 
@@ -67,7 +72,9 @@ await runBench(BENCH, async () => {
           const r = results.get(k);
           const order = round % 2 === 0 ? ['uzp', 'tls'] : ['tls', 'uzp'];
           for (const t of order) {
-            const sec = await measure(peers, `${t}-${v.name}`, s.count, s.size);
+            r.cpu ??= { uzp: [], tls: [] };
+            const pids = [initiator.pid, t === 'uzp' ? uzp.proc.pid : tls.proc.pid, responder.pid];
+            const sec = await measure(peers, `${t}-${v.name}`, s.count, s.size, { pids, into: r.cpu[t] });
             const value = s.unit === 'MB/s' ? (s.count * s.size) / 1e6 / sec : s.count / sec;
             r[t].push(value);
             log(`round ${round + 1} ${k} ${t}: ${value.toFixed(1)} ${s.unit} (${(sec * 1000).toFixed(0)} ms)`);
@@ -77,6 +84,9 @@ await runBench(BENCH, async () => {
     }
     for (const [k, r] of results) {
       emit(BENCH, k, median(r.uzp), r.s.unit, r.v.baseline, median(r.tls));
+      // CPU ms per MB by process, medians over the rounds (USER_HZ ticks: coarse on the short 64 B runs).
+      const per = (xs) => [0, 1, 2].map((i) => median(xs.map((x) => x[i])).toFixed(2)).join(' / ');
+      log(`${k} CPU ms per MB, sender / relay / receiver: uzp ${per(r.cpu.uzp)}; tls ${per(r.cpu.tls)}`);
     }
     for (const [k, st] of Object.entries(await initiator.rpc('stats'))) {
       log(`${k} sender: blocks ${st.blocksSent}, retransmits ${st.retransmits}, srtt ${st.rttMs?.toFixed(2)} ms`);

@@ -16,7 +16,7 @@ import { fromHex } from '../dist/uzp/bytes.js';
 import { writeKeyFile } from '../dist/files/keyfile.js';
 import { SUITE_CHACHA } from '../dist/uzp/handshake/suites.js';
 import { BenchDomain } from './lib/domain.mjs';
-import { CLI, QUICK, emit, log, median, profileArgs, removeDir, runBench, sleep, spawnNode, spawnPeer, tempDir, waitForJsonLine } from './lib/harness.mjs';
+import { CLI, QUICK, cpuMs, emit, log, median, profileArgs, removeDir, runBench, sleep, spawnNode, spawnPeer, tempDir, waitForJsonLine } from './lib/harness.mjs';
 import { freePort, startNatsCluster } from './lib/nats.mjs';
 
 const BENCH = 'rn-fabric';
@@ -24,20 +24,6 @@ const ROUNDS = QUICK ? 1 : 5;
 const COUNT = QUICK ? 512 : 4096; // 16 KiB messages: 64 MiB a round
 const SIZE = 16 * 1024;
 const FIRST_BYTE_N = QUICK ? 20 : 200;
-
-/** User + system CPU ms of these pids so far (clock ticks of 10 ms, Linux's USER_HZ). */
-function cpuMs(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks * 10;
-}
 
 async function waitForLog(proc, event, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -94,12 +80,12 @@ await runBench(BENCH, async () => {
     const measure = async (key, count) => {
       await responders.rpc('arm', { messages: count, bytes: count * SIZE });
       const done = responders.nextEvent((m) => m.event === 'received', 60_000);
-      const c0 = cpuMs(pids);
-      const each0 = pids.map((pid) => cpuMs([pid]));
+      const c0 = cpuMs(...pids);
+      const each0 = pids.map((pid) => cpuMs(pid));
       const { t0 } = await initiator.rpc('send', { key, count, size: SIZE }, 60_000);
       const { t1 } = await done;
-      cpu[key].push((cpuMs(pids) - c0) / ((count * SIZE) / 1e6));
-      if (process.env.BENCH_VERBOSE_CPU) log(`${key}: CPU ms/MB by process (rn0 rn1 nats0 nats1 responders initiator): ${pids.map((pid, i) => ((cpuMs([pid]) - each0[i]) / ((count * SIZE) / 1e6)).toFixed(1)).join(' ')}`);
+      cpu[key].push((cpuMs(...pids) - c0) / ((count * SIZE) / 1e6));
+      if (process.env.BENCH_VERBOSE_CPU) log(`${key}: CPU ms/MB by process (rn0 rn1 nats0 nats1 responders initiator): ${pids.map((pid, i) => ((cpuMs(pid) - each0[i]) / ((count * SIZE) / 1e6)).toFixed(1)).join(' ')}`);
       return (count * SIZE) / 1e6 / (Number(BigInt(t1) - BigInt(t0)) / 1e9);
     };
     for (const key of ['same', 'cross']) await measure(key, COUNT / 8); // warm-up

@@ -259,6 +259,20 @@ export function removeDir(dir) {
 }
 
 /** VmRSS of a process in bytes (Linux /proc). */
+/** User + system CPU ms of these pids so far (/proc/PID/stat, clock ticks of 10 ms: Linux's USER_HZ); a gone pid counts 0. */
+export function cpuMs(...pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
 export function rssBytes(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);

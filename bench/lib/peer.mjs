@@ -142,7 +142,7 @@ async function tlsConnectCmd(a) {
   const s = await tlsClient(a.relay, a.pki, a.cipher);
   s.on('error', () => s.destroy());
   sessions.set(a.key, { kind: 'tls', socket: s, cipher: s.getCipher().standardName });
-  return { cipher: s.getCipher().standardName, protocol: s.getProtocol() };
+  return { cipher: s.getCipher().standardName, protocol: s.getProtocol(), group: s.getEphemeralKeyInfo()?.name };
 }
 
 // ---- sender ----

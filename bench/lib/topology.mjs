@@ -73,6 +73,6 @@ export async function startPeers() {
   return { responder, initiator };
 }
 
-/** TLS 1.3 cipher suites matched to the UZP suites' AEADs (OpenSSL 3.0 in Node 20 has no ML-KEM group). */
+/** TLS 1.3 cipher suites matched to the UZP suites' AEADs (the key exchange group is node:tls's default: X25519MLKEM768 on OpenSSL 3.5). */
 export const TLS_CHACHA = 'TLS_CHACHA20_POLY1305_SHA256';
 export const TLS_AESGCM = 'TLS_AES_256_GCM_SHA384';

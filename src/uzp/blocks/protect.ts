@@ -66,15 +66,13 @@ export function fillNonce(out: Uint8Array, iv: Uint8Array, type: number, number:
 }
 
 /**
- * Seals one block: the single AEAD call per block, then one copy of the sealed bytes behind the
- * header (the Aead interface returns a fresh buffer; see the report about a seal-into variant).
+ * Seals one block: the single AEAD call per block, straight into the block's buffer behind the
+ * room left for the header (Aead.seal headroom), so no second copy of the sealed bytes is made.
  */
 export function sealBlock(km: KeyMaterial, ad: AdTemplate, nonce: Uint8Array, type: number, number: number, plaintext: Uint8Array): Uint8Array {
-  const sealed = km.aead.seal(fillNonce(nonce, km.iv, type, number), plaintext, ad.for(type, number));
-  const block = new Uint8Array(BLOCK_HEADER_LENGTH + sealed.length);
+  const block = km.aead.seal(fillNonce(nonce, km.iv, type, number), plaintext, ad.for(type, number), BLOCK_HEADER_LENGTH);
   block[0] = type;
   writeU64(block, 1, number);
-  block.set(sealed, BLOCK_HEADER_LENGTH);
   return block;
 }
 

@@ -38,6 +38,7 @@ import {
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Generate,
+  checkHeadroom,
 } from './shared.js';
 import {
   AEAD_KEY_LENGTH,
@@ -194,8 +195,9 @@ class NodeAead implements Aead {
     readonly algorithm: AeadAlgorithm,
     private readonly key: Buffer,
   ) {}
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, headroom = 0): Uint8Array {
     checkLength(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
+    checkHeadroom(headroom);
     checkBytes(plaintext, 'aead plaintext');
     checkBytes(ad, 'aead associated data');
     const c = createCipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
@@ -203,10 +205,11 @@ class NodeAead implements Aead {
     > & { setAAD(b: Uint8Array, o?: object): void; getAuthTag(): Buffer };
     c.setAAD(ad, { plaintextLength: plaintext.length });
     // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
-    const out = Buffer.allocUnsafeSlow(plaintext.length + AEAD_TAG_LENGTH);
-    const n = c.update(plaintext).copy(out, 0);
+    const out = Buffer.allocUnsafeSlow(headroom + plaintext.length + AEAD_TAG_LENGTH);
+    out.fill(0, 0, headroom);
+    const n = c.update(plaintext).copy(out, headroom);
     c.final();
-    c.getAuthTag().copy(out, n);
+    c.getAuthTag().copy(out, headroom + n);
     return u8(out);
   }
   open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {

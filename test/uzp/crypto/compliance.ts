@@ -119,6 +119,8 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
           expect(aead.algorithm).toBe(alg);
           const sealed = aead.seal(hex(v.nonce), hex(v.plaintext), hex(v.aad));
           expect(toHex(sealed)).toBe(v.ciphertext + v.tag);
+          // With headroom for a caller's header: zero bytes, then exactly the same output.
+          expect(toHex(aead.seal(hex(v.nonce), hex(v.plaintext), hex(v.aad), 9))).toBe('00'.repeat(9) + v.ciphertext + v.tag);
           const opened = aead.open(hex(v.nonce), hex(v.ciphertext + v.tag), hex(v.aad));
           expect(opened).not.toBeNull();
           expect(toHex(opened!)).toBe(v.plaintext);
@@ -178,13 +180,14 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
         expect(aead.open(undefined as never, new Uint8Array(32), new Uint8Array(0))).toBeNull();
       });
 
-      it(`${alg}: wrong-length key or nonce is a typed CryptoError`, () => {
+      it(`${alg}: wrong-length key or nonce, or a bad headroom, is a typed CryptoError`, () => {
         for (let n = 0; n <= 64; n++) {
           if (n !== 32) expectCryptoError(() => p.aead(alg, new Uint8Array(n)));
         }
         expectCryptoError(() => p.aead(alg, 'k'.repeat(32) as never));
         const aead = p.aead(alg, new Uint8Array(32));
         for (const n of [0, 8, 11, 13, 16, 24]) expectCryptoError(() => aead.seal(new Uint8Array(n), new Uint8Array(1), new Uint8Array(0)));
+        for (const h of [-1, 1.5, 65, Number.NaN]) expectCryptoError(() => aead.seal(new Uint8Array(12), new Uint8Array(1), new Uint8Array(0), h));
       });
 
       it(`${alg}: the AEAD keeps its own copy of the key`, () => {

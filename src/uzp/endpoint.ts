@@ -19,7 +19,6 @@ import { ResumeRegistry, type ContinuityTrust } from './continuity-responder.js'
 import { isContinuityToken, CONTINUITY_VERSION } from './session/continuity.js';
 import { DEFAULT_CONTINUITY_WINDOW_MS, type SessionContinuityOptions } from './session/failover.js';
 import { DEFAULT_POR_INTERVAL_MS, DEFAULT_POR_TIMEOUT_MS, type LivenessOptions } from './session/liveness.js';
-import { decodeEnvelope } from './artefacts/envelope.js';
 import { respond } from './handshake/responder.js';
 import type { TransportParams } from './handshake/keys.js';
 import { Association } from './session/association.js';
@@ -27,7 +26,7 @@ import { Session, type StitchPort } from './session/session.js';
 import { decodeEarlyCh1, EARLY_CH1 } from './resumption/early-data.js';
 import type { TicketCache } from './resumption/ticket-cache.js';
 import type { TicketIssuer } from './resumption/ticket-issuer.js';
-import { finishedGate } from './resumption/finished-gate.js';
+import { earlyMessagesOf, earlySession, openEarlyChannels } from './resumption/early-session.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -175,10 +174,7 @@ export class Endpoint extends EventEmitter {
     assoc.to('pending');
     try {
       const cache = this.o.ticketCache;
-      const earlyMessages = (opts.early ?? []).flatMap((ms, i) => ms.map((message) => ({ channel: 1 + 2 * i, message })));
-      const grantId = cache === undefined ? undefined : decodeEnvelope(this.provider, grant).objectId;
-      const held = cache === undefined || earlyMessages.length === 0 ? undefined : cache.take(target, grantId!);
-      const { joinPayload, next } = startInitiator({
+      const { joinPayload, grantId, next } = startInitiator({
         trust: this.o.trust,
         identity: this.o.identity,
         target,
@@ -186,7 +182,7 @@ export class Endpoint extends EventEmitter {
         suites: opts.suites ?? this.o.suites,
         extensions: [...(opts.extensions ?? []), ...this.continuityExt()],
         askTicket: cache !== undefined,
-        ...(held !== undefined ? { resume: { ticket: held, early: earlyMessages } } : {}),
+        ...(cache !== undefined ? { resume: { ticketFor: (id: Uint8Array) => cache.take(target, id), early: earlyMessagesOf(opts.early) } } : {}),
       });
       const stitch = await this.o.link.join(target, grant, joinPayload, opts.signal);
       const flight = await firstPayload(stitch, this.clock, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, opts.signal);
@@ -201,17 +197,11 @@ export class Endpoint extends EventEmitter {
       const continuity = this.sessionContinuity(result.keys.peerExtensions);
       const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits: this.initiatorLimits(result.keys.responderParams), clock: this.clock, ...(continuity ? { continuity } : {}) });
       const t = result.resumption.ticket;
-      if (cache !== undefined && t !== undefined) cache.put(target, grantId!, { ticket: t.ticket, psk: t.psk, suite: t.suite }, t.lifetimeS);
+      if (cache !== undefined && t !== undefined) cache.put(target, grantId, { ticket: t.ticket, psk: t.psk, suite: t.suite }, t.lifetimeS);
       stitch.send(result.finished);
       assoc.to('stitched');
       session.attach(stitch);
-      if (opts.early !== undefined && opts.early.length > 0) {
-        const channels = opts.early.map(() => session.openChannel());
-        const accepted = result.resumption.earlyAccepted;
-        // Not taken as early data: the same messages again, now as ordinary data, before anything else.
-        if (!accepted) opts.early.forEach((ms, i) => ms.forEach((m) => channels[i]!.trySend(m)));
-        session.early = { accepted, channels };
-      }
+      if (opts.early !== undefined && opts.early.length > 0) openEarlyChannels(session, opts.early, result.resumption.earlyAccepted);
       // On the next turn, when the caller holds the session: replies to early data (0.5-RTT) may have
       // come with the flight, and their 'message' events must find the caller's listeners. Blocks
       // that overtake them meanwhile are reordered by the block engine.
@@ -224,7 +214,7 @@ export class Endpoint extends EventEmitter {
           link: this.o.link,
           target,
           grant,
-          grantId: decodeEnvelope(this.provider, grant).objectId,
+          grantId,
           rnSet: () => c.trust.rnSet,
           timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESTITCH_ATTEMPT_MS),
         };
@@ -333,34 +323,23 @@ export class Endpoint extends EventEmitter {
     stitch.send(reply.flight);
   }
 
-  /**
-   * The handshake took early data (0-RTT): the session starts now, before Finished_I, so that the
-   * early requests are answered right behind our flight (0.5-RTT). Finished_I is the first payload
-   * the stitch brings (finished-gate.ts); if it does not verify, the session ends.
-   */
-  private acceptEarly(offer: OfferPort, assoc: Association, reply: ReturnType<typeof respond>): void {
+  /** The handshake took early data (0-RTT): the session starts before Finished_I (early-session.ts). */
+  private acceptEarly(offer: OfferPort, association: Association, reply: ReturnType<typeof respond>): void {
     const stitch = offer.accept();
     stitch.send(reply.flight);
     const continuity = this.sessionContinuity(reply.initiatorExtensions);
-    const session = new Session({ provider: this.provider, keys: reply.next.keysBeforeFinished(), association: assoc, limits: this.o.limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
-    assoc.to('authenticated');
-    assoc.to('stitched');
-    const cancelTimeout = this.clock.setTimeout(() => session.end(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time')), this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
-    session.once('close', cancelTimeout);
-    session.attach(
-      finishedGate(stitch, (fin) => {
-        cancelTimeout();
-        try {
-          reply.next.receive(fin);
-          return true;
-        } catch (e) {
-          // Not violationBlock(): the session has sealed data blocks already, so CLOSE comes from it.
-          session.violation(toUzpError(e));
-          this.emit('refused', toUzpError(e), offer.initiator);
-          return false;
-        }
-      }),
-    );
+    const session = earlySession({
+      provider: this.provider,
+      keys: reply.next.keysBeforeFinished(),
+      association,
+      limits: this.o.limits,
+      clock: this.clock,
+      ...(continuity ? { continuity } : {}),
+      stitch,
+      timeoutMs: this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      verifyFinished: (fin) => void reply.next.receive(fin),
+      onRefused: (e) => this.emit('refused', e, offer.initiator),
+    });
     this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
     this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions, early: true });
     session.deliverEarly(reply.early.messages);

@@ -4,7 +4,8 @@
 import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.js';
 import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import type { Identity } from '../../src/uzp/identity/identity.js';
-import { TestDomain } from './domain.js';
+import { RnLink } from '../../src/uzp/link/rn-link.js';
+import { TestDomain, type Member } from './domain.js';
 
 export interface InProcessRn {
   readonly d: TestDomain;
@@ -23,4 +24,13 @@ export async function startInProcessRn(cleanups: (() => void | Promise<void>)[],
   const trust = d.trust();
   trust.setRnSet(d.rnSet([{ id: rnId, addresses: [address] }]));
   return { d, rn, rnId, address, trust };
+}
+
+/** Attaches `m` to the in-process RN with a trust store of its own (naming the RN); closed by the cleanups. */
+export async function attachTo(env: InProcessRn, m: Member, cleanups: (() => void | Promise<void>)[]): Promise<RnLink> {
+  const trust = env.d.trust();
+  trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]));
+  const link = await RnLink.attach({ address: env.address, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
+  cleanups.push(() => link.close());
+  return link;
 }

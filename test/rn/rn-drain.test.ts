@@ -14,7 +14,7 @@ import type { CodedError } from '../../src/lib/errors.js';
 import type { Member } from '../helpers/domain.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
-import { startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
+import { attachTo, startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
 
 type Env = InProcessRn;
 
@@ -27,12 +27,8 @@ function startRn(opts: Partial<RendezvousNodeOptions> = {}): Promise<Env> {
   return startInProcessRn(cleanups, opts);
 }
 
-async function attach(env: Env, m: Member): Promise<RnLink> {
-  const trust = env.d.trust();
-  trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]));
-  const link = await RnLink.attach({ address: env.address, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
-  cleanups.push(() => link.close());
-  return link;
+function attach(env: Env, m: Member): Promise<RnLink> {
+  return attachTo(env, m, cleanups);
 }
 
 /** A gateway link that accepts and an operator link stitched to it. */

@@ -10,7 +10,7 @@ import { RnLink, type Offer } from '../../src/uzp/link/rn-link.js';
 import { EARLY_CH1, encodeEarlyCh1 } from '../../src/uzp/resumption/early-data.js';
 import type { CodedError } from '../../src/lib/errors.js';
 import type { Member } from '../helpers/domain.js';
-import { startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
+import { attachTo, startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
 import { once } from '../uzp/link/wait.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -18,12 +18,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function attach(env: InProcessRn, m: Member): Promise<RnLink> {
-  const trust = env.d.trust();
-  trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]));
-  const link = await RnLink.attach({ address: env.address, trust, identity: { seed: m.id.seed, pcert: m.pcert } });
-  cleanups.push(() => link.close());
-  return link;
+function attach(env: InProcessRn, m: Member): Promise<RnLink> {
+  return attachTo(env, m, cleanups);
 }
 
 /** Joins the gateway with `ch1` in the CH1 position; resolves with what the gateway was offered. */

@@ -44,8 +44,11 @@ interface InitiatorOptions {
   readonly extensions?: readonly HandshakeExtension[];
   /** 0-RTT (draft §9): ask the responder for a resumption ticket. */
   readonly askTicket?: boolean;
-  /** 0-RTT: a ticket of this responder and Grant, and what to send under it before the handshake ends. */
-  readonly resume?: { readonly ticket: HeldTicket; readonly early: readonly EarlyMessage[] };
+  /**
+   * 0-RTT: what to send before the handshake ends, under a ticket of this responder and Grant
+   * (`ticketFor` gets the Grant's object_id; asked only when the Grant allows early data).
+   */
+  readonly resume?: { readonly ticketFor: (grantId: Uint8Array) => HeldTicket | undefined; readonly early: readonly EarlyMessage[] };
 }
 
 interface InitiatorStart {
@@ -54,6 +57,8 @@ interface InitiatorStart {
   readonly joinPayload: Uint8Array;
   /** Whether early data was sealed and sent. */
   readonly earlySent: boolean;
+  /** object_id of the Grant (validated here): what tickets and continuity are bound to. */
+  readonly grantId: Uint8Array;
   readonly next: ExpectResponderFlight;
 }
 
@@ -73,7 +78,8 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
   const x = p.x25519Generate();
   const kem = suites.some((s) => suiteById(s)!.hybrid) ? p.mlkem768Generate() : undefined;
   // Early data only under a Grant that allows it and with the ticket's suite on offer (its AEAD seals it).
-  const resume = o.resume !== undefined && grant.body.earlyData && !grant.body.noReplay && suites.includes(o.resume.ticket.suite) && o.resume.early.length > 0 ? o.resume : undefined;
+  const ticket = o.resume !== undefined && o.resume.early.length > 0 && grant.body.earlyData && !grant.body.noReplay ? o.resume.ticketFor(grant.objectId) : undefined;
+  const resume = ticket !== undefined && suites.includes(ticket.suite) ? { ticket, early: o.resume!.early } : undefined;
   const earlyExt: HandshakeExtension[] = resume !== undefined ? [{ type: EXT_EARLY_DATA, data: resume.ticket.ticket }] : o.askTicket === true ? [{ type: EXT_EARLY_DATA, data: new Uint8Array(0) }] : [];
   const body = encodeClientHelloBody({
     random: p.randomBytes(32),
@@ -89,10 +95,10 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
   const ch1 = concat(body, signature);
   const eid = eidOf(p, x.publicKey, kem?.publicKey ?? new Uint8Array(0));
   const next = new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant, resume !== undefined);
-  if (resume === undefined) return { ch1, joinPayload: ch1, earlySent: false, next };
+  if (resume === undefined) return { ch1, joinPayload: ch1, earlySent: false, grantId: grant.objectId, next };
   const aead = suiteById(resume.ticket.suite)!.aead;
   const sealed = sealEarly(p, aead, earlyTrafficKey(p, resume.ticket.psk, ch1), encodeEarlyMessages(resume.early));
-  return { ch1, joinPayload: encodeEarlyCh1(ch1, sealed), earlySent: true, next };
+  return { ch1, joinPayload: encodeEarlyCh1(ch1, sealed), earlySent: true, grantId: grant.objectId, next };
 }
 
 class ExpectResponderFlight {

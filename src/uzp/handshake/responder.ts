@@ -154,7 +154,7 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
     grant,
     initiatorPCert,
     initiatorExtensions: hello.extensions,
-    early: { messages: early.messages, ...(early.refused !== undefined ? { refused: early.refused } : {}) },
+    early,
   };
 }
 

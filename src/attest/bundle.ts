@@ -61,8 +61,13 @@ export function merkleTree(p: CryptoProvider, leaves: readonly Uint8Array[]): Ui
 }
 
 export function fileLeaf(p: CryptoProvider, path: string, kind: 'f' | 'x' | 'l', content: Uint8Array): Uint8Array {
+  return fileLeafOfDigest(p, path, kind, p.blake3(content));
+}
+
+/** The file leaf from BLAKE3(content), for content hashed piece by piece. */
+export function fileLeafOfDigest(p: CryptoProvider, path: string, kind: 'f' | 'x' | 'l', contentDigest: Uint8Array): Uint8Array {
   const pb = utf8.encode(path);
-  return p.blake3(new Writer(4 + pb.length + 32).u8(LEAF).u8(kind.charCodeAt(0)).vec16(pb).bytes(p.blake3(content)).finish());
+  return p.blake3(new Writer(4 + pb.length + 32).u8(LEAF).u8(kind.charCodeAt(0)).vec16(pb).bytes(contentDigest).finish());
 }
 
 export function groupLeaf(p: CryptoProvider, g: BundleGroup): Uint8Array {
@@ -88,8 +93,13 @@ interface CachedLeaf {
   readonly leaf: Uint8Array;
 }
 
-/** The read buffer's first size; it doubles to hold the largest file of a measurement. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * What one read takes and one hash step hashes. Files are hashed piece by piece with a read between
+ * pieces, so the event loop turns every ~1.5 ms of hashing (BLAKE3 is pure JS, ~45 MB/s here): hashed
+ * whole, a 21 MB file held a gateway's event loop for ~450 ms, and a Modbus reply that arrived
+ * meanwhile was judged a timeout (docs/BENCH.md "modbus-polls", 2026-12-06).
+ */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Measures a bundle directory; keeps each file's leaf keyed by (size, mtime, ctime, inode, mode) so a
@@ -100,10 +110,10 @@ const READ_BUFFER_BYTES = 64 * 1024;
 export class BundleMeasurer {
   private readonly cache = new Map<string, CachedLeaf>();
   /**
-   * One buffer every file of a measurement is read into (files are hashed one at a time, and
+   * One buffer every read of a measurement goes through (files are hashed one at a time, and
    * measurements run one at a time), dropped when the measurement ends. A fresh buffer per file
    * (readFile) left glibc's main heap ~37 MB larger for good after measuring a bundle (the
-   * gateway-rss regression of 2026-12-05).
+   * gateway-rss regression of 2026-12-05); reading in pieces keeps it at READ_CHUNK_BYTES.
    */
   private buf: Buffer | undefined;
   private readonly oneAtATime = new OneAtATime();
@@ -203,7 +213,7 @@ export class BundleMeasurer {
     let leaf: Uint8Array;
     try {
       if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(readlinkSync(abs)));
-      else leaf = fileLeaf(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', await this.contentOf(abs, Number(st.size)));
+      else leaf = fileLeafOfDigest(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', await this.contentDigest(abs));
     } catch {
       return undefined; // unreadable or vanished while reading: measured as absent
     }
@@ -211,33 +221,22 @@ export class BundleMeasurer {
     return leaf;
   }
 
-  /** The whole file, as a view into the shared buffer: valid until the next call. */
-  private async contentOf(abs: string, sizeHint: number): Promise<Uint8Array> {
+  /** BLAKE3 of the file's content, read and hashed READ_CHUNK_BYTES at a time to its end. */
+  private async contentDigest(abs: string): Promise<Uint8Array> {
+    const h = this.p.blake3Hasher();
+    const buf = (this.buf ??= Buffer.allocUnsafeSlow(READ_CHUNK_BYTES));
     const fh = await open(abs, 'r');
     try {
-      let n = 0;
       for (;;) {
-        // Room for the stat'ed size plus one byte, so a file that grew since is read to its end.
-        if (this.buf === undefined || this.buf.length < Math.max(sizeHint, n) + 1) this.grow(Math.max(sizeHint, n) + 1, n);
-        const { bytesRead } = await fh.read(this.buf!, n, this.buf!.length - n, null);
+        if (this.stopped) throw new LocalError(CommonCode.ABORTED, 'bundle measurement stopped');
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
         if (bytesRead === 0) break;
-        n += bytesRead;
-        if (n === this.buf!.length) this.grow(n + 1, n);
+        h.update(new Uint8Array(buf.buffer, buf.byteOffset, bytesRead));
       }
-      return new Uint8Array(this.buf!.buffer, this.buf!.byteOffset, n);
+      return h.digest();
     } finally {
       await fh.close();
     }
-  }
-
-  /** A buffer of at least `min` bytes (a power of two), keeping the first `keep` bytes. */
-  private grow(min: number, keep: number): void {
-    let size = READ_BUFFER_BYTES;
-    while (size < min) size *= 2;
-    if (this.buf !== undefined && this.buf.length >= size) return;
-    const next = Buffer.allocUnsafeSlow(size);
-    if (this.buf !== undefined && keep > 0) this.buf.copy(next, 0, 0, keep);
-    this.buf = next;
   }
 }
 

@@ -139,7 +139,11 @@ export class RtuTransport implements ModbusTransport {
       if (this.current === pending) {
         // The timeout runs from when the request has left the UART, not from when the OS took it.
         const ms = x.timeoutMs + Math.ceil(adu.length * this.charMs);
-        pending.cancelTimer = this.clock.setTimeout(() => this.onTimeout(pending), ms);
+        // Judged after the I/O poll phase (setImmediate), as the silence timer is: a timer that fires
+        // late because the event loop was held (a GC pause, any long synchronous step) fires before
+        // the loop reads the bytes that arrived meanwhile, and a reply that was in the tty in time
+        // was counted a timeout (docs/BENCH.md "modbus-polls", 2026-12-06).
+        pending.cancelTimer = this.clock.setTimeout(() => setImmediate(() => this.onTimeout(pending)), ms);
       }
       return await reply;
     } finally {

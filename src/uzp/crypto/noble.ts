@@ -11,6 +11,7 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
   blake3,
+  blake3Hasher,
   checkAeadAlgorithm,
   checkBytes,
   checkHkdfExpand,
@@ -135,6 +136,7 @@ export const nobleProvider: CryptoProvider = {
     return hkdfExpand(sha256, prk, info, length);
   },
   blake3,
+  blake3Hasher,
 
   x25519Generate(): KeyPair {
     const privateKey = randomBytes(X25519_KEY_LENGTH);

@@ -25,6 +25,7 @@ import {
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
   blake3,
+  blake3Hasher,
   checkAeadAlgorithm,
   checkBytes,
   checkHkdfExpand,
@@ -265,6 +266,7 @@ export const nodeProvider: CryptoProvider = {
     return out;
   },
   blake3,
+  blake3Hasher,
 
   x25519Generate(): KeyPair {
     const privateKey = u8(nodeRandomBytes(X25519_KEY_LENGTH));

@@ -47,6 +47,12 @@ export interface Signer {
   sign(message: Uint8Array): Uint8Array;
 }
 
+/** An incremental BLAKE3-256; digest() ends it (a later update or digest throws). */
+export interface Blake3Hasher {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
 export interface CryptoProvider {
   readonly name: 'node' | 'noble';
 
@@ -60,6 +66,11 @@ export interface CryptoProvider {
   hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   /** BLAKE3-256 (or `length` bytes of XOF output). */
   blake3(data: Uint8Array, length?: number): Uint8Array;
+  /**
+   * BLAKE3-256 of input given in pieces: digest() equals blake3(concatenation of the pieces). For
+   * large inputs hashed between turns of the event loop (the bundle measurement, src/attest/bundle.ts).
+   */
+  blake3Hasher(): Blake3Hasher;
 
   /** X25519 key pair; privateKey is the 32-byte scalar as in RFC 7748. */
   x25519Generate(): KeyPair;

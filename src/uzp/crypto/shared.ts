@@ -22,6 +22,7 @@ import {
   MLKEM768_SEED_LENGTH,
   SHA256_LENGTH,
   type AeadAlgorithm,
+  type Blake3Hasher,
   type KeyPair,
 } from './provider.js';
 
@@ -123,6 +124,24 @@ export function blake3(data: Uint8Array, length = BLAKE3_LENGTH): Uint8Array {
     throw new CryptoError(`blake3: length must be an integer in 1..${BLAKE3_MAX_LENGTH}, got ${length}`);
   }
   return nobleBlake3(data, { dkLen: length });
+}
+
+/** Incremental BLAKE3-256 (CryptoProvider.blake3Hasher); use after digest is a CryptoError, not noble's plain Error. */
+export function blake3Hasher(): Blake3Hasher {
+  const h = nobleBlake3.create({ dkLen: BLAKE3_LENGTH });
+  let done = false;
+  return {
+    update(data: Uint8Array): void {
+      checkBytes(data, 'blake3 input');
+      if (done) throw new CryptoError('blake3: update after digest');
+      h.update(data);
+    },
+    digest(): Uint8Array {
+      if (done) throw new CryptoError('blake3: digest called twice');
+      done = true;
+      return h.digest();
+    },
+  };
 }
 
 /** FIPS 203 ML-KEM-768 key generation; `seed` (64 bytes d || z) makes it deterministic for vectors. */

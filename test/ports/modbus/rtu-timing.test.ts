@@ -1,20 +1,24 @@
 // Serial-line timing of the RTU master over a baud-paced PTY bus (Modbus over Serial Line V1.02
 // §2.4.1, §2.5.1.1): the per-slot inter-request delay keeps transactions apart by at least that
 // much, and the broadcast turnaround holds the next request back. Lower bounds only: a loaded
-// machine can make a transaction slower, never a configured wait shorter.
+// machine can make a transaction slower, never a configured wait shorter. And a reply that reached
+// the tty while the event loop was held is read before the response timeout is judged.
 
+import { closeSync, constants, openSync, stat, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import type { RtuTransportOptions } from '../../../src/ports/modbus/rtu-transport.js';
-import { cleanupVirtualSerial, virtualBus } from '../../virtual-serial/harness.js';
+import { encodeRtuAdu } from '../../../src/ports/modbus/rtu-frame.js';
+import { PtyPair } from '../../../src/sim/pty.js';
+import { cleanupVirtualSerial, openPort, virtualBus, waitFor } from '../../virtual-serial/harness.js';
 
 afterEach(cleanupVirtualSerial);
 
 const BAUD = 115_200;
 const regs = Array.from({ length: 10 }, (_, i) => 100 + i);
 
-async function master(path: string, opts: RtuTransportOptions): Promise<{ bus: ModbusBus; close: () => Promise<void> }> {
+async function master(path: string, opts: RtuTransportOptions & { timeoutMs?: number }): Promise<{ bus: ModbusBus; close: () => Promise<void> }> {
   const link = new SerialLink({ path, baudRate: BAUD, backoff: { baseMs: 20, capMs: 200 } }).start();
   await link.whenOpen();
   const bus = ModbusBus.rtu(link, { timeoutMs: 2_000, ...opts });
@@ -45,6 +49,52 @@ describe('RTU master timing', () => {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
     } finally {
       await m.close();
+    }
+  });
+});
+
+describe('RTU master: the response timeout after a held event loop', () => {
+  it('a reply already in the tty when the late timer fires is read, not counted a timeout', async () => {
+    // The gateway's bundle measurement once held the loop ~450 ms (docs/BENCH.md, 2026-12-06). When
+    // the loop comes back, libuv runs due timers before it polls the tty, so a healthy slave's reply
+    // that arrived meanwhile lost to its own timeout. Here the test is the slave, on the other end of
+    // a socat PTY pair: it answers, then holds the loop far past the timeout.
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'uzp-rtu-held-'));
+    const pair = await PtyPair.open({ linkA: join(dir, 'master'), linkB: join(dir, 'slave') });
+    const m = await master(join(dir, 'master'), { timeoutMs: 50 });
+    const after: (() => void)[] = [];
+    try {
+      const slave = await openPort(join(dir, 'slave'), BAUD);
+      let request = Buffer.alloc(0);
+      slave.on('data', (c: Buffer) => (request = Buffer.concat([request, c])));
+      const reply = m.bus.request(1, Uint8Array.of(0x03, 0, 0, 0, 1));
+      await waitFor(() => request.length >= 8, 5_000, 'the request at the slave');
+      // Long enough for the master to have armed its 50 ms timer (it arms it once its write returns).
+      await new Promise((r) => setTimeout(r, 15));
+      // The loop is held in an I/O callback (here a stat's completion), as the gateway's was in a
+      // file read's, and the reply is written just before: it reaches the master's tty during the
+      // hold. After it libuv ends that poll phase and runs due timers before it polls the tty again.
+      const fd = openSync(join(dir, 'slave'), constants.O_WRONLY | constants.O_NOCTTY);
+      const written = new Promise<void>((resolve) =>
+        stat(dir, () => {
+          writeSync(fd, encodeRtuAdu(1, Uint8Array.of(0x03, 2, 0x12, 0x34)));
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400); // the held loop, far past the 50 ms timeout
+          resolve();
+        }),
+      );
+      after.push(() => closeSync(fd));
+      await written;
+      expect([...(await reply)]).toEqual([0x03, 2, 0x12, 0x34]);
+      expect(m.bus.stats.summary()).toMatchObject({ requests: 1, replies: 1, timeouts: 0 });
+    } finally {
+      for (const f of after) f();
+      await m.close();
+      await cleanupVirtualSerial();
+      await pair.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -255,6 +255,23 @@ export function runProviderCompliance(p: CryptoProvider, options: ComplianceOpti
     it('BLAKE3: a bad output length is a typed CryptoError', () => {
       for (const n of [0, -1, 1.5, (1 << 16) + 1]) expectCryptoError(() => p.blake3(new Uint8Array(1), n));
     });
+    it('BLAKE3 incremental: the official vectors, fed in uneven pieces, equal the one-shot hash', () => {
+      for (const v of b3.cases) {
+        const data = new Uint8Array(v.input_len).map((_, i) => i % 251);
+        const h = p.blake3Hasher();
+        // Pieces of 1, 2, 3… bytes: every chunk (1024) and block (64) boundary is crossed mid-piece somewhere.
+        for (let o = 0, k = 1; o < data.length; o += k, k++) h.update(data.subarray(o, o + k));
+        expect(toHex(h.digest()), `input_len ${v.input_len}`).toBe(v.hash.slice(0, 64));
+      }
+    });
+    it('BLAKE3 incremental: use after digest and non-bytes input are typed CryptoErrors', () => {
+      const h = p.blake3Hasher();
+      expectCryptoError(() => h.update('abc' as never));
+      h.update(Uint8Array.of(1));
+      h.digest();
+      expectCryptoError(() => h.update(Uint8Array.of(2)));
+      expectCryptoError(() => h.digest());
+    });
   });
 
   describe(`${p.name} provider: X25519`, () => {

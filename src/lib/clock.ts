@@ -56,3 +56,32 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** The last part of a sleepPrecise wait, spent blocked in a futex instead of on a timer. */
+export const PRECISE_TAIL_MS = 1;
+const futex = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Waits `ms` and ends within ~0.1 ms of it, for the Modbus RTU master's t3.5 silence (1.75 ms above
+ * 19200 baud; Modbus over Serial Line v1.02 §2.5.1.1). Node's timers run on whole milliseconds of a
+ * cached loop time, so a 1.75 ms timer ends 2-3 ms later: at 115200 baud that alone cost ~0.6 ms of
+ * a 6.36 ms transaction. Here the whole milliseconds are slept on a timer and the last fraction
+ * (at most PRECISE_TAIL_MS) in Atomics.wait, which blocks the event loop for that long but takes no
+ * CPU. Yielding the fraction away (setImmediate until due) was measured at ~0.55 ms of CPU per
+ * transaction and a worker-thread timer at ~21 MB of RSS (docs/BENCH.md "modbus-polls"); other
+ * buses' bytes wait in the kernel meanwhile, as they would behind any timer's lateness. A clock
+ * other than systemClock (a test's fake clock) is simply waited on.
+ */
+export async function sleepPrecise(clock: Clock, ms: number): Promise<void> {
+  if (clock !== systemClock) return sleep(clock, ms);
+  const until = performance.now() + ms;
+  for (;;) {
+    const left = until - performance.now();
+    if (left <= 0) return;
+    if (left <= PRECISE_TAIL_MS) {
+      Atomics.wait(futex, 0, 0, left);
+      return;
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, left - PRECISE_TAIL_MS));
+  }
+}

@@ -13,7 +13,7 @@
 // wake-up and a completion per chunk. A profile of a gateway polling 16 Modbus slots at 19200
 // (docs/BENCH.md "16 slots") had its main thread inside that read for a third of all samples.
 
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 
 type Binding = typeof SerialPort.binding;
@@ -23,7 +23,9 @@ type PortBinding = Awaited<ReturnType<Binding['open']>>;
 interface UnixPort {
   fd: number | null;
   readonly isOpen: boolean;
-  readonly poller: { once(event: 'readable', cb: (err?: Error | null) => void): unknown };
+  readonly poller: { once(event: 'readable' | 'writable', cb: (err?: Error | null) => void): unknown };
+  /** What bindings-cpp's drain() and close() wait for. */
+  writeOperation: Promise<void> | null;
 }
 
 function canceled(): Error {
@@ -49,6 +51,31 @@ async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: n
   }
 }
 
+/**
+ * The write, also synchronous on the O_NONBLOCK fd: what the kernel takes now is taken at once (a
+ * request of a few bytes always is), and only the rest waits for the poller's 'writable'. The stock
+ * binding's fs.write goes through the thread pool, which cost each Modbus request ~0.1 ms of
+ * latency before its first character reached the line (docs/BENCH.md "modbus-polls").
+ */
+async function ttyWrite(port: UnixPort, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    if (!port.isOpen || port.fd === null) throw canceled();
+    try {
+      offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'EAGAIN' && err.code !== 'EWOULDBLOCK' && err.code !== 'EINTR') {
+        // As bindings-cpp's unixWrite: these mean the device went away, which a reconnecting port waits for.
+        if (err.code === 'EBADF' || err.code === 'ENXIO' || err.code === 'EIO') Object.assign(err, { disconnect: true });
+        throw err;
+      }
+      if (!port.isOpen) throw canceled();
+      await new Promise<void>((resolve, reject) => port.poller.once('writable', (er) => (er ? reject(er) : resolve())));
+    }
+  }
+}
+
 /** The subset of a binding's open() used here; AutoDetectTypes is a union of three platforms. */
 type OpenFn = (options: unknown) => Promise<PortBinding>;
 
@@ -61,7 +88,16 @@ export const ttyBinding = {
     const port = await (base.open as OpenFn)(options);
     const unix = port as unknown as Partial<UnixPort>;
     if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
-    port.read = (buffer, offset, length) => ttyRead(unix as UnixPort, buffer, offset, length);
+    const u = unix as UnixPort;
+    port.read = (buffer, offset, length) => ttyRead(u, buffer, offset, length);
+    port.write = (buffer) => {
+      if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
+      const op = ttyWrite(u, buffer).finally(() => {
+        if (u.writeOperation === op) u.writeOperation = null;
+      });
+      u.writeOperation = op;
+      return op;
+    };
     return port;
   },
 } as unknown as Binding;

@@ -10,7 +10,8 @@
 // Timing (Modbus over Serial Line V1.02 §2.5.1.1), from the baud rate and the character format
 // (11 bits for 8E1, 10 for 8N1; line-timing.ts):
 //   - before each request the line must have been quiet for t3.5 (1.75 ms above 19200 baud), so a
-//     late reply still on the wire is not mixed in; no longer floor: a reply is ended by its
+//     late reply still on the wire is not mixed in; waited to ~0.1 ms, not to Node's whole-ms
+//     timers (lib/clock.ts sleepPrecise); no longer floor: a reply is ended by its
 //     expected length (as libmodbus, pymodbus and modbus-serial do), silence only ends a frame of
 //     unknown length and discards a partial one, and a partial reply of the request in flight is
 //     kept across silences until its timeout (rtu-frame.ts `awaiting`), so a USB adapter's
@@ -21,7 +22,7 @@
 //   - after a broadcast the master waits the turnaround delay (§2.4.1), and between transactions an
 //     optional inter-request delay for slow slaves (default 0).
 
-import { systemClock, type Clock } from '../../lib/clock.js';
+import { sleepPrecise, systemClock, type Clock } from '../../lib/clock.js';
 import { MODBUS_BROADCAST_TURNAROUND_MS } from '../constants.js';
 import { charTimeMs, t15Ms, t35Ms } from '../line-timing.js';
 import { ModbusCrcError, ModbusOfflineError, ModbusTimeoutError, PortIoError } from '../errors.js';
@@ -240,11 +241,7 @@ export class RtuTransport implements ModbusTransport {
     }
   }
 
-  // Whole-millisecond timers, on purpose: waiting t3.5 to ~0.1 ms (a futex for the fraction) met
-  // the transaction-time goal but, with synchronous tty writes, lost transactions on the virtual
-  // board (docs/BENCH.md "modbus-polls", 2026-12-06): a healthy slave's reply sat in the PTY unread
-  // until the master's next write.
   private sleep(ms: number): Promise<void> {
-    return new Promise((res) => this.clock.setTimeout(res, ms));
+    return sleepPrecise(this.clock, ms);
   }
 }

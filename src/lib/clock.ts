@@ -59,15 +59,21 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 
 /** The last part of a sleepPrecise wait, spent blocked in a futex instead of on a timer. */
 export const PRECISE_TAIL_MS = 1;
+/**
+ * The very end of it, spent spinning on performance.now(): a futex's timed wait ends ~0.08 ms late
+ * here (Linux's default timer slack of 50 µs for a normal thread, then the wake-up), so it is woken
+ * this much early and the rest is spun, ~0.02 ms of CPU per wait.
+ */
+export const PRECISE_SPIN_MS = 0.1;
 const futex = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Waits `ms` and ends within ~0.1 ms of it, for the Modbus RTU master's t3.5 silence (1.75 ms above
+ * Waits `ms` and ends within a few µs of it, for the Modbus RTU master's t3.5 silence (1.75 ms above
  * 19200 baud; Modbus over Serial Line v1.02 §2.5.1.1). Node's timers run on whole milliseconds of a
  * cached loop time, so a 1.75 ms timer ends 2-3 ms later: at 115200 baud that alone cost ~0.6 ms of
  * a 6.36 ms transaction. Here the whole milliseconds are slept on a timer and the last fraction
  * (at most PRECISE_TAIL_MS) in Atomics.wait, which blocks the event loop for that long but takes no
- * CPU. Yielding the fraction away (setImmediate until due) was measured at ~0.55 ms of CPU per
+ * CPU, and the last PRECISE_SPIN_MS in a spin. Yielding the fraction away (setImmediate until due) was measured at ~0.55 ms of CPU per
  * transaction and a worker-thread timer at ~21 MB of RSS (docs/BENCH.md "modbus-polls"); other
  * buses' bytes wait in the kernel meanwhile, as they would behind any timer's lateness. A clock
  * other than systemClock (a test's fake clock) is simply waited on.
@@ -79,7 +85,8 @@ export async function sleepPrecise(clock: Clock, ms: number): Promise<void> {
     const left = until - performance.now();
     if (left <= 0) return;
     if (left <= PRECISE_TAIL_MS) {
-      Atomics.wait(futex, 0, 0, left);
+      if (left > PRECISE_SPIN_MS) Atomics.wait(futex, 0, 0, left - PRECISE_SPIN_MS);
+      while (performance.now() < until);
       return;
     }
     await new Promise<void>((resolve) => setTimeout(resolve, left - PRECISE_TAIL_MS));

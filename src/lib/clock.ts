@@ -71,12 +71,13 @@ const futex = new Int32Array(new SharedArrayBuffer(4));
  * Waits `ms` and ends within a few µs of it, for the Modbus RTU master's t3.5 silence (1.75 ms above
  * 19200 baud; Modbus over Serial Line v1.02 §2.5.1.1). Node's timers run on whole milliseconds of a
  * cached loop time, so a 1.75 ms timer ends 2-3 ms later: at 115200 baud that alone cost ~0.6 ms of
- * a 6.36 ms transaction. Here the whole milliseconds are slept on a timer and the last fraction
- * (at most PRECISE_TAIL_MS) in Atomics.wait, which blocks the event loop for that long but takes no
- * CPU, and the last PRECISE_SPIN_MS in a spin. Yielding the fraction away (setImmediate until due) was measured at ~0.55 ms of CPU per
- * transaction and a worker-thread timer at ~21 MB of RSS (docs/BENCH.md "modbus-polls"); other
- * buses' bytes wait in the kernel meanwhile, as they would behind any timer's lateness. A clock
- * other than systemClock (a test's fake clock) is simply waited on.
+ * a 6.36 ms transaction. Here the whole milliseconds are slept on a timer, the last fraction (at
+ * most PRECISE_TAIL_MS) in Atomics.wait, which blocks the event loop for that long but takes no CPU,
+ * and its last PRECISE_SPIN_MS in a spin. Yielding the fraction away (setImmediate until due) was
+ * measured at ~0.55 ms of CPU per transaction and a worker-thread timer at ~21 MB of RSS
+ * (docs/BENCH.md "modbus-polls"); other buses' bytes wait in the kernel meanwhile, as they would
+ * behind any timer's lateness. A clock other than systemClock (a test's fake clock) is simply
+ * waited on.
  */
 export async function sleepPrecise(clock: Clock, ms: number): Promise<void> {
   if (clock !== systemClock) return sleep(clock, ms);

@@ -99,12 +99,8 @@ export async function connectOperator(
   links.start();
   const attachTimeout = AbortSignal.timeout(opts.attachTimeoutMs ?? DEFAULT_FIRST_ATTACH_MS);
   const first = opts.signal === undefined ? attachTimeout : AbortSignal.any([attachTimeout, opts.signal]);
-  try {
-    await links.ready(first);
-  } catch {
-    links.stop();
-    throw lastDown ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN of the RN Set Statement reachable');
-  }
+  // No wait for the attachment: the first JOIN goes out right behind AUTH (LinkPool.join on the
+  // links still attaching), a round trip earlier; joinGateway waits for an attachment only if that fails.
   {
     try {
       const ep = new Endpoint({
@@ -116,7 +112,7 @@ export async function connectOperator(
       const req = opts.attestation;
       const nonces = req?.nonces ?? (req !== undefined ? new NonceStore(provider) : undefined);
       const nonce = nonces?.issue();
-      const session: Session = await joinGateway(() => ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) }), first);
+      const session: Session = await joinGateway(() => ep.connect(gateway, grant, { suites: opts.suites, signal: opts.signal, ...(nonce !== undefined ? { extensions: [attestationRequest(nonce)] } : {}) }), links, first, () => lastDown);
       if (opts.porLog !== undefined) logPors(opts.porLog.file, provider, id.signer, session, opts.porLog.onError);
       const close = (): void => {
         session.close();
@@ -148,13 +144,27 @@ const PEER_RETRY_MS = 250;
 /**
  * The first JOIN: an RN that does not hold the gateway is not the end (the pool already tried
  * every attached RN); the gateway or our second link may attach within the first-attach window.
+ * Nor is a JOIN that went behind an AUTH that failed: it is made again once a link is attached.
+ * Exported for its tests.
  */
-async function joinGateway(connect: () => Promise<Session>, window: AbortSignal): Promise<Session> {
+export async function joinGateway(connect: () => Promise<Session>, links: Pick<LinkPool, 'link' | 'ready'>, window: AbortSignal, lastDown: () => CodedError | undefined): Promise<Session> {
   for (;;) {
     try {
       return await connect();
     } catch (e) {
-      if (window.aborted || !isCodedError(e) || e.code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+      if (window.aborted && links.link === null) throw lastDown() ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN of the RN Set Statement reachable', { cause: e });
+      if (window.aborted) throw e;
+      if (links.link === null) {
+        // The JOIN went behind an AUTH that did not attach (that RN unreachable or refusing us): the
+        // managers go on with the other RNs of the set; join again once one is attached.
+        try {
+          await links.ready(window);
+        } catch {
+          throw lastDown() ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN of the RN Set Statement reachable', { cause: e });
+        }
+        continue;
+      }
+      if (!isCodedError(e) || e.code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
     }
     await new Promise((r) => setTimeout(r, PEER_RETRY_MS));
   }

@@ -10,7 +10,7 @@
 // Timing (Modbus over Serial Line V1.02 §2.5.1.1), from the baud rate and the character format
 // (11 bits for 8E1, 10 for 8N1; line-timing.ts):
 //   - before each request the line must have been quiet for t3.5 (1.75 ms above 19200 baud), so a
-//     late reply still on the wire is not mixed in; waited to ~0.1 ms, not to Node's whole-ms
+//     late reply still on the wire is not mixed in; waited to a few µs, not to Node's whole-ms
 //     timers (lib/clock.ts sleepPrecise); no longer floor: a reply is ended by its
 //     expected length (as libmodbus, pymodbus and modbus-serial do), silence only ends a frame of
 //     unknown length and discards a partial one, and a partial reply of the request in flight is

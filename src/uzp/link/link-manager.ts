@@ -77,6 +77,8 @@ interface LinkManagerEvents {
 
 export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private current: RnLink | null = null;
+  /** The link of the attempt in progress, once connected (RnLink.begin): a JOIN may go behind its AUTH. */
+  private attachingLink: RnLink | null = null;
   private readonly backoff: Backoff;
   private readonly clock: Clock;
   private stopped = false;
@@ -99,6 +101,14 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.responder = opts.accept ?? false;
     this.backoff = new Backoff({ baseMs: opts.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: opts.backoffCapMs ?? BACKOFF_CAP_MS, ...(opts.random ? { random: opts.random } : {}) });
     opts.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  /**
+   * The link still attaching, if any (not with an injected `attach`): a join made on it leaves right
+   * behind its AUTH instead of after OK (RnLink.begin; docs/PROFILE.md §Attachment).
+   */
+  get attaching(): RnLink | null {
+    return this.attachingLink;
   }
 
   /** The attached link, if any. */
@@ -203,8 +213,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.attempt = ac;
     let link: RnLink;
     try {
-      const attach = this.opts.attach ?? RnLink.attach;
-      link = await attach({
+      const linkOpts: RnLinkOptions = {
         ...this.opts.link,
         address,
         trust: this.opts.trust,
@@ -212,7 +221,17 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
         signal: ac.signal,
         ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}),
         ...(this.opts.clock ? { clock: this.opts.clock } : {}),
-      });
+      };
+      if (this.opts.attach !== undefined) link = await this.opts.attach(linkOpts);
+      else {
+        const begun = RnLink.begin(linkOpts);
+        this.attachingLink = begun.link;
+        try {
+          link = await begun.attached;
+        } finally {
+          this.attachingLink = null;
+        }
+      }
     } catch (e) {
       this.attempt = null;
       this.rnKey = undefined;

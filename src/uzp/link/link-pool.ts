@@ -115,11 +115,29 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     });
   }
 
-  /** JOIN through each attached RN in turn until one stitches; the last RN's error otherwise. */
+  /** Links whose attachment is in progress (their managers' current attempts). */
+  get attaching(): RnLink[] {
+    const out: RnLink[] = [];
+    for (const m of this.managers) if (m.attaching !== null) out.push(m.attaching);
+    return out;
+  }
+
+  /**
+   * JOIN through each attached RN in turn until one stitches; the last RN's error otherwise. With
+   * no RN attached yet, through the first link still attaching: the JOIN leaves right behind its
+   * AUTH, a round trip earlier than after OK (docs/PROFILE.md §Attachment). A failed attachment
+   * fails that JOIN with the attachment's error; another link attaching first takes the JOIN over
+   * (the RN of the first is told UNSTITCH if it stitches the abandoned JOIN later: RnLink).
+   */
   async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array; readonly exclude?: Uint8Array }): Promise<Stitch> {
     const avoid = prefer?.avoid;
     const exclude = prefer?.exclude;
-    const usable = exclude === undefined ? this.links : this.links.filter((l) => !equal(l.rnCid, exclude));
+    const attached = this.links;
+    if (attached.length === 0 && prefer === undefined) {
+      const attaching = this.attaching[0];
+      if (attaching !== undefined) return this.joinWhileAttaching(attaching, target, grant, ch1, signal);
+    }
+    const usable = exclude === undefined ? attached : attached.filter((l) => !equal(l.rnCid, exclude));
     // The RN that just failed us goes last (a stalled RN still looks attached until its idle timeout).
     const links = avoid === undefined ? usable : [...usable].sort((a, b) => Number(equal(a.rnCid, avoid)) - Number(equal(b.rnCid, avoid)));
     if (links.length === 0) throw new StateError(ErrorCode.LINK_CLOSED, 'no RN attached (all RNs of the set unreachable so far)');
@@ -134,6 +152,22 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       }
     }
     throw last ?? new StateError(ErrorCode.LINK_CLOSED, 'no RN attached');
+  }
+
+  private async joinWhileAttaching(link: RnLink, target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal: AbortSignal | undefined): Promise<Stitch> {
+    const overtaken = new AbortController();
+    const onUp = (l: RnLink): void => {
+      if (l !== link && !link.attached) overtaken.abort();
+    };
+    this.on('up', onUp);
+    try {
+      return await link.join(target, grant, ch1, signal === undefined ? overtaken.signal : AbortSignal.any([signal, overtaken.signal]));
+    } catch (e) {
+      if (overtaken.signal.aborted && signal?.aborted !== true) return this.join(target, grant, ch1, signal);
+      throw e;
+    } finally {
+      this.off('up', onUp);
+    }
   }
 
   private heldBy(self: LinkManager): ReadonlySet<string> {

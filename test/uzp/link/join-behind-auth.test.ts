@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/uzp/errors.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { RnLink, type Offer } from '../../../src/uzp/link/rn-link.js';
+import { LinkPool } from '../../../src/uzp/link/link-pool.js';
 import type { CodedError } from '../../../src/lib/errors.js';
 import { startInProcessRn } from '../../helpers/inprocess-rn.js';
 import { LinkProxy } from '../../helpers/link-proxy.js';
@@ -58,6 +59,46 @@ describe('JOIN behind AUTH', () => {
     expect(auth).toBeGreaterThanOrEqual(0);
     expect(seen[auth + 1]).toBe(`to-rn ${FrameType.CONTROL}`);
     expect(auth + 1).toBeLessThan(ok);
+  });
+
+  it('LinkPool, as an operator uses it: a join made right after start() goes behind the first AUTH', async () => {
+    const env = await startInProcessRn(cleanups);
+    const gw = env.d.member('gateway');
+    const op = env.d.member('operator');
+    const gwLink = await RnLink.attach({ address: env.address, trust: env.trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
+    cleanups.push(() => gwLink.close());
+    gwLink.accept();
+    const [host, port] = env.address.split(':');
+    const proxy = new LinkProxy({ host: host!, port: Number(port) });
+    cleanups.push(() => proxy.stop());
+    const seen: string[] = [];
+    proxy.hook = (frame, dir) => {
+      seen.push(`${dir} ${frame[4]}`);
+      return [frame];
+    };
+    const trust = env.d.trust();
+    trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [await proxy.start()] }]));
+    for (let attempt = 1; ; attempt++) {
+      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 1 });
+      cleanups.push(() => pool.stop());
+      seen.length = 0;
+      pool.start();
+      expect(pool.links).toEqual([]);
+      expect(pool.attaching).toHaveLength(1);
+      try {
+        const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(4, 5));
+        expect(stitch.id).toBeGreaterThan(0);
+        break;
+      } catch (e) {
+        // The gateway's ACCEPT may still be on its way: retried for that one refusal only.
+        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
+        pool.stop();
+      }
+    }
+    const auth = seen.indexOf(`to-rn ${FrameType.AUTH}`);
+    expect(auth).toBeGreaterThanOrEqual(0);
+    expect(seen[auth + 1]).toBe(`to-rn ${FrameType.CONTROL}`);
+    expect(auth + 1).toBeLessThan(seen.indexOf(`from-rn ${FrameType.OK}`));
   });
 
   it('an attachment that fails rejects the join made on it with the same error, and nothing reaches the RN as a JOIN', async () => {

@@ -23,6 +23,7 @@ import type { HilBroker } from './hil/broker.js';
 import type { StatusReporter } from './status-reporter.js';
 import type { ReadingRecorder } from './reading-log/recorder.js';
 import type { Publishers } from './publisher/publishers.js';
+import { MemoryTrimmer } from '../lib/memory-trim.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -68,6 +69,7 @@ export class Gateway extends EventEmitter {
   private readonly status: StatusReporter | undefined;
   private readonly artefacts: ArtefactWatch | undefined;
   private readonly sessions = new Set<Session>();
+  private readonly trimmer: MemoryTrimmer;
   private stopped = false;
 
   constructor(parts: GatewayParts) {
@@ -87,6 +89,11 @@ export class Gateway extends EventEmitter {
     this.trust = parts.trust;
     this.status = parts.status;
     this.artefacts = parts.artefacts;
+    // V8 never sees a polling gateway as idle, so it would keep its start-up high-water mark (lib/memory-trim.ts).
+    this.trimmer = new MemoryTrimmer({
+      clock: this.clock,
+      onTrim: (t) => this.log.info({ event: 'memory.trimmed', rss_before_mb: mb(t.rssBefore), rss_after_mb: mb(t.rssAfter), pause_ms: Math.round(t.pauseMs) }, 'memory given back to the OS'),
+    });
   }
 
   /** Opens the equipment ports, starts the drivers, then attaches to an RN and accepts sessions. */
@@ -125,6 +132,7 @@ export class Gateway extends EventEmitter {
     this.artefacts?.start((kind) => this.adopted(kind));
     this.links.start();
     this.publishers.start();
+    this.trimmer.start();
     this.log.info({ event: 'gateway.started', cid: toHex(this.cid), board: this.config.board, slots: this.config.slots.map((s) => ({ slot: s.id, device: s.device.id, driver: s.device.driver })) }, 'gateway started');
     return this;
   }
@@ -173,6 +181,7 @@ export class Gateway extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.trimmer.stop();
     // A bundle measurement still running (a dev tree's node_modules takes seconds) would keep the
     // process alive after everything else stopped.
     this.attester?.stop();
@@ -212,4 +221,8 @@ export class Gateway extends EventEmitter {
     await this.status?.stop();
     this.log.info({ event: 'gateway.stopped' }, 'gateway stopped');
   }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e5) / 10;
 }

@@ -18,24 +18,32 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/**
+ * An in-process RN with a gateway attached and accepting, and a framing proxy in front of the RN
+ * that records every frame's direction and type (`seen`); `address` is the proxy's.
+ */
+async function gatewayBehindProxy() {
+  const env = await startInProcessRn(cleanups);
+  const gw = env.d.member('gateway');
+  const op = env.d.member('operator');
+  const gwLink = await RnLink.attach({ address: env.address, trust: env.trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
+  cleanups.push(() => gwLink.close());
+  const offered = once<Offer>((cb) => gwLink.once('offer', cb));
+  gwLink.accept();
+  const [host, port] = env.address.split(':');
+  const proxy = new LinkProxy({ host: host!, port: Number(port) });
+  cleanups.push(() => proxy.stop());
+  const seen: string[] = [];
+  proxy.hook = (frame, dir) => {
+    seen.push(`${dir} ${frame[4]}`);
+    return [frame];
+  };
+  return { env, gw, op, offered, seen, address: await proxy.start() };
+}
+
 describe('JOIN behind AUTH', () => {
   it('a join made while attaching goes out right behind AUTH, before OK came back, and is stitched', async () => {
-    const env = await startInProcessRn(cleanups);
-    const gw = env.d.member('gateway');
-    const op = env.d.member('operator');
-    const gwLink = await RnLink.attach({ address: env.address, trust: env.trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
-    cleanups.push(() => gwLink.close());
-    const offered = once<Offer>((cb) => gwLink.once('offer', cb));
-    gwLink.accept();
-    const [host, port] = env.address.split(':');
-    const proxy = new LinkProxy({ host: host!, port: Number(port) });
-    cleanups.push(() => proxy.stop());
-    const seen: string[] = [];
-    proxy.hook = (frame, dir) => {
-      seen.push(`${dir} ${frame[4]}`);
-      return [frame];
-    };
-    const address = await proxy.start();
+    const { env, gw, op, offered, seen, address } = await gatewayBehindProxy();
     // The ACCEPT above may still be on its way: the JOIN is retried for that one refusal only.
     for (let attempt = 1; ; attempt++) {
       const { link, attached } = RnLink.begin({ address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
@@ -62,22 +70,9 @@ describe('JOIN behind AUTH', () => {
   });
 
   it('LinkPool, as an operator uses it: a join made right after start() goes behind the first AUTH', async () => {
-    const env = await startInProcessRn(cleanups);
-    const gw = env.d.member('gateway');
-    const op = env.d.member('operator');
-    const gwLink = await RnLink.attach({ address: env.address, trust: env.trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
-    cleanups.push(() => gwLink.close());
-    gwLink.accept();
-    const [host, port] = env.address.split(':');
-    const proxy = new LinkProxy({ host: host!, port: Number(port) });
-    cleanups.push(() => proxy.stop());
-    const seen: string[] = [];
-    proxy.hook = (frame, dir) => {
-      seen.push(`${dir} ${frame[4]}`);
-      return [frame];
-    };
+    const { env, gw, op, seen, address } = await gatewayBehindProxy();
     const trust = env.d.trust();
-    trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [await proxy.start()] }]));
+    trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [address] }]));
     for (let attempt = 1; ; attempt++) {
       const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 1 });
       cleanups.push(() => pool.stop());

@@ -3,7 +3,9 @@
 // a round trip before OK; the RN, which reads frames in order, stitches it once AUTH has attached
 // the link. Checked on the wire through a framing proxy, against a real in-process RN.
 
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RendezvousNode } from '../../../src/rn/server.js';
 import { ErrorCode } from '../../../src/uzp/errors.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { RnLink, type Offer } from '../../../src/uzp/link/rn-link.js';
@@ -94,6 +96,45 @@ describe('JOIN behind AUTH', () => {
     expect(auth).toBeGreaterThanOrEqual(0);
     expect(seen[auth + 1]).toBe(`to-rn ${FrameType.CONTROL}`);
     expect(auth + 1).toBeLessThan(seen.indexOf(`from-rn ${FrameType.OK}`));
+  });
+
+  it('LinkPool: when another RN attaches first, the JOIN waiting behind a slow AUTH goes through that RN', async () => {
+    const env = await startInProcessRn(cleanups);
+    const gw = env.d.member('gateway');
+    const op = env.d.member('operator');
+    // RN A never answers (its AUTH waits until the attach timeout); RN B is a real RN of the same domain.
+    const silent: Socket[] = [];
+    const blackHole = createServer((sock) => silent.push(sock));
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    cleanups.push(() => (silent.forEach((x) => x.destroy()), new Promise<void>((r) => blackHole.close(() => r()))));
+    const addrA = `127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+    const rnB = env.d.member('rn').id;
+    const nodeB = new RendezvousNode({ trust: env.d.trust(), seed: rnB.seed });
+    const addrB = await nodeB.listen('127.0.0.1', 0);
+    cleanups.push(() => nodeB.close());
+    const trust = env.d.trust();
+    trust.setRnSet(env.d.rnSet([{ id: env.d.member('rn').id, addresses: [addrA] }, { id: rnB, addresses: [addrB] }]));
+    const gwLink = await RnLink.attach({ address: addrB, trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
+    cleanups.push(() => gwLink.close());
+    gwLink.accept();
+    for (let attempt = 1; ; attempt++) {
+      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 2 });
+      cleanups.push(() => pool.stop());
+      pool.start();
+      const slow = pool.attaching.find((l) => l.address === addrA);
+      expect(slow).toBeDefined();
+      expect(pool.attaching[0]).toBe(slow); // the JOIN goes behind A's AUTH first
+      try {
+        const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(6));
+        expect(stitch.id).toBeGreaterThan(0);
+        expect(slow!.attached).toBe(false); // B took it over; A is still waiting for its RN
+        expect(pool.links.map((l) => l.address)).toEqual([addrB]);
+        break;
+      } catch (e) {
+        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
+        pool.stop();
+      }
+    }
   });
 
   it('an attachment that fails rejects the join made on it with the same error, and nothing reaches the RN as a JOIN', async () => {

@@ -42,7 +42,7 @@ export interface Trim {
 }
 
 export interface MemoryTrimmerOptions {
-  /** The first check, after start-up work has settled (default 30 s). */
+  /** The first scheduled check (default 30 s); the owner may also call check() when it knows a burst ended. */
   readonly firstCheckMs?: number;
   /** Later checks (default 60 s). */
   readonly intervalMs?: number;

@@ -168,6 +168,14 @@ describe('uzpgw gateway as a process', () => {
     await waitForJsonLine(gateway, (v) => v.event === 'revocations.reloaded' && v.sessions_ended === 1);
   });
 
+  it('gives memory back once its start-up measurement is done: a memory.trimmed line with the RSS before and after', async () => {
+    await waitForJsonLine(gateway, (v) => v.event === 'attest.measured');
+    const t = await waitForJsonLine<{ rss_before_mb: number; rss_after_mb: number; pause_ms: number }>(gateway, (v) => v.event === 'memory.trimmed');
+    expect(t.rss_before_mb).toBeGreaterThan(10);
+    expect(t.rss_after_mb).toBeGreaterThan(10);
+    expect(t.pause_ms).toBeGreaterThanOrEqual(0);
+  });
+
   it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {
     // Prove the reader sees listeners at all: a listener in this test process must show up.
     const probe = createServer();

@@ -93,8 +93,8 @@ interface CachedLeaf {
 }
 
 /**
- * What one read takes and one hash step hashes. Files are hashed piece by piece with a read between
- * pieces, so the event loop turns every ~1.5 ms of hashing (BLAKE3 is pure JS, ~45 MB/s here): hashed
+ * What one read takes and one hash step hashes. Files are hashed piece by piece, the event loop
+ * turning between pieces, every ~1.5 ms of hashing (BLAKE3 is pure JS, ~45 MB/s here): hashed
  * whole, a 21 MB file held a gateway's event loop for ~450 ms, and a Modbus reply that arrived
  * meanwhile was judged a timeout (docs/BENCH.md "modbus-polls", 2026-12-06).
  */

@@ -257,15 +257,14 @@ export class BundleMeasurer {
     }
   }
 
-  /** A turn of the event loop now (setImmediate runs after the I/O poll phase). */
-  private async turn(): Promise<void> {
+  /**
+   * A turn of the event loop (setImmediate runs after the I/O poll phase) once SLICE_MS of work has
+   * passed since the last one (walking, Merkle roots, files whose leaves are cached).
+   */
+  private async breathe(): Promise<void> {
+    if (performance.now() - this.lastTurn < SLICE_MS) return;
     await new Promise((r) => setImmediate(r));
     this.lastTurn = performance.now();
-  }
-
-  /** A turn of the event loop once SLICE_MS of work has passed since the last one (walking, many small files). */
-  private async breathe(): Promise<void> {
-    if (performance.now() - this.lastTurn >= SLICE_MS) await this.turn();
   }
 }
 

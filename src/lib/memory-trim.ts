@@ -63,9 +63,13 @@ export class MemoryTrimmer {
   private cancel: (() => void) | null = null;
   private baseline: number | null = null;
   private readonly clock: Clock;
+  private readonly rss: () => number;
+  private readonly gc: () => void;
 
   constructor(private readonly o: MemoryTrimmerOptions = {}) {
     this.clock = o.clock ?? systemClock;
+    this.rss = o.rss ?? (() => process.memoryUsage.rss());
+    this.gc = o.gc ?? (() => v8Gc()({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
   }
 
   start(): void {
@@ -80,12 +84,11 @@ export class MemoryTrimmer {
 
   /** One check now: trims when the RSS has grown past the margin (or was never trimmed); returns the trim, if any. */
   check(): Trim | undefined {
-    const rss = this.o.rss ?? (() => process.memoryUsage.rss());
-    const before = rss();
+    const before = this.rss();
     if (this.baseline !== null && before - this.baseline <= (this.o.growthBytes ?? TRIM_GROWTH_BYTES)) return undefined;
     const t0 = performance.now();
-    (this.o.gc ?? (() => v8Gc()({ type: 'major', execution: 'sync', flavor: 'last-resort' })))();
-    const trim: Trim = { rssBefore: before, rssAfter: rss(), pauseMs: performance.now() - t0 };
+    this.gc();
+    const trim: Trim = { rssBefore: before, rssAfter: this.rss(), pauseMs: performance.now() - t0 };
     this.baseline = trim.rssAfter;
     this.o.onTrim?.(trim);
     return trim;

@@ -152,11 +152,10 @@ export async function joinGateway(connect: () => Promise<Session>, links: Pick<L
     try {
       return await connect();
     } catch (e) {
-      if (window.aborted && links.link === null) throw lastDown() ?? new LocalError(ErrorCode.LINK_CLOSED, 'no RN of the RN Set Statement reachable', { cause: e });
-      if (window.aborted) throw e;
       if (links.link === null) {
         // The JOIN went behind an AUTH that did not attach (that RN unreachable or refusing us): the
-        // managers go on with the other RNs of the set; join again once one is attached.
+        // managers go on with the other RNs of the set; join again once one is attached (ready()
+        // rejects at once when the window has ended).
         try {
           await links.ready(window);
         } catch {
@@ -164,7 +163,7 @@ export async function joinGateway(connect: () => Promise<Session>, links: Pick<L
         }
         continue;
       }
-      if (!isCodedError(e) || e.code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
+      if (window.aborted || !isCodedError(e) || e.code !== ErrorCode.PEER_NOT_ATTACHED) throw e;
     }
     await new Promise((r) => setTimeout(r, PEER_RETRY_MS));
   }

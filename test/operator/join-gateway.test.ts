@@ -23,6 +23,7 @@ function pool() {
     },
     ready(signal?: AbortSignal): Promise<RnLink> {
       if (attached !== null) return Promise.resolve(attached);
+      if (signal?.aborted) return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'aborted'));
       return new Promise((resolve, reject) => {
         waiters.push(() => resolve(attached!));
         signal?.addEventListener('abort', () => reject(new StateError(ErrorCode.LINK_CLOSED, 'aborted')), { once: true });

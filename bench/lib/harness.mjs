@@ -232,7 +232,8 @@ function attachRpc(proc) {
 let profileSeq = 0;
 export function profileArgs(name) {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${process.pid}-${++profileSeq}.cpuprofile`] : [];
+  const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
+  return [...extra, ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${process.pid}-${++profileSeq}.cpuprofile`] : [])];
 }
 
 /** A peer process (bench/lib/peer.mjs) with an IPC channel; resolves once it said "ready". */

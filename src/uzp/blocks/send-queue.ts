@@ -37,7 +37,12 @@ export class SendQueue {
   /**
    * Packs MSG frames into buf[off, limit): whole messages while they fit (coalescing), then at most
    * one fragment of the next message (FIN only on a message's last fragment). A fragment is started
-   * in the tail of a non-empty block only if at least MIN_FRAGMENT bytes fit. Returns the new offset.
+   * in the tail of a non-empty block only if at least MIN_FRAGMENT bytes fit, and not at all in a
+   * block at least half full when the whole message fits the next block: the receiver then gets it
+   * in one piece instead of copying two fragments together, at the price of a block that is at
+   * worst half empty (16 KiB messages in 32 KiB blocks went from every other message reassembled
+   * to none; the receiver's mark-compacts in the e2e-throughput bench from ~7 to ~2 per 64 MiB).
+   * Returns the new offset.
    */
   pack(buf: Uint8Array, off: number, limit: number): number {
     const start = off;
@@ -56,6 +61,7 @@ export class SendQueue {
         continue;
       }
       if (room === 0 || (room < MIN_FRAGMENT && off > start)) break;
+      if (2 * (off - start) >= limit - start && MSG_HEADER_LENGTH + remaining <= limit - start) break;
       off = writeMsgHeader(buf, off, m.channel, 0, room);
       buf.set(m.data.subarray(m.offset, m.offset + room), off);
       off += room;

@@ -47,6 +47,17 @@ export function relayFrameLength(payloadLength: number): number {
 /** The u32 length field at the start of every frame header. */
 const LENGTH_FIELD = 4;
 
+/**
+ * `reuse`: frames that span reads are assembled in one buffer the decoder keeps and reuses, so a
+ * frame handed to feed()'s visitor is valid only until the visitor returns (as are frames inside a
+ * chunk whose buffer the caller reuses: RnLink reads into one buffer). For a receiver that consumes
+ * each frame synchronously (an EP: it decrypts a RELAY payload into a fresh plaintext, and copies
+ * what it must keep); an RN forwards frames to other sockets, which keep them until written.
+ */
+export interface FrameDecoderOptions {
+  readonly reuse?: boolean;
+}
+
 export class FrameDecoder {
   private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
   private headerFill = 0;
@@ -54,9 +65,17 @@ export class FrameDecoder {
   private bodyFill = 0;
   private bodyType = 0;
   private failed: DecodeError | null = null;
+  private readonly reuse: boolean;
+  /** reuse mode: the assembly buffer, grown to the largest spanning frame seen (at most 4 + maxFrame). */
+  private assembly: Uint8Array | null = null;
 
   /** `maxFrame` bounds the length field (type + payload). */
-  constructor(private maxFrame: number) {}
+  constructor(
+    private maxFrame: number,
+    opts: FrameDecoderOptions = {},
+  ) {
+    this.reuse = opts.reuse === true;
+  }
 
   get limit(): number {
     return this.maxFrame;
@@ -73,14 +92,24 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds bytes; returns the frames completed by them. Throws DecodeError on a zero length or a
-   * frame over the cap (LINK_FRAME_TOO_LARGE) as soon as the 4 length bytes are in; after that the
-   * decoder stays failed and the link must be closed, since framing cannot be recovered on a byte
-   * stream.
+   * Feeds bytes; returns the frames completed by them (each in its own memory: not in reuse mode).
+   * Throws DecodeError on a zero length or a frame over the cap (LINK_FRAME_TOO_LARGE) as soon as
+   * the 4 length bytes are in; after that the decoder stays failed and the link must be closed,
+   * since framing cannot be recovered on a byte stream.
    */
   push(chunk: Uint8Array): Frame[] {
-    if (this.failed !== null) throw this.failed;
+    if (this.reuse) throw new TypeError('FrameDecoder: push() would return frames of a reused buffer; use feed()');
     const frames: Frame[] = [];
+    this.feed(chunk, (f) => void frames.push(f));
+    return frames;
+  }
+
+  /**
+   * Feeds bytes and hands each completed frame to `visit` as soon as it is complete, in order.
+   * Same errors as push(); an error thrown by `visit` stops the feed and propagates.
+   */
+  feed(chunk: Uint8Array, visit: (f: Frame) => void): void {
+    if (this.failed !== null) throw this.failed;
     let off = 0;
     while (off < chunk.length) {
       if (this.body === null) {
@@ -88,8 +117,9 @@ export class FrameDecoder {
         if (this.headerFill === 0 && chunk.length - off >= FRAME_HEADER_LENGTH) {
           const len = this.checkLength(readU32(chunk, off));
           if (chunk.length - off >= 4 + len) {
-            frames.push({ type: chunk[off + 4]!, payload: chunk.subarray(off + FRAME_HEADER_LENGTH, off + 4 + len), raw: chunk.subarray(off, off + 4 + len) });
-            off += 4 + len;
+            const end = off + 4 + len;
+            visit({ type: chunk[off + 4]!, payload: chunk.subarray(off + FRAME_HEADER_LENGTH, end), raw: chunk.subarray(off, end) });
+            off = end;
             continue;
           }
         }
@@ -103,12 +133,12 @@ export class FrameDecoder {
         const len = readU32(this.header, 0);
         this.headerFill = 0;
         if (len === 1) {
-          frames.push({ type: this.header[4]!, payload: new Uint8Array(0), raw: this.header.slice() });
+          visit({ type: this.header[4]!, payload: new Uint8Array(0), raw: this.header.slice() });
           continue;
         }
         // The header is kept in front of the body so that `raw` needs no second copy.
         this.bodyType = this.header[4]!;
-        this.body = new Uint8Array(4 + len);
+        this.body = this.bodyBuffer(4 + len);
         this.body.set(this.header);
         this.bodyFill = FRAME_HEADER_LENGTH;
       }
@@ -117,12 +147,21 @@ export class FrameDecoder {
       this.bodyFill += n;
       off += n;
       if (this.bodyFill === this.body.length) {
-        frames.push({ type: this.bodyType, payload: this.body.subarray(FRAME_HEADER_LENGTH), raw: this.body });
+        const body = this.body;
         this.body = null;
         this.bodyFill = 0;
+        visit({ type: this.bodyType, payload: body.subarray(FRAME_HEADER_LENGTH), raw: body });
       }
     }
-    return frames;
+  }
+
+  /** A fresh buffer per frame, or in reuse mode a view of the assembly buffer (grown by doubling). */
+  private bodyBuffer(n: number): Uint8Array {
+    if (!this.reuse) return new Uint8Array(n);
+    if (this.assembly === null || this.assembly.length < n) {
+      this.assembly = new Uint8Array(Math.min(Math.max(n, 2 * (this.assembly?.length ?? 0)), 4 + this.maxFrame));
+    }
+    return this.assembly.subarray(0, n);
   }
 
   private checkLength(len: number): number {

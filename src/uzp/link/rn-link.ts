@@ -28,6 +28,9 @@ import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './s
 
 export type { Offer, RnLinkEvents, RnLinkOptions };
 
+/** The socket's one read buffer (libuv's default read size for a stream). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   readonly cid: Uint8Array;
   readonly address: string;
@@ -36,7 +39,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private state: 'attaching' | 'attached' | 'closed' = 'attaching';
   private readonly socket: Socket;
   private readonly writer: Writer;
-  private readonly decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH);
+  // Reads land in one buffer and frames that span reads in one more (FrameDecoder reuse mode): the
+  // EP consumes every frame before the next read, and receiving allocates nothing per read.
+  private readonly decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
   private readonly clock: Clock;
   private readonly initiator: AttachInitiator;
   private channel: LinkChannel | null = null;
@@ -78,7 +83,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     const pcertId = decodeEnvelope(p, opts.identity.pcert).objectId;
     this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert: opts.identity.pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
     const { host, port } = parseAddress(opts.address, 'RN address');
-    this.socket = connect({ host, port, noDelay: true });
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
+    });
     this.writer = corkingWriter(this.socket);
   }
 
@@ -146,8 +156,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
       this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
       this.socket.on('connect', () => this.write(encodeFrame(FrameType.HELLO, this.initiator.hello())));
-      // Plain Uint8Array views (no copy): payloads handed to callers are not Buffers.
-      this.socket.on('data', (chunk: Buffer) => this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
       this.socket.on('drain', () => {
         for (const s of this.stitches.values()) s.drained();
       });
@@ -163,18 +171,27 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     return this.writer.write(b);
   }
 
-  private onData(chunk: Uint8Array): void {
+  /**
+   * `n` bytes were read into `buf`, the read buffer: every frame is used (or copied) before this
+   * returns. Always true: keep reading (node:net onread).
+   */
+  private onData(buf: Uint8Array, n: number): boolean {
+    // Plain Uint8Array views: payloads handed to callers are not Buffers.
+    const chunk = new Uint8Array(buf.buffer, buf.byteOffset, n);
     try {
       this.lastFrameAt = this.clock.now();
-      for (const f of this.decoder.push(chunk)) {
-        if (this.state === 'closed') return;
-        if (this.state === 'attaching') this.onAttachFrame(f);
-        else this.onFrame(f);
-      }
+      this.decoder.feed(chunk, this.visitFrame);
     } catch (e) {
       this.shutdown(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }), false);
     }
+    return true;
   }
+
+  private readonly visitFrame = (f: Frame): void => {
+    if (this.state === 'closed') return;
+    if (this.state === 'attaching') this.onAttachFrame({ type: f.type, payload: f.payload.slice(), raw: f.raw }); // rare: kept by the attach state
+    else this.onFrame(f);
+  };
 
   private onAttachFrame(f: Frame): void {
     switch (f.type) {
@@ -220,7 +237,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       const r = decodeRelay(f.payload);
       const s = this.stitches.get(r.stitchId);
       this.stats.relayIn++;
-      if (s === undefined || !s.deliver(r.payload)) this.stats.relayDropped++;
+      if (s === undefined || !s.deliver(r.payload, true)) this.stats.relayDropped++;
       return;
     }
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)}`);

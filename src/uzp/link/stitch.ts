@@ -38,8 +38,13 @@ export interface Stitch {
   readonly closed: boolean;
   /** Queues one RELAY frame; false means the socket buffer is full: wait for onDrain. */
   send(payload: Uint8Array): boolean;
-  /** One consumer; payloads that arrived before it was set are delivered on set. */
-  onPayload(cb: (payload: Uint8Array) => void): void;
+  /**
+   * One consumer; payloads that arrived before it was set are delivered on set. A consumer that
+   * uses each payload synchronously and keeps no reference to it says `{ transient: true }`: it may
+   * then get views into the link's read buffer, valid only until it returns. Any other consumer
+   * gets payloads of its own.
+   */
+  onPayload(cb: (payload: Uint8Array) => void, opts?: PayloadOptions): void;
   /** `error` is undefined when this side closed (close() / reject()), else a StitchClosedError. */
   onClose(cb: (error?: StitchClosedError) => void): void;
   onDrain(cb: () => void): void;
@@ -47,6 +52,10 @@ export interface Stitch {
   close(): void;
   /** The session found this path dead (PoR): have the link check its RN now. */
   suspect(): void;
+}
+
+export interface PayloadOptions {
+  readonly transient?: boolean;
 }
 
 /** What a stitch needs from its link. */
@@ -61,6 +70,7 @@ export interface StitchHost {
 
 export class LinkStitch implements Stitch {
   private payloadCb: ((p: Uint8Array) => void) | null = null;
+  private payloadTransient = false;
   private readonly closeCbs: ((e?: StitchClosedError) => void)[] = [];
   private readonly drainCbs: (() => void)[] = [];
   private early: Uint8Array[] = [];
@@ -95,8 +105,9 @@ export class LinkStitch implements Stitch {
     return this.host.sendRelay(this.id, payload);
   }
 
-  onPayload(cb: (payload: Uint8Array) => void): void {
+  onPayload(cb: (payload: Uint8Array) => void, opts?: PayloadOptions): void {
     this.payloadCb = cb;
+    this.payloadTransient = opts?.transient === true;
     const early = this.early;
     this.early = [];
     for (const p of early) cb(p);
@@ -128,15 +139,18 @@ export class LinkStitch implements Stitch {
 
   // ---- called by the link ----
 
-  /** A RELAY payload for this stitch. Before a consumer exists, keep a bounded few (drop beyond). */
-  deliver(payload: Uint8Array): boolean {
+  /**
+   * A RELAY payload for this stitch. Before a consumer exists, keep a bounded few (drop beyond).
+   * `transient`: a view into the link's read buffer, copied for anyone who may keep it.
+   */
+  deliver(payload: Uint8Array, transient = false): boolean {
     if (this.isClosed) return false;
     if (this.payloadCb !== null) {
-      this.payloadCb(payload);
+      this.payloadCb(transient && !this.payloadTransient ? payload.slice() : payload);
       return true;
     }
     if (this.early.length >= this.earlyMax) return false;
-    this.early.push(payload);
+    this.early.push(transient ? payload.slice() : payload);
     return true;
   }
 

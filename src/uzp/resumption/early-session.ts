@@ -66,12 +66,13 @@ function finishedGate(stitch: StitchPort, verify: (fin: Uint8Array) => boolean):
     id: stitch.id,
     ...(stitch.rnCid !== undefined ? { rnCid: stitch.rnCid } : {}),
     send: (p) => stitch.send(p),
-    onPayload: (cb) =>
+    // The session's own consumer is transient (it keeps no payload); verify() gets a copy it may keep.
+    onPayload: (cb, opts) =>
       stitch.onPayload((p) => {
         if (state === 'open') return cb(p);
         if (state === 'failed') return;
-        state = verify(p) ? 'open' : 'failed';
-      }),
+        state = verify(p.slice()) ? 'open' : 'failed';
+      }, opts),
     onClose: (cb) => stitch.onClose(cb),
     onDrain: (cb) => stitch.onDrain(cb),
     close: () => stitch.close(),

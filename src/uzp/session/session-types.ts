@@ -14,7 +14,12 @@ export interface StitchPort {
   /** CID of the RN carrying the stitch (PoR binds it, draft §12.1); absent on test stitches. */
   readonly rnCid?: Uint8Array;
   send(payload: Uint8Array): boolean;
-  onPayload(cb: (payload: Uint8Array) => void): void;
+  /**
+   * `transient`: cb uses each payload synchronously and keeps no reference, so the stitch may pass
+   * views into a reused read buffer (src/uzp/link/stitch.ts Stitch.onPayload); otherwise each
+   * payload is the consumer's own.
+   */
+  onPayload(cb: (payload: Uint8Array) => void, opts?: { readonly transient?: boolean }): void;
   onClose(cb: (error?: Error) => void): void;
   onDrain(cb: () => void): void;
   close(): void;

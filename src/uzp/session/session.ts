@@ -131,7 +131,8 @@ export class Session extends EventEmitter implements ChannelHost {
     this.stitch = stitch;
     this.failover?.stitched(stitch.rnCid, this.failover.generation);
     this.blocked = false;
-    stitch.onPayload((p) => this.receive(p));
+    // receive() only opens the block into a fresh plaintext: the ciphertext may be a transient view.
+    stitch.onPayload((p) => this.receive(p), { transient: true });
     stitch.onDrain(() => {
       this.blocked = false;
       this.schedulePump();

@@ -40,7 +40,8 @@ export class StandbySlot {
   hold(sb: Standby): void {
     this.drop();
     this.held = sb;
-    sb.stitch.onPayload((p) => this.events.payload(sb.stitch, p));
+    // The session opens a standby's blocks at once (Session.onStandbyPayload) and keeps none.
+    sb.stitch.onPayload((p) => this.events.payload(sb.stitch, p), { transient: true });
     sb.stitch.onClose(() => {
       if (!this.holds(sb.stitch)) return;
       this.held = undefined;

@@ -95,6 +95,27 @@ describe('BlockEngine: delivery', () => {
     expect(frames[1]![0]).toMatchObject({ type: 'msg', channel: 2, fin: false });
   });
 
+  it('does not split a message the next block holds whole once the current block is half full', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 4000 } });
+    for (let i = 0; i < 3; i++) p.a.engine.send(1, bytes(2100, i)); // 2110 each: one per block, none split
+    const blocks = p.a.engine.poll();
+    expect(blocks.map((b) => decodeFrames(openFromA(b)))).toEqual([0, 1, 2].map((i) => [{ type: 'msg', channel: 1, fin: true, channelClose: false, data: bytes(2100, i) }]));
+    for (const b of blocks) p.b.engine.receive(b);
+    expect(p.b.delivered.map((d) => d.data)).toEqual([0, 1, 2].map((i) => bytes(2100, i)));
+  });
+
+  it('still fills a block less than half full with a fragment of the next message', () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 4000 } });
+    p.a.engine.send(1, bytes(1500, 1)); // 1510 used: under half, 2480 of the next message follow
+    p.a.engine.send(2, bytes(3000, 2));
+    const frames = p.a.engine.poll().map((b) => decodeFrames(openFromA(b)));
+    expect(frames[0]!.map((f) => (f.type === 'msg' ? [f.channel, f.fin, f.data.length] : f.type))).toEqual([
+      [1, true, 1500],
+      [2, false, 2480],
+    ]);
+    expect(frames[1]!.map((f) => (f.type === 'msg' ? [f.channel, f.fin, f.data.length] : f.type))).toEqual([[2, true, 520]]);
+  });
+
   it('a message above maxMessageBytes being reassembled is a protocol error that closes the receiver', () => {
     const p = new Pair({ limitsA: { maxBlockPlaintext: 1024, maxMessageBytes: 8192 }, limitsB: { maxBlockPlaintext: 1024, maxMessageBytes: 4096 } });
     p.a.engine.send(1, bytes(100, 1));

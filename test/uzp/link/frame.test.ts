@@ -56,6 +56,43 @@ describe('link framing', () => {
     );
   });
 
+  it('reuse mode: feed() hands over the same frames through one read buffer reused for every chunk (property)', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(4000), { maxLength: 12 }), (frames, cuts) => {
+        const wire = concat(...frames.map((f) => encodeFrame(f.type, f.payload)));
+        const d = new FrameDecoder(1024, { reuse: true });
+        const read = new Uint8Array(wire.length); // as RnLink's socket: every chunk lands at the start of one buffer
+        const got: [number, string, string][] = [];
+        for (const c of split(wire, cuts)) {
+          read.set(c);
+          // Copied out inside the visitor: that is all reuse mode promises.
+          d.feed(read.subarray(0, c.length), (f) => void got.push([f.type, toHex(f.payload), toHex(f.raw)]));
+          read.fill(0xee); // the next read overwrites the buffer
+        }
+        expect(got).toEqual(frames.map((f) => [f.type, toHex(f.payload), toHex(encodeFrame(f.type, f.payload))]));
+      }),
+    );
+  });
+
+  it('reuse mode: frames that span reads share one assembly buffer, and push() is refused', () => {
+    const d = new FrameDecoder(1024, { reuse: true });
+    const a = encodeFrame(1, new Uint8Array(100).fill(1));
+    const b = encodeFrame(2, new Uint8Array(60).fill(2));
+    const seen: Frame[] = [];
+    d.feed(a.subarray(0, 50), (f) => void seen.push(f));
+    d.feed(concat(a.subarray(50), b.subarray(0, 30)), (f) => void seen.push(f));
+    d.feed(b.subarray(30), (f) => void seen.push(f));
+    expect(seen.map((f) => f.type)).toEqual([1, 2]);
+    expect(seen[0]!.raw.buffer).toBe(seen[1]!.raw.buffer); // the second overwrote the first: views only
+    expect(toHex(seen[1]!.raw)).toBe(toHex(b));
+    expect(() => d.push(a)).toThrow(TypeError);
+    // Without reuse every spanning frame has its own memory.
+    const own = new FrameDecoder(1024);
+    const frames = [...own.push(a.subarray(0, 50)), ...own.push(concat(a.subarray(50), b.subarray(0, 30))), ...own.push(b.subarray(30))];
+    expect(frames[0]!.raw.buffer).not.toBe(frames[1]!.raw.buffer);
+    expect(toHex(frames[0]!.raw)).toBe(toHex(a));
+  });
+
   it('handles a stream fed one byte at a time', () => {
     const wire = concat(encodeFrame(1, Uint8Array.of(1, 2, 3)), encodeFrame(2, new Uint8Array(0)), encodeFrame(3, new Uint8Array(100).fill(7)));
     const d = new FrameDecoder(1024);

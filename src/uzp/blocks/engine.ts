@@ -13,6 +13,7 @@ import { WALK_HAS_CLOSE, walkFrames, type FrameVisitor } from './frames.js';
 import { resolveLimits, type BlockLimits } from './limits.js';
 import { newStats, type BlockEngineInspection, type BlockEngineOptions, type BlockEngineStats } from './engine-types.js';
 import { BlockOpener, DROP_DUPLICATE } from './opener.js';
+import { joinBlock, type SealedBlock } from './protect.js';
 import { BlockSealer } from './sealer.js';
 import { BlockSender } from './sender.js';
 import { Reassembly } from './reassembly.js';
@@ -144,9 +145,12 @@ export class BlockEngine implements FrameVisitor {
 
   // ---------------------------------------------------------------- output
 
-  /** Blocks to transmit now: due ack, due retransmissions, then new data packed from the queue. */
-  poll(): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /**
+   * Blocks to transmit now: due ack, due retransmissions, then new data packed from the queue; each
+   * as its pieces (SealedBlock), which a link writes one after the other without joining them.
+   */
+  pollPieces(): SealedBlock[] {
+    const out: SealedBlock[] = [];
     const now = this.o.now();
     const ackDue = this.recv.ackDeadline;
     if (ackDue !== undefined && now >= ackDue) this.emitAck(out, now);
@@ -158,7 +162,12 @@ export class BlockEngine implements FrameVisitor {
     return out;
   }
 
-  private emitAck(out: Uint8Array[], now: number): void {
+  /** pollPieces() with every block in one buffer: for callers that handle blocks as bytes (tests, tools). */
+  poll(): Uint8Array[] {
+    return this.pollPieces().map(joinBlock);
+  }
+
+  private emitAck(out: SealedBlock[], now: number): void {
     if (this.recv.largest < 0) {
       this.recv.ackDeadline = undefined;
       return;

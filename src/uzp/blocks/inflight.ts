@@ -3,11 +3,12 @@
 // block at the bottom holds the window until it is acknowledged (in-order delivery needs it anyway).
 
 import { PACKET_THRESHOLD } from './constants.js';
+import type { SealedBlock } from './protect.js';
 
 export interface SentBlock {
   readonly number: number;
   /** The bytes on the wire; replaced when a retransmission reseals under a newer key. */
-  block: Uint8Array;
+  block: SealedBlock;
   /** Key generation that sealed `block`. */
   generation: number;
   /**

@@ -7,7 +7,7 @@ import type { AeadAlgorithm, CryptoProvider } from '../crypto/provider.js';
 import { AEAD_NONCE_LENGTH } from '../crypto/provider.js';
 import { blockType, CLOSE_HEADER_LENGTH, SPACE_DATA } from './constants.js';
 import { writeClose } from './frames.js';
-import { AdTemplate, deriveKeyMaterial, sealBlock } from './protect.js';
+import { AdTemplate, deriveKeyMaterial, joinBlock, sealBlock } from './protect.js';
 
 export interface LoneCloseKeys {
   readonly aead: AeadAlgorithm;
@@ -22,5 +22,5 @@ export function sealLoneClose(p: CryptoProvider, k: LoneCloseKeys, code: number)
   const plaintext = new Uint8Array(CLOSE_HEADER_LENGTH);
   writeClose(plaintext, 0, code, new Uint8Array(0));
   const km = deriveKeyMaterial(p, k.aead, k.sendSecret, 0);
-  return sealBlock(km, new AdTemplate(k.adContext, k.direction), new Uint8Array(AEAD_NONCE_LENGTH), blockType(SPACE_DATA, 0), 0, plaintext);
+  return joinBlock(sealBlock(km, new AdTemplate(k.adContext, k.direction), new Uint8Array(AEAD_NONCE_LENGTH), blockType(SPACE_DATA, 0), 0, plaintext));
 }

@@ -9,7 +9,7 @@
 
 import type { Aead, AeadAlgorithm, CryptoProvider } from '../crypto/provider.js';
 import { AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH } from '../crypto/provider.js';
-import { utf8, writeU32 } from '../bytes.js';
+import { concat, utf8, writeU32 } from '../bytes.js';
 import { trafficKey } from '../keyschedule.js';
 import { AD_CONTEXT_LENGTH, BLOCK_HEADER_LENGTH, BLOCK_SPACE_BIT, LABEL_ACK, LABEL_DATA, SPACE_ACK, SPACE_DATA } from './constants.js';
 import { writeU64 } from './ack.js';
@@ -66,14 +66,32 @@ export function fillNonce(out: Uint8Array, iv: Uint8Array, type: number, number:
 }
 
 /**
- * Seals one block: the single AEAD call per block, straight into the block's buffer behind the
- * room left for the header (Aead.seal headroom), so no second copy of the sealed bytes is made.
+ * A sealed block as the pieces it was made of: its header, then the AEAD's output pieces
+ * (Aead.sealPieces: node:crypto gives ciphertext and tag apart). On the wire they follow each other;
+ * the link writes them as they are, so a block is never copied into one buffer on the way out.
  */
-export function sealBlock(km: KeyMaterial, ad: AdTemplate, nonce: Uint8Array, type: number, number: number, plaintext: Uint8Array): Uint8Array {
-  const block = km.aead.seal(fillNonce(nonce, km.iv, type, number), plaintext, ad.for(type, number), BLOCK_HEADER_LENGTH);
-  block[0] = type;
-  writeU64(block, 1, number);
-  return block;
+export type SealedBlock = readonly Uint8Array[];
+
+/** Seals one block: the single AEAD call per block. */
+export function sealBlock(km: KeyMaterial, ad: AdTemplate, nonce: Uint8Array, type: number, number: number, plaintext: Uint8Array): SealedBlock {
+  const pieces = km.aead.sealPieces(fillNonce(nonce, km.iv, type, number), plaintext, ad.for(type, number));
+  const header = new Uint8Array(BLOCK_HEADER_LENGTH);
+  header[0] = type;
+  writeU64(header, 1, number);
+  pieces.unshift(header);
+  return pieces;
+}
+
+/** Bytes of a sealed block on the wire. */
+export function blockLength(b: SealedBlock): number {
+  let n = 0;
+  for (const piece of b) n += piece.length;
+  return n;
+}
+
+/** A sealed block in one buffer (the rare paths: a reseal, a lone CLOSE, a stitch without piece writes). */
+export function joinBlock(b: SealedBlock): Uint8Array {
+  return b.length === 1 ? b[0]! : concat(...b);
 }
 
 /** Opens a block whose header the caller already parsed; null when the tag does not verify. */

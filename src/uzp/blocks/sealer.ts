@@ -7,7 +7,7 @@ import { AEAD_NONCE_LENGTH } from '../crypto/provider.js';
 import { blockType, SPACE_DATA, type Space } from './constants.js';
 import type { SentBlock } from './inflight.js';
 import { SendKeys } from './keys.js';
-import { AdTemplate, openBlock, sealBlock } from './protect.js';
+import { AdTemplate, joinBlock, openBlock, sealBlock, type SealedBlock } from './protect.js';
 
 export class BlockSealer {
   readonly keys: SendKeys;
@@ -36,7 +36,7 @@ export class BlockSealer {
    * Seals `pt` as block (space, number) under the current key; undefined at the hard limit.
    * `fresh`: a data block sealed for the first time, whose ack will confirm the key.
    */
-  seal(space: Space, number: number, pt: Uint8Array, fresh: boolean): Uint8Array | undefined {
+  seal(space: Space, number: number, pt: Uint8Array, fresh: boolean): SealedBlock | undefined {
     const k = this.keys;
     if ((k.sealed >= this.softLimit || this.updateRequested) && k.confirmed) {
       k.update();
@@ -58,7 +58,8 @@ export class BlockSealer {
    */
   reseal(b: SentBlock): boolean | null {
     const old = this.keys.material(b.generation);
-    const pt = old === undefined ? null : openBlock(old, this.ad, this.nonce, b.block[0]!, b.number, b.block);
+    const bytes = joinBlock(b.block);
+    const pt = old === undefined ? null : openBlock(old, this.ad, this.nonce, bytes[0]!, b.number, bytes);
     if (pt === null) return null;
     const block = this.seal(SPACE_DATA, b.number, pt, false);
     if (block === undefined) return false;

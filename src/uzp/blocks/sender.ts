@@ -13,6 +13,7 @@ import type { BlockEngineOptions, BlockEngineStats } from './engine-types.js';
 import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
 import type { BlockLimits } from './limits.js';
+import { blockLength, type SealedBlock } from './protect.js';
 import { RttEstimator } from './rtt.js';
 import type { BlockSealer } from './sealer.js';
 import { SendQueue } from './send-queue.js';
@@ -31,7 +32,7 @@ export class BlockSender implements AckSink {
   /** The engine closed: pack nothing more (onWritable may close it in the middle of packNew). */
   private stopped = false;
   /** One-shot CLOSE to the peer after a local failure (not retransmitted). */
-  private finalBlock: Uint8Array | undefined;
+  private finalBlock: SealedBlock | undefined;
 
   constructor(
     private readonly l: BlockLimits,
@@ -74,7 +75,7 @@ export class BlockSender implements AckSink {
   }
 
   /** Due retransmissions, then new data packed from the queue. */
-  transmit(out: Uint8Array[], now: number): UzpError | undefined {
+  transmit(out: SealedBlock[], now: number): UzpError | undefined {
     const rto = this.inflight.earliestDeadline;
     if (rto !== undefined && now >= rto) {
       const err = this.retransmitDue(out, now);
@@ -84,7 +85,7 @@ export class BlockSender implements AckSink {
   }
 
   /** Seals an ACK frame as the next block of the ack space. */
-  sendAck(out: Uint8Array[], ack: Uint8Array): UzpError | undefined {
+  sendAck(out: SealedBlock[], ack: Uint8Array): UzpError | undefined {
     const block = this.seal(SPACE_ACK, this.nextAckNumber, ack, false);
     if (block === undefined) return this.keyLimitError();
     this.nextAckNumber++;
@@ -93,20 +94,20 @@ export class BlockSender implements AckSink {
   }
 
   /** The one-shot CLOSE sealed by seal() after a failure, if any. */
-  flushFinal(out: Uint8Array[]): void {
+  flushFinal(out: SealedBlock[]): void {
     if (this.finalBlock === undefined) return;
     this.emit(out, this.finalBlock);
     this.finalBlock = undefined;
   }
 
-  private emit(out: Uint8Array[], block: Uint8Array): void {
+  private emit(out: SealedBlock[], block: SealedBlock): void {
     out.push(block);
     this.stats.blocksSent++;
-    this.stats.bytesSent += block.length;
+    this.stats.bytesSent += blockLength(block);
   }
 
   /** Seals under the current send key (BlockSealer); undefined at the hard limit. */
-  private seal(space: Space, number: number, pt: Uint8Array, fresh: boolean): Uint8Array | undefined {
+  private seal(space: Space, number: number, pt: Uint8Array, fresh: boolean): SealedBlock | undefined {
     const block = this.sealer.seal(space, number, pt, fresh);
     this.afterSeal();
     return block;
@@ -126,7 +127,7 @@ export class BlockSender implements AckSink {
     return new ProtocolError(ErrorCode.SESSION_KEY_LIMIT, `block engine: ${sealed} blocks sealed under one key without a confirmed key update`, 'local');
   }
 
-  private packNew(out: Uint8Array[], now: number): UzpError | undefined {
+  private packNew(out: SealedBlock[], now: number): UzpError | undefined {
     const max = this.l.maxBlockPlaintext;
     while (!this.stopped && this.inflight.windowOpen) {
       const wantClose = this.closeReason !== undefined && !this.closeSent;
@@ -168,7 +169,7 @@ export class BlockSender implements AckSink {
     return undefined;
   }
 
-  private retransmitDue(out: Uint8Array[], now: number): UzpError | undefined {
+  private retransmitDue(out: SealedBlock[], now: number): UzpError | undefined {
     const f = this.inflight;
     let earliest: number | undefined;
     for (let n = f.base; n < f.next; n++) {

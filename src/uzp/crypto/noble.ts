@@ -23,7 +23,6 @@ import {
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Generate,
-  checkHeadroom,
 } from './shared.js';
 import {
   AEAD_KEY_LENGTH,
@@ -88,17 +87,15 @@ class NobleAead implements Aead {
   private cipher(nonce: Uint8Array, ad: Uint8Array) {
     return this.algorithm === 'chacha20-poly1305' ? chacha20poly1305(this.key, nonce, ad) : gcm(this.key, nonce, ad);
   }
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, headroom = 0): Uint8Array {
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
     checkLength(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
     checkBytes(plaintext, 'aead plaintext');
     checkBytes(ad, 'aead associated data');
-    checkHeadroom(headroom);
     // RFC 8439 §2.8 / SP 800-38D: output is ciphertext || 16-byte tag (draft §6.1: full tag).
-    const sealed = this.cipher(nonce, ad).encrypt(plaintext);
-    if (headroom === 0) return sealed;
-    const out = new Uint8Array(headroom + sealed.length);
-    out.set(sealed, headroom);
-    return out;
+    return this.cipher(nonce, ad).encrypt(plaintext);
+  }
+  sealPieces(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array[] {
+    return [this.seal(nonce, plaintext, ad)];
   }
   open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {
     if (!(nonce instanceof Uint8Array) || !(sealed instanceof Uint8Array) || !(ad instanceof Uint8Array)) return null;

@@ -39,7 +39,6 @@ import {
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Generate,
-  checkHeadroom,
 } from './shared.js';
 import {
   AEAD_KEY_LENGTH,
@@ -196,22 +195,28 @@ class NodeAead implements Aead {
     readonly algorithm: AeadAlgorithm,
     private readonly key: Buffer,
   ) {}
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, headroom = 0): Uint8Array {
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+    const [ct, tag] = this.sealPieces(nonce, plaintext, ad);
+    // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
+    const out = Buffer.allocUnsafeSlow(ct!.length + AEAD_TAG_LENGTH);
+    out.set(ct!);
+    out.set(tag!, ct!.length);
+    return u8(out);
+  }
+  sealPieces(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array[] {
     checkLength(nonce, AEAD_NONCE_LENGTH, 'aead nonce');
-    checkHeadroom(headroom);
     checkBytes(plaintext, 'aead plaintext');
     checkBytes(ad, 'aead associated data');
     const c = createCipheriv(this.algorithm, this.key, nonce, { authTagLength: AEAD_TAG_LENGTH } as never) as ReturnType<
       typeof createCipheriv
     > & { setAAD(b: Uint8Array, o?: object): void; getAuthTag(): Buffer };
     c.setAAD(ad, { plaintextLength: plaintext.length });
-    // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
-    const out = Buffer.allocUnsafeSlow(headroom + plaintext.length + AEAD_TAG_LENGTH);
-    out.fill(0, 0, headroom);
-    const n = c.update(plaintext).copy(out, headroom);
-    c.final();
-    c.getAuthTag().copy(out, headroom + n);
-    return u8(out);
+    // update() returns a buffer of its own (not Buffer's shared pool) holding exactly the
+    // ciphertext; final() adds nothing for these two stream-mode AEADs.
+    const ct = c.update(plaintext);
+    const rest = c.final();
+    const tag = c.getAuthTag();
+    return rest.length === 0 ? [u8(ct), u8(tag)] : [u8(ct), u8(rest), u8(tag)];
   }
   open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {
     if (!(nonce instanceof Uint8Array) || !(sealed instanceof Uint8Array) || !(ad instanceof Uint8Array)) return null;

@@ -32,11 +32,14 @@ export interface KeyPair {
 /** An AEAD bound to one key. `open` returns null on authentication failure (no exception on the hot path). */
 export interface Aead {
   readonly algorithm: AeadAlgorithm;
+  /** Returns ciphertext || 16-byte tag. */
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
   /**
-   * Returns ciphertext || 16-byte tag, after `headroom` zero bytes (default 0) that the caller may
-   * fill with its own header: a block is sealed straight into its final buffer (blocks/protect.ts).
+   * The same bytes as seal(), in a fresh array of the pieces the library produced them in
+   * (node:crypto: ciphertext, then tag; @noble: one piece). A writer that sends the pieces as they
+   * are saves joining them: one allocation and one copy of every block (blocks/protect.ts).
    */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, headroom?: number): Uint8Array;
+  sealPieces(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array[];
   /** Takes ciphertext || tag; returns plaintext or null when the tag does not verify. */
   open(nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null;
 }

@@ -43,13 +43,6 @@ export function checkBytes(b: unknown, what: string): asserts b is Uint8Array {
   if (!(b instanceof Uint8Array)) throw new CryptoError(`${what}: expected bytes, got ${b === null ? 'null' : typeof b}`);
 }
 
-/** The bytes an AEAD seal leaves in front of its output for the caller's header (Aead.seal). */
-const MAX_HEADROOM = 64;
-
-export function checkHeadroom(h: unknown): asserts h is number {
-  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0 || h > MAX_HEADROOM) throw new CryptoError(`aead headroom: an integer in 0..${MAX_HEADROOM}, got ${String(h)}`);
-}
-
 export function checkAeadAlgorithm(a: unknown): asserts a is AeadAlgorithm {
   if (a !== 'chacha20-poly1305' && a !== 'aes-256-gcm') throw new CryptoError(`unsupported AEAD algorithm ${JSON.stringify(a)}`);
 }

@@ -369,12 +369,20 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   // ---- StitchHost ----
 
-  sendRelay(stitchId: number, payload: Uint8Array): boolean {
+  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[]): boolean {
     if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed');
     this.stats.relayOut++;
-    // Header and payload go out separately (one writev under the cork): no copy of the block.
-    this.write(relayFrameHeader(stitchId, payload.length));
-    return this.write(payload);
+    // Header and payload (or the payload's pieces: a sealed block's header, ciphertext and tag) go
+    // out separately, in one writev under the cork: the block is never copied into one buffer.
+    if (payload instanceof Uint8Array) {
+      this.write(relayFrameHeader(stitchId, payload.length));
+      return this.write(payload);
+    }
+    let n = 0;
+    for (const p of payload) n += p.length;
+    let ok = this.write(relayFrameHeader(stitchId, n));
+    for (const p of payload) ok = this.write(p);
+    return ok;
   }
 
   releaseStitch(stitchId: number): void {

@@ -38,6 +38,8 @@ export interface Stitch {
   readonly closed: boolean;
   /** Queues one RELAY frame; false means the socket buffer is full: wait for onDrain. */
   send(payload: Uint8Array): boolean;
+  /** send() of the payload made of `pieces` in order (a sealed block), written without joining them. */
+  sendPieces(pieces: readonly Uint8Array[]): boolean;
   /**
    * One consumer; payloads that arrived before it was set are delivered on set. A consumer that
    * uses each payload synchronously and keeps no reference to it says `{ transient: true }`: it may
@@ -62,7 +64,8 @@ export interface PayloadOptions {
 export interface StitchHost {
   readonly maxPayload: number;
   readonly rnCid: Uint8Array;
-  sendRelay(stitchId: number, payload: Uint8Array): boolean;
+  /** One RELAY frame whose payload is `payload`, or the pieces of one payload in order. */
+  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[]): boolean;
   /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
   releaseStitch(stitchId: number): void;
   probe(): void;
@@ -98,9 +101,19 @@ export class LinkStitch implements Stitch {
   }
 
   send(payload: Uint8Array): boolean {
+    return this.relay(payload, payload.length);
+  }
+
+  sendPieces(pieces: readonly Uint8Array[]): boolean {
+    let n = 0;
+    for (const p of pieces) n += p.length;
+    return this.relay(pieces, n);
+  }
+
+  private relay(payload: Uint8Array | readonly Uint8Array[], length: number): boolean {
     if (this.isClosed) throw new StateError(ErrorCode.LINK_CLOSED, `stitch ${this.id}: closed`);
-    if (payload.length > this.host.maxPayload) {
-      throw new StateError(ErrorCode.LINK_FRAME_TOO_LARGE, `stitch ${this.id}: payload of ${payload.length} bytes exceeds ${this.host.maxPayload}`);
+    if (length > this.host.maxPayload) {
+      throw new StateError(ErrorCode.LINK_FRAME_TOO_LARGE, `stitch ${this.id}: payload of ${length} bytes exceeds ${this.host.maxPayload}`);
     }
     return this.host.sendRelay(this.id, payload);
   }

@@ -66,6 +66,7 @@ function finishedGate(stitch: StitchPort, verify: (fin: Uint8Array) => boolean):
     id: stitch.id,
     ...(stitch.rnCid !== undefined ? { rnCid: stitch.rnCid } : {}),
     send: (p) => stitch.send(p),
+    ...(stitch.sendPieces !== undefined ? { sendPieces: (pieces: readonly Uint8Array[]) => stitch.sendPieces!(pieces) } : {}),
     // The session's own consumer is transient (it keeps no payload); verify() gets a copy it may keep.
     onPayload: (cb, opts) =>
       stitch.onPayload((p) => {

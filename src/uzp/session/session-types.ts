@@ -15,6 +15,11 @@ export interface StitchPort {
   readonly rnCid?: Uint8Array;
   send(payload: Uint8Array): boolean;
   /**
+   * Optional: send() of the payload made of `pieces` in order (a sealed block: header, ciphertext,
+   * tag), written without joining them. A stitch without it gets the pieces joined.
+   */
+  sendPieces?(pieces: readonly Uint8Array[]): boolean;
+  /**
    * `transient`: cb uses each payload synchronously and keeps no reference, so the stitch may pass
    * views into a reused read buffer (src/uzp/link/stitch.ts Stitch.onPayload); otherwise each
    * payload is the consumer's own.

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { BlockEngine } from '../blocks/engine.js';
+import { joinBlock, type SealedBlock } from '../blocks/protect.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
@@ -24,6 +25,11 @@ export type { StitchPort, SessionOptions } from './session-types.js';
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
 function isBlock(b: Uint8Array): boolean {
   return b.length > 0 && (b[0]! & 0xfc) === 0x10;
+}
+
+/** One sealed block onto the stitch: as its pieces where the stitch writes pieces, else joined. */
+function sendBlock(stitch: StitchPort, block: SealedBlock): boolean {
+  return stitch.sendPieces !== undefined ? stitch.sendPieces(block) : stitch.send(joinBlock(block));
 }
 
 /** Longest a graceful close waits for the peer to acknowledge the last data and the CLOSE. */
@@ -342,8 +348,8 @@ export class Session extends EventEmitter implements ChannelHost {
       this.armTimer();
       return;
     }
-    for (const block of this.engine.poll()) {
-      if (!stitch.send(block)) this.blocked = true;
+    for (const block of this.engine.pollPieces()) {
+      if (!sendBlock(stitch, block)) this.blocked = true;
     }
     this.armTimer();
   }
@@ -478,7 +484,7 @@ export class Session extends EventEmitter implements ChannelHost {
     setImmediate(() => {
       if (stitch !== this.stitch) return; // the peer ended it meanwhile
       this.stitch = undefined;
-      for (const block of this.engine.poll()) stitch.send(block); // queued even when the socket asks for drain
+      for (const block of this.engine.pollPieces()) sendBlock(stitch, block); // queued even when the socket asks for drain
       stitch.close();
     });
   }

@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { CloseCode } from '../../../src/uzp/blocks/constants.js';
 import { ErrorCode } from '../../../src/uzp/errors.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
-import { AdTemplate, deriveKeyMaterial, sealBlock } from '../../../src/uzp/blocks/protect.js';
+import { AdTemplate, deriveKeyMaterial, joinBlock, sealBlock } from '../../../src/uzp/blocks/protect.js';
 import { encodeAck as encodeAckFrame } from '../../../src/uzp/blocks/ack.js';
 import { AD_CONTEXT, Pair, SECRET_R2I, bytes } from './harness.js';
 import { StateError } from '../../../src/lib/errors.js';
@@ -176,7 +176,7 @@ describe('BlockEngine: replay and tampering', () => {
 /** Seals a block as B (direction 1, generation 0) would: lets a test forge authenticated peer misbehaviour. */
 function sealAsB(type: number, number: number, pt: Uint8Array): Uint8Array {
   const km = deriveKeyMaterial(nodeProvider, 'chacha20-poly1305', SECRET_R2I, 0);
-  return sealBlock(km, new AdTemplate(AD_CONTEXT, 1), new Uint8Array(12), type, number, pt);
+  return joinBlock(sealBlock(km, new AdTemplate(AD_CONTEXT, 1), new Uint8Array(12), type, number, pt));
 }
 
 describe('BlockEngine: authenticated misbehaviour', () => {

@@ -4,7 +4,7 @@
 // the in-memory stitch shows which side ended it.
 
 import { describe, expect, it } from 'vitest';
-import { sealBlock, AdTemplate, deriveKeyMaterial } from '../../../src/uzp/blocks/protect.js';
+import { joinBlock, sealBlock, AdTemplate, deriveKeyMaterial } from '../../../src/uzp/blocks/protect.js';
 import { encodeAck } from '../../../src/uzp/blocks/ack.js';
 import { blockType, CloseCode, SPACE_ACK } from '../../../src/uzp/blocks/constants.js';
 import { ErrorCode } from '../../../src/uzp/errors.js';
@@ -99,7 +99,7 @@ describe('closing a session', () => {
     const km = deriveKeyMaterial(p.d.provider, k.suite.aead, k.sendSecret, 0);
     const ack = encodeAck({ largest: 99, ackDelayUs: 0, ranges: [{ first: 0, last: 99 }] });
     const type = blockType(SPACE_ACK, 0);
-    p.gateway.receive(sealBlock(km, new AdTemplate(k.adContext, k.direction), new Uint8Array(12), type, 1000, ack));
+    p.gateway.receive(joinBlock(sealBlock(km, new AdTemplate(k.adContext, k.direction), new Uint8Array(12), type, 1000, ack)));
     await turns();
     expect(gw).toEqual([{ error: ErrorCode.BLOCK_PROTOCOL, remoteCode: undefined }]);
     expect(op).toEqual([{ error: undefined, remoteCode: CloseCode.PROTOCOL_VIOLATION }]);

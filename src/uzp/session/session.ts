@@ -154,7 +154,12 @@ export class Session extends EventEmitter implements ChannelHost {
       return;
     }
     this.engine.receive(payload);
-    this.schedulePump();
+    // Pumped at once, not on the next turn: an ack that is due (every ackEveryBlocks blocks) leaves
+    // now, and an ack that opened our window releases new blocks now. Pumped once per turn, a
+    // receiver that read 2 MiB in one turn acked it all at once, and the sender, its whole window
+    // freed at once, sent the next 64 blocks in one burst: the three processes took turns instead
+    // of working together (e2e-throughput: 280 of 712 sender polls sent the full window).
+    this.pump();
   }
 
   /**

@@ -140,3 +140,24 @@ describe('Session over a stitch', () => {
     expect(() => si.openChannel()).toThrow(expect.objectContaining({ code: 'SESSION_CLOSED' }));
   });
 });
+
+describe('Session: acks leave while blocks are still arriving', () => {
+  it('an ack due after ackEveryBlocks blocks is sent before the receiving turn ends', async () => {
+    const held: Uint8Array[] = [];
+    // The operator's blocks are held back and fed to the gateway by hand, all in one synchronous run,
+    // as a link does with everything one read brought.
+    const p = sessionPair({ hook: (b, from) => (from === 'a' ? (held.push(b), []) : [b]) });
+    const ch = p.operator.openChannel();
+    for (let i = 0; i < 16; i++) ch.trySend(new Uint8Array(20_000).fill(i)); // one message per block
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(16);
+    const sent: Uint8Array[] = [];
+    const stitch = p.stitches.gateway;
+    const send = stitch.send.bind(stitch);
+    stitch.send = (b: Uint8Array) => (sent.push(b), send(b));
+    for (const b of held) p.gateway.receive(b);
+    // Acks after blocks 8 and 16 (ackEveryBlocks), not one ack for all 16 on the next turn: a sender
+    // waiting on its window gets it back while the data still flows.
+    expect(sent.filter((b) => (b[0]! & 0xfe) === 0x12)).toHaveLength(2);
+  });
+});

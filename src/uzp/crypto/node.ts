@@ -16,6 +16,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   randomBytes as nodeRandomBytes,
   sign as nodeSign,
@@ -193,7 +194,9 @@ function nodeMlkemDecapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Ui
 class NodeAead implements Aead {
   constructor(
     readonly algorithm: AeadAlgorithm,
-    private readonly key: Buffer,
+    // A KeyObject, made once: every seal and open makes a cipher, and a raw key would be validated
+    // and copied into native memory each time (~0.5 µs of the ~3.5 µs a cipher costs to set up).
+    private readonly key: KeyObject,
   ) {}
   seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
     const [ct, tag] = this.sealPieces(nonce, plaintext, ad);
@@ -333,7 +336,7 @@ export const nodeProvider: CryptoProvider = {
   aead(algorithm, key) {
     checkAeadAlgorithm(algorithm);
     checkLength(key, AEAD_KEY_LENGTH, `${algorithm} key`);
-    return new NodeAead(algorithm, Buffer.from(key));
+    return new NodeAead(algorithm, createSecretKey(key));
   },
 
   mlkem768Generate: (seed) => (hasNativeMlkem() ? nodeMlkemGenerate(seed) : mlkem768Generate(seed)),

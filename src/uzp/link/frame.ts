@@ -155,9 +155,13 @@ export class FrameDecoder {
     }
   }
 
-  /** A fresh buffer per frame, or in reuse mode a view of the assembly buffer (grown by doubling). */
+  /**
+   * A fresh buffer per frame, or in reuse mode a view of the assembly buffer (grown by doubling).
+   * Fresh ones are not zero-filled (every byte is written before the frame is handed out) and not
+   * from Buffer's pool (a frame's buffer is exactly the frame: the RN queues it without a copy).
+   */
   private bodyBuffer(n: number): Uint8Array {
-    if (!this.reuse) return new Uint8Array(n);
+    if (!this.reuse) return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
     if (this.assembly === null || this.assembly.length < n) {
       this.assembly = new Uint8Array(Math.min(Math.max(n, 2 * (this.assembly?.length ?? 0)), 4 + this.maxFrame));
     }

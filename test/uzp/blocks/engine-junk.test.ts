@@ -58,12 +58,13 @@ describe('BlockEngine.receive on hostile input', () => {
   });
 
   it('12,000 mutations of genuine data and ack blocks: no throw, no delivery; the originals then deliver exactly once', () => {
-    const p = new Pair({ limits: { maxBlockPlaintext: 200 } });
+    // 30 blocks in one flight: a window above the default 32 blocks.
+    const p = new Pair({ limits: { maxBlockPlaintext: 200, sendWindowBlocks: 64 } });
     const sent = Array.from({ length: 30 }, (_, i) => bytes(10 + i * 13, i));
     for (const m of sent) p.a.engine.send(m.length, m);
     const data = p.a.engine.poll();
     // some genuine ack blocks from B to A, taken from a twin pair so B's own state stays fresh
-    const twin = new Pair({ limits: { maxBlockPlaintext: 200 } });
+    const twin = new Pair({ limits: { maxBlockPlaintext: 200, sendWindowBlocks: 64 } });
     for (const m of sent) twin.a.engine.send(m.length, m);
     for (const b of twin.a.engine.poll()) twin.b.engine.receive(b);
     twin.clock.t += 10;

@@ -267,7 +267,7 @@ describe('BlockEngine: key update', () => {
   });
 
   it('waits for the peer to confirm a key before the next update, and reseals old retransmissions', () => {
-    const p = new Pair({ limits: { keySoftLimit: 16, maxBlockPlaintext: 64 } });
+    const p = new Pair({ limits: { keySoftLimit: 16, maxBlockPlaintext: 64, sendWindowBlocks: 64 } });
     for (let i = 0; i < 40; i++) p.a.engine.send(1, bytes(50, i));
     const first = p.a.engine.poll(); // nothing acked yet: one update at most
     expect(first).toHaveLength(40);
@@ -307,7 +307,7 @@ describe('BlockEngine: key update', () => {
   });
 
   it('closes with SESSION_KEY_LIMIT at the hard limit when no update can be confirmed', () => {
-    const p = new Pair({ limitsA: { keySoftLimit: 16, keyHardLimit: 24, maxBlockPlaintext: 64 } });
+    const p = new Pair({ limitsA: { keySoftLimit: 16, keyHardLimit: 24, maxBlockPlaintext: 64, sendWindowBlocks: 64 } });
     p.tap = (from) => from !== p.b; // B's acks never arrive: A can update once, never confirm
     for (let i = 0; i < 60; i++) p.a.engine.send(1, bytes(50, i));
     expect(p.a.engine.poll()).toHaveLength(16 + 24); // nothing is sealed past the hard limit

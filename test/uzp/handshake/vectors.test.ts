@@ -175,9 +175,9 @@ describe('handshake vectors (test/vectors/handshake.json)', () => {
     expect(file!.vectors.map((v) => v.name)).toEqual(CASES.map((c) => c.name));
   });
 
-  it('EE announces what a live responder announces: 32,768-byte blocks, a window of 128 (docs/PROFILE.md §Bounds)', () => {
-    expect(EE).toEqual({ maxBlockPlaintext: 32768, windowBlocks: 128 });
-    for (const v of file!.vectors) expect([v.ee_max_block_plaintext, v.ee_window_blocks]).toEqual([32768, 128]);
+  it('EE announces what a live responder announces: 65,536-byte blocks, a window of 64 (docs/PROFILE.md §Bounds)', () => {
+    expect(EE).toEqual({ maxBlockPlaintext: 65536, windowBlocks: 64 });
+    for (const v of file!.vectors) expect([v.ee_max_block_plaintext, v.ee_window_blocks]).toEqual([65536, 64]);
   });
 
   for (const [i, c] of CASES.entries()) {

@@ -148,7 +148,7 @@ describe('Session: acks leave while blocks are still arriving', () => {
     // as a link does with everything one read brought.
     const p = sessionPair({ hook: (b, from) => (from === 'a' ? (held.push(b), []) : [b]) });
     const ch = p.operator.openChannel();
-    for (let i = 0; i < 16; i++) ch.trySend(new Uint8Array(20_000).fill(i)); // one message per block
+    for (let i = 0; i < 16; i++) ch.trySend(new Uint8Array(40_000).fill(i)); // one message per 64 KiB block
     await new Promise((r) => setImmediate(r));
     expect(held).toHaveLength(16);
     const sent: Uint8Array[] = [];

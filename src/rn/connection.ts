@@ -84,7 +84,8 @@ export class RnConnection implements Peer, PreauthHolder {
   ) {
     this.openedAt = this.lastFrameAt = ctx.clock.now();
     this.source = socket.remoteAddress ?? 'unknown';
-    this.decoder = new FrameDecoder(ctx.maxFramePreauth);
+    // Every read is a fresh buffer from node: a RELAY frame spanning reads is forwarded as their views.
+    this.decoder = new FrameDecoder(ctx.maxFramePreauth, { pieces: true });
     this.responder = new AttachResponder({ trust: ctx.trust, signer: ctx.signer, maxFrame: ctx.maxFrame, keepaliveMs: ctx.keepaliveMs });
     this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue);
     socket.setNoDelay(true);
@@ -250,7 +251,7 @@ export class RnConnection implements Peer, PreauthHolder {
   }
 
   private onFrame(f: Frame): void {
-    if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f.payload, f.raw);
+    if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f);
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `attached: unexpected frame 0x${f.type.toString(16)}`);
     const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
     if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'CONTROL record does not authenticate');
@@ -354,7 +355,7 @@ export class RnConnection implements Peer, PreauthHolder {
     }
   }
 
-  sendData(frame: Uint8Array): void {
+  sendData(frame: Uint8Array | readonly Uint8Array[]): void {
     if (this.stateValue !== 'attached') return;
     this.ctx.stats.dropped.queue_overflow += this.queue.pushData(frame);
   }

@@ -5,6 +5,8 @@
 // Frames go to the socket only while it does not ask for drain, so memory per link is bounded
 // by the two caps plus one socket high-water mark.
 
+import { concat } from '../uzp/bytes.js';
+
 export interface Sink {
   /** Node stream contract: false means "stop writing until drain". */
   write(frame: Uint8Array): boolean;
@@ -116,12 +118,20 @@ export class OutboundQueue {
     return true;
   }
 
-  /** Queues a data frame; returns how many older data frames were dropped to make room. */
-  pushData(frame: Uint8Array): number {
+  /**
+   * Queues a data frame (one buffer, or the pieces of a frame that spanned reads); returns how many
+   * older data frames were dropped to make room.
+   */
+  pushData(frame: Uint8Array | readonly Uint8Array[]): number {
     if (!this.blocked && this.control.length === 0 && this.data.length === 0) {
-      this.blocked = !this.sink.write(frame);
+      if (frame instanceof Uint8Array) this.blocked = !this.sink.write(frame);
+      else for (const piece of frame) this.blocked = !this.sink.write(piece); // one frame: all of it, whatever write() says
       return 0;
     }
+    return this.queueData(frame instanceof Uint8Array ? frame : concat(...frame));
+  }
+
+  private queueData(frame: Uint8Array): number {
     let dropped = 0;
     while (this.data.length > 0 && (this.data.length >= this.limits.dataMaxFrames || this.dataBytes + frame.length > this.limits.dataMaxBytes)) {
       this.dataBytes -= this.data.shift()!.length;

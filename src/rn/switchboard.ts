@@ -4,9 +4,10 @@
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
 import { decodeEarlyCh1, EARLY_CH1 } from '../uzp/resumption/early-data.js';
-import { fromHex, readU32, toHex } from '../uzp/bytes.js';
+import { fromHex, toHex } from '../uzp/bytes.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
-import { ControlKind, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
+import { ControlKind, FRAME_HEADER_LENGTH, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
+import { frameBytes, frameU32, type Frame } from '../uzp/link/frame.js';
 import type { ControlMessage } from '../uzp/link/control.js';
 import type { FabricHooks, RemoteJoin, RemoteSide } from './fabric/hooks.js';
 import type { RnLog } from './log.js';
@@ -40,13 +41,17 @@ export interface GrantTrust {
   validateGrant(bytes: Uint8Array, opts: { audience: Uint8Array; subject?: Uint8Array; nonce?: 'track' | 'ignore' }): Valid<Grant>;
 }
 
+/** RELAY payload = stitch_id u32 || E2E bytes, right behind the 5-byte frame header. */
+const RELAY_STITCH_OFFSET = FRAME_HEADER_LENGTH;
+
 /** One attached link as the switchboard sees it. */
 export interface Peer {
   readonly cid: Uint8Array;
   /** Unique per link, increasing: "most recent" means largest. */
   readonly linkId: number;
   sendControl(m: ControlMessage): void;
-  sendData(frame: Uint8Array): void;
+  /** One RELAY frame as received: one buffer, or the pieces of a frame that spanned reads. */
+  sendData(frame: Uint8Array | readonly Uint8Array[]): void;
   /** This link's outbound data queue is over its high-water mark. */
   readonly congested: boolean;
   /** Stop reading from this link until `other` is relieved (bounded in time; see RnConnection). */
@@ -301,7 +306,7 @@ export class Switchboard {
   }
 
   private deliverRemote(remote: RemoteSide, offset: number, frame: Uint8Array): void {
-    this.relay(remote, frame.subarray(5), frame);
+    this.relay(remote, { type: FrameType.RELAY, payload: frame.subarray(FRAME_HEADER_LENGTH), raw: frame });
     remote.delivered(offset, frame.length);
   }
 
@@ -341,12 +346,12 @@ export class Switchboard {
    * Stitch ids are RN-wide, so both sides know a stitch by the same id and the received frame
    * (`raw`) is forwarded byte for byte — no re-encoding, no copy on the hot path.
    */
-  relay(peer: Peer, payload: Uint8Array, raw: Uint8Array): void {
-    if (payload.length < 4) {
+  relay(peer: Peer, frame: Frame): void {
+    const stitchId = frameU32(frame, RELAY_STITCH_OFFSET); // the only field the RN ever reads
+    if (stitchId === undefined) {
       this.opts.stats.dropped.malformed_relay++;
       return;
     }
-    const stitchId = readU32(payload, 0); // the only field the RN ever reads
     const rec = this.stitches.get(stitchId);
     const other = rec === undefined ? undefined : rec.initiator === peer ? rec.target : rec.target === peer ? rec.initiator : undefined;
     if (other === undefined) {
@@ -355,8 +360,9 @@ export class Switchboard {
       return;
     }
     this.opts.stats.framesRelayed++;
-    this.opts.stats.bytesRelayed += payload.length - 4;
-    other.sendData(raw);
+    this.opts.stats.bytesRelayed += frameBytes(frame) - RELAY_STITCH_OFFSET - 4;
+    // A frame that spanned reads goes out as the views of those reads: no copy of it either.
+    other.sendData(frame.pieces ?? frame.raw);
     // Backpressure instead of drop-oldest under ordinary load: the sender's link waits while the
     // receiver's queue is over high water. Drop-oldest stays the hard bound (draft §11: the RN may
     // shape traffic; it can only ever drop or delay, never read).

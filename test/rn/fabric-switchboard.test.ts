@@ -13,13 +13,16 @@ import { RnStats } from '../../src/rn/stats.js';
 import type { FabricHooks, RemoteSide } from '../../src/rn/fabric/hooks.js';
 import { Switchboard, type JoinMessage, type Peer } from '../../src/rn/switchboard.js';
 import { silentLog } from '../../src/rn/log.js';
-import { readU32, toHex } from '../../src/uzp/bytes.js';
+import { concat, readU32, toHex } from '../../src/uzp/bytes.js';
 import { ControlKind, JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
 import type { ControlMessage } from '../../src/uzp/link/control.js';
-import { encodeFrame } from '../../src/uzp/link/frame.js';
+import { encodeFrame, type Frame } from '../../src/uzp/link/frame.js';
 import { encodeRelay } from '../../src/uzp/link/messages.js';
 import { FrameType } from '../../src/uzp/link/constants.js';
 import { TestDomain } from '../helpers/domain.js';
+
+/** A RELAY frame's bytes as the decoder hands them to the switchboard. */
+const frameOf = (raw: Uint8Array): Frame => ({ type: raw[4]!, payload: raw.subarray(5), raw });
 
 let ids = 0;
 class Link implements Peer {
@@ -33,8 +36,8 @@ class Link implements Peer {
   sendControl(m: ControlMessage): void {
     this.control.push(m);
   }
-  sendData(f: Uint8Array): void {
-    this.data.push(f);
+  sendData(f: Uint8Array | readonly Uint8Array[]): void {
+    this.data.push(f instanceof Uint8Array ? f : concat(...f));
   }
   holdFor(other: Peer): void {
     this.heldFor.push(other);
@@ -176,13 +179,13 @@ describe('switchboard across the fabric', () => {
     const joined = opLink.of(ControlKind.JOINED)[0]!;
     expect(A.stats.stitches).toBe(1);
     expect(B.stats.stitches).toBe(1);
-    A.sb.relay(opLink, relay(joined.stitchId, Uint8Array.of(1, 2, 3)).subarray(5), relay(joined.stitchId, Uint8Array.of(1, 2, 3)));
+    A.sb.relay(opLink, frameOf(relay(joined.stitchId, Uint8Array.of(1, 2, 3))));
     expect(net.flush()).toBe(1);
     expect(gwLink.data).toHaveLength(1);
     expect(readU32(gwLink.data[0]!, 5)).toBe(offer.stitchId);
     expect(gwLink.data[0]!.subarray(9)).toEqual(Uint8Array.of(1, 2, 3));
     const back = relay(offer.stitchId, Uint8Array.of(7));
-    B.sb.relay(gwLink, back.subarray(5), back);
+    B.sb.relay(gwLink, frameOf(back));
     net.flush();
     expect(readU32(opLink.data[0]!, 5)).toBe(joined.stitchId);
   });
@@ -195,7 +198,7 @@ describe('switchboard across the fabric', () => {
     await tick();
     const offer = gwLink.of(ControlKind.OFFER_VIA)[0]!;
     const first = relay(offer.stitchId, Uint8Array.of(0x53, 0x48));
-    B.sb.relay(gwLink, first.subarray(5), first);
+    B.sb.relay(gwLink, frameOf(first));
     net.flush();
     // Held: the joiner would drop a RELAY for a stitch it has not been told of.
     expect(opLink.of(ControlKind.JOINED)).toHaveLength(0);
@@ -217,7 +220,7 @@ describe('switchboard across the fabric', () => {
     let n = 0;
     while (opLink.heldFor.length === 0 && n < 100) {
       const f = relay(id, chunk);
-      A.sb.relay(opLink, f.subarray(5), f);
+      A.sb.relay(opLink, frameOf(f));
       n++;
     }
     expect(n * (chunk.length + 9)).toBeGreaterThanOrEqual(HOP_WINDOW);
@@ -241,7 +244,7 @@ describe('switchboard across the fabric', () => {
     const id = opLink.of(ControlKind.JOINED)[0]!.stitchId;
     gwLink.congested = true;
     const f = relay(id, new Uint8Array(200 * 1024));
-    A.sb.relay(opLink, f.subarray(5), f);
+    A.sb.relay(opLink, frameOf(f));
     net.flush();
     expect(gwLink.data).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 10));

@@ -40,6 +40,25 @@ describe('RN outbound queues', () => {
     expect(s.written.map((x) => x[0])).toEqual([1, 9, 2, 3]);
   });
 
+  it('a frame in pieces is written piece by piece when the socket has room, and queued as one copy when not', () => {
+    const s = new FakeSink(100);
+    const q = new OutboundQueue(s, limits);
+    const read = new Uint8Array(64).fill(7); // a read the frame's second piece is a view of
+    q.pushData([f(1, 5), read.subarray(0, 20)]);
+    expect(s.written).toHaveLength(2);
+    expect(s.written[1]!.buffer).toBe(read.buffer); // no copy on the way through
+    s.room = 1;
+    q.pushData(f(2)); // fills the sink
+    q.pushData([f(3, 5), read.subarray(20, 40)]);
+    expect(q.queuedDataBytes).toBe(25); // the bytes of the frame, not of the read it pointed into
+    s.room = 100;
+    q.onDrain();
+    const last = s.written[s.written.length - 1]!;
+    expect(last.length).toBe(25);
+    expect(last.buffer).not.toBe(read.buffer);
+    expect([...last]).toEqual([3, 3, 3, 3, 3, ...new Array(20).fill(7)]);
+  });
+
   it('drops the oldest data frames beyond the frame bound and counts them', () => {
     const s = new FakeSink(1);
     const q = new OutboundQueue(s, limits);

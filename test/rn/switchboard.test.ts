@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/uzp/errors.js';
 import { ControlKind, FrameType, JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
 import type { ControlMessage } from '../../src/uzp/link/control.js';
 import { FrameDecoder, encodeFrame } from '../../src/uzp/link/frame.js';
+import { concat } from '../../src/uzp/bytes.js';
 import { encodeRelay } from '../../src/uzp/link/messages.js';
 import { TestDomain } from '../helpers/domain.js';
 
@@ -18,8 +19,11 @@ class FakePeer implements Peer {
   sendControl(m: ControlMessage): void {
     this.control.push(m);
   }
-  sendData(frame: Uint8Array): void {
-    this.data.push(frame);
+  /** Frames sent in pieces, as they were handed over (data has every frame joined). */
+  readonly pieces: (readonly Uint8Array[])[] = [];
+  sendData(frame: Uint8Array | readonly Uint8Array[]): void {
+    if (!(frame instanceof Uint8Array)) this.pieces.push(frame);
+    this.data.push(frame instanceof Uint8Array ? frame : concat(...frame));
   }
   congested = false;
   readonly heldFor: Peer[] = [];
@@ -120,8 +124,9 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     const id = (a.last() as { stitchId: number }).stitchId;
     const payload = encodeRelay({ stitchId: id, payload: Uint8Array.of(9, 8, 7) });
     const raw = encodeFrame(FrameType.RELAY, payload);
-    sb.relay(a, payload, raw);
-    sb.relay(b, payload, raw);
+    const frame = { type: FrameType.RELAY, payload, raw };
+    sb.relay(a, frame);
+    sb.relay(b, frame);
     const fa = new FrameDecoder(1 << 20).push(b.data[0]!);
     expect(fa[0]!.type).toBe(FrameType.RELAY);
     expect(fa[0]!.payload).toEqual(payload);
@@ -129,15 +134,30 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     // A third link cannot inject into the stitch, and unknown ids are dropped.
     const c = new FakePeer(d.member('operator').id.cid);
     sb.attach(c);
-    sb.relay(c, payload, raw);
+    sb.relay(c, frame);
     const foreign = encodeRelay({ stitchId: id + 100, payload: Uint8Array.of(1) });
-    sb.relay(a, foreign, encodeFrame(FrameType.RELAY, foreign));
-    sb.relay(a, Uint8Array.of(1, 2), encodeFrame(FrameType.RELAY, Uint8Array.of(1, 2)));
+    sb.relay(a, { type: FrameType.RELAY, payload: foreign, raw: encodeFrame(FrameType.RELAY, foreign) });
+    sb.relay(a, { type: FrameType.RELAY, payload: Uint8Array.of(1, 2), raw: encodeFrame(FrameType.RELAY, Uint8Array.of(1, 2)) });
     expect(b.data).toHaveLength(1);
     expect(stats.dropped.foreign_stitch).toBe(2);
     expect(stats.dropped.malformed_relay).toBe(1);
     expect(stats.framesRelayed).toBe(2);
     expect(stats.bytesRelayed).toBe(6);
+  });
+
+  it('relays a frame that spanned reads as its pieces, reading the stitch id across them', () => {
+    const { d, sb, a, b, op, gw, stats } = setup();
+    sb.setAccepting(b);
+    sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+    const id = (a.last() as { stitchId: number }).stitchId;
+    const raw = encodeFrame(FrameType.RELAY, encodeRelay({ stitchId: id, payload: Uint8Array.of(9, 8, 7) }));
+    const frame = new FrameDecoder(1 << 20, { pieces: true });
+    const frames = [...frame.push(raw.slice(0, 7)), ...frame.push(raw.slice(7))]; // the stitch id straddles the two reads
+    expect(frames[0]!.pieces).toHaveLength(3);
+    sb.relay(a, frames[0]!);
+    expect(b.pieces[0]).toBe(frames[0]!.pieces); // forwarded as they are
+    expect(b.data[0]).toEqual(raw);
+    expect(stats.bytesRelayed).toBe(3);
   });
 
   it('holds the sending link while the receiving link is congested (relay backpressure)', () => {
@@ -147,10 +167,10 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     const id = (a.last() as { stitchId: number }).stitchId;
     const payload = encodeRelay({ stitchId: id, payload: Uint8Array.of(1) });
     const raw = encodeFrame(FrameType.RELAY, payload);
-    sb.relay(a, payload, raw);
+    sb.relay(a, { type: FrameType.RELAY, payload, raw });
     expect(a.heldFor).toEqual([]);
     b.congested = true;
-    sb.relay(a, payload, raw);
+    sb.relay(a, { type: FrameType.RELAY, payload, raw });
     expect(a.heldFor).toEqual([b]);
     expect(b.data).toHaveLength(2); // the frame itself is still forwarded
   });
@@ -176,7 +196,7 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     expect(b.control.slice(before)).toEqual([{ kind: ControlKind.UNSTITCH, stitchId: s3, code: UnstitchCode.PEER_GONE }]);
     expect(stats.stitches).toBe(0);
     const gone = encodeRelay({ stitchId: s3, payload: Uint8Array.of(1) });
-    sb.relay(b, gone, encodeFrame(FrameType.RELAY, gone));
+    sb.relay(b, { type: FrameType.RELAY, payload: gone, raw: encodeFrame(FrameType.RELAY, gone) });
     expect(stats.dropped.foreign_stitch).toBe(1);
   });
 

@@ -12,6 +12,7 @@ import type { ControlMessage } from '../../uzp/link/control.js';
 import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
 import type { Peer } from '../switchboard.js';
 import type { RemoteSide } from './hooks.js';
+import { concat } from '../../uzp/bytes.js';
 
 /** Where hop messages go (HopOutbox). */
 export interface HopSender {
@@ -83,8 +84,9 @@ export class RemotePeer implements RemoteSide {
     if (m.kind === ControlKind.UNSTITCH && this.remoteStitch !== undefined && !this.closed) this.out.unstitch(this.rnValue!, this.remoteStitch, m.code);
   }
 
-  sendData(frame: Uint8Array): void {
+  sendData(pieces: Uint8Array | readonly Uint8Array[]): void {
     if (this.remoteStitch === undefined || this.closed) return;
+    const frame = pieces instanceof Uint8Array ? pieces : concat(...pieces);
     if (this.sent - this.acked + frame.length > HARD_LIMIT) {
       this.stats.hopDropped++;
       return;

@@ -1,8 +1,9 @@
 // RN link framing over TCP, both directions: u32be length || u8 type || payload, where length
 // counts type + payload (docs/PROFILE.md §Framing). The decoder is streaming: push
 // whatever chunks TCP delivers, get whole frames. It never buffers more than one frame of at most
-// `maxFrame` bytes, and it allocates a frame's buffer only once its header passed the size check,
-// so a peer dribbling bytes costs O(n) copying, never O(n^2).
+// `maxFrame` bytes (in pieces mode, views of at most MAX_PIECES reads), and it allocates a frame's
+// buffer only once its header passed the size check, so a peer dribbling bytes costs O(n) copying,
+// never O(n^2).
 
 import { concat, readU32, writeU32 } from '../bytes.js';
 import { ErrorCode } from '../errors.js';
@@ -14,6 +15,52 @@ export interface Frame {
   readonly payload: Uint8Array;
   /** The whole frame as received (length || type || payload), so a relay can forward it unchanged. */
   readonly raw: Uint8Array;
+  /**
+   * Pieces mode, a frame that spanned reads: `raw` as a copy of its header and the views of the
+   * reads it spanned, in order. `raw` and `payload` are then joined only when read.
+   */
+  readonly pieces?: readonly Uint8Array[];
+}
+
+/** A frame handed out as pieces (FrameDecoderOptions.pieces). */
+class SpanningFrame implements Frame {
+  private joined: Uint8Array | null = null;
+  constructor(
+    readonly type: number,
+    readonly pieces: readonly Uint8Array[],
+  ) {}
+  get raw(): Uint8Array {
+    return (this.joined ??= concat(...this.pieces));
+  }
+  get payload(): Uint8Array {
+    return this.raw.subarray(FRAME_HEADER_LENGTH);
+  }
+}
+
+/** Bytes of a frame on the wire. */
+export function frameBytes(f: Frame): number {
+  if (f.pieces === undefined) return f.raw.length;
+  let n = 0;
+  for (const p of f.pieces) n += p.length;
+  return n;
+}
+
+/** The u32be at byte `off` of a frame (across its pieces); undefined when the frame is shorter. */
+export function frameU32(f: Frame, off: number): number | undefined {
+  if (f.pieces === undefined) return f.raw.length >= off + 4 ? readU32(f.raw, off) : undefined;
+  let v = 0;
+  let need = 4;
+  let skip = off;
+  for (const p of f.pieces) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    for (let i = skip; i < p.length && need > 0; i++, need--) v = v * 256 + p[i]!;
+    skip = 0;
+    if (need === 0) return v;
+  }
+  return undefined;
 }
 
 /** Encodes one frame. `payload` length + 1 must fit in u32 (our caps are far below). */
@@ -56,7 +103,20 @@ const LENGTH_FIELD = 4;
  */
 export interface FrameDecoderOptions {
   readonly reuse?: boolean;
+  /**
+   * For a caller that gets a fresh buffer per read and forwards frames (the RN): a frame that spans
+   * reads is handed out as views of them (Frame.pieces) rather than copied into one buffer, unless
+   * it spans more than MAX_PIECES reads (a peer dribbling bytes: then it is assembled as usual).
+   */
+  readonly pieces?: boolean;
 }
+
+/**
+ * Reads a frame may span and still be handed out as pieces. Each piece keeps its whole read alive
+ * (node reads at most 64 KiB), so a frame in pieces holds at most 4 × 64 KiB: no more than the
+ * default max_frame a copy would hold.
+ */
+export const MAX_PIECES = 4;
 
 export class FrameDecoder {
   private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
@@ -66,6 +126,10 @@ export class FrameDecoder {
   private bodyType = 0;
   private failed: DecodeError | null = null;
   private readonly reuse: boolean;
+  private readonly piecesMode: boolean;
+  /** Pieces mode: the frame being received, as a header copy and views of the reads so far. */
+  private parts: Uint8Array[] | null = null;
+  private partsTotal = 0;
   /** reuse mode: the assembly buffer, grown to the largest spanning frame seen (at most 4 + maxFrame). */
   private assembly: Uint8Array | null = null;
 
@@ -75,6 +139,7 @@ export class FrameDecoder {
     opts: FrameDecoderOptions = {},
   ) {
     this.reuse = opts.reuse === true;
+    this.piecesMode = opts.pieces === true && !this.reuse;
   }
 
   get limit(): number {
@@ -89,6 +154,24 @@ export class FrameDecoder {
   /** Bytes held for an incomplete frame. */
   get buffered(): number {
     return this.headerFill + this.bodyFill;
+  }
+
+  /** Pieces mode: one more view of the frame being received; assembled once it spans too many reads. */
+  private addPart(part: Uint8Array): void {
+    const parts = this.parts!;
+    if (parts.length <= MAX_PIECES) {
+      parts.push(part);
+      return;
+    }
+    const body = this.bodyBuffer(this.partsTotal);
+    let off = 0;
+    for (const p of parts) {
+      body.set(p, off);
+      off += p.length;
+    }
+    body.set(part, off);
+    this.parts = null;
+    this.body = body;
   }
 
   /**
@@ -112,7 +195,7 @@ export class FrameDecoder {
     if (this.failed !== null) throw this.failed;
     let off = 0;
     while (off < chunk.length) {
-      if (this.body === null) {
+      if (this.body === null && this.parts === null) {
         // Fast path: a whole header and payload inside this chunk needs no copy at all.
         if (this.headerFill === 0 && chunk.length - off >= FRAME_HEADER_LENGTH) {
           const len = this.checkLength(readU32(chunk, off));
@@ -138,19 +221,29 @@ export class FrameDecoder {
         }
         // The header is kept in front of the body so that `raw` needs no second copy.
         this.bodyType = this.header[4]!;
-        this.body = this.bodyBuffer(4 + len);
-        this.body.set(this.header);
+        if (this.piecesMode) {
+          this.parts = [this.header.slice()];
+          this.partsTotal = 4 + len;
+        } else {
+          this.body = this.bodyBuffer(4 + len);
+          this.body.set(this.header);
+        }
         this.bodyFill = FRAME_HEADER_LENGTH;
       }
-      const n = Math.min(this.body.length - this.bodyFill, chunk.length - off);
-      this.body.set(chunk.subarray(off, off + n), this.bodyFill);
+      const total = this.parts !== null ? this.partsTotal : this.body!.length;
+      const n = Math.min(total - this.bodyFill, chunk.length - off);
+      if (this.parts !== null) this.addPart(chunk.subarray(off, off + n));
+      else this.body!.set(chunk.subarray(off, off + n), this.bodyFill);
       this.bodyFill += n;
       off += n;
-      if (this.bodyFill === this.body.length) {
+      if (this.bodyFill === total) {
         const body = this.body;
+        const parts = this.parts;
         this.body = null;
+        this.parts = null;
         this.bodyFill = 0;
-        visit({ type: this.bodyType, payload: body.subarray(FRAME_HEADER_LENGTH), raw: body });
+        if (parts !== null) visit(new SpanningFrame(this.bodyType, parts));
+        else visit({ type: this.bodyType, payload: body!.subarray(FRAME_HEADER_LENGTH), raw: body! });
       }
     }
   }

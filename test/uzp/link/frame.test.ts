@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/uzp/errors.js';
-import { FrameDecoder, encodeFrame, encodeRelayFrame, type Frame } from '../../../src/uzp/link/frame.js';
+import { FrameDecoder, MAX_PIECES, encodeFrame, encodeRelayFrame, frameBytes, frameU32, type Frame } from '../../../src/uzp/link/frame.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { decodeRelay } from '../../../src/uzp/link/messages.js';
 import { concat, toHex } from '../../../src/uzp/bytes.js';
@@ -91,6 +91,42 @@ describe('link framing', () => {
     const frames = [...own.push(a.subarray(0, 50)), ...own.push(concat(a.subarray(50), b.subarray(0, 30))), ...own.push(b.subarray(30))];
     expect(frames[0]!.raw.buffer).not.toBe(frames[1]!.raw.buffer);
     expect(toHex(frames[0]!.raw)).toBe(toHex(a));
+  });
+
+  it('pieces mode: a frame spanning reads comes as views of them, the same bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(4000), { maxLength: 12 }), (frames, cuts) => {
+        const wire = concat(...frames.map((f) => encodeFrame(f.type, f.payload)));
+        const chunks = split(wire, cuts).map((c) => c.slice()); // a fresh buffer per read, as node's
+        const got = decodeAll(new FrameDecoder(1024, { pieces: true }), chunks);
+        expect(got.map((f) => [f.type, toHex(f.payload), frameBytes(f)])).toEqual(frames.map((f) => [f.type, toHex(f.payload), 5 + f.payload.length]));
+        for (const f of got) {
+          if (f.pieces === undefined) continue;
+          expect(f.pieces.length).toBeLessThanOrEqual(MAX_PIECES + 1);
+          expect(toHex(concat(...f.pieces))).toBe(toHex(f.raw));
+          // Every piece after the header copy is a view of one of the reads: nothing was copied.
+          for (const p of f.pieces.slice(1)) expect(chunks.some((c) => c.buffer === p.buffer)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('pieces mode: a frame over MAX_PIECES reads is assembled; frameU32 reads across pieces', () => {
+    const payload = Uint8Array.from({ length: 40 }, (_, i) => i);
+    const wire = encodeFrame(0x20, payload);
+    const d = new FrameDecoder(1024, { pieces: true });
+    // Split so that the u32 at offset 5 straddles two reads.
+    let got = [...d.push(wire.slice(0, 7)), ...d.push(wire.slice(7, 30)), ...d.push(wire.slice(30))];
+    expect(got[0]!.pieces).toHaveLength(4);
+    expect(frameU32(got[0]!, 5)).toBe(0x00010203);
+    expect(frameU32(got[0]!, 42)).toBeUndefined();
+    expect(frameBytes(got[0]!)).toBe(45);
+    got = [];
+    for (let i = 0; i < wire.length; i += 3) got.push(...d.push(wire.slice(i, i + 3))); // 15 reads
+    expect(got).toHaveLength(1);
+    expect(got[0]!.pieces).toBeUndefined();
+    expect(toHex(got[0]!.raw)).toBe(toHex(wire));
+    expect(frameU32(got[0]!, 5)).toBe(0x00010203);
   });
 
   it('handles a stream fed one byte at a time', () => {

@@ -2,7 +2,7 @@
 // pure AttachResponder, so timeouts and keepalive can be driven with a fake clock.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RendezvousNode } from '../../../src/rn/server.js';
 import { ErrorCode } from '../../../src/uzp/errors.js';
 import { AttachResponder } from '../../../src/uzp/link/attach.js';
@@ -88,6 +88,23 @@ describe('RnLink', () => {
     clock.advance(40_000);
     expect((await closed)?.code).toBe(ErrorCode.LINK_TIMEOUT);
     expect(link.attached).toBe(false);
+  });
+
+  it('imports the identity key and decodes its PCert once per identity object, not at every attachment', async () => {
+    const d = new TestDomain();
+    const rnId = d.member('rn').id;
+    const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed });
+    const address = await rn.listen('127.0.0.1', 0);
+    cleanups.push(() => rn.close());
+    const opts = linkOpts(d, { address, id: rnId });
+    const signer = vi.spyOn(opts.trust.provider, 'signer');
+    cleanups.push(() => signer.mockRestore());
+    const links = [await attach(opts), await attach(opts), await attach({ ...opts })];
+    expect(links.every((l) => l.attached)).toBe(true);
+    expect(signer).toHaveBeenCalledTimes(1); // the same identity object: one import for both links
+    const other = await attach({ ...opts, identity: { ...opts.identity } });
+    expect(signer).toHaveBeenCalledTimes(2); // another identity object: its own import
+    expect(other.cid).toEqual(links[0]!.cid);
   });
 
   it('an RN that stops answering is detected after the idle timeout', async () => {

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, QUICK, emit, log, median, runBench, sleep, spawnNode, tempDir, waitForJsonLine } from './lib/harness.mjs';
-import { READ_10, checkRead10, directMaster, gatewayFiles, mbapClient, modbusSlot, operatorFiles, operatorSlot, pollLineMs, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
+import { READ_10, gatewayPolled, checkRead10, directMaster, gatewayFiles, mbapClient, modbusSlot, operatorFiles, operatorSlot, pollLineMs, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
 
 const BENCH = 'modbus-latency';
@@ -37,6 +37,7 @@ await runBench(BENCH, async () => {
   const { member: gw, files } = gatewayFiles(dir, uzp);
   const config = writeGatewayConfig(dir, 'gw-latency', files, vdir, { 'rs485-1': modbusSlot('bus-1', { baud: BAUD, units: [1, 2] }) });
   await startGateway('gateway', config, { steady: true });
+  await gatewayPolled(sim, 'rs485-1', 1); // its start-up poll, before any master shares the bus
 
   const op = await operatorSlot(uzp, gw.cid, 'rs485-1', 'modbus', PURPOSES);
   const direct = await directMaster(paths[1], BAUD);

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { rtuTransactionMs } from '../dist/ports/line-timing.js';
 import { QUICK, emit, log, median, runBench, tempDir } from './lib/harness.mjs';
-import { READ_10, REGISTERS, checkRead10, directMaster, gatewayFiles, modbusSlot, operatorSlot, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
+import { READ_10, gatewayPolled, REGISTERS, checkRead10, directMaster, gatewayFiles, modbusSlot, operatorSlot, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
 
 const BENCH = 'modbus-polls';
@@ -48,6 +48,7 @@ await runBench(BENCH, async () => {
   const { member: gw, files } = gatewayFiles(dir, uzp);
   const config = writeGatewayConfig(dir, 'gw-polls', files, vdir, { 'rs485-1': modbusSlot('bus-1', { baud: 115_200, units: [1, 2] }) });
   await startGateway('gateway', config, { steady: true });
+  await gatewayPolled(sim, 'rs485-1', 1); // its start-up poll, before any master shares the bus
   const op = await operatorSlot(uzp, gw.cid, 'rs485-1', 'modbus', [{ purpose: 'modbus.read', units: [1] }]);
   const master = await directMaster(paths[1], 115_200);
   const master19 = await directMaster(paths19[0], 19_200, { parity: 'even' });

@@ -116,6 +116,24 @@ export async function startGateway(name, configPath, { nodeArgs = [], steady = f
   return proc;
 }
 
+/**
+ * Resolves once the bus whose first PTY is `name` has answered `n` requests: the gateway's one-off
+ * poll at start (one request, ~1 s after its start-up measurement here). A bench master on another
+ * PTY of that bus must not start before it:
+ * the bus answers the PTY of the last request (sim-host.mjs busSwitch), so a master request that
+ * crosses the gateway's poll loses its reply (modbus-polls failed 4 of 5 runs on 2026-12-06 at the
+ * direct master's first request, whenever the gateway's poll came late).
+ */
+export async function gatewayPolled(sim, name, n, timeoutMs = 20_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const bus = (await sim.rpc('stats')).buses.find((b) => b.names[0] === name);
+    if (bus !== undefined && bus.replies >= n) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`the gateway did not poll bus ${name} ${n} times within ${timeoutMs} ms (replies: ${bus?.replies ?? 'no such bus'})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A Modbus RTU slot on the virtual board: 8N1 unless told (as the bench lines), polls rarely unless told. */
 export function modbusSlot(id, { baud, units, pollMs = 86_400_000, timeoutMs = 1000, parity = 'none' }) {
   return {

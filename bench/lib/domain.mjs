@@ -94,15 +94,10 @@ export function peerTrust(rootPublicHex, rnSetHex) {
   return trust;
 }
 
-/**
- * { seed, pcert, cid, signer, link } from a member() record. `link` is RnLink's identity, made once
- * and reused by every attachment, as a running EP does (and as the TLS side reuses its
- * SecureContext, key parsed once): RnLink keeps the imported key and PCert object_id per object.
- */
+/** { seed, pcert, cid, signer } from a member() record. */
 export function peerIdentity(m) {
   const id = identityFromSeed(provider, fromHex(m.seed));
-  const pcert = fromHex(m.pcert);
-  return { seed: id.seed, cid: id.cid, signer: id.signer, pcert, link: { seed: id.seed, pcert } };
+  return { seed: id.seed, cid: id.cid, signer: id.signer, pcert: fromHex(m.pcert) };
 }
 
 export { provider, fromHex, toHex };

@@ -48,7 +48,7 @@ function uzpSetup(a) {
 }
 
 async function attach(address, trust, me) {
-  const link = await RnLink.attach({ address, trust, identity: me.link });
+  const link = await RnLink.attach({ address, trust, identity: { seed: me.seed, pcert: me.pcert } });
   links.add(link);
   link.on('close', () => links.delete(link));
   return link;
@@ -194,7 +194,7 @@ async function firstByteUzp(a) {
   let tAttached = t0;
   if (!a.reuseLink) {
     // The JOIN goes out right behind AUTH (RnLink.begin): the handshake starts a round trip earlier.
-    const begun = RnLink.begin({ address: a.rnAddress, trust, identity: me.link });
+    const begun = RnLink.begin({ address: a.rnAddress, trust, identity: { seed: me.seed, pcert: me.pcert } });
     link = begun.link;
     links.add(link);
     link.on('close', () => links.delete(link));

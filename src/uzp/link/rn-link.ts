@@ -29,20 +29,29 @@ import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './s
 export type { Offer, RnLinkEvents, RnLinkOptions };
 
 /**
- * What an attachment needs from the EP identity, made once per identity object: every link of a
- * LinkPool / LinkManager and every reconnect passes the same one, and importing the key and
- * decoding the PCert took ~0.2 ms of each attachment's critical path.
+ * What an attachment needs from the EP identity, made once per seed and per PCert (the byte arrays
+ * themselves are the keys): every link of a LinkPool / LinkManager and every reconnect presents the
+ * same ones, and importing the key and decoding the PCert took ~0.2 ms of each attachment's
+ * critical path. Keyed by the arrays, not by the identity object: a gateway's `identity.pcert` is a
+ * getter that returns its renewed PCert from the next attachment on (gateway/own-pcert.ts).
  */
-const identities = new WeakMap<RnLinkOptions['identity'], { signer: Signer; cid: Uint8Array; pcertId: Uint8Array }>();
-function linkIdentity(p: CryptoProvider, id: RnLinkOptions['identity']): { signer: Signer; cid: Uint8Array; pcertId: Uint8Array } {
-  let v = identities.get(id);
-  if (v === undefined) {
+const signers = new WeakMap<Uint8Array, { signer: Signer; cid: Uint8Array }>();
+const pcertIds = new WeakMap<Uint8Array, Uint8Array>();
+function linkIdentity(p: CryptoProvider, id: RnLinkOptions['identity']): { signer: Signer; cid: Uint8Array; pcert: Uint8Array; pcertId: Uint8Array } {
+  let key = signers.get(id.seed);
+  if (key === undefined) {
     const signer = p.signer(id.seed);
-    // Structure only: the RN judges validity; we need the object_id that sig_ep covers.
-    v = { signer, cid: cidOf(p, signer.publicKey), pcertId: decodeEnvelope(p, id.pcert).objectId };
-    identities.set(id, v);
+    key = { signer, cid: cidOf(p, signer.publicKey) };
+    signers.set(id.seed, key);
   }
-  return v;
+  const pcert = id.pcert;
+  let pcertId = pcertIds.get(pcert);
+  if (pcertId === undefined) {
+    // Structure only: the RN judges validity; we need the object_id that sig_ep covers.
+    pcertId = decodeEnvelope(p, pcert).objectId;
+    pcertIds.set(pcert, pcertId);
+  }
+  return { ...key, pcert, pcertId };
 }
 
 /** The socket's one read buffer (libuv's default read size for a stream). */
@@ -94,9 +103,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       },
       dead: (why) => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: ${why}`), false),
     });
-    const { signer, cid, pcertId } = linkIdentity(p, opts.identity);
+    const { signer, cid, pcert, pcertId } = linkIdentity(p, opts.identity);
     this.cid = cid;
-    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert: opts.identity.pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
+    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
     const { host, port } = parseAddress(opts.address, 'RN address');
     this.socket = connect({
       host,

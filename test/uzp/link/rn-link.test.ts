@@ -90,7 +90,7 @@ describe('RnLink', () => {
     expect(link.attached).toBe(false);
   });
 
-  it('imports the identity key and decodes its PCert once per identity object, not at every attachment', async () => {
+  it('imports the identity key once per seed, not at every attachment', async () => {
     const d = new TestDomain();
     const rnId = d.member('rn').id;
     const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed });
@@ -101,9 +101,9 @@ describe('RnLink', () => {
     cleanups.push(() => signer.mockRestore());
     const links = [await attach(opts), await attach(opts), await attach({ ...opts })];
     expect(links.every((l) => l.attached)).toBe(true);
-    expect(signer).toHaveBeenCalledTimes(1); // the same identity object: one import for both links
-    const other = await attach({ ...opts, identity: { ...opts.identity } });
-    expect(signer).toHaveBeenCalledTimes(2); // another identity object: its own import
+    expect(signer).toHaveBeenCalledTimes(1); // the same seed: one import for every link
+    const other = await attach({ ...opts, identity: { ...opts.identity, seed: opts.identity.seed.slice() } });
+    expect(signer).toHaveBeenCalledTimes(2); // another seed array (the same key): its own import
     expect(other.cid).toEqual(links[0]!.cid);
   });
 

@@ -5,12 +5,10 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { decodeEnvelope } from '../artefacts/envelope.js';
 import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
-import { cidOf } from '../identity/cid.js';
-import { AEAD_TAG_LENGTH, type CryptoProvider, type Signer } from '../crypto/provider.js';
+import { AEAD_TAG_LENGTH } from '../crypto/provider.js';
 import { parseAddress } from './address.js';
 import { AttachInitiator, CONTROL_AD } from './attach.js';
 import type { AttachAttestationContext } from './attach-keys.js';
@@ -22,37 +20,12 @@ import { decodeControl, encodeControl, type ControlMessage } from './control.js'
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
 import { joinRefusal } from './join-refusal.js';
+import { linkIdentity } from './link-identity.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import type { Offer, PendingJoin, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
 
 export type { Offer, RnLinkEvents, RnLinkOptions };
-
-/**
- * What an attachment needs from the EP identity, made once per seed and per PCert (the byte arrays
- * themselves are the keys): every link of a LinkPool / LinkManager and every reconnect presents the
- * same ones, and importing the key and decoding the PCert took ~0.2 ms of each attachment's
- * critical path. Keyed by the arrays, not by the identity object: a gateway's `identity.pcert` is a
- * getter that returns its renewed PCert from the next attachment on (gateway/own-pcert.ts).
- */
-const signers = new WeakMap<Uint8Array, { signer: Signer; cid: Uint8Array }>();
-const pcertIds = new WeakMap<Uint8Array, Uint8Array>();
-function linkIdentity(p: CryptoProvider, id: RnLinkOptions['identity']): { signer: Signer; cid: Uint8Array; pcert: Uint8Array; pcertId: Uint8Array } {
-  let key = signers.get(id.seed);
-  if (key === undefined) {
-    const signer = p.signer(id.seed);
-    key = { signer, cid: cidOf(p, signer.publicKey) };
-    signers.set(id.seed, key);
-  }
-  const pcert = id.pcert;
-  let pcertId = pcertIds.get(pcert);
-  if (pcertId === undefined) {
-    // Structure only: the RN judges validity; we need the object_id that sig_ep covers.
-    pcertId = decodeEnvelope(p, pcert).objectId;
-    pcertIds.set(pcert, pcertId);
-  }
-  return { ...key, pcert, pcertId };
-}
 
 /** The socket's one read buffer (libuv's default read size for a stream). */
 const READ_BUFFER_BYTES = 64 * 1024;

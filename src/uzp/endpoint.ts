@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Grant, PCert, Valid } from './artefacts/types.js';
-import { DEFAULT_BLOCK_LIMITS } from './blocks/limits.js';
+import { BASELINE_BLOCK_PLAINTEXT, DEFAULT_BLOCK_LIMITS } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
@@ -240,6 +240,15 @@ export class Endpoint extends EventEmitter {
     return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, p.maxBlockPlaintext), sendWindowBlocks: Math.min(own.sendWindowBlocks, p.windowBlocks) };
   }
 
+  /**
+   * Our block limits as a responder: blocks no larger than every initiator accepts, since an
+   * initiator announces nothing (docs/PROFILE.md §End-to-end handshake, transport parameters).
+   */
+  private responderLimits(): Partial<BlockLimits> {
+    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
+    return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, BASELINE_BLOCK_PLAINTEXT) };
+  }
+
   /** What we announce as a responder: our real receive limits. */
   private responderParams(): TransportParams {
     return this.o.params ?? announcedParams(this.o.limits);
@@ -309,7 +318,7 @@ export class Endpoint extends EventEmitter {
       try {
         assoc.to('authenticated');
         const continuity = this.sessionContinuity(reply.initiatorExtensions);
-        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.o.limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
+        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.responderLimits(), clock: this.clock, ...(continuity ? { continuity } : {}) });
         assoc.to('stitched');
         session.attach(stitch);
         this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
@@ -332,7 +341,7 @@ export class Endpoint extends EventEmitter {
       provider: this.provider,
       keys: reply.next.keysBeforeFinished(),
       association,
-      limits: this.o.limits,
+      limits: this.responderLimits(),
       clock: this.clock,
       ...(continuity ? { continuity } : {}),
       stitch,
@@ -362,11 +371,11 @@ export class Endpoint extends EventEmitter {
 
 /**
  * The transport parameters a responder announces in EE: the largest block plaintext it accepts and
- * its receive buffer (docs/PROFILE.md §Session states; 32,768 and 128 with the default limits).
+ * its receive buffer (docs/PROFILE.md §Session states; 65,536 and 64 with the default limits).
  */
 export function announcedParams(limits?: Partial<BlockLimits>): TransportParams {
   const own = { ...DEFAULT_BLOCK_LIMITS, ...limits };
-  return { maxBlockPlaintext: own.maxBlockPlaintext, windowBlocks: own.recvBufferBlocks };
+  return { maxBlockPlaintext: own.acceptBlockPlaintext, windowBlocks: own.recvBufferBlocks };
 }
 
 function toUzpError(e: unknown): UzpError {

@@ -50,7 +50,7 @@ export class BlockEngine implements FrameVisitor {
     if (o.direction !== 0 && o.direction !== 1) throw new RangeError(`direction must be 0 or 1, got ${String(o.direction)}`);
     const sealer = new BlockSealer(o.provider, o.aead, o.sendSecret, o.adContext, o.direction, this.l.keySoftLimit, this.l.keyHardLimit);
     this.sender = new BlockSender(this.l, sealer, this.stats, o);
-    this.opener = new BlockOpener(o.provider, o.aead, o.recvSecret, o.adContext, o.direction === 0 ? 1 : 0, this.l.maxBlockPlaintext);
+    this.opener = new BlockOpener(o.provider, o.aead, o.recvSecret, o.adContext, o.direction === 0 ? 1 : 0, this.l.acceptBlockPlaintext);
     this.recv = new ReceiveBuffer(this.l.recvBufferBlocks, this.l.ackDelayMs, this.l.ackEveryBlocks);
     this.reassembly = new Reassembly(this.l.maxMessageBytes);
   }

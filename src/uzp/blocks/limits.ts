@@ -5,8 +5,13 @@ import { MSG_HEADER_LENGTH } from './constants.js';
 import { CommonCode, LocalError } from '../../lib/errors.js';
 
 export interface BlockLimits {
-  /** Largest data block plaintext we build, and the largest we accept (both sides must agree). */
+  /** Largest data block plaintext we build (an initiator: at most what the responder announced). */
   maxBlockPlaintext: number;
+  /**
+   * Largest data block plaintext we accept: what a responder announces in EE. Keep it at least
+   * BASELINE_BLOCK_PLAINTEXT: a responder builds blocks that large for an initiator, which announces nothing.
+   */
+  acceptBlockPlaintext: number;
   /** Max unacked data blocks in flight (span from the lowest unacked number). */
   sendWindowBlocks: number;
   /** Bytes queued by send() and not yet packed into a block. */
@@ -40,6 +45,14 @@ export interface BlockLimits {
  */
 const MIN_KEY_SOFT_LIMIT = 16;
 
+/**
+ * The block plaintext every endpoint accepts (docs/PROFILE.md §Bounds). An initiator announces no
+ * transport parameters, so a responder builds blocks no larger than this; the initiator builds up to
+ * what the responder announced. It was the profile's only block size before 64 KiB blocks: peers
+ * built before then accept exactly this much.
+ */
+export const BASELINE_BLOCK_PLAINTEXT = 32 * 1024;
+
 // Window and buffers are sized for a Pi-class gateway serving a dozen operator sessions: 32 blocks
 // of 64 KiB in flight (2 MiB) already cover the bandwidth-delay product of a LAN or a loopback RN
 // (measured: 2 and 8 MiB in flight give the same throughput), while 8 MiB would be pinned per
@@ -48,6 +61,7 @@ const MIN_KEY_SOFT_LIMIT = 16;
 // messages in e2e-throughput: 0.63-0.73 of TLS at 32 KiB, 0.82 at 64 KiB, back-to-back runs).
 export const DEFAULT_BLOCK_LIMITS: Readonly<BlockLimits> = Object.freeze({
   maxBlockPlaintext: 64 * 1024,
+  acceptBlockPlaintext: 64 * 1024,
   sendWindowBlocks: 32,
   sendBufferBytes: 2 * 1024 * 1024,
   recvBufferBlocks: 64,
@@ -71,8 +85,8 @@ export function resolveLimits(partial: Partial<BlockLimits> | undefined): BlockL
   for (const [k, v] of Object.entries(l)) {
     if (!Number.isSafeInteger(v) || v < 0) bad(`${k} must be a non-negative integer, got ${String(v)}`);
   }
-  if (l.maxBlockPlaintext < MSG_HEADER_LENGTH + 1 || l.maxBlockPlaintext > 16 * 1024 * 1024) {
-    bad(`maxBlockPlaintext must be between ${MSG_HEADER_LENGTH + 1} and 16 MiB, got ${l.maxBlockPlaintext}`);
+  for (const k of ['maxBlockPlaintext', 'acceptBlockPlaintext'] as const) {
+    if (l[k] < MSG_HEADER_LENGTH + 1 || l[k] > 16 * 1024 * 1024) bad(`${k} must be between ${MSG_HEADER_LENGTH + 1} and 16 MiB, got ${l[k]}`);
   }
   if (l.sendWindowBlocks < 1 || l.recvBufferBlocks < 1) bad('sendWindowBlocks and recvBufferBlocks must be at least 1');
   if (l.maxMessageBytes > l.sendBufferBytes) {

@@ -31,7 +31,7 @@ export class BlockOpener {
     secret: Uint8Array,
     adContext: Uint8Array,
     peerDirection: 0 | 1,
-    private readonly maxBlockPlaintext: number,
+    private readonly acceptBlockPlaintext: number,
   ) {
     this.keys = new RecvKeys(p, alg, secret);
     this.ad = new AdTemplate(adContext, peerDirection);
@@ -48,7 +48,7 @@ export class BlockOpener {
     this.type = type;
     this.space = space;
     this.number = hi * 0x1_0000_0000 + readU32(block, 5);
-    const maxPt = space === SPACE_DATA ? this.maxBlockPlaintext : ACK_MAX_LENGTH;
+    const maxPt = space === SPACE_DATA ? this.acceptBlockPlaintext : ACK_MAX_LENGTH;
     if (block.length > BLOCK_HEADER_LENGTH + maxPt + AEAD_TAG_LENGTH) return 'too large';
     const verdict = this.replay[space].check(this.number);
     if (verdict === REPLAY_TOO_OLD) return 'too old';

@@ -199,11 +199,16 @@ class NodeAead implements Aead {
     private readonly key: KeyObject,
   ) {}
   seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-    const [ct, tag] = this.sealPieces(nonce, plaintext, ad);
+    const pieces = this.sealPieces(nonce, plaintext, ad);
     // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
-    const out = Buffer.allocUnsafeSlow(ct!.length + AEAD_TAG_LENGTH);
-    out.set(ct!);
-    out.set(tag!, ct!.length);
+    let n = 0;
+    for (const piece of pieces) n += piece.length;
+    const out = Buffer.allocUnsafeSlow(n);
+    let off = 0;
+    for (const piece of pieces) {
+      out.set(piece, off);
+      off += piece.length;
+    }
     return u8(out);
   }
   sealPieces(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array[] {

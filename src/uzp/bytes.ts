@@ -4,10 +4,15 @@
 
 import { CommonCode, DecodeError } from '../lib/errors.js';
 
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+/** Bytes in `parts` together (a sealed block's or a spanning frame's pieces, concat's output). */
+export function totalLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
+  return n;
+}
+
+export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(totalLength(parts));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);

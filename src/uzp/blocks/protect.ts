@@ -82,13 +82,6 @@ export function sealBlock(km: KeyMaterial, ad: AdTemplate, nonce: Uint8Array, ty
   return pieces;
 }
 
-/** Bytes of a sealed block on the wire. */
-export function blockLength(b: SealedBlock): number {
-  let n = 0;
-  for (const piece of b) n += piece.length;
-  return n;
-}
-
 /** A sealed block in one buffer (the rare paths: a reseal, a lone CLOSE, a stitch without piece writes). */
 export function joinBlock(b: SealedBlock): Uint8Array {
   return b.length === 1 ? b[0]! : concat(...b);

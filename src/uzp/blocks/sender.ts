@@ -13,7 +13,8 @@ import type { BlockEngineOptions, BlockEngineStats } from './engine-types.js';
 import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
 import type { BlockLimits } from './limits.js';
-import { blockLength, type SealedBlock } from './protect.js';
+import type { SealedBlock } from './protect.js';
+import { totalLength } from '../bytes.js';
 import { RttEstimator } from './rtt.js';
 import type { BlockSealer } from './sealer.js';
 import { SendQueue } from './send-queue.js';
@@ -103,7 +104,7 @@ export class BlockSender implements AckSink {
   private emit(out: SealedBlock[], block: SealedBlock): void {
     out.push(block);
     this.stats.blocksSent++;
-    this.stats.bytesSent += blockLength(block);
+    this.stats.bytesSent += totalLength(block);
   }
 
   /** Seals under the current send key (BlockSealer); undefined at the hard limit. */

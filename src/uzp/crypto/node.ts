@@ -23,6 +23,7 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
+import { concat } from '../bytes.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
   blake3,
@@ -199,17 +200,8 @@ class NodeAead implements Aead {
     private readonly key: KeyObject,
   ) {}
   seal(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-    const pieces = this.sealPieces(nonce, plaintext, ad);
-    // Not from Buffer's shared pool: the returned view must not expose neighbouring memory.
-    let n = 0;
-    for (const piece of pieces) n += piece.length;
-    const out = Buffer.allocUnsafeSlow(n);
-    let off = 0;
-    for (const piece of pieces) {
-      out.set(piece, off);
-      off += piece.length;
-    }
-    return u8(out);
+    // concat's buffer is its own (not Buffer's shared pool): it exposes no neighbouring memory.
+    return concat(...this.sealPieces(nonce, plaintext, ad));
   }
   sealPieces(nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array[] {
     checkLength(nonce, AEAD_NONCE_LENGTH, 'aead nonce');

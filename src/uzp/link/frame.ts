@@ -5,7 +5,7 @@
 // buffer only once its header passed the size check, so a peer dribbling bytes costs O(n) copying,
 // never O(n^2).
 
-import { concat, readU32, writeU32 } from '../bytes.js';
+import { concat, readU32, totalLength, writeU32 } from '../bytes.js';
 import { ErrorCode } from '../errors.js';
 import { FRAME_HEADER_LENGTH, FrameType } from './constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
@@ -39,10 +39,7 @@ class SpanningFrame implements Frame {
 
 /** Bytes of a frame on the wire. */
 export function frameBytes(f: Frame): number {
-  if (f.pieces === undefined) return f.raw.length;
-  let n = 0;
-  for (const p of f.pieces) n += p.length;
-  return n;
+  return f.pieces === undefined ? f.raw.length : totalLength(f.pieces);
 }
 
 /** The u32be at byte `off` of a frame (across its pieces); undefined when the frame is shorter. */

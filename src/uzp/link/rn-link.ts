@@ -366,18 +366,13 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   // ---- StitchHost ----
 
-  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[]): boolean {
+  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[], length: number): boolean {
     if (this.state !== 'attached') throw new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed');
     this.stats.relayOut++;
     // Header and payload (or the payload's pieces: a sealed block's header, ciphertext and tag) go
     // out separately, in one writev under the cork: the block is never copied into one buffer.
-    if (payload instanceof Uint8Array) {
-      this.write(relayFrameHeader(stitchId, payload.length));
-      return this.write(payload);
-    }
-    let n = 0;
-    for (const p of payload) n += p.length;
-    let ok = this.write(relayFrameHeader(stitchId, n));
+    let ok = this.write(relayFrameHeader(stitchId, length));
+    if (payload instanceof Uint8Array) return this.write(payload);
     for (const p of payload) ok = this.write(p);
     return ok;
   }

@@ -5,6 +5,7 @@
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { StateError, type CodedError } from '../../lib/errors.js';
 import { UnstitchCode } from './constants.js';
+import { totalLength } from '../bytes.js';
 
 /**
  * Why a stitch ended when this side did not end it: the other EP or the RN sent UNSTITCH
@@ -64,8 +65,8 @@ export interface PayloadOptions {
 export interface StitchHost {
   readonly maxPayload: number;
   readonly rnCid: Uint8Array;
-  /** One RELAY frame whose payload is `payload`, or the pieces of one payload in order. */
-  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[]): boolean;
+  /** One RELAY frame whose payload is `payload`, or the pieces of one payload in order; `length` is its byte count. */
+  sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[], length: number): boolean;
   /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
   releaseStitch(stitchId: number): void;
   probe(): void;
@@ -105,9 +106,7 @@ export class LinkStitch implements Stitch {
   }
 
   sendPieces(pieces: readonly Uint8Array[]): boolean {
-    let n = 0;
-    for (const p of pieces) n += p.length;
-    return this.relay(pieces, n);
+    return this.relay(pieces, totalLength(pieces));
   }
 
   private relay(payload: Uint8Array | readonly Uint8Array[], length: number): boolean {
@@ -115,7 +114,7 @@ export class LinkStitch implements Stitch {
     if (length > this.host.maxPayload) {
       throw new StateError(ErrorCode.LINK_FRAME_TOO_LARGE, `stitch ${this.id}: payload of ${length} bytes exceeds ${this.host.maxPayload}`);
     }
-    return this.host.sendRelay(this.id, payload);
+    return this.host.sendRelay(this.id, payload, length);
   }
 
   onPayload(cb: (payload: Uint8Array) => void, opts?: PayloadOptions): void {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { decodeFrames, encodeFrames, type Frame } from '../../../src/uzp/blocks/frames.js';
 import { decodeAck, encodeAck, type AckFrame } from '../../../src/uzp/blocks/ack.js';
-import { AdTemplate, deriveKeyMaterial, fillNonce, openBlock, blockLength, joinBlock, sealBlock } from '../../../src/uzp/blocks/protect.js';
+import { AdTemplate, deriveKeyMaterial, fillNonce, openBlock, joinBlock, sealBlock } from '../../../src/uzp/blocks/protect.js';
 import { BlockEngine } from '../../../src/uzp/blocks/engine.js';
 import { CloseCode } from '../../../src/uzp/blocks/constants.js';
 import { sealLoneClose } from '../../../src/uzp/blocks/lone-close.js';
@@ -16,7 +16,7 @@ import { ErrorCode } from '../../../src/uzp/errors.js';
 import { nextTrafficSecret, trafficKey } from '../../../src/uzp/keyschedule.js';
 import { PROVIDERS } from '../../../src/uzp/crypto/index.js';
 import type { AeadAlgorithm } from '../../../src/uzp/crypto/provider.js';
-import { fromHex, toHex } from '../../../src/uzp/bytes.js';
+import { fromHex, toHex, totalLength } from '../../../src/uzp/bytes.js';
 import { DecodeError } from '../../../src/lib/errors.js';
 
 interface JsonFrame {
@@ -164,7 +164,7 @@ describe('block vectors: protected blocks', () => {
       expect(toHex(fillNonce(new Uint8Array(12), iv, v.type, v.number))).toBe(v.nonce);
       const pieces = sealBlock(km, ad, new Uint8Array(12), v.type, v.number, fromHex(v.plaintext));
       expect(toHex(pieces[0]!)).toBe(v.block.slice(0, 18)); // the 9-byte header is a piece of its own
-      expect(blockLength(pieces)).toBe(v.block.length / 2);
+      expect(totalLength(pieces)).toBe(v.block.length / 2);
       const block = joinBlock(pieces);
       expect(toHex(block)).toBe(v.block);
       expect(toHex(openBlock(km, ad, new Uint8Array(12), v.type, v.number, fromHex(v.block))!)).toBe(v.plaintext);

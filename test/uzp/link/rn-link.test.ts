@@ -61,6 +61,15 @@ function linkOpts(d: TestDomain, rn: { address: string; id: Identity }, extra: P
   return { address: rn.address, trust, identity: { seed: m.id.seed, pcert: m.pcert }, ...extra };
 }
 
+/** A real RN on a free loopback port, closed after the test. */
+async function realRn(d: TestDomain): Promise<{ address: string; id: Identity }> {
+  const id = d.member('rn').id;
+  const rn = new RendezvousNode({ trust: d.trust(), seed: id.seed });
+  const address = await rn.listen('127.0.0.1', 0);
+  cleanups.push(() => rn.close());
+  return { address, id };
+}
+
 async function attach(opts: Parameters<typeof RnLink.attach>[0]): Promise<RnLink> {
   const l = await RnLink.attach(opts);
   cleanups.push(() => l.close());
@@ -71,10 +80,7 @@ describe('RnLink', () => {
 
   it('keepalive: PINGs on the announced interval keep the link; silence for the idle timeout kills it', async () => {
     const d = new TestDomain();
-    const rnId = d.member('rn').id;
-    const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed });
-    const address = await rn.listen('127.0.0.1', 0);
-    cleanups.push(() => rn.close());
+    const { address, id: rnId } = await realRn(d);
     const clock = new FakeClock();
     const link = await attach(linkOpts(d, { address, id: rnId }, { clock }));
     for (let i = 1; i <= 5; i++) {
@@ -92,10 +98,7 @@ describe('RnLink', () => {
 
   it('imports the identity key once per seed, not at every attachment', async () => {
     const d = new TestDomain();
-    const rnId = d.member('rn').id;
-    const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed });
-    const address = await rn.listen('127.0.0.1', 0);
-    cleanups.push(() => rn.close());
+    const { address, id: rnId } = await realRn(d);
     const opts = linkOpts(d, { address, id: rnId });
     const signer = vi.spyOn(opts.trust.provider, 'signer');
     cleanups.push(() => signer.mockRestore());

@@ -39,6 +39,11 @@ export interface LinkPort {
    * carry a standby stitch, which must go through another RN than the session's.
    */
   attachedRns?(): Uint8Array[];
+  /**
+   * When the JOIN will go behind the AUTH of an attachment that has not written its HELLO yet:
+   * resolves once it has. connect() builds CH1 after that, while the RN works on HELLO_R.
+   */
+  helloSent?(): Promise<void> | undefined;
   accept(): void;
   on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
   off(event: 'offer', cb: (offer: OfferPort) => void): unknown;
@@ -173,6 +178,10 @@ export class Endpoint extends EventEmitter {
     const assoc = new Association();
     assoc.to('pending');
     try {
+      // CH1 costs an X25519 key and a signature: on a link still connecting, the HELLO goes first
+      // and CH1 is built during its round trip, not in front of it (issue #14's cold path).
+      const hello = this.o.link.helloSent?.();
+      if (hello !== undefined) await hello;
       const cache = this.o.ticketCache;
       const { joinPayload, grantId, next } = startInitiator({
         trust: this.o.trust,

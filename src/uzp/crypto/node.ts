@@ -24,6 +24,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { concat } from '../bytes.js';
+import { MadeAhead } from './made-ahead.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
   blake3,
@@ -72,8 +73,9 @@ function u8(b: Buffer): Uint8Array {
 // DER (PKCS#8/SPKI) decoder path (measured here: 24k/s vs 2.2k/s for private keys, 150k/s vs 10k/s
 // for public keys), which made every attachment and handshake pay milliseconds. Node derives the
 // key from `d` alone; the JWK format insists on an `x`, so a placeholder is passed and the real
-// public key is always derived from the private key. Should a future Node check `x` against `d`,
-// the import throws and we fall back to DER.
+// public key is always derived from the private key. Node 24 (OpenSSL 3.5) checks `x` against `d`:
+// the import throws once and we use DER from then on (~37 µs a key there). Ephemeral keys are not
+// imported at all: they are generated as KeyObjects (x25519GenerateNow).
 const JWK_X_PLACEHOLDER = Buffer.alloc(32).toString('base64url');
 let jwkPrivateImport = true;
 
@@ -107,6 +109,21 @@ function x25519Private(scalar: Uint8Array): KeyObject {
 function rawPublic(k: KeyObject): Uint8Array {
   return u8(Buffer.from(createPublicKey(k).export({ format: 'jwk' }).x!, 'base64url'));
 }
+
+function x25519GenerateNow(): KeyPair {
+  // generateKeyPairSync, not random bytes imported: on OpenSSL 3.5 the JWK private import refuses
+  // our placeholder `x` and the DER import costs ~5 µs more; the JWK export gives both raw keys.
+  const { privateKey: key } = generateKeyPairSync('x25519');
+  const jwk = key.export({ format: 'jwk' });
+  // A copy with a buffer of its own: Buffer.from(string) may return a slice of Buffer's shared pool.
+  const privateKey = new Uint8Array(Buffer.from(jwk.d!, 'base64url'));
+  generatedX25519.set(privateKey, key);
+  return { privateKey, publicKey: u8(Buffer.from(jwk.x!, 'base64url')) };
+}
+
+/** Ephemeral keys made ahead of their use (made-ahead.ts): one X25519 pair, one ML-KEM-768 pair. */
+const x25519Ahead = new MadeAhead(x25519GenerateNow);
+const mlkemAhead = new MadeAhead(() => mlkemGenerate());
 
 /**
  * Verification keys are reused heavily (root key, peers): keep a small cache of parsed KeyObjects,
@@ -167,6 +184,10 @@ function mlkemPrivate(dk: Uint8Array): KeyObject {
     // decapsulate with it anyway; our own keys are always seeds): a typed refusal, never a raw error.
     throw new CryptoError('ml-kem-768 secret key rejected by OpenSSL', ErrorCode.CRYPTO_BAD_KEY, { cause: e });
   }
+}
+
+function mlkemGenerate(seed?: Uint8Array): KeyPair {
+  return hasNativeMlkem() ? nodeMlkemGenerate(seed) : mlkem768Generate(seed);
 }
 
 function nodeMlkemGenerate(seed?: Uint8Array): KeyPair {
@@ -273,12 +294,7 @@ export const nodeProvider: CryptoProvider = {
   blake3,
   blake3Hasher,
 
-  x25519Generate(): KeyPair {
-    const privateKey = u8(nodeRandomBytes(X25519_KEY_LENGTH));
-    const key = importPrivate('X25519', privateKey, PKCS8_X25519);
-    generatedX25519.set(privateKey, key);
-    return { privateKey, publicKey: rawPublic(key) };
-  },
+  x25519Generate: () => x25519Ahead.take(),
   x25519PublicKey: (priv) => rawPublic(x25519Private(priv)),
   x25519(priv, pub) {
     // Both keys are parsed before the try: a wrong-length key is CRYPTO_BAD_KEY, not "low order".
@@ -336,7 +352,8 @@ export const nodeProvider: CryptoProvider = {
     return new NodeAead(algorithm, createSecretKey(key));
   },
 
-  mlkem768Generate: (seed) => (hasNativeMlkem() ? nodeMlkemGenerate(seed) : mlkem768Generate(seed)),
+  // A seeded key (vectors, tests) is made on the spot; a random one comes made ahead.
+  mlkem768Generate: (seed) => (seed !== undefined ? mlkemGenerate(seed) : mlkemAhead.take()),
   // A caller-chosen m (the vectors) has no OpenSSL call: @noble, which gives the same bytes.
   mlkem768Encapsulate: (publicKey, seed) => (hasNativeMlkem() && seed === undefined ? nodeMlkemEncapsulate(publicKey) : mlkem768Encapsulate(publicKey, seed)),
   mlkem768Decapsulate: (cipherText, secretKey) => (hasNativeMlkem() ? nodeMlkemDecapsulate(cipherText, secretKey) : mlkem768Decapsulate(cipherText, secretKey)),

@@ -56,6 +56,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
+  /** HELLO written (or the link closed before it could be); helloSent() waits for it. */
+  private helloWritten = false;
+  private helloWaiter: Promise<void> | undefined;
+  private onHelloWritten: (() => void) | undefined;
   /** JOINs made while attaching, sent as soon as AUTH is (joinBehindAuth). */
   private beforeAuth: (() => void)[] = [];
   /** JOINs too large to follow AUTH before the RN raised its frame limit: sent on OK. */
@@ -78,8 +82,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     });
     const { signer, cid, pcert, pcertId } = linkIdentity(p, opts.identity);
     this.cid = cid;
-    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
     const { host, port } = parseAddress(opts.address, 'RN address');
+    // The TCP connect goes first and the HELLO's ephemeral key is made while it completes: the RN
+    // accepts in parallel instead of after our key generation.
     this.socket = connect({
       host,
       port,
@@ -87,6 +92,29 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
     });
     this.writer = corkingWriter(this.socket);
+    try {
+      this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
+    } catch (e) {
+      this.socket.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * While attaching and before HELLO is written: resolves once it is (or the link closed).
+   * Undefined otherwise. An initiator that is about to build CH1 (an X25519 key and a signature,
+   * ~0.3-0.6 ms) waits for it, so that the RN makes HELLO_R meanwhile instead of afterwards: the
+   * CH1 is then ready long before AUTH can leave (Endpoint.connect).
+   */
+  helloSent(): Promise<void> | undefined {
+    if (this.helloWritten) return undefined;
+    return (this.helloWaiter ??= new Promise<void>((resolve) => (this.onHelloWritten = resolve)));
+  }
+
+  private helloOut(): void {
+    this.helloWritten = true;
+    this.onHelloWritten?.();
+    this.onHelloWritten = undefined;
   }
 
   /** Connects and attaches; resolves once the RN sent OK. */
@@ -152,7 +180,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       this.timers.push(() => signal?.removeEventListener('abort', onAbort));
       const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
       this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
-      this.socket.on('connect', () => this.write(encodeFrame(FrameType.HELLO, this.initiator.hello())));
+      this.socket.on('connect', () => {
+        this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
+        this.helloOut();
+      });
       this.socket.on('drain', () => {
         for (const s of this.stitches.values()) s.drained();
       });
@@ -450,6 +481,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private shutdown(err: CodedError | undefined, graceful: boolean): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.helloOut();
     this.clearTimers();
     if (graceful) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();

@@ -11,7 +11,10 @@ import { FrameType } from '../../../src/uzp/link/constants.js';
 import { RnLink, type Offer } from '../../../src/uzp/link/rn-link.js';
 import { LinkPool } from '../../../src/uzp/link/link-pool.js';
 import type { CodedError } from '../../../src/lib/errors.js';
-import { startInProcessRn } from '../../helpers/inprocess-rn.js';
+import { Endpoint } from '../../../src/uzp/endpoint.js';
+import type { Session } from '../../../src/uzp/session/session.js';
+import { attachTo, startInProcessRn } from '../../helpers/inprocess-rn.js';
+import { freeLoopbackPort } from '../../helpers/free-port.js';
 import { LinkProxy } from '../../helpers/link-proxy.js';
 import { once } from './wait.js';
 
@@ -152,5 +155,47 @@ describe('JOIN behind AUTH', () => {
     expect(j.status).toBe('rejected');
     expect((j as PromiseRejectedResult).reason).toBe((a as PromiseRejectedResult).reason);
     expect(env.rn.stats.joins).toBe(0);
+  });
+
+  it('Endpoint.connect on a link still connecting signs its CH1 only once HELLO is written (the RN makes HELLO_R meanwhile)', async () => {
+    const env = await startInProcessRn(cleanups);
+    const gw = env.d.member('gateway');
+    const op = env.d.member('operator');
+    const gwLink = await attachTo(env, gw, cleanups);
+    const responder = new Endpoint({ trust: env.d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link: gwLink });
+    responder.on('session', (s: Session) => cleanups.push(() => s.close()));
+    responder.accept();
+    for (let attempt = 1; ; attempt++) {
+      const { link } = RnLink.begin({ address: env.address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+      cleanups.push(() => link.close());
+      const hello = link.helloSent();
+      expect(hello).toBeInstanceOf(Promise); // nothing written yet: the TCP connect is under way
+      const whenSigned: string[] = [];
+      const signer = { publicKey: op.id.signer.publicKey, sign: (m: Uint8Array) => (whenSigned.push(link.helloSent() === undefined ? 'after HELLO' : 'before HELLO'), op.id.signer.sign(m)) };
+      const initiator = new Endpoint({ trust: env.trust, identity: { cid: op.id.cid, signer, pcert: op.pcert }, link });
+      const connecting = initiator.connect(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid));
+      expect(whenSigned).toEqual([]); // connect() returned without building CH1
+      try {
+        const session = await connecting;
+        session.close();
+        expect(whenSigned).toEqual(['after HELLO']);
+        expect(link.helloSent()).toBeUndefined();
+        break;
+      } catch (e) {
+        // The gateway's ACCEPT may still be on its way: retried for that one refusal only.
+        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
+        link.close();
+      }
+    }
+  });
+
+  it('helloSent() settles when the connection fails before any HELLO', async () => {
+    const env = await startInProcessRn(cleanups);
+    const op = env.d.member('operator');
+    const { link, attached } = RnLink.begin({ address: `127.0.0.1:${await freeLoopbackPort()}`, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => link.close());
+    const hello = link.helloSent();
+    await expect(attached).rejects.toMatchObject({ code: ErrorCode.LINK_CLOSED });
+    await expect(hello).resolves.toBeUndefined();
   });
 });

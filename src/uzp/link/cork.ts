@@ -8,6 +8,11 @@ import type { Socket } from 'node:net';
 export interface Writer {
   /** Node stream contract: false means "stop writing until 'drain'". */
   write(b: Uint8Array): boolean;
+  /**
+   * Writes what this turn has corked now, not on the next tick: for a frame whose peer can start
+   * working on it while this side goes on with work of its own (a handshake flight).
+   */
+  flush(): void;
 }
 
 export function corkingWriter(socket: Socket): Writer {
@@ -17,6 +22,11 @@ export function corkingWriter(socket: Socket): Writer {
     socket.uncork();
   };
   return {
+    // The nextTick scheduled by the write still runs: uncork() with nothing corked does nothing,
+    // and a write made after the flush corks again and schedules its own.
+    flush: (): void => {
+      if (corked) uncork();
+    },
     write(b: Uint8Array): boolean {
       if (!corked) {
         corked = true;

@@ -408,6 +408,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     return ok;
   }
 
+  flush(): void {
+    this.writer.flush();
+  }
+
   releaseStitch(stitchId: number): void {
     if (this.stitches.delete(stitchId)) this.sendControl({ kind: ControlKind.UNSTITCH, stitchId, code: UnstitchCode.CLOSED });
   }

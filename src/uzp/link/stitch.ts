@@ -41,6 +41,8 @@ export interface Stitch {
   send(payload: Uint8Array): boolean;
   /** send() of the payload made of `pieces` in order (a sealed block), written without joining them. */
   sendPieces(pieces: readonly Uint8Array[]): boolean;
+  /** What was sent this turn leaves now instead of at the end of the turn (Writer.flush). */
+  flush(): void;
   /**
    * One consumer; payloads that arrived before it was set are delivered on set. A consumer that
    * uses each payload synchronously and keeps no reference to it says `{ transient: true }`: it may
@@ -69,6 +71,8 @@ export interface StitchHost {
   sendRelay(stitchId: number, payload: Uint8Array | readonly Uint8Array[], length: number): boolean;
   /** Called once when the stitch is closed locally, so the link sends UNSTITCH and forgets it. */
   releaseStitch(stitchId: number): void;
+  /** Writes what the link has corked this turn now. */
+  flush(): void;
   probe(): void;
 }
 
@@ -107,6 +111,10 @@ export class LinkStitch implements Stitch {
 
   sendPieces(pieces: readonly Uint8Array[]): boolean {
     return this.relay(pieces, totalLength(pieces));
+  }
+
+  flush(): void {
+    if (!this.isClosed) this.host.flush();
   }
 
   private relay(payload: Uint8Array | readonly Uint8Array[], length: number): boolean {

@@ -19,6 +19,8 @@ export interface StitchPort {
    * tag), written without joining them. A stitch without it gets the pieces joined.
    */
   sendPieces?(pieces: readonly Uint8Array[]): boolean;
+  /** Optional: what was sent this turn leaves now, not at the end of the turn (a handshake flight). */
+  flush?(): void;
   /**
    * `transient`: cb uses each payload synchronously and keeps no reference, so the stitch may pass
    * views into a reused read buffer (src/uzp/link/stitch.ts Stitch.onPayload); otherwise each

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { LinkStitch, type StitchHost } from '../../../src/uzp/link/stitch.js';
 
-const host: StitchHost = { maxPayload: 1024, rnCid: new Uint8Array(32), sendRelay: () => true, releaseStitch: () => {}, probe: () => {} };
+const host: StitchHost = { maxPayload: 1024, rnCid: new Uint8Array(32), sendRelay: () => true, releaseStitch: () => {},
+  flush: () => {}, probe: () => {} };
 
 /** A view into a "read buffer" that the next read overwrites. */
 function readView(fill: number): { buffer: Uint8Array; view: Uint8Array } {

@@ -82,9 +82,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     });
     const { signer, cid, pcert, pcertId } = linkIdentity(p, opts.identity);
     this.cid = cid;
+    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
     const { host, port } = parseAddress(opts.address, 'RN address');
-    // The TCP connect goes first and the HELLO's ephemeral key is made while it completes: the RN
-    // accepts in parallel instead of after our key generation.
     this.socket = connect({
       host,
       port,
@@ -92,12 +91,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
     });
     this.writer = corkingWriter(this.socket);
-    try {
-      this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
-    } catch (e) {
-      this.socket.destroy();
-      throw e;
-    }
   }
 
   /**

@@ -46,26 +46,37 @@ async function gatewayBehindProxy() {
   return { env, gw, op, offered, seen, address: await proxy.start() };
 }
 
+/**
+ * Runs `attempt` again while it fails with PEER_NOT_ATTACHED (the gateway's ACCEPT may still be on
+ * its way to the RN: that one refusal only, at most 5 tries). `attempt` names, through `onRetry`,
+ * what to close before the next try.
+ */
+async function whileAcceptInFlight(attempt: (onRetry: (undo: () => void) => void) => Promise<void>): Promise<void> {
+  for (let n = 1; ; n++) {
+    let undo = (): void => undefined;
+    try {
+      return await attempt((u) => (undo = u));
+    } catch (e) {
+      if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || n === 5) throw e;
+      undo();
+    }
+  }
+}
+
 describe('JOIN behind AUTH', () => {
   it('a join made while attaching goes out right behind AUTH, before OK came back, and is stitched', async () => {
     const { env, gw, op, offered, seen, address } = await gatewayBehindProxy();
-    // The ACCEPT above may still be on its way: the JOIN is retried for that one refusal only.
-    for (let attempt = 1; ; attempt++) {
+    await whileAcceptInFlight(async (onRetry) => {
       const { link, attached } = RnLink.begin({ address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
       cleanups.push(() => link.close());
+      onRetry(() => link.close());
       seen.length = 0;
       const joined = link.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(1, 2, 3));
       expect(link.attached).toBe(false);
-      try {
-        const stitch = await joined;
-        await attached;
-        expect(stitch.id).toBeGreaterThan(0);
-        break;
-      } catch (e) {
-        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
-        link.close();
-      }
-    }
+      const stitch = await joined;
+      await attached;
+      expect(stitch.id).toBeGreaterThan(0);
+    });
     expect(Array.from((await offered).ch1)).toEqual([1, 2, 3]);
     const auth = seen.indexOf(`to-rn ${FrameType.AUTH}`);
     const ok = seen.indexOf(`from-rn ${FrameType.OK}`);
@@ -78,23 +89,17 @@ describe('JOIN behind AUTH', () => {
     const { env, gw, op, seen, address } = await gatewayBehindProxy();
     const trust = env.d.trust();
     trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [address] }]));
-    for (let attempt = 1; ; attempt++) {
+    await whileAcceptInFlight(async (onRetry) => {
       const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 1 });
       cleanups.push(() => pool.stop());
+      onRetry(() => pool.stop());
       seen.length = 0;
       pool.start();
       expect(pool.links).toEqual([]);
       expect(pool.attaching).toHaveLength(1);
-      try {
-        const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(4, 5));
-        expect(stitch.id).toBeGreaterThan(0);
-        break;
-      } catch (e) {
-        // The gateway's ACCEPT may still be on its way: retried for that one refusal only.
-        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
-        pool.stop();
-      }
-    }
+      const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(4, 5));
+      expect(stitch.id).toBeGreaterThan(0);
+    });
     const auth = seen.indexOf(`to-rn ${FrameType.AUTH}`);
     expect(auth).toBeGreaterThanOrEqual(0);
     expect(seen[auth + 1]).toBe(`to-rn ${FrameType.CONTROL}`);
@@ -120,24 +125,19 @@ describe('JOIN behind AUTH', () => {
     const gwLink = await RnLink.attach({ address: addrB, trust, identity: { seed: gw.id.seed, pcert: gw.pcert } });
     cleanups.push(() => gwLink.close());
     gwLink.accept();
-    for (let attempt = 1; ; attempt++) {
+    await whileAcceptInFlight(async (onRetry) => {
       const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 2 });
       cleanups.push(() => pool.stop());
+      onRetry(() => pool.stop());
       pool.start();
       const slow = pool.attaching.find((l) => l.address === addrA);
       expect(slow).toBeDefined();
       expect(pool.attaching[0]).toBe(slow); // the JOIN goes behind A's AUTH first
-      try {
-        const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(6));
-        expect(stitch.id).toBeGreaterThan(0);
-        expect(slow!.attached).toBe(false); // B took it over; A is still waiting for its RN
-        expect(pool.links.map((l) => l.address)).toEqual([addrB]);
-        break;
-      } catch (e) {
-        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
-        pool.stop();
-      }
-    }
+      const stitch = await pool.join(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid), Uint8Array.of(6));
+      expect(stitch.id).toBeGreaterThan(0);
+      expect(slow!.attached).toBe(false); // B took it over; A is still waiting for its RN
+      expect(pool.links.map((l) => l.address)).toEqual([addrB]);
+    });
   });
 
   it('an attachment that fails rejects the join made on it with the same error, and nothing reaches the RN as a JOIN', async () => {
@@ -165,9 +165,10 @@ describe('JOIN behind AUTH', () => {
     const responder = new Endpoint({ trust: env.d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link: gwLink });
     responder.on('session', (s: Session) => cleanups.push(() => s.close()));
     responder.accept();
-    for (let attempt = 1; ; attempt++) {
+    await whileAcceptInFlight(async (onRetry) => {
       const { link } = RnLink.begin({ address: env.address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
       cleanups.push(() => link.close());
+      onRetry(() => link.close());
       const hello = link.helloSent();
       expect(hello).toBeInstanceOf(Promise); // nothing written yet: the TCP connect is under way
       const whenSigned: string[] = [];
@@ -175,18 +176,11 @@ describe('JOIN behind AUTH', () => {
       const initiator = new Endpoint({ trust: env.trust, identity: { cid: op.id.cid, signer, pcert: op.pcert }, link });
       const connecting = initiator.connect(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid));
       expect(whenSigned).toEqual([]); // connect() returned without building CH1
-      try {
-        const session = await connecting;
-        session.close();
-        expect(whenSigned).toEqual(['after HELLO']);
-        expect(link.helloSent()).toBeUndefined();
-        break;
-      } catch (e) {
-        // The gateway's ACCEPT may still be on its way: retried for that one refusal only.
-        if ((e as CodedError).code !== ErrorCode.PEER_NOT_ATTACHED || attempt === 5) throw e;
-        link.close();
-      }
-    }
+      const session = await connecting;
+      session.close();
+      expect(whenSigned).toEqual(['after HELLO']);
+      expect(link.helloSent()).toBeUndefined();
+    });
   });
 
   it('helloSent() settles when the connection fails before any HELLO', async () => {

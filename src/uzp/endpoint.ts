@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Grant, PCert, Valid } from './artefacts/types.js';
-import { BASELINE_BLOCK_PLAINTEXT, DEFAULT_BLOCK_LIMITS } from './blocks/limits.js';
+import { BASELINE_BLOCK_PLAINTEXT, withDefaults } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
@@ -249,7 +249,7 @@ export class Endpoint extends EventEmitter {
     if (p.maxBlockPlaintext < MIN_BLOCK_PLAINTEXT || p.windowBlocks < 1) {
       throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `responder transport parameters out of range (block ${p.maxBlockPlaintext}, window ${p.windowBlocks})`);
     }
-    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
+    const own = withDefaults(this.o.limits);
     return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, p.maxBlockPlaintext), sendWindowBlocks: Math.min(own.sendWindowBlocks, p.windowBlocks) };
   }
 
@@ -258,7 +258,7 @@ export class Endpoint extends EventEmitter {
    * initiator announces nothing (docs/PROFILE.md §End-to-end handshake, transport parameters).
    */
   private responderLimits(): Partial<BlockLimits> {
-    const own = { ...DEFAULT_BLOCK_LIMITS, ...this.o.limits };
+    const own = withDefaults(this.o.limits);
     return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, BASELINE_BLOCK_PLAINTEXT) };
   }
 
@@ -390,7 +390,7 @@ export class Endpoint extends EventEmitter {
  * its receive buffer (docs/PROFILE.md §Session states; 65,536 and 64 with the default limits).
  */
 export function announcedParams(limits?: Partial<BlockLimits>): TransportParams {
-  const own = { ...DEFAULT_BLOCK_LIMITS, ...limits };
+  const own = withDefaults(limits);
   return { maxBlockPlaintext: own.acceptBlockPlaintext, windowBlocks: own.recvBufferBlocks };
 }
 

@@ -79,9 +79,14 @@ export const DEFAULT_BLOCK_LIMITS: Readonly<BlockLimits> = Object.freeze({
   integrityLimit: 2 ** 20,
 });
 
+/** Defaults overlaid with `partial`, unchecked (resolveLimits checks them). */
+export function withDefaults(partial: Partial<BlockLimits> | undefined): BlockLimits {
+  return { ...DEFAULT_BLOCK_LIMITS, ...partial };
+}
+
 /** Defaults overlaid with `partial`, checked for consistency; throws LocalError CONFIG_INVALID. */
 export function resolveLimits(partial: Partial<BlockLimits> | undefined): BlockLimits {
-  const l: BlockLimits = { ...DEFAULT_BLOCK_LIMITS, ...partial };
+  const l = withDefaults(partial);
   for (const [k, v] of Object.entries(l)) {
     if (!Number.isSafeInteger(v) || v < 0) bad(`${k} must be a non-negative integer, got ${String(v)}`);
   }

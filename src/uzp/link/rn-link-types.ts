@@ -54,9 +54,3 @@ export interface RnLinkEvents {
   artefact: [bytes: Uint8Array];
   close: [CodedError | undefined];
 }
-
-export interface PendingJoin {
-  resolve(s: Stitch): void;
-  reject(e: CodedError): void;
-  cancel(): void;
-}

@@ -22,7 +22,8 @@ import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Fra
 import { joinRefusal } from './join-refusal.js';
 import { linkIdentity } from './link-identity.js';
 import { decodeRefused, decodeRelay } from './messages.js';
-import type { Offer, PendingJoin, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
+import { PendingJoins } from './pending-joins.js';
+import type { Offer, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
 
 export type { Offer, RnLinkEvents, RnLinkOptions };
@@ -51,15 +52,14 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private lastFrameAt: number;
   private readonly timers: (() => void)[] = [];
   private readonly stitches = new Map<number, LinkStitch>();
-  private readonly joins = new Map<number, PendingJoin>();
-  private nextJoinId = 1;
+  private readonly joins: PendingJoins;
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
-  /** HELLO written (or the link closed before it could be); helloSent() waits for it. */
+  /** HELLO written (or the link closed before it could be); helloSent() waits for `hello`. */
   private helloWritten = false;
-  private helloWaiter: Promise<void> | undefined;
-  private onHelloWritten: (() => void) | undefined;
+  private onHelloWritten!: () => void;
+  private readonly hello = new Promise<void>((resolve) => (this.onHelloWritten = resolve));
   /** JOINs made while attaching, sent as soon as AUTH is (joinBehindAuth). */
   private beforeAuth: (() => void)[] = [];
   /** JOINs too large to follow AUTH before the RN raised its frame limit: sent on OK. */
@@ -70,6 +70,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     const p = opts.trust.provider;
     this.address = opts.address;
     this.clock = opts.clock ?? systemClock;
+    this.joins = new PendingJoins(this.clock, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
     this.lastFrameAt = this.clock.now();
     this.keepalive = new LinkKeepalive({
       clock: this.clock,
@@ -100,14 +101,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    * CH1 is then ready long before AUTH can leave (Endpoint.connect).
    */
   helloSent(): Promise<void> | undefined {
-    if (this.helloWritten) return undefined;
-    return (this.helloWaiter ??= new Promise<void>((resolve) => (this.onHelloWritten = resolve)));
+    return this.helloWritten ? undefined : this.hello;
   }
 
   private helloOut(): void {
     this.helloWritten = true;
-    this.onHelloWritten?.();
-    this.onHelloWritten = undefined;
+    this.onHelloWritten();
   }
 
   /** Connects and attaches; resolves once the RN sent OK. */
@@ -279,27 +278,21 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       case ControlKind.OFFER_VIA:
         return this.onOffer(m);
       case ControlKind.JOINED: {
-        const j = this.joins.get(m.joinId);
-        if (j === undefined || this.stitches.has(m.stitchId)) {
+        if (!this.joins.has(m.joinId) || this.stitches.has(m.stitchId)) {
           // A join we gave up on (timeout / abort): do not leave the RN holding the stitch.
           this.sendControl({ kind: ControlKind.UNSTITCH, stitchId: m.stitchId, code: UnstitchCode.CLOSED });
           return;
         }
-        this.joins.delete(m.joinId);
-        j.cancel();
-        const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
-        this.stitches.set(m.stitchId, s);
-        j.resolve(s);
+        this.joins.resolve(m.joinId, () => {
+          const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
+          this.stitches.set(m.stitchId, s);
+          return s;
+        });
         return;
       }
-      case ControlKind.JOIN_REFUSED: {
-        const j = this.joins.get(m.joinId);
-        if (j === undefined) return;
-        this.joins.delete(m.joinId);
-        j.cancel();
-        j.reject(joinRefusal(m.code));
+      case ControlKind.JOIN_REFUSED:
+        this.joins.reject(m.joinId, joinRefusal(m.code));
         return;
-      }
       case ControlKind.DRAIN:
         // The RN is going away (draft §11.2): a failover trigger for whoever listens (LinkManager).
         this.emit('drain', m.deadlineMs);
@@ -435,25 +428,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal): Promise<Stitch> {
     if (this.state === 'closed') return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'RN link: not attached'));
     if (signal?.aborted) return Promise.reject(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal.reason }));
-    const joinId = this.nextJoinId;
-    this.nextJoinId = this.nextJoinId >= 0xffff_ffff ? 1 : this.nextJoinId + 1;
-    return new Promise<Stitch>((resolve, reject) => {
-      const ms = this.opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
-      const giveUp = (e: CodedError): void => {
-        if (!this.joins.delete(joinId)) return;
-        cancel();
-        reject(e);
-      };
-      const cancelTimer = this.clock.setTimeout(() => giveUp(new ProtocolError(ErrorCode.LINK_TIMEOUT, `join ${joinId}: no answer within ${ms} ms`)), ms);
-      const onAbort = (): void => giveUp(new StateError(ErrorCode.LINK_CLOSED, 'join aborted', { cause: signal?.reason }));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const cancel = (): void => {
-        cancelTimer();
-        signal?.removeEventListener('abort', onAbort);
-      };
-      this.joins.set(joinId, { resolve, reject, cancel });
-      this.joinBehindAuth((rn) => ({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(rn) : ch1 }));
-    });
+    const { id: joinId, stitch } = this.joins.open(signal);
+    this.joinBehindAuth((rn) => ({ kind: ControlKind.JOIN, joinId, target, grant, ch1: typeof ch1 === 'function' ? ch1(rn) : ch1 }));
+    return stitch;
   }
 
   /**
@@ -485,11 +462,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     const reason = err ?? new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed locally');
     for (const s of this.stitches.values()) s.ended(new StitchClosedError(s.id, 'link', undefined, reason));
     this.stitches.clear();
-    for (const j of this.joins.values()) {
-      j.cancel();
-      j.reject(reason);
-    }
-    this.joins.clear();
+    this.joins.rejectAll(reason);
     if (this.settle !== null) {
       const s = this.settle;
       this.settle = null;

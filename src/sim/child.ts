@@ -22,8 +22,9 @@ const STDERR_KEEP = 8192;
 /**
  * Spawns `command args` with stderr captured. Rejects with TOOL_MISSING when the executable does not
  * exist (`hint` says how to install it), after the process has been set up or failed to spawn.
+ * `pipes`: stdin and stdout are pipes to this process (`proc.stdin` / `proc.stdout`), not ignored.
  */
-export function startTool(command: string, args: readonly string[], hint: string): Promise<ToolProcess> {
+export function startTool(command: string, args: readonly string[], hint: string, opts: { readonly pipes?: boolean } = {}): Promise<ToolProcess> {
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
@@ -37,7 +38,7 @@ export function startTool(command: string, args: readonly string[], hint: string
     });
   }
   return new Promise((resolve, reject) => {
-    const proc = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(command, [...args], { stdio: opts.pipes === true ? ['pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
       err = (err + s).slice(-STDERR_KEEP);

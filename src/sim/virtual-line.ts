@@ -1,24 +1,22 @@
 // One virtual serial line as the gateway sees it: a stable tty path, bytes paced at the line rate,
 // faults on demand, and a cable that can be pulled and plugged back in.
 //
-//   gateway --opens--> path (PTY A) ==socat== PTY A' <--serialport-- PacedRelay --> device side
+//   gateway --opens--> path (PTY) ==socat== pipes <-- PacedRelay --> device side
 //
 // The device side is an in-process memory end (`device`, hand it to a simulator) or, with
-// `deviceSide: 'pty'`, a second PTY pair whose free end `devicePath` a simulator in another process
-// can open (then the relay sits between two PTY ends: A' <-> B'). Unplug closes the gateway-side
-// pair (its link vanishes, the gateway's open port sees a hang-up); replug recreates it at the
-// same path.
+// `deviceSide: 'pty'`, a second PTY whose path `devicePath` a simulator in another process can open
+// (then the relay sits between two socat pipes). Unplug stops the gateway-side socat (the path
+// vanishes, the gateway's open port sees a hang-up); replug recreates it at the same path. Each
+// side is one PTY with the relay on socat's pipes (pty-pipe.ts says why not a PTY pair).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SerialPort } from 'serialport';
 import type { Clock } from '../lib/clock.js';
 import { DEFAULT_FRAMING, type Framing } from '../ports/line-timing.js';
 import { memorySerialPair, type MemorySerialEnd } from './memory-serial.js';
 import { PacedRelay } from './pacer.js';
-import { PtyPair } from './pty.js';
-import { closeSerial, openSerial } from './serial-open.js';
+import { PtyPipe, type PipeEnd } from './pty-pipe.js';
 
 export interface VirtualLineOptions {
   readonly baud: number;
@@ -38,19 +36,18 @@ export interface VirtualLineOptions {
 export class VirtualLine {
   /** Faults toward the device are 'aToB', toward the gateway 'bToA'. */
   readonly relay: PacedRelay;
-  private port: SerialPort | null = null;
-  private devicePort: SerialPort | null = null;
+  /** The gateway-side PTY's far end while plugged. */
+  private plugged_: PipeEnd | null = null;
   private closed = false;
 
   private constructor(
-    readonly path: string,
-    private readonly pty: PtyPair,
-    private readonly devicePty: PtyPair | null,
+    private readonly pty: PtyPipe,
+    private readonly devicePty: PtyPipe | null,
     /** The simulator's end when deviceSide is 'memory'. */
     readonly device: MemorySerialEnd | null,
     private readonly relayEnd: MemorySerialEnd | null,
     private readonly ownDir: string | null,
-    private readonly opts: VirtualLineOptions,
+    opts: VirtualLineOptions,
   ) {
     this.relay = new PacedRelay({ baud: opts.baud, framing: opts.framing ?? DEFAULT_FRAMING, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.batchMs !== undefined ? { batchMs: opts.batchMs } : {}) });
   }
@@ -62,28 +59,21 @@ export class VirtualLine {
     const socat = opts.socatPath === undefined ? {} : { socatPath: opts.socatPath };
     const cleanup: (() => Promise<void>)[] = [];
     try {
-      // stageA: the gateway-side path appears only once the relay holds its end (plugRelay).
-      const pty = await PtyPair.open({ linkA: join(dir, name), linkB: join(dir, `.${name}.relay`), stageA: true, ...socat });
+      const pty = await PtyPipe.open({ link: join(dir, name), ...socat });
       cleanup.push(() => pty.close());
-      let devicePty: PtyPair | null = null;
+      let devicePty: PtyPipe | null = null;
       let device: MemorySerialEnd | null = null;
       let relayEnd: MemorySerialEnd | null = null;
       if (opts.deviceSide === 'pty') {
-        devicePty = await PtyPair.open({ linkA: join(dir, `${name}.device`), linkB: join(dir, `.${name}.device.relay`), ...socat });
+        devicePty = await PtyPipe.open({ link: join(dir, `${name}.device`), ...socat });
         cleanup.push(() => devicePty!.close());
       } else {
         [device, relayEnd] = memorySerialPair(name);
       }
-      const line = new VirtualLine(pty.linkA, pty, devicePty, device, relayEnd, ownDir, opts);
+      const line = new VirtualLine(pty, devicePty, device, relayEnd, ownDir, opts);
       cleanup.push(() => line.close());
-      if (devicePty !== null) {
-        line.devicePort = await openSerial(devicePty.linkB, opts.baud);
-        line.devicePort.on('error', () => {});
-        line.relay.attach('b', line.devicePort);
-      } else {
-        line.relay.attach('b', relayEnd!);
-      }
-      await line.plugRelay();
+      line.relay.attach('b', devicePty?.end ?? relayEnd!);
+      line.plugRelay();
       return line;
     } catch (e) {
       for (const c of cleanup.reverse()) await c().catch(() => {});
@@ -92,13 +82,18 @@ export class VirtualLine {
     }
   }
 
+  /** The tty path the gateway opens. */
+  get path(): string {
+    return this.pty.link;
+  }
+
   /** Where a simulator in another process opens the device side (deviceSide 'pty' only). */
   get devicePath(): string | null {
-    return this.devicePty?.linkA ?? null;
+    return this.devicePty?.link ?? null;
   }
 
   get plugged(): boolean {
-    return this.port !== null;
+    return this.plugged_ !== null;
   }
 
   /** The socat pids behind this line (gateway side, and device side if it is a PTY). */
@@ -106,20 +101,18 @@ export class VirtualLine {
     return [this.pty.pid, this.devicePty?.pid].filter((p): p is number => p !== undefined);
   }
 
-  /** Pulls the cable: the gateway-side PTY pair is closed and its link vanishes. */
+  /** Pulls the cable: the gateway-side PTY is closed and its link vanishes. */
   async unplug(): Promise<void> {
-    const port = this.port;
-    this.port = null;
+    this.plugged_ = null;
     this.relay.detach('a');
-    if (port !== null) await closeSerial(port);
     await this.pty.close();
   }
 
   /** Plugs the cable back in at the same path. */
   async replug(): Promise<void> {
-    if (this.closed || this.port !== null) return;
+    if (this.closed || this.plugged_ !== null) return;
     await this.pty.reopen();
-    await this.plugRelay();
+    this.plugRelay();
   }
 
   /** Unplugs, stops every socat by pid, and removes the temporary directory if it made one. */
@@ -128,26 +121,22 @@ export class VirtualLine {
     this.closed = true;
     await this.unplug();
     this.relay.close();
-    if (this.devicePort !== null) await closeSerial(this.devicePort);
     await this.devicePty?.close();
     this.relayEnd?.close();
     if (this.ownDir !== null) await rm(this.ownDir, { recursive: true, force: true });
   }
 
-  private async plugRelay(): Promise<void> {
-    const port = await openSerial(this.pty.linkB, this.opts.baud);
-    // A hang-up (socat gone) shows up as 'close'; errors are expected then and carry nothing new.
-    port.on('error', () => {});
-    port.on('close', () => {
-      if (this.port === port) {
-        this.port = null;
+  private plugRelay(): void {
+    const end = this.pty.end;
+    if (end === null) return;
+    this.plugged_ = end;
+    this.relay.attach('a', end);
+    // socat gone by itself (killed, crashed): the cable is out, as after unplug().
+    void end.closed.then(() => {
+      if (this.plugged_ === end) {
+        this.plugged_ = null;
         this.relay.detach('a');
       }
     });
-    this.port = port;
-    this.relay.attach('a', port);
-    // Only now does the gateway-side path appear (PtyPair stageA): whatever the gateway writes as
-    // soon as it can open the path reaches the relay, never a PTY end that is not open yet.
-    await this.pty.publishA();
   }
 }

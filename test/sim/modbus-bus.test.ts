@@ -169,8 +169,10 @@ describe('Modbus RTU bus over a paced PTY line', () => {
     await waitFor(() => events.length >= 1, 10_000, 'the fragment to be cut off by silence');
     master.sendRaw(frame.subarray(3));
     await waitFor(() => events.length >= 2);
-    expect(events.map((e) => e.type)).toEqual(['bad-frame', 'bad-frame']);
     expect(await master.nextFrame(200)).toBeNull();
+    // Two bad frames, or more when a loaded machine's whole-millisecond pacer stalled past t3.5
+    // inside a fragment too (seen once with 60 test files at once): never a reply.
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['bad-frame']));
   });
 
   it('answers exceptions 01 (function), 02 (address) and 03 (value)', async () => {

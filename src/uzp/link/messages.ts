@@ -144,7 +144,7 @@ export function decodeRefused(b: Uint8Array): number {
   return code;
 }
 
-interface Relay {
+export interface Relay {
   readonly stitchId: number;
   readonly payload: Uint8Array;
 }

@@ -1,7 +1,8 @@
 // EP side of one RN link: an outbound TCP connection (client socket only, never a listener:
 // the zero-port rule of draft §4 step 1 and §13), attachment through AttachInitiator, then the
 // sealed control channel (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches.
-// This file is the thin I/O driver; protocol decisions live in attach.ts / control.ts.
+// This file is the thin I/O driver; protocol decisions live in attach.ts / control.ts, the stitches
+// riding on the link in link-stitches.ts, the JOINs awaiting an answer in pending-joins.ts.
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
@@ -15,16 +16,16 @@ import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { LinkKeepalive } from './keepalive.js';
-import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType, PENDING_OFFER_MAX_PAYLOADS, UnstitchCode } from './constants.js';
+import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
-import { joinRefusal } from './join-refusal.js';
 import { linkIdentity } from './link-identity.js';
+import { LinkStitches } from './link-stitches.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import { PendingJoins } from './pending-joins.js';
 import type { Offer, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
-import { LinkStitch, StitchClosedError, type Stitch, type StitchHost } from './stitch.js';
+import type { Stitch, StitchHost } from './stitch.js';
 
 export type { Offer, RnLinkEvents, RnLinkOptions };
 
@@ -51,8 +52,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private maxFrame = DEFAULT_MAX_FRAME_PREAUTH;
   private lastFrameAt: number;
   private readonly timers: (() => void)[] = [];
-  private readonly stitches = new Map<number, LinkStitch>();
   private readonly joins: PendingJoins;
+  private readonly stitches: LinkStitches;
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
@@ -71,6 +72,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.address = opts.address;
     this.clock = opts.clock ?? systemClock;
     this.joins = new PendingJoins(this.clock, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
+    this.stitches = new LinkStitches({ host: this, sendControl: (m) => this.sendControl(m), joins: this.joins, rnOf: (via) => this.rnOf(via) });
     this.lastFrameAt = this.clock.now();
     this.keepalive = new LinkKeepalive({
       clock: this.clock,
@@ -176,9 +178,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
         this.helloOut();
       });
-      this.socket.on('drain', () => {
-        for (const s of this.stitches.values()) s.drained();
-      });
+      this.socket.on('drain', () => this.stitches.drained());
       this.socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
       // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
       // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).
@@ -254,10 +254,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private onFrame(f: Frame): void {
     if (f.type === FrameType.RELAY) {
-      const r = decodeRelay(f.payload);
-      const s = this.stitches.get(r.stitchId);
       this.stats.relayIn++;
-      if (s === undefined || !s.deliver(r.payload, true)) this.stats.relayDropped++;
+      if (!this.stitches.relay(decodeRelay(f.payload))) this.stats.relayDropped++;
       return;
     }
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)}`);
@@ -276,23 +274,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         return;
       case ControlKind.OFFER:
       case ControlKind.OFFER_VIA:
-        return this.onOffer(m);
-      case ControlKind.JOINED: {
-        if (!this.joins.has(m.joinId) || this.stitches.has(m.stitchId)) {
-          // A join we gave up on (timeout / abort): do not leave the RN holding the stitch.
-          this.sendControl({ kind: ControlKind.UNSTITCH, stitchId: m.stitchId, code: UnstitchCode.CLOSED });
-          return;
-        }
-        this.joins.resolve(m.joinId, () => {
-          const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS);
-          this.stitches.set(m.stitchId, s);
-          return s;
-        });
-        return;
-      }
+        return this.stitches.offer(m, this.accepting, this.listenerCount('offer') === 0 ? undefined : (o) => this.emit('offer', o));
+      case ControlKind.JOINED:
+        return this.stitches.joined(m);
       case ControlKind.JOIN_REFUSED:
-        this.joins.reject(m.joinId, joinRefusal(m.code));
-        return;
+        return this.stitches.joinRefused(m);
       case ControlKind.DRAIN:
         // The RN is going away (draft §11.2): a failover trigger for whoever listens (LinkManager).
         this.emit('drain', m.deadlineMs);
@@ -305,58 +291,22 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
           if (this.state === 'attached') this.emit('artefact', m.artefact);
         });
         return;
-      case ControlKind.UNSTITCH: {
-        const s = this.stitches.get(m.stitchId);
-        if (s === undefined) return;
-        this.stitches.delete(m.stitchId);
-        s.ended(new StitchClosedError(m.stitchId, 'peer', m.code));
-        return;
-      }
+      case ControlKind.UNSTITCH:
+        return this.stitches.unstitched(m);
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: the RN sent EP-only control kind 0x${m.kind.toString(16)}`);
     }
   }
 
   /**
-   * The RN a stitch offered through the fabric names (OFFER_VIA): the one the initiator JOINed at,
-   * with its key from our RN Set Statement; undefined when we do not list it (then nothing that
-   * needs the RN — a continuity token — can be accepted on that stitch).
+   * The RN of an offered stitch: this link's, or for one that crossed the fabric (OFFER_VIA) the RN
+   * the initiator JOINed at, with its key from our RN Set Statement; undefined when we do not list
+   * it (then nothing that needs the RN — a continuity token — can be accepted on that stitch).
    */
-  private viaRn(via: Uint8Array): { cid: Uint8Array; publicKey: Uint8Array } | undefined {
+  private rnOf(via: Uint8Array | undefined): { cid: Uint8Array; publicKey: Uint8Array } | undefined {
+    if (via === undefined) return { cid: this.rnCid, publicKey: this.rnPublicKey };
     const e = this.opts.trust.rnSet?.body.rns.find((r) => equal(r.cid, via));
     return e === undefined ? undefined : { cid: e.cid, publicKey: e.publicKey };
-  }
-
-  private onOffer(m: Extract<ControlMessage, { kind: typeof ControlKind.OFFER | typeof ControlKind.OFFER_VIA }>): void {
-    if (!this.accepting || this.listenerCount('offer') === 0 || this.stitches.has(m.stitchId)) {
-      this.sendControl({ kind: ControlKind.REJECT_OFFER, stitchId: m.stitchId });
-      return;
-    }
-    const via = m.kind === ControlKind.OFFER_VIA ? m.via : undefined;
-    // Created now so RELAY payloads arriving before accept() are kept (bounded) rather than lost.
-    const s = new LinkStitch(m.stitchId, this, PENDING_OFFER_MAX_PAYLOADS, via);
-    this.stitches.set(m.stitchId, s);
-    let decided = false;
-    const rn = via === undefined ? { cid: this.rnCid, publicKey: this.rnPublicKey } : this.viaRn(via);
-    this.emit('offer', {
-      stitchId: m.stitchId,
-      initiator: m.initiator,
-      grant: m.grant,
-      ch1: m.ch1,
-      ...(rn !== undefined ? { rn } : {}),
-      accept: () => {
-        if (decided || s.closed) throw new StateError(ErrorCode.LINK_CLOSED, `offer ${m.stitchId}: already rejected or closed`);
-        decided = true;
-        return s;
-      },
-      reject: () => {
-        if (decided || s.closed) return;
-        decided = true;
-        this.stitches.delete(m.stitchId);
-        this.sendControl({ kind: ControlKind.REJECT_OFFER, stitchId: m.stitchId });
-        s.ended(undefined);
-      },
-    });
   }
 
   private sendControl(m: ControlMessage): boolean {
@@ -399,7 +349,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   }
 
   releaseStitch(stitchId: number): void {
-    if (this.stitches.delete(stitchId)) this.sendControl({ kind: ControlKind.UNSTITCH, stitchId, code: UnstitchCode.CLOSED });
+    this.stitches.release(stitchId);
   }
 
   // ---- public API ----
@@ -460,9 +410,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     if (graceful) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();
     const reason = err ?? new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed locally');
-    for (const s of this.stitches.values()) s.ended(new StitchClosedError(s.id, 'link', undefined, reason));
-    this.stitches.clear();
-    this.joins.rejectAll(reason);
+    this.stitches.endAll(reason);
     if (this.settle !== null) {
       const s = this.settle;
       this.settle = null;

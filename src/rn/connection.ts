@@ -8,7 +8,6 @@ import type { PCert, Role, Valid } from '../uzp/artefacts/types.js';
 import type { Signer } from '../uzp/crypto/provider.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
 import { ErrorCode, ProtocolError } from '../uzp/errors.js';
-import { cidOf } from '../uzp/identity/cid.js';
 import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../lib/clock.js';
@@ -238,7 +237,8 @@ export class RnConnection implements Peer, PreauthHolder {
     this.channel = result.channel;
     this.pcertValue = result.pcert;
     this.attestationValue = result.attestation;
-    this.cidValue = cidOf(this.ctx.trust.provider, result.pcert.body.publicKey);
+    // A valid PCert's subject is the CID of its key (pcert.ts check): no BLAKE3 per attachment.
+    this.cidValue = result.pcert.subject!;
     this.linkId = this.ctx.nextLinkId();
     this.stateValue = 'attached';
     this.ctx.admission.leave(this);

@@ -47,9 +47,15 @@ export function fromHex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
+// One encoder and one decoder for the process: a TextDecoder is costly to construct (the key
+// schedule and every signature input encode a label; docs/BENCH.md "eleventh stop"), and neither
+// keeps state between whole-buffer calls.
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
 export const utf8 = {
-  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+  encode: (s: string): Uint8Array => encoder.encode(s),
+  decode: (b: Uint8Array): string => strictDecoder.decode(b),
 };
 
 /** Sequential reader over a byte array; every read is bounds-checked. */

@@ -15,10 +15,25 @@ const LABEL_PREFIX = 'uzp-gw/1 ';
  *   HKDF-Expand(secret, u16 length || u8 len(prefix+label) || prefix+label || u8 len(context) || context, length)
  */
 export function expandLabel(p: CryptoProvider, secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
-  const full = utf8.encode(LABEL_PREFIX + label);
+  const full = labelBytes(label);
   if (full.length > 255 || context.length > 255) throw new RangeError('expandLabel: label or context longer than 255 bytes');
   const info = new Writer(4 + full.length + context.length).u16(length).u8(full.length).bytes(full).u8(context.length).bytes(context).finish();
   return p.hkdfExpand(secret, info, length);
+}
+
+/**
+ * prefix+label as bytes, made once per label: the labels are a handful of constants, and encoding
+ * them on every expansion was a tenth of the RN's CPU for an attachment (docs/BENCH.md "eleventh stop").
+ */
+const labels = new Map<string, Uint8Array>();
+function labelBytes(label: string): Uint8Array {
+  let b = labels.get(label);
+  if (b === undefined) {
+    b = utf8.encode(LABEL_PREFIX + label);
+    // Bounded: callers pass constants, but nothing stops one from passing many distinct labels.
+    if (labels.size < 64) labels.set(label, b);
+  }
+  return b;
 }
 
 export interface TrafficKey {

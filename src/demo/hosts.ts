@@ -1,5 +1,5 @@
 // Where the demo's equipment lives, with the fallback for each system tool:
-//   serial lines  socat PTY pairs + baud-paced relay (VirtualLine) at {virtual_dir}/<slot>, the
+//   serial lines  socat PTYs + baud-paced relay (VirtualLine) at {virtual_dir}/<slot>, the
 //                 simulators in this (orchestrator) process; without socat there are no PTYs, so
 //                 the gateway runs the same simulators in-process on paced memory lines
 //                 (`uzpgw demo gateway`, see embedded-equipment.ts)

@@ -78,7 +78,7 @@ function demoHost(o: DemoOptions, chosen: { serial?: SerialEquipment; mqtt?: Mqt
   return {
     async start(_config, ptyDir, h) {
       const serial = (chosen.serial = await openSerialEquipment(ptyDir, o.socat));
-      h.note(serial.choice.used === 'socat' ? `serial lines: socat PTY pairs (pids ${serial.pids.join(', ')}), baud-paced, simulators in this process` : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
+      h.note(serial.choice.used === 'socat' ? `serial lines: socat PTYs (pids ${serial.pids.join(', ')}), baud-paced, simulators in this process` : `serial lines: embedded in the gateway process (${serial.choice.reason})`);
       let mqtt: MqttEquipment;
       try {
         mqtt = chosen.mqtt = await openMqttEquipment(o.mosquitto);

@@ -46,7 +46,7 @@ export function virtualEquipment(o: { readonly mosquitto?: boolean } = {}): Equi
         throw e;
       }
       for (const s of eq.slots) if (s.plan.kind === 'none') h.note(`${s.plan.slot}: no virtual equipment (${s.plan.why})`);
-      if (eq.pids.length > 0) h.note(`serial lines: socat PTY pairs (pids ${eq.pids.join(', ')}), paced at each slot's line settings`);
+      if (eq.pids.length > 0) h.note(`serial lines: socat PTYs (pids ${eq.pids.join(', ')}), paced at each slot's line settings`);
       const b = broker;
       // A getter: a restarted broker has a new pid.
       const tools = (): { name: string; pid: number }[] => [...eq.pids.map((pid) => ({ name: 'socat', pid })), ...(b?.pid !== undefined ? [{ name: 'mosquitto', pid: b.pid }] : [])];

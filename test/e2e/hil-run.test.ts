@@ -171,7 +171,7 @@ describe('uzpgw hil run (issue #15)', () => {
       .split('\n')
       .filter((l) => l.startsWith('{"event":"note"'))
       .map((l) => String((JSON.parse(l) as { text: string }).text));
-    const pids = [...brokerPids(notes), ...notes.flatMap((n) => /socat PTY pairs \(pids ([\d, ]+)\)/.exec(n)?.[1]!.split(', ').map(Number) ?? [])];
+    const pids = [...brokerPids(notes), ...notes.flatMap((n) => /socat PTYs \(pids ([\d, ]+)\)/.exec(n)?.[1]!.split(', ').map(Number) ?? [])];
     expect(pids.length).toBeGreaterThanOrEqual(4); // mosquitto and three socat
     const dirNote = notes.find((n) => n.startsWith('throwaway trust domain in '))!;
     process.kill(child.pid, 'SIGINT');

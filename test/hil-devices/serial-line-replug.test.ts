@@ -1,5 +1,5 @@
 // The serial-line splice (issue #10): a line cut by an unplug must never be glued onto a line after
-// the replug. Real serialport binding, a real socat PTY pair whose gateway side is unplugged and
+// the replug. Real serialport binding, a real socat PTY whose gateway side is unplugged and
 // plugged back (VirtualLine), the real SerialLink reconnecting, and the real drivers. Bytes are
 // written from the device end of the line at chosen points, so the cut always falls mid-line; a
 // streaming line sensor then cuts wherever the unplug happens to fall.

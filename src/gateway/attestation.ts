@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { Attester } from '../attest/attester.js';
 import { readDeviceIdentity } from '../attest/device-id.js';
 import { detectTpm } from '../attest/tpm/tools.js';
-import { TpmAttester } from '../attest/tpm/attester.js';
+import type { TpmAttester } from '../attest/tpm/attester.js';
 import type { DeviceIdentity } from '../attest/types.js';
 import type { GatewayDevice } from '../hil-devices/index.js';
 import type { CryptoProvider, Signer } from '../uzp/crypto/provider.js';
@@ -60,8 +60,10 @@ export async function createAttester(s: AttestationSetup): Promise<{ attester: A
     }
     if (tcti !== undefined) {
       try {
+        // Loaded only when a TPM is there: most gateways have none and never need its code.
+        const { TpmAttester: Tpm } = await import('../attest/tpm/attester.js');
         // The AK's files live next to the identity key: the one state directory the service may write.
-        tpm = await TpmAttester.open({ tcti, stateDir: dirname(s.config.identity.key) });
+        tpm = await Tpm.open({ tcti, stateDir: dirname(s.config.identity.key) });
       } catch (e) {
         if (mode === 'required') throw e;
         tpmError = (e as Error).message; // auto: a TPM that does not work is reported, software attestation goes on

@@ -25,7 +25,8 @@
 // on the persistent session after a reconnect; QoS 2's PUBREL and PUBCOMP then flow as mqtt.js does.
 
 import { EventEmitter } from 'node:events';
-import { connect, ErrorWithReasonCode, validateTopic, type IClientOptions, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
@@ -33,6 +34,18 @@ import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
+
+type MqttJs = typeof import('mqtt');
+let mqttModule: MqttJs | undefined;
+
+/**
+ * mqtt.js, loaded by the first MQTT link that needs it rather than with this module, so a gateway
+ * without MQTT slots never loads it (~2.5 MB of RSS on Node 24: docs/BENCH.md "gateway-rss").
+ * require, not import(): the package is CommonJS (one copy either way), and start() stays synchronous.
+ */
+function mqttJs(): MqttJs {
+  return (mqttModule ??= createRequire(import.meta.url)('mqtt') as MqttJs);
+}
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
@@ -165,7 +178,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     };
     let c: MqttClient;
     try {
-      c = connect(o.url, options);
+      c = mqttJs().connect(o.url, options);
     } catch (e) {
       // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
       throw new LocalError(CommonCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
@@ -214,7 +227,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
    */
   async subscribe(filter: string, qos: QoS = 0): Promise<void> {
     if (this._state === 'closed') throw closedError();
-    if (!validateTopic(filter)) throw new LocalError(CommonCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
+    if (!mqttJs().validateTopic(filter)) throw new LocalError(CommonCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
     this.subscriptions.set(filter, qos);
     const c = this.client;
     if (this._state !== 'open' || !c) return; // made on connect
@@ -385,6 +398,6 @@ function notStarted(): StateError {
 
 function toTyped(e: unknown, what: string): CodedError {
   if (e instanceof CodedError) return e;
-  if (e instanceof ErrorWithReasonCode && e.code >= 0x80) return new MqttRefusedError(`${what}: ${e.message} (reason 0x${e.code.toString(16)})`, e.code);
+  if (e instanceof mqttJs().ErrorWithReasonCode && e.code >= 0x80) return new MqttRefusedError(`${what}: ${e.message} (reason 0x${e.code.toString(16)})`, e.code);
   return new PortIoError(`${what}: ${describeError(e)}`, { cause: e });
 }

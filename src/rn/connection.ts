@@ -238,7 +238,8 @@ export class RnConnection implements Peer, PreauthHolder {
     this.pcertValue = result.pcert;
     this.attestationValue = result.attestation;
     // A valid PCert's subject is the CID of its key (pcert.ts check): no BLAKE3 per attachment.
-    this.cidValue = result.pcert.subject!;
+    // Copied: an envelope decoded without the cache holds views of the frame it came in.
+    this.cidValue = result.pcert.subject!.slice();
     this.linkId = this.ctx.nextLinkId();
     this.stateValue = 'attached';
     this.ctx.admission.leave(this);

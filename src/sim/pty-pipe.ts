@@ -6,7 +6,7 @@
 // Why not a PTY pair with the relay on its second tty (pty.ts): every byte would then cross two
 // PTYs, each a hand-off through the kernel's tty flip buffer and its worker, and a serialport read
 // at the far end. Measured here (one byte, one way, after 5 ms of quiet): a socat PTY pair 0.29-0.31
-// ms, a PTY to socat's stdout 0.18-0.24 ms (docs/BENCH.md "modbus-polls"). A real UART has neither
+// ms, a PTY to socat's stdout 0.18-0.24 ms (docs/BENCH.md, "eleventh stop"). A real UART has neither
 // hop, so the lighter rig measures more of the gateway and less of the simulator.
 //
 // Unplug stops socat (the PTY vanishes and the gateway's open end sees a hang-up); reopen makes a

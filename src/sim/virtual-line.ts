@@ -37,7 +37,7 @@ export class VirtualLine {
   /** Faults toward the device are 'aToB', toward the gateway 'bToA'. */
   readonly relay: PacedRelay;
   /** The gateway-side PTY's far end while plugged. */
-  private plugged_: PipeEnd | null = null;
+  private pluggedEnd: PipeEnd | null = null;
   private closed = false;
 
   private constructor(
@@ -93,7 +93,7 @@ export class VirtualLine {
   }
 
   get plugged(): boolean {
-    return this.plugged_ !== null;
+    return this.pluggedEnd !== null;
   }
 
   /** The socat pids behind this line (gateway side, and device side if it is a PTY). */
@@ -103,14 +103,14 @@ export class VirtualLine {
 
   /** Pulls the cable: the gateway-side PTY is closed and its link vanishes. */
   async unplug(): Promise<void> {
-    this.plugged_ = null;
+    this.pluggedEnd = null;
     this.relay.detach('a');
     await this.pty.close();
   }
 
   /** Plugs the cable back in at the same path. */
   async replug(): Promise<void> {
-    if (this.closed || this.plugged_ !== null) return;
+    if (this.closed || this.pluggedEnd !== null) return;
     await this.pty.reopen();
     this.plugRelay();
   }
@@ -129,12 +129,12 @@ export class VirtualLine {
   private plugRelay(): void {
     const end = this.pty.end;
     if (end === null) return;
-    this.plugged_ = end;
+    this.pluggedEnd = end;
     this.relay.attach('a', end);
     // socat gone by itself (killed, crashed): the cable is out, as after unplug().
     void end.closed.then(() => {
-      if (this.plugged_ === end) {
-        this.plugged_ = null;
+      if (this.pluggedEnd === end) {
+        this.pluggedEnd = null;
         this.relay.detach('a');
       }
     });

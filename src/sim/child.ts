@@ -86,3 +86,28 @@ export async function stopTool(t: ToolProcess, graceMs = 3000): Promise<void> {
 export function isRunning(t: ToolProcess): boolean {
   return t.proc.exitCode === null && t.proc.signalCode === null;
 }
+
+/**
+ * Resolves once `ready` holds for the tool's stderr so far (checked at each chunk); rejects with
+ * TOOL_FAILED, the tool's log appended, when it exits first or `timeoutMs` passes.
+ */
+export function waitForStderr(tool: ToolProcess, ready: (log: string) => boolean, timeoutMs: number, say: { readonly exited: (code: number | null) => string; readonly timedOut: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = tool.proc.stderr!;
+    const check = (): void => {
+      if (ready(tool.stderr())) done(null);
+    };
+    const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `${say.exited(code)}:\n${tool.stderr()}`));
+    const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `${say.timedOut}:\n${tool.stderr()}`)), timeoutMs);
+    const done = (e: Error | null): void => {
+      clearTimeout(timer);
+      stream.off('data', check);
+      tool.proc.off('exit', onExit);
+      if (e === null) resolve();
+      else reject(e);
+    };
+    stream.on('data', check);
+    tool.proc.once('exit', onExit);
+    check();
+  });
+}

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTool, stopTool, type ToolProcess } from './child.js';
+import { startTool, stopTool, waitForStderr, type ToolProcess } from './child.js';
 import { SimErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
 
@@ -132,24 +132,9 @@ async function startMosquitto(path: string | undefined, args: string[]): Promise
  * level information) once it accepts connections.
  */
 function waitListening(tool: ToolProcess, port: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = tool.proc.stderr!;
-    const check = (): void => {
-      const log = tool.stderr();
-      if (log.includes(`listen socket on port ${port}`) && / running/.test(log)) done(null);
-    };
-    const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `mosquitto exited (code ${code}) before listening on 127.0.0.1:${port}:\n${tool.stderr()}`));
-    const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
-    const done = (e: Error | null): void => {
-      clearTimeout(timer);
-      stream.off('data', check);
-      tool.proc.off('exit', onExit);
-      if (e === null) resolve();
-      else reject(e);
-    };
-    stream.on('data', check);
-    tool.proc.once('exit', onExit);
-    check();
+  return waitForStderr(tool, (log) => log.includes(`listen socket on port ${port}`) && / running/.test(log), timeoutMs, {
+    exited: (code) => `mosquitto exited (code ${code}) before listening on 127.0.0.1:${port}`,
+    timedOut: `mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`,
   });
 }
 

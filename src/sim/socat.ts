@@ -2,9 +2,8 @@
 // once its addresses are open, the link paths it accepts, and the stale links a killed socat leaves.
 
 import { lstat, unlink } from 'node:fs/promises';
-import type { ToolProcess } from './child.js';
+import { waitForStderr, type ToolProcess } from './child.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
-import { SimErrorCode } from './errors.js';
 import { FileErrorCode } from '../files/errors.js';
 
 export const SOCAT_HINT = 'install it (Debian/Ubuntu: apt-get install socat; `npm test` runs scripts/ensure-system-packages.sh which does) or run the demo without PTYs';
@@ -16,25 +15,11 @@ export function checkLinkPath(p: string): void {
   if (!p.startsWith('/') || /[,:!{}\s]/.test(p)) throw new LocalError(CommonCode.USAGE, `pty link path must be absolute and free of , : ! { } and spaces: ${JSON.stringify(p)}`);
 }
 
-/** Resolves once socat (started with -d -d) says both addresses are open; rejects if it exits or times out. */
+/** Resolves once socat (started with -d -d) says its addresses are open; rejects if it exits or times out. */
 export function waitReady(tool: ToolProcess, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = tool.proc.stderr!;
-    const check = (): void => {
-      if (tool.stderr().includes(READY)) done(null);
-    };
-    const onExit = (code: number | null): void => done(new LocalError(SimErrorCode.TOOL_FAILED, `socat exited (code ${code}) before the PTYs were ready:\n${tool.stderr()}`));
-    const timer = setTimeout(() => done(new LocalError(SimErrorCode.TOOL_FAILED, `socat did not set up the PTYs within ${timeoutMs} ms:\n${tool.stderr()}`)), timeoutMs);
-    const done = (e: Error | null): void => {
-      clearTimeout(timer);
-      stream.off('data', check);
-      tool.proc.off('exit', onExit);
-      if (e === null) resolve();
-      else reject(e);
-    };
-    stream.on('data', check);
-    tool.proc.once('exit', onExit);
-    check();
+  return waitForStderr(tool, (log) => log.includes(READY), timeoutMs, {
+    exited: (code) => `socat exited (code ${code}) before the PTYs were ready`,
+    timedOut: `socat did not set up the PTYs within ${timeoutMs} ms`,
   });
 }
 

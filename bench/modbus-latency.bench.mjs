@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, QUICK, emit, log, median, runBench, sleep, spawnNode, tempDir, waitForJsonLine } from './lib/harness.mjs';
 import { READ_10, gatewayPolled, checkRead10, directMaster, gatewayFiles, mbapClient, modbusSlot, operatorFiles, operatorSlot, pollLineMs, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
-import { startUzp } from './lib/topology.mjs';
+import { connect as tcpConnect } from 'node:net';
+import { startRelay, startUzp } from './lib/topology.mjs';
 
 const BENCH = 'modbus-latency';
 const BAUD = 115_200;
@@ -62,7 +63,28 @@ await runBench(BENCH, async () => {
     const r = await op.slot.modbus(2, READ_10).catch((e) => ({ refused: e?.refusal ?? String(e) }));
     if (r.refused === undefined) throw new Error('a read of unit 2 was not refused: the Grant covers unit 1 only');
   };
-  const diag = { fastDirect: async () => checkRead10(await fastMaster.bus.request(1, READ_10), 'direct 921600'), refused: refusedRoundTrip };
+  // And the floor under any relayed round trip on this box: 64 bytes through four plain node:net hops
+  // (this process -> relay.mjs -> an echo in the simulator's process -> relay -> here), no crypto, no
+  // protocol, after the same pause. The tunnel has the same four hops (docs/BENCH.md, eleventh stop).
+  const relay = await startRelay();
+  await sim.rpc('tcpEcho', { address: relay.relay });
+  const floorSock = await new Promise((resolve, reject) => {
+    const i = relay.relay.lastIndexOf(':');
+    const s = tcpConnect({ host: relay.relay.slice(0, i), port: Number(relay.relay.slice(i + 1)), noDelay: true });
+    s.once('connect', () => resolve(s)).once('error', reject);
+  });
+  const FLOOR_BYTES = new Uint8Array(64).fill(0x5a);
+  const floorRoundTrip = () =>
+    new Promise((resolve, reject) => {
+      let got = 0;
+      const onData = (d) => {
+        got += d.length;
+        if (got >= FLOOR_BYTES.length) (floorSock.off('data', onData), resolve());
+      };
+      floorSock.on('data', onData);
+      floorSock.write(FLOOR_BYTES, (e) => e && reject(e));
+    });
+  const diag = { fastDirect: async () => checkRead10(await fastMaster.bus.request(1, READ_10), 'direct 921600'), refused: refusedRoundTrip, floor: floorRoundTrip };
   const names = Object.keys(paths3);
   const times = Object.fromEntries(names.map((n) => [n, []]));
   const once = async (name, fns = paths3) => {
@@ -78,7 +100,7 @@ await runBench(BENCH, async () => {
     for (const n of order) for (let i = 0; i < BLOCK && times[n].length < READS; i++) times[n].push(await once(n));
   }
 
-  const diagTimes = { fastDirect: [], refused: [] };
+  const diagTimes = { fastDirect: [], refused: [], floor: [] };
   for (let i = 0; i < (QUICK ? 10 : 40); i++) for (const n of Object.keys(diag)) diagTimes[n].push(await once(n, diag));
 
   const line = pollLineMs(BAUD) - (2 * 3.5 * 10 * 1000) / BAUD; // request + response characters, no gaps
@@ -87,6 +109,7 @@ await runBench(BENCH, async () => {
   const fastLine = ((33 * 10 * 1000) / FAST).toFixed(2);
   log(`diagnostic: direct master at ${FAST} baud (line time ${fastLine} ms): ${fmt(diagTimes.fastDirect)}`);
   log(`diagnostic: tunnel round trip without the bus (a read refused by the HIL broker): ${fmt(diagTimes.refused)}`);
+  log(`diagnostic: four plain node:net hops, 64 bytes through a TCP relay and an echo (the floor under any relayed round trip here): ${fmt(diagTimes.floor)}`);
   log(`sim bus: ${JSON.stringify((await sim.rpc('stats')).buses)}`);
 
   const baseline = 'direct local RTU master (ModbusBus.rtu, same bus)';
@@ -102,6 +125,7 @@ await runBench(BENCH, async () => {
   emit(BENCH, 'added_latency_p99_ms', p99(times.tunneled) - p99(times.direct), 'ms', 'direct local RTU master p99 (same bus)', p99(times.direct));
 
   tcp.close();
+  floorSock.destroy();
   await op.close();
   await direct.close();
   await fastMaster.close();

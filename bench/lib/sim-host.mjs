@@ -13,10 +13,13 @@
 //   sensor {dir, name, baud, id, intervalMs}   a line-oriented sensor (dist/sim LineSensor)
 //   mqttDevices {url, bases[], intervalMs}     MQTT machines publishing telemetry (dist/sim MqttDevice)
 //   stats                                      bus and relay counters
+//   tcpEcho {address}                          connects to a TCP relay (relay.mjs) and echoes every byte back
+//                                              (modbus-latency's floor diagnostic: plain node:net hops)
 // Everything is closed (socat stopped by its pid inside VirtualLine.close) on SIGTERM, SIGINT or
 // when the parent's IPC channel closes, then the process exits 0. Line commands return the socat
 // pids, so the bench can still stop them by pid if this process is SIGKILLed (see hil.mjs).
 
+import { connect } from 'node:net';
 import { LineSensor } from '../../dist/sim/line-sensor.js';
 import { counter, drift, toWord } from '../../dist/sim/live-values.js';
 import { ModbusRtuBus } from '../../dist/sim/modbus-rtu-bus.js';
@@ -100,6 +103,16 @@ const commands = {
       closers.push(() => dev.stop());
     }
     return { devices: bases.length };
+  },
+
+  async tcpEcho({ address }) {
+    const i = address.lastIndexOf(':');
+    const sock = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)), noDelay: true });
+    await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    sock.on('data', (d) => sock.write(d));
+    sock.on('error', () => sock.destroy());
+    closers.push(() => sock.destroy());
+    return {};
   },
 
   async stats() {

@@ -57,13 +57,18 @@ function strip(m) {
   return { seed: m.seed, cid: m.cid, pcert: m.pcert };
 }
 
-/** TCP relay process + Ed25519 PKI for TLS 1.3 with mutual authentication. */
-export async function startTls(dir) {
-  const pki = makeTlsPki(dir);
+/** The plain TCP relay process (relay.mjs: pairs consecutive connections); resolves with its address. */
+export async function startRelay() {
   const proc = spawnNode('relay', join(LIB, 'relay.mjs'), [], { ipc: true });
   const { address } = await waitForJsonLine(proc, (v) => v.event === 'listening');
   log(`relay pid ${proc.pid} listening on ${address}`);
-  return { proc, relay: address, pki };
+  return { proc, relay: address };
+}
+
+/** TCP relay process + Ed25519 PKI for TLS 1.3 with mutual authentication. */
+export async function startTls(dir) {
+  const pki = makeTlsPki(dir);
+  return { ...(await startRelay()), pki };
 }
 
 /** The responder (gateway / TLS server role) and initiator (operator / TLS client role) processes. */

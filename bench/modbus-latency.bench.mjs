@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CLI, QUICK, emit, log, median, runBench, sleep, spawnNode, tempDir, waitForJsonLine } from './lib/harness.mjs';
 import { READ_10, gatewayPolled, checkRead10, directMaster, gatewayFiles, mbapClient, modbusSlot, operatorFiles, operatorSlot, pollLineMs, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { connect as tcpConnect } from 'node:net';
+import { parseAddress } from '../dist/uzp/link/address.js';
 import { startRelay, startUzp } from './lib/topology.mjs';
 
 const BENCH = 'modbus-latency';
@@ -69,8 +70,7 @@ await runBench(BENCH, async () => {
   const relay = await startRelay();
   await sim.rpc('tcpEcho', { address: relay.relay });
   const floorSock = await new Promise((resolve, reject) => {
-    const i = relay.relay.lastIndexOf(':');
-    const s = tcpConnect({ host: relay.relay.slice(0, i), port: Number(relay.relay.slice(i + 1)), noDelay: true });
+    const s = tcpConnect({ ...parseAddress(relay.relay), noDelay: true });
     s.once('connect', () => resolve(s)).once('error', reject);
   });
   const FLOOR_BYTES = new Uint8Array(64).fill(0x5a);

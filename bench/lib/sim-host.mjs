@@ -20,6 +20,7 @@
 // pids, so the bench can still stop them by pid if this process is SIGKILLed (see hil.mjs).
 
 import { connect } from 'node:net';
+import { parseAddress } from '../../dist/uzp/link/address.js';
 import { LineSensor } from '../../dist/sim/line-sensor.js';
 import { counter, drift, toWord } from '../../dist/sim/live-values.js';
 import { ModbusRtuBus } from '../../dist/sim/modbus-rtu-bus.js';
@@ -106,8 +107,7 @@ const commands = {
   },
 
   async tcpEcho({ address }) {
-    const i = address.lastIndexOf(':');
-    const sock = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)), noDelay: true });
+    const sock = connect({ ...parseAddress(address), noDelay: true });
     await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
     sock.on('data', (d) => sock.write(d));
     sock.on('error', () => sock.destroy());

@@ -35,16 +35,11 @@ import { describeError, silentPortLog, type PortLog } from './log.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
-type MqttJs = typeof import('mqtt');
-let mqttModule: MqttJs | undefined;
-
-/**
- * mqtt.js, loaded by the first MQTT link that needs it rather than with this module, so a gateway
- * without MQTT slots never loads it (~2.5 MB of RSS on Node 24: docs/BENCH.md "gateway-rss").
- * require, not import(): the package is CommonJS (one copy either way), and start() stays synchronous.
- */
-function mqttJs(): MqttJs {
-  return (mqttModule ??= createRequire(import.meta.url)('mqtt') as MqttJs);
+// mqtt.js, loaded by the first link that needs it: a gateway without MQTT slots never pays its ~2.5 MB
+// (docs/BENCH.md "gateway-rss"). require: the package is CommonJS (one copy), and start() stays sync.
+let mqttModule: typeof import('mqtt') | undefined;
+function mqttJs(): typeof import('mqtt') {
+  return (mqttModule ??= createRequire(import.meta.url)('mqtt') as typeof import('mqtt'));
 }
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';

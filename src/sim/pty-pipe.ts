@@ -14,21 +14,14 @@
 // tty. Bytes written to `end` while the tty is not open are discarded by the open, as on a line with
 // nobody listening.
 
-import { lstat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { isRunning, startTool, stopTool, type ToolProcess } from './child.js';
+import { isRunning, type ToolProcess } from './child.js';
 import type { ByteDuplex } from './duplex.js';
-import { LocalError } from '../lib/errors.js';
-import { SimErrorCode } from './errors.js';
-import { checkLinkPath, removeStaleLink, SOCAT_HINT, waitReady } from './socat.js';
+import { checkLinkPath, startSocat, stopSocat, type SocatOptions } from './socat.js';
 
-export interface PtyPipeOptions {
+export interface PtyPipeOptions extends SocatOptions {
   /** Absolute path of the tty link to create (its directory must exist). */
   readonly link: string;
-  /** The socat executable (default `socat` on PATH). */
-  readonly socatPath?: string;
-  /** How long socat may take to set up the PTY (default 5000 ms). */
-  readonly readyTimeoutMs?: number;
 }
 
 /** The far side of the PTY: socat's stdin and stdout as one byte duplex. */
@@ -72,18 +65,9 @@ export class PtyPipe {
   /** Replug: creates the PTY again at the same path (no-op while it is open). */
   async reopen(): Promise<void> {
     if (this.isOpen) return;
-    await removeStaleLink(this.opts.link);
-    const tool = await startTool(this.opts.socatPath ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${this.opts.link}`, 'stdio'], SOCAT_HINT, { pipes: true });
+    const tool = await startSocat([`pty,raw,echo=0,link=${this.opts.link}`, 'stdio'], [this.opts.link], { ...this.opts, pipes: true });
     this.tool = tool;
     this.pipeEnd = pipeEnd(tool);
-    try {
-      await waitReady(tool, this.opts.readyTimeoutMs ?? 5000);
-      await lstat(this.opts.link);
-    } catch (e) {
-      await this.close();
-      if (e instanceof LocalError) throw e;
-      throw new LocalError(SimErrorCode.TOOL_FAILED, `socat did not create ${this.opts.link}: ${String(e)}\n${tool.stderr()}`, { cause: e });
-    }
   }
 
   /** Unplug: stops socat by its pid, waits for it to exit, and makes sure the link is gone. */
@@ -91,9 +75,7 @@ export class PtyPipe {
     const tool = this.tool;
     this.tool = null;
     this.pipeEnd = null;
-    if (tool !== null) await stopTool(tool);
-    // SIGTERM makes socat unlink it; after a SIGKILL it would dangle.
-    await removeStaleLink(this.opts.link);
+    await stopSocat(tool, [this.opts.link]);
   }
 }
 

@@ -5,20 +5,13 @@
 // open ends see a hang-up) and replugging recreates it at the same paths, like a USB adapter
 // coming back under its udev symlink.
 
-import { lstat } from 'node:fs/promises';
-import { isRunning, startTool, stopTool, type ToolProcess } from './child.js';
-import { LocalError } from '../lib/errors.js';
-import { SimErrorCode } from './errors.js';
-import { checkLinkPath, removeStaleLink, SOCAT_HINT, waitReady } from './socat.js';
+import { isRunning, type ToolProcess } from './child.js';
+import { checkLinkPath, startSocat, stopSocat, type SocatOptions } from './socat.js';
 
-export interface PtyPairOptions {
+export interface PtyPairOptions extends SocatOptions {
   /** Absolute paths of the two links to create (their directory must exist). */
   readonly linkA: string;
   readonly linkB: string;
-  /** The socat executable (default `socat` on PATH). */
-  readonly socatPath?: string;
-  /** How long socat may take to set up both PTYs (default 5000 ms). */
-  readonly readyTimeoutMs?: number;
 }
 
 export class PtyPair {
@@ -52,28 +45,14 @@ export class PtyPair {
   /** Replug: creates the pair again at the same link paths (no-op while it is open). */
   async reopen(): Promise<void> {
     if (this.isOpen) return;
-    await removeStaleLink(this.opts.linkA);
-    await removeStaleLink(this.opts.linkB);
-    const args = ['-d', '-d', `pty,raw,echo=0,link=${this.opts.linkA}`, `pty,raw,echo=0,link=${this.opts.linkB}`];
-    const tool = await startTool(this.opts.socatPath ?? 'socat', args, SOCAT_HINT);
-    this.tool = tool;
-    try {
-      await waitReady(tool, this.opts.readyTimeoutMs ?? 5000);
-      await Promise.all([lstat(this.opts.linkA), lstat(this.opts.linkB)]);
-    } catch (e) {
-      await this.close();
-      if (e instanceof LocalError) throw e;
-      throw new LocalError(SimErrorCode.TOOL_FAILED, `socat did not create ${this.opts.linkA} and ${this.opts.linkB}: ${String(e)}\n${tool.stderr()}`, { cause: e });
-    }
+    const { linkA, linkB } = this.opts;
+    this.tool = await startSocat([`pty,raw,echo=0,link=${linkA}`, `pty,raw,echo=0,link=${linkB}`], [linkA, linkB], this.opts);
   }
 
   /** Unplug: stops socat by its pid, waits for it to exit, and makes sure both links are gone. */
   async close(): Promise<void> {
     const tool = this.tool;
     this.tool = null;
-    if (tool !== null) await stopTool(tool);
-    // SIGTERM makes socat unlink them; after a SIGKILL they would dangle.
-    await removeStaleLink(this.opts.linkA);
-    await removeStaleLink(this.opts.linkB);
+    await stopSocat(tool, [this.opts.linkA, this.opts.linkB]);
   }
 }

@@ -38,10 +38,22 @@ export class Endpoint extends EventEmitter {
   private accepting = false;
   private readonly onOffer = (offer: OfferPort): void => this.handleOffer(offer);
   private readonly resumable: ResumeRegistry | undefined;
+  /** Our block limits, the defaults overlaid with the options' (the options never change). */
+  private readonly own: BlockLimits;
+  /**
+   * Our block limits as a responder: blocks no larger than every initiator accepts, since an
+   * initiator announces nothing (docs/PROFILE.md §End-to-end handshake, transport parameters).
+   */
+  private readonly responderLimits: Partial<BlockLimits>;
+  /** What we announce as a responder: our real receive limits. */
+  private readonly responderParams: TransportParams;
 
   constructor(private readonly o: EndpointOptions) {
     super();
     this.resumable = o.continuity === undefined ? undefined : new ResumeRegistry(o.continuity.trust, o.identity.cid, this.clock);
+    this.own = withDefaults(o.limits);
+    this.responderLimits = { ...o.limits, maxBlockPlaintext: Math.min(this.own.maxBlockPlaintext, BASELINE_BLOCK_PLAINTEXT) };
+    this.responderParams = o.params ?? announcedParams(o.limits);
   }
 
   /** Our continuity extension, when we offer continuity. */
@@ -151,22 +163,7 @@ export class Endpoint extends EventEmitter {
     if (p.maxBlockPlaintext < MIN_BLOCK_PLAINTEXT || p.windowBlocks < 1) {
       throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `responder transport parameters out of range (block ${p.maxBlockPlaintext}, window ${p.windowBlocks})`);
     }
-    const own = withDefaults(this.o.limits);
-    return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, p.maxBlockPlaintext), sendWindowBlocks: Math.min(own.sendWindowBlocks, p.windowBlocks) };
-  }
-
-  /**
-   * Our block limits as a responder: blocks no larger than every initiator accepts, since an
-   * initiator announces nothing (docs/PROFILE.md §End-to-end handshake, transport parameters).
-   */
-  private responderLimits(): Partial<BlockLimits> {
-    const own = withDefaults(this.o.limits);
-    return { ...this.o.limits, maxBlockPlaintext: Math.min(own.maxBlockPlaintext, BASELINE_BLOCK_PLAINTEXT) };
-  }
-
-  /** What we announce as a responder: our real receive limits. */
-  private responderParams(): TransportParams {
-    return this.o.params ?? announcedParams(this.o.limits);
+    return { ...this.o.limits, maxBlockPlaintext: Math.min(this.own.maxBlockPlaintext, p.maxBlockPlaintext), sendWindowBlocks: Math.min(this.own.sendWindowBlocks, p.windowBlocks) };
   }
 
   /** Responder: tell the RN we accept stitches and emit 'session' for each authenticated one. */
@@ -190,7 +187,7 @@ export class Endpoint extends EventEmitter {
     try {
       const { ch1, early } = offer.ch1[0] === EARLY_CH1 ? decodeEarlyCh1(offer.ch1) : { ch1: offer.ch1, early: undefined };
       reply = respond(
-        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams(), extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()], ...(this.o.tickets !== undefined ? { tickets: this.o.tickets } : {}) },
+        { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams, extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()], ...(this.o.tickets !== undefined ? { tickets: this.o.tickets } : {}) },
         { initiator: offer.initiator, grant: offer.grant, ch1, ...(early !== undefined ? { early } : {}) },
       );
       this.o.authorize?.({ initiator: offer.initiator, initiatorPCert: reply.initiatorPCert, grant: reply.grant, extensions: reply.initiatorExtensions });
@@ -233,7 +230,7 @@ export class Endpoint extends EventEmitter {
       try {
         assoc.to('authenticated');
         const continuity = this.sessionContinuity(reply.initiatorExtensions);
-        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.responderLimits(), clock: this.clock, ...(continuity ? { continuity } : {}) });
+        session = new Session({ provider: this.provider, keys, association: assoc, limits: this.responderLimits, clock: this.clock, ...(continuity ? { continuity } : {}) });
         assoc.to('stitched');
         session.attach(stitch);
         this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
@@ -259,7 +256,7 @@ export class Endpoint extends EventEmitter {
       provider: this.provider,
       keys: reply.next.keysBeforeFinished(),
       association,
-      limits: this.responderLimits(),
+      limits: this.responderLimits,
       clock: this.clock,
       ...(continuity ? { continuity } : {}),
       stitch,

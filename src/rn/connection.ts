@@ -8,10 +8,14 @@ import type { PCert, Role, Valid } from '../uzp/artefacts/types.js';
 import type { Signer } from '../uzp/crypto/provider.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
 import { ErrorCode, ProtocolError } from '../uzp/errors.js';
-import { AttachResponder, CONTROL_AD, type ResponderTrust } from '../uzp/link/attach.js';
+import { AttachResponder, CONTROL_AD, type ResponderResult, type ResponderTrust } from '../uzp/link/attach.js';
+import { acceptHello1, openConfirm } from '../uzp/link/attach-1rtt.js';
+import { decodeHello1, helloVersion, type Hello1 } from '../uzp/link/messages-1rtt.js';
+import type { OpeningDirection } from '../uzp/link/channel.js';
+import type { AttachStrikes } from './attach-strikes.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../lib/clock.js';
-import { ControlKind, FrameType, JoinRefusedCode, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
+import { ControlKind, FrameType, JoinRefusedCode, LINK_VERSION_1RTT, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
@@ -31,6 +35,10 @@ const RESPONDER_ROLES: readonly Role[] = ['gateway', 'collector'];
 export interface ConnectionContext {
   readonly trust: ResponderTrust;
   readonly signer: Signer;
+  /** The X25519 form of the RN's identity key (1-RTT attachment, attach-1rtt.ts). */
+  readonly staticPrivate: Uint8Array;
+  /** Replay window and strike register of 1-RTT HELLOs (attach-strikes.ts). */
+  readonly strikes: AttachStrikes;
   readonly switchboard: Switchboard;
   /** Pre-auth slots, HELLO buckets and known sources (src/rn/admission.ts). */
   readonly admission: Admission;
@@ -64,6 +72,8 @@ export class RnConnection implements Peer, PreauthHolder {
   private readonly responder: AttachResponder;
   private readonly queue: OutboundQueue;
   private channel: LinkChannel | null = null;
+  /** 1-RTT attachment: opens the EP's key confirmation (AUTH), then takes over the channel's recv. */
+  private confirmRecv: OpeningDirection | null = null;
   private held = false;
   private holdToken = 0;
   private cancelHold: (() => void) | null = null;
@@ -213,6 +223,11 @@ export class RnConnection implements Peer, PreauthHolder {
   private onPreauthFrame(f: Frame): void {
     if (this.stateValue === 'hello') {
       if (f.type !== FrameType.HELLO) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected HELLO, got frame 0x${f.type.toString(16)}`);
+      // A 1-RTT HELLO outside the window is sent to the full attachment before it costs a token: the
+      // EP's fallback HELLO must not find the bucket emptied by its first try.
+      const hello1 = helloVersion(f.payload) === LINK_VERSION_1RTT ? decodeHello1(f.payload) : undefined;
+      const early = hello1 === undefined ? undefined : this.ctx.strikes.check(hello1.timeEp);
+      if (early !== undefined) return this.refuseFull(early);
       // Cheap checks before the X25519 and the signature HELLO_R costs.
       if (!this.ctx.admission.takeHello(this.sourceKey)) {
         this.ctx.stats.refused.rate_limited++;
@@ -223,6 +238,7 @@ export class RnConnection implements Peer, PreauthHolder {
         this.ctx.stats.refused.link_cap++;
         return this.refuse(RefusedCode.OVERLOADED);
       }
+      if (hello1 !== undefined) return this.onHello1(f.payload, hello1);
       const helloR = this.responder.onHello(f.payload);
       this.stateValue = 'auth';
       this.socket.write(encodeFrame(FrameType.HELLO_R, helloR));
@@ -230,6 +246,33 @@ export class RnConnection implements Peer, PreauthHolder {
     }
     if (f.type !== FrameType.AUTH) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected AUTH, got frame 0x${f.type.toString(16)}`);
     const { ok, result } = this.responder.onAuth(f.payload);
+    this.attachAs(result, encodeFrame(FrameType.OK, ok));
+  }
+
+  /**
+   * HELLO version 2 (attach-1rtt.ts), inside the window (checked first, no crypto): the HELLO's checks,
+   * then its nonce into the strike register, and the link is attached; the EP's JOINs may follow it.
+   * A HELLO this RN cannot take now gets REFUSED 3 (attach the full way); a replay REFUSED 1.
+   */
+  private onHello1(payload: Uint8Array, m: Hello1): void {
+    const strikes = this.ctx.strikes;
+    const result = acceptHello1({ trust: this.ctx.trust, signer: this.ctx.signer, staticPrivate: this.ctx.staticPrivate, maxFrame: this.ctx.maxFrame, keepaliveMs: this.ctx.keepaliveMs }, payload, m);
+    const why = strikes.take(m.nonceEp, m.timeEp);
+    if (why === 'replay') throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'attach: a 1-RTT HELLO seen before (replay)', 'policy');
+    if (why !== undefined) return this.refuseFull(why);
+    this.confirmRecv = result.confirmRecv;
+    this.attachAs(result, encodeFrame(FrameType.HELLO_R, result.helloR));
+    if (this.stateValue === 'attached') this.ctx.stats.attachedOneRtt++;
+  }
+
+  private refuseFull(reason: string): void {
+    this.ctx.stats.refused.full_attach++;
+    this.ctx.log.debug({ event: 'attach1_refused', source: this.source, reason }, '1-RTT attachment refused: the EP attaches the full way');
+    this.refuse(RefusedCode.FULL_ATTACH);
+  }
+
+  /** The attachment succeeded (AUTH or HELLO v2): `answer` (OK or HELLO_R) goes out, the link is attached. */
+  private attachAs(result: ResponderResult, answer: Uint8Array): void {
     if (this.ctx.stats.links >= this.ctx.maxLinks) {
       this.ctx.stats.refused.link_cap++;
       return this.refuse(RefusedCode.OVERLOADED);
@@ -246,13 +289,15 @@ export class RnConnection implements Peer, PreauthHolder {
     this.ctx.admission.attached(this.sourceKey, toHex(this.cidValue));
     this.ctx.stats.links++;
     this.decoder.setMaxFrame(this.ctx.maxFrame);
-    this.socket.write(encodeFrame(FrameType.OK, ok));
+    this.socket.write(answer);
     this.ctx.switchboard.attach(this);
-    this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source }, 'EP attached');
+    const how = this.confirmRecv === null ? 'full' : '1rtt';
+    this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source, attach: how }, 'EP attached');
   }
 
   private onFrame(f: Frame): void {
     if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f);
+    if (f.type === FrameType.AUTH && this.confirmRecv !== null) return this.onConfirm(f.payload);
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `attached: unexpected frame 0x${f.type.toString(16)}`);
     const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
     if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'CONTROL record does not authenticate');
@@ -307,6 +352,14 @@ export class RnConnection implements Peer, PreauthHolder {
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `EP sent RN-only control kind 0x${m.kind.toString(16)}`);
     }
+  }
+
+  /** 1-RTT attachment: the EP's key confirmation; its CONTROL records go on under ep_ctl (counter 1). */
+  private onConfirm(payload: Uint8Array): void {
+    const recv = this.confirmRecv!;
+    if (!openConfirm(recv, payload)) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'AUTH (key confirmation) does not authenticate');
+    this.confirmRecv = null;
+    this.channel = { send: this.channel!.send, recv };
   }
 
   /**

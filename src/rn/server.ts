@@ -8,7 +8,9 @@ import { toHex } from '../uzp/bytes.js';
 import type { PCert } from '../uzp/artefacts/types.js';
 import { formatAddress } from '../uzp/link/address.js';
 import type { ResponderTrust } from '../uzp/link/attach.js';
-import { every, systemClock, type Clock } from '../lib/clock.js';
+import { every, systemClock, wallMs, type Clock } from '../lib/clock.js';
+import { x25519PrivateFromEd25519Seed } from '../uzp/crypto/ed-to-x25519.js';
+import { AttachStrikes } from './attach-strikes.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_KEEPALIVE_MS,
@@ -57,6 +59,8 @@ export interface RendezvousNodeOptions {
   readonly trust: RnTrust;
   /** The RN's Ed25519 identity seed; its public key must be in the domain's RN Set Statement. */
   readonly seed: Uint8Array;
+  /** The 1-RTT attachment's replay window and strike register size (defaults in link/constants.ts). */
+  readonly attach1?: { readonly pastMs?: number; readonly futureMs?: number; readonly max?: number };
   readonly log?: RnLog;
   readonly clock?: Clock;
   readonly maxLinks?: number;
@@ -135,6 +139,8 @@ export class RendezvousNode {
     this.ctx = {
       trust: opts.trust,
       signer: opts.trust.provider.signer(opts.seed),
+      staticPrivate: x25519PrivateFromEd25519Seed(opts.trust.provider, opts.seed),
+      strikes: new AttachStrikes({ nowMs: () => wallMs(this.clock), ...opts.attach1 }),
       switchboard: this.switchboard,
       admission: this.admission,
       stats: this.stats,

@@ -14,8 +14,10 @@ type DropReason =
  * (the source's accept budget is spent), `preauth_source_cap` (the source holds its share of
  * pre-auth slots), `preauth_cap` (the table is full and the newcomer may evict no one). After HELLO
  * (REFUSED 2): `rate_limited` (HELLO bucket), `link_cap`. After AUTH: `attach_failed` (REFUSED 1).
+ * A 1-RTT HELLO outside the window, too early after a start or with the strike register full:
+ * `full_attach` (REFUSED 3, the EP attaches the full way).
  */
-type RefuseReason = 'rate_limited' | 'preauth_budget' | 'preauth_source_cap' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'protocol';
+type RefuseReason = 'rate_limited' | 'preauth_budget' | 'preauth_source_cap' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'full_attach' | 'protocol';
 
 export class RnStats {
   links = 0;
@@ -24,7 +26,9 @@ export class RnStats {
   framesRelayed = 0;
   bytesRelayed = 0;
   readonly dropped: Record<DropReason, number> = { foreign_stitch: 0, malformed_relay: 0, queue_overflow: 0 };
-  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_budget: 0, preauth_source_cap: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, protocol: 0 };
+  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_budget: 0, preauth_source_cap: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, full_attach: 0, protocol: 0 };
+  /** Attachments that took the 1-RTT way (HELLO version 2); the rest of `links` attached in full. */
+  attachedOneRtt = 0;
   joins = 0;
   joinsRefused = 0;
   /** JOINs refused (JOIN_REFUSED 3) because the RN is draining; also counted in joinsRefused. */
@@ -57,6 +61,7 @@ export class RnStats {
     stitches: number;
     framesRelayed: number;
     bytesRelayed: number;
+    attachedOneRtt: number;
     joins: number;
     joinsRefused: number;
     joinsRefusedDraining: number;
@@ -76,6 +81,7 @@ export class RnStats {
       stitches: this.stitches,
       framesRelayed: this.framesRelayed,
       bytesRelayed: this.bytesRelayed,
+      attachedOneRtt: this.attachedOneRtt,
       joins: this.joins,
       joinsRefused: this.joinsRefused,
       joinsRefusedDraining: this.joinsRefusedDraining,

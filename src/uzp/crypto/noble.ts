@@ -117,6 +117,10 @@ export const nobleProvider: CryptoProvider = {
     checkBytes(data, 'sha256 input');
     return sha256(data);
   },
+  sha512: (data) => {
+    checkBytes(data, 'sha512 input');
+    return sha512(data);
+  },
   hmacSha256: (key, data) => {
     checkBytes(key, 'hmac key');
     checkBytes(data, 'hmac data');

@@ -100,11 +100,17 @@ function ed25519Private(seed: Uint8Array): KeyObject {
   return importPrivate('Ed25519', seed, PKCS8_ED25519);
 }
 
-/** X25519 keys we generated keep their KeyObject, so the DH that follows needs no import. */
+/**
+ * X25519 keys we generated keep their KeyObject, so the DH that follows needs no import; so do keys
+ * imported once (the RN's static key, used at every 1-RTT attachment: its import was a tenth of the
+ * RN's work on one). Keyed by the array: key bytes are never changed in place.
+ */
 const generatedX25519 = new WeakMap<Uint8Array, KeyObject>();
 function x25519Private(scalar: Uint8Array): KeyObject {
   checkLength(scalar, X25519_KEY_LENGTH, 'x25519 private key');
-  return generatedX25519.get(scalar) ?? importPrivate('X25519', scalar, PKCS8_X25519);
+  let k = generatedX25519.get(scalar);
+  if (k === undefined) generatedX25519.set(scalar, (k = importPrivate('X25519', scalar, PKCS8_X25519)));
+  return k;
 }
 function rawPublic(k: KeyObject): Uint8Array {
   return u8(Buffer.from(createPublicKey(k).export({ format: 'jwk' }).x!, 'base64url'));
@@ -266,6 +272,10 @@ export const nodeProvider: CryptoProvider = {
   sha256: (data) => {
     checkBytes(data, 'sha256 input');
     return u8(createHash('sha256').update(data).digest());
+  },
+  sha512: (data) => {
+    checkBytes(data, 'sha512 input');
+    return u8(createHash('sha512').update(data).digest());
   },
   hmacSha256: (key, data) => {
     checkBytes(key, 'hmac key');

@@ -62,6 +62,8 @@ export interface CryptoProvider {
   randomBytes(n: number): Uint8Array;
 
   sha256(data: Uint8Array): Uint8Array;
+  /** SHA-512 (FIPS 180-4); only to turn an Ed25519 seed into its X25519 scalar (ed-to-x25519.ts). */
+  sha512(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** RFC 5869 §2.2 HKDF-Extract with SHA-256. An empty salt means HashLen zero bytes. */
   hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;

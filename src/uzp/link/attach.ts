@@ -43,7 +43,7 @@ import {
 import { CommonCode, StateError } from '../../lib/errors.js';
 
 /** AD of the OK record and of every CONTROL record: the frame type byte. */
-const OK_AD = Uint8Array.of(FrameType.OK);
+export const OK_AD = Uint8Array.of(FrameType.OK);
 export const CONTROL_AD = Uint8Array.of(FrameType.CONTROL);
 
 /** The part of TrustStore the EP side needs (src/uzp/artefacts/trust.ts). */
@@ -60,7 +60,7 @@ export interface ResponderTrust {
   validatePCert(bytes: Uint8Array, opts?: { role?: PCert['body']['role']; cid?: Uint8Array }): Valid<PCert>;
 }
 
-interface AttachInitiatorOptions {
+export interface AttachInitiatorOptions {
   readonly trust: InitiatorTrust;
   /** The EP's Ed25519 identity key (Identity.signer). */
   readonly signer: Signer;
@@ -74,7 +74,7 @@ interface AttachInitiatorOptions {
   readonly nonce?: Uint8Array;
 }
 
-interface InitiatorResult {
+export interface InitiatorResult {
   readonly rn: RnEntry;
   readonly rnPublicKey: Uint8Array;
   readonly maxFrame: number;
@@ -84,14 +84,28 @@ interface InitiatorResult {
   readonly attestation: AttachAttestationContext;
 }
 
-function aeadOpen(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Array }, sealed: Uint8Array, ad: Uint8Array, what: string): Uint8Array {
+export function aeadOpen(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Array }, sealed: Uint8Array, ad: Uint8Array, what: string): Uint8Array {
   const pt = p.aead(LINK_AEAD, key.key).open(counterNonce(key.iv, 0), sealed, ad);
   if (pt === null) throw new CryptoError(`${what}: sealed part does not authenticate`, ErrorCode.CRYPTO_AEAD_OPEN);
   return pt;
 }
 
-function aeadSeal(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Array }, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+export function aeadSeal(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Array }, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
   return p.aead(LINK_AEAD, key.key).seal(counterNonce(key.iv, 0), plaintext, ad);
+}
+
+/**
+ * Opens OK's sealed plaintext (RN -> EP control key, counter 0) and checks the announced values; the
+ * same in both attachments (in the 1-RTT one it rides in HELLO_R).
+ */
+export function openOk(recv: OpeningDirection, sealed: Uint8Array): { maxFrame: number; keepaliveMs: number } {
+  const pt = recv.open(decodeSealed(sealed, OK_SEALED_LENGTH, OK_SEALED_LENGTH, 'OK'), OK_AD);
+  if (pt === null) throw new CryptoError('OK: sealed part does not authenticate', ErrorCode.CRYPTO_AEAD_OPEN);
+  const ok = decodeOkInner(pt);
+  if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100) {
+    throw new ProtocolError(CommonCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
+  }
+  return ok;
 }
 
 /** EP side. hello() -> onHelloR() -> onOk(); any throw ends the attempt. */
@@ -168,12 +182,7 @@ export class AttachInitiator {
     const p = this.p;
     const ctl = controlKeys(p, this.prk!, this.th2!);
     const recv = new OpeningDirection(p, ctl.rn);
-    const pt = recv.open(decodeSealed(payload, OK_SEALED_LENGTH, OK_SEALED_LENGTH, 'OK'), OK_AD);
-    if (pt === null) throw new CryptoError('OK: sealed part does not authenticate', ErrorCode.CRYPTO_AEAD_OPEN);
-    const ok = decodeOkInner(pt);
-    if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100) {
-      throw new ProtocolError(CommonCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
-    }
+    const ok = openOk(recv, payload);
     return {
       rn: this.rn!,
       rnPublicKey: this.rnPublicKey!,
@@ -195,7 +204,7 @@ interface AttachResponderOptions {
   readonly nonce?: Uint8Array;
 }
 
-interface ResponderResult {
+export interface ResponderResult {
   readonly pcert: Valid<PCert>;
   readonly channel: LinkChannel;
   /** Nonce and binding the EP's attestation evidence must carry on this attachment. */

@@ -7,6 +7,11 @@ import { MAX_ENVELOPE_BYTES } from '../artefacts/constants.js';
 // ---- wire constants (docs/PROFILE.md) ----
 
 export const LINK_VERSION = 1;
+/**
+ * HELLO version of the 1-RTT attachment (docs/PROFILE.md §1-RTT attachment): the EP's identity goes
+ * in its first flight, sealed to the RN's static key, so its JOIN can follow at once.
+ */
+export const LINK_VERSION_1RTT = 2;
 
 /** Frame header: u32be length (type + payload) || u8 type. */
 export const FRAME_HEADER_LENGTH = 5;
@@ -56,7 +61,15 @@ export const ControlKind = {
 export type ControlKind = (typeof ControlKind)[keyof typeof ControlKind];
 
 /** REFUSED codes: generic on purpose; the precise reason stays in the RN's local log (STYLE §3). */
-export const RefusedCode = { REFUSED: 1, OVERLOADED: 2 } as const;
+export const RefusedCode = {
+  REFUSED: 1,
+  OVERLOADED: 2,
+  /**
+   * A 1-RTT HELLO this RN will not take now (its clock window, its strike register full, the
+   * blackout after its start, or a key it does not hold): attach again with the full attachment.
+   */
+  FULL_ATTACH: 3,
+} as const;
 
 /**
  * JOIN_REFUSED codes. NOT_ATTESTED: the RN requires attestation evidence and the target's accepting
@@ -91,6 +104,11 @@ export const LABEL_EP_CTL = 'attach ep ctl';
 /** Attachment-bound attestation values (attachAttestationContext): eat_nonce and binding claim. */
 export const LABEL_ATTEST_NONCE = 'attach attest nonce';
 export const LABEL_ATTEST_BINDING = 'attach attest binding';
+/** Labels of the 1-RTT attachment (its transcript, the EP's signature, two keys of its own). */
+export const ATTACH1_TRANSCRIPT_LABEL = 'uzp-gw/1 attach1';
+export const ATTACH1_SIG_EP = 'uzp-gw/1 attach1-ep';
+export const LABEL_EP_HS1 = 'attach1 ep hs';
+export const LABEL_EP_EARLY = 'attach1 ep early';
 export const ATTEST_NONCE_LENGTH = 16;
 export const ATTEST_BINDING_LENGTH = 32;
 
@@ -125,6 +143,25 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export const PROBE_TIMEOUT_MS = 1_000;
 /** EP: TCP connect + HELLO..OK must finish within this. */
 export const DEFAULT_ATTACH_TIMEOUT_MS = 10_000;
+/**
+ * RN: a 1-RTT HELLO's time_ep may be this far behind the RN's clock (replay window, draft §9 "bounded
+ * validity")...
+ */
+export const ATTACH1_WINDOW_PAST_MS = 30_000;
+/** ...and this far ahead of it. An EP whose clock is off by more attaches the full way. */
+export const ATTACH1_WINDOW_FUTURE_MS = 5_000;
+/**
+ * EP: a 1-RTT HELLO made ahead (rn-keys.ts) is used while younger than this (a third of the RN's
+ * past window: room for the trip and for clocks apart), and made this long after an attachment, when
+ * the process is likely idle rather than in the middle of a handshake.
+ */
+export const ATTACH1_MADE_AHEAD_MAX_AGE_MS = 10_000;
+export const ATTACH1_MADE_AHEAD_DELAY_MS = 25;
+/**
+ * RN: nonces of 1-RTT HELLOs taken within the window (the strike register). When full, 1-RTT HELLOs
+ * are answered REFUSED 3 until entries expire: never a second use, at worst a slower attachment.
+ */
+export const ATTACH1_STRIKES_MAX = 65_536;
 /** RN: an unauthenticated connection must reach OK within this. */
 export const DEFAULT_PREAUTH_DEADLINE_MS = 5_000;
 /** EP: JOIN must be answered (JOINED / JOIN_REFUSED) within this. */

@@ -35,8 +35,8 @@ export interface LinkManagerOptions {
   readonly backoffCapMs?: number;
   /** A link that stayed up this long resets the backoff. */
   readonly stableMs?: number;
-  /** Passed through to every RnLink (timeouts, keepalive). */
-  readonly link?: Pick<RnLinkOptions, 'timeoutMs' | 'keepaliveMs' | 'idleTimeoutMs' | 'joinTimeoutMs'>;
+  /** Passed through to every RnLink (timeouts, keepalive, the 1-RTT attachment). */
+  readonly link?: Pick<RnLinkOptions, 'timeoutMs' | 'keepaliveMs' | 'idleTimeoutMs' | 'joinTimeoutMs' | 'oneRtt'>;
   /**
    * Attestation evidence for a new attachment: called after every (re)attachment with the link's
    * attestationContext (nonce: eat_nonce, binding: binding claim); the result goes out as ATTEST.

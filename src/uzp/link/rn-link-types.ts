@@ -23,6 +23,11 @@ export interface RnLinkOptions {
   readonly idleTimeoutMs?: number;
   readonly joinTimeoutMs?: number;
   readonly clock?: Clock;
+  /**
+   * The 1-RTT attachment (docs/PROFILE.md §1-RTT attachment) where this process attached to the same
+   * address before; falls back to the full attachment by itself. Default true.
+   */
+  readonly oneRtt?: boolean;
 }
 
 /** An OFFER from the RN: another EP joined us (draft §5.2 flight [2], CH1 forwarded). */

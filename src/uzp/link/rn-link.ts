@@ -6,17 +6,18 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { equal } from '../bytes.js';
+import { equal, toHex } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
 import { AEAD_TAG_LENGTH } from '../crypto/provider.js';
 import { parseAddress } from './address.js';
-import { AttachInitiator, CONTROL_AD } from './attach.js';
+import { AttachInitiator, CONTROL_AD, type InitiatorResult } from './attach.js';
+import { Attach1Initiator } from './attach-1rtt.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
-import { systemClock, type Clock } from '../../lib/clock.js';
+import { systemClock, wallMs, type Clock } from '../../lib/clock.js';
 import { LinkKeepalive } from './keepalive.js';
-import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
+import { ATTACH1_MADE_AHEAD_DELAY_MS, ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
@@ -24,6 +25,7 @@ import { linkIdentity } from './link-identity.js';
 import { LinkStitches } from './link-stitches.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import { PendingJoins } from './pending-joins.js';
+import { forgetRnKey, knownRnKey, putMadeAhead, rememberRnKey, takeMadeAhead } from './rn-keys.js';
 import type { Offer, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import type { Stitch, StitchHost } from './stitch.js';
 
@@ -38,13 +40,17 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   /** Counters a test or an operator may read. */
   readonly stats = { relayIn: 0, relayOut: 0, relayDropped: 0, pingsSent: 0, pongsReceived: 0 };
   private state: 'attaching' | 'attached' | 'closed' = 'attaching';
-  private readonly socket: Socket;
-  private readonly writer: Writer;
+  private socket: Socket;
+  private writer: Writer;
   // Reads land in one buffer and frames that span reads in one more (FrameDecoder reuse mode): the
   // EP consumes every frame before the next read, and receiving allocates nothing per read.
-  private readonly decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
+  private decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
   private readonly clock: Clock;
-  private readonly initiator: AttachInitiator;
+  private readonly identity: ReturnType<typeof linkIdentity>;
+  /** The 1-RTT attachment when this process attached to this address before (attach-1rtt.ts). */
+  private initiator: AttachInitiator | Attach1Initiator;
+  /** JOINs sent in a 1-RTT HELLO's flight: sent again behind AUTH if it falls back to the full attachment. */
+  private sentEarly: (() => void)[] = [];
   private channel: LinkChannel | null = null;
   private rnCidValue: Uint8Array | null = null;
   private rnPublicKeyValue: Uint8Array | null = null;
@@ -57,7 +63,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
-  /** HELLO written (or the link closed before it could be); helloSent() waits for `hello`. */
+  /** The TCP connection is up (a 1-RTT attempt falls back only on a connection the RN answered on). */
+  private connected = false;
+  /** HELLO handed to the kernel (or the link closed before it could be); helloSent() waits for `hello`. */
   private helloWritten = false;
   private onHelloWritten!: () => void;
   private readonly hello = new Promise<void>((resolve) => (this.onHelloWritten = resolve));
@@ -83,24 +91,62 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       },
       dead: (why) => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: ${why}`), false),
     });
-    const { signer, cid, pcert, pcertId } = linkIdentity(p, opts.identity);
-    this.cid = cid;
-    this.initiator = new AttachInitiator({ trust: opts.trust, signer, pcert, pcertObjectId: pcertId, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}) });
-    const { host, port } = parseAddress(opts.address, 'RN address');
-    this.socket = connect({
+    this.identity = linkIdentity(p, opts.identity);
+    this.cid = this.identity.cid;
+    this.initiator = this.oneRttInitiator() ?? this.fullInitiator();
+    this.socket = this.open();
+    this.writer = corkingWriter(this.socket);
+  }
+
+  private fullInitiator(): AttachInitiator {
+    const { signer, pcert, pcertId } = this.identity;
+    return new AttachInitiator({ trust: this.opts.trust, signer, pcert, pcertObjectId: pcertId, ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}) });
+  }
+
+  /**
+   * A 1-RTT attachment if this process attached here before and that RN's key is still eligible: its
+   * HELLO made ahead if there is one, made now otherwise.
+   */
+  private oneRttInitiator(): Attach1Initiator | undefined {
+    const rn = this.opts.oneRtt === false ? undefined : knownRnKey(this.address);
+    if (rn === undefined) return undefined;
+    return takeMadeAhead(this.address, toHex(this.identity.pcertId), wallMs(this.clock)) ?? this.makeInitiator1(rn);
+  }
+
+  private makeInitiator1(rn: { publicKey: Uint8Array; x25519: Uint8Array }): Attach1Initiator | undefined {
+    const { signer, pcert, pcertId } = this.identity;
+    try {
+      return new Attach1Initiator({
+        trust: this.opts.trust,
+        signer,
+        pcert,
+        pcertObjectId: pcertId,
+        rnPublicKey: rn.publicKey,
+        rnX25519: rn.x25519,
+        nowMs: () => wallMs(this.clock),
+        ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}),
+      });
+    } catch {
+      forgetRnKey(this.address); // no longer in the RN Set Statement: the full attachment decides
+      return undefined;
+    }
+  }
+
+  private open(): Socket {
+    const { host, port } = parseAddress(this.opts.address, 'RN address');
+    return connect({
       host,
       port,
       noDelay: true,
       onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
     });
-    this.writer = corkingWriter(this.socket);
   }
 
   /**
-   * While attaching and before HELLO is written: resolves once it is (or the link closed).
-   * Undefined otherwise. An initiator that is about to build CH1 (an X25519 key and a signature,
-   * ~0.3-0.6 ms) waits for it, so that the RN makes HELLO_R meanwhile instead of afterwards: the
-   * CH1 is then ready long before AUTH can leave (Endpoint.connect).
+   * While attaching and before HELLO has left: resolves once it has (on connect, node writes what was
+   * queued) or the link closed. Undefined otherwise. An initiator about to build CH1 (an X25519 key
+   * and a signature, ~0.3-0.6 ms) waits for it, so that the RN works on HELLO meanwhile instead of
+   * afterwards, and CH1's JOIN follows while it does (Endpoint.connect).
    */
   helloSent(): Promise<void> | undefined {
     return this.helloWritten ? undefined : this.hello;
@@ -174,17 +220,61 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       this.timers.push(() => signal?.removeEventListener('abort', onAbort));
       const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
       this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
-      this.socket.on('connect', () => {
-        this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
-        this.helloOut();
-      });
-      this.socket.on('drain', () => this.stitches.drained());
-      this.socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
-      // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
-      // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).
-      this.socket.on('end', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed by the RN`), false));
-      this.socket.on('close', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`), false));
+      this.wire();
     });
+  }
+
+  /**
+   * The socket's events, then HELLO: written at once, before the connection is up (node sends it on
+   * connect), so that it leaves first, ahead of whatever the caller does next on this turn (an
+   * Endpoint making its CH1), and the RN works on it meanwhile. Again for the full attachment's
+   * socket after a 1-RTT attempt fell back.
+   */
+  private wire(): void {
+    const socket = this.socket;
+    socket.on('connect', () => {
+      this.connected = true;
+      // The HELLO queued below goes out on this turn, right after this listener (node's own).
+      this.helloOut();
+    });
+    socket.on('drain', () => this.stitches.drained());
+    socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
+    // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
+    // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).
+    socket.on('end', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed by the RN`), false));
+    socket.on('close', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`), false));
+    this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
+    // 1-RTT: the EP's control key is known with HELLO, so its JOINs leave right behind it.
+    if (this.initiator instanceof Attach1Initiator) this.flushBeforeAuth();
+  }
+
+  private flushBeforeAuth(): void {
+    const queued = this.beforeAuth;
+    this.beforeAuth = [];
+    for (const send of queued) send();
+  }
+
+  /**
+   * A 1-RTT attempt failed before the RN answered it (REFUSED: its window, a restart, a key it no
+   * longer holds, or an RN without the 1-RTT attachment; or the connection closed): forget the key
+   * and attach the full way on a new connection, with the JOINs that rode in the first flight sent
+   * again behind AUTH. Once per link; never after a timeout or an abort.
+   */
+  private fallBack(): void {
+    forgetRnKey(this.address);
+    const old = this.socket;
+    old.removeAllListeners();
+    old.on('error', () => {});
+    old.destroy();
+    this.initiator = this.fullInitiator();
+    this.beforeAuth = [...this.sentEarly, ...this.beforeAuth];
+    this.sentEarly = [];
+    this.afterOk = [];
+    this.decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
+    this.connected = false;
+    this.socket = this.open();
+    this.writer = corkingWriter(this.socket);
+    this.wire();
   }
 
   private write(b: Uint8Array): boolean {
@@ -216,40 +306,57 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private onAttachFrame(f: Frame): void {
     switch (f.type) {
       case FrameType.HELLO_R: {
-        this.write(encodeFrame(FrameType.AUTH, this.initiator.onHelloR(f.payload)));
-        const queued = this.beforeAuth;
-        this.beforeAuth = [];
-        for (const send of queued) send();
-        return;
+        const init = this.initiator;
+        if (init instanceof Attach1Initiator) {
+          const { confirm, result } = init.onHelloR(f.payload);
+          this.write(encodeFrame(FrameType.AUTH, confirm));
+          this.sentEarly = [];
+          return this.attachedWith(result);
+        }
+        this.write(encodeFrame(FrameType.AUTH, init.onHelloR(f.payload)));
+        return this.flushBeforeAuth();
       }
       case FrameType.OK: {
-        const r = this.initiator.onOk(f.payload);
-        this.channel = r.channel;
-        this.rnCidValue = r.rn.cid;
-        this.rnPublicKeyValue = r.rnPublicKey;
-        this.attestationValue = r.attestation;
-        this.maxFrame = r.maxFrame;
-        this.decoder.setMaxFrame(r.maxFrame);
-        this.state = 'attached';
-        this.clearTimers();
-        const keepalive = this.opts.keepaliveMs ?? r.keepaliveMs;
-        this.keepalive.start(keepalive, this.opts.idleTimeoutMs ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, 3 * keepalive));
-        // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
-        // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
-        this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
-        const deferred = this.afterOk;
-        this.afterOk = [];
-        for (const send of deferred) send();
-        const s = this.settle;
-        this.settle = null;
-        s?.resolve(this);
-        return;
+        if (this.initiator instanceof Attach1Initiator) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'RN link: OK in a 1-RTT attachment');
+        return this.attachedWith(this.initiator.onOk(f.payload));
       }
       case FrameType.REFUSED:
         throw new ProtocolError(ErrorCode.ATTACH_REFUSED, `RN ${this.address} refused the attachment (code ${decodeRefused(f.payload)})`, 'policy');
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)} during attachment`);
     }
+  }
+
+  /** OK (full attachment) or HELLO_R (1-RTT): the link is attached. */
+  private attachedWith(r: InitiatorResult): void {
+    rememberRnKey(this.address, r.rnPublicKey);
+    if (this.opts.oneRtt !== false) this.clock.setTimeout(() => this.makeAhead(), ATTACH1_MADE_AHEAD_DELAY_MS, { unref: true });
+    this.channel = r.channel;
+    this.rnCidValue = r.rn.cid;
+    this.rnPublicKeyValue = r.rnPublicKey;
+    this.attestationValue = r.attestation;
+    this.maxFrame = r.maxFrame;
+    this.decoder.setMaxFrame(r.maxFrame);
+    this.state = 'attached';
+    this.clearTimers();
+    const keepalive = this.opts.keepaliveMs ?? r.keepaliveMs;
+    this.keepalive.start(keepalive, this.opts.idleTimeoutMs ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, 3 * keepalive));
+    // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
+    // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
+    this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
+    const deferred = this.afterOk;
+    this.afterOk = [];
+    for (const send of deferred) send();
+    const s = this.settle;
+    this.settle = null;
+    s?.resolve(this);
+  }
+
+  /** The next attachment's HELLO, for this address and identity (rn-keys.ts); even if this link closed meanwhile. */
+  private makeAhead(): void {
+    const rn = knownRnKey(this.address);
+    const next = rn === undefined ? undefined : this.makeInitiator1(rn);
+    if (next !== undefined) putMadeAhead(this.address, toHex(this.identity.pcertId), next);
   }
 
   private onFrame(f: Frame): void {
@@ -328,6 +435,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     // The frame's length field (type + payload) against the limit the RN reads pre-auth frames with.
     const body = encodeControl(m);
     if (1 + body.length + AEAD_TAG_LENGTH > DEFAULT_MAX_FRAME_PREAUTH) return void this.afterOk.push(() => this.sendControl(m));
+    if (this.initiator instanceof Attach1Initiator) this.sentEarly.push(() => this.joinBehindAuth(join));
     this.write(encodeFrame(FrameType.CONTROL, early.send.seal(body, CONTROL_AD)));
   }
 
@@ -404,6 +512,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private shutdown(err: CodedError | undefined, graceful: boolean): void {
     if (this.state === 'closed') return;
+    if (this.state === 'attaching' && this.initiator instanceof Attach1Initiator && this.connected && err !== undefined && err.code !== ErrorCode.LINK_TIMEOUT && this.opts.signal?.aborted !== true) {
+      return this.fallBack();
+    }
     this.state = 'closed';
     this.helloOut();
     this.clearTimers();

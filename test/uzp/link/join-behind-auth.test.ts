@@ -1,4 +1,5 @@
-// A JOIN behind AUTH (issue #14 cold path; docs/PROFILE.md §Attachment "JOIN behind AUTH"): a join()
+// A JOIN behind AUTH (issue #14 cold path; docs/PROFILE.md §Attachment "JOIN behind AUTH"): in the
+// full attachment (oneRtt: false; the 1-RTT one is test/rn/rn-attach-1rtt.test.ts), a join()
 // made while the link attaches leaves right behind AUTH, sealed under the EP control key AUTH fixed,
 // a round trip before OK; the RN, which reads frames in order, stitches it once AUTH has attached
 // the link. Checked on the wire through a framing proxy, against a real in-process RN.
@@ -67,7 +68,7 @@ describe('JOIN behind AUTH', () => {
   it('a join made while attaching goes out right behind AUTH, before OK came back, and is stitched', async () => {
     const { env, gw, op, offered, seen, address } = await gatewayBehindProxy();
     await whileAcceptInFlight(async (onRetry) => {
-      const { link, attached } = RnLink.begin({ address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+      const { link, attached } = RnLink.begin({ address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
       cleanups.push(() => link.close());
       onRetry(() => link.close());
       seen.length = 0;
@@ -90,7 +91,7 @@ describe('JOIN behind AUTH', () => {
     const trust = env.d.trust();
     trust.setRnSet(env.d.rnSet([{ id: env.rnId, addresses: [address] }]));
     await whileAcceptInFlight(async (onRetry) => {
-      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 1 });
+      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 1, link: { oneRtt: false } });
       cleanups.push(() => pool.stop());
       onRetry(() => pool.stop());
       seen.length = 0;
@@ -126,7 +127,7 @@ describe('JOIN behind AUTH', () => {
     cleanups.push(() => gwLink.close());
     gwLink.accept();
     await whileAcceptInFlight(async (onRetry) => {
-      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 2 });
+      const pool = new LinkPool({ trust, identity: { seed: op.id.seed, pcert: op.pcert }, size: 2, link: { oneRtt: false } });
       cleanups.push(() => pool.stop());
       onRetry(() => pool.stop());
       pool.start();
@@ -147,7 +148,7 @@ describe('JOIN behind AUTH', () => {
     const other = env.d.member('rn');
     const trust = env.d.trust();
     trust.setRnSet(env.d.rnSet([{ id: other.id, addresses: [env.address] }]));
-    const { link, attached } = RnLink.begin({ address: env.address, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    const { link, attached } = RnLink.begin({ address: env.address, trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
     cleanups.push(() => link.close());
     const joined = link.join(op.id.cid, env.d.grant(op.id.cid, op.id.cid), Uint8Array.of(1));
     const [a, j] = await Promise.allSettled([attached, joined]);
@@ -166,7 +167,7 @@ describe('JOIN behind AUTH', () => {
     responder.on('session', (s: Session) => cleanups.push(() => s.close()));
     responder.accept();
     await whileAcceptInFlight(async (onRetry) => {
-      const { link } = RnLink.begin({ address: env.address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+      const { link } = RnLink.begin({ address: env.address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
       cleanups.push(() => link.close());
       onRetry(() => link.close());
       const hello = link.helloSent();
@@ -186,7 +187,7 @@ describe('JOIN behind AUTH', () => {
   it('helloSent() settles when the connection fails before any HELLO', async () => {
     const env = await startInProcessRn(cleanups);
     const op = env.d.member('operator');
-    const { link, attached } = RnLink.begin({ address: `127.0.0.1:${await freeLoopbackPort()}`, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    const { link, attached } = RnLink.begin({ address: `127.0.0.1:${await freeLoopbackPort()}`, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
     cleanups.push(() => link.close());
     const hello = link.helloSent();
     await expect(attached).rejects.toMatchObject({ code: ErrorCode.LINK_CLOSED });

@@ -1,23 +1,26 @@
 // EP side of one RN link: an outbound TCP connection (client socket only, never a listener:
 // the zero-port rule of draft §4 step 1 and §13), attachment through AttachInitiator, then the
 // sealed control channel (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches.
-// This file is the thin I/O driver; protocol decisions live in attach.ts / control.ts, the stitches
-// riding on the link in link-stitches.ts, the JOINs awaiting an answer in pending-joins.ts.
+// This file is the thin I/O driver; protocol decisions live in attach.ts / attach-1rtt.ts /
+// control.ts, which attachment to make in attach-choice.ts, the JOINs asked for while attaching in
+// attaching-joins.ts, the stitches riding on the link in link-stitches.ts, the JOINs awaiting an
+// answer in pending-joins.ts.
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { equal, toHex } from '../bytes.js';
+import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
-import { AEAD_TAG_LENGTH } from '../crypto/provider.js';
 import { parseAddress } from './address.js';
-import { AttachInitiator, CONTROL_AD, type InitiatorResult } from './attach.js';
+import { CONTROL_AD, type AttachInitiator, type InitiatorResult } from './attach.js';
 import { Attach1Initiator } from './attach-1rtt.js';
+import { AttachChoice } from './attach-choice.js';
+import { AttachingJoins, type MakeJoin } from './attaching-joins.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
-import { systemClock, wallMs, type Clock } from '../../lib/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { LinkKeepalive } from './keepalive.js';
-import { ATTACH1_MADE_AHEAD_DELAY_MS, ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
+import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
@@ -25,7 +28,6 @@ import { linkIdentity } from './link-identity.js';
 import { LinkStitches } from './link-stitches.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import { PendingJoins } from './pending-joins.js';
-import { forgetRnKey, knownRnKey, putMadeAhead, rememberRnKey, takeMadeAhead } from './rn-keys.js';
 import type { Offer, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import type { Stitch, StitchHost } from './stitch.js';
 
@@ -46,11 +48,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   // EP consumes every frame before the next read, and receiving allocates nothing per read.
   private decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
   private readonly clock: Clock;
-  private readonly identity: ReturnType<typeof linkIdentity>;
+  private readonly choice: AttachChoice;
   /** The 1-RTT attachment when this process attached to this address before (attach-1rtt.ts). */
   private initiator: AttachInitiator | Attach1Initiator;
-  /** JOINs sent in a 1-RTT HELLO's flight: sent again behind AUTH if it falls back to the full attachment. */
-  private sentEarly: (() => void)[] = [];
   private channel: LinkChannel | null = null;
   private rnCidValue: Uint8Array | null = null;
   private rnPublicKeyValue: Uint8Array | null = null;
@@ -69,10 +69,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private helloWritten = false;
   private onHelloWritten!: () => void;
   private readonly hello = new Promise<void>((resolve) => (this.onHelloWritten = resolve));
-  /** JOINs made while attaching, sent as soon as AUTH is (joinBehindAuth). */
-  private beforeAuth: (() => void)[] = [];
-  /** JOINs too large to follow AUTH before the RN raised its frame limit: sent on OK. */
-  private afterOk: (() => void)[] = [];
+  /** JOINs asked for while attaching. */
+  private readonly attachingJoins: AttachingJoins;
 
   private constructor(private readonly opts: RnLinkOptions) {
     super();
@@ -82,6 +80,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.joins = new PendingJoins(this.clock, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
     this.stitches = new LinkStitches({ host: this, sendControl: (m) => this.sendControl(m), joins: this.joins, rnOf: (via) => this.rnOf(via) });
     this.lastFrameAt = this.clock.now();
+    this.attachingJoins = new AttachingJoins({
+      early: () => this.initiator.afterAuth(),
+      oneRtt: () => this.initiator instanceof Attach1Initiator,
+      writeControl: (send, body) => void this.write(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
+      sendControl: (m) => void this.sendControl(m),
+    });
     this.keepalive = new LinkKeepalive({
       clock: this.clock,
       lastFrameAt: () => this.lastFrameAt,
@@ -91,45 +95,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       },
       dead: (why) => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: ${why}`), false),
     });
-    this.identity = linkIdentity(p, opts.identity);
-    this.cid = this.identity.cid;
-    this.initiator = this.oneRttInitiator() ?? this.fullInitiator();
+    const identity = linkIdentity(p, opts.identity);
+    this.cid = identity.cid;
+    this.choice = new AttachChoice({ address: this.address, trust: opts.trust, identity, clock: this.clock, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}), ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}) });
+    this.initiator = this.choice.first();
     this.socket = this.open();
     this.writer = corkingWriter(this.socket);
-  }
-
-  private fullInitiator(): AttachInitiator {
-    const { signer, pcert, pcertId } = this.identity;
-    return new AttachInitiator({ trust: this.opts.trust, signer, pcert, pcertObjectId: pcertId, ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}) });
-  }
-
-  /**
-   * A 1-RTT attachment if this process attached here before and that RN's key is still eligible: its
-   * HELLO made ahead if there is one, made now otherwise.
-   */
-  private oneRttInitiator(): Attach1Initiator | undefined {
-    const rn = this.opts.oneRtt === false ? undefined : knownRnKey(this.address);
-    if (rn === undefined) return undefined;
-    return takeMadeAhead(this.address, toHex(this.identity.pcertId), wallMs(this.clock)) ?? this.makeInitiator1(rn);
-  }
-
-  private makeInitiator1(rn: { publicKey: Uint8Array; x25519: Uint8Array }): Attach1Initiator | undefined {
-    const { signer, pcert, pcertId } = this.identity;
-    try {
-      return new Attach1Initiator({
-        trust: this.opts.trust,
-        signer,
-        pcert,
-        pcertObjectId: pcertId,
-        rnPublicKey: rn.publicKey,
-        rnX25519: rn.x25519,
-        nowMs: () => wallMs(this.clock),
-        ...(this.opts.rnRole !== undefined ? { rnRole: this.opts.rnRole } : {}),
-      });
-    } catch {
-      forgetRnKey(this.address); // no longer in the RN Set Statement: the full attachment decides
-      return undefined;
-    }
   }
 
   private open(): Socket {
@@ -245,13 +216,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     socket.on('close', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`), false));
     this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
     // 1-RTT: the EP's control key is known with HELLO, so its JOINs leave right behind it.
-    if (this.initiator instanceof Attach1Initiator) this.flushBeforeAuth();
-  }
-
-  private flushBeforeAuth(): void {
-    const queued = this.beforeAuth;
-    this.beforeAuth = [];
-    for (const send of queued) send();
+    if (this.initiator instanceof Attach1Initiator) this.attachingJoins.keyKnown();
   }
 
   /**
@@ -261,15 +226,13 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    * again behind AUTH. Once per link; never after a timeout or an abort.
    */
   private fallBack(): void {
-    forgetRnKey(this.address);
+    this.choice.failed();
     const old = this.socket;
     old.removeAllListeners();
     old.on('error', () => {});
     old.destroy();
-    this.initiator = this.fullInitiator();
-    this.beforeAuth = [...this.sentEarly, ...this.beforeAuth];
-    this.sentEarly = [];
-    this.afterOk = [];
+    this.initiator = this.choice.full();
+    this.attachingJoins.fellBack();
     this.decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
     this.connected = false;
     this.socket = this.open();
@@ -310,11 +273,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         if (init instanceof Attach1Initiator) {
           const { confirm, result } = init.onHelloR(f.payload);
           this.write(encodeFrame(FrameType.AUTH, confirm));
-          this.sentEarly = [];
+          this.attachingJoins.answered();
           return this.attachedWith(result);
         }
         this.write(encodeFrame(FrameType.AUTH, init.onHelloR(f.payload)));
-        return this.flushBeforeAuth();
+        return this.attachingJoins.keyKnown();
       }
       case FrameType.OK: {
         if (this.initiator instanceof Attach1Initiator) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'RN link: OK in a 1-RTT attachment');
@@ -329,8 +292,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   /** OK (full attachment) or HELLO_R (1-RTT): the link is attached. */
   private attachedWith(r: InitiatorResult): void {
-    rememberRnKey(this.address, r.rnPublicKey);
-    if (this.opts.oneRtt !== false) this.clock.setTimeout(() => this.makeAhead(), ATTACH1_MADE_AHEAD_DELAY_MS, { unref: true });
+    this.choice.attached(r.rnPublicKey);
     this.channel = r.channel;
     this.rnCidValue = r.rn.cid;
     this.rnPublicKeyValue = r.rnPublicKey;
@@ -344,19 +306,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
     // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
     this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
-    const deferred = this.afterOk;
-    this.afterOk = [];
-    for (const send of deferred) send();
+    this.attachingJoins.attached();
     const s = this.settle;
     this.settle = null;
     s?.resolve(this);
-  }
-
-  /** The next attachment's HELLO, for this address and identity (rn-keys.ts); even if this link closed meanwhile. */
-  private makeAhead(): void {
-    const rn = knownRnKey(this.address);
-    const next = rn === undefined ? undefined : this.makeInitiator1(rn);
-    if (next !== undefined) putMadeAhead(this.address, toHex(this.identity.pcertId), next);
   }
 
   private onFrame(f: Frame): void {
@@ -426,17 +379,9 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    * channel goes on with the same key and counter), when it fits the pre-auth frame limit the RN
    * still reads AUTH's chunk with; otherwise (or before AUTH is out) it waits: for AUTH, or for OK.
    */
-  private joinBehindAuth(join: (rn: Uint8Array) => ControlMessage): void {
+  private joinBehindAuth(join: MakeJoin): void {
     if (this.state === 'attached') return void this.sendControl(join(this.rnCid));
-    if (this.state !== 'attaching') return;
-    const early = this.initiator.afterAuth();
-    if (early === undefined) return void this.beforeAuth.push(() => this.joinBehindAuth(join));
-    const m = join(early.rnCid);
-    // The frame's length field (type + payload) against the limit the RN reads pre-auth frames with.
-    const body = encodeControl(m);
-    if (1 + body.length + AEAD_TAG_LENGTH > DEFAULT_MAX_FRAME_PREAUTH) return void this.afterOk.push(() => this.sendControl(m));
-    if (this.initiator instanceof Attach1Initiator) this.sentEarly.push(() => this.joinBehindAuth(join));
-    this.write(encodeFrame(FrameType.CONTROL, early.send.seal(body, CONTROL_AD)));
+    if (this.state === 'attaching') this.attachingJoins.add(join);
   }
 
   // ---- StitchHost ----

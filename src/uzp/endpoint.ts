@@ -117,10 +117,10 @@ export class Endpoint extends EventEmitter {
         throw e;
       }
       assoc.to('authenticated');
-      const continuity = this.sessionContinuity(result.keys.peerExtensions);
-      const limits = this.initiatorLimits(result.keys.responderParams); // may refuse the responder: before Finished
-      // Finished leaves before the session is built (~0.2 ms of key schedule and engine set-up), so
-      // the responder verifies it and builds its own meanwhile: the two run in parallel.
+      const continuity = this.sessionContinuity(result.peer.extensions);
+      const limits = this.initiatorLimits(result.peer.responderParams); // may refuse the responder: before Finished
+      // Finished leaves before the session keys are made and the session is built (~0.3 ms of key
+      // schedule and engine set-up), so the responder verifies it and builds its own meanwhile.
       stitch.send(result.finished);
       stitch.flush?.();
       const session = new Session({ provider: this.provider, keys: result.keys, association: assoc, limits, clock: this.clock, ...(continuity ? { continuity } : {}) });
@@ -146,7 +146,7 @@ export class Endpoint extends EventEmitter {
           timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESTITCH_ATTEMPT_MS),
         };
         keepStitched(session, ctx);
-        if (this.standbyAgreed(result.keys.peerExtensions)) keepStandby(session, ctx, c.trust, this.o.identity.cid);
+        if (this.standbyAgreed(result.peer.extensions)) keepStandby(session, ctx, c.trust, this.o.identity.cid);
       }
       return session;
     } catch (e) {

@@ -31,6 +31,7 @@ import type { HeldTicket } from '../resumption/ticket-cache.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_OFFER, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
+import { soon } from '../../lib/soon.js';
 
 interface InitiatorOptions {
   readonly trust: HandshakeTrust;
@@ -60,6 +61,15 @@ interface InitiatorStart {
   /** object_id of the Grant (validated here): what tickets and continuity are bound to. */
   readonly grantId: Uint8Array;
   readonly next: ExpectResponderFlight;
+}
+
+/** Flight [3]/[4] processed: Finished_I to send, then the session keys (made on first use). */
+export interface InitiatorResult {
+  readonly finished: Uint8Array;
+  readonly keys: SessionKeys;
+  /** What the responder announced in EE, known before the keys are made (limits, continuity). */
+  readonly peer: { readonly extensions: SessionKeys['peerExtensions']; readonly responderParams: SessionKeys['responderParams'] };
+  readonly resumption: ResumptionResult;
 }
 
 /** What the responder said about 0-RTT in EE; `ticket` is ready for the TicketCache. */
@@ -93,7 +103,8 @@ export function startInitiator(o: InitiatorOptions): InitiatorStart {
   });
   const signature = o.identity.signer.sign(signatureInput(CTX_EID_BINDING, body));
   const ch1 = concat(body, signature);
-  const eid = eidOf(p, x.publicKey, kem?.publicKey ?? new Uint8Array(0));
+  // Our EID is needed once the responder's flight is in: made after the JOIN left, not in front of it.
+  const eid = soon(() => eidOf(p, x.publicKey, kem?.publicKey ?? new Uint8Array(0)));
   const next = new ExpectResponderFlight(o, ch1, x.privateKey, kem?.privateKey, suites, eid, grant, resume !== undefined);
   if (resume === undefined) return { ch1, joinPayload: ch1, earlySent: false, grantId: grant.objectId, next };
   const aead = suiteById(resume.ticket.suite)!.aead;
@@ -109,13 +120,13 @@ class ExpectResponderFlight {
     private readonly x25519Private: Uint8Array,
     private readonly kemSecret: Uint8Array | undefined,
     private readonly offered: readonly number[],
-    private readonly eid: Uint8Array,
+    private readonly eid: () => Uint8Array,
     private readonly grant: SessionKeys['grant'],
     private readonly earlySent: boolean,
   ) {}
 
   /** Consumes flight [3]/[4]; returns Finished_I ([5]) to send, the session keys and the 0-RTT outcome. */
-  receive(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys; resumption: ResumptionResult } {
+  receive(flight: Uint8Array): InitiatorResult {
     if (this.used) fail(ErrorCode.HANDSHAKE_UNEXPECTED, 'responder flight already processed', 'local');
     this.used = true;
     try {
@@ -125,8 +136,8 @@ class ExpectResponderFlight {
     }
   }
 
-  private process(flight: Uint8Array): { finished: Uint8Array; keys: SessionKeys; resumption: ResumptionResult } {
-    const { trust, identity, target } = this.o;
+  private process(flight: Uint8Array): InitiatorResult {
+    const { trust, target } = this.o;
     const p = trust.provider;
     const { hello, header } = decodeServerHello(flight);
     const suite = suiteById(hello.suite);
@@ -158,27 +169,53 @@ class ExpectResponderFlight {
     const thApp = transcriptHash(p, this.ch1, header, inner);
     const myFin = p.hmacSha256(hs.initiatorFinishedKey, thApp);
     const finished = encodeFinished(sealHandshake(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), myFin));
-    const app = applicationSecrets(p, hs.master, thApp);
+    const responderParams = { maxBlockPlaintext: f.ee.maxBlockPlaintext, windowBlocks: f.ee.windowBlocks };
+    // The session keys are made on first use: the caller sends Finished first, so that the responder
+    // checks it while we make them (application secrets, the peer's EID, the block engine's keys).
+    let keys: SessionKeys | undefined;
+    const makeKeys = (): SessionKeys => (keys ??= this.sessionKeys(hs.master, thApp, hello, suite, peerPCert, responderParams, f.eeBytes, f.ee.extensions));
+    return {
+      finished,
+      get keys() {
+        return makeKeys();
+      },
+      peer: { extensions: f.ee.extensions, responderParams },
+      resumption,
+    };
+  }
+
+  private sessionKeys(
+    master: Uint8Array,
+    thApp: Uint8Array,
+    hello: { readonly x25519: Uint8Array; readonly mlkemCipherText: Uint8Array },
+    suite: SessionKeys['suite'],
+    peerPCert: SessionKeys['peerPCert'],
+    responderParams: SessionKeys['responderParams'],
+    eeBytes: Uint8Array,
+    peerExtensions: SessionKeys['peerExtensions'],
+  ): SessionKeys {
+    const { trust, identity, target } = this.o;
+    const p = trust.provider;
+    const app = applicationSecrets(p, master, thApp);
     const peerEid = eidOf(p, hello.x25519, hello.mlkemCipherText);
-    const keys = sealSessionKeys({
+    return sealSessionKeys({
       role: 'initiator',
       suite,
       localCid: identity.cid,
       peerCid: target,
-      localEid: this.eid,
+      localEid: this.eid(),
       peerEid,
       sendSecret: app.initiator,
       recvSecret: app.responder,
-      adContext: concat(identity.cid, this.eid, target, peerEid),
+      adContext: concat(identity.cid, this.eid(), target, peerEid),
       direction: 0,
       exporterMaster: app.exporterMaster,
-      exporterBinding: exporterBinding(p, identity.cid, target, suite.id, f.eeBytes),
-      responderParams: { maxBlockPlaintext: f.ee.maxBlockPlaintext, windowBlocks: f.ee.windowBlocks },
+      exporterBinding: exporterBinding(p, identity.cid, target, suite.id, eeBytes),
+      responderParams,
       peerPCert,
       grant: this.grant,
-      peerExtensions: f.ee.extensions,
+      peerExtensions,
     });
-    return { finished, keys, resumption };
   }
 }
 

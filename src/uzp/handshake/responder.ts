@@ -35,6 +35,7 @@ import type { TicketIssuer } from '../resumption/ticket-issuer.js';
 import { applicationSecrets, handshakeAd, handshakeSecrets, openHandshake, sealHandshake } from './schedule.js';
 import { DEFAULT_RESPONDER_PREFERENCE, suiteById } from './suites.js';
 import { CommonCode } from '../../lib/errors.js';
+import { soon } from '../../lib/soon.js';
 import { CloseCode } from '../blocks/constants.js';
 import { sealLoneClose } from '../blocks/lone-close.js';
 
@@ -125,32 +126,36 @@ function respondInner(o: ResponderOptions, join: IncomingJoin): ResponderReply {
   const sealed = sealHandshake(p, suite.aead, hs.responder, handshakeAd(thSh, 1), inner);
   const flight = encodeServerHello({ random, suite: suite.id, x25519: x.publicKey, mlkemCipherText, sealed });
 
-  const thApp = transcriptHash(p, join.ch1, header, inner);
-  const app = applicationSecrets(p, hs.master, thApp);
-  const initiatorEid = eidOf(p, hello.x25519, hello.mlkem);
-  const myEid = eidOf(p, x.publicKey, mlkemCipherText);
-  const keys = sealSessionKeys({
-    role: 'responder',
-    suite,
-    localCid: identity.cid,
-    peerCid: join.initiator,
-    localEid: myEid,
-    peerEid: initiatorEid,
-    sendSecret: app.responder,
-    recvSecret: app.initiator,
-    adContext: concat(join.initiator, initiatorEid, identity.cid, myEid),
-    direction: 1,
-    exporterMaster: app.exporterMaster,
-    exporterBinding: exporterBinding(p, join.initiator, identity.cid, suite.id, eeBytes),
-    responderParams: o.params,
-    peerPCert: initiatorPCert,
-    grant,
-    peerExtensions: hello.extensions,
+  // What Finished_I is checked against and the session keys: needed when Finished_I arrives, a round
+  // trip from now, so made after the flight has left (soon), not in front of it.
+  const settle = soon(() => {
+    const thApp = transcriptHash(p, join.ch1, header, inner);
+    const app = applicationSecrets(p, hs.master, thApp);
+    const initiatorEid = eidOf(p, hello.x25519, hello.mlkem);
+    const myEid = eidOf(p, x.publicKey, mlkemCipherText);
+    const keys = sealSessionKeys({
+      role: 'responder',
+      suite,
+      localCid: identity.cid,
+      peerCid: join.initiator,
+      localEid: myEid,
+      peerEid: initiatorEid,
+      sendSecret: app.responder,
+      recvSecret: app.initiator,
+      adContext: concat(join.initiator, initiatorEid, identity.cid, myEid),
+      direction: 1,
+      exporterMaster: app.exporterMaster,
+      exporterBinding: exporterBinding(p, join.initiator, identity.cid, suite.id, eeBytes),
+      responderParams: o.params,
+      peerPCert: initiatorPCert,
+      grant,
+      peerExtensions: hello.extensions,
+    });
+    return { keys, expectedFin: p.hmacSha256(hs.initiatorFinishedKey, thApp) };
   });
-  const expectedFin = p.hmacSha256(hs.initiatorFinishedKey, thApp);
   return {
     flight,
-    next: new ExpectFinished(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), expectedFin, keys),
+    next: new ExpectFinished(p, suite.aead, hs.initiator, handshakeAd(thSh, 0), settle),
     grant,
     initiatorPCert,
     initiatorExtensions: hello.extensions,
@@ -165,8 +170,8 @@ class ExpectFinished {
     private readonly aead: 'chacha20-poly1305' | 'aes-256-gcm',
     private readonly secret: Uint8Array,
     private readonly ad: Uint8Array,
-    private readonly expected: Uint8Array,
-    private readonly keys: SessionKeys,
+    /** The session keys and the expected Finished_I MAC, made soon after the flight left. */
+    private readonly settle: () => { readonly keys: SessionKeys; readonly expectedFin: Uint8Array },
   ) {}
 
   /**
@@ -176,7 +181,7 @@ class ExpectFinished {
    * and the endpoint ends the session if it does not.
    */
   keysBeforeFinished(): SessionKeys {
-    return this.keys;
+    return this.settle().keys;
   }
 
   /** Consumes Finished_I ([6]); only now does the responder hold usable session keys. */
@@ -186,8 +191,9 @@ class ExpectFinished {
     try {
       const sealed = decodeFinished(b);
       const mac = openHandshake(this.p, this.aead, this.secret, this.ad, sealed);
-      if (mac === null || !equal(mac, this.expected)) fail(ErrorCode.HANDSHAKE_FINISHED, 'initiator Finished does not verify');
-      return this.keys;
+      const { keys, expectedFin } = this.settle();
+      if (mac === null || !equal(mac, expectedFin)) fail(ErrorCode.HANDSHAKE_FINISHED, 'initiator Finished does not verify');
+      return keys;
     } catch (e) {
       throw stageError('finished', e);
     }
@@ -199,7 +205,7 @@ class ExpectFinished {
    * open it, and it says nothing but the generic code; the keys themselves never leave this state.
    */
   violationBlock(): Uint8Array {
-    const k = this.keys;
+    const k = this.settle().keys;
     return sealLoneClose(this.p, { aead: k.suite.aead, sendSecret: k.sendSecret, adContext: k.adContext, direction: k.direction }, CloseCode.PROTOCOL_VIOLATION);
   }
 }

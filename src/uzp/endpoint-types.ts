@@ -23,11 +23,6 @@ export interface LinkPort {
    * carry a standby stitch, which must go through another RN than the session's.
    */
   attachedRns?(): Uint8Array[];
-  /**
-   * When the JOIN will go behind the AUTH of an attachment that has not written its HELLO yet:
-   * resolves once it has. connect() builds CH1 after that, while the RN works on HELLO_R.
-   */
-  helloSent?(): Promise<void> | undefined;
   accept(): void;
   on(event: 'offer', cb: (offer: OfferPort) => void): unknown;
   off(event: 'offer', cb: (offer: OfferPort) => void): unknown;

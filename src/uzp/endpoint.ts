@@ -92,10 +92,6 @@ export class Endpoint extends EventEmitter {
     const assoc = new Association();
     assoc.to('pending');
     try {
-      // CH1 costs an X25519 key and a signature: on a link still connecting, the HELLO goes first
-      // and CH1 is built during its round trip, not in front of it (issue #14's cold path).
-      const hello = this.o.link.helloSent?.();
-      if (hello !== undefined) await hello;
       const cache = this.o.ticketCache;
       const { joinPayload, grantId, next } = startInitiator({
         trust: this.o.trust,

@@ -115,11 +115,6 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     });
   }
 
-  /** LinkPort: a JOIN made now would go behind the AUTH of the first link attaching (join()): its HELLO. */
-  helloSent(): Promise<void> | undefined {
-    return this.links.length === 0 ? this.attaching[0]?.helloSent() : undefined;
-  }
-
   /** Links whose attachment is in progress (their managers' current attempts). */
   get attaching(): RnLink[] {
     const out: RnLink[] = [];

@@ -65,10 +65,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
   /** The TCP connection is up (a 1-RTT attempt falls back only on a connection the RN answered on). */
   private connected = false;
-  /** HELLO handed to the kernel (or the link closed before it could be); helloSent() waits for `hello`. */
-  private helloWritten = false;
-  private onHelloWritten!: () => void;
-  private readonly hello = new Promise<void>((resolve) => (this.onHelloWritten = resolve));
   /** JOINs asked for while attaching. */
   private readonly attachingJoins: AttachingJoins;
 
@@ -111,21 +107,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       noDelay: true,
       onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
     });
-  }
-
-  /**
-   * While attaching and before HELLO has left: resolves once it has (on connect, node writes what was
-   * queued) or the link closed. Undefined otherwise. An initiator about to build CH1 (an X25519 key
-   * and a signature, ~0.3-0.6 ms) waits for it, so that the RN works on HELLO meanwhile instead of
-   * afterwards, and CH1's JOIN follows while it does (Endpoint.connect).
-   */
-  helloSent(): Promise<void> | undefined {
-    return this.helloWritten ? undefined : this.hello;
-  }
-
-  private helloOut(): void {
-    this.helloWritten = true;
-    this.onHelloWritten();
   }
 
   /** Connects and attaches; resolves once the RN sent OK. */
@@ -196,18 +177,15 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   }
 
   /**
-   * The socket's events, then HELLO: written at once, before the connection is up (node sends it on
-   * connect), so that it leaves first, ahead of whatever the caller does next on this turn (an
-   * Endpoint making its CH1), and the RN works on it meanwhile. Again for the full attachment's
-   * socket after a 1-RTT attempt fell back.
+   * The socket's events, then HELLO: queued at once, before the connection is up (node sends it on
+   * connect), so that it leaves first, ahead of the JOIN an Endpoint makes on this turn. CH1 is built
+   * meanwhile, not after the connect: over a network the TCP handshake takes longer than CH1, and
+   * on one box an RN woken by HELLO would run on our core and hold CH1 back by its HELLO work
+   * (~1 ms measured, docs/BENCH.md). Again for the full attachment's socket after a fallback.
    */
   private wire(): void {
     const socket = this.socket;
-    socket.on('connect', () => {
-      this.connected = true;
-      // The HELLO queued below goes out on this turn, right after this listener (node's own).
-      this.helloOut();
-    });
+    socket.on('connect', () => (this.connected = true));
     socket.on('drain', () => this.stitches.drained());
     socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
     // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
@@ -461,7 +439,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       return this.fallBack();
     }
     this.state = 'closed';
-    this.helloOut();
     this.clearTimers();
     if (graceful) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();

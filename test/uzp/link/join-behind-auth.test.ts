@@ -15,7 +15,6 @@ import type { CodedError } from '../../../src/lib/errors.js';
 import { Endpoint } from '../../../src/uzp/endpoint.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { attachTo, startInProcessRn } from '../../helpers/inprocess-rn.js';
-import { freeLoopbackPort } from '../../helpers/free-port.js';
 import { LinkProxy } from '../../helpers/link-proxy.js';
 import { once } from './wait.js';
 
@@ -158,7 +157,7 @@ describe('JOIN behind AUTH', () => {
     expect(env.rn.stats.joins).toBe(0);
   });
 
-  it('Endpoint.connect on a link still connecting signs its CH1 only once HELLO is written (the RN makes HELLO_R meanwhile)', async () => {
+  it('Endpoint.connect on a link still connecting builds CH1 at once, behind the HELLO already queued; the session comes up', async () => {
     const env = await startInProcessRn(cleanups);
     const gw = env.d.member('gateway');
     const op = env.d.member('operator');
@@ -170,27 +169,15 @@ describe('JOIN behind AUTH', () => {
       const { link } = RnLink.begin({ address: env.address, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
       cleanups.push(() => link.close());
       onRetry(() => link.close());
-      const hello = link.helloSent();
-      expect(hello).toBeInstanceOf(Promise); // nothing written yet: the TCP connect is under way
-      const whenSigned: string[] = [];
-      const signer = { publicKey: op.id.signer.publicKey, sign: (m: Uint8Array) => (whenSigned.push(link.helloSent() === undefined ? 'after HELLO' : 'before HELLO'), op.id.signer.sign(m)) };
+      let signed = 0;
+      const signer = { publicKey: op.id.signer.publicKey, sign: (m: Uint8Array) => (signed++, op.id.signer.sign(m)) };
       const initiator = new Endpoint({ trust: env.trust, identity: { cid: op.id.cid, signer, pcert: op.pcert }, link });
       const connecting = initiator.connect(gw.id.cid, env.d.grant(op.id.cid, gw.id.cid));
-      expect(whenSigned).toEqual([]); // connect() returned without building CH1
+      // On this turn, before the TCP connect completed: over a network the handshake takes longer than CH1.
+      expect(signed).toBe(1);
+      expect(link.attached).toBe(false);
       const session = await connecting;
       session.close();
-      expect(whenSigned).toEqual(['after HELLO']);
-      expect(link.helloSent()).toBeUndefined();
     });
-  });
-
-  it('helloSent() settles when the connection fails before any HELLO', async () => {
-    const env = await startInProcessRn(cleanups);
-    const op = env.d.member('operator');
-    const { link, attached } = RnLink.begin({ address: `127.0.0.1:${await freeLoopbackPort()}`, trust: env.trust, identity: { seed: op.id.seed, pcert: op.pcert }, oneRtt: false });
-    cleanups.push(() => link.close());
-    const hello = link.helloSent();
-    await expect(attached).rejects.toMatchObject({ code: ErrorCode.LINK_CLOSED });
-    await expect(hello).resolves.toBeUndefined();
   });
 });

@@ -26,11 +26,15 @@ export class MadeAhead<T> {
   private scheduleRefill(): void {
     if (this.refilling) return;
     this.refilling = true;
-    // setImmediate runs after this turn's I/O callbacks and the writes they corked (nextTick), so
-    // the refill never delays an answer already made. unref: a pending refill keeps no process alive.
+    // Not on this turn's check phase but on the next one, after the next I/O poll: a take on a turn
+    // that also opened a connection (an initiator's CH1 key) must not put 0.1-0.25 ms of key
+    // generation between the connect and the first flight it writes. Still before any timer of
+    // ours. unref: a pending refill keeps no process alive.
     setImmediate(() => {
-      this.refilling = false;
-      if (this.held === undefined) this.held = this.make();
+      setImmediate(() => {
+        this.refilling = false;
+        if (this.held === undefined) this.held = this.make();
+      }).unref();
     }).unref();
   }
 }

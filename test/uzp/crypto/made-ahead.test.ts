@@ -1,10 +1,17 @@
 // Ephemeral keys made ahead of their use (src/uzp/crypto/made-ahead.ts, issue #14): each value is
-// handed out once, the next is made on a later turn, and nothing is made before the first take.
+// handed out once, the next is made after the next I/O poll (two check phases on), and nothing is
+// made before the first take.
 
-import { setImmediate as turn } from 'node:timers/promises';
+import { setImmediate as immediate } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MadeAhead } from '../../../src/uzp/crypto/made-ahead.js';
 import { nodeProvider } from '../../../src/uzp/crypto/node.js';
+
+/** Past the check phase after the next I/O poll: where a refill runs. */
+const turn = async (): Promise<void> => {
+  await immediate();
+  await immediate();
+};
 
 describe('MadeAhead', () => {
   it('makes nothing until the first take, which is made on the spot; the next is made on a later turn', async () => {
@@ -14,7 +21,9 @@ describe('MadeAhead', () => {
     expect(made).toBe(0);
     expect(a.take()).toBe(1);
     expect(made).toBe(1); // not yet: the refill waits for the turn after this one
-    await turn();
+    await immediate();
+    expect(made).toBe(1); // nor on this turn's check phase: after the next poll
+    await immediate();
     expect(made).toBe(2);
     expect(a.take()).toBe(2); // the one made ahead, not a new one
     expect(made).toBe(2);

@@ -1,21 +1,17 @@
 // One EP connection at the RN: pre-auth (HELLO, AUTH) with cheap checks before any expensive
-// crypto, then the attached state (sealed CONTROL, RELAY). Thin driver around AttachResponder
-// (src/uzp/link/attach.ts) and the Switchboard; protocol decisions live there.
+// crypto, then the attached state (sealed CONTROL, RELAY). Thin driver around RnAttachment
+// (attachment.ts: the full and the 1-RTT attachment) and the Switchboard; decisions live there.
 
 import type { Socket } from 'node:net';
 import { toHex } from '../uzp/bytes.js';
 import type { PCert, Role, Valid } from '../uzp/artefacts/types.js';
-import type { Signer } from '../uzp/crypto/provider.js';
 import type { AttachAttestationContext } from '../uzp/link/attach-keys.js';
 import { ErrorCode, ProtocolError } from '../uzp/errors.js';
-import { AttachResponder, CONTROL_AD, type ResponderResult, type ResponderTrust } from '../uzp/link/attach.js';
-import { acceptHello1, openConfirm } from '../uzp/link/attach-1rtt.js';
-import { decodeHello1, helloVersion, type Hello1 } from '../uzp/link/messages-1rtt.js';
-import type { OpeningDirection } from '../uzp/link/channel.js';
-import type { AttachStrikes } from './attach-strikes.js';
+import { CONTROL_AD } from '../uzp/link/attach.js';
+import { RnAttachment, type AttachmentContext, type AttachStep } from './attachment.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../lib/clock.js';
-import { ControlKind, FrameType, JoinRefusedCode, LINK_VERSION_1RTT, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
+import { ControlKind, FrameType, JoinRefusedCode, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
@@ -32,22 +28,15 @@ import { type CodedError, isCodedError } from '../lib/errors.js';
 /** PCert roles whose links may send ACCEPT (take the responder role of a stitch). */
 const RESPONDER_ROLES: readonly Role[] = ['gateway', 'collector'];
 
-export interface ConnectionContext {
-  readonly trust: ResponderTrust;
-  readonly signer: Signer;
-  /** The X25519 form of the RN's identity key (1-RTT attachment, attach-1rtt.ts). */
-  readonly staticPrivate: Uint8Array;
-  /** Replay window and strike register of 1-RTT HELLOs (attach-strikes.ts). */
-  readonly strikes: AttachStrikes;
+/** What a connection needs of its RN; the attachment's part (keys, strike register) in attachment.ts. */
+export interface ConnectionContext extends AttachmentContext {
   readonly switchboard: Switchboard;
   /** Pre-auth slots, HELLO buckets and known sources (src/rn/admission.ts). */
   readonly admission: Admission;
   readonly stats: RnStats;
   readonly log: RnLog;
   readonly clock: Clock;
-  readonly maxFrame: number;
   readonly maxFramePreauth: number;
-  readonly keepaliveMs: number;
   readonly maxLinks: number;
   readonly queue: QueueLimits;
   /** Gateway links are offered stitches only after a valid ATTEST (src/rn/attestation.ts). */
@@ -69,11 +58,9 @@ export class RnConnection implements Peer, PreauthHolder {
   linkId = 0;
   private stateValue: 'hello' | 'auth' | 'attached' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
-  private readonly responder: AttachResponder;
+  private readonly attachment: RnAttachment;
   private readonly queue: OutboundQueue;
   private channel: LinkChannel | null = null;
-  /** 1-RTT attachment: opens the EP's key confirmation (AUTH), then takes over the channel's recv. */
-  private confirmRecv: OpeningDirection | null = null;
   private held = false;
   private holdToken = 0;
   private cancelHold: (() => void) | null = null;
@@ -95,7 +82,10 @@ export class RnConnection implements Peer, PreauthHolder {
     this.source = socket.remoteAddress ?? 'unknown';
     // Every read is a fresh buffer from node: a RELAY frame spanning reads is forwarded as their views.
     this.decoder = new FrameDecoder(ctx.maxFramePreauth, { pieces: true });
-    this.responder = new AttachResponder({ trust: ctx.trust, signer: ctx.signer, maxFrame: ctx.maxFrame, keepaliveMs: ctx.keepaliveMs });
+    this.attachment = new RnAttachment(ctx, () => {
+      if (!this.ctx.admission.takeHello(this.sourceKey)) return 'rate_limited';
+      return this.ctx.stats.links >= this.ctx.maxLinks ? 'link_cap' : undefined;
+    });
     this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -221,58 +211,33 @@ export class RnConnection implements Peer, PreauthHolder {
   }
 
   private onPreauthFrame(f: Frame): void {
-    if (this.stateValue === 'hello') {
-      if (f.type !== FrameType.HELLO) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected HELLO, got frame 0x${f.type.toString(16)}`);
-      // A 1-RTT HELLO outside the window is sent to the full attachment before it costs a token: the
-      // EP's fallback HELLO must not find the bucket emptied by its first try.
-      const hello1 = helloVersion(f.payload) === LINK_VERSION_1RTT ? decodeHello1(f.payload) : undefined;
-      const early = hello1 === undefined ? undefined : this.ctx.strikes.check(hello1.timeEp);
-      if (early !== undefined) return this.refuseFull(early);
-      // Cheap checks before the X25519 and the signature HELLO_R costs.
-      if (!this.ctx.admission.takeHello(this.sourceKey)) {
-        this.ctx.stats.refused.rate_limited++;
-        this.ctx.log.debug({ event: 'rate_limited', source: this.source }, 'HELLO rate limit');
-        return this.refuse(RefusedCode.OVERLOADED);
-      }
-      if (this.ctx.stats.links >= this.ctx.maxLinks) {
-        this.ctx.stats.refused.link_cap++;
-        return this.refuse(RefusedCode.OVERLOADED);
-      }
-      if (hello1 !== undefined) return this.onHello1(f.payload, hello1);
-      const helloR = this.responder.onHello(f.payload);
-      this.stateValue = 'auth';
-      this.socket.write(encodeFrame(FrameType.HELLO_R, helloR));
-      return;
+    const expected = this.stateValue === 'hello' ? FrameType.HELLO : FrameType.AUTH;
+    if (f.type !== expected) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected frame 0x${expected.toString(16)}, got 0x${f.type.toString(16)}`);
+    this.take(expected === FrameType.HELLO ? this.attachment.onHello(f.payload) : this.attachment.onAuth(f.payload));
+  }
+
+  private take(s: AttachStep): void {
+    switch (s.step) {
+      case 'challenge':
+        this.stateValue = 'auth';
+        this.socket.write(s.frame);
+        return;
+      case 'attached':
+        return this.attachAs(s);
+      case 'refuse':
+        if (s.why === 'rate_limited' || s.why === 'link_cap') {
+          this.ctx.stats.refused[s.why]++;
+          if (s.why === 'rate_limited') this.ctx.log.debug({ event: 'rate_limited', source: this.source }, 'HELLO rate limit');
+        } else {
+          this.ctx.stats.refused.full_attach++;
+          this.ctx.log.debug({ event: 'attach1_refused', source: this.source, reason: s.why }, '1-RTT attachment refused: the EP attaches the full way');
+        }
+        return this.refuse(s.code);
     }
-    if (f.type !== FrameType.AUTH) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `pre-auth: expected AUTH, got frame 0x${f.type.toString(16)}`);
-    const { ok, result } = this.responder.onAuth(f.payload);
-    this.attachAs(result, encodeFrame(FrameType.OK, ok));
   }
 
-  /**
-   * HELLO version 2 (attach-1rtt.ts), inside the window (checked first, no crypto): the HELLO's checks,
-   * then its nonce into the strike register, and the link is attached; the EP's JOINs may follow it.
-   * A HELLO this RN cannot take now gets REFUSED 3 (attach the full way); a replay REFUSED 1.
-   */
-  private onHello1(payload: Uint8Array, m: Hello1): void {
-    const strikes = this.ctx.strikes;
-    const result = acceptHello1({ trust: this.ctx.trust, signer: this.ctx.signer, staticPrivate: this.ctx.staticPrivate, maxFrame: this.ctx.maxFrame, keepaliveMs: this.ctx.keepaliveMs }, payload, m);
-    const why = strikes.take(m.nonceEp, m.timeEp);
-    if (why === 'replay') throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'attach: a 1-RTT HELLO seen before (replay)', 'policy');
-    if (why !== undefined) return this.refuseFull(why);
-    this.confirmRecv = result.confirmRecv;
-    this.attachAs(result, encodeFrame(FrameType.HELLO_R, result.helloR));
-    if (this.stateValue === 'attached') this.ctx.stats.attachedOneRtt++;
-  }
-
-  private refuseFull(reason: string): void {
-    this.ctx.stats.refused.full_attach++;
-    this.ctx.log.debug({ event: 'attach1_refused', source: this.source, reason }, '1-RTT attachment refused: the EP attaches the full way');
-    this.refuse(RefusedCode.FULL_ATTACH);
-  }
-
-  /** The attachment succeeded (AUTH or HELLO v2): `answer` (OK or HELLO_R) goes out, the link is attached. */
-  private attachAs(result: ResponderResult, answer: Uint8Array): void {
+  /** The attachment succeeded (AUTH or HELLO v2): its answer (OK or HELLO_R) goes out, the link is attached. */
+  private attachAs({ result, frame, oneRtt }: Extract<AttachStep, { step: 'attached' }>): void {
     if (this.ctx.stats.links >= this.ctx.maxLinks) {
       this.ctx.stats.refused.link_cap++;
       return this.refuse(RefusedCode.OVERLOADED);
@@ -289,15 +254,16 @@ export class RnConnection implements Peer, PreauthHolder {
     this.ctx.admission.attached(this.sourceKey, toHex(this.cidValue));
     this.ctx.stats.links++;
     this.decoder.setMaxFrame(this.ctx.maxFrame);
-    this.socket.write(answer);
+    this.socket.write(frame);
     this.ctx.switchboard.attach(this);
-    const how = this.confirmRecv === null ? 'full' : '1rtt';
-    this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source, attach: how }, 'EP attached');
+    if (oneRtt) this.ctx.stats.attachedOneRtt++;
+    this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source, attach: oneRtt ? '1rtt' : 'full' }, 'EP attached');
   }
 
   private onFrame(f: Frame): void {
     if (f.type === FrameType.RELAY) return this.ctx.switchboard.relay(this, f);
-    if (f.type === FrameType.AUTH && this.confirmRecv !== null) return this.onConfirm(f.payload);
+    // 1-RTT: the EP's key confirmation; its CONTROL records go on under ep_ctl (counter 1).
+    if (f.type === FrameType.AUTH && this.attachment.confirming) return void (this.channel = { send: this.channel!.send, recv: this.attachment.confirm(f.payload) });
     if (f.type !== FrameType.CONTROL) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `attached: unexpected frame 0x${f.type.toString(16)}`);
     const pt = this.channel!.recv.open(f.payload, CONTROL_AD);
     if (pt === null) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'CONTROL record does not authenticate');
@@ -352,14 +318,6 @@ export class RnConnection implements Peer, PreauthHolder {
       default:
         throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `EP sent RN-only control kind 0x${m.kind.toString(16)}`);
     }
-  }
-
-  /** 1-RTT attachment: the EP's key confirmation; its CONTROL records go on under ep_ctl (counter 1). */
-  private onConfirm(payload: Uint8Array): void {
-    const recv = this.confirmRecv!;
-    if (!openConfirm(recv, payload)) throw new ProtocolError(ErrorCode.CRYPTO_AEAD_OPEN, 'AUTH (key confirmation) does not authenticate');
-    this.confirmRecv = null;
-    this.channel = { send: this.channel!.send, recv };
   }
 
   /**

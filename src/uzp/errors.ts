@@ -72,6 +72,8 @@ export const ErrorCode = {
   LINK_TIMEOUT: 'LINK_TIMEOUT',
   LINK_FRAME_TOO_LARGE: 'LINK_FRAME_TOO_LARGE',
   ATTACH_REFUSED: 'ATTACH_REFUSED',
+  /** RN: a 1-RTT HELLO whose nonce_ep it took before, within the window (src/rn/attach-strikes.ts). */
+  ATTACH_REPLAY: 'ATTACH_REPLAY',
   JOIN_REFUSED: 'JOIN_REFUSED',
   PEER_NOT_ATTACHED: 'PEER_NOT_ATTACHED',
   /** JOIN_REFUSED code 4: the RN requires attestation and the target has not attested its link. */

@@ -156,10 +156,12 @@ describe('1-RTT attachment (HELLO version 2)', () => {
     expect(rn.stats.refused.rate_limited).toBe(0);
   });
 
-  it('a captured first flight replayed to the same RN is refused (REFUSED 1) and attaches nothing', async () => {
+  it('a captured first flight replayed to the same RN is refused (REFUSED 1, logged ATTACH_REPLAY) and attaches nothing', async () => {
     const d = new TestDomain();
     const rnId = d.member('rn').id;
-    const { rn, address } = await startRn(d, rnId);
+    const logged: Record<string, unknown>[] = [];
+    const record = (o: object): void => void logged.push(o as Record<string, unknown>);
+    const { rn, address } = await startRn(d, rnId, { log: { debug: record, info: record, warn: record, error: record } });
     const proxy = await recordingProxy(address);
     const rns = [{ id: rnId, address: proxy.address }];
     const op = d.member('operator');
@@ -175,6 +177,7 @@ describe('1-RTT attachment (HELLO version 2)', () => {
     expect(decodeRefused((answer as { payload: Uint8Array }).payload)).toBe(RefusedCode.REFUSED);
     expect(rn.stats.links).toBe(links);
     expect(rn.stats.attachedOneRtt).toBe(1);
+    expect(logged.filter((o) => o.event === 'attach_refused').map((o) => o.code)).toEqual(['ATTACH_REPLAY']);
     expect(link.attached).toBe(true);
   });
 
@@ -241,6 +244,51 @@ describe('1-RTT attachment (HELLO version 2)', () => {
     await stitchP;
     // The key that answered is remembered now.
     expect(toHex(knownRnKey(address)!.publicKey)).toBe(toHex(rnId.publicKey));
+  });
+
+  it('an RN that closes the connection on a version-2 HELLO (an implementation without it): the EP attaches the full way on a new connection', async () => {
+    const d = new TestDomain();
+    const rnId = d.member('rn').id;
+    const { rn, address } = await startRn(d, rnId);
+    // In front of the RN: a connection whose first byte-chunk carries HELLO version 2 is cut, as an
+    // RN that knows only version 1 does; everything else is passed through.
+    const { host, port } = parseAddress(address);
+    const cut: number[] = [];
+    const sockets = new Set<Socket>();
+    const server = createServer((c) => {
+      sockets.add(c);
+      c.once('data', (first: Buffer) => {
+        if (first[4] === FrameType.HELLO && first[5] === 2) {
+          cut.push(first.length);
+          c.destroy();
+          return;
+        }
+        const up = connect({ host, port });
+        sockets.add(up);
+        up.write(first);
+        c.on('data', (b) => up.write(b));
+        up.on('data', (b) => c.write(b));
+        c.on('close', () => up.destroy());
+        up.on('close', () => c.destroy());
+        up.on('error', () => {});
+      });
+      c.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      for (const x of sockets) x.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const front = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const rns = [{ id: rnId, address: front }];
+    const op = d.member('operator');
+    (await attach(d, rns, op, front)).close();
+    expect(cut).toEqual([]);
+    const link = await attach(d, rns, op, front);
+    expect(link.attached).toBe(true);
+    expect(cut).toHaveLength(1); // the 1-RTT attempt, cut; then the full attachment got through
+    expect(rn.stats.attachedOneRtt).toBe(0);
+    await until(() => rn.stats.links === 1);
   });
 
   it('a 1-RTT HELLO outside the window is refused with 3 before any crypto, at no HELLO token', async () => {

@@ -224,15 +224,13 @@ export class RnConnection implements Peer, PreauthHolder {
         return;
       case 'attached':
         return this.attachAs(s);
-      case 'refuse':
-        if (s.why === 'rate_limited' || s.why === 'link_cap') {
-          this.ctx.stats.refused[s.why]++;
-          if (s.why === 'rate_limited') this.ctx.log.debug({ event: 'rate_limited', source: this.source }, 'HELLO rate limit');
-        } else {
-          this.ctx.stats.refused.full_attach++;
-          this.ctx.log.debug({ event: 'attach1_refused', source: this.source, reason: s.why }, '1-RTT attachment refused: the EP attaches the full way');
-        }
+      case 'refuse': {
+        // Before any crypto: admission (REFUSED 2), or a 1-RTT HELLO sent the full way (REFUSED 3).
+        const admit = s.why === 'rate_limited' || s.why === 'link_cap';
+        this.ctx.stats.refused[admit ? s.why : 'full_attach']++;
+        this.ctx.log.debug({ event: admit ? s.why : 'attach1_refused', source: this.source, reason: s.why }, 'attachment refused before any crypto');
         return this.refuse(s.code);
+      }
     }
   }
 
@@ -254,7 +252,9 @@ export class RnConnection implements Peer, PreauthHolder {
     this.ctx.admission.attached(this.sourceKey, toHex(this.cidValue));
     this.ctx.stats.links++;
     this.decoder.setMaxFrame(this.ctx.maxFrame);
-    this.socket.write(frame);
+    // Corked (queue): it leaves after a JOIN behind AUTH or HELLO in the same read has its OFFER, so
+    // the EP it wakes cannot hold the RN back first (on one box it ran on our core: docs/BENCH.md).
+    this.queue.pushControl(frame);
     this.ctx.switchboard.attach(this);
     if (oneRtt) this.ctx.stats.attachedOneRtt++;
     this.ctx.log.info({ event: 'attached', link: this.linkId, cid: toHex(this.cidValue), role: result.pcert.body.role, source: this.source, attach: oneRtt ? '1rtt' : 'full' }, 'EP attached');

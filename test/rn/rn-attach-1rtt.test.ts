@@ -2,7 +2,7 @@
 // RnLinks, and a recording TCP proxy to capture a first flight and replay it (to the same RN, to the
 // same RN restarted, to another RN). All on 127.0.0.1.
 
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode, type RendezvousNodeOptions } from '../../src/rn/server.js';
 import { concat, toHex } from '../../src/uzp/bytes.js';
@@ -45,34 +45,47 @@ async function attach(d: TestDomain, rns: { id: Identity; address: string }[], m
   return link;
 }
 
-/** A TCP proxy to `target` that records what the client sent. */
-async function recordingProxy(target: string): Promise<{ address: string; sent: Uint8Array[][]; server: Server }> {
-  /** What the client sent, per connection. */
+/**
+ * A TCP proxy to `target` that records what each client connection sent; a connection whose first
+ * chunk `cut` accepts is closed instead of being passed on.
+ */
+async function recordingProxy(target: string, cut: (first: Uint8Array) => boolean = () => false): Promise<{ address: string; sent: Uint8Array[][]; cuts: number }> {
   const sent: Uint8Array[][] = [];
+  const state = { address: '', sent, cuts: 0 };
   const { host, port } = parseAddress(target);
   const sockets = new Set<Socket>();
   const server = createServer((c) => {
-    const up = connect({ host, port });
     const mine: Uint8Array[] = [];
     sent.push(mine);
-    sockets.add(c).add(up);
-    c.on('data', (b: Buffer) => {
-      mine.push(new Uint8Array(b));
-      up.write(b);
-    });
-    up.on('data', (b) => c.write(b));
-    c.on('close', () => up.destroy());
-    up.on('close', () => c.destroy());
+    sockets.add(c);
     c.on('error', () => {});
-    up.on('error', () => {});
+    c.once('data', (first: Buffer) => {
+      if (cut(first)) {
+        state.cuts++;
+        c.destroy();
+        return;
+      }
+      const up = connect({ host, port });
+      sockets.add(up);
+      const pass = (b: Buffer): void => {
+        mine.push(new Uint8Array(b));
+        up.write(b);
+      };
+      pass(first);
+      c.on('data', pass);
+      up.on('data', (b) => c.write(b));
+      c.on('close', () => up.destroy());
+      up.on('close', () => c.destroy());
+      up.on('error', () => {});
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => {
-    for (const s of sockets) s.destroy();
+    for (const x of sockets) x.destroy();
     return new Promise<void>((r) => server.close(() => r()));
   });
-  const a = server.address() as { port: number };
-  return { address: `127.0.0.1:${a.port}`, sent, server };
+  state.address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return state;
 }
 
 /** Sends `bytes` on a fresh connection to `address`; resolves with the first frame's type and payload (or 'closed'). */
@@ -250,43 +263,17 @@ describe('1-RTT attachment (HELLO version 2)', () => {
     const d = new TestDomain();
     const rnId = d.member('rn').id;
     const { rn, address } = await startRn(d, rnId);
-    // In front of the RN: a connection whose first byte-chunk carries HELLO version 2 is cut, as an
-    // RN that knows only version 1 does; everything else is passed through.
-    const { host, port } = parseAddress(address);
-    const cut: number[] = [];
-    const sockets = new Set<Socket>();
-    const server = createServer((c) => {
-      sockets.add(c);
-      c.once('data', (first: Buffer) => {
-        if (first[4] === FrameType.HELLO && first[5] === 2) {
-          cut.push(first.length);
-          c.destroy();
-          return;
-        }
-        const up = connect({ host, port });
-        sockets.add(up);
-        up.write(first);
-        c.on('data', (b) => up.write(b));
-        up.on('data', (b) => c.write(b));
-        c.on('close', () => up.destroy());
-        up.on('close', () => c.destroy());
-        up.on('error', () => {});
-      });
-      c.on('error', () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => {
-      for (const x of sockets) x.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    });
-    const front = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    // In front of the RN: a connection whose first chunk carries HELLO version 2 is cut, as an RN
+    // that knows only version 1 does; everything else is passed through.
+    const proxy = await recordingProxy(address, (first) => first[4] === FrameType.HELLO && first[5] === 2);
+    const front = proxy.address;
     const rns = [{ id: rnId, address: front }];
     const op = d.member('operator');
     (await attach(d, rns, op, front)).close();
-    expect(cut).toEqual([]);
+    expect(proxy.cuts).toBe(0);
     const link = await attach(d, rns, op, front);
     expect(link.attached).toBe(true);
-    expect(cut).toHaveLength(1); // the 1-RTT attempt, cut; then the full attachment got through
+    expect(proxy.cuts).toBe(1); // the 1-RTT attempt, cut; then the full attachment got through
     expect(rn.stats.attachedOneRtt).toBe(0);
     await until(() => rn.stats.links === 1);
   });

@@ -26,6 +26,7 @@ import { HELLO1_CLEAR_LENGTH, decodeHello1, decodeHelloR1, helloVersion } from '
 import { putMadeAhead, takeMadeAhead } from '../../../src/uzp/link/rn-keys.js';
 import { CodedError, DecodeError } from '../../../src/lib/errors.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
+import { codeOf } from '../../helpers/errors.js';
 
 const LINK = JSON.parse(readFileSync(new URL('../../vectors/link.json', import.meta.url), 'utf8')) as {
   attach: { inputs: Record<string, string | number> };
@@ -33,16 +34,6 @@ const LINK = JSON.parse(readFileSync(new URL('../../vectors/link.json', import.m
 };
 
 const NOW = 1_800_000_000_000;
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CodedError);
-    return (e as CodedError).code;
-  }
-  return 'no error';
-}
 
 function world(provider: CryptoProvider = p) {
   const d = new TestDomain(provider);

@@ -1,17 +1,14 @@
-// EP side of one RN link: an outbound TCP connection (client socket only, never a listener:
-// the zero-port rule of draft §4 step 1 and §13), attachment through AttachInitiator, then the
-// sealed control channel (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches.
-// This file is the thin I/O driver; protocol decisions live in attach.ts / attach-1rtt.ts /
-// control.ts, which attachment to make in attach-choice.ts, the JOINs asked for while attaching in
-// attaching-joins.ts, the stitches riding on the link in link-stitches.ts, the JOINs awaiting an
-// answer in pending-joins.ts.
+// EP side of one RN link: an outbound TCP connection (link-socket.ts: a client socket only, the
+// zero-port rule of draft §4 step 1 and §13), the attachment, then the sealed control channel
+// (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches. Protocol decisions live in attach.ts /
+// attach-1rtt.ts / control.ts, which attachment to make in attach-choice.ts, JOINs asked for while
+// attaching in attaching-joins.ts, the stitches in link-stitches.ts, JOINs awaiting an answer in
+// pending-joins.ts.
 
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
-import { isCodedError, StateError, type CodedError } from '../../lib/errors.js';
-import { parseAddress } from './address.js';
+import { StateError, type CodedError } from '../../lib/errors.js';
 import { CONTROL_AD, type AttachInitiator, type InitiatorResult } from './attach.js';
 import { Attach1Initiator } from './attach-1rtt.js';
 import { AttachChoice } from './attach-choice.js';
@@ -22,9 +19,9 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { LinkKeepalive } from './keepalive.js';
 import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
-import { corkingWriter, type Writer } from './cork.js';
-import { FrameDecoder, encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
+import { encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
 import { linkIdentity } from './link-identity.js';
+import { LinkSocket } from './link-socket.js';
 import { LinkStitches } from './link-stitches.js';
 import { decodeRefused, decodeRelay } from './messages.js';
 import { PendingJoins } from './pending-joins.js';
@@ -33,20 +30,13 @@ import type { Stitch, StitchHost } from './stitch.js';
 
 export type { Offer, RnLinkEvents, RnLinkOptions };
 
-/** The socket's one read buffer (libuv's default read size for a stream). */
-const READ_BUFFER_BYTES = 64 * 1024;
-
 export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   readonly cid: Uint8Array;
   readonly address: string;
   /** Counters a test or an operator may read. */
   readonly stats = { relayIn: 0, relayOut: 0, relayDropped: 0, pingsSent: 0, pongsReceived: 0 };
   private state: 'attaching' | 'attached' | 'closed' = 'attaching';
-  private socket: Socket;
-  private writer: Writer;
-  // Reads land in one buffer and frames that span reads in one more (FrameDecoder reuse mode): the
-  // EP consumes every frame before the next read, and receiving allocates nothing per read.
-  private decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
+  private readonly conn: LinkSocket;
   private readonly clock: Clock;
   private readonly choice: AttachChoice;
   /** The 1-RTT attachment when this process attached to this address before (attach-1rtt.ts). */
@@ -63,8 +53,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
-  /** The TCP connection is up (a 1-RTT attempt falls back only on a connection the RN answered on). */
-  private connected = false;
   /** JOINs asked for while attaching. */
   private readonly attachingJoins: AttachingJoins;
 
@@ -79,7 +67,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.attachingJoins = new AttachingJoins({
       early: () => this.initiator.afterAuth(),
       oneRtt: () => this.initiator instanceof Attach1Initiator,
-      writeControl: (send, body) => void this.write(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
+      writeControl: (send, body) => void this.conn.write(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
       sendControl: (m) => void this.sendControl(m),
     });
     this.keepalive = new LinkKeepalive({
@@ -95,17 +83,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.cid = identity.cid;
     this.choice = new AttachChoice({ address: this.address, trust: opts.trust, identity, clock: this.clock, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}), ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}) });
     this.initiator = this.choice.first();
-    this.socket = this.open();
-    this.writer = corkingWriter(this.socket);
-  }
-
-  private open(): Socket {
-    const { host, port } = parseAddress(this.opts.address, 'RN address');
-    return connect({
-      host,
-      port,
-      noDelay: true,
-      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
+    this.conn = new LinkSocket(this.address, {
+      frame: this.visitFrame,
+      heard: () => (this.lastFrameAt = this.clock.now()),
+      failed: (e) => this.shutdown(e, false),
+      drained: () => this.stitches.drained(),
     });
   }
 
@@ -172,27 +154,18 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
       this.timers.push(() => signal?.removeEventListener('abort', onAbort));
       const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
       this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
-      this.wire();
+      this.sendHello();
     });
   }
 
   /**
-   * The socket's events, then HELLO: queued at once, before the connection is up (node sends it on
-   * connect), so that it leaves first, ahead of the JOIN an Endpoint makes on this turn. CH1 is built
-   * meanwhile, not after the connect: over a network the TCP handshake takes longer than CH1, and
-   * on one box an RN woken by HELLO would run on our core and hold CH1 back by its HELLO work
-   * (~1 ms measured, docs/BENCH.md). Again for the full attachment's socket after a fallback.
+   * HELLO, queued at once, before the connection is up (node sends it on connect), so that it leaves
+   * first, ahead of the JOIN an Endpoint makes on this turn. CH1 is built meanwhile, not after the
+   * connect: over a network the TCP handshake takes longer than CH1, and on one box an RN woken by
+   * HELLO would run on our core and hold CH1 back by its HELLO work (~1 ms measured, docs/BENCH.md).
    */
-  private wire(): void {
-    const socket = this.socket;
-    socket.on('connect', () => (this.connected = true));
-    socket.on('drain', () => this.stitches.drained());
-    socket.on('error', (e) => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e }), false));
-    // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
-    // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).
-    socket.on('end', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed by the RN`), false));
-    socket.on('close', () => this.shutdown(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`), false));
-    this.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
+  private sendHello(): void {
+    this.conn.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
     // 1-RTT: the EP's control key is known with HELLO, so its JOINs leave right behind it.
     if (this.initiator instanceof Attach1Initiator) this.attachingJoins.keyKnown();
   }
@@ -205,37 +178,10 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    */
   private fallBack(): void {
     this.choice.failed();
-    const old = this.socket;
-    old.removeAllListeners();
-    old.on('error', () => {});
-    old.destroy();
     this.initiator = this.choice.full();
     this.attachingJoins.fellBack();
-    this.decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
-    this.connected = false;
-    this.socket = this.open();
-    this.writer = corkingWriter(this.socket);
-    this.wire();
-  }
-
-  private write(b: Uint8Array): boolean {
-    return this.writer.write(b);
-  }
-
-  /**
-   * `n` bytes were read into `buf`, the read buffer: every frame is used (or copied) before this
-   * returns. Always true: keep reading (node:net onread).
-   */
-  private onData(buf: Uint8Array, n: number): boolean {
-    // Plain Uint8Array views: payloads handed to callers are not Buffers.
-    const chunk = new Uint8Array(buf.buffer, buf.byteOffset, n);
-    try {
-      this.lastFrameAt = this.clock.now();
-      this.decoder.feed(chunk, this.visitFrame);
-    } catch (e) {
-      this.shutdown(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }), false);
-    }
-    return true;
+    this.conn.reopen();
+    this.sendHello();
   }
 
   private readonly visitFrame = (f: Frame): void => {
@@ -250,11 +196,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         const init = this.initiator;
         if (init instanceof Attach1Initiator) {
           const { confirm, result } = init.onHelloR(f.payload);
-          this.write(encodeFrame(FrameType.AUTH, confirm));
+          this.conn.write(encodeFrame(FrameType.AUTH, confirm));
           this.attachingJoins.answered();
           return this.attachedWith(result);
         }
-        this.write(encodeFrame(FrameType.AUTH, init.onHelloR(f.payload)));
+        this.conn.write(encodeFrame(FrameType.AUTH, init.onHelloR(f.payload)));
         return this.attachingJoins.keyKnown();
       }
       case FrameType.OK: {
@@ -276,7 +222,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.rnPublicKeyValue = r.rnPublicKey;
     this.attestationValue = r.attestation;
     this.maxFrame = r.maxFrame;
-    this.decoder.setMaxFrame(r.maxFrame);
+    this.conn.setMaxFrame(r.maxFrame);
     this.state = 'attached';
     this.clearTimers();
     const keepalive = this.opts.keepaliveMs ?? r.keepaliveMs;
@@ -349,7 +295,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private sendControl(m: ControlMessage): boolean {
     if (this.state !== 'attached') return false;
-    return this.write(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
+    return this.conn.write(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
   }
 
   /**
@@ -369,14 +315,14 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.stats.relayOut++;
     // Header and payload (or the payload's pieces: a sealed block's header, ciphertext and tag) go
     // out separately, in one writev under the cork: the block is never copied into one buffer.
-    let ok = this.write(relayFrameHeader(stitchId, length));
-    if (payload instanceof Uint8Array) return this.write(payload);
-    for (const p of payload) ok = this.write(p);
+    let ok = this.conn.write(relayFrameHeader(stitchId, length));
+    if (payload instanceof Uint8Array) return this.conn.write(payload);
+    for (const p of payload) ok = this.conn.write(p);
     return ok;
   }
 
   flush(): void {
-    this.writer.flush();
+    this.conn.flush();
   }
 
   releaseStitch(stitchId: number): void {
@@ -435,13 +381,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private shutdown(err: CodedError | undefined, graceful: boolean): void {
     if (this.state === 'closed') return;
-    if (this.state === 'attaching' && this.initiator instanceof Attach1Initiator && this.connected && err !== undefined && err.code !== ErrorCode.LINK_TIMEOUT && this.opts.signal?.aborted !== true) {
+    if (this.state === 'attaching' && this.initiator instanceof Attach1Initiator && this.conn.connected && err !== undefined && err.code !== ErrorCode.LINK_TIMEOUT && this.opts.signal?.aborted !== true) {
       return this.fallBack();
     }
     this.state = 'closed';
     this.clearTimers();
-    if (graceful) this.socket.end(() => this.socket.destroy());
-    else this.socket.destroy();
+    this.conn.close(graceful);
     const reason = err ?? new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed locally');
     this.stitches.endAll(reason);
     if (this.settle !== null) {

@@ -1,0 +1,110 @@
+// The TCP connection under an RnLink: an outbound client socket only (never a listener: the
+// zero-port rule of draft §4 step 1 and §13), its corking writer and its frame decoder. Reads land in
+// one buffer and frames that span reads in one more (FrameDecoder reuse mode): the link consumes
+// every frame before the next read, and receiving allocates nothing per read. A 1-RTT attempt that
+// falls back replaces the connection (reopen()); the old one goes quietly.
+
+import { connect, type Socket } from 'node:net';
+import { isCodedError, type CodedError } from '../../lib/errors.js';
+import { ErrorCode, ProtocolError } from '../errors.js';
+import { parseAddress } from './address.js';
+import { DEFAULT_MAX_FRAME_PREAUTH } from './constants.js';
+import { corkingWriter, type Writer } from './cork.js';
+import { FrameDecoder, type Frame } from './frame.js';
+
+/** The socket's one read buffer (libuv's default read size for a stream). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+interface LinkSocketHost {
+  /** Every frame, in order; a throw ends the connection through `failed`. */
+  readonly frame: (f: Frame) => void;
+  /** Bytes arrived (liveness). */
+  readonly heard: () => void;
+  /** The connection failed or closed: the error says which. */
+  readonly failed: (e: CodedError) => void;
+  /** The socket drained (its writers may write again). */
+  readonly drained: () => void;
+}
+
+export class LinkSocket {
+  private socket!: Socket;
+  private writer!: Writer;
+  private decoder!: FrameDecoder;
+  /** The TCP connection is up (a 1-RTT attempt falls back only on a connection the RN answered on). */
+  connected = false;
+
+  constructor(
+    private readonly address: string,
+    private readonly host: LinkSocketHost,
+  ) {
+    this.open();
+  }
+
+  /** Queued until the connection is up (node writes it on connect), corked until the end of this turn. */
+  write(b: Uint8Array): boolean {
+    return this.writer.write(b);
+  }
+
+  /** Sends what this turn corked, now. */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  setMaxFrame(n: number): void {
+    this.decoder.setMaxFrame(n);
+  }
+
+  /** `graceful`: what was written leaves first (FIN), then the socket is destroyed. */
+  close(graceful: boolean): void {
+    const s = this.socket;
+    if (graceful) s.end(() => s.destroy());
+    else s.destroy();
+  }
+
+  /** A new connection to the same address; the old one is dropped without a word to the host. */
+  reopen(): void {
+    const old = this.socket;
+    old.removeAllListeners();
+    old.on('error', () => {});
+    old.destroy();
+    this.open();
+  }
+
+  private open(): void {
+    const { host, port } = parseAddress(this.address, 'RN address');
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buf) => this.onData(buf, n) },
+    });
+    this.socket = socket;
+    this.writer = corkingWriter(socket);
+    this.decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
+    this.connected = false;
+    const h = this.host;
+    socket.on('connect', () => (this.connected = true));
+    socket.on('drain', () => h.drained());
+    socket.on('error', (e) => h.failed(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e })));
+    // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
+    // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).
+    socket.on('end', () => h.failed(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed by the RN`)));
+    socket.on('close', () => h.failed(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: connection closed`)));
+  }
+
+  /**
+   * `n` bytes were read into `buf`, the read buffer: every frame is used (or copied) before this
+   * returns. Always true: keep reading (node:net onread).
+   */
+  private onData(buf: Uint8Array, n: number): boolean {
+    // Plain Uint8Array views: payloads handed on are not Buffers.
+    const chunk = new Uint8Array(buf.buffer, buf.byteOffset, n);
+    try {
+      this.host.heard();
+      this.decoder.feed(chunk, this.host.frame);
+    } catch (e) {
+      this.host.failed(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }));
+    }
+    return true;
+  }
+}

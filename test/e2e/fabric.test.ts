@@ -285,9 +285,10 @@ describe('failures', () => {
     }, 2);
     try {
       await until('traffic flowing across the fabric', () => got.length > 200);
-      // A burst right up to the kill, so that the hop surely holds data when the node dies: at 4
-      // messages a tick an ack often came back before the next block left, and a kill could land
-      // on an empty hop (one CI run: 468 messages, nothing to retransmit).
+      // The node frozen first, then a burst, then the kill: what the RN sent meanwhile sits in the
+      // frozen node's socket buffers and dies with it. A burst alone, right up to the kill, still let
+      // it land on an empty hop now and then (CI runs: 468 and 720 messages, nothing to retransmit).
+      rig.nats.freeze(node);
       perTick = 32;
       await new Promise((r) => setTimeout(r, 20));
       await rig.nats.kill(node);

@@ -126,6 +126,14 @@ export class NatsCluster {
     }
   }
 
+  /**
+   * Node i stops reading and writing (SIGSTOP): what peers send it stays in its sockets' buffers, so
+   * a kill() that follows surely loses data in flight. kill() works on a frozen node.
+   */
+  freeze(i: number): void {
+    if (this.procs.has(i)) process.kill(this.nodes[i]!.pid, 'SIGSTOP');
+  }
+
   /** A crash: SIGKILL to node i's pid; resolves once it is gone. */
   async kill(i: number): Promise<void> {
     const p = this.procs.get(i);

@@ -222,10 +222,14 @@ describe('session continuity across RN loss (draft §11)', () => {
     await up.send(numbered(0));
     await until(() => down !== undefined, 'channel at the responder');
     const atResponder = counter(down!);
-    const moved = new Promise<Uint8Array>((resolve) => initiator.once('restitched', (_g: number, rn: Uint8Array) => resolve(rn)));
+    // The JOINs counted at the move itself, ahead of every other listener: right after it the
+    // session seeks a new standby, and when the responder moved first (its block on the standby is
+    // what moves us) the dying RN still counts as attached here, so that JOIN can start at once.
+    const moved = new Promise<{ rn: Uint8Array; joins: number }>((resolve) => initiator.prependOnceListener('restitched', (_g: number, rn: Uint8Array) => resolve({ rn, joins })));
     signalProcess(rnOf(initiator).child, 'SIGKILL');
-    expect(await moved).toEqual(standbyRn);
-    expect(joins).toBe(0); // moved without a JOIN (a new standby may be made afterwards)
+    const m = await moved;
+    expect(m.rn).toEqual(standbyRn);
+    expect(m.joins).toBe(0); // moved without a JOIN (a new standby may be sought afterwards)
     expect([initiator.state, initiator.rnCid]).toEqual(['stitched', standbyRn]);
     await until(() => responder.rnCid !== undefined && equal(responder.rnCid, standbyRn), 'the responder on the standby too');
     for (let i = 1; i <= 50; i++) await up.send(numbered(i));

@@ -15,9 +15,9 @@
 // nobody listening.
 
 import type { Readable, Writable } from 'node:stream';
-import { isRunning, type ToolProcess } from './child.js';
+import type { ToolProcess } from './child.js';
 import type { ByteDuplex } from './duplex.js';
-import { checkLinkPath, startSocat, stopSocat, type SocatOptions } from './socat.js';
+import { checkLinkPath, socatPid, startSocat, stopSocat, type SocatOptions } from './socat.js';
 
 export interface PtyPipeOptions extends SocatOptions {
   /** Absolute path of the tty link to create (its directory must exist). */
@@ -50,7 +50,7 @@ export class PtyPipe {
 
   /** socat's pid while the PTY exists. */
   get pid(): number | undefined {
-    return this.tool !== null && isRunning(this.tool) ? this.tool.pid : undefined;
+    return socatPid(this.tool);
   }
 
   get isOpen(): boolean {

@@ -5,8 +5,8 @@
 // open ends see a hang-up) and replugging recreates it at the same paths, like a USB adapter
 // coming back under its udev symlink.
 
-import { isRunning, type ToolProcess } from './child.js';
-import { checkLinkPath, startSocat, stopSocat, type SocatOptions } from './socat.js';
+import type { ToolProcess } from './child.js';
+import { checkLinkPath, socatPid, startSocat, stopSocat, type SocatOptions } from './socat.js';
 
 export interface PtyPairOptions extends SocatOptions {
   /** Absolute paths of the two links to create (their directory must exist). */
@@ -36,7 +36,7 @@ export class PtyPair {
   }
   /** socat's pid while the pair exists. */
   get pid(): number | undefined {
-    return this.tool !== null && isRunning(this.tool) ? this.tool.pid : undefined;
+    return socatPid(this.tool);
   }
   get isOpen(): boolean {
     return this.pid !== undefined;

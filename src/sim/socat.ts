@@ -3,7 +3,7 @@
 // links a killed socat leaves removed.
 
 import { lstat, unlink } from 'node:fs/promises';
-import { startTool, stopTool, waitForStderr, type ToolProcess } from './child.js';
+import { isRunning, startTool, stopTool, waitForStderr, type ToolProcess } from './child.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { SimErrorCode } from './errors.js';
 import { FileErrorCode } from '../files/errors.js';
@@ -42,6 +42,11 @@ export async function startSocat(addresses: readonly string[], links: readonly s
     throw new LocalError(SimErrorCode.TOOL_FAILED, `socat did not create ${links.join(' and ')}: ${String(e)}\n${tool.stderr()}`, { cause: e });
   }
   return tool;
+}
+
+/** socat's pid while it runs (the PTYs it made exist), else undefined. */
+export function socatPid(tool: ToolProcess | null): number | undefined {
+  return tool !== null && isRunning(tool) ? tool.pid : undefined;
 }
 
 /** Stops `tool` by its pid, waits for it to exit, and makes sure `links` are gone (SIGTERM makes socat unlink them; after a SIGKILL they would dangle). */

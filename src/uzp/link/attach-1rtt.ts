@@ -21,10 +21,9 @@ import { attachAttestationContext, controlKeys } from './attach-keys.js';
 import { earlyKey, ep1SignatureInput, helloKey, linkPrk, staticPrk, transcript0v2, transcript1v2, transcript2v2 } from './attach1-keys.js';
 import { OK_AD, aeadOpen, aeadSeal, openOk, type InitiatorResult, type InitiatorTrust, type ResponderResult, type ResponderTrust } from './attach.js';
 import { OpeningDirection, SealingDirection, type LinkChannel } from './channel.js';
-import { FrameType, LINK_VERSION_1RTT, NONCE_LENGTH } from './constants.js';
-import { CONFIRM_LENGTH, HELLO1_CLEAR_LENGTH, decodeHello1, decodeHelloR1, encodeHello1, encodeHelloR1, type Hello1 } from './messages-1rtt.js';
+import { FrameType, NONCE_LENGTH } from './constants.js';
+import { CONFIRM_LENGTH, HELLO1_CLEAR_LENGTH, decodeHello1, decodeHelloR1, encodeHello1, encodeHello1Clear, encodeHelloR1, type Hello1 } from './messages-1rtt.js';
 import { decodeAuthInner, encodeAuthInner, encodeOkInner } from './messages.js';
-import { Writer } from '../bytes.js';
 
 /** AD of AUTH's short form (the key confirmation): its frame type byte. */
 const CONFIRM_AD = Uint8Array.of(FrameType.AUTH);
@@ -44,11 +43,6 @@ interface Attach1InitiatorOptions {
   /** Fixed ephemeral key and nonce, for test vectors only. */
   readonly ephemeral?: KeyPair;
   readonly nonce?: Uint8Array;
-}
-
-/** The clear part of HELLO v2 (73 bytes): version || eph_ep || nonce_ep || time_ep. */
-function helloClear(ephEp: Uint8Array, nonceEp: Uint8Array, timeEp: number): Uint8Array {
-  return new Writer(HELLO1_CLEAR_LENGTH).u8(LINK_VERSION_1RTT).bytes(ephEp).bytes(nonceEp).u64(timeEp).finish();
 }
 
 /**
@@ -74,7 +68,7 @@ export class Attach1Initiator {
     this.eph = opts.ephemeral ?? p.x25519Generate();
     const nonceEp = opts.nonce ?? p.randomBytes(NONCE_LENGTH);
     const timeEp = (this.madeAt = Math.floor(opts.nowMs()));
-    const clear = helloClear(this.eph.publicKey, nonceEp, timeEp);
+    const clear = encodeHello1Clear({ ephEp: this.eph.publicKey, nonceEp, timeEp });
     const th0 = transcript0v2(p, clear, opts.rnPublicKey);
     this.ssStatic = p.x25519(this.eph.privateKey, opts.rnX25519 ?? x25519PublicFromEd25519(opts.rnPublicKey));
     const prkS = staticPrk(p, th0, this.ssStatic);
@@ -82,7 +76,7 @@ export class Attach1Initiator {
     const sealed = aeadSeal(p, helloKey(p, prkS, th0), encodeAuthInner({ pcert: opts.pcert, sigEp }), th0);
     this.th1 = transcript1v2(p, th0, sealed);
     this.early = new SealingDirection(p, earlyKey(p, prkS, this.th1));
-    this.helloPayload = encodeHello1({ ephEp: this.eph.publicKey, nonceEp, timeEp, sealed });
+    this.helloPayload = encodeHello1(clear, sealed);
   }
 
   /** The RN key is still in the current RN Set Statement (for a HELLO made ahead). */

@@ -3,7 +3,7 @@
 // sealed OK, and AUTH's short form confirms the keys both ephemerals made. Every decoder rejects
 // trailing bytes and throws only DecodeError.
 
-import { fixedLength, Reader, Writer } from '../bytes.js';
+import { concat, fixedLength, Reader, Writer } from '../bytes.js';
 import { AEAD_TAG_LENGTH, X25519_KEY_LENGTH } from '../crypto/provider.js';
 import { LINK_VERSION_1RTT, NONCE_LENGTH } from './constants.js';
 import { AUTH_SEALED_MAX, AUTH_SEALED_MIN, OK_SEALED_LENGTH } from './messages.js';
@@ -38,15 +38,21 @@ export function helloVersion(payload: Uint8Array): number {
   return new Reader(payload).u8('HELLO version');
 }
 
-export function encodeHello1(m: Hello1): Uint8Array {
-  if (m.sealed.length < AUTH_SEALED_MIN || m.sealed.length > AUTH_SEALED_MAX) throw new RangeError(`HELLO sealed: ${m.sealed.length} bytes`);
-  return new Writer(HELLO1_CLEAR_LENGTH + m.sealed.length)
+/** The clear part of HELLO version 2 (73 bytes: what th0 covers): version || eph_ep || nonce_ep || time_ep. */
+export function encodeHello1Clear(m: Omit<Hello1, 'sealed'>): Uint8Array {
+  return new Writer(HELLO1_CLEAR_LENGTH)
     .u8(LINK_VERSION_1RTT)
     .bytes(fixedLength(m.ephEp, X25519_KEY_LENGTH, 'eph_ep'))
     .bytes(fixedLength(m.nonceEp, NONCE_LENGTH, 'nonce_ep'))
     .u64(m.timeEp)
-    .bytes(m.sealed)
     .finish();
+}
+
+/** HELLO version 2: its clear part (encodeHello1Clear) then `sealed`. */
+export function encodeHello1(clear: Uint8Array, sealed: Uint8Array): Uint8Array {
+  fixedLength(clear, HELLO1_CLEAR_LENGTH, 'HELLO clear part');
+  if (sealed.length < AUTH_SEALED_MIN || sealed.length > AUTH_SEALED_MAX) throw new RangeError(`HELLO sealed: ${sealed.length} bytes`);
+  return concat(clear, sealed);
 }
 
 export function decodeHello1(b: Uint8Array): Hello1 {

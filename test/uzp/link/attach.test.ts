@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope } from '../../../src/uzp/artefacts/envelope.js';
@@ -7,7 +6,7 @@ import { fromHex, toHex } from '../../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../../src/uzp/crypto/node.js';
 import type { Signer } from '../../../src/uzp/crypto/provider.js';
 import { CryptoError, ErrorCode, ValidationError } from '../../../src/uzp/errors.js';
-import { identityFromSeed, type Identity } from '../../../src/uzp/identity/identity.js';
+import type { Identity } from '../../../src/uzp/identity/identity.js';
 import { AttachInitiator, AttachResponder, CONTROL_AD } from '../../../src/uzp/link/attach.js';
 import { attachAttestationContext, attachPrk, controlKeys, handshakeKeys, transcript0, transcript1, transcript2 } from '../../../src/uzp/link/attach-keys.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
@@ -16,12 +15,10 @@ import { encodeControl } from '../../../src/uzp/link/control.js';
 import { ControlKind } from '../../../src/uzp/link/constants.js';
 import { decodeHelloR } from '../../../src/uzp/link/messages.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
+import { LINK_VECTORS, attachInputs } from './attach-vector.js';
 import { CodedError, CommonCode, StateError } from '../../../src/lib/errors.js';
 
-const V = JSON.parse(readFileSync(new URL('../../vectors/link.json', import.meta.url), 'utf8')).attach as {
-  inputs: Record<string, string | number>;
-  outputs: Record<string, string>;
-};
+const V = LINK_VECTORS.attach;
 
 function objectId(pcert: Uint8Array): Uint8Array {
   return decodeEnvelope(p, pcert).objectId;
@@ -94,13 +91,7 @@ function flip(b: Uint8Array, i: number): Uint8Array {
 describe('attachment vector (test/vectors/link.json)', () => {
   it('reproduces every intermediate value and message', () => {
     const I = V.inputs;
-    const h = (k: string) => fromHex(I[k] as string);
-    const T = I.now_seconds as number;
-    const root = identityFromSeed(p, h('root_seed'));
-    const trust = new TrustStore({ provider: p, rootPublicKey: root.publicKey, clock: () => T * 1000 });
-    trust.setRnSet(h('rn_set'));
-    const ephEp = { privateKey: h('eph_ep_private'), publicKey: p.x25519PublicKey(h('eph_ep_private')) };
-    const ephRn = { privateKey: h('eph_rn_private'), publicKey: p.x25519PublicKey(h('eph_rn_private')) };
+    const { h, trust, ephEp, ephRn } = attachInputs();
     expect(toHex(objectId(h('pcert')))).toBe(I.pcert_object_id);
     const ini = new AttachInitiator({ trust, signer: p.signer(h('ep_seed')), pcert: h('pcert'), pcertObjectId: h('pcert_object_id'), ephemeral: ephEp, nonce: h('nonce_ep'), rnRole: 'relay' });
     const res = new AttachResponder({ trust, signer: p.signer(h('rn_seed')), maxFrame: I.max_frame as number, keepaliveMs: I.keepalive_ms as number, ephemeral: ephRn, nonce: h('nonce_rn') });

@@ -25,22 +25,16 @@
 // on the persistent session after a reconnect; QoS 2's PUBREL and PUBCOMP then flow as mqtt.js does.
 
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
 import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
+import { openMqttClient, reasonCodeOf, validTopicFilter } from './mqtt-connect.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
-// mqtt.js, loaded by the first link that needs it: a gateway without MQTT slots never pays its ~2.5 MB
-// (docs/BENCH.md "gateway-rss"). require: the package is CommonJS (one copy), and start() stays sync.
-let mqttModule: typeof import('mqtt') | undefined;
-function mqttJs(): typeof import('mqtt') {
-  return (mqttModule ??= createRequire(import.meta.url)('mqtt') as typeof import('mqtt'));
-}
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
@@ -173,7 +167,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     };
     let c: MqttClient;
     try {
-      c = mqttJs().connect(o.url, options);
+      c = openMqttClient(o.url, options);
     } catch (e) {
       // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
       throw new LocalError(CommonCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
@@ -222,7 +216,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
    */
   async subscribe(filter: string, qos: QoS = 0): Promise<void> {
     if (this._state === 'closed') throw closedError();
-    if (!mqttJs().validateTopic(filter)) throw new LocalError(CommonCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
+    if (!validTopicFilter(filter)) throw new LocalError(CommonCode.USAGE, `mqtt: invalid topic filter ${JSON.stringify(filter)} (# only as the last level, + as a whole level)`);
     this.subscriptions.set(filter, qos);
     const c = this.client;
     if (this._state !== 'open' || !c) return; // made on connect
@@ -393,6 +387,7 @@ function notStarted(): StateError {
 
 function toTyped(e: unknown, what: string): CodedError {
   if (e instanceof CodedError) return e;
-  if (e instanceof mqttJs().ErrorWithReasonCode && e.code >= 0x80) return new MqttRefusedError(`${what}: ${e.message} (reason 0x${e.code.toString(16)})`, e.code);
+  const code = reasonCodeOf(e);
+  if (code !== undefined && code >= 0x80) return new MqttRefusedError(`${what}: ${(e as Error).message} (reason 0x${code.toString(16)})`, code);
   return new PortIoError(`${what}: ${describeError(e)}`, { cause: e });
 }

@@ -1,0 +1,87 @@
+// Opening an mqtt.js client with only the transport the broker URL names. mqtt.js's own connect()
+// loads every transport it has at the first call: WebSocket (the `ws` package, node:http, https,
+// tls, zlib), TLS and SOCKS (node:dns). A gateway bridging plain mqtt:// brokers paid ~7.5 MB of
+// RSS for code it never ran (docs/BENCH.md "gateway-rss", thirteenth stop). Here mqtt:// and
+// tcp:// build a node:net stream, mqtts:// loads node:tls on first use, and ws:// / wss:// hand the
+// URL to mqtt.js's connect(), which loads the rest then. Options mean what they mean to mqtt.js's
+// connect(): the URL gives host, port and credentials (user:password@), options override them.
+//
+// mqtt.js is CommonJS and loaded with require (one copy however it is loaded; start() stays sync).
+
+import { createRequire } from 'node:module';
+import { createConnection, isIP, type Socket } from 'node:net';
+import type { IClientOptions, MqttClient } from 'mqtt';
+
+const req = createRequire(import.meta.url);
+
+type ClientCtor = new (streamBuilder: (client: MqttClient) => Socket, options: IClientOptions) => MqttClient;
+
+let clientCtor: ClientCtor | undefined;
+let validations: { validateTopic(topic: string): boolean } | undefined;
+let shared: { ErrorWithReasonCode: new (...a: never[]) => Error & { code: number } } | undefined;
+
+/** Default ports per scheme, as mqtt.js's transports use them. */
+const DEFAULT_PORT: Readonly<Record<string, number>> = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883, ssl: 8883 };
+
+/**
+ * An mqtt.js client for `url`, connecting at once. Throws (synchronously, as mqtt.js's connect()
+ * does) on a URL without a known scheme or with a bad port.
+ */
+export function openMqttClient(url: string, options: IClientOptions): MqttClient {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`not a URL: ${JSON.stringify(url)}`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  if (scheme === 'ws' || scheme === 'wss') return (req('mqtt') as typeof import('mqtt')).connect(url, options);
+  const port = DEFAULT_PORT[scheme];
+  if (port === undefined) throw new Error(`unknown protocol ${JSON.stringify(scheme)} (mqtt, mqtts, ws or wss)`);
+  const o: IClientOptions = { ...options };
+  // As mqtt.js: user:password in the URL, unless the options name them.
+  if (u.username !== '' && o.username === undefined) o.username = decodeURIComponent(u.username);
+  if (u.password !== '' && o.password === undefined) o.password = decodeURIComponent(u.password);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const p = u.port === '' ? port : Number(u.port);
+  o.protocol = scheme as IClientOptions['protocol'];
+  o.host = host;
+  o.port = p;
+  const tls = port === 8883;
+  return new (mqttClientCtor())(() => (tls ? tlsStream(host, p, o) : netStream(host, p)), o);
+}
+
+/** MQTT topic filter rules (# only last, + a whole level), mqtt.js's own check. */
+export function validTopicFilter(filter: string): boolean {
+  validations ??= req('mqtt/lib/validations') as NonNullable<typeof validations>;
+  return validations.validateTopic(filter);
+}
+
+/** The broker's reason code when `e` is mqtt.js's error carrying one (SUBACK 0x80, MQTT 5 codes). */
+export function reasonCodeOf(e: unknown): number | undefined {
+  shared ??= req('mqtt/lib/shared') as NonNullable<typeof shared>;
+  return e instanceof shared.ErrorWithReasonCode ? e.code : undefined;
+}
+
+function mqttClientCtor(): ClientCtor {
+  return (clientCtor ??= (req('mqtt/lib/client') as { default: ClientCtor }).default);
+}
+
+function netStream(host: string, port: number): Socket {
+  return createConnection({ host, port });
+}
+
+/** As mqtt.js's tls transport: SNI from a host name, certificates checked unless told otherwise. */
+function tlsStream(host: string, port: number, o: IClientOptions): Socket {
+  const tls = process.getBuiltinModule('node:tls');
+  const rejectUnauthorized = o.rejectUnauthorized !== false;
+  return tls.connect({
+    host,
+    port,
+    rejectUnauthorized,
+    ...(isIP(host) === 0 ? { servername: o.servername ?? host } : {}),
+    ...(o.ca !== undefined ? { ca: o.ca } : {}),
+    ...(o.cert !== undefined ? { cert: o.cert } : {}),
+    ...(o.key !== undefined ? { key: o.key } : {}),
+  });
+}

@@ -8,14 +8,15 @@
 //               mosquitto (without mosquitto: tty-9..12 serial-line instead, and stderr says so)
 // Alongside: a gateway with only one Modbus slot (the cost of each added slot), and the 16-slot
 // gateway again under the shipped unit's node flags (src/flash/unit.ts NODE_OPTIONS:
-// --max-semi-space-size=1, a capped young generation). With `--soak MIN` (bench/run.mjs --soak),
+// --max-semi-space-size=1, a capped young generation), and what those flags cost in CPU
+// (`cpu_16_slots_unit`: its share of a core against the default-flag gateway's). With `--soak MIN` (bench/run.mjs --soak),
 // both 16-slot gateways then keep running for MIN minutes (the issue asks 10) with RSS read every
 // 10 s: growth is the median of the last minute against the median of the first. See docs/BENCH.md.
 
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Mosquitto } from '../dist/sim/mosquitto.js';
-import { GC_NODE_ARGS, QUICK, SOAK_MIN, emit, log, median, rssBytes, runBench, settledRss, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
+import { GC_NODE_ARGS, QUICK, SOAK_MIN, cpuMs, emit, log, median, rssBytes, runBench, settledRss, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
 import { gatewayFiles, modbusSlot, operatorSlot, peakRssBytes, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
 
@@ -27,6 +28,8 @@ const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000)
 /** The shipped unit's NODE_OPTIONS (src/flash/unit.ts); BENCH_UNIT_FLAGS (space-separated) tries others (docs/BENCH.md). */
 const UNIT_FLAGS = process.env.BENCH_UNIT_FLAGS ? process.env.BENCH_UNIT_FLAGS.split(' ') : ['--max-semi-space-size=1'];
 const SOAK_EVERY_MS = 10_000;
+/** CPU is read over the end of the warm-up, after start-up's work (the bundle measurement, the first attachments). */
+const CPU_WINDOW_MS = 20_000;
 const mkdir = (d) => (mkdirSync(d), d);
 
 /** VmRSS as the process runs (median of 5 reads 200 ms apart), then after two forced full GCs. */
@@ -144,11 +147,20 @@ await runBench(BENCH, async () => {
     }
     // RSS along the warm-up (stderr): it peaks during start-up and V8 shrinks the heap 10-35 s in;
     // steady growth after that would be a leak, not a warm-up step.
+    // CPU over the last CPU_WINDOW_MS of the warm-up (after start-up's work): what the unit's flags
+    // cost in CPU, the 16-slot gateway under them against the same one under node's defaults.
     const along = Object.fromEntries(Object.keys(gws).map((k) => [k, []]));
+    const cpuFrom = Math.max(0, WARM_MS - CPU_WINDOW_MS);
+    let cpu0 = null;
     for (let t = 0; t < WARM_MS; t += 2_000) {
+      if (cpu0 === null && t >= cpuFrom) cpu0 = { t: performance.now(), ...Object.fromEntries(Object.keys(gws).map((k) => [k, cpuMs(gws[k].proc.pid)])) };
       await sleep(Math.min(2_000, WARM_MS - t));
       for (const k of Object.keys(along)) along[k].push(rssBytes(gws[k].proc.pid));
     }
+    const cpuShare = (k) => (cpuMs(gws[k].proc.pid) - cpu0[k]) / (performance.now() - cpu0.t);
+    const cpu16 = cpuShare('gw-16-slots');
+    const cpuUnit = cpuShare('gw-16-semi1');
+    log(`CPU over the last ${((performance.now() - cpu0.t) / 1000).toFixed(0)} s of the warm-up: gw-16-slots ${(cpu16 * 100).toFixed(1)}%, gw-16-semi1 (${UNIT_FLAGS.join(' ')}) ${(cpuUnit * 100).toFixed(1)}%, gw-1-slot ${(cpuShare('gw-1-slot') * 100).toFixed(1)}% of a core`);
     for (const k of Object.keys(along)) {
       const xs = along[k];
       const shrunk = Math.max(...xs) > 1.15 * xs[xs.length - 1];
@@ -179,6 +191,7 @@ await runBench(BENCH, async () => {
     emit(BENCH, 'rss_per_slot', (g16.running - idle.running) / 16, 'bytes', idleLabel, idle.running);
     emit(BENCH, 'rss_16_slots_unit', semi.running, 'bytes', 'the same gateway with node defaults (rss_16_slots)', g16.running);
     emit(BENCH, 'rss_16_slots_unit_peak', peakSemi, 'bytes', 'the same gateway with node defaults, peak', peak16);
+    emit(BENCH, 'cpu_16_slots_unit', cpuUnit, 'core share', 'the same gateway with node defaults', cpu16);
     emit(BENCH, 'rss_per_added_slot', (g16.running - g1.running) / 15, 'bytes', 'gateway with 1 slot', g1.running);
     if (soak !== null) {
       const label = `the same gateway in the first minute of a ${SOAK_MIN}-minute soak`;

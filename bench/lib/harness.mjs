@@ -259,7 +259,6 @@ export function removeDir(dir) {
   tempDirs.delete(dir);
 }
 
-/** VmRSS of a process in bytes (Linux /proc). */
 /** User + system CPU ms of these pids so far (/proc/PID/stat, clock ticks of 10 ms: Linux's USER_HZ); a gone pid counts 0. */
 export function cpuMs(...pids) {
   let ticks = 0;
@@ -274,13 +273,13 @@ export function cpuMs(...pids) {
   return ticks * 10;
 }
 
+/** VmRSS of a process in bytes (Linux /proc). */
 export function rssBytes(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
 }
 
-/** Runs `main`, always stopping every child afterwards; exit code 1 on failure. */
 /** Node flags of a process whose RSS a bench samples: SIGUSR2 runs two full GCs (gc-on-signal.mjs). */
 export const GC_NODE_ARGS = ['--expose-gc', '--import', join(LIB, 'gc-on-signal.mjs')];
 
@@ -305,6 +304,7 @@ export function split(items, k) {
   return out;
 }
 
+/** Runs `main`, always stopping every child afterwards; exit code 1 on failure. */
 export async function runBench(name, main) {
   const t0 = Date.now();
   try {

@@ -7,14 +7,15 @@
 //   net-1..4    mqtt-bridge, subscribed to a machine publishing 2 topics every 100 ms on a real
 //               mosquitto (without mosquitto: tty-9..12 serial-line instead, and stderr says so)
 // Alongside: a gateway with only one Modbus slot (the cost of each added slot), and the 16-slot
-// gateway again under the shipped unit's node flags (src/flash/unit.ts NODE_OPTIONS:
-// --max-semi-space-size=1, a capped young generation), and what those flags cost in CPU
+// gateway again under the shipped unit's node flags and environment (src/flash/unit.ts:
+// --max-semi-space-size=1, a capped young generation; MALLOC_ARENA_MAX=1), and what they cost in CPU
 // (`cpu_16_slots_unit`: its share of a core against the default-flag gateway's). With `--soak MIN` (bench/run.mjs --soak),
 // both 16-slot gateways then keep running for MIN minutes (the issue asks 10) with RSS read every
 // 10 s: growth is the median of the last minute against the median of the first. See docs/BENCH.md.
 
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { UNIT_ENVIRONMENT, UNIT_NODE_OPTIONS } from '../dist/flash/unit.js';
 import { Mosquitto } from '../dist/sim/mosquitto.js';
 import { GC_NODE_ARGS, QUICK, SOAK_MIN, cpuMs, emit, log, median, rssBytes, runBench, settledRss, sleep, spawnNode, stop, tempDir } from './lib/harness.mjs';
 import { gatewayFiles, modbusSlot, operatorSlot, peakRssBytes, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
@@ -25,8 +26,12 @@ const BAUD = 115_200;
 const PERIOD_MS = 100;
 // Running with data flowing before sampling; BENCH_RSS_WARM_MS overrides (e.g. to watch for growth).
 const WARM_MS = Number(process.env.BENCH_RSS_WARM_MS ?? (QUICK ? 2_000 : 34_000));
-/** The shipped unit's NODE_OPTIONS (src/flash/unit.ts); BENCH_UNIT_FLAGS (space-separated) tries others (docs/BENCH.md). */
-const UNIT_FLAGS = process.env.BENCH_UNIT_FLAGS ? process.env.BENCH_UNIT_FLAGS.split(' ') : ['--max-semi-space-size=1'];
+/**
+ * The shipped unit's NODE_OPTIONS and environment (src/flash/unit.ts); BENCH_UNIT_FLAGS and
+ * BENCH_UNIT_ENV (space-separated, NAME=VALUE) try others (docs/BENCH.md).
+ */
+const UNIT_FLAGS = process.env.BENCH_UNIT_FLAGS ? process.env.BENCH_UNIT_FLAGS.split(' ') : [...UNIT_NODE_OPTIONS];
+const UNIT_ENV = process.env.BENCH_UNIT_ENV ? Object.fromEntries(process.env.BENCH_UNIT_ENV.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : { ...UNIT_ENVIRONMENT };
 const SOAK_EVERY_MS = 10_000;
 /** CPU is read over the end of the warm-up, after start-up's work (the bundle measurement, the first attachments). */
 const CPU_WINDOW_MS = 20_000;
@@ -129,8 +134,8 @@ await runBench(BENCH, async () => {
     // and the moments of sampling (the idle process is sampled alongside):
     //   gw-16-slots      the 16 slots, node's default heap settings (what `uzpgw gateway` does)
     //   gw-1-slot        rs485-1 only: the cost of the process itself, for the per-added-slot figure
-    //   gw-16-semi1      the 16 slots with --max-semi-space-size=1 (V8's young generation capped at
-    //                    1 MB per semi-space), the knob a small board's service unit can set
+    //   gw-16-semi1      the 16 slots under the shipped unit's flags and environment (V8's young
+    //                    generation capped at 1 MB per semi-space; one malloc arena)
     const gwDefs = [
       ['gw-16-slots', await board16(mkdir(join(dir, 'vdev-16'))), []],
       ['gw-1-slot', null, []],
@@ -143,7 +148,8 @@ await runBench(BENCH, async () => {
     const gws = {};
     for (const [name, slots, extra] of gwDefs) {
       const { member, files } = gatewayFiles(dir, uzp);
-      gws[name] = { member, proc: await startGateway(name, writeGatewayConfig(dir, name, files, vdirs[name], slots), { nodeArgs: [...GC_NODE_ARGS, ...extra] }) };
+      const env = name === 'gw-16-semi1' ? UNIT_ENV : undefined;
+      gws[name] = { member, proc: await startGateway(name, writeGatewayConfig(dir, name, files, vdirs[name], slots), { nodeArgs: [...GC_NODE_ARGS, ...extra], env }) };
     }
     // RSS along the warm-up (stderr): it peaks during start-up and V8 shrinks the heap 10-35 s in;
     // steady growth after that would be a leak, not a warm-up step.
@@ -160,7 +166,7 @@ await runBench(BENCH, async () => {
     const cpuShare = (k) => (cpuMs(gws[k].proc.pid) - cpu0[k]) / (performance.now() - cpu0.t);
     const cpu16 = cpuShare('gw-16-slots');
     const cpuUnit = cpuShare('gw-16-semi1');
-    log(`CPU over the last ${((performance.now() - cpu0.t) / 1000).toFixed(0)} s of the warm-up: gw-16-slots ${(cpu16 * 100).toFixed(1)}%, gw-16-semi1 (${UNIT_FLAGS.join(' ')}) ${(cpuUnit * 100).toFixed(1)}%, gw-1-slot ${(cpuShare('gw-1-slot') * 100).toFixed(1)}% of a core`);
+    log(`CPU over the last ${((performance.now() - cpu0.t) / 1000).toFixed(0)} s of the warm-up: gw-16-slots ${(cpu16 * 100).toFixed(1)}%, gw-16-semi1 (${[...UNIT_FLAGS, ...Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')}) ${(cpuUnit * 100).toFixed(1)}%, gw-1-slot ${(cpuShare('gw-1-slot') * 100).toFixed(1)}% of a core`);
     for (const k of Object.keys(along)) {
       const xs = along[k];
       const shrunk = Math.max(...xs) > 1.15 * xs[xs.length - 1];

@@ -107,8 +107,8 @@ export function writeGatewayConfig(dir, name, files, virtualDir, slots) {
  * dev tree with its node_modules) is over: the timing benches measure the gateway at work, not
  * while it boots (the start-up measurement is logged on stderr with its duration).
  */
-export async function startGateway(name, configPath, { nodeArgs = [], steady = false } = {}) {
-  const proc = spawnNode(name, CLI, ['gateway', '--config', configPath, '--log-level', 'info'], { nodeArgs: [...profileArgs(name), ...nodeArgs] });
+export async function startGateway(name, configPath, { nodeArgs = [], steady = false, env } = {}) {
+  const proc = spawnNode(name, CLI, ['gateway', '--config', configPath, '--log-level', 'info'], { nodeArgs: [...profileArgs(name), ...nodeArgs], env });
   const measured = steady ? waitForJsonLine(proc, (v) => v.event === 'attest.measured' || v.event === 'attest.measure_failed', 120_000) : undefined;
   await waitForJsonLine(proc, (v) => v.event === 'rn.attached', 20_000);
   log(`${name} pid ${proc.pid} attached to the RN`);

@@ -223,6 +223,7 @@ describe('uzpgw flash --board rpi-4b --target DIR', () => {
       'StandardError=journal',
       'SyslogIdentifier=uzp-gateway',
       'Environment=NODE_OPTIONS=--max-semi-space-size=1',
+      'Environment=MALLOC_ARENA_MAX=1',
       'WantedBy=multi-user.target',
     ]) {
       expect(unit.split('\n'), line).toContain(line);

@@ -22,7 +22,7 @@ import { SerialPort } from 'serialport';
 import { ttyBinding } from './tty-binding.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES } from './constants.js';
+import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES, SERIAL_READ_BUFFER_BYTES } from './constants.js';
 import { deviceAccessProblem } from './device-access.js';
 import { checkTtyFraming, framingName, type ConfiguredFraming } from './tty-settings.js';
 import type { SerialFraming, SerialPortStatus, SerialState, SettingsCheck } from './serial-status.js';
@@ -112,7 +112,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.maxQueuedBytes = opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES;
     // The hang-up-aware binding: with the stock one an unplugged tty can make every read() return 0
     // forever (100% CPU, no 'close'; serialport/bindings-cpp#162), so the link would never reconnect.
-    this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false, binding: ttyBinding } as ConstructorParameters<typeof SerialPort>[0]));
+    this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false, binding: ttyBinding, highWaterMark: SERIAL_READ_BUFFER_BYTES } as ConstructorParameters<typeof SerialPort>[0]));
     this.rs485 = opts.rs485 ? new Rs485Direction(opts.rs485, this.clock) : null;
     this.verify = opts.verifySettings ?? (opts.portFactory ? 'off' : 'auto');
     this.settings = { configured: framingName(this.framing), check: 'pending' };

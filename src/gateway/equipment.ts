@@ -71,6 +71,7 @@ export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: Por
           clean: d.cleanSession,
           ...(d.username ? { username: d.username } : {}),
           ...(d.passwordFile ? { password: readFileSync(d.passwordFile, 'utf8').trim() } : {}),
+          ...(d.caFile ? { ca: readFileSync(d.caFile) } : {}),
           keepaliveS: d.keepaliveS,
           publishWindow: d.maxInflight,
           publishQueueMax: d.maxQueue,

@@ -45,6 +45,8 @@ export interface MqttLinkOptions {
   readonly clientId?: string;
   readonly username?: string;
   readonly password?: string;
+  /** CA certificate(s), PEM, that the broker's certificate must chain to (mqtts://, wss://); default: node's CA store. */
+  readonly ca?: string | Buffer;
   /** Clean session (default true): subscriptions are re-made on every connect. */
   readonly clean?: boolean;
   readonly protocolVersion?: 4 | 5;
@@ -164,6 +166,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
     };
     let c: MqttClient;
     try {

@@ -4,6 +4,7 @@
 //   * the URL's user:password reach the broker in CONNECT (a loopback broker of our own that
 //     decodes the packet with mqtt-packet, so the bytes are checked, not our options object);
 //   * mqtts:// checks the broker's certificate: refused without its CA, connected with it;
+//   * a gateway config's `ca_file` reaches the TLS check (config -> equipment -> MqttLink);
 //   * an MQTT 5 PUBACK with a failure reason code becomes MqttRefusedError with that code;
 //   * an unknown scheme throws at once.
 
@@ -17,11 +18,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildSlotPorts } from '../../src/gateway/equipment.js';
 import { openMqttClient } from '../../src/ports/mqtt-connect.js';
 import { MqttLink } from '../../src/ports/mqtt.js';
 import { PortErrorCode } from '../../src/ports/errors.js';
+import { silentPortLog } from '../../src/ports/log.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
 import { errorOf } from '../helpers/errors.js';
+import { check, edit } from '../config/fixtures.js';
 
 const run = promisify(execFile);
 const DIST_CONNECT = fileURLToPath(new URL('../../dist/ports/mqtt-connect.js', import.meta.url));
@@ -61,6 +65,15 @@ async function fakeBroker(onPacket: (p: Packet, send: (p: Packet) => void) => vo
 const connack = (p: Packet, send: (p: Packet) => void): void => {
   if (p.cmd === 'connect') send({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false });
 };
+
+/** A throwaway self-signed certificate for localhost / 127.0.0.1 (openssl), removed after the test. */
+async function selfSigned(): Promise<{ dir: string; key: Buffer; cert: Buffer; certFile: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'uzp-mqtts-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  return { dir, key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), certFile: join(dir, 'cert.pem') };
+}
 
 function whenConnected(c: ReturnType<typeof openMqttClient>): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -106,12 +119,8 @@ describe('openMqttClient', () => {
   });
 
   it('mqtts:// refuses a broker whose certificate it cannot check, and connects with its CA', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uzp-mqtts-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    const { port, packets } = await fakeBroker(connack, createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert }));
+    const { key, cert } = await selfSigned();
+    const { port, packets } = await fakeBroker(connack, createTlsServer({ key, cert }));
 
     const refused = openMqttClient(`mqtts://localhost:${port}`, { reconnectPeriod: 0 });
     cleanups.push(() => refused.end(true));
@@ -122,6 +131,19 @@ describe('openMqttClient', () => {
     const ok = openMqttClient(`mqtts://localhost:${port}`, { reconnectPeriod: 0, ca: cert });
     cleanups.push(() => ok.end(true));
     await whenConnected(ok);
+    expect(packets.map((p) => p.cmd)).toContain('connect');
+  });
+
+  it('a gateway config’s ca_file is what the broker’s certificate is checked against', async () => {
+    const { key, cert, certFile } = await selfSigned();
+    const { port, packets } = await fakeBroker(connack, createTlsServer({ key, cert }));
+    const r = check(edit((c) => Object.assign(c.slots['net-1'].device, { broker: `mqtts://localhost:${port}`, ca_file: certFile })));
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    const slot = r.config!.slots.find((x) => x.id === 'net-1')!;
+    const link = buildSlotPorts(slot, silentPortLog).mqtt!;
+    cleanups.push(() => link.close());
+    link.start();
+    await link.whenOpen();
     expect(packets.map((p) => p.cmd)).toContain('connect');
   });
 

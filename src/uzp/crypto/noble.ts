@@ -16,14 +16,13 @@ import {
   checkBytes,
   checkHkdfExpand,
   checkLength,
-  ed25519PublicPoint,
   isAllZero,
-  isSmallOrderR,
   lowOrderError,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Generate,
 } from './shared.js';
+import { ed25519KeyAcceptable, isSmallOrderR } from './ed25519-rule.js';
 import {
   AEAD_KEY_LENGTH,
   AEAD_NONCE_LENGTH,
@@ -64,10 +63,10 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * disagree on a signature, so we do not use it.
  */
 function verifyCofactorless(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
-  const A = ed25519PublicPoint(pub); // profile rule: canonical, not small order (shared.ts)
-  if (A === null) return false;
+  if (!ed25519KeyAcceptable(pub)) return false; // profile rule: canonical, not small order (ed25519-rule.ts)
+  const A = ed25519.Point.fromBytes(pub, false); // zip215 = false: strict RFC 8032 decoding, as the rule
   const r = sig.subarray(0, 32);
-  if (isSmallOrderR(r)) return false; // profile rule 3 (shared.ts)
+  if (isSmallOrderR(r)) return false; // profile rule 3 (ed25519-rule.ts)
   const s = leToBigint(sig.subarray(32, 64));
   if (s >= L) return false; // §5.1.7 step 1: S must be canonical
   const h = sha512.create().update(r).update(pub).update(msg).digest();

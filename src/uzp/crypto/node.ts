@@ -2,9 +2,9 @@
 // ML-KEM-768 where the runtime's OpenSSL has it (3.5, Node 24: ~0.2 ms for a key generation,
 // encapsulation and decapsulation against ~2.6 ms in @noble; issue #14's hybrid first byte);
 // @noble for BLAKE3, for ML-KEM under Node 20's OpenSSL 3.0, and for the deterministic encapsulation
-// of the vectors (OpenSSL takes no caller-chosen m). Input rules (lengths, HKDF bounds, the Ed25519
-// public-key rule, ML-KEM's §7.2/§7.3 checks) come from shared.ts so that both providers refuse
-// exactly the same inputs with the same typed errors.
+// of the vectors (OpenSSL takes no caller-chosen m). Input rules (lengths, HKDF bounds, ML-KEM's
+// §7.2/§7.3 checks) come from shared.ts, the Ed25519 public-key and small-order-R rules from
+// ed25519-rule.ts, so that both providers refuse exactly the same inputs with the same typed errors.
 
 import {
   decapsulate as nodeDecapsulate,
@@ -24,6 +24,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { concat } from '../bytes.js';
+import { ed25519KeyAcceptable, isSmallOrderR } from './ed25519-rule.js';
 import { MadeAhead } from './made-ahead.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
@@ -33,9 +34,7 @@ import {
   checkBytes,
   checkHkdfExpand,
   checkLength,
-  ed25519PublicPoint,
   isAllZero,
-  isSmallOrderR,
   lowOrderError,
   checkMlkemDecapsulationKey,
   checkMlkemEncapsulationKey,
@@ -133,7 +132,7 @@ const mlkemAhead = new MadeAhead(() => mlkemGenerate());
 
 /**
  * Verification keys are reused heavily (root key, peers): keep a small cache of parsed KeyObjects,
- * and of refusals (null). The profile's key rule (canonical, not small order; shared.ts) runs once
+ * and of refusals (null). The profile's key rule (canonical, not small order; ed25519-rule.ts) runs once
  * per key, on the cache miss, so the hot path stays pure OpenSSL.
  */
 const verifyKeyCache = new Map<string, KeyObject | null>();
@@ -142,7 +141,7 @@ function ed25519PublicKeyObject(pub: Uint8Array): KeyObject | null {
   const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('hex');
   let ko = verifyKeyCache.get(k);
   if (ko === undefined) {
-    ko = ed25519PublicPoint(pub) === null ? null : importPublic('Ed25519', pub);
+    ko = ed25519KeyAcceptable(pub) ? importPublic('Ed25519', pub) : null;
     if (verifyKeyCache.size >= VERIFY_CACHE_MAX) verifyKeyCache.delete(verifyKeyCache.keys().next().value!);
     verifyKeyCache.set(k, ko);
   }

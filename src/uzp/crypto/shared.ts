@@ -2,20 +2,17 @@
 // typed errors (docs/PROFILE.md §Crypto: "one rule, two implementations"):
 //   * length checks and their messages,
 //   * the HKDF length rule,
-//   * the Ed25519 public-key acceptance rule used before every verification,
+//   (the Ed25519 public-key and small-order-R rules are in ed25519-rule.ts),
 //   * BLAKE3, which node:crypto does not offer,
 //   * ML-KEM-768's input checks (FIPS 203 §7.2, §7.3) and its @noble path (the node provider uses
 //     OpenSSL's ML-KEM where the runtime has it: OpenSSL 3.5 in Node 24).
 
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { createRequire } from 'node:module';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
-import { sha3_256 } from '@noble/hashes/sha3.js';
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { equal } from '../bytes.js';
 import { CryptoError, ErrorCode } from '../errors.js';
 import {
   BLAKE3_LENGTH,
-  ED25519_PUBLIC_LENGTH,
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_LENGTH,
   MLKEM768_SECRET_LENGTH,
@@ -25,6 +22,16 @@ import {
   type Blake3Hasher,
   type KeyPair,
 } from './provider.js';
+
+// @noble's ML-KEM and SHA3 are loaded on first use: the node provider takes OpenSSL's ML-KEM where
+// the runtime has it (OpenSSL 3.5, Node 24), so a gateway there never runs them; loaded eagerly they
+// cost ~1.5 MB of RSS (docs/BENCH.md "gateway-rss", thirteenth stop). require() of these ES modules:
+// node >= 22.12 loads an ES module without top-level await synchronously, and the callers are sync.
+const load = createRequire(import.meta.url);
+let mlkemModule: typeof import('@noble/post-quantum/ml-kem.js') | undefined;
+const mlKem768 = (): typeof import('@noble/post-quantum/ml-kem.js').ml_kem768 => (mlkemModule ??= load('@noble/post-quantum/ml-kem.js') as typeof import('@noble/post-quantum/ml-kem.js')).ml_kem768;
+let sha3Module: typeof import('@noble/hashes/sha3.js') | undefined;
+const sha3_256 = (data: Uint8Array): Uint8Array => (sha3Module ??= load('@noble/hashes/sha3.js') as typeof import('@noble/hashes/sha3.js')).sha3_256(data);
 
 /** FIPS 203 §7.2: ML-KEM.Encaps_internal takes the 32-byte message m. */
 const MLKEM768_MESSAGE_LENGTH = 32;
@@ -70,47 +77,6 @@ export function lowOrderError(cause?: unknown): CryptoError {
   return new CryptoError('x25519: low-order public key (all-zero shared secret)', ErrorCode.CRYPTO_LOW_ORDER, cause === undefined ? undefined : { cause });
 }
 
-type EdPoint = ReturnType<typeof ed25519.Point.fromBytes>;
-
-/**
- * The Ed25519 public-key rule of this profile, applied by BOTH providers before verifying:
- * the key must be a canonical encoding (y < p, RFC 8032 §5.1.3 step 1; x = 0 only with sign
- * bit 0) of a curve point that is not of small order. Small-order keys let one signature verify
- * for many messages (no non-repudiation), and OpenSSL accepts them while a cofactored verifier
- * might not, so we refuse them outright. Returns the decoded point, or null to refuse.
- */
-export function ed25519PublicPoint(pub: Uint8Array): EdPoint | null {
-  if (pub.length !== ED25519_PUBLIC_LENGTH) return null;
-  let A: EdPoint;
-  try {
-    A = ed25519.Point.fromBytes(pub, false); // zip215 = false: strict RFC 8032 decoding
-  } catch {
-    return null;
-  }
-  return A.isSmallOrder() ? null : A;
-}
-
-/**
- * The canonical encodings of the 8 points of small order (the 8-torsion subgroup). A signature
- * whose R is one of them is refused by BOTH providers: OpenSSL 3.5 (Node 24) refuses it while
- * OpenSSL 3.0 (Node 20) and a plain cofactorless check accept it (ed25519-speccheck case 5), and
- * the providers must give one verdict on every runtime. A non-canonical R never verifies anyway
- * (the equation compares canonical bytes), so the canonical encodings are all there is to check.
- */
-const SMALL_ORDER_R: readonly string[] = (() => {
-  // An order-8 point; its multiples are the whole 8-torsion subgroup.
-  const t = ed25519.Point.fromHex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a');
-  const out: string[] = [];
-  let q = ed25519.Point.ZERO;
-  for (let i = 0; i < 8; i++, q = q.add(t)) out.push(Buffer.from(q.toBytes()).toString('hex'));
-  return out;
-})();
-
-/** Is `r` (the first half of a signature) the encoding of a small-order point? (profile rule 3) */
-export function isSmallOrderR(r: Uint8Array): boolean {
-  return SMALL_ORDER_R.includes(Buffer.from(r.buffer, r.byteOffset, 32).toString('hex'));
-}
-
 export function blake3(data: Uint8Array, length = BLAKE3_LENGTH): Uint8Array {
   checkBytes(data, 'blake3 input');
   if (!Number.isSafeInteger(length) || length < 1 || length > BLAKE3_MAX_LENGTH) {
@@ -141,7 +107,7 @@ export function blake3Hasher(): Blake3Hasher {
 export function mlkem768Generate(seed?: Uint8Array): KeyPair {
   if (seed !== undefined) checkLength(seed, MLKEM768_SEED_LENGTH, 'ml-kem-768 seed');
   const d = seed?.slice() ?? randomSeed();
-  return { publicKey: ml_kem768.keygen(d).publicKey, privateKey: d };
+  return { publicKey: mlKem768().keygen(d).publicKey, privateKey: d };
 }
 
 function randomSeed(): Uint8Array {
@@ -186,7 +152,7 @@ export function checkMlkemDecapsulationKey(dk: unknown): asserts dk is Uint8Arra
 export function mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
   checkMlkemEncapsulationKey(publicKey);
   if (seed !== undefined) checkLength(seed, MLKEM768_MESSAGE_LENGTH, 'ml-kem-768 encapsulation seed');
-  const out = ml_kem768.encapsulate(publicKey, seed);
+  const out = mlKem768().encapsulate(publicKey, seed);
   // noble returns the secret as a view into a 64-byte buffer; hand out an exact copy.
   return { cipherText: out.cipherText, sharedSecret: out.sharedSecret.slice() };
 }
@@ -195,6 +161,6 @@ export function mlkem768Encapsulate(publicKey: Uint8Array, seed?: Uint8Array): {
 export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength(cipherText, MLKEM768_CIPHERTEXT_LENGTH, 'ml-kem-768 ciphertext');
   checkMlkemDecapsulationKey(secretKey);
-  const dk = secretKey.length === MLKEM768_SEED_LENGTH ? ml_kem768.keygen(secretKey).secretKey : secretKey;
-  return ml_kem768.decapsulate(cipherText, dk);
+  const dk = secretKey.length === MLKEM768_SEED_LENGTH ? mlKem768().keygen(secretKey).secretKey : secretKey;
+  return mlKem768().decapsulate(cipherText, dk);
 }

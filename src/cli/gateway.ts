@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { whenClockIsRight } from '../gateway/clock-wait.js';
 import { createGateway } from '../gateway/create-gateway.js';
 import { systemClock } from '../lib/clock.js';
+import { capYoungGeneration } from '../lib/memory-trim.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { defineCommand } from './define.js';
@@ -58,6 +59,8 @@ async function waitUntilEnrolled(configFile: string, boardsDir: string | undefin
 
 /** Loads the config, starts the gateway and runs it until SIGTERM/SIGINT; SIGHUP reloads the artefact files. */
 export async function runGateway(o: GatewayRun): Promise<number> {
+  // Before the start-up work (the bundle measurement, the first attachments), where it would grow.
+  capYoungGeneration();
   const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
   if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, o.boardsDir, log))) return 0;
   const config = loadGatewayConfig(o.configFile, o.boardsDir !== undefined ? { boardsDir: o.boardsDir } : {});

@@ -1,11 +1,18 @@
 // The memory trimmer (src/lib/memory-trim.ts): the first check always trims (start-up's high-water
 // mark), later checks trim only past the growth margin over the RSS the last trim left, checks keep
 // coming at the interval, stop() ends them; and V8's real gc is there to call, with or without
-// node's --expose-gc.
+// node's --expose-gc. capYoungGeneration keeps a churning process's new space at its start (a
+// fresh node per case, capped and not).
 
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MemoryTrimmer, TRIM_FIRST_CHECK_MS, TRIM_GROWTH_BYTES, TRIM_INTERVAL_MS, v8Gc, type Trim } from '../../src/lib/memory-trim.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+
+const run = promisify(execFile);
+const DIST_MEMORY_TRIM = fileURLToPath(new URL('../../dist/lib/memory-trim.js', import.meta.url));
 
 const MB = 1024 * 1024;
 
@@ -68,5 +75,27 @@ describe('MemoryTrimmer', () => {
     expect(trim!.rssBefore).toBeGreaterThan(0);
     expect(trim!.rssAfter).toBeGreaterThan(0);
     expect(trim!.pauseMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('capYoungGeneration', () => {
+  // A fresh node per case (the flag is process-wide): churn short-lived objects, some kept a while,
+  // then read the new space's size. Uncapped, V8 grows it past its 2 MB start; capped, it stays.
+  const churn = (cap: boolean): Promise<number> => {
+    const script = `
+      import { getHeapSpaceStatistics } from 'node:v8';
+      ${cap ? `import { capYoungGeneration } from ${JSON.stringify(DIST_MEMORY_TRIM)}; capYoungGeneration();` : ''}
+      const keep = [];
+      for (let i = 0; i < 3e6; i++) { const x = { a: i, b: [i, i] }; if (i % 1000 === 0) keep.push(x); if (keep.length > 500) keep.length = 0; }
+      console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
+    `;
+    return run(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 }).then(({ stdout }) => Number(stdout.trim()));
+  };
+
+  it('keeps the young generation at its starting 2 MB where V8 would grow it', async () => {
+    const [uncapped, capped] = await Promise.all([churn(false), churn(true)]);
+    expect(capped).toBe(2 * 1024 * 1024);
+    // Checked by hand: with capYoungGeneration emptied, this test fails.
+    expect(uncapped).toBeGreaterThan(capped);
   });
 });

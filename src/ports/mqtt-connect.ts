@@ -1,7 +1,7 @@
 // Opening an mqtt.js client with only the transport the broker URL names. mqtt.js's own connect()
 // loads every transport it has at the first call: WebSocket (the `ws` package, node:http, https,
-// tls, zlib), TLS and SOCKS (node:dns). A gateway bridging plain mqtt:// brokers paid ~7.5 MB of
-// RSS for code it never ran (docs/BENCH.md "gateway-rss", thirteenth stop). Here mqtt:// and
+// tls, zlib), TLS and SOCKS (node:dns). A gateway bridging plain mqtt:// brokers paid ~4 MB of RSS
+// for code it never ran (docs/BENCH.md "gateway-rss", thirteenth stop). Here mqtt:// and
 // tcp:// build a node:net stream, mqtts:// loads node:tls on first use, and ws:// / wss:// hand the
 // URL to mqtt.js's connect(), which loads the rest then. Options mean what they mean to mqtt.js's
 // connect(): the URL gives host, port and credentials (user:password@), options override them.
@@ -38,6 +38,8 @@ export function openMqttClient(url: string, options: IClientOptions): MqttClient
   if (scheme === 'ws' || scheme === 'wss') return (req('mqtt') as typeof import('mqtt')).connect(url, options);
   const port = DEFAULT_PORT[scheme];
   if (port === undefined) throw new Error(`unknown protocol ${JSON.stringify(scheme)} (mqtt, mqtts, ws or wss)`);
+  // As mqtt.js: a persistent session under a random client id would never be found again.
+  if (options.clean === false && options.clientId === undefined) throw new Error('Missing clientId for unclean clients');
   const o: IClientOptions = { ...options };
   // As mqtt.js: user:password in the URL, unless the options name them.
   if (u.username !== '' && o.username === undefined) o.username = decodeURIComponent(u.username);
@@ -48,7 +50,10 @@ export function openMqttClient(url: string, options: IClientOptions): MqttClient
   o.host = host;
   o.port = p;
   const tls = port === 8883;
-  return new (mqttClientCtor())(() => (tls ? tlsStream(host, p, o) : netStream(host, p)), o);
+  const client = new (mqttClientCtor())(() => (tls ? tlsStream(host, p, o) : netStream(host, p)), o);
+  // As mqtt.js's connect(): an 'error' with no listener of the caller's must not end the process.
+  client.on('error', () => {});
+  return client;
 }
 
 /** MQTT topic filter rules (# only last, + a whole level), mqtt.js's own check. */

@@ -35,7 +35,6 @@ import { openMqttClient, reasonCodeOf, validTopicFilter } from './mqtt-connect.j
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
-
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
 

@@ -159,8 +159,9 @@ describe('openMqttClient', () => {
     expect([e.code, e.reasonCode]).toEqual([PortErrorCode.MQTT_REFUSED, 0x87]);
   });
 
-  it('throws at once on a scheme it does not know', () => {
+  it('throws at once on a scheme it does not know, and on a persistent session without a client id (as mqtt.js)', () => {
     expect(() => openMqttClient('http://127.0.0.1:1883', {})).toThrow(/unknown protocol "http"/);
     expect(() => openMqttClient('not a url', {})).toThrow(/not a URL/);
+    expect(() => openMqttClient('mqtt://127.0.0.1:1883', { clean: false })).toThrow(/Missing clientId/);
   });
 });

@@ -33,12 +33,27 @@ function canceled(): Error {
   return Object.assign(new Error('Port is not open'), { canceled: true });
 }
 
+/** Ports whose last read returned data without waiting: their next read first yields (below). */
+const readWithoutWait = new WeakSet<UnixPort>();
+
+/**
+ * One read. A read that follows a read which returned data first lets the event loop go round
+ * (setImmediate): the stream asks for the next chunk as soon as it has pushed one, so without this
+ * a device writing as fast as the tty drains was read in one unbroken chain of promise callbacks,
+ * and the sockets waited. A gateway logging a burst of 30,000 lines then could not read its
+ * collector's receipts in time, and wrote 250-340 B per reading to disk instead of none
+ * (bench durable-delivery; the readSync change of 2026-12-05 had brought it in).
+ */
 async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+  if (readWithoutWait.has(port)) await new Promise<void>((resolve) => setImmediate(resolve));
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
     try {
       const bytesRead = readSync(port.fd, buffer, offset, length, null);
-      if (bytesRead > 0) return { bytesRead, buffer };
+      if (bytesRead > 0) {
+        readWithoutWait.add(port);
+        return { bytesRead, buffer };
+      }
       // 0 = end of file: on a tty that means hung up. Any non-canceled error makes the stream close
       // with a DisconnectedError, which is what a reconnecting port waits for.
       throw Object.assign(new Error('tty hung up (read returned 0 bytes): device disconnected'), { disconnect: true });
@@ -46,6 +61,7 @@ async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: n
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
       if (!port.isOpen) throw canceled();
+      readWithoutWait.delete(port);
       await new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
     }
   }

@@ -1,6 +1,7 @@
 // SerialLink with the real serialport binding over socat PTYs (the virtual-serial harness): data
 // both ways, then the cable is pulled (socat stopped by pid, the device path vanishes), the link
-// keeps retrying, the cable is plugged back at the same path, and data flows again.
+// keeps retrying, the cable is plugged back at the same path, and data flows again. The tty
+// binding: a big write waits for room; a reader kept busy by a fast device yields between reads.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -78,6 +79,47 @@ describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
       await written;
       await waitFor(() => n >= sent.length, 20_000, 'all bytes through the PTY pair');
       expect(Buffer.concat(got).equals(sent)).toBe(true);
+    } finally {
+      await cleanupVirtualSerial();
+      await pair.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a device writing as fast as the tty drains does not hold the event loop: one read per port per turn', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PtyPair } = await import('../../src/sim/pty.js');
+    const { openPort } = await import('../virtual-serial/harness.js');
+    const dir = await mkdtemp(join(tmpdir(), 'uzp-ttyr-'));
+    const pair = await PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') });
+    try {
+      const a = await openPort(join(dir, 'a'), 115_200);
+      const b = await openPort(join(dir, 'b'), 115_200);
+      // Turns of the event loop, counted by an immediate that queues itself again.
+      let turn = 0;
+      let done = false;
+      const tick = (): void => {
+        turn++;
+        if (!done) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const readsPerTurn = new Map<number, number>();
+      let n = 0;
+      b.on('data', (c: Buffer) => {
+        n += c.length;
+        readsPerTurn.set(turn, (readsPerTurn.get(turn) ?? 0) + 1);
+      });
+      // Far more than the PTY holds: the writer refills it each time the reader has drained it.
+      const sent = Buffer.alloc(1024 * 1024, 0x5a);
+      a.write(sent);
+      await waitFor(() => n >= sent.length, 20_000, 'all bytes through the PTY pair');
+      done = true;
+      // Before the fix, reads followed each other in promise callbacks while the tty held data:
+      // 8 in one turn in this test (without the yield), the sockets of the process waiting meanwhile.
+      expect(readsPerTurn.size).toBeGreaterThan(20);
+      expect(Math.max(...readsPerTurn.values())).toBeLessThanOrEqual(2);
     } finally {
       await cleanupVirtualSerial();
       await pair.close();

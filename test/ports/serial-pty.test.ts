@@ -5,8 +5,13 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SerialPort } from 'serialport';
 import { SerialLink } from '../../src/ports/serial.js';
-import { cleanupVirtualSerial, virtualEcho, waitFor } from '../virtual-serial/harness.js';
+import { PtyPair } from '../../src/sim/pty.js';
+import { cleanupVirtualSerial, openPort, virtualEcho, waitFor } from '../virtual-serial/harness.js';
 
 afterEach(cleanupVirtualSerial);
 
@@ -50,18 +55,22 @@ describe('SerialLink over a PTY (real binding)', () => {
   });
 });
 
+/** Runs `body` with the two ends of a fresh PTY pair opened through the tty binding; cleans up after. */
+async function withPtyPair(body: (a: SerialPort, b: SerialPort) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'uzp-tty-'));
+  const pair = await PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') });
+  try {
+    await body(await openPort(join(dir, 'a'), 115_200), await openPort(join(dir, 'b'), 115_200));
+  } finally {
+    await cleanupVirtualSerial();
+    await pair.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
   it('a write larger than the kernel takes at once waits for room and arrives whole and in order', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { PtyPair } = await import('../../src/sim/pty.js');
-    const { openPort } = await import('../virtual-serial/harness.js');
-    const dir = await mkdtemp(join(tmpdir(), 'uzp-ttyw-'));
-    const pair = await PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') });
-    try {
-      const a = await openPort(join(dir, 'a'), 115_200);
-      const b = await openPort(join(dir, 'b'), 115_200);
+    await withPtyPair(async (a, b) => {
       // 256 KiB: far more than a PTY buffers (a few KiB), so the synchronous write hits EAGAIN and
       // the rest goes out as the reader drains; nothing is read for the first 200 ms.
       const sent = Buffer.alloc(256 * 1024);
@@ -79,24 +88,11 @@ describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
       await written;
       await waitFor(() => n >= sent.length, 20_000, 'all bytes through the PTY pair');
       expect(Buffer.concat(got).equals(sent)).toBe(true);
-    } finally {
-      await cleanupVirtualSerial();
-      await pair.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a device writing as fast as the tty drains does not hold the event loop: one read per port per turn', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { PtyPair } = await import('../../src/sim/pty.js');
-    const { openPort } = await import('../virtual-serial/harness.js');
-    const dir = await mkdtemp(join(tmpdir(), 'uzp-ttyr-'));
-    const pair = await PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') });
-    try {
-      const a = await openPort(join(dir, 'a'), 115_200);
-      const b = await openPort(join(dir, 'b'), 115_200);
+    await withPtyPair(async (a, b) => {
       // Turns of the event loop, counted by an immediate that queues itself again.
       let turn = 0;
       let done = false;
@@ -120,10 +116,6 @@ describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
       // 8 in one turn in this test (without the yield), the sockets of the process waiting meanwhile.
       expect(readsPerTurn.size).toBeGreaterThan(20);
       expect(Math.max(...readsPerTurn.values())).toBeLessThanOrEqual(2);
-    } finally {
-      await cleanupVirtualSerial();
-      await pair.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -20,8 +20,8 @@ export const SERIAL_MAX_QUEUED_BYTES = 64 * 1024;
  * Size of the buffer a serial port reads into (@serialport/stream's highWaterMark, 64 KiB by
  * default). Each port keeps one, and every chunk read is a slice that holds its whole buffer alive
  * until consumed: 12 serial slots kept 768 KiB of pools (a heap snapshot of the 16-slot gateway).
- * A tty read returns at most what the line discipline holds (4 KiB on Linux), so reads are no
- * smaller with 4 KiB; at 921600 baud that is still ~23 reads a second at most.
+ * A tty read returns at most what the line discipline holds (4 KiB on Linux), so with 4 KiB
+ * reads are neither smaller nor more frequent than with 64.
  */
 export const SERIAL_READ_BUFFER_BYTES = 4 * 1024;
 /**

@@ -33,8 +33,10 @@ function canceled(): Error {
   return Object.assign(new Error('Port is not open'), { canceled: true });
 }
 
-/** Ports whose last read returned data without waiting: their next read first yields (below). */
-const readWithoutWait = new WeakSet<UnixPort>();
+/** Per port: its last read returned data without waiting, so its next read first yields (below). */
+interface ReadState {
+  readBefore: boolean;
+}
 
 /**
  * One read. A read that follows a read which returned data first lets the event loop go round
@@ -44,14 +46,14 @@ const readWithoutWait = new WeakSet<UnixPort>();
  * collector's receipts in time, and wrote 250-340 B per reading to disk instead of none
  * (bench durable-delivery; the readSync change of 2026-12-05 had brought it in).
  */
-async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
-  if (readWithoutWait.has(port)) await new Promise<void>((resolve) => setImmediate(resolve));
+async function ttyRead(port: UnixPort, state: ReadState, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+  if (state.readBefore) await new Promise<void>((resolve) => setImmediate(resolve));
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
     try {
       const bytesRead = readSync(port.fd, buffer, offset, length, null);
       if (bytesRead > 0) {
-        readWithoutWait.add(port);
+        state.readBefore = true;
         return { bytesRead, buffer };
       }
       // 0 = end of file: on a tty that means hung up. Any non-canceled error makes the stream close
@@ -61,7 +63,7 @@ async function ttyRead(port: UnixPort, buffer: Buffer, offset: number, length: n
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
       if (!port.isOpen) throw canceled();
-      readWithoutWait.delete(port);
+      state.readBefore = false;
       await new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
     }
   }
@@ -105,7 +107,8 @@ export const ttyBinding = {
     const unix = port as unknown as Partial<UnixPort>;
     if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
     const u = unix as UnixPort;
-    port.read = (buffer, offset, length) => ttyRead(u, buffer, offset, length);
+    const state: ReadState = { readBefore: false };
+    port.read = (buffer, offset, length) => ttyRead(u, state, buffer, offset, length);
     port.write = (buffer) => {
       if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
       const op = ttyWrite(u, buffer).finally(() => {

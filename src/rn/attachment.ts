@@ -44,7 +44,7 @@ export class RnAttachment {
     /** The admission checks a HELLO passes before any crypto; a refusal reason or undefined. */
     private readonly admit: () => AdmitRefusal | undefined,
   ) {
-    this.responder = new AttachResponder({ trust: ctx.trust, signer: ctx.signer, maxFrame: ctx.maxFrame, keepaliveMs: ctx.keepaliveMs });
+    this.responder = new AttachResponder(ctx);
   }
 
   /** A 1-RTT attachment whose key confirmation has not come yet. */
@@ -62,9 +62,8 @@ export class RnAttachment {
     if (refused !== undefined) return { step: 'refuse', code: RefusedCode.OVERLOADED, why: refused };
     if (hello1 === undefined) return { step: 'challenge', frame: encodeFrame(FrameType.HELLO_R, this.responder.onHello(payload)) };
     // The HELLO's checks, and only then its nonce into the strike register.
-    const c = this.ctx;
-    const result = acceptHello1({ trust: c.trust, signer: c.signer, staticPrivate: c.staticPrivate, maxFrame: c.maxFrame, keepaliveMs: c.keepaliveMs }, payload, hello1);
-    const why = c.strikes.take(hello1.nonceEp, hello1.timeEp);
+    const result = acceptHello1(this.ctx, payload, hello1);
+    const why = this.ctx.strikes.take(hello1.nonceEp, hello1.timeEp);
     if (why === 'replay') throw new ProtocolError(ErrorCode.ATTACH_REPLAY, 'attach: a 1-RTT HELLO taken before (replayed)', 'policy');
     if (why !== undefined) return { step: 'refuse', code: RefusedCode.FULL_ATTACH, why };
     this.confirmRecv = result.confirmRecv;

@@ -60,6 +60,13 @@ export const PACKET_THRESHOLD = 3;
 /** Do not start a fragment in the tail of a block when fewer than this many data bytes would fit. */
 export const MIN_FRAGMENT = 512;
 
+/**
+ * The send queue holds at most sendBufferBytes / QUEUED_MESSAGE_MIN_CHARGE messages (65,536 at the
+ * default 2 MiB), whatever their size: sendBufferBytes alone would let a sender of empty messages
+ * queue without end. 2 MiB of 64-byte messages (32,768) stays under the count.
+ */
+export const QUEUED_MESSAGE_MIN_CHARGE = 32;
+
 /** RFC 6298 §2 clock granularity G, in ms. */
 export const CLOCK_GRANULARITY_MS = 1;
 

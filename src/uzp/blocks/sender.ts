@@ -8,7 +8,7 @@
 import { ErrorCode, ProtocolError, type UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
 import type { AckFrame } from './ack.js';
-import { CLOSE_HEADER_LENGTH, FRAME_PING, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
+import { CLOSE_HEADER_LENGTH, FRAME_PING, QUEUED_MESSAGE_MIN_CHARGE, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
 import type { BlockEngineOptions, BlockEngineStats } from './engine-types.js';
 import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
@@ -25,7 +25,10 @@ export class BlockSender implements AckSink {
   readonly rtt: RttEstimator;
   private readonly scratch: Uint8Array;
   private nextAckNumber = 0;
-  private refusedBytes = 0;
+  /** The length of the last message offer() refused (onWritable is owed once it fits), or null. */
+  private refused: number | null = null;
+  /** The queue's bound in messages, besides sendBufferBytes: empty messages cost no bytes. */
+  private readonly maxQueuedMessages: number;
   private pingPending = false;
   private closeCode = 0;
   private closeReason: Uint8Array | undefined;
@@ -43,18 +46,24 @@ export class BlockSender implements AckSink {
     private readonly o: Pick<BlockEngineOptions, 'onWritable'>,
   ) {
     this.scratch = new Uint8Array(l.maxBlockPlaintext);
+    this.maxQueuedMessages = Math.max(1, Math.floor(l.sendBufferBytes / QUEUED_MESSAGE_MIN_CHARGE));
     this.inflight = new InFlight(l.sendWindowBlocks, this);
     this.rtt = new RttEstimator(l.initialRtoMs, l.minRtoMs, l.maxRtoMs, l.ackDelayMs);
   }
 
   /** Queues a checked message; false, queuing nothing, when the send buffer has no room. */
   offer(channel: number, message: Uint8Array, closeChannel: boolean): boolean {
-    if (this.queue.bytes + message.length > this.l.sendBufferBytes) {
-      this.refusedBytes = message.length;
+    if (!this.fits(message.length)) {
+      this.refused = message.length;
       return false;
     }
     this.queue.push(channel, message, closeChannel);
     return true;
+  }
+
+  /** Whether a message of `length` bytes may be queued now. */
+  private fits(length: number): boolean {
+    return this.queue.bytes + length <= this.l.sendBufferBytes && this.queue.messages < this.maxQueuedMessages;
   }
 
   /** Graceful close: a CLOSE frame follows the queued messages. */
@@ -162,8 +171,8 @@ export class BlockSender implements AckSink {
       this.sealer.keys.retain(generation);
       this.inflight.add(sent);
       this.emit(out, block);
-      if (this.refusedBytes > 0 && this.queue.bytes + this.refusedBytes <= this.l.sendBufferBytes) {
-        this.refusedBytes = 0;
+      if (this.refused !== null && this.fits(this.refused)) {
+        this.refused = null;
         this.o.onWritable(); // may queue more: the loop packs it
       }
     }

@@ -159,6 +159,20 @@ describe('BlockEngine: bounds', () => {
     expect(p.a.engine.inspect().queuedBytes).toBe(0);
   });
 
+  it('send buffer: empty messages are bounded too (sendBufferBytes / 32 of them), and onWritable follows', () => {
+    const p = new Pair({ limits: { sendBufferBytes: 320, maxMessageBytes: 100 } });
+    let n = 0;
+    while (n <= 1000 && p.a.engine.send(1, new Uint8Array(0))) n++;
+    expect(n).toBe(10); // without the count bound: every one of them queued, without end
+    expect(p.a.engine.send(2, new Uint8Array(0))).toBe(false);
+    expect(p.a.engine.inspect()).toMatchObject({ queuedBytes: 0, queuedMessages: 10 });
+    expect(p.a.writable).toBe(0);
+    p.a.engine.poll();
+    expect(p.a.writable).toBe(1);
+    expect(p.a.engine.send(2, new Uint8Array(0))).toBe(true);
+    expect(p.run(() => p.b.delivered.length === 11)).toBe(true);
+  });
+
   it('send window: never more than sendWindowBlocks in flight; the rest waits in the queue', () => {
     const p = new Pair({ limits: { sendWindowBlocks: 4, maxBlockPlaintext: 100 } });
     for (let i = 0; i < 20; i++) p.a.engine.send(1, bytes(90, i));

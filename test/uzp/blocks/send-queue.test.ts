@@ -99,11 +99,13 @@ describe('SendQueue', () => {
     expect(r.messages).toEqual(sent);
   });
 
-  it('goes back to a small ring once a burst is drained, and works on', () => {
+  it('cuts its ring back to 4,096 slots once a burst is drained, and works on', () => {
     const q = new SendQueue();
+    const ring = () => (q as unknown as { data: unknown[] }).data.length;
     for (let i = 0; i < 10_000; i++) q.push(1, new Uint8Array(1), false);
+    expect(ring()).toBe(16_384);
     while (q.messages > 0) packOne(q, 64 * 1024);
-    expect((q as unknown as { data: unknown[] }).data.length).toBe(16);
+    expect(ring()).toBe(4096);
     q.push(7, Uint8Array.of(1, 2, 3), true);
     const { frames } = packOne(q, 100);
     expect(frames).toEqual([{ type: 'msg', channel: 7, fin: true, channelClose: true, data: Uint8Array.of(1, 2, 3) }]);

@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../errors.js';
-import { StateError } from '../../lib/errors.js';
+import { CommonCode, StateError } from '../../lib/errors.js';
 
 /** What a channel needs from its session (kept narrow so channels are testable alone). */
 export interface ChannelHost {
@@ -15,6 +15,15 @@ export interface ChannelHost {
 
 /** The second argument of a 'message' listener for a message that came as early data (0-RTT). */
 export const EARLY = Object.freeze({ early: true as const });
+
+/**
+ * What messages() holds for a consumer that has not caught up, in bytes and in messages (empty ones
+ * cost no bytes). The peer's sending is paced by delivery, not by this consumer, so without a
+ * bound a slow loop would let the peer grow our memory; beyond it the iteration fails with
+ * BUFFER_FULL after the messages it holds.
+ */
+export const MESSAGES_HELD_MAX_BYTES = 4 * 1024 * 1024;
+export const MESSAGES_HELD_MAX = 65_536;
 
 export class Channel extends EventEmitter {
   private closedLocal = false;
@@ -77,13 +86,34 @@ export class Channel extends EventEmitter {
     }
   }
 
-  /** Async iteration over incoming messages until the peer closes its half or the session ends. */
+  /**
+   * Async iteration over incoming messages until the peer closes its half or the session ends.
+   * Holds at most MESSAGES_HELD_MAX_BYTES (one message always) and MESSAGES_HELD_MAX messages for
+   * a loop that has not caught up; beyond that it yields what it holds, then throws StateError
+   * BUFFER_FULL, and the messages after it are not kept (a 'message' listener sees them all).
+   */
   async *messages(): AsyncGenerator<Uint8Array> {
-    const queue: Uint8Array[] = [];
+    // A queue read from `head`: shift() would move every held message on each read.
+    let queue: (Uint8Array | undefined)[] = [];
+    let head = 0;
+    let held = 0;
     let done = this.ended;
+    let overflow: StateError | undefined;
     let wake: (() => void) | undefined;
     const onMsg = (m: Uint8Array): void => {
+      const n = queue.length - head;
+      if (n > 0 && (held + m.length > MESSAGES_HELD_MAX_BYTES || n >= MESSAGES_HELD_MAX)) {
+        overflow = new StateError(
+          CommonCode.BUFFER_FULL,
+          `channel ${this.id}: messages() fell ${n} messages (${held} bytes) behind, more than it holds (${MESSAGES_HELD_MAX} messages, ${MESSAGES_HELD_MAX_BYTES} bytes); read faster, or take the 'message' event`,
+        );
+        done = true;
+        this.off('message', onMsg);
+        wake?.();
+        return;
+      }
       queue.push(m);
+      held += m.length;
       wake?.();
     };
     const onEnd = (): void => {
@@ -95,11 +125,18 @@ export class Channel extends EventEmitter {
     this.on('abort', onEnd);
     try {
       for (;;) {
-        const m = queue.shift();
-        if (m !== undefined) {
+        if (head < queue.length) {
+          const m = queue[head]!;
+          queue[head++] = undefined; // the consumer's from here
+          held -= m.length;
+          if (head === queue.length) {
+            queue = [];
+            head = 0;
+          }
           yield m;
           continue;
         }
+        if (overflow !== undefined) throw overflow;
         if (done) return;
         await new Promise<void>((r) => (wake = r));
         wake = undefined;

@@ -193,6 +193,12 @@ export const RN_MAX_PREAUTH = 256;
 export const RN_MAX_LINKS = 10_000;
 /** Stitches one link may take part in; beyond, JOIN_REFUSED(overloaded). */
 export const RN_MAX_STITCHES_PER_LINK = 1024;
+/**
+ * EP side: control frames written behind a full socket (no 'drain' since) before the link is closed.
+ * Data writers stop at a full socket; a control frame answers the RN (PONG, UNSTITCH, REJECT_OFFER)
+ * or leaves on a timer, so an RN that sends and never reads could otherwise grow our write buffer.
+ */
+export const LINK_CONTROL_BACKLOG_MAX = 1024;
 /** Per-link outbound control queue: control is never dropped; overflow closes the slow link. */
 export const RN_CONTROL_QUEUE_MAX = 256;
 /** Per-link outbound data queue, drop-oldest (DERP keeps 32 packets per client). */

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { isCodedError, type CodedError } from '../../lib/errors.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { parseAddress } from './address.js';
-import { DEFAULT_MAX_FRAME_PREAUTH } from './constants.js';
+import { DEFAULT_MAX_FRAME_PREAUTH, LINK_CONTROL_BACKLOG_MAX } from './constants.js';
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, type Frame } from './frame.js';
 
@@ -32,6 +32,8 @@ export class LinkSocket {
   private decoder!: FrameDecoder;
   /** The TCP connection is up (a 1-RTT attempt falls back only on a connection the RN answered on). */
   connected = false;
+  /** Control frames written since the socket last asked to wait for 'drain' (LINK_CONTROL_BACKLOG_MAX). */
+  private controlHeld = 0;
 
   constructor(
     private readonly address: string,
@@ -43,6 +45,19 @@ export class LinkSocket {
   /** Queued until the connection is up (node writes it on connect), corked until the end of this turn. */
   write(b: Uint8Array): boolean {
     return this.writer.write(b);
+  }
+
+  /**
+   * A control frame, written as write() writes, except that an RN that never reads cannot make us
+   * hold them without end: past LINK_CONTROL_BACKLOG_MAX of them behind a full socket, the link fails.
+   */
+  writeControl(b: Uint8Array): boolean {
+    const ok = this.writer.write(b);
+    // Failed once, at the first frame past the bound; the link is being closed after that.
+    if (!ok && ++this.controlHeld === LINK_CONTROL_BACKLOG_MAX + 1) {
+      this.host.failed(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: the RN reads nothing we send (${this.controlHeld} control frames held behind a full socket)`, 'peer'));
+    }
+    return ok;
   }
 
   /** Sends what this turn corked, now. */
@@ -82,9 +97,13 @@ export class LinkSocket {
     this.writer = corkingWriter(socket);
     this.decoder = new FrameDecoder(DEFAULT_MAX_FRAME_PREAUTH, { reuse: true });
     this.connected = false;
+    this.controlHeld = 0;
     const h = this.host;
     socket.on('connect', () => (this.connected = true));
-    socket.on('drain', () => h.drained());
+    socket.on('drain', () => {
+      this.controlHeld = 0;
+      h.drained();
+    });
     socket.on('error', (e) => h.failed(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${this.address}: ${e.message}`, 'peer', { cause: e })));
     // An RN never half-closes a link it keeps: its FIN ('end') means it is gone, and a failover
     // started here is 0.15-0.3 ms ahead of 'close' (which waits for our write side's shutdown).

@@ -67,7 +67,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.attachingJoins = new AttachingJoins({
       early: () => this.initiator.afterAuth(),
       oneRtt: () => this.initiator instanceof Attach1Initiator,
-      writeControl: (send, body) => void this.conn.write(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
+      writeControl: (send, body) => void this.conn.writeControl(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
       sendControl: (m) => void this.sendControl(m),
     });
     this.keepalive = new LinkKeepalive({
@@ -295,7 +295,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   private sendControl(m: ControlMessage): boolean {
     if (this.state !== 'attached') return false;
-    return this.conn.write(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
+    return this.conn.writeControl(encodeFrame(FrameType.CONTROL, this.channel!.send.seal(encodeControl(m), CONTROL_AD)));
   }
 
   /**

@@ -50,6 +50,16 @@ export interface IntakeStats {
   refused: number;
 }
 
+/**
+ * Messages (and their bytes: one message always) a gateway may have waiting behind the one being
+ * stored. A publisher keeps at most 16 windows in flight (MAX_IN_FLIGHT) and answers our requests;
+ * the session paces the gateway by delivery, not by our store, so past these a gateway (a hostile
+ * one, or ours against a stalled store) would grow our memory: the session is closed instead, and
+ * the gateway sends its unreceipted windows again on its next session.
+ */
+export const INTAKE_MAX_WAITING = 64;
+export const INTAKE_MAX_WAITING_BYTES = 16 * 1024 * 1024;
+
 /** Serves the publish channel of one authenticated gateway session under its trust-domain Grant. */
 export function serveIntake(session: Session, sessionGrant: Valid<Grant>, o: IntakeOptions): void {
   let claimed = false;
@@ -70,6 +80,9 @@ class Intake {
   private chain: Promise<void> = Promise.resolve();
   private positions = new Map<string, SlotPosition>();
   private nextRequest = 1;
+  /** Messages in `chain` not yet handled, and their bytes. */
+  private waiting = 0;
+  private waitingBytes = 0;
   private readonly now: () => number;
 
   constructor(
@@ -92,8 +105,27 @@ class Intake {
         this.o.logger.debug({ event: 'intake.bad_message', gateway: this.gw, reason: (e as Error).message }, 'malformed publish message dropped');
         return;
       }
-      this.chain = this.chain.then(() => this.handle(m)).catch((e: unknown) => this.failed(e));
+      if (this.waiting >= INTAKE_MAX_WAITING || (this.waiting > 0 && this.waitingBytes + bytes.length > INTAKE_MAX_WAITING_BYTES)) return this.overrun();
+      const n = bytes.length;
+      this.waiting++;
+      this.waitingBytes += n;
+      this.chain = this.chain
+        .then(() => this.handle(m))
+        .catch((e: unknown) => this.failed(e))
+        .finally(() => {
+          this.waiting--;
+          this.waitingBytes -= n;
+        });
     });
+  }
+
+  private overrun(): void {
+    if (this.session.state === 'closed') return;
+    this.o.logger.error(
+      { event: 'intake.overrun', gateway: this.gw, waiting: this.waiting, bytes: this.waitingBytes },
+      `the gateway sent more than ${INTAKE_MAX_WAITING} messages (${INTAKE_MAX_WAITING_BYTES} bytes) ahead of what was stored; closing the session (the gateway sends unreceipted windows again)`,
+    );
+    this.session.close();
   }
 
   private send(m: PublishMessage): Promise<void> {

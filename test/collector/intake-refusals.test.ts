@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Consents } from '../../src/collector/consents.js';
-import { serveIntake, type IntakeStats } from '../../src/collector/intake.js';
+import { INTAKE_MAX_WAITING, serveIntake, type IntakeStats } from '../../src/collector/intake.js';
 import { receiptSigner } from '../../src/collector/receipts.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
 import { issueDiscoveryGrant } from '../../src/gateway/publisher/issue.js';
@@ -154,5 +154,16 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     await closed;
     expect(await s.store.counts(s.gw.id.cid)).toEqual(new Map([['tty-1', 1]]));
     expect((await s.store.auditLog(s.gw.id.cid)).map((e) => e.event)).toEqual(['grant.accepted', 'grant.expired']);
+  });
+
+  it('a gateway that sends far ahead of a stalled store: the session is closed, not held without end', async () => {
+    const s = await setup();
+    s.announce(s.dg());
+    expect((await s.next()).t).toBe('accepted');
+    // The store stalls: every audit line waits for good, and so does each message behind it.
+    s.store.audit = () => new Promise<void>(() => {});
+    const closed = new Promise<void>((r) => s.gateway.once('close', () => r()));
+    for (let i = 0; i < INTAKE_MAX_WAITING + 10; i++) s.ch.trySend(encodePublish({ t: 'fresh', what: 'catalogue', digest: new Uint8Array(32), at_ms: i }));
+    await closed; // without the bound: every message waits in the collector, and the session stays
   });
 });

@@ -35,6 +35,12 @@ export const RECEIPT_TIMEOUT_MS = 30_000;
  * from 24k to 31k readings/s at 16, and more readings were receipted before the log wrote them.
  */
 export const MAX_IN_FLIGHT = 16;
+/**
+ * Backfill requests (§11.3) waiting to be answered. They are answered one at a time, in order (each
+ * reads up to MAX_WINDOW_ROWS rows from the log and waits for the session's send buffer); a
+ * collector that asks faster than it reads the answers is cut off instead of holding us to it.
+ */
+export const MAX_WAITING_REQUESTS = 64;
 /** How long the collector has to accept or refuse the announcement. */
 export const ANNOUNCE_TIMEOUT_MS = 10_000;
 
@@ -151,8 +157,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       case 'receipt':
         return onReceipt(m.w, m.rc);
       case 'request':
-        void answer(m);
-        return;
+        return request(m);
       case 'revoked':
         return onRevoked(m.rev, m.rc);
       default:
@@ -225,6 +230,28 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
 
   function commitCursor(id: number): void {
     h.log.receipted(h.collector, id, h.collectors());
+  }
+
+  const requests: Extract<PublishMessage, { t: 'request' }>[] = [];
+  let answering = false;
+  function request(m: Extract<PublishMessage, { t: 'request' }>): void {
+    if (requests.length >= MAX_WAITING_REQUESTS) {
+      h.onBadMessage(`more than ${MAX_WAITING_REQUESTS} backfill requests waiting to be answered: closing the session`);
+      session.close();
+      return;
+    }
+    requests.push(m);
+    if (answering) return;
+    answering = true;
+    void (async () => {
+      try {
+        for (let r = requests.shift(); r !== undefined; r = requests.shift()) await answer(r);
+      } catch {
+        session.close(); // the log could not be read: the collector asks again on its next session
+      } finally {
+        answering = false;
+      }
+    })();
   }
 
   /** §11.3: the collector asks for a seq range it is missing; answered from what the log still holds. */

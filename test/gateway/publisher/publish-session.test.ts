@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
 import { rangesOf } from '../../../src/hil/publish-ranges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
-import { runPublishSession, WINDOW_BYTES, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { MAX_WAITING_REQUESTS, runPublishSession, WINDOW_BYTES, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
@@ -177,6 +177,24 @@ describe('publish session, gateway side', () => {
     await t.side.next('announce');
     t.side.send({ t: 'refused', code: 'DISCOVERY_AUDIENCE' });
     expect(await t.run).toBe('refused');
+  });
+
+  it('answers backfill requests one at a time, in order; a collector that piles them up is cut off', async () => {
+    const bad: string[] = [];
+    const s = setup(50, { onBadMessage: (r) => void bad.push(r) });
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    await s.side.next('readings');
+    // A few, answered in the order asked.
+    for (let id = 1; id <= 3; id++) s.side.send({ t: 'request', id, slot: 'tty-1', epoch: 1, first: id, last: id });
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push(((await s.side.next('range')) as { id: number }).id);
+    expect(ids).toEqual([1, 2, 3]);
+    expect(bad).toEqual([]);
+    // Far more than can wait, in one go: the session is closed rather than holding them all.
+    for (let id = 10; id < 10 + MAX_WAITING_REQUESTS + 5; id++) s.side.send({ t: 'request', id, slot: 'tty-1', epoch: 1, first: 0, last: 49 });
+    expect(await s.run).toBe('closed');
+    expect(bad.some((r) => r.includes('backfill requests waiting'))).toBe(true);
   });
 
   it('bounds a window by bytes and passes over a reading too large for any message, reporting it', async () => {

@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { HilDevice, Reading } from '../../src/hil/device.js';
 import { Listeners } from '../../src/hil-devices/readings.js';
-import { ReadingLog, type Durability } from '../../src/gateway/reading-log/reading-log.js';
+import { MAX_PENDING, ReadingLog, type Durability } from '../../src/gateway/reading-log/reading-log.js';
 import { ReadingRecorder, SETTLE_FLUSH_AT } from '../../src/gateway/reading-log/recorder.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -24,7 +24,7 @@ afterEach(() => {
 let n = 0;
 
 /** A device that emits what the test says, and the recorder over a fresh log. */
-function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec: ReadingRecorder; emit: (seq: number) => void; settled: number[]; errors: unknown[]; file: string; committed: () => number } {
+function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec: ReadingRecorder; emit: (seq: number, settles?: boolean) => void; settled: number[]; errors: unknown[]; file: string; committed: () => number } {
   const file = join(dir, `log-${++n}.db`);
   const clock = new FakeClock(0);
   const log = new ReadingLog({ file, durability, batchMs: 200, clock });
@@ -39,7 +39,7 @@ function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec
   const committed = (): number => Number((reader.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
   const isCommitted = (seq: number): boolean => reader.prepare('SELECT 1 FROM readings WHERE slot = ? AND epoch = 7 AND seq = ?').get('net-1', seq) !== undefined;
   const settled: number[] = [];
-  const emit = (seq: number): void =>
+  const emit = (seq: number, settles = true): void =>
     listeners.emit({
       slot: 'net-1',
       device: 'line-1',
@@ -47,11 +47,15 @@ function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec
       seq,
       ts: 1_700_000_000_000 + seq,
       value: { topic: 'plant/line/n', payload: String(seq) },
-      settled: () => {
-        // Durable means committed: another connection sees the row when the settle runs.
-        expect(isCommitted(seq), `reading ${seq} settled before it was committed`).toBe(true);
-        settled.push(seq);
-      },
+      ...(settles
+        ? {
+            settled: () => {
+              // Durable means committed: another connection sees the row when the settle runs.
+              expect(isCommitted(seq), `reading ${seq} settled before it was committed`).toBe(true);
+              settled.push(seq);
+            },
+          }
+        : {}),
     });
   return { clock, log, rec, emit, settled, errors, file, committed };
 }
@@ -130,5 +134,20 @@ describe('ReadingRecorder settles readings once they are durable', () => {
     unlock();
     t.clock.advance(200);
     expect([t.settled.length, t.committed(), t.rec.unsettledCount]).toEqual([SETTLE_FLUSH_AT, SETTLE_FLUSH_AT, 0]);
+  });
+
+  it('batch: past MAX_PENDING (commits not keeping up) the log drops readings nobody waits on, and keeps those whose PUBACK waits', () => {
+    const t = setup('batch');
+    // Five readings whose PUBACK waits, then MAX_PENDING more (QoS 0: nothing waits) before any
+    // commit (the clock stands still), then one more that waits.
+    for (let s = 0; s < 5; s++) t.emit(s);
+    for (let s = 5; s < MAX_PENDING + 5; s++) t.emit(s, false);
+    t.emit(MAX_PENDING + 5);
+    expect([t.settled.length, t.log.stats().pending, t.rec.unsettledCount]).toEqual([0, MAX_PENDING, 6]);
+    t.clock.advance(200);
+    // Each settle checks that its row is on disk (setup). Without the rule the log dropped 0..5, the
+    // oldest, and the commit of the rest settled 0..4 as well: acknowledged to the broker, never stored.
+    expect(t.settled).toEqual([0, 1, 2, 3, 4, MAX_PENDING + 5]);
+    expect([t.committed(), t.rec.unsettledCount, t.rec.unacknowledged]).toEqual([MAX_PENDING, 0, 0]);
   });
 });

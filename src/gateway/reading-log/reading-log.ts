@@ -46,9 +46,13 @@ export { ROW_OVERHEAD_BYTES };
 export const TRIM_EVERY_MS = 5_000;
 /**
  * Readings kept in memory while commits fail (a full or failing card): beyond, the oldest pending
- * reading is dropped and counted, so a dead disk costs readings, never the gateway's memory.
+ * reading nobody waits on is dropped and counted, so a dead disk costs readings, never the
+ * gateway's memory. A reading appended `held` (an MQTT message whose acknowledgement waits for its
+ * commit) goes only when the first HELD_SCAN_MAX pending readings are all held: its broker keeps the
+ * message for us while it is unacknowledged, and its window bounds how many there are.
  */
 export const MAX_PENDING = 100_000;
+export const HELD_SCAN_MAX = 1024;
 /** While receipts come before commits, the commit timer ticks this many times per batchMs. */
 const ELIDE_TICKS = 8;
 
@@ -98,6 +102,7 @@ export class ReadingLog {
   private readonly pendingDropped = new Map<string, number>();
   private readonly commits = new Listeners<[number, number]>('reading log commits');
   private readonly appends = new Listeners<[]>('reading log appends');
+  private readonly drops = new Listeners<[number]>('reading log drops');
   /** Cursor advances not yet committed (receipted()), and the collectors a trim waits for. */
   private readonly receiptedTo = new Map<string, number>();
   private trimFor: readonly string[] = [];
@@ -143,17 +148,36 @@ export class ReadingLog {
     return this.next - 1;
   }
 
-  /** Appends one reading; in `full` mode it is on disk when this returns. A reading already logged is ignored. */
-  append(r: LoggedReading): void {
+  /**
+   * Appends one reading; in `full` mode it is on disk when this returns. A reading already logged is
+   * ignored. `held`: something waits for its commit (see MAX_PENDING).
+   */
+  append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
-    this.pending.push({ ...r, id: this.next++, at: this.clock.now() });
-    if (this.pending.length > MAX_PENDING) {
-      const lost = this.pending.shift()!;
-      this.pendingDropped.set(lost.slot, (this.pendingDropped.get(lost.slot) ?? 0) + 1);
-    }
+    this.pending.push({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
+    if (this.pending.length > MAX_PENDING) this.dropOne();
     this.appends.emit();
     if (this.durability === 'full') return this.flush();
     this.arm();
+  }
+
+  /** MAX_PENDING: the oldest pending reading nobody waits on, or the oldest of all. */
+  private dropOne(): void {
+    let i = 0;
+    while (i < HELD_SCAN_MAX && i < this.pending.length && this.pending[i]!.held === true) i++;
+    if (i === HELD_SCAN_MAX || i === this.pending.length) i = 0;
+    const lost = i === 0 ? this.pending.shift()! : this.pending.splice(i, 1)[0]!;
+    this.pendingDropped.set(lost.slot, (this.pendingDropped.get(lost.slot) ?? 0) + 1);
+    if (lost.held === true) this.drops.emit(lost.id);
+  }
+
+  /**
+   * Called with the row id of each held pending reading dropped by MAX_PENDING (only when the oldest
+   * HELD_SCAN_MAX are all held; the oldest first): it was never stored, so whoever waits for its
+   * commit must not take a later commit for it.
+   */
+  onDropped(cb: (id: number) => void): () => void {
+    return this.drops.on(cb);
   }
 
   /** Called after every append (a publisher waits for enough readings to fill a window). */

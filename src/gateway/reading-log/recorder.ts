@@ -7,7 +7,10 @@
 // waits for it) is settled once it is safe: stored by a commit (in durability full during its own
 // append, whose commit fsyncs; in batch and off by the timed commit that reaches it) or receipted
 // by every collector first (reading-log.ts). A reading whose append threw stays pending in the log
-// and is settled after the commit that finally takes it.
+// and is settled after the commit that finally takes it. The log drops readings that wait to be
+// settled last while its disk fails (MAX_PENDING); one it drops all the same is never settled (its
+// MQTT message stays unacknowledged: the broker keeps it and sends it again on the next
+// connection), rather than settled by a later commit as though it were stored.
 
 import type { HilDevice, Reading, Unsubscribe } from '../../hil/device.js';
 import { Listeners } from '../../hil-devices/readings.js';
@@ -39,8 +42,11 @@ export class ReadingRecorder {
   private readonly offs: Unsubscribe[] = [];
   private readonly next = new Map<string, number>();
   private readonly appended = new Listeners<[string]>('reading log appends');
-  /** `settled` of readings appended and not yet committed, by row id, oldest first. */
-  private unsettled: { readonly id: number; readonly settle: () => void }[] = [];
+  /** `settled` of readings appended and not yet committed, by row id, oldest first, from `head`. */
+  private unsettled: ({ readonly id: number; readonly settle: () => void } | undefined)[] = [];
+  private head = 0;
+  /** Readings the log dropped unstored whose `settled` was therefore never called. */
+  unacknowledged = 0;
   /** Appends and early commits that threw (the readings stayed pending, or the append was refused). */
   errors = 0;
 
@@ -57,12 +63,13 @@ export class ReadingRecorder {
   start(): void {
     // A commit makes every reading up to a row id safe (pending or retried): those waiting settle.
     this.offs.push(this.o.log.onCommit((_added, durableTo) => this.settle(durableTo)));
+    this.offs.push(this.o.log.onDropped((id) => this.forget(id)));
     for (const d of this.o.devices.values()) this.offs.push(d.onReading((r) => this.record(r)));
   }
 
   /** Readings appended whose `settled` waits for a commit. */
   get unsettledCount(): number {
-    return this.unsettled.length;
+    return this.unsettled.length - this.head;
   }
 
   stop(): void {
@@ -89,21 +96,24 @@ export class ReadingRecorder {
     // Queued before append, under the id the append gives it: in durability full the append's own commit settles it.
     if (r.settled !== undefined) this.unsettled.push({ id: this.o.log.nextId, settle: r.settled });
     try {
-      this.o.log.append({
-        slot: r.slot,
-        device: r.device,
-        kind: r.kind,
-        epoch: this.o.epoch,
-        seq: r.seq,
-        ts: r.ts,
-        value: encodeCanonical(r.value, VALUE_CBOR),
-        ...(r.source !== undefined ? { source: JSON.stringify(r.source) } : {}),
-      });
+      this.o.log.append(
+        {
+          slot: r.slot,
+          device: r.device,
+          kind: r.kind,
+          epoch: this.o.epoch,
+          seq: r.seq,
+          ts: r.ts,
+          value: encodeCanonical(r.value, VALUE_CBOR),
+          ...(r.source !== undefined ? { source: JSON.stringify(r.source) } : {}),
+        },
+        r.settled !== undefined,
+      );
     } catch (e) {
       this.errors++;
       this.o.onError(e);
     }
-    if (this.unsettled.length >= SETTLE_FLUSH_AT) this.flushEarly();
+    if (this.unsettledCount >= SETTLE_FLUSH_AT) this.flushEarly();
     this.appended.emit(r.slot);
   }
 
@@ -116,13 +126,35 @@ export class ReadingRecorder {
     }
   }
 
+  /** Readings up to row id `id` were dropped unstored: their `settled` waits no more, and is never called. */
+  private forget(id: number): void {
+    while (this.head < this.unsettled.length && this.unsettled[this.head]!.id <= id) {
+      this.unsettled[this.head++] = undefined;
+      this.unacknowledged++;
+    }
+    this.compact();
+  }
+
+  /** Drops the slots before `head` once they are most of the array (no copy per reading). */
+  private compact(): void {
+    if (this.head === this.unsettled.length) {
+      this.unsettled = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.unsettled.length) {
+      this.unsettled = this.unsettled.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   private settle(durableTo: number): void {
-    let n = 0;
-    while (n < this.unsettled.length && this.unsettled[n]!.id <= durableTo) n++;
-    if (n === 0) return;
-    const due = this.unsettled.slice(0, n);
-    this.unsettled = this.unsettled.slice(n);
-    for (const { settle } of due) {
+    const due: (() => void)[] = [];
+    while (this.head < this.unsettled.length && this.unsettled[this.head]!.id <= durableTo) {
+      due.push(this.unsettled[this.head]!.settle);
+      this.unsettled[this.head++] = undefined;
+    }
+    if (due.length === 0) return;
+    this.compact();
+    for (const settle of due) {
       try {
         settle();
       } catch (e) {

@@ -17,6 +17,8 @@ export interface CommittedReading extends LoggedReading {
 /** A reading appended and not committed yet, with when (the clock's ms). */
 export interface PendingReading extends CommittedReading {
   readonly at: number;
+  /** Something waits for its commit (an MQTT acknowledgement): dropped last (reading-log.ts MAX_PENDING). */
+  readonly held?: true;
 }
 
 /** A position in one slot's readings: the next (epoch, seq) to read. */

@@ -83,6 +83,7 @@ class Intake {
   /** Messages in `chain` not yet handled, and their bytes. */
   private waiting = 0;
   private waitingBytes = 0;
+  private overran = false;
   private readonly now: () => number;
 
   constructor(
@@ -105,6 +106,7 @@ class Intake {
         this.o.logger.debug({ event: 'intake.bad_message', gateway: this.gw, reason: (e as Error).message }, 'malformed publish message dropped');
         return;
       }
+      if (this.overran) return; // the session is closing: nothing more is taken
       if (this.waiting >= INTAKE_MAX_WAITING || (this.waiting > 0 && this.waitingBytes + bytes.length > INTAKE_MAX_WAITING_BYTES)) return this.overrun();
       const n = bytes.length;
       this.waiting++;
@@ -120,7 +122,7 @@ class Intake {
   }
 
   private overrun(): void {
-    if (this.session.state === 'closed') return;
+    this.overran = true;
     this.o.logger.error(
       { event: 'intake.overrun', gateway: this.gw, waiting: this.waiting, bytes: this.waitingBytes },
       `the gateway sent more than ${INTAKE_MAX_WAITING} messages (${INTAKE_MAX_WAITING_BYTES} bytes) ahead of what was stored; closing the session (the gateway sends unreceipted windows again)`,

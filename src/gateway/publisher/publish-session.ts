@@ -234,8 +234,11 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
 
   const requests: Extract<PublishMessage, { t: 'request' }>[] = [];
   let answering = false;
+  let cutOff = false;
   function request(m: Extract<PublishMessage, { t: 'request' }>): void {
+    if (cutOff) return; // closing: what follows is not answered
     if (requests.length >= MAX_WAITING_REQUESTS) {
+      cutOff = true;
       h.onBadMessage(`more than ${MAX_WAITING_REQUESTS} backfill requests waiting to be answered: closing the session`);
       session.close();
       return;

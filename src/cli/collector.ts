@@ -21,6 +21,7 @@ import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { prepareConsole, startConsole, UI_TLS_FLAGS, type ConsoleFlagValues } from './console-serve.js';
+import { logDestination } from '../lib/log-destination.js';
 
 const DB_FLAG = { db: { type: 'string', placeholder: 'FILE|URL', describe: 'the database: a SQLite file, or postgres://user@host:port/db (overrides the config\'s "db")' } } as const;
 
@@ -29,7 +30,7 @@ interface UiOptions extends ConsoleFlagValues {
 }
 
 async function run(configFile: string, db: string | undefined, level: string, ui: UiOptions): Promise<number> {
-  const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+  const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1, 'collector log'));
   const config = loadCollectorConfig(configFile);
   // The console's address and files are checked before anything is opened.
   const prepared = ui.ui !== undefined ? prepareConsole(ui.ui, '--ui', ui, false) : undefined;

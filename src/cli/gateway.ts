@@ -14,6 +14,7 @@ import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
 import { defineCommand } from './define.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
+import { logDestination } from '../lib/log-destination.js';
 
 /** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
 const ENROLLMENT_POLL_MS = 3000;
@@ -61,7 +62,7 @@ async function waitUntilEnrolled(configFile: string, boardsDir: string | undefin
 export async function runGateway(o: GatewayRun): Promise<number> {
   // Before the start-up work (the bundle measurement, the first attachments), where it would grow.
   capYoungGeneration();
-  const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+  const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1, 'gateway log'));
   if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, o.boardsDir, log))) return 0;
   const config = loadGatewayConfig(o.configFile, o.boardsDir !== undefined ? { boardsDir: o.boardsDir } : {});
   const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;

@@ -23,6 +23,7 @@ import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
+import { logDestination } from '../lib/log-destination.js';
 
 /** A malformed --listen is a usage error (exit 2), not a configuration file problem. */
 function listenAddress(s: string): HostPort {
@@ -106,7 +107,7 @@ export const command = defineCommand({
     const anchor = loadTrustAnchor(provider, trustFile);
     const identity = loadKeyFile(provider, keyFile);
     const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
-    const log = pino({ level, base: { cmd: 'rn' } }, pino.destination({ dest: 2, sync: true }));
+    const log = pino({ level, base: { cmd: 'rn' } }, logDestination(2, 'rn log'));
     const revocations = flags.revocations;
     if (revocations !== undefined) trust.setRevocation(readArtefactFile(revocations));
     const rnSetFile = flags['rn-set'];

@@ -39,6 +39,7 @@ import { openReadingLog } from './reading-log/open.js';
 import { ReadingRecorder } from './reading-log/recorder.js';
 import { Publishers } from './publisher/publishers.js';
 import { StatusReporter } from './status-reporter.js';
+import { logDestination } from '../lib/log-destination.js';
 
 interface GatewayOptions {
   readonly provider?: CryptoProvider;
@@ -177,5 +178,5 @@ function auditDestination(file: string): pino.DestinationStream {
   } catch (e) {
     throw new LocalError(CommonCode.CONFIG_INVALID, `audit log ${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix "audit.file" in the config, or drop it to log audit lines to stdout`);
   }
-  return pino.destination({ fd });
+  return logDestination(fd, `audit log ${file}`);
 }

@@ -4,6 +4,7 @@
 // unit 2 on boiler-1 last night, under which Grant" without reading any traffic.
 
 import { pino, type Logger } from 'pino';
+import { logDestination } from '../../lib/log-destination.js';
 import { toHex } from '../../uzp/bytes.js';
 
 export interface AuditContext {
@@ -30,7 +31,7 @@ export class AuditLog {
 
   /** An audit log writing JSON lines to a destination (default stdout), with the `audit` marker. */
   static create(destination?: pino.DestinationStream): AuditLog {
-    const base = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, destination);
+    const base = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, destination ?? logDestination(1, 'audit lines on stdout'));
     return new AuditLog(base.child({ audit: true }));
   }
 

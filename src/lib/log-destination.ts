@@ -1,0 +1,29 @@
+// Where JSON log lines go (pino destinations), written so that a failing write does not end the
+// process. pino's destination re-emits a write error (anything but EPIPE) as an 'error' event with
+// no listener left, and Node ends a process on an 'error' nobody listens to: a full SD card under
+// the audit file, or under a journal-less stdout redirected to a file, would have stopped a gateway
+// that otherwise rides out a full disk (the reading log retries its commits). Here the error is
+// counted and said once on stderr; lines written meanwhile are lost, as on any full disk.
+
+import { pino } from 'pino';
+
+/**
+ * A synchronous pino destination for a file descriptor or path, with a listener for its write
+ * errors (`what` names it on stderr, once). Synchronous: an asynchronous one keeps what it could not
+ * write, and pino's exit handler then retries it at exit without end (measured on /dev/full: the
+ * process never ends), so a service with a full disk could not stop.
+ */
+export function logDestination(dest: number | string, what: string): pino.DestinationStream {
+  const d = pino.destination({ dest, sync: true });
+  let said = false;
+  d.on('error', (e: NodeJS.ErrnoException) => {
+    if (said) return;
+    said = true;
+    try {
+      process.stderr.write(`uzpgw: ${what}: a write failed (${e.code ?? e.message}); lines are lost until writes work again\n`);
+    } catch {
+      // stderr itself may be the failing file: nothing more to say
+    }
+  });
+  return d;
+}

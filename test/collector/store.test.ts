@@ -372,6 +372,28 @@ describe.skipIf(pgSkip !== undefined)('PostgresStore', () => {
     }
   });
 
+  it("a checked-out connection that errors (the server killed it) does not crash the process", async () => {
+    const url = await cluster!.createDatabase();
+    const s = await open(url);
+    // pg emits 'error' on a client the pool has handed out when its connection ends (a server
+    // restart, an admin's pg_terminate_backend); pg-pool listens only while a client is idle, so
+    // without the store's own listener that 'error' is an uncaught exception (vitest fails the run).
+    // Emitted here as pg would, on the client an insert's transaction holds (its BEGIN in flight).
+    const pool = (s as unknown as { pool: { connect: () => Promise<{ emit: (e: string, x: Error) => boolean }> } }).pool;
+    const connect = pool.connect.bind(pool);
+    let heard: boolean | undefined;
+    pool.connect = async () => {
+      const c = await connect();
+      setImmediate(() => (heard = c.emit('error', new Error('terminating connection due to administrator command'))));
+      return c;
+    };
+    expect(await s.insert([r({ seq: 1 })])).toEqual({ inserted: 1, duplicates: 0 });
+    expect(heard).toBe(true);
+    pool.connect = connect;
+    // The client was released as broken: the next insert takes a fresh connection.
+    expect(await s.insert([r({ seq: 2 })])).toEqual({ inserted: 1, duplicates: 0 });
+  });
+
   it('a database that does not exist: STORE_REFUSED saying what to check', async () => {
     const c = await pgCluster();
     await expect(openStore(`postgres://uzp@127.0.0.1:${c.port}/no_such_db`)).rejects.toMatchObject({

@@ -72,9 +72,12 @@ export class PostgresStore implements ReadingStore {
     const store = new PostgresStore(target, pool);
     try {
       const c = await pool.connect();
+      const onError = (): void => {}; // as in transaction(): the statement fails on its own
+      c.on('error', onError);
       try {
         await c.query(SCHEMA);
       } finally {
+        c.off('error', onError);
         c.release(true); // a failed multi-statement may leave the transaction open: never reuse it
       }
     } catch (e) {
@@ -228,6 +231,11 @@ export class PostgresStore implements ReadingStore {
         throw this.fail(what, e);
       }
       let broken = false;
+      // A connection that dies while checked out emits 'error' on the client (the pool listens only
+      // to idle ones): without a listener that is an uncaught exception. The query in flight fails
+      // on its own; the connection is not reused.
+      const onError = (): void => void (broken = true);
+      c.on('error', onError);
       try {
         await c.query('BEGIN; SET LOCAL synchronous_commit = on');
         const out = await f(c);
@@ -238,6 +246,7 @@ export class PostgresStore implements ReadingStore {
         if (attempt < ATTEMPTS && e instanceof pg.DatabaseError && RETRYABLE.has(e.code ?? '')) continue;
         throw this.fail(what, e);
       } finally {
+        c.off('error', onError);
         c.release(broken);
       }
     }

@@ -91,7 +91,10 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
   });
   let announced = false;
   return new Promise((resolve, reject) => {
-    socat.once('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
+    // 'on', not 'once': a child process may emit 'error' again (a failed kill), and one nobody hears ends us.
+    socat.on('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
+    // socat gone (killed, its PTY torn down) while the gateway still sends: EPIPE here, and 'exit' says the rest.
+    socat.stdin.on('error', () => undefined);
     // socat creates the link a moment after it starts: announce the PTY only once it can be opened.
     socat.once('spawn', () => {
       const deadline = Date.now() + PTY_READY_MS;

@@ -49,4 +49,24 @@ describe('connect modes', () => {
     const denied = await errorOf(servePty(slot, '/proc/uzp-test-tty', capture().io));
     expect(denied.message).toMatch(/--pty \/proc\/uzp-test-tty: socat could not create it \(exit [1-9]\d*\)/);
   });
+
+  it('--pty: socat killed while the gateway still sends: the command ends, it does not crash on EPIPE', async () => {
+    const slot = new EventEmitter() as unknown as SlotChannel;
+    const c = capture();
+    const served = servePty(slot, join(dir, 'tty-epipe'), c.io);
+    for (let i = 0; !c.out().includes('"pty"'); i++) {
+      if (i > 500) throw new Error(`no pty announced; stderr: ${c.err()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const { pid } = JSON.parse(c.out().trim().split('\n')[0]!) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    // Bytes from the gateway keep coming while socat is gone: its stdin answers EPIPE.
+    const chunk = new Uint8Array(64 * 1024);
+    const pump = setInterval(() => (slot as unknown as EventEmitter).emit('data', chunk), 1);
+    try {
+      expect([0, 1]).toContain(await served);
+    } finally {
+      clearInterval(pump);
+    }
+  });
 });

@@ -3,15 +3,15 @@
 // no listener left, and Node ends a process on an 'error' nobody listens to: a full SD card under
 // the audit file, or under a journal-less stdout redirected to a file, would have stopped a gateway
 // that otherwise rides out a full disk (the reading log retries its commits). Here the error is
-// counted and said once on stderr; lines written meanwhile are lost, as on any full disk.
+// said once on stderr; lines written meanwhile are lost, as on any full disk.
 
 import { pino } from 'pino';
 
 /**
  * A synchronous pino destination for a file descriptor or path, with a listener for its write
- * errors (`what` names it on stderr, once). Synchronous: an asynchronous one keeps what it could not
- * write, and pino's exit handler then retries it at exit without end (measured on /dev/full: the
- * process never ends), so a service with a full disk could not stop.
+ * errors (`what` names it on stderr, once). Synchronous: with an asynchronous one writing to
+ * /dev/full, a process that had logged never exited (measured, with and without a listener), so a
+ * service on a full disk could not have been stopped cleanly.
  */
 export function logDestination(dest: number | string, what: string): pino.DestinationStream {
   const d = pino.destination({ dest, sync: true });

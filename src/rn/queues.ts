@@ -5,6 +5,7 @@
 // Frames go to the socket only while it does not ask for drain, so memory per link is bounded
 // by the two caps plus one socket high-water mark.
 
+import { Ring } from '../lib/ring.js';
 import { concat } from '../uzp/bytes.js';
 
 export interface Sink {
@@ -18,42 +19,9 @@ export interface QueueLimits {
   readonly dataMaxBytes: number;
 }
 
-/** Minimal FIFO ring (Array#shift is O(n)). */
-class Ring {
-  private items: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(16);
-  private head = 0;
-  length = 0;
-
-  push(x: Uint8Array): void {
-    if (this.length === this.items.length) {
-      const next = new Array<Uint8Array | undefined>(this.items.length * 2);
-      for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) % this.items.length];
-      this.items = next;
-      this.head = 0;
-    }
-    this.items[(this.head + this.length) % this.items.length] = x;
-    this.length++;
-  }
-
-  shift(): Uint8Array | undefined {
-    if (this.length === 0) return undefined;
-    const x = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) % this.items.length;
-    this.length--;
-    return x;
-  }
-
-  clear(): void {
-    this.items = new Array<Uint8Array | undefined>(16);
-    this.head = 0;
-    this.length = 0;
-  }
-}
-
 export class OutboundQueue {
-  private readonly control = new Ring();
-  private readonly data = new Ring();
+  private readonly control = new Ring<Uint8Array>();
+  private readonly data = new Ring<Uint8Array>();
   private dataBytes = 0;
   private blocked = false;
   private relievedCbs: (() => void)[] = [];

@@ -28,9 +28,10 @@ import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
+import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
-import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type PendingReading, type RawRow } from './rows.js';
+import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type RawRow } from './rows.js';
 export type { CommittedReading, LoggedReading, LogPosition };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
@@ -44,15 +45,7 @@ export { ROW_OVERHEAD_BYTES };
  * new readings, else at most this late: a delete is a write too, and a card prefers fewer, larger ones.
  */
 export const TRIM_EVERY_MS = 5_000;
-/**
- * Readings kept in memory while commits fail (a full or failing card): beyond, the oldest pending
- * reading nobody waits on is dropped and counted, so a dead disk costs readings, never the
- * gateway's memory. A reading appended `held` (an MQTT message whose acknowledgement waits for its
- * commit) goes only when the first HELD_SCAN_MAX pending readings are all held: its broker keeps the
- * message for us while it is unacknowledged, and its window bounds how many there are.
- */
-export const MAX_PENDING = 100_000;
-export const HELD_SCAN_MAX = 1024;
+export { HELD_SCAN_MAX, MAX_PENDING } from './pending.js';
 /** While receipts come before commits, the commit timer ticks this many times per batchMs. */
 const ELIDE_TICKS = 8;
 
@@ -90,19 +83,16 @@ export class ReadingLog {
   private readonly batchMs: number;
   private readonly maxBytes: number;
   private readonly receipts: boolean;
-  /** Appended, not committed, in row id order (which is append order). */
-  private pending: PendingReading[] = [];
+  /** Appended, not committed. */
+  private readonly pending = new PendingBatch();
   private cancelFlush: (() => void) | undefined;
   private bytes: number;
   private rows: number;
   /** The row id the next append gets: above every id ever stored or receipted, so no id is reused for a stored row. */
   private next: number;
   private closed = false;
-  /** Pending readings dropped by MAX_PENDING (in memory: the disk was failing), per slot. */
-  private readonly pendingDropped = new Map<string, number>();
   private readonly commits = new Listeners<[number, number]>('reading log commits');
   private readonly appends = new Listeners<[]>('reading log appends');
-  private readonly drops = new Listeners<[number]>('reading log drops');
   /** Cursor advances not yet committed (receipted()), and the collectors a trim waits for. */
   private readonly receiptedTo = new Map<string, number>();
   private trimFor: readonly string[] = [];
@@ -154,30 +144,15 @@ export class ReadingLog {
    */
   append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
-    this.pending.push({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
-    if (this.pending.length > MAX_PENDING) this.dropOne();
+    this.pending.add({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
     this.appends.emit();
     if (this.durability === 'full') return this.flush();
     this.arm();
   }
 
-  /** MAX_PENDING: the oldest pending reading nobody waits on, or the oldest of all. */
-  private dropOne(): void {
-    let i = 0;
-    while (i < HELD_SCAN_MAX && i < this.pending.length && this.pending[i]!.held === true) i++;
-    if (i === HELD_SCAN_MAX || i === this.pending.length) i = 0;
-    const lost = i === 0 ? this.pending.shift()! : this.pending.splice(i, 1)[0]!;
-    this.pendingDropped.set(lost.slot, (this.pendingDropped.get(lost.slot) ?? 0) + 1);
-    if (lost.held === true) this.drops.emit(lost.id);
-  }
-
-  /**
-   * Called with the row id of each held pending reading dropped by MAX_PENDING (only when the oldest
-   * HELD_SCAN_MAX are all held; the oldest first): it was never stored, so whoever waits for its
-   * commit must not take a later commit for it.
-   */
+  /** Held readings dropped unstored (PendingBatch.onDropped). */
   onDropped(cb: (id: number) => void): () => void {
-    return this.drops.on(cb);
+    return this.pending.onDropped(cb);
   }
 
   /** Called after every append (a publisher waits for enough readings to fill a window). */
@@ -198,7 +173,7 @@ export class ReadingLog {
    */
   private arm(failed = false): void {
     if (this.closed || this.cancelFlush !== undefined) return;
-    const oldest = this.pending[0];
+    const oldest = this.pending.readings[0];
     // After a failed commit (a full or locked disk) the next try is a whole batchMs away, not at once.
     const ms = failed ? this.batchMs : Math.min(this.eliding() ? this.batchMs / ELIDE_TICKS : this.batchMs, oldest === undefined ? Infinity : Math.max(0, oldest.at + this.batchMs - this.clock.now()));
     this.cancelFlush = this.clock.setTimeout(() => {
@@ -244,8 +219,9 @@ export class ReadingLog {
     const floor = this.receiptFloor();
     // Due: old enough to be written, or receipted already (safe: no need to keep it in memory).
     let due = 0;
-    while (due < this.pending.length && (this.pending[due]!.at <= cutoff || this.pending[due]!.id <= floor)) due++;
-    const batch = this.pending.slice(0, due);
+    const pending = this.pending.readings;
+    while (due < pending.length && (pending[due]!.at <= cutoff || pending[due]!.id <= floor)) due++;
+    const batch = pending.slice(0, due);
     const write = batch.filter((r) => r.id > floor);
     const elided = due - write.length;
     const cursors = [...this.receiptedTo];
@@ -254,7 +230,7 @@ export class ReadingLog {
     const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
     if (write.length === 0 && !trimDue) {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
-      this.pending = this.pending.slice(due);
+      this.pending.removeFirst(due);
       this.elided += elided;
       if (due > 0) this.commits.emit(0, batch[due - 1]!.id);
       return;
@@ -285,7 +261,7 @@ export class ReadingLog {
       // disk or a locked file is usually transient; the bound on pending is MAX_PENDING).
       throw e;
     }
-    this.pending = this.pending.slice(due);
+    this.pending.removeFirst(due);
     this.elided = 0;
     if (trimDue) {
       this.lastTrimAt = now;
@@ -327,7 +303,7 @@ export class ReadingLog {
       .all(slot, from.epoch, from.epoch, from.seq, limit) as unknown as RawRow[]).map(fromRow);
     if (rows.length >= limit) return rows;
     const last = rows.at(-1);
-    for (const r of this.pending) {
+    for (const r of this.pending.readings) {
       if (rows.length >= limit) break;
       if (r.slot !== slot || before(r, from) || (last !== undefined && !before(last, r))) continue;
       rows.push(logged(r));
@@ -341,7 +317,7 @@ export class ReadingLog {
     const rows = this.db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as (RawRow & { id: number })[];
     const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
     // Pending ids are above every committed one (commits take the oldest first).
-    for (const r of this.pending) {
+    for (const r of this.pending.readings) {
       if (out.length >= limit) break;
       if (r.id > afterId) out.push(withId(r));
     }
@@ -355,7 +331,7 @@ export class ReadingLog {
       .prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY id LIMIT ?')
       .all(slot, epoch, first, last, limit) as unknown as (RawRow & { id: number })[];
     const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
-    for (const r of this.pending) {
+    for (const r of this.pending.readings) {
       if (out.length >= limit) break;
       if (r.slot === slot && r.epoch === epoch && r.seq >= first && r.seq <= last) out.push(withId(r));
     }
@@ -391,14 +367,14 @@ export class ReadingLog {
     if (this.closed) return 0;
     const at = this.cursor(collector);
     const row = this.db.prepare('SELECT count(*) AS n FROM readings WHERE id > ?').get(at) as { n: number };
-    return Number(row.n) + this.pending.filter((r) => r.id > at).length;
+    return Number(row.n) + this.pending.readings.filter((r) => r.id > at).length;
   }
 
   stats(): ReadingLogStats {
     const dropped: Record<string, number> = {};
     if (this.closed) return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: 0 };
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
-    for (const [slot, n] of this.pendingDropped) dropped[slot] = (dropped[slot] ?? 0) + n;
+    for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
     return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided };
   }

@@ -14,6 +14,7 @@
 
 import type { HilDevice, Reading, Unsubscribe } from '../../hil/device.js';
 import { Listeners } from '../../hil-devices/readings.js';
+import { Ring } from '../../lib/ring.js';
 import { encodeCanonical } from '../../uzp/cbor.js';
 import type { LoggedReading, LogPosition, ReadingLog } from './reading-log.js';
 
@@ -42,9 +43,8 @@ export class ReadingRecorder {
   private readonly offs: Unsubscribe[] = [];
   private readonly next = new Map<string, number>();
   private readonly appended = new Listeners<[string]>('reading log appends');
-  /** `settled` of readings appended and not yet committed, by row id, oldest first, from `head`. */
-  private unsettled: ({ readonly id: number; readonly settle: () => void } | undefined)[] = [];
-  private head = 0;
+  /** `settled` of readings appended and not yet committed, by row id, oldest first. */
+  private readonly unsettled = new Ring<{ readonly id: number; readonly settle: () => void }>();
   /** Readings the log dropped unstored whose `settled` was therefore never called. */
   unacknowledged = 0;
   /** Appends and early commits that threw (the readings stayed pending, or the append was refused). */
@@ -69,7 +69,7 @@ export class ReadingRecorder {
 
   /** Readings appended whose `settled` waits for a commit. */
   get unsettledCount(): number {
-    return this.unsettled.length - this.head;
+    return this.unsettled.length;
   }
 
   stop(): void {
@@ -128,32 +128,15 @@ export class ReadingRecorder {
 
   /** Readings up to row id `id` were dropped unstored: their `settled` waits no more, and is never called. */
   private forget(id: number): void {
-    while (this.head < this.unsettled.length && this.unsettled[this.head]!.id <= id) {
-      this.unsettled[this.head++] = undefined;
+    while ((this.unsettled.peek()?.id ?? Infinity) <= id) {
+      this.unsettled.shift();
       this.unacknowledged++;
-    }
-    this.compact();
-  }
-
-  /** Drops the slots before `head` once they are most of the array (no copy per reading). */
-  private compact(): void {
-    if (this.head === this.unsettled.length) {
-      this.unsettled = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.unsettled.length) {
-      this.unsettled = this.unsettled.slice(this.head);
-      this.head = 0;
     }
   }
 
   private settle(durableTo: number): void {
     const due: (() => void)[] = [];
-    while (this.head < this.unsettled.length && this.unsettled[this.head]!.id <= durableTo) {
-      due.push(this.unsettled[this.head]!.settle);
-      this.unsettled[this.head++] = undefined;
-    }
-    if (due.length === 0) return;
-    this.compact();
+    while ((this.unsettled.peek()?.id ?? Infinity) <= durableTo) due.push(this.unsettled.shift()!.settle);
     for (const settle of due) {
       try {
         settle();

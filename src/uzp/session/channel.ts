@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../errors.js';
 import { CommonCode, StateError } from '../../lib/errors.js';
+import { Ring } from '../../lib/ring.js';
 
 /** What a channel needs from its session (kept narrow so channels are testable alone). */
 export interface ChannelHost {
@@ -93,15 +94,13 @@ export class Channel extends EventEmitter {
    * BUFFER_FULL, and the messages after it are not kept (a 'message' listener sees them all).
    */
   async *messages(): AsyncGenerator<Uint8Array> {
-    // A queue read from `head`: shift() would move every held message on each read.
-    let queue: (Uint8Array | undefined)[] = [];
-    let head = 0;
+    const queue = new Ring<Uint8Array>();
     let held = 0;
     let done = this.ended;
     let overflow: StateError | undefined;
     let wake: (() => void) | undefined;
     const onMsg = (m: Uint8Array): void => {
-      const n = queue.length - head;
+      const n = queue.length;
       if (n > 0 && (held + m.length > MESSAGES_HELD_MAX_BYTES || n >= MESSAGES_HELD_MAX)) {
         overflow = new StateError(
           CommonCode.BUFFER_FULL,
@@ -125,14 +124,9 @@ export class Channel extends EventEmitter {
     this.on('abort', onEnd);
     try {
       for (;;) {
-        if (head < queue.length) {
-          const m = queue[head]!;
-          queue[head++] = undefined; // the consumer's from here
+        const m = queue.shift();
+        if (m !== undefined) {
           held -= m.length;
-          if (head === queue.length) {
-            queue = [];
-            head = 0;
-          }
           yield m;
           continue;
         }

@@ -62,9 +62,20 @@ function route() {
   return show(fleetView());
 }
 
-/** Replaces the view's content; null and false children are skipped. */
+/**
+ * Replaces the view's content; null and false children are skipped. A re-render replaces every
+ * element, so focus inside the view would fall back to <body> on each update (a keyboard user
+ * thrown out of the page once a second): it goes back to the same link, or else to the heading.
+ */
 function setView(...children) {
+  const had = document.activeElement;
+  const inView = had !== null && had !== view && view.contains(had);
+  const href = inView ? had.getAttribute('href') : null;
   view.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  if (!inView) return;
+  const same = href ? [...view.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href) : undefined;
+  if (same) same.focus();
+  else focusHeading(true);
 }
 
 async function show(v) {
@@ -74,6 +85,7 @@ async function show(v) {
     await v.render(true);
   } catch (e) {
     setView(h('h1', { text: 'Could not load this view' }), h('p', { text: e.message }));
+    focusHeading(true); // and the view that loads later keeps it there (setView)
   }
 }
 

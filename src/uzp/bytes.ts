@@ -21,12 +21,38 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Constant-time equality for equal-length inputs (length itself is not secret). */
+/**
+ * Views smaller than this are left to the garbage collector by freeNow(): small typed arrays live in
+ * V8's heap, where asking for their buffer would move them out of it.
+ */
+export const FREE_NOW_MIN_BYTES = 4096;
+
+/**
+ * Gives the memory under `view` back to the allocator now instead of at V8's next full collection,
+ * when `view` spans an ArrayBuffer of its own (as node:crypto's cipher output does) of at least
+ * FREE_NOW_MIN_BYTES; otherwise does nothing. Every view of that buffer reads as empty afterwards,
+ * so only its sole owner may call this, once nothing will read those bytes again.
+ *
+ * Why: V8 counts ArrayBuffer memory towards its heap limits, and memory that dies between full
+ * collections piles up to them. A sender that sealed a 64 KiB block per 64 KiB sent (one cipher output
+ * each) ran a full collection every 50-70 ms under load (43 in 1.1 GB) and re-faulted the pages the
+ * allocator had given back; freeing each block's ciphertext once acknowledged left 1 (docs/BENCH.md,
+ * fifteenth stop). A runtime without ArrayBuffer.prototype.transfer (Node 20) keeps the old behaviour.
+ */
+export function freeNow(view: Uint8Array): void {
+  if (view.byteLength < FREE_NOW_MIN_BYTES || view.byteOffset !== 0) return;
+  const ab = view.buffer as ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer };
+  if (view.byteLength !== ab.byteLength || typeof ab.transfer !== 'function' || !(ab instanceof ArrayBuffer)) return;
+  ab.transfer(0);
+}
+
 /** `b` itself when it is a Uint8Array of exactly `n` bytes; a RangeError naming `what` otherwise (encoders' input checks). */
 export function fixedLength(b: Uint8Array, n: number, what: string): Uint8Array {
   if (!(b instanceof Uint8Array) || b.length !== n) throw new RangeError(`${what}: expected ${n} bytes, got ${(b as Uint8Array | undefined)?.length}`);
   return b;
 }
+
+/** Constant-time equality for equal-length inputs (length itself is not secret). */
 
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

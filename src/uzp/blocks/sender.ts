@@ -14,7 +14,7 @@ import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
 import type { BlockLimits } from './limits.js';
 import type { SealedBlock } from './protect.js';
-import { totalLength } from '../bytes.js';
+import { freeNow, totalLength } from '../bytes.js';
 import { RttEstimator } from './rtt.js';
 import type { BlockSealer } from './sealer.js';
 import { SendQueue } from './send-queue.js';
@@ -223,6 +223,10 @@ export class BlockSender implements AckSink {
     const keys = this.sealer.keys;
     keys.release(b.generation);
     if (b.firstGeneration === keys.current.generation) keys.confirmed = true;
+    // Sent once and acknowledged: the link wrote it (the peer has it) and nothing sends it again,
+    // so its ciphertext's memory goes back now rather than at a full collection (bytes.ts freeNow).
+    // A retransmitted block may still sit in a socket's queue: it is left to the collector.
+    if (!b.retransmitted) for (const piece of b.block) freeNow(piece);
   }
 
   /** The peer's ACK frame (authenticated and decoded). */

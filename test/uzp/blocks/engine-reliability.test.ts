@@ -9,6 +9,30 @@ import { encodeAck as encodeAckFrame } from '../../../src/uzp/blocks/ack.js';
 import { AD_CONTEXT, Pair, SECRET_R2I, bytes } from './harness.js';
 import { StateError } from '../../../src/lib/errors.js';
 describe('BlockEngine: retransmission', () => {
+  it("gives a block's ciphertext back once it is acknowledged, unless it was retransmitted (bytes.ts freeNow)", () => {
+    const p = new Pair({ limits: { maxBlockPlaintext: 8192, initialRtoMs: 300 } });
+    // Sent once and acknowledged: its ciphertext's memory is freed at the ack.
+    p.a.engine.send(1, bytes(6000, 1));
+    const [once] = p.a.engine.pollPieces();
+    const ct = once![1]!;
+    expect(ct.byteLength).toBeGreaterThan(6000);
+    p.b.engine.receive(joinBlock(once!));
+    expect(p.run(() => p.a.engine.inspect().inFlightBlocks === 0)).toBe(true);
+    expect(p.b.delivered.map((d) => d.data)).toEqual([bytes(6000, 1)]);
+    expect(ct.byteLength).toBe(0);
+    // Lost, then retransmitted as the same pieces: a socket may still hold them, so they are kept.
+    p.a.engine.send(1, bytes(6000, 2));
+    const [lost] = p.a.engine.pollPieces();
+    p.clock.t += 300;
+    const [again] = p.a.engine.pollPieces();
+    expect(again![1]).toBe(lost![1]);
+    p.b.engine.receive(joinBlock(again!));
+    expect(p.run(() => p.a.engine.inspect().inFlightBlocks === 0)).toBe(true);
+    expect(p.b.delivered.map((d) => d.data)).toEqual([bytes(6000, 1), bytes(6000, 2)]);
+    expect(lost![1]!.byteLength).toBeGreaterThan(6000);
+    expect(p.a.engine.stats.retransmits).toBe(1);
+  });
+
   it('RTO doubles on each expiry (from initialRtoMs) up to maxRtoMs, then fails with LINK_TIMEOUT after maxRetransmits', () => {
     const p = new Pair({ limitsA: { initialRtoMs: 300, maxRtoMs: 2000, maxRetransmits: 6 } });
     p.tap = (from) => from !== p.a; // everything A sends is lost

@@ -12,8 +12,15 @@ import { DEFAULT_MAX_FRAME_PREAUTH, LINK_CONTROL_BACKLOG_MAX } from './constants
 import { corkingWriter, type Writer } from './cork.js';
 import { FrameDecoder, type Frame } from './frame.js';
 
-/** The socket's one read buffer (libuv's default read size for a stream). */
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * The socket's one read buffer. Four 64 KiB blocks' worth, not libuv's 64 KiB default: a RELAY frame
+ * of a full block is a little over 64 KiB, so with 64 KiB reads nearly every one spanned two reads and
+ * was copied whole into the decoder's assembly buffer; with 256 KiB reads three in four arrive whole
+ * and are opened in place. The receiver of e2e-throughput went from 1.84-2.21 to 1.49-1.70 ms of CPU
+ * per MB (docs/BENCH.md, fifteenth stop). Pages the kernel never fills are never touched: a link
+ * carrying small frames stays resident at what it reads.
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 interface LinkSocketHost {
   /** Every frame, in order; a throw ends the connection through `failed`. */

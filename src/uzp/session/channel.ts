@@ -80,7 +80,11 @@ export class Channel extends EventEmitter {
    */
   deliver(message: Uint8Array, remoteClosed: boolean, early = false): void {
     // An empty message carrying the close flag only signals the end of the peer's half.
-    if (message.length > 0 || !remoteClosed) this.emit('message', message, early ? EARLY : undefined);
+    if (message.length > 0 || !remoteClosed) {
+      // Two calls rather than one with an undefined argument: emit's rest array is one element shorter.
+      if (early) this.emit('message', message, EARLY);
+      else this.emit('message', message);
+    }
     if (remoteClosed && !this.closedRemote) {
       this.closedRemote = true;
       this.emit('end');

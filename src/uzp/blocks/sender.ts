@@ -8,7 +8,7 @@
 import { ErrorCode, ProtocolError, type UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
 import type { AckFrame } from './ack.js';
-import { CLOSE_HEADER_LENGTH, FRAME_PING, QUEUED_MESSAGE_MIN_CHARGE, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
+import { CLOSE_HEADER_LENGTH, FRAME_PING, MSG_HEADER_LENGTH, QUEUED_MESSAGE_MIN_CHARGE, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
 import type { BlockEngineOptions, BlockEngineStats } from './engine-types.js';
 import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
@@ -19,11 +19,19 @@ import { RttEstimator } from './rtt.js';
 import type { BlockSealer } from './sealer.js';
 import { SendQueue } from './send-queue.js';
 
+/** First size of the block scratch; it grows to what waits, at least doubling (BlockSender.growScratch). */
+const SCRATCH_MIN_BYTES = 1024;
+
 export class BlockSender implements AckSink {
   readonly queue = new SendQueue();
   readonly inflight: InFlight;
   readonly rtt: RttEstimator;
-  private readonly scratch: Uint8Array;
+  /**
+   * The block plaintext is built here, grown on demand up to maxBlockPlaintext: a session that sends a
+   * few small messages never zero-fills 64 KiB (16 fresh pages, each a page fault of 13-25 µs on the
+   * bench's VM, on every connect's path: docs/BENCH.md, fifteenth stop).
+   */
+  private scratch = new Uint8Array(SCRATCH_MIN_BYTES);
   private nextAckNumber = 0;
   /** The length of the last message offer() refused (onWritable is owed once it fits), or null. */
   private refused: number | null = null;
@@ -45,7 +53,6 @@ export class BlockSender implements AckSink {
     /** Kept whole so that onWritable is called as a method of the options, as the driver wrote it. */
     private readonly o: Pick<BlockEngineOptions, 'onWritable'>,
   ) {
-    this.scratch = new Uint8Array(l.maxBlockPlaintext);
     this.maxQueuedMessages = Math.max(1, Math.floor(l.sendBufferBytes / QUEUED_MESSAGE_MIN_CHARGE));
     this.inflight = new InFlight(l.sendWindowBlocks, this);
     this.rtt = new RttEstimator(l.initialRtoMs, l.minRtoMs, l.maxRtoMs, l.ackDelayMs);
@@ -137,13 +144,22 @@ export class BlockSender implements AckSink {
     return new ProtocolError(ErrorCode.SESSION_KEY_LIMIT, `block engine: ${sealed} blocks sealed under one key without a confirmed key update`, 'local');
   }
 
-  private packNew(out: SealedBlock[], now: number): UzpError | undefined {
+  /** Grows the scratch to hold `need` bytes (at most a block) and returns the packing limit. */
+  private growScratch(need: number): number {
     const max = this.l.maxBlockPlaintext;
+    const want = Math.min(max, need);
+    if (this.scratch.length < want) this.scratch = new Uint8Array(Math.min(max, Math.max(want, 2 * this.scratch.length)));
+    return Math.min(max, this.scratch.length);
+  }
+
+  private packNew(out: SealedBlock[], now: number): UzpError | undefined {
     while (!this.stopped && this.inflight.windowOpen) {
       const wantClose = this.closeReason !== undefined && !this.closeSent;
       if (this.queue.messages === 0 && !this.pingPending && !wantClose) break;
-      let off = this.queue.pack(this.scratch, 0, max);
-      if (wantClose && this.queue.messages === 0 && off + CLOSE_HEADER_LENGTH + this.closeReason!.length <= max) {
+      // Room for all that waits (or a whole block): pack then lays out exactly what it would in a full-size buffer.
+      const limit = this.growScratch(this.queue.bytes + this.queue.messages * MSG_HEADER_LENGTH + (wantClose ? CLOSE_HEADER_LENGTH + this.closeReason!.length : 0) + 1);
+      let off = this.queue.pack(this.scratch, 0, limit);
+      if (wantClose && this.queue.messages === 0 && off + CLOSE_HEADER_LENGTH + this.closeReason!.length <= limit) {
         off = writeClose(this.scratch, off, this.closeCode, this.closeReason!);
         this.closeSent = true;
       }
@@ -260,6 +276,7 @@ export class BlockSender implements AckSink {
    * Nothing at the key hard limit, where no block can be sealed.
    */
   sealFinalClose(code: number): void {
+    this.growScratch(CLOSE_HEADER_LENGTH);
     const end = writeClose(this.scratch, 0, code, new Uint8Array(0));
     this.finalBlock = this.seal(SPACE_DATA, this.inflight.next, this.scratch.subarray(0, end), false);
   }

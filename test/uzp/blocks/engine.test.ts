@@ -40,6 +40,26 @@ describe('BlockEngine: delivery', () => {
     expect(p.a.engine.stats.retransmits + p.b.engine.stats.retransmits).toBe(0);
   });
 
+  it('builds small blocks in a small scratch and grows it only as far as what waits (at least doubling, at most a block)', () => {
+    const p = new Pair();
+    const scratch = (): number => (p.a.engine as unknown as { sender: { scratch: Uint8Array } }).sender.scratch.length;
+    p.a.engine.send(1, bytes(40, 1));
+    expect(p.a.engine.poll()).toHaveLength(1);
+    expect(scratch()).toBe(1024); // no 64 KiB of zeroed memory for a 50-byte block
+    p.a.engine.send(1, bytes(3000, 2));
+    for (let i = 0; i < 40; i++) p.a.engine.send(2, bytes(100, i));
+    const blocks = p.a.engine.poll();
+    expect(blocks).toHaveLength(1);
+    expect(openFromA(blocks[0]!).length).toBe(3010 + 40 * 110);
+    expect(scratch()).toBe(3010 + 40 * 110 + 1); // all that waits, and a PING's byte
+    p.a.engine.send(1, bytes(7500, 4));
+    expect(p.a.engine.poll()).toHaveLength(1);
+    expect(scratch()).toBe(2 * (3010 + 40 * 110 + 1)); // at least double: few regrowths
+    p.a.engine.send(1, bytes(200_000, 3)); // larger than a block: a full-size scratch, fragments
+    expect(p.a.engine.poll().map((b) => openFromA(b).length).slice(0, 3)).toEqual([65536, 65536, 65536]);
+    expect(scratch()).toBe(65536);
+  });
+
   it('coalesces many small messages into as few blocks as fit maxBlockPlaintext', () => {
     const p = new Pair({ limits: { maxBlockPlaintext: 1000 } });
     // 100 messages of 40 bytes = 100 × (10 + 40) = 5000 plaintext bytes -> exactly 5 blocks of 1000

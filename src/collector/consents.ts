@@ -1,32 +1,54 @@
 // What the collector remembers of consent withdrawn (OI §11.6): per Discovery Grant (by object_id),
-// either the whole grant or some of its slots. Kept in the store's audit trail ("revoke.applied"
-// entries), so a restart keeps refusing a revoked grant (a replayed announcement under it is
-// refused, OI §9.1/§11.6) and never stores a revoked slot again.
+// either the whole grant or some of its slots, and per gateway the time it withdrew the whole
+// relationship. Kept in the store's audit trail ("revoke.applied" entries), so a restart keeps
+// refusing a revoked grant (a replayed announcement under it is refused, OI §9.1/§11.6) and never
+// stores a revoked slot again.
 
 import { toHex } from '../uzp/bytes.js';
 import type { ReadingStore } from './store/store.js';
 
 export const REVOKE_EVENT = 'revoke.applied';
 
+/**
+ * Distinct grants one gateway may have revoked here. A gateway keeps at most 1,024 revocations
+ * (its revocations file, docs/PROFILE.md): past this a revocation of yet another grant is refused
+ * (audited, `REVOCATION_LIMIT`) instead of growing the collector's memory and audit trail without end.
+ */
+export const MAX_REVOKED_GRANTS_PER_GATEWAY = 1024;
+
 export class Consents {
   private readonly whole = new Set<string>();
   private readonly slots = new Map<string, Set<string>>();
+  /** Grant ids (hex) each gateway (hex) revoked, for the bound. */
+  private readonly byGateway = new Map<string, Set<string>>();
+  /** Per gateway (hex): when it last withdrew the whole relationship, Unix ms of its own clock. */
+  private readonly relationships = new Map<string, number>();
 
   /** Loads every revocation the store's audit trail records. */
   static async load(store: ReadingStore): Promise<Consents> {
     const c = new Consents();
     for (const e of await store.auditLog()) {
       if (e.event !== REVOKE_EVENT) continue;
-      const grant = e.detail.grant;
-      const slots = e.detail.slots;
+      const gateway = toHex(e.gateway);
+      const { grant, slots, relationshipAtMs } = e.detail;
+      if (typeof relationshipAtMs === 'number') c.noteRelationship(gateway, relationshipAtMs);
       if (typeof grant !== 'string') continue;
-      c.note(grant, Array.isArray(slots) ? slots.filter((s): s is string => typeof s === 'string') : undefined);
+      c.note(gateway, grant, Array.isArray(slots) ? slots.filter((s): s is string => typeof s === 'string') : undefined);
     }
     return c;
   }
 
-  /** Records a revocation of `grantId` (hex): of its whole scope, or of `slots`. */
-  note(grantId: string, slots?: readonly string[]): void {
+  /** Whether `gateway` may revoke `grantId` (both hex) here: a grant it revoked before, or one more within the bound. */
+  mayNote(gateway: string, grantId: string): boolean {
+    const known = this.byGateway.get(gateway);
+    return known === undefined || known.has(grantId) || known.size < MAX_REVOKED_GRANTS_PER_GATEWAY;
+  }
+
+  /** Records a revocation by `gateway` of `grantId` (hex): of its whole scope, or of `slots`. */
+  note(gateway: string, grantId: string, slots?: readonly string[]): void {
+    const known = this.byGateway.get(gateway) ?? new Set<string>();
+    known.add(grantId);
+    this.byGateway.set(gateway, known);
     if (slots === undefined) {
       this.whole.add(grantId);
       return;
@@ -34,6 +56,20 @@ export class Consents {
     const set = this.slots.get(grantId) ?? new Set<string>();
     for (const s of slots) set.add(s);
     this.slots.set(grantId, set);
+  }
+
+  /**
+   * `gateway` withdrew every grant it gave us at `atMs` (a revocation without a grant id): every
+   * grant it issued up to then is revoked, including ones this collector never saw; one issued
+   * later is a new consent.
+   */
+  noteRelationship(gateway: string, atMs: number): void {
+    this.relationships.set(gateway, Math.max(atMs, this.relationships.get(gateway) ?? 0));
+  }
+
+  /** When `gateway` last withdrew the whole relationship (Unix ms), if it did. */
+  relationshipRevokedAt(gateway: Uint8Array): number | undefined {
+    return this.relationships.get(toHex(gateway));
   }
 
   isRevoked(grantId: Uint8Array): boolean {

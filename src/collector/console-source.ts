@@ -65,7 +65,8 @@ export function auditLine(e: AuditEntry): AuditLine {
   if (typeof d.reason === 'string') text = d.reason;
   else if (e.event === GRANT_ACCEPTED_EVENT) text = `Discovery Grant ${grant} accepted (${String(d.action ?? 'announce')}); expires ${String(d.expires_at ?? '?')}`;
   else if (e.event === 'readings.refused') text = `${String(d.readings)} readings outside the grant's scope were not stored`;
-  else if (e.event === REVOKE_EVENT) text = `consent withdrawn under grant ${grant}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}; ${String(d.deleted)} readings deleted`;
+  else if (e.event === REVOKE_EVENT)
+    text = `consent withdrawn ${typeof d.relationshipAtMs === 'number' ? `for the whole relationship (grant ${grant} in force)` : `under grant ${grant}`}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}; ${String(d.deleted)} readings deleted`;
   else if (e.event === 'grant.expired') text = `Discovery Grant ${grant} expired during the session; nothing more is stored under it`;
   else text = JSON.stringify(d).slice(0, 300);
   return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired', ...(code !== undefined ? { code } : {}), text };

@@ -21,7 +21,7 @@ import { ErrorCode } from '../uzp/errors.js';
 import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
 import { PUBLISH_PURPOSE } from '../hil/purposes.js';
-import { REVOKE_EVENT, type Consents } from './consents.js';
+import { MAX_REVOKED_GRANTS_PER_GATEWAY, REVOKE_EVENT, type Consents } from './consents.js';
 import type { ReceiptSigner } from './receipts.js';
 import type { ReadingStore, SlotPosition } from './store/store.js';
 import { GRANT_ACCEPTED_EVENT, type Retention } from './retention.js';
@@ -181,6 +181,12 @@ class Intake {
       return this.refuse(isCodedError(e) ? e.code : 'DISCOVERY_INVALID', (e as Error).message);
     }
     const grantId = toHex(dg.objectId);
+    // The gateway withdrew every grant it had given us: one issued up to then stays revoked, even if
+    // it never reached us before (its clock issued both; a grant of the same second is refused too).
+    const cut = o.consents.relationshipRevokedAt(this.gateway);
+    if (cut !== undefined && dg.issuedAt * 1000 <= cut) {
+      return this.refuse(ErrorCode.REVOKED, `this gateway withdrew every grant it gave this collector at ${new Date(cut).toISOString()}, and this one was issued before: issue a new Discovery Grant`, { grant: grantId });
+    }
     // The trust domain's Grant bounds what this gateway may publish to us at all.
     const allowed = this.sessionGrant.body.scopes.filter((s) => s.purposes.some((p) => p.purpose === PUBLISH_PURPOSE)).map((s) => s.slot);
     const outside = dg.body.scope.map((s) => s.slot).filter((s) => !allowed.includes('*') && !allowed.includes(s));
@@ -281,12 +287,26 @@ class Intake {
       await o.store.audit({ at: this.now(), gateway: this.gateway, event: 'revoke.refused', detail: { code: isCodedError(e) ? e.code : 'INVALID', reason: (e as Error).message } });
       return;
     }
-    // A revocation without a grant id withdraws the whole relationship: the grant in force here.
+    // A revocation without a grant id withdraws the whole relationship (docs/PROFILE.md): the grant
+    // in force here, and every other grant this gateway issued to us up to then (relationshipAtMs).
+    const relationship = rev.body.grantId === undefined;
     const grantId = rev.body.grantId ?? grant.objectId;
+    const gw = toHex(this.gateway);
+    if (!o.consents.mayNote(gw, toHex(grantId))) {
+      const reason = `this gateway already revoked ${MAX_REVOKED_GRANTS_PER_GATEWAY} grants here; revoke the whole relationship instead`;
+      await o.store.audit({ at: this.now(), gateway: this.gateway, event: 'revoke.refused', detail: { code: ErrorCode.REVOCATION_LIMIT, reason, grant: toHex(grantId) } });
+      return;
+    }
     const slots = rev.body.scope;
     const deleted = await o.store.deleteScope(this.gateway, slots === undefined || slots.includes('*') ? undefined : slots);
-    o.consents.note(toHex(grantId), slots);
-    await o.store.audit({ at: this.now(), gateway: this.gateway, event: REVOKE_EVENT, detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), deleted } });
+    o.consents.note(gw, toHex(grantId), slots);
+    if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
+    await o.store.audit({
+      at: this.now(),
+      gateway: this.gateway,
+      event: REVOKE_EVENT,
+      detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}), deleted },
+    });
     o.logger.info({ event: REVOKE_EVENT, gateway: this.gw, grant: toHex(grantId), slots, deleted }, 'consent revoked: publishing under it stopped, its readings deleted');
     const rc = o.receipts.revoke(this.gateway, grantId, slots ?? grant.body.scope.map((s) => s.slot), deleted);
     await this.send({ t: 'revoked', rev: rev.objectId, rc });

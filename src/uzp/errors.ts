@@ -30,6 +30,8 @@ export const ErrorCode = {
   PCERT_ROLE: 'PCERT_ROLE',
   PCERT_KEY_MISMATCH: 'PCERT_KEY_MISMATCH',
   REVOKED: 'REVOKED',
+  /** A collector refused a discovery revocation: its gateway already revoked as many grants as it may keep (docs/PROFILE.md). */
+  REVOCATION_LIMIT: 'REVOCATION_LIMIT',
   GRANT_AUDIENCE: 'GRANT_AUDIENCE',
   GRANT_SUBJECT: 'GRANT_SUBJECT',
   GRANT_SCOPE: 'GRANT_SCOPE',

@@ -116,6 +116,7 @@ describe('CollectorConsole', () => {
     expect(auditLine({ at, gateway: G1, event: 'grant.refused', detail: { code: 'REVOKED', reason: 'every slot of this grant was revoked' } })).toEqual({ at, gateway: hex(G1), event: 'grant.refused', refusal: true, code: 'REVOKED', text: 'every slot of this grant was revoked' });
     expect(auditLine({ at, gateway: G1, event: 'grant.accepted', detail: { grant: 'cd'.repeat(32), action: 'renew', expires_at: '2027-01-01T00:00:00.000Z' } }).text).toBe('Discovery Grant cdcdcdcdcdcd… accepted (renew); expires 2027-01-01T00:00:00.000Z');
     expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), slots: ['tty-1'], deleted: 12 } })).toMatchObject({ refusal: false, text: 'consent withdrawn under grant cdcdcdcdcdcd… for tty-1; 12 readings deleted' });
+    expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), relationshipAtMs: T0, deleted: 3 } }).text).toBe('consent withdrawn for the whole relationship (grant cdcdcdcdcdcd… in force); 3 readings deleted');
     expect(auditLine({ at, gateway: G1, event: 'grant.expired', detail: { grant: 'cd'.repeat(32) } }).refusal).toBe(true);
     expect(auditLine({ at, gateway: G1, event: 'fresh', detail: { what: 'config' } }).text).toBe('{"what":"config"}');
   });

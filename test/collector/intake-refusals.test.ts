@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Consents } from '../../src/collector/consents.js';
+import { Consents, MAX_REVOKED_GRANTS_PER_GATEWAY } from '../../src/collector/consents.js';
 import { INTAKE_MAX_WAITING, serveIntake, type IntakeStats } from '../../src/collector/intake.js';
 import { receiptSigner } from '../../src/collector/receipts.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
-import { issueDiscoveryGrant } from '../../src/gateway/publisher/issue.js';
+import { issueDiscoveryGrant, issueDiscoveryRevocation } from '../../src/gateway/publisher/issue.js';
 import { receiptChecker } from '../../src/gateway/publisher/receipt-check.js';
 import { decodePublish, encodePublish, type PublishMessage } from '../../src/hil/publish-messages.js';
 import type { DiscoveryGrantBody } from '../../src/uzp/artefacts/discovery-grant.js';
@@ -100,12 +100,12 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     const whole = new Consents();
     const s = await setup({ consents: whole });
     const g = s.dg();
-    whole.note(toHex(openArtefact(s.d.provider, g, 'discovery-grant').objectId));
+    whole.note(toHex(s.gw.id.cid), toHex(openArtefact(s.d.provider, g, 'discovery-grant').objectId));
     expect(await refusedWith(s, g)).toEqual({ code: 'REVOKED', audited: ['REVOKED'] });
     const slots = new Consents();
     const t = await setup({ consents: slots });
     const g2 = t.dg();
-    slots.note(toHex(openArtefact(t.d.provider, g2, 'discovery-grant').objectId), ['tty-1', 'tty-2']);
+    slots.note(toHex(t.gw.id.cid), toHex(openArtefact(t.d.provider, g2, 'discovery-grant').objectId), ['tty-1', 'tty-2']);
     expect(await refusedWith(t, g2)).toEqual({ code: 'REVOKED', audited: ['REVOKED'] });
   });
 
@@ -122,7 +122,7 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     const s = await setup({ consents });
     const g = s.dg();
     const grantId = openArtefact(s.d.provider, g, 'discovery-grant').objectId;
-    consents.note(toHex(grantId), ['tty-2']);
+    consents.note(toHex(s.gw.id.cid), toHex(grantId), ['tty-2']);
     s.announce(g);
     expect((await s.next()).t).toBe('accepted');
     const rows = ['tty-1', 'tty-2'].flatMap((slot) => [0, 1, 2].map((seq) => ({ slot, device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(0x01) })));
@@ -165,5 +165,43 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     const closed = new Promise<void>((r) => s.gateway.once('close', () => r()));
     for (let i = 0; i < INTAKE_MAX_WAITING + 10; i++) s.ch.trySend(encodePublish({ t: 'fresh', what: 'catalogue', digest: new Uint8Array(32), at_ms: i }));
     await closed; // without the bound: every message waits in the collector, and the session stays
+  });
+});
+
+describe('collector intake: revocations (OI §11.6)', () => {
+  it('withdrawing the whole relationship revokes every grant issued up to then, seen here or not, across a restart; a later grant is a new consent', async () => {
+    const s = await setup();
+    const older = s.dg(BODY, { nowMs: s.d.clock() - 60_000 }); // issued before, never announced here
+    s.announce(s.dg());
+    expect((await s.next()).t).toBe('accepted');
+    const atMs = s.d.clock();
+    s.ch.trySend(encodePublish({ t: 'revoke', rev: issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, nowMs: atMs }) }));
+    expect((await s.next()).t).toBe('revoked');
+    expect(s.consents.relationshipRevokedAt(s.gw.id.cid)).toBe(atMs);
+    // Not revoked by its id (only the grant in force was): refused for the relationship.
+    expect(s.consents.isRevoked(openArtefact(s.d.provider, older, 'discovery-grant').objectId)).toBe(false);
+    expect(await refusedWith(s, older)).toMatchObject({ code: 'REVOKED' });
+    s.announce(s.dg(BODY, { nowMs: atMs + 1000 }));
+    expect((await s.next()).t).toBe('accepted');
+    // A restarted collector reads it back from its audit trail.
+    expect((await Consents.load(s.store)).relationshipRevokedAt(s.gw.id.cid)).toBe(atMs);
+  });
+
+  it(`a gateway that already revoked ${MAX_REVOKED_GRANTS_PER_GATEWAY} grants cannot grow the collector's memory with more; a revocation of one it knows still applies`, async () => {
+    const consents = new Consents();
+    const s = await setup({ consents });
+    const gw = toHex(s.gw.id.cid);
+    for (let i = 0; i < MAX_REVOKED_GRANTS_PER_GATEWAY; i++) consents.note(gw, i.toString(16).padStart(64, '0'));
+    s.announce(s.dg());
+    expect((await s.next()).t).toBe('accepted');
+    const revoke = (grantId: Uint8Array): void =>
+      void s.ch.trySend(encodePublish({ t: 'revoke', rev: issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, grantId, slots: ['tty-2'], nowMs: s.d.clock() }) }));
+    revoke(new Uint8Array(32).fill(0xee)); // one more grant: refused, audited, no answer
+    revoke(new Uint8Array(32)); // the first it revoked: applied
+    expect((await s.next()).t).toBe('revoked');
+    const audit = await s.store.auditLog(s.gw.id.cid);
+    expect(audit.filter((e) => e.event === 'revoke.refused').map((e) => e.detail.code)).toEqual(['REVOCATION_LIMIT']);
+    expect(audit.filter((e) => e.event === 'revoke.applied').map((e) => e.detail.grant)).toEqual(['00'.repeat(32)]);
+    expect(consents.mayNote(gw, 'ee'.repeat(32))).toBe(false);
   });
 });

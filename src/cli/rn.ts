@@ -149,20 +149,27 @@ export const command = defineCommand({
         if (draining) {
           // A second signal: the operator does not want to wait; drain() resolves once all is closed.
           log.info({ event: 'stopping_now', signal }, 'second signal: closing every link now');
-          void rn.close();
+          rn.close().catch((e: unknown) => log.error({ event: 'stop_failed', reason: (e as Error)?.message ?? String(e) }, 'closing the links failed'));
           return;
         }
         draining = true;
         process.off('SIGHUP', reload);
         stopWatching();
         log.info({ event: 'stopping', signal, drain_ms: drainMs, stats: rn.stats.snapshot() }, 'RN stopping: draining');
-        void rn.drain(drainMs).then(({ detached, remaining }) => {
-          process.off('SIGTERM', onTerm);
-          process.off('SIGINT', onInt);
-          log.info({ event: 'drained', detached, remaining, stats: rn.stats.snapshot() }, detached ? 'every endpoint left' : 'drain deadline passed: remaining links closed');
-          log.info({ event: 'stopped' }, 'RN stopped');
-          resolve(0);
-        });
+        rn.drain(drainMs).then(
+          ({ detached, remaining }) => {
+            process.off('SIGTERM', onTerm);
+            process.off('SIGINT', onInt);
+            log.info({ event: 'drained', detached, remaining, stats: rn.stats.snapshot() }, detached ? 'every endpoint left' : 'drain deadline passed: remaining links closed');
+            log.info({ event: 'stopped' }, 'RN stopped');
+            resolve(0);
+          },
+          (e: unknown) => {
+            // Not expected (the drain's steps do not throw), but a stop must end the process, not hang it.
+            log.error({ event: 'stop_failed', reason: (e as Error)?.message ?? String(e) }, 'RN stop failed');
+            resolve(1);
+          },
+        );
       };
       const onTerm = (): void => stop('SIGTERM');
       const onInt = (): void => stop('SIGINT');

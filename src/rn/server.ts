@@ -301,8 +301,11 @@ export class RendezvousNode {
     const trust = this.opts.trust;
     const provider = trust.provider;
     const signer = this.ctx.signer;
-    this.fabric = Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats }, this.switchboard, this.leaving.signal);
-    await this.fabric;
+    const started = Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats }, this.switchboard, this.leaving.signal);
+    // Kept as a promise that cannot reject: drain() and close() chain on it, and a fabric that failed
+    // to start must not fail the shutdown (the caller hears the failure from this call).
+    this.fabric = started.catch(() => undefined);
+    await started;
   }
 
   /** Stops listening, tells stitched EPs (UNSTITCH), closes every link, leaves the fabric. */

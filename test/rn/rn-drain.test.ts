@@ -15,6 +15,7 @@ import type { Member } from '../helpers/domain.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { once, until } from '../uzp/link/wait.js';
 import { attachTo, startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
+import { NatsCluster } from '../helpers/nats-cluster.js';
 
 type Env = InProcessRn;
 
@@ -128,4 +129,16 @@ describe('RN drain (in-process)', () => {
     await closed;
     expect(env.rn.stats.preauth).toBe(0);
   });
+
+  it('a fabric that failed to start does not fail the drain (real nats-server): it ends, nothing unhandled', async () => {
+    const nats = await NatsCluster.start(1);
+    cleanups.push(() => nats.stop());
+    const env = await startRn();
+    // A domain NATS will not take as a subject: the fabric connects, then its first subscription throws.
+    await expect(env.rn.joinFabric({ servers: [nats.nodes[0]!.url], domain: 'no spaces allowed', rnKey: () => undefined })).rejects.toThrow();
+    // Before: drain() chained on the failed start and rejected, unheard (an unhandled rejection
+    // vitest reports), and `uzpgw rn` never got to exit on SIGTERM.
+    expect(await env.rn.drain(1_000)).toEqual({ detached: true, remaining: 0 });
+  });
 });
+

@@ -3,7 +3,7 @@
 // tls, zlib), TLS and SOCKS (node:dns). A gateway bridging plain mqtt:// brokers paid ~4 MB of RSS
 // for code it never ran (docs/BENCH.md "gateway-rss", thirteenth stop). Here mqtt:// and
 // tcp:// build a node:net stream, mqtts:// loads node:tls on first use, and ws:// / wss:// hand the
-// URL to mqtt.js's connect(), which loads the rest then. Options mean what they mean to mqtt.js's
+// URL to mqtt.js's connect(), which loads the rest then (so does a SOCKS proxy). Options mean what they mean to mqtt.js's
 // connect(): the URL gives host, port and credentials (user:password@), options override them.
 //
 // mqtt.js is CommonJS and loaded with require (one copy however it is loaded; start() stays sync).
@@ -35,7 +35,10 @@ export function openMqttClient(url: string, options: IClientOptions): MqttClient
     throw new Error(`not a URL: ${JSON.stringify(url)}`);
   }
   const scheme = u.protocol.replace(/:$/, '');
-  if (scheme === 'ws' || scheme === 'wss') return (req('mqtt') as typeof import('mqtt')).connect(url, options);
+  // WebSockets, and any connection through a SOCKS proxy (the socksProxy option, or mqtt.js's
+  // MQTTJS_SOCKS_PROXY environment variable): mqtt.js's own connect() does them.
+  const socks = options.socksProxy !== undefined ? options.socksProxy !== '' : (process.env['MQTTJS_SOCKS_PROXY'] ?? '') !== '';
+  if (scheme === 'ws' || scheme === 'wss' || socks) return (req('mqtt') as typeof import('mqtt')).connect(url, options);
   const port = DEFAULT_PORT[scheme];
   if (port === undefined) throw new Error(`unknown protocol ${JSON.stringify(scheme)} (mqtt, mqtts, ws or wss)`);
   // As mqtt.js: a persistent session under a random client id would never be found again.

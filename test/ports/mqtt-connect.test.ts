@@ -6,11 +6,12 @@
 //   * mqtts:// checks the broker's certificate: refused without its CA, connected with it;
 //   * a gateway config's `ca_file` reaches the TLS check (config -> equipment -> MqttLink);
 //   * an MQTT 5 PUBACK with a failure reason code becomes MqttRefusedError with that code;
+//   * a SOCKS5 proxy named in the options is used (a loopback proxy of our own, real mosquitto);
 //   * an unknown scheme throws at once.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as connectTcp, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -36,6 +37,43 @@ afterEach(async () => {
 });
 
 type Packet = mqttPacket.Packet;
+
+/** A minimal SOCKS5 proxy (RFC 1928: no authentication, CONNECT to an IPv4 address) recording its targets. */
+async function socks5Proxy(): Promise<{ port: number; targets: string[]; close(): Promise<void> }> {
+  const targets: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => client.destroy());
+    client.once('data', (hello) => {
+      if (hello[0] !== 5) return void client.destroy();
+      client.write(Buffer.from([5, 0])); // version 5, no authentication
+      client.once('data', (req) => {
+        if (req[0] !== 5 || req[1] !== 1 || req[3] !== 1) return void client.destroy(); // CONNECT, IPv4 only
+        const host = [...req.subarray(4, 8)].join('.');
+        const port = req.readUInt16BE(8);
+        targets.push(`${host}:${port}`);
+        const upstream = connectTcp({ host, port }, () => {
+          client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])); // succeeded
+          client.pipe(upstream);
+          upstream.pipe(client);
+        });
+        sockets.add(upstream);
+        upstream.on('error', () => client.destroy());
+        client.on('close', () => upstream.destroy());
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    targets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
 
 /** A loopback broker of our own: hands each decoded packet to `onPacket` with a writer. */
 async function fakeBroker(onPacket: (p: Packet, send: (p: Packet) => void) => void, server: Server = createServer()): Promise<{ port: number; packets: Packet[] }> {
@@ -101,6 +139,21 @@ describe('openMqttClient', () => {
     `;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
     expect(JSON.parse(stdout.trim())).toEqual({ connected: true, ws: [], builtins: [] });
+  });
+
+  it('goes through a SOCKS5 proxy when one is named (socksProxy, as MQTTJS_SOCKS_PROXY for mqtt.js): real mosquitto behind a loopback proxy', async () => {
+    const b = await Mosquitto.start();
+    cleanups.push(() => b.stop());
+    const proxy = await socks5Proxy();
+    cleanups.push(() => proxy.close());
+    const c = openMqttClient(b.url, { reconnectPeriod: 0, socksProxy: `socks5://127.0.0.1:${proxy.port}` });
+    cleanups.push(() => c.end(true));
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => resolve());
+      c.once('error', reject);
+    });
+    const port = Number(new URL(b.url).port);
+    expect(proxy.targets).toEqual([`127.0.0.1:${port}`]); // before: a direct connection, the proxy unused
   });
 
   it('sends the URL’s user and password in CONNECT unless the options name them', async () => {

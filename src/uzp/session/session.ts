@@ -13,7 +13,8 @@ import { StateError } from '../../lib/errors.js';
 import { exportKeyingMaterial } from '../exporter.js';
 import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';
-import { Channel, type ChannelHost } from './channel.js';
+import type { Channel, ChannelHost } from './channel.js';
+import { CONTROL_CHANNEL, ChannelTable } from './channel-table.js';
 import { failoverFor, type Failover } from './failover.js';
 import { mayReleaseData, type Revalidation } from './state.js';
 import { StandbySlot, type Standby } from './standby.js';
@@ -42,18 +43,13 @@ export const CLOSE_TIMEOUT_MS = 5_000;
  */
 const DRAIN_RTOS = 3;
 
-/** Channel 0 is reserved for session control; initiators open odd ids, responders even ids. */
-const CONTROL_CHANNEL = 0;
-
-/** Live channels per session; a peer that opens more is closed (it could otherwise grow our memory). */
-const MAX_CHANNELS = 256;
 
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
   readonly association: Association;
   private readonly engine: BlockEngine;
   private readonly provider: CryptoProvider;
-  private readonly channels = new Map<number, Channel>();
+  private readonly channels: ChannelTable;
   private readonly clock: Clock;
   private stitch: StitchPort | undefined;
   /** Cancels the engine timer (ack delay or RTO) armed for timerAt. */
@@ -62,7 +58,6 @@ export class Session extends EventEmitter implements ChannelHost {
   private pumpScheduled = false;
   private blocked = false;
   private readonly writers = new WritableWaiters();
-  private nextChannelId: number;
   private closeError: UzpError | undefined;
   private closing = false;
   private cancelCloseTimer: (() => void) | undefined;
@@ -85,7 +80,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.keys = o.keys;
     this.association = o.association;
     this.provider = o.provider;
-    this.nextChannelId = o.keys.role === 'initiator' ? 1 : 2;
+    this.channels = new ChannelTable(this, o.keys.role);
     const clock = (this.clock = o.clock ?? systemClock);
     this.engine = new BlockEngine({
       provider: o.provider,
@@ -232,20 +227,13 @@ export class Session extends EventEmitter implements ChannelHost {
   openChannel(): Channel {
     this.assertOpen();
     if (this.association.state === 'failover') throw new StateError(ErrorCode.SESSION_FROZEN, 'the session is in failover: no new channel until it is re-stitched (draft §11.3)');
-    const id = this.nextChannelId;
-    this.nextChannelId += 2;
-    return this.channel(id);
+    return this.channels.open();
   }
 
   /** The channel with this id (created on first use, on both sides). */
   channel(id: number): Channel {
-    let ch = this.channels.get(id);
-    if (ch === undefined) {
-      if (this.association.state === 'failover') throw new StateError(ErrorCode.SESSION_FROZEN, 'the session is in failover: no new channel until it is re-stitched (draft §11.3)');
-      ch = new Channel(id, this);
-      this.channels.set(id, ch);
-    }
-    return ch;
+    if (!this.channels.has(id) && this.association.state === 'failover') throw new StateError(ErrorCode.SESSION_FROZEN, 'the session is in failover: no new channel until it is re-stitched (draft §11.3)');
+    return this.channels.get(id);
   }
 
   /** draft §8 exporter bound to this session. */
@@ -297,8 +285,7 @@ export class Session extends EventEmitter implements ChannelHost {
   }
 
   channelClosedLocally(id: number): void {
-    const ch = this.channels.get(id);
-    if (ch !== undefined && ch.ended) this.channels.delete(id);
+    this.channels.release(id);
   }
 
   /** Live channels (both halves not yet closed). */
@@ -316,21 +303,20 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private onMessage(id: number, message: Uint8Array, closed: boolean, early = false): void {
     if (id === CONTROL_CHANNEL && this.failover !== undefined) return this.failover.onControl(message);
-    let ch = this.channels.get(id);
-    if (ch === undefined) {
+    if (!this.channels.has(id)) {
       // A new channel from the peer must carry the peer's parity (never 0, never ours), and the
       // number of live channels is bounded: an authenticated peer still must not grow our memory.
-      const peerParity = this.keys.role === 'initiator' ? 0 : 1;
-      if (id === CONTROL_CHANNEL || id % 2 !== peerParity || this.channels.size >= MAX_CHANNELS) {
+      const refusal = this.channels.refusal(id);
+      if (refusal !== undefined) {
         // Session-fatal, and the peer hears CLOSE PROTOCOL_VIOLATION before the stitch ends.
-        this.engine.abort(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${this.channels.size >= MAX_CHANNELS ? `more than ${MAX_CHANNELS} channels` : 'id not of its parity'}`));
+        this.engine.abort(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${refusal}`));
         return;
       }
-      ch = this.channel(id);
-      this.emit('channel', ch);
+      this.emit('channel', this.channel(id));
     }
+    const ch = this.channels.get(id);
     ch.deliver(message, closed, early);
-    if (closed && ch.closed) this.channels.delete(id);
+    if (closed) this.channels.release(id);
   }
 
   private schedulePump(): void {
@@ -456,7 +442,7 @@ export class Session extends EventEmitter implements ChannelHost {
       else this.release(this.stitch);
     }
     this.writers.wake();
-    for (const ch of this.channels.values()) ch.abort();
+    this.channels.abortAll();
     this.emit('close', err, remoteCode);
   }
 

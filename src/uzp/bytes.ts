@@ -53,7 +53,6 @@ export function fixedLength(b: Uint8Array, n: number, what: string): Uint8Array 
 }
 
 /** Constant-time equality for equal-length inputs (length itself is not secret). */
-
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;

@@ -43,7 +43,6 @@ export const CLOSE_TIMEOUT_MS = 5_000;
  */
 const DRAIN_RTOS = 3;
 
-
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
   readonly association: Association;

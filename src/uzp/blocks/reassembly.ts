@@ -54,9 +54,8 @@ export class Reassembly {
    * fragments together over it, or more than MAX_PARTIAL_MESSAGES channels part-way through one.
    */
   add(channel: number, data: Uint8Array, fin: boolean): Uint8Array | undefined | null {
-    // The common case, a whole message in one frame while nothing is part-way: no lookup, no copy.
-    if (fin && this.partial.size === 0 && data.length <= this.maxMessageBytes) return data;
-    const p = this.partial.get(channel);
+    // While nothing is part-way (the common case) no lookup is needed.
+    const p = this.partial.size === 0 ? undefined : this.partial.get(channel);
     if (p === undefined) {
       if (data.length > this.maxMessageBytes) return REASSEMBLY_OVERFLOW;
       if (fin) return data; // the common case: a whole message in one frame, zero copy

@@ -149,7 +149,7 @@ export class BlockSender implements AckSink {
     const max = this.l.maxBlockPlaintext;
     const want = Math.min(max, need);
     if (this.scratch.length < want) this.scratch = new Uint8Array(Math.min(max, Math.max(want, 2 * this.scratch.length)));
-    return Math.min(max, this.scratch.length);
+    return Math.min(max, this.scratch.length); // the first scratch may be larger than a small block
   }
 
   private packNew(out: SealedBlock[], now: number): UzpError | undefined {

@@ -44,6 +44,11 @@ export class ChannelTable {
     return ch;
   }
 
+  /** The channel with this id if it is open; never creates one. */
+  find(id: number): Channel | undefined {
+    return this.byId.get(id);
+  }
+
   has(id: number): boolean {
     return this.byId.has(id);
   }

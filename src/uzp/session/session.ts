@@ -302,7 +302,9 @@ export class Session extends EventEmitter implements ChannelHost {
 
   private onMessage(id: number, message: Uint8Array, closed: boolean, early = false): void {
     if (id === CONTROL_CHANNEL && this.failover !== undefined) return this.failover.onControl(message);
-    if (!this.channels.has(id)) {
+    // One lookup per message: this is the path of every message received.
+    let ch = this.channels.find(id);
+    if (ch === undefined) {
       // A new channel from the peer must carry the peer's parity (never 0, never ours), and the
       // number of live channels is bounded: an authenticated peer still must not grow our memory.
       const refusal = this.channels.refusal(id);
@@ -311,9 +313,9 @@ export class Session extends EventEmitter implements ChannelHost {
         this.engine.abort(new ProtocolError(ErrorCode.CHANNEL_UNKNOWN, `peer opened channel ${id}: ${refusal}`));
         return;
       }
-      this.emit('channel', this.channel(id));
+      ch = this.channel(id);
+      this.emit('channel', ch);
     }
-    const ch = this.channels.get(id);
     ch.deliver(message, closed, early);
     if (closed) this.channels.release(id);
   }

@@ -3,43 +3,17 @@
 // is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
-import { decodeEarlyCh1, EARLY_CH1 } from '../uzp/resumption/early-data.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
-import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { ControlKind, FRAME_HEADER_LENGTH, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import { frameBytes, frameU32, type Frame } from '../uzp/link/frame.js';
 import type { ControlMessage } from '../uzp/link/control.js';
 import type { FabricHooks, RemoteJoin, RemoteSide } from './fabric/hooks.js';
 import type { RnLog } from './log.js';
 import type { RnStats } from './stats.js';
-import { isCodedError } from '../lib/errors.js';
-import { ErrorCode } from '../uzp/errors.js';
+import { checkJoinGrant, type GrantTrust } from './join-grant.js';
 
 /** Frames held for a cross-RN stitch until its JOINED is out (a handshake flight or two). */
 const EARLY_MAX = 64;
-
-/** The JOIN_REFUSED code for a Grant that did not validate (constants.ts JoinRefusedCode). */
-function grantRefusal(code: string): number {
-  switch (code) {
-    case ErrorCode.ARTEFACT_EXPIRED:
-    case ErrorCode.ARTEFACT_NOT_YET_VALID:
-      return JoinRefusedCode.GRANT_WINDOW;
-    case ErrorCode.REVOKED:
-      return JoinRefusedCode.GRANT_REVOKED;
-    case ErrorCode.GRANT_AUDIENCE:
-    case ErrorCode.GRANT_SUBJECT:
-      return JoinRefusedCode.GRANT_PARTIES;
-    case ErrorCode.GRANT_NONCE_STALE:
-      return JoinRefusedCode.GRANT_STALE;
-    default:
-      return JoinRefusedCode.REFUSED;
-  }
-}
-
-/** The part of TrustStore the switchboard calls. */
-export interface GrantTrust {
-  validateGrant(bytes: Uint8Array, opts: { audience: Uint8Array; subject?: Uint8Array; nonce?: 'track' | 'ignore' }): Valid<Grant>;
-}
 
 /** RELAY payload = stitch_id u32 || E2E bytes, right behind the 5-byte frame header. */
 const RELAY_STITCH_OFFSET = FRAME_HEADER_LENGTH;
@@ -189,28 +163,12 @@ export class Switchboard {
     if ((this.byPeer.get(peer)?.size ?? 0) >= max || (target !== undefined && (this.byPeer.get(target)?.size ?? 0) >= max)) {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
     }
-    let noReplay: boolean;
-    try {
-      // draft §9: the RN treats the JOIN as replayable (early data included); a replayed Grant is
-      // bounded by its window and revocation, early data by the responder's tickets and strike
-      // register, so the nonce is not ordered here (validate-grant.ts). Across the fabric too, the
-      // ingress RN is the one that validates (issue #16).
-      noReplay = this.opts.trust.validateGrant(m.grant, { audience: m.target, subject: peer.cid }).body.noReplay;
-    } catch (e) {
-      if (!isCodedError(e)) throw e;
-      return refuse(grantRefusal(e.code), { error: e.code, detail: e.message });
-    }
-    if (noReplay && m.ch1[0] === EARLY_CH1) {
-      // draft §9: "RNs MUST drop any early data tagged with that policy": the CH1 goes on alone.
-      let ch1: Uint8Array;
-      try {
-        ch1 = decodeEarlyCh1(m.ch1).ch1;
-      } catch {
-        return refuse(JoinRefusedCode.REFUSED, { reason: 'malformed EARLY_CH1' });
-      }
+    const verdict = checkJoinGrant(this.opts.trust, m, peer.cid);
+    if ('refuse' in verdict) return refuse(verdict.refuse, verdict.why);
+    if (verdict.earlyDropped) {
       this.opts.stats.earlyDropped++;
       this.opts.log.info({ event: 'early_dropped', link: peer.linkId, joinId: m.joinId }, 'early data dropped: the Grant is no-replay');
-      m = { ...m, ch1 };
+      m = { ...m, ch1: verdict.ch1 };
     }
     if (target === undefined) return this.joinAcross(peer, m, refuse);
     const id = this.allocateId();

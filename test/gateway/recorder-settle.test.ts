@@ -117,8 +117,34 @@ describe('ReadingRecorder settles readings once they are durable', () => {
     t.emit(0);
     expect([t.settled, t.errors.length, t.log.stats().pending]).toEqual([[], 1, 1]);
     unlock();
+    // Within batch_ms of the failure an append does not try again (FILE_IO, nothing written)...
     t.emit(1);
+    expect([t.settled, t.committed(), (t.errors[1] as { code?: string }).code]).toEqual([[], 0, 'FILE_IO']);
+    // ...the timed retry takes both, and appends are on disk at once again.
+    t.clock.advance(200);
     expect([t.settled, t.committed()]).toEqual([[0, 1], 2]);
+    t.emit(2);
+    expect([t.settled, t.committed(), t.errors.length]).toEqual([[0, 1, 2], 3, 2]);
+  });
+
+  it('a failing disk costs one commit try per batch_ms, not one per reading', () => {
+    // Each try writes the whole pending backlog (up to MAX_PENDING readings) before a full card
+    // refuses it, so a try per reading made the gateway's work grow with the square of the outage.
+    for (const durability of ['full', 'batch'] as const) {
+      const t = setup(durability);
+      const unlock = lock(t.file);
+      const n = 40 * SETTLE_FLUSH_AT;
+      for (let s = 0; s < n; s++) t.emit(s);
+      // One try failed on the database (locked); full's later appends were refused before any try.
+      const codes = t.errors.map((e) => (e as { code?: string }).code);
+      expect([codes.filter((c) => c !== 'FILE_IO').length, codes.length]).toEqual([1, durability === 'full' ? n : 1]);
+      expect([t.settled.length, t.log.stats().pending, t.log.failing]).toEqual([0, n, true]);
+      t.clock.advance(200); // the timed retry, still locked: fails, and the next is batch_ms away
+      expect([t.log.stats().pending, t.log.failing]).toEqual([n, true]);
+      unlock();
+      t.clock.advance(200);
+      expect([t.settled.length, t.committed(), t.log.failing]).toEqual([n, n, false]);
+    }
   });
 
   it('batch: a failed commit settles nothing; the next one settles what it took', () => {
@@ -128,9 +154,9 @@ describe('ReadingRecorder settles readings once they are durable', () => {
     // The timer's commit fails (locked): no exception escapes the timer; the reading stays pending.
     expect(() => t.clock.advance(200)).not.toThrow();
     expect([t.settled, t.log.stats().pending]).toEqual([[], 1]);
-    // The early commit at SETTLE_FLUSH_AT fails too: reported, nothing settled.
+    // No early commit at SETTLE_FLUSH_AT while the retry is batch_ms away: nothing tried, nothing settled.
     for (let s = 1; s < SETTLE_FLUSH_AT; s++) t.emit(s);
-    expect([t.settled, t.errors.length, t.rec.unsettledCount]).toEqual([[], 1, SETTLE_FLUSH_AT]);
+    expect([t.settled, t.errors.length, t.rec.unsettledCount]).toEqual([[], 0, SETTLE_FLUSH_AT]);
     unlock();
     t.clock.advance(200);
     expect([t.settled.length, t.committed(), t.rec.unsettledCount]).toEqual([SETTLE_FLUSH_AT, SETTLE_FLUSH_AT, 0]);

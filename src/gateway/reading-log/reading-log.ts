@@ -27,6 +27,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
+import { FileErrorCode } from '../../files/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
@@ -104,6 +105,14 @@ export class ReadingLog {
   private readonly upsertCursor: StatementSync;
   private readonly onFlushError: ((e: unknown) => void) | undefined;
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
+  /**
+   * After a failed commit none is tried before this (clock ms) but the timed retry's and close()'s.
+   * A try writes every pending reading, up to MAX_PENDING, before a full card refuses it: one try
+   * per append (durability full, or a recorder's early commits) made every reading cost the whole
+   * backlog while the disk failed.
+   */
+  private retryAt = -Infinity;
+  private lastFailure = '';
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -150,6 +159,11 @@ export class ReadingLog {
     this.arm();
   }
 
+  /** A commit failed less than batchMs ago: flush() refuses until the timed retry has run. */
+  get failing(): boolean {
+    return this.clock.now() < this.retryAt;
+  }
+
   /** Held readings dropped unstored (PendingBatch.onDropped). */
   onDropped(cb: (id: number) => void): () => void {
     return this.pending.onDropped(cb);
@@ -187,25 +201,45 @@ export class ReadingLog {
     let failed = false;
     try {
       this.commit(this.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
+      this.retryAt = -Infinity;
     } catch (e) {
       failed = true;
+      this.commitFailed(e);
       this.onFlushError?.(e);
     }
     if (this.pending.length > 0 || (this.receiptedTo.size > 0 && this.rows > 0)) this.arm(failed);
   }
 
-  /** Commits every pending reading (but those receipts already cover) in one transaction, then applies the byte bound. */
+  /**
+   * Commits every pending reading (but those receipts already cover) in one transaction, then
+   * applies the byte bound. Within batchMs of a failed commit it tries nothing and throws FILE_IO:
+   * the readings stay pending for the timed retry (see retryAt).
+   */
   flush(): void {
+    if (this.failing) {
+      throw new LocalError(FileErrorCode.FILE_IO, `reading log: the last commit failed (${this.lastFailure}); ${this.pending.length} readings stay pending, retried in ${Math.ceil(this.retryAt - this.clock.now())} ms`);
+    }
+    this.flushNow();
+  }
+
+  private flushNow(): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
     try {
       this.commit(Infinity);
+      this.retryAt = -Infinity;
     } catch (e) {
-      // Not committed: the batch stays pending, retried after batch_ms, not only at the next append
-      // (a recorder's early flush cancelled the timer).
-      if (this.durability !== 'full') this.arm(true);
+      // Not committed: the batch stays pending, retried after batch_ms by the timer in every
+      // durability, not only at the next append (a recorder's early flush cancelled the timer).
+      this.commitFailed(e);
+      this.arm(true);
       throw e;
     }
+  }
+
+  private commitFailed(e: unknown): void {
+    this.retryAt = this.clock.now() + this.batchMs;
+    this.lastFailure = String((e as Error)?.message ?? e);
   }
 
   /**
@@ -382,7 +416,7 @@ export class ReadingLog {
   /** Commits what is pending and closes the database. */
   close(): void {
     if (this.closed) return;
-    this.flush();
+    this.flushNow(); // a last try, whenever the one before failed
     this.closed = true;
     this.db.close();
   }

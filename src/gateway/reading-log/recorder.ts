@@ -113,7 +113,8 @@ export class ReadingRecorder {
       this.errors++;
       this.o.onError(e);
     }
-    if (this.unsettledCount >= SETTLE_FLUSH_AT) this.flushEarly();
+    // Not while the log's last commit failed: its timed retry comes within batch_ms (reading-log.ts retryAt).
+    if (this.unsettledCount >= SETTLE_FLUSH_AT && !this.o.log.failing) this.flushEarly();
     this.appended.emit(r.slot);
   }
 

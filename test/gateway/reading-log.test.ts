@@ -36,6 +36,35 @@ describe('reading log', () => {
     log.close();
   });
 
+  it("a full disk's own error reaches the caller (SQLite has rolled the transaction back itself), and the readings stay pending", () => {
+    const clock = new FakeClock(0);
+    const log = new ReadingLog({ file: fresh(), durability: 'batch', batchMs: 200, clock });
+    // SQLITE_FULL as a full card gives it: the database may not grow past 40 pages (this connection's limit).
+    const db = (log as unknown as { db: { exec(sql: string): void } }).db;
+    db.exec('PRAGMA max_page_count = 40');
+    let seq = 0;
+    let failure: unknown;
+    while (failure === undefined && seq < 100_000) {
+      for (let i = 0; i < 100; i++) log.append(reading('a', 1, seq++, 100));
+      try {
+        log.flush();
+      } catch (e) {
+        failure = e;
+      }
+    }
+    // Before: "cannot rollback - no transaction is active", from our ROLLBACK after SQLite's own.
+    expect(String((failure as Error).message)).toMatch(/database or disk is full/);
+    expect(log.stats().pending).toBe(100);
+    expect(log.failing).toBe(true);
+    expect(() => log.flush()).toThrow(/the last commit failed \(database or disk is full\); 100 readings stay pending, retried in 200 ms/);
+    // Room again: close() tries at once, back-off or not, and stores them.
+    db.exec('PRAGMA max_page_count = 1000000');
+    log.close();
+    const again = new ReadingLog({ file: join(dir, `log-${n}.db`), durability: 'batch', clock });
+    expect(again.stats().readings).toBe(seq);
+    again.close();
+  });
+
   it('batch mode commits on the injected clock every batchMs; another connection sees nothing before', () => {
     const clock = new FakeClock(0);
     const file = fresh();

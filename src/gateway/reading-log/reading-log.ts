@@ -290,7 +290,9 @@ export class ReadingLog {
       if (bytes > this.maxBytes) dropped = dropOldest(this.db, bytes, this.rows + added - trimmed.n, Math.floor(this.maxBytes * 0.9));
       this.db.exec('COMMIT');
     } catch (e) {
-      this.db.exec('ROLLBACK');
+      // SQLite ends the transaction itself on some errors (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK
+      // then throws "no transaction is active" and would hide the disk's own error.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       // Not committed: everything stays pending for the next commit rather than being lost (a full
       // disk or a locked file is usually transient; the bound on pending is MAX_PENDING).
       throw e;

@@ -12,7 +12,8 @@
 // message that becomes a reading is acknowledged to the broker when the reading is settled
 // (Reading.settled; the gateway's reading recorder settles it once the reading log has it on disk)
 // with durableAck, else right after the reading went to its listeners; a message that becomes no
-// reading (oversized, or arriving while stopped) is acknowledged at once.
+// reading (oversized, or arriving while stopped) is acknowledged at once. A reading the log dropped
+// unstored (Reading.lost) makes the link reconnect, so the broker sends its message again.
 
 import type { MqttBridgeDevice } from './config.js';
 import type { PortLog } from '../ports/log.js';
@@ -45,7 +46,7 @@ export interface MqttBridgeStats {
 }
 
 /** The MqttLink surface the bridge uses (the composition root owns the link's life cycle). */
-export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages' | 'holdAcks'>;
+export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages' | 'holdAcks' | 'redeliver'>;
 
 export class MqttBridge implements MqttDevice {
   readonly driver = 'mqtt-bridge' as const;
@@ -58,6 +59,8 @@ export class MqttBridge implements MqttDevice {
   private readonly listeners: Listeners<[string, Uint8Array]>;
   /** Configured filters the broker refused at start, with the error (operators get it too). */
   private readonly refusedFilters = new Map<string, CodedError>();
+  /** Reading.lost of every durable reading: one function, so the recorder calls it once per commit. */
+  private readonly lost = (): void => this.link.redeliver();
   private running = false;
   private pump: Promise<void> | null = null;
 
@@ -165,7 +168,7 @@ export class MqttBridge implements MqttDevice {
       this.listeners.emit(m.topic, m.payload);
       const r = this.readings.emit({ topic: m.topic, payload: payloadValue(m.payload) }, { kind: 'mqtt', topic: m.topic });
       const durable = this.opts.durableAck === true && m.qos > 0;
-      this.out.emit(durable ? { ...r, settled: m.ack } : r);
+      this.out.emit(durable ? { ...r, settled: m.ack, lost: this.lost } : r);
       if (!durable) m.ack();
     }
   }

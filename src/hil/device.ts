@@ -33,6 +33,13 @@ export interface Reading {
    * does nothing more.
    */
   readonly settled?: () => void;
+  /**
+   * Called instead of `settled`, which then never comes, when the reading log dropped this reading
+   * unstored (its disk failed for long: reading-log/pending.ts), once the log takes readings again:
+   * the source should have the reading sent again (an MQTT bridge reconnects, so its broker resends
+   * the unacknowledged message). The recorder calls each distinct function once per such commit.
+   */
+  readonly lost?: () => void;
 }
 
 export type Unsubscribe = () => void;

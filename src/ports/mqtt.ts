@@ -84,6 +84,8 @@ interface MqttStats {
   receiveDropped: number;
   /** Held acks that became no-ops because their connection closed (the broker redelivers those messages). */
   acksForgotten: number;
+  /** Connections closed by redeliver() so the broker would send unacknowledged messages again. */
+  redeliveries: number;
   resubscribes: number;
   lastError: string | null;
 }
@@ -99,7 +101,7 @@ class MqttRefusedError extends PortProtocolError {
 }
 
 export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: string] }> {
-  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, resubscribes: 0, lastError: null };
+  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, redeliveries: 0, resubscribes: 0, lastError: null };
   private _state: MqttState = 'waiting';
   private client: MqttClient | null = null;
   private readonly subscriptions = new Map<string, QoS>();
@@ -147,6 +149,23 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
    */
   holdAcks(): void {
     this.holding = true;
+  }
+
+  /**
+   * Some messages of this connection will never be acknowledged (their consumer lost them: a
+   * reading the log dropped unstored). The broker keeps them but sends them again only to a new
+   * connection of the persistent session, and until then they take its in-flight window: once they
+   * fill it the link receives nothing more. So the connection is closed and the usual reconnect
+   * (with backoff) follows; the other held acks are forgotten, and their messages come again too
+   * (at least once). Does nothing unless connected: a later connection resends them anyway.
+   */
+  redeliver(): void {
+    const c = this.client;
+    if (c === null || this._state !== 'open') return;
+    this.stats.redeliveries++;
+    this.log.warn({ url: this.opts.url, pendingAcks: this.acks.size }, 'mqtt: messages were lost before they were stored; reconnecting so the broker sends them again');
+    // As a lost connection: mqtt.js sees its stream close, and onClose() redials.
+    c.stream.destroy();
   }
 
   start(): this {

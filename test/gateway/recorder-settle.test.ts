@@ -13,6 +13,7 @@ import type { HilDevice, Reading } from '../../src/hil/device.js';
 import { Listeners } from '../../src/hil-devices/readings.js';
 import { MAX_PENDING, ReadingLog, type Durability } from '../../src/gateway/reading-log/reading-log.js';
 import { ReadingRecorder, SETTLE_FLUSH_AT } from '../../src/gateway/reading-log/recorder.js';
+import { HELD_SCAN_MAX } from '../../src/gateway/reading-log/pending.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-recorder-settle-'));
@@ -24,7 +25,7 @@ afterEach(() => {
 let n = 0;
 
 /** A device that emits what the test says, and the recorder over a fresh log. */
-function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec: ReadingRecorder; emit: (seq: number, settles?: boolean) => void; settled: number[]; errors: unknown[]; file: string; committed: () => number } {
+function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec: ReadingRecorder; emit: (seq: number, settles?: boolean) => void; settled: number[]; errors: unknown[]; file: string; committed: () => number; lostCalls: () => number } {
   const file = join(dir, `log-${++n}.db`);
   const clock = new FakeClock(0);
   const log = new ReadingLog({ file, durability, batchMs: 200, clock });
@@ -39,6 +40,9 @@ function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec
   const committed = (): number => Number((reader.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
   const isCommitted = (seq: number): boolean => reader.prepare('SELECT 1 FROM readings WHERE slot = ? AND epoch = 7 AND seq = ?').get('net-1', seq) !== undefined;
   const settled: number[] = [];
+  // One function for every reading, as a bridge gives: the recorder calls it once per commit.
+  let lostCalls = 0;
+  const lost = (): void => void lostCalls++;
   const emit = (seq: number, settles = true): void =>
     listeners.emit({
       slot: 'net-1',
@@ -54,10 +58,11 @@ function setup(durability: Durability): { clock: FakeClock; log: ReadingLog; rec
               expect(isCommitted(seq), `reading ${seq} settled before it was committed`).toBe(true);
               settled.push(seq);
             },
+            lost,
           }
         : {}),
     });
-  return { clock, log, rec, emit, settled, errors, file, committed };
+  return { clock, log, rec, emit, settled, errors, file, committed, lostCalls: () => lostCalls };
 }
 
 /** Holds the database's write lock from another connection until the returned function is called. */
@@ -175,5 +180,25 @@ describe('ReadingRecorder settles readings once they are durable', () => {
     // oldest, and the commit of the rest settled 0..4 as well: acknowledged to the broker, never stored.
     expect(t.settled).toEqual([0, 1, 2, 3, 4, MAX_PENDING + 5]);
     expect([t.committed(), t.rec.unsettledCount, t.rec.unacknowledged]).toEqual([MAX_PENDING, 0, 0]);
+  });
+
+  it('held readings the log had to drop are never settled; their source is told once, at the next commit', () => {
+    const t = setup('batch');
+    const unlock = lock(t.file);
+    // The disk fails (locked) while held readings fill the whole scan window, then unheld ones
+    // push the batch past MAX_PENDING: the log drops the oldest held readings.
+    const held = HELD_SCAN_MAX + 6;
+    for (let s = 0; s < held; s++) t.emit(s);
+    for (let s = held; s < held + MAX_PENDING; s++) t.emit(s, false);
+    expect([t.rec.unacknowledged, t.lostCalls(), t.settled.length]).toEqual([7, 0, 0]);
+    // Not while the disk still fails: a redelivered message would only be dropped again.
+    t.clock.advance(200);
+    expect(t.lostCalls()).toBe(0);
+    unlock();
+    t.clock.advance(200);
+    // One call for the seven (the bridge reconnects once); every held reading kept is settled, in order.
+    expect([t.lostCalls(), t.settled.length, t.settled[0], t.rec.unsettledCount]).toEqual([1, held - 7, 7, 0]);
+    t.clock.advance(200);
+    expect(t.lostCalls()).toBe(1);
   });
 });

@@ -146,6 +146,36 @@ describe.each([1, 2] as const)('durableAck, QoS %i, real mosquitto with persiste
   });
 });
 
+describe('durableAck, a reading lost before it was stored', () => {
+  it("lost() reconnects the link: the broker sends the unacknowledged messages again, where it would otherwise wait with a full window", async () => {
+    const broker = await persistentBroker();
+    const rig = await bridge(broker.url, 1, true);
+    const pub = await publisher(broker.url);
+    await publishNumbered(pub, 1, N);
+    await rig.sync();
+    expect(rig.numbers()).toEqual(range(0, WINDOW));
+    // The reading log dropped these readings unstored: their acks never come, and the window stays full.
+    const before = rig.readings.length;
+    rig.readings[0]!.lost!();
+    expect(rig.link.stats.redeliveries).toBe(1);
+    await waitFor(() => rig.link.stats.connects === 2, 10_000, 'the link to reconnect');
+    await waitFor(() => rig.numbers(before).length >= WINDOW, 10_000, 'the messages again');
+    await rig.sync();
+    expect(rig.numbers(before)).toEqual(range(0, WINDOW));
+    // Settling them now lets the rest through.
+    for (let round = 0; round < 20 && rig.numbers(before).length < N; round++) {
+      for (const r of rig.readings.slice(before)) r.settled?.();
+      await waitFor(() => rig.link.pendingAcks > 0 || rig.numbers(before).length === N, 10_000, 'more messages');
+      await rig.sync();
+    }
+    expect(sorted(rig.numbers(before))).toEqual(range(0, N));
+    // Not connected: nothing to do (the next connection resends them anyway).
+    await rig.link.close();
+    rig.link.redeliver();
+    expect(rig.link.stats.redeliveries).toBe(1);
+  });
+});
+
 describe('QoS 0 and bridges without durableAck', () => {
   it('QoS 0 messages flow without settling and carry no settled', async () => {
     const broker = await persistentBroker();

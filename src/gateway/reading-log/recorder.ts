@@ -10,7 +10,9 @@
 // and is settled after the commit that finally takes it. The log drops readings that wait to be
 // settled last while its disk fails (MAX_PENDING); one it drops all the same is never settled (its
 // MQTT message stays unacknowledged: the broker keeps it and sends it again on the next
-// connection), rather than settled by a later commit as though it were stored.
+// connection), rather than settled by a later commit as though it were stored. Its `lost` is
+// called at the next commit, when the disk takes readings again (an MQTT bridge reconnects then:
+// unacknowledged messages would otherwise hold the broker's window until the connection drops).
 
 import type { HilDevice, Reading, Unsubscribe } from '../../hil/device.js';
 import { Listeners } from '../../hil-devices/readings.js';
@@ -44,7 +46,9 @@ export class ReadingRecorder {
   private readonly next = new Map<string, number>();
   private readonly appended = new Listeners<[string]>('reading log appends');
   /** `settled` of readings appended and not yet committed, by row id, oldest first. */
-  private readonly unsettled = new Ring<{ readonly id: number; readonly settle: () => void }>();
+  private readonly unsettled = new Ring<{ readonly id: number; readonly settle: () => void; readonly lost: (() => void) | undefined }>();
+  /** `lost` of readings dropped unstored, called at the next commit (each distinct function once). */
+  private readonly lostWaiting = new Set<() => void>();
   /** Readings the log dropped unstored whose `settled` was therefore never called. */
   unacknowledged = 0;
   /** Appends and early commits that threw (the readings stayed pending, or the append was refused). */
@@ -94,7 +98,7 @@ export class ReadingRecorder {
   private record(r: Reading): void {
     this.next.set(r.slot, r.seq + 1);
     // Queued before append, under the id the append gives it: in durability full the append's own commit settles it.
-    if (r.settled !== undefined) this.unsettled.push({ id: this.o.log.nextId, settle: r.settled });
+    if (r.settled !== undefined) this.unsettled.push({ id: this.o.log.nextId, settle: r.settled, lost: r.lost });
     try {
       this.o.log.append(
         {
@@ -130,7 +134,8 @@ export class ReadingRecorder {
   /** Readings up to row id `id` were dropped unstored: their `settled` waits no more, and is never called. */
   private forget(id: number): void {
     while ((this.unsettled.peek()?.id ?? Infinity) <= id) {
-      this.unsettled.shift();
+      const { lost } = this.unsettled.shift()!;
+      if (lost !== undefined) this.lostWaiting.add(lost);
       this.unacknowledged++;
     }
   }
@@ -138,6 +143,9 @@ export class ReadingRecorder {
   private settle(durableTo: number): void {
     const due: (() => void)[] = [];
     while ((this.unsettled.peek()?.id ?? Infinity) <= durableTo) due.push(this.unsettled.shift()!.settle);
+    // The disk takes readings again: sources of readings it lost may send them now.
+    for (const lost of this.lostWaiting) due.push(lost);
+    this.lostWaiting.clear();
     for (const settle of due) {
       try {
         settle();

@@ -1,12 +1,11 @@
-// A stitched end-to-end session: drives the block engine (draft §7) over one RN stitch, owns the
-// single timer (one timer hook per protocol event, as wireguard-go), and multiplexes channels.
-// Only this file moves bytes between the engine and the stitch. Time is read and timers are set
-// only through the injected Clock, so tests drive ack delay, RTO and close timeout with a fake one.
+// A stitched end-to-end session: drives the block engine (draft §7) over one RN stitch (through its
+// pump, pump.ts: the blocks and the one engine timer), and multiplexes channels. Only this file
+// and its pump move bytes between the engine and the stitch. Time is read and timers are set only
+// through the injected Clock, so tests drive ack delay, RTO and close timeout with a fake one.
 
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { BlockEngine } from '../blocks/engine.js';
-import { joinBlock, type SealedBlock } from '../blocks/protect.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
@@ -16,6 +15,7 @@ import { Association } from './association.js';
 import type { Channel, ChannelHost } from './channel.js';
 import { CONTROL_CHANNEL, ChannelTable } from './channel-table.js';
 import { failoverFor, type Failover } from './failover.js';
+import { EnginePump, sendBlock } from './pump.js';
 import { mayReleaseData, type Revalidation } from './state.js';
 import { StandbySlot, type Standby } from './standby.js';
 import type { SessionOptions, StitchPort } from './session-types.js';
@@ -26,11 +26,6 @@ export type { StitchPort, SessionOptions } from './session-types.js';
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
 function isBlock(b: Uint8Array): boolean {
   return b.length > 0 && (b[0]! & 0xfc) === 0x10;
-}
-
-/** One sealed block onto the stitch: as its pieces where the stitch writes pieces, else joined. */
-function sendBlock(stitch: StitchPort, block: SealedBlock): boolean {
-  return stitch.sendPieces !== undefined ? stitch.sendPieces(block) : stitch.send(joinBlock(block));
 }
 
 /** Longest a graceful close waits for the peer to acknowledge the last data and the CLOSE. */
@@ -51,11 +46,7 @@ export class Session extends EventEmitter implements ChannelHost {
   private readonly channels: ChannelTable;
   private readonly clock: Clock;
   private stitch: StitchPort | undefined;
-  /** Cancels the engine timer (ack delay or RTO) armed for timerAt. */
-  private cancelTimer: (() => void) | undefined;
-  private timerAt = Infinity;
-  private pumpScheduled = false;
-  private blocked = false;
+  private readonly pump: EnginePump;
   private readonly writers = new WritableWaiters();
   private closeError: UzpError | undefined;
   private closing = false;
@@ -97,6 +88,12 @@ export class Session extends EventEmitter implements ChannelHost {
         this.droppedPayloads++;
       },
     });
+    this.pump = new EnginePump(this.engine, clock, {
+      stitch: () => this.stitch,
+      // While draining the engine is closed: it polls nothing but acks.
+      mayRelease: () => mayReleaseData(this.association.state) || this.draining,
+      timersLive: () => this.association.state !== 'closed' || this.draining,
+    });
     this.failover = o.continuity === undefined ? undefined : failoverFor(this, o.provider, clock, o.continuity);
   }
 
@@ -104,7 +101,7 @@ export class Session extends EventEmitter implements ChannelHost {
   sendControl(message: Uint8Array): void {
     // Closing or closed: PoR has nothing left to prove (a timer may still fire once).
     if (this.closing || this.association.state === 'closed') return;
-    if (this.engine.send(CONTROL_CHANNEL, message)) this.schedulePump();
+    if (this.engine.send(CONTROL_CHANNEL, message)) this.pump.schedule();
   }
 
   get state(): string {
@@ -130,12 +127,12 @@ export class Session extends EventEmitter implements ChannelHost {
   attach(stitch: StitchPort): void {
     this.stitch = stitch;
     this.failover?.stitched(stitch.rnCid, this.failover.generation);
-    this.blocked = false;
+    this.pump.blocked = false;
     // receive() only opens the block into a fresh plaintext: the ciphertext may be a transient view.
     stitch.onPayload((p) => this.receive(p), { transient: true });
     stitch.onDrain(() => {
-      this.blocked = false;
-      this.schedulePump();
+      this.pump.blocked = false;
+      this.pump.schedule();
     });
     stitch.onClose((e) => this.onStitchClosed(stitch, e));
   }
@@ -153,7 +150,7 @@ export class Session extends EventEmitter implements ChannelHost {
     // receiver that read 2 MiB in one turn acked it all at once, and the sender, its whole window
     // freed at once, sent the next 64 blocks in one burst: the three processes took turns instead
     // of working together (e2e-throughput: 280 of 712 sender polls sent the full window).
-    this.pump();
+    this.pump.run();
   }
 
   /**
@@ -198,7 +195,7 @@ export class Session extends EventEmitter implements ChannelHost {
     const old = this.stitch;
     if (pathSuspect) old?.suspect?.();
     this.stitch = undefined;
-    this.disarmTimer();
+    this.pump.disarm();
     this.association.to('failover');
     // Before 'failover' is heard: a re-stitch starts from it and must know which RN to avoid.
     this.failover?.lost();
@@ -251,7 +248,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.closing = true;
     this.failover?.stop();
     this.engine.close(code, reason);
-    this.pump();
+    this.pump.run();
     this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });
   }
 
@@ -261,7 +258,7 @@ export class Session extends EventEmitter implements ChannelHost {
    */
   violation(reason: UzpError): void {
     this.engine.abort(reason);
-    this.schedulePump();
+    this.pump.schedule();
   }
 
   /** Ends the session at once with `reason` (e.g. the peer refused to re-stitch it). */
@@ -274,7 +271,7 @@ export class Session extends EventEmitter implements ChannelHost {
   sendOnChannel(id: number, message: Uint8Array, close: boolean): boolean {
     this.assertOpen();
     const ok = this.engine.send(id, message, close);
-    if (ok) this.schedulePump();
+    if (ok) this.pump.schedule();
     return ok;
   }
 
@@ -320,62 +317,13 @@ export class Session extends EventEmitter implements ChannelHost {
     if (closed) this.channels.release(id);
   }
 
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    // setImmediate rather than a microtask: every send() of the current turn lands in the same
-    // block (coalescing), which is what makes small messages cheap.
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    const stitch = this.stitch;
-    // In failover nothing is polled: no RTO counts against a path that is not there (§11.5).
-    if (stitch === undefined) return this.disarmTimer();
-    // While draining the engine is closed: poll() yields nothing but acks.
-    if (this.blocked || !(mayReleaseData(this.association.state) || this.draining)) {
-      this.armTimer();
-      return;
-    }
-    for (const block of this.engine.pollPieces()) {
-      if (!sendBlock(stitch, block)) this.blocked = true;
-    }
-    this.armTimer();
-  }
-
-  private armTimer(): void {
-    const at = this.engine.nextDeadline();
-    if (at === undefined || (this.association.state === 'closed' && !this.draining)) return this.disarmTimer();
-    // An earlier timer already covers this deadline: pump() re-arms for the rest when it fires.
-    if (this.cancelTimer !== undefined && at >= this.timerAt) return;
-    this.disarmTimer();
-    this.timerAt = at;
-    this.cancelTimer = this.clock.setTimeout(
-      () => {
-        this.cancelTimer = undefined;
-        this.timerAt = Infinity;
-        this.pump();
-      },
-      Math.max(0, at - this.clock.now()),
-    );
-  }
-
-  private disarmTimer(): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    this.timerAt = Infinity;
-  }
-
   /** Back to stitched on `stitch` with `proof`: PoR for the new RN, every unacknowledged block due now. */
   private resumeOn(stitch: StitchPort, proof: Revalidation, generation: number): void {
     this.association.to('stitched', proof);
     this.failover!.generation = generation;
     this.attach(stitch);
     this.engine.retransmitAll();
-    this.schedulePump();
+    this.pump.schedule();
   }
 
   /**
@@ -410,7 +358,7 @@ export class Session extends EventEmitter implements ChannelHost {
     }
     const before = this.engine.stats.blocksReceived;
     this.engine.receive(payload);
-    this.schedulePump();
+    this.pump.schedule();
     // A standby is never held in failover (lose() and addStandby() move onto it at once).
     if (this.engine.stats.blocksReceived > before && this.standby.holds(stitch)) this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer moved to the standby stitch'));
   }
@@ -435,7 +383,7 @@ export class Session extends EventEmitter implements ChannelHost {
     this.association.close();
     this.standby.drop();
     this.failover?.stop();
-    this.disarmTimer();
+    this.pump.disarm();
     this.cancelCloseTimer?.();
     this.cancelCloseTimer = undefined;
     if (this.stitch !== undefined) {
@@ -455,14 +403,14 @@ export class Session extends EventEmitter implements ChannelHost {
     this.draining = true;
     const ms = Math.min(CLOSE_TIMEOUT_MS, DRAIN_RTOS * this.engine.inspect().rtoMs);
     this.cancelDrain = this.clock.setTimeout(() => this.release(this.stitch), ms, { unref: true });
-    this.schedulePump();
+    this.pump.schedule();
   }
 
   private endDrain(): void {
     this.draining = false;
     this.cancelDrain?.();
     this.cancelDrain = undefined;
-    this.disarmTimer();
+    this.pump.disarm();
   }
 
   /**

@@ -1,0 +1,85 @@
+// The session's driver of its block engine (draft §7): polls sealed blocks onto the stitch and
+// keeps the one timer (ack delay or RTO, one timer hook per protocol event, as wireguard-go) armed
+// for the engine's next deadline. The session decides what may leave and where (PumpHost); this
+// only moves blocks and time.
+
+import type { Clock } from '../../lib/clock.js';
+import type { BlockEngine } from '../blocks/engine.js';
+import { joinBlock, type SealedBlock } from '../blocks/protect.js';
+import type { StitchPort } from './session-types.js';
+
+/** What the pump asks of its session at every run. */
+export interface PumpHost {
+  /** The stitch blocks go onto; undefined in failover (nothing is polled, no RTO counts: §11.5). */
+  stitch(): StitchPort | undefined;
+  /** Data may leave (the association's state allows it), or the session drains: acks only. */
+  mayRelease(): boolean;
+  /** The engine's deadlines still matter: not closed, or closed and draining. */
+  timersLive(): boolean;
+}
+
+/** One sealed block onto the stitch: as its pieces where the stitch writes pieces, else joined. */
+export function sendBlock(stitch: StitchPort, block: SealedBlock): boolean {
+  return stitch.sendPieces !== undefined ? stitch.sendPieces(block) : stitch.send(joinBlock(block));
+}
+
+export class EnginePump {
+  /** The stitch asked us to wait for its drain. */
+  blocked = false;
+  private scheduled = false;
+  /** Cancels the engine timer armed for timerAt. */
+  private cancelTimer: (() => void) | undefined;
+  private timerAt = Infinity;
+
+  constructor(
+    private readonly engine: BlockEngine,
+    private readonly clock: Clock,
+    private readonly host: PumpHost,
+  ) {}
+
+  /** A run on the next turn, once however often asked. */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate rather than a microtask: every send() of the current turn lands in the same
+    // block (coalescing), which is what makes small messages cheap.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  /** Sends what the engine has to send now, and arms the timer for its next deadline. */
+  run(): void {
+    const stitch = this.host.stitch();
+    if (stitch === undefined) return this.disarm();
+    if (this.blocked || !this.host.mayRelease()) return this.arm();
+    for (const block of this.engine.pollPieces()) {
+      if (!sendBlock(stitch, block)) this.blocked = true;
+    }
+    this.arm();
+  }
+
+  disarm(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private arm(): void {
+    const at = this.engine.nextDeadline();
+    if (at === undefined || !this.host.timersLive()) return this.disarm();
+    // An earlier timer already covers this deadline: run() re-arms for the rest when it fires.
+    if (this.cancelTimer !== undefined && at >= this.timerAt) return;
+    this.disarm();
+    this.timerAt = at;
+    this.cancelTimer = this.clock.setTimeout(
+      () => {
+        this.cancelTimer = undefined;
+        this.timerAt = Infinity;
+        this.run();
+      },
+      Math.max(0, at - this.clock.now()),
+    );
+  }
+}

@@ -20,7 +20,8 @@ const DESCRIPTION = [
   'one line per unit: request state, requests, timeouts, CRC errors, exceptions, response times). From 7 days before',
   `an artefact expires it is flagged with what to do (${RENEWAL_DOC}); expiry is recomputed now, so`,
   'a stale file still warns. Exit status: 0 running and nothing expiring, 1 an artefact expired or',
-  'expires within 7 days, or the gateway is not running (or has stopped writing), 2 usage error.',
+  "expires within 7 days, the reading log's commits are failing (a full or failing disk), or the",
+  'gateway is not running (or has stopped writing), 2 usage error.',
 ].join('\n');
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -60,6 +61,7 @@ function readingLogLines(s: GatewayStatus): string[] {
   return [
     'reading log:',
     `  ${count(l.readings, 'reading')}, ${mib(l.bytes)} of ${mib(l.max_bytes)} (${l.durability}), ${l.pending} pending, ${l.receipted} deleted after receipts  ${l.file}`,
+    ...(l.commit_failing !== undefined ? [`  COMMITS FAILING since ${l.commit_failing.since}: ${l.commit_failing.error}; the ${count(l.pending, 'pending reading')} wait in memory and are retried every batch_ms (check the disk: free space, I/O errors in the kernel log)`] : []),
     ...(dropped.length > 0 ? [`  DROPPED by the byte bound (oldest first, never published): ${dropped.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),
     ...(s.publish ?? []).map((p) => `  collector ${p.collector.slice(0, 16)}…  ${p.state}, ${p.unreceipted} awaiting receipt, ${count(p.receipts, 'receipt')}${p.too_large !== undefined ? `, ${p.too_large} too large to publish` : ''}${p.last_receipt_at !== undefined ? `, last ${p.last_receipt_at}` : ''}${p.last_error !== undefined ? `; last error ${p.last_error.code}: ${p.last_error.message}` : ''}`),
   ];

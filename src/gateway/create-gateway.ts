@@ -35,6 +35,7 @@ import { HilBroker } from './hil/broker.js';
 import { OwnPCert } from './own-pcert.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
 import { statusFileOf, type ReadingLogStatus } from './status-file.js';
+import { readingLogStatus } from './status-gather.js';
 import { openReadingLog } from './reading-log/open.js';
 import { ReadingRecorder } from './reading-log/recorder.js';
 import { Publishers } from './publisher/publishers.js';
@@ -128,9 +129,20 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
   else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
   // The byte bound dropped readings no collector had receipted: counted in status and audited.
+  // A failing disk fails a timed commit every batch_ms: the first failure is logged, then one in
+  // 300 (a minute at the default 200 ms), and the recovery once.
+  let commitFailures = 0;
   const readingLog = openReadingLog(config, clock, (perSlot) => audit.event('reading_log.dropped', { decision: 'dropped', code: 'LOG_BOUND', readings: perSlot }, 'warn'),
-    (e) => log.error({ event: 'reading_log.commit_failed', reason: String((e as Error)?.message ?? e) }, 'reading log commit failed; readings stay pending and are retried'),
+    (e) => {
+      if (++commitFailures % 300 !== 1) return;
+      log.error({ event: 'reading_log.commit_failed', failures: commitFailures, reason: String((e as Error)?.message ?? e) }, 'reading log commit failed; readings stay pending in memory and are retried every batch_ms (check the disk)');
+    },
   );
+  readingLog.log.onCommit(() => {
+    if (commitFailures === 0) return;
+    log.warn({ event: 'reading_log.commit_recovered', failures: commitFailures }, 'reading log commits again');
+    commitFailures = 0;
+  });
   log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
   const recorder = new ReadingRecorder({
     log: readingLog.log,
@@ -156,10 +168,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const tickets = new TicketIssuer({ provider, now: () => wallMs(clock) });
   const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust }, tickets });
   const publishers = new Publishers({ config, provider, identity: id, trust, endpoint, log: readingLog.log, audit, logger: log.child({ component: 'publish' }), clock });
-  const logStatus = (): ReadingLogStatus => {
-    const st = readingLog.log.stats();
-    return { file: readingLog.file, durability: readingLog.log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, dropped: st.dropped, receipted: st.receipted };
-  };
+  const logStatus = (): ReadingLogStatus => readingLogStatus(readingLog.file, readingLog.log);
   const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
   const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });
   return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });

@@ -77,6 +77,11 @@ export interface ReadingLogStatus {
   readonly dropped: Readonly<Record<string, number>>;
   /** Readings deleted because every collector's receipts covered them. */
   readonly receipted: number;
+  /**
+   * Present while the log's commits fail (a full or failing card): since when (ISO time), the last
+   * error. The readings wait in memory (`pending`) and the commit is retried every batch_ms.
+   */
+  readonly commit_failing?: { readonly since: string; readonly error: string };
 }
 
 /** One collector the gateway publishes to (gateway/publisher). */

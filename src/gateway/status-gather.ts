@@ -9,6 +9,7 @@ import { assessExpiry } from './expiry.js';
 import { isoSeconds } from '../lib/time-text.js';
 import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus, type PublishStatus, type ReadingLogStatus, type RnStatus, type SlotStatus } from './status-file.js';
 import type { BrokerStats } from './hil/stats.js';
+import type { ReadingLog } from './reading-log/reading-log.js';
 
 /** What the snapshot reads of a device driver (GatewayDevice fits). */
 export interface StatusDevice {
@@ -63,6 +64,13 @@ function artefact(kind: ArtefactStatus['kind'], env: Envelope<unknown>, file: st
 }
 
 /** Every artefact the gateway holds. Revocation lists: the TrustStore keeps only the newest, so its file is named only when one is configured. */
+/** The reading log's line of the status file: its counters, and since when commits fail, if they do. */
+export function readingLogStatus(file: string, log: Pick<ReadingLog, 'durability' | 'stats'>): ReadingLogStatus {
+  const st = log.stats();
+  const failing = st.commitFailing === undefined ? {} : { commit_failing: { since: new Date(st.commitFailing.since).toISOString(), error: st.commitFailing.error } };
+  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, dropped: st.dropped, receipted: st.receipted, ...failing };
+}
+
 export function heldArtefacts(p: Pick<StatusParts, 'config' | 'pcert' | 'trust'>, nowMs: number): ArtefactStatus[] {
   const out = [artefact('pcert', p.pcert, p.config.identity.pcert, nowMs)];
   if (p.trust.rnSet !== undefined) out.push(artefact('rn-set', p.trust.rnSet, p.config.trust.rnSet, nowMs));

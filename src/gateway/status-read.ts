@@ -65,7 +65,7 @@ export interface StatusReview {
   readonly reason?: string;
   /** The artefacts with expiry and warning recomputed at the review time. */
   readonly artefacts: readonly ArtefactStatus[];
-  /** Exit 0: alive and no artefact expired or within the warning window. */
+  /** Exit 0: alive, no artefact expired or within the warning window, the reading log's commits not failing. */
   readonly ok: boolean;
 }
 
@@ -84,7 +84,8 @@ export function reviewStatus(s: GatewayStatus, nowMs: number, pidExists: (pid: n
   else if (!pidExists(s.pid)) reason = `not running or not writing: ${last}, which no longer exists`;
   else if (age > STALE_PERIODS * s.interval_ms) reason = `not running or not writing: ${last} (it writes every ${Math.round(s.interval_ms / 1000)} s)`;
   const alive = reason === undefined;
-  return { alive, ...(reason !== undefined ? { reason } : {}), artefacts, ok: alive && artefacts.every((a) => a.expiry === 'ok') };
+  const ok = alive && artefacts.every((a) => a.expiry === 'ok') && s.reading_log?.commit_failing === undefined;
+  return { alive, ...(reason !== undefined ? { reason } : {}), artefacts, ok };
 }
 
 /** Whether a process with `pid` exists on this machine (EPERM: it does, but belongs to another user). */

@@ -67,6 +67,24 @@ describe('uzpgw status (in process)', () => {
   });
 });
 
+describe('uzpgw status, a failing reading log (in process)', () => {
+  it('says since when commits fail and why, what waits in memory, what to check; exit 1', async () => {
+    const file = join(dir, 'failing-log.json');
+    const far = new Date(Date.now() + 365 * DAY * 1000).toISOString();
+    const s = sampleStatus({
+      written_at: new Date().toISOString(),
+      pid: process.pid,
+      reading_log: { file: '/var/lib/uzp-gateway/readings.db', durability: 'batch', readings: 10, bytes: 800, max_bytes: 64 << 20, pending: 1200, dropped: {}, receipted: 0, commit_failing: { since: '2026-12-06T21:00:00.000Z', error: 'database or disk is full' } },
+    });
+    writeFileSync(file, JSON.stringify({ ...s, artefacts: s.artefacts.map((a) => ({ ...a, expires_at: far })) }));
+    const r = await inProcess(['status', '--state', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('  COMMITS FAILING since 2026-12-06T21:00:00.000Z: database or disk is full; the 1200 pending readings wait in memory and are retried every batch_ms (check the disk: free space, I/O errors in the kernel log)\n');
+    const j = await inProcess(['status', '--state', file, '--json']);
+    expect([j.code, (JSON.parse(j.out) as Checked).check.ok]).toEqual([1, false]);
+  });
+});
+
 describe('uzpgw status against a running gateway', () => {
   let g: GatewaySetup;
   let statusFile: string;

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReadingLog, ROW_OVERHEAD_BYTES, type LoggedReading } from '../../src/gateway/reading-log/reading-log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { readingLogStatus } from '../../src/gateway/status-gather.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-reading-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +43,7 @@ describe('reading log', () => {
     // SQLITE_FULL as a full card gives it: the database may not grow past 40 pages (this connection's limit).
     const db = (log as unknown as { db: { exec(sql: string): void } }).db;
     db.exec('PRAGMA max_page_count = 40');
+    const startedAt = Date.now();
     let seq = 0;
     let failure: unknown;
     while (failure === undefined && seq < 100_000) {
@@ -56,9 +58,18 @@ describe('reading log', () => {
     expect(String((failure as Error).message)).toMatch(/database or disk is full/);
     expect(log.stats().pending).toBe(100);
     expect(log.failing).toBe(true);
+    expect(log.stats().commitFailing).toMatchObject({ error: 'database or disk is full' });
+    // The status file's line (uzpgw status: COMMITS FAILING, exit 1): since the first failure, on the wall clock.
+    const st = readingLogStatus('readings.db', log);
+    expect(st).toMatchObject({ pending: 100, commit_failing: { error: 'database or disk is full' } });
+    expect(Date.parse(st.commit_failing!.since)).toBeGreaterThanOrEqual(startedAt);
+    expect(Date.parse(st.commit_failing!.since)).toBeLessThanOrEqual(Date.now());
     expect(() => log.flush()).toThrow(/the last commit failed \(database or disk is full\); 100 readings stay pending, retried in 200 ms/);
     // Room again: close() tries at once, back-off or not, and stores them.
     db.exec('PRAGMA max_page_count = 1000000');
+    clock.advance(200); // the timed retry: stored, and no longer failing
+    expect([log.stats().pending, log.stats().commitFailing, log.failing]).toEqual([0, undefined, false]);
+    expect(readingLogStatus('readings.db', log).commit_failing).toBeUndefined();
     log.close();
     const again = new ReadingLog({ file: join(dir, `log-${n}.db`), durability: 'batch', clock });
     expect(again.stats().readings).toBe(seq);

@@ -54,6 +54,13 @@ describe('reviewStatus', () => {
     expect(r.artefacts.map((a) => a.expiry)).toEqual(['ok', 'ok']);
   });
 
+  it("the reading log's commits failing (a full or failing disk) makes a live gateway not ok", () => {
+    const readingLog = { file: '/var/lib/uzp-gateway/readings.db', durability: 'batch', readings: 10, bytes: 800, max_bytes: 64 << 20, pending: 1200, dropped: {}, receipted: 0 };
+    expect(reviewStatus(sampleStatus({ reading_log: readingLog }), WRITTEN + 10_000, alive)).toMatchObject({ alive: true, ok: true });
+    const failing = { ...readingLog, commit_failing: { since: new Date(WRITTEN - 60_000).toISOString(), error: 'database or disk is full' } };
+    expect(reviewStatus(sampleStatus({ reading_log: failing }), WRITTEN + 10_000, alive)).toMatchObject({ alive: true, ok: false });
+  });
+
   it('recomputes expiry at the review time: a file written when all was fine still warns a week later', () => {
     // The RN Set Statement expires 2026-12-20; the file was written 2026-12-01 with "ok".
     const r = reviewStatus(sampleStatus(), Date.UTC(2026, 11, 17, 0, 0, 0), alive);

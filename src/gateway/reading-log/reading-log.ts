@@ -25,7 +25,7 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
-import { systemClock } from '../../lib/clock.js';
+import { systemClock, wallMs } from '../../lib/clock.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
 import { FileErrorCode } from '../../files/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
@@ -74,6 +74,8 @@ export interface ReadingLogStats {
   readonly pending: number;
   /** Readings deleted because every collector's receipts covered them, since the log was created. */
   readonly receipted: number;
+  /** Commits have failed since `since` (wall ms), the last with `error`; absent once one succeeds. */
+  readonly commitFailing?: { readonly since: number; readonly error: string };
 }
 
 export class ReadingLog {
@@ -107,12 +109,14 @@ export class ReadingLog {
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
   /**
    * After a failed commit none is tried before this (clock ms) but the timed retry's and close()'s.
-   * A try writes every pending reading, up to MAX_PENDING, before a full card refuses it: one try
-   * per append (durability full, or a recorder's early commits) made every reading cost the whole
-   * backlog while the disk failed.
+   * A try writes the pending readings (up to MAX_PENDING) until a full card refuses it, 4-24 ms at
+   * 1,000-100,000 on a full tmpfs: one try per append (durability full, or a recorder's early
+   * commits) made every reading cost the backlog while the disk failed.
    */
   private retryAt = -Infinity;
   private lastFailure = '';
+  /** Wall ms of the first of the failed commits since the last one that succeeded. */
+  private failingSince: number | undefined;
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -201,7 +205,7 @@ export class ReadingLog {
     let failed = false;
     try {
       this.commit(this.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
-      this.retryAt = -Infinity;
+      this.commitSucceeded();
     } catch (e) {
       failed = true;
       this.commitFailed(e);
@@ -227,7 +231,7 @@ export class ReadingLog {
     this.cancelFlush = undefined;
     try {
       this.commit(Infinity);
-      this.retryAt = -Infinity;
+      this.commitSucceeded();
     } catch (e) {
       // Not committed: the batch stays pending, retried after batch_ms by the timer in every
       // durability, not only at the next append (a recorder's early flush cancelled the timer).
@@ -240,6 +244,12 @@ export class ReadingLog {
   private commitFailed(e: unknown): void {
     this.retryAt = this.clock.now() + this.batchMs;
     this.lastFailure = String((e as Error)?.message ?? e);
+    this.failingSince ??= wallMs(this.clock);
+  }
+
+  private commitSucceeded(): void {
+    this.retryAt = -Infinity;
+    this.failingSince = undefined;
   }
 
   /**
@@ -412,7 +422,8 @@ export class ReadingLog {
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
-    return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided };
+    const failing = this.failingSince === undefined ? {} : { commitFailing: { since: this.failingSince, error: this.lastFailure } };
+    return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
 
   /** Commits what is pending and closes the database. */

@@ -302,7 +302,20 @@ export class RendezvousNode {
     const trust = this.opts.trust;
     const provider = trust.provider;
     const signer = this.ctx.signer;
-    const started = Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats }, this.switchboard, this.leaving.signal);
+    const begin = (): Promise<Fabric | undefined> =>
+      Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats, onLost: rejoin }, this.switchboard, this.leaving.signal).then((f) => {
+        if (this.drainingValue) f?.withdraw(); // lost and joined again during a drain: no presence
+        return f;
+      });
+    // The client closed its connection for good (fabric.ts watch()): join again, as at start.
+    const rejoin = (): void => {
+      if (this.closing) return;
+      this.fabric = begin().catch((e: unknown) => {
+        this.log.error({ event: 'fabric_rejoin_failed', reason: (e as Error)?.message ?? String(e) }, 'could not join the fabric again');
+        return undefined;
+      });
+    };
+    const started = begin();
     // Kept as a promise that cannot reject: drain() and close() chain on it, and a fabric that failed
     // to start must not fail the shutdown (the caller hears the failure from this call).
     this.fabric = started.catch(() => undefined);

@@ -67,16 +67,23 @@ export function monitor(node: NatsNode, page: string): Promise<Record<string, un
   });
 }
 
+/** Client credentials every node requires (nats-server --user / --pass). */
+export interface NatsAuth {
+  readonly user: string;
+  readonly pass: string;
+}
+
 export class NatsCluster {
   private readonly procs = new Map<number, Proc>();
 
   private constructor(
     private readonly bin: string,
     readonly nodes: NatsNode[],
+    private auth: NatsAuth | undefined,
   ) {}
 
   /** Starts `n` routed nodes and resolves once each has a route to every other. */
-  static async start(n = 3): Promise<NatsCluster> {
+  static async start(n = 3, auth?: NatsAuth): Promise<NatsCluster> {
     const bin = natsServerPath();
     if (bin === undefined) throw new Error('nats-server not found (scripts/ensure-system-packages.sh installs Debian\'s nats-server)');
     // A port found free can be taken before the node binds it (often by another node's outbound
@@ -85,7 +92,7 @@ export class NatsCluster {
     for (let attempt = 1; ; attempt++) {
       const nodes: NatsNode[] = [];
       for (let i = 0; i < n; i++) nodes.push({ name: `n${i + 1}`, url: `nats://127.0.0.1:${await freeLoopbackPort()}`, clusterPort: await freeLoopbackPort(), monitorPort: await freeLoopbackPort(), pid: 0 });
-      const c = new NatsCluster(bin, nodes);
+      const c = new NatsCluster(bin, nodes, auth);
       try {
         for (let i = 0; i < n; i++) c.launch(i);
         await c.waitRouted(nodes.map((_, i) => i));
@@ -102,6 +109,7 @@ export class NatsCluster {
     const node = this.nodes[i]!;
     const routes = this.nodes.filter((x) => x !== node).map((x) => `nats://127.0.0.1:${x.clusterPort}`);
     const args = ['-a', '127.0.0.1', '-p', node.url.split(':').pop()!, '-n', node.name, '--cluster_name', 'uzp-test', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', routes.join(','), '-m', String(node.monitorPort)];
+    if (this.auth !== undefined) args.push('--user', this.auth.user, '--pass', this.auth.pass);
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const p: Proc = { proc, exited: new Promise((r) => proc.once('exit', () => r())), stderr: '' };
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (p.stderr = (p.stderr + s).slice(-STDERR_KEEP)));
@@ -147,9 +155,10 @@ export class NatsCluster {
     this.procs.delete(i);
   }
 
-  /** Node i again, on the same ports; resolves once it is routed to the nodes that are up. */
-  async restart(i: number): Promise<void> {
+  /** Node i again, on the same ports (with `auth` from now on, if given); resolves once it is routed to the nodes that are up. */
+  async restart(i: number, auth?: NatsAuth): Promise<void> {
     await this.kill(i);
+    if (auth !== undefined) this.auth = auth;
     this.launch(i);
     await this.waitRouted([...this.procs.keys()]);
   }

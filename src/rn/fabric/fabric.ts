@@ -56,12 +56,18 @@ export interface FabricOptions {
   readonly user?: string;
   readonly pass?: string;
   readonly now?: () => number;
+  /**
+   * The connection closed for good, not by close(): the switchboard no longer has this fabric, and
+   * the caller may start another (RnServer does).
+   */
+  readonly onLost?: () => void;
 }
 
 export class Fabric implements FabricHooks {
   private readonly presence = new Map<string, Subscription>();
   private readonly seen = new Map<string, number>();
   private withdrawn = false;
+  private closing = false;
   private readonly prefix: string;
   private readonly now: () => number;
   private readonly out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes));
@@ -101,14 +107,25 @@ export class Fabric implements FabricHooks {
           maxPingOut: 2,
           // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
           noEcho: true,
+          // The client's default gives up for good after a second authentication error on reconnect
+          // (credentials rotated on the cluster before the RN's): keep trying, as for any other outage.
+          ignoreAuthErrorAbort: true,
           ...(o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : {}),
         });
       } catch (e) {
         const wait = Math.min(FIRST_CONNECT_CAP_MS, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
         if (attempt === 0) o.log.warn({ event: 'fabric_unreachable', reason: (e as Error).message }, 'no NATS server of the fabric answers; retrying, serving local endpoints meanwhile');
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, wait);
-          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+          // One listener per wait, removed with it: the loop may run for as long as NATS is away.
+          const onAbort = (): void => {
+            clearTimeout(t);
+            resolve();
+          };
+          const t = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, wait);
+          signal.addEventListener('abort', onAbort, { once: true });
         });
       }
     }
@@ -139,6 +156,14 @@ export class Fabric implements FabricHooks {
       if (s.type === 'disconnect') this.o.log.warn({ event: 'fabric_disconnected', server: s.server }, 'lost the NATS server; reconnecting');
       else if (s.type === 'reconnect') this.o.log.info({ event: 'fabric_reconnected', server: s.server }, 'back on the NATS cluster');
     }
+    const err = await this.nc.closed();
+    if (this.closing) return;
+    // Closed for good by the client itself: nothing more goes through this connection, so the
+    // switchboard stops asking it (JOINs for other RNs' targets are refused, not thrown).
+    this.o.log.error({ event: 'fabric_lost', reason: err instanceof Error ? err.message : 'closed' }, 'the NATS connection closed for good; joining the fabric again');
+    this.switchboard.setFabric(undefined);
+    this.presence.clear();
+    this.o.onLost?.();
   }
 
   /**
@@ -147,6 +172,7 @@ export class Fabric implements FabricHooks {
    * a reconnect that may never come and keep the process alive.
    */
   async close(): Promise<void> {
+    this.closing = true;
     this.switchboard.setFabric(undefined);
     this.out.flush();
     let timer: NodeJS.Timeout | undefined;
@@ -168,7 +194,16 @@ export class Fabric implements FabricHooks {
   present(cid: Uint8Array): void {
     const hex = toHex(cid);
     if (this.withdrawn || this.presence.has(hex)) return;
-    this.presence.set(hex, this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.guard('join', () => this.onJoin(cid, m)) : undefined) }));
+    let sub: Subscription;
+    try {
+      sub = this.nc.subscribe(`${this.prefix}.join.${hex}`, { queue: 'rn', callback: (err, m) => (err === null ? this.guard('join', () => this.onJoin(cid, m)) : undefined) });
+    } catch (e) {
+      // A closed connection (watch() is replacing it): the endpoint's link is not the fabric's to
+      // fail; the new fabric presents every accepting CID again when it joins.
+      this.o.log.warn({ event: 'fabric_present_failed', cid: hex, reason: (e as Error).message }, 'cannot announce an endpoint on the fabric now');
+      return;
+    }
+    this.presence.set(hex, sub);
   }
 
   absent(cid: Uint8Array): void {
@@ -221,7 +256,9 @@ export class Fabric implements FabricHooks {
     if (Math.abs(now - j.atMs) > JOIN_FRESH_MS) return refuse(JoinRefusedCode.REFUSED, 'stale request');
     const key = `${toHex(j.ingress)}/${j.ingressStitch}/${j.atMs}`;
     if (this.seen.has(key)) return refuse(JoinRefusedCode.REFUSED, 'replayed request');
-    this.remember(key, now);
+    // Remembered while the request could pass the freshness check above: an ingress clock ahead of
+    // ours keeps it fresh until its own atMs + JOIN_FRESH_MS, later than our now + JOIN_FRESH_MS.
+    this.remember(key, Math.max(now, j.atMs) + JOIN_FRESH_MS, now);
     const r = this.switchboard.acceptRemote({
       ingress: j.ingress,
       initiator: j.initiator,
@@ -238,11 +275,14 @@ export class Fabric implements FabricHooks {
     m.respond(encodeFabricJoinReply('code' in r ? { ok: false, code: r.code } : { ok: true, egress: this.o.rnCid, egressStitch: r.stitchId }));
   }
 
-  /** Remembers a request for JOIN_FRESH_MS (oldest first in the Map: expired ones go from the front). */
-  private remember(key: string, now: number): void {
-    this.seen.set(key, now);
-    for (const [k, at] of this.seen) {
-      if (now - at <= JOIN_FRESH_MS && this.seen.size <= SEEN_MAX) break;
+  /**
+   * Remembers a request until `until` (our clock). The Map is in arrival order, so expired entries
+   * go from the front; one that lives longer (a skewed ingress) may hold later ones back a while.
+   */
+  private remember(key: string, until: number, now: number): void {
+    this.seen.set(key, until);
+    for (const [k, u] of this.seen) {
+      if (u >= now && this.seen.size <= SEEN_MAX) break;
       this.seen.delete(k);
     }
   }

@@ -123,6 +123,9 @@ export class RtuTransport implements ModbusTransport {
         this.current = { x, resolve, reject, crcErrors: 0, cancelTimer: () => {} };
       });
       const pending = this.current!;
+      // Awaited only after the write (and a broadcast's turnaround), but a closed bus or a lost link
+      // may reject it before: marked handled now, or that rejection would end the process.
+      reply.catch(() => {});
       x.stats.requests++;
       try {
         x.onSent?.(this.clock.now());

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { CommonCode } from '../../../src/lib/errors.js';
+import { PortErrorCode } from '../../../src/ports/errors.js';
 import { errorOf } from '../../helpers/errors.js';
 import { cleanupVirtualSerial, virtualBus } from '../../virtual-serial/harness.js';
 
@@ -33,5 +34,18 @@ describe('unit 0 on an RTU bus', () => {
     }
     expect(vb.bus.stats.frames).toBe(frames);
     expect(bus.unitStats(0).requests).toBe(1);
+  });
+
+  it('the bus closed during a broadcast turnaround: the request fails MODBUS_OFFLINE, nothing unhandled (it ended the process)', async () => {
+    const vb = await virtualBus({ baud: BAUD, slaves: [{ unit: 1, holdingRegisters: [0, 0, 0] }] });
+    const link = new SerialLink({ path: vb.path, baudRate: BAUD }).start();
+    await link.whenOpen();
+    const bus = ModbusBus.rtu(link, { timeoutMs: 500, broadcastTurnaroundMs: 300 });
+    closers.push(async () => await link.close());
+    const request = errorOf(bus.request(0, Uint8Array.of(0x06, 0, 2, 0x0b, 0xee)));
+    // Written (8 bytes at 115200 baud), now in the turnaround; the gateway stops.
+    await new Promise((r) => setTimeout(r, 60));
+    await bus.close();
+    expect((await request).code).toBe(PortErrorCode.MODBUS_OFFLINE);
   });
 });

@@ -11,8 +11,9 @@
 // Acks (issue #12 "nothing lost"): the bridge holds its link's acks (MqttLink.holdAcks). A QoS >= 1
 // message that becomes a reading is acknowledged to the broker when the reading is settled
 // (Reading.settled; the gateway's reading recorder settles it once the reading log has it on disk)
-// with durableAck, else right after the reading went to its listeners; a message that becomes no
-// reading (oversized, or arriving while stopped) is acknowledged at once. A reading the log dropped
+// with durableAck, else right after the reading went to its listeners; an oversized message is
+// acknowledged at once, and one arriving while stopped too unless durableAck holds it for the
+// broker to send again (the subscriptions outlive stop(): see there). A reading the log dropped
 // unstored (Reading.lost) makes the link reconnect, so the broker sends its message again.
 
 import type { MqttBridgeDevice } from './config.js';
@@ -105,11 +106,14 @@ export class MqttBridge implements MqttDevice {
     );
   }
 
-  /** Unsubscribes; messages still arriving are no longer delivered. The link stays open (the caller's). */
+  /**
+   * Messages still arriving are no longer delivered. The subscriptions stay: on a persistent session
+   * (the default for QoS >= 1) they are the session's, which keeps them and queues our messages
+   * while the gateway restarts; an UNSUBSCRIBE here removed them, and the next run, resuming the
+   * session, subscribed nothing and received nothing. The link stays open (the caller's).
+   */
   async stop(): Promise<void> {
-    if (!this.running) return;
     this.running = false;
-    await Promise.all(this.cfg.subscribe.map((f) => this.link.unsubscribe(f).catch(() => {})));
   }
 
   get bridged(): { readonly subscribe: readonly string[]; readonly publish: readonly string[] } {
@@ -155,7 +159,9 @@ export class MqttBridge implements MqttDevice {
   private async consume(): Promise<void> {
     for await (const m of this.link.messages()) {
       if (!this.running) {
-        m.ack();
+        // Stopped: a durably acknowledged message is left unacknowledged, so the broker sends it
+        // again to the next run (acknowledged here, it was lost); any other is dropped.
+        if (!(this.opts.durableAck === true && m.qos > 0)) m.ack();
         continue;
       }
       if (m.payload.length > this.cfg.maxPayloadBytes) {

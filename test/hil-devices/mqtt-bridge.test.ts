@@ -130,7 +130,7 @@ describe('mqtt-bridge with mosquitto and the MQTT machine simulator', () => {
     expect(b.status()).toMatchObject({ published: 2, refused: 4 });
   });
 
-  it('binary payloads stay bytes; oversized incoming messages are dropped whole and counted; stop() unsubscribes', async () => {
+  it('binary payloads stay bytes; oversized incoming messages are dropped whole and counted; nothing more is delivered after stop()', async () => {
     const broker = await mqttBroker();
     const { b, readings, messages } = await bridge(broker.url);
     const other = await link(broker.url);

@@ -133,9 +133,15 @@ export class StatusReporter {
   /** Periodic: warn about artefacts running out, write, schedule the next. unref: the timer alone keeps no process alive. */
   private tick(): void {
     if (this.state === 'stopped') return;
-    this.warnExpiry(this.snapshot());
-    this.write();
+    // Scheduled first and guarded: a snapshot reads live parts (the reading log's database among
+    // them, on a card that may be failing), and a throw out of a timer would end the gateway.
     this.cancelTimer = this.o.clock.setTimeout(() => this.tick(), this.intervalMs, { unref: true });
+    try {
+      this.warnExpiry(this.snapshot());
+    } catch (e) {
+      this.o.log.warn({ event: 'status.snapshot_failed', error: (e as Error)?.message ?? String(e) }, 'cannot gather the gateway status now (carrying on)');
+    }
+    this.write();
   }
 
   private warnExpiry(s: GatewayStatus): void {

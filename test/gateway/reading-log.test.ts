@@ -107,6 +107,8 @@ describe('reading log', () => {
     expect(st.dropped).toEqual({ a: droppedSeqs.filter((s) => s % 3 !== 0).length, b: droppedSeqs.filter((s) => s % 3 === 0).length });
     expect(st.readings).toBe(kept.length);
     log.close();
+    // Closed, it still tells what it held (the gateway's last status file is written after the close).
+    expect(log.stats()).toEqual(st);
     const reopened = new ReadingLog({ file, maxBytes: 50 * per });
     expect(reopened.stats()).toMatchObject({ readings: kept.length, bytes: st.bytes, dropped: st.dropped });
     reopened.close();

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { StatusReporter } from '../../src/gateway/status-reporter.js';
 import { parseGatewayStatus } from '../../src/gateway/status-read.js';
-import type { GatewayStatus } from '../../src/gateway/status-file.js';
+import type { GatewayStatus, ReadingLogStatus } from '../../src/gateway/status-file.js';
 import { createDevice, type GatewayDevice } from '../../src/hil-devices/index.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { ModbusBus } from '../../src/ports/modbus/bus.js';
@@ -39,7 +39,7 @@ interface Logged {
 }
 
 /** A gateway's parts: PCert for 3 days, RN Set for 30, the domain's revocation list (1 day); a serial-line and a Modbus slot. */
-function setup(file: string) {
+function setup(file: string, readingLog?: () => ReadingLogStatus) {
   const d = new TestDomain(undefined, T0);
   const gw = d.member('gateway', { validSeconds: 3 * 86_400 });
   const rn = d.member('rn');
@@ -88,7 +88,7 @@ function setup(file: string) {
   const logged: Logged[] = [];
   const log = { warn: (obj: object, msg: string) => logged.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }), info: (obj: object, msg: string) => logged.push({ level: 'info', obj: obj as Record<string, unknown>, msg }) };
   const stats = { sessions: 1, channels: 3, refusals: 2, readingsDropped: 0 };
-  const reporter = new StatusReporter({ file, config, cid: gw.id.cid, pcert, trust, devices, stats, links, log, clock, now: () => T0 + timers.now() });
+  const reporter = new StatusReporter({ file, config, cid: gw.id.cid, pcert, trust, devices, stats, links, log, clock, now: () => T0 + timers.now(), ...(readingLog !== undefined ? { readingLog } : {}) });
   return { d, gw, rn, reporter, timers, unrefs, links, logged, devices, serialLink: link, events: (e: string) => logged.filter((l) => l.obj.event === e) };
 }
 
@@ -204,6 +204,29 @@ describe('StatusReporter', () => {
     expect(s.events('artefact.expired').map((l) => l.obj.artefact)).toEqual(['revocation', 'revocation', 'pcert', 'revocation']);
     await s.reporter.idle();
     expect(read(file).artefacts.map((a) => a.expiry)).toEqual(['expired', 'ok', 'expired']);
+    await s.reporter.stop();
+  });
+
+  it('a snapshot that throws on the 30 s tick (the reading log on a failing card) is logged, and the ticks go on', async () => {
+    const file = join(dir, 'snapshot-throws.json');
+    let broken = false;
+    const readingLog = (): ReadingLogStatus => {
+      if (broken) throw new Error('disk I/O error');
+      return { file: 'readings.db', durability: 'batch', readings: 0, bytes: 0, max_bytes: 1 << 20, pending: 0, dropped: {}, receipted: 0 };
+    };
+    const s = setup(file, readingLog);
+    s.reporter.start();
+    await s.reporter.idle();
+    broken = true;
+    // Before: the throw left the timer callback and ended the process.
+    expect(() => s.timers.advance(30_000)).not.toThrow();
+    await s.reporter.idle();
+    expect(s.events('status.snapshot_failed')).toHaveLength(1);
+    expect(s.timers.pending).toBe(1); // the next tick
+    broken = false;
+    s.timers.advance(30_000);
+    await s.reporter.idle();
+    expect(read(file).written_at).toBe('2026-12-04T12:01:00.000Z');
     await s.reporter.stop();
   });
 

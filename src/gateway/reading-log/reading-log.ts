@@ -115,6 +115,8 @@ export class ReadingLog {
    */
   private retryAt = -Infinity;
   private lastFailure = '';
+  /** stats() at close(). */
+  private finalStats: ReadingLogStats | undefined;
   /** Wall ms of the first of the failed commits since the last one that succeeded. */
   private failingSince: number | undefined;
 
@@ -417,8 +419,9 @@ export class ReadingLog {
   }
 
   stats(): ReadingLogStats {
+    // Closed: as they were at the close (the gateway's last status file is written after it).
+    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, receipted: 0 };
     const dropped: Record<string, number> = {};
-    if (this.closed) return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: 0 };
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
@@ -430,6 +433,7 @@ export class ReadingLog {
   close(): void {
     if (this.closed) return;
     this.flushNow(); // a last try, whenever the one before failed
+    this.finalStats = this.stats();
     this.closed = true;
     this.db.close();
   }

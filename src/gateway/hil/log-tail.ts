@@ -25,7 +25,7 @@ export interface ReadingSource {
 }
 
 /** Sends one message, waiting for buffer room; false when the channel or session is gone. */
-export type SendWait = (m: HilMessage, signal: AbortSignal) => Promise<boolean>;
+export type SendWait = (m: HilMessage, signal: AbortSignal) => Promise<'sent' | 'too-large' | 'gone'>;
 
 export function serveLogTail(ctx: ChannelContext, slot: string, source: ReadingSource, sendWait: SendWait, from?: LogPosition): OpenChannel {
   const abort = new AbortController();
@@ -55,7 +55,11 @@ export function serveLogTail(ctx: ChannelContext, slot: string, source: ReadingS
         const r = toReading(row);
         if (r === undefined || !authorityOf(r.device).check(readingAction(r)).allowed) continue;
         const m: HilMessage = { t: 'reading', slot: r.slot, device: r.device, kind: r.kind, seq: r.seq, ts: r.ts, value: r.value, epoch: row.epoch };
-        if (!(await sendWait(m, abort.signal))) return;
+        const sent = await sendWait(m, abort.signal);
+        if (sent === 'gone') return;
+        // A reading over the session's message bound (a serial-raw chunk, an MQTT payload over 1
+        // MiB) is counted as dropped, as on the live path; the tail goes on (it stopped here for good).
+        if (sent === 'too-large') ctx.dropped();
       }
     }
   };

@@ -7,6 +7,7 @@ import { encodeHil, type HilMessage } from '../../hil/messages.js';
 import type { RefusalCode } from '../../hil/refusals.js';
 import type { AuditContext, AuditLog } from './audit.js';
 import type { BrokerStats } from './stats.js';
+import { CodedError, CommonCode } from '../../lib/errors.js';
 
 /** false = not queued: the session's send buffer is full, or the session is closing. */
 export type Send = (m: HilMessage) => boolean;
@@ -21,14 +22,19 @@ export function senderOf(ch: Channel): Send {
   };
 }
 
-/** Sends and waits for buffer room (log tails: behind in the log, never dropped); false when the channel is gone. */
-export function waitingSenderOf(ch: Channel): (m: HilMessage, signal: AbortSignal) => Promise<boolean> {
+/**
+ * Sends and waits for buffer room (log tails: behind in the log, never dropped): 'sent', 'too-large'
+ * (over the session's message bound: this one cannot go, the next may), or 'gone' (closed, aborted,
+ * the session ended).
+ */
+export function waitingSenderOf(ch: Channel): (m: HilMessage, signal: AbortSignal) => Promise<'sent' | 'too-large' | 'gone'> {
   return async (m, signal) => {
     try {
       await ch.send(encodeHil(m), signal);
-      return true;
-    } catch {
-      return false; // closed, aborted or the session ended
+      return 'sent';
+    } catch (e) {
+      // send() waits for room, so BUFFER_FULL is the one message over maxMessageBytes (engine.ts).
+      return e instanceof CodedError && e.code === CommonCode.BUFFER_FULL && !ch.closed && !ch.ended ? 'too-large' : 'gone';
     }
   };
 }

@@ -190,6 +190,22 @@ describe('tail from the reading log: history, then live (PROFILE §HIL "Resuming
     expect(t.got.map((g) => g.seq)).toEqual(seqs(0, 22).filter((s) => s % 2 === 0));
   });
 
+  it('a reading over the session\'s message bound (1 MiB) is skipped and counted as dropped; the tail goes on, from the log and live', async () => {
+    const ev = new Listeners<[Reading]>('test readings');
+    const dev = mqttDevice('press-3', ev);
+    const b = boot(freshFile(), 3, dev);
+    const r = (s: number): Reading => ({ slot: SLOT, device: 'press-3', kind: 'mqtt', seq: s, ts: s, value: { topic: 'plant/press3/dump', payload: s === 1 ? new Uint8Array(2 * 1024 * 1024) : String(s) }, source: { kind: 'mqtt', topic: 'plant/press3/dump' } });
+    for (let s = 0; s < 4; s++) ev.emit(r(s));
+    const gw = serve(dev, [{ purpose: 'mqtt.subscribe', topics: ['plant/press3/#'] }], b.recorder, 3);
+    const t = await tail(gw, { epoch: 3, seq: 0 });
+    // Before: the tail stopped for good at seq 1 (its send failure taken for a closed channel).
+    await t.until(3);
+    ev.emit(r(4));
+    await t.until(4);
+    expect(t.got.map((g) => g.seq)).toEqual([0, 2, 3, 4]);
+    expect(gw.broker.stats.readingsDropped).toBe(1);
+  });
+
   it('history of another device once in the slot is not delivered under a Grant that names this device', async () => {
     // The slot held boiler-0 at the previous boot; it holds boiler-1 now, and the Grant names
     // boiler-1 (draft §4.3: a Grant scoped to a device never covers another one's readings).

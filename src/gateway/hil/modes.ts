@@ -21,7 +21,7 @@ import type { HilMessage } from '../../hil/messages.js';
 import { topicMatches } from '../../lib/mqtt-topics.js';
 
 /** Subscriptions one channel may hold (each is matched against every bridged message). */
-const MAX_SUBSCRIPTIONS = 64;
+export const MAX_SUBSCRIPTIONS = 64;
 
 export interface ChannelContext {
   readonly authority: SlotAuthority;
@@ -167,6 +167,11 @@ export function serveSerial(ctx: ChannelContext, device: SerialDevice): OpenChan
 /** mqtt: subscriptions and publications inside the granted topic filters only. */
 export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel {
   const filters: string[] = [];
+  /**
+   * Filters whose device.subscribe() has not answered yet. They count towards the bound: a burst of
+   * `sub` delivered in one turn (a gap in the blocks filled) all passed a check of `filters` alone.
+   */
+  const subscribing = new Set<string>();
   const off = device.onMessage((topic, payload) => {
     if (!filters.some((f) => topicMatches(f, topic))) return;
     if (!ctx.authority.check({ purpose: 'mqtt.subscribe', filter: topic }).allowed) return;
@@ -182,18 +187,21 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
           ctx.send({ t: 'refused', code: d.code, filter: m.filter });
           return;
         }
-        if (!filters.includes(m.filter) && filters.length >= MAX_SUBSCRIPTIONS) {
+        const known = filters.includes(m.filter) || subscribing.has(m.filter);
+        if (!known && filters.length + subscribing.size >= MAX_SUBSCRIPTIONS) {
           ctx.audit({ action: 'mqtt.subscribe', decision: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', reason: `at most ${MAX_SUBSCRIPTIONS} per channel`, filter: m.filter });
           ctx.send({ t: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', filter: m.filter });
           return;
         }
         ctx.audit({ action: 'mqtt.subscribe', decision: 'allowed', filter: m.filter });
+        if (!known) subscribing.add(m.filter);
         device.subscribe(m.filter).then(
           () => {
-            if (!filters.includes(m.filter)) filters.push(m.filter);
+            if (subscribing.delete(m.filter)) filters.push(m.filter);
             ctx.send({ t: 'suback', filter: m.filter });
           },
           (e: unknown) => {
+            subscribing.delete(m.filter);
             // The Grant allowed it but the device cannot (e.g. a topic the bridge does not carry): say so.
             const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
             ctx.audit({ action: 'mqtt.subscribe', decision: 'failed', code, reason: String(e), filter: m.filter });

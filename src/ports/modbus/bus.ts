@@ -72,10 +72,15 @@ interface Job {
   readonly reject: (e: unknown) => void;
 }
 
+/** Operator requests in a row, while polls wait, before one poll goes (pump()). */
+export const URGENT_RUN_MAX = 4;
+
 export class ModbusBus {
   private readonly queues: RoundRobinQueues<Job>;
   /** Operator requests: always served before `queues`. */
   private readonly urgent: RoundRobinQueues<Job>;
+  /** Operator requests run in a row while background polls waited (see URGENT_RUN_MAX). */
+  private urgentRun = 0;
   private readonly liveness: UnitLiveness;
   private running = false;
   private closed = false;
@@ -248,11 +253,23 @@ export class ModbusBus {
     });
   }
 
-  /** Takes the bus lock and runs queued requests round robin until none is left. */
+  /**
+   * Takes the bus lock and runs queued requests round robin until none is left: operator requests
+   * first, but after URGENT_RUN_MAX of them in a row one waiting poll goes, so an operator (or a
+   * SCADA client behind Modbus TCP forwarding) keeping requests in flight cannot stop the readings.
+   */
   private pump(): void {
     if (this.running || this.closed) return;
-    const next = this.urgent.shift() ?? this.queues.shift();
+    let next = this.urgentRun >= URGENT_RUN_MAX ? this.queues.shift() : undefined;
+    let urgent = false;
+    if (next === undefined) {
+      next = this.urgent.shift();
+      urgent = next !== undefined;
+    }
+    next ??= this.queues.shift();
     if (!next) return;
+    // Counted only while polls wait behind: an operator alone on the bus is never held back.
+    this.urgentRun = urgent && this.queues.size() > 0 ? this.urgentRun + 1 : 0;
     this.running = true;
     void this.run(next.unit, next.item).finally(() => {
       this.running = false;

@@ -4,7 +4,7 @@
 // merged reads with their illegal-address fallback.
 
 import { describe, expect, it } from 'vitest';
-import { ModbusBus } from '../../../src/ports/modbus/bus.js';
+import { ModbusBus, URGENT_RUN_MAX } from '../../../src/ports/modbus/bus.js';
 import { BusStats } from '../../../src/ports/modbus/stats.js';
 import type { Exchange, ModbusTransport } from '../../../src/ports/modbus/transport.js';
 import { ModbusException, ModbusTimeoutError, PortErrorCode } from '../../../src/ports/errors.js';
@@ -136,6 +136,35 @@ describe('ModbusBus scheduling', () => {
     await Promise.all([live, ...dead]);
     expect(deadDoneWhenLiveAnswered).toBeLessThanOrEqual(1);
     expect(deadDone).toBe(5);
+  });
+
+  it(`an operator keeping requests in flight goes first, but one waiting poll goes after every ${URGENT_RUN_MAX} of them`, async () => {
+    const { clock, t, bus } = setup();
+    // Four operator reads of unit 1 always in flight (each sent again as soon as it is answered).
+    let running = true;
+    const operator = async (): Promise<void> => {
+      while (running) await bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' });
+    };
+    const loops = [operator(), operator(), operator(), operator()];
+    const polls = [bus.read(2, 'holding', 0, 1), bus.read(2, 'holding', 1, 1)];
+    await run(clock, 80);
+    // Before: unit 2's polls waited for as long as the operator kept requests queued.
+    expect(await Promise.all(polls)).toEqual([regs(2, 0, 1), regs(2, 1, 1)]);
+    // The first operator read was on the wire before the polls queued; then four more, then a poll.
+    const first = t.served.indexOf(2);
+    expect(first).toBe(1 + URGENT_RUN_MAX);
+    expect(t.served.slice(first + 1, first + 1 + URGENT_RUN_MAX + 1)).toEqual([1, 1, 1, 1, 2]);
+    running = false;
+    await run(clock, 40);
+    await Promise.all(loops);
+  });
+
+  it('an operator alone on the bus is never held back', async () => {
+    const { clock, t, bus } = setup();
+    const reqs = Array.from({ length: 3 * URGENT_RUN_MAX }, () => bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' }));
+    await run(clock, 100);
+    await Promise.all(reqs);
+    expect(t.served).toEqual(Array(3 * URGENT_RUN_MAX).fill(1));
   });
 
   it('bounds each unit’s queue and counts refusals', async () => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { HilMessage } from '../hil/messages.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
@@ -69,13 +70,35 @@ export async function listenModbusTcp(listen: string): Promise<{ serve(slot: Slo
   };
 }
 
+/**
+ * Chunks of `from` to the slot one after another, `from` paused while one waits for room in the
+ * session: in order (each write waits on its own, so a later, smaller chunk could pass a larger one
+ * held at a full send buffer), and a fast producer (`cat big-file |`) waits instead of growing our
+ * memory. `failed` when a write fails (the slot or the session ended).
+ */
+export function forwardInOrder(from: Readable, slot: Pick<SlotChannel, 'write'>, failed: () => void): void {
+  from.on('data', (chunk: Buffer) => {
+    from.pause();
+    slot.write(new Uint8Array(chunk)).then(
+      () => from.resume(),
+      () => failed(),
+    );
+  });
+}
+
 /** serial without --pty: the slot's bytes on stdout, stdin to the slot. */
-export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string): Promise<number> {
+export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string, stdin: Readable = process.stdin): Promise<number> {
   slot.on('data', (d: Uint8Array) => io.stdout.write(d));
   slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code})`));
-  return new Promise((resolve) => {
-    process.stdin.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => resolve(1)));
-    process.stdin.once('end', () => resolve(0));
+  return new Promise<number>((resolve) => {
+    forwardInOrder(stdin, slot, () => resolve(1));
+    stdin.once('end', () => resolve(0));
+    slot.once('end', () => resolve(1));
+  }).finally(() => {
+    // Done (the slot or the session ended, a signal): stdin must not keep the process alive, on a
+    // terminal until the next key press.
+    stdin.removeAllListeners('data');
+    stdin.pause();
   });
 }
 
@@ -111,7 +134,7 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
       check();
     });
     slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
-    socat.stdout.on('data', (chunk: Buffer) => void slot.write(new Uint8Array(chunk)).catch(() => undefined));
+    forwardInOrder(socat.stdout, slot, () => undefined);
     // socat that ends before the PTY was there could not make it (a bad path, no permission): exit 1.
     socat.once('exit', (code) => {
       if (announced) resolve(code === 0 || code === null ? 0 : 1);

@@ -47,17 +47,22 @@ export async function untilDone(conn: OperatorConnection, done: Promise<number>,
   conn.session.on('failover', onFailover);
   conn.session.on('restitched', onRestitched);
   let onClose: (e?: Error) => void = () => {};
+  let endedCode: number | undefined;
   const ended = new Promise<number>((resolve) => {
     onClose = (e?: Error): void => {
       const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
       notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
-      if (e === undefined) resolve(reopenOnClose ? REOPEN : 0);
-      else if (isRefusal(e)) resolve(reopen ? REOPEN : 1);
-      else resolve(endedInFailover(conn) ? EXIT_RN_LOST : 1);
+      if (e === undefined) endedCode = reopenOnClose ? REOPEN : 0;
+      else if (isRefusal(e)) endedCode = reopen ? REOPEN : 1;
+      else endedCode = endedInFailover(conn) ? EXIT_RN_LOST : 1;
+      resolve(endedCode);
     };
     conn.session.once('close', onClose);
   });
-  const code = await Promise.race([done, signal, ended]);
+  // A session that ends aborts its channels first, in the same turn: a mode that ends with its
+  // channel (modbus-tcp) settled `done` before `ended`, and the reopen or exit 3 was lost.
+  const raced = await Promise.race([done, signal, ended]);
+  const code = (endedCode as number | undefined) ?? raced;
   // Our own close (mode done, signal) is no news.
   conn.session.off('close', onClose);
   conn.session.off('failover', onFailover);

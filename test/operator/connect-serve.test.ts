@@ -1,13 +1,14 @@
 // What `uzpgw connect` prints per mode: --count N prints exactly N even when more arrive in one go;
-// --pty with a path socat cannot create exits non-zero with the reason.
+// --pty with a path socat cannot create exits non-zero with the reason; serial forwards stdin in
+// order, one write at a time, and lets go of stdin when the slot ends.
 
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serveMqtt, servePty, serveTail } from '../../src/cli/connect-serve.js';
+import { forwardInOrder, serveMqtt, servePty, serveStdio, serveTail } from '../../src/cli/connect-serve.js';
 import type { SlotChannel } from '../../src/operator/slot-channel.js';
 import { errorOf } from '../helpers/errors.js';
 
@@ -39,6 +40,47 @@ describe('connect modes', () => {
     for (const t of ['a/1', 'a/2', 'a/3']) slot.emit('msg', t, Buffer.from('p'));
     expect(await done).toBe(0);
     expect(c.out().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('serial: stdin goes to the slot in order, one write at a time, stdin paused while a write waits', async () => {
+    const from = new PassThrough();
+    const started: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let pausedDuringWrites = true;
+    // A large chunk waits longer for room than a small one (a full send buffer admits small ones first).
+    const slot = {
+      write: async (d: Uint8Array): Promise<void> => {
+        started.push(d.length);
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, d.length > 1000 ? 30 : 1));
+        if (!from.isPaused()) pausedDuringWrites = false;
+        inFlight--;
+      },
+    };
+    forwardInOrder(from, slot, () => {
+      throw new Error('no write fails here');
+    });
+    from.write(Buffer.alloc(5000));
+    await new Promise((r) => setImmediate(r));
+    from.write(Buffer.alloc(10));
+    from.write(Buffer.alloc(20));
+    for (let i = 0; i < 100 && started.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    // Before: each chunk was written on its own, unawaited: 10 and 20 went out before 5000.
+    expect(started[0]).toBe(5000);
+    expect(started.slice(1).reduce((a, b) => a + b, 0)).toBe(30);
+    expect([most, pausedDuringWrites]).toEqual([1, true]);
+  });
+
+  it('serial: the slot ending resolves the mode and lets go of stdin (the process may exit)', async () => {
+    const stdin = new PassThrough();
+    const slot = Object.assign(new EventEmitter(), { write: async () => {} }) as unknown as SlotChannel;
+    const done = serveStdio(slot, capture().io, false, (c) => c, stdin);
+    slot.emit('end');
+    expect(await done).toBe(1);
+    // Before: the stdin listener stayed, and a terminal kept the process alive until a key press.
+    expect([stdin.listenerCount('data'), stdin.isPaused()]).toEqual([0, true]);
   });
 
   it('--pty in a directory that does not exist, or where socat cannot create it, is an error', async () => {

@@ -279,7 +279,7 @@ function slotView(cid, slot) {
       for (const p of d.points) add(p);
       setView(
         h('h1', {}, `Slot ${slot} `, h('span', { class: 'note' }, 'of gateway ', h('a', { href: `#/gateway/${cid}`, class: 'mono', text: short(cid) }))),
-        h('p', { class: 'note', text: `${d.row.device ?? ''} ${d.row.driver ?? d.row.kind ?? ''} — ${d.history === 'database' ? 'the last hour from the collector\'s database' : 'readings since this console opened'}, live.` }),
+        h('p', { class: 'note', text: `${d.row.device ?? ''} ${d.row.driver ?? d.row.kind ?? ''} — ${d.history === 'database' ? 'the last hour from the collector\'s database' : 'readings since this console opened'}, live.${d.omittedPoints ? ` The ${d.omittedPoints} oldest readings of the hour are not shown (too many bytes for one page).` : ''}` }),
         chartBox,
         h('h2', { text: 'Last values' }),
         h('table', {}, h('caption', { text: 'Newest first (at most 20)' }), h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Time (gateway)' }), h('th', { scope: 'col', class: 'num', text: 'Seq' }), h('th', { scope: 'col', text: 'Value' }))), lastBody),

@@ -72,7 +72,18 @@ export function auditLine(e: AuditEntry): AuditLine {
   return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired', ...(code !== undefined ? { code } : {}), text };
 }
 
+/**
+ * A value longer than this (CBOR bytes) is not read for the console, nor sent live: the page shows a
+ * value's first 200 characters, and a slot may carry values of up to 512 KiB (MQTT payloads,
+ * serial-raw chunks). 4 KiB keeps the plotted numbers of a poll group of 125 named registers.
+ */
+export const POINT_VALUE_MAX_BYTES = 4096;
+/** Value bytes one slot answer carries at most: the newest points that fit, the older ones counted. */
+export const SLOT_ANSWER_MAX_BYTES = 8 * 1024 * 1024;
+
 function point(r: StoredReading): Point {
+  const omitted = r.omittedBytes ?? (r.value.length > POINT_VALUE_MAX_BYTES ? r.value.length : undefined);
+  if (omitted !== undefined) return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: {}, value: `(${omitted} bytes: too large to show here)` };
   const value = readingValueJson(r.value);
   return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: seriesOf(value), value };
 }
@@ -188,8 +199,11 @@ export class CollectorConsole implements ConsoleSource {
     const detail = await this.gateway(cid);
     const row = detail?.slots.find((s) => s.slot === slot);
     if (row === undefined) return undefined;
-    const rows = await this.store.query({ gateway: fromHex(cid), slot, sinceMs, limit, newest: true });
-    return { gateway: cid, row, points: rows.map(point), history: 'database' };
+    const rows = await this.store.query({ gateway: fromHex(cid), slot, sinceMs, limit, newest: true, valueMaxBytes: POINT_VALUE_MAX_BYTES });
+    // Oldest first: keep the newest that fit the budget.
+    let first = rows.length;
+    for (let bytes = 0; first > 0 && (bytes += rows[first - 1]!.value.length) <= SLOT_ANSWER_MAX_BYTES; first--);
+    return { gateway: cid, row, points: rows.slice(first).map(point), history: 'database', ...(first > 0 ? { omittedPoints: first } : {}) };
   }
 
   async audit(limit: number): Promise<AuditLine[]> {

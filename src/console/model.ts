@@ -90,6 +90,8 @@ export interface SlotDetail {
   readonly points: readonly Point[];
   /** Where the points came from: the collector's database, or what this process saw live. */
   readonly history: 'database' | 'live';
+  /** Older points of the period left out to keep the answer within its byte budget. */
+  readonly omittedPoints?: number;
 }
 
 export interface AuditLine {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditLine, CollectorConsole, QUIET_MS } from '../../src/collector/console-source.js';
+import { auditLine, CollectorConsole, POINT_VALUE_MAX_BYTES, QUIET_MS, SLOT_ANSWER_MAX_BYTES } from '../../src/collector/console-source.js';
 import { ObservedStore } from '../../src/collector/store/observed.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
 import type { StoredReading } from '../../src/collector/store/store.js';
@@ -78,6 +78,30 @@ describe('CollectorConsole', () => {
       [4, 24.5],
     ]);
     expect(await con.slot(hex(G1), 'nope', 0, 10)).toBeUndefined();
+  });
+
+  it('values over POINT_VALUE_MAX_BYTES are not read nor sent live; an answer carries at most SLOT_ANSWER_MAX_BYTES of values, the newest', async () => {
+    const { store, con, events } = await setup(T0);
+    // Before: 300 such readings of 512 KiB made a 316 MB answer, an 8 s stall and 1.5 GB of RSS.
+    const big = (seq: number): StoredReading => reading(seq, { slot: 'mqtt-1', kind: 'mqtt', value: encodeCanonical({ topic: 'dump', payload: new Uint8Array(512 * 1024) }) });
+    await store.insert([big(0), reading(1, { slot: 'mqtt-1' })]);
+    const d = (await con.slot(hex(G1), 'mqtt-1', 0, 10))!;
+    expect(d.points.map((p) => [p.seq, typeof p.value === 'string' ? p.value : 'whole'])).toEqual([
+      [0, `(${big(0).value.length} bytes: too large to show here)`],
+      [1, 'whole'],
+    ]);
+    expect(events.filter((e) => e.t === 'reading').map((e) => (e as { point: { value: unknown } }).point.value)).toEqual([`(${big(0).value.length} bytes: too large to show here)`, { line: 'T=21.5' }]);
+    con.close();
+    // Values just under the bound, more of them than the budget holds: the newest that fit.
+    const other = await setup(T0);
+    const fit = Math.floor(SLOT_ANSWER_MAX_BYTES / (POINT_VALUE_MAX_BYTES - 16));
+    const near = (seq: number): StoredReading => reading(seq, { slot: 'raw-1', value: encodeCanonical({ bytes: new Uint8Array(POINT_VALUE_MAX_BYTES - 16 - 4) }) });
+    await other.store.insert(Array.from({ length: fit + 50 }, (_, i) => near(i)));
+    const r = (await other.con.slot(hex(G1), 'raw-1', 0, 20_000))!;
+    expect(r.points.length).toBeLessThanOrEqual(fit);
+    expect(r.points.at(-1)!.seq).toBe(fit + 49);
+    expect(r.omittedPoints).toBe(fit + 50 - r.points.length);
+    other.con.close();
   });
 
   it('tells each committed reading and audit line once, and a session change', async () => {

@@ -220,6 +220,12 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
         ['a1', 'tty-2', 1, 5],
       ],
     );
+    // valueMaxBytes: a longer value is not read, its length is said; shorter ones come whole.
+    await s.insert([r({ seq: 100, slot: 'big', value: new Uint8Array(5000).fill(7) }), r({ seq: 101, slot: 'big', value: Uint8Array.of(1, 2, 3) })]);
+    const big = await s.query({ gateway: G1, slot: 'big', valueMaxBytes: 4096 });
+    expect(big.map((x) => [x.seq, x.value.length, x.omittedBytes])).toEqual([[100, 0, 5000], [101, 3, undefined]]);
+    expect((await s.query({ gateway: G1, slot: 'big' })).map((x) => x.value.length)).toEqual([5000, 3]);
+    await expect(s.query({ valueMaxBytes: -1 })).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
     for (let i = 0; i < 5; i++) await s.audit({ at: i, gateway: i % 2 === 0 ? G1 : G2, event: `e${i}`, detail: { i } });
     expect((await s.recentAudit(3)).map((e) => e.event)).toEqual(['e4', 'e3', 'e2']);
     expect((await s.recentAudit(100)).map((e) => e.detail.i)).toEqual([4, 3, 2, 1, 0]);

@@ -63,6 +63,7 @@ export function checkQuery(q: ReadingQuery): number {
   }
   const limit = q.limit ?? DEFAULT_LIMIT;
   if (q.newest !== undefined && typeof q.newest !== 'boolean') throw invalid('query: newest must be a boolean');
+  if (q.valueMaxBytes !== undefined && (!Number.isSafeInteger(q.valueMaxBytes) || q.valueMaxBytes < 0)) throw invalid(`query: valueMaxBytes must be a whole number, got ${String(q.valueMaxBytes)}`);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalid(`query: limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
   return limit;
 }

@@ -140,12 +140,26 @@ export class PostgresStore implements ReadingStore {
     if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
     if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
     args.push(limit);
+    const limitAt = args.length;
+    args.push(q.valueMaxBytes ?? -1);
+    // -1: no bound; a longer value is not read (ReadingQuery.valueMaxBytes).
+    const value = `CASE WHEN $${args.length}::int < 0 OR octet_length(value) <= $${args.length}::int THEN value ELSE ''::bytea END AS value, octet_length(value) AS value_bytes`;
     const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
-    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT $${args.length}`;
-    const res = await this.q<Row>('query', sql, args);
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, ${value} FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT $${limitAt}`;
+    const res = await this.q<Row & { value_bytes: number }>('query', sql, args);
     if (q.newest === true) res.rows.reverse();
     // A copy: pg's Buffers may be views into a shared pool slab.
-    return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
+    return res.rows.map((r) => ({
+      gateway: fromHex(r.gateway),
+      slot: r.slot,
+      device: r.device,
+      kind: r.kind,
+      epoch: Number(r.epoch),
+      seq: Number(r.seq),
+      ts: Number(r.ts),
+      value: new Uint8Array(r.value),
+      ...(q.valueMaxBytes !== undefined && Number(r.value_bytes) > q.valueMaxBytes ? { omittedBytes: Number(r.value_bytes) } : {}),
+    }));
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

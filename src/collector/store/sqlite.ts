@@ -35,6 +35,8 @@ interface Row {
   seq: number;
   ts: number;
   value: Uint8Array;
+  /** length(value), as stored. */
+  value_bytes: number;
 }
 
 export class SqliteStore implements ReadingStore {
@@ -119,16 +121,29 @@ export class SqliteStore implements ReadingStore {
     this.open();
     const limit = checkQuery(q);
     const where: string[] = [];
-    const args: (string | number)[] = [];
+    // The value's CASE comes first in the statement, so its bound goes first.
+    const args: (string | number)[] = [q.valueMaxBytes ?? -1];
     if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
     if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
     if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
     if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
     const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
-    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
+    // -1: no bound. length() of a BLOB is its size in bytes, read from the record header.
+    const value = "CASE WHEN ? < 0 OR length(value) <= ?1 THEN value ELSE x'' END AS value, length(value) AS value_bytes";
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, ${value} FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
     const rows = this.run('query', () => this.db.prepare(sql).all(...args, limit)) as unknown as Row[];
     if (q.newest === true) rows.reverse();
-    return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: Number(r.epoch), seq: Number(r.seq), ts: Number(r.ts), value: new Uint8Array(r.value) }));
+    return rows.map((r) => ({
+      gateway: fromHex(r.gateway),
+      slot: r.slot,
+      device: r.device,
+      kind: r.kind,
+      epoch: Number(r.epoch),
+      seq: Number(r.seq),
+      ts: Number(r.ts),
+      value: new Uint8Array(r.value),
+      ...(q.valueMaxBytes !== undefined && Number(r.value_bytes) > q.valueMaxBytes ? { omittedBytes: Number(r.value_bytes) } : {}),
+    }));
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

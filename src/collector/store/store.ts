@@ -18,6 +18,8 @@ export interface StoredReading {
   /** Unix ms, as the gateway stamped it. */
   readonly ts: number;
   readonly value: Uint8Array;
+  /** The stored value's length when it was longer than the query's valueMaxBytes (`value` is then empty). */
+  readonly omittedBytes?: number;
 }
 
 export interface InsertResult {
@@ -44,6 +46,11 @@ export interface ReadingQuery {
   readonly limit?: number;
   /** The newest `limit` readings instead of the oldest (still returned in ascending order): a chart's last hour. */
   readonly newest?: boolean;
+  /**
+   * A value longer than this many bytes is not read: it comes back empty with `omittedBytes` set
+   * (a view that shows a value's start must not load 20,000 values of up to 512 KiB).
+   */
+  readonly valueMaxBytes?: number;
 }
 
 /** What is stored of one slot of one gateway. */

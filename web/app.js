@@ -268,9 +268,10 @@ function slotView(cid, slot) {
   let redraw;
   const v = {
     name: 'slot',
-    async render(first) {
+    // `refetch`: load the points again (after the live stream dropped: what it missed is in them).
+    async render(first, refetch = first) {
       if (current !== v) return;
-      if (!first) return draw();
+      if (!refetch) return draw();
       const d = await api(`/api/slot/${cid}/${encodeURIComponent(slot)}`);
       if (current !== v) return;
       points = [];
@@ -295,9 +296,12 @@ function slotView(cid, slot) {
       redraw();
     }
   };
+  v.refresh = () => v.render(false, true);
   v.dispose = () => chart?.destroy();
   return v;
 }
+
+const AUDIT_ROWS = 200;
 
 function auditView() {
   let body;
@@ -306,7 +310,7 @@ function auditView() {
   const v = {
     name: 'audit',
     async render(first) {
-      const lines = await api('/api/audit?limit=200');
+      const lines = await api(`/api/audit?limit=${AUDIT_ROWS}`);
       if (current !== v) return;
       body = h('tbody', { id: 'audit-lines' }, lines.map(row));
       setView(
@@ -317,7 +321,10 @@ function auditView() {
     },
   };
   v.onEvent = (e) => {
-    if (e.t === 'audit' && body) body.prepend(row(e.line));
+    if (e.t !== 'audit' || !body) return;
+    body.prepend(row(e.line));
+    // As many as a fetch shows: a tab left open here does not grow without end.
+    while (body.rows.length > AUDIT_ROWS) body.lastElementChild.remove();
   };
   return v;
 }
@@ -326,13 +333,19 @@ function auditView() {
 
 function connectEvents() {
   const es = new EventSource('/api/events');
+  let dropped = false;
   es.onopen = () => {
     live.textContent = 'live';
     live.className = 'up';
+    // Back after a drop (the server drops a client that falls behind): what the stream missed is
+    // fetched again, so the view does not stay without it.
+    if (dropped) (current.refresh ?? current.render)?.call(current, false)?.catch?.(() => undefined);
+    dropped = false;
   };
   es.onerror = () => {
     live.textContent = 'reconnecting…';
     live.className = 'down';
+    dropped = true;
   };
   es.onmessage = (m) => {
     let e;

@@ -179,6 +179,18 @@ describe('ConsoleServer', () => {
     stalled.close();
   });
 
+  it('a client that reads takes a 2 MiB burst written in one turn whole, and stays', async () => {
+    const { server, source } = await start();
+    const stream = await openStream(server.address);
+    await until(() => server.hub.size === 1);
+    // Before: judged at once, the burst put the socket over 1 MiB and the client was dropped.
+    const text = 'y'.repeat(400);
+    for (let i = 0; i < 4096; i++) source.emit({ t: 'audit', line: { at: i, gateway: CID, event: 'burst', refusal: false, text } });
+    await until(() => (stream.text().match(/"event":"burst"/g) ?? []).length === 4096);
+    expect([server.hub.size, server.hub.dropped]).toEqual([1, 0]);
+    stream.close();
+  });
+
   it('refuses to serve a non-loopback address without TLS and a token', async () => {
     await expect(ConsoleServer.start({ source: new MemorySource(), listen: { host: '0.0.0.0', port: 0 } })).rejects.toMatchObject({ code: 'UI_ADDRESS' });
   });

@@ -54,15 +54,21 @@ function digest(s: string): Buffer {
 function cookieToken(header: string | undefined): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== COOKIE) continue;
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return undefined; // malformed escapes: no token (refused as such), not a server error
+    }
   }
   return undefined;
 }
 
-function intParam(u: URL, name: string, fallback: number, max: number): number | undefined {
+/** A whole number from min to max (above max: max); undefined for anything else (a 400). */
+function intParam(u: URL, name: string, fallback: number, max: number, min = 0): number | undefined {
   const v = u.searchParams.get(name);
   if (v === null) return fallback;
-  if (!/^\d{1,15}$/.test(v)) return undefined;
+  if (!/^\d{1,15}$/.test(v) || Number(v) < min) return undefined;
   return Math.min(Number(v), max);
 }
 
@@ -182,14 +188,14 @@ export class ConsoleServer {
         const [cid, slot] = [parts[2] ?? '', parts[3] ?? ''];
         if (!CID.test(cid) || !SLOT.test(slot) || parts.length !== 4) return this.json(res, 400, { error: 'expected /api/slot/<gateway CID>/<slot id>' });
         const since = intParam(u, 'since', Date.now() - DEFAULT_HISTORY_MS, Number.MAX_SAFE_INTEGER);
-        const limit = intParam(u, 'limit', DEFAULT_POINTS, MAX_POINTS);
-        if (since === undefined || limit === undefined) return this.json(res, 400, { error: 'since (Unix ms) and limit must be whole numbers' });
+        const limit = intParam(u, 'limit', DEFAULT_POINTS, MAX_POINTS, 1);
+        if (since === undefined || limit === undefined) return this.json(res, 400, { error: 'since (Unix ms) must be a whole number and limit one from 1' });
         const d = await src.slot(cid, slot, since, limit);
         return d === undefined ? this.json(res, 404, { error: 'no such slot here' }) : this.json(res, 200, d);
       }
       case 'audit': {
-        const limit = intParam(u, 'limit', 200, MAX_AUDIT);
-        if (limit === undefined) return this.json(res, 400, { error: 'limit must be a whole number' });
+        const limit = intParam(u, 'limit', 200, MAX_AUDIT, 1);
+        if (limit === undefined) return this.json(res, 400, { error: 'limit must be a whole number from 1' });
         return this.json(res, 200, await src.audit(limit));
       }
       case 'events':

@@ -114,7 +114,7 @@ describe('ConsoleServer', () => {
     expect(JSON.parse((await get(server.address, '/api/info')).body)).toEqual({ role: 'collector' });
     expect((await get(server.address, `/api/gateway/${CID}`)).status).toBe(200);
     expect((await get(server.address, `/api/gateway/${'cd'.repeat(32)}`)).status).toBe(404);
-    for (const bad of ['/api/gateway/xyz', `/api/gateway/${CID}/more`, `/api/slot/${CID}`, `/api/slot/${CID}/..%2F..`, `/api/slot/${CID}/tty-1?since=abc`, `/api/slot/${CID}/tty-1?limit=-1`, '/api/audit?limit=1e3', `/api/slot/${CID}/%E0%A4%A`]) {
+    for (const bad of ['/api/gateway/xyz', `/api/gateway/${CID}/more`, `/api/slot/${CID}`, `/api/slot/${CID}/..%2F..`, `/api/slot/${CID}/tty-1?since=abc`, `/api/slot/${CID}/tty-1?limit=-1`, `/api/slot/${CID}/tty-1?limit=0`, '/api/audit?limit=0', '/api/audit?limit=1e3', `/api/slot/${CID}/%E0%A4%A`]) {
       expect((await get(server.address, bad)).status, bad).toBe(400);
     }
     expect((await get(server.address, `/api/slot/${CID}/tty-1?since=5&limit=99999999`)).status).toBe(200);
@@ -220,6 +220,8 @@ describe('ConsoleServer', () => {
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Strict/);
     expect((await get(server.address, '/api/fleet', { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+    // A malformed cookie is no token (401), not a server error logged at error level.
+    expect((await get(server.address, '/api/fleet', { headers: { cookie: 'uzp_console=%ZZ' } })).status).toBe(401);
   });
 });
 

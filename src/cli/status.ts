@@ -11,6 +11,8 @@ import { processExists, readGatewayStatus, reviewStatus, type StatusReview } fro
 import { defineCommand } from './define.js';
 import { modbusUnitLines } from './status-modbus.js';
 import { usageError } from './flags.js';
+import { LocalError } from '../lib/errors.js';
+import { FileErrorCode } from '../files/errors.js';
 
 const DESCRIPTION = [
   'Shows what the gateway on this machine holds and how it is doing, from the status file it writes',
@@ -114,7 +116,17 @@ export const command = defineCommand({
     if (flags.json) {
       const check = { file, at: new Date(nowMs).toISOString(), alive: r.alive, ...(r.reason !== undefined ? { reason: r.reason } : {}), ok: r.ok };
       io.stdout.write(JSON.stringify({ ...s, artefacts: r.artefacts, check }) + '\n');
-    } else io.stdout.write(render(s, r, file, nowMs));
+    } else {
+      let text: string;
+      try {
+        text = render(s, r, file, nowMs);
+      } catch (e) {
+        // The reader checks the file's frame, not every field the summary reads: a hand-edited or
+        // damaged file says so instead of a stack trace.
+        throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a status file this uzpgw can show (${(e as Error)?.message ?? String(e)}); the gateway rewrites it every 30 s, or use --json to see it as it is`, { cause: e });
+      }
+      io.stdout.write(text);
+    }
     return r.ok ? 0 : 1;
   },
 });

@@ -67,6 +67,18 @@ describe('uzpgw status (in process)', () => {
   });
 });
 
+describe('uzpgw status, a damaged file (in process)', () => {
+  it('a slot without the fields the summary reads: a clear error naming the file, not a stack trace (exit 1)', async () => {
+    const file = join(dir, 'damaged.json');
+    const s = sampleStatus({ written_at: new Date().toISOString(), pid: process.pid });
+    writeFileSync(file, JSON.stringify({ ...s, slots: [{ slot: 'rs485-1', driver: 'modbus-poller' }] }));
+    const r = await inProcess(['status', '--state', file]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${file}: not a status file this uzpgw can show`);
+    expect(r.err).not.toMatch(/unexpected error|\n\s+at /);
+  });
+});
+
 describe('uzpgw status, a failing reading log (in process)', () => {
   it('says since when commits fail and why, what waits in memory, what to check; exit 1', async () => {
     const file = join(dir, 'failing-log.json');

@@ -121,17 +121,31 @@ export interface GatewayStatus {
 }
 
 /**
+ * The file is padded with spaces to whole blocks of this many bytes (JSON allows the whitespace),
+ * so that when the disk is full it can still be rewritten in place (see writeStatusFile).
+ */
+export const STATUS_BLOCK_BYTES = 4096;
+
+/** Errors of a disk (or a file size limit) with no room for a new file. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
  * Writes `status` to `file` atomically: a temporary file in the same directory, fsync, rename
  * (mode 0600: the file names the gateway's equipment and state). A reader sees the previous file or
  * the whole new one. Asynchronous on purpose: an fsync on an SD card can take tens of
  * milliseconds, which the event loop serving RTU buses and sessions must not wait for.
+ * On a full disk (no room for the temporary file) the existing file is rewritten in place when the
+ * new text fits its blocks: a reader may then catch a torn file and read again at the next write,
+ * which beats a status that goes stale exactly when the disk it reports on is full (the reading
+ * log's COMMITS FAILING lives in the same directory by default).
  */
 export async function writeStatusFile(file: string, status: GatewayStatus): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const json = Buffer.from(JSON.stringify(status, null, 2) + '\n', 'utf8');
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(JSON.stringify(status, null, 2) + '\n', 'utf8');
+      await fh.writeFile(padded(json, Math.ceil(json.length / STATUS_BLOCK_BYTES) * STATUS_BLOCK_BYTES));
       // The umask cannot loosen it, but it could tighten it; the mode is the mode.
       await fh.chmod(0o600);
       await fh.sync();
@@ -141,6 +155,36 @@ export async function writeStatusFile(file: string, status: GatewayStatus): Prom
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });
+    if (NO_ROOM.has((e as NodeJS.ErrnoException)?.code ?? '') && (await rewriteInPlace(file, json))) return;
     throw fileError(e, file, 'write the status file');
+  }
+}
+
+/** `json` ending in a newline, spaces before that newline up to `size` bytes. */
+function padded(json: Buffer, size: number): Buffer {
+  const out = Buffer.alloc(size, 0x20);
+  json.copy(out, 0, 0, json.length - 1);
+  out[size - 1] = 0x0a;
+  return out;
+}
+
+/** Overwrites the existing file within its size (no new block needed); false when it cannot. */
+async function rewriteInPlace(file: string, json: Buffer): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'r+');
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (json.length > size) return false;
+    await fh.write(padded(json, size), 0, size, 0);
+    await fh.sync();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
   }
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileErrorCode } from '../../src/files/errors.js';
-import { statusFileOf, writeStatusFile } from '../../src/gateway/status-file.js';
+import { STATUS_BLOCK_BYTES, statusFileOf, writeStatusFile } from '../../src/gateway/status-file.js';
+import { spawnProgram } from '../helpers/processes.js';
+import { fileURLToPath } from 'node:url';
 import { parseGatewayStatus } from '../../src/gateway/status-read.js';
 import { errorOf } from '../helpers/errors.js';
 import { sampleStatus } from './status-sample.js';
@@ -47,6 +49,23 @@ describe('writeStatusFile', () => {
       closeSync(fd);
     }
     expect(parseGatewayStatus(readFileSync(file, 'utf8'), file).pid).toBe(2);
+  });
+
+  it('with no room for a new file, the existing one is rewritten in place (its blocks are there); whole blocks, so a new status fits', async () => {
+    const file = join(dir, 'full', 'status.json');
+    mkdirSync(join(dir, 'full'));
+    await writeStatusFile(file, sampleStatus({ pid: 1 }));
+    expect(statSync(file).size % STATUS_BLOCK_BYTES).toBe(0);
+    // A process that may not grow any file past 512 bytes (dash: ulimit -f counts 512-byte blocks)
+    // stands in for a full card: the temporary file fails (EFBIG, as ENOSPC would), the rewrite does not.
+    const module = fileURLToPath(new URL('../../dist/gateway/status-file.js', import.meta.url));
+    const status = JSON.stringify(sampleStatus({ pid: 2 }));
+    const script = `import(${JSON.stringify(module)}).then((m) => m.writeStatusFile(${JSON.stringify(file)}, ${status})).then(() => console.log('written'), (e) => console.log('failed', e.code))`;
+    const child = spawnProgram('sh', ['-c', `ulimit -f 1 && exec "${process.execPath}" -e "$0"`, script]);
+    await child.exited;
+    expect(child.stdout().trim()).toBe('written');
+    expect(parseGatewayStatus(readFileSync(file, 'utf8'), file).pid).toBe(2);
+    expect(readdirSync(join(dir, 'full'))).toEqual(['status.json']);
   });
 
   it('tightens an existing looser file to 0600', async () => {

@@ -101,7 +101,8 @@ export class ChannelRouter {
     const ctx: ChannelContext = {
       authority,
       audit: (entry) => {
-        if (entry.decision !== 'allowed') this.o.stats.refusals++;
+        // 'failed' (the device timed out or erred on an allowed action) is not a refusal.
+        if (entry.decision === 'refused') this.o.stats.refusals++;
         this.o.audit.record(ctx0, entry);
       },
       send,

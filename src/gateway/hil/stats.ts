@@ -8,6 +8,9 @@ export interface BrokerStats {
   channels: number;
   /** Refusals since start (frames, opens, requests, attestation). */
   refusals: number;
-  /** Readings a tail channel dropped because the session's send buffer was full. */
+  /**
+   * What channels dropped because the session's send buffer was full, or because it was over the
+   * session's message bound: readings (tail), serial bytes (serial) and MQTT messages (mqtt).
+   */
   readingsDropped: number;
 }

@@ -287,6 +287,9 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     await c.next();
     c.send({ t: 'sub', filter: 'other/#' });
     expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_NOT_BRIDGED', filter: 'other/#' });
+    // Allowed by the Grant, failed at the device: audited 'failed', not counted as a refusal.
+    expect(env.audit.filter((a) => a.decision === 'failed')).toHaveLength(1);
+    expect(env.broker.stats.refusals).toBe(0);
   });
 
   it('channels are freed once both halves close; a channel id of the wrong parity ends the session', async () => {

@@ -5,7 +5,7 @@
 // full jitter, reusing the client's in-memory stores so QoS 1/2 publishes in flight when the
 // broker vanished are resent after it returns. mqtt.js only remembers subscriptions for its own
 // reconnect timer, so the link keeps the set of filters itself and subscribes them again on every
-// connection that did not resume a session.
+// connection, a resumed session's too (onConnect says why).
 //
 // Bounds (mqtt-queues.ts): publishes go through a window of awaited publishAsync calls with a
 // bounded wait queue (BUFFER_FULL beyond it); received messages wait in a bounded queue that
@@ -201,7 +201,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     }
     this.setState('connecting', `connecting to ${o.url}`);
     this.client = c;
-    c.on('connect', (connack) => void this.onConnect(c, connack.sessionPresent));
+    c.on('connect', () => void this.onConnect(c));
     c.on('close', () => this.onClose(c));
     c.on('error', (e) => {
       this.stats.lastError = describeError(e);
@@ -321,12 +321,17 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   // ---- connection life cycle ----
 
-  private async onConnect(c: MqttClient, sessionPresent: boolean): Promise<void> {
+  private async onConnect(c: MqttClient): Promise<void> {
     if (this.client !== c || this._state === 'closed') return;
     this.backoff.reset();
     this.stats.connects++;
     this.setState('open', `connected to ${this.opts.url}`);
-    if (sessionPresent || this.subscriptions.size === 0) return;
+    if (this.subscriptions.size === 0) return;
+    // Also on a session the broker kept: a kept session may hold none of our filters (an older
+    // gateway unsubscribed them at every stop; another client used the id), and trusting it left
+    // the link subscribed to nothing, for good. Subscribing again replaces a subscription; MQTT 5
+    // sends retained messages only for one that did not exist (retain handling 1), 3.1.1 sends them
+    // again (§3.8.4): a retained message may come twice after a reconnect, a reading is never lost.
     this.stats.resubscribes++;
     const filters = [...this.subscriptions.keys()];
     try {
@@ -372,8 +377,9 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   /** SUBSCRIBE and check every grant (SUBACK 0x80 = failure; MQTT 5 reason codes >= 0x80). */
   private async grant(c: MqttClient, filters: string[]): Promise<void> {
-    const map: Record<string, { qos: QoS }> = {};
-    for (const f of filters) map[f] = { qos: this.subscriptions.get(f) ?? 0 };
+    const map: Record<string, { qos: QoS; rh?: 1 }> = {};
+    const v5 = (this.opts.protocolVersion ?? 4) === 5;
+    for (const f of filters) map[f] = { qos: this.subscriptions.get(f) ?? 0, ...(v5 ? { rh: 1 as const } : {}) };
     let grants;
     try {
       grants = await c.subscribeAsync(map);

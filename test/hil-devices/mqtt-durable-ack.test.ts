@@ -172,6 +172,31 @@ describe('durableAck across a gateway restart (persistent session)', () => {
   });
 });
 
+describe('a persistent session that holds none of our filters', () => {
+  it('the link subscribes its filters again on a resumed session: a session an older gateway left without subscriptions still delivers', async () => {
+    const broker = await persistentBroker();
+    const pub = await publisher(broker.url);
+    // The older gateway: subscribed, and at its stop unsubscribed (the session stays, empty).
+    const old = await bridge(broker.url, 1, true);
+    await old.link.unsubscribe('plant/line/#');
+    await old.link.close();
+    // This gateway, as Gateway.start() does: the bridge subscribes before the link connects, then
+    // the link resumes that session (session present) and must still get the messages.
+    const link = new MqttLink({ url: broker.url, clientId: 'durable-ack-bridge-1', clean: false, backoff: { baseMs: 50, capMs: 200 } });
+    cleanup.push(() => link.close());
+    const b = new MqttBridge('net-1', cfg(1), link, { durableAck: true });
+    const got: string[] = [];
+    b.onReading((r) => void got.push((r.value as { payload: string }).payload));
+    await b.start();
+    link.start();
+    await link.whenOpen();
+    await pub.publishAsync('plant/line/7', '7', { qos: 1 });
+    // Before: nothing was subscribed on the resumed session, and nothing ever came.
+    await waitFor(() => got.includes('7'), 10_000, 'message 7');
+    expect(link.stats.resubscribes).toBe(1);
+  });
+});
+
 describe('durableAck, a reading lost before it was stored', () => {
   it("lost() reconnects the link: the broker sends the unacknowledged messages again, where it would otherwise wait with a full window", async () => {
     const broker = await persistentBroker();

@@ -11,6 +11,7 @@ import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
+import { storedReading } from './store.js';
 
 /** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
 export const POOL_MAX = 4;
@@ -148,18 +149,8 @@ export class PostgresStore implements ReadingStore {
     const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, ${value} FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT $${limitAt}`;
     const res = await this.q<Row & { value_bytes: number }>('query', sql, args);
     if (q.newest === true) res.rows.reverse();
-    // A copy: pg's Buffers may be views into a shared pool slab.
-    return res.rows.map((r) => ({
-      gateway: fromHex(r.gateway),
-      slot: r.slot,
-      device: r.device,
-      kind: r.kind,
-      epoch: Number(r.epoch),
-      seq: Number(r.seq),
-      ts: Number(r.ts),
-      value: new Uint8Array(r.value),
-      ...(q.valueMaxBytes !== undefined && Number(r.value_bytes) > q.valueMaxBytes ? { omittedBytes: Number(r.value_bytes) } : {}),
-    }));
+    // A copy (storedReading): pg's Buffers may be views into a shared pool slab.
+    return res.rows.map((r) => storedReading(r, q.valueMaxBytes));
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

@@ -11,6 +11,7 @@ import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
+import { storedReading } from './store.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -133,17 +134,7 @@ export class SqliteStore implements ReadingStore {
     const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, ${value} FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
     const rows = this.run('query', () => this.db.prepare(sql).all(...args, limit)) as unknown as Row[];
     if (q.newest === true) rows.reverse();
-    return rows.map((r) => ({
-      gateway: fromHex(r.gateway),
-      slot: r.slot,
-      device: r.device,
-      kind: r.kind,
-      epoch: Number(r.epoch),
-      seq: Number(r.seq),
-      ts: Number(r.ts),
-      value: new Uint8Array(r.value),
-      ...(q.valueMaxBytes !== undefined && Number(r.value_bytes) > q.valueMaxBytes ? { omittedBytes: Number(r.value_bytes) } : {}),
-    }));
+    return rows.map((r) => storedReading(r, q.valueMaxBytes));
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

@@ -6,6 +6,8 @@
 // the collector signs a receipt only after that (OI §11.5), and the gateway deletes only what
 // receipts cover, so a crash between the two loses nothing.
 
+import { fromHex } from '../../uzp/bytes.js';
+
 /** One reading as the collector stores it; `value` is the reading's canonical CBOR, as the gateway logged it. */
 export interface StoredReading {
   /** The publishing gateway's CID (32 bytes), as authenticated by the session. */
@@ -20,6 +22,36 @@ export interface StoredReading {
   readonly value: Uint8Array;
   /** The stored value's length when it was longer than the query's valueMaxBytes (`value` is then empty). */
   readonly omittedBytes?: number;
+}
+
+/** A row of query() as either database returns it (numbers may come as text, the value as a Buffer). */
+export interface QueryRow {
+  readonly gateway: string;
+  readonly slot: string;
+  readonly device: string;
+  readonly kind: string;
+  readonly epoch: number | string;
+  readonly seq: number | string;
+  readonly ts: number | string;
+  readonly value: Uint8Array;
+  /** The stored value's length (the value itself is empty when over valueMaxBytes). */
+  readonly value_bytes: number | string;
+}
+
+/** A query row as a StoredReading: the value copied (a driver's buffer may be a view into a shared slab). */
+export function storedReading(r: QueryRow, valueMaxBytes: number | undefined): StoredReading {
+  const bytes = Number(r.value_bytes);
+  return {
+    gateway: fromHex(r.gateway),
+    slot: r.slot,
+    device: r.device,
+    kind: r.kind,
+    epoch: Number(r.epoch),
+    seq: Number(r.seq),
+    ts: Number(r.ts),
+    value: new Uint8Array(r.value),
+    ...(valueMaxBytes !== undefined && bytes > valueMaxBytes ? { omittedBytes: bytes } : {}),
+  };
 }
 
 export interface InsertResult {

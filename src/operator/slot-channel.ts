@@ -96,10 +96,21 @@ export class SlotChannel extends EventEmitter {
     // Waiters are registered only once the message is queued: a send that throws leaves no promise
     // behind to reject unobserved later. Replies cannot arrive before the request was queued.
     await sc.ch.send(encodeHil({ t: 'open', slot, mode, ...(from !== undefined ? { from_epoch: from.epoch, from_seq: from.seq } : {}) }));
-    sc.opened = await new Promise<Opened>((resolve, reject) => {
-      if (sc.ended) return reject(sc.ended);
-      sc.openWaiter = { resolve, reject };
-    });
+    // Bounded as every other request: a gateway that never answers must not hang the operator.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      sc.opened = await new Promise<Opened>((resolve, reject) => {
+        if (sc.ended) return reject(sc.ended);
+        sc.openWaiter = { resolve, reject };
+        timer = setTimeout(() => {
+          sc.openWaiter = undefined;
+          void sc.ch.close().catch(() => undefined);
+          reject(new ProtocolError(ErrorCode.LINK_TIMEOUT, `no answer to opening ${slot} within ${REQUEST_TIMEOUT_MS} ms`));
+        }, REQUEST_TIMEOUT_MS);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     return sc;
   }
 

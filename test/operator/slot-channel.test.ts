@@ -2,7 +2,7 @@
 // once (no request left to time out later as an unhandled rejection).
 
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
 import type { ModbusDevice, MqttDevice, Reading, SerialDevice } from '../../src/hil/device.js';
@@ -24,6 +24,21 @@ describe('SlotChannel', () => {
     await expect(slot.modbus(1, Uint8Array.of(3, 0, 0, 0, 1))).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
     await expect(slot.subscribe('a/#')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
     await expect(SlotChannel.open(p.operator, 's1', 'modbus')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+  });
+
+  it('a gateway that never answers the open: the open fails LINK_TIMEOUT after the request timeout, not never', async () => {
+    const p = sessionPair({ purposes: [{ purpose: 'modbus.read' }], slot: 's1' });
+    // No broker serves the gateway side: the open is received and never answered.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const opening = SlotChannel.open(p.operator, 's1', 'modbus');
+      const failed = expect(opening).rejects.toMatchObject({ code: 'LINK_TIMEOUT' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      await failed;
+    } finally {
+      vi.useRealTimers();
+      p.operator.close();
+    }
   });
 
   it('messages() on a channel of an ended session finishes instead of waiting forever', async () => {

@@ -94,6 +94,9 @@ export function aeadSeal(p: CryptoProvider, key: { key: Uint8Array; iv: Uint8Arr
   return p.aead(LINK_AEAD, key.key).seal(counterNonce(key.iv, 0), plaintext, ad);
 }
 
+/** The longest keepalive interval an EP takes from OK (one hour). */
+export const KEEPALIVE_MAX_MS = 3_600_000;
+
 /**
  * Opens OK's sealed plaintext (RN -> EP control key, counter 0) and checks the announced values; the
  * same in both attachments (in the 1-RTT one it rides in HELLO_R).
@@ -102,7 +105,9 @@ export function openOk(recv: OpeningDirection, sealed: Uint8Array): { maxFrame: 
   const pt = recv.open(decodeSealed(sealed, OK_SEALED_LENGTH, OK_SEALED_LENGTH, 'OK'), OK_AD);
   if (pt === null) throw new CryptoError('OK: sealed part does not authenticate', ErrorCode.CRYPTO_AEAD_OPEN);
   const ok = decodeOkInner(pt);
-  if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100) {
+  // keepalive_ms above KEEPALIVE_MAX_MS is refused: past 2^31 - 1 a timer fires at once (node),
+  // and an RN could make the EP PING every millisecond with idle detection off.
+  if (ok.maxFrame < MIN_ANNOUNCED_MAX_FRAME || ok.maxFrame > MAX_ANNOUNCED_MAX_FRAME || ok.keepaliveMs < 100 || ok.keepaliveMs > KEEPALIVE_MAX_MS) {
     throw new ProtocolError(CommonCode.DECODE_VALUE, `OK: max_frame ${ok.maxFrame} / keepalive_ms ${ok.keepaliveMs} out of range`);
   }
   return ok;

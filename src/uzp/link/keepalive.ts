@@ -17,17 +17,18 @@ interface KeepaliveHost {
 export class LinkKeepalive {
   private nonce = 0;
   private probing = false;
-  private readonly cancels: (() => void)[] = [];
+  private cancelTick: (() => void) | undefined;
+  /** The one probe's timer (one at a time): kept alone, not in a list that grew by one per probe. */
+  private cancelProbe: (() => void) | undefined;
 
   constructor(private readonly h: KeepaliveHost) {}
 
   start(keepaliveMs: number, idleMs: number): void {
-    this.cancels.push(
-      every(this.h.clock, keepaliveMs, () => {
-        if (this.h.clock.now() - this.h.lastFrameAt() >= idleMs) return this.h.dead(`no frame for ${idleMs} ms`);
-        this.h.ping(++this.nonce);
-      }),
-    );
+    this.cancelTick?.();
+    this.cancelTick = every(this.h.clock, keepaliveMs, () => {
+      if (this.h.clock.now() - this.h.lastFrameAt() >= idleMs) return this.h.dead(`no frame for ${idleMs} ms`);
+      this.h.ping(++this.nonce);
+    });
   }
 
   probe(ms = PROBE_TIMEOUT_MS): void {
@@ -35,15 +36,16 @@ export class LinkKeepalive {
     this.probing = true;
     const since = this.h.clock.now();
     this.h.ping(++this.nonce);
-    this.cancels.push(
-      this.h.clock.setTimeout(() => {
-        this.probing = false;
-        if (this.h.lastFrameAt() <= since) this.h.dead(`no answer to a probe within ${ms} ms`);
-      }, ms),
-    );
+    this.cancelProbe = this.h.clock.setTimeout(() => {
+      this.probing = false;
+      this.cancelProbe = undefined;
+      if (this.h.lastFrameAt() <= since) this.h.dead(`no answer to a probe within ${ms} ms`);
+    }, ms);
   }
 
   stop(): void {
-    for (const c of this.cancels.splice(0)) c();
+    this.cancelTick?.();
+    this.cancelProbe?.();
+    this.cancelTick = this.cancelProbe = undefined;
   }
 }

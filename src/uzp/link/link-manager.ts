@@ -245,6 +245,14 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       link.close();
       return;
     }
+    // OK and a frame that ends the link can arrive in one read: the attach resolved, then the link
+    // closed before this resumed, with nobody listening. Taken as current it never reconnected
+    // (and accept() on it threw out of this async function: an unhandled rejection).
+    if (!link.attached) {
+      this.rnKey = undefined;
+      this.retry(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed as it attached`), 'backoff');
+      return;
+    }
     this.current = link;
     this.roundLeft = 0;
     this.upAt = this.clock.now();
@@ -270,6 +278,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       const upMs = this.clock.now() - this.upAt;
       this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`), upMs >= IMMEDIATE_AFTER_UP_MS ? 'replace' : 'backoff');
     });
+    if (link.draining) {
+      link.close(); // its DRAIN came in the same read as OK, before the listener above: leave now
+      return;
+    }
     if (this.responder) link.accept();
     if (this.opts.attest !== undefined) void this.sendEvidence(link, this.opts.attest);
     this.emit('up', link);

@@ -33,6 +33,9 @@ interface LinkSocketHost {
   readonly drained: () => void;
 }
 
+/** Longest a graceful close waits for what was written to leave (close()). */
+export const CLOSE_GRACE_MS = 2_000;
+
 export class LinkSocket {
   private socket!: Socket;
   private writer!: Writer;
@@ -76,11 +79,17 @@ export class LinkSocket {
     this.decoder.setMaxFrame(n);
   }
 
-  /** `graceful`: what was written leaves first (FIN), then the socket is destroyed. */
+  /**
+   * `graceful`: what was written leaves first (FIN), then the socket is destroyed; at the latest
+   * after CLOSE_GRACE_MS. An RN that stops reading never lets the end finish, and the socket (with
+   * its link and buffers) stayed open for good: one descriptor per DRAIN such an RN sent.
+   */
   close(graceful: boolean): void {
     const s = this.socket;
-    if (graceful) s.end(() => s.destroy());
-    else s.destroy();
+    if (!graceful) return void s.destroy();
+    const t = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
+    t.unref();
+    s.end(() => (clearTimeout(t), s.destroy()));
   }
 
   /** A new connection to the same address; the old one is dropped without a word to the host. */

@@ -31,6 +31,7 @@ import type { Stitch, StitchHost } from './stitch.js';
 export type { Offer, RnLinkEvents, RnLinkOptions };
 
 export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
+  private drainingValue = false;
   readonly cid: Uint8Array;
   readonly address: string;
   /** Counters a test or an operator may read. */
@@ -135,6 +136,11 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   get attached(): boolean {
     return this.state === 'attached';
+  }
+
+  /** The RN sent DRAIN on this link. */
+  get draining(): boolean {
+    return this.drainingValue;
   }
 
   get maxPayload(): number {
@@ -265,6 +271,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
         return this.stitches.joinRefused(m);
       case ControlKind.DRAIN:
         // The RN is going away (draft §11.2): a failover trigger for whoever listens (LinkManager).
+        // Remembered too: a DRAIN in the same read as OK comes before anyone could listen.
+        this.drainingValue = true;
         this.emit('drain', m.deadlineMs);
         return;
       case ControlKind.ARTEFACT:

@@ -16,6 +16,11 @@ export interface PumpHost {
   mayRelease(): boolean;
   /** The engine's deadlines still matter: not closed, or closed and draining. */
   timersLive(): boolean;
+  /**
+   * The stitch refused a block (over the RN's max_frame, which the RN announces from 16 KiB on):
+   * the session gives up that path. Never thrown: runs come from setImmediate and timers.
+   */
+  sendFailed(stitch: StitchPort, e: unknown): void;
 }
 
 /** One sealed block onto the stitch: as its pieces where the stitch writes pieces, else joined. */
@@ -54,8 +59,12 @@ export class EnginePump {
     const stitch = this.host.stitch();
     if (stitch === undefined) return this.disarm();
     if (this.blocked || !this.host.mayRelease()) return this.arm();
-    for (const block of this.engine.pollPieces()) {
-      if (!sendBlock(stitch, block)) this.blocked = true;
+    try {
+      for (const block of this.engine.pollPieces()) {
+        if (!sendBlock(stitch, block)) this.blocked = true;
+      }
+    } catch (e) {
+      return this.host.sendFailed(stitch, e);
     }
     this.arm();
   }

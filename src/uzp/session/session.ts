@@ -93,6 +93,13 @@ export class Session extends EventEmitter implements ChannelHost {
       // While draining the engine is closed: it polls nothing but acks.
       mayRelease: () => mayReleaseData(this.association.state) || this.draining,
       timersLive: () => this.association.state !== 'closed' || this.draining,
+      // A block over this RN's max_frame: the path cannot carry the session (failover, or the end).
+      sendFailed: (stitch, e) => {
+        if (stitch !== this.stitch) return;
+        const reason = new UzpError(ErrorCode.LINK_FRAME_TOO_LARGE, 'local', `the RN stitch cannot carry this session's blocks: ${(e as Error)?.message ?? String(e)}`);
+        if (this.association.state === 'stitched' || this.association.state === 'authenticated') this.lose(reason, true);
+        else this.finish(reason, undefined);
+      },
     });
     this.failover = o.continuity === undefined ? undefined : failoverFor(this, o.provider, clock, o.continuity);
   }
@@ -424,7 +431,11 @@ export class Session extends EventEmitter implements ChannelHost {
     setImmediate(() => {
       if (stitch !== this.stitch) return; // the peer ended it meanwhile
       this.stitch = undefined;
-      for (const block of this.engine.pollPieces()) sendBlock(stitch, block); // queued even when the socket asks for drain
+      try {
+        for (const block of this.engine.pollPieces()) sendBlock(stitch, block); // queued even when the socket asks for drain
+      } catch {
+        // a block over the RN's max_frame: what could go has gone; the stitch ends all the same
+      }
       stitch.close();
     });
   }

@@ -7,7 +7,7 @@ import { nodeProvider as p } from '../../../src/uzp/crypto/node.js';
 import type { Signer } from '../../../src/uzp/crypto/provider.js';
 import { CryptoError, ErrorCode, ValidationError } from '../../../src/uzp/errors.js';
 import type { Identity } from '../../../src/uzp/identity/identity.js';
-import { AttachInitiator, AttachResponder, CONTROL_AD } from '../../../src/uzp/link/attach.js';
+import { AttachInitiator, AttachResponder, CONTROL_AD, KEEPALIVE_MAX_MS } from '../../../src/uzp/link/attach.js';
 import { attachAttestationContext, attachPrk, controlKeys, handshakeKeys, transcript0, transcript1, transcript2 } from '../../../src/uzp/link/attach-keys.js';
 import { FrameType } from '../../../src/uzp/link/constants.js';
 import { encodeFrame } from '../../../src/uzp/link/frame.js';
@@ -323,6 +323,13 @@ describe('attachment state machines (in memory)', () => {
     const res = new AttachResponder({ trust: w.rnTrust, signer: signerOf(w.rn.seed), maxFrame: 100, keepaliveMs: 10_000 });
     const auth = ini.onHelloR(res.onHello(ini.hello()));
     expect(codeOf(() => ini.onOk(res.onAuth(auth).ok))).toBe(CommonCode.DECODE_VALUE);
+    // keepalive_ms past an hour (2^32 - 1: past node's 2^31 - 1 a timer fires every millisecond, a PING flood).
+    for (const keepaliveMs of [KEEPALIVE_MAX_MS + 1, 0xffff_ffff]) {
+      const ini2 = new AttachInitiator({ trust: w.epTrust, signer: signerOf(w.ep.id.seed), pcert: w.ep.pcert, pcertObjectId: objectId(w.ep.pcert) });
+      const res2 = new AttachResponder({ trust: w.rnTrust, signer: signerOf(w.rn.seed), maxFrame: 256 * 1024, keepaliveMs });
+      const auth2 = ini2.onHelloR(res2.onHello(ini2.hello()));
+      expect(codeOf(() => ini2.onOk(res2.onAuth(auth2).ok))).toBe(CommonCode.DECODE_VALUE);
+    }
   });
 
   it('uses CryptoError for a low-order ephemeral share', () => {

@@ -76,6 +76,27 @@ describe('reading log', () => {
     again.close();
   });
 
+  it('close() on a disk still full: it throws the disk\'s error, and closes all the same (no retry timer keeps the process)', () => {
+    const clock = new FakeClock(0);
+    const log = new ReadingLog({ file: fresh(), durability: 'batch', batchMs: 200, clock });
+    (log as unknown as { db: { exec(sql: string): void } }).db.exec('PRAGMA max_page_count = 40');
+    let seq = 0;
+    for (let tries = 0; !log.failing && tries < 1000; tries++) {
+      for (let i = 0; i < 100; i++) log.append(reading('a', 1, seq++, 100));
+      try {
+        log.flush();
+      } catch {
+        // full: expected at some point
+      }
+    }
+    expect(log.failing).toBe(true);
+    // Before: close() threw and left the log open with its retry timer, which kept the gateway's
+    // process alive after its stop for as long as the disk stayed full.
+    expect(() => log.close()).toThrow(/database or disk is full/);
+    expect(clock.pending).toBe(0);
+    expect(() => log.append(reading('a', 1, seq, 100))).toThrow(/closed/);
+  });
+
   it('batch mode commits on the injected clock every batchMs; another connection sees nothing before', () => {
     const clock = new FakeClock(0);
     const file = fresh();

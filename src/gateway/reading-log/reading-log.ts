@@ -429,13 +429,26 @@ export class ReadingLog {
     return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
 
-  /** Commits what is pending and closes the database. */
+  /**
+   * Commits what is pending (a last try, whenever the one before failed) and closes the database.
+   * Closed whatever that try gives: a failing disk that kept the log open kept its retry timer too,
+   * and the gateway's process with it, after its stop. The error is thrown after the close; what
+   * was pending is then lost with the process, as the reading log's loss window says.
+   */
   close(): void {
     if (this.closed) return;
-    this.flushNow(); // a last try, whenever the one before failed
+    let failure: unknown;
+    try {
+      this.flushNow();
+    } catch (e) {
+      failure = e;
+    }
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
     this.finalStats = this.stats();
     this.closed = true;
     this.db.close();
+    if (failure !== undefined) throw failure;
   }
 }
 

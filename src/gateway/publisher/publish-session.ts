@@ -326,6 +326,9 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       if (sendable.length === 0) {
         const moved = windows.advance();
         if (moved !== undefined) commitCursor(moved);
+        // Each read is synchronous: a backlog all out of scope must not hold the event loop (Modbus
+        // timing, RN keepalives, operator sessions) for the whole walk.
+        await new Promise<void>((r) => setImmediate(r));
         continue;
       }
       if (!(await send({ t: 'readings', w, rows: sendable }))) break;

@@ -24,9 +24,14 @@ export class Windows {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Rows sent and not yet covered. */
+  /**
+   * Windows sent and not yet behind the cursor: those waiting for a receipt, and the receipted ones
+   * still queued behind one that waits (they hold their rows until the cursor passes them). Counting
+   * only the waiting ones let a collector that receipted all but the first window draw the whole
+   * backlog into memory.
+   */
   get inFlight(): number {
-    return this.queue.filter((x) => !x.done).length;
+    return this.queue.length;
   }
 
   /** Opens a window over rows up to `lastId`; an empty one (all out of scope) is done at once. */

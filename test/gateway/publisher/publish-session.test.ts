@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
 import { rangesOf } from '../../../src/hil/publish-ranges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
-import { MAX_WAITING_REQUESTS, runPublishSession, WINDOW_BYTES, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { MAX_IN_FLIGHT, MAX_WAITING_REQUESTS, runPublishSession, WINDOW_BYTES, WINDOW_ROWS, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
@@ -112,6 +112,28 @@ describe('publish session, gateway side', () => {
     expect(s.log.cursor(toHex(s.col.id.cid))).toBeGreaterThan(0);
     expect(s.log.read('tty-1', { epoch: 1, seq: 0 }, 1000).map((r) => r.seq)[0]).toBe(512);
     expect(s.ignored).toEqual([]);
+    s.gateway.close();
+    expect(await s.run).toBe('closed');
+  });
+
+  it('receipts for every window but the first: at most MAX_IN_FLIGHT windows are held, not the whole backlog', async () => {
+    const s = setup((MAX_IN_FLIGHT + 8) * WINDOW_ROWS);
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    const signer = receiptSigner(s.d.provider, s.col.id.signer, ['telemetry.store']);
+    const first = await s.side.next('readings');
+    // Receipt each later window as it comes; never the first.
+    let windowsSeen = 1;
+    for (;;) {
+      const next = await Promise.race([s.side.next('readings'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 300))]);
+      if (next === undefined) break;
+      windowsSeen++;
+      s.side.send({ t: 'receipt', w: (next as { w: number }).w, rc: signer.accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(windowRows(next))) });
+    }
+    // Before: receipted windows behind the first no longer counted, and all 24 went out (and were held).
+    expect(windowsSeen).toBe(MAX_IN_FLIGHT);
+    expect(s.log.cursor(toHex(s.col.id.cid))).toBe(0); // nothing passes the first window
+    void first;
     s.gateway.close();
     expect(await s.run).toBe('closed');
   });

@@ -36,25 +36,56 @@ interface GatewayRun {
   readonly equipment?: (config: GatewayConfig) => Promise<SlotEquipment>;
 }
 
-/** --wait-enrollment: waits (interruptible by SIGTERM/SIGINT) until the enrollment files exist; false when stopped. */
-async function waitUntilEnrolled(configFile: string, boardsDir: string | undefined, log: Logger): Promise<boolean> {
+/** --wait-enrollment: waits (interruptible by `stop`) until the enrollment files exist; false when stopped. */
+async function waitUntilEnrolled(configFile: string, boardsDir: string | undefined, log: Logger, stop: AbortSignal): Promise<boolean> {
   // checkFiles: false: the files being waited for are exactly the ones a full check would refuse.
   const early = loadGatewayConfig(configFile, { checkFiles: false, ...(boardsDir !== undefined ? { boardsDir } : {}) });
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  try {
-    const ready = await waitForEnrollment(early, {
-      intervalMs: ENROLLMENT_POLL_MS,
-      signal: stop.signal,
-      onWaiting: (missing) => log.info({ event: 'gateway.waiting_enrollment', missing }, `waiting for enrollment: ${missing.join(', ')} missing (docs/FLASH.md)`),
-    });
-    if (ready) log.info({ event: 'gateway.enrollment_complete' }, 'enrollment files present; starting');
-    return ready;
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+  const ready = await waitForEnrollment(early, {
+    intervalMs: ENROLLMENT_POLL_MS,
+    signal: stop,
+    onWaiting: (missing) => log.info({ event: 'gateway.waiting_enrollment', missing }, `waiting for enrollment: ${missing.join(', ')} missing (docs/FLASH.md)`),
+  });
+  if (ready) log.info({ event: 'gateway.enrollment_complete' }, 'enrollment files present; starting');
+  return ready;
+}
+
+/**
+ * The process's signals for the whole run, from the first line on: SIGTERM / SIGINT ask for the
+ * stop once (later ones are logged, not fatal: node's default would end the process before the last
+ * commit), SIGHUP reloads the artefact files once the gateway runs and is noted before (the files
+ * are read as it starts; node's default for SIGHUP ends the process).
+ */
+export class RunSignals {
+  readonly stop = new AbortController();
+  private reload: (() => void) | undefined;
+  private readonly onStop = (signal: NodeJS.Signals): void => {
+    if (this.stop.signal.aborted) return this.log.warn({ event: 'gateway.signal_ignored', signal }, `${signal} again: already stopping`);
+    this.stop.abort(new Error(`stopped by ${signal}`));
+  };
+  private readonly onHup = (): void => {
+    if (this.reload === undefined || this.stop.signal.aborted) return this.log.info({ event: 'artefacts.reload_deferred' }, 'SIGHUP while starting or stopping: the artefact files are read as the gateway starts');
+    this.reload();
+  };
+
+  constructor(private readonly log: Logger) {
+    process.on('SIGTERM', this.onStop);
+    process.on('SIGINT', this.onStop);
+    process.on('SIGHUP', this.onHup);
+  }
+
+  /** Resolves once a stop was asked for (at once if it already was). */
+  stopped(): Promise<void> {
+    return new Promise((resolve) => (this.stop.signal.aborted ? resolve() : this.stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+  }
+
+  onReload(f: () => void): void {
+    this.reload = f;
+  }
+
+  dispose(): void {
+    process.off('SIGTERM', this.onStop);
+    process.off('SIGINT', this.onStop);
+    process.off('SIGHUP', this.onHup);
   }
 }
 
@@ -63,15 +94,21 @@ export async function runGateway(o: GatewayRun): Promise<number> {
   // Before the start-up work (the bundle measurement, the first attachments), where it would grow.
   capYoungGeneration();
   const log = pino({ base: null, level: o.level, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1, 'gateway log'));
-  if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, o.boardsDir, log))) return 0;
+  const signals = new RunSignals(log);
+  try {
+    return await run(o, log, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function run(o: GatewayRun, log: Logger, signals: RunSignals): Promise<number> {
+  const stop = signals.stop;
+  if (o.waitEnrollment && !(await waitUntilEnrolled(o.configFile, o.boardsDir, log, stop.signal))) return 0;
   const config = loadGatewayConfig(o.configFile, o.boardsDir !== undefined ? { boardsDir: o.boardsDir } : {});
   const equipment = o.equipment !== undefined ? await o.equipment(config) : undefined;
   const build = (): ReturnType<typeof createGateway> => createGateway(config, { log, ...(equipment !== undefined ? { portFactory: (slot: string) => equipment.portFactory(slot) } : {}) });
   // A wrong clock (no RTC, NTP not yet answered) is waited out, not fatal; SIGTERM meanwhile ends cleanly.
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort(new Error('stopped while waiting for the clock'));
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
   let built: Awaited<ReturnType<typeof createGateway>>;
   try {
     built = await whenClockIsRight(build, { clock: systemClock, log, signal: stop.signal });
@@ -79,26 +116,20 @@ export async function runGateway(o: GatewayRun): Promise<number> {
     if (!stop.signal.aborted) throw e;
     equipment?.close();
     return 0;
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
   }
+  // Started even when a stop came during the build (a TPM opening, an AK made on the first start):
+  // started and stopped at once, everything the build opened is closed the one way it knows.
   const gw = built.start();
   // SIGHUP re-reads the artefact files (the directory watch usually has already): a newer revocation
   // list ends the sessions it revokes, a newer RN Set Statement is used at once (artefact-watch.ts).
-  const onHup = (): void => {
+  signals.onReload(() => {
     try {
       gw.reloadArtefacts();
     } catch (e) {
       log.error({ event: 'artefacts.reload_failed', error: String((e as Error).message ?? e) }, 'artefact reload failed; keeping the current ones');
     }
-  };
-  process.on('SIGHUP', onHup);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
   });
-  process.off('SIGHUP', onHup);
+  await signals.stopped();
   await gw.stop();
   equipment?.close();
   return 0;

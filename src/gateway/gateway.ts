@@ -185,6 +185,7 @@ export class Gateway extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.log.info({ event: 'gateway.stopping' }, 'stopping: sessions close, the last readings are committed');
     this.trimmer.stop();
     // A bundle measurement still running (a dev tree's node_modules takes seconds) would keep the
     // process alive after everything else stopped.

@@ -189,9 +189,11 @@ describe('uzpgw gateway as a process', () => {
     expect(a.udpUnconnected).toEqual([]);
   });
 
-  it('exits 0 on SIGTERM', async () => {
+  it('exits 0 on SIGTERM, through its stop', async () => {
     const r = await stopProcess(gateway, 'SIGTERM');
-    expect(r.code).toBe(0);
+    expect(r).toEqual({ code: 0, signal: null });
+    expect(gateway.stdout()).toContain('"gateway.stopping"');
+    expect(gateway.stdout()).toContain('"gateway.stopped"');
   });
 
   it('an audit file it cannot open is a config error at start, with the fix, not a crash', async () => {

@@ -26,8 +26,8 @@ interface AttachingJoinsHost {
 export class AttachingJoins {
   /** Waiting for the control key. */
   private waiting: MakeJoin[] = [];
-  /** Too large for the pre-auth frame limit: sent once attached. */
-  private afterOk: ControlMessage[] = [];
+  /** Too large for the pre-auth frame limit: sent once attached (made again if the attempt falls back). */
+  private afterOk: { readonly join: MakeJoin; readonly m: ControlMessage }[] = [];
   /** Sent in a 1-RTT first flight the RN has not answered yet. */
   private inFlight: MakeJoin[] = [];
 
@@ -40,7 +40,7 @@ export class AttachingJoins {
     const m = join(early.rnCid);
     // The frame's length field (type + payload) against the limit the RN reads pre-auth frames with.
     const body = encodeControl(m);
-    if (1 + body.length + AEAD_TAG_LENGTH > DEFAULT_MAX_FRAME_PREAUTH) return void this.afterOk.push(m);
+    if (1 + body.length + AEAD_TAG_LENGTH > DEFAULT_MAX_FRAME_PREAUTH) return void this.afterOk.push({ join, m });
     if (this.host.oneRtt()) this.inFlight.push(join);
     this.host.writeControl(early.send, body);
   }
@@ -61,12 +61,15 @@ export class AttachingJoins {
   attached(): void {
     const deferred = this.afterOk;
     this.afterOk = [];
-    for (const m of deferred) this.host.sendControl(m);
+    for (const d of deferred) this.host.sendControl(d.m);
   }
 
-  /** A 1-RTT attempt fell back: every JOIN waits for the full attachment's AUTH, in the order asked. */
+  /**
+   * A 1-RTT attempt fell back: every JOIN waits for the full attachment's AUTH, the large ones too
+   * (they were dropped here, and their JOIN timed out after 10 s).
+   */
   fellBack(): void {
-    this.waiting = [...this.inFlight, ...this.waiting];
+    this.waiting = [...this.inFlight, ...this.afterOk.map((d) => d.join), ...this.waiting];
     this.inFlight = [];
     this.afterOk = [];
   }

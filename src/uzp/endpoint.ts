@@ -26,6 +26,13 @@ import { decodeEarlyCh1, EARLY_CH1 } from './resumption/early-data.js';
 import { earlyMessagesOf, earlySession, openEarlyChannels } from './resumption/early-session.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Responder handshakes waiting for the initiator's Finished at once, beyond which an OFFER is
+ * refused before any work: an RN sees every JOIN's Grant and CH1, and replaying one OFFER under
+ * fresh stitch ids cost a verify, a key agreement and a signature each, and held its state for
+ * HANDSHAKE_TIMEOUT_MS (14,200 of them, +130 MB, in a review's test).
+ */
+export const MAX_PENDING_HANDSHAKES = 256;
 
 import type { ConnectOptions, EndpointOptions, OfferPort } from './endpoint-types.js';
 
@@ -36,6 +43,8 @@ const MIN_BLOCK_PLAINTEXT = 1024;
 
 export class Endpoint extends EventEmitter {
   private accepting = false;
+  /** Responder handshakes waiting for the initiator's Finished (MAX_PENDING_HANDSHAKES). */
+  private pendingHandshakes = 0;
   private readonly onOffer = (offer: OfferPort): void => this.handleOffer(offer);
   private readonly resumable: ResumeRegistry | undefined;
   /** Our block limits, the defaults overlaid with the options' (the options never change). */
@@ -177,6 +186,11 @@ export class Endpoint extends EventEmitter {
 
   private handleOffer(offer: OfferPort): void {
     if (isContinuityToken(offer.ch1)) return this.handleResume(offer);
+    if (this.pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
+      offer.reject();
+      this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKES_PENDING, `${MAX_PENDING_HANDSHAKES} handshakes already wait for their Finished`), offer.initiator);
+      return;
+    }
     const assoc = new Association();
     assoc.to('pending');
     let reply;
@@ -196,13 +210,22 @@ export class Endpoint extends EventEmitter {
     if (reply.early.refused !== undefined) this.emit('early-refused', reply.early.refused, offer.initiator);
     if (reply.early.messages.length > 0) return this.acceptEarly(offer, assoc, reply);
     const stitch = offer.accept();
+    // Counted until the handshake ends, whichever way (pendingHandshakes).
+    this.pendingHandshakes++;
+    let counted = true;
+    const ended = (): void => {
+      if (counted) this.pendingHandshakes--;
+      counted = false;
+    };
     const cancelTimeout = this.clock.setTimeout(() => {
+      ended();
       assoc.close();
       stitch.close();
       this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time'), offer.initiator);
     }, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     let session: Session | undefined;
     stitch.onClose(() => {
+      ended();
       if (session === undefined) {
         cancelTimeout();
         assoc.close();
@@ -211,6 +234,7 @@ export class Endpoint extends EventEmitter {
     stitch.onPayload((payload) => {
       if (session !== undefined) return session.receive(payload);
       if (assoc.state !== 'pending') return;
+      ended();
       cancelTimeout();
       let keys;
       try {

@@ -36,7 +36,9 @@ export interface ParsedSlot {
 
 export type ParsedConfig = Omit<GatewayConfig, 'slots'> & { readonly slots: readonly ParsedSlot[]; readonly fileRefs: readonly FileRef[] };
 
-const PATH_RULE = { max: 1024, pattern: /^[^\0]+$/, what: 'a file path (relative paths are resolved against the config file)' };
+// No control characters: a path goes into the systemd unit `flash` writes (ReadWritePaths=), where a
+// newline would add directives of the config's choosing.
+const PATH_RULE = { max: 1024, pattern: /^[^\0-\x1f\x7f]+$/, what: 'a file path without control characters (relative paths are resolved against the config file)' };
 
 export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConfig {
   const dir = resolve(file, '..');

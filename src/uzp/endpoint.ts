@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { BASELINE_BLOCK_PLAINTEXT, withDefaults } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
+import { MIN_BLOCK_PLAINTEXT } from './blocks/constants.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import { startInitiator } from './handshake/initiator.js';
@@ -37,9 +38,6 @@ export const MAX_PENDING_HANDSHAKES = 256;
 import type { ConnectOptions, EndpointOptions, OfferPort } from './endpoint-types.js';
 
 export type { ConnectOptions, EndpointContinuity, EndpointOptions, IncomingSessionInfo, JoinPreference, LinkPort, OfferPort } from './endpoint-types.js';
-
-/** Smallest block a responder may announce (a CH1-sized message must fit a handful of blocks). */
-const MIN_BLOCK_PLAINTEXT = 1024;
 
 export class Endpoint extends EventEmitter {
   private accepting = false;

@@ -2,8 +2,16 @@
 // delivered asynchronously and in order; a hook can drop, alter or duplicate them.
 
 import type { StitchPort } from '../../src/uzp/session/session.js';
+import { StateError } from '../../src/lib/errors.js';
+import { ErrorCode } from '../../src/uzp/errors.js';
 
 export type Hook = (payload: Uint8Array, from: 'a' | 'b') => Uint8Array[];
+
+/** A path that carries payloads of at most `bytes` (as an RN's max_frame); `announce: false` hides it from the session. */
+export interface PathLimit {
+  readonly bytes: number;
+  readonly announce: boolean;
+}
 
 class MemStitch implements StitchPort {
   peer!: MemStitch;
@@ -11,13 +19,19 @@ class MemStitch implements StitchPort {
   private early: Uint8Array[] = [];
   private closeCbs: ((e?: Error) => void)[] = [];
   closed = false;
+  readonly maxPayload: number | undefined;
   constructor(
     readonly id: number,
     readonly side: 'a' | 'b',
     private readonly hook: Hook,
-  ) {}
+    private readonly limit?: PathLimit,
+  ) {
+    this.maxPayload = limit?.announce === true ? limit.bytes : undefined;
+  }
   send(payload: Uint8Array): boolean {
     if (this.closed) throw new Error('closed');
+    // As src/uzp/link/stitch.ts: a payload over the path's frame is refused, not cut.
+    if (this.limit !== undefined && payload.length > this.limit.bytes) throw new StateError(ErrorCode.LINK_FRAME_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${this.limit.bytes}`);
     for (const p of this.hook(payload.slice(), this.side)) setImmediate(() => this.peer.deliver(p));
     return true;
   }
@@ -49,9 +63,9 @@ class MemStitch implements StitchPort {
   }
 }
 
-export function stitchPair(hook: Hook = (p) => [p]): [StitchPort & { closed: boolean }, StitchPort & { closed: boolean }] {
-  const a = new MemStitch(1, 'a', hook);
-  const b = new MemStitch(1, 'b', hook);
+export function stitchPair(hook: Hook = (p) => [p], limit?: PathLimit): [StitchPort & { closed: boolean }, StitchPort & { closed: boolean }] {
+  const a = new MemStitch(1, 'a', hook, limit);
+  const b = new MemStitch(1, 'b', hook, limit);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -8,13 +8,15 @@ import { respond } from '../../src/uzp/handshake/responder.js';
 import { Association } from '../../src/uzp/session/association.js';
 import { Session } from '../../src/uzp/session/session.js';
 import { TestDomain } from './domain.js';
-import { stitchPair, type Hook } from './memory-stitch.js';
+import { stitchPair, type Hook, type PathLimit } from './memory-stitch.js';
 
 export interface PairOptions {
   readonly purposes?: Purpose[];
   readonly slot?: string;
   readonly device?: string;
   readonly hook?: Hook;
+  /** The stitch carries payloads of at most this many bytes (default: any). */
+  readonly pathLimit?: PathLimit;
   readonly limits?: Record<string, number>;
   /** Both sessions' clock (a FakeClock drives their timers); default systemClock. */
   readonly clock?: Clock;
@@ -41,7 +43,7 @@ export function sessionPair(o: PairOptions = {}) {
   };
   const operator = mk(fin.keys);
   const gateway = mk(rkeys);
-  const [x, y] = stitchPair(o.hook);
+  const [x, y] = stitchPair(o.hook, o.pathLimit);
   operator.attach(x);
   gateway.attach(y);
   return { operator, gateway, grant: rkeys.grant, d, op, gw, stitches: { operator: x, gateway: y } };

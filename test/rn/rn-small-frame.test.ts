@@ -1,12 +1,16 @@
 // An RN may announce any max_frame from 16 KiB (docs/PROFILE.md §Attachment), smaller than a 64 KiB
-// block. A block over it is refused by the stitch: the session gives that path up (LINK_FRAME_TOO_LARGE,
-// failover or the end), and the process lives. Before, the throw left the session's pump inside
-// setImmediate and ended the process.
+// block. Sessions through it pack their blocks to its frames (Session.attach -> fitBlocksTo), so large
+// messages cross it both ways. Before, a block over the frame was refused by the stitch: first the
+// throw ended the process (from the pump's setImmediate), then the session ended with
+// LINK_FRAME_TOO_LARGE (what a stitch refusing an unannounced block still does:
+// test/uzp/session/session-block-fit.test.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousNode } from '../../src/rn/server.js';
 import { Endpoint } from '../../src/uzp/endpoint.js';
 import { RnLink } from '../../src/uzp/link/rn-link.js';
 import type { Session } from '../../src/uzp/session/session.js';
+import type { Channel } from '../../src/uzp/session/channel.js';
+import { equal } from '../../src/uzp/bytes.js';
 import { TestDomain } from '../helpers/domain.js';
 import { once } from '../uzp/link/wait.js';
 
@@ -16,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('an RN announcing a max_frame under a block', () => {
-  it('a message larger than the frame ends the session with LINK_FRAME_TOO_LARGE; nothing is thrown out of a timer', async () => {
+  it('carries messages larger than its frame both ways, in blocks that fit it', async () => {
     const d = new TestDomain();
     const rnId = d.member('rn').id;
     const rn = new RendezvousNode({ trust: d.trust(), seed: rnId.seed, maxFrame: 16 * 1024 });
@@ -33,6 +37,7 @@ describe('an RN announcing a max_frame under a block', () => {
     cleanups.push(() => gwLink.close(), () => opLink.close());
     expect(opLink.maxPayload).toBeLessThan(20_000);
     const gwEp = new Endpoint({ trust: trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, link: gwLink });
+    const gwSession = once<[Session]>((cb) => gwEp.once('session', (x: Session) => cb([x])));
     gwEp.accept();
     const opEp = new Endpoint({ trust: trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link: opLink });
     let s: Session | undefined;
@@ -43,11 +48,21 @@ describe('an RN announcing a max_frame under a block', () => {
         await new Promise((r) => setTimeout(r, 20)); // the ACCEPT has not reached the RN yet
       }
     }
-    const closed = once<[Error | undefined]>((cb) => s!.once('close', (e: Error | undefined) => cb([e])));
-    s!.openChannel().trySend(new Uint8Array(20_000).fill(1));
-    const [err] = await closed;
-    expect(err).toMatchObject({ code: 'LINK_FRAME_TOO_LARGE' });
-    // The link itself is not the session's to end: small messages still go on a new session.
-    expect(opLink.attached).toBe(true);
+    const [g] = await gwSession;
+    const ended: (Error | undefined)[] = [];
+    for (const x of [s!, g]) x.once('close', (e?: Error) => ended.push(e ?? new Error('closed')));
+    const up = new Uint8Array(200_000).map((_, i) => (i * 13) & 0xff);
+    const atGateway = once<[Channel, Uint8Array]>((cb) => g.once('channel', (c: Channel) => c.once('message', (m: Uint8Array) => cb([c, m]))));
+    const ch = s!.openChannel();
+    await ch.send(up);
+    const [gch, got] = await atGateway;
+    expect(equal(got, up)).toBe(true);
+    const down = new Uint8Array(70_000).map((_, i) => (i * 7) & 0xff);
+    const atOperator = once<[Uint8Array]>((cb) => ch.once('message', (m: Uint8Array) => cb([m])));
+    await gch.send(down);
+    expect(equal((await atOperator)[0], down)).toBe(true);
+    expect(ended).toEqual([]);
+    expect(s!.state).toBe('stitched');
+    s!.close();
   });
 });

@@ -27,6 +27,12 @@ export const MSG_FLAG_FIN = 0x01;
 export const MSG_FLAG_CHANNEL_CLOSE = 0x02;
 export const MSG_FLAGS_KNOWN = MSG_FLAG_FIN | MSG_FLAG_CHANNEL_CLOSE;
 
+/**
+ * Smallest block plaintext a responder may announce in EE (the handshake fails below it), and the
+ * least a sender ever packs into a block (docs/PROFILE.md, Transport parameters).
+ */
+export const MIN_BLOCK_PLAINTEXT = 1024;
+
 /** 0x01 || channel u32 || flags u8 || len u32. */
 export const MSG_HEADER_LENGTH = 10;
 /** 0x02 || code u16 || reason length u16 (the reason follows). */

@@ -8,7 +8,7 @@
 
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
 import { decodeAck, type AckFrame } from './ack.js';
-import { ACK_MAX_LENGTH, CloseCode, MSG_FLAG_CHANNEL_CLOSE, MSG_FLAG_FIN, SPACE_ACK, SPACE_DATA } from './constants.js';
+import { ACK_MAX_LENGTH, BLOCK_HEADER_LENGTH, CloseCode, MSG_FLAG_CHANNEL_CLOSE, MSG_FLAG_FIN, SPACE_ACK, SPACE_DATA } from './constants.js';
 import { WALK_HAS_CLOSE, walkFrames, type FrameVisitor } from './frames.js';
 import { resolveLimits, type BlockLimits } from './limits.js';
 import { newStats, type BlockEngineInspection, type BlockEngineOptions, type BlockEngineStats } from './engine-types.js';
@@ -19,6 +19,7 @@ import { BlockSender } from './sender.js';
 import { Reassembly } from './reassembly.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { CommonCode, isCodedError, StateError } from '../../lib/errors.js';
+import { AEAD_TAG_LENGTH } from '../crypto/provider.js';
 
 export type { BlockLimits } from './limits.js';
 export type { BlockEngineOptions, BlockEngineStats, BlockEngineInspection } from './engine-types.js';
@@ -102,6 +103,14 @@ export class BlockEngine implements FrameVisitor {
    */
   abort(err: UzpError): void {
     this.fail(err);
+  }
+
+  /**
+   * Data blocks sealed from now on fit a path whose payloads carry at most `maxSealed` bytes (the
+   * stitch's maxPayload): their plaintext is cut to that less the block header and the AEAD tag.
+   */
+  fitBlocksTo(maxSealed: number): void {
+    this.sender.capBlockPlaintext(maxSealed - BLOCK_HEADER_LENGTH - AEAD_TAG_LENGTH);
   }
 
   /** After a re-stitch: every unacknowledged block is due now, and so is an ack of what we hold. */

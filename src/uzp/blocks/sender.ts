@@ -8,7 +8,7 @@
 import { ErrorCode, ProtocolError, type UzpError } from '../errors.js';
 import { StateError } from '../../lib/errors.js';
 import type { AckFrame } from './ack.js';
-import { CLOSE_HEADER_LENGTH, FRAME_PING, MSG_HEADER_LENGTH, QUEUED_MESSAGE_MIN_CHARGE, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
+import { CLOSE_HEADER_LENGTH, FRAME_PING, MIN_BLOCK_PLAINTEXT, MSG_HEADER_LENGTH, QUEUED_MESSAGE_MIN_CHARGE, SPACE_ACK, SPACE_DATA, type Space } from './constants.js';
 import type { BlockEngineOptions, BlockEngineStats } from './engine-types.js';
 import { encodeReason, writeClose } from './frames.js';
 import { InFlight, type AckSink, type SentBlock } from './inflight.js';
@@ -45,6 +45,8 @@ export class BlockSender implements AckSink {
   private stopped = false;
   /** One-shot CLOSE to the peer after a local failure (not retransmitted). */
   private finalBlock: SealedBlock | undefined;
+  /** Largest block plaintext packed now: maxBlockPlaintext, or less on a path that carries less (capBlockPlaintext). */
+  private blockCap: number;
 
   constructor(
     private readonly l: BlockLimits,
@@ -56,6 +58,18 @@ export class BlockSender implements AckSink {
     this.maxQueuedMessages = Math.max(1, Math.floor(l.sendBufferBytes / QUEUED_MESSAGE_MIN_CHARGE));
     this.inflight = new InFlight(l.sendWindowBlocks, this);
     this.rtt = new RttEstimator(l.initialRtoMs, l.minRtoMs, l.maxRtoMs, l.ackDelayMs);
+    this.blockCap = l.maxBlockPlaintext;
+  }
+
+  /**
+   * Blocks packed from now on carry at most `n` bytes of plaintext (never more than
+   * maxBlockPlaintext, never less than MIN_BLOCK_PLAINTEXT). A sender may always build blocks smaller than
+   * the receiver accepts (docs/PROFILE.md, Transport parameters); the session sets this to what the
+   * RN carrying it relays (its max_frame), so a conforming RN that announces less than a block
+   * still carries the session. Blocks already sealed keep their size.
+   */
+  capBlockPlaintext(n: number): void {
+    this.blockCap = Math.min(this.l.maxBlockPlaintext, Math.max(MIN_BLOCK_PLAINTEXT, Math.floor(n)));
   }
 
   /** Queues a checked message; false, queuing nothing, when the send buffer has no room. */
@@ -77,7 +91,7 @@ export class BlockSender implements AckSink {
   close(code: number, reason: string): void {
     this.closeCode = code;
     // Cut so that the CLOSE frame always fits in one block.
-    this.closeReason = encodeReason(reason, this.l.maxBlockPlaintext - CLOSE_HEADER_LENGTH);
+    this.closeReason = encodeReason(reason, this.blockCap - CLOSE_HEADER_LENGTH);
   }
 
   /** RFC 9001 §6.5: the update waits for an acked block under the current key; a PING provides one. */
@@ -146,7 +160,7 @@ export class BlockSender implements AckSink {
 
   /** Grows the scratch to hold `need` bytes (at most a block) and returns the packing limit. */
   private growScratch(need: number): number {
-    const max = this.l.maxBlockPlaintext;
+    const max = this.blockCap;
     const want = Math.min(max, need);
     if (this.scratch.length < want) this.scratch = new Uint8Array(Math.min(max, Math.max(want, 2 * this.scratch.length)));
     return Math.min(max, this.scratch.length); // the first scratch may be larger than a small block

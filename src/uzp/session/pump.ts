@@ -17,8 +17,9 @@ export interface PumpHost {
   /** The engine's deadlines still matter: not closed, or closed and draining. */
   timersLive(): boolean;
   /**
-   * The stitch refused a block (over the RN's max_frame, which the RN announces from 16 KiB on):
-   * the session gives up that path. Never thrown: runs come from setImmediate and timers.
+   * The stitch refused a block (over the RN's max_frame, which the RN announces from 16 KiB on: a
+   * block sealed before a failover to an RN with smaller frames, or a stitch that did not say its
+   * maxPayload): the session gives up that path. Never thrown: runs come from setImmediate and timers.
    */
   sendFailed(stitch: StitchPort, e: unknown): void;
 }

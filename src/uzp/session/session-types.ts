@@ -13,6 +13,8 @@ export interface StitchPort {
   readonly id: number;
   /** CID of the RN carrying the stitch (PoR binds it, draft §12.1); absent on test stitches. */
   readonly rnCid?: Uint8Array;
+  /** Largest payload send() takes (an RN stitch: its max_frame less the RELAY header); absent: no limit. */
+  readonly maxPayload?: number;
   send(payload: Uint8Array): boolean;
   /**
    * Optional: send() of the payload made of `pieces` in order (a sealed block: header, ciphertext,

@@ -93,7 +93,8 @@ export class Session extends EventEmitter implements ChannelHost {
       // While draining the engine is closed: it polls nothing but acks.
       mayRelease: () => mayReleaseData(this.association.state) || this.draining,
       timersLive: () => this.association.state !== 'closed' || this.draining,
-      // A block over this RN's max_frame: the path cannot carry the session (failover, or the end).
+      // A block over this RN's max_frame (sealed for a larger RN before a failover: new blocks fit
+      // the stitch, attach()): the path cannot carry the session (failover, or the end).
       sendFailed: (stitch, e) => {
         if (stitch !== this.stitch) return;
         const reason = new UzpError(ErrorCode.LINK_FRAME_TOO_LARGE, 'local', `the RN stitch cannot carry this session's blocks: ${(e as Error)?.message ?? String(e)}`);
@@ -133,6 +134,8 @@ export class Session extends EventEmitter implements ChannelHost {
   /** Attach the stitch that carries this session (at start; restitch() after a failover). */
   attach(stitch: StitchPort): void {
     this.stitch = stitch;
+    // New blocks fit this RN's frames (a block sealed for a larger RN before a failover keeps its size).
+    if (stitch.maxPayload !== undefined) this.engine.fitBlocksTo(stitch.maxPayload);
     this.failover?.stitched(stitch.rnCid, this.failover.generation);
     this.pump.blocked = false;
     // receive() only opens the block into a fresh plaintext: the ciphertext may be a transient view.

@@ -3,6 +3,13 @@
 // at 0 with the process; (epoch, seq) does not go backwards, so a consumer tells a restart from a
 // regression (a replayed or reordered reading). A counter rather than the start time: a Pi's clock
 // can step backwards between boots, a file cannot.
+// The epoch must also stay above every epoch a stored or sent reading carries, or the new run's
+// (slot, epoch, seq) keys collide with old ones: the reading log drops them as already stored, and a
+// collector takes them for readings it has, receipts them, and the gateway deletes them unsent. So
+// the next epoch is one above both the file and the reading log's record (epoch-record.ts: a lost
+// or damaged file), and when the file cannot be written it is at least the clock's seconds: a run
+// whose epoch nothing durable holds (a full card: the log cannot commit either, yet its readings
+// may reach collectors from memory) is followed by one at a later second, not by the same epoch.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,10 +23,11 @@ export function bootEpochFileOf(identityKey: string): string {
 const MAX_EPOCH = 2 ** 32 - 1;
 
 /**
- * Reads the last epoch (absent: 0), writes and returns the next one. When the file cannot be
- * written the epoch is 0 and `error` says why: readings still flow, but restarts cannot be told apart.
+ * Reads the last epoch (absent: 0), writes and returns the next one: above the file's and `floor`
+ * (the reading log's recordedEpoch). When the file cannot be written the epoch is also at least
+ * `nowMs` in whole seconds, and `error` says why.
  */
-export function nextBootEpoch(file: string): { readonly epoch: number; readonly error?: string } {
+export function nextBootEpoch(file: string, floor = 0, nowMs: number = Date.now()): { readonly epoch: number; readonly error?: string } {
   let last = 0;
   try {
     const text = readFileSync(file, 'utf8').trim();
@@ -27,7 +35,8 @@ export function nextBootEpoch(file: string): { readonly epoch: number; readonly 
   } catch {
     // first start, or unreadable: start from 0
   }
-  const epoch = last >= MAX_EPOCH ? 1 : last + 1;
+  const above = Math.max(last, Number.isSafeInteger(floor) ? Math.min(floor, MAX_EPOCH) : 0);
+  const epoch = above >= MAX_EPOCH ? 1 : above + 1;
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileAtomic(file, `${epoch}\n`, { mode: 0o600, overwrite: true });
@@ -35,6 +44,8 @@ export function nextBootEpoch(file: string): { readonly epoch: number; readonly 
   } catch (e) {
     // writeFileAtomic wraps the errno in a LocalError; the reason is the errno either way.
     const errno = (e as NodeJS.ErrnoException).code ?? ((e as { cause?: NodeJS.ErrnoException }).cause?.code);
-    return { epoch: 0, error: `${file}: ${errno ?? String(e)}` };
+    const seconds = Math.floor(nowMs / 1000);
+    const byClock = Number.isSafeInteger(seconds) && seconds > epoch && seconds <= MAX_EPOCH ? seconds : epoch;
+    return { epoch: byClock, error: `${file}: ${errno ?? String(e)}` };
   }
 }

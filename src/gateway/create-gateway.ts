@@ -125,9 +125,6 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? auditDestination(config.audit.file) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
-  const boot = nextBootEpoch(bootEpochFileOf(config.identity.key));
-  if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', reason: boot.error }, 'cannot record the boot epoch: readings carry epoch 0, so a restart cannot be told from a regression');
-  else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
   // The byte bound dropped readings no collector had receipted: counted in status and audited.
   // A failing disk fails a timed commit every batch_ms: the first failure is logged, then one in
   // 300 (a minute at the default 200 ms), and the recovery once.
@@ -144,6 +141,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     commitFailures = 0;
   });
   log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
+  // Above the epoch file's and the log's own record of past epochs (boot-epoch.ts): a lost or
+  // unwritable file must not make this run's readings collide with stored ones.
+  const boot = nextBootEpoch(bootEpochFileOf(config.identity.key), readingLog.log.recordedEpoch, clock.wall?.() ?? Date.now());
+  readingLog.log.beginEpoch(boot.epoch);
+  if (boot.error !== undefined) log.warn({ event: 'boot_epoch.unwritable', epoch: boot.epoch, reason: boot.error }, `cannot record the boot epoch (${boot.error}): this run uses epoch ${boot.epoch}, above the reading log's and the clock's seconds; make the state directory writable`);
+  else log.info({ event: 'boot_epoch', epoch: boot.epoch }, `boot epoch ${boot.epoch}`);
   const recorder = new ReadingRecorder({
     log: readingLog.log,
     devices,

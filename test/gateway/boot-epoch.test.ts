@@ -1,5 +1,6 @@
-// The boot epoch: one higher at every start, kept next to the identity key; 0 (and why) when it
-// cannot be written; and on every reading the gateway sends (tail), after the per-device seq.
+// The boot epoch: one higher at every start, kept next to the identity key; above the reading
+// log's record of past epochs; at least the clock's seconds (and why) when it cannot be written;
+// and on every reading the gateway sends (tail), after the per-device seq.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,21 @@ describe('boot epoch', () => {
     expect(readFileSync(file, 'utf8')).toBe('3\n');
   });
 
-  it('junk in the file restarts the count at 1; an unwritable directory gives 0 and the reason', () => {
+  it('junk in the file restarts the count above the floor; an unwritable directory gives the clock\'s seconds and the reason', () => {
     const file = join(dir, 'junk-epoch');
     writeFileSync(file, 'not a number');
     expect(nextBootEpoch(file)).toEqual({ epoch: 1 });
-    // A state "directory" that is a file cannot be written by anyone, root included.
-    expect(nextBootEpoch(join(file, 'boot-epoch'))).toEqual({ epoch: 0, error: expect.stringMatching(/junk-epoch\/boot-epoch: E(NOTDIR|EXIST)/) });
+    writeFileSync(file, 'not a number');
+    // The reading log remembers epoch 7: a damaged or lost file must not bring 1 back.
+    expect(nextBootEpoch(file, 7)).toEqual({ epoch: 8 });
+    expect(nextBootEpoch(file, 3)).toEqual({ epoch: 9 });
+    // A state "directory" that is a file cannot be written by anyone, root included. Before: epoch 0
+    // at every such start, so a second run's readings were named like the first's.
+    const now = Date.UTC(2026, 11, 7, 12);
+    expect(nextBootEpoch(join(file, 'boot-epoch'), 0, now)).toEqual({ epoch: now / 1000, error: expect.stringMatching(/junk-epoch\/boot-epoch: E(NOTDIR|EXIST)/) });
+    expect(nextBootEpoch(join(file, 'boot-epoch'), 0, now + 1000).epoch).toBe(now / 1000 + 1);
+    // A clock behind the log's record: one above the record.
+    expect(nextBootEpoch(join(file, 'boot-epoch'), now / 1000 + 50, now).epoch).toBe(now / 1000 + 51);
   });
 
   it('every reading the gateway sends carries the epoch', async () => {

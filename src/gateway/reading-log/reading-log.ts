@@ -33,6 +33,7 @@ import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
+import { epochRecorder, recordedEpoch } from './epoch-record.js';
 import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type RawRow } from './rows.js';
 export type { CommittedReading, LoggedReading, LogPosition };
 
@@ -111,6 +112,11 @@ export class ReadingLog {
   private readonly failures: CommitFailures;
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
+  /** The highest boot epoch the log had seen when opened (epoch-record.ts). */
+  readonly recordedEpoch: number;
+  /** The running epoch, until a commit that writes readings has recorded it. */
+  private epochToRecord: number | undefined;
+  private readonly recordEpoch: StatementSync;
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -132,8 +138,15 @@ export class ReadingLog {
     // reading the byte bound dropped may be given again: nothing refers to it.)
     const hi = this.db.prepare('SELECT max(coalesce((SELECT max(id) FROM readings), 0), coalesce((SELECT max(id) FROM cursors), 0)) AS hi').get() as { hi: number };
     this.next = Number(hi.hi) + 1;
+    this.recordedEpoch = recordedEpoch(this.db);
+    this.recordEpoch = epochRecorder(this.db);
     this.lastTrimAt = this.clock.now();
     this.failures = new CommitFailures(this.clock, this.batchMs);
+  }
+
+  /** The boot epoch of this run: recorded with the first readings written (epoch-record.ts). */
+  beginEpoch(epoch: number): void {
+    if (epoch > this.recordedEpoch) this.epochToRecord = epoch;
   }
 
   /** The row id the next append will get (a recorder keys what waits for its commit by it). */
@@ -276,6 +289,7 @@ export class ReadingLog {
           addedBytes += r.value.length + ROW_OVERHEAD_BYTES;
         }
       }
+      if (write.length > 0 && this.epochToRecord !== undefined) this.recordEpoch.run(this.epochToRecord);
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
       if (trimDue) for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
       if (trimDue && this.trimFor.length > 0) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
@@ -293,6 +307,7 @@ export class ReadingLog {
     }
     this.pending.removeFirst(due);
     this.elided = 0;
+    if (write.length > 0) this.epochToRecord = undefined;
     if (trimDue) {
       this.lastTrimAt = now;
       for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);

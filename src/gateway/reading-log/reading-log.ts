@@ -34,7 +34,8 @@ import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
 import { epochRecorder, recordedEpoch } from './epoch-record.js';
-import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type RawRow } from './rows.js';
+import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
+import { readAfterId, readSeqRange, readSlot } from './queries.js';
 export type { CommittedReading, LoggedReading, LogPosition };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
@@ -337,50 +338,19 @@ export class ReadingLog {
     return this.commits.on(cb);
   }
 
-  /**
-   * Readings of `slot` from (epoch, seq) on, in append order, at most `limit`: committed rows, then
-   * the pending batch (never forces a commit).
-   */
+  /** Readings of `slot` from (epoch, seq) on, in append order, at most `limit`: committed, then pending (queries.ts). */
   read(slot: string, from: LogPosition, limit = 1000): LoggedReading[] {
-    if (this.closed) return [];
-    const rows = (this.db
-      .prepare('SELECT slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE slot = ? AND (epoch > ? OR (epoch = ? AND seq >= ?)) ORDER BY id LIMIT ?')
-      .all(slot, from.epoch, from.epoch, from.seq, limit) as unknown as RawRow[]).map(fromRow);
-    if (rows.length >= limit) return rows;
-    const last = rows.at(-1);
-    for (const r of this.pending.readings) {
-      if (rows.length >= limit) break;
-      if (r.slot !== slot || before(r, from) || (last !== undefined && !before(last, r))) continue;
-      rows.push(logged(r));
-    }
-    return rows;
+    return this.closed ? [] : readSlot(this.db, this.pending.readings, slot, from, limit);
   }
 
   /** Readings after row id `afterId`, committed then pending, in append order, at most `limit` (what a publisher pushes). */
   readAfter(afterId: number, limit = 1000): CommittedReading[] {
-    if (this.closed) return [];
-    const rows = this.db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as (RawRow & { id: number })[];
-    const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
-    // Pending ids are above every committed one (commits take the oldest first).
-    for (const r of this.pending.readings) {
-      if (out.length >= limit) break;
-      if (r.id > afterId) out.push(withId(r));
-    }
-    return out;
+    return this.closed ? [] : readAfterId(this.db, this.pending.readings, afterId, limit);
   }
 
   /** Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), committed then pending, at most `limit`. */
   readRange(slot: string, epoch: number, first: number, last: number, limit = 1000): CommittedReading[] {
-    if (this.closed) return [];
-    const rows = this.db
-      .prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY id LIMIT ?')
-      .all(slot, epoch, first, last, limit) as unknown as (RawRow & { id: number })[];
-    const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
-    for (const r of this.pending.readings) {
-      if (out.length >= limit) break;
-      if (r.slot === slot && r.epoch === epoch && r.seq >= first && r.seq <= last) out.push(withId(r));
-    }
-    return out;
+    return this.closed ? [] : readSeqRange(this.db, this.pending.readings, slot, epoch, first, last, limit);
   }
 
   /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */

@@ -4,7 +4,7 @@
 // codec); the line sensor sends lines with the slot's delimiter; the raw slot echoes; the MQTT slot
 // is listed as not simulated; SIGTERM stops everything, socat included, by pid.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,17 @@ describe('uzpgw hil equipment (issue #15)', () => {
     expect(existsSync(dir)).toBe(true);
     expect(existsSync(join(dir, 'rs485-1'))).toBe(false); // socat removed its links
     rmSync(join(dir, '..', '..'), { recursive: true, force: true });
+  });
+
+  it('--dir naming a file is a usage error (exit 2) that says so, not a stack trace', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'uzp-hil-dir-')), 'a-file');
+    writeFileSync(file, 'x');
+    const child = spawnCli(['hil', 'equipment', '--config', CONFIG, '--dir', file]);
+    const { code } = await child.exited;
+    expect(code).toBe(2);
+    expect(child.stderr()).toMatch(/--dir .*a-file: cannot use it as the equipment directory \(E(EXIST|NOTDIR)\); give a directory/);
+    expect(child.stderr()).not.toMatch(/\n\s+at /);
+    rmSync(join(file, '..'), { recursive: true, force: true });
   });
 
   it('a config that does not validate is refused with the issue, before any PTY is opened', async () => {

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CodedError } from '../../../src/lib/errors.js';
 import { LINK_CONTROL_BACKLOG_MAX } from '../../../src/uzp/link/constants.js';
-import { LinkSocket } from '../../../src/uzp/link/link-socket.js';
+import { CLOSE_GRACE_MS, LinkSocket } from '../../../src/uzp/link/link-socket.js';
 
 const servers: Server[] = [];
 const peers: Socket[] = [];
@@ -61,4 +61,27 @@ describe('LinkSocket: control frames behind a full socket', () => {
     expect(failed).toEqual([]);
     expect(turn).toBe((3 * LINK_CONTROL_BACKLOG_MAX) / 16);
   });
+});
+
+describe('LinkSocket: a graceful close behind a full socket', () => {
+  it('an RN that stops reading does not keep the socket: it is destroyed CLOSE_GRACE_MS after close(true)', async () => {
+    const address = await peer(false);
+    const ls = new LinkSocket(address, { frame: () => {}, heard: () => {}, failed: () => {}, drained: () => {} });
+    while (!ls.connected) await new Promise((r) => setImmediate(r));
+    // Far more than the kernel's buffers hold: the end (FIN) can never be written.
+    const data = new Uint8Array(256 * 1024);
+    for (let i = 0; i < 64; i++) ls.write(data);
+    await new Promise((r) => setTimeout(r, 50));
+    const socket = (ls as unknown as { socket: Socket }).socket;
+    expect(socket.writableLength).toBeGreaterThan(0);
+    const closed = new Promise<number>((r) => socket.once('close', () => r(performance.now())));
+    const t0 = performance.now();
+    ls.close(true);
+    // Before: s.end() alone, and the socket (its descriptor and buffers) stayed open for good.
+    const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), CLOSE_GRACE_MS + 5_000))]);
+    expect(at).toBeGreaterThan(0);
+    // Not before the grace: what could leave had its chance.
+    expect(at - t0).toBeGreaterThanOrEqual(CLOSE_GRACE_MS - 50);
+    expect(socket.destroyed).toBe(true);
+  }, 15_000);
 });

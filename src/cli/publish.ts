@@ -11,6 +11,8 @@ import { appendDiscoveryRevocation } from '../files/discovery-revocations.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { issueDiscoveryGrant, issueDiscoveryRevocation } from '../gateway/publisher/issue.js';
 import { discoveryRevocationsFileOf } from '../gateway/publisher/paths.js';
+import { ALL_SLOTS } from '../uzp/artefacts/discovery-grant.js';
+import { MAX_REVOKED_SLOTS } from '../uzp/artefacts/discovery-revocation.js';
 import { openArtefact } from '../uzp/artefacts/open.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
@@ -24,6 +26,23 @@ const COLLECTOR_FLAG = { collector: { type: 'string', placeholder: 'CID', requir
 
 function gatewayKey(config: GatewayConfig): ReturnType<typeof loadKeyFile> {
   return loadKeyFile(nodeProvider, config.identity.key);
+}
+
+/**
+ * The --slot values of a revocation, each a slot the grant names or the config has: a name that is
+ * neither withdraws nothing (the gateway matches revoked slots by name), so a typo would report a
+ * revocation while the collector keeps taking the slot meant. A slot the config no longer has but
+ * the grant names stays revocable, and so does every config slot under a '*' grant.
+ */
+function revokedSlots(given: readonly string[], grantFile: string, grantScope: readonly string[], config: GatewayConfig, configFile: string): string[] {
+  const slots = [...new Set(given)];
+  const known = [...new Set([...grantScope.filter((s) => s !== ALL_SLOTS), ...config.slots.map((s) => s.id)])];
+  const unknown = slots.filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    throw usageError(`--slot ${unknown.join(', ')}: not a slot of the grant ${grantFile} nor of ${configFile} (slots: ${known.length > 0 ? known.join(', ') : 'none'}; without --slot the whole grant is withdrawn)`);
+  }
+  if (slots.length > MAX_REVOKED_SLOTS) throw usageError(`--slot: at most ${MAX_REVOKED_SLOTS} slots in one revocation (withdraw the whole grant without --slot, or revoke in parts)`);
+  return slots;
 }
 
 const grant = defineCommand({
@@ -88,7 +107,7 @@ const revoke = defineCommand({
     ...CONFIG_FLAG,
     ...COLLECTOR_FLAG,
     grant: { type: 'string', placeholder: 'FILE', describe: "the Discovery Grant to withdraw (default: the config's for this collector)" },
-    slot: { type: 'list', placeholder: 'SLOT', describe: 'withdraw only these slots of the grant' },
+    slot: { type: 'list', placeholder: 'SLOT', describe: 'withdraw only these slots of the grant (each one the grant names or the config has)' },
     all: { type: 'boolean', describe: 'withdraw every grant to this collector (the whole relationship)' },
   },
   json: '{"file", "object_id", "collector", "grant"?, "slots"?}',
@@ -97,19 +116,21 @@ const revoke = defineCommand({
     const config = loadGatewayConfig(flags.config, { checkFiles: false });
     const collector = parseCid(flags.collector);
     let grantId: Uint8Array | undefined;
+    let slots: string[] = [];
     if (!flags.all) {
       const file = flags.grant ?? config.publish?.collectors.find((c) => equal(c.cid, collector))?.discoveryGrant;
       if (file === undefined) throw usageError(`${flags.config} names no Discovery Grant for collector ${flags.collector.slice(0, 16)}…: give --grant FILE or --all`);
       const env = openArtefact(nodeProvider, readArtefactFile(file), 'discovery-grant');
       if (env.audience === undefined || !equal(env.audience, collector)) throw usageError(`${file} is a grant for another collector`);
       grantId = env.objectId;
+      slots = revokedSlots(flags.slot, file, env.body.scope.map((s) => s.slot), config, flags.config);
     }
     const id = gatewayKey(config);
-    const bytes = issueDiscoveryRevocation(nodeProvider, id.signer, { collector, ...(grantId !== undefined ? { grantId } : {}), ...(flags.slot !== undefined && flags.slot.length > 0 ? { slots: [...new Set(flags.slot)] } : {}), nowMs: Date.now() });
+    const bytes = issueDiscoveryRevocation(nodeProvider, id.signer, { collector, ...(grantId !== undefined ? { grantId } : {}), ...(slots.length > 0 ? { slots } : {}), nowMs: Date.now() });
     const file = discoveryRevocationsFileOf(config);
     appendDiscoveryRevocation(file, bytes);
     const env = openArtefact(nodeProvider, bytes, 'discovery-revocation');
-    const out = { file, object_id: toHex(env.objectId), collector: toHex(collector), ...(grantId !== undefined ? { grant: toHex(grantId) } : {}), ...((flags.slot ?? []).length > 0 ? { slots: flags.slot } : {}) };
+    const out = { file, object_id: toHex(env.objectId), collector: toHex(collector), ...(grantId !== undefined ? { grant: toHex(grantId) } : {}), ...(slots.length > 0 ? { slots } : {}) };
     io.stdout.write(flags.json ? JSON.stringify(out) + '\n' : `revocation ${out.object_id.slice(0, 16)}… added to ${file}; a running gateway applies it now (or on SIGHUP)\n`);
     return 0;
   },

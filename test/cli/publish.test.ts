@@ -1,0 +1,75 @@
+// `uzpgw publish grant|revoke` as a user types them: a revocation names only slots that exist, since
+// one of a slot nobody has withdraws nothing.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/dispatch.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-publish-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const p = (f: string): string => join(tmp, f);
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void): Writable =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        f(String(chunk));
+        cb();
+      },
+    });
+  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, out, err };
+}
+
+let col = '';
+const CONFIG = p('gateway.json');
+
+beforeAll(async () => {
+  expect((await run('keygen', '--out', p('gw.key'))).code).toBe(0);
+  const c = await run('keygen', '--out', p('col.key'), '--json');
+  expect(c.code, c.err).toBe(0);
+  col = (JSON.parse(c.out) as { cid: string }).cid;
+  writeFileSync(
+    CONFIG,
+    JSON.stringify({
+      kind: 'uzp-gw/gateway-config',
+      identity: { key: 'gw.key', pcert: 'gw.pcert' },
+      trust: { anchor: 'trust.json', rn_set: 'rn-set.uzp' },
+      publish: { collectors: [{ cid: col, grant: 'publish.grant', discovery_grant: 'discovery.grant' }] },
+      board: 'virtual',
+      virtual_dir: 'pty',
+      slots: Object.fromEntries(['tty-1', 'tty-2'].map((s) => [s, { device: { id: `sensor-${s}`, driver: 'serial-line', serial: { baud: 115200 } } }])),
+    }),
+  );
+  const g = await run('publish', 'grant', '--config', CONFIG, '--collector', col, '--slot', 'tty-1', '--out', p('discovery.grant'));
+  expect(g.code, g.err).toBe(0);
+});
+
+const revocations = (): string => (existsSync(p('discovery-revocations.json')) ? readFileSync(p('discovery-revocations.json'), 'utf8') : '');
+
+describe('publish revoke --slot', () => {
+  it('refuses a slot neither the grant nor the config has, naming the slots there are, and writes nothing', async () => {
+    const before = revocations();
+    const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', 'tty-9', '--json');
+    expect(r.code, r.err).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/--slot tty-9: not a slot of the grant .*discovery\.grant nor of .*gateway\.json \(slots: tty-1, tty-2;.*\[USAGE\]$/m);
+    const star = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', '*');
+    expect(star.code, star.err).toBe(2);
+    expect(star.err).toMatch(/without --slot the whole grant is withdrawn/);
+    expect(revocations()).toBe(before);
+  });
+
+  it('takes a slot of the grant or of the config; --json names the slots withdrawn', async () => {
+    const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', 'tty-1', '--slot', 'tty-1', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ slots: ['tty-1'] });
+    const other = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', 'tty-2');
+    expect(other.code, other.err).toBe(0);
+  });
+});

@@ -16,9 +16,9 @@ import { MAX_REVOKED_SLOTS } from '../uzp/artefacts/discovery-revocation.js';
 import { openArtefact } from '../uzp/artefacts/open.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { parseCid } from '../uzp/identity/cid.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
+import { cidFlag, grantSlots, grantTerms } from './publish-flags.js';
 
 const DAY = 86_400;
 const CONFIG_FLAG = { config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (its identity key signs)' } } as const;
@@ -66,17 +66,10 @@ const grant = defineCommand({
   },
   json: '{"file", "object_id", "collector", "expires_at"}',
   run({ flags }, io) {
+    const collector = cidFlag(flags.collector, 'collector');
+    const { purposes, allow, deny } = grantTerms(flags);
     const config = loadGatewayConfig(flags.config, { checkFiles: false });
-    const collector = parseCid(flags.collector);
-    const slots = [...new Set(flags.slot)];
-    if (slots.includes('*') && slots.length > 1) throw usageError("--slot '*' means every slot: give it alone");
-    const unknown = slots.filter((s) => s !== '*' && !config.slots.some((c) => c.id === s));
-    if (unknown.length > 0) throw usageError(`--slot ${unknown.join(', ')}: not a slot of ${flags.config} (slots: ${config.slots.map((s) => s.id).join(', ')})`);
-    const given = (l: readonly string[] | undefined): readonly string[] | undefined => (l === undefined || l.length === 0 ? undefined : l);
-    const purposes = [...new Set(given(flags.purpose) ?? ['telemetry.store'])];
-    // The default denials never contradict the purposes asked for; denials given are kept as given.
-    const deny = [...new Set(given(flags.deny) ?? ['ai.train', 'ai.finetune'].filter((d) => !purposes.includes(d)))];
-    const allow = [...new Set(given(flags.allow) ?? purposes)];
+    const slots = grantSlots(flags.slot, config, flags.config);
     const id = gatewayKey(config);
     const nowMs = Date.now();
     const bytes = issueDiscoveryGrant(nodeProvider, id.signer, {
@@ -113,8 +106,8 @@ const revoke = defineCommand({
   json: '{"file", "object_id", "collector", "grant"?, "slots"?}',
   run({ flags }, io) {
     if (flags.all && (flags.grant !== undefined || (flags.slot ?? []).length > 0)) throw usageError('--all withdraws everything: give it without --grant or --slot');
+    const collector = cidFlag(flags.collector, 'collector');
     const config = loadGatewayConfig(flags.config, { checkFiles: false });
-    const collector = parseCid(flags.collector);
     let grantId: Uint8Array | undefined;
     let slots: string[] = [];
     if (!flags.all) {

@@ -1,5 +1,6 @@
-// `uzpgw publish grant|revoke` as a user types them: a revocation names only slots that exist, since
-// one of a slot nobody has withdraws nothing.
+// `uzpgw publish grant|revoke` as a user types them: every flag problem is a usage error (exit 2,
+// [USAGE], naming the flag), never a wire-format error from the artefact codec; and a revocation
+// names only slots that exist, since one of a slot nobody has withdraws nothing.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,5 +72,36 @@ describe('publish revoke --slot', () => {
     expect(JSON.parse(r.out)).toMatchObject({ slots: ['tty-1'] });
     const other = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', 'tty-2');
     expect(other.code, other.err).toBe(0);
+  });
+});
+
+describe('publish grant|revoke: flag problems are usage errors', () => {
+  const grant = (...rest: string[]) => run('publish', 'grant', '--config', CONFIG, '--out', p('x.grant'), ...rest);
+  const cases: [string, string[], RegExp][] = [
+    ['a collector that is not a CID', ['--collector', 'zz', '--slot', 'tty-1'], /--collector: expected a CID \(64 lowercase hex characters\), got "zz"/],
+    ['a purpose that is not a dotted lowercase name', ['--slot', 'tty-1', '--purpose', 'Bad Purpose'], /--purpose "Bad Purpose": /],
+    ['an empty purpose', ['--slot', 'tty-1', '--purpose', ''], /--purpose "": /],
+    ['too many purposes', ['--slot', 'tty-1', ...Array.from({ length: 17 }, (_, i) => ['--purpose', `p${i}.x`]).flat()], /--purpose: at most 16/],
+    ['a purpose the policy denies', ['--slot', 'tty-1', '--purpose', 'telemetry.store', '--deny', 'telemetry.store'], /--deny telemetry\.store: /],
+    ['a purpose the policy does not allow', ['--slot', 'tty-1', '--allow', 'a.b'], /--allow: .*telemetry\.store/],
+    ['a denial that is not a purpose name', ['--slot', 'tty-1', '--deny', 'x'.repeat(65)], /--deny "x{20}/],
+    ['an attribution too long', ['--slot', 'tty-1', '--attribution', 'a'.repeat(257)], /--attribution: 1\.\.256 characters/],
+    ['an empty attribution', ['--slot', 'tty-1', '--attribution', ''], /--attribution: 1\.\.256 characters/],
+  ];
+  for (const [what, argv, message] of cases) {
+    it(`grant: ${what}`, async () => {
+      const r = await grant(...(argv.includes('--collector') ? argv : ['--collector', col, ...argv]));
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err).toMatch(/\[USAGE\]\n$/);
+      expect(r.err).not.toMatch(/discovery-grant|DECODE_|DISCOVERY_POLICY/);
+      expect(existsSync(p('x.grant'))).toBe(false);
+    });
+  }
+
+  it('revoke: a collector that is not a CID', async () => {
+    const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', 'zz', '--all');
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/--collector: expected a CID .*\[USAGE\]/);
   });
 });

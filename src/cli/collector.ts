@@ -117,7 +117,7 @@ function write(rows: readonly StoredReading[], io: CommandIo, format: 'table' | 
 const query = defineCommand({
   name: 'collector query',
   summary: 'print stored readings (table, --json lines or --csv)',
-  description: 'Reads the readings a collector stored, ordered by gateway, slot, epoch and seq. The database is the one --db names, else the one the collector config names.',
+  description: 'Reads the readings a collector stored, ordered by gateway, slot, epoch and seq. The database is the one --db names, else the one the collector config names; a SQLite file must exist (it is opened read-only, never created).',
   flags: {
     config: { type: 'string', placeholder: 'FILE', describe: 'collector config file (for its "db")' },
     ...DB_FLAG,
@@ -141,7 +141,8 @@ const query = defineCommand({
       ...(flags.until !== undefined ? { untilMs: parseTime(flags.until, 'until', now) } : {}),
       limit: flags.limit,
     };
-    const store = await openStore(spec);
+    // Read-only: a mistyped --db must fail, not become a new empty database that answers nothing.
+    const store = await openStore(spec, { readOnly: true });
     try {
       write(await store.query(q), io, flags.json ? 'json' : flags.csv ? 'csv' : 'table');
     } finally {

@@ -1,5 +1,5 @@
 // Which database a collector's "db" (or --db) names: a postgres:// or postgresql:// URL is a
-// PostgreSQL server, anything else a SQLite file path (created if absent).
+// PostgreSQL server, anything else a SQLite file path (created if absent, unless opened to read).
 
 import { CollectorCode, StoreError } from '../errors.js';
 import { PostgresStore } from './postgres.js';
@@ -13,9 +13,17 @@ export function isPostgresUrl(spec: string): boolean {
   return POSTGRES_URL.test(spec);
 }
 
+export interface OpenStoreOptions {
+  /**
+   * Only read (`collector query`): a SQLite file must exist already and is opened read-only. A
+   * PostgreSQL URL is opened as always (a server never creates the database it is asked for).
+   */
+  readonly readOnly?: boolean;
+}
+
 /** Opens the store `spec` names; a typed StoreError (STORE_UNREACHABLE, STORE_REFUSED) with the fix when it cannot. */
-export async function openStore(spec: string): Promise<ReadingStore> {
+export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<ReadingStore> {
   // SQLite would take "" as a private temporary database: receipts for readings gone at exit.
   if (spec.trim() === '') throw new StoreError(CollectorCode.STORE_UNREACHABLE, 'no database given: pass --db FILE or --db postgres://user@host:port/db (or set the collector config\'s "db")');
-  return isPostgresUrl(spec) ? PostgresStore.open(spec) : SqliteStore.open(spec);
+  return isPostgresUrl(spec) ? PostgresStore.open(spec) : SqliteStore.open(spec, { readOnly: opts.readOnly === true });
 }

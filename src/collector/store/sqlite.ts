@@ -6,6 +6,7 @@
 // node:sqlite is synchronous: each call runs to its end before the next starts, so concurrent
 // insert() calls cannot interleave inside a transaction.
 
+import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
@@ -52,14 +53,28 @@ export class SqliteStore implements ReadingStore {
     this.insertOne = db.prepare('INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
-  /** Opens (creating if absent) the database file; throws STORE_UNREACHABLE with the fix when it cannot. */
-  static open(file: string): SqliteStore {
+  /**
+   * Opens the database file; throws STORE_UNREACHABLE with the fix when it cannot. The collector
+   * opens it to write, creating it if absent. `readOnly` (`collector query`) opens only an existing
+   * collector database and never writes to it: opened to write, a mistyped --db path became a new
+   * empty database that answered no readings, as if the collector had stored none.
+   */
+  static open(file: string, opts: { readonly readOnly?: boolean } = {}): SqliteStore {
+    if (opts.readOnly === true && !existsSync(file)) {
+      throw new StoreError(CollectorCode.STORE_UNREACHABLE, `no SQLite database at ${file}: check the path given to --db (or the collector config's "db"); reading never creates one`);
+    }
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = FULL');
-      db.exec(SCHEMA);
+      if (opts.readOnly === true) {
+        // SQLITE_OPEN_READONLY has no CREATE: a file removed since the check above is not made again.
+        db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS, readOnly: true });
+        if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get() === undefined) throw new Error('no readings table: not a collector database');
+      } else {
+        db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
+        db.exec('PRAGMA journal_mode = WAL');
+        db.exec('PRAGMA synchronous = FULL');
+        db.exec(SCHEMA);
+      }
       return new SqliteStore(file, db);
     } catch (e) {
       try {
@@ -67,7 +82,8 @@ export class SqliteStore implements ReadingStore {
       } catch {
         // the open failed; closing is best effort
       }
-      throw new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot open the SQLite database ${file} (${messageOf(e)}); check the path given to --db (or the collector config's "db"): its directory must exist and be writable, and the file must be a SQLite database`, { cause: e });
+      const need = opts.readOnly === true ? 'the file must be a collector\'s SQLite database, readable' : 'its directory must exist and be writable, and the file must be a SQLite database';
+      throw new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot open the SQLite database ${file} (${messageOf(e)}); check the path given to --db (or the collector config's "db"): ${need}`, { cause: e });
     }
   }
 

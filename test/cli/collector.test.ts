@@ -1,0 +1,73 @@
+// `uzpgw collector query` reads a database and never makes one: a --db path that does not exist is
+// an error naming it (and no file appears), a SQLite file that is not a collector's is refused, and
+// a collector's database is read without being written to.
+
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/dispatch.js';
+import { SqliteStore } from '../../src/collector/store/sqlite.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-collector-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void): Writable =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        f(String(chunk));
+        cb();
+      },
+    });
+  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, out, err };
+}
+
+describe('collector query --db', () => {
+  it('a path with no database is an error naming it, and creates nothing', async () => {
+    const typo = join(tmp, 'colector.db');
+    for (const args of [[], ['--json'], ['--csv']]) {
+      const r = await run('collector', 'query', '--db', typo, ...args);
+      expect(r.code, r.err).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toContain(`no SQLite database at ${typo}`);
+      expect(r.err).toMatch(/\[STORE_UNREACHABLE\]\n$/);
+      expect(existsSync(typo)).toBe(false);
+    }
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it("a SQLite file that is not a collector's database is refused, unchanged", async () => {
+    const other = join(tmp, 'other.db');
+    const db = new DatabaseSync(other);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    const size = statSync(other).size;
+    const r = await run('collector', 'query', '--db', other, '--json');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/not a collector database.*\[STORE_UNREACHABLE\]/);
+    expect(statSync(other).size).toBe(size);
+  });
+
+  it("a collector's database is read: its readings, as JSON lines", async () => {
+    const file = join(tmp, 'collector.db');
+    const s = SqliteStore.open(file);
+    const gateway = new Uint8Array(32).fill(0x5a);
+    await s.insert([{ gateway, slot: 'tty-1', device: 'sensor-1', kind: 'serial', epoch: 1, seq: 0, ts: Date.UTC(2026, 0, 1), value: new Uint8Array([0xf6]) }]);
+    await s.close();
+    const r = await run('collector', 'query', '--db', file, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ slot: 'tty-1', device: 'sensor-1', epoch: 1, seq: 0, ts: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('the collector itself still creates its database', async () => {
+    const file = join(tmp, 'fresh.db');
+    await SqliteStore.open(file).close();
+    expect(existsSync(file)).toBe(true);
+  });
+});

@@ -5,6 +5,8 @@ export const AttestErrorCode = {
   ATTEST_BINDING: 'ATTEST_BINDING',
   ATTEST_FAILED: 'ATTEST_FAILED',
   ATTEST_UNAVAILABLE: 'ATTEST_UNAVAILABLE',
+  /** The verifier's record of used nonces (--seen) is full of nonces it may not forget yet. */
+  NONCE_RECORD_FULL: 'NONCE_RECORD_FULL',
   TPM_UNAVAILABLE: 'TPM_UNAVAILABLE',
   TPM_FAILED: 'TPM_FAILED',
   TPM_QUOTE_INVALID: 'TPM_QUOTE_INVALID',

@@ -3,6 +3,7 @@
 
 import type { AppraisalPolicy } from '../attest/appraise.js';
 import { readManifestFile, type SignedManifest } from '../attest/manifest.js';
+import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
 import type { AppraisalResult, ClaimResult } from '../attest/types.js';
 import { fromHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -15,7 +16,8 @@ export const APPRAISAL_FLAGS = {
   'require-tpm': { type: 'boolean', describe: 'refuse evidence not vouched for by a TPM quote from a trusted AK' },
   'trusted-ak': { type: 'list', placeholder: 'HEX', describe: 'TPM AK name (hex, from the gateway enrollment) to trust' },
   'allow-debug': { type: 'boolean', describe: 'accept evidence from a gateway in debug/development mode' },
-  'max-age': { type: 'int', placeholder: 'S', min: 1, max: 9_999_999, describe: 'oldest acceptable evidence in seconds (default 300)' },
+  // Its max bounds how long the --seen record keeps a nonce (attest/seen-nonces.ts).
+  'max-age': { type: 'int', placeholder: 'S', min: 1, max: MAX_EVIDENCE_AGE_SECONDS, describe: 'oldest acceptable evidence in seconds (default 300)' },
 } as const;
 export type AppraisalFlags = FlagValues<typeof APPRAISAL_FLAGS>;
 

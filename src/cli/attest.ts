@@ -4,12 +4,11 @@
 import { appraise } from '../attest/appraise.js';
 import { decodeEvidence } from '../attest/evidence.js';
 import { NonceStore } from '../attest/nonces.js';
+import { SeenNonces } from '../attest/seen-nonces.js';
 import { loadGatewayConfig } from '../config/index.js';
 import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
-import { parseJsonText } from '../files/json.js';
-import { readTextFileIfExists } from '../files/json-file.js';
 import { toHex } from '../uzp/bytes.js';
 import { cborToJson, type CborValue } from '../uzp/cbor.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
@@ -17,8 +16,6 @@ import { parseCid } from '../uzp/identity/cid.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal } from './attest-common.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
-import { FileErrorCode } from '../files/errors.js';
-import { LocalError } from '../lib/errors.js';
 
 const MAX_EVIDENCE_FILE = 256 * 1024;
 const DEFAULT_CONFIG = '/etc/uzp-gateway/gateway.json';
@@ -34,19 +31,6 @@ function readEvidence(file: string): Uint8Array {
   const text = Buffer.from(raw).toString('latin1').trim();
   return /^([0-9a-f]{2})+$/.test(text) ? new Uint8Array(Buffer.from(text, 'hex')) : raw;
 }
-
-function loadSeen(file: string | undefined): Set<string> {
-  if (file === undefined) return new Set();
-  // A state file like the others: size-capped and read by the duplicate-key-refusing reader.
-  const text = readTextFileIfExists(file, MAX_SEEN_FILE, 'seen-nonce file');
-  if (text === undefined) return new Set();
-  const v = parseJsonText(text, file, FileErrorCode.FILE_INVALID);
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a JSON array of hex strings (delete it to start a new record of used nonces)`);
-  return new Set(v as string[]);
-}
-
-/** 4 MiB: some 60,000 recorded nonces. */
-const MAX_SEEN_FILE = 4 * 1024 * 1024;
 
 const evidence = defineCommand({
   name: 'attest',
@@ -97,7 +81,7 @@ const verify = defineCommand({
   flags: {
     evidence: { type: 'string', placeholder: 'FILE', required: true, describe: 'evidence file (CBOR, or its hex)' },
     nonce: { type: 'string', placeholder: 'HEX', required: true, describe: 'the nonce you sent, as hex (the evidence must echo it)' },
-    seen: { type: 'string', placeholder: 'FILE', describe: 'file of nonces already used (created if missing): a nonce is accepted once' },
+    seen: { type: 'string', placeholder: 'FILE', describe: 'file of nonces already used (created if missing): a nonce is accepted once; kept at most 4 MiB, a nonce for as long as its evidence could pass any --max-age' },
     exporter: { type: 'string', placeholder: 'HEX', describe: 'the session exporter value the evidence must carry, as hex' },
     gateway: { type: 'string', placeholder: 'CID', describe: 'the gateway CID the evidence must come from' },
     ...APPRAISAL_FLAGS,
@@ -113,16 +97,14 @@ const verify = defineCommand({
     const policy = policyFromFlags(flags, gateway);
     const signed = manifestFromFlags(nodeProvider, flags);
     const exporter = parseHex(flags.exporter, 'exporter');
-    const seenFile = flags.seen;
-    const seen = loadSeen(seenFile);
+    const nowS = Math.floor(Date.now() / 1000);
+    const seen = flags.seen !== undefined ? SeenNonces.load(flags.seen, nowS) : undefined;
     const store = new NonceStore(nodeProvider);
     store.remember(nonce);
-    if (seen.has(toHex(nonce))) store.consume(nonce); // already used once: the appraisal reports a replay
-    const result = appraise(nodeProvider, evidence, signed.manifest, policy, { nonce: { store }, ...(exporter !== undefined ? { binding: exporter } : {}) });
-    if (seenFile !== undefined && result.claims.some((c) => c.claim === 'eat_nonce' && c.status === 'pass')) {
-      seen.add(toHex(nonce));
-      writeFileAtomic(seenFile, JSON.stringify([...seen]) + '\n', { mode: 0o600, overwrite: true });
-    }
+    if (seen?.has(toHex(nonce)) === true) store.consume(nonce); // already used once: the appraisal reports a replay
+    const result = appraise(nodeProvider, evidence, signed.manifest, policy, { nonce: { store }, now: nowS, ...(exporter !== undefined ? { binding: exporter } : {}) });
+    // A passing eat_nonce means the evidence decoded and echoes our nonce; its iat says how long to keep it.
+    if (seen !== undefined && result.claims.some((c) => c.claim === 'eat_nonce' && c.status === 'pass')) seen.record(toHex(nonce), decodeEvidence(nodeProvider, evidence).claims.iat, nowS);
     io.stdout.write(renderAppraisal(result, flags.json));
     return result.ok ? 0 : 1;
   },

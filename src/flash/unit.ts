@@ -33,6 +33,17 @@ export const UNIT_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA
 /** Paths systemd accepts in Exec lines without quoting or specifier expansion. */
 export const SAFE_EXEC_PATH = /^\/[A-Za-z0-9._+@/-]+$/;
 
+/**
+ * A value as systemd reads it literally where it expands specifiers: DeviceAllow= does (%h, %n, …),
+ * and "%%" is a literal "%". A device path may hold a "%" (attestation.tcti "device:PATH" is
+ * checked for whitespace and control characters, not for it): unescaped, the unit allowed the
+ * device the specifier expanded to instead of the one configured. Escaping keeps such a path
+ * usable rather than refusing it.
+ */
+export function specifierLiteral(value: string): string {
+  return value.replaceAll('%', '%%');
+}
+
 class UnitText {
   private readonly lines: string[] = [];
   section(name: string): this {
@@ -160,7 +171,7 @@ export function renderUnit(i: UnitInput): string {
     'SocketBindDeny=any',
   );
   u.set('No device nodes except the pseudo devices (/dev/null, /dev/urandom, ...) and those allowed below.', 'DevicePolicy=closed');
-  for (const r of i.devices.rules) u.set(`${r.why}.`, `DeviceAllow=${r.spec} rw`);
+  for (const r of i.devices.rules) u.set(`${r.why}.`, `DeviceAllow=${specifierLiteral(r.spec)} rw`);
 
   u.section('Install');
   u.set('`systemctl enable` (and flash) link it into the normal boot.', 'WantedBy=multi-user.target');

@@ -73,6 +73,17 @@ describe('default config and unit per board', () => {
     expect(audit).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
   });
 
+  it("a device TCTI with '%' reaches DeviceAllow= as a literal '%' (%%), not a specifier systemd expands", () => {
+    const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
+    // Before: "DeviceAllow=/dev/tpm%h rw", which systemd reads as /dev/tpm<home directory>.
+    const { unit, file } = unitFor('rpi-4b', JSON.stringify({ ...base, attestation: { tpm: 'required', tcti: 'device:/dev/tpm%h%%0' } }));
+    expect(unit.match(/^DeviceAllow=\/dev\/tpm.*$/gm)).toEqual(['DeviceAllow=/dev/tpm%%h%%%%0 rw']);
+    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 20_000 });
+    if (r.error !== undefined) throw new Error(`systemd-analyze is not installed (${r.error.message}); install systemd to verify the generated unit`);
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/specifier|ignoring|invalid/i);
+  });
+
   it('a path never adds a line to the unit: a config path with a newline is refused, a directory systemd would split or expand is not written', () => {
     const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
     // Before: the newline went into ReadWritePaths= and the next line became a directive (root ExecStartPre=+...).

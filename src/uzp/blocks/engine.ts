@@ -121,6 +121,14 @@ export class BlockEngine implements FrameVisitor {
     this.recv.ackNow(now);
   }
 
+  /**
+   * The longest the engine tries one block before LINK_TIMEOUT (every RTO at its cap): a path that
+   * takes nothing for this long is given up too (EnginePump.waitDrain).
+   */
+  get stallLimitMs(): number {
+    return this.l.maxRtoMs * this.l.maxRetransmits;
+  }
+
   /** Absolute time (ms) at which poll() has timer work: an ack delay or a retransmission timeout. */
   nextDeadline(): number | undefined {
     let d = this.recv.ackDeadline;

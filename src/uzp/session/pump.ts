@@ -22,6 +22,12 @@ export interface PumpHost {
    * maxPayload): the session gives up that path. Never thrown: runs come from setImmediate and timers.
    */
   sendFailed(stitch: StitchPort, e: unknown): void;
+  /**
+   * The stitch has asked us to wait for its drain for as long as the engine would try one block
+   * before LINK_TIMEOUT (BlockEngine.stallLimitMs), and no drain came: the path is as dead as one that
+   * never acks (an RN that stopped reading our link). The session gives it up.
+   */
+  stalled(stitch: StitchPort): void;
 }
 
 /** One sealed block onto the stitch: as its pieces where the stitch writes pieces, else joined. */
@@ -30,8 +36,10 @@ export function sendBlock(stitch: StitchPort, block: SealedBlock): boolean {
 }
 
 export class EnginePump {
-  /** The stitch asked us to wait for its drain. */
+  /** The stitch asked us to wait for its drain (the session clears it on drain and at attach). */
   blocked = false;
+  /** When `blocked` was last set by a send the stitch refused to take more after. */
+  private blockedAt = 0;
   private scheduled = false;
   /** Cancels the engine timer armed for timerAt. */
   private cancelTimer: (() => void) | undefined;
@@ -59,15 +67,34 @@ export class EnginePump {
   run(): void {
     const stitch = this.host.stitch();
     if (stitch === undefined) return this.disarm();
-    if (this.blocked || !this.host.mayRelease()) return this.arm();
+    if (this.blocked) return this.waitDrain(stitch);
+    if (!this.host.mayRelease()) return this.arm();
     try {
       for (const block of this.engine.pollPieces()) {
-        if (!sendBlock(stitch, block)) this.blocked = true;
+        if (!sendBlock(stitch, block) && !this.blocked) {
+          this.blocked = true;
+          this.blockedAt = this.clock.now();
+        }
       }
     } catch (e) {
       return this.host.sendFailed(stitch, e);
     }
     this.arm();
+  }
+
+  /**
+   * Blocked: nothing is polled until the drain (which schedules a run), so the engine's deadlines,
+   * already due, would re-arm a 0 ms timer at every turn (a spin of ~1,000 wake-ups a second per
+   * session, and no RTO ever counted). One timer instead, for the stall bound.
+   */
+  private waitDrain(stitch: StitchPort): void {
+    const giveUpAt = this.blockedAt + this.engine.stallLimitMs;
+    if (this.clock.now() >= giveUpAt) {
+      this.disarm();
+      return this.host.stalled(stitch);
+    }
+    if (this.cancelTimer !== undefined && this.timerAt === giveUpAt) return;
+    this.setTimer(giveUpAt);
   }
 
   disarm(): void {
@@ -81,6 +108,10 @@ export class EnginePump {
     if (at === undefined || !this.host.timersLive()) return this.disarm();
     // An earlier timer already covers this deadline: run() re-arms for the rest when it fires.
     if (this.cancelTimer !== undefined && at >= this.timerAt) return;
+    this.setTimer(at);
+  }
+
+  private setTimer(at: number): void {
     this.disarm();
     this.timerAt = at;
     this.cancelTimer = this.clock.setTimeout(

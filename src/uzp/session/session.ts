@@ -98,11 +98,20 @@ export class Session extends EventEmitter implements ChannelHost {
       sendFailed: (stitch, e) => {
         if (stitch !== this.stitch) return;
         const reason = new UzpError(ErrorCode.LINK_FRAME_TOO_LARGE, 'local', `the RN stitch cannot carry this session's blocks: ${(e as Error)?.message ?? String(e)}`);
-        if (this.association.state === 'stitched' || this.association.state === 'authenticated') this.lose(reason, true);
-        else this.finish(reason, undefined);
+        this.giveUpPath(reason);
+      },
+      stalled: (stitch) => {
+        if (stitch !== this.stitch) return;
+        this.giveUpPath(new UzpError(ErrorCode.LINK_TIMEOUT, 'local', `the RN stitch took nothing for ${this.engine.stallLimitMs} ms (the RN stopped reading this link)`));
       },
     });
     this.failover = o.continuity === undefined ? undefined : failoverFor(this, o.provider, clock, o.continuity);
+  }
+
+  /** The path cannot carry the session: failover (or the end without continuity), or the end before it is stitched. */
+  private giveUpPath(reason: UzpError): void {
+    if (this.association.state === 'stitched' || this.association.state === 'authenticated') this.lose(reason, true);
+    else this.finish(reason, undefined);
   }
 
   /** Queues a session control message (channel 0: PoR, failover.ts). */

@@ -61,6 +61,27 @@ describe('the reading log remembers the boot epoch', () => {
     expect(run(logFile, epochFile, 1, clock)).toBe(3);
   });
 
+  it('a run whose readings were all receipted before their commit (none written) still records its epoch', () => {
+    const logFile = join(dir, 'elided.db');
+    const epochFile = join(dir, 'elided-epoch');
+    const clock = new FakeClock(0);
+    const once = (): number => {
+      const log = new ReadingLog({ file: logFile, durability: 'batch', batchMs: 200, clock, receipts: true });
+      const { epoch } = nextBootEpoch(epochFile, log.recordedEpoch);
+      log.beginEpoch(epoch);
+      for (let s = 0; s < 10; s++) log.append(reading(epoch, s));
+      log.receipted('c1', log.nextId - 1, ['c1']); // receipted within batch_ms: never written
+      clock.advance(200);
+      expect(log.stats()).toMatchObject({ readings: 0, pending: 0 }); // nothing stored, nothing waiting
+      log.close();
+      return epoch;
+    };
+    expect([once(), once()]).toEqual([1, 2]);
+    unlinkSync(epochFile);
+    // Before (a review's repro): 2 again, and a collector took the new run's readings for duplicates.
+    expect(once()).toBe(3);
+  });
+
   it('a log written before the counter: the newest row gives the floor', () => {
     const logFile = join(dir, 'legacy.db');
     const clock = new FakeClock(0);

@@ -3,8 +3,9 @@
 // still pick an epoch above every one a stored reading carries, or its readings' (slot, epoch, seq)
 // keys collide with the old ones: INSERT OR IGNORE drops them here, and a collector takes them for
 // readings it already has, receipts them, and the gateway deletes them unsent.
-// Receipted readings are deleted, so the rows alone do not remember the epoch: every transaction
-// that writes readings also raises the `epoch` counter to the running epoch.
+// Receipted readings are deleted (or never written: receipted before their commit), so the rows
+// alone do not remember the epoch: the `epoch` counter is raised to the running epoch at start, in a
+// write of its own, or (a failing disk) with the first commit that succeeds.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 

@@ -115,7 +115,7 @@ export class ReadingLog {
   private finalStats: ReadingLogStats | undefined;
   /** The highest boot epoch the log had seen when opened (epoch-record.ts). */
   readonly recordedEpoch: number;
-  /** The running epoch, until a commit that writes readings has recorded it. */
+  /** The running epoch while no write has recorded it yet (beginEpoch, then every commit). */
   private epochToRecord: number | undefined;
   private readonly recordEpoch: StatementSync;
 
@@ -147,7 +147,16 @@ export class ReadingLog {
 
   /** The boot epoch of this run: recorded with the first readings written (epoch-record.ts). */
   beginEpoch(epoch: number): void {
-    if (epoch > this.recordedEpoch) this.epochToRecord = epoch;
+    if (epoch <= this.recordedEpoch) return;
+    this.epochToRecord = epoch;
+    // Now, in a write of its own: a run may write no reading at all (every one receipted before its
+    // commit), and its epoch must still be remembered. On a failing disk it goes with the next commit.
+    try {
+      this.recordEpoch.run(epoch);
+      this.epochToRecord = undefined;
+    } catch {
+      // recorded by the next transaction that succeeds
+    }
   }
 
   /** The row id the next append will get (a recorder keys what waits for its commit by it). */
@@ -270,7 +279,7 @@ export class ReadingLog {
     const explicit = cutoff === Infinity;
     // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
     const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
-    if (write.length === 0 && !trimDue) {
+    if (write.length === 0 && !trimDue && this.epochToRecord === undefined) {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
       this.pending.removeFirst(due);
       this.elided += elided;
@@ -290,7 +299,7 @@ export class ReadingLog {
           addedBytes += r.value.length + ROW_OVERHEAD_BYTES;
         }
       }
-      if (write.length > 0 && this.epochToRecord !== undefined) this.recordEpoch.run(this.epochToRecord);
+      if (this.epochToRecord !== undefined) this.recordEpoch.run(this.epochToRecord);
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
       if (trimDue) for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
       if (trimDue && this.trimFor.length > 0) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
@@ -308,7 +317,7 @@ export class ReadingLog {
     }
     this.pending.removeFirst(due);
     this.elided = 0;
-    if (write.length > 0) this.epochToRecord = undefined;
+    this.epochToRecord = undefined;
     if (trimDue) {
       this.lastTrimAt = now;
       for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);

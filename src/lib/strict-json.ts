@@ -7,7 +7,8 @@
 // for the error messages, bounds nesting, and never throws: problems come back as issues. Pure (no
 // file I/O): callers read the file with their own size cap and decide how to raise the issues.
 
-import { childPath, indexPath } from './json-path.js';
+import { LineTree, type JsonLines, type LineNode } from './json-lines.js';
+import { indexSegment, joinSegment, keySegment } from './json-path.js';
 
 export const MAX_JSON_DEPTH = 64;
 
@@ -26,7 +27,7 @@ interface JsonSource {
   /** The parsed value, or undefined after a syntax error. */
   readonly value: unknown;
   /** Line (1-based) of each field path: the line of its key, or of the value for array elements. */
-  readonly lines: ReadonlyMap<string, number>;
+  readonly lines: JsonLines;
   /** A syntax error (then `value` is undefined) or duplicate keys; any issue means `value` must not be used. */
   readonly issues: readonly JsonIssue[];
 }
@@ -34,7 +35,7 @@ interface JsonSource {
 class Syntax extends Error {}
 
 export function readJson(text: string): JsonSource {
-  const lines = new Map<string, number>();
+  const lines = new LineTree();
   const issues: JsonIssue[] = [];
   let pos = 0;
   let line = 1;
@@ -101,13 +102,14 @@ export function readJson(text: string): JsonSource {
     return n;
   };
 
-  const value = (path: string, depth: number): unknown => {
+  // `path` is only for issues; `at` is the same field in the line tree.
+  const value = (path: string, at: LineNode, depth: number): unknown => {
     if (depth > MAX_JSON_DEPTH) fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
     ws();
-    if (!lines.has(path)) lines.set(path, line);
+    at.line ??= line;
     const c = text[pos];
-    if (c === '{') return object(path, depth);
-    if (c === '[') return array(path, depth);
+    if (c === '{') return object(path, at, depth);
+    if (c === '[') return array(path, at, depth);
     if (c === '"') return str();
     for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
       if (text.startsWith(word, pos)) {
@@ -118,7 +120,7 @@ export function readJson(text: string): JsonSource {
     return num();
   };
 
-  const object = (path: string, depth: number): Record<string, unknown> => {
+  const object = (path: string, at: LineNode, depth: number): Record<string, unknown> => {
     pos++;
     const out: Record<string, unknown> = {};
     const seen = new Map<string, number>();
@@ -131,7 +133,9 @@ export function readJson(text: string): JsonSource {
       ws();
       const keyLine = line;
       const key = str();
-      const p = childPath(path, key);
+      const segment = keySegment(key);
+      const p = joinSegment(path, segment);
+      const field = at.child(segment);
       const first = seen.get(key);
       if (first !== undefined) {
         issues.push({
@@ -142,11 +146,11 @@ export function readJson(text: string): JsonSource {
           fix: 'remove or rename one of them: a JSON reader would silently keep only the last one',
         });
       } else seen.set(key, keyLine);
-      lines.set(p, keyLine);
+      field.line = keyLine;
       ws();
       expect(':');
       // defineProperty: a key named "__proto__" must become a plain (unknown) key, not a prototype.
-      Object.defineProperty(out, key, { value: value(p, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, { value: value(p, field, depth + 1), enumerable: true, writable: true, configurable: true });
       ws();
       if (text[pos] === ',') {
         pos++;
@@ -157,7 +161,7 @@ export function readJson(text: string): JsonSource {
     }
   };
 
-  const array = (path: string, depth: number): unknown[] => {
+  const array = (path: string, at: LineNode, depth: number): unknown[] => {
     pos++;
     const out: unknown[] = [];
     ws();
@@ -166,7 +170,8 @@ export function readJson(text: string): JsonSource {
       return out;
     }
     for (;;) {
-      out.push(value(indexPath(path, out.length), depth + 1));
+      const segment = indexSegment(out.length);
+      out.push(value(joinSegment(path, segment), at.child(segment), depth + 1));
       ws();
       if (text[pos] === ',') {
         pos++;
@@ -180,7 +185,7 @@ export function readJson(text: string): JsonSource {
   try {
     // A UTF-8 byte order mark is tolerated (some Windows editors write one).
     if (text.charCodeAt(0) === 0xfeff) pos = 1;
-    const v = value('', 0);
+    const v = value('', lines.root, 0);
     ws();
     if (pos < text.length) fail('unexpected text after the JSON value');
     return { value: v, lines, issues };

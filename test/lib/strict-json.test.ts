@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { childPath, indexPath } from '../../src/lib/json-path.js';
 import { MAX_JSON_DEPTH, readJson } from '../../src/lib/strict-json.js';
 
 describe('readJson', () => {
@@ -26,6 +27,53 @@ describe('readJson', () => {
     expect(lines.get('slots.rs485-1.units[1]')).toBe(7);
     expect(lines.get('slots.rs485-1.units[1].unit')).toBe(7);
     expect(lines.get('["odd key"]')).toBe(11);
+  });
+
+  it('finds the line of every field path, and of nothing else (property)', () => {
+    // The lines JSON.stringify(v, null, 2) puts each field on, worked out from its layout: a key
+    // sets its path's line (the last of two keys printed alike wins), a value only when unset.
+    const expected = (v: unknown): Map<string, number> => {
+      const out = new Map<string, number>();
+      const walk = (x: unknown, path: string, line: number): number => {
+        if (!out.has(path)) out.set(path, line);
+        const kids = Array.isArray(x) ? x.map((e, i) => [indexPath(path, i), e] as const) : x !== null && typeof x === 'object' ? Object.entries(x).map(([k, e]) => [childPath(path, k), e] as const) : [];
+        if (kids.length === 0) return 1;
+        let next = line + 1;
+        for (const [p, e] of kids) {
+          if (!Array.isArray(x)) out.set(p, next);
+          next += walk(e, p, next);
+        }
+        return next - line + 1;
+      };
+      walk(v, '', 1);
+      return out;
+    };
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('a', 'b-1', '0', '["x"]', 'a.b', 'q"]', '\\', 'x'.repeat(70), 'x'.repeat(71)));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.constantFrom(null, 1, 'x'), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(key, tie('value'), { maxKeys: 4 })),
+    }));
+    fc.assert(
+      fc.property(value, fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }), (v, junk) => {
+        const { lines } = readJson(JSON.stringify(v, null, 2));
+        const want = expected(v);
+        for (const [p, l] of want) expect(lines.get(p), p).toBe(l);
+        const near = [...want.keys()].flatMap((p) => [p + '.', p + '[', p + '[0', p.slice(0, -1), '.' + p, p + '["a"', p + '[01]']);
+        for (const p of [...near, ...junk]) if (!want.has(p)) expect(lines.get(p), p).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('stays fast on long field paths of one length: 4,000 elements under 63 keys of 2,000 characters', { timeout: 20_000 }, () => {
+    // Once kept in a Map keyed by whole paths: V8 hashes a string over 16,383 characters by its
+    // length only, so these 4,000 paths of 126,000 characters shared one hash bucket (~100 s).
+    const keys = Array.from({ length: 63 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(2000));
+    const text = keys.map((k) => `{"${k}":`).join('') + '[' + '0,'.repeat(3999) + '0]' + '}'.repeat(63);
+    const r = readJson(text);
+    expect(r.issues).toEqual([]);
+    const deep = keys.join('.');
+    expect(r.lines.get(indexPath(deep, 3999))).toBe(1);
+    expect(r.lines.get(indexPath(deep, 4000))).toBeUndefined();
   });
 
   it('refuses duplicate keys, naming both lines', () => {

@@ -6,17 +6,12 @@ import { childPath, indexPath } from '../lib/json-path.js';
 import type { IssueLog } from './issues.js';
 import type { ParsedConfig, ParsedSlot } from './gateway-schema.js';
 import { didYouMean } from './suggest.js';
+import { globMatches } from './glob.js';
 import { isSerialKind } from './board-schema.js';
 import { estimateLineLoad } from './line-load.js';
 import type { Board, BoardPort, ResolvedPort, SerialParams, SlotConfig } from './types.js';
 
 const VIRTUAL_DIR_TOKEN = '{virtual_dir}';
-
-/** Shell-style pattern (only * and ?, never across '/') to a RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
-  return new RegExp(`^${body}$`);
-}
 
 /** The board port's device path for a config (the virtual board's paths live under virtual_dir). */
 export function portDevicePath(port: BoardPort, virtualDir: string | undefined): string | undefined {
@@ -112,7 +107,7 @@ export function crossCheck(cfg: ParsedConfig, board: Board, log: IssueLog): Slot
     let path = portDevicePath(port, cfg.virtualDir);
     if (slot.portPath !== undefined) {
       if (port.deviceGlob.length === 0) log.cross(pp, { expected: `no port_path (port ${port.id} is always ${port.device ?? 'a network port'})`, found: JSON.stringify(slot.portPath), fix: 'remove "port_path"' });
-      else if (!port.deviceGlob.some((g) => globToRegExp(g).test(slot.portPath!))) log.cross(pp, { expected: `a path matching ${port.deviceGlob.join(' or ')}`, found: JSON.stringify(slot.portPath), fix: 'use the adapter’s /dev/serial/by-id/ name (`ls -l /dev/serial/by-id/`)' });
+      else if (!port.deviceGlob.some((g) => globMatches(g, slot.portPath!))) log.cross(pp, { expected: `a path matching ${port.deviceGlob.join(' or ')}`, found: JSON.stringify(slot.portPath), fix: 'use the adapter’s /dev/serial/by-id/ name (`ls -l /dev/serial/by-id/`)' });
       else path = slot.portPath;
     } else if (isSerialKind(port.kind) && port.device === undefined) {
       log.cross(pp, { expected: `the device path of the adapter on port ${port.id} (${port.deviceGlob.join(' or ')})`, found: 'nothing (the field is missing)', fix: 'add "port_path": "/dev/serial/by-id/…" (see `ls -l /dev/serial/by-id/`)' });

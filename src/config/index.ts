@@ -7,6 +7,7 @@ export { canonicalConfig, configDigest, configDigestHex, jcs } from './digest.js
 export { ConfigError, formatIssue, IssueLog, type ConfigIssue, type Severity } from './issues.js';
 // The validator's cursor, also for files shaped like a config (`uzpgw hil run` scenarios)
 export { Node, type Obj } from './node.js';
-export { globToRegExp, portDevicePath } from './cross-check.js';
+export { portDevicePath } from './cross-check.js';
+export { globMatches } from './glob.js';
 export { bitsPerChar, estimateLineLoad } from './line-load.js';
 export * from './types.js';

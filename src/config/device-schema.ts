@@ -196,6 +196,23 @@ function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?:
   };
 }
 
+/**
+ * A serial-line delimiter: the driver splits on its bytes in the line's encoding. latin1 has one
+ * byte per character for U+0000..U+00FF only; Buffer.from keeps just the low byte of any other, so
+ * "→" (U+2192) would split lines on 0x92, a byte the device never meant as one.
+ */
+function lineDelimiter(n: Node, encoding: 'utf8' | 'latin1'): string {
+  const s = n.text({ max: 8, what: 'a delimiter of 1..8 characters, e.g. "\\r\\n"' });
+  const beyond = encoding === 'latin1' ? [...s].find((c) => c.codePointAt(0)! > 0xff) : undefined;
+  if (beyond === undefined) return s;
+  const u = `U+${beyond.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return n.bad(
+    'a delimiter of latin1 characters U+0000..U+00FF ("encoding" is latin1: one byte per character)',
+    `${u} is not a latin1 character: write the delimiter bytes as characters U+0000..U+00FF (JSON escapes such as "\\u00ff"), or use "encoding": "utf8"`,
+    '',
+  );
+}
+
 export function parseDevice(n: Node, ctx: DeviceContext): DeviceConfig {
   const raw = n.value;
   const rawDriver = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>).driver : undefined;
@@ -215,13 +232,14 @@ export function parseDevice(n: Node, ctx: DeviceContext): DeviceConfig {
       return parseMqtt(o, ctx, base);
     case 'serial-line': {
       const serial = parseSerial(o.req('serial'), 'none');
+      const encoding = o.opt('encoding', (x) => x.choice(['utf8', 'latin1'] as const)) ?? 'utf8';
       const d: SerialLineDevice = {
         ...base,
         driver,
         serial,
-        delimiter: o.opt('delimiter', (x) => x.text({ max: 8, what: 'a delimiter of 1..8 characters, e.g. "\\r\\n"' })) ?? '\n',
+        delimiter: o.opt('delimiter', (x) => lineDelimiter(x, encoding)) ?? '\n',
         maxLineBytes: o.opt('max_line_bytes', (x) => x.int(16, 65_536, 'a line limit 16..65536 bytes')) ?? 1024,
-        encoding: o.opt('encoding', (x) => x.choice(['utf8', 'latin1'] as const)) ?? 'utf8',
+        encoding,
       };
       return d;
     }

@@ -111,6 +111,8 @@ const CASES: Case[] = [
   { name: 'port_path outside the patterns', cfg: edit((c) => (c.slots['usb-1'].port_path = '/dev/ttyS3'), genericConfig), path: 'slots.usb-1.port_path', expected: /matching \/dev\/ttyUSB\*/, fix: /by-id/ },
   { name: 'port_path leaving /dev', cfg: edit((c) => (c.slots['usb-1'].port_path = '/dev/../etc/shadow'), genericConfig), path: 'slots.usb-1.port_path', expected: /no \. or \.\. segments/, fix: /write an absolute device path/ },
   { name: 'port_path missing on an adapter port', cfg: edit((c) => (c.slots['rs485-1'] = c.slots['usb-1'], delete c.slots['usb-1']), genericConfig), path: 'slots.rs485-1.port_path', found: /missing/, fix: /add "port_path"/ },
+  // Buffer.from('→', 'latin1') is 0x92: the gateway would have split lines on that byte.
+  { name: 'latin1 delimiter with a character beyond U+00FF', cfg: edit((c) => Object.assign(dev('tty-1')(c), { delimiter: '\u2192\n', encoding: 'latin1' })), path: 'slots.tty-1.device.delimiter', expected: /latin1 characters U\+0000\.\.U\+00FF/, found: /^"\u2192\\n"$/, fix: /U\+2192 is not a latin1 character.*"encoding": "utf8"/ },
   { name: 'same Modbus TCP unit in two slots', cfg: edit((c) => { const d = { driver: 'modbus-poller', tcp: { host: 'PLC.local' }, units: [{ unit: 1, registers: INLINE }] }; c.slots['net-2'] = { device: { ...d, id: 'a' } }; c.slots['net-3'] = { device: { ...d, id: 'b', tcp: { host: 'plc.local', port: 502 } } }; }), path: 'slots.net-3.device.units[0].unit', found: /plc\.local:502, also polled by slot net-2/, fix: /one slot only/ },
 ];
 
@@ -127,6 +129,14 @@ describe('each kind of config error', () => {
       expect(hit!.file).toMatch(/gw\.json$/);
     });
   }
+
+  it('a latin1 delimiter of characters up to U+00FF, and a utf8 delimiter of any, are accepted', () => {
+    for (const [delimiter, encoding] of [['\u00ff\r\n', 'latin1'], ['\u2192\n', 'utf8'], ['\u{1F600}', 'utf8']]) {
+      const r = check(edit((c) => Object.assign(dev('tty-1')(c), { delimiter, encoding })));
+      expect(r.issues, `${JSON.stringify(delimiter)} ${encoding}`).toEqual([]);
+      expect(r.config!.slots.find((x) => x.id === 'tty-1')!.device).toMatchObject({ delimiter, encoding });
+    }
+  });
 
   it('the examples the issue text gives read exactly as promised', () => {
     const r = check(CASES[0]!.cfg);

@@ -45,6 +45,22 @@ export function boardIds(dir = BOARDS_DIR): string[] {
     .sort();
 }
 
+/**
+ * The file of a board id is there but is not a regular file (a directory named virtual.json, say).
+ * Not BOARD_UNKNOWN: boardIds lists every *.json name, so "unknown board, known boards: virtual"
+ * would contradict itself.
+ */
+export class BoardNotAFile extends LocalError<typeof ConfigErrorCode.BOARD_NOT_A_FILE> {
+  static readonly FIX = 'remove or rename it and put the board profile (a JSON file) there, or reinstall the package for a shipped board';
+  constructor(
+    readonly file: string,
+    /** What is there instead: 'a directory' or 'something that is not a regular file'. */
+    readonly found: string,
+  ) {
+    super(ConfigErrorCode.BOARD_NOT_A_FILE, `${file}: expected a board profile file, got ${found}; ${BoardNotAFile.FIX}`);
+  }
+}
+
 /** Validated boards by file, reused while the file's size and mtime are unchanged. */
 const cache = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly board: Board }>();
 
@@ -57,7 +73,8 @@ export function loadBoard(id: string, dir = BOARDS_DIR): Board {
   } catch {
     st = undefined;
   }
-  if (st === undefined || !st.isFile()) {
+  if (st !== undefined && !st.isFile()) throw new BoardNotAFile(file, st.isDirectory() ? 'a directory' : 'something that is not a regular file');
+  if (st === undefined) {
     const ids = boardIds(dir);
     const hint = didYouMean(id, ids);
     throw new LocalError(ConfigErrorCode.BOARD_UNKNOWN, `unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint ? hint + ' ' : ''}known boards: ${ids.join(', ')} (\`uzpgw boards\` lists them)`);

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
-import { BOARDS_DIR, boardIds, loadBoard } from './boards.js';
+import { BoardNotAFile, BOARDS_DIR, boardIds, loadBoard } from './boards.js';
 import { crossCheck } from './cross-check.js';
 import { parseConfig, type FileRef } from './gateway-schema.js';
 import { ConfigError, IssueLog, type ConfigIssue } from './issues.js';
@@ -61,7 +61,9 @@ export function checkConfigText(text: string, file: string, opts: CheckOptions =
       board = loadBoard(parsed.board, opts.boardsDir ?? BOARDS_DIR);
     } catch (e) {
       if (!isCodedError(e)) throw e;
-      if (e.code === ConfigErrorCode.BOARD_UNKNOWN) {
+      if (e instanceof BoardNotAFile) {
+        log.cross('board', { expected: `a board profile file at ${e.file}`, found: e.found, fix: BoardNotAFile.FIX });
+      } else if (e.code === ConfigErrorCode.BOARD_UNKNOWN) {
         const ids = boardIds(opts.boardsDir ?? BOARDS_DIR);
         log.cross('board', { expected: `a known board (${ids.join('|')})`, found: JSON.stringify(parsed.board), fix: didYouMean(parsed.board, ids) || 'run `uzpgw boards` to list them' });
       } else {

@@ -1,11 +1,12 @@
 // Board profiles: every shipped file validates, carries the documented device paths and overlay
 // lines, survives a round trip through its file format, and broken boards are refused with paths.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BOARDS_DIR, boardIds, boardToJson, checkBoardText, listBoards, loadBoard, type Board } from '../../src/config/index.js';
+import { BOARDS_DIR, boardIds, boardToJson, checkBoardText, checkConfigText, listBoards, loadBoard, type Board } from '../../src/config/index.js';
+import { virtualConfig } from './fixtures.js';
 import { codeOf } from '../helpers/errors.js';
 import { ConfigErrorCode } from '../../src/config/errors.js';
 import { FileErrorCode } from '../../src/files/errors.js';
@@ -162,5 +163,18 @@ describe('board registry and broken boards', () => {
     writeFileSync(join(tmp, 'broken.json'), '{"kind": "uzp-gw/board",}');
     expect(codeOf(() => loadBoard('broken', tmp))).toBe(CommonCode.CONFIG_INVALID);
     expect(() => loadBoard('broken', tmp)).toThrow(/broken\.json:1: \(top level\): expected valid JSON/);
+  });
+
+  it('a board file that is a directory is named as one, not as an unknown board the list then names', () => {
+    // It was: `board: expected a known board (virtual), got "virtual"; did you mean virtual?`
+    const dir = join(tmp, 'dir-board');
+    mkdirSync(join(dir, 'virtual.json'), { recursive: true });
+    const file = join(dir, 'virtual.json');
+    expect(codeOf(() => loadBoard('virtual', dir))).toBe(ConfigErrorCode.BOARD_NOT_A_FILE);
+    expect(() => loadBoard('virtual', dir)).toThrow(`${file}: expected a board profile file, got a directory; remove or rename it`);
+    const r = checkConfigText(JSON.stringify(virtualConfig()), join(dir, 'gw.json'), { boardsDir: dir, checkFiles: false });
+    expect(r.issues.map((i) => [i.path, i.expected, i.found, i.fix])).toEqual([
+      ['board', `a board profile file at ${file}`, 'a directory', 'remove or rename it and put the board profile (a JSON file) there, or reinstall the package for a shipped board'],
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // a board has, how each is enabled (the config.txt overlay line) and which slots equipment fits.
 
 import { boardToJson, BOARDS_DIR, listBoards, loadBoard, type Board, type BoardPort } from '../config/index.js';
+import { boardsDirFlag } from './boards-dir.js';
 import { defineCommand, defineGroup } from './define.js';
 
 const DIR_FLAG = {
@@ -59,7 +60,7 @@ const list = defineCommand({
   flags: DIR_FLAG,
   json: 'one JSON object: {boards: [{id, name, summary, oemid, hwmodel, hwversion, ports, slots}]} (ports and slots are counts)',
   run({ flags }, io) {
-    const boards = listBoards(flags.dir ?? BOARDS_DIR);
+    const boards = listBoards(boardsDirFlag('dir', flags.dir) ?? BOARDS_DIR);
     const summary = boards.map((b) => ({ id: b.id, name: b.name, summary: b.summary, oemid: b.oemid, hwmodel: b.hwmodel, hwversion: b.hwversion, ports: b.ports.length, slots: b.slots.length }));
     io.stdout.write(flags.json ? JSON.stringify({ boards: summary }) + '\n' : renderList(boards));
     return 0;
@@ -74,7 +75,7 @@ const show = defineCommand({
   args: ['ID'],
   json: 'the board profile as one JSON object, in the form of its file in boards/ (kind uzp-gw/board)',
   run({ flags, args }, io) {
-    const board = loadBoard(args[0]!, flags.dir ?? BOARDS_DIR);
+    const board = loadBoard(args[0]!, boardsDirFlag('dir', flags.dir) ?? BOARDS_DIR);
     io.stdout.write(flags.json ? JSON.stringify(boardToJson(board)) + '\n' : renderBoard(board));
     return 0;
   },

@@ -12,6 +12,7 @@ import { systemClock } from '../lib/clock.js';
 import { capYoungGeneration } from '../lib/memory-trim.js';
 import { waitForEnrollment } from '../gateway/enrollment-wait.js';
 import type { PortFactory } from '../ports/serial-port-like.js';
+import { boardsDirFlag } from './boards-dir.js';
 import { defineCommand } from './define.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { logDestination } from '../lib/log-destination.js';
@@ -147,5 +148,8 @@ export const command = defineCommand({
     'wait-enrollment': { type: 'boolean', describe: 'while the PCert, trust anchor or RN Set Statement is missing, log it once and wait for them instead of failing (flashed boards)' },
   },
   json: 'stdout is always JSON lines (pino log records, and audit lines unless the config names a file); accepted so every command takes it',
-  run: ({ flags }) => runGateway({ configFile: flags.config, level: flags['log-level'], waitEnrollment: flags['wait-enrollment'], ...(flags['boards-dir'] !== undefined ? { boardsDir: flags['boards-dir'] } : {}) }),
+  run: ({ flags }) => {
+    const boardsDir = boardsDirFlag('boards-dir', flags['boards-dir']);
+    return runGateway({ configFile: flags.config, level: flags['log-level'], waitEnrollment: flags['wait-enrollment'], ...(boardsDir !== undefined ? { boardsDir } : {}) });
+  },
 });

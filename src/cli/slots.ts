@@ -7,6 +7,7 @@
 
 import { checkConfigFile, configDigestHex, formatIssue, BOARDS_DIR, type SerialParams, type SlotConfig } from '../config/index.js';
 import { devicePathWarnings } from '../config/device-paths.js';
+import { boardsDirFlag } from './boards-dir.js';
 import { defineCommand, defineGroup } from './define.js';
 
 const DESCRIPTION = [
@@ -54,7 +55,7 @@ const check = defineCommand({
   run({ flags }, io) {
     const file = flags.config;
     const checkFiles = !flags['no-file-check'];
-    const r = checkConfigFile(file, { boardsDir: flags['boards-dir'] ?? BOARDS_DIR, checkFiles });
+    const r = checkConfigFile(file, { boardsDir: boardsDirFlag('boards-dir', flags['boards-dir']) ?? BOARDS_DIR, checkFiles });
     const issues = [...r.issues, ...(checkFiles && r.config !== undefined && r.board !== undefined ? devicePathWarnings(r.config, r.board, file) : [])];
     const errors = issues.filter((i) => i.severity === 'error');
     const warnings = issues.filter((i) => i.severity === 'warning');

@@ -125,6 +125,24 @@ describe('uzpgw slots check', () => {
     }
   });
 
+  it('a --boards-dir that does not exist is a usage error naming the flag, not a problem of the config', async () => {
+    // It was: `gw.json:8: board: expected a valid board profile, got DIR: cannot list board profiles (ENOENT); repair or reinstall the board file`
+    const cfg = files.write('gw.json', virtualConfig());
+    const missing = files.dir + '/no-boards';
+    const notDir = files.touch('boards-file');
+    for (const [argv, what] of [
+      [['slots', 'check', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`],
+      [['slots', 'check', '--config', cfg, '--boards-dir', notDir, '--json'], `--boards-dir ${notDir}: not a directory`],
+      [['gateway', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`],
+      [['boards', '--dir', missing], `--dir ${missing}: no such directory`],
+    ] as const) {
+      const r = await run(...argv);
+      expect(r.code, r.out + r.err).toBe(2);
+      expect(r.err).toContain(`${what}; give the directory that holds the board profiles`);
+      expect(r.out + r.err).not.toContain('gw.json');
+    }
+  });
+
   it('usage errors exit 2; a missing config file exits 1 with FILE_NOT_FOUND; --help exits 0', async () => {
     expect((await run('slots')).code).toBe(2);
     expect((await run('slots', 'check')).code).toBe(2);

@@ -91,14 +91,6 @@ export interface PendingRevocation {
 /** How a session ended: `timeout` no verdict on the announcement, `receipt_timeout` a window never receipted. */
 export type SessionOutcome = 'closed' | 'refused' | 'timeout' | 'receipt_timeout';
 
-/** What a window or range message may carry of `rows`: the longest prefix within WINDOW_BYTES, at least one row. */
-export function byteBound<T extends { readonly value: Uint8Array }>(rows: readonly T[]): T[] {
-  let bytes = 0;
-  let n = 0;
-  while (n < rows.length && (n === 0 || bytes + rows[n]!.value.length <= WINDOW_BYTES)) bytes += rows[n++]!.value.length;
-  return rows.slice(0, n);
-}
-
 /** Runs one session to its end; resolves with how it ended. Never throws. */
 export async function runPublishSession(session: Session, h: PublishSessionHooks): Promise<SessionOutcome> {
   const ch = session.openChannel();
@@ -265,9 +257,9 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     }
     let first = req.first;
     for (;;) {
-      const all = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS);
-      const rows = byteBound(all);
-      const done = rows.length === all.length && all.length < MAX_WINDOW_ROWS;
+      // Read within the message's bounds (rows and WINDOW_BYTES, at least one row), in seq order.
+      const { rows, more } = h.log.readRange(req.slot, req.epoch, first, req.last, MAX_WINDOW_ROWS, WINDOW_BYTES);
+      const done = !more;
       if (!(await send({ t: 'range', id: req.id, rows: rows.filter((r) => r.value.length <= MAX_READING_VALUE), done }))) return;
       if (done) return;
       first = rows[rows.length - 1]!.seq + 1;
@@ -308,13 +300,13 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
         }
       }
       lingerUntil = undefined;
-      const read = h.log.readAfter(sentUpTo, WINDOW_ROWS);
-      if (read.length === 0) {
+      // At most WINDOW_ROWS and a prefix within WINDOW_BYTES, read as such (not 512 values cut after).
+      const rows = h.log.readAfter(sentUpTo, WINDOW_ROWS, WINDOW_BYTES);
+      if (rows.length === 0) {
         // Every id up to lastId is gone (receipted, dropped by the bound, or a duplicate never stored).
         sentUpTo = h.log.lastId;
         continue;
       }
-      const rows = byteBound(read);
       const lastId = rows[rows.length - 1]!.id;
       // Log rows go out as they are: a row is a WireReading with an id (and a pending row's time),
       // which the encoder does not read; no copy per row.

@@ -23,26 +23,60 @@ export function readSlot(db: DatabaseSync, pending: Pending, slot: string, from:
   return rows;
 }
 
-/** Readings after row id `afterId`, in append order, at most `limit` (what a publisher pushes). */
-export function readAfterId(db: DatabaseSync, pending: Pending, afterId: number, limit: number): CommittedReading[] {
-  const rows = db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as (RawRow & { id: number })[];
+/**
+ * How many of the rows whose value lengths are `lengths` (in order) make the longest prefix within
+ * `maxBytes`, at least one. Lengths come from SQLite without the values (length() of a blob reads
+ * only the record header), so a window of 256 KiB reads its 256 KiB, not up to 512 values of up to
+ * 512 KiB each that the caller would then cut away.
+ */
+function prefixWithin(lengths: readonly { readonly n: number }[], maxBytes: number): { count: number; bytes: number } {
+  let bytes = 0;
+  let count = 0;
+  while (count < lengths.length && (count === 0 || bytes + Number(lengths[count]!.n) <= maxBytes)) bytes += Number(lengths[count++]!.n);
+  return { count, bytes };
+}
+
+/** Readings after row id `afterId`, in append order, at most `limit` and the longest prefix within `maxBytes` (at least one): what a publisher pushes. */
+export function readAfterId(db: DatabaseSync, pending: Pending, afterId: number, limit: number, maxBytes = Infinity): CommittedReading[] {
+  const lengths = db.prepare('SELECT length(value) AS n FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as { n: number }[];
+  const { count, bytes } = prefixWithin(lengths, maxBytes);
+  const rows = count === 0 ? [] : (db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, count) as unknown as (RawRow & { id: number })[]);
   const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+  if (count < lengths.length) return out; // cut by bytes: nothing after it
+  let used = bytes;
   for (const r of pending) {
     if (out.length >= limit) break;
-    if (r.id > afterId) out.push(withId(r));
+    if (r.id <= afterId) continue;
+    if (out.length > 0 && used + r.value.length > maxBytes) break;
+    used += r.value.length;
+    out.push(withId(r));
   }
   return out;
 }
 
-/** Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), at most `limit`. */
-export function readSeqRange(db: DatabaseSync, pending: Pending, slot: string, epoch: number, first: number, last: number, limit: number): CommittedReading[] {
-  const rows = db
-    .prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY id LIMIT ?')
-    .all(slot, epoch, first, last, limit) as unknown as (RawRow & { id: number })[];
+/** The rows of a range read, bound as (slot, epoch, first, last, limit); exported for its query-plan test. */
+export const RANGE_QUERY_TAIL = 'FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?';
+
+/**
+ * Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), in seq
+ * order, at most `limit` and the longest prefix within `maxBytes` (at least one); `more` when
+ * readings of the range were left for a next read. In seq order by the (slot, epoch, seq) index: a
+ * request for [0, 2^53) read the whole remaining range into a sort at every read (quadratic in a
+ * long backlog), where the index gives the order and the limit stops the scan.
+ */
+export function readSeqRange(db: DatabaseSync, pending: Pending, slot: string, epoch: number, first: number, last: number, limit: number, maxBytes = Infinity): { rows: CommittedReading[]; more: boolean } {
+  const where = RANGE_QUERY_TAIL;
+  const lengths = db.prepare(`SELECT length(value) AS n ${where}`).all(slot, epoch, first, last, limit + 1) as unknown as { n: number }[];
+  const { count, bytes } = prefixWithin(lengths.slice(0, limit), maxBytes);
+  const rows = count === 0 ? [] : (db.prepare(`SELECT id, slot, device, kind, epoch, seq, ts, value, source ${where}`).all(slot, epoch, first, last, count) as unknown as (RawRow & { id: number })[]);
   const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+  if (count < lengths.length) return { rows: out, more: true };
+  let used = bytes;
   for (const r of pending) {
-    if (out.length >= limit) break;
-    if (r.slot === slot && r.epoch === epoch && r.seq >= first && r.seq <= last) out.push(withId(r));
+    if (r.slot !== slot || r.epoch !== epoch || r.seq < first || r.seq > last) continue;
+    if (out.length >= limit || (out.length > 0 && used + r.value.length > maxBytes)) return { rows: out, more: true };
+    used += r.value.length;
+    out.push(withId(r));
   }
-  return out;
+  return { rows: out, more: false };
 }

@@ -352,14 +352,14 @@ export class ReadingLog {
     return this.closed ? [] : readSlot(this.db, this.pending.readings, slot, from, limit);
   }
 
-  /** Readings after row id `afterId`, committed then pending, in append order, at most `limit` (what a publisher pushes). */
-  readAfter(afterId: number, limit = 1000): CommittedReading[] {
-    return this.closed ? [] : readAfterId(this.db, this.pending.readings, afterId, limit);
+  /** Readings after row id `afterId`, committed then pending, in append order, at most `limit` rows and a prefix within `maxBytes` (at least one): what a publisher pushes. */
+  readAfter(afterId: number, limit = 1000, maxBytes = Infinity): CommittedReading[] {
+    return this.closed ? [] : readAfterId(this.db, this.pending.readings, afterId, limit, maxBytes);
   }
 
-  /** Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), committed then pending, at most `limit`. */
-  readRange(slot: string, epoch: number, first: number, last: number, limit = 1000): CommittedReading[] {
-    return this.closed ? [] : readSeqRange(this.db, this.pending.readings, slot, epoch, first, last, limit);
+  /** Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), committed then pending, at most `limit` rows and a prefix within `maxBytes`; `more` when some are left. */
+  readRange(slot: string, epoch: number, first: number, last: number, limit = 1000, maxBytes = Infinity): { rows: CommittedReading[]; more: boolean } {
+    return this.closed ? { rows: [], more: false } : readSeqRange(this.db, this.pending.readings, slot, epoch, first, last, limit, maxBytes);
   }
 
   /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */

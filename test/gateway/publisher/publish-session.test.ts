@@ -248,6 +248,36 @@ describe('publish session, gateway side', () => {
   });
 });
 
+describe('publish session, a backlog out of scope', () => {
+  it('walks it a window per turn of the event loop, not in one synchronous stretch', async () => {
+    // The turn of the event loop on which the walk looked at each row (one row per big window).
+    let turns = 0;
+    const turnOfRow: number[] = [];
+    const s = setup(0, { inScope: () => (turnOfRow.push(turns), false) });
+    // 150 readings of 130 KiB, one per 256 KiB window, then a full window's worth of small ones (so no
+    // window waits to fill: LINGER_MS): 150 windows in a row with nothing to send.
+    const big = new Uint8Array(130 * 1024).fill(0x61);
+    for (let seq = 0; seq < 150 + WINDOW_ROWS; seq++) s.log.append({ slot: 'tty-1', device: 'dev-tty-1', kind: 'serial', epoch: 1, seq, ts: 1_700_000_000_000 + seq, value: seq < 150 ? big : Uint8Array.of(1) });
+    s.log.flush();
+    const last = s.log.lastId;
+    await s.side.next('announce');
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    await until(() => s.log.cursor(toHex(s.col.id.cid)) >= last, 20_000);
+    ticking = false;
+    // Before: the whole walk ran within one turn of the loop (Modbus timing, keepalives and operators waited).
+    expect(new Set(turnOfRow.slice(0, 150)).size).toBe(150);
+    expect(s.side.messages.filter((m) => m.t === 'readings')).toEqual([]);
+    s.gateway.close();
+    expect(await s.run).toBe('closed');
+  }, 30_000);
+});
+
 async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {

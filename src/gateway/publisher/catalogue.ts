@@ -21,3 +21,15 @@ export function catalogueOf(slots: readonly SlotConfig[], inScope: (slot: string
       return { slot: s.id, device: d.id, kind: KIND_OF[d.driver] ?? 'serial', driver: d.driver, ...(registers.length > 0 ? { registers: registers.slice(0, 256) } : {}) };
     });
 }
+
+/**
+ * The announcement's `dropped`: what the log's byte bound dropped, for the catalogue's slots only.
+ * The log counts every slot it ever held, slots since removed from the config included, and the
+ * decoder takes at most as many as a catalogue has (with more, a collector dropped the announcement
+ * at every session, for good); the counts of slots outside the grant are not the collector's either.
+ */
+export function droppedFor(catalogue: readonly CatalogueEntry[], dropped: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { slot } of catalogue) if ((dropped[slot] ?? 0) > 0) out[slot] = dropped[slot]!;
+  return out;
+}

@@ -25,7 +25,7 @@ import type { Identity } from '../../uzp/identity/identity.js';
 import type { AuditLog } from '../hil/audit.js';
 import type { ReadingLog } from '../reading-log/reading-log.js';
 import type { PublishStatus } from '../status-file.js';
-import { catalogueOf } from './catalogue.js';
+import { catalogueOf, droppedFor } from './catalogue.js';
 import type { PendingRevocation } from './publish-session.js';
 import { Publisher, type Consent } from './publisher.js';
 import { receiptChecker } from './receipt-check.js';
@@ -149,7 +149,7 @@ export class Publishers {
         board: o.config.board,
         catalogue,
         grant: dg.bytes,
-        dropped: o.log.stats().dropped,
+        dropped: droppedFor(catalogue, o.log.stats().dropped),
         digests,
       }),
       fresh: () => this.freshness.changes(key, digests),
@@ -232,3 +232,4 @@ export class Publishers {
     }
   }
 }
+

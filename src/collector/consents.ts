@@ -5,6 +5,7 @@
 // stores a revoked slot again.
 
 import { toHex } from '../uzp/bytes.js';
+import { ALL_SLOTS } from '../uzp/artefacts/discovery-grant.js';
 import type { ReadingStore } from './store/store.js';
 
 export const REVOKE_EVENT = 'revoke.applied';
@@ -49,7 +50,8 @@ export class Consents {
     const known = this.byGateway.get(gateway) ?? new Set<string>();
     known.add(grantId);
     this.byGateway.set(gateway, known);
-    if (slots === undefined) {
+    // "*" is every slot (revokedScope): also in audit trails written before it was read so.
+    if (slots === undefined || slots.includes(ALL_SLOTS)) {
       this.whole.add(grantId);
       return;
     }

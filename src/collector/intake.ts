@@ -15,6 +15,7 @@ import { isCodedError } from '../lib/errors.js';
 import type { DiscoveryGrant } from '../uzp/artefacts/discovery-grant.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
 import { validateDiscoveryGrant, validateDiscoveryRevocation } from '../uzp/artefacts/validate-discovery.js';
+import { revokedScope } from '../uzp/artefacts/discovery-revocation.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ErrorCode } from '../uzp/errors.js';
@@ -297,8 +298,8 @@ class Intake {
       await o.store.audit({ at: this.now(), gateway: this.gateway, event: 'revoke.refused', detail: { code: ErrorCode.REVOCATION_LIMIT, reason, grant: toHex(grantId) } });
       return;
     }
-    const slots = rev.body.scope;
-    const deleted = await o.store.deleteScope(this.gateway, slots === undefined || slots.includes('*') ? undefined : slots);
+    const slots = revokedScope(rev.body);
+    const deleted = await o.store.deleteScope(this.gateway, slots);
     o.consents.note(gw, toHex(grantId), slots);
     if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
     await o.store.audit({

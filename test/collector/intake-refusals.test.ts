@@ -187,6 +187,20 @@ describe('collector intake: revocations (OI §11.6)', () => {
     expect((await Consents.load(s.store)).relationshipRevokedAt(s.gw.id.cid)).toBe(atMs);
   });
 
+  it('a revocation whose scope names "*" withdraws the whole grant: nothing more is stored under it, also after a restart', async () => {
+    const s = await setup();
+    const g = s.dg();
+    const grantId = openArtefact(s.d.provider, g, 'discovery-grant').objectId;
+    s.announce(g);
+    expect((await s.next()).t).toBe('accepted');
+    s.ch.trySend(encodePublish({ t: 'revoke', rev: issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, grantId, slots: ['*'], nowMs: s.d.clock() }) }));
+    expect((await s.next()).t).toBe('revoked');
+    // Before: every reading deleted, then a slot named "*" recorded, and the grant still in force.
+    expect(s.consents.isRevoked(grantId)).toBe(true);
+    expect((await Consents.load(s.store)).isRevoked(grantId)).toBe(true);
+    expect(await refusedWith(s, g)).toMatchObject({ code: 'REVOKED' });
+  });
+
   it(`a gateway that already revoked ${MAX_REVOKED_GRANTS_PER_GATEWAY} grants cannot grow the collector's memory with more; a revocation of one it knows still applies`, async () => {
     const consents = new Consents();
     const s = await setup({ consents });

@@ -18,6 +18,7 @@ import type { Clock } from '../../lib/clock.js';
 import { encodeCatalogue } from '../../hil/publish-messages.js';
 import type { TrustStore } from '../../uzp/artefacts/trust.js';
 import { validateDiscoveryGrant, validateDiscoveryRevocation } from '../../uzp/artefacts/validate-discovery.js';
+import { revokedScope } from '../../uzp/artefacts/discovery-revocation.js';
 import { equal, toHex } from '../../uzp/bytes.js';
 import type { CryptoProvider } from '../../uzp/crypto/provider.js';
 import type { Endpoint } from '../../uzp/endpoint.js';
@@ -221,8 +222,9 @@ export class Publishers {
         }
         if (rev.body.grantId !== undefined && !equal(rev.body.grantId, consent.grant.objectId)) continue;
         pending.push({ bytes, objectId: rev.objectId });
-        if (rev.body.grantId === undefined || rev.body.scope === undefined) revoked = true;
-        else for (const s of rev.body.scope) revokedSlots.add(s);
+        const slots = revokedScope(rev.body);
+        if (rev.body.grantId === undefined || slots === undefined) revoked = true;
+        else for (const s of slots) revokedSlots.add(s);
       }
       const grantSlots = consent.grant.body.scope.map((s) => s.slot);
       if (!grantSlots.includes('*') && grantSlots.every((s) => revokedSlots.has(s))) revoked = true;

@@ -13,6 +13,7 @@ import type { BodyCodec } from './codec.js';
 import { MAX_TEXT } from './constants.js';
 import { asName, assertUniqueStrings, optionalList } from './fields.js';
 import type { Envelope } from './types.js';
+import { ALL_SLOTS } from './discovery-grant.js';
 
 export const MAX_REVOKED_SLOTS = 64;
 
@@ -26,6 +27,16 @@ export interface DiscoveryRevocationBody {
 }
 
 export type DiscoveryRevocation = Envelope<DiscoveryRevocationBody>;
+
+/**
+ * The slots a revocation withdraws, or undefined for the grant's whole scope: no "scope", or a scope
+ * naming "*" (every slot, as in a grant). Both sides read a revocation through this: the collector
+ * used to delete every reading for a "*" and then record a slot named "*" (and keep storing), and a
+ * gateway with a grant of named slots revoked nothing for it (and kept publishing).
+ */
+export function revokedScope(body: DiscoveryRevocationBody): readonly string[] | undefined {
+  return body.scope === undefined || body.scope.includes(ALL_SLOTS) ? undefined : body.scope;
+}
 
 export const discoveryRevocationCodec: BodyCodec<DiscoveryRevocationBody> = {
   type: 'discovery-revocation',

@@ -87,17 +87,25 @@ export class TicketIssuer {
     const eligible = c.grant.body.earlyData && !c.grant.body.noReplay;
     const ticket = eligible ? this.issue(c) : undefined;
     const answer = (accepted: boolean): EarlyAnswer => (ticket === undefined ? { accepted } : { accepted, ticket });
+    const now = this.now();
+    // A ticket presented in a CH1 (which its initiator signed) is used up here, whatever comes with
+    // it: an RN that stripped or altered the early record (the initiator then sends those messages
+    // again as 1-RTT data) must not be able to replay the JOIN it captured later and have them run a
+    // second time. Only a ticket this responder sealed, for these two endpoints, is recorded: junk
+    // cannot fill the register.
+    const s = c.ext.length === TICKET_LENGTH ? this.keys.open(c.ext) : undefined;
+    const bound = s !== undefined && equal(s.initiatorCid, c.initiator) && equal(s.responderCid, c.responder);
+    const verdict = bound ? this.strike.admit(s.ticketId, s.expiresMs, now) : undefined;
     if (c.early === undefined) return { answer: answer(false), messages: [], ...(c.ext.length > 0 ? { refused: 'a ticket without early data' } : {}) };
     const refuse = (why: string): EarlyDecision => ({ answer: answer(false), messages: [], refused: why });
     if (!eligible) return refuse(c.grant.body.noReplay ? 'the Grant is no-replay' : 'the Grant does not allow early data');
     if (c.ext.length !== TICKET_LENGTH) return refuse('no ticket in CH1');
-    const s = this.keys.open(c.ext);
     if (s === undefined) return refuse('a ticket this responder cannot open (another responder, or issued before a restart)');
-    const now = this.now();
-    if (!equal(s.initiatorCid, c.initiator) || !equal(s.responderCid, c.responder)) return refuse('the ticket was issued to other endpoints');
+    if (!bound) return refuse('the ticket was issued to other endpoints');
     if (!equal(s.grantId, c.grant.objectId)) return refuse('the ticket was issued under another Grant');
     if (s.suite !== c.suite.id) return refuse('the ticket was issued for another suite');
     if (s.expiresMs <= now) return refuse('the ticket has expired');
+    if (verdict !== 'fresh') return refuse(verdict === 'replayed' ? 'the ticket was used before (replay)' : `strike register: ${verdict ?? 'not checked'}`);
     try {
       c.trust.validateGrant(c.grantBytes, { audience: c.responder, subject: c.initiator, nonce: 'track' });
     } catch (e) {
@@ -112,9 +120,6 @@ export class TicketIssuer {
     } catch (e) {
       return refuse(`malformed early data: ${(e as Error).message}`);
     }
-    // Recorded only now: junk that does not decrypt can neither fill the register nor burn a ticket.
-    const verdict = this.strike.admit(s.ticketId, s.expiresMs, now);
-    if (verdict !== 'fresh') return refuse(verdict === 'replayed' ? 'the ticket was used before (replay)' : `strike register: ${verdict}`);
     return { answer: answer(true), messages };
   }
 

@@ -174,24 +174,53 @@ describe('0-RTT: tickets and early data (draft §9)', () => {
       expect(delivered).toBe(0);
     });
 
-    it('an early record altered in transit does not decrypt, burns no ticket, and the messages go again at 1-RTT', async () => {
+    /** A resumed connect whose JOIN the test delivers itself, with `early` in place of the real record; the real JOIN is returned. */
+    async function deliveredAs(r: Rig, grant: Uint8Array, early: (real: Uint8Array) => Uint8Array | undefined): Promise<{ s: Session; join: { grant: Uint8Array; ch1: Uint8Array } }> {
+      r.opLink.peer = undefined; // the JOIN is delivered by hand below
+      const connecting = r.opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('read')]] });
+      await turns(2);
+      const join = r.opLink.joins[1]!;
+      const { ch1, early: real } = decodeEarlyCh1(join.ch1);
+      const sent = early(real);
+      // Through the initiator's own stitch, so its handshake completes.
+      r.gwLink.emit('offer', { stitchId: 9, initiator: r.op.id.cid, grant, ch1: sent === undefined ? ch1 : encodeEarlyCh1(ch1, sent), accept: () => (r.opLink.lastStitch as unknown as { peer: never }).peer, reject: () => undefined });
+      return { s: await connecting, join };
+    }
+
+    it('an early record altered in transit does not decrypt; the messages go again at 1-RTT, and the ticket is used up', async () => {
       const r = rig();
       const grant = edGrant(r);
       await firstSession(r, grant);
-      r.opLink.peer = undefined; // the JOIN is delivered by hand below, altered
-      const connecting = r.opEp.connect(r.gw.id.cid, grant, { early: [[utf8.encode('read')]] });
-      await turns(2);
-      const { ch1, early } = decodeEarlyCh1(r.opLink.joins[1]!.ch1);
-      const bad = early.slice();
-      bad[0]! ^= 0x01;
       const strikes = r.issuer.strike.size;
-      // Through the initiator's own stitch, so its handshake completes.
-      r.gwLink.emit('offer', { stitchId: 9, initiator: r.op.id.cid, grant, ch1: encodeEarlyCh1(ch1, bad), accept: () => (r.opLink.lastStitch as unknown as { peer: never }).peer, reject: () => undefined });
-      const s = await connecting;
+      const { s, join } = await deliveredAs(r, grant, (real) => {
+        const bad = real.slice();
+        bad[0]! ^= 0x01;
+        return bad;
+      });
       expect(r.refusedEarly).toEqual(['the early record does not decrypt under the key of this CH1']);
-      expect(r.issuer.strike.size).toBe(strikes);
       expect(s.early?.accepted).toBe(false);
       expect(await nextMessage(s.early!.channels[0]!)).toBe('echo:read');
+      expect(r.delivered).toEqual([{ text: 'read', early: false }]);
+      // Before, the ticket was not recorded, and the JOIN as captured, replayed later, ran 'read' again.
+      expect(r.issuer.strike.size).toBe(strikes + 1);
+      MemoryLink.replay(r.gwLink, r.op.id.cid, join);
+      await turns();
+      expect(r.refusedEarly.at(-1)).toBe('the ticket was used before (replay)');
+      expect(r.delivered).toEqual([{ text: 'read', early: false }]);
+    });
+
+    it('an early record stripped by the RN: the messages go at 1-RTT, and the JOIN replayed later with its record is refused', async () => {
+      const r = rig();
+      const grant = edGrant(r);
+      await firstSession(r, grant);
+      const { s, join } = await deliveredAs(r, grant, () => undefined);
+      expect(s.early?.accepted).toBe(false);
+      expect(await nextMessage(s.early!.channels[0]!)).toBe('echo:read');
+      // A review's repro: the captured JOIN, replayed (here at once, up to the ticket's expiry in the
+      // attack), was taken as early data and 'read' ran a second time.
+      MemoryLink.replay(r.gwLink, r.op.id.cid, join);
+      await turns();
+      expect(r.refusedEarly.at(-1)).toBe('the ticket was used before (replay)');
       expect(r.delivered).toEqual([{ text: 'read', early: false }]);
     });
   });

@@ -16,7 +16,7 @@ import { wallMs, type Clock } from '../lib/clock.js';
 import { isCodedError } from '../lib/errors.js';
 import type { RnSet, Valid } from './artefacts/types.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
-import type { LinkPort } from './endpoint.js';
+import type { JoinPreference, LinkPort } from './endpoint.js';
 import { UnstitchCode } from './link/constants.js';
 import { StitchClosedError } from './link/stitch.js';
 import { encodeResume, encodeStandby, resumedValid, type ContinuityKeys, type ResumeToken } from './session/continuity.js';
@@ -24,7 +24,7 @@ import type { Session, StitchPort } from './session/session.js';
 import { revalidated } from './session/state.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import type { ContinuityTrust } from './continuity-responder.js';
-import { equal } from './bytes.js';
+import { equal, fromHex, toHex } from './bytes.js';
 
 /** Lifetime of a RESUME token: long enough for one JOIN, short as §11.4 asks. */
 export const RESUME_TOKEN_LIFETIME_MS = 15_000;
@@ -60,20 +60,33 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
   const run = async (): Promise<void> => {
     if (running) return;
     running = true;
+    // RNs that relayed a refusal during this failover (hex CIDs).
+    const refusedVia = new Set<string>();
     try {
       while (session.state === 'failover') {
         const rnSet = ctx.rnSet();
         if (rnSet !== undefined) {
-          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, f.nextGeneration());
+          const exclude = refusedVia.size === 0 ? undefined : fromHex([...refusedVia][0]!);
+          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, f.nextGeneration(), exclude);
           if (outcome === 'done') {
             backoff.reset();
             return;
           }
           // Only the peer's refusal is final; an RN that does not (yet) hold the peer, a lost
           // link or a timeout is tried again, elsewhere, until the continuity window ends.
-          if (outcome instanceof UzpError && outcome.code === ErrorCode.CONTINUITY_REFUSED) {
-            session.end(outcome);
-            return;
+          if (outcome instanceof Refused) {
+            // The refusal is the word of the RN that relayed it (UNSTITCH REJECTED), not signed by the
+            // peer, and an RN is "a relay path rather than a truth anchor" (draft §11.6): one RN saying
+            // it ended a session another RN could still carry. It is final once a second RN says it
+            // too, or when no other RN is attached to ask.
+            if (outcome.rnCid !== undefined) refusedVia.add(toHex(outcome.rnCid));
+            const others = ctx.link.attachedRns?.().filter((r) => !refusedVia.has(toHex(r))) ?? [];
+            if (refusedVia.size >= 2 || others.length === 0 || outcome.rnCid === undefined) {
+              session.end(outcome.error);
+              return;
+            }
+            session.emit('restitch-failed', outcome.error);
+            continue; // at once, through another RN
           }
           session.emit('restitch-failed', outcome);
         }
@@ -87,24 +100,32 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
   session.on('failover', () => void run().catch((e: unknown) => session.end(e instanceof UzpError ? e : new UzpError(ErrorCode.LINK_CLOSED, 'local', `re-stitch failed: ${String(e)}`))));
 }
 
-/** 'done', a terminal refusal, or the transient error of this attempt. */
-async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number): Promise<'done' | UzpError | Error> {
+/** CONTINUITY_REFUSED as relayed by the RN `rnCid` (UNSTITCH REJECTED on the re-stitch's stitch). */
+class Refused {
+  constructor(
+    readonly error: UzpError,
+    readonly rnCid: Uint8Array | undefined,
+  ) {}
+}
+
+/** 'done', a refusal, or the transient error of this attempt; never through `exclude` (an RN that relayed a refusal). */
+async function attempt(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number, exclude: Uint8Array | undefined): Promise<'done' | Refused | Error> {
   const avoid = session.failover?.lostRn;
   // The attempt's deadline runs on the session's clock, like every other timer here.
   const attemptSignal = new AbortController();
   const cancelDeadline = ctx.clock.setTimeout(() => attemptSignal.abort(), ctx.timeoutMs, { unref: true });
   try {
-    return await attemptOnce(session, keys, ctx, rnSetId, generation, avoid, attemptSignal);
+    return await attemptOnce(session, keys, ctx, rnSetId, generation, { ...(avoid !== undefined ? { avoid } : {}), ...(exclude !== undefined ? { exclude } : {}) }, attemptSignal);
   } finally {
     cancelDeadline();
   }
 }
 
-async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number, avoid: Uint8Array | undefined, attemptSignal: AbortController): Promise<'done' | UzpError | Error> {
+async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: RestitchContext, rnSetId: Uint8Array, generation: number, prefer: JoinPreference, attemptSignal: AbortController): Promise<'done' | Refused | Error> {
   let stitch: StitchPort;
   const now = wallMs(ctx.clock);
   try {
-    stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) => encodeResume(ctx.provider, keys, tokenFor(ctx, keys, generation, now, rnSetId, rnCid)), attemptSignal.signal, avoid === undefined ? undefined : { avoid });
+    stitch = await ctx.link.join(ctx.target, ctx.grant, (rnCid) => encodeResume(ctx.provider, keys, tokenFor(ctx, keys, generation, now, rnSetId, rnCid)), attemptSignal.signal, prefer.avoid === undefined && prefer.exclude === undefined ? undefined : prefer);
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
@@ -113,6 +134,7 @@ async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: Restitch
     return 'done';
   }
   const answer = await firstAnswer(stitch, ctx.clock, ctx.timeoutMs);
+  if (answer instanceof UzpError && answer.code === ErrorCode.CONTINUITY_REFUSED) return new Refused(answer, stitch.rnCid);
   if (answer instanceof Error) return answer;
   const rnCid = stitch.rnCid;
   if (rnCid === undefined || !resumedValid(ctx.provider, keys, answer.first, generation, rnCid)) {

@@ -5,7 +5,7 @@
 // session); a RESUMED that is not the peer's leaves the session in failover.
 
 import { describe, expect, it } from 'vitest';
-import { concat } from '../../src/uzp/bytes.js';
+import { concat, equal } from '../../src/uzp/bytes.js';
 import { keepStitched } from '../../src/uzp/continuity-initiator.js';
 import { ResumeRegistry } from '../../src/uzp/continuity-responder.js';
 import type { LinkPort, OfferPort } from '../../src/uzp/endpoint.js';
@@ -130,6 +130,54 @@ describe('re-stitch loop against the real responder checks', () => {
     const r = await done;
     expect('closed' in r && r.closed?.code).toBe(ErrorCode.CONTINUITY_REFUSED);
     expect(p.operator.state).toBe('closed');
+  });
+
+  // The refusal (UNSTITCH REJECTED) is the relaying RN's word, not signed by the peer (draft §11.6:
+  // an RN is a relay path, not a truth anchor): one RN alone cannot end a session another RN carries.
+  function twoRnLink(p: ContinuityPair, reg: ResumeRegistry, rejectVia: (rn: Identity) => boolean): FakeLink & { via: string[] } {
+    const honest = (rn: Identity) => linkTo(p, reg, { rn });
+    const link = {
+      joins: 0,
+      via: [] as string[],
+      attachedRns: () => [p.rns[0].cid, p.rns[1].cid],
+      async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array; readonly exclude?: Uint8Array }) {
+        link.joins++;
+        // As LinkPool: never through `exclude`, the `avoid`ed RN last.
+        const order = [p.rns[0], p.rns[1]].filter((r) => prefer?.exclude === undefined || !equal(r.cid, prefer.exclude)).sort((a, b) => Number(prefer?.avoid !== undefined && equal(a.cid, prefer.avoid)) - Number(prefer?.avoid !== undefined && equal(b.cid, prefer.avoid)));
+        const rn = order[0]!;
+        link.via.push(rn === p.rns[0] ? 'rn0' : 'rn1');
+        return rejectVia(rn) ? rejectedStitch(rn) : honest(rn).join(target, grant, ch1, signal);
+      },
+      accept: () => {},
+      on: () => link,
+      off: () => link,
+    } as FakeLink & { via: string[] };
+    return link;
+  }
+
+  it('a refusal relayed by one RN while another is attached: tried through the other, and re-stitched there', async () => {
+    const { p, reg } = setup();
+    const link = twoRnLink(p, reg, (rn) => rn === p.rns[1]); // rn1 says "rejected" for every JOIN
+    keep(p, link);
+    const done = outcome(p.operator);
+    p.operator.lose(lost());
+    const r = await done;
+    // Before: the session ended with CONTINUITY_REFUSED at rn1's word, inside its continuity window.
+    expect(r).toEqual({ restitched: expect.any(Number) });
+    expect(link.via).toEqual(['rn1', 'rn0']);
+    expect(p.operator.state).toBe('stitched');
+  });
+
+  it('a refusal relayed by two RNs is final: CONTINUITY_REFUSED after one JOIN through each', async () => {
+    const { p } = setup();
+    const restarted = new ResumeRegistry(p.trust, p.gw.id.cid, p.clock); // knows no such session
+    const link = twoRnLink(p, restarted, () => false);
+    keep(p, link);
+    const done = outcome(p.operator);
+    p.operator.lose(lost());
+    const r = await done;
+    expect('closed' in r && r.closed?.code).toBe(ErrorCode.CONTINUITY_REFUSED);
+    expect(link.via).toEqual(['rn1', 'rn0']);
   });
 
   it('offer rejected because the Grant expired meanwhile -> CONTINUITY_REFUSED (a fresh session, with a fresh Grant, is needed)', async () => {

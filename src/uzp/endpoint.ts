@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { BASELINE_BLOCK_PLAINTEXT, withDefaults } from './blocks/limits.js';
 import type { BlockLimits } from './blocks/engine.js';
 import { MIN_BLOCK_PLAINTEXT } from './blocks/constants.js';
+import { CH1_PRESENTATIONS_MAX, Ch1Replays } from './handshake/ch1-replays.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from './errors.js';
 import { startInitiator } from './handshake/initiator.js';
@@ -43,6 +44,8 @@ export class Endpoint extends EventEmitter {
   private accepting = false;
   /** Responder handshakes waiting for the initiator's Finished (MAX_PENDING_HANDSHAKES). */
   private pendingHandshakes = 0;
+  /** CH1s offered to us, counted: a replayed OFFER is refused before the handshake's work. */
+  private readonly ch1Replays = new Ch1Replays();
   private readonly onOffer = (offer: OfferPort): void => this.handleOffer(offer);
   private readonly resumable: ResumeRegistry | undefined;
   /** Our block limits, the defaults overlaid with the options' (the options never change). */
@@ -194,6 +197,8 @@ export class Endpoint extends EventEmitter {
     let reply;
     try {
       const { ch1, early } = offer.ch1[0] === EARLY_CH1 ? decodeEarlyCh1(offer.ch1) : { ch1: offer.ch1, early: undefined };
+      // Before any cryptography: a CH1 offered more often than an initiator would (ch1-replays.ts).
+      if (!this.ch1Replays.admit(this.provider.sha256(ch1))) throw new ProtocolError(ErrorCode.HANDSHAKE_REPLAYED, `a CH1 offered more than ${CH1_PRESENTATIONS_MAX} times (an RN replaying a captured JOIN)`);
       reply = respond(
         { trust: this.o.trust, identity: this.o.identity, suites: this.o.suites, params: this.responderParams, extensions: [...(this.o.responderExtensions ?? []), ...this.continuityExt()], ...(this.o.tickets !== undefined ? { tickets: this.o.tickets } : {}) },
         { initiator: offer.initiator, grant: offer.grant, ch1, ...(early !== undefined ? { early } : {}) },

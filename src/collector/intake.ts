@@ -220,7 +220,11 @@ class Intake {
     });
     o.retention?.note(this.gateway, dg.body.constraints.retentionDays);
     o.logger.info({ event: GRANT_ACCEPTED_EVENT, gateway: this.gw, grant: grantId, action: m.action }, 'publisher announced; Discovery Grant accepted');
-    await this.send({ t: 'accepted', grant: dg.objectId });
+    // The slots of this grant we hold revoked: a gateway that lost its own record of the revocation
+    // (its revocations file restored or gone) would send them, we would refuse them, and no window
+    // holding one could ever be receipted (its publishing stalled for every slot).
+    const held = slots.filter((s) => revoked.has(s));
+    await this.send({ t: 'accepted', grant: dg.objectId, ...(held.length > 0 ? { revoked: held } : {}) });
   }
 
   private inScope(slot: string): boolean {

@@ -84,7 +84,8 @@ export type PublishMessage =
   | { t: 'range'; id: number; rows: readonly WireReading[]; done: boolean }
   | { t: 'fresh'; what: FreshWhat; digest: Uint8Array; at_ms: number }
   | { t: 'revoke'; rev: Uint8Array }
-  | { t: 'accepted'; grant: Uint8Array }
+  /** `revoked`: slots of the grant the collector holds revoked (sent only when some are): the gateway stops sending them. */
+  | { t: 'accepted'; grant: Uint8Array; revoked?: readonly string[] }
   | { t: 'refused'; code: string }
   | { t: 'receipt'; w: number; rc: Uint8Array }
   | { t: 'request'; id: number; slot: string; epoch: number; first: number; last: number }
@@ -299,9 +300,14 @@ export function decodePublish(bytes: Uint8Array): PublishMessage {
     case 'revoke':
       onlyKeys(m, ['t', 'rev'], 'revoke');
       return { t, rev: envelope(m.rev, 'revoke.rev') };
-    case 'accepted':
-      onlyKeys(m, ['t', 'grant'], 'accepted');
-      return { t, grant: digest(m.grant, 'accepted.grant') };
+    case 'accepted': {
+      onlyKeys(m, ['t', 'grant', 'revoked'], 'accepted');
+      const grant = digest(m.grant, 'accepted.grant');
+      if (m.revoked === undefined) return { t, grant };
+      const revoked = asArray(m.revoked, 'accepted.revoked', MAX_SLOTS).map((x, i) => id(x, `accepted.revoked[${i}]`));
+      if (revoked.length === 0 || new Set(revoked).size !== revoked.length) throw new DecodeError(CommonCode.DECODE_VALUE, 'accepted.revoked: 1..64 distinct slots (left out when none)');
+      return { t, grant, revoked };
+    }
     case 'refused':
       onlyKeys(m, ['t', 'code'], 'refused');
       return { t, code: id(m.code, 'refused.code') };

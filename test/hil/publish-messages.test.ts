@@ -180,6 +180,7 @@ function generate(): Vectors {
       message: { t: 'announce', action: 'refresh', board: 'virtual', cat: [], grant: B(everySlot.envelope_hex), dropped: {}, digests: { cat: B(Buffer.from(blake3(Uint8Array.of(0x80))).toString('hex')) } },
     },
     { name: 'accepted: the Discovery Grant of the announcement', direction: c2g, message: { t: 'accepted', grant: B(grant.object_id) } },
+    { name: 'accepted: the same, with slot tty-1 of the grant revoked at the collector', direction: c2g, message: { t: 'accepted', grant: B(grant.object_id), revoked: ['tty-1'] } },
     { name: 'refused: the grant names another collector', direction: c2g, message: { t: 'refused', code: 'DISCOVERY_AUDIENCE' } },
     { name: "refused: a slot outside the trust domain's Grant", direction: c2g, message: { t: 'refused', code: 'GRANT_SCOPE' } },
     { name: 'readings: window 1, three readings of one slot in boot epoch 4', direction: g2c, message: { t: 'readings', w: 1, rows: window.map((r) => r.row) }, values: window.map((r) => r.value) },
@@ -206,6 +207,9 @@ function generate(): Vectors {
     badRaw('map keys out of deterministic order', acceptedOutOfOrder, 'CBOR_NON_CANONICAL'),
     badRaw('a float (1.0) where an integer goes', floatAt, 'CBOR_INVALID'),
     bad('accepted: an object_id of 31 bytes', { t: 'accepted', grant: fill(0x11, 31) }, 'DECODE_LENGTH'),
+    bad('accepted: an empty revoked list (left out when none)', { t: 'accepted', grant: fill(0x11), revoked: [] }, 'DECODE_VALUE'),
+    bad('accepted: one slot twice in revoked', { t: 'accepted', grant: fill(0x11), revoked: ['a', 'a'] }, 'DECODE_VALUE'),
+    bad('accepted: 65 revoked slots', { t: 'accepted', grant: fill(0x11), revoked: Array.from({ length: 65 }, (_, i) => `s${i}`) }, 'DECODE_LENGTH'),
     bad('announce: action "revoke" (revocation has its own message)', { t: 'announce', action: 'revoke', board: 'virtual', cat: [], grant: B('00'), dropped: {}, digests: { cat: fill(0) } }, 'DECODE_VALUE'),
     bad(
       'announce: one slot twice in the catalogue',
@@ -290,7 +294,7 @@ function meaning(j: Json): PublishMessage {
     case 'revoke':
       return { t: 'revoke', rev: bytes(m.rev!) };
     case 'accepted':
-      return { t: 'accepted', grant: bytes(m.grant!) };
+      return { t: 'accepted', grant: bytes(m.grant!), ...(m.revoked !== undefined ? { revoked: m.revoked as string[] } : {}) };
     case 'refused':
       return { t: 'refused', code: m.code as string };
     case 'receipt':

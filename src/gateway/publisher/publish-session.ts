@@ -73,7 +73,8 @@ export interface PublishSessionHooks {
   readonly fresh?: () => readonly Extract<PublishMessage, { t: 'fresh' }>[];
   /** The `fresh` signals went out (none, when nothing changed): the announcement is now the last accepted one. */
   readonly onFresh?: (sent: readonly Extract<PublishMessage, { t: 'fresh' }>[]) => void;
-  readonly onAccepted: () => void;
+  /** `revoked`: slots the collector holds revoked under this grant (PROFILE.md `accepted`). */
+  readonly onAccepted: (revoked: readonly string[]) => void;
   readonly onRefused: (code: string) => void;
   readonly onReceipt: (r: CheckedReceipt, readings: number) => void;
   readonly onReceiptIgnored: (reason: string, code: string) => void;
@@ -139,7 +140,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     }
     switch (m.t) {
       case 'accepted':
-        h.onAccepted();
+        h.onAccepted(m.revoked ?? []);
         verdict?.('accepted');
         return;
       case 'refused':

@@ -61,6 +61,8 @@ export class Publisher {
   private tooLarge = 0;
   private lastReceiptAt: number | undefined;
   private lastError: { code: string; message: string; at: number } | undefined;
+  /** Slots of the grant the collector said it holds revoked (its `accepted`), beyond our own record. */
+  private readonly revokedThere = new Set<string>();
   private readonly abort = new AbortController();
   private session: Session | undefined;
   private wake: (() => void) | undefined;
@@ -173,7 +175,7 @@ export class Publisher {
       announce: () => this.o.announce(this.o.log.cursor(this.key) === 0 ? 'new' : 'refresh'),
       inScope: (slot) => {
         const c = this.o.consent();
-        return !c.revoked && !c.revokedSlots.has(slot) && (all || scope.includes(slot));
+        return !c.revoked && !c.revokedSlots.has(slot) && !this.revokedThere.has(slot) && (all || scope.includes(slot));
       },
       ...(grant.body.constraints.maxRate !== undefined ? { maxRate: grant.body.constraints.maxRate } : {}),
       checkReceipt: this.o.checkReceipt,
@@ -183,10 +185,18 @@ export class Publisher {
         for (const f of sent) this.o.audit.event('publish.fresh', { decision: 'allowed', collector: this.key, what: f.what, digest: toHex(f.digest) });
         this.o.announced?.();
       },
-      onAccepted: () => {
+      onAccepted: (revoked) => {
         this.state = 'publishing';
         this.lastError = undefined;
         this.o.audit.event('publish.accepted', { decision: 'allowed', collector: this.key, grant: grantId });
+        // Slots the collector holds revoked that our own record does not (a revocations file
+        // restored or lost): not sent, so its windows can be receipted (PROFILE.md `accepted`).
+        const c = this.o.consent();
+        const learned = revoked.filter((s) => !c.revokedSlots.has(s) && !this.revokedThere.has(s));
+        if (learned.length > 0) {
+          for (const s of learned) this.revokedThere.add(s);
+          this.o.audit.event('publish.revoked_there', { decision: 'refused', collector: this.key, grant: grantId, slots: learned }, 'warn');
+        }
       },
       onRefused: (code) => {
         this.state = 'refused';

@@ -5,28 +5,13 @@
 
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signManifest } from '../../src/attest/manifest.js';
 import { MAX_EVIDENCE_AGE_SECONDS, MAX_SEEN_FILE } from '../../src/attest/seen-nonces.js';
-import { main } from '../../src/cli/dispatch.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { generateIdentity } from '../../src/uzp/identity/identity.js';
 import { Fixture, p } from '../attest/fixtures.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
+import { runCli as run } from '../helpers/cli-run.js';
 
 const f = new Fixture();
 afterAll(() => f.close());

@@ -1,23 +1,8 @@
 // `uzpgw boards` and `uzpgw slots check` in process, with captured output and exit codes.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import { main } from '../../src/cli/dispatch.js';
 import { ConfigDir, edit, virtualConfig } from '../config/fixtures.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
+import { runCli as run } from '../helpers/cli-run.js';
 
 const files = new ConfigDir();
 afterAll(() => files.remove());

@@ -6,27 +6,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/dispatch.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
+import { runCli as run } from '../helpers/cli-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-collector-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
 
 describe('collector query --db', () => {
   it('a path with no database is an error naming it, and creates nothing', async () => {

@@ -5,27 +5,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/dispatch.js';
+import { runCli as run } from '../helpers/cli-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-keygen-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const p = (f: string): string => join(tmp, f);
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
 
 describe('keygen --request', () => {
   it('a request that cannot be written removes the new key, says so, and the retry succeeds', async () => {

@@ -24,7 +24,7 @@ import type { Session, StitchPort } from './session/session.js';
 import { revalidated } from './session/state.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import type { ContinuityTrust } from './continuity-responder.js';
-import { equal, fromHex, toHex } from './bytes.js';
+import { equal, toHex } from './bytes.js';
 
 /** Lifetime of a RESUME token: long enough for one JOIN, short as §11.4 asks. */
 export const RESUME_TOKEN_LIFETIME_MS = 15_000;
@@ -60,34 +60,41 @@ export function keepStitched(session: Session, ctx: RestitchContext): void {
   const run = async (): Promise<void> => {
     if (running) return;
     running = true;
-    // RNs that relayed a refusal during this failover (hex CIDs).
-    const refusedVia = new Set<string>();
+    // A refusal one RN relayed, while a second RN's word on it is asked (below).
+    let refused: Refused | undefined;
     try {
       while (session.state === 'failover') {
         const rnSet = ctx.rnSet();
         if (rnSet !== undefined) {
-          const exclude = refusedVia.size === 0 ? undefined : fromHex([...refusedVia][0]!);
-          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, f.nextGeneration(), exclude);
+          const outcome = await attempt(session, f.continuity, ctx, rnSet.objectId, f.nextGeneration(), refused?.rnCid);
           if (outcome === 'done') {
             backoff.reset();
             return;
           }
-          // Only the peer's refusal is final; an RN that does not (yet) hold the peer, a lost
-          // link or a timeout is tried again, elsewhere, until the continuity window ends.
+          // A refusal is the word of the RN that relayed it (UNSTITCH REJECTED), not signed by the
+          // peer, and an RN is "a relay path rather than a truth anchor" (draft §11.6): one RN must
+          // not end a session another RN could still carry. So one more attempt goes at once
+          // through another attached RN (not the refusing one, and not the one the session was lost
+          // on, which may be the one that is down); whatever that attempt gives but a re-stitch
+          // makes the refusal final. With no such RN the refusal is final at once.
+          if (refused !== undefined) {
+            session.end(outcome instanceof Refused ? outcome.error : refused.error);
+            return;
+          }
           if (outcome instanceof Refused) {
-            // The refusal is the word of the RN that relayed it (UNSTITCH REJECTED), not signed by the
-            // peer, and an RN is "a relay path rather than a truth anchor" (draft §11.6): one RN saying
-            // it ended a session another RN could still carry. It is final once a second RN says it
-            // too, or when no other RN is attached to ask.
-            if (outcome.rnCid !== undefined) refusedVia.add(toHex(outcome.rnCid));
-            const others = ctx.link.attachedRns?.().filter((r) => !refusedVia.has(toHex(r))) ?? [];
-            if (refusedVia.size >= 2 || others.length === 0 || outcome.rnCid === undefined) {
+            const lost = f.lostRn === undefined ? undefined : toHex(f.lostRn);
+            const via = outcome.rnCid === undefined ? undefined : toHex(outcome.rnCid);
+            const others = ctx.link.attachedRns?.().filter((r) => toHex(r) !== via && toHex(r) !== lost) ?? [];
+            if (via === undefined || others.length === 0) {
               session.end(outcome.error);
               return;
             }
+            refused = outcome;
             session.emit('restitch-failed', outcome.error);
-            continue; // at once, through another RN
+            continue;
           }
+          // Anything else (an RN that does not (yet) hold the peer, a lost link, a timeout) is tried
+          // again, elsewhere, until the continuity window ends.
           session.emit('restitch-failed', outcome);
         }
         await sleep(ctx.clock, backoff.next());

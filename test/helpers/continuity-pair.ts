@@ -52,8 +52,8 @@ export interface ContinuityPair {
   readonly clock: DomainClock;
   readonly op: Member;
   readonly gw: Member;
-  /** Two RNs listed in the RN Set Statement the gateway's trust store holds. */
-  readonly rns: readonly [Identity, Identity];
+  /** Three RNs listed in the RN Set Statement the gateway's trust store holds (the session starts on the first). */
+  readonly rns: readonly [Identity, Identity, Identity];
   readonly rnSetBytes: Uint8Array;
   /** The gateway's trust store (RN Set installed), skew 300 s. */
   readonly trust: TrustStore;
@@ -70,7 +70,7 @@ export function continuityPair(o: ContinuityPairOptions = {}): ContinuityPair {
   const clock = new DomainClock(d);
   const op = d.member('operator');
   const gw = d.member('gateway');
-  const rns = [generateIdentity(d.provider), generateIdentity(d.provider)] as const;
+  const rns = [generateIdentity(d.provider), generateIdentity(d.provider), generateIdentity(d.provider)] as const;
   const rnSetBytes = d.rnSet(rns.map((id, i) => ({ id, addresses: [`127.0.0.1:${7000 + i}`] })));
   const trust = new TrustStore({ provider: d.provider, rootPublicKey: d.root.publicKey, clock: d.clock, skewSeconds: 300 });
   trust.setRnSet(rnSetBytes);

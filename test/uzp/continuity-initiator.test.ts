@@ -134,18 +134,18 @@ describe('re-stitch loop against the real responder checks', () => {
 
   // The refusal (UNSTITCH REJECTED) is the relaying RN's word, not signed by the peer (draft §11.6:
   // an RN is a relay path, not a truth anchor): one RN alone cannot end a session another RN carries.
-  function twoRnLink(p: ContinuityPair, reg: ResumeRegistry, rejectVia: (rn: Identity) => boolean): FakeLink & { via: string[] } {
+  /** A link attached to `attached` of the pair's RNs, routing as LinkPool does: never through `exclude`, the `avoid`ed RN last. */
+  function rnsLink(p: ContinuityPair, reg: ResumeRegistry, attached: readonly Identity[], rejectVia: (rn: Identity) => boolean): FakeLink & { via: string[] } {
     const honest = (rn: Identity) => linkTo(p, reg, { rn });
     const link = {
       joins: 0,
       via: [] as string[],
-      attachedRns: () => [p.rns[0].cid, p.rns[1].cid],
+      attachedRns: () => attached.map((r) => r.cid),
       async join(target: Uint8Array, grant: Uint8Array, ch1: Uint8Array | ((rn: Uint8Array) => Uint8Array), signal?: AbortSignal, prefer?: { readonly avoid?: Uint8Array; readonly exclude?: Uint8Array }) {
         link.joins++;
-        // As LinkPool: never through `exclude`, the `avoid`ed RN last.
-        const order = [p.rns[0], p.rns[1]].filter((r) => prefer?.exclude === undefined || !equal(r.cid, prefer.exclude)).sort((a, b) => Number(prefer?.avoid !== undefined && equal(a.cid, prefer.avoid)) - Number(prefer?.avoid !== undefined && equal(b.cid, prefer.avoid)));
+        const order = attached.filter((r) => prefer?.exclude === undefined || !equal(r.cid, prefer.exclude)).sort((a, b) => Number(prefer?.avoid !== undefined && equal(a.cid, prefer.avoid)) - Number(prefer?.avoid !== undefined && equal(b.cid, prefer.avoid)));
         const rn = order[0]!;
-        link.via.push(rn === p.rns[0] ? 'rn0' : 'rn1');
+        link.via.push(`rn${p.rns.indexOf(rn)}`);
         return rejectVia(rn) ? rejectedStitch(rn) : honest(rn).join(target, grant, ch1, signal);
       },
       accept: () => {},
@@ -157,27 +157,58 @@ describe('re-stitch loop against the real responder checks', () => {
 
   it('a refusal relayed by one RN while another is attached: tried through the other, and re-stitched there', async () => {
     const { p, reg } = setup();
-    const link = twoRnLink(p, reg, (rn) => rn === p.rns[1]); // rn1 says "rejected" for every JOIN
+    // Lost on rn0; rn1 says "rejected" for every JOIN; rn2 carries the session.
+    const link = rnsLink(p, reg, [p.rns[0], p.rns[1], p.rns[2]], (rn) => rn === p.rns[1]);
     keep(p, link);
     const done = outcome(p.operator);
     p.operator.lose(lost());
     const r = await done;
     // Before: the session ended with CONTINUITY_REFUSED at rn1's word, inside its continuity window.
     expect(r).toEqual({ restitched: expect.any(Number) });
-    expect(link.via).toEqual(['rn1', 'rn0']);
+    expect(link.via).toEqual(['rn1', 'rn2']);
     expect(p.operator.state).toBe('stitched');
   });
 
   it('a refusal relayed by two RNs is final: CONTINUITY_REFUSED after one JOIN through each', async () => {
     const { p } = setup();
     const restarted = new ResumeRegistry(p.trust, p.gw.id.cid, p.clock); // knows no such session
-    const link = twoRnLink(p, restarted, () => false);
+    const link = rnsLink(p, restarted, [p.rns[0], p.rns[1], p.rns[2]], () => false);
     keep(p, link);
     const done = outcome(p.operator);
     p.operator.lose(lost());
     const r = await done;
     expect('closed' in r && r.closed?.code).toBe(ErrorCode.CONTINUITY_REFUSED);
-    expect(link.via).toEqual(['rn1', 'rn0']);
+    expect(link.via).toEqual(['rn1', 'rn2']);
+  });
+
+  it('a refusal, then the second RN asked does not answer in time: the refusal is final (not the whole window)', async () => {
+    const { p } = setup();
+    const restarted = new ResumeRegistry(p.trust, p.gw.id.cid, p.clock);
+    // rn2 stitches, but no RESUMED ever comes through it (a stalled RN).
+    const link = rnsLink(p, restarted, [p.rns[0], p.rns[1], p.rns[2]], () => false);
+    const join = link.join.bind(link);
+    link.join = async (...a: Parameters<typeof join>) => (link.via.length === 1 ? (link.via.push('rn2'), stitchVia(p.rns[2])[0]) : join(...a));
+    keep(p, link);
+    const done = outcome(p.operator);
+    p.operator.lose(lost());
+    await turns(40);
+    expect(p.operator.state).toBe('failover');
+    p.clock.advance(5_000);
+    const r = await done;
+    expect('closed' in r && r.closed?.code).toBe(ErrorCode.CONTINUITY_REFUSED);
+    expect(link.via).toEqual(['rn1', 'rn2']);
+  });
+
+  it('a refusal with only the RN the session was lost on left besides: final at once (that RN may be the one down)', async () => {
+    const { p } = setup();
+    const restarted = new ResumeRegistry(p.trust, p.gw.id.cid, p.clock);
+    const link = rnsLink(p, restarted, [p.rns[0], p.rns[1]], () => false);
+    keep(p, link);
+    const done = outcome(p.operator);
+    p.operator.lose(lost());
+    const r = await done;
+    expect('closed' in r && r.closed?.code).toBe(ErrorCode.CONTINUITY_REFUSED);
+    expect(link.via).toEqual(['rn1']);
   });
 
   it('offer rejected because the Grant expired meanwhile -> CONTINUITY_REFUSED (a fresh session, with a fresh Grant, is needed)', async () => {

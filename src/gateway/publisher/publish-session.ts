@@ -172,11 +172,11 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     });
   }
 
-  /** Ends the session when its oldest window waits for a receipt longer than RECEIPT_TIMEOUT_MS. */
+  /** Ends the session when a window waits for a receipt and none has come for RECEIPT_TIMEOUT_MS (Windows.waitingSince). */
   function watchReceipts(): () => void {
     let cancel: () => void = () => undefined;
     const check = (): void => {
-      const since = windows.oldestOpenSince();
+      const since = windows.waitingSince();
       const now = h.clock.now();
       if (since !== undefined && now - since >= RECEIPT_TIMEOUT_MS) {
         // The next session sends the window again (publisher.ts reports RECEIPT_TIMEOUT).

@@ -21,6 +21,8 @@ interface Window {
 export class Windows {
   private readonly queue: Window[] = [];
   private nextW = 1;
+  /** When a receipt last completed a window (the clock's ms). */
+  private lastDoneAt = -Infinity;
 
   constructor(private readonly clock: Clock) {}
 
@@ -41,9 +43,17 @@ export class Windows {
     return w;
   }
 
-  /** When the oldest window still waiting for its receipt was opened, if any waits. */
-  oldestOpenSince(): number | undefined {
-    return this.queue.find((x) => !x.done)?.at;
+  /**
+   * Since when the collector has shown no progress while a window waits for its receipt (undefined:
+   * none waits): the later of the oldest waiting window's opening and the last receipt that
+   * completed a window. Not the opening alone: on a slow uplink the windows in flight (up to
+   * MAX_IN_FLIGHT, 4 MiB) take longer than RECEIPT_TIMEOUT_MS to cross, so the last of them waited
+   * out the timeout behind the others while receipts came in steadily, and every session ended in
+   * RECEIPT_TIMEOUT and sent its windows again.
+   */
+  waitingSince(): number | undefined {
+    const at = this.queue.find((x) => !x.done)?.at;
+    return at === undefined ? undefined : Math.max(at, this.lastDoneAt);
   }
 
   /**
@@ -56,6 +66,7 @@ export class Windows {
     if (win === undefined) return undefined; // a window of an earlier session, or already done
     if (!covers(ranges, win.rows)) return 'uncovered';
     win.done = true;
+    this.lastDoneAt = this.clock.now();
     return this.advance();
   }
 

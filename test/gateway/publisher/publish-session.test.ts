@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
 import { rangesOf } from '../../../src/hil/publish-ranges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
-import { MAX_IN_FLIGHT, MAX_WAITING_REQUESTS, runPublishSession, WINDOW_BYTES, WINDOW_ROWS, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { MAX_IN_FLIGHT, MAX_WAITING_REQUESTS, RECEIPT_TIMEOUT_MS, runPublishSession, WINDOW_BYTES, WINDOW_ROWS, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
@@ -21,6 +21,7 @@ import { generateIdentity } from '../../../src/uzp/identity/identity.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { publishPair as pair } from '../../helpers/publish-pair.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-publish-session-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -245,6 +246,32 @@ describe('publish session, gateway side', () => {
     expect(tooLarge).toEqual([1]);
     s.gateway.close();
     await s.run;
+  });
+});
+
+describe('publish session, a slow uplink', () => {
+  it('receipts coming steadily keep the session going however long the windows in flight take; silence ends it', async () => {
+    const clock = new FakeClock(0);
+    const s = setup(20 * WINDOW_ROWS, { clock });
+    await s.side.next('announce');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    const signer = receiptSigner(s.d.provider, s.col.id.signer, ['telemetry.store']);
+    const running = async (): Promise<string> => Promise.race([s.run, new Promise<string>((r) => setTimeout(() => r('running'), 50))]);
+    // One receipt every 10 s (a collector behind a link that takes 10 s per window): 60 s in all,
+    // twice RECEIPT_TIMEOUT_MS after the first windows were opened.
+    for (let i = 0; i < 6; i++) {
+      const w = await s.side.next('readings');
+      clock.advance(10_000);
+      s.side.send({ t: 'receipt', w: (w as { w: number }).w, rc: signer.accept(s.gw.id.cid, s.grantId, ['*'], rangesOf(windowRows(w))) });
+      await until(() => s.log.stats().receipted >= (i + 1) * WINDOW_ROWS);
+      // Before: RECEIPT_TIMEOUT at 30 s, counted from the oldest window's opening.
+      expect(await running()).toBe('running');
+    }
+    // Then nothing: the session ends RECEIPT_TIMEOUT_MS after the last receipt.
+    clock.advance(RECEIPT_TIMEOUT_MS - 1);
+    expect(await running()).toBe('running');
+    clock.advance(1);
+    expect(await s.run).toBe('receipt_timeout');
   });
 });
 

@@ -92,8 +92,8 @@ export class OutboundQueue {
    */
   pushData(frame: Uint8Array | readonly Uint8Array[]): number {
     if (!this.blocked && this.control.length === 0 && this.data.length === 0) {
-      if (frame instanceof Uint8Array) this.blocked = !this.sink.write(frame);
-      else for (const piece of frame) this.blocked = !this.sink.write(piece); // one frame: all of it, whatever write() says
+      if (frame instanceof Uint8Array) this.blocked = !this.sink.write(unpinned(frame));
+      else for (const piece of frame) this.blocked = !this.sink.write(unpinned(piece)); // one frame: all of it, whatever write() says
       return 0;
     }
     return this.queueData(frame instanceof Uint8Array ? frame : concat(...frame));
@@ -140,4 +140,16 @@ export class OutboundQueue {
     }
     if ((this.relievedCbs.length > 0 || this.stuck) && this.dataBytes <= this.limits.dataMaxBytes / 4) this.relieve();
   }
+}
+
+/**
+ * A view written straight to the socket may wait in node's write buffer (a full kernel buffer), and
+ * keeps its whole read alive while the socket's high-water mark counts only the view: a sender
+ * making each 64 KiB read carry one 9-byte RELAY pinned ~450 MiB behind one receiving link that
+ * did not read (a review's repro). A view under a quarter of its buffer is copied (cheap: it is
+ * small); larger ones pin at most four times what the socket counts, and the blocks of a bulk
+ * transfer, which fill their reads, go through uncopied.
+ */
+function unpinned(view: Uint8Array): Uint8Array {
+  return view.byteLength * 4 < view.buffer.byteLength ? view.slice() : view;
 }

@@ -40,6 +40,20 @@ describe('RN outbound queues', () => {
     expect(s.written.map((x) => x[0])).toEqual([1, 9, 2, 3]);
   });
 
+  it('a small view of a large read is copied on the way through; a view that fills most of its read is not', () => {
+    const s = new FakeSink(100);
+    const q = new OutboundQueue(s, limits);
+    const read = new Uint8Array(64 * 1024).fill(5);
+    q.pushData(read.subarray(100, 109)); // a 9-byte RELAY in a 64 KiB read
+    q.pushData([f(1, 5), read.subarray(0, 9)]);
+    q.pushData(read.subarray(0, 60 * 1024)); // a block that fills its read
+    // Before: the 9-byte views went to the socket as they were, each keeping its 64 KiB alive in
+    // node's write buffer while the high-water mark counted 9 bytes.
+    expect(s.written.map((w) => w.buffer.byteLength)).toEqual([9, 5, 9, 64 * 1024]);
+    expect(s.written[3]!.buffer).toBe(read.buffer);
+    expect([...s.written[0]!]).toEqual(new Array(9).fill(5));
+  });
+
   it('a frame in pieces is written piece by piece when the socket has room, and queued as one copy when not', () => {
     const s = new FakeSink(100);
     const q = new OutboundQueue(s, limits);

@@ -19,7 +19,7 @@ import { TrustStore } from '../uzp/artefacts/trust.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
-import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE, RN_PREAUTH_BURST, RN_PREAUTH_RATE_PER_S } from '../uzp/link/constants.js';
+import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_LINKS_PER_CID, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE, RN_PREAUTH_BURST, RN_PREAUTH_RATE_PER_S } from '../uzp/link/constants.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
@@ -72,6 +72,7 @@ export const command = defineCommand({
     'rn-set': { type: 'string', placeholder: 'FILE', describe: 'RN Set Statement, offered to attaching endpoints; reloaded on SIGHUP or change; warns when this RN is not listed in it' },
     revocations: { type: 'string', placeholder: 'FILE', describe: 'revocation list, offered to attaching endpoints; reloaded on SIGHUP or change' },
     'max-links': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_LINKS, describe: 'maximum attached EP links' },
+    'max-links-per-cid': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_LINKS_PER_CID, describe: 'maximum links one identity may hold attached (beyond: REFUSED 2)' },
     'max-preauth': { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: RN_MAX_PREAUTH, describe: 'connections that have not authenticated yet, all sources together (a quarter is kept for sources an endpoint attached from recently)' },
     'max-preauth-per-source': {
       type: 'int',
@@ -101,7 +102,7 @@ export const command = defineCommand({
   json: 'stdout is always JSON: exactly one line, {"event":"listening","address":"HOST:PORT"}, once ready (logs are JSON lines on stderr); accepted so every command takes it',
   async run({ flags }, io) {
     const listen = listenAddress(flags.listen);
-    const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'max-preauth': maxPreauth, 'max-preauth-per-source': maxPreauthPerSource, 'drain-ms': drainMs, 'require-attestation': requireAttestation, 'log-level': level } = flags;
+    const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'max-links-per-cid': maxLinksPerCid, 'max-preauth': maxPreauth, 'max-preauth-per-source': maxPreauthPerSource, 'drain-ms': drainMs, 'require-attestation': requireAttestation, 'log-level': level } = flags;
 
     const provider = nodeProvider;
     const anchor = loadTrustAnchor(provider, trustFile);
@@ -126,7 +127,7 @@ export const command = defineCommand({
     const fabric = fabricOptions(flags, rnSetFile, anchor.rootCid);
     const artefacts = new RnArtefacts({ trust, log });
     const rates = { preauthRatePerS: flags['preauth-rate'], preauthBurst: flags['preauth-burst'], helloRatePerS: flags['hello-rate'], helloBurst: flags['hello-burst'] };
-    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts, ...rates });
+    const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxLinksPerCid, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts, ...rates });
     const address = await rn.listen(listen.host, listen.port);
     if (fabric !== undefined) {
       // Not awaited: the RN serves its own endpoints while NATS is unreachable (the client retries for

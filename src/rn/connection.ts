@@ -37,6 +37,8 @@ export interface ConnectionContext extends AttachmentContext {
   readonly log: RnLog;
   readonly clock: Clock;
   readonly maxFramePreauth: number;
+  /** Links one CID may hold attached (RN_MAX_LINKS_PER_CID). */
+  readonly maxLinksPerCid: number;
   readonly maxLinks: number;
   readonly queue: QueueLimits;
   /** Gateway links are offered stitches only after a valid ATTEST (src/rn/attestation.ts). */
@@ -238,6 +240,11 @@ export class RnConnection implements Peer, PreauthHolder {
   private attachAs({ result, frame, oneRtt }: Extract<AttachStep, { step: 'attached' }>): void {
     if (this.ctx.stats.links >= this.ctx.maxLinks) {
       this.ctx.stats.refused.link_cap++;
+      return this.refuse(RefusedCode.OVERLOADED);
+    }
+    if (this.ctx.switchboard.linksOf(result.pcert.subject!) >= this.ctx.maxLinksPerCid) {
+      this.ctx.stats.refused.cid_link_cap++;
+      this.ctx.log.info({ event: 'cid_link_cap', cid: toHex(result.pcert.subject!), source: this.source }, 'attachment refused: this identity already holds its share of links here');
       return this.refuse(RefusedCode.OVERLOADED);
     }
     this.channel = result.channel;

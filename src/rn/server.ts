@@ -27,6 +27,7 @@ import {
   RN_KNOWN_SOURCE_FACTOR_MAX,
   RN_KNOWN_SOURCE_TTL_MS,
   RN_MAX_LINKS,
+  RN_MAX_LINKS_PER_CID,
   RN_MAX_PREAUTH,
   RN_MAX_PREAUTH_PER_SOURCE,
   RN_PREAUTH_BURST,
@@ -65,6 +66,8 @@ export interface RendezvousNodeOptions {
   readonly log?: RnLog;
   readonly clock?: Clock;
   readonly maxLinks?: number;
+  /** Links one identity may hold attached at once (default RN_MAX_LINKS_PER_CID). */
+  readonly maxLinksPerCid?: number;
   readonly maxPreauth?: number;
   /** Concurrent pre-auth connections of one source (admission.ts; a known source: times its factor). */
   readonly maxPreauthPerSource?: number;
@@ -151,6 +154,7 @@ export class RendezvousNode {
       maxFramePreauth: opts.maxFramePreauth ?? DEFAULT_MAX_FRAME_PREAUTH,
       keepaliveMs: opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
       maxLinks: opts.maxLinks ?? RN_MAX_LINKS,
+      maxLinksPerCid: opts.maxLinksPerCid ?? RN_MAX_LINKS_PER_CID,
       queue: {
         controlMax: opts.controlQueueMax ?? RN_CONTROL_QUEUE_MAX,
         dataMaxFrames: opts.dataQueueMaxFrames ?? RN_DATA_QUEUE_MAX_FRAMES,

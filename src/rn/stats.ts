@@ -13,11 +13,12 @@ type DropReason =
  * Attachments refused. At accept (socket cut, no byte sent; src/rn/admission.ts): `preauth_budget`
  * (the source's accept budget is spent), `preauth_source_cap` (the source holds its share of
  * pre-auth slots), `preauth_cap` (the table is full and the newcomer may evict no one). After HELLO
- * (REFUSED 2): `rate_limited` (HELLO bucket), `link_cap`. After AUTH: `attach_failed` (REFUSED 1).
+ * (REFUSED 2): `rate_limited` (HELLO bucket), `link_cap`; after AUTH, `cid_link_cap` (REFUSED 2: the
+ * identity already holds RN_MAX_LINKS_PER_CID links here). After AUTH: `attach_failed` (REFUSED 1).
  * A 1-RTT HELLO outside the window, too early after a start or with the strike register full:
  * `full_attach` (REFUSED 3, the EP attaches the full way).
  */
-type RefuseReason = 'rate_limited' | 'preauth_budget' | 'preauth_source_cap' | 'preauth_cap' | 'link_cap' | 'attach_failed' | 'full_attach' | 'protocol';
+type RefuseReason = 'rate_limited' | 'preauth_budget' | 'preauth_source_cap' | 'preauth_cap' | 'link_cap' | 'cid_link_cap' | 'attach_failed' | 'full_attach' | 'protocol';
 
 export class RnStats {
   links = 0;
@@ -26,7 +27,7 @@ export class RnStats {
   framesRelayed = 0;
   bytesRelayed = 0;
   readonly dropped: Record<DropReason, number> = { foreign_stitch: 0, malformed_relay: 0, queue_overflow: 0 };
-  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_budget: 0, preauth_source_cap: 0, preauth_cap: 0, link_cap: 0, attach_failed: 0, full_attach: 0, protocol: 0 };
+  readonly refused: Record<RefuseReason, number> = { rate_limited: 0, preauth_budget: 0, preauth_source_cap: 0, preauth_cap: 0, link_cap: 0, cid_link_cap: 0, attach_failed: 0, full_attach: 0, protocol: 0 };
   /** Attachments that took the 1-RTT way (HELLO version 2); the rest of `links` attached in full. */
   attachedOneRtt = 0;
   joins = 0;

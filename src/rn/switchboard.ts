@@ -94,6 +94,11 @@ export class Switchboard {
     this.byPeer.set(peer, new Set());
   }
 
+  /** How many links `cid` holds attached here. */
+  linksOf(cid: Uint8Array): number {
+    return this.byCid.get(toHex(cid))?.size ?? 0;
+  }
+
   /** Link gone: every stitch it was part of ends, and the other side hears UNSTITCH(peer gone). */
   detach(peer: Peer): void {
     const k = toHex(peer.cid);

@@ -10,7 +10,7 @@ import { TestDomain } from '../helpers/domain.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { until } from '../uzp/link/wait.js';
 import { attachFrom, destroyAll, silentFrom, type AttachOutcome } from './attach-from.js';
-import { startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
+import { attachTo, startInProcessRn, type InProcessRn } from '../helpers/inprocess-rn.js';
 
 type Env = InProcessRn;
 
@@ -108,5 +108,22 @@ describe('RN admission: the HELLO bucket and many gateways behind one address (N
     for (let i = 0; i < 2; i++) stranger.push(await from('127.0.0.6', member()));
     expect(stranger.map(attachedOk)).toEqual([true, false]);
     expect(env.rn.stats.refused.rate_limited).toBe(4);
+  });
+});
+
+describe('RN admission: one identity cannot take every link', () => {
+  it('a CID past maxLinksPerCid is refused (REFUSED 2, cid_link_cap); another identity still attaches, and a freed place is taken again', async () => {
+    const env = await startRn({ maxLinks: 20, maxLinksPerCid: 4 });
+    const hostile = env.d.member('operator');
+    const links = await Promise.all(Array.from({ length: 4 }, () => attachTo(env, hostile, cleanups)));
+    // Before: one identity could hold all maxLinks (10,000 by default) and every other EP got REFUSED 2.
+    await expect(attachTo(env, hostile, cleanups)).rejects.toMatchObject({ message: expect.stringMatching(/refused the attachment \(code 2\)/) });
+    expect(env.rn.stats.refused.cid_link_cap).toBe(1);
+    const honest = await attachTo(env, env.d.member('gateway'), cleanups);
+    expect(honest.attached).toBe(true);
+    links[0]!.close();
+    await until(() => env.rn.stats.links === 4, 'the closed link detached');
+    const again = await attachTo(env, hostile, cleanups);
+    expect(again.attached).toBe(true);
   });
 });

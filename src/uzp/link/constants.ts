@@ -191,6 +191,12 @@ export const RN_RATE_TABLE_MAX = 10_000;
 /** Concurrent unauthenticated connections (DERP added an accept cap after connection floods). */
 export const RN_MAX_PREAUTH = 256;
 export const RN_MAX_LINKS = 10_000;
+/**
+ * Links one identity (CID) may hold attached at one RN. An EP's link pool holds one per RN; each
+ * `uzpgw connect` process of an operator holds its own. Without a cap one identity (an operator
+ * key that turned hostile) could take all RN_MAX_LINKS and lock every other EP out.
+ */
+export const RN_MAX_LINKS_PER_CID = 32;
 /** Stitches one link may take part in; beyond, JOIN_REFUSED(overloaded). */
 export const RN_MAX_STITCHES_PER_LINK = 1024;
 /**

@@ -3,8 +3,8 @@
 // is a relay and policy point, never a truth source (§11): it checks the Grant it is shown (§9:
 // freshness, scope, nonce state) and forwards opaque E2E bytes it never parses or decrypts.
 
-import { fromHex, toHex } from '../uzp/bytes.js';
-import { ControlKind, FRAME_HEADER_LENGTH, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
+import { equal, fromHex, toHex } from '../uzp/bytes.js';
+import { ControlKind, FRAME_HEADER_LENGTH, FrameType, JoinRefusedCode, RN_MAX_STITCHES_PER_INITIATOR, RN_MAX_STITCHES_PER_LINK, UnstitchCode } from '../uzp/link/constants.js';
 import { frameBytes, frameU32, type Frame } from '../uzp/link/frame.js';
 import type { ControlMessage } from '../uzp/link/control.js';
 import type { FabricHooks, RemoteJoin, RemoteSide } from './fabric/hooks.js';
@@ -51,6 +51,8 @@ interface SwitchboardOptions {
   readonly log: RnLog;
   /** Stitches one link may take part in before JOINs are refused as overloaded. */
   readonly maxStitchesPerLink?: number;
+  /** Stitches one initiator may hold to one target link (default RN_MAX_STITCHES_PER_INITIATOR). */
+  readonly maxStitchesPerInitiator?: number;
   /** Offers the RN's artefacts to links that ask (ARTEFACT, empty) and forgets them on detach (src/rn/artefacts.ts). */
   readonly artefacts?: { attached(peer: Peer): void; detached(peer: Peer): void };
 }
@@ -92,6 +94,16 @@ export class Switchboard {
     if (set === undefined) this.byCid.set(k, (set = new Set()));
     set.add(peer);
     this.byPeer.set(peer, new Set());
+  }
+
+  /** Stitches of `target`'s link whose initiator is `cid` (any of its links). */
+  private stitchesFrom(cid: Uint8Array, target: Peer): number {
+    let n = 0;
+    for (const id of this.byPeer.get(target) ?? []) {
+      const rec = this.stitches.get(id);
+      if (rec !== undefined && rec.initiator !== target && equal(rec.initiator.cid, cid)) n++;
+    }
+    return n;
   }
 
   /** How many links `cid` holds attached here. */
@@ -168,6 +180,12 @@ export class Switchboard {
     if ((this.byPeer.get(peer)?.size ?? 0) >= max || (target !== undefined && (this.byPeer.get(target)?.size ?? 0) >= max)) {
       return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap' });
     }
+    // One initiator takes at most an eighth of a target link's stitches: the cap above is shared by
+    // everyone reaching that target, and one operator holding a valid Grant could otherwise fill it
+    // with real sessions and lock every other operator out of that gateway at this RN.
+    if (target !== undefined && this.stitchesFrom(peer.cid, target) >= (this.opts.maxStitchesPerInitiator ?? RN_MAX_STITCHES_PER_INITIATOR)) {
+      return refuse(JoinRefusedCode.OVERLOADED, { reason: 'stitch cap for this initiator', target: toHex(m.target) });
+    }
     const verdict = checkJoinGrant(this.opts.trust, m, peer.cid);
     if ('refuse' in verdict) return refuse(verdict.refuse, verdict.why);
     if (verdict.earlyDropped) {
@@ -236,7 +254,7 @@ export class Switchboard {
       this.opts.stats.joinsRefused++;
       return { code: this.awaitsAttestation(j.target, undefined) ? JoinRefusedCode.NOT_ATTESTED : JoinRefusedCode.PEER_NOT_ATTACHED };
     }
-    if ((this.byPeer.get(target)?.size ?? 0) >= (this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK)) {
+    if ((this.byPeer.get(target)?.size ?? 0) >= (this.opts.maxStitchesPerLink ?? RN_MAX_STITCHES_PER_LINK) || this.stitchesFrom(j.initiator, target) >= (this.opts.maxStitchesPerInitiator ?? RN_MAX_STITCHES_PER_INITIATOR)) {
       this.opts.stats.joinsRefused++;
       return { code: JoinRefusedCode.OVERLOADED };
     }

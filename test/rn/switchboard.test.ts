@@ -48,7 +48,7 @@ function setup() {
   const trust = d.trust();
   const stats = new RnStats();
   const log = recordingLog();
-  const sb = new Switchboard({ trust, stats, log, maxStitchesPerLink: 3 });
+  const sb = new Switchboard({ trust, stats, log, maxStitchesPerLink: 3, maxStitchesPerInitiator: 3 });
   const op = d.member('operator');
   const gw = d.member('gateway');
   const a = new FakePeer(op.id.cid);
@@ -206,6 +206,24 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     for (let i = 0; i < 3; i++) sb.join(a, { kind: ControlKind.JOIN, joinId: i, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
     sb.join(a, { kind: ControlKind.JOIN, joinId: 99, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
     expect(a.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 99, code: JoinRefusedCode.OVERLOADED });
+  });
+
+  it("caps one initiator's stitches to a target link (a share of the link's cap): another initiator still gets in", () => {
+    const d = new TestDomain();
+    const stats = new RnStats();
+    const sb = new Switchboard({ trust: d.trust(), stats, log: recordingLog(), maxStitchesPerLink: 8, maxStitchesPerInitiator: 2 });
+    const [op, other, gw] = [d.member('operator'), d.member('operator'), d.member('gateway')];
+    const [a1, a2, o, b] = [new FakePeer(op.id.cid), new FakePeer(op.id.cid), new FakePeer(other.id.cid), new FakePeer(gw.id.cid)];
+    for (const p of [a1, a2, o, b]) sb.attach(p);
+    sb.setAccepting(b);
+    const join = (p: FakePeer, m: typeof op, joinId: number) => sb.join(p, { kind: ControlKind.JOIN, joinId, target: gw.id.cid, grant: d.grant(m.id.cid, gw.id.cid), ch1 });
+    join(a1, op, 1);
+    join(a2, op, 2); // the same identity over another link counts too
+    join(a1, op, 3);
+    // Before: one operator with a valid Grant could take all of the gateway link's stitches.
+    expect(a1.last()).toEqual({ kind: ControlKind.JOIN_REFUSED, joinId: 3, code: JoinRefusedCode.OVERLOADED });
+    join(o, other, 4);
+    expect(o.last()).toMatchObject({ kind: ControlKind.JOINED, joinId: 4 });
   });
 
   it('accepts a JOIN whose Grant nonce is older than one already seen: 1-RTT, bounded by the Grant window (draft §9)', () => {

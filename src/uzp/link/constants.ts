@@ -199,6 +199,8 @@ export const RN_MAX_LINKS = 10_000;
 export const RN_MAX_LINKS_PER_CID = 32;
 /** Stitches one link may take part in; beyond, JOIN_REFUSED(overloaded). */
 export const RN_MAX_STITCHES_PER_LINK = 1024;
+/** Stitches one initiator (CID, all its links) may hold to one target link: an eighth of the target's. */
+export const RN_MAX_STITCHES_PER_INITIATOR = 128;
 /**
  * EP side: control frames written behind a full socket (no 'drain' since) before the link is closed.
  * Data writers stop at a full socket; a control frame answers the RN (PONG, UNSTITCH, REJECT_OFFER)

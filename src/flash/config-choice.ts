@@ -10,7 +10,8 @@ import { checkConfigText, ConfigError, formatIssue, loadBoard } from '../config/
 import type { Board, GatewayConfig } from '../config/types.js';
 import { MAX_CONFIG_FILE } from '../config/load.js';
 import { defaultConfigText } from './default-config.js';
-import { CONFIG_FILE, inTarget, STATE_DIR } from './layout.js';
+import { CONFIG_FILE, STATE_DIR } from './layout.js';
+import { inTarget } from './target-path.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 export type ConfigSource = 'given' | 'kept' | 'default';

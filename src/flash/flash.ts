@@ -13,7 +13,8 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { planBundle, type BundlePlan, type PartSize } from './bundle-plan.js';
 import { chooseConfig, type ConfigSource } from './config-choice.js';
 import { devicePlan } from './device-allow.js';
-import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE, SYSUSERS_FILE, TMPFILES_FILE, UNIT_FILE, WANTS_LINK } from './layout.js';
+import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, MANIFEST_FILE, SYSUSERS_FILE, TMPFILES_FILE, UNIT_FILE, WANTS_LINK } from './layout.js';
+import { inTarget } from './target-path.js';
 import { writeManifest } from './manifest-step.js';
 import { formatBytes, Progress } from './progress.js';
 import { signerKey } from './signer-key.js';
@@ -202,7 +203,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   if (o.dryRun) {
     progress.next('dry run: nothing written');
     const files: OutputFile[] = small.map((f) => ({ path: inTarget(target, f.devicePath), what: f.what, bytes: Buffer.byteLength(f.data), status: plannedWrite(inTarget(target, f.devicePath), f.data, 0o644) }));
-    files.push({ path: inTarget(target, WANTS_LINK), what: `enable link -> ${UNIT_FILE}`, status: plannedSymlink(inTarget(target, WANTS_LINK), UNIT_FILE) });
+    files.push({ path: inTarget(target, WANTS_LINK, { final: 'keep' }), what: `enable link -> ${UNIT_FILE}`, status: plannedSymlink(inTarget(target, WANTS_LINK, { final: 'keep' }), UNIT_FILE) });
     // The manifest's content depends on the installed bundle, so a dry run can only say whether it exists.
     files.push({ path: inTarget(target, MANIFEST_FILE), what: 'signed reference manifest (computed after install)', status: existsSync(inTarget(target, MANIFEST_FILE)) ? 'updated' : 'created' });
     const bundleFiles = plan.files.map((f) => ({ path: join(bundleDir, f.rel), bytes: f.size }));
@@ -247,7 +248,7 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
   }
   // Where the domain admin's trust anchor and RN Set Statement go (docs/FLASH.md).
   ensureDirs(inTarget(target, `${CONFIG_DIR}/trust`));
-  files.push({ path: inTarget(target, WANTS_LINK), what: `enable link -> ${UNIT_FILE}`, status: ensureSymlink(inTarget(target, WANTS_LINK), UNIT_FILE) });
+  files.push({ path: inTarget(target, WANTS_LINK, { final: 'keep' }), what: `enable link -> ${UNIT_FILE}`, status: ensureSymlink(inTarget(target, WANTS_LINK, { final: 'keep' }), UNIT_FILE) });
   if (files.some((f) => (f.path.endsWith(SYSUSERS_FILE) || f.path.endsWith(TMPFILES_FILE)) && f.status !== 'unchanged')) {
     // systemd-sysusers.service runs at boot only when /usr is newer than /etc/.updated
     // (ConditionNeedsUpdate=/etc): touching /usr is the documented way to ask for that after an offline change.

@@ -1,7 +1,5 @@
 // Where `uzpgw flash` puts things on the device. Every path here is the path *on the device*;
-// inTarget() maps it under the mounted root filesystem being flashed.
-
-import { join } from 'node:path';
+// target-path.ts inTarget() maps it under the mounted root filesystem being flashed.
 
 /** The installed bundle (dist, boards, package files, production node_modules). */
 export const INSTALL_DIR = '/opt/uzp-gateway';
@@ -24,8 +22,3 @@ export const RUNTIME_NODE = `${INSTALL_DIR}/runtime/bin/node`;
 export const CLI_ENTRY = `${INSTALL_DIR}/dist/cli/main.js`;
 /** Name of the enrollment request first-boot writes next to the identity key. */
 export const ENROLL_REQUEST_NAME = 'enroll-request.json';
-
-/** A device path under the root filesystem mounted at `target`. */
-export function inTarget(target: string, devicePath: string): string {
-  return join(target, devicePath);
-}

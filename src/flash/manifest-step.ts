@@ -4,9 +4,8 @@
 // gateway appraises clean. Re-flashing the same thing keeps the existing file (same bytes), since
 // a new signature would differ only by its timestamp.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openManifest, signManifest, type SignedManifest } from '../attest/manifest.js';
+import { openManifest, readManifestFile, signManifest, type SignedManifest } from '../attest/manifest.js';
 import { fileSha256, slotClaimsOf } from '../attest/measure.js';
 import { referenceFor } from '../attest/reference.js';
 import type { ReferenceManifest } from '../attest/types.js';
@@ -18,7 +17,8 @@ import { equal } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import type { Identity } from '../uzp/identity/identity.js';
 import { validateConfigText } from './config-choice.js';
-import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, inTarget, MANIFEST_FILE, RUNTIME_NODE } from './layout.js';
+import { CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, MANIFEST_FILE, RUNTIME_NODE } from './layout.js';
+import { inTarget } from './target-path.js';
 import { writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { CommonCode } from '../lib/errors.js';
 
@@ -52,7 +52,9 @@ function sameValue(a: unknown, b: unknown): boolean {
 /** The installed manifest when it still says exactly `m`, is signed by `signer` and has not expired. */
 function reusable(p: CryptoProvider, file: string, m: ReferenceManifest, signer: Identity): SignedManifest | undefined {
   try {
-    const old = openManifest(p, new Uint8Array(readFileSync(file)), { trusted: [signer.cid], now: Math.floor(Date.now() / 1000) });
+    // Capped and non-blocking (readManifestFile): a FIFO there hung flash at this step for good, and
+    // /dev/zero ended it with std::bad_alloc, after the bundle, unit and config were written.
+    const old = readManifestFile(p, file, { trusted: [signer.cid], now: Math.floor(Date.now() / 1000) });
     return sameValue(old.manifest, m) ? old : undefined;
   } catch {
     return undefined; // absent, unreadable, another signer or stale: write a new one

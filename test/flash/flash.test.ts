@@ -3,7 +3,7 @@
 // config rules (kept when edited, replaced by --config). The ~18 MB copy happens once, in beforeAll.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,6 +289,40 @@ describe('uzpgw flash --board rpi-4b --target DIR', () => {
     expect(human.out).toMatch(/unchanged\s+\S*opt\/uzp-gateway/);
     expect(snapshot(root)).toEqual(after);
   });
+
+  it('a target whose directories are absolute symlinks out of it: everything lands inside the target, nothing on the host', async () => {
+    // A card back from the field (flash runs as root): its etc/systemd, etc/uzp-gateway and opt point
+    // at the flashing host's directories by absolute path. Before, the kernel followed them there:
+    // the unit installed and enabled on the host, the bundle written and an old one deleted there.
+    const target = mkdtempSync(join(scratch, 'tampered-'));
+    const host = mkdtempSync(join(scratch, 'host-'));
+    for (const d of ['systemd', 'uzp-gateway', 'opt', 'opt/.uzp-gateway.old-abc123']) mkdirSync(join(host, d), { recursive: true });
+    mkdirSync(join(target, 'etc'), { recursive: true });
+    symlinkSync(join(host, 'systemd'), join(target, 'etc/systemd'));
+    symlinkSync(join(host, 'uzp-gateway'), join(target, 'etc/uzp-gateway'));
+    symlinkSync(join(host, 'opt'), join(target, 'opt'));
+    const hostBefore = snapshot(host);
+    const r = await runCli(['flash', '--board', 'rpi-4b', '--target', target, '--node', process.execPath, '--json'], { XDG_CONFIG_HOME: xdg });
+    expect(r.code, r.err).toBe(0);
+    expect(snapshot(host)).toEqual(hostBefore);
+    // Where the device will find them: the links resolved inside the card.
+    const inside = (p: string): string => join(target, host, p);
+    expect(existsSync(inside('systemd/system/uzp-gateway.service'))).toBe(true);
+    expect(readlinkSync(inside('systemd/system/multi-user.target.wants/uzp-gateway.service'))).toBe('/etc/systemd/system/uzp-gateway.service');
+    expect(existsSync(inside('uzp-gateway/gateway.json'))).toBe(true);
+    expect(existsSync(inside('opt/uzp-gateway/dist/cli/main.js'))).toBe(true);
+  }, 120_000);
+
+  it('a FIFO where the manifest goes does not hang flash: it is replaced by the new manifest', async () => {
+    const target = mkdtempSync(join(scratch, 'fifo-'));
+    mkdirSync(join(target, 'etc/uzp-gateway'), { recursive: true });
+    const fifo = join(target, 'etc/uzp-gateway/reference-manifest.cbor');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Before: flash read it to see whether it could be kept, and waited for a writer for good.
+    const r = await runCli(['flash', '--board', 'rpi-4b', '--target', target, '--node', process.execPath, '--json'], { XDG_CONFIG_HOME: xdg });
+    expect(r.code, r.err).toBe(0);
+    expect(lstatSync(fifo).isFile()).toBe(true);
+  }, 120_000);
 
   it('refuses a bad --board, a missing --target and a config for another board, writing nothing', async () => {
     const empty = mkdtempSync(join(scratch, 'refuse-'));

@@ -87,7 +87,9 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
   const audit: AuditConfig = { ...(auditFile !== undefined ? { file: auditFile } : {}), level: au?.opt('level', (x) => x.choice(AUDIT_LEVELS)) ?? 'info' };
 
   const att = o.opt('attestation', (x) => x.obj(['tpm', 'tcti', 'debug'], 'an object {"tpm"?: "auto"|"off"|"required", "tcti"?: TCTI, "debug"?: bool}'));
-  const tcti = att?.opt('tcti', (x) => x.text({ max: 256, pattern: /^(device|swtpm|mssim|tabrmd):[\x21-\x7e]*$/, what: 'a TCTI such as device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321' }));
+  // A device TCTI names a TPM node (its path goes into the unit's DeviceAllow=, which must not open
+  // any other device to the service: /dev/sda, /dev/mem); the others talk over sockets.
+  const tcti = att?.opt('tcti', (x) => x.text({ max: 256, pattern: /^(device:\/dev\/tpm(rm)?[0-9]{1,3}|(swtpm|mssim|tabrmd):[\x21-\x7e]*)$/, what: 'a TCTI such as device:/dev/tpmrm0 (a TPM device node: /dev/tpmN or /dev/tpmrmN) or swtpm:host=127.0.0.1,port=2321' }));
   const attestation: AttestationConfig = {
     tpm: att?.opt('tpm', (x) => x.choice(TPM_MODES)) ?? 'auto',
     ...(tcti !== undefined ? { tcti } : {}),

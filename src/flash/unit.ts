@@ -2,7 +2,7 @@
 // whoever audits the image can check the sandbox against what the gateway actually needs:
 // outbound TCP to its RN, the board's serial devices, the TPM, and one writable directory.
 
-import { CLI_ENTRY, CONFIG_FILE, SERVICE_USER, STATE_DIR } from './layout.js';
+import { CLI_ENTRY, CONFIG_DIR, CONFIG_FILE, INSTALL_DIR, SERVICE_USER, STATE_DIR } from './layout.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import type { DevicePlan } from './device-allow.js';
 
@@ -141,6 +141,11 @@ export function renderUnit(i: UnitInput): string {
   if (i.auditDir !== undefined && /[\s%"'\\\0-\x1f\x7f]/.test(i.auditDir)) {
     throw new LocalError(CommonCode.CONFIG_INVALID, `audit.file: its directory ${JSON.stringify(i.auditDir)} cannot go into the systemd unit (whitespace, %, quotes, backslashes and control characters are refused); choose a plain path`);
   }
+  // ReadWritePaths= opens the whole directory: / would undo ProtectSystem=strict, and the config's,
+  // the bundle's or a system directory would let the service change what it is measured by.
+  if (i.auditDir !== undefined && !ownAuditDir(i.auditDir)) {
+    throw new LocalError(CommonCode.CONFIG_INVALID, `audit.file: its directory ${JSON.stringify(i.auditDir)} would be made writable for the service (ReadWritePaths=), and it is, or holds, or lies in ${PROTECTED_DIRS.join(', ')}; give the audit log a directory of its own, such as /var/log/uzp-gateway`);
+  }
   if (i.auditDir !== undefined) u.set('The config writes its audit log here ("-": do not fail the start if it is missing; the gateway reports it).', `ReadWritePaths=-${i.auditDir}`);
   u.set('No access to /home, /root and /run/user: nothing there is the gateway\'s business.', 'ProtectHome=yes');
   u.set('A private /tmp, emptied when the service stops.', 'PrivateTmp=yes');
@@ -176,4 +181,13 @@ export function renderUnit(i: UnitInput): string {
   u.section('Install');
   u.set('`systemctl enable` (and flash) link it into the normal boot.', 'WantedBy=multi-user.target');
   return u.toString();
+}
+
+/** What the service must never be able to write, whatever the config says (ProtectSystem=strict keeps the rest read-only). */
+const PROTECTED_DIRS = ['/etc', '/usr', '/boot', '/bin', '/sbin', '/lib', INSTALL_DIR, CONFIG_DIR] as const;
+
+/** A directory that is neither a protected one, nor inside one, nor holds one (/ holds them all). */
+function ownAuditDir(dir: string): boolean {
+  const d = dir.replace(/\/+$/, '') || '/';
+  return !PROTECTED_DIRS.some((p) => d === p || d.startsWith(p + '/') || p.startsWith(d === '/' ? '/' : d + '/'));
 }

@@ -73,15 +73,36 @@ describe('default config and unit per board', () => {
     expect(audit).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
   });
 
-  it("a device TCTI with '%' reaches DeviceAllow= as a literal '%' (%%), not a specifier systemd expands", () => {
-    const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
+  it("a DeviceAllow= path with '%' is written as a literal '%' (%%), not a specifier systemd expands", () => {
+    const base = validateConfigText(defaultConfigText(loadBoard('rpi-4b')), CONFIG_FILE, BOARDS_DIR).config;
+    const plan = devicePlan(loadBoard('rpi-4b'), base);
     // Before: "DeviceAllow=/dev/tpm%h rw", which systemd reads as /dev/tpm<home directory>.
-    const { unit, file } = unitFor('rpi-4b', JSON.stringify({ ...base, attestation: { tpm: 'required', tcti: 'device:/dev/tpm%h%%0' } }));
-    expect(unit.match(/^DeviceAllow=\/dev\/tpm.*$/gm)).toEqual(['DeviceAllow=/dev/tpm%%h%%%%0 rw']);
+    const unit = renderUnit({ node: process.execPath, board: 'rpi-4b', swversion: '0.1.0', devices: { ...plan, rules: [...plan.rules, { spec: '/dev/odd%h%%0', why: 'a path with %' }] } });
+    expect(unit.match(/^DeviceAllow=\/dev\/odd.*$/gm)).toEqual(['DeviceAllow=/dev/odd%%h%%%%0 rw']);
+    const file = join(mkdtempSync(join(tmpdir(), 'uzp-unit-pct-')), 'uzp-gateway.service');
+    writeFileSync(file, unit);
     const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 20_000 });
     if (r.error !== undefined) throw new Error(`systemd-analyze is not installed (${r.error.message}); install systemd to verify the generated unit`);
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/specifier|ignoring|invalid/i);
+  });
+
+  it('the config cannot widen the sandbox: a device TCTI names a TPM node, the audit directory is one of its own', () => {
+    const base = JSON.parse(defaultConfigText(loadBoard('rpi-4b'))) as Record<string, unknown>;
+    // Before: DeviceAllow=/dev/sda rw, DeviceAllow="/dev/tpmrm0 rw (which systemd drops), /dev/mem\ ...
+    for (const tcti of ['device:/dev/sda', 'device:"/dev/tpmrm0', 'device:/dev/mem\\', 'device:/dev/tpm%h']) {
+      expect(() => validateConfigText(JSON.stringify({ ...base, attestation: { tpm: 'required', tcti } }), CONFIG_FILE, BOARDS_DIR), tcti).toThrow(/a TPM device node/);
+    }
+    for (const tcti of ['device:/dev/tpm0', 'device:/dev/tpmrm1', 'swtpm:host=127.0.0.1,port=2321']) {
+      expect(() => validateConfigText(JSON.stringify({ ...base, attestation: { tpm: 'required', tcti } }), CONFIG_FILE, BOARDS_DIR), tcti).not.toThrow();
+    }
+    const plan = devicePlan(loadBoard('rpi-4b'), validateConfigText(defaultConfigText(loadBoard('rpi-4b')), CONFIG_FILE, BOARDS_DIR).config);
+    // Before: ReadWritePaths=-/ (ProtectSystem=strict undone), -/etc/uzp-gateway (the config and trust
+    // files the service must not change), -/opt/uzp-gateway (its own code).
+    for (const auditDir of ['/', '/etc', '/etc/uzp-gateway', '/opt', '/opt/uzp-gateway', '/opt/uzp-gateway/logs', '/usr/local/log']) {
+      expect(() => renderUnit({ node: process.execPath, board: 'rpi-4b', swversion: '0.1.0', devices: plan, auditDir }), auditDir).toThrow(/would be made writable for the service/);
+    }
+    expect(renderUnit({ node: process.execPath, board: 'rpi-4b', swversion: '0.1.0', devices: plan, auditDir: '/var/log/uzp-gateway' })).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
   });
 
   it('a path never adds a line to the unit: a config path with a newline is refused, a directory systemd would split or expand is not written', () => {

@@ -2,8 +2,13 @@
 // (same filesystem, so rename is atomic), then swap it in by rename. A crash leaves either the old
 // tree, or no tree plus a `.uzp-gateway.old-*` leftover that the next flash removes — never half
 // of each. Leftovers of an interrupted flash are cleaned up first.
+// A power cut as well: the staged files are on the disk before the renames (ext4 writes a renamed
+// file's data back up to ~30 s after the rename is journalled, so the new tree could otherwise come
+// back as empty files with the old one gone), and the renames are on the disk before the old tree
+// is removed. `--target /` on a Pi, which loses power often, is where this matters.
 
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fileError } from '../files/fsutil.js';
@@ -70,8 +75,9 @@ export function copyPlanned(files: readonly PlannedFile[], dest: string): void {
   chmodSync(dest, 0o755);
 }
 
-/** Moves `staging` to `finalDir`, replacing what is there; the previous tree is removed afterwards. */
+/** Moves `staging` to `finalDir`, replacing what is there; the previous tree is removed afterwards, once the swap is on the disk. */
 export function swapIn(staging: string, finalDir: string): 'installed' | 'replaced' {
+  syncTree(staging);
   const old = join(dirname(finalDir), `.${basename(finalDir)}.old-${randomBytes(6).toString('hex')}`);
   let replaced = true;
   try {
@@ -93,6 +99,34 @@ export function swapIn(staging: string, finalDir: string): 'installed' | 'replac
     }
     throw fileError(e, finalDir, 'move the new bundle into place');
   }
+  syncDirectory(dirname(finalDir));
   if (replaced) rmSync(old, { recursive: true, force: true });
   return replaced ? 'replaced' : 'installed';
+}
+
+/**
+ * Everything written under `dir` reaches the disk: syncfs(2) of its filesystem (`sync -f`, one
+ * call however many files; coreutils has no other way to reach it from Node), else a full sync.
+ */
+export function syncTree(dir: string): void {
+  const r = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  if (r.status === 0) return;
+  // No `sync` at all (not coreutils' world): the swap stays atomic against a crash, not a power cut.
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return;
+  const all = spawnSync('sync', [], { stdio: 'ignore' });
+  // The disk refused the data (EIO): the new tree is not safely there, so it is not swapped in.
+  if (all.status !== 0) throw fileError(r.error ?? all.error ?? new Error(`sync -f exited ${String(r.status)}, sync ${String(all.status)}`), dir, 'flush the staged bundle to disk');
+}
+
+/** The directory's entries (renames in it) reach the disk. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    throw fileError(e, dir, 'flush the directory to disk after the swap');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

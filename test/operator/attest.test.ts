@@ -7,6 +7,7 @@ import { decodeEvidence } from '../../src/attest/evidence.js';
 import { NonceStore } from '../../src/attest/nonces.js';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
+import { MAX_EVIDENCE_PENDING } from '../../src/gateway/hil/evidence-service.js';
 import { decodeHil, encodeHil } from '../../src/hil/messages.js';
 import { appraiseOnSession, pushedEvidence, requestEvidence } from '../../src/operator/attest.js';
 import { toHex } from '../../src/uzp/bytes.js';
@@ -62,6 +63,45 @@ describe('evidence over a session', () => {
     broker.pushEvidence(pair.gateway, nonce);
     const ev = decodeEvidence(p, await waiting);
     expect(ev.claims.eat_nonce).toEqual(nonce);
+  });
+
+  it(`one evidence request per session at a time, and at most ${MAX_EVIDENCE_PENDING} over all sessions; the rest refused at once`, async () => {
+    const waiting: (() => void)[] = [];
+    const reasons: string[] = [];
+    const audit = AuditLog.create(new Writable({ write: (c, _e, cb) => (reasons.push(String((JSON.parse(String(c)) as { reason?: string }).reason ?? '')), cb()) }));
+    const broker = new HilBroker({ devices: new Map(), audit, attest: () => new Promise<Uint8Array>((r) => waiting.push(() => r(Uint8Array.of(0xa0)))) });
+    const others = Array.from({ length: MAX_EVIDENCE_PENDING }, () => sessionPair({ purposes: [{ purpose: 'serial.read' }], slot: 'tty-2' }));
+    for (const q of [pair, ...others]) broker.serve(q.gateway, q.grant, q.d.clock);
+    // Audit lines are written after the turn's replies have left (audit.ts): wait for the one wanted.
+    const said = async (re: RegExp): Promise<boolean> => {
+      for (let i = 0; i < 200 && !reasons.some((r) => re.test(r)); i++) await new Promise((r) => setTimeout(r, 5));
+      return reasons.some((r) => re.test(r));
+    };
+    const settle = async (n: number): Promise<void> => {
+      for (let i = 0; i < 200 && waiting.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const first = requestEvidence(pair.operator, new Uint8Array(8).fill(1), 5_000);
+    await settle(1);
+    // Before: queued behind the first, and so on without end (each a bundle walk, a signature, a TPM quote).
+    expect((await errorOf(requestEvidence(pair.operator, new Uint8Array(8).fill(2), 5_000))).message).toMatch(/ATTEST_UNAVAILABLE/);
+    expect(await said(/still being answered/)).toBe(true);
+    const more = others.slice(0, MAX_EVIDENCE_PENDING - 1).map((q) => requestEvidence(q.operator, new Uint8Array(8).fill(3), 5_000));
+    await settle(MAX_EVIDENCE_PENDING);
+    expect((await errorOf(requestEvidence(others.at(-1)!.operator, new Uint8Array(8).fill(4), 5_000))).message).toMatch(/ATTEST_UNAVAILABLE/);
+    expect(await said(/evidence requests are being answered/)).toBe(true);
+    expect(waiting).toHaveLength(MAX_EVIDENCE_PENDING);
+    for (const w of waiting.splice(0)) w();
+    expect(await first).toEqual(Uint8Array.of(0xa0));
+    expect(await Promise.all(more)).toHaveLength(MAX_EVIDENCE_PENDING - 1);
+    // Answered: the session may ask again.
+    const again = requestEvidence(pair.operator, new Uint8Array(8).fill(5), 5_000);
+    await settle(1);
+    waiting.splice(0).forEach((w) => w());
+    expect(await again).toEqual(Uint8Array.of(0xa0));
+    for (const q of others) {
+      q.operator.close();
+      q.gateway.close();
+    }
   });
 
   it('a gateway without an attester refuses with ATTEST_UNAVAILABLE; junk nonces are refused as bad messages', async () => {

@@ -20,7 +20,19 @@ interface EvidenceServiceOptions extends Refusals {
   readonly attest?: EvidenceSource;
 }
 
+/**
+ * Evidence requests being produced at once, over all sessions. Each walks and hashes the bundle
+ * (thousands of files), signs, and with a TPM runs tpm2-tools (seconds on a Pi), one at a time
+ * (Attester): without a bound, a Grant holder opening channels and sending `attest` in a loop queued
+ * work without end, and Modbus polling and the RN link's own evidence waited behind it.
+ */
+export const MAX_EVIDENCE_PENDING = 4;
+
 export class EvidenceService {
+  private pending = 0;
+  /** Sessions with a request being produced: one at a time each. */
+  private readonly asking = new WeakSet<Session>();
+
   constructor(private readonly o: EvidenceServiceOptions) {}
 
   /** An `attest` message opened this channel: the evidence is the channel's only answer, then it closes. */
@@ -46,7 +58,13 @@ export class EvidenceService {
     const send = senderOf(ch);
     if (this.o.attest === undefined) {
       refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', 'this gateway has no attester');
+    } else if (this.asking.has(session)) {
+      refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', 'an evidence request of this session is still being answered: ask again once it is');
+    } else if (this.pending >= MAX_EVIDENCE_PENDING) {
+      refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', `${MAX_EVIDENCE_PENDING} evidence requests are being answered: ask again shortly`);
     } else {
+      this.pending++;
+      this.asking.add(session);
       try {
         const e = await this.o.attest(nonce, sessionBinding(session, nonce));
         this.o.audit.record(ctx, { action, decision: 'allowed' });
@@ -54,6 +72,9 @@ export class EvidenceService {
         await ch.send(encodeHil({ t: 'evidence', e })).catch(() => undefined);
       } catch (err) {
         refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', isCodedError(err) ? err.message : String(err));
+      } finally {
+        this.pending--;
+        this.asking.delete(session);
       }
     }
     ch.close().catch(() => undefined);

@@ -19,7 +19,7 @@
 // The verifier recomputes the root from the groups and, when the root differs from the reference,
 // names the groups that differ, appeared or disappeared.
 
-import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import { constants, lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OneAtATime } from '../lib/one-at-a-time.js';
@@ -30,8 +30,11 @@ import { equal, toHex } from '../uzp/bytes.js';
 import type { BundleGroup, BundleMeasurement } from './types.js';
 import { RUNTIME_PACKAGE_DIR } from '../lib/runtime-packages.js';
 
-/** Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that runs. */
-const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'package.json', 'package-lock.json'] as const;
+/**
+ * Top-level entries of a bundle that are measured; everything else (docs, src, test) is not code that
+ * runs. `web/` is the console's page, which flash installs with the bundle.
+ */
+const BUNDLE_ENTRIES = ['dist', 'boards', 'node_modules', 'web', 'package.json', 'package-lock.json'] as const;
 
 /** Tool caches inside node_modules (vite, babel, eslint…): written by tools at will, never loaded by the gateway. */
 const CACHE_DIRS = new Set(['node_modules/.cache', 'node_modules/.vite', 'node_modules/.vitest']);
@@ -40,6 +43,18 @@ const LEAF = 0x00;
 const NODE = 0x01;
 const EMPTY = 0x02;
 const GROUP = 0x03;
+
+/** `f` file, `x` owner-executable file, `l` symlink (content: its target), `o` anything else (content: what it is). */
+type LeafKind = 'f' | 'x' | 'l' | 'o';
+
+/** What a non-regular, non-symlink entry is, as an `o` leaf's content. */
+function otherKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'char-device';
+  if (st.isBlockDevice()) return 'block-device';
+  return st.isDirectory() ? 'unreadable-directory' : 'special';
+}
 
 function groupOf(path: string): string {
   const parts = path.split('/');
@@ -60,12 +75,12 @@ export function merkleTree(p: CryptoProvider, leaves: readonly Uint8Array[]): Ui
   return p.blake3(new Writer(65).u8(NODE).bytes(l).bytes(r).finish());
 }
 
-export function fileLeaf(p: CryptoProvider, path: string, kind: 'f' | 'x' | 'l', content: Uint8Array): Uint8Array {
+export function fileLeaf(p: CryptoProvider, path: string, kind: LeafKind, content: Uint8Array): Uint8Array {
   return fileLeafOfDigest(p, path, kind, p.blake3(content));
 }
 
 /** The file leaf from BLAKE3(content), for content hashed piece by piece. */
-export function fileLeafOfDigest(p: CryptoProvider, path: string, kind: 'f' | 'x' | 'l', contentDigest: Uint8Array): Uint8Array {
+export function fileLeafOfDigest(p: CryptoProvider, path: string, kind: LeafKind, contentDigest: Uint8Array): Uint8Array {
   const pb = utf8.encode(path);
   return p.blake3(new Writer(4 + pb.length + 32).u8(LEAF).u8(kind.charCodeAt(0)).vec16(pb).bytes(contentDigest).finish());
 }
@@ -188,7 +203,7 @@ export class BundleMeasurer {
       return; // an absent top-level entry is simply not part of this bundle
     }
     if (st.isDirectory()) await this.walkDir(rel, out);
-    else if (st.isFile() || st.isSymbolicLink()) out.push(rel);
+    else out.push(rel); // a file or symlink; anything else is measured as what it is (leafOf)
   }
 
   /** Directory listing with entry types from readdir itself: no stat per entry while walking. */
@@ -198,13 +213,16 @@ export class BundleMeasurer {
     let entries: Dirent[];
     try {
       entries = readdirSync(join(this.dir, rel), { withFileTypes: true });
-    } catch {
-      return; // vanished or unreadable: measured as absent
+    } catch (e) {
+      // Vanished: absent. Unreadable (a directory the gateway's user cannot list, whose files it may
+      // still open by name): measured as such, so it changes the root instead of hiding its files.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') out.push(rel);
+      return;
     }
     for (const e of entries) {
       const child = `${rel}/${e.name}`;
       if (e.isDirectory()) await this.walkDir(child, out);
-      else if (e.isFile() || e.isSymbolicLink()) out.push(child);
+      else out.push(child); // FIFOs, sockets and device nodes too (leafOf): a FIFO named like a module can be loaded
     }
   }
 
@@ -224,9 +242,15 @@ export class BundleMeasurer {
     let leaf: Uint8Array;
     try {
       if (st.isSymbolicLink()) leaf = fileLeaf(this.p, path, 'l', utf8.encode(readlinkSync(abs)));
-      else leaf = fileLeafOfDigest(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', await this.contentDigest(abs));
-    } catch {
-      return undefined; // unreadable or vanished while reading: measured as absent
+      else if (!st.isFile()) leaf = fileLeaf(this.p, path, 'o', utf8.encode(otherKind(st)));
+      else {
+        const digest = await this.contentDigest(abs);
+        leaf = digest === undefined ? fileLeaf(this.p, path, 'o', utf8.encode('special')) : fileLeafOfDigest(this.p, path, (st.mode & 0o100n) !== 0n ? 'x' : 'f', digest);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // vanished while reading: absent
+      if ((e as { code?: string }).code === CommonCode.ABORTED) throw e;
+      leaf = fileLeaf(this.p, path, 'o', utf8.encode('unreadable')); // there, but not for us to read: measured as such
     }
     this.cache.set(path, { stamp, leaf });
     return leaf;
@@ -239,11 +263,14 @@ export class BundleMeasurer {
    * tunneled Modbus read during the measurement then waited for slice after slice: 36 ms at the
    * median against 5 ms in `uzpgw hil run` under the full suite's load.)
    */
-  private async contentDigest(abs: string): Promise<Uint8Array> {
+  private async contentDigest(abs: string): Promise<Uint8Array | undefined> {
     const h = this.p.blake3Hasher();
     const buf = (this.buf ??= Buffer.allocUnsafeSlow(READ_CHUNK_BYTES));
-    const fh = await open(abs, 'r');
+    // Non-blocking, and a regular file by its open descriptor: a file swapped for a FIFO since the
+    // walk would otherwise hold this read, and every evidence request queued behind it, for good.
+    const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      if (!(await fh.stat()).isFile()) return undefined;
       for (;;) {
         if (this.stopped) throw new LocalError(CommonCode.ABORTED, 'bundle measurement stopped');
         const { bytesRead } = await fh.read(buf, 0, buf.length, null);

@@ -137,7 +137,8 @@ describe('uzpgw demo', () => {
     const lines = out.split('\n');
     const readings = lines.filter((l) => /^ {2}\s*\d+\.\ds {2}(rs485-1|tty-1|net-1)\s+\S+\s+(modbus|serial|mqtt)\s+#\d+\s+\S/.test(l));
     for (const slot of ['rs485-1', 'tty-1', 'net-1']) expect(readings.some((l) => l.includes(` ${slot} `))).toBe(true);
-    expect(lines).toContain('[demo 0.0s] throwaway trust domain in ' + /throwaway trust domain in (\S+)/.exec(out)![1]);
+    // Its time is when the demo got to it (0.0 s alone, 0.1 s once under the suite's load).
+    expect(lines.filter((l) => /^\[demo \d+\.\ds\] throwaway trust domain in \S+$/.test(l))).toHaveLength(1);
     expect(lines.filter((l) => /^\[demo \d+\.\ds\] started (rn|gateway|operator \S+) \(pid \d+\)$/.test(l))).toHaveLength(5);
     // The summary counts what was printed, one line per reading.
     const summary = Object.fromEntries([...out.matchAll(/^ {2}(\S+)\s+\S+\s+\S+\s+(\d+) readings$/gm)].map((m) => [m[1], Number(m[2])]));

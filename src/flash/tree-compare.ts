@@ -44,7 +44,7 @@ function listTree(dir: string, rel = '', out: string[] = []): string[] {
   return out;
 }
 
-/** True iff `dir` contains exactly `files` (same kinds, modes, bytes, link targets) and no other entries. */
+/** True iff `dir` contains exactly `files` (same kinds, modes, owners, bytes, link targets) and no other entries, its directories 0755. */
 export function treeMatchesPlan(dir: string, files: readonly PlannedFile[]): boolean {
   try {
     return matches(dir, files);
@@ -54,6 +54,12 @@ export function treeMatchesPlan(dir: string, files: readonly PlannedFile[]): boo
 }
 
 function matches(dir: string, files: readonly PlannedFile[]): boolean {
+  // Owners and modes as a fresh copy by this process makes them (stage.ts copyPlanned: files their
+  // planned mode, directories 0755): a bundle whose directories became group- or world-writable, or
+  // whose files changed owner or gained setuid bits, is installed again rather than kept and signed.
+  const owner = (st: { uid: number; gid: number }): boolean => (process.getuid === undefined || st.uid === process.getuid()) && (process.getgid === undefined || st.gid === process.getgid());
+  const root = lstatSync(dir);
+  if (!root.isDirectory() || (root.mode & 0o7777) !== 0o755 || !owner(root)) return false;
   const entries = listTree(dir);
   const expected = new Set<string>();
   for (const f of files) {
@@ -61,6 +67,11 @@ function matches(dir: string, files: readonly PlannedFile[]): boolean {
     for (let d = dirname(f.rel); d !== '.' && d !== ''; d = dirname(d)) expected.add(d + '/');
   }
   if (entries.length !== expected.size || entries.some((e) => !expected.has(e))) return false;
+  for (const e of entries) {
+    if (!e.endsWith('/')) continue;
+    const st = lstatSync(join(dir, e));
+    if ((st.mode & 0o7777) !== 0o755 || !owner(st)) return false;
+  }
   for (const f of files) {
     const at = join(dir, f.rel);
     const st = lstatSync(at);
@@ -68,7 +79,7 @@ function matches(dir: string, files: readonly PlannedFile[]): boolean {
       if (!st.isSymbolicLink() || readlinkSync(at) !== f.linkTarget) return false;
       continue;
     }
-    if (!st.isFile() || st.size !== f.size || (st.mode & 0o777) !== f.mode) return false;
+    if (!st.isFile() || st.size !== f.size || (st.mode & 0o7777) !== f.mode || !owner(st)) return false;
     if (!sameBytes(f.src, at, f.size)) return false;
   }
   return true;

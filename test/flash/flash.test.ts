@@ -3,7 +3,7 @@
 // config rules (kept when edited, replaced by --config). The ~18 MB copy happens once, in beforeAll.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -311,6 +311,24 @@ describe('uzpgw flash --board rpi-4b --target DIR', () => {
     expect(readlinkSync(inside('systemd/system/multi-user.target.wants/uzp-gateway.service'))).toBe('/etc/systemd/system/uzp-gateway.service');
     expect(existsSync(inside('uzp-gateway/gateway.json'))).toBe(true);
     expect(existsSync(inside('opt/uzp-gateway/dist/cli/main.js'))).toBe(true);
+  }, 120_000);
+
+  it('a reflash does not keep a bundle whose directories became writable or whose files changed owner: it installs it again', async () => {
+    const target = mkdtempSync(join(scratch, 'perms-'));
+    const flashIt = async (): Promise<FlashJson> => {
+      const r = await runCli(['flash', '--board', 'rpi-4b', '--target', target, '--node', process.execPath, '--json'], { XDG_CONFIG_HOME: xdg });
+      expect(r.code, r.err).toBe(0);
+      return jsonOf(r) as unknown as FlashJson;
+    };
+    await flashIt();
+    const cliDir = join(target, 'opt/uzp-gateway/dist/cli');
+    chmodSync(cliDir, 0o777);
+    chownSync(join(cliDir, 'main.js'), 65534, 65534);
+    // Before: "already holds this bundle; keeping it", the world-writable directory signed into the manifest.
+    expect((await flashIt()).bundle.status).toBe('replaced');
+    expect(lstatSync(cliDir).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(join(cliDir, 'main.js')).uid).toBe(process.getuid!());
+    expect((await flashIt()).bundle.status).toBe('unchanged');
   }, 120_000);
 
   it('a FIFO where the manifest goes does not hang flash: it is replaced by the new manifest', async () => {

@@ -88,7 +88,7 @@ export class RnConnection implements Peer, PreauthHolder {
       if (!this.ctx.admission.takeHello(this.sourceKey)) return 'rate_limited';
       return this.ctx.stats.links >= this.ctx.maxLinks ? 'link_cap' : undefined;
     });
-    this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue);
+    this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue, () => ctx.clock.now());
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.queue.onDrain());

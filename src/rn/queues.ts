@@ -19,6 +19,9 @@ export interface QueueLimits {
   readonly dataMaxBytes: number;
 }
 
+/** How long a receiver once found stuck causes no more holds of its senders. */
+export const STUCK_MEMORY_MS = 30_000;
+
 export class OutboundQueue {
   private readonly control = new Ring<Uint8Array>();
   private readonly data = new Ring<Uint8Array>();
@@ -29,9 +32,14 @@ export class OutboundQueue {
   /** Data frames dropped (oldest first) because the link could not keep up. */
   dropped = 0;
 
+  /** Until when a receiver once found stuck causes no hold (markStuck), ms of `now`. */
+  private noHoldsUntil = -Infinity;
+
   constructor(
     private readonly sink: Sink,
     private readonly limits: QueueLimits,
+    /** Milliseconds; the RN's clock. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   get queuedFrames(): number {
@@ -51,15 +59,19 @@ export class OutboundQueue {
    * backpressure, as a TCP relay has) rather than push it into drop-oldest.
    */
   get congested(): boolean {
-    return !this.stuck && this.dataBytes > this.limits.dataMaxBytes / 2;
+    return !this.stuck && this.dataBytes > this.limits.dataMaxBytes / 2 && this.now() >= this.noHoldsUntil;
   }
 
   /**
    * A sender waited the longest allowed and this queue did not drain: the receiver is stuck.
-   * Until it drains, senders are not paused for it any more; drop-oldest bounds it instead.
+   * Until it drains, senders are not paused for it any more; drop-oldest bounds it instead. Nor
+   * for STUCK_MEMORY_MS after: a receiver that read down to a quarter, let the hold go, and stopped
+   * again paused its senders' whole links (their other stitches, their keepalives) for up to 1 s in
+   * every cycle, at its will.
    */
   markStuck(): void {
     this.stuck = true;
+    this.noHoldsUntil = this.now() + STUCK_MEMORY_MS;
   }
 
   /** Calls `cb` once when the queue is back below a quarter of its byte cap (or is cleared). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutboundQueue, type Sink } from '../../src/rn/queues.js';
+import { OutboundQueue, STUCK_MEMORY_MS, type Sink } from '../../src/rn/queues.js';
 
 /** A socket stand-in: accepts `room` frames, then asks for drain until drain() is called. */
 class FakeSink implements Sink {
@@ -118,9 +118,10 @@ describe('RN outbound queues', () => {
     expect(relieved).toBe(1); // once per registration
   });
 
-  it('a stuck receiver stops counting as congested until it drains', () => {
+  it('a stuck receiver stops counting as congested until it drains, and for STUCK_MEMORY_MS after', () => {
     const s = new FakeSink(1);
-    const q = new OutboundQueue(s, { controlMax: 4, dataMaxFrames: 100, dataMaxBytes: 1000 });
+    let now = 0;
+    const q = new OutboundQueue(s, { controlMax: 4, dataMaxFrames: 100, dataMaxBytes: 1000 }, () => now);
     q.pushData(f(0, 10));
     for (let i = 1; i <= 7; i++) q.pushData(f(i, 100));
     expect(q.congested).toBe(true);
@@ -133,7 +134,11 @@ describe('RN outbound queues', () => {
     s.room = 0;
     q.pushData(f(8, 10));
     for (let i = 1; i <= 6; i++) q.pushData(f(i, 100));
-    expect(q.congested).toBe(true); // drained once: congestion counts again
+    // Before: congested again at once, so a receiver cycling read-a-little / stop paused its senders'
+    // whole links again and again.
+    expect(q.congested).toBe(false);
+    now += STUCK_MEMORY_MS;
+    expect(q.congested).toBe(true); // the memory has passed: congestion counts again
   });
 
   it('clearing the queue relieves waiters (a closed receiver never keeps senders paused)', () => {

@@ -32,8 +32,11 @@ export interface AppraisalPolicy {
 
 export interface AppraisalContext {
   readonly now?: number;
-  /** Freshness: the one nonce we sent, or the store of nonces we issued (consumed on success of the signature). */
-  readonly nonce: { readonly expected: Uint8Array } | { readonly store: NonceStore };
+  /**
+   * Freshness: the one nonce we sent, or the store of nonces we issued (consumed on success of the
+   * signature); with both, the evidence must echo `sent` before the store is asked.
+   */
+  readonly nonce: { readonly expected: Uint8Array } | { readonly store: NonceStore; readonly sent?: Uint8Array };
   /** The exporter value of the session the evidence arrived on; absent only for offline appraisal. */
   readonly binding?: Uint8Array;
   /** The authenticated peer of that session. */
@@ -85,6 +88,9 @@ export function appraise(p: CryptoProvider, bytes: Uint8Array, reference: Refere
     out.push(equal(ctx.nonce.expected, c.eat_nonce) ? pass('eat_nonce', 'echoes our nonce') : fail('eat_nonce', `nonce ${short(c.eat_nonce)} is not the one we sent`));
   } else if (!sigOk) {
     out.push(skip('eat_nonce', 'not consumed: the signature does not verify'));
+  } else if (ctx.nonce.sent !== undefined && !equal(ctx.nonce.sent, c.eat_nonce)) {
+    // Not consumed: it may be a nonce this verifier sent on another connection, still outstanding there.
+    out.push(fail('eat_nonce', `nonce ${short(c.eat_nonce)} is not the one sent on this session (not consumed)`));
   } else {
     const v = ctx.nonce.store.consume(c.eat_nonce);
     const why = { ok: 'echoes a nonce we issued (now used)', unknown: 'nonce was never issued by this verifier', replayed: 'nonce was already used: replayed evidence', expired: 'nonce expired before the evidence arrived' }[v];

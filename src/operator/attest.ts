@@ -93,7 +93,9 @@ export function pushedEvidence(session: Session, timeoutMs = EVIDENCE_TIMEOUT_MS
  */
 export function appraiseOnSession(p: CryptoProvider, session: Session, evidence: Uint8Array, nonce: Uint8Array, nonces: NonceStore, req: AttestationRequirement): AppraisalResult {
   return appraise(p, evidence, req.manifest, req.policy ?? {}, {
-    nonce: { store: nonces },
+    // The nonce sent on this session: evidence echoing another one (a gateway that saw this
+    // verifier's other connections) fails without using that nonce up there.
+    nonce: { store: nonces, sent: nonce },
     // The nonce is the exporter context: evidence for another nonce or session cannot match.
     binding: sessionBinding(session, nonce),
     peer: session.peerCid,

@@ -55,6 +55,20 @@ describe('evidence over a session', () => {
     expect(r.claims.find((c) => c.claim === 'binding')!.status).toBe('pass');
   });
 
+  it("evidence echoing another of the verifier's outstanding nonces fails, and does not use that nonce up", async () => {
+    const attester = f.attester();
+    const nonces = new NonceStore(p);
+    const mine = nonces.issue();
+    const theirs = nonces.issue(); // sent on another connection, still waiting there
+    // A gateway that answers with the other connection's nonce (it saw it, or guessed it).
+    serve((_nonce, binding) => attester.evidence(theirs, binding));
+    const ev = await requestEvidence(pair.operator, mine);
+    const r = appraiseOnSession(p, pair.operator, ev, mine, nonces, { manifest: await f.reference() });
+    expect(r.claims.find((c) => c.claim === 'eat_nonce')).toMatchObject({ status: 'fail', reason: expect.stringMatching(/not the one sent on this session/) });
+    // Before: consumed here, so the honest evidence on the other connection failed as replayed.
+    expect(nonces.consume(theirs)).toBe('ok');
+  });
+
   it('pushed after a CH1 request: arrives on a channel the gateway opens', async () => {
     const attester = f.attester();
     const broker = serve((nonce, binding) => attester.evidence(nonce, binding));

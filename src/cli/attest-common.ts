@@ -7,8 +7,7 @@ import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
 import type { AppraisalResult, ClaimResult } from '../attest/types.js';
 import { fromHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
-import { parseCid } from '../uzp/identity/cid.js';
-import { usageError, type FlagValues } from './flags.js';
+import { cidFlag, usageError, type FlagValues } from './flags.js';
 
 export const APPRAISAL_FLAGS = {
   manifest: { type: 'string', placeholder: 'FILE', describe: 'signed reference manifest written by `uzpgw flash`' },
@@ -34,7 +33,7 @@ export function parseHex(value: string | undefined, name: string): Uint8Array | 
 /** The manifest named by --manifest, verified against the --manifest-signer CIDs. */
 export function manifestFromFlags(provider: CryptoProvider, f: AppraisalFlags): SignedManifest {
   if (f.manifest === undefined) throw usageError('--manifest FILE is required (the reference manifest `uzpgw flash` wrote)');
-  const signers = f['manifest-signer'].map((s) => parseCid(s));
+  const signers = f['manifest-signer'].map((s) => cidFlag(s, 'manifest-signer'));
   if (signers.length === 0) throw usageError('--manifest-signer CID is required: which key do you trust to sign reference manifests? (`uzpgw flash` prints it)');
   return readManifestFile(provider, f.manifest, { trusted: signers, now: Math.floor(Date.now() / 1000) });
 }

@@ -12,10 +12,9 @@ import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
 import { toHex } from '../uzp/bytes.js';
 import { cborToJson, type CborValue } from '../uzp/cbor.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { parseCid } from '../uzp/identity/cid.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal } from './attest-common.js';
 import { defineCommand, defineGroup } from './define.js';
-import { usageError } from './flags.js';
+import { cidFlag, usageError } from './flags.js';
 
 const MAX_EVIDENCE_FILE = 256 * 1024;
 const DEFAULT_CONFIG = '/etc/uzp-gateway/gateway.json';
@@ -93,7 +92,7 @@ const verify = defineCommand({
   run({ flags }, io) {
     const nonce = nonceArg(flags.nonce);
     const evidence = readEvidence(flags.evidence);
-    const gateway = flags.gateway !== undefined ? parseCid(flags.gateway) : undefined;
+    const gateway = flags.gateway !== undefined ? cidFlag(flags.gateway, 'gateway') : undefined;
     const policy = policyFromFlags(flags, gateway);
     const signed = manifestFromFlags(nodeProvider, flags);
     const exporter = parseHex(flags.exporter, 'exporter');

@@ -13,12 +13,11 @@ import { openStore } from '../collector/store/open.js';
 import type { ReadingQuery, StoredReading } from '../collector/store/store.js';
 import { readingValueJson } from '../console/value.js';
 import { toHex } from '../uzp/bytes.js';
-import { parseCid } from '../uzp/identity/cid.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import type { CommandIo } from './command.js';
 import { defineCommand, defineGroup } from './define.js';
-import { usageError } from './flags.js';
+import { cidFlag, usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { prepareConsole, startConsole, UI_TLS_FLAGS, type ConsoleFlagValues } from './console-serve.js';
 import { logDestination } from '../lib/log-destination.js';
@@ -135,7 +134,7 @@ const query = defineCommand({
     if (spec === undefined) throw usageError('give --db FILE|URL or --config FILE');
     const now = Date.now();
     const q: ReadingQuery = {
-      ...(flags.gateway !== undefined ? { gateway: parseCid(flags.gateway) } : {}),
+      ...(flags.gateway !== undefined ? { gateway: cidFlag(flags.gateway, 'gateway') } : {}),
       ...(flags.slot !== undefined ? { slot: flags.slot } : {}),
       ...(flags.since !== undefined ? { sinceMs: parseTime(flags.since, 'since', now) } : {}),
       ...(flags.until !== undefined ? { untilMs: parseTime(flags.until, 'until', now) } : {}),

@@ -5,6 +5,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CommonCode, LocalError } from '../lib/errors.js';
+import { parseCid } from '../uzp/identity/cid.js';
 
 interface Described {
   readonly describe: string;
@@ -78,6 +79,15 @@ export const JSON_FLAG = 'json';
 
 export function usageError(message: string): LocalError {
   return new LocalError(CommonCode.USAGE, message);
+}
+
+/** A CID flag's bytes; anything else is a usage error (exit 2) naming the flag, not a decoding error. */
+export function cidFlag(value: string, flag: string): Uint8Array {
+  try {
+    return parseCid(value);
+  } catch {
+    throw usageError(`--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(value.slice(0, 20))}`);
+  }
 }
 
 /** `--help` or `-h` before any `--`: help wins over every other check, as it always has. */

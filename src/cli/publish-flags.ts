@@ -9,17 +9,9 @@ import type { GatewayConfig } from '../config/types.js';
 import { MAX_PURPOSE_NAME, MAX_TEXT } from '../uzp/artefacts/constants.js';
 import { ALL_SLOTS, MAX_DISCOVERY_PURPOSES, MAX_DISCOVERY_SCOPES, MAX_POLICY_PURPOSES } from '../uzp/artefacts/discovery-grant.js';
 import { PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
-import { parseCid } from '../uzp/identity/cid.js';
 import { usageError } from './flags.js';
 
-/** A CID flag's bytes; anything else is a usage error naming the flag. */
-export function cidFlag(value: string, flag: string): Uint8Array {
-  try {
-    return parseCid(value);
-  } catch {
-    throw usageError(`--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(value.slice(0, 20))}`);
-  }
-}
+export { cidFlag } from './flags.js';
 
 /** The --slot list of a grant: '*' alone, or slots of the config (each once, at most the codec's limit). */
 export function grantSlots(given: readonly string[], config: GatewayConfig, configFile: string): string[] {

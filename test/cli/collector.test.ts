@@ -2,7 +2,7 @@
 // an error naming it (and no file appears), a SQLite file that is not a collector's is refused, and
 // a collector's database is read without being written to.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -54,5 +54,18 @@ describe('collector query --db', () => {
     const file = join(tmp, 'fresh.db');
     await SqliteStore.open(file).close();
     expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe('CID flags', () => {
+  it('collector query --gateway and attest verify --gateway that are not CIDs are usage errors naming the flag (exit 2)', async () => {
+    // Before: "... [DECODE_VALUE]", exit 1, naming no flag.
+    const q = await run('collector', 'query', '--db', join(tmp, 'any.db'), '--gateway', 'not-a-cid');
+    expect(q.code).toBe(2);
+    expect(q.err).toMatch(/--gateway: expected a CID \(64 lowercase hex characters\), got "not-a-cid"/);
+    writeFileSync(join(tmp, 'ev.hex'), 'a0');
+    const v = await run('attest', 'verify', '--evidence', join(tmp, 'ev.hex'), '--nonce', '00'.repeat(16), '--manifest', join(tmp, 'absent.cbor'), '--manifest-signer', '00'.repeat(32), '--gateway', 'xyz');
+    expect(v.code, v.err).toBe(2);
+    expect(v.err).toMatch(/--gateway: expected a CID/);
   });
 });

@@ -11,8 +11,6 @@ import { ALL_SLOTS, MAX_DISCOVERY_PURPOSES, MAX_DISCOVERY_SCOPES, MAX_POLICY_PUR
 import { PURPOSE_PATTERN } from '../uzp/artefacts/grant.js';
 import { usageError } from './flags.js';
 
-export { cidFlag } from './flags.js';
-
 /** The --slot list of a grant: '*' alone, or slots of the config (each once, at most the codec's limit). */
 export function grantSlots(given: readonly string[], config: GatewayConfig, configFile: string): string[] {
   const slots = [...new Set(given)];

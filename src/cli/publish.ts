@@ -17,8 +17,8 @@ import { openArtefact } from '../uzp/artefacts/open.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { defineCommand, defineGroup } from './define.js';
-import { usageError } from './flags.js';
-import { cidFlag, grantSlots, grantTerms } from './publish-flags.js';
+import { cidFlag, usageError } from './flags.js';
+import { grantSlots, grantTerms } from './publish-flags.js';
 
 const DAY = 86_400;
 const CONFIG_FLAG = { config: { type: 'string', placeholder: 'FILE', required: true, describe: 'the gateway config (its identity key signs)' } } as const;

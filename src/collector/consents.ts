@@ -5,7 +5,7 @@
 // stores a revoked slot again.
 
 import { toHex } from '../uzp/bytes.js';
-import { ALL_SLOTS } from '../uzp/artefacts/discovery-grant.js';
+import { revokedScope } from '../uzp/artefacts/discovery-revocation.js';
 import type { ReadingStore } from './store/store.js';
 
 export const REVOKE_EVENT = 'revoke.applied';
@@ -34,7 +34,8 @@ export class Consents {
       const { grant, slots, relationshipAtMs } = e.detail;
       if (typeof relationshipAtMs === 'number') c.noteRelationship(gateway, relationshipAtMs);
       if (typeof grant !== 'string') continue;
-      c.note(gateway, grant, Array.isArray(slots) ? slots.filter((s): s is string => typeof s === 'string') : undefined);
+      // Read as the revocation's own scope: "*" is every slot, also in trails written before that rule.
+      c.note(gateway, grant, revokedScope(Array.isArray(slots) ? slots.filter((s): s is string => typeof s === 'string') : undefined));
     }
     return c;
   }
@@ -50,8 +51,7 @@ export class Consents {
     const known = this.byGateway.get(gateway) ?? new Set<string>();
     known.add(grantId);
     this.byGateway.set(gateway, known);
-    // "*" is every slot (revokedScope): also in audit trails written before it was read so.
-    if (slots === undefined || slots.includes(ALL_SLOTS)) {
+    if (slots === undefined) {
       this.whole.add(grantId);
       return;
     }

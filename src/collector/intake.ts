@@ -302,7 +302,7 @@ class Intake {
       await o.store.audit({ at: this.now(), gateway: this.gateway, event: 'revoke.refused', detail: { code: ErrorCode.REVOCATION_LIMIT, reason, grant: toHex(grantId) } });
       return;
     }
-    const slots = revokedScope(rev.body);
+    const slots = revokedScope(rev.body.scope);
     const deleted = await o.store.deleteScope(this.gateway, slots);
     o.consents.note(gw, toHex(grantId), slots);
     if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);

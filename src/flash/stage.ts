@@ -108,7 +108,7 @@ export function swapIn(staging: string, finalDir: string): 'installed' | 'replac
  * Everything written under `dir` reaches the disk: syncfs(2) of its filesystem (`sync -f`, one
  * call however many files; coreutils has no other way to reach it from Node), else a full sync.
  */
-export function syncTree(dir: string): void {
+function syncTree(dir: string): void {
   const r = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
   if (r.status === 0) return;
   // No `sync` at all (not coreutils' world): the swap stays atomic against a crash, not a power cut.

@@ -238,13 +238,10 @@ export class RnConnection implements Peer, PreauthHolder {
 
   /** The attachment succeeded (AUTH or HELLO v2): its answer (OK or HELLO_R) goes out, the link is attached. */
   private attachAs({ result, frame, oneRtt }: Extract<AttachStep, { step: 'attached' }>): void {
-    if (this.ctx.stats.links >= this.ctx.maxLinks) {
-      this.ctx.stats.refused.link_cap++;
-      return this.refuse(RefusedCode.OVERLOADED);
-    }
-    if (this.ctx.switchboard.linksOf(result.pcert.subject!) >= this.ctx.maxLinksPerCid) {
-      this.ctx.stats.refused.cid_link_cap++;
-      this.ctx.log.info({ event: 'cid_link_cap', cid: toHex(result.pcert.subject!), source: this.source }, 'attachment refused: this identity already holds its share of links here');
+    const cap = this.ctx.stats.links >= this.ctx.maxLinks ? 'link_cap' : this.ctx.switchboard.linksOf(result.pcert.subject!) >= this.ctx.maxLinksPerCid ? 'cid_link_cap' : undefined;
+    if (cap !== undefined) {
+      this.ctx.stats.refused[cap]++;
+      if (cap === 'cid_link_cap') this.ctx.log.info({ event: cap, cid: toHex(result.pcert.subject!), source: this.source }, 'attachment refused: this identity already holds its share of links here');
       return this.refuse(RefusedCode.OVERLOADED);
     }
     this.channel = result.channel;

@@ -222,7 +222,7 @@ export class Publishers {
         }
         if (rev.body.grantId !== undefined && !equal(rev.body.grantId, consent.grant.objectId)) continue;
         pending.push({ bytes, objectId: rev.objectId });
-        const slots = revokedScope(rev.body);
+        const slots = revokedScope(rev.body.scope);
         if (rev.body.grantId === undefined || slots === undefined) revoked = true;
         else for (const s of slots) revokedSlots.add(s);
       }

@@ -3,7 +3,7 @@
 // the pending batch (whose ids are above every committed one: commits take the oldest first), and
 // never forces a commit.
 
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { before, fromRow, logged, withId, type CommittedReading, type LoggedReading, type LogPosition, type PendingReading, type RawRow } from './rows.js';
 
 type Pending = readonly PendingReading[];
@@ -36,26 +36,37 @@ function prefixWithin(lengths: readonly { readonly n: number }[], maxBytes: numb
   return { count, bytes };
 }
 
-/** Readings after row id `afterId`, in append order, at most `limit` and the longest prefix within `maxBytes` (at least one): what a publisher pushes. */
-export function readAfterId(db: DatabaseSync, pending: Pending, afterId: number, limit: number, maxBytes = Infinity): CommittedReading[] {
-  const lengths = db.prepare('SELECT length(value) AS n FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as { n: number }[];
-  const { count, bytes } = prefixWithin(lengths, maxBytes);
-  const rows = count === 0 ? [] : (db.prepare('SELECT id, slot, device, kind, epoch, seq, ts, value, source FROM readings WHERE id > ? ORDER BY id LIMIT ?').all(afterId, count) as unknown as (RawRow & { id: number })[]);
-  const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
-  if (count < lengths.length) return out; // cut by bytes: nothing after it
-  let used = bytes;
-  for (const r of pending) {
-    if (out.length >= limit) break;
-    if (r.id <= afterId) continue;
-    if (out.length > 0 && used + r.value.length > maxBytes) break;
-    used += r.value.length;
-    out.push(withId(r));
-  }
-  return out;
-}
+/** The committed rows of a publisher's window, bound as (afterId, limit). */
+const AFTER_QUERY_TAIL = 'FROM readings WHERE id > ? ORDER BY id LIMIT ?';
 
 /** The rows of a range read, bound as (slot, epoch, first, last, limit); exported for its query-plan test. */
 export const RANGE_QUERY_TAIL = 'FROM readings WHERE slot = ? AND epoch = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?';
+
+/**
+ * The committed rows of `tail` (bound by `params`, then the limit), then the pending ones `match`
+ * takes: at most `limit` and the longest prefix within `maxBytes` (at least one); `more` when some
+ * were left for a next read.
+ */
+function boundedRead(db: DatabaseSync, pending: Pending, tail: string, params: readonly SQLInputValue[], match: (r: PendingReading) => boolean, limit: number, maxBytes: number): { rows: CommittedReading[]; more: boolean } {
+  const lengths = db.prepare(`SELECT length(value) AS n ${tail}`).all(...params, limit + 1) as unknown as { n: number }[];
+  const { count, bytes } = prefixWithin(lengths.slice(0, limit), maxBytes);
+  const rows = count === 0 ? [] : (db.prepare(`SELECT id, slot, device, kind, epoch, seq, ts, value, source ${tail}`).all(...params, count) as unknown as (RawRow & { id: number })[]);
+  const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
+  if (count < lengths.length) return { rows: out, more: true };
+  let used = bytes;
+  for (const r of pending) {
+    if (!match(r)) continue;
+    if (out.length >= limit || (out.length > 0 && used + r.value.length > maxBytes)) return { rows: out, more: true };
+    used += r.value.length;
+    out.push(withId(r));
+  }
+  return { rows: out, more: false };
+}
+
+/** Readings after row id `afterId`, in append order, at most `limit` and the longest prefix within `maxBytes` (at least one): what a publisher pushes. */
+export function readAfterId(db: DatabaseSync, pending: Pending, afterId: number, limit: number, maxBytes = Infinity): CommittedReading[] {
+  return boundedRead(db, pending, AFTER_QUERY_TAIL, [afterId], (r) => r.id > afterId, limit, maxBytes).rows;
+}
 
 /**
  * Readings of `slot` with seq in [first, last] of `epoch` (a collector's backfill request), in seq
@@ -65,18 +76,5 @@ export const RANGE_QUERY_TAIL = 'FROM readings WHERE slot = ? AND epoch = ? AND 
  * long backlog), where the index gives the order and the limit stops the scan.
  */
 export function readSeqRange(db: DatabaseSync, pending: Pending, slot: string, epoch: number, first: number, last: number, limit: number, maxBytes = Infinity): { rows: CommittedReading[]; more: boolean } {
-  const where = RANGE_QUERY_TAIL;
-  const lengths = db.prepare(`SELECT length(value) AS n ${where}`).all(slot, epoch, first, last, limit + 1) as unknown as { n: number }[];
-  const { count, bytes } = prefixWithin(lengths.slice(0, limit), maxBytes);
-  const rows = count === 0 ? [] : (db.prepare(`SELECT id, slot, device, kind, epoch, seq, ts, value, source ${where}`).all(slot, epoch, first, last, count) as unknown as (RawRow & { id: number })[]);
-  const out = rows.map((r) => ({ ...fromRow(r), id: Number(r.id) }));
-  if (count < lengths.length) return { rows: out, more: true };
-  let used = bytes;
-  for (const r of pending) {
-    if (r.slot !== slot || r.epoch !== epoch || r.seq < first || r.seq > last) continue;
-    if (out.length >= limit || (out.length > 0 && used + r.value.length > maxBytes)) return { rows: out, more: true };
-    used += r.value.length;
-    out.push(withId(r));
-  }
-  return { rows: out, more: false };
+  return boundedRead(db, pending, RANGE_QUERY_TAIL, [slot, epoch, first, last], (r) => r.slot === slot && r.epoch === epoch && r.seq >= first && r.seq <= last, limit, maxBytes);
 }

@@ -33,7 +33,7 @@ import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
-import { epochRecorder, recordedEpoch } from './epoch-record.js';
+import { EpochRecord } from './epoch-record.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
 export type { CommittedReading, LoggedReading, LogPosition };
@@ -113,11 +113,7 @@ export class ReadingLog {
   private readonly failures: CommitFailures;
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
-  /** The highest boot epoch the log had seen when opened (epoch-record.ts). */
-  readonly recordedEpoch: number;
-  /** The running epoch while no write has recorded it yet (beginEpoch, then every commit). */
-  private epochToRecord: number | undefined;
-  private readonly recordEpoch: StatementSync;
+  private readonly epochs: EpochRecord;
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -139,24 +135,19 @@ export class ReadingLog {
     // reading the byte bound dropped may be given again: nothing refers to it.)
     const hi = this.db.prepare('SELECT max(coalesce((SELECT max(id) FROM readings), 0), coalesce((SELECT max(id) FROM cursors), 0)) AS hi').get() as { hi: number };
     this.next = Number(hi.hi) + 1;
-    this.recordedEpoch = recordedEpoch(this.db);
-    this.recordEpoch = epochRecorder(this.db);
+    this.epochs = new EpochRecord(this.db);
     this.lastTrimAt = this.clock.now();
     this.failures = new CommitFailures(this.clock, this.batchMs);
   }
 
-  /** The boot epoch of this run: recorded with the first readings written (epoch-record.ts). */
+  /** The highest boot epoch the log had seen when opened (epoch-record.ts). */
+  get recordedEpoch(): number {
+    return this.epochs.recorded;
+  }
+
+  /** The boot epoch of this run, recorded at once or with the next commit (epoch-record.ts). */
   beginEpoch(epoch: number): void {
-    if (epoch <= this.recordedEpoch) return;
-    this.epochToRecord = epoch;
-    // Now, in a write of its own: a run may write no reading at all (every one receipted before its
-    // commit), and its epoch must still be remembered. On a failing disk it goes with the next commit.
-    try {
-      this.recordEpoch.run(epoch);
-      this.epochToRecord = undefined;
-    } catch {
-      // recorded by the next transaction that succeeds
-    }
+    this.epochs.begin(epoch);
   }
 
   /** The row id the next append will get (a recorder keys what waits for its commit by it). */
@@ -279,7 +270,7 @@ export class ReadingLog {
     const explicit = cutoff === Infinity;
     // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
     const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
-    if (write.length === 0 && !trimDue && this.epochToRecord === undefined) {
+    if (write.length === 0 && !trimDue && !this.epochs.isOwed) {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
       this.pending.removeFirst(due);
       this.elided += elided;
@@ -299,7 +290,7 @@ export class ReadingLog {
           addedBytes += r.value.length + ROW_OVERHEAD_BYTES;
         }
       }
-      if (this.epochToRecord !== undefined) this.recordEpoch.run(this.epochToRecord);
+      this.epochs.writeOwed();
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
       if (trimDue) for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
       if (trimDue && this.trimFor.length > 0) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
@@ -317,7 +308,7 @@ export class ReadingLog {
     }
     this.pending.removeFirst(due);
     this.elided = 0;
-    this.epochToRecord = undefined;
+    this.epochs.committed();
     if (trimDue) {
       this.lastTrimAt = now;
       for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);

@@ -30,12 +30,13 @@ export type DiscoveryRevocation = Envelope<DiscoveryRevocationBody>;
 
 /**
  * The slots a revocation withdraws, or undefined for the grant's whole scope: no "scope", or a scope
- * naming "*" (every slot, as in a grant). Both sides read a revocation through this: the collector
- * used to delete every reading for a "*" and then record a slot named "*" (and keep storing), and a
- * gateway with a grant of named slots revoked nothing for it (and kept publishing).
+ * naming "*" (every slot, as in a grant). Both sides read a revocation's scope through this, the
+ * collector also the scopes in its audit trail: it used to delete every reading for a "*" and then
+ * record a slot named "*" (and keep storing), and a gateway with a grant of named slots revoked
+ * nothing for it (and kept publishing).
  */
-export function revokedScope(body: DiscoveryRevocationBody): readonly string[] | undefined {
-  return body.scope === undefined || body.scope.includes(ALL_SLOTS) ? undefined : body.scope;
+export function revokedScope(scope: readonly string[] | undefined): readonly string[] | undefined {
+  return scope === undefined || scope.includes(ALL_SLOTS) ? undefined : scope;
 }
 
 export const discoveryRevocationCodec: BodyCodec<DiscoveryRevocationBody> = {

@@ -9,6 +9,8 @@
 // attached RN in turn, and an abandoned JOIN on a link still attaching may be taken over by
 // another), so a few presentations are allowed and the rest refused before any cryptography.
 
+import { toHex } from '../bytes.js';
+
 /** Presentations of one CH1 taken; more than an initiator's RN links (2 by default, rn_links). */
 export const CH1_PRESENTATIONS_MAX = 4;
 /** CH1s remembered, least recently presented forgotten first. */
@@ -20,15 +22,11 @@ export class Ch1Replays {
 
   /** Counts one presentation of the CH1 whose hash is `digest`; false when it is one too many. */
   admit(digest: Uint8Array): boolean {
-    const key = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
+    const key = toHex(digest);
     const n = (this.seen.get(key) ?? 0) + 1;
     this.seen.delete(key);
     this.seen.set(key, n);
     if (this.seen.size > CH1_REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
     return n <= CH1_PRESENTATIONS_MAX;
-  }
-
-  get size(): number {
-    return this.seen.size;
   }
 }

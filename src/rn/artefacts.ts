@@ -37,8 +37,13 @@ export class RnArtefacts {
 
   constructor(private readonly o: { readonly trust: ShelfTrust; readonly log: RnLog }) {}
 
-  /** A link asked for artefacts (EP -> RN ARTEFACT, empty): it gets what the RN holds, and newer ones later. */
+  /**
+   * A link asked for artefacts (EP -> RN ARTEFACT, empty): it gets what the RN holds, and newer ones
+   * later. Asked again, it gets nothing more: it already has them, and each empty request (a few
+   * bytes) would otherwise buy up to two 64 KiB envelopes of the RN's CPU and bandwidth.
+   */
   attached(peer: ArtefactPeer): void {
+    if (this.peers.has(peer)) return;
     this.peers.add(peer);
     for (const a of this.held()) peer.sendControl({ kind: ControlKind.ARTEFACT, artefact: a.bytes });
   }

@@ -105,6 +105,28 @@ describe('RN artefacts (CONTROL ARTEFACT)', () => {
     expect(a.got).toEqual([idOf(env, revocation)]);
   });
 
+  it('asked again, the RN sends nothing more: one empty request cannot buy the held artefacts over and over', async () => {
+    const env = await startRn();
+    const set = env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]);
+    env.shelf.offer('rn-set', set);
+    env.shelf.offer('revocation', env.d.revocation([]));
+    const trust = env.d.trust();
+    trust.setRnSet(set);
+    const c = await RawClient.attach(env.address, trust, env.d.member('gateway'));
+    cleanups.push(() => c.close());
+    const artefacts = (): number => c.received.filter((r) => r.type === 'control' && r.m.kind === ControlKind.ARTEFACT).length;
+    for (let i = 0; i < 50; i++) c.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
+    await until(() => artefacts() >= 2, 'the held artefacts, once');
+    // A PING's answer behind the requests: everything the RN sent for them has arrived by then.
+    c.sendControl({ kind: ControlKind.PING, nonce: 7 });
+    await c.control(ControlKind.PONG);
+    expect(artefacts()).toBe(2);
+    expect(c.closed).toBe(false);
+    // A newer one still reaches the link.
+    env.shelf.offer('rn-set', env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]));
+    await until(() => artefacts() === 3, 'the newer statement');
+  });
+
   it('an EP sending ARTEFACT to the RN is a kind sent the wrong way: the link is closed', async () => {
     const env = await startRn();
     const set = env.d.rnSet([{ id: env.rnId, addresses: [env.address] }]);

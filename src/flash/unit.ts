@@ -176,7 +176,14 @@ export function renderUnit(i: UnitInput): string {
     'SocketBindDeny=any',
   );
   u.set('No device nodes except the pseudo devices (/dev/null, /dev/urandom, ...) and those allowed below.', 'DevicePolicy=closed');
-  for (const r of i.devices.rules) u.set(`${r.why}.`, `DeviceAllow=${specifierLiteral(r.spec)} rw`);
+  for (const r of i.devices.rules) {
+    // systemd reads a backslash or a quote in DeviceAllow= as an escape (newer versions) or literally
+    // (older ones), so the rule would allow another path or none; "%" is escaped instead (above).
+    if (/[\s"'\\\0-\x1f\x7f]/.test(r.spec)) {
+      throw new LocalError(CommonCode.CONFIG_INVALID, `${r.why}: ${JSON.stringify(r.spec)} cannot go into the unit's DeviceAllow= (whitespace, quotes, backslashes and control characters are refused); name the device by a path without them, such as /dev/ttyUSB0 or its /dev/serial/by-path/ name`);
+    }
+    u.set(`${r.why}.`, `DeviceAllow=${specifierLiteral(r.spec)} rw`);
+  }
 
   u.section('Install');
   u.set('`systemctl enable` (and flash) link it into the normal boot.', 'WantedBy=multi-user.target');

@@ -73,6 +73,15 @@ describe('default config and unit per board', () => {
     expect(audit).toMatch(/^ReadWritePaths=-\/var\/log\/uzp-gateway$/m);
   });
 
+  it('a DeviceAllow= path with a backslash (a port_path the config accepts) is refused with the fix, not written for systemd to read another way', () => {
+    const text = JSON.parse(defaultConfigText(loadBoard('generic-linux'))) as { slots: Record<string, Record<string, unknown>> };
+    text.slots['usb-1']!['port_path'] = '/dev/serial/by-id/usb-Acme\\x20Box-if00-port0';
+    const config = validateConfigText(JSON.stringify(text), CONFIG_FILE, BOARDS_DIR).config;
+    const plan = devicePlan(loadBoard('generic-linux'), config);
+    expect(plan.rules.map((r) => r.spec)).toContain('/dev/serial/by-id/usb-Acme\\x20Box-if00-port0');
+    expect(() => renderUnit({ node: process.execPath, board: 'generic-linux', swversion: '0.1.0', devices: plan })).toThrow(/port_path of slot .*cannot go into the unit's DeviceAllow=.*by-path/);
+  });
+
   it("a DeviceAllow= path with '%' is written as a literal '%' (%%), not a specifier systemd expands", () => {
     const base = validateConfigText(defaultConfigText(loadBoard('rpi-4b')), CONFIG_FILE, BOARDS_DIR).config;
     const plan = devicePlan(loadBoard('rpi-4b'), base);

@@ -11,6 +11,7 @@ import { respond } from '../../src/uzp/handshake/responder.js';
 import { generateIdentity, type Identity } from '../../src/uzp/identity/identity.js';
 import { Association } from '../../src/uzp/session/association.js';
 import type { SessionContinuityOptions } from '../../src/uzp/session/failover.js';
+import { earlySession } from '../../src/uzp/resumption/early-session.js';
 import { Session, type StitchPort } from '../../src/uzp/session/session.js';
 import { TestDomain, type Member } from './domain.js';
 import { FakeClock } from './fake-clock.js';
@@ -45,6 +46,12 @@ export interface ContinuityPairOptions {
   /** Default: PoR off (no timers of its own); the window is 30 s. */
   readonly continuity?: Partial<SessionContinuityOptions>;
   readonly hook?: Hook;
+  /**
+   * The gateway is the responder's early session of a 0-RTT handshake (early-session.ts): stitched
+   * before Finished_I, which this helper never sends (the handshake runs out of band), with this
+   * handshake timeout on the pair's clock.
+   */
+  readonly earlyGatewayTimeoutMs?: number;
 }
 
 export interface ContinuityPair {
@@ -88,9 +95,17 @@ export function continuityPair(o: ContinuityPairOptions = {}): ContinuityPair {
     return new Session({ provider: d.provider, keys, association: a, clock, continuity });
   };
   const operator = mk(fin.keys);
-  const gateway = mk(rkeys);
   const stitches = stitchVia(rns[0], o.hook);
+  let gateway: Session;
+  if (o.earlyGatewayTimeoutMs === undefined) {
+    gateway = mk(rkeys);
+    gateway.attach(stitches[1]);
+  } else {
+    const a = new Association();
+    a.to('pending');
+    const onRefused = (): void => undefined;
+    gateway = earlySession({ provider: d.provider, keys: rkeys, association: a, clock, continuity, stitch: stitches[1], timeoutMs: o.earlyGatewayTimeoutMs, verifyFinished: () => undefined, onRefused });
+  }
   operator.attach(stitches[0]);
-  gateway.attach(stitches[1]);
   return { d, clock, op, gw, rns, rnSetBytes, trust, grantBytes, grant: rkeys.grant, operator, gateway, stitches };
 }

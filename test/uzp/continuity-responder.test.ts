@@ -137,6 +137,31 @@ describe('ResumeRegistry: a genuine token re-stitches (draft §11.4)', () => {
     expect(resumedValid(p.d.provider, keys, resumed, 2, p.rns[1].cid)).toBe(false);
   });
 
+  it("0-RTT: an early session re-stitched before Finished_I came is kept: the RESUME's MAC proves what Finished_I would (the handshake timeout no longer ends it)", async () => {
+    const p = continuityPair({ earlyGatewayTimeoutMs: 10_000 });
+    let ended: unknown;
+    p.gateway.on('close', (e: unknown) => (ended = e ?? 'closed'));
+    // The stitch dies between the responder's flight and the initiator's Finished: it never arrives.
+    await failed(p);
+    const reg = registry(p);
+    const o = offerOf(p, token(p));
+    expect(reg.resume(o.offer)).toBe(p.gateway);
+    expect(p.gateway.state).toBe('stitched');
+    p.clock.tick(10_001);
+    await turns();
+    expect(ended).toBeUndefined();
+    expect(p.gateway.state).toBe('stitched');
+  });
+
+  it('0-RTT: an early session whose Finished_I never comes, and no re-stitch either, still ends at the handshake timeout', async () => {
+    const p = continuityPair({ earlyGatewayTimeoutMs: 10_000 });
+    let ended: { code?: string } | undefined;
+    p.gateway.on('close', (e: { code?: string }) => (ended = e));
+    p.clock.tick(10_001);
+    await turns();
+    expect(ended?.code).toBe(ErrorCode.HANDSHAKE_TIMEOUT);
+  });
+
   it('a responder that still believed itself stitched passes through failover and re-stitches', async () => {
     const p = continuityPair();
     const reg = registry(p);

@@ -2,7 +2,8 @@
 // Finished_I, so that the early requests are answered right behind the flight (0.5-RTT, as a TLS 1.3
 // server does). Finished_I is the first payload the initiator sends after CH1: the stitch is seen
 // through a gate that hands it to `verifyFinished` and lets the session see only what follows; a
-// Finished that does not verify (or none within the handshake timeout) ends the session, and the
+// Finished that does not verify (or none within the handshake timeout, unless a re-stitch proved
+// the initiator's keys first) ends the session, and the
 // peer hears the session's own CLOSE PROTOCOL_VIOLATION (its block 0 may be taken already, so not
 // the lone CLOSE a 1-RTT responder sends).
 
@@ -27,6 +28,11 @@ export function earlySession(o: EarlySessionOptions): Session {
   o.association.to('stitched');
   const cancelTimeout = o.clock.setTimeout(() => session.end(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time')), o.timeoutMs);
   session.once('close', cancelTimeout);
+  // A stitch lost between the flight and Finished_I (which is never sent again) ends in a re-stitch
+  // whose RESUME is MACed with a key exported from this handshake's whole transcript: the initiator
+  // proved what Finished_I proves (it holds keys only the (EC)DHE of this transcript gives), so the
+  // session stands instead of meeting the handshake timeout (draft §11.4; docs/PROFILE.md §0-RTT).
+  session.once('restitched', cancelTimeout);
   session.attach(
     finishedGate(o.stitch, (fin) => {
       cancelTimeout();

@@ -8,6 +8,7 @@ import { LocalError } from '../lib/errors.js';
 import { MAX_ENVELOPE_BYTES } from '../uzp/artefacts/constants.js';
 import { FileErrorCode } from './errors.js';
 import { readJsonList, writeJsonFileAtomic, type JsonListFile } from './json-file.js';
+import { withFileLock } from './lock.js';
 
 const KIND = 'uzp-gw/discovery-revocations';
 /** A gateway revokes rarely: a bound keeps a corrupted or hostile file from costing memory. */
@@ -24,11 +25,17 @@ export function readDiscoveryRevocations(file: string): Uint8Array[] {
   });
 }
 
-/** Adds one envelope (atomically: temp file + rename; an identical envelope is not added twice). */
+/**
+ * Adds one envelope (atomically: temp file + rename; an identical envelope is not added twice),
+ * under FILE.lock: two `publish revoke` runs at once each kept only their own, and a withdrawn
+ * consent was lost.
+ */
 export function appendDiscoveryRevocation(file: string, envelope: Uint8Array): void {
-  const all = readDiscoveryRevocations(file);
-  const hex = Buffer.from(envelope).toString('hex');
-  if (all.some((e) => Buffer.from(e).toString('hex') === hex)) return;
-  if (all.length >= MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: already ${MAX_REVOCATIONS} revocations; revoke the whole relationship instead, or issue a new Discovery Grant`);
-  writeJsonFileAtomic(file, { kind: KIND, revocations: [...all.map((e) => Buffer.from(e).toString('hex')), hex] }, 0o644);
+  withFileLock(file, () => {
+    const all = readDiscoveryRevocations(file);
+    const hex = Buffer.from(envelope).toString('hex');
+    if (all.some((e) => Buffer.from(e).toString('hex') === hex)) return;
+    if (all.length >= MAX_REVOCATIONS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: already ${MAX_REVOCATIONS} revocations; revoke the whole relationship instead, or issue a new Discovery Grant`);
+    writeJsonFileAtomic(file, { kind: KIND, revocations: [...all.map((e) => Buffer.from(e).toString('hex')), hex] }, 0o644);
+  });
 }

@@ -2,7 +2,7 @@
 // capped reads, and fs errors turned into LocalErrors that name the file and the fix.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
@@ -68,10 +68,17 @@ export function readFileCapped(file: string, maxBytes: number, what: string): { 
     const st = fstatSync(fd);
     if (!st.isFile()) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a regular file (expected a ${what})`);
     if (st.size > maxBytes) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${st.size} bytes is too large for a ${what} (at most ${maxBytes})`);
-    // Read one byte past the cap so a file that grows (or lies about its size) is still refused.
-    const buf = Buffer.alloc(maxBytes + 1);
+    // Sized by the file, not the cap (up to 128 MiB for some files, which every read allocated and
+    // every kept view pinned), with one byte more so a file that grows (or lies about its size) is
+    // seen: the buffer then grows, and past the cap the file is refused.
+    let buf = Buffer.allocUnsafeSlow(st.size + 1);
     let n = 0;
     for (;;) {
+      if (n === buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, n);
+        buf = bigger;
+      }
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
@@ -82,6 +89,20 @@ export function readFileCapped(file: string, maxBytes: number, what: string): { 
     throw fileError(e, file, `read the ${what}`);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * True only when nothing is at `file` (ENOENT of lstat). A dangling symlink, or a path this user
+ * cannot look at, is not "absent": reading it then fails with an error that names the problem,
+ * where taking it for a missing file let a state file silently start over.
+ */
+export function absent(file: string): boolean {
+  try {
+    lstatSync(file);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 

@@ -1,13 +1,13 @@
 // Small JSON state files (e.g. Pantheon's counters): read with a cap, written atomically.
 
 import { LocalError } from '../lib/errors.js';
-import { exists, readFileCapped, writeFileAtomic } from './fsutil.js';
+import { absent, readFileCapped, writeFileAtomic } from './fsutil.js';
 import { parseJsonObject, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 
-/** Returns the file's text, or undefined when it does not exist. */
+/** Returns the file's text, or undefined when nothing is there (a dangling link or unreadable path is an error). */
 export function readTextFileIfExists(file: string, maxBytes: number, what: string): string | undefined {
-  if (!exists(file)) return undefined;
+  if (absent(file)) return undefined;
   return utf8Text(readFileCapped(file, maxBytes, what).bytes, file, FileErrorCode.FILE_INVALID);
 }
 

@@ -8,7 +8,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
-import { loadState, saveState } from './state.js';
+import { updateState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 interface EnrollOptions {
@@ -53,9 +53,9 @@ export function enroll(provider: CryptoProvider, o: EnrollOptions): EnrollResult
   const w = windowFrom(o.nowMs, o.days * DAY);
   const issued = sign(provider, d, { type: 'pcert', subject: cid, ...w }, { publicKey, role: o.role, ...(name !== undefined ? { name } : {}) });
   // Remember the role, so a later `pantheon grant` can refuse a Grant to or for the wrong role.
-  const state = loadState(o.dir);
-  state.members[toHex(cid)] = o.role;
-  saveState(o.dir, state);
+  updateState(o.dir, (state) => {
+    state.members[toHex(cid)] = o.role;
+  });
   issued.write(o.out);
   return {
     out: o.out,

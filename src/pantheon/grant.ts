@@ -19,7 +19,7 @@ import { openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { formatPurpose, parsePurposeSpec } from './purpose-spec.js';
 import { PUBLISH_PURPOSE } from '../hil/purposes.js';
-import { loadState, saveState } from './state.js';
+import { updateState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 interface GrantOptions {
@@ -175,17 +175,18 @@ export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
   const kind = kindOf(scopes);
   if (o.config !== undefined) checkAgainstConfig(o.config, scopes);
   const d = openDomain(provider, o.dir);
-  const state = loadState(o.dir);
   const warnings: string[] = [];
-  checkRole(subject, 'subject', kind, state.members, warnings);
-  checkRole(audience, 'audience', kind, state.members, warnings);
-  const key = `${toHex(subject)}:${toHex(audience)}`;
-  const last = state.grantNonces[key];
-  const nonce = o.nonce ?? (last === undefined ? 1 : last + 1);
   const w = windowFrom(o.nowMs, o.seconds);
-  const issued = sign(provider, d, { type: 'grant', subject, audience, ...w }, { scopes, nonce, earlyData: o.earlyData, noReplay: o.noReplay });
-  state.grantNonces[key] = Math.max(last ?? 0, nonce);
-  saveState(o.dir, state);
+  const { nonce, issued } = updateState(o.dir, (state) => {
+    checkRole(subject, 'subject', kind, state.members, warnings);
+    checkRole(audience, 'audience', kind, state.members, warnings);
+    const key = `${toHex(subject)}:${toHex(audience)}`;
+    const last = state.grantNonces[key];
+    const nonce = o.nonce ?? (last === undefined ? 1 : last + 1);
+    const issued = sign(provider, d, { type: 'grant', subject, audience, ...w }, { scopes, nonce, earlyData: o.earlyData, noReplay: o.noReplay });
+    state.grantNonces[key] = Math.max(last ?? 0, nonce);
+    return { nonce, issued };
+  });
   issued.write(o.out);
   return {
     out: o.out,

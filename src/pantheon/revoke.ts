@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
-import { loadState, saveState } from './state.js';
+import { updateState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 interface RevokeOptions {
@@ -46,15 +46,16 @@ export function revoke(provider: CryptoProvider, o: RevokeOptions): RevokeResult
     ...new Set([...o.objectIds.map((c) => hex32(c, 'object-id')), ...o.artefacts.map((f) => toHex(decodeEnvelope(provider, readArtefactFile(f)).objectId))]),
   ];
   const d = openDomain(provider, o.dir);
-  const state = loadState(o.dir);
-  const prev = state.revocation;
-  const cids = [...new Set([...prev.cids, ...newCids])].sort();
-  const ids = [...new Set([...prev.ids, ...newIds])].sort();
-  const sequence = prev.sequence + 1;
   const w = windowFrom(o.nowMs, o.days * DAY);
-  const issued = sign(provider, d, { type: 'revocation', epoch: prev.epoch, sequence, ...w }, { cids: cids.map(fromHex), objectIds: ids.map(fromHex) });
-  state.revocation = { epoch: prev.epoch, sequence, cids, ids };
-  saveState(o.dir, state);
+  const { prev, cids, ids, sequence, issued } = updateState(o.dir, (state) => {
+    const prev = state.revocation;
+    const cids = [...new Set([...prev.cids, ...newCids])].sort();
+    const ids = [...new Set([...prev.ids, ...newIds])].sort();
+    const sequence = prev.sequence + 1;
+    const issued = sign(provider, d, { type: 'revocation', epoch: prev.epoch, sequence, ...w }, { cids: cids.map(fromHex), objectIds: ids.map(fromHex) });
+    state.revocation = { epoch: prev.epoch, sequence, cids, ids };
+    return { prev, cids, ids, sequence, issued };
+  });
   issued.write(o.out);
   return {
     out: o.out,

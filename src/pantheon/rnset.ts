@@ -9,7 +9,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
-import { loadState, saveState } from './state.js';
+import { updateState } from './state.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 interface RnSetOptions {
@@ -61,14 +61,15 @@ export function rnSet(provider: CryptoProvider, o: RnSetOptions): RnSetResult {
   const d = openDomain(provider, o.dir);
   const scope = o.scope ?? d.anchor.domain;
   if (scope.length === 0 || scope.length > 256) throw usage('--scope: 1..256 characters');
-  const state = loadState(o.dir);
-  const epoch = o.epoch ?? state.rnSet.epoch;
-  if (epoch < state.rnSet.epoch) throw usage(`--epoch ${epoch} is below the last issued epoch ${state.rnSet.epoch}; endpoints would refuse it as stale`);
-  const sequence = state.rnSet.sequence + 1;
   const w = windowFrom(o.nowMs, o.days * DAY);
-  const issued = sign(provider, d, { type: 'rn-set', epoch, sequence, ...w }, { scope, rns: entries });
-  state.rnSet = { epoch, sequence };
-  saveState(o.dir, state);
+  const { epoch, sequence, issued } = updateState(o.dir, (state) => {
+    const epoch = o.epoch ?? state.rnSet.epoch;
+    if (epoch < state.rnSet.epoch) throw usage(`--epoch ${epoch} is below the last issued epoch ${state.rnSet.epoch}; endpoints would refuse it as stale`);
+    const sequence = state.rnSet.sequence + 1;
+    const issued = sign(provider, d, { type: 'rn-set', epoch, sequence, ...w }, { scope, rns: entries });
+    state.rnSet = { epoch, sequence };
+    return { epoch, sequence, issued };
+  });
   issued.write(o.out);
   return {
     out: o.out,

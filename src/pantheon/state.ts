@@ -2,13 +2,15 @@
 // nonces per subject+audience, RN Set epoch/sequence, the cumulative revocation list), and the role
 // of every CID this directory enrolled (so `pantheon grant` can refuse a Grant to the wrong role). Written
 // atomically; a command updates the state *before* writing its artefact so a counter is never
-// reused even if the artefact write fails. One admin at a time: there is no lock between processes.
+// reused even if the artefact write fails. Commands read, change and write it under DIR/state.json.lock
+// (updateState), so two admins at once wait for each other instead of losing an update.
 //   {"kind":"uzp-gw/pantheon-state","grant_nonces":{"<sub hex>:<aud hex>":n},
 //    "rn_set":{"epoch":n,"sequence":n},"revocation":{"epoch":n,"sequence":n,"cids":[hex],"ids":[hex]},
 //    "members"?:{"<cid hex>":"gateway"|"operator"|"rn"}}   (absent in state files from before it)
 
 import { join } from 'node:path';
 import { readTextFileIfExists, writeJsonFileAtomic } from '../files/json-file.js';
+import { withFileLock } from '../files/lock.js';
 import { parseJsonObject, type JsonObject } from '../files/json.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
@@ -35,10 +37,28 @@ export function statePath(dir: string): string {
   return join(dir, STATE_FILE);
 }
 
+/**
+ * The state of an initialised domain. `pantheon init` always writes it, so a missing file is an
+ * error, never an empty state: counters restarting at 1 would reissue sequences endpoints already
+ * hold (a revocation list refused as stale, or one that drops earlier revocations).
+ */
 export function loadState(dir: string): PantheonState {
   const file = statePath(dir);
   const text = readTextFileIfExists(file, MAX_STATE_FILE, 'Pantheon state file');
-  return text === undefined ? emptyState() : parseState(text, file);
+  if (text === undefined) {
+    throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: the trust domain's issuing state is missing (pantheon init writes it; its counters must never restart); restore it from a backup`);
+  }
+  return parseState(text, file);
+}
+
+/** Reads the state, lets `change` update it, writes it back: all under the state's lock. */
+export function updateState<T>(dir: string, change: (s: PantheonState) => T): T {
+  return withFileLock(statePath(dir), () => {
+    const s = loadState(dir);
+    const r = change(s);
+    saveState(dir, s);
+    return r;
+  });
 }
 
 export function saveState(dir: string, s: PantheonState): void {

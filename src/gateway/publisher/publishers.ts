@@ -64,6 +64,15 @@ export class Publishers {
   private readonly confirmationsFile: string;
   private confirmations: RevocationConfirmation[];
   private readonly freshness: Freshness;
+  /**
+   * Whether the revocations file has been read since start. Until it has (a file unreadable at start:
+   * permissions, a bad edit, a broken link) nothing is published: a withdrawn consent must not be
+   * ignored for not being readable. The publishers are held, not ended, so the reading log keeps
+   * every reading for them until the file is fixed (watched, or SIGHUP).
+   */
+  private revocationsRead: boolean;
+  private started = false;
+  private heldSince: { code: string; message: string; at: string } | undefined;
 
   constructor(private readonly o: PublishersOptions) {
     this.revocationsFile = discoveryRevocationsFileOf(o.config);
@@ -71,7 +80,7 @@ export class Publishers {
     this.confirmations = this.readConfirmations();
     this.freshness = new Freshness(o.config.identity.key, o.logger);
     for (const c of o.config.publish?.collectors ?? []) this.entries.push(this.build(c.cid, c.grant, c.discoveryGrant));
-    this.applyRevocations();
+    this.revocationsRead = this.applyRevocations();
   }
 
   get size(): number {
@@ -80,7 +89,9 @@ export class Publishers {
 
   start(): void {
     if (this.entries.length === 0) return;
-    for (const e of this.entries) e.publisher?.start();
+    this.started = true;
+    if (this.revocationsRead) this.startPublishers();
+    else this.o.logger.error({ event: 'publish.held', file: this.revocationsFile }, 'not publishing to any collector until the discovery revocations file can be read (a consent withdrawn there must not be ignored); fix it, and publishing starts');
     this.stopWatch = watchFiles([this.revocationsFile], () => this.reload(), {
       clock: this.o.clock,
       onError: (dir, err) => this.o.logger.warn({ event: 'publish.watch_failed', dir, reason: err.message }, 'cannot watch the revocations file; send SIGHUP after `uzpgw publish revoke`'),
@@ -95,16 +106,28 @@ export class Publishers {
   /** SIGHUP or the file changed: take in new revocations and deliver them. */
   reload(): void {
     const before = new Map(this.entries.map((e) => [e.key, e.revocations.length]));
-    this.applyRevocations();
+    if (!this.applyRevocations()) return;
+    if (!this.revocationsRead) {
+      this.revocationsRead = true;
+      this.heldSince = undefined;
+      if (this.started) this.startPublishers();
+      return;
+    }
     for (const e of this.entries) if (e.revocations.length !== before.get(e.key)) e.publisher?.renew();
   }
 
   status(): PublishStatus[] {
-    return this.entries.map((e) =>
-      e.publisher !== undefined
-        ? e.publisher.status()
-        : { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, at: new Date().toISOString() } } : {}) },
-    );
+    return this.entries.map((e) => {
+      if (e.publisher === undefined) {
+        return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, at: new Date().toISOString() } } : {}) };
+      }
+      if (!this.revocationsRead) return { ...e.publisher.status(), state: 'held', ...(this.heldSince ? { last_error: this.heldSince } : {}) };
+      return e.publisher.status();
+    });
+  }
+
+  private startPublishers(): void {
+    for (const e of this.entries) e.publisher?.start();
   }
 
   /** Cursor keys of every collector the log must wait for before deleting. */
@@ -198,13 +221,16 @@ export class Publishers {
   }
 
   /** Reads the revocations file; each valid revocation for a collector narrows or ends its consent. */
-  private applyRevocations(): void {
+  /** Reads the revocations file into every consent; false when it cannot be read (what is in force stays). */
+  private applyRevocations(): boolean {
     let envelopes: Uint8Array[];
     try {
       envelopes = readDiscoveryRevocations(this.revocationsFile);
     } catch (e) {
-      this.o.logger.error({ event: 'publish.revocations_unreadable', file: this.revocationsFile, reason: (e as Error).message }, 'discovery revocations unreadable: the ones already in force stay');
-      return;
+      const code = (e as { code?: string }).code ?? 'FILE_INVALID';
+      this.heldSince ??= { code, message: (e as Error).message, at: new Date().toISOString() };
+      this.o.logger.error({ event: 'publish.revocations_unreadable', file: this.revocationsFile, code, reason: (e as Error).message }, 'discovery revocations unreadable: the ones already in force stay');
+      return false;
     }
     const me = { cid: this.o.identity.cid, publicKey: this.o.identity.publicKey };
     for (const e of this.entries) {
@@ -232,6 +258,7 @@ export class Publishers {
       e.consent = { grant: consent.grant, revokedSlots, revoked };
       e.revocations = pending;
     }
+    return true;
   }
 }
 

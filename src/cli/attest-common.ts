@@ -1,6 +1,7 @@
 // What `uzpgw attest verify` and `uzpgw connect … --manifest` share: the appraisal flags, the policy
 // they build, and how a result is printed (one line per check, reasons included; or one JSON object).
 
+import { naming } from '../lib/errors.js';
 import type { AppraisalPolicy } from '../attest/appraise.js';
 import { readManifestFile, type SignedManifest } from '../attest/manifest.js';
 import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
@@ -35,7 +36,8 @@ export function manifestFromFlags(provider: CryptoProvider, f: AppraisalFlags): 
   if (f.manifest === undefined) throw usageError('--manifest FILE is required (the reference manifest `uzpgw flash` wrote)');
   const signers = f['manifest-signer'].map((s) => cidFlag(s, 'manifest-signer'));
   if (signers.length === 0) throw usageError('--manifest-signer CID is required: which key do you trust to sign reference manifests? (`uzpgw flash` prints it)');
-  return readManifestFile(provider, f.manifest, { trusted: signers, now: Math.floor(Date.now() / 1000) });
+  const file = f.manifest;
+  return naming(`--manifest ${file}`, () => readManifestFile(provider, file, { trusted: signers, now: Math.floor(Date.now() / 1000) }));
 }
 
 export function policyFromFlags(f: AppraisalFlags, gateway?: Uint8Array): AppraisalPolicy {

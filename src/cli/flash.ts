@@ -17,7 +17,7 @@ import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 
 const DESCRIPTION = [
-  'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, production',
+  'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, web, production',
   `node_modules) and the pinned Node runtime for the board's architecture under /opt/uzp-gateway`,
   '(arm64 for every Raspberry Pi profile; fetched with npm pack into the runtime cache when this',
   'machine is another architecture), the gateway config under /etc/uzp-gateway, a system user in',

@@ -14,6 +14,7 @@ import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { reloadArtefactFiles, watchArtefactFiles } from '../rn/artefact-files.js';
 import { RnArtefacts } from '../rn/artefacts.js';
 import { readFileCapped } from '../files/fsutil.js';
+import { naming } from '../lib/errors.js';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
 import { equal, toHex } from '../uzp/bytes.js';
@@ -110,7 +111,7 @@ export const command = defineCommand({
     const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
     const log = pino({ level, base: { cmd: 'rn' } }, logDestination(2, 'rn log'));
     const revocations = flags.revocations;
-    if (revocations !== undefined) trust.setRevocation(readArtefactFile(revocations));
+    if (revocations !== undefined) naming(`--revocations ${revocations}`, () => trust.setRevocation(readArtefactFile(revocations)));
     const rnSetFile = flags['rn-set'];
     const checkListed = (): void => {
       try {
@@ -120,7 +121,7 @@ export const command = defineCommand({
       }
     };
     if (rnSetFile !== undefined) {
-      trust.setRnSet(readArtefactFile(rnSetFile));
+      naming(`--rn-set ${rnSetFile}`, () => trust.setRnSet(readArtefactFile(rnSetFile)));
       checkListed();
     }
 

@@ -2,6 +2,7 @@
 // from the status file it writes (src/gateway/status-reporter.ts; no socket: the gateway never
 // listens). Expiry is recomputed against now, so a gateway that stopped writing still warns.
 
+import { absent } from '../files/fsutil.js';
 import { loadGatewayConfig } from '../config/index.js';
 import { CONFIG_FILE } from '../flash/layout.js';
 import { RENEWAL_DOC } from '../gateway/expiry.js';
@@ -78,7 +79,7 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
   const dw = Math.max(...s.slots.map((x) => x.device.length), 4) + 2;
   const lines = [
     `gateway  ${s.identity.cid} (${who})`,
-    `  status:   ${r.alive ? `running, pid ${s.pid}, ${written}` : `NOT RUNNING: ${r.reason}; below is what it last wrote`}`,
+    `  status:   ${r.alive ? `running, pid ${s.pid}, ${written}` : `NOT RUNNING: ${(r.reason ?? '').replace(/^not running: /, '')}; below is what it last wrote`}`,
     `  runtime:  node ${s.runtime.node} (${s.runtime.platform} ${s.runtime.arch}, ${s.runtime.exec_path})`,
     `  RN:       ${rnLine(s.rn)}`,
     `  sessions: ${s.sessions.open} open, ${count(s.sessions.channels, 'channel')}, ${count(s.sessions.refusals, 'refusal')} since start`,
@@ -98,6 +99,12 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
   return lines.join('\n') + '\n';
 }
 
+/** The config named, else the flashed one; on a machine that has none, the error says which flag to give. */
+function defaultConfigOr(config: string | undefined): ReturnType<typeof loadGatewayConfig> {
+  if (config === undefined && absent(CONFIG_FILE)) throw usageError(`no gateway config at ${CONFIG_FILE} (where \`uzpgw flash\` installs it): give --config FILE, or --state FILE for a status file`);
+  return loadGatewayConfig(config ?? CONFIG_FILE, { checkFiles: false });
+}
+
 export const command = defineCommand({
   name: 'status',
   summary: "the running gateway's identity, RN link, artefact expiry and slots",
@@ -109,7 +116,7 @@ export const command = defineCommand({
   json: 'the status file as one JSON object, artefact expiry and warnings recomputed now, plus check: {file, at, alive, reason?, ok}',
   run({ flags }, io) {
     if (flags.config !== undefined && flags.state !== undefined) throw usageError('give --config or --state, not both');
-    const file = flags.state ?? statusFileOf(loadGatewayConfig(flags.config ?? CONFIG_FILE, { checkFiles: false }));
+    const file = flags.state ?? statusFileOf(defaultConfigOr(flags.config));
     const s = readGatewayStatus(file);
     const nowMs = Date.now();
     const r = reviewStatus(s, nowMs, processExists);

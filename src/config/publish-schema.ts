@@ -40,7 +40,7 @@ export function parsePublish(o: Obj, fileField: FileField): PublishConfig | unde
     collectors.push({
       cid: Uint8Array.from(Buffer.from(hex, 'hex')),
       grant: fileField(c.req('grant'), 'Pantheon Grant to reach the collector', 'have the domain admin issue it: `uzpgw pantheon grant --subject GATEWAY --audience COLLECTOR --slot S --purpose telemetry.publish`'),
-      discoveryGrant: fileField(c.req('discovery_grant'), 'Discovery Grant', 'sign it with the gateway key: `uzpgw publish grant --config F --collector CID --out FILE`'),
+      discoveryGrant: fileField(c.req('discovery_grant'), 'Discovery Grant', 'sign it with the gateway key: `uzpgw publish grant --config F --collector CID --slot S --out FILE` (--slot repeatable, or \'*\' for every slot)'),
     });
   }
   const revocations = p.opt('revocations', (x) => fileField(x, 'discovery revocations', 'create the directory; `uzpgw publish revoke` writes the file', 'dir'));

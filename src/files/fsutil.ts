@@ -50,6 +50,9 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && absent(dirname(file))) {
+      throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dirname(file)} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
+    }
     throw fileError(e, file, 'write it');
   }
 }

@@ -40,11 +40,15 @@ export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boo
   writeFileAtomic(file, encodeKeyFile(id), { mode: KEY_FILE_MODE, overwrite: opts.overwrite ?? false });
 }
 
-/** Loads a key file, refusing group/other permissions first (KEY_FILE_PERMISSIONS). */
+/**
+ * Loads a key file, refusing group/other permissions (KEY_FILE_PERMISSIONS). What is not a key file
+ * at all (a PCert given as --key) is said first: "chmod 600" would be the wrong fix for it.
+ */
 export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
   const { bytes, mode } = readFileCapped(file, MAX_KEY_FILE, 'key file');
+  const id = parseKeyFile(provider, utf8Text(bytes, file, FileErrorCode.KEY_FILE_INVALID), file);
   checkKeyFileMode(file, mode);
-  return parseKeyFile(provider, utf8Text(bytes, file, FileErrorCode.KEY_FILE_INVALID), file);
+  return id;
 }
 
 /** mode & 0o077 must be 0 (POSIX only: Windows has no such bits). */

@@ -60,3 +60,20 @@ export class StateError<C extends string = string> extends CodedError<C> {
     super(code, 'local', message, options);
   }
 }
+
+/**
+ * Runs `f`; a typed error it throws is thrown again with `what` (the flag and file a user gave) in
+ * front of its message, same code and fault: "expected a rn-set artefact, got pcert" names no file
+ * when a command reads several.
+ */
+export function naming<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!isCodedError(e) || e.message.startsWith(what)) throw e;
+    const named = new CodedError(e.code, e.fault, `${what}: ${e.message}`, { cause: e });
+    Object.setPrototypeOf(named, Object.getPrototypeOf(e));
+    named.name = e.name;
+    throw named;
+  }
+}

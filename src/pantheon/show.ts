@@ -2,6 +2,7 @@
 // the decoded body, validity at `now`, and — with a trust domain — whether the signatures verify
 // against its root. Inspection only: no nonce state, no revocation list.
 
+import { naming } from '../lib/errors.js';
 import { readArtefactFile } from '../files/artefact-file.js';
 import { loadTrustAnchor } from '../files/trust-anchor.js';
 import { codecFor, type CodecType } from '../uzp/artefacts/codecs.js';
@@ -47,7 +48,7 @@ function bodyJson(type: string, body: unknown): Json {
 }
 
 export function show(provider: CryptoProvider, file: string, opts: { dir?: string; nowMs: number }): { [k: string]: Json } {
-  const raw = decodeEnvelope(provider, readArtefactFile(file));
+  const raw = naming(file, () => decodeEnvelope(provider, readArtefactFile(file)));
   const now = Math.floor(opts.nowMs / 1000);
   const out: { [k: string]: Json } = {
     file,

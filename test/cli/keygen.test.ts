@@ -17,7 +17,7 @@ describe('keygen --request', () => {
     const r = await run('keygen', '--out', p('a.key'), '--request', p('no-dir/a.req'), '--role', 'gateway', '--json');
     expect(r.code, r.err).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toContain(`enrollment request not written: ${p('no-dir/a.req')}: no such file`);
+    expect(r.err).toContain(`enrollment request not written: ${p('no-dir/a.req')}: its directory ${p('no-dir')} does not exist; create it first`);
     expect(r.err).toContain(`the key ${p('a.key')} made for it was removed`);
     expect(r.err).toMatch(/\[FILE_NOT_FOUND\]\n$/);
     expect(existsSync(p('a.key'))).toBe(false);

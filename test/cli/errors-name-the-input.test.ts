@@ -1,0 +1,61 @@
+// Errors that name what the user gave, and the fix that fits (docs/CLI review): an artefact of the
+// wrong type names its flag and file, a PCert given as a key is "not a key file" (not "chmod 600"),
+// a missing output directory says so, and `status` on a machine without the flashed config names
+// the flags to give. Run in-process (test/helpers/cli-run.ts) on files made here.
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeArtefactFile } from '../../src/files/artefact-file.js';
+import { writeKeyFile } from '../../src/files/keyfile.js';
+import { CONFIG_FILE } from '../../src/flash/layout.js';
+import { writeTrustAnchor } from '../../src/files/trust-anchor.js';
+import { TestDomain } from '../helpers/domain.js';
+import { runCli } from '../helpers/cli-run.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-errors-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const d = new TestDomain();
+const gw = d.member('gateway');
+const pcert = join(tmp, 'gw.pcert');
+writeArtefactFile(pcert, gw.pcert);
+const trust = join(tmp, 'trust.json');
+writeTrustAnchor(trust, { domain: 'errors.test', rootPublicKey: d.root.publicKey, rootCid: d.root.cid });
+const rnKey = join(tmp, 'rn.key');
+writeKeyFile(rnKey, d.member('rn').id);
+
+describe('errors name the input and the fix', () => {
+  it('rn --rn-set given a PCert: the flag and file are named', async () => {
+    const r = await runCli('rn', '--listen', '127.0.0.1:0', '--trust', trust, '--key', rnKey, '--rn-set', pcert);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--rn-set ${pcert}: expected a rn-set artefact, got pcert`);
+    expect(r.err).toContain('[ARTEFACT_TYPE]');
+  });
+
+  it('pantheon show of a key file names the file', async () => {
+    const r = await runCli('pantheon', 'show', rnKey);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${rnKey}: `);
+  });
+
+  it('a PCert given as --key (mode 0644) is not a key file; chmod is not the fix', async () => {
+    const r = await runCli('rn', '--listen', '127.0.0.1:0', '--trust', trust, '--key', pcert);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('[KEY_FILE_INVALID]');
+    expect(r.err).not.toContain('chmod');
+  });
+
+  it('keygen --out into a directory that does not exist says so', async () => {
+    const r = await runCli('keygen', '--out', join(tmp, 'no-such-dir', 'k.key'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`its directory ${join(tmp, 'no-such-dir')} does not exist; create it first`);
+  });
+
+  it.skipIf(existsSync(CONFIG_FILE))('status without --config on a machine not flashed names --config and --state (exit 2)', async () => {
+    const r = await runCli('status');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no gateway config at .*give --config FILE, or --state FILE/);
+  });
+});

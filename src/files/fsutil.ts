@@ -47,6 +47,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
       linkSync(tmp, file);
       unlinkSync(tmp);
     }
+    syncDir(dirname(file));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
@@ -54,6 +55,25 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
       throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dirname(file)} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
     }
     throw fileError(e, file, 'write it');
+  }
+}
+
+/**
+ * fsync of a directory, so the rename or link just made survives a power cut: without it the new
+ * name can be lost while a later write (the artefact a state file's counter was taken for) is
+ * kept, and the counter is used again after the reboot. A filesystem that cannot sync a directory
+ * (EINVAL on some), or a directory this user may write but not list, gives no more than the rename did.
+ */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EIO' || code === 'ENOSPC' || code === 'EDQUOT') throw e; // the disk failed: say so; otherwise (EINVAL, EACCES…) nothing more to do
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -13,6 +13,12 @@ import { ExceptionCode, MAX_PDU } from '../ports/modbus/vocabulary.js';
 
 const MAX_PENDING_PER_CLIENT = 32;
 const MAX_CLIENTS = 16;
+/**
+ * Replies a client has not read yet beyond which we stop reading its requests: MAX_PENDING bounds
+ * what is in flight, but the instant 0x06 "busy" answers to a client that pipelines and never
+ * reads would queue without bound. Paused, the client's own TCP window pushes back on it.
+ */
+const REPLY_HIGH_WATER = 64 * 1024;
 
 /** Where requests go: the remote slot (SlotChannel.modbus) or anything with the same shape. */
 export type ModbusForward = (unit: number, pdu: Uint8Array) => Promise<{ pdu: Uint8Array }>;
@@ -73,26 +79,54 @@ export class ModbusTcpEndpoint {
     };
     const parser = new MbapParser({
       frame: (f) => {
-        if (s.destroyed) return;
-        if (f.protocolId !== 0) return drop();
+        if (s.destroyed) return false;
+        if (f.protocolId !== 0) {
+          drop();
+          return false;
+        }
         this.stats.requests++;
-        if (pending >= MAX_PENDING_PER_CLIENT) return reply(s, f, exceptionPdu(f.pdu[0]!, ExceptionCode.SERVER_DEVICE_BUSY));
-        pending++;
-        this.forward(f.unit, f.pdu).then(
-          (r) => {
-            pending--;
-            this.relay(s, f, r.pdu);
-          },
-          () => {
-            pending--;
-            this.stats.errors++;
-            reply(s, f, exceptionPdu(f.pdu[0]!, ExceptionCode.GATEWAY_PATH_UNAVAILABLE));
-          },
-        );
+        if (pending >= MAX_PENDING_PER_CLIENT) reply(s, f, exceptionPdu(f.pdu[0]!, ExceptionCode.SERVER_DEVICE_BUSY));
+        else {
+          pending++;
+          this.forward(f.unit, f.pdu).then(
+            (r) => {
+              pending--;
+              this.relay(s, f, r.pdu);
+            },
+            (e: unknown) => {
+              pending--;
+              this.stats.errors++;
+              // The forwarding channel full (its own bound on requests in flight) is a busy server
+              // (0x06, try again), not a path that failed (0x0A).
+              const busy = (e as { code?: unknown }).code === CommonCode.BUFFER_FULL;
+              reply(s, f, exceptionPdu(f.pdu[0]!, busy ? ExceptionCode.SERVER_DEVICE_BUSY : ExceptionCode.GATEWAY_PATH_UNAVAILABLE));
+            },
+          );
+        }
+        // Past the mark: stop parsing here, even inside a chunk already read (see feed).
+        return s.writableLength < REPLY_HIGH_WATER;
       },
       desync: drop,
     });
-    s.on('data', (chunk: Buffer) => parser.push(chunk));
+    // Past the mark the socket is paused until the client reads (drain); `held` keeps the bytes of
+    // a chunk already read but not yet parsed, to be parsed from where the parse stopped.
+    let held: Buffer | undefined;
+    let waiting = false;
+    const feed = (chunk?: Buffer): void => {
+      if (chunk !== undefined) held = held === undefined ? chunk : Buffer.concat([held, chunk]);
+      if (waiting || held === undefined) return;
+      const took = parser.push(held);
+      held = took < held.length ? held.subarray(took) : undefined;
+      if (s.destroyed || s.writableLength < REPLY_HIGH_WATER) return;
+      waiting = true;
+      s.pause();
+      s.once('drain', () => {
+        waiting = false;
+        feed();
+        if (!waiting) s.resume();
+      });
+    };
+    s.on('data', (chunk: Buffer) => feed(chunk));
     s.on('error', () => s.destroy());
     s.on('close', () => {
       this.sockets.delete(s);

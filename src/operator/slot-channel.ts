@@ -45,6 +45,8 @@ const MAX_HELD = 1024;
 
 export class SlotChannel extends EventEmitter {
   private nextId = 1;
+  /** Modbus requests whose send has not completed yet (not yet in `pending`). */
+  private sending = 0;
   /** Events that arrived before anyone listened: the `opened` message and the first readings can
    *  arrive in one block, and the caller attaches its listeners only after open() resolves. */
   private readonly held = new Map<StreamEvent, unknown[][]>();
@@ -116,10 +118,19 @@ export class SlotChannel extends EventEmitter {
 
   /** One Modbus request PDU to `unit`; resolves with the response PDU (possibly an exception PDU). */
   async modbus(unit: number, pdu: Uint8Array): Promise<{ pdu: Uint8Array; refused?: string }> {
-    if (this.pending.size >= MAX_PENDING) throw new StateError(CommonCode.BUFFER_FULL, `${MAX_PENDING} requests already pending`);
+    // Counted as in flight from before the send: the send may wait for room, and calls made
+    // meanwhile must see this one, or many concurrent calls all pass the check and overshoot it.
+    if (this.pending.size + this.sending >= MAX_PENDING) throw new StateError(CommonCode.BUFFER_FULL, `${MAX_PENDING} requests already pending`);
     const id = this.nextId++;
-    await this.sendChecked({ t: 'req', id, unit, pdu });
-    const m = await this.awaitReply(id, `no reply to request ${id}`);
+    this.sending++;
+    let replied: Promise<HilMessage>;
+    try {
+      await this.sendChecked({ t: 'req', id, unit, pdu });
+      replied = this.awaitReply(id, `no reply to request ${id}`);
+    } finally {
+      this.sending--;
+    }
+    const m = await replied;
     if (m.t === 'res') return m.refused === undefined ? { pdu: m.pdu } : { pdu: m.pdu, refused: m.refused };
     throw new HilRefusedError(m.t === 'refused' ? m.code : 'UNEXPECTED', 'modbus request');
   }

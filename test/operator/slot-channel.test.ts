@@ -1,12 +1,14 @@
 // SlotChannel over a real session pair and broker: calls made after the session ended reject at
 // once (no request left to time out later as an unhandled rejection).
 
+import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../src/gateway/hil/broker.js';
 import type { ModbusDevice, MqttDevice, Reading, SerialDevice } from '../../src/hil/device.js';
 import { DeviceError, DeviceErrorCode } from '../../src/hil-devices/errors.js';
+import { encodeHil, type HilMessage } from '../../src/hil/messages.js';
 import { SlotChannel } from '../../src/operator/slot-channel.js';
 import { sessionPair } from '../helpers/session-pair.js';
 
@@ -87,4 +89,26 @@ describe('SlotChannel', () => {
     await expect(slot.subscribe('plant/#')).rejects.toMatchObject({ refusal: 'TOPIC_NOT_BRIDGED', bridged: ['plant/press-2/telemetry/#'] });
     await expect(slot.publish('plant/press-2/telemetry/x', Uint8Array.of(1))).rejects.toMatchObject({ refusal: 'TOPIC_NOT_BRIDGED', bridged: ['plant/press-2/cmd/#'] });
   });
+
+  it('concurrent modbus calls stop at 256 in flight: a call counts from before its send, not after', async () => {
+    const { ch, slot } = await fakeOpen('modbus');
+    // Sends that wait for room (a full session buffer) and are never answered.
+    ch.send = () => new Promise((r) => setTimeout(r, 5));
+    const settled = Promise.allSettled(Array.from({ length: 300 }, () => slot.modbus(1, Uint8Array.of(3, 0, 0, 0, 1))));
+    await new Promise((r) => setTimeout(r, 50));
+    ch.emit('end'); // the session ended: the 256 in flight reject SESSION_CLOSED
+    const codes = (await settled).map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'));
+    // Before the fix all 300 passed the check (nothing was pending while the sends waited).
+    expect(codes.filter((c) => c === 'BUFFER_FULL').length).toBe(44);
+    expect(codes.filter((c) => c === 'SESSION_CLOSED').length).toBe(256);
+  });
 });
+
+/** A SlotChannel over a bare channel the test drives: `ch.emit('message', …)` is the gateway speaking. */
+async function fakeOpen(mode: 'modbus' | 'serial' | 'tail' | 'mqtt', opened: Partial<Extract<HilMessage, { t: 'opened' }>> = {}) {
+  const ch = Object.assign(new EventEmitter(), { send: async (_b: Uint8Array): Promise<void> => {}, close: async () => {} });
+  const opening = SlotChannel.open({ openChannel: () => ch } as never, 's1', mode);
+  await new Promise((r) => setTimeout(r, 5));
+  ch.emit('message', encodeHil({ t: 'opened', slot: 's1', device: 'd1', driver: 'x', mode, purposes: [], ...opened }));
+  return { ch, slot: await opening };
+}

@@ -54,31 +54,38 @@ export function decodeMbap(adu: Uint8Array): MbapFrame {
   };
 }
 
-/** Streaming parser over a TCP byte stream. Never throws; holds at most one ADU (260 bytes). */
+/**
+ * Streaming parser over a TCP byte stream. Never throws; holds at most one ADU (260 bytes).
+ * A `frame` handler that returns false stops the parse right after that frame: push() returns how
+ * many bytes of `chunk` it took, so a server that cannot answer more yet (its replies are not being
+ * read) pushes the rest later instead of answering every frame already buffered.
+ */
 export class MbapParser {
   private readonly buf = new Uint8Array(TCP_MAX_ADU);
   private len = 0;
   private broken = false;
 
-  constructor(private readonly on: { frame(f: MbapFrame): void; desync(): void }) {}
+  constructor(private readonly on: { frame(f: MbapFrame): unknown; desync(): void }) {}
 
-  push(chunk: Uint8Array): void {
-    for (let off = 0; off < chunk.length && !this.broken; ) {
+  push(chunk: Uint8Array): number {
+    let off = 0;
+    while (off < chunk.length && !this.broken) {
       const need = mbapAduLength(this.buf.subarray(0, this.len));
-      if (need === 'bad') return this.fail();
+      if (need === 'bad') return (this.fail(), chunk.length);
       const want = need === 'more' ? 6 - this.len : need - this.len;
       const n = Math.min(want, chunk.length - off);
       this.buf.set(chunk.subarray(off, off + n), this.len);
       this.len += n;
       off += n;
       const now = mbapAduLength(this.buf.subarray(0, this.len));
-      if (now === 'bad') return this.fail();
+      if (now === 'bad') return (this.fail(), chunk.length);
       if (typeof now === 'number' && this.len === now) {
         const frame = decodeMbap(this.buf.subarray(0, now));
         this.len = 0;
-        this.on.frame(frame);
+        if (this.on.frame(frame) === false) return off;
       }
     }
+    return chunk.length;
   }
 
   private fail(): void {

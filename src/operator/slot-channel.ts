@@ -8,12 +8,14 @@ import type { Session } from '../uzp/session/session.js';
 import { decodeHil, encodeHil, type HilMessage, type Mode } from '../hil/messages.js';
 import { CommonCode, StateError } from '../lib/errors.js';
 import type { DiagReport } from '../hil/diag-report.js';
+import { OpenedMismatchError } from './errors.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 256;
 
 interface Opened {
   readonly slot: string;
+  readonly mode: Mode;
   readonly device: string;
   readonly driver: string;
   readonly purposes: readonly string[];
@@ -37,11 +39,16 @@ export class HilRefusedError extends ProtocolError {
   }
 }
 
-/** Stream events held until their first listener (a reading may share a block with `opened`). */
-const STREAM_EVENTS = ['reading', 'data', 'msg'] as const;
-type StreamEvent = (typeof STREAM_EVENTS)[number];
-/** At most this many held per event; beyond, the oldest go (counted in `heldDropped`). */
+type StreamEvent = 'reading' | 'data' | 'msg';
+/**
+ * The one stream event each mode carries: only it is held until its first listener (a reading may
+ * share a block with `opened`). Another kind is a gateway out of step, and held it would be kept
+ * for a listener that never comes: it is dropped and counted.
+ */
+const CARRIES: Readonly<Record<Mode, StreamEvent | undefined>> = { tail: 'reading', serial: 'data', mqtt: 'msg', modbus: undefined, diag: undefined };
+/** At most this many held, and this many bytes (each may be up to 1 MiB); beyond, the oldest go (counted in `heldDropped`). */
 const MAX_HELD = 1024;
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 export class SlotChannel extends EventEmitter {
   private nextId = 1;
@@ -49,7 +56,9 @@ export class SlotChannel extends EventEmitter {
   private sending = 0;
   /** Events that arrived before anyone listened: the `opened` message and the first readings can
    *  arrive in one block, and the caller attaches its listeners only after open() resolves. */
-  private readonly held = new Map<StreamEvent, unknown[][]>();
+  private held: { readonly args: unknown[]; readonly bytes: number }[] = [];
+  private heldBytes = 0;
+  /** Stream messages not held: beyond the bounds, or of a kind the mode does not carry. */
   heldDropped = 0;
   private readonly pending = new Map<number, { resolve: (m: HilMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private openWaiter: { resolve: (o: Opened) => void; reject: (e: Error) => void } | undefined;
@@ -57,36 +66,43 @@ export class SlotChannel extends EventEmitter {
   private ended: Error | undefined;
   opened: Opened | undefined;
 
-  private constructor(private readonly ch: Channel) {
+  private constructor(
+    private readonly ch: Channel,
+    private readonly carries: StreamEvent | undefined,
+  ) {
     super();
     ch.on('message', (b: Uint8Array) => this.onMessage(b));
     const end = (): void => this.fail(new StateError(ErrorCode.SESSION_CLOSED, 'the session ended'));
     ch.once('end', end);
     ch.once('abort', end);
     this.on('newListener', (event: string | symbol) => {
-      const queued = this.held.get(event as StreamEvent);
-      if (queued === undefined) return;
-      this.held.delete(event as StreamEvent);
+      if (event !== this.carries || this.held.length === 0) return;
+      const queued = this.held;
+      this.held = [];
+      this.heldBytes = 0;
       // After the listener is in place (newListener fires before it is added), in arrival order.
       queueMicrotask(() => {
-        for (const args of queued) this.emit(event, ...args);
+        for (const { args } of queued) this.emit(event, ...args);
       });
     });
   }
 
-  /** Emits a stream event, or holds it until a listener for it exists. */
-  private stream(event: StreamEvent, ...args: unknown[]): void {
+  /** Emits a stream event, or holds it (`bytes`: its encoded size) until a listener for it exists. */
+  private stream(event: StreamEvent, bytes: number, ...args: unknown[]): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, ...args);
       return;
     }
-    const q = this.held.get(event) ?? [];
-    q.push(args);
-    if (q.length > MAX_HELD) {
-      q.shift();
+    if (event !== this.carries) {
+      this.heldDropped++;
+      return;
+    }
+    this.held.push({ args, bytes });
+    this.heldBytes += bytes;
+    while (this.held.length > MAX_HELD || this.heldBytes > MAX_HELD_BYTES) {
+      this.heldBytes -= this.held.shift()!.bytes;
       this.heldDropped++;
     }
-    this.held.set(event, q);
   }
 
   /**
@@ -94,7 +110,7 @@ export class SlotChannel extends EventEmitter {
    * `from` (tail only): start at that reading of the gateway's log instead of the next one.
    */
   static async open(session: Session, slot: string, mode: Mode, from?: TailFrom): Promise<SlotChannel> {
-    const sc = new SlotChannel(session.openChannel());
+    const sc = new SlotChannel(session.openChannel(), CARRIES[mode]);
     // Waiters are registered only once the message is queued: a send that throws leaves no promise
     // behind to reject unobserved later. Replies cannot arrive before the request was queued.
     await sc.ch.send(encodeHil({ t: 'open', slot, mode, ...(from !== undefined ? { from_epoch: from.epoch, from_seq: from.seq } : {}) }));
@@ -112,6 +128,12 @@ export class SlotChannel extends EventEmitter {
       });
     } finally {
       clearTimeout(timer);
+    }
+    // An `opened` for another slot or mode than asked is no answer to this open: what the channel
+    // would carry is not what the caller expects (and not what its Grant check was for).
+    if (sc.opened.slot !== slot || sc.opened.mode !== mode) {
+      await sc.ch.close().catch(() => undefined);
+      throw new OpenedMismatchError(slot, mode, sc.opened.slot, sc.opened.mode);
     }
     return sc;
   }
@@ -197,7 +219,7 @@ export class SlotChannel extends EventEmitter {
     }
     switch (m.t) {
       case 'opened':
-        this.openWaiter?.resolve({ slot: m.slot, device: m.device, driver: m.driver, purposes: m.purposes });
+        this.openWaiter?.resolve({ slot: m.slot, mode: m.mode, device: m.device, driver: m.driver, purposes: m.purposes });
         this.openWaiter = undefined;
         return;
       case 'refused':
@@ -215,11 +237,11 @@ export class SlotChannel extends EventEmitter {
       case 'suback':
         return this.settleSub(m.filter);
       case 'reading':
-        return this.stream('reading', m);
+        return this.stream('reading', b.length, m);
       case 'data':
-        return this.stream('data', m.d);
+        return this.stream('data', b.length, m.d);
       case 'msg':
-        return this.stream('msg', m.topic, m.payload);
+        return this.stream('msg', b.length, m.topic, m.payload);
       default:
         return;
     }

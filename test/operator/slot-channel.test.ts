@@ -102,13 +102,54 @@ describe('SlotChannel', () => {
     expect(codes.filter((c) => c === 'BUFFER_FULL').length).toBe(44);
     expect(codes.filter((c) => c === 'SESSION_CLOSED').length).toBe(256);
   });
+
+  it('holds only the stream kind its mode carries: data and msg on a modbus channel are dropped and counted, not kept for nobody', async () => {
+    const { ch, slot } = await fakeOpen('modbus');
+    const big = new Uint8Array(1024 * 1024 - 64);
+    for (let i = 0; i < 8; i++) {
+      ch.emit('message', encodeHil({ t: 'data', d: big }));
+      ch.emit('message', encodeHil({ t: 'msg', topic: 'a', payload: big }));
+    }
+    const seen: unknown[] = [];
+    slot.on('data', (d) => seen.push(d));
+    slot.on('msg', (t) => seen.push(t));
+    await new Promise((r) => setTimeout(r, 5));
+    // Before the fix: all 16 (16 MiB) held and delivered to these late listeners.
+    expect(seen).toHaveLength(0);
+    expect(slot.heldDropped).toBe(16);
+  });
+
+  it('what its mode carries is held up to 4 MiB: the newest, in order, the rest counted', async () => {
+    const { ch, slot } = await fakeOpen('serial');
+    for (let i = 0; i < 16; i++) ch.emit('message', encodeHil({ t: 'data', d: new Uint8Array(1024 * 1024 - 64).fill(i) }));
+    const seen: number[] = [];
+    slot.on('data', (d: Uint8Array) => seen.push(d[0]!));
+    await new Promise((r) => setTimeout(r, 5));
+    // Four messages of just under 1 MiB fit; before the fix all 16 were held (only 1024 messages counted).
+    expect(seen).toEqual([12, 13, 14, 15]);
+    expect(slot.heldDropped).toBe(12);
+  });
+
+  it('an `opened` for another slot or mode than asked is refused HIL_OPENED_MISMATCH, the channel closed', async () => {
+    for (const wrong of [{ slot: 's2' }, { mode: 'tail' as const }]) {
+      const { ch, opening } = await fakeOpening('modbus', wrong);
+      // Before the fix the open resolved, with a channel of another slot or mode.
+      await expect(opening).rejects.toMatchObject({ code: 'HIL_OPENED_MISMATCH', fault: 'peer' });
+      expect(ch.closed).toBe(true);
+    }
+  });
 });
 
-/** A SlotChannel over a bare channel the test drives: `ch.emit('message', …)` is the gateway speaking. */
-async function fakeOpen(mode: 'modbus' | 'serial' | 'tail' | 'mqtt', opened: Partial<Extract<HilMessage, { t: 'opened' }>> = {}) {
-  const ch = Object.assign(new EventEmitter(), { send: async (_b: Uint8Array): Promise<void> => {}, close: async () => {} });
+/** A SlotChannel opening over a bare channel the test drives: `ch.emit('message', …)` is the gateway speaking. */
+async function fakeOpening(mode: 'modbus' | 'serial' | 'tail' | 'mqtt', opened: Partial<Extract<HilMessage, { t: 'opened' }>> = {}) {
+  const ch = Object.assign(new EventEmitter(), { closed: false, send: async (_b: Uint8Array): Promise<void> => {}, close: async () => void (ch.closed = true) });
   const opening = SlotChannel.open({ openChannel: () => ch } as never, 's1', mode);
   await new Promise((r) => setTimeout(r, 5));
   ch.emit('message', encodeHil({ t: 'opened', slot: 's1', device: 'd1', driver: 'x', mode, purposes: [], ...opened }));
+  return { ch, opening };
+}
+
+async function fakeOpen(mode: 'modbus' | 'serial' | 'tail' | 'mqtt') {
+  const { ch, opening } = await fakeOpening(mode);
   return { ch, slot: await opening };
 }

@@ -16,6 +16,52 @@ import type { CommandIo } from './command.js';
 import { usageError } from './flags.js';
 
 const PTY_READY_MS = 5_000;
+/**
+ * Serial bytes from the gateway queued for a local reader (stdout, socat's stdin) beyond which they
+ * are dropped: ~90 s of a 115200-baud line, so a reader that reads never loses any.
+ */
+export const SERIAL_OUT_MAX_QUEUED = 1024 * 1024;
+/** What socat's address syntax splits on or reads as quoting (`,` options, `:` parameters, `!!`, brackets). */
+const SOCAT_SPECIAL = /[,:!{}[\]()'"\\\s]/;
+
+/**
+ * --pty PATH goes into a socat address (`pty,link=PATH,…`): a `,` or `:` in it would become socat
+ * options or parameters, so such a path is a usage error (exit 2) naming the flag.
+ */
+export function checkPtyPath(path: string): void {
+  if (path === '' || SOCAT_SPECIAL.test(path)) {
+    throw usageError(`--pty: ${JSON.stringify(path)} cannot be given to socat; use a path without , : ! ( ) [ ] { } quotes, backslashes or spaces`);
+  }
+}
+
+/**
+ * Serial bytes from the gateway to `out`, which may not keep up (a paused pipe, a PTY nobody has
+ * opened). The HIL serial stream cannot push back: the gateway already drops what its session
+ * cannot carry, as a serial line without flow control loses bytes nobody reads. So beyond
+ * SERIAL_OUT_MAX_QUEUED queued we drop too, count, and say so once on stderr (and the total at the end).
+ */
+export function serialOut(out: NodeJS.WritableStream, io: CommandIo, json: boolean, what: string): { write(d: Uint8Array): void; done(): void } {
+  let dropped = 0;
+  // A stream without writableLength: queued is unknown, so "write() said full until 'drain'" stands in.
+  let full = false;
+  const queued = (): number => (out as { writableLength?: number }).writableLength ?? (full ? Infinity : 0);
+  return {
+    write(d) {
+      if (queued() >= SERIAL_OUT_MAX_QUEUED) {
+        if (dropped === 0) notice(io, json, { event: 'serial_dropping', to: what }, `${what} is not reading fast enough: dropping the gateway's serial bytes while ${SERIAL_OUT_MAX_QUEUED} are queued for it`);
+        dropped += d.length;
+        return;
+      }
+      if (!out.write(d) && !full) {
+        full = true;
+        out.once('drain', () => (full = false));
+      }
+    },
+    done() {
+      if (dropped > 0) notice(io, json, { event: 'serial_dropped', to: what, bytes: dropped }, `${dropped} serial bytes from the gateway were dropped (${what} did not read them)`);
+    },
+  };
+}
 
 /** A status line on stderr: human text, or with --json one JSON object per line. */
 export function notice(io: CommandIo, json: boolean, fields: { readonly event: string } & Record<string, unknown>, text: string): void {
@@ -88,7 +134,8 @@ export function forwardInOrder(from: Readable, slot: Pick<SlotChannel, 'write'>,
 
 /** serial without --pty: the slot's bytes on stdout, stdin to the slot. */
 export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string, stdin: Readable = process.stdin): Promise<number> {
-  slot.on('data', (d: Uint8Array) => io.stdout.write(d));
+  const out = serialOut(io.stdout, io, json, 'stdout');
+  slot.on('data', (d: Uint8Array) => out.write(d));
   slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code})`));
   return new Promise<number>((resolve) => {
     forwardInOrder(stdin, slot, () => resolve(1));
@@ -99,11 +146,17 @@ export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, expl
     // terminal until the next key press.
     stdin.removeAllListeners('data');
     stdin.pause();
+    out.done();
   });
 }
 
 /** --pty: socat creates PATH as a PTY and bridges it to our pipes, so terminal programs can open it. */
-export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promise<number> {
+export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = false): Promise<number> {
+  try {
+    checkPtyPath(path);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const dir = dirname(path);
   if (!existsSync(dir)) return Promise.reject(new LocalError(CommonCode.USAGE, `--pty ${path}: the directory ${dir} does not exist`));
   const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -113,7 +166,9 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
     io.stderr.write(b);
   });
   let announced = false;
-  return new Promise((resolve, reject) => {
+  // Until a terminal program opens the PTY, socat stops reading us once the PTY's buffer is full.
+  const out = serialOut(socat.stdin, io, json, `the PTY ${path}`);
+  return new Promise<number>((resolve, reject) => {
     // 'on', not 'once': a child process may emit 'error' again (a failed kill), and one nobody hears ends us.
     socat.on('error', (e) => reject(new LocalError(CommonCode.USAGE, `--pty needs socat (apt-get install socat): ${e.message}`)));
     // socat gone (killed, its PTY torn down) while the gateway still sends: EPIPE here, and 'exit' says the rest.
@@ -133,7 +188,7 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
       };
       check();
     });
-    slot.on('data', (d: Uint8Array) => socat.stdin.write(d));
+    slot.on('data', (d: Uint8Array) => out.write(d));
     forwardInOrder(socat.stdout, slot, () => undefined);
     // socat that ends before the PTY was there could not make it (a bad path, no permission): exit 1.
     socat.once('exit', (code) => {
@@ -145,7 +200,7 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo): Promis
       resolve(1);
     });
     process.once('exit', () => socat.kill('SIGTERM'));
-  });
+  }).finally(() => out.done());
 }
 
 /** mqtt: JSON lines out, one per message received and per publication acknowledged. */

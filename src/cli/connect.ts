@@ -20,7 +20,7 @@ import { parseCid } from '../uzp/identity/cid.js';
 import { toHex } from '../uzp/bytes.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
+import { checkPtyPath, listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
@@ -176,7 +176,11 @@ const serial = defineCommand({
   description: DESCRIPTION,
   flags: { ...SESSION_FLAGS, ...SLOT_FLAG, pty: { type: 'string', placeholder: 'PATH', describe: 'expose the slot as a local PTY at PATH (needs socat)' }, ...APPRAISAL_FLAGS },
   json: 'stdout is the raw serial stream without --pty and a JSON line {"event":"pty",...} with it; --json makes the status lines on stderr JSON ({"event":"connected"|"refused",...})',
-  run: ({ flags }, io) => serveSlot(flags, io, 'serial', (slot, explain) => (flags.pty !== undefined ? servePty(slot, flags.pty, io) : serveStdio(slot, io, flags.json, explain))),
+  run: async ({ flags }, io) => {
+    // Before any network, as --listen of modbus-tcp: a path socat would misread is a usage error.
+    if (flags.pty !== undefined) checkPtyPath(flags.pty);
+    return serveSlot(flags, io, 'serial', (slot, explain) => (flags.pty !== undefined ? servePty(slot, flags.pty, io, flags.json) : serveStdio(slot, io, flags.json, explain)));
+  },
 });
 
 const mqtt = defineCommand({

@@ -1,6 +1,8 @@
 // What `uzpgw connect` prints per mode: --count N prints exactly N even when more arrive in one go;
 // --pty with a path socat cannot create exits non-zero with the reason; serial forwards stdin in
-// order, one write at a time, and lets go of stdin when the slot ends.
+// order, one write at a time, and lets go of stdin when the slot ends; serial bytes a local reader
+// does not take (stdout, a PTY nobody opened) are dropped past a bound, counted and reported; a
+// --pty path socat would misread is a usage error.
 
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { forwardInOrder, serveMqtt, servePty, serveStdio, serveTail } from '../../src/cli/connect-serve.js';
+import { forwardInOrder, SERIAL_OUT_MAX_QUEUED, serveMqtt, servePty, serveStdio, serveTail } from '../../src/cli/connect-serve.js';
 import type { SlotChannel } from '../../src/operator/slot-channel.js';
+import { runCli } from '../helpers/cli-run.js';
 import { errorOf } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-serve-'));
@@ -109,6 +112,56 @@ describe('connect modes', () => {
       expect([0, 1]).toContain(await served);
     } finally {
       clearInterval(pump);
+    }
+  });
+
+  it('serial: a stdout nobody reads holds at most the bound; the rest is dropped, said once, and counted at the end', async () => {
+    const slot = Object.assign(new EventEmitter(), { write: async () => {} }) as unknown as SlotChannel;
+    const c = capture();
+    // A paused pipe: nothing written is ever taken.
+    const stdout = new Writable({ highWaterMark: 16 * 1024, write: () => {} });
+    const done = serveStdio(slot, { stdout, stderr: c.io.stderr }, true, (x) => x, new PassThrough());
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 100; i++) slot.emit('data', chunk);
+    // Before the fix: all 6.4 MB queued (and growing at line rate for as long as it runs).
+    expect(stdout.writableLength).toBeLessThanOrEqual(SERIAL_OUT_MAX_QUEUED + chunk.length);
+    slot.emit('end');
+    expect(await done).toBe(1);
+    const events = c.err().trim().split('\n').map((l) => JSON.parse(l) as { event: string; bytes?: number });
+    expect(events.map((e) => e.event)).toEqual(['serial_dropping', 'serial_dropped']);
+    expect(events[1]!.bytes! + stdout.writableLength).toBe(100 * chunk.length);
+  });
+
+  it('--pty nobody opens: the gateway\'s bytes beyond the bound are dropped and said so, not queued for socat', async () => {
+    const slot = new EventEmitter() as unknown as SlotChannel;
+    const c = capture();
+    const served = servePty(slot, join(dir, 'tty-unread'), c.io, true);
+    for (let i = 0; !c.out().includes('"pty"'); i++) {
+      if (i > 500) throw new Error(`no pty announced; stderr: ${c.err()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // 16 MiB at once: socat stops reading us once the PTY's buffer is full (nobody opened it).
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      for (let i = 0; i < 256; i++) (slot as unknown as EventEmitter).emit('data', chunk);
+      // Before the fix: nothing said, and all of it queued on socat's stdin.
+      expect(c.err()).toContain('"event":"serial_dropping"');
+    } finally {
+      (slot as unknown as EventEmitter).emit('end'); // stops socat
+    }
+    expect(await served).toBe(1);
+    const dropped = JSON.parse(c.err().trim().split('\n').at(-1)!) as { event: string; bytes: number };
+    expect(dropped.event).toBe('serial_dropped');
+    expect(dropped.bytes).toBeGreaterThan(256 * chunk.length - 2 * SERIAL_OUT_MAX_QUEUED);
+  });
+
+  it('--pty with a , or : in the path is a usage error naming the flag (exit 2), before any network', async () => {
+    const session = ['--key', 'k', '--pcert', 'p', '--trust', 't', '--rn-set', 'r', '--grant', 'g', '--gateway', 'a'.repeat(64), '--slot', 's'];
+    for (const path of [join(dir, 'tty,mode=777'), join(dir, 'a:b')]) {
+      const r = await runCli('connect', ...session, 'serial', '--pty', path);
+      // Before the fix: the path went on into socat's address (after an exit 1 here on the missing key file).
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/--pty: .* cannot be given to socat/);
     }
   });
 });

@@ -32,6 +32,7 @@ export function checkPtyPath(path: string): void {
   if (path === '' || SOCAT_SPECIAL.test(path)) {
     throw usageError(`--pty: ${JSON.stringify(path)} cannot be given to socat; use a path without , : ! ( ) [ ] { } quotes, backslashes or spaces`);
   }
+  if (!existsSync(dirname(path))) throw usageError(`--pty ${path}: the directory ${dirname(path)} does not exist`);
 }
 
 /**
@@ -157,8 +158,6 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = 
   } catch (e) {
     return Promise.reject(e);
   }
-  const dir = dirname(path);
-  if (!existsSync(dir)) return Promise.reject(new LocalError(CommonCode.USAGE, `--pty ${path}: the directory ${dir} does not exist`));
   const socat = spawn('socat', [`pty,link=${path},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let socatErr = '';
   socat.stderr.on('data', (b: Buffer) => {
@@ -203,6 +202,13 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = 
   }).finally(() => out.done());
 }
 
+/** --pub TOPIC=PAYLOAD; checked for every --pub before any network (connect.ts), and again here. */
+export function parsePub(spec: string): { topic: string; payload: Uint8Array } {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw usageError(`--pub: expected TOPIC=PAYLOAD, got ${JSON.stringify(spec)}`);
+  return { topic: spec.slice(0, eq), payload: Buffer.from(spec.slice(eq + 1)) };
+}
+
 /** mqtt: JSON lines out, one per message received and per publication acknowledged. */
 export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs: readonly string[], io: CommandIo, count: number): Promise<number> {
   let n = 0;
@@ -215,11 +221,9 @@ export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs
     if (++n >= count) finish(0);
   });
   for (const f of subs) await slot.subscribe(f);
-  for (const spec of pubs) {
-    const eq = spec.indexOf('=');
-    if (eq <= 0) throw usageError(`--pub: expected TOPIC=PAYLOAD, got ${JSON.stringify(spec)}`);
-    await slot.publish(spec.slice(0, eq), Buffer.from(spec.slice(eq + 1)));
-    io.stdout.write(JSON.stringify({ event: 'published', topic: spec.slice(0, eq) }) + '\n');
+  for (const { topic, payload } of pubs.map(parsePub)) {
+    await slot.publish(topic, payload);
+    io.stdout.write(JSON.stringify({ event: 'published', topic }) + '\n');
   }
   if (subs.length === 0) return 0;
   return done;

@@ -16,17 +16,16 @@ import { explainRefusal } from '../operator/grant-text.js';
 import { validityText } from '../operator/preflight.js';
 import { HilRefusedError, SlotChannel, type TailFrom } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { parseCid } from '../uzp/identity/cid.js';
 import { toHex } from '../uzp/bytes.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { checkPtyPath, listenModbusTcp, notice, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
+import { checkPtyPath, listenModbusTcp, notice, parsePub, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
 import { prepareConsole } from './console-serve.js';
 import { defineCommand, defineGroup } from './define.js';
-import { usageError, type FlagValues } from './flags.js';
+import { cidFlag, usageError, type FlagValues } from './flags.js';
 
 /** What every mode needs to open a session to the gateway. */
 const SESSION_FLAGS = {
@@ -52,7 +51,7 @@ const STREAM_JSON =
 
 /** Opens the session (appraising the gateway first when asked); a failed appraisal is printed, not thrown. */
 async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
-  const gateway = parseCid(f.gateway);
+  const gateway = cidFlag(f.gateway, 'gateway');
   const attest = attestOnly || f.manifest !== undefined;
   const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
   const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
@@ -196,7 +195,11 @@ const mqtt = defineCommand({
     ...APPRAISAL_FLAGS,
   },
   json: STREAM_JSON,
-  run: ({ flags }, io) => serveSlot(flags, io, 'mqtt', (slot) => serveMqtt(slot, flags.sub, flags.pub, io, flags.count ?? Infinity)),
+  run: ({ flags }, io) => {
+    // Every --pub before any network: a bad one after the session opened left the earlier ones published.
+    flags.pub.forEach(parsePub);
+    return serveSlot(flags, io, 'mqtt', (slot) => serveMqtt(slot, flags.sub, flags.pub, io, flags.count ?? Infinity));
+  },
 });
 
 const diag = defineCommand({

@@ -21,7 +21,7 @@ import { preflight } from './preflight.js';
 import { logPors } from './por-log.js';
 import type { Mode } from '../hil/messages.js';
 import type { Grant, Valid } from '../uzp/artefacts/types.js';
-import { type CodedError, CommonCode, isCodedError, LocalError } from '../lib/errors.js';
+import { type CodedError, CommonCode, isCodedError, LocalError, naming } from '../lib/errors.js';
 
 interface OperatorFiles {
   readonly key: string;
@@ -74,8 +74,9 @@ export async function connectOperator(
   const id = loadKeyFile(provider, files.key);
   const anchor = loadTrustAnchor(provider, files.trust);
   const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
-  const rnSet = trust.setRnSet(readArtefactFile(files.rnSet));
-  if (files.revocations !== undefined) trust.setRevocation(readArtefactFile(files.revocations));
+  const rnSet = naming(`--rn-set ${files.rnSet}`, () => trust.setRnSet(readArtefactFile(files.rnSet)));
+  const revocations = files.revocations;
+  if (revocations !== undefined) naming(`--revocations ${revocations}`, () => trust.setRevocation(readArtefactFile(revocations)));
   const pcert = readArtefactFile(files.pcert);
   const grant = readArtefactFile(files.grant);
   const valid = preflight({

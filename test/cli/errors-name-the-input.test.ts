@@ -53,6 +53,33 @@ describe('errors name the input and the fix', () => {
     expect(r.err).toContain(`its directory ${join(tmp, 'no-such-dir')} does not exist; create it first`);
   });
 
+  const session = (gateway = 'ab'.repeat(32)): string[] => ['--key', rnKey, '--pcert', pcert, '--trust', trust, '--rn-set', pcert, '--grant', pcert, '--gateway', gateway, '--slot', 'tty-1'];
+
+  it('connect --rn-set given a PCert: the flag and file are named', async () => {
+    const r = await runCli('connect', 'tail', ...session());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--rn-set ${pcert}: expected a rn-set artefact, got pcert`);
+  });
+
+  it('connect --gateway that is not a CID: a usage error naming the flag (exit 2)', async () => {
+    const r = await runCli('connect', 'tail', ...session('abc'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--gateway');
+  });
+
+  it('connect mqtt: every --pub is checked before any file or network (exit 2)', async () => {
+    const r = await runCli('connect', 'mqtt', ...session(), '--pub', 'a/b=1', '--pub', 'nopayload');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--pub: expected TOPIC=PAYLOAD, got "nopayload"');
+    expect(r.err).not.toContain('rn-set');
+  });
+
+  it('connect serial --pty in a directory that does not exist: exit 2 before any network', async () => {
+    const r = await runCli('connect', 'serial', ...session(), '--pty', join(tmp, 'no-such-dir', 'tty'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`the directory ${join(tmp, 'no-such-dir')} does not exist`);
+  });
+
   it.skipIf(existsSync(CONFIG_FILE))('status without --config on a machine not flashed names --config and --state (exit 2)', async () => {
     const r = await runCli('status');
     expect(r.code).toBe(2);

@@ -37,12 +37,18 @@ const SOAK_EVERY_MS = 10_000;
 const CPU_WINDOW_MS = 20_000;
 const mkdir = (d) => (mkdirSync(d), d);
 
-/** VmRSS as the process runs (median of 5 reads 200 ms apart), then after two forced full GCs. */
+/**
+ * Reads of the running sample: one a second for a minute, whose median spans V8's ~30 s sawtooth
+ * (bench review: 5 reads over 1 s caught each process at a random point of it, +-10%).
+ */
+const SAMPLE = QUICK ? { reads: 5, everyMs: 200 } : { reads: 60, everyMs: 1_000 };
+
+/** VmRSS as the process runs (median of SAMPLE.reads reads), then after two forced full GCs. */
 async function sampleRss(proc) {
   const running = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < SAMPLE.reads; i++) {
     running.push(rssBytes(proc.pid));
-    await sleep(200);
+    await sleep(SAMPLE.everyMs);
   }
   return { running: median(running), gc: await settledRss(proc) };
 }

@@ -53,11 +53,9 @@ describe('headless chromium for the console tests', () => {
     // The page's EventSource is connected once the server holds its stream.
     for (let i = 0; i < 50 && streams.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(streams.size).toBe(1);
-    const t0 = performance.now();
     for (const s of streams) s.write('data: rs485-1 temperature 21.5\n\n');
     // Page functions as source text: they run in the browser, where `document` exists.
     await page.waitForFunction("document.getElementById('last')?.textContent === 'rs485-1 temperature 21.5'", undefined, { timeout: 2000 });
-    expect(performance.now() - t0).toBeLessThan(2000);
     await page.focus('#q');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.id')).toBe('b');

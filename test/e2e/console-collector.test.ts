@@ -67,10 +67,8 @@ describe('the collector console (collector --ui)', () => {
     await page.goto(`${url}#/slot/${cid}/tty-1`);
     await page.waitForSelector('#last-values tr:has-text("n=4 T=20.5")', { timeout: 10_000 });
     await page.waitForSelector('#chart canvas', { timeout: 5_000 });
-    const t0 = performance.now();
     await rig.writeLines('tty-1', 1, 0, 'T=21.5');
     await page.waitForSelector('#last-values tr:first-child:has-text("n=5 T=21.5")', { timeout: 2_000 });
-    expect(performance.now() - t0).toBeLessThan(2_000);
     await page.screenshot({ path: artifactPath('console-collector-slot.png'), fullPage: true });
   });
 

@@ -128,11 +128,9 @@ describe('the operator console (connect … ui)', () => {
     await page.waitForSelector('#last-values', { state: 'attached', timeout: 5_000 });
     sensor.device!.write(Buffer.from('T=21.5 C\n'));
     await page.waitForSelector('#last-values tr', { timeout: 5_000 });
-    const t0 = performance.now();
     sensor.device!.write(Buffer.from('T=22.75 C\n'));
     // A selector, not a page function: the console's CSP forbids string evaluation in the page.
     await page.waitForSelector('#last-values tr:first-child:has-text("T=22.75 C")', { timeout: 2_000 });
-    expect(performance.now() - t0).toBeLessThan(2_000);
     // uPlot drew a canvas with the series named after the line's number.
     await page.waitForSelector('#chart canvas', { timeout: 3_000 });
     expect(await page.textContent('#chart')).toMatch(/line/);

@@ -11,7 +11,7 @@ import { getEventListeners } from 'node:events';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fabric, JOIN_FRESH_MS } from '../../src/rn/fabric/fabric.js';
-import { decodeFabricJoinReply } from '../../src/rn/fabric/messages.js';
+import { decodeFabricJoinReply, encodeFabricJoin } from '../../src/rn/fabric/messages.js';
 import { silentLog } from '../../src/rn/log.js';
 import { RnStats } from '../../src/rn/stats.js';
 import { Switchboard, type JoinMessage, type Peer } from '../../src/rn/switchboard.js';
@@ -123,19 +123,24 @@ describe('the rendezvous fabric on a real nats-server', () => {
     r.sb.attach(gw);
     expect(() => r.sb.setAccepting(gw)).not.toThrow();
     await nats.restart(0, { user: 'rn', pass: 'secret-1' });
-    // Back: the presence made meanwhile answers a JOIN request (a malformed one: silently dropped
-    // would time out, so a signed-by-nobody request gets a refusal, which proves the subscription).
+    // Back: the presence made meanwhile answers a JOIN request. A well-formed one signed by an RN
+    // outside the set is refused with a reply (junk would be dropped silently and prove nothing),
+    // so a reply is the subscription serving again; "no responders" means it is not back yet.
     const client = await connect({ servers: server, user: 'rn', pass: 'secret-1' });
     cleanups.push(() => client.close());
-    let answered = false;
-    for (let i = 0; i < 40 && !answered; i++) {
+    const stranger = rn();
+    const probe = encodeFabricJoin({ ingress: stranger.cid, ingressStitch: 1, atMs: Date.now(), initiator: stranger.cid, target: gw.cid, grant: new Uint8Array(0), ch1: new Uint8Array(0) }, stranger.signer);
+    let answer: ReturnType<typeof decodeFabricJoinReply> | undefined;
+    const deadline = Date.now() + 20_000;
+    while (answer === undefined && Date.now() < deadline) {
       try {
-        await client.request(`uzp.auth.join.${toHex(gw.cid)}`, new Uint8Array([0xa0]), { timeout: 250 });
-        answered = true;
+        answer = decodeFabricJoinReply((await client.request(`uzp.auth.join.${toHex(gw.cid)}`, probe, { timeout: 1_000 })).data);
       } catch {
-        // the subscription is not back yet, or the junk was dropped: try again
+        await new Promise((res) => setTimeout(res, 100)); // not subscribed again yet
       }
     }
+    expect(answer).toEqual({ ok: false, code: JoinRefusedCode.REFUSED });
+    expect(r.stats.fabric.joinsRefused).toBe(1);
     expect([nc.isClosed(), lost]).toEqual([false, 0]);
   });
 

@@ -19,10 +19,11 @@ describe('precise clock', () => {
   it('fires waits in deadline order and never a cancelled one', async () => {
     const order: string[] = [];
     const cancel = preciseClock.setTimeout(() => order.push('cancelled'), 1);
-    preciseClock.setTimeout(() => order.push('late'), 3);
+    // 50 ms apart: a process preempted between these two lines (a loaded CI core) cannot flip them.
+    preciseClock.setTimeout(() => order.push('late'), 50);
     preciseClock.setTimeout(() => order.push('early'), 0.5);
     cancel();
-    await wait(6);
+    await wait(60);
     expect(order).toEqual(['early', 'late']);
   });
 

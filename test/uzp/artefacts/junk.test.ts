@@ -100,7 +100,6 @@ describe('body decoders junk', () => {
         { numRuns: RUNS },
       );
       expect(seen.error).toBeGreaterThan(0);
-      expect(seen.ok + seen.error).toBe(RUNS);
       // The unmutated body decodes (so the errors above are caused by the junk).
       expect(() => codec.decode(b as CborMap)).not.toThrow();
     });

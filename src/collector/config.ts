@@ -48,15 +48,16 @@ export function parseCollectorConfig(text: string, file: string): CollectorConfi
   const path = (x: JsonObject, key: string, where: string): string => resolve(dir, textField(x, key, 1024, `${file}: ${where}`, code, true));
   const id = obj(o, 'identity', ['key', 'pcert'], file, true)!;
   const tr = obj(o, 'trust', ['anchor', 'rn_set', 'revocations'], file, true)!;
-  const revs = tr.revocations ?? [];
+  // undefined (absent) is the default; null is a value, refused as the gateway config refuses it.
+  const revs = tr.revocations === undefined ? [] : tr.revocations;
   if (!Array.isArray(revs) || revs.length > 16 || !revs.every((r) => typeof r === 'string' && r.length > 0)) throw bad(file, '"trust.revocations" must be a list of at most 16 file paths');
   const db = o.db === undefined ? resolve(dir, 'collector.db') : textField(o, 'db', 2048, file, code, true);
-  const purposes = o.purposes ?? [...DEFAULT_PURPOSES];
+  const purposes = o.purposes === undefined ? [...DEFAULT_PURPOSES] : o.purposes;
   if (!Array.isArray(purposes) || purposes.length === 0 || purposes.length > 16 || !purposes.every((p) => typeof p === 'string' && PURPOSE_PATTERN.test(p)) || new Set(purposes).size !== purposes.length) {
     throw bad(file, '"purposes" must be 1..16 distinct purpose names such as "telemetry.store"');
   }
   const rn = obj(o, 'rn', ['links'], file, false);
-  const links = rn?.links ?? 2;
+  const links = rn?.links === undefined ? 2 : rn.links;
   if (typeof links !== 'number' || !Number.isInteger(links) || links < 1 || links > 4) throw bad(file, '"rn.links" must be 1..4');
   const name = textField(o, 'name', 64, file, code);
   return {

@@ -46,7 +46,8 @@ export function parseSttyAll(text: string): TtySettings | undefined {
   const cstopb = flags.has('cstopb') ? true : flags.has('-cstopb') ? false : undefined;
   if (size === undefined || parenb === undefined || cstopb === undefined) return undefined;
   const speed = /\bspeed (\d+) baud/.exec(text);
-  const baud = speed !== null ? Number(speed[1]) : 0;
+  // A rate is a safe integer: digits past that (not coreutils output) are no rate at all.
+  const baud = speed !== null && Number.isSafeInteger(Number(speed[1])) ? Number(speed[1]) : 0;
   const parodd = flags.has('parodd');
   const parity = !parenb ? 'none' : flags.has('cmspar') ? (parodd ? 'mark' : 'space') : parodd ? 'odd' : 'even';
   return { ...(baud > 0 ? { baudRate: baud } : {}), dataBits: Number(size.slice(2)) as 5 | 6 | 7 | 8, parity, stopBits: cstopb ? 2 : 1 };

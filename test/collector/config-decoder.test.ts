@@ -200,7 +200,7 @@ describe('parseCollectorConfig properties', () => {
       fc.property(fc.constantFrom(...fields), fc.jsonValue(), ([path, ok], v) => {
         // null is left to its own test below (it is taken for "absent" by three fields).
         fc.pre(!ok(v) && v !== undefined && v !== null);
-        const o = structuredClone(full) as Record<string, Record<string, unknown>>;
+        const o = structuredClone(full) as unknown as Record<string, Record<string, unknown>>;
         if (path.length === 1) (o as Record<string, unknown>)[path[0]!] = v;
         else o[path[0]!]![path[1]!] = v;
         expect(codeOf(() => parse(o))).toBe(FileErrorCode.FILE_INVALID);

@@ -42,6 +42,12 @@ export interface MqttBridgeStats {
   messages: number;
   /** Incoming messages over maxPayloadBytes, dropped whole. */
   oversized: number;
+  /**
+   * Incoming messages on a topic no configured, granted filter matches, acknowledged and dropped:
+   * a persistent session keeps the subscriptions of earlier runs (a wider filter before the config
+   * was narrowed), and the broker delivers on them.
+   */
+  unbridged: number;
   published: number;
   refused: number;
 }
@@ -53,7 +59,7 @@ export class MqttBridge implements MqttDevice {
   readonly driver = 'mqtt-bridge' as const;
   readonly kind = 'mqtt' as const;
   readonly id: string;
-  readonly stats: MqttBridgeStats = { messages: 0, oversized: 0, published: 0, refused: 0 };
+  readonly stats: MqttBridgeStats = { messages: 0, oversized: 0, unbridged: 0, published: 0, refused: 0 };
   /** Stamps slot, device, seq and ts (no listeners of its own: `out` delivers, with `settled`). */
   private readonly readings: ReadingStream;
   private readonly out: Listeners<[Reading]>;
@@ -155,9 +161,25 @@ export class MqttBridge implements MqttDevice {
     this.stats.published++;
   }
 
+  /**
+   * Whether a configured filter the broker has not refused matches `topic`. The broker's session is
+   * no guide: it keeps every filter an earlier run subscribed (the link never unsubscribes filters
+   * it was not told about), so a narrowed config would still bridge the old, wider filter.
+   */
+  private bridges(topic: string): boolean {
+    return this.cfg.subscribe.some((f) => !this.refusedFilters.has(f) && topicMatches(f, topic));
+  }
+
   /** The single consumer of the link's bounded receive queue; ends when the link closes. */
   private async consume(): Promise<void> {
     for await (const m of this.link.messages()) {
+      if (!this.bridges(m.topic)) {
+        // Never a reading, stopped or not: acknowledged so the broker does not send it again.
+        this.stats.unbridged++;
+        if (this.stats.unbridged === 1 || this.stats.unbridged % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, topic: m.topic, unbridged: this.stats.unbridged }, 'mqtt-bridge: message outside the configured filters dropped (a subscription left in the broker session?)');
+        m.ack();
+        continue;
+      }
       if (!this.running) {
         // Stopped: a durably acknowledged message is left unacknowledged, so the broker sends it
         // again to the next run (acknowledged here, it was lost); any other is dropped.

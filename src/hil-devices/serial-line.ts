@@ -21,7 +21,7 @@ import type { SerialLink } from '../ports/serial.js';
 import type { SerialPortStatus, SerialState } from '../ports/serial-status.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
-import { DeviceUnavailableError } from './errors.js';
+import { DeviceUnavailableError, unavailableIfLost } from './errors.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 export interface SerialDriverOptions {
@@ -153,13 +153,16 @@ export class SerialLine implements SerialDevice {
 
   /**
    * Writes bytes (an operator's line, with its line ending) to the instrument; resolves when the OS
-   * took them. Rejects with DEVICE_UNAVAILABLE while the port is down.
+   * took them. Rejects with DEVICE_UNAVAILABLE while the port is down, or if it goes down while the
+   * write is still queued (nothing of it sent).
    */
   async write(data: Uint8Array): Promise<void> {
     if (!this.available) throw new DeviceUnavailableError(`${this.slot}/${this.id} ${this.link.path}`, this.link.state);
     // What the device sends next answers this: it starts a line, so stop waiting for a delimiter.
     this.splitter.endResync();
-    await this.link.write(data);
+    await this.link.write(data).catch((e: unknown) => {
+      throw unavailableIfLost(e, `${this.slot}/${this.id} ${this.link.path}`);
+    });
     this.stats.bytesOut += data.length;
   }
 

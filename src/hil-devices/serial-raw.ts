@@ -20,7 +20,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import type { Reading, SerialDevice, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 import type { SerialDriverOptions } from './serial-line.js';
-import { DeviceUnavailableError } from './errors.js';
+import { DeviceUnavailableError, unavailableIfLost } from './errors.js';
 
 export interface SerialRawOptions extends SerialDriverOptions {
   /** Flush timer (default the system clock); tests pass a fake clock. */
@@ -82,10 +82,12 @@ export class SerialRaw implements SerialDevice {
     return this.link.portStatus;
   }
 
-  /** Rejects with DEVICE_UNAVAILABLE while the port is down. */
+  /** Rejects with DEVICE_UNAVAILABLE while the port is down, or if it goes down while the write is still queued. */
   async write(data: Uint8Array): Promise<void> {
     if (!this.available) throw new DeviceUnavailableError(`${this.slot}/${this.id} ${this.link.path}`, this.link.state);
-    await this.link.write(data);
+    await this.link.write(data).catch((e: unknown) => {
+      throw unavailableIfLost(e, `${this.slot}/${this.id} ${this.link.path}`);
+    });
     this.stats.bytesOut += data.length;
   }
 

@@ -8,6 +8,7 @@ import { ExceptionCode } from './modbus/vocabulary.js';
 export const PortErrorCode = {
   PORT_CLOSED: 'PORT_CLOSED',
   PORT_IO: 'PORT_IO',
+  PORT_LOST: 'PORT_LOST',
   MODBUS_TIMEOUT: 'MODBUS_TIMEOUT',
   MODBUS_EXCEPTION: 'MODBUS_EXCEPTION',
   MODBUS_CRC: 'MODBUS_CRC',
@@ -88,6 +89,14 @@ export class ModbusCrcError extends PortProtocolError {
   ) {
     super(PortErrorCode.MODBUS_CRC, `unit ${unit}: ${errors} corrupted frame(s) and no valid reply`);
   }
+}
+
+/**
+ * A write queued for a serial device that went away before any of it was sent: it is not kept for
+ * the reopen, whose device may be another one on the same path, or come back only much later.
+ */
+export function serialLostError(path: string, reason: string): StateError<PortErrorCode> {
+  return new StateError(PortErrorCode.PORT_LOST, `serial ${path}: device lost (${reason}) before the write was sent; nothing of it was sent`);
 }
 
 /** What a SerialLink answers after close(): writes and waits reject with it. */

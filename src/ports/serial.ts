@@ -27,7 +27,7 @@ import { deviceAccessProblem } from './device-access.js';
 import { checkTtyFraming, framingName, type ConfiguredFraming } from './tty-settings.js';
 import type { SerialFraming, SerialPortStatus, SerialState, SettingsCheck } from './serial-status.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { PortIoError, serialClosedError } from './errors.js';
+import { PortIoError, serialClosedError, serialLostError } from './errors.js';
 import { closeQuietly, openPortLike, writeAndWait, type PortFactory, type SerialPortLike } from './serial-port-like.js';
 import { Rs485Direction, type Rs485Options } from './rs485.js';
 import { CodedError, CommonCode, StateError } from '../lib/errors.js';
@@ -68,7 +68,7 @@ interface SerialStats {
 interface SerialLinkEvents {
   state: [state: SerialState, reason: string];
   data: [chunk: Uint8Array];
-  drop: [info: { bytes: number; reason: 'queue-full' | 'io-error' | 'closed' }];
+  drop: [info: { bytes: number; reason: 'queue-full' | 'io-error' | 'lost' | 'closed' }];
 }
 
 interface PendingWrite {
@@ -179,7 +179,8 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   /**
    * Queues `data` for the device; resolves once the OS accepted it (awaiting it is the
    * backpressure). Rejects with BUFFER_FULL if the bound would be exceeded (the write is dropped,
-   * counted and logged), PORT_IO if the device vanished mid-write, PORT_CLOSED after close().
+   * counted and logged), PORT_IO if the device vanished mid-write, PORT_LOST if it vanished while
+   * the write was still queued (nothing sent), PORT_CLOSED after close().
    */
   write(data: Uint8Array): Promise<void> {
     if (this._state === 'closed') return Promise.reject(serialClosedError(this.path));
@@ -320,7 +321,26 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     port.removeAllListeners();
     port.on('error', () => {}); // a late error from the dead stream must not crash the process
     void closeQuietly(port);
+    this.dropQueued(reason);
     this.scheduleRetry(reason);
+  }
+
+  /**
+   * Rejects every write not yet handed to the lost port (PORT_LOST): sent after the reopen, an
+   * operator's command reached the device minutes later, or another device now on that path, and
+   * its promise said delivered. The write in flight, if any, ends through its own callback.
+   */
+  private dropQueued(reason: string): void {
+    const unsent = this.queue.splice(this.writing ? 1 : 0);
+    if (unsent.length === 0) return;
+    let bytes = 0;
+    for (const w of unsent) {
+      bytes += w.data.length;
+      this.queuedBytes -= w.data.length;
+      this.dropped(w.data.length, 'lost');
+      w.reject(serialLostError(this.path, reason));
+    }
+    this.log.warn({ path: this.path, writes: unsent.length, bytes, droppedWrites: this.stats.droppedWrites }, 'serial: queued writes dropped, device lost');
   }
 
   private scheduleRetry(reason: string): void {
@@ -369,10 +389,10 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     );
   }
 
-  private dropped(bytes: number, reason: 'queue-full' | 'io-error' | 'closed'): void {
+  private dropped(bytes: number, reason: 'queue-full' | 'io-error' | 'lost' | 'closed'): void {
     this.stats.droppedWrites++;
     this.stats.droppedBytes += bytes;
-    if (reason !== 'closed') this.log.warn({ path: this.path, bytes, reason, droppedWrites: this.stats.droppedWrites }, 'serial: write dropped');
+    if (reason !== 'closed' && reason !== 'lost') this.log.warn({ path: this.path, bytes, reason, droppedWrites: this.stats.droppedWrites }, 'serial: write dropped');
     this.safeEmit('drop', { bytes, reason });
   }
 

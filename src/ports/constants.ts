@@ -7,6 +7,11 @@
 /** Capped exponential backoff with full jitter: delay = random(0, min(cap, base * 2^attempt)). */
 export const PORT_BACKOFF_BASE_MS = 250;
 export const PORT_BACKOFF_CAP_MS = 10_000;
+/**
+ * While connections end soon after they open (reconnect-pacer.ts: up less than the backoff cap),
+ * their opened / lost lines are held to one per this interval, the rest folded into a count.
+ */
+export const PORT_FLAP_LOG_QUIET_MS = 60_000;
 
 // ---- serial ----
 

@@ -2,7 +2,7 @@
 //
 // Reconnect: mqtt.js reconnects at a fixed period (the lockstep pattern FIELD-NOTES warns of), so
 // its timer is off (reconnectPeriod 0) and this class redials with capped exponential backoff and
-// full jitter, reusing the client's in-memory stores so QoS 1/2 publishes in flight when the
+// full jitter (started over only after a connection stayed up: reconnect-pacer.ts), reusing the client's in-memory stores so QoS 1/2 publishes in flight when the
 // broker vanished are resent after it returns. mqtt.js only remembers subscriptions for its own
 // reconnect timer, so the link keeps the set of filters itself and subscribes them again on every
 // connection, a resumed session's too (onConnect says why).
@@ -28,11 +28,12 @@ import { EventEmitter } from 'node:events';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from './constants.js';
+import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
 import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
 import { openMqttClient, reasonCodeOf, validTopicFilter } from './mqtt-connect.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
+import { ReconnectPacer } from './reconnect-pacer.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -109,7 +110,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   private readonly inbox: ReceiveQueue<MqttMessage>;
   private readonly acks = new HeldAcks();
   private holding = false;
-  private readonly backoff: Backoff;
+  private readonly pacer: ReconnectPacer;
   private readonly clock: Clock;
   private readonly log: PortLog;
   private cancelRetry: () => void = () => {};
@@ -118,9 +119,14 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     super();
     this.window = new PublishWindow(opts.publishWindow ?? MQTT_PUBLISH_WINDOW, opts.publishQueueMax ?? MQTT_PUBLISH_QUEUE_MAX);
     this.inbox = new ReceiveQueue<MqttMessage>(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX, (m) => this.acks.owes(m.ack));
-    this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
+    // The backoff starts over only after a connection stayed up as long as the longest wait: a
+    // broker that accepts and drops at once (two clients sharing a client id) is backed off too.
+    const backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
+    this.pacer = new ReconnectPacer(backoff, this.clock, opts.backoff?.capMs ?? PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS, (folded) =>
+      this.log.warn({ url: this.opts.url, state: this._state, folded, connects: this.stats.connects, err: this.stats.lastError }, `mqtt: connections to ${this.opts.url} end soon after they open (${folded} lost line(s) folded); now ${this._state}`),
+    );
   }
 
   get state(): MqttState {
@@ -305,6 +311,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   async close(): Promise<void> {
     if (this._state === 'closed') return;
     this.cancelRetry();
+    this.pacer.close();
     const c = this.client;
     this.setState('closed', 'closed by caller');
     this.window.rejectWaiting(closedError());
@@ -323,7 +330,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   private async onConnect(c: MqttClient): Promise<void> {
     if (this.client !== c || this._state === 'closed') return;
-    this.backoff.reset();
+    this.pacer.up();
     this.stats.connects++;
     this.setState('open', `connected to ${this.opts.url}`);
     if (this.subscriptions.size === 0) return;
@@ -345,8 +352,9 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     if (this.client !== c || this._state === 'closed') return;
     this.forgetAcks();
     if (this._state === 'open') this.stats.disconnects++;
-    const delay = this.backoff.next();
-    this.log.warn({ url: this.opts.url, retryMs: delay, err: this.stats.lastError }, 'mqtt: connection lost, will reconnect');
+    const delay = this.pacer.down();
+    const folded = this.pacer.line('down');
+    this.log[folded === null ? 'debug' : 'warn']({ url: this.opts.url, retryMs: delay, err: this.stats.lastError, ...(folded ? { folded } : {}) }, 'mqtt: connection lost, will reconnect');
     this.setState('waiting', `connection closed; retry in ${delay} ms`);
     this.cancelRetry();
     this.cancelRetry = this.clock.setTimeout(() => {

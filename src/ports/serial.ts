@@ -3,8 +3,10 @@
 // Field notes: the top complaint about edge gateways is that serial does not come back after a
 // USB adapter is unplugged. Here a disconnect (read/write error, EOF, the device path vanishing)
 // moves the link to `waiting`, and it reopens the same path with capped exponential backoff and
-// full jitter (base 250 ms, cap 10 s) until it appears again. A fresh SerialPort stream is made
-// for every attempt, so nothing of a dead file descriptor is reused.
+// full jitter (base 250 ms, cap 10 s) until it appears again. The backoff starts over only after
+// the port stayed open 10 s, so a tty that opens and fails at once is backed off too, and its
+// opened / lost lines are folded (reconnect-pacer.ts). A fresh SerialPort stream is made for every
+// attempt, so nothing of a dead file descriptor is reused.
 //
 // A device that cannot be opened is loud: the first failed open of an outage is logged at error
 // level with the path and what to check (missing device or UART, permissions), a reminder follows
@@ -22,7 +24,7 @@ import { SerialPort } from 'serialport';
 import { ttyBinding } from './tty-binding.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES, SERIAL_READ_BUFFER_BYTES } from './constants.js';
+import { PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS, SERIAL_DOWN_REMINDER_MS, SERIAL_MAX_QUEUED_BYTES, SERIAL_READ_BUFFER_BYTES } from './constants.js';
 import { deviceAccessProblem } from './device-access.js';
 import { checkTtyFraming, framingName, type ConfiguredFraming } from './tty-settings.js';
 import type { SerialFraming, SerialPortStatus, SerialState, SettingsCheck } from './serial-status.js';
@@ -30,6 +32,7 @@ import { describeError, silentPortLog, type PortLog } from './log.js';
 import { PortIoError, serialClosedError, serialLostError } from './errors.js';
 import { closeQuietly, openPortLike, writeAndWait, type PortFactory, type SerialPortLike } from './serial-port-like.js';
 import { Rs485Direction, type Rs485Options } from './rs485.js';
+import { ReconnectPacer } from './reconnect-pacer.js';
 import { CodedError, CommonCode, StateError } from '../lib/errors.js';
 
 interface SerialLinkOptions extends SerialFraming {
@@ -87,7 +90,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private queuedBytes = 0;
   private writing = false;
   private cancelTimer: () => void = () => {};
-  private readonly backoff: Backoff;
+  private readonly pacer: ReconnectPacer;
   private readonly clock: Clock;
   private readonly log: PortLog;
   private readonly maxQueuedBytes: number;
@@ -106,9 +109,13 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   constructor(private readonly opts: SerialLinkOptions) {
     super();
     this.path = opts.path;
-    this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
+    // The backoff starts over only after the port stayed open as long as the longest wait.
+    const backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
+    this.pacer = new ReconnectPacer(backoff, this.clock, opts.backoff?.capMs ?? PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS, (folded) =>
+      this.log.warn({ path: this.path, state: this._state, folded, disconnects: this.stats.disconnects }, `serial: ${this.path} is ${this._state}; it failed soon after opening, again and again (${folded} opened / lost line(s) folded)`),
+    );
     this.maxQueuedBytes = opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES;
     // The hang-up-aware binding: with the stock one an unplugged tty can make every read() return 0
     // forever (100% CPU, no 'close'; serialport/bindings-cpp#162), so the link would never reconnect.
@@ -201,6 +208,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     if (this._state === 'closed') return;
     this.cancelTimer();
     this.cancelReminder();
+    this.pacer.close();
     const port = this.port;
     this.port = null;
     this.setState('closed', 'closed by caller');
@@ -259,7 +267,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
       );
     }
     if (this.port !== port) return;
-    this.backoff.reset();
+    this.pacer.up();
     this.stats.opens++;
     this.logOpened();
     this.setState('open', `opened ${this.path}`);
@@ -269,8 +277,9 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
 
   private logOpened(): void {
     const downForMs = this.downSince === null ? 0 : Math.max(0, this.clock.now() - this.downSince);
-    const detail = { path: this.path, framing: this.settings.configured, ...(this.failedOpens > 0 ? { failedOpens: this.failedOpens, downForMs } : {}) };
-    this.log.info(detail, this.outageReported ? `serial: ${this.path} opened after ${this.failedOpens} failed attempt(s)` : `serial: ${this.path} opened`);
+    const folded = this.pacer.line('up');
+    const detail = { path: this.path, framing: this.settings.configured, ...(this.failedOpens > 0 ? { failedOpens: this.failedOpens, downForMs } : {}), ...(folded ? { folded } : {}) };
+    this.log[folded === null ? 'debug' : 'info'](detail, this.outageReported ? `serial: ${this.path} opened after ${this.failedOpens} failed attempt(s)` : `serial: ${this.path} opened`);
     this.cancelReminder();
     this.cancelReminder = () => {};
     this.outageReported = false;
@@ -317,12 +326,14 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.downSince = this.clock.now();
     this.stats.disconnects++;
     this.stats.lastError = reason;
-    this.log.warn({ path: this.path, reason }, 'serial: device lost, will reopen');
+    const delay = this.pacer.down();
+    const folded = this.pacer.line('down');
+    this.log[folded === null ? 'debug' : 'warn']({ path: this.path, reason, retryMs: delay, ...(folded ? { folded } : {}) }, 'serial: device lost, will reopen');
     port.removeAllListeners();
     port.on('error', () => {}); // a late error from the dead stream must not crash the process
     void closeQuietly(port);
     this.dropQueued(reason);
-    this.scheduleRetry(reason);
+    this.scheduleRetry(reason, delay);
   }
 
   /**
@@ -343,9 +354,8 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.log.warn({ path: this.path, writes: unsent.length, bytes, droppedWrites: this.stats.droppedWrites }, 'serial: queued writes dropped, device lost');
   }
 
-  private scheduleRetry(reason: string): void {
+  private scheduleRetry(reason: string, delay = this.pacer.down()): void {
     if (this._state === 'closed') return;
-    const delay = this.backoff.next();
     this.stats.lastRetryMs = delay;
     this.setState('waiting', `${reason}; retry in ${delay} ms`);
     this.cancelTimer();

@@ -25,6 +25,7 @@ import type { MqttDevice, Reading, Unsubscribe } from '../hil/device.js';
 import { Listeners, ReadingStream } from './readings.js';
 import { CodedError, CommonCode, LocalError } from '../lib/errors.js';
 import { DeviceError, DeviceErrorCode } from './errors.js';
+import { PortErrorCode } from '../ports/errors.js';
 
 export interface MqttBridgeOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -53,7 +54,7 @@ export interface MqttBridgeStats {
 }
 
 /** The MqttLink surface the bridge uses (the composition root owns the link's life cycle). */
-export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages' | 'holdAcks' | 'redeliver'>;
+export type BridgeLink = Pick<MqttLink, 'subscribe' | 'unsubscribe' | 'publish' | 'messages' | 'holdAcks' | 'redeliver' | 'onGrant'>;
 
 export class MqttBridge implements MqttDevice {
   readonly driver = 'mqtt-bridge' as const;
@@ -64,7 +65,11 @@ export class MqttBridge implements MqttDevice {
   private readonly readings: ReadingStream;
   private readonly out: Listeners<[Reading]>;
   private readonly listeners: Listeners<[string, Uint8Array]>;
-  /** Configured filters the broker refused at start, with the error (operators get it too). */
+  /**
+   * Configured filters the broker refused at its latest answer, with the error (operators get it
+   * too). Kept by the link's SUBACK answers (onGrant) at start and at every reconnect, so a filter
+   * granted later is bridged again, and a refusal at a reconnect is known, not only logged.
+   */
   private readonly refusedFilters = new Map<string, CodedError>();
   /** Reading.lost of every durable reading: one function, so the recorder calls it once per commit. */
   private readonly lost = (): void => this.link.redeliver();
@@ -82,6 +87,7 @@ export class MqttBridge implements MqttDevice {
     this.listeners = new Listeners(`${slot}/${cfg.id} messages`, opts.log);
     this.out = new Listeners(`${slot}/${cfg.id} readings`, opts.log);
     link.holdAcks();
+    link.onGrant((filter, refusal) => this.granted(filter, refusal));
   }
 
   onReading(cb: (r: Reading) => void): Unsubscribe {
@@ -94,8 +100,9 @@ export class MqttBridge implements MqttDevice {
 
   /**
    * Subscribes the configured filters and starts taking messages. Resolves once every filter is
-   * granted (or, while the broker is away, registered for the next connect); a filter the broker
-   * refuses is logged, remembered, and refuses operator subscriptions inside it.
+   * answered (or, while the broker is away, registered for the next connect); a filter the broker
+   * refuses (now or at a reconnect: granted()) is logged, remembered until the broker grants it,
+   * and refuses operator subscriptions inside it.
    */
   async start(): Promise<void> {
     if (this.running) return;
@@ -104,12 +111,28 @@ export class MqttBridge implements MqttDevice {
     await Promise.all(
       this.cfg.subscribe.map((f) =>
         this.link.subscribe(f, this.cfg.qos).catch((e: unknown) => {
+          const code = e instanceof CodedError ? e.code : undefined;
+          // A refusal was recorded by granted(); no SUBACK at all (the connection closed first, or
+          // the link did) is no answer: the link asks again at the next connection.
+          if (code === PortErrorCode.MQTT_REFUSED || code === PortErrorCode.PORT_IO || code === PortErrorCode.PORT_CLOSED) return;
           const err = e instanceof CodedError ? e : new LocalError(CommonCode.USAGE, String(e));
           this.refusedFilters.set(f, err);
           this.opts.log?.warn({ slot: this.slot, device: this.id, filter: f, err: err.message }, 'mqtt-bridge: subscription refused');
         }),
       ),
     );
+  }
+
+  /** The broker's answer to one of our filters, at start or at a reconnect (MqttLink.onGrant). */
+  private granted(filter: string, refusal: CodedError | null): void {
+    if (!this.cfg.subscribe.includes(filter)) return;
+    const log = { slot: this.slot, device: this.id, filter };
+    if (refusal !== null) {
+      if (!this.refusedFilters.has(filter)) this.opts.log?.warn({ ...log, err: refusal.message }, 'mqtt-bridge: subscription refused');
+      this.refusedFilters.set(filter, refusal);
+    } else if (this.refusedFilters.delete(filter)) {
+      this.opts.log?.info(log, 'mqtt-bridge: subscription granted after a refusal');
+    }
   }
 
   /**

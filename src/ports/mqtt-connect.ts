@@ -18,7 +18,12 @@ type ClientCtor = new (streamBuilder: (client: MqttClient) => Socket, options: I
 
 let clientCtor: ClientCtor | undefined;
 let validations: { validateTopic(topic: string): boolean } | undefined;
-let shared: { ErrorWithReasonCode: new (...a: never[]) => Error & { code: number } } | undefined;
+let shared:
+  | {
+      ErrorWithReasonCode: new (...a: never[]) => Error & { code: number };
+      ErrorWithSubackPacket: new (...a: never[]) => Error & { packet?: { granted?: unknown } };
+    }
+  | undefined;
 
 /** Default ports per scheme, as mqtt.js's transports use them. */
 const DEFAULT_PORT: Readonly<Record<string, number>> = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883, ssl: 8883 };
@@ -68,7 +73,20 @@ export function validTopicFilter(filter: string): boolean {
 /** The broker's reason code when `e` is mqtt.js's error carrying one (SUBACK 0x80, MQTT 5 codes). */
 export function reasonCodeOf(e: unknown): number | undefined {
   shared ??= req('mqtt/lib/shared') as NonNullable<typeof shared>;
-  return e instanceof shared.ErrorWithReasonCode ? e.code : undefined;
+  if (e instanceof shared.ErrorWithReasonCode) return e.code;
+  return subackCodesOf(e)?.find((g) => g >= 0x80);
+}
+
+/**
+ * The SUBACK's return codes when `e` is the error mqtt.js 5 rejects a subscribe with once any
+ * filter is refused (ErrorWithSubackPacket: one code per filter, in the order subscribed, granted
+ * ones too). The same class without a packet is a connection that closed before the SUBACK.
+ */
+export function subackCodesOf(e: unknown): number[] | undefined {
+  shared ??= req('mqtt/lib/shared') as NonNullable<typeof shared>;
+  if (!(e instanceof shared.ErrorWithSubackPacket)) return undefined;
+  const g = e.packet?.granted;
+  return Array.isArray(g) && g.every((x) => typeof x === 'number') ? (g as number[]) : undefined;
 }
 
 function mqttClientCtor(): ClientCtor {

@@ -31,7 +31,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
 import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { openMqttClient, reasonCodeOf, validTopicFilter } from './mqtt-connect.js';
+import { openMqttClient, reasonCodeOf, subackCodesOf, validTopicFilter } from './mqtt-connect.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { ReconnectPacer } from './reconnect-pacer.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
@@ -91,8 +91,14 @@ interface MqttStats {
   lastError: string | null;
 }
 
+/**
+ * One filter's answer in a SUBACK: null when granted, else the refusal. Given for subscribe() and
+ * for the resubscription at every (re)connect, so a listener always knows what the broker holds now.
+ */
+export type GrantListener = (filter: string, refusal: MqttRefusedError | null) => void;
+
 /** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
-class MqttRefusedError extends PortProtocolError {
+export class MqttRefusedError extends PortProtocolError {
   constructor(
     message: string,
     readonly reasonCode: number,
@@ -106,6 +112,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   private _state: MqttState = 'waiting';
   private client: MqttClient | null = null;
   private readonly subscriptions = new Map<string, QoS>();
+  private readonly grantListeners = new Set<GrantListener>();
   private readonly window: PublishWindow;
   private readonly inbox: ReceiveQueue<MqttMessage>;
   private readonly acks = new HeldAcks();
@@ -238,8 +245,10 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   /**
    * Subscribes `filter` now (if connected) and after every reconnect. Rejects with
-   * MqttRefusedError if the broker refuses it (the filter is then forgotten), LocalError(USAGE)
-   * for an invalid filter.
+   * MqttRefusedError (MQTT_REFUSED) if the broker refuses it now; the filter stays registered and
+   * is subscribed again at every reconnect, where the broker may grant it (an ACL backend that was
+   * briefly away): unsubscribe() drops it. LocalError(USAGE) for an invalid filter. Every answer,
+   * here and at each reconnect, also goes to onGrant() listeners.
    */
   async subscribe(filter: string, qos: QoS = 0): Promise<void> {
     if (this._state === 'closed') throw closedError();
@@ -247,12 +256,14 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     this.subscriptions.set(filter, qos);
     const c = this.client;
     if (this._state !== 'open' || !c) return; // made on connect
-    try {
-      await this.grant(c, [filter]);
-    } catch (e) {
-      if (e instanceof MqttRefusedError) this.subscriptions.delete(filter);
-      throw e;
-    }
+    const refusal = (await this.grant(c, [filter])).get(filter);
+    if (refusal) throw refusal;
+  }
+
+  /** Calls `cb` with each filter's SUBACK answer (GrantListener); returns a function that stops it. */
+  onGrant(cb: GrantListener): () => void {
+    this.grantListeners.add(cb);
+    return () => void this.grantListeners.delete(cb);
   }
 
   async unsubscribe(filter: string): Promise<void> {
@@ -342,7 +353,9 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     this.stats.resubscribes++;
     const filters = [...this.subscriptions.keys()];
     try {
-      await this.grant(c, filters);
+      const refused = await this.grant(c, filters);
+      // Kept: subscribed again at the next connection, which the broker may grant.
+      if (refused.size > 0) this.log.warn({ filters: [...refused.keys()], reasonCodes: [...refused.values()].map((r) => r.reasonCode) }, 'mqtt: broker refused subscription(s); asked again at the next connection');
     } catch (e) {
       this.log.warn({ filters, err: describeError(e) }, 'mqtt: resubscribe failed');
     }
@@ -383,22 +396,41 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     this.acks.reset();
   }
 
-  /** SUBSCRIBE and check every grant (SUBACK 0x80 = failure; MQTT 5 reason codes >= 0x80). */
-  private async grant(c: MqttClient, filters: string[]): Promise<void> {
+  /**
+   * SUBSCRIBE and read every filter's answer (SUBACK 0x80 = failure; MQTT 5 reason codes >= 0x80):
+   * the refused filters, each with its error; every answer also goes to the onGrant listeners.
+   * Rejects PORT_IO when no SUBACK came (the connection closed first).
+   */
+  private async grant(c: MqttClient, filters: string[]): Promise<Map<string, MqttRefusedError>> {
     const map: Record<string, { qos: QoS; rh?: 1 }> = {};
     const v5 = (this.opts.protocolVersion ?? 4) === 5;
     for (const f of filters) map[f] = { qos: this.subscriptions.get(f) ?? 0, ...(v5 ? { rh: 1 as const } : {}) };
-    let grants;
+    // mqtt.js sends the filters in this order, and its SUBACK codes follow it.
+    const order = Object.keys(map);
+    let codes: number[];
     try {
-      grants = await c.subscribeAsync(map);
+      const grants = await c.subscribeAsync(map);
+      codes = order.map((f) => grants.find((g) => g.topic === f)?.qos ?? 0);
     } catch (e) {
-      throw toTyped(e, `mqtt: subscribe ${filters.join(', ')} failed`);
+      // mqtt.js 5 rejects the whole SUBSCRIBE when any filter is refused, with the SUBACK attached.
+      const suback = subackCodesOf(e);
+      if (suback === undefined || suback.length !== order.length) throw toTyped(e, `mqtt: subscribe ${filters.join(', ')} failed`);
+      codes = suback;
     }
-    const bad = grants.filter((g) => g.qos >= 0x80);
-    if (bad.length > 0) {
-      for (const g of bad) this.subscriptions.delete(g.topic);
-      throw new MqttRefusedError(`mqtt: broker refused subscription to ${bad.map((g) => g.topic).join(', ')}`, bad[0]!.qos);
-    }
+    const refused = new Map<string, MqttRefusedError>();
+    order.forEach((f, i) => {
+      const code = codes[i]!;
+      const refusal = code >= 0x80 ? new MqttRefusedError(`mqtt: broker refused subscription to ${f} (reason 0x${code.toString(16)})`, code) : null;
+      if (refusal) refused.set(f, refusal);
+      for (const l of this.grantListeners) {
+        try {
+          l(f, refusal);
+        } catch (e) {
+          this.log.warn({ filter: f, err: describeError(e) }, 'mqtt: grant listener threw');
+        }
+      }
+    });
+    return refused;
   }
 
   private setState(s: MqttState, reason: string): void {

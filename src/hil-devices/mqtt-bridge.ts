@@ -225,7 +225,8 @@ export class MqttBridge implements MqttDevice {
   }
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: by default the decoder drops a leading U+FEFF, so the text shown was not the bytes sent.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The payload as text when it is well-formed UTF-8 without control characters other than tab, CR

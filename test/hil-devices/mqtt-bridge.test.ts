@@ -63,11 +63,13 @@ describe('payloadValue', () => {
     expect(payloadValue(Uint8Array.of(0, 1, 2, 0xff))).toEqual(Uint8Array.of(0, 1, 2, 0xff));
     expect(payloadValue(Uint8Array.of(0x41, 0x00))).toEqual(Uint8Array.of(0x41, 0x00)); // NUL: not text
     expect(payloadValue(Uint8Array.of(0xc3, 0x28))).toEqual(Uint8Array.of(0xc3, 0x28)); // invalid UTF-8
+    // A leading byte order mark is part of the text, not dropped: the text re-encodes to the bytes.
+    expect(payloadValue(Uint8Array.of(0xef, 0xbb, 0xbf, 0x32, 0x31))).toBe('\ufeff21');
   });
 
   it('property: 10,000 random payloads never throw; text results re-encode to the same bytes', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string({ unit: 'grapheme', maxLength: 32 }).map((s) => new Uint8Array(Buffer.from(s)))), (p) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string({ unit: 'grapheme', maxLength: 32 }).map((s) => new Uint8Array(Buffer.from(s))), fc.string({ maxLength: 8 }).map((s) => new Uint8Array(Buffer.from(`\ufeff${s}`)))), (p) => {
         const v = payloadValue(p);
         if (typeof v === 'string') expect(new Uint8Array(Buffer.from(v, 'utf8'))).toEqual(p);
         else expect(v).toBe(p);

@@ -76,6 +76,8 @@ export function buildSlotPorts(slot: SlotConfig, log: PortLog, portFactory?: Por
           publishWindow: d.maxInflight,
           publishQueueMax: d.maxQueue,
           receiveQueueMax: d.maxQueue,
+          // The bridge drops larger payloads: the link drops them as they arrive, never holding one.
+          maxPayloadBytes: d.maxPayloadBytes,
           log,
         }),
       };

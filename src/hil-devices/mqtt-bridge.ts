@@ -209,9 +209,10 @@ export class MqttBridge implements MqttDevice {
         if (!(this.opts.durableAck === true && m.qos > 0)) m.ack();
         continue;
       }
-      if (m.payload.length > this.cfg.maxPayloadBytes) {
+      // Cut by the link as it arrived (MqttLinkOptions.maxPayloadBytes), or over the bound here.
+      if (m.oversized !== undefined || m.payload.length > this.cfg.maxPayloadBytes) {
         this.stats.oversized++;
-        if (this.stats.oversized === 1 || this.stats.oversized % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, topic: m.topic, bytes: m.payload.length, oversized: this.stats.oversized }, 'mqtt-bridge: oversized message dropped');
+        if (this.stats.oversized === 1 || this.stats.oversized % 1000 === 0) this.opts.log?.warn({ slot: this.slot, device: this.id, topic: m.topic, bytes: m.oversized ?? m.payload.length, oversized: this.stats.oversized }, 'mqtt-bridge: oversized message dropped');
         m.ack();
         continue;
       }

@@ -30,9 +30,10 @@ const DEFAULT_PORT: Readonly<Record<string, number>> = { mqtt: 1883, tcp: 1883, 
 
 /**
  * An mqtt.js client for `url`, connecting at once. Throws (synchronously, as mqtt.js's connect()
- * does) on a URL without a known scheme or with a bad port.
+ * does) on a URL without a known scheme or with a bad port. `wrap` gets each new TCP / TLS stream
+ * before mqtt.js does (WebSocket and SOCKS streams are mqtt.js's own and not wrapped).
  */
-export function openMqttClient(url: string, options: IClientOptions): MqttClient {
+export function openMqttClient(url: string, options: IClientOptions, wrap: (s: Socket) => Socket = (s) => s): MqttClient {
   let u: URL;
   try {
     u = new URL(url);
@@ -58,7 +59,7 @@ export function openMqttClient(url: string, options: IClientOptions): MqttClient
   o.host = host;
   o.port = p;
   const tls = port === 8883;
-  const client = new (mqttClientCtor())(() => (tls ? tlsStream(host, p, o) : netStream(host, p)), o);
+  const client = new (mqttClientCtor())(() => wrap(tls ? tlsStream(host, p, o) : netStream(host, p)), o);
   // As mqtt.js's connect(): an 'error' with no listener of the caller's must not end the process.
   client.on('error', () => {});
   return client;

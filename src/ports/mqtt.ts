@@ -7,7 +7,8 @@
 // reconnect timer, so the link keeps the set of filters itself and subscribes them again on every
 // connection, a resumed session's too (onConnect says why).
 //
-// Bounds (mqtt-queues.ts): publishes go through a window of awaited publishAsync calls with a
+// Bounds: an incoming payload over maxPayloadBytes is dropped as it arrives (mqtt-publish-limit.ts);
+// (mqtt-queues.ts) publishes go through a window of awaited publishAsync calls with a
 // bounded wait queue (BUFFER_FULL beyond it); received messages wait in a bounded queue that
 // drops the oldest (never one still owed an ack: the broker's window bounds those). Nothing throws into the event loop: mqtt.js 'error' events are logged and
 // the connection is re-established.
@@ -25,6 +26,7 @@
 // on the persistent session after a reconnect; QoS 2's PUBREL and PUBCOMP then flow as mqtt.js does.
 
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -34,6 +36,7 @@ import { describeError, silentPortLog, type PortLog } from './log.js';
 import { openMqttClient, reasonCodeOf, subackCodesOf, validTopicFilter } from './mqtt-connect.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { ReconnectPacer } from './reconnect-pacer.js';
+import { limitIncomingPublishes, PublishLimit } from './mqtt-publish-limit.js';
 import { CodedError, CommonCode, LocalError, StateError } from '../lib/errors.js';
 
 type MqttState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -55,6 +58,12 @@ export interface MqttLinkOptions {
   readonly publishWindow?: number;
   readonly publishQueueMax?: number;
   readonly receiveQueueMax?: number;
+  /**
+   * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never held
+   * (mqtt-publish-limit.ts; mqtt:// and mqtts:// only): the message comes with an empty payload and
+   * `oversized` set, and is acknowledged as usual. Default: no bound (up to MQTT's 256 MB).
+   */
+  readonly maxPayloadBytes?: number;
   readonly backoff?: Partial<BackoffOptions>;
   readonly clock?: Clock;
   readonly log?: PortLog;
@@ -65,6 +74,8 @@ export interface MqttMessage {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** Set when the payload was over maxPayloadBytes: its size; the payload here is then empty. */
+  readonly oversized?: number;
   /**
    * Acknowledges the message to the broker (PUBACK / QoS 2 PUBREC) when the link holds acks
    * (holdAcks()) and the message is QoS >= 1; otherwise, or once its connection has closed (the
@@ -113,6 +124,9 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   private client: MqttClient | null = null;
   private readonly subscriptions = new Map<string, QoS>();
   private readonly grantListeners = new Set<GrantListener>();
+  /** The current connection's PublishLimit (maxPayloadBytes), and the PUBLISH packets it cut. */
+  private limit: PublishLimit | null = null;
+  private readonly cut = new WeakMap<object, number>();
   private readonly window: PublishWindow;
   private readonly inbox: ReceiveQueue<MqttMessage>;
   private readonly acks = new HeldAcks();
@@ -199,9 +213,12 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
     };
+    const max = o.maxPayloadBytes;
+    // A new PublishLimit for every connection: its record of PUBLISH packets is that stream's.
+    const wrap = max === undefined ? undefined : (s: Socket) => limitIncomingPublishes(s, (this.limit = new PublishLimit(max, o.protocolVersion ?? 4)));
     let c: MqttClient;
     try {
-      c = openMqttClient(o.url, options);
+      c = openMqttClient(o.url, options, wrap);
     } catch (e) {
       // mqtt.js validates the URL and options synchronously (unknown protocol, bad port...).
       throw new LocalError(CommonCode.USAGE, `mqtt: cannot connect to ${JSON.stringify(o.url)}: ${describeError(e)} (expected e.g. mqtt://host:1883)`, { cause: e });
@@ -222,10 +239,14 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     });
     // Held: taken at PUBLISH (QoS 2's 'message' comes only at PUBREL, after PUBREC); else as mqtt.js hands them over.
     c.on('packetreceive', (p) => {
-      if (p.cmd === 'publish' && p.qos > 0 && this.holding) this.onMessage(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId);
+      if (p.cmd !== 'publish') return;
+      // In step with the PublishLimit: one entry per PUBLISH, in the order mqtt.js parses them.
+      const dropped = this.limit?.publishes.shift() ?? null;
+      if (dropped !== null) this.cut.set(p, dropped);
+      if (p.qos > 0 && this.holding) this.onMessage(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId, this.cut.get(p));
     });
     c.on('message', (topic, payload, packet) => {
-      if (!(packet.qos > 0 && this.holding)) this.onMessage(topic, payload, packet.qos, packet.retain, undefined);
+      if (!(packet.qos > 0 && this.holding)) this.onMessage(topic, payload, packet.qos, packet.retain, undefined, this.cut.get(packet));
     });
     return this;
   }
@@ -378,11 +399,11 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     }, delay);
   }
 
-  private onMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, messageId: number | undefined): void {
+  private onMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, messageId: number | undefined, oversized: number | undefined): void {
     this.stats.received++;
     // Before mqtt.js handles the PUBLISH and sends its ack: held from here (holdAckPackets).
     const ack = messageId !== undefined ? this.acks.hold(messageId) : noAck;
-    if (this.inbox.push({ topic, payload: new Uint8Array(payload), qos, retain, ack })) {
+    if (this.inbox.push({ topic, payload: new Uint8Array(payload), qos, retain, ack, ...(oversized !== undefined ? { oversized } : {}) })) {
       this.stats.receiveDropped++;
       if (this.stats.receiveDropped === 1 || this.stats.receiveDropped % 1000 === 0) {
         this.log.warn({ dropped: this.stats.receiveDropped, max: this.inbox.max }, 'mqtt: receive queue full, oldest messages dropped');

@@ -1,6 +1,7 @@
 // Peers that accept and drop at once (reconnect-pacer.ts): a tty that opens and fails on its first
 // read (serialport's mock binding), a broker that sends CONNACK and closes the connection (a
-// loopback broker of our own, mqtt-packet on the wire: two clients sharing a client id). Both links
+// loopback broker of our own, mqtt-packet on the wire: two clients sharing a client id), a Modbus
+// TCP device that accepts and closes (a PLC at its connection limit). The links
 // used to start their backoff over at every open, so they reconnected ~7 times a second for good
 // with a warn line each time. Now the backoff grows across such connections and starts over only
 // after one that stayed up the backoff cap; the lines are folded. Fake clocks drive every retry.
@@ -10,6 +11,8 @@ import mqttPacket from 'mqtt-packet';
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttLink } from '../../src/ports/mqtt.js';
+import { BusStats } from '../../src/ports/modbus/stats.js';
+import { TcpTransport } from '../../src/ports/modbus/tcp-transport.js';
 import { SerialLink } from '../../src/ports/serial.js';
 import type { PortOpenOptions, SerialPortLike } from '../../src/ports/serial-port-like.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -143,6 +146,32 @@ describe('MqttLink: a broker that accepts and drops at once', () => {
     expect(delays).toEqual([249, 499, 999, 1998, 3996, 7992, 9990, 9990]);
     expect(l.stats.connects).toBe(8);
     // 8 lost lines in ~35 s of (fake) time: the first is written, the rest folded.
+    expect(lines.filter((x) => x.level === 'warn')).toHaveLength(1);
+  });
+});
+
+describe('Modbus TCP: a device that accepts and closes at once', () => {
+  it('is backed off up to the cap, with folded lines', async () => {
+    let accepts = 0;
+    const server = createServer((s) => {
+      accepts++;
+      s.on('error', () => {});
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const clock = new FakeClock();
+    const { lines, log } = recordingLog();
+    const t = new TcpTransport({ host: '127.0.0.1', port: (server.address() as { port: number }).port, clock, log, backoff: { random: () => 0.999 } }, new BusStats()).start();
+    cleanups.push(() => t.close());
+    const lost = () => lines.filter((x) => x.msg === 'modbus tcp: connection lost, will redial');
+    const delays: number[] = [];
+    for (let i = 1; i <= 8; i++) {
+      await waitFor(() => accepts === i && lost().length === i && t.state === 'waiting', 10_000, `connection ${i} to end`);
+      delays.push(lost().at(-1)!.fields.retryMs as number);
+      clock.advance(delays.at(-1)!);
+    }
+    expect(delays).toEqual([249, 499, 999, 1998, 3996, 7992, 9990, 9990]);
     expect(lines.filter((x) => x.level === 'warn')).toHaveLength(1);
   });
 });

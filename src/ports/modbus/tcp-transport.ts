@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { Backoff, type BackoffOptions } from '../../lib/backoff.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { MODBUS_TCP_CONNECT_TIMEOUT_MS, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS } from '../constants.js';
+import { MODBUS_TCP_CONNECT_TIMEOUT_MS, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from '../constants.js';
+import { ReconnectPacer } from '../reconnect-pacer.js';
 import { ModbusOfflineError, ModbusTimeoutError, PortErrorCode } from '../errors.js';
 import { describeError, silentPortLog, type PortLog } from '../log.js';
 import { encodeMbap, MbapParser, type MbapFrame } from './mbap.js';
@@ -53,7 +54,7 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
   private tid = 0;
   private started = false;
   private cancelTimer: () => void = () => {};
-  private readonly backoff: Backoff;
+  private readonly pacer: ReconnectPacer;
   private readonly clock: Clock;
   private readonly log: PortLog;
 
@@ -63,9 +64,14 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
   ) {
     super();
     this.name = `tcp ${opts.host}:${opts.port}`;
-    this.backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
+    // The backoff starts over only after a connection stayed up as long as the cap: a device that
+    // accepts and closes at once (a PLC at its connection limit) is backed off, not redialled ~7/s.
+    const backoff = new Backoff({ baseMs: PORT_BACKOFF_BASE_MS, capMs: PORT_BACKOFF_CAP_MS, ...opts.backoff });
+    this.pacer = new ReconnectPacer(backoff, this.clock, opts.backoff?.capMs ?? PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS, (folded) =>
+      this.log.warn({ bus: this.name, state: this._state, folded }, `modbus tcp: connections to ${this.name} end soon after they open (${folded} lost line(s) folded); now ${this._state}`),
+    );
   }
 
   get state(): TcpState {
@@ -117,6 +123,7 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
   async close(): Promise<void> {
     if (this._state === 'closed') return;
     this.cancelTimer();
+    this.pacer.close();
     const s = this.socket;
     this.socket = null;
     this.setState('closed', 'closed by caller');
@@ -142,7 +149,7 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
       cancelConnect();
       if (this.socket !== s) return;
       s.setKeepAlive(true, 10_000);
-      this.backoff.reset();
+      this.pacer.up();
       this.setState('open', `connected to ${this.name}`);
     });
     s.on('data', (chunk: Buffer) => {
@@ -163,8 +170,9 @@ export class TcpTransport extends EventEmitter<{ state: [state: TcpState, reason
     this.socket = null;
     s.destroy();
     if (this.current) this.finish(this.current, new ModbusOfflineError(`${this.name} (${reason})`));
-    const delay = this.backoff.next();
-    this.log.warn({ bus: this.name, reason, retryMs: delay }, 'modbus tcp: connection lost, will redial');
+    const delay = this.pacer.down();
+    const folded = this.pacer.line('down');
+    this.log[folded === null ? 'debug' : 'warn']({ bus: this.name, reason, retryMs: delay, ...(folded ? { folded } : {}) }, 'modbus tcp: connection lost, will redial');
     this.setState('waiting', `${reason}; retry in ${delay} ms`);
     this.cancelTimer();
     this.cancelTimer = this.clock.setTimeout(() => this.dial(), delay);

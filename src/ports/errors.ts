@@ -25,6 +25,16 @@ export class PortProtocolError extends CodedError<PortErrorCode> {
   }
 }
 
+/** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
+export class MqttRefusedError extends PortProtocolError {
+  constructor(
+    message: string,
+    readonly reasonCode: number,
+  ) {
+    super(PortErrorCode.MQTT_REFUSED, message);
+  }
+}
+
 /** The OS refused I/O on an open port (device vanished mid-write, EIO). */
 export class PortIoError extends CodedError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -79,11 +79,31 @@ export function reasonCodeOf(e: unknown): number | undefined {
 }
 
 /**
- * The SUBACK's return codes when `e` is the error mqtt.js 5 rejects a subscribe with once any
- * filter is refused (ErrorWithSubackPacket: one code per filter, in the order subscribed, granted
- * ones too). The same class without a packet is a connection that closed before the SUBACK.
+ * SUBSCRIBE `map` and give each filter's SUBACK code (>= 0x80: refused). mqtt.js 5 rejects the
+ * whole SUBSCRIBE once any filter is refused, with the SUBACK attached; that is read here. Rejects
+ * with mqtt.js's error when no SUBACK came (the connection closed first).
  */
-export function subackCodesOf(e: unknown): number[] | undefined {
+export async function subscribeCodes(c: MqttClient, map: Record<string, { qos: 0 | 1 | 2; rh?: 1 }>): Promise<Map<string, number>> {
+  // mqtt.js sends the filters in this order, and the SUBACK's codes follow it.
+  const order = Object.keys(map);
+  let codes: number[];
+  try {
+    const grants = await c.subscribeAsync(map);
+    codes = order.map((f) => grants.find((g) => g.topic === f)?.qos ?? 0);
+  } catch (e) {
+    const suback = subackCodesOf(e);
+    if (suback === undefined || suback.length !== order.length) throw e;
+    codes = suback;
+  }
+  return new Map(order.map((f, i) => [f, codes[i]!]));
+}
+
+/**
+ * The SUBACK's return codes when `e` is mqtt.js 5's ErrorWithSubackPacket (one code per filter, in
+ * the order subscribed, granted ones too). The same class without a packet is a connection that
+ * closed before the SUBACK.
+ */
+function subackCodesOf(e: unknown): number[] | undefined {
   shared ??= req('mqtt/lib/shared') as NonNullable<typeof shared>;
   if (!(e instanceof shared.ErrorWithSubackPacket)) return undefined;
   const g = e.packet?.granted;

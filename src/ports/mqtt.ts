@@ -31,9 +31,9 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
-import { PortErrorCode, PortIoError, PortProtocolError } from './errors.js';
+import { MqttRefusedError, PortErrorCode, PortIoError } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { openMqttClient, reasonCodeOf, subackCodesOf, validTopicFilter } from './mqtt-connect.js';
+import { openMqttClient, reasonCodeOf, subscribeCodes, validTopicFilter } from './mqtt-connect.js';
 import { HeldAcks, holdAckPackets, PublishWindow, ReceiveQueue } from './mqtt-queues.js';
 import { ReconnectPacer } from './reconnect-pacer.js';
 import { limitIncomingPublishes, PublishLimit } from './mqtt-publish-limit.js';
@@ -107,16 +107,6 @@ interface MqttStats {
  * for the resubscription at every (re)connect, so a listener always knows what the broker holds now.
  */
 export type GrantListener = (filter: string, refusal: MqttRefusedError | null) => void;
-
-/** The broker refused a subscription or a publish (SUBACK 0x80, MQTT 5 reason code >= 0x80). */
-export class MqttRefusedError extends PortProtocolError {
-  constructor(
-    message: string,
-    readonly reasonCode: number,
-  ) {
-    super(PortErrorCode.MQTT_REFUSED, message);
-  }
-}
 
 export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: string] }> {
   readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, redeliveries: 0, resubscribes: 0, lastError: null };
@@ -426,21 +416,14 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     const map: Record<string, { qos: QoS; rh?: 1 }> = {};
     const v5 = (this.opts.protocolVersion ?? 4) === 5;
     for (const f of filters) map[f] = { qos: this.subscriptions.get(f) ?? 0, ...(v5 ? { rh: 1 as const } : {}) };
-    // mqtt.js sends the filters in this order, and its SUBACK codes follow it.
-    const order = Object.keys(map);
-    let codes: number[];
+    let codes: Map<string, number>;
     try {
-      const grants = await c.subscribeAsync(map);
-      codes = order.map((f) => grants.find((g) => g.topic === f)?.qos ?? 0);
+      codes = await subscribeCodes(c, map);
     } catch (e) {
-      // mqtt.js 5 rejects the whole SUBSCRIBE when any filter is refused, with the SUBACK attached.
-      const suback = subackCodesOf(e);
-      if (suback === undefined || suback.length !== order.length) throw toTyped(e, `mqtt: subscribe ${filters.join(', ')} failed`);
-      codes = suback;
+      throw toTyped(e, `mqtt: subscribe ${filters.join(', ')} failed`);
     }
     const refused = new Map<string, MqttRefusedError>();
-    order.forEach((f, i) => {
-      const code = codes[i]!;
+    codes.forEach((code, f) => {
       const refusal = code >= 0x80 ? new MqttRefusedError(`mqtt: broker refused subscription to ${f} (reason 0x${code.toString(16)})`, code) : null;
       if (refusal) refused.set(f, refusal);
       for (const l of this.grantListeners) {

@@ -137,6 +137,49 @@ async function expectAction(e: Extract<Expectation, { expect: 'action' }>, ctx: 
 }
 
 const ECHO_WAIT_MS = 2000;
+/**
+ * A serial write has no acknowledgement: the gateway answers only a refusal (no id: a Grant
+ * without serial.write, a port that is down, a device write that failed). Without an echo to wait
+ * for, a write is taken as accepted when no refusal came back within this window (a local round
+ * trip through the RN is a few ms; the window is the bound, not the expected time).
+ */
+const WRITE_GRACE_MS = 1000;
+
+/**
+ * Sends `want` and reports the gateway's outcome: its refusal if one arrives, else (with `echo`)
+ * whether the bytes came back within ECHO_WAIT_MS, else ok after WRITE_GRACE_MS.
+ */
+async function serialWrite(ch: SlotChannel, want: Buffer, echo: boolean): Promise<{ outcome: Outcome; detail?: string }> {
+  let got = Buffer.alloc(0);
+  let timer: NodeJS.Timeout | undefined;
+  let onRefused: ((code: string) => void) | undefined;
+  let onData: ((d: Uint8Array) => void) | undefined;
+  // Listeners first: a refusal is emitted once, to whoever listens when it arrives.
+  const settled = new Promise<{ refused?: string; echoed?: boolean }>((resolve) => {
+    onRefused = (code: string): void => resolve({ refused: code });
+    ch.on('refused', onRefused);
+    if (echo) {
+      onData = (d: Uint8Array): void => {
+        got = Buffer.concat([got, d]).subarray(-2 * want.length);
+        if (got.includes(want)) resolve({ echoed: true });
+      };
+      ch.on('data', onData);
+    }
+    timer = setTimeout(() => resolve({ echoed: false }), echo ? ECHO_WAIT_MS : WRITE_GRACE_MS);
+  });
+  try {
+    await ch.write(want);
+    const r = await settled;
+    if (r.refused !== undefined) return { outcome: { refused: r.refused } };
+    if (!echo) return { outcome: { ok: true }, detail: `no refusal within ${WRITE_GRACE_MS} ms` };
+    if (r.echoed !== true) return { outcome: { refused: 'DEVICE_ERROR' }, detail: `no echo of ${want.length} byte(s) within ${ECHO_WAIT_MS} ms` };
+    return { outcome: { ok: true }, detail: 'echoed' };
+  } finally {
+    clearTimeout(timer);
+    if (onRefused !== undefined) ch.off('refused', onRefused);
+    if (onData !== undefined) ch.off('data', onData);
+  }
+}
 
 async function perform(session: Session, slot: string, a: Action): Promise<{ outcome: Outcome; detail?: string }> {
   const mode = a.do.startsWith('modbus') ? 'modbus' : a.do.startsWith('serial') ? 'serial' : 'mqtt';
@@ -157,25 +200,8 @@ async function perform(session: Session, slot: string, a: Action): Promise<{ out
         if ((r.pdu[0] ?? 0) & 0x80) return { outcome: { exception: r.pdu[1] ?? 0 } };
         return { outcome: { ok: true }, detail: `${r.pdu.length}-byte reply` };
       }
-      case 'serial.write': {
-        const want = Buffer.from(a.text, 'utf8');
-        let got = Buffer.alloc(0);
-        const echoed = a.echo
-          ? new Promise<boolean>((resolve) => {
-              const timer = setTimeout(() => resolve(false), ECHO_WAIT_MS);
-              ch.on('data', (d: Uint8Array) => {
-                got = Buffer.concat([got, d]).subarray(-2 * want.length);
-                if (got.includes(want)) {
-                  clearTimeout(timer);
-                  resolve(true);
-                }
-              });
-            })
-          : Promise.resolve(true);
-        await ch.write(want);
-        if (!(await echoed)) return { outcome: { refused: 'DEVICE_ERROR' }, detail: `no echo of ${want.length} byte(s) within ${ECHO_WAIT_MS} ms` };
-        return { outcome: { ok: true }, ...(a.echo ? { detail: 'echoed' } : {}) };
-      }
+      case 'serial.write':
+        return serialWrite(ch, Buffer.from(a.text, 'utf8'), a.echo);
       case 'mqtt.publish':
         await ch.publish(a.topic, Buffer.from(a.payload, 'utf8'));
         return { outcome: { ok: true } };

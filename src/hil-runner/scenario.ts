@@ -10,6 +10,7 @@ import { ConfigError, IssueLog, Node, type GatewayConfig, type Obj } from '../co
 import { DEVICE_REFUSAL_CODES, REFUSAL_CODES } from '../hil/refusals.js';
 import { readJson } from '../lib/strict-json.js';
 import { didYouMean } from '../config/suggest.js';
+import { stepKeys } from './scenario-keys.js';
 
 export const SCENARIO_KIND = 'uzp-gw/hil-scenario';
 const MAX_STEPS = 256;
@@ -112,6 +113,11 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
   if (kinds.length !== 1) {
     n.bad('exactly one of "expect", "fault", "set" or "wait_ms"', kinds.length === 0 ? 'add "expect", "fault", "set" or "wait_ms"' : `keep one of ${kinds.join(', ')}; put the others in steps of their own`, undefined);
     return undefined;
+  }
+  // Fields of another kind of step are refused: nothing would read them, and the step would pass.
+  const fits = n.value !== null && typeof n.value === 'object' ? stepKeys(n.value as Record<string, unknown>) : undefined;
+  if (fits !== undefined) {
+    for (const k of Object.keys(n.value as object)) if (STEP_KEYS.includes(k) && !fits.keys.includes(k)) o.notApplicable(k, `${fits.what} takes ${fits.keys.join(', ')}`);
   }
   const name = o.opt('name', (x) => x.text({ max: 128 }));
   const atMs = o.opt('at_ms', (x) => x.int(0, MAX_WITHIN_MS));

@@ -84,6 +84,28 @@ describe('scenario file', () => {
     ]);
   });
 
+  it('refuses a field that belongs to another kind of step, naming it and what the step takes', () => {
+    expect(
+      issues(
+        scenario([
+          { expect: 'readings', slot: 'rs485-1', max: 2, within_ms: 2000 },
+          { expect: 'action', slot: 'rs485-1', do: 'modbus.write', table: 'coils', unit: 1, address: 0, value: 1, outcome: 'ok' },
+          { expect: 'diagnostics', slot: 'rs485-1', counter: 'state', state: 'ok', min: 1 },
+          { fault: 'rn-kill', slot: 'rs485-1' },
+          { wait_ms: 10, slot: 'tty-1' },
+          { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'x', payload: 'y', outcome: 'ok' },
+        ]),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^s\.json:\d+: steps\[0\]\.max: expected no "max" here \(a readings expectation takes name, at_ms, expect, slot, min, within_ms, since\).*remove "max"/),
+      expect.stringMatching(/^s\.json:\d+: steps\[1\]\.table: expected no "table" here \(a modbus\.write action takes .*unit, address, value\)/),
+      expect.stringMatching(/^s\.json:\d+: steps\[2\]\.min: expected no "min" here \(a diagnostics state expectation/),
+      expect.stringMatching(/^s\.json:\d+: steps\[3\]\.slot: expected no "slot" here \(fault rn-kill takes name, at_ms, fault\)/),
+      expect.stringMatching(/^s\.json:\d+: steps\[4\]\.slot: expected no "slot" here \(a wait/),
+      expect.stringMatching(/^s\.json:\d+: steps\[5\]\.payload: expected no "payload" here \(a serial\.write action/),
+    ]);
+  });
+
   it('refuses a file that is not a scenario (a gateway config given by mistake)', () => {
     expect(issues({ kind: 'uzp-gw/gateway-config', steps: [] })).toEqual([
       expect.stringMatching(/kind: expected one of uzp-gw\/hil-scenario/),

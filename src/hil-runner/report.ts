@@ -13,9 +13,18 @@ export interface RunReport {
   readonly config: string;
   readonly notes: readonly string[];
   readonly steps: readonly StepResult[];
-  /** Set when the run could not start (or stop) as it should: no steps ran after it. */
+  /** Steps not run because the run was interrupted (JUnit <skipped>). */
+  readonly skipped?: readonly SkippedStep[];
+  /** Set when the run could not start (or stop) as it should, or was interrupted: no steps ran after it. */
   readonly setupError?: string;
   readonly ms: number;
+}
+
+export interface SkippedStep {
+  readonly index: number;
+  readonly title: string;
+  readonly name?: string;
+  readonly line?: number;
 }
 
 export function passed(r: RunReport): boolean {
@@ -44,7 +53,7 @@ export function stepJson(s: StepResult): object {
 
 export function summaryJson(r: RunReport): object {
   const failed = r.steps.filter((s) => !s.ok).map((s) => ({ step: s.index + 1, title: s.title, message: s.message }));
-  return { event: 'summary', scenario: r.scenario, ok: passed(r), exit_code: passed(r) ? 0 : 1, steps: r.steps.length, expectations: r.steps.filter((s) => s.kind === 'expect').length, failed, ...(r.setupError !== undefined ? { setup_error: r.setupError } : {}), ms: r.ms };
+  return { event: 'summary', scenario: r.scenario, ok: passed(r), exit_code: passed(r) ? 0 : 1, steps: r.steps.length, expectations: r.steps.filter((s) => s.kind === 'expect').length, failed, ...(r.skipped !== undefined ? { skipped: r.skipped.length } : {}), ...(r.setupError !== undefined ? { setup_error: r.setupError } : {}), ms: r.ms };
 }
 
 /** XML 1.0 text: the five entities escaped, characters XML cannot carry dropped. */
@@ -69,14 +78,19 @@ export function junitXml(r: RunReport): string {
     const body = s.ok ? '' : s.error === true ? `\n      <error message="${xmlText(s.message)}" type="${s.kind}">${xmlText(s.message)}</error>\n    ` : `\n      <failure message="${xmlText(s.message)}" type="${xmlText(s.title.split(' ')[0] ?? s.kind)}">${xmlText(s.message)}${s.line !== undefined ? `\n(${xmlText(r.file)}:${s.line})` : ''}</failure>\n    `;
     cases.push(`    <testcase classname="${xmlText(cls)}" name="${xmlText(name)}" time="${secs(s.ms)}"${s.line !== undefined ? ` file="${xmlText(r.file)}" line="${s.line}"` : ''}>${body}</testcase>`);
   }
+  for (const s of r.skipped ?? []) {
+    const why = 'not run: the run was interrupted';
+    cases.push(`    <testcase classname="${xmlText(cls)}" name="${xmlText(`#${s.index + 1} ${s.name ?? s.title}`)}" time="0.000"${s.line !== undefined ? ` file="${xmlText(r.file)}" line="${s.line}"` : ''}>\n      <skipped message="${why}" type="interrupted">${why}</skipped>\n    </testcase>`);
+  }
+  const skipped = r.skipped?.length ?? 0;
   const failures = r.steps.filter((s) => !s.ok && s.error !== true).length;
   const errors = r.steps.filter((s) => s.error === true).length + (r.setupError !== undefined ? 1 : 0);
-  const tests = r.steps.length + (r.setupError !== undefined ? 1 : 0);
+  const tests = r.steps.length + skipped + (r.setupError !== undefined ? 1 : 0);
   const props = r.notes.map((n, i) => `      <property name="note.${i + 1}" value="${xmlText(n)}"/>`).join('\n');
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="uzpgw hil run" tests="${tests}" failures="${failures}" errors="${errors}" time="${secs(r.ms)}">`,
-    `  <testsuite name="${xmlText(r.scenario)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" time="${secs(r.ms)}" timestamp="${new Date(Date.now() - r.ms).toISOString().slice(0, 19)}">`,
+    `<testsuites name="uzpgw hil run" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${secs(r.ms)}">`,
+    `  <testsuite name="${xmlText(r.scenario)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${secs(r.ms)}" timestamp="${new Date(Date.now() - r.ms).toISOString().slice(0, 19)}">`,
     `    <properties>\n      <property name="config" value="${xmlText(r.config)}"/>\n      <property name="scenario" value="${xmlText(r.file)}"/>${props !== '' ? `\n${props}` : ''}\n    </properties>`,
     ...cases,
     '  </testsuite>',

@@ -28,10 +28,10 @@ import { virtualEquipment, type EquipmentHost, type HostedEquipment } from './ho
 import { pause } from './pause.js';
 import { ReadingStore } from './reading-store.js';
 import { remapConfig } from './remap.js';
-import { passed, type RunReport } from './report.js';
+import { passed, type RunReport, type SkippedStep } from './report.js';
 import { allPurposes, RunOperator } from './run-operator.js';
 import { loadScenario, type Scenario } from './scenario.js';
-import { runStep, type RunContext, type StepResult } from './steps.js';
+import { runStep, skippedStep, type RunContext, type StepResult } from './steps.js';
 
 /** What a caller can add once RN and gateway are up (the demo's operator processes). */
 export interface RunStack {
@@ -110,6 +110,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     o.onNote?.(n);
   };
   const steps: StepResult[] = [];
+  const skipped: SkippedStep[] = [];
   let setupError: string | undefined;
 
   const dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'uzpgw-hil-run-'));
@@ -192,16 +193,22 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
       },
     };
     const stepsT0 = performance.now();
+    // Without judgeOnStop, a stop (Ctrl-C, SIGTERM) is never a pass: the steps left are reported
+    // as skipped, a wait it cut short did not wait, and a stop during the last step still counts.
+    const interrupted = (): boolean => stop.aborted && o.judgeOnStop !== true;
     for (const s of scenario.steps) {
-      if (stop.aborted && o.judgeOnStop !== true) {
-        setupError = `interrupted before step ${s.index + 1}`;
-        break;
+      if (interrupted()) {
+        setupError ??= `interrupted before step ${s.index + 1}`;
+        skipped.push(skippedStep(s));
+        continue;
       }
       if (s.atMs !== undefined && !stop.aborted) await pause(s.atMs - (performance.now() - stepsT0), stop);
-      const r = await runStep(s, ctx);
+      const done = await runStep(s, ctx);
+      const r = interrupted() && done.kind === 'wait' ? { ...done, ok: false, error: true, message: `interrupted: ${done.message}` } : done;
       steps.push(r);
       o.onStep?.(r);
     }
+    if (interrupted()) setupError ??= `interrupted during step ${scenario.steps.length} (the last)`;
   } catch (e) {
     if (!stop.aborted) setupError = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.message ?? e);
     else setupError = 'stopped during start-up';
@@ -226,6 +233,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     config: o.configFile,
     notes,
     steps,
+    ...(skipped.length > 0 ? { skipped } : {}),
     ...(setupError !== undefined ? { setupError } : {}),
     ms: Math.round(performance.now() - t0),
     processes: children.map((c) => ({ role: c.role, label: c.label, pid: c.pid, exit: c.proc.exitCode ?? c.proc.signalCode })),

@@ -46,6 +46,11 @@ export interface StepResult {
   readonly message: string;
 }
 
+/** A step the run did not get to (it was interrupted), as the reports list it. */
+export function skippedStep(s: Step): { index: number; title: string; name?: string; line?: number } {
+  return { index: s.index, title: stepTitle(s), ...(s.name !== undefined ? { name: s.name } : {}), ...(s.line !== undefined ? { line: s.line } : {}) };
+}
+
 function stepTitle(s: Step): string {
   if (s.kind === 'wait') return `wait ${s.ms} ms`;
   if (s.kind === 'set') return `set ${s.v.slot} unit ${s.v.unit} ${s.v.register}`;

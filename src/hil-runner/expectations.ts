@@ -224,16 +224,26 @@ async function expectDiagnostics(e: Extract<Expectation, { expect: 'diagnostics'
   const what = `${e.slot}${e.unit !== undefined ? ` unit ${e.unit}` : ''} ${e.counter}`;
   const t0 = performance.now();
   let last = 'no report';
+  // The gateway counts from its start; a counter is judged from the step's start (what the faults
+  // before it left behind does not count), unless `since: start` asks for the gateway's totals.
+  let base: number | undefined;
+  let total = 0;
   try {
     for (;;) {
       const report = await ch.diag();
       const c = countersOf(report, e.unit);
       if (c === undefined) last = `unit ${e.unit} is not in the slot's diagnostics (units ${report.units.map((u) => u.unit).join(', ')})`;
-      else {
-        const v = e.counter === 'state' ? c.state : c[e.counter];
+      else if (e.counter === 'state') {
+        last = c.state;
+        if (c.state === e.state) return { ok: true, message: `${what} = ${c.state}` };
+      } else {
+        total = c[e.counter];
+        base ??= e.since === 'start' ? 0 : total;
+        // A gateway that restarted counts from 0 again: never a negative count.
+        const v = Math.max(0, total - base);
         last = `${v}`;
-        const held = e.counter === 'state' ? v === e.state : (e.min === undefined || (v as number) >= e.min) && (e.max === undefined || (v as number) <= e.max);
-        if (held) return { ok: true, message: `${what} = ${v}` };
+        const held = (e.min === undefined || v >= e.min) && (e.max === undefined || v <= e.max);
+        if (held) return { ok: true, message: `${what} = ${v}${counted(e.since, total)}` };
       }
       if (performance.now() - t0 >= e.withinMs || ctx.stopWaiting?.aborted === true) break;
       await pause(DIAG_POLL_MS, ctx.stopWaiting);
@@ -242,7 +252,11 @@ async function expectDiagnostics(e: Extract<Expectation, { expect: 'diagnostics'
     void ch.close().catch(() => {});
   }
   const want = e.counter === 'state' ? e.state : `${e.min !== undefined ? `>= ${e.min}` : ''}${e.min !== undefined && e.max !== undefined ? ' and ' : ''}${e.max !== undefined ? `<= ${e.max}` : ''}`;
-  return { ok: false, message: `${what} = ${last} after ${e.withinMs} ms; expected ${want}` };
+  return { ok: false, message: `${what} = ${last} after ${e.withinMs} ms; expected ${want}${e.counter !== 'state' && base !== undefined ? counted(e.since, total) : ''}` };
+}
+
+function counted(since: 'step' | 'start' | undefined, total: number): string {
+  return since === 'start' ? ' (since the gateway started)' : ` (since the step began; ${total} since the gateway started)`;
 }
 
 function countersOf(r: DiagReport, unit: number | undefined): DiagCounters | undefined {

@@ -55,7 +55,7 @@ export function stepKeys(raw: Readonly<Record<string, unknown>>): { readonly key
   }
   if (kind === 'diagnostics') {
     // A state is compared, a counter is counted: each takes its own fields.
-    const extra = raw.counter === 'state' ? ['state'] : ['min', 'max'];
+    const extra = raw.counter === 'state' ? ['state'] : ['min', 'max', 'since'];
     return { keys: [...COMMON, 'expect', ...e, ...extra], what: raw.counter === 'state' ? 'a diagnostics state expectation' : 'a diagnostics counter expectation' };
   }
   return { keys: [...COMMON, 'expect', ...e], what: `a ${kind} expectation` };

@@ -44,7 +44,7 @@ export type Expectation =
   | { readonly expect: 'readings'; readonly slot: string; readonly min: number; readonly withinMs: number; readonly since?: 'step' | 'start' }
   | { readonly expect: 'values'; readonly slot: string; readonly register?: string; readonly unit?: number; readonly match?: string; readonly min?: number; readonly max?: number; readonly samples: number; readonly withinMs: number }
   | { readonly expect: 'action'; readonly slot: string; readonly action: Action; readonly outcome: Outcome; readonly purposes?: readonly string[] }
-  | { readonly expect: 'diagnostics'; readonly slot: string; readonly unit?: number; readonly counter: (typeof DIAG_COUNTERS)[number] | 'state'; readonly min?: number; readonly max?: number; readonly state?: string; readonly withinMs: number }
+  | { readonly expect: 'diagnostics'; readonly slot: string; readonly unit?: number; readonly counter: (typeof DIAG_COUNTERS)[number] | 'state'; readonly min?: number; readonly max?: number; readonly state?: string; readonly withinMs: number; readonly since?: 'step' | 'start' }
   | { readonly expect: 'latency'; readonly slot: string; readonly unit: number; readonly table: Table; readonly address: number; readonly count: number; readonly samples: number; readonly maxRatio: number };
 
 export type Fault =
@@ -224,7 +224,8 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
       const max = o.opt('max', (x) => x.int(0, Number.MAX_SAFE_INTEGER));
       if (counter !== 'state' && min === undefined && max === undefined) o.node.bad('"min" or "max"', `say how many ${counter} are expected`, undefined);
       const unit = o.opt('unit', (x) => x.int(0, 247));
-      return { ...base, kind: 'expect', e: { expect: kind, slot, counter, withinMs: within(5000), ...opt({ unit, min, max, state }) } };
+      const since = o.opt('since', (x) => x.choice(['step', 'start'] as const, ' (count from this step on, or the gateway\'s totals since it started)'));
+      return { ...base, kind: 'expect', e: { expect: kind, slot, counter, withinMs: within(5000), ...opt({ unit, min, max, state, since }) } };
     }
     case 'latency': {
       needs(slot, ['modbus-poller'], 'latency');

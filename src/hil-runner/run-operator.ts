@@ -15,6 +15,8 @@ import type { ReadingStore } from './reading-store.js';
 import { join } from 'node:path';
 /** The session may wait this long for a re-stitch after losing its RN (an RN kill fault). */
 const CONTINUITY_WAIT_MS = 30_000;
+/** A step waits at most this long for a session in failover to be re-stitched (past the window, it ends). */
+const RESTITCH_WAIT_MS = CONTINUITY_WAIT_MS + 5_000;
 
 /** Every purpose a slot of this driver can use: the run's operator holds them all (PROFILE.md §HIL, Authority). */
 const PURPOSES_BY_DRIVER: Readonly<Record<string, readonly string[]>> = {
@@ -44,6 +46,8 @@ export class RunOperator {
     /** Issues the full-authority Grant when the session is first needed (a run that never acts as this operator, the demo's, never holds one). */
     private readonly issueGrant: () => string,
     private readonly store: ReadingStore,
+    /** Ends a wait for a re-stitch (Ctrl-C). */
+    private readonly stop?: AbortSignal,
   ) {}
 
   private grantFile: string | undefined;
@@ -53,11 +57,51 @@ export class RunOperator {
     return { key: at(FILES.operatorKey), pcert: at(FILES.operatorPcert), trust: at(FILES.trust), rnSet: at(FILES.rnSet), grant };
   }
 
-  /** The full-authority session; connects (again) when there is none or it ended. */
+  /**
+   * The full-authority session; connects (again) when there is none or it ended. A session in
+   * failover (its RN was killed) opens no channel (SESSION_FROZEN) until it is re-stitched to the
+   * new RN: that is waited for, as long as the session's own continuity window at most.
+   */
   session(): Promise<Session> {
+    const s = this.conn?.session;
+    if (s !== undefined && s.state === 'failover') return this.restitched(s);
     if (this.conn !== undefined && this.conn.session.state !== 'closed') return Promise.resolve(this.conn.session);
     this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  /** `s` once it is stitched again; a new session if it ends instead (the window passed). */
+  private restitched(s: Session): Promise<Session> {
+    return new Promise<Session>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        s.off('restitched', onStitched);
+        s.off('close', onClose);
+        this.stop?.removeEventListener('abort', onStop);
+      };
+      const onStitched = (): void => {
+        done();
+        resolve(s);
+      };
+      const onClose = (): void => {
+        done();
+        this.session().then(resolve, reject);
+      };
+      const onStop = (): void => {
+        done();
+        reject(new Error('the run is stopping'));
+      };
+      // A bound of our own on top of the session's window: a step never hangs on it.
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`the operator session was not re-stitched within ${RESTITCH_WAIT_MS} ms of losing its RN`));
+      }, RESTITCH_WAIT_MS);
+      s.on('restitched', onStitched);
+      s.on('close', onClose);
+      this.stop?.addEventListener('abort', onStop);
+      if (this.stop?.aborted === true) onStop();
+      else if (s.state !== 'failover') (s.state === 'closed' ? onClose : onStitched)();
+    });
   }
 
   private async connect(): Promise<Session> {

@@ -166,7 +166,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     const runSlots = config.slots.filter((s) => !remapped.skipped.some((k) => k.slot === s.id));
     const grant = (): string => issueGrant(provider, domain, { name: 'operator-all', purposes: allPurposes(runSlots), slots: runSlots.map((s) => s.id), nowMs: Date.now() });
     const tailed = o.operatorTails === false ? [] : runSlots.filter((s) => DRIVERS_WITH_READINGS.has(s.device.driver)).map((s) => s.id);
-    operator = new RunOperator(provider, domain, tailed, grant, store);
+    operator = new RunOperator(provider, domain, tailed, grant, store, stop);
     if (tailed.length > 0) await operator.session();
     await o.withStack?.({ dir, domain, store, start });
 

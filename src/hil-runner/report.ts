@@ -13,7 +13,7 @@ export interface RunReport {
   readonly config: string;
   readonly notes: readonly string[];
   readonly steps: readonly StepResult[];
-  /** Steps not run because the run was interrupted (JUnit <skipped>). */
+  /** Steps not run because the run was interrupted or a process it needs died (JUnit <skipped>). */
   readonly skipped?: readonly SkippedStep[];
   /** Set when the run could not start (or stop) as it should, or was interrupted: no steps ran after it. */
   readonly setupError?: string;
@@ -79,8 +79,8 @@ export function junitXml(r: RunReport): string {
     cases.push(`    <testcase classname="${xmlText(cls)}" name="${xmlText(name)}" time="${secs(s.ms)}"${s.line !== undefined ? ` file="${xmlText(r.file)}" line="${s.line}"` : ''}>${body}</testcase>`);
   }
   for (const s of r.skipped ?? []) {
-    const why = 'not run: the run was interrupted';
-    cases.push(`    <testcase classname="${xmlText(cls)}" name="${xmlText(`#${s.index + 1} ${s.name ?? s.title}`)}" time="0.000"${s.line !== undefined ? ` file="${xmlText(r.file)}" line="${s.line}"` : ''}>\n      <skipped message="${why}" type="interrupted">${why}</skipped>\n    </testcase>`);
+    const why = xmlText(`not run: ${r.setupError?.split('\n')[0] ?? 'the run stopped before it'}`);
+    cases.push(`    <testcase classname="${xmlText(cls)}" name="${xmlText(`#${s.index + 1} ${s.name ?? s.title}`)}" time="0.000"${s.line !== undefined ? ` file="${xmlText(r.file)}" line="${s.line}"` : ''}>\n      <skipped message="${why}" type="stopped">${why}</skipped>\n    </testcase>`);
   }
   const skipped = r.skipped?.length ?? 0;
   const failures = r.steps.filter((s) => !s.ok && s.error !== true).length;

@@ -87,6 +87,8 @@ export interface HilRun extends RunReport {
 const START_TIMEOUT_MS = 20_000;
 /** Children get SIGTERM, then SIGKILL at this deadline (one for all of them). */
 const CHILD_STOP_MS = 2000;
+/** How much of a child's stderr a report of its death quotes. */
+const STDERR_TAIL_LINES = 10;
 const DRIVERS_WITH_READINGS = new Set(['modbus-poller', 'serial-line', 'mqtt-bridge']);
 
 /**
@@ -124,8 +126,26 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
   let tools: HostedEquipment['tools'] = [];
   let killed: CliChild[] = [];
   let stopMs = 0;
+  // The gateway or the RN exiting on its own (not the rn-kill fault, not the stop) ends the run:
+  // the steps left would only wait out their time and blame failover for it.
+  const died = new AbortController();
+  // Set from the exit listener: read through a function, which TypeScript does not narrow.
+  let deathText: { text: string; label: string } | undefined;
+  const death = (): { text: string; label: string } | undefined => deathText;
+  let stopping = false;
+  const expectedExit = new Set<CliChild>();
+  const watch = (c: CliChild): void => {
+    void c.exited.then(({ code, signal }) => {
+      if (stopping || expectedExit.has(c) || deathText !== undefined) return;
+      const tail = c.stderr().trim().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+      deathText = { label: c.label, text: `the ${c.label} exited on its own (${signal !== null ? `signal ${signal}` : `exit code ${code}`})${tail !== '' ? `; its stderr ends:\n${tail}` : '; its stderr is empty'}` };
+      note(deathText.text);
+      died.abort();
+    });
+  };
   const start = async (role: Role, label: string, args: readonly string[]): Promise<CliChild> => {
     const c = await CliChild.start(role, label, args);
+    if (role !== 'operator') watch(c);
     children.push(c);
     o.onChild?.(c);
     return c;
@@ -176,7 +196,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
       config,
       equipment: eq.slots,
       store,
-      stopWaiting: stop,
+      stopWaiting: AbortSignal.any([stop, died.signal]),
       keepUp: () => op.keepUp(),
       session: () => op.session(),
       restrictedSession: (slot, purposes) => op.restrictedSession(slot, purposes, Date.now()),
@@ -187,6 +207,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
       killRn: async () => {
         const rn = children.find((c) => c.role === 'rn' && c.running);
         if (rn === undefined) throw new Error('no RN is running');
+        expectedExit.add(rn);
         rn.kill();
         await rn.exited;
         await startRn();
@@ -197,17 +218,24 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     // as skipped, a wait it cut short did not wait, and a stop during the last step still counts.
     const interrupted = (): boolean => stop.aborted && o.judgeOnStop !== true;
     for (const s of scenario.steps) {
+      if (death() !== undefined) {
+        setupError ??= death()!.text;
+        skipped.push(skippedStep(s));
+        continue;
+      }
       if (interrupted()) {
         setupError ??= `interrupted before step ${s.index + 1}`;
         skipped.push(skippedStep(s));
         continue;
       }
-      if (s.atMs !== undefined && !stop.aborted) await pause(s.atMs - (performance.now() - stepsT0), stop);
+      if (s.atMs !== undefined && !stop.aborted) await pause(s.atMs - (performance.now() - stepsT0), ctx.stopWaiting);
       const done = await runStep(s, ctx);
-      const r = interrupted() && done.kind === 'wait' ? { ...done, ok: false, error: true, message: `interrupted: ${done.message}` } : done;
+      const cut = death() !== undefined ? `stopped: the ${death()!.label} exited` : interrupted() && done.kind === 'wait' ? 'interrupted' : undefined;
+      const r = cut !== undefined ? { ...done, ok: false, error: true, message: `${cut}: ${done.message}` } : done;
       steps.push(r);
       o.onStep?.(r);
     }
+    if (death() !== undefined) setupError ??= death()!.text;
     if (interrupted()) setupError ??= `interrupted during step ${scenario.steps.length} (the last)`;
   } catch (e) {
     if (!stop.aborted) setupError = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.message ?? e);
@@ -218,6 +246,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     const stopT0 = performance.now();
     const byRole = (role: Role): CliChild[] => children.filter((c) => c.role === role);
     // Operators first, so their sessions end before the gateway goes; the RN with the gateway.
+    stopping = true;
     killed = await stopInOrder([byRole('operator'), [...byRole('gateway'), ...byRole('rn')]], CHILD_STOP_MS);
     if (killed.length > 0) note(`${killed.map((c) => c.label).join(', ')}: still running ${CHILD_STOP_MS} ms after SIGTERM, stopped with SIGKILL`);
     tools = equipment?.tools ?? [];

@@ -44,7 +44,7 @@ describe('hil run: an interrupted run', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.summary).toMatchObject({ ok: false, skipped: 2, setup_error: 'interrupted before step 3' });
     expect(xml).toMatch(/<testsuite [^>]*tests="5" failures="0" errors="2" skipped="2"/);
-    expect(xml).toMatch(/<testcase [^>]*name="#3 readings rs485-1"[^>]*>\s*<skipped message="not run: the run was interrupted"/);
+    expect(xml).toMatch(/<testcase [^>]*name="#3 readings rs485-1"[^>]*>\s*<skipped message="not run: interrupted before step 3"/);
     expect(xml).toMatch(/<testcase [^>]*name="#4 last"[^>]*>\s*<skipped /);
   }, 60_000);
 });

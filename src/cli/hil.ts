@@ -111,11 +111,7 @@ const run = defineCommand({
     const { ConfigError } = await import('../config/index.js');
     const out = (o: object, text: string): void => void io.stdout.write(flags.json ? JSON.stringify(o) + '\n' : text + '\n');
     // A report that could not be written is found out before the run, not after it.
-    if (flags.junit !== undefined) {
-      const { existsSync } = await import('node:fs');
-      const { dirname } = await import('node:path');
-      if (!existsSync(dirname(resolve(flags.junit)))) throw usageError(`--junit ${flags.junit}: the directory ${dirname(resolve(flags.junit))} does not exist; make it, or give another path`);
-    }
+    if (flags.junit !== undefined) (await import('./report-path.js')).checkReportPath('--junit', flags.junit);
     // Ctrl-C once: the steps left are skipped and everything stops in order; again: killed by pid now.
     const stop = new AbortController();
     const force = new AbortController();
@@ -138,17 +134,21 @@ const run = defineCommand({
     } finally {
       for (const s of INTERRUPTS) process.off(s, onSignal);
     }
-    out(report.summaryJson(r), report.summaryLine(r));
+    // Written before the summary, so the summary's exit code is the one the process exits with:
+    // the path was checked before the run, so this fails only if it changed since.
+    let junitError: string | undefined;
     if (flags.junit !== undefined) {
       const { writeFileSync } = await import('node:fs');
       try {
         writeFileSync(resolve(flags.junit), report.junitXml(r));
       } catch (e) {
-        // The run's verdict is printed above either way; only the report file is missing.
-        throw usageError(`--junit ${flags.junit}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make its directory, or give another path`);
+        junitError = `--junit ${flags.junit}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) although it could be written when the run began; the verdict above stands, the report is missing`;
       }
     }
-    return report.passed(r) ? 0 : 1;
+    const code = junitError !== undefined ? 2 : report.passed(r) ? 0 : 1;
+    out(report.summaryJson(r, code), report.summaryLine(r));
+    if (junitError !== undefined) io.stderr.write(junitError + '\n');
+    return code;
   },
 });
 

@@ -51,9 +51,10 @@ export function stepJson(s: StepResult): object {
   return { event: 'step', step: s.index + 1, kind: s.kind, title: s.title, ...(s.name !== undefined ? { name: s.name } : {}), ...(s.line !== undefined ? { line: s.line } : {}), ok: s.ok, ...(s.error === true ? { error: true } : {}), ms: s.ms, message: s.message };
 }
 
-export function summaryJson(r: RunReport): object {
+/** `exitCode`: the process's, when it is not the verdict's (the JUnit file could not be written). */
+export function summaryJson(r: RunReport, exitCode = passed(r) ? 0 : 1): object {
   const failed = r.steps.filter((s) => !s.ok).map((s) => ({ step: s.index + 1, title: s.title, message: s.message }));
-  return { event: 'summary', scenario: r.scenario, ok: passed(r), exit_code: passed(r) ? 0 : 1, steps: r.steps.length, expectations: r.steps.filter((s) => s.kind === 'expect').length, failed, ...(r.skipped !== undefined ? { skipped: r.skipped.length } : {}), ...(r.setupError !== undefined ? { setup_error: r.setupError } : {}), ms: r.ms };
+  return { event: 'summary', scenario: r.scenario, ok: passed(r), exit_code: exitCode, steps: r.steps.length, expectations: r.steps.filter((s) => s.kind === 'expect').length, failed, ...(r.skipped !== undefined ? { skipped: r.skipped.length } : {}), ...(r.setupError !== undefined ? { setup_error: r.setupError } : {}), ms: r.ms };
 }
 
 /** XML 1.0 text: the five entities escaped, characters XML cannot carry dropped. */

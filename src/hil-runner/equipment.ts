@@ -93,7 +93,11 @@ export interface RunningSlot {
 
 export interface RunningEquipment {
   readonly slots: readonly RunningSlot[];
-  /** The socat processes behind the PTYs (stopped by close()). */
+  /**
+   * The socat processes behind the PTYs now (stopped by close()): read again each time, since an
+   * unplug ends a socat and a replug starts another, and a pid kept from before could be reused
+   * by an unrelated process by the time a forced stop signals it.
+   */
   readonly pids: readonly number[];
   close(): Promise<void>;
 }
@@ -141,5 +145,11 @@ export async function startEquipment(config: GatewayConfig, dir: string, o: { re
     await close();
     throw e;
   }
-  return { slots, pids: lines.flatMap((l) => l.pids), close };
+  return {
+    slots,
+    get pids() {
+      return lines.flatMap((l) => l.pids);
+    },
+    close,
+  };
 }

@@ -92,8 +92,10 @@ async function startBroker(mosquitto: boolean, note: (text: string) => void): Pr
   note(`MQTT broker: mosquitto (pid ${m.pid}) at ${m.url}`);
   return {
     url: m.url,
+    // Only while it runs: a restart that failed leaves the pid of an exited process, which a
+    // forced stop must not signal (pids are reused).
     get pid() {
-      return m.pid;
+      return m.running ? m.pid : undefined;
     },
     restart: () => m.restart(),
     stop: () => m.stop(),

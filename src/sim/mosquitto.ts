@@ -43,13 +43,21 @@ export function mosquittoConfig(port: number, persistence?: { readonly dir: stri
 }
 
 export class Mosquitto {
+  private readonly toolExited = new WeakSet<ToolProcess>();
+
   private constructor(
     private tool: ToolProcess,
     readonly port: number,
     /** The broker's own temporary directory (config file); removed by stop(). */
     readonly dir: string,
     private readonly opts: MosquittoOptions,
-  ) {}
+  ) {
+    this.track(tool);
+  }
+
+  private track(tool: ToolProcess): void {
+    void tool.exited.then(() => this.toolExited.add(tool));
+  }
 
   /** Starts a broker and resolves once it accepts connections. */
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
@@ -78,8 +86,13 @@ export class Mosquitto {
     throw last;
   }
 
+  /** The broker's pid; after a restart that failed, the pid of a process that has exited (see `running`). */
   get pid(): number {
     return this.tool.pid;
+  }
+  /** False once the broker has exited (stopped, or a restart that failed): its pid is then stale. */
+  get running(): boolean {
+    return !this.toolExited.has(this.tool);
   }
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -113,6 +126,7 @@ export class Mosquitto {
       throw e;
     }
     this.tool = tool;
+    this.track(tool);
   }
 }
 

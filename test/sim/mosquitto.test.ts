@@ -3,7 +3,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Mosquitto, mosquittoConfig } from '../../src/sim/mosquitto.js';
 import { MqttDevice } from '../../src/sim/mqtt-device.js';
 import { errorOf } from '../helpers/errors.js';
@@ -35,6 +36,15 @@ function collect(c: MqttClient): { topic: string; payload: string }[] {
 }
 
 describe('mosquitto per test', () => {
+  it('a restart that fails leaves it not running, so its stale pid is not signalled', async () => {
+    const m = await broker();
+    expect(m.running).toBe(true);
+    // Its config gone, mosquitto cannot start again.
+    rmSync(join(m.dir, 'mosquitto.conf'));
+    await expect(m.restart()).rejects.toThrow();
+    expect(m.running).toBe(false);
+  });
+
   it('generates a loopback-only, anonymous, nodelay config', () => {
     const conf = mosquittoConfig(18830);
     expect(conf).toContain('listener 18830 127.0.0.1\n');

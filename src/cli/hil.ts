@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { FileErrorCode } from '../files/errors.js';
 import { isCodedError } from '../lib/errors.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
@@ -130,6 +131,9 @@ const run = defineCommand({
       });
     } catch (e) {
       if (e instanceof ConfigError) throw usageError(e.message);
+      // The config or the scenario file missing or unreadable: a wrong flag, found before anything
+      // started (runHil reads both first), so exit 2 like a mistake in either file.
+      if (isCodedError(e) && (e.code === FileErrorCode.FILE_NOT_FOUND || e.code === FileErrorCode.FILE_INVALID || e.code === FileErrorCode.FILE_IO)) throw usageError(`${e.message}; check --config and --scenario`);
       throw e;
     } finally {
       for (const s of INTERRUPTS) process.off(s, onSignal);

@@ -10,6 +10,7 @@ import { ConfigError, IssueLog, Node, type GatewayConfig, type Obj } from '../co
 import { DEVICE_REFUSAL_CODES, REFUSAL_CODES } from '../hil/refusals.js';
 import { readJson } from '../lib/strict-json.js';
 import { didYouMean } from '../config/suggest.js';
+import { checkPurpose, checkSetValue, checkUnitOnSlot } from './scenario-checks.js';
 import { stepKeys } from './scenario-keys.js';
 
 export const SCENARIO_KIND = 'uzp-gw/hil-scenario';
@@ -135,6 +136,12 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
   };
   const within = (dflt: number): number => o.opt('within_ms', (x) => x.int(1, MAX_WITHIN_MS)) ?? dflt;
   const unitReq = (): number => o.req('unit').int(0, 247, 'a Modbus unit id 0..247');
+  /** A unit that must be on the slot's bus (a fault or a measurement acts on its slave). */
+  const unitOnSlot = (slot: string): number => {
+    const unit = unitReq();
+    if (slot !== '') checkUnitOnSlot(o.req('unit'), slot, slots.get(slot), unit);
+    return unit;
+  };
 
   if (o.has('wait_ms')) return { ...base, kind: 'wait', ms: o.req('wait_ms').int(0, MAX_WITHIN_MS) };
 
@@ -146,7 +153,11 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
     const register = rn.text({ max: 64, what: 'a register name of the unit' });
     const names = slot !== '' ? unitRegisterNames(slots.get(slot)!, unit) : [];
     if (register !== '' && slot !== '' && !names.includes(register)) rn.bad(`a register of unit ${unit} of slot ${slot} (${names.join('|') || 'none'})`, didYouMean(register, names) || 'use a register name the unit has in the config', '');
-    return { ...base, kind: 'set', v: { slot, unit, register, value: o.req('value').num(-Number.MAX_VALUE, Number.MAX_VALUE, 'the value in engineering units (after scale and offset), e.g. 85.5') } };
+    const value = o.req('value').num(-Number.MAX_VALUE, Number.MAX_VALUE, 'the value in engineering units (after scale and offset), e.g. 85.5');
+    const cfg = slots.get(slot)?.device;
+    const def = cfg?.driver === 'modbus-poller' ? cfg.units.find((u) => u.unit === unit)?.registers.find((r) => r.name === register) : undefined;
+    if (typeof o.req('value').value === 'number') checkSetValue(o.req('value'), def, value);
+    return { ...base, kind: 'set', v: { slot, unit, register, value } };
   }
 
   if (o.has('fault')) {
@@ -176,7 +187,7 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
       case 'slow-slave': {
         const slot = slotOf('with a Modbus bus');
         needs(slot, ['modbus-poller'], `fault ${f}`);
-        const unit = unitReq();
+        const unit = unitOnSlot(slot);
         if (f === 'dead-slave') return { ...base, kind: 'fault', f: { fault: f, slot, unit } };
         return { ...base, kind: 'fault', f: { fault: f, slot, unit, delayMs: o.req('delay_ms').int(1, 60_000, 'the extra turnaround in ms, 1..60000') } };
       }
@@ -191,6 +202,9 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
       return { ...base, kind: 'expect', e: { expect: kind, slot, min: o.opt('min', (x) => x.int(1, 1_000_000)) ?? 1, withinMs: within(5000), since: o.opt('since', (x) => x.choice(['step', 'start'] as const, ' (count readings from this step on, or from the start of the run)')) ?? 'step' } };
     case 'values': {
       needs(slot, ['modbus-poller', 'serial-line', 'mqtt-bridge'], 'values');
+      // Only a Modbus reading has a register and a unit: on another slot they would filter out every reading.
+      const d = driverOf(slot);
+      if (d !== undefined && d !== 'modbus-poller') for (const k of ['register', 'unit']) o.notApplicable(k, `slot ${slot} is ${d}; "${k}" picks a Modbus register's values`);
       const register = o.opt('register', (x) => x.text({ max: 64 }));
       const unit = o.opt('unit', (x) => x.int(0, 247));
       const match = o.opt('match', (x) => {
@@ -213,7 +227,13 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
     case 'action': {
       const action = parseAction(o, slot, driverOf(slot), unitReq);
       const outcome = parseOutcome(o.req('outcome'));
-      const purposes = o.opt('purposes', (x) => x.list(0, 16, 'purposes').map((p) => p.text({ max: 256, what: 'a purpose as `pantheon grant --purpose` writes it, e.g. modbus.read:units=1' })));
+      const purposes = o.opt('purposes', (x) =>
+        x.list(0, 16, 'purposes').map((p) => {
+          const spec = p.text({ max: 256, what: 'a purpose as `pantheon grant --purpose` writes it, e.g. modbus.read:units=1' });
+          checkPurpose(p, spec);
+          return spec;
+        }),
+      );
       return { ...base, kind: 'expect', e: { expect: kind, slot, action, outcome, ...(purposes !== undefined ? { purposes } : {}) } };
     }
     case 'diagnostics': {
@@ -229,7 +249,7 @@ function parseStep(n: Node, index: number, slots: SlotMap): Step | undefined {
     }
     case 'latency': {
       needs(slot, ['modbus-poller'], 'latency');
-      const unit = unitReq();
+      const unit = unitOnSlot(slot);
       return {
         ...base,
         kind: 'expect',

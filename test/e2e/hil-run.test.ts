@@ -128,6 +128,11 @@ describe('uzpgw hil run (issue #15)', () => {
     expect(err).toMatch(/bad\.json:5: steps\[1\]\.fault: expected one of unplug\|replug.*got "unplg"; did you mean unplug\?/);
     expect(err).toMatch(/bad\.json:6: steps\[2\]\.slot: expected a modbus-poller slot for diagnostics, got "tty-1"; slot tty-1 is serial-line/);
     expect(child.stdout()).toBe('');
+    // A scenario file that is not there is a wrong flag (exit 2), found before anything starts.
+    const missing = spawnCli(['hil', 'run', '--config', 'docs/examples/hil/virtual/gateway.json', '--scenario', join(dir, 'nope.json')]);
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.stderr()).toMatch(/nope\.json: no such file \(while trying to read the scenario\)/);
+    expect(missing.stdout()).toBe('');
     // A JUnit path that cannot be written is refused before anything starts, too.
     const noDir = spawnCli(['hil', 'run', '--config', 'docs/examples/hil/virtual/gateway.json', '--scenario', 'docs/examples/hil/virtual/scenario.json', '--junit', join(dir, 'missing', 'r.xml')]);
     expect((await noDir.exited).code).toBe(2);

@@ -106,6 +106,33 @@ describe('scenario file', () => {
     ]);
   });
 
+  it('checks steps against the config: units on the bus, Grant purposes, values a register holds, Modbus fields on Modbus slots', () => {
+    expect(
+      issues(
+        scenario([
+          { fault: 'dead-slave', slot: 'rs485-1', unit: 9 },
+          { fault: 'slow-slave', slot: 'rs485-1', unit: 0, delay_ms: 5 },
+          { expect: 'latency', slot: 'rs485-1', unit: 2, max_ratio: 3 },
+          { expect: 'action', slot: 'rs485-1', do: 'modbus.read', unit: 1, purposes: ['modbus.raed'], outcome: 'PURPOSE_NOT_GRANTED' },
+          { expect: 'action', slot: 'rs485-1', do: 'modbus.read', unit: 1, purposes: ['modbus.read:units=1:tables=holdng'], outcome: 'ok' },
+          { set: 'temperature', slot: 'rs485-1', unit: 1, value: 5000 },
+          { expect: 'values', slot: 'tty-1', register: 'temperature', unit: 1, min: 0 },
+        ]),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^s\.json:\d+: steps\[0\]\.unit: expected a unit of slot rs485-1 \(1\|7\), got 9; unit 9 is not on the bus/),
+      expect.stringMatching(/^s\.json:\d+: steps\[1\]\.unit: expected a unit of slot rs485-1 \(1\|7\), got 0/),
+      expect.stringMatching(/^s\.json:\d+: steps\[2\]\.unit: expected a unit of slot rs485-1 \(1\|7\), got 2/),
+      expect.stringMatching(/^s\.json:\d+: steps\[3\]\.purposes\[0\]: expected a purpose in the `pantheon grant --purpose` grammar.*did you mean modbus\.read/),
+      expect.stringMatching(/^s\.json:\d+: steps\[4\]\.purposes\[0\]: expected a purpose .*holdng/),
+      expect.stringMatching(/^s\.json:\d+: steps\[5\]\.value: expected a value register temperature \(int16, scale 0\.1, offset 0\) can hold: -3276\.8\.\.3276\.7.*raw 50000/),
+      expect.stringMatching(/^s\.json:\d+: steps\[6\]\.register: expected no "register" here \(slot tty-1 is serial-line/),
+      expect.stringMatching(/^s\.json:\d+: steps\[6\]\.unit: expected no "unit" here/),
+    ]);
+    // In range, and the units the bus has: accepted.
+    expect(parse(scenario([{ set: 'temperature', slot: 'rs485-1', unit: 1, value: 3276.7 }, { fault: 'dead-slave', slot: 'rs485-1', unit: 7 }])).steps).toHaveLength(2);
+  });
+
   it('refuses a file that is not a scenario (a gateway config given by mistake)', () => {
     expect(issues({ kind: 'uzp-gw/gateway-config', steps: [] })).toEqual([
       expect.stringMatching(/kind: expected one of uzp-gw\/hil-scenario/),

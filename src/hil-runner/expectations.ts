@@ -201,7 +201,8 @@ async function perform(session: Session, slot: string, a: Action): Promise<{ out
         return { outcome: { ok: true }, detail: `${r.pdu.length}-byte reply` };
       }
       case 'serial.write':
-        return serialWrite(ch, Buffer.from(a.text, 'utf8'), a.echo);
+        // Awaited here: the channel is closed in `finally`, which must wait for the echo.
+        return await serialWrite(ch, Buffer.from(a.text, 'utf8'), a.echo);
       case 'mqtt.publish':
         await ch.publish(a.topic, Buffer.from(a.payload, 'utf8'));
         return { outcome: { ok: true } };

@@ -22,14 +22,16 @@ describe('hil run: serial.write outcomes', () => {
       { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'A', purposes: ['serial.read'], outcome: 'PURPOSE_NOT_GRANTED' },
       { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'B', purposes: ['serial.read'], outcome: 'ok' },
       { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'C', outcome: 'ok' },
+      { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'PING\r\n', echo: true, outcome: 'ok' },
       { fault: 'unplug', slot: 'tty-2' },
       { wait_ms: 500 },
       { expect: 'action', slot: 'tty-2', do: 'serial.write', text: 'D', outcome: 'ok' },
     ]);
     const r = await runHilCli(scenario);
-    expect(r.steps.map((s) => [s.step, s.ok]), r.stderr).toEqual([[1, true], [2, false], [3, true], [4, true], [5, true], [6, false]]);
+    expect(r.steps.map((s) => [s.step, s.ok]), r.stderr).toEqual([[1, true], [2, false], [3, true], [4, true], [5, true], [6, true], [7, false]]);
     expect(r.steps[1]!.message).toMatch(/serial\.write on tty-2 under \[serial\.read\]: refused PURPOSE_NOT_GRANTED; expected ok/);
-    expect(r.steps[5]!.message).toMatch(/refused DEVICE_UNAVAILABLE; expected ok/);
+    expect(r.steps[3]!.message).toMatch(/: ok \(echoed\)$/);
+    expect(r.steps[6]!.message).toMatch(/refused DEVICE_UNAVAILABLE; expected ok/);
     expect(r.code).toBe(1);
   }, 60_000);
 });

@@ -2,6 +2,9 @@
 // `uzpgw` entry point. The dispatcher lives in dispatch.ts so tests can call it in-process.
 
 import { main } from './dispatch.js';
+import { watchParent } from '../lib/parent-watch.js';
+
+watchParent();
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SimErrorCode } from '../sim/errors.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
+import { EXIT_WITH_PARENT_ENV } from '../lib/parent-watch.js';
 
 /** The built CLI next to this file (dist/hil-runner -> dist/cli/main.js). */
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -73,7 +74,10 @@ export class CliChild {
   static start(role: Role, label: string, args: readonly string[]): Promise<CliChild> {
     hookExit();
     return new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The RN and the gateway exit with this process even when it is SIGKILLed (no exit hook runs):
+      // they watch a stdin pipe that only this process holds open (lib/parent-watch.ts).
+      const watched = role !== 'operator';
+      const proc = spawn(process.execPath, [CLI, ...args], { stdio: [watched ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: watched ? { ...process.env, [EXIT_WITH_PARENT_ENV]: '1' } : process.env });
       proc.once('error', (e) => reject(new LocalError(SimErrorCode.TOOL_FAILED, `could not start ${label}: ${e.message}`, { cause: e })));
       proc.once('spawn', () => {
         live.add(proc.pid!);

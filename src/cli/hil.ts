@@ -23,7 +23,10 @@ const equipment = defineCommand({
     '  serial-line          a line sensor, one line a second with the slot\'s delimiter',
     '  serial-raw           an echo device',
     'MQTT and Modbus TCP slots have no serial line and are listed as not simulated.',
-    'Point the slot\'s port_path (or mbpoll, picocom, ...) at the printed path. Needs socat.',
+    'Point mbpoll, picocom, ... at the printed path. For the gateway: on board virtual, set the config\'s',
+    'virtual_dir to --dir; on a real board, copy its board profile, set each serial slot\'s port device to',
+    '{virtual_dir}/<slot id> in the copy, set virtual_dir to --dir and run `uzpgw gateway --boards-dir` with',
+    'the copy\'s directory (docs/HIL.md). Needs socat.',
     'Runs until Ctrl-C or SIGTERM, then stops every socat by pid.',
   ].join('\n'),
   flags: {

@@ -126,6 +126,7 @@ describe('uzpgw hil equipment (issue #15)', () => {
     signalProcess(child, 'SIGTERM');
     expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(child.stdout()).toContain('{"event":"stopped"}');
+    expect(ready.pids.length).toBeGreaterThan(0);
     for (const pid of ready.pids) expect(pidAlive(pid), `socat ${pid}`).toBe(false);
     expect(existsSync(ready.dir)).toBe(false);
   });

@@ -175,6 +175,7 @@ describe('virtual line unplug / replug', () => {
   it('close() stops socat by pid and removes the temporary directory', async () => {
     const line = await virtualLine({ baud: 9600 });
     const pids = line.pids;
+    expect(pids.length).toBeGreaterThan(0);
     const dir = line.path.slice(0, line.path.lastIndexOf('/'));
     await line.close();
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));

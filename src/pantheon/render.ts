@@ -5,6 +5,7 @@ export function renderHuman(title: string, result: Record<string, unknown>): str
   const lines = [title];
   const width = Math.max(0, ...Object.keys(result).map((k) => k.length)) + 2;
   for (const [k, v] of Object.entries(result)) {
+    if (Array.isArray(v) && v.length === 0) continue; // "warnings:" with nothing after it says nothing
     const shown = typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : JSON.stringify(v);
     lines.push(`  ${(k + ':').padEnd(width)}${shown}`);
   }

@@ -30,7 +30,7 @@ describe('demo events from child output', () => {
   });
 
   it("an operator's final error line: a refusal code is a refusal, anything else an error (the real CLI's format)", async () => {
-    const c = spawnCli(['connect', '--json', '--key', '/nonexistent', '--pcert', '/x', '--trust', '/y', '--rn-set', '/z', '--grant', '/g', '--gateway', '00', '--slot', 'tty-1', 'tail']);
+    const c = spawnCli(['connect', '--json', '--key', '/nonexistent', '--pcert', '/x', '--trust', '/y', '--rn-set', '/z', '--grant', '/g', '--gateway', '00'.repeat(32), '--slot', 'tty-1', 'tail']);
     expect((await c.exited).code).toBe(1);
     const line = c.stderr().trim().split('\n').at(-1)!;
     const e = operatorEvent('tty-1', line);

@@ -10,6 +10,8 @@ export const CollectorCode = {
   STORE_UNREACHABLE: 'STORE_UNREACHABLE',
   /** The server answered but refused: authentication, unknown role or database. */
   STORE_REFUSED: 'STORE_REFUSED',
+  /** Every connection of the PostgreSQL pool stayed busy past the wait bound (a slow or locked server, not an unreachable one). */
+  STORE_BUSY: 'STORE_BUSY',
   /** A statement failed (disk full, server error, connection lost mid-transaction); nothing of it was committed. */
   STORE_FAILED: 'STORE_FAILED',
   /** A reading, query or audit entry the store cannot take as given (a bug of the caller). */

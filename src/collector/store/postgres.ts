@@ -12,11 +12,47 @@ import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
 import { storedReading } from './store.js';
+import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
 
 /** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
 export const POOL_MAX = 4;
 /** A host that drops packets must not hang the collector's start (or a `collector query`). */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A statement's bound on the server (statement_timeout). The longest statement the collector runs is
+ * one window's insert (at most INTAKE_MAX_WAITING_BYTES = 16 MiB of readings, CHUNK_ROWS per
+ * statement) or one delete chunk: seconds on a healthy server. Past this the server cancels it
+ * (57014) and the window is sent again.
+ */
+export const STATEMENT_TIMEOUT_MS = 30_000;
+/**
+ * A statement's bound on our side (pg's query_timeout): when the server does not answer at all (a
+ * silent partition, a frozen host) nothing cancels it there, and without this the insert waited
+ * until TCP gave up (~15 min) holding its connection. Longer than STATEMENT_TIMEOUT_MS, so a server
+ * that is there answers with its own cancel first.
+ */
+export const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 5_000;
+/** A transaction whose collector vanished mid-way releases its row locks after this (server side). */
+export const IDLE_IN_TRANSACTION_MS = STATEMENT_TIMEOUT_MS;
+/** TCP keepalive: a dead peer of an idle pooled connection is noticed in tens of seconds, not hours. */
+export const KEEPALIVE_DELAY_MS = 10_000;
+/** How long a statement waits for one of the POOL_MAX connections: as long as a holder may legitimately take. */
+export const POOL_WAIT_MS = QUERY_TIMEOUT_MS;
+/** close() waits this long for statements under way, then cuts their connections (SIGTERM must end the process). */
+export const CLOSE_TIMEOUT_MS = 5_000;
+
+/** The bounds above; a test shortens them. */
+export interface PgTimeouts {
+  readonly connectMs: number;
+  readonly statementMs: number;
+  readonly queryMs: number;
+  readonly idleInTransactionMs: number;
+  readonly poolWaitMs: number;
+  readonly closeMs: number;
+}
+const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementMs: STATEMENT_TIMEOUT_MS, queryMs: QUERY_TIMEOUT_MS, idleInTransactionMs: IDLE_IN_TRANSACTION_MS, poolWaitMs: POOL_WAIT_MS, closeMs: CLOSE_TIMEOUT_MS };
+/** pg's message when query_timeout passed: the connection is mid-statement and cannot be reused. */
+const READ_TIMEOUT = 'Query read timeout';
 const COLUMNS = 8;
 /** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
 export const MAX_PARAMS = 65_535;
@@ -56,21 +92,39 @@ interface Row {
 export class PostgresStore implements ReadingStore {
   readonly kind = 'postgres' as const;
   private closed = false;
+  private readonly gate = new PermitGate(POOL_MAX);
+  /** Every connection the pool holds, so close() can cut the ones stuck past its bound. */
+  private readonly clients = new Set<pg.PoolClient>();
 
   private constructor(
     /** host:port/database, for messages (never the password). */
     readonly target: string,
     private readonly pool: pg.Pool,
-  ) {}
+    private readonly t: PgTimeouts,
+  ) {
+    pool.on('connect', (c) => this.clients.add(c as pg.PoolClient));
+    pool.on('remove', (c) => this.clients.delete(c as pg.PoolClient));
+  }
 
   /** Connects and creates the schema if absent; throws STORE_UNREACHABLE or STORE_REFUSED with the fix. */
-  static async open(url: string): Promise<PostgresStore> {
+  static async open(url: string, timeouts: Partial<PgTimeouts> = {}): Promise<PostgresStore> {
     const target = targetOf(url);
-    const pool = new pg.Pool({ connectionString: url, max: POOL_MAX, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'uzpgw-collector' });
+    const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: POOL_MAX,
+      connectionTimeoutMillis: t.connectMs,
+      application_name: 'uzpgw-collector',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      statement_timeout: t.statementMs,
+      query_timeout: t.queryMs,
+      idle_in_transaction_session_timeout: t.idleInTransactionMs,
+    });
     // An idle connection that dies (server restart) is reported here; without a listener it would
     // crash the process. The pool drops it, and the next statement fails (typed) or reconnects.
     pool.on('error', () => {});
-    const store = new PostgresStore(target, pool);
+    const store = new PostgresStore(target, pool, t);
     try {
       const c = await pool.connect();
       const onError = (): void => {}; // as in transaction(): the statement fails on its own
@@ -189,7 +243,6 @@ export class PostgresStore implements ReadingStore {
     return res.rows.map(auditEntryOf);
   }
 
-  /** Waits for statements under way, then closes every connection. */
   async recentAudit(limit: number): Promise<AuditEntry[]> {
     this.open();
     checkAuditLimit(limit);
@@ -203,21 +256,50 @@ export class PostgresStore implements ReadingStore {
     return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
 
+  /**
+   * Waits for statements under way (at most closeMs), then cuts the connections still busy: their
+   * statements fail (nothing is receipted for them) and the server rolls back their transactions.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    this.gate.close();
+    const ended = this.pool.end().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([ended.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.t.closeMs)))]);
+    clearTimeout(timer);
+    if (!late) return;
+    for (const c of this.clients) (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    // Cut: each statement fails at once and its connection leaves the pool; still bounded.
+    await Promise.race([ended, new Promise<void>((r) => setTimeout(r, this.t.closeMs).unref())]);
   }
 
   private open(): void {
     if (this.closed) throw new StoreError(CollectorCode.STORE_CLOSED, `PostgreSQL at ${this.target}: used after close()`);
   }
 
-  private async q<R extends pg.QueryResultRow = pg.QueryResultRow>(what: string, sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+  /** One of the POOL_MAX turns; STORE_BUSY when none came free in poolWaitMs. */
+  private async turn(what: string): Promise<() => void> {
     try {
+      return await this.gate.acquire(this.t.poolWaitMs);
+    } catch (e) {
+      if (e instanceof GateClosed) throw new StoreError(CollectorCode.STORE_CLOSED, `PostgreSQL at ${this.target}: ${what} was waiting when the store was closed`, { cause: e });
+      if (e instanceof PermitTimeout) {
+        throw new StoreError(CollectorCode.STORE_BUSY, `PostgreSQL at ${this.target}: ${what} waited ${this.t.poolWaitMs} ms and none of the ${POOL_MAX} connections came free (the server is slow, or a lock holds the statements under way); nothing of it was stored`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  private async q<R extends pg.QueryResultRow = pg.QueryResultRow>(what: string, sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+    const done = await this.turn(what);
+    try {
+      // pg's pool drops a connection whose statement failed (read timeout included).
       return await this.pool.query<R>(sql, args);
     } catch (e) {
       throw this.fail(what, e);
+    } finally {
+      done();
     }
   }
 
@@ -229,10 +311,12 @@ export class PostgresStore implements ReadingStore {
   private async transaction<T>(what: string, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       this.open();
+      const done = await this.turn(what);
       let c: pg.PoolClient;
       try {
         c = await this.pool.connect();
       } catch (e) {
+        done();
         throw this.fail(what, e);
       }
       let broken = false;
@@ -247,12 +331,16 @@ export class PostgresStore implements ReadingStore {
         await c.query('COMMIT');
         return out;
       } catch (e) {
-        await c.query('ROLLBACK').catch(() => (broken = true));
+        // A statement the server never answered leaves the connection mid-statement: a ROLLBACK
+        // would wait behind it for another queryMs. Dropped instead; the server rolls back.
+        if (e instanceof Error && e.message === READ_TIMEOUT) broken = true;
+        else await c.query('ROLLBACK').catch(() => (broken = true));
         if (attempt < ATTEMPTS && e instanceof pg.DatabaseError && RETRYABLE.has(e.code ?? '')) continue;
         throw this.fail(what, e);
       } finally {
         c.off('error', onError);
         c.release(broken);
+        done();
       }
     }
   }
@@ -268,6 +356,9 @@ export class PostgresStore implements ReadingStore {
     }
     // No SQLSTATE: the socket failed (refused, timed out, reset); class 08 and 57P0x: connection
     // failures and a server shutting down or starting up.
+    if (e instanceof Error && e.message === READ_TIMEOUT) {
+      return new StoreError(CollectorCode.STORE_UNREACHABLE, `PostgreSQL at ${this.target} did not answer ${what} within ${this.t.queryMs} ms (the network or the server is not passing anything); the connection was dropped and nothing of it was stored`, { cause: e });
+    }
     if (code === undefined || code.startsWith('08') || /^57P0[1-3]$/.test(code)) {
       return new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot reach PostgreSQL at ${this.target} (${what}: ${msg}); check the URL given to --db (or the collector config's "db") and that the server is running and accepts connections there`, { cause: e });
     }

@@ -20,9 +20,9 @@ import type { AuditEntry, SlotSummary, StoredReading } from './store/store.js';
 /** A slot with no reading for this long is shown as quiet. */
 export const QUIET_MS = 5 * 60_000;
 /**
- * Slot summaries are a GROUP BY over every stored reading: on a large database that is a scan, so
- * however many views are open it runs at most once per SUMMARY_TTL_MS (counts may lag by that much;
- * new readings themselves reach the page at once as events).
+ * Slot summaries are read at most once per SUMMARY_TTL_MS after the last read finished, however many
+ * views are open (counts may lag by that much; new readings themselves reach the page at once as
+ * events). SQLite keeps them in a table of their own (sqlite.ts slot_summary); PostgreSQL groups.
  */
 export const SUMMARY_TTL_MS = 3_000;
 const NOT_APPRAISED = ['the collector does not appraise gateways; `uzpgw connect … ui --manifest` does, bound to its own session'];
@@ -95,7 +95,7 @@ export class CollectorConsole implements ConsoleSource {
   /** Every gateway the audit trail names (a refused one too). */
   private readonly seen = new Set<string>();
   private unobserve: () => void = () => {};
-  private summaryCache: { readonly at: number; readonly value: Promise<SlotSummary[]> } | undefined;
+  private summaryCache: { at: number | undefined; readonly value: Promise<SlotSummary[]> } | undefined;
 
   private constructor(
     private readonly store: ObservedStore,
@@ -219,14 +219,21 @@ export class CollectorConsole implements ConsoleSource {
   }
 
   private summaries(): Promise<SlotSummary[]> {
-    const t = performance.now();
-    if (this.summaryCache === undefined || t - this.summaryCache.at > SUMMARY_TTL_MS) {
-      const value = this.store.slotSummaries();
-      // A failed read is not kept: the next view asks the database again.
-      value.catch(() => (this.summaryCache = undefined));
-      this.summaryCache = { at: t, value };
+    const c = this.summaryCache;
+    // Stamped when the read finished, not when it started: a read that took longer than the TTL
+    // was otherwise stale on arrival and every view started another. One in flight is shared.
+    if (c === undefined || (c.at !== undefined && performance.now() - c.at > SUMMARY_TTL_MS)) {
+      const entry: { at: number | undefined; value: Promise<SlotSummary[]> } = { at: undefined, value: this.store.slotSummaries() };
+      entry.value.then(
+        () => (entry.at = performance.now()),
+        // A failed read is not kept: the next view asks the database again.
+        () => {
+          if (this.summaryCache === entry) this.summaryCache = undefined;
+        },
+      );
+      this.summaryCache = entry;
     }
-    return this.summaryCache.value;
+    return this.summaryCache!.value;
   }
 
   private note(e: AuditEntry): void {

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { auditLine, CollectorConsole, POINT_VALUE_MAX_BYTES, QUIET_MS, SLOT_ANSWER_MAX_BYTES } from '../../src/collector/console-source.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { auditLine, CollectorConsole, POINT_VALUE_MAX_BYTES, QUIET_MS, SLOT_ANSWER_MAX_BYTES, SUMMARY_TTL_MS } from '../../src/collector/console-source.js';
 import { ObservedStore } from '../../src/collector/store/observed.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
 import type { StoredReading } from '../../src/collector/store/store.js';
@@ -133,6 +133,33 @@ describe('CollectorConsole', () => {
     await Promise.all([con.fleet(), con.fleet(), con.gateway(hex(G1))]);
     expect(scans).toBe(1);
     expect((await con.fleet())[0]!.readings).toBe(1);
+  });
+
+  it('a summary read that takes longer than SUMMARY_TTL_MS is fresh when it arrives, not read again by the next view', async () => {
+    const { store, con } = await setup(T0);
+    await store.insert([reading(0)]);
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      let scans = 0;
+      let finish: () => void = () => {};
+      const inner = store.slotSummaries.bind(store);
+      store.slotSummaries = async () => {
+        const v = await inner();
+        if (++scans === 1) await new Promise<void>((r) => (finish = r));
+        return v;
+      };
+      const first = con.fleet();
+      await new Promise((r) => setImmediate(r));
+      clock = SUMMARY_TTL_MS * 3; // the read took three TTLs
+      finish();
+      await first;
+      clock += 1;
+      await con.fleet(); // stamped when it finished: still fresh
+      expect(scans).toBe(1);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('audit lines for people: refusals marked, codes and reasons carried', () => {

@@ -28,6 +28,28 @@ const SCHEMA = `
     event TEXT NOT NULL, detail TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);`;
 
+/**
+ * Readings stored and the newest ts per (gateway, slot), kept in the same transaction as every
+ * insert and delete: the console's fleet, gateway and slot views read it (slotSummaries()). A
+ * GROUP BY over readings — even over an index covering (gateway, slot, ts) — visits every reading,
+ * synchronously (node:sqlite): 9-11 s of a blocked event loop at 2M readings, intake and receipts
+ * included. This table is one row per slot: reading it costs the number of slots; keeping it, one
+ * upsert per slot a batch touches.
+ */
+const SUMMARY_SCHEMA = `
+  CREATE TABLE slot_summary (
+    gateway TEXT NOT NULL, slot TEXT NOT NULL, readings INTEGER NOT NULL, newest INTEGER NOT NULL,
+    PRIMARY KEY (gateway, slot)) WITHOUT ROWID;
+  INSERT INTO slot_summary (gateway, slot, readings, newest)
+    SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;`;
+
+/**
+ * Rows one DELETE statement removes: a retention sweep or revocation of millions of readings ran as
+ * one synchronous statement and held the event loop (and the write lock) for seconds. Between
+ * chunks the store yields to the event loop, so sessions keep being served.
+ */
+export const DELETE_CHUNK_ROWS = 4096;
+
 interface Row {
   gateway: string;
   slot: string;
@@ -49,6 +71,8 @@ export class SqliteStore implements ReadingStore {
   private constructor(
     readonly file: string,
     private readonly db: DatabaseSync,
+    /** slot_summary exists (a read-only open of an older database may lack it). */
+    private readonly summarised: boolean,
   ) {
     this.insertOne = db.prepare('INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
@@ -74,8 +98,19 @@ export class SqliteStore implements ReadingStore {
         db.exec('PRAGMA journal_mode = WAL');
         db.exec('PRAGMA synchronous = FULL');
         db.exec(SCHEMA);
+        // A database from before slot_summary gets it filled once, in one transaction with its
+        // creation: a crash leaves either no table (done again next start) or a complete one.
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_summary'").get() === undefined) db.exec(SUMMARY_SCHEMA);
+          db.exec('COMMIT');
+        } catch (e) {
+          if (db.isTransaction) db.exec('ROLLBACK');
+          throw e;
+        }
       }
-      return new SqliteStore(file, db);
+      const summarised = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_summary'").get() !== undefined;
+      return new SqliteStore(file, db, summarised);
     } catch (e) {
       try {
         db?.close();
@@ -98,10 +133,19 @@ export class SqliteStore implements ReadingStore {
         // A batch is one gateway's window: its CID is hexed once, not per row.
         let gateway: Uint8Array | undefined;
         let hex = '';
+        // What this batch added per (gateway, slot): one summary upsert each, not one per reading.
+        const added = new Map<string, { gateway: string; slot: string; n: number; newest: number }>();
         for (const r of readings) {
           if (r.gateway !== gateway) hex = toHex((gateway = r.gateway));
-          inserted += Number(this.insertOne.run(hex, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes);
+          if (Number(this.insertOne.run(hex, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes) === 0) continue;
+          inserted++;
+          const key = `${hex}/${r.slot}`;
+          const a = added.get(key);
+          if (a === undefined) added.set(key, { gateway: hex, slot: r.slot, n: 1, newest: r.ts });
+          else (a.n++, (a.newest = Math.max(a.newest, r.ts)));
         }
+        const upsert = this.db.prepare('INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)');
+        for (const a of added.values()) upsert.run(a.gateway, a.slot, a.n, a.newest);
         this.db.exec('COMMIT');
       } catch (e) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -130,7 +174,8 @@ export class SqliteStore implements ReadingStore {
   async counts(gateway: Uint8Array): Promise<Map<string, number>> {
     this.open();
     checkGateway(gateway, 'counts');
-    const rows = this.run('counts', () => this.db.prepare('SELECT slot, count(*) AS n FROM readings WHERE gateway = ? GROUP BY slot').all(toHex(gateway))) as unknown as { slot: string; n: number }[];
+    const sql = this.summarised ? 'SELECT slot, readings AS n FROM slot_summary WHERE gateway = ?' : 'SELECT slot, count(*) AS n FROM readings WHERE gateway = ? GROUP BY slot';
+    const rows = this.run('counts', () => this.db.prepare(sql).all(toHex(gateway))) as unknown as { slot: string; n: number }[];
     return new Map(rows.map((r) => [r.slot, Number(r.n)]));
   }
 
@@ -158,20 +203,61 @@ export class SqliteStore implements ReadingStore {
     checkGateway(gateway, 'deleteScope');
     checkSlots(slots);
     if (slots !== undefined && slots.length === 0) return 0;
-    const res = this.run('deleteScope', () =>
-      slots === undefined
-        ? this.db.prepare('DELETE FROM readings WHERE gateway = ?').run(toHex(gateway))
-        : // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
-          this.db.prepare('DELETE FROM readings WHERE gateway = ? AND slot IN (SELECT value FROM json_each(?))').run(toHex(gateway), JSON.stringify(slots)),
-    );
-    return Number(res.changes);
+    // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
+    const where = slots === undefined ? 'gateway = ?' : 'gateway = ? AND slot IN (SELECT value FROM json_each(?))';
+    return this.deleteChunked('deleteScope', where, slots === undefined ? [toHex(gateway)] : [toHex(gateway), JSON.stringify(slots)]);
   }
 
   async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return Number(this.run('deleteBefore', () => this.db.prepare('DELETE FROM readings WHERE gateway = ? AND ts < ?').run(toHex(gateway), beforeMs)).changes);
+    return this.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs]);
+  }
+
+  /**
+   * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, yielding to the event loop
+   * between them; each chunk adjusts slot_summary in its own transaction. A slot left with no
+   * reading loses its summary row; one left with some keeps its newest ts (a retention sweep takes
+   * the oldest readings; a revocation takes whole slots).
+   */
+  private async deleteChunked(what: string, where: string, args: (string | number)[]): Promise<number> {
+    const del = this.db.prepare(`DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}) RETURNING gateway, slot`);
+    let total = 0;
+    for (;;) {
+      this.open();
+      const n = this.run(what, () => {
+        this.db.exec('BEGIN IMMEDIATE');
+        try {
+          const rows = del.all(...args) as unknown as { gateway: string; slot: string }[];
+          if (this.summarised) this.unsummarise(rows);
+          this.db.exec('COMMIT');
+          return rows.length;
+        } catch (e) {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+          throw e;
+        }
+      });
+      total += n;
+      if (n < DELETE_CHUNK_ROWS) return total;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private unsummarise(rows: readonly { gateway: string; slot: string }[]): void {
+    const gone = new Map<string, { gateway: string; slot: string; n: number }>();
+    for (const r of rows) {
+      const key = `${r.gateway}/${r.slot}`;
+      const g = gone.get(key);
+      if (g === undefined) gone.set(key, { gateway: r.gateway, slot: r.slot, n: 1 });
+      else g.n++;
+    }
+    const dec = this.db.prepare('UPDATE slot_summary SET readings = readings - ? WHERE gateway = ? AND slot = ?');
+    const drop = this.db.prepare('DELETE FROM slot_summary WHERE gateway = ? AND slot = ? AND readings <= 0');
+    for (const g of gone.values()) {
+      dec.run(g.n, g.gateway, g.slot);
+      drop.run(g.gateway, g.slot);
+    }
   }
 
   async audit(e: AuditEntry): Promise<void> {
@@ -200,7 +286,10 @@ export class SqliteStore implements ReadingStore {
 
   async slotSummaries(): Promise<SlotSummary[]> {
     this.open();
-    const rows = this.run('slotSummaries', () => this.db.prepare('SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot').all()) as unknown as { gateway: string; slot: string; n: number; newest: number }[];
+    const sql = this.summarised
+      ? 'SELECT gateway, slot, readings AS n, newest FROM slot_summary ORDER BY gateway, slot'
+      : 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot';
+    const rows = this.run('slotSummaries', () => this.db.prepare(sql).all()) as unknown as { gateway: string; slot: string; n: number; newest: number }[];
     return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
 

@@ -10,12 +10,11 @@ import { ObservedStore } from '../collector/store/observed.js';
 import type { ConsoleServer } from '../console/server.js';
 import { Collector } from '../collector/collector.js';
 import { openStore } from '../collector/store/open.js';
-import type { ReadingQuery, StoredReading } from '../collector/store/store.js';
-import { readingValueJson } from '../console/value.js';
+import type { StreamQuery } from '../collector/store/store.js';
+import { printReadings } from './collector-print.js';
 import { toHex } from '../uzp/bytes.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import type { CommandIo } from './command.js';
 import { defineCommand, defineGroup } from './define.js';
 import { cidFlag, usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
@@ -98,21 +97,6 @@ function parseTime(text: string, flag: string, nowMs: number): number {
   return t;
 }
 
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function write(rows: readonly StoredReading[], io: CommandIo, format: 'table' | 'json' | 'csv'): void {
-  if (format === 'csv') io.stdout.write('gateway,slot,device,kind,epoch,seq,ts,value\n');
-  for (const r of rows) {
-    const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: new Date(r.ts).toISOString() };
-    const value = readingValueJson(r.value);
-    if (format === 'json') io.stdout.write(JSON.stringify({ ...base, value }) + '\n');
-    else if (format === 'csv') io.stdout.write([base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n');
-    else io.stdout.write(`${base.ts}  ${base.gateway.slice(0, 12)}…  ${base.slot}  ${base.device}  ${base.epoch}/${base.seq}  ${JSON.stringify(value)}\n`);
-  }
-}
-
 const query = defineCommand({
   name: 'collector query',
   summary: 'print stored readings (table, --json lines or --csv)',
@@ -133,17 +117,16 @@ const query = defineCommand({
     const spec = flags.db ?? (flags.config !== undefined ? loadCollectorConfig(flags.config).db : undefined);
     if (spec === undefined) throw usageError('give --db FILE|URL or --config FILE');
     const now = Date.now();
-    const q: ReadingQuery = {
+    const q: StreamQuery = {
       ...(flags.gateway !== undefined ? { gateway: cidFlag(flags.gateway, 'gateway') } : {}),
       ...(flags.slot !== undefined ? { slot: flags.slot } : {}),
       ...(flags.since !== undefined ? { sinceMs: parseTime(flags.since, 'since', now) } : {}),
       ...(flags.until !== undefined ? { untilMs: parseTime(flags.until, 'until', now) } : {}),
-      limit: flags.limit,
     };
     // Read-only: a mistyped --db must fail, not become a new empty database that answers nothing.
     const store = await openStore(spec, { readOnly: true });
     try {
-      write(await store.query(q), io, flags.json ? 'json' : flags.csv ? 'csv' : 'table');
+      await printReadings(store.stream(q), io.stdout, io.stderr, flags.json ? 'json' : flags.csv ? 'csv' : 'table', flags.limit);
     } finally {
       await store.close();
     }

@@ -4,7 +4,7 @@
 
 import { fromHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import type { AuditEntry, ReadingQuery, StoredReading } from './store.js';
+import type { AuditEntry, ReadingQuery, StoredReading, StreamQuery } from './store.js';
 
 /** A CID is BLAKE3-256 of the public key (ARCHITECTURE "Identity"). */
 export const GATEWAY_BYTES = 32;
@@ -66,6 +66,14 @@ export function checkQuery(q: ReadingQuery): number {
   if (q.valueMaxBytes !== undefined && (!Number.isSafeInteger(q.valueMaxBytes) || q.valueMaxBytes < 0)) throw invalid(`query: valueMaxBytes must be a whole number, got ${String(q.valueMaxBytes)}`);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalid(`query: limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
   return limit;
+}
+
+/** A stream()'s query: the same fields as query()'s, without limit, newest or valueMaxBytes. */
+export function checkStreamQuery(q: StreamQuery): void {
+  for (const k of ['limit', 'newest', 'valueMaxBytes'] as const) {
+    if ((q as ReadingQuery)[k] !== undefined) throw invalid(`stream: ${k} is not taken (stop reading instead)`);
+  }
+  checkQuery(q);
 }
 
 /** The limit of recentAudit(): 1 to MAX_LIMIT. */

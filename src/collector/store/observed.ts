@@ -2,7 +2,7 @@
 // each reading and audit line as soon as it is durable, without the intake knowing about it. Only
 // after the underlying call resolved, so nothing is shown that a failed transaction did not keep.
 
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 
 export interface StoreObserver {
   inserted(readings: readonly StoredReading[], result: InsertResult): void;
@@ -54,6 +54,9 @@ export class ObservedStore implements ReadingStore {
   }
   query(q: ReadingQuery): Promise<StoredReading[]> {
     return this.inner.query(q);
+  }
+  stream(q: StreamQuery): AsyncIterable<StoredReading> {
+    return this.inner.stream(q);
   }
   deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
     return this.inner.deleteScope(gateway, slots);

@@ -9,8 +9,8 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
 
@@ -54,6 +54,8 @@ const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementM
 /** pg's message when query_timeout passed: the connection is mid-statement and cannot be reused. */
 const READ_TIMEOUT = 'Query read timeout';
 const COLUMNS = 8;
+/** Rows stream() reads per statement: keyset pages, so at most this many are held and no cursor pins a connection. */
+export const STREAM_PAGE_ROWS = 1000;
 /** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
 export const MAX_PARAMS = 65_535;
 export const CHUNK_ROWS = Math.floor(MAX_PARAMS / COLUMNS);
@@ -205,6 +207,36 @@ export class PostgresStore implements ReadingStore {
     if (q.newest === true) res.rows.reverse();
     // A copy (storedReading): pg's Buffers may be views into a shared pool slab.
     return res.rows.map((r) => storedReading(r, q.valueMaxBytes));
+  }
+
+  async *stream(q: StreamQuery): AsyncIterable<StoredReading> {
+    this.open();
+    checkStreamQuery(q);
+    const base: unknown[] = [];
+    const where: string[] = [];
+    const add = (cond: string, v: unknown): void => {
+      base.push(v);
+      where.push(cond.replace('?', `$${base.length}`));
+    };
+    if (q.gateway !== undefined) add('gateway = ?', toHex(q.gateway));
+    if (q.slot !== undefined) add('slot = ?', q.slot);
+    if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
+    if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
+    const n = base.length;
+    // Each page starts after the last row of the one before, by the primary key's order.
+    const after = `(gateway, slot, epoch, seq) > ($${n + 1}, $${n + 2}, $${n + 3}::bigint, $${n + 4}::bigint)`;
+    const sql = (first: boolean): string => {
+      const conds = first ? where : [...where, after];
+      return `SELECT gateway, slot, device, kind, epoch, seq, ts, value, octet_length(value) AS value_bytes FROM readings ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT ${STREAM_PAGE_ROWS}`;
+    };
+    let last: Row | undefined;
+    for (;;) {
+      const args = last === undefined ? base : [...base, last.gateway, last.slot, last.epoch, last.seq];
+      const res = await this.q<Row & { value_bytes: number }>('stream', sql(last === undefined), args);
+      for (const r of res.rows) yield storedReading(r, undefined);
+      if (res.rows.length < STREAM_PAGE_ROWS) return;
+      last = res.rows[res.rows.length - 1];
+    }
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

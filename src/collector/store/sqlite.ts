@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, messageOf } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading } from './store.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf } from './checks.js';
+import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
@@ -196,6 +196,31 @@ export class SqliteStore implements ReadingStore {
     const rows = this.run('query', () => this.db.prepare(sql).all(...args, limit)) as unknown as Row[];
     if (q.newest === true) rows.reverse();
     return rows.map((r) => storedReading(r, q.valueMaxBytes));
+  }
+
+  async *stream(q: StreamQuery): AsyncIterable<StoredReading> {
+    this.open();
+    checkStreamQuery(q);
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
+    if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
+    if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
+    if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
+    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, length(value) AS value_bytes FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq`;
+    // iterate(): SQLite steps the statement one row per next(); a break returns the iterator, which resets it.
+    const it = this.run('stream', () => this.db.prepare(sql).iterate(...args));
+    try {
+      for (;;) {
+        this.open();
+        const next = this.run('stream', () => it.next());
+        if (next.done === true) return;
+        yield storedReading(next.value as unknown as Row, undefined);
+      }
+    } finally {
+      // The consumer stopped early (--limit): end the statement, so its read snapshot is let go.
+      if (!this.closed) it.return?.();
+    }
   }
 
   async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {

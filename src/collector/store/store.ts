@@ -85,6 +85,9 @@ export interface ReadingQuery {
   readonly valueMaxBytes?: number;
 }
 
+/** A query without a limit, oldest first, values whole: what stream() takes. */
+export type StreamQuery = Omit<ReadingQuery, 'limit' | 'newest' | 'valueMaxBytes'>;
+
 /** What is stored of one slot of one gateway. */
 export interface SlotSummary {
   readonly gateway: Uint8Array;
@@ -114,6 +117,13 @@ export interface ReadingStore {
   /** Readings stored per slot of one gateway. */
   counts(gateway: Uint8Array): Promise<Map<string, number>>;
   query(q: ReadingQuery): Promise<StoredReading[]>;
+  /**
+   * The readings `q` selects, in (gateway, slot, epoch, seq) order, one at a time as they are read:
+   * no limit (the consumer stops when it has enough; breaking out of the loop ends the read), values
+   * whole. `collector query` prints up to a million readings of up to 512 KiB each this way, holding
+   * one at a time (query() holds them all).
+   */
+  stream(q: StreamQuery): AsyncIterable<StoredReading>;
   /** Deletes a gateway's readings (of `slots` only when given): a revocation applied (OI §11.6). Returns rows deleted. */
   deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number>;
   /** Deletes a gateway's readings stamped before `beforeMs` (Unix ms): the grant's retention ran out (OI §10.1). Returns rows deleted. */

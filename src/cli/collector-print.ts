@@ -1,0 +1,51 @@
+// How `uzpgw collector query` prints readings: as they are read from the store (stream()), each
+// written before the next is read, waiting for the output to drain when it pushes back. It loaded
+// all of them first (up to --limit 1,000,000 readings, values of up to 512 KiB each). When --limit
+// cuts the output, stderr says so: a table that simply ends looks like everything there is.
+
+import { once } from 'node:events';
+import type { StoredReading } from '../collector/store/store.js';
+import { readingValueJson } from '../console/value.js';
+import { toHex } from '../uzp/bytes.js';
+
+export type QueryFormat = 'table' | 'json' | 'csv';
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One reading as printed, with its newline. */
+export function readingLine(r: StoredReading, format: QueryFormat): string {
+  const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: new Date(r.ts).toISOString() };
+  const value = readingValueJson(r.value);
+  if (format === 'json') return JSON.stringify({ ...base, value }) + '\n';
+  if (format === 'csv') return [base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n';
+  return `${base.ts}  ${base.gateway.slice(0, 12)}…  ${base.slot}  ${base.device}  ${base.epoch}/${base.seq}  ${JSON.stringify(value)}\n`;
+}
+
+export interface Printed {
+  readonly printed: number;
+  /** More readings matched than `limit`. */
+  readonly cut: boolean;
+}
+
+/** Prints at most `limit` readings of `rows` to `out`, one read at a time; a note on `err` when more matched. */
+export async function printReadings(rows: AsyncIterable<StoredReading>, out: NodeJS.WritableStream, err: NodeJS.WritableStream, format: QueryFormat, limit: number): Promise<Printed> {
+  const put = async (line: string): Promise<void> => {
+    if (!out.write(line)) await once(out, 'drain');
+  };
+  if (format === 'csv') await put('gateway,slot,device,kind,epoch,seq,ts,value\n');
+  let printed = 0;
+  let cut = false;
+  for await (const r of rows) {
+    // One more than asked tells that --limit cut the output; the loop's break ends the read.
+    if (printed === limit) {
+      cut = true;
+      break;
+    }
+    await put(readingLine(r, format));
+    printed++;
+  }
+  if (cut) err.write(`collector query: stopped at --limit ${limit}: more readings match (raise --limit, or narrow with --since/--until/--gateway/--slot)\n`);
+  return { printed, cut };
+}

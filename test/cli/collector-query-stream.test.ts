@@ -1,0 +1,99 @@
+// `uzpgw collector query` prints readings as it reads them (src/cli/collector-print.ts): the same
+// lines as before for a small database, a note on stderr when --limit cut the output, and never
+// more than the reading being written held between the store and the output.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { printReadings } from '../../src/cli/collector-print.js';
+import { SqliteStore } from '../../src/collector/store/sqlite.js';
+import type { StoredReading } from '../../src/collector/store/store.js';
+import { encodeCanonical, type CborValue } from '../../src/uzp/cbor.js';
+import { runCli as run } from '../helpers/cli-run.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-cq-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const G = new Uint8Array(32).fill(0x5a);
+const GH = '5a'.repeat(32);
+const T = Date.UTC(2026, 0, 1);
+const reading = (slot: string, seq: number, value: CborValue): StoredReading => ({ gateway: G, slot, device: 'sensor-1', kind: 'line', epoch: 1, seq, ts: T + seq * 1000, value: encodeCanonical(value) });
+
+async function smallDb(): Promise<string> {
+  const file = join(tmp, `db-${Math.random()}.db`);
+  const s = SqliteStore.open(file);
+  await s.insert([reading('tty-2', 0, { line: 'x' }), reading('tty-1', 1, { line: 'a,"b"' }), reading('tty-1', 0, 7)]);
+  await s.close();
+  return file;
+}
+
+describe('collector query prints as it reads', () => {
+  it('a small database prints the same lines as before, in every format', async () => {
+    const db = await smallDb();
+    const table = await run('collector', 'query', '--db', db);
+    expect(table.code, table.err).toBe(0);
+    expect(table.err).toBe('');
+    expect(table.out).toBe(
+      [
+        `2026-01-01T00:00:00.000Z  ${GH.slice(0, 12)}…  tty-1  sensor-1  1/0  7`,
+        `2026-01-01T00:00:01.000Z  ${GH.slice(0, 12)}…  tty-1  sensor-1  1/1  {"line":"a,\\"b\\""}`,
+        `2026-01-01T00:00:00.000Z  ${GH.slice(0, 12)}…  tty-2  sensor-1  1/0  {"line":"x"}`,
+        '',
+      ].join('\n'),
+    );
+    const json = await run('collector', 'query', '--db', db, '--json');
+    expect(json.out.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { gateway: GH, slot: 'tty-1', device: 'sensor-1', kind: 'line', epoch: 1, seq: 0, ts: '2026-01-01T00:00:00.000Z', value: 7 },
+      { gateway: GH, slot: 'tty-1', device: 'sensor-1', kind: 'line', epoch: 1, seq: 1, ts: '2026-01-01T00:00:01.000Z', value: { line: 'a,"b"' } },
+      { gateway: GH, slot: 'tty-2', device: 'sensor-1', kind: 'line', epoch: 1, seq: 0, ts: '2026-01-01T00:00:00.000Z', value: { line: 'x' } },
+    ]);
+    const csv = await run('collector', 'query', '--db', db, '--csv');
+    expect(csv.out).toBe(
+      [
+        'gateway,slot,device,kind,epoch,seq,ts,value',
+        `${GH},tty-1,sensor-1,line,1,0,2026-01-01T00:00:00.000Z,7`,
+        `${GH},tty-1,sensor-1,line,1,1,2026-01-01T00:00:01.000Z,"{""line"":""a,\\""b\\""""}"`,
+        `${GH},tty-2,sensor-1,line,1,0,2026-01-01T00:00:00.000Z,"{""line"":""x""}"`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--limit that cuts the output says so on stderr; one that does not, says nothing', async () => {
+    const db = await smallDb();
+    const cut = await run('collector', 'query', '--db', db, '--json', '--limit', '2');
+    expect(cut.code, cut.err).toBe(0);
+    expect(cut.out.trim().split('\n')).toHaveLength(2);
+    expect(cut.err).toMatch(/stopped at --limit 2: more readings match/);
+    const whole = await run('collector', 'query', '--db', db, '--json', '--limit', '3');
+    expect(whole.out.trim().split('\n')).toHaveLength(3);
+    expect(whole.err).toBe('');
+  });
+
+  it('holds one reading at a time: each is written, and the output drained, before the next is read', async () => {
+    let yielded = 0;
+    let written = 0;
+    let peak = 0;
+    async function* rows(): AsyncIterable<StoredReading> {
+      for (let i = 0; i < 2_000; i++) {
+        yielded++;
+        peak = Math.max(peak, yielded - written);
+        yield reading('tty-1', i, { bytes: new Uint8Array(1024) });
+      }
+    }
+    // A slow reader: every write is taken a turn later, with a small buffer, so the output pushes back.
+    const out = new Writable({
+      highWaterMark: 4096,
+      write(_c, _e, cb) {
+        written++;
+        setImmediate(cb);
+      },
+    });
+    const err = new Writable({ write: (_c, _e, cb) => cb() });
+    expect(await printReadings(rows(), out, err, 'json', 1_500)).toEqual({ printed: 1_500, cut: true });
+    expect(yielded).toBe(1_501);
+    expect(peak).toBeLessThanOrEqual(2);
+  });
+});

@@ -15,8 +15,8 @@ export function isPostgresUrl(spec: string): boolean {
 
 export interface OpenStoreOptions {
   /**
-   * Only read (`collector query`): a SQLite file must exist already and is opened read-only. A
-   * PostgreSQL URL is opened as always (a server never creates the database it is asked for).
+   * Only read (`collector query`): a SQLite file must exist already and is opened read-only; a
+   * PostgreSQL database must hold the collector's tables, and nothing is created or written there.
    */
   readonly readOnly?: boolean;
 }
@@ -25,5 +25,5 @@ export interface OpenStoreOptions {
 export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<ReadingStore> {
   // SQLite would take "" as a private temporary database: receipts for readings gone at exit.
   if (spec.trim() === '') throw new StoreError(CollectorCode.STORE_UNREACHABLE, 'no database given: pass --db FILE or --db postgres://user@host:port/db (or set the collector config\'s "db")');
-  return isPostgresUrl(spec) ? PostgresStore.open(spec) : SqliteStore.open(spec, { readOnly: opts.readOnly === true });
+  return isPostgresUrl(spec) ? PostgresStore.open(spec, {}, { readOnly: opts.readOnly === true }) : SqliteStore.open(spec, { readOnly: opts.readOnly === true });
 }

@@ -108,8 +108,14 @@ export class PostgresStore implements ReadingStore {
     pool.on('remove', (c) => this.clients.delete(c as pg.PoolClient));
   }
 
-  /** Connects and creates the schema if absent; throws STORE_UNREACHABLE or STORE_REFUSED with the fix. */
-  static async open(url: string, timeouts: Partial<PgTimeouts> = {}): Promise<PostgresStore> {
+  /**
+   * Connects and creates the schema if absent; throws STORE_UNREACHABLE or STORE_REFUSED with the
+   * fix. `readOnly` (`collector query`) creates nothing: it checks the tables are there (a SELECT
+   * privilege is all it needs) and runs every session read-only. The schema's CREATE … IF NOT EXISTS
+   * failed for a SELECT-only role, and on a mistyped database made empty tables and answered nothing.
+   */
+  static async open(url: string, timeouts: Partial<PgTimeouts> = {}, opts: { readonly readOnly?: boolean } = {}): Promise<PostgresStore> {
+    const readOnly = opts.readOnly === true;
     const target = targetOf(url);
     const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
     const pool = new pg.Pool({
@@ -122,6 +128,7 @@ export class PostgresStore implements ReadingStore {
       statement_timeout: t.statementMs,
       query_timeout: t.queryMs,
       idle_in_transaction_session_timeout: t.idleInTransactionMs,
+      ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     });
     // An idle connection that dies (server restart) is reported here; without a listener it would
     // crash the process. The pool drops it, and the next statement fails (typed) or reconnects.
@@ -132,7 +139,13 @@ export class PostgresStore implements ReadingStore {
       const onError = (): void => {}; // as in transaction(): the statement fails on its own
       c.on('error', onError);
       try {
-        await c.query(SCHEMA);
+        if (readOnly) {
+          const res = await c.query<{ missing: string | null }>("SELECT string_agg(t, ', ') AS missing FROM unnest(ARRAY['readings', 'audit']) AS t WHERE to_regclass(t) IS NULL");
+          const missing = res.rows[0]?.missing ?? null;
+          if (missing !== null) {
+            throw new StoreError(CollectorCode.STORE_UNREACHABLE, `PostgreSQL at ${target} holds no collector database (no table ${missing}): check the database named in the URL given to --db (or the collector config's "db"); reading never creates one`);
+          }
+        } else await c.query(SCHEMA);
       } finally {
         c.off('error', onError);
         c.release(true); // a failed multi-statement may leave the transaction open: never reuse it

@@ -14,9 +14,18 @@ function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/**
+ * ts as an ISO time; one outside the Date range (stored before intake bounded it, or by another
+ * tool) as its raw number of ms, not a RangeError that ended the whole output.
+ */
+function timeOf(ts: number): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+}
+
 /** One reading as printed, with its newline. */
 export function readingLine(r: StoredReading, format: QueryFormat): string {
-  const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: new Date(r.ts).toISOString() };
+  const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: timeOf(r.ts) };
   const value = readingValueJson(r.value);
   if (format === 'json') return JSON.stringify({ ...base, value }) + '\n';
   if (format === 'csv') return [base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n';

@@ -30,6 +30,11 @@ const MAX_SLOTS = 64;
  * and with the envelope well inside one message (1 MiB). A gateway passes over larger ones.
  */
 export const MAX_READING_VALUE = 512 * 1024;
+/**
+ * A reading's ts (Unix ms) is at most JS Date's bound, 8.64e15 ms (year 275760): a larger stamp
+ * was stored and then crashed every `collector query` covering it (new Date() RangeError).
+ */
+export const MAX_TS_MS = 8.64e15;
 /** An envelope is never larger than the artefact bound (MAX_ENVELOPE_BYTES). */
 const MAX_ENVELOPE = 64 * 1024;
 const MAX_REGISTERS = 256;
@@ -161,6 +166,12 @@ function u32(v: CborValue | undefined, what: string): number {
   return n;
 }
 
+function tsMs(v: CborValue | undefined, what: string): number {
+  const n = asUint(v, what);
+  if (n > MAX_TS_MS) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: above ${MAX_TS_MS} ms (the Date range)`);
+  return n;
+}
+
 function envelope(v: CborValue | undefined, what: string): Uint8Array {
   const b = asBytes(v, what);
   if (b.length === 0 || b.length > MAX_ENVELOPE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}: 1..${MAX_ENVELOPE} bytes`);
@@ -177,7 +188,7 @@ function decodeRows(v: CborValue | undefined, what: string): WireReading[] {
     if (a.length !== 7) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}[${i}]: expected [slot, device, kind, epoch, seq, ts, value]`);
     const value = asBytes(a[6], `${what}[${i}].value`);
     if (value.length === 0 || value.length > MAX_READING_VALUE) throw new DecodeError(CommonCode.DECODE_LENGTH, `${what}[${i}].value: 1..${MAX_READING_VALUE} bytes`);
-    return { slot: id(a[0], `${what}[${i}].slot`), device: id(a[1], `${what}[${i}].device`), kind: id(a[2], `${what}[${i}].kind`), epoch: u32(a[3], `${what}[${i}].epoch`), seq: asUint(a[4], `${what}[${i}].seq`), ts: asUint(a[5], `${what}[${i}].ts`), value };
+    return { slot: id(a[0], `${what}[${i}].slot`), device: id(a[1], `${what}[${i}].device`), kind: id(a[2], `${what}[${i}].kind`), epoch: u32(a[3], `${what}[${i}].epoch`), seq: asUint(a[4], `${what}[${i}].seq`), ts: tsMs(a[5], `${what}[${i}].ts`), value };
   });
 }
 
@@ -221,7 +232,7 @@ function readRows(r: CborReader): WireReading[] | undefined {
     const seq = r.uint();
     const ts = r.uint();
     const value = r.bytes();
-    if (!isId(slot) || !isId(device) || !isId(kind) || epoch === undefined || epoch > 0xffff_ffff || seq === undefined || ts === undefined) return undefined;
+    if (!isId(slot) || !isId(device) || !isId(kind) || epoch === undefined || epoch > 0xffff_ffff || seq === undefined || ts === undefined || ts > MAX_TS_MS) return undefined;
     if (value === undefined || value.length === 0 || value.length > MAX_READING_VALUE) return undefined;
     rows.push({ slot, device, kind, epoch, seq, ts, value });
   }

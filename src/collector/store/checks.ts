@@ -10,6 +10,8 @@ import type { AuditEntry, ReadingQuery, StoredReading, StreamQuery } from './sto
 export const GATEWAY_BYTES = 32;
 export const DEFAULT_LIMIT = 10_000;
 export const MAX_LIMIT = 1_000_000;
+/** JS Date's range in ms either side of 1970 (ECMA-262 §21.4.1.22). */
+export const MAX_DATE_MS = 8.64e15;
 /** Slot, device, kind and event names: far above any configured name, well below a page. */
 const MAX_NAME = 1024;
 /**
@@ -49,7 +51,8 @@ export function checkReadings(readings: readonly StoredReading[]): void {
     checkName(r.kind, 'kind', what);
     checkCount(r.epoch, 'epoch', what);
     checkCount(r.seq, 'seq', what);
-    if (typeof r.ts !== 'number' || !Number.isSafeInteger(r.ts)) throw invalid(`${what}: ts must be a safe integer (Unix ms), got ${String(r.ts)}`);
+    // Within JS Date's range: what is stored must be printable as a time (collector query).
+    if (typeof r.ts !== 'number' || !Number.isSafeInteger(r.ts) || Math.abs(r.ts) > MAX_DATE_MS) throw invalid(`${what}: ts must be an integer within ±${MAX_DATE_MS} (Unix ms, the Date range), got ${String(r.ts)}`);
     if (!(r.value instanceof Uint8Array)) throw invalid(`${what}: value must be a Uint8Array`);
   });
 }

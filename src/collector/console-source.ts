@@ -81,11 +81,15 @@ export const POINT_VALUE_MAX_BYTES = 4096;
 /** Value bytes one slot answer carries at most: the newest points that fit, the older ones counted. */
 export const SLOT_ANSWER_MAX_BYTES = 8 * 1024 * 1024;
 
-function point(r: StoredReading): Point {
+/** A value as the page shows it: decoded, or a placeholder when it is over POINT_VALUE_MAX_BYTES (not read). */
+function shownValue(r: StoredReading): { readonly value: unknown; readonly omitted: boolean } {
   const omitted = r.omittedBytes ?? (r.value.length > POINT_VALUE_MAX_BYTES ? r.value.length : undefined);
-  if (omitted !== undefined) return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: {}, value: `(${omitted} bytes: too large to show here)` };
-  const value = readingValueJson(r.value);
-  return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: seriesOf(value), value };
+  return omitted !== undefined ? { value: `(${omitted} bytes: too large to show here)`, omitted: true } : { value: readingValueJson(r.value), omitted: false };
+}
+
+function point(r: StoredReading): Point {
+  const { value, omitted } = shownValue(r);
+  return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: omitted ? {} : seriesOf(value), value };
 }
 
 export class CollectorConsole implements ConsoleSource {
@@ -183,8 +187,9 @@ export class CollectorConsole implements ConsoleSource {
     for (const slot of names) {
       const s = summaries.find((x) => x.slot === slot);
       const c = a?.catalogue.find((x) => x.slot === slot);
-      const newest = s !== undefined ? (await this.store.query({ gateway: gw, slot, sinceMs: s.newestTs, limit: 1, newest: true }))[0] : undefined;
-      slots.push(this.slotRow(slot, c, s?.readings ?? 0, s?.newestTs, newest !== undefined ? readingValueJson(newest.value) : undefined));
+      // Bounded as the plot's points are: a slot's newest value may be 512 KiB, for a 200-character cell.
+      const newest = s !== undefined ? (await this.store.query({ gateway: gw, slot, sinceMs: s.newestTs, limit: 1, newest: true, valueMaxBytes: POINT_VALUE_MAX_BYTES }))[0] : undefined;
+      slots.push(this.slotRow(slot, c, s?.readings ?? 0, s?.newestTs, newest !== undefined ? shownValue(newest).value : undefined));
     }
     const readings = summaries.reduce((n, s) => n + s.readings, 0);
     return { gateway: this.fleetEntry(cid, live, names.length, readings, summaries.length > 0 ? Math.max(...summaries.map((s) => s.newestTs)) : undefined), slots, diagnosticsNote: NO_DIAGNOSTICS };

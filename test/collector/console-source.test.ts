@@ -104,6 +104,19 @@ describe('CollectorConsole', () => {
     other.con.close();
   });
 
+  it("a gateway view's newest value over POINT_VALUE_MAX_BYTES is not read: the plot's placeholder instead", async () => {
+    const { store, con } = await setup(T0);
+    const big = reading(1, { slot: 'mqtt-1', value: encodeCanonical({ topic: 'dump', payload: new Uint8Array(512 * 1024) }) });
+    await store.insert([reading(0, { slot: 'mqtt-1' }), big]);
+    const asked: (number | undefined)[] = [];
+    const query = store.query.bind(store);
+    store.query = (q) => (asked.push(q.valueMaxBytes), query(q));
+    const row = (await con.gateway(hex(G1)))!.slots.find((s) => s.slot === 'mqtt-1')!;
+    expect(row.last).toBe(`(${big.value.length} bytes: too large to show here)`);
+    expect(asked).toEqual([POINT_VALUE_MAX_BYTES]);
+    con.close();
+  });
+
   it('tells each committed reading and audit line once, and a session change', async () => {
     const { store, con, events } = await setup(T0);
     await store.insert([reading(0), reading(1)]);

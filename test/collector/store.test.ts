@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CollectorCode } from '../../src/collector/errors.js';
+import { MAX_DATE_MS } from '../../src/collector/store/checks.js';
 import { openStore } from '../../src/collector/store/open.js';
 import { CHUNK_ROWS, MAX_PARAMS } from '../../src/collector/store/postgres.js';
 import type { AuditEntry, ReadingStore, StoredReading } from '../../src/collector/store/store.js';
@@ -99,7 +100,8 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
       r({ seq: 0, value: new Uint8Array(0), ts: 0 }),
       r({ seq: 2 ** 31 + 5, value: all, ts: 1_780_000_123_456 }),
       r({ seq: 2 ** 40, epoch: 2 ** 32 + 1, value: Uint8Array.of(0, 0, 0), slot: 'modbus/unit-3', device: 'pump é', kind: 'holding' }),
-      r({ seq: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, ts: Number.MAX_SAFE_INTEGER, gateway: G3, slot: '☃ slot', value: new Uint8Array(70_000).fill(0xfe) }),
+      // ts at most the Date range (8.64e15 ms, checks.ts MAX_DATE_MS): what is stored must print as a time.
+      r({ seq: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, ts: MAX_DATE_MS, gateway: G3, slot: '☃ slot', value: new Uint8Array(70_000).fill(0xfe) }),
     ];
     const s = await open(await b.fresh());
     expect(await s.insert(shuffled(rows))).toEqual({ inserted: 4, duplicates: 0 });

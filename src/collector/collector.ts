@@ -83,8 +83,10 @@ export class Collector {
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) => o.logger.warn({ event: 'session.refused', gateway: toHex(initiator), code: e.code, reason: e.message }, 'session refused'));
   }
 
-  /** Opens the store's consent record and builds the collector (not started). */
+  /** Claims the store for this collector's identity, opens its consent record and builds the collector (not started). */
   static async create(parts: CollectorParts): Promise<Collector> {
+    // The database is this identity's before anything of it is read (STORE_OWNED otherwise).
+    await parts.store.claim(loadKeyFile(parts.provider ?? nodeProvider, parts.config.identity.key).cid);
     return new Collector(parts, await Consents.load(parts.store), await Retention.load(parts.store, parts.logger));
   }
 

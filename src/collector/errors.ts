@@ -12,6 +12,8 @@ export const CollectorCode = {
   STORE_REFUSED: 'STORE_REFUSED',
   /** Every connection of the PostgreSQL pool stayed busy past the wait bound (a slow or locked server, not an unreachable one). */
   STORE_BUSY: 'STORE_BUSY',
+  /** The database belongs to another collector identity (its CID is in the meta table): one database, one collector. */
+  STORE_OWNED: 'STORE_OWNED',
   /** A statement failed (disk full, server error, connection lost mid-transaction); nothing of it was committed. */
   STORE_FAILED: 'STORE_FAILED',
   /** A reading, query or audit entry the store cannot take as given (a bug of the caller). */

@@ -136,3 +136,11 @@ export function messageOf(e: unknown): string {
   if (e instanceof Error) return e.message !== '' ? e.message : ((e as { code?: string }).code ?? e.name);
   return String(e);
 }
+
+/** The STORE_OWNED refusal of claim(), the same from both stores. */
+export function ownedError(where: string, owner: string, claimant: string): StoreError {
+  return new StoreError(
+    CollectorCode.STORE_OWNED,
+    `${where} belongs to collector ${owner}, not to this one (${claimant}): a database holds one collector's readings and consents; give this collector its own database with --db (or the config's "db")`,
+  );
+}

@@ -73,6 +73,9 @@ export class ObservedStore implements ReadingStore {
   slotSummaries(): Promise<SlotSummary[]> {
     return this.inner.slotSummaries();
   }
+  claim(owner: Uint8Array): Promise<void> {
+    return this.inner.claim(owner);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
@@ -77,6 +77,7 @@ const SCHEMA = `
     id bigserial PRIMARY KEY, at bigint NOT NULL, gateway text COLLATE "C" NOT NULL,
     event text NOT NULL, detail text NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
   COMMIT;`;
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
@@ -299,6 +300,21 @@ export class PostgresStore implements ReadingStore {
     this.open();
     const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot', []);
     return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
+  }
+
+  async claim(owner: Uint8Array): Promise<void> {
+    this.open();
+    checkGateway(owner, 'claim');
+    const me = toHex(owner);
+    // One statement: two collectors claiming at once cannot both win (the primary key decides).
+    const res = await this.q<{ value: string }>(
+      'claim',
+      "WITH ins AS (INSERT INTO meta (key, value) VALUES ('owner', $1) ON CONFLICT (key) DO NOTHING RETURNING value) SELECT value FROM ins UNION ALL SELECT value FROM meta WHERE key = 'owner' LIMIT 1",
+      [me],
+    );
+    // Lost a race: the winner's row was committed after this statement's snapshot; read it now.
+    const stored = res.rows[0]?.value ?? (await this.q<{ value: string }>('claim', "SELECT value FROM meta WHERE key = 'owner'", [])).rows[0]?.value ?? me;
+    if (stored !== me) throw ownedError(`PostgreSQL database ${this.target}`, stored, me);
   }
 
   /**

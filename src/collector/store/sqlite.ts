@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 
@@ -26,7 +26,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, gateway TEXT NOT NULL,
     event TEXT NOT NULL, detail TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);`;
+  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
 
 /**
  * Readings stored and the newest ts per (gateway, slot), kept in the same transaction as every
@@ -316,6 +317,17 @@ export class SqliteStore implements ReadingStore {
       : 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot';
     const rows = this.run('slotSummaries', () => this.db.prepare(sql).all()) as unknown as { gateway: string; slot: string; n: number; newest: number }[];
     return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
+  }
+
+  async claim(owner: Uint8Array): Promise<void> {
+    this.open();
+    checkGateway(owner, 'claim');
+    const me = toHex(owner);
+    const stored = this.run('claim', () => {
+      this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('owner', ?)").run(me);
+      return (this.db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string }).value;
+    });
+    if (stored !== me) throw ownedError(`SQLite database ${this.file}`, stored, me);
   }
 
   async close(): Promise<void> {

@@ -135,5 +135,12 @@ export interface ReadingStore {
   recentAudit(limit: number): Promise<AuditEntry[]>;
   /** Readings stored and the newest timestamp, per (gateway, slot) (the console's fleet view). */
   slotSummaries(): Promise<SlotSummary[]>;
+  /**
+   * Binds the database to one collector identity: the first call stores `owner` (its CID) in the
+   * meta table; a later one with another CID throws STORE_OWNED naming both. Readings and audit
+   * rows carry no collector, so two collectors on one database applied each other's revocations,
+   * retention and refusals to data they had receipted.
+   */
+  claim(owner: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }

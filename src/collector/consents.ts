@@ -28,8 +28,7 @@ export class Consents {
   /** Loads every revocation the store's audit trail records. */
   static async load(store: ReadingStore): Promise<Consents> {
     const c = new Consents();
-    for (const e of await store.auditLog()) {
-      if (e.event !== REVOKE_EVENT) continue;
+    for await (const e of store.auditEvents(REVOKE_EVENT)) {
       const gateway = toHex(e.gateway);
       const { grant, slots, relationshipAtMs } = e.detail;
       if (typeof relationshipAtMs === 'number') c.noteRelationship(gateway, relationshipAtMs);

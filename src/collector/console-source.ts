@@ -112,7 +112,9 @@ export class CollectorConsole implements ConsoleSource {
   /** Reads what the audit trail says of each gateway, then follows the store. */
   static async open(store: ObservedStore, live: () => readonly LiveGateway[], now: () => number = Date.now): Promise<CollectorConsole> {
     const c = new CollectorConsole(store, live, now);
-    for (const e of await store.auditLog()) c.note(e);
+    // Not the whole trail: the gateways it names, and the accepted announcements.
+    for (const g of await store.auditGateways()) c.seen.add(toHex(g));
+    for await (const e of store.auditEvents(GRANT_ACCEPTED_EVENT)) c.note(e);
     c.unobserve = store.observe({
       inserted: (rows) => {
         for (const r of rows) c.emit({ t: 'reading', gateway: toHex(r.gateway), slot: r.slot, point: point(r) });

@@ -30,8 +30,7 @@ export class Retention {
   /** The retention of each gateway's latest accepted grant, from the audit trail. */
   static async load(store: ReadingStore, logger: Logger, now: () => number = Date.now): Promise<Retention> {
     const r = new Retention(store, logger, now);
-    for (const e of await store.auditLog()) {
-      if (e.event !== GRANT_ACCEPTED_EVENT) continue;
+    for await (const e of store.auditEvents(GRANT_ACCEPTED_EVENT)) {
       const days = (e.detail.constraints as { retentionDays?: unknown } | undefined)?.retentionDays;
       if (typeof days === 'number' && Number.isSafeInteger(days) && days >= 1) r.days.set(toHex(e.gateway), days);
     }

@@ -67,6 +67,12 @@ export class ObservedStore implements ReadingStore {
   auditLog(gateway?: Uint8Array): Promise<AuditEntry[]> {
     return this.inner.auditLog(gateway);
   }
+  auditEvents(event: string): AsyncIterable<AuditEntry> {
+    return this.inner.auditEvents(event);
+  }
+  auditGateways(): Promise<Uint8Array[]> {
+    return this.inner.auditGateways();
+  }
   recentAudit(limit: number): Promise<AuditEntry[]> {
     return this.inner.recentAudit(limit);
   }

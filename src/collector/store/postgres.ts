@@ -77,6 +77,7 @@ const SCHEMA = `
     id bigserial PRIMARY KEY, at bigint NOT NULL, gateway text COLLATE "C" NOT NULL,
     event text NOT NULL, detail text NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
   CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
   COMMIT;`;
 
@@ -287,6 +288,23 @@ export class PostgresStore implements ReadingStore {
         ? await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit ORDER BY id', [])
         : await this.q<AuditRow>('auditLog', 'SELECT at, gateway, event, detail FROM audit WHERE gateway = $1 ORDER BY id', [toHex(gateway)]);
     return res.rows.map(auditEntryOf);
+  }
+
+  async *auditEvents(event: string): AsyncIterable<AuditEntry> {
+    this.open();
+    // Keyset pages by id, as stream(): no cursor pinning a connection.
+    for (let after = '0'; ; ) {
+      const res = await this.q<AuditRow & { id: string }>('auditEvents', `SELECT id, at, gateway, event, detail FROM audit WHERE event = $1 AND id > $2 ORDER BY id LIMIT ${STREAM_PAGE_ROWS}`, [event, after]);
+      for (const r of res.rows) yield auditEntryOf(r);
+      if (res.rows.length < STREAM_PAGE_ROWS) return;
+      after = res.rows[res.rows.length - 1]!.id;
+    }
+  }
+
+  async auditGateways(): Promise<Uint8Array[]> {
+    this.open();
+    const res = await this.q<{ gateway: string }>('auditGateways', 'SELECT DISTINCT gateway FROM audit', []);
+    return res.rows.map((r) => fromHex(r.gateway));
   }
 
   async recentAudit(limit: number): Promise<AuditEntry[]> {

@@ -27,6 +27,7 @@ const SCHEMA = `
     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, gateway TEXT NOT NULL,
     event TEXT NOT NULL, detail TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
 
 /**
@@ -301,6 +302,27 @@ export class SqliteStore implements ReadingStore {
         : this.db.prepare('SELECT at, gateway, event, detail FROM audit WHERE gateway = ? ORDER BY id').all(toHex(gateway)),
     ) as unknown as { at: number; gateway: string; event: string; detail: string }[];
     return rows.map(auditEntryOf);
+  }
+
+  async *auditEvents(event: string): AsyncIterable<AuditEntry> {
+    this.open();
+    const it = this.run('auditEvents', () => this.db.prepare('SELECT at, gateway, event, detail FROM audit WHERE event = ? ORDER BY id').iterate(event));
+    try {
+      for (;;) {
+        this.open();
+        const next = this.run('auditEvents', () => it.next());
+        if (next.done === true) return;
+        yield auditEntryOf(next.value as unknown as { at: number; gateway: string; event: string; detail: string });
+      }
+    } finally {
+      if (!this.closed) it.return?.();
+    }
+  }
+
+  async auditGateways(): Promise<Uint8Array[]> {
+    this.open();
+    const rows = this.run('auditGateways', () => this.db.prepare('SELECT DISTINCT gateway FROM audit').all()) as unknown as { gateway: string }[];
+    return rows.map((r) => fromHex(r.gateway));
   }
 
   async recentAudit(limit: number): Promise<AuditEntry[]> {

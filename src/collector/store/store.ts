@@ -131,6 +131,14 @@ export interface ReadingStore {
   audit(e: AuditEntry): Promise<void>;
   /** Audit entries of one gateway (or all), oldest first. */
   auditLog(gateway?: Uint8Array): Promise<AuditEntry[]>;
+  /**
+   * The audit entries of one event, oldest first, read one at a time (an index on (event, id)):
+   * what startup needs (revocations, accepted grants) without loading the whole trail, which grows
+   * with every session.
+   */
+  auditEvents(event: string): AsyncIterable<AuditEntry>;
+  /** Every gateway the audit trail names (the console's fleet includes refused ones). */
+  auditGateways(): Promise<Uint8Array[]>;
   /** The newest `limit` audit entries of all gateways, newest first (the console's audit view). */
   recentAudit(limit: number): Promise<AuditEntry[]>;
   /** Readings stored and the newest timestamp, per (gateway, slot) (the console's fleet view). */

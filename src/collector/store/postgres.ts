@@ -54,6 +54,8 @@ const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementM
 /** pg's message when query_timeout passed: the connection is mid-statement and cannot be reused. */
 const READ_TIMEOUT = 'Query read timeout';
 const COLUMNS = 8;
+/** Rows one DELETE removes (retention, revocation): each statement well inside STATEMENT_TIMEOUT_MS. */
+export const DELETE_CHUNK_ROWS = 4096;
 /** Rows stream() reads per statement: keyset pages, so at most this many are held and no cursor pins a connection. */
 export const STREAM_PAGE_ROWS = 1000;
 /** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
@@ -259,19 +261,33 @@ export class PostgresStore implements ReadingStore {
     checkGateway(gateway, 'deleteScope');
     checkSlots(slots);
     if (slots !== undefined && slots.length === 0) return 0;
-    const res =
-      slots === undefined
-        ? await this.q('deleteScope', 'DELETE FROM readings WHERE gateway = $1', [toHex(gateway)])
-        : // One array parameter: any number of slots, no parameter limit.
-          await this.q('deleteScope', 'DELETE FROM readings WHERE gateway = $1 AND slot = ANY($2::text[])', [toHex(gateway), [...slots]]);
-    return res.rowCount ?? 0;
+    return slots === undefined
+      ? this.deleteChunked('deleteScope', 'gateway = $1', [toHex(gateway)])
+      : // One array parameter: any number of slots, no parameter limit.
+        this.deleteChunked('deleteScope', 'gateway = $1 AND slot = ANY($2::text[])', [toHex(gateway), [...slots]]);
   }
 
   async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return (await this.q('deleteBefore', 'DELETE FROM readings WHERE gateway = $1 AND ts < $2', [toHex(gateway), beforeMs])).rowCount ?? 0;
+    return this.deleteChunked('deleteBefore', 'gateway = $1 AND ts < $2', [toHex(gateway), beforeMs]);
+  }
+
+  /**
+   * Deletes what `where` selects, DELETE_CHUNK_ROWS per statement: one DELETE of a gateway's millions
+   * of readings could outlast statement_timeout and then never complete (cancelled at each retry),
+   * and held its row locks against the intake throughout.
+   */
+  private async deleteChunked(what: string, where: string, args: unknown[]): Promise<number> {
+    const sql = `DELETE FROM readings WHERE ctid = ANY(ARRAY(SELECT ctid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}))`;
+    let total = 0;
+    for (;;) {
+      this.open();
+      const n = (await this.q(what, sql, args)).rowCount ?? 0;
+      total += n;
+      if (n < DELETE_CHUNK_ROWS) return total;
+    }
   }
 
   async audit(e: AuditEntry): Promise<void> {

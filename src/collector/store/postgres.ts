@@ -9,79 +9,12 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
-
-/** Connections kept: the collector writes one batch per window; more would only contend on the same index. */
-export const POOL_MAX = 4;
-/** A host that drops packets must not hang the collector's start (or a `collector query`). */
-export const CONNECT_TIMEOUT_MS = 10_000;
-/**
- * A statement's bound on the server (statement_timeout). The longest statement the collector runs is
- * one window's insert (at most INTAKE_MAX_WAITING_BYTES = 16 MiB of readings, CHUNK_ROWS per
- * statement) or one delete chunk: seconds on a healthy server. Past this the server cancels it
- * (57014) and the window is sent again.
- */
-export const STATEMENT_TIMEOUT_MS = 30_000;
-/**
- * A statement's bound on our side (pg's query_timeout): when the server does not answer at all (a
- * silent partition, a frozen host) nothing cancels it there, and without this the insert waited
- * until TCP gave up (~15 min) holding its connection. Longer than STATEMENT_TIMEOUT_MS, so a server
- * that is there answers with its own cancel first.
- */
-export const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 5_000;
-/** A transaction whose collector vanished mid-way releases its row locks after this (server side). */
-export const IDLE_IN_TRANSACTION_MS = STATEMENT_TIMEOUT_MS;
-/** TCP keepalive: a dead peer of an idle pooled connection is noticed in tens of seconds, not hours. */
-export const KEEPALIVE_DELAY_MS = 10_000;
-/** How long a statement waits for one of the POOL_MAX connections: as long as a holder may legitimately take. */
-export const POOL_WAIT_MS = QUERY_TIMEOUT_MS;
-/** close() waits this long for statements under way, then cuts their connections (SIGTERM must end the process). */
-export const CLOSE_TIMEOUT_MS = 5_000;
-
-/** The bounds above; a test shortens them. */
-export interface PgTimeouts {
-  readonly connectMs: number;
-  readonly statementMs: number;
-  readonly queryMs: number;
-  readonly idleInTransactionMs: number;
-  readonly poolWaitMs: number;
-  readonly closeMs: number;
-}
-const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementMs: STATEMENT_TIMEOUT_MS, queryMs: QUERY_TIMEOUT_MS, idleInTransactionMs: IDLE_IN_TRANSACTION_MS, poolWaitMs: POOL_WAIT_MS, closeMs: CLOSE_TIMEOUT_MS };
-/** pg's message when query_timeout passed: the connection is mid-statement and cannot be reused. */
-const READ_TIMEOUT = 'Query read timeout';
-const COLUMNS = 8;
-/** Rows one DELETE removes (retention, revocation): each statement well inside STATEMENT_TIMEOUT_MS. */
-export const DELETE_CHUNK_ROWS = 4096;
-/** Rows stream() reads per statement: keyset pages, so at most this many are held and no cursor pins a connection. */
-export const STREAM_PAGE_ROWS = 1000;
-/** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
-export const MAX_PARAMS = 65_535;
-export const CHUNK_ROWS = Math.floor(MAX_PARAMS / COLUMNS);
-/** A deadlock or serialization failure rolls the whole transaction back: safe to run it again. */
-const ATTEMPTS = 3;
-const RETRYABLE = new Set(['40P01', '40001']);
-/** Serialises schema creation by two collectors starting on one database at once (CREATE … IF NOT EXISTS races otherwise). */
-const SCHEMA_LOCK = 0x757a7067; // "uzpg"
-
-const SCHEMA = `
-  BEGIN;
-  SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});
-  CREATE TABLE IF NOT EXISTS readings (
-    gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, device text NOT NULL, kind text NOT NULL,
-    epoch bigint NOT NULL, seq bigint NOT NULL, ts bigint NOT NULL, value bytea NOT NULL,
-    PRIMARY KEY (gateway, slot, epoch, seq));
-  CREATE INDEX IF NOT EXISTS readings_ts ON readings (ts);
-  CREATE TABLE IF NOT EXISTS audit (
-    id bigserial PRIMARY KEY, at bigint NOT NULL, gateway text COLLATE "C" NOT NULL,
-    event text NOT NULL, detail text NOT NULL);
-  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
-  CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
-  CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
-  COMMIT;`;
+import { ATTEMPTS, CHUNK_ROWS, COLUMNS, DEFAULT_TIMEOUTS, DELETE_CHUNK_ROWS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
+export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
 interface Row {
@@ -440,24 +373,8 @@ export class PostgresStore implements ReadingStore {
     }
   }
 
-  /** Maps a failure to a typed error: the server refused us, cannot be reached, or a statement failed. */
   private fail(what: string, e: unknown): StoreError {
-    if (e instanceof StoreError) return e;
-    const msg = messageOf(e);
-    const code = e instanceof pg.DatabaseError ? (e.code ?? '') : undefined;
-    // SQLSTATE class 28: invalid authorization; 3D000: no such database.
-    if (code !== undefined && (code.startsWith('28') || code === '3D000')) {
-      return new StoreError(CollectorCode.STORE_REFUSED, `PostgreSQL at ${this.target} refused the connection (${msg}); check the user, password and database name in the URL given to --db (or the collector config's "db")`, { cause: e });
-    }
-    // No SQLSTATE: the socket failed (refused, timed out, reset); class 08 and 57P0x: connection
-    // failures and a server shutting down or starting up.
-    if (e instanceof Error && e.message === READ_TIMEOUT) {
-      return new StoreError(CollectorCode.STORE_UNREACHABLE, `PostgreSQL at ${this.target} did not answer ${what} within ${this.t.queryMs} ms (the network or the server is not passing anything); the connection was dropped and nothing of it was stored`, { cause: e });
-    }
-    if (code === undefined || code.startsWith('08') || /^57P0[1-3]$/.test(code)) {
-      return new StoreError(CollectorCode.STORE_UNREACHABLE, `cannot reach PostgreSQL at ${this.target} (${what}: ${msg}); check the URL given to --db (or the collector config's "db") and that the server is running and accepts connections there`, { cause: e });
-    }
-    return new StoreError(CollectorCode.STORE_FAILED, `PostgreSQL at ${this.target}: ${what} failed (${msg}, SQLSTATE ${code})`, { cause: e });
+    return pgFailure(this.target, this.t.queryMs, what, e);
   }
 }
 
@@ -470,18 +387,4 @@ interface AuditRow {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** "host:port/database" of a postgres:// URL, for messages: never its user or password. */
-function targetOf(url: string): string {
-  try {
-    const u = new URL(url);
-    // A unix-socket URL names its directory in ?host=…
-    const host = u.searchParams.get('host') ?? (u.hostname !== '' ? u.hostname : 'localhost');
-    const port = u.searchParams.get('port') ?? (u.port !== '' ? u.port : '5432');
-    const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
-    return `${host}:${port}${db !== '' ? `/${db}` : ''}`;
-  } catch {
-    return '(an unparsable URL)';
-  }
 }

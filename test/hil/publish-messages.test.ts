@@ -16,7 +16,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHil, encodeHil, type HilMessage } from '../../src/hil/messages.js';
-import { ANNOUNCE_ACTIONS, decodePublish, encodeCatalogue, encodePublish, FRESH_WHAT, MAX_READING_VALUE, MAX_WINDOW_ROWS, type CatalogueEntry, type PublishMessage, type WireReading } from '../../src/hil/publish-messages.js';
+import { ANNOUNCE_ACTIONS, decodePublish, encodeCatalogue, encodePublish, FRESH_WHAT, MAX_READING_VALUE, MAX_TS_MS, MAX_WINDOW_ROWS, type CatalogueEntry, type PublishMessage, type WireReading } from '../../src/hil/publish-messages.js';
 import { covers } from '../../src/hil/publish-ranges.js';
 import { openArtefact } from '../../src/uzp/artefacts/open.js';
 import { validateDiscoveryRevocation, validateReceipt } from '../../src/uzp/artefacts/validate-discovery.js';
@@ -395,7 +395,8 @@ const u32 = fc.nat({ max: 0xffff_ffff });
 const uint = fc.maxSafeNat();
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const envelope = fc.uint8Array({ minLength: 1, maxLength: 300 });
-const rowArb: fc.Arbitrary<WireReading> = fc.record({ slot: id, device: id, kind: id, epoch: u32, seq: uint, ts: uint, value: fc.uint8Array({ minLength: 1, maxLength: 64 }) });
+// ts at most MAX_TS_MS (the Date range); above it the decoder refuses (test/collector/ts-range.test.ts).
+const rowArb: fc.Arbitrary<WireReading> = fc.record({ slot: id, device: id, kind: id, epoch: u32, seq: uint, ts: fc.integer({ min: 0, max: MAX_TS_MS }), value: fc.uint8Array({ minLength: 1, maxLength: 64 }) });
 const rowsArb = fc.array(rowArb, { maxLength: 6 });
 const entryArb: fc.Arbitrary<CatalogueEntry> = fc.record(
   {

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runHilCli, type HilRunResult, type HilStepLine } from '../helpers/hil-run.js';
 import { pidAlive, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
 
 const XSD = 'test/fixtures/junit.xsd';
@@ -21,32 +22,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface StepLine {
-  event: 'step';
-  step: number;
-  kind: string;
-  title: string;
-  ok: boolean;
-  error?: boolean;
-  message: string;
-}
+type StepLine = HilStepLine;
 
-async function runScenario(config: string, scenario: string, junit: string): Promise<{ code: number | null; steps: StepLine[]; summary: Record<string, unknown>; notes: string[]; stdout: string; stderr: string }> {
-  const child = spawnCli(['hil', 'run', '--config', config, '--scenario', scenario, '--junit', junit, '--json']);
-  const { code } = await child.exited;
-  const lines = child
-    .stdout()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return {
-    code,
-    steps: lines.filter((l) => l.event === 'step') as unknown as StepLine[],
-    summary: lines.find((l) => l.event === 'summary') ?? {},
-    notes: lines.filter((l) => l.event === 'note').map((l) => String(l.text)),
-    stdout: child.stdout(),
-    stderr: child.stderr(),
-  };
+/** Runs `scenario` on `config` with a JUnit report at `junit` (test/helpers/hil-run.ts). */
+function runScenario(config: string, scenario: string, junit: string): Promise<HilRunResult> {
+  return runHilCli(scenario, ['--junit', junit], config);
 }
 
 /** The JUnit file validates against the schema and its counts match its test cases. */

@@ -136,16 +136,8 @@ export class PostgresStore implements ReadingStore {
   async query(q: ReadingQuery): Promise<StoredReading[]> {
     this.open();
     const limit = checkQuery(q);
-    const where: string[] = [];
     const args: unknown[] = [];
-    const add = (cond: string, v: unknown): void => {
-      args.push(v);
-      where.push(cond.replace('?', `$${args.length}`));
-    };
-    if (q.gateway !== undefined) add('gateway = ?', toHex(q.gateway));
-    if (q.slot !== undefined) add('slot = ?', q.slot);
-    if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
-    if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
+    const where = filtersOf(q, args);
     args.push(limit);
     const limitAt = args.length;
     args.push(q.valueMaxBytes ?? -1);
@@ -163,15 +155,7 @@ export class PostgresStore implements ReadingStore {
     this.open();
     checkStreamQuery(q);
     const base: unknown[] = [];
-    const where: string[] = [];
-    const add = (cond: string, v: unknown): void => {
-      base.push(v);
-      where.push(cond.replace('?', `$${base.length}`));
-    };
-    if (q.gateway !== undefined) add('gateway = ?', toHex(q.gateway));
-    if (q.slot !== undefined) add('slot = ?', q.slot);
-    if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
-    if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
+    const where = filtersOf(q, base);
     const n = base.length;
     // Each page starts after the last row of the one before, by the primary key's order.
     const after = `(gateway, slot, epoch, seq) > ($${n + 1}, $${n + 2}, $${n + 3}::bigint, $${n + 4}::bigint)`;
@@ -387,4 +371,18 @@ interface AuditRow {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The WHERE conditions of a reading query, their values appended to `args` ($1, $2, … in order). */
+function filtersOf(q: Pick<ReadingQuery, 'gateway' | 'slot' | 'sinceMs' | 'untilMs'>, args: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (cond: string, v: unknown): void => {
+    args.push(v);
+    where.push(cond.replace('?', `$${args.length}`));
+  };
+  if (q.gateway !== undefined) add('gateway = ?', toHex(q.gateway));
+  if (q.slot !== undefined) add('slot = ?', q.slot);
+  if (q.sinceMs !== undefined) add('ts >= ?', q.sinceMs);
+  if (q.untilMs !== undefined) add('ts < ?', q.untilMs);
+  return where;
 }

@@ -184,13 +184,9 @@ export class SqliteStore implements ReadingStore {
   async query(q: ReadingQuery): Promise<StoredReading[]> {
     this.open();
     const limit = checkQuery(q);
-    const where: string[] = [];
     // The value's CASE comes first in the statement, so its bound goes first.
     const args: (string | number)[] = [q.valueMaxBytes ?? -1];
-    if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
-    if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
-    if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
-    if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
+    const where = filtersOf(q, args);
     const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
     // -1: no bound. length() of a BLOB is its size in bytes, read from the record header.
     const value = "CASE WHEN ? < 0 OR length(value) <= ?1 THEN value ELSE x'' END AS value, length(value) AS value_bytes";
@@ -203,12 +199,8 @@ export class SqliteStore implements ReadingStore {
   async *stream(q: StreamQuery): AsyncIterable<StoredReading> {
     this.open();
     checkStreamQuery(q);
-    const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
-    if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
-    if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
-    if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
+    const where = filtersOf(q, args);
     const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, length(value) AS value_bytes FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq`;
     // iterate(): SQLite steps the statement one row per next(); a break returns the iterator, which resets it.
     const it = this.run('stream', () => this.db.prepare(sql).iterate(...args));
@@ -370,4 +362,14 @@ export class SqliteStore implements ReadingStore {
       throw new StoreError(CollectorCode.STORE_FAILED, `SQLite database ${this.file}: ${what} failed (${messageOf(e)})`, { cause: e });
     }
   }
+}
+
+/** The WHERE conditions of a reading query, their values appended to `args` in order. */
+function filtersOf(q: Pick<ReadingQuery, 'gateway' | 'slot' | 'sinceMs' | 'untilMs'>, args: (string | number)[]): string[] {
+  const where: string[] = [];
+  if (q.gateway !== undefined) (where.push('gateway = ?'), args.push(toHex(q.gateway)));
+  if (q.slot !== undefined) (where.push('slot = ?'), args.push(q.slot));
+  if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
+  if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
+  return where;
 }

@@ -6,7 +6,7 @@
 // fs.watch may be unavailable (some network filesystems) or fail later: that is reported through
 // onError and the caller falls back on its other trigger (SIGHUP); it never throws at the caller.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
 
@@ -48,6 +48,19 @@ export function watchFiles(files: readonly string[], onChange: (file: string) =>
       }, debounceMs),
     );
   };
+  // Where each file leads through its symlinks: a Kubernetes ConfigMap mounts a.json -> ..data/a.json
+  // and replaces it by swapping the ..data link, so the event names ..data, never a.json. An event
+  // for another name of the directory re-resolves the files there and reports those that now lead
+  // elsewhere.
+  const leadsTo = new Map(files.map((f) => [f, realpathOf(f)]));
+  const relinked = (names: Map<string, string>): void => {
+    for (const f of names.values()) {
+      const now = realpathOf(f);
+      if (now === leadsTo.get(f)) continue;
+      leadsTo.set(f, now);
+      touched(f);
+    }
+  };
   for (const [dir, names] of byDir) {
     try {
       const w = watch(dir, { persistent: false }, (_event, name) => {
@@ -56,6 +69,7 @@ export function watchFiles(files: readonly string[], onChange: (file: string) =>
         else {
           const f = names.get(name.toString());
           if (f !== undefined) touched(f);
+          else relinked(names);
         }
       });
       w.on('error', (e) => {
@@ -73,4 +87,13 @@ export function watchFiles(files: readonly string[], onChange: (file: string) =>
     for (const cancel of timers.values()) cancel();
     timers.clear();
   };
+}
+
+/** The file's path with every symlink resolved; undefined while it leads nowhere. */
+function realpathOf(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }

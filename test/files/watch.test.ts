@@ -1,7 +1,7 @@
 // watchFiles (src/files/watch.ts): a file replaced by rename (writeArtefactFile, editors), written
 // in place, or re-created is reported once per burst; other files of the directory are not.
 
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,5 +71,24 @@ describe('watchFiles', () => {
     const stop = watchFiles(['/nonexistent-dir-for-watch-test/x.uzp'], () => {}, { onError: (dir) => errors.push(dir) });
     stop();
     expect(errors).toEqual(['/nonexistent-dir-for-watch-test']);
+  });
+
+  it('a file reached through a swapped directory link (a Kubernetes ConfigMap: a.json -> ..data/a.json, ..data swapped) is reported', async () => {
+    const s = setup();
+    const cm = join(s.dir, 'configmap');
+    mkdirSync(join(cm, '..2026_1'), { recursive: true });
+    writeFileSync(join(cm, '..2026_1', 'a.json'), 'v1');
+    symlinkSync('..2026_1', join(cm, '..data'));
+    symlinkSync('..data/a.json', join(cm, 'a.json'));
+    const seen: string[] = [];
+    const stop = watchFiles([join(cm, 'a.json')], (f) => seen.push(f), { debounceMs: 50 });
+    cleanups.push(stop);
+    // What kubelet does: the new version beside the old, a new link, renamed over ..data.
+    mkdirSync(join(cm, '..2026_2'));
+    writeFileSync(join(cm, '..2026_2', 'a.json'), 'v2');
+    symlinkSync('..2026_2', join(cm, '..data_tmp'));
+    renameSync(join(cm, '..data_tmp'), join(cm, '..data'));
+    await until(() => seen.length > 0, 'the swap seen');
+    expect(seen).toEqual([join(cm, 'a.json')]);
   });
 });

@@ -28,11 +28,11 @@ export async function loadCommands(): Promise<Command[]> {
   return Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).command));
 }
 
-async function topHelp(io: CommandIo): Promise<void> {
+async function topHelp(out: CommandIo['stdout']): Promise<void> {
   const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
   for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(12)}${command.summary}`);
   lines.push('', 'Run `uzpgw <command> --help` for the options of one command; every command takes --json.', '`uzpgw --version [--json]` says which uzp-gateway and which Node runtime this is.');
-  io.stdout.write(lines.join('\n') + '\n');
+  out.write(lines.join('\n') + '\n');
 }
 
 /** `uzpgw --version [--json]`: this package's version and the runtime it runs on (which node, which CPU). */
@@ -52,7 +52,8 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') return version(rest, io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    await topHelp(io);
+    // Asked for, help is the output (stdout, 0); no command at all is a usage error (stderr, 2).
+    await topHelp(name === undefined ? io.stderr : io.stdout);
     return name === undefined ? 2 : 0;
   }
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

@@ -80,6 +80,15 @@ describe('errors name the input and the fix', () => {
     expect(r.err).toContain(`the directory ${join(tmp, 'no-such-dir')} does not exist`);
   });
 
+  it('uzpgw with no command: the usage on stderr, nothing on stdout, exit 2; --help: on stdout, exit 0', async () => {
+    const bare = await runCli();
+    expect([bare.code, bare.out]).toEqual([2, '']);
+    expect(bare.err).toMatch(/^usage: uzpgw <command>/);
+    const help = await runCli('--help');
+    expect([help.code, help.err]).toEqual([0, '']);
+    expect(help.out).toMatch(/^usage: uzpgw <command>/);
+  });
+
   it.skipIf(existsSync(CONFIG_FILE))('status without --config on a machine not flashed names --config and --state (exit 2)', async () => {
     const r = await runCli('status');
     expect(r.code).toBe(2);

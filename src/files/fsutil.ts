@@ -78,7 +78,7 @@ function syncDir(dir: string): void {
 }
 
 /** Reads a regular file of at most `maxBytes`; bigger files are refused without reading them whole. */
-export function readFileCapped(file: string, maxBytes: number, what: string): { bytes: Uint8Array; mode: number } {
+export function readFileCapped(file: string, maxBytes: number, what: string): { bytes: Uint8Array; mode: number; uid: number } {
   let fd: number;
   try {
     // Non-blocking: opening a named pipe (FIFO) for reading blocks until a writer comes, which hung
@@ -107,7 +107,7 @@ export function readFileCapped(file: string, maxBytes: number, what: string): { 
       n += r;
       if (n > maxBytes) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: too large for a ${what} (at most ${maxBytes} bytes)`);
     }
-    return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, n), mode: st.mode };
+    return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, n), mode: st.mode, uid: st.uid };
   } catch (e) {
     throw fileError(e, file, `read the ${what}`);
   } finally {

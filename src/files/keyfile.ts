@@ -1,7 +1,8 @@
 // Ed25519 secret key file:
 //   {"kind":"uzp-gw/ed25519-secret","seed":hex64,"public":hex64,"cid":hex64}
 // Written with mode 0600 (created so, then chmod'ed, via temp file + link/rename). Loading refuses
-// a file that grants any permission to group or others, the way ssh refuses a readable key.
+// a file that grants any permission to group or others, or that another user owns, the way ssh
+// refuses such a key.
 
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -45,15 +46,22 @@ export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boo
  * at all (a PCert given as --key) is said first: "chmod 600" would be the wrong fix for it.
  */
 export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
-  const { bytes, mode } = readFileCapped(file, MAX_KEY_FILE, 'key file');
+  const { bytes, mode, uid } = readFileCapped(file, MAX_KEY_FILE, 'key file');
   const id = parseKeyFile(provider, utf8Text(bytes, file, FileErrorCode.KEY_FILE_INVALID), file);
-  checkKeyFileMode(file, mode);
+  checkKeyFileMode(file, mode, uid);
   return id;
 }
 
-/** mode & 0o077 must be 0 (POSIX only: Windows has no such bits). */
-function checkKeyFileMode(file: string, mode: number): void {
+/**
+ * mode & 0o077 must be 0, and the owner this user or root, as ssh asks of a private key: a key
+ * another user owns is one that user can replace with its own (POSIX only: Windows has neither).
+ */
+function checkKeyFileMode(file: string, mode: number, uid: number): void {
   if (process.platform === 'win32') return;
+  const me = process.geteuid?.();
+  if (me !== undefined && uid !== me && uid !== 0) {
+    throw new LocalError(FileErrorCode.KEY_FILE_PERMISSIONS, `${file}: secret key file is owned by uid ${uid}, not by this user (uid ${me}) or root, so that user could replace it; fix with: chown ${me} ${file}`);
+  }
   if ((mode & 0o077) !== 0) {
     throw new LocalError(
       FileErrorCode.KEY_FILE_PERMISSIONS,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,22 @@ describe('key files', () => {
       }
     }
     chmodSync(f, 0o400);
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)('refuses a key another user owns (who could replace it), naming the owner and the fix; root or this user may own it', () => {
+    const f = fresh();
+    writeKeyFile(f, id);
+    chownSync(f, 65534, 65534); // nobody
+    try {
+      loadKeyFile(provider, f);
+      expect.unreachable('a key owned by nobody was accepted');
+    } catch (e) {
+      expect((e as CodedError).code).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+      expect((e as Error).message).toContain(`owned by uid 65534, not by this user (uid 0) or root`);
+      expect((e as Error).message).toContain(`chown 0 ${f}`);
+    }
+    chownSync(f, 0, 0);
     expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
   });
 

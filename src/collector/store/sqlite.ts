@@ -68,6 +68,8 @@ interface Row {
 export class SqliteStore implements ReadingStore {
   readonly kind = 'sqlite' as const;
   private readonly insertOne: StatementSync;
+  /** The slot_summary upsert of an insert (writable stores always have the table). */
+  private readonly summaryAdd: StatementSync | undefined;
   private closed = false;
 
   private constructor(
@@ -77,6 +79,9 @@ export class SqliteStore implements ReadingStore {
     private readonly summarised: boolean,
   ) {
     this.insertOne = db.prepare('INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.summaryAdd = summarised
+      ? db.prepare('INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)')
+      : undefined;
   }
 
   /**
@@ -94,7 +99,7 @@ export class SqliteStore implements ReadingStore {
       if (opts.readOnly === true) {
         // SQLITE_OPEN_READONLY has no CREATE: a file removed since the check above is not made again.
         db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS, readOnly: true });
-        if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get() === undefined) throw new Error('no readings table: not a collector database');
+        if (!hasTable(db, 'readings')) throw new Error('no readings table: not a collector database');
       } else {
         db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
         db.exec('PRAGMA journal_mode = WAL');
@@ -104,15 +109,14 @@ export class SqliteStore implements ReadingStore {
         // creation: a crash leaves either no table (done again next start) or a complete one.
         db.exec('BEGIN IMMEDIATE');
         try {
-          if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_summary'").get() === undefined) db.exec(SUMMARY_SCHEMA);
+          if (!hasTable(db, 'slot_summary')) db.exec(SUMMARY_SCHEMA);
           db.exec('COMMIT');
         } catch (e) {
           if (db.isTransaction) db.exec('ROLLBACK');
           throw e;
         }
       }
-      const summarised = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_summary'").get() !== undefined;
-      return new SqliteStore(file, db, summarised);
+      return new SqliteStore(file, db, hasTable(db, 'slot_summary'));
     } catch (e) {
       try {
         db?.close();
@@ -146,8 +150,7 @@ export class SqliteStore implements ReadingStore {
           if (a === undefined) added.set(key, { gateway: hex, slot: r.slot, n: 1, newest: r.ts });
           else (a.n++, (a.newest = Math.max(a.newest, r.ts)));
         }
-        const upsert = this.db.prepare('INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)');
-        for (const a of added.values()) upsert.run(a.gateway, a.slot, a.n, a.newest);
+        for (const a of added.values()) this.summaryAdd!.run(a.gateway, a.slot, a.n, a.newest);
         this.db.exec('COMMIT');
       } catch (e) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -372,4 +375,8 @@ function filtersOf(q: Pick<ReadingQuery, 'gateway' | 'slot' | 'sinceMs' | 'until
   if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
   if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
   return where;
+}
+
+function hasTable(db: DatabaseSync, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }

@@ -45,6 +45,13 @@ export interface PublishersOptions {
   readonly clock: Clock;
 }
 
+/** Why the revocations file could not be read (status last_error). */
+interface Unreadable {
+  readonly code: string;
+  readonly message: string;
+  readonly at: string;
+}
+
 interface Entry {
   readonly key: string;
   readonly cid: Uint8Array;
@@ -65,14 +72,13 @@ export class Publishers {
   private confirmations: RevocationConfirmation[];
   private readonly freshness: Freshness;
   /**
-   * Whether the revocations file has been read since start. Until it has (a file unreadable at start:
-   * permissions, a bad edit, a broken link) nothing is published: a withdrawn consent must not be
+   * Why the revocations file has not been read since start (unreadable at start: permissions, a bad
+   * edit, a broken link); until it has, nothing is published: a withdrawn consent must not be
    * ignored for not being readable. The publishers are held, not ended, so the reading log keeps
    * every reading for them until the file is fixed (watched, or SIGHUP).
    */
-  private revocationsRead: boolean;
+  private held: Unreadable | undefined;
   private started = false;
-  private heldSince: { code: string; message: string; at: string } | undefined;
 
   constructor(private readonly o: PublishersOptions) {
     this.revocationsFile = discoveryRevocationsFileOf(o.config);
@@ -80,7 +86,7 @@ export class Publishers {
     this.confirmations = this.readConfirmations();
     this.freshness = new Freshness(o.config.identity.key, o.logger);
     for (const c of o.config.publish?.collectors ?? []) this.entries.push(this.build(c.cid, c.grant, c.discoveryGrant));
-    this.revocationsRead = this.applyRevocations();
+    this.held = this.applyRevocations();
   }
 
   get size(): number {
@@ -90,7 +96,7 @@ export class Publishers {
   start(): void {
     if (this.entries.length === 0) return;
     this.started = true;
-    if (this.revocationsRead) this.startPublishers();
+    if (this.held === undefined) this.startPublishers();
     else this.o.logger.error({ event: 'publish.held', file: this.revocationsFile }, 'not publishing to any collector until the discovery revocations file can be read (a consent withdrawn there must not be ignored); fix it, and publishing starts');
     this.stopWatch = watchFiles([this.revocationsFile], () => this.reload(), {
       clock: this.o.clock,
@@ -106,10 +112,9 @@ export class Publishers {
   /** SIGHUP or the file changed: take in new revocations and deliver them. */
   reload(): void {
     const before = new Map(this.entries.map((e) => [e.key, e.revocations.length]));
-    if (!this.applyRevocations()) return;
-    if (!this.revocationsRead) {
-      this.revocationsRead = true;
-      this.heldSince = undefined;
+    if (this.applyRevocations() !== undefined) return;
+    if (this.held !== undefined) {
+      this.held = undefined;
       if (this.started) this.startPublishers();
       return;
     }
@@ -121,7 +126,7 @@ export class Publishers {
       if (e.publisher === undefined) {
         return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, at: new Date().toISOString() } } : {}) };
       }
-      if (!this.revocationsRead) return { ...e.publisher.status(), state: 'held', ...(this.heldSince ? { last_error: this.heldSince } : {}) };
+      if (this.held !== undefined) return { ...e.publisher.status(), state: 'held', last_error: this.held };
       return e.publisher.status();
     });
   }
@@ -221,16 +226,15 @@ export class Publishers {
   }
 
   /** Reads the revocations file; each valid revocation for a collector narrows or ends its consent. */
-  /** Reads the revocations file into every consent; false when it cannot be read (what is in force stays). */
-  private applyRevocations(): boolean {
+  /** Reads the revocations file into every consent; why not, when it cannot be read (what is in force stays). */
+  private applyRevocations(): Unreadable | undefined {
     let envelopes: Uint8Array[];
     try {
       envelopes = readDiscoveryRevocations(this.revocationsFile);
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'FILE_INVALID';
-      this.heldSince ??= { code, message: (e as Error).message, at: new Date().toISOString() };
       this.o.logger.error({ event: 'publish.revocations_unreadable', file: this.revocationsFile, code, reason: (e as Error).message }, 'discovery revocations unreadable: the ones already in force stay');
-      return false;
+      return { code, message: (e as Error).message, at: new Date().toISOString() };
     }
     const me = { cid: this.o.identity.cid, publicKey: this.o.identity.publicKey };
     for (const e of this.entries) {
@@ -258,7 +262,7 @@ export class Publishers {
       e.consent = { grant: consent.grant, revokedSlots, revoked };
       e.revocations = pending;
     }
-    return true;
+    return undefined;
   }
 }
 

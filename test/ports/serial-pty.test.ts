@@ -1,6 +1,7 @@
 // SerialLink with the real serialport binding over socat PTYs (the virtual-serial harness): data
 // both ways, then the cable is pulled (socat stopped by pid, the device path vanishes), the link
-// keeps retrying, the cable is plugged back at the same path, and data flows again. The tty
+// keeps retrying, the cable is plugged back at the same path, and data flows again; writes made
+// while it is away are held up to maxQueuedBytes (the excess refused) and a close() refuses them. The tty
 // binding: a big write waits for room; a reader kept busy by a fast device yields between reads.
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,9 @@ import type { SerialPort } from 'serialport';
 import { SerialLink } from '../../src/ports/serial.js';
 import { PtyPair } from '../../src/sim/pty.js';
 import { cleanupVirtualSerial, openPort, virtualEcho, waitFor } from '../virtual-serial/harness.js';
+import { errorOf } from '../helpers/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
+import { PortErrorCode } from '../../src/ports/errors.js';
 
 afterEach(cleanupVirtualSerial);
 
@@ -52,6 +56,55 @@ describe('SerialLink over a PTY (real binding)', () => {
     } finally {
       await link.close();
     }
+  });
+});
+
+describe('SerialLink over a PTY (real binding): writes while the device is away', () => {
+  it('holds writes up to maxQueuedBytes, refuses the excess (BUFFER_FULL, counted), sends the held ones after replug', async () => {
+    const { path, line } = await virtualEcho({ baud: 115_200 });
+    const link = new SerialLink({ path, baudRate: 115_200, maxQueuedBytes: 8, backoff: { baseMs: 20, capMs: 200 } }).start();
+    try {
+      const rx = collector(link);
+      const drops: string[] = [];
+      link.on('drop', (d) => drops.push(`${d.reason}:${d.bytes}`));
+      await link.whenOpen();
+      await line.unplug();
+      await waitFor(() => link.state !== 'open', 10_000, 'link to notice the unplug');
+      const held = link.write(Buffer.from('held:'));
+      const refused = await errorOf(link.write(Buffer.from('too-much')));
+      expect(refused.code).toBe(CommonCode.BUFFER_FULL);
+      expect(link.stats.droppedWrites).toBe(1);
+      expect(link.stats.droppedBytes).toBe(8);
+      expect(drops).toEqual(['queue-full:8']);
+      expect(link.pendingBytes).toBe(5);
+      await line.replug();
+      await held;
+      await waitFor(() => rx.text() === 'held:', 10_000, 'the held write echoed after replug');
+      expect(link.pendingBytes).toBe(0);
+      // Room again once the held bytes left: the same write is taken now.
+      await link.write(Buffer.from('too-much'));
+      await waitFor(() => rx.text() === 'held:too-much', 10_000, 'echo of the write refused before');
+    } finally {
+      await link.close();
+    }
+  });
+
+  it('close() while the device is away rejects the held writes (PORT_CLOSED) and stops retrying', async () => {
+    const { path, line } = await virtualEcho({ baud: 115_200 });
+    const link = new SerialLink({ path, baudRate: 115_200, backoff: { baseMs: 20, capMs: 200 } }).start();
+    await link.whenOpen();
+    await line.unplug();
+    await waitFor(() => link.state !== 'open', 10_000, 'link to notice the unplug');
+    const held = errorOf(link.write(Buffer.from('never')));
+    await link.close();
+    expect((await held).code).toBe(PortErrorCode.PORT_CLOSED);
+    const failures = link.stats.openFailures;
+    await line.replug();
+    // A closed link must not reopen the device that came back: give a retry time to happen.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(link.state).toBe('closed');
+    expect(link.stats.openFailures).toBe(failures);
+    expect(link.stats.opens).toBe(1);
   });
 });
 

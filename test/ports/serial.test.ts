@@ -1,7 +1,7 @@
 // SerialLink on serialport's mock binding with a fake clock: states, writes and their bound while
 // the device is away, reconnect with capped exponential backoff, RS-485 direction control order,
 // listener faults contained, and listPorts() without udevadm. (The real binding over PTYs, with
-// unplug/replug, is in serial-pty.test.ts.)
+// unplug/replug, the write bound while the device is away and close() then, is in serial-pty.test.ts.)
 
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';

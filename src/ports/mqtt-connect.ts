@@ -7,10 +7,17 @@
 // connect(): the URL gives host, port and credentials (user:password@), options override them.
 //
 // mqtt.js is CommonJS and loaded with require (one copy however it is loaded; start() stays sync).
+// Also here: what the link reads of mqtt.js's answers (topic filter check, reason codes, SUBACK
+// codes) and the typed error it turns a failure into.
 
 import { createRequire } from 'node:module';
 import { createConnection, isIP, type Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import { CodedError } from '../lib/errors.js';
+import { describeError } from './log.js';
+import { MqttRefusedError, PortIoError } from './errors.js';
+
+export type QoS = 0 | 1 | 2;
 
 const req = createRequire(import.meta.url);
 
@@ -83,7 +90,7 @@ export function reasonCodeOf(e: unknown): number | undefined {
  * whole SUBSCRIBE once any filter is refused, with the SUBACK attached; that is read here. Rejects
  * with mqtt.js's error when no SUBACK came (the connection closed first).
  */
-export async function subscribeCodes(c: MqttClient, map: Record<string, { qos: 0 | 1 | 2; rh?: 1 }>): Promise<Map<string, number>> {
+export async function subscribeCodes(c: MqttClient, map: Record<string, { qos: QoS; rh?: 1 }>): Promise<Map<string, number>> {
   // mqtt.js sends the filters in this order, and the SUBACK's codes follow it.
   const order = Object.keys(map);
   let codes: number[];
@@ -96,6 +103,17 @@ export async function subscribeCodes(c: MqttClient, map: Record<string, { qos: 0
     codes = suback;
   }
   return new Map(order.map((f, i) => [f, codes[i]!]));
+}
+
+/**
+ * `e` (a failed publish or subscribe) as a typed error: MqttRefusedError (MQTT_REFUSED) when the
+ * broker refused with a reason code >= 0x80, else PortIoError (PORT_IO: the connection failed it).
+ */
+export function mqttError(e: unknown, what: string): CodedError {
+  if (e instanceof CodedError) return e;
+  const code = reasonCodeOf(e);
+  if (code !== undefined && code >= 0x80) return new MqttRefusedError(`${what}: ${(e as Error).message} (reason 0x${code.toString(16)})`, code);
+  return new PortIoError(`${what}: ${describeError(e)}`, { cause: e });
 }
 
 /**

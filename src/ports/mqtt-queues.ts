@@ -20,7 +20,7 @@
 // connection: an ack whose connection has closed is a no-op, because the broker redelivers the
 // message on the persistent session, and acking on a later connection could acknowledge a
 // different message that reuses the packet id. holdAckPackets() routes mqtt.js's own sends
-// through it (why there and not in handleMessage: mqtt.ts header).
+// through it (why there and not in handleMessage: mqtt-receive.ts header).
 
 import { CommonCode, LocalError, StateError } from '../lib/errors.js';
 

@@ -1,7 +1,7 @@
 // mqtt-bridge: the equipment's MQTT broker bridged into the HIL. The bridge subscribes the
 // configured `subscribe` filters once, at start, on the gateway's MqttLink (which resubscribes
-// after every reconnect); every message becomes one reading `{ topic, payload }` and one onMessage
-// call. Operators never widen what the gateway takes from the equipment broker: an operator
+// after every reconnect); every message becomes one reading `{ topic, payload }` (with
+// `retain: true` when the broker sent its retained message) and one onMessage call. Operators never widen what the gateway takes from the equipment broker: an operator
 // subscription must lie inside a configured filter (filter containment, MQTT §4.7, as the Grant
 // check does it), and is then served from the bridge's own subscriptions without a new SUBSCRIBE,
 // so overlapping filters never deliver one message twice. Publishing is allowed only to topics a
@@ -218,7 +218,11 @@ export class MqttBridge implements MqttDevice {
       }
       this.stats.messages++;
       this.listeners.emit(m.topic, m.payload);
-      const r = this.readings.emit({ topic: m.topic, payload: payloadValue(m.payload) }, { kind: 'mqtt', topic: m.topic });
+      // A retained message is the broker's last-known value, sent because we subscribed (MQTT 3.1.1
+      // §3.3.1.3; MQTT 5 the same, retain-as-published being off): marked, so a consumer can tell
+      // it from a fresh one. Absent on live messages, whose value is unchanged.
+      const value = { topic: m.topic, payload: payloadValue(m.payload), ...(m.retain ? { retain: true } : {}) };
+      const r = this.readings.emit(value, { kind: 'mqtt', topic: m.topic });
       const durable = this.opts.durableAck === true && m.qos > 0;
       this.out.emit(durable ? { ...r, settled: m.ack, lost: this.lost } : r);
       if (!durable) m.ack();

@@ -1,6 +1,7 @@
 // mqtt-bridge against a real mosquitto (started per test on a free loopback port, stopped by its
-// pid) and the MQTT machine simulator: readings from the bridged filters, operator subscriptions
-// inside and outside them, publishing allowed and refused, payload bounds both ways.
+// pid) and the MQTT machine simulator: readings from the bridged filters, retained messages marked,
+// operator subscriptions inside and outside them, publishing allowed and refused, payload bounds
+// both ways.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -95,6 +96,25 @@ describe('mqtt-bridge with mosquitto and the MQTT machine simulator', () => {
     expect(readings.map((r) => r.seq)).toEqual(readings.map((_, i) => i));
     expect(messages.length).toBeGreaterThanOrEqual(readings.length - 1); // same source, same order
     expect(messages.slice(0, 3).map(([t]) => t)).toEqual(readings.slice(0, 3).map(topicOf));
+  });
+
+  it('a retained message the broker delivers at subscribe is a reading marked retain: true; live ones are not, even one published with retain', async () => {
+    const broker = await mqttBroker();
+    const machine = await link(broker.url);
+    // The machine's last-known state, retained by the broker before the bridge subscribes.
+    await machine.publish('plant/oven-1/evt/state', 'idle', { qos: 1, retain: true });
+    const { readings } = await bridge(broker.url);
+    await waitFor(() => readings.length >= 1, 10_000, 'the retained message');
+    // To an established subscription the broker sends a message live, retain flag clear (MQTT
+    // 3.1.1 §3.3.1.3), however the publisher set it.
+    await machine.publish('plant/oven-1/evt/state', 'running', { qos: 1, retain: true });
+    await machine.publish('plant/oven-1/evt/door', 'open', { qos: 1 });
+    await waitFor(() => readings.length >= 3, 10_000, 'two live messages');
+    expect(readings.map((r) => r.value)).toEqual([
+      { topic: 'plant/oven-1/evt/state', payload: 'idle', retain: true },
+      { topic: 'plant/oven-1/evt/state', payload: 'running' },
+      { topic: 'plant/oven-1/evt/door', payload: 'open' },
+    ]);
   });
 
   it('operator subscriptions must lie inside the bridged filters', async () => {

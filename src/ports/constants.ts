@@ -61,5 +61,12 @@ export const MQTT_PUBLISH_WINDOW = 64;
 export const MQTT_PUBLISH_QUEUE_MAX = 1_024;
 /** Received messages held for the consumer; on overflow the oldest is dropped (DERP style). */
 export const MQTT_RECEIVE_QUEUE_MAX = 1_024;
+/**
+ * Bytes (payload and topic) of the received messages held for the consumer, the oldest dropped
+ * beyond it as for the count. The count alone allowed count x max payload: 1,000 messages of a
+ * 256 KiB max_payload_bytes are 256 MB on a gateway with 1-4 GB. 16 MiB holds 256 messages of the
+ * default 64 KiB bound, and any number of small ones up to the count.
+ */
+export const MQTT_RECEIVE_QUEUE_MAX_BYTES = 16 * 1024 * 1024;
 export const MQTT_CONNECT_TIMEOUT_MS = 5_000;
 export const MQTT_KEEPALIVE_S = 30;

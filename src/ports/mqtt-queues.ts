@@ -5,8 +5,10 @@
 // it), at most `queueMax` more waiting for a slot; beyond that publish is refused at once with
 // BUFFER_FULL, counted. Nothing grows without bound while the broker is away.
 //
-// ReceiveQueue: messages held for a slow consumer; on overflow the oldest is dropped and counted
-// (DERP's per-client queue does the same), so the newest readings survive a stall. Items `keep`
+// ReceiveQueue: messages held for a slow consumer, bounded by count and by bytes; over either bound
+// the oldest is dropped and counted (DERP's per-client queue does the same), so the newest readings
+// survive a stall. The newest item always gets in under the byte bound, however large (its size is
+// bounded where it was read: max_payload_bytes), so at most maxBytes plus one item are held. Items `keep`
 // says are still owed an acknowledgement (QoS >= 1 whose PUBACK/PUBREC waits for the consumer,
 // see HeldAcks) are never dropped: the broker has not been told we have them, so it sends no more
 // than its in-flight window of them (mosquitto's max_inflight_messages, default 20) per
@@ -80,50 +82,79 @@ export class PublishWindow {
   }
 }
 
+/** The byte bound of a ReceiveQueue: at most `max` bytes, each item weighing `of(item)`. */
+export interface ByteBound<T> {
+  readonly max: number;
+  readonly of: (item: T) => number;
+}
+
 export class ReceiveQueue<T> {
   private readonly items: T[] = [];
   private readonly waiters: { resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
   private closedWith: unknown = null;
+  private held = 0;
   /** Messages dropped (oldest first) because the consumer fell behind. */
   dropped = 0;
 
-  /** `keep(item)` true: never dropped by the bound (an acknowledgement is owed; see the header). */
+  /**
+   * `keep(item)` true: never dropped by either bound (an acknowledgement is owed; see the header).
+   * Without `bytes`, bounded by count only.
+   */
   constructor(
     readonly max: number,
     private readonly keep: (item: T) => boolean = () => false,
+    private readonly bytes: ByteBound<T> = { max: Infinity, of: () => 0 },
   ) {}
 
   get length(): number {
     return this.items.length;
   }
 
+  /** Bytes of the items queued, as the byte bound weighs them. */
+  get byteLength(): number {
+    return this.held;
+  }
+
+  get maxBytes(): number {
+    return this.bytes.max;
+  }
+
   /**
-   * Adds `item`; returns true if an item had to be dropped to make room: the oldest one `keep` lets
-   * go (possibly `item` itself). With only kept items queued the queue grows past `max`.
+   * Adds `item`; returns how many items had to be dropped to bring the queue within its bounds: the
+   * oldest ones `keep` lets go, `item` itself too when only the count is over. With only kept items
+   * queued the queue grows past its bounds.
    */
-  push(item: T): boolean {
-    if (this.closedWith !== null) return false;
+  push(item: T): number {
+    if (this.closedWith !== null) return 0;
     const w = this.waiters.shift();
     if (w) {
       w.resolve(item);
-      return false;
+      return 0;
     }
     this.items.push(item);
-    if (this.items.length <= this.max) return false;
-    const i = this.items.findIndex((x) => !this.keep(x));
-    if (i < 0) return false;
-    this.items.splice(i, 1);
-    this.dropped++;
-    return true;
+    this.held += this.bytes.of(item);
+    let n = 0;
+    for (let i = 0; i < this.items.length && (this.items.length > this.max || this.held > this.bytes.max); ) {
+      // Over the byte bound only: the newest item stays (see the header).
+      if (this.items.length <= this.max && i === this.items.length - 1) break;
+      if (this.keep(this.items[i]!)) {
+        i++;
+        continue;
+      }
+      this.held -= this.bytes.of(this.items.splice(i, 1)[0]!);
+      n++;
+    }
+    this.dropped += n;
+    return n;
   }
 
   tryShift(): T | undefined {
-    return this.items.shift();
+    return this.taken(this.items.shift());
   }
 
   /** The next item, waiting if none; rejects with the close error once closed and empty. */
   shift(): Promise<T> {
-    const item = this.items.shift();
+    const item = this.taken(this.items.shift());
     if (item !== undefined) return Promise.resolve(item);
     if (this.closedWith !== null) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -132,6 +163,11 @@ export class ReceiveQueue<T> {
   close(e: unknown): void {
     this.closedWith = e;
     for (const w of this.waiters.splice(0)) w.reject(e);
+  }
+
+  private taken(item: T | undefined): T | undefined {
+    if (item !== undefined) this.held -= this.bytes.of(item);
+    return item;
   }
 }
 

@@ -1,7 +1,8 @@
 // The MQTT link's receive side: every PUBLISH from the broker, from the socket to the consumer's
 // receive(). An incoming payload over maxPayloadBytes is dropped as it arrives (PublishLimit,
-// mqtt-publish-limit.ts); the message waits in a bounded queue that drops the oldest (never one
-// still owed an ack: the broker's window bounds those; mqtt-queues.ts).
+// mqtt-publish-limit.ts); the message waits in a queue bounded by count and by bytes (payload and
+// topic) that drops the oldest (never one still owed an ack: the broker's window bounds those;
+// mqtt-queues.ts).
 //
 // Held acks (issue #12, after hold()): a QoS >= 1 message is acknowledged only when its consumer
 // calls ack(). mqtt.js sends a QoS 1 PUBACK in the callback of client.handleMessage, but that
@@ -57,15 +58,21 @@ export class MqttInbox {
 
   constructor(
     max: number,
+    maxBytes: number,
     private readonly stats: ReceiveStats,
     private readonly log: PortLog,
   ) {
-    this.queue = new ReceiveQueue<MqttMessage>(max, (m) => this.acks.owes(m.ack));
+    this.queue = new ReceiveQueue<MqttMessage>(max, (m) => this.acks.owes(m.ack), { max: maxBytes, of: messageBytes });
   }
 
   /** Messages waiting for the consumer. */
   get length(): number {
     return this.queue.length;
+  }
+
+  /** Their bytes (payload and topic). */
+  get bytes(): number {
+    return this.queue.byteLength;
   }
 
   /** QoS >= 1 messages of the current connection whose ack the consumer has not given yet. */
@@ -129,11 +136,18 @@ export class MqttInbox {
     this.stats.received++;
     // Before mqtt.js handles the PUBLISH and sends its ack: held from here (holdAckPackets).
     const ack = messageId !== undefined ? this.acks.hold(messageId) : noAck;
-    if (this.queue.push({ topic, payload: new Uint8Array(payload), qos, retain, ack, ...(oversized !== undefined ? { oversized } : {}) })) {
-      this.stats.receiveDropped++;
-      if (this.stats.receiveDropped === 1 || this.stats.receiveDropped % 1000 === 0) {
-        this.log.warn({ dropped: this.stats.receiveDropped, max: this.queue.max }, 'mqtt: receive queue full, oldest messages dropped');
-      }
+    const n = this.queue.push({ topic, payload: new Uint8Array(payload), qos, retain, ack, ...(oversized !== undefined ? { oversized } : {}) });
+    if (n === 0) return;
+    const before = this.stats.receiveDropped;
+    this.stats.receiveDropped += n;
+    // Folded: the first drop, then one line per 1,000 (one push may drop several under the byte bound).
+    if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.stats.receiveDropped / 1000)) {
+      this.log.warn({ dropped: this.stats.receiveDropped, max: this.queue.max, maxBytes: this.queue.maxBytes }, 'mqtt: receive queue full (messages or bytes), oldest messages dropped');
     }
   }
+}
+
+/** What a queued message weighs against the byte bound: its payload and its topic. */
+function messageBytes(m: MqttMessage): number {
+  return m.payload.byteLength + Buffer.byteLength(m.topic);
 }

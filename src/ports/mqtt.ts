@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
+import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, MQTT_RECEIVE_QUEUE_MAX_BYTES, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
 import { PortErrorCode } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
 import { mqttError, openMqttClient, type QoS } from './mqtt-connect.js';
@@ -48,6 +48,8 @@ export interface MqttLinkOptions {
   readonly publishWindow?: number;
   readonly publishQueueMax?: number;
   readonly receiveQueueMax?: number;
+  /** Bytes (payload and topic) of the received messages held; the oldest are dropped beyond, as for receiveQueueMax. */
+  readonly receiveQueueMaxBytes?: number;
   /**
    * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never held
    * (mqtt-publish-limit.ts; mqtt:// and mqtts:// only): the message comes with an empty payload and
@@ -88,7 +90,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentPortLog;
     this.window = new PublishWindow(opts.publishWindow ?? MQTT_PUBLISH_WINDOW, opts.publishQueueMax ?? MQTT_PUBLISH_QUEUE_MAX);
-    this.inbox = new MqttInbox(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX, this.stats, this.log);
+    this.inbox = new MqttInbox(opts.receiveQueueMax ?? MQTT_RECEIVE_QUEUE_MAX, opts.receiveQueueMaxBytes ?? MQTT_RECEIVE_QUEUE_MAX_BYTES, this.stats, this.log);
     this.subscriptions = new MqttSubscriptions(opts.protocolVersion ?? 4, this.log);
     // The backoff starts over only after a connection stayed up as long as the longest wait: a
     // broker that accepts and drops at once (two clients sharing a client id) is backed off too.
@@ -109,6 +111,11 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
 
   get pendingMessages(): number {
     return this.inbox.length;
+  }
+
+  /** Bytes (payload and topic) of the messages waiting for the consumer. */
+  get pendingBytes(): number {
+    return this.inbox.bytes;
   }
 
   /** QoS >= 1 messages of the current connection whose ack the consumer has not given yet. */

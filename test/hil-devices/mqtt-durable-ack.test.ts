@@ -281,10 +281,10 @@ describe('ReceiveQueue with items owed an ack', () => {
   it('drops the oldest item not kept, possibly the new one, and grows past max only with kept items', () => {
     const kept = new Set(['a', 'b', 'c']);
     const q = new ReceiveQueue<string>(2, (x) => kept.has(x));
-    expect(['a', 'x', 'b'].map((x) => q.push(x))).toEqual([false, false, true]);
+    expect(['a', 'x', 'b'].map((x) => q.push(x))).toEqual([0, 0, 1]);
     expect(q.length).toBe(2); // x went, a and b stay
-    expect(q.push('c')).toBe(false);
-    expect(q.push('y')).toBe(true); // y itself: everything before it is kept
+    expect(q.push('c')).toBe(0);
+    expect(q.push('y')).toBe(1); // y itself: everything before it is kept
     expect(q.dropped).toBe(2);
     expect([q.tryShift(), q.tryShift(), q.tryShift(), q.tryShift()]).toEqual(['a', 'b', 'c', undefined]);
   });

@@ -1,5 +1,6 @@
 // The MQTT port's bounded queues without a broker: the publish window never has more than
-// `window` publishes running nor more than `queueMax` waiting; the receive queue drops the oldest.
+// `window` publishes running nor more than `queueMax` waiting; the receive queue drops the oldest
+// over its count or its byte bound, never one it must keep, and lets the newest in under the bytes.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -60,7 +61,7 @@ describe('ReceiveQueue', () => {
   it('drops the oldest when full and counts it', () => {
     const q = new ReceiveQueue<number>(3);
     const dropped = [1, 2, 3, 4, 5].map((x) => q.push(x));
-    expect(dropped).toEqual([false, false, false, true, true]);
+    expect(dropped).toEqual([0, 0, 0, 1, 1]);
     expect(q.dropped).toBe(2);
     expect([q.tryShift(), q.tryShift(), q.tryShift(), q.tryShift()]).toEqual([3, 4, 5, undefined]);
   });
@@ -74,8 +75,65 @@ describe('ReceiveQueue', () => {
     const e = new Error('closed');
     q.close(e);
     await expect(pending).rejects.toBe(e);
-    expect(q.push('b')).toBe(false);
+    expect(q.push('b')).toBe(0);
     expect(q.length).toBe(0);
     await expect(q.shift()).rejects.toBe(e);
+  });
+
+  it('drops the oldest items until the bytes fit, several for one push; the newest always gets in', () => {
+    const q = new ReceiveQueue<string>(100, () => false, { max: 10, of: (x) => x.length });
+    expect(['aaa', 'bbb', 'ccc'].map((x) => q.push(x))).toEqual([0, 0, 0]);
+    // 9 + 8 bytes: aaa, bbb and ccc go before 8 bytes fit.
+    expect(q.push('dddddddd')).toBe(3);
+    expect([q.length, q.byteLength]).toEqual([1, 8]);
+    // Larger than the whole bound: the older item goes, the newest stays alone.
+    expect(q.push('e'.repeat(16))).toBe(1);
+    expect([q.length, q.byteLength, q.dropped]).toEqual([1, 16, 4]);
+    expect(q.tryShift()).toBe('e'.repeat(16));
+    expect(q.byteLength).toBe(0);
+  });
+
+  it('property: within both bounds unless only kept items (and, under the bytes, the newest) hold it past them; delivered in order; every other item counted as dropped, never a kept one', () => {
+    const op = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 40 }), kept: fc.boolean() }), fc.constant({ shift: true as const }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 60 }), fc.array(op, { maxLength: 80 }), (max, maxBytes, ops) => {
+        type Item = { id: number; size: number; kept: boolean };
+        const q = new ReceiveQueue<Item>(max, (x) => x.kept, { max: maxBytes, of: (x) => x.size });
+        const pushed: Item[] = [];
+        const shifted: Item[] = [];
+        let dropped = 0;
+        const take = (): boolean => {
+          const before = q.byteLength;
+          const x = q.tryShift();
+          if (x === undefined) return false;
+          expect(before - q.byteLength).toBe(x.size);
+          shifted.push(x);
+          return true;
+        };
+        for (const o of ops) {
+          if ('shift' in o) {
+            take();
+            continue;
+          }
+          const item = { id: pushed.length, size: o.push, kept: o.kept };
+          pushed.push(item);
+          dropped += q.push(item);
+          // Kept items are never dropped, so every kept one not yet delivered is in the queue.
+          const kept = pushed.filter((x) => x.kept && !shifted.includes(x));
+          const keptBytes = kept.reduce((n, x) => n + x.size, 0);
+          expect(q.length).toBeGreaterThanOrEqual(kept.length);
+          expect(q.length).toBeLessThanOrEqual(Math.max(max, kept.length));
+          expect(q.byteLength).toBeLessThanOrEqual(Math.max(maxBytes, keptBytes + (item.kept ? 0 : item.size)));
+        }
+        while (take());
+        expect(q.byteLength).toBe(0);
+        expect(shifted.map((x) => x.id)).toEqual(shifted.map((x) => x.id).sort((a, b) => a - b));
+        const gone = pushed.filter((x) => !shifted.includes(x));
+        expect(gone.length).toBe(dropped);
+        expect(q.dropped).toBe(dropped);
+        expect(gone.every((x) => !x.kept)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

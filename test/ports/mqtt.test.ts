@@ -1,6 +1,7 @@
 // MqttLink against a real mosquitto started per test on a free loopback port and stopped by its
 // pid: subscribe/publish, broker restart -> reconnect + resubscribe + QoS 1 publish made while the
-// broker was down delivered afterwards, bounded in-flight publishing, bounded receive queue.
+// broker was down delivered afterwards, bounded in-flight publishing, receive queue bounded by count
+// and by bytes.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttLink, type MqttLinkOptions } from '../../src/ports/mqtt.js';
@@ -140,6 +141,29 @@ describe('MqttLink with mosquitto', () => {
     const kept: string[] = [];
     for (let m = gw.tryReceive(); m; m = gw.tryReceive()) kept.push(text(m.payload));
     expect(kept).toEqual(['15', '16', '17', '18', '19']);
+  });
+
+  it('bounds the receive queue by bytes too: a burst over the byte bound keeps the newest that fit and counts the drops', async () => {
+    const b = await broker();
+    // Far more messages than fit in the bytes: the byte bound is the one that holds.
+    const gw = link(b.url, { receiveQueueMax: 1000, receiveQueueMaxBytes: 10_000 });
+    const dev = link(b.url);
+    await Promise.all([gw.whenOpen(), dev.whenOpen()]);
+    await gw.subscribe('r/#', 1);
+    for (let i = 0; i < 50; i++) await dev.publish('r/n', Buffer.alloc(1000, i), { qos: 1 });
+    await waitFor(() => gw.stats.received === 50, 10_000, 'all 50 messages');
+    // A message weighs its payload and topic: 1,003 bytes, so 9 fit in 10,000; 41 were dropped.
+    expect([gw.pendingMessages, gw.pendingBytes, gw.stats.receiveDropped]).toEqual([9, 9 * 1003, 41]);
+    const kept: number[] = [];
+    for (let m = gw.tryReceive(); m; m = gw.tryReceive()) kept.push(m.payload[0]!);
+    expect(kept).toEqual([41, 42, 43, 44, 45, 46, 47, 48, 49]);
+    expect(gw.pendingBytes).toBe(0);
+    // One message larger than the whole bound still gets in (max_payload_bytes bounds it), alone.
+    await dev.publish('r/n', Buffer.alloc(1000, 1), { qos: 1 });
+    await dev.publish('r/big', Buffer.alloc(20_000, 2), { qos: 1 });
+    await waitFor(() => gw.stats.received === 52, 10_000, 'the large message');
+    expect([gw.pendingMessages, gw.pendingBytes, gw.stats.receiveDropped]).toEqual([1, 20_005, 42]);
+    expect((await gw.receive()).payload).toEqual(new Uint8Array(20_000).fill(2));
   });
 
   it('refuses a URL mqtt.js cannot use as a usage error', () => {

@@ -143,6 +143,9 @@ function parseModbus(o: Obj, ctx: DeviceContext, base: { id: string; description
   };
 }
 
+const KEEPALIVE_WHAT = 'seconds between MQTT keepalive pings, 1..65535';
+const KEEPALIVE_ZERO_FIX = 'use 30 (the default), or up to 65535 for a quiet link: 0 turns keepalive off, and a broker lost without a TCP reset (a network partition) would never be noticed';
+
 function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?: string }): MqttBridgeDevice {
   const bNode = o.req('broker');
   const broker = bNode.text({ max: 512, what: 'a broker URL such as mqtt://10.0.0.9:1883' });
@@ -189,7 +192,13 @@ function parseMqtt(o: Obj, ctx: DeviceContext, base: { id: string; description?:
     maxQueue: o.opt('max_queue', (x) => x.int(1, 1_000_000)) ?? 1000,
     // MQTT 5 §1.5.5: a payload is at most 268,435,455 bytes (the remaining-length limit).
     maxPayloadBytes: o.opt('max_payload_bytes', (x) => x.int(1, 268_435_455)) ?? 65_536,
-    keepaliveS: o.opt('keepalive_s', (x) => x.int(0, 65_535)) ?? 30,
+    // 0 would turn MQTT keepalive off (3.1.1 §3.1.2.10): then nothing notices a broker lost without
+    // a TCP reset (a partition, a switch powered off) and the bridge waits on it for good. TCP
+    // keepalive would be no substitute: its probes are answered by whatever ends the TCP connection
+    // (a SOCKS or TLS proxy, a load balancer, the kernel of a host whose broker hung), and Linux
+    // sends none while data is unacknowledged (retransmission then takes ~15 min). The MQTT ping is
+    // answered by the broker itself. So 0 is refused; a quiet link can use up to 65535 s.
+    keepaliveS: o.opt('keepalive_s', (x) => (x.value === 0 ? x.bad(KEEPALIVE_WHAT, KEEPALIVE_ZERO_FIX, 30) : x.int(1, 65_535, KEEPALIVE_WHAT))) ?? 30,
     // A persistent session (clean false) lets the broker keep the subscriptions and queue QoS >= 1
     // messages while the gateway restarts; with QoS 0 nothing would be queued anyway.
     cleanSession: o.opt('clean_session', (x) => x.bool()) ?? qos === 0,

@@ -43,6 +43,11 @@ export interface MqttLinkOptions {
   /** Clean session (default true): subscriptions are re-made on every connect. */
   readonly clean?: boolean;
   readonly protocolVersion?: 4 | 5;
+  /**
+   * Seconds between MQTT pings on an idle connection (default 30); a broker that stops answering
+   * is noticed after ~1.5 times this and redialled. 1..65535: 0 (keepalive off) is refused with
+   * USAGE, it would leave a broker lost without a TCP reset unnoticed for good.
+   */
   readonly keepaliveS?: number;
   readonly connectTimeoutMs?: number;
   readonly publishWindow?: number;
@@ -153,6 +158,10 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   start(): this {
     if (this.client || this._state === 'closed') return this;
     const o = this.opts;
+    const keepalive = o.keepaliveS ?? MQTT_KEEPALIVE_S;
+    if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65_535) {
+      throw new LocalError(CommonCode.USAGE, `mqtt: keepaliveS ${keepalive} is not 1..65535 (0 turns MQTT keepalive off, and a broker lost without a TCP reset would never be noticed; the default is ${MQTT_KEEPALIVE_S})`);
+    }
     const options: IClientOptions = {
       reconnectPeriod: 0,
       resubscribe: false,
@@ -160,7 +169,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       // first packet: ~8 MB of heap for the process's life, against a 2-byte allocation per packet.
       writeCache: false,
       connectTimeout: o.connectTimeoutMs ?? MQTT_CONNECT_TIMEOUT_MS,
-      keepalive: o.keepaliveS ?? MQTT_KEEPALIVE_S,
+      keepalive,
       clean: o.clean ?? true,
       protocolVersion: o.protocolVersion ?? 4,
       ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),

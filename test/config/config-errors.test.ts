@@ -90,6 +90,7 @@ const CASES: Case[] = [
   { name: 'broker URL scheme', cfg: edit((c) => (dev('net-1')(c).broker = 'http://127.0.0.1:1883')), path: 'slots.net-1.device.broker', expected: /mqtt, mqtts, ws or wss/, fix: /mqtt:/ },
   { name: 'broker URL with a password', cfg: edit((c) => (dev('net-1')(c).broker = 'mqtt://u:secret@h')), path: 'slots.net-1.device.broker', fix: /password_file/ },
   { name: 'bad topic filter', cfg: edit((c) => (dev('net-1')(c).subscribe = ['plant/#/x'])), path: 'slots.net-1.device.subscribe[0]', expected: /topic filter/, fix: /alarms\/#/ },
+  { name: 'MQTT keepalive off', cfg: edit((c) => (dev('net-1')(c).keepalive_s = 0)), path: 'slots.net-1.device.keepalive_s', expected: /1\.\.65535/, found: /^0$/, fix: /^use 30 \(the default\).*would never be noticed$/ },
   { name: 'MQTT without topics', cfg: edit((c) => ((dev('net-1')(c).subscribe = []), (dev('net-1')(c).publish = []))), path: 'slots.net-1.device.subscribe', found: /none/, fix: /plant\/#/ },
   { name: 'writable (removed: write authority is the Grant)', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[0].writable = true)), path: 'device_profiles.acme-th20.registers[0].writable', found: /unknown key "writable"/, fix: /remove it/ },
   { name: 'coil with a numeric type', cfg: edit((c) => (c.device_profiles['acme-th20'].registers[3].type = 'int16')), path: 'device_profiles.acme-th20.registers[3].type', expected: /^bool/, fix: /"type": "bool"/ },

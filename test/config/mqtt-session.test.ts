@@ -22,6 +22,12 @@ describe('mqtt-bridge session', () => {
     expect(check(edit((c) => (c.slots['net-1'].device.clean_session = 'no'))).issues.map((i) => i.path)).toContain('slots.net-1.device.clean_session');
   });
 
+  it('keepalive_s is 1..65535 (0, keepalive off, is refused: test/config/config-errors.test.ts)', () => {
+    expect(bridge().keepaliveS).toBe(30);
+    expect(bridge((d) => (d.keepalive_s = 1)).keepaliveS).toBe(1);
+    expect(bridge((d) => (d.keepalive_s = 65_535)).keepaliveS).toBe(65_535);
+  });
+
   it('the default client id names the gateway and the slot, and stays within 64 characters', () => {
     expect(defaultMqttClientId('0123456789abcdef'.repeat(4), 'net-1')).toBe('uzpgw-0123456789ab-net-1');
     expect(defaultMqttClientId('ab'.repeat(32), 'n'.repeat(64))).toHaveLength(64);

@@ -1,8 +1,9 @@
 // MqttLink against a real mosquitto started per test on a free loopback port and stopped by its
 // pid: subscribe/publish, broker restart -> reconnect + resubscribe + QoS 1 publish made while the
 // broker was down delivered afterwards, bounded in-flight publishing, receive queue bounded by count
-// and by bytes.
+// and by bytes, a broker gone silent behind a paused proxy noticed by the keepalive.
 
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttLink, type MqttLinkOptions } from '../../src/ports/mqtt.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
@@ -13,9 +14,11 @@ import { PortErrorCode } from '../../src/ports/errors.js';
 
 const brokers: Mosquitto[] = [];
 const links: MqttLink[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   for (const l of links.splice(0)) await l.close();
+  for (const c of cleanups.splice(0)) await c();
   for (const b of brokers.splice(0)) await b.stop();
 });
 
@@ -32,6 +35,48 @@ function link(url: string, opts: Partial<MqttLinkOptions> = {}): MqttLink {
 }
 
 const text = (p: Uint8Array): string => Buffer.from(p).toString('utf8');
+
+/** The code start() throws with, or 'no error' (the link is then closed after the test). */
+function startError(opts: MqttLinkOptions): string {
+  const l = new MqttLink(opts);
+  try {
+    l.start();
+  } catch (e) {
+    return e instanceof CodedError ? e.code : String(e);
+  }
+  links.push(l);
+  return 'no error';
+}
+
+/**
+ * A loopback TCP proxy to `port` whose pause() stops forwarding (and drops) the bytes of its open
+ * connections both ways without closing them: what a network partition looks like to both ends.
+ * New connections after pause() are cut at once; resume() lets new ones through again.
+ */
+async function pausableProxy(port: number): Promise<{ port: number; pause(): void; resume(): void }> {
+  let paused = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((down) => {
+    if (paused) return void down.destroy();
+    const up = connect(port, '127.0.0.1');
+    for (const [from, to] of [[down, up], [up, down]] as const) {
+      sockets.add(from);
+      from.on('data', (d: Buffer) => void (paused || to.write(d)));
+      from.on('error', () => {});
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    pause: () => void (paused = true),
+    resume: () => void (paused = false),
+  };
+}
 
 describe('MqttLink with mosquitto', () => {
   it('subscribes and receives what another client publishes', async () => {
@@ -167,13 +212,25 @@ describe('MqttLink with mosquitto', () => {
   });
 
   it('refuses a URL mqtt.js cannot use as a usage error', () => {
-    let code = 'no error';
-    try {
-      new MqttLink({ url: 'not a url' }).start();
-    } catch (e) {
-      code = e instanceof CodedError ? e.code : String(e);
-    }
-    expect(code).toBe(CommonCode.USAGE);
+    expect(startError({ url: 'not a url' })).toBe(CommonCode.USAGE);
+  });
+
+  it('refuses keepalive 0 (off: a silent broker would never be noticed) as a usage error', () => {
+    expect(startError({ url: 'mqtt://127.0.0.1:1', keepaliveS: 0 })).toBe(CommonCode.USAGE);
+    expect(startError({ url: 'mqtt://127.0.0.1:1', keepaliveS: 65_536 })).toBe(CommonCode.USAGE);
+  });
+
+  it('notices a broker that goes silent without closing the connection (a partition) by its keepalive, and redials', async () => {
+    const b = await broker();
+    const proxy = await pausableProxy(b.port);
+    const gw = link(`mqtt://127.0.0.1:${proxy.port}`, { keepaliveS: 1 });
+    await gw.whenOpen();
+    proxy.pause(); // no FIN, no RST: the bytes just stop, both ways
+    await waitFor(() => gw.state !== 'open', 10_000, 'the link to notice the silent broker');
+    expect(gw.stats.disconnects).toBe(1);
+    proxy.resume();
+    await waitFor(() => gw.state === 'open', 10_000, 'the link to redial');
+    expect(gw.stats.connects).toBe(2);
   });
 
   it('refuses work after close', async () => {

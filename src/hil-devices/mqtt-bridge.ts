@@ -1,7 +1,8 @@
 // mqtt-bridge: the equipment's MQTT broker bridged into the HIL. The bridge subscribes the
 // configured `subscribe` filters once, at start, on the gateway's MqttLink (which resubscribes
 // after every reconnect); every message becomes one reading `{ topic, payload }` (with
-// `retain: true` when the broker sent its retained message) and one onMessage call. Operators never widen what the gateway takes from the equipment broker: an operator
+// `retain: true` when the broker sent its retained message) and one onMessage call. Operators
+// never widen what the gateway takes from the equipment broker: an operator
 // subscription must lie inside a configured filter (filter containment, MQTT §4.7, as the Grant
 // check does it), and is then served from the bridge's own subscriptions without a new SUBSCRIBE,
 // so overlapping filters never deliver one message twice. Publishing is allowed only to topics a

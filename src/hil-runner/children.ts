@@ -1,7 +1,8 @@
 // Child processes of the demo and `uzpgw hil run`: `node dist/cli/main.js rn|gateway|connect ...`, each started without
 // a shell and stopped by its own pid (SIGTERM, SIGKILL at a deadline), never by name or process
 // group. A process-exit hook SIGKILLs any still running, so even a crashed demo leaves nothing
-// behind.
+// behind; a runner killed with SIGKILL runs no hook, and then the RN and the gateway stop
+// themselves (lib/parent-watch.ts) and this process's reaper stops the rest (lib/reaper.ts).
 //
 // They stay in the demo's process group on purpose: a terminal's Ctrl-C then reaches every one of
 // them at once, as it would any shell pipeline, and nothing survives the demo being killed hard.
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { SimErrorCode } from '../sim/errors.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { EXIT_WITH_PARENT_ENV } from '../lib/parent-watch.js';
+import { processExited, stopWithThisProcess } from '../lib/reaper.js';
 
 /** The built CLI next to this file (dist/hil-runner -> dist/cli/main.js). */
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -67,7 +69,10 @@ export class CliChild {
       this.errLines.push(s);
     });
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-    void this.exited.then(() => live.delete(pid));
+    void this.exited.then(() => {
+      live.delete(pid);
+      processExited(pid);
+    });
   }
 
   /** Starts `node <CLI> args...`; resolves once the process exists (it has a pid). */
@@ -81,6 +86,7 @@ export class CliChild {
       proc.once('error', (e) => reject(new LocalError(SimErrorCode.TOOL_FAILED, `could not start ${label}: ${e.message}`, { cause: e })));
       proc.once('spawn', () => {
         live.add(proc.pid!);
+        stopWithThisProcess(proc.pid!);
         resolve(new CliChild(role, label, proc, proc.pid!));
       });
     });

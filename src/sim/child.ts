@@ -1,10 +1,12 @@
 // Child processes of the simulators (socat, mosquitto): started without a shell, stopped by their
 // own pid, never by name. A process-exit hook signals any still running so a crashed test run
-// does not leave PTY relays or brokers behind.
+// does not leave PTY relays or brokers behind; for a death that runs no hook (SIGKILL), each is
+// also listed with this process's reaper (lib/reaper.ts), which stops it then.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { SimErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
+import { processExited, stopWithThisProcess } from '../lib/reaper.js';
 
 export interface ToolProcess {
   readonly proc: ChildProcess;
@@ -45,7 +47,10 @@ export function startTool(command: string, args: readonly string[], hint: string
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
       proc.once('exit', (code, signal) => {
-        if (proc.pid !== undefined) live.delete(proc.pid);
+        if (proc.pid !== undefined) {
+          live.delete(proc.pid);
+          processExited(proc.pid);
+        }
         res({ code, signal });
       });
     });
@@ -55,6 +60,7 @@ export function startTool(command: string, args: readonly string[], hint: string
     });
     proc.once('spawn', () => {
       live.add(proc.pid!);
+      stopWithThisProcess(proc.pid!);
       resolve({ proc, pid: proc.pid!, stderr: () => err, exited });
     });
   });

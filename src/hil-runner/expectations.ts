@@ -46,7 +46,13 @@ async function expectReadings(e: Extract<Expectation, { expect: 'readings' }>, c
   const ms = await watch(ctx, e.slot, e.withinMs, () => count() >= e.min);
   const n = count();
   const when = e.since === 'start' ? 'since the run started' : `in ${ms} ms`;
-  return n >= e.min ? { ok: true, message: `${n} reading(s) of ${e.slot} ${when}` } : { ok: false, message: `${n} reading(s) of ${e.slot} ${e.since === 'start' ? 'since the run started' : `within ${e.withinMs} ms`}; expected at least ${e.min}` };
+  return n >= e.min ? { ok: true, message: `${n} reading(s) of ${e.slot} ${when}` } : { ok: false, message: `${n} reading(s) of ${e.slot} ${e.since === 'start' ? 'since the run started' : `within ${e.withinMs} ms`}; expected at least ${e.min}${notTailed(ctx, e.slot)}` };
+}
+
+/** After a count that fell short: the run's own tail of the slot being down, when it is, is why. */
+function notTailed(ctx: RunContext, slot: string): string {
+  const why = ctx.whyNotTailed(slot);
+  return why === undefined ? '' : ` (the run's tail of ${slot} is not up: ${why})`;
 }
 
 /**
@@ -105,7 +111,7 @@ async function expectValues(e: Extract<Expectation, { expect: 'values' }>, ctx: 
   const r = relevant().slice(0, e.samples);
   const first = r.map(bad).find((b) => b !== undefined);
   if (first !== undefined) return { ok: false, message: `${what}: ${first}` };
-  if (r.length < e.samples) return { ok: false, message: `${what}: ${r.length} value(s) within ${e.withinMs} ms; expected ${e.samples}` };
+  if (r.length < e.samples) return { ok: false, message: `${what}: ${r.length} value(s) within ${e.withinMs} ms; expected ${e.samples}${notTailed(ctx, e.slot)}` };
   const range = e.min !== undefined || e.max !== undefined ? ` within [${e.min ?? '-inf'}, ${e.max ?? 'inf'}]` : '';
   return { ok: true, message: `${what}: ${r.length} value(s)${range}${re !== undefined ? ` matching /${e.match}/` : ''}` };
 }

@@ -2,14 +2,15 @@
 // operator library itself, as `uzpgw connect` uses it, not a mock), with a `tail` on each slot that
 // produces readings, so expectations can look at what arrived since a step began. When the
 // session ends (an RN kill the continuity window did not cover) the next use connects again and
-// re-opens the tails. Refusal checks get sessions of their own under Grants with only the
-// purposes a step names.
+// re-opens the tails; a session is only used with all its tails open. Refusal checks get sessions
+// of their own under Grants with only the purposes a step names.
 
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { fromHex } from '../uzp/bytes.js';
 import type { Session } from '../uzp/session/session.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { SlotChannel } from '../operator/slot-channel.js';
+import { CodedError, isCodedError } from '../lib/errors.js';
 import { FILES, issueGrant, type ThrowawayDomain } from './domain.js';
 import type { ReadingStore } from './reading-store.js';
 import { join } from 'node:path';
@@ -37,6 +38,8 @@ export class RunOperator {
   private connecting: Promise<Session> | undefined;
   private grants = 0;
   private closed = false;
+  /** The last connect's failure (undefined once one succeeds). */
+  private down: string | undefined;
 
   constructor(
     private readonly provider: CryptoProvider,
@@ -104,26 +107,63 @@ export class RunOperator {
     });
   }
 
+  /**
+   * A new session with every tail open, or none: a session is handed out (and kept) only once all
+   * its tails are open. Kept without one, it would serve the steps after it, whose expectations
+   * would then see no readings from that slot and could not say why. A tail that cannot be opened
+   * closes the session and fails the step with the slot and the gateway's answer; the next use
+   * connects again from the start.
+   */
   private async connect(): Promise<Session> {
     this.conn?.close();
-    this.grantFile ??= this.issueGrant();
-    const conn = await connectOperator(this.files(this.grantFile), fromHex(this.domain.gatewayCid), { provider: this.provider, maxWaitMs: CONTINUITY_WAIT_MS });
-    if (this.closed) {
-      conn.close();
-      throw new Error('the run is stopping');
+    this.conn = undefined;
+    try {
+      this.grantFile ??= this.issueGrant();
+      const conn = await connectOperator(this.files(this.grantFile), fromHex(this.domain.gatewayCid), { provider: this.provider, maxWaitMs: CONTINUITY_WAIT_MS });
+      try {
+        for (const slot of this.tailed) {
+          if (this.closed) break;
+          await this.openTail(conn.session, slot);
+        }
+      } catch (e) {
+        conn.close();
+        throw e;
+      }
+      if (this.closed) {
+        conn.close();
+        throw new Error('the run is stopping');
+      }
+      this.conn = conn;
+      this.down = undefined;
+      return conn.session;
+    } catch (e) {
+      this.down = isCodedError(e) ? `${e.message} [${e.code}]` : String((e as Error)?.message ?? e);
+      throw e;
     }
-    this.conn = conn;
-    for (const slot of this.tailed) {
-      const ch = await SlotChannel.open(conn.session, slot, 'tail');
-      ch.on('reading', (m: { value: unknown }) => this.store.add(slot, m.value));
-      ch.on('error', () => {});
+  }
+
+  private async openTail(session: Session, slot: string): Promise<void> {
+    let ch: SlotChannel;
+    try {
+      ch = await SlotChannel.open(session, slot, 'tail');
+    } catch (e) {
+      const what = `the run's operator could not open its tail on ${slot}, so its session was closed (the next step that needs it connects again)`;
+      if (isCodedError(e)) throw new CodedError(e.code, e.fault, `${what}: ${e.message}`, { cause: e });
+      throw new Error(`${what}: ${String((e as Error)?.message ?? e)}`, { cause: e });
     }
-    return conn.session;
+    ch.on('reading', (m: { value: unknown }) => this.store.add(slot, m.value));
+    ch.on('error', () => {});
   }
 
   /** Makes sure a session (and its tails) is up: after an RN kill it comes back only if asked for. */
   keepUp(): void {
     void this.session().catch(() => {});
+  }
+
+  /** Why `slot`'s readings are not being tailed now: the last connect's error, until one succeeds. */
+  whyNotTailed(slot: string): string | undefined {
+    if (!this.tailed.includes(slot) || (this.conn !== undefined && this.conn.session.state !== 'closed')) return undefined;
+    return this.down;
   }
 
   /** A session under a Grant with only `purposes` on `slot` (a refusal check); close it after use. */

@@ -198,6 +198,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
       store,
       stopWaiting: AbortSignal.any([stop, died.signal]),
       keepUp: () => op.keepUp(),
+      whyNotTailed: (slot) => op.whyNotTailed(slot),
       session: () => op.session(),
       restrictedSession: (slot, purposes) => op.restrictedSession(slot, purposes, Date.now()),
       restartBroker: async () => {

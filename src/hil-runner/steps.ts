@@ -26,6 +26,8 @@ export interface RunContext {
   readonly store: ReadingStore;
   /** Asks for the operator session (and its tails) to be up again, if it ended. */
   keepUp(): void;
+  /** Why the run's own tail of `slot` is not up, when its last attempt failed (said with an expectation that saw too little). */
+  whyNotTailed(slot: string): string | undefined;
   /** When aborted, waits end at once: a wait step returns, an expectation is judged on what it has (the demo's deadline). */
   readonly stopWaiting?: AbortSignal;
   restartBroker(): Promise<void>;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FileErrorCode } from '../files/errors.js';
 import { isCodedError } from '../lib/errors.js';
+import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 
@@ -47,6 +48,13 @@ const equipment = defineCommand({
     };
     for (const s of INTERRUPTS) process.on(s, onSignal);
     const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
+    // Removed at the end; by this process's reaper if it is killed with SIGKILL first.
+    if (own !== undefined) removeWithThisProcess(own);
+    const removeOwn = (): void => {
+      if (own === undefined) return;
+      rmSync(own, { recursive: true, force: true });
+      dirRemoved(own);
+    };
     const dir = own ?? resolve(flags.dir!);
     if (own === undefined) {
       try {
@@ -62,7 +70,7 @@ const equipment = defineCommand({
       eq = await startEquipment(config, dir);
     } catch (e) {
       for (const s of INTERRUPTS) process.off(s, onSignal);
-      if (own !== undefined) rmSync(own, { recursive: true, force: true });
+      removeOwn();
       if (isCodedError(e) && e.code === 'TOOL_MISSING') throw usageError(`${e.message}: install socat (sudo apt-get install socat) and try again`);
       throw e;
     }
@@ -80,7 +88,7 @@ const equipment = defineCommand({
     if (!stopRequested) await new Promise<void>((done) => (wake = done));
     for (const s of INTERRUPTS) process.off(s, onSignal);
     await eq.close();
-    if (own !== undefined) rmSync(own, { recursive: true, force: true });
+    removeOwn();
     out({ event: 'stopped' }, 'stopped');
     return 0;
   },

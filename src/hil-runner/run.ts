@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkConfigText, ConfigError, MAX_CONFIG_FILE } from '../config/index.js';
 import { CommonCode, isCodedError } from '../lib/errors.js';
+import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -117,7 +118,9 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
 
   const dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'uzpgw-hil-run-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  // An exit hook for an ordinary end or a crash; the reaper for SIGKILL, which runs no hook.
   process.once('exit', removeDir);
+  removeWithThisProcess(dir);
   const at = (f: string): string => join(dir, f);
   const children: CliChild[] = [];
   const store = new ReadingStore();
@@ -254,6 +257,7 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
     await equipment?.close();
     removeDir();
     process.off('exit', removeDir);
+    dirRemoved(dir);
     o.force?.removeEventListener('abort', onForce);
     stopMs = performance.now() - stopT0;
   }

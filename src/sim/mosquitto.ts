@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startTool, stopTool, waitForStderr, type ToolProcess } from './child.js';
 import { SimErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
+import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
 
 export interface MosquittoOptions {
   /** A fixed port; default a free loopback port (retried if another process takes it first). */
@@ -62,6 +63,7 @@ export class Mosquitto {
   /** Starts a broker and resolves once it accepts connections. */
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = await mkdtemp(join(tmpdir(), 'uzp-mosquitto-'));
+    removeWithThisProcess(dir);
     let last: unknown;
     try {
       for (let attempt = 0; attempt < (opts.port === undefined ? ATTEMPTS : 1); attempt++) {
@@ -83,6 +85,7 @@ export class Mosquitto {
       last = e;
     }
     await rm(dir, { recursive: true, force: true });
+    dirRemoved(dir);
     throw last;
   }
 
@@ -102,6 +105,7 @@ export class Mosquitto {
   async stop(): Promise<void> {
     await stopTool(this.tool);
     await rm(this.dir, { recursive: true, force: true });
+    dirRemoved(this.dir);
   }
 
   /**

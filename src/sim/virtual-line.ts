@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
+import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
 import { DEFAULT_FRAMING, type Framing } from '../ports/line-timing.js';
 import { memorySerialPair, type MemorySerialEnd } from './memory-serial.js';
 import { PacedRelay } from './pacer.js';
@@ -54,6 +55,7 @@ export class VirtualLine {
 
   static async open(opts: VirtualLineOptions): Promise<VirtualLine> {
     const ownDir = opts.dir === undefined ? await mkdtemp(join(tmpdir(), 'uzp-vline-')) : null;
+    if (ownDir !== null) removeWithThisProcess(ownDir);
     const dir = opts.dir ?? ownDir!;
     const name = opts.name ?? 'ttyV0';
     const socat = opts.socatPath === undefined ? {} : { socatPath: opts.socatPath };
@@ -77,7 +79,10 @@ export class VirtualLine {
       return line;
     } catch (e) {
       for (const c of cleanup.reverse()) await c().catch(() => {});
-      if (ownDir !== null) await rm(ownDir, { recursive: true, force: true });
+      if (ownDir !== null) {
+        await rm(ownDir, { recursive: true, force: true });
+        dirRemoved(ownDir);
+      }
       throw e;
     }
   }
@@ -123,7 +128,10 @@ export class VirtualLine {
     this.relay.close();
     await this.devicePty?.close();
     this.relayEnd?.close();
-    if (this.ownDir !== null) await rm(this.ownDir, { recursive: true, force: true });
+    if (this.ownDir !== null) {
+      await rm(this.ownDir, { recursive: true, force: true });
+      dirRemoved(this.ownDir);
+    }
   }
 
   private plugRelay(): void {

@@ -2,7 +2,8 @@
 // CLI process opens paced socat PTYs for every serial slot; a Modbus RTU master on the printed path
 // reads every declared register and decodes it the way the config declares it (the gateway's own
 // codec); the line sensor sends lines with the slot's delimiter; the raw slot echoes; the MQTT slot
-// is listed as not simulated; SIGTERM stops everything, socat included, by pid.
+// is listed as not simulated; SIGTERM stops everything, socat included, by pid; after a SIGKILL,
+// which runs no exit hook, its reaper does (src/lib/reaper.ts).
 
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +13,18 @@ import { loadGatewayConfig } from '../../src/config/index.js';
 import { decodeRegister, wordsPerValue } from '../../src/hil-devices/register-codec.js';
 import { closeSerial, openSerial } from '../../src/sim/serial-open.js';
 import { RtuMaster } from '../virtual-serial/rtu-master.js';
+import { childrenOf, killStillRunning, stillRunningAfter, type Proc } from '../helpers/orphans.js';
 import { pidAlive, signalProcess, spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
 
 const CONFIG = 'docs/examples/hil/virtual/gateway.json';
 
+let orphans: Proc[] = [];
+let leftDir: string | undefined;
+
 afterAll(async () => {
+  killStillRunning(orphans);
   await stopAll();
+  if (leftDir !== undefined) rmSync(leftDir, { recursive: true, force: true });
 });
 
 interface SlotLine {
@@ -128,6 +135,20 @@ describe('uzpgw hil equipment (issue #15)', () => {
     expect(child.stdout()).toContain('{"event":"stopped"}');
     expect(ready.pids.length).toBeGreaterThan(0);
     for (const pid of ready.pids) expect(pidAlive(pid), `socat ${pid}`).toBe(false);
+    expect(existsSync(ready.dir)).toBe(false);
+  });
+
+  it('killed with SIGKILL (no exit hook runs), still leaves no socat and no directory behind', async () => {
+    const child = spawnCli(['hil', 'equipment', '--config', CONFIG, '--json']);
+    const ready = await waitForJsonLine<{ event: string; dir: string; pids: number[] }>(child, (v) => v.event === 'ready');
+    const kids = childrenOf(child.pid);
+    orphans = kids;
+    leftDir = ready.dir;
+    expect(kids.filter((k) => ready.pids.includes(k.pid))).toHaveLength(ready.pids.length);
+    process.kill(child.pid, 'SIGKILL');
+    await child.exited;
+    // Every child (the socat processes and the reaper) gone, the directory removed by the reaper.
+    expect((await stillRunningAfter(kids, 20_000)).map((k) => `${k.pid} ${k.args}`)).toEqual([]);
     expect(existsSync(ready.dir)).toBe(false);
   });
 

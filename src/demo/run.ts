@@ -34,6 +34,7 @@ import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type Serial
 import { FILES, issueGrants } from './trust-domain.js';
 import { createView, type DemoReading, type Summary } from './view.js';
 import { seconds } from './view-model.js';
+import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
 
 /** Subscribes to interrupts (the CLI feeds SIGINT, SIGTERM and SIGHUP); returns the unsubscribe function. */
 export type InterruptSource = (onInterrupt: (signal: string) => void) => () => void;
@@ -137,6 +138,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
   // The demo's config, for the runner to remap (identity, trust, broker and virtual_dir are its own).
   const configDir = mkdtempSync(join(tmpdir(), 'uzp-demo-config-'));
+  // Removed by the reaper too if the demo is killed with SIGKILL (no finally runs then).
+  removeWithThisProcess(configDir);
   const config = join(configDir, 'gateway.json');
   writeFileSync(config, JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet }, 'mqtt://127.0.0.1:1883'), null, 2));
 
@@ -210,6 +213,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   } finally {
     clearTimeout(deadline);
     rmSync(configDir, { recursive: true, force: true });
+    dirRemoved(configDir);
     unsubscribe();
   }
   view.event('info', `everything stopped in ${seconds(run.stopMs)}; removed ${run.dir} (the domain's keys with it)`);

@@ -1,7 +1,10 @@
 // Flag definitions and the strict parse every command shares, on node:util parseArgs. Unknown
 // options, missing or ambiguous values, values on booleans, a single-valued flag given twice, bad
 // numbers, values outside their choices, missing required flags and wrong positional counts are all
-// usage errors (CommonCode.USAGE, exit 2) with a one-line message naming the flag.
+// usage errors (CommonCode.USAGE, exit 2) with a one-line message naming the flag. The rule every
+// command follows (README, "Exit status"): a value the command can never accept, whatever the files
+// and the network say, is a usage error, checked before any file is read (or a missing file hides it
+// behind exit 1); exit 1 is for refusals and failures.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CommonCode, LocalError } from '../lib/errors.js';

@@ -13,6 +13,7 @@ import { defaultRuntimeCache, RUNTIME_ARCHES } from '../flash/runtime.js';
 import { formatBytes } from '../flash/progress.js';
 import { defaultSignerKeyPath } from '../flash/signer-key.js';
 import { SAFE_EXEC_PATH } from '../flash/unit.js';
+import { archFlag } from './arch-flag.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 
@@ -108,8 +109,8 @@ export const command = defineCommand({
   },
   json: 'one JSON object: {dry_run, board, target, bundle, config, files, signer, manifest?, node: {path, versions}, runtime?: {arch, name, version, from}, warnings, bundle_files?} (progress stays on stderr)',
   async run({ flags }, io) {
-    const { board, target, node, arch } = flags;
-    if (arch !== undefined && !(['x64', 'arm64', 'arm'] as const).includes(arch as never)) throw usageError(`--arch: expected ${RUNTIME_ARCHES.join(' or ')}, got ${JSON.stringify(arch.slice(0, 20))}`);
+    const { board, target, node } = flags;
+    const arch = flags.arch !== undefined ? archFlag(flags.arch) : undefined;
     if (node !== undefined && !SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
     const versions = nodeVersions(flags['node-version']);
     checkBoard(board);

@@ -4,11 +4,11 @@
 
 import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
 import { formatBytes } from '../flash/progress.js';
-import { defaultRuntimeCache, fetchRuntime, locateRuntime, lockedRuntimePin, RUNTIME_ARCHES, type RuntimeArch, type RuntimeSource } from '../flash/runtime.js';
+import { defaultRuntimeCache, fetchRuntime, locateRuntime, lockedRuntimePin, RUNTIME_ARCHES, type RuntimeSource } from '../flash/runtime.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { archFlag } from './arch-flag.js';
 import { defineCommand, defineGroup } from './define.js';
-import { usageError } from './flags.js';
 
 const DESCRIPTION = [
   `Finds the Node runtime this package pins (package-lock.json: node-linux-<arch>) for an architecture:`,
@@ -19,10 +19,6 @@ const DESCRIPTION = [
   'Exit status: 0 ready, 1 not available (the message says why), 2 usage error.',
 ].join('\n');
 
-function isArch(a: string): a is RuntimeArch {
-  return (RUNTIME_ARCHES as readonly string[]).includes(a);
-}
-
 const fetchCommand = defineCommand({
   name: 'runtime fetch',
   summary: 'make the pinned Node runtime for an architecture available to flash (cache or fetch)',
@@ -32,8 +28,7 @@ const fetchCommand = defineCommand({
   },
   json: 'one JSON object: {arch, name, version, integrity, from: "package"|"cache"|"fetched", dir, node_bytes}',
   async run({ flags }, io) {
-    const arch = flags.arch ?? process.arch;
-    if (!isArch(arch)) throw usageError(`--arch: expected ${RUNTIME_ARCHES.join(' or ')} (Node 24 has official Linux builds for those only), got ${JSON.stringify(arch.slice(0, 20))}`);
+    const arch = archFlag(flags.arch ?? process.arch);
     const pin = lockedRuntimePin(RUNNING_BUNDLE_DIR, arch);
     const cache = defaultRuntimeCache();
     const src: RuntimeSource = locateRuntime(RUNNING_BUNDLE_DIR, pin, arch, cache) ?? (await fetchRuntime(pin, arch, cache, (m) => io.stderr.write(`runtime: ${m}\n`)));

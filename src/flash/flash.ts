@@ -22,7 +22,7 @@ import { copyPlanned, newStagingDir, removeLeftovers, swapIn } from './stage.js'
 import { renderSysusers, renderTmpfiles } from './system-files.js';
 import { treeMatchesPlan } from './tree-compare.js';
 import { renderUnit } from './unit.js';
-import { RUNTIME_FILES } from './runtime.js';
+import { RUNTIME_FILES, type RuntimeArch } from './runtime.js';
 import { chooseRuntime, type RuntimeChoice } from './runtime-step.js';
 import { ensureDirs, ensureSymlink, plannedSymlink, plannedWrite, writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { FileErrorCode } from '../files/errors.js';
@@ -36,7 +36,7 @@ interface FlashOptions {
   readonly config?: string;
   readonly signKey?: string;
   /** --arch: the runtime's architecture, for boards that run more than one. */
-  readonly arch?: string;
+  readonly arch?: RuntimeArch;
   /** --node: a node on the device (absolute path) instead of the shipped runtime. */
   readonly node?: string;
   /** --node-version: versions the manifest accepts for that node (only with `node`). */

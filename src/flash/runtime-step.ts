@@ -10,7 +10,7 @@ export interface RuntimeRequest {
   readonly sourceDir: string;
   readonly board: Board;
   /** --arch */
-  readonly arch?: string;
+  readonly arch?: RuntimeArch;
   /** --node PATH: a node on the device instead of the shipped runtime. */
   readonly node?: string;
   /** --node-version (only with --node). */

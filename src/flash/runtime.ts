@@ -53,23 +53,22 @@ export interface RuntimeSource {
   readonly from: 'package' | 'cache' | 'fetched';
 }
 
-function isRuntimeArch(a: string): a is RuntimeArch {
+export function isRuntimeArch(a: string): a is RuntimeArch {
   return (RUNTIME_ARCHES as readonly string[]).includes(a);
 }
 
 /**
  * The runtime architecture for `board`: `requested` (--arch) when the board runs it, else the host's
- * when the board runs that, else the board's first with a runtime. A board whose userlands have no
- * Node 24 build (32-bit-only ARM) is refused with what to do.
+ * when the board runs that, else the board's first with a runtime. An --arch the board does not run
+ * is a usage error (exit 2): flash's boards are the package's own profiles, so no file or machine
+ * could make it right. A board whose userlands have no Node 24 build (32-bit-only ARM) is refused
+ * (BOARD_ARCH_UNSUPPORTED) with what to do.
  */
-export function chooseArch(board: Board, requested: string | undefined, host: string = process.arch): RuntimeArch {
+export function chooseArch(board: Board, requested: RuntimeArch | undefined, host: string = process.arch): RuntimeArch {
   const usable = board.arch.filter(isRuntimeArch);
   if (requested !== undefined) {
-    if (!board.arch.includes(requested as never)) {
-      throw new LocalError(FlashErrorCode.BOARD_ARCH_UNSUPPORTED, `--arch ${requested}: board ${board.id} runs ${board.arch.join(' or ')}; choose one of ${usable.join(', ') || '(none with a runtime)'}`);
-    }
-    if (!isRuntimeArch(requested)) {
-      throw new LocalError(FlashErrorCode.BOARD_ARCH_UNSUPPORTED, `--arch ${requested}: Node 24 has no official build for 32-bit ARM; flash a 64-bit OS image and use --arch arm64`);
+    if (!usable.includes(requested)) {
+      throw new LocalError(CommonCode.USAGE, `--arch ${requested}: board ${board.id} runs ${board.arch.join(' or ')}; choose ${usable.length > 0 ? `one of ${usable.join(', ')}` : 'another board, or --node PATH without --arch'}`);
     }
     return requested;
   }

@@ -165,6 +165,20 @@ describe('usage errors', () => {
     }
   });
 
+  it('--arch: every command that takes it refuses a value it can never accept as a usage error (exit 2), with one wording', async () => {
+    const withArch = entries.filter((e) => e.leaf !== undefined && Object.hasOwn(e.leaf.flags, 'arch'));
+    expect(withArch.map((e) => e.name).sort()).toEqual(['flash', 'runtime fetch']);
+    for (const e of withArch) {
+      const argv = [...e.words, ...minimalArgv(e.leaf!.flags, e.leaf!.args)];
+      const arm = capture();
+      expect(await main([e.top.name, ...argv, '--arch', 'arm'], arm.io), `${e.name} --arch arm`).toBe(2);
+      expect(arm.err(), e.name).toMatch(/: --arch arm: Node 24 has no official build for 32-bit ARM; flash a 64-bit OS image and use --arch arm64 \[USAGE\]\n$/);
+      const mips = capture();
+      expect(await main([e.top.name, ...argv, '--arch', 'mips'], mips.io), `${e.name} --arch mips`).toBe(2);
+      expect(mips.err(), e.name).toMatch(/: --arch: expected x64 or arm64 \(Node 24 has official Linux builds for those only\), got "mips" \[USAGE\]\n$/);
+    }
+  });
+
   it('`uzpgw --version` names the package, the node and the CPU it runs on; --json as one object; nothing else taken', async () => {
     const c = capture();
     expect(await main(['--version'], c.io)).toBe(0);

@@ -88,12 +88,18 @@ describe('which runtime, and refusals before any write', () => {
     expect(existsSync(target)).toBe(false);
   }, 60_000);
 
-  it('--arch, --node and --node-version: bad combinations are usage errors; a 32-bit --arch is refused', async () => {
+  it('--arch, --node and --node-version: bad values and bad combinations are usage errors (exit 2), 32-bit --arch included', async () => {
     const t = join(dir, 'generic');
+    // An --arch flash can never accept is a usage error, as it is for `runtime fetch` (README §Exit status).
     const arm = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--arch', 'arm'], env);
-    expect([arm.code, arm.err]).toEqual([1, expect.stringMatching(/--arch arm: board generic-linux runs x64 or arm64/)]);
+    expect([arm.code, arm.err]).toEqual([2, expect.stringMatching(/--arch arm: Node 24 has no official build for 32-bit ARM; flash a 64-bit OS image and use --arch arm64 \[USAGE\]/)]);
+    const fetchArm = await runCli(['runtime', 'fetch', '--arch', 'arm'], env);
+    expect([fetchArm.code, fetchArm.err]).toEqual([2, expect.stringMatching(/--arch arm: Node 24 has no official build for 32-bit ARM.* \[USAGE\]/)]);
     const riscv = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--arch', 'riscv64'], env);
     expect([riscv.code, riscv.err]).toEqual([2, expect.stringMatching(/--arch: expected x64 or arm64/)]);
+    // The board profiles are the package's own: an --arch the board does not run cannot become right either.
+    const x64pi = await runCli(['flash', '--board', 'rpi-4b', '--target', t, '--arch', 'x64'], env);
+    expect([x64pi.code, x64pi.err]).toEqual([2, expect.stringMatching(/--arch x64: board rpi-4b runs arm64 or arm; choose one of arm64 \[USAGE\]/)]);
     const both = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--arch', 'x64', '--node', '/usr/bin/node'], env);
     expect([both.code, both.err]).toEqual([2, expect.stringMatching(/with --node PATH you bring your own: give one of them/)]);
     const version = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--node-version', 'v24.22.3'], env);

@@ -18,6 +18,7 @@ import { runtimePin, type RuntimePin } from '../../src/flash/lock-packages.js';
 import { chooseArch, fetchRuntime, locateRuntime, RUNTIME_FILES } from '../../src/flash/runtime.js';
 import { markerFor } from '../../src/flash/runtime-marker.js';
 import { FileErrorCode } from '../../src/files/errors.js';
+import { CommonCode } from '../../src/lib/errors.js';
 import { codeOf, errorOf } from '../helpers/errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,12 +53,16 @@ describe('the runtime architecture of a board', () => {
     expect(chooseArch(loadBoard('generic-linux'), undefined, 'riscv64')).toBe('x64');
   });
 
-  it('a 32-bit-only board, a 32-bit --arch and an --arch the board does not run are refused with what to do', () => {
+  it('a 32-bit-only board is refused with what to do; an --arch the board does not run is a usage error', () => {
     const zero = (): unknown => chooseArch(loadBoard('rpi-zero-w'), undefined, 'x64');
     expect(codeOf(zero)).toBe(FlashErrorCode.BOARD_ARCH_UNSUPPORTED);
     expect(zero).toThrow(/runs only arm userlands.*no official build.*Zero 2 W, 3, 4, 5 or CM4 with the 64-bit Raspberry Pi OS Lite.*--node PATH/);
-    expect(() => chooseArch(loadBoard('rpi-4b'), 'arm', 'x64')).toThrow(/no official build for 32-bit ARM; flash a 64-bit OS image and use --arch arm64/);
-    expect(() => chooseArch(loadBoard('rpi-4b'), 'x64', 'x64')).toThrow(/--arch x64: board rpi-4b runs arm64 or arm; choose one of arm64/);
+    const x64 = (): unknown => chooseArch(loadBoard('rpi-4b'), 'x64', 'x64');
+    expect(codeOf(x64)).toBe(CommonCode.USAGE);
+    expect(x64).toThrow(/--arch x64: board rpi-4b runs arm64 or arm; choose one of arm64/);
+    const zeroArm64 = (): unknown => chooseArch(loadBoard('rpi-zero-w'), 'arm64', 'x64');
+    expect(codeOf(zeroArm64)).toBe(CommonCode.USAGE);
+    expect(zeroArm64).toThrow(/--arch arm64: board rpi-zero-w runs arm; choose another board, or --node PATH without --arch/);
   });
 });
 

@@ -2,8 +2,11 @@
 // `gateway`, --dir of `boards`). Checked before anything reads it: the config check would otherwise
 // take a missing directory for a problem of the config's "board" field ("gw.json:1: board:
 // expected a valid board profile ... repair or reinstall the board file"), naming the wrong file.
+// Also a board id given on the command line (`flash --board`, `boards show ID`).
 
 import { readdirSync } from 'node:fs';
+import { boardIds } from '../config/boards.js';
+import { didYouMean } from '../config/suggest.js';
 import { usageError } from './flags.js';
 
 /** `dir` unchanged when it is a directory this user can list; a usage error naming `--flag` otherwise. */
@@ -17,4 +20,16 @@ export function boardsDirFlag(flag: string, dir: string | undefined): string | u
     throw usageError(`--${flag} ${dir}: ${what}; give the directory that holds the board profiles (ID.json files), or leave --${flag} out to use the installed ones`);
   }
   return dir;
+}
+
+/**
+ * `id` when `dir` holds that board profile. Otherwise a usage error (exit 2) with the closest ids,
+ * the same for every command that takes a board id: the profiles are the installed ones (or --dir),
+ * so no other file could make the command accept it. `what` starts the message, e.g. "--board: ".
+ */
+export function knownBoardId(id: string, dir: string, what = ''): string {
+  const ids = boardIds(dir);
+  if (ids.includes(id)) return id;
+  const hint = didYouMean(id, ids);
+  throw usageError(`${what}unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint !== '' ? hint + ' ' : ''}known boards: ${ids.join(', ')} (\`uzpgw boards\` lists them)`);
 }

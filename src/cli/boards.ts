@@ -2,7 +2,7 @@
 // a board has, how each is enabled (the config.txt overlay line) and which slots equipment fits.
 
 import { boardToJson, BOARDS_DIR, listBoards, loadBoard, type Board, type BoardPort } from '../config/index.js';
-import { boardsDirFlag } from './boards-dir.js';
+import { boardsDirFlag, knownBoardId } from './boards-dir.js';
 import { defineCommand, defineGroup } from './define.js';
 
 const DIR_FLAG = {
@@ -75,7 +75,8 @@ const show = defineCommand({
   args: ['ID'],
   json: 'the board profile as one JSON object, in the form of its file in boards/ (kind uzp-gw/board)',
   run({ flags, args }, io) {
-    const board = loadBoard(args[0]!, boardsDirFlag('dir', flags.dir) ?? BOARDS_DIR);
+    const dir = boardsDirFlag('dir', flags.dir) ?? BOARDS_DIR;
+    const board = loadBoard(knownBoardId(args[0]!, dir), dir);
     io.stdout.write(flags.json ? JSON.stringify(boardToJson(board)) + '\n' : renderBoard(board));
     return 0;
   },

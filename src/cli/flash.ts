@@ -4,8 +4,6 @@
 
 import { join } from 'node:path';
 import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
-import { boardIds } from '../config/boards.js';
-import { didYouMean } from '../config/suggest.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { flash, type FlashResult } from '../flash/flash.js';
 import { ENROLL_REQUEST_NAME, MANIFEST_FILE, RUNTIME_NODE, STATE_DIR } from '../flash/layout.js';
@@ -14,6 +12,7 @@ import { formatBytes } from '../flash/progress.js';
 import { defaultSignerKeyPath } from '../flash/signer-key.js';
 import { SAFE_EXEC_PATH } from '../flash/unit.js';
 import { archFlag } from './arch-flag.js';
+import { knownBoardId } from './boards-dir.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 
@@ -38,13 +37,6 @@ function nodeVersions(given: readonly string[]): string[] | undefined {
   const out = [...new Set(given)];
   if (out.length > MAX_NODE_VERSIONS) throw usageError(`--node-version: at most ${MAX_NODE_VERSIONS} versions`);
   return out;
-}
-
-function checkBoard(id: string): void {
-  const ids = boardIds(join(RUNNING_BUNDLE_DIR, 'boards'));
-  if (ids.includes(id)) return;
-  const hint = didYouMean(id, ids);
-  throw usageError(`--board: unknown board ${JSON.stringify(id.slice(0, 64))}; ${hint !== '' ? hint + ' ' : ''}known boards: ${ids.join(', ')}`);
 }
 
 function toJson(r: FlashResult): Record<string, unknown> {
@@ -113,7 +105,7 @@ export const command = defineCommand({
     const arch = flags.arch !== undefined ? archFlag(flags.arch) : undefined;
     if (node !== undefined && !SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
     const versions = nodeVersions(flags['node-version']);
-    checkBoard(board);
+    knownBoardId(board, join(RUNNING_BUNDLE_DIR, 'boards'), '--board: ');
     const config = flags.config;
     const signKey = flags['sign-key'];
     const r = await flash(

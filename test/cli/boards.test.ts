@@ -35,10 +35,12 @@ describe('uzpgw boards', () => {
     expect(b.ports[0].device).toBe('{virtual_dir}/rs485-1');
   });
 
-  it('refuses unknown boards (exit 1, with the closest id) and bad usage (exit 2)', async () => {
+  it('an unknown board is a usage error (exit 2, with the closest id), as it is for flash --board; so is bad usage', async () => {
     const r = await run('boards', 'show', 'rpi-4');
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/unknown board "rpi-4"; did you mean rpi-4b or rpi-5\?.*\[BOARD_UNKNOWN\]/);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown board "rpi-4"; did you mean rpi-4b or rpi-5\?.*\[USAGE\]\n$/);
+    const flash = await run('flash', '--board', 'rpi-4', '--target', '/nonexistent-target', '--dry-run');
+    expect([flash.code, flash.err.replace(/^uzpgw \S+: --board: /, '')]).toEqual([2, r.err.replace(/^uzpgw \S+( show)?: /, '')]);
     expect((await run('boards', 'show')).code).toBe(2);
     expect((await run('boards', 'list')).code).toBe(2);
     expect((await run('boards', 'show', 'rpi-5', 'extra')).code).toBe(2);

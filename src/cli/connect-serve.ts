@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { HilMessage } from '../hil/messages.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
+import { isTopicFilter, isTopicName } from '../lib/mqtt-topics.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
@@ -206,7 +207,15 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = 
 export function parsePub(spec: string): { topic: string; payload: Uint8Array } {
   const eq = spec.indexOf('=');
   if (eq <= 0) throw usageError(`--pub: expected TOPIC=PAYLOAD, got ${JSON.stringify(spec)}`);
-  return { topic: spec.slice(0, eq), payload: Buffer.from(spec.slice(eq + 1)) };
+  const topic = spec.slice(0, eq);
+  if (!isTopicName(topic)) throw usageError(`--pub ${JSON.stringify(topic.slice(0, 64))}: not an MQTT topic name (a topic to publish has no + or # wildcards)`);
+  return { topic, payload: Buffer.from(spec.slice(eq + 1)) };
+}
+
+/** --sub FILTER, checked before any network (connect.ts) as pantheon checks a Grant's topics. */
+export function subFilter(filter: string): string {
+  if (!isTopicFilter(filter)) throw usageError(`--sub ${JSON.stringify(filter.slice(0, 64))}: not an MQTT topic filter (+ is a whole level, # the whole last level)`);
+  return filter;
 }
 
 /** mqtt: JSON lines out, one per message received and per publication acknowledged. */

@@ -19,13 +19,13 @@ import { nodeProvider } from '../uzp/crypto/node.js';
 import { toHex } from '../uzp/bytes.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { checkPtyPath, listenModbusTcp, notice, parsePub, serveMqtt, servePty, serveStdio, serveTail, type TailProgress } from './connect-serve.js';
+import { checkPtyPath, listenModbusTcp, notice, parsePub, serveMqtt, servePty, serveStdio, serveTail, subFilter, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
 import { prepareConsole } from './console-serve.js';
 import { defineCommand, defineGroup } from './define.js';
-import { cidFlag, usageError, type FlagValues } from './flags.js';
+import { cidFlag, slotFlag, usageError, type FlagValues } from './flags.js';
 
 /** What every mode needs to open a session to the gateway. */
 const SESSION_FLAGS = {
@@ -83,6 +83,7 @@ async function serveSlot(
   reopen = false,
   from: () => TailFrom | undefined = () => undefined,
 ): Promise<number> {
+  slotFlag(f.slot, 'slot');
   let conn = await open(f, io, false, { slot: f.slot, mode: hilMode });
   for (;;) {
     if (typeof conn === 'number') return conn;
@@ -196,7 +197,9 @@ const mqtt = defineCommand({
   },
   json: STREAM_JSON,
   run: ({ flags }, io) => {
-    // Every --pub before any network: a bad one after the session opened left the earlier ones published.
+    // Every --sub and --pub before any network: a bad one after the session opened left the earlier
+    // ones published, and a filter no broker takes came back as the gateway's BAD_TOPIC (exit 1).
+    flags.sub.forEach(subFilter);
     flags.pub.forEach(parsePub);
     return serveSlot(flags, io, 'mqtt', (slot) => serveMqtt(slot, flags.sub, flags.pub, io, flags.count ?? Infinity));
   },
@@ -248,7 +251,8 @@ const ui = defineCommand({
   },
   json: 'stdout: {"event":"listening","url":URL,"mode":"ui","slots":[...]} once the console serves; --json makes the status lines on stderr JSON',
   async run({ flags }, io) {
-    // The address is checked (loopback, well-formed) before any network.
+    // The address (loopback, well-formed) and the slot ids are checked before any network.
+    flags.show.forEach((s) => slotFlag(s, 'show'));
     const prepared = prepareConsole(flags.listen, '--listen', {}, true);
     const conn = await open(flags, io, false);
     if (typeof conn === 'number') return conn;

@@ -74,6 +74,22 @@ describe('errors name the input and the fix', () => {
     expect(r.err).not.toContain('rn-set');
   });
 
+  it('connect: a slot id or MQTT topic no gateway could take is a usage error before any file or network (exit 2), as in pantheon grant', async () => {
+    for (const [argv, message] of [
+      [['tail', ...session().slice(0, -2), '--slot', 'RS485 1'], '--slot "RS485 1": a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)'],
+      [['ui', ...session().slice(0, -2), '--show', 'tty-1', '--show', 'tty 2'], '--show "tty 2": a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)'],
+      [['mqtt', ...session(), '--sub', 'plant/#', '--sub', 'plant/#/temp'], '--sub "plant/#/temp": not an MQTT topic filter (+ is a whole level, # the whole last level)'],
+      [['mqtt', ...session(), '--pub', 'plant/+/cmd=1'], '--pub "plant/+/cmd": not an MQTT topic name (a topic to publish has no + or # wildcards)'],
+    ] as const) {
+      const r = await runCli('connect', ...argv);
+      expect([r.code, r.err], argv.join(' ')).toEqual([2, expect.stringContaining(`${message} [USAGE]\n`)]);
+      expect(r.err).not.toContain('rn-set');
+    }
+    // The same slot id in a Grant: pantheon's wording, the same exit code.
+    const grant = await runCli('pantheon', 'grant', '--dir', tmp, '--subject', 'ab'.repeat(32), '--audience', 'cd'.repeat(32), '--hours', '1', '--slot', 'RS485 1', '--purpose', 'serial.read', '--out', join(tmp, 'g'));
+    expect([grant.code, grant.err]).toEqual([2, expect.stringContaining('--slot "RS485 1": a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)')]);
+  });
+
   it('connect serial --pty in a directory that does not exist: exit 2 before any network', async () => {
     const r = await runCli('connect', 'serial', ...session(), '--pty', join(tmp, 'no-such-dir', 'tty'));
     expect(r.code).toBe(2);

@@ -90,12 +90,13 @@ const verify = defineCommand({
   },
   json: 'one JSON object: {ok, gateway, claims: [{claim, status, reason}], slots: [{slot, status, checks}]}',
   run({ flags }, io) {
+    // Every flag value before any file: a bad one is a usage error (exit 2) even when a file is missing.
     const nonce = nonceArg(flags.nonce);
-    const evidence = readEvidence(flags.evidence);
     const gateway = flags.gateway !== undefined ? cidFlag(flags.gateway, 'gateway') : undefined;
     const policy = policyFromFlags(flags, gateway);
-    const signed = manifestFromFlags(nodeProvider, flags);
     const exporter = parseHex(flags.exporter, 'exporter');
+    const evidence = readEvidence(flags.evidence);
+    const signed = manifestFromFlags(nodeProvider, flags);
     const nowS = Math.floor(Date.now() / 1000);
     const seen = flags.seen !== undefined ? SeenNonces.load(flags.seen, nowS) : undefined;
     const store = new NonceStore(nodeProvider);

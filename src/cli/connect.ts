@@ -53,7 +53,9 @@ const STREAM_JSON =
 async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
   const gateway = cidFlag(f.gateway, 'gateway');
   const attest = attestOnly || f.manifest !== undefined;
-  const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy: policyFromFlags(f) } : undefined;
+  // The policy's flag values (--trusted-ak) before the manifest file is read: a bad one is a usage error.
+  const policy = policyFromFlags(f);
+  const attestation = attest ? { manifest: manifestFromFlags(nodeProvider, f).manifest, policy } : undefined;
   const files = { key: f.key, pcert: f.pcert, trust: f.trust, rnSet: f['rn-set'], grant: f.grant, ...(f.revocations ? { revocations: f.revocations } : {}) };
   try {
     const porLog = f['por-log'] === undefined ? {} : { porLog: { file: f['por-log'], onError: (e: Error) => notice(io, f.json, { event: 'por_log_failed', reason: e.message }, `--por-log: cannot write (${e.message}); PoR records stop, the session goes on`) } };

@@ -90,6 +90,19 @@ describe('errors name the input and the fix', () => {
     expect([grant.code, grant.err]).toEqual([2, expect.stringContaining('--slot "RS485 1": a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)')]);
   });
 
+  it('attest verify and connect --manifest: a bad flag value is a usage error even when the evidence and manifest files are missing', async () => {
+    const missing = join(tmp, 'no-such-file');
+    const verify = ['attest', 'verify', '--evidence', missing, '--nonce', '00'.repeat(16), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32)];
+    for (const [argv, message] of [
+      [[...verify, '--exporter', 'zz'], '--exporter: expected lowercase hex, got "zz"'],
+      [[...verify, '--trusted-ak', 'zz'], '--trusted-ak: expected lowercase hex, got "zz"'],
+      [['connect', 'tail', ...session(), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32), '--trusted-ak', 'zz'], '--trusted-ak: expected lowercase hex, got "zz"'],
+    ] as const) {
+      const r = await runCli(...argv);
+      expect([r.code, r.err], argv.join(' ')).toEqual([2, expect.stringContaining(`${message} [USAGE]\n`)]);
+    }
+  });
+
   it('connect serial --pty in a directory that does not exist: exit 2 before any network', async () => {
     const r = await runCli('connect', 'serial', ...session(), '--pty', join(tmp, 'no-such-dir', 'tty'));
     expect(r.code).toBe(2);

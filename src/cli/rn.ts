@@ -35,8 +35,18 @@ function listenAddress(s: string): HostPort {
   }
 }
 
-/** The fabric flags, checked before any network: URLs, credentials, and the RN Set the fabric needs. */
-function fabricOptions(flags: { fabric?: string | undefined; 'rn-id'?: string | undefined; 'fabric-user'?: string | undefined; 'fabric-password-file'?: string | undefined }, rnSetFile: string | undefined, rootCid: Uint8Array): { servers: string[]; domain: string; name?: string; user?: string; pass?: string } | undefined {
+interface FabricFlags {
+  readonly servers: string[];
+  readonly name?: string;
+  readonly user?: string;
+  readonly passwordFile?: string;
+}
+
+/**
+ * The fabric flags, checked before any file is read (a bad one is a usage error, exit 2, whatever the
+ * files hold) and any network: URLs, names, which flags go together, and the RN Set the fabric needs.
+ */
+function fabricFlags(flags: { fabric?: string | undefined; 'rn-id'?: string | undefined; 'fabric-user'?: string | undefined; 'fabric-password-file'?: string | undefined }, rnSetFile: string | undefined): FabricFlags | undefined {
   if (flags.fabric === undefined) {
     for (const f of ['rn-id', 'fabric-user', 'fabric-password-file'] as const) if (flags[f] !== undefined) throw usageError(`--${f} needs --fabric`);
     return undefined;
@@ -47,10 +57,15 @@ function fabricOptions(flags: { fabric?: string | undefined; 'rn-id'?: string | 
     if (!/^(nats|tls):\/\/[^\s/]+:\d{1,5}$/.test(u)) throw usageError(`--fabric: expected nats://host:port[,nats://host:port…], got ${JSON.stringify(u.slice(0, 80))}`);
   }
   if ((flags['fabric-user'] === undefined) !== (flags['fabric-password-file'] === undefined)) throw usageError('--fabric-user and --fabric-password-file go together');
-  const pass = flags['fabric-password-file'] !== undefined ? readSecretFile(flags['fabric-password-file']) : undefined;
   const name = flags['rn-id'];
   if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw usageError(`--rn-id: letters, digits, '.', '_' and '-' (at most 64), got ${JSON.stringify(name.slice(0, 80))}`);
-  return { servers, domain: toHex(rootCid), ...(name !== undefined ? { name } : {}), ...(flags['fabric-user'] !== undefined ? { user: flags['fabric-user'] } : {}), ...(pass !== undefined ? { pass } : {}) };
+  return { servers, ...(name !== undefined ? { name } : {}), ...(flags['fabric-user'] !== undefined ? { user: flags['fabric-user'] } : {}), ...(flags['fabric-password-file'] !== undefined ? { passwordFile: flags['fabric-password-file'] } : {}) };
+}
+
+/** What joinFabric takes: the checked flags, the password read from its file, the domain of the trust anchor. */
+function fabricOptions(f: FabricFlags, rootCid: Uint8Array): { servers: string[]; domain: string; name?: string; user?: string; pass?: string } {
+  const { passwordFile, ...rest } = f;
+  return { ...rest, domain: toHex(rootCid), ...(passwordFile !== undefined ? { pass: readSecretFile(passwordFile) } : {}) };
 }
 
 function readSecretFile(file: string): string {
@@ -103,6 +118,7 @@ export const command = defineCommand({
   json: 'stdout is always JSON: exactly one line, {"event":"listening","address":"HOST:PORT"}, once ready (logs are JSON lines on stderr); accepted so every command takes it',
   async run({ flags }, io) {
     const listen = listenAddress(flags.listen);
+    const fabricChecked = fabricFlags(flags, flags['rn-set']);
     const { trust: trustFile, key: keyFile, 'max-links': maxLinks, 'max-links-per-cid': maxLinksPerCid, 'max-preauth': maxPreauth, 'max-preauth-per-source': maxPreauthPerSource, 'drain-ms': drainMs, 'require-attestation': requireAttestation, 'log-level': level } = flags;
 
     const provider = nodeProvider;
@@ -125,7 +141,7 @@ export const command = defineCommand({
       checkListed();
     }
 
-    const fabric = fabricOptions(flags, rnSetFile, anchor.rootCid);
+    const fabric = fabricChecked !== undefined ? fabricOptions(fabricChecked, anchor.rootCid) : undefined;
     const artefacts = new RnArtefacts({ trust, log });
     const rates = { preauthRatePerS: flags['preauth-rate'], preauthBurst: flags['preauth-burst'], helloRatePerS: flags['hello-rate'], helloBurst: flags['hello-burst'] };
     const rn = new RendezvousNode({ trust, seed: identity.seed, log, maxLinks, maxLinksPerCid, maxPreauth, maxPreauthPerSource, requireAttestation, artefacts, ...rates });

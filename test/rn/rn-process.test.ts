@@ -261,9 +261,13 @@ describe('uzpgw rn: usage and file errors', () => {
     }
   });
 
-  it('fabric flags: --fabric needs --rn-set and nats:// URLs; --rn-id and the NATS credentials need --fabric and each other (exit 2 before anything starts)', async () => {
+  it('fabric flags: --fabric needs --rn-set and nats:// URLs; --rn-id and the NATS credentials need --fabric and each other (exit 2 before any file is read)', async () => {
     writeArtefactFile(join(dir, 'rn-set-fabric.uzp'), d.rnSet([{ id: rnId, addresses: ['127.0.0.1:1'] }]));
     const base = ['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', files.key];
+    // A key file that does not exist changes nothing: the flags are checked first (it was exit 1, FILE_NOT_FOUND).
+    const noKey = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', files.trust, '--key', join(dir, 'no-such.key'), '--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'nats://127.0.0.1:4222', '--rn-id', 'no spaces']);
+    expect((await noKey.exited).code).toBe(2);
+    expect(noKey.stderr()).toMatch(/^uzpgw rn: --rn-id: .+\[USAGE\]\n$/);
     const cases: [string[], RegExp][] = [
       [['--fabric', 'nats://127.0.0.1:4222'], /--fabric needs --rn-set/],
       [['--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'http://127.0.0.1:4222'], /expected nats:\/\/host:port/],

@@ -28,10 +28,11 @@ interface UiOptions extends ConsoleFlagValues {
 }
 
 async function run(configFile: string, db: string | undefined, level: string, ui: UiOptions): Promise<number> {
+  // The console's address and files are checked before anything else is read or opened: a bad
+  // --ui is a usage error whatever the config holds.
+  const prepared = ui.ui !== undefined ? prepareConsole(ui.ui, '--ui', ui, false) : undefined;
   const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1, 'collector log'));
   const config = loadCollectorConfig(configFile);
-  // The console's address and files are checked before anything is opened.
-  const prepared = ui.ui !== undefined ? prepareConsole(ui.ui, '--ui', ui, false) : undefined;
   const store = new ObservedStore(await openStore(db ?? config.db));
   let collector: Collector;
   let source: CollectorConsole | undefined;
@@ -114,8 +115,8 @@ const query = defineCommand({
   json: 'one JSON object per reading: {gateway, slot, device, kind, epoch, seq, ts, value}',
   async run({ flags }, io) {
     if (flags.json && flags.csv) throw usageError('give --json or --csv, not both');
-    const spec = flags.db ?? (flags.config !== undefined ? loadCollectorConfig(flags.config).db : undefined);
-    if (spec === undefined) throw usageError('give --db FILE|URL or --config FILE');
+    if (flags.db === undefined && flags.config === undefined) throw usageError('give --db FILE|URL or --config FILE');
+    // The query's flags before the config is read: a bad one is a usage error whatever the file holds.
     const now = Date.now();
     const q: StreamQuery = {
       ...(flags.gateway !== undefined ? { gateway: cidFlag(flags.gateway, 'gateway') } : {}),
@@ -123,6 +124,7 @@ const query = defineCommand({
       ...(flags.since !== undefined ? { sinceMs: parseTime(flags.since, 'since', now) } : {}),
       ...(flags.until !== undefined ? { untilMs: parseTime(flags.until, 'until', now) } : {}),
     };
+    const spec = flags.db ?? loadCollectorConfig(flags.config!).db;
     // Read-only: a mistyped --db must fail, not become a new empty database that answers nothing.
     const store = await openStore(spec, { readOnly: true });
     try {

@@ -35,6 +35,8 @@ interface EnrollResult {
 
 export function enroll(provider: CryptoProvider, o: EnrollOptions): EnrollResult {
   if ((o.publicHex === undefined) === (o.requestFile === undefined)) throw new LocalError(CommonCode.USAGE, 'give exactly one of --public HEX or --request FILE');
+  // Before the domain is read: a malformed key is a usage error whatever DIR holds.
+  if (o.publicHex !== undefined && !/^[0-9a-f]{64}$/.test(o.publicHex)) throw new LocalError(CommonCode.USAGE, '--public: expected 64 lowercase hex characters (an Ed25519 public key)');
   const d = openDomain(provider, o.dir);
   let publicKey: Uint8Array;
   let name = o.name;
@@ -46,7 +48,6 @@ export function enroll(provider: CryptoProvider, o: EnrollOptions): EnrollResult
     publicKey = req.publicKey;
     name ??= req.name;
   } else {
-    if (!/^[0-9a-f]{64}$/.test(o.publicHex!)) throw new LocalError(CommonCode.USAGE, '--public: expected 64 lowercase hex characters (an Ed25519 public key)');
     publicKey = fromHex(o.publicHex!);
   }
   const cid = cidOf(provider, publicKey);

@@ -39,6 +39,11 @@ export interface GroupCommand extends CommandBase {
   readonly kind: 'group';
   readonly default: LeafCommand | undefined;
   readonly subcommands: readonly LeafCommand[];
+  /**
+   * The member run() runs for `argv` (a subcommand by its word, or the default), or undefined when
+   * it runs none (help, a missing or unknown word): what an error line names (dispatch.ts).
+   */
+  select(argv: readonly string[]): LeafCommand | undefined;
 }
 
 export type Command = LeafCommand | GroupCommand;

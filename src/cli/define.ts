@@ -94,6 +94,16 @@ export function defineGroup(def: GroupDef): GroupCommand {
   const options = unionOptions(def.name, members);
   const visible = def.subcommands.filter((s) => !s.hidden);
   const usage = [...(def.default?.usage ?? []), ...visible.flatMap((s) => s.usage)];
+  /** The subcommand argv names by its word (the first positional), and that word's token. */
+  const pick = (argv: readonly string[]): { sub: LeafCommand | undefined; first: { value: string; index: number } | undefined } => {
+    // The word is looked for leniently (unknown flags pass as switches here); the subcommand then
+    // parses strictly, so its errors and its --help name it.
+    const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+    const first = tokens.find((t) => t.kind === 'positional');
+    return { sub: first !== undefined ? byWord.get(first.value) : undefined, first };
+  };
+  /** The default runs when no word is given, or when it takes positionals of its own. */
+  const runsDefault = (first: unknown): boolean => def.default !== undefined && (first === undefined || def.default.args.length > 0);
   const help = (): string =>
     renderHelp({
       usage,
@@ -118,18 +128,19 @@ export function defineGroup(def: GroupDef): GroupCommand {
     default: def.default,
     subcommands: def.subcommands,
     help,
+    select(argv) {
+      const { sub, first } = pick(argv);
+      if (sub !== undefined) return sub;
+      return !wantsHelp(argv) && runsDefault(first) ? def.default : undefined;
+    },
     async run(argv, io) {
-      // The word is looked for leniently (unknown flags pass as switches here); the subcommand then
-      // parses strictly, so its errors and its --help name it.
-      const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-      const first = tokens.find((t) => t.kind === 'positional');
-      const sub = first !== undefined ? byWord.get(first.value) : undefined;
+      const { sub, first } = pick(argv);
       if (sub !== undefined && first !== undefined) return sub.run([...argv.slice(0, first.index), ...argv.slice(first.index + 1)], io);
       if (wantsHelp(argv)) {
         io.stdout.write(help());
         return 0;
       }
-      if (def.default !== undefined && (first === undefined || def.default.args.length > 0)) return def.default.run(argv, io);
+      if (def.default !== undefined && runsDefault(first)) return def.default.run(argv, io);
       strictTokens(argv, options, see(def.name)); // an unknown flag is the first thing to report
       const words = visible.map(wordOf).join(', ');
       if (first !== undefined) throw usageError(`unknown ${label} ${JSON.stringify(first.value)}: expected ${words} (${see(def.name)})`);

@@ -61,15 +61,19 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     io.stderr.write(`uzpgw: unknown command ${JSON.stringify(name)}; run \`uzpgw --help\`\n`);
     return 2;
   }
+  // The error line names the command as run (`uzpgw pantheon revoke: …`), not only its group; the
+  // demo reads it from its operators' stderr (demo/child-events.ts). One text line, --json or not.
+  let ran = name;
   try {
     const { command } = await load();
+    ran = command.kind === 'group' ? (command.select(rest)?.name ?? command.name) : command.name;
     return await command.run(rest, io);
   } catch (e) {
     if (isCodedError(e)) {
-      io.stderr.write(`uzpgw ${name}: ${e.message} [${e.code}]\n`);
+      io.stderr.write(`uzpgw ${ran}: ${e.message} [${e.code}]\n`);
       return e.code === CommonCode.USAGE ? 2 : 1;
     }
-    io.stderr.write(`uzpgw ${name}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    io.stderr.write(`uzpgw ${ran}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
   }
 }

@@ -3,7 +3,9 @@
 //   RN, gateway   pino JSON records on stdout: warnings and errors; the gateway's audit lines
 //                 (the demo sends them to stdout) when the decision is not `allowed` — refusals
 //   operator      `connect --json` status lines on stderr (connected, refused) and the CLI's one
-//                 error line `uzpgw connect tail: <message> [CODE]` when it gives up
+//                 error line when it gives up, text with or without --json: `uzpgw <command as
+//                 run>: <message> [CODE]` (cli/dispatch.ts); for the demo's operators
+//                 `uzpgw connect tail: …`
 
 import type { DemoEvent } from './view-model.js';
 
@@ -47,6 +49,7 @@ export function operatorEvent(slot: string, line: string): DemoEvent | undefined
     if (v.event === 'refused') return { kind: 'refused', text: `${who}: ${String(v.reason)} (${String(v.code)})` };
     return undefined;
   }
+  // The command words are lowercase and hyphens (`connect tail`), so the first ": " ends them.
   const m = /^uzpgw [a-z -]+: (.*?)(?: \[([A-Z0-9_]+)\])?$/.exec(line);
   if (m === null) return undefined;
   const [, message, code] = m;

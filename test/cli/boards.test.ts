@@ -40,7 +40,7 @@ describe('uzpgw boards', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown board "rpi-4"; did you mean rpi-4b or rpi-5\?.*\[USAGE\]\n$/);
     const flash = await run('flash', '--board', 'rpi-4', '--target', '/nonexistent-target', '--dry-run');
-    expect([flash.code, flash.err.replace(/^uzpgw \S+: --board: /, '')]).toEqual([2, r.err.replace(/^uzpgw \S+( show)?: /, '')]);
+    expect([flash.code, flash.err.replace(/^uzpgw flash: --board: /, '')]).toEqual([2, r.err.replace(/^uzpgw boards show: /, '')]);
     expect((await run('boards', 'show')).code).toBe(2);
     expect((await run('boards', 'list')).code).toBe(2);
     expect((await run('boards', 'show', 'rpi-5', 'extra')).code).toBe(2);

@@ -161,8 +161,29 @@ describe('usage errors', () => {
     for (const argv of [['rn', '--bogus'], ['pantheon', 'grant', '--bogus'], ['connect', '--key', 'k', 'tail', '--bogus'], ['demo', 'gateway', '--bogus']]) {
       const c = capture();
       expect(await main(argv, c.io), argv.join(' ')).toBe(2);
-      expect(c.err()).toMatch(/^uzpgw \S+: unknown option --bogus \(see `uzpgw .+ --help`\) \[USAGE\]\n$/);
+      expect(c.err()).toMatch(/^uzpgw [a-z -]+: unknown option --bogus \(see `uzpgw .+ --help`\) \[USAGE\]\n$/);
     }
+  });
+
+  it('the error line names the command as run (`uzpgw pantheon revoke: …`), not only its group; the same line with --json', async () => {
+    for (const e of entries.filter((x) => x.leaf !== undefined)) {
+      for (const json of [[], ['--json']]) {
+        const c = capture();
+        expect(await main([e.top.name, ...e.words, ...minimalArgv(e.leaf!.flags, e.leaf!.args), ...json, '--no-such-flag'], c.io), e.name).toBe(2);
+        expect(c.err(), `${e.name} ${json.join('')}`).toBe(`uzpgw ${e.name}: unknown option --no-such-flag (see \`uzpgw ${e.name} --help\`) [USAGE]\n`);
+      }
+    }
+    // Whatever the code: a missing file (exit 1), the subcommand word anywhere among the flags.
+    const c = capture();
+    expect(await main(['pantheon', '--dir', '/nonexistent', 'revoke', '--cid', 'ab'.repeat(32), '--out', '/nonexistent/r.uzp'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/^uzpgw pantheon revoke: \/nonexistent\/.+ \[FILE_NOT_FOUND\]\n$/);
+    // The group's own mistakes (no word, an unknown word) are the group's.
+    const none = capture();
+    expect(await main(['pantheon', '--dir', 'd'], none.io)).toBe(2);
+    expect(none.err()).toMatch(/^uzpgw pantheon: missing subcommand: /);
+    const unknown = capture();
+    expect(await main(['pantheon', 'revok', '--dir', 'd'], unknown.io)).toBe(2);
+    expect(unknown.err()).toMatch(/^uzpgw pantheon: unknown subcommand "revok"/);
   });
 
   it('--arch: every command that takes it refuses a value it can never accept as a usage error (exit 2), with one wording', async () => {

@@ -30,16 +30,16 @@ describe('demo events from child output', () => {
   });
 
   it("an operator's final error line: a refusal code is a refusal, anything else an error (the real CLI's format)", async () => {
+    // As the demo runs its operators: --json, the mode word last. The error line names the command as run.
     const c = spawnCli(['connect', '--json', '--key', '/nonexistent', '--pcert', '/x', '--trust', '/y', '--rn-set', '/z', '--grant', '/g', '--gateway', '00'.repeat(32), '--slot', 'tty-1', 'tail']);
     expect((await c.exited).code).toBe(1);
     const line = c.stderr().trim().split('\n').at(-1)!;
-    const e = operatorEvent('tty-1', line);
-    expect(e?.kind).toBe('error');
-    expect(e?.text).toMatch(/^operator tty-1: .+ \[[A-Z_]+\]$/);
-    expect(operatorEvent('tty-1', 'uzpgw connect: open tail on tty-1: your Grant covers rs485-1 (the gateway said SLOT_NOT_GRANTED) [HIL_REFUSED]')).toEqual({
+    expect(line).toMatch(/^uzpgw connect tail: \/nonexistent: .+ \[FILE_NOT_FOUND\]$/);
+    expect(operatorEvent('tty-1', line)).toEqual({ kind: 'error', text: `operator tty-1: ${line.slice('uzpgw connect tail: '.length)}` });
+    expect(operatorEvent('tty-1', 'uzpgw connect tail: open tail on tty-1: your Grant covers rs485-1 (the gateway said SLOT_NOT_GRANTED) [HIL_REFUSED]')).toEqual({
       kind: 'refused',
       text: 'operator tty-1: open tail on tty-1: your Grant covers rs485-1 (the gateway said SLOT_NOT_GRANTED) [HIL_REFUSED]',
     });
-    expect(operatorEvent('tty-1', 'uzpgw connect: join refused by the RN (code 1) [JOIN_REFUSED]')?.kind).toBe('refused');
+    expect(operatorEvent('tty-1', 'uzpgw connect tail: join refused by the RN (code 1) [JOIN_REFUSED]')?.kind).toBe('refused');
   });
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { HilMessage } from '../hil/messages.js';
+import { payloadValue } from '../hil-devices/mqtt-bridge.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { isTopicFilter, isTopicName } from '../lib/mqtt-topics.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
@@ -218,6 +219,17 @@ export function subFilter(filter: string): string {
   return filter;
 }
 
+/**
+ * A received payload in a JSON line: `payload` when it is text by the rule the gateway's readings
+ * use (hil-devices payloadValue: well-formed UTF-8, no control characters but tab, CR, LF), else
+ * `payload_hex`. Two keys, not one: a text payload that looks like hex ("deadbeef") and the bytes
+ * de ad be ef printed the same `"payload":"deadbeef"`, and a reader could not tell which it got.
+ */
+export function mqttPayloadJson(payload: Uint8Array): { payload: string } | { payload_hex: string } {
+  const v = payloadValue(payload);
+  return typeof v === 'string' ? { payload: v } : { payload_hex: toHex(payload) };
+}
+
 /** mqtt: JSON lines out, one per message received and per publication acknowledged. */
 export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs: readonly string[], io: CommandIo, count: number): Promise<number> {
   let n = 0;
@@ -225,8 +237,7 @@ export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs
   const done = new Promise<number>((r) => (finish = r));
   slot.on('msg', (topic: string, payload: Uint8Array) => {
     if (n >= count) return;
-    const text = Buffer.from(payload).toString('utf8');
-    io.stdout.write(JSON.stringify({ event: 'message', topic, payload: /^[\x20-\x7e]*$/.test(text) ? text : toHex(payload) }) + '\n');
+    io.stdout.write(JSON.stringify({ event: 'message', topic, ...mqttPayloadJson(payload) }) + '\n');
     if (++n >= count) finish(0);
   });
   for (const f of subs) await slot.subscribe(f);

@@ -197,7 +197,7 @@ const mqtt = defineCommand({
     ...COUNT_FLAG,
     ...APPRAISAL_FLAGS,
   },
-  json: STREAM_JSON,
+  json: 'stdout is JSON lines in any case: {"event":"message",topic,payload} per message received, payload_hex (its bytes as hex) instead of payload when they are not UTF-8 text; {"event":"published",topic} per --pub. --json also makes the status lines on stderr JSON',
   run: ({ flags }, io) => {
     // Every --sub and --pub before any network: a bad one after the session opened left the earlier
     // ones published, and a filter no broker takes came back as the gateway's BAD_TOPIC (exit 1).

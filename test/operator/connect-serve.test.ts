@@ -45,6 +45,27 @@ describe('connect modes', () => {
     expect(c.out().trim().split('\n')).toHaveLength(1);
   });
 
+  it('mqtt: a text payload is "payload", other bytes "payload_hex", so text that looks like hex is not mistaken for bytes', async () => {
+    const slot = Object.assign(new EventEmitter(), { subscribe: async () => {}, publish: async () => {} }) as unknown as SlotChannel;
+    const c = capture();
+    const done = serveMqtt(slot, ['a/#'], [], c.io, 5);
+    await new Promise((r) => setImmediate(r));
+    slot.emit('msg', 'a/text', Buffer.from('deadbeef'));
+    slot.emit('msg', 'a/bytes', Uint8Array.of(0xde, 0xad, 0xbe, 0xef));
+    slot.emit('msg', 'a/json', Buffer.from('{"t": 21.4,\n "unit": "°C"}'));
+    slot.emit('msg', 'a/nul', Uint8Array.of(0x41, 0x00));
+    slot.emit('msg', 'a/empty', new Uint8Array(0));
+    expect(await done).toBe(0);
+    expect(c.out().trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { event: 'message', topic: 'a/text', payload: 'deadbeef' },
+      { event: 'message', topic: 'a/bytes', payload_hex: 'deadbeef' },
+      // UTF-8 text with a newline is text, as in the gateway's readings (it was hex: printable ASCII only)
+      { event: 'message', topic: 'a/json', payload: '{"t": 21.4,\n "unit": "°C"}' },
+      { event: 'message', topic: 'a/nul', payload_hex: '4100' },
+      { event: 'message', topic: 'a/empty', payload: '' },
+    ]);
+  });
+
   it('serial: stdin goes to the slot in order, one write at a time, stdin paused while a write waits', async () => {
     const from = new PassThrough();
     const started: number[] = [];

@@ -8,6 +8,7 @@
 //   attest      only appraise the gateway's session-bound evidence (exit 0 pass, 1 fail)
 //   ui          the web console for the slots the Grant covers (loopback only; connect-ui.ts)
 
+import { SLOT_ID } from '../config/board-schema.js';
 import type { Mode } from '../hil/messages.js';
 import { AttestationError } from '../operator/attest.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
@@ -25,7 +26,7 @@ import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
 import { prepareConsole } from './console-serve.js';
 import { defineCommand, defineGroup } from './define.js';
-import { cidFlag, slotFlag, usageError, type FlagValues } from './flags.js';
+import { cidFlag, usageError, type FlagValues } from './flags.js';
 
 /** What every mode needs to open a session to the gateway. */
 const SESSION_FLAGS = {
@@ -43,6 +44,16 @@ const SLOT_FLAG = { slot: { type: 'string', placeholder: 'ID', required: true, d
 const COUNT_FLAG = { count: { type: 'int', placeholder: 'N', min: 1, describe: 'exit after N readings or messages' } } as const;
 
 type SessionFlags = FlagValues<typeof SESSION_FLAGS> & AppraisalFlags & { readonly json: boolean };
+
+/**
+ * --slot / --show as the config defines slot ids (config/board-schema.ts SLOT_ID), worded as
+ * `pantheon grant --slot` words it: no gateway has any other slot, so it is a usage error before any
+ * file or network, not a Grant check (exit 1) after the files are read.
+ */
+function slotFlag(value: string, flag: string): string {
+  if (!SLOT_ID.test(value)) throw usageError(`--${flag} ${JSON.stringify(value.slice(0, 64))}: a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)`);
+  return value;
+}
 
 const DESCRIPTION =
   'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves, and tail resumes from the reading after the last one it printed (from the reading log of the gateway), so none is skipped; serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';

@@ -7,7 +7,6 @@
 // behind exit 1); exit 1 is for refusals and failures.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SLOT_ID } from '../config/board-schema.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { parseCid } from '../uzp/identity/cid.js';
 
@@ -92,16 +91,6 @@ export function cidFlag(value: string, flag: string): Uint8Array {
   } catch {
     throw usageError(`--${flag}: expected a CID (64 lowercase hex characters), got ${JSON.stringify(value.slice(0, 20))}`);
   }
-}
-
-/**
- * A slot id flag as the config defines slot ids (config/board-schema.ts SLOT_ID); anything else is
- * a usage error naming the flag, worded as `pantheon grant --slot` words it. No gateway has such a
- * slot, so it is not left to a Grant check (exit 1) after the files are read.
- */
-export function slotFlag(value: string, flag: string): string {
-  if (!SLOT_ID.test(value)) throw usageError(`--${flag} ${JSON.stringify(value.slice(0, 64))}: a slot id is lowercase letters, digits, _ and - (e.g. rs485-1)`);
-  return value;
 }
 
 /** `--help` or `-h` before any `--`: help wins over every other check, as it always has. */

@@ -2,7 +2,7 @@
 //   {"kind":"uzp-gw/ed25519-secret","seed":hex64,"public":hex64,"cid":hex64}
 // Written with mode 0600 (created so, then chmod'ed, via temp file + link/rename). Loading refuses
 // a file that grants any permission to group or others, or that another user owns, the way ssh
-// refuses such a key.
+// refuses such a key, and one under a directory another user could replace it through (key-dirs.ts).
 
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -10,6 +10,7 @@ import { ED25519_PUBLIC_LENGTH, ED25519_SEED_LENGTH } from '../uzp/crypto/provid
 import { CID_LENGTH } from '../uzp/identity/cid.js';
 import { identityFromSeed, type Identity } from '../uzp/identity/identity.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
+import { checkKeyDirs } from './key-dirs.js';
 import { hexField, parseJsonObject, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
@@ -42,13 +43,15 @@ export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boo
 }
 
 /**
- * Loads a key file, refusing group/other permissions (KEY_FILE_PERMISSIONS). What is not a key file
- * at all (a PCert given as --key) is said first: "chmod 600" would be the wrong fix for it.
+ * Loads a key file, refusing group/other permissions, another user's file, and a directory above it
+ * that another user could replace it through (KEY_FILE_PERMISSIONS). What is not a key file at all
+ * (a PCert given as --key) is said first: "chmod 600" would be the wrong fix for it.
  */
 export function loadKeyFile(provider: CryptoProvider, file: string): Identity {
   const { bytes, mode, uid } = readFileCapped(file, MAX_KEY_FILE, 'key file');
   const id = parseKeyFile(provider, utf8Text(bytes, file, FileErrorCode.KEY_FILE_INVALID), file);
   checkKeyFileMode(file, mode, uid);
+  checkKeyDirs(file);
   return id;
 }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,73 @@ describe('key files', () => {
       expect((e as Error).message).toContain(`chown 0 ${f}`);
     }
     chownSync(f, 0, 0);
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
+  });
+
+  it('refuses a key under a directory group or others may write without the sticky bit, at any depth, naming it and the chmod fix', () => {
+    const top = fresh('dirs');
+    const sub = join(top, 'keys');
+    mkdirSync(sub, { recursive: true, mode: 0o700 });
+    const f = join(sub, 'k');
+    writeKeyFile(f, id);
+    const refusal = (): string => {
+      try {
+        loadKeyFile(provider, f);
+      } catch (e) {
+        expect((e as CodedError).code).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    for (const [mode, who] of [
+      [0o770, 'group'],
+      [0o707, 'others'],
+      [0o777, 'group and others'],
+    ] as const) {
+      chmodSync(sub, mode);
+      expect(refusal()).toBe(`${f}: secret key file under ${sub}, which ${who} may write (mode 0${mode.toString(8)}, no sticky bit), so another user could replace the key; fix with: chmod go-w ${sub}`);
+    }
+    chmodSync(sub, 0o755);
+    expect(refusal()).toBe('accepted');
+    // Two levels up does it as well: whoever writes `top` can swap `keys` for a directory of its own.
+    chmodSync(top, 0o777);
+    expect(refusal()).toMatch(new RegExp(`^${f}: secret key file under ${top}, which group and others may write .*chmod go-w ${top}$`));
+    // The sticky bit (/tmp's 1777) lets others add names there, not rename or remove ours.
+    chmodSync(top, 0o1777);
+    chmodSync(sub, 0o1777);
+    expect(refusal()).toBe('accepted');
+  });
+
+  it('judges a symlinked path by the directories it passes through and by those it leads to', () => {
+    const real = fresh('real');
+    mkdirSync(join(real, 'keys'), { recursive: true, mode: 0o700 });
+    writeKeyFile(join(real, 'keys', 'k'), id);
+    const links = fresh('links');
+    mkdirSync(links, { mode: 0o700 });
+    symlinkSync(join(real, 'keys'), join(links, 'keys'));
+    const f = join(links, 'keys', 'k');
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
+    chmodSync(real, 0o777); // where the link leads: someone could replace real/keys
+    expect(() => loadKeyFile(provider, f)).toThrow(`secret key file under ${real}, which group and others may write`);
+    chmodSync(real, 0o700);
+    chmodSync(links, 0o777); // where the link sits: someone could replace the link itself
+    expect(() => loadKeyFile(provider, f)).toThrow(`secret key file under ${links}, which group and others may write`);
+    chmodSync(links, 0o700);
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)('refuses a key under a directory another user owns (who could replace it), sticky or not; root or this user may own it', () => {
+    const d = fresh('theirs');
+    mkdirSync(d, { mode: 0o755 });
+    const f = join(d, 'k');
+    writeKeyFile(f, id);
+    for (const mode of [0o755, 0o1777]) {
+      chownSync(d, 65534, 65534); // nobody
+      chmodSync(d, mode);
+      expect(() => loadKeyFile(provider, f)).toThrow(`${f}: secret key file under ${d}, which uid 65534 owns (not this user, uid 0, nor root), so that user could replace the key; keep the key in a directory you own (or: chown 0 ${d})`);
+      expect(codeOf(() => loadKeyFile(provider, f))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    }
+    chownSync(d, 0, 0);
+    chmodSync(d, 0o755);
     expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
   });
 

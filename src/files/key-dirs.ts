@@ -12,7 +12,7 @@
 // anywhere (/var/lib/uzp-gateway, /etc, a temporary directory), so there is no such stopping point.
 
 import { realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { fileError } from './fsutil.js';
 import { LocalError } from '../lib/errors.js';
@@ -55,6 +55,28 @@ export function checkKeyDirs(file: string, me: number | undefined = process.gete
   } catch (e) {
     throw fileError(e, file, 'resolve the key file path');
   }
+  checkDirs(file, given, real, me);
+}
+
+/**
+ * The same check for a key file about to be written (keygen, pantheon init, first boot): refused
+ * before it is written, not at every later load. The file does not exist yet, and the atomic write
+ * renames over the name itself (a symlink there is replaced, not followed), so the real path is
+ * that of its directory.
+ */
+export function checkKeyDirsForWrite(file: string, me: number | undefined = process.geteuid?.()): void {
+  if (process.platform === 'win32' || me === undefined) return;
+  const given = resolve(file);
+  let realDir: string;
+  try {
+    realDir = realpathSync(dirname(given));
+  } catch (e) {
+    throw fileError(e, dirname(given), 'resolve the key file directory');
+  }
+  checkDirs(file, given, join(realDir, basename(given)), me);
+}
+
+function checkDirs(file: string, given: string, real: string, me: number): void {
   const seen = new Set<string>();
   for (const dir of [...ancestors(given), ...ancestors(real)]) {
     if (seen.has(dir)) continue;

@@ -10,7 +10,7 @@ import { ED25519_PUBLIC_LENGTH, ED25519_SEED_LENGTH } from '../uzp/crypto/provid
 import { CID_LENGTH } from '../uzp/identity/cid.js';
 import { identityFromSeed, type Identity } from '../uzp/identity/identity.js';
 import { readFileCapped, writeFileAtomic } from './fsutil.js';
-import { checkKeyDirs } from './key-dirs.js';
+import { checkKeyDirs, checkKeyDirsForWrite } from './key-dirs.js';
 import { hexField, parseJsonObject, utf8Text } from './json.js';
 import { FileErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
@@ -37,8 +37,13 @@ export function parseKeyFile(provider: CryptoProvider, text: string, file: strin
   return id;
 }
 
-/** Writes a new key file with mode 0600; refuses to replace an existing file unless `overwrite`. */
+/**
+ * Writes a new key file with mode 0600; refuses to replace an existing file unless `overwrite`, and
+ * refuses a directory another user could replace it through (KEY_FILE_PERMISSIONS, as loadKeyFile
+ * would at every later load).
+ */
 export function writeKeyFile(file: string, id: Identity, opts: { overwrite?: boolean } = {}): void {
+  checkKeyDirsForWrite(file);
   writeFileAtomic(file, encodeKeyFile(id), { mode: KEY_FILE_MODE, overwrite: opts.overwrite ?? false });
 }
 

@@ -123,6 +123,25 @@ describe('key files', () => {
     expect(refusal()).toBe('accepted');
   });
 
+  it('is refused before it is written into such a directory (keygen, pantheon init, first boot), nothing left there', () => {
+    const top = fresh('write-dirs');
+    const sub = join(top, 'keys');
+    mkdirSync(sub, { recursive: true, mode: 0o700 });
+    chmodSync(top, 0o777);
+    const f = join(sub, 'k');
+    expect(() => writeKeyFile(f, id)).toThrow(`${f}: secret key file under ${top}, which group and others may write (mode 0777, no sticky bit), so another user could replace the key; fix with: chmod go-w ${top}`);
+    expect(codeOf(() => writeKeyFile(f, id))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    expect(readdirSync(sub)).toEqual([]);
+    // Reached through a link: judged where the directory really is too.
+    const links = fresh('write-links');
+    mkdirSync(links, { mode: 0o700 });
+    symlinkSync(sub, join(links, 'keys'));
+    expect(() => writeKeyFile(join(links, 'keys', 'k'), id)).toThrow(`secret key file under ${top}, which group and others may write`);
+    chmodSync(top, 0o1777);
+    writeKeyFile(join(links, 'keys', 'k'), id);
+    expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
+  });
+
   it('judges a symlinked path by the directories it passes through and by those it leads to', () => {
     const real = fresh('real');
     mkdirSync(join(real, 'keys'), { recursive: true, mode: 0o700 });

@@ -36,7 +36,7 @@ export interface CollectorParts {
 
 export class Collector {
   readonly cid: Uint8Array;
-  readonly stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, refused: 0 };
+  readonly stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
   private readonly links: LinkPool;
   private readonly endpoint: Endpoint;
   private readonly sessions = new Set<Session>();

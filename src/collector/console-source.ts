@@ -14,6 +14,7 @@ import { readingValueJson } from '../console/value.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import { REVOKE_EVENT } from './consents.js';
 import { GRANT_ACCEPTED_EVENT } from './retention.js';
+import { READING_CONFLICT_EVENT } from './store/conflicts.js';
 import type { ObservedStore } from './store/observed.js';
 import type { AuditEntry, SlotSummary, StoredReading } from './store/store.js';
 
@@ -67,9 +68,10 @@ export function auditLine(e: AuditEntry): AuditLine {
   else if (e.event === 'readings.refused') text = `${String(d.readings)} readings outside the grant's scope were not stored`;
   else if (e.event === REVOKE_EVENT)
     text = `consent withdrawn ${typeof d.relationshipAtMs === 'number' ? `for the whole relationship (grant ${grant} in force)` : `under grant ${grant}`}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}; ${String(d.deleted)} readings deleted`;
+  else if (e.event === READING_CONFLICT_EVENT) text = `a reading of ${String(d.slot)} ${String(d.epoch)}/${String(d.seq)} was sent again with other content; the first copy is kept`;
   else if (e.event === 'grant.expired') text = `Discovery Grant ${grant} expired during the session; nothing more is stored under it`;
   else text = JSON.stringify(d).slice(0, 300);
-  return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired', ...(code !== undefined ? { code } : {}), text };
+  return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired' || e.event === READING_CONFLICT_EVENT, ...(code !== undefined ? { code } : {}), text };
 }
 
 /**

@@ -24,6 +24,7 @@ import type { Session } from '../uzp/session/session.js';
 import { PUBLISH_PURPOSE } from '../hil/purposes.js';
 import { MAX_REVOKED_GRANTS_PER_GATEWAY, REVOKE_EVENT, type Consents } from './consents.js';
 import type { ReceiptSigner } from './receipts.js';
+import { READING_CONFLICT_EVENT } from './store/conflicts.js';
 import type { ReadingStore, SlotPosition } from './store/store.js';
 import { GRANT_ACCEPTED_EVENT, type Retention } from './retention.js';
 
@@ -48,6 +49,8 @@ export interface IntakeStats {
   windows: number;
   stored: number;
   duplicates: number;
+  /** Reading identities claimed by a second, different reading (store/conflicts.ts): audited, the first kept. */
+  conflicts: number;
   refused: number;
 }
 
@@ -259,9 +262,13 @@ class Intake {
       await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', grant: toHex(grant.objectId), readings: rows.length - kept.length } });
     }
     if (kept.length > 0) {
-      const r = await this.o.store.insert(kept.map((x) => ({ ...x, gateway: this.gateway })));
+      const r = await this.o.store.insert(kept.map((x) => ({ ...x, gateway: this.gateway })), this.now());
       this.o.stats.stored += r.inserted;
       this.o.stats.duplicates += r.duplicates;
+      this.o.stats.conflicts += r.conflicts.length;
+      for (const c of r.conflicts) {
+        this.o.logger.warn({ event: READING_CONFLICT_EVENT, gateway: this.gw, ...c.detail }, 'a reading was sent again with other content under the same (slot, epoch, seq): the first copy is kept (a gateway fault, a lost boot epoch, or tampering)');
+      }
     }
     this.o.stats.windows++;
     if (receipt) {

@@ -121,17 +121,19 @@ describe('CollectorConsole', () => {
     const { store, con, events } = await setup(T0);
     await store.insert([reading(0), reading(1)]);
     await store.insert([reading(0), reading(1)]); // a window sent again: nothing new to show
+    await store.insert([reading(1, { value: Uint8Array.of(0xf6) })]); // other content under a stored identity: its audit line
+    expect(events.filter((e) => e.t === 'audit').map((e) => e.t === 'audit' && e.line)).toMatchObject([{ event: 'readings.conflict', refusal: true, text: 'a reading of tty-1 1/1 was sent again with other content; the first copy is kept' }]);
     await store.audit({ at: T0, gateway: G1, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', readings: 4 } });
     con.sessionsChanged();
     expect(events.filter((e) => e.t === 'reading')).toHaveLength(2);
-    const audit = events.find((e) => e.t === 'audit');
+    const audit = events.filter((e) => e.t === 'audit')[1];
     expect(audit).toMatchObject({ line: { event: 'readings.refused', refusal: true, code: 'OUT_OF_SCOPE', text: "4 readings outside the grant's scope were not stored" } });
     expect(events.filter((e) => e.t === 'fleet').length).toBeGreaterThanOrEqual(2);
     // An observer that throws does not fail the write it watches.
     con.subscribe(() => {
       throw new Error('a broken view');
     });
-    await expect(store.insert([reading(5)])).resolves.toEqual({ inserted: 1, duplicates: 0 });
+    await expect(store.insert([reading(5)])).resolves.toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
     con.close();
   });
 

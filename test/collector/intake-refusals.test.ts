@@ -39,7 +39,7 @@ const BODY: DiscoveryGrantBody = {
 async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
   const { d, gw, col, gateway, collector, grant } = publishPair('collector', o.scopes);
   const store = SqliteStore.open(join(dir, `c-${++n}.db`));
-  const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, refused: 0 };
+  const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
   const consents = o.consents ?? new Consents();
   serveIntake(collector, grant, {
     provider: d.provider,
@@ -137,6 +137,20 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     expect(await s.store.counts(s.gw.id.cid)).toEqual(new Map([['tty-1', 3]]));
     expect(s.stats).toMatchObject({ stored: 3, duplicates: 3, refused: 6 });
     expect((await s.store.auditLog(s.gw.id.cid)).map((e) => e.event)).toEqual(['grant.accepted', 'readings.refused', 'readings.refused']);
+  });
+
+  it('a reading sent again with other content: still receipted, the first copy kept, audited and counted once', async () => {
+    const s = await setup();
+    s.announce(s.dg());
+    expect((await s.next()).t).toBe('accepted');
+    const row = (value: number) => ({ slot: 'tty-1', device: 'd', kind: 'serial', epoch: 1, seq: 4, ts: 1, value: Uint8Array.of(value) });
+    for (const [w, value] of [[1, 1], [2, 1], [3, 2], [4, 2]] as const) {
+      s.ch.trySend(encodePublish({ t: 'readings', w, rows: [row(value)] }));
+      expect((await s.next()).t).toBe('receipt');
+    }
+    expect((await s.store.query({})).map((x) => [...x.value])).toEqual([[1]]);
+    expect(s.stats).toMatchObject({ stored: 1, duplicates: 3, conflicts: 1 });
+    expect((await s.store.auditLog(s.gw.id.cid)).filter((e) => e.event === 'readings.conflict').map((e) => [e.detail.seq, (e.detail.sent as { sha256: string }).sha256.length])).toEqual([[4, 64]]);
   });
 
   it('a grant that expires during the session: nothing more is stored, ARTEFACT_EXPIRED, audited, the session closed', async () => {

@@ -70,7 +70,7 @@ describe.skipIf(pgSkip !== undefined)('PostgresStore behind a silent network', (
     const { proxy, url } = await via();
     const s = await PostgresStore.open(url, { queryMs: 400, connectMs: 400, closeMs: 400 });
     try {
-      expect(await s.insert([row()])).toEqual({ inserted: 1, duplicates: 0 });
+      expect(await s.insert([row()])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
       proxy.frozen = true;
       expect(await race(s.insert([row()]), 10_000)).toBe(`rejected ${CollectorCode.STORE_UNREACHABLE}`);
       expect(await race(s.query({}), 10_000)).toBe(`rejected ${CollectorCode.STORE_UNREACHABLE}`);

@@ -49,7 +49,7 @@ describe.each(backends)('ReadingStore.stream: $name', (b) => {
       let seen = 0;
       for await (const _ of s.stream({})) if (++seen === 3) break;
       expect(seen).toBe(3);
-      expect(await s.insert([r(G1, 'late', 1)])).toEqual({ inserted: 1, duplicates: 0 });
+      expect(await s.insert([r(G1, 'late', 1)])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
       await expect(all(s.stream({ limit: 5 } as StreamQuery))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
     } finally {
       await s.close();

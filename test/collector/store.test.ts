@@ -3,6 +3,7 @@
 // test/helpers/postgres.ts. Then what only one of them has: a SQLite writer SIGKILLed mid-stream,
 // PostgreSQL URLs that reach nothing or are refused.
 
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,7 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
       r({ seq: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, ts: MAX_DATE_MS, gateway: G3, slot: '☃ slot', value: new Uint8Array(70_000).fill(0xfe) }),
     ];
     const s = await open(await b.fresh());
-    expect(await s.insert(shuffled(rows))).toEqual({ inserted: 4, duplicates: 0 });
+    expect(await s.insert(shuffled(rows))).toEqual({ inserted: 4, duplicates: 0, conflicts: [] });
     const back = await s.query({});
     expect(back).toEqual(sorted(rows));
     for (const x of back) expect(x.value.constructor).toBe(Uint8Array);
@@ -112,14 +113,36 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
 
   test('counts duplicates within a batch and across batches, and stores each reading once (the first kept)', async () => {
     const s = await open(await b.fresh());
-    expect(await s.insert([r({ seq: 1 }), r({ seq: 2 }), r({ seq: 1 })])).toEqual({ inserted: 2, duplicates: 1 });
-    expect(await s.insert([r({ seq: 2, value: Uint8Array.of(99) }), r({ seq: 3 })])).toEqual({ inserted: 1, duplicates: 1 });
+    expect(await s.insert([r({ seq: 1 }), r({ seq: 2 }), r({ seq: 1 })])).toEqual({ inserted: 2, duplicates: 1, conflicts: [] });
+    expect(await s.insert([r({ seq: 2, value: Uint8Array.of(99) }), r({ seq: 3 })])).toMatchObject({ inserted: 1, duplicates: 1 });
     // The same seq in another epoch, slot or gateway is another reading.
-    expect(await s.insert([r({ seq: 1, epoch: 2 }), r({ seq: 1, slot: 'tty-2' }), r({ seq: 1, gateway: G2 })])).toEqual({ inserted: 3, duplicates: 0 });
-    expect(await s.insert([])).toEqual({ inserted: 0, duplicates: 0 });
+    expect(await s.insert([r({ seq: 1, epoch: 2 }), r({ seq: 1, slot: 'tty-2' }), r({ seq: 1, gateway: G2 })])).toEqual({ inserted: 3, duplicates: 0, conflicts: [] });
+    expect(await s.insert([])).toEqual({ inserted: 0, duplicates: 0, conflicts: [] });
     const mine = await s.query({ gateway: G1, slot: 'tty-1', limit: 100 });
     expect(mine.map((x) => [x.epoch, x.seq])).toEqual([[1, 1], [1, 2], [1, 3], [2, 1]]);
     expect(mine[1]!.value).toEqual(Uint8Array.of(2));
+  });
+
+  test('a duplicate with other content keeps the first copy and is audited once per identity with both digests; one with the same content is not', async () => {
+    const s = await open(await b.fresh());
+    const first = r({ seq: 5, value: Uint8Array.of(1, 2, 3) });
+    await s.insert([first], 1_000);
+    // The same reading again (a window resent after a lost receipt): a plain duplicate.
+    expect(await s.insert([first, r({ seq: 6 })], 1_001)).toEqual({ inserted: 1, duplicates: 1, conflicts: [] });
+    expect(await s.auditLog()).toEqual([]);
+    // Other bytes under its identity, twice in one batch (value, then ts): one entry, the first copy kept.
+    const other = r({ seq: 5, value: Uint8Array.of(9) });
+    const copy = (x: StoredReading) => ({ device: x.device, kind: x.kind, ts: x.ts, sha256: createHash('sha256').update(x.value).digest('hex') });
+    const entry = { at: 1_002, gateway: G1, event: 'readings.conflict', detail: { slot: 'tty-1', epoch: 1, seq: 5, kept: copy(first), sent: copy(other) } };
+    expect(await s.insert([other, r({ seq: 5, ts: 1, value: first.value })], 1_002)).toEqual({ inserted: 0, duplicates: 2, conflicts: [entry] });
+    expect(await s.auditLog()).toEqual([entry]);
+    // Sent again, or with yet other content: not audited again.
+    expect((await s.insert([other, r({ seq: 5, device: 'x', value: first.value })], 1_003)).conflicts).toEqual([]);
+    // Within one batch (the first copy stored, the second clashes), and another key: its own entry.
+    const kindOf8 = r({ seq: 8, kind: 'other' });
+    expect((await s.insert([r({ seq: 8 }), kindOf8], 1_004)).conflicts).toEqual([{ at: 1_004, gateway: G1, event: 'readings.conflict', detail: { slot: 'tty-1', epoch: 1, seq: 8, kept: copy(r({ seq: 8 })), sent: copy(kindOf8) } }]);
+    expect((await s.auditLog()).map((e) => e.detail.seq)).toEqual([5, 8]);
+    expect((await s.query({})).map((x) => [x.seq, x.kind, x.ts, [...x.value]])).toEqual([[5, 'line', first.ts, [1, 2, 3]], [6, 'line', r({ seq: 6 }).ts, [6]], [8, 'line', r({ seq: 8 }).ts, [8]]]);
   });
 
   test('positions() and counts() per slot of one gateway, in (epoch, seq) order', async () => {
@@ -144,7 +167,7 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
       for (const slot of ['b', 'a', 'B', 'a-2'])
         for (const epoch of [2, 1]) for (const seq of [10, 2, 2 ** 31 + 1]) rows.push(r({ gateway, slot, epoch, seq, ts: 1000 + ((seq + epoch * 7 + slot.length) % 50) }));
     const s = await open(await b.fresh());
-    expect(await s.insert(shuffled(rows))).toEqual({ inserted: rows.length, duplicates: 0 });
+    expect(await s.insert(shuffled(rows))).toEqual({ inserted: rows.length, duplicates: 0, conflicts: [] });
     const want = (f: (x: StoredReading) => boolean, limit = 10_000): StoredReading[] => sorted(rows.filter(f)).slice(0, limit);
     expect(await s.query({})).toEqual(want(() => true));
     expect((await s.query({})).map((x) => x.slot).slice(0, 4 * 6).filter((v, i, a) => a.indexOf(v) === i)).toEqual(['B', 'a', 'a-2', 'b']);
@@ -174,7 +197,7 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(await s.counts(G1)).toEqual(new Map([['s2', 5]]));
     expect(await s.deleteScope(G3)).toBe(0);
     // Deleted readings can be stored again (a new grant after a revocation).
-    expect(await s.insert([r({ gateway: G2, slot: 's1', seq: 0 })])).toEqual({ inserted: 1, duplicates: 0 });
+    expect(await s.insert([r({ gateway: G2, slot: 's1', seq: 0 })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
   });
 
   test('deleteBefore: one gateway\'s readings stamped before the cut-off, the cut-off itself kept; bad cut-offs refused', async () => {
@@ -250,7 +273,7 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(await s2.query({})).toEqual(rows);
     expect(await s2.positions(G1)).toEqual(new Map([['tty-1', { epoch: 4, seq: 49 }]]));
     expect(await s2.auditLog()).toEqual([{ at: 5, gateway: G1, event: 'grant.accepted', detail: { n: 1 } }]);
-    expect(await s2.insert(rows)).toEqual({ inserted: 0, duplicates: 50 });
+    expect(await s2.insert(rows)).toEqual({ inserted: 0, duplicates: 50, conflicts: [] });
   });
 
   test('a batch of 20,000 readings (more bind parameters than PostgreSQL takes in one statement) in one insert()', async () => {
@@ -258,8 +281,8 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(CHUNK_ROWS * 8).toBeLessThanOrEqual(MAX_PARAMS);
     const rows = shuffled(range(0, 20_000).map((seq) => r({ seq, slot: `s${seq % 3}`, value: new Uint8Array(16).fill(seq & 0xff) })));
     const s = await open(await b.fresh());
-    expect(await s.insert(rows)).toEqual({ inserted: 20_000, duplicates: 0 });
-    expect(await s.insert(rows)).toEqual({ inserted: 0, duplicates: 20_000 });
+    expect(await s.insert(rows)).toEqual({ inserted: 20_000, duplicates: 0, conflicts: [] });
+    expect(await s.insert(rows)).toEqual({ inserted: 0, duplicates: 20_000, conflicts: [] });
     expect(await s.counts(G1)).toEqual(new Map([['s0', 6667], ['s1', 6667], ['s2', 6666]]));
     expect(await s.query({ limit: 20_000 })).toEqual(sorted(rows));
   });
@@ -298,7 +321,7 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
       await expect(s.insert([r({ seq: 7 }), { ...r({ seq: 8 }), ...fields }]), JSON.stringify(fields)).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID, fault: 'local' });
     }
     expect(await s.query({})).toEqual([]);
-    expect(await s.insert([r({ seq: 7, slot: 'ok 😀 pair' })])).toEqual({ inserted: 1, duplicates: 0 });
+    expect(await s.insert([r({ seq: 7, slot: 'ok 😀 pair' })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
   });
 });
 
@@ -371,7 +394,7 @@ describe.skipIf(pgSkip !== undefined)('PostgresStore', () => {
     const own = await startPostgres();
     try {
       const s = await open(own.url);
-      expect(await s.insert([r({ seq: 1 })])).toEqual({ inserted: 1, duplicates: 0 });
+      expect(await s.insert([r({ seq: 1 })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
       // Fast shutdown terminates the pool's idle connection: an 'error' the store must absorb.
       await own.stop();
       await expect(s.insert([r({ seq: 2 })])).rejects.toMatchObject({ code: CollectorCode.STORE_UNREACHABLE, message: expect.stringContaining(`127.0.0.1:${own.port}`) });
@@ -395,11 +418,11 @@ describe.skipIf(pgSkip !== undefined)('PostgresStore', () => {
       setImmediate(() => (heard = c.emit('error', new Error('terminating connection due to administrator command'))));
       return c;
     };
-    expect(await s.insert([r({ seq: 1 })])).toEqual({ inserted: 1, duplicates: 0 });
+    expect(await s.insert([r({ seq: 1 })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
     expect(heard).toBe(true);
     pool.connect = connect;
     // The client was released as broken: the next insert takes a fresh connection.
-    expect(await s.insert([r({ seq: 2 })])).toEqual({ inserted: 1, duplicates: 0 });
+    expect(await s.insert([r({ seq: 2 })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
   });
 
   it('a database that does not exist: STORE_REFUSED saying what to check', async () => {

@@ -96,11 +96,16 @@ export function checkBeforeMs(ms: number): void {
   if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) throw invalid(`deleteBefore: beforeMs must be a safe integer (Unix ms), got ${String(ms)}`);
 }
 
+/** An audit time: a safe integer (Unix ms). */
+export function checkAt(at: number, what: string): void {
+  if (typeof at !== 'number' || !Number.isSafeInteger(at)) throw invalid(`${what}: at must be a safe integer (Unix ms), got ${String(at)}`);
+}
+
 /** The audit entry's detail as JSON text (what both stores keep); refuses what JSON cannot carry. */
 export function auditDetailText(e: AuditEntry): string {
   checkGateway(e.gateway, 'audit');
   checkName(e.event, 'event', 'audit');
-  if (typeof e.at !== 'number' || !Number.isSafeInteger(e.at)) throw invalid(`audit: at must be a safe integer (Unix ms), got ${String(e.at)}`);
+  checkAt(e.at, 'audit');
   let text: string | undefined;
   try {
     text = JSON.stringify(e.detail);

@@ -23,10 +23,12 @@ export class ObservedStore implements ReadingStore {
     return () => this.observers.delete(o);
   }
 
-  async insert(readings: readonly StoredReading[]): Promise<InsertResult> {
-    const r = await this.inner.insert(readings);
+  async insert(readings: readonly StoredReading[], at?: number): Promise<InsertResult> {
+    const r = await this.inner.insert(readings, at);
     // Nothing new (a window sent again after a lost receipt): nothing to show twice.
     if (r.inserted > 0) this.tell((o) => o.inserted(readings, r));
+    // The audit entries the insert wrote (conflicting duplicates) are shown as any other.
+    for (const e of r.conflicts) this.tell((o) => o.audited(e));
     return r;
   }
 

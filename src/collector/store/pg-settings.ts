@@ -72,6 +72,9 @@ export const SCHEMA = `
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
   CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
   CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+  CREATE TABLE IF NOT EXISTS reading_conflicts (
+    gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, epoch bigint NOT NULL, seq bigint NOT NULL,
+    PRIMARY KEY (gateway, slot, epoch, seq));
   COMMIT;`;
 
 /** Maps a failure to a typed error: the server refused us, cannot be reached, or a statement failed. */

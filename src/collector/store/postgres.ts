@@ -1,19 +1,20 @@
 // The collector's database on PostgreSQL through `pg` (store.ts; ARCHITECTURE "Embedded storage":
 // for collectors that outgrow one file). A small pool; the schema created if absent at open. Each
-// insert() is one transaction of multi-row INSERT … ON CONFLICT DO NOTHING statements, committed
-// with synchronous_commit on whatever the server's default, so a batch is durable when insert()
-// resolves (the collector receipts it only then, OI §11.5); rowCount says how many were new.
+// insert() is one transaction (pg-insert.ts) of multi-row INSERT … ON CONFLICT DO NOTHING
+// statements, committed with synchronous_commit on whatever the server's default, so a batch is
+// durable when insert() resolves (the collector receipts it only then, OI §11.5).
 // Readings are unique by (gateway, slot, epoch, seq); gateway and slot use the "C" collation so
 // rows come back in byte order, the order SQLite gives, whatever the server's locale.
 
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, ownedError } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
-import { ATTEMPTS, CHUNK_ROWS, COLUMNS, DEFAULT_TIMEOUTS, DELETE_CHUNK_ROWS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
+import { insertBatch } from './pg-insert.js';
+import { ATTEMPTS, DEFAULT_TIMEOUTS, DELETE_CHUNK_ROWS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
 export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
@@ -94,28 +95,12 @@ export class PostgresStore implements ReadingStore {
     return store;
   }
 
-  async insert(readings: readonly StoredReading[]): Promise<InsertResult> {
+  async insert(readings: readonly StoredReading[], at: number = Date.now()): Promise<InsertResult> {
     this.open();
     checkReadings(readings);
-    if (readings.length === 0) return { inserted: 0, duplicates: 0 };
-    // Every transaction takes the unique index's keys in one order, so two overlapping batches
-    // wait for each other instead of deadlocking (each would hold a key the other needs).
-    const rows = readings.map((r) => ({ r, gw: toHex(r.gateway) })).sort((a, b) => cmp(a.gw, b.gw) || cmp(a.r.slot, b.r.slot) || a.r.epoch - b.r.epoch || a.r.seq - b.r.seq);
-    const inserted = await this.transaction('insert (the batch was rolled back)', async (c) => {
-      let n = 0;
-      for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
-        const chunk = rows.slice(i, i + CHUNK_ROWS);
-        const args: unknown[] = [];
-        const tuples = chunk.map(({ r, gw }, j) => {
-          args.push(gw, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value);
-          return `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`;
-        });
-        const res = await c.query(`INSERT INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, args);
-        n += res.rowCount ?? 0;
-      }
-      return n;
-    });
-    return { inserted, duplicates: readings.length - inserted };
+    checkAt(at, 'insert');
+    if (readings.length === 0) return { inserted: 0, duplicates: 0, conflicts: [] };
+    return this.transaction('insert (the batch was rolled back)', (c) => insertBatch(c, readings, at));
   }
 
   async positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>> {
@@ -367,10 +352,6 @@ interface AuditRow {
   gateway: string;
   event: string;
   detail: string;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The WHERE conditions of a reading query, their values appended to `args` ($1, $2, … in order). */

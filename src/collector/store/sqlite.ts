@@ -2,7 +2,8 @@
 // through node:sqlite, in WAL mode with synchronous=FULL, so the WAL is fsynced at each commit and a
 // batch is on disk when insert() resolves (the collector receipts it only then, OI §11.5). Each
 // insert() is one transaction: a crash keeps a batch whole or not at all. Readings are unique by
-// (gateway, slot, epoch, seq); INSERT OR IGNORE skips what is stored already and counts it.
+// (gateway, slot, epoch, seq); INSERT OR IGNORE skips what is stored already and counts it (and
+// audits a copy whose content differs, conflicts.ts).
 // node:sqlite is synchronous: each call runs to its end before the next starts, so concurrent
 // insert() calls cannot interleave inside a transaction.
 
@@ -10,40 +11,14 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
+import { conflictEntry, copyOf } from './conflicts.js';
+import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_COPY, SUMMARY_ADD } from './sqlite-schema.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS readings (
-    gateway TEXT NOT NULL, slot TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL,
-    epoch INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL,
-    UNIQUE (gateway, slot, epoch, seq));
-  CREATE INDEX IF NOT EXISTS readings_ts ON readings (ts);
-  CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, gateway TEXT NOT NULL,
-    event TEXT NOT NULL, detail TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
-  CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
-
-/**
- * Readings stored and the newest ts per (gateway, slot), kept in the same transaction as every
- * insert and delete: the console's fleet, gateway and slot views read it (slotSummaries()). A
- * GROUP BY over readings — even over an index covering (gateway, slot, ts) — visits every reading,
- * synchronously (node:sqlite): 9-11 s of a blocked event loop at 2M readings, intake and receipts
- * included. This table is one row per slot: reading it costs the number of slots; keeping it, one
- * upsert per slot a batch touches.
- */
-const SUMMARY_SCHEMA = `
-  CREATE TABLE slot_summary (
-    gateway TEXT NOT NULL, slot TEXT NOT NULL, readings INTEGER NOT NULL, newest INTEGER NOT NULL,
-    PRIMARY KEY (gateway, slot)) WITHOUT ROWID;
-  INSERT INTO slot_summary (gateway, slot, readings, newest)
-    SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;`;
 
 /**
  * Rows one DELETE statement removes: a retention sweep or revocation of millions of readings ran as
@@ -67,9 +42,8 @@ interface Row {
 
 export class SqliteStore implements ReadingStore {
   readonly kind = 'sqlite' as const;
-  private readonly insertOne: StatementSync;
-  /** The slot_summary upsert of an insert (writable stores always have the table). */
-  private readonly summaryAdd: StatementSync | undefined;
+  /** Statements of the per-window path, prepared once (a read-only open of an older database lacks some tables: prepared when first used). */
+  private readonly statements = new Map<string, StatementSync>();
   private closed = false;
 
   private constructor(
@@ -77,12 +51,7 @@ export class SqliteStore implements ReadingStore {
     private readonly db: DatabaseSync,
     /** slot_summary exists (a read-only open of an older database may lack it). */
     private readonly summarised: boolean,
-  ) {
-    this.insertOne = db.prepare('INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.summaryAdd = summarised
-      ? db.prepare('INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)')
-      : undefined;
-  }
+  ) {}
 
   /**
    * Opens the database file; throws STORE_UNREACHABLE with the fix when it cannot. The collector
@@ -102,19 +71,7 @@ export class SqliteStore implements ReadingStore {
         if (!hasTable(db, 'readings')) throw new Error('no readings table: not a collector database');
       } else {
         db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
-        db.exec('PRAGMA journal_mode = WAL');
-        db.exec('PRAGMA synchronous = FULL');
-        db.exec(SCHEMA);
-        // A database from before slot_summary gets it filled once, in one transaction with its
-        // creation: a crash leaves either no table (done again next start) or a complete one.
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          if (!hasTable(db, 'slot_summary')) db.exec(SUMMARY_SCHEMA);
-          db.exec('COMMIT');
-        } catch (e) {
-          if (db.isTransaction) db.exec('ROLLBACK');
-          throw e;
-        }
+        createSchema(db);
       }
       return new SqliteStore(file, db, hasTable(db, 'slot_summary'));
     } catch (e) {
@@ -128,12 +85,14 @@ export class SqliteStore implements ReadingStore {
     }
   }
 
-  async insert(readings: readonly StoredReading[]): Promise<InsertResult> {
+  async insert(readings: readonly StoredReading[], at: number = Date.now()): Promise<InsertResult> {
     this.open();
     checkReadings(readings);
-    if (readings.length === 0) return { inserted: 0, duplicates: 0 };
+    checkAt(at, 'insert');
+    if (readings.length === 0) return { inserted: 0, duplicates: 0, conflicts: [] };
     return this.run('insert (the batch was rolled back)', () => {
       let inserted = 0;
+      const conflicts: AuditEntry[] = [];
       this.db.exec('BEGIN IMMEDIATE');
       try {
         // A batch is one gateway's window: its CID is hexed once, not per row.
@@ -143,21 +102,35 @@ export class SqliteStore implements ReadingStore {
         const added = new Map<string, { gateway: string; slot: string; n: number; newest: number }>();
         for (const r of readings) {
           if (r.gateway !== gateway) hex = toHex((gateway = r.gateway));
-          if (Number(this.insertOne.run(hex, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes) === 0) continue;
+          if (Number(this.prepared(INSERT_READING).run(hex, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value).changes) === 0) {
+            const c = this.conflict(hex, r, at);
+            if (c !== undefined) conflicts.push(c);
+            continue;
+          }
           inserted++;
           const key = `${hex}/${r.slot}`;
           const a = added.get(key);
           if (a === undefined) added.set(key, { gateway: hex, slot: r.slot, n: 1, newest: r.ts });
           else (a.n++, (a.newest = Math.max(a.newest, r.ts)));
         }
-        for (const a of added.values()) this.summaryAdd!.run(a.gateway, a.slot, a.n, a.newest);
+        for (const a of added.values()) this.prepared(SUMMARY_ADD).run(a.gateway, a.slot, a.n, a.newest);
         this.db.exec('COMMIT');
       } catch (e) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
         throw e;
       }
-      return { inserted, duplicates: readings.length - inserted };
+      return { inserted, duplicates: readings.length - inserted, conflicts };
     });
+  }
+
+  /** A duplicate `r` whose content differs from the stored copy, seen for the first time: audited (in the caller's transaction) and returned. */
+  private conflict(hex: string, r: StoredReading, at: number): AuditEntry | undefined {
+    const stored = this.prepared(STORED_COPY).get(hex, r.slot, r.epoch, r.seq) as { device: string; kind: string; ts: number; value: Uint8Array };
+    const same = stored.device === r.device && stored.kind === r.kind && Number(stored.ts) === r.ts && Buffer.from(stored.value).equals(r.value);
+    if (same || Number(this.prepared(CONFLICT_ONCE).run(hex, r.slot, r.epoch, r.seq).changes) === 0) return undefined;
+    const e = conflictEntry(at, r, copyOf({ ...stored, ts: Number(stored.ts) }), copyOf(r));
+    this.prepared(INSERT_AUDIT).run(e.at, hex, e.event, auditDetailText(e));
+    return e;
   }
 
   async positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>> {
@@ -285,7 +258,7 @@ export class SqliteStore implements ReadingStore {
   async audit(e: AuditEntry): Promise<void> {
     this.open();
     const detail = auditDetailText(e);
-    this.run('audit', () => this.db.prepare('INSERT INTO audit (at, gateway, event, detail) VALUES (?, ?, ?, ?)').run(e.at, toHex(e.gateway), e.event, detail));
+    this.run('audit', () => this.prepared(INSERT_AUDIT).run(e.at, toHex(e.gateway), e.event, detail));
   }
 
   async auditLog(gateway?: Uint8Array): Promise<AuditEntry[]> {
@@ -353,6 +326,12 @@ export class SqliteStore implements ReadingStore {
     this.db.close();
   }
 
+  private prepared(sql: string): StatementSync {
+    let st = this.statements.get(sql);
+    if (st === undefined) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   private open(): void {
     if (this.closed) throw new StoreError(CollectorCode.STORE_CLOSED, `SQLite database ${this.file}: used after close()`);
   }
@@ -375,8 +354,4 @@ function filtersOf(q: Pick<ReadingQuery, 'gateway' | 'slot' | 'sinceMs' | 'until
   if (q.sinceMs !== undefined) (where.push('ts >= ?'), args.push(q.sinceMs));
   if (q.untilMs !== undefined) (where.push('ts < ?'), args.push(q.untilMs));
   return where;
-}
-
-function hasTable(db: DatabaseSync, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }

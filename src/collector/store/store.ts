@@ -59,6 +59,11 @@ export interface InsertResult {
   readonly inserted: number;
   /** Readings of the batch already stored (same gateway, slot, epoch, seq): ignored. */
   readonly duplicates: number;
+  /**
+   * The audit entries this call wrote for duplicates whose content differs from the stored copy
+   * (conflicts.ts): one per such reading identity ever, in the batch's transaction.
+   */
+  readonly conflicts: readonly AuditEntry[];
 }
 
 /** A stored position: the highest (epoch, seq) of one slot. */
@@ -110,8 +115,12 @@ export interface AuditEntry {
 
 export interface ReadingStore {
   readonly kind: 'sqlite' | 'postgres';
-  /** Stores a batch in one transaction, each reading once; durable (committed) when the promise resolves. */
-  insert(readings: readonly StoredReading[]): Promise<InsertResult>;
+  /**
+   * Stores a batch in one transaction, each reading once; durable (committed) when the promise
+   * resolves. A duplicate is not stored again; one whose device, kind, ts or value differ from the
+   * stored copy is audited (READING_CONFLICT_EVENT, stamped `at`), once per reading identity.
+   */
+  insert(readings: readonly StoredReading[], at?: number): Promise<InsertResult>;
   /** The highest (epoch, seq) stored per slot of one gateway. */
   positions(gateway: Uint8Array): Promise<Map<string, SlotPosition>>;
   /** Readings stored per slot of one gateway. */

@@ -1,0 +1,66 @@
+// The SQLite store's tables (sqlite.ts) and the statements of its per-window path, kept apart from
+// the store so each file has one job: what the database holds, and how the store uses it.
+
+import type { DatabaseSync } from 'node:sqlite';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS readings (
+    gateway TEXT NOT NULL, slot TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL,
+    epoch INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL,
+    UNIQUE (gateway, slot, epoch, seq));
+  CREATE INDEX IF NOT EXISTS readings_ts ON readings (ts);
+  CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, gateway TEXT NOT NULL,
+    event TEXT NOT NULL, detail TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
+  CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS reading_conflicts (
+    gateway TEXT NOT NULL, slot TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (gateway, slot, epoch, seq)) WITHOUT ROWID;`;
+
+/**
+ * Readings stored and the newest ts per (gateway, slot), kept in the same transaction as every
+ * insert and delete: the console's fleet, gateway and slot views read it (slotSummaries()). A
+ * GROUP BY over readings — even over an index covering (gateway, slot, ts) — visits every reading,
+ * synchronously (node:sqlite): 9-11 s of a blocked event loop at 2M readings, intake and receipts
+ * included. This table is one row per slot: reading it costs the number of slots; keeping it, one
+ * upsert per slot a batch touches.
+ */
+const SUMMARY_SCHEMA = `
+  CREATE TABLE slot_summary (
+    gateway TEXT NOT NULL, slot TEXT NOT NULL, readings INTEGER NOT NULL, newest INTEGER NOT NULL,
+    PRIMARY KEY (gateway, slot)) WITHOUT ROWID;
+  INSERT INTO slot_summary (gateway, slot, readings, newest)
+    SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;`;
+
+export const INSERT_READING = 'INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+export const SUMMARY_ADD = 'INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)';
+/** A duplicate's stored copy, and the once-per-identity mark of a conflict (conflicts.ts). */
+export const STORED_COPY = 'SELECT device, kind, ts, value FROM readings WHERE gateway = ? AND slot = ? AND epoch = ? AND seq = ?';
+export const CONFLICT_ONCE = 'INSERT OR IGNORE INTO reading_conflicts (gateway, slot, epoch, seq) VALUES (?, ?, ?, ?)';
+export const INSERT_AUDIT = 'INSERT INTO audit (at, gateway, event, detail) VALUES (?, ?, ?, ?)';
+
+/**
+ * Makes a writable database the collector's: WAL with synchronous=FULL (a batch is on disk when
+ * insert() resolves), every table created if absent. A database from before slot_summary gets it
+ * filled once, in one transaction with its creation: a crash leaves either no table (done again at
+ * the next start) or a complete one.
+ */
+export function createSchema(db: DatabaseSync): void {
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec(SCHEMA);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (!hasTable(db, 'slot_summary')) db.exec(SUMMARY_SCHEMA);
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+export function hasTable(db: DatabaseSync, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}

@@ -23,7 +23,7 @@ export const QUIET_MS = 5 * 60_000;
 /**
  * Slot summaries are read at most once per SUMMARY_TTL_MS after the last read finished, however many
  * views are open (counts may lag by that much; new readings themselves reach the page at once as
- * events). SQLite keeps them in a table of their own (sqlite.ts slot_summary); PostgreSQL groups.
+ * events). Both stores keep them in a table of their own (slot_summary), one row per slot.
  */
 export const SUMMARY_TTL_MS = 3_000;
 const NOT_APPRAISED = ['the collector does not appraise gateways; `uzpgw connect … ui --manifest` does, bound to its own session'];

@@ -1,6 +1,7 @@
 // One insert() batch on PostgreSQL (postgres.ts), inside the transaction the store opened: the
-// readings in multi-row INSERT … ON CONFLICT DO NOTHING statements of CHUNK_ROWS, then the
-// duplicates compared with what is stored (conflicts.ts) and the clashing ones audited once.
+// readings in multi-row INSERT … ON CONFLICT DO NOTHING statements of CHUNK_ROWS, what they added
+// to slot_summary, then the duplicates compared with what is stored (conflicts.ts) and the
+// clashing ones audited once.
 
 import type pg from 'pg';
 import { toHex } from '../../uzp/bytes.js';
@@ -28,6 +29,8 @@ export async function insertBatch(c: pg.PoolClient, readings: readonly StoredRea
   // The copy a statement stored is the first of its key in VALUES order, which the stable sort keeps.
   const stored = new Set<string>();
   const duplicates: Keyed[] = [];
+  // What the batch added per (gateway, slot), for slot_summary.
+  const added = new Map<string, { gateway: string; slot: string; n: number; newest: number }>();
   for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
     const chunk = rows.slice(i, i + CHUNK_ROWS);
     const args: unknown[] = [];
@@ -35,19 +38,41 @@ export async function insertBatch(c: pg.PoolClient, readings: readonly StoredRea
       args.push(gw, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value);
       return `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`;
     });
-    const res = await c.query<{ gateway: string; slot: string; epoch: string; seq: string }>(
-      `INSERT INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING gateway, slot, epoch, seq`,
+    const res = await c.query<{ gateway: string; slot: string; epoch: string; seq: string; ts: string }>(
+      `INSERT INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING gateway, slot, epoch, seq, ts`,
       args,
     );
     const fresh = new Set(res.rows.map((x) => keyOf(x.gateway, x.slot, x.epoch, x.seq)));
+    for (const x of res.rows) {
+      const slot = JSON.stringify([x.gateway, x.slot]);
+      const a = added.get(slot);
+      if (a === undefined) added.set(slot, { gateway: x.gateway, slot: x.slot, n: 1, newest: Number(x.ts) });
+      else (a.n++, (a.newest = Math.max(a.newest, Number(x.ts))));
+    }
     for (const k of chunk) {
       const key = keyOf(k.gw, k.r.slot, k.r.epoch, k.r.seq);
       if (fresh.delete(key)) stored.add(key);
       else duplicates.push(k);
     }
   }
+  if (added.size > 0) await summaryAdd(c, [...added.values()]);
   const conflicts = duplicates.length > 0 ? await auditConflicts(c, duplicates, at) : [];
   return { inserted: stored.size, duplicates: duplicates.length, conflicts };
+}
+
+/**
+ * Adds what a batch stored to slot_summary, in the same transaction. Last, after every reading,
+ * and in (gateway, slot) byte order (the tables' collation, as deletes lock them): a transaction takes summary rows only once it holds all its
+ * readings' keys, and all take them in one order, so two batches never wait on each other in a
+ * circle (one holding a summary row the other needs while it waits for a key the other holds).
+ */
+async function summaryAdd(c: pg.PoolClient, added: readonly { gateway: string; slot: string; n: number; newest: number }[]): Promise<void> {
+  await c.query(
+    `INSERT INTO slot_summary (gateway, slot, readings, newest)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS a(gateway, slot, n, newest) ORDER BY gateway COLLATE "C", slot COLLATE "C"
+     ON CONFLICT (gateway, slot) DO UPDATE SET readings = slot_summary.readings + excluded.readings, newest = greatest(slot_summary.newest, excluded.newest)`,
+    [added.map((a) => a.gateway), added.map((a) => a.slot), added.map((a) => a.n), added.map((a) => a.newest)],
+  );
 }
 
 /** Compares each duplicate with the stored copy (by the value's digest: a resent window's values are not sent back) and audits the new clashes. */

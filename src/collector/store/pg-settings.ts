@@ -72,6 +72,16 @@ export const SCHEMA = `
   CREATE INDEX IF NOT EXISTS audit_gateway ON audit (gateway, id);
   CREATE INDEX IF NOT EXISTS audit_event ON audit (event, id);
   CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+  -- slot_summary: as SQLite's (sqlite-schema.ts), filled once from readings when first made (a
+  -- database from before it), under the same lock and in the same transaction as its creation.
+  DO $$ BEGIN
+    IF to_regclass('slot_summary') IS NULL THEN
+      CREATE TABLE slot_summary (
+        gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, readings bigint NOT NULL, newest bigint NOT NULL,
+        PRIMARY KEY (gateway, slot));
+      INSERT INTO slot_summary (gateway, slot, readings, newest) SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;
+    END IF;
+  END $$;
   CREATE TABLE IF NOT EXISTS reading_conflicts (
     gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, epoch bigint NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (gateway, slot, epoch, seq));

@@ -114,7 +114,7 @@ export class PostgresStore implements ReadingStore {
   async counts(gateway: Uint8Array): Promise<Map<string, number>> {
     this.open();
     checkGateway(gateway, 'counts');
-    const res = await this.q<{ slot: string; n: string }>('counts', 'SELECT slot, count(*) AS n FROM readings WHERE gateway = $1 GROUP BY slot', [toHex(gateway)]);
+    const res = await this.q<{ slot: string; n: string }>('counts', 'SELECT slot, readings AS n FROM slot_summary WHERE gateway = $1', [toHex(gateway)]);
     return new Map(res.rows.map((r) => [r.slot, Number(r.n)]));
   }
 
@@ -177,16 +177,22 @@ export class PostgresStore implements ReadingStore {
   }
 
   /**
-   * Deletes what `where` selects, DELETE_CHUNK_ROWS per statement: one DELETE of a gateway's millions
-   * of readings could outlast statement_timeout and then never complete (cancelled at each retry),
-   * and held its row locks against the intake throughout.
+   * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, with what it takes from
+   * slot_summary: one DELETE of a gateway's millions of readings could outlast statement_timeout and
+   * then never complete (cancelled at each retry), and held its row locks against the intake
+   * throughout. A slot left with no reading loses its summary row; one left with some keeps its
+   * newest ts (a retention sweep takes the oldest readings; a revocation takes whole slots).
    */
   private async deleteChunked(what: string, where: string, args: unknown[]): Promise<number> {
-    const sql = `DELETE FROM readings WHERE ctid = ANY(ARRAY(SELECT ctid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}))`;
+    const sql = `WITH d AS (DELETE FROM readings WHERE ctid = ANY(ARRAY(SELECT ctid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS})) RETURNING gateway, slot)
+      SELECT gateway, slot, count(*) AS n FROM d GROUP BY gateway, slot ORDER BY gateway, slot`;
     let total = 0;
     for (;;) {
-      this.open();
-      const n = (await this.q(what, sql, args)).rowCount ?? 0;
+      const n = await this.transaction(what, async (c) => {
+        const gone = (await c.query<{ gateway: string; slot: string; n: string }>(sql, args)).rows;
+        if (gone.length > 0) await summaryTake(c, gone);
+        return gone.reduce((sum, g) => sum + Number(g.n), 0);
+      });
       total += n;
       if (n < DELETE_CHUNK_ROWS) return total;
     }
@@ -234,7 +240,8 @@ export class PostgresStore implements ReadingStore {
 
   async slotSummaries(): Promise<SlotSummary[]> {
     this.open();
-    const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot', []);
+    // slot_summary (pg-insert.ts, deleteChunked): a GROUP BY here counted every reading on every console view.
+    const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', 'SELECT gateway, slot, readings AS n, newest FROM slot_summary ORDER BY gateway, slot', []);
     return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
 
@@ -345,6 +352,15 @@ export class PostgresStore implements ReadingStore {
   private fail(what: string, e: unknown): StoreError {
     return pgFailure(this.target, this.t.queryMs, what, e);
   }
+}
+
+/** Takes deleted readings off slot_summary (in the delete's transaction; rows in (gateway, slot) order, as insert takes them). */
+async function summaryTake(c: pg.PoolClient, gone: readonly { gateway: string; slot: string; n: string }[]): Promise<void> {
+  const args = [gone.map((g) => g.gateway), gone.map((g) => g.slot), gone.map((g) => g.n)];
+  // An UPDATE … FROM takes its rows in the join's order: locked first in insert's order instead.
+  await c.query('SELECT 1 FROM slot_summary WHERE (gateway, slot) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY gateway, slot FOR UPDATE', args.slice(0, 2));
+  await c.query('UPDATE slot_summary s SET readings = s.readings - g.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS g(gateway, slot, n) WHERE s.gateway = g.gateway AND s.slot = g.slot', args);
+  await c.query('DELETE FROM slot_summary WHERE (gateway, slot) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND readings <= 0', args.slice(0, 2));
 }
 
 interface AuditRow {

@@ -20,6 +20,7 @@ import { LinkPool } from '../uzp/link/link-pool.js';
 import type { Session } from '../uzp/session/session.js';
 import type { CollectorConfig } from './config.js';
 import { Consents } from './consents.js';
+import { Purges } from './purges.js';
 import { Retention } from './retention.js';
 import { serveIntake, type IntakeStats } from './intake.js';
 import { receiptSigner } from './receipts.js';
@@ -44,6 +45,7 @@ export class Collector {
   private constructor(
     private readonly o: CollectorParts,
     private readonly consents: Consents,
+    private readonly purges: Purges,
     private readonly retention: Retention,
   ) {
     const provider = o.provider ?? nodeProvider;
@@ -78,7 +80,7 @@ export class Collector {
         o.onSessions?.();
       });
       o.logger.info({ event: 'session.opened', gateway: toHex(s.peerCid) }, 'a gateway opened a publishing session');
-      serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, retention: this.retention, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
+      serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, purges: this.purges, retention: this.retention, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
     });
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) => o.logger.warn({ event: 'session.refused', gateway: toHex(initiator), code: e.code, reason: e.message }, 'session refused'));
   }
@@ -87,7 +89,9 @@ export class Collector {
   static async create(parts: CollectorParts): Promise<Collector> {
     // The database is this identity's before anything of it is read (STORE_OWNED otherwise).
     await parts.store.claim(loadKeyFile(parts.provider ?? nodeProvider, parts.config.identity.key).cid);
-    return new Collector(parts, await Consents.load(parts.store), await Retention.load(parts.store, parts.logger));
+    // Revocations a failure stopped midway are finished by the first retention sweep, at start.
+    const purges = new Purges(parts.store, parts.logger);
+    return new Collector(parts, await Consents.load(parts.store), purges, await Retention.load(parts.store, parts.logger, Date.now, purges));
   }
 
   /** The gateways with a publishing session now, and the RN each runs through. */

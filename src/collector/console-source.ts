@@ -13,6 +13,7 @@ import { seriesOf } from '../console/series.js';
 import { readingValueJson } from '../console/value.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import { REVOKE_EVENT } from './consents.js';
+import { REVOKE_DELETED_EVENT } from './purges.js';
 import { GRANT_ACCEPTED_EVENT } from './retention.js';
 import { READING_CONFLICT_EVENT } from './store/conflicts.js';
 import type { ObservedStore } from './store/observed.js';
@@ -67,7 +68,9 @@ export function auditLine(e: AuditEntry): AuditLine {
   else if (e.event === GRANT_ACCEPTED_EVENT) text = `Discovery Grant ${grant} accepted (${String(d.action ?? 'announce')}); expires ${String(d.expires_at ?? '?')}`;
   else if (e.event === 'readings.refused') text = `${String(d.readings)} readings outside the grant's scope were not stored`;
   else if (e.event === REVOKE_EVENT)
-    text = `consent withdrawn ${typeof d.relationshipAtMs === 'number' ? `for the whole relationship (grant ${grant} in force)` : `under grant ${grant}`}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}; ${String(d.deleted)} readings deleted`;
+    // Entries from before revoke.deleted carry the count themselves.
+    text = `consent withdrawn ${typeof d.relationshipAtMs === 'number' ? `for the whole relationship (grant ${grant} in force)` : `under grant ${grant}`}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}${typeof d.deleted === 'number' ? `; ${d.deleted} readings deleted` : ''}`;
+  else if (e.event === REVOKE_DELETED_EVENT) text = `${String(d.deleted)} readings deleted under revocation ${typeof d.revocation === 'string' ? `${d.revocation.slice(0, 12)}…` : '?'}${Array.isArray(d.slots) ? ` (${d.slots.join(', ')})` : ''}`;
   else if (e.event === READING_CONFLICT_EVENT) text = `a reading of ${String(d.slot)} ${String(d.epoch)}/${String(d.seq)} was sent again with other content; the first copy is kept`;
   else if (e.event === 'grant.expired') text = `Discovery Grant ${grant} expired during the session; nothing more is stored under it`;
   else text = JSON.stringify(d).slice(0, 300);

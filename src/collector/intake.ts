@@ -23,6 +23,7 @@ import type { Channel } from '../uzp/session/channel.js';
 import type { Session } from '../uzp/session/session.js';
 import { PUBLISH_PURPOSE } from '../hil/purposes.js';
 import { MAX_REVOKED_GRANTS_PER_GATEWAY, REVOKE_EVENT, type Consents } from './consents.js';
+import type { Purges } from './purges.js';
 import type { ReceiptSigner } from './receipts.js';
 import { READING_CONFLICT_EVENT } from './store/conflicts.js';
 import type { ReadingStore, SlotPosition } from './store/store.js';
@@ -34,6 +35,8 @@ export interface IntakeOptions {
   readonly store: ReadingStore;
   readonly receipts: ReceiptSigner;
   readonly consents: Consents;
+  /** Deletes what revocations withdrew, and finishes deletions a failure stopped midway. */
+  readonly purges: Purges;
   /** Told the retention of each grant accepted (retention.ts); absent: nothing is deleted by age. */
   readonly retention?: Retention;
   readonly purposes: readonly string[];
@@ -172,6 +175,10 @@ class Intake {
 
   private async announce(m: Extract<PublishMessage, { t: 'announce' }>): Promise<void> {
     const o = this.o;
+    // A deletion of this gateway's readings a failure stopped midway is finished first (purges.ts):
+    // a grant accepted now must not store readings where it is still to run, and a REVOKED refusal
+    // below must confirm a deletion that is done.
+    await o.purges.resume(this.gateway);
     let dg: Valid<DiscoveryGrant>;
     try {
       dg = validateDiscoveryGrant(o.provider, m.grant, {
@@ -310,15 +317,19 @@ class Intake {
       return;
     }
     const slots = revokedScope(rev.body.scope);
-    const deleted = await o.store.deleteScope(this.gateway, slots);
-    o.consents.note(gw, toHex(grantId), slots);
-    if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
-    await o.store.audit({
+    const scope = { revocation: rev.objectId, gateway: this.gateway, ...(slots !== undefined ? { slots } : {}) };
+    // Recorded (with its audit entry) before anything is deleted: deleting runs in chunks, and a
+    // failure midway must leave the revocation in force and its readings out of view, to be finished
+    // by purges.ts — not half of them deleted, the rest served, and the revocation unknown.
+    await o.store.revoke(scope, {
       at: this.now(),
       gateway: this.gateway,
       event: REVOKE_EVENT,
-      detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}), deleted },
+      detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}) },
     });
+    o.consents.note(gw, toHex(grantId), slots);
+    if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
+    const deleted = await o.purges.finish(scope);
     o.logger.info({ event: REVOKE_EVENT, gateway: this.gw, grant: toHex(grantId), slots, deleted }, 'consent revoked: publishing under it stopped, its readings deleted');
     const rc = o.receipts.revoke(this.gateway, grantId, slots ?? grant.body.scope.map((s) => s.slot), deleted);
     await this.send({ t: 'revoked', rev: rev.objectId, rc });

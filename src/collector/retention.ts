@@ -3,10 +3,12 @@
 // `grant.accepted` entries of the store's audit trail (the latest per gateway), so a restart keeps
 // them; a sweep at start, after each accepted grant and then hourly deletes readings stamped (by the
 // gateway's clock, `ts`) more than that many days ago, one audit entry `retention.applied` per
-// sweep that deleted anything. A sweep that fails is logged and tried again at the next one.
+// sweep that deleted anything. A sweep that fails is logged and tried again at the next one. Each
+// sweep also finishes first what revocations a failure stopped midway left to delete (purges.ts).
 
 import type { Logger } from 'pino';
 import { fromHex, toHex } from '../uzp/bytes.js';
+import type { Purges } from './purges.js';
 import type { ReadingStore } from './store/store.js';
 
 export const GRANT_ACCEPTED_EVENT = 'grant.accepted';
@@ -25,11 +27,15 @@ export class Retention {
     private readonly store: ReadingStore,
     private readonly logger: Logger,
     private readonly now: () => number,
+    private readonly purges: Purges | undefined,
   ) {}
 
-  /** The retention of each gateway's latest accepted grant, from the audit trail. */
-  static async load(store: ReadingStore, logger: Logger, now: () => number = Date.now): Promise<Retention> {
-    const r = new Retention(store, logger, now);
+  /**
+   * The retention of each gateway's latest accepted grant, from the audit trail. With `purges`,
+   * each sweep first finishes the revocations a failure stopped midway (purges.ts).
+   */
+  static async load(store: ReadingStore, logger: Logger, now: () => number = Date.now, purges?: Purges): Promise<Retention> {
+    const r = new Retention(store, logger, now, purges);
     for await (const e of store.auditEvents(GRANT_ACCEPTED_EVENT)) {
       const days = (e.detail.constraints as { retentionDays?: unknown } | undefined)?.retentionDays;
       if (typeof days === 'number' && Number.isSafeInteger(days) && days >= 1) r.days.set(toHex(e.gateway), days);
@@ -70,6 +76,11 @@ export class Retention {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.purges?.resume();
+    } catch (e) {
+      this.logger.warn({ event: 'revoke.resume_failed', reason: (e as Error).message }, "could not finish deleting a revocation's readings (they stay out of view); trying again at the next sweep");
+    }
     for (const [gw, days] of [...this.days]) {
       const before = this.now() - days * DAY_MS;
       try {

@@ -183,6 +183,9 @@ describe('CollectorConsole', () => {
     expect(auditLine({ at, gateway: G1, event: 'grant.accepted', detail: { grant: 'cd'.repeat(32), action: 'renew', expires_at: '2027-01-01T00:00:00.000Z' } }).text).toBe('Discovery Grant cdcdcdcdcdcd… accepted (renew); expires 2027-01-01T00:00:00.000Z');
     expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), slots: ['tty-1'], deleted: 12 } })).toMatchObject({ refusal: false, text: 'consent withdrawn under grant cdcdcdcdcdcd… for tty-1; 12 readings deleted' });
     expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), relationshipAtMs: T0, deleted: 3 } }).text).toBe('consent withdrawn for the whole relationship (grant cdcdcdcdcdcd… in force); 3 readings deleted');
+    // Recorded before the deletion (the count comes in revoke.deleted).
+    expect(auditLine({ at, gateway: G1, event: 'revoke.applied', detail: { grant: 'cd'.repeat(32), slots: ['tty-1'] } }).text).toBe('consent withdrawn under grant cdcdcdcdcdcd… for tty-1');
+    expect(auditLine({ at, gateway: G1, event: 'revoke.deleted', detail: { revocation: 'ef'.repeat(32), slots: ['tty-1'], deleted: 12 } }).text).toBe('12 readings deleted under revocation efefefefefef… (tty-1)');
     expect(auditLine({ at, gateway: G1, event: 'grant.expired', detail: { grant: 'cd'.repeat(32) } }).refusal).toBe(true);
     expect(auditLine({ at, gateway: G1, event: 'fresh', detail: { what: 'config' } }).text).toBe('{"what":"config"}');
   });

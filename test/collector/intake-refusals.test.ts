@@ -8,12 +8,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Consents, MAX_REVOKED_GRANTS_PER_GATEWAY } from '../../src/collector/consents.js';
 import { INTAKE_MAX_WAITING, serveIntake, type IntakeStats } from '../../src/collector/intake.js';
+import { Purges } from '../../src/collector/purges.js';
 import { receiptSigner } from '../../src/collector/receipts.js';
-import { SqliteStore } from '../../src/collector/store/sqlite.js';
+import { DELETE_CHUNK_ROWS, SqliteStore } from '../../src/collector/store/sqlite.js';
 import { issueDiscoveryGrant, issueDiscoveryRevocation } from '../../src/gateway/publisher/issue.js';
 import { receiptChecker } from '../../src/gateway/publisher/receipt-check.js';
 import { decodePublish, encodePublish, type PublishMessage } from '../../src/hil/publish-messages.js';
@@ -38,7 +40,8 @@ const BODY: DiscoveryGrantBody = {
 
 async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
   const { d, gw, col, gateway, collector, grant } = publishPair('collector', o.scopes);
-  const store = SqliteStore.open(join(dir, `c-${++n}.db`));
+  const file = join(dir, `c-${++n}.db`);
+  const store = SqliteStore.open(file);
   const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
   const consents = o.consents ?? new Consents();
   serveIntake(collector, grant, {
@@ -47,6 +50,7 @@ async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
     store,
     receipts: receiptSigner(d.provider, col.id.signer, ['telemetry.store']),
     consents,
+    purges: new Purges(store, pino({ level: 'silent' })),
     purposes: ['telemetry.store'],
     skewS: 300,
     logger: pino({ level: 'silent' }),
@@ -66,7 +70,7 @@ async function setup(o: { scopes?: GrantScope[]; consents?: Consents } = {}) {
     issueDiscoveryGrant(d.provider, opts.signer ?? gw.id.signer, { collector: opts.audience ?? col.id.cid, body, nowMs: opts.nowMs ?? d.clock(), validS: opts.validS ?? 86_400 });
   const announce = (grantBytes: Uint8Array): void =>
     void (ch as Channel).trySend(encodePublish({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: grantBytes, dropped: {}, digests: { catalogue: new Uint8Array(32) } }));
-  return { d, gw, col, store, stats, ch, next, dg, announce, gateway, consents };
+  return { d, gw, col, store, file, stats, ch, next, dg, announce, gateway, consents };
 }
 
 async function refusedWith(s: Awaited<ReturnType<typeof setup>>, grantBytes: Uint8Array): Promise<{ code: string; audited: unknown[] }> {
@@ -213,6 +217,44 @@ describe('collector intake: revocations (OI §11.6)', () => {
     expect(s.consents.isRevoked(grantId)).toBe(true);
     expect((await Consents.load(s.store)).isRevoked(grantId)).toBe(true);
     expect(await refusedWith(s, g)).toMatchObject({ code: 'REVOKED' });
+  });
+
+  it('a revocation is recorded before its readings are deleted: stopped midway, the restarted collector refuses its slot and serves none of it', async () => {
+    const s = await setup();
+    const g = s.dg();
+    const grantId = openArtefact(s.d.provider, g, 'discovery-grant').objectId;
+    s.announce(g);
+    expect((await s.next()).t).toBe('accepted');
+    await s.store.insert(Array.from({ length: DELETE_CHUNK_ROWS + 10 }, (_, seq) => ({ gateway: s.gw.id.cid, slot: 'tty-1', device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(1) })));
+    // The collector is stopped (its store closed) after the first chunk of the deletion.
+    const db = (s.store as unknown as { db: DatabaseSync }).db;
+    let rows = 0;
+    db.function('deleted_one', () => (++rows === DELETE_CHUNK_ROWS && setImmediate(() => void s.store.close()), null));
+    db.exec('CREATE TEMP TRIGGER chunk AFTER DELETE ON main.readings BEGIN SELECT deleted_one(); END');
+    const closed = new Promise<void>((r) => s.gateway.once('close', () => r()));
+    s.ch.trySend(encodePublish({ t: 'revoke', rev: issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, grantId, slots: ['tty-1'], nowMs: s.d.clock() }) }));
+    await closed; // no `revoked`: the session failed
+    const restarted = SqliteStore.open(s.file);
+    try {
+      expect([...(await Consents.load(restarted)).revokedSlots(grantId)]).toEqual(['tty-1']);
+      expect(await restarted.query({ slot: 'tty-1' })).toEqual([]);
+      expect(await restarted.unpurged()).toMatchObject([{ gateway: s.gw.id.cid, slots: ['tty-1'] }]);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('an announcement is taken only once a deletion left unfinished for that gateway is done', async () => {
+    const s = await setup();
+    const gateway = s.gw.id.cid;
+    await s.store.insert([0, 1, 2].map((seq) => ({ gateway, slot: 'tty-1', device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(1) })));
+    // What a failure right after the record leaves (the deletion not started).
+    const scope = { revocation: new Uint8Array(32).fill(9), gateway, slots: ['tty-1'] };
+    await s.store.revoke(scope, { at: 1, gateway, event: 'revoke.applied', detail: { grant: '00'.repeat(32), slots: ['tty-1'] } });
+    s.announce(s.dg());
+    expect((await s.next()).t).toBe('accepted');
+    expect(await s.store.unpurged()).toEqual([]);
+    expect((await s.store.auditLog(gateway)).map((e) => [e.event, e.detail.deleted])).toEqual([['revoke.applied', undefined], ['revoke.deleted', 3], ['grant.accepted', undefined]]);
   });
 
   it(`a gateway that already revoked ${MAX_REVOKED_GRANTS_PER_GATEWAY} grants cannot grow the collector's memory with more; a revocation of one it knows still applies`, async () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DELETE_CHUNK_ROWS, PostgresStore } from '../../src/collector/store/postgres.js';
 import type { StoredReading } from '../../src/collector/store/store.js';
 import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
+import { revokeAndPurge } from '../helpers/store-revoke.js';
 
 const pgSkip = postgresUnavailable();
 let cluster: PgCluster | undefined;
@@ -38,9 +39,9 @@ describe.skipIf(pgSkip !== undefined)('PostgresStore deletes', () => {
       expect(await deleted()).toBe(Math.ceil(N / DELETE_CHUNK_ROWS));
       expect((await s.counts(G)).get('keep')).toBe(10);
       await s.insert(Array.from({ length: N }, (_, i) => r('big', i, 1_000 + i)));
-      expect(await s.deleteScope(G, ['big'])).toBe(N);
+      expect(await revokeAndPurge(s, G, ['big'])).toBe(N);
       expect(await deleted()).toBe(Math.ceil(N / DELETE_CHUNK_ROWS));
-      expect(await s.deleteScope(G)).toBe(10);
+      expect(await revokeAndPurge(s, G)).toBe(10);
       await admin.end();
     } finally {
       await s.close();

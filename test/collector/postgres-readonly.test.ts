@@ -49,6 +49,12 @@ describe.skipIf(pgSkip !== undefined)('collector query on PostgreSQL', () => {
     await sql(url, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN CREATE ROLE reader LOGIN; END IF; END $$");
     await sql(url, 'GRANT SELECT ON readings, audit TO reader');
     const reader = url.replace('//uzp@', '//reader@');
+    // Without revocations it could be shown readings a revocation withdrew: refused, saying the grant to add.
+    const refused = await run('collector', 'query', '--db', reader, '--json');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe('');
+    expect(refused.err).toMatch(/GRANT SELECT ON readings, audit, revocations.*\[STORE_REFUSED\]/s);
+    await sql(url, 'GRANT SELECT ON revocations TO reader');
     const r = await run('collector', 'query', '--db', reader, '--json');
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ slot: 's', seq: 1, ts: '2026-01-01T00:00:00.000Z', value: null });

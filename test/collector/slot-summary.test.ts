@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/collector/store/open.js';
 import type { ReadingStore, StoredReading } from '../../src/collector/store/store.js';
 import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
+import { revokeAndPurge } from '../helpers/store-revoke.js';
 
 const pgSkip = postgresUnavailable();
 const dir = mkdtempSync(join(tmpdir(), 'uzp-slotsum-'));
@@ -81,7 +82,7 @@ describe.each(backends)('slot summaries: $name', (b) => {
       expect(await s.counts(G1)).toEqual(new Map([['s0', 10], ['s1', 11], ['s2', 10]]));
       expect(await s.deleteBefore(G1, 1_012)).toBe(13); // 12 of ts 1000..1011, and ts 5
       expect(await summaries(s)).toEqual(await grouped(spec));
-      expect(await s.deleteScope(G1, ['s1'])).toBe(6);
+      expect(await revokeAndPurge(s, G1, ['s1'])).toBe(6);
       expect(await summaries(s)).toEqual(await grouped(spec));
       expect(await s.counts(G1)).toEqual(new Map([['s0', 6], ['s2', 6]]));
       expect(await s.deleteBefore(G2, 1e12)).toBe(5); // every reading of G2: its rows go

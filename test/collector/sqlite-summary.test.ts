@@ -11,6 +11,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DELETE_CHUNK_ROWS, SqliteStore } from '../../src/collector/store/sqlite.js';
 import type { StoredReading } from '../../src/collector/store/store.js';
+import { revokeAndPurge } from '../helpers/store-revoke.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-sqlsum-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,7 +62,7 @@ describe('SqliteStore slot summaries', () => {
     // The same for a revocation.
     db.exec('DELETE FROM deleted_in');
     await s.insert(Array.from({ length: N }, (_, i) => r(i, { slot: 'big' })));
-    expect(await s.deleteScope(G1, ['big'])).toBe(N);
+    expect(await revokeAndPurge(s, G1, ['big'])).toBe(N);
     expect(db.prepare('SELECT count(DISTINCT turn) AS n FROM deleted_in').get()!.n).toBe(Math.ceil(N / DELETE_CHUNK_ROWS));
     ticking = false;
     await s.close();

@@ -184,20 +184,49 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     await expect(s.query({ gateway: new Uint8Array(31) })).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
   });
 
-  test('deleteScope: a whole gateway or some of its slots; other gateways and slots untouched', async () => {
+  test('revoke() takes a scope out of view at once and purge() deletes it; other gateways and slots untouched; recorded once', async () => {
     const s = await open(await b.fresh());
     const slots = ['s1', 's2', 's3'];
-    await s.insert([G1, G2].flatMap((gateway) => slots.flatMap((slot) => range(0, 5).map((seq) => r({ gateway, slot, seq })))));
-    expect(await s.deleteScope(G1, ['s1', 's3', 'nope'])).toBe(10);
-    expect(await s.counts(G1)).toEqual(new Map([['s2', 5]]));
-    expect(await s.counts(G2)).toEqual(new Map([['s1', 5], ['s2', 5], ['s3', 5]]));
-    expect(await s.deleteScope(G1, [])).toBe(0);
-    expect(await s.deleteScope(G2)).toBe(15);
+    await s.insert([G1, G2].flatMap((gateway) => slots.flatMap((slot) => range(0, 5).map((seq) => r({ gateway, slot, seq, ts: 1_000 + seq })))));
+    const R1 = new Uint8Array(32).fill(0xe1);
+    const R2 = new Uint8Array(32).fill(0xe2);
+    const entry = (gateway: Uint8Array, n: number): AuditEntry => ({ at: n, gateway, event: 'revoke.applied', detail: { n } });
+    expect(await s.revoke({ revocation: R1, gateway: G1, slots: ['s1', 's3', 'nope'] }, entry(G1, 1))).toBe(true);
+    // Recorded, not yet deleted: nothing of the scope is served, by any read.
+    const shown = async () => ({
+      query: (await s.query({ limit: 100 })).map((x) => `${hex(x.gateway).slice(0, 2)}/${x.slot}`),
+      stream: (await (async () => { const out: string[] = []; for await (const x of s.stream({})) out.push(`${hex(x.gateway).slice(0, 2)}/${x.slot}`); return out; })()),
+      summaries: (await s.slotSummaries()).map((x) => `${hex(x.gateway).slice(0, 2)}/${x.slot}`),
+      counts: [...(await s.counts(G1)).keys()],
+    });
+    const g2 = ['07/s1', '07/s2', '07/s3'];
+    const every = (xs: string[]) => xs.flatMap((x) => Array(5).fill(x) as string[]);
+    expect(await shown()).toEqual({ query: [...every(g2), ...every(['a1/s2'])], stream: [...every(g2), ...every(['a1/s2'])], summaries: [...g2, 'a1/s2'], counts: ['s2'] });
+    expect(await s.unpurged()).toEqual([{ revocation: R1, gateway: G1, slots: ['s1', 's3', 'nope'] }]);
+    expect(await s.unpurged(G2)).toEqual([]);
+    expect((await s.auditLog()).map((e) => e.detail)).toEqual([{ n: 1 }]);
+    // The same revocation again (the gateway resent it): nothing more recorded or audited.
+    expect(await s.revoke({ revocation: R1, gateway: G1, slots: ['s1'] }, entry(G1, 2))).toBe(false);
+    expect(await s.auditLog()).toHaveLength(1);
+    expect(await s.purge(R1)).toEqual({ deleted: 10, finished: true });
+    expect(await s.unpurged()).toEqual([]);
+    expect(await s.purge(R1)).toEqual({ deleted: 10, finished: false });
+    expect(await s.query({ gateway: G1, limit: 100 })).toHaveLength(5);
+    // A whole gateway.
+    expect(await s.revoke({ revocation: R2, gateway: G2 }, entry(G2, 3))).toBe(true);
+    expect(await s.query({ gateway: G2 })).toEqual([]);
+    expect(await s.purge(R2)).toEqual({ deleted: 15, finished: true });
     expect(await s.counts(G2)).toEqual(new Map());
     expect(await s.counts(G1)).toEqual(new Map([['s2', 5]]));
-    expect(await s.deleteScope(G3)).toBe(0);
-    // Deleted readings can be stored again (a new grant after a revocation).
+    // Readings stored after the deletion are a new consent's (a later grant): shown, and not deleted by the old revocation sent again.
     expect(await s.insert([r({ gateway: G2, slot: 's1', seq: 0 })])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
+    expect(await s.revoke({ revocation: R2, gateway: G2 }, entry(G2, 4))).toBe(false);
+    expect(await s.purge(R2)).toEqual({ deleted: 15, finished: false });
+    expect(await s.counts(G2)).toEqual(new Map([['s1', 1]]));
+    // Refused: a revocation never recorded, a bad id, an empty slot list.
+    await expect(s.purge(new Uint8Array(32).fill(0xe3))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    await expect(s.revoke({ revocation: new Uint8Array(31), gateway: G1 }, entry(G1, 5))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    await expect(s.revoke({ revocation: R2, gateway: G1, slots: [] }, entry(G1, 6))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
   });
 
   test('deleteBefore: one gateway\'s readings stamped before the cut-off, the cut-off itself kept; bad cut-offs refused', async () => {

@@ -4,7 +4,7 @@
 
 import { fromHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import type { AuditEntry, ReadingQuery, StoredReading, StreamQuery } from './store.js';
+import type { AuditEntry, ReadingQuery, RevocationScope, StoredReading, StreamQuery } from './store.js';
 
 /** A CID is BLAKE3-256 of the public key (ARCHITECTURE "Identity"). */
 export const GATEWAY_BYTES = 32;
@@ -85,10 +85,19 @@ export function checkAuditLimit(limit: number): number {
   return limit;
 }
 
-export function checkSlots(slots: readonly string[] | undefined): void {
-  if (slots === undefined) return;
-  if (!Array.isArray(slots)) throw invalid('deleteScope: slots must be an array');
-  for (const s of slots) checkName(s, 'slot', 'deleteScope');
+/** An artefact's object_id (a revocation's): 32 bytes. */
+export function checkObjectId(id: unknown, what: string): asserts id is Uint8Array {
+  if (!(id instanceof Uint8Array) || id.length !== 32) throw invalid(`${what}: revocation must be a 32-byte object_id, got ${id instanceof Uint8Array ? `${id.length} bytes` : typeof id}`);
+}
+
+/** A revocation to record: its object_id and gateway 32 bytes each, its slots (when given) at least one name. */
+export function checkRevocation(r: RevocationScope): void {
+  if (r === null || typeof r !== 'object') throw invalid('revoke: not an object');
+  checkGateway(r.gateway, 'revoke');
+  checkObjectId(r.revocation, 'revoke');
+  if (r.slots === undefined) return;
+  if (!Array.isArray(r.slots) || r.slots.length === 0) throw invalid('revoke: slots must be a non-empty array (absent: every slot)');
+  for (const s of r.slots) checkName(s, 'slot', 'revoke');
 }
 
 /** A cut-off time in Unix ms: a safe integer (ts columns are integers in both stores). */

@@ -2,7 +2,7 @@
 // each reading and audit line as soon as it is durable, without the intake knowing about it. Only
 // after the underlying call resolved, so nothing is shown that a failed transaction did not keep.
 
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
+import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 
 export interface StoreObserver {
   inserted(readings: readonly StoredReading[], result: InsertResult): void;
@@ -37,6 +37,12 @@ export class ObservedStore implements ReadingStore {
     this.tell((o) => o.audited(e));
   }
 
+  async revoke(scope: RevocationScope, entry: AuditEntry): Promise<boolean> {
+    const recorded = await this.inner.revoke(scope, entry);
+    if (recorded) this.tell((o) => o.audited(entry));
+    return recorded;
+  }
+
   /** An observer's failure is its own: the write it watches has succeeded and stays so. */
   private tell(f: (o: StoreObserver) => void): void {
     for (const o of this.observers) {
@@ -60,8 +66,11 @@ export class ObservedStore implements ReadingStore {
   stream(q: StreamQuery): AsyncIterable<StoredReading> {
     return this.inner.stream(q);
   }
-  deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
-    return this.inner.deleteScope(gateway, slots);
+  purge(revocation: Uint8Array): Promise<PurgeResult> {
+    return this.inner.purge(revocation);
+  }
+  unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {
+    return this.inner.unpurged(gateway);
   }
   deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
     return this.inner.deleteBefore(gateway, beforeMs);

@@ -82,6 +82,12 @@ export const SCHEMA = `
       INSERT INTO slot_summary (gateway, slot, readings, newest) SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;
     END IF;
   END $$;
+  -- A revocation recorded before its readings are deleted (store.ts revoke()); slots NULL: every
+  -- slot. Kept once done: the count answers a revocation the gateway sends again.
+  CREATE TABLE IF NOT EXISTS revocations (
+    revocation text PRIMARY KEY, gateway text COLLATE "C" NOT NULL, slots text[],
+    deleted bigint NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false);
+  CREATE INDEX IF NOT EXISTS revocations_undone ON revocations (gateway) WHERE NOT done;
   CREATE TABLE IF NOT EXISTS reading_conflicts (
     gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, epoch bigint NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (gateway, slot, epoch, seq));

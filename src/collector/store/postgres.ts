@@ -9,12 +9,13 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, ownedError } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkObjectId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, ownedError } from './checks.js';
+import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
 import { insertBatch } from './pg-insert.js';
-import { ATTEMPTS, DEFAULT_TIMEOUTS, DELETE_CHUNK_ROWS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
+import { PgDeletes, unrevoked } from './pg-deletes.js';
+import { ATTEMPTS, DEFAULT_TIMEOUTS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
 export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
@@ -35,6 +36,13 @@ export class PostgresStore implements ReadingStore {
   private readonly gate = new PermitGate(POOL_MAX);
   /** Every connection the pool holds, so close() can cut the ones stuck past its bound. */
   private readonly clients = new Set<pg.PoolClient>();
+
+  private readonly deletes = new PgDeletes(
+    (what, f) => this.transaction(what, f),
+    (what, sql, args) => this.q(what, sql, args),
+  );
+  /** The revocations table exists (a read-only open of an older database may lack it): without it nothing is held back from readers. */
+  private revocable = true;
 
   private constructor(
     /** host:port/database, for messages (never the password). */
@@ -83,6 +91,13 @@ export class PostgresStore implements ReadingStore {
           if (missing !== null) {
             throw new StoreError(CollectorCode.STORE_UNREACHABLE, `PostgreSQL at ${target} holds no collector database (no table ${missing}): check the database named in the URL given to --db (or the collector config's "db"); reading never creates one`);
           }
+          // Readings of a revocation not wholly deleted yet are held back (pg-deletes.ts unrevoked()),
+          // which needs the revocations table: a role that cannot read it would be shown them.
+          const rev = (await c.query<{ r: string | null; may: boolean | null }>("SELECT to_regclass('revocations') AS r, CASE WHEN to_regclass('revocations') IS NULL THEN NULL ELSE has_table_privilege('revocations', 'SELECT') END AS may")).rows[0];
+          store.revocable = (rev?.r ?? null) !== null;
+          if (rev?.may === false) {
+            throw new StoreError(CollectorCode.STORE_REFUSED, `PostgreSQL at ${target}: this role may not read the table revocations, which says what readings a revocation withdrew and are not to be shown: GRANT SELECT ON readings, audit, revocations TO the role given in --db`);
+          }
         } else await c.query(SCHEMA);
       } finally {
         c.off('error', onError);
@@ -114,7 +129,7 @@ export class PostgresStore implements ReadingStore {
   async counts(gateway: Uint8Array): Promise<Map<string, number>> {
     this.open();
     checkGateway(gateway, 'counts');
-    const res = await this.q<{ slot: string; n: string }>('counts', 'SELECT slot, readings AS n FROM slot_summary WHERE gateway = $1', [toHex(gateway)]);
+    const res = await this.q<{ slot: string; n: string }>('counts', `SELECT slot, readings AS n FROM slot_summary WHERE gateway = $1 ${this.shown('slot_summary')}`, [toHex(gateway)]);
     return new Map(res.rows.map((r) => [r.slot, Number(r.n)]));
   }
 
@@ -122,7 +137,7 @@ export class PostgresStore implements ReadingStore {
     this.open();
     const limit = checkQuery(q);
     const args: unknown[] = [];
-    const where = filtersOf(q, args);
+    const where = [...filtersOf(q, args), ...(this.revocable ? [unrevoked('readings')] : [])];
     args.push(limit);
     const limitAt = args.length;
     args.push(q.valueMaxBytes ?? -1);
@@ -140,7 +155,7 @@ export class PostgresStore implements ReadingStore {
     this.open();
     checkStreamQuery(q);
     const base: unknown[] = [];
-    const where = filtersOf(q, base);
+    const where = [...filtersOf(q, base), ...(this.revocable ? [unrevoked('readings')] : [])];
     const n = base.length;
     // Each page starts after the last row of the one before, by the primary key's order.
     const after = `(gateway, slot, epoch, seq) > ($${n + 1}, $${n + 2}, $${n + 3}::bigint, $${n + 4}::bigint)`;
@@ -158,44 +173,29 @@ export class PostgresStore implements ReadingStore {
     }
   }
 
-  async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
+  async revoke(scope: RevocationScope, entry: AuditEntry): Promise<boolean> {
     this.open();
-    checkGateway(gateway, 'deleteScope');
-    checkSlots(slots);
-    if (slots !== undefined && slots.length === 0) return 0;
-    return slots === undefined
-      ? this.deleteChunked('deleteScope', 'gateway = $1', [toHex(gateway)])
-      : // One array parameter: any number of slots, no parameter limit.
-        this.deleteChunked('deleteScope', 'gateway = $1 AND slot = ANY($2::text[])', [toHex(gateway), [...slots]]);
+    checkRevocation(scope);
+    return this.deletes.revoke(scope, entry);
+  }
+
+  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+    this.open();
+    checkObjectId(revocation, 'purge');
+    return this.deletes.purge(revocation);
+  }
+
+  async unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {
+    this.open();
+    if (gateway !== undefined) checkGateway(gateway, 'unpurged');
+    return this.revocable ? this.deletes.unpurged(gateway) : [];
   }
 
   async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return this.deleteChunked('deleteBefore', 'gateway = $1 AND ts < $2', [toHex(gateway), beforeMs]);
-  }
-
-  /**
-   * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, with what it takes from
-   * slot_summary: one DELETE of a gateway's millions of readings could outlast statement_timeout and
-   * then never complete (cancelled at each retry), and held its row locks against the intake
-   * throughout. A slot left with no reading loses its summary row; one left with some keeps its
-   * newest ts (a retention sweep takes the oldest readings; a revocation takes whole slots).
-   */
-  private async deleteChunked(what: string, where: string, args: unknown[]): Promise<number> {
-    const sql = `WITH d AS (DELETE FROM readings WHERE ctid = ANY(ARRAY(SELECT ctid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS})) RETURNING gateway, slot)
-      SELECT gateway, slot, count(*) AS n FROM d GROUP BY gateway, slot ORDER BY gateway, slot`;
-    let total = 0;
-    for (;;) {
-      const n = await this.transaction(what, async (c) => {
-        const gone = (await c.query<{ gateway: string; slot: string; n: string }>(sql, args)).rows;
-        if (gone.length > 0) await summaryTake(c, gone);
-        return gone.reduce((sum, g) => sum + Number(g.n), 0);
-      });
-      total += n;
-      if (n < DELETE_CHUNK_ROWS) return total;
-    }
+    return this.deletes.deleteChunked('deleteBefore', 'gateway = $1 AND ts < $2', [toHex(gateway), beforeMs]);
   }
 
   async audit(e: AuditEntry): Promise<void> {
@@ -241,7 +241,7 @@ export class PostgresStore implements ReadingStore {
   async slotSummaries(): Promise<SlotSummary[]> {
     this.open();
     // slot_summary (pg-insert.ts, deleteChunked): a GROUP BY here counted every reading on every console view.
-    const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', 'SELECT gateway, slot, readings AS n, newest FROM slot_summary ORDER BY gateway, slot', []);
+    const res = await this.q<{ gateway: string; slot: string; n: string; newest: string }>('slotSummaries', `SELECT gateway, slot, readings AS n, newest FROM slot_summary WHERE true ${this.shown('slot_summary')} ORDER BY gateway, slot`, []);
     return res.rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
 
@@ -276,6 +276,11 @@ export class PostgresStore implements ReadingStore {
     for (const c of this.clients) (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     // Cut: each statement fails at once and its connection leaves the pool; still bounded.
     await Promise.race([ended, new Promise<void>((r) => setTimeout(r, this.t.closeMs).unref())]);
+  }
+
+  /** `AND` what no unpurged revocation withdrew (pg-deletes.ts unrevoked()), when the database records revocations. */
+  private shown(table: string): string {
+    return this.revocable ? `AND ${unrevoked(table)}` : '';
   }
 
   private open(): void {
@@ -352,15 +357,6 @@ export class PostgresStore implements ReadingStore {
   private fail(what: string, e: unknown): StoreError {
     return pgFailure(this.target, this.t.queryMs, what, e);
   }
-}
-
-/** Takes deleted readings off slot_summary (in the delete's transaction; rows in (gateway, slot) order, as insert takes them). */
-async function summaryTake(c: pg.PoolClient, gone: readonly { gateway: string; slot: string; n: string }[]): Promise<void> {
-  const args = [gone.map((g) => g.gateway), gone.map((g) => g.slot), gone.map((g) => g.n)];
-  // An UPDATE … FROM takes its rows in the join's order: locked first in insert's order instead.
-  await c.query('SELECT 1 FROM slot_summary WHERE (gateway, slot) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY gateway, slot FOR UPDATE', args.slice(0, 2));
-  await c.query('UPDATE slot_summary s SET readings = s.readings - g.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS g(gateway, slot, n) WHERE s.gateway = g.gateway AND s.slot = g.slot', args);
-  await c.query('DELETE FROM slot_summary WHERE (gateway, slot) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND readings <= 0', args.slice(0, 2));
 }
 
 interface AuditRow {

@@ -17,7 +17,13 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS reading_conflicts (
     gateway TEXT NOT NULL, slot TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (gateway, slot, epoch, seq)) WITHOUT ROWID;`;
+    PRIMARY KEY (gateway, slot, epoch, seq)) WITHOUT ROWID;
+  -- A revocation recorded before its readings are deleted (store.ts revoke()); slots: a JSON array,
+  -- NULL for every slot. Kept once done: the count answers a revocation the gateway sends again.
+  CREATE TABLE IF NOT EXISTS revocations (
+    revocation TEXT PRIMARY KEY, gateway TEXT NOT NULL, slots TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0);
+  CREATE INDEX IF NOT EXISTS revocations_undone ON revocations (gateway) WHERE done = 0;`;
 
 /**
  * Readings stored and the newest ts per (gateway, slot), kept in the same transaction as every

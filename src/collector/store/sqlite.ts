@@ -11,21 +11,16 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkQuery, checkReadings, checkSlots, checkStreamQuery, messageOf, ownedError } from './checks.js';
-import type { AuditEntry, InsertResult, ReadingQuery, ReadingStore, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkObjectId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, messageOf, ownedError } from './checks.js';
+import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { conflictEntry, copyOf } from './conflicts.js';
+import { SqliteDeletes, unrevoked } from './sqlite-deletes.js';
+export { DELETE_CHUNK_ROWS } from './sqlite-deletes.js';
 import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_COPY, SUMMARY_ADD } from './sqlite-schema.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
-
-/**
- * Rows one DELETE statement removes: a retention sweep or revocation of millions of readings ran as
- * one synchronous statement and held the event loop (and the write lock) for seconds. Between
- * chunks the store yields to the event loop, so sessions keep being served.
- */
-export const DELETE_CHUNK_ROWS = 4096;
 
 interface Row {
   gateway: string;
@@ -46,12 +41,18 @@ export class SqliteStore implements ReadingStore {
   private readonly statements = new Map<string, StatementSync>();
   private closed = false;
 
+  private readonly deletes: SqliteDeletes;
+
   private constructor(
     readonly file: string,
     private readonly db: DatabaseSync,
     /** slot_summary exists (a read-only open of an older database may lack it). */
     private readonly summarised: boolean,
-  ) {}
+    /** revocations exists (the same): without it nothing is held back from readers. */
+    private readonly revocable: boolean,
+  ) {
+    this.deletes = new SqliteDeletes(db, summarised, (what, f) => (this.open(), this.run(what, f)));
+  }
 
   /**
    * Opens the database file; throws STORE_UNREACHABLE with the fix when it cannot. The collector
@@ -73,7 +74,7 @@ export class SqliteStore implements ReadingStore {
         db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
         createSchema(db);
       }
-      return new SqliteStore(file, db, hasTable(db, 'slot_summary'));
+      return new SqliteStore(file, db, hasTable(db, 'slot_summary'), hasTable(db, 'revocations'));
     } catch (e) {
       try {
         db?.close();
@@ -152,7 +153,9 @@ export class SqliteStore implements ReadingStore {
   async counts(gateway: Uint8Array): Promise<Map<string, number>> {
     this.open();
     checkGateway(gateway, 'counts');
-    const sql = this.summarised ? 'SELECT slot, readings AS n FROM slot_summary WHERE gateway = ?' : 'SELECT slot, count(*) AS n FROM readings WHERE gateway = ? GROUP BY slot';
+    const sql = this.summarised
+      ? `SELECT slot, readings AS n FROM slot_summary WHERE gateway = ? ${this.shown('slot_summary')}`
+      : `SELECT slot, count(*) AS n FROM readings WHERE gateway = ? ${this.shown('readings')} GROUP BY slot`;
     const rows = this.run('counts', () => this.db.prepare(sql).all(toHex(gateway))) as unknown as { slot: string; n: number }[];
     return new Map(rows.map((r) => [r.slot, Number(r.n)]));
   }
@@ -162,7 +165,7 @@ export class SqliteStore implements ReadingStore {
     const limit = checkQuery(q);
     // The value's CASE comes first in the statement, so its bound goes first.
     const args: (string | number)[] = [q.valueMaxBytes ?? -1];
-    const where = filtersOf(q, args);
+    const where = [...filtersOf(q, args), ...(this.revocable ? [unrevoked('readings')] : [])];
     const order = q.newest === true ? 'gateway DESC, slot DESC, epoch DESC, seq DESC' : 'gateway, slot, epoch, seq';
     // -1: no bound. length() of a BLOB is its size in bytes, read from the record header.
     const value = "CASE WHEN ? < 0 OR length(value) <= ?1 THEN value ELSE x'' END AS value, length(value) AS value_bytes";
@@ -176,7 +179,7 @@ export class SqliteStore implements ReadingStore {
     this.open();
     checkStreamQuery(q);
     const args: (string | number)[] = [];
-    const where = filtersOf(q, args);
+    const where = [...filtersOf(q, args), ...(this.revocable ? [unrevoked('readings')] : [])];
     const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, length(value) AS value_bytes FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq`;
     // iterate(): SQLite steps the statement one row per next(); a break returns the iterator, which resets it.
     const it = this.run('stream', () => this.db.prepare(sql).iterate(...args));
@@ -193,66 +196,29 @@ export class SqliteStore implements ReadingStore {
     }
   }
 
-  async deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
+  async revoke(scope: RevocationScope, entry: AuditEntry): Promise<boolean> {
     this.open();
-    checkGateway(gateway, 'deleteScope');
-    checkSlots(slots);
-    if (slots !== undefined && slots.length === 0) return 0;
-    // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
-    const where = slots === undefined ? 'gateway = ?' : 'gateway = ? AND slot IN (SELECT value FROM json_each(?))';
-    return this.deleteChunked('deleteScope', where, slots === undefined ? [toHex(gateway)] : [toHex(gateway), JSON.stringify(slots)]);
+    checkRevocation(scope);
+    return this.deletes.revoke(scope, entry);
+  }
+
+  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+    this.open();
+    checkObjectId(revocation, 'purge');
+    return this.deletes.purge(revocation);
+  }
+
+  async unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {
+    this.open();
+    if (gateway !== undefined) checkGateway(gateway, 'unpurged');
+    return this.revocable ? this.deletes.unpurged(gateway) : [];
   }
 
   async deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number> {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return this.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs]);
-  }
-
-  /**
-   * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, yielding to the event loop
-   * between them; each chunk adjusts slot_summary in its own transaction. A slot left with no
-   * reading loses its summary row; one left with some keeps its newest ts (a retention sweep takes
-   * the oldest readings; a revocation takes whole slots).
-   */
-  private async deleteChunked(what: string, where: string, args: (string | number)[]): Promise<number> {
-    const del = this.db.prepare(`DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}) RETURNING gateway, slot`);
-    let total = 0;
-    for (;;) {
-      this.open();
-      const n = this.run(what, () => {
-        this.db.exec('BEGIN IMMEDIATE');
-        try {
-          const rows = del.all(...args) as unknown as { gateway: string; slot: string }[];
-          if (this.summarised) this.unsummarise(rows);
-          this.db.exec('COMMIT');
-          return rows.length;
-        } catch (e) {
-          if (this.db.isTransaction) this.db.exec('ROLLBACK');
-          throw e;
-        }
-      });
-      total += n;
-      if (n < DELETE_CHUNK_ROWS) return total;
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-
-  private unsummarise(rows: readonly { gateway: string; slot: string }[]): void {
-    const gone = new Map<string, { gateway: string; slot: string; n: number }>();
-    for (const r of rows) {
-      const key = `${r.gateway}/${r.slot}`;
-      const g = gone.get(key);
-      if (g === undefined) gone.set(key, { gateway: r.gateway, slot: r.slot, n: 1 });
-      else g.n++;
-    }
-    const dec = this.db.prepare('UPDATE slot_summary SET readings = readings - ? WHERE gateway = ? AND slot = ?');
-    const drop = this.db.prepare('DELETE FROM slot_summary WHERE gateway = ? AND slot = ? AND readings <= 0');
-    for (const g of gone.values()) {
-      dec.run(g.n, g.gateway, g.slot);
-      drop.run(g.gateway, g.slot);
-    }
+    return this.deletes.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs]);
   }
 
   async audit(e: AuditEntry): Promise<void> {
@@ -303,8 +269,8 @@ export class SqliteStore implements ReadingStore {
   async slotSummaries(): Promise<SlotSummary[]> {
     this.open();
     const sql = this.summarised
-      ? 'SELECT gateway, slot, readings AS n, newest FROM slot_summary ORDER BY gateway, slot'
-      : 'SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings GROUP BY gateway, slot ORDER BY gateway, slot';
+      ? `SELECT gateway, slot, readings AS n, newest FROM slot_summary WHERE true ${this.shown('slot_summary')} ORDER BY gateway, slot`
+      : `SELECT gateway, slot, count(*) AS n, max(ts) AS newest FROM readings WHERE true ${this.shown('readings')} GROUP BY gateway, slot ORDER BY gateway, slot`;
     const rows = this.run('slotSummaries', () => this.db.prepare(sql).all()) as unknown as { gateway: string; slot: string; n: number; newest: number }[];
     return rows.map((r) => ({ gateway: fromHex(r.gateway), slot: r.slot, readings: Number(r.n), newestTs: Number(r.newest) }));
   }
@@ -324,6 +290,11 @@ export class SqliteStore implements ReadingStore {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+
+  /** `AND` what no unpurged revocation withdrew (sqlite-deletes.ts unrevoked()), when the database records revocations. */
+  private shown(table: string): string {
+    return this.revocable ? `AND ${unrevoked(table)}` : '';
   }
 
   private prepared(sql: string): StatementSync {

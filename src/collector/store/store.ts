@@ -102,6 +102,22 @@ export interface SlotSummary {
   readonly newestTs: number;
 }
 
+/** What a revocation withdrew (OI §11.6), as the store records it until its readings are deleted. */
+export interface RevocationScope {
+  /** The discovery revocation's object_id (32 bytes): a revocation is recorded once. */
+  readonly revocation: Uint8Array;
+  readonly gateway: Uint8Array;
+  /** The revoked slots; absent: every slot of the gateway (a whole grant, or the relationship). */
+  readonly slots?: readonly string[];
+}
+
+export interface PurgeResult {
+  /** Readings deleted under the revocation in all, across every purge() of it. */
+  readonly deleted: number;
+  /** This call deleted the last of them (false: an earlier call had). */
+  readonly finished: boolean;
+}
+
 /** One line of the collector's audit trail (grants accepted and refused, revocations, receipts). */
 export interface AuditEntry {
   /** Unix ms. */
@@ -133,8 +149,22 @@ export interface ReadingStore {
    * one at a time (query() holds them all).
    */
   stream(q: StreamQuery): AsyncIterable<StoredReading>;
-  /** Deletes a gateway's readings (of `slots` only when given): a revocation applied (OI §11.6). Returns rows deleted. */
-  deleteScope(gateway: Uint8Array, slots?: readonly string[]): Promise<number>;
+  /**
+   * Records a revocation with its audit entry, in one transaction, before any of its readings is
+   * deleted (OI §11.6): from the commit on no reading of its scope is served (query, stream, counts,
+   * slotSummaries), and purge() deletes them. Deleting in chunks (DELETE_CHUNK_ROWS) is not
+   * all-or-nothing: recorded first, a failure midway leaves the rest hidden and known, never
+   * visible or forgotten. False, and nothing written, when this revocation is recorded already.
+   */
+  revoke(scope: RevocationScope, entry: AuditEntry): Promise<boolean>;
+  /**
+   * Deletes the readings of a recorded revocation, DELETE_CHUNK_ROWS per transaction, each chunk
+   * counted in the record in its own transaction and the last marking it done; after a failure the
+   * next call goes on from there. STORE_INVALID for a revocation never recorded.
+   */
+  purge(revocation: Uint8Array): Promise<PurgeResult>;
+  /** Recorded revocations whose readings are not all deleted yet (a failure or stop midway), of one gateway or all. */
+  unpurged(gateway?: Uint8Array): Promise<RevocationScope[]>;
   /** Deletes a gateway's readings stamped before `beforeMs` (Unix ms): the grant's retention ran out (OI §10.1). Returns rows deleted. */
   deleteBefore(gateway: Uint8Array, beforeMs: number): Promise<number>;
   audit(e: AuditEntry): Promise<void>;

@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Consents } from '../../../src/collector/consents.js';
 import { serveIntake, type IntakeStats } from '../../../src/collector/intake.js';
+import { Purges } from '../../../src/collector/purges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
 import { SqliteStore } from '../../../src/collector/store/sqlite.js';
 import { AuditLog } from '../../../src/gateway/hil/audit.js';
@@ -45,7 +46,7 @@ describe('a slot revoked at the collector only', () => {
     const grant = openArtefact(p.d.provider, dg, 'discovery-grant');
     const consents = new Consents();
     consents.note(toHex(p.gw.id.cid), toHex(grant.objectId), ['tty-2']); // the collector's record
-    serveIntake(p.collector, p.grant, { provider: p.d.provider, self: p.col.id.cid, store, receipts: receiptSigner(p.d.provider, p.col.id.signer, ['telemetry.store']), consents, purposes: ['telemetry.store'], skewS: 300, logger: pino({ level: 'silent' }), now: () => p.d.clock(), stats });
+    serveIntake(p.collector, p.grant, { provider: p.d.provider, self: p.col.id.cid, store, receipts: receiptSigner(p.d.provider, p.col.id.signer, ['telemetry.store']), consents, purges: new Purges(store, pino({ level: 'silent' })), purposes: ['telemetry.store'], skewS: 300, logger: pino({ level: 'silent' }), now: () => p.d.clock(), stats });
 
     const log = new ReadingLog({ file: join(dir, 'gateway.db'), durability: 'full', receipts: true });
     for (let seq = 0; seq < 20; seq++) for (const slot of ['tty-1', 'tty-2']) log.append({ slot, device: `dev-${slot}`, kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(seq) });

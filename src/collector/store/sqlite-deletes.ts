@@ -1,0 +1,132 @@
+// What the SQLite store (sqlite.ts) deletes and how: retention's deleteBefore() and a revocation's
+// purge(), both in chunks of DELETE_CHUNK_ROWS with the event loop served between them, and the
+// record of a revocation that makes the chunks safe to stop anywhere (store.ts revoke()).
+
+import type { DatabaseSync } from 'node:sqlite';
+import { fromHex, toHex } from '../../uzp/bytes.js';
+import { CollectorCode, StoreError } from '../errors.js';
+import { auditDetailText } from './checks.js';
+import { INSERT_AUDIT } from './sqlite-schema.js';
+import type { AuditEntry, PurgeResult, RevocationScope } from './store.js';
+
+/**
+ * Rows one DELETE statement removes: a retention sweep or revocation of millions of readings ran as
+ * one synchronous statement and held the event loop (and the write lock) for seconds. Between
+ * chunks the store yields to the event loop, so sessions keep being served.
+ */
+export const DELETE_CHUNK_ROWS = 4096;
+
+/** Runs `f` for the store: STORE_CLOSED after close(), a SQLite failure as STORE_FAILED. */
+export type Guard = <T>(what: string, f: () => T) => T;
+
+/**
+ * The condition a row of `table` (readings or slot_summary) meets when no unpurged revocation
+ * withdrew it: what readers see between a revocation's record and its last deleted chunk.
+ */
+export function unrevoked(table: string): string {
+  return `NOT EXISTS (SELECT 1 FROM revocations v WHERE v.done = 0 AND v.gateway = ${table}.gateway AND (v.slots IS NULL OR ${table}.slot IN (SELECT value FROM json_each(v.slots))))`;
+}
+
+interface RevocationRow {
+  gateway: string;
+  /** JSON array of slots, or null: every slot. */
+  slots: string | null;
+  deleted: number;
+  done: number;
+}
+
+export class SqliteDeletes {
+  constructor(
+    private readonly db: DatabaseSync,
+    /** slot_summary exists (always, on a writable store). */
+    private readonly summarised: boolean,
+    private readonly guard: Guard,
+  ) {}
+
+  /** Records `scope` and `entry` in one transaction; false, and nothing written, when the revocation is recorded already. */
+  revoke(scope: RevocationScope, entry: AuditEntry): boolean {
+    const detail = auditDetailText(entry);
+    return this.guard('revoke', () =>
+      this.transaction(() => {
+        const slots = scope.slots === undefined ? null : JSON.stringify(scope.slots);
+        const added = this.db.prepare('INSERT OR IGNORE INTO revocations (revocation, gateway, slots) VALUES (?, ?, ?)').run(toHex(scope.revocation), toHex(scope.gateway), slots);
+        if (Number(added.changes) === 0) return false;
+        this.db.prepare(INSERT_AUDIT).run(entry.at, toHex(entry.gateway), entry.event, detail);
+        return true;
+      }),
+    );
+  }
+
+  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+    const id = toHex(revocation);
+    const row = this.guard('purge', () => this.db.prepare('SELECT gateway, slots, deleted, done FROM revocations WHERE revocation = ?').get(id)) as RevocationRow | undefined;
+    if (row === undefined) throw new StoreError(CollectorCode.STORE_INVALID, `purge: revocation ${id} was never recorded (revoke() first)`);
+    if (row.done !== 0) return { deleted: Number(row.deleted), finished: false };
+    // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
+    const where = row.slots === null ? 'gateway = ?' : 'gateway = ? AND slot IN (SELECT value FROM json_each(?))';
+    const count = this.guard('purge', () => this.db.prepare('UPDATE revocations SET deleted = deleted + ?, done = ? WHERE revocation = ?'));
+    const n = await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], (k, last) => count.run(k, last ? 1 : 0, id));
+    return { deleted: Number(row.deleted) + n, finished: true };
+  }
+
+  unpurged(gateway?: Uint8Array): RevocationScope[] {
+    const rows = this.guard('unpurged', () =>
+      gateway === undefined
+        ? this.db.prepare('SELECT revocation, gateway, slots FROM revocations WHERE done = 0 ORDER BY revocation').all()
+        : this.db.prepare('SELECT revocation, gateway, slots FROM revocations WHERE done = 0 AND gateway = ? ORDER BY revocation').all(toHex(gateway)),
+    ) as unknown as { revocation: string; gateway: string; slots: string | null }[];
+    return rows.map((r) => ({ revocation: fromHex(r.revocation), gateway: fromHex(r.gateway), ...(r.slots !== null ? { slots: JSON.parse(r.slots) as string[] } : {}) }));
+  }
+
+  /**
+   * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, yielding to the event loop
+   * between them; each chunk adjusts slot_summary, and runs `each` (chunk rows, whether it was the
+   * last), in its own transaction. A slot left with no reading loses its summary row; one left with
+   * some keeps its newest ts (a retention sweep takes the oldest readings; a revocation whole slots).
+   */
+  async deleteChunked(what: string, where: string, args: (string | number)[], each?: (n: number, last: boolean) => void): Promise<number> {
+    const del = this.guard(what, () => this.db.prepare(`DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}) RETURNING gateway, slot`));
+    let total = 0;
+    for (;;) {
+      const n = this.guard(what, () =>
+        this.transaction(() => {
+          const rows = del.all(...args) as unknown as { gateway: string; slot: string }[];
+          if (this.summarised) this.unsummarise(rows);
+          each?.(rows.length, rows.length < DELETE_CHUNK_ROWS);
+          return rows.length;
+        }),
+      );
+      total += n;
+      if (n < DELETE_CHUNK_ROWS) return total;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private unsummarise(rows: readonly { gateway: string; slot: string }[]): void {
+    const gone = new Map<string, { gateway: string; slot: string; n: number }>();
+    for (const r of rows) {
+      const key = `${r.gateway}/${r.slot}`;
+      const g = gone.get(key);
+      if (g === undefined) gone.set(key, { gateway: r.gateway, slot: r.slot, n: 1 });
+      else g.n++;
+    }
+    const dec = this.db.prepare('UPDATE slot_summary SET readings = readings - ? WHERE gateway = ? AND slot = ?');
+    const drop = this.db.prepare('DELETE FROM slot_summary WHERE gateway = ? AND slot = ? AND readings <= 0');
+    for (const g of gone.values()) {
+      dec.run(g.n, g.gateway, g.slot);
+      drop.run(g.gateway, g.slot);
+    }
+  }
+
+  private transaction<T>(f: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = f();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+}

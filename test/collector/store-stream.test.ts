@@ -1,6 +1,6 @@
 // ReadingStore.stream() (store.ts), on both stores: what query() returns for the same filters, in
-// the same order, read one at a time — PostgreSQL in keyset pages of STREAM_PAGE_ROWS, across page
-// boundaries — and a consumer that stops early ends the read.
+// the same order, read in keyset pages of STREAM_PAGE_ROWS (both stores) across page boundaries,
+// and a consumer that stops early ends the read.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ describe.each(backends)('ReadingStore.stream: $name', (b) => {
     try {
       const n = STREAM_PAGE_ROWS * 2 + 7;
       await s.insert(Array.from({ length: n }, (_, i) => r(i % 3 === 0 ? G2 : G1, i % 2 === 0 ? 'B' : 'a', i)));
-      const queries: StreamQuery[] = [{}, { gateway: G1 }, { gateway: G2, slot: 'B' }, { sinceMs: 1_500, untilMs: 2_900 }];
+      const queries: StreamQuery[] = [{}, { gateway: G1 }, { gateway: G2, slot: 'B' }, { slot: 'a' }, { sinceMs: 1_500, untilMs: 2_900 }, { gateway: G1, sinceMs: 1_200 }];
       for (const q of queries) expect(await all(s.stream(q))).toEqual(await s.query({ ...q, limit: 1_000_000 }));
       expect((await all(s.stream({}))).length).toBe(n);
       // A consumer that stops early; the store goes on serving.

@@ -16,24 +16,14 @@ import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore,
 import { storedReading } from './store.js';
 import { conflictEntry, copyOf } from './conflicts.js';
 import { SqliteDeletes, unrevoked } from './sqlite-deletes.js';
+import { type Keyset, nextPage, readPage, type Row } from './sqlite-pages.js';
+export { STREAM_PAGE_BYTES, STREAM_PAGE_ROWS } from './sqlite-pages.js';
 export { DELETE_CHUNK_ROWS } from './sqlite-deletes.js';
 import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_COPY, SUMMARY_ADD } from './sqlite-schema.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
 
-interface Row {
-  gateway: string;
-  slot: string;
-  device: string;
-  kind: string;
-  epoch: number;
-  seq: number;
-  ts: number;
-  value: Uint8Array;
-  /** length(value), as stored. */
-  value_bytes: number;
-}
 
 export class SqliteStore implements ReadingStore {
   readonly kind = 'sqlite' as const;
@@ -178,21 +168,17 @@ export class SqliteStore implements ReadingStore {
   async *stream(q: StreamQuery): AsyncIterable<StoredReading> {
     this.open();
     checkStreamQuery(q);
-    const args: (string | number)[] = [];
-    const where = [...filtersOf(q, args), ...(this.revocable ? [unrevoked('readings')] : [])];
-    const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, length(value) AS value_bytes FROM readings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq`;
-    // iterate(): SQLite steps the statement one row per next(); a break returns the iterator, which resets it.
-    const it = this.run('stream', () => this.db.prepare(sql).iterate(...args));
-    try {
-      for (;;) {
-        this.open();
-        const next = this.run('stream', () => it.next());
-        if (next.done === true) return;
-        yield storedReading(next.value as unknown as Row, undefined);
-      }
-    } finally {
-      // The consumer stopped early (--limit): end the statement, so its read snapshot is let go.
-      if (!this.closed) it.return?.();
+    const base: (string | number)[] = [];
+    const where = [...filtersOf(q, base), ...(this.revocable ? [unrevoked('readings')] : [])];
+    for (let from: Keyset | undefined = { conds: [], args: [] }; from !== undefined; ) {
+      this.open();
+      const conds = [...where, ...from.conds];
+      // The unique index, named: a page seeks its start in it and reads in its order, whatever a
+      // time filter would make the planner prefer (the ts index and a sort of everything after).
+      const sql = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, length(value) AS value_bytes FROM readings INDEXED BY sqlite_autoindex_readings_1 ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq`;
+      const page = this.run('stream', () => readPage(this.db.prepare(sql), [...base, ...from!.args]));
+      for (const r of page.rows) yield storedReading(r, undefined);
+      from = nextPage(q, from, page);
     }
   }
 

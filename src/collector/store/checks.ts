@@ -85,8 +85,8 @@ export function checkAuditLimit(limit: number): number {
   return limit;
 }
 
-/** An artefact's object_id (a revocation's): 32 bytes. */
-export function checkObjectId(id: unknown, what: string): asserts id is Uint8Array {
+/** A discovery revocation's object_id: 32 bytes. */
+export function checkRevocationId(id: unknown, what: string): asserts id is Uint8Array {
   if (!(id instanceof Uint8Array) || id.length !== 32) throw invalid(`${what}: revocation must be a 32-byte object_id, got ${id instanceof Uint8Array ? `${id.length} bytes` : typeof id}`);
 }
 
@@ -94,7 +94,7 @@ export function checkObjectId(id: unknown, what: string): asserts id is Uint8Arr
 export function checkRevocation(r: RevocationScope): void {
   if (r === null || typeof r !== 'object') throw invalid('revoke: not an object');
   checkGateway(r.gateway, 'revoke');
-  checkObjectId(r.revocation, 'revoke');
+  checkRevocationId(r.revocation, 'revoke');
   if (r.slots === undefined) return;
   if (!Array.isArray(r.slots) || r.slots.length === 0) throw invalid('revoke: slots must be a non-empty array (absent: every slot)');
   for (const s of r.slots) checkName(s, 'slot', 'revoke');

@@ -61,10 +61,11 @@ export async function insertBatch(c: pg.PoolClient, readings: readonly StoredRea
 }
 
 /**
- * Adds what a batch stored to slot_summary, in the same transaction. Last, after every reading,
- * and in (gateway, slot) byte order (the tables' collation, as deletes lock them): a transaction takes summary rows only once it holds all its
- * readings' keys, and all take them in one order, so two batches never wait on each other in a
- * circle (one holding a summary row the other needs while it waits for a key the other holds).
+ * Adds what a batch stored to slot_summary, in the same transaction. Last, after every reading, and
+ * in (gateway, slot) byte order (the tables' collation, the order deletes lock them in): a
+ * transaction takes summary rows only once it holds all its readings' keys, and all take them in
+ * one order, so two transactions never wait on each other in a circle (one holding a summary row
+ * the other needs while it waits for a key the other holds).
  */
 async function summaryAdd(c: pg.PoolClient, added: readonly { gateway: string; slot: string; n: number; newest: number }[]): Promise<void> {
   await c.query(

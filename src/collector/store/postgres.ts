@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkObjectId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, ownedError } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkRevocationId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
@@ -181,7 +181,7 @@ export class PostgresStore implements ReadingStore {
 
   async purge(revocation: Uint8Array): Promise<PurgeResult> {
     this.open();
-    checkObjectId(revocation, 'purge');
+    checkRevocationId(revocation, 'purge');
     return this.deletes.purge(revocation);
   }
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
-import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkObjectId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, messageOf, ownedError } from './checks.js';
+import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkRevocationId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, messageOf, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
 import { conflictEntry, copyOf } from './conflicts.js';
@@ -190,7 +190,7 @@ export class SqliteStore implements ReadingStore {
 
   async purge(revocation: Uint8Array): Promise<PurgeResult> {
     this.open();
-    checkObjectId(revocation, 'purge');
+    checkRevocationId(revocation, 'purge');
     return this.deletes.purge(revocation);
   }
 

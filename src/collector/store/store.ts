@@ -143,10 +143,11 @@ export interface ReadingStore {
   counts(gateway: Uint8Array): Promise<Map<string, number>>;
   query(q: ReadingQuery): Promise<StoredReading[]>;
   /**
-   * The readings `q` selects, in (gateway, slot, epoch, seq) order, one at a time as they are read:
-   * no limit (the consumer stops when it has enough; breaking out of the loop ends the read), values
-   * whole. `collector query` prints up to a million readings of up to 512 KiB each this way, holding
-   * one at a time (query() holds them all).
+   * The readings `q` selects, in (gateway, slot, epoch, seq) order, as they are read: no limit (the
+   * consumer stops when it has enough; breaking out of the loop ends the read), values whole.
+   * `collector query` prints up to a million readings of up to 512 KiB each this way. Read in keyset
+   * pages, each a statement of its own (STREAM_PAGE_ROWS; on SQLite also STREAM_PAGE_BYTES): a page
+   * is what is held (query() holds them all), and no read stays open while the consumer works.
    */
   stream(q: StreamQuery): AsyncIterable<StoredReading>;
   /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CollectorCode } from '../../src/collector/errors.js';
 import { openStore } from '../../src/collector/store/open.js';
-import { STREAM_PAGE_ROWS } from '../../src/collector/store/postgres.js';
+import { PostgresStore, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS } from '../../src/collector/store/postgres.js';
 import type { ReadingStore, StoredReading, StreamQuery } from '../../src/collector/store/store.js';
 import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
 
@@ -51,6 +51,42 @@ describe.each(backends)('ReadingStore.stream: $name', (b) => {
       expect(seen).toBe(3);
       expect(await s.insert([r(G1, 'late', 1)])).toEqual({ inserted: 1, duplicates: 0, conflicts: [] });
       await expect(all(s.stream({ limit: 5 } as StreamQuery))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    } finally {
+      await s.close();
+    }
+  }, 90_000);
+});
+
+describe('PostgresStore.stream: pages bounded by bytes', () => {
+  it.skipIf(pgSkip !== undefined)('a page is at most STREAM_PAGE_ROWS readings or STREAM_PAGE_BYTES of values (at least one), each reading read once', async () => {
+    const s = (await openStore(await (cluster ??= await startPostgres()).createDatabase())) as PostgresStore;
+    try {
+      const sized = (slot: string, seq: number, bytes: number): StoredReading => ({ ...r(G1, slot, seq), value: new Uint8Array(bytes).fill(seq & 0xff) });
+      await s.insert(Array.from({ length: 10 }, (_, i) => sized('big', i, STREAM_PAGE_BYTES / 4)));
+      await s.insert([sized('huge', 0, STREAM_PAGE_BYTES * 2)]);
+      await s.insert(Array.from({ length: STREAM_PAGE_ROWS + 1 }, (_, i) => r(G1, 'small', i)));
+      // What each statement of the stream brought back: its rows' value sizes.
+      const pages: number[][] = [];
+      const store = s as unknown as { q: (what: string, sql: string, args: unknown[]) => Promise<{ rows: { value_bytes: number }[] }> };
+      const q = store.q.bind(s);
+      store.q = async (what, sql, args) => {
+        const res = await q(what, sql, args);
+        if (what === 'stream') pages.push(res.rows.map((x) => Number(x.value_bytes)));
+        return res;
+      };
+      const seen: string[] = [];
+      for await (const x of s.stream({})) seen.push(`${x.slot}/${x.seq}/${x.value.length}`);
+      expect(seen).toHaveLength(10 + 1 + STREAM_PAGE_ROWS + 1);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(pages.flat()).toHaveLength(seen.length); // no reading brought back twice
+      for (const p of pages) {
+        expect(p.length).toBeLessThanOrEqual(STREAM_PAGE_ROWS);
+        // Within the byte bound, or one reading larger than it alone.
+        if (p.length > 1) expect(p.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(STREAM_PAGE_BYTES);
+      }
+      // The 8 MiB value comes alone; the 1 MiB ones four to a page.
+      expect(pages.some((p) => p.length === 1 && p[0] === STREAM_PAGE_BYTES * 2)).toBe(true);
+      expect(pages.filter((p) => p.every((b) => b === STREAM_PAGE_BYTES / 4)).map((p) => p.length)).toEqual([4, 4, 2]);
     } finally {
       await s.close();
     }

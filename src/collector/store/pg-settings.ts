@@ -49,6 +49,8 @@ export const COLUMNS = 8;
 export const DELETE_CHUNK_ROWS = 4096;
 /** Rows stream() reads per statement: keyset pages, so at most this many are held and no cursor pins a connection. */
 export const STREAM_PAGE_ROWS = 1000;
+/** And bytes of values per page (at least one reading), as the SQLite store's (sqlite-pages.ts): a value may be 512 KiB. */
+export const STREAM_PAGE_BYTES = 4 * 1024 * 1024;
 /** The wire protocol counts a statement's bind parameters in 16 bits (Bind message): at most 65,535. */
 export const MAX_PARAMS = 65_535;
 export const CHUNK_ROWS = Math.floor(MAX_PARAMS / COLUMNS);

@@ -15,8 +15,8 @@ import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
 import { insertBatch } from './pg-insert.js';
 import { PgDeletes, unrevoked } from './pg-deletes.js';
-import { ATTEMPTS, DEFAULT_TIMEOUTS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
-export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
+import { ATTEMPTS, DEFAULT_TIMEOUTS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
+export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
 interface Row {
@@ -159,16 +159,25 @@ export class PostgresStore implements ReadingStore {
     const n = base.length;
     // Each page starts after the last row of the one before, by the primary key's order.
     const after = `(gateway, slot, epoch, seq) > ($${n + 1}, $${n + 2}, $${n + 3}::bigint, $${n + 4}::bigint)`;
+    // A page is the next STREAM_PAGE_ROWS keys, of which only those whose values, summed in key
+    // order, stay within STREAM_PAGE_BYTES come back (the first always): a thousand values of up to
+    // 512 KiB were up to 500 MB held in `collector query` at once. octet_length() reads a stored
+    // value's size without detoasting it, and rows past the bound never leave the server.
+    const order = 'gateway, slot, epoch, seq';
     const sql = (first: boolean): string => {
       const conds = first ? where : [...where, after];
-      return `SELECT gateway, slot, device, kind, epoch, seq, ts, value, octet_length(value) AS value_bytes FROM readings ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY gateway, slot, epoch, seq LIMIT ${STREAM_PAGE_ROWS}`;
+      const page = `SELECT gateway, slot, device, kind, epoch, seq, ts, value, octet_length(value) AS value_bytes FROM readings ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${STREAM_PAGE_ROWS}`;
+      const sized = `SELECT p.*, sum(value_bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS upto, count(*) OVER () AS page_rows FROM (${page}) p`;
+      return `SELECT * FROM (${sized}) w WHERE upto <= ${STREAM_PAGE_BYTES} OR upto = value_bytes ORDER BY ${order}`;
     };
     let last: Row | undefined;
     for (;;) {
       const args = last === undefined ? base : [...base, last.gateway, last.slot, last.epoch, last.seq];
-      const res = await this.q<Row & { value_bytes: number }>('stream', sql(last === undefined), args);
+      const res = await this.q<Row & { value_bytes: number; page_rows: string }>('stream', sql(last === undefined), args);
       for (const r of res.rows) yield storedReading(r, undefined);
-      if (res.rows.length < STREAM_PAGE_ROWS) return;
+      // Done when the page held fewer keys than its bound and all of them came back.
+      const keys = res.rows.length === 0 ? 0 : Number(res.rows[0]!.page_rows);
+      if (keys < STREAM_PAGE_ROWS && res.rows.length === keys) return;
       last = res.rows[res.rows.length - 1];
     }
   }

@@ -71,6 +71,8 @@ export function checkKeyDirsForWrite(file: string, me: number | undefined = proc
   try {
     realDir = realpathSync(dirname(given));
   } catch (e) {
+    // A directory that does not exist: the write says so, with what to do (writeFileAtomic).
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw fileError(e, dirname(given), 'resolve the key file directory');
   }
   checkDirs(file, given, join(realDir, basename(given)), me);

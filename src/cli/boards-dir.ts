@@ -8,16 +8,27 @@ import { readdirSync } from 'node:fs';
 import { boardIds } from '../config/boards.js';
 import { didYouMean } from '../config/suggest.js';
 import { usageError } from './flags.js';
+import { FileErrorCode } from '../files/errors.js';
+import { LocalError } from '../lib/errors.js';
 
-/** `dir` unchanged when it is a directory this user can list; a usage error naming `--flag` otherwise. */
+/**
+ * `dir` unchanged when it is a directory this user can list; otherwise an error naming `--flag`
+ * and the directory, exit 1 as any missing or unreadable file named on the command line is (README
+ * "Exit status": the command line is well-formed, the file system does not hold what it names).
+ */
 export function boardsDirFlag(flag: string, dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
   try {
     readdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot list it (${code ?? String(e)})`;
-    throw usageError(`--${flag} ${dir}: ${what}; give the directory that holds the board profiles (ID.json files), or leave --${flag} out to use the installed ones`);
+    const [fileCode, what] =
+      code === 'ENOENT'
+        ? [FileErrorCode.FILE_NOT_FOUND, 'no such directory']
+        : code === 'ENOTDIR'
+          ? [FileErrorCode.FILE_INVALID, 'not a directory']
+          : [FileErrorCode.FILE_IO, `cannot list it (${code ?? String(e)})`];
+    throw new LocalError(fileCode, `--${flag} ${dir}: ${what}; give the directory that holds the board profiles (ID.json files), or leave --${flag} out to use the installed ones`, { cause: e });
   }
   return dir;
 }

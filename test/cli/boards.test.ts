@@ -112,20 +112,21 @@ describe('uzpgw slots check', () => {
     }
   });
 
-  it('a --boards-dir that does not exist is a usage error naming the flag, not a problem of the config', async () => {
+  it('a --boards-dir that does not exist is an error naming the flag (exit 1, as a missing file), not a problem of the config', async () => {
     // It was: `gw.json:8: board: expected a valid board profile, got DIR: cannot list board profiles (ENOENT); repair or reinstall the board file`
     const cfg = files.write('gw.json', virtualConfig());
     const missing = files.dir + '/no-boards';
     const notDir = files.touch('boards-file');
-    for (const [argv, what] of [
-      [['slots', 'check', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`],
-      [['slots', 'check', '--config', cfg, '--boards-dir', notDir, '--json'], `--boards-dir ${notDir}: not a directory`],
-      [['gateway', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`],
-      [['boards', '--dir', missing], `--dir ${missing}: no such directory`],
+    for (const [argv, what, code] of [
+      [['slots', 'check', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`, 'FILE_NOT_FOUND'],
+      [['slots', 'check', '--config', cfg, '--boards-dir', notDir, '--json'], `--boards-dir ${notDir}: not a directory`, 'FILE_INVALID'],
+      [['gateway', '--config', cfg, '--boards-dir', missing], `--boards-dir ${missing}: no such directory`, 'FILE_NOT_FOUND'],
+      [['boards', '--dir', missing], `--dir ${missing}: no such directory`, 'FILE_NOT_FOUND'],
     ] as const) {
       const r = await run(...argv);
-      expect(r.code, r.out + r.err).toBe(2);
+      expect(r.code, r.out + r.err).toBe(1);
       expect(r.err).toContain(`${what}; give the directory that holds the board profiles`);
+      expect(r.err).toContain(`[${code}]`);
       expect(r.out + r.err).not.toContain('gw.json');
     }
   });

@@ -68,12 +68,9 @@ function fabricOptions(f: FabricFlags, rootCid: Uint8Array): { servers: string[]
   return { ...rest, domain: toHex(rootCid), ...(passwordFile !== undefined ? { pass: readSecretFile(passwordFile) } : {}) };
 }
 
+/** A missing or unreadable file is exit 1 with its file code, named by the flag (README "Exit status"), as --key's is. */
 function readSecretFile(file: string): string {
-  try {
-    return new TextDecoder().decode(readFileCapped(file, 4096, 'NATS password file').bytes).trim();
-  } catch (e) {
-    throw usageError(`--fabric-password-file: ${(e as Error).message}`);
-  }
+  return naming('--fabric-password-file', () => new TextDecoder().decode(readFileCapped(file, 4096, 'NATS password file').bytes).trim());
 }
 
 export const command = defineCommand({

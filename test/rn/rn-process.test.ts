@@ -280,6 +280,10 @@ describe('uzpgw rn: usage and file errors', () => {
       expect((await c.exited).code, extra.join(' ')).toBe(2);
       expect(c.stderr()).toMatch(msg);
     }
+    // Well-formed flags, a password file that is not there: a file problem (exit 1), named by its flag.
+    const noPass = spawnCli([...base, '--rn-set', join(dir, 'rn-set-fabric.uzp'), '--fabric', 'nats://127.0.0.1:4222', '--fabric-user', 'rn1', '--fabric-password-file', join(dir, 'no-such.pass')]);
+    expect((await noPass.exited).code).toBe(1);
+    expect(noPass.stderr()).toMatch(/^uzpgw rn: --fabric-password-file: .*no-such\.pass: no such file .*\[FILE_NOT_FOUND\]\n$/);
   });
 
   it('a fabric whose NATS servers are all unreachable: the RN serves, says so, keeps retrying, and SIGTERM still ends it at once', async () => {

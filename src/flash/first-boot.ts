@@ -17,6 +17,7 @@ import { generateIdentity } from '../uzp/identity/identity.js';
 import { ENROLL_REQUEST_NAME } from './layout.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
+import { checkKeyDirsForWrite } from '../files/key-dirs.js';
 
 export interface FirstBootResult {
   readonly created: boolean;
@@ -50,6 +51,10 @@ export function firstBoot(p: CryptoProvider, c: GatewayConfig, host: () => strin
   }
   const dir = dirname(key);
   ensureDir(dir, 0o700);
+  // Before the request: a key the directory check refuses would leave, at every restart of the
+  // unit, a request for a CID whose key was never written (an operator enrolling it gets a PCert
+  // nothing can use).
+  checkKeyDirsForWrite(key);
   const id = generateIdentity(p);
   const name = requestName(c, host);
   const request = join(dir, ENROLL_REQUEST_NAME);

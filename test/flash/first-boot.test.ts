@@ -1,7 +1,7 @@
 // `uzpgw first-boot`: creates the identity (0600) and a verifiable enrollment request before any
 // PCert or trust file exists; a second run leaves everything untouched.
 
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,19 @@ describe('uzpgw first-boot', () => {
     expect(r.out).toMatch(/uzpgw pantheon enroll .*--request .*--role gateway/);
     expect(r.out).toContain(join(tmp, 'named/state/identity.pcert'));
     expect(loadEnrollRequest(provider, join(tmp, 'named/state/enroll-request.json')).name).toBe('press-line-4');
+  });
+
+  it('a key directory another user could write is refused before anything is written: no request for a key that never was', async () => {
+    const d = join(tmp, 'gw-unsafe');
+    const cfg = writeConfig(d);
+    chmodSync(d, 0o777); // the directory above state/: whoever writes it can swap state/ for their own
+    const r = await runInProcess('first-boot', '--config', cfg);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/KEY_FILE_PERMISSIONS/);
+    expect(readdirSync(join(d, 'state'))).toEqual([]);
+    chmodSync(d, 0o755);
+    expect((await runInProcess('first-boot', '--config', cfg)).code).toBe(0);
+    expect(readdirSync(join(d, 'state')).sort()).toEqual(['enroll-request.json', 'identity.key']);
   });
 
   it('refuses bad input with a clear message, never a crash', async () => {

@@ -68,7 +68,7 @@ export function chooseArch(board: Board, requested: RuntimeArch | undefined, hos
   const usable = board.arch.filter(isRuntimeArch);
   if (requested !== undefined) {
     if (!usable.includes(requested)) {
-      throw new LocalError(CommonCode.USAGE, `--arch ${requested}: board ${board.id} runs ${board.arch.join(' or ')}; choose ${usable.length > 0 ? `one of ${usable.join(', ')}` : 'another board, or --node PATH without --arch'}`);
+      throw new LocalError(CommonCode.USAGE, `--arch ${requested}: board ${board.id} runs ${board.arch.join(' or ')}; choose ${usable.length > 1 ? `one of ${usable.join(', ')}` : usable.length === 1 ? usable[0] : 'another board, or --node PATH without --arch'}`);
     }
     return requested;
   }

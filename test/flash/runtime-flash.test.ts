@@ -99,7 +99,10 @@ describe('which runtime, and refusals before any write', () => {
     expect([riscv.code, riscv.err]).toEqual([2, expect.stringMatching(/--arch: expected x64 or arm64/)]);
     // The board profiles are the package's own: an --arch the board does not run cannot become right either.
     const x64pi = await runCli(['flash', '--board', 'rpi-4b', '--target', t, '--arch', 'x64'], env);
-    expect([x64pi.code, x64pi.err]).toEqual([2, expect.stringMatching(/--arch x64: board rpi-4b runs arm64 or arm; choose one of arm64 \[USAGE\]/)]);
+    expect([x64pi.code, x64pi.err]).toEqual([2, expect.stringMatching(/--arch x64: board rpi-4b runs arm64 or arm; choose arm64 \[USAGE\]/)]);
+    // ... whether or not the files the command line names exist: the flag is checked first.
+    const x64piNoConfig = await runCli(['flash', '--board', 'rpi-4b', '--target', t, '--arch', 'x64', '--config', join(dir, 'missing.json')], env);
+    expect([x64piNoConfig.code, x64piNoConfig.err]).toEqual([2, expect.stringMatching(/--arch x64: board rpi-4b runs arm64 or arm; choose arm64 \[USAGE\]/)]);
     const both = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--arch', 'x64', '--node', '/usr/bin/node'], env);
     expect([both.code, both.err]).toEqual([2, expect.stringMatching(/with --node PATH you bring your own: give one of them/)]);
     const version = await runCli(['flash', '--board', 'generic-linux', '--target', t, '--node-version', 'v24.22.3'], env);

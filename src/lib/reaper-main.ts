@@ -19,6 +19,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What a runner tells its reaper, one JSON object a line. */
 export type ReaperMessage =
@@ -124,7 +126,9 @@ export async function reap(list: ReaperList, graceMs = GRACE_MS): Promise<void> 
   }
 }
 
-if (import.meta.main) {
+// Run as a program (not imported by a test): import.meta.main is Node >= 24.2 only, and
+// scripts/node.sh accepts any system Node 24.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const list = new ReaperList();
   let reaping = false;
   const done = (): void => {

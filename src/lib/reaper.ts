@@ -11,7 +11,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { procStat, type ReaperMessage } from './reaper-main.js';
 
@@ -19,18 +19,51 @@ import { procStat, type ReaperMessage } from './reaper-main.js';
 const MAIN = fileURLToPath(new URL(`./reaper-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 let reaper: ChildProcess | undefined;
+/**
+ * What is listed now, kept here as well: a reaper that died (killed by hand, by the OOM killer) is
+ * replaced at the next message, and the replacement is told the whole list again.
+ */
+const pids = new Map<number, string>();
+const dirs = new Set<string>();
+
+/** Reapers started after the first died: a reaper that cannot run must not be restarted in a loop. */
+const MAX_RESPAWNS = 5;
+let respawns = 0;
+
+function spawnReaper(): ChildProcess {
+  const r = spawn(process.execPath, [MAIN], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  // A reaper that cannot start only costs the cleanup after a crash; the ordinary stop does not
+  // depend on it. One that is gone (its exit, or EPIPE on its pipe, whichever is seen first) is
+  // replaced at once while something is listed, else at the next message.
+  const lost = (): void => {
+    if (reaper !== r) return;
+    reaper = undefined;
+    if (pids.size + dirs.size > 0 && respawns < MAX_RESPAWNS) {
+      respawns++;
+      reaper = spawnReaper();
+    }
+  };
+  r.on('error', () => {});
+  r.once('exit', lost);
+  r.stdin!.on('error', lost);
+  r.unref();
+  (r.stdin as Socket).unref();
+  for (const [pid, start] of pids) write(r, { pid, start });
+  for (const dir of dirs) write(r, { dir });
+  return r;
+}
+
+function write(r: ChildProcess, m: ReaperMessage): void {
+  r.stdin!.write(JSON.stringify(m) + '\n');
+}
 
 function send(m: ReaperMessage): void {
   if (reaper === undefined) {
-    reaper = spawn(process.execPath, [MAIN], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    // A reaper that cannot start, or that died (EPIPE on the next write), only costs the cleanup
-    // after a crash; the ordinary stop does not depend on it.
-    reaper.on('error', () => {});
-    reaper.stdin!.on('error', () => {});
-    reaper.unref();
-    (reaper.stdin as Socket).unref();
+    if (respawns >= MAX_RESPAWNS) return;
+    reaper = spawnReaper(); // told the list, this message's item included
+    return;
   }
-  reaper.stdin!.write(JSON.stringify(m) + '\n');
+  write(reaper, m);
 }
 
 /**
@@ -40,20 +73,30 @@ function send(m: ReaperMessage): void {
  */
 export function stopWithThisProcess(pid: number): void {
   const s = procStat(pid);
-  if (s !== undefined) send({ pid, start: s.start });
+  if (s === undefined) return;
+  pids.set(pid, s.start);
+  send({ pid, start: s.start });
 }
 
 /** `pid` has exited: off the list. */
 export function processExited(pid: number): void {
-  if (reaper !== undefined) send({ exited: pid });
+  if (!pids.delete(pid)) return;
+  if (reaper !== undefined) write(reaper, { exited: pid });
 }
 
-/** Lists `dir` (absolute) to be removed, with everything in it, if this process dies first. */
+/**
+ * Lists `dir` to be removed, with everything in it, if this process dies first. Made absolute here
+ * (a relative TMPDIR gives relative temporary directories, and the reaper takes absolute paths only).
+ */
 export function removeWithThisProcess(dir: string): void {
-  send({ dir });
+  const abs = resolve(dir);
+  dirs.add(abs);
+  send({ dir: abs });
 }
 
 /** `dir` has been removed (or handed over): off the list. */
 export function dirRemoved(dir: string): void {
-  if (reaper !== undefined) send({ removed: dir });
+  const abs = resolve(dir);
+  if (!dirs.delete(abs)) return;
+  if (reaper !== undefined) write(reaper, { removed: abs });
 }

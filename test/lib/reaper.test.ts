@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { reap, ReaperList } from '../../src/lib/reaper-main.js';
@@ -109,6 +109,44 @@ describe('a parent killed with SIGKILL', () => {
     await parent.exited;
     expect((await stillRunningAfter(kids, 20_000)).map((k) => k.args)).toEqual([]);
     // The reaper removes the directory before it exits, and it has exited.
+    expect(existsSync(scratch)).toBe(false);
+  }, 30_000);
+
+  it('a reaper that died is replaced and told the whole list again; a relative directory is listed absolute', async () => {
+    const scratch = mkdtempSync(join(dir, 'run-'));
+    const rel = relative(process.cwd(), scratch);
+    const reaperJs = pathToFileURL(join(process.cwd(), 'dist/lib/reaper.js')).href;
+    const parent = spawnNode([
+      '--input-type=module',
+      '-e',
+      `import { spawn } from 'node:child_process';
+       import { stopWithThisProcess, removeWithThisProcess } from ${JSON.stringify(reaperJs)};
+       const start = () => new Promise((r) => { const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); c.once('spawn', () => { stopWithThisProcess(c.pid); r(c.pid); }); });
+       const first = await start();
+       removeWithThisProcess(${JSON.stringify(rel)});
+       console.log(JSON.stringify({ first }));
+       // Told to go on (SIGUSR2) once the test has killed the first reaper: list one more child.
+       process.once('SIGUSR2', async () => console.log(JSON.stringify({ second: await start() })));
+       setInterval(() => {}, 1000);`,
+    ]);
+    await waitForJsonLine(parent, (v) => typeof v.first === 'number');
+    const firstReaper = childrenOf(parent.pid).filter((k) => /reaper-main\.js$/.test(k.args));
+    expect(firstReaper).toHaveLength(1);
+    process.kill(firstReaper[0]!.pid, 'SIGKILL');
+    expect(await stillRunningAfter(firstReaper, 10_000)).toEqual([]);
+    // Replaced at once (something is listed), before any further message.
+    const t0 = Date.now();
+    while (!childrenOf(parent.pid).some((k) => /reaper-main\.js$/.test(k.args) && k.pid !== firstReaper[0]!.pid) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    process.kill(parent.pid, 'SIGUSR2');
+    await waitForJsonLine(parent, (v) => typeof v.second === 'number');
+    const kids = childrenOf(parent.pid);
+    orphans = kids;
+    // Two children listed and a new reaper, which holds both (and the directory) though it heard of the first before it ran.
+    expect(kids.filter((k) => /setInterval/.test(k.args))).toHaveLength(2);
+    expect(kids.filter((k) => /reaper-main\.js$/.test(k.args))).toHaveLength(1);
+    process.kill(parent.pid, 'SIGKILL');
+    await parent.exited;
+    expect((await stillRunningAfter(kids, 20_000)).map((k) => k.args)).toEqual([]);
     expect(existsSync(scratch)).toBe(false);
   }, 30_000);
 });

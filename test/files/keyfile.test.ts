@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readArtefactFile, writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeFileAtomic } from '../../src/files/fsutil.js';
 import { encodeKeyFile, loadKeyFile, parseKeyFile, writeKeyFile } from '../../src/files/keyfile.js';
+import { checkKeyDirs } from '../../src/files/key-dirs.js';
 import { encodeTrustAnchor, loadTrustAnchor, parseTrustAnchor, writeTrustAnchor } from '../../src/files/trust-anchor.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
@@ -38,6 +39,16 @@ const mutatedText = (base: string) =>
       }
       return s;
     });
+
+/**
+ * Test directories get the group `nogroup` (65534), whose members (nobody and the system users whose
+ * primary group it is) are not their owner: group-write there is another user's write. Under root's
+ * own group (its sole member root, the owner) group-write is safe, as OpenSSH judges it (key-dirs.ts).
+ */
+const ROOT = process.geteuid?.() === 0;
+function nogroup(...dirs: string[]): void {
+  for (const d of dirs) chownSync(d, 0, 65534);
+}
 
 describe('key files', () => {
   it('are written with mode 0600 whatever the umask, and load back to the same identity', () => {
@@ -89,10 +100,11 @@ describe('key files', () => {
     expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
   });
 
-  it('refuses a key under a directory group or others may write without the sticky bit, at any depth, naming it and the chmod fix', () => {
+  it.skipIf(!ROOT)('refuses a key under a directory group or others may write without the sticky bit, at any depth, naming it and the chmod fix', () => {
     const top = fresh('dirs');
     const sub = join(top, 'keys');
     mkdirSync(sub, { recursive: true, mode: 0o700 });
+    nogroup(top, sub);
     const f = join(sub, 'k');
     writeKeyFile(f, id);
     const refusal = (): string => {
@@ -123,10 +135,11 @@ describe('key files', () => {
     expect(refusal()).toBe('accepted');
   });
 
-  it('is refused before it is written into such a directory (keygen, pantheon init, first boot), nothing left there', () => {
+  it.skipIf(!ROOT)('is refused before it is written into such a directory (keygen, pantheon init, first boot), nothing left there', () => {
     const top = fresh('write-dirs');
     const sub = join(top, 'keys');
     mkdirSync(sub, { recursive: true, mode: 0o700 });
+    nogroup(top, sub);
     chmodSync(top, 0o777);
     const f = join(sub, 'k');
     expect(() => writeKeyFile(f, id)).toThrow(`${f}: secret key file under ${top}, which group and others may write (mode 0777, no sticky bit), so another user could replace the key; fix with: chmod go-w ${top}`);
@@ -135,6 +148,7 @@ describe('key files', () => {
     // Reached through a link: judged where the directory really is too.
     const links = fresh('write-links');
     mkdirSync(links, { mode: 0o700 });
+    nogroup(links);
     symlinkSync(sub, join(links, 'keys'));
     expect(() => writeKeyFile(join(links, 'keys', 'k'), id)).toThrow(`secret key file under ${top}, which group and others may write`);
     chmodSync(top, 0o1777);
@@ -142,12 +156,13 @@ describe('key files', () => {
     expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
   });
 
-  it('judges a symlinked path by the directories it passes through and by those it leads to', () => {
+  it.skipIf(!ROOT)('judges a symlinked path by the directories it passes through and by those it leads to', () => {
     const real = fresh('real');
     mkdirSync(join(real, 'keys'), { recursive: true, mode: 0o700 });
     writeKeyFile(join(real, 'keys', 'k'), id);
     const links = fresh('links');
     mkdirSync(links, { mode: 0o700 });
+    nogroup(real, join(real, 'keys'), links);
     symlinkSync(join(real, 'keys'), join(links, 'keys'));
     const f = join(links, 'keys', 'k');
     expect(codeOf(() => loadKeyFile(provider, f))).toBe('no error');
@@ -157,6 +172,59 @@ describe('key files', () => {
     chmodSync(links, 0o777); // where the link sits: someone could replace the link itself
     expect(() => loadKeyFile(provider, f)).toThrow(`secret key file under ${links}, which group and others may write`);
     chmodSync(links, 0o700);
+    // A chain: links/chain -> hops/hop -> real/keys. The directory holding the middle link is on
+    // the path too: whoever writes it can point the key anywhere (it was not checked: review).
+    const hops = fresh('hops');
+    mkdirSync(hops, { mode: 0o700 });
+    nogroup(hops);
+    symlinkSync(join(real, 'keys'), join(hops, 'hop'));
+    symlinkSync(join(hops, 'hop'), join(links, 'chain'));
+    const chained = join(links, 'chain', 'k');
+    expect(codeOf(() => loadKeyFile(provider, chained))).toBe('no error');
+    chmodSync(hops, 0o777);
+    expect(() => loadKeyFile(provider, chained)).toThrow(`secret key file under ${hops}, which group and others may write`);
+    expect(() => writeKeyFile(join(links, 'chain', 'k2'), id)).toThrow(`secret key file under ${hops}, which group and others may write`);
+    chmodSync(hops, 0o700);
+    // `..` after a link is the parent of the link's target, as the kernel resolves it.
+    expect(codeOf(() => loadKeyFile(provider, join(links, 'chain', '..', 'keys', 'k')))).toBe('no error');
+  });
+
+  it('a group-writable directory whose group has one member, its owner, is safe (user private groups, umask 002), as OpenSSH judges it', () => {
+    const d = fresh('upg');
+    mkdirSync(d, { mode: 0o770 });
+    chmodSync(d, 0o770);
+    const f = join(d, 'k');
+    writeFileSync(f, encodeKeyFile(id), { mode: 0o600 });
+    const st = statSync(d);
+    const accounts = (passwd: string, group: string): { passwd: string; group: string } => {
+      const at = fresh('accounts');
+      mkdirSync(at);
+      writeFileSync(join(at, 'passwd'), passwd);
+      writeFileSync(join(at, 'group'), group);
+      return { passwd: join(at, 'passwd'), group: join(at, 'group') };
+    };
+    const me = process.geteuid!();
+    const owner = `owner:x:${st.uid}:${st.gid}::/home/owner:/bin/sh\n`;
+    const check = (a: { passwd: string; group: string }): string => {
+      try {
+        checkKeyDirs(f, me, a);
+        return 'accepted';
+      } catch (e) {
+        return (e as CodedError).code;
+      }
+    };
+    // Its primary group, nobody else in it: safe.
+    expect(check(accounts(owner, `owner:x:${st.gid}:\n`))).toBe('accepted');
+    // Listed as the group's one member instead: safe.
+    expect(check(accounts(`owner:x:${st.uid}:12345::/:/bin/sh\n`, `team:x:${st.gid}:owner\n`))).toBe('accepted');
+    // Another member listed, another user whose primary group it is, a group not in the files, a group with no member: not.
+    expect(check(accounts(owner, `team:x:${st.gid}:owner,alice\n`))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    expect(check(accounts(`${owner}alice:x:${st.uid + 1}:${st.gid}::/:/bin/sh\n`, `team:x:${st.gid}:\n`))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    expect(check(accounts(owner, 'other:x:4242:\n'))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    expect(check(accounts(`owner:x:${st.uid}:12345::/:/bin/sh\n`, `team:x:${st.gid}:\n`))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
+    // Others' write is never excused by the group.
+    chmodSync(d, 0o772);
+    expect(check(accounts(owner, `owner:x:${st.gid}:\n`))).toBe(FileErrorCode.KEY_FILE_PERMISSIONS);
   });
 
   it.skipIf(process.geteuid?.() !== 0)('refuses a key under a directory another user owns (who could replace it), sticky or not; root or this user may own it', () => {

@@ -15,9 +15,8 @@
 // it (8E1 asked, 8N1 set) is logged at error level and the port marked degraded.
 //
 // Nothing here throws into the event loop: library errors become state changes with a reason,
-// and listener exceptions are caught and logged. Writes are bounded: bytes queued while the
-// device is away plus bytes handed to the OS but not yet written never exceed maxQueuedBytes;
-// beyond that a write is dropped with a counted, logged reason and rejects with BUFFER_FULL.
+// and listener exceptions are caught and logged. Writes go through a queue bounded by bytes
+// (serial-writes.ts), written while the port is open.
 
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
@@ -29,11 +28,11 @@ import { deviceAccessProblem } from './device-access.js';
 import { checkTtyFraming, framingName, type ConfiguredFraming } from './tty-settings.js';
 import type { SerialFraming, SerialPortStatus, SerialState, SettingsCheck } from './serial-status.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { PortIoError, serialClosedError, serialLostError } from './errors.js';
-import { closeQuietly, openPortLike, writeAndWait, type PortFactory, type SerialPortLike } from './serial-port-like.js';
+import { serialClosedError } from './errors.js';
+import { closeQuietly, openPortLike, type PortFactory, type SerialPortLike } from './serial-port-like.js';
 import { Rs485Direction, type Rs485Options } from './rs485.js';
 import { ReconnectPacer } from './reconnect-pacer.js';
-import { CodedError, CommonCode, StateError } from '../lib/errors.js';
+import { SerialWrites, type DropReason, type WriteStats } from './serial-writes.js';
 
 interface SerialLinkOptions extends SerialFraming {
   readonly path: string;
@@ -55,14 +54,12 @@ interface SerialLinkOptions extends SerialFraming {
   readonly verifySettings?: 'auto' | 'always' | 'off';
 }
 
-interface SerialStats {
+/** bytesOut, droppedWrites and droppedBytes are the write side's (serial-writes.ts). */
+interface SerialStats extends WriteStats {
   opens: number;
   disconnects: number;
   openFailures: number;
   bytesIn: number;
-  bytesOut: number;
-  droppedWrites: number;
-  droppedBytes: number;
   lastError: string | null;
   /** The backoff delay chosen before the latest reopen attempt. */
   lastRetryMs: number | null;
@@ -71,13 +68,7 @@ interface SerialStats {
 interface SerialLinkEvents {
   state: [state: SerialState, reason: string];
   data: [chunk: Uint8Array];
-  drop: [info: { bytes: number; reason: 'queue-full' | 'io-error' | 'lost' | 'closed' }];
-}
-
-interface PendingWrite {
-  readonly data: Uint8Array;
-  readonly resolve: () => void;
-  readonly reject: (e: CodedError) => void;
+  drop: [info: { bytes: number; reason: DropReason }];
 }
 
 export class SerialLink extends EventEmitter<SerialLinkEvents> {
@@ -86,14 +77,11 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private _state: SerialState = 'waiting';
   private started = false;
   private port: SerialPortLike | null = null;
-  private readonly queue: PendingWrite[] = [];
-  private queuedBytes = 0;
-  private writing = false;
+  private readonly writes: SerialWrites;
   private cancelTimer: () => void = () => {};
   private readonly pacer: ReconnectPacer;
   private readonly clock: Clock;
   private readonly log: PortLog;
-  private readonly maxQueuedBytes: number;
   private readonly factory: PortFactory;
   private readonly rs485: Rs485Direction | null;
   private readonly verify: 'auto' | 'always' | 'off';
@@ -116,11 +104,20 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.pacer = new ReconnectPacer(backoff, this.clock, opts.backoff?.capMs ?? PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS, (folded) =>
       this.log.warn({ path: this.path, state: this._state, folded, disconnects: this.stats.disconnects }, `serial: ${this.path} is ${this._state}; it failed soon after opening, again and again (${folded} opened / lost line(s) folded)`),
     );
-    this.maxQueuedBytes = opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES;
     // The hang-up-aware binding: with the stock one an unplugged tty can make every read() return 0
     // forever (100% CPU, no 'close'; serialport/bindings-cpp#162), so the link would never reconnect.
     this.factory = opts.portFactory ?? ((o) => new SerialPort({ ...o, autoOpen: false, binding: ttyBinding, highWaterMark: SERIAL_READ_BUFFER_BYTES } as ConstructorParameters<typeof SerialPort>[0]));
     this.rs485 = opts.rs485 ? new Rs485Direction(opts.rs485, this.clock) : null;
+    this.writes = new SerialWrites(
+      this.path,
+      opts.maxQueuedBytes ?? SERIAL_MAX_QUEUED_BYTES,
+      this.rs485,
+      this.stats,
+      this.log,
+      () => (this._state === 'open' ? this.port : null),
+      (port, reason) => this.lost(port, reason),
+      (info) => this.safeEmit('drop', info),
+    );
     this.verify = opts.verifySettings ?? (opts.portFactory ? 'off' : 'auto');
     this.settings = { configured: framingName(this.framing), check: 'pending' };
   }
@@ -158,7 +155,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
 
   /** Bytes accepted by write() and not yet written to the device. */
   get pendingBytes(): number {
-    return this.queuedBytes;
+    return this.writes.pendingBytes;
   }
 
   /** Starts opening (idempotent). Progress is reported through `state` events. */
@@ -191,16 +188,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
    */
   write(data: Uint8Array): Promise<void> {
     if (this._state === 'closed') return Promise.reject(serialClosedError(this.path));
-    if (data.length === 0) return Promise.resolve();
-    if (this.queuedBytes + data.length > this.maxQueuedBytes) {
-      this.dropped(data.length, 'queue-full');
-      return Promise.reject(new StateError(CommonCode.BUFFER_FULL, `serial ${this.path}: ${this.queuedBytes} bytes already queued (limit ${this.maxQueuedBytes}); dropped a ${data.length}-byte write`));
-    }
-    this.queuedBytes += data.length;
-    return new Promise((resolve, reject) => {
-      this.queue.push({ data, resolve, reject });
-      this.pump();
-    });
+    return this.writes.add(data);
   }
 
   /** Closes for good: pending writes reject with PORT_CLOSED, no further reconnects. */
@@ -212,11 +200,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     const port = this.port;
     this.port = null;
     this.setState('closed', 'closed by caller');
-    for (const w of this.queue.splice(0)) {
-      this.dropped(w.data.length, 'closed');
-      w.reject(serialClosedError(this.path));
-    }
-    this.queuedBytes = 0;
+    this.writes.close();
     if (port) await closeQuietly(port);
   }
 
@@ -272,7 +256,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.logOpened();
     this.setState('open', `opened ${this.path}`);
     if (this.port === port) void this.verifySettings(port);
-    this.pump();
+    this.writes.pump();
   }
 
   private logOpened(): void {
@@ -332,26 +316,8 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     port.removeAllListeners();
     port.on('error', () => {}); // a late error from the dead stream must not crash the process
     void closeQuietly(port);
-    this.dropQueued(reason);
+    this.writes.lost(reason);
     this.scheduleRetry(reason, delay);
-  }
-
-  /**
-   * Rejects every write not yet handed to the lost port (PORT_LOST): sent after the reopen, an
-   * operator's command reached the device minutes later, or another device now on that path, and
-   * its promise said delivered. The write in flight, if any, ends through its own callback.
-   */
-  private dropQueued(reason: string): void {
-    const unsent = this.queue.splice(this.writing ? 1 : 0);
-    if (unsent.length === 0) return;
-    let bytes = 0;
-    for (const w of unsent) {
-      bytes += w.data.length;
-      this.queuedBytes -= w.data.length;
-      this.dropped(w.data.length, 'lost');
-      w.reject(serialLostError(this.path, reason));
-    }
-    this.log.warn({ path: this.path, writes: unsent.length, bytes, droppedWrites: this.stats.droppedWrites }, 'serial: queued writes dropped, device lost');
   }
 
   private scheduleRetry(reason: string, delay = this.pacer.down()): void {
@@ -362,48 +328,12 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     this.cancelTimer = this.clock.setTimeout(() => this.attempt(), delay);
   }
 
-  // ---- data in and out ----
+  // ---- data in ----
 
   private received(port: SerialPortLike, chunk: Buffer): void {
     if (this.port !== port) return;
     this.stats.bytesIn += chunk.length;
     this.safeEmit('data', chunk);
-  }
-
-  private pump(): void {
-    if (this.writing || this._state !== 'open' || !this.port) return;
-    const w = this.queue[0];
-    if (!w) return;
-    this.writing = true;
-    const port = this.port;
-    const send = this.rs485 ? this.rs485.send(port, w.data) : writeAndWait(port, w.data);
-    send.then(
-      () => {
-        this.queue.shift();
-        this.queuedBytes -= w.data.length;
-        this.stats.bytesOut += w.data.length;
-        this.writing = false;
-        w.resolve();
-        this.pump();
-      },
-      (e: unknown) => {
-        // The device vanished mid-write: part of it may be on the wire, so it is not resent.
-        this.queue.shift();
-        this.queuedBytes -= w.data.length;
-        this.writing = false;
-        this.dropped(w.data.length, 'io-error');
-        w.reject(new PortIoError(`serial ${this.path}: write failed: ${describeError(e)}`, { cause: e }));
-        this.lost(port, `write failed: ${describeError(e)}`);
-        this.pump();
-      },
-    );
-  }
-
-  private dropped(bytes: number, reason: 'queue-full' | 'io-error' | 'lost' | 'closed'): void {
-    this.stats.droppedWrites++;
-    this.stats.droppedBytes += bytes;
-    if (reason !== 'closed' && reason !== 'lost') this.log.warn({ path: this.path, bytes, reason, droppedWrites: this.stats.droppedWrites }, 'serial: write dropped');
-    this.safeEmit('drop', { bytes, reason });
   }
 
   private setState(s: SerialState, reason: string): void {
@@ -424,6 +354,5 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   }
 }
 
-
-/** port.write + wait for the binding to accept it (the stream's write callback). */
+/** listPorts lives in serial-list.ts; re-exported here, beside the link it lists ports for. */
 export { listPorts, type ListedPorts } from './serial-list.js';

@@ -11,29 +11,31 @@
 // Bounded by bytes: past `maxBytes` the oldest readings are deleted, and what was dropped is counted
 // per slot (kept in the same database, so the count survives restarts).
 // Publishing (OI §11.3, §11.5): each reading gets its row id when appended; each collector has a
-// cursor, the row id up to which its signed receipts cover everything; what every configured
-// collector's receipts cover is deleted, and nothing else is ever deleted but by the byte bound
-// (counted). Readers (a live `tail`, a publisher) see committed rows and pending readings alike, so
-// reading never forces a commit (an SD card's write count is the batch's, not the reader's).
+// cursor, the row id up to which its signed receipts cover everything (receipt-cursors.ts); what
+// every configured collector's receipts cover is deleted, and nothing else is ever deleted but by
+// the byte bound (counted). Readers (a live `tail`, a publisher) see committed rows and pending
+// readings alike, so reading never forces a commit (an SD card's write count is the batch's, not
+// the reader's).
 // Receipted before committed: with `receipts` on (the gateway publishes) and receipts arriving, the
-// timed commit runs every quarter window, writes only the pending readings at least three quarters
-// of a window old, and skips those every collector has already receipted: a reading the collectors'
-// databases hold within 3/4 of a window never reaches the card, as a broker's persistence never
-// writes a message delivered before its next save. While no receipt moves (a collector is away)
-// commits are the plain batch ones. The loss window is unchanged either way: every reading is on
-// this disk or receipted (signed as stored by every collector) within `batchMs` of its append.
+// timed commit runs every eighth of a window, writes only the pending readings at least seven
+// eighths of a window old (commit-timer.ts), and skips those every collector has already receipted:
+// a reading the collectors' databases hold within 7/8 of a window never reaches the card, as a
+// broker's persistence never writes a message delivered before its next save. While no receipt
+// moves (a collector is away) commits are the plain batch ones. The loss window is unchanged either
+// way: every reading is on this disk or receipted (signed as stored by every collector) within
+// `batchMs` of its append.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
-import { CommitFailures } from './commit-failures.js';
+import { CommitTimer } from './commit-timer.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
-import { FileErrorCode } from '../../files/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
 import { EpochRecord } from './epoch-record.js';
+import { ReceiptCursors } from './receipt-cursors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
 export type { CommittedReading, LoggedReading, LogPosition };
@@ -50,8 +52,6 @@ export { ROW_OVERHEAD_BYTES };
  */
 export const TRIM_EVERY_MS = 5_000;
 export { HELD_SCAN_MAX, MAX_PENDING } from './pending.js';
-/** While receipts come before commits, the commit timer ticks this many times per batchMs. */
-const ELIDE_TICKS = 8;
 
 export interface ReadingLogOptions {
   readonly file: string;
@@ -91,7 +91,8 @@ export class ReadingLog {
   private readonly receipts: boolean;
   /** Appended, not committed. */
   private readonly pending = new PendingBatch();
-  private cancelFlush: (() => void) | undefined;
+  /** When commits run, and the retry after a failed one (commit-timer.ts). */
+  private readonly timer: CommitTimer;
   private bytes: number;
   private rows: number;
   /** The row id the next append gets: above every id ever stored or receipted, so no id is reused for a stored row. */
@@ -99,18 +100,11 @@ export class ReadingLog {
   private closed = false;
   private readonly commits = new Listeners<[number, number]>('reading log commits');
   private readonly appends = new Listeners<[]>('reading log appends');
-  /** Cursor advances not yet committed (receipted()), and the collectors a trim waits for. */
-  private readonly receiptedTo = new Map<string, number>();
-  private trimFor: readonly string[] = [];
+  private readonly cursors: ReceiptCursors;
   /** Readings receipted before their commit (never stored), not yet added to the stored counter. */
   private elided = 0;
   private lastTrimAt: number;
-  /** When every collector's receipts last moved on (the floor rose): receipts are flowing. */
-  private floorMovedAt = -Infinity;
-  private readonly upsertCursor: StatementSync;
-  private readonly onFlushError: ((e: unknown) => void) | undefined;
   private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
-  private readonly failures: CommitFailures;
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
   private readonly epochs: EpochRecord;
@@ -122,11 +116,10 @@ export class ReadingLog {
     this.clock = o.clock ?? systemClock;
     this.receipts = o.receipts === true;
     this.onDrop = o.onDrop;
-    this.onFlushError = o.onFlushError;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= 4096)) throw new LocalError(CommonCode.CONFIG_INVALID, 'reading log: maxBytes must be at least 4096');
     this.db = openLogDatabase(o.file, this.durability);
-    this.upsertCursor = this.db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)');
+    this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings').get() as { n: number; b: number };
     this.rows = Number(t.n);
@@ -137,7 +130,14 @@ export class ReadingLog {
     this.next = Number(hi.hi) + 1;
     this.epochs = new EpochRecord(this.db);
     this.lastTrimAt = this.clock.now();
-    this.failures = new CommitFailures(this.clock, this.batchMs);
+    this.timer = new CommitTimer(this.clock, this.batchMs, {
+      pending: this.pending,
+      commit: (cutoff) => this.commit(cutoff),
+      closed: () => this.closed,
+      more: () => this.pending.length > 0 || (this.cursors.owed && this.rows > 0),
+      eliding: () => this.receipts && this.cursors.movedWithin(this.batchMs),
+      onError: o.onFlushError,
+    });
   }
 
   /** The highest boot epoch the log had seen when opened (epoch-record.ts). */
@@ -169,12 +169,12 @@ export class ReadingLog {
     this.pending.add({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
     this.appends.emit();
     if (this.durability === 'full') return this.flush();
-    this.arm();
+    this.timer.arm();
   }
 
   /** A commit failed less than batchMs ago: flush() refuses until the timed retry has run. */
   get failing(): boolean {
-    return this.failures.backingOff;
+    return this.timer.failing;
   }
 
   /** Held readings dropped unstored (PendingBatch.onDropped). */
@@ -187,67 +187,13 @@ export class ReadingLog {
     return this.appends.on(cb);
   }
 
-  /** Receipts cover readings before their commit now: the floor moved within the last window. */
-  private eliding(): boolean {
-    return this.receipts && this.clock.now() - this.floorMovedAt < this.batchMs;
-  }
-
-  /**
-   * The timed commit: every batchMs, or every eighth of it while receipts cover readings first
-   * (committing then only what has waited 7/8 of it, so a reading is on disk by its batchMs at the
-   * latest and has most of that time to be receipted instead); never later than the oldest pending
-   * reading's batchMs (the loss window).
-   */
-  private arm(failed = false): void {
-    if (this.closed || this.cancelFlush !== undefined) return;
-    const oldest = this.pending.readings[0];
-    // After a failed commit (a full or locked disk) the next try is a whole batchMs away, not at once.
-    const ms = failed ? this.batchMs : Math.min(this.eliding() ? this.batchMs / ELIDE_TICKS : this.batchMs, oldest === undefined ? Infinity : Math.max(0, oldest.at + this.batchMs - this.clock.now()));
-    this.cancelFlush = this.clock.setTimeout(() => {
-      this.cancelFlush = undefined;
-      this.flushFromTimer();
-    }, ms);
-  }
-
-  /** A timer's commit: a failure (full disk, I/O error) leaves the batch pending and retried, never an exception out of a timer. */
-  private flushFromTimer(): void {
-    let failed = false;
-    try {
-      this.commit(this.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
-      this.failures.succeeded();
-    } catch (e) {
-      failed = true;
-      this.failures.failed(e);
-      this.onFlushError?.(e);
-    }
-    if (this.pending.length > 0 || (this.receiptedTo.size > 0 && this.rows > 0)) this.arm(failed);
-  }
-
   /**
    * Commits every pending reading (but those receipts already cover) in one transaction, then
    * applies the byte bound. Within batchMs of a failed commit it tries nothing and throws FILE_IO:
-   * the readings stay pending for the timed retry (commit-failures.ts).
+   * the readings stay pending for the timed retry (commit-timer.ts, commit-failures.ts).
    */
   flush(): void {
-    if (this.failing) {
-      throw new LocalError(FileErrorCode.FILE_IO, `reading log: the last commit failed (${this.failures.error}); ${this.pending.length} readings stay pending, retried in ${this.failures.retryInMs} ms`);
-    }
-    this.flushNow();
-  }
-
-  private flushNow(): void {
-    this.cancelFlush?.();
-    this.cancelFlush = undefined;
-    try {
-      this.commit(Infinity);
-      this.failures.succeeded();
-    } catch (e) {
-      // Not committed: the batch stays pending, retried after batch_ms by the timer in every
-      // durability, not only at the next append (a recorder's early flush cancelled the timer).
-      this.failures.failed(e);
-      this.arm(true);
-      throw e;
-    }
+    this.timer.flush();
   }
 
   /**
@@ -258,7 +204,7 @@ export class ReadingLog {
   private commit(cutoff: number): void {
     if (this.closed) return;
     const now = this.clock.now();
-    const floor = this.receiptFloor();
+    const floor = this.cursors.floor();
     // Due: old enough to be written, or receipted already (safe: no need to keep it in memory).
     let due = 0;
     const pending = this.pending.readings;
@@ -266,7 +212,7 @@ export class ReadingLog {
     const batch = pending.slice(0, due);
     const write = batch.filter((r) => r.id > floor);
     const elided = due - write.length;
-    const cursors = [...this.receiptedTo];
+    const cursors = this.cursors.unwritten();
     const explicit = cutoff === Infinity;
     // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
     const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
@@ -292,8 +238,8 @@ export class ReadingLog {
       }
       this.epochs.writeOwed();
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
-      if (trimDue) for (const [collector, id] of cursors) this.upsertCursor.run(collector, id);
-      if (trimDue && this.trimFor.length > 0) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
+      if (trimDue) this.cursors.write(cursors);
+      if (trimDue && this.cursors.trimming) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
       else countReceipted(this.db, this.elided + elided);
       const bytes = this.bytes + addedBytes - trimmed.bytes;
       if (bytes > this.maxBytes) dropped = dropOldest(this.db, bytes, this.rows + added - trimmed.n, Math.floor(this.maxBytes * 0.9));
@@ -311,7 +257,7 @@ export class ReadingLog {
     this.epochs.committed();
     if (trimDue) {
       this.lastTrimAt = now;
-      for (const [collector, id] of cursors) if (this.receiptedTo.get(collector) === id) this.receiptedTo.delete(collector);
+      this.cursors.written(cursors);
     }
     this.rows += added - trimmed.n;
     this.bytes += addedBytes - trimmed.bytes;
@@ -322,12 +268,6 @@ export class ReadingLog {
     }
     // Also with 0 added (every reading already logged or receipted): the batch is safe all the same (recorder settles).
     if (due > 0) this.commits.emit(added, batch[due - 1]!.id);
-  }
-
-  /** The row id up to which every collector a trim waits for has receipted (0: none, or no collectors). */
-  private receiptFloor(): number {
-    if (this.trimFor.length === 0) return 0;
-    return Math.min(...this.trimFor.map((c) => this.cursor(c)));
   }
 
   /**
@@ -355,12 +295,7 @@ export class ReadingLog {
 
   /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */
   cursor(collector: string): number {
-    return Math.max(this.storedCursor(collector), this.receiptedTo.get(collector) ?? 0);
-  }
-
-  private storedCursor(collector: string): number {
-    const row = this.db.prepare('SELECT id FROM cursors WHERE collector = ?').get(collector) as { id: number } | undefined;
-    return row === undefined ? 0 : Number(row.id);
+    return this.cursors.of(collector);
   }
 
   /**
@@ -370,11 +305,8 @@ export class ReadingLog {
    */
   receipted(collector: string, id: number, collectors: readonly string[]): void {
     if (this.closed) return;
-    const floor = this.receiptFloor();
-    this.receiptedTo.set(collector, Math.max(id, this.receiptedTo.get(collector) ?? 0));
-    this.trimFor = [...collectors];
-    if (this.receiptFloor() > floor) this.floorMovedAt = this.clock.now();
-    this.arm();
+    this.cursors.advance(collector, id, collectors);
+    this.timer.arm();
   }
 
   /** Readings committed or pending after `collector`'s cursor: what it has not receipted yet. */
@@ -392,7 +324,7 @@ export class ReadingLog {
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
-    const commitFailing = this.failures.failing;
+    const commitFailing = this.timer.commitFailing;
     const failing = commitFailing === undefined ? {} : { commitFailing };
     return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
@@ -407,12 +339,11 @@ export class ReadingLog {
     if (this.closed) return;
     let failure: unknown;
     try {
-      this.flushNow();
+      this.timer.now();
     } catch (e) {
       failure = e;
     }
-    this.cancelFlush?.();
-    this.cancelFlush = undefined;
+    this.timer.stop();
     this.finalStats = this.stats();
     this.closed = true;
     this.db.close();

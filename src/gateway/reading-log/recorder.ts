@@ -117,7 +117,7 @@ export class ReadingRecorder {
       this.errors++;
       this.o.onError(e);
     }
-    // Not while the log's last commit failed: its timed retry comes within batch_ms (reading-log.ts retryAt).
+    // Not while the log's last commit failed: its timed retry comes within batch_ms (commit-timer.ts).
     if (this.unsettledCount >= SETTLE_FLUSH_AT && !this.o.log.failing) this.flushEarly();
     this.appended.emit(r.slot);
   }

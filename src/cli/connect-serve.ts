@@ -16,6 +16,7 @@ import { toHex } from '../uzp/bytes.js';
 import { cborToJson } from '../uzp/cbor.js';
 import type { CommandIo } from './command.js';
 import { usageError } from './flags.js';
+import { jsonLine } from './json-line.js';
 
 const PTY_READY_MS = 5_000;
 /**
@@ -84,7 +85,7 @@ export function serveTail(slot: SlotChannel, io: CommandIo, count: number, print
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
       if (printed.n >= count) return;
-      io.stdout.write(JSON.stringify({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }) + '\n');
+      io.stdout.write(jsonLine({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }));
       if (r.epoch !== undefined) printed.last = { epoch: r.epoch, seq: r.seq };
       if (++printed.n >= count) resolve(0);
     });
@@ -237,7 +238,7 @@ export async function serveMqtt(slot: SlotChannel, subs: readonly string[], pubs
   const done = new Promise<number>((r) => (finish = r));
   slot.on('msg', (topic: string, payload: Uint8Array) => {
     if (n >= count) return;
-    io.stdout.write(JSON.stringify({ event: 'message', topic, ...mqttPayloadJson(payload) }) + '\n');
+    io.stdout.write(jsonLine({ event: 'message', topic, ...mqttPayloadJson(payload) }));
     if (++n >= count) finish(0);
   });
   for (const f of subs) await slot.subscribe(f);

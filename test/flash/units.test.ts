@@ -88,7 +88,7 @@ describe('default config and unit per board', () => {
     // Before: "DeviceAllow=/dev/tpm%h rw", which systemd reads as /dev/tpm<home directory>.
     const unit = renderUnit({ node: process.execPath, board: 'rpi-4b', swversion: '0.1.0', devices: { ...plan, rules: [...plan.rules, { spec: '/dev/odd%h%%0', why: 'a path with %' }] } });
     expect(unit.match(/^DeviceAllow=\/dev\/odd.*$/gm)).toEqual(['DeviceAllow=/dev/odd%%h%%%%0 rw']);
-    const file = join(mkdtempSync(join(tmpdir(), 'uzp-unit-pct-')), 'uzp-gateway.service');
+    const file = join(mkdtempSync(join(tmp, 'unit-pct-')), 'uzp-gateway.service');
     writeFileSync(file, unit);
     const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 20_000 });
     if (r.error !== undefined) throw new Error(`systemd-analyze is not installed (${r.error.message}); install systemd to verify the generated unit`);

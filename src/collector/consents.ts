@@ -18,6 +18,11 @@ export const REVOKE_EVENT = 'revoke.applied';
 export const MAX_REVOKED_GRANTS_PER_GATEWAY = 1024;
 
 export class Consents {
+  /**
+   * Per gateway (hex): the tail of its queue of turns (turn()). Sessions of one gateway overlap (a
+   * closed session's queued windows are still stored while the next session revokes).
+   */
+  private readonly turns = new Map<string, Promise<void>>();
   private readonly whole = new Set<string>();
   private readonly slots = new Map<string, Set<string>>();
   /** Grant ids (hex) each gateway (hex) revoked, for the bound. */
@@ -37,6 +42,39 @@ export class Consents {
       c.note(gateway, grant, revokedScope(Array.isArray(slots) ? slots.filter((s): s is string => typeof s === 'string') : undefined));
     }
     return c;
+  }
+
+  /**
+   * Runs `f` when every earlier turn of `gateway` (hex) has ended, in the order asked. The intake
+   * checks a window against this record and stores it in one turn, and records a revocation (in the
+   * store, then here) in one turn: checked and stored are then one step against a revocation, so no
+   * reading it withdrew can be stored once it is recorded (OI §11.6). Before, a window checked
+   * before the revocation was noted could commit after its deletion had finished, and stayed stored
+   * and served. In-process is enough: one collector owns its database (store.ts claim()).
+   */
+  async turn<T>(gateway: string, f: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(gateway) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = before.then(() => mine);
+    this.turns.set(gateway, tail);
+    await before;
+    try {
+      return await f();
+    } finally {
+      release();
+      if (this.turns.get(gateway) === tail) this.turns.delete(gateway);
+    }
+  }
+
+  /**
+   * Whether `slot` of `grant` (issued by `gateway` at `issuedAtMs`) may be stored now: neither the
+   * slot, nor the whole grant, nor the relationship up to its issue were revoked.
+   */
+  allows(gateway: Uint8Array, grantId: Uint8Array, issuedAtMs: number, slot: string): boolean {
+    if (this.isRevoked(grantId) || this.revokedSlots(grantId).has(slot)) return false;
+    const cut = this.relationshipRevokedAt(gateway);
+    return cut === undefined || issuedAtMs > cut;
   }
 
   /** Whether `gateway` may revoke `grantId` (both hex) here: a grant it revoked before, or one more within the bound. */

@@ -237,10 +237,10 @@ class Intake {
     await this.send({ t: 'accepted', grant: dg.objectId, ...(held.length > 0 ? { revoked: held } : {}) });
   }
 
-  private inScope(slot: string): boolean {
-    const g = this.grant;
-    if (g === undefined || this.o.consents.revokedSlots(g.objectId).has(slot)) return false;
-    return g.body.scope.some((s) => s.slot === '*' || s.slot === slot);
+  /** In the grant's scope and not revoked: the slot, the whole grant (also by another session of this gateway) or the relationship. */
+  private inScope(grant: Valid<DiscoveryGrant>, slot: string): boolean {
+    if (!this.o.consents.allows(this.gateway, grant.objectId, grant.issuedAt * 1000, slot)) return false;
+    return grant.body.scope.some((s) => s.slot === '*' || s.slot === slot);
   }
 
   /**
@@ -263,26 +263,34 @@ class Intake {
   private async window(w: number, rows: readonly WireReading[], receipt: boolean): Promise<void> {
     if (await this.expired()) return;
     const grant = this.grant!;
-    const kept = rows.filter((r) => this.inScope(r.slot));
-    if (kept.length < rows.length) {
-      this.o.stats.refused += rows.length - kept.length;
-      await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', grant: toHex(grant.objectId), readings: rows.length - kept.length } });
-    }
-    if (kept.length > 0) {
-      const r = await this.o.store.insert(kept.map((x) => ({ ...x, gateway: this.gateway })), this.now());
-      this.o.stats.stored += r.inserted;
-      this.o.stats.duplicates += r.duplicates;
-      this.o.stats.conflicts += r.conflicts.length;
-      for (const c of r.conflicts) {
-        this.o.logger.warn({ event: READING_CONFLICT_EVENT, gateway: this.gw, ...c.detail }, 'a reading was sent again with other content under the same (slot, epoch, seq): the first copy is kept (a gateway fault, a lost boot epoch, or tampering)');
+    // Checked and stored in one turn of this gateway (consents.ts turn()): a revocation another
+    // session applies meanwhile is recorded either before the check or after the commit, whose
+    // readings its deletion then finds.
+    const kept = await this.o.consents.turn(this.gw, async () => {
+      const kept = rows.filter((r) => this.inScope(grant, r.slot));
+      if (kept.length < rows.length) {
+        this.o.stats.refused += rows.length - kept.length;
+        await this.o.store.audit({ at: this.now(), gateway: this.gateway, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', grant: toHex(grant.objectId), readings: rows.length - kept.length } });
       }
-    }
+      if (kept.length > 0) await this.store(kept);
+      return kept;
+    });
     this.o.stats.windows++;
     if (receipt) {
       const rc = this.o.receipts.accept(this.gateway, grant.objectId, grant.body.scope.map((s) => s.slot), rangesOf(kept));
       await this.send({ t: 'receipt', w, rc });
     }
     await this.askForGaps(kept);
+  }
+
+  private async store(kept: readonly WireReading[]): Promise<void> {
+    const r = await this.o.store.insert(kept.map((x) => ({ ...x, gateway: this.gateway })), this.now());
+    this.o.stats.stored += r.inserted;
+    this.o.stats.duplicates += r.duplicates;
+    this.o.stats.conflicts += r.conflicts.length;
+    for (const c of r.conflicts) {
+      this.o.logger.warn({ event: READING_CONFLICT_EVENT, gateway: this.gw, ...c.detail }, 'a reading was sent again with other content under the same (slot, epoch, seq): the first copy is kept (a gateway fault, a lost boot epoch, or tampering)');
+    }
   }
 
   /** §11.3: a slot's seqs jumped within one boot epoch: ask for what lies between (a no-op when the log dropped it). */
@@ -320,15 +328,19 @@ class Intake {
     const scope = { revocation: rev.objectId, gateway: this.gateway, ...(slots !== undefined ? { slots } : {}) };
     // Recorded (with its audit entry) before anything is deleted: deleting runs in chunks, and a
     // failure midway must leave the revocation in force and its readings out of view, to be finished
-    // by purges.ts — not half of them deleted, the rest served, and the revocation unknown.
-    await o.store.revoke(scope, {
-      at: this.now(),
-      gateway: this.gateway,
-      event: REVOKE_EVENT,
-      detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}) },
+    // by purges.ts — not half of them deleted, the rest served, and the revocation unknown. In a turn
+    // of this gateway (consents.ts turn()): a window of another session checked before this is
+    // noted has committed before it is recorded, so the deletion below finds its readings.
+    await o.consents.turn(gw, async () => {
+      await o.store.revoke(scope, {
+        at: this.now(),
+        gateway: this.gateway,
+        event: REVOKE_EVENT,
+        detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}) },
+      });
+      o.consents.note(gw, toHex(grantId), slots);
+      if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
     });
-    o.consents.note(gw, toHex(grantId), slots);
-    if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
     const deleted = await o.purges.finish(scope);
     o.logger.info({ event: REVOKE_EVENT, gateway: this.gw, grant: toHex(grantId), slots, deleted }, 'consent revoked: publishing under it stopped, its readings deleted');
     const rc = o.receipts.revoke(this.gateway, grantId, slots ?? grant.body.scope.map((s) => s.slot), deleted);

@@ -29,10 +29,6 @@ export function copyOf(r: Pick<StoredReading, 'device' | 'kind' | 'ts' | 'value'
   return { device: r.device, kind: r.kind, ts: r.ts, sha256: sha256Hex(r.value) };
 }
 
-export function sameCopy(a: ReadingCopy, b: ReadingCopy): boolean {
-  return a.device === b.device && a.kind === b.kind && a.ts === b.ts && a.sha256 === b.sha256;
-}
-
 /** The audit entry of a reading whose identity `kept` holds already (the stored copy, kept) and `sent` claimed too. */
 export function conflictEntry(at: number, r: StoredReading, kept: ReadingCopy, sent: ReadingCopy): AuditEntry {
   return {

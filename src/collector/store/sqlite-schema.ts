@@ -42,8 +42,21 @@ const SUMMARY_SCHEMA = `
 
 export const INSERT_READING = 'INSERT OR IGNORE INTO readings (gateway, slot, device, kind, epoch, seq, ts, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 export const SUMMARY_ADD = 'INSERT INTO slot_summary (gateway, slot, readings, newest) VALUES (?, ?, ?, ?) ON CONFLICT (gateway, slot) DO UPDATE SET readings = readings + excluded.readings, newest = max(newest, excluded.newest)';
-/** A duplicate's stored copy, and the once-per-identity mark of a conflict (conflicts.ts). */
-export const STORED_COPY = 'SELECT device, kind, ts, value FROM readings WHERE gateway = ? AND slot = ? AND epoch = ? AND seq = ?';
+/**
+ * A duplicate compared with its stored copy in SQLite, not in JS (conflicts.ts): whether a conflict
+ * of its identity is recorded already (then nothing is compared), and else its device, kind, ts
+ * and whether the values are equal — their lengths first (length() of a BLOB reads the record
+ * header, not the value), the bytes only when those match. Fetching the stored copy whole for every
+ * duplicate read up to 512 KiB into JS per reading: a window of 4,096 tiny readings reusing the
+ * identity of one large one held the event loop for seconds. Parameters: gateway, slot, epoch, seq,
+ * the sent value's length, the sent value.
+ */
+export const STORED_MATCH = `SELECT EXISTS (SELECT 1 FROM reading_conflicts WHERE gateway = ?1 AND slot = ?2 AND epoch = ?3 AND seq = ?4) AS known, device, kind, ts,
+    CASE WHEN length(value) = ?5 THEN value = ?6 ELSE 0 END AS same_value
+  FROM readings WHERE gateway = ?1 AND slot = ?2 AND epoch = ?3 AND seq = ?4`;
+/** The stored copy's value: read only to digest it for a conflict's audit entry, once per identity ever. */
+export const STORED_VALUE = 'SELECT value FROM readings WHERE gateway = ? AND slot = ? AND epoch = ? AND seq = ?';
+/** The once-per-identity mark of a conflict (conflicts.ts). */
 export const CONFLICT_ONCE = 'INSERT OR IGNORE INTO reading_conflicts (gateway, slot, epoch, seq) VALUES (?, ?, ?, ?)';
 export const INSERT_AUDIT = 'INSERT INTO audit (at, gateway, event, detail) VALUES (?, ?, ?, ?)';
 

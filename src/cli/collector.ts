@@ -33,7 +33,7 @@ async function run(configFile: string, db: string | undefined, level: string, ui
   const prepared = ui.ui !== undefined ? prepareConsole(ui.ui, '--ui', ui, false) : undefined;
   const logger = pino({ base: null, level, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1, 'collector log'));
   const config = loadCollectorConfig(configFile);
-  const store = new ObservedStore(await openStore(db ?? config.db));
+  const store = new ObservedStore(await openStore(db ?? config.db, { logger }));
   let collector: Collector;
   let source: CollectorConsole | undefined;
   let server: ConsoleServer | undefined;

@@ -1,6 +1,7 @@
 // Which database a collector's "db" (or --db) names: a postgres:// or postgresql:// URL is a
 // PostgreSQL server, anything else a SQLite file path (created if absent, unless opened to read).
 
+import type { Logger } from 'pino';
 import { CollectorCode, StoreError } from '../errors.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
@@ -19,11 +20,13 @@ export interface OpenStoreOptions {
    * PostgreSQL database must hold the collector's tables, and nothing is created or written there.
    */
   readonly readOnly?: boolean;
+  /** Told what opening does that takes long (PostgreSQL: filling slot_summary on a database from before it). */
+  readonly logger?: Pick<Logger, 'info'>;
 }
 
 /** Opens the store `spec` names; a typed StoreError (STORE_UNREACHABLE, STORE_REFUSED) with the fix when it cannot. */
 export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<ReadingStore> {
   // SQLite would take "" as a private temporary database: receipts for readings gone at exit.
   if (spec.trim() === '') throw new StoreError(CollectorCode.STORE_UNREACHABLE, 'no database given: pass --db FILE or --db postgres://user@host:port/db (or set the collector config\'s "db")');
-  return isPostgresUrl(spec) ? PostgresStore.open(spec, {}, { readOnly: opts.readOnly === true }) : SqliteStore.open(spec, { readOnly: opts.readOnly === true });
+  return isPostgresUrl(spec) ? PostgresStore.open(spec, {}, { readOnly: opts.readOnly === true, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) }) : SqliteStore.open(spec, { readOnly: opts.readOnly === true });
 }

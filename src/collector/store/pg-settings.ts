@@ -2,6 +2,7 @@
 // statement, a wait for a connection and close() may take, and what each failure is called.
 
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { CollectorCode, StoreError } from '../errors.js';
 import { messageOf } from './checks.js';
 
@@ -32,16 +33,25 @@ export const POOL_WAIT_MS = QUERY_TIMEOUT_MS;
 /** close() waits this long for statements under way, then cuts their connections (SIGTERM must end the process). */
 export const CLOSE_TIMEOUT_MS = 5_000;
 
+/**
+ * The bound on opening's schema transaction instead of STATEMENT_TIMEOUT_MS (server and client
+ * side, plus the same 5 s on ours): on a database from before slot_summary it fills the table from
+ * every reading in one GROUP BY, minutes on a large one. Under the 30 s bound it was cancelled,
+ * everything rolled back, and every start failed the same way.
+ */
+export const UPGRADE_TIMEOUT_MS = 60 * 60_000;
+
 /** The bounds above; a test shortens them. */
 export interface PgTimeouts {
   readonly connectMs: number;
   readonly statementMs: number;
+  readonly upgradeMs: number;
   readonly queryMs: number;
   readonly idleInTransactionMs: number;
   readonly poolWaitMs: number;
   readonly closeMs: number;
 }
-export const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementMs: STATEMENT_TIMEOUT_MS, queryMs: QUERY_TIMEOUT_MS, idleInTransactionMs: IDLE_IN_TRANSACTION_MS, poolWaitMs: POOL_WAIT_MS, closeMs: CLOSE_TIMEOUT_MS };
+export const DEFAULT_TIMEOUTS: PgTimeouts = { connectMs: CONNECT_TIMEOUT_MS, statementMs: STATEMENT_TIMEOUT_MS, upgradeMs: UPGRADE_TIMEOUT_MS, queryMs: QUERY_TIMEOUT_MS, idleInTransactionMs: IDLE_IN_TRANSACTION_MS, poolWaitMs: POOL_WAIT_MS, closeMs: CLOSE_TIMEOUT_MS };
 /** pg's message when query_timeout passed: the connection is mid-statement and cannot be reused. */
 export const READ_TIMEOUT = 'Query read timeout';
 export const COLUMNS = 8;
@@ -60,8 +70,22 @@ export const RETRYABLE = new Set(['40P01', '40001']);
 /** Serialises schema creation by two collectors starting on one database at once (CREATE … IF NOT EXISTS races otherwise). */
 const SCHEMA_LOCK = 0x757a7067; // "uzpg"
 
-export const SCHEMA = `
+/** slot_summary, and its one filling from readings (a database from before it); also what the failure advice tells an operator to run. */
+export const SLOT_SUMMARY_TABLE = `CREATE TABLE slot_summary (
+        gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, readings bigint NOT NULL, newest bigint NOT NULL,
+        PRIMARY KEY (gateway, slot))`;
+export const SLOT_SUMMARY_FILL = 'INSERT INTO slot_summary (gateway, slot, readings, newest) SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot';
+/** The server's notice (RAISE NOTICE) when the fill starts: the store logs it, and knows what a failure was doing. */
+export const FILLING_NOTICE = 'filling slot_summary from every stored reading (a database from before it; once)';
+
+/**
+ * The collector's tables, created if absent, in one transaction bounded by `upgradeMs` instead of
+ * the statement bound (UPGRADE_TIMEOUT_MS).
+ */
+export function schema(upgradeMs: number): string {
+  return `
   BEGIN;
+  SET LOCAL statement_timeout = ${Math.floor(upgradeMs)};
   SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});
   CREATE TABLE IF NOT EXISTS readings (
     gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, device text NOT NULL, kind text NOT NULL,
@@ -78,10 +102,9 @@ export const SCHEMA = `
   -- database from before it), under the same lock and in the same transaction as its creation.
   DO $$ BEGIN
     IF to_regclass('slot_summary') IS NULL THEN
-      CREATE TABLE slot_summary (
-        gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, readings bigint NOT NULL, newest bigint NOT NULL,
-        PRIMARY KEY (gateway, slot));
-      INSERT INTO slot_summary (gateway, slot, readings, newest) SELECT gateway, slot, count(*), max(ts) FROM readings GROUP BY gateway, slot;
+      RAISE NOTICE '${FILLING_NOTICE}';
+      ${SLOT_SUMMARY_TABLE};
+      ${SLOT_SUMMARY_FILL};
     END IF;
   END $$;
   -- A revocation recorded before its readings are deleted (store.ts revoke()); slots NULL: every
@@ -94,6 +117,16 @@ export const SCHEMA = `
     gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, epoch bigint NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (gateway, slot, epoch, seq));
   COMMIT;`;
+}
+
+/** The failure of opening while it filled slot_summary: nothing was changed, and how to do it by hand. */
+export function fillFailure(target: string, upgradeMs: number, e: unknown): StoreError {
+  return new StoreError(
+    CollectorCode.STORE_FAILED,
+    `PostgreSQL at ${target}: filling slot_summary from the stored readings (this database is from before it) failed or did not finish within ${upgradeMs} ms (${messageOf(e)}); nothing was changed, and every start tries again. Fill it once by hand, with no time limit, e.g. in psql connected to that database: BEGIN; ${SLOT_SUMMARY_TABLE.replace(/\s+/g, ' ')}; ${SLOT_SUMMARY_FILL}; COMMIT; — then start the collector again`,
+    { cause: e },
+  );
+}
 
 /** Maps a failure to a typed error: the server refused us, cannot be reached, or a statement failed. */
 export function pgFailure(target: string, queryMs: number, what: string, e: unknown): StoreError {
@@ -127,4 +160,27 @@ export function targetOf(url: string): string {
   } catch {
     return '(an unparsable URL)';
   }
+}
+
+/**
+ * Creates what is absent, in one transaction bounded by upgradeMs, not the statement bound: filling
+ * slot_summary on a database from before it may take minutes (UPGRADE_TIMEOUT_MS). Its start and
+ * end are logged; a failure during it says how to fill it by hand.
+ */
+export async function createSchema(c: pg.PoolClient, t: PgTimeouts, target: string, logger: Pick<Logger, 'info'> | undefined): Promise<void> {
+  let filling: number | undefined;
+  const onNotice = (n: { message?: string }): void => {
+    if (n.message !== FILLING_NOTICE) return;
+    filling = Date.now();
+    logger?.info({ event: 'store.upgrade', target, boundMs: t.upgradeMs }, `PostgreSQL: ${FILLING_NOTICE}; this may take minutes on a large database`);
+  };
+  c.on('notice', onNotice);
+  try {
+    await c.query({ text: schema(t.upgradeMs), query_timeout: t.upgradeMs + (t.queryMs - t.statementMs) } as pg.QueryConfig);
+  } catch (e) {
+    throw filling !== undefined ? fillFailure(target, t.upgradeMs, e) : e;
+  } finally {
+    c.off('notice', onNotice);
+  }
+  if (filling !== undefined) logger?.info({ event: 'store.upgraded', target, ms: Date.now() - filling }, 'PostgreSQL: slot_summary filled');
 }

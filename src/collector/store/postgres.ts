@@ -7,6 +7,7 @@
 // rows come back in byte order, the order SQLite gives, whatever the server's locale.
 
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkRevocationId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, ownedError } from './checks.js';
@@ -15,8 +16,8 @@ import { storedReading } from './store.js';
 import { GateClosed, PermitGate, PermitTimeout } from './pg-gate.js';
 import { insertBatch } from './pg-insert.js';
 import { PgDeletes, unrevoked } from './pg-deletes.js';
-import { ATTEMPTS, DEFAULT_TIMEOUTS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, SCHEMA, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
-export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, type PgTimeouts } from './pg-settings.js';
+import { ATTEMPTS, createSchema, DEFAULT_TIMEOUTS, KEEPALIVE_DELAY_MS, pgFailure, POOL_MAX, READ_TIMEOUT, RETRYABLE, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, targetOf, type PgTimeouts } from './pg-settings.js';
+export { CHUNK_ROWS, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DELETE_CHUNK_ROWS, IDLE_IN_TRANSACTION_MS, KEEPALIVE_DELAY_MS, MAX_PARAMS, POOL_MAX, POOL_WAIT_MS, QUERY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, STREAM_PAGE_BYTES, STREAM_PAGE_ROWS, UPGRADE_TIMEOUT_MS, type PgTimeouts } from './pg-settings.js';
 
 /** bigint columns come back as strings (they may exceed 2^53); ours are checked safe integers on the way in. */
 interface Row {
@@ -60,7 +61,7 @@ export class PostgresStore implements ReadingStore {
    * privilege is all it needs) and runs every session read-only. The schema's CREATE … IF NOT EXISTS
    * failed for a SELECT-only role, and on a mistyped database made empty tables and answered nothing.
    */
-  static async open(url: string, timeouts: Partial<PgTimeouts> = {}, opts: { readonly readOnly?: boolean } = {}): Promise<PostgresStore> {
+  static async open(url: string, timeouts: Partial<PgTimeouts> = {}, opts: OpenOptions = {}): Promise<PostgresStore> {
     const readOnly = opts.readOnly === true;
     const target = targetOf(url);
     const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
@@ -98,7 +99,7 @@ export class PostgresStore implements ReadingStore {
           if (rev?.may === false) {
             throw new StoreError(CollectorCode.STORE_REFUSED, `PostgreSQL at ${target}: this role may not read the table revocations, which says what readings a revocation withdrew and are not to be shown: GRANT SELECT ON readings, audit, revocations TO the role given in --db`);
           }
-        } else await c.query(SCHEMA);
+        } else await createSchema(c, t, target, opts.logger);
       } finally {
         c.off('error', onError);
         c.release(true); // a failed multi-statement may leave the transaction open: never reuse it
@@ -366,6 +367,12 @@ export class PostgresStore implements ReadingStore {
   private fail(what: string, e: unknown): StoreError {
     return pgFailure(this.target, this.t.queryMs, what, e);
   }
+}
+
+export interface OpenOptions {
+  readonly readOnly?: boolean;
+  /** Told what opening does that takes long (filling slot_summary on a database from before it). */
+  readonly logger?: Pick<Logger, 'info'>;
 }
 
 interface AuditRow {

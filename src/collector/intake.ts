@@ -293,6 +293,26 @@ class Intake {
     }
   }
 
+  /**
+   * The slots grant `grantId` of this gateway covers: the session's grant, or one accepted here
+   * before (its `grant.accepted` audit entries); undefined when it covers every slot ("*"); none for
+   * a grant never accepted here (nothing was stored under it).
+   */
+  private async slotsOf(grantId: Uint8Array): Promise<readonly string[] | undefined> {
+    const g = this.grant;
+    if (g !== undefined && toHex(g.objectId) === toHex(grantId)) return revokedScope(g.body.scope.map((s) => s.slot));
+    const hex = toHex(grantId);
+    const slots = new Set<string>();
+    for await (const e of this.o.store.auditEvents(GRANT_ACCEPTED_EVENT)) {
+      if (e.detail.grant !== hex || toHex(e.gateway) !== this.gw || !Array.isArray(e.detail.scope)) continue;
+      for (const x of e.detail.scope as unknown[]) {
+        const slot = (x as { slot?: unknown } | null)?.slot;
+        if (typeof slot === 'string') slots.add(slot);
+      }
+    }
+    return revokedScope([...slots]);
+  }
+
   /** §11.3: a slot's seqs jumped within one boot epoch: ask for what lies between (a no-op when the log dropped it). */
   private async askForGaps(rows: readonly WireReading[]): Promise<void> {
     for (const r of rows) {
@@ -325,7 +345,10 @@ class Intake {
       return;
     }
     const slots = revokedScope(rev.body.scope);
-    const scope = { revocation: rev.objectId, gateway: this.gateway, ...(slots !== undefined ? { slots } : {}) };
+    // What is deleted: the revoked slots; for a whole grant, the slots it covered (readings of this
+    // gateway's other grants stay); for the relationship, every slot.
+    const deleting = slots ?? (relationship ? undefined : await this.slotsOf(grantId));
+    const scope = { revocation: rev.objectId, gateway: this.gateway, ...(deleting !== undefined ? { slots: deleting } : {}) };
     // Recorded (with its audit entry) before anything is deleted: deleting runs in chunks, and a
     // failure midway must leave the revocation in force and its readings out of view, to be finished
     // by purges.ts — not half of them deleted, the rest served, and the revocation unknown. In a turn
@@ -345,6 +368,7 @@ class Intake {
     o.logger.info({ event: REVOKE_EVENT, gateway: this.gw, grant: toHex(grantId), slots, deleted }, 'consent revoked: publishing under it stopped, its readings deleted');
     const rc = o.receipts.revoke(this.gateway, grantId, slots ?? grant.body.scope.map((s) => s.slot), deleted);
     await this.send({ t: 'revoked', rev: rev.objectId, rc });
-    if (slots === undefined) this.grant = undefined;
+    // The session's grant ends with it withdrawn (wholly, or the relationship); revoking an older grant leaves it in force.
+    if (slots === undefined && (relationship || toHex(grantId) === toHex(grant.objectId))) this.grant = undefined;
   }
 }

@@ -219,6 +219,41 @@ describe('collector intake: revocations (OI §11.6)', () => {
     expect(await refusedWith(s, g)).toMatchObject({ code: 'REVOKED' });
   });
 
+  it("a whole grant revoked deletes the slots it covered, not the gateway's readings under its other grants; an earlier grant's by its accepted scope", async () => {
+    const s = await setup();
+    const gateway = s.gw.id.cid;
+    const rows = (slots: string[]) => slots.flatMap((slot) => [0, 1].map((seq) => ({ slot, device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(1) })));
+    const older = s.dg({ ...BODY, scope: [{ slot: 'tty-3' }] }, { nowMs: s.d.clock() - 60_000 });
+    s.announce(older);
+    expect((await s.next()).t).toBe('accepted');
+    s.ch.trySend(encodePublish({ t: 'readings', w: 1, rows: rows(['tty-3']) }));
+    expect((await s.next()).t).toBe('receipt');
+    const g = s.dg();
+    s.announce(g);
+    expect((await s.next()).t).toBe('accepted');
+    s.ch.trySend(encodePublish({ t: 'readings', w: 2, rows: rows(['tty-1', 'tty-2']) }));
+    expect((await s.next()).t).toBe('receipt');
+    const revoke = (grantId: Uint8Array): void => void s.ch.trySend(encodePublish({ t: 'revoke', rev: issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, grantId, nowMs: s.d.clock() }) }));
+    // The older grant, not the session's: its slots from its grant.accepted entry; the session's stay.
+    revoke(openArtefact(s.d.provider, older, 'discovery-grant').objectId);
+    expect((await s.next()).t).toBe('revoked');
+    expect(await s.store.counts(gateway)).toEqual(new Map([['tty-1', 2], ['tty-2', 2]]));
+    // The grant in force: its two slots go.
+    await s.store.insert(rows(['tty-4']).map((r) => ({ ...r, gateway }))); // as if under a grant of tty-4 never revoked
+    revoke(openArtefact(s.d.provider, g, 'discovery-grant').objectId);
+    expect((await s.next()).t).toBe('revoked');
+    expect(await s.store.counts(gateway)).toEqual(new Map([['tty-4', 2]]));
+    expect(s.consents.isRevoked(openArtefact(s.d.provider, g, 'discovery-grant').objectId)).toBe(true);
+    // A grant never accepted here stored nothing: revoking it deletes nothing.
+    s.announce(s.dg(BODY, { nowMs: s.d.clock() + 1000 }));
+    expect((await s.next()).t).toBe('accepted');
+    s.ch.trySend(encodePublish({ t: 'readings', w: 4, rows: rows(['tty-1']) }));
+    expect((await s.next()).t).toBe('receipt');
+    revoke(openArtefact(s.d.provider, s.dg({ ...BODY, scope: [{ slot: 'tty-1' }] }, { nowMs: s.d.clock() - 1000 }), 'discovery-grant').objectId);
+    expect((await s.next()).t).toBe('revoked');
+    expect(await s.store.counts(gateway)).toEqual(new Map([['tty-1', 2], ['tty-4', 2]]));
+  });
+
   it('a revocation is recorded before its readings are deleted: stopped midway, the restarted collector refuses its slot and serves none of it', async () => {
     const s = await setup();
     const g = s.dg();

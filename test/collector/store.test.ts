@@ -223,10 +223,16 @@ describe.each(backends)('ReadingStore contract: $name', (b) => {
     expect(await s.revoke({ revocation: R2, gateway: G2 }, entry(G2, 4))).toBe(false);
     expect(await s.purge(R2)).toEqual({ deleted: 15, finished: false });
     expect(await s.counts(G2)).toEqual(new Map([['s1', 1]]));
-    // Refused: a revocation never recorded, a bad id, an empty slot list.
+    // Refused: a revocation never recorded, a bad id, slots not a list.
     await expect(s.purge(new Uint8Array(32).fill(0xe3))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
     await expect(s.revoke({ revocation: new Uint8Array(31), gateway: G1 }, entry(G1, 5))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
-    await expect(s.revoke({ revocation: R2, gateway: G1, slots: [] }, entry(G1, 6))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    await expect(s.revoke({ revocation: R2, gateway: G1, slots: 's1' as unknown as string[] }, entry(G1, 6))).rejects.toMatchObject({ code: CollectorCode.STORE_INVALID });
+    // An empty slot list (a whole grant never accepted here): recorded, hides and deletes nothing.
+    const none = new Uint8Array(32).fill(0xe4);
+    expect(await s.revoke({ revocation: none, gateway: G2, slots: [] }, entry(G2, 7))).toBe(true);
+    expect(await s.counts(G2)).toEqual(new Map([['s1', 1]]));
+    expect(await s.purge(none)).toEqual({ deleted: 0, finished: true });
+    expect(await s.counts(G2)).toEqual(new Map([['s1', 1]]));
   });
 
   test('deleteBefore: one gateway\'s readings stamped before the cut-off, the cut-off itself kept; bad cut-offs refused', async () => {

@@ -96,7 +96,8 @@ export function checkRevocation(r: RevocationScope): void {
   checkGateway(r.gateway, 'revoke');
   checkRevocationId(r.revocation, 'revoke');
   if (r.slots === undefined) return;
-  if (!Array.isArray(r.slots) || r.slots.length === 0) throw invalid('revoke: slots must be a non-empty array (absent: every slot)');
+  // Empty: nothing to delete (a whole grant never accepted here stored nothing), still recorded.
+  if (!Array.isArray(r.slots)) throw invalid('revoke: slots must be an array (absent: every slot)');
   for (const s of r.slots) checkName(s, 'slot', 'revoke');
 }
 

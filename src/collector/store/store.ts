@@ -107,7 +107,7 @@ export interface RevocationScope {
   /** The discovery revocation's object_id (32 bytes): a revocation is recorded once. */
   readonly revocation: Uint8Array;
   readonly gateway: Uint8Array;
-  /** The revoked slots; absent: every slot of the gateway (a whole grant, or the relationship). */
+  /** The slots whose readings it deletes (a whole grant: the slots it covered; empty: none); absent: every slot of the gateway (the relationship, or a grant of "*"). */
   readonly slots?: readonly string[];
 }
 

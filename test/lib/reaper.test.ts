@@ -130,7 +130,9 @@ describe('a parent killed with SIGKILL', () => {
        setInterval(() => {}, 1000);`,
     ]);
     await waitForJsonLine(parent, (v) => typeof v.first === 'number');
-    const firstReaper = childrenOf(parent.pid).filter((k) => /reaper-main\.js$/.test(k.args));
+    // Listed for afterAll from the start: a failing assertion below must not leave them running.
+    orphans = childrenOf(parent.pid);
+    const firstReaper = orphans.filter((k) => /reaper-main\.js$/.test(k.args));
     expect(firstReaper).toHaveLength(1);
     process.kill(firstReaper[0]!.pid, 'SIGKILL');
     expect(await stillRunningAfter(firstReaper, 10_000)).toEqual([]);
@@ -140,7 +142,7 @@ describe('a parent killed with SIGKILL', () => {
     process.kill(parent.pid, 'SIGUSR2');
     await waitForJsonLine(parent, (v) => typeof v.second === 'number');
     const kids = childrenOf(parent.pid);
-    orphans = kids;
+    orphans = [...orphans, ...kids];
     // Two children listed and a new reaper, which holds both (and the directory) though it heard of the first before it ran.
     expect(kids.filter((k) => /setInterval/.test(k.args))).toHaveLength(2);
     expect(kids.filter((k) => /reaper-main\.js$/.test(k.args))).toHaveLength(1);

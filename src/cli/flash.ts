@@ -7,7 +7,7 @@ import { RUNNING_BUNDLE_DIR } from '../attest/measure.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { flash, type FlashResult } from '../flash/flash.js';
 import { ENROLL_REQUEST_NAME, MANIFEST_FILE, RUNTIME_NODE, STATE_DIR } from '../flash/layout.js';
-import { chooseArch, defaultRuntimeCache, RUNTIME_ARCHES } from '../flash/runtime.js';
+import { defaultRuntimeCache, RUNTIME_ARCHES } from '../flash/runtime.js';
 import { formatBytes } from '../flash/progress.js';
 import { defaultSignerKeyPath } from '../flash/signer-key.js';
 import { SAFE_EXEC_PATH } from '../flash/unit.js';
@@ -15,7 +15,6 @@ import { archFlag } from './arch-flag.js';
 import { knownBoardId } from './boards-dir.js';
 import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
-import { loadBoard } from '../config/boards.js';
 
 const DESCRIPTION = [
   'Installs this package onto a mounted root filesystem: the release bundle (dist, boards, web, production',
@@ -106,11 +105,7 @@ export const command = defineCommand({
     const arch = flags.arch !== undefined ? archFlag(flags.arch) : undefined;
     if (node !== undefined && !SAFE_EXEC_PATH.test(node)) throw usageError(`--node: expected an absolute path of letters, digits and ._+@/- (it goes into the unit's ExecStart), got ${JSON.stringify(node.slice(0, 80))}`);
     const versions = nodeVersions(flags['node-version']);
-    const boardsDir = join(RUNNING_BUNDLE_DIR, 'boards');
-    knownBoardId(board, boardsDir, '--board: ');
-    // An --arch the board does not run is a usage error before any file named is read (README
-    // "Exit status"); flash() would find it only after reading --config.
-    if (arch !== undefined && node === undefined) chooseArch(loadBoard(board, boardsDir), arch);
+    knownBoardId(board, join(RUNNING_BUNDLE_DIR, 'boards'), '--board: ');
     const config = flags.config;
     const signKey = flags['sign-key'];
     const r = await flash(

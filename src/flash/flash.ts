@@ -22,11 +22,12 @@ import { copyPlanned, newStagingDir, removeLeftovers, swapIn } from './stage.js'
 import { renderSysusers, renderTmpfiles } from './system-files.js';
 import { treeMatchesPlan } from './tree-compare.js';
 import { renderUnit } from './unit.js';
-import { RUNTIME_FILES, type RuntimeArch } from './runtime.js';
+import { chooseArch, RUNTIME_FILES, type RuntimeArch } from './runtime.js';
 import { chooseRuntime, type RuntimeChoice } from './runtime-step.js';
 import { ensureDirs, ensureSymlink, plannedSymlink, plannedWrite, writeIfChanged, type WriteStatus } from './write-if-changed.js';
 import { FileErrorCode } from '../files/errors.js';
 import { LocalError } from '../lib/errors.js';
+import { loadBoard } from '../config/boards.js';
 
 const STEPS = 7;
 
@@ -124,6 +125,9 @@ export async function flash(p: CryptoProvider, o: FlashOptions, stderr: NodeJS.W
 
   // 1. Everything that can refuse the flash, before any write.
   progress.next(`checking board ${o.board}, target, config and signing key`);
+  // An --arch the board does not run is a usage error before any file named is read (README
+  // "Exit status"); chooseRuntime below would find it only after the config was read.
+  if (o.arch !== undefined && o.node === undefined) chooseArch(loadBoard(o.board, join(sourceDir, 'boards')), o.arch);
   const { abs: target, exists: targetExists } = checkTarget(o.target);
   const choice = chooseConfig({ target, boardId: o.board, ...(o.config !== undefined ? { configFile: o.config } : {}), boardsDir: join(sourceDir, 'boards') });
   choice.warnings.forEach(warn);

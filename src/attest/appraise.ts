@@ -13,11 +13,26 @@ import { verifyQuote } from './tpm/verify.js';
 import type { AppraisalResult, ClaimResult, DeviceIdentity, Evidence, ReferenceManifest, SlotResult } from './types.js';
 import { isCodedError } from '../lib/errors.js';
 
+/**
+ * An AK the verifier trusts: its name (TPM2B_NAME bytes, `000b` || SHA-256 of its public area, as
+ * `uzpgw attest` prints it at enrollment) and, when enrolled together, the one gateway it vouches for.
+ * Unpinned, any trusted AK vouches for any gateway: a thief of one gateway's identity key with the
+ * use of another gateway's TPM could then make evidence the verifier accepts for the first.
+ */
+export interface TrustedAk {
+  readonly name: Uint8Array;
+  readonly gateway?: Uint8Array;
+}
+
 export interface AppraisalPolicy {
-  /** Refuse evidence whose claims are vouched for by a software key only (key_origin "software"). */
+  /**
+   * Refuse evidence whose claims are vouched for by a software key only (key_origin "software").
+   * Implied by trustedAks: a verifier that names the TPM keys it trusts must not accept evidence
+   * without any (a silent downgrade to the software key).
+   */
   readonly requireTpm?: boolean;
-  /** AK names (TPM2B_NAME bytes) the verifier trusts, e.g. from enrollment; when given, others fail. */
-  readonly trustedAks?: readonly Uint8Array[];
+  /** AKs the verifier trusts, e.g. from enrollment; when given, a quote by any other fails. */
+  readonly trustedAks?: readonly TrustedAk[];
   /** Accept dbgstat "enabled" (development gateways). Default false. */
   readonly allowDebug?: boolean;
   /** Oldest acceptable iat, seconds before now (default EVIDENCE_LIFETIME_SECONDS); also bounds clock skew ahead. */
@@ -152,16 +167,23 @@ function runtimeCheck(reference: ReferenceManifest, ev: Evidence): ClaimResult {
 
 function tpmChecks(p: CryptoProvider, ev: Evidence, policy: AppraisalPolicy, ctx: AppraisalContext): ClaimResult[] {
   const c = ev.claims;
+  const trusted = policy.trustedAks;
   if (ev.tpm === undefined) {
-    return [policy.requireTpm ? fail('key_origin', 'software key only; policy requires a TPM-held attestation key') : pass('key_origin', 'software (gateway identity key)')];
+    if (policy.requireTpm) return [fail('key_origin', 'software key only; policy requires a TPM-held attestation key')];
+    if (trusted !== undefined) return [fail('key_origin', 'software key only; trusted AKs are configured, so the evidence must carry a TPM quote by one of them')];
+    return [pass('key_origin', 'software (gateway identity key)')];
   }
   const out: ClaimResult[] = [];
-  const q = verifyQuote(p, ev.tpm, { qualifying: qualifyingData(p, c.eat_nonce, c.binding, p.blake3(ev.claimsBytes)), ...(policy.trustedAks !== undefined ? { trustedAkNames: policy.trustedAks } : {}) });
+  // AKs pinned to another gateway are not offered to the quote check: they vouch for that gateway only.
+  const forThisGateway = trusted?.filter((a) => a.gateway === undefined || equal(a.gateway, ev.issuer)).map((a) => a.name);
+  const q = verifyQuote(p, ev.tpm, { qualifying: qualifyingData(p, c.eat_nonce, c.binding, p.blake3(ev.claimsBytes)), ...(forThisGateway !== undefined ? { trustedAkNames: forThisGateway } : {}) });
   if (!q.ok) {
-    out.push(fail('key_origin', `TPM quote rejected: ${q.reason}`));
+    const elsewhere = trusted?.find((a) => a.gateway !== undefined && equal(a.name, q.akName) && !equal(a.gateway, ev.issuer));
+    if (elsewhere !== undefined) out.push(fail('key_origin', `TPM quote by AK ${short(q.akName)}, which is enrolled for gateway ${toHex(elsewhere.gateway!)}, not for ${toHex(ev.issuer)}`));
+    else out.push(fail('key_origin', `TPM quote rejected: ${q.reason}`));
     return out;
   }
-  if (policy.requireTpm && policy.trustedAks === undefined) {
+  if (policy.requireTpm && trusted === undefined) {
     // Without a pinned AK anyone could run a software TPM: a TPM requirement needs the AK's name.
     out.push(fail('key_origin', `TPM quote verifies, but no trusted AK is configured for ${short(q.akName)}; a TPM requirement needs one`));
   } else out.push(pass('key_origin', `TPM quote by AK ${short(q.akName)} covers nonce, binding and claims`));

@@ -2,7 +2,7 @@
 // they build, and how a result is printed (one line per check, reasons included; or one JSON object).
 
 import { naming } from '../lib/errors.js';
-import type { AppraisalPolicy } from '../attest/appraise.js';
+import type { AppraisalPolicy, TrustedAk } from '../attest/appraise.js';
 import { readManifestFile, type SignedManifest } from '../attest/manifest.js';
 import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
 import type { AppraisalResult, ClaimResult } from '../attest/types.js';
@@ -13,8 +13,12 @@ import { cidFlag, usageError, type FlagValues } from './flags.js';
 export const APPRAISAL_FLAGS = {
   manifest: { type: 'string', placeholder: 'FILE', describe: 'signed reference manifest written by `uzpgw flash`' },
   'manifest-signer': { type: 'list', placeholder: 'CID', describe: 'CID of a trusted manifest signer (needed with --manifest)' },
-  'require-tpm': { type: 'boolean', describe: 'refuse evidence not vouched for by a TPM quote from a trusted AK' },
-  'trusted-ak': { type: 'list', placeholder: 'HEX', describe: 'TPM AK name (hex, from the gateway enrollment) to trust' },
+  'require-tpm': { type: 'boolean', describe: 'refuse evidence not vouched for by a TPM quote from a trusted AK (implied by --trusted-ak)' },
+  'trusted-ak': {
+    type: 'list',
+    placeholder: '[CID:]NAME',
+    describe: 'TPM AK to trust: its name as `uzpgw attest` prints it at enrollment (68 hex digits), after CID: for that gateway only; implies --require-tpm',
+  },
   'allow-debug': { type: 'boolean', describe: 'accept evidence from a gateway in debug/development mode' },
   // Its max bounds how long the --seen record keeps a nonce (attest/seen-nonces.ts).
   'max-age': { type: 'int', placeholder: 'S', min: 1, max: MAX_EVIDENCE_AGE_SECONDS, describe: 'oldest acceptable evidence in seconds (default 300)' },
@@ -40,8 +44,21 @@ export function manifestFromFlags(provider: CryptoProvider, f: AppraisalFlags): 
   return naming(`--manifest ${file}`, () => readManifestFile(provider, file, { trusted: signers, now: Math.floor(Date.now() / 1000) }));
 }
 
+/** A TPM2B_NAME of a SHA-256 named key: nameAlg TPM_ALG_SHA256 (000b) || digest, as our AKs are. */
+const AK_NAME = /^000b[0-9a-f]{64}$/;
+
+/** `--trusted-ak [CID:]NAME`: an AK name, pinned to one gateway when a CID comes first. */
+function trustedAkArg(value: string): TrustedAk {
+  const colon = value.indexOf(':');
+  const name = colon === -1 ? value : value.slice(colon + 1);
+  if (!AK_NAME.test(name)) {
+    throw usageError(`--trusted-ak: expected [CID:]NAME, NAME an AK name of 68 lowercase hex digits starting 000b (\`uzpgw attest\` prints it), got ${JSON.stringify(value.slice(0, 20))}`);
+  }
+  return colon === -1 ? { name: fromHex(name) } : { name: fromHex(name), gateway: cidFlag(value.slice(0, colon), 'trusted-ak') };
+}
+
 export function policyFromFlags(f: AppraisalFlags, gateway?: Uint8Array): AppraisalPolicy {
-  const aks = f['trusted-ak'].map((s) => hexArg(s, '--trusted-ak'));
+  const aks = f['trusted-ak'].map(trustedAkArg);
   const maxAge = f['max-age'];
   return {
     ...(f['require-tpm'] ? { requireTpm: true } : {}),

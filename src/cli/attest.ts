@@ -5,6 +5,7 @@ import { appraise } from '../attest/appraise.js';
 import { decodeEvidence } from '../attest/evidence.js';
 import { NonceStore } from '../attest/nonces.js';
 import { SeenNonces } from '../attest/seen-nonces.js';
+import { akNameOf } from '../attest/tpm/structures.js';
 import { loadGatewayConfig } from '../config/index.js';
 import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
@@ -31,6 +32,19 @@ function readEvidence(file: string): Uint8Array {
   return /^([0-9a-f]{2})+$/.test(text) ? new Uint8Array(Buffer.from(text, 'hex')) : raw;
 }
 
+/**
+ * The reference manifest is per image, not per gateway: without a pinned CID, evidence another
+ * gateway of the same image made for this nonce passes (its `ueid` is only reported). So the
+ * verifier says which gateway it expects, or says explicitly that any will do.
+ */
+function gatewayArg(cid: string | undefined, any: boolean): Uint8Array | undefined {
+  if (cid !== undefined && any) throw usageError('--gateway and --any-gateway exclude each other: pin one gateway, or accept any');
+  if (cid === undefined && !any) {
+    throw usageError('say which gateway the evidence must come from: --gateway CID (its identity, as `uzpgw attest` prints it), or --any-gateway to accept any gateway the manifest fits');
+  }
+  return cid === undefined ? undefined : cidFlag(cid, 'gateway');
+}
+
 const evidence = defineCommand({
   name: 'attest',
   summary: "print this gateway's attestation evidence for a verifier's nonce",
@@ -41,7 +55,7 @@ const evidence = defineCommand({
     config: { type: 'string', placeholder: 'FILE', default: DEFAULT_CONFIG, describe: 'gateway config file (where `uzpgw flash` installs it)' },
     out: { type: 'string', placeholder: 'FILE', describe: 'also write the evidence (CBOR) to FILE' },
   },
-  json: 'one JSON object: {evidence (hex), gateway, key_origin, claims}',
+  json: 'one JSON object: {evidence (hex), gateway, key_origin, ak_name (hex, when a TPM holds the key), claims}',
   async run({ flags }, io) {
     const nonce = nonceArg(flags.nonce);
     const config = loadGatewayConfig(flags.config);
@@ -52,8 +66,11 @@ const evidence = defineCommand({
     const out = flags.out;
     if (out !== undefined) writeFileAtomic(out, bytes, { mode: 0o644, overwrite: true });
     const ev = decodeEvidence(nodeProvider, bytes);
+    // What a verifier enrolls with `attest verify --trusted-ak CID:NAME`.
+    const akName = ev.tpm === undefined ? undefined : toHex(akNameOf(nodeProvider, ev.tpm.akPublic));
     if (flags.json) {
-      io.stdout.write(JSON.stringify({ evidence: toHex(bytes), gateway: toHex(ev.issuer), key_origin: ev.claims.key_origin, claims: cborToJson(ev.claims as unknown as CborValue) }) + '\n');
+      const o = { evidence: toHex(bytes), gateway: toHex(ev.issuer), key_origin: ev.claims.key_origin, ...(akName !== undefined ? { ak_name: akName } : {}) };
+      io.stdout.write(JSON.stringify({ ...o, claims: cborToJson(ev.claims as unknown as CborValue) }) + '\n');
       return 0;
     }
     const c = ev.claims;
@@ -64,7 +81,7 @@ const evidence = defineCommand({
         `  software ${c.swname} ${c.swversion} on Node ${c.measurements.node}`,
         `  bundle ${c.measurements.bundle.files} files, root ${toHex(c.measurements.bundle.root)}`,
         `  config ${toHex(c.measurements.config)}`,
-        `  key origin ${c.key_origin}, debug ${c.dbgstat}`,
+        `  key origin ${c.key_origin}${akName !== undefined ? ` (AK ${akName}; enroll it with \`attest verify --trusted-ak ${toHex(ev.issuer)}:${akName}\`)` : ''}, debug ${c.dbgstat}`,
         ...Object.entries(c.submods).map(([s, m]) => `  slot ${s}: ${m.device} (${m.driver}) on ${m.port}${m.identity ? `, reports ${m.identity.vendor} / ${m.identity.product} / ${m.identity.revision}` : ''}`),
       ].join('\n') + '\n',
     );
@@ -76,13 +93,14 @@ const verify = defineCommand({
   name: 'attest verify',
   summary: 'appraise evidence against a signed reference manifest',
   description:
-    'Appraises evidence against a signed reference manifest and prints a result per claim and per slot, with the reason for every failure. --trusted-ak goes with --require-tpm. Exit 0 when it passes, 1 when it does not.',
+    'Appraises evidence against a signed reference manifest and prints a result per claim and per slot, with the reason for every failure. Say which gateway the evidence must come from (--gateway CID), or that any gateway of the image will do (--any-gateway). --trusted-ak CID:NAME pins an enrolled TPM attestation key to its gateway and requires a quote by it. Exit 0 when it passes, 1 when it does not.',
   flags: {
     evidence: { type: 'string', placeholder: 'FILE', required: true, describe: 'evidence file (CBOR, or its hex)' },
     nonce: { type: 'string', placeholder: 'HEX', required: true, describe: 'the nonce you sent, as hex (the evidence must echo it)' },
     seen: { type: 'string', placeholder: 'FILE', describe: 'file of nonces already used (created if missing): a nonce is accepted once; kept at most 4 MiB, a nonce for as long as its evidence could pass any --max-age' },
     exporter: { type: 'string', placeholder: 'HEX', describe: 'the session exporter value the evidence must carry, as hex' },
-    gateway: { type: 'string', placeholder: 'CID', describe: 'the gateway CID the evidence must come from' },
+    gateway: { type: 'string', placeholder: 'CID', describe: 'the gateway CID the evidence must come from (or --any-gateway)' },
+    'any-gateway': { type: 'boolean', describe: 'accept evidence from any gateway the manifest fits (instead of --gateway)' },
     ...APPRAISAL_FLAGS,
     // Optional for `connect`, always needed here.
     manifest: { ...APPRAISAL_FLAGS.manifest, required: true },
@@ -92,7 +110,7 @@ const verify = defineCommand({
   run({ flags }, io) {
     // Every flag value before any file: a bad one is a usage error (exit 2) even when a file is missing.
     const nonce = nonceArg(flags.nonce);
-    const gateway = flags.gateway !== undefined ? cidFlag(flags.gateway, 'gateway') : undefined;
+    const gateway = gatewayArg(flags.gateway, flags['any-gateway']);
     const policy = policyFromFlags(flags, gateway);
     const exporter = parseHex(flags.exporter, 'exporter');
     const evidence = readEvidence(flags.evidence);

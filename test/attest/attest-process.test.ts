@@ -2,7 +2,7 @@
 // whose slave identifies itself, and `uzpgw connect … attest` / `--manifest` as operator processes;
 // plus `uzpgw attest` and `uzpgw attest verify` as CLIs.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { loadBoard, loadGatewayConfig } from '../../src/config/index.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
 import { spawnCli, stopAll, stopProcess, waitForJsonLine } from '../helpers/processes.js';
+import { startSwtpm } from '../helpers/swtpm.js';
 import { SLAVE_IDENTITY, startGateway, type GatewaySetup } from './gateway-setup.js';
 
 let dir: string;
@@ -101,13 +102,22 @@ describe('attestation with real processes', () => {
     const ev = await run(['attest', '--config', g.config, '--nonce', nonce, '--json']);
     expect(ev.err).toBe('');
     expect(ev.code).toBe(0);
-    const e = JSON.parse(ev.out) as { evidence: string; key_origin: string; claims: { submods: Record<string, { identity?: unknown }> } };
+    const e = JSON.parse(ev.out) as { evidence: string; gateway: string; key_origin: string; ak_name?: string; claims: { submods: Record<string, { identity?: unknown }> } };
     expect(e.key_origin).toBe('software');
+    expect(e.ak_name).toBeUndefined();
     writeFileSync(join(dir, 'ev.hex'), e.evidence);
     // Offline evidence carries no device identity (the running gateway owns the port): no pin here.
     const { identity: _pinned, ...unpinned } = reference.slots['rs485-1']!;
     const m = writeManifest('offline.cbor', { ...reference, slots: { 'rs485-1': unpinned } });
-    const verify = ['attest', 'verify', '--evidence', join(dir, 'ev.hex'), '--manifest', m, '--manifest-signer', toHex(g.signer.cid), '--nonce', nonce, '--seen', join(dir, 'seen.json')];
+    const base = ['attest', 'verify', '--evidence', join(dir, 'ev.hex'), '--manifest', m, '--manifest-signer', toHex(g.signer.cid)];
+    // The manifest is per image: without --gateway or --any-gateway, nothing is appraised (exit 2).
+    const unsaid = await run([...base, '--nonce', nonce]);
+    expect([unsaid.code, unsaid.err]).toEqual([2, expect.stringContaining('say which gateway the evidence must come from')]);
+    // Another gateway pinned: this gateway's evidence fails ueid (no nonce record, so the nonce stays unused).
+    const another = await run([...base, '--gateway', 'ee'.repeat(32), '--nonce', nonce]);
+    expect(another.code).toBe(1);
+    expect(another.out).toContain(`FAIL ueid                   evidence from ${e.gateway}, expected ${'ee'.repeat(32)}`);
+    const verify = [...base, '--gateway', e.gateway, '--nonce', nonce, '--seen', join(dir, 'seen.json')];
     const first = await run(verify);
     expect(first.out).toContain('appraisal: PASS');
     expect(first.code).toBe(0);
@@ -116,5 +126,34 @@ describe('attestation with real processes', () => {
     expect(again.out).toMatch(/FAIL eat_nonce +nonce was already used: replayed evidence/);
     const wrongNonce = await run([...verify.slice(0, -4), '--nonce', 'aa'.repeat(16)]);
     expect(wrongNonce.out).toMatch(/FAIL eat_nonce/);
+  }, 60_000);
+  it('with a TPM: uzpgw attest prints the AK name, and attest verify --trusted-ak CID:NAME passes for that gateway only', async () => {
+    const tpm = await startSwtpm();
+    try {
+      const cfg = JSON.parse(readFileSync(g.config, 'utf8')) as Record<string, unknown>;
+      const tpmConfig = join(dir, 'gateway-tpm.json');
+      writeFileSync(tpmConfig, JSON.stringify({ ...cfg, attestation: { tpm: 'required', tcti: tpm.tcti } }));
+      const nonce = '1e'.repeat(16);
+      const ev = await run(['attest', '--config', tpmConfig, '--nonce', nonce, '--json']);
+      expect([ev.code, ev.err]).toEqual([0, '']);
+      const e = JSON.parse(ev.out) as { evidence: string; gateway: string; key_origin: string; ak_name: string };
+      expect(e.key_origin).toBe('tpm');
+      expect(e.ak_name).toMatch(/^000b[0-9a-f]{64}$/);
+      writeFileSync(join(dir, 'ev-tpm.hex'), e.evidence);
+      // The config names the TPM, so its digest is another: the reference flash would write for it.
+      const config = loadGatewayConfig(tpmConfig);
+      const m = writeManifest('offline-tpm.cbor', await referenceFor(p, { bundleDir: RUNNING_BUNDLE_DIR, input: attestInputOf(config, loadBoard(config.board), p), node: [process.version] }));
+      const verify = (ak: string): Promise<{ code: number | null; out: string; err: string }> =>
+        run(['attest', 'verify', '--evidence', join(dir, 'ev-tpm.hex'), '--manifest', m, '--manifest-signer', toHex(g.signer.cid), '--nonce', nonce, '--gateway', e.gateway, '--trusted-ak', ak]);
+      // Enrolled for another gateway: refused, naming both (no --seen: the nonce may be tried again).
+      const elsewhere = await verify(`${'ee'.repeat(32)}:${e.ak_name}`);
+      expect(elsewhere.code).toBe(1);
+      expect(elsewhere.out).toContain(`which is enrolled for gateway ${'ee'.repeat(32)}, not for ${e.gateway}`);
+      const pinned = await verify(`${e.gateway}:${e.ak_name}`);
+      expect(pinned.out).toMatch(/ok +key_origin +TPM quote by AK/);
+      expect([pinned.code, pinned.out]).toEqual([0, expect.stringContaining('appraisal: PASS')]);
+    } finally {
+      await tpm.stop();
+    }
   }, 60_000);
 });

@@ -40,9 +40,9 @@ afterAll(async () => {
   f?.close();
 });
 
-function attester() {
+function attesterOptions() {
   const { config, board } = f.config();
-  return new Attester({
+  return {
     provider: p,
     cid: f.id.cid,
     signer: f.id.signer,
@@ -51,7 +51,11 @@ function attester() {
     runtimePath: f.runtimePath,
     tpm: ak,
     bootIdPath: join(f.dir, 'boot-id-fixed'),
-  });
+  };
+}
+
+function attester() {
+  return new Attester(attesterOptions());
 }
 
 describe('evidence with a TPM quote', () => {
@@ -63,13 +67,32 @@ describe('evidence with a TPM quote', () => {
     const ev = decodeEvidence(p, bytes);
     expect(ev.claims.key_origin).toBe('tpm');
     expect(toHex(ev.tpm!.akPublic)).toBe(toHex(ak.akPublic));
-    const ok = appraise(p, bytes, reference, { requireTpm: true, trustedAks: [ak.akName] }, ctx());
+    const ok = appraise(p, bytes, reference, { requireTpm: true, trustedAks: [{ name: ak.akName }] }, ctx());
     expect(failures(ok)).toEqual([]);
     expect(ok.claims.find((c) => c.claim === 'key_origin')!.reason).toMatch(/^TPM quote by AK [0-9a-f]{16}… covers nonce, binding and claims$/);
     const unpinned = appraise(p, await attester().evidence(nonces.issue(), binding), reference, { requireTpm: true }, ctx());
     expect(failures(unpinned)).toEqual([expect.stringMatching(/^key_origin: TPM quote verifies, but no trusted AK is configured/)]);
-    const otherAk = appraise(p, await attester().evidence(nonces.issue(), binding), reference, { requireTpm: true, trustedAks: [new Uint8Array(34).fill(1)] }, ctx());
+    const otherAk = appraise(p, await attester().evidence(nonces.issue(), binding), reference, { requireTpm: true, trustedAks: [{ name: new Uint8Array(34).fill(1) }] }, ctx());
     expect(failures(otherAk)).toEqual([expect.stringMatching(/^key_origin: TPM quote rejected: .*not trusted/i)]);
+  }, 60_000);
+
+  it('an AK pinned to its gateway vouches for that gateway only; trusted AKs require a quote even without requireTpm', async () => {
+    const nonces = new NonceStore(p);
+    const ctx = (): AppraisalContext => ({ nonce: { store: nonces }, binding });
+    const other = new Uint8Array(32).fill(7);
+    const pinned = appraise(p, await attester().evidence(nonces.issue(), binding), reference, { trustedAks: [{ name: ak.akName, gateway: f.id.cid }] }, ctx());
+    expect(failures(pinned)).toEqual([]);
+    // The same AK enrolled for another gateway: a thief of this gateway's identity key with the use
+    // of that gateway's TPM must not pass as this gateway.
+    const elsewhere = appraise(p, await attester().evidence(nonces.issue(), binding), reference, { trustedAks: [{ name: ak.akName, gateway: other }] }, ctx());
+    expect(failures(elsewhere)).toEqual([`key_origin: TPM quote by AK ${toHex(ak.akName).slice(0, 16)}…, which is enrolled for gateway ${toHex(other)}, not for ${toHex(f.id.cid)}`]);
+    // Software evidence of the same gateway (no TPM): refused once any AK is trusted, requireTpm or not.
+    const { tpm: _tpm, ...withoutTpm } = attesterOptions();
+    const software = new Attester(withoutTpm);
+    const downgraded = appraise(p, await software.evidence(nonces.issue(), binding), reference, { trustedAks: [{ name: ak.akName, gateway: f.id.cid }] }, ctx());
+    expect(failures(downgraded)).toEqual(['key_origin: software key only; trusted AKs are configured, so the evidence must carry a TPM quote by one of them']);
+    const noPolicy = appraise(p, await software.evidence(nonces.issue(), binding), reference, {}, ctx());
+    expect(failures(noPolicy)).toEqual([]);
   }, 60_000);
 
   it('claims swapped under a valid quote (re-signed with the identity key) fail: the quote commits to the claims', async () => {
@@ -78,14 +101,14 @@ describe('evidence with a TPM quote', () => {
     const ev = decodeEvidence(p, await attester().evidence(nonce, binding));
     // Someone holding the software identity key, but not the TPM, changes a measurement and re-signs.
     const forged = signEvidence(p, f.id.signer, { ...ev.claims, measurements: { ...ev.claims.measurements, node: 'v99.0.0' } }, ev.tpm);
-    const r = appraise(p, forged, { ...reference, node: ['v99.0.0'] }, { requireTpm: true, trustedAks: [ak.akName] }, { nonce: { store: nonces }, binding });
+    const r = appraise(p, forged, { ...reference, node: ['v99.0.0'] }, { requireTpm: true, trustedAks: [{ name: ak.akName }] }, { nonce: { store: nonces }, binding });
     expect(failures(r)).toEqual([expect.stringMatching(/^key_origin: TPM quote rejected: qualifying data does not match/)]);
   }, 60_000);
 
   it('reset counters: a TPM reset under an unchanged boot seed fails tpm_clock', async () => {
     const nonces = new NonceStore(p);
     const clocks = new TpmClockStore();
-    const policy = { requireTpm: true, trustedAks: [ak.akName] };
+    const policy = { requireTpm: true, trustedAks: [{ name: ak.akName }] };
     const first = appraise(p, await attester().evidence(nonces.issue(), binding), reference, policy, { nonce: { store: nonces }, binding, tpmClocks: clocks });
     expect(failures(first)).toEqual([]);
     await tpm.restart();

@@ -28,7 +28,7 @@ async function verifyArgs(seen: string): Promise<string[]> {
   const nonce = (++n).toString(16).padStart(32, '0');
   const file = join(f.dir, `ev-${n}.cbor`);
   writeFileSync(file, await f.attester().evidence(Buffer.from(nonce, 'hex')));
-  return ['attest', 'verify', '--evidence', file, '--nonce', nonce, '--manifest', manifest, '--manifest-signer', toHex(signer.cid), '--seen', seen, '--json'];
+  return ['attest', 'verify', '--evidence', file, '--nonce', nonce, '--manifest', manifest, '--manifest-signer', toHex(signer.cid), '--gateway', toHex(f.id.cid), '--seen', seen, '--json'];
 }
 
 const eatNonce = (out: string): string | undefined => (JSON.parse(out) as { claims: { claim: string; status: string }[] }).claims.find((c) => c.claim === 'eat_nonce')?.status;

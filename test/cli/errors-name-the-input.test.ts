@@ -92,11 +92,14 @@ describe('errors name the input and the fix', () => {
 
   it('a bad flag value is a usage error even when the files the command reads are missing (flags are checked first)', async () => {
     const missing = join(tmp, 'no-such-file');
-    const verify = ['attest', 'verify', '--evidence', missing, '--nonce', '00'.repeat(16), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32)];
+    const verify = ['attest', 'verify', '--evidence', missing, '--nonce', '00'.repeat(16), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32), '--any-gateway'];
     for (const [argv, message] of [
       [[...verify, '--exporter', 'zz'], '--exporter: expected lowercase hex, got "zz"'],
-      [[...verify, '--trusted-ak', 'zz'], '--trusted-ak: expected lowercase hex, got "zz"'],
-      [['connect', 'tail', ...session(), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32), '--trusted-ak', 'zz'], '--trusted-ak: expected lowercase hex, got "zz"'],
+      [[...verify, '--trusted-ak', 'zz'], '--trusted-ak: expected [CID:]NAME, NAME an AK name of 68 lowercase hex digits starting 000b (`uzpgw attest` prints it), got "zz"'],
+      [[...verify, '--trusted-ak', `zz:000b${'ab'.repeat(32)}`], '--trusted-ak: expected a CID (64 lowercase hex characters), got "zz"'],
+      [[...verify.slice(0, -1)], 'say which gateway the evidence must come from: --gateway CID'],
+      [[...verify, '--gateway', 'ab'.repeat(32)], '--gateway and --any-gateway exclude each other'],
+      [['connect', 'tail', ...session(), '--manifest', missing, '--manifest-signer', 'ab'.repeat(32), '--trusted-ak', 'zz'], '--trusted-ak: expected [CID:]NAME'],
       [['pantheon', 'enroll', '--dir', missing, '--role', 'operator', '--public', 'zz', '--out', join(tmp, 'x.pcert')], '--public: expected 64 lowercase hex characters (an Ed25519 public key)'],
       [['collector', 'query', '--config', missing, '--since', 'yesterday'], '--since: expected an ISO time (2026-12-05T10:00:00Z), Unix ms, or an age such as 15m, 2h, 7d; got "yesterday"'],
       [['collector', '--config', missing, '--ui', '0.0.0.0:8471'], '--ui: 0.0.0.0 is not loopback: serving the console elsewhere needs HTTPS and a token'],

@@ -3,12 +3,12 @@
 // (src/hil-runner/equipment.ts, docs/HIL.md). Runs until Ctrl-C / SIGTERM, then stops every socat
 // by pid and removes the directory it made.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FileErrorCode } from '../files/errors.js';
 import { isCodedError } from '../lib/errors.js';
-import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
+import { dirRemoved } from '../lib/reaper.js';
+import { makeTempDir } from '../lib/temp-dir.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 
@@ -47,9 +47,8 @@ const equipment = defineCommand({
       wake();
     };
     for (const s of INTERRUPTS) process.on(s, onSignal);
-    const own = flags.dir === undefined ? mkdtempSync(join(tmpdir(), 'uzpgw-hil-')) : undefined;
     // Removed at the end; by this process's reaper if it is killed with SIGKILL first.
-    if (own !== undefined) removeWithThisProcess(own);
+    const own = flags.dir === undefined ? makeTempDir('hil-') : undefined;
     const removeOwn = (): void => {
       if (own === undefined) return;
       rmSync(own, { recursive: true, force: true });

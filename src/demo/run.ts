@@ -17,8 +17,7 @@
 // at once. The directory holds the root key and every identity key, so it is also removed on any
 // other way out of the process ('exit' hook).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
@@ -34,7 +33,8 @@ import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type Serial
 import { FILES, issueGrants } from './trust-domain.js';
 import { createView, type DemoReading, type Summary } from './view.js';
 import { seconds } from './view-model.js';
-import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
+import { dirRemoved } from '../lib/reaper.js';
+import { makeTempDir } from '../lib/temp-dir.js';
 
 /** Subscribes to interrupts (the CLI feeds SIGINT, SIGTERM and SIGHUP); returns the unsubscribe function. */
 export type InterruptSource = (onInterrupt: (signal: string) => void) => () => void;
@@ -137,9 +137,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const unsubscribe = o.interrupts?.(onInterrupt) ?? ((): void => {});
 
   // The demo's config, for the runner to remap (identity, trust, broker and virtual_dir are its own).
-  const configDir = mkdtempSync(join(tmpdir(), 'uzp-demo-config-'));
   // Removed by the reaper too if the demo is killed with SIGKILL (no finally runs then).
-  removeWithThisProcess(configDir);
+  const configDir = makeTempDir('demo-config-');
   const config = join(configDir, 'gateway.json');
   writeFileSync(config, JSON.stringify(demoGatewayConfig({ gatewayKey: FILES.gatewayKey, gatewayPcert: FILES.gatewayPcert, trust: FILES.trust, rnSet: FILES.rnSet }, 'mqtt://127.0.0.1:1883'), null, 2));
 
@@ -181,7 +180,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       configFile: config,
       scenario: demoScenario(o.seconds),
       provider,
-      dirPrefix: 'uzp-demo-',
+      dirPrefix: 'demo-',
       domainName: 'demo',
       host: demoHost(o, chosen, (text) => view.event('warn', text)),
       operatorTails: false,

@@ -12,13 +12,13 @@
 //      the equipment; the directory (it holds the domain's root key) is removed.
 // The verdict is the report's (report.ts): every expectation held and every step carried out.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkConfigText, ConfigError, MAX_CONFIG_FILE } from '../config/index.js';
 import { CommonCode, isCodedError } from '../lib/errors.js';
-import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
+import { dirRemoved } from '../lib/reaper.js';
+import { makeTempDir } from '../lib/temp-dir.js';
 import { readFileCapped } from '../files/fsutil.js';
 import { utf8Text } from '../files/json.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -49,7 +49,7 @@ export interface HilRunOptions {
   readonly scenarioFile?: string;
   readonly scenario?: Scenario;
   readonly provider?: CryptoProvider;
-  /** The temporary directory's name prefix (default `uzpgw-hil-run-`). */
+  /** The temporary directory's name after `uzpgw-` (default `hil-run-`: `uzpgw-hil-run-XXXXXX`). */
   readonly dirPrefix?: string;
   /** The throwaway domain's name (default `hil`: domain hil.uzp, PCerts hil-gw, hil-operator). */
   readonly domainName?: string;
@@ -116,11 +116,11 @@ export async function runHil(o: HilRunOptions): Promise<HilRun> {
   const skipped: SkippedStep[] = [];
   let setupError: string | undefined;
 
-  const dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'uzpgw-hil-run-'));
+  // An exit hook for an ordinary end or a crash; the reaper for SIGKILL, which runs no hook; the
+  // sweep at a later run's start when the reaper was killed too (lib/temp-sweep.ts).
+  const dir = makeTempDir(o.dirPrefix ?? 'hil-run-');
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
-  // An exit hook for an ordinary end or a crash; the reaper for SIGKILL, which runs no hook.
   process.once('exit', removeDir);
-  removeWithThisProcess(dir);
   const at = (f: string): string => join(dir, f);
   const children: CliChild[] = [];
   const store = new ReadingStore();

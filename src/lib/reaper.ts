@@ -8,12 +8,16 @@
 // runner's process group, which the runner answers with its ordered stop, does not end it first.
 // It holds none of this process's stdout and stderr, so whoever reads those sees their end when
 // this process ends. Neither it nor its pipe keeps this process alive.
+//
+// A kill that takes the reaper too (the whole cgroup) leaves the directories: at its first use of
+// the reaper every runner sweeps TMPDIR for those whose owner is provably dead (temp-sweep.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { procStat, type ReaperMessage } from './reaper-main.js';
+import { sweepTempDirs } from './temp-sweep.js';
 
 /** reaper-main next to this file: .js from dist/, .ts from src/ under the test runner. */
 const MAIN = fileURLToPath(new URL(`./reaper-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -57,7 +61,14 @@ function write(r: ChildProcess, m: ReaperMessage): void {
   r.stdin!.write(JSON.stringify(m) + '\n');
 }
 
+/** TMPDIR is swept once per process, at its first message to the reaper (a runner's start). */
+let swept = false;
+
 function send(m: ReaperMessage): void {
+  if (!swept) {
+    swept = true;
+    sweepTempDirs();
+  }
   if (reaper === undefined) {
     if (respawns >= MAX_RESPAWNS) return;
     reaper = spawnReaper(); // told the list, this message's item included

@@ -4,14 +4,14 @@
 // messages in a directory the caller owns, across restart() (same port, same config) or a new
 // start() on that port and directory: what a plant broker's restart looks like to the gateway.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTool, stopTool, waitForStderr, type ToolProcess } from './child.js';
 import { SimErrorCode } from './errors.js';
 import { LocalError } from '../lib/errors.js';
-import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
+import { dirRemoved } from '../lib/reaper.js';
+import { makeTempDir } from '../lib/temp-dir.js';
 
 export interface MosquittoOptions {
   /** A fixed port; default a free loopback port (retried if another process takes it first). */
@@ -62,8 +62,7 @@ export class Mosquitto {
 
   /** Starts a broker and resolves once it accepts connections. */
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-    const dir = await mkdtemp(join(tmpdir(), 'uzp-mosquitto-'));
-    removeWithThisProcess(dir);
+    const dir = makeTempDir('mosquitto-');
     let last: unknown;
     try {
       for (let attempt = 0; attempt < (opts.port === undefined ? ATTEMPTS : 1); attempt++) {

@@ -9,11 +9,11 @@
 // vanishes, the gateway's open port sees a hang-up); replug recreates it at the same path. Each
 // side is one PTY with the relay on socat's pipes (pty-pipe.ts says why not a PTY pair).
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
-import { dirRemoved, removeWithThisProcess } from '../lib/reaper.js';
+import { dirRemoved } from '../lib/reaper.js';
+import { makeTempDir } from '../lib/temp-dir.js';
 import { DEFAULT_FRAMING, type Framing } from '../ports/line-timing.js';
 import { memorySerialPair, type MemorySerialEnd } from './memory-serial.js';
 import { PacedRelay } from './pacer.js';
@@ -54,8 +54,7 @@ export class VirtualLine {
   }
 
   static async open(opts: VirtualLineOptions): Promise<VirtualLine> {
-    const ownDir = opts.dir === undefined ? await mkdtemp(join(tmpdir(), 'uzp-vline-')) : null;
-    if (ownDir !== null) removeWithThisProcess(ownDir);
+    const ownDir = opts.dir === undefined ? makeTempDir('vline-') : null;
     const dir = opts.dir ?? ownDir!;
     const name = opts.name ?? 'ttyV0';
     const socat = opts.socatPath === undefined ? {} : { socatPath: opts.socatPath };

@@ -33,7 +33,7 @@ describe('uzpgw demo killed with SIGKILL', () => {
     const kids = childrenOf(c.pid);
     orphans = kids;
     expect(kids.some((k) => / gateway --/.test(k.args))).toBe(true);
-    expect(readdirSync(tmp).some((n) => n.startsWith('uzp-demo-config-'))).toBe(true);
+    expect(readdirSync(tmp).some((n) => n.startsWith('uzpgw-demo-config-'))).toBe(true);
     process.kill(c.pid, 'SIGKILL');
     await c.exited;
     expect((await stillRunningAfter(kids, 20_000)).map((k) => `${k.pid} ${k.args}`)).toEqual([]);

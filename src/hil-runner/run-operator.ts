@@ -1,9 +1,9 @@
 // The operator side of `uzpgw hil run`: one session under a Grant for every slot of the run (the
 // operator library itself, as `uzpgw connect` uses it, not a mock), with a `tail` on each slot that
 // produces readings, so expectations can look at what arrived since a step began. When the
-// session ends (an RN kill the continuity window did not cover) the next use connects again and
-// re-opens the tails; a session is only used with all its tails open. Refusal checks get sessions
-// of their own under Grants with only the purposes a step names.
+// session ends (an RN kill the continuity window did not cover) or is in its graceful close, the
+// next use connects again and re-opens the tails; a session is only used with all its tails
+// open. Refusal checks get sessions of their own under Grants with only the purposes a step names.
 
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { fromHex } from '../uzp/bytes.js';
@@ -31,6 +31,11 @@ const PURPOSES_BY_DRIVER: Readonly<Record<string, readonly string[]>> = {
 /** The full-authority Grant's purposes, each prefixed with its slot (a Grant naming several slots). */
 export function allPurposes(slots: readonly { readonly id: string; readonly device: { readonly driver: string } }[]): string[] {
   return slots.flatMap((s) => (PURPOSES_BY_DRIVER[s.device.driver] ?? []).map((p) => `${s.id}/${p}`));
+}
+
+/** Ended, or in its graceful close: no step can use it, and the next use connects again. */
+function gone(s: Session): boolean {
+  return s.state === 'closed' || s.isClosing;
 }
 
 export class RunOperator {
@@ -61,14 +66,15 @@ export class RunOperator {
   }
 
   /**
-   * The full-authority session; connects (again) when there is none or it ended. A session in
-   * failover (its RN was killed) opens no channel (SESSION_FROZEN) until it is re-stitched to the
-   * new RN: that is waited for, as long as the session's own continuity window at most.
+   * The full-authority session; connects (again) when there is none or it ended or is ending (in
+   * its graceful close it opens no channel: SESSION_CLOSED). A session in failover (its RN was
+   * killed) opens no channel (SESSION_FROZEN) until it is re-stitched to the new RN: that is
+   * waited for, as long as the session's own continuity window at most.
    */
   session(): Promise<Session> {
     const s = this.conn?.session;
     if (s !== undefined && s.state === 'failover') return this.restitched(s);
-    if (this.conn !== undefined && this.conn.session.state !== 'closed') return Promise.resolve(this.conn.session);
+    if (s !== undefined && !gone(s)) return Promise.resolve(s);
     this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
     return this.connecting;
   }
@@ -162,7 +168,7 @@ export class RunOperator {
 
   /** Why `slot`'s readings are not being tailed now: the last connect's error, until one succeeds. */
   whyNotTailed(slot: string): string | undefined {
-    if (!this.tailed.includes(slot) || (this.conn !== undefined && this.conn.session.state !== 'closed')) return undefined;
+    if (!this.tailed.includes(slot) || (this.conn !== undefined && !gone(this.conn.session))) return undefined;
     return this.down;
   }
 

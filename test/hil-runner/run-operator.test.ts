@@ -3,24 +3,28 @@
 // hand out the session without them. Before, connect() kept the session it had brought up when a
 // tail failed after it, so the next step got that session and its expectations silently saw no
 // readings from the slot. Here the Grant is rewritten without serial.read on tty-2 (the gateway
-// refuses that tail) and the session ended, so the operator connects again.
+// refuses that tail) and the session ended, so the operator connects again. And a session in its
+// graceful close (close() called, its CLOSE not yet acknowledged) is not handed out: before, the
+// next step got it and failed with "session is closed" instead of the operator connecting again.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfigText } from '../../src/config/index.js';
 import { createDomain, FILES, issueGrant, issueRnSet } from '../../src/hil-runner/domain.js';
 import { startEquipment, type RunningEquipment } from '../../src/hil-runner/equipment.js';
 import { ReadingStore } from '../../src/hil-runner/reading-store.js';
 import { remapConfig } from '../../src/hil-runner/remap.js';
 import { RunOperator } from '../../src/hil-runner/run-operator.js';
+import type { Step } from '../../src/hil-runner/scenario.js';
+import { runStep, type RunContext } from '../../src/hil-runner/steps.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
-import { spawnCli, stopAll, waitForJsonLine } from '../helpers/processes.js';
+import { spawnCli, stopAll, waitForJsonLine, type Child } from '../helpers/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzpgw-run-operator-'));
 let eq: RunningEquipment | undefined;
-let op: RunOperator | undefined;
+let op: RunOperator;
 
 afterAll(async () => {
   op?.close();
@@ -42,7 +46,7 @@ const CONFIG = {
   },
 };
 const SLOTS = ['tty-1', 'tty-2'];
-const ALL = ['tty-1/serial.read', 'tty-2/serial.read'];
+const ALL = ['tty-1/serial.read', 'tty-1/serial.write', 'tty-2/serial.read'];
 
 /** 'a session', or the error's message: what a step would get. */
 function outcome(p: Promise<unknown>): Promise<string> {
@@ -59,27 +63,48 @@ async function readingAfter(store: ReadingStore, slot: string, after: number, ms
   return store.readings(slot).length > after;
 }
 
+let gw: Child;
+let grant: (purposes: readonly string[]) => string;
+let store: ReadingStore;
+let ctx: RunContext;
+
+beforeAll(async () => {
+  const text = JSON.stringify(CONFIG);
+  const configFile = join(dir, 'gateway.json');
+  writeFileSync(configFile, text);
+  const checked = checkConfigText(text, configFile, { checkFiles: false });
+  const domain = createDomain(provider, dir, Date.now());
+  const ptyDir = join(dir, 'pty');
+  mkdirSync(ptyDir);
+  eq = await startEquipment(checked.config!, ptyDir, { intervalMs: 100 });
+  const rn = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', join(dir, FILES.trust), '--key', join(dir, FILES.rnKey), '--log-level', 'warn']);
+  const listening = await waitForJsonLine(rn, (v) => v.event === 'listening');
+  issueRnSet(provider, domain, String(listening.address), Date.now());
+  const remapped = remapConfig({ text, config: checked.config!, board: checked.board!, runDir: dir, ptyDir });
+  gw = spawnCli(['gateway', '--config', remapped.configFile, '--log-level', 'info']);
+  await waitForJsonLine(gw, (v) => v.event === 'rn.attached');
+
+  grant = (purposes: readonly string[]): string => issueGrant(provider, domain, { name: 'operator-all', purposes, slots: SLOTS, nowMs: Date.now() });
+  store = new ReadingStore();
+  op = new RunOperator(provider, domain, SLOTS, () => grant(ALL), store);
+  const operator = op;
+  // What run.ts gives a step; the broker and RN faults are not part of these cases.
+  const notHere = (): Promise<void> => Promise.reject(new Error('not part of this test'));
+  ctx = {
+    config: checked.config!,
+    equipment: new Map(eq.slots.map((s) => [s.plan.slot, s])),
+    store,
+    keepUp: () => operator.keepUp(),
+    whyNotTailed: (slot) => operator.whyNotTailed(slot),
+    session: () => operator.session(),
+    restrictedSession: (slot, purposes) => operator.restrictedSession(slot, purposes, Date.now()),
+    restartBroker: notHere,
+    killRn: notHere,
+  };
+}, 60_000);
+
 describe('RunOperator', () => {
   it('a reconnect whose tail is refused closes the session and fails each time, and recovers once the tail opens', async () => {
-    const text = JSON.stringify(CONFIG);
-    const configFile = join(dir, 'gateway.json');
-    writeFileSync(configFile, text);
-    const checked = checkConfigText(text, configFile, { checkFiles: false });
-    const domain = createDomain(provider, dir, Date.now());
-    const ptyDir = join(dir, 'pty');
-    mkdirSync(ptyDir);
-    eq = await startEquipment(checked.config!, ptyDir, { intervalMs: 100 });
-    const rn = spawnCli(['rn', '--listen', '127.0.0.1:0', '--trust', join(dir, FILES.trust), '--key', join(dir, FILES.rnKey), '--log-level', 'warn']);
-    const listening = await waitForJsonLine(rn, (v) => v.event === 'listening');
-    issueRnSet(provider, domain, String(listening.address), Date.now());
-    const remapped = remapConfig({ text, config: checked.config!, board: checked.board!, runDir: dir, ptyDir });
-    const gw = spawnCli(['gateway', '--config', remapped.configFile, '--log-level', 'info']);
-    await waitForJsonLine(gw, (v) => v.event === 'rn.attached');
-
-    const grant = (purposes: readonly string[]): string => issueGrant(provider, domain, { name: 'operator-all', purposes, slots: SLOTS, nowMs: Date.now() });
-    const store = new ReadingStore();
-    op = new RunOperator(provider, domain, SLOTS, () => grant(ALL), store);
-
     // Both tails up: readings arrive from both slots.
     const first = await op.session();
     expect(await readingAfter(store, 'tty-2', 0, 20_000)).toBe(true);
@@ -107,5 +132,20 @@ describe('RunOperator', () => {
     expect(again.state).not.toBe('closed');
     expect(op.whyNotTailed('tty-2')).toBeUndefined();
     expect(await readingAfter(store, 'tty-2', store.readings('tty-2').length, 20_000)).toBe(true);
+  }, 60_000);
+
+  it('a session in its graceful close is not handed out: the next step connects again and is carried out', async () => {
+    const closing = await op.session();
+    closing.close();
+    // Begun, not ended: the close waits for the gateway to acknowledge the CLOSE.
+    expect([closing.state, closing.isClosing]).toEqual(['stitched', true]);
+    const write: Step = { index: 1, kind: 'expect', e: { expect: 'action', slot: 'tty-1', action: { do: 'serial.write', text: 'hello\n', echo: false }, outcome: { ok: true } } };
+    const r = await runStep(write, ctx);
+    expect([r.ok, r.error, r.message]).toEqual([true, undefined, 'serial.write on tty-1: ok (no refusal within 1000 ms)']);
+    const next = await op.session();
+    expect(next).not.toBe(closing);
+    expect([next.state, next.isClosing]).toEqual(['stitched', false]);
+    // With its tails: readings keep arriving from both slots.
+    for (const slot of SLOTS) expect(await readingAfter(store, slot, store.readings(slot).length, 20_000)).toBe(true);
   }, 60_000);
 });

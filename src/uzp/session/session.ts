@@ -124,6 +124,10 @@ export class Session extends EventEmitter implements ChannelHost {
   get state(): string {
     return this.association.state;
   }
+  /** In its graceful close (close() called, not yet ended): it takes no new channel or message. */
+  get isClosing(): boolean {
+    return this.closing && this.association.state !== 'closed';
+  }
   get peerCid(): Uint8Array {
     return this.keys.peerCid;
   }

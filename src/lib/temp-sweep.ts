@@ -72,7 +72,7 @@ export function sweepTempDirs(root = tmpdir(), limits: SweepLimits = SWEEP_LIMIT
       rmSync(path, { recursive: true, force: true });
       removed.push(path);
     } catch {
-      // another sweep or the owner's own reaper removing it at the same time; the next sweep sees
+      // another sweep, or the owner's own reaper, removing it at once: the next sweep tries again
     }
   }
   return { removed, kept };

@@ -65,7 +65,8 @@ export const MQTT_RECEIVE_QUEUE_MAX = 1_024;
  * Bytes (payload and topic) of the received messages held for the consumer, the oldest dropped
  * beyond it as for the count. The count alone allowed count x max payload: 1,000 messages of a
  * 256 KiB max_payload_bytes are 256 MB on a gateway with 1-4 GB. 16 MiB holds 256 messages of the
- * default 64 KiB bound, and any number of small ones up to the count.
+ * default 64 KiB bound, and any number of small ones up to the count. Messages owed a held ack
+ * count too and are kept within it by backpressure, not dropped (mqtt-receive.ts).
  */
 export const MQTT_RECEIVE_QUEUE_MAX_BYTES = 16 * 1024 * 1024;
 export const MQTT_CONNECT_TIMEOUT_MS = 5_000;

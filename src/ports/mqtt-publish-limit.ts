@@ -10,6 +10,13 @@
 // link which PUBLISH was cut (one entry per PUBLISH, in the order mqtt.js will parse them).
 // A variable header over VARIABLE_HEADER_MAX (MQTT 5 properties can be large) is not parsed: that
 // packet passes whole, as before.
+//
+// The same place holds a PUBLISH back while the link has no room for it (PublishRoom, given by
+// the receive side: mqtt-receive.ts): its first byte is passed on only once room.admit() says so,
+// and until then nothing more of the stream is read: the chunk waits here with its write callback,
+// so the socket stops being read (TCP backpressure) and the broker stops sending; tryAgain() asks
+// once more. This bounds the bytes of held QoS >= 1 messages, which nothing else bounds (a broker's
+// in-flight window counts messages, not bytes).
 
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 
@@ -17,10 +24,31 @@ import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 const VARIABLE_HEADER_MAX = 128 * 1024;
 const PUBLISH = 3;
 
+/** Whether the next PUBLISH may reach mqtt.js now. */
+export interface PublishRoom {
+  /**
+   * A PUBLISH at `qos` whose `bytes` (after its fixed header, as it will reach mqtt.js: without a
+   * payload over the bound) come next: true lets it pass (and counts it as passed), false holds
+   * the stream until tryAgain(). Called once per PUBLISH passed on, in order, and again after each
+   * tryAgain() while it says false.
+   */
+  admit(qos: number, bytes: number): boolean;
+}
+
+const ALWAYS: PublishRoom = { admit: () => true };
+
+/** A PUBLISH read up to the point where its bytes would be passed on, waiting for room.admit(). */
+interface Admission {
+  readonly qos: number;
+  readonly bytes: number;
+  /** Passes it on and sets the mode for the rest of the packet. */
+  readonly go: () => void;
+}
+
 export class PublishLimit extends Transform {
   /** One entry per PUBLISH passed on, in order: null when whole, else the payload bytes dropped. */
   readonly publishes: (number | null)[] = [];
-  private mode: 'head' | 'varhead' | 'pass' | 'drop' = 'head';
+  private mode: 'head' | 'varhead' | 'admit' | 'pass' | 'drop' = 'head';
   /** The fixed header read so far (type and flags, remaining length). */
   private head: number[] = [];
   /** Bytes of the current packet after its fixed header, not yet passed on or dropped. */
@@ -28,17 +56,45 @@ export class PublishLimit extends Transform {
   /** The start of a large PUBLISH's rest, gathered until its variable header is complete. */
   private varhead = Buffer.alloc(0);
   private varheadBytes = 0;
+  /** Mode 'admit': the PUBLISH waiting for room. */
+  private admission: Admission | null = null;
+  /** Where the stream stopped for room: the rest of a chunk and its write callback. */
+  private stopped: { readonly chunk: Buffer; readonly at: number; readonly done: TransformCallback } | null = null;
 
   constructor(
     private readonly maxPayloadBytes: number,
     private readonly protocolVersion: 4 | 5,
+    private readonly room: PublishRoom = ALWAYS,
   ) {
     super();
   }
 
+  /** True while a PUBLISH waits for room (nothing more is read until tryAgain() lets it pass). */
+  get heldBack(): boolean {
+    return this.stopped !== null;
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    for (let at = 0; at < chunk.length; ) {
-      if (this.mode === 'head') at = this.readHead(chunk, at);
+    this.run(chunk, 0, done);
+  }
+
+  /** Asks room.admit() again for the PUBLISH waiting, and goes on with the stream if it passes. */
+  tryAgain(): void {
+    const s = this.stopped;
+    if (s === null || this.destroyed) return;
+    this.stopped = null;
+    this.run(s.chunk, s.at, s.done);
+  }
+
+  private run(chunk: Buffer, at: number, done: TransformCallback): void {
+    // A PUBLISH whose header ends the chunk is admitted (or not) before the next chunk is asked for.
+    while (at < chunk.length || this.mode === 'admit') {
+      if (this.mode === 'admit') {
+        const a = this.admission!;
+        if (!this.room.admit(a.qos, a.bytes)) return void (this.stopped = { chunk, at, done });
+        this.admission = null;
+        a.go();
+      } else if (this.mode === 'head') at = this.readHead(chunk, at);
       else if (this.mode === 'varhead') at = this.readVarhead(chunk, at);
       else {
         const n = Math.min(this.left, chunk.length - at);
@@ -68,8 +124,15 @@ export class PublishLimit extends Transform {
       [this.mode, this.left, this.varhead, this.varheadBytes] = ['varhead', remaining, Buffer.allocUnsafe(Math.min(remaining, VARIABLE_HEADER_MAX)), 0];
       return at;
     }
-    if (publish) this.publishes.push(null);
-    this.push(Buffer.from(this.head));
+    const head = Buffer.from(this.head);
+    if (publish) {
+      return this.admit(remaining, at, () => {
+        this.publishes.push(null);
+        this.push(head);
+        this.passRest(remaining, 0);
+      });
+    }
+    this.push(head);
     return this.passRest(remaining, at);
   }
 
@@ -83,18 +146,30 @@ export class PublishLimit extends Transform {
     const complete = length !== undefined && length <= got.length;
     if (!complete && got.length < this.varhead.length) return at; // more to come
     const rest = this.left - got.length;
+    const head = this.head;
+    this.varhead = Buffer.alloc(0);
     if (!complete || this.left - length! <= this.maxPayloadBytes) {
       // Not parsed (malformed or too large a header), or the payload is within the bound: whole.
-      this.publishes.push(null);
-      this.push(Buffer.from(this.head));
-      this.push(got);
-      this.varhead = Buffer.alloc(0);
-      return this.passRest(rest, at);
+      return this.admit(this.left, at, () => {
+        this.publishes.push(null);
+        this.push(Buffer.from(head));
+        this.push(got);
+        this.passRest(rest, 0);
+      });
     }
     // The same PUBLISH without its payload; what of the payload came with the header is dropped.
-    this.publishes.push(this.left - length!);
-    this.push(Buffer.concat([Buffer.of(this.head[0]!), remainingLength(length!), got.subarray(0, length!)]));
-    [this.mode, this.left, this.head, this.varhead] = [rest > 0 ? 'drop' : 'head', rest, [], Buffer.alloc(0)];
+    const dropped = this.left - length!;
+    return this.admit(length!, at, () => {
+      this.publishes.push(dropped);
+      this.push(Buffer.concat([Buffer.of(head[0]!), remainingLength(length!), got.subarray(0, length!)]));
+      [this.mode, this.left, this.head] = [rest > 0 ? 'drop' : 'head', rest, []];
+    });
+  }
+
+  /** The PUBLISH whose fixed header is this.head and whose `bytes` follow it waits for room.admit(). */
+  private admit(bytes: number, at: number, go: () => void): number {
+    this.admission = { qos: (this.head[0]! >> 1) & 3, bytes, go };
+    this.mode = 'admit';
     return at;
   }
 

@@ -7,15 +7,17 @@
 //
 // ReceiveQueue: messages held for a slow consumer, bounded by count and by bytes; over either bound
 // the oldest is dropped and counted (DERP's per-client queue does the same), so the newest readings
-// survive a stall. The newest item always gets in under the byte bound, however large (its size is
-// bounded where it was read: max_payload_bytes), so at most maxBytes plus one item are held. Items `keep`
-// says are still owed an acknowledgement (QoS >= 1 whose PUBACK/PUBREC waits for the consumer,
-// see HeldAcks) are never dropped: the broker has not been told we have them, so it sends no more
-// than its in-flight window of them (mosquitto's max_inflight_messages, default 20) per
-// connection, and that window, not this bound, is what limits them. (mosquitto before 2.0.13,
-// e.g. Debian 12's 2.0.11, releases up to a whole window from its queue each time the oldest
-// in-flight message is acked, mosquitto#2306: there its queue bound, max_queued_messages, default
-// 1000, is what limits them.)
+// survive a stall. The bytes counted are the queue's own and those the bound says are held
+// elsewhere (`outside`: the messages owed an ack that the consumer has taken), so the bound is on
+// everything the link holds. The newest item always gets in under the byte bound, however large
+// (its size is bounded where it was read: max_payload_bytes), so at most maxBytes plus one item
+// are held. Items `keep` says are still owed an acknowledgement (QoS >= 1 whose PUBACK/PUBREC
+// waits for the consumer, see HeldAcks) are never dropped: the broker has not been told we have
+// them. The broker sends no more than its in-flight window of them per connection (mosquitto's
+// max_inflight_messages, default 20; before 2.0.13, e.g. Debian 12's 2.0.11, up to its queue,
+// mosquitto#2306), which bounds their count but not their bytes (window x max_payload_bytes): the
+// link keeps their bytes within this bound by reading no more PUBLISH packets from the socket
+// while they fill it (mqtt-receive.ts), not by dropping them.
 //
 // HeldAcks: the acknowledgements of received QoS >= 1 messages (PUBACK, QoS 2 PUBREC), held until
 // the consumer has the message safe (issue #12: ack only what is durable). One generation per
@@ -82,10 +84,14 @@ export class PublishWindow {
   }
 }
 
-/** The byte bound of a ReceiveQueue: at most `max` bytes, each item weighing `of(item)`. */
+/**
+ * The byte bound of a ReceiveQueue: at most `max` bytes, each item weighing `of(item)`, together
+ * with the `outside()` bytes held elsewhere against the same bound (default none).
+ */
 export interface ByteBound<T> {
   readonly max: number;
   readonly of: (item: T) => number;
+  readonly outside?: () => number;
 }
 
 export class ReceiveQueue<T> {
@@ -98,12 +104,13 @@ export class ReceiveQueue<T> {
 
   /**
    * `keep(item)` true: never dropped by either bound (an acknowledgement is owed; see the header).
-   * Without `bytes`, bounded by count only.
+   * Without `bytes`, bounded by count only. `onTaken(item)` runs as each item goes to the consumer.
    */
   constructor(
     readonly max: number,
     private readonly keep: (item: T) => boolean = () => false,
     private readonly bytes: ByteBound<T> = { max: Infinity, of: () => 0 },
+    private readonly onTaken: (item: T) => void = () => {},
   ) {}
 
   get length(): number {
@@ -128,13 +135,15 @@ export class ReceiveQueue<T> {
     if (this.closedWith !== null) return 0;
     const w = this.waiters.shift();
     if (w) {
+      this.onTaken(item);
       w.resolve(item);
       return 0;
     }
     this.items.push(item);
     this.held += this.bytes.of(item);
+    const outside = this.bytes.outside ?? (() => 0);
     let n = 0;
-    for (let i = 0; i < this.items.length && (this.items.length > this.max || this.held > this.bytes.max); ) {
+    for (let i = 0; i < this.items.length && (this.items.length > this.max || this.held + outside() > this.bytes.max); ) {
       // Over the byte bound only: the newest item stays (see the header).
       if (this.items.length <= this.max && i === this.items.length - 1) break;
       if (this.keep(this.items[i]!)) {
@@ -166,7 +175,9 @@ export class ReceiveQueue<T> {
   }
 
   private taken(item: T | undefined): T | undefined {
-    if (item !== undefined) this.held -= this.bytes.of(item);
+    if (item === undefined) return item;
+    this.held -= this.bytes.of(item);
+    this.onTaken(item);
     return item;
   }
 }
@@ -177,40 +188,77 @@ interface Held {
   acked: boolean;
 }
 
+/** What an owed ack stands for: its message's bytes, and whether the consumer has taken it. */
+interface Owed {
+  readonly bytes: number;
+  taken: boolean;
+}
+
 export class HeldAcks {
   /** By packet id, on the current connection only. */
   private readonly held = new Map<number, Held>();
   /** ack functions not called yet on the current connection (what ReceiveQueue must keep). */
-  private readonly owed = new Set<() => void>();
+  private readonly owed = new Map<() => void, Owed>();
+  private owedBytes = 0;
+  private takenOwedBytes = 0;
+
+  /** `released` runs after an ack() that freed bytes: room for the link to read more (mqtt-receive.ts). */
+  constructor(private readonly released: () => void = () => {}) {}
 
   /** Acks owed to the broker on the current connection. */
   get size(): number {
     return this.held.size;
   }
 
+  /** Bytes of the messages whose ack is owed on the current connection, queued or taken. */
+  get bytes(): number {
+    return this.owedBytes;
+  }
+
+  /** Bytes of those the consumer has taken (see taken()): held outside the receive queue. */
+  get takenBytes(): number {
+    return this.takenOwedBytes;
+  }
+
   /**
-   * A message with packet id `id` arrived on the current connection: returns its ack(), which
-   * sends the acknowledgement once (the first call; later calls and calls after reset() do nothing).
+   * A message of `bytes` bytes with packet id `id` arrived on the current connection: returns its
+   * ack(), which sends the acknowledgement once (the first call; later calls and calls after
+   * reset() do nothing).
    */
-  hold(id: number): () => void {
+  hold(id: number, bytes = 0): () => void {
     const h: Held = { send: undefined, acked: false };
     this.held.set(id, h);
     const ack = (): void => {
       if (h.acked) return;
       h.acked = true;
+      const o = this.owed.get(ack);
       this.owed.delete(ack);
       // Connection gone (reset) or the packet id reused since: nothing to acknowledge here.
-      if (this.held.get(id) !== h || h.send === undefined) return;
-      this.held.delete(id);
-      h.send();
+      if (this.held.get(id) === h && h.send !== undefined) {
+        this.held.delete(id);
+        h.send();
+      }
+      if (o === undefined) return;
+      this.owedBytes -= o.bytes;
+      if (o.taken) this.takenOwedBytes -= o.bytes;
+      this.released();
     };
-    this.owed.add(ack);
+    this.owed.set(ack, { bytes, taken: false });
+    this.owedBytes += bytes;
     return ack;
   }
 
   /** True while `ack` is owed on the current connection. */
   owes(ack: () => void): boolean {
     return this.owed.has(ack);
+  }
+
+  /** The consumer has taken the message of `ack` out of the receive queue (nothing if not owed). */
+  taken(ack: () => void): void {
+    const o = this.owed.get(ack);
+    if (o === undefined || o.taken) return;
+    o.taken = true;
+    this.takenOwedBytes += o.bytes;
   }
 
   /**
@@ -232,6 +280,8 @@ export class HeldAcks {
   reset(): void {
     this.held.clear();
     this.owed.clear();
+    this.owedBytes = 0;
+    this.takenOwedBytes = 0;
   }
 }
 

@@ -1,8 +1,19 @@
 // The MQTT link's receive side: every PUBLISH from the broker, from the socket to the consumer's
 // receive(). An incoming payload over maxPayloadBytes is dropped as it arrives (PublishLimit,
 // mqtt-publish-limit.ts); the message waits in a queue bounded by count and by bytes (payload and
-// topic) that drops the oldest (never one still owed an ack: the broker's window bounds those;
-// mqtt-queues.ts).
+// topic) that drops the oldest (never one still owed an ack; mqtt-queues.ts).
+//
+// The byte bound covers every message the link holds: those queued, and those owed an ack that
+// the consumer has taken (heldBytes). Messages owed an ack cannot be dropped, and the broker's
+// in-flight window bounds only their count (their bytes reach window x max_payload_bytes: 20 x
+// 256 MiB on a default mosquitto), so their bytes are bounded by backpressure: a held QoS >= 1 PUBLISH
+// that would take the owed bytes (with those of the held PUBLISH packets passed to mqtt.js and not
+// yet parsed) over the bound is not passed on, and the socket is not read, until acks make room
+// (PublishRoom; one message alone always passes). TCP then stops the broker. While it waits,
+// mqtt.js reads no PINGRESP either: a consumer that holds its acks past about 1.5 x keepalive
+// makes the link reconnect, and the broker sends the unacknowledged messages again (at least
+// once, as redeliver()). WebSocket and SOCKS streams are mqtt.js's own and not held back: there
+// the broker's window bounds held messages, as before.
 //
 // Held acks (issue #12, after hold()): a QoS >= 1 message is acknowledged only when its consumer
 // calls ack(). mqtt.js sends a QoS 1 PUBACK in the callback of client.handleMessage, but that
@@ -20,7 +31,7 @@ import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { PortLog } from './log.js';
 import type { QoS } from './mqtt-connect.js';
-import { limitIncomingPublishes, PublishLimit } from './mqtt-publish-limit.js';
+import { limitIncomingPublishes, PublishLimit, type PublishRoom } from './mqtt-publish-limit.js';
 import { HeldAcks, holdAckPackets, ReceiveQueue } from './mqtt-queues.js';
 
 export interface MqttMessage {
@@ -44,25 +55,36 @@ export interface ReceiveStats {
   receiveDropped: number;
   /** Held acks that became no-ops because their connection closed (the broker redelivers those messages). */
   acksForgotten: number;
+  /** Times the link stopped reading the socket because the messages owed an ack filled the byte bound. */
+  receivePauses: number;
+  /** The most bytes (payload and topic) of received messages the link has held at once (heldBytes). */
+  heldBytesPeak: number;
 }
 
 const noAck = (): void => {};
 
 export class MqttInbox {
   private readonly queue: ReceiveQueue<MqttMessage>;
-  private readonly acks = new HeldAcks();
+  private readonly acks = new HeldAcks(() => this.roomFreed());
   private holding = false;
-  /** The current connection's PublishLimit (maxPayloadBytes), and the PUBLISH packets it cut. */
+  /** The current connection's PublishLimit (maxPayloadBytes, room), and the PUBLISH packets it cut. */
   private limit: PublishLimit | null = null;
   private readonly cut = new WeakMap<object, number>();
+  /** Bytes the room let pass to mqtt.js for each PUBLISH not yet parsed, in order (0: not held). */
+  private passed: number[] = [];
+  private passedBytes = 0;
+  /** The room said no to a PUBLISH that still waits. */
+  private full = false;
+  private retryQueued = false;
+  private readonly room: PublishRoom = { admit: (qos, bytes) => this.admit(qos, bytes) };
 
   constructor(
     max: number,
-    maxBytes: number,
+    private readonly maxBytes: number,
     private readonly stats: ReceiveStats,
     private readonly log: PortLog,
   ) {
-    this.queue = new ReceiveQueue<MqttMessage>(max, (m) => this.acks.owes(m.ack), { max: maxBytes, of: messageBytes });
+    this.queue = new ReceiveQueue<MqttMessage>(max, (m) => this.acks.owes(m.ack), { max: maxBytes, of: messageBytes, outside: () => this.acks.takenBytes }, (m) => this.acks.taken(m.ack));
   }
 
   /** Messages waiting for the consumer. */
@@ -73,6 +95,11 @@ export class MqttInbox {
   /** Their bytes (payload and topic). */
   get bytes(): number {
     return this.queue.byteLength;
+  }
+
+  /** Bytes of every message held: queued, or owed an ack and taken by the consumer. */
+  get heldBytes(): number {
+    return this.queue.byteLength + this.acks.takenBytes;
   }
 
   /** QoS >= 1 messages of the current connection whose ack the consumer has not given yet. */
@@ -87,11 +114,13 @@ export class MqttInbox {
 
   /**
    * A new connection's TCP / TLS stream, with its incoming PUBLISH payloads over `maxPayloadBytes`
-   * dropped as they arrive: a new PublishLimit for every connection, its record of PUBLISH packets
-   * is that stream's.
+   * dropped as they arrive and its held PUBLISH packets held back while the byte bound is full
+   * (header): a new PublishLimit for every connection, its record of PUBLISH packets is that stream's.
    */
   limitStream(s: Socket, maxPayloadBytes: number, protocolVersion: 4 | 5): Socket {
-    return limitIncomingPublishes(s, (this.limit = new PublishLimit(maxPayloadBytes, protocolVersion)));
+    this.limit?.destroy();
+    [this.passed, this.passedBytes, this.full] = [[], 0, false];
+    return limitIncomingPublishes(s, (this.limit = new PublishLimit(maxPayloadBytes, protocolVersion, this.room)));
   }
 
   /**
@@ -106,7 +135,9 @@ export class MqttInbox {
       // In step with the PublishLimit: one entry per PUBLISH, in the order mqtt.js parses them.
       const dropped = this.limit?.publishes.shift() ?? null;
       if (dropped !== null) this.cut.set(p, dropped);
+      this.passedBytes -= this.passed.shift() ?? 0;
       if (p.qos > 0 && this.holding) this.take(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId, this.cut.get(p));
+      this.roomFreed(); // its bytes now count as owed, at most those that passed
     });
     c.on('message', (topic, payload, packet) => {
       if (!(packet.qos > 0 && this.holding)) this.take(topic, payload, packet.qos, packet.retain, undefined, this.cut.get(packet));
@@ -126,17 +157,53 @@ export class MqttInbox {
     this.queue.close(e);
   }
 
-  /** The connection is gone: acks still owed would be no-ops (the broker redelivers on the session). */
+  /**
+   * The connection is gone: acks still owed would be no-ops (the broker redelivers on the
+   * session), and what its stream still held back is of no use.
+   */
   forgetAcks(): void {
     this.stats.acksForgotten += this.acks.size;
     this.acks.reset();
+    this.limit?.destroy();
+    [this.limit, this.passed, this.passedBytes, this.full] = [null, [], 0, false];
+  }
+
+  /**
+   * PublishRoom.admit for the current stream. Only a PUBLISH whose ack will be held waits: the
+   * others are acknowledged on arrival and the queue's bounds drop them. It passes while the bytes
+   * owed and passed stay within the bound, or alone.
+   */
+  private admit(qos: number, bytes: number): boolean {
+    const held = this.holding && qos > 0;
+    const owed = this.acks.bytes + this.passedBytes;
+    if (held && owed > 0 && owed + bytes > this.maxBytes) {
+      if (!this.full) this.stats.receivePauses++;
+      this.full = true;
+      return false;
+    }
+    this.full = false;
+    this.passed.push(held ? bytes : 0);
+    this.passedBytes += held ? bytes : 0;
+    return true;
+  }
+
+  /** Owed bytes went down: the PUBLISH waiting for room is asked again, once the caller's acks are all given. */
+  private roomFreed(): void {
+    if (!this.full || this.retryQueued) return;
+    this.retryQueued = true;
+    queueMicrotask(() => {
+      this.retryQueued = false;
+      this.limit?.tryAgain();
+    });
   }
 
   private take(topic: string, payload: Buffer, qos: QoS, retain: boolean, messageId: number | undefined, oversized: number | undefined): void {
     this.stats.received++;
     // Before mqtt.js handles the PUBLISH and sends its ack: held from here (holdAckPackets).
-    const ack = messageId !== undefined ? this.acks.hold(messageId) : noAck;
-    const n = this.queue.push({ topic, payload: new Uint8Array(payload), qos, retain, ack, ...(oversized !== undefined ? { oversized } : {}) });
+    const m = { topic, payload: new Uint8Array(payload), qos, retain, ack: noAck, ...(oversized !== undefined ? { oversized } : {}) };
+    if (messageId !== undefined) m.ack = this.acks.hold(messageId, messageBytes(m));
+    const n = this.queue.push(m);
+    this.stats.heldBytesPeak = Math.max(this.stats.heldBytesPeak, this.heldBytes);
     if (n === 0) return;
     const before = this.stats.receiveDropped;
     this.stats.receiveDropped += n;

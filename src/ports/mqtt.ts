@@ -10,7 +10,8 @@
 // too (onConnect says why).
 //
 // Bounds: publishes go through a window of awaited publishAsync calls with a bounded wait queue
-// (BUFFER_FULL beyond it); received messages are bounded as mqtt-receive.ts says. Nothing throws
+// (BUFFER_FULL beyond it); received messages are bounded as mqtt-receive.ts says (held ones by
+// backpressure on the socket). Nothing throws
 // into the event loop: mqtt.js 'error' events are logged and the connection is re-established.
 
 import { EventEmitter } from 'node:events';
@@ -53,7 +54,11 @@ export interface MqttLinkOptions {
   readonly publishWindow?: number;
   readonly publishQueueMax?: number;
   readonly receiveQueueMax?: number;
-  /** Bytes (payload and topic) of the received messages held; the oldest are dropped beyond, as for receiveQueueMax. */
+  /**
+   * Bytes (payload and topic) of the received messages held, queued or owed a held ack (default
+   * 16 MiB): the oldest are dropped beyond, as for receiveQueueMax, except those owed an ack, whose
+   * bytes are kept within it by reading no more from the broker until acks make room (mqtt-receive.ts).
+   */
   readonly receiveQueueMaxBytes?: number;
   /**
    * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never held
@@ -79,7 +84,7 @@ interface MqttStats extends ReceiveStats {
 }
 
 export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: string] }> {
-  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, redeliveries: 0, resubscribes: 0, lastError: null };
+  readonly stats: MqttStats = { connects: 0, disconnects: 0, published: 0, publishFailed: 0, publishRefused: 0, received: 0, receiveDropped: 0, acksForgotten: 0, receivePauses: 0, heldBytesPeak: 0, redeliveries: 0, resubscribes: 0, lastError: null };
   private _state: MqttState = 'waiting';
   private client: MqttClient | null = null;
   private readonly subscriptions: MqttSubscriptions;
@@ -121,6 +126,15 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
   /** Bytes (payload and topic) of the messages waiting for the consumer. */
   get pendingBytes(): number {
     return this.inbox.bytes;
+  }
+
+  /**
+   * Bytes (payload and topic) of every received message the link holds: waiting for the consumer,
+   * or taken by it and owed a held ack. At most receiveQueueMaxBytes plus the newest message
+   * (stats.heldBytesPeak: the most so far).
+   */
+  get heldBytes(): number {
+    return this.inbox.heldBytes;
   }
 
   /** QoS >= 1 messages of the current connection whose ack the consumer has not given yet. */
@@ -177,8 +191,8 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
     };
-    const max = o.maxPayloadBytes;
-    const wrap = max === undefined ? undefined : (s: Socket) => this.inbox.limitStream(s, max, o.protocolVersion ?? 4);
+    // Always between socket and mqtt.js: without maxPayloadBytes it still holds back held PUBLISH packets.
+    const wrap = (s: Socket): Socket => this.inbox.limitStream(s, o.maxPayloadBytes ?? Infinity, o.protocolVersion ?? 4);
     let c: MqttClient;
     try {
       c = openMqttClient(o.url, options, wrap);

@@ -2,7 +2,9 @@
 // never gathered whole: one 200 MB message used to cost ~600 MB of RSS before the bridge dropped it.
 //   * PublishLimit alone: random packet streams (mqtt-packet, MQTT 3.1.1 and 5), cut into random
 //     chunks, come out as the same packets, except that each PUBLISH over the bound has lost its
-//     payload and only it, and `publishes` says which, with the sizes dropped;
+//     payload and only it, and `publishes` says which, with the sizes dropped; with a room that
+//     refuses PUBLISH packets at random, the stream stops right before each refused one (nothing
+//     of it or after it passes) until tryAgain(), and comes out the same;
 //   * MqttLink against a loopback broker of our own: a large QoS 1 PUBLISH reaches the consumer,
 //     empty and marked oversized, while the broker is still holding back most of its payload
 //     (so nothing gathered it), is acknowledged, and the packet after it arrives whole.
@@ -12,7 +14,7 @@ import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttLink } from '../../src/ports/mqtt.js';
-import { PublishLimit } from '../../src/ports/mqtt-publish-limit.js';
+import { PublishLimit, type PublishRoom } from '../../src/ports/mqtt-publish-limit.js';
 import { waitFor } from '../virtual-serial/harness.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -65,7 +67,63 @@ describe('PublishLimit', () => {
       { numRuns: 400 },
     );
   });
+
+  it('property: a PUBLISH the room refuses stops the stream right before it until tryAgain(); each is asked for once in order, with the bytes that reach mqtt.js', async () => {
+    const MAX = 40;
+    const publish = fc
+      .record({ size: fc.oneof(fc.nat(MAX + 2), fc.integer({ min: MAX, max: 5_000 })), qos: fc.constantFrom(0, 1, 2), id: fc.integer({ min: 1, max: 65_535 }), refuse: fc.nat(2) })
+      .map((o) => ({ refuse: o.refuse, packet: { cmd: 'publish', topic: 'plant/t', payload: Buffer.alloc(o.size, 0x5a), qos: o.qos as 0 | 1 | 2, retain: false, dup: false, ...(o.qos > 0 ? { messageId: o.id } : {}) } as Packet }));
+    const other = fc.constantFrom<Packet>({ cmd: 'pingresp' }, { cmd: 'puback', messageId: 7 }).map((packet) => ({ refuse: 0, packet }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(publish, other), { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 8 }), async (items, cuts) => {
+        const bytes = Buffer.concat(items.map((x) => mqttPacket.generate(x.packet)));
+        const want = items.map((x) => (x.packet.cmd === 'publish' && x.packet.payload.length > MAX ? { ...x.packet, payload: Buffer.alloc(0) } : x.packet)).map((p) => mqttPacket.generate(p));
+        // Where each PUBLISH starts in what comes out, the bytes after its fixed header, how often it is refused.
+        const expected: { at: number; qos: number; bytes: number; refuse: number }[] = [];
+        want.forEach((w, i) => {
+          const p = items[i]!.packet;
+          if (p.cmd === 'publish') expected.push({ at: Buffer.concat(want.slice(0, i)).length, qos: p.qos, bytes: w.length - 1 - lengthBytes(w), refuse: items[i]!.refuse });
+        });
+        const asked: { qos: number; bytes: number }[] = [];
+        let k = 0;
+        let refusals = 0;
+        const room: PublishRoom = {
+          admit: (qos, n) => {
+            asked.push({ qos, bytes: n });
+            if (refusals < expected[k]!.refuse) return (refusals++, false);
+            [k, refusals] = [k + 1, 0];
+            return true;
+          },
+        };
+        const limit = new PublishLimit(MAX, 4, room);
+        const out: Buffer[] = [];
+        limit.on('data', (d: Buffer) => out.push(d));
+        let ended = false;
+        limit.on('end', () => (ended = true));
+        for (let at = 0, i = 0; at < bytes.length; i++) limit.write(bytes.subarray(at, (at += cuts[i % cuts.length]!)));
+        limit.end();
+        const stops: number[] = [];
+        while (!ended) {
+          await new Promise((r) => setImmediate(r));
+          if (!limit.heldBack) continue;
+          stops.push(Buffer.concat(out).length);
+          limit.tryAgain();
+        }
+        expect(Buffer.concat(out)).toEqual(Buffer.concat(want));
+        expect(stops).toEqual(expected.flatMap((e) => Array<number>(e.refuse).fill(e.at)));
+        expect(asked).toEqual(expected.flatMap((e) => Array<{ qos: number; bytes: number }>(e.refuse + 1).fill({ qos: e.qos, bytes: e.bytes })));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+
+/** How many bytes the remaining length of the packet `b` takes (MQTT §2.2.3). */
+function lengthBytes(b: Buffer): number {
+  let n = 1;
+  while ((b[n]! & 0x80) !== 0) n++;
+  return n;
+}
 
 describe('MqttLink with maxPayloadBytes', () => {
   it('a large PUBLISH arrives empty and marked while its payload is still coming; acknowledged; the next is whole', async () => {

@@ -1,10 +1,11 @@
 // The MQTT port's bounded queues without a broker: the publish window never has more than
 // `window` publishes running nor more than `queueMax` waiting; the receive queue drops the oldest
-// over its count or its byte bound, never one it must keep, and lets the newest in under the bytes.
+// over its count or its byte bound, never one it must keep, and lets the newest in under the bytes
+// (counting the bytes held outside it); held acks count the bytes of their messages until acked.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PublishWindow, ReceiveQueue } from '../../src/ports/mqtt-queues.js';
+import { HeldAcks, PublishWindow, ReceiveQueue } from '../../src/ports/mqtt-queues.js';
 import { CodedError, CommonCode } from '../../src/lib/errors.js';
 
 describe('PublishWindow', () => {
@@ -93,6 +94,20 @@ describe('ReceiveQueue', () => {
     expect(q.byteLength).toBe(0);
   });
 
+  it('counts the bytes held outside it against the byte bound, and tells of every item taken, a waiting consumer\'s too', async () => {
+    let outside = 0;
+    const taken: string[] = [];
+    const q = new ReceiveQueue<string>(100, () => false, { max: 10, of: (x) => x.length, outside: () => outside }, (x) => taken.push(x));
+    expect(['aaa', 'bbb'].map((x) => q.push(x))).toEqual([0, 0]);
+    outside = 5; // e.g. a message the consumer has taken, owed an ack
+    // 3 + 3 + 2 + 5 = 13: aaa goes; 3 + 2 + 5 = 10 fits.
+    expect(q.push('cc')).toBe(1);
+    expect([q.tryShift(), q.tryShift(), taken]).toEqual(['bbb', 'cc', ['bbb', 'cc']]);
+    const next = q.shift();
+    q.push('d');
+    expect([await next, taken]).toEqual(['d', ['bbb', 'cc', 'd']]);
+  });
+
   it('property: within both bounds unless only kept items (and, under the bytes, the newest) hold it past them; delivered in order; every other item counted as dropped, never a kept one', () => {
     const op = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 40 }), kept: fc.boolean() }), fc.constant({ shift: true as const }));
     fc.assert(
@@ -135,5 +150,28 @@ describe('ReceiveQueue', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('HeldAcks bytes', () => {
+  it('counts the bytes of the messages owed an ack, and of those taken, until each is acked or the connection goes', () => {
+    let released = 0;
+    const acks = new HeldAcks(() => released++);
+    const a = acks.hold(1, 100);
+    const b = acks.hold(2, 50);
+    expect([acks.bytes, acks.takenBytes]).toEqual([150, 0]);
+    acks.taken(a);
+    acks.taken(a);
+    expect([acks.bytes, acks.takenBytes]).toEqual([150, 100]);
+    a();
+    a();
+    expect([acks.bytes, acks.takenBytes, released]).toEqual([50, 0, 1]);
+    acks.taken(b);
+    acks.reset();
+    expect([acks.bytes, acks.takenBytes]).toEqual([0, 0]);
+    // Acks of the old connection free nothing more.
+    b();
+    acks.taken(b);
+    expect([acks.bytes, acks.takenBytes, released]).toEqual([0, 0, 1]);
   });
 });

@@ -62,6 +62,7 @@ export interface ReceiveStats {
 }
 
 const noAck = (): void => {};
+const EMPTY = Buffer.alloc(0);
 
 export class MqttInbox {
   private readonly queue: ReceiveQueue<MqttMessage>;
@@ -136,7 +137,14 @@ export class MqttInbox {
       const dropped = this.limit?.publishes.shift() ?? null;
       if (dropped !== null) this.cut.set(p, dropped);
       this.passedBytes -= this.passed.shift() ?? 0;
-      if (p.qos > 0 && this.holding) this.take(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId, this.cut.get(p));
+      if (p.qos > 0 && this.holding) {
+        this.take(p.topic, typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload, p.qos, p.retain, p.messageId, this.cut.get(p));
+        // The message is ours now (copied). mqtt.js keeps a QoS 2 PUBLISH in its incoming store
+        // until PUBREL, which comes only after the PUBREC that waits for ack(): without this the
+        // payload was held twice, the second copy counted nowhere. mqtt.js uses it for nothing
+        // else here (its 'message' event, which the link ignores for held messages).
+        p.payload = EMPTY;
+      }
       this.roomFreed(); // its bytes now count as owed, at most those that passed
     });
     c.on('message', (topic, payload, packet) => {

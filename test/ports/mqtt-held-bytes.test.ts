@@ -7,10 +7,16 @@
 //   * a flood of large QoS 1 messages toward a consumer that holds them, then takes and acks them
 //     one at a time: heldBytes and its peak never pass the bound, all arrive, in order, none dropped;
 //   * a consumer that holds its acks past 1.5 keepalives while the link holds back: mqtt.js, which
-//     reads no PINGRESP meanwhile, reconnects; the broker sends the messages again, none is lost.
+//     reads no PINGRESP meanwhile, reconnects; the broker sends the messages again, none is lost;
+//   * QoS 2: mqtt.js keeps a held message's PUBLISH in its incoming store until PUBREL (which waits
+//     for our PUBREC, i.e. the ack): it keeps it without the payload, which was a second copy
+//     counted nowhere.
 
+import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentPortLog } from '../../src/ports/log.js';
 import { MqttLink, type MqttLinkOptions, type MqttMessage } from '../../src/ports/mqtt.js';
+import { MqttInbox } from '../../src/ports/mqtt-receive.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
 import { waitFor } from '../virtual-serial/harness.js';
 
@@ -36,6 +42,13 @@ function link(url: string, opts: Partial<MqttLinkOptions> = {}, hold = false): M
   cleanups.push(() => l.close());
   if (hold) l.holdAcks();
   return l.start();
+}
+
+async function stored(c: MqttClient): Promise<{ payload: Buffer }[]> {
+  const out: { payload: Buffer }[] = [];
+  const s = c.incomingStore.createStream();
+  await new Promise((r) => s.on('data', (p: { payload: Buffer }) => out.push(p)).on('end', r));
+  return out;
 }
 
 describe('held messages against a real mosquitto', () => {
@@ -99,5 +112,27 @@ describe('held messages against a real mosquitto', () => {
       m.ack();
     }
     expect(gw.stats.heldBytesPeak).toBeLessThanOrEqual(BOUND);
+  });
+
+  it('QoS 2: mqtt.js keeps a held message in its incoming store until PUBREL without its payload', async () => {
+    const b = await broker();
+    const c = await connectAsync(b.url, { clientId: 'held-bytes-qos2', reconnectPeriod: 0 });
+    cleanups.push(() => c.endAsync(true));
+    const inbox = new MqttInbox(100, BOUND, { received: 0, receiveDropped: 0, acksForgotten: 0, receivePauses: 0, heldBytesPeak: 0 }, silentPortLog);
+    inbox.hold();
+    inbox.attach(c, () => c.connected);
+    await c.subscribeAsync('q2/#', { qos: 2 });
+    const dev = link(b.url);
+    await dev.whenOpen();
+    await dev.publish('q2/x', Buffer.alloc(SIZE, 7), { qos: 2 });
+
+    const m = await inbox.shift();
+    expect(Buffer.from(m.payload).equals(Buffer.alloc(SIZE, 7))).toBe(true);
+    expect((await stored(c)).map((p) => p.payload.length)).toEqual([0]);
+    // Acked: PUBREC goes, the broker's PUBREL comes, and mqtt.js lets the stored packet go before its PUBCOMP.
+    const pubcomp = new Promise<void>((r) => c.on('packetsend', (p) => void (p.cmd === 'pubcomp' && r())));
+    m.ack();
+    await pubcomp;
+    expect(await stored(c)).toEqual([]);
   });
 });

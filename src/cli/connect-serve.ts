@@ -13,10 +13,10 @@ import { isTopicFilter, isTopicName } from '../lib/mqtt-topics.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
-import { cborToJson } from '../uzp/cbor.js';
 import type { CommandIo } from './command.js';
 import { usageError } from './flags.js';
 import { jsonLine } from './json-line.js';
+import { readingValueJson } from './tail-json.js';
 
 const PTY_READY_MS = 5_000;
 /**
@@ -72,20 +72,20 @@ export function notice(io: CommandIo, json: boolean, fields: { readonly event: s
   io.stderr.write(json ? JSON.stringify(fields) + '\n' : text + '\n');
 }
 
-/** tail: one JSON line per reading. */
 /** What tail printed so far, across the sessions of a reopen: how many, and the last (epoch, seq). */
 export interface TailProgress {
   n: number;
   last?: { readonly epoch: number; readonly seq: number };
 }
 
+/** tail: one JSON line per reading, its byte strings marked (tail-json.ts). */
 export function serveTail(slot: SlotChannel, io: CommandIo, count: number, printed: TailProgress = { n: 0 }): Promise<number> {
   return new Promise((resolve) => {
     if (printed.n >= count) return resolve(0);
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
       if (printed.n >= count) return;
-      io.stdout.write(jsonLine({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, value: cborToJson(r.value) }));
+      io.stdout.write(jsonLine({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, ...readingValueJson(r.value) }));
       if (r.epoch !== undefined) printed.last = { epoch: r.epoch, seq: r.seq };
       if (++printed.n >= count) resolve(0);
     });

@@ -57,8 +57,8 @@ function slotFlag(value: string, flag: string): string {
 
 const DESCRIPTION =
   'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves, and tail resumes from the reading after the last one it printed (from the reading log of the gateway), so none is skipped; serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait.';
-const STREAM_JSON =
-  'stdout is JSON lines in any case; --json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
+const STDERR_JSON = '--json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
+const STREAM_JSON = `stdout is JSON lines in any case; ${STDERR_JSON}`;
 
 /** Opens the session (appraising the gateway first when asked); a failed appraisal is printed, not thrown. */
 async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
@@ -152,7 +152,7 @@ const tail = defineCommand({
     'from-seq': { type: 'int', placeholder: 'N', min: 0, describe: 'with --from-epoch: the seq to start at' },
     ...APPRAISAL_FLAGS,
   },
-  json: STREAM_JSON,
+  json: `stdout is JSON lines in any case: {"event":"reading",slot,device,kind,epoch,seq,ts,value} per reading; a byte string in value is hex under its key with _hex added (payload_hex, bytes_hex; value_hex for a value that is one; {"hex":...} in an array), so bytes never print like text. ${STDERR_JSON}`,
   run: ({ flags }, io) => {
     if ((flags['from-epoch'] === undefined) !== (flags['from-seq'] === undefined)) throw usageError('--from-epoch and --from-seq go together (both from a reading tail printed)');
     // --count spans the sessions of a reopen, and so does the position: a fresh session resumes after the last printed reading.

@@ -79,11 +79,14 @@ export function summaryLines(s: Summary): string[] {
   return lines;
 }
 
-/** One reading as a short human phrase: `unit 1 temperature = 23.1 °C`, `"T=21.4;H=40"`, `topic payload`. */
+/**
+ * One reading (a `connect tail` line's value) as a short human phrase: `unit 1 temperature = 23.1 °C`,
+ * `"T=21.4;H=40"`, `topic payload`; bytes (tail's `_hex` keys) as `(hex) de…`, never like text.
+ */
 export function describeValue(r: DemoReading): string {
   const v = r.value as Record<string, unknown> | null;
   if (v === null || typeof v !== 'object') return JSON.stringify(r.value);
   if (r.kind === 'modbus') return `unit ${String(v.unit)} ${String(v.name)} = ${JSON.stringify(v.value)}${typeof v.eng_unit === 'string' ? ' ' + v.eng_unit : ''}`;
-  if (r.kind === 'serial') return JSON.stringify(v.line);
-  return `${String(v.topic)} ${typeof v.payload === 'string' ? v.payload : JSON.stringify(v.payload)}`;
+  if (r.kind === 'serial') return typeof v.bytes_hex === 'string' ? `(hex) ${v.bytes_hex}` : JSON.stringify(v.line);
+  return `${String(v.topic)} ${typeof v.payload === 'string' ? v.payload : typeof v.payload_hex === 'string' ? `(hex) ${v.payload_hex}` : JSON.stringify(v.payload)}`;
 }

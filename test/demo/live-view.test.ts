@@ -1,13 +1,15 @@
 // The demo's terminal view in-process, its output read back through the terminal model
 // (screen.ts): slot lines rewritten in place with events below, the slot lines kept on a small
 // screen however many events follow, nothing a device sends reaching the terminal as control
-// characters, long events wrapped rather than cut, refusals marked. The same view on a real pty
+// characters, long events wrapped rather than cut, refusals marked, bytes (tail's _hex keys)
+// shown as hex and marked, never like text. The same view on a real pty
 // is checked end to end in ctrl-c.test.ts.
 
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveView } from '../../src/demo/live-view.js';
 import type { DemoReading, Summary } from '../../src/demo/view.js';
+import { describeValue } from '../../src/demo/view-model.js';
 import { renderScreen, slotLines } from './screen.js';
 
 const SLOTS = [
@@ -162,5 +164,12 @@ describe('demo live view (terminal)', () => {
     const start = screen.lines.findIndex((l) => l.includes('REFUSED: operator tty-1'));
     expect(screen.lines.slice(start, start + 4).join('')).toBe(`[demo 0.5s] REFUSED: ${long}`);
     expect(screen.lines[start + 4]).toMatch(/^\[demo 0\.5s\] ERROR/);
+  });
+
+  it('a reading\'s bytes (payload_hex, bytes_hex in tail\'s lines) are shown as marked hex, not like text that looks like hex', () => {
+    const mqtt = (value: Record<string, unknown>): string => describeValue({ slot: 'net-1', device: 'press-2', kind: 'mqtt', seq: 0, value });
+    expect(mqtt({ topic: 'a/text', payload: 'deadbeef' })).toBe('a/text deadbeef');
+    expect(mqtt({ topic: 'a/bytes', payload_hex: 'deadbeef' })).toBe('a/bytes (hex) deadbeef');
+    expect(describeValue({ slot: 'tty-1', device: 'raw-1', kind: 'serial', seq: 0, value: { bytes_hex: '4100' } })).toBe('(hex) 4100');
   });
 });

@@ -1,4 +1,5 @@
 // What `uzpgw connect` prints per mode: --count N prints exactly N even when more arrive in one go;
+// tail and mqtt print bytes under a _hex key, so text that looks like hex is not taken for bytes;
 // --pty with a path socat cannot create exits non-zero with the reason; serial forwards stdin in
 // order, one write at a time, and lets go of stdin when the slot ends; serial bytes a local reader
 // does not take (stdout, a PTY nobody opened) are dropped past a bound, counted and reported; a
@@ -33,6 +34,34 @@ describe('connect modes', () => {
     for (let seq = 1; seq <= 5; seq++) slot.emit('reading', { t: 'reading', slot: 's', device: 'd', kind: 'serial', seq, ts: 0, value: 'x' });
     expect(await done).toBe(0);
     expect(c.out().trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([1, 2]);
+  });
+
+  it('tail: a byte string prints as hex under a _hex key, so a text value that looks like hex is not mistaken for bytes', async () => {
+    const slot = new EventEmitter() as unknown as SlotChannel;
+    const c = capture();
+    const done = serveTail(slot, c.io, 6);
+    const reading = (seq: number, kind: string, value: unknown): void => void slot.emit('reading', { t: 'reading', slot: 's', device: 'd', kind, seq, ts: 0, value });
+    const bytes = Uint8Array.of(0xde, 0xad, 0xbe, 0xef);
+    reading(1, 'mqtt', { topic: 'a/text', payload: 'deadbeef' });
+    reading(2, 'mqtt', { topic: 'a/bytes', payload: bytes });
+    reading(3, 'serial', { bytes: Uint8Array.of(0x41, 0x00) });
+    reading(4, 'serial', bytes);
+    // No driver sends these: a byte string with no key to mark, or whose marked key is taken.
+    reading(5, 'mqtt', { list: ['deadbeef', bytes], nested: { b: bytes } });
+    reading(6, 'mqtt', { payload: bytes, payload_hex: 'deadbeef' });
+    expect(await done).toBe(0);
+    const lines = c.out().trim().split('\n');
+    // Before: "payload":"deadbeef" for both the text and the bytes.
+    expect(lines[0]).toContain('"value":{"topic":"a/text","payload":"deadbeef"}');
+    expect(lines[1]).toContain('"value":{"topic":"a/bytes","payload_hex":"deadbeef"}');
+    expect(lines.map((l) => JSON.parse(l)).map((l) => ('value' in l ? { value: l.value } : { value_hex: l.value_hex }))).toEqual([
+      { value: { topic: 'a/text', payload: 'deadbeef' } },
+      { value: { topic: 'a/bytes', payload_hex: 'deadbeef' } },
+      { value: { bytes_hex: '4100' } },
+      { value_hex: 'deadbeef' },
+      { value: { list: ['deadbeef', { hex: 'deadbeef' }], nested: { b_hex: 'deadbeef' } } },
+      { value: { payload: { hex: 'deadbeef' }, payload_hex: 'deadbeef' } },
+    ]);
   });
 
   it('mqtt --count 1 prints exactly 1 message', async () => {

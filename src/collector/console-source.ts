@@ -8,8 +8,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { CatalogueEntry } from '../hil/publish-messages.js';
-import { expiry, type AuditLine, type ConsoleEvent, type ConsoleSource, type FleetGateway, type GatewayDetail, type Point, type SlotDetail, type SlotRow } from '../console/model.js';
-import { seriesOf } from '../console/series.js';
+import { expiry, type AuditLine, type ConsoleEvent, type ConsoleSource, type FleetGateway, type GatewayDetail, type SlotDetail, type SlotRow } from '../console/model.js';
+import { budgetedPoint, newestWithin, POINT_VALUE_MAX_BYTES, type BudgetedPoint } from '../console/point-budget.js';
 import { readingValueJson } from '../console/value.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import { REVOKE_EVENT } from './consents.js';
@@ -77,24 +77,9 @@ export function auditLine(e: AuditEntry): AuditLine {
   return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired' || e.event === READING_CONFLICT_EVENT, ...(code !== undefined ? { code } : {}), text };
 }
 
-/**
- * A value longer than this (CBOR bytes) is not read for the console, nor sent live: the page shows a
- * value's first 200 characters, and a slot may carry values of up to 512 KiB (MQTT payloads,
- * serial-raw chunks). 4 KiB keeps the plotted numbers of a poll group of 125 named registers.
- */
-export const POINT_VALUE_MAX_BYTES = 4096;
-/** Value bytes one slot answer carries at most: the newest points that fit, the older ones counted. */
-export const SLOT_ANSWER_MAX_BYTES = 8 * 1024 * 1024;
-
-/** A value as the page shows it: decoded, or a placeholder when it is over POINT_VALUE_MAX_BYTES (not read). */
-function shownValue(r: StoredReading): { readonly value: unknown; readonly omitted: boolean } {
-  const omitted = r.omittedBytes ?? (r.value.length > POINT_VALUE_MAX_BYTES ? r.value.length : undefined);
-  return omitted !== undefined ? { value: `(${omitted} bytes: too large to show here)`, omitted: true } : { value: readingValueJson(r.value), omitted: false };
-}
-
-function point(r: StoredReading): Point {
-  const { value, omitted } = shownValue(r);
-  return { ts: r.ts, epoch: r.epoch, seq: r.seq, values: omitted ? {} : seriesOf(value), value };
+/** A stored reading as the page shows it: a value over POINT_VALUE_MAX_BYTES was not even read (store.query valueMaxBytes). */
+function shown(r: StoredReading): BudgetedPoint {
+  return budgetedPoint(r, r.omittedBytes ?? r.value.length, () => readingValueJson(r.value));
 }
 
 export class CollectorConsole implements ConsoleSource {
@@ -122,7 +107,7 @@ export class CollectorConsole implements ConsoleSource {
     for await (const e of store.auditEvents(GRANT_ACCEPTED_EVENT)) c.note(e);
     c.unobserve = store.observe({
       inserted: (rows) => {
-        for (const r of rows) c.emit({ t: 'reading', gateway: toHex(r.gateway), slot: r.slot, point: point(r) });
+        for (const r of rows) c.emit({ t: 'reading', gateway: toHex(r.gateway), slot: r.slot, point: shown(r).point });
       },
       audited: (e) => {
         c.note(e);
@@ -196,7 +181,7 @@ export class CollectorConsole implements ConsoleSource {
       const c = a?.catalogue.find((x) => x.slot === slot);
       // Bounded as the plot's points are: a slot's newest value may be 512 KiB, for a 200-character cell.
       const newest = s !== undefined ? (await this.store.query({ gateway: gw, slot, sinceMs: s.newestTs, limit: 1, newest: true, valueMaxBytes: POINT_VALUE_MAX_BYTES }))[0] : undefined;
-      slots.push(this.slotRow(slot, c, s?.readings ?? 0, s?.newestTs, newest !== undefined ? shownValue(newest).value : undefined));
+      slots.push(this.slotRow(slot, c, s?.readings ?? 0, s?.newestTs, newest !== undefined ? shown(newest).point.value : undefined));
     }
     const readings = summaries.reduce((n, s) => n + s.readings, 0);
     return { gateway: this.fleetEntry(cid, live, names.length, readings, summaries.length > 0 ? Math.max(...summaries.map((s) => s.newestTs)) : undefined), slots, diagnosticsNote: NO_DIAGNOSTICS };
@@ -220,10 +205,9 @@ export class CollectorConsole implements ConsoleSource {
     const row = detail?.slots.find((s) => s.slot === slot);
     if (row === undefined) return undefined;
     const rows = await this.store.query({ gateway: fromHex(cid), slot, sinceMs, limit, newest: true, valueMaxBytes: POINT_VALUE_MAX_BYTES });
-    // Oldest first: keep the newest that fit the budget.
-    let first = rows.length;
-    for (let bytes = 0; first > 0 && (bytes += rows[first - 1]!.value.length) <= SLOT_ANSWER_MAX_BYTES; first--);
-    return { gateway: cid, row, points: rows.slice(first).map(point), history: 'database', ...(first > 0 ? { omittedPoints: first } : {}) };
+    // Oldest first; an omitted value was not read, so its row counts nothing against the budget.
+    const { kept, omitted } = newestWithin(rows, (r) => r.value.length);
+    return { gateway: cid, row, points: kept.map((r) => shown(r).point), history: 'database', ...(omitted > 0 ? { omittedPoints: omitted } : {}) };
   }
 
   async audit(limit: number): Promise<AuditLine[]> {

@@ -1,7 +1,8 @@
 // What an operator's web console shows (issue #17; src/console/model.ts; `uzpgw connect … ui`):
 // one gateway, reached end to end through an RN like every `connect` mode, and the slots the
 // operator's Grant covers — each opened in tail mode (its readings, live, from the console's
-// start; at most HISTORY_MAX kept per slot) and, for a Modbus slot, in diag mode too (per-slave
+// start; src/console/live-history.ts keeps them as the console serves them: the newest HISTORY_MAX,
+// a value over 4 KiB as its size in words) and, for a Modbus slot, in diag mode too (per-slave
 // diagnostics every DIAG_EVERY_MS, needs diag.read). It outlives a session: when the gateway
 // restarts, `connect` opens a fresh one and attach() resumes each tail where it stopped. The audit trail is this console's own: every
 // channel opened or refused (with the refusal explained by the Grant held, grant-text.ts), every
@@ -9,16 +10,14 @@
 
 import { EventEmitter } from 'node:events';
 import type { HilMessage } from '../hil/messages.js';
-import { expiry, worstUnitState, type AuditLine, type ConsoleEvent, type ConsoleSource, type FleetGateway, type GatewayDetail, type Point, type SlotDetail, type SlotRow } from '../console/model.js';
-import { seriesOf } from '../console/series.js';
+import { LiveHistory } from '../console/live-history.js';
+import { expiry, worstUnitState, type AuditLine, type ConsoleEvent, type ConsoleSource, type FleetGateway, type GatewayDetail, type SlotDetail, type SlotRow } from '../console/model.js';
 import { isCodedError } from '../lib/errors.js';
-import { cborToJson } from '../uzp/cbor.js';
 import { toHex } from '../uzp/bytes.js';
 import type { OperatorConnection } from './connect.js';
 import { explainRefusal } from './grant-text.js';
 import { HilRefusedError, SlotChannel, type TailFrom } from './slot-channel.js';
 
-export const HISTORY_MAX = 5_000;
 export const DIAG_EVERY_MS = 1_000;
 const AUDIT_MAX = 1_000;
 /** Drivers whose slots keep per-slave diagnostics (src/hil-devices/modbus-diag.ts). */
@@ -26,7 +25,7 @@ const DIAG_DRIVERS = new Set(['modbus-poller']);
 
 interface SlotState {
   row: SlotRow;
-  readonly points: Point[];
+  readonly history: LiveHistory;
   tail?: SlotChannel | undefined;
   diag?: SlotChannel | undefined;
   /** The last reading shown, by the gateway's log position: where a reopened tail resumes. */
@@ -55,7 +54,7 @@ export class OperatorConsole implements ConsoleSource {
   ) {
     this.events.setMaxListeners(0);
     this.gw = toHex(gateway);
-    for (const slot of o.slots) this.slots.set(slot, { row: { slot, state: 'unknown', readings: 0, note: 'opening…' }, points: [] });
+    for (const slot of o.slots) this.slots.set(slot, { row: { slot, state: 'unknown', readings: 0, note: 'opening…' }, history: new LiveHistory() });
   }
 
   /**
@@ -111,8 +110,7 @@ export class OperatorConsole implements ConsoleSource {
   async slot(cid: string, slot: string, sinceMs: number, limit: number): Promise<SlotDetail | undefined> {
     const st = this.slots.get(slot);
     if (cid !== this.gw || st === undefined) return undefined;
-    const points = st.points.filter((p) => p.ts >= sinceMs);
-    return { gateway: cid, row: st.row, points: points.slice(Math.max(0, points.length - limit)), history: 'live' };
+    return { gateway: cid, row: st.row, ...st.history.answer(sinceMs, limit), history: 'live' };
   }
 
   async audit(limit: number): Promise<AuditLine[]> {
@@ -177,13 +175,11 @@ export class OperatorConsole implements ConsoleSource {
   }
 
   private reading(st: SlotState, r: Extract<HilMessage, { t: 'reading' }>): void {
-    const value = cborToJson(r.value);
-    const p: Point = { ts: r.ts, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, values: seriesOf(value), value };
-    st.points.push(p);
+    // The value as served (a placeholder past 4 KiB) is also the row's `last` and the live event's.
+    const p = st.history.add(r);
     if (r.epoch !== undefined) st.last = { epoch: r.epoch, seq: r.seq };
-    if (st.points.length > HISTORY_MAX) st.points.splice(0, st.points.length - HISTORY_MAX);
     // A slot without diagnostics is as good as its readings; one with them keeps their state and note.
-    const seen = { readings: st.row.readings + 1, newestAt: r.ts, last: value };
+    const seen = { readings: st.row.readings + 1, newestAt: r.ts, last: p.value };
     const { note: _waiting, ...rest } = st.row;
     st.row = st.diag === undefined ? { ...rest, ...seen, state: 'ok' } : { ...st.row, ...seen };
     this.emit({ t: 'reading', gateway: this.gw, slot: st.row.slot, point: p });

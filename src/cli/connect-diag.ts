@@ -1,11 +1,14 @@
 // `uzpgw connect … diag`: the slot's per-slave diagnostics (issue #13), fetched over the HIL under a
 // Grant with diag.read and printed as `uzpgw status` prints them on the gateway: one line per unit
 // (state, requests, timeouts, CRC errors, exceptions by code, response times), a summary line, the
-// line-level counters. Once, or every --watch seconds until --count reports or a signal.
+// line-level counters. Once, or every --watch seconds until --count reports or a signal. The report's
+// words (port state, unit names, error codes) are the gateway's: the decoder checks their length
+// only, so they reach the terminal through printable() / jsonLine() (src/lib/terminal-text.ts).
 
 import type { DiagCounters, DiagReport } from '../hil/diag-report.js';
 import { EMPTY_RESPONSE_TIMES } from '../ports/modbus/response-times.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
+import { jsonLine, printable } from '../lib/terminal-text.js';
 import type { CommandIo } from './command.js';
 import { diagnosticsText } from './status-modbus.js';
 
@@ -30,7 +33,7 @@ export function diagText(slot: string, device: string, r: DiagReport): string {
     lines.push(`  ${label}: ${text(u)}${extra.length > 0 ? `; ${extra.join(', ')}` : ''}`);
   }
   lines.push(`  line: ${r.line.stray_frames} stray frames, ${r.line.stray_noise} runs of stray noise${r.line.desyncs > 0 ? `, ${r.line.desyncs} desyncs` : ''}`);
-  return lines.join('\n') + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }
 
 /** Prints `count` reports, `everyMs` apart; resolves 0 when done (a refusal or a lost session rejects). */
@@ -39,7 +42,7 @@ export async function serveDiag(slot: SlotChannel, io: CommandIo, json: boolean,
   for (let n = 0; n < count; n++) {
     if (n > 0) await new Promise((r) => setTimeout(r, everyMs));
     const r = await slot.diag();
-    io.stdout.write(json ? JSON.stringify({ event: 'diag', slot: o.slot, device: o.device, at: new Date().toISOString(), ...r }) + '\n' : diagText(o.slot, o.device, r));
+    io.stdout.write(json ? jsonLine({ event: 'diag', slot: o.slot, device: o.device, at: new Date().toISOString(), ...r }) : diagText(o.slot, o.device, r));
   }
   return 0;
 }

@@ -10,12 +10,12 @@ import type { HilMessage } from '../hil/messages.js';
 import { payloadValue } from '../hil-devices/mqtt-bridge.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 import { isTopicFilter, isTopicName } from '../lib/mqtt-topics.js';
+import { jsonLine, printable } from '../lib/terminal-text.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
 import type { CommandIo } from './command.js';
 import { usageError } from './flags.js';
-import { jsonLine } from './json-line.js';
 import { readingValueJson } from './tail-json.js';
 
 const PTY_READY_MS = 5_000;
@@ -67,9 +67,13 @@ export function serialOut(out: NodeJS.WritableStream, io: CommandIo, json: boole
   };
 }
 
-/** A status line on stderr: human text, or with --json one JSON object per line. */
+/**
+ * A status line on stderr: human text, or with --json one JSON object per line. Either may carry what
+ * the gateway sent (a refusal code, the topics it bridges, why a session ended): made inert for the
+ * terminal here, once for every notice (src/lib/terminal-text.ts).
+ */
 export function notice(io: CommandIo, json: boolean, fields: { readonly event: string } & Record<string, unknown>, text: string): void {
-  io.stderr.write(json ? JSON.stringify(fields) + '\n' : text + '\n');
+  io.stderr.write(json ? jsonLine(fields) : printable(text) + '\n');
 }
 
 /** What tail printed so far, across the sessions of a reopen: how many, and the last (epoch, seq). */

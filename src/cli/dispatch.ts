@@ -2,6 +2,7 @@
 
 import type { Command, CommandIo } from './command.js';
 import { CommonCode, isCodedError } from '../lib/errors.js';
+import { printable } from '../lib/terminal-text.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
 const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
@@ -63,6 +64,9 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   }
   // The error line names the command as run (`uzpgw pantheon revoke: …`), not only its group; the
   // demo reads it from its operators' stderr (demo/child-events.ts). One text line, --json or not.
+  // A message may quote what a gateway sent (a refusal code, a slot it named): shown printable, each
+  // line of it (a local tool's stderr, quoted by the simulators, keeps its lines).
+  const shown = (text: string): string => text.split('\n').map(printable).join('\n');
   let ran = name;
   try {
     const { command } = await load();
@@ -70,10 +74,10 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     return await command.run(rest, io);
   } catch (e) {
     if (isCodedError(e)) {
-      io.stderr.write(`uzpgw ${ran}: ${e.message} [${e.code}]\n`);
+      io.stderr.write(`uzpgw ${ran}: ${shown(e.message)} [${e.code}]\n`);
       return e.code === CommonCode.USAGE ? 2 : 1;
     }
-    io.stderr.write(`uzpgw ${ran}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    io.stderr.write(`uzpgw ${ran}: unexpected error: ${shown((e as Error).stack ?? String(e))}\n`);
     return 1;
   }
 }

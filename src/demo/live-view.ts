@@ -9,6 +9,7 @@
 // the last event (the old copy scrolls away), so they are always on screen.
 
 import type { Role } from '../hil-runner/children.js';
+import { printable } from '../lib/terminal-text.js';
 import { describeValue, eventLine, seconds, summaryLines, type DemoReading, type DemoView, type EventKind, type Summary, type ViewSlot } from './view-model.js';
 
 /** A terminal stream as far as the view needs one (process.stdout on a TTY). */
@@ -134,14 +135,10 @@ function slotLine(row: SlotRow, now: number): string {
 }
 
 /**
- * Terminal-safe text: control characters (a device's line may carry anything, escape sequences
- * included) are shown as `·` so they can neither move the cursor nor break the row count.
+ * At most `width` characters (code points), terminal-safe: control characters (a device's line may
+ * carry anything, escape sequences included) are shown as `·` so they can neither move the cursor
+ * nor break the row count.
  */
-function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '·');
-}
-
-/** At most `width` characters (code points). */
 function clip(s: string, width: number): string {
   const cps = [...printable(s)];
   return cps.length <= width ? cps.join('') : cps.slice(0, width).join('');

@@ -1,0 +1,24 @@
+// Text that came from elsewhere (a gateway, a device: a reading's text, an MQTT topic, a refusal
+// code, a diagnostics report) on its way to a terminal. A terminal acts on more than it shows: ESC
+// and the other C0 controls move the cursor, clear the screen or retitle the window; some terminals
+// act on C1 controls (U+0080-U+009F) as on ESC; bidirectional overrides and isolates (U+202A-U+202E,
+// U+2066-U+2069) display a line in another order than its bytes'; line and paragraph separators
+// break it. One place for both forms such text takes:
+// - human output: printable() shows each such character as `·`;
+// - JSON lines: jsonLine() writes them as \uXXXX escapes (JSON.stringify escapes C0 itself but
+//   leaves the rest raw): the same JSON to a parser, inert on a terminal.
+
+/** Beyond C0 and DEL: what JSON.stringify leaves raw and a terminal may act on or reorder. */
+const BEYOND_C0 = '\\u0080-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE_IN_JSON = new RegExp(`[${BEYOND_C0}]`, 'g');
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f${BEYOND_C0}]`, 'g');
+
+/** `s` for human output: every control, bidi or separator character shown as `·` (newlines too: one line stays one). */
+export function printable(s: string): string {
+  return s.replace(UNSAFE, '·');
+}
+
+/** One JSON line for stdout when its strings come from elsewhere. */
+export function jsonLine(v: unknown): string {
+  return JSON.stringify(v).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}

@@ -8,7 +8,7 @@ import { CONFIG_FILE } from '../flash/layout.js';
 import { RENEWAL_DOC } from '../gateway/expiry.js';
 import { roughDuration } from '../lib/time-text.js';
 import { statusFileOf, type ArtefactStatus, type GatewayStatus, type RnStatus } from '../gateway/status-file.js';
-import { processExists, readGatewayStatus, reviewStatus, type StatusReview } from '../gateway/status-read.js';
+import { processExists, readGatewayStatus, reviewStatus, UNJUDGED, type StatusReview } from '../gateway/status-read.js';
 import { defineCommand } from './define.js';
 import { modbusUnitLines } from './status-modbus.js';
 import { usageError } from './flags.js';
@@ -24,7 +24,8 @@ const DESCRIPTION = [
   `an artefact expires it is flagged with what to do (${RENEWAL_DOC}); expiry is recomputed now, so`,
   'a stale file still warns. Exit status: 0 running and nothing expiring, 1 an artefact expired or',
   "expires within 7 days, the reading log's commits are failing (a full or failing disk), or the",
-  'gateway is not running (or has stopped writing), 2 usage error.',
+  'gateway is not running (or has stopped writing, or wrote the file more than one period ahead of',
+  'this clock, so whether it runs cannot be told: the clock was stepped back since), 2 usage error.',
 ].join('\n');
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -79,7 +80,7 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
   const dw = Math.max(...s.slots.map((x) => x.device.length), 4) + 2;
   const lines = [
     `gateway  ${s.identity.cid} (${who})`,
-    `  status:   ${r.alive ? `running, pid ${s.pid}, ${written}` : `NOT RUNNING: ${(r.reason ?? '').replace(/^not running: /, '')}; below is what it last wrote`}`,
+    `  status:   ${r.alive ? `running, pid ${s.pid}, ${written}` : `${r.reason?.startsWith(UNJUDGED) === true ? 'UNKNOWN' : 'NOT RUNNING'}: ${(r.reason ?? '').replace(/^not running: /, '')}; below is what it last wrote`}`,
     `  runtime:  node ${s.runtime.node} (${s.runtime.platform} ${s.runtime.arch}, ${s.runtime.exec_path})`,
     `  RN:       ${rnLine(s.rn)}`,
     `  sessions: ${s.sessions.open} open, ${count(s.sessions.channels, 'channel')}, ${count(s.sessions.refusals, 'refusal')} since start`,

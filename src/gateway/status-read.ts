@@ -14,6 +14,8 @@ import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus } 
 const MAX_STATUS_BYTES = 1 << 20;
 /** Missed periodic writes before a running gateway is called "not writing". */
 export const STALE_PERIODS = 3;
+/** How a review begins that cannot say whether the gateway runs (the file's time is ahead of this clock). */
+export const UNJUDGED = 'cannot tell whether it runs';
 
 function invalid(file: string, why: string): LocalError {
   return new LocalError(FileErrorCode.FILE_INVALID, `${file}: not a gateway status file (${why})`);
@@ -59,7 +61,7 @@ export function readGatewayStatus(file: string): GatewayStatus {
 }
 
 export interface StatusReview {
-  /** The writer looks alive: state running, its pid exists, and the file is fresh. */
+  /** The writer looks alive: state running, its pid exists, and the file is fresh (not older than STALE_PERIODS intervals, nor more than one ahead of this clock). */
   readonly alive: boolean;
   /** Why not, when not alive. */
   readonly reason?: string;
@@ -82,6 +84,10 @@ export function reviewStatus(s: GatewayStatus, nowMs: number, pidExists: (pid: n
   let reason: string | undefined;
   if (s.state === 'stopped') reason = `not running: the gateway stopped; ${last}`;
   else if (!pidExists(s.pid)) reason = `not running or not writing: ${last}, which no longer exists`;
+  // Written "in the future": this clock was stepped back (NTP, an RTC-less board's first sync) after
+  // the write, so the file's age says nothing; a gateway hung since would look fresh for as long as
+  // the step. One interval of slack for clocks that differ a little (a file read over NFS).
+  else if (-age > s.interval_ms) reason = `${UNJUDGED}: written ${s.written_at}, ${roughDuration(-age)} ahead of this machine's clock (was the clock stepped back?) by pid ${s.pid}; a gateway that still writes replaces it within ${Math.round(s.interval_ms / 1000)} s, so if this persists it is not writing (\`journalctl -t uzp-gateway\`)`;
   else if (age > STALE_PERIODS * s.interval_ms) reason = `not running or not writing: ${last} (it writes every ${Math.round(s.interval_ms / 1000)} s)`;
   const alive = reason === undefined;
   const ok = alive && artefacts.every((a) => a.expiry === 'ok') && s.reading_log?.commit_failing === undefined;

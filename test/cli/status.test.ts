@@ -67,6 +67,23 @@ describe('uzpgw status (in process)', () => {
   });
 });
 
+describe('uzpgw status, a file written ahead of this clock (in process)', () => {
+  it('says it cannot tell whether the gateway runs, and why; exit 1', async () => {
+    // As after NTP stepped the clock back 2.5 hours and the gateway hung: its pid still exists.
+    const file = join(dir, 'future.json');
+    const far = new Date(Date.now() + 365 * DAY * 1000).toISOString();
+    const s = sampleStatus({ written_at: new Date(Date.now() + 2.5 * 3600_000).toISOString(), pid: process.pid });
+    writeFileSync(file, JSON.stringify({ ...s, artefacts: s.artefacts.map((a) => ({ ...a, expires_at: far })) }));
+    const r = await inProcess(['status', '--state', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/\n {2}status: {3}UNKNOWN: cannot tell whether it runs: written \S+, 2 hours ahead of this machine's clock \(was the clock stepped back\?\)/);
+    expect(r.out).not.toContain('running, pid');
+    const j = await inProcess(['status', '--state', file, '--json']);
+    expect(j.code).toBe(1);
+    expect((JSON.parse(j.out) as Checked).check).toMatchObject({ alive: false, ok: false, reason: expect.stringMatching(/^cannot tell whether it runs/) });
+  });
+});
+
 describe('uzpgw status, a damaged file (in process)', () => {
   it('a slot without the fields the summary reads: a clear error naming the file, not a stack trace (exit 1)', async () => {
     const file = join(dir, 'damaged.json');

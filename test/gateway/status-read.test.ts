@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileErrorCode } from '../../src/files/errors.js';
-import { parseGatewayStatus, processExists, readGatewayStatus, reviewStatus } from '../../src/gateway/status-read.js';
+import { parseGatewayStatus, processExists, readGatewayStatus, reviewStatus, UNJUDGED } from '../../src/gateway/status-read.js';
 import { codeOf } from '../helpers/errors.js';
 import { sampleStatus, WRITTEN } from './status-sample.js';
 
@@ -88,6 +88,28 @@ describe('reviewStatus', () => {
     expect(stale).toMatchObject({ alive: false, ok: false });
     expect(stale.reason).toBe('not running or not writing: last written 2026-12-01T12:00:00.000Z (1 minute ago) by pid 4242 (it writes every 30 s)');
     expect(reviewStatus(sampleStatus(), WRITTEN + 2 * DAY, gone).reason).toContain('(2 days ago)');
+  });
+});
+
+describe('reviewStatus, a file written ahead of this clock', () => {
+  // Before: a negative age never exceeded 3 periods, so such a file read "running" (exit 0) however
+  // long the gateway had been hung since the clock was stepped back.
+  it('more than one interval ahead: whether it runs cannot be told; not alive, not ok', () => {
+    const ahead = reviewStatus(sampleStatus(), WRITTEN - 2 * 3600_000, alive);
+    expect(ahead).toMatchObject({ alive: false, ok: false });
+    expect(ahead.reason).toBe(
+      `${UNJUDGED}: written 2026-12-01T12:00:00.000Z, 2 hours ahead of this machine's clock (was the clock stepped back?) by pid 4242; a gateway that still writes replaces it within 30 s, so if this persists it is not writing (\`journalctl -t uzp-gateway\`)`,
+    );
+    expect(reviewStatus(sampleStatus(), WRITTEN - 30_001, alive).alive).toBe(false);
+  });
+
+  it('up to one interval ahead (clocks that differ a little) is fresh', () => {
+    expect(reviewStatus(sampleStatus(), WRITTEN - 30_000, alive)).toMatchObject({ alive: true, ok: true });
+  });
+
+  it('a stopped state or a gone pid still says not running', () => {
+    expect(reviewStatus(sampleStatus({ state: 'stopped' }), WRITTEN - DAY, alive).reason).toMatch(/^not running: the gateway stopped/);
+    expect(reviewStatus(sampleStatus(), WRITTEN - DAY, gone).reason).toMatch(/^not running or not writing: .*which no longer exists$/);
   });
 });
 

@@ -29,3 +29,16 @@ export function parseListen(text: string, flag: string): ListenAddress {
   if (host !== 'localhost' && isIP(host) === 0) throw new ConsoleError(ConsoleCode.UI_ADDRESS, `${flag}: ${JSON.stringify(host.slice(0, 64))} is not an IP address (give 127.0.0.1, ::1, or the address of one of this machine's interfaces)`);
   return { host, port };
 }
+
+/**
+ * The Host header values (RFC 9110 §7.2) a tokenless console answers: its own address, and on
+ * loopback every name of loopback, each with its port. A browser leaves the port out when it is the
+ * scheme's default (80 for http, 443 for https: RFC 3986 §3.2.3, WHATWG URL), so on that port the
+ * bare names are its address too; elsewhere a bare name is another origin's (refused, 421).
+ */
+export function consoleHosts(address: string, port: number, tls: boolean): Set<string> {
+  const own = address.includes(':') ? `[${address}]` : address;
+  const names = [own, 'localhost', ...(isLoopback(address) ? ['127.0.0.1', '[::1]'] : [])];
+  const bare = port === (tls ? 443 : 80);
+  return new Set(names.flatMap((n) => (bare ? [`${n}:${port}`, n] : [`${n}:${port}`])));
+}

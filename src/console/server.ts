@@ -15,7 +15,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isLoopback, type ListenAddress } from './address.js';
+import { consoleHosts, isLoopback, type ListenAddress } from './address.js';
 import { loadAssets, type Asset } from './assets.js';
 import { ConsoleCode, ConsoleError } from './errors.js';
 import type { ConsoleSource } from './model.js';
@@ -115,7 +115,7 @@ export class ConsoleServer {
     const a = s.server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     s.address = `${o.tls !== undefined ? 'https' : 'http'}://${host}:${a.port}/`;
-    s.hosts = new Set([`${host}:${a.port}`, `localhost:${a.port}`, ...(isLoopback(a.address) ? [`127.0.0.1:${a.port}`, `[::1]:${a.port}`] : [])]);
+    s.hosts = consoleHosts(a.address, a.port, o.tls !== undefined);
     s.unsubscribe = o.source.subscribe((e) => s.hub.send(e));
     return s;
   }

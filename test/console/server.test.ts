@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { prepareConsole } from '../../src/cli/console-serve.js';
-import { isLoopback, parseListen } from '../../src/console/address.js';
+import { consoleHosts, isLoopback, parseListen } from '../../src/console/address.js';
 import type { ConsoleEvent, ConsoleSource, FleetGateway } from '../../src/console/model.js';
 import { ConsoleServer } from '../../src/console/server.js';
 import { MAX_CLIENTS } from '../../src/console/sse.js';
@@ -144,6 +144,8 @@ describe('ConsoleServer', () => {
     const port = new URL(server.address).port;
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await get(server.address, '/api/fleet', { headers: { host } })).status, host).toBe(200);
     for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1:${Number(port) + 1}`]) expect((await get(server.address, '/api/fleet', { headers: { host } })).status, host).toBe(421);
+    // Not the scheme's default port: a Host without one names port 80, another origin.
+    for (const host of ['127.0.0.1', 'localhost']) expect((await get(server.address, '/api/fleet', { headers: { host } })).status, host).toBe(421);
   });
 
   it('streams the source\'s events over SSE to every open view', async () => {
@@ -237,6 +239,24 @@ describe('listen addresses and the CLI checks before any network', () => {
 
   it.each(['8470', ':8470', '127.0.0.1:', '127.0.0.1:65536', '127.0.0.1:http', 'example.com:80', 'a'.repeat(300)])('refuses %s with UI_ADDRESS', (text) => {
     expect(() => parseListen(text, '--ui')).toThrow(expect.objectContaining({ code: 'UI_ADDRESS' }));
+  });
+
+  it("a Host without a port is this console's only on the scheme's default port (browsers leave 80 and 443 out)", () => {
+    // Before: only HOST:PORT was accepted, so a console on port 80 answered every browser with 421.
+    const http80 = consoleHosts('127.0.0.1', 80, false);
+    for (const h of ['127.0.0.1', 'localhost', '[::1]', '127.0.0.1:80', 'localhost:80']) expect(http80.has(h), h).toBe(true);
+    const https443 = consoleHosts('::1', 443, true);
+    for (const h of ['[::1]', 'localhost', '127.0.0.1', '[::1]:443']) expect(https443.has(h), h).toBe(true);
+    // Another port, or the other scheme's default: the port must be said.
+    for (const [hosts, h] of [
+      [consoleHosts('127.0.0.1', 8470, false), '127.0.0.1'],
+      [consoleHosts('127.0.0.1', 443, false), 'localhost'],
+      [consoleHosts('127.0.0.1', 80, true), '127.0.0.1'],
+      [http80, 'evil.example'],
+      [http80, '127.0.0.1:8080'],
+    ] as const) expect(hosts.has(h), h).toBe(false);
+    // Off loopback (TLS and a token then) only the address itself and localhost.
+    expect([...consoleHosts('10.1.2.3', 443, true)].sort()).toEqual(['10.1.2.3', '10.1.2.3:443', 'localhost', 'localhost:443']);
   });
 
   it('knows loopback', () => {

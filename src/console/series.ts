@@ -5,6 +5,8 @@
 // legend says what a line is; anything else plots its own top-level numbers. Bounded: at most
 // MAX_SERIES names per reading, names at most 64 characters, finite numbers only.
 
+import { shownOnTerminal } from '../lib/terminal-text.js';
+
 export const MAX_SERIES = 8;
 const MAX_NAME = 64;
 /** A decimal number inside a text line: "21.5", "-3", "1e3", "n=42" gives 42. */
@@ -18,9 +20,12 @@ function name(s: string): string {
   return s.length <= MAX_NAME ? s : s.slice(0, MAX_NAME - 1) + '…';
 }
 
-/** The first number in a text, when it has one. */
+/**
+ * The first number a text shows, when it has one: a device's line may be coloured, and the numbers
+ * inside its escape sequences (ESC [ 31 m) are not its reading.
+ */
 function numberIn(text: string): number | undefined {
-  const m = NUMBER_IN_TEXT.exec(text.slice(0, 256));
+  const m = NUMBER_IN_TEXT.exec(shownOnTerminal(text.slice(0, 1024)).slice(0, 256));
   if (m === null) return undefined;
   const n = Number(m[0]);
   return Number.isFinite(n) ? n : undefined;

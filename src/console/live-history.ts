@@ -4,8 +4,7 @@
 // CBOR), and over POINT_VALUE_MAX_BYTES only its size in words, so a serial-raw slot's 64 KiB chunks
 // cost a line each, not 128 KiB of hex. An answer keeps to the collector's value budget too.
 
-import type { CborValue } from '../uzp/cbor.js';
-import { cborToJson, encodeCanonical } from '../uzp/cbor.js';
+import { cborToJson, encodeCanonical, type CborValue } from '../uzp/cbor.js';
 import type { Point } from './model.js';
 import { budgetedPoint, newestWithin, type BudgetedPoint } from './point-budget.js';
 
@@ -24,7 +23,7 @@ export class LiveHistory {
 
   constructor(private readonly max = HISTORY_MAX) {}
 
-  /** Keeps `r` (the oldest kept goes past `max`) and returns its point as served, for the live views. */
+  /** Keeps `r` (and drops the oldest once more than `max` are kept); returns its point as served, for the live views. */
   add(r: LiveReading): Point {
     // Readings carry floats (HIL messages use the float profile): the size the gateway logged.
     const p = budgetedPoint(r, encodeCanonical(r.value, { floats: true }).length, () => cborToJson(r.value));

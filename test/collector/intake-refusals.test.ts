@@ -154,7 +154,7 @@ describe('collector intake: Discovery Grants refused and audited (OI §9.1, §11
     }
     expect((await s.store.query({})).map((x) => [...x.value])).toEqual([[1]]);
     expect(s.stats).toMatchObject({ stored: 1, duplicates: 3, conflicts: 1 });
-    expect((await s.store.auditLog(s.gw.id.cid)).filter((e) => e.event === 'readings.conflict').map((e) => [e.detail.seq, (e.detail.sent as { sha256: string }).sha256.length])).toEqual([[4, 64]]);
+    expect((await s.store.auditLog(s.gw.id.cid)).filter((e) => e.event === 'readings.conflict').map((e) => e.detail)).toEqual([{ slot: 'tty-1', epoch: 1, seq: 4, differs: ['value'] }]);
   });
 
   it('a grant that expires during the session: nothing more is stored, ARTEFACT_EXPIRED, audited, the session closed', async () => {

@@ -4,7 +4,8 @@
 // chunk: a failure left the rest served (console, `collector query`), the revocation unknown after
 // a restart (its slots accepted again), and the rest deleted only if the gateway came back to send
 // it again. Now it is recorded first: after a failure nothing of its scope is served, and the
-// first retention sweep of the restarted collector deletes the rest.
+// first retention sweep of the restarted collector deletes the rest, and the conflict rows
+// (store/conflicts.ts) of what it deletes with them.
 //
 // The failures are real ones, on each database: SQLite — the store closed between two chunks, as
 // Collector.stop() closes it on SIGTERM while a revocation is being applied (a temporary trigger
@@ -46,12 +47,15 @@ const r = (slot: string, seq: number): StoredReading => ({ gateway: G, slot, dev
 async function fill(s: ReadingStore): Promise<void> {
   await s.insert(Array.from({ length: N }, (_, i) => r('big', i)));
   await s.insert(Array.from({ length: 5 }, (_, i) => r('keep', i)));
+  // Resent with other content: a conflict row each, one in the part of the slot left after the failure.
+  await s.insert([{ ...r('big', N - 1), ts: 1 }, { ...r('keep', 0), ts: 1 }]);
   await s.revoke(SCOPE, { at: 1, gateway: G, event: REVOKE_EVENT, detail: { grant: GRANT, revocation: '7e'.repeat(32), slots: ['big'] } });
 }
 
 /** What the restarted collector serves and remembers, before its first sweep; then that sweep. */
-async function afterRestart(s: ReadingStore, left: () => Promise<number>): Promise<void> {
+async function afterRestart(s: ReadingStore, left: () => Promise<number>, conflicts: () => Promise<string[]>): Promise<void> {
   const before = await left();
+  expect(await conflicts()).toEqual(['big', 'keep']);
   expect(before).toBeGreaterThan(0); // the failure was midway: some readings were deleted, some not
   expect(before).toBeLessThan(N);
   // Nothing of the revoked slot is served, by any read.
@@ -68,6 +72,7 @@ async function afterRestart(s: ReadingStore, left: () => Promise<number>): Promi
   const purges = new Purges(s, silent, () => 7);
   await (await Retention.load(s, silent, () => 7, purges)).sweep();
   expect(await left()).toBe(0);
+  expect(await conflicts()).toEqual(['keep']);
   expect(await s.unpurged()).toEqual([]);
   expect((await s.auditLog(G)).filter((e) => e.event === REVOKE_DELETED_EVENT)).toEqual([{ at: 7, gateway: G, event: REVOKE_DELETED_EVENT, detail: { revocation: '7e'.repeat(32), slots: ['big'], deleted: N } }]);
   expect(await s.counts(G)).toEqual(new Map([['keep', 5]]));
@@ -92,7 +97,11 @@ describe('a revocation whose deletion fails midway', () => {
     const restarted = SqliteStore.open(file);
     const raw = new DatabaseSync(file, { readOnly: true });
     try {
-      await afterRestart(restarted, async () => Number(raw.prepare("SELECT count(*) AS n FROM readings WHERE slot = 'big'").get()!.n));
+      await afterRestart(
+        restarted,
+        async () => Number(raw.prepare("SELECT count(*) AS n FROM readings WHERE slot = 'big'").get()!.n),
+        async () => raw.prepare('SELECT slot FROM reading_conflicts ORDER BY slot').all().map((x) => String(x.slot)),
+      );
     } finally {
       raw.close();
       await restarted.close();
@@ -125,7 +134,11 @@ describe('a revocation whose deletion fails midway', () => {
       await s.close();
       const restarted = await PostgresStore.open(url);
       try {
-        await afterRestart(restarted, async () => Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM readings WHERE slot = 'big'")).rows[0]!.n));
+        await afterRestart(
+          restarted,
+          async () => Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM readings WHERE slot = 'big'")).rows[0]!.n),
+          async () => (await admin.query<{ slot: string }>('SELECT slot FROM reading_conflicts ORDER BY slot')).rows.map((x) => x.slot),
+        );
       } finally {
         await restarted.close();
       }

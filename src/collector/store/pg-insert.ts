@@ -3,11 +3,10 @@
 // to slot_summary, then the duplicates compared with what is stored (conflicts.ts) and the
 // clashing ones audited once.
 
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { toHex } from '../../uzp/bytes.js';
 import { auditDetailText } from './checks.js';
-import { conflictEntry, type ReadingCopy } from './conflicts.js';
+import { type ConflictField, conflictEntry, differences, type SentCopy, sentCopy } from './conflicts.js';
 import { CHUNK_ROWS, COLUMNS } from './pg-settings.js';
 import type { AuditEntry, InsertResult, StoredReading } from './store.js';
 
@@ -78,55 +77,54 @@ async function summaryAdd(c: pg.PoolClient, added: readonly { gateway: string; s
 }
 
 /**
- * Compares the duplicates with their stored copies and audits the new clashes. On the server, and
- * without reading a stored value whole for each: an identity whose conflict is recorded already is
- * skipped; otherwise lengths first (octet_length() reads a TOASTed value's size from its pointer),
- * and only for equal lengths the stored value's digest with the sent one's. It hashed every
- * duplicate's stored value in full, every batch: a window of tiny readings reusing the identities
- * of large stored ones made the server read and hash all of them, window after window. Each
- * identity is looked up once per distinct sent content; the stored value's digest for an audit
- * entry is taken once per identity ever, when its conflict is first recorded.
+ * Compares the duplicates with their stored copies and records the new clashes (conflicts.ts). On
+ * the server, and without reading a stored value whole for each: an identity whose conflict is
+ * recorded already is skipped; otherwise lengths first (octet_length() reads a TOASTed value's size
+ * from its pointer), and only for equal lengths the stored value's digest with the sent one's. It
+ * hashed every duplicate's stored value in full, every batch: a window of tiny readings reusing the
+ * identities of large stored ones made the server read and hash all of them, window after window.
+ * Each identity is looked up once per distinct sent content. The stored copies compared are locked
+ * (FOR KEY SHARE) until the batch commits: a delete under way (retention, a revocation) is waited
+ * for and its readings are then not found, and one that comes later waits for this batch and takes
+ * its conflict rows with its readings (ON DELETE CASCADE) — a row is never left for a deleted reading.
  */
 async function auditConflicts(c: pg.PoolClient, dups: readonly Keyed[], at: number): Promise<AuditEntry[]> {
-  const candidates: { k: Keyed; key: string; sent: ReadingCopy; digest: Buffer }[] = [];
+  const candidates: { k: Keyed; key: string; sent: SentCopy; digest: Buffer }[] = [];
   const seen = new Set<string>();
   for (const k of dups) {
     const key = keyOf(k.gw, k.r.slot, k.r.epoch, k.r.seq);
-    const digest = createHash('sha256').update(k.r.value).digest();
-    const sent: ReadingCopy = { device: k.r.device, kind: k.r.kind, ts: k.r.ts, sha256: digest.toString('hex') };
+    const sent = sentCopy(k.r);
     const copy = JSON.stringify([key, sent.device, sent.kind, sent.ts, sent.sha256]);
     if (seen.has(copy)) continue;
     seen.add(copy);
-    candidates.push({ k, key, sent, digest });
+    candidates.push({ k, key, sent, digest: Buffer.from(sent.sha256, 'hex') });
   }
   const res = await c.query<{ n: string; device: string; kind: string; ts: string; same_value: boolean }>(
     `SELECT i.n, r.device, r.kind, r.ts, CASE WHEN octet_length(r.value) = i.len THEN sha256(r.value) = i.digest ELSE false END AS same_value
        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::bytea[]) WITH ORDINALITY AS i(gateway, slot, epoch, seq, len, digest, n)
        JOIN readings r ON r.gateway = i.gateway AND r.slot = i.slot AND r.epoch = i.epoch AND r.seq = i.seq
-      WHERE NOT EXISTS (SELECT 1 FROM reading_conflicts x WHERE x.gateway = i.gateway AND x.slot = i.slot AND x.epoch = i.epoch AND x.seq = i.seq)`,
+      WHERE NOT EXISTS (SELECT 1 FROM reading_conflicts x WHERE x.gateway = i.gateway AND x.slot = i.slot AND x.epoch = i.epoch AND x.seq = i.seq)
+      FOR KEY SHARE OF r`,
     [...columns(candidates.map((x) => x.k)), candidates.map((x) => x.k.r.value.length), candidates.map((x) => x.digest)],
   );
   // The first clash of each identity, in the batch's order.
-  const clashes = new Map<string, { k: Keyed; kept: Omit<ReadingCopy, 'sha256'>; sent: ReadingCopy }>();
+  const clashes = new Map<string, { k: Keyed; differs: ConflictField[]; sent: SentCopy }>();
   for (const x of [...res.rows].sort((a, b) => Number(a.n) - Number(b.n))) {
     const cand = candidates[Number(x.n) - 1]!;
-    const same = x.device === cand.k.r.device && x.kind === cand.k.r.kind && Number(x.ts) === cand.k.r.ts && x.same_value;
-    if (!same && !clashes.has(cand.key)) clashes.set(cand.key, { k: cand.k, kept: { device: x.device, kind: x.kind, ts: Number(x.ts) }, sent: cand.sent });
+    const differs = differences({ device: x.device, kind: x.kind, ts: Number(x.ts), sameValue: x.same_value }, cand.k.r);
+    if (differs.length > 0 && !clashes.has(cand.key)) clashes.set(cand.key, { k: cand.k, differs, sent: cand.sent });
   }
   if (clashes.size === 0) return [];
   const list = [...clashes.values()];
-  // Once per identity: only the keys this statement marks first are audited, with the stored value's digest.
-  const marked = await c.query<{ gateway: string; slot: string; epoch: string; seq: string; sha256: string }>(
-    `WITH m AS (INSERT INTO reading_conflicts (gateway, slot, epoch, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
-        ON CONFLICT DO NOTHING RETURNING gateway, slot, epoch, seq)
-     SELECT m.gateway, m.slot, m.epoch, m.seq, encode(sha256(r.value), 'hex') AS sha256 FROM m JOIN readings r USING (gateway, slot, epoch, seq)`,
-    columns(list.map((x) => x.k)),
+  // Once per identity: only the keys this statement records first are audited.
+  const marked = await c.query<{ gateway: string; slot: string; epoch: string; seq: string }>(
+    `INSERT INTO reading_conflicts (gateway, slot, epoch, seq, at, sent_device, sent_kind, sent_ts, sent_sha256)
+       SELECT gateway, slot, epoch, seq, $5::bigint, device, kind, ts, sha256 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $6::text[], $7::text[], $8::bigint[], $9::text[]) AS i(gateway, slot, epoch, seq, device, kind, ts, sha256)
+     ON CONFLICT DO NOTHING RETURNING gateway, slot, epoch, seq`,
+    [...columns(list.map((x) => x.k)), at, list.map((x) => x.sent.device), list.map((x) => x.sent.kind), list.map((x) => x.sent.ts), list.map((x) => x.sent.sha256)],
   );
-  const first = new Map(marked.rows.map((x) => [keyOf(x.gateway, x.slot, x.epoch, x.seq), x.sha256]));
-  const entries = list.flatMap((x) => {
-    const sha256 = first.get(keyOf(x.k.gw, x.k.r.slot, x.k.r.epoch, x.k.r.seq));
-    return sha256 === undefined ? [] : [conflictEntry(at, x.k.r, { ...x.kept, sha256 }, x.sent)];
-  });
+  const first = new Set(marked.rows.map((x) => keyOf(x.gateway, x.slot, x.epoch, x.seq)));
+  const entries = list.filter((x) => first.has(keyOf(x.k.gw, x.k.r.slot, x.k.r.epoch, x.k.r.seq))).map((x) => conflictEntry(at, x.k.r, x.differs));
   if (entries.length > 0) {
     await c.query('INSERT INTO audit (at, gateway, event, detail) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])', [
       entries.map((e) => e.at),

@@ -78,6 +78,29 @@ export const SLOT_SUMMARY_FILL = 'INSERT INTO slot_summary (gateway, slot, readi
 /** The server's notice (RAISE NOTICE) when the fill starts: the store logs it, and knows what a failure was doing. */
 export const FILLING_NOTICE = 'filling slot_summary from every stored reading (a database from before it; once)';
 
+/** The foreign key that deletes a conflict row with its reading, in the same statement (conflicts.ts). */
+const CONFLICT_READING = 'reading_conflicts_reading';
+/**
+ * A database from before conflict rows kept the copy sent: its conflict audit entries held both
+ * copies, digests included, and a revoked reading's row stayed (conflicts.ts). Once, in the schema's
+ * transaction: the row gains the copy sent (from its entry), a row whose reading is gone is deleted
+ * (which the foreign key, added last, then requires), and every entry keeps the identity and which
+ * fields differed, in ConflictField order.
+ */
+const CONFLICTS_UPGRADE = `
+      ALTER TABLE reading_conflicts ADD COLUMN IF NOT EXISTS at bigint, ADD COLUMN IF NOT EXISTS sent_device text, ADD COLUMN IF NOT EXISTS sent_kind text,
+        ADD COLUMN IF NOT EXISTS sent_ts bigint, ADD COLUMN IF NOT EXISTS sent_sha256 text;
+      DELETE FROM reading_conflicts c WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE (r.gateway, r.slot, r.epoch, r.seq) = (c.gateway, c.slot, c.epoch, c.seq));
+      UPDATE reading_conflicts c SET at = a.at, sent_device = a.d #>> '{sent,device}', sent_kind = a.d #>> '{sent,kind}', sent_ts = (a.d #>> '{sent,ts}')::bigint, sent_sha256 = a.d #>> '{sent,sha256}'
+        FROM (SELECT at, gateway, detail::jsonb AS d FROM audit WHERE event = 'readings.conflict') a
+       WHERE a.gateway = c.gateway AND a.d ->> 'slot' = c.slot AND (a.d ->> 'epoch')::bigint = c.epoch AND (a.d ->> 'seq')::bigint = c.seq AND a.d ? 'sent';
+      UPDATE audit SET detail = jsonb_build_object('slot', d -> 'slot', 'epoch', d -> 'epoch', 'seq', d -> 'seq', 'differs',
+          (SELECT coalesce(jsonb_agg(f ORDER BY o), '[]'::jsonb) FROM (VALUES (1, 'device', 'device'), (2, 'kind', 'kind'), (3, 'ts', 'ts'), (4, 'value', 'sha256')) v(o, f, k)
+            WHERE d -> 'kept' -> k IS DISTINCT FROM d -> 'sent' -> k))::text
+        FROM (SELECT id AS old, detail::jsonb AS d FROM audit WHERE event = 'readings.conflict') o
+       WHERE audit.id = o.old AND o.d ? 'kept';
+      ALTER TABLE reading_conflicts ADD CONSTRAINT ${CONFLICT_READING} FOREIGN KEY (gateway, slot, epoch, seq) REFERENCES readings ON DELETE CASCADE;`;
+
 /**
  * The collector's tables, created if absent, in one transaction bounded by `upgradeMs` instead of
  * the statement bound (UPGRADE_TIMEOUT_MS).
@@ -113,9 +136,17 @@ export function schema(upgradeMs: number): string {
     revocation text PRIMARY KEY, gateway text COLLATE "C" NOT NULL, slots text[],
     deleted bigint NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false);
   CREATE INDEX IF NOT EXISTS revocations_undone ON revocations (gateway) WHERE NOT done;
+  -- A reading resent with other content (conflicts.ts): the copy sent, deleted with the reading.
   CREATE TABLE IF NOT EXISTS reading_conflicts (
     gateway text COLLATE "C" NOT NULL, slot text COLLATE "C" NOT NULL, epoch bigint NOT NULL, seq bigint NOT NULL,
-    PRIMARY KEY (gateway, slot, epoch, seq));
+    at bigint, sent_device text, sent_kind text, sent_ts bigint, sent_sha256 text,
+    PRIMARY KEY (gateway, slot, epoch, seq),
+    CONSTRAINT ${CONFLICT_READING} FOREIGN KEY (gateway, slot, epoch, seq) REFERENCES readings ON DELETE CASCADE);
+  DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'reading_conflicts'::regclass AND conname = '${CONFLICT_READING}') THEN
+      ${CONFLICTS_UPGRADE}
+    END IF;
+  END $$;
   COMMIT;`;
 }
 

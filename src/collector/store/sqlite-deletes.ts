@@ -81,8 +81,10 @@ export class SqliteDeletes {
   /**
    * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, yielding to the event loop
    * between them; each chunk adjusts slot_summary, and runs `each` (chunk rows, whether it was the
-   * last), in its own transaction. A slot left with no reading loses its summary row; one left with
-   * some keeps its newest ts (a retention sweep takes the oldest readings; a revocation whole slots).
+   * last), in its own transaction; the readings' conflict rows go in the same statement (the
+   * trigger reading_conflicts_go, sqlite-schema.ts). A slot left with no reading loses its summary
+   * row; one left with some keeps its newest ts (a retention sweep takes the oldest readings; a
+   * revocation whole slots).
    */
   async deleteChunked(what: string, where: string, args: (string | number)[], each?: (n: number, last: boolean) => void): Promise<number> {
     const del = this.guard(what, () => this.db.prepare(`DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS}) RETURNING gateway, slot`));

@@ -14,12 +14,12 @@ import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText, auditEntryOf, checkAt, checkAuditLimit, checkBeforeMs, checkGateway, checkRevocationId, checkQuery, checkReadings, checkRevocation, checkStreamQuery, messageOf, ownedError } from './checks.js';
 import type { AuditEntry, InsertResult, PurgeResult, ReadingQuery, ReadingStore, RevocationScope, SlotPosition, SlotSummary, StoredReading, StreamQuery } from './store.js';
 import { storedReading } from './store.js';
-import { conflictEntry, copyOf, sha256Hex } from './conflicts.js';
+import { conflictEntry, differences, sentCopy } from './conflicts.js';
 import { SqliteDeletes, unrevoked } from './sqlite-deletes.js';
 import { type Keyset, nextPage, readPage, type Row } from './sqlite-pages.js';
 export { STREAM_PAGE_BYTES, STREAM_PAGE_ROWS } from './sqlite-pages.js';
 export { DELETE_CHUNK_ROWS } from './sqlite-deletes.js';
-import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_MATCH, STORED_VALUE, SUMMARY_ADD } from './sqlite-schema.js';
+import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_MATCH, SUMMARY_ADD } from './sqlite-schema.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -122,16 +122,16 @@ export class SqliteStore implements ReadingStore {
   /**
    * A duplicate `r` compared with the stored copy (in SQLite: STORED_MATCH): false when it is the
    * same; undefined when a conflict of its identity was recorded before; else the new conflict,
-   * audited in the caller's transaction. The stored value is read into JS only for that entry's
-   * digest, once per identity ever.
+   * its row and audit entry written in the caller's transaction. No stored value reaches JS.
    */
   private conflict(hex: string, r: StoredReading, at: number): AuditEntry | undefined | false {
     const m = this.prepared(STORED_MATCH).get(hex, r.slot, r.epoch, r.seq, r.value.length, r.value) as { known: number; device: string; kind: string; ts: number; same_value: number };
     if (Number(m.known) !== 0) return undefined;
-    if (m.device === r.device && m.kind === r.kind && Number(m.ts) === r.ts && Number(m.same_value) === 1) return false;
-    this.prepared(CONFLICT_ONCE).run(hex, r.slot, r.epoch, r.seq);
-    const stored = this.prepared(STORED_VALUE).get(hex, r.slot, r.epoch, r.seq) as { value: Uint8Array };
-    const e = conflictEntry(at, r, { device: m.device, kind: m.kind, ts: Number(m.ts), sha256: sha256Hex(stored.value) }, copyOf(r));
+    const differs = differences({ device: m.device, kind: m.kind, ts: Number(m.ts), sameValue: Number(m.same_value) === 1 }, r);
+    if (differs.length === 0) return false;
+    const sent = sentCopy(r);
+    this.prepared(CONFLICT_ONCE).run(hex, r.slot, r.epoch, r.seq, at, sent.device, sent.kind, sent.ts, sent.sha256);
+    const e = conflictEntry(at, r, differs);
     this.prepared(INSERT_AUDIT).run(e.at, hex, e.event, auditDetailText(e));
     return e;
   }

@@ -61,7 +61,8 @@ export interface InsertResult {
   readonly duplicates: number;
   /**
    * The audit entries this call wrote for duplicates whose content differs from the stored copy
-   * (conflicts.ts): one per such reading identity ever, in the batch's transaction.
+   * (conflicts.ts): one per such reading identity while its reading is stored, in the batch's
+   * transaction, naming the fields that differ and nothing of either copy.
    */
   readonly conflicts: readonly AuditEntry[];
 }
@@ -134,7 +135,8 @@ export interface ReadingStore {
   /**
    * Stores a batch in one transaction, each reading once; durable (committed) when the promise
    * resolves. A duplicate is not stored again; one whose device, kind, ts or value differ from the
-   * stored copy is audited (READING_CONFLICT_EVENT, stamped `at`), once per reading identity.
+   * stored copy is recorded (a reading_conflicts row) and audited (READING_CONFLICT_EVENT, stamped
+   * `at`), once per reading identity; the row is deleted with its reading.
    */
   insert(readings: readonly StoredReading[], at?: number): Promise<InsertResult>;
   /** The highest (epoch, seq) stored per slot of one gateway. */

@@ -12,9 +12,9 @@
 
 import type { Logger } from 'pino';
 import { toHex } from '../uzp/bytes.js';
-import type { ReadingStore, RevocationScope } from './store/store.js';
+import type { AuditEntry, ReadingStore, RevocationScope } from './store/store.js';
 
-/** The audit entry written when a revocation's last reading is deleted: how many went in all. */
+/** The audit entry written with the deletion of a revocation's last readings: how many went in all. */
 export const REVOKE_DELETED_EVENT = 'revoke.deleted';
 
 export class Purges {
@@ -52,12 +52,12 @@ export class Purges {
   }
 
   private async run(r: RevocationScope): Promise<number> {
-    const { deleted, finished } = await this.store.purge(r.revocation);
-    if (finished) {
-      const revocation = toHex(r.revocation);
-      await this.store.audit({ at: this.now(), gateway: r.gateway, event: REVOKE_DELETED_EVENT, detail: { revocation, ...(r.slots !== undefined ? { slots: r.slots } : {}), deleted } });
-      this.logger.info({ event: REVOKE_DELETED_EVENT, gateway: toHex(r.gateway), revocation, deleted }, "a revocation's readings are all deleted");
-    }
+    const revocation = toHex(r.revocation);
+    // Written by the store with the last chunk, in its transaction: written after it, a crash in
+    // between lost the entry for good (a revocation done is never resumed).
+    const entry = (deleted: number): AuditEntry => ({ at: this.now(), gateway: r.gateway, event: REVOKE_DELETED_EVENT, detail: { revocation, ...(r.slots !== undefined ? { slots: r.slots } : {}), deleted } });
+    const { deleted, finished } = await this.store.purge(r.revocation, entry);
+    if (finished) this.logger.info({ event: REVOKE_DELETED_EVENT, gateway: toHex(r.gateway), revocation, deleted }, "a revocation's readings are all deleted");
     return deleted;
   }
 }

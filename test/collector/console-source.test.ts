@@ -7,12 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { auditLine, CollectorConsole, QUIET_MS, SUMMARY_TTL_MS } from '../../src/collector/console-source.js';
 import { POINT_VALUE_MAX_BYTES, SLOT_ANSWER_MAX_BYTES } from '../../src/console/point-budget.js';
+import { Purges } from '../../src/collector/purges.js';
 import { ObservedStore } from '../../src/collector/store/observed.js';
 import { SqliteStore } from '../../src/collector/store/sqlite.js';
-import type { StoredReading } from '../../src/collector/store/store.js';
+import type { RevocationScope, StoredReading } from '../../src/collector/store/store.js';
 import type { ConsoleEvent } from '../../src/console/model.js';
 import { encodeCanonical } from '../../src/uzp/cbor.js';
 
@@ -24,6 +26,13 @@ const G2 = new Uint8Array(32).fill(0x22);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const T0 = 1_790_000_000_000;
 const reading = (seq: number, o: Partial<StoredReading> = {}): StoredReading => ({ gateway: G1, slot: 'tty-1', device: 'sensor-7', kind: 'line', epoch: 1, seq, ts: T0 + seq * 1000, value: encodeCanonical({ line: `T=${20 + seq}.5` }), ...o });
+
+/** A revocation of `slots` of G1 recorded, as the intake records one. */
+async function revoked(store: ObservedStore, slots: string[]): Promise<RevocationScope> {
+  const scope = { revocation: new Uint8Array(32).fill(0x7a), gateway: G1, slots };
+  await store.revoke(scope, { at: T0, gateway: G1, event: 'revoke.applied', detail: { grant: 'ab'.repeat(32), slots } });
+  return scope;
+}
 
 async function setup(now: number) {
   const store = new ObservedStore(SqliteStore.open(join(dir, `${Math.random()}.db`)));
@@ -130,6 +139,9 @@ describe('CollectorConsole', () => {
     const audit = events.filter((e) => e.t === 'audit')[1];
     expect(audit).toMatchObject({ line: { event: 'readings.refused', refusal: true, code: 'OUT_OF_SCOPE', text: "4 readings outside the grant's scope were not stored" } });
     expect(events.filter((e) => e.t === 'fleet').length).toBeGreaterThanOrEqual(2);
+    // A revocation: its record, then the entry its last deleted chunk wrote (store.purge()).
+    await new Purges(store, pino({ level: 'silent' }), () => T0).finish(await revoked(store, ['tty-1']));
+    expect(events.filter((e) => e.t === 'audit').slice(2).map((e) => e.t === 'audit' && e.line.event)).toEqual(['revoke.applied', 'revoke.deleted']);
     // An observer that throws does not fail the write it watches.
     con.subscribe(() => {
       throw new Error('a broken view');

@@ -8,5 +8,5 @@ import type { ReadingStore } from '../../src/collector/store/store.js';
 export async function revokeAndPurge(store: ReadingStore, gateway: Uint8Array, slots?: readonly string[]): Promise<number> {
   const revocation = new Uint8Array(randomBytes(32));
   await store.revoke({ revocation, gateway, ...(slots !== undefined ? { slots } : {}) }, { at: 1, gateway, event: 'revoke.applied', detail: {} });
-  return (await store.purge(revocation)).deleted;
+  return (await store.purge(revocation, (deleted) => ({ at: 1, gateway, event: 'revoke.deleted', detail: { deleted } }))).deleted;
 }

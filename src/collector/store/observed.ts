@@ -43,6 +43,14 @@ export class ObservedStore implements ReadingStore {
     return recorded;
   }
 
+  async purge(revocation: Uint8Array, finished: (deleted: number) => AuditEntry): Promise<PurgeResult> {
+    // The entry the last chunk wrote (a retried transaction asks again: the last one asked is it).
+    let entry: AuditEntry | undefined;
+    const r = await this.inner.purge(revocation, (n) => (entry = finished(n)));
+    if (r.finished && entry !== undefined) this.tell((o) => o.audited(entry!));
+    return r;
+  }
+
   /** An observer's failure is its own: the write it watches has succeeded and stays so. */
   private tell(f: (o: StoreObserver) => void): void {
     for (const o of this.observers) {
@@ -65,9 +73,6 @@ export class ObservedStore implements ReadingStore {
   }
   stream(q: StreamQuery): AsyncIterable<StoredReading> {
     return this.inner.stream(q);
-  }
-  purge(revocation: Uint8Array): Promise<PurgeResult> {
-    return this.inner.purge(revocation);
   }
   unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {
     return this.inner.unpurged(gateway);

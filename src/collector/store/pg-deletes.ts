@@ -39,17 +39,24 @@ export class PgDeletes {
     });
   }
 
-  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+  /** store.ts purge(): the last chunk marks the revocation done and writes `finished`'s entry, in its transaction. */
+  async purge(revocation: Uint8Array, finished: (deleted: number) => AuditEntry): Promise<PurgeResult> {
     const id = toHex(revocation);
     const row = (await this.q<{ gateway: string; slots: string[] | null; deleted: string; done: boolean }>('purge', 'SELECT gateway, slots, deleted, done FROM revocations WHERE revocation = $1', [id])).rows[0];
     if (row === undefined) throw new StoreError(CollectorCode.STORE_INVALID, `purge: revocation ${id} was never recorded (revoke() first)`);
     if (row.done) return { deleted: Number(row.deleted), finished: false };
     // One array parameter: any number of slots, no parameter limit.
     const where = row.slots === null ? 'gateway = $1' : 'gateway = $1 AND slot = ANY($2::text[])';
-    const n = await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], async (c, k, last) => {
-      await c.query('UPDATE revocations SET deleted = deleted + $1, done = $2 WHERE revocation = $3', [k, last, id]);
+    let deleted = Number(row.deleted);
+    await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], async (c, k, last) => {
+      const total = (await c.query<{ deleted: string }>('UPDATE revocations SET deleted = deleted + $1, done = $2 WHERE revocation = $3 RETURNING deleted', [k, last, id])).rows[0]!.deleted;
+      if (last) {
+        const e = finished(Number(total));
+        await c.query('INSERT INTO audit (at, gateway, event, detail) VALUES ($1, $2, $3, $4)', [e.at, toHex(e.gateway), e.event, auditDetailText(e)]);
+      }
+      deleted = Number(total);
     });
-    return { deleted: Number(row.deleted) + n, finished: true };
+    return { deleted, finished: true };
   }
 
   async unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {

@@ -189,10 +189,10 @@ export class PostgresStore implements ReadingStore {
     return this.deletes.revoke(scope, entry);
   }
 
-  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+  async purge(revocation: Uint8Array, finished: (deleted: number) => AuditEntry): Promise<PurgeResult> {
     this.open();
     checkRevocationId(revocation, 'purge');
-    return this.deletes.purge(revocation);
+    return this.deletes.purge(revocation, finished);
   }
 
   async unpurged(gateway?: Uint8Array): Promise<RevocationScope[]> {

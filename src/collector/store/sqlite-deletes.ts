@@ -57,16 +57,23 @@ export class SqliteDeletes {
     );
   }
 
-  async purge(revocation: Uint8Array): Promise<PurgeResult> {
+  /** store.ts purge(): the last chunk marks the revocation done and writes `finished`'s entry, in its transaction. */
+  async purge(revocation: Uint8Array, finished: (deleted: number) => AuditEntry): Promise<PurgeResult> {
     const id = toHex(revocation);
     const row = this.guard('purge', () => this.db.prepare('SELECT gateway, slots, deleted, done FROM revocations WHERE revocation = ?').get(id)) as RevocationRow | undefined;
     if (row === undefined) throw new StoreError(CollectorCode.STORE_INVALID, `purge: revocation ${id} was never recorded (revoke() first)`);
     if (row.done !== 0) return { deleted: Number(row.deleted), finished: false };
     // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
     const where = row.slots === null ? 'gateway = ?' : 'gateway = ? AND slot IN (SELECT value FROM json_each(?))';
-    const count = this.guard('purge', () => this.db.prepare('UPDATE revocations SET deleted = deleted + ?, done = ? WHERE revocation = ?'));
-    const n = await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], (k, last) => count.run(k, last ? 1 : 0, id));
-    return { deleted: Number(row.deleted) + n, finished: true };
+    const count = this.guard('purge', () => this.db.prepare('UPDATE revocations SET deleted = deleted + ?, done = ? WHERE revocation = ? RETURNING deleted'));
+    let deleted = Number(row.deleted);
+    await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], (k, last) => {
+      deleted = Number((count.get(k, last ? 1 : 0, id) as { deleted: number }).deleted);
+      if (!last) return;
+      const e = finished(deleted);
+      this.db.prepare(INSERT_AUDIT).run(e.at, toHex(e.gateway), e.event, auditDetailText(e));
+    });
+    return { deleted, finished: true };
   }
 
   unpurged(gateway?: Uint8Array): RevocationScope[] {

@@ -115,7 +115,7 @@ export interface RevocationScope {
 export interface PurgeResult {
   /** Readings deleted under the revocation in all, across every purge() of it. */
   readonly deleted: number;
-  /** This call deleted the last of them (false: an earlier call had). */
+  /** This call deleted the last of them and wrote the entry saying so (false: an earlier call had). */
   readonly finished: boolean;
 }
 
@@ -162,10 +162,12 @@ export interface ReadingStore {
   revoke(scope: RevocationScope, entry: AuditEntry): Promise<boolean>;
   /**
    * Deletes the readings of a recorded revocation, DELETE_CHUNK_ROWS per transaction, each chunk
-   * counted in the record in its own transaction and the last marking it done; after a failure the
-   * next call goes on from there. STORE_INVALID for a revocation never recorded.
+   * counted in the record in its own transaction and the last marking it done and writing the audit
+   * entry `finished(deleted in all)` — in one transaction, so no crash leaves the deletion done and
+   * that entry unwritten (nothing would write it later: only revocations not done are resumed).
+   * After a failure the next call goes on from there. STORE_INVALID for a revocation never recorded.
    */
-  purge(revocation: Uint8Array): Promise<PurgeResult>;
+  purge(revocation: Uint8Array, finished: (deleted: number) => AuditEntry): Promise<PurgeResult>;
   /** Recorded revocations whose readings are not all deleted yet (a failure or stop midway), of one gateway or all. */
   unpurged(gateway?: Uint8Array): Promise<RevocationScope[]>;
   /** Deletes a gateway's readings stamped before `beforeMs` (Unix ms): the grant's retention ran out (OI §10.1). Returns rows deleted. */

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText } from './checks.js';
+import { lockGateways } from './pg-locks.js';
 import { DELETE_CHUNK_ROWS } from './pg-settings.js';
 import type { AuditEntry, PurgeResult, RevocationScope } from './store.js';
 
@@ -48,7 +49,7 @@ export class PgDeletes {
     // One array parameter: any number of slots, no parameter limit.
     const where = row.slots === null ? 'gateway = $1' : 'gateway = $1 AND slot = ANY($2::text[])';
     let deleted = Number(row.deleted);
-    await this.deleteChunked('purge', where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], async (c, k, last) => {
+    await this.deleteChunked('purge', row.gateway, where, row.slots === null ? [row.gateway] : [row.gateway, row.slots], async (c, k, last) => {
       const total = (await c.query<{ deleted: string }>('UPDATE revocations SET deleted = deleted + $1, done = $2 WHERE revocation = $3 RETURNING deleted', [k, last, id])).rows[0]!.deleted;
       if (last) {
         const e = finished(Number(total));
@@ -72,16 +73,19 @@ export class PgDeletes {
    * slot_summary, the readings' conflict rows (ON DELETE CASCADE, pg-settings.ts) and `each` (chunk
    * rows, whether it was the last) in the same transaction: one
    * DELETE of a gateway's millions of readings could outlast statement_timeout and then never
-   * complete (cancelled at each retry), and held its row locks against the intake throughout. A
-   * slot left with no reading loses its summary row; one left with some keeps its newest ts (a
-   * retention sweep takes the oldest readings; a revocation takes whole slots).
+   * complete (cancelled at each retry), and held its row locks against the intake throughout. Each
+   * chunk first takes the write lock of `gateway` (pg-locks.ts), whose readings `where` selects: no
+   * insert or other delete of them runs inside it. A slot left with no reading loses its summary
+   * row; one left with some keeps its newest ts (a retention sweep takes the oldest readings; a
+   * revocation takes whole slots).
    */
-  async deleteChunked(what: string, where: string, args: unknown[], each?: (c: pg.PoolClient, n: number, last: boolean) => Promise<void>): Promise<number> {
+  async deleteChunked(what: string, gateway: string, where: string, args: unknown[], each?: (c: pg.PoolClient, n: number, last: boolean) => Promise<void>): Promise<number> {
     const sql = `WITH d AS (DELETE FROM readings WHERE ctid = ANY(ARRAY(SELECT ctid FROM readings WHERE ${where} LIMIT ${DELETE_CHUNK_ROWS})) RETURNING gateway, slot)
       SELECT gateway, slot, count(*) AS n FROM d GROUP BY gateway, slot ORDER BY gateway, slot`;
     let total = 0;
     for (;;) {
       const n = await this.transaction(what, async (c) => {
+        await lockGateways(c, [gateway]);
         const gone = (await c.query<{ gateway: string; slot: string; n: string }>(sql, args)).rows;
         if (gone.length > 0) await summaryTake(c, gone);
         const k = gone.reduce((sum, g) => sum + Number(g.n), 0);

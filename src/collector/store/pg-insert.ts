@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { toHex } from '../../uzp/bytes.js';
 import { auditDetailText } from './checks.js';
 import { type ConflictField, conflictEntry, differences, type SentCopy, sentCopy } from './conflicts.js';
+import { lockGateways } from './pg-locks.js';
 import { CHUNK_ROWS, COLUMNS } from './pg-settings.js';
 import type { AuditEntry, InsertResult, StoredReading } from './store.js';
 
@@ -26,6 +27,8 @@ const keyOf = (gw: string, slot: string, epoch: number | string, seq: number | s
  */
 export async function insertBatch(c: pg.PoolClient, readings: readonly StoredReading[], at: number): Promise<InsertResult> {
   const rows: Keyed[] = readings.map((r) => ({ r, gw: toHex(r.gateway) })).sort((a, b) => cmp(a.gw, b.gw) || cmp(a.r.slot, b.r.slot) || a.r.epoch - b.r.epoch || a.r.seq - b.r.seq);
+  // Before any statement on them: no delete of these gateways' readings runs inside this batch (pg-locks.ts).
+  await lockGateways(c, rows.map((k) => k.gw));
   // The copy a statement stored is the first of its key in VALUES order, which the stable sort keeps.
   const stored = new Set<string>();
   const duplicates: Keyed[] = [];
@@ -83,10 +86,9 @@ async function summaryAdd(c: pg.PoolClient, added: readonly { gateway: string; s
  * from its pointer), and only for equal lengths the stored value's digest with the sent one's. It
  * hashed every duplicate's stored value in full, every batch: a window of tiny readings reusing the
  * identities of large stored ones made the server read and hash all of them, window after window.
- * Each identity is looked up once per distinct sent content. The stored copies compared are locked
- * (FOR KEY SHARE) until the batch commits: a delete under way (retention, a revocation) is waited
- * for and its readings are then not found, and one that comes later waits for this batch and takes
- * its conflict rows with its readings (ON DELETE CASCADE) — a row is never left for a deleted reading.
+ * Each identity is looked up once per distinct sent content. No delete of the gateway's readings
+ * runs inside the batch (its lock, pg-locks.ts): a stored copy found here is there at commit, and a
+ * later delete takes the conflict row with it (ON DELETE CASCADE).
  */
 async function auditConflicts(c: pg.PoolClient, dups: readonly Keyed[], at: number): Promise<AuditEntry[]> {
   const candidates: { k: Keyed; key: string; sent: SentCopy; digest: Buffer }[] = [];
@@ -103,8 +105,7 @@ async function auditConflicts(c: pg.PoolClient, dups: readonly Keyed[], at: numb
     `SELECT i.n, r.device, r.kind, r.ts, CASE WHEN octet_length(r.value) = i.len THEN sha256(r.value) = i.digest ELSE false END AS same_value
        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::bytea[]) WITH ORDINALITY AS i(gateway, slot, epoch, seq, len, digest, n)
        JOIN readings r ON r.gateway = i.gateway AND r.slot = i.slot AND r.epoch = i.epoch AND r.seq = i.seq
-      WHERE NOT EXISTS (SELECT 1 FROM reading_conflicts x WHERE x.gateway = i.gateway AND x.slot = i.slot AND x.epoch = i.epoch AND x.seq = i.seq)
-      FOR KEY SHARE OF r`,
+      WHERE NOT EXISTS (SELECT 1 FROM reading_conflicts x WHERE x.gateway = i.gateway AND x.slot = i.slot AND x.epoch = i.epoch AND x.seq = i.seq)`,
     [...columns(candidates.map((x) => x.k)), candidates.map((x) => x.k.r.value.length), candidates.map((x) => x.digest)],
   );
   // The first clash of each identity, in the batch's order.

@@ -205,7 +205,7 @@ export class PostgresStore implements ReadingStore {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return this.deletes.deleteChunked('deleteBefore', 'gateway = $1 AND ts < $2', [toHex(gateway), beforeMs]);
+    return this.deletes.deleteChunked('deleteBefore', toHex(gateway), 'gateway = $1 AND ts < $2', [toHex(gateway), beforeMs]);
   }
 
   async audit(e: AuditEntry): Promise<void> {

@@ -83,6 +83,19 @@ export class Consents {
     return known === undefined || known.has(grantId) || known.size < MAX_REVOKED_GRANTS_PER_GATEWAY;
   }
 
+  /**
+   * Whether noting a revocation by `gateway` of `grantId` (both hex) — of `slots`, or the whole
+   * grant; of the relationship at `relationshipAtMs` — would change this record. A revocation sent
+   * again as it was adds nothing; the relationship's sent again under a grant issued since adds
+   * that grant.
+   */
+  adds(gateway: string, grantId: string, slots: readonly string[] | undefined, relationshipAtMs?: number): boolean {
+    if (relationshipAtMs !== undefined && relationshipAtMs > (this.relationships.get(gateway) ?? -1)) return true;
+    if (this.whole.has(grantId)) return false;
+    const held = this.slots.get(grantId);
+    return slots === undefined || held === undefined || slots.some((s) => !held.has(s));
+  }
+
   /** Records a revocation by `gateway` of `grantId` (hex): of its whole scope, or of `slots`. */
   note(gateway: string, grantId: string, slots?: readonly string[]): void {
     const known = this.byGateway.get(gateway) ?? new Set<string>();

@@ -355,12 +355,17 @@ class Intake {
     // of this gateway (consents.ts turn()): a window of another session checked before this is
     // noted has committed before it is recorded, so the deletion below finds its readings.
     await o.consents.turn(gw, async () => {
-      await o.store.revoke(scope, {
-        at: this.now(),
-        gateway: this.gateway,
-        event: REVOKE_EVENT,
-        detail: { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}) },
-      });
+      const detail = { grant: toHex(grantId), revocation: toHex(rev.objectId), ...(slots !== undefined ? { slots } : {}), ...(relationship ? { relationshipAtMs: rev.body.atMs } : {}) };
+      const recorded = await o.store.revoke(scope, { at: this.now(), gateway: this.gateway, event: REVOKE_EVENT, detail });
+      // Recorded before: sent again (the gateway does, every session, until it holds our receipt).
+      // As it was, it adds nothing and is not audited again — one entry per session would grow the
+      // trail for as long as a confirmation is lost. The relationship's sent again in the session of
+      // a grant issued since withdraws that grant too (the gateway holds it so while the revocation
+      // is in its file): audited, or a restart would take that grant again. Its readings were
+      // deleted with the first: none is stored under a grant the gateway holds withdrawn.
+      if (!recorded && o.consents.adds(gw, toHex(grantId), slots, relationship ? rev.body.atMs : undefined)) {
+        await o.store.audit({ at: this.now(), gateway: this.gateway, event: REVOKE_EVENT, detail: { ...detail, resent: true } });
+      }
       o.consents.note(gw, toHex(grantId), slots);
       if (relationship) o.consents.noteRelationship(gw, rev.body.atMs);
     });

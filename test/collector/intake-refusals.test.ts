@@ -205,6 +205,42 @@ describe('collector intake: revocations (OI §11.6)', () => {
     expect((await Consents.load(s.store)).relationshipRevokedAt(s.gw.id.cid)).toBe(atMs);
   });
 
+  it('the relationship revocation resent under a grant issued since withdraws that grant too, audited so a restart agrees; resent as it was, it is not audited again', async () => {
+    const s = await setup();
+    const gateway = s.gw.id.cid;
+    const first = s.dg();
+    s.announce(first);
+    expect((await s.next()).t).toBe('accepted');
+    const atMs = s.d.clock();
+    const rev = issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, nowMs: atMs });
+    s.ch.trySend(encodePublish({ t: 'revoke', rev }));
+    expect((await s.next()).t).toBe('revoked');
+    // Its confirmation lost, the gateway sends it again in the session of a grant issued since (it
+    // holds every grant withdrawn while that revocation is in its file).
+    const later = s.dg(BODY, { nowMs: atMs + 1000 });
+    const laterId = openArtefact(s.d.provider, later, 'discovery-grant').objectId;
+    s.announce(later);
+    expect((await s.next()).t).toBe('accepted');
+    s.ch.trySend(encodePublish({ t: 'revoke', rev }));
+    expect((await s.next()).t).toBe('revoked');
+    expect(s.consents.isRevoked(laterId)).toBe(true);
+    // Before: not audited, so a restarted collector took the later grant again.
+    expect((await Consents.load(s.store)).isRevoked(laterId)).toBe(true);
+    const applied = async () => (await s.store.auditLog(gateway)).filter((e) => e.event === 'revoke.applied').map((e) => [e.detail.grant, e.detail.resent]);
+    expect(await applied()).toEqual([[toHex(openArtefact(s.d.provider, first, 'discovery-grant').objectId), undefined], [toHex(laterId), true]]);
+    // A slot revocation sent twice under the grant in force: the second adds nothing, and is answered but not audited.
+    const third = s.dg(BODY, { nowMs: atMs + 2000 });
+    const thirdId = openArtefact(s.d.provider, third, 'discovery-grant').objectId;
+    s.announce(third);
+    expect((await s.next()).t).toBe('accepted');
+    const slot = issueDiscoveryRevocation(s.d.provider, s.gw.id.signer, { collector: s.col.id.cid, grantId: thirdId, slots: ['tty-2'], nowMs: s.d.clock() });
+    for (let i = 0; i < 2; i++) {
+      s.ch.trySend(encodePublish({ t: 'revoke', rev: slot }));
+      expect((await s.next()).t).toBe('revoked');
+    }
+    expect((await applied()).slice(2)).toEqual([[toHex(thirdId), undefined]]);
+  });
+
   it('a revocation whose scope names "*" withdraws the whole grant: nothing more is stored under it, also after a restart', async () => {
     const s = await setup();
     const g = s.dg();

@@ -71,9 +71,9 @@ export class PgDeletes {
   /**
    * Deletes what `where` selects, DELETE_CHUNK_ROWS per transaction, with what it takes from
    * slot_summary, the readings' conflict rows (ON DELETE CASCADE, pg-settings.ts) and `each` (chunk
-   * rows, whether it was the last) in the same transaction: one
-   * DELETE of a gateway's millions of readings could outlast statement_timeout and then never
-   * complete (cancelled at each retry), and held its row locks against the intake throughout. Each
+   * rows, whether it was the last) in the same transaction: one DELETE of a gateway's millions of
+   * readings could outlast statement_timeout and then never complete (cancelled at each retry),
+   * and held its row locks against the intake throughout. Each
    * chunk first takes the write lock of `gateway` (pg-locks.ts), whose readings `where` selects: no
    * insert or other delete of them runs inside it. A slot left with no reading loses its summary
    * row; one left with some keeps its newest ts (a retention sweep takes the oldest readings; a

@@ -75,5 +75,5 @@ describe('PostgreSQL: opening a database from before slot_summary', () => {
     } finally {
       await admin.end();
     }
-  });
+  }, 120_000); // a million readings written and summed twice: 9-22 s alone, more beside other files on 2 cores
 });

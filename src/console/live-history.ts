@@ -6,7 +6,7 @@
 
 import { cborToJson, encodeCanonical, type CborValue } from '../uzp/cbor.js';
 import type { Point } from './model.js';
-import { budgetedPoint, newestWithin, type BudgetedPoint } from './point-budget.js';
+import { budgetedPoint, newestWithin, SLOT_ANSWER_MAX_BYTES, type BudgetedPoint } from './point-budget.js';
 
 export const HISTORY_MAX = 5_000;
 
@@ -20,22 +20,53 @@ export interface LiveReading {
 
 export class LiveHistory {
   private readonly points: BudgetedPoint[] = [];
+  /** Value bytes of the points kept. */
+  private bytes = 0;
+  /**
+   * Timestamps of the points let go for the byte bound (at most `max`), so that an answer whose
+   * period they fall in still says how many it leaves out, as when the budget cuts them.
+   */
+  private readonly cut: number[] = [];
 
-  constructor(private readonly max = HISTORY_MAX) {}
+  /**
+   * `max` points, and at most `maxBytes` of their values: an answer serves the newest points that
+   * fit SLOT_ANSWER_MAX_BYTES, so older ones could never be served (16 slots of 4 KiB values would
+   * otherwise hold 320 MiB in the operator's process for nothing).
+   */
+  constructor(
+    private readonly max = HISTORY_MAX,
+    private readonly maxBytes = SLOT_ANSWER_MAX_BYTES,
+  ) {}
 
   /** Keeps `r` (and drops the oldest once more than `max` are kept); returns its point as served, for the live views. */
   add(r: LiveReading): Point {
     // Readings carry floats (HIL messages use the float profile): the size the gateway logged.
     const p = budgetedPoint(r, encodeCanonical(r.value, { floats: true }).length, () => cborToJson(r.value));
     this.points.push(p);
-    if (this.points.length > this.max) this.points.splice(0, this.points.length - this.max);
+    this.bytes += p.bytes;
+    // The oldest go past `max` points (as always), then while the values are over `maxBytes` (the newest stays).
+    const overCount = Math.max(0, this.points.length - this.max);
+    let held = this.bytes;
+    for (let i = 0; i < overCount; i++) held -= this.points[i]!.bytes;
+    let drop = overCount;
+    while (held > this.maxBytes && drop < this.points.length - 1) held -= this.points[drop++]!.bytes;
+    if (drop > 0) {
+      for (const [i, gone] of this.points.splice(0, drop).entries()) {
+        this.bytes -= gone.bytes;
+        if (i >= overCount) this.cut.push(gone.point.ts);
+      }
+      if (this.cut.length > this.max) this.cut.splice(0, this.cut.length - this.max);
+    }
     return p.point;
   }
 
   /** The points stamped at or after `sinceMs`, at most `limit` (the newest), within the answer budget. */
   answer(sinceMs: number, limit: number): { readonly points: readonly Point[]; readonly omittedPoints?: number } {
     const since = this.points.filter((p) => p.point.ts >= sinceMs);
-    const { kept, omitted } = newestWithin(since.slice(Math.max(0, since.length - limit)), (p) => p.bytes);
-    return { points: kept.map((p) => p.point), ...(omitted > 0 ? { omittedPoints: omitted } : {}) };
+    const window = since.slice(Math.max(0, since.length - limit));
+    const { kept, omitted } = newestWithin(window, (p) => p.bytes);
+    // Points let go for bytes are older than every kept one: left out only when nothing older was cut by limit.
+    const cut = window.length === since.length ? this.cut.filter((ts) => ts >= sinceMs).length : 0;
+    return { points: kept.map((p) => p.point), ...(omitted + cut > 0 ? { omittedPoints: omitted + cut } : {}) };
   }
 }

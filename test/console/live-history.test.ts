@@ -54,6 +54,21 @@ describe('LiveHistory', () => {
     expect(h.answer(0, 3).points.map((p) => p.seq)).toEqual([fit + 47, fit + 48, fit + 49]);
   });
 
+  it('keeps no more value bytes than an answer could serve: the oldest go, and answers still count them', () => {
+    const value = raw(POINT_VALUE_MAX_BYTES - 10);
+    const h = new LiveHistory(100, Math.floor(2.5 * POINT_VALUE_MAX_BYTES));
+    for (let i = 0; i < 20; i++) h.add({ ts: 1000 + i, seq: i, value });
+    // Two values fit 2.5 of them; the 18 older were let go (a count bound alone would keep all 20).
+    expect(h.answer(0, 1000)).toEqual({ points: [expect.objectContaining({ seq: 18 }), expect.objectContaining({ seq: 19 })], omittedPoints: 18 });
+    expect(h.answer(1010, 1000).omittedPoints).toBe(8);
+    expect(h.answer(1019, 1000)).toEqual({ points: [expect.objectContaining({ seq: 19 })] });
+    // A value over the bound on its own is still kept: the newest always is.
+    const one = new LiveHistory(100, 100);
+    one.add({ ts: 1, seq: 0, value });
+    one.add({ ts: 2, seq: 1, value });
+    expect(one.answer(0, 10)).toEqual({ points: [expect.objectContaining({ seq: 1 })], omittedPoints: 1 });
+  });
+
   it('keeps the newest HISTORY_MAX readings', () => {
     const h = new LiveHistory();
     for (let i = 0; i < HISTORY_MAX + 10; i++) h.add({ ts: i, seq: i, value: i });

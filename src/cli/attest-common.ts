@@ -2,6 +2,7 @@
 // they build, and how a result is printed (one line per check, reasons included; or one JSON object).
 
 import { naming } from '../lib/errors.js';
+import { jsonLine, printable } from '../lib/terminal-text.js';
 import type { AppraisalPolicy, TrustedAk } from '../attest/appraise.js';
 import { readManifestFile, type SignedManifest } from '../attest/manifest.js';
 import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
@@ -74,14 +75,17 @@ function line(c: ClaimResult, indent: string): string {
   return `${indent}${mark} ${c.claim.padEnd(22)} ${c.reason}`;
 }
 
-/** The JSON form is one object: {ok, gateway, claims, slots}. */
+/**
+ * The JSON form is one object: {ok, gateway, claims, slots}. Slot ids, device names and the reasons
+ * that quote them come from the evidence, i.e. from the gateway: made inert for the terminal.
+ */
 export function renderAppraisal(r: AppraisalResult, json: boolean): string {
-  if (json) return JSON.stringify({ ok: r.ok, gateway: r.gateway, claims: r.claims, slots: r.slots }) + '\n';
+  if (json) return jsonLine({ ok: r.ok, gateway: r.gateway, claims: r.claims, slots: r.slots });
   const out = [`appraisal: ${r.ok ? 'PASS' : 'FAIL'}${r.gateway ? ` (gateway ${r.gateway})` : ''}`];
   for (const c of r.claims) out.push(line(c, '  '));
   for (const s of r.slots) {
     out.push(`  slot ${s.slot}: ${s.status === 'fail' ? 'FAIL' : 'ok'}`);
     for (const c of s.checks) out.push(line(c, '    '));
   }
-  return out.join('\n') + '\n';
+  return out.map(printable).join('\n') + '\n';
 }

@@ -6,6 +6,7 @@
 
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { renderAppraisal } from '../../src/cli/attest-common.js';
 import { diagText } from '../../src/cli/connect-diag.js';
 import { notice } from '../../src/cli/connect-serve.js';
 import { main } from '../../src/cli/dispatch.js';
@@ -60,5 +61,20 @@ describe('gateway text on a terminal', () => {
     expect(code).toBe(1);
     expect(s.err()).not.toContain(ESC);
     expect(s.err()).toContain('/nonexistent/·]0;owned··[2Jstatus.json');
+  });
+  it('an appraisal quoting the evidence (slot ids, device names) prints no ESC byte, in text or JSON', () => {
+    const result = {
+      ok: false,
+      gateway: 'ab'.repeat(32),
+      claims: [{ claim: 'board', status: 'fail' as const, reason: `board "${ESC}]0;owned\u0007x", expected "rpi-4b"` }],
+      slots: [{ slot: `tty${ESC}[2J`, status: 'fail' as const, checks: [{ claim: 'device', status: 'fail' as const, reason: `device "${ESC}[8mhidden\u2028"` }] }],
+    };
+    const text = renderAppraisal(result, false);
+    expect(text).not.toMatch(/[\u001b\u0007\u2028]/);
+    expect(text.split('\n')).toHaveLength(5); // one line per check, as before: no line broken or joined
+    expect(text).toContain('slot tty·[2J: FAIL');
+    const json = renderAppraisal(result, true);
+    expect(json).not.toMatch(/[\u001b\u0007\u2028]/);
+    expect(JSON.parse(json)).toEqual(result);
   });
 });

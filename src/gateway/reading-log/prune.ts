@@ -4,30 +4,20 @@
 // caller's transaction (the batch's commit), so a card sees one commit, not one per purpose.
 
 import type { DatabaseSync } from 'node:sqlite';
+import { READING_BYTES_SQL } from './log-size.js';
 
-/** What a stored reading costs besides its value: keys, ints, index entries (measured order of magnitude). */
-export const ROW_OVERHEAD_BYTES = 64;
-/** Readings deleted per statement when the bound is exceeded. */
+/** At most this many readings are looked at per step when the bound is exceeded. */
 const DROP_CHUNK = 512;
 
-export interface Removed {
-  readonly n: number;
-  readonly bytes: number;
-}
-
-/** Deletes the stored readings up to row id `upTo` and adds them (and `elided` never stored) to the receipted counter. */
-export function deleteReceipted(db: DatabaseSync, upTo: number, elided: number): Removed {
-  let removed: Removed = { n: 0, bytes: 0 };
+/** Deletes the stored readings up to row id `upTo` and adds them (and `elided` never stored) to the receipted counter; returns how many it deleted. */
+export function deleteReceipted(db: DatabaseSync, upTo: number, elided: number): number {
+  let n = 0;
   if (upTo > 0) {
-    const t = db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings WHERE id <= ?').get(upTo) as { n: number; b: number };
-    const n = Number(t.n);
-    if (n > 0) {
-      db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
-      removed = { n, bytes: Number(t.b) + n * ROW_OVERHEAD_BYTES };
-    }
+    n = Number((db.prepare('SELECT count(*) AS n FROM readings WHERE id <= ?').get(upTo) as { n: number }).n);
+    if (n > 0) db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
   }
-  countReceipted(db, removed.n + elided);
-  return removed;
+  countReceipted(db, n + elided);
+  return n;
 }
 
 /** Adds `n` to the receipted counter (readings deleted or never stored because receipts covered them). */
@@ -36,32 +26,39 @@ export function countReceipted(db: DatabaseSync, n: number): void {
 }
 
 /**
- * Deletes the oldest readings until `bytes` is under `target`, counting them per slot in the
- * `dropped` table (it survives restarts). Returns what was dropped per slot and the bytes and rows
- * that left.
+ * Deletes the oldest readings until `inUse()` (the bytes the database's pages hold, log-size.ts) is
+ * at most `target`, counting them per slot in the `dropped` table (it survives restarts). Each
+ * step deletes the oldest readings whose estimated bytes (READING_BYTES_SQL) make up what is still
+ * over, then measures again: a row's pages are freed only once whole pages empty, so a step may
+ * free less than its estimate and the next takes more. Returns what was dropped per slot, how many
+ * rows left, and the bytes in use after.
  */
-export function dropOldest(db: DatabaseSync, bytes: number, rows: number, target: number): { perSlot: Record<string, number>; bytes: number; rows: number } {
+export function dropOldest(db: DatabaseSync, inUse: () => number, target: number): { perSlot: Record<string, number>; rows: number; bytes: number } {
   const total: Record<string, number> = {};
-  const oldest = db.prepare('SELECT id, slot, length(value) AS len FROM readings ORDER BY id LIMIT ?');
+  const oldest = db.prepare(`SELECT id, slot, ${READING_BYTES_SQL} AS est FROM readings ORDER BY id LIMIT ?`);
   const del = db.prepare('DELETE FROM readings WHERE id <= ?');
   const count = db.prepare('INSERT INTO dropped (slot, readings) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET readings = readings + excluded.readings');
-  while (bytes > target && rows > 0) {
-    const chunk = oldest.all(DROP_CHUNK) as { id: number; slot: string; len: number }[];
+  let rows = 0;
+  let bytes = inUse();
+  while (bytes > target) {
+    const chunk = oldest.all(DROP_CHUNK) as { id: number; slot: string; est: number }[];
     if (chunk.length === 0) break;
     const perSlot = new Map<string, number>();
+    let over = bytes - target;
     let last = 0;
     for (const r of chunk) {
       perSlot.set(r.slot, (perSlot.get(r.slot) ?? 0) + 1);
-      bytes -= Number(r.len) + ROW_OVERHEAD_BYTES;
-      rows--;
+      rows++;
       last = Number(r.id);
-      if (bytes <= target) break;
+      over -= Number(r.est);
+      if (over <= 0) break;
     }
     del.run(last);
     for (const [slot, n] of perSlot) {
       count.run(slot, n);
       total[slot] = (total[slot] ?? 0) + n;
     }
+    bytes = inUse();
   }
-  return { perSlot: total, bytes, rows };
+  return { perSlot: total, rows, bytes };
 }

@@ -8,8 +8,9 @@
 //   off    like batch but synchronous=OFF: the OS decides when it reaches the card; a power loss can
 //          lose what the kernel had not written back (up to ~30 s on Linux defaults), a process
 //          crash loses only the unflushed batch.
-// Bounded by bytes: past `maxBytes` the oldest readings are deleted, and what was dropped is counted
-// per slot (kept in the same database, so the count survives restarts).
+// Bounded by bytes: past `maxBytes` of pages in use on disk (log-size.ts) the oldest readings are
+// deleted, and what was dropped is counted per slot (kept in the same database, so the count
+// survives restarts).
 // Publishing (OI §11.3, §11.5): each reading gets its row id when appended; each collector has a
 // cursor, the row id up to which its signed receipts cover everything (receipt-cursors.ts); what
 // every configured collector's receipts cover is deleted, and nothing else is ever deleted but by
@@ -33,7 +34,8 @@ import { LocalError, CommonCode } from '../../lib/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
-import { countReceipted, deleteReceipted, dropOldest, ROW_OVERHEAD_BYTES } from './prune.js';
+import { countReceipted, deleteReceipted, dropOldest } from './prune.js';
+import { LogSize, readingBytes } from './log-size.js';
 import { EpochRecord } from './epoch-record.js';
 import { ReceiptCursors } from './receipt-cursors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
@@ -45,13 +47,14 @@ export { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
 import { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
 export type { Durability };
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-export { ROW_OVERHEAD_BYTES };
 /**
  * Receipted readings that were committed before their receipt are deleted with the next commit of
  * new readings, else at most this late: a delete is a write too, and a card prefers fewer, larger ones.
  */
 export const TRIM_EVERY_MS = 5_000;
 export { HELD_SCAN_MAX, MAX_PENDING } from './pending.js';
+/** The least maxBytes: an empty log's own pages (its tables and indexes) take ~10 KiB. */
+export const MIN_MAX_BYTES = 64 * 1024;
 
 export interface ReadingLogOptions {
   readonly file: string;
@@ -69,6 +72,7 @@ export interface ReadingLogOptions {
 
 export interface ReadingLogStats {
   readonly readings: number;
+  /** The database's pages in use, in bytes, as last measured plus an estimate of what was stored since (log-size.ts). */
   readonly bytes: number;
   readonly maxBytes: number;
   /** Readings deleted by the byte bound, per slot, since the log was created. */
@@ -93,7 +97,8 @@ export class ReadingLog {
   private readonly pending = new PendingBatch();
   /** When commits run, and the retry after a failed one (commit-timer.ts). */
   private readonly timer: CommitTimer;
-  private bytes: number;
+  /** The bytes the log holds on disk, against maxBytes. */
+  private readonly size: LogSize;
   private rows: number;
   /** The row id the next append gets: above every id ever stored or receipted, so no id is reused for a stored row. */
   private next: number;
@@ -117,13 +122,12 @@ export class ReadingLog {
     this.receipts = o.receipts === true;
     this.onDrop = o.onDrop;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
-    if (!(this.maxBytes >= 4096)) throw new LocalError(CommonCode.CONFIG_INVALID, 'reading log: maxBytes must be at least 4096');
-    this.db = openLogDatabase(o.file, this.durability);
+    if (!(this.maxBytes >= MIN_MAX_BYTES)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: maxBytes must be at least ${MIN_MAX_BYTES}`);
+    this.db = openLogDatabase(o.file, this.durability, this.maxBytes);
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const t = this.db.prepare('SELECT count(*) AS n, coalesce(sum(length(value)), 0) AS b FROM readings').get() as { n: number; b: number };
-    this.rows = Number(t.n);
-    this.bytes = Number(t.b) + this.rows * ROW_OVERHEAD_BYTES;
+    this.rows = Number((this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
+    this.size = new LogSize(this.db, this.maxBytes);
     // Ids of readings receipted and never stored were used too: a cursor may name one. (An id of a
     // reading the byte bound dropped may be given again: nothing refers to it.)
     const hi = this.db.prepare('SELECT max(coalesce((SELECT max(id) FROM readings), 0), coalesce((SELECT max(id) FROM cursors), 0)) AS hi').get() as { hi: number };
@@ -215,7 +219,7 @@ export class ReadingLog {
     const cursors = this.cursors.unwritten();
     const explicit = cutoff === Infinity;
     // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
-    const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.bytes > this.maxBytes);
+    const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.size.bytes > this.maxBytes);
     if (write.length === 0 && !trimDue && !this.epochs.isOwed) {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
       this.pending.removeFirst(due);
@@ -225,7 +229,8 @@ export class ReadingLog {
     }
     let added = 0;
     let addedBytes = 0;
-    let trimmed = { n: 0, bytes: 0 };
+    let trimmed = 0;
+    let measured: number | undefined;
     let dropped: ReturnType<typeof dropOldest> | undefined;
     this.db.exec('BEGIN');
     try {
@@ -233,7 +238,7 @@ export class ReadingLog {
         const res = this.insert.run(r.id, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value, r.source ?? null);
         if (Number(res.changes) > 0) {
           added++;
-          addedBytes += r.value.length + ROW_OVERHEAD_BYTES;
+          addedBytes += readingBytes(r);
         }
       }
       this.epochs.writeOwed();
@@ -241,8 +246,11 @@ export class ReadingLog {
       if (trimDue) this.cursors.write(cursors);
       if (trimDue && this.cursors.trimming) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
       else countReceipted(this.db, this.elided + elided);
-      const bytes = this.bytes + addedBytes - trimmed.bytes;
-      if (bytes > this.maxBytes) dropped = dropOldest(this.db, bytes, this.rows + added - trimmed.n, Math.floor(this.maxBytes * 0.9));
+      measured = this.size.check(addedBytes, trimmed > 0);
+      if (measured !== undefined && measured > this.maxBytes) {
+        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9));
+        measured = dropped.bytes;
+      }
       this.db.exec('COMMIT');
     } catch (e) {
       // SQLite ends the transaction itself on some errors (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK
@@ -259,13 +267,9 @@ export class ReadingLog {
       this.lastTrimAt = now;
       this.cursors.written(cursors);
     }
-    this.rows += added - trimmed.n;
-    this.bytes += addedBytes - trimmed.bytes;
-    if (dropped !== undefined) {
-      this.rows = dropped.rows;
-      this.bytes = dropped.bytes;
-      this.onDrop?.(dropped.perSlot);
-    }
+    this.rows += added - trimmed - (dropped?.rows ?? 0);
+    this.size.committed(addedBytes, measured);
+    if (dropped !== undefined) this.onDrop?.(dropped.perSlot);
     // Also with 0 added (every reading already logged or receipted): the batch is safe all the same (recorder settles).
     if (due > 0) this.commits.emit(added, batch[due - 1]!.id);
   }
@@ -319,14 +323,14 @@ export class ReadingLog {
 
   stats(): ReadingLogStats {
     // Closed: as they were at the close (the gateway's last status file is written after it).
-    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, receipted: 0 };
+    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, receipted: 0 };
     const dropped: Record<string, number> = {};
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
     const commitFailing = this.timer.commitFailing;
     const failing = commitFailing === undefined ? {} : { commitFailing };
-    return { readings: this.rows, bytes: this.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
+    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
 
   /**

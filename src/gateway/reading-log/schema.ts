@@ -18,11 +18,27 @@ export const LOG_PAGE_SIZE = 1024;
  * OS page cache serves a miss.
  */
 export const LOG_CACHE_KIB = 256;
+/**
+ * The WAL's share of the log's byte bound: SQLite checkpoints it back into the database once it
+ * holds maxBytes / WAL_SHARE of pages (at most its default 1000 pages, at least WAL_MIN_PAGES), and
+ * truncates the file to that at the next reset (journal_size_limit). Without the limit the file kept
+ * the size of the largest transaction it ever held (the commit of a whole backlog after a disk
+ * outage, pending.ts); at 1000 pages against max_mb 1 it doubled what the log took on disk.
+ */
+export const WAL_SHARE = 16;
+const WAL_MIN_PAGES = 16;
+/** A WAL frame's header, and the WAL file's (sqlite.org/fileformat.html "WAL File Format"). */
+const WAL_FRAME_HEADER = 24;
+const WAL_HEADER = 32;
 
-export function openLogDatabase(file: string, durability: Durability): DatabaseSync {
+export function openLogDatabase(file: string, durability: Durability, maxBytes: number): DatabaseSync {
   const db = new DatabaseSync(file);
   db.exec(`PRAGMA page_size = ${LOG_PAGE_SIZE}`);
   db.exec('PRAGMA journal_mode = WAL');
+  const pageSize = Number((db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
+  const walPages = Math.max(WAL_MIN_PAGES, Math.min(1000, Math.floor(maxBytes / WAL_SHARE / pageSize)));
+  db.exec(`PRAGMA wal_autocheckpoint = ${walPages}`);
+  db.exec(`PRAGMA journal_size_limit = ${WAL_HEADER + walPages * (WAL_FRAME_HEADER + pageSize)}`);
   db.exec(`PRAGMA cache_size = -${LOG_CACHE_KIB}`);
   db.exec(`PRAGMA synchronous = ${durability === 'off' ? 'OFF' : 'FULL'}`);
   db.exec(`CREATE TABLE IF NOT EXISTS readings (

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../../src/gateway/hil/broker.js';
-import { ReadingLog, type Durability } from '../../../src/gateway/reading-log/reading-log.js';
+import { MIN_MAX_BYTES, ReadingLog, type Durability } from '../../../src/gateway/reading-log/reading-log.js';
 import { ReadingRecorder } from '../../../src/gateway/reading-log/recorder.js';
 import type { AnyDevice, ModbusDevice, MqttDevice, Reading } from '../../../src/hil/device.js';
 import { Listeners } from '../../../src/hil-devices/readings.js';
@@ -252,21 +252,25 @@ describe('tail from a position the log no longer holds, and positions that are n
   it('readings dropped by the byte bound are skipped without notice: the first reading says where history starts', async () => {
     const ev = new Listeners<[Reading]>('test readings');
     const dev = modbusDevice('boiler-1', ev);
-    // durability full: every append commits, so the byte bound applies at each one.
-    const b = boot(freshFile(), 3, dev, { durability: 'full', maxBytes: 4096 });
-    for (let s = 0; s < 200; s++) ev.emit(reading('boiler-1', s));
+    // The smallest bound (64 KiB), a commit per 50 readings: the byte bound applies at each.
+    const b = boot(freshFile(), 3, dev, { durability: 'off', maxBytes: MIN_MAX_BYTES });
+    const total = 1000;
+    for (let s = 0; s < total; s++) {
+      ev.emit(reading('boiler-1', s));
+      if (s % 50 === 49) b.clock.advance(200);
+    }
     const dropped = b.log.stats().dropped[SLOT] ?? 0;
     expect(dropped).toBeGreaterThan(0);
-    expect(dropped).toBeLessThan(200);
+    expect(dropped).toBeLessThan(total);
     const gw = serve(dev, MODBUS_READ, b.recorder, 3);
     // Not refused (PROFILE: HISTORY_UNAVAILABLE is only for a gateway without a reading log).
     const t = await tail(gw, { epoch: 3, seq: 0 });
-    await t.until(200 - dropped);
-    ev.emit(reading('boiler-1', 200));
-    await t.until(201 - dropped);
+    await t.until(total - dropped);
+    ev.emit(reading('boiler-1', total));
+    await t.until(total + 1 - dropped);
     await turns();
-    // The byte bound drops the oldest: what is left is dropped..199, then live.
-    expect(t.got.map((g) => g.seq)).toEqual(seqs(dropped, 200));
+    // The byte bound drops the oldest: what is left is dropped..total-1, then live.
+    expect(t.got.map((g) => g.seq)).toEqual(seqs(dropped, total));
   });
 
   it('a gateway without a reading log refuses a resume with HISTORY_UNAVAILABLE (and audits it); a live tail still opens', async () => {

@@ -27,7 +27,8 @@ export const GROWTH = 2;
 /**
  * A reading's bytes as the log counts them: its value, its text columns (the slot twice, table and
  * index), and ROW_OVERHEAD_BYTES. String lengths, not UTF-8 bytes: cheap, and equal for the ASCII
- * names and topics the gateway carries (the measurement, not this, decides the bound).
+ * names and topics the gateway carries (the measurement, not this, decides the bound). Also what a
+ * pending reading counts against the memory bound (pending.ts).
  */
 export function readingBytes(r: LoggedReading): number {
   return r.value.length + 2 * r.slot.length + r.device.length + r.kind.length + (r.source?.length ?? 0) + ROW_OVERHEAD_BYTES;

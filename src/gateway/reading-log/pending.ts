@@ -2,6 +2,7 @@
 // is append order), bounded in memory for a disk whose commits keep failing.
 
 import { Listeners } from '../../hil-devices/readings.js';
+import { readingBytes } from './log-size.js';
 import type { PendingReading } from './rows.js';
 
 /**
@@ -13,12 +14,28 @@ import type { PendingReading } from './rows.js';
  */
 export const MAX_PENDING = 100_000;
 export const HELD_SCAN_MAX = 1024;
+/**
+ * The same in bytes (readingBytes: values, text columns and a row's overhead), whatever their count:
+ * 100,000 MQTT payloads of the default 64 KiB held 6 GiB, where a Raspberry Pi has 512 MB (review
+ * of durable delivery, #2). 32 MiB: with the gateway's own ~100 MB (BENCH.md rss_16_slots) well
+ * within a 512 MB board; and at most half the log's maxBytes: a backlog larger than the log would be
+ * dropped by its byte bound at the commit that takes it, and half leaves the older half of the log
+ * in place when it is. One reading alone over it is kept (its producer bounds its size).
+ */
+export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
 
 export class PendingBatch {
   private items: PendingReading[] = [];
-  /** Readings dropped by MAX_PENDING (in memory: the disk was failing), per slot. */
+  private byteCount = 0;
+  /** Readings dropped by MAX_PENDING or the byte bound (in memory: the disk was failing), per slot. */
   readonly dropped = new Map<string, number>();
   private readonly drops = new Listeners<[number]>('reading log drops');
+  /** The byte bound: MAX_PENDING_BYTES, or half the log's bound if less. */
+  readonly maxBytes: number;
+
+  constructor(logMaxBytes: number) {
+    this.maxBytes = Math.min(MAX_PENDING_BYTES, Math.floor(logMaxBytes / 2));
+  }
 
   /** In row id order. */
   get readings(): readonly PendingReading[] {
@@ -29,18 +46,27 @@ export class PendingBatch {
     return this.items.length;
   }
 
+  /** readingBytes of the pending readings: at most maxBytes, or one reading's alone. */
+  get bytes(): number {
+    return this.byteCount;
+  }
+
   add(r: PendingReading): void {
     this.items.push(r);
+    this.byteCount += readingBytes(r);
     if (this.items.length > MAX_PENDING) this.dropOne();
+    while (this.byteCount > this.maxBytes && this.items.length > 1) this.dropOne();
   }
 
   /** The first `n` were committed or receipted: they are no longer pending. */
   removeFirst(n: number): void {
-    if (n > 0) this.items = this.items.slice(n);
+    if (n <= 0) return;
+    for (let i = 0; i < n && i < this.items.length; i++) this.byteCount -= readingBytes(this.items[i]!);
+    this.items = this.items.slice(n);
   }
 
   /**
-   * Called with the row id of each held reading dropped by MAX_PENDING (only when the oldest
+   * Called with the row id of each held reading dropped by a bound (only when the oldest
    * HELD_SCAN_MAX are all held; the oldest first): it was never stored, so whoever waits for its
    * commit must not take a later commit for it.
    */
@@ -48,12 +74,13 @@ export class PendingBatch {
     return this.drops.on(cb);
   }
 
-  /** MAX_PENDING: the oldest reading nobody waits on, or the oldest of all. */
+  /** Over a bound: the oldest reading nobody waits on, or the oldest of all. */
   private dropOne(): void {
     let i = 0;
     while (i < HELD_SCAN_MAX && i < this.items.length && this.items[i]!.held === true) i++;
     if (i === HELD_SCAN_MAX || i === this.items.length) i = 0;
     const lost = i === 0 ? this.items.shift()! : this.items.splice(i, 1)[0]!;
+    this.byteCount -= readingBytes(lost);
     this.dropped.set(lost.slot, (this.dropped.get(lost.slot) ?? 0) + 1);
     if (lost.held === true) this.drops.emit(lost.id);
   }

@@ -10,7 +10,7 @@
 //          crash loses only the unflushed batch.
 // Bounded by bytes: past `maxBytes` of pages in use on disk (log-size.ts) the oldest readings are
 // deleted, and what was dropped is counted per slot (kept in the same database, so the count
-// survives restarts).
+// survives restarts). Readings waiting for their commit are bounded in memory too (pending.ts).
 // Publishing (OI §11.3, §11.5): each reading gets its row id when appended; each collector has a
 // cursor, the row id up to which its signed receipts cover everything (receipt-cursors.ts); what
 // every configured collector's receipts cover is deleted, and nothing else is ever deleted but by
@@ -52,7 +52,7 @@ export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
  * new readings, else at most this late: a delete is a write too, and a card prefers fewer, larger ones.
  */
 export const TRIM_EVERY_MS = 5_000;
-export { HELD_SCAN_MAX, MAX_PENDING } from './pending.js';
+export { HELD_SCAN_MAX, MAX_PENDING, MAX_PENDING_BYTES } from './pending.js';
 /** The least maxBytes: an empty log's own pages (its tables and indexes) take ~10 KiB. */
 export const MIN_MAX_BYTES = 64 * 1024;
 
@@ -77,8 +77,10 @@ export interface ReadingLogStats {
   readonly maxBytes: number;
   /** Readings deleted by the byte bound, per slot, since the log was created. */
   readonly dropped: Readonly<Record<string, number>>;
-  /** Appended but not committed yet (batch and off). */
+  /** Appended but not committed yet (batch and off; any mode while commits fail). */
   readonly pending: number;
+  /** Their bytes as pending.ts counts them (readingBytes), at most the pending byte bound. */
+  readonly pendingBytes: number;
   /** Readings deleted because every collector's receipts covered them, since the log was created. */
   readonly receipted: number;
   /** Commits have failed since `since` (wall ms), the last with `error`; absent once one succeeds. */
@@ -94,7 +96,7 @@ export class ReadingLog {
   private readonly maxBytes: number;
   private readonly receipts: boolean;
   /** Appended, not committed. */
-  private readonly pending = new PendingBatch();
+  private readonly pending: PendingBatch;
   /** When commits run, and the retry after a failed one (commit-timer.ts). */
   private readonly timer: CommitTimer;
   /** The bytes the log holds on disk, against maxBytes. */
@@ -123,6 +125,7 @@ export class ReadingLog {
     this.onDrop = o.onDrop;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= MIN_MAX_BYTES)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: maxBytes must be at least ${MIN_MAX_BYTES}`);
+    this.pending = new PendingBatch(this.maxBytes);
     this.db = openLogDatabase(o.file, this.durability, this.maxBytes);
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
@@ -166,7 +169,7 @@ export class ReadingLog {
 
   /**
    * Appends one reading; in `full` mode it is on disk when this returns. A reading already logged is
-   * ignored. `held`: something waits for its commit (see MAX_PENDING).
+   * ignored. `held`: something waits for its commit (pending.ts).
    */
   append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
@@ -257,7 +260,7 @@ export class ReadingLog {
       // then throws "no transaction is active" and would hide the disk's own error.
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       // Not committed: everything stays pending for the next commit rather than being lost (a full
-      // disk or a locked file is usually transient; the bound on pending is MAX_PENDING).
+      // disk or a locked file is usually transient; the bounds on pending are in pending.ts).
       throw e;
     }
     this.pending.removeFirst(due);
@@ -323,14 +326,14 @@ export class ReadingLog {
 
   stats(): ReadingLogStats {
     // Closed: as they were at the close (the gateway's last status file is written after it).
-    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, receipted: 0 };
+    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: 0 };
     const dropped: Record<string, number> = {};
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
     const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
     const commitFailing = this.timer.commitFailing;
     const failing = commitFailing === undefined ? {} : { commitFailing };
-    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
+    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
   }
 
   /**

@@ -8,9 +8,9 @@
 // append, whose commit fsyncs; in batch and off by the timed commit that reaches it) or receipted
 // by every collector first (reading-log.ts). A reading whose append threw stays pending in the log
 // and is settled after the commit that finally takes it. The log drops readings that wait to be
-// settled last while its disk fails (MAX_PENDING); one it drops all the same is never settled (its
-// MQTT message stays unacknowledged: the broker keeps it and sends it again on the next
-// connection), rather than settled by a later commit as though it were stored. Its `lost` is
+// settled last while its disk fails (pending.ts: MAX_PENDING, MAX_PENDING_BYTES); one it drops all
+// the same is never settled (its MQTT message stays unacknowledged: the broker keeps it and sends
+// it again on the next connection), rather than settled by a later commit as though it were stored. Its `lost` is
 // called at the next commit, when the disk takes readings again (an MQTT bridge reconnects then:
 // unacknowledged messages would otherwise hold the broker's window until the connection drops).
 

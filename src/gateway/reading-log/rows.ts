@@ -17,7 +17,7 @@ export interface CommittedReading extends LoggedReading {
 /** A reading appended and not committed yet, with when (the clock's ms). */
 export interface PendingReading extends CommittedReading {
   readonly at: number;
-  /** Something waits for its commit (an MQTT acknowledgement): dropped last (reading-log.ts MAX_PENDING). */
+  /** Something waits for its commit (an MQTT acknowledgement): dropped last (pending.ts). */
   readonly held?: true;
 }
 

@@ -141,6 +141,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     commitFailures = 0;
   });
   log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
+  // SQLite discards every commit after a damaged WAL frame without a word (wal-check.ts); counted in stats().walDiscarded.
+  const wal = readingLog.log.walDamage;
+  if (wal !== undefined) log.error({ event: 'reading_log.wal_damaged', file: readingLog.file, ...wal }, `the reading log's WAL was damaged at frame ${wal.frame}: SQLite discarded the ${wal.commits} commits after it (the last perhaps in flight at the crash), with the readings they stored; check the card (kernel log I/O errors)`);
   // Above the epoch file's and the log's own record of past epochs (boot-epoch.ts): a lost or
   // unwritable file must not make this run's readings collide with stored ones.
   const boot = nextBootEpoch(bootEpochFileOf(config.identity.key), readingLog.log.recordedEpoch, clock.wall?.() ?? Date.now());

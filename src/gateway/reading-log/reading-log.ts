@@ -34,13 +34,14 @@ import { LocalError, CommonCode } from '../../lib/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
+import { checkWal, type WalDamage } from './wal-check.js';
 import { countReceipted, deleteReceipted, dropOldest } from './prune.js';
 import { LogSize, readingBytes } from './log-size.js';
 import { EpochRecord } from './epoch-record.js';
 import { ReceiptCursors } from './receipt-cursors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
-export type { CommittedReading, LoggedReading, LogPosition };
+export type { CommittedReading, LoggedReading, LogPosition, WalDamage };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
 export { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
@@ -83,6 +84,8 @@ export interface ReadingLogStats {
   readonly pendingBytes: number;
   /** Readings deleted because every collector's receipts covered them, since the log was created. */
   readonly receipted: number;
+  /** Committed transactions SQLite discarded after a damaged WAL frame (wal-check.ts), since the log was created; absent when none. */
+  readonly walDiscarded?: number;
   /** Commits have failed since `since` (wall ms), the last with `error`; absent once one succeeds. */
   readonly commitFailing?: { readonly since: number; readonly error: string };
 }
@@ -115,6 +118,8 @@ export class ReadingLog {
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
   private readonly epochs: EpochRecord;
+  /** What this open found damaged in the WAL a crash left (wal-check.ts), if anything. */
+  readonly walDamage: WalDamage | undefined;
 
   constructor(o: ReadingLogOptions) {
     this.durability = o.durability ?? 'batch';
@@ -126,7 +131,10 @@ export class ReadingLog {
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= MIN_MAX_BYTES)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: maxBytes must be at least ${MIN_MAX_BYTES}`);
     this.pending = new PendingBatch(this.maxBytes);
+    // Before SQLite's recovery, and its first write over the frames recovery drops.
+    this.walDamage = checkWal(o.file);
     this.db = openLogDatabase(o.file, this.durability, this.maxBytes);
+    if (this.walDamage !== undefined) this.db.prepare("INSERT INTO counters (name, n) VALUES ('wal_discarded', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(this.walDamage.commits);
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.rows = Number((this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
@@ -330,10 +338,11 @@ export class ReadingLog {
     const dropped: Record<string, number> = {};
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
-    const r = this.db.prepare("SELECT n FROM counters WHERE name = 'receipted'").get() as { n: number } | undefined;
+    const counter = (name: string): number => Number((this.db.prepare('SELECT n FROM counters WHERE name = ?').get(name) as { n: number } | undefined)?.n ?? 0);
     const commitFailing = this.timer.commitFailing;
     const failing = commitFailing === undefined ? {} : { commitFailing };
-    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: (r === undefined ? 0 : Number(r.n)) + this.elided, ...failing };
+    const walDiscarded = counter('wal_discarded');
+    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: counter('receipted') + this.elided, ...failing, ...(walDiscarded > 0 ? { walDiscarded } : {}) };
   }
 
   /**

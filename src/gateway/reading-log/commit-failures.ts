@@ -1,9 +1,9 @@
 // The reading log's record of failing commits (a full or failing card): when the next try may run,
 // the last error, and since when commits fail. After a failed commit none is tried before
 // `retryAt` (clock ms) but the timed retry's and close()'s: a try writes the pending readings (up
-// to MAX_PENDING, MAX_PENDING_BYTES) until a full card refuses it, 4-24 ms at 1,000-100,000 on a full tmpfs, and one
-// try per append (durability full, or a recorder's early commits) made every reading cost the
-// backlog while the disk failed.
+// to MAX_PENDING, MAX_PENDING_BYTES) until a full card refuses it, 4-24 ms at 1,000-100,000 on a
+// full tmpfs, and one try per append (durability full, or a recorder's early commits) made every
+// reading cost the backlog while the disk failed.
 
 import { wallMs, type Clock } from '../../lib/clock.js';
 

@@ -134,7 +134,13 @@ export class ReadingLog {
     // Before SQLite's recovery, and its first write over the frames recovery drops.
     this.walDamage = checkWal(o.file);
     this.db = openLogDatabase(o.file, this.durability, this.maxBytes);
-    if (this.walDamage !== undefined) this.db.prepare("INSERT INTO counters (name, n) VALUES ('wal_discarded', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(this.walDamage.commits);
+    if (this.walDamage !== undefined) {
+      try {
+        this.db.prepare("INSERT INTO counters (name, n) VALUES ('wal_discarded', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(this.walDamage.commits);
+      } catch {
+        // A full card: not counted, and still reported (walDamage); the log opens as it did before.
+      }
+    }
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.rows = Number((this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);

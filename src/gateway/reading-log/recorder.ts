@@ -10,9 +10,10 @@
 // and is settled after the commit that finally takes it. The log drops readings that wait to be
 // settled last while its disk fails (pending.ts: MAX_PENDING, MAX_PENDING_BYTES); one it drops all
 // the same is never settled (its MQTT message stays unacknowledged: the broker keeps it and sends
-// it again on the next connection), rather than settled by a later commit as though it were stored. Its `lost` is
-// called at the next commit, when the disk takes readings again (an MQTT bridge reconnects then:
-// unacknowledged messages would otherwise hold the broker's window until the connection drops).
+// it again on the next connection), rather than settled by a later commit as though it were
+// stored. Its `lost` is called at the next commit, when the disk takes readings again (an MQTT
+// bridge reconnects then: unacknowledged messages would otherwise hold the broker's window until
+// the connection drops).
 
 import type { HilDevice, Reading, Unsubscribe } from '../../hil/device.js';
 import { Listeners } from '../../hil-devices/readings.js';

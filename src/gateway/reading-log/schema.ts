@@ -25,7 +25,7 @@ export const LOG_CACHE_KIB = 256;
  * the size of the largest transaction it ever held (the commit of a whole backlog after a disk
  * outage, pending.ts); at 1000 pages against max_mb 1 it doubled what the log took on disk.
  */
-export const WAL_SHARE = 16;
+const WAL_SHARE = 16;
 const WAL_MIN_PAGES = 16;
 /** A WAL frame's header, and the WAL file's (sqlite.org/fileformat.html "WAL File Format"). */
 const WAL_FRAME_HEADER = 24;

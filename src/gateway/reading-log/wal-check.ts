@@ -57,7 +57,11 @@ function readAt(fd: number, at: number, n: number): Uint8Array {
   return got === n ? b : b.subarray(0, got);
 }
 
-/** What recovery of `file`'s WAL will discard after a damaged frame, when it shows a committed transaction lost; undefined otherwise (no WAL, intact, a torn tail). */
+/**
+ * What recovery of `file`'s WAL will discard after a damaged frame, when it shows a committed
+ * transaction lost; undefined otherwise (no WAL, intact, a torn tail, or the WAL unreadable: the
+ * check never keeps the log from opening, SQLite decides that).
+ */
 export function checkWal(file: string): WalDamage | undefined {
   let fd: number;
   try {
@@ -66,46 +70,53 @@ export function checkWal(file: string): WalDamage | undefined {
     return undefined;
   }
   try {
-    const size = fstatSync(fd).size;
-    const header = readAt(fd, 0, HEADER);
-    if (header.length < HEADER) return undefined;
-    const magic = be32(header, 0);
-    const pageSize = be32(header, 8);
-    // Without a page size no frame can be found: nothing to say.
-    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
-    const bigEndian = (magic & 1) === 1;
-    const salts = header.subarray(16, 24);
-    let sum: readonly [number, number] = checksum(header.subarray(0, 24), bigEndian, [0, 0]);
-    let bad = (magic & ~1) !== MAGIC || be32(header, 4) !== VERSION || sum[0] !== be32(header, 24) || sum[1] !== be32(header, 28) ? 0 : -1;
-    let frames = 0;
-    let commits = 0;
-    const frameSize = FRAME_HEADER + pageSize;
-    const count = Math.floor((size - HEADER) / frameSize);
-    for (let first = 0; first < count; first += CHUNK_FRAMES) {
-      const n = Math.min(CHUNK_FRAMES, count - first);
-      const chunk = readAt(fd, HEADER + first * frameSize, n * frameSize);
-      for (let i = 0; i < n && (i + 1) * frameSize <= chunk.length; i++) {
-        const f = chunk.subarray(i * frameSize, (i + 1) * frameSize);
-        const ours = same(f.subarray(8, 16), salts);
-        if (bad < 0) {
-          const s = checksum(f.subarray(FRAME_HEADER), bigEndian, checksum(f.subarray(0, 8), bigEndian, sum));
-          if (ours && be32(f, 0) !== 0 && s[0] === be32(f, 16) && s[1] === be32(f, 20)) {
-            sum = s;
-            continue;
-          }
-          bad = first + i + 1;
-        }
-        if (ours) {
-          frames++;
-          if (be32(f, 4) !== 0) commits++;
-        }
-      }
-    }
-    if (bad < 0 || commits < 2) return undefined;
-    // Reset by a live writer meanwhile (new salts): what was read mixes two generations.
-    if (!same(readAt(fd, 0, HEADER), header)) return undefined;
-    return { frame: bad, frames, commits };
+    return scan(fd);
+  } catch {
+    return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/** The scan itself: the header, then every whole frame, in chunks. */
+function scan(fd: number): WalDamage | undefined {
+  const size = fstatSync(fd).size;
+  const header = readAt(fd, 0, HEADER);
+  if (header.length < HEADER) return undefined;
+  const magic = be32(header, 0);
+  const pageSize = be32(header, 8);
+  // Without a page size no frame can be found: nothing to say.
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
+  const bigEndian = (magic & 1) === 1;
+  const salts = header.subarray(16, 24);
+  let sum: readonly [number, number] = checksum(header.subarray(0, 24), bigEndian, [0, 0]);
+  let bad = (magic & ~1) !== MAGIC || be32(header, 4) !== VERSION || sum[0] !== be32(header, 24) || sum[1] !== be32(header, 28) ? 0 : -1;
+  let frames = 0;
+  let commits = 0;
+  const frameSize = FRAME_HEADER + pageSize;
+  const count = Math.floor((size - HEADER) / frameSize);
+  for (let first = 0; first < count; first += CHUNK_FRAMES) {
+    const n = Math.min(CHUNK_FRAMES, count - first);
+    const chunk = readAt(fd, HEADER + first * frameSize, n * frameSize);
+    for (let i = 0; i < n && (i + 1) * frameSize <= chunk.length; i++) {
+      const f = chunk.subarray(i * frameSize, (i + 1) * frameSize);
+      const ours = same(f.subarray(8, 16), salts);
+      if (bad < 0) {
+        const s = checksum(f.subarray(FRAME_HEADER), bigEndian, checksum(f.subarray(0, 8), bigEndian, sum));
+        if (ours && be32(f, 0) !== 0 && s[0] === be32(f, 16) && s[1] === be32(f, 20)) {
+          sum = s;
+          continue;
+        }
+        bad = first + i + 1;
+      }
+      if (ours) {
+        frames++;
+        if (be32(f, 4) !== 0) commits++;
+      }
+    }
+  }
+  if (bad < 0 || commits < 2) return undefined;
+  // Reset by a live writer meanwhile (new salts): what was read mixes two generations.
+  if (!same(readAt(fd, 0, HEADER), header)) return undefined;
+  return { frame: bad, frames, commits };
 }

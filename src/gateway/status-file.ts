@@ -73,6 +73,10 @@ export interface ReadingLogStatus {
   readonly bytes: number;
   readonly max_bytes: number;
   readonly pending: number;
+  /** Bytes of the pending readings (bounded: CONFIG.md, reading log). */
+  readonly pending_bytes?: number;
+  /** Commits a damaged WAL frame made SQLite discard at an open, since the log was created (present when any). */
+  readonly wal_discarded?: number;
   /** Readings dropped by the byte bound, per slot, since the log was created (never published). */
   readonly dropped: Readonly<Record<string, number>>;
   /** Readings deleted because every collector's receipts covered them. */

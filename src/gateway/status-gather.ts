@@ -68,7 +68,7 @@ function artefact(kind: ArtefactStatus['kind'], env: Envelope<unknown>, file: st
 export function readingLogStatus(file: string, log: Pick<ReadingLog, 'durability' | 'stats'>): ReadingLogStatus {
   const st = log.stats();
   const failing = st.commitFailing === undefined ? {} : { commit_failing: { since: new Date(st.commitFailing.since).toISOString(), error: st.commitFailing.error } };
-  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, dropped: st.dropped, receipted: st.receipted, ...failing };
+  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, pending_bytes: st.pendingBytes, dropped: st.dropped, receipted: st.receipted, ...(st.walDiscarded !== undefined ? { wal_discarded: st.walDiscarded } : {}), ...failing };
 }
 
 export function heldArtefacts(p: Pick<StatusParts, 'config' | 'pcert' | 'trust'>, nowMs: number): ArtefactStatus[] {

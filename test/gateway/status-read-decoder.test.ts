@@ -80,6 +80,8 @@ const statusArb: fc.Arbitrary<GatewayStatus> = fc.record(
         bytes: fc.nat(),
         max_bytes: fc.nat(),
         pending: fc.nat(),
+        pending_bytes: fc.nat(),
+        wal_discarded: fc.nat(),
         dropped: fc.dictionary(text, fc.nat(), { maxKeys: 3 }),
         receipted: fc.nat(),
         commit_failing: fc.record({ since: iso, error: text }),

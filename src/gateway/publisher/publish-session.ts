@@ -11,8 +11,8 @@ import type { Session } from '../../uzp/session/session.js';
 import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage } from '../../hil/publish-messages.js';
 import type { ReceiptRange } from '../../hil/publish-ranges.js';
 import type { Clock } from '../../lib/clock.js';
-import type { ReadingLog } from '../reading-log/reading-log.js';
-import { Windows } from './windows.js';
+import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
+import { Windows, type Done } from './windows.js';
 
 /** Rows per pushed window: one collector transaction, one receipt signature. */
 export const WINDOW_ROWS = 512;
@@ -56,8 +56,8 @@ export interface PublishSessionHooks {
   readonly log: ReadingLog;
   /** Cursor key of this collector in the log (its CID in hex). */
   readonly collector: string;
-  /** Every configured collector's key: the log deletes what all of them receipted. */
-  readonly collectors: () => readonly string[];
+  /** Every configured collector: the log deletes what those that may receive a reading receipted (receipt-floors.ts). */
+  readonly collectors: () => readonly AudienceEntry[];
   readonly clock: Clock;
   /** The announcement to send (built fresh per session: the log's drop counts change). */
   readonly announce: () => Extract<PublishMessage, { t: 'announce' }>;
@@ -221,8 +221,8 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     h.onRevoked(r, rev);
   }
 
-  function commitCursor(id: number): void {
-    h.log.receipted(h.collector, id, h.collectors());
+  function commitCursor(done: Done): void {
+    h.log.receipted(h.collector, done.upTo, h.collectors(), done);
   }
 
   const requests: Extract<PublishMessage, { t: 'request' }>[] = [];
@@ -282,8 +282,11 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       if (!(await send({ t: 'revoke', rev: rev.bytes }))) return 'closed';
     }
     // Push from the last receipt (OI §11.3): whatever a previous session sent and was not receipted
-    // goes again. Pending readings go too: a receipt that comes before the log's commit spares the card the write.
-    sentUpTo = h.log.cursor(h.collector);
+    // goes again (and a slot passed over before that is in the consent now, from its own position:
+    // ReadingLog.resumeAt). Pending readings go too: a receipt that comes before the log's commit
+    // spares the card the write.
+    sentUpTo = h.log.resumeAt(h.collector, h.inScope);
+    windows.startAfter(sentUpTo);
     let lingerUntil: number | undefined;
     while (!abort.signal.aborted) {
       if (windows.inFlight >= MAX_IN_FLIGHT || h.log.lastId <= sentUpTo) {
@@ -310,11 +313,20 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       }
       const lastId = rows[rows.length - 1]!.id;
       // Log rows go out as they are: a row is a WireReading with an id (and a pending row's time),
-      // which the encoder does not read; no copy per row.
-      const inScope = rows.filter((r) => h.inScope(r.slot));
-      const sendable = inScope.filter((r) => r.value.length <= MAX_READING_VALUE);
-      if (sendable.length < inScope.length) h.onTooLarge?.(inScope.length - sendable.length);
-      const w = windows.open(lastId, sendable);
+      // which the encoder does not read; no copy per row. Rows out of scope are passed over (the
+      // window says which slots, so its receipt is not taken for theirs); rows too large for any
+      // message are passed over too, and stay in the log (receipt-floors.ts never deletes them).
+      const sendable: typeof rows = [];
+      const passed = new Map<string, number>();
+      let tooLarge = 0;
+      for (const r of rows) {
+        if (!h.inScope(r.slot)) {
+          if (!passed.has(r.slot)) passed.set(r.slot, r.id - 1);
+        } else if (r.value.length > MAX_READING_VALUE) tooLarge++;
+        else sendable.push(r);
+      }
+      if (tooLarge > 0) h.onTooLarge?.(tooLarge);
+      const w = windows.open(lastId, sendable, passed);
       sentUpTo = lastId;
       if (sendable.length === 0) {
         const moved = windows.advance();

@@ -16,7 +16,7 @@ import { toHex } from '../../uzp/bytes.js';
 import { ErrorCode, ProtocolError } from '../../uzp/errors.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AuditLog } from '../hil/audit.js';
-import type { ReadingLog } from '../reading-log/reading-log.js';
+import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
 import type { PublishStatus } from '../status-file.js';
 import { runPublishSession, type CheckedReceipt, type PendingRevocation } from './publish-session.js';
 
@@ -36,7 +36,8 @@ export interface PublisherOptions {
   readonly collector: Uint8Array;
   readonly connect: (signal: AbortSignal) => Promise<Session>;
   readonly log: ReadingLog;
-  readonly collectors: () => readonly string[];
+  /** Every configured collector, as the log's deletes wait for it (publishers.ts). */
+  readonly collectors: () => readonly AudienceEntry[];
   readonly consent: () => Consent;
   readonly announce: (action: 'new' | 'refresh') => Extract<PublishMessage, { t: 'announce' }>;
   /** The `fresh` signals owed to this collector once it accepts (freshness.ts). */
@@ -79,6 +80,21 @@ export class Publisher {
     this.abort.abort();
     this.wake?.();
     this.session?.close();
+  }
+
+  /**
+   * It may receive readings of `slot` now: the consent in force (grant scope less revocations, ours
+   * and those the collector named). What a session sends, and whom the log's deletes wait for.
+   */
+  receives(slot: string): boolean {
+    const c = this.o.consent();
+    if (c.revoked || c.revokedSlots.has(slot) || this.revokedThere.has(slot)) return false;
+    return c.grant.body.scope.some((s) => s.slot === '*' || s.slot === slot);
+  }
+
+  /** It may receive any reading now (its consent is not wholly revoked). */
+  receivesAny(): boolean {
+    return !this.o.consent().revoked;
   }
 
   /** Ends the current session so the next one carries what changed (a revocation, a renewed grant). */
@@ -164,8 +180,6 @@ export class Publisher {
 
   private hooks(session: Session): Parameters<typeof runPublishSession>[1] {
     const grant = this.o.consent().grant;
-    const scope = grant.body.scope.map((s) => s.slot);
-    const all = scope.includes('*');
     const grantId = toHex(grant.objectId);
     return {
       log: this.o.log,
@@ -173,10 +187,7 @@ export class Publisher {
       collectors: this.o.collectors,
       clock: this.o.clock,
       announce: () => this.o.announce(this.o.log.cursor(this.key) === 0 ? 'new' : 'refresh'),
-      inScope: (slot) => {
-        const c = this.o.consent();
-        return !c.revoked && !c.revokedSlots.has(slot) && !this.revokedThere.has(slot) && (all || scope.includes(slot));
-      },
+      inScope: (slot) => this.receives(slot),
       ...(grant.body.constraints.maxRate !== undefined ? { maxRate: grant.body.constraints.maxRate } : {}),
       checkReceipt: this.o.checkReceipt,
       pendingRevocations: this.o.pendingRevocations,
@@ -226,8 +237,10 @@ export class Publisher {
         this.o.confirmed(rev, r);
       },
       // A reading bigger than a publish message carries (MAX_READING_VALUE) cannot reach any
-      // collector; it stays in the log for `uzpgw log` and is passed over here, audited so the
-      // operator sees which device produces such frames rather than finding a silent gap.
+      // collector: it is passed over here, audited so the operator sees that a device produces such
+      // frames rather than finding a silent gap, and stays in the reading log (a `tail` that
+      // resumes can read it, within its session's message bound) until the byte bound drops it
+      // (counted): no receipt ever covers it (reading-log/receipt-floors.ts).
       onTooLarge: (readings) => {
         this.tooLarge += readings;
         this.o.audit.event('publish.too_large', { decision: 'refused', collector: this.key, readings, total: this.tooLarge }, 'warn');

@@ -24,7 +24,7 @@ import type { CryptoProvider } from '../../uzp/crypto/provider.js';
 import type { Endpoint } from '../../uzp/endpoint.js';
 import type { Identity } from '../../uzp/identity/identity.js';
 import type { AuditLog } from '../hil/audit.js';
-import type { ReadingLog } from '../reading-log/reading-log.js';
+import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
 import type { PublishStatus } from '../status-file.js';
 import { catalogueOf, droppedFor } from './catalogue.js';
 import type { PendingRevocation } from './publish-session.js';
@@ -135,9 +135,16 @@ export class Publishers {
     for (const e of this.entries) e.publisher?.start();
   }
 
-  /** Cursor keys of every collector the log must wait for before deleting. */
-  private keys(): string[] {
-    return this.entries.filter((e) => e.publisher !== undefined && e.consent?.revoked !== true).map((e) => e.key);
+  /**
+   * The collectors the log's deletes wait for (reading-log/receipt-floors.ts), each by the slots its
+   * consent covers now (one wholly revoked: none, though what it receipted still counts). One whose
+   * files did not check out at start is not published to, nor waited for.
+   */
+  private audience(): AudienceEntry[] {
+    return this.entries.flatMap((e) => {
+      const p = e.publisher;
+      return p === undefined ? [] : [{ key: e.key, receives: (slot: string) => p.receives(slot), receivesAny: () => p.receivesAny() }];
+    });
   }
 
   private build(cid: Uint8Array, grantFile: string, discoveryFile: string): Entry {
@@ -169,7 +176,7 @@ export class Publishers {
       collector: cid,
       connect: (signal) => o.endpoint.connect(cid, grant, { signal }),
       log: o.log,
-      collectors: () => this.keys(),
+      collectors: () => this.audience(),
       consent: () => entry.consent!,
       announce: (action) => ({
         t: 'announce',

@@ -2,7 +2,9 @@
 // rows (by row id) sent as one `readings` message; a window is done when a receipt signed by the
 // collector covers every reading in it. The cursor moves only over a prefix of done windows, so
 // "the gateway deletes only what receipts cover" holds even when receipts come out of order or
-// not at all (a window never receipted is sent again on the next session).
+// not at all (a window never receipted is sent again on the next session). The rows a window
+// passed over (outside the collector's consent) go with it, so the log does not take the cursor
+// for a receipt of them (receipt-cursors.ts).
 
 import type { WireReading } from '../../hil/publish-messages.js';
 import { covers, type ReceiptRange } from '../../hil/publish-ranges.js';
@@ -13,14 +15,25 @@ interface Window {
   /** Highest row id in the window (out-of-scope rows included: they are passed over, not sent). */
   readonly lastId: number;
   readonly rows: readonly WireReading[];
+  /** Slots it passed over (out of scope), each with the row id before its first reading passed over. */
+  readonly passed: ReadonlyMap<string, number>;
   /** When it was opened (the clock's ms). */
   readonly at: number;
   done: boolean;
 }
 
+/** Windows done in a row: the row ids (from, upTo] they span, and the slots they passed over. */
+export interface Done {
+  readonly from: number;
+  readonly upTo: number;
+  readonly passed: ReadonlyMap<string, number>;
+}
+
 export class Windows {
   private readonly queue: Window[] = [];
   private nextW = 1;
+  /** The last row id of the done prefix (the session's starting point until a window is done). */
+  private doneUpTo = 0;
   /** When a receipt last completed a window (the clock's ms). */
   private lastDoneAt = -Infinity;
 
@@ -36,10 +49,15 @@ export class Windows {
     return this.queue.length;
   }
 
-  /** Opens a window over rows up to `lastId`; an empty one (all out of scope) is done at once. */
-  open(lastId: number, rows: readonly WireReading[]): number {
+  /** The session sends the rows after `id`: the first window starts there. */
+  startAfter(id: number): void {
+    this.doneUpTo = id;
+  }
+
+  /** Opens a window over rows up to `lastId`; an empty one (nothing to send) is done at once. */
+  open(lastId: number, rows: readonly WireReading[], passed: ReadonlyMap<string, number>): number {
     const w = this.nextW++;
-    this.queue.push({ w, lastId, rows, at: this.clock.now(), done: rows.length === 0 });
+    this.queue.push({ w, lastId, rows, passed, at: this.clock.now(), done: rows.length === 0 });
     return w;
   }
 
@@ -57,11 +75,11 @@ export class Windows {
   }
 
   /**
-   * Marks window `w` done when `ranges` cover every reading in it. Returns the row id the cursor
-   * may move to (the last id of the done prefix), or undefined when it does not move.
+   * Marks window `w` done when `ranges` cover every reading in it. Returns the windows the cursor
+   * may move over (the done prefix), or undefined when it does not move.
    * 'uncovered': the receipt does not cover the window (ignored: nothing is deleted).
    */
-  receipt(w: number, ranges: readonly ReceiptRange[]): number | undefined | 'uncovered' {
+  receipt(w: number, ranges: readonly ReceiptRange[]): Done | undefined | 'uncovered' {
     const win = this.queue.find((x) => x.w === w);
     if (win === undefined) return undefined; // a window of an earlier session, or already done
     if (!covers(ranges, win.rows)) return 'uncovered';
@@ -70,10 +88,15 @@ export class Windows {
     return this.advance();
   }
 
-  /** Pops the done prefix; returns its last row id, if any was done. */
-  advance(): number | undefined {
-    let upTo: number | undefined;
-    while (this.queue.length > 0 && this.queue[0]!.done) upTo = this.queue.shift()!.lastId;
-    return upTo;
+  /** Pops the done prefix; returns what it spans, if any window was done. */
+  advance(): Done | undefined {
+    const from = this.doneUpTo;
+    const passed = new Map<string, number>();
+    while (this.queue.length > 0 && this.queue[0]!.done) {
+      const win = this.queue.shift()!;
+      this.doneUpTo = win.lastId;
+      for (const [slot, id] of win.passed) if (!passed.has(slot)) passed.set(slot, id);
+    }
+    return this.doneUpTo === from ? undefined : { from, upTo: this.doneUpTo, passed };
   }
 }

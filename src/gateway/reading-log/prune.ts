@@ -9,17 +9,6 @@ import { READING_BYTES_SQL } from './log-size.js';
 /** At most this many readings are looked at per step when the bound is exceeded. */
 const DROP_CHUNK = 512;
 
-/** Deletes the stored readings up to row id `upTo` and adds them (and `elided` never stored) to the receipted counter; returns how many it deleted. */
-export function deleteReceipted(db: DatabaseSync, upTo: number, elided: number): number {
-  let n = 0;
-  if (upTo > 0) {
-    n = Number((db.prepare('SELECT count(*) AS n FROM readings WHERE id <= ?').get(upTo) as { n: number }).n);
-    if (n > 0) db.prepare('DELETE FROM readings WHERE id <= ?').run(upTo);
-  }
-  countReceipted(db, n + elided);
-  return n;
-}
-
 /** Adds `n` to the receipted counter (readings deleted or never stored because receipts covered them). */
 export function countReceipted(db: DatabaseSync, n: number): void {
   if (n > 0) db.prepare("INSERT INTO counters (name, n) VALUES ('receipted', ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n").run(n);

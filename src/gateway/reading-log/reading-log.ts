@@ -12,14 +12,15 @@
 // deleted, and what was dropped is counted per slot (kept in the same database, so the count
 // survives restarts). Readings waiting for their commit are bounded in memory too (pending.ts).
 // Publishing (OI §11.3, §11.5): each reading gets its row id when appended; each collector has a
-// cursor, the row id up to which its signed receipts cover everything (receipt-cursors.ts); what
-// every configured collector's receipts cover is deleted, and nothing else is ever deleted but by
-// the byte bound (counted). Readers (a live `tail`, a publisher) see committed rows and pending
+// cursor, the row id up to which its windows are done, and the slots they passed over
+// (receipt-cursors.ts); a reading every configured collector that may receive it has receipted,
+// and at least one has, is deleted (receipt-floors.ts), and nothing else is ever deleted but by the
+// byte bound (counted). Readers (a live `tail`, a publisher) see committed rows and pending
 // readings alike, so reading never forces a commit (an SD card's write count is the batch's, not
 // the reader's).
 // Receipted before committed: with `receipts` on (the gateway publishes) and receipts arriving, the
 // timed commit runs every eighth of a window, writes only the pending readings at least seven
-// eighths of a window old (commit-timer.ts), and skips those every collector has already receipted:
+// eighths of a window old (commit-timer.ts), and skips those the receipts already cover:
 // a reading the collectors' databases hold within 7/8 of a window never reaches the card, as a
 // broker's persistence never writes a message delivered before its next save. While no receipt
 // moves (a collector is away) commits are the plain batch ones. The loss window is unchanged either
@@ -35,13 +36,14 @@ import { Listeners } from '../../hil-devices/readings.js';
 import { PendingBatch } from './pending.js';
 import { openLogDatabase } from './schema.js';
 import { checkWal, type WalDamage } from './wal-check.js';
-import { countReceipted, deleteReceipted, dropOldest } from './prune.js';
+import { countReceipted, dropOldest } from './prune.js';
 import { LogSize, readingBytes } from './log-size.js';
 import { EpochRecord } from './epoch-record.js';
-import { ReceiptCursors } from './receipt-cursors.js';
+import { ReceiptCursors, type DoneWindows } from './receipt-cursors.js';
+import type { Audience, AudienceEntry } from './receipt-floors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
-export type { CommittedReading, LoggedReading, LogPosition, WalDamage };
+export type { CommittedReading, LoggedReading, LogPosition, WalDamage, Audience, AudienceEntry, DoneWindows };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
 export { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
@@ -225,13 +227,13 @@ export class ReadingLog {
   private commit(cutoff: number): void {
     if (this.closed) return;
     const now = this.clock.now();
-    const floor = this.cursors.floor();
+    const floors = this.cursors.floors();
     // Due: old enough to be written, or receipted already (safe: no need to keep it in memory).
     let due = 0;
     const pending = this.pending.readings;
-    while (due < pending.length && (pending[due]!.at <= cutoff || pending[due]!.id <= floor)) due++;
+    while (due < pending.length && (pending[due]!.at <= cutoff || floors.covers(pending[due]!))) due++;
     const batch = pending.slice(0, due);
-    const write = batch.filter((r) => r.id > floor);
+    const write = batch.filter((r) => !floors.covers(r));
     const elided = due - write.length;
     const cursors = this.cursors.unwritten();
     const explicit = cutoff === Infinity;
@@ -261,8 +263,8 @@ export class ReadingLog {
       this.epochs.writeOwed();
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
       if (trimDue) this.cursors.write(cursors);
-      if (trimDue && this.cursors.trimming) trimmed = deleteReceipted(this.db, floor, this.elided + elided);
-      else countReceipted(this.db, this.elided + elided);
+      if (trimDue && this.cursors.trimming) trimmed = this.cursors.deleteCovered(this.db, floors);
+      countReceipted(this.db, trimmed + this.elided + elided);
       measured = this.size.check(addedBytes, trimmed > 0);
       if (measured !== undefined && measured > this.maxBytes) {
         dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9));
@@ -319,14 +321,20 @@ export class ReadingLog {
     return this.cursors.of(collector);
   }
 
+  /** Where `collector`'s next session starts sending: after its cursor, or lower (ReceiptCursors.resumeAt). */
+  resumeAt(collector: string, receives: (slot: string) => boolean): number {
+    return this.cursors.resumeAt(collector, receives);
+  }
+
   /**
-   * `collector`'s receipts now cover every reading up to row id `id`: recorded, and what every one
-   * of `collectors` has receipted deleted (or never written), with a later commit (OI §11.5). A
-   * crash before it only means those readings are sent again (the collector stores each once).
+   * `collector`'s receipts completed its windows up to row id `id` (`done`: the slots they passed
+   * over): recorded, and what the receipts of `collectors` cover deleted (or never written), with a
+   * later commit (OI §11.5, receipt-floors.ts). A crash before it only means those readings are
+   * sent again (the collector stores each once).
    */
-  receipted(collector: string, id: number, collectors: readonly string[]): void {
+  receipted(collector: string, id: number, collectors: readonly AudienceEntry[], done?: DoneWindows): void {
     if (this.closed) return;
-    this.cursors.advance(collector, id, collectors);
+    this.cursors.advance(collector, id, collectors, done);
     this.timer.arm();
   }
 

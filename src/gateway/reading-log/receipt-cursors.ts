@@ -1,49 +1,90 @@
-// The reading log's receipt cursors (OI §11.3, §11.5): for each collector, the row id up to which
-// its signed receipts cover every reading. What every configured collector's receipts cover (the
-// floor) is deleted, or never written (reading-log.ts "Receipted before committed"). A cursor's
-// advance is kept in memory and written with a later commit (receipts ride on a batch's
-// transaction: on an SD card one commit, not one per receipt); a crash before it only means those
-// readings are sent again (the collector stores each once). When the floor last rose says whether
-// receipts are flowing, which is when the timed commit waits for them first.
+// The reading log's receipt cursors (OI §11.3, §11.5): for each collector, its cursor, the row id up
+// to which every window it was sent is done (receipted, or had nothing for it) and where its next
+// session resumes; and for each slot its windows passed over (outside its consent) the lower row id
+// up to which its receipts really cover that slot. Passing a reading over is not receipting it:
+// what may be deleted, or never written (reading-log.ts "Receipted before committed"), follows from
+// both, slot by slot (receipt-floors.ts). A cursor's advance is kept in memory and written with a
+// later commit (receipts ride on a batch's transaction: on an SD card one commit, not one per
+// receipt); a crash before it only means those readings are sent again (the collector stores each
+// once). When a floor last rose says whether receipts are flowing, which is when the timed commit
+// waits for them first.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
+import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, type AudienceEntry, type Coverage } from './receipt-floors.js';
+
+/** Windows a collector's receipts completed, in order: what ReadingLog.receipted() is told. */
+export interface DoneWindows {
+  /** The row id the first of them starts after (default: the collector's cursor). */
+  readonly from?: number;
+  /** Slots whose readings they passed over, each with the row id before the first one passed over. */
+  readonly passed?: ReadonlyMap<string, number>;
+}
+
+/** A collector's coverage not yet written; `behindChanged`: its slots' rows must be written too. */
+export interface Unwritten {
+  readonly collector: string;
+  readonly coverage: Coverage;
+  readonly behindChanged: boolean;
+}
 
 export class ReceiptCursors {
-  /** Cursor advances not yet committed (ReadingLog.receipted()). */
-  private readonly advanced = new Map<string, number>();
-  /** The collectors a trim waits for. */
-  private trimFor: readonly string[] = [];
-  /** When every collector's receipts last moved on (the floor rose): receipts are flowing. */
+  /** Every collector's coverage (read at open, then as receipts come): the one copy readers use. */
+  private readonly coverage = new Map<string, Coverage>();
+  /** Coverage changed and not yet written (ReadingLog.receipted()). */
+  private readonly advanced = new Map<string, Unwritten>();
+  /** The configured collectors, as the last receipt named them: whom deletes wait for. */
+  private audience: readonly AudienceEntry[] = [];
+  /** When some floor last rose: receipts are flowing. */
   private floorMovedAt = -Infinity;
+  private readonly trim = new ReceiptTrim();
   private readonly upsert: StatementSync;
+  private readonly clearBehind: StatementSync;
+  private readonly addBehind: StatementSync;
 
-  constructor(
-    private readonly db: DatabaseSync,
-    private readonly clock: Clock,
-  ) {
+  constructor(db: DatabaseSync, private readonly clock: Clock) {
     this.upsert = db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)');
+    this.clearBehind = db.prepare('DELETE FROM slot_cursors WHERE collector = ?');
+    this.addBehind = db.prepare('INSERT INTO slot_cursors (collector, slot, id) VALUES (?, ?, ?)');
+    const behind = new Map<string, Map<string, number>>();
+    for (const r of db.prepare('SELECT collector, slot, id FROM slot_cursors').all() as { collector: string; slot: string; id: number }[]) {
+      behind.set(r.collector, (behind.get(r.collector) ?? new Map<string, number>()).set(r.slot, Number(r.id)));
+    }
+    for (const r of db.prepare('SELECT collector, id FROM cursors').all() as { collector: string; id: number }[]) {
+      this.coverage.set(r.collector, { cursor: Number(r.id), behind: behind.get(r.collector) ?? new Map() });
+    }
   }
 
-  /** The row id up to which `collector`'s receipts cover every reading (0: none yet). */
+  /** The row id up to which every window `collector` was sent is done (0: none yet). */
   of(collector: string): number {
-    return Math.max(this.stored(collector), this.advanced.get(collector) ?? 0);
+    return this.covered(collector).cursor;
   }
 
-  private stored(collector: string): number {
-    const row = this.db.prepare('SELECT id FROM cursors WHERE collector = ?').get(collector) as { id: number } | undefined;
-    return row === undefined ? 0 : Number(row.id);
+  private covered(collector: string): Coverage {
+    return this.coverage.get(collector) ?? NO_COVERAGE;
   }
 
-  /** The row id up to which every collector a trim waits for has receipted (0: none, or no collectors). */
-  floor(): number {
-    if (this.trimFor.length === 0) return 0;
-    return Math.min(...this.trimFor.map((c) => this.of(c)));
+  /**
+   * Where `collector`'s next session starts: its cursor, or lower when a slot its windows passed
+   * over is one it `receives` now (a renewed grant that covers it again): from that slot's own
+   * position, so its readings the log still holds are sent (the others again too; the collector
+   * stores each once) and its receipts can cover them.
+   */
+  resumeAt(collector: string, receives: (slot: string) => boolean): number {
+    const c = this.covered(collector);
+    let at = c.cursor;
+    for (const [slot, id] of c.behind) if (id < at && receives(slot)) at = id;
+    return at;
+  }
+
+  /** What the collectors' receipts let the log delete now, per slot. */
+  floors(): Floors {
+    return floorsOf(this.audience, (key) => this.covered(key));
   }
 
   /** Some collector's receipts decide what a trim deletes. */
   get trimming(): boolean {
-    return this.trimFor.length > 0;
+    return this.audience.length > 0;
   }
 
   /** Advances wait to be written by a commit. */
@@ -51,31 +92,69 @@ export class ReceiptCursors {
     return this.advanced.size > 0;
   }
 
-  /** The floor rose less than `ms` ago. */
+  /** A floor rose less than `ms` ago. */
   movedWithin(ms: number): boolean {
     return this.clock.now() - this.floorMovedAt < ms;
   }
 
-  /** `collector`'s receipts cover every reading up to row id `id`; `collectors` are those a trim waits for. */
-  advance(collector: string, id: number, collectors: readonly string[]): void {
-    const floor = this.floor();
-    this.advanced.set(collector, Math.max(id, this.advanced.get(collector) ?? 0));
-    this.trimFor = [...collectors];
-    if (this.floor() > floor) this.floorMovedAt = this.clock.now();
+  /**
+   * `collector`'s receipts completed the windows up to row id `upTo` (`done`: from where, and what
+   * they passed over); `audience` are the configured collectors. A slot passed over stays behind at
+   * the row before its first reading passed over; one already behind catches up only through
+   * windows that follow on from its own position (a session resumed there, resumeAt()).
+   */
+  advance(collector: string, upTo: number, audience: readonly AudienceEntry[], done: DoneWindows = {}): void {
+    const before = this.floors();
+    const old = this.covered(collector);
+    const from = done.from ?? old.cursor;
+    const passed = done.passed ?? new Map<string, number>();
+    const cursor = Math.max(old.cursor, upTo);
+    const behind = new Map<string, number>();
+    for (const slot of new Set([...old.behind.keys(), ...passed.keys()])) {
+      const was = old.behind.get(slot) ?? old.cursor;
+      // Covered up to `was`; the windows continue that coverage only when they start at or below it.
+      const now = was >= from ? Math.max(was, passed.get(slot) ?? upTo) : was;
+      if (now < cursor) behind.set(slot, now);
+    }
+    const next = { cursor, behind };
+    this.coverage.set(collector, next);
+    // The slots' rows are written only when they changed: most commits carry a cursor alone.
+    const behindChanged = this.advanced.get(collector)?.behindChanged === true || !sameEntries(old.behind, behind);
+    this.advanced.set(collector, { collector, coverage: next, behindChanged });
+    this.audience = [...audience];
+    if (this.floors().above(before)) this.floorMovedAt = this.clock.now();
   }
 
   /** The advances not yet written, as a commit takes them. */
-  unwritten(): [string, number][] {
-    return [...this.advanced];
+  unwritten(): Unwritten[] {
+    return [...this.advanced.values()];
   }
 
   /** Inside a commit's transaction: writes `cursors` (from unwritten()). */
-  write(cursors: readonly (readonly [string, number])[]): void {
-    for (const [collector, id] of cursors) this.upsert.run(collector, id);
+  write(cursors: readonly Unwritten[]): void {
+    this.trim.discard();
+    for (const { collector, coverage, behindChanged } of cursors) {
+      this.upsert.run(collector, coverage.cursor);
+      if (!behindChanged) continue;
+      this.clearBehind.run(collector);
+      for (const [slot, id] of coverage.behind) this.addBehind.run(collector, slot, id);
+    }
   }
 
-  /** The transaction that wrote `cursors` committed: those not advanced again since are stored. */
-  written(cursors: readonly (readonly [string, number])[]): void {
-    for (const [collector, id] of cursors) if (this.advanced.get(collector) === id) this.advanced.delete(collector);
+  /** Inside a commit's transaction, after write(): deletes what `floors` (taken before it) allow. */
+  deleteCovered(db: DatabaseSync, floors: Floors): number {
+    return this.trim.run(db, floors);
   }
+
+  /** The transaction that wrote `cursors` (and deleted) committed: those not advanced again since are stored. */
+  written(cursors: readonly Unwritten[]): void {
+    this.trim.commit();
+    for (const u of cursors) if (this.advanced.get(u.collector) === u) this.advanced.delete(u.collector);
+  }
+}
+
+function sameEntries(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }

@@ -47,6 +47,8 @@ export function openLogDatabase(file: string, durability: Durability, maxBytes: 
     UNIQUE (slot, epoch, seq))`);
   db.exec('CREATE TABLE IF NOT EXISTS dropped (slot TEXT PRIMARY KEY, readings INTEGER NOT NULL)');
   db.exec('CREATE TABLE IF NOT EXISTS cursors (collector TEXT PRIMARY KEY, id INTEGER NOT NULL)');
+  // The slots a collector's windows passed over, each covered by its receipts only up to `id` (receipt-cursors.ts).
+  db.exec('CREATE TABLE IF NOT EXISTS slot_cursors (collector TEXT NOT NULL, slot TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (collector, slot)) WITHOUT ROWID');
   db.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)');
   return db;
 }

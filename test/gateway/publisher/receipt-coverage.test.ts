@@ -1,0 +1,115 @@
+// What a collector's receipts let the gateway delete (docs/PROFILE.md "Deleting", CONFIG.md
+// `reading_log`): a reading leaves the reading log, and counts as receipted, only when a receipt
+// covers it. Passing a reading over (a slot outside the grant, a reading too large for any
+// message, a slot the collector says it holds revoked) is not receipting it. Before, the
+// publisher's cursor moved over what it passed over and the log deleted it all with the next commit
+// (a review's repros: 100 readings of an unpublished slot gone with no window sent; 50 readings of
+// a granted slot gone after one late `accepted`). The real Publisher over a real
+// handshake on an in-memory stitch; the collector is the real intake into SQLite.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Consents } from '../../../src/collector/consents.js';
+import { serveIntake, type IntakeStats } from '../../../src/collector/intake.js';
+import { Purges } from '../../../src/collector/purges.js';
+import { receiptSigner } from '../../../src/collector/receipts.js';
+import { SqliteStore } from '../../../src/collector/store/sqlite.js';
+import { AuditLog } from '../../../src/gateway/hil/audit.js';
+import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
+import { Publisher } from '../../../src/gateway/publisher/publisher.js';
+import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
+import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
+import { MAX_READING_VALUE } from '../../../src/hil/publish-messages.js';
+import { systemClock } from '../../../src/lib/clock.js';
+import type { DiscoveryGrantBody } from '../../../src/uzp/artefacts/discovery-grant.js';
+import { openArtefact } from '../../../src/uzp/artefacts/open.js';
+import { toHex } from '../../../src/uzp/bytes.js';
+import type { Session } from '../../../src/uzp/session/session.js';
+import { publishPair } from '../../helpers/publish-pair.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'uzp-receipt-coverage-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** The collector is granted tty-1 only; tty-2 is, say, a local debug console no grant covers. */
+const BODY: DiscoveryGrantBody = {
+  scope: [{ slot: 'tty-1' }],
+  purposes: ['telemetry.store'],
+  constraints: { retentionDays: 30 },
+  policy: { allow: ['telemetry.store'], deny: ['ai.train'], retentionDays: 30, redistribution: false },
+};
+
+const reading = (slot: string, seq: number, value: Uint8Array = Uint8Array.of(0x60 + (seq % 20))) => ({ slot, device: `dev-${slot}`, kind: 'serial', epoch: 1, seq, ts: 1_700_000_000_000 + seq, value });
+
+/** A Publisher for one collector, its log, its audit lines; `connect` gives the first session, then none (unreachable). */
+function rig() {
+  const p = publishPair('collector');
+  const dg = issueDiscoveryGrant(p.d.provider, p.gw.id.signer, { collector: p.col.id.cid, body: BODY, nowMs: p.d.clock(), validS: 86_400 });
+  const grant = openArtefact(p.d.provider, dg, 'discovery-grant');
+  const log = new ReadingLog({ file: join(dir, `gateway-${++files}.db`), durability: 'full', receipts: true });
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const key = toHex(p.col.id.cid);
+  let sessions = 0;
+  const publisher = new Publisher({
+    collector: p.col.id.cid,
+    connect: (signal) =>
+      sessions++ === 0
+        ? Promise.resolve(p.gateway)
+        : new Promise<Session>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true })),
+    log,
+    collectors: () => [key],
+    consent: () => ({ grant: grant as never, revokedSlots: new Set(), revoked: false }),
+    announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: dg, dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
+    checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, grant.objectId),
+    pendingRevocations: () => [],
+    confirmed: () => undefined,
+    inForce: () => undefined,
+    audit: new AuditLog(logger),
+    logger,
+    clock: systemClock,
+  });
+  const audited = (action: string): Record<string, unknown>[] => lines.filter((l) => l.action === action);
+  return { p, dg, grant, log, key, publisher, audited };
+}
+
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('what receipts cover is what leaves the log', () => {
+  it('a real collector granted tty-1: its receipted readings go, an unpublished slot and a reading too large for any message stay', async () => {
+    const r = rig();
+    const store = SqliteStore.open(join(dir, `collector-${files}.db`));
+    const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
+    serveIntake(r.p.collector, r.p.grant, { provider: r.p.d.provider, self: r.p.col.id.cid, store, receipts: receiptSigner(r.p.d.provider, r.p.col.id.signer, ['telemetry.store']), consents: new Consents(), purges: new Purges(store, pino({ level: 'silent' })), purposes: ['telemetry.store'], skewS: 300, logger: pino({ level: 'silent' }), now: () => r.p.d.clock(), stats });
+    for (let seq = 0; seq < 30; seq++) {
+      r.log.append(reading('tty-1', seq));
+      r.log.append(reading('tty-2', seq));
+    }
+    r.log.append(reading('tty-1', 30, new Uint8Array(MAX_READING_VALUE + 1).fill(0x61)));
+    for (let seq = 31; seq < 40; seq++) r.log.append(reading('tty-1', seq));
+    const last = r.log.lastId;
+    r.publisher.start();
+    await until(() => r.log.cursor(r.key) === last);
+    r.log.flush(); // the cursor's advance and what it lets go are written with a commit
+    const status = r.publisher.status();
+    r.publisher.stop();
+    expect(await store.counts(r.p.gw.id.cid)).toEqual(new Map([['tty-1', 39]]));
+    // Before: all 30 of tty-2 and the large one deleted, and counted receipted (80).
+    expect(r.log.read('tty-2', { epoch: 1, seq: 0 }, 100).map((x) => x.seq)).toEqual([...Array(30).keys()]);
+    expect(r.log.read('tty-1', { epoch: 1, seq: 0 }, 100).map((x) => x.seq)).toEqual([30]);
+    expect(r.log.stats()).toMatchObject({ readings: 31, receipted: 39, dropped: {} });
+    expect(status.too_large).toBe(1);
+    r.log.close();
+    await store.close();
+  }, 30_000);
+});
+

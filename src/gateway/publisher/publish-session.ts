@@ -1,6 +1,7 @@
 // One publishing session with one collector (OI §11): the gateway opened it outbound (§11.1), so
 // the collector never connects to us. On its one channel: ANNOUNCE with the Discovery Grant and
-// policy (§11.2) and wait for the collector's verdict; signal what changed since the last accepted
+// policy (§11.2) and wait for the collector's verdict (one: a later `accepted` or `refused` is
+// dropped, so it cannot change mid-session what is sent); signal what changed since the last accepted
 // announcement (§11.4 freshness, freshness.ts); then push the reading log in order from the
 // last receipt, a few windows in flight (§11.3 push); every receipt is checked (signed by the
 // session's peer, for our grant, covering the window) before the cursor moves and the log is trimmed
@@ -140,13 +141,17 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     }
     switch (m.t) {
       case 'accepted':
-        h.onAccepted(m.revoked ?? []);
-        verdict?.('accepted');
+      case 'refused': {
+        // One verdict per announcement (PROFILE.md "Order of a session"): a later one would let
+        // the collector narrow mid-session what its receipts must cover.
+        const v = verdict;
+        if (v === undefined) return h.onBadMessage(`\`${m.t}\` after the verdict on the announcement: dropped`);
+        verdict = undefined;
+        if (m.t === 'accepted') h.onAccepted(m.revoked ?? []);
+        else h.onRefused(m.code);
+        v(m.t);
         return;
-      case 'refused':
-        h.onRefused(m.code);
-        verdict?.('refused');
-        return;
+      }
       case 'receipt':
         return onReceipt(m.w, m.rc);
       case 'request':

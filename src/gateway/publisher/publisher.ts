@@ -62,8 +62,11 @@ export class Publisher {
   private tooLarge = 0;
   private lastReceiptAt: number | undefined;
   private lastError: { code: string; message: string; at: number } | undefined;
-  /** Slots of the grant the collector said it holds revoked (its `accepted`), beyond our own record. */
-  private readonly revokedThere = new Set<string>();
+  /**
+   * Slots of the grant the collector said it holds revoked in its last `accepted` (one per session,
+   * before the verdict), beyond our own record: at most the grant's slots, or 64 for a grant of "*".
+   */
+  private revokedThere: ReadonlySet<string> = new Set<string>();
   private readonly abort = new AbortController();
   private session: Session | undefined;
   private wake: (() => void) | undefined;
@@ -180,7 +183,10 @@ export class Publisher {
 
   private hooks(session: Session): Parameters<typeof runPublishSession>[1] {
     const grant = this.o.consent().grant;
+    const scope = grant.body.scope.map((s) => s.slot);
+    const all = scope.includes('*');
     const grantId = toHex(grant.objectId);
+    let verdict = false;
     return {
       log: this.o.log,
       collector: this.key,
@@ -197,17 +203,20 @@ export class Publisher {
         this.o.announced?.();
       },
       onAccepted: (revoked) => {
+        // The session calls this once, before its verdict; a second call would be a bug there.
+        if (verdict) return;
+        verdict = true;
         this.state = 'publishing';
         this.lastError = undefined;
         this.o.audit.event('publish.accepted', { decision: 'allowed', collector: this.key, grant: grantId });
         // Slots the collector holds revoked that our own record does not (a revocations file
         // restored or lost): not sent, so its windows can be receipted (PROFILE.md `accepted`).
+        // Only slots of this grant: a name outside it narrows nothing and is not kept.
         const c = this.o.consent();
-        const learned = revoked.filter((s) => !c.revokedSlots.has(s) && !this.revokedThere.has(s));
-        if (learned.length > 0) {
-          for (const s of learned) this.revokedThere.add(s);
-          this.o.audit.event('publish.revoked_there', { decision: 'refused', collector: this.key, grant: grantId, slots: learned }, 'warn');
-        }
+        const there = new Set(revoked.filter((s) => all || scope.includes(s)));
+        const learned = [...there].filter((s) => !c.revokedSlots.has(s) && !this.revokedThere.has(s));
+        this.revokedThere = there;
+        if (learned.length > 0) this.o.audit.event('publish.revoked_there', { decision: 'refused', collector: this.key, grant: grantId, slots: learned }, 'warn');
       },
       onRefused: (code) => {
         this.state = 'refused';

@@ -5,7 +5,8 @@
 // publisher's cursor moved over what it passed over and the log deleted it all with the next commit
 // (a review's repros: 100 readings of an unpublished slot gone with no window sent; 50 readings of
 // a granted slot gone after one late `accepted`). The real Publisher over a real
-// handshake on an in-memory stitch; the collector is the real intake into SQLite.
+// handshake on an in-memory stitch; the collector is the real intake into SQLite, or a scripted one
+// where it must misbehave.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +23,12 @@ import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
 import { Publisher } from '../../../src/gateway/publisher/publisher.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
-import { MAX_READING_VALUE } from '../../../src/hil/publish-messages.js';
+import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage } from '../../../src/hil/publish-messages.js';
 import { systemClock } from '../../../src/lib/clock.js';
 import type { DiscoveryGrantBody } from '../../../src/uzp/artefacts/discovery-grant.js';
 import { openArtefact } from '../../../src/uzp/artefacts/open.js';
 import { toHex } from '../../../src/uzp/bytes.js';
+import type { Channel } from '../../../src/uzp/session/channel.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { publishPair } from '../../helpers/publish-pair.js';
 
@@ -76,6 +78,17 @@ function rig() {
   return { p, dg, grant, log, key, publisher, audited };
 }
 
+/** A collector that says and does what the test wants. */
+function scripted(session: Session) {
+  const messages: PublishMessage[] = [];
+  let ch: Channel | undefined;
+  session.on('channel', (c: Channel) => {
+    ch = c;
+    c.on('message', (b: Uint8Array) => void messages.push(decodePublish(b)));
+  });
+  return { messages, send: (m: PublishMessage) => void ch!.trySend(encodePublish(m)), windows: () => messages.filter((m) => m.t === 'readings') };
+}
+
 async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -111,5 +124,49 @@ describe('what receipts cover is what leaves the log', () => {
     r.log.close();
     await store.close();
   }, 30_000);
+
+  it('a slot named in `accepted.revoked` with the verdict is not sent, and its readings stay in the log', async () => {
+    const r = rig();
+    const side = scripted(r.p.collector);
+    for (let seq = 0; seq < 50; seq++) r.log.append(reading('tty-1', seq));
+    r.publisher.start();
+    await until(() => side.messages.some((m) => m.t === 'announce'));
+    side.send({ t: 'accepted', grant: r.grant.objectId, revoked: ['tty-1', 'not-a-slot-of-the-grant'] });
+    await until(() => r.log.cursor(r.key) === r.log.lastId);
+    r.log.flush();
+    const there = r.audited('publish.revoked_there');
+    r.publisher.stop();
+    expect(side.windows()).toEqual([]);
+    // Before: the 50 readings deleted and counted receipted, though no receipt covered any.
+    expect(r.log.stats()).toMatchObject({ readings: 50, receipted: 0 });
+    // Only a slot of the grant is taken from the collector's word.
+    expect(there.map((l) => l.slots)).toEqual([['tty-1']]);
+    r.log.close();
+  });
+
+  it('an `accepted` after the verdict changes nothing: a granted slot it names revoked is still sent and kept until receipted', async () => {
+    const r = rig();
+    const side = scripted(r.p.collector);
+    r.publisher.start();
+    await until(() => side.messages.some((m) => m.t === 'announce'));
+    side.send({ t: 'accepted', grant: r.grant.objectId });
+    await until(() => r.publisher.status().state === 'publishing');
+    side.send({ t: 'accepted', grant: r.grant.objectId, revoked: ['tty-1'] }); // after the verdict
+    side.send({ t: 'refused', code: 'REVOKED' }); // and a refusal, as late
+    for (let seq = 0; seq < 50; seq++) r.log.append(reading('tty-1', seq));
+    await until(() => side.windows().reduce((n, m) => n + (m.t === 'readings' ? m.rows.length : 0), 0) === 50);
+    r.log.append(reading('tty-2', 0)); // one more commit
+    const status = r.publisher.status();
+    r.publisher.stop();
+    // Before: no window was sent and the 50 readings were deleted with the next commit.
+    expect(r.log.read('tty-1', { epoch: 1, seq: 0 }, 100)).toHaveLength(50);
+    expect(r.log.cursor(r.key)).toBe(0);
+    expect(r.log.stats().receipted).toBe(0);
+    expect(status.state).toBe('publishing');
+    expect(r.audited('publish.accepted')).toHaveLength(1);
+    expect(r.audited('publish.revoked_there')).toEqual([]);
+    expect(r.audited('publish.refused')).toEqual([]);
+    r.log.close();
+  });
 });
 

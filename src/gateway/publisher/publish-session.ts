@@ -5,8 +5,9 @@
 // announcement (§11.4 freshness, freshness.ts); then push the reading log in order from the
 // last receipt, a few windows in flight (§11.3 push); every receipt is checked (signed by the
 // session's peer, for our grant, covering the window) before the cursor moves and the log is trimmed
-// (§11.5); answer the collector's backfill requests (§11.3 request within the session); send
-// revocations and wait for their signed confirmation (§11.6).
+// (§11.5), and a collector that keeps sending receipts that do not check out is cut off; answer
+// the collector's backfill requests (§11.3 request within the session); send revocations and wait
+// for their signed confirmation (§11.6).
 
 import type { Session } from '../../uzp/session/session.js';
 import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage } from '../../hil/publish-messages.js';
@@ -44,6 +45,12 @@ export const MAX_IN_FLIGHT = 16;
 export const MAX_WAITING_REQUESTS = 64;
 /** How long the collector has to accept or refuse the announcement. */
 export const ANNOUNCE_TIMEOUT_MS = 10_000;
+/**
+ * Receipts that do not check out (publish.receipt_ignored) before the session is closed: a
+ * collector that sends them keeps no session up for them, nor adds an audit line per message
+ * without end; the publisher waits longer before the next session (publisher.ts).
+ */
+export const MAX_IGNORED_RECEIPTS = 8;
 
 /** A receipt as the gateway reads it, after its signature and binding were checked (receipt-check.ts). */
 export interface CheckedReceipt {
@@ -90,23 +97,23 @@ export interface PendingRevocation {
   readonly objectId: Uint8Array;
 }
 
-/** How a session ended: `timeout` no verdict on the announcement, `receipt_timeout` a window never receipted. */
-export type SessionOutcome = 'closed' | 'refused' | 'timeout' | 'receipt_timeout';
+/**
+ * How a session ended: `timeout` no verdict on the announcement, `receipt_timeout` a window never
+ * receipted, `receipts_ignored` MAX_IGNORED_RECEIPTS receipts that did not check out.
+ */
+export type SessionOutcome = 'closed' | 'refused' | 'timeout' | 'receipt_timeout' | 'receipts_ignored';
 
 /** Runs one session to its end; resolves with how it ended. Never throws. */
 export async function runPublishSession(session: Session, h: PublishSessionHooks): Promise<SessionOutcome> {
   const ch = session.openChannel();
+  // Aborted when the session or channel ends, a receipt times out, or the collector is cut off.
   const abort = new AbortController();
-  const ended = new Promise<void>((resolve) => {
-    const done = (): void => {
-      abort.abort();
-      resolve();
-    };
-    if (session.state === 'closed') return done();
-    session.once('close', done);
-    ch.once('end', done);
-    ch.once('abort', done);
-  });
+  const stopped = new Promise<'closed'>((r) => abort.signal.addEventListener('abort', () => r('closed'), { once: true }));
+  const done = (): void => abort.abort();
+  if (session.state === 'closed') done();
+  session.once('close', done);
+  ch.once('end', done);
+  ch.once('abort', done);
   let wake: (() => void) | undefined;
   const poke = (): void => wake?.();
   const offCommit = h.log.onCommit(poke);
@@ -119,6 +126,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
   abort.signal.addEventListener('abort', poke, { once: true });
   const windows = new Windows(h.clock);
   let timedOut = false;
+  let ignoredReceipts = 0;
   const cancelReceiptTimer = watchReceipts();
   const sentRevocations = new Set<string>();
   let verdict: ((v: 'accepted' | 'refused') => void) | undefined;
@@ -195,18 +203,24 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     return () => cancel();
   }
 
+  /** A receipt that does not check out: nothing is deleted (OI §11.5); past MAX_IGNORED_RECEIPTS the session ends. */
+  function ignore(reason: string, code: string): void {
+    if (abort.signal.aborted) return;
+    h.onReceiptIgnored(reason, code);
+    if (++ignoredReceipts >= MAX_IGNORED_RECEIPTS) abort.abort();
+  }
+
   function onReceipt(w: number, rc: Uint8Array): void {
     let r: CheckedReceipt;
     try {
       r = h.checkReceipt(rc, session);
     } catch (e) {
-      // Not signed by the collector, or not for our grant: nothing is deleted (OI §11.5).
-      h.onReceiptIgnored((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
-      return;
+      // Not signed by the collector, or not for our grant.
+      return ignore((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
     }
-    if (r.kind !== 'accept') return h.onReceiptIgnored('a revoke receipt in answer to a window', 'RECEIPT_KIND');
+    if (r.kind !== 'accept') return ignore('a revoke receipt in answer to a window', 'RECEIPT_KIND');
     const moved = windows.receipt(w, r.ranges);
-    if (moved === 'uncovered') return h.onReceiptIgnored(`receipt for window ${w} does not cover every reading sent in it`, 'RECEIPT_SCOPE');
+    if (moved === 'uncovered') return ignore(`receipt for window ${w} does not cover every reading sent in it`, 'RECEIPT_SCOPE');
     h.onReceipt(r, r.ranges.reduce((n, x) => n + (x.last - x.first + 1), 0));
     if (moved !== undefined) commitCursor(moved);
     poke();
@@ -217,12 +231,11 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     try {
       r = h.checkReceipt(rc, session);
     } catch (e) {
-      h.onReceiptIgnored((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
-      return;
+      return ignore((e as Error).message, (e as { code?: string }).code ?? 'RECEIPT_INVALID');
     }
-    if (r.kind !== 'revoke') return h.onReceiptIgnored('an accept receipt in answer to a revocation', 'RECEIPT_KIND');
+    if (r.kind !== 'revoke') return ignore('an accept receipt in answer to a revocation', 'RECEIPT_KIND');
     const rev = h.pendingRevocations().find((x) => key(x.objectId) === key(revId) && sentRevocations.has(key(x.objectId)));
-    if (rev === undefined) return h.onReceiptIgnored('a revocation confirmation for no revocation we sent', 'RECEIPT_UNSOLICITED');
+    if (rev === undefined) return ignore('a revocation confirmation for no revocation we sent', 'RECEIPT_UNSOLICITED');
     h.onRevoked(r, rev);
   }
 
@@ -273,18 +286,20 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
   }
 
   try {
-    if (!(await send(h.announce()))) return 'closed';
+    /** How the session ended when it ended before its windows did: closed, or cut off (above). */
+    const closed = (): SessionOutcome => (ignoredReceipts >= MAX_IGNORED_RECEIPTS ? 'receipts_ignored' : 'closed');
+    if (!(await send(h.announce()))) return closed();
     const cancelTimer = { fn: (): void => {} };
     const timeout = new Promise<'timeout'>((r) => (cancelTimer.fn = h.clock.setTimeout(() => r('timeout'), ANNOUNCE_TIMEOUT_MS)));
-    const v = await Promise.race([verdictP, timeout, ended.then(() => 'closed' as const)]);
+    const v = await Promise.race([verdictP, timeout, stopped]);
     cancelTimer.fn();
-    if (v !== 'accepted') return v === 'refused' ? 'refused' : v;
+    if (v !== 'accepted') return v === 'closed' ? closed() : v;
     const fresh = h.fresh?.() ?? [];
-    for (const f of fresh) if (!(await send(f))) return 'closed';
+    for (const f of fresh) if (!(await send(f))) return closed();
     h.onFresh?.(fresh);
     for (const rev of h.pendingRevocations()) {
       sentRevocations.add(key(rev.objectId));
-      if (!(await send({ t: 'revoke', rev: rev.bytes }))) return 'closed';
+      if (!(await send({ t: 'revoke', rev: rev.bytes }))) return closed();
     }
     // Push from the last receipt (OI §11.3): whatever a previous session sent and was not receipted
     // goes again (and a slot passed over before that is in the consent now, from its own position:
@@ -344,7 +359,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
       if (!(await send({ t: 'readings', w, rows: sendable }))) break;
       if (h.maxRate !== undefined) await pause(h.clock, (sendable.length / h.maxRate) * 1000, abort.signal);
     }
-    return timedOut ? 'receipt_timeout' : 'closed';
+    return timedOut ? 'receipt_timeout' : closed();
   } finally {
     offCommit();
     offAppend();

@@ -18,7 +18,7 @@ import type { Session } from '../../uzp/session/session.js';
 import type { AuditLog } from '../hil/audit.js';
 import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
 import type { PublishStatus } from '../status-file.js';
-import { runPublishSession, type CheckedReceipt, type PendingRevocation } from './publish-session.js';
+import { MAX_IGNORED_RECEIPTS, runPublishSession, type CheckedReceipt, type PendingRevocation } from './publish-session.js';
 
 const BACKOFF = { baseMs: 500, capMs: 30_000 } as const;
 /** After a refusal: the collector said no; retry rarely, until a renewed grant is in place. */
@@ -154,6 +154,7 @@ export class Publisher {
         if (outcome === 'refused') wait = REFUSED_RETRY_MS;
         else if (outcome === 'timeout') this.failed('ANNOUNCE_TIMEOUT', 'the collector did not answer the announcement');
         else if (outcome === 'receipt_timeout') this.failed('RECEIPT_TIMEOUT', 'a window was not receipted in time; it is sent again');
+        else if (outcome === 'receipts_ignored') this.failed('RECEIPTS_IGNORED', `${MAX_IGNORED_RECEIPTS} receipts that did not check out (publish.receipt_ignored): session closed; its windows are sent again`);
         else if (this.state === 'publishing') backoff.reset();
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'PUBLISH_FAILED';

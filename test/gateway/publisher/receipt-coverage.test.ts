@@ -4,7 +4,8 @@
 // message, a slot the collector says it holds revoked) is not receipting it. Before, the
 // publisher's cursor moved over what it passed over and the log deleted it all with the next commit
 // (a review's repros: 100 readings of an unpublished slot gone with no window sent; 50 readings of
-// a granted slot gone after one late `accepted`). The real Publisher over a real
+// a granted slot gone after one late `accepted`). And a collector cannot make the gateway keep
+// what it names, nor write an audit line per message without end. The real Publisher over a real
 // handshake on an in-memory stitch; the collector is the real intake into SQLite, or a scripted one
 // where it must misbehave.
 
@@ -20,6 +21,7 @@ import { receiptSigner } from '../../../src/collector/receipts.js';
 import { SqliteStore } from '../../../src/collector/store/sqlite.js';
 import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
+import { MAX_IGNORED_RECEIPTS } from '../../../src/gateway/publisher/publish-session.js';
 import { Publisher } from '../../../src/gateway/publisher/publisher.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
@@ -170,3 +172,29 @@ describe('what receipts cover is what leaves the log', () => {
   });
 });
 
+describe('a hostile collector', () => {
+  it('floods `accepted` with made-up slots and sends receipts that do not check out: one audit line per kind, a few ignored receipts, and the session is closed', async () => {
+    const r = rig();
+    const side = scripted(r.p.collector);
+    r.publisher.start();
+    await until(() => side.messages.some((m) => m.t === 'announce'));
+    side.send({ t: 'accepted', grant: r.grant.objectId });
+    await until(() => r.publisher.status().state === 'publishing');
+    const N = 2000;
+    for (let i = 0; i < N; i++) side.send({ t: 'accepted', grant: r.grant.objectId, revoked: Array.from({ length: 64 }, (_, j) => `x${i}-${j}`) });
+    for (let i = 0; i < N; i++) side.send({ t: 'receipt', w: 1, rc: Uint8Array.of(0x84, 0x40, 0xa0, 0x40, 0x40) });
+    // The session ends after MAX_IGNORED_RECEIPTS; the next one cannot connect (this rig's collector is gone).
+    await until(() => r.publisher.status().last_error?.code === 'RECEIPTS_IGNORED');
+    await until(() => r.p.gateway.state === 'closed');
+    const status = r.publisher.status();
+    r.publisher.stop();
+    // Before: 2001 publish.accepted, 2000 publish.revoked_there (128,000 slot names kept), 2000 receipt_ignored, still publishing.
+    expect(r.audited('publish.accepted')).toHaveLength(1);
+    expect(r.audited('publish.revoked_there')).toEqual([]);
+    expect(r.audited('publish.receipt_ignored')).toHaveLength(MAX_IGNORED_RECEIPTS);
+    expect(status.state).not.toBe('publishing');
+    // Nothing it named is held against the grant's slots.
+    expect(r.publisher.receives('tty-1')).toBe(true);
+    r.log.close();
+  }, 60_000);
+});

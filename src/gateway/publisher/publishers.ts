@@ -33,6 +33,9 @@ import { receiptChecker } from './receipt-check.js';
 import { discoveryRevocationsFileOf } from './paths.js';
 import { Freshness } from './freshness.js';
 
+/** What happens to the readings of a collector whose files did not check out (status, log). */
+const KEPT = 'the reading log keeps what it has not receipted (up to reading_log.max_mb, the oldest dropped beyond)';
+
 export interface PublishersOptions {
   readonly config: GatewayConfig;
   readonly provider: CryptoProvider;
@@ -124,7 +127,7 @@ export class Publishers {
   status(): PublishStatus[] {
     return this.entries.map((e) => {
       if (e.publisher === undefined) {
-        return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, at: new Date().toISOString() } } : {}) };
+        return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, message: `${e.problem.message}; ${KEPT}`, at: new Date().toISOString() } } : {}) };
       }
       if (this.held !== undefined) return { ...e.publisher.status(), state: 'held', last_error: this.held };
       return e.publisher.status();
@@ -136,14 +139,15 @@ export class Publishers {
   }
 
   /**
-   * The collectors the log's deletes wait for (reading-log/receipt-floors.ts), each by the slots its
-   * consent covers now (one wholly revoked: none, though what it receipted still counts). One whose
-   * files did not check out at start is not published to, nor waited for.
+   * Every configured collector, as the log's deletes wait for it (reading-log/receipt-floors.ts):
+   * a publisher by the slots its consent covers now; one whose files did not check out by its key
+   * alone, waited for on every slot (its scope is unknown; CONFIG.md "every configured collector"):
+   * a restart with its grant expired must not delete what it was owed. The byte bound still holds.
    */
   private audience(): AudienceEntry[] {
-    return this.entries.flatMap((e) => {
+    return this.entries.map((e) => {
       const p = e.publisher;
-      return p === undefined ? [] : [{ key: e.key, receives: (slot: string) => p.receives(slot), receivesAny: () => p.receivesAny() }];
+      return p === undefined ? e.key : { key: e.key, receives: (slot: string) => p.receives(slot), receivesAny: () => p.receivesAny() };
     });
   }
 
@@ -165,7 +169,7 @@ export class Publishers {
       entry.consent = { grant: dg, revokedSlots: new Set(), revoked: false };
     } catch (e) {
       entry.problem = { code: (e as { code?: string }).code ?? 'PUBLISH_CONFIG', message: `${(e as Error).message} (collector ${entry.key.slice(0, 16)}…: ${grantFile}, ${discoveryFile})` };
-      o.logger.error({ event: 'publish.not_configured', collector: entry.key, code: entry.problem.code, reason: entry.problem.message }, 'not publishing to this collector: fix its grant files and restart');
+      o.logger.error({ event: 'publish.not_configured', collector: entry.key, code: entry.problem.code, reason: entry.problem.message }, `not publishing to this collector: fix its grant files and restart; ${KEPT}`);
       return entry;
     }
     const dg = entry.consent.grant;

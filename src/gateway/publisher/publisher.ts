@@ -1,7 +1,9 @@
 // The gateway publishing to one collector (OI §7-§11), for as long as the gateway runs: open the
 // session outbound (OI §11.1, under the Pantheon Grant), run it (publish-session.ts), and when it
 // ends open another with backoff. A collector that refuses the announcement is retried slowly (a
-// renewed grant or policy fixes that, not hammering); consent revoked for the whole grant stops it,
+// renewed grant or policy fixes that, not hammering), and so, ever more slowly, is one whose
+// sessions end for its receipts (none, or none that check out: each such session resends its
+// windows in flight); consent revoked for the whole grant stops it,
 // once the collector has that revocation in force (OI §11.6): it confirmed it with a signed receipt,
 // now or before a restart (publishers.ts writes it down), or it refused our announcement as REVOKED.
 // What it did is audited (grant accepted/refused, receipts, revocations) and shown in `uzpgw status`.
@@ -23,6 +25,14 @@ import { MAX_IGNORED_RECEIPTS, runPublishSession, type CheckedReceipt, type Pend
 const BACKOFF = { baseMs: 500, capMs: 30_000 } as const;
 /** After a refusal: the collector said no; retry rarely, until a renewed grant is in place. */
 const REFUSED_RETRY_MS = 60_000;
+/**
+ * After a session that ended for its receipts (RECEIPT_TIMEOUT, or MAX_IGNORED_RECEIPTS that did
+ * not check out) with none that moved the cursor: each such session resends up to MAX_IN_FLIGHT
+ * windows (4 MiB), so a collector that never receipts costs at most that per 15 minutes on a
+ * metered uplink, not per 30–60 s (~5 GiB a day), and its audit lines come as rarely. A receipt
+ * that moves the cursor resets it.
+ */
+export const RECEIPT_BACKOFF = { baseMs: 30_000, capMs: 15 * 60_000 } as const;
 
 export interface Consent {
   readonly grant: Valid<DiscoveryGrant>;
@@ -53,6 +63,8 @@ export interface PublisherOptions {
   readonly audit: AuditLog;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The backoffs' jitter, uniform in [0, 1) (lib/backoff.ts); default Math.random. */
+  readonly random?: () => number;
 }
 
 export class Publisher {
@@ -124,7 +136,9 @@ export class Publisher {
   }
 
   private async loop(): Promise<void> {
-    const backoff = new Backoff(BACKOFF);
+    const random = this.o.random !== undefined ? { random: this.o.random } : {};
+    const backoff = new Backoff({ ...BACKOFF, ...random });
+    const slow = new Backoff({ ...RECEIPT_BACKOFF, ...random });
     const signal = this.abort.signal;
     while (!signal.aborted) {
       // A revoked consent is still delivered (and confirmed) before the publisher stops (OI §11.6);
@@ -148,14 +162,20 @@ export class Publisher {
         }
         this.session = session;
         this.state = 'announcing';
+        const cursor = this.o.log.cursor(this.key);
         const outcome = await runPublishSession(session, this.hooks(session));
         session.close();
         this.session = undefined;
+        if (this.o.log.cursor(this.key) > cursor) slow.reset();
         if (outcome === 'refused') wait = REFUSED_RETRY_MS;
         else if (outcome === 'timeout') this.failed('ANNOUNCE_TIMEOUT', 'the collector did not answer the announcement');
-        else if (outcome === 'receipt_timeout') this.failed('RECEIPT_TIMEOUT', 'a window was not receipted in time; it is sent again');
-        else if (outcome === 'receipts_ignored') this.failed('RECEIPTS_IGNORED', `${MAX_IGNORED_RECEIPTS} receipts that did not check out (publish.receipt_ignored): session closed; its windows are sent again`);
-        else if (this.state === 'publishing') backoff.reset();
+        else if (outcome === 'receipt_timeout') {
+          this.failed('RECEIPT_TIMEOUT', 'a window was not receipted in time; it is sent again');
+          wait = slow.next();
+        } else if (outcome === 'receipts_ignored') {
+          this.failed('RECEIPTS_IGNORED', `${MAX_IGNORED_RECEIPTS} receipts that did not check out (publish.receipt_ignored): session closed; its windows are sent again`);
+          wait = slow.next();
+        } else if (this.state === 'publishing') backoff.reset();
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'PUBLISH_FAILED';
         this.failed(code, (e as Error).message ?? String(e));

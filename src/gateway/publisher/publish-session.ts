@@ -292,6 +292,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
     const cancelTimer = { fn: (): void => {} };
     const timeout = new Promise<'timeout'>((r) => (cancelTimer.fn = h.clock.setTimeout(() => r('timeout'), ANNOUNCE_TIMEOUT_MS)));
     const v = await Promise.race([verdictP, timeout, stopped]);
+    verdict = undefined; // an answer after the timeout, or after the end, is no verdict either
     cancelTimer.fn();
     if (v !== 'accepted') return v === 'closed' ? closed() : v;
     const fresh = h.fresh?.() ?? [];

@@ -207,7 +207,6 @@ export class Publisher {
     const scope = grant.body.scope.map((s) => s.slot);
     const all = scope.includes('*');
     const grantId = toHex(grant.objectId);
-    let verdict = false;
     return {
       log: this.o.log,
       collector: this.key,
@@ -224,9 +223,7 @@ export class Publisher {
         this.o.announced?.();
       },
       onAccepted: (revoked) => {
-        // The session calls this once, before its verdict; a second call would be a bug there.
-        if (verdict) return;
-        verdict = true;
+        // Called once per session, with its verdict (publish-session.ts drops later ones).
         this.state = 'publishing';
         this.lastError = undefined;
         this.o.audit.event('publish.accepted', { decision: 'allowed', collector: this.key, grant: grantId });

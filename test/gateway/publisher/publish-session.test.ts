@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage, type WireReading } from '../../../src/hil/publish-messages.js';
 import { rangesOf } from '../../../src/hil/publish-ranges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
-import { MAX_IN_FLIGHT, MAX_WAITING_REQUESTS, RECEIPT_TIMEOUT_MS, runPublishSession, WINDOW_BYTES, WINDOW_ROWS, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
+import { ANNOUNCE_TIMEOUT_MS, MAX_IN_FLIGHT, MAX_WAITING_REQUESTS, RECEIPT_TIMEOUT_MS, runPublishSession, WINDOW_BYTES, WINDOW_ROWS, type PublishSessionHooks } from '../../../src/gateway/publisher/publish-session.js';
 import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { systemClock } from '../../../src/lib/clock.js';
@@ -246,6 +246,25 @@ describe('publish session, gateway side', () => {
     expect(tooLarge).toEqual([1]);
     s.gateway.close();
     await s.run;
+  });
+});
+
+describe('publish session, the verdict', () => {
+  it('an answer that comes after the announcement timed out is no verdict', async () => {
+    const clock = new FakeClock(0);
+    const verdicts: string[] = [];
+    const bad: string[] = [];
+    const s = setup(3, { clock, onAccepted: () => void verdicts.push('accepted'), onRefused: (code) => void verdicts.push(`refused ${code}`), onBadMessage: (r) => void bad.push(r) });
+    await s.side.next('announce');
+    clock.advance(ANNOUNCE_TIMEOUT_MS);
+    expect(await s.run).toBe('timeout');
+    s.side.send({ t: 'accepted', grant: s.grantId });
+    s.side.send({ t: 'refused', code: 'REVOKED' });
+    // A gateway's message from the collector: handled after the two, in order.
+    s.side.send({ t: 'fresh', what: 'config', digest: new Uint8Array(32), at_ms: 1 });
+    await until(() => bad.some((r) => r.startsWith('fresh')));
+    // Before: the late answers were taken (the publisher then showed `publishing`, then `refused`, for a session that had ended).
+    expect(verdicts).toEqual([]);
   });
 });
 

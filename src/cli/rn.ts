@@ -17,7 +17,7 @@ import { readFileCapped } from '../files/fsutil.js';
 import { naming } from '../lib/errors.js';
 import { RendezvousNode } from '../rn/server.js';
 import { TrustStore } from '../uzp/artefacts/trust.js';
-import { equal, toHex } from '../uzp/bytes.js';
+import { toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { parseAddress, type HostPort } from '../uzp/link/address.js';
 import { RN_DRAIN_MS, RN_HELLO_BURST, RN_HELLO_RATE_PER_S, RN_MAX_LINKS, RN_MAX_LINKS_PER_CID, RN_MAX_PREAUTH, RN_MAX_PREAUTH_PER_SOURCE, RN_PREAUTH_BURST, RN_PREAUTH_RATE_PER_S } from '../uzp/link/constants.js';
@@ -145,9 +145,9 @@ export const command = defineCommand({
     const address = await rn.listen(listen.host, listen.port);
     if (fabric !== undefined) {
       // Not awaited: the RN serves its own endpoints while NATS is unreachable (the client retries for
-      // ever and says `fabric_connected` once in). The current RN Set Statement (reloaded on SIGHUP or
-      // change) says which RNs are peers.
-      rn.joinFabric({ ...fabric, rnKey: (cid) => trust.rnSet?.body.rns.find((r) => equal(r.cid, cid))?.publicKey }).catch((e: unknown) =>
+      // ever and says `fabric_connected` once in). The RNs eligible under the current RN Set Statement
+      // and revocation list (both reloaded on SIGHUP or change) are its peers (src/rn/fabric/peers.ts).
+      rn.joinFabric(fabric).catch((e: unknown) =>
         log.error({ event: 'fabric_failed', reason: (e as Error)?.message ?? String(e) }, 'could not join the rendezvous fabric; serving local endpoints only'),
       );
     }

@@ -45,11 +45,12 @@ import type { RnArtefacts } from './artefacts.js';
 import type { GrantTrust } from './join-grant.js';
 import { Switchboard } from './switchboard.js';
 import { Fabric } from './fabric/fabric.js';
+import { fabricPeerKey, type FabricPeerTrust } from './fabric/peers.js';
 import { cidOf } from '../uzp/identity/cid.js';
 import { CommonCode, LocalError } from '../lib/errors.js';
 
 /** The part of TrustStore the RN uses. */
-interface RnTrust extends ResponderTrust, GrantTrust {
+interface RnTrust extends ResponderTrust, GrantTrust, FabricPeerTrust {
   isRevoked(id: Uint8Array): boolean;
   nowSeconds(): number;
   /** Clock skew validation allows past exp; the sweep uses the same allowance, or a PCert
@@ -299,15 +300,18 @@ export class RendezvousNode {
 
   /**
    * Joins the rendezvous fabric of the trust domain on a NATS cluster (issue #16; fabric/fabric.ts):
-   * JOINs for targets held by other RNs are routed there, theirs for ours come here. `rnKey` says
-   * which RNs are peers (the current RN Set Statement).
+   * JOINs for targets held by other RNs are routed there, theirs for ours come here. The peers are
+   * the RNs eligible under this RN's trust store (fabric/peers.ts).
    */
-  async joinFabric(o: { readonly servers: readonly string[]; readonly domain: string; readonly name?: string; readonly rnKey: (cid: Uint8Array) => Uint8Array | undefined; readonly user?: string; readonly pass?: string }): Promise<void> {
+  async joinFabric(o: { readonly servers: readonly string[]; readonly domain: string; readonly name?: string; readonly user?: string; readonly pass?: string }): Promise<void> {
     const trust = this.opts.trust;
     const provider = trust.provider;
     const signer = this.ctx.signer;
+    // Peers are the RNs eligible under the trust store's RN Set Statement and revocations as they
+    // are at each message (reloaded on SIGHUP or change by the caller).
+    const rnKey = (cid: Uint8Array): Uint8Array | undefined => fabricPeerKey(trust, cid);
     const begin = (): Promise<Fabric | undefined> =>
-      Fabric.start({ ...o, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats, onLost: rejoin }, this.switchboard, this.leaving.signal).then((f) => {
+      Fabric.start({ ...o, rnKey, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats, onLost: rejoin }, this.switchboard, this.leaving.signal).then((f) => {
         if (this.drainingValue) f?.withdraw(); // lost and joined again during a drain: no presence
         return f;
       });

@@ -158,7 +158,7 @@ describe('routing and policy', () => {
         return code !== 'PEER_NOT_ATTACHED';
       });
       expect(code).toBe('JOIN_REFUSED');
-      expect(rig.rns[0]!.stderr()).toMatch(/"event":"fabric_join_refused".*not in the current RN Set Statement/);
+      expect(rig.rns[0]!.stderr()).toMatch(/"event":"fabric_join_refused".*not eligible under the current RN Set Statement/);
     } finally {
       await stopProcess(child);
     }

@@ -52,7 +52,7 @@ describe('RN: the fabric lost for good', () => {
     const server = nats.nodes[0]!.url;
     const log = recordingLog();
     const env = await startInProcessRn(cleanups, { log });
-    await env.rn.joinFabric({ servers: [server], domain: 'rejoin', rnKey: () => undefined });
+    await env.rn.joinFabric({ servers: [server], domain: 'rejoin' });
     const gw = env.d.member('gateway');
     const link = await attachTo(env, gw, cleanups);
     link.accept();

@@ -135,7 +135,7 @@ describe('RN drain (in-process)', () => {
     cleanups.push(() => nats.stop());
     const env = await startRn();
     // A domain NATS will not take as a subject: the fabric connects, then its first subscription throws.
-    await expect(env.rn.joinFabric({ servers: [nats.nodes[0]!.url], domain: 'no spaces allowed', rnKey: () => undefined })).rejects.toThrow();
+    await expect(env.rn.joinFabric({ servers: [nats.nodes[0]!.url], domain: 'no spaces allowed' })).rejects.toThrow();
     // Before: drain() chained on the failed start and rejected, unheard (an unhandled rejection
     // vitest reports), and `uzpgw rn` never got to exit on SIGTERM.
     expect(await env.rn.drain(1_000)).toEqual({ detached: true, remaining: 0 });

@@ -7,8 +7,8 @@
 //   nothing has to expire by hand.
 // - JOIN routing: a JOIN whose target is not attached here is a NATS request to that subject; "no
 //   responders" means no RN holds the target (JOIN_REFUSED 1 at once, not after a timeout). The
-//   request is signed by this RN (messages.ts); the answering RN checks the signer is in its current
-//   RN Set Statement and the request is fresh and new.
+//   request is signed by this RN (messages.ts); the answering RN checks the signer is eligible under
+//   its current RN Set Statement and revocations (peers.ts) and the request is fresh and new.
 // - The hop: stitched RELAY frames go to `uzp.<domain>.hop.<rn cid>` as hop DATA with credit flow
 //   control (remote-peer.ts). Ciphertext only, as on an EP link.
 //
@@ -46,7 +46,7 @@ export interface FabricOptions {
   readonly provider: CryptoProvider;
   /** Subject token of the trust domain (its root CID, hex): domains sharing a cluster never meet. */
   readonly domain: string;
-  /** The public key of an RN of the current RN Set Statement, or undefined. */
+  /** The public key of an RN eligible now as a fabric peer (peers.ts), or undefined. */
   readonly rnKey: (cid: Uint8Array) => Uint8Array | undefined;
   readonly log: RnLog;
   readonly stats: RnStats;
@@ -250,7 +250,7 @@ export class Fabric implements FabricHooks {
     }
     const j = d.join;
     if (this.withdrawn) return refuse(JoinRefusedCode.OVERLOADED, 'this RN is draining');
-    if (d.signer !== 'valid') return refuse(JoinRefusedCode.REFUSED, d.signer === 'unknown' ? 'the ingress RN is not in the current RN Set Statement' : 'bad signature');
+    if (d.signer !== 'valid') return refuse(JoinRefusedCode.REFUSED, d.signer === 'unknown' ? 'the ingress RN is not eligible under the current RN Set Statement (not listed with role relay, revoked, or the statement is outside its window)' : 'bad signature');
     if (!equal(j.target, subjectCid)) return refuse(JoinRefusedCode.REFUSED, 'target differs from the subject');
     const now = this.now();
     if (Math.abs(now - j.atMs) > JOIN_FRESH_MS) return refuse(JoinRefusedCode.REFUSED, 'stale request');

@@ -24,7 +24,7 @@ export interface LinkStitchesOptions {
   readonly joins: PendingJoins;
   /**
    * The RN of an offered stitch: `via` undefined is the RN this link is attached to; for OFFER_VIA
-   * the RN the initiator JOINed at, undefined when our RN Set does not list it.
+   * the RN the initiator JOINed at, undefined unless it is eligible now.
    */
   readonly rnOf: (via: Uint8Array | undefined) => Rn | undefined;
 }

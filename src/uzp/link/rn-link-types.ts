@@ -38,7 +38,8 @@ export interface Offer {
   readonly ch1: Uint8Array;
   /**
    * The RN of the stitch: the one this link is attached to, or for an offer that crossed the
-   * fabric (OFFER_VIA) the RN the initiator JOINed at — undefined when our RN Set does not list it.
+   * fabric (OFFER_VIA) the RN the initiator JOINed at — undefined unless it is eligible under our RN
+   * Set Statement and revocations now.
    */
   readonly rn?: { readonly cid: Uint8Array; readonly publicKey: Uint8Array };
   accept(): Stitch;

@@ -292,13 +292,21 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   /**
    * The RN of an offered stitch: this link's, or for one that crossed the fabric (OFFER_VIA) the RN
-   * the initiator JOINed at, with its key from our RN Set Statement; undefined when we do not list
-   * it (then nothing that needs the RN — a continuity token — can be accepted on that stitch).
+   * the initiator JOINed at, with its key from our RN Set Statement; undefined unless that RN is
+   * eligible now (draft §11.1: listed, unrevoked, the statement in its window), as the RN this link
+   * attached to had to be. Then nothing that needs the RN — a continuity token — can be accepted on
+   * that stitch.
    */
   private rnOf(via: Uint8Array | undefined): { cid: Uint8Array; publicKey: Uint8Array } | undefined {
     if (via === undefined) return { cid: this.rnCid, publicKey: this.rnPublicKey };
     const e = this.opts.trust.rnSet?.body.rns.find((r) => equal(r.cid, via));
-    return e === undefined ? undefined : { cid: e.cid, publicKey: e.publicKey };
+    if (e === undefined) return undefined;
+    try {
+      this.opts.trust.requireEligibleRn(e.publicKey);
+    } catch {
+      return undefined;
+    }
+    return { cid: e.cid, publicKey: e.publicKey };
   }
 
   private sendControl(m: ControlMessage): boolean {

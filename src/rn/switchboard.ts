@@ -64,7 +64,7 @@ export class Switchboard {
   private readonly awaitingAttestation = new Set<Peer>();
   private readonly stitches = new Map<number, StitchRecord>();
   private readonly byPeer = new Map<Peer, Set<number>>();
-  private nextStitchId = 1;
+  private readonly idDraw = new Uint32Array(1);
   private fabric: FabricHooks | undefined;
   /** Cross-RN stitches: the far side of each, by local stitch id. */
   private readonly remotes = new Map<number, RemoteSide>();
@@ -381,11 +381,12 @@ export class Switchboard {
   }
 
   private allocateId(): number {
-    // u32 ids, never 0, never one in use; wraps after 2^32 - 1 stitches.
+    // Random u32 ids, never 0, never one in use: an id someone learnt (an EP its own, a NATS
+    // participant one on the hop) says nothing about the others, so none can be guessed to be
+    // ended or written to (review: sequential ids let one batch of UNSTITCH for 1..1000 end them all).
     for (;;) {
-      const id = this.nextStitchId;
-      this.nextStitchId = id >= 0xffff_ffff ? 1 : id + 1;
-      if (!this.stitches.has(id)) return id;
+      const id = crypto.getRandomValues(this.idDraw)[0]!;
+      if (id !== 0 && !this.stitches.has(id)) return id;
     }
   }
 }

@@ -226,6 +226,30 @@ describe('switchboard: JOIN, OFFER, stitch, relay', () => {
     expect(o.last()).toMatchObject({ kind: ControlKind.JOINED, joinId: 4 });
   });
 
+  it('stitch ids are unpredictable: one id says nothing about the others (a batch of UNSTITCH for 1..1000 once ended every stitch)', () => {
+    const d = new TestDomain();
+    const sb = new Switchboard({ trust: d.trust(), stats: new RnStats(), log: recordingLog() });
+    const gw = d.member('gateway');
+    const target = new FakePeer(gw.id.cid);
+    sb.attach(target);
+    sb.setAccepting(target);
+    const ids: number[] = [];
+    for (let i = 0; i < 64; i++) {
+      const op = d.member('operator');
+      const a = new FakePeer(op.id.cid);
+      sb.attach(a);
+      sb.join(a, { kind: ControlKind.JOIN, joinId: 1, target: gw.id.cid, grant: d.grant(op.id.cid, gw.id.cid), ch1 });
+      ids.push((a.last() as { stitchId: number }).stitchId);
+    }
+    expect(new Set(ids).size).toBe(64);
+    expect(ids.every((id) => Number.isInteger(id) && id > 0 && id <= 0xffff_ffff)).toBe(true);
+    // Random u32s: a neighbour of another id, or all of them below 2^24, would be a ~2^-26 and a
+    // 2^-512 chance; sequential ids are both every time.
+    const neighbours = ids.filter((id) => ids.includes(id + 1)).length;
+    expect(neighbours).toBe(0);
+    expect(Math.max(...ids)).toBeGreaterThan(2 ** 24);
+  });
+
   it('accepts a JOIN whose Grant nonce is older than one already seen: 1-RTT, bounded by the Grant window (draft §9)', () => {
     const { d, sb, a, b, op, gw } = setup();
     sb.setAccepting(b);

@@ -1,6 +1,7 @@
 // The rendezvous fabric's messages (src/rn/fabric/messages.ts; docs/PROFILE.md §Fabric): the
 // checked-in vectors (test/vectors/fabric.json) decode to their fields and encode to their bytes;
-// the JOIN request's signature is checked a second way with node:crypto from the document alone;
+// the JOIN request's and the replies' signatures are checked a second way with node:crypto from the
+// document alone;
 // round trips hold for any fields (fast-check); junk and mutations throw only DecodeError; the
 // signer rules (an RN the current set does not list, a signature that does not verify) hold.
 
@@ -19,9 +20,25 @@ interface Vec {
   readonly fields: Record<string, string | number>;
   readonly hex: string;
 }
-const V = JSON.parse(readFileSync(new URL('../vectors/fabric.json', import.meta.url), 'utf8')) as { signer: { seed: string; public_key: string; cid: string }; join: Vec; replies: Vec[]; hops: Vec[] };
+interface Signer {
+  readonly seed: string;
+  readonly public_key: string;
+  readonly cid: string;
+}
+const V = JSON.parse(readFileSync(new URL('../vectors/fabric.json', import.meta.url), 'utf8')) as { signer: Signer; egress_signer: Signer; join: Vec; replies: Vec[]; hops: Vec[] };
 const signer = p.signer(fromHex(V.signer.seed));
-const keyOf = (cid: Uint8Array): Uint8Array | undefined => (toHex(cid) === V.signer.cid ? signer.publicKey : undefined);
+const egressSigner = p.signer(fromHex(V.egress_signer.seed));
+/** The RNs of the vectors' RN Set: the ingress (JOIN signer) and the egress (reply signer). */
+const keyOf = (cid: Uint8Array): Uint8Array | undefined => (toHex(cid) === V.signer.cid ? signer.publicKey : toHex(cid) === V.egress_signer.cid ? egressSigner.publicKey : undefined);
+
+/** Ed25519 verification by node:crypto from the document alone: `label` ‖ every byte before the last 64. */
+function verifiedByNode(hex: string, label: string, publicKey: string): boolean {
+  const bytes = Buffer.from(hex, 'hex');
+  // SPKI DER for an Ed25519 public key: fixed 12-byte prefix, then the 32 key bytes.
+  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(publicKey, 'hex')]);
+  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  return verify(null, Buffer.concat([Buffer.from(label), bytes.subarray(0, bytes.length - 64)]), key, bytes.subarray(bytes.length - 64));
+}
 
 const hex = (v: unknown): unknown => (v instanceof Uint8Array ? toHex(v) : v);
 const snake = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), hex(v)]));
@@ -37,25 +54,47 @@ describe('fabric vectors (test/vectors/fabric.json)', () => {
   });
 
   it('the JOIN signature, checked from the document: Ed25519 over "uzp fabric join v1" || every byte before the last 64', () => {
-    const bytes = Buffer.from(V.join.hex, 'hex');
-    const body = bytes.subarray(0, bytes.length - 64);
-    const sig = bytes.subarray(bytes.length - 64);
-    // SPKI DER for an Ed25519 public key: fixed 12-byte prefix, then the 32 key bytes.
-    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(V.signer.public_key, 'hex')]);
-    const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
-    expect(verify(null, Buffer.concat([Buffer.from('uzp fabric join v1'), body]), key, sig)).toBe(true);
+    expect(verifiedByNode(V.join.hex, 'uzp fabric join v1', V.signer.public_key)).toBe(true);
+    const body = Buffer.from(V.join.hex, 'hex').subarray(0, -64);
     // The layout by offsets: version, ingress CID, ingress stitch, at_ms.
-    expect(body[0]).toBe(1);
+    expect(body[0]).toBe(2);
     expect(body.subarray(1, 33).toString('hex')).toBe(V.signer.cid);
     expect(body.readUInt32BE(33)).toBe(7);
     expect(Number(body.readBigUInt64BE(37))).toBe(V.join.fields.at_ms);
   });
 
-  it.each(V.replies.map((r) => [r.name!, r] as const))('JOIN reply %s', (_n, r) => {
-    const d = decodeFabricJoinReply(fromHex(r.hex));
-    const fields = d.ok ? { status: 0, egress: toHex(d.egress), egress_stitch: d.egressStitch } : { status: 1, code: d.code };
+  it.each(V.replies.map((r) => [r.name!, r] as const))('JOIN reply %s: decodes to its fields, verifies under the egress RN key, re-encodes to its bytes; node:crypto verifies it from the document', (_n, r) => {
+    const { reply: d, signer: verdict } = decodeFabricJoinReply(p, fromHex(r.hex), keyOf);
+    expect(verdict).toBe('valid');
+    const fields = { version: 2, status: d.ok ? 0 : 1, ingress: toHex(d.ingress), ingress_stitch: d.ingressStitch, at_ms: d.atMs, egress: toHex(d.egress), egress_stitch: d.ok ? d.egressStitch : 0, code: d.ok ? 0 : d.code };
     expect(fields).toEqual(r.fields);
-    expect(toHex(encodeFabricJoinReply(d))).toBe(r.hex);
+    expect(toHex(encodeFabricJoinReply(d, egressSigner))).toBe(r.hex);
+    expect(verifiedByNode(r.hex, 'uzp fabric reply v1', V.egress_signer.public_key)).toBe(true);
+    // The layout by offsets: version, status, ingress, ingress_stitch, at_ms, egress, egress_stitch, code, signature.
+    const b = Buffer.from(r.hex, 'hex');
+    expect(b.length).toBe(147);
+    expect([b[0], b[1], b.subarray(2, 34).toString('hex'), b.readUInt32BE(34), Number(b.readBigUInt64BE(38)), b.subarray(46, 78).toString('hex'), b.readUInt32BE(78), b[82]]).toEqual(
+      [2, r.fields.status, r.fields.ingress, r.fields.ingress_stitch, r.fields.at_ms, r.fields.egress, r.fields.egress_stitch, r.fields.code],
+    );
+  });
+
+  it('a JOIN reply from an RN the set does not hold is "unknown"; a changed byte anywhere is "bad" or a DecodeError', () => {
+    for (const r of V.replies) {
+      const bytes = fromHex(r.hex);
+      expect(decodeFabricJoinReply(p, bytes, () => undefined).signer).toBe('unknown');
+      for (let i = 0; i < bytes.length; i++) {
+        const m = bytes.slice();
+        m[i]! ^= 0x40;
+        let verdict: string;
+        try {
+          verdict = decodeFabricJoinReply(p, m, keyOf).signer;
+        } catch (e) {
+          expect(e).toBeInstanceOf(DecodeError);
+          continue;
+        }
+        expect(verdict, `${r.name} byte ${i}`).not.toBe('valid');
+      }
+    }
   });
 
   it.each(V.hops.map((h) => [h.name!, h] as const))('hop %s', (_n, h) => {
@@ -173,7 +212,7 @@ describe('fabric codecs: properties and junk', () => {
     );
     fc.assert(
       fc.property(junk, (b) => {
-        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), decodeFabricJoinReply, decodeHop, decodeHops]) {
+        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), (x: Uint8Array) => decodeFabricJoinReply(p, x, keyOf), decodeHop, decodeHops]) {
           try {
             decode(b);
           } catch (e) {

@@ -99,8 +99,8 @@ describe('the rendezvous fabric on a real nats-server', () => {
     egressAhead = JOIN_FRESH_MS + 1_000;
     join(other, 2);
     await until(() => other.control.some((m) => m.kind === ControlKind.JOINED), 'the second JOIN across');
-    const reply = decodeFabricJoinReply((await sniffer.request(`uzp.replay.join.${toHex(target.cid)}`, captured!, { timeout: 2_000 })).data);
-    expect(reply.ok).toBe(false);
+    const reply = decodeFabricJoinReply(nodeProvider, (await sniffer.request(`uzp.replay.join.${toHex(target.cid)}`, captured!, { timeout: 2_000 })).data, (c) => keys.get(toHex(c)));
+    expect(reply).toMatchObject({ signer: 'valid', reply: { ok: false } });
     expect(offers()).toBe(2); // the two real JOINs, not the replay
     expect(egress.stats.fabric.joinsRefused).toBe(1);
     expect(ingress.sb.stitchCount).toBe(2);
@@ -134,12 +134,12 @@ describe('the rendezvous fabric on a real nats-server', () => {
     const deadline = Date.now() + 20_000;
     while (answer === undefined && Date.now() < deadline) {
       try {
-        answer = decodeFabricJoinReply((await client.request(`uzp.auth.join.${toHex(gw.cid)}`, probe, { timeout: 1_000 })).data);
+        answer = decodeFabricJoinReply(nodeProvider, (await client.request(`uzp.auth.join.${toHex(gw.cid)}`, probe, { timeout: 1_000 })).data, () => r.signer.publicKey);
       } catch {
         await new Promise((res) => setTimeout(res, 100)); // not subscribed again yet
       }
     }
-    expect(answer).toEqual({ ok: false, code: JoinRefusedCode.REFUSED });
+    expect(answer).toMatchObject({ signer: 'valid', reply: { ok: false, code: JoinRefusedCode.REFUSED } });
     expect(r.stats.fabric.joinsRefused).toBe(1);
     expect([nc.isClosed(), lost]).toEqual([false, 0]);
   });

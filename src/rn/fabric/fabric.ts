@@ -5,16 +5,19 @@
 //   accepting link of that CID — written on attach and detach only. A dead RN's subscriptions die
 //   with its NATS connection (closed socket at once; a silent one after 2 missed pings, ~10 s), so
 //   nothing has to expire by hand.
-// - JOIN routing: a JOIN whose target is not attached here is a NATS request to that subject; "no
-//   responders" means no RN holds the target (JOIN_REFUSED 1 at once, not after a timeout). The
-//   request is signed by this RN (messages.ts); the answering RN checks the signer is eligible under
-//   its current RN Set Statement and revocations (peers.ts) and the request is fresh and new.
+// - JOIN routing: a JOIN whose target is not attached here is a NATS request to that subject, its
+//   answer asked on `uzp.<domain>.reply.<our cid>.<random>`; "no responders" means no RN holds the
+//   target (JOIN_REFUSED at once, not after a timeout). The request is signed by this RN
+//   (messages.ts); the answering RN checks the signer is eligible under its current RN Set
+//   Statement and revocations (peers.ts) and the request is fresh and new. Its reply is signed in
+//   turn and names the request: only an eligible RN's reply to this very request is taken, the
+//   first such one; anything else on the reply subject is dropped.
 // - The hop: stitched RELAY frames go to `uzp.<domain>.hop.<rn cid>` as hop DATA with credit flow
 //   control (remote-peer.ts). Ciphertext only, as on an EP link.
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
-// retransmitted end to end, a forged reply leads nowhere. The connection retries for ever with
-// jittered backoff, and the client's subscriptions come back with it.
+// retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
+// with jittered backoff, and the client's subscriptions come back with it.
 
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 import { equal, toHex } from '../../uzp/bytes.js';
@@ -24,7 +27,7 @@ import type { RnLog } from '../log.js';
 import type { RnStats } from '../stats.js';
 import type { JoinMessage, Peer, Switchboard } from '../switchboard.js';
 import type { FabricHooks, RemoteSide } from './hooks.js';
-import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply } from './messages.js';
+import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, type FabricJoinReply } from './messages.js';
 import { HopOutbox } from './outbox.js';
 import { RemotePeer } from './remote-peer.js';
 
@@ -69,6 +72,8 @@ export class Fabric implements FabricHooks {
   private withdrawn = false;
   private closing = false;
   private readonly prefix: string;
+  /** Where answers to our JOIN requests come: `<prefix>.reply.<our cid>.` and a random token per request. */
+  private readonly replyPrefix: string;
   private readonly now: () => number;
   private readonly out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes));
 
@@ -78,6 +83,7 @@ export class Fabric implements FabricHooks {
     private readonly switchboard: Switchboard,
   ) {
     this.prefix = `uzp.${o.domain}`;
+    this.replyPrefix = `${this.prefix}.reply.${toHex(o.rnCid)}.`;
     this.now = o.now ?? Date.now;
   }
 
@@ -217,30 +223,68 @@ export class Fabric implements FabricHooks {
   }
 
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
-    const req = encodeFabricJoin({ ingress: this.o.rnCid, ingressStitch: stitchId, atMs: this.now(), initiator: initiator.cid, target: m.target, grant: m.grant, ch1: m.ch1 }, this.o.signer);
+    const atMs = this.now();
+    const req = encodeFabricJoin({ ingress: this.o.rnCid, ingressStitch: stitchId, atMs, initiator: initiator.cid, target: m.target, grant: m.grant, ch1: m.ch1 }, this.o.signer);
     this.o.stats.fabric.joinsRouted++;
-    let reply: Msg;
+    const r = await this.request(`${this.prefix}.join.${toHex(m.target)}`, req, (data) => this.replyFor(data, stitchId, atMs));
+    // No responders (no RN holds the target), no valid reply in time, or no NATS: not reachable now.
+    if (typeof r === 'string') return { code: JoinRefusedCode.PEER_NOT_ATTACHED };
+    return r.ok ? { rn: r.egress, stitch: r.egressStitch } : { code: r.code };
+  }
+
+  /** `data` if it is an eligible RN's signed reply to our request (`stitchId`, `atMs`), else undefined (counted, dropped). */
+  private replyFor(data: Uint8Array, stitchId: number, atMs: number): FabricJoinReply | undefined {
+    let d: ReturnType<typeof decodeFabricJoinReply>;
     try {
-      reply = await this.nc.request(`${this.prefix}.join.${toHex(m.target)}`, req, { timeout: JOIN_TIMEOUT_MS });
-    } catch {
-      // No responders (no RN holds the target), a timeout, or no NATS: the target is not reachable now.
-      return { code: JoinRefusedCode.PEER_NOT_ATTACHED };
-    }
-    try {
-      const r = decodeFabricJoinReply(reply.data);
-      return r.ok ? { rn: r.egress, stitch: r.egressStitch } : { code: r.code };
+      d = decodeFabricJoinReply(this.o.provider, data, this.o.rnKey);
     } catch {
       this.o.stats.fabric.malformed++;
-      return { code: JoinRefusedCode.REFUSED };
+      return undefined;
     }
+    const r = d.reply;
+    if (d.signer === 'valid' && equal(r.ingress, this.o.rnCid) && r.ingressStitch === stitchId && r.atMs === atMs) return r;
+    this.o.stats.fabric.repliesDropped++;
+    this.o.log.info({ event: 'fabric_reply_dropped', egress: toHex(r.egress), why: d.signer !== 'valid' ? `signer ${d.signer}` : 'for another request' }, 'a JOIN reply that is not an eligible RN\'s answer to this request was dropped');
+    return undefined;
+  }
+
+  /**
+   * Publishes `req` to `subject` with a reply subject of our own and resolves with the first answer
+   * `accept` takes, 'none' on NATS's "no responders" status, 'timeout' after JOIN_TIMEOUT_MS.
+   * Not the client's request(): that takes the first message on the reply subject, whoever sent it.
+   */
+  private request<T>(subject: string, req: Uint8Array, accept: (data: Uint8Array) => T | undefined): Promise<T | 'none' | 'timeout'> {
+    return new Promise((resolve) => {
+      let sub: Subscription | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const done = (v: T | 'none' | 'timeout'): void => {
+        clearTimeout(timer);
+        sub?.unsubscribe();
+        resolve(v);
+      };
+      const reply = this.replyPrefix + toHex(this.o.provider.randomBytes(12));
+      try {
+        sub = this.nc.subscribe(reply, {
+          callback: (err, msg) => {
+            if (err !== null) return;
+            // The server's "no responders" (an empty message with status 503; only a party that
+            // sees the request could forge one, and it could as well leave it unanswered).
+            if (msg.data.length === 0 && msg.headers?.code === 503) return done('none');
+            this.guard('reply', () => {
+              const v = accept(msg.data);
+              if (v !== undefined) done(v);
+            });
+          },
+        });
+        this.nc.publish(subject, req, { reply });
+      } catch {
+        return done('none'); // a closed connection
+      }
+      timer = setTimeout(() => done('timeout'), JOIN_TIMEOUT_MS);
+    });
   }
 
   private onJoin(subjectCid: Uint8Array, m: Msg): void {
-    const refuse = (code: number, why: string): void => {
-      this.o.stats.fabric.joinsRefused++;
-      this.o.log.info({ event: 'fabric_join_refused', code, why }, 'fabric JOIN refused');
-      m.respond(encodeFabricJoinReply({ ok: false, code }));
-    };
     let d: ReturnType<typeof decodeFabricJoin>;
     try {
       d = decodeFabricJoin(this.o.provider, m.data, this.o.rnKey);
@@ -249,6 +293,15 @@ export class Fabric implements FabricHooks {
       return; // junk: a silent drop (the requester times out)
     }
     const j = d.join;
+    // Every answer is signed and names the request it answers (messages.ts).
+    const answer = (a: { ok: true; egressStitch: number } | { ok: false; code: number }): void => {
+      m.respond(encodeFabricJoinReply({ ingress: j.ingress, ingressStitch: j.ingressStitch, atMs: j.atMs, egress: this.o.rnCid, ...a }, this.o.signer));
+    };
+    const refuse = (code: number, why: string): void => {
+      this.o.stats.fabric.joinsRefused++;
+      this.o.log.info({ event: 'fabric_join_refused', code, why }, 'fabric JOIN refused');
+      answer({ ok: false, code });
+    };
     if (this.withdrawn) return refuse(JoinRefusedCode.OVERLOADED, 'this RN is draining');
     if (d.signer !== 'valid') return refuse(JoinRefusedCode.REFUSED, d.signer === 'unknown' ? 'the ingress RN is not eligible under the current RN Set Statement (not listed with role relay, revoked, or the statement is outside its window)' : 'bad signature');
     if (!equal(j.target, subjectCid)) return refuse(JoinRefusedCode.REFUSED, 'target differs from the subject');
@@ -272,7 +325,7 @@ export class Fabric implements FabricHooks {
       },
     });
     this.o.stats.fabric.joinsAnswered++;
-    m.respond(encodeFabricJoinReply('code' in r ? { ok: false, code: r.code } : { ok: true, egress: this.o.rnCid, egressStitch: r.stitchId }));
+    answer('code' in r ? { ok: false, code: r.code } : { ok: true, egressStitch: r.stitchId });
   }
 
   /**

@@ -3,23 +3,28 @@
 // only what the RNs already see (CIDs, the Grant, CH1, RELAY frames of end-to-end ciphertext).
 //
 // - JOIN request (ingress RN -> whichever RN holds the target): the JOIN an EP sent, the ingress
-//   stitch id, a timestamp, signed by the ingress RN's key. The egress RN checks the signer is in
-//   its current RN Set Statement and the timestamp is fresh (a captured request replayed later
-//   is refused), then offers the stitch to its EP.
-// - JOIN reply: the egress stitch id, or a JOIN_REFUSED code.
+//   stitch id, a timestamp, signed by the ingress RN's key. The egress RN checks the signer is an
+//   eligible RN (peers.ts) and the timestamp is fresh (a captured request replayed later is
+//   refused), then offers the stitch to its EP.
+// - JOIN reply: the egress stitch id, or a JOIN_REFUSED code, signed by the egress RN's key over
+//   the request it answers (ingress, ingress stitch, at_ms) and its own CID: the ingress takes a
+//   reply only from an eligible RN and only for the request it sent, so nobody else on NATS can
+//   wire a JOIN into a stitch, or refuse one (the review did both with unsigned replies).
 // - HOP messages to one RN's hop subject: DATA (a RELAY frame, its stitch id already the
 //   receiver's, with the sender's byte offset for credit), CREDIT (bytes consumed so far, by
-//   offset), UNSTITCH. Unsigned: they carry ciphertext the EPs authenticate, and anything a NATS
-//   node could do with them is drop or delay.
+//   offset), UNSTITCH.
 
 import { Reader, Writer } from '../../uzp/bytes.js';
 import { CID_LENGTH, FrameType, MAX_CH1_BYTES, MAX_GRANT_BYTES } from '../../uzp/link/constants.js';
 import { CommonCode, DecodeError } from '../../lib/errors.js';
 import type { CryptoProvider, Signer } from '../../uzp/crypto/provider.js';
 
-export const FABRIC_VERSION = 1;
+export const FABRIC_VERSION = 2;
 const JOIN_LABEL = new TextEncoder().encode('uzp fabric join v1');
+const REPLY_LABEL = new TextEncoder().encode('uzp fabric reply v1');
 const SIGNATURE_LENGTH = 64;
+/** JOIN reply before its signature: version, status, ingress, ingress_stitch, at_ms, egress, egress_stitch, code. */
+const REPLY_BODY = 1 + 1 + CID_LENGTH + 4 + 8 + CID_LENGTH + 4 + 1;
 /** RELAY frame header: length u32, type u8, stitch id u32. */
 const RELAY_HEADER = 9;
 
@@ -36,7 +41,17 @@ export interface FabricJoin {
   readonly ch1: Uint8Array;
 }
 
-export type FabricJoinReply = { readonly ok: true; readonly egress: Uint8Array; readonly egressStitch: number } | { readonly ok: false; readonly code: number };
+/** A JOIN reply: the request it answers (`ingress`, `ingressStitch`, `atMs`), who answers, and the answer. */
+export type FabricJoinReply = {
+  readonly ingress: Uint8Array;
+  readonly ingressStitch: number;
+  readonly atMs: number;
+  /** The answering (egress) RN, whose key signs the reply. */
+  readonly egress: Uint8Array;
+} & ({ readonly ok: true; readonly egressStitch: number } | { readonly ok: false; readonly code: number });
+
+/** How a signature checked against the key of the RN that claims it. */
+export type SignerVerdict = 'valid' | 'unknown' | 'bad';
 
 export type HopMessage =
   | { readonly type: typeof HopType.DATA; readonly offset: number; readonly frame: Uint8Array; readonly stitch: number }
@@ -56,11 +71,16 @@ function joinBody(j: FabricJoin): Uint8Array {
     .finish();
 }
 
-function signed(body: Uint8Array): Uint8Array {
-  const m = new Uint8Array(JOIN_LABEL.length + body.length);
-  m.set(JOIN_LABEL);
-  m.set(body, JOIN_LABEL.length);
+function signed(label: Uint8Array, body: Uint8Array): Uint8Array {
+  const m = new Uint8Array(label.length + body.length);
+  m.set(label);
+  m.set(body, label.length);
   return m;
+}
+
+function verdict(p: CryptoProvider, key: Uint8Array | undefined, label: Uint8Array, body: Uint8Array, signature: Uint8Array): SignerVerdict {
+  if (key === undefined) return 'unknown';
+  return p.ed25519Verify(key, signed(label, body), signature) ? 'valid' : 'bad';
 }
 
 export function encodeFabricJoin(j: FabricJoin, signer: Signer): Uint8Array {
@@ -68,7 +88,7 @@ export function encodeFabricJoin(j: FabricJoin, signer: Signer): Uint8Array {
     if (b.length !== CID_LENGTH) throw new RangeError(`fabric JOIN ${what}: expected ${CID_LENGTH} bytes`);
   }
   const body = joinBody(j);
-  return new Writer(body.length + SIGNATURE_LENGTH).bytes(body).bytes(signer.sign(signed(body))).finish();
+  return new Writer(body.length + SIGNATURE_LENGTH).bytes(body).bytes(signer.sign(signed(JOIN_LABEL, body))).finish();
 }
 
 /**
@@ -76,7 +96,7 @@ export function encodeFabricJoin(j: FabricJoin, signer: Signer): Uint8Array {
  * (undefined: not an RN of the current set). Throws DecodeError on malformed bytes; returns the
  * join and whether the signature holds, so the caller refuses with the right code.
  */
-export function decodeFabricJoin(p: CryptoProvider, bytes: Uint8Array, keyOf: (rn: Uint8Array) => Uint8Array | undefined): { join: FabricJoin; signer: 'valid' | 'unknown' | 'bad' } {
+export function decodeFabricJoin(p: CryptoProvider, bytes: Uint8Array, keyOf: (rn: Uint8Array) => Uint8Array | undefined): { join: FabricJoin; signer: SignerVerdict } {
   const r = new Reader(bytes);
   const version = r.u8('fabric JOIN version');
   if (version !== FABRIC_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `fabric JOIN: version ${version}, expected ${FABRIC_VERSION}`);
@@ -93,29 +113,51 @@ export function decodeFabricJoin(p: CryptoProvider, bytes: Uint8Array, keyOf: (r
   const signature = r.bytes(SIGNATURE_LENGTH, 'fabric JOIN signature');
   r.end('fabric JOIN');
   if (join.ingressStitch === 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'fabric JOIN: stitch id 0');
-  const key = keyOf(join.ingress);
-  if (key === undefined) return { join, signer: 'unknown' };
-  return { join, signer: p.ed25519Verify(key, signed(bytes.subarray(0, bodyLength)), signature) ? 'valid' : 'bad' };
+  return { join, signer: verdict(p, keyOf(join.ingress), JOIN_LABEL, bytes.subarray(0, bodyLength), signature) };
 }
 
-export function encodeFabricJoinReply(m: FabricJoinReply): Uint8Array {
-  return m.ok ? new Writer(1 + CID_LENGTH + 4).u8(0).bytes(m.egress).u32(m.egressStitch).finish() : Uint8Array.of(1, m.code & 0xff);
-}
-
-export function decodeFabricJoinReply(bytes: Uint8Array): FabricJoinReply {
-  const r = new Reader(bytes);
-  const status = r.u8('fabric JOIN reply status');
-  if (status === 1) {
-    const code = r.u8('fabric JOIN reply code');
-    r.end('fabric JOIN reply');
-    return { ok: false, code };
+/** A JOIN reply, signed by the egress RN (`signer`, whose CID is `m.egress`). */
+export function encodeFabricJoinReply(m: FabricJoinReply, signer: Signer): Uint8Array {
+  for (const [b, what] of [[m.ingress, 'ingress'], [m.egress, 'egress']] as const) {
+    if (b.length !== CID_LENGTH) throw new RangeError(`fabric JOIN reply ${what}: expected ${CID_LENGTH} bytes`);
   }
-  if (status !== 0) throw new DecodeError(CommonCode.DECODE_VALUE, `fabric JOIN reply: status ${status}`);
+  const body = new Writer(REPLY_BODY)
+    .u8(FABRIC_VERSION)
+    .u8(m.ok ? 0 : 1)
+    .bytes(m.ingress)
+    .u32(m.ingressStitch)
+    .u64(m.atMs)
+    .bytes(m.egress)
+    .u32(m.ok ? m.egressStitch : 0)
+    .u8(m.ok ? 0 : m.code & 0xff)
+    .finish();
+  return new Writer(REPLY_BODY + SIGNATURE_LENGTH).bytes(body).bytes(signer.sign(signed(REPLY_LABEL, body))).finish();
+}
+
+/**
+ * Decodes a JOIN reply and checks its signature with the key `keyOf` gives for the egress RN it
+ * names (undefined: not an eligible RN). Throws DecodeError on malformed bytes.
+ */
+export function decodeFabricJoinReply(p: CryptoProvider, bytes: Uint8Array, keyOf: (rn: Uint8Array) => Uint8Array | undefined): { reply: FabricJoinReply; signer: SignerVerdict } {
+  const r = new Reader(bytes);
+  const version = r.u8('fabric JOIN reply version');
+  if (version !== FABRIC_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `fabric JOIN reply: version ${version}, expected ${FABRIC_VERSION}`);
+  const status = r.u8('fabric JOIN reply status');
+  if (status > 1) throw new DecodeError(CommonCode.DECODE_VALUE, `fabric JOIN reply: status ${status}`);
+  const ingress = r.bytes(CID_LENGTH, 'fabric JOIN reply ingress');
+  const ingressStitch = r.u32('fabric JOIN reply ingress stitch');
+  const atMs = r.u64('fabric JOIN reply at_ms');
   const egress = r.bytes(CID_LENGTH, 'fabric JOIN reply egress');
-  const egressStitch = r.u32('fabric JOIN reply stitch');
+  const egressStitch = r.u32('fabric JOIN reply egress stitch');
+  const code = r.u8('fabric JOIN reply code');
+  const signature = r.bytes(SIGNATURE_LENGTH, 'fabric JOIN reply signature');
   r.end('fabric JOIN reply');
-  if (egressStitch === 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'fabric JOIN reply: stitch id 0');
-  return { ok: true, egress, egressStitch };
+  // One encoding per answer: joined carries a stitch and code 0, refused no stitch.
+  if (status === 0 && (egressStitch === 0 || code !== 0)) throw new DecodeError(CommonCode.DECODE_VALUE, 'fabric JOIN reply: joined needs a stitch id and code 0');
+  if (status === 1 && egressStitch !== 0) throw new DecodeError(CommonCode.DECODE_VALUE, 'fabric JOIN reply: refused carries stitch id 0');
+  const head = { ingress, ingressStitch, atMs, egress };
+  const reply: FabricJoinReply = status === 0 ? { ...head, ok: true, egressStitch } : { ...head, ok: false, code };
+  return { reply, signer: verdict(p, keyOf(egress), REPLY_LABEL, bytes.subarray(0, REPLY_BODY), signature) };
 }
 
 /**

@@ -311,7 +311,7 @@ export class RendezvousNode {
     // are at each message (reloaded on SIGHUP or change by the caller).
     const rnKey = (cid: Uint8Array): Uint8Array | undefined => fabricPeerKey(trust, cid);
     const begin = (): Promise<Fabric | undefined> =>
-      Fabric.start({ ...o, rnKey, rnCid: cidOf(provider, signer.publicKey), signer, provider, log: this.log, stats: this.stats, onLost: rejoin }, this.switchboard, this.leaving.signal).then((f) => {
+      Fabric.start({ ...o, rnKey, rnCid: cidOf(provider, signer.publicKey), signer, x25519Private: this.ctx.staticPrivate, provider, log: this.log, stats: this.stats, onLost: rejoin }, this.switchboard, this.leaving.signal).then((f) => {
         if (this.drainingValue) f?.withdraw(); // lost and joined again during a drain: no presence
         return f;
       });

@@ -44,6 +44,9 @@ interface StitchRecord {
 
 export type JoinMessage = Extract<ControlMessage, { kind: typeof ControlKind.JOIN }>;
 
+/** A hop message held for a stitch whose far RN is not known yet: DATA, or UNSTITCH (`code`). */
+type Early = { readonly from: Uint8Array; readonly offset: number; readonly frame: Uint8Array } | { readonly from: Uint8Array; readonly code: number };
+
 
 interface SwitchboardOptions {
   readonly trust: GrantTrust;
@@ -69,11 +72,12 @@ export class Switchboard {
   /** Cross-RN stitches: the far side of each, by local stitch id. */
   private readonly remotes = new Map<number, RemoteSide>();
   /**
-   * Frames from the far side of a cross-RN stitch whose JOINED the joiner has not been sent yet
-   * (the target's first flight can overtake the JOIN reply): held, at most EARLY_MAX, and sent
-   * right after JOINED, since the joiner drops RELAY for a stitch it does not know yet.
+   * Hop messages for a cross-RN stitch whose JOIN reply has not come yet (the target's first flight
+   * can overtake it), with the RN that sent them: held, at most EARLY_MAX, and once the reply named
+   * the egress RN, those it sent are acted on right after JOINED (the joiner drops RELAY for a
+   * stitch it does not know yet), the others dropped.
    */
-  private readonly early = new Map<number, { offset: number; frame: Uint8Array }[]>();
+  private readonly early = new Map<number, Early[]>();
 
   constructor(private readonly opts: SwitchboardOptions) {}
 
@@ -237,7 +241,13 @@ export class Switchboard {
         if (this.stitches.get(id)?.target !== remote) return;
         this.opts.log.info({ event: 'stitch', stitch: id, initiator: peer.linkId, via: 'fabric' }, 'stitched across the fabric');
         peer.sendControl({ kind: ControlKind.JOINED, joinId: m.joinId, stitchId: id });
-        for (const f of held) this.deliverRemote(remote, f.offset, f.frame);
+        // Only what the egress RN sent: another RN's messages for this id (one that took a replayed
+        // JOIN request) are not this stitch's.
+        for (const h of held) {
+          if (!equal(h.from, r.rn)) this.opts.stats.dropped.foreign_stitch++;
+          else if ('code' in h) this.unstitch(remote, id, h.code);
+          else if (this.remotes.get(id) === remote) this.deliverRemote(remote, h.offset, h.frame);
+        }
       },
       (e: unknown) => failed(JoinRefusedCode.PEER_NOT_ATTACHED, { error: (e as Error)?.message }),
     );
@@ -270,20 +280,31 @@ export class Switchboard {
     return { stitchId: id };
   }
 
-  /** Hop DATA for local stitch `stitchId` (the frame's own stitch id, already ours). */
-  remoteData(stitchId: number, offset: number, frame: Uint8Array): void {
+  /**
+   * The far side of local stitch `stitchId` if RN `from` is the one it was made with; undefined
+   * (counted) when it is not, or when the stitch is still waiting for its JOIN reply and the
+   * message was held for it (`hold`).
+   */
+  private remoteFrom(from: Uint8Array, stitchId: number, hold?: Early): RemoteSide | undefined {
     const remote = this.remotes.get(stitchId);
-    if (remote === undefined) {
-      this.opts.stats.dropped.foreign_stitch++;
-      return;
-    }
     const held = this.early.get(stitchId);
-    if (held !== undefined) {
-      if (held.length < EARLY_MAX) held.push({ offset, frame });
+    if (remote !== undefined && held !== undefined && remote.rn === undefined) {
+      if (hold === undefined) return undefined; // CREDIT before anything was sent: nothing to credit
+      if (held.length < EARLY_MAX) held.push(hold);
       else this.opts.stats.dropped.queue_overflow++;
-      return;
+      return undefined;
     }
-    this.deliverRemote(remote, offset, frame);
+    if (remote === undefined || remote.rn === undefined || !equal(remote.rn, from)) {
+      this.opts.stats.dropped.foreign_stitch++;
+      return undefined;
+    }
+    return remote;
+  }
+
+  /** Hop DATA from RN `from` for local stitch `stitchId` (the frame's own stitch id, already ours). */
+  remoteData(from: Uint8Array, stitchId: number, offset: number, frame: Uint8Array): void {
+    const remote = this.remoteFrom(from, stitchId, { from, offset, frame });
+    if (remote !== undefined) this.deliverRemote(remote, offset, frame);
   }
 
   private deliverRemote(remote: RemoteSide, offset: number, frame: Uint8Array): void {
@@ -291,12 +312,12 @@ export class Switchboard {
     remote.delivered(offset, frame.length);
   }
 
-  remoteCredit(stitchId: number, consumed: number): void {
-    this.remotes.get(stitchId)?.credit(consumed);
+  remoteCredit(from: Uint8Array, stitchId: number, consumed: number): void {
+    this.remoteFrom(from, stitchId)?.credit(consumed);
   }
 
-  remoteUnstitch(stitchId: number, code: number): void {
-    const remote = this.remotes.get(stitchId);
+  remoteUnstitch(from: Uint8Array, stitchId: number, code: number): void {
+    const remote = this.remoteFrom(from, stitchId, { from, code });
     if (remote !== undefined) this.unstitch(remote, stitchId, code);
   }
 

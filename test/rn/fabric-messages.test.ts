@@ -5,12 +5,15 @@
 // round trips hold for any fields (fast-check); junk and mutations throw only DecodeError; the
 // signer rules (an RN the current set does not list, a signature that does not verify) hold.
 
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, verify } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/lib/errors.js';
-import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, decodeHops, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, type FabricJoin } from '../../src/rn/fabric/messages.js';
+import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, decodeHops, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, HOP_BATCH_HEADER, hopBatchHeader, splitHopBatch, type FabricJoin } from '../../src/rn/fabric/messages.js';
+import { HOP_TAG_LENGTH, HopKeys } from '../../src/rn/fabric/hop-keys.js';
+import { x25519PrivateFromEd25519Seed } from '../../src/uzp/crypto/ed-to-x25519.js';
 import { concat, fromHex, toHex } from '../../src/uzp/bytes.js';
 import { BATCH_BYTES, HopOutbox } from '../../src/rn/fabric/outbox.js';
 import { nodeProvider as p } from '../../src/uzp/crypto/node.js';
@@ -25,7 +28,15 @@ interface Signer {
   readonly public_key: string;
   readonly cid: string;
 }
-const V = JSON.parse(readFileSync(new URL('../vectors/fabric.json', import.meta.url), 'utf8')) as { signer: Signer; egress_signer: Signer; join: Vec; replies: Vec[]; hops: Vec[] };
+interface BatchVec {
+  readonly sender: string;
+  readonly receiver: string;
+  readonly key: string;
+  readonly messages: string;
+  readonly tag: string;
+  readonly hex: string;
+}
+const V = JSON.parse(readFileSync(new URL('../vectors/fabric.json', import.meta.url), 'utf8')) as { signer: Signer; egress_signer: Signer; join: Vec; replies: Vec[]; hops: Vec[]; batch: BatchVec };
 const signer = p.signer(fromHex(V.signer.seed));
 const egressSigner = p.signer(fromHex(V.egress_signer.seed));
 /** The RNs of the vectors' RN Set: the ingress (JOIN signer) and the egress (reply signer). */
@@ -95,6 +106,54 @@ describe('fabric vectors (test/vectors/fabric.json)', () => {
         expect(verdict, `${r.name} byte ${i}`).not.toBe('valid');
       }
     }
+  });
+
+  it('the hop batch: the implementation splits it and verifies its tag at the receiver; node:crypto derives the same key and tag from the document', () => {
+    const B = V.batch;
+    // Receiver side (RN TEST 2), by the implementation.
+    const receiver = new HopKeys(p, fromHex(B.receiver), x25519PrivateFromEd25519Seed(p, fromHex(V.egress_signer.seed)), keyOf);
+    const b = splitHopBatch(fromHex(B.hex), HOP_TAG_LENGTH);
+    expect([toHex(b.sender), toHex(b.messages), toHex(b.tag)]).toEqual([B.sender, B.messages, B.tag]);
+    expect(receiver.verify(b.sender, b.authenticated, b.tag)).toBe(true);
+    expect(decodeHops(b.messages).map((h) => h.type)).toEqual([1, 2, 3]);
+    // From the document: X25519 forms of the two Ed25519 keys, HKDF-SHA256, HMAC-SHA256 cut to 16.
+    const xPriv = createHash('sha512').update(Buffer.from(V.signer.seed, 'hex')).digest().subarray(0, 32);
+    const xPub = Buffer.from(ed25519.utils.toMontgomery(Buffer.from(V.egress_signer.public_key, 'hex')));
+    const shared = diffieHellman({
+      privateKey: createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), xPriv]), format: 'der', type: 'pkcs8' }),
+      publicKey: createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), xPub]), format: 'der', type: 'spki' }),
+    });
+    const key = Buffer.from(hkdfSync('sha256', shared, Buffer.from('uzp fabric hop v1'), Buffer.from(B.sender + B.receiver, 'hex'), 32));
+    expect(key.toString('hex')).toBe(B.key);
+    const bytes = Buffer.from(B.hex, 'hex');
+    expect(bytes[0]).toBe(2);
+    expect(bytes.subarray(1, 33).toString('hex')).toBe(B.sender);
+    expect(createHmac('sha256', key).update(bytes.subarray(0, -16)).digest().subarray(0, 16).toString('hex')).toBe(B.tag);
+    // Direction matters: the receiver's own key for the other way does not make this tag.
+    const back = Buffer.from(hkdfSync('sha256', shared, Buffer.from('uzp fabric hop v1'), Buffer.from(B.receiver + B.sender, 'hex'), 32));
+    expect(createHmac('sha256', back).update(bytes.subarray(0, -16)).digest().subarray(0, 16).toString('hex')).not.toBe(B.tag);
+  });
+
+  it('a hop batch with any byte changed, or claiming another sender, does not verify', () => {
+    const receiver = new HopKeys(p, fromHex(V.batch.receiver), x25519PrivateFromEd25519Seed(p, fromHex(V.egress_signer.seed)), keyOf);
+    const bytes = fromHex(V.batch.hex);
+    for (let i = 0; i < bytes.length; i++) {
+      const m = bytes.slice();
+      m[i]! ^= 0x01;
+      let ok: boolean;
+      try {
+        const b = splitHopBatch(m, HOP_TAG_LENGTH);
+        ok = receiver.verify(b.sender, b.authenticated, b.tag);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+        continue;
+      }
+      expect(ok, `byte ${i}`).toBe(false);
+    }
+    // A sender the receiver holds no eligible key for (keyOf undefined) never verifies.
+    const deaf = new HopKeys(p, fromHex(V.batch.receiver), x25519PrivateFromEd25519Seed(p, fromHex(V.egress_signer.seed)), () => undefined);
+    const b = splitHopBatch(bytes, HOP_TAG_LENGTH);
+    expect(deaf.verify(b.sender, b.authenticated, b.tag)).toBe(false);
   });
 
   it.each(V.hops.map((h) => [h.name!, h] as const))('hop %s', (_n, h) => {
@@ -175,7 +234,14 @@ describe('fabric codecs: properties and junk', () => {
       fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
         const sent: Uint8Array[] = [];
         const rn = new Uint8Array(32).fill(3);
-        const out = new HopOutbox((to, bytes) => (expect(toHex(to)).toBe(toHex(rn)), sent.push(bytes.slice())));
+        const sender = new Uint8Array(32).fill(4);
+        const tag = new Uint8Array(HOP_TAG_LENGTH).fill(0xaa);
+        const out = new HopOutbox((to, bytes) => (expect(toHex(to)).toBe(toHex(rn)), sent.push(bytes.slice())), {
+          header: hopBatchHeader(sender),
+          tagLength: HOP_TAG_LENGTH,
+          tag: (to, batch) => (expect(toHex(batch.subarray(0, HOP_BATCH_HEADER))).toBe(toHex(hopBatchHeader(sender))), tag),
+          dropped: () => expect.fail('nothing is dropped here'),
+        });
         const singles: Uint8Array[] = [];
         for (const o of ops) {
           if (o.t === 'data') {
@@ -190,17 +256,20 @@ describe('fabric codecs: properties and junk', () => {
           }
         }
         out.flush();
-        // Batches close at BATCH_BYTES; together they are the single messages back to back.
-        expect(toHex(concat(...sent))).toBe(toHex(concat(...singles)));
-        for (const b of sent.slice(0, -1)) expect(b.length).toBeGreaterThanOrEqual(BATCH_BYTES);
-        expect(sent.flatMap((b) => decodeHops(b)).map((h) => h.type)).toEqual(ops.map((o) => ({ data: 1, credit: 2, unstitch: 3 })[o.t]));
+        // Each batch is the header, messages, the tag; batches close at BATCH_BYTES of messages,
+        // and together their messages are the single messages back to back.
+        const parts = sent.map((b) => splitHopBatch(b, HOP_TAG_LENGTH));
+        for (const b of parts) expect([toHex(b.sender), toHex(b.tag)]).toEqual([toHex(sender), toHex(tag)]);
+        expect(toHex(concat(...parts.map((b) => b.messages)))).toBe(toHex(concat(...singles)));
+        for (const b of parts.slice(0, -1)) expect(b.messages.length).toBeGreaterThanOrEqual(BATCH_BYTES);
+        expect(parts.flatMap((b) => decodeHops(b.messages)).map((h) => h.type)).toEqual(ops.map((o) => ({ data: 1, credit: 2, unstitch: 3 })[o.t]));
       }),
       { numRuns: 300 },
     );
   });
 
   it('10,000 junk and mutated inputs to each decoder throw only DecodeError', () => {
-    const valid = [fromHex(V.join.hex), ...V.replies.map((r) => fromHex(r.hex)), ...V.hops.map((h) => fromHex(h.hex))];
+    const valid = [fromHex(V.join.hex), ...V.replies.map((r) => fromHex(r.hex)), ...V.hops.map((h) => fromHex(h.hex)), fromHex(V.batch.hex)];
     const junk = fc.oneof(
       fc.uint8Array({ maxLength: 200 }),
       fc.tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, i, x]) => {
@@ -212,7 +281,7 @@ describe('fabric codecs: properties and junk', () => {
     );
     fc.assert(
       fc.property(junk, (b) => {
-        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), (x: Uint8Array) => decodeFabricJoinReply(p, x, keyOf), decodeHop, decodeHops]) {
+        for (const decode of [(x: Uint8Array) => decodeFabricJoin(p, x, keyOf), (x: Uint8Array) => decodeFabricJoinReply(p, x, keyOf), decodeHop, decodeHops, (x: Uint8Array) => splitHopBatch(x, HOP_TAG_LENGTH)]) {
           try {
             decode(b);
           } catch (e) {

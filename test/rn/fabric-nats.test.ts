@@ -16,6 +16,7 @@ import { silentLog } from '../../src/rn/log.js';
 import { RnStats } from '../../src/rn/stats.js';
 import { Switchboard, type JoinMessage, type Peer } from '../../src/rn/switchboard.js';
 import { toHex } from '../../src/uzp/bytes.js';
+import { x25519PrivateFromEd25519Seed } from '../../src/uzp/crypto/ed-to-x25519.js';
 import { nodeProvider } from '../../src/uzp/crypto/node.js';
 import { cidOf } from '../../src/uzp/identity/cid.js';
 import { ControlKind, JoinRefusedCode } from '../../src/uzp/link/constants.js';
@@ -46,9 +47,10 @@ function link(): Peer & { readonly control: ControlMessage[] } {
 }
 
 function rn() {
-  const signer = nodeProvider.signer(nodeProvider.randomBytes(32));
+  const seed = nodeProvider.randomBytes(32);
+  const signer = nodeProvider.signer(seed);
   const stats = new RnStats();
-  return { signer, cid: cidOf(nodeProvider, signer.publicKey), stats, sb: new Switchboard({ trust: {} as never, stats, log: silentLog }) };
+  return { signer, x25519Private: x25519PrivateFromEd25519Seed(nodeProvider, seed), cid: cidOf(nodeProvider, signer.publicKey), stats, sb: new Switchboard({ trust: {} as never, stats, log: silentLog }) };
 }
 
 const until = async (cond: () => boolean, what: string): Promise<void> => {
@@ -66,7 +68,7 @@ describe('the rendezvous fabric on a real nats-server', () => {
     const keys = new Map([ingress, egress].map((r) => [toHex(r.cid), r.signer.publicKey]));
     let egressAhead = 0;
     const start = (r: ReturnType<typeof rn>, now: () => number) =>
-      Fabric.start({ servers: [server], rnCid: r.cid, signer: r.signer, provider: nodeProvider, domain: 'replay', rnKey: (c) => keys.get(toHex(c)), log: silentLog, stats: r.stats, now }, r.sb, new AbortController().signal);
+      Fabric.start({ servers: [server], rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain: 'replay', rnKey: (c) => keys.get(toHex(c)), log: silentLog, stats: r.stats, now }, r.sb, new AbortController().signal);
     const fi = await start(ingress, () => Date.now() + 20_000);
     const fe = await start(egress, () => Date.now() + egressAhead);
     cleanups.push(() => fi?.close(), () => fe?.close());
@@ -112,7 +114,7 @@ describe('the rendezvous fabric on a real nats-server', () => {
     const server = nats.nodes[0]!.url;
     const r = rn();
     let lost = 0;
-    const f = await Fabric.start({ servers: [server], user: 'rn', pass: 'secret-1', rnCid: r.cid, signer: r.signer, provider: nodeProvider, domain: 'auth', rnKey: () => undefined, log: silentLog, stats: r.stats, onLost: () => void lost++ }, r.sb, new AbortController().signal);
+    const f = await Fabric.start({ servers: [server], user: 'rn', pass: 'secret-1', rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain: 'auth', rnKey: () => undefined, log: silentLog, stats: r.stats, onLost: () => void lost++ }, r.sb, new AbortController().signal);
     cleanups.push(() => f?.close());
     const nc = (f as unknown as { nc: { isClosed(): boolean } }).nc;
     await nats.restart(0, { user: 'rn', pass: 'secret-2' });
@@ -149,7 +151,7 @@ describe('the rendezvous fabric on a real nats-server', () => {
     cleanups.push(() => nats.stop());
     const r = rn();
     let lost = 0;
-    const f = await Fabric.start({ servers: [nats.nodes[0]!.url], rnCid: r.cid, signer: r.signer, provider: nodeProvider, domain: 'lost', rnKey: () => undefined, log: silentLog, stats: r.stats, onLost: () => void lost++ }, r.sb, new AbortController().signal);
+    const f = await Fabric.start({ servers: [nats.nodes[0]!.url], rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain: 'lost', rnKey: () => undefined, log: silentLog, stats: r.stats, onLost: () => void lost++ }, r.sb, new AbortController().signal);
     // As the client does after errors it will not retry: closed, not by close().
     await (f as unknown as { nc: { close(): Promise<void> } }).nc.close();
     await until(() => lost === 1, 'onLost');
@@ -170,7 +172,7 @@ describe('the rendezvous fabric on a real nats-server', () => {
     const port = await freeLoopbackPort(); // nothing listens: every connect is refused at once
     const ac = new AbortController();
     const r = rn();
-    const started = Fabric.start({ servers: [`nats://127.0.0.1:${port}`], rnCid: r.cid, signer: r.signer, provider: nodeProvider, domain: 'none', rnKey: () => undefined, log: silentLog, stats: r.stats }, r.sb, ac.signal);
+    const started = Fabric.start({ servers: [`nats://127.0.0.1:${port}`], rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain: 'none', rnKey: () => undefined, log: silentLog, stats: r.stats }, r.sb, ac.signal);
     let most = 0;
     const t0 = Date.now();
     while (Date.now() - t0 < 2_500) {

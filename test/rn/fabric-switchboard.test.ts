@@ -3,10 +3,11 @@
 // detach; a cross-RN JOIN gives OFFER_VIA at the egress and JOINED at the ingress; frames cross
 // with the receiver's stitch id; credit opens and closes the window and holds the sending link;
 // UNSTITCH crosses both ways; a refusal or a joiner that left leaves nothing behind; frames from
-// the target that overtake the JOIN reply are not lost.
+// the target that overtake the JOIN reply are not lost; hop messages count only from the RN the
+// stitch was made with (the review: an RN that took a replayed JOIN request ended the real stitch).
 
 import { describe, expect, it } from 'vitest';
-import { decodeHop, decodeHops, encodeHopData, HopType } from '../../src/rn/fabric/messages.js';
+import { decodeHop, decodeHops, encodeHopData, HOP_BATCH_HEADER, hopBatchHeader, HopType, splitHopBatch } from '../../src/rn/fabric/messages.js';
 import { HopOutbox } from '../../src/rn/fabric/outbox.js';
 import { HOP_WINDOW, RemotePeer } from '../../src/rn/fabric/remote-peer.js';
 import { RnStats } from '../../src/rn/stats.js';
@@ -69,7 +70,8 @@ class Rn implements FabricHooks {
     trust: ReturnType<TestDomain['trust']>,
   ) {
     this.sb = new Switchboard({ trust, stats: this.stats, log: silentLog });
-    this.out = new HopOutbox((rn, bytes) => this.net.send(rn, bytes));
+    // Batches name their sender; their tag is Fabric's business (fabric-hostile.test.ts), none here.
+    this.out = new HopOutbox((rn, bytes) => this.net.send(rn, bytes), { header: hopBatchHeader(cid), tagLength: 0, tag: () => new Uint8Array(0), dropped: () => undefined });
     this.sb.setFabric(this);
     net.rns.set(toHex(cid), this);
   }
@@ -106,10 +108,11 @@ class Rn implements FabricHooks {
     return 'code' in r ? r : { rn: egress.cid, stitch: r.stitchId };
   }
   hop(bytes: Uint8Array): void {
-    for (const h of decodeHops(bytes)) {
-      if (h.type === HopType.DATA) this.sb.remoteData(h.stitch, h.offset, h.frame);
-      else if (h.type === HopType.CREDIT) this.sb.remoteCredit(h.stitch, h.consumed);
-      else this.sb.remoteUnstitch(h.stitch, h.code);
+    const b = splitHopBatch(bytes, 0);
+    for (const h of decodeHops(b.messages)) {
+      if (h.type === HopType.DATA) this.sb.remoteData(b.sender, h.stitch, h.offset, h.frame);
+      else if (h.type === HopType.CREDIT) this.sb.remoteCredit(b.sender, h.stitch, h.consumed);
+      else this.sb.remoteUnstitch(b.sender, h.stitch, h.code);
     }
   }
 }
@@ -250,10 +253,10 @@ describe('switchboard across the fabric', () => {
     await new Promise((r) => setTimeout(r, 10));
     A.out.flush();
     B.out.flush();
-    expect(net.queue.filter((m) => m.bytes[0] === HopType.CREDIT)).toHaveLength(0);
+    expect(net.queue.filter((m) => m.bytes[HOP_BATCH_HEADER] === HopType.CREDIT)).toHaveLength(0);
     gwLink.relieve();
     B.out.flush();
-    expect(net.queue.filter((m) => m.bytes[0] === HopType.CREDIT)).toHaveLength(1);
+    expect(net.queue.filter((m) => m.bytes[HOP_BATCH_HEADER] === HopType.CREDIT)).toHaveLength(1);
   });
 
   it('UNSTITCH from the initiator crosses the hop to the target', async () => {
@@ -297,6 +300,43 @@ describe('switchboard across the fabric', () => {
     t.net.flush();
     expect(t.gwLink.of(ControlKind.UNSTITCH)).toHaveLength(1);
     expect(t.A.stats.stitches + t.B.stats.stitches).toBe(0);
+  });
+
+  it('hop messages count only from the RN the stitch was made with: a third RN\'s DATA, CREDIT and UNSTITCH are dropped, also those that came before the JOIN reply', async () => {
+    const { d, net, A, B, opLink, gwLink, join } = setup();
+    // RN C, of the same set: it took the same JOIN request replayed, and tells RN A the stitch ended.
+    const C = new Rn(d.member('rn').id.cid, net, d.trust());
+    let release!: () => void;
+    net.replyGate = new Promise((r) => (release = r));
+    join();
+    await tick();
+    const offer = gwLink.of(ControlKind.OFFER_VIA)[0]!;
+    B.sb.relay(gwLink, frameOf(relay(offer.stitchId, Uint8Array.of(0x53, 0x48))));
+    // RN A's id for the stitch, as the replayed request told RN C.
+    const id = [...(A.sb as unknown as { remotes: Map<number, unknown> }).remotes.keys()][0]!;
+    C.out.data(A.cid, id, 0, relay(id, Uint8Array.of(0xee)));
+    C.out.unstitch(A.cid, id, UnstitchCode.REJECTED);
+    net.flush();
+    release();
+    await tick();
+    await tick();
+    expect(opLink.of(ControlKind.JOINED)).toHaveLength(1);
+    expect(opLink.data.map((f) => [...f.subarray(9)])).toEqual([[0x53, 0x48]]);
+    expect(opLink.of(ControlKind.UNSTITCH)).toHaveLength(0);
+    // And once stitched: C's messages still count for nothing; B's do.
+    const dropped = A.stats.dropped.foreign_stitch;
+    C.out.unstitch(A.cid, id, UnstitchCode.REJECTED);
+    C.out.credit(A.cid, id, 1 << 30);
+    C.out.data(A.cid, id, 0, relay(id, Uint8Array.of(0xee)));
+    net.flush();
+    expect(A.stats.dropped.foreign_stitch - dropped).toBe(3);
+    expect(A.stats.stitches).toBe(1);
+    B.sb.relay(gwLink, frameOf(relay(offer.stitchId, Uint8Array.of(0x46))));
+    net.flush();
+    expect(opLink.data.map((f) => [...f.subarray(9)])).toEqual([[0x53, 0x48], [0x46]]);
+    B.sb.unstitch(gwLink, offer.stitchId, UnstitchCode.CLOSED);
+    net.flush();
+    expect(opLink.of(ControlKind.UNSTITCH)).toHaveLength(1);
   });
 
   it('no RN holds the target: JOIN_REFUSED 2', async () => {

@@ -13,7 +13,9 @@
 //   turn and names the request: only an eligible RN's reply to this very request is taken, the
 //   first such one; anything else on the reply subject is dropped.
 // - The hop: stitched RELAY frames go to `uzp.<domain>.hop.<rn cid>` as hop DATA with credit flow
-//   control (remote-peer.ts). Ciphertext only, as on an EP link.
+//   control (remote-peer.ts). Ciphertext only, as on an EP link. Batches name their sender and
+//   carry a tag under the key the two RNs share (hop-keys.ts); a batch that does not verify is
+//   dropped, and the switchboard acts on a hop message only for a stitch made with its sender.
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
 // retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
@@ -27,7 +29,8 @@ import type { RnLog } from '../log.js';
 import type { RnStats } from '../stats.js';
 import type { JoinMessage, Peer, Switchboard } from '../switchboard.js';
 import type { FabricHooks, RemoteSide } from './hooks.js';
-import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, type FabricJoinReply } from './messages.js';
+import { HopKeys, HOP_TAG_LENGTH } from './hop-keys.js';
+import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, hopBatchHeader, splitHopBatch, type FabricJoinReply } from './messages.js';
 import { HopOutbox } from './outbox.js';
 import { RemotePeer } from './remote-peer.js';
 
@@ -46,6 +49,8 @@ export interface FabricOptions {
   readonly servers: readonly string[];
   readonly rnCid: Uint8Array;
   readonly signer: Signer;
+  /** This RN's X25519 private key: the first 32 bytes of SHA-512 of its Ed25519 seed (hop-keys.ts). */
+  readonly x25519Private: Uint8Array;
   readonly provider: CryptoProvider;
   /** Subject token of the trust domain (its root CID, hex): domains sharing a cluster never meet. */
   readonly domain: string;
@@ -75,7 +80,8 @@ export class Fabric implements FabricHooks {
   /** Where answers to our JOIN requests come: `<prefix>.reply.<our cid>.` and a random token per request. */
   private readonly replyPrefix: string;
   private readonly now: () => number;
-  private readonly out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes));
+  private readonly keys: HopKeys;
+  private readonly out: HopOutbox;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -85,6 +91,13 @@ export class Fabric implements FabricHooks {
     this.prefix = `uzp.${o.domain}`;
     this.replyPrefix = `${this.prefix}.reply.${toHex(o.rnCid)}.`;
     this.now = o.now ?? Date.now;
+    this.keys = new HopKeys(o.provider, o.rnCid, o.x25519Private, o.rnKey);
+    this.out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes), {
+      header: hopBatchHeader(o.rnCid),
+      tagLength: HOP_TAG_LENGTH,
+      tag: (rn, batch) => this.keys.tag(rn, batch),
+      dropped: () => void this.o.stats.fabric.hopDropped++,
+    });
   }
 
   /**
@@ -341,17 +354,26 @@ export class Fabric implements FabricHooks {
   }
 
   private onHop(m: Msg): void {
+    let batch: ReturnType<typeof splitHopBatch>;
     let hops: ReturnType<typeof decodeHops>;
     try {
-      hops = decodeHops(m.data);
+      batch = splitHopBatch(m.data, HOP_TAG_LENGTH);
+      hops = decodeHops(batch.messages);
     } catch {
       this.o.stats.fabric.malformed++;
       return;
     }
+    // Not from an eligible RN, or not made with the key it shares with us: nothing in it counts
+    // (counted, not logged: anybody on the cluster can send these, as often as it likes).
+    if (!this.keys.verify(batch.sender, batch.authenticated, batch.tag)) {
+      this.o.stats.fabric.hopRefused++;
+      return;
+    }
+    const from = batch.sender;
     for (const h of hops) {
-      if (h.type === HopType.DATA) this.switchboard.remoteData(h.stitch, h.offset, h.frame);
-      else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(h.stitch, h.consumed);
-      else this.switchboard.remoteUnstitch(h.stitch, h.code);
+      if (h.type === HopType.DATA) this.switchboard.remoteData(from, h.stitch, h.offset, h.frame);
+      else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(from, h.stitch, h.consumed);
+      else this.switchboard.remoteUnstitch(from, h.stitch, h.code);
     }
   }
 

@@ -21,6 +21,8 @@ export interface FabricHooks {
 
 /** A Peer on another RN of the fabric (src/rn/fabric/remote-peer.ts). */
 export interface RemoteSide extends Peer {
+  /** The RN the stitch was made with: the only one whose hop messages count for it; undefined until connect(). */
+  readonly rn: Uint8Array | undefined;
   /** Where the far side is: its RN and that RN's id for the stitch (ingress: once the JOIN reply came). */
   connect(rn: Uint8Array, stitch: number): void;
   /** Receiving side: a frame at `offset` of `length` bytes went to the local EP. */

@@ -12,7 +12,8 @@
 //   wire a JOIN into a stitch, or refuse one (the review did both with unsigned replies).
 // - HOP messages to one RN's hop subject: DATA (a RELAY frame, its stitch id already the
 //   receiver's, with the sender's byte offset for credit), CREDIT (bytes consumed so far, by
-//   offset), UNSTITCH.
+//   offset), UNSTITCH; sent in batches that name their sender and carry a tag under the key the
+//   two RNs share (hop-keys.ts), so only the RN a stitch was made with can act on it.
 
 import { Reader, Writer } from '../../uzp/bytes.js';
 import { CID_LENGTH, FrameType, MAX_CH1_BYTES, MAX_GRANT_BYTES } from '../../uzp/link/constants.js';
@@ -29,6 +30,9 @@ const REPLY_BODY = 1 + 1 + CID_LENGTH + 4 + 8 + CID_LENGTH + 4 + 1;
 const RELAY_HEADER = 9;
 
 export const HopType = { DATA: 1, CREDIT: 2, UNSTITCH: 3 } as const;
+
+/** A hop batch before its messages: version u8, the sending RN's CID. */
+export const HOP_BATCH_HEADER = 1 + CID_LENGTH;
 
 export interface FabricJoin {
   readonly ingress: Uint8Array;
@@ -217,9 +221,35 @@ export function decodeHop(bytes: Uint8Array): HopMessage {
   return h;
 }
 
+/** The first bytes of every hop batch `sender` sends. */
+export function hopBatchHeader(sender: Uint8Array): Uint8Array {
+  if (sender.length !== CID_LENGTH) throw new RangeError(`hop batch sender: expected ${CID_LENGTH} bytes`);
+  return new Writer(HOP_BATCH_HEADER).u8(FABRIC_VERSION).bytes(sender).finish();
+}
+
+export interface HopBatch {
+  readonly sender: Uint8Array;
+  /** Every byte before the tag: what the tag authenticates. */
+  readonly authenticated: Uint8Array;
+  /** The hop messages (decodeHops), views into the input. */
+  readonly messages: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
+/** Splits a NATS message of the hop subject into its parts (§Fabric "Hop batches"); checks nothing but the layout. Throws DecodeError. */
+export function splitHopBatch(bytes: Uint8Array, tagLength: number): HopBatch {
+  const r = new Reader(bytes);
+  const version = r.u8('hop batch version');
+  if (version !== FABRIC_VERSION) throw new DecodeError(CommonCode.DECODE_VALUE, `hop batch: version ${version}, expected ${FABRIC_VERSION}`);
+  const sender = r.bytes(CID_LENGTH, 'hop batch sender');
+  if (r.remaining <= tagLength) throw new DecodeError(CommonCode.DECODE_TRUNCATED, 'hop batch: no hop message before the tag');
+  const end = bytes.length - tagLength;
+  return { sender, authenticated: bytes.subarray(0, end), messages: bytes.subarray(HOP_BATCH_HEADER, end), tag: bytes.subarray(end) };
+}
+
 /**
- * Decodes a NATS message of the hop subject: one or more hop messages back to back (§Fabric
- * "Batching"). All or nothing: a malformed batch is dropped whole (its sender is broken).
+ * Decodes the hop messages of a batch: one or more back to back (§Fabric "Batching"). All or
+ * nothing: a malformed batch is dropped whole (its sender is broken).
  */
 export function decodeHops(bytes: Uint8Array): HopMessage[] {
   const r = new Reader(bytes);

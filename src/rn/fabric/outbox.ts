@@ -1,10 +1,21 @@
 // Hop messages to other RNs, batched (docs/PROFILE.md §Fabric "Batching"): everything this RN has
-// for one RN within one turn of the event loop goes out as one NATS message — a concatenation of
-// hop messages — up to BATCH_BYTES, so 64-byte frames do not each pay a NATS message's parsing,
-// subject matching and routing. Each frame is written once, straight into the batch buffer.
+// for one RN within one turn of the event loop goes out as one NATS message — a header naming this
+// RN, a concatenation of hop messages, a tag under the key the two RNs share (hop-keys.ts) — up
+// to BATCH_BYTES, so 64-byte frames do not each pay a NATS message's parsing, subject matching and
+// routing, nor a MAC. Each frame is written once, straight into the batch buffer.
 
 import { toHex } from '../../uzp/bytes.js';
 import { HopType } from './messages.js';
+
+/** How a batch is framed: its header (version, sender) and its tag for the receiving RN. */
+export interface BatchSeal {
+  readonly header: Uint8Array;
+  readonly tagLength: number;
+  /** The tag of `batch` (every byte before the tag) for `rn`; undefined: `rn` is no peer now (the batch is dropped). */
+  tag(rn: Uint8Array, batch: Uint8Array): Uint8Array | undefined;
+  /** A batch was dropped (no tag). */
+  dropped(): void;
+}
 
 /** A batch is sent at once when it reaches this size (well under NATS's default 1 MiB max_payload). */
 export const BATCH_BYTES = 64 * 1024;
@@ -32,7 +43,10 @@ export class HopOutbox {
   private readonly keys = new WeakMap<Uint8Array, string>();
   private scheduled = false;
 
-  constructor(private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void) {}
+  constructor(
+    private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void,
+    private readonly seal: BatchSeal,
+  ) {}
 
   /** DATA: `frame` (a RELAY frame) with its stitch id replaced by `stitch`, the receiver's. */
   data(rn: Uint8Array, stitch: number, offset: number, frame: Uint8Array): void {
@@ -73,8 +87,16 @@ export class HopOutbox {
     this.scheduled = false;
     for (const [k, { rn, batch }] of this.batches) {
       this.batches.delete(k);
-      if (batch.length > 0) this.publish(rn, batch.buf.subarray(0, batch.length));
+      if (batch.length > this.seal.header.length) this.send(rn, batch);
     }
+  }
+
+  private send(rn: Uint8Array, b: Batch): void {
+    const tag = this.seal.tag(rn, b.buf.subarray(0, b.length));
+    if (tag === undefined) return this.seal.dropped();
+    b.ensure(tag.length);
+    b.buf.set(tag, b.length);
+    this.publish(rn, b.buf.subarray(0, b.length + tag.length));
   }
 
   private keyOf(rn: Uint8Array): string {
@@ -86,15 +108,21 @@ export class HopOutbox {
   private batchFor(rn: Uint8Array, need: number): Batch {
     const k = this.keyOf(rn);
     let e = this.batches.get(k);
-    if (e === undefined) this.batches.set(k, (e = { rn, batch: new Batch(Math.max(BATCH_BYTES, need)) }));
+    if (e === undefined) {
+      // Room for the header, BATCH_BYTES of messages (or one larger) and the tag: no growth on the way.
+      const batch = new Batch(this.seal.header.length + Math.max(BATCH_BYTES, need) + this.seal.tagLength);
+      batch.buf.set(this.seal.header);
+      batch.length = this.seal.header.length;
+      this.batches.set(k, (e = { rn, batch }));
+    }
     e.batch.ensure(need);
     return e.batch;
   }
 
   private after(rn: Uint8Array, b: Batch): void {
-    if (b.length >= BATCH_BYTES) {
+    if (b.length - this.seal.header.length >= BATCH_BYTES) {
       this.batches.delete(this.keyOf(rn));
-      this.publish(rn, b.buf.subarray(0, b.length));
+      this.send(rn, b);
       return;
     }
     if (!this.scheduled) {

@@ -53,10 +53,11 @@ export class RnStats {
    * The rendezvous fabric (src/rn/fabric/): hop frames out and in, frames dropped on the hop (a
    * window ignored past twice its size, or NATS refused the publish), JOINs routed out and answered,
    * fabric messages dropped as malformed, JOIN requests refused (RN not eligible, bad signature,
-   * stale), JOIN replies dropped (not an eligible RN's signed answer to the request it names), and
-   * hop batches refused (not from an eligible RN, or their tag does not verify).
+   * stale), JOIN replies dropped (not an eligible RN's signed answer to the request it names), hop
+   * batches refused (not from an eligible RN, or their tag does not verify), and JOIN requests sent
+   * again after no answer came in time.
    */
-  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0 };
+  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0, joinRetries: 0 };
 
   snapshot(): {
     links: number;

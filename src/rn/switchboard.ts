@@ -312,6 +312,11 @@ export class Switchboard {
     remote.delivered(offset, frame.length);
   }
 
+  /** The far side of cross-RN stitch `stitchId`, while it is up. */
+  remoteOf(stitchId: number): RemoteSide | undefined {
+    return this.remotes.get(stitchId);
+  }
+
   remoteCredit(from: Uint8Array, stitchId: number, consumed: number): void {
     this.remoteFrom(from, stitchId)?.credit(consumed);
   }

@@ -3,8 +3,11 @@
 //
 // - Presence: an RN subscribes `uzp.<domain>.join.<cid>` (queue group "rn") while it holds an
 //   accepting link of that CID — written on attach and detach only. A dead RN's subscriptions die
-//   with its NATS connection (closed socket at once; a silent one after 2 missed pings, ~10 s), so
-//   nothing has to expire by hand.
+//   with its NATS connection, so nothing has to expire by hand: at once when its socket closes; for
+//   a silent one (stopped, partitioned) only when the server gives up on the connection — its own
+//   ping_interval x ping_max (default 2 min x 2; docs/SCALE.md shortens it), and not while it is
+//   still delivering to it. Meanwhile JOINs routed there go unanswered, so an unanswered one is
+//   asked again, up to JOIN_ATTEMPTS times (join-request.ts), and the queue group picks again.
 // - JOIN routing: a JOIN whose target is not attached here is a NATS request to that subject, its
 //   answer asked on `uzp.<domain>.reply.<our cid>.<random>`; "no responders" means no RN holds the
 //   target (JOIN_REFUSED at once, not after a timeout). The request is signed by this RN
@@ -31,14 +34,18 @@ import type { JoinMessage, Peer, Switchboard } from '../switchboard.js';
 import type { FabricHooks, RemoteSide } from './hooks.js';
 import { HopKeys, HOP_TAG_LENGTH } from './hop-keys.js';
 import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, hopBatchHeader, splitHopBatch, type FabricJoinReply } from './messages.js';
+import { JoinRegister } from './join-register.js';
+import { sendJoinRequest } from './join-request.js';
 import { HopOutbox } from './outbox.js';
 import { RemotePeer } from './remote-peer.js';
 
 /** A JOIN request older or newer than this (clock skew between RNs included) is refused as stale. */
 export const JOIN_FRESH_MS = 30_000;
-/** JOIN requests remembered for replay detection (bounded; beyond it the oldest go, still fenced by JOIN_FRESH_MS). */
+/** JOIN requests remembered for replay detection and retries (bounded; beyond it the oldest go, still fenced by JOIN_FRESH_MS). */
 const SEEN_MAX = 100_000;
-const JOIN_TIMEOUT_MS = 3_000;
+/** How long one attempt of a fabric JOIN waits for an answer, and how many attempts: 7.5 s in all, inside an EP's 10 s JOIN timeout. */
+const JOIN_TIMEOUT_MS = 2_500;
+const JOIN_ATTEMPTS = 3;
 /** Backoff cap between first connection attempts. */
 const FIRST_CONNECT_CAP_MS = 10_000;
 /** How long leaving the fabric may wait for NATS to take what is queued. */
@@ -58,6 +65,8 @@ export interface FabricOptions {
   readonly rnKey: (cid: Uint8Array) => Uint8Array | undefined;
   readonly log: RnLog;
   readonly stats: RnStats;
+  /** How long one attempt of a JOIN routed to another RN waits for its answer (default 2.5 s; three attempts). */
+  readonly joinTimeoutMs?: number;
   /** This RN's name on the cluster (NATS connection name); default the start of its CID. */
   readonly name?: string;
   /** NATS user and password of this RN (docs/SCALE.md "NATS credentials"). */
@@ -73,7 +82,9 @@ export interface FabricOptions {
 
 export class Fabric implements FabricHooks {
   private readonly presence = new Map<string, Subscription>();
-  private readonly seen = new Map<string, number>();
+  private readonly register = new JoinRegister(SEEN_MAX);
+  /** The at_ms of our last JOIN request: each attempt's is new, so none is refused as a replay. */
+  private lastAtMs = 0;
   private withdrawn = false;
   private closing = false;
   private readonly prefix: string;
@@ -121,7 +132,8 @@ export class Fabric implements FabricHooks {
           reconnectJitter: 500,
           // The order given is the order of preference (this RN's own node first), not shuffled.
           noRandomize: true,
-          // A silent peer is found in ~10 s, not the default 4 minutes.
+          // A silent server is found in ~10 s, not the default 4 minutes (our pings to it; the server
+          // finds a silent RN by its own ping_interval, docs/SCALE.md).
           pingInterval: 5_000,
           maxPingOut: 2,
           // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
@@ -236,17 +248,38 @@ export class Fabric implements FabricHooks {
   }
 
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
-    const atMs = this.now();
-    const req = encodeFabricJoin({ ingress: this.o.rnCid, ingressStitch: stitchId, atMs, initiator: initiator.cid, target: m.target, grant: m.grant, ch1: m.ch1 }, this.o.signer);
     this.o.stats.fabric.joinsRouted++;
-    const r = await this.request(`${this.prefix}.join.${toHex(m.target)}`, req, (data) => this.replyFor(data, stitchId, atMs));
+    // Every attempt's at_ms, so a late answer to an earlier one still counts.
+    const sent = new Set<number>();
+    const r = await sendJoinRequest({
+      nc: this.nc,
+      subject: `${this.prefix}.join.${toHex(m.target)}`,
+      reply: this.replyPrefix + toHex(this.o.provider.randomBytes(12)),
+      next: () => {
+        const atMs = Math.max(this.now(), this.lastAtMs + 1);
+        this.lastAtMs = atMs;
+        sent.add(atMs);
+        return encodeFabricJoin({ ingress: this.o.rnCid, ingressStitch: stitchId, atMs, initiator: initiator.cid, target: m.target, grant: m.grant, ch1: m.ch1 }, this.o.signer);
+      },
+      accept: (data) => {
+        let v: FabricJoinReply | undefined;
+        this.guard('reply', () => (v = this.replyFor(data, stitchId, sent)));
+        return v;
+      },
+      timeoutMs: this.o.joinTimeoutMs ?? JOIN_TIMEOUT_MS,
+      attempts: JOIN_ATTEMPTS,
+      onRetry: (attempt) => {
+        this.o.stats.fabric.joinRetries++;
+        this.o.log.info({ event: 'fabric_join_retry', target: toHex(m.target), attempt }, 'no answer to a fabric JOIN in time (an RN holding the target may be silent); asking again');
+      },
+    });
     // No responders (no RN holds the target), no valid reply in time, or no NATS: not reachable now.
     if (typeof r === 'string') return { code: JoinRefusedCode.PEER_NOT_ATTACHED };
     return r.ok ? { rn: r.egress, stitch: r.egressStitch } : { code: r.code };
   }
 
-  /** `data` if it is an eligible RN's signed reply to our request (`stitchId`, `atMs`), else undefined (counted, dropped). */
-  private replyFor(data: Uint8Array, stitchId: number, atMs: number): FabricJoinReply | undefined {
+  /** `data` if it is an eligible RN's signed reply to one of our attempts (`stitchId`, `sent`), else undefined (counted, dropped). */
+  private replyFor(data: Uint8Array, stitchId: number, sent: ReadonlySet<number>): FabricJoinReply | undefined {
     let d: ReturnType<typeof decodeFabricJoinReply>;
     try {
       d = decodeFabricJoinReply(this.o.provider, data, this.o.rnKey);
@@ -255,46 +288,10 @@ export class Fabric implements FabricHooks {
       return undefined;
     }
     const r = d.reply;
-    if (d.signer === 'valid' && equal(r.ingress, this.o.rnCid) && r.ingressStitch === stitchId && r.atMs === atMs) return r;
+    if (d.signer === 'valid' && equal(r.ingress, this.o.rnCid) && r.ingressStitch === stitchId && sent.has(r.atMs)) return r;
     this.o.stats.fabric.repliesDropped++;
     this.o.log.info({ event: 'fabric_reply_dropped', egress: toHex(r.egress), why: d.signer !== 'valid' ? `signer ${d.signer}` : 'for another request' }, 'a JOIN reply that is not an eligible RN\'s answer to this request was dropped');
     return undefined;
-  }
-
-  /**
-   * Publishes `req` to `subject` with a reply subject of our own and resolves with the first answer
-   * `accept` takes, 'none' on NATS's "no responders" status, 'timeout' after JOIN_TIMEOUT_MS.
-   * Not the client's request(): that takes the first message on the reply subject, whoever sent it.
-   */
-  private request<T>(subject: string, req: Uint8Array, accept: (data: Uint8Array) => T | undefined): Promise<T | 'none' | 'timeout'> {
-    return new Promise((resolve) => {
-      let sub: Subscription | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const done = (v: T | 'none' | 'timeout'): void => {
-        clearTimeout(timer);
-        sub?.unsubscribe();
-        resolve(v);
-      };
-      const reply = this.replyPrefix + toHex(this.o.provider.randomBytes(12));
-      try {
-        sub = this.nc.subscribe(reply, {
-          callback: (err, msg) => {
-            if (err !== null) return;
-            // The server's "no responders" (an empty message with status 503; only a party that
-            // sees the request could forge one, and it could as well leave it unanswered).
-            if (msg.data.length === 0 && msg.headers?.code === 503) return done('none');
-            this.guard('reply', () => {
-              const v = accept(msg.data);
-              if (v !== undefined) done(v);
-            });
-          },
-        });
-        this.nc.publish(subject, req, { reply });
-      } catch {
-        return done('none'); // a closed connection
-      }
-      timer = setTimeout(() => done('timeout'), JOIN_TIMEOUT_MS);
-    });
   }
 
   private onJoin(subjectCid: Uint8Array, m: Msg): void {
@@ -320,11 +317,17 @@ export class Fabric implements FabricHooks {
     if (!equal(j.target, subjectCid)) return refuse(JoinRefusedCode.REFUSED, 'target differs from the subject');
     const now = this.now();
     if (Math.abs(now - j.atMs) > JOIN_FRESH_MS) return refuse(JoinRefusedCode.REFUSED, 'stale request');
-    const key = `${toHex(j.ingress)}/${j.ingressStitch}/${j.atMs}`;
-    if (this.seen.has(key)) return refuse(JoinRefusedCode.REFUSED, 'replayed request');
+    if (this.register.replayed(j)) return refuse(JoinRefusedCode.REFUSED, 'replayed request');
     // Remembered while the request could pass the freshness check above: an ingress clock ahead of
     // ours keeps it fresh until its own atMs + JOIN_FRESH_MS, later than our now + JOIN_FRESH_MS.
-    this.remember(key, Math.max(now, j.atMs) + JOIN_FRESH_MS, now);
+    const until = Math.max(now, j.atMs) + JOIN_FRESH_MS;
+    // The ingress asked again (no answer in time) and the queue group chose us again: the same stitch.
+    const made = this.register.madeFor(j);
+    if (made !== undefined && this.switchboard.remoteOf(made.id) === made.remote) {
+      this.register.answered(j, until, now);
+      return answer({ ok: true, egressStitch: made.id });
+    }
+    let remote: RemoteSide | undefined;
     const r = this.switchboard.acceptRemote({
       ingress: j.ingress,
       initiator: j.initiator,
@@ -332,25 +335,14 @@ export class Fabric implements FabricHooks {
       grant: j.grant,
       ch1: j.ch1,
       remote: () => {
-        const p = this.remote(j.initiator);
-        p.connect(j.ingress, j.ingressStitch);
-        return p;
+        remote = this.remote(j.initiator);
+        remote.connect(j.ingress, j.ingressStitch);
+        return remote;
       },
     });
+    this.register.answered(j, until, now, 'code' in r || remote === undefined ? undefined : { id: r.stitchId, remote });
     this.o.stats.fabric.joinsAnswered++;
     answer('code' in r ? { ok: false, code: r.code } : { ok: true, egressStitch: r.stitchId });
-  }
-
-  /**
-   * Remembers a request until `until` (our clock). The Map is in arrival order, so expired entries
-   * go from the front; one that lives longer (a skewed ingress) may hold later ones back a while.
-   */
-  private remember(key: string, until: number, now: number): void {
-    this.seen.set(key, until);
-    for (const [k, u] of this.seen) {
-      if (u >= now && this.seen.size <= SEEN_MAX) break;
-      this.seen.delete(k);
-    }
   }
 
   private onHop(m: Msg): void {

@@ -1,7 +1,8 @@
 // Initiator side of a re-stitch (draft §11.3): when the session enters failover, JOIN again through
 // an eligible RN (the link port picks one; a pool tries each RN of the set) with the current Grant
-// and a fresh RESUME token made for that RN, wait for the responder's RESUMED, check it, and only
-// then return the session to stitched. Attempts repeat with a short capped backoff until the
+// and a fresh RESUME token made for that RN, wait for the responder's RESUMED, check it, recheck
+// our own side (§11.4: that RN still eligible here, our Grant still valid), and only then return
+// the session to stitched. Attempts repeat with a short capped backoff until the
 // session is re-stitched or its continuity window closes it; a refusal by the responder (it
 // rejected the offer: unknown session, replay, Grant no longer valid...) ends the session with
 // CONTINUITY_REFUSED so the application opens a fresh one.
@@ -15,13 +16,13 @@ import { Backoff } from '../lib/backoff.js';
 import { wallMs, type Clock } from '../lib/clock.js';
 import { isCodedError } from '../lib/errors.js';
 import type { RnSet, Valid } from './artefacts/types.js';
-import { ErrorCode, ProtocolError, UzpError } from './errors.js';
+import { ErrorCode, ProtocolError, UzpError, ValidationError } from './errors.js';
 import type { JoinPreference, LinkPort } from './endpoint.js';
 import { UnstitchCode } from './link/constants.js';
 import { StitchClosedError } from './link/stitch.js';
 import { encodeResume, encodeStandby, resumedValid, type ContinuityKeys, type ResumeToken } from './session/continuity.js';
 import type { Session, StitchPort } from './session/session.js';
-import { revalidated } from './session/state.js';
+import { revalidated, type Revalidation } from './session/state.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import type { ContinuityTrust } from './continuity-responder.js';
 import { equal, toHex } from './bytes.js';
@@ -49,6 +50,9 @@ export interface RestitchContext {
   /** The currently accepted RN Set Statement, read at every attempt (§11.1). */
   readonly rnSet: () => Valid<RnSet> | undefined;
   readonly timeoutMs: number;
+  /** Our trust store and CID: the local recheck before the session moves onto a new stitch (§11.4). */
+  readonly trust: ContinuityTrust;
+  readonly localCid: Uint8Array;
 }
 
 /** Keeps `session` re-stitching after every failover until it closes. */
@@ -152,9 +156,34 @@ async function attemptOnce(session: Session, keys: ContinuityKeys, ctx: Restitch
     stitch.close();
     return 'done';
   }
-  session.restitch(stitch, revalidated(rnCid, ctx.clock.now()), generation);
+  // The peer's word is in (RESUMED); ours is not yet: §11.4 has both ends revalidate before the
+  // session is stitched again. Not here: the stitch goes, and the loop tries again (elsewhere, or
+  // until the continuity window ends the session).
+  const checked = localRecheck(ctx, rnCid);
+  if (checked instanceof Error) {
+    stitch.close();
+    return checked;
+  }
+  session.restitch(stitch, checked, generation);
   for (const p of answer.extra) session.receive(p);
   return 'done';
+}
+
+/**
+ * The local half of draft §11.4 before the session moves onto a new stitch (a re-stitch, or a
+ * standby taken over): the stitch's RN still listed in the RN Set Statement held now and eligible
+ * (not revoked, the statement in its window), our Grant still in its window and not revoked.
+ */
+function localRecheck(ctx: RestitchContext, rnCid: Uint8Array): Revalidation | Error {
+  const entry = ctx.trust.rnSet?.body.rns.find((r) => equal(r.cid, rnCid));
+  try {
+    if (entry === undefined) throw new ValidationError(ErrorCode.RNSET_NOT_ELIGIBLE, `RN ${toHex(rnCid).slice(0, 16)}… is not listed in the RN Set Statement held now`);
+    ctx.trust.requireEligibleRn(entry.publicKey);
+    ctx.trust.validateGrant(ctx.grant, { audience: ctx.target, subject: ctx.localCid, nonce: 'ignore' });
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+  return revalidated(rnCid, ctx.clock.now());
 }
 
 function tokenFor(ctx: RestitchContext, keys: ContinuityKeys, generation: number, now: number, rnSetId: Uint8Array, rnCid: Uint8Array): ResumeToken {
@@ -167,7 +196,7 @@ function tokenFor(ctx: RestitchContext, keys: ContinuityKeys, generation: number
  * session's; retried on a capped backoff while none can be made. Needs a link port that holds
  * several RNs (attachedRns); with one RN there is nothing to do.
  */
-export function keepStandby(session: Session, ctx: RestitchContext, trust: ContinuityTrust, localCid: Uint8Array): void {
+export function keepStandby(session: Session, ctx: RestitchContext): void {
   const f = session.failover;
   const attachedRns = ctx.link.attachedRns?.bind(ctx.link);
   if (f === undefined || attachedRns === undefined) return;
@@ -183,18 +212,10 @@ export function keepStandby(session: Session, ctx: RestitchContext, trust: Conti
       kick();
     }, backoff.next(), { unref: true });
   };
-  // The local half of draft §11.4 at the moment of the move: the standby's RN still listed in the RN
-  // Set Statement held now and not revoked, our Grant still in its window and not revoked.
-  const recheck = (rnCid: Uint8Array) => () => {
-    const entry = trust.rnSet?.body.rns.find((r) => equal(r.cid, rnCid));
-    if (entry === undefined) return undefined;
-    try {
-      trust.requireEligibleRn(entry.publicKey);
-      trust.validateGrant(ctx.grant, { audience: ctx.target, subject: localCid, nonce: 'ignore' });
-    } catch {
-      return undefined;
-    }
-    return revalidated(rnCid, ctx.clock.now());
+  // The local half of draft §11.4 at the moment of the move, as for a re-stitch.
+  const recheck = (rnCid: Uint8Array) => (): Revalidation | undefined => {
+    const r = localRecheck(ctx, rnCid);
+    return r instanceof Error ? undefined : r;
   };
   const once = async (): Promise<boolean> => {
     const active = session.rnCid;

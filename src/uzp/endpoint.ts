@@ -150,9 +150,11 @@ export class Endpoint extends EventEmitter {
           grantId,
           rnSet: () => c.trust.rnSet,
           timeoutMs: Math.min(this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, RESTITCH_ATTEMPT_MS),
+          trust: c.trust,
+          localCid: this.o.identity.cid,
         };
         keepStitched(session, ctx);
-        if (this.standbyAgreed(result.peer.extensions)) keepStandby(session, ctx, c.trust, this.o.identity.cid);
+        if (this.standbyAgreed(result.peer.extensions)) keepStandby(session, ctx);
       }
       return session;
     } catch (e) {

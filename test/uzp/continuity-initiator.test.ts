@@ -2,7 +2,8 @@
 // a fake LinkPort hands each JOIN's RESUME to a real ResumeRegistry as an OFFER, the way an RN
 // would, and returns the stitch (accepted) or a stitch the target rejected (UNSTITCH code 2). A
 // refusal ends the initiator's session with CONTINUITY_REFUSED (draft §11.4: start a fresh
-// session); a RESUMED that is not the peer's leaves the session in failover.
+// session); a RESUMED that is not the peer's, or one through an RN no longer eligible here, or for
+// a Grant revoked here, leaves the session in failover.
 
 import { describe, expect, it } from 'vitest';
 import { concat, equal } from '../../src/uzp/bytes.js';
@@ -14,6 +15,7 @@ import type { Identity } from '../../src/uzp/identity/identity.js';
 import { JoinRefusedCode, UnstitchCode } from '../../src/uzp/link/constants.js';
 import { joinRefusal } from '../../src/uzp/link/join-refusal.js';
 import { StitchClosedError } from '../../src/uzp/link/stitch.js';
+import type { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import type { Session, StitchPort } from '../../src/uzp/session/session.js';
 import { continuityPair, stitchVia, type ContinuityPair } from '../helpers/continuity-pair.js';
 import { turns } from '../helpers/fake-clock.js';
@@ -70,7 +72,8 @@ function linkTo(p: ContinuityPair, reg: ResumeRegistry, o: { rn?: Identity; answ
   return link;
 }
 
-function keep(p: ContinuityPair, link: LinkPort): void {
+/** The initiator's re-stitch loop, its trust store `trust` (default: the same as the gateway's). */
+function keep(p: ContinuityPair, link: LinkPort, trust: TrustStore = p.trust): void {
   keepStitched(p.operator, {
     provider: p.d.provider,
     clock: p.clock,
@@ -78,8 +81,10 @@ function keep(p: ContinuityPair, link: LinkPort): void {
     target: p.gw.id.cid,
     grant: p.grantBytes,
     grantId: p.grant.objectId,
-    rnSet: () => p.trust.rnSet,
+    rnSet: () => trust.rnSet,
     timeoutMs: 5_000,
+    trust,
+    localCid: p.op.id.cid,
   });
 }
 
@@ -225,6 +230,34 @@ describe('re-stitch loop against the real responder checks', () => {
   // of one attempt — a RESUMED that does not verify, no RESUMED in time, a JOIN the RN refuses (the
   // peer not yet at the alternate RN, a draining RN) — are retried within the continuity window.
   // (Regression: these ended the session while every ProtocolError counted as a refusal.)
+  // Draft §11.4: before "stitched" again both ends revalidate; the peer's RESUMED is its half. Ours:
+  // the RN of the new stitch still eligible, our Grant still valid — as held here, not at the peer.
+  for (const [what, change, code] of [
+    ['the RN of the new stitch was revoked here', (p: ContinuityPair, t: TrustStore) => t.setRevocation(p.d.revocation([p.rns[1].cid])), ErrorCode.RNSET_NOT_ELIGIBLE],
+    ['our Grant was revoked here', (p: ContinuityPair, t: TrustStore) => t.setRevocation(p.d.revocation([], [p.grant.objectId])), ErrorCode.REVOKED],
+  ] as const) {
+    it(`a verified RESUMED after ${what}: not re-stitched, the new stitch closed, the session stays in failover`, async () => {
+      const { p, reg } = setup();
+      const mine = p.d.trust();
+      mine.setRnSet(p.rnSetBytes);
+      change(p, mine);
+      const failures: Error[] = [];
+      p.operator.on('restitch-failed', (e: Error) => failures.push(e));
+      let restitched = false;
+      p.operator.on('restitched', () => (restitched = true));
+      keep(p, linkTo(p, reg), mine);
+      p.operator.lose(lost());
+      await turns(40);
+      // The peer verified the token and answered (its trust store holds nothing against either).
+      expect(p.gateway.failover!.generation).toBeGreaterThanOrEqual(1);
+      expect(restitched).toBe(false);
+      // Both ends in failover: the stitch the gateway moved onto was closed by us.
+      expect([p.operator.state, p.gateway.state]).toEqual(['failover', 'failover']);
+      expect(failures.length).toBeGreaterThan(0);
+      expect(failures.map((e) => (e as UzpError).code)).toEqual(failures.map(() => code));
+    });
+  }
+
   it('a RESUMED the RN forged or altered is not accepted: the session stays in failover and retries', async () => {
     const { p, reg } = setup();
     const failures: Error[] = [];

@@ -289,8 +289,9 @@ export class Fabric implements FabricHooks {
     }
     const r = d.reply;
     if (d.signer === 'valid' && equal(r.ingress, this.o.rnCid) && r.ingressStitch === stitchId && sent.has(r.atMs)) return r;
+    // Counted, logged only at debug: whoever sees our requests can send these as often as it likes.
     this.o.stats.fabric.repliesDropped++;
-    this.o.log.info({ event: 'fabric_reply_dropped', egress: toHex(r.egress), why: d.signer !== 'valid' ? `signer ${d.signer}` : 'for another request' }, 'a JOIN reply that is not an eligible RN\'s answer to this request was dropped');
+    this.o.log.debug({ event: 'fabric_reply_dropped', egress: toHex(r.egress), why: d.signer !== 'valid' ? `signer ${d.signer}` : 'for another request' }, 'a JOIN reply that is not an eligible RN\'s answer to this request was dropped');
     return undefined;
   }
 

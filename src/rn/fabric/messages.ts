@@ -97,7 +97,7 @@ export function encodeFabricJoin(j: FabricJoin, signer: Signer): Uint8Array {
 
 /**
  * Decodes a JOIN request and checks its signature with the key `keyOf` gives for the ingress RN
- * (undefined: not an RN of the current set). Throws DecodeError on malformed bytes; returns the
+ * (undefined: not an eligible RN now, peers.ts). Throws DecodeError on malformed bytes; returns the
  * join and whether the signature holds, so the caller refuses with the right code.
  */
 export function decodeFabricJoin(p: CryptoProvider, bytes: Uint8Array, keyOf: (rn: Uint8Array) => Uint8Array | undefined): { join: FabricJoin; signer: SignerVerdict } {

@@ -8,74 +8,14 @@
 // the resumed deletion of one, retention). Both stores, one suite; then a database from before.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/collector/store/open.js';
 import type { ReadingStore, StoredReading } from '../../src/collector/store/store.js';
-import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
+import { storeBackends } from '../helpers/store-backends.js';
 import { revokeAndPurge } from '../helpers/store-revoke.js';
 
-const pgSkip = postgresUnavailable();
-const dir = mkdtempSync(join(tmpdir(), 'uzp-conflict-'));
-let cluster: PgCluster | undefined;
-let files = 0;
-afterAll(async () => {
-  await cluster?.stop();
-  await stopAllPostgres();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Runs SQL on the store's database through a connection of its own (not the store's). */
-interface Backend {
-  readonly name: string;
-  readonly skip: boolean;
-  /** How a text key column is declared (PostgreSQL's tables compare in byte order). */
-  readonly collate: string;
-  fresh(): Promise<string>;
-  sql(spec: string, text: string): Promise<Record<string, unknown>[]>;
-}
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    collate: '',
-    fresh: async () => join(dir, `c${++files}.db`),
-    sql: async (spec, text) => {
-      const db = new DatabaseSync(spec);
-      try {
-        db.exec('BEGIN');
-        const stmts = text.split(';\n').filter((x) => x.trim() !== '');
-        let rows: Record<string, unknown>[] = [];
-        for (const s of stmts) rows = db.prepare(s).all() as Record<string, unknown>[];
-        db.exec('COMMIT');
-        return rows;
-      } finally {
-        db.close();
-      }
-    },
-  },
-  {
-    name: 'postgres',
-    skip: pgSkip !== undefined,
-    collate: ' COLLATE "C"',
-    fresh: async () => (cluster ??= await startPostgres()).createDatabase(),
-    sql: async (spec, text) => {
-      const c = new pg.Client({ connectionString: spec });
-      await c.connect();
-      try {
-        const res = await c.query(`BEGIN;\n${text};\nCOMMIT`);
-        const all = Array.isArray(res) ? res : [res];
-        return (all[all.length - 2]?.rows ?? []) as Record<string, unknown>[];
-      } finally {
-        await c.end();
-      }
-    },
-  },
-];
+const { backends, stop } = storeBackends('uzp-conflict-');
+afterAll(stop);
 
 const G = new Uint8Array(32).fill(0x3c);
 const GW = Buffer.from(G).toString('hex');

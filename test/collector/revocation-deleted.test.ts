@@ -6,11 +6,6 @@
 // of that write (a trigger on the audit table refusing it, once), then a restart: the store opened
 // again and the first retention sweep, which resumes what is left. Both stores.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REVOKE_EVENT } from '../../src/collector/consents.js';
@@ -18,55 +13,21 @@ import { Purges, REVOKE_DELETED_EVENT } from '../../src/collector/purges.js';
 import { Retention } from '../../src/collector/retention.js';
 import { openStore } from '../../src/collector/store/open.js';
 import type { RevocationScope, StoredReading } from '../../src/collector/store/store.js';
-import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
+import { storeBackends, type StoreBackend } from '../helpers/store-backends.js';
 
-const pgSkip = postgresUnavailable();
-const dir = mkdtempSync(join(tmpdir(), 'uzp-revdel-'));
-let cluster: PgCluster | undefined;
-let files = 0;
-afterAll(async () => {
-  await cluster?.stop();
-  await stopAllPostgres();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { backends, stop } = storeBackends('uzp-revdel-');
+afterAll(stop);
 
-/** Makes the next write of a `revoke.deleted` audit entry fail; resolves with how to undo that. */
-interface Backend {
-  readonly name: string;
-  readonly skip: boolean;
-  fresh(): Promise<string>;
-  refuseDeletedEntry(spec: string): Promise<() => Promise<void>>;
+/** Makes the next writes of a `revoke.deleted` audit entry fail (the crash point); resolves with how to undo that. */
+async function refuseDeletedEntry(b: StoreBackend, spec: string): Promise<() => Promise<void>> {
+  if (b.name === 'sqlite') {
+    await b.sql(spec, `CREATE TRIGGER refuse_deleted BEFORE INSERT ON audit WHEN NEW.event = '${REVOKE_DELETED_EVENT}' BEGIN SELECT RAISE(ABORT, 'injected: the process died here'); END`);
+    return async () => void (await b.sql(spec, 'DROP TRIGGER refuse_deleted'));
+  }
+  await b.sql(spec, `CREATE FUNCTION refuse_deleted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: the process died here'; END $$;
+CREATE TRIGGER refuse_deleted BEFORE INSERT ON audit FOR EACH ROW WHEN (NEW.event = '${REVOKE_DELETED_EVENT}') EXECUTE FUNCTION refuse_deleted()`);
+  return async () => void (await b.sql(spec, 'DROP TRIGGER refuse_deleted ON audit;\nDROP FUNCTION refuse_deleted()'));
 }
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    fresh: async () => join(dir, `r${++files}.db`),
-    refuseDeletedEntry: async (spec) => {
-      const db = new DatabaseSync(spec);
-      db.exec(`CREATE TRIGGER refuse_deleted BEFORE INSERT ON audit WHEN NEW.event = '${REVOKE_DELETED_EVENT}' BEGIN SELECT RAISE(ABORT, 'injected: the process died here'); END`);
-      return async () => {
-        db.exec('DROP TRIGGER refuse_deleted');
-        db.close();
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    skip: pgSkip !== undefined,
-    fresh: async () => (cluster ??= await startPostgres()).createDatabase(),
-    refuseDeletedEntry: async (spec) => {
-      const c = new pg.Client({ connectionString: spec });
-      await c.connect();
-      await c.query(`CREATE FUNCTION refuse_deleted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: the process died here'; END $$;
-        CREATE TRIGGER refuse_deleted BEFORE INSERT ON audit FOR EACH ROW WHEN (NEW.event = '${REVOKE_DELETED_EVENT}') EXECUTE FUNCTION refuse_deleted()`);
-      return async () => {
-        await c.query('DROP TRIGGER refuse_deleted ON audit; DROP FUNCTION refuse_deleted()');
-        await c.end();
-      };
-    },
-  },
-];
 
 const G = new Uint8Array(32).fill(0x6d);
 const SCOPE: RevocationScope = { revocation: new Uint8Array(32).fill(0x6e), gateway: G, slots: ['gone'] };
@@ -79,7 +40,7 @@ describe.each(backends)('revoke.deleted and the deletion it reports: $name', (b)
     let s = await openStore(spec);
     await s.insert([...Array.from({ length: 10 }, (_, i) => r('gone', i)), r('keep', 0)]);
     await s.revoke(SCOPE, { at: 1, gateway: G, event: REVOKE_EVENT, detail: { grant: 'ab'.repeat(32), revocation: '6e'.repeat(32), slots: ['gone'] } });
-    const allow = await b.refuseDeletedEntry(spec);
+    const allow = await refuseDeletedEntry(b, spec);
     try {
       await expect(new Purges(s, silent, () => 5).finish(SCOPE)).rejects.toThrow(/injected/);
     } finally {

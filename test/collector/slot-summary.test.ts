@@ -4,63 +4,16 @@
 // from before the table is opened. On PostgreSQL the console's fleet view ran that GROUP BY (a full
 // count of every reading) on every refresh; its plan now touches no reading.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/collector/store/open.js';
 import type { ReadingStore, StoredReading } from '../../src/collector/store/store.js';
-import { postgresUnavailable, startPostgres, stopAllPostgres, type PgCluster } from '../helpers/postgres.js';
+import { storeBackends } from '../helpers/store-backends.js';
 import { revokeAndPurge } from '../helpers/store-revoke.js';
 
-const pgSkip = postgresUnavailable();
-const dir = mkdtempSync(join(tmpdir(), 'uzp-slotsum-'));
-let cluster: PgCluster | undefined;
-let files = 0;
-afterAll(async () => {
-  await cluster?.stop();
-  await stopAllPostgres();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Runs SQL on the store's database through a connection of its own (not the store's). */
-interface Backend {
-  readonly name: string;
-  readonly skip: boolean;
-  fresh(): Promise<string>;
-  sql(spec: string, text: string): Promise<Record<string, unknown>[]>;
-}
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    fresh: async () => join(dir, `s${++files}.db`),
-    sql: async (spec, text) => {
-      const db = new DatabaseSync(spec);
-      try {
-        return db.prepare(text).all() as Record<string, unknown>[];
-      } finally {
-        db.close();
-      }
-    },
-  },
-  {
-    name: 'postgres',
-    skip: pgSkip !== undefined,
-    fresh: async () => (cluster ??= await startPostgres()).createDatabase(),
-    sql: async (spec, text) => {
-      const c = new pg.Client({ connectionString: spec });
-      await c.connect();
-      try {
-        return (await c.query(text)).rows as Record<string, unknown>[];
-      } finally {
-        await c.end();
-      }
-    },
-  },
-];
+const { backends, stop } = storeBackends('uzp-slotsum-');
+afterAll(stop);
+const postgres = backends.find((b) => b.name === 'postgres')!;
 
 const G1 = new Uint8Array(32).fill(0x31);
 const G2 = new Uint8Array(32).fill(0x32);
@@ -100,9 +53,9 @@ describe.each(backends)('slot summaries: $name', (b) => {
   });
 });
 
-describe.skipIf(pgSkip !== undefined)('slot summaries on PostgreSQL', () => {
+describe.skipIf(postgres.skip)('slot summaries on PostgreSQL', () => {
   it('slotSummaries() and counts() read slot_summary: their plans touch no reading', async () => {
-    const spec = await (cluster ??= await startPostgres()).createDatabase();
+    const spec = await postgres.fresh();
     const s = await openStore(spec);
     try {
       await s.insert([0, 1, 2, 3].map((i) => r(i)));

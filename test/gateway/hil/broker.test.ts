@@ -287,6 +287,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     await c.next();
     c.send({ t: 'sub', filter: 'other/#' });
     expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_NOT_BRIDGED', filter: 'other/#' });
+    await settle(); // audit lines are written after the turn's replies (audit.ts later())
     // Allowed by the Grant, failed at the device: audited 'failed', not counted as a refusal.
     expect(env.audit.filter((a) => a.decision === 'failed')).toHaveLength(1);
     expect(env.broker.stats.refusals).toBe(0);

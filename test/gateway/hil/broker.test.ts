@@ -248,6 +248,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     clock.advance(1);
     await closed;
     expect(env.gateway.state).toBe('closed');
+    await settle();
     expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'GRANT_EXPIRED' });
   });
 
@@ -263,6 +264,7 @@ describe('HIL broker: Grant enforcement on every frame (draft §4.3)', () => {
     expect(env.gateway.state).not.toBe('closed');
     clock.advance(1);
     await closed;
+    await settle();
     expect(env.audit.find((l) => l.action === 'session.end')).toMatchObject({ code: 'GRANT_EXPIRED' });
   });
 

@@ -149,4 +149,47 @@ describe('reading log: what receipts let go', () => {
     expect(log.stats().receipted).toBe(12);
     log.close();
   });
+  it('past its byte bound the log drops the readings no collector receives first, not those a collector is owed', () => {
+    const big = (slot: string, seq: number): LoggedReading => ({ ...reading(slot, seq), value: new Uint8Array(200).fill(seq & 0xff) });
+    const fill = (log: ReadingLog): void => {
+      // 150 readings of tty-1 (a collector's, never receipted: it is away) among 600 of tty-2 (nobody's).
+      for (let i = 0; i < 150; i++) {
+        log.append(big('tty-1', i));
+        for (let k = 0; k < 4; k++) log.append(big('tty-2', 4 * i + k));
+        if (i % 10 === 9) log.flush();
+      }
+      log.flush();
+    };
+    const c1 = collector('c1', 'tty-1');
+    const log = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 64 * 1024 });
+    log.receipted('c1', 0, [c1]); // a session named the collectors; c1 receipted nothing yet
+    fill(log);
+    const { dropped } = log.stats();
+    expect(dropped['tty-2']).toBeGreaterThan(0);
+    expect(dropped['tty-1']).toBeUndefined(); // before: the oldest of both went, tty-1's among them
+    expect(held(log).filter((x) => x.startsWith('tty-1#'))).toHaveLength(150);
+    log.close();
+    // Whom it keeps readings for not known yet (no session named the collectors): oldest first, as before.
+    const unknown = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 64 * 1024 });
+    fill(unknown);
+    expect(unknown.stats().dropped['tty-1']).toBeGreaterThan(0);
+    unknown.close();
+  });
+  it('a reading too large for any message goes first too, though its slot is a collector\'s', () => {
+    const c1 = collector('c1', 'tty-1');
+    const log = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 2 * 1024 * 1024 });
+    log.receipted('c1', 0, [c1]);
+    const small = (seq: number): LoggedReading => ({ ...reading('tty-1', seq), value: new Uint8Array(200).fill(seq & 0xff) });
+    for (let seq = 0; seq < 6000; seq++) {
+      if (seq === 3000) log.append({ ...reading('tty-1', 99_999), value: new Uint8Array(600 * 1024) });
+      log.append(small(seq));
+      if (seq % 100 === 99) log.flush();
+    }
+    log.flush();
+    expect(log.stats().dropped).toEqual({ 'tty-1': 1 }); // before: 804 of the oldest small ones
+    const kept = log.readAfter(0, 10_000);
+    expect(kept).toHaveLength(6000);
+    expect(kept.every((r) => r.value.length === 200)).toBe(true);
+    log.close();
+  });
 });

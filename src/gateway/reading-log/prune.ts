@@ -4,6 +4,7 @@
 // caller's transaction (the batch's commit), so a card sees one commit, not one per purpose.
 
 import type { DatabaseSync } from 'node:sqlite';
+import { MAX_READING_VALUE } from '../../hil/publish-messages.js';
 import { READING_BYTES_SQL } from './log-size.js';
 
 /** At most this many readings are looked at per step when the bound is exceeded. */
@@ -15,39 +16,56 @@ export function countReceipted(db: DatabaseSync, n: number): void {
 }
 
 /**
- * Deletes the oldest readings until `inUse()` (the bytes the database's pages hold, log-size.ts) is
- * at most `target`, counting them per slot in the `dropped` table (it survives restarts). Each
- * step deletes the oldest readings whose estimated bytes (READING_BYTES_SQL) make up what is still
- * over, then measures again: a row's pages are freed only once whole pages empty, so a step may
- * free less than its estimate and the next takes more. Returns what was dropped per slot, how many
- * rows left, and the bytes in use after.
+ * Readings the byte bound drops before any other: those no configured collector may ever receive
+ * (`slots`: outside every collector's consent; values over MAX_READING_VALUE, which no message can
+ * carry). Receipts never delete them (receipt-floors.ts), so a busy unpublished slot fills the log
+ * to its bound; dropped last, they would push out unreceipted readings a collector is owed the
+ * moment it is away.
  */
-export function dropOldest(db: DatabaseSync, inUse: () => number, target: number): { perSlot: Record<string, number>; rows: number; bytes: number } {
+export interface NobodysReadings {
+  readonly slots: readonly string[];
+}
+
+/**
+ * Deletes the oldest readings until `inUse()` (the bytes the database's pages hold, log-size.ts) is
+ * at most `target` — first those of `nobodys` (oldest first), then any — counting them per slot in
+ * the `dropped` table (it survives restarts). Each step deletes the oldest readings whose estimated
+ * bytes (READING_BYTES_SQL) make up what is still over, then measures again: a row's pages are
+ * freed only once whole pages empty, so a step may free less than its estimate and the next takes
+ * more. Returns what was dropped per slot, how many rows left, and the bytes in use after.
+ */
+export function dropOldest(db: DatabaseSync, inUse: () => number, target: number, nobodys?: NobodysReadings): { perSlot: Record<string, number>; rows: number; bytes: number } {
   const total: Record<string, number> = {};
-  const oldest = db.prepare(`SELECT id, slot, ${READING_BYTES_SQL} AS est FROM readings ORDER BY id LIMIT ?`);
-  const del = db.prepare('DELETE FROM readings WHERE id <= ?');
   const count = db.prepare('INSERT INTO dropped (slot, readings) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET readings = readings + excluded.readings');
   let rows = 0;
   let bytes = inUse();
-  while (bytes > target) {
-    const chunk = oldest.all(DROP_CHUNK) as { id: number; slot: string; est: number }[];
-    if (chunk.length === 0) break;
-    const perSlot = new Map<string, number>();
-    let over = bytes - target;
-    let last = 0;
-    for (const r of chunk) {
-      perSlot.set(r.slot, (perSlot.get(r.slot) ?? 0) + 1);
-      rows++;
-      last = Number(r.id);
-      over -= Number(r.est);
-      if (over <= 0) break;
+  const drop = (filter: string, params: readonly string[]): void => {
+    const oldest = db.prepare(`SELECT id, slot, ${READING_BYTES_SQL} AS est FROM readings${filter === '' ? '' : ` WHERE ${filter}`} ORDER BY id LIMIT ?`);
+    const del = db.prepare(`DELETE FROM readings WHERE id <= ?${filter === '' ? '' : ` AND (${filter})`}`);
+    while (bytes > target) {
+      const chunk = oldest.all(...params, DROP_CHUNK) as { id: number; slot: string; est: number }[];
+      if (chunk.length === 0) return;
+      const perSlot = new Map<string, number>();
+      let over = bytes - target;
+      let last = 0;
+      for (const r of chunk) {
+        perSlot.set(r.slot, (perSlot.get(r.slot) ?? 0) + 1);
+        last = Number(r.id);
+        over -= Number(r.est);
+        if (over <= 0) break;
+      }
+      rows += Number(del.run(last, ...params).changes);
+      for (const [slot, k] of perSlot) {
+        count.run(slot, k);
+        total[slot] = (total[slot] ?? 0) + k;
+      }
+      bytes = inUse();
     }
-    del.run(last);
-    for (const [slot, n] of perSlot) {
-      count.run(slot, n);
-      total[slot] = (total[slot] ?? 0) + n;
-    }
-    bytes = inUse();
+  };
+  if (nobodys !== undefined) {
+    const slots = nobodys.slots;
+    drop(`length(value) > ${MAX_READING_VALUE}${slots.length === 0 ? '' : ` OR slot IN (${slots.map(() => '?').join(', ')})`}`, slots);
   }
+  drop('', []);
   return { perSlot: total, rows, bytes };
 }

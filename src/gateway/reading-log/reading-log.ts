@@ -113,6 +113,8 @@ export class ReadingLog {
   private readonly commits = new Listeners<[number, number]>('reading log commits');
   private readonly appends = new Listeners<[]>('reading log appends');
   private readonly cursors: ReceiptCursors;
+  /** Every slot the log holds or held readings of (the byte bound asks which no collector receives). */
+  private readonly slots: Set<string>;
   /** Readings receipted before their commit (never stored), not yet added to the stored counter. */
   private elided = 0;
   private lastTrimAt: number;
@@ -146,6 +148,7 @@ export class ReadingLog {
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.rows = Number((this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
+    this.slots = new Set((this.db.prepare('SELECT DISTINCT slot FROM readings').all() as { slot: string }[]).map((x) => x.slot));
     this.size = new LogSize(this.db, this.maxBytes);
     // Ids of readings receipted and never stored were used too: a cursor may name one. (An id of a
     // reading the byte bound dropped may be given again: nothing refers to it.)
@@ -190,6 +193,7 @@ export class ReadingLog {
   append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
     this.pending.add({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
+    this.slots.add(r.slot);
     this.appends.emit();
     if (this.durability === 'full') return this.flush();
     this.timer.arm();
@@ -267,7 +271,7 @@ export class ReadingLog {
       countReceipted(this.db, trimmed + this.elided + elided);
       measured = this.size.check(addedBytes, trimmed > 0);
       if (measured !== undefined && measured > this.maxBytes) {
-        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9));
+        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9), this.cursors.nobodys(this.slots));
         measured = dropped.bytes;
       }
       this.db.exec('COMMIT');

@@ -11,6 +11,7 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
+import type { NobodysReadings } from './prune.js';
 import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, type AudienceEntry, type Coverage } from './receipt-floors.js';
 
 /** Windows a collector's receipts completed, in order: what ReadingLog.receipted() is told. */
@@ -75,6 +76,18 @@ export class ReceiptCursors {
     let at = c.cursor;
     for (const [slot, id] of c.behind) if (id < at && receives(slot)) at = id;
     return at;
+  }
+
+  /**
+   * What the byte bound drops first (prune.ts): of `slots`, those no configured collector may
+   * receive now; undefined while no receipt has named the collectors (the log does not know whom
+   * it keeps readings for, so it drops oldest first, as without publishing).
+   */
+  nobodys(slots: Iterable<string>): NobodysReadings | undefined {
+    if (this.audience.length === 0) return undefined;
+    const out: string[] = [];
+    for (const s of slots) if (this.audience.every((a) => typeof a !== 'string' && !a.receives(s))) out.push(s);
+    return { slots: out };
   }
 
   /** What the collectors' receipts let the log delete now, per slot. */

@@ -1,7 +1,7 @@
-// What leaves the reading log besides a reading's own commit (issue #12): readings every collector
-// has receipted (OI §11.5: "the gateway deletes only what receipts cover") and, past the byte
-// bound, the oldest readings, counted per slot so a drop is never silent. Both run inside the
-// caller's transaction (the batch's commit), so a card sees one commit, not one per purpose.
+// What leaves the reading log past its byte bound (issue #12): readings no collector may receive
+// first, then the oldest of any slot, counted per slot so a drop is never silent; and the counter
+// of readings that left on receipts (their deletes: receipt-floors.ts, OI §11.5). Both run inside
+// the caller's transaction (the batch's commit), so a card sees one commit, not one per purpose.
 
 import type { DatabaseSync } from 'node:sqlite';
 import { MAX_READING_VALUE } from '../../hil/publish-messages.js';

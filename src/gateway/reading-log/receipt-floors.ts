@@ -104,18 +104,15 @@ export class ReceiptTrim {
     // A slot newly passed over had everything the generic delete could take taken up to its mark.
     for (const slot of floors.special.keys()) special.set(slot, this.special.get(slot) ?? this.generic);
     let n = 0;
-    const add = (removed: number): void => {
-      n += removed;
-    };
     const specials = [...floors.special.keys()];
     if (floors.generic > generic) {
-      add(deleteRange(db, generic, floors.generic, specials.length === 0 ? '' : ` AND +slot NOT IN (${specials.map(() => '?').join(', ')})`, specials));
+      n += deleteRange(db, generic, floors.generic, specials.length === 0 ? '' : ` AND +slot NOT IN (${specials.map(() => '?').join(', ')})`, specials);
       generic = floors.generic;
     }
     for (const [slot, f] of floors.special) {
       const mark = special.get(slot)!;
       if (f <= mark) continue;
-      add(deleteRange(db, mark, f, ' AND +slot = ?', [slot]));
+      n += deleteRange(db, mark, f, ' AND +slot = ?', [slot]);
       special.set(slot, f);
     }
     this.staged = { generic, special };

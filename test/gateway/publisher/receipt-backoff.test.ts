@@ -9,19 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../../src/gateway/hil/audit.js';
-import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
 import { RECEIPT_TIMEOUT_MS, WINDOW_ROWS } from '../../../src/gateway/publisher/publish-session.js';
 import { Publisher, RECEIPT_BACKOFF } from '../../../src/gateway/publisher/publisher.js';
-import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { decodePublish, encodePublish } from '../../../src/hil/publish-messages.js';
 import type { DiscoveryGrantBody } from '../../../src/uzp/artefacts/discovery-grant.js';
-import { openArtefact } from '../../../src/uzp/artefacts/open.js';
-import { toHex } from '../../../src/uzp/bytes.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { publishPair } from '../../helpers/publish-pair.js';
+import { discoveryGrantOf, publisherOptions } from '../../helpers/publisher-options.js';
+import { until } from '../../helpers/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-receipt-backoff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,51 +30,38 @@ const BODY: DiscoveryGrantBody = {
   policy: { allow: ['telemetry.store'], deny: ['ai.train'], retentionDays: 30, redistribution: false },
 };
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('a collector that never receipts', () => {
   it('is reconnected to ever more rarely, up to every 15 minutes, not every 30-60 s', async () => {
     const clock = new FakeClock(0);
     const p = publishPair('collector');
-    const dg = issueDiscoveryGrant(p.d.provider, p.gw.id.signer, { collector: p.col.id.cid, body: BODY, nowMs: p.d.clock(), validS: 86_400 });
-    const grant = openArtefact(p.d.provider, dg, 'discovery-grant');
+    const { dg, grant } = discoveryGrantOf(p, BODY);
     const log = new ReadingLog({ file: join(dir, 'gateway.db'), durability: 'full', receipts: true, clock });
     // A whole window's worth: windows go out at once, without waiting LINGER_MS on the fake clock.
     for (let seq = 0; seq < WINDOW_ROWS; seq++) log.append({ slot: 'tty-1', device: 'd', kind: 'serial', epoch: 1, seq, ts: 1, value: Uint8Array.of(1) });
     /** Per session: when it connected, and whether a window reached the collector. */
     const sessions: { at: number; window: boolean }[] = [];
     const publisher = new Publisher({
-      collector: p.col.id.cid,
-      connect: async () => {
-        const pair = p.another();
-        const s = { at: clock.now(), window: false };
-        sessions.push(s);
-        pair.collector.on('channel', (ch: Channel) =>
-          ch.on('message', (b: Uint8Array) => {
-            const m = decodePublish(b);
-            if (m.t === 'announce') void ch.trySend(encodePublish({ t: 'accepted', grant: grant.objectId }));
-            if (m.t === 'readings') s.window = true; // and never a receipt
-          }),
-        );
-        return pair.gateway;
-      },
-      log,
-      collectors: () => [toHex(p.col.id.cid)],
-      consent: () => ({ grant: grant as never, revokedSlots: new Set(), revoked: false }),
-      announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: dg, dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
-      checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, grant.objectId),
-      pendingRevocations: () => [],
-      confirmed: () => undefined,
-      inForce: () => undefined,
-      audit: new AuditLog(pino({ level: 'silent' })),
-      logger: pino({ level: 'silent' }),
-      clock,
+      ...publisherOptions(p, {
+        dg,
+        grant,
+        log,
+        logger: pino({ level: 'silent' }),
+        clock,
+        connect: async () => {
+          const pair = p.another();
+          const s = { at: clock.now(), window: false };
+          sessions.push(s);
+          pair.collector.on('channel', (ch: Channel) =>
+            ch.on('message', (b: Uint8Array) => {
+              const m = decodePublish(b);
+              if (m.t === 'announce') void ch.trySend(encodePublish({ t: 'accepted', grant: grant.objectId }));
+              if (m.t === 'readings') s.window = true; // and never a receipt
+            }),
+          );
+          return pair.gateway;
+        },
+      }),
       random: () => 0.999,
     });
     publisher.start();

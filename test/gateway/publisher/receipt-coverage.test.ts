@@ -19,20 +19,17 @@ import { serveIntake, type IntakeStats } from '../../../src/collector/intake.js'
 import { Purges } from '../../../src/collector/purges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
 import { SqliteStore } from '../../../src/collector/store/sqlite.js';
-import { AuditLog } from '../../../src/gateway/hil/audit.js';
-import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
 import { MAX_IGNORED_RECEIPTS } from '../../../src/gateway/publisher/publish-session.js';
 import { Publisher } from '../../../src/gateway/publisher/publisher.js';
-import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
 import { decodePublish, encodePublish, MAX_READING_VALUE, type PublishMessage } from '../../../src/hil/publish-messages.js';
-import { systemClock } from '../../../src/lib/clock.js';
 import type { DiscoveryGrantBody } from '../../../src/uzp/artefacts/discovery-grant.js';
-import { openArtefact } from '../../../src/uzp/artefacts/open.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { publishPair } from '../../helpers/publish-pair.js';
+import { discoveryGrantOf, publisherOptions } from '../../helpers/publisher-options.js';
+import { until } from '../../helpers/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-receipt-coverage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,31 +48,24 @@ const reading = (slot: string, seq: number, value: Uint8Array = Uint8Array.of(0x
 /** A Publisher for one collector, its log, its audit lines; `connect` gives the first session, then none (unreachable). */
 function rig() {
   const p = publishPair('collector');
-  const dg = issueDiscoveryGrant(p.d.provider, p.gw.id.signer, { collector: p.col.id.cid, body: BODY, nowMs: p.d.clock(), validS: 86_400 });
-  const grant = openArtefact(p.d.provider, dg, 'discovery-grant');
+  const { dg, grant } = discoveryGrantOf(p, BODY);
   const log = new ReadingLog({ file: join(dir, `gateway-${++files}.db`), durability: 'full', receipts: true });
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   const key = toHex(p.col.id.cid);
   let sessions = 0;
-  const publisher = new Publisher({
-    collector: p.col.id.cid,
-    connect: (signal) =>
-      sessions++ === 0
-        ? Promise.resolve(p.gateway)
-        : new Promise<Session>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true })),
-    log,
-    collectors: () => [key],
-    consent: () => ({ grant: grant as never, revokedSlots: new Set(), revoked: false }),
-    announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: dg, dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
-    checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, grant.objectId),
-    pendingRevocations: () => [],
-    confirmed: () => undefined,
-    inForce: () => undefined,
-    audit: new AuditLog(logger),
-    logger,
-    clock: systemClock,
-  });
+  const publisher = new Publisher(
+    publisherOptions(p, {
+      dg,
+      grant,
+      log,
+      logger,
+      connect: (signal) =>
+        sessions++ === 0
+          ? Promise.resolve(p.gateway)
+          : new Promise<Session>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true })),
+    }),
+  );
   const audited = (action: string): Record<string, unknown>[] => lines.filter((l) => l.action === action);
   return { p, dg, grant, log, key, publisher, audited };
 }
@@ -91,13 +81,6 @@ function scripted(session: Session) {
   return { messages, send: (m: PublishMessage) => void ch!.trySend(encodePublish(m)), windows: () => messages.filter((m) => m.t === 'readings') };
 }
 
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('what receipts cover is what leaves the log', () => {
   it('a real collector granted tty-1: its receipted readings go, an unpublished slot and a reading too large for any message stay', async () => {

@@ -16,16 +16,12 @@ import { serveIntake, type IntakeStats } from '../../../src/collector/intake.js'
 import { Purges } from '../../../src/collector/purges.js';
 import { receiptSigner } from '../../../src/collector/receipts.js';
 import { SqliteStore } from '../../../src/collector/store/sqlite.js';
-import { AuditLog } from '../../../src/gateway/hil/audit.js';
-import { issueDiscoveryGrant } from '../../../src/gateway/publisher/issue.js';
 import { Publisher } from '../../../src/gateway/publisher/publisher.js';
-import { receiptChecker } from '../../../src/gateway/publisher/receipt-check.js';
 import { ReadingLog } from '../../../src/gateway/reading-log/reading-log.js';
-import { systemClock } from '../../../src/lib/clock.js';
 import type { DiscoveryGrantBody } from '../../../src/uzp/artefacts/discovery-grant.js';
-import { openArtefact } from '../../../src/uzp/artefacts/open.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import { publishPair } from '../../helpers/publish-pair.js';
+import { discoveryGrantOf, publisherOptions } from '../../helpers/publisher-options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-revoked-there-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,8 +38,7 @@ describe('a slot revoked at the collector only', () => {
     const p = publishPair('collector');
     const store = SqliteStore.open(join(dir, 'collector.db'));
     const stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
-    const dg = issueDiscoveryGrant(p.d.provider, p.gw.id.signer, { collector: p.col.id.cid, body: BODY, nowMs: p.d.clock(), validS: 86_400 });
-    const grant = openArtefact(p.d.provider, dg, 'discovery-grant');
+    const { dg, grant } = discoveryGrantOf(p, BODY);
     const consents = new Consents();
     consents.note(toHex(p.gw.id.cid), toHex(grant.objectId), ['tty-2']); // the collector's record
     serveIntake(p.collector, p.grant, { provider: p.d.provider, self: p.col.id.cid, store, receipts: receiptSigner(p.d.provider, p.col.id.signer, ['telemetry.store']), consents, purges: new Purges(store, pino({ level: 'silent' })), purposes: ['telemetry.store'], skewS: 300, logger: pino({ level: 'silent' }), now: () => p.d.clock(), stats });
@@ -54,22 +49,8 @@ describe('a slot revoked at the collector only', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
     const key = toHex(p.col.id.cid);
-    const publisher = new Publisher({
-      collector: p.col.id.cid,
-      connect: async () => p.gateway,
-      log,
-      collectors: () => [key],
-      // The gateway's own record has no revocation (its file was restored from before it).
-      consent: () => ({ grant: grant as never, revokedSlots: new Set(), revoked: false }),
-      announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: dg, dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
-      checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, grant.objectId),
-      pendingRevocations: () => [],
-      confirmed: () => undefined,
-      inForce: () => undefined,
-      audit: new AuditLog(logger),
-      logger,
-      clock: systemClock,
-    });
+    // The gateway's own record has no revocation (its file was restored from before it).
+    const publisher = new Publisher(publisherOptions(p, { dg, grant, log, logger, connect: async () => p.gateway }));
     publisher.start();
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && log.cursor(key) < last) await new Promise((r) => setTimeout(r, 10));

@@ -88,7 +88,7 @@ function checkRun(out: Line[]): Line {
 
 describe('uzpgw demo', () => {
   it('with socat and mosquitto: every slot delivers through RN, gateway and operators, exit 0, nothing left running', async () => {
-    const { code, out, stderr } = await runDemo(['--seconds', '8']);
+    const { code, out, stderr } = await runDemo(['--seconds', '5']);
     expect(code, stderr).toBe(0);
     const summary = checkRun(out);
     expect(summary.defaults).toEqual({ serial: 'socat', mqtt: 'mosquitto', reasons: [] });
@@ -96,7 +96,7 @@ describe('uzpgw demo', () => {
   });
 
   it('forced embedded defaults (--no-socat --no-mosquitto): the same, and it says so', async () => {
-    const { code, out, stderr } = await runDemo(['--seconds', '8', '--no-socat', '--no-mosquitto']);
+    const { code, out, stderr } = await runDemo(['--seconds', '5', '--no-socat', '--no-mosquitto']);
     expect(code, stderr).toBe(0);
     const summary = checkRun(out);
     expect(summary.defaults).toEqual({
@@ -105,6 +105,16 @@ describe('uzpgw demo', () => {
       reasons: ['socat disabled (--no-socat)', 'mosquitto disabled (--no-mosquitto)'],
     });
     expect(summary.tools).toEqual([]);
+  });
+
+  // `--seconds` counts live readings, not the set-up (README): the old deadline ran from the demo's
+  // start, so the least the flag takes (3) ended the run before any operator was up, every time.
+  it('--seconds 3, the least it takes: three seconds of live readings after the set-up, every slot delivers, exit 0', async () => {
+    const { code, out, stderr } = await runDemo(['--seconds', '3', '--no-socat', '--no-mosquitto']);
+    const summary = out.at(-1)!;
+    expect(summary.missing, stderr).toEqual([]);
+    expect(code, stderr).toBe(0);
+    for (const slot of ['rs485-1', 'tty-1', 'net-1']) expect((summary.readings as Record<string, number>)[slot]).toBeGreaterThan(0);
   });
 
   it('SIGINT stops the run early: summary marked interrupted, children stopped by pid', async () => {
@@ -129,7 +139,7 @@ describe('uzpgw demo', () => {
   });
 
   it('not a terminal, not --json: one plain line per reading and per event, no cursor movement', async () => {
-    const c = spawnCli(['demo', '--seconds', '8', '--no-mosquitto']);
+    const c = spawnCli(['demo', '--seconds', '5', '--no-mosquitto']);
     const { code } = await c.exited;
     expect(code, c.stderr()).toBe(0);
     const out = c.stdout();

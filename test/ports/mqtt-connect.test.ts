@@ -10,10 +10,7 @@
 //   * an unknown scheme throws at once.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect as connectTcp, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,7 +22,9 @@ import { MqttLink } from '../../src/ports/mqtt.js';
 import { PortErrorCode } from '../../src/ports/errors.js';
 import { silentPortLog } from '../../src/ports/log.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
+import { socks5Proxy } from '../helpers/broker-fronts.js';
 import { errorOf } from '../helpers/errors.js';
+import { selfSigned as selfSignedCert, type SelfSigned } from '../helpers/self-signed.js';
 import { check, edit } from '../config/fixtures.js';
 
 const run = promisify(execFile);
@@ -37,43 +36,6 @@ afterEach(async () => {
 });
 
 type Packet = mqttPacket.Packet;
-
-/** A minimal SOCKS5 proxy (RFC 1928: no authentication, CONNECT to an IPv4 address) recording its targets. */
-async function socks5Proxy(): Promise<{ port: number; targets: string[]; close(): Promise<void> }> {
-  const targets: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    sockets.add(client);
-    client.on('error', () => client.destroy());
-    client.once('data', (hello) => {
-      if (hello[0] !== 5) return void client.destroy();
-      client.write(Buffer.from([5, 0])); // version 5, no authentication
-      client.once('data', (req) => {
-        if (req[0] !== 5 || req[1] !== 1 || req[3] !== 1) return void client.destroy(); // CONNECT, IPv4 only
-        const host = [...req.subarray(4, 8)].join('.');
-        const port = req.readUInt16BE(8);
-        targets.push(`${host}:${port}`);
-        const upstream = connectTcp({ host, port }, () => {
-          client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])); // succeeded
-          client.pipe(upstream);
-          upstream.pipe(client);
-        });
-        sockets.add(upstream);
-        upstream.on('error', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-      });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    targets,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 /** A loopback broker of our own: hands each decoded packet to `onPacket` with a writer. */
 async function fakeBroker(onPacket: (p: Packet, send: (p: Packet) => void) => void, server: Server = createServer()): Promise<{ port: number; packets: Packet[] }> {
@@ -104,13 +66,10 @@ const connack = (p: Packet, send: (p: Packet) => void): void => {
   if (p.cmd === 'connect') send({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false });
 };
 
-/** A throwaway self-signed certificate for localhost / 127.0.0.1 (openssl), removed after the test. */
-async function selfSigned(): Promise<{ dir: string; key: Buffer; cert: Buffer; certFile: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'uzp-mqtts-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
-  return { dir, key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), certFile: join(dir, 'cert.pem') };
+async function selfSigned(): Promise<SelfSigned> {
+  const c = await selfSignedCert();
+  cleanups.push(() => c.remove());
+  return c;
 }
 
 function whenConnected(c: ReturnType<typeof openMqttClient>): Promise<void> {

@@ -6,12 +6,17 @@
 // URL to mqtt.js's connect(), which loads the rest then (so does a SOCKS proxy). Options mean what they mean to mqtt.js's
 // connect(): the URL gives host, port and credentials (user:password@), options override them.
 //
+// Every transport's stream goes through the caller's `wrap` before mqtt.js reads it (the receive
+// side's byte bound stops reading it: mqtt-receive.ts), mqtt.js's own WebSocket and SOCKS streams
+// too: their client is made with manualConnect and its stream builder wrapped before it connects.
+//
 // mqtt.js is CommonJS and loaded with require (one copy however it is loaded; start() stays sync).
 // Also here: what the link reads of mqtt.js's answers (topic filter check, reason codes, SUBACK
 // codes) and the typed error it turns a failure into.
 
 import { createRequire } from 'node:module';
 import { createConnection, isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { CodedError } from '../lib/errors.js';
 import { describeError } from './log.js';
@@ -35,12 +40,15 @@ let shared:
 /** Default ports per scheme, as mqtt.js's transports use them. */
 const DEFAULT_PORT: Readonly<Record<string, number>> = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883, ssl: 8883 };
 
+/** Gets each new connection's stream before mqtt.js does, and gives mqtt.js the stream to read. */
+export type StreamWrap = <S extends Duplex>(s: S) => S;
+
 /**
  * An mqtt.js client for `url`, connecting at once. Throws (synchronously, as mqtt.js's connect()
- * does) on a URL without a known scheme or with a bad port. `wrap` gets each new TCP / TLS stream
- * before mqtt.js does (WebSocket and SOCKS streams are mqtt.js's own and not wrapped).
+ * does) on a URL without a known scheme or with a bad port. `wrap` gets each new stream before
+ * mqtt.js does, whatever the transport (TCP, TLS, WebSocket, through a SOCKS proxy).
  */
-export function openMqttClient(url: string, options: IClientOptions, wrap: (s: Socket) => Socket = (s) => s): MqttClient {
+export function openMqttClient(url: string, options: IClientOptions, wrap: StreamWrap = (s) => s): MqttClient {
   let u: URL;
   try {
     u = new URL(url);
@@ -51,7 +59,7 @@ export function openMqttClient(url: string, options: IClientOptions, wrap: (s: S
   // WebSockets, and any connection through a SOCKS proxy (the socksProxy option, or mqtt.js's
   // MQTTJS_SOCKS_PROXY environment variable): mqtt.js's own connect() does them.
   const socks = options.socksProxy !== undefined ? options.socksProxy !== '' : (process.env['MQTTJS_SOCKS_PROXY'] ?? '') !== '';
-  if (scheme === 'ws' || scheme === 'wss' || socks) return (req('mqtt') as typeof import('mqtt')).connect(url, options);
+  if (scheme === 'ws' || scheme === 'wss' || socks) return mqttJsConnect(url, options, wrap);
   const port = DEFAULT_PORT[scheme];
   if (port === undefined) throw new Error(`unknown protocol ${JSON.stringify(scheme)} (mqtt, mqtts, ws or wss)`);
   // As mqtt.js: a persistent session under a random client id would never be found again.
@@ -126,6 +134,29 @@ function subackCodesOf(e: unknown): number[] | undefined {
   if (!(e instanceof shared.ErrorWithSubackPacket)) return undefined;
   const g = e.packet?.granted;
   return Array.isArray(g) && g.every((x) => typeof x === 'number') ? (g as number[]) : undefined;
+}
+
+/**
+ * mqtt.js's own connect() (its WebSocket and SOCKS transports, options as it reads them), with
+ * `wrap` between each stream its transport builds and the client: without it those streams were
+ * read as fast as the broker sent, and the receive side's byte bound held nothing back (the broker's
+ * in-flight window of max_payload_bytes messages was the bound). connect() hands its stream builder
+ * to the client, which calls it at connect() and at every reconnect(): the client is made without
+ * connecting (manualConnect, mqtt.js's documented option), its builder wrapped (a plain field of
+ * mqtt 5.16.0, pinned; private in its types), then connected as connect() would have.
+ */
+function mqttJsConnect(url: string, options: IClientOptions, wrap: StreamWrap): MqttClient {
+  const client = (req('mqtt') as typeof import('mqtt')).connect(url, { ...options, manualConnect: true });
+  const internals = client as unknown as { streamBuilder?: (c: MqttClient) => Duplex };
+  const build = internals.streamBuilder;
+  // Not connected yet: nothing of it to close.
+  if (typeof build !== 'function') throw new Error('this mqtt.js has no streamBuilder to wrap; the WebSocket and SOCKS transports are written against mqtt 5.16.0');
+  internals.streamBuilder = (c) => wrap(build(c));
+  // Back to the caller's value, which end() reads too (as the TCP / TLS client above does).
+  if (options.manualConnect === undefined) delete client.options.manualConnect;
+  else client.options.manualConnect = options.manualConnect;
+  if (options.manualConnect !== true) client.connect();
+  return client;
 }
 
 function mqttClientCtor(): ClientCtor {

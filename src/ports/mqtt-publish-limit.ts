@@ -3,11 +3,12 @@
 // mqtt-packet gathers a whole packet before mqtt.js hands it on (a PUBLISH may be 256 MB), and the
 // payload was copied twice more on its way to the consumer, which then dropped it as over
 // max_payload_bytes: one 200 MB message cost ~600 MB of RSS. PublishLimit sits between the socket
-// and mqtt.js's parser and reads the MQTT framing (§2.2: fixed header, remaining length): every
-// packet passes unchanged, except a PUBLISH whose payload is over the bound, which passes as the
-// same PUBLISH (flags, topic, packet id, MQTT 5 properties) with an empty payload, its payload
-// bytes discarded as they come. mqtt.js then acknowledges it as usual, and `publishes` tells the
-// link which PUBLISH was cut (one entry per PUBLISH, in the order mqtt.js will parse them).
+// (any transport's stream: mqtt-connect.ts) and mqtt.js's parser and reads the MQTT framing
+// (§2.2: fixed header, remaining length): every packet passes unchanged, except a PUBLISH whose
+// payload is over the bound, which passes as the same PUBLISH (flags, topic, packet id, MQTT 5
+// properties) with an empty payload, its payload bytes discarded as they come. mqtt.js then
+// acknowledges it as usual, and `publishes` tells the link which PUBLISH was cut (one entry per
+// PUBLISH, in the order mqtt.js will parse them).
 // A variable header over VARIABLE_HEADER_MAX (MQTT 5 properties can be large) is not parsed: that
 // packet passes whole, as before.
 //

@@ -12,8 +12,12 @@
 // (PublishRoom; one message alone always passes). TCP then stops the broker. While it waits,
 // mqtt.js reads no PINGRESP either: a consumer that holds its acks past about 1.5 x keepalive
 // makes the link reconnect, and the broker sends the unacknowledged messages again (at least
-// once, as redeliver()). WebSocket and SOCKS streams are mqtt.js's own and not held back: there
-// the broker's window bounds held messages, as before.
+// once, as redeliver()). The same over every transport: the PublishLimit sits under mqtt.js's own
+// WebSocket and SOCKS streams too (mqtt-connect.ts), and holding those back stops the reading of
+// the socket under them: ws's stream pauses its WebSocket, which pauses its TCP socket (what was
+// read past that is at most one WebSocket message, which ws gathers whole); the SOCKS stream pauses
+// its socket, and TLS over it stops reading it. Before, over WebSocket and SOCKS the broker's
+// window was the bound (20 messages of up to max_payload_bytes), never held back.
 //
 // Held acks (issue #12, after hold()): a QoS >= 1 message is acknowledged only when its consumer
 // calls ack(). mqtt.js sends a QoS 1 PUBACK in the callback of client.handleMessage, but that
@@ -27,7 +31,7 @@
 // keeps at most its in-flight window of our messages unacknowledged and resends them on the
 // persistent session after a reconnect; QoS 2's PUBREL and PUBCOMP then flow as mqtt.js does.
 
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import type { PortLog } from './log.js';
 import type { QoS } from './mqtt-connect.js';
@@ -114,11 +118,12 @@ export class MqttInbox {
   }
 
   /**
-   * A new connection's TCP / TLS stream, with its incoming PUBLISH payloads over `maxPayloadBytes`
-   * dropped as they arrive and its held PUBLISH packets held back while the byte bound is full
-   * (header): a new PublishLimit for every connection, its record of PUBLISH packets is that stream's.
+   * A new connection's stream (TCP, TLS, WebSocket, through a SOCKS proxy), with its incoming
+   * PUBLISH payloads over `maxPayloadBytes` dropped as they arrive and its held PUBLISH packets held
+   * back while the byte bound is full (header): a new PublishLimit for every connection, its record
+   * of PUBLISH packets is that stream's.
    */
-  limitStream(s: Socket, maxPayloadBytes: number, protocolVersion: 4 | 5): Socket {
+  limitStream<S extends Duplex>(s: S, maxPayloadBytes: number, protocolVersion: 4 | 5): S {
     this.limit?.destroy();
     [this.passed, this.passedBytes, this.full] = [[], 0, false];
     return limitIncomingPublishes(s, (this.limit = new PublishLimit(maxPayloadBytes, protocolVersion, this.room)));

@@ -15,14 +15,13 @@
 // into the event loop: mqtt.js 'error' events are logged and the connection is re-established.
 
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { MQTT_CONNECT_TIMEOUT_MS, MQTT_KEEPALIVE_S, MQTT_PUBLISH_QUEUE_MAX, MQTT_PUBLISH_WINDOW, MQTT_RECEIVE_QUEUE_MAX, MQTT_RECEIVE_QUEUE_MAX_BYTES, PORT_BACKOFF_BASE_MS, PORT_BACKOFF_CAP_MS, PORT_FLAP_LOG_QUIET_MS } from './constants.js';
 import { PortErrorCode } from './errors.js';
 import { describeError, silentPortLog, type PortLog } from './log.js';
-import { mqttError, openMqttClient, type QoS } from './mqtt-connect.js';
+import { mqttError, openMqttClient, type QoS, type StreamWrap } from './mqtt-connect.js';
 import { PublishWindow } from './mqtt-queues.js';
 import { MqttInbox, type MqttMessage, type ReceiveStats } from './mqtt-receive.js';
 import { MqttSubscriptions, type GrantListener } from './mqtt-subscriptions.js';
@@ -61,8 +60,9 @@ export interface MqttLinkOptions {
    */
   readonly receiveQueueMaxBytes?: number;
   /**
-   * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never held
-   * (mqtt-publish-limit.ts; mqtt:// and mqtts:// only): the message comes with an empty payload and
+   * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never passed to
+   * mqtt.js (mqtt-publish-limit.ts; over ws:// / wss:// once the WebSocket message carrying them is
+   * whole: ws gathers each message, up to its 100 MiB): the message comes with an empty payload and
    * `oversized` set, and is acknowledged as usual. Default: no bound (up to MQTT's 256 MB).
    */
   readonly maxPayloadBytes?: number;
@@ -192,7 +192,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
     };
     // Always between socket and mqtt.js: without maxPayloadBytes it still holds back held PUBLISH packets.
-    const wrap = (s: Socket): Socket => this.inbox.limitStream(s, o.maxPayloadBytes ?? Infinity, o.protocolVersion ?? 4);
+    const wrap: StreamWrap = (s) => this.inbox.limitStream(s, o.maxPayloadBytes ?? Infinity, o.protocolVersion ?? 4);
     let c: MqttClient;
     try {
       c = openMqttClient(o.url, options, wrap);

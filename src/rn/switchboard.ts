@@ -218,7 +218,7 @@ export class Switchboard {
   private joinAcross(peer: Peer, m: JoinMessage, refuse: (code: number, why: object) => void): void {
     const fabric = this.fabric!;
     const id = this.allocateId();
-    const remote = fabric.remote(m.target);
+    const remote = fabric.remote(m.target, id);
     this.stitches.set(id, { id, initiator: peer, target: remote });
     this.byPeer.get(peer)!.add(id);
     this.byPeer.set(remote, new Set([id]));
@@ -269,7 +269,7 @@ export class Switchboard {
       return { code: JoinRefusedCode.OVERLOADED };
     }
     const id = this.allocateId();
-    const remote = j.remote();
+    const remote = j.remote(id);
     this.stitches.set(id, { id, initiator: remote, target });
     this.byPeer.set(remote, new Set([id]));
     this.byPeer.get(target)!.add(id);

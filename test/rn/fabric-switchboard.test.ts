@@ -83,8 +83,8 @@ class Rn implements FabricHooks {
     this.calls.push(`absent ${toHex(cid).slice(0, 4)}`);
     this.presence.delete(toHex(cid));
   }
-  remote(cid: Uint8Array): RemoteSide {
-    return new RemotePeer(cid, this.out, this.stats.fabric);
+  remote(cid: Uint8Array, stitchId: number): RemoteSide {
+    return new RemotePeer(cid, stitchId, this.out, this.stats.fabric);
   }
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
     await Promise.resolve();
@@ -97,8 +97,8 @@ class Rn implements FabricHooks {
       target: m.target,
       grant: m.grant,
       ch1: m.ch1,
-      remote: () => {
-        const p = new RemotePeer(initiator.cid, egress.out, egress.stats.fabric);
+      remote: (id) => {
+        const p = new RemotePeer(initiator.cid, id, egress.out, egress.stats.fabric);
         p.connect(this.cid, stitchId);
         return p;
       },
@@ -354,7 +354,7 @@ describe('RemotePeer', () => {
     const sent: Uint8Array[] = [];
     const stats = new RnStats().fabric;
     const out = { data: (_rn: Uint8Array, stitch: number, offset: number, frame: Uint8Array) => sent.push(encodeHopData(stitch, offset, frame)), credit: () => undefined, unstitch: () => undefined };
-    const p = new RemotePeer(new Uint8Array(32), out, stats);
+    const p = new RemotePeer(new Uint8Array(32), 1, out, stats);
     p.connect(new Uint8Array(32).fill(1), 5);
     const frame = relay(1, new Uint8Array(100 * 1024));
     for (let i = 0; i < 12; i++) p.sendData(frame);

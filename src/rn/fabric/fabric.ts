@@ -103,7 +103,7 @@ export class Fabric implements FabricHooks {
     this.replyPrefix = `${this.prefix}.reply.${toHex(o.rnCid)}.`;
     this.now = o.now ?? Date.now;
     this.keys = new HopKeys(o.provider, o.rnCid, o.x25519Private, o.rnKey);
-    this.out = new HopOutbox((rn, bytes) => this.publishHop(rn, bytes), {
+    this.out = new HopOutbox((rn, bytes, reply) => this.publishHop(rn, bytes, reply), {
       header: hopBatchHeader(o.rnCid),
       tagLength: HOP_TAG_LENGTH,
       tag: (rn, batch) => this.keys.tag(rn, batch),
@@ -243,8 +243,8 @@ export class Fabric implements FabricHooks {
     this.presence.delete(hex);
   }
 
-  remote(cid: Uint8Array): RemoteSide {
-    return new RemotePeer(cid, this.out, this.o.stats.fabric);
+  remote(cid: Uint8Array, stitchId: number): RemoteSide {
+    return new RemotePeer(cid, stitchId, this.out, this.o.stats.fabric);
   }
 
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
@@ -335,8 +335,8 @@ export class Fabric implements FabricHooks {
       target: j.target,
       grant: j.grant,
       ch1: j.ch1,
-      remote: () => {
-        remote = this.remote(j.initiator);
+      remote: (stitchId) => {
+        remote = this.remote(j.initiator, stitchId);
         remote.connect(j.ingress, j.ingressStitch);
         return remote;
       },
@@ -370,9 +370,9 @@ export class Fabric implements FabricHooks {
     }
   }
 
-  private publishHop(rn: Uint8Array, bytes: Uint8Array): void {
+  private publishHop(rn: Uint8Array, bytes: Uint8Array, reply?: string): void {
     try {
-      this.nc.publish(`${this.prefix}.hop.${toHex(rn)}`, bytes);
+      this.nc.publish(`${this.prefix}.hop.${toHex(rn)}`, bytes, reply === undefined ? undefined : { reply });
     } catch (e) {
       // Closed connection or a frame over the cluster's max_payload: dropped, repaired end to end.
       this.o.stats.fabric.hopDropped++;

@@ -10,8 +10,8 @@ export interface FabricHooks {
   present(cid: Uint8Array): void;
   /** The last accepting link of `cid` left. */
   absent(cid: Uint8Array): void;
-  /** The far side of a cross-RN stitch for the EP `cid`, not yet connected to an RN. */
-  remote(cid: Uint8Array): RemoteSide;
+  /** The far side of cross-RN stitch `stitchId` (this RN's id) for the EP `cid`, not yet connected to an RN. */
+  remote(cid: Uint8Array, stitchId: number): RemoteSide;
   /**
    * Asks the RN that holds `m.target` to stitch it to `initiator` (ingress stitch `stitchId`); resolves
    * with that RN and its stitch id, or a JOIN_REFUSED code.
@@ -39,6 +39,6 @@ export interface RemoteJoin {
   readonly target: Uint8Array;
   readonly grant: Uint8Array;
   readonly ch1: Uint8Array;
-  /** Builds the far side (the initiator's RN), connected. */
-  remote(): RemoteSide;
+  /** Builds the far side (the initiator's RN) of stitch `stitchId` (this RN's id), connected. */
+  remote(stitchId: number): RemoteSide;
 }

@@ -44,7 +44,7 @@ export class HopOutbox {
   private scheduled = false;
 
   constructor(
-    private readonly publish: (rn: Uint8Array, bytes: Uint8Array) => void,
+    private readonly publish: (rn: Uint8Array, bytes: Uint8Array, reply?: string) => void,
     private readonly seal: BatchSeal,
   ) {}
 
@@ -82,6 +82,18 @@ export class HopOutbox {
     this.after(rn, b);
   }
 
+  /**
+   * Sends hop message `message` to `rn` now, alone in a batch, published with the NATS reply subject
+   * `reply`: a probe (far-rns.ts), which NATS answers there when nobody receives `rn`'s hop subject.
+   */
+  alone(rn: Uint8Array, message: Uint8Array, reply: string): void {
+    const b = new Batch(this.seal.header.length + message.length + this.seal.tagLength);
+    b.buf.set(this.seal.header);
+    b.buf.set(message, this.seal.header.length);
+    b.length = this.seal.header.length + message.length;
+    this.send(rn, b, reply);
+  }
+
   /** Sends every pending batch now. */
   flush(): void {
     this.scheduled = false;
@@ -91,12 +103,12 @@ export class HopOutbox {
     }
   }
 
-  private send(rn: Uint8Array, b: Batch): void {
+  private send(rn: Uint8Array, b: Batch, reply?: string): void {
     const tag = this.seal.tag(rn, b.buf.subarray(0, b.length));
     if (tag === undefined) return this.seal.dropped();
     b.ensure(tag.length);
     b.buf.set(tag, b.length);
-    this.publish(rn, b.buf.subarray(0, b.length + tag.length));
+    this.publish(rn, b.buf.subarray(0, b.length + tag.length), reply);
   }
 
   private keyOf(rn: Uint8Array): string {

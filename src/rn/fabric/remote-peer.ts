@@ -7,6 +7,7 @@
 // so load never piles up in NATS and never makes a slow consumer of an RN. A window that stays
 // shut for RN_HOLD_MAX_MS (CREDIT lost with its frames) is written off (markStuck). Frames lost on
 // the hop are repaired end to end by the EPs' block retransmission, never by an RN (draft §11).
+// While connected, it is counted with the stitches made with its RN (far-rns.ts), whose loss ends it.
 
 import type { ControlMessage } from '../../uzp/link/control.js';
 import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
@@ -28,6 +29,12 @@ const HARD_LIMIT = 2 * HOP_WINDOW;
 /** A receiver reports consumption once this much is unreported, or after CREDIT_FLUSH_MS. */
 const CREDIT_EVERY = HOP_WINDOW / 4;
 const CREDIT_FLUSH_MS = 2;
+
+/** Who keeps the stitches made with each far RN (far-rns.ts): told when one is connected and when it ends. */
+export interface StitchWatch {
+  connected(p: RemotePeer): void;
+  closed(p: RemotePeer): void;
+}
 
 export interface HopStats {
   hopFramesOut: number;
@@ -55,9 +62,12 @@ export class RemotePeer implements RemoteSide {
   constructor(
     /** The EP on the other RN (initiator or target of the stitch). */
     readonly cid: Uint8Array,
+    /** This RN's id for the stitch. */
+    readonly stitchId: number,
     /** Hop messages to other RNs (batched per RN and turn: outbox.ts). */
     private readonly out: HopSender,
     private readonly stats: HopStats,
+    private readonly watch?: StitchWatch,
   ) {}
 
   get rn(): Uint8Array | undefined {
@@ -72,7 +82,16 @@ export class RemotePeer implements RemoteSide {
     this.rnValue = rn;
     this.remoteStitch = stitch;
     if (this.closed) return this.out.unstitch(rn, stitch, UnstitchCode.PEER_GONE);
+    this.watch?.connected(this);
     this.flushCredit();
+  }
+
+  /**
+   * The CREDIT this side last sent for the stitch (`consumed` 0 before any), by the far RN's id; a
+   * probe repeats it, which changes nothing at the far RN (far-rns.ts). Undefined until connected.
+   */
+  lastCredit(): { readonly stitch: number; readonly consumed: number } | undefined {
+    return this.remoteStitch === undefined || this.closed ? undefined : { stitch: this.remoteStitch, consumed: this.reported };
   }
 
   get congested(): boolean {
@@ -143,9 +162,11 @@ export class RemotePeer implements RemoteSide {
 
   /** The stitch ended: nothing more is sent or credited. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.creditTimer !== undefined) clearTimeout(this.creditTimer);
     this.relieve();
+    if (this.rnValue !== undefined) this.watch?.closed(this);
   }
 
   private flushCredit(): void {

@@ -54,10 +54,11 @@ export class RnStats {
    * window ignored past twice its size, or NATS refused the publish), JOINs routed out and answered,
    * fabric messages dropped as malformed, JOIN requests refused (RN not eligible, bad signature,
    * stale), JOIN replies dropped (not an eligible RN's signed answer to the request it names), hop
-   * batches refused (not from an eligible RN, or their tag does not verify), and JOIN requests sent
-   * again after no answer came in time.
+   * batches refused (not from an eligible RN, or their tag does not verify), JOIN requests sent
+   * again after no answer came in time, and far RNs found gone with the stitches that ended with
+   * them (fabric/far-rns.ts).
    */
-  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0, joinRetries: 0 };
+  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0, joinRetries: 0, rnsLost: 0, rnLostStitches: 0 };
 
   snapshot(): {
     links: number;

@@ -82,6 +82,11 @@ export class TestDomain {
     );
   }
 
+  /** The sequence of the last RN Set Statement rnSet() made. */
+  get rnSetSequence(): number {
+    return this.rnSetSeq;
+  }
+
   rnSet(rns: { id: Identity; addresses: string[]; roles?: string[] }[], opts: { epoch?: number; validSeconds?: number } = {}): Uint8Array {
     const now = this.now;
     return sealEnvelope(

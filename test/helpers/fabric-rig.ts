@@ -51,10 +51,10 @@ export class FabricRig {
     return join(this.dir, name);
   }
 
-  /** NATS cluster of 3, `n` RNs (RN i first dials NATS node i % 3; every node is in its list). */
-  static async start(n = 3, o: { extraRnArgs?: (i: number) => string[] } = {}): Promise<FabricRig> {
+  /** NATS cluster of 3 (or `natsNodes`), `n` RNs (RN i first dials NATS node i % 3; every node is in its list). */
+  static async start(n = 3, o: { extraRnArgs?: (i: number) => string[]; natsNodes?: number } = {}): Promise<FabricRig> {
     const dir = mkdtempSync(join(tmpdir(), 'uzp-fabric-'));
-    const nats = await NatsCluster.start(3);
+    const nats = await NatsCluster.start(o.natsNodes ?? 3);
     const d = new TestDomain(undefined, Date.now());
     const ids = Array.from({ length: n }, () => d.member('rn').id);
     const addresses: string[] = [];
@@ -104,6 +104,22 @@ export class FabricRig {
     const t = this.d.trust();
     t.setRnSet(this.epSet);
     return t;
+  }
+
+  /**
+   * Replaces the RN Set Statement the RNs read (rn-set.uzp) by one listing the RNs `which` only, and
+   * resolves once every RN that is running has reloaded it (they watch the file).
+   */
+  async setRnSet(which: readonly number[]): Promise<void> {
+    writeArtefactFile(this.f('rn-set.uzp'), this.d.rnSet(which.map((i) => ({ id: this.rnIds[i]!, addresses: [this.addresses[i]!] }))));
+    const sequence = this.d.rnSetSequence;
+    for (const rn of this.rns.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null)) {
+      const deadline = Date.now() + 20_000;
+      while (!rn.stderr().split('\n').some((l) => l.includes('"event":"rn_set_reloaded"') && (JSON.parse(l) as { sequence?: number }).sequence === sequence)) {
+        if (Date.now() > deadline) throw new Error(`RN ${rn.pid} did not reload RN Set Statement ${sequence}: ${rn.stderr().slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
   }
 
   async killRn(i: number): Promise<void> {

@@ -1,6 +1,7 @@
 // The NATS permissions docs/SCALE.md gives each RN (taken from the document itself, placeholders
 // filled in): a real nats-server with one user per RN under exactly that block. Two Fabrics route a
-// JOIN, carry frames both ways and an UNSTITCH; and under the same rights an RN's user cannot read
+// JOIN, carry frames both ways and an UNSTITCH, and the ingress finds the egress gone once it left
+// (its probes' "no responders", far-rns.ts); and under the same rights an RN's user cannot read
 // another RN's hop subject or replies, nor every JOIN request of the domain outside the queue group.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,12 +104,14 @@ describe('the NATS permissions docs/SCALE.md gives each RN', () => {
     const url = `nats://127.0.0.1:${port}`;
 
     const keys = new Map([ingress, egress].map((r) => [toHex(r.cid), r.signer.publicKey]));
+    const fabrics: (Fabric | undefined)[] = [];
     for (const [r, user, pass] of [
       [ingress, 'rn-in', 'pass-in'],
       [egress, 'rn-eg', 'pass-eg'],
     ] as const) {
       const f = await Fabric.start({ servers: [url], user, pass, rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain, rnKey: (c) => keys.get(toHex(c)), log: silentLog, stats: r.stats }, r.sb, new AbortController().signal);
       cleanups.push(() => f?.close());
+      fabrics.push(f);
     }
     const T = link();
     egress.sb.attach(T);
@@ -117,13 +120,18 @@ describe('the NATS permissions docs/SCALE.md gives each RN', () => {
     ingress.sb.attach(O);
     // JOIN across until the gateway's presence is on the server.
     const across = ingress.sb as unknown as { joinAcross(p: Peer, m: object, refuse: () => void): void };
-    for (let joinId = 1; !O.control.some((m) => m.kind === ControlKind.JOINED); joinId++) {
-      let answered = false;
-      across.joinAcross(O, { kind: ControlKind.JOIN, joinId, target: T.cid, grant: new Uint8Array(8), ch1: new Uint8Array(8) }, () => (answered = true));
-      await until(() => answered || O.control.some((m) => m.kind === ControlKind.JOINED), 'an answer');
-      if (joinId === 200) throw new Error('never joined');
-    }
-    const stitch = (O.control.find((m) => m.kind === ControlKind.JOINED) as { stitchId: number }).stitchId;
+    let joinId = 1;
+    const joined = (): number => O.control.filter((m) => m.kind === ControlKind.JOINED).length;
+    const stitchAcross = async (): Promise<number> => {
+      for (const had = joined(); joined() === had; joinId++) {
+        let answered = false;
+        across.joinAcross(O, { kind: ControlKind.JOIN, joinId, target: T.cid, grant: new Uint8Array(8), ch1: new Uint8Array(8) }, () => (answered = true));
+        await until(() => answered || joined() > had, 'an answer');
+        if (joinId === 200) throw new Error('never joined');
+      }
+      return (O.control.filter((m) => m.kind === ControlKind.JOINED).at(-1) as { stitchId: number }).stitchId;
+    };
+    const stitch = await stitchAcross();
     const egressStitch = (T.control.find((m) => m.kind === ControlKind.OFFER_VIA) as { stitchId: number }).stitchId;
     ingress.sb.relay(O, relayFrame(stitch, Uint8Array.of(1)));
     await until(() => T.data.length === 1, 'a frame to the gateway');
@@ -132,6 +140,13 @@ describe('the NATS permissions docs/SCALE.md gives each RN', () => {
     egress.sb.unstitch(T, egressStitch, UnstitchCode.CLOSED);
     await until(() => O.control.some((m) => m.kind === ControlKind.UNSTITCH), 'the UNSTITCH');
     expect([ingress.stats.fabric.malformed, ingress.stats.fabric.hopRefused, egress.stats.fabric.hopRefused]).toEqual([0, 0, 0]);
+    // The egress leaves NATS with a stitch up and says nothing: its hop subject has no subscriber,
+    // which the ingress learns from the probes' reply subject (its own reply.<cid>.> rights).
+    const second = await stitchAcross();
+    await fabrics[1]!.close();
+    await until(() => O.control.some((m) => m.kind === ControlKind.UNSTITCH && m.stitchId === second), 'the stitch with the RN that left ended');
+    expect(O.control.find((m) => m.kind === ControlKind.UNSTITCH && m.stitchId === second)).toMatchObject({ code: UnstitchCode.FAR_RN_GONE });
+    expect(ingress.stats.fabric.rnsLost).toBe(1);
 
     // The ingress RN's user, as a leaked password would give it to someone.
     const leaked = await connect({ servers: url, user: 'rn-in', pass: 'pass-in' });

@@ -19,6 +19,8 @@
 //   control (remote-peer.ts). Ciphertext only, as on an EP link. Batches name their sender and
 //   carry a tag under the key the two RNs share (hop-keys.ts); a batch that does not verify is
 //   dropped, and the switchboard acts on a hop message only for a stitch made with its sender.
+//   An RN that is gone (its hop subject without a subscriber, silent, or no longer eligible) has
+//   its stitches here ended at once (far-rns.ts), probed with hop batches sent with a reply subject.
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
 // retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
@@ -34,6 +36,7 @@ import type { JoinMessage, Peer, Switchboard } from '../switchboard.js';
 import type { FabricHooks, RemoteSide } from './hooks.js';
 import { HopKeys, HOP_TAG_LENGTH } from './hop-keys.js';
 import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, hopBatchHeader, splitHopBatch, type FabricJoinReply } from './messages.js';
+import { FarRns } from './far-rns.js';
 import { JoinRegister } from './join-register.js';
 import { sendJoinRequest } from './join-request.js';
 import { HopOutbox } from './outbox.js';
@@ -93,6 +96,7 @@ export class Fabric implements FabricHooks {
   private readonly now: () => number;
   private readonly keys: HopKeys;
   private readonly out: HopOutbox;
+  private readonly far: FarRns;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -109,6 +113,9 @@ export class Fabric implements FabricHooks {
       tag: (rn, batch) => this.keys.tag(rn, batch),
       dropped: () => void this.o.stats.fabric.hopDropped++,
     });
+    // A probe's reply subject hears NATS's "no responders" (start()).
+    const probe = (rn: Uint8Array, message: Uint8Array, token: string): void => this.out.alone(rn, message, `${this.replyPrefix}probe.${token}`);
+    this.far = new FarRns({ token: () => toHex(o.provider.randomBytes(12)), eligible: (rn) => o.rnKey(rn) !== undefined, probe, end: (p, code) => switchboard.unstitch(p, p.stitchId, code), log: o.log, stats: o.stats.fabric });
   }
 
   /**
@@ -166,6 +173,9 @@ export class Fabric implements FabricHooks {
     }
     const f = new Fabric(nc, o, switchboard);
     nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.guard('hop', () => f.onHop(m)) : undefined) });
+    // NATS's "no responders" to a probe: nobody receives that RN's hop subject (far-rns.ts).
+    const probes = `${f.replyPrefix}probe.`;
+    nc.subscribe(`${probes}*`, { callback: (err, m) => (err === null && m.data.length === 0 && m.headers?.code === 503 ? f.far.noResponders(m.subject.slice(probes.length)) : undefined) });
     switchboard.setFabric(f);
     void f.watch();
     o.log.info({ event: 'fabric_connected', server: nc.getServer(), ...(o.name !== undefined ? { rn_id: o.name } : {}) }, 'joined the rendezvous fabric');
@@ -184,10 +194,13 @@ export class Fabric implements FabricHooks {
 
   private async watch(): Promise<void> {
     for await (const s of this.nc.status()) {
+      // Nothing can be heard from the far RNs while this RN is off NATS (far-rns.ts).
+      if (s.type === 'disconnect' || s.type === 'reconnect') this.far.online(s.type === 'reconnect');
       if (s.type === 'disconnect') this.o.log.warn({ event: 'fabric_disconnected', server: s.server }, 'lost the NATS server; reconnecting');
       else if (s.type === 'reconnect') this.o.log.info({ event: 'fabric_reconnected', server: s.server }, 'back on the NATS cluster');
     }
     const err = await this.nc.closed();
+    this.far.stop();
     if (this.closing) return;
     // Closed for good by the client itself: nothing more goes through this connection, so the
     // switchboard stops asking it (JOINs for other RNs' targets are refused, not thrown).
@@ -204,6 +217,7 @@ export class Fabric implements FabricHooks {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.far.stop();
     this.switchboard.setFabric(undefined);
     this.out.flush();
     let timer: NodeJS.Timeout | undefined;
@@ -244,7 +258,7 @@ export class Fabric implements FabricHooks {
   }
 
   remote(cid: Uint8Array, stitchId: number): RemoteSide {
-    return new RemotePeer(cid, stitchId, this.out, this.o.stats.fabric);
+    return new RemotePeer(cid, stitchId, this.out, this.o.stats.fabric, this.far);
   }
 
   async route(initiator: Peer, m: JoinMessage, stitchId: number): Promise<{ rn: Uint8Array; stitch: number } | { code: number }> {
@@ -363,6 +377,7 @@ export class Fabric implements FabricHooks {
       return;
     }
     const from = batch.sender;
+    this.far.heard(from, Boolean(m.reply));
     for (const h of hops) {
       if (h.type === HopType.DATA) this.switchboard.remoteData(from, h.stitch, h.offset, h.frame);
       else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(from, h.stitch, h.consumed);

@@ -90,6 +90,11 @@ export const UnstitchCode = {
   REJECTED: 2,
   /** The RN tore the stitch down (shutdown, slow link, revocation). */
   RN: 3,
+  /**
+   * The other RN of a stitch across the fabric is gone: its NATS presence ended, it went silent,
+   * or it is no longer eligible (docs/PROFILE.md §Fabric "Liveness of the far RN").
+   */
+  FAR_RN_GONE: 4,
 } as const;
 
 /** Transcript and signature labels of the attachment (SIGMA-I shape). */

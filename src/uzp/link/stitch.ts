@@ -23,7 +23,11 @@ export class StitchClosedError extends ProtocolError {
   ) {
     super(
       unstitchCode === UnstitchCode.REJECTED ? ErrorCode.JOIN_REFUSED : ((cause?.code as ErrorCode | undefined) ?? ErrorCode.LINK_CLOSED),
-      by === 'peer' ? `stitch ${stitchId}: ended by the other side (UNSTITCH code ${unstitchCode})` : `stitch ${stitchId}: RN link lost: ${cause?.message ?? 'closed'}`,
+      by === 'link'
+        ? `stitch ${stitchId}: RN link lost: ${cause?.message ?? 'closed'}`
+        : unstitchCode === UnstitchCode.FAR_RN_GONE
+          ? `stitch ${stitchId}: ended by the RN: the other RN of this stitch across the fabric is gone (UNSTITCH code ${unstitchCode})`
+          : `stitch ${stitchId}: ended by the other side (UNSTITCH code ${unstitchCode})`,
       'peer',
       cause === undefined ? undefined : { cause },
     );

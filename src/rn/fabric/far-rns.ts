@@ -1,0 +1,224 @@
+// Liveness of the far RNs (docs/PROFILE.md §Fabric "Liveness of the far RN"): the RNs this RN has
+// stitches with. When one is gone — killed, stopped, cut off from NATS, or no longer eligible —
+// this RN ends its half of every stitch made with it at once, as it does on that RN's UNSTITCH: its
+// EP hears UNSTITCH code 4 (FAR_RN_GONE) and its continuity re-stitches through another RN now, not
+// when its own PoR or link timeouts fire (never, for a session without PoR). Before, the half stayed
+// up. The evidence is what the fabric has or gets cheaply, with no new message on the wire:
+//
+// - Probes. To each far RN at once, then every PROBE_MS, one hop CREDIT repeating the last
+//   `consumed` we sent it for one of its stitches (nothing changes there: `consumed` is a maximum),
+//   published with a NATS reply subject of ours. NATS answers a message nobody subscribes to with
+//   "no responders" on that subject: the far RN's hop subscription is gone, so is its NATS
+//   connection (a killed RN's closes at once). ABSENT_PROBES answers in a row, nothing from that RN
+//   between: an RN moving to another NATS node is without its subscription for a moment.
+// - Silence. A live RN probes us every PROBE_MS while it has stitches with us, so nothing
+//   authenticated from it for SILENT_MS (stopped, partitioned: its NATS presence lingers until the
+//   server drops its connection, minutes by default) means it carries none of them. Judged only for
+//   an RN that has probed us (a batch with a reply subject) since we joined NATS: one of an earlier
+//   release does not, and its idle stitches must not end for that.
+// - Eligibility (peers.ts), asked at every probe: a revoked RN's stitches end as well.
+//
+// Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
+// event loop was held: what the far RNs sent meanwhile is still unread): silence we could not have
+// heard is not theirs. One log line and one count per RN lost, however many stitches it carried.
+
+import { toHex } from '../../uzp/bytes.js';
+import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
+import type { RnLog } from '../log.js';
+import { encodeHopCredit } from './messages.js';
+import type { RemotePeer, StitchWatch } from './remote-peer.js';
+
+/** One probe to each far RN this often (a 62-byte batch). */
+export const PROBE_MS = 1_000;
+/**
+ * Probes in a row NATS found no subscriber for before an RN is gone: a second apart, far longer
+ * than a live RN is without its subscription while it moves to another NATS node (16 ms here).
+ */
+export const ABSENT_PROBES = 2;
+/**
+ * Nothing from a far RN that probes us for this long: it is gone. Twenty missed probes, and above
+ * the up to 15 s a live RN may take to find its own NATS node silent and move to another (its
+ * pings every 5 s, two unanswered: fabric.ts), so an RN that is slow or between nodes keeps them.
+ */
+export const SILENT_MS = 20_000;
+
+export type FarRnLoss = 'absent' | 'silent' | 'ineligible';
+
+const WHY: Record<FarRnLoss, string> = {
+  absent: 'the RN at the other end of stitches across the fabric left NATS (nobody receives its hop subject); its stitches here ended',
+  silent: 'nothing came from the RN at the other end of stitches across the fabric for too long (stopped or cut off); its stitches here ended',
+  ineligible: 'the RN at the other end of stitches across the fabric is no longer eligible (RN Set Statement, revocations); its stitches here ended',
+};
+
+interface FarRn {
+  readonly cid: Uint8Array;
+  readonly stitches: Set<RemotePeer>;
+  /** When we last heard from it (an authenticated hop batch), or began to listen again. */
+  heardAt: number;
+  /** Something came from it since the last tick. */
+  heard: boolean;
+  /** Probes in a row NATS found no subscriber for. */
+  absent: number;
+  /** The reply token of the last probe, and whether NATS answered it "no responders". */
+  token: string | undefined;
+  noSubscriber: boolean;
+}
+
+export interface FarRnsOptions {
+  /** A monotonic clock, ms (default performance.now). */
+  readonly now?: () => number;
+  /** A fresh random reply token: a party that did not see the probe cannot answer it. */
+  readonly token: () => string;
+  readonly eligible: (rn: Uint8Array) => boolean;
+  /** Publishes hop message `message` to `rn`, alone in a batch, with the NATS reply subject of `token`. */
+  readonly probe: (rn: Uint8Array, message: Uint8Array, token: string) => void;
+  /** Ends the local stitch of `p` as an UNSTITCH `code` from its far side would (Switchboard.unstitch). */
+  readonly end: (p: RemotePeer, code: number) => void;
+  readonly log: RnLog;
+  readonly stats: { rnsLost: number; rnLostStitches: number };
+  readonly probeMs?: number;
+  readonly silentMs?: number;
+}
+
+export class FarRns implements StitchWatch {
+  private readonly rns = new Map<string, FarRn>();
+  /**
+   * The RNs that have probed us (CIDs, hex), whether or not we have stitches with them now: their
+   * silence counts. Remembered apart from the stitches, because an RN's first probe can come before
+   * our first stitch with it is connected (the egress probes before its JOIN reply is out).
+   * Bounded: only RNs eligible under the RN Set Statement get a batch authenticated (heard()).
+   */
+  private readonly probers = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastTick = 0;
+  private paused = false;
+  private stopped = false;
+  private readonly probeMs: number;
+  private readonly silentMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: FarRnsOptions) {
+    this.probeMs = o.probeMs ?? PROBE_MS;
+    this.silentMs = o.silentMs ?? SILENT_MS;
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  connected(p: RemotePeer): void {
+    const hex = toHex(p.rn!);
+    let r = this.rns.get(hex);
+    if (r !== undefined) return void r.stitches.add(p);
+    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), heardAt: this.now(), heard: false, absent: 0, token: undefined, noSubscriber: false }));
+    this.arm();
+    // Soon, so that it knows we probe (its judging our silence waits for that); not within the JOIN
+    // being answered, whose OFFER_VIA and reply go first (the first probe derives the hop keys).
+    const first = r;
+    setImmediate(() => {
+      if (this.rns.get(hex) === first && !this.stopped) this.probe(first);
+    });
+  }
+
+  closed(p: RemotePeer): void {
+    const hex = toHex(p.rn!);
+    const r = this.rns.get(hex);
+    if (r === undefined || !r.stitches.delete(p) || r.stitches.size > 0) return;
+    this.rns.delete(hex);
+    if (this.rns.size === 0) this.disarm();
+  }
+
+  /** An authenticated hop batch came from `rn`; `probing`: with a NATS reply subject (a probe). */
+  heard(rn: Uint8Array, probing: boolean): void {
+    if (!probing && this.rns.size === 0) return;
+    const hex = toHex(rn);
+    if (probing) this.probers.add(hex);
+    const r = this.rns.get(hex);
+    if (r !== undefined) r.heard = true;
+  }
+
+  /** NATS answered the probe with reply token `token` "no responders". */
+  noResponders(token: string): void {
+    for (const r of this.rns.values()) if (r.token === token) r.noSubscriber = true;
+  }
+
+  /**
+   * Our NATS connection went down (false: nobody can be heard, nor probed) or came back (true):
+   * then every far RN gets a fresh start.
+   */
+  online(up: boolean): void {
+    this.paused = !up;
+    if (!up) return;
+    const now = this.now();
+    for (const r of this.rns.values()) restart(r, now);
+  }
+
+  /** The fabric is left: no more probes or judgements. */
+  stop(): void {
+    this.stopped = true;
+    this.disarm();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined || this.stopped) return;
+    this.lastTick = this.now();
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (e) {
+        this.o.log.error({ event: 'fabric_liveness_failed', reason: (e as Error)?.message ?? String(e) }, 'judging the far RNs failed; trying again at the next probe');
+      }
+    }, this.probeMs);
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Every probeMs: judges each far RN on what the last interval brought, and probes those not gone. */
+  private tick(): void {
+    const now = this.now();
+    const late = now - this.lastTick > 2 * this.probeMs;
+    this.lastTick = now;
+    if (this.paused) return;
+    for (const [hex, r] of this.rns) {
+      if (late || r.heard) restart(r, now);
+      else r.absent = r.noSubscriber ? r.absent + 1 : 0;
+      r.heard = false;
+      r.noSubscriber = false;
+      const loss: FarRnLoss | undefined = !this.o.eligible(r.cid) ? 'ineligible' : r.absent >= ABSENT_PROBES ? 'absent' : this.probers.has(hex) && now - r.heardAt >= this.silentMs ? 'silent' : undefined;
+      if (loss !== undefined) this.lose(hex, r, loss, now);
+      else this.probe(r);
+    }
+    if (this.rns.size === 0) this.disarm();
+  }
+
+  private probe(r: FarRn): void {
+    for (const p of r.stitches) {
+      const c = p.lastCredit();
+      if (c === undefined) continue;
+      r.token = this.o.token();
+      return this.o.probe(r.cid, encodeHopCredit(c.stitch, c.consumed), r.token);
+    }
+  }
+
+  private lose(hex: string, r: FarRn, loss: FarRnLoss, now: number): void {
+    this.rns.delete(hex);
+    const stitches = [...r.stitches];
+    this.o.stats.rnsLost++;
+    this.o.stats.rnLostStitches += stitches.length;
+    this.o.log.warn({ event: 'fabric_rn_lost', rn: hex, reason: loss, stitches: stitches.length, silent_ms: Math.round(now - r.heardAt) }, WHY[loss]);
+    for (const p of stitches) {
+      // A silent RN may come back (stopped, partitioned) and should not wait out its own bound: it
+      // hears its stitches ended (UNSTITCH 3), if NATS still holds its connection by then.
+      if (loss === 'silent') p.sendControl({ kind: ControlKind.UNSTITCH, stitchId: p.stitchId, code: UnstitchCode.RN });
+      this.o.end(p, UnstitchCode.FAR_RN_GONE);
+    }
+  }
+}
+
+function restart(r: FarRn, now: number): void {
+  r.heardAt = now;
+  r.absent = 0;
+  r.noSubscriber = false;
+  r.heard = false;
+}

@@ -1,0 +1,227 @@
+// The far RNs' liveness (src/rn/fabric/far-rns.ts) on its own, time driven by the test: the real
+// RemotePeer, a recording hop sender, and NATS's answers to probes given by hand. Real processes
+// on a real nats-server are test/e2e/fabric-rn-lost.test.ts; here, what they cannot show cheaply:
+// the exact probes, thousands of stitches with one log line, an RN of an earlier release (no
+// probes) kept, and no judgement after our own event loop was held or our NATS connection was down.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ABSENT_PROBES, FarRns, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
+import { decodeHop, HopType } from '../../src/rn/fabric/messages.js';
+import { RemotePeer, type HopSender } from '../../src/rn/fabric/remote-peer.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { UnstitchCode } from '../../src/uzp/link/constants.js';
+
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => void vi.useRealTimers());
+
+const A = new Uint8Array(32).fill(0xa1);
+const B = new Uint8Array(32).fill(0xb2);
+
+function setup() {
+  const probes: { rn: string; stitch: number; consumed: number; token: string }[] = [];
+  const ended: { id: number; code: number }[] = [];
+  const told: { rn: string; stitch: number; code: number }[] = [];
+  const lost: Record<string, unknown>[] = [];
+  const ineligible = new Set<string>();
+  const stats = { rnsLost: 0, rnLostStitches: 0 };
+  let tokens = 0;
+  const far = new FarRns({
+    now: () => Date.now(),
+    token: () => `t${++tokens}`,
+    eligible: (rn) => !ineligible.has(toHex(rn)),
+    probe: (rn, message, token) => {
+      const h = decodeHop(message);
+      if (h.type !== HopType.CREDIT) throw new Error('a probe is a CREDIT');
+      probes.push({ rn: toHex(rn), stitch: h.stitch, consumed: h.consumed, token });
+    },
+    // As Switchboard.unstitch does: the local stitch goes, and its far side with it.
+    end: (p, code) => {
+      ended.push({ id: p.stitchId, code });
+      p.close();
+    },
+    log: { debug() {}, info() {}, error() {}, warn: (o) => void lost.push(o as Record<string, unknown>) },
+    stats,
+  });
+  const out: HopSender = { data() {}, credit() {}, unstitch: (rn, stitch, code) => void told.push({ rn: toHex(rn), stitch, code }) };
+  const hop = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0 };
+  /** Local stitch `id` with RN `rn`, whose id for it there is id + 1000. */
+  const stitch = (rn: Uint8Array, id: number): RemotePeer => {
+    const p = new RemotePeer(new Uint8Array(32), id, out, hop, far);
+    p.connect(rn, id + 1000);
+    return p;
+  };
+  /** The probe to `rn` sent at the last tick. */
+  const lastProbe = (rn: Uint8Array) => probes.filter((p) => p.rn === toHex(rn)).at(-1);
+  return { far, probes, ended, told, lost, ineligible, stats, stitch, lastProbe };
+}
+
+describe('far RNs: probes and NATS presence', () => {
+  it('one probe per far RN at once, then every second: a CREDIT repeating what this side last credited for one of its stitches', () => {
+    const s = setup();
+    const p = s.stitch(A, 7);
+    s.stitch(A, 8);
+    s.stitch(B, 9);
+    // The first stitch with an RN: probed at once (on the next turn), so that it knows we probe.
+    expect(s.probes).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(s.probes).toEqual([
+      { rn: toHex(A), stitch: 1007, consumed: 0, token: 't1' },
+      { rn: toHex(B), stitch: 1009, consumed: 0, token: 't2' },
+    ]);
+    p.delivered(0, 300); // our EP got 300 bytes of stitch 7: credited after 2 ms
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.probes.slice(2)).toEqual([
+      { rn: toHex(A), stitch: 1007, consumed: 300, token: 't3' },
+      { rn: toHex(B), stitch: 1009, consumed: 0, token: 't4' },
+    ]);
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.probes).toHaveLength(6);
+    expect(s.ended).toEqual([]);
+  });
+
+  it('an RN whose hop subject nobody receives (NATS "no responders", probes in a row): all its stitches end, once logged and counted, however many', () => {
+    const s = setup();
+    for (let id = 1; id <= 5_000; id++) s.stitch(A, id);
+    s.stitch(B, 9_999);
+    for (let i = 0; i < ABSENT_PROBES; i++) {
+      vi.advanceTimersByTime(PROBE_MS);
+      s.far.noResponders(s.lastProbe(A)!.token);
+      s.far.heard(B, true);
+      expect(s.ended).toEqual([]);
+    }
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.ended).toHaveLength(5_000);
+    expect(s.ended.every((e) => e.code === UnstitchCode.FAR_RN_GONE)).toBe(true);
+    expect(s.lost).toEqual([expect.objectContaining({ event: 'fabric_rn_lost', rn: toHex(A), reason: 'absent', stitches: 5_000 })]);
+    expect(s.stats).toEqual({ rnsLost: 1, rnLostStitches: 5_000 });
+    // Nobody receives it: nothing is sent to it; B is probed on.
+    expect(s.told).toEqual([]);
+    const before = s.probes.length;
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.probes.slice(before).map((p) => p.rn)).toEqual([toHex(B)]);
+  });
+
+  it('an RN away from NATS for a moment (moving to another node) keeps its stitches: anything from it, or a probe NATS delivered, starts the count again', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    // Every probe answered "no responders", but a batch from it comes every third one.
+    for (let i = 0; i < 12; i++) {
+      vi.advanceTimersByTime(PROBE_MS);
+      s.far.noResponders(s.lastProbe(A)!.token);
+      if (i % ABSENT_PROBES === ABSENT_PROBES - 1) s.far.heard(A, false);
+    }
+    expect(s.ended).toEqual([]);
+    // A probe that got no answer between the answered ones.
+    for (let i = 0; i < 12; i++) {
+      vi.advanceTimersByTime(PROBE_MS);
+      if (i % ABSENT_PROBES !== ABSENT_PROBES - 1) s.far.noResponders(s.lastProbe(A)!.token);
+    }
+    expect(s.ended).toEqual([]);
+    // An answer to an older probe, or someone else's token, counts for nothing.
+    vi.advanceTimersByTime(PROBE_MS);
+    for (let i = 0; i < 5; i++) {
+      s.far.noResponders('t1');
+      s.far.noResponders('forged');
+      vi.advanceTimersByTime(PROBE_MS);
+    }
+    expect(s.ended).toEqual([]);
+  });
+});
+
+describe('far RNs: silence', () => {
+  it('an RN that probes us and then sends nothing for SILENT_MS: its stitches end, and it is told (UNSTITCH 3) in case it comes back', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    s.stitch(A, 2);
+    vi.advanceTimersByTime(PROBE_MS);
+    s.far.heard(A, true);
+    vi.advanceTimersByTime(PROBE_MS);
+    // Silent from here: the judgement comes at the first tick SILENT_MS after the last one that heard it.
+    vi.advanceTimersByTime(SILENT_MS - PROBE_MS);
+    expect(s.ended).toEqual([]);
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.ended.map((e) => e.id).sort()).toEqual([1, 2]);
+    expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'silent', stitches: 2 })]);
+    expect(s.told.sort((x, y) => x.stitch - y.stitch)).toEqual([
+      { rn: toHex(A), stitch: 1001, code: UnstitchCode.RN },
+      { rn: toHex(A), stitch: 1002, code: UnstitchCode.RN },
+    ]);
+  });
+
+  it('a probe that came before our first stitch with that RN counts (the egress probes before its JOIN reply is out)', () => {
+    const s = setup();
+    s.far.heard(A, true);
+    s.stitch(A, 1);
+    vi.advanceTimersByTime(SILENT_MS);
+    expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'silent' })]);
+  });
+
+  it('an RN that never probed us (an earlier release) is not judged by silence; NATS presence still counts for it', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    vi.advanceTimersByTime(PROBE_MS);
+    s.far.heard(A, false); // its ordinary batches, no reply subject
+    vi.advanceTimersByTime(3 * SILENT_MS);
+    expect(s.ended).toEqual([]);
+    for (let i = 0; i <= ABSENT_PROBES; i++) {
+      s.far.noResponders(s.lastProbe(A)!.token);
+      vi.advanceTimersByTime(PROBE_MS);
+    }
+    expect(s.lost).toEqual([expect.objectContaining({ reason: 'absent' })]);
+  });
+
+  it('silence we could not have heard is not the far RN\'s: a tick that came late (our event loop held) or our NATS connection down restarts the clock', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    vi.advanceTimersByTime(PROBE_MS);
+    s.far.heard(A, true);
+    vi.advanceTimersByTime(PROBE_MS);
+    // Our process stopped for a minute: the clock moved, no timer ran.
+    vi.setSystemTime(Date.now() + 60_000);
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.ended).toEqual([]);
+    // Off NATS for a minute, ticks running: nothing judged, nothing probed.
+    s.far.online(false);
+    const probes = s.probes.length;
+    vi.advanceTimersByTime(60_000);
+    expect(s.ended).toEqual([]);
+    expect(s.probes).toHaveLength(probes);
+    s.far.online(true);
+    vi.advanceTimersByTime(SILENT_MS - PROBE_MS);
+    expect(s.ended).toEqual([]);
+    // Still nothing from it, now with us listening: gone.
+    vi.advanceTimersByTime(2 * PROBE_MS);
+    expect(s.lost).toEqual([expect.objectContaining({ reason: 'silent' })]);
+  });
+});
+
+describe('far RNs: eligibility and bookkeeping', () => {
+  it('an RN no longer eligible (revoked, dropped from the RN Set Statement): its stitches end at the next tick, and it is not probed', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    s.stitch(B, 2);
+    vi.advanceTimersByTime(PROBE_MS);
+    s.ineligible.add(toHex(A));
+    const before = s.probes.length;
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.ended).toEqual([{ id: 1, code: UnstitchCode.FAR_RN_GONE }]);
+    expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'ineligible', stitches: 1 })]);
+    expect(s.probes.slice(before).map((p) => p.rn)).toEqual([toHex(B)]);
+    expect(s.told).toEqual([]);
+  });
+
+  it('stitches that end by themselves leave nothing behind: no probes, no timer', () => {
+    const s = setup();
+    const ps = [s.stitch(A, 1), s.stitch(B, 2)];
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(vi.getTimerCount()).toBe(1);
+    for (const p of ps) p.close();
+    expect(vi.getTimerCount()).toBe(0);
+    const before = s.probes.length;
+    vi.advanceTimersByTime(3 * SILENT_MS);
+    expect(s.probes).toHaveLength(before);
+    // A stitch that was never connected (its JOIN failed) was never counted.
+    new RemotePeer(new Uint8Array(32), 3, { data() {}, credit() {}, unstitch() {} }, { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0 }, s.far).close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

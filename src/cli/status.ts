@@ -64,7 +64,7 @@ function readingLogLines(s: GatewayStatus): string[] {
   const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
   return [
     'reading log:',
-    `  ${count(l.readings, 'reading')}, ${mib(l.bytes)} of ${mib(l.max_bytes)} (${l.durability}), ${l.pending} pending${l.pending_bytes ? ` (${mib(l.pending_bytes)})` : ''}, ${l.receipted} deleted after receipts  ${l.file}`,
+    `  ${count(l.readings, 'reading')}${l.kept_for_nobody !== undefined ? ` (${l.kept_for_nobody} for no collector, dropped first past the bound)` : ''}, ${mib(l.bytes)} of ${mib(l.max_bytes)} (${l.durability}), ${l.pending} pending${l.pending_bytes ? ` (${mib(l.pending_bytes)})` : ''}, ${l.receipted} deleted after receipts  ${l.file}`,
     ...(l.wal_discarded !== undefined ? [`  LOST at an open after a crash: ${count(l.wal_discarded, 'commit')} behind a damaged WAL frame (the card may be failing: check the kernel log)`] : []),
     ...(l.commit_failing !== undefined ? [`  COMMITS FAILING since ${l.commit_failing.since}: ${l.commit_failing.error}; the ${count(l.pending, 'pending reading')} wait in memory and are retried every batch_ms (check the disk: free space, I/O errors in the kernel log)`] : []),
     ...(dropped.length > 0 ? [`  DROPPED by the byte bound (oldest first, never published): ${dropped.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),

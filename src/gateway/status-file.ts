@@ -82,6 +82,12 @@ export interface ReadingLogStatus {
   /** Readings deleted because every collector's receipts covered them. */
   readonly receipted: number;
   /**
+   * Of `readings`, those no configured collector may receive now — slots outside every one's
+   * consent, values over 512 KiB — dropped first past the byte bound; present when the gateway
+   * publishes.
+   */
+  readonly kept_for_nobody?: number;
+  /**
    * Present while the log's commits fail (a full or failing card): since when (ISO time), the last
    * error. The readings wait in memory (`pending`) and the commit is retried every batch_ms.
    */
@@ -92,7 +98,7 @@ export interface ReadingLogStatus {
 export interface PublishStatus {
   readonly collector: string;
   readonly state: string;
-  /** Logged readings (committed or still pending) its receipts do not cover yet. */
+  /** Logged readings (committed or still pending) it may receive now (its consent, at most 512 KiB) and has not receipted yet. */
   readonly unreceipted: number;
   readonly receipts: number;
   /** Readings passed over because they exceed what a publish message carries (MAX_READING_VALUE). */

@@ -9,7 +9,7 @@ import { assessExpiry } from './expiry.js';
 import { isoSeconds } from '../lib/time-text.js';
 import { STATUS_KIND, STATUS_VERSION, type ArtefactStatus, type GatewayStatus, type PublishStatus, type ReadingLogStatus, type RnStatus, type SlotStatus } from './status-file.js';
 import type { BrokerStats } from './hil/stats.js';
-import type { ReadingLog } from './reading-log/reading-log.js';
+import type { AudienceEntry, ReadingLog } from './reading-log/reading-log.js';
 
 /** What the snapshot reads of a device driver (GatewayDevice fits). */
 export interface StatusDevice {
@@ -63,14 +63,19 @@ function artefact(kind: ArtefactStatus['kind'], env: Envelope<unknown>, file: st
   };
 }
 
-/** Every artefact the gateway holds. Revocation lists: the TrustStore keeps only the newest, so its file is named only when one is configured. */
-/** The reading log's line of the status file: its counters, and since when commits fail, if they do. */
-export function readingLogStatus(file: string, log: Pick<ReadingLog, 'durability' | 'stats'>): ReadingLogStatus {
+/**
+ * The reading log's line of the status file: its counters, since when commits fail, if they do,
+ * and, when the gateway publishes (`audience`: its collectors), what it keeps for none of them.
+ */
+export function readingLogStatus(file: string, log: Pick<ReadingLog, 'durability' | 'stats' | 'heldForNobody'>, audience?: readonly AudienceEntry[]): ReadingLogStatus {
   const st = log.stats();
   const failing = st.commitFailing === undefined ? {} : { commit_failing: { since: new Date(st.commitFailing.since).toISOString(), error: st.commitFailing.error } };
-  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, pending_bytes: st.pendingBytes, dropped: st.dropped, receipted: st.receipted, ...(st.walDiscarded !== undefined ? { wal_discarded: st.walDiscarded } : {}), ...failing };
+  const kept = audience === undefined || audience.length === 0 ? undefined : log.heldForNobody(audience);
+  const nobody = kept === undefined ? {} : { kept_for_nobody: kept };
+  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, pending_bytes: st.pendingBytes, dropped: st.dropped, receipted: st.receipted, ...nobody, ...(st.walDiscarded !== undefined ? { wal_discarded: st.walDiscarded } : {}), ...failing };
 }
 
+/** Every artefact the gateway holds. Revocation lists: the TrustStore keeps only the newest, so its file is named only when one is configured. */
 export function heldArtefacts(p: Pick<StatusParts, 'config' | 'pcert' | 'trust'>, nowMs: number): ArtefactStatus[] {
   const out = [artefact('pcert', p.pcert, p.config.identity.pcert, nowMs)];
   if (p.trust.rnSet !== undefined) out.push(artefact('rn-set', p.trust.rnSet, p.config.trust.rnSet, nowMs));

@@ -84,6 +84,7 @@ const statusArb: fc.Arbitrary<GatewayStatus> = fc.record(
         wal_discarded: fc.nat(),
         dropped: fc.dictionary(text, fc.nat(), { maxKeys: 3 }),
         receipted: fc.nat(),
+        kept_for_nobody: fc.nat(),
         commit_failing: fc.record({ since: iso, error: text }),
       },
       { requiredKeys: ['file', 'durability', 'readings', 'bytes', 'max_bytes', 'pending', 'dropped', 'receipted'] },

@@ -122,7 +122,7 @@ export class Publisher {
     return {
       collector: this.key,
       state: this.state,
-      unreceipted: this.o.log.unreceipted(this.key),
+      unreceipted: this.o.log.unreceipted(this.key, (slot) => this.receives(slot)),
       receipts: this.receipts,
       ...(this.tooLarge > 0 ? { too_large: this.tooLarge } : {}),
       ...(this.session?.rnCid !== undefined ? { rn: toHex(this.session.rnCid) } : {}),

@@ -127,7 +127,8 @@ export class Publishers {
   status(): PublishStatus[] {
     return this.entries.map((e) => {
       if (e.publisher === undefined) {
-        return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, message: `${e.problem.message}; ${KEPT}`, at: new Date().toISOString() } } : {}) };
+        // Its scope is unknown: what the log keeps for it is every slot's (audience(), below).
+        return { collector: e.key, state: 'not_configured', unreceipted: this.o.log.unreceipted(e.key, () => true), receipts: 0, ...(e.problem ? { last_error: { ...e.problem, message: `${e.problem.message}; ${KEPT}`, at: new Date().toISOString() } } : {}) };
       }
       if (this.held !== undefined) return { ...e.publisher.status(), state: 'held', last_error: this.held };
       return e.publisher.status();
@@ -144,7 +145,7 @@ export class Publishers {
    * alone, waited for on every slot (its scope is unknown; CONFIG.md "every configured collector"):
    * a restart with its grant expired must not delete what it was owed. The byte bound still holds.
    */
-  private audience(): AudienceEntry[] {
+  audience(): AudienceEntry[] {
     return this.entries.map((e) => {
       const p = e.publisher;
       return p === undefined ? e.key : { key: e.key, receives: (slot: string) => p.receives(slot), receivesAny: () => p.receivesAny() };

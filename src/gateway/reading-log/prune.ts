@@ -32,10 +32,12 @@ export interface NobodysReadings {
  * the `dropped` table (it survives restarts). Each step deletes the oldest readings whose estimated
  * bytes (READING_BYTES_SQL) make up what is still over, then measures again: a row's pages are
  * freed only once whole pages empty, so a step may free less than its estimate and the next takes
- * more. Returns what was dropped per slot, how many rows left, and the bytes in use after.
+ * more. Returns what was dropped per slot, how many rows left, the highest row id among them, and
+ * the bytes in use after.
  */
-export function dropOldest(db: DatabaseSync, inUse: () => number, target: number, nobodys?: NobodysReadings): { perSlot: Record<string, number>; rows: number; bytes: number } {
+export function dropOldest(db: DatabaseSync, inUse: () => number, target: number, nobodys?: NobodysReadings): { perSlot: Record<string, number>; rows: number; upTo: number; bytes: number } {
   const total: Record<string, number> = {};
+  let upTo = 0;
   const count = db.prepare('INSERT INTO dropped (slot, readings) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET readings = readings + excluded.readings');
   let rows = 0;
   let bytes = inUse();
@@ -55,6 +57,7 @@ export function dropOldest(db: DatabaseSync, inUse: () => number, target: number
         if (over <= 0) break;
       }
       rows += Number(del.run(last, ...params).changes);
+      upTo = Math.max(upTo, last);
       for (const [slot, k] of perSlot) {
         count.run(slot, k);
         total[slot] = (total[slot] ?? 0) + k;
@@ -67,5 +70,5 @@ export function dropOldest(db: DatabaseSync, inUse: () => number, target: number
     drop(`length(value) > ${MAX_READING_VALUE}${slots.length === 0 ? '' : ` OR slot IN (${slots.map(() => '?').join(', ')})`}`, slots);
   }
   drop('', []);
-  return { perSlot: total, rows, bytes };
+  return { perSlot: total, rows, upTo, bytes };
 }

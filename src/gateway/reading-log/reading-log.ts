@@ -40,7 +40,9 @@ import { countReceipted, dropOldest } from './prune.js';
 import { LogSize, readingBytes } from './log-size.js';
 import { EpochRecord } from './epoch-record.js';
 import { ReceiptCursors, type DoneWindows } from './receipt-cursors.js';
-import type { Audience, AudienceEntry } from './receipt-floors.js';
+import { SlotCounts } from './slot-counts.js';
+import { Backlogs } from './backlog.js';
+import type { Audience, AudienceEntry, Deleted } from './receipt-floors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
 export type { CommittedReading, LoggedReading, LogPosition, WalDamage, Audience, AudienceEntry, DoneWindows };
@@ -106,15 +108,16 @@ export class ReadingLog {
   private readonly timer: CommitTimer;
   /** The bytes the log holds on disk, against maxBytes. */
   private readonly size: LogSize;
-  private rows: number;
   /** The row id the next append gets: above every id ever stored or receipted, so no id is reused for a stored row. */
   private next: number;
   private closed = false;
   private readonly commits = new Listeners<[number, number]>('reading log commits');
   private readonly appends = new Listeners<[]>('reading log appends');
   private readonly cursors: ReceiptCursors;
-  /** Every slot the log holds or held readings of (the byte bound asks which no collector receives). */
-  private readonly slots: Set<string>;
+  /** Readings held per slot, of every slot the log holds or held readings of (the byte bound asks which no collector receives). */
+  private readonly counts: SlotCounts;
+  /** What awaits each collector's receipt, and what is kept for none (status). */
+  private readonly backlogs: Backlogs;
   /** Readings receipted before their commit (never stored), not yet added to the stored counter. */
   private elided = 0;
   private lastTrimAt: number;
@@ -147,8 +150,8 @@ export class ReadingLog {
     }
     this.cursors = new ReceiptCursors(this.db, this.clock);
     this.insert = this.db.prepare('INSERT OR IGNORE INTO readings (id, slot, device, kind, epoch, seq, ts, value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.rows = Number((this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
-    this.slots = new Set((this.db.prepare('SELECT DISTINCT slot FROM readings').all() as { slot: string }[]).map((x) => x.slot));
+    this.counts = new SlotCounts(this.db);
+    this.backlogs = new Backlogs(this.db, this.counts);
     this.size = new LogSize(this.db, this.maxBytes);
     // Ids of readings receipted and never stored were used too: a cursor may name one. (An id of a
     // reading the byte bound dropped may be given again: nothing refers to it.)
@@ -160,7 +163,7 @@ export class ReadingLog {
       pending: this.pending,
       commit: (cutoff) => this.commit(cutoff),
       closed: () => this.closed,
-      more: () => this.pending.length > 0 || (this.cursors.owed && this.rows > 0),
+      more: () => this.pending.length > 0 || (this.cursors.owed && this.counts.total > 0),
       eliding: () => this.receipts && this.cursors.movedWithin(this.batchMs),
       onError: o.onFlushError,
     });
@@ -193,7 +196,7 @@ export class ReadingLog {
   append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
     this.pending.add({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
-    this.slots.add(r.slot);
+    this.counts.know(r.slot);
     this.appends.emit();
     if (this.durability === 'full') return this.flush();
     this.timer.arm();
@@ -242,7 +245,7 @@ export class ReadingLog {
     const cursors = this.cursors.unwritten();
     const explicit = cutoff === Infinity;
     // Cursors matter for stored readings only (to delete them, or not to send them again after a restart).
-    const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.rows > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.size.bytes > this.maxBytes);
+    const trimDue = cursors.length > 0 && (write.length > 0 || explicit || (this.counts.total > 0 && now - this.lastTrimAt >= TRIM_EVERY_MS) || this.size.bytes > this.maxBytes);
     if (write.length === 0 && !trimDue && !this.epochs.isOwed) {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
       this.pending.removeFirst(due);
@@ -251,8 +254,9 @@ export class ReadingLog {
       return;
     }
     let added = 0;
+    const addedPerSlot = new Map<string, number>();
     let addedBytes = 0;
-    let trimmed = 0;
+    let trimmed: Deleted | undefined;
     let measured: number | undefined;
     let dropped: ReturnType<typeof dropOldest> | undefined;
     this.db.exec('BEGIN');
@@ -261,6 +265,7 @@ export class ReadingLog {
         const res = this.insert.run(r.id, r.slot, r.device, r.kind, r.epoch, r.seq, r.ts, r.value, r.source ?? null);
         if (Number(res.changes) > 0) {
           added++;
+          addedPerSlot.set(r.slot, (addedPerSlot.get(r.slot) ?? 0) + 1);
           addedBytes += readingBytes(r);
         }
       }
@@ -268,10 +273,10 @@ export class ReadingLog {
       // Receipts ride on a batch's transaction: on an SD card one commit, not one per receipt.
       if (trimDue) this.cursors.write(cursors);
       if (trimDue && this.cursors.trimming) trimmed = this.cursors.deleteCovered(this.db, floors);
-      countReceipted(this.db, trimmed + this.elided + elided);
-      measured = this.size.check(addedBytes, trimmed > 0);
+      countReceipted(this.db, (trimmed?.rows ?? 0) + this.elided + elided);
+      measured = this.size.check(addedBytes, (trimmed?.rows ?? 0) > 0);
       if (measured !== undefined && measured > this.maxBytes) {
-        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9), this.cursors.nobodys(this.slots));
+        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9), this.cursors.nobodys(this.counts.slots));
         measured = dropped.bytes;
       }
       this.db.exec('COMMIT');
@@ -290,7 +295,8 @@ export class ReadingLog {
       this.lastTrimAt = now;
       this.cursors.written(cursors);
     }
-    this.rows += added - trimmed - (dropped?.rows ?? 0);
+    this.counts.committed(addedPerSlot, trimmed?.perSlot ?? [], Object.entries(dropped?.perSlot ?? {}));
+    this.backlogs.deleted(Math.max(trimmed?.upTo ?? 0, dropped?.upTo ?? 0));
     this.size.committed(addedBytes, measured);
     if (dropped !== undefined) this.onDrop?.(dropped.perSlot);
     // Also with 0 added (every reading already logged or receipted): the batch is safe all the same (recorder settles).
@@ -342,17 +348,20 @@ export class ReadingLog {
     this.timer.arm();
   }
 
-  /** Readings committed or pending after `collector`'s cursor: what it has not receipted yet. */
-  unreceipted(collector: string): number {
+  /** Readings committed or pending that `collector` may receive (`receives`: a slot in its consent now) and has not receipted (backlog.ts). */
+  unreceipted(collector: string, receives: (slot: string) => boolean): number {
     if (this.closed) return 0;
-    const at = this.cursor(collector);
-    const row = this.db.prepare('SELECT count(*) AS n FROM readings WHERE id > ?').get(at) as { n: number };
-    return Number(row.n) + this.pending.readings.filter((r) => r.id > at).length;
+    return this.backlogs.owed(collector, this.cursors.covered(collector), receives, (this.pending.readings[0]?.id ?? this.next) - 1, this.pending.readings);
+  }
+
+  /** Committed readings no collector of `audience` may receive now, or too large for any message: the byte bound drops them first (undefined once closed). */
+  heldForNobody(audience: readonly AudienceEntry[]): number | undefined {
+    return this.closed ? undefined : this.backlogs.forNobody(audience);
   }
 
   stats(): ReadingLogStats {
     // Closed: as they were at the close (the gateway's last status file is written after it).
-    if (this.closed) return this.finalStats ?? { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: 0 };
+    if (this.closed) return this.finalStats ?? { readings: this.counts.total, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: 0 };
     const dropped: Record<string, number> = {};
     for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
     for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
@@ -360,7 +369,7 @@ export class ReadingLog {
     const commitFailing = this.timer.commitFailing;
     const failing = commitFailing === undefined ? {} : { commitFailing };
     const walDiscarded = counter('wal_discarded');
-    return { readings: this.rows, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: counter('receipted') + this.elided, ...failing, ...(walDiscarded > 0 ? { walDiscarded } : {}) };
+    return { readings: this.counts.total, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: counter('receipted') + this.elided, ...failing, ...(walDiscarded > 0 ? { walDiscarded } : {}) };
   }
 
   /**
@@ -384,4 +393,3 @@ export class ReadingLog {
     if (failure !== undefined) throw failure;
   }
 }
-

@@ -12,7 +12,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import type { NobodysReadings } from './prune.js';
-import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, type AudienceEntry, type Coverage } from './receipt-floors.js';
+import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, receivedByNone, type AudienceEntry, type Coverage, type Deleted } from './receipt-floors.js';
 
 /** Windows a collector's receipts completed, in order: what ReadingLog.receipted() is told. */
 export interface DoneWindows {
@@ -61,7 +61,8 @@ export class ReceiptCursors {
     return this.covered(collector).cursor;
   }
 
-  private covered(collector: string): Coverage {
+  /** What `collector`'s receipts cover: its cursor, and the slots covered only up to a lower row id. */
+  covered(collector: string): Coverage {
     return this.coverage.get(collector) ?? NO_COVERAGE;
   }
 
@@ -84,10 +85,7 @@ export class ReceiptCursors {
    * it keeps readings for, so it drops oldest first, as without publishing).
    */
   nobodys(slots: Iterable<string>): NobodysReadings | undefined {
-    if (this.audience.length === 0) return undefined;
-    const out: string[] = [];
-    for (const s of slots) if (this.audience.every((a) => typeof a !== 'string' && !a.receives(s))) out.push(s);
-    return { slots: out };
+    return this.audience.length === 0 ? undefined : { slots: receivedByNone(this.audience, slots) };
   }
 
   /** What the collectors' receipts let the log delete now, per slot. */
@@ -155,7 +153,7 @@ export class ReceiptCursors {
   }
 
   /** Inside a commit's transaction, after write(): deletes what `floors` (taken before it) allow. */
-  deleteCovered(db: DatabaseSync, floors: Floors): number {
+  deleteCovered(db: DatabaseSync, floors: Floors): Deleted {
     return this.trim.run(db, floors);
   }
 

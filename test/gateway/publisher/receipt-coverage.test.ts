@@ -106,9 +106,23 @@ describe('what receipts cover is what leaves the log', () => {
     expect(r.log.read('tty-1', { epoch: 1, seq: 0 }, 100).map((x) => x.seq)).toEqual([30]);
     expect(r.log.stats()).toMatchObject({ readings: 31, receipted: 39, dropped: {} });
     expect(status.too_large).toBe(1);
+    // What the log still holds, none of it for this collector: nothing awaits its receipt.
+    expect(status.unreceipted).toBe(0);
     r.log.close();
     await store.close();
   }, 30_000);
+
+  it('status: a collector granted tty-1 awaits the readings of tty-1 only, not those of a slot outside its grant or too large to send', () => {
+    const r = rig();
+    for (let seq = 0; seq < 20; seq++) {
+      r.log.append(reading('tty-1', seq));
+      r.log.append(reading('tty-2', seq));
+    }
+    r.log.append(reading('tty-1', 20, new Uint8Array(MAX_READING_VALUE + 1).fill(0x61)));
+    // Before: 41, every reading after its cursor, though tty-2 and the large one are never sent to it.
+    expect(r.publisher.status().unreceipted).toBe(20);
+    r.log.close();
+  });
 
   it('a slot named in `accepted.revoked` with the verdict is not sent, and its readings stay in the log', async () => {
     const r = rig();

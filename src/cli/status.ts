@@ -60,7 +60,11 @@ function artefactLines(a: ArtefactStatus, w: number): string[] {
 function readingLogLines(s: GatewayStatus): string[] {
   const l = s.reading_log;
   if (l === undefined) return [];
-  const dropped = Object.entries(l.dropped).filter(([, n]) => n > 0);
+  // `dropped` holds both: what the byte bound took from disk, and what never reached it (pending_dropped).
+  const fromMemory = Object.entries(l.pending_dropped ?? {}).filter(([, n]) => n > 0);
+  const dropped = Object.entries(l.dropped)
+    .map(([slot, n]): [string, number] => [slot, n - (l.pending_dropped?.[slot] ?? 0)])
+    .filter(([, n]) => n > 0);
   const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
   return [
     'reading log:',
@@ -68,6 +72,7 @@ function readingLogLines(s: GatewayStatus): string[] {
     ...(l.wal_discarded !== undefined ? [`  LOST at an open after a crash: ${count(l.wal_discarded, 'commit')} behind a damaged WAL frame (the card may be failing: check the kernel log)`] : []),
     ...(l.commit_failing !== undefined ? [`  COMMITS FAILING since ${l.commit_failing.since}: ${l.commit_failing.error}; the ${count(l.pending, 'pending reading')} wait in memory and are retried every batch_ms (check the disk: free space, I/O errors in the kernel log)`] : []),
     ...(dropped.length > 0 ? [`  DROPPED by the byte bound (oldest first, never published): ${dropped.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),
+    ...(fromMemory.length > 0 ? [`  DROPPED unstored since start (beyond the pending bound while commits failed, or pending at a failed stop): ${fromMemory.map(([slot, n]) => `${slot} ${n}`).join(', ')}`] : []),
     ...(s.publish ?? []).map((p) => `  collector ${p.collector.slice(0, 16)}…  ${p.state}, ${p.unreceipted} awaiting receipt, ${count(p.receipts, 'receipt')}${p.too_large !== undefined ? `, ${p.too_large} too large to publish` : ''}${p.last_receipt_at !== undefined ? `, last ${p.last_receipt_at}` : ''}${p.last_error !== undefined ? `; last error ${p.last_error.code}: ${p.last_error.message}` : ''}`),
   ];
 }

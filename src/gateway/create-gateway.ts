@@ -37,6 +37,7 @@ import type { EvidenceSource } from './hil/evidence-service.js';
 import { statusFileOf, type ReadingLogStatus } from './status-file.js';
 import { readingLogStatus } from './status-gather.js';
 import { openReadingLog } from './reading-log/open.js';
+import { readingLogReports } from './reading-log-reports.js';
 import { ReadingRecorder } from './reading-log/recorder.js';
 import { Publishers } from './publisher/publishers.js';
 import { StatusReporter } from './status-reporter.js';
@@ -125,25 +126,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);
   const audit = opts.audit ?? AuditLog.create(config.audit.file ? auditDestination(config.audit.file) : undefined);
   const { attester, evidence } = await readyAttester({ provider, cid: id.cid, signer: id.signer, config, devices, ...(opts.bundleDir !== undefined ? { bundleDir: opts.bundleDir } : {}) }, log);
-  // The byte bound dropped readings no collector had receipted: counted in status and audited.
-  // A failing disk fails a timed commit every batch_ms: the first failure is logged, then one in
-  // 300 (a minute at the default 200 ms), and the recovery once.
-  let commitFailures = 0;
-  const readingLog = openReadingLog(config, clock, (perSlot) => audit.event('reading_log.dropped', { decision: 'dropped', code: 'LOG_BOUND', readings: perSlot }, 'warn'),
-    (e) => {
-      if (++commitFailures % 300 !== 1) return;
-      log.error({ event: 'reading_log.commit_failed', failures: commitFailures, reason: String((e as Error)?.message ?? e) }, 'reading log commit failed; readings stay pending in memory and are retried every batch_ms (check the disk)');
-    },
-  );
-  readingLog.log.onCommit(() => {
-    if (commitFailures === 0) return;
-    log.warn({ event: 'reading_log.commit_recovered', failures: commitFailures }, 'reading log commits again');
-    commitFailures = 0;
-  });
-  log.info({ event: 'reading_log.opened', file: readingLog.file, durability: readingLog.log.durability, ...readingLog.log.stats() }, 'reading log open');
-  // SQLite discards every commit after a damaged WAL frame without a word (wal-check.ts); counted in stats().walDiscarded.
-  const wal = readingLog.log.walDamage;
-  if (wal !== undefined) log.error({ event: 'reading_log.wal_damaged', file: readingLog.file, ...wal }, `the reading log's WAL was damaged at frame ${wal.frame}: SQLite discarded the ${wal.commits} commits after it (the last perhaps in flight at the crash), with the readings they stored; check the card (kernel log I/O errors)`);
+  const reports = readingLogReports(log, audit);
+  const readingLog = openReadingLog(config, clock, reports.hooks);
+  reports.opened(readingLog.file, readingLog.log);
   // Above the epoch file's and the log's own record of past epochs (boot-epoch.ts): a lost or
   // unwritable file must not make this run's readings collide with stored ones.
   const boot = nextBootEpoch(bootEpochFileOf(config.identity.key), readingLog.log.recordedEpoch, clock.wall?.() ?? Date.now());

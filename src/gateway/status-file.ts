@@ -77,8 +77,14 @@ export interface ReadingLogStatus {
   readonly pending_bytes?: number;
   /** Commits a damaged WAL frame made SQLite discard at an open, since the log was created (present when any). */
   readonly wal_discarded?: number;
-  /** Readings dropped by the byte bound, per slot, since the log was created (never published). */
+  /** Readings lost unpublished, per slot: dropped by the byte bound since the log was created, and pending_dropped. */
   readonly dropped: Readonly<Record<string, number>>;
+  /**
+   * Of `dropped`, the readings dropped unstored from memory since the gateway started: beyond the
+   * pending bound while commits failed (a full or failing disk), or pending at a stop whose last
+   * commit failed; present when any.
+   */
+  readonly pending_dropped?: Readonly<Record<string, number>>;
   /** Readings deleted because every collector's receipts covered them. */
   readonly receipted: number;
   /**

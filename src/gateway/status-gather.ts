@@ -72,7 +72,7 @@ export function readingLogStatus(file: string, log: Pick<ReadingLog, 'durability
   const failing = st.commitFailing === undefined ? {} : { commit_failing: { since: new Date(st.commitFailing.since).toISOString(), error: st.commitFailing.error } };
   const kept = audience === undefined || audience.length === 0 ? undefined : log.heldForNobody(audience);
   const nobody = kept === undefined ? {} : { kept_for_nobody: kept };
-  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, pending_bytes: st.pendingBytes, dropped: st.dropped, receipted: st.receipted, ...nobody, ...(st.walDiscarded !== undefined ? { wal_discarded: st.walDiscarded } : {}), ...failing };
+  return { file, durability: log.durability, readings: st.readings, bytes: st.bytes, max_bytes: st.maxBytes, pending: st.pending, pending_bytes: st.pendingBytes, dropped: st.dropped, ...(st.pendingDropped !== undefined ? { pending_dropped: st.pendingDropped } : {}), receipted: st.receipted, ...nobody, ...(st.walDiscarded !== undefined ? { wal_discarded: st.walDiscarded } : {}), ...failing };
 }
 
 /** Every artefact the gateway holds. Revocation lists: the TrustStore keeps only the newest, so its file is named only when one is configured. */

@@ -97,19 +97,22 @@ describe('uzpgw status, a damaged file (in process)', () => {
 });
 
 describe('uzpgw status, a failing reading log (in process)', () => {
-  it('says since when commits fail and why, what waits in memory, what to check; exit 1', async () => {
+  it('says since when commits fail and why, what waits in memory, what it dropped unstored apart from the byte bound, what to check; exit 1', async () => {
     const file = join(dir, 'failing-log.json');
     const far = new Date(Date.now() + 365 * DAY * 1000).toISOString();
     const s = sampleStatus({
       written_at: new Date().toISOString(),
       pid: process.pid,
-      reading_log: { file: '/var/lib/uzp-gateway/readings.db', durability: 'batch', readings: 10, bytes: 800, max_bytes: 64 << 20, pending: 1200, pending_bytes: 3 << 20, wal_discarded: 2, dropped: {}, receipted: 0, kept_for_nobody: 4, commit_failing: { since: '2026-12-06T21:00:00.000Z', error: 'database or disk is full' } },
+      reading_log: { file: '/var/lib/uzp-gateway/readings.db', durability: 'batch', readings: 10, bytes: 800, max_bytes: 64 << 20, pending: 1200, pending_bytes: 3 << 20, wal_discarded: 2, dropped: { 'tty-1': 150, 'tty-2': 7 }, pending_dropped: { 'tty-1': 50, 'tty-2': 7 }, receipted: 0, kept_for_nobody: 4, commit_failing: { since: '2026-12-06T21:00:00.000Z', error: 'database or disk is full' } },
     });
     writeFileSync(file, JSON.stringify({ ...s, artefacts: s.artefacts.map((a) => ({ ...a, expires_at: far })) }));
     const r = await inProcess(['status', '--state', file]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('  10 readings (4 for no collector, dropped first past the bound), 0.0 MiB of 64.0 MiB (batch), 1200 pending (3.0 MiB), 0 deleted after receipts');
     expect(r.out).toContain('  LOST at an open after a crash: 2 commits behind a damaged WAL frame (the card may be failing: check the kernel log)\n');
+    // `dropped` holds both: the byte bound's, and the readings never stored (shown apart).
+    expect(r.out).toContain('  DROPPED by the byte bound (oldest first, never published): tty-1 100\n');
+    expect(r.out).toContain('  DROPPED unstored since start (beyond the pending bound while commits failed, or pending at a failed stop): tty-1 50, tty-2 7\n');
     expect(r.out).toContain('  COMMITS FAILING since 2026-12-06T21:00:00.000Z: database or disk is full; the 1200 pending readings wait in memory and are retried every batch_ms (check the disk: free space, I/O errors in the kernel log)\n');
     const j = await inProcess(['status', '--state', file, '--json']);
     expect([j.code, (JSON.parse(j.out) as Checked).check.ok]).toEqual([1, false]);

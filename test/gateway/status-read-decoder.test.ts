@@ -83,6 +83,7 @@ const statusArb: fc.Arbitrary<GatewayStatus> = fc.record(
         pending_bytes: fc.nat(),
         wal_discarded: fc.nat(),
         dropped: fc.dictionary(text, fc.nat(), { maxKeys: 3 }),
+        pending_dropped: fc.dictionary(text, fc.nat(), { maxKeys: 3 }),
         receipted: fc.nat(),
         kept_for_nobody: fc.nat(),
         commit_failing: fc.record({ since: iso, error: text }),

@@ -7,10 +7,11 @@ import type { PendingReading } from './rows.js';
 
 /**
  * Readings kept in memory while commits fail (a full or failing card): beyond, the oldest pending
- * reading nobody waits on is dropped and counted, so a dead disk costs readings, never the
- * gateway's memory. A reading appended `held` (an MQTT message whose acknowledgement waits for its
- * commit) goes only when the first HELD_SCAN_MAX pending readings are all held: its broker keeps the
- * message for us while it is unacknowledged, and its window bounds how many there are.
+ * reading nobody waits on is dropped and counted (and reported once per outage: ReadingLog's
+ * onPendingDrop), so a dead disk costs readings, never the gateway's memory. A reading appended
+ * `held` (an MQTT message whose acknowledgement waits for its commit) goes only when the first
+ * HELD_SCAN_MAX pending readings are all held: its broker keeps the message for us while it is
+ * unacknowledged, and its window bounds how many there are.
  */
 export const MAX_PENDING = 100_000;
 export const HELD_SCAN_MAX = 1024;
@@ -29,6 +30,8 @@ export class PendingBatch {
   private byteCount = 0;
   /** Readings dropped by MAX_PENDING or the byte bound (in memory: the disk was failing), per slot. */
   readonly dropped = new Map<string, number>();
+  /** Of them, those not yet taken by takeUnreported(), per slot. */
+  private unreported = new Map<string, number>();
   private readonly drops = new Listeners<[number]>('reading log drops');
   /** The byte bound: MAX_PENDING_BYTES, or half the log's bound if less. */
   readonly maxBytes: number;
@@ -65,6 +68,21 @@ export class PendingBatch {
     this.items = this.items.slice(n);
   }
 
+  /** The readings dropped since the last call, per slot; undefined when none (ReadingLog reports them once per outage). */
+  takeUnreported(): Record<string, number> | undefined {
+    if (this.unreported.size === 0) return undefined;
+    const out = Object.fromEntries(this.unreported);
+    this.unreported = new Map();
+    return out;
+  }
+
+  /** Drops every pending reading, counted as the bounds' drops are (a close whose last commit failed: they go with the process). */
+  dropAll(): void {
+    for (const r of this.items) this.count(r);
+    this.items = [];
+    this.byteCount = 0;
+  }
+
   /**
    * Called with the row id of each held reading dropped by a bound (only when the oldest
    * HELD_SCAN_MAX are all held; the oldest first): it was never stored, so whoever waits for its
@@ -81,7 +99,12 @@ export class PendingBatch {
     if (i === HELD_SCAN_MAX || i === this.items.length) i = 0;
     const lost = i === 0 ? this.items.shift()! : this.items.splice(i, 1)[0]!;
     this.byteCount -= readingBytes(lost);
+    this.count(lost);
+  }
+
+  private count(lost: PendingReading): void {
     this.dropped.set(lost.slot, (this.dropped.get(lost.slot) ?? 0) + 1);
+    this.unreported.set(lost.slot, (this.unreported.get(lost.slot) ?? 0) + 1);
     if (lost.held === true) this.drops.emit(lost.id);
   }
 }

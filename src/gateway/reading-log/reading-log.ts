@@ -44,8 +44,9 @@ import { SlotCounts } from './slot-counts.js';
 import { Backlogs } from './backlog.js';
 import type { Audience, AudienceEntry, Deleted } from './receipt-floors.js';
 import type { CommittedReading, LoggedReading, LogPosition } from './rows.js';
+import { readStats, type ReadingLogStats } from './stats.js';
 import { readAfterId, readSeqRange, readSlot } from './queries.js';
-export type { CommittedReading, LoggedReading, LogPosition, WalDamage, Audience, AudienceEntry, DoneWindows };
+export type { CommittedReading, LoggedReading, LogPosition, WalDamage, Audience, AudienceEntry, DoneWindows, ReadingLogStats };
 
 import { DURABILITIES, type Durability } from '../../config/types.js';
 export { DEFAULT_BATCH_MS } from '../../config/publish-schema.js';
@@ -69,29 +70,16 @@ export interface ReadingLogOptions {
   readonly clock?: Clock;
   /** Called after a commit that dropped readings to the byte bound, with how many per slot. */
   readonly onDrop?: (perSlot: Readonly<Record<string, number>>) => void;
+  /**
+   * Called once per outage with the readings dropped unstored from the pending queue, per slot (its
+   * bounds while commits failed: pending.ts): at the first commit that succeeds after them, else at
+   * close() (with what was still pending if its last commit failed).
+   */
+  readonly onPendingDrop?: (perSlot: Readonly<Record<string, number>>) => void;
   /** A timed commit failed (the readings stay pending); default: ignored here, counted by the caller. */
   readonly onFlushError?: (e: unknown) => void;
   /** Collectors receipt these readings (publishing is configured): timed commits skip what receipts cover first (above). */
   readonly receipts?: boolean;
-}
-
-export interface ReadingLogStats {
-  readonly readings: number;
-  /** The database's pages in use, in bytes, as last measured plus an estimate of what was stored since (log-size.ts). */
-  readonly bytes: number;
-  readonly maxBytes: number;
-  /** Readings deleted by the byte bound, per slot, since the log was created. */
-  readonly dropped: Readonly<Record<string, number>>;
-  /** Appended but not committed yet (batch and off; any mode while commits fail). */
-  readonly pending: number;
-  /** Their bytes as pending.ts counts them (readingBytes), at most the pending byte bound. */
-  readonly pendingBytes: number;
-  /** Readings deleted because every collector's receipts covered them, since the log was created. */
-  readonly receipted: number;
-  /** Committed transactions SQLite discarded after a damaged WAL frame (wal-check.ts), since the log was created; absent when none. */
-  readonly walDiscarded?: number;
-  /** Commits have failed since `since` (wall ms), the last with `error`; absent once one succeeds. */
-  readonly commitFailing?: { readonly since: number; readonly error: string };
 }
 
 export class ReadingLog {
@@ -121,7 +109,7 @@ export class ReadingLog {
   /** Readings receipted before their commit (never stored), not yet added to the stored counter. */
   private elided = 0;
   private lastTrimAt: number;
-  private readonly onDrop: ((perSlot: Readonly<Record<string, number>>) => void) | undefined;
+  private readonly hooks: Pick<ReadingLogOptions, 'onDrop' | 'onPendingDrop'>;
   /** stats() at close(). */
   private finalStats: ReadingLogStats | undefined;
   private readonly epochs: EpochRecord;
@@ -134,7 +122,7 @@ export class ReadingLog {
     this.maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
     this.clock = o.clock ?? systemClock;
     this.receipts = o.receipts === true;
-    this.onDrop = o.onDrop;
+    this.hooks = o;
     if (!DURABILITIES.includes(this.durability)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: durability must be one of ${DURABILITIES.join(', ')}`);
     if (!(this.maxBytes >= MIN_MAX_BYTES)) throw new LocalError(CommonCode.CONFIG_INVALID, `reading log: maxBytes must be at least ${MIN_MAX_BYTES}`);
     this.pending = new PendingBatch(this.maxBytes);
@@ -250,6 +238,7 @@ export class ReadingLog {
       // Nothing to write: what was due is receipted (its count is stored with the next commit).
       this.pending.removeFirst(due);
       this.elided += elided;
+      this.reportPendingDrops();
       if (due > 0) this.commits.emit(0, batch[due - 1]!.id);
       return;
     }
@@ -298,9 +287,16 @@ export class ReadingLog {
     this.counts.committed(addedPerSlot, trimmed?.perSlot ?? [], Object.entries(dropped?.perSlot ?? {}));
     this.backlogs.deleted(Math.max(trimmed?.upTo ?? 0, dropped?.upTo ?? 0));
     this.size.committed(addedBytes, measured);
-    if (dropped !== undefined) this.onDrop?.(dropped.perSlot);
+    if (dropped !== undefined) this.hooks.onDrop?.(dropped.perSlot);
+    this.reportPendingDrops();
     // Also with 0 added (every reading already logged or receipted): the batch is safe all the same (recorder settles).
     if (due > 0) this.commits.emit(added, batch[due - 1]!.id);
+  }
+
+  /** The readings the pending queue dropped since the last report, if any, reported (onPendingDrop). */
+  private reportPendingDrops(): void {
+    const perSlot = this.pending.takeUnreported();
+    if (perSlot !== undefined) this.hooks.onPendingDrop?.(perSlot);
   }
 
   /**
@@ -362,21 +358,15 @@ export class ReadingLog {
   stats(): ReadingLogStats {
     // Closed: as they were at the close (the gateway's last status file is written after it).
     if (this.closed) return this.finalStats ?? { readings: this.counts.total, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped: {}, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: 0 };
-    const dropped: Record<string, number> = {};
-    for (const d of this.db.prepare('SELECT slot, readings FROM dropped').all() as { slot: string; readings: number }[]) dropped[d.slot] = Number(d.readings);
-    for (const [slot, n] of this.pending.dropped) dropped[slot] = (dropped[slot] ?? 0) + n;
-    const counter = (name: string): number => Number((this.db.prepare('SELECT n FROM counters WHERE name = ?').get(name) as { n: number } | undefined)?.n ?? 0);
-    const commitFailing = this.timer.commitFailing;
-    const failing = commitFailing === undefined ? {} : { commitFailing };
-    const walDiscarded = counter('wal_discarded');
-    return { readings: this.counts.total, bytes: this.size.bytes, maxBytes: this.maxBytes, dropped, pending: this.pending.length, pendingBytes: this.pending.bytes, receipted: counter('receipted') + this.elided, ...failing, ...(walDiscarded > 0 ? { walDiscarded } : {}) };
+    return readStats(this.db, { readings: this.counts.total, bytes: this.size.bytes, maxBytes: this.maxBytes, pending: this.pending, elided: this.elided, commitFailing: this.timer.commitFailing });
   }
 
   /**
    * Commits what is pending (a last try, whenever the one before failed) and closes the database.
    * Closed whatever that try gives: a failing disk that kept the log open kept its retry timer too,
    * and the gateway's process with it, after its stop. The error is thrown after the close; what
-   * was pending is then lost with the process, as the reading log's loss window says.
+   * was pending is then lost with the process, as the reading log's loss window says: counted and
+   * reported as dropped, with what the pending queue dropped before (onPendingDrop).
    */
   close(): void {
     if (this.closed) return;
@@ -385,8 +375,10 @@ export class ReadingLog {
       this.timer.now();
     } catch (e) {
       failure = e;
+      this.pending.dropAll();
     }
     this.timer.stop();
+    this.reportPendingDrops();
     this.finalStats = this.stats();
     this.closed = true;
     this.db.close();

@@ -69,6 +69,22 @@ describe('reading log: a damaged WAL at open', () => {
     again.close();
   });
 
+  it('the last commit alone behind a damaged frame: lost, and not reported (the same bytes as a write torn by the crash)', () => {
+    const file = crashed();
+    const wal = readFileSync(`${file}-wal`);
+    // Commit frames carry the database size after the commit (frame header bytes 4-7); the last transaction starts after the one before the last.
+    const commits = [...Array(Math.floor((wal.length - 32) / FRAME)).keys()].map((i) => i + 1).filter((i) => wal.readUInt32BE(frameAt(i) + 4) !== 0);
+    const first = commits.at(-2)! + 1;
+    // Its first frame: this WAL's salts, a page whose checksum fails, its commit frame after it.
+    const at = frameAt(first) + FRAME_HEADER + 100;
+    wal[at] = wal[at]! ^ 0xff;
+    writeFileSync(`${file}-wal`, wal);
+    const log = new ReadingLog({ file });
+    expect(log.stats().readings).toBe(READINGS - 1);
+    expect([log.walDamage, log.stats().walDiscarded]).toEqual([undefined, undefined]);
+    log.close();
+  });
+
   it('a torn last frame or garbage over it (a crash during the last write): not reported', () => {
     const size = statSync(`${original}-wal`).size;
     const torn = crashed();

@@ -13,6 +13,27 @@
 // transaction lost, and are reported. A live WAL (another process has the log open) is never
 // taken for a damaged one: its header is read again after the scan, and a reset in between
 // (new salts) voids the result.
+//
+// Why exactly one lost commit is not reported, though it may be an acknowledged one: it cannot be
+// told from the commit in flight at the crash. SQLite writes a transaction's frames with plain
+// writes and then fsyncs once (synchronous=FULL; the commit is acknowledged after that fsync), so
+// until then the kernel and the card may have stored any of its frames, in any order, and a frame
+// may be torn within itself (its header's sector new, the rest of its page old). A crash there
+// leaves frames with this WAL's salts whose checksum fails, perhaps followed by the same
+// transaction's commit frame — byte for byte what an acknowledged last commit leaves when one of its
+// frames is damaged afterwards. The same file comes from both histories, so no reading of it tells
+// them apart; "a valid salt with a bad checksum" is the ordinary mark of an interrupted write, which
+// recovery rightly discards and nobody was told had been stored. The one other record of how far
+// the commits got is the wal-index (the -shm file: its mxFrame is set after the fsync), which
+// SQLite never syncs and rebuilds from the WAL after a crash (sqlite.org/walformat.html; wal.c
+// "the wal-index is transient"): after a power loss, when a card damages what it held, it is as
+// old as the kernel's last writeback, so it names an earlier commit and misses this one; after a
+// process crash it is current, but then nothing damaged the card. Knowing would take a second
+// durable record of every commit, a second fsync per batch on an SD card: not done.
+//
+// With durability `off` (synchronous=OFF) nothing orders the writes at all, so after a power loss
+// two or more commits after a frame the card never got is also what the kernel's writeback order
+// leaves, not only damage: the commits are lost all the same (the loss `off` accepts), and reported.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 

@@ -16,6 +16,8 @@ import type { AuditEntry, ReadingStore, RevocationScope } from './store/store.js
 
 /** The audit entry written with the deletion of a revocation's last readings: how many went in all. */
 export const REVOKE_DELETED_EVENT = 'revoke.deleted';
+/** Logged (warn) when the store could not yet erase what a revocation deleted from its files (store.ts PurgeResult.erased). */
+export const REVOKE_ERASE_PENDING_EVENT = 'revoke.erase_pending';
 
 export class Purges {
   /** Purges under way, by revocation (hex): a second caller waits for the first instead of racing it. */
@@ -56,8 +58,9 @@ export class Purges {
     // Written by the store with the last chunk, in its transaction: written after it, a crash in
     // between lost the entry for good (a revocation done is never resumed).
     const entry = (deleted: number): AuditEntry => ({ at: this.now(), gateway: r.gateway, event: REVOKE_DELETED_EVENT, detail: { revocation, ...(r.slots !== undefined ? { slots: r.slots } : {}), deleted } });
-    const { deleted, finished } = await this.store.purge(r.revocation, entry);
+    const { deleted, finished, erased } = await this.store.purge(r.revocation, entry);
     if (finished) this.logger.info({ event: REVOKE_DELETED_EVENT, gateway: toHex(r.gateway), revocation, deleted }, "a revocation's readings are all deleted");
+    if (finished && erased === false) this.logger.warn({ event: REVOKE_ERASE_PENDING_EVENT, gateway: toHex(r.gateway), revocation }, "a reader of the database kept its WAL from being truncated: the deleted readings' bytes stay in the WAL until the next retention sweep (hourly) or start truncates it");
     return deleted;
   }
 }

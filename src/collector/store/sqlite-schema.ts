@@ -87,13 +87,18 @@ export const INSERT_AUDIT = 'INSERT INTO audit (at, gateway, event, detail) VALU
 
 /**
  * Makes a writable database the collector's: WAL with synchronous=FULL (a batch is on disk when
- * insert() resolves), every table created if absent. A database from before slot_summary gets it
+ * insert() resolves), secure_delete, every table created if absent. A database from before slot_summary gets it
  * filled once, in one transaction with its creation: a crash leaves either no table (done again at
  * the next start) or a complete one; so are its conflict rows and entries upgraded (CONFLICTS_UPGRADE).
  */
 export function createSchema(db: DatabaseSync): void {
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = FULL');
+  // A deleted row's bytes zeroed, not only unlinked (docs/COLLECTOR.md "Erasure"; retention turns
+  // it off for its own deletes, sqlite-deletes.ts): ON, not FAST — FAST zeroes cells within pages
+  // but leaves a page freed whole (a revoked slot's run of readings, a page of conflict rows) as it
+  // was. A setting of the connection: made at each open.
+  db.exec('PRAGMA secure_delete = ON');
   db.exec(SCHEMA);
   db.exec('BEGIN IMMEDIATE');
   try {

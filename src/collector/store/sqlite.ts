@@ -64,7 +64,10 @@ export class SqliteStore implements ReadingStore {
         db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
         createSchema(db);
       }
-      return new SqliteStore(file, db, hasTable(db, 'slot_summary'), hasTable(db, 'revocations'));
+      const store = new SqliteStore(file, db, hasTable(db, 'slot_summary'), hasTable(db, 'revocations'));
+      // A crash between a revocation's last chunk and its WAL truncation left the WAL holding what it deleted.
+      if (opts.readOnly !== true) store.deletes.erase();
+      return store;
     } catch (e) {
       try {
         db?.close();
@@ -216,7 +219,10 @@ export class SqliteStore implements ReadingStore {
     this.open();
     checkGateway(gateway, 'deleteBefore');
     checkBeforeMs(beforeMs);
-    return this.deletes.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs]);
+    const deleted = await this.deletes.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs], false);
+    // The hourly sweep: where a WAL truncation a reader kept from completing is tried again.
+    this.deletes.eraseOwed();
+    return deleted;
   }
 
   async audit(e: AuditEntry): Promise<void> {

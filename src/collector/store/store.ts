@@ -117,6 +117,14 @@ export interface PurgeResult {
   readonly deleted: number;
   /** This call deleted the last of them and wrote the entry saying so (false: an earlier call had). */
   readonly finished: boolean;
+  /**
+   * SQLite: the deleted readings' bytes are gone from the database file and its WAL (zeroed,
+   * then the WAL checkpointed and truncated; docs/COLLECTOR.md "Erasure"); false when a reader of
+   * the WAL kept it from being truncated: tried again at the next retention sweep, purge or open.
+   * Absent where the store does not erase (PostgreSQL keeps deleted rows' bytes until their space
+   * is reused: what an operator does about it is in that doc).
+   */
+  readonly erased?: boolean;
 }
 
 /** One line of the collector's audit trail (grants accepted and refused, revocations, receipts). */

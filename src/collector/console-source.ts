@@ -58,6 +58,18 @@ function announcedFrom(d: Readonly<Record<string, unknown>>): Announced {
   };
 }
 
+/**
+ * What a conflict's entry says differed (conflicts.ts `differs`, ConflictField names, in their
+ * order): "a different ts and value". The entry keeps nothing else of either copy, so this is all
+ * an operator learns of the clash — a changed ts alone (a clock stepped) is another fault than a
+ * changed value. An entry without a list of them says "other content".
+ */
+function differing(differs: unknown): string {
+  const fields = Array.isArray(differs) ? differs.filter((f): f is string => typeof f === 'string') : [];
+  if (fields.length === 0) return 'other content';
+  return `a different ${fields.length === 1 ? fields[0] : `${fields.slice(0, -1).join(', ')} and ${fields[fields.length - 1]}`}`;
+}
+
 /** One audit entry for people: refusals marked, the code and reason they carry. */
 export function auditLine(e: AuditEntry): AuditLine {
   const d = e.detail;
@@ -71,7 +83,7 @@ export function auditLine(e: AuditEntry): AuditLine {
     // Entries from before revoke.deleted carry the count themselves.
     text = `consent withdrawn ${typeof d.relationshipAtMs === 'number' ? `for the whole relationship (grant ${grant} in force)` : `under grant ${grant}`}${Array.isArray(d.slots) ? ` for ${d.slots.join(', ')}` : ''}${typeof d.deleted === 'number' ? `; ${d.deleted} readings deleted` : ''}`;
   else if (e.event === REVOKE_DELETED_EVENT) text = `${String(d.deleted)} readings deleted under revocation ${typeof d.revocation === 'string' ? `${d.revocation.slice(0, 12)}…` : '?'}${Array.isArray(d.slots) ? ` (${d.slots.join(', ')})` : ''}`;
-  else if (e.event === READING_CONFLICT_EVENT) text = `a reading of ${String(d.slot)} ${String(d.epoch)}/${String(d.seq)} was sent again with other content; the first copy is kept`;
+  else if (e.event === READING_CONFLICT_EVENT) text = `a reading of ${String(d.slot)} ${String(d.epoch)}/${String(d.seq)} was sent again with ${differing(d.differs)}; the first copy is kept`;
   else if (e.event === 'grant.expired') text = `Discovery Grant ${grant} expired during the session; nothing more is stored under it`;
   else text = JSON.stringify(d).slice(0, 300);
   return { at: e.at, gateway: toHex(e.gateway), event: e.event, refusal: /\.refused$/.test(e.event) || e.event === 'grant.expired' || e.event === READING_CONFLICT_EVENT, ...(code !== undefined ? { code } : {}), text };

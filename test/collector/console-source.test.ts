@@ -132,7 +132,7 @@ describe('CollectorConsole', () => {
     await store.insert([reading(0), reading(1)]);
     await store.insert([reading(0), reading(1)]); // a window sent again: nothing new to show
     await store.insert([reading(1, { value: Uint8Array.of(0xf6) })]); // other content under a stored identity: its audit line
-    expect(events.filter((e) => e.t === 'audit').map((e) => e.t === 'audit' && e.line)).toMatchObject([{ event: 'readings.conflict', refusal: true, text: 'a reading of tty-1 1/1 was sent again with other content; the first copy is kept' }]);
+    expect(events.filter((e) => e.t === 'audit').map((e) => e.t === 'audit' && e.line)).toMatchObject([{ event: 'readings.conflict', refusal: true, text: 'a reading of tty-1 1/1 was sent again with a different value; the first copy is kept' }]);
     await store.audit({ at: T0, gateway: G1, event: 'readings.refused', detail: { code: 'OUT_OF_SCOPE', readings: 4 } });
     con.sessionsChanged();
     expect(events.filter((e) => e.t === 'reading')).toHaveLength(2);
@@ -201,5 +201,11 @@ describe('CollectorConsole', () => {
     expect(auditLine({ at, gateway: G1, event: 'revoke.deleted', detail: { revocation: 'ef'.repeat(32), slots: ['tty-1'], deleted: 12 } }).text).toBe('12 readings deleted under revocation efefefefefef… (tty-1)');
     expect(auditLine({ at, gateway: G1, event: 'grant.expired', detail: { grant: 'cd'.repeat(32) } }).refusal).toBe(true);
     expect(auditLine({ at, gateway: G1, event: 'fresh', detail: { what: 'config' } }).text).toBe('{"what":"config"}');
+    // A conflict: which fields differed is all its entry keeps of the clash, and what the line says.
+    const conflict = (differs: unknown) => auditLine({ at, gateway: G1, event: 'readings.conflict', detail: { slot: 'rs485-1', epoch: 3, seq: 41, differs } });
+    expect(conflict(['ts'])).toMatchObject({ refusal: true, text: 'a reading of rs485-1 3/41 was sent again with a different ts; the first copy is kept' });
+    expect(conflict(['ts', 'value']).text).toBe('a reading of rs485-1 3/41 was sent again with a different ts and value; the first copy is kept');
+    expect(conflict(['device', 'kind', 'ts', 'value']).text).toBe('a reading of rs485-1 3/41 was sent again with a different device, kind, ts and value; the first copy is kept');
+    expect(conflict(undefined).text).toBe('a reading of rs485-1 3/41 was sent again with other content; the first copy is kept');
   });
 });

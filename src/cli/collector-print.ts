@@ -5,7 +5,7 @@
 
 import { once } from 'node:events';
 import type { StoredReading } from '../collector/store/store.js';
-import { readingValueJson } from '../console/value.js';
+import { readingValueField, readingValueJson } from '../console/value.js';
 import { toHex } from '../uzp/bytes.js';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
@@ -26,8 +26,8 @@ function timeOf(ts: number): string {
 /** One reading as printed, with its newline. */
 export function readingLine(r: StoredReading, format: QueryFormat): string {
   const base = { gateway: toHex(r.gateway), slot: r.slot, device: r.device, kind: r.kind, epoch: r.epoch, seq: r.seq, ts: timeOf(r.ts) };
+  if (format === 'json') return JSON.stringify({ ...base, ...readingValueField(r.value) }) + '\n';
   const value = readingValueJson(r.value);
-  if (format === 'json') return JSON.stringify({ ...base, value }) + '\n';
   if (format === 'csv') return [base.gateway, base.slot, base.device, base.kind, String(base.epoch), String(base.seq), base.ts, JSON.stringify(value)].map(csvCell).join(',') + '\n';
   return `${base.ts}  ${base.gateway.slice(0, 12)}…  ${base.slot}  ${base.device}  ${base.epoch}/${base.seq}  ${JSON.stringify(value)}\n`;
 }

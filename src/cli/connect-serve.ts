@@ -14,9 +14,9 @@ import { jsonLine, printable } from '../lib/terminal-text.js';
 import { ModbusTcpEndpoint } from '../operator/modbus-tcp.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
 import { toHex } from '../uzp/bytes.js';
+import { markedField } from '../uzp/cbor-marked.js';
 import type { CommandIo } from './command.js';
 import { usageError } from './flags.js';
-import { readingValueJson } from './tail-json.js';
 
 const PTY_READY_MS = 5_000;
 /**
@@ -82,14 +82,14 @@ export interface TailProgress {
   last?: { readonly epoch: number; readonly seq: number };
 }
 
-/** tail: one JSON line per reading, its byte strings marked (tail-json.ts). */
+/** tail: one JSON line per reading, its byte strings marked (uzp/cbor-marked.ts). */
 export function serveTail(slot: SlotChannel, io: CommandIo, count: number, printed: TailProgress = { n: 0 }): Promise<number> {
   return new Promise((resolve) => {
     if (printed.n >= count) return resolve(0);
     slot.on('reading', (r: Extract<HilMessage, { t: 'reading' }>) => {
       // Exactly `count`: readings that arrive in the same block after the last one are not printed.
       if (printed.n >= count) return;
-      io.stdout.write(jsonLine({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, ...readingValueJson(r.value) }));
+      io.stdout.write(jsonLine({ event: 'reading', slot: r.slot, device: r.device, kind: r.kind, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}), seq: r.seq, ts: r.ts, ...markedField('value', r.value) }));
       if (r.epoch !== undefined) printed.last = { epoch: r.epoch, seq: r.seq };
       if (++printed.n >= count) resolve(0);
     });

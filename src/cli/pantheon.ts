@@ -172,7 +172,7 @@ const revokeCommand = defineCommand({
 const showCommand = defineCommand({
   name: 'pantheon show',
   summary: 'decode an artefact file and check its signatures',
-  description: 'Decodes an artefact file and prints its fields, object_id, body and validity; with --dir also checks its signatures against DIR/trust.json.',
+  description: 'Decodes an artefact file and prints its fields, object_id, body and validity; with --dir also checks its signatures against DIR/trust.json. Fields that are bytes by definition (object_id, issuer, subject, audience, kid, keys, CIDs) are lowercase hex; in CBOR shown as found (an extension\'s value, the wire map of a discovery grant, receipt or discovery revocation) a byte string is hex under its key with _hex added (a receipt\'s g_hex; value_hex for an extension value that is one) and {"hex":...} where there is no key, so bytes never print like text.',
   flags: { dir: { type: 'string', placeholder: 'DIR', describe: 'trust domain (or any directory holding trust.json) to check signatures against' } },
   args: ['FILE'],
   json: 'the decoded artefact as one JSON object (without --json: the same object, indented)',

@@ -4,7 +4,8 @@
 // CBOR), and over POINT_VALUE_MAX_BYTES only its size in words, so a serial-raw slot's 64 KiB chunks
 // cost a line each, not 128 KiB of hex. An answer keeps to the collector's value budget too.
 
-import { cborToJson, encodeCanonical, type CborValue } from '../uzp/cbor.js';
+import { encodeCanonical, type CborValue } from '../uzp/cbor.js';
+import { markedJson } from '../uzp/cbor-marked.js';
 import type { Point } from './model.js';
 import { budgetedPoint, newestWithin, SLOT_ANSWER_MAX_BYTES, type BudgetedPoint } from './point-budget.js';
 
@@ -41,7 +42,7 @@ export class LiveHistory {
   /** Keeps `r` (and drops the oldest once more than `max` are kept); returns its point as served, for the live views. */
   add(r: LiveReading): Point {
     // Readings carry floats (HIL messages use the float profile): the size the gateway logged.
-    const p = budgetedPoint(r, encodeCanonical(r.value, { floats: true }).length, () => cborToJson(r.value));
+    const p = budgetedPoint(r, encodeCanonical(r.value, { floats: true }).length, () => markedJson(r.value));
     this.points.push(p);
     this.bytes += p.bytes;
     // The oldest go past `max` points (as always), then while the values are over `maxBytes` (the newest stays).

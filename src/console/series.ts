@@ -1,5 +1,6 @@
-// The numbers a slot's chart plots, taken from a reading's value as JSON (what `cborToJson` makes of
-// the gateway's canonical CBOR). Drivers log different shapes (src/hil-devices/): a Modbus register
+// The numbers a slot's chart plots, taken from a reading's value as JSON (what `markedJson` makes of
+// the gateway's canonical CBOR: a byte string is never a string here, so a binary MQTT payload's hex
+// is not read as a number). Drivers log different shapes (src/hil-devices/): a Modbus register
 // is {unit, name, value, eng_unit?}; a serial-line device a {line: "T=21.5 C"}; an MQTT message a
 // {topic, payload} whose payload is often JSON or a bare number. One rule per shape, named so the
 // legend says what a line is; anything else plots its own top-level numbers. Bounded: at most

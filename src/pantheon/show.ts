@@ -1,6 +1,9 @@
-// `pantheon show FILE`: an artefact as JSON (bytes as lowercase hex): common fields, object_id,
-// the decoded body, validity at `now`, and — with a trust domain — whether the signatures verify
-// against its root. Inspection only: no nonce state, no revocation list.
+// `pantheon show FILE`: an artefact as JSON: common fields, object_id, the decoded body, validity at
+// `now`, and — with a trust domain — whether the signatures verify against its root. Inspection
+// only: no nonce state, no revocation list. The fields this file names that are bytes by definition
+// (object_id, issuer, kid, a PCert's public key, an RN Set's CIDs…) are lowercase hex; CBOR it shows
+// as it finds it (an extension's value, the wire map of a body without its own rendering) has its
+// byte strings marked (uzp/cbor-marked.ts: `K_hex`, `{"hex": …}`): there bare hex printed like text.
 
 import { naming } from '../lib/errors.js';
 import { readArtefactFile } from '../files/artefact-file.js';
@@ -9,14 +12,13 @@ import { codecFor, type CodecType } from '../uzp/artefacts/codecs.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { openArtefact, verifySignatures } from '../uzp/artefacts/open.js';
 import type { GrantBody, PCertBody, RevocationBody, RnSetBody } from '../uzp/artefacts/types.js';
-import { cborToJson, decodeCanonical, type Json } from '../uzp/cbor.js';
+import { decodeCanonical, type Json } from '../uzp/cbor.js';
+import { markedField, markedJson } from '../uzp/cbor-marked.js';
 import { equal, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { trustPath } from './domain.js';
 import { formatPurpose } from './purpose-spec.js';
 import { isCodedError } from '../lib/errors.js';
-
-export { cborToJson, type Json };
 
 function bodyJson(type: string, body: unknown): Json {
   switch (type) {
@@ -43,7 +45,7 @@ function bodyJson(type: string, body: unknown): Json {
     }
     default:
       // Other typed bodies (por-evidence, discovery-grant, receipt, discovery-revocation): their wire map.
-      return cborToJson(codecFor(type as CodecType).encode(body as never));
+      return markedJson(codecFor(type as CodecType).encode(body as never));
   }
 }
 
@@ -62,18 +64,18 @@ export function show(provider: CryptoProvider, file: string, opts: { dir?: strin
     expires_at: raw.expiresAt,
     epoch: raw.epoch,
     sequence: raw.sequence,
-    extensions: raw.extensions.map((e) => ({ id: e.id, critical: e.critical, value: cborToJson(decodeCanonical(e.value)) })),
+    extensions: raw.extensions.map((e) => ({ id: e.id, critical: e.critical, ...markedField('value', decodeCanonical(e.value)) })),
     signatures: raw.signatures.map((s) => ({ alg: s.alg, kid: toHex(s.kid) })),
     validity: now < raw.notBefore ? 'not-yet-valid' : now > raw.expiresAt ? 'expired' : 'valid',
   };
   const codec = codecFor(raw.type);
-  if (codec === undefined) out.body = cborToJson(raw.body);
+  if (codec === undefined) out.body = markedJson(raw.body);
   else {
     try {
       out.body = bodyJson(raw.type, openArtefact(provider, raw.bytes, codec.type as 'pcert').body);
     } catch (e) {
       if (!isCodedError(e)) throw e;
-      out.body = cborToJson(raw.body);
+      out.body = markedJson(raw.body);
       out.problem = { code: e.code, message: e.message };
     }
   }

@@ -61,6 +61,23 @@ describe('collector query prints as it reads', () => {
     );
   });
 
+  it('a byte string never prints like text: hex under its key with _hex added, value_hex in --json, {"hex"} in a table cell', async () => {
+    const file = join(tmp, `db-${Math.random()}.db`);
+    const s = SqliteStore.open(file);
+    const bytes = Uint8Array.of(0xde, 0xad, 0xbe, 0xef);
+    await s.insert([reading('net-1', 0, { topic: 't', payload: 'deadbeef' }), reading('net-1', 1, { topic: 't', payload: bytes }), reading('raw-1', 0, bytes)]);
+    await s.close();
+    // Before: "payload":"deadbeef" for both readings, and "value":"deadbeef" for the bytes themselves.
+    const json = await run('collector', 'query', '--db', file, '--json');
+    expect(json.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).map(({ slot, value, value_hex }) => ({ slot, value, value_hex }))).toEqual([
+      { slot: 'net-1', value: { topic: 't', payload: 'deadbeef' } },
+      { slot: 'net-1', value: { topic: 't', payload_hex: 'deadbeef' } },
+      { slot: 'raw-1', value_hex: 'deadbeef' },
+    ]);
+    const table = await run('collector', 'query', '--db', file);
+    expect(table.out.trim().split('\n').map((l) => l.slice(l.indexOf('1/'))).map((l) => l.slice(l.indexOf(' ') + 2))).toEqual(['{"topic":"t","payload":"deadbeef"}', '{"topic":"t","payload_hex":"deadbeef"}', '{"hex":"deadbeef"}']);
+  });
+
   it('--limit that cuts the output says so on stderr; one that does not, says nothing', async () => {
     const db = await smallDb();
     const cut = await run('collector', 'query', '--db', db, '--json', '--limit', '2');

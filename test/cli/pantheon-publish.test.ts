@@ -14,6 +14,7 @@ import { readArtefactFile, writeArtefactFile } from '../../src/files/artefact-fi
 import { loadTrustAnchor } from '../../src/files/trust-anchor.js';
 import { TrustStore } from '../../src/uzp/artefacts/trust.js';
 import { fromHex } from '../../src/uzp/bytes.js';
+import { encodeCanonical, type CborValue } from '../../src/uzp/cbor.js';
 import { nodeProvider as provider } from '../../src/uzp/crypto/node.js';
 import { collector, discoveryGrantBody, mintDiscovery, receiptBody } from '../uzp/artefacts/discovery-fixtures.js';
 
@@ -125,5 +126,27 @@ describe('pantheon: collector role and telemetry.publish Grants', () => {
     expect(dg.json().problem).toBeUndefined();
     const rc = await run('pantheon', 'show', p('rc'), '--json');
     expect(rc.json().body).toMatchObject({ k: 'accept', rng: [['rs485-1', 3, 1, 120]] });
+  });
+
+  it('pantheon show marks byte strings in the CBOR it shows as found, so bytes never print like text', async () => {
+    // A slot named "deadbeef" (text) and a grant id of bytes; extensions holding the text
+    // "deadbeef", the bytes de ad be ef, and a map of both.
+    const ext = (id: string, val: CborValue) => ({ id, critical: false, value: encodeCanonical(val) });
+    const bytes = Uint8Array.of(0xde, 0xad, 0xbe, 0xef);
+    writeArtefactFile(p('rc-bytes'), mintDiscovery('receipt', receiptBody({ grantId: new Uint8Array(32).fill(0xde), scope: ['deadbeef'], ranges: [{ slot: 'deadbeef', epoch: 1, first: 0, last: 0 }] }), { extensions: [ext('x-text', 'deadbeef'), ext('x-bytes', bytes), ext('x-map', { text: 'deadbeef', raw: bytes })] }));
+    const rc = await run('pantheon', 'show', p('rc-bytes'), '--json');
+    expect(rc.code, rc.err).toBe(0);
+    const shown = rc.json();
+    expect(shown.problem).toBeUndefined();
+    // Before: "g": "dede…" beside "scope": ["deadbeef"], and both extensions' "value": "deadbeef".
+    expect(shown.body).toMatchObject({ g_hex: 'de'.repeat(32), scope: ['deadbeef'] });
+    expect(shown.body.g).toBeUndefined();
+    expect(shown.extensions).toEqual([
+      { id: 'x-text', critical: false, value: 'deadbeef' },
+      { id: 'x-bytes', critical: false, value_hex: 'deadbeef' },
+      { id: 'x-map', critical: false, value: { text: 'deadbeef', raw_hex: 'deadbeef' } },
+    ]);
+    // What the tool names as bytes by definition stays plain hex.
+    expect(shown.object_id).toMatch(/^[0-9a-f]{64}$/);
   });
 });

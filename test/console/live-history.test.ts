@@ -36,7 +36,7 @@ describe('LiveHistory', () => {
     // {bytes: h'…'}: 1 (map) + 6 ("bytes") + 3 (byte string head) + the bytes.
     const edge = raw(POINT_VALUE_MAX_BYTES - 10);
     expect(encodeCanonical(edge).length).toBe(POINT_VALUE_MAX_BYTES);
-    expect(new LiveHistory().add({ ts: 1, seq: 0, value: edge }).value).toEqual({ bytes: 'ab'.repeat(POINT_VALUE_MAX_BYTES - 10) });
+    expect(new LiveHistory().add({ ts: 1, seq: 0, value: edge }).value).toEqual({ bytes_hex: 'ab'.repeat(POINT_VALUE_MAX_BYTES - 10) });
   });
 
   it('an answer carries at most SLOT_ANSWER_MAX_BYTES of values, the newest, and counts the rest', () => {

@@ -79,7 +79,7 @@ it('a value over 4 KiB is its size in words: in the history, as the newest value
   const placeholder = tooLargeText(CHUNK_CBOR);
   expect(row.last).toBe(placeholder);
   const { body, json } = await get<{ points: { values: object; value: unknown }[]; omittedPoints?: number }>(`/api/slot/${gw.cid}/tty-1`);
-  expect(json.points.map((p) => p.value)).toEqual([{ bytes: Buffer.from('hello').toString('hex') }, placeholder, placeholder]);
+  expect(json.points.map((p) => p.value)).toEqual([{ bytes_hex: Buffer.from('hello').toString('hex') }, placeholder, placeholder]);
   expect(json.points.map((p) => p.values)).toEqual([{}, {}, {}]);
   expect(json.omittedPoints).toBeUndefined();
   // Whole, the two chunks were 256 KiB of hex in this answer.

@@ -2,7 +2,8 @@
 // RemotePeer, a recording hop sender, and NATS's answers to probes given by hand. Real processes
 // on a real nats-server are test/e2e/fabric-rn-lost.test.ts; here, what they cannot show cheaply:
 // the exact probes, thousands of stitches with one log line, an RN of an earlier release (no
-// probes) kept, and no judgement after our own event loop was held or our NATS connection was down.
+// probes) kept, two answers a moment apart counted once, and no judgement after our own event loop
+// was held or our NATS connection was down.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ABSENT_PROBES, FarRns, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
@@ -52,7 +53,13 @@ function setup() {
   };
   /** The probe to `rn` sent at the last tick. */
   const lastProbe = (rn: Uint8Array) => probes.filter((p) => p.rn === toHex(rn)).at(-1);
-  return { far, probes, ended, told, lost, ineligible, stats, stitch, lastProbe };
+  /** NATS answers the last probe to `rn` "no responders", then the shared tick comes. */
+  const away = (rn: Uint8Array): void => {
+    s.far.noResponders(lastProbe(rn)!.token);
+    vi.advanceTimersByTime(PROBE_MS);
+  };
+  const s = { far, probes, ended, told, lost, ineligible, stats, stitch, lastProbe, away };
+  return s;
 }
 
 describe('far RNs: probes and NATS presence', () => {
@@ -125,6 +132,24 @@ describe('far RNs: probes and NATS presence', () => {
       vi.advanceTimersByTime(PROBE_MS);
     }
     expect(s.ended).toEqual([]);
+  });
+
+  it('answers to two probes sent a moment apart count as one: the first probe to an RN goes out at once, and the shared tick may send the next a few ms later', () => {
+    const s = setup();
+    s.stitch(B, 1); // the shared tick runs from here
+    vi.advanceTimersByTime(PROBE_MS - 2);
+    // Our first stitch with A, 2 ms before a tick; A is away from NATS for a moment just then.
+    s.stitch(A, 2);
+    vi.advanceTimersByTime(0);
+    s.far.noResponders(s.lastProbe(A)!.token);
+    vi.advanceTimersByTime(2);
+    s.far.noResponders(s.lastProbe(A)!.token);
+    // A is back at once; nothing of its reaches us before the next tick.
+    vi.advanceTimersByTime(PROBE_MS);
+    expect(s.ended).toEqual([]);
+    // Still away a second later: that answer counts, and A is gone.
+    s.away(A);
+    expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'absent', stitches: 1 })]);
   });
 });
 

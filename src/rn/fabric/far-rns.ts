@@ -10,7 +10,9 @@
 //   published with a NATS reply subject of ours. NATS answers a message nobody subscribes to with
 //   "no responders" on that subject: the far RN's hop subscription is gone, so is its NATS
 //   connection (a killed RN's closes at once). ABSENT_PROBES answers in a row, nothing from that RN
-//   between: an RN moving to another NATS node is without its subscription for a moment.
+//   between: an RN moving to another NATS node is without its subscription for a moment. Two
+//   answers count as two only for probes sent at least half a PROBE_MS apart: the first probe to an
+//   RN goes out at once, and the shared tick may send the next one a few ms later.
 // - Silence. A live RN probes us every PROBE_MS while it has stitches with us, so nothing
 //   authenticated from it for SILENT_MS (stopped, partitioned: its NATS presence lingers until the
 //   server drops its connection, minutes by default) means it carries none of them. Judged only for
@@ -59,9 +61,12 @@ interface FarRn {
   heard: boolean;
   /** Probes in a row NATS found no subscriber for. */
   absent: number;
-  /** The reply token of the last probe, and whether NATS answered it "no responders". */
+  /** The reply token of the last probe, when it was sent, and whether NATS answered it "no responders". */
   token: string | undefined;
+  sentAt: number;
   noSubscriber: boolean;
+  /** When the last probe counted in `absent` was sent. */
+  countedAt: number;
 }
 
 export interface FarRnsOptions {
@@ -107,7 +112,8 @@ export class FarRns implements StitchWatch {
     const hex = toHex(p.rn!);
     let r = this.rns.get(hex);
     if (r !== undefined) return void r.stitches.add(p);
-    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), heardAt: this.now(), heard: false, absent: 0, token: undefined, noSubscriber: false }));
+    const now = this.now();
+    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), heardAt: now, heard: false, absent: 0, token: undefined, sentAt: now, noSubscriber: false, countedAt: now }));
     this.arm();
     // Soon, so that it knows we probe (its judging our silence waits for that); not within the JOIN
     // being answered, whose OFFER_VIA and reply go first (the first probe derives the hop keys).
@@ -182,7 +188,12 @@ export class FarRns implements StitchWatch {
     if (this.paused) return;
     for (const [hex, r] of this.rns) {
       if (late || r.heard) restart(r, now);
-      else r.absent = r.noSubscriber ? r.absent + 1 : 0;
+      else if (!r.noSubscriber) r.absent = 0;
+      // Of two answers to probes sent a moment apart, the later adds nothing: ABSENT_PROBES spans time.
+      else if (r.absent === 0 || r.sentAt - r.countedAt >= this.probeMs / 2) {
+        r.absent++;
+        r.countedAt = r.sentAt;
+      }
       r.heard = false;
       r.noSubscriber = false;
       const loss: FarRnLoss | undefined = !this.o.eligible(r.cid) ? 'ineligible' : r.absent >= ABSENT_PROBES ? 'absent' : this.probers.has(hex) && now - r.heardAt >= this.silentMs ? 'silent' : undefined;
@@ -197,6 +208,7 @@ export class FarRns implements StitchWatch {
       const c = p.lastCredit();
       if (c === undefined) continue;
       r.token = this.o.token();
+      r.sentAt = this.now();
       return this.o.probe(r.cid, encodeHopCredit(c.stitch, c.consumed), r.token);
     }
   }

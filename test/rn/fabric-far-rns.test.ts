@@ -2,8 +2,8 @@
 // RemotePeer, a recording hop sender, and NATS's answers to probes given by hand. Real processes
 // on a real nats-server are test/e2e/fabric-rn-lost.test.ts; here, what they cannot show cheaply:
 // the exact probes, thousands of stitches with one log line, an RN of an earlier release (no
-// probes) kept, two answers a moment apart counted once, and no judgement after our own event loop
-// was held or our NATS connection was down.
+// probes) kept, also one restarted as such after it probed us, two answers a moment apart counted
+// once, and no judgement after our own event loop was held or our NATS connection was down.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ABSENT_PROBES, FarRns, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
@@ -193,6 +193,21 @@ describe('far RNs: silence', () => {
       vi.advanceTimersByTime(PROBE_MS);
     }
     expect(s.lost).toEqual([expect.objectContaining({ reason: 'absent' })]);
+  });
+
+  it('an RN that probed us before our stitches with it, not while we have them (restarted as an earlier release), is not judged by silence', () => {
+    const s = setup();
+    const p = s.stitch(A, 1);
+    vi.advanceTimersByTime(PROBE_MS);
+    s.far.heard(A, true); // the newer release
+    p.close();
+    vi.advanceTimersByTime(60 * 60_000);
+    // Restarted as the earlier release: no probes. Our new stitches with it are idle its way.
+    s.stitch(A, 2);
+    s.stitch(A, 3);
+    vi.advanceTimersByTime(3 * SILENT_MS);
+    expect(s.ended).toEqual([]);
+    expect(s.lost).toEqual([]);
   });
 
   it('silence we could not have heard is not the far RN\'s: a tick that came late (our event loop held) or our NATS connection down restarts the clock', () => {

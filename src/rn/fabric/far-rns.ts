@@ -16,8 +16,9 @@
 // - Silence. A live RN probes us every PROBE_MS while it has stitches with us, so nothing
 //   authenticated from it for SILENT_MS (stopped, partitioned: its NATS presence lingers until the
 //   server drops its connection, minutes by default) means it carries none of them. Judged only for
-//   an RN that has probed us (a batch with a reply subject) since we joined NATS: one of an earlier
-//   release does not, and its idle stitches must not end for that.
+//   an RN that has probed us (a batch with a reply subject) while we have stitches with it, or just
+//   before the first: one of an earlier release does not, and its idle stitches must not end for
+//   that — also when it was restarted as that release after probing us as a newer one.
 // - Eligibility (peers.ts), asked at every probe: a revoked RN's stitches end as well.
 //
 // Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
@@ -55,6 +56,8 @@ const WHY: Record<FarRnLoss, string> = {
 interface FarRn {
   readonly cid: Uint8Array;
   readonly stitches: Set<RemotePeer>;
+  /** When our first stitch with it (of this entry) was connected. */
+  readonly born: number;
   /** When we last heard from it (an authenticated hop batch), or began to listen again. */
   heardAt: number;
   /** Something came from it since the last tick. */
@@ -88,12 +91,12 @@ export interface FarRnsOptions {
 export class FarRns implements StitchWatch {
   private readonly rns = new Map<string, FarRn>();
   /**
-   * The RNs that have probed us (CIDs, hex), whether or not we have stitches with them now: their
-   * silence counts. Remembered apart from the stitches, because an RN's first probe can come before
-   * our first stitch with it is connected (the egress probes before its JOIN reply is out).
+   * When each RN (CID, hex) last probed us, whether or not we have stitches with it now: its silence
+   * counts if it probed us while we had them, or just before (an RN's first probe can come before
+   * our first stitch with it is connected: the egress probes before its JOIN reply is out).
    * Bounded: only RNs eligible under the RN Set Statement get a batch authenticated (heard()).
    */
-  private readonly probers = new Set<string>();
+  private readonly probers = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private paused = false;
@@ -113,7 +116,7 @@ export class FarRns implements StitchWatch {
     let r = this.rns.get(hex);
     if (r !== undefined) return void r.stitches.add(p);
     const now = this.now();
-    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), heardAt: now, heard: false, absent: 0, token: undefined, sentAt: now, noSubscriber: false, countedAt: now }));
+    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), born: now, heardAt: now, heard: false, absent: 0, token: undefined, sentAt: now, noSubscriber: false, countedAt: now }));
     this.arm();
     // Soon, so that it knows we probe (its judging our silence waits for that); not within the JOIN
     // being answered, whose OFFER_VIA and reply go first (the first probe derives the hop keys).
@@ -135,7 +138,7 @@ export class FarRns implements StitchWatch {
   heard(rn: Uint8Array, probing: boolean): void {
     if (!probing && this.rns.size === 0) return;
     const hex = toHex(rn);
-    if (probing) this.probers.add(hex);
+    if (probing) this.probers.set(hex, this.now());
     const r = this.rns.get(hex);
     if (r !== undefined) r.heard = true;
   }
@@ -196,11 +199,16 @@ export class FarRns implements StitchWatch {
       }
       r.heard = false;
       r.noSubscriber = false;
-      const loss: FarRnLoss | undefined = !this.o.eligible(r.cid) ? 'ineligible' : r.absent >= ABSENT_PROBES ? 'absent' : this.probers.has(hex) && now - r.heardAt >= this.silentMs ? 'silent' : undefined;
+      const loss: FarRnLoss | undefined = !this.o.eligible(r.cid) ? 'ineligible' : r.absent >= ABSENT_PROBES ? 'absent' : this.probed(hex, r) && now - r.heardAt >= this.silentMs ? 'silent' : undefined;
       if (loss !== undefined) this.lose(hex, r, loss, now);
       else this.probe(r);
     }
     if (this.rns.size === 0) this.disarm();
+  }
+
+  /** Whether RN `hex` probed us during entry `r`, or just before it began: then its silence counts. */
+  private probed(hex: string, r: FarRn): boolean {
+    return (this.probers.get(hex) ?? -Infinity) >= r.born - this.probeMs;
   }
 
   private probe(r: FarRn): void {

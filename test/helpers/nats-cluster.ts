@@ -2,8 +2,10 @@
 // processes on free loopback ports (clients, routes and the HTTP monitor all on 127.0.0.1), routed
 // to each other as one cluster. Each is stopped by its own pid (SIGTERM, SIGKILL after a bound);
 // kill(i) is a crash (SIGKILL) and restart(i) brings that node back on the same ports. An exit hook
-// reaps what a failing test left. Installed by scripts/ensure-system-packages.sh (Debian
-// `nats-server`; /usr/sbin is searched too, it is not on every PATH).
+// reaps what a failing test left. With `noAdvertise`, a node does not tell its clients of the
+// others, so a client given one node stays off NATS while that node is down. Installed by
+// scripts/ensure-system-packages.sh (Debian `nats-server`; /usr/sbin is searched too, it is not on
+// every PATH).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -73,6 +75,11 @@ export interface NatsAuth {
   readonly pass: string;
 }
 
+export interface NatsClusterOptions {
+  /** Nodes do not advertise the cluster's other nodes to clients (nats-server --no_advertise). */
+  readonly noAdvertise?: boolean;
+}
+
 export class NatsCluster {
   private readonly procs = new Map<number, Proc>();
 
@@ -80,10 +87,11 @@ export class NatsCluster {
     private readonly bin: string,
     readonly nodes: NatsNode[],
     private auth: NatsAuth | undefined,
+    private readonly o: NatsClusterOptions,
   ) {}
 
   /** Starts `n` routed nodes and resolves once each has a route to every other. */
-  static async start(n = 3, auth?: NatsAuth): Promise<NatsCluster> {
+  static async start(n = 3, auth?: NatsAuth, o: NatsClusterOptions = {}): Promise<NatsCluster> {
     const bin = natsServerPath();
     if (bin === undefined) throw new Error('nats-server not found (scripts/ensure-system-packages.sh installs Debian\'s nats-server)');
     // A port found free can be taken before the node binds it (often by another node's outbound
@@ -92,7 +100,7 @@ export class NatsCluster {
     for (let attempt = 1; ; attempt++) {
       const nodes: NatsNode[] = [];
       for (let i = 0; i < n; i++) nodes.push({ name: `n${i + 1}`, url: `nats://127.0.0.1:${await freeLoopbackPort()}`, clusterPort: await freeLoopbackPort(), monitorPort: await freeLoopbackPort(), pid: 0 });
-      const c = new NatsCluster(bin, nodes, auth);
+      const c = new NatsCluster(bin, nodes, auth, o);
       try {
         for (let i = 0; i < n; i++) c.launch(i);
         await c.waitRouted(nodes.map((_, i) => i));
@@ -110,6 +118,7 @@ export class NatsCluster {
     const routes = this.nodes.filter((x) => x !== node).map((x) => `nats://127.0.0.1:${x.clusterPort}`);
     const args = ['-a', '127.0.0.1', '-p', node.url.split(':').pop()!, '-n', node.name, '--cluster_name', 'uzp-test', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', routes.join(','), '-m', String(node.monitorPort)];
     if (this.auth !== undefined) args.push('--user', this.auth.user, '--pass', this.auth.pass);
+    if (this.o.noAdvertise === true) args.push('--no_advertise');
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const p: Proc = { proc, exited: new Promise((r) => proc.once('exit', () => r())), stderr: '' };
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (p.stderr = (p.stderr + s).slice(-STDERR_KEEP)));

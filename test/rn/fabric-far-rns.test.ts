@@ -1,11 +1,13 @@
 // The far RNs' liveness (src/rn/fabric/far-rns.ts) on its own, time driven by the test: the real
 // RemotePeer, a recording hop sender, and NATS's answers to probes given by hand. Real processes
-// on a real nats-server are test/e2e/fabric-rn-lost.test.ts; here, what they cannot show cheaply:
-// the exact probes, thousands of stitches with one log line, an RN of an earlier release (no
-// probes) kept, also one restarted as such after it probed us, two answers a moment apart counted
-// once, and no judgement after our own event loop was held or our NATS connection was down.
+// on a real nats-server are test/e2e/fabric-rn-lost.test.ts and test/rn/fabric-far-rn-back.test.ts;
+// here, what they cannot show cheaply: the exact probes, thousands of stitches with one log line, an
+// RN of an earlier release (no probes) kept, also one restarted as such after it probed us, two
+// answers a moment apart counted once, an RN lost told its stitches ended when it is back, and no
+// judgement after our own event loop was held or our NATS connection was down.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OWED_MS, OwedUnstitches } from '../../src/rn/fabric/far-rn-owed.js';
 import { ABSENT_PROBES, FarRns, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
 import { decodeHop, HopType } from '../../src/rn/fabric/messages.js';
 import { RemotePeer, type HopSender } from '../../src/rn/fabric/remote-peer.js';
@@ -23,6 +25,7 @@ function setup() {
   const ended: { id: number; code: number }[] = [];
   const told: { rn: string; stitch: number; code: number }[] = [];
   const lost: Record<string, unknown>[] = [];
+  const back: Record<string, unknown>[] = [];
   const ineligible = new Set<string>();
   const stats = { rnsLost: 0, rnLostStitches: 0 };
   let tokens = 0;
@@ -40,7 +43,8 @@ function setup() {
       ended.push({ id: p.stitchId, code });
       p.close();
     },
-    log: { debug() {}, info() {}, error() {}, warn: (o) => void lost.push(o as Record<string, unknown>) },
+    tell: (rn, stitch, code) => void told.push({ rn: toHex(rn), stitch, code }),
+    log: { debug() {}, info: (o) => void back.push(o as Record<string, unknown>), error() {}, warn: (o) => void lost.push(o as Record<string, unknown>) },
     stats,
   });
   const out: HopSender = { data() {}, credit() {}, unstitch: (rn, stitch, code) => void told.push({ rn: toHex(rn), stitch, code }) };
@@ -58,7 +62,7 @@ function setup() {
     s.far.noResponders(lastProbe(rn)!.token);
     vi.advanceTimersByTime(PROBE_MS);
   };
-  const s = { far, probes, ended, told, lost, ineligible, stats, stitch, lastProbe, away };
+  const s = { far, probes, ended, told, lost, back, ineligible, stats, stitch, lastProbe, away };
   return s;
 }
 
@@ -151,10 +155,66 @@ describe('far RNs: probes and NATS presence', () => {
     s.away(A);
     expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'absent', stitches: 1 })]);
   });
+
+  it('an RN found absent is told, with the first batch heard from it after (back on NATS), that its stitches here ended (UNSTITCH 3): once, and only it', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    s.stitch(A, 2);
+    s.stitch(B, 3);
+    vi.advanceTimersByTime(PROBE_MS);
+    for (let i = 0; i < ABSENT_PROBES; i++) {
+      s.far.heard(B, true);
+      s.away(A);
+    }
+    expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'absent', stitches: 2 })]);
+    // Nobody receives its hop subject: nothing sent now would reach it.
+    expect(s.told).toEqual([]);
+    vi.advanceTimersByTime(4_000);
+    s.far.heard(B, false);
+    expect(s.told).toEqual([]);
+    // Its NATS node is back; its probe (for a stitch we no longer know) reaches us.
+    s.far.heard(A, true);
+    expect(s.told.sort((x, y) => x.stitch - y.stitch)).toEqual([
+      { rn: toHex(A), stitch: 1001, code: UnstitchCode.RN },
+      { rn: toHex(A), stitch: 1002, code: UnstitchCode.RN },
+    ]);
+    expect(s.back).toEqual([{ event: 'fabric_rn_back', rn: toHex(A), stitches: 2 }]);
+    s.far.heard(A, true);
+    s.far.heard(A, false);
+    expect(s.told).toHaveLength(2);
+  });
+
+  it('an RN lost that is heard from only after OWED_MS is told nothing (by then it has found us silent, or its EP has given up)', () => {
+    const s = setup();
+    s.stitch(A, 1);
+    vi.advanceTimersByTime(PROBE_MS);
+    for (let i = 0; i < ABSENT_PROBES; i++) s.away(A);
+    expect(s.lost).toEqual([expect.objectContaining({ reason: 'absent' })]);
+    vi.advanceTimersByTime(OWED_MS);
+    s.far.heard(A, true);
+    expect(s.told).toEqual([]);
+  });
+});
+
+describe('far RNs: what is owed to an RN lost (far-rn-owed.ts)', () => {
+  it('is bounded in count over every RN, the oldest loss going first, and in time; a second loss of one RN adds to the first', () => {
+    const o = new OwedUnstitches(1_000, 5);
+    o.owe('a', [1, 2], 0);
+    o.owe('b', [3], 1);
+    o.owe('a', [4], 2); // a again: now the newest
+    o.owe('c', [5, 6], 3); // 6 > 5: b, the oldest, goes
+    expect(o.take('b', 4)).toBeUndefined();
+    expect(o.take('a', 4)).toEqual([1, 2, 4]);
+    expect(o.take('a', 4)).toBeUndefined(); // taken once
+    expect(o.take('c', 1_003)).toBeUndefined(); // too late
+    expect(o.empty).toBe(true);
+    o.owe('d', [1, 2, 3, 4, 5, 6, 7], 0);
+    expect(o.take('d', 0)).toEqual([3, 4, 5, 6, 7]);
+  });
 });
 
 describe('far RNs: silence', () => {
-  it('an RN that probes us and then sends nothing for SILENT_MS: its stitches end, and it is told (UNSTITCH 3) in case it comes back', () => {
+  it('an RN that probes us and then sends nothing for SILENT_MS: its stitches end, and it is told (UNSTITCH 3) when it comes back', () => {
     const s = setup();
     s.stitch(A, 1);
     s.stitch(A, 2);
@@ -167,10 +227,15 @@ describe('far RNs: silence', () => {
     vi.advanceTimersByTime(PROBE_MS);
     expect(s.ended.map((e) => e.id).sort()).toEqual([1, 2]);
     expect(s.lost).toEqual([expect.objectContaining({ rn: toHex(A), reason: 'silent', stitches: 2 })]);
+    // NATS may have dropped its connection by now: what it must hear waits until it is heard from.
+    expect(s.told).toEqual([]);
+    vi.advanceTimersByTime(5 * SILENT_MS);
+    s.far.heard(A, true);
     expect(s.told.sort((x, y) => x.stitch - y.stitch)).toEqual([
       { rn: toHex(A), stitch: 1001, code: UnstitchCode.RN },
       { rn: toHex(A), stitch: 1002, code: UnstitchCode.RN },
     ]);
+    expect(s.back).toEqual([expect.objectContaining({ event: 'fabric_rn_back', rn: toHex(A), stitches: 2 })]);
   });
 
   it('a probe that came before our first stitch with that RN counts (the egress probes before its JOIN reply is out)', () => {

@@ -20,7 +20,8 @@
 //   carry a tag under the key the two RNs share (hop-keys.ts); a batch that does not verify is
 //   dropped, and the switchboard acts on a hop message only for a stitch made with its sender.
 //   An RN that is gone (its hop subject without a subscriber, silent, or no longer eligible) has
-//   its stitches here ended at once (far-rns.ts), probed with hop batches sent with a reply subject.
+//   its stitches here ended at once, probed with hop batches sent with a reply subject; if it comes
+//   back holding its halves, it is told they ended (far-rns.ts).
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
 // retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
@@ -115,7 +116,7 @@ export class Fabric implements FabricHooks {
     });
     // A probe's reply subject hears NATS's "no responders" (start()).
     const probe = (rn: Uint8Array, message: Uint8Array, token: string): void => this.out.alone(rn, message, `${this.replyPrefix}probe.${token}`);
-    this.far = new FarRns({ token: () => toHex(o.provider.randomBytes(12)), eligible: (rn) => o.rnKey(rn) !== undefined, probe, end: (p, code) => switchboard.unstitch(p, p.stitchId, code), log: o.log, stats: o.stats.fabric });
+    this.far = new FarRns({ token: () => toHex(o.provider.randomBytes(12)), eligible: (rn) => o.rnKey(rn) !== undefined, probe, end: (p, code) => switchboard.unstitch(p, p.stitchId, code), tell: (rn, stitch, code) => this.out.unstitch(rn, stitch, code), log: o.log, stats: o.stats.fabric });
   }
 
   /**

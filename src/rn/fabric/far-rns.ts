@@ -24,10 +24,13 @@
 // Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
 // event loop was held: what the far RNs sent meanwhile is still unread): silence we could not have
 // heard is not theirs. One log line and one count per RN lost, however many stitches it carried.
+// The RN lost may come back holding its halves, which nothing it could hear ended: it is told when
+// next heard from (far-rn-owed.ts).
 
 import { toHex } from '../../uzp/bytes.js';
-import { ControlKind, UnstitchCode } from '../../uzp/link/constants.js';
+import { UnstitchCode } from '../../uzp/link/constants.js';
 import type { RnLog } from '../log.js';
+import { OwedUnstitches } from './far-rn-owed.js';
 import { encodeHopCredit } from './messages.js';
 import type { RemotePeer, StitchWatch } from './remote-peer.js';
 
@@ -82,6 +85,8 @@ export interface FarRnsOptions {
   readonly probe: (rn: Uint8Array, message: Uint8Array, token: string) => void;
   /** Ends the local stitch of `p` as an UNSTITCH `code` from its far side would (Switchboard.unstitch). */
   readonly end: (p: RemotePeer, code: number) => void;
+  /** Sends `rn` a hop UNSTITCH `code` for its stitch `stitch` (HopOutbox.unstitch). */
+  readonly tell: (rn: Uint8Array, stitch: number, code: number) => void;
   readonly log: RnLog;
   readonly stats: { rnsLost: number; rnLostStitches: number };
   readonly probeMs?: number;
@@ -97,6 +102,7 @@ export class FarRns implements StitchWatch {
    * Bounded: only RNs eligible under the RN Set Statement get a batch authenticated (heard()).
    */
   private readonly probers = new Map<string, number>();
+  private readonly owed = new OwedUnstitches();
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private paused = false;
@@ -136,11 +142,19 @@ export class FarRns implements StitchWatch {
 
   /** An authenticated hop batch came from `rn`; `probing`: with a NATS reply subject (a probe). */
   heard(rn: Uint8Array, probing: boolean): void {
-    if (!probing && this.rns.size === 0) return;
+    if (!probing && this.rns.size === 0 && this.owed.empty) return;
     const hex = toHex(rn);
-    if (probing) this.probers.set(hex, this.now());
+    const now = this.now();
+    if (probing) this.probers.set(hex, now);
     const r = this.rns.get(hex);
     if (r !== undefined) r.heard = true;
+    const owed = this.owed.take(hex, now);
+    if (owed === undefined) return;
+    // Back, holding its halves of the stitches that ended here when it was lost: it ends them (its
+    // EPs hear UNSTITCH 3) as if it had heard us then; one it ended meanwhile is dropped there.
+    this.o.log.info({ event: 'fabric_rn_back', rn: hex, stitches: owed.length }, 'an RN this one had found gone is heard from again; told that its stitches with this RN ended');
+    const cid = rn.slice(); // `rn` is the batch's bytes; the outbox keeps its CID until the turn ends
+    for (const stitch of owed) this.o.tell(cid, stitch, UnstitchCode.RN);
   }
 
   /** NATS answered the probe with reply token `token` "no responders". */
@@ -227,12 +241,11 @@ export class FarRns implements StitchWatch {
     this.o.stats.rnsLost++;
     this.o.stats.rnLostStitches += stitches.length;
     this.o.log.warn({ event: 'fabric_rn_lost', rn: hex, reason: loss, stitches: stitches.length, silent_ms: Math.round(now - r.heardAt) }, WHY[loss]);
-    for (const p of stitches) {
-      // A silent RN may come back (stopped, partitioned) and should not wait out its own bound: it
-      // hears its stitches ended (UNSTITCH 3), if NATS still holds its connection by then.
-      if (loss === 'silent') p.sendControl({ kind: ControlKind.UNSTITCH, stitchId: p.stitchId, code: UnstitchCode.RN });
-      this.o.end(p, UnstitchCode.FAR_RN_GONE);
-    }
+    // It may come back holding its halves (its NATS node restarted, stopped and continued, eligible
+    // again), and nothing sent now surely reaches it (absent: nobody receives its hop subject;
+    // silent: NATS may have dropped its connection already): it is told when next heard from.
+    this.owed.owe(hex, stitches.flatMap((p) => p.farStitch ?? []), now);
+    for (const p of stitches) this.o.end(p, UnstitchCode.FAR_RN_GONE);
   }
 }
 

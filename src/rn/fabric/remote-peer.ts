@@ -74,6 +74,11 @@ export class RemotePeer implements RemoteSide {
     return this.rnValue;
   }
 
+  /** The far RN's id for the stitch; undefined until connected. */
+  get farStitch(): number | undefined {
+    return this.remoteStitch;
+  }
+
   /**
    * The far side is stitch `stitch` at RN `rn`: frames and credit can flow now. If our side ended
    * while the JOIN reply was on its way, the far side is told at once (UNSTITCH 1, peer gone).

@@ -9,6 +9,8 @@
 // Every transport's stream goes through the caller's `wrap` before mqtt.js reads it (the receive
 // side's byte bound stops reading it: mqtt-receive.ts), mqtt.js's own WebSocket and SOCKS streams
 // too: their client is made with manualConnect and its stream builder wrapped before it connects.
+// A WebSocket stream is first made to read no message ahead of a reader that holds back, the
+// caller's wsOptions kept (mqtt-websocket.ts).
 //
 // mqtt.js is CommonJS and loaded with require (one copy however it is loaded; start() stays sync).
 // Also here: what the link reads of mqtt.js's answers (topic filter check, reason codes, SUBACK
@@ -21,6 +23,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { CodedError } from '../lib/errors.js';
 import { describeError } from './log.js';
 import { MqttRefusedError, PortIoError } from './errors.js';
+import { stopWithReader, webSocketOptions } from './mqtt-websocket.js';
 
 export type QoS = 0 | 1 | 2;
 
@@ -59,7 +62,10 @@ export function openMqttClient(url: string, options: IClientOptions, wrap: Strea
   // WebSockets, and any connection through a SOCKS proxy (the socksProxy option, or mqtt.js's
   // MQTTJS_SOCKS_PROXY environment variable): mqtt.js's own connect() does them.
   const socks = options.socksProxy !== undefined ? options.socksProxy !== '' : (process.env['MQTTJS_SOCKS_PROXY'] ?? '') !== '';
-  if (scheme === 'ws' || scheme === 'wss' || socks) return mqttJsConnect(url, options, wrap);
+  if (scheme === 'ws' || scheme === 'wss') {
+    return mqttJsConnect(url, webSocketOptions(options), <S extends Duplex>(s: S): S => wrap(stopWithReader(s)));
+  }
+  if (socks) return mqttJsConnect(url, options, wrap);
   const port = DEFAULT_PORT[scheme];
   if (port === undefined) throw new Error(`unknown protocol ${JSON.stringify(scheme)} (mqtt, mqtts, ws or wss)`);
   // As mqtt.js: a persistent session under a random client id would never be found again.

@@ -15,7 +15,8 @@
 // once, as redeliver()). The same over every transport: the PublishLimit sits under mqtt.js's own
 // WebSocket and SOCKS streams too (mqtt-connect.ts), and holding those back stops the reading of
 // the socket under them: ws's stream pauses its WebSocket, which pauses its TCP socket (what was
-// read past that is at most one WebSocket message, which ws gathers whole); the SOCKS stream pauses
+// read past that is the one WebSocket message holding the PUBLISH that waits, which ws gathers
+// whole, and a socket read or two of the next: mqtt-websocket.ts; readAheadBytes); the SOCKS stream pauses
 // its socket, and TLS over it stops reading it. Before, over WebSocket and SOCKS the broker's
 // window was the bound (20 messages of up to max_payload_bytes), never held back.
 //
@@ -72,8 +73,9 @@ export class MqttInbox {
   private readonly queue: ReceiveQueue<MqttMessage>;
   private readonly acks = new HeldAcks(() => this.roomFreed());
   private holding = false;
-  /** The current connection's PublishLimit (maxPayloadBytes, room), and the PUBLISH packets it cut. */
+  /** The current connection's PublishLimit (maxPayloadBytes, room), the stream it reads, and the PUBLISH packets it cut. */
   private limit: PublishLimit | null = null;
+  private source: Duplex | null = null;
   private readonly cut = new WeakMap<object, number>();
   /** Bytes the room let pass to mqtt.js for each PUBLISH not yet parsed, in order (0: not held). */
   private passed: number[] = [];
@@ -112,6 +114,15 @@ export class MqttInbox {
     return this.acks.size;
   }
 
+  /**
+   * Bytes read from the connection and not passed on to mqtt.js yet: in the transport's stream's
+   * buffer, and in the PublishLimit's input (the chunk it is reading counted whole). While it holds
+   * back: over TCP at most a socket read or two, over WebSocket the message it holds (see the header).
+   */
+  get readAheadBytes(): number {
+    return (this.source?.readableLength ?? 0) + (this.limit?.writableLength ?? 0);
+  }
+
   /** From now on QoS >= 1 messages are acknowledged at their ack() (MqttLink.holdAcks). */
   hold(): void {
     this.holding = true;
@@ -125,7 +136,7 @@ export class MqttInbox {
    */
   limitStream<S extends Duplex>(s: S, maxPayloadBytes: number, protocolVersion: 4 | 5): S {
     this.limit?.destroy();
-    [this.passed, this.passedBytes, this.full] = [[], 0, false];
+    [this.source, this.passed, this.passedBytes, this.full] = [s, [], 0, false];
     return limitIncomingPublishes(s, (this.limit = new PublishLimit(maxPayloadBytes, protocolVersion, this.room)));
   }
 
@@ -178,7 +189,7 @@ export class MqttInbox {
     this.stats.acksForgotten += this.acks.size;
     this.acks.reset();
     this.limit?.destroy();
-    [this.limit, this.passed, this.passedBytes, this.full] = [null, [], 0, false];
+    [this.limit, this.source, this.passed, this.passedBytes, this.full] = [null, null, [], 0, false];
   }
 
   /**

@@ -142,6 +142,11 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     return this.inbox.pendingAcks;
   }
 
+  /** Bytes read from the broker that mqtt.js has not been given yet (MqttInbox.readAheadBytes). */
+  get readAheadBytes(): number {
+    return this.inbox.readAheadBytes;
+  }
+
   /**
    * From now on a QoS >= 1 message is acknowledged to the broker only when its consumer calls the
    * message's ack() (see the header), and such messages are never dropped by the receive queue's

@@ -62,7 +62,7 @@ async function front<F extends { close(): Promise<void> }>(f: Promise<F>): Promi
 const TRANSPORTS: Record<string, (b: Mosquitto) => Promise<Route>> = {
   'mqtt://': async (b) => ({ url: b.url }),
   'ws://': async (b) => ({ url: (await front(wsBridge(b.port))).url }),
-  'wss://': async (b) => ({ url: (await front(wsBridge(b.port, tls))).url, ca: tls.cert }),
+  'wss://': async (b) => ({ url: (await front(wsBridge(b.port, { tls }))).url, ca: tls.cert }),
   'mqtt:// through SOCKS': async (b) => ({ url: b.url, socks: `socks5://127.0.0.1:${(await front(socks5Proxy())).port}` }),
   'mqtts:// through SOCKS': async (b) => {
     const t = await front(tlsFront(b.port, tls));

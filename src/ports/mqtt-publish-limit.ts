@@ -22,7 +22,7 @@
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 
 /** A topic (at most 65,535 bytes) and its length, a packet id, and room for MQTT 5 properties. */
-const VARIABLE_HEADER_MAX = 128 * 1024;
+export const VARIABLE_HEADER_MAX = 128 * 1024;
 const PUBLISH = 3;
 
 /** Whether the next PUBLISH may reach mqtt.js now. */

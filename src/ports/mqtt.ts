@@ -24,6 +24,7 @@ import { describeError, silentPortLog, type PortLog } from './log.js';
 import { mqttError, openMqttClient, type QoS, type StreamWrap } from './mqtt-connect.js';
 import { PublishWindow } from './mqtt-queues.js';
 import { MqttInbox, type MqttMessage, type ReceiveStats } from './mqtt-receive.js';
+import { webSocketMessageMax, webSocketRefusal } from './mqtt-websocket.js';
 import { MqttSubscriptions, type GrantListener } from './mqtt-subscriptions.js';
 import { ReconnectPacer } from './reconnect-pacer.js';
 import { CommonCode, LocalError, StateError } from '../lib/errors.js';
@@ -62,8 +63,10 @@ export interface MqttLinkOptions {
   /**
    * Incoming PUBLISH payloads over this many bytes are dropped as they arrive, never passed to
    * mqtt.js (mqtt-publish-limit.ts; over ws:// / wss:// once the WebSocket message carrying them is
-   * whole: ws gathers each message, up to its 100 MiB): the message comes with an empty payload and
-   * `oversized` set, and is acknowledged as usual. Default: no bound (up to MQTT's 256 MB).
+   * whole: ws gathers each message): the message comes with an empty payload and `oversized` set,
+   * and is acknowledged as usual. Default: no bound (up to MQTT's 256 MB). Over ws:// / wss:// a
+   * WebSocket message over the larger of this and receiveQueueMaxBytes (plus headers) closes the
+   * connection instead (1009; mqtt-websocket.ts).
    */
   readonly maxPayloadBytes?: number;
   readonly backoff?: Partial<BackoffOptions>;
@@ -181,6 +184,7 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65_535) {
       throw new LocalError(CommonCode.USAGE, `mqtt: keepaliveS ${keepalive} is not 1..65535 (0 turns MQTT keepalive off, and a broker lost without a TCP reset would never be noticed; the default is ${MQTT_KEEPALIVE_S})`);
     }
+    const wsMax = webSocketMessageMax(o.maxPayloadBytes, o.receiveQueueMaxBytes ?? MQTT_RECEIVE_QUEUE_MAX_BYTES);
     const options: IClientOptions = {
       reconnectPeriod: 0,
       resubscribe: false,
@@ -195,6 +199,8 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      // ws:// and wss:// only: the largest WebSocket message read (mqtt-websocket.ts).
+      wsOptions: { maxPayload: wsMax },
     };
     // Always between socket and mqtt.js: without maxPayloadBytes it still holds back held PUBLISH packets.
     const wrap: StreamWrap = (s) => this.inbox.limitStream(s, o.maxPayloadBytes ?? Infinity, o.protocolVersion ?? 4);
@@ -216,7 +222,8 @@ export class MqttLink extends EventEmitter<{ state: [state: MqttState, reason: s
     c.on('connect', () => void this.onConnect(c));
     c.on('close', () => this.onClose(c));
     c.on('error', (e) => {
-      this.stats.lastError = describeError(e);
+      // Said again by the connection-lost line that follows (warn, folded while connections flap).
+      this.stats.lastError = webSocketRefusal(e, wsMax) ?? describeError(e);
       this.log.debug({ url: o.url, err: describeError(e) }, 'mqtt: client error');
     });
     return this;

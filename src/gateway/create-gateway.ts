@@ -159,6 +159,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const tickets = new TicketIssuer({ provider, now: () => wallMs(clock) });
   const endpoint = new Endpoint({ trust, identity: own.identity({ cid: id.cid, signer: id.signer }), link: managerPort(links), clock, continuity: { trust }, tickets });
   const publishers = new Publishers({ config, provider, identity: id, trust, endpoint, log: readingLog.log, audit, logger: log.child({ component: 'publish' }), clock });
+  // Whom the log keeps readings for, from the start: not first named by a receipt, after which the
+  // byte bound would drop a collector's readings before no one's (reading-log/receipt-cursors.ts).
+  readingLog.log.setAudience(() => publishers.audience());
   const logStatus = (): ReadingLogStatus => readingLogStatus(readingLog.file, readingLog.log, publishers.audience());
   const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
   const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });

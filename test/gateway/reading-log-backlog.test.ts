@@ -52,7 +52,8 @@ describe('reading log: readings awaiting a collector', () => {
     // One whose scope is unknown (its files did not check out) may be sent every slot.
     expect(log.unreceipted('c3', () => true)).toBe(45);
     // Its windows up to tty-1 #9 (id 19) are receipted, tty-2 passed over from id 2 on.
-    log.receipted('c1', 19, [c1], { from: 0, passed: new Map([['tty-2', 1]]) });
+    log.setAudience(() => [c1]);
+    log.receipted('c1', 19, { from: 0, passed: new Map([['tty-2', 1]]) });
     log.flush();
     expect(log.unreceipted('c1', c1.receives)).toBe(15);
     // A slot it receives nothing of, or a collector that receives nothing: none.
@@ -99,6 +100,7 @@ describe('reading log: readings awaiting a collector', () => {
         const log = new ReadingLog({ file: fresh(), durability: 'off', batchMs: 200, clock, receipts: true, maxBytes: MIN_MAX_BYTES });
         // c1 takes tty-1 and tty-3, c2 tty-1; tty-2 is no one's.
         const cs = [collector('c1', 'tty-1', 'tty-3'), collector('c2', 'tty-1')];
+        log.setAudience(() => cs);
         let seq = 0;
         try {
           for (const s of steps) {
@@ -108,7 +110,7 @@ describe('reading log: readings awaiting a collector', () => {
               const from = log.cursor(c.key);
               const upTo = Math.max(from, log.lastId - s.lag);
               // Its windows passed over what it does not receive.
-              log.receipted(c.key, upTo, cs, { from, passed: new Map(slots.filter((x) => !c.receives(x)).map((x) => [x, from])) });
+              log.receipted(c.key, upTo, { from, passed: new Map(slots.filter((x) => !c.receives(x)).map((x) => [x, from])) });
             } else if (s.k === 'tick') clock.advance(s.ms);
             else log.flush();
             for (const c of cs) if (log.unreceipted(c.key, c.receives) !== owed(log, c)) return false;

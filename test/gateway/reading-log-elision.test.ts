@@ -27,6 +27,7 @@ function open(collectors = ['c1']) {
   const file = fresh();
   const clock = new FakeClock(0);
   const log = new ReadingLog({ file, durability: 'batch', batchMs: BATCH_MS, clock, receipts: true });
+  log.setAudience(() => collectors);
   const reader = new DatabaseSync(file, { readOnly: true });
   const stored = (): Set<number> => new Set((reader.prepare('SELECT seq FROM readings').all() as { seq: number }[]).map((r) => Number(r.seq)));
   const settled: number[] = [];
@@ -39,7 +40,7 @@ describe('reading log: receipted before committed', () => {
     const t = open();
     for (let s = 0; s < 10; s++) t.log.append(reading(s)); // ids 1..10 at t=0
     t.clock.advance(10);
-    t.log.receipted('c1', 10, ['c1']);
+    t.log.receipted('c1', 10);
     t.clock.advance(BATCH_MS);
     expect(t.stored().size).toBe(0);
     expect(t.log.stats()).toMatchObject({ pending: 0, readings: 0, receipted: 10 });
@@ -47,7 +48,7 @@ describe('reading log: receipted before committed', () => {
     t.log.append(reading(10)); // id 11 at t=210, never receipted
     const appendedAt = t.clock.now();
     t.clock.advance(5);
-    t.log.receipted('c1', 10, ['c1']);
+    t.log.receipted('c1', 10);
     while (!t.stored().has(10)) {
       expect(t.clock.now() - appendedAt, 'written within the loss window').toBeLessThanOrEqual(BATCH_MS);
       t.clock.advance(10);
@@ -58,8 +59,8 @@ describe('reading log: receipted before committed', () => {
   it('with two collectors, only what both receipted is skipped', () => {
     const t = open(['c1', 'c2']);
     for (let s = 0; s < 4; s++) t.log.append(reading(s));
-    t.log.receipted('c1', 4, ['c1', 'c2']);
-    t.log.receipted('c2', 2, ['c1', 'c2']);
+    t.log.receipted('c1', 4);
+    t.log.receipted('c2', 2);
     t.clock.advance(BATCH_MS);
     expect([...t.stored()].sort()).toEqual([2, 3]);
     t.close();
@@ -70,7 +71,8 @@ describe('reading log: receipted before committed', () => {
     const clock = new FakeClock(0);
     const log = new ReadingLog({ file, durability: 'batch', batchMs: BATCH_MS, clock, receipts: true });
     for (let s = 0; s < 5; s++) log.append(reading(s));
-    log.receipted('c1', 5, ['c1']);
+    log.setAudience(() => ['c1']);
+    log.receipted('c1', 5);
     log.close(); // the cursor is stored; no reading is
     const again = new ReadingLog({ file, durability: 'batch', batchMs: BATCH_MS, clock, receipts: true });
     expect(again.stats().readings).toBe(0);
@@ -105,7 +107,7 @@ describe('reading log: receipted before committed', () => {
               if (!t.collectors.includes(s.c)) continue;
               const id = Math.max(0, t.log.lastId - s.lag);
               receiptedBy.set(s.c, Math.max(id, receiptedBy.get(s.c) ?? 0));
-              t.log.receipted(s.c, id, t.collectors);
+              t.log.receipted(s.c, id);
             } else t.clock.advance(s.ms);
             const floor = Math.min(...t.collectors.map((c) => receiptedBy.get(c) ?? 0));
             const stored = t.stored();

@@ -25,7 +25,8 @@ function run(logFile: string, epochFile: string, n: number, clock: FakeClock, re
   log.beginEpoch(epoch);
   for (let s = 0; s < n; s++) log.append(reading(epoch, s));
   if (receiptAll) {
-    log.receipted('c1', log.nextId - 1, ['c1']);
+    log.setAudience(() => ['c1']);
+    log.receipted('c1', log.nextId - 1);
     log.flush();
   }
   log.close();
@@ -70,7 +71,8 @@ describe('the reading log remembers the boot epoch', () => {
       const { epoch } = nextBootEpoch(epochFile, log.recordedEpoch);
       log.beginEpoch(epoch);
       for (let s = 0; s < 10; s++) log.append(reading(epoch, s));
-      log.receipted('c1', log.nextId - 1, ['c1']); // receipted within batch_ms: never written
+      log.setAudience(() => ['c1']);
+      log.receipted('c1', log.nextId - 1); // receipted within batch_ms: never written
       clock.advance(200);
       expect(log.stats()).toMatchObject({ readings: 0, pending: 0 }); // nothing stored, nothing waiting
       log.close();

@@ -48,7 +48,8 @@ describe('reading log: what receipts let go', () => {
     const log = new ReadingLog({ file: fresh(), durability: 'full', receipts: true });
     sixReadings(log);
     // The only collector's windows up to 6 are done; they passed tty-3 over (outside its consent) from id 3 on.
-    log.receipted('c1', 6, ['c1'], { from: 0, passed: new Map([['tty-3', 2]]) });
+    log.setAudience(() => ['c1']);
+    log.receipted('c1', 6, { from: 0, passed: new Map([['tty-3', 2]]) });
     log.flush();
     // Before: all six deleted and counted receipted.
     expect(held(log)).toEqual(['tty-3#0', 'tty-3#1']);
@@ -62,12 +63,13 @@ describe('reading log: what receipts let go', () => {
     const c1 = collector('c1', 'tty-1');
     const c2 = collector('c2', 'tty-1', 'tty-2');
     const both = [c1, c2];
+    log.setAudience(() => both);
     // c1's windows up to 6: tty-2 passed over from id 2 on, tty-3 from id 3 on. c2 has not reached any.
-    log.receipted('c1', 6, both, { from: 0, passed: new Map([['tty-2', 1], ['tty-3', 2]]) });
+    log.receipted('c1', 6, { from: 0, passed: new Map([['tty-2', 1], ['tty-3', 2]]) });
     log.flush();
     expect(held(log)).toHaveLength(6);
     // c2's windows up to 6: tty-3 passed over. tty-1 both receipted, tty-2 c2 (c1 does not take it), tty-3 nobody.
-    log.receipted('c2', 6, both, { from: 0, passed: new Map([['tty-3', 2]]) });
+    log.receipted('c2', 6, { from: 0, passed: new Map([['tty-3', 2]]) });
     log.flush();
     // Before: the floor was the lowest cursor, 6, and every reading went, tty-3's counted receipted.
     expect(held(log)).toEqual(['tty-3#0', 'tty-3#1']);
@@ -80,9 +82,10 @@ describe('reading log: what receipts let go', () => {
     sixReadings(log);
     const c1 = collector('c1', 'tty-1', 'tty-2', 'tty-3');
     const c2 = collector('c2', 'tty-1', 'tty-2', 'tty-3');
-    log.receipted('c1', 3, [c1, c2]);
+    log.setAudience(() => [c1, c2]);
+    log.receipted('c1', 3);
     c1.revoked = true; // c1's cursor stays at 3 from now on
-    log.receipted('c2', 6, [c1, c2]);
+    log.receipted('c2', 6);
     log.flush();
     expect(held(log)).toEqual([]);
     expect(log.stats().receipted).toBe(6);
@@ -96,7 +99,8 @@ describe('reading log: what receipts let go', () => {
     const reader = new DatabaseSync(file, { readOnly: true });
     sixReadings(log);
     // Receipted before the batch commits: c1's windows passed tty-3 over from id 3 on.
-    log.receipted('c1', 6, ['c1'], { from: 0, passed: new Map([['tty-3', 2]]) });
+    log.setAudience(() => ['c1']);
+    log.receipted('c1', 6, { from: 0, passed: new Map([['tty-3', 2]]) });
     clock.advance(200);
     // Before: none written, all six counted receipted.
     expect((reader.prepare('SELECT slot, seq FROM readings ORDER BY id').all() as { slot: string; seq: number }[]).map((r) => `${r.slot}#${r.seq}`)).toEqual(['tty-3#0', 'tty-3#1']);
@@ -110,7 +114,8 @@ describe('reading log: what receipts let go', () => {
     const log = new ReadingLog({ file, durability: 'full', receipts: true });
     sixReadings(log);
     const c1 = collector('c1', 'tty-1', 'tty-2');
-    log.receipted('c1', 6, [c1], { from: 0, passed: new Map([['tty-3', 2]]) });
+    log.setAudience(() => [c1]);
+    log.receipted('c1', 6, { from: 0, passed: new Map([['tty-3', 2]]) });
     log.flush();
     expect(held(log)).toEqual(['tty-3#0', 'tty-3#1']);
     log.close();
@@ -121,7 +126,8 @@ describe('reading log: what receipts let go', () => {
     c1.slots.add('tty-3');
     expect(again.resumeAt('c1', c1.receives)).toBe(2);
     // Windows from 2 to 6 done, nothing passed over: tty-3 is covered now, and goes.
-    again.receipted('c1', 6, [c1], { from: 2 });
+    again.setAudience(() => [c1]);
+    again.receipted('c1', 6, { from: 2 });
     again.flush();
     expect(held(again)).toEqual([]);
     expect(again.resumeAt('c1', c1.receives)).toBe(6);
@@ -133,17 +139,18 @@ describe('reading log: what receipts let go', () => {
     const log = new ReadingLog({ file: fresh(), durability: 'full', receipts: true });
     sixReadings(log);
     const c1 = collector('c1', 'tty-1', 'tty-2');
-    log.receipted('c1', 6, [c1], { from: 0, passed: new Map([['tty-3', 2]]) });
+    log.setAudience(() => [c1]);
+    log.receipted('c1', 6, { from: 0, passed: new Map([['tty-3', 2]]) });
     log.flush();
     for (let seq = 2; seq < 4; seq++) for (const slot of ['tty-1', 'tty-2', 'tty-3']) log.append(reading(slot, seq)); // ids 7..12
     c1.slots.add('tty-3');
     const from = log.resumeAt('c1', c1.receives);
     expect(from).toBe(2);
     // A session resumed at 2 got as far as 4 (tty-3 #0 receipted), then on to 12.
-    log.receipted('c1', 4, [c1], { from });
+    log.receipted('c1', 4, { from });
     log.flush();
     expect(held(log)).toEqual(['tty-3#1', 'tty-1#2', 'tty-2#2', 'tty-3#2', 'tty-1#3', 'tty-2#3', 'tty-3#3']);
-    log.receipted('c1', 12, [c1], { from: 4 });
+    log.receipted('c1', 12, { from: 4 });
     log.flush();
     expect(held(log)).toEqual([]);
     expect(log.stats().receipted).toBe(12);
@@ -162,23 +169,54 @@ describe('reading log: what receipts let go', () => {
     };
     const c1 = collector('c1', 'tty-1');
     const log = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 64 * 1024 });
-    log.receipted('c1', 0, [c1]); // a session named the collectors; c1 receipted nothing yet
+    log.setAudience(() => [c1]); // c1 receipted nothing yet
     fill(log);
     const { dropped } = log.stats();
     expect(dropped['tty-2']).toBeGreaterThan(0);
     expect(dropped['tty-1']).toBeUndefined(); // before: the oldest of both went, tty-1's among them
     expect(held(log).filter((x) => x.startsWith('tty-1#'))).toHaveLength(150);
     log.close();
-    // Whom it keeps readings for not known yet (no session named the collectors): oldest first, as before.
+    // No collector at all (not publishing): oldest first.
     const unknown = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 64 * 1024 });
     fill(unknown);
     expect(unknown.stats().dropped['tty-1']).toBeGreaterThan(0);
     unknown.close();
   });
+  it('after a restart, before any collector is back, too: the log is told its collectors at open, not by their first receipt', () => {
+    const big = (slot: string, seq: number): LoggedReading => ({ ...reading(slot, seq), value: new Uint8Array(400) });
+    // The collector is away: a quarter of the readings are its, the rest tty-2's (no one's); 120 KB against 64 KiB.
+    const fill = (log: ReadingLog, from: number): void => {
+      for (let i = 0; i < 300; i++) {
+        log.append(big(i % 4 === 0 ? 'tty-1' : 'tty-2', from + i));
+        log.flush();
+      }
+    };
+    const file = fresh();
+    const c1 = collector('c1', 'tty-1');
+    const first = new ReadingLog({ file, durability: 'off', maxBytes: 64 * 1024, receipts: true });
+    first.setAudience(() => [c1]);
+    for (let seq = 0; seq < 10; seq++) first.append(big('tty-1', seq));
+    first.flush();
+    first.receipted('c1', first.lastId, { from: 0 });
+    first.close();
+    const again = new ReadingLog({ file, durability: 'off', maxBytes: 64 * 1024, receipts: true });
+    again.setAudience(() => [c1]);
+    fill(again, 10);
+    // Before (the collectors first named by a receipt of the run): {"tty-1": 51, "tty-2": 153}.
+    expect(again.stats().dropped).toEqual({ 'tty-2': expect.any(Number) });
+    expect(again.unreceipted('c1', c1.receives)).toBe(75);
+    again.close();
+    // A collector whose scope is unknown (its files did not check out) may receive any slot: none is no one's, oldest first.
+    const unknown = new ReadingLog({ file: fresh(), durability: 'off', maxBytes: 64 * 1024, receipts: true });
+    unknown.setAudience(() => [c1, 'c3']);
+    fill(unknown, 0);
+    expect(unknown.stats().dropped).toEqual({ 'tty-1': expect.any(Number), 'tty-2': expect.any(Number) });
+    unknown.close();
+  });
   it('a reading too large for any message goes first too, though its slot is a collector\'s', () => {
     const c1 = collector('c1', 'tty-1');
     const log = new ReadingLog({ file: fresh(), durability: 'batch', receipts: true, maxBytes: 2 * 1024 * 1024 });
-    log.receipted('c1', 0, [c1]);
+    log.setAudience(() => [c1]);
     const small = (seq: number): LoggedReading => ({ ...reading('tty-1', seq), value: new Uint8Array(200).fill(seq & 0xff) });
     for (let seq = 0; seq < 6000; seq++) {
       if (seq === 3000) log.append({ ...reading('tty-1', 99_999), value: new Uint8Array(600 * 1024) });

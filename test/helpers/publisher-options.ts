@@ -1,6 +1,7 @@
 // What the publisher's tests share: a Discovery Grant the gateway of a publishPair() issued to its
 // collector, and Publisher options under it with nothing revoked and no revocation pending, receipts
 // checked for real (receipt-check.ts), the session source, log, logger and clock the test's own.
+// The log is told its collector is the only one, by its key (createGateway tells it all of them).
 
 import type { Logger } from 'pino';
 import { AuditLog } from '../../src/gateway/hil/audit.js';
@@ -26,11 +27,11 @@ export function publisherOptions(
   p: Pair,
   o: { readonly dg: Uint8Array; readonly grant: ReturnType<typeof discoveryGrantOf>['grant']; readonly log: ReadingLog; readonly connect: PublisherOptions['connect']; readonly logger: Logger; readonly clock?: Clock },
 ): PublisherOptions {
+  o.log.setAudience(() => [toHex(p.col.id.cid)]);
   return {
     collector: p.col.id.cid,
     connect: o.connect,
     log: o.log,
-    collectors: () => [toHex(p.col.id.cid)],
     consent: () => ({ grant: o.grant as never, revokedSlots: new Set(), revoked: false }),
     announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: o.dg, dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
     checkReceipt: receiptChecker(p.d.provider, p.gw.id.cid, o.grant.objectId),

@@ -13,7 +13,7 @@ import type { Session } from '../../uzp/session/session.js';
 import { decodePublish, encodePublish, MAX_READING_VALUE, MAX_WINDOW_ROWS, type PublishMessage } from '../../hil/publish-messages.js';
 import type { ReceiptRange } from '../../hil/publish-ranges.js';
 import type { Clock } from '../../lib/clock.js';
-import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
+import type { ReadingLog } from '../reading-log/reading-log.js';
 import { Windows, type Done } from './windows.js';
 
 /** Rows per pushed window: one collector transaction, one receipt signature. */
@@ -64,8 +64,6 @@ export interface PublishSessionHooks {
   readonly log: ReadingLog;
   /** Cursor key of this collector in the log (its CID in hex). */
   readonly collector: string;
-  /** Every configured collector: the log deletes what those that may receive a reading receipted (receipt-floors.ts). */
-  readonly collectors: () => readonly AudienceEntry[];
   readonly clock: Clock;
   /** The announcement to send (built fresh per session: the log's drop counts change). */
   readonly announce: () => Extract<PublishMessage, { t: 'announce' }>;
@@ -240,7 +238,7 @@ export async function runPublishSession(session: Session, h: PublishSessionHooks
   }
 
   function commitCursor(done: Done): void {
-    h.log.receipted(h.collector, done.upTo, h.collectors(), done);
+    h.log.receipted(h.collector, done.upTo, done);
   }
 
   const requests: Extract<PublishMessage, { t: 'request' }>[] = [];

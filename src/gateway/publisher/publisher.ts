@@ -18,7 +18,7 @@ import { toHex } from '../../uzp/bytes.js';
 import { ErrorCode, ProtocolError } from '../../uzp/errors.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AuditLog } from '../hil/audit.js';
-import type { AudienceEntry, ReadingLog } from '../reading-log/reading-log.js';
+import type { ReadingLog } from '../reading-log/reading-log.js';
 import type { PublishStatus } from '../status-file.js';
 import { MAX_IGNORED_RECEIPTS, runPublishSession, type CheckedReceipt, type PendingRevocation } from './publish-session.js';
 
@@ -46,8 +46,6 @@ export interface PublisherOptions {
   readonly collector: Uint8Array;
   readonly connect: (signal: AbortSignal) => Promise<Session>;
   readonly log: ReadingLog;
-  /** Every configured collector, as the log's deletes wait for it (publishers.ts). */
-  readonly collectors: () => readonly AudienceEntry[];
   readonly consent: () => Consent;
   readonly announce: (action: 'new' | 'refresh') => Extract<PublishMessage, { t: 'announce' }>;
   /** The `fresh` signals owed to this collector once it accepts (freshness.ts). */
@@ -210,7 +208,6 @@ export class Publisher {
     return {
       log: this.o.log,
       collector: this.key,
-      collectors: this.o.collectors,
       clock: this.o.clock,
       announce: () => this.o.announce(this.o.log.cursor(this.key) === 0 ? 'new' : 'refresh'),
       inScope: (slot) => this.receives(slot),

@@ -140,7 +140,8 @@ export class Publishers {
   }
 
   /**
-   * Every configured collector, as the log's deletes wait for it (reading-log/receipt-floors.ts):
+   * Every configured collector, as the log's deletes and byte bound ask for it (createGateway gives
+   * the log this at start; reading-log/receipt-floors.ts):
    * a publisher by the slots its consent covers now; one whose files did not check out by its key
    * alone, waited for on every slot (its scope is unknown; CONFIG.md "every configured collector"):
    * a restart with its grant expired must not delete what it was owed. The byte bound still holds.
@@ -181,7 +182,6 @@ export class Publishers {
       collector: cid,
       connect: (signal) => o.endpoint.connect(cid, grant, { signal }),
       log: o.log,
-      collectors: () => this.audience(),
       consent: () => entry.consent!,
       announce: (action) => ({
         t: 'announce',

@@ -333,14 +333,23 @@ export class ReadingLog {
   }
 
   /**
-   * `collector`'s receipts completed its windows up to row id `id` (`done`: the slots they passed
-   * over): recorded, and what the receipts of `collectors` cover deleted (or never written), with a
-   * later commit (OI §11.5, receipt-floors.ts). A crash before it only means those readings are
-   * sent again (the collector stores each once).
+   * The configured collectors, asked whenever receipts or the byte bound need them (the gateway's
+   * Publishers.audience()): given at start, so that after a restart the bound drops the readings
+   * no collector may receive first before any collector is back (receipt-cursors.ts).
    */
-  receipted(collector: string, id: number, collectors: readonly AudienceEntry[], done?: DoneWindows): void {
+  setAudience(audience: () => readonly AudienceEntry[]): void {
+    this.cursors.setAudience(audience);
+  }
+
+  /**
+   * `collector`'s receipts completed its windows up to row id `id` (`done`: the slots they passed
+   * over): recorded, and what the receipts of the collectors (setAudience()) cover deleted (or
+   * never written), with a later commit (OI §11.5, receipt-floors.ts). A crash before it only
+   * means those readings are sent again (the collector stores each once).
+   */
+  receipted(collector: string, id: number, done?: DoneWindows): void {
     if (this.closed) return;
-    this.cursors.advance(collector, id, collectors, done);
+    this.cursors.advance(collector, id, done);
     this.timer.arm();
   }
 

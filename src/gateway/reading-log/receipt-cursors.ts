@@ -7,7 +7,11 @@
 // later commit (receipts ride on a batch's transaction: on an SD card one commit, not one per
 // receipt); a crash before it only means those readings are sent again (the collector stores each
 // once). When a floor last rose says whether receipts are flowing, which is when the timed commit
-// waits for them first.
+// waits for them first. Whom the log keeps readings for (the configured collectors, with their
+// consent now) is asked of the gateway (setAudience()) whenever it matters, from the log's open on.
+// It was taken from the last receipt: until the first receipt of a run the byte bound dropped the
+// oldest readings of any slot, a collector's too, and a restart while every collector is away is
+// when the log fills.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
@@ -34,8 +38,8 @@ export class ReceiptCursors {
   private readonly coverage = new Map<string, Coverage>();
   /** Coverage changed and not yet written (ReadingLog.receipted()). */
   private readonly advanced = new Map<string, Unwritten>();
-  /** The configured collectors, as the last receipt named them: whom deletes wait for. */
-  private audience: readonly AudienceEntry[] = [];
+  /** The configured collectors with their consent now (setAudience()): whom deletes wait for; none until told. */
+  private audience: () => readonly AudienceEntry[] = () => [];
   /** When some floor last rose: receipts are flowing. */
   private floorMovedAt = -Infinity;
   private readonly trim = new ReceiptTrim();
@@ -80,22 +84,32 @@ export class ReceiptCursors {
   }
 
   /**
+   * Whom the log keeps readings for from now on: `audience` is asked each time (a consent narrowed
+   * by a revocation counts at once). A bare key (a collector whose scope is unknown) may receive
+   * any slot (receipt-floors.ts).
+   */
+  setAudience(audience: () => readonly AudienceEntry[]): void {
+    this.audience = audience;
+  }
+
+  /**
    * What the byte bound drops first (prune.ts): of `slots`, those no configured collector may
-   * receive now; undefined while no receipt has named the collectors (the log does not know whom
-   * it keeps readings for, so it drops oldest first, as without publishing).
+   * receive now; undefined while the log has no collectors (without publishing: it keeps readings
+   * for no one in particular, so it drops oldest first).
    */
   nobodys(slots: Iterable<string>): NobodysReadings | undefined {
-    return this.audience.length === 0 ? undefined : { slots: receivedByNone(this.audience, slots) };
+    const audience = this.audience();
+    return audience.length === 0 ? undefined : { slots: receivedByNone(audience, slots) };
   }
 
   /** What the collectors' receipts let the log delete now, per slot. */
   floors(): Floors {
-    return floorsOf(this.audience, (key) => this.covered(key));
+    return floorsOf(this.audience(), (key) => this.covered(key));
   }
 
   /** Some collector's receipts decide what a trim deletes. */
   get trimming(): boolean {
-    return this.audience.length > 0;
+    return this.audience().length > 0;
   }
 
   /** Advances wait to be written by a commit. */
@@ -110,11 +124,11 @@ export class ReceiptCursors {
 
   /**
    * `collector`'s receipts completed the windows up to row id `upTo` (`done`: from where, and what
-   * they passed over); `audience` are the configured collectors. A slot passed over stays behind at
-   * the row before its first reading passed over; one already behind catches up only through
-   * windows that follow on from its own position (a session resumed there, resumeAt()).
+   * they passed over). A slot passed over stays behind at the row before its first reading passed
+   * over; one already behind catches up only through windows that follow on from its own position
+   * (a session resumed there, resumeAt()).
    */
-  advance(collector: string, upTo: number, audience: readonly AudienceEntry[], done: DoneWindows = {}): void {
+  advance(collector: string, upTo: number, done: DoneWindows = {}): void {
     const before = this.floors();
     const old = this.covered(collector);
     const from = done.from ?? old.cursor;
@@ -132,7 +146,6 @@ export class ReceiptCursors {
     // The slots' rows are written only when they changed: most commits carry a cursor alone.
     const behindChanged = this.advanced.get(collector)?.behindChanged === true || !sameEntries(old.behind, behind);
     this.advanced.set(collector, { collector, coverage: next, behindChanged });
-    this.audience = [...audience];
     if (this.floors().above(before)) this.floorMovedAt = this.clock.now();
   }
 

@@ -68,13 +68,14 @@ function setup(rows: number, extra: Partial<PublishSessionHooks> = {}) {
   const p = pair();
   const log = new ReadingLog({ file: join(dir, `log-${++files}.db`), durability: 'full' });
   fill(log, 'tty-1', rows);
+  // The only collector, by its key: what the log's deletes wait for (createGateway: Publishers.audience()).
+  log.setAudience(() => [toHex(p.col.id.cid)]);
   const grantId = new Uint8Array(32).fill(7);
   const ignored: string[] = [];
   const onTooLarge: ((n: number) => void)[] = [];
   const hooks: PublishSessionHooks = {
     log,
     collector: toHex(p.col.id.cid),
-    collectors: () => [toHex(p.col.id.cid)],
     clock: systemClock,
     announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: Uint8Array.of(1, 2, 3), dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
     inScope: () => true,

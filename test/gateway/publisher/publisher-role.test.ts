@@ -34,7 +34,6 @@ async function run(role: 'operator' | 'collector') {
       return p.gateway;
     },
     log,
-    collectors: () => [],
     consent: () => ({ grant: { objectId: new Uint8Array(32), body: { scope: [{ slot: '*' }], constraints: {} } } as never, revokedSlots: new Set(), revoked: false }),
     announce: () => ({ t: 'announce', action: 'new', board: 'virtual', catalogue: [], grant: Uint8Array.of(1), dropped: {}, digests: { catalogue: new Uint8Array(32) } }),
     checkReceipt: () => {

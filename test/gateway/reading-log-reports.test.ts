@@ -3,7 +3,8 @@
 // still pending at a close whose last commit fails — are never published, as the byte bound's are:
 // counted in the status file apart from the byte bound's, and said once per outage, with how many
 // per slot, in the gateway log and the audit log. A full disk is made as the other reading-log tests
-// make it: PRAGMA max_page_count on the log's own connection.
+// make it: PRAGMA max_page_count on the log's own connection. On a disk that takes readings nothing
+// is dropped unstored: a batch larger than the pending bound is committed early.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,12 +27,12 @@ const dbOf = (log: ReadingLog): { exec(sql: string): void } => (log as unknown a
 const reading = (slot: string, seq: number, size: number): LoggedReading => ({ slot, device: 'd', kind: 'line', epoch: 1, seq, ts: 1_700_000_000_000 + seq, value: new Uint8Array(size).fill(seq & 0xff) });
 
 /** A reading log reported on as the gateway does, its log and audit lines kept. */
-function reported(maxBytes: number) {
+function reported(maxBytes: number, batchMs = 200) {
   const lines: Record<string, unknown>[] = [];
   const sink = { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) };
   const reports = readingLogReports(pino({ level: 'info' }, sink), new AuditLog(pino({ level: 'info' }, sink)));
   const clock = new FakeClock(0);
-  const log = new ReadingLog({ file: fresh(), durability: 'batch', batchMs: 200, clock, maxBytes, ...reports.hooks });
+  const log = new ReadingLog({ file: fresh(), durability: 'batch', batchMs, clock, maxBytes, ...reports.hooks });
   reports.opened('readings.db', log);
   // The audit log writes its lines two turns later (audit.ts).
   const settled = async (): Promise<void> => {
@@ -92,5 +93,29 @@ describe('reading log: readings dropped unstored while the disk fails', () => {
     expect(t.log.stats()).toMatchObject({ pending: 0, pendingDropped: { 'tty-1': 200 }, dropped: { 'tty-1': 200 } });
     expect(t.of('reading_log.pending_dropped')).toEqual([expect.objectContaining({ readings: { 'tty-1': 200 }, total: 200 })]);
     expect(t.of('reading_log.dropped')).toEqual([expect.objectContaining({ code: 'PENDING_BOUND', readings: { 'tty-1': 200 } })]);
+  });
+});
+
+describe('reading log: a batch larger than the pending bound on a disk that takes readings', () => {
+  it('is committed early: nothing dropped unstored, nothing said of a disk outage', async () => {
+    // max_mb 1 (pending bound 512 KiB), batch_ms 10000, QoS 0 MQTT payloads of 8 KiB at 10/s: 800 KiB a batch.
+    const t = reported(1 * MIB, 10_000);
+    let seq = 0;
+    for (let s = 0; s < 30; s++) {
+      for (let i = 0; i < 10; i++) t.log.append({ ...reading('mqtt-1', seq++, 8192), kind: 'mqtt' });
+      t.clock.advance(1000);
+      expect(t.log.stats().pendingBytes).toBeLessThanOrEqual(512 * 1024);
+    }
+    await t.settled();
+    const st = t.log.stats();
+    expect(st.commitFailing).toBeUndefined();
+    // Before: ~100 readings dropped per batch, each batch reported as an outage ("check the disk"), at error level.
+    expect(st.pendingDropped).toBeUndefined();
+    expect(t.of('reading_log.pending_dropped')).toEqual([]);
+    expect(t.lines.filter((l) => l.code === 'PENDING_BOUND')).toEqual([]);
+    // 2.4 MB against max_mb 1: the byte bound drops the oldest stored, and says so (LOG_BOUND); every reading is stored or counted there.
+    expect(st.readings + st.pending + (st.dropped['mqtt-1'] ?? 0)).toBe(seq);
+    expect(t.lines.filter((l) => l.code === 'LOG_BOUND').length).toBeGreaterThan(0);
+    t.log.close();
   });
 });

@@ -167,19 +167,34 @@ describe('ReadingRecorder settles readings once they are durable', () => {
     expect([t.settled.length, t.committed(), t.rec.unsettledCount]).toEqual([SETTLE_FLUSH_AT, SETTLE_FLUSH_AT, 0]);
   });
 
-  it('batch: past MAX_PENDING (commits not keeping up) the log drops readings nobody waits on, and keeps those whose PUBACK waits', () => {
+  it('batch: past MAX_PENDING while the disk fails the log drops readings nobody waits on, and keeps those whose PUBACK waits', () => {
     const t = setup('batch');
+    const unlock = lock(t.file);
     // Five readings whose PUBACK waits, then MAX_PENDING more (QoS 0: nothing waits) before any
     // commit (the clock stands still), then one more that waits.
     for (let s = 0; s < 5; s++) t.emit(s);
     for (let s = 5; s < MAX_PENDING + 5; s++) t.emit(s, false);
     t.emit(MAX_PENDING + 5);
     expect([t.settled.length, t.log.stats().pending, t.rec.unsettledCount]).toEqual([0, MAX_PENDING, 6]);
+    unlock();
     t.clock.advance(200);
     // Each settle checks that its row is on disk (setup). Without the rule the log dropped 0..5, the
     // oldest, and the commit of the rest settled 0..4 as well: acknowledged to the broker, never stored.
     expect(t.settled).toEqual([0, 1, 2, 3, 4, MAX_PENDING + 5]);
     expect([t.committed(), t.rec.unsettledCount, t.rec.unacknowledged]).toEqual([MAX_PENDING, 0, 0]);
+  });
+
+  it('batch: past MAX_PENDING on a disk that takes readings (commits not keeping up with the rate), the batch is committed early, nothing dropped', () => {
+    const t = setup('batch');
+    // As above, the clock standing still, but nothing fails: the reading past the bound commits the batch first.
+    for (let s = 0; s < 5; s++) t.emit(s);
+    for (let s = 5; s < MAX_PENDING + 5; s++) t.emit(s, false);
+    t.emit(MAX_PENDING + 5);
+    // Before: the oldest QoS 0 reading dropped, and counted as lost to a failing disk.
+    expect(t.log.stats()).toMatchObject({ pending: 6, dropped: {} });
+    expect([t.committed(), t.settled, t.rec.unsettledCount]).toEqual([MAX_PENDING, [0, 1, 2, 3, 4], 1]);
+    t.clock.advance(200);
+    expect([t.committed(), t.settled.at(-1), t.rec.unsettledCount, t.rec.unacknowledged]).toEqual([MAX_PENDING + 6, MAX_PENDING + 5, 0, 0]);
   });
 
   it('held readings the log had to drop are never settled; their source is told once, at the next commit', () => {

@@ -2,10 +2,11 @@
 // `off` a timer commits every batchMs, or every eighth of it while receipts cover readings before
 // their commit (committing then only what has waited 7/8 of it, so a reading is on disk by its
 // batchMs at the latest and has most of that time to be receipted instead); never later than the
-// oldest pending reading's batchMs. A commit that fails (a full or locked disk) leaves its readings
-// pending for the timer's retry a whole batchMs later, in every durability, and no other commit is
-// tried before it but close()'s (commit-failures.ts); a timer's failure is reported, never thrown
-// out of the timer.
+// oldest pending reading's batchMs; sooner when the pending readings reach their bound while commits
+// succeed (early(): a batch larger than the bound is committed, not dropped). A commit that fails
+// (a full or locked disk) leaves its readings pending for the timer's retry a whole batchMs later,
+// in every durability, and no other commit is tried before it but close()'s (commit-failures.ts); a
+// timer's failure is reported, never thrown out of the timer.
 
 import type { Clock } from '../../lib/clock.js';
 import { LocalError } from '../../lib/errors.js';
@@ -67,9 +68,25 @@ export class CommitTimer {
 
   /** A timer's commit: a failure (full disk, I/O error) leaves the batch pending and retried, never an exception out of a timer. */
   private fromTimer(): void {
+    this.run(this.log.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
+  }
+
+  /**
+   * The pending readings reached a bound of theirs (pending.ts) while commits succeed: a batch
+   * larger than the bound (a high rate, a long batch_ms) is committed now, whole, as a timed commit
+   * would be, instead of its oldest readings dropped from a disk that takes them. A failure is
+   * reported and retried as a timed commit's is, never thrown: the disk fails, and the bound drops
+   * (pending.ts).
+   */
+  early(): void {
+    this.stop();
+    this.run(Infinity);
+  }
+
+  private run(cutoff: number): void {
     let failed = false;
     try {
-      this.log.commit(this.log.eliding() ? this.clock.now() - (this.batchMs * (ELIDE_TICKS - 1)) / ELIDE_TICKS : Infinity);
+      this.log.commit(cutoff);
       this.failures.succeeded();
     } catch (e) {
       failed = true;

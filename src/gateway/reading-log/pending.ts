@@ -1,5 +1,7 @@
 // The reading log's pending batch: readings appended and not committed yet, in row id order (which
-// is append order), bounded in memory for a disk whose commits keep failing.
+// is append order), bounded in memory for a disk whose commits keep failing. While commits succeed
+// a reading that would go beyond a bound makes the log commit first (reading-log.ts append(),
+// CommitTimer.early()): readings are dropped here only while the disk fails.
 
 import { Listeners } from '../../hil-devices/readings.js';
 import { readingBytes } from './log-size.js';
@@ -52,6 +54,11 @@ export class PendingBatch {
   /** readingBytes of the pending readings: at most maxBytes, or one reading's alone. */
   get bytes(): number {
     return this.byteCount;
+  }
+
+  /** `r` can be added within both bounds (or alone): nothing would be dropped. */
+  fits(r: PendingReading): boolean {
+    return this.items.length === 0 || (this.items.length < MAX_PENDING && this.byteCount + readingBytes(r) <= this.maxBytes);
   }
 
   add(r: PendingReading): void {

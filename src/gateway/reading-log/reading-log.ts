@@ -183,7 +183,11 @@ export class ReadingLog {
    */
   append(r: LoggedReading, held = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
-    this.pending.add({ ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) });
+    const reading = { ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) };
+    // Beyond the pending bound on a disk that takes readings (one batch_ms of them larger than the
+    // bound): committed now, not dropped and reported as a disk outage; dropped only while commits fail.
+    if (!this.pending.fits(reading) && this.timer.commitFailing === undefined) this.timer.early();
+    this.pending.add(reading);
     this.counts.know(r.slot);
     this.appends.emit();
     if (this.durability === 'full') return this.flush();

@@ -4,7 +4,8 @@
 // counted in the status file apart from the byte bound's, and said once per outage, with how many
 // per slot, in the gateway log and the audit log. A full disk is made as the other reading-log tests
 // make it: PRAGMA max_page_count on the log's own connection. On a disk that takes readings nothing
-// is dropped unstored: a batch larger than the pending bound is committed early.
+// is dropped unstored: a batch larger than the pending bound is committed early; and readings whose
+// MQTT acknowledgement waits (held) are not lost at a failed stop: their broker sends them again.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,24 @@ describe('reading log: readings dropped unstored while the disk fails', () => {
     expect(t.log.stats()).toMatchObject({ pending: 0, pendingDropped: { 'tty-1': 200 }, dropped: { 'tty-1': 200 } });
     expect(t.of('reading_log.pending_dropped')).toEqual([expect.objectContaining({ readings: { 'tty-1': 200 }, total: 200 })]);
     expect(t.of('reading_log.dropped')).toEqual([expect.objectContaining({ code: 'PENDING_BOUND', readings: { 'tty-1': 200 } })]);
+  });
+
+  it('a stop while the disk fails: readings whose MQTT acknowledgement waits are not counted lost (their broker sends them again)', async () => {
+    const t = reported(1 * MIB);
+    const forgotten: number[] = [];
+    t.log.onDropped((id) => forgotten.push(id));
+    dbOf(t.log).exec('PRAGMA max_page_count = 40');
+    // QoS 1 messages (held: acknowledged only once stored) and serial lines, all still pending at the stop.
+    for (let seq = 0; seq < 30; seq++) t.log.append({ ...reading('mqtt-1', seq, 4096), kind: 'mqtt' }, true);
+    for (let seq = 0; seq < 20; seq++) t.log.append(reading('tty-1', seq, 4096));
+    expect(() => t.log.close()).toThrow(/database or disk is full/);
+    await t.settled();
+    // Before: { 'mqtt-1': 30, 'tty-1': 20 }, the 30 the broker still holds counted and reported lost.
+    expect(t.log.stats()).toMatchObject({ pendingDropped: { 'tty-1': 20 }, dropped: { 'tty-1': 20 } });
+    expect(t.of('reading_log.pending_dropped')).toEqual([expect.objectContaining({ readings: { 'tty-1': 20 }, total: 20 })]);
+    expect(t.of('reading_log.dropped')).toEqual([expect.objectContaining({ code: 'PENDING_BOUND', readings: { 'tty-1': 20 } })]);
+    // Whoever waits for their commit is still told they were never stored (the recorder does not acknowledge them).
+    expect(forgotten).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 });
 

@@ -83,9 +83,17 @@ export class PendingBatch {
     return out;
   }
 
-  /** Drops every pending reading, counted as the bounds' drops are (a close whose last commit failed: they go with the process). */
+  /**
+   * Drops every pending reading (a close whose last commit failed: they go with the process),
+   * counted as the bounds' drops are, but for the held ones: their MQTT messages were never
+   * acknowledged, so the broker sends them again on the gateway's persistent session (the default
+   * for QoS >= 1, docs/CONFIG.md); counted, they were reported lost while the broker still had them.
+   */
   dropAll(): void {
-    for (const r of this.items) this.count(r);
+    for (const r of this.items) {
+      if (r.held === true) this.drops.emit(r.id);
+      else this.count(r);
+    }
     this.items = [];
     this.byteCount = 0;
   }

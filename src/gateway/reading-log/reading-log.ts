@@ -379,7 +379,8 @@ export class ReadingLog {
    * Closed whatever that try gives: a failing disk that kept the log open kept its retry timer too,
    * and the gateway's process with it, after its stop. The error is thrown after the close; what
    * was pending is then lost with the process, as the reading log's loss window says: counted and
-   * reported as dropped, with what the pending queue dropped before (onPendingDrop).
+   * reported as dropped, with what the pending queue dropped before (onPendingDrop), but for the
+   * readings appended `held`, whose broker sends them again (PendingBatch.dropAll).
    */
   close(): void {
     if (this.closed) return;

@@ -14,12 +14,14 @@
 // Kept for no collector: the committed readings of slots no configured collector may receive now,
 // and values no publish message carries; the byte bound drops them first (prune.ts), and they are
 // why a log whose collectors keep up can be full. Counted from the log's per-slot counts
-// (slot-counts.ts) and a partial index that holds the large values only (schema.ts).
+// (slot-counts.ts) and a partial index that holds the large values only (schema.ts; a scan of the
+// table on a log whose open could not build it).
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MAX_READING_VALUE } from '../../hil/publish-messages.js';
 import { receivedByNone, type AudienceEntry, type Coverage } from './receipt-floors.js';
 import type { PendingReading } from './rows.js';
+import { TOO_LARGE_SQL, tooLargeSource } from './schema.js';
 import type { SlotCounts } from './slot-counts.js';
 
 /** A collector's count over committed rows: its slots and positions (`key`), the lowest of them, the rows up to `upTo`. */
@@ -38,7 +40,8 @@ export class Backlogs {
     private readonly db: DatabaseSync,
     private readonly counts: SlotCounts,
   ) {
-    this.tooLarge = db.prepare(`SELECT slot, count(*) AS n FROM readings WHERE length(value) > ${MAX_READING_VALUE} GROUP BY slot`);
+    // Through their partial index, or by a scan of the table when a full card kept it from being built (schema.ts).
+    this.tooLarge = db.prepare(`SELECT slot, count(*) AS n FROM ${tooLargeSource(db)} WHERE ${TOO_LARGE_SQL} GROUP BY slot`);
   }
 
   /** A committed delete took readings with row ids up to `upTo`: counts over a range above their lowest position are stale. */

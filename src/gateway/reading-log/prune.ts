@@ -4,8 +4,8 @@
 // the caller's transaction (the batch's commit), so a card sees one commit, not one per purpose.
 
 import type { DatabaseSync } from 'node:sqlite';
-import { MAX_READING_VALUE } from '../../hil/publish-messages.js';
 import { READING_BYTES_SQL } from './log-size.js';
+import { TOO_LARGE_SQL, tooLargeSource } from './schema.js';
 
 /** At most this many readings are looked at per step when the bound is exceeded. */
 const DROP_CHUNK = 512;
@@ -28,12 +28,12 @@ export interface NobodysReadings {
 
 /**
  * Deletes the oldest readings until `inUse()` (the bytes the database's pages hold, log-size.ts) is
- * at most `target` — first those of `nobodys` (oldest first), then any — counting them per slot in
- * the `dropped` table (it survives restarts). Each step deletes the oldest readings whose estimated
- * bytes (READING_BYTES_SQL) make up what is still over, then measures again: a row's pages are
- * freed only once whole pages empty, so a step may free less than its estimate and the next takes
- * more. Returns what was dropped per slot, how many rows left, the highest row id among them, and
- * the bytes in use after.
+ * at most `target` — first those of `nobodys` (the values no message carries, then the oldest of
+ * its slots), then any — counting them per slot in the `dropped` table (it survives restarts). Each
+ * step deletes the oldest readings whose estimated bytes (READING_BYTES_SQL) make up what is still
+ * over, then measures again: a row's pages are freed only once whole pages empty, so a step may
+ * free less than its estimate and the next takes more. Returns what was dropped per slot, how many
+ * rows left, the highest row id among them, and the bytes in use after.
  */
 export function dropOldest(db: DatabaseSync, inUse: () => number, target: number, nobodys?: NobodysReadings): { perSlot: Record<string, number>; rows: number; upTo: number; bytes: number } {
   const total: Record<string, number> = {};
@@ -41,18 +41,21 @@ export function dropOldest(db: DatabaseSync, inUse: () => number, target: number
   const count = db.prepare('INSERT INTO dropped (slot, readings) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET readings = readings + excluded.readings');
   let rows = 0;
   let bytes = inUse();
-  const drop = (filter: string, params: readonly string[]): void => {
-    const oldest = db.prepare(`SELECT id, slot, ${READING_BYTES_SQL} AS est FROM readings${filter === '' ? '' : ` WHERE ${filter}`} ORDER BY id LIMIT ?`);
-    const del = db.prepare(`DELETE FROM readings WHERE id <= ?${filter === '' ? '' : ` AND (${filter})`}`);
+  // The oldest rows of `from` (the table, or the table through an index) that `filter` selects.
+  const drop = (from: string, filter: string, params: readonly string[]): void => {
+    const oldest = db.prepare(`SELECT id, slot, ${READING_BYTES_SQL} AS est FROM ${from}${filter === '' ? '' : ` WHERE ${filter}`} ORDER BY id LIMIT ?`);
+    const del = db.prepare(`DELETE FROM ${from} WHERE id <= ?${filter === '' ? '' : ` AND (${filter})`}`);
     while (bytes > target) {
       const chunk = oldest.all(...params, DROP_CHUNK) as { id: number; slot: string; est: number }[];
       if (chunk.length === 0) return;
       const perSlot = new Map<string, number>();
       let over = bytes - target;
       let last = 0;
+      let taken = 0;
       for (const r of chunk) {
         perSlot.set(r.slot, (perSlot.get(r.slot) ?? 0) + 1);
         last = Number(r.id);
+        taken++;
         over -= Number(r.est);
         if (over <= 0) break;
       }
@@ -63,12 +66,17 @@ export function dropOldest(db: DatabaseSync, inUse: () => number, target: number
         total[slot] = (total[slot] ?? 0) + k;
       }
       bytes = inUse();
+      // A short chunk taken whole was all there was: no query again for none (a scan, unindexed).
+      if (chunk.length < DROP_CHUNK && taken === chunk.length) return;
     }
   };
   if (nobodys !== undefined) {
+    // Through their partial index (tooLargeSource), not a scan of the table at every prune.
+    drop(tooLargeSource(db), TOO_LARGE_SQL, []);
+    // `+slot`: in row id order until the chunk is full, not every row of the slots sorted (their index).
     const slots = nobodys.slots;
-    drop(`length(value) > ${MAX_READING_VALUE}${slots.length === 0 ? '' : ` OR slot IN (${slots.map(() => '?').join(', ')})`}`, slots);
+    if (slots.length > 0) drop('readings', `+slot IN (${slots.map(() => '?').join(', ')})`, slots);
   }
-  drop('', []);
+  drop('readings', '', []);
   return { perSlot: total, rows, upTo, bytes };
 }

@@ -269,7 +269,7 @@ export class ReadingLog {
       countReceipted(this.db, (trimmed?.rows ?? 0) + this.elided + elided);
       measured = this.size.check(addedBytes, (trimmed?.rows ?? 0) > 0);
       if (measured !== undefined && measured > this.maxBytes) {
-        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9), this.cursors.nobodys(this.counts.slots));
+        dropped = dropOldest(this.db, () => this.size.measure(), Math.floor(this.maxBytes * 0.9), this.cursors.nobodys(this.counts.holding(addedPerSlot)));
         measured = dropped.bytes;
       }
       this.db.exec('COMMIT');

@@ -28,6 +28,14 @@ export class SlotCounts {
     return this.held.keys();
   }
 
+  /**
+   * The slots holding readings, those `added` stores in a transaction not committed yet included:
+   * what the byte bound looks for (prune.ts; a query for the rows of an emptied slot read the whole table).
+   */
+  holding(added: ReadonlyMap<string, number>): string[] {
+    return [...this.held].filter(([slot, n]) => n > 0 || added.has(slot)).map(([slot]) => slot);
+  }
+
   of(slot: string): number {
     return this.held.get(slot) ?? 0;
   }

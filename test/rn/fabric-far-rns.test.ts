@@ -260,6 +260,18 @@ describe('far RNs: silence', () => {
     expect(s.lost).toEqual([expect.objectContaining({ reason: 'absent' })]);
   });
 
+  // A far RN with stitches with us already probes only at its next round, not for our new stitch: one
+  // stopped in that gap (1.4 s after its last probe, seen in CI) was never judged, its stitches up for good.
+  it('our first stitch with an RN that last probed us 1.5 s before, then stopped: judged silent', () => {
+    const s = setup();
+    s.far.heard(A, true); // its round, for the stitches it still has with us
+    vi.advanceTimersByTime(1_500);
+    s.stitch(A, 1);
+    vi.advanceTimersByTime(SILENT_MS + 2 * PROBE_MS);
+    expect(s.lost).toEqual([expect.objectContaining({ reason: 'silent' })]);
+    expect(s.ended).toEqual([{ id: 1, code: UnstitchCode.FAR_RN_GONE }]);
+  });
+
   it('an RN that probed us before our stitches with it, not while we have them (restarted as an earlier release), is not judged by silence', () => {
     const s = setup();
     const p = s.stitch(A, 1);

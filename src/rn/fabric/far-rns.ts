@@ -16,9 +16,10 @@
 // - Silence. A live RN probes us every PROBE_MS while it has stitches with us, so nothing
 //   authenticated from it for SILENT_MS (stopped, partitioned: its NATS presence lingers until the
 //   server drops its connection, minutes by default) means it carries none of them. Judged only for
-//   an RN that has probed us (a batch with a reply subject) while we have stitches with it, or just
-//   before the first: one of an earlier release does not, and its idle stitches must not end for
-//   that — also when it was restarted as that release after probing us as a newer one.
+//   an RN that has probed us (a batch with a reply subject) while we have stitches with it, or in
+//   the few seconds before the first (PROBED_BEFORE): one of an earlier release does not, and its
+//   idle stitches must not end for that — also when it was restarted as that release after
+//   probing us as a newer one.
 // - Eligibility (peers.ts), asked at every probe: a revoked RN's stitches end as well.
 //
 // Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
@@ -47,6 +48,9 @@ export const ABSENT_PROBES = 2;
  * pings every 5 s, two unanswered: fabric.ts), so an RN that is slow or between nodes keeps them.
  */
 export const SILENT_MS = 20_000;
+
+/** Probe intervals before our first stitch with a far RN within which its probe still counts (probed()). */
+export const PROBED_BEFORE = 3;
 
 export type FarRnLoss = 'absent' | 'silent' | 'ineligible';
 
@@ -97,8 +101,9 @@ export class FarRns implements StitchWatch {
   private readonly rns = new Map<string, FarRn>();
   /**
    * When each RN (CID, hex) last probed us, whether or not we have stitches with it now: its silence
-   * counts if it probed us while we had them, or just before (an RN's first probe can come before
-   * our first stitch with it is connected: the egress probes before its JOIN reply is out).
+   * counts if it probed us while we had them, or shortly before (probed(): an RN's first probe can
+   * come before our first stitch with it is connected, and one that had stitches with us already
+   * probes only at its next round).
    * Bounded: only RNs eligible under the RN Set Statement get a batch authenticated (heard()).
    */
   private readonly probers = new Map<string, number>();
@@ -220,9 +225,17 @@ export class FarRns implements StitchWatch {
     if (this.rns.size === 0) this.disarm();
   }
 
-  /** Whether RN `hex` probed us during entry `r`, or just before it began: then its silence counts. */
+  /**
+   * Whether RN `hex` probed us during entry `r`, or within PROBED_BEFORE probe intervals before it
+   * began: then its silence counts. Not only the interval before: a far RN that already had stitches
+   * with us when ours began (its halves outlived ours, or ours ended first) sends no probe for the
+   * new one, only its tick's, up to an interval later and later still on a busy box (1.4 s seen), and
+   * an RN stopped in that gap was then never judged at all (its stitches here stayed up for good; a
+   * CI run of fabric-rn-lost.test.ts). An RN restarted as an earlier release is judged by silence
+   * only if our new stitches with it began within that window of its last probe: at most once.
+   */
   private probed(hex: string, r: FarRn): boolean {
-    return (this.probers.get(hex) ?? -Infinity) >= r.born - this.probeMs;
+    return (this.probers.get(hex) ?? -Infinity) >= r.born - PROBED_BEFORE * this.probeMs;
   }
 
   private probe(r: FarRn): void {

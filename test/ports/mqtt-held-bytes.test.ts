@@ -13,11 +13,11 @@
 //     counted nowhere.
 
 import { connectAsync, type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentPortLog } from '../../src/ports/log.js';
-import { MqttLink, type MqttLinkOptions, type MqttMessage } from '../../src/ports/mqtt.js';
+import type { MqttMessage } from '../../src/ports/mqtt.js';
 import { MqttInbox } from '../../src/ports/mqtt-receive.js';
-import { Mosquitto } from '../../src/sim/mosquitto.js';
+import { mqttFixtures } from '../helpers/mqtt-fixtures.js';
 import { waitFor } from '../virtual-serial/harness.js';
 
 /** mosquitto's default max_inflight_messages: unacknowledged QoS >= 1 messages per client. */
@@ -26,23 +26,7 @@ const BOUND = 1024 * 1024;
 const SIZE = 100 * 1024;
 const N = 60;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function broker(): Promise<Mosquitto> {
-  const b = await Mosquitto.start();
-  cleanups.push(() => b.stop());
-  return b;
-}
-
-function link(url: string, opts: Partial<MqttLinkOptions> = {}, hold = false): MqttLink {
-  const l = new MqttLink({ url, backoff: { baseMs: 50, capMs: 300 }, ...opts });
-  cleanups.push(() => l.close());
-  if (hold) l.holdAcks();
-  return l.start();
-}
+const { cleanups, broker, link } = mqttFixtures();
 
 async function stored(c: MqttClient): Promise<{ payload: Buffer }[]> {
   const out: { payload: Buffer }[] = [];

@@ -19,10 +19,11 @@ import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Writable, type Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MQTT_RECEIVE_QUEUE_MAX_BYTES } from '../../src/ports/constants.js';
 import { MqttLink, type MqttLinkOptions, type MqttMessage } from '../../src/ports/mqtt.js';
 import { Mosquitto } from '../../src/sim/mosquitto.js';
+import { mqttFixtures } from '../helpers/mqtt-fixtures.js';
 import { socks5Proxy, tlsFront, wsBridge } from '../helpers/broker-fronts.js';
 import { selfSigned, type SelfSigned } from '../helpers/self-signed.js';
 import { waitFor } from '../virtual-serial/harness.js';
@@ -35,10 +36,7 @@ const SIZE = 1024 * 1024;
 const FIT = Math.floor(BOUND / (SIZE + 7));
 const N = 24;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { cleanups, broker, link: startLink } = mqttFixtures();
 
 let tls: SelfSigned;
 beforeAll(async () => {
@@ -70,24 +68,15 @@ const TRANSPORTS: Record<string, (b: Mosquitto) => Promise<Route>> = {
   },
 };
 
-async function broker(): Promise<Mosquitto> {
-  const b = await Mosquitto.start();
-  cleanups.push(() => b.stop());
-  return b;
-}
-
 /**
  * A started link over `route`. A SOCKS proxy is named as the gateway names it, in mqtt.js's
  * MQTTJS_SOCKS_PROXY (docs/CONFIG.md `broker`), read when the link starts.
  */
 function link(route: Route, opts: Partial<MqttLinkOptions> = {}, hold = false): MqttLink {
-  const l = new MqttLink({ url: route.url, backoff: { baseMs: 50, capMs: 300 }, ...(route.ca ? { ca: route.ca } : {}), ...opts });
-  cleanups.push(() => l.close());
-  if (hold) l.holdAcks();
   const before = process.env['MQTTJS_SOCKS_PROXY'];
   if (route.socks !== undefined) process.env['MQTTJS_SOCKS_PROXY'] = route.socks;
   try {
-    return l.start();
+    return startLink(route.url, { ...(route.ca ? { ca: route.ca } : {}), ...opts }, hold);
   } finally {
     if (before === undefined) delete process.env['MQTTJS_SOCKS_PROXY'];
     else process.env['MQTTJS_SOCKS_PROXY'] = before;

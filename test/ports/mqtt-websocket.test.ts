@@ -12,39 +12,23 @@
 //     again at the next connection. Before, ws gathered messages up to its 100 MiB default;
 //   * a caller's own wsOptions stay: openMqttClient's maxPayload is the one ws applies.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MQTT_RECEIVE_QUEUE_MAX_BYTES } from '../../src/ports/constants.js';
 import { silentPortLog, type PortLog } from '../../src/ports/log.js';
-import { MqttLink, type MqttLinkOptions } from '../../src/ports/mqtt.js';
 import { openMqttClient } from '../../src/ports/mqtt-connect.js';
-import { Mosquitto } from '../../src/sim/mosquitto.js';
+import type { Mosquitto } from '../../src/sim/mosquitto.js';
+import { mqttFixtures } from '../helpers/mqtt-fixtures.js';
 import { PACE, wsBridge, type WsBridge, type WsBridgeOptions } from '../helpers/broker-fronts.js';
 import { waitFor } from '../virtual-serial/harness.js';
 
 const MiB = 1024 * 1024;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function broker(): Promise<Mosquitto> {
-  const b = await Mosquitto.start();
-  cleanups.push(() => b.stop());
-  return b;
-}
+const { cleanups, broker, link } = mqttFixtures();
 
 async function bridge(b: Mosquitto, opts: WsBridgeOptions): Promise<WsBridge> {
   const f = await wsBridge(b.port, { framing: 'packets', ...opts });
   cleanups.push(() => f.close());
   return f;
-}
-
-function link(url: string, opts: Partial<MqttLinkOptions> = {}, hold = false): MqttLink {
-  const l = new MqttLink({ url, backoff: { baseMs: 50, capMs: 300 }, ...opts });
-  cleanups.push(() => l.close());
-  if (hold) l.holdAcks();
-  return l.start();
 }
 
 describe('the link over ws://, each MQTT packet one WebSocket message', () => {

@@ -28,8 +28,7 @@
 // `batchMs` of its append.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { Clock } from '../../lib/clock.js';
-import { systemClock } from '../../lib/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { CommitTimer } from './commit-timer.js';
 import { LocalError, CommonCode } from '../../lib/errors.js';
 import { Listeners } from '../../hil-devices/readings.js';

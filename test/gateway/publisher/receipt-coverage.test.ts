@@ -82,6 +82,16 @@ function scripted(session: Session) {
 }
 
 
+/** Starts `r`'s publisher and has the scripted collector accept its announcement: publishing. */
+async function publishing(r: ReturnType<typeof rig>): Promise<ReturnType<typeof scripted>> {
+  const side = scripted(r.p.collector);
+  r.publisher.start();
+  await until(() => side.messages.some((m) => m.t === 'announce'));
+  side.send({ t: 'accepted', grant: r.grant.objectId });
+  await until(() => r.publisher.status().state === 'publishing');
+  return side;
+}
+
 describe('what receipts cover is what leaves the log', () => {
   it('a real collector granted tty-1: its receipted readings go, an unpublished slot and a reading too large for any message stay', async () => {
     const r = rig();
@@ -145,11 +155,7 @@ describe('what receipts cover is what leaves the log', () => {
 
   it('an `accepted` after the verdict changes nothing: a granted slot it names revoked is still sent and kept until receipted', async () => {
     const r = rig();
-    const side = scripted(r.p.collector);
-    r.publisher.start();
-    await until(() => side.messages.some((m) => m.t === 'announce'));
-    side.send({ t: 'accepted', grant: r.grant.objectId });
-    await until(() => r.publisher.status().state === 'publishing');
+    const side = await publishing(r);
     side.send({ t: 'accepted', grant: r.grant.objectId, revoked: ['tty-1'] }); // after the verdict
     side.send({ t: 'refused', code: 'REVOKED' }); // and a refusal, as late
     for (let seq = 0; seq < 50; seq++) r.log.append(reading('tty-1', seq));
@@ -172,11 +178,7 @@ describe('what receipts cover is what leaves the log', () => {
 describe('a hostile collector', () => {
   it('floods `accepted` with made-up slots and sends receipts that do not check out: one audit line per kind, a few ignored receipts, and the session is closed', async () => {
     const r = rig();
-    const side = scripted(r.p.collector);
-    r.publisher.start();
-    await until(() => side.messages.some((m) => m.t === 'announce'));
-    side.send({ t: 'accepted', grant: r.grant.objectId });
-    await until(() => r.publisher.status().state === 'publishing');
+    const side = await publishing(r);
     const N = 2000;
     for (let i = 0; i < N; i++) side.send({ t: 'accepted', grant: r.grant.objectId, revoked: Array.from({ length: 64 }, (_, j) => `x${i}-${j}`) });
     for (let i = 0; i < N; i++) side.send({ t: 'receipt', w: 1, rc: Uint8Array.of(0x84, 0x40, 0xa0, 0x40, 0x40) });

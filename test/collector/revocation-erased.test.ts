@@ -129,6 +129,44 @@ describe('revoked readings erased from the SQLite files', () => {
     }
   });
 
+  it("a reader that ends its read transaction while the purge waits: the WAL is truncated then, the event loop served meanwhile", async () => {
+    const file = await sqlite.fresh();
+    const s = await openStore(file);
+    const reader = new DatabaseSync(file, { readOnly: true });
+    const lines: { event?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as { event?: string }) });
+    try {
+      await fill(s);
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM readings').get();
+      const scope = { revocation: new Uint8Array(32).fill(0x79), gateway: G, slots: ['gone'] };
+      await s.revoke(scope, { at: 1, gateway: G, event: 'revoke.applied', detail: {} });
+      // The reader is in this process: it can end its transaction only if the loop turns while the
+      // truncation waits for it. Before, SQLite's busy handler waited inside the call, holding the
+      // loop for the whole busy timeout; the reader's COMMIT ran after, and the erasure was owed.
+      const watcher = new DatabaseSync(file, { readOnly: true });
+      const finishing = new Purges(s, logger).finish(scope);
+      try {
+        // Once the revocation is marked done its last chunk has committed, and the truncation is
+        // next, in the same turn of the loop.
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 10));
+          const row = watcher.prepare('SELECT done FROM revocations').get() as { done: number } | undefined;
+          if (row?.done === 1) break;
+        }
+      } finally {
+        watcher.close();
+      }
+      reader.exec('COMMIT');
+      expect(await finishing).toBe(9_001);
+      expect(lines.filter((l) => l.event === REVOKE_ERASE_PENDING_EVENT)).toEqual([]);
+      expect(onDisk(file, GONE)).toEqual({ db: false, wal: false });
+    } finally {
+      if (reader.isOpen) reader.close();
+      await s.close();
+    }
+  });
+
   it("a statement of the store's own still reading (an audit iterator) does not fail the purge: the erasure is owed", async () => {
     const file = await sqlite.fresh();
     const s = await openStore(file);

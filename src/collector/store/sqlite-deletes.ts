@@ -5,6 +5,7 @@
 // and delete with secure_delete (deleteChunked()), and the purge ends by truncating the WAL (erase()).
 
 import type { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fromHex, toHex } from '../../uzp/bytes.js';
 import { CollectorCode, StoreError } from '../errors.js';
 import { auditDetailText } from './checks.js';
@@ -20,6 +21,20 @@ export const DELETE_CHUNK_ROWS = 4096;
 
 /** SQLite's primary result code for a table this connection's own statement holds (an extended code's low byte). */
 const SQLITE_LOCKED = 6;
+/** The same for a lock another connection holds. */
+const SQLITE_BUSY = 5;
+
+/**
+ * How long a purge or a retention sweep keeps trying to truncate the WAL while another connection's
+ * reader holds it, and how far apart the tries are. Each try is one checkpoint that does not wait
+ * (busy timeout 0): waiting inside SQLite's busy handler held the collector's event loop, and so
+ * every session and window it serves, for the whole 5 s.
+ */
+export const ERASE_WAIT_MS = 5_000;
+export const ERASE_RETRY_MS = 50;
+
+/** One try at truncating the WAL: done, a reader of another connection holds it, or a statement of ours does. */
+type EraseTry = 'done' | 'busy' | 'locked';
 
 /** Runs `f` for the store: STORE_CLOSED after close(), a SQLite failure as STORE_FAILED. */
 export type Guard = <T>(what: string, f: () => T) => T;
@@ -75,7 +90,7 @@ export class SqliteDeletes {
     const id = toHex(revocation);
     const row = this.guard('purge', () => this.db.prepare('SELECT gateway, slots, deleted, done FROM revocations WHERE revocation = ?').get(id)) as RevocationRow | undefined;
     if (row === undefined) throw new StoreError(CollectorCode.STORE_INVALID, `purge: revocation ${id} was never recorded (revoke() first)`);
-    if (row.done !== 0) return { deleted: Number(row.deleted), finished: false, erased: this.eraseOwed() };
+    if (row.done !== 0) return { deleted: Number(row.deleted), finished: false, erased: await this.eraseOwed() };
     // json_each: any number of slots in one bound parameter (no SQLITE_MAX_VARIABLE_NUMBER to respect).
     const where = row.slots === null ? 'gateway = ?' : 'gateway = ? AND slot IN (SELECT value FROM json_each(?))';
     const count = this.guard('purge', () => this.db.prepare('UPDATE revocations SET deleted = deleted + ?, done = ? WHERE revocation = ? RETURNING deleted'));
@@ -86,7 +101,7 @@ export class SqliteDeletes {
       const e = finished(deleted);
       this.db.prepare(INSERT_AUDIT).run(e.at, toHex(e.gateway), e.event, auditDetailText(e));
     });
-    return { deleted, finished: true, erased: this.erase() };
+    return { deleted, finished: true, erased: await this.erase() };
   }
 
   /**
@@ -94,27 +109,57 @@ export class SqliteDeletes {
    * TRUNCATE): until then the WAL kept the page images every insert wrote, revoked values included,
    * and the database file the pages as they were before the deletion. False when a reader of the
    * WAL (another connection's read transaction: a `collector query` page, a backup tool) kept it
-   * from completing within the busy timeout, or a statement of this connection is still reading (an
-   * audit iterator: SQLITE_LOCKED at once): owed (eraseOwed()). The deletion has committed either
+   * from completing for ERASE_WAIT_MS, tried every ERASE_RETRY_MS with the event loop served
+   * between tries, or a statement of this connection is still reading (an audit iterator:
+   * SQLITE_LOCKED at once, not waited for): owed (eraseOwed()). The deletion has committed either
    * way, so that is no failure of the purge.
    */
-  erase(): boolean {
-    this.walOwed = true;
-    const done = this.guard('erase (truncating the WAL)', () => {
+  async erase(): Promise<boolean> {
+    const until = performance.now() + ERASE_WAIT_MS;
+    for (let first = true; ; first = false) {
+      let t: EraseTry;
       try {
-        return Number((this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0;
+        t = this.eraseNow();
       } catch (e) {
-        if (((e as { errcode?: number }).errcode ?? 0) % 256 === SQLITE_LOCKED) return false;
+        // Closed while waiting between tries: still owed, and the next open tries again.
+        if (!first && e instanceof StoreError && e.code === CollectorCode.STORE_CLOSED) return false;
         throw e;
       }
-    });
-    this.walOwed = !done;
-    return done;
+      if (t !== 'busy' || performance.now() >= until) return t === 'done';
+      await sleep(ERASE_RETRY_MS);
+    }
+  }
+
+  /** One try that never waits (the store's open, which is synchronous); owed when it did not complete. */
+  eraseOnce(): boolean {
+    return this.eraseNow() === 'done';
   }
 
   /** erase() if one is owed (a reader kept the last from completing, or none ran since the open); whether none is owed now. */
-  eraseOwed(): boolean {
+  async eraseOwed(): Promise<boolean> {
     return this.walOwed ? this.erase() : true;
+  }
+
+  private eraseNow(): EraseTry {
+    this.walOwed = true;
+    const t = this.guard('erase (truncating the WAL)', (): EraseTry => {
+      const was = Number((this.db.prepare('PRAGMA busy_timeout').get() as { timeout: number }).timeout);
+      this.db.exec('PRAGMA busy_timeout = 0');
+      try {
+        return Number((this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0 ? 'done' : 'busy';
+      } catch (e) {
+        const code = ((e as { errcode?: number }).errcode ?? 0) % 256;
+        if (code === SQLITE_LOCKED) return 'locked';
+        // With no busy timeout a writer of another connection fails the checkpoint SQLITE_BUSY
+        // instead of making it wait: the same as a reader holding the WAL.
+        if (code === SQLITE_BUSY) return 'busy';
+        throw e;
+      } finally {
+        this.db.exec(`PRAGMA busy_timeout = ${was}`);
+      }
+    });
+    this.walOwed = t !== 'done';
+    return t;
   }
 
   unpurged(gateway?: Uint8Array): RevocationScope[] {

@@ -66,7 +66,7 @@ export class SqliteStore implements ReadingStore {
       }
       const store = new SqliteStore(file, db, hasTable(db, 'slot_summary'), hasTable(db, 'revocations'));
       // A crash between a revocation's last chunk and its WAL truncation left the WAL holding what it deleted.
-      if (opts.readOnly !== true) store.deletes.erase();
+      if (opts.readOnly !== true) store.deletes.eraseOnce();
       return store;
     } catch (e) {
       try {
@@ -221,7 +221,7 @@ export class SqliteStore implements ReadingStore {
     checkBeforeMs(beforeMs);
     const deleted = await this.deletes.deleteChunked('deleteBefore', 'gateway = ? AND ts < ?', [toHex(gateway), beforeMs], false);
     // The hourly sweep: where a WAL truncation a reader kept from completing is tried again.
-    this.deletes.eraseOwed();
+    await this.deletes.eraseOwed();
     return deleted;
   }
 

@@ -113,6 +113,33 @@ describe('reading log: readings dropped unstored while the disk fails', () => {
     // Whoever waits for their commit is still told they were never stored (the recorder does not acknowledge them).
     expect(forgotten).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
+  it('beyond the pending bound: readings whose MQTT acknowledgement waits are dropped from memory but not counted lost', async () => {
+    const t = reported(1 * MIB); // pending bound: 512 KiB
+    const forgotten: number[] = [];
+    t.log.onDropped((id) => forgotten.push(id));
+    dbOf(t.log).exec('PRAGMA max_page_count = 40');
+    // An outage under QoS 1 messages only (every pending reading held): 200 of 4 KiB, 800 KiB.
+    for (let tick = 0; tick < 5; tick++) {
+      for (let i = 0; i < 40; i++) t.log.append({ ...reading('mqtt-1', tick * 40 + i, 4096), kind: 'mqtt' }, true);
+      t.clock.advance(200);
+    }
+    await t.settled();
+    const st = t.log.stats();
+    expect(st.commitFailing).toBeDefined();
+    // Memory stays bounded: the oldest held ones went, and the recorder is told so.
+    expect(forgotten.length).toBeGreaterThan(0);
+    expect(forgotten.length + st.pending).toBe(200);
+    expect(forgotten).toEqual(Array.from({ length: forgotten.length }, (_, i) => i + 1));
+    // Before: counted lost and reported as such, while the broker still had every one of them.
+    expect(st.pendingDropped).toBeUndefined();
+    dbOf(t.log).exec('PRAGMA max_page_count = 1000000');
+    t.clock.advance(200);
+    await t.settled();
+    expect(t.log.stats()).toMatchObject({ pending: 0 });
+    expect(t.of('reading_log.pending_dropped')).toEqual([]);
+    expect(t.of('reading_log.dropped')).toEqual([]);
+    t.log.close();
+  });
 });
 
 describe('reading log: a batch larger than the pending bound on a disk that takes readings', () => {

@@ -13,7 +13,8 @@ import type { PendingReading } from './rows.js';
  * onPendingDrop), so a dead disk costs readings, never the gateway's memory. A reading appended
  * `held` (an MQTT message whose acknowledgement waits for its commit) goes only when the first
  * HELD_SCAN_MAX pending readings are all held: its broker keeps the message for us while it is
- * unacknowledged, and its window bounds how many there are.
+ * unacknowledged, and its window bounds how many there are. One dropped is not counted lost: whoever
+ * waits for its commit is told (onDropped), and its broker sends it again.
  */
 export const MAX_PENDING = 100_000;
 export const HELD_SCAN_MAX = 1024;
@@ -114,12 +115,13 @@ export class PendingBatch {
     if (i === HELD_SCAN_MAX || i === this.items.length) i = 0;
     const lost = i === 0 ? this.items.shift()! : this.items.splice(i, 1)[0]!;
     this.byteCount -= readingBytes(lost);
-    this.count(lost);
+    // A held one is not lost: its broker sends it again (dropAll()).
+    if (lost.held === true) this.drops.emit(lost.id);
+    else this.count(lost);
   }
 
   private count(lost: PendingReading): void {
     this.dropped.set(lost.slot, (this.dropped.get(lost.slot) ?? 0) + 1);
     this.unreported.set(lost.slot, (this.unreported.get(lost.slot) ?? 0) + 1);
-    if (lost.held === true) this.drops.emit(lost.id);
   }
 }

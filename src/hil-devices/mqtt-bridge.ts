@@ -225,7 +225,8 @@ export class MqttBridge implements MqttDevice {
       const value = { topic: m.topic, payload: payloadValue(m.payload), ...(m.retain ? { retain: true } : {}) };
       const r = this.readings.emit(value, { kind: 'mqtt', topic: m.topic });
       const durable = this.opts.durableAck === true && m.qos > 0;
-      this.out.emit(durable ? { ...r, settled: m.ack, lost: this.lost } : r);
+      // A clean session's broker forgets what we did not acknowledge when we reconnect (MQTT 3.1.1 §3.1.2.4).
+      this.out.emit(durable ? { ...r, settled: m.ack, lost: this.lost, ...(this.cfg.cleanSession ? {} : { resent: true as const }) } : r);
       if (!durable) m.ack();
     }
   }

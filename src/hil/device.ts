@@ -40,6 +40,11 @@ export interface Reading {
    * the unacknowledged message). The recorder calls each distinct function once per such commit.
    */
   readonly lost?: () => void;
+  /**
+   * With `lost`: the source's upstream sends the reading again after it (an MQTT broker on a
+   * persistent session), so one dropped unstored is not lost. Absent: it is (a clean session).
+   */
+  readonly resent?: true;
 }
 
 export type Unsubscribe = () => void;

@@ -96,13 +96,13 @@ describe('reading log: readings dropped unstored while the disk fails', () => {
     expect(t.of('reading_log.dropped')).toEqual([expect.objectContaining({ code: 'PENDING_BOUND', readings: { 'tty-1': 200 } })]);
   });
 
-  it('a stop while the disk fails: readings whose MQTT acknowledgement waits are not counted lost (their broker sends them again)', async () => {
+  it('a stop while the disk fails: readings whose MQTT acknowledgement waits are not counted lost (their broker sends them again on its persistent session)', async () => {
     const t = reported(1 * MIB);
     const forgotten: number[] = [];
     t.log.onDropped((id) => forgotten.push(id));
     dbOf(t.log).exec('PRAGMA max_page_count = 40');
     // QoS 1 messages (held: acknowledged only once stored) and serial lines, all still pending at the stop.
-    for (let seq = 0; seq < 30; seq++) t.log.append({ ...reading('mqtt-1', seq, 4096), kind: 'mqtt' }, true);
+    for (let seq = 0; seq < 30; seq++) t.log.append({ ...reading('mqtt-1', seq, 4096), kind: 'mqtt' }, true, true);
     for (let seq = 0; seq < 20; seq++) t.log.append(reading('tty-1', seq, 4096));
     expect(() => t.log.close()).toThrow(/database or disk is full/);
     await t.settled();
@@ -113,31 +113,37 @@ describe('reading log: readings dropped unstored while the disk fails', () => {
     // Whoever waits for their commit is still told they were never stored (the recorder does not acknowledge them).
     expect(forgotten).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
-  it('beyond the pending bound: readings whose MQTT acknowledgement waits are dropped from memory but not counted lost', async () => {
+  it.each([
+    { session: 'persistent', resent: true },
+    { session: 'clean', resent: false },
+  ])('beyond the pending bound, readings whose MQTT acknowledgement waits are dropped from memory; counted lost only on a $session session\'s broker', async ({ resent }) => {
     const t = reported(1 * MIB); // pending bound: 512 KiB
     const forgotten: number[] = [];
     t.log.onDropped((id) => forgotten.push(id));
     dbOf(t.log).exec('PRAGMA max_page_count = 40');
     // An outage under QoS 1 messages only (every pending reading held): 200 of 4 KiB, 800 KiB.
     for (let tick = 0; tick < 5; tick++) {
-      for (let i = 0; i < 40; i++) t.log.append({ ...reading('mqtt-1', tick * 40 + i, 4096), kind: 'mqtt' }, true);
+      for (let i = 0; i < 40; i++) t.log.append({ ...reading('mqtt-1', tick * 40 + i, 4096), kind: 'mqtt' }, true, resent);
       t.clock.advance(200);
     }
     await t.settled();
     const st = t.log.stats();
     expect(st.commitFailing).toBeDefined();
     // Memory stays bounded: the oldest held ones went, and the recorder is told so.
-    expect(forgotten.length).toBeGreaterThan(0);
-    expect(forgotten.length + st.pending).toBe(200);
-    expect(forgotten).toEqual(Array.from({ length: forgotten.length }, (_, i) => i + 1));
-    // Before: counted lost and reported as such, while the broker still had every one of them.
-    expect(st.pendingDropped).toBeUndefined();
+    const n = forgotten.length;
+    expect(n).toBeGreaterThan(0);
+    expect(n + st.pending).toBe(200);
+    expect(forgotten).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    // A persistent session's broker still has every one (before: counted and reported lost all the
+    // same); a clean session's forgets them at the reconnect.
+    const lost = resent ? undefined : { 'mqtt-1': n };
+    expect(st.pendingDropped).toEqual(lost);
     dbOf(t.log).exec('PRAGMA max_page_count = 1000000');
     t.clock.advance(200);
     await t.settled();
     expect(t.log.stats()).toMatchObject({ pending: 0 });
-    expect(t.of('reading_log.pending_dropped')).toEqual([]);
-    expect(t.of('reading_log.dropped')).toEqual([]);
+    expect(t.of('reading_log.pending_dropped')).toEqual(resent ? [] : [expect.objectContaining({ readings: lost, total: n })]);
+    expect(t.of('reading_log.dropped')).toEqual(resent ? [] : [expect.objectContaining({ code: 'PENDING_BOUND', readings: lost })]);
     t.log.close();
   });
 });

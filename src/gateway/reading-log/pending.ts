@@ -13,8 +13,8 @@ import type { PendingReading } from './rows.js';
  * onPendingDrop), so a dead disk costs readings, never the gateway's memory. A reading appended
  * `held` (an MQTT message whose acknowledgement waits for its commit) goes only when the first
  * HELD_SCAN_MAX pending readings are all held: its broker keeps the message for us while it is
- * unacknowledged, and its window bounds how many there are. One dropped is not counted lost: whoever
- * waits for its commit is told (onDropped), and its broker sends it again.
+ * unacknowledged, and its window bounds how many there are. Whoever waits for its commit is told
+ * (onDropped); one whose broker sends it again (`resent`: a persistent session) is not counted lost.
  */
 export const MAX_PENDING = 100_000;
 export const HELD_SCAN_MAX = 1024;
@@ -86,15 +86,12 @@ export class PendingBatch {
 
   /**
    * Drops every pending reading (a close whose last commit failed: they go with the process),
-   * counted as the bounds' drops are, but for the held ones: their MQTT messages were never
+   * counted as the bounds' drops are, but for the `resent` ones: their MQTT messages were never
    * acknowledged, so the broker sends them again on the gateway's persistent session (the default
    * for QoS >= 1, docs/CONFIG.md); counted, they were reported lost while the broker still had them.
    */
   dropAll(): void {
-    for (const r of this.items) {
-      if (r.held === true) this.drops.emit(r.id);
-      else this.count(r);
-    }
+    for (const r of this.items) this.lose(r);
     this.items = [];
     this.byteCount = 0;
   }
@@ -115,9 +112,13 @@ export class PendingBatch {
     if (i === HELD_SCAN_MAX || i === this.items.length) i = 0;
     const lost = i === 0 ? this.items.shift()! : this.items.splice(i, 1)[0]!;
     this.byteCount -= readingBytes(lost);
-    // A held one is not lost: its broker sends it again (dropAll()).
-    if (lost.held === true) this.drops.emit(lost.id);
-    else this.count(lost);
+    this.lose(lost);
+  }
+
+  /** Whoever waits for `r` is told; counted lost unless its source sends it again (dropAll()). */
+  private lose(r: PendingReading): void {
+    if (r.held === true) this.drops.emit(r.id);
+    if (r.resent !== true) this.count(r);
   }
 
   private count(lost: PendingReading): void {

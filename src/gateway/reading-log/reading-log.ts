@@ -178,11 +178,11 @@ export class ReadingLog {
 
   /**
    * Appends one reading; in `full` mode it is on disk when this returns. A reading already logged is
-   * ignored. `held`: something waits for its commit (pending.ts).
+   * ignored. `held`: something waits for its commit; `resent`: its source sends it again if it is dropped (pending.ts).
    */
-  append(r: LoggedReading, held = false): void {
+  append(r: LoggedReading, held = false, resent = false): void {
     if (this.closed) throw new LocalError(CommonCode.ABORTED, 'reading log: closed');
-    const reading = { ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}) };
+    const reading = { ...r, id: this.next++, at: this.clock.now(), ...(held ? { held } : {}), ...(held && resent ? { resent } : {}) };
     // Beyond the pending bound on a disk that takes readings (one batch_ms of them larger than the
     // bound): committed now, not dropped and reported as a disk outage; dropped only while commits fail.
     if (!this.pending.fits(reading) && this.timer.commitFailing === undefined) this.timer.early();
@@ -379,7 +379,7 @@ export class ReadingLog {
    * and the gateway's process with it, after its stop. The error is thrown after the close; what
    * was pending is then lost with the process, as the reading log's loss window says: counted and
    * reported as dropped, with what the pending queue dropped before (onPendingDrop), but for the
-   * readings appended `held`, whose broker sends them again (PendingBatch.dropAll).
+   * readings appended `resent`, whose broker sends them again (PendingBatch.dropAll).
    */
   close(): void {
     if (this.closed) return;

@@ -113,6 +113,7 @@ export class ReadingRecorder {
           ...(r.source !== undefined ? { source: JSON.stringify(r.source) } : {}),
         },
         r.settled !== undefined,
+        r.resent === true,
       );
     } catch (e) {
       this.errors++;

@@ -19,6 +19,8 @@ export interface PendingReading extends CommittedReading {
   readonly at: number;
   /** Something waits for its commit (an MQTT acknowledgement): dropped last (pending.ts). */
   readonly held?: true;
+  /** Held, and its source sends it again if it is dropped unstored (a broker's persistent session): not counted lost. */
+  readonly resent?: true;
 }
 
 /** A position in one slot's readings: the next (epoch, seq) to read. */

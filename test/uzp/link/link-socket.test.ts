@@ -28,19 +28,30 @@ async function peer(read: boolean): Promise<string> {
   return `127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-/** Each turn: 256 KiB of data (it fills the kernel's buffers fast) and 16 control frames. */
+/**
+ * Each turn: 256 KiB of data (it fills the kernel's buffers fast) while the socket takes it, as the
+ * link's sessions write (they wait for `drained` once a write returned false), and 16 control
+ * frames whatever the socket holds. Data written regardless of a full socket kept it from ever
+ * draining when this process, which is also the reading peer, was slow on a loaded box: the control
+ * frames of 64 turns then counted as held, and the link failed against a peer that reads (CI-like
+ * load: 1 run in 5 with setImmediate turns even with the writes waiting for `drained`).
+ */
 async function pushTurns(address: string, turns: number): Promise<{ failed: CodedError[]; turn: number }> {
   const failed: CodedError[] = [];
-  const ls = new LinkSocket(address, { frame: () => {}, heard: () => {}, failed: (e) => failed.push(e), drained: () => {} });
+  let full = false;
+  const ls = new LinkSocket(address, { frame: () => {}, heard: () => {}, failed: (e) => failed.push(e), drained: () => (full = false) });
   const turn = () => new Promise((r) => setImmediate(r));
   while (!ls.connected) await turn();
+  // A millisecond a turn, not the next turn of the loop: sixteen control frames a turn are already
+  // far more than a link sends (PONGs, UNSTITCHes), and the reading peer (this process) gets time.
+  const tick = () => new Promise((r) => setTimeout(r, 1));
   const data = new Uint8Array(256 * 1024);
   const control = new Uint8Array(48);
   let t = 0;
   for (; t < turns && failed.length === 0; t++) {
-    ls.write(data);
+    if (!full) full = !ls.write(data);
     for (let i = 0; i < 16; i++) ls.writeControl(control);
-    await turn();
+    await tick();
   }
   ls.close(false);
   return { failed, turn: t };

@@ -10,8 +10,10 @@ import { loadGatewayConfig } from '../config/index.js';
 import { createAttester } from '../gateway/attestation.js';
 import { loadKeyFile } from '../files/keyfile.js';
 import { readFileCapped, writeFileAtomic } from '../files/fsutil.js';
+import { jsonLine } from '../lib/terminal-text.js';
 import { toHex } from '../uzp/bytes.js';
-import { cborToJson, type CborValue } from '../uzp/cbor.js';
+import type { CborValue } from '../uzp/cbor.js';
+import { markedJson } from '../uzp/cbor-marked.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal } from './attest-common.js';
 import { defineCommand, defineGroup } from './define.js';
@@ -55,7 +57,7 @@ const evidence = defineCommand({
     config: { type: 'string', placeholder: 'FILE', default: DEFAULT_CONFIG, describe: 'gateway config file (where `uzpgw flash` installs it)' },
     out: { type: 'string', placeholder: 'FILE', describe: 'also write the evidence (CBOR) to FILE' },
   },
-  json: 'one JSON object: {evidence (hex), gateway, key_origin, ak_name (hex, when a TPM holds the key), claims}',
+  json: 'one JSON object: {evidence (hex), gateway, key_origin, ak_name (hex, when a TPM holds the key), claims}; a byte string in the claims is hex under its key with _hex added (eat_nonce_hex, measurements.config_hex), as connect tail marks them',
   async run({ flags }, io) {
     const nonce = nonceArg(flags.nonce);
     const config = loadGatewayConfig(flags.config);
@@ -69,8 +71,12 @@ const evidence = defineCommand({
     // What a verifier enrolls with `attest verify --trusted-ak CID:NAME`.
     const akName = ev.tpm === undefined ? undefined : toHex(akNameOf(nodeProvider, ev.tpm.akPublic));
     if (flags.json) {
+      // evidence, gateway and ak_name are bytes by definition and go as printed into `attest verify`
+      // (--evidence FILE, --gateway, --trusted-ak): plain hex, as pantheon show keeps issuer plain.
+      // The claims are CBOR shown as found: their byte strings marked like every command's
+      // (uzp/cbor-marked.ts), so a digest never prints like text (eat_nonce_hex beside board).
       const o = { evidence: toHex(bytes), gateway: toHex(ev.issuer), key_origin: ev.claims.key_origin, ...(akName !== undefined ? { ak_name: akName } : {}) };
-      io.stdout.write(JSON.stringify({ ...o, claims: cborToJson(ev.claims as unknown as CborValue) }) + '\n');
+      io.stdout.write(jsonLine({ ...o, claims: markedJson(ev.claims as unknown as CborValue) }));
       return 0;
     }
     const c = ev.claims;

@@ -16,6 +16,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import type { NobodysReadings } from './prune.js';
+import { createSlotCursors, hasTable, SLOT_CURSORS } from './schema.js';
 import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, receivedByNone, type AudienceEntry, type Coverage, type Deleted } from './receipt-floors.js';
 
 /** Windows a collector's receipts completed, in order: what ReadingLog.receipted() is told. */
@@ -44,16 +45,19 @@ export class ReceiptCursors {
   private floorMovedAt = -Infinity;
   private readonly trim = new ReceiptTrim();
   private readonly upsert: StatementSync;
-  private readonly clearBehind: StatementSync;
-  private readonly addBehind: StatementSync;
+  /** The slot_cursors statements, once the table is there: a log written before it, opened on a full card, has none (schema.ts). */
+  private behindRows: BehindRows | undefined;
+  /** Made inside the commit that is writing (write()), kept once it committed (written()). */
+  private madeRows: BehindRows | undefined;
 
-  constructor(db: DatabaseSync, private readonly clock: Clock) {
+  constructor(private readonly db: DatabaseSync, private readonly clock: Clock) {
     this.upsert = db.prepare('INSERT INTO cursors (collector, id) VALUES (?, ?) ON CONFLICT (collector) DO UPDATE SET id = max(id, excluded.id)');
-    this.clearBehind = db.prepare('DELETE FROM slot_cursors WHERE collector = ?');
-    this.addBehind = db.prepare('INSERT INTO slot_cursors (collector, slot, id) VALUES (?, ?, ?)');
     const behind = new Map<string, Map<string, number>>();
-    for (const r of db.prepare('SELECT collector, slot, id FROM slot_cursors').all() as { collector: string; slot: string; id: number }[]) {
-      behind.set(r.collector, (behind.get(r.collector) ?? new Map<string, number>()).set(r.slot, Number(r.id)));
+    if (hasTable(db, SLOT_CURSORS)) {
+      this.behindRows = behindRows(db);
+      for (const r of db.prepare(`SELECT collector, slot, id FROM ${SLOT_CURSORS}`).all() as { collector: string; slot: string; id: number }[]) {
+        behind.set(r.collector, (behind.get(r.collector) ?? new Map<string, number>()).set(r.slot, Number(r.id)));
+      }
     }
     for (const r of db.prepare('SELECT collector, id FROM cursors').all() as { collector: string; id: number }[]) {
       this.coverage.set(r.collector, { cursor: Number(r.id), behind: behind.get(r.collector) ?? new Map() });
@@ -157,11 +161,13 @@ export class ReceiptCursors {
   /** Inside a commit's transaction: writes `cursors` (from unwritten()). */
   write(cursors: readonly Unwritten[]): void {
     this.trim.discard();
+    this.madeRows = undefined;
     for (const { collector, coverage, behindChanged } of cursors) {
       this.upsert.run(collector, coverage.cursor);
       if (!behindChanged) continue;
-      this.clearBehind.run(collector);
-      for (const [slot, id] of coverage.behind) this.addBehind.run(collector, slot, id);
+      const rows = this.behindRows ?? this.madeRows ?? (this.madeRows = makeBehindRows(this.db));
+      rows.clear.run(collector);
+      for (const [slot, id] of coverage.behind) rows.add.run(collector, slot, id);
     }
   }
 
@@ -173,6 +179,8 @@ export class ReceiptCursors {
   /** The transaction that wrote `cursors` (and deleted) committed: those not advanced again since are stored. */
   written(cursors: readonly Unwritten[]): void {
     this.trim.commit();
+    this.behindRows ??= this.madeRows;
+    this.madeRows = undefined;
     for (const u of cursors) if (this.advanced.get(u.collector) === u) this.advanced.delete(u.collector);
   }
 }
@@ -181,4 +189,24 @@ function sameEntries(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, numb
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
+}
+
+interface BehindRows {
+  readonly clear: StatementSync;
+  readonly add: StatementSync;
+}
+
+function behindRows(db: DatabaseSync): BehindRows {
+  return { clear: db.prepare(`DELETE FROM ${SLOT_CURSORS} WHERE collector = ?`), add: db.prepare(`INSERT INTO ${SLOT_CURSORS} (collector, slot, id) VALUES (?, ?, ?)`) };
+}
+
+/**
+ * slot_cursors made in the transaction of the commit that first stores a slot's coverage, for a log
+ * that opened without it (a full card then). A card still full fails that commit as it fails its
+ * readings (retried, reported: commit-timer.ts); the table goes with its rollback, and the next
+ * commit makes it again (madeRows is kept only by written()).
+ */
+function makeBehindRows(db: DatabaseSync): BehindRows {
+  createSlotCursors(db);
+  return behindRows(db);
 }

@@ -75,8 +75,26 @@ export function openLogDatabase(file: string, durability: Durability, maxBytes: 
   }
   db.exec('CREATE TABLE IF NOT EXISTS dropped (slot TEXT PRIMARY KEY, readings INTEGER NOT NULL)');
   db.exec('CREATE TABLE IF NOT EXISTS cursors (collector TEXT PRIMARY KEY, id INTEGER NOT NULL)');
-  // The slots a collector's windows passed over, each covered by its receipts only up to `id` (receipt-cursors.ts).
-  db.exec('CREATE TABLE IF NOT EXISTS slot_cursors (collector TEXT NOT NULL, slot TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (collector, slot)) WITHOUT ROWID');
   db.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+  // Newer than readings, dropped, cursors and counters (fe9908b): for a log written before it, a
+  // write, which a full card refuses, as the index's. The log opens without it, holding no slot's
+  // coverage (a log of that age never recorded one), and the first commit that stores one makes it
+  // (receipt-cursors.ts).
+  try {
+    createSlotCursors(db);
+  } catch {
+    // not made: a full card (SQLITE_FULL), or a lock another process holds
+  }
   return db;
+}
+
+/** The slots a collector's windows passed over, each covered by its receipts only up to `id` (receipt-cursors.ts). */
+export const SLOT_CURSORS = 'slot_cursors';
+
+export function createSlotCursors(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${SLOT_CURSORS} (collector TEXT NOT NULL, slot TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (collector, slot)) WITHOUT ROWID`);
+}
+
+export function hasTable(db: DatabaseSync, name: string): boolean {
+  return db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }

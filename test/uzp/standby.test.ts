@@ -1,4 +1,4 @@
-// Standby stitches (EXT_STANDBY, STANDBY 0x06; src/uzp/session/session.ts addStandby,
+// Standby stitches (EXT_STANDBY, STANDBY 0x06; src/uzp/session/restitch.ts addStandby,
 // src/uzp/continuity-responder.ts, docs/PROFILE.md §Standby stitch): real sessions over in-memory
 // stitches naming RNs, a real TrustStore with a real RN Set Statement. A STANDBY passes the same
 // §11.4 checks as a RESUME but leaves the session where it is; on the loss of the active stitch both

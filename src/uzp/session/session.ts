@@ -1,10 +1,12 @@
 // A stitched end-to-end session: drives the block engine (draft §7) over one RN stitch (through its
-// pump, pump.ts: the blocks and the one engine timer), and multiplexes channels. Only this file
-// and its pump move bytes between the engine and the stitch. Time is read and timers are set only
-// through the injected Clock, so tests drive ack delay, RTO and close timeout with a fake one.
+// pump, pump.ts: the blocks and the one engine timer), and multiplexes channels. Bytes move between
+// the engine and a stitch only here, in the pump, in closing.ts (the last blocks before UNSTITCH)
+// and in restitch.ts (a standby's blocks; it also moves the session between stitches). Time is read
+// and timers are set only through the injected Clock, so tests drive ack delay, RTO and close
+// timeout with a fake one.
 
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../../lib/clock.js';
+import { systemClock } from '../../lib/clock.js';
 import { BlockEngine } from '../blocks/engine.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ProtocolError, UzpError } from '../errors.js';
@@ -14,29 +16,21 @@ import type { SessionKeys } from '../handshake/keys.js';
 import { Association } from './association.js';
 import type { Channel, ChannelHost } from './channel.js';
 import { CONTROL_CHANNEL, ChannelTable } from './channel-table.js';
+import { Closing } from './closing.js';
 import { failoverFor, type Failover } from './failover.js';
-import { EnginePump, sendBlock } from './pump.js';
+import { EnginePump } from './pump.js';
+import { Restitcher } from './restitch.js';
 import { mayReleaseData, type Revalidation } from './state.js';
-import { StandbySlot, type Standby } from './standby.js';
 import type { SessionOptions, StitchPort } from './session-types.js';
 import { WritableWaiters } from './writers.js';
 
 export type { StitchPort, SessionOptions } from './session-types.js';
+export { CLOSE_TIMEOUT_MS } from './closing.js';
 
 /** First byte of a block relay payload (0x10-0x13); anything else after the handshake is dropped. */
 function isBlock(b: Uint8Array): boolean {
   return b.length > 0 && (b[0]! & 0xfc) === 0x10;
 }
-
-/** Longest a graceful close waits for the peer to acknowledge the last data and the CLOSE. */
-export const CLOSE_TIMEOUT_MS = 5_000;
-
-/**
- * After the peer's CLOSE the stitch stays up this many RTOs (at most CLOSE_TIMEOUT_MS) unless the
- * peer ends it first: long enough to answer a retransmitted CLOSE whose ack was lost (QUIC's
- * draining period is 3 PTO, RFC 9000 §10.2).
- */
-const DRAIN_RTOS = 3;
 
 export class Session extends EventEmitter implements ChannelHost {
   readonly keys: SessionKeys;
@@ -44,18 +38,16 @@ export class Session extends EventEmitter implements ChannelHost {
   private readonly engine: BlockEngine;
   private readonly provider: CryptoProvider;
   private readonly channels: ChannelTable;
-  private readonly clock: Clock;
   private stitch: StitchPort | undefined;
   private readonly pump: EnginePump;
   private readonly writers = new WritableWaiters();
   private closeError: UzpError | undefined;
   private closing = false;
-  private cancelCloseTimer: (() => void) | undefined;
-  /** Closed by the peer's CLOSE: the stitch only carries our acks now (docs/PROFILE.md §Closing). */
-  private draining = false;
-  private cancelDrain: (() => void) | undefined;
+  /** The close timer, the draining period and the release of the stitch (closing.ts). */
+  private readonly closer: Closing;
+  /** Failover, re-stitch and the standby stitch (restitch.ts). */
+  private readonly restitcher: Restitcher;
   private droppedPayloads = 0;
-  private readonly standby = new StandbySlot({ payload: (s, p) => this.onStandbyPayload(s, p), lost: () => this.emit('standby-lost') });
   /** Present when continuity was negotiated. */
   readonly failover: Failover | undefined;
   /**
@@ -71,7 +63,10 @@ export class Session extends EventEmitter implements ChannelHost {
     this.association = o.association;
     this.provider = o.provider;
     this.channels = new ChannelTable(this, o.keys.role);
-    const clock = (this.clock = o.clock ?? systemClock);
+    const clock = o.clock ?? systemClock;
+    const dropped = (): void => {
+      this.droppedPayloads++;
+    };
     this.engine = new BlockEngine({
       provider: o.provider,
       aead: o.keys.suite.aead,
@@ -84,15 +79,13 @@ export class Session extends EventEmitter implements ChannelHost {
       onMessage: (ch, msg, closed) => this.onMessage(ch, msg, closed),
       onWritable: () => this.writers.wake(),
       onClose: (err, code) => this.finish(err, code),
-      onDrop: () => {
-        this.droppedPayloads++;
-      },
+      onDrop: dropped,
     });
     this.pump = new EnginePump(this.engine, clock, {
       stitch: () => this.stitch,
       // While draining the engine is closed: it polls nothing but acks.
-      mayRelease: () => mayReleaseData(this.association.state) || this.draining,
-      timersLive: () => this.association.state !== 'closed' || this.draining,
+      mayRelease: () => mayReleaseData(this.association.state) || this.closer.draining,
+      timersLive: () => this.association.state !== 'closed' || this.closer.draining,
       // A block over this RN's max_frame (sealed for a larger RN before a failover: new blocks fit
       // the stitch, attach()): the path cannot carry the session (failover, or the end).
       sendFailed: (stitch, e) => {
@@ -105,7 +98,25 @@ export class Session extends EventEmitter implements ChannelHost {
         this.giveUpPath(new UzpError(ErrorCode.LINK_TIMEOUT, 'local', `the RN stitch took nothing for ${this.engine.stallLimitMs} ms (the RN stopped reading this link)`));
       },
     });
+    const unstitch = (): void => {
+      this.stitch = undefined;
+    };
+    this.closer = new Closing(this.engine, clock, this.pump, { stitch: () => this.stitch, unstitch, timedOut: () => this.finish(undefined, undefined) });
     this.failover = o.continuity === undefined ? undefined : failoverFor(this, o.provider, clock, o.continuity);
+    this.restitcher = new Restitcher({
+      association: this.association,
+      engine: this.engine,
+      pump: this.pump,
+      failover: this.failover,
+      stitch: () => this.stitch,
+      unstitch,
+      attach: (stitch) => this.attach(stitch),
+      receive: (p) => this.receive(p),
+      closing: () => this.closing,
+      dropped,
+      end: (reason) => this.finish(reason, undefined),
+      emit: (event, ...args) => this.emit(event, ...args),
+    });
   }
 
   /** The path cannot carry the session: failover (or the end without continuity), or the end before it is stitched. */
@@ -137,8 +148,7 @@ export class Session extends EventEmitter implements ChannelHost {
   }
   /** The RN of the standby stitch, if one is held. */
   get standbyRnCid(): Uint8Array | undefined {
-    const sb = this.standby.current;
-    return sb === undefined ? undefined : (sb.stitch.rnCid ?? new Uint8Array(0));
+    return this.restitcher.standbyRnCid;
   }
   get stats(): BlockEngine['stats'] & { droppedPayloads: number } {
     return { ...this.engine.stats, droppedPayloads: this.droppedPayloads };
@@ -162,7 +172,7 @@ export class Session extends EventEmitter implements ChannelHost {
 
   /** Feed one relay payload (the endpoint hands over payloads that raced the handshake's end). */
   receive(payload: Uint8Array): void {
-    if (this.association.state === 'closed' && !this.draining) return;
+    if (this.association.state === 'closed' && !this.closer.draining) return;
     if (!isBlock(payload)) {
       this.droppedPayloads++;
       return;
@@ -176,58 +186,19 @@ export class Session extends EventEmitter implements ChannelHost {
     this.pump.run();
   }
 
-  /**
-   * draft §11.3: back to stitched over a new stitch at an alternate RN, with the proof that the
-   * checks of §11.4 succeeded (the continuity token exchange). A session still stitched (the
-   * responder may learn of the loss from the RESUME itself) passes through failover. Every
-   * unacknowledged block goes out again at once; the old stitch, if any, is released.
-   */
+  /** draft §11.3: back to stitched over a new stitch at an alternate RN (Restitcher.restitch, restitch.ts). */
   restitch(stitch: StitchPort, proof: Revalidation, generation: number): void {
-    if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'restitch: continuity was not negotiated');
-    // A standby the initiator did not use is one it gave up on: the new path replaces it.
-    this.standby.drop();
-    if (this.association.state === 'stitched') this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer re-stitched'));
-    this.resumeOn(stitch, proof, generation);
-    this.emit('restitched', generation, stitch.rnCid);
+    this.restitcher.restitch(stitch, proof, generation);
   }
 
-  /**
-   * Holds `stitch` (at another RN, its STANDBY token verified by the responder: RESUMED) as the
-   * standby; a session already in failover moves onto it at once. Replaces an earlier standby.
-   */
+  /** Holds `stitch` as the standby, or moves onto it at once in failover (Restitcher.addStandby). */
   addStandby(stitch: StitchPort, generation: number, recheck: () => Revalidation | undefined, early: readonly Uint8Array[] = []): void {
-    if (this.failover === undefined) throw new StateError(ErrorCode.SESSION_ILLEGAL_TRANSITION, 'addStandby: continuity was not negotiated');
-    if (this.association.state === 'closed' || this.closing) return stitch.close();
-    this.standby.hold({ stitch, generation, recheck });
-    this.emit('standby', generation, stitch.rnCid);
-    if (this.promoteStandby() !== undefined) this.emit('restitched', generation, stitch.rnCid);
-    for (const p of early) {
-      if (this.stitch === stitch) this.receive(p);
-      else this.onStandbyPayload(stitch, p);
-    }
+    this.restitcher.addStandby(stitch, generation, recheck, early);
   }
 
-  /**
-   * A failover trigger (draft §11.2): the stitch is given up (released at its RN if still up) and
-   * the session waits in failover for restitch() or the end of the continuity window. Without
-   * continuity the session ends, as before.
-   */
+  /** A failover trigger (draft §11.2): into failover, or the end without continuity (Restitcher.lose). */
   lose(reason: UzpError, pathSuspect = false): void {
-    const s = this.association.state;
-    if (s !== 'stitched' && s !== 'authenticated') return;
-    const old = this.stitch;
-    if (pathSuspect) old?.suspect?.();
-    this.stitch = undefined;
-    this.pump.disarm();
-    this.association.to('failover');
-    // Before 'failover' is heard: a re-stitch starts from it and must know which RN to avoid.
-    this.failover?.lost();
-    old?.close();
-    // With a standby the session is back in stitched before anyone hears 'failover': no JOIN starts.
-    const moved = this.promoteStandby();
-    this.emit('failover', reason);
-    if (moved !== undefined) this.emit('restitched', moved.generation, moved.stitch.rnCid);
-    if (this.failover === undefined) this.finish(reason, undefined);
+    this.restitcher.lose(reason, pathSuspect);
   }
 
   /**
@@ -270,9 +241,7 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'failover') return this.finish(undefined, undefined);
     this.closing = true;
     this.failover?.stop();
-    this.engine.close(code, reason);
-    this.pump.run();
-    this.cancelCloseTimer = this.clock.setTimeout(() => this.finish(undefined, undefined), CLOSE_TIMEOUT_MS, { unref: true });
+    this.closer.close(code, reason);
   }
 
   /**
@@ -340,57 +309,11 @@ export class Session extends EventEmitter implements ChannelHost {
     if (closed) this.channels.release(id);
   }
 
-  /** Back to stitched on `stitch` with `proof`: PoR for the new RN, every unacknowledged block due now. */
-  private resumeOn(stitch: StitchPort, proof: Revalidation, generation: number): void {
-    this.association.to('stitched', proof);
-    this.failover!.generation = generation;
-    this.attach(stitch);
-    this.engine.retransmitAll();
-    this.pump.schedule();
-  }
-
-  /**
-   * In failover, onto the standby if its recheck passes (draft §11.3 step 7: eligibility and
-   * revalidation succeed before stitched); returns the standby moved onto. Undefined, and the
-   * standby released, if the recheck fails; undefined too when not in failover or none is held.
-   */
-  private promoteStandby(): Standby | undefined {
-    if (this.association.state !== 'failover') return undefined;
-    const sb = this.standby.take();
-    if (sb === undefined) return undefined;
-    const proof = sb.recheck();
-    if (proof === undefined) {
-      sb.stitch.close();
-      this.emit('standby-lost');
-      return undefined;
-    }
-    this.resumeOn(sb.stitch, proof, sb.generation);
-    return sb;
-  }
-
-  /**
-   * A payload on the standby: the peer moved there (it lost the path we still hold, or judged it
-   * dead first). Only a block that authenticates under the session's keys moves us: an RN can
-   * neither make nor usefully replay one (a replayed block is a duplicate and opens nothing).
-   */
-  private onStandbyPayload(stitch: StitchPort, payload: Uint8Array): void {
-    if (!this.standby.holds(stitch)) return;
-    if (!isBlock(payload)) {
-      this.droppedPayloads++;
-      return;
-    }
-    const before = this.engine.stats.blocksReceived;
-    this.engine.receive(payload);
-    this.pump.schedule();
-    // A standby is never held in failover (lose() and addStandby() move onto it at once).
-    if (this.engine.stats.blocksReceived > before && this.standby.holds(stitch)) this.lose(new UzpError(ErrorCode.LINK_CLOSED, 'peer', 'the peer moved to the standby stitch'));
-  }
-
   private onStitchClosed(stitch: StitchPort, e?: Error): void {
     if (stitch !== this.stitch) return;
     this.stitch = undefined;
     // Draining after the peer's CLOSE: the peer ended the stitch once it had our ack.
-    if (this.association.state === 'closed') return this.endDrain();
+    if (this.association.state === 'closed') return this.closer.endDrain();
     // The peer ended the stitch after our CLOSE (or its own): a clean end, not a failover.
     if (this.closing) return this.finish(undefined, undefined);
     // draft §11.2/§11.3: RN loss is an availability event: failover (and, with continuity, a
@@ -404,55 +327,16 @@ export class Session extends EventEmitter implements ChannelHost {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
-    this.standby.drop();
+    this.restitcher.ended();
     this.failover?.stop();
     this.pump.disarm();
-    this.cancelCloseTimer?.();
-    this.cancelCloseTimer = undefined;
+    this.closer.ended();
     if (this.stitch !== undefined) {
-      if (remoteCode !== undefined) this.drain();
-      else this.release(this.stitch);
+      if (remoteCode !== undefined) this.closer.drain();
+      else this.closer.release(this.stitch);
     }
     this.writers.wake();
     this.channels.abortAll();
     this.emit('close', err, remoteCode);
-  }
-
-  /**
-   * The peer sent CLOSE: acknowledge it at once and keep acknowledging retransmissions of it, until
-   * the peer ends the stitch (it does once it has our ack) or the draining period is over.
-   */
-  private drain(): void {
-    this.draining = true;
-    const ms = Math.min(CLOSE_TIMEOUT_MS, DRAIN_RTOS * this.engine.inspect().rtoMs);
-    this.cancelDrain = this.clock.setTimeout(() => this.release(this.stitch), ms, { unref: true });
-    this.pump.schedule();
-  }
-
-  private endDrain(): void {
-    this.draining = false;
-    this.cancelDrain?.();
-    this.cancelDrain = undefined;
-    this.pump.disarm();
-  }
-
-  /**
-   * Ends our side of the stitch (UNSTITCH) after the last blocks left: the one CLOSE a local failure
-   * sealed (the peer learns PROTOCOL_VIOLATION or LIMIT_REACHED, never why), or pending acks.
-   */
-  private release(stitch: StitchPort | undefined): void {
-    this.endDrain();
-    if (stitch === undefined) return;
-    // Not from inside the engine callback that closed us: the next turn, in send order.
-    setImmediate(() => {
-      if (stitch !== this.stitch) return; // the peer ended it meanwhile
-      this.stitch = undefined;
-      try {
-        for (const block of this.engine.pollPieces()) sendBlock(stitch, block); // queued even when the socket asks for drain
-      } catch {
-        // a block over the RN's max_frame: what could go has gone; the stitch ends all the same
-      }
-      stitch.close();
-    });
   }
 }

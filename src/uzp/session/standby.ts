@@ -1,6 +1,6 @@
 // A session's standby stitch (draft §11.1, §11.4; docs/PROFILE.md §Standby stitch): a spare
 // stitch at another RN whose continuity token (STANDBY) the responder verified, idle until the
-// active stitch is lost; the session then moves onto it without a JOIN round trip (session.ts).
+// active stitch is lost; the session then moves onto it without a JOIN round trip (restitch.ts).
 // This slot only holds it: one at a time, its payloads and its loss reported to the session.
 
 import type { StitchPort } from './session-types.js';
@@ -40,7 +40,7 @@ export class StandbySlot {
   hold(sb: Standby): void {
     this.drop();
     this.held = sb;
-    // The session opens a standby's blocks at once (Session.onStandbyPayload) and keeps none.
+    // The session opens a standby's blocks at once (Restitcher.onStandbyPayload) and keeps none.
     sb.stitch.onPayload((p) => this.events.payload(sb.stitch, p), { transient: true });
     sb.stitch.onClose(() => {
       if (!this.holds(sb.stitch)) return;

@@ -1,18 +1,17 @@
 // EP side of one RN link: an outbound TCP connection (link-socket.ts: a client socket only, the
 // zero-port rule of draft §4 step 1 and §13), the attachment, then the sealed control channel
 // (ACCEPT / JOIN / OFFER ...) and RELAY frames for stitches. Protocol decisions live in attach.ts /
-// attach-1rtt.ts / control.ts, which attachment to make in attach-choice.ts, JOINs asked for while
-// attaching in attaching-joins.ts, the stitches in link-stitches.ts, JOINs awaiting an answer in
-// pending-joins.ts.
+// attach-1rtt.ts / control.ts, the attachment while it is made in link-attachment.ts (which one to
+// make in attach-choice.ts, JOINs asked for meanwhile in attaching-joins.ts), the stitches in
+// link-stitches.ts, JOINs awaiting an answer in pending-joins.ts.
 
 import { EventEmitter } from 'node:events';
 import { equal } from '../bytes.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { StateError, type CodedError } from '../../lib/errors.js';
-import { CONTROL_AD, type AttachInitiator, type InitiatorResult } from './attach.js';
-import { Attach1Initiator } from './attach-1rtt.js';
+import { CONTROL_AD, type InitiatorResult } from './attach.js';
 import { AttachChoice } from './attach-choice.js';
-import { AttachingJoins, type MakeJoin } from './attaching-joins.js';
+import type { MakeJoin } from './attaching-joins.js';
 import type { AttachAttestationContext } from './attach-keys.js';
 import type { LinkChannel } from './channel.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -20,10 +19,11 @@ import { LinkKeepalive } from './keepalive.js';
 import { ControlKind, DEFAULT_ATTACH_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_JOIN_TIMEOUT_MS, DEFAULT_MAX_FRAME_PREAUTH, FrameType } from './constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control.js';
 import { encodeFrame, relayFrameHeader, relayFrameLength, type Frame } from './frame.js';
+import { LinkAttachment } from './link-attachment.js';
 import { linkIdentity } from './link-identity.js';
 import { LinkSocket } from './link-socket.js';
 import { LinkStitches } from './link-stitches.js';
-import { decodeRefused, decodeRelay } from './messages.js';
+import { decodeRelay } from './messages.js';
 import { PendingJoins } from './pending-joins.js';
 import type { Offer, RnLinkEvents, RnLinkOptions } from './rn-link-types.js';
 import type { Stitch, StitchHost } from './stitch.js';
@@ -39,23 +39,19 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private state: 'attaching' | 'attached' | 'closed' = 'attaching';
   private readonly conn: LinkSocket;
   private readonly clock: Clock;
-  private readonly choice: AttachChoice;
-  /** The 1-RTT attachment when this process attached to this address before (attach-1rtt.ts). */
-  private initiator: AttachInitiator | Attach1Initiator;
+  /** The attachment while it is made (link-attachment.ts). */
+  private readonly attachment: LinkAttachment;
   private channel: LinkChannel | null = null;
   private rnCidValue: Uint8Array | null = null;
   private rnPublicKeyValue: Uint8Array | null = null;
   private attestationValue: AttachAttestationContext | null = null;
   private maxFrame = DEFAULT_MAX_FRAME_PREAUTH;
   private lastFrameAt: number;
-  private readonly timers: (() => void)[] = [];
   private readonly joins: PendingJoins;
   private readonly stitches: LinkStitches;
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
-  /** JOINs asked for while attaching. */
-  private readonly attachingJoins: AttachingJoins;
 
   private constructor(private readonly opts: RnLinkOptions) {
     super();
@@ -65,12 +61,6 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.joins = new PendingJoins(this.clock, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
     this.stitches = new LinkStitches({ host: this, sendControl: (m) => this.sendControl(m), joins: this.joins, rnOf: (via) => this.rnOf(via) });
     this.lastFrameAt = this.clock.now();
-    this.attachingJoins = new AttachingJoins({
-      early: () => this.initiator.afterAuth(),
-      oneRtt: () => this.initiator instanceof Attach1Initiator,
-      writeControl: (send, body) => void this.conn.writeControl(encodeFrame(FrameType.CONTROL, send.seal(body, CONTROL_AD))),
-      sendControl: (m) => void this.sendControl(m),
-    });
     this.keepalive = new LinkKeepalive({
       clock: this.clock,
       lastFrameAt: () => this.lastFrameAt,
@@ -82,8 +72,12 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     });
     const identity = linkIdentity(p, opts.identity);
     this.cid = identity.cid;
-    this.choice = new AttachChoice({ address: this.address, trust: opts.trust, identity, clock: this.clock, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}), ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}) });
-    this.initiator = this.choice.first();
+    const choice = new AttachChoice({ address: this.address, trust: opts.trust, identity, clock: this.clock, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}), ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}) });
+    this.attachment = new LinkAttachment(
+      choice,
+      { address: this.address, clock: this.clock, signal: opts.signal, timeoutMs: opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS },
+      { conn: () => this.conn, sendControl: (m) => void this.sendControl(m), failed: (e) => this.shutdown(e, false) },
+    );
     this.conn = new LinkSocket(this.address, {
       frame: this.visitFrame,
       heard: () => (this.lastFrameAt = this.clock.now()),
@@ -150,79 +144,20 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private start(): Promise<RnLink> {
     return new Promise<RnLink>((resolve, reject) => {
       this.settle = { resolve, reject };
-      const signal = this.opts.signal;
-      if (signal?.aborted) {
-        this.shutdown(new StateError(ErrorCode.LINK_CLOSED, 'RN link: attach aborted', { cause: signal.reason }), false);
-        return;
-      }
-      const onAbort = (): void => this.shutdown(new StateError(ErrorCode.LINK_CLOSED, 'RN link: attach aborted', { cause: signal?.reason }), false);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.timers.push(() => signal?.removeEventListener('abort', onAbort));
-      const ms = this.opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
-      this.timers.push(this.clock.setTimeout(() => this.shutdown(new ProtocolError(ErrorCode.LINK_TIMEOUT, `RN link ${this.address}: no attachment within ${ms} ms`), false), ms));
-      this.sendHello();
+      this.attachment.start();
     });
-  }
-
-  /**
-   * HELLO, queued at once, before the connection is up (node sends it on connect), so that it leaves
-   * first, ahead of the JOIN an Endpoint makes on this turn. CH1 is built meanwhile, not after the
-   * connect: over a network the TCP handshake takes longer than CH1, and on one box an RN woken by
-   * HELLO would run on our core and hold CH1 back by its HELLO work (~1 ms measured, docs/BENCH.md).
-   */
-  private sendHello(): void {
-    this.conn.write(encodeFrame(FrameType.HELLO, this.initiator.hello()));
-    // 1-RTT: the EP's control key is known with HELLO, so its JOINs leave right behind it.
-    if (this.initiator instanceof Attach1Initiator) this.attachingJoins.keyKnown();
-  }
-
-  /**
-   * A 1-RTT attempt failed before the RN answered it (REFUSED: its window, a restart, a key it no
-   * longer holds, or an RN without the 1-RTT attachment; or the connection closed): forget the key
-   * and attach the full way on a new connection, with the JOINs that rode in the first flight sent
-   * again behind AUTH. Once per link; never after a timeout or an abort.
-   */
-  private fallBack(): void {
-    this.choice.failed();
-    this.initiator = this.choice.full();
-    this.attachingJoins.fellBack();
-    this.conn.reopen();
-    this.sendHello();
   }
 
   private readonly visitFrame = (f: Frame): void => {
     if (this.state === 'closed') return;
-    if (this.state === 'attaching') this.onAttachFrame({ type: f.type, payload: f.payload.slice(), raw: f.raw }); // rare: kept by the attach state
-    else this.onFrame(f);
+    if (this.state === 'attaching') {
+      const attached = this.attachment.onFrame({ type: f.type, payload: f.payload.slice(), raw: f.raw }); // rare: kept by the attach state
+      if (attached !== undefined) this.attachedWith(attached);
+    } else this.onFrame(f);
   };
-
-  private onAttachFrame(f: Frame): void {
-    switch (f.type) {
-      case FrameType.HELLO_R: {
-        const init = this.initiator;
-        if (init instanceof Attach1Initiator) {
-          const { confirm, result } = init.onHelloR(f.payload);
-          this.conn.write(encodeFrame(FrameType.AUTH, confirm));
-          this.attachingJoins.answered();
-          return this.attachedWith(result);
-        }
-        this.conn.write(encodeFrame(FrameType.AUTH, init.onHelloR(f.payload)));
-        return this.attachingJoins.keyKnown();
-      }
-      case FrameType.OK: {
-        if (this.initiator instanceof Attach1Initiator) throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, 'RN link: OK in a 1-RTT attachment');
-        return this.attachedWith(this.initiator.onOk(f.payload));
-      }
-      case FrameType.REFUSED:
-        throw new ProtocolError(ErrorCode.ATTACH_REFUSED, `RN ${this.address} refused the attachment (code ${decodeRefused(f.payload)})`, 'policy');
-      default:
-        throw new ProtocolError(ErrorCode.HANDSHAKE_UNEXPECTED, `RN link: unexpected frame 0x${f.type.toString(16)} during attachment`);
-    }
-  }
 
   /** OK (full attachment) or HELLO_R (1-RTT): the link is attached. */
   private attachedWith(r: InitiatorResult): void {
-    this.choice.attached(r.rnPublicKey);
     this.channel = r.channel;
     this.rnCidValue = r.rn.cid;
     this.rnPublicKeyValue = r.rnPublicKey;
@@ -236,7 +171,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     // Ask for the RN's signed artefacts (draft §11.1): an opt-in, so an RN never sends ARTEFACT
     // to an endpoint that does not know it (docs/PROFILE.md §CONTROL ARTEFACT).
     this.sendControl({ kind: ControlKind.ARTEFACT, artefact: new Uint8Array(0) });
-    this.attachingJoins.attached();
+    this.attachment.joins.attached();
     const s = this.settle;
     this.settle = null;
     s?.resolve(this);
@@ -321,7 +256,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
    */
   private joinBehindAuth(join: MakeJoin): void {
     if (this.state === 'attached') return void this.sendControl(join(this.rnCid));
-    if (this.state === 'attaching') this.attachingJoins.add(join);
+    if (this.state === 'attaching') this.attachment.joins.add(join);
   }
 
   // ---- StitchHost ----
@@ -391,15 +326,14 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   }
 
   private clearTimers(): void {
-    for (const t of this.timers.splice(0)) t();
+    this.attachment.stop();
     this.keepalive.stop();
   }
 
   private shutdown(err: CodedError | undefined, graceful: boolean): void {
     if (this.state === 'closed') return;
-    if (this.state === 'attaching' && this.initiator instanceof Attach1Initiator && this.conn.connected && err !== undefined && err.code !== ErrorCode.LINK_TIMEOUT && this.opts.signal?.aborted !== true) {
-      return this.fallBack();
-    }
+    // A failed 1-RTT attempt attaches again the full way instead (LinkAttachment.fellBack).
+    if (this.state === 'attaching' && this.attachment.fellBack(err)) return;
     this.state = 'closed';
     this.clearTimers();
     this.conn.close(graceful);

@@ -6,8 +6,8 @@ import { jsonLine, printable } from '../lib/terminal-text.js';
 import type { AppraisalPolicy, TrustedAk } from '../attest/appraise.js';
 import { readManifestFile, type SignedManifest } from '../attest/manifest.js';
 import { MAX_EVIDENCE_AGE_SECONDS } from '../attest/seen-nonces.js';
-import type { AppraisalResult, ClaimResult } from '../attest/types.js';
-import { fromHex } from '../uzp/bytes.js';
+import type { AppraisalResult, ClaimResult, Evidence } from '../attest/types.js';
+import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { cidFlag, usageError, type FlagValues } from './flags.js';
 
@@ -88,4 +88,26 @@ export function renderAppraisal(r: AppraisalResult, json: boolean): string {
     for (const c of s.checks) out.push(line(c, '    '));
   }
   return out.map(printable).join('\n') + '\n';
+}
+
+/**
+ * `uzpgw attest` for people: the evidence's claims, a line each. The device tree model, the slots'
+ * devices and what the equipment reports of itself (identity) are text from outside the gateway's
+ * code: made inert for the terminal, as an appraisal's are.
+ */
+export function renderEvidence(ev: Evidence, bytes: number, out: string | undefined, akName: string | undefined): string {
+  const c = ev.claims;
+  return (
+    [
+      `evidence for gateway ${toHex(ev.issuer)} (${bytes} bytes${out !== undefined ? `, written to ${out}` : ''})`,
+      `  board ${c.board} (${c.hwmodel} ${c.hwversion})${c.dtmodel ? `, device tree: ${c.dtmodel}` : ''}`,
+      `  software ${c.swname} ${c.swversion} on Node ${c.measurements.node}`,
+      `  bundle ${c.measurements.bundle.files} files, root ${toHex(c.measurements.bundle.root)}`,
+      `  config ${toHex(c.measurements.config)}`,
+      `  key origin ${c.key_origin}${akName !== undefined ? ` (AK ${akName}; enroll it with \`attest verify --trusted-ak ${toHex(ev.issuer)}:${akName}\`)` : ''}, debug ${c.dbgstat}`,
+      ...Object.entries(c.submods).map(([s, m]) => `  slot ${s}: ${m.device} (${m.driver}) on ${m.port}${m.identity ? `, reports ${m.identity.vendor} / ${m.identity.product} / ${m.identity.revision}` : ''}`),
+    ]
+      .map(printable)
+      .join('\n') + '\n'
+  );
 }

@@ -15,7 +15,7 @@ import { toHex } from '../uzp/bytes.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { markedJson } from '../uzp/cbor-marked.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
-import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal } from './attest-common.js';
+import { APPRAISAL_FLAGS, manifestFromFlags, parseHex, policyFromFlags, renderAppraisal, renderEvidence } from './attest-common.js';
 import { defineCommand, defineGroup } from './define.js';
 import { cidFlag, usageError } from './flags.js';
 
@@ -79,18 +79,7 @@ const evidence = defineCommand({
       io.stdout.write(jsonLine({ ...o, claims: markedJson(ev.claims as unknown as CborValue) }));
       return 0;
     }
-    const c = ev.claims;
-    io.stdout.write(
-      [
-        `evidence for gateway ${toHex(ev.issuer)} (${bytes.length} bytes${out !== undefined ? `, written to ${out}` : ''})`,
-        `  board ${c.board} (${c.hwmodel} ${c.hwversion})${c.dtmodel ? `, device tree: ${c.dtmodel}` : ''}`,
-        `  software ${c.swname} ${c.swversion} on Node ${c.measurements.node}`,
-        `  bundle ${c.measurements.bundle.files} files, root ${toHex(c.measurements.bundle.root)}`,
-        `  config ${toHex(c.measurements.config)}`,
-        `  key origin ${c.key_origin}${akName !== undefined ? ` (AK ${akName}; enroll it with \`attest verify --trusted-ak ${toHex(ev.issuer)}:${akName}\`)` : ''}, debug ${c.dbgstat}`,
-        ...Object.entries(c.submods).map(([s, m]) => `  slot ${s}: ${m.device} (${m.driver}) on ${m.port}${m.identity ? `, reports ${m.identity.vendor} / ${m.identity.product} / ${m.identity.revision}` : ''}`),
-      ].join('\n') + '\n',
-    );
+    io.stdout.write(renderEvidence(ev, bytes.length, out, akName));
     return 0;
   },
 });

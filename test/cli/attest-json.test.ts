@@ -4,10 +4,13 @@
 // definition (evidence, gateway, ak_name) stay plain hex: `attest verify --evidence / --gateway /
 // --trusted-ak` take them as printed, as pantheon show keeps object_id and issuer plain.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEvidence } from '../../src/attest/evidence.js';
+import { renderEvidence } from '../../src/cli/attest-common.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
+import { nodeProvider } from '../../src/uzp/crypto/node.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { Fixture } from '../attest/fixtures.js';
 import { virtualConfig } from '../config/fixtures.js';
@@ -71,5 +74,19 @@ describe('uzpgw attest --json', () => {
     expect([r.code, r.err]).toEqual([0, '']);
     expect(r.out).toMatch(new RegExp(`^evidence for gateway ${toHex(f.id.cid)} \\(\\d+ bytes\\)\\n`));
     expect(r.out).toMatch(/\n {2}bundle \d+ files, root [0-9a-f]{64}\n {2}config [0-9a-f]{64}\n/);
+  });
+
+  it("the human output makes text from outside the gateway's code inert: equipment reporting an escape sequence as its vendor", async () => {
+    const file = join(f.dir, 'evidence.cbor');
+    const r = await run('attest', '--config', config, '--nonce', '5c'.repeat(16), '--out', file);
+    expect(r.code).toBe(0);
+    const ev = decodeEvidence(nodeProvider, readFileSync(file));
+    const [slot, m] = Object.entries(ev.claims.submods)[0]!;
+    // What a device answers to an identification request (Modbus FC 43 / 14) and the device tree's model are not ours.
+    const hostile = { ...ev, claims: { ...ev.claims, dtmodel: 'Pi\x1b]0;owned\x07', submods: { [slot]: { ...m, identity: { vendor: 'ACME\x1b[2J', product: 'meter\u202e', revision: '1' } } } } };
+    const text = renderEvidence(hostile, 1, undefined, undefined);
+    // Before: printed as received, the terminal cleared and retitled.
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(text).toContain(`slot ${slot}: ${m.device} (${m.driver}) on ${m.port}, reports ACME·`);
   });
 });

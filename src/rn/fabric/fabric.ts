@@ -38,6 +38,7 @@ import type { FabricHooks, RemoteSide } from './hooks.js';
 import { HopKeys, HOP_TAG_LENGTH } from './hop-keys.js';
 import { HopType, decodeFabricJoin, decodeFabricJoinReply, decodeHops, encodeFabricJoin, encodeFabricJoinReply, hopBatchHeader, splitHopBatch, type FabricJoinReply } from './messages.js';
 import { FarRns } from './far-rns.js';
+import { connectFabric } from './connect.js';
 import { JoinRegister } from './join-register.js';
 import { sendJoinRequest } from './join-request.js';
 import { HopOutbox } from './outbox.js';
@@ -50,8 +51,6 @@ const SEEN_MAX = 100_000;
 /** How long one attempt of a fabric JOIN waits for an answer, and how many attempts: 7.5 s in all, inside an EP's 10 s JOIN timeout. */
 const JOIN_TIMEOUT_MS = 2_500;
 const JOIN_ATTEMPTS = 3;
-/** Backoff cap between first connection attempts. */
-const FIRST_CONNECT_CAP_MS = 10_000;
 /** How long leaving the fabric may wait for NATS to take what is queued. */
 const CLOSE_MS = 1_000;
 
@@ -124,54 +123,8 @@ export class Fabric implements FabricHooks {
    * EPs meanwhile), and joins `switchboard` to the fabric. Resolves undefined when aborted first.
    */
   static async start(o: FabricOptions, switchboard: Switchboard, signal: AbortSignal): Promise<Fabric | undefined> {
-    // Loaded only by an RN that joins a fabric: nobody else pays for the client.
-    const { connect } = await import('@nats-io/transport-node');
-    let nc: NatsConnection | undefined;
-    for (let attempt = 0; nc === undefined; attempt++) {
-      if (signal.aborted) return undefined;
-      try {
-        nc = await connect({
-          servers: [...o.servers],
-          name: `uzp-rn-${o.name ?? toHex(o.rnCid).slice(0, 16)}`,
-          // Once in, never give up (the client's default is 10 attempts), with jitter against
-          // reconnect storms; before that, the loop here retries, so a close can stop it.
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 250,
-          reconnectJitter: 500,
-          // The order given is the order of preference (this RN's own node first), not shuffled.
-          noRandomize: true,
-          // A silent server is found in ~10 s, not the default 4 minutes (our pings to it; the server
-          // finds a silent RN by its own ping_interval, docs/SCALE.md).
-          pingInterval: 5_000,
-          maxPingOut: 2,
-          // Our own publications are never for us (a JOIN to a CID this RN holds is stitched locally).
-          noEcho: true,
-          // The client's default gives up for good after a second authentication error on reconnect
-          // (credentials rotated on the cluster before the RN's): keep trying, as for any other outage.
-          ignoreAuthErrorAbort: true,
-          ...(o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : {}),
-        });
-      } catch (e) {
-        const wait = Math.min(FIRST_CONNECT_CAP_MS, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
-        if (attempt === 0) o.log.warn({ event: 'fabric_unreachable', reason: (e as Error).message }, 'no NATS server of the fabric answers; retrying, serving local endpoints meanwhile');
-        await new Promise<void>((resolve) => {
-          // One listener per wait, removed with it: the loop may run for as long as NATS is away.
-          const onAbort = (): void => {
-            clearTimeout(t);
-            resolve();
-          };
-          const t = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, wait);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-      }
-    }
-    if (signal.aborted) {
-      await nc.close().catch(() => undefined);
-      return undefined;
-    }
+    const nc = await connectFabric({ servers: o.servers, name: `uzp-rn-${o.name ?? toHex(o.rnCid).slice(0, 16)}`, user: o.user, pass: o.pass, log: o.log }, signal);
+    if (nc === undefined) return undefined;
     const f = new Fabric(nc, o, switchboard);
     nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.guard('hop', () => f.onHop(m)) : undefined) });
     // NATS's "no responders" to a probe: nobody receives that RN's hop subject (far-rns.ts).

@@ -17,7 +17,7 @@ export function farRnsRig() {
   const lost: Record<string, unknown>[] = [];
   const back: Record<string, unknown>[] = [];
   const ineligible = new Set<string>();
-  const stats = { rnsLost: 0, rnLostStitches: 0 };
+  const stats = { rnsLost: 0, rnLostStitches: 0, offStitches: 0 };
   let tokens = 0;
   const far = new FarRns({
     now: () => Date.now(),

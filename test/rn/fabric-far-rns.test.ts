@@ -8,7 +8,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OWED_MS, OwedUnstitches } from '../../src/rn/fabric/far-rn-owed.js';
-import { ABSENT_PROBES, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
+import { ABSENT_PROBES, OFFLINE_MS, PROBE_MS, SILENT_MS } from '../../src/rn/fabric/far-rns.js';
 import { RemotePeer } from '../../src/rn/fabric/remote-peer.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { UnstitchCode } from '../../src/uzp/link/constants.js';
@@ -57,7 +57,7 @@ describe('far RNs: probes and NATS presence', () => {
     expect(s.ended).toHaveLength(5_000);
     expect(s.ended.every((e) => e.code === UnstitchCode.FAR_RN_GONE)).toBe(true);
     expect(s.lost).toEqual([expect.objectContaining({ event: 'fabric_rn_lost', rn: toHex(A), reason: 'absent', stitches: 5_000 })]);
-    expect(s.stats).toEqual({ rnsLost: 1, rnLostStitches: 5_000 });
+    expect(s.stats).toEqual({ rnsLost: 1, rnLostStitches: 5_000, offStitches: 0 });
     // Nobody receives it: nothing is sent to it; B is probed on.
     expect(s.told).toEqual([]);
     const before = s.probes.length;
@@ -250,10 +250,11 @@ describe('far RNs: silence', () => {
     vi.setSystemTime(Date.now() + 60_000);
     vi.advanceTimersByTime(PROBE_MS);
     expect(s.ended).toEqual([]);
-    // Off NATS for a minute, ticks running: nothing judged, nothing probed.
+    // Off NATS for almost OFFLINE_MS (past it, every stitch ends: fabric-offline.test.ts), ticks
+    // running: nothing judged, nothing probed.
     s.far.online(false);
     const probes = s.probes.length;
-    vi.advanceTimersByTime(60_000);
+    vi.advanceTimersByTime(OFFLINE_MS - PROBE_MS);
     expect(s.ended).toEqual([]);
     expect(s.probes).toHaveLength(probes);
     s.far.online(true);

@@ -21,7 +21,8 @@
 //   dropped, and the switchboard acts on a hop message only for a stitch made with its sender.
 //   An RN that is gone (its hop subject without a subscriber, silent, or no longer eligible) has
 //   its stitches here ended at once, probed with hop batches sent with a reply subject; if it comes
-//   back holding its halves, it is told they ended (far-rns.ts).
+//   back holding its halves, it is told they ended (far-rns.ts). Off NATS for 20 s, or for good,
+//   this RN ends every stitch across.
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
 // retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
@@ -154,11 +155,12 @@ export class Fabric implements FabricHooks {
       else if (s.type === 'reconnect') this.o.log.info({ event: 'fabric_reconnected', server: s.server }, 'back on the NATS cluster');
     }
     const err = await this.nc.closed();
-    this.far.stop();
-    if (this.closing) return;
+    if (this.closing) return this.far.stop();
     // Closed for good by the client itself: nothing more goes through this connection, so the
-    // switchboard stops asking it (JOINs for other RNs' targets are refused, not thrown).
-    this.o.log.error({ event: 'fabric_lost', reason: err instanceof Error ? err.message : 'closed' }, 'the NATS connection closed for good; joining the fabric again');
+    // switchboard stops asking it (JOINs for other RNs' targets are refused, not thrown), and no
+    // stitch across crosses it any more: each ends (its EP hears UNSTITCH 4 and re-stitches).
+    const stitches = this.far.leave();
+    this.o.log.error({ event: 'fabric_lost', reason: err instanceof Error ? err.message : 'closed', stitches }, 'the NATS connection closed for good; every stitch across the fabric ended; joining the fabric again');
     this.switchboard.setFabric(undefined);
     this.presence.clear();
     this.o.onLost?.();

@@ -22,11 +22,15 @@
 //   probing us as a newer one.
 // - Eligibility (peers.ts), asked at every probe: a revoked RN's stitches end as well.
 //
+//
 // Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
 // event loop was held: what the far RNs sent meanwhile is still unread): silence we could not have
-// heard is not theirs. One log line and one count per RN lost, however many stitches it carried.
-// The RN lost may come back holding its halves, which nothing it could hear ended: it is told when
-// next heard from (far-rn-owed.ts).
+// heard is not theirs. But off NATS for SILENT_MS, or for good, this RN ends every stitch across
+// (offline(), leave()): by then each far RN of this release has found it absent or silent and ended
+// its own half, so nothing crosses those stitches any more. One log line and one count per RN lost,
+// or for all stitches when off NATS, however many stitches. An RN lost, and every RN
+// when this one was off NATS too long, may come back holding its halves, which nothing it could
+// hear ended: it is told when next heard from (far-rn-owed.ts).
 
 import { toHex } from '../../uzp/bytes.js';
 import { UnstitchCode } from '../../uzp/link/constants.js';
@@ -51,6 +55,13 @@ export const SILENT_MS = 20_000;
 
 /** Probe intervals before our first stitch with a far RN within which its probe still counts (probed()). */
 export const PROBED_BEFORE = 3;
+
+/**
+ * Off NATS this long (our own connection: every NATS node unreachable), this RN ends every stitch
+ * across: SILENT_MS, as for a far RN, so a NATS node switch (ms to a few seconds) keeps them, and by
+ * then every far RN has found this one absent or silent and ended its half.
+ */
+export const OFFLINE_MS = SILENT_MS;
 
 export type FarRnLoss = 'absent' | 'silent' | 'ineligible';
 
@@ -92,7 +103,7 @@ export interface FarRnsOptions {
   /** Sends `rn` a hop UNSTITCH `code` for its stitch `stitch` (HopOutbox.unstitch). */
   readonly tell: (rn: Uint8Array, stitch: number, code: number) => void;
   readonly log: RnLog;
-  readonly stats: { rnsLost: number; rnLostStitches: number };
+  readonly stats: { rnsLost: number; rnLostStitches: number; offStitches: number };
   readonly probeMs?: number;
   readonly silentMs?: number;
 }
@@ -111,6 +122,8 @@ export class FarRns implements StitchWatch {
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private paused = false;
+  /** When our NATS connection went down (paused). */
+  private offSince = 0;
   private stopped = false;
   private readonly probeMs: number;
   private readonly silentMs: number;
@@ -169,19 +182,29 @@ export class FarRns implements StitchWatch {
 
   /**
    * Our NATS connection went down (false: nobody can be heard, nor probed) or came back (true):
-   * then every far RN gets a fresh start.
+   * then every far RN gets a fresh start. Down for OFFLINE_MS: every stitch across ends (tick()).
    */
   online(up: boolean): void {
-    this.paused = !up;
-    if (!up) return;
     const now = this.now();
-    for (const r of this.rns.values()) restart(r, now);
+    if (!up && !this.paused) this.offSince = now;
+    this.paused = !up;
+    if (up) for (const r of this.rns.values()) restart(r, now);
   }
 
   /** The fabric is left: no more probes or judgements. */
   stop(): void {
     this.stopped = true;
     this.disarm();
+  }
+
+  /**
+   * Our NATS connection closed for good (fabric.ts watch()): nothing crosses any stitch with a far RN
+   * now, so each ends here as for a far RN gone (its EP hears UNSTITCH 4 and re-stitches), and the
+   * far RNs find this one absent (its hop subscription went with the connection). Returns how many.
+   */
+  leave(): number {
+    this.stop();
+    return this.endAll(undefined);
   }
 
   private arm(): void {
@@ -207,7 +230,12 @@ export class FarRns implements StitchWatch {
     const now = this.now();
     const late = now - this.lastTick > 2 * this.probeMs;
     this.lastTick = now;
-    if (this.paused) return;
+    if (this.paused) {
+      // Time we could not have spent reconnecting is not counted either.
+      if (late) this.offSince = now;
+      else if (now - this.offSince >= this.silentMs) this.offline(now);
+      return;
+    }
     for (const [hex, r] of this.rns) {
       if (late || r.heard) restart(r, now);
       else if (!r.noSubscriber) r.absent = 0;
@@ -246,6 +274,28 @@ export class FarRns implements StitchWatch {
       r.sentAt = this.now();
       return this.o.probe(r.cid, encodeHopCredit(c.stitch, c.consumed), r.token);
     }
+  }
+
+  /** Off NATS for OFFLINE_MS: every stitch across ends, and each far RN is told when heard from again. */
+  private offline(now: number): void {
+    const rns = this.rns.size;
+    const n = this.endAll(now);
+    this.o.log.warn({ event: 'fabric_offline_stitches_ended', rns, stitches: n, offline_ms: Math.round(now - this.offSince) }, 'off the NATS cluster for too long: every stitch across the fabric ended here');
+  }
+
+  /** Ends every stitch with every far RN (UNSTITCH 4 to its EP), owing each RN its ids if `now` is given; returns how many. */
+  private endAll(now: number | undefined): number {
+    const all = [...this.rns];
+    this.rns.clear();
+    this.disarm();
+    let n = 0;
+    for (const [hex, r] of all) {
+      n += r.stitches.size;
+      if (now !== undefined) this.owed.owe(hex, [...r.stitches].flatMap((p) => p.farStitch ?? []), now);
+    }
+    this.o.stats.offStitches += n;
+    for (const [, r] of all) for (const p of [...r.stitches]) this.o.end(p, UnstitchCode.FAR_RN_GONE);
+    return n;
   }
 
   private lose(hex: string, r: FarRn, loss: FarRnLoss, now: number): void {

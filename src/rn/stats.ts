@@ -56,9 +56,10 @@ export class RnStats {
    * stale), JOIN replies dropped (not an eligible RN's signed answer to the request it names), hop
    * batches refused (not from an eligible RN, or their tag does not verify), JOIN requests sent
    * again after no answer came in time, far RNs found gone with the stitches that ended with
-   * them, and stitches ended because this RN was off NATS for 20 s or for good (fabric/far-rns.ts).
+   * them, stitches ended because the far RN answered a probe that it does not have them, and
+   * stitches ended because this RN was off NATS for 20 s or for good (fabric/far-rns.ts).
    */
-  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0, joinRetries: 0, rnsLost: 0, rnLostStitches: 0, offStitches: 0 };
+  readonly fabric = { hopFramesOut: 0, hopFramesIn: 0, hopDropped: 0, joinsRouted: 0, joinsAnswered: 0, malformed: 0, joinsRefused: 0, repliesDropped: 0, hopRefused: 0, joinRetries: 0, rnsLost: 0, rnLostStitches: 0, unknownStitches: 0, offStitches: 0 };
 
   snapshot(): {
     links: number;

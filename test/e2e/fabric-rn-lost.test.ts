@@ -3,8 +3,9 @@
 // (test/helpers/fabric-rig.ts). The operator is attached to RN 0 only, the gateway to RNs 1 and 2, so
 // every session crosses the fabric. Both have continuity with PoR off: the operator cannot find a
 // dead path itself, so when its session fails over, only its RN can have said so (UNSTITCH code 4,
-// FAR_RN_GONE, and RN 0's `fabric_rn_lost` with the reason). Before, RN 0 kept its half of every
-// stitch with a dead RN up and the operator's session sat in `stitched` for good.
+// FAR_RN_GONE, and RN 0's `fabric_rn_lost` with the reason, or `fabric_stitches_unknown`). Before,
+// RN 0 kept its half of every stitch with a dead RN up and the operator's session sat in `stitched`
+// for good.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/uzp/bytes.js';
@@ -63,14 +64,17 @@ async function connect(op: Endpoint, gw: Member, grant: Uint8Array): Promise<Ses
 
 const stitchedAt = (i: number): number => rig.rns[i]!.stderr().split('stitched across the fabric').length - 1;
 
-/** `fabric_rn_lost` lines RN `i` logged after `mark` (a length of its stderr). */
-function lostSince(i: number, mark: number): Record<string, unknown>[] {
+/** The `event` lines RN `i` logged after `mark` (a length of its stderr). */
+function loggedSince(i: number, mark: number, event: string): Record<string, unknown>[] {
   return rig.rns[i]!.stderr()
     .slice(mark)
     .split('\n')
-    .filter((l) => l.includes('"event":"fabric_rn_lost"'))
+    .filter((l) => l.includes(`"event":"${event}"`))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** `fabric_rn_lost` lines RN `i` logged after `mark`. */
+const lostSince = (i: number, mark: number): Record<string, unknown>[] => loggedSince(i, mark, 'fabric_rn_lost');
 
 interface Crossing {
   readonly initiator: Session;
@@ -218,5 +222,42 @@ describe('a far RN that is gone', () => {
     for (const c of crossings) expect(c.got).toEqual([0, 1]);
     for (const c of crossings) c.initiator.close();
     await rig.restartRn(1);
+  }, 90_000);
+
+  // Started again at once (244 ms here), it is never found absent, and the new process has none of
+  // the stitches. Before, RN 0 kept its halves until it found it silent (20 s: the sessions stalled
+  // that long), or for good once a new stitch joined the two RNs (the new RN then probes RN 0).
+  it('killed and started again at once: the new RN 1 answers RN 0\'s probe that it does not have the stitch, RN 0 checks them all and ends its halves, one log line; the operator hears UNSTITCH 4 and re-stitches', async () => {
+    let made = await sessions(3);
+    for (let tries = 0; !made.carrier.includes(1) && tries < 5; tries++) {
+      for (const c of made.crossings) c.initiator.close();
+      made = await sessions(3);
+    }
+    const { crossings, carrier } = made;
+    const onRestarted = crossings.filter((_, k) => carrier[k] === 1);
+    expect(onRestarted.length).toBeGreaterThanOrEqual(1);
+    for (const c of crossings) c.send();
+    await until('the first messages across', () => crossings.every((c) => c.got.length === 1));
+    const mark = rig.rns[0]!.stderr().length;
+    await rig.killRn(1);
+    await rig.restartRn(1);
+    await until('the operator sessions on RN 1 failing over', () => onRestarted.every((c) => c.failovers.length > 0));
+    for (const c of onRestarted) expect(c.failovers[0]).toMatch(/the other RN of this stitch across the fabric is gone \(UNSTITCH code 4\)/);
+    // Not by silence. By its answer; or, where the restart took over a second (a loaded box), by
+    // its absence first.
+    const lost = lostSince(0, mark);
+    expect(lost.filter((l) => l.reason !== 'absent')).toEqual([]);
+    if (lost.length === 0) {
+      const unknown = loggedSince(0, mark, 'fabric_stitches_unknown');
+      expect(unknown).toEqual([expect.objectContaining({ rn: toHex(rig.rnIds[1]!.cid) })]);
+      expect(unknown[0]!.stitches).toBeGreaterThanOrEqual(onRestarted.length);
+    }
+    console.info(`RN 1 killed and started again: RN 0 ended its halves on ${lost.length === 0 ? 'its answer' : 'its absence'}`);
+    for (const c of crossings.filter((_, k) => carrier[k] === 2)) expect(c.failovers).toEqual([]);
+    await until('the sessions re-stitched', () => crossings.every((c) => c.initiator.state === 'stitched' && c.responder.state === 'stitched'));
+    for (const c of crossings) c.send();
+    await until('a message after the re-stitch on every session', () => crossings.every((c) => c.got.length === 2));
+    for (const c of crossings) expect(c.got).toEqual([0, 1]);
+    for (const c of crossings) c.initiator.close();
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 // FarRns (src/rn/fabric/far-rns.ts) on its own for tests with fake time (vi.useFakeTimers): the real
-// RemotePeer, a recording hop sender, NATS's answers to probes given by hand.
+// RemotePeer, a recording hop sender, NATS's answers and the far RNs' given by hand.
 
 import { vi } from 'vitest';
 import { FarRns, PROBE_MS } from '../../src/rn/fabric/far-rns.js';
@@ -11,22 +11,29 @@ export const A = new Uint8Array(32).fill(0xa1);
 export const B = new Uint8Array(32).fill(0xb2);
 
 export function farRnsRig() {
+  /** Every probe of one stitch (a tick's, or a check of a single stitch). */
   const probes: { rn: string; stitch: number; consumed: number; token: string }[] = [];
+  /** Every probe sent, its CREDITs in order. */
+  const sent: { rn: string; stitches: number[]; token: string }[] = [];
   const ended: { id: number; code: number }[] = [];
   const told: { rn: string; stitch: number; code: number }[] = [];
   const lost: Record<string, unknown>[] = [];
   const back: Record<string, unknown>[] = [];
   const ineligible = new Set<string>();
-  const stats = { rnsLost: 0, rnLostStitches: 0, offStitches: 0 };
+  const stats = { rnsLost: 0, rnLostStitches: 0, unknownStitches: 0, offStitches: 0 };
   let tokens = 0;
   const far = new FarRns({
     now: () => Date.now(),
     token: () => `t${++tokens}`,
     eligible: (rn) => !ineligible.has(toHex(rn)),
-    probe: (rn, message, token) => {
-      const h = decodeHop(message);
-      if (h.type !== HopType.CREDIT) throw new Error('a probe is a CREDIT');
-      probes.push({ rn: toHex(rn), stitch: h.stitch, consumed: h.consumed, token });
+    probe: (rn, messages, token) => {
+      const credits = messages.map((m) => {
+        const h = decodeHop(m);
+        if (h.type !== HopType.CREDIT) throw new Error('a probe is CREDITs');
+        return h;
+      });
+      sent.push({ rn: toHex(rn), stitches: credits.map((c) => c.stitch), token });
+      if (credits.length === 1) probes.push({ rn: toHex(rn), stitch: credits[0]!.stitch, consumed: credits[0]!.consumed, token });
     },
     // As Switchboard.unstitch does: the local stitch goes, and its far side with it.
     end: (p, code) => {
@@ -52,6 +59,6 @@ export function farRnsRig() {
     s.far.noResponders(lastProbe(rn)!.token);
     vi.advanceTimersByTime(PROBE_MS);
   };
-  const s = { far, probes, ended, told, lost, back, ineligible, stats, stitch, lastProbe, away };
+  const s = { far, probes, sent, ended, told, lost, back, ineligible, stats, stitch, lastProbe, away };
   return s;
 }

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/lib/errors.js';
-import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, decodeHops, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnstitch, HOP_BATCH_HEADER, hopBatchHeader, splitHopBatch, type FabricJoin } from '../../src/rn/fabric/messages.js';
+import { decodeFabricJoin, decodeFabricJoinReply, decodeHop, decodeHops, encodeFabricJoin, encodeFabricJoinReply, encodeHopCredit, encodeHopData, encodeHopUnknown, encodeHopUnstitch, HOP_BATCH_HEADER, hopBatchHeader, splitHopBatch, type FabricJoin } from '../../src/rn/fabric/messages.js';
 import { HOP_TAG_LENGTH, HopKeys } from '../../src/rn/fabric/hop-keys.js';
 import { x25519PrivateFromEd25519Seed } from '../../src/uzp/crypto/ed-to-x25519.js';
 import { concat, fromHex, toHex } from '../../src/uzp/bytes.js';
@@ -159,7 +159,7 @@ describe('fabric vectors (test/vectors/fabric.json)', () => {
   it.each(V.hops.map((h) => [h.name!, h] as const))('hop %s', (_n, h) => {
     const d = decodeHop(fromHex(h.hex));
     expect(snake(d as unknown as Record<string, unknown>)).toEqual(h.fields);
-    const again = d.type === 1 ? encodeHopData(d.stitch, d.offset, d.frame) : d.type === 2 ? encodeHopCredit(d.stitch, d.consumed) : encodeHopUnstitch(d.stitch, d.code);
+    const again = d.type === 1 ? encodeHopData(d.stitch, d.offset, d.frame) : d.type === 2 ? encodeHopCredit(d.stitch, d.consumed) : d.type === 3 ? encodeHopUnstitch(d.stitch, d.code) : encodeHopUnknown(d.stitch);
     expect(toHex(again)).toBe(h.hex);
   });
 });

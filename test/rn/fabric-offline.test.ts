@@ -30,7 +30,7 @@ describe('far RNs: this RN off NATS', () => {
     vi.advanceTimersByTime(PROBE_MS);
     expect(s.ended.sort((x, y) => x.id - y.id)).toEqual([1, 2, 3].map((id) => ({ id, code: UnstitchCode.FAR_RN_GONE })));
     expect(s.lost).toEqual([expect.objectContaining({ event: 'fabric_offline_stitches_ended', rns: 2, stitches: 3 })]);
-    expect(s.stats).toEqual({ rnsLost: 0, rnLostStitches: 0, offStitches: 3 });
+    expect(s.stats).toEqual({ rnsLost: 0, rnLostStitches: 0, unknownStitches: 0, offStitches: 3 });
     expect(vi.getTimerCount()).toBe(0);
     // Back: an RN that kept its halves (it never judged us) is told with the first batch from it.
     s.far.online(true);

@@ -1,7 +1,8 @@
 // The NATS permissions docs/SCALE.md gives each RN (taken from the document itself, placeholders
 // filled in): a real nats-server with one user per RN under exactly that block. Two Fabrics route a
-// JOIN, carry frames both ways and an UNSTITCH, and the ingress finds the egress gone once it left
-// (its probes' "no responders", far-rns.ts); and under the same rights an RN's user cannot read
+// JOIN, carry frames both ways and an UNSTITCH, the egress restarted answers the ingress's probe
+// (probe-answers.ts), and the ingress finds the egress gone once it left (its probes' "no
+// responders", far-rns.ts); and under the same rights an RN's user cannot read
 // another RN's hop subject or replies, nor every JOIN request of the domain outside the queue group.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,14 +106,12 @@ describe('the NATS permissions docs/SCALE.md gives each RN', () => {
 
     const keys = new Map([ingress, egress].map((r) => [toHex(r.cid), r.signer.publicKey]));
     const fabrics: (Fabric | undefined)[] = [];
-    for (const [r, user, pass] of [
-      [ingress, 'rn-in', 'pass-in'],
-      [egress, 'rn-eg', 'pass-eg'],
-    ] as const) {
+    const start = async (r: ReturnType<typeof rnParts>, user: string, pass: string): Promise<Fabric | undefined> => {
       const f = await Fabric.start({ servers: [url], user, pass, rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain, rnKey: (c) => keys.get(toHex(c)), log: silentLog, stats: r.stats }, r.sb, new AbortController().signal);
       cleanups.push(() => f?.close());
-      fabrics.push(f);
-    }
+      return f;
+    };
+    fabrics.push(await start(ingress, 'rn-in', 'pass-in'), await start(egress, 'rn-eg', 'pass-eg'));
     const T = link();
     egress.sb.attach(T);
     egress.sb.setAccepting(T);
@@ -140,6 +139,17 @@ describe('the NATS permissions docs/SCALE.md gives each RN', () => {
     egress.sb.unstitch(T, egressStitch, UnstitchCode.CLOSED);
     await until(() => O.control.some((m) => m.kind === ControlKind.UNSTITCH), 'the UNSTITCH');
     expect([ingress.stats.fabric.malformed, ingress.stats.fabric.hopRefused, egress.stats.fabric.hopRefused]).toEqual([0, 0, 0]);
+    // The egress restarts, its stitches gone with it: it answers the ingress's probe on the probe's
+    // reply subject (its reply.> rights), and the ingress ends its half (probe-answers.ts).
+    const orphan = await stitchAcross();
+    await fabrics[1]!.close();
+    egress.sb = new Switchboard({ trust: {} as never, stats: egress.stats, log: silentLog });
+    fabrics[1] = await start(egress, 'rn-eg', 'pass-eg');
+    egress.sb.attach(T);
+    egress.sb.setAccepting(T);
+    await until(() => O.control.some((m) => m.kind === ControlKind.UNSTITCH && m.stitchId === orphan), 'the stitch the restarted RN does not have ended');
+    expect(O.control.find((m) => m.kind === ControlKind.UNSTITCH && m.stitchId === orphan)).toMatchObject({ code: UnstitchCode.FAR_RN_GONE });
+    expect([ingress.stats.fabric.unknownStitches, ingress.stats.fabric.rnsLost]).toEqual([1, 0]);
     // The egress leaves NATS with a stitch up and says nothing: its hop subject has no subscriber,
     // which the ingress learns from the probes' reply subject (its own reply.<cid>.> rights).
     const second = await stitchAcross();

@@ -112,7 +112,7 @@ class Rn implements FabricHooks {
     for (const h of decodeHops(b.messages)) {
       if (h.type === HopType.DATA) this.sb.remoteData(b.sender, h.stitch, h.offset, h.frame);
       else if (h.type === HopType.CREDIT) this.sb.remoteCredit(b.sender, h.stitch, h.consumed);
-      else this.sb.remoteUnstitch(b.sender, h.stitch, h.code);
+      else if (h.type === HopType.UNSTITCH) this.sb.remoteUnstitch(b.sender, h.stitch, h.code);
     }
   }
 }

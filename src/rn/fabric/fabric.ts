@@ -21,8 +21,9 @@
 //   dropped, and the switchboard acts on a hop message only for a stitch made with its sender.
 //   An RN that is gone (its hop subject without a subscriber, silent, or no longer eligible) has
 //   its stitches here ended at once, probed with hop batches sent with a reply subject; if it comes
-//   back holding its halves, it is told they ended (far-rns.ts). Off NATS for 20 s, or for good,
-//   this RN ends every stitch across.
+//   back holding its halves, it is told they ended (far-rns.ts). An RN probed for a stitch it does
+//   not have (restarted, or the UNSTITCH lost) answers so on the reply subject (probe-answers.ts).
+//   Off NATS for 20 s, or for good, this RN ends every stitch across.
 //
 // Whatever NATS does, it can only drop or delay: a lost JOIN is a refusal, lost frames are
 // retransmitted end to end, a forged or replayed reply is dropped. The connection retries for ever
@@ -43,6 +44,7 @@ import { connectFabric } from './connect.js';
 import { JoinRegister } from './join-register.js';
 import { sendJoinRequest } from './join-request.js';
 import { HopOutbox } from './outbox.js';
+import { answerProbe, readProbeAnswer } from './probe-answers.js';
 import { RemotePeer } from './remote-peer.js';
 
 /** A JOIN request older or newer than this (clock skew between RNs included) is refused as stale. */
@@ -115,7 +117,7 @@ export class Fabric implements FabricHooks {
       dropped: () => void this.o.stats.fabric.hopDropped++,
     });
     // A probe's reply subject hears NATS's "no responders" (start()).
-    const probe = (rn: Uint8Array, message: Uint8Array, token: string): void => this.out.alone(rn, message, `${this.replyPrefix}probe.${token}`);
+    const probe = (rn: Uint8Array, messages: readonly Uint8Array[], token: string): void => this.out.probe(rn, messages, `${this.replyPrefix}probe.${token}`);
     this.far = new FarRns({ token: () => toHex(o.provider.randomBytes(12)), eligible: (rn) => o.rnKey(rn) !== undefined, probe, end: (p, code) => switchboard.unstitch(p, p.stitchId, code), tell: (rn, stitch, code) => this.out.unstitch(rn, stitch, code), log: o.log, stats: o.stats.fabric });
   }
 
@@ -128,9 +130,17 @@ export class Fabric implements FabricHooks {
     if (nc === undefined) return undefined;
     const f = new Fabric(nc, o, switchboard);
     nc.subscribe(`${f.prefix}.hop.${toHex(o.rnCid)}`, { callback: (err, m) => (err === null ? f.guard('hop', () => f.onHop(m)) : undefined) });
-    // NATS's "no responders" to a probe: nobody receives that RN's hop subject (far-rns.ts).
+    // NATS's "no responders" to a probe: nobody receives that RN's hop subject (far-rns.ts); or the
+    // RN's answer: it has no stitch the probe named (probe-answers.ts).
     const probes = `${f.replyPrefix}probe.`;
-    nc.subscribe(`${probes}*`, { callback: (err, m) => (err === null && m.data.length === 0 && m.headers?.code === 503 ? f.far.noResponders(m.subject.slice(probes.length)) : undefined) });
+    nc.subscribe(`${probes}*`, {
+      callback: (err, m) => {
+        if (err !== null) return;
+        const token = m.subject.slice(probes.length);
+        if (m.data.length > 0) f.guard('probe answer', () => f.onAnswer(token, m.data));
+        else if (m.headers?.code === 503) f.far.noResponders(token);
+      },
+    });
     switchboard.setFabric(f);
     void f.watch();
     o.log.info({ event: 'fabric_connected', server: nc.getServer(), ...(o.name !== undefined ? { rn_id: o.name } : {}) }, 'joined the rendezvous fabric');
@@ -337,13 +347,30 @@ export class Fabric implements FabricHooks {
     for (const h of hops) {
       if (h.type === HopType.DATA) this.switchboard.remoteData(from, h.stitch, h.offset, h.frame);
       else if (h.type === HopType.CREDIT) this.switchboard.remoteCredit(from, h.stitch, h.consumed);
-      else this.switchboard.remoteUnstitch(from, h.stitch, h.code);
+      else if (h.type === HopType.UNSTITCH) this.switchboard.remoteUnstitch(from, h.stitch, h.code);
+      else this.o.stats.fabric.malformed++; // UNKNOWN belongs on a probe's reply subject only
     }
+    // A probe: the stitches it names that we do not have with its sender, said (probe-answers.ts).
+    if (!m.reply) return;
+    const unknown = answerProbe(hops, from, (id) => this.switchboard.remoteOf(id));
+    const answer = unknown.length > 0 ? this.out.sealed(from, unknown) : undefined;
+    if (answer !== undefined) this.publish(m.reply, answer);
+  }
+
+  /** An answer to our probe of reply token `token` (probe-answers.ts). */
+  private onAnswer(token: string, data: Uint8Array): void {
+    const a = readProbeAnswer(data, HOP_TAG_LENGTH, (rn, authenticated, tag) => this.keys.verify(rn, authenticated, tag));
+    if (a === undefined) this.o.stats.fabric.hopRefused++;
+    else this.far.unknown(a.sender, token, a.stitches);
   }
 
   private publishHop(rn: Uint8Array, bytes: Uint8Array, reply?: string): void {
+    this.publish(`${this.prefix}.hop.${toHex(rn)}`, bytes, reply);
+  }
+
+  private publish(subject: string, bytes: Uint8Array, reply?: string): void {
     try {
-      this.nc.publish(`${this.prefix}.hop.${toHex(rn)}`, bytes, reply === undefined ? undefined : { reply });
+      this.nc.publish(subject, bytes, reply === undefined ? undefined : { reply });
     } catch (e) {
       // Closed connection or a frame over the cluster's max_payload: dropped, repaired end to end.
       this.o.stats.fabric.hopDropped++;

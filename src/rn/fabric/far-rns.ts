@@ -3,13 +3,13 @@
 // this RN ends its half of every stitch made with it at once, as it does on that RN's UNSTITCH: its
 // EP hears UNSTITCH code 4 (FAR_RN_GONE) and its continuity re-stitches through another RN now, not
 // when its own PoR or link timeouts fire (never, for a session without PoR). Before, the half stayed
-// up. The evidence is what the fabric has or gets cheaply, with no new message on the wire:
+// up. The evidence is what the fabric has or gets cheaply, and one hop message answering a probe:
 //
 // - Probes. To each far RN at once, then every PROBE_MS, one hop CREDIT repeating the last
-//   `consumed` we sent it for one of its stitches (nothing changes there: `consumed` is a maximum),
-//   published with a NATS reply subject of ours. NATS answers a message nobody subscribes to with
-//   "no responders" on that subject: the far RN's hop subscription is gone, so is its NATS
-//   connection (a killed RN's closes at once). ABSENT_PROBES answers in a row, nothing from that RN
+//   `consumed` we sent it for one of its stitches, the next one each time (nothing changes there:
+//   `consumed` is a maximum), published with a NATS reply subject of ours. NATS answers a message
+//   nobody subscribes to with "no responders" on that subject: the far RN's hop subscription is
+//   gone, so is its NATS connection (a killed RN's closes at once). ABSENT_PROBES answers in a row, nothing from that RN
 //   between: an RN moving to another NATS node is without its subscription for a moment. Two
 //   answers count as two only for probes sent at least half a PROBE_MS apart: the first probe to an
 //   RN goes out at once, and the shared tick may send the next one a few ms later.
@@ -21,14 +21,17 @@
 //   idle stitches must not end for that — also when it was restarted as that release after
 //   probing us as a newer one.
 // - Eligibility (peers.ts), asked at every probe: a revoked RN's stitches end as well.
-//
+// - Answers. A far RN that has no stitch a probe names (it restarted, faster than it could be found
+//   absent, or ended the stitch and its UNSTITCH was lost) says so (probe-answers.ts): then every
+//   stitch with it is checked at once — one probe of CREDITs for all of them — and those it does not
+//   have end here (check()). A probe names the next stitch each time, so every one is asked in turn.
 //
 // Nothing is judged while our own NATS connection is down, nor after a tick that came late (our own
 // event loop was held: what the far RNs sent meanwhile is still unread): silence we could not have
 // heard is not theirs. But off NATS for SILENT_MS, or for good, this RN ends every stitch across
 // (offline(), leave()): by then each far RN of this release has found it absent or silent and ended
 // its own half, so nothing crosses those stitches any more. One log line and one count per RN lost,
-// or for all stitches when off NATS, however many stitches. An RN lost, and every RN
+// per check, or for all stitches when off NATS, however many stitches. An RN lost, and every RN
 // when this one was off NATS too long, may come back holding its halves, which nothing it could
 // hear ended: it is told when next heard from (far-rn-owed.ts).
 
@@ -88,6 +91,11 @@ interface FarRn {
   noSubscriber: boolean;
   /** When the last probe counted in `absent` was sent. */
   countedAt: number;
+  /** The stitch the last probe named. */
+  probed: RemotePeer | undefined;
+  /** The reply token of the last check (check()), and the stitches it named. */
+  checkToken: string | undefined;
+  checked: Set<RemotePeer> | undefined;
 }
 
 export interface FarRnsOptions {
@@ -96,14 +104,14 @@ export interface FarRnsOptions {
   /** A fresh random reply token: a party that did not see the probe cannot answer it. */
   readonly token: () => string;
   readonly eligible: (rn: Uint8Array) => boolean;
-  /** Publishes hop message `message` to `rn`, alone in a batch, with the NATS reply subject of `token`. */
-  readonly probe: (rn: Uint8Array, message: Uint8Array, token: string) => void;
+  /** Publishes hop messages `messages` to `rn`, in batches of their own, with the NATS reply subject of `token`. */
+  readonly probe: (rn: Uint8Array, messages: readonly Uint8Array[], token: string) => void;
   /** Ends the local stitch of `p` as an UNSTITCH `code` from its far side would (Switchboard.unstitch). */
   readonly end: (p: RemotePeer, code: number) => void;
   /** Sends `rn` a hop UNSTITCH `code` for its stitch `stitch` (HopOutbox.unstitch). */
   readonly tell: (rn: Uint8Array, stitch: number, code: number) => void;
   readonly log: RnLog;
-  readonly stats: { rnsLost: number; rnLostStitches: number; offStitches: number };
+  readonly stats: { rnsLost: number; rnLostStitches: number; unknownStitches: number; offStitches: number };
   readonly probeMs?: number;
   readonly silentMs?: number;
 }
@@ -140,7 +148,7 @@ export class FarRns implements StitchWatch {
     let r = this.rns.get(hex);
     if (r !== undefined) return void r.stitches.add(p);
     const now = this.now();
-    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), born: now, heardAt: now, heard: false, absent: 0, token: undefined, sentAt: now, noSubscriber: false, countedAt: now }));
+    this.rns.set(hex, (r = { cid: p.rn!.slice(), stitches: new Set([p]), born: now, heardAt: now, heard: false, absent: 0, token: undefined, sentAt: now, noSubscriber: false, countedAt: now, probed: undefined, checkToken: undefined, checked: undefined }));
     this.arm();
     // Soon, so that it knows we probe (its judging our silence waits for that); not within the JOIN
     // being answered, whose OFFER_VIA and reply go first (the first probe derives the hop keys).
@@ -178,6 +186,30 @@ export class FarRns implements StitchWatch {
   /** NATS answered the probe with reply token `token` "no responders". */
   noResponders(token: string): void {
     for (const r of this.rns.values()) if (r.token === token) r.noSubscriber = true;
+  }
+
+  /**
+   * RN `rn` answered the probe of reply token `token`: it has no stitch with us of its ids
+   * `stitches`. To a probe of the tick: every stitch with it is checked at once, if the one the
+   * probe named is among them (a check per probe at most). To the last check: those it named end.
+   */
+  unknown(rn: Uint8Array, token: string, stitches: readonly number[]): void {
+    const r = this.rns.get(toHex(rn));
+    if (r === undefined || this.stopped) return;
+    const named = new Set(stitches);
+    const p = r.probed;
+    if (token === r.token) {
+      if (p === undefined || !r.stitches.has(p) || !named.has(p.farStitch!)) return;
+      r.token = undefined; // answered: nothing more comes for it, "no responders" included
+      return this.check(r);
+    }
+    if (token !== r.checkToken || r.checked === undefined) return;
+    const gone = [...r.checked].filter((q) => r.stitches.has(q) && named.has(q.farStitch!));
+    if (gone.length === 0) return;
+    for (const q of gone) r.checked.delete(q);
+    this.o.stats.unknownStitches += gone.length;
+    this.o.log.warn({ event: 'fabric_stitches_unknown', rn: toHex(r.cid), stitches: gone.length }, 'the RN at the other end of stitches across the fabric does not have them (restarted, or ended them unheard); they ended here');
+    for (const q of gone) this.o.end(q, UnstitchCode.FAR_RN_GONE);
   }
 
   /**
@@ -270,10 +302,28 @@ export class FarRns implements StitchWatch {
     for (const p of r.stitches) {
       const c = p.lastCredit();
       if (c === undefined) continue;
+      // Last in the set now: the next probe names the next stitch, so each is asked in turn.
+      r.stitches.delete(p);
+      r.stitches.add(p);
+      r.probed = p;
       r.token = this.o.token();
       r.sentAt = this.now();
-      return this.o.probe(r.cid, encodeHopCredit(c.stitch, c.consumed), r.token);
+      return this.o.probe(r.cid, [encodeHopCredit(c.stitch, c.consumed)], r.token);
     }
+  }
+
+  /** One probe of every stitch with `r` (a CREDIT each, in batches): its answer names those it does not have. */
+  private check(r: FarRn): void {
+    const messages: Uint8Array[] = [];
+    r.checked = new Set();
+    for (const p of r.stitches) {
+      const c = p.lastCredit();
+      if (c === undefined) continue;
+      messages.push(encodeHopCredit(c.stitch, c.consumed));
+      r.checked.add(p);
+    }
+    r.checkToken = this.o.token();
+    this.o.probe(r.cid, messages, r.checkToken);
   }
 
   /** Off NATS for OFFLINE_MS: every stitch across ends, and each far RN is told when heard from again. */

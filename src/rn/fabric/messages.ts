@@ -14,6 +14,9 @@
 //   receiver's, with the sender's byte offset for credit), CREDIT (bytes consumed so far, by
 //   offset), UNSTITCH; sent in batches that name their sender and carry a tag under the key the
 //   two RNs share (hop-keys.ts), so only the RN a stitch was made with can act on it.
+// - UNKNOWN, only in the answer to a probe (a hop batch sent with a NATS reply subject), on that
+//   reply subject: the answering RN has no stitch with the prober of the id a CREDIT of the probe
+//   named (probe-answers.ts). Never on a hop subject.
 
 import { Reader, Writer } from '../../uzp/bytes.js';
 import { CID_LENGTH, FrameType, MAX_CH1_BYTES, MAX_GRANT_BYTES } from '../../uzp/link/constants.js';
@@ -29,7 +32,7 @@ const REPLY_BODY = 1 + 1 + CID_LENGTH + 4 + 8 + CID_LENGTH + 4 + 1;
 /** RELAY frame header: length u32, type u8, stitch id u32. */
 const RELAY_HEADER = 9;
 
-export const HopType = { DATA: 1, CREDIT: 2, UNSTITCH: 3 } as const;
+export const HopType = { DATA: 1, CREDIT: 2, UNSTITCH: 3, UNKNOWN: 4 } as const;
 
 /** A hop batch before its messages: version u8, the sending RN's CID. */
 export const HOP_BATCH_HEADER = 1 + CID_LENGTH;
@@ -60,7 +63,9 @@ export type SignerVerdict = 'valid' | 'unknown' | 'bad';
 export type HopMessage =
   | { readonly type: typeof HopType.DATA; readonly offset: number; readonly frame: Uint8Array; readonly stitch: number }
   | { readonly type: typeof HopType.CREDIT; readonly stitch: number; readonly consumed: number }
-  | { readonly type: typeof HopType.UNSTITCH; readonly stitch: number; readonly code: number };
+  | { readonly type: typeof HopType.UNSTITCH; readonly stitch: number; readonly code: number }
+  /** `stitch`: the id the probe's CREDIT named, the answering RN's own (probe-answers.ts). */
+  | { readonly type: typeof HopType.UNKNOWN; readonly stitch: number };
 
 function joinBody(j: FabricJoin): Uint8Array {
   return new Writer(128 + j.grant.length + j.ch1.length)
@@ -187,6 +192,10 @@ export function encodeHopUnstitch(stitch: number, code: number): Uint8Array {
   return new Writer(6).u8(HopType.UNSTITCH).u32(stitch).u8(code).finish();
 }
 
+export function encodeHopUnknown(stitch: number): Uint8Array {
+  return new Writer(5).u8(HopType.UNKNOWN).u32(stitch).finish();
+}
+
 /** Reads one hop message at the reader's position; DATA's frame is a view into the input. */
 function readHop(r: Reader): HopMessage {
   const type = r.u8('hop type');
@@ -208,6 +217,8 @@ function readHop(r: Reader): HopMessage {
       return { type, stitch: r.u32('hop CREDIT stitch'), consumed: r.u64('hop CREDIT consumed') };
     case HopType.UNSTITCH:
       return { type, stitch: r.u32('hop UNSTITCH stitch'), code: r.u8('hop UNSTITCH code') };
+    case HopType.UNKNOWN:
+      return { type, stitch: r.u32('hop UNKNOWN stitch') };
     default:
       throw new DecodeError(CommonCode.DECODE_TYPE, `hop: unknown type ${type}`);
   }

@@ -83,15 +83,39 @@ export class HopOutbox {
   }
 
   /**
-   * Sends hop message `message` to `rn` now, alone in a batch, published with the NATS reply subject
-   * `reply`: a probe (far-rns.ts), which NATS answers there when nobody receives `rn`'s hop subject.
+   * Sends hop messages `messages` to `rn` now, in batches of their own (closed at BATCH_BYTES as
+   * any), each published with the NATS reply subject `reply`: a probe or a check (far-rns.ts), which
+   * NATS answers there when nobody receives `rn`'s hop subject, and `rn` when it has no stitch some
+   * CREDIT of it names (probe-answers.ts).
    */
-  alone(rn: Uint8Array, message: Uint8Array, reply: string): void {
-    const b = new Batch(this.seal.header.length + message.length + this.seal.tagLength);
-    b.buf.set(this.seal.header);
-    b.buf.set(message, this.seal.header.length);
-    b.length = this.seal.header.length + message.length;
-    this.send(rn, b, reply);
+  probe(rn: Uint8Array, messages: readonly Uint8Array[], reply: string): void {
+    let b: Batch | undefined;
+    let left = messages.reduce((n, m) => n + m.length, 0);
+    for (const m of messages) {
+      if (b !== undefined && b.length - this.seal.header.length + m.length > BATCH_BYTES) {
+        this.send(rn, b, reply);
+        b = undefined;
+      }
+      b ??= this.open(Math.max(m.length, Math.min(left, BATCH_BYTES)));
+      left -= m.length;
+      b.ensure(m.length);
+      b.buf.set(m, b.length);
+      b.length += m.length;
+    }
+    if (b !== undefined) this.send(rn, b, reply);
+  }
+
+  /** Hop messages `messages` as one batch to `rn`, tagged, not sent (the answer to a probe); undefined when `rn` is no peer now. */
+  sealed(rn: Uint8Array, messages: readonly Uint8Array[]): Uint8Array | undefined {
+    const b = this.open(messages.reduce((n, m) => n + m.length, 0));
+    for (const m of messages) {
+      b.buf.set(m, b.length);
+      b.length += m.length;
+    }
+    const tag = this.seal.tag(rn, b.buf.subarray(0, b.length));
+    if (tag === undefined) return undefined;
+    b.buf.set(tag, b.length);
+    return b.buf.subarray(0, b.length + tag.length);
   }
 
   /** Sends every pending batch now. */
@@ -117,16 +141,19 @@ export class HopOutbox {
     return k;
   }
 
+  /** A batch holding its header, with room for `size` bytes of hop messages and the tag. */
+  private open(size: number): Batch {
+    const batch = new Batch(this.seal.header.length + size + this.seal.tagLength);
+    batch.buf.set(this.seal.header);
+    batch.length = this.seal.header.length;
+    return batch;
+  }
+
   private batchFor(rn: Uint8Array, need: number): Batch {
     const k = this.keyOf(rn);
     let e = this.batches.get(k);
-    if (e === undefined) {
-      // Room for the header, BATCH_BYTES of messages (or one larger) and the tag: no growth on the way.
-      const batch = new Batch(this.seal.header.length + Math.max(BATCH_BYTES, need) + this.seal.tagLength);
-      batch.buf.set(this.seal.header);
-      batch.length = this.seal.header.length;
-      this.batches.set(k, (e = { rn, batch }));
-    }
+    // Room for BATCH_BYTES of messages (or one larger): no growth on the way.
+    if (e === undefined) this.batches.set(k, (e = { rn, batch: this.open(Math.max(BATCH_BYTES, need)) }));
     e.batch.ensure(need);
     return e.batch;
   }

@@ -2,7 +2,7 @@
 // capped reads, and fs errors turned into LocalErrors that name the file and the fix.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
@@ -14,6 +14,9 @@ export function fileError(e: unknown, file: string, action: string): CodedError 
   if (code === 'ENOENT') return new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: no such file (while trying to ${action})`, { cause: e });
   if (code === 'EEXIST') return new LocalError(FileErrorCode.FILE_EXISTS, `${file}: already exists; refusing to overwrite it (move it away first)`, { cause: e });
   if (code === 'EACCES' || code === 'EPERM') return new LocalError(FileErrorCode.FILE_IO, `${file}: permission denied (while trying to ${action})`, { cause: e });
+  if (code === 'ENAMETOOLONG') {
+    return new LocalError(FileErrorCode.FILE_IO, `${file}: name too long for the filesystem (a name is at most 255 bytes on most, a whole path 4096); give a shorter one (while trying to ${action})`, { cause: e });
+  }
   if (typeof code === 'string') return new LocalError(FileErrorCode.FILE_IO, `${file}: cannot ${action}: ${code}`, { cause: e });
   return e;
 }
@@ -29,9 +32,13 @@ interface WriteOptions {
  * Writes via a temporary file in the same directory, fsyncs it, then either renames it over the
  * target (overwrite) or hard-links it into place, which fails atomically if the target exists.
  * A reader therefore sees the old file or the complete new one, never a partial write.
+ * Only a regular file is ever replaced: a rename puts a new regular file in the place of whatever
+ * the name was (a symlink, a FIFO, a device node: `--out /dev/null` as root replaced the
+ * machine's /dev/null), so anything else at the path is refused before a byte is written.
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string, opts: WriteOptions): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  if (opts.overwrite === true) checkReplaceable(file);
+  const tmp = join(dirname(file), tempName(basename(file)));
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', opts.mode);
@@ -49,13 +56,67 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
     }
     syncDir(dirname(file));
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    // The cleanup must never stand in for the error that made it necessary (an rmSync of a name
+    // too long threw its own ENAMETOOLONG, shown as an unexpected error with a stack).
+    try {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to do: the temporary file is hidden and says which file it was for
+    }
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && absent(dirname(file))) {
       throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dirname(file)} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
     }
     throw fileError(e, file, 'write it');
   }
+}
+
+/** Bytes of the target's name kept in the temporary file's name: enough to tell whose it is. */
+const TEMP_PREFIX_BYTES = 32;
+
+/**
+ * `.NAME~RANDOM.tmp`, NAME cut to 32 bytes (whole characters): at most 50 bytes whatever the target's
+ * name, so every name the filesystem takes can be written (the whole name plus pid and suffix went
+ * past NAME_MAX for names of 229 bytes and more). 48 random bits and the exclusive create keep two
+ * writers apart.
+ */
+function tempName(name: string): string {
+  let prefix = '';
+  for (const ch of name) {
+    if (Buffer.byteLength(prefix + ch) > TEMP_PREFIX_BYTES) break;
+    prefix += ch;
+  }
+  return `.${prefix}~${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** What `st` is, for the message refusing to replace it. */
+function kindOf(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Throws FILE_INVALID when something other than a regular file is at `file` (lstat: a symlink is
+ * judged itself, not where it leads: a rename replaces the link, never its target). Nothing there,
+ * or a path lstat cannot look at, is left to the write, whose error names it. writeFileAtomic
+ * checks it itself; a command that counts what it writes (Pantheon's sequence numbers) calls it
+ * first too, so an output it would refuse consumes nothing.
+ */
+export function checkReplaceable(file: string): void {
+  let st: Stats;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return;
+  }
+  if (st.isFile()) return;
+  const link = st.isSymbolicLink() ? ': give the path it points to, or remove the link first' : ': give the path of a regular file, or a new name';
+  throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: is ${kindOf(st)}; refusing to replace it with a regular file${link}`);
 }
 
 /**

@@ -1,6 +1,7 @@
 // `pantheon enroll`: issues a PCert binding a public key (given directly or by a verified
 // enrollment request) to its CID and a role.
 
+import { checkReplaceable } from '../files/fsutil.js';
 import { loadEnrollRequest } from '../files/enroll-request.js';
 import type { Role } from '../uzp/artefacts/types.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
@@ -37,6 +38,7 @@ export function enroll(provider: CryptoProvider, o: EnrollOptions): EnrollResult
   if ((o.publicHex === undefined) === (o.requestFile === undefined)) throw new LocalError(CommonCode.USAGE, 'give exactly one of --public HEX or --request FILE');
   // Before the domain is read: a malformed key is a usage error whatever DIR holds.
   if (o.publicHex !== undefined && !/^[0-9a-f]{64}$/.test(o.publicHex)) throw new LocalError(CommonCode.USAGE, '--public: expected 64 lowercase hex characters (an Ed25519 public key)');
+  checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);
   let publicKey: Uint8Array;
   let name = o.name;

@@ -9,6 +9,7 @@
 // and its slots are the ones the gateway may publish; `--slot '*'` (alone) means every slot. HIL
 // Grants never take '*': a HIL must not generalise a slot's authority (draft §4.3).
 
+import { checkReplaceable } from '../files/fsutil.js';
 import { loadGatewayConfig } from '../config/index.js';
 import { didYouMean } from '../config/suggest.js';
 import { toHex } from '../uzp/bytes.js';
@@ -174,6 +175,7 @@ export function grant(provider: CryptoProvider, o: GrantOptions): GrantResult {
   assignPurposes(scopes, o.purposes);
   const kind = kindOf(scopes);
   if (o.config !== undefined) checkAgainstConfig(o.config, scopes);
+  checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);
   const warnings: string[] = [];
   const w = windowFrom(o.nowMs, o.seconds);

@@ -3,6 +3,7 @@
 // endpoint only ever needs the newest one. Running it with nothing new re-issues the list with a
 // fresh validity window.
 
+import { checkReplaceable } from '../files/fsutil.js';
 import { readArtefactFile } from '../files/artefact-file.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
@@ -45,6 +46,7 @@ export function revoke(provider: CryptoProvider, o: RevokeOptions): RevokeResult
   const newIds = [
     ...new Set([...o.objectIds.map((c) => hex32(c, 'object-id')), ...o.artefacts.map((f) => toHex(decodeEnvelope(provider, readArtefactFile(f)).objectId))]),
   ];
+  checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);
   const w = windowFrom(o.nowMs, o.days * DAY);
   const { prev, cids, ids, sequence, issued } = updateState(o.dir, (state) => {

@@ -2,6 +2,7 @@
 // (from DIR/state.json); the epoch may be raised with --epoch but never lowered, so every new
 // statement takes precedence over the previous one under epoch-then-sequence ordering.
 
+import { checkReplaceable } from '../files/fsutil.js';
 import { isRnAddress, ROLE_PATTERN } from '../uzp/artefacts/rnset.js';
 import type { RnEntry } from '../uzp/artefacts/types.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
@@ -58,6 +59,7 @@ export function rnSet(provider: CryptoProvider, o: RnSetOptions): RnSetResult {
   }
   const entries = o.rns.map((s) => parseRnSpec(provider, s, o.roles));
   if (new Set(entries.map((e) => toHex(e.cid))).size !== entries.length) throw usage('the same RN key is listed twice');
+  checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);
   const scope = o.scope ?? d.anchor.domain;
   if (scope.length === 0 || scope.length > 256) throw usage('--scope: 1..256 characters');

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { createEnrollRequest, writeEnrollRequest } from '../files/enroll-request.js';
 import { writeKeyFile } from '../files/keyfile.js';
 import { renderHuman } from '../pantheon/render.js';
+import { jsonLine } from '../lib/terminal-text.js';
 import { ROLES } from '../uzp/artefacts/pcert.js';
 import { MAX_TEXT } from '../uzp/artefacts/constants.js';
 import { toHex } from '../uzp/bytes.js';
@@ -64,7 +65,7 @@ export const command = defineCommand({
       }
       result.request = requestFile;
     }
-    io.stdout.write(flags.json ? JSON.stringify(result) + '\n' : renderHuman(`created identity ${toHex(id.cid)}`, result));
+    io.stdout.write(flags.json ? jsonLine(result) : renderHuman(`created identity ${toHex(id.cid)}`, result));
     return 0;
   },
 });

@@ -9,6 +9,7 @@ import { revoke } from '../pantheon/revoke.js';
 import { show } from '../pantheon/show.js';
 import { DAY, HOUR } from '../pantheon/domain.js';
 import { renderHuman } from '../pantheon/render.js';
+import { jsonIndented, jsonLine } from '../lib/terminal-text.js';
 import { ROLES } from '../uzp/artefacts/pcert.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import type { CommandIo } from './command.js';
@@ -21,7 +22,7 @@ const JSON_RESULT = 'the result as one JSON object (the same fields as the human
 
 /** Every subcommand prints a result object: "title" then key: value lines, or one JSON line. */
 function print(io: CommandIo, json: boolean, title: string, result: object): number {
-  io.stdout.write(json ? JSON.stringify(result) + '\n' : renderHuman(title, { ...result }));
+  io.stdout.write(json ? jsonLine(result) : renderHuman(title, { ...result }));
   return 0;
 }
 
@@ -178,7 +179,9 @@ const showCommand = defineCommand({
   json: 'the decoded artefact as one JSON object (without --json: the same object, indented)',
   run({ flags, args }, io) {
     const r = show(nodeProvider, args[0]!, { dir: flags.dir, nowMs: Date.now() });
-    io.stdout.write(flags.json ? JSON.stringify(r) + '\n' : JSON.stringify(r, null, 2) + '\n');
+    // What the artefact says (a PCert's name, an RN's address, an extension's text) is its issuer's:
+    // inert on a terminal either way (C1 controls and bidi overrides as \uXXXX escapes).
+    io.stdout.write(flags.json ? jsonLine(r) : jsonIndented(r));
     return 0;
   },
 });

@@ -22,7 +22,16 @@ export function printable(s: string): string {
 
 /** One JSON line for stdout when its strings come from elsewhere. */
 export function jsonLine(v: unknown): string {
-  return JSON.stringify(v).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+  return inertJson(JSON.stringify(v)) + '\n';
+}
+
+/** The same, indented (a human form that is JSON, as `pantheon show` prints without --json). */
+export function jsonIndented(v: unknown): string {
+  return inertJson(JSON.stringify(v, null, 2)) + '\n';
+}
+
+function inertJson(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -18,6 +18,7 @@ import { equal, toHex } from '../uzp/bytes.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { defineCommand, defineGroup } from './define.js';
 import { cidFlag, usageError } from './flags.js';
+import { naming } from '../lib/errors.js';
 import { grantSlots, grantTerms } from './publish-flags.js';
 
 const DAY = 86_400;
@@ -113,7 +114,10 @@ const revoke = defineCommand({
     if (!flags.all) {
       const file = flags.grant ?? config.publish?.collectors.find((c) => equal(c.cid, collector))?.discoveryGrant;
       if (file === undefined) throw usageError(`${flags.config} names no Discovery Grant for collector ${flags.collector.slice(0, 16)}…: give --grant FILE or --all`);
-      const env = openArtefact(nodeProvider, readArtefactFile(file), 'discovery-grant');
+      const bytes = readArtefactFile(file);
+      // Named by where it came from: a file that is no Discovery Grant said only "invalid CBOR".
+      const from = flags.grant !== undefined ? `--grant ${file}` : `${file} (the discovery_grant ${flags.config} names)`;
+      const env = naming(from, () => openArtefact(nodeProvider, bytes, 'discovery-grant'));
       if (env.audience === undefined || !equal(env.audience, collector)) throw usageError(`${file} is a grant for another collector`);
       grantId = env.objectId;
       slots = revokedSlots(flags.slot, file, env.body.scope.map((s) => s.slot), config, flags.config);

@@ -4,7 +4,7 @@
 // instead of an RN or gateway refusal code after a round trip.
 
 import type { Mode } from '../hil/messages.js';
-import { CommonCode, isCodedError, LocalError } from '../lib/errors.js';
+import { type CodedError, CommonCode, isCodedError, LocalError, naming } from '../lib/errors.js';
 import { isoSeconds, roughDuration } from '../lib/time-text.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import type { TrustStore } from '../uzp/artefacts/trust.js';
@@ -31,7 +31,20 @@ interface PreflightInput {
 const short = (b: Uint8Array): string => `${toHex(b).slice(0, 16)}…`;
 const refuse = (m: string): LocalError => new LocalError(CommonCode.CONFIG_INVALID, m);
 
-/** The validated Grant; throws a LocalError (CONFIG_INVALID) naming the file and the fix. */
+/**
+ * `e` again, its message led by the flag and file it came from, its own code the only one: the
+ * message once carried the code and CONFIG_INVALID was added to it ("[CBOR_INVALID] [CONFIG_INVALID]").
+ */
+const named = (flag: string, file: string, e: CodedError): never =>
+  naming(`${flag} ${file}`, () => {
+    throw e;
+  });
+
+/**
+ * The validated Grant; throws a LocalError (CONFIG_INVALID) naming the file and the fix, or for
+ * what has no better telling (a file that is no artefact, a bad signature) the artefact's own
+ * error led by the flag and file.
+ */
 export function preflight(i: PreflightInput): Valid<Grant> {
   try {
     i.trust.validatePCert(i.pcert, { role: 'operator', cid: i.cid });
@@ -45,15 +58,22 @@ export function preflight(i: PreflightInput): Valid<Grant> {
           : `${i.files.key} is not the key ${i.files.pcert} was issued for (key CID ${short(i.cid)}, PCert for ${env.subject !== undefined ? short(env.subject) : '?'}); use the matching pair`,
       );
     }
-    throw refuse(`${i.files.pcert}: ${e.message} [${e.code}]`);
+    return named('--pcert', i.files.pcert, e);
   }
   let grant: Valid<Grant>;
   try {
     grant = i.trust.validateGrant(i.grant, { audience: i.gateway, subject: i.cid });
   } catch (e) {
     if (!isCodedError(e)) throw e;
-    const env = decodeEnvelope(i.provider, i.grant);
     const f = i.files.grant;
+    // What the Grant says (audience, subject, window) tells the refusals below. A file that is no
+    // artefact at all does not decode: decoding it here threw its CBOR error again, naming no file.
+    let env: ReturnType<typeof decodeEnvelope>;
+    try {
+      env = decodeEnvelope(i.provider, i.grant);
+    } catch {
+      return named('--grant', f, e);
+    }
     switch (e.code) {
       case ErrorCode.GRANT_AUDIENCE:
         throw refuse(`${f} is a Grant for gateway ${env.audience !== undefined ? short(env.audience) : '?'}, not for ${short(i.gateway)} (--gateway); use that gateway's Grant`);
@@ -66,7 +86,7 @@ export function preflight(i: PreflightInput): Valid<Grant> {
       case ErrorCode.REVOKED:
         throw refuse(`${f} (or its subject or issuer) is revoked by the revocation list given; ask for a new Grant`);
       default:
-        throw refuse(`${f}: ${e.message} [${e.code}]`);
+        return named('--grant', f, e);
     }
   }
   if (i.slot !== undefined) {

@@ -11,7 +11,7 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { DAY, openDomain, windowFrom } from './domain.js';
 import { sign } from './issue.js';
 import { updateState } from './state.js';
-import { CommonCode, LocalError } from '../lib/errors.js';
+import { CommonCode, LocalError, naming } from '../lib/errors.js';
 
 interface RevokeOptions {
   readonly dir: string;
@@ -44,7 +44,10 @@ function hex32(s: string, flag: string): string {
 export function revoke(provider: CryptoProvider, o: RevokeOptions): RevokeResult {
   const newCids = [...new Set(o.cids.map((c) => hex32(c, 'cid')))];
   const newIds = [
-    ...new Set([...o.objectIds.map((c) => hex32(c, 'object-id')), ...o.artefacts.map((f) => toHex(decodeEnvelope(provider, readArtefactFile(f)).objectId))]),
+    ...new Set([...o.objectIds.map((c) => hex32(c, 'object-id')), ...o.artefacts.map((f) => {
+      const bytes = readArtefactFile(f);
+      return toHex(naming(`--artefact ${f}`, () => decodeEnvelope(provider, bytes)).objectId);
+    })]),
   ];
   checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);

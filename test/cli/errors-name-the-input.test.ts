@@ -3,7 +3,7 @@
 // a missing output directory says so, and `status` on a machine without the flashed config names
 // the flags to give. Run in-process (test/helpers/cli-run.ts) on files made here.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { writeArtefactFile } from '../../src/files/artefact-file.js';
 import { writeKeyFile } from '../../src/files/keyfile.js';
 import { CONFIG_FILE } from '../../src/flash/layout.js';
 import { writeTrustAnchor } from '../../src/files/trust-anchor.js';
+import { toHex } from '../../src/uzp/bytes.js';
+import { nodeProvider } from '../../src/uzp/crypto/node.js';
 import { TestDomain } from '../helpers/domain.js';
 import { runCli } from '../helpers/cli-run.js';
 
@@ -129,5 +131,55 @@ describe('errors name the input and the fix', () => {
     const r = await runCli('status');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/no gateway config at .*give --config FILE, or --state FILE/);
+  });
+});
+
+describe('an artefact file that is no artefact: the flag and file named, one code', () => {
+  // Issued now: connect checks them against this machine's clock.
+  const live = new TestDomain(nodeProvider, Date.now());
+  const op = live.member('operator');
+  const files = { key: join(tmp, 'op.key'), pcert: join(tmp, 'op.pcert'), trust: join(tmp, 'live-trust.json'), rnSet: join(tmp, 'live.rnset'), grant: join(tmp, 'op.grant'), junk: join(tmp, 'junk') };
+  writeKeyFile(files.key, op.id);
+  writeArtefactFile(files.pcert, op.pcert);
+  writeTrustAnchor(files.trust, { domain: 'errors.test', rootPublicKey: live.root.publicKey, rootCid: live.root.cid });
+  writeArtefactFile(files.rnSet, live.rnSet([{ id: live.member('rn').id, addresses: ['127.0.0.1:9'] }]));
+  const gateway = live.member('gateway').id.cid;
+  writeArtefactFile(files.grant, live.grant(op.id.cid, gateway, { slot: 'tty-1' }));
+  writeFileSync(files.junk, Buffer.from([0xff, 0xfe, 0x1c, 0xbe, 0x00, 0x7f]));
+  const connect = (o: { pcert?: string; grant?: string }): Promise<{ code: number; out: string; err: string }> =>
+    runCli('connect', 'tail', '--key', files.key, '--pcert', o.pcert ?? files.pcert, '--trust', files.trust, '--rn-set', files.rnSet, '--grant', o.grant ?? files.grant, '--gateway', toHex(gateway), '--slot', 'tty-1', '--count', '1');
+  /** `uzpgw <cmd>: <what>: … [CODE]` with no other code in it. */
+  const oneCode = (err: string): string[] => [...err.matchAll(/\[([A-Z_]+)\]/g)].map((m) => m[1]!);
+
+  it('connect --grant junk', async () => {
+    const r = await connect({ grant: files.junk });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`: --grant ${files.junk}: invalid CBOR`);
+    expect(oneCode(r.err)).toEqual(['CBOR_INVALID']);
+  });
+
+  it('connect --pcert junk', async () => {
+    const r = await connect({ pcert: files.junk });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`: --pcert ${files.junk}: invalid CBOR`);
+    expect(oneCode(r.err)).toEqual(['CBOR_INVALID']);
+  });
+
+  it('a Grant that decodes is still told by what it says (CONFIG_INVALID): one for another gateway', async () => {
+    writeArtefactFile(join(tmp, 'other.grant'), live.grant(op.id.cid, live.member('gateway').id.cid, { slot: 'tty-1' }));
+    const r = await connect({ grant: join(tmp, 'other.grant') });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${join(tmp, 'other.grant')} is a Grant for gateway`);
+    expect(oneCode(r.err)).toEqual(['CONFIG_INVALID']);
+  });
+
+  it('pantheon revoke --artefact junk', async () => {
+    const dir = join(tmp, 'revoke-domain');
+    expect((await runCli('pantheon', 'init', '--dir', dir, '--domain', 'errors.test')).code).toBe(0);
+    const r = await runCli('pantheon', 'revoke', '--dir', dir, '--artefact', files.junk, '--out', join(tmp, 'rv'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`: --artefact ${files.junk}: invalid CBOR`);
+    expect(oneCode(r.err)).toEqual(['CBOR_INVALID']);
+    expect(existsSync(join(tmp, 'rv'))).toBe(false);
   });
 });

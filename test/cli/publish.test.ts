@@ -60,6 +60,18 @@ describe('publish revoke --slot', () => {
   });
 });
 
+describe('publish revoke --grant that is no Discovery Grant', () => {
+  it('names the flag and file, with one code, and adds nothing', async () => {
+    writeFileSync(p('junk'), Buffer.from([0xff, 0xfe, 0x1c, 0xbe, 0x00, 0x7f]));
+    const before = revocations();
+    const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--grant', p('junk'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`: --grant ${p('junk')}: invalid CBOR`);
+    expect([...r.err.matchAll(/\[([A-Z_]+)\]/g)].map((m) => m[1])).toEqual(['CBOR_INVALID']);
+    expect(revocations()).toBe(before);
+  });
+});
+
 describe('publish grant|revoke: flag problems are usage errors', () => {
   const grant = (...rest: string[]) => run('publish', 'grant', '--config', CONFIG, '--out', p('x.grant'), ...rest);
   const cases: [string, string[], RegExp][] = [

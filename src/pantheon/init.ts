@@ -1,7 +1,7 @@
 // `pantheon init`: creates a trust domain: a fresh root key (DIR/root.key, 0600), the public trust
 // anchor (DIR/trust.json) and empty issuing state. Never overwrites an existing domain.
 
-import { ensureDir, exists } from '../files/fsutil.js';
+import { absent, ensureDir } from '../files/fsutil.js';
 import { writeKeyFile } from '../files/keyfile.js';
 import { MAX_DOMAIN, writeTrustAnchor } from '../files/trust-anchor.js';
 import { toHex } from '../uzp/bytes.js';
@@ -27,7 +27,9 @@ export function initDomain(provider: CryptoProvider, dir: string, domain: string
     throw new LocalError(CommonCode.USAGE, `--domain ${JSON.stringify(domain)}: use a DNS-style name (letters, digits, '.', '-')`);
   }
   for (const f of [rootKeyPath(dir), trustPath(dir), statePath(dir)]) {
-    if (exists(f)) throw new LocalError(FileErrorCode.FILE_EXISTS, `${f}: a trust domain already exists here; refusing to overwrite it`);
+    // lstat, not stat: a dangling symlink is something there too. stat called it absent, and init
+    // wrote the root key and anchor before the state file's write replaced (now: refuses) it.
+    if (!absent(f)) throw new LocalError(FileErrorCode.FILE_EXISTS, `${f}: a trust domain already exists here; refusing to overwrite it`);
   }
   ensureDir(dir, 0o700);
   const root = generateIdentity(provider);

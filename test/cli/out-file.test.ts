@@ -2,12 +2,12 @@
 // enroll|grant|rn-set|revoke` and `publish grant` replace a regular file there, as they always did,
 // and refuse anything else (a FIFO, a symlink, a directory) naming the path and what it is: exit 1,
 // the thing left as it was, nothing written, and for Pantheon no sequence number taken. `keygen`
-// keeps refusing whatever exists. A long name the filesystem takes (240 bytes) is written; one it
+// and `pantheon init` keep refusing whatever exists (a dangling symlink too). A long name the filesystem takes (240 bytes) is written; one it
 // does not (256) is a clear error, not "unexpected error" with a stack. Only files in a mkdtemp
 // directory: a FIFO stands in for a device node.
 
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKeyFile } from '../../src/files/keyfile.js';
@@ -82,6 +82,17 @@ describe('--out over what is not a regular file', () => {
     expect(lstatSync(p('fifo')).isFIFO()).toBe(true);
     expect(readlinkSync(p('link'))).toBe('target');
     expect(readFileSync(p('target'), 'utf8')).toBe('theirs\n');
+  });
+
+  it('pantheon init refuses a domain whose state.json is a dangling symlink, before writing anything', async () => {
+    const dir = p('half-domain');
+    mkdirSync(dir);
+    symlinkSync('elsewhere/state.json', join(dir, 'state.json'));
+    const r = await run('pantheon', 'init', '--dir', dir, '--domain', 'out.example');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/state\.json: a trust domain already exists here; refusing to overwrite it \[FILE_EXISTS\]\n$/);
+    expect(existsSync(join(dir, 'root.key'))).toBe(false);
+    expect(readlinkSync(join(dir, 'state.json'))).toBe('elsewhere/state.json');
   });
 
   it('keygen keeps refusing whatever exists, a symlink included (FILE_EXISTS)', async () => {

@@ -24,8 +24,12 @@ export function fileError(e: unknown, file: string, action: string): CodedError 
 interface WriteOptions {
   /** File mode, applied at creation and again with chmod (the umask cannot loosen or tighten it). */
   readonly mode: number;
-  /** When false (default) an existing file is refused with FILE_EXISTS; when true it is replaced atomically. */
-  readonly overwrite?: boolean;
+  /**
+   * When false (default) an existing file is refused with FILE_EXISTS; when true it is replaced
+   * atomically if it is a regular file; 'any': whatever is at the path is replaced (an installer
+   * laying out a root filesystem it owns: flash), a symlink as the link, never where it leads.
+   */
+  readonly overwrite?: boolean | 'any';
 }
 
 /**
@@ -34,7 +38,8 @@ interface WriteOptions {
  * A reader therefore sees the old file or the complete new one, never a partial write.
  * Only a regular file is ever replaced: a rename puts a new regular file in the place of whatever
  * the name was (a symlink, a FIFO, a device node: `--out /dev/null` as root replaced the
- * machine's /dev/null), so anything else at the path is refused before a byte is written.
+ * machine's /dev/null), so anything else at the path is refused before a byte is written, unless
+ * the caller owns the path (overwrite 'any').
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string, opts: WriteOptions): void {
   if (opts.overwrite === true) checkReplaceable(file);
@@ -49,7 +54,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
     closeSync(fd);
     fd = undefined;
     chmodSync(tmp, opts.mode);
-    if (opts.overwrite === true) renameSync(tmp, file);
+    if (opts.overwrite === true || opts.overwrite === 'any') renameSync(tmp, file);
     else {
       linkSync(tmp, file);
       unlinkSync(tmp);

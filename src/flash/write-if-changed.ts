@@ -53,7 +53,9 @@ export function writeIfChanged(file: string, data: Uint8Array | string, mode: nu
   const status = plannedWrite(file, data, mode);
   if (status === 'unchanged') return status;
   ensureDirs(dirname(file));
-  writeFileAtomic(file, bytesOf(data), { mode, overwrite: true });
+  // The target root is flash's to lay out: whatever is at one of its paths is replaced (a FIFO left
+  // there hung flash when it read it: plannedWrite).
+  writeFileAtomic(file, bytesOf(data), { mode, overwrite: 'any' });
   return status;
 }
 

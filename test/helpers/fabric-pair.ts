@@ -53,10 +53,13 @@ export function rn(): PairRn {
 
 export const eventsOf = (r: PairRn, event: string) => r.events.filter((e) => e.event === event);
 
-/** Joins `r` (its switchboard as it is now) to the fabric of `domain` on NATS `url`; its peers are `peers` (itself included). */
-export async function join(r: PairRn, url: string, domain: string, peers: readonly PairRn[]): Promise<Fabric> {
+/**
+ * Joins `r` (its switchboard as it is now) to the fabric of `domain` on NATS `url`; its peers are
+ * `peers` (itself included). `onLost`: called when the connection closes for good (RnServer joins again).
+ */
+export async function join(r: PairRn, url: string, domain: string, peers: readonly PairRn[], onLost?: () => void): Promise<Fabric> {
   const keys = new Map(peers.map((p) => [toHex(p.cid), p.signer.publicKey]));
-  const f = await Fabric.start({ servers: [url], rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain, rnKey: (c) => keys.get(toHex(c)), log: r.log, stats: r.stats }, r.sb, new AbortController().signal);
+  const f = await Fabric.start({ servers: [url], rnCid: r.cid, signer: r.signer, x25519Private: r.x25519Private, provider: nodeProvider, domain, rnKey: (c) => keys.get(toHex(c)), log: r.log, stats: r.stats, ...(onLost !== undefined ? { onLost } : {}) }, r.sb, new AbortController().signal);
   if (f === undefined) throw new Error('not joined');
   return f;
 }

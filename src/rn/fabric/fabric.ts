@@ -359,7 +359,16 @@ export class Fabric implements FabricHooks {
 
   /** An answer to our probe of reply token `token` (probe-answers.ts). */
   private onAnswer(token: string, data: Uint8Array): void {
-    const a = readProbeAnswer(data, HOP_TAG_LENGTH, (rn, authenticated, tag) => this.keys.verify(rn, authenticated, tag));
+    // Counted, not logged, as on the hop subject: anybody on the cluster may publish here, as often
+    // as it likes. Only an answer to a probe in flight is read (and its tag computed).
+    if (!this.far.expects(token)) return void this.o.stats.fabric.hopRefused++;
+    let a: ReturnType<typeof readProbeAnswer>;
+    try {
+      a = readProbeAnswer(data, HOP_TAG_LENGTH, (rn, authenticated, tag) => this.keys.verify(rn, authenticated, tag));
+    } catch {
+      this.o.stats.fabric.malformed++;
+      return;
+    }
     if (a === undefined) this.o.stats.fabric.hopRefused++;
     else this.far.unknown(a.sender, token, a.stitches);
   }

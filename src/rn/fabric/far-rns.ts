@@ -183,6 +183,15 @@ export class FarRns implements StitchWatch {
     for (const stitch of owed) this.o.tell(cid, stitch, UnstitchCode.RN);
   }
 
+  /**
+   * Whether `token` is that of a probe or check of ours still waiting for its answer: anybody on the
+   * cluster may publish to our reply subjects, and what comes under any other token is dropped unread.
+   */
+  expects(token: string): boolean {
+    for (const r of this.rns.values()) if (r.token === token || r.checkToken === token) return true;
+    return false;
+  }
+
   /** NATS answered the probe with reply token `token` "no responders". */
   noResponders(token: string): void {
     for (const r of this.rns.values()) if (r.token === token) r.noSubscriber = true;
@@ -231,8 +240,9 @@ export class FarRns implements StitchWatch {
 
   /**
    * Our NATS connection closed for good (fabric.ts watch()): nothing crosses any stitch with a far RN
-   * now, so each ends here as for a far RN gone (its EP hears UNSTITCH 4 and re-stitches), and the
-   * far RNs find this one absent (its hop subscription went with the connection). Returns how many.
+   * now, so each ends here as for a far RN gone (its EP hears UNSTITCH 4 and re-stitches). A far RN
+   * ends its halves on our answer to its next probe once we joined again (UNKNOWN: probe-answers.ts),
+   * or finds us absent if we do not. Returns how many.
    */
   leave(): number {
     this.stop();

@@ -8,6 +8,7 @@ import { toHex } from '../uzp/bytes.js';
 import { ErrorCode } from '../uzp/errors.js';
 import type { CommandIo } from './command.js';
 import { notice } from './connect-serve.js';
+import { onOutputClosed } from './output-closed.js';
 
 /** Exit status when the RN was lost and no re-stitch came within --max-wait. */
 export const EXIT_RN_LOST = 3;
@@ -28,16 +29,18 @@ function endedInFailover(conn: OperatorConnection): boolean {
 }
 
 /**
- * Resolves with the exit code (or REOPEN) when the mode ends, the session ends, or SIGINT/SIGTERM
- * arrives. `reopen`: a refused re-stitch asks for a fresh session; `reopenOnClose` (the console,
+ * Resolves with the exit code (or REOPEN) when the mode ends, the session ends, SIGINT/SIGTERM
+ * arrives, or stdout's reader goes away (`| head -n1`: output-closed.ts; main.ts then exits 141). `reopen`: a refused re-stitch asks for a fresh session; `reopenOnClose` (the console,
  * which outlives a gateway's restart): so does a session the gateway closed.
  */
 export async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean, reopen: boolean, reopenOnClose = false): Promise<number> {
   let stop: () => void = () => {};
+  let unwatchOutput: () => void = () => {};
   const signal = new Promise<number>((resolve) => {
     stop = (): void => resolve(0);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    unwatchOutput = onOutputClosed(stop);
   });
   // Never silently: losing the RN is said, and so is the re-stitch that rides through it (draft
   // §11.3); a session that ended under us (no re-stitch in time, gateway gone or closed it) too.
@@ -69,6 +72,7 @@ export async function untilDone(conn: OperatorConnection, done: Promise<number>,
   conn.session.off('restitched', onRestitched);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+  unwatchOutput();
   conn.close();
   return code;
 }

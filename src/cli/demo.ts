@@ -7,6 +7,7 @@
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
+import { exitStatus, onOutputClosed } from './output-closed.js';
 
 const DESCRIPTION = [
   'Creates a throwaway trust domain, starts an RN, a gateway on board `virtual` and one operator per slot',
@@ -16,7 +17,8 @@ const DESCRIPTION = [
   'On a terminal, one line per slot is updated in place (readings, age of the last one, its value) with',
   'events (starts, connections, refusals, errors) below; elsewhere one line per reading.',
   'Ctrl-C stops everything (by pid) and removes the temporary directory; a second Ctrl-C forces it.',
-  'Exit 0 when every slot delivered at least one reading, else 1 naming the silent slots.',
+  'Exit 0 when every slot delivered at least one reading, else 1 naming the silent slots; 141 (everything',
+  'stopped as on Ctrl-C) when the reader of stdout went away (`uzpgw demo --json | head`).',
 ].join('\n');
 
 const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -33,7 +35,7 @@ const LINGER_MS = 500;
 function exitSoonAnyway(code: number, stderr: NodeJS.WritableStream): void {
   setTimeout(() => {
     stderr.write(`uzpgw demo: still busy ${LINGER_MS} ms after cleaning up (${process.getActiveResourcesInfo().join(', ') || 'nothing visible'}); exiting\n`);
-    process.exit(code);
+    process.exit(exitStatus(code));
   }, LINGER_MS).unref();
 }
 
@@ -56,6 +58,9 @@ const run = defineCommand({
     let deliver: ((signal: string) => void) | undefined;
     const onSignal = (signal: NodeJS.Signals): void => (deliver !== undefined ? deliver(signal) : void pending.push(signal));
     for (const s of INTERRUPTS) process.on(s, onSignal);
+    // A reader that closed stdout (`demo --json | head -n1`) is an interrupt too: the run stops in
+    // order, its children by pid, and the process exits 141 (output-closed.ts).
+    const unwatchOutput = onOutputClosed(() => onSignal('SIGPIPE'));
     try {
       const { runDemo } = await import('../demo/run.js');
       const code = await runDemo({
@@ -74,6 +79,7 @@ const run = defineCommand({
       return code;
     } finally {
       for (const s of INTERRUPTS) process.off(s, onSignal);
+      unwatchOutput();
     }
   },
 });

@@ -11,6 +11,7 @@ import { dirRemoved } from '../lib/reaper.js';
 import { makeTempDir } from '../lib/temp-dir.js';
 import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
+import { onOutputClosed } from './output-closed.js';
 
 const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -47,6 +48,12 @@ const equipment = defineCommand({
       wake();
     };
     for (const s of INTERRUPTS) process.on(s, onSignal);
+    // A reader that closed stdout (`| head -n1`) stops it too (output-closed.ts).
+    const unwatchOutput = onOutputClosed(onSignal);
+    const offSignals = (): void => {
+      for (const s of INTERRUPTS) process.off(s, onSignal);
+      unwatchOutput();
+    };
     // Removed at the end; by this process's reaper if it is killed with SIGKILL first.
     const own = flags.dir === undefined ? makeTempDir('hil-') : undefined;
     const removeOwn = (): void => {
@@ -59,7 +66,7 @@ const equipment = defineCommand({
       try {
         mkdirSync(dir, { recursive: true });
       } catch (e) {
-        for (const s of INTERRUPTS) process.off(s, onSignal);
+        offSignals();
         // A file in the way (EEXIST) or no permission: the flag is wrong, not the program.
         throw usageError(`--dir ${flags.dir}: cannot use it as the equipment directory (${(e as NodeJS.ErrnoException).code ?? String(e)}); give a directory`);
       }
@@ -68,7 +75,7 @@ const equipment = defineCommand({
     try {
       eq = await startEquipment(config, dir);
     } catch (e) {
-      for (const s of INTERRUPTS) process.off(s, onSignal);
+      offSignals();
       removeOwn();
       if (isCodedError(e) && e.code === 'TOOL_MISSING') throw usageError(`${e.message}: install socat (sudo apt-get install socat) and try again`);
       throw e;
@@ -85,7 +92,7 @@ const equipment = defineCommand({
     }
     out({ event: 'ready', dir, pids: eq.pids }, `ready: ${eq.slots.filter((s) => s.path !== undefined).length} line(s) in ${dir}; Ctrl-C stops them`);
     if (!stopRequested) await new Promise<void>((done) => (wake = done));
-    for (const s of INTERRUPTS) process.off(s, onSignal);
+    offSignals();
     await eq.close();
     removeOwn();
     out({ event: 'stopped' }, 'stopped');
@@ -128,6 +135,8 @@ const run = defineCommand({
     const force = new AbortController();
     const onSignal = (): void => (stop.signal.aborted ? force.abort() : stop.abort());
     for (const s of INTERRUPTS) process.on(s, onSignal);
+    // A reader that closed stdout (`| head -n1`) stops the run like a first Ctrl-C (output-closed.ts).
+    const unwatchOutput = onOutputClosed(() => stop.abort());
     let r;
     try {
       r = await runHil({
@@ -147,6 +156,7 @@ const run = defineCommand({
       throw e;
     } finally {
       for (const s of INTERRUPTS) process.off(s, onSignal);
+      unwatchOutput();
     }
     // Written before the summary, so the summary's exit code is the one the process exits with:
     // the path was checked before the run, so this fails only if it changed since.

@@ -12,9 +12,13 @@ import { SqliteStore } from '../../src/collector/store/sqlite.js';
 import type { StoredReading } from '../../src/collector/store/store.js';
 import { encodeCanonical, type CborValue } from '../../src/uzp/cbor.js';
 import { runCli as run } from '../helpers/cli-run.js';
+import { spawnCli, stopAll } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uzp-cli-cq-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 const G = new Uint8Array(32).fill(0x5a);
 const GH = '5a'.repeat(32);
@@ -112,5 +116,36 @@ describe('collector query prints as it reads', () => {
     expect(await printReadings(rows(), out, err, 'json', 1_500)).toEqual({ printed: 1_500, cut: true });
     expect(yielded).toBe(1_501);
     expect(peak).toBeLessThanOrEqual(2);
+  });
+
+  // `collector query --json | head -n1` (README "Exit status"). Before: events.once(out, 'drain')
+  // rejected with the EPIPE, printed as "unexpected error" with a stack, exit 1.
+  it('a reader that closes the pipe early: the query stops quietly, exit 141', async () => {
+    const file = join(tmp, `db-${Math.random()}.db`);
+    const s = SqliteStore.open(file);
+    // Far more than a pipe's buffer (64 KiB), so writes are still to come when the reader leaves.
+    await s.insert(Array.from({ length: 3_000 }, (_, i) => reading('tty-1', i, { line: 'x'.repeat(200) })));
+    await s.close();
+    const c = spawnCli(['collector', 'query', '--db', file, '--json']);
+    await new Promise<void>((resolve) => c.proc.stdout!.once('data', () => resolve()));
+    c.proc.stdout!.destroy();
+    expect(await c.exited).toEqual({ code: 141, signal: null });
+    expect(c.stderr()).toBe('');
+  }, 30_000);
+
+  it('an output that fails (in process): printing stops, no error thrown', async () => {
+    const rows = (async function* (): AsyncIterable<StoredReading> {
+      for (let i = 0; i < 100; i++) yield reading('tty-1', i, 1);
+    })();
+    let writes = 0;
+    const out = new Writable({
+      write(_c, _e, cb) {
+        writes++;
+        cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const err = new Writable({ write: (_c, _e, cb) => cb() });
+    await expect(printReadings(rows, out, err, 'json', 1_000)).resolves.toMatchObject({ cut: false });
+    expect(writes).toBe(1);
   });
 });

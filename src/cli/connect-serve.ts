@@ -140,13 +140,45 @@ export function forwardInOrder(from: Readable, slot: Pick<SlotChannel, 'write'>,
   });
 }
 
+/** Whether a serial write was refused (by the gateway, or here for a Grant without serial.write). */
+export interface SerialRefusals {
+  any: boolean;
+}
+
+/**
+ * What the serial mode writes to the slot through: refusals are said on stderr and remembered, so
+ * that connect exits 1 (its --help: "1 refused") instead of 0 at the end of stdin. A Grant without
+ * serial.write still opens the mode (serial.read: watching the line), and the gateway would refuse
+ * every write, but with a refusal that may arrive after stdin ended and the session closed: that is
+ * known here already (the purposes the gateway granted come in `opened`), so such input is refused
+ * here, once, and not sent.
+ */
+export function serialInput(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string, refusals: SerialRefusals): Pick<SlotChannel, 'write'> {
+  const say = (code: string, extra = ''): void => notice(io, json, { event: 'refused', code, reason: explain(code) + extra }, `refused: ${explain(code)}${extra} (${code})`);
+  slot.on('refused', (code: string) => {
+    refusals.any = true;
+    say(code);
+  });
+  const purposes = slot.opened?.purposes;
+  if (purposes === undefined || purposes.includes('serial.write')) return slot;
+  let said = false;
+  return {
+    write: async () => {
+      refusals.any = true;
+      if (said) return;
+      said = true;
+      say('PURPOSE_NOT_GRANTED', '; writing needs serial.write, so input is not sent');
+    },
+  };
+}
+
 /** serial without --pty: the slot's bytes on stdout, stdin to the slot. */
-export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string, stdin: Readable = process.stdin): Promise<number> {
+export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, explain: (code: string) => string, stdin: Readable = process.stdin, refusals: SerialRefusals = { any: false }): Promise<number> {
   const out = serialOut(io.stdout, io, json, 'stdout');
   slot.on('data', (d: Uint8Array) => out.write(d));
-  slot.on('refused', (code: string) => notice(io, json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code})`));
+  const input = serialInput(slot, io, json, explain, refusals);
   return new Promise<number>((resolve) => {
-    forwardInOrder(stdin, slot, () => resolve(1));
+    forwardInOrder(stdin, input, () => resolve(1));
     stdin.once('end', () => resolve(0));
     slot.once('end', () => resolve(1));
   }).finally(() => {
@@ -159,7 +191,7 @@ export function serveStdio(slot: SlotChannel, io: CommandIo, json: boolean, expl
 }
 
 /** --pty: socat creates PATH as a PTY and bridges it to our pipes, so terminal programs can open it. */
-export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = false): Promise<number> {
+export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = false, explain: (code: string) => string = (c) => c, refusals: SerialRefusals = { any: false }): Promise<number> {
   try {
     checkPtyPath(path);
   } catch (e) {
@@ -195,7 +227,7 @@ export function servePty(slot: SlotChannel, path: string, io: CommandIo, json = 
       check();
     });
     slot.on('data', (d: Uint8Array) => out.write(d));
-    forwardInOrder(socat.stdout, slot, () => undefined);
+    forwardInOrder(socat.stdout, serialInput(slot, io, json, explain, refusals), () => undefined);
     // socat that ends before the PTY was there could not make it (a bad path, no permission): exit 1.
     socat.once('exit', (code) => {
       if (announced) resolve(code === 0 || code === null ? 0 : 1);

@@ -20,7 +20,7 @@ import { nodeProvider } from '../uzp/crypto/node.js';
 import { toHex } from '../uzp/bytes.js';
 import { APPRAISAL_FLAGS, manifestFromFlags, policyFromFlags, renderAppraisal, type AppraisalFlags } from './attest-common.js';
 import type { CommandIo } from './command.js';
-import { checkPtyPath, listenModbusTcp, notice, parsePub, serveMqtt, servePty, serveStdio, serveTail, subFilter, type TailProgress } from './connect-serve.js';
+import { checkPtyPath, listenModbusTcp, notice, parsePub, serveMqtt, servePty, serveStdio, serveTail, subFilter, type SerialRefusals, type TailProgress } from './connect-serve.js';
 import { REOPEN, reopenWithin, untilDone } from './connect-session.js';
 import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
@@ -56,7 +56,7 @@ function slotFlag(value: string, flag: string): string {
 }
 
 const DESCRIPTION =
-  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves, and tail resumes from the reading after the last one it printed (from the reading log of the gateway), so none is skipped; serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait, 141 the reader of stdout went away (`| head -n1`: the session is closed first).';
+  'Opens an end-to-end session to a gateway through an RN (outbound only) and serves one slot locally. Before any network it checks, and explains, what would only fail later: the key is the one the PCert was issued for, the Grant is valid now for this operator and gateway, covers --slot and gives a purpose that opens the mode, and (modbus-tcp) --listen is a free loopback address. A refusal by the gateway is explained with the Grant you hold. With --manifest, the gateway must first pass appraisal of its session-bound evidence against that reference manifest (trusting --manifest-signer), or no slot is opened. Mode attest only prints the appraisal. When the RN carrying the session is lost, connect says so and rides through: the session is re-stitched at another RN of the set (it keeps links to two) and every message arrives once and in order; after --max-wait seconds without an RN it gives up. If the gateway refuses the re-stitch (it restarted), tail and modbus-tcp open a fresh session by themselves, and tail resumes from the reading after the last one it printed (from the reading log of the gateway), so none is skipped; serial and mqtt end, since a resent command could act twice. Exit status: 0 done (--count reached, stdin ended, SIGINT/SIGTERM; attest: appraisal passed), 1 refused, failed or the session ended with an error (serial: also when a write was refused, however the mode ended; attest: appraisal failed), 2 usage error, 3 the RN was lost and no re-stitch within --max-wait, 141 the reader of stdout went away (`| head -n1`: the session is closed first).';
 const STDERR_JSON = '--json also makes the status lines on stderr JSON ({"event":"connected"|"attestation_passed",...}) and prints a failed appraisal there as one JSON object';
 const STREAM_JSON = `stdout is JSON lines in any case; ${STDERR_JSON}`;
 
@@ -192,7 +192,12 @@ const serial = defineCommand({
   run: async ({ flags }, io) => {
     // Before any network, as --listen of modbus-tcp: a path socat would misread is a usage error.
     if (flags.pty !== undefined) checkPtyPath(flags.pty);
-    return serveSlot(flags, io, 'serial', (slot, explain) => (flags.pty !== undefined ? servePty(slot, flags.pty, io, flags.json) : serveStdio(slot, io, flags.json, explain)));
+    // A refused write makes it exit 1 however the mode ended (stdin, socat, a signal): DESCRIPTION.
+    const refusals: SerialRefusals = { any: false };
+    const code = await serveSlot(flags, io, 'serial', (slot, explain) =>
+      flags.pty !== undefined ? servePty(slot, flags.pty, io, flags.json, explain, refusals) : serveStdio(slot, io, flags.json, explain, process.stdin, refusals),
+    );
+    return code === 0 && refusals.any ? 1 : code;
   },
 });
 

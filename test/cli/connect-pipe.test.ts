@@ -1,7 +1,8 @@
 // `uzpgw connect … serial` as a pipeline part, against real RN and gateway processes (the two-slot
 // rig: echo devices on tty-1 and tty-2). A reader that closes stdout early (`| head -n1`) stops it:
 // no stack trace, exit 141 as README "Exit status" says (before: an unhandled EPIPE 'error' event,
-// a stack, exit 1).
+// a stack, exit 1). Input under a Grant without serial.write is refused and the exit status says so
+// (before: every write refused, exit 0 at the end of stdin, though --help says 1 for refused).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,5 +70,29 @@ describe('uzpgw connect serial in a pipeline', () => {
     expect({ code, signal }, c.err()).toEqual({ code: 141, signal: null });
     expect(c.err()).not.toMatch(STACK);
     c.child.stdin!.destroy();
+  }, 60_000);
+
+  it('input under a Grant without serial.write: refused (PURPOSE_NOT_GRANTED, said once), exit 1 at the end of stdin', async () => {
+    const c = connectSerial('read.grant');
+    await c.until('connected line', () => c.err().includes('"event":"connected"'));
+    c.child.stdin!.write('a\n');
+    c.child.stdin!.write('b\n');
+    c.child.stdin!.end();
+    const { code } = await c.exit();
+    expect(code, c.err()).toBe(1);
+    const refused = c.err().split('\n').filter((l) => l.includes('"event":"refused"')).map((l) => JSON.parse(l) as { code: string; reason: string });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.code).toBe('PURPOSE_NOT_GRANTED');
+    expect(refused[0]!.reason).toMatch(/your Grant for tty-1: serial\.read.*needs serial\.write/);
+    expect(c.err()).not.toMatch(STACK);
+  }, 60_000);
+
+  it('a read-only session with nothing to send still ends 0 at the end of stdin', async () => {
+    const c = connectSerial('read.grant');
+    await c.until('connected line', () => c.err().includes('"event":"connected"'));
+    c.child.stdin!.end();
+    const { code } = await c.exit();
+    expect(code, c.err()).toBe(0);
+    expect(c.err()).not.toContain('"event":"refused"');
   }, 60_000);
 });

@@ -1,8 +1,10 @@
 // The web console's flags and start-up, shared by `uzpgw collector --ui` and `uzpgw connect … ui`
 // (issue #17; docs/CONSOLE.md). Checks everything before any network: the address parses, is
 // loopback or comes with TLS and a token (the collector only; the operator's console is loopback
-// only), the files can be read, the token is long enough to resist guessing.
+// only), the files can be read, the certificate and key are PEM and belong together, the token is
+// long enough to resist guessing.
 
+import { createSecureContext } from 'node:tls';
 import { readFileCapped } from '../files/fsutil.js';
 import { isLoopback, parseListen, type ListenAddress } from '../console/address.js';
 import { ConsoleCode, ConsoleError } from '../console/errors.js';
@@ -36,6 +38,39 @@ function readSecret(file: string, flag: string): Buffer {
   }
 }
 
+/** OpenSSL's reason without its error code prefix (`error:05800074:x509 certificate routines::`). */
+function opensslReason(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).replace(/^error:[0-9A-Fa-f]+:[^:]*:[^:]*:/, '');
+}
+
+/**
+ * The certificate and key as the HTTPS server will load them, checked now, each on its own and then
+ * together: a junk or empty file, a key of another certificate or the two swapped failed only inside
+ * createServer, as an "unexpected error" with OpenSSL's words and a stack. The message names the file
+ * at fault and what to do; OpenSSL's reason is kept at the end.
+ */
+function checkTls(cert: Buffer, key: Buffer, certFile: string, keyFile: string): void {
+  const fail = (text: string, e: unknown): never => {
+    throw new ConsoleError(ConsoleCode.UI_SECRET, `${text} (OpenSSL: ${opensslReason(e)})`, { cause: e });
+  };
+  const swapped = '; are --ui-tls-cert and --ui-tls-key swapped?';
+  try {
+    createSecureContext({ cert });
+  } catch (e) {
+    fail(`--ui-tls-cert ${certFile}: not a PEM certificate chain (-----BEGIN CERTIFICATE-----)${cert.includes('PRIVATE KEY-----') ? swapped : '; give the certificate file'}`, e);
+  }
+  try {
+    createSecureContext({ key });
+  } catch (e) {
+    fail(`--ui-tls-key ${keyFile}: not an unencrypted PEM private key (a -----BEGIN … PRIVATE KEY----- block)${key.includes('BEGIN CERTIFICATE-----') ? swapped : '; give the key file'}`, e);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (e) {
+    fail(`--ui-tls-key ${keyFile} is not the private key of the certificate in --ui-tls-cert ${certFile}; give the key the certificate was issued for`, e);
+  }
+}
+
 export interface PreparedConsole {
   readonly listen: ListenAddress;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
@@ -61,9 +96,14 @@ export function prepareConsole(address: string, flag: string, f: ConsoleFlagValu
     tokenText = readSecret(token, '--ui-token-file').toString('utf8').trim();
     if (tokenText.length < MIN_TOKEN || /\s/.test(tokenText)) throw new ConsoleError(ConsoleCode.UI_SECRET, `--ui-token-file: the token must be one word of at least ${MIN_TOKEN} characters (e.g. \`openssl rand -base64 32 > ${token}\`)`);
   }
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (cert !== undefined && key !== undefined) {
+    tls = { cert: readSecret(cert, '--ui-tls-cert'), key: readSecret(key, '--ui-tls-key') };
+    checkTls(tls.cert, tls.key, cert, key);
+  }
   return {
     listen,
-    ...(cert !== undefined && key !== undefined ? { tls: { cert: readSecret(cert, '--ui-tls-cert'), key: readSecret(key, '--ui-tls-key') } } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     ...(tokenText !== undefined ? { token: tokenText } : {}),
   };
 }

@@ -7,7 +7,7 @@ export const ConsoleCode = {
   UI_ADDRESS: 'UI_ADDRESS',
   /** The address is taken or cannot be bound. */
   UI_LISTEN: 'UI_LISTEN',
-  /** A TLS or token file cannot be read, or the token is too short. */
+  /** A TLS or token file cannot be read, the certificate and key are not a PEM pair, or the token is too short. */
   UI_SECRET: 'UI_SECRET',
   /** The page's files are missing from the installation. */
   UI_ASSETS: 'UI_ASSETS',

@@ -18,6 +18,7 @@ import { consoleHosts, isLoopback, parseListen } from '../../src/console/address
 import type { ConsoleEvent, ConsoleSource, FleetGateway } from '../../src/console/model.js';
 import { ConsoleServer } from '../../src/console/server.js';
 import { MAX_CLIENTS } from '../../src/console/sse.js';
+import { runCli } from '../helpers/cli-run.js';
 
 const CID = 'ab'.repeat(32);
 const GW: FleetGateway = { cid: CID, connected: true, verdict: { status: 'pass', reasons: ['12 checks passed'] }, expiries: [], slots: 1, readings: 3 };
@@ -275,6 +276,37 @@ describe('listen addresses and the CLI checks before any network', () => {
     const good = join(dir, 'good.token');
     writeFileSync(good, `${'Z'.repeat(43)}\n`);
     expect(prepareConsole('127.0.0.1:0', '--ui', { 'ui-token-file': good }, false)).toEqual({ listen: { host: '127.0.0.1', port: 0 }, token: 'Z'.repeat(43) });
+  });
+
+  // Before: prepareConsole read the files without checking them, and the collector died at
+  // createServer with "unexpected error: Error: error:05800074:x509 certificate routines::key values
+  // mismatch" and a stack.
+  it('a TLS key of another certificate, a junk or empty file, or the two swapped: UI_SECRET naming the file and the fix', async () => {
+    const pem = (name: string): { cert: string; key: string } => {
+      const [cert, key] = [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+      return { cert, key };
+    };
+    const a = pem('a');
+    const b = pem('b');
+    const [junk, empty] = [join(dir, 'junk.pem'), join(dir, 'empty.pem')];
+    writeFileSync(junk, 'not a certificate\n');
+    writeFileSync(empty, '');
+    const tls = (cert: string, key: string) => () => prepareConsole('127.0.0.1:0', '--ui', { 'ui-tls-cert': cert, 'ui-tls-key': key }, false);
+    expect(tls(a.cert, a.key)().tls).toBeDefined();
+    const secret = (message: RegExp) => expect.objectContaining({ code: 'UI_SECRET', message: expect.stringMatching(message) });
+    expect(tls(a.cert, b.key)).toThrow(secret(/--ui-tls-key .*b\.key is not the private key of the certificate in --ui-tls-cert .*a\.crt; give the key .*\(OpenSSL: key values mismatch\)$/));
+    expect(tls(a.key, a.cert)).toThrow(secret(/--ui-tls-cert .*a\.key: not a PEM certificate chain .*are --ui-tls-cert and --ui-tls-key swapped\?/));
+    for (const bad of [junk, empty]) {
+      expect(tls(bad, a.key)).toThrow(secret(new RegExp(`--ui-tls-cert ${bad}: not a PEM certificate chain .*give the certificate file`)));
+      expect(tls(a.cert, bad)).toThrow(secret(new RegExp(`--ui-tls-key ${bad}: not an unencrypted PEM private key .*give the key file`)));
+    }
+    // As `uzpgw collector` says it: one line with the code, exit 1, before the config is read.
+    const token = join(dir, 'tls.token');
+    writeFileSync(token, `${'T'.repeat(43)}\n`);
+    const r = await runCli('collector', '--config', join(dir, 'absent.json'), '--ui', '127.0.0.1:0', '--ui-tls-cert', a.cert, '--ui-tls-key', b.key, '--ui-token-file', token);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^uzpgw collector: --ui-tls-key .*b\.key is not the private key of the certificate in --ui-tls-cert .*a\.crt.* \[UI_SECRET\]\n$/);
   });
 });
 

@@ -2,7 +2,7 @@
 // message that fits why; one that can is left as it was (an existing report is not truncated, a
 // new one is not left behind empty).
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,5 +26,17 @@ describe('checkReportPath', () => {
     expect(readFileSync(join(dir, 'old.xml'), 'utf8')).toBe('<old/>');
     checkReportPath('--junit', join(dir, 'new.xml'));
     expect(existsSync(join(dir, 'new.xml'))).toBe(false);
+  });
+
+  it('follows a link to a regular file; refuses a link to nothing, and leaves the link as it was', () => {
+    writeFileSync(join(dir, 'target.xml'), '<t/>');
+    symlinkSync(join(dir, 'target.xml'), join(dir, 'to-target.xml'));
+    checkReportPath('--junit', join(dir, 'to-target.xml'));
+    expect(readFileSync(join(dir, 'target.xml'), 'utf8')).toBe('<t/>');
+    symlinkSync(join(dir, 'gone.xml'), join(dir, 'dangling.xml'));
+    // Before: the open created gone.xml through the link, then the check removed the link itself.
+    expect(() => checkReportPath('--junit', join(dir, 'dangling.xml'))).toThrow(/dangling\.xml is a symbolic link to nothing/);
+    expect(lstatSync(join(dir, 'dangling.xml')).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(dir, 'gone.xml'))).toBe(false);
   });
 });

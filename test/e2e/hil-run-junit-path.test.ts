@@ -1,14 +1,16 @@
 // `hil run --junit PATH` where PATH cannot be written (a directory) is refused before anything
 // starts (exit 2, nothing on stdout). Before, only a missing directory was checked: the whole
 // scenario ran, the summary said exit_code 0, then the process exited 2 telling the user to "make
-// its directory".
+// its directory". A named pipe (FIFO) is refused the same way: before, the check's own open, then
+// the report's write, waited for a reader that never came (the process hung).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHilRun, writeScenario } from '../helpers/hil-run.js';
-import { stopAll } from '../helpers/processes.js';
+import { stopAll, stopProcess } from '../helpers/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzpgw-hil-junit-test-'));
 
@@ -24,5 +26,22 @@ describe('hil run --junit', () => {
     expect(code).toBe(2);
     expect(child.stderr()).toMatch(/--junit .*: .* is a directory; give a file path/);
     expect(child.stdout()).toBe('');
+  }, 60_000);
+
+  it('a named pipe (FIFO), or a link to one: refused before the run, not a hang', async () => {
+    const fifo = join(dir, 'report.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const link = join(dir, 'report-link.xml');
+    symlinkSync(fifo, link);
+    for (const path of [fifo, link]) {
+      const child = startHilRun(writeScenario(dir, 'short', [{ wait_ms: 10 }]), ['--junit', path]);
+      // A hang guard, not a timing claim: before, the process waited on the FIFO for ever.
+      const guard = setTimeout(() => void stopProcess(child, 'SIGKILL'), 20_000);
+      const { code, signal } = await child.exited;
+      clearTimeout(guard);
+      expect({ code, signal }, child.stderr()).toEqual({ code: 2, signal: null });
+      expect(child.stderr()).toMatch(/--junit \S+: \S+ is a named pipe \(FIFO\): writing to it waits until a reader opens it, not a regular file; give the path of a file/);
+      expect(child.stdout()).toBe('');
+    }
   }, 60_000);
 });

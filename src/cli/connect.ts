@@ -26,6 +26,7 @@ import { serveDiag } from './connect-diag.js';
 import { DEFAULT_UI_LISTEN, serveUi } from './connect-ui.js';
 import { prepareConsole } from './console-serve.js';
 import { defineCommand, defineGroup } from './define.js';
+import { checkReportPath } from './report-path.js';
 import { cidFlag, usageError, type FlagValues } from './flags.js';
 
 /** What every mode needs to open a session to the gateway. */
@@ -63,6 +64,10 @@ const STREAM_JSON = `stdout is JSON lines in any case; ${STDERR_JSON}`;
 /** Opens the session (appraising the gateway first when asked); a failed appraisal is printed, not thrown. */
 async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
   const gateway = cidFlag(f.gateway, 'gateway');
+  // Before any file or network, as `hil run --junit`: a path the records cannot be appended to (a
+  // directory, a missing directory, a FIFO) was found only at the first PoR, as one por_log_failed
+  // line while the session went on and exited 0 without them.
+  if (f['por-log'] !== undefined) checkReportPath('--por-log', f['por-log']);
   const attest = attestOnly || f.manifest !== undefined;
   // The policy's flag values (--trusted-ak) before the manifest file is read: a bad one is a usage error.
   const policy = policyFromFlags(f);

@@ -25,7 +25,8 @@ const DESCRIPTION = [
   'a stale file still warns. Exit status: 0 running and nothing expiring, 1 an artefact expired or',
   "expires within 7 days, the reading log's commits are failing (a full or failing disk), or the",
   'gateway is not running (or has stopped writing, or wrote the file more than one period ahead of',
-  'this clock, so whether it runs cannot be told: the clock was stepped back since), 2 usage error.',
+  'this clock, so whether it runs cannot be told: the clock was stepped back since), or there is no',
+  `config (no --config and none at ${CONFIG_FILE}) or status file to read, 2 usage error.`,
 ].join('\n');
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -106,10 +107,15 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
   return lines.join('\n') + '\n';
 }
 
-/** The config named, else the flashed one; on a machine that has none, the error says which flag to give. */
-function defaultConfigOr(config: string | undefined): ReturnType<typeof loadGatewayConfig> {
-  if (config === undefined && absent(CONFIG_FILE)) throw usageError(`no gateway config at ${CONFIG_FILE} (where \`uzpgw flash\` installs it): give --config FILE, or --state FILE for a status file`);
-  return loadGatewayConfig(config ?? CONFIG_FILE, { checkFiles: false });
+/**
+ * The config named, else the flashed one (`defaultFile`, a parameter for tests); on a machine that
+ * has none, the error says which flag to give. A missing file, as everywhere (README "Exit status"):
+ * FILE_NOT_FOUND, exit 1, as `status --config <missing>` and `attest` on the same machine; it was
+ * a usage error (exit 2), though the command line was not wrong.
+ */
+export function defaultConfigOr(config: string | undefined, defaultFile: string = CONFIG_FILE): ReturnType<typeof loadGatewayConfig> {
+  if (config === undefined && absent(defaultFile)) throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `no gateway config at ${defaultFile} (where \`uzpgw flash\` installs it): give --config FILE, or --state FILE for a status file`);
+  return loadGatewayConfig(config ?? defaultFile, { checkFiles: false });
 }
 
 export const command = defineCommand({

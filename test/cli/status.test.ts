@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/dispatch.js';
+import { defaultConfigOr } from '../../src/cli/status.js';
 import { loadGatewayConfig } from '../../src/config/index.js';
 import type { GatewayStatus } from '../../src/gateway/status-file.js';
 import { toHex } from '../../src/uzp/bytes.js';
@@ -40,6 +41,18 @@ describe('uzpgw status (in process)', () => {
     const r = await inProcess(['status', '--config', 'gw.json', '--state', 's.json']);
     expect(r.code).toBe(2);
     expect(r.err).toBe('uzpgw status: give --config or --state, not both [USAGE]\n');
+  });
+
+  // The default config path is injected (defaultConfigOr's second parameter): the test never looks
+  // at the real /etc. Before: a usage error (exit 2, [USAGE]) where `status --config <missing>` and
+  // `attest` on the same machine said FILE_NOT_FOUND (exit 1), as README "Exit status" has it.
+  it('no --config and no config at the default path: FILE_NOT_FOUND naming the path and the flags, like --config <missing>', async () => {
+    const absentDefault = join(dir, 'etc', 'gateway.json');
+    expect(() => defaultConfigOr(undefined, absentDefault)).toThrow(
+      expect.objectContaining({ code: 'FILE_NOT_FOUND', message: `no gateway config at ${absentDefault} (where \`uzpgw flash\` installs it): give --config FILE, or --state FILE for a status file` }),
+    );
+    const named = await inProcess(['status', '--config', absentDefault]);
+    expect([named.code, named.err]).toEqual([1, expect.stringContaining('[FILE_NOT_FOUND]')]);
   });
 
   it('a missing status file says what to do (exit 1)', async () => {

@@ -112,7 +112,7 @@ const query = defineCommand({
     limit: { type: 'int', placeholder: 'N', min: 1, max: 1_000_000, default: 10_000, describe: 'at most N readings' },
     csv: { type: 'boolean', describe: 'CSV with a header line instead of a table' },
   },
-  json: 'one JSON object per reading: {gateway, slot, device, kind, epoch, seq, ts, value}',
+  json: 'one JSON object per reading: {gateway, slot, device, kind, epoch, seq, ts, value}; value_hex (hex) instead of value for a value that is a byte string, and byte strings inside value as hex under their key with _hex added (as connect tail prints them)',
   async run({ flags }, io) {
     if (flags.json && flags.csv) throw usageError('give --json or --csv, not both');
     if (flags.db === undefined && flags.config === undefined) throw usageError('give --db FILE|URL or --config FILE');

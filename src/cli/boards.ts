@@ -70,7 +70,12 @@ const list = defineCommand({
 const show = defineCommand({
   name: 'boards show',
   summary: 'one board: its ports, the config.txt lines that enable them, its slots',
-  description: DESCRIPTION,
+  description: [
+    'Shows one board profile: its identity (oemid, hwmodel, hwversion, the userlands it runs), each port',
+    '(device path or the paths port_path may name, bauds and character formats, RS-485 direction control,',
+    'GPIO pins, the config.txt line that enables it) and each slot with the device kinds it takes.',
+    'ID is a board id as `uzpgw boards` lists them.',
+  ].join('\n'),
   flags: DIR_FLAG,
   args: ['ID'],
   json: 'the board profile as one JSON object, in the form of its file in boards/ (kind uzp-gw/board)',

@@ -32,7 +32,7 @@ export async function loadCommands(): Promise<Command[]> {
 async function topHelp(out: CommandIo['stdout']): Promise<void> {
   const lines = ['usage: uzpgw <command> [options]', '', 'commands:'];
   for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(12)}${command.summary}`);
-  lines.push('', 'Run `uzpgw <command> --help` for the options of one command; every command takes --json.', '`uzpgw --version [--json]` says which uzp-gateway and which Node runtime this is.');
+  lines.push('', 'Run `uzpgw <command> --help` (or `uzpgw help <command>`) for the options of one command; every command takes --json.', '`uzpgw --version [--json]` says which uzp-gateway and which Node runtime this is.');
   out.write(lines.join('\n') + '\n');
 }
 
@@ -52,6 +52,8 @@ async function version(rest: readonly string[], io: CommandIo): Promise<number> 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') return version(rest, io);
+  // `uzpgw help boards [show]` is `uzpgw boards [show] --help` (it printed the top-level help).
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help'], io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     // Asked for, help is the output (stdout, 0); no command at all is a usage error (stderr, 2).
     await topHelp(name === undefined ? io.stderr : io.stdout);

@@ -56,6 +56,31 @@ describe('uzpgw boards', () => {
     expect(top.out).toMatch(/\n {2}boards {4}/);
     expect(top.out).toMatch(/\n {2}slots {5}/);
   });
+
+  // Before: `boards show --help` said the group's description (the list and the show) word for word.
+  it('`boards show --help` describes showing one board, not the group', async () => {
+    const group = await run('boards', '--help');
+    const show = await run('boards', 'show', '--help');
+    expect(show.code).toBe(0);
+    expect(show.out).toMatch(/^usage: uzpgw boards show ID/);
+    expect(show.out).toMatch(/\nShows one board profile: /);
+    const description = (help: string): string => help.split('\n\n')[1]!;
+    expect(description(show.out)).not.toBe(description(group.out));
+  });
+
+  // Before: `uzpgw help boards` printed the top-level help.
+  it('`uzpgw help COMMAND [SUB]` is `uzpgw COMMAND [SUB] --help`; an unknown one is a usage error', async () => {
+    for (const words of [['boards'], ['boards', 'show'], ['connect', 'tail'], ['status']]) {
+      const viaHelp = await run('help', ...words);
+      expect(viaHelp, words.join(' ')).toEqual(await run(...words, '--help'));
+      expect(viaHelp.code).toBe(0);
+    }
+    const top = await run('help');
+    expect([top.code, top.out]).toEqual([0, (await run('--help')).out]);
+    expect(top.out).toContain('uzpgw help <command>');
+    const unknown = await run('help', 'nosuch');
+    expect([unknown.code, unknown.err]).toEqual([2, 'uzpgw: unknown command "nosuch"; run `uzpgw --help`\n']);
+  });
 });
 
 describe('uzpgw slots check', () => {

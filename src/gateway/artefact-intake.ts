@@ -5,13 +5,19 @@
 //   artefact.adopted   (info)  what was adopted, from where, and what it replaced;
 //   artefact.refused   (warn)  the code, the reason, and what to do about it;
 //   artefact.unchanged (debug) the one in force, again.
-// The same refusal from the same source is logged at debug after its first time, so a file left
-// as it is, or an RN that keeps offering the same old statement (or junk), does not fill the journal.
+//   artefact.refused_suppressed (warn)  from an RN: how many refusals were not said one by one.
+// A file: the same refusal again (same code, same content) is logged at debug, so a file left as it
+// is does not fill the journal. An RN: what it sends is its choice, so the lines are bounded
+// whatever it sends (src/lib/repeat-limiter.ts): the first of each code and kind in full, the rest
+// counted, one summary a minute, each at debug too. Only remembering the last code let an RN
+// alternating junk and a PCert cause 36,080 warnings in 20 s.
 // An adoption is handed to `onAdopted` (the gateway reconnects, re-checks sessions, rewrites its
 // status file).
 
 import { readArtefactFile } from '../files/artefact-file.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { isCodedError, type CodedError } from '../lib/errors.js';
+import { RepeatLimiter, type RepeatSummary } from '../lib/repeat-limiter.js';
 import { isoSeconds } from '../lib/time-text.js';
 import type { Adoption } from '../uzp/artefacts/adopt.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
@@ -21,6 +27,10 @@ import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { refusalAdvice } from './artefact-advice.js';
 import type { OwnPCert } from './own-pcert.js';
+import type { RefusalCounts } from './status-gather.js';
+
+/** How often an RN whose refusals were counted gets its artefact.refused_suppressed line. */
+export const ARTEFACT_REFUSAL_SUMMARY_MS = 60_000;
 
 export type IntakeKind = 'rn-set' | 'revocation' | 'pcert';
 
@@ -46,6 +56,10 @@ interface IntakeOptions {
   readonly pcert: OwnPCert;
   readonly log: IntakeLog;
   readonly onAdopted: (kind: IntakeKind, artefact: Envelope<unknown>) => void;
+  /** Times the summaries of RN refusals (default: the system clock). */
+  readonly clock?: Clock;
+  /** Counts the refusals of what RNs offered (status `refused.artefacts_from_rn`). */
+  readonly refusals?: RefusalCounts;
 }
 
 export type IntakeResult = { readonly outcome: 'adopted' | 'unchanged' } | { readonly outcome: 'refused'; readonly code: string };
@@ -62,10 +76,19 @@ function where(s: IntakeSource): string {
 }
 
 export class ArtefactIntake {
-  /** Per source and kind: the last outcome logged above debug (code and digest), to keep repeats quiet. */
+  /** Per configured file and kind: the last outcome logged above debug (code and digest), to keep repeats quiet. */
   private readonly lastSaid = new Map<string, string>();
+  /** What RNs offered and was refused: lines bounded per RN (src/lib/repeat-limiter.ts). */
+  private readonly fromRn: RepeatLimiter;
 
-  constructor(private readonly o: IntakeOptions) {}
+  constructor(private readonly o: IntakeOptions) {
+    this.fromRn = new RepeatLimiter({ clock: o.clock ?? systemClock, intervalMs: ARTEFACT_REFUSAL_SUMMARY_MS, onSummary: (s) => this.summary(s) });
+  }
+
+  /** Says the RN refusals counted since the last summary (the gateway stopping). */
+  stop(): void {
+    this.fromRn.stop();
+  }
 
   /** Reads `file` and offers it as `kind` (a read error is a refusal like any other). */
   offerFile(kind: IntakeKind, file: string): IntakeResult {
@@ -100,7 +123,7 @@ export class ArtefactIntake {
       kind === 'rn-set' ? t.offerRnSet(bytes) : kind === 'revocation' ? t.offerRevocation(bytes) : t.offerPCert(this.o.pcert.valid, bytes);
     const origin = 'file' in source ? { source: 'file', file: source.file } : { source: 'rn', rn: source.rn };
     if (a.outcome === 'refused') return this.refused(kind, source, a.error, bytes);
-    this.lastSaid.delete(`${where(source)}|${kind}`);
+    if ('file' in source) this.lastSaid.delete(`${source.file}|${kind}`);
     if (a.outcome === 'unchanged') {
       this.o.log.debug({ event: 'artefact.unchanged', artefact: kind, ...origin, ...describe(a.artefact) }, `${kind} from ${where(source)} is the one in force`);
       return { outcome: 'unchanged' };
@@ -115,18 +138,33 @@ export class ArtefactIntake {
   }
 
   private refused(kind: IntakeKind | 'artefact', source: IntakeSource, e: CodedError, bytes: Uint8Array | undefined): IntakeResult {
-    const key = `${where(source)}|${kind}`;
-    // A file's new content is news even with the same code; an RN is judged by its codes alone, so
-    // one that sends junk in a loop costs a debug line per message, never a warning each.
-    const said = 'rn' in source ? e.code : `${e.code}|${bytes !== undefined ? toHex(this.o.trust.provider.blake3(bytes)) : e.message}`;
-    const repeat = this.lastSaid.get(key) === said;
-    this.lastSaid.set(key, said);
     const advice = refusalAdvice(kind, source, e.code);
     const origin = 'file' in source ? { source: 'file', file: source.file } : { source: 'rn', rn: source.rn };
     const line = { event: 'artefact.refused', artefact: kind, ...origin, code: e.code, reason: e.message, advice };
     const msg = `${kind} from ${where(source)} refused (${e.code}): ${advice}`;
-    if (repeat) this.o.log.debug(line, msg);
-    else this.o.log.warn(line, msg);
+    if (this.sayInFull(kind, source, e, bytes)) this.o.log.warn(line, msg);
+    else this.o.log.debug(line, msg);
     return { outcome: 'refused', code: e.code };
+  }
+
+  private sayInFull(kind: IntakeKind | 'artefact', source: IntakeSource, e: CodedError, bytes: Uint8Array | undefined): boolean {
+    if ('rn' in source) {
+      if (this.o.refusals !== undefined) this.o.refusals.artefacts++;
+      return this.fromRn.admit(source.rn, e.code, kind);
+    }
+    // A file's new content is news even with the same code.
+    const key = `${source.file}|${kind}`;
+    const said = `${e.code}|${bytes !== undefined ? toHex(this.o.trust.provider.blake3(bytes)) : e.message}`;
+    const repeat = this.lastSaid.get(key) === said;
+    this.lastSaid.set(key, said);
+    return !repeat;
+  }
+
+  private summary(s: RepeatSummary): void {
+    const codes = Object.entries(s.codes).map(([code, n]) => `${code} ${n}`).join(', ');
+    this.o.log.warn(
+      { event: 'artefact.refused_suppressed', source: 'rn', rn: s.source, suppressed: s.suppressed, codes: s.codes, artefacts: s.examples, interval_s: ARTEFACT_REFUSAL_SUMMARY_MS / 1000 },
+      `${s.suppressed} more artefact${s.suppressed === 1 ? '' : 's'} from RN ${s.source} refused (${codes}) not logged one by one; the first of each code was`,
+    );
   }
 }

@@ -17,6 +17,7 @@ import type { Envelope } from '../uzp/artefacts/types.js';
 import { ArtefactIntake, type IntakeKind, type IntakeResult } from './artefact-intake.js';
 import { ArtefactRecovery, type RecoveryLinks } from './artefact-recovery.js';
 import type { OwnPCert } from './own-pcert.js';
+import type { RefusalCounts } from './status-gather.js';
 
 /** The artefact files the gateway config names. */
 export interface ArtefactFiles {
@@ -50,6 +51,8 @@ interface ArtefactWatchOptions {
   readonly clock?: Clock;
   /** RN Set role the RNs must have (as for the LinkManager). */
   readonly rnRole?: string;
+  /** Counts what RNs offered and was refused (the status file's `refused`). */
+  readonly refusals?: RefusalCounts;
 }
 
 export class ArtefactWatch {
@@ -63,6 +66,8 @@ export class ArtefactWatch {
       trust: o.trust,
       pcert: o.pcert,
       log: o.log,
+      ...(o.clock !== undefined ? { clock: o.clock } : {}),
+      ...(o.refusals !== undefined ? { refusals: o.refusals } : {}),
       onAdopted: (kind, artefact) => {
         if (kind === 'rn-set') o.links.retryNow();
         this.onAdopted(kind, artefact);
@@ -97,6 +102,7 @@ export class ArtefactWatch {
     this.stopWatching = null;
     this.o.links.off('artefact', this.onRnArtefact);
     this.recovery.stop();
+    this.intake.stop();
   }
 
   /** SIGHUP: offers every configured file again; returns what became of each. */

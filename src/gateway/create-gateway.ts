@@ -35,7 +35,7 @@ import { HilBroker } from './hil/broker.js';
 import { OwnPCert } from './own-pcert.js';
 import type { EvidenceSource } from './hil/evidence-service.js';
 import { statusFileOf, type ReadingLogStatus } from './status-file.js';
-import { readingLogStatus } from './status-gather.js';
+import { readingLogStatus, type RefusalCounts } from './status-gather.js';
 import { openReadingLog } from './reading-log/open.js';
 import { readingLogReports } from './reading-log-reports.js';
 import { ReadingRecorder } from './reading-log/recorder.js';
@@ -163,9 +163,11 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   // byte bound would drop a collector's readings before no one's (reading-log/receipt-cursors.ts).
   readingLog.log.setAudience(() => publishers.audience());
   const logStatus = (): ReadingLogStatus => readingLogStatus(readingLog.file, readingLog.log, publishers.audience());
-  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
-  const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock });
-  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, ...(attester !== undefined ? { attester } : {}) });
+  // What peers offered and was refused, counted in full though the log lines are bounded.
+  const refusals: RefusalCounts = { handshakes: 0, artefacts: 0 };
+  const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, refusals, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
+  const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock, refusals });
+  return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, refusals, ...(attester !== undefined ? { attester } : {}) });
 }
 
 /**

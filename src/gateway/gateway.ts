@@ -24,6 +24,8 @@ import type { StatusReporter } from './status-reporter.js';
 import type { ReadingRecorder } from './reading-log/recorder.js';
 import type { Publishers } from './publisher/publishers.js';
 import { MemoryTrimmer } from '../lib/memory-trim.js';
+import { SessionRefusals } from './session-refusals.js';
+import type { RefusalCounts } from './status-gather.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
 const STOP_GRACE_MS = 2_000;
@@ -50,6 +52,8 @@ interface GatewayParts {
   readonly status?: StatusReporter;
   /** Takes in renewed RN Set Statements, revocation lists and PCerts while running (artefact-watch.ts). */
   readonly artefacts?: ArtefactWatch;
+  /** Counted refusals of what peers offered, for the status file (status-gather.ts). */
+  readonly refusals?: RefusalCounts;
 }
 
 export class Gateway extends EventEmitter {
@@ -70,6 +74,8 @@ export class Gateway extends EventEmitter {
   private readonly artefacts: ArtefactWatch | undefined;
   private readonly sessions = new Set<Session>();
   private readonly trimmer: MemoryTrimmer;
+  /** session.refused lines, bounded per RN whatever it offers (session-refusals.ts). */
+  private readonly refusals: SessionRefusals;
   private stopped = false;
 
   constructor(parts: GatewayParts) {
@@ -89,6 +95,7 @@ export class Gateway extends EventEmitter {
     this.trust = parts.trust;
     this.status = parts.status;
     this.artefacts = parts.artefacts;
+    this.refusals = new SessionRefusals(this.log, this.clock, parts.refusals);
     // V8 never sees a polling gateway as idle, so it would keep its start-up high-water mark (lib/memory-trim.ts).
     this.trimmer = new MemoryTrimmer({
       clock: this.clock,
@@ -126,9 +133,7 @@ export class Gateway extends EventEmitter {
       if (err) this.log.info({ event: 'rn.link_lost', code: err.code, reason: err.message }, 'an RN link is down; sessions on it re-stitch through the others');
     });
     this.endpoint.on('session', (s: Session, info: { extensions: readonly HandshakeExtension[] }) => this.onSession(s, info.extensions));
-    this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) =>
-      this.log.warn({ event: 'session.refused', operator: toHex(initiator), code: e.code, reason: e.message }, 'session refused'),
-    );
+    this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array, rn: Uint8Array | undefined) => this.refusals.refused(e, initiator, rn));
     // 0-RTT (draft §9): early data not taken is not an error (the operator sends it again at 1-RTT), but a replay is worth seeing.
     this.endpoint.on('early-refused', (reason: string, initiator: Uint8Array) => this.log.info({ event: 'session.early_refused', operator: toHex(initiator), reason }, 'early data not taken; the session goes on at 1-RTT'));
     this.endpoint.accept();
@@ -201,6 +206,8 @@ export class Gateway extends EventEmitter {
     await Promise.race([Promise.all(closing), grace]);
     cancelGrace();
     this.links.stop();
+    // No more offers: the refusals counted since the last summary are said now, not lost.
+    this.refusals.stop();
     for (const d of this.devices.values()) await d.stop();
     // Commit what the devices produced before their ports close: an MQTT bridge acknowledges a
     // message to its broker only once it is in the log (durable ack), so committing after the

@@ -130,7 +130,15 @@ export interface GatewayStatus {
   readonly rn: RnStatus;
   readonly artefacts: readonly ArtefactStatus[];
   readonly slots: readonly SlotStatus[];
+  /** `refusals`: what the HIL refused inside sessions (frames, opens, requests), since start. */
   readonly sessions: { readonly open: number; readonly channels: number; readonly refusals: number };
+  /**
+   * What peers offered that was refused, since start: sessions refused before they existed (OFFERs,
+   * handshakes) and artefacts offered by RNs. Counted in full; the log says each kind in full only
+   * once per source and interval, then sums the rest up (session.refused_suppressed,
+   * artefact.refused_suppressed). Absent from gateways before it was added.
+   */
+  readonly refused?: { readonly handshakes: number; readonly artefacts_from_rn: number };
   /** Absent from gateways before issue #12. */
   readonly reading_log?: ReadingLogStatus;
   readonly publish?: readonly PublishStatus[];

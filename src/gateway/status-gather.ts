@@ -25,6 +25,17 @@ export interface HeldTrust {
   readonly revocationList: Envelope<unknown> | undefined;
 }
 
+/**
+ * What the gateway refused of what peers offered, since start, counted whether or not its log line
+ * was said in full (session-refusals.ts, artefact-intake.ts keep the lines bounded).
+ */
+export interface RefusalCounts {
+  /** Sessions refused before they existed: OFFERs and handshakes (session.refused). */
+  handshakes: number;
+  /** Artefacts an RN offered that were refused (artefact.refused with source rn). */
+  artefacts: number;
+}
+
 export interface StatusParts {
   readonly config: GatewayConfig;
   readonly cid: Uint8Array;
@@ -33,6 +44,8 @@ export interface StatusParts {
   readonly trust: HeldTrust;
   readonly devices: ReadonlyMap<string, StatusDevice>;
   readonly stats: BrokerStats;
+  /** Refusals of what peers offered (absent: the status has no `refused`). */
+  readonly refusals?: RefusalCounts;
   /** The reading log's state, read at each snapshot. */
   readonly readingLog?: () => ReadingLogStatus;
   /** Each collector's publisher, read at each snapshot. */
@@ -138,6 +151,7 @@ export function gatherStatus(p: StatusParts, m: StatusMoment): GatewayStatus {
     artefacts: heldArtefacts(p, m.nowMs),
     slots: [...p.devices.values()].map(slot),
     sessions: { open: p.stats.sessions, channels: p.stats.channels, refusals: p.stats.refusals },
+    ...(p.refusals !== undefined ? { refused: { handshakes: p.refusals.handshakes, artefacts_from_rn: p.refusals.artefacts } } : {}),
     ...(p.readingLog !== undefined ? { reading_log: p.readingLog() } : {}),
     ...(p.publishers !== undefined ? { publish: p.publishers() } : {}),
   };

@@ -191,7 +191,7 @@ export class Endpoint extends EventEmitter {
     if (isContinuityToken(offer.ch1)) return this.handleResume(offer);
     if (this.pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
       offer.reject();
-      this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKES_PENDING, `${MAX_PENDING_HANDSHAKES} handshakes already wait for their Finished`), offer.initiator);
+      this.refuse(new ProtocolError(ErrorCode.HANDSHAKES_PENDING, `${MAX_PENDING_HANDSHAKES} handshakes already wait for their Finished`), offer);
       return;
     }
     const assoc = new Association();
@@ -209,7 +209,7 @@ export class Endpoint extends EventEmitter {
     } catch (e) {
       assoc.close();
       offer.reject();
-      this.emit('refused', toUzpError(e), offer.initiator);
+      this.refuse(toUzpError(e), offer);
       return;
     }
     if (reply.early.refused !== undefined) this.emit('early-refused', reply.early.refused, offer.initiator);
@@ -226,7 +226,7 @@ export class Endpoint extends EventEmitter {
       ended();
       assoc.close();
       stitch.close();
-      this.emit('refused', new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time'), offer.initiator);
+      this.refuse(new ProtocolError(ErrorCode.HANDSHAKE_TIMEOUT, 'no Finished from the initiator in time'), offer);
     }, this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     let session: Session | undefined;
     stitch.onClose(() => {
@@ -249,7 +249,7 @@ export class Endpoint extends EventEmitter {
         // The initiator is stitched already: it hears CLOSE PROTOCOL_VIOLATION, then UNSTITCH.
         stitch.send(reply.next.violationBlock());
         stitch.close();
-        this.emit('refused', toUzpError(e), offer.initiator);
+        this.refuse(toUzpError(e), offer);
         return;
       }
       try {
@@ -263,7 +263,7 @@ export class Endpoint extends EventEmitter {
       } catch (e) {
         assoc.close();
         stitch.close();
-        this.emit('refused', toUzpError(e), offer.initiator);
+        this.refuse(toUzpError(e), offer);
       }
     });
     stitch.send(reply.flight);
@@ -287,24 +287,33 @@ export class Endpoint extends EventEmitter {
       stitch,
       timeoutMs: this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       verifyFinished: (fin) => void reply.next.receive(fin),
-      onRefused: (e) => this.emit('refused', e, offer.initiator),
+      onRefused: (e) => this.refuse(e, offer),
     });
     this.resumable?.add(session, reply.grant, continuity !== undefined && this.standbyAgreed(reply.initiatorExtensions));
     this.emit('session', session, { grant: reply.grant, initiatorPCert: reply.initiatorPCert, extensions: reply.initiatorExtensions, early: true });
     session.deliverEarly(reply.early.messages);
   }
 
+  /**
+   * 'refused' with the error, the initiator CID the OFFER named, and the RN that made the offer
+   * when known: the gateway bounds its log lines per RN (src/lib/repeat-limiter.ts), since the
+   * initiator CID is only the RN's word until the handshake checks it.
+   */
+  private refuse(e: UzpError, offer: OfferPort): void {
+    this.emit('refused', e, offer.initiator, offer.rn?.cid);
+  }
+
   /** A RESUME in the CH1 position: re-stitch one of our sessions (continuity-responder.ts) or refuse. */
   private handleResume(offer: OfferPort): void {
     if (this.resumable === undefined) {
       offer.reject();
-      this.emit('refused', new ProtocolError(ErrorCode.CONTINUITY_REFUSED, 'a RESUME arrived but this endpoint does not do continuity'), offer.initiator);
+      this.refuse(new ProtocolError(ErrorCode.CONTINUITY_REFUSED, 'a RESUME arrived but this endpoint does not do continuity'), offer);
       return;
     }
     try {
       this.emit('resumed', this.resumable.resume(offer));
     } catch (e) {
-      this.emit('refused', toUzpError(e), offer.initiator);
+      this.refuse(toUzpError(e), offer);
     }
   }
 }

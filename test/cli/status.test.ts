@@ -65,11 +65,12 @@ describe('uzpgw status (in process)', () => {
   it('a fresh file from a live process with nothing expiring: a readable summary, exit 0', async () => {
     const file = join(dir, 'healthy.json');
     const far = new Date(Date.now() + 365 * DAY * 1000).toISOString();
-    const s = sampleStatus({ written_at: new Date().toISOString(), pid: process.pid });
+    const s = sampleStatus({ written_at: new Date().toISOString(), pid: process.pid, refused: { handshakes: 3100, artefacts_from_rn: 1 } });
     writeFileSync(file, JSON.stringify({ ...s, artefacts: s.artefacts.map((a) => ({ ...a, expires_at: far })) }));
     const r = await inProcess(['status', '--state', file]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
+    expect(r.out).toContain('refused:  3100 sessions before it began, 1 artefact from RNs, since start');
     expect(r.out).toContain(`gateway  ${'ab'.repeat(32)} (gw-17, board rpi-4b)`);
     expect(r.out).toContain(`status:   running, pid ${process.pid}`);
     expect(r.out).toContain('runtime:  node v24.22.0 (linux arm64, /opt/uzp-gateway/runtime/bin/node)');

@@ -1,6 +1,8 @@
 // ArtefactIntake (src/gateway/artefact-intake.ts): the one path for renewed artefacts in a running
 // gateway — adoption through the TrustStore's rule, the gateway's own PCert replaced in place (so the
-// next attachment presents it), log lines with what to do, repeats of one refusal kept at debug.
+// next attachment presents it), log lines with what to do, repeats of one refusal kept at debug,
+// and whatever an RN sends, a bounded number of warnings (the first of each code, then one summary
+// a minute).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { decodeEnvelope } from '../../src/uzp/artefacts/envelope.js';
 import { equal, toHex } from '../../src/uzp/bytes.js';
 import { ErrorCode } from '../../src/uzp/errors.js';
 import { TestDomain } from '../helpers/domain.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'uzp-intake-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,13 +30,15 @@ function setup() {
   const said: { level: string; line: Record<string, unknown> }[] = [];
   const rec = (level: string) => (line: object) => said.push({ level, line: line as Record<string, unknown> });
   const adopted: IntakeKind[] = [];
-  const intake = new ArtefactIntake({ trust, pcert: own, log: { debug: rec('debug'), info: rec('info'), warn: rec('warn') }, onAdopted: (k) => adopted.push(k) });
+  const clock = new FakeClock();
+  const refusals = { handshakes: 0, artefacts: 0 };
+  const intake = new ArtefactIntake({ trust, pcert: own, log: { debug: rec('debug'), info: rec('info'), warn: rec('warn') }, onAdopted: (k) => adopted.push(k), clock, refusals });
   const file = (name: string, bytes: Uint8Array): string => {
     const f = join(dir, `${toHex(rnId.cid).slice(0, 8)}-${name}`);
     writeArtefactFile(f, bytes);
     return f;
   };
-  return { d, trust, rnId, gw, own, said, adopted, intake, file };
+  return { d, trust, rnId, gw, own, said, adopted, intake, file, clock, refusals };
 }
 
 describe('ArtefactIntake', () => {
@@ -88,5 +93,33 @@ describe('ArtefactIntake', () => {
     expect(t.trust.isRevoked(op.id.cid)).toBe(true);
     expect(t.adopted).toEqual(['revocation']);
     expect(t.said.at(-1)).toMatchObject({ line: { event: 'artefact.adopted', source: 'rn', rn: '127.0.0.1:7443' } });
+  });
+
+  it('an RN alternating junk, a PCert and the list in force: the first refusal of each code at warn, then one summary a minute with the counts; every refusal counted', () => {
+    const t = setup();
+    const rn = '127.0.0.1:7443';
+    const list = t.d.revocation([]);
+    expect(t.intake.offerFromRn(list, rn)).toEqual({ outcome: 'adopted' });
+    const pcert = t.d.pcert(t.gw.id, 'gateway', { validSeconds: 9 * 86_400 });
+    const codes = new Set<string>();
+    for (let i = 0; i < 3_000; i++) {
+      // The reviewer's RN: junk, a PCert (not taken from RNs), the list in force (unchanged, which used to reset the repeat).
+      const r = i % 3 === 0 ? t.intake.offerFromRn(new Uint8Array(100).fill(i & 0xff), rn) : i % 3 === 1 ? t.intake.offerFromRn(pcert, rn) : t.intake.offerFromRn(list, rn);
+      if (r.outcome === 'refused') codes.add(r.code);
+    }
+    expect(codes.size).toBe(2);
+    const warned = () => t.said.filter((s) => s.level === 'warn');
+    expect(warned().map((s) => s.line.code)).toEqual([...codes]);
+    expect(t.said.filter((s) => s.line.event === 'artefact.refused' && s.level === 'debug')).toHaveLength(2_000 - 2);
+    expect(t.refusals.artefacts).toBe(2_000);
+    t.clock.advance(60_000);
+    const summary = warned().at(-1)!;
+    expect(summary.line).toMatchObject({ event: 'artefact.refused_suppressed', source: 'rn', rn, suppressed: 1_998, artefacts: ['artefact'] });
+    expect(Object.values(summary.line.codes as Record<string, number>).sort()).toEqual([999, 999]);
+    expect(warned()).toHaveLength(3);
+    // A refusal from a file is not the RN's: said in full, and not counted as the RN's.
+    t.intake.offerFile('revocation', join(dir, 'missing.uzp'));
+    expect(warned().at(-1)?.line).toMatchObject({ event: 'artefact.refused', source: 'file', code: 'FILE_NOT_FOUND' });
+    expect(t.refusals.artefacts).toBe(2_000);
   });
 });

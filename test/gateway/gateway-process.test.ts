@@ -2,7 +2,8 @@
 // the virtual board, a real RN process, a socat PTY with an echo device on a serial-raw slot, and an
 // operator session through the RN. The process must hold no listening socket of any kind.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { toHex } from '../../src/uzp/bytes.js';
 import { TestDomain, type Member } from '../helpers/domain.js';
 import { auditSockets } from '../helpers/proc-sockets.js';
 import { spawnCli, stopAll, stopProcess, waitForJsonLine, type Child } from '../helpers/processes.js';
+import { until } from '../helpers/until.js';
 
 let dir: string;
 let d: TestDomain;
@@ -33,6 +35,8 @@ let gateway: Child;
 let pty: PtyPair;
 let echo: EchoDevice;
 const cleanups: (() => unknown)[] = [];
+/** JOINs refused in a loop by the log-volume test, summed up at stop. */
+const FLOOD_JOINS = 200;
 const CONFIG = {
   kind: 'uzp-gw/gateway-config',
   identity: { key: 'gw.key', pcert: 'gw.pcert' },
@@ -176,6 +180,43 @@ describe('uzpgw gateway as a process', () => {
     expect(t.pause_ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('an operator with a valid Grant JOINing in a loop with a fresh junk CH1: every refusal counted in the status file, one session.refused line, not one each', async () => {
+    const op = d.member('operator');
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => link.close());
+    const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'serial.read' }], slot: 'tty-2' });
+    const lines = (event: string): Record<string, unknown>[] =>
+      gateway
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes(`"${event}"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((v) => v.event === event);
+    const before = lines('session.refused').length;
+    // Each JOIN is stitched by the RN; the gateway refuses the OFFER and the stitch closes.
+    const worker = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        // Leading zero: not the tag of a RESUME or of early data (another code, said in full too).
+        const st = await link.join(gw.id.cid, grant, Uint8Array.of(0, ...randomBytes(99)));
+        await new Promise<void>((r) => st.onClose(() => r()));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, () => worker(FLOOD_JOINS / 8)));
+    // SIGHUP's artefacts.reloaded comes after every line the refusals wrote, and rewrites the status file.
+    const reloads = lines('artefacts.reloaded').length;
+    process.kill(gateway.pid, 'SIGHUP');
+    await until(() => lines('artefacts.reloaded').length > reloads);
+    const mine = lines('session.refused').slice(before).filter((v) => v.operator === toHex(op.id.cid));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ level: 40, rn: toHex(rnId.cid), code: 'HANDSHAKE_UNEXPECTED' });
+    await until(() => {
+      const st = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as { refused?: { handshakes: number } };
+      return (st.refused?.handshakes ?? 0) >= FLOOD_JOINS;
+    });
+  });
+
   it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {
     // Prove the reader sees listeners at all: a listener in this test process must show up.
     const probe = createServer();
@@ -194,6 +235,14 @@ describe('uzpgw gateway as a process', () => {
     expect(r).toEqual({ code: 0, signal: null });
     expect(gateway.stdout()).toContain('"gateway.stopping"');
     expect(gateway.stdout()).toContain('"gateway.stopped"');
+    // The refusals of the JOIN loop not said one by one are summed up as it stops.
+    const summaries = gateway
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"session.refused_suppressed"'))
+      .map((l) => JSON.parse(l) as { rn: string; codes: Record<string, number> });
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ rn: toHex(rnId.cid), codes: { HANDSHAKE_UNEXPECTED: FLOOD_JOINS - 1 } });
   });
 
   it('an audit file it cannot open is a config error at start, with the fix, not a crash', async () => {

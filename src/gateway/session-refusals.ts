@@ -1,0 +1,59 @@
+// The gateway's log of sessions refused before they existed (the Endpoint's 'refused': a junk or
+// replayed OFFER, a handshake that failed or timed out). Every refusal is counted (status
+// `refused.handshakes`), but an RN drives how many there are: one warning each let a hostile RN
+// write 15 MB of log in 30 s, and an operator holding one valid Grant ~3,100 lines/s through an
+// honest RN. So per RN the first of each code (and of each operator, a few) is said in full
+// (session.refused, warn) and the rest once a minute as a count (session.refused_suppressed, warn);
+// each suppressed one is still written at debug. The RN, not the operator, is the key: the
+// initiator CID of an OFFER is the RN's word until the handshake checks it, so a key per CID would
+// let it mint one per message (src/lib/repeat-limiter.ts bounds both).
+
+import type { Clock } from '../lib/clock.js';
+import { RepeatLimiter, type RepeatSummary } from '../lib/repeat-limiter.js';
+import { toHex } from '../uzp/bytes.js';
+import type { RefusalCounts } from './status-gather.js';
+
+/** How often an RN whose refusals were counted gets its summary line. */
+export const REFUSAL_SUMMARY_MS = 60_000;
+/** The source of an offer made on a link that does not say which RN made it (test links). */
+const UNKNOWN_RN = 'unknown';
+
+interface RefusalLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export class SessionRefusals {
+  private readonly limiter: RepeatLimiter;
+
+  constructor(
+    private readonly log: RefusalLog,
+    clock: Clock,
+    private readonly counts?: RefusalCounts,
+  ) {
+    this.limiter = new RepeatLimiter({ clock, intervalMs: REFUSAL_SUMMARY_MS, onSummary: (s) => this.summary(s) });
+  }
+
+  /** The Endpoint's 'refused' (error, the initiator CID the OFFER named, the RN that made it). */
+  refused(e: { readonly code: string; readonly message: string }, initiator: Uint8Array, rn: Uint8Array | undefined): void {
+    if (this.counts !== undefined) this.counts.handshakes++;
+    const operator = toHex(initiator);
+    const via = rn !== undefined ? toHex(rn) : UNKNOWN_RN;
+    const line = { event: 'session.refused', operator, rn: via, code: e.code, reason: e.message };
+    if (this.limiter.admit(via, e.code, operator)) this.log.warn(line, 'session refused');
+    else this.log.debug(line, 'session refused (counted in the next session.refused_suppressed)');
+  }
+
+  /** Says the counts not yet summed up (the gateway stopping). */
+  stop(): void {
+    this.limiter.stop();
+  }
+
+  private summary(s: RepeatSummary): void {
+    const codes = Object.entries(s.codes).map(([code, n]) => `${code} ${n}`).join(', ');
+    this.log.warn(
+      { event: 'session.refused_suppressed', rn: s.source, suppressed: s.suppressed, codes: s.codes, operators: s.examples, interval_s: REFUSAL_SUMMARY_MS / 1000 },
+      `${s.suppressed} more session${s.suppressed === 1 ? '' : 's'} refused through RN ${s.source} (${codes}) not logged one by one; the first of each code was`,
+    );
+  }
+}

@@ -15,6 +15,8 @@ import { toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
 import { Endpoint } from '../uzp/endpoint.js';
+import { SessionRefusals } from '../uzp/session-refusals.js';
+import { systemClock } from '../lib/clock.js';
 import { ErrorCode, ProtocolError } from '../uzp/errors.js';
 import { LinkPool } from '../uzp/link/link-pool.js';
 import type { Session } from '../uzp/session/session.js';
@@ -40,6 +42,8 @@ export class Collector {
   readonly stats: IntakeStats = { sessions: 0, windows: 0, stored: 0, duplicates: 0, conflicts: 0, refused: 0 };
   private readonly links: LinkPool;
   private readonly endpoint: Endpoint;
+  /** session.refused lines, bounded per RN. */
+  private readonly refusals: SessionRefusals;
   private readonly sessions = new Set<Session>();
 
   private constructor(
@@ -82,7 +86,10 @@ export class Collector {
       o.logger.info({ event: 'session.opened', gateway: toHex(s.peerCid) }, 'a gateway opened a publishing session');
       serveIntake(s, info.grant, { provider, self: id.cid, store: o.store, receipts, consents: this.consents, purges: this.purges, retention: this.retention, purposes: c.purposes, skewS: trust.skewSeconds, logger: o.logger, stats: this.stats });
     });
-    this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array) => o.logger.warn({ event: 'session.refused', gateway: toHex(initiator), code: e.code, reason: e.message }, 'session refused'));
+    // Bounded per RN whatever it offers (uzp/session-refusals.ts): one warning per refused OFFER let an RN fill the disk.
+    const refusals = new SessionRefusals(o.logger, systemClock, undefined, 'gateway');
+    this.refusals = refusals;
+    this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array, rn: Uint8Array | undefined) => refusals.refused(e, initiator, rn));
   }
 
   /** Claims the store for this collector's identity, opens its consent record and builds the collector (not started). */
@@ -114,6 +121,7 @@ export class Collector {
 
   async stop(): Promise<void> {
     this.endpoint.stopAccepting();
+    this.refusals.stop();
     for (const s of this.sessions) s.close();
     await new Promise((r) => setTimeout(r, 100));
     this.links.stop();

@@ -24,7 +24,7 @@ import type { StatusReporter } from './status-reporter.js';
 import type { ReadingRecorder } from './reading-log/recorder.js';
 import type { Publishers } from './publisher/publishers.js';
 import { MemoryTrimmer } from '../lib/memory-trim.js';
-import { SessionRefusals } from './session-refusals.js';
+import { SessionRefusals } from '../uzp/session-refusals.js';
 import type { RefusalCounts } from './status-gather.js';
 
 /** How long stop() waits for sessions to close cleanly before dropping the RN link. */
@@ -74,7 +74,7 @@ export class Gateway extends EventEmitter {
   private readonly artefacts: ArtefactWatch | undefined;
   private readonly sessions = new Set<Session>();
   private readonly trimmer: MemoryTrimmer;
-  /** session.refused lines, bounded per RN whatever it offers (session-refusals.ts). */
+  /** session.refused lines, bounded per RN whatever it offers (uzp/session-refusals.ts). */
   private readonly refusals: SessionRefusals;
   private stopped = false;
 

@@ -27,7 +27,7 @@ export interface HeldTrust {
 
 /**
  * What the gateway refused of what peers offered, since start, counted whether or not its log line
- * was said in full (session-refusals.ts, artefact-intake.ts keep the lines bounded).
+ * was said in full (uzp/session-refusals.ts, artefact-intake.ts keep the lines bounded).
  */
 export interface RefusalCounts {
   /** Sessions refused before they existed: OFFERs and handshakes (session.refused). */

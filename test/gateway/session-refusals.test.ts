@@ -1,8 +1,8 @@
-// SessionRefusals (src/gateway/session-refusals.ts): the gateway's session.refused lines, bounded
+// SessionRefusals (src/uzp/session-refusals.ts): the gateway's session.refused lines, bounded
 // per RN whatever it offers; every refusal counted for the status file. Time is a FakeClock.
 
 import { describe, expect, it } from 'vitest';
-import { REFUSAL_SUMMARY_MS, SessionRefusals } from '../../src/gateway/session-refusals.js';
+import { REFUSAL_SUMMARY_MS, SessionRefusals } from '../../src/uzp/session-refusals.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 

@@ -1,8 +1,8 @@
-// The gateway's log of sessions refused before they existed (the Endpoint's 'refused': a junk or
-// replayed OFFER, a handshake that failed or timed out). Every refusal is counted (status
-// `refused.handshakes`), but an RN drives how many there are: one warning each let a hostile RN
-// write 15 MB of log in 30 s, and an operator holding one valid Grant ~3,100 lines/s through an
-// honest RN. So per RN the first of each code (and of each operator, a few) is said in full
+// A responder's log of sessions refused before they existed (the Endpoint's 'refused': a junk or
+// replayed OFFER, a handshake that failed or timed out), for the gateway and the collector alike.
+// Every refusal is counted (the gateway's status `refused.handshakes`), but an RN drives how many
+// there are: one warning each let a hostile RN write 15 MB of a gateway's log in 30 s, and an
+// operator holding one valid Grant ~3,100 lines/s through an honest RN. So per RN the first of each code (and of each operator, a few) is said in full
 // (session.refused, warn) and the rest once a minute as a count (session.refused_suppressed, warn);
 // each suppressed one is still written at debug. The RN, not the operator, is the key: the
 // initiator CID of an OFFER is the RN's word until the handshake checks it, so a key per CID would
@@ -10,8 +10,7 @@
 
 import type { Clock } from '../lib/clock.js';
 import { RepeatLimiter, type RepeatSummary } from '../lib/repeat-limiter.js';
-import { toHex } from '../uzp/bytes.js';
-import type { RefusalCounts } from './status-gather.js';
+import { toHex } from './bytes.js';
 
 /** How often an RN whose refusals were counted gets its summary line. */
 export const REFUSAL_SUMMARY_MS = 60_000;
@@ -23,13 +22,17 @@ interface RefusalLog {
   warn(obj: object, msg: string): void;
 }
 
+/** What the lines call the initiator: an operator (at a gateway) or a gateway (at a collector). */
+export type InitiatorRole = 'operator' | 'gateway';
+
 export class SessionRefusals {
   private readonly limiter: RepeatLimiter;
 
   constructor(
     private readonly log: RefusalLog,
     clock: Clock,
-    private readonly counts?: RefusalCounts,
+    private readonly counts?: { handshakes: number },
+    private readonly initiator: InitiatorRole = 'operator',
   ) {
     this.limiter = new RepeatLimiter({ clock, intervalMs: REFUSAL_SUMMARY_MS, onSummary: (s) => this.summary(s) });
   }
@@ -37,10 +40,10 @@ export class SessionRefusals {
   /** The Endpoint's 'refused' (error, the initiator CID the OFFER named, the RN that made it). */
   refused(e: { readonly code: string; readonly message: string }, initiator: Uint8Array, rn: Uint8Array | undefined): void {
     if (this.counts !== undefined) this.counts.handshakes++;
-    const operator = toHex(initiator);
+    const who = toHex(initiator);
     const via = rn !== undefined ? toHex(rn) : UNKNOWN_RN;
-    const line = { event: 'session.refused', operator, rn: via, code: e.code, reason: e.message };
-    if (this.limiter.admit(via, e.code, operator)) this.log.warn(line, 'session refused');
+    const line = { event: 'session.refused', [this.initiator]: who, rn: via, code: e.code, reason: e.message };
+    if (this.limiter.admit(via, e.code, who)) this.log.warn(line, 'session refused');
     else this.log.debug(line, 'session refused (counted in the next session.refused_suppressed)');
   }
 
@@ -52,7 +55,7 @@ export class SessionRefusals {
   private summary(s: RepeatSummary): void {
     const codes = Object.entries(s.codes).map(([code, n]) => `${code} ${n}`).join(', ');
     this.log.warn(
-      { event: 'session.refused_suppressed', rn: s.source, suppressed: s.suppressed, codes: s.codes, operators: s.examples, interval_s: REFUSAL_SUMMARY_MS / 1000 },
+      { event: 'session.refused_suppressed', rn: s.source, suppressed: s.suppressed, codes: s.codes, [`${this.initiator}s`]: s.examples, interval_s: REFUSAL_SUMMARY_MS / 1000 },
       `${s.suppressed} more session${s.suppressed === 1 ? '' : 's'} refused through RN ${s.source} (${codes}) not logged one by one; the first of each code was`,
     );
   }

@@ -55,7 +55,7 @@ const evidence = defineCommand({
   flags: {
     nonce: { type: 'string', placeholder: 'HEX', required: true, describe: "the verifier's nonce, 8..64 bytes as hex" },
     config: { type: 'string', placeholder: 'FILE', default: DEFAULT_CONFIG, describe: 'gateway config file (where `uzpgw flash` installs it)' },
-    out: { type: 'string', placeholder: 'FILE', describe: 'also write the evidence (CBOR) to FILE (a regular file there is replaced; a link, pipe or device is refused)' },
+    out: { type: 'string', placeholder: 'FILE', describe: 'also write the evidence (CBOR) to FILE (a regular file there is replaced, through a symlink too; a pipe, device or directory is refused)' },
   },
   json: 'one JSON object: {evidence (hex), gateway, key_origin, ak_name (hex, when a TPM holds the key), claims}; a byte string in the claims is hex under its key with _hex added (eat_nonce_hex, measurements.config_hex), as connect tail marks them',
   async run({ flags }, io) {

@@ -17,7 +17,7 @@ import { defineCommand, defineGroup } from './define.js';
 import { usageError } from './flags.js';
 
 const DIR_FLAG = { dir: { type: 'string', placeholder: 'DIR', required: true, describe: 'trust domain directory (root.key, trust.json, state.json)' } } as const;
-const OUT_FLAG = { out: { type: 'string', placeholder: 'FILE', required: true, describe: 'artefact file to write (binary envelope; a regular file there is replaced, a link, pipe or device refused)' } } as const;
+const OUT_FLAG = { out: { type: 'string', placeholder: 'FILE', required: true, describe: 'artefact file to write (binary envelope; a regular file there is replaced, through a symlink too; a pipe, device or directory refused)' } } as const;
 const JSON_RESULT = 'the result as one JSON object (the same fields as the human form)';
 
 /** Every subcommand prints a result object: "title" then key: value lines, or one JSON line. */

@@ -63,7 +63,7 @@ const grant = defineCommand({
     deny: { type: 'list', placeholder: 'NAME', describe: 'purposes the policy denies (default ai.train, ai.finetune)' },
     redistribution: { type: 'boolean', describe: 'the collector may pass readings on to third parties' },
     days: { type: 'int', placeholder: 'N', min: 1, max: 3650, default: 365, describe: 'validity of the grant in days' },
-    out: { type: 'string', placeholder: 'FILE', required: true, describe: 'where to write the grant (a regular file there is replaced; a link, pipe or device is refused)' },
+    out: { type: 'string', placeholder: 'FILE', required: true, describe: 'where to write the grant (a regular file there is replaced, through a symlink too; a pipe, device or directory is refused)' },
   },
   json: '{"file", "object_id", "collector", "expires_at"}',
   run({ flags }, io) {

@@ -2,8 +2,8 @@
 // capped reads, and fs errors turned into LocalErrors that name the file and the fix.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
 
@@ -25,25 +25,28 @@ interface WriteOptions {
   /** File mode, applied at creation and again with chmod (the umask cannot loosen or tighten it). */
   readonly mode: number;
   /**
-   * When false (default) an existing file is refused with FILE_EXISTS; when true it is replaced
-   * atomically if it is a regular file; 'any': whatever is at the path is replaced (an installer
-   * laying out a root filesystem it owns: flash), a symlink as the link, never where it leads.
+   * When false (default) anything at the path (a dangling symlink too) is refused with FILE_EXISTS;
+   * when true a regular file there is replaced atomically, through a symlink as a shell's `>` writes
+   * (replaceTarget); 'any': whatever is at the path is replaced (an installer laying out a root
+   * filesystem it owns: flash), a symlink as the link, never where it leads.
    */
   readonly overwrite?: boolean | 'any';
 }
 
 /**
- * Writes via a temporary file in the same directory, fsyncs it, then either renames it over the
+ * Writes via a temporary file in the target's directory, fsyncs it, then either renames it over the
  * target (overwrite) or hard-links it into place, which fails atomically if the target exists.
  * A reader therefore sees the old file or the complete new one, never a partial write.
- * Only a regular file is ever replaced: a rename puts a new regular file in the place of whatever
- * the name was (a symlink, a FIFO, a device node: `--out /dev/null` as root replaced the
- * machine's /dev/null), so anything else at the path is refused before a byte is written, unless
- * the caller owns the path (overwrite 'any').
+ * A write that replaces goes where a symlink at the path leads (the link stays a link) and only
+ * ever replaces a regular file: a rename puts a new regular file in the place of whatever the name
+ * was (a FIFO, a device node: `--out /dev/null` as root replaced the machine's /dev/null), so
+ * anything else is refused before a byte is written (replaceTarget), unless the caller owns the
+ * path (overwrite 'any').
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string, opts: WriteOptions): void {
-  if (opts.overwrite === true) checkReplaceable(file);
-  const tmp = join(dirname(file), tempName(basename(file)));
+  const target = opts.overwrite === true ? replaceTarget(file) : file;
+  const dir = dirname(target);
+  const tmp = join(dir, tempName(basename(target)));
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', opts.mode);
@@ -54,12 +57,12 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
     closeSync(fd);
     fd = undefined;
     chmodSync(tmp, opts.mode);
-    if (opts.overwrite === true || opts.overwrite === 'any') renameSync(tmp, file);
+    if (opts.overwrite === true || opts.overwrite === 'any') renameSync(tmp, target);
     else {
-      linkSync(tmp, file);
+      linkSync(tmp, target);
       unlinkSync(tmp);
     }
-    syncDir(dirname(file));
+    syncDir(dir);
   } catch (e) {
     // The cleanup must never stand in for the error that made it necessary (an rmSync of a name
     // too long threw its own ENAMETOOLONG, shown as an unexpected error with a stack).
@@ -69,11 +72,85 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
     } catch {
       // nothing more to do: the temporary file is hidden and says which file it was for
     }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && absent(dirname(file))) {
-      throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dirname(file)} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && absent(dir)) {
+      throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dir} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
     }
     throw fileError(e, file, 'write it');
   }
+}
+
+/** NAME_MAX: the most bytes one name (path component) takes on Linux filesystems. */
+const NAME_MAX = 255;
+/** Symbolic links followed in a row before giving up, as the kernel does (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * The path a write that replaces `file` renames its new file over, checked so that the write
+ * cannot be refused for what is at the path or its directory. A symbolic link is followed as a
+ * shell's `>` follows it (pantheon's `domain/state.json -> ../persist/state.json`, a boot-epoch
+ * file linked to a persistent partition): the file it leads to is replaced and the link stays a
+ * link. Refusing links broke every such state file; replacing the link itself would silently move
+ * the state off the partition it was put on. A dangling link is written through when the directory
+ * it points into exists. What is finally there must be a regular file or nothing: a FIFO, device,
+ * directory or socket, at the path or at the end of its links (`--out` a link to /dev/null), is
+ * FILE_INVALID, as a rename would put a regular file in its place (as root, `--out /dev/null`
+ * replaced the machine's). The directory must exist (FILE_NOT_FOUND) and the name be at most
+ * NAME_MAX bytes (FILE_IO), checked here, so a command that counts what it writes (Pantheon's
+ * sequence numbers) calls it before it takes a counter and a refused output consumes none.
+ * Returns the final path: its directory resolved (realpath), its name the link's target's.
+ */
+export function replaceTarget(file: string): string {
+  let cur = file;
+  for (let links = 0; ; links++) {
+    // In messages: the path as given, and where its links led when that is elsewhere.
+    const via = cur === file ? '' : ` (a symbolic link to ${cur})`;
+    if (cur.endsWith('/')) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}${via}: ends with '/', the name of a directory; give the path of a file`);
+    const name = basename(cur);
+    if (Buffer.byteLength(name) > NAME_MAX) {
+      throw new LocalError(FileErrorCode.FILE_IO, `${file}${via}: name too long for the filesystem (a name is at most ${NAME_MAX} bytes on most, a whole path 4096); give a shorter one`);
+    }
+    const at = join(directoryOf(file, dirname(cur), via), name);
+    let st: Stats;
+    try {
+      st = lstatSync(at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return at; // nothing there yet: created
+      throw fileError(e, file, 'write it');
+    }
+    if (st.isFile()) return at;
+    if (!st.isSymbolicLink()) {
+      throw new LocalError(FileErrorCode.FILE_INVALID, `${file}${via}: is ${kindOf(st)}; refusing to replace it with a regular file: give the path of a regular file, or a new name`);
+    }
+    if (links === MAX_LINKS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: more than ${MAX_LINKS} symbolic links in a row (a loop?); give the path of a regular file`);
+    let target: string;
+    try {
+      target = readlinkSync(at);
+    } catch (e) {
+      throw fileError(e, file, 'read the symbolic link');
+    }
+    cur = target.endsWith('/') ? target : resolve(dirname(at), target);
+  }
+}
+
+/** `dir` resolved (realpath), when it is an existing directory; otherwise an error naming `file`. */
+function directoryOf(file: string, dir: string, via: string): string {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}${via}: its directory ${dir} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
+    if (code === 'ENOTDIR') throw new LocalError(FileErrorCode.FILE_IO, `${file}${via}: a part of ${dir} is a file, not a directory; give another path`, { cause: e });
+    throw fileError(e, file, 'write it');
+  }
+  let st: Stats;
+  try {
+    st = statSync(real);
+  } catch (e) {
+    throw fileError(e, file, 'write it');
+  }
+  if (!st.isDirectory()) throw new LocalError(FileErrorCode.FILE_IO, `${file}${via}: ${dir} is ${kindOf(st)}, not a directory; give another path`);
+  return real;
 }
 
 /** Bytes of the target's name kept in the temporary file's name: enough to tell whose it is. */
@@ -94,8 +171,9 @@ function tempName(name: string): string {
   return `.${prefix}~${randomBytes(6).toString('hex')}.tmp`;
 }
 
-/** What `st` is, for the message refusing to replace it. */
+/** What `st` is, for the message refusing to replace it (or to write into it). */
 function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a named pipe (FIFO)';
@@ -106,22 +184,12 @@ function kindOf(st: Stats): string {
 }
 
 /**
- * Throws FILE_INVALID when something other than a regular file is at `file` (lstat: a symlink is
- * judged itself, not where it leads: a rename replaces the link, never its target). Nothing there,
- * or a path lstat cannot look at, is left to the write, whose error names it. writeFileAtomic
- * checks it itself; a command that counts what it writes (Pantheon's sequence numbers) calls it
- * first too, so an output it would refuse consumes nothing.
+ * replaceTarget without its result: a command that counts what it writes (Pantheon's sequence
+ * numbers) calls it before it takes a counter, so an --out the write would refuse (not a regular
+ * file, even at the end of a link; a missing directory; a name over NAME_MAX) consumes none.
  */
 export function checkReplaceable(file: string): void {
-  let st: Stats;
-  try {
-    st = lstatSync(file);
-  } catch {
-    return;
-  }
-  if (st.isFile()) return;
-  const link = st.isSymbolicLink() ? ': give the path it points to, or remove the link first' : ': give the path of a regular file, or a new name';
-  throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: is ${kindOf(st)}; refusing to replace it with a regular file${link}`);
+  replaceTarget(file);
 }
 
 /**

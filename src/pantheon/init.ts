@@ -27,8 +27,10 @@ export function initDomain(provider: CryptoProvider, dir: string, domain: string
     throw new LocalError(CommonCode.USAGE, `--domain ${JSON.stringify(domain)}: use a DNS-style name (letters, digits, '.', '-')`);
   }
   for (const f of [rootKeyPath(dir), trustPath(dir), statePath(dir)]) {
-    // lstat, not stat: a dangling symlink is something there too. stat called it absent, and init
-    // wrote the root key and anchor before the state file's write replaced (now: refuses) it.
+    // lstat, not stat: a dangling symlink is something there too (another domain's file, moved or
+    // not yet mounted). stat called it absent, and init wrote the root key and anchor before the
+    // state file's write met the link (which a replacing write now follows: a fresh state written
+    // over wherever it leads).
     if (!absent(f)) throw new LocalError(FileErrorCode.FILE_EXISTS, `${f}: a trust domain already exists here; refusing to overwrite it`);
   }
   ensureDir(dir, 0o700);

@@ -65,8 +65,8 @@ const STREAM_JSON = `stdout is JSON lines in any case; ${STDERR_JSON}`;
 async function open(f: SessionFlags, io: CommandIo, attestOnly: boolean, use?: { slot: string; mode: Mode }): Promise<OperatorConnection | number> {
   const gateway = cidFlag(f.gateway, 'gateway');
   // Before any file or network, as `hil run --junit`: a path the records cannot be appended to (a
-  // directory, a missing directory, a FIFO) was found only at the first PoR, as one por_log_failed
-  // line while the session went on and exited 0 without them.
+  // directory, a missing directory, a FIFO nobody reads) was found only at the first PoR, as one
+  // por_log_failed line while the session went on and exited 0 without them.
   if (f['por-log'] !== undefined) checkReportPath('--por-log', f['por-log']);
   const attest = attestOnly || f.manifest !== undefined;
   // The policy's flag values (--trusted-ak) before the manifest file is read: a bad one is a usage error.

@@ -1,10 +1,11 @@
 // `connect --por-log FILE` (src/cli/connect.ts): the path is checked before any file is read or any
 // network is tried, as `hil run --junit` checks its report path (report-path.ts). Before, a
 // directory or a path in a missing directory was found at the first PoR, as one por_log_failed line
-// while the session went on and exited 0 without the records asked for.
+// while the session went on and exited 0 without the records asked for. A FIFO is refused only when
+// nobody reads it (36e8cd1 refused every one, and `--por-log /dev/stderr` piped or `>(cat)` with it).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,5 +40,18 @@ describe('uzpgw connect --por-log PATH', () => {
     const r = await runCli('connect', 'tail', ...SESSION, '--por-log', join(dir, 'por.jsonl'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('op.key');
+  });
+
+  it('a FIFO a reader has open passes the check (as `--por-log >(cat)` does): the command goes on to the key file', async () => {
+    const fifo = join(dir, 'read-por.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const r = await runCli('connect', 'tail', ...SESSION, '--por-log', fifo);
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toContain('op.key');
+    } finally {
+      closeSync(reader);
+    }
   });
 });

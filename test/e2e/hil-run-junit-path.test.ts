@@ -1,11 +1,12 @@
 // `hil run --junit PATH` where PATH cannot be written (a directory) is refused before anything
 // starts (exit 2, nothing on stdout). Before, only a missing directory was checked: the whole
 // scenario ran, the summary said exit_code 0, then the process exited 2 telling the user to "make
-// its directory". A named pipe (FIFO) is refused the same way: before, the check's own open, then
-// the report's write, waited for a reader that never came (the process hung).
+// its directory". A named pipe (FIFO) nobody reads is refused the same way: before, the check's own
+// open, then the report's write, waited for a reader that never came (the process hung). One a
+// reader has open (`--junit >(wc -c)`) gets the report.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +43,25 @@ describe('hil run --junit', () => {
       expect({ code, signal }, child.stderr()).toEqual({ code: 2, signal: null });
       expect(child.stderr()).toMatch(/--junit \S+: \S+ is a named pipe \(FIFO\): writing to it waits until a reader opens it, not a regular file; give the path of a file/);
       expect(child.stdout()).toBe('');
+    }
+  }, 60_000);
+
+  it('a named pipe a reader has open (as `--junit >(wc -c)`): the run goes on and the reader gets the report', async () => {
+    const fifo = join(dir, 'read-report.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const child = startHilRun(writeScenario(dir, 'short', [{ wait_ms: 10 }]), ['--junit', fifo]);
+      // A hang guard, not a timing claim (the report of one step is far below a pipe's 64 KiB).
+      const guard = setTimeout(() => void stopProcess(child, 'SIGKILL'), 40_000);
+      const { code, signal } = await child.exited;
+      clearTimeout(guard);
+      expect({ code, signal }, child.stderr()).toEqual({ code: 0, signal: null });
+      const buf = Buffer.alloc(64 * 1024);
+      const n = readSync(reader, buf);
+      expect(buf.subarray(0, n).toString('utf8')).toMatch(/^<\?xml[\s\S]*<testsuite[\s\S]*<\/testsuites?>\s*$/);
+    } finally {
+      closeSync(reader);
     }
   }, 60_000);
 });

@@ -247,10 +247,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
     // OK and a frame that ends the link can arrive in one read: the attach resolved, then the link
     // closed before this resumed, with nobody listening. Taken as current it never reconnected
-    // (and accept() on it threw out of this async function: an unhandled rejection).
+    // (and accept() on it threw out of this async function: an unhandled rejection). The link's own
+    // error is what is reported (a frame over max_frame, a second OK), not a bare "closed".
     if (!link.attached) {
       this.rnKey = undefined;
-      this.retry(new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed as it attached`), 'backoff');
+      this.retry(link.closedWith ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed as it attached`), 'backoff');
       return;
     }
     this.current = link;

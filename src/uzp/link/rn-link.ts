@@ -51,6 +51,8 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
   private readonly stitches: LinkStitches;
   private readonly keepalive: LinkKeepalive;
   private accepting = false;
+  /** Why the link ended (shutdown's error; undefined while open or when closed locally). */
+  private closedWithValue: CodedError | undefined;
   private settle: { resolve(l: RnLink): void; reject(e: CodedError): void } | null = null;
 
   private constructor(private readonly opts: RnLinkOptions) {
@@ -130,6 +132,15 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
 
   get attached(): boolean {
     return this.state === 'attached';
+  }
+
+  /**
+   * Why the link ended: the error shutdown() was given (a bad frame, a timeout, the RN's close), or
+   * undefined while open and after close(). For whoever was not listening when it ended: a frame that
+   * ends the link in the same read as OK closes it before the caller awaiting the attachment resumes.
+   */
+  get closedWith(): CodedError | undefined {
+    return this.closedWithValue;
   }
 
   /** The RN sent DRAIN on this link. */
@@ -335,6 +346,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     // A failed 1-RTT attempt attaches again the full way instead (LinkAttachment.fellBack).
     if (this.state === 'attaching' && this.attachment.fellBack(err)) return;
     this.state = 'closed';
+    this.closedWithValue = err;
     this.clearTimers();
     this.conn.close(graceful);
     const reason = err ?? new StateError(ErrorCode.LINK_CLOSED, 'RN link: closed locally');

@@ -3,10 +3,13 @@
 // of that read runs at once, before the manager resumes and listens: a frame that ends the link,
 // or a DRAIN, was unheard. Before, a responder manager then called accept() on the closed link and
 // threw out of its async connect (an unhandled rejection: the gateway ended), and an initiator kept
-// the dead link as current for good; a DRAIN that came with OK was lost.
+// the dead link as current for good; a DRAIN that came with OK was lost. And the reason reported
+// for such a link is the frame's own error, not a bare "closed as it attached".
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttachResponder, CONTROL_AD } from '../../../src/uzp/link/attach.js';
+import { ErrorCode } from '../../../src/uzp/errors.js';
+import type { CodedError } from '../../../src/lib/errors.js';
 import { ControlKind, FrameType } from '../../../src/uzp/link/constants.js';
 import { encodeControl, type ControlMessage } from '../../../src/uzp/link/control.js';
 import { encodeFrame, FrameDecoder } from '../../../src/uzp/link/frame.js';
@@ -20,8 +23,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** An RN that attaches EPs (full attachment; a 1-RTT HELLO is refused) and writes OK together with `after(ok)`. */
-async function rn(d: TestDomain, after: (control: (m: ControlMessage) => Uint8Array) => Uint8Array): Promise<{ address: string; attaches: () => number; member: ReturnType<TestDomain['member']> }> {
+/** An RN that attaches EPs (full attachment; a 1-RTT HELLO is refused) and writes OK together with `after(control, ok)`. */
+async function rn(d: TestDomain, after: (control: (m: ControlMessage) => Uint8Array, ok: Uint8Array) => Uint8Array): Promise<{ address: string; attaches: () => number; member: ReturnType<TestDomain['member']> }> {
   const member = d.member('rn');
   let attaches = 0;
   const sockets = new Set<Socket>();
@@ -38,7 +41,8 @@ async function rn(d: TestDomain, after: (control: (m: ControlMessage) => Uint8Ar
           const { ok, result } = res.onAuth(f.payload);
           attaches++;
           const control = (m: ControlMessage): Uint8Array => encodeFrame(FrameType.CONTROL, result.channel.send.seal(encodeControl(m), CONTROL_AD));
-          sock.write(Buffer.concat([encodeFrame(FrameType.OK, ok), after(control)]));
+          const okFrame = encodeFrame(FrameType.OK, ok);
+          sock.write(Buffer.concat([okFrame, after(control, okFrame)]));
         }
       }
     });
@@ -79,4 +83,22 @@ describe('LinkManager: a second frame in the same write as OK', () => {
     await until(() => r.attaches() >= 2);
     expect(m.link === null || !m.link.draining || !m.link.attached).toBe(true);
   });
+
+  // Before: both reported LINK_CLOSED "RN link … closed as it attached", the cause lost.
+  const causes: [string, (ok: Uint8Array) => Uint8Array, string][] = [
+    ['a frame over max_frame', () => Uint8Array.of(0xff, 0xff, 0xff, 0xff, FrameType.RELAY), ErrorCode.LINK_FRAME_TOO_LARGE],
+    ['a second OK', (ok) => ok, ErrorCode.HANDSHAKE_UNEXPECTED],
+  ];
+  for (const [what, frame, code] of causes) {
+    it(`${what} in the same read as OK: the link's own error is reported (${code})`, async () => {
+      const d = new TestDomain();
+      const r = await rn(d, (_control, ok) => frame(ok));
+      const m = manager(d, r, false);
+      const downs: (CodedError | undefined)[] = [];
+      m.on('down', (e) => downs.push(e));
+      m.start();
+      await until(() => downs.length >= 1);
+      expect(downs[0]?.code).toBe(code);
+    });
+  }
 });

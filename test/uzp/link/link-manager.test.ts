@@ -56,6 +56,12 @@ class FakeLink extends EventEmitter {
     this.attached = false;
     this.emit('close', new ProtocolError(ErrorCode.LINK_TIMEOUT, 'dead'));
   }
+  draining = false;
+  /** The RN sent DRAIN (RnLink sets `draining`, then emits). */
+  drain(): void {
+    this.draining = true;
+    this.emit('drain', 5_000);
+  }
 }
 
 function managerWorld() {
@@ -191,6 +197,61 @@ describe('LinkManager', () => {
     w.clock.advance(REPLACE_AFTER_MS);
     await settled();
     expect(w.links).toHaveLength(2);
+  });
+
+  it('a link that drops before it was stable meets the backoff after one replacement, however long it was up', async () => {
+    const w = managerWorld();
+    const m = w.make(); // stable after 5 s (default), base 500 ms, the ceiling drawn each time
+    m.start();
+    await settled();
+    w.clock.advance(1_100);
+    w.links[0]!.drop(); // up 1.1 s: replaced at once, the one replacement of this period
+    expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect(w.links).toHaveLength(2);
+    // Before: every link up >= 1 s was replaced after 100 ms, for good (a reconnect every 1.2 s).
+    for (const [n, delay] of [[2, 499], [3, 999], [4, 1_999]] as const) {
+      w.clock.advance(1_100);
+      w.links[n - 1]!.drop();
+      expect(m.failures).toBe(n - 1);
+      w.clock.advance(delay - 1);
+      await settled();
+      expect(w.links).toHaveLength(n);
+      w.clock.advance(1);
+      await settled();
+      expect(w.links).toHaveLength(n + 1);
+    }
+    w.clock.advance(5_000); // stable: the backoff resets and the next drop is replaced at once again
+    w.links[4]!.drop();
+    expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect(w.links).toHaveLength(6);
+  });
+
+  it('DRAIN moves to another address at once, but a DRAIN storm from one RN meets the backoff', async () => {
+    const w = managerWorld();
+    const m = w.make();
+    m.start();
+    await settled();
+    w.links[0]!.drain(); // drained at once: moved without the backoff (the period's one replacement)
+    expect(w.links[0]!.attached).toBe(false);
+    expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect(w.links.map((l) => l.address)).toEqual(['10.0.0.1:7000', '10.0.0.2:7000']);
+    for (const [n, delay] of [[2, 499], [3, 999]] as const) {
+      w.clock.advance(1_100);
+      w.links[n - 1]!.drain(); // before: every one replaced after 100 ms
+      expect(m.failures).toBe(n - 1);
+      w.clock.advance(delay - 1);
+      await settled();
+      expect(w.links).toHaveLength(n);
+      w.clock.advance(1);
+      await settled();
+      expect(w.links).toHaveLength(n + 1);
+    }
   });
 
   it('re-reads eligibility before each attempt: revoked RNs and a missing RN set are skipped', async () => {

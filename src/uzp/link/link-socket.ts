@@ -25,7 +25,7 @@ const READ_BUFFER_BYTES = 256 * 1024;
 interface LinkSocketHost {
   /** Every frame, in order; a throw ends the connection through `failed`. */
   readonly frame: (f: Frame) => void;
-  /** Bytes arrived (liveness). */
+  /** A read completed at least one frame (liveness: whole frames, not bytes). */
   readonly heard: () => void;
   /** The connection failed or closed: the error says which. */
   readonly failed: (e: CodedError) => void;
@@ -77,6 +77,11 @@ export class LinkSocket {
 
   setMaxFrame(n: number): void {
     this.decoder.setMaxFrame(n);
+  }
+
+  /** Bytes received so far of a frame still arriving (0 when none): a slow frame is not a dead link. */
+  get partial(): number {
+    return this.decoder.buffered;
   }
 
   /**
@@ -135,8 +140,11 @@ export class LinkSocket {
     // Plain Uint8Array views: payloads handed on are not Buffers.
     const chunk = new Uint8Array(buf.buffer, buf.byteOffset, n);
     try {
-      this.host.heard();
+      const held = this.decoder.buffered;
       this.decoder.feed(chunk, this.host.frame);
+      // Bytes not held for a frame in progress went into whole frames: this read completed one.
+      // (Compared, not counted per frame: nothing added per RELAY frame on the hot path.)
+      if (this.decoder.buffered !== held + n) this.host.heard();
     } catch (e) {
       this.host.failed(isCodedError(e) ? e : new ProtocolError(ErrorCode.LINK_CLOSED, `RN link: ${String(e)}`, 'local', { cause: e }));
     }

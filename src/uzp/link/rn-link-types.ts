@@ -19,7 +19,7 @@ export interface RnLinkOptions {
   readonly timeoutMs?: number;
   /** PING interval; default: what the RN announced in OK. */
   readonly keepaliveMs?: number;
-  /** No frame at all for this long = dead link (default 30 s or 3 keepalives, whichever is longer). */
+  /** No whole frame for this long = dead link (default 30 s or 3 keepalives, whichever is longer; a frame still arriving at LINK_MIN_BYTES_PER_S counts). */
   readonly idleTimeoutMs?: number;
   readonly joinTimeoutMs?: number;
   readonly clock?: Clock;

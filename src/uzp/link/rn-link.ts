@@ -66,6 +66,7 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     this.keepalive = new LinkKeepalive({
       clock: this.clock,
       lastFrameAt: () => this.lastFrameAt,
+      partial: () => this.conn.partial,
       ping: (nonce) => {
         this.stats.pingsSent++;
         this.sendControl({ kind: ControlKind.PING, nonce });

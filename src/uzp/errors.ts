@@ -76,6 +76,11 @@ export const ErrorCode = {
   LINK_TIMEOUT: 'LINK_TIMEOUT',
   LINK_FRAME_TOO_LARGE: 'LINK_FRAME_TOO_LARGE',
   ATTACH_REFUSED: 'ATTACH_REFUSED',
+  /**
+   * EP: the RN that answered at an address is not the RN the RN Set Statement lists at that address
+   * (another RN of the set, or another RN's key behind a moved address): refused before AUTH.
+   */
+  ATTACH_RN_MISMATCH: 'ATTACH_RN_MISMATCH',
   /** RN: a 1-RTT HELLO whose nonce_ep it took before, within the window (src/rn/attach-strikes.ts). */
   ATTACH_REPLAY: 'ATTACH_REPLAY',
   JOIN_REFUSED: 'JOIN_REFUSED',

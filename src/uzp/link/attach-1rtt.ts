@@ -79,6 +79,11 @@ export class Attach1Initiator {
     this.helloPayload = encodeHello1(clear, sealed);
   }
 
+  /** The RN key HELLO is sealed to: only that RN can answer it. */
+  get rnPublicKey(): Uint8Array {
+    return this.opts.rnPublicKey;
+  }
+
   /** The RN key is still in the current RN Set Statement (for a HELLO made ahead). */
   get eligible(): boolean {
     try {

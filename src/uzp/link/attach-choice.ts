@@ -4,7 +4,7 @@
 // attachment it remembers the key that answered and makes the next HELLO ahead, on a later and
 // likely idle moment (rn-keys.ts).
 
-import { toHex } from '../bytes.js';
+import { equal, toHex } from '../bytes.js';
 import type { Signer } from '../crypto/provider.js';
 import { wallMs, type Clock } from '../../lib/clock.js';
 import { AttachInitiator, type InitiatorTrust } from './attach.js';
@@ -17,6 +17,8 @@ interface AttachChoiceOptions {
   readonly trust: InitiatorTrust;
   readonly identity: { readonly signer: Signer; readonly pcert: Uint8Array; readonly pcertId: Uint8Array };
   readonly rnRole?: string;
+  /** The RN the RN Set Statement lists at `address` (RnLinkOptions.expectRn). */
+  readonly expectRn?: Uint8Array;
   /** false: always the full attachment (RnLinkOptions.oneRtt). */
   readonly oneRtt?: boolean;
   readonly clock: Clock;
@@ -33,12 +35,28 @@ export class AttachChoice {
   first(): AttachInitiator | Attach1Initiator {
     const rn = this.o.oneRtt === false ? undefined : knownRnKey(this.o.address);
     if (rn === undefined) return this.full();
-    return takeMadeAhead(this.o.address, this.who, wallMs(this.o.clock)) ?? this.oneRtt(rn) ?? this.full();
+    // The key that answered here before is not the one the RN set lists here now: attach the full
+    // way, which checks the one that answers (a 1-RTT HELLO sealed to the old key would attach to
+    // that other RN again, if it still answers here).
+    if (this.o.expectRn !== undefined && !equal(rn.publicKey, this.o.expectRn)) {
+      forgetRnKey(this.o.address);
+      return this.full();
+    }
+    const made = takeMadeAhead(this.o.address, this.who, wallMs(this.o.clock));
+    if (made !== undefined && (this.o.expectRn === undefined || equal(made.rnPublicKey, this.o.expectRn))) return made;
+    return this.oneRtt(rn) ?? this.full();
   }
 
   full(): AttachInitiator {
     const { signer, pcert, pcertId } = this.o.identity;
-    return new AttachInitiator({ trust: this.o.trust, signer, pcert, pcertObjectId: pcertId, ...(this.o.rnRole !== undefined ? { rnRole: this.o.rnRole } : {}) });
+    return new AttachInitiator({
+      trust: this.o.trust,
+      signer,
+      pcert,
+      pcertObjectId: pcertId,
+      ...(this.o.rnRole !== undefined ? { rnRole: this.o.rnRole } : {}),
+      ...(this.o.expectRn !== undefined ? { expectRn: { publicKey: this.o.expectRn, address: this.o.address } } : {}),
+    });
   }
 
   /** A 1-RTT attempt failed before the RN answered it: the next one here is a full attachment. */

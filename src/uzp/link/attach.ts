@@ -41,6 +41,7 @@ import {
   encodeOkInner,
 } from './messages.js';
 import { CommonCode, StateError } from '../../lib/errors.js';
+import { equal, toHex } from '../bytes.js';
 
 /** AD of the OK record and of every CONTROL record: the frame type byte. */
 export const OK_AD = Uint8Array.of(FrameType.OK);
@@ -69,6 +70,11 @@ export interface AttachInitiatorOptions {
   readonly pcertObjectId: Uint8Array;
   /** RN Set role the RN must be listed with (draft §11.1 "eligible for the relevant transport role"); any when absent. */
   readonly rnRole?: string;
+  /**
+   * The RN the RN Set Statement lists at the address dialled: the RN that answers must be that one
+   * (ATTACH_RN_MISMATCH), or a warm standby "at another RN" could be at the same RN (draft §11.1).
+   */
+  readonly expectRn?: { readonly publicKey: Uint8Array; readonly address: string };
   /** Fixed ephemeral key and nonce, for test vectors only. */
   readonly ephemeral?: KeyPair;
   readonly nonce?: Uint8Array;
@@ -158,6 +164,14 @@ export class AttachInitiator {
     const rn = this.opts.trust.requireEligibleRn(inner.rnPublicKey, this.opts.rnRole);
     if (!p.ed25519Verify(inner.rnPublicKey, rnSignatureInput(th0), inner.sigRn)) {
       throw new ValidationError(ErrorCode.SIG_INVALID, 'attach: the RN signature over the transcript does not verify');
+    }
+    // After the signature: the key named in the refusal is the one that answered, not a claim.
+    const expect = this.opts.expectRn;
+    if (expect !== undefined && !equal(expect.publicKey, inner.rnPublicKey)) {
+      throw new ValidationError(
+        ErrorCode.ATTACH_RN_MISMATCH,
+        `attach: the RN at ${expect.address} has key ${toHex(inner.rnPublicKey).slice(0, 16)}…, not ${toHex(expect.publicKey).slice(0, 16)}…, the RN the RN Set Statement lists there`,
+      );
     }
     const th1 = transcript1(p, th0, m.sealed);
     const sigEp = this.opts.signer.sign(epSignatureInput(th1, this.opts.pcertObjectId));

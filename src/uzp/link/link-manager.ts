@@ -162,10 +162,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
    * Addresses of the RNs that are eligible right now (draft §11.1: re-evaluated at failover time
    * against the current RN Set Statement and revocation state, never remembered from last time).
    */
-  private candidates(): { eligible: number; addrs: { address: string; rn: string }[] } {
+  private candidates(): { eligible: number; addrs: { address: string; rn: string; publicKey: Uint8Array }[] } {
     const rns = this.opts.trust.rnSet?.body.rns ?? [];
     const excluded = this.opts.exclude?.() ?? new Set<string>();
-    const addrs: { address: string; rn: string }[] = [];
+    const addrs: { address: string; rn: string; publicKey: Uint8Array }[] = [];
     let eligible = 0;
     for (const rn of rns) {
       try {
@@ -175,7 +175,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       }
       eligible++;
       const key = toHex(rn.publicKey);
-      if (!excluded.has(key)) addrs.push(...rn.addresses.map((address) => ({ address, rn: key })));
+      if (!excluded.has(key)) addrs.push(...rn.addresses.map((address) => ({ address, rn: key, publicKey: rn.publicKey })));
     }
     return { eligible, addrs };
   }
@@ -224,6 +224,9 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       const linkOpts: RnLinkOptions = {
         ...this.opts.link,
         address,
+        // The RN listed at this address must be the one that answers (ATTACH_RN_MISMATCH): rnKey,
+        // which keeps the siblings of a pool off this RN, then names the RN actually attached.
+        expectRn: pick.publicKey,
         trust: this.opts.trust,
         identity: this.opts.identity,
         signal: ac.signal,

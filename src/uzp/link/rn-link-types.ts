@@ -13,6 +13,12 @@ export interface RnLinkOptions {
   readonly identity: { readonly seed: Uint8Array; readonly pcert: Uint8Array };
   /** RN Set role the RN must be listed with; any listed RN when absent. */
   readonly rnRole?: string;
+  /**
+   * The public key of the RN whose RN Set Statement entry lists `address`: the RN that answers there
+   * must be that one, or the attachment fails with ATTACH_RN_MISMATCH before AUTH (LinkManager always
+   * sets it: otherwise two links of a pool "at distinct RNs" could reach one RN). Any eligible RN when absent.
+   */
+  readonly expectRn?: Uint8Array;
   /** Aborts the attachment (not the attached link: use close()). */
   readonly signal?: AbortSignal;
   /** Connect + attach deadline (default constants.ts DEFAULT_ATTACH_TIMEOUT_MS). */

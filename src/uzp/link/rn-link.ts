@@ -75,7 +75,15 @@ export class RnLink extends EventEmitter<RnLinkEvents> implements StitchHost {
     });
     const identity = linkIdentity(p, opts.identity);
     this.cid = identity.cid;
-    const choice = new AttachChoice({ address: this.address, trust: opts.trust, identity, clock: this.clock, ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}), ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}) });
+    const choice = new AttachChoice({
+      address: this.address,
+      trust: opts.trust,
+      identity,
+      clock: this.clock,
+      ...(opts.rnRole !== undefined ? { rnRole: opts.rnRole } : {}),
+      ...(opts.expectRn !== undefined ? { expectRn: opts.expectRn } : {}),
+      ...(opts.oneRtt !== undefined ? { oneRtt: opts.oneRtt } : {}),
+    });
     this.attachment = new LinkAttachment(
       choice,
       { address: this.address, clock: this.clock, signal: opts.signal, timeoutMs: opts.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS },

@@ -293,7 +293,8 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       // once per stable period; any other drop before the link was stable is a failure: backoff.
       const replace = this.mayReplace && (upMs >= IMMEDIATE_AFTER_UP_MS || link.draining);
       if (replace) this.mayReplace = false;
-      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, `RN link ${address} closed`), replace ? 'replace' : 'backoff');
+      const why = link.draining ? `RN link ${address}: the RN is draining (DRAIN), leaving it` : `RN link ${address} closed`;
+      this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, why), replace ? 'replace' : 'backoff');
     });
     if (link.draining) {
       link.close(); // its DRAIN came in the same read as OK, before the listener above: leave now

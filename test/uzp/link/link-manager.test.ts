@@ -237,6 +237,7 @@ describe('LinkManager', () => {
     await settled();
     w.links[0]!.drain(); // drained at once: moved without the backoff (the period's one replacement)
     expect(w.links[0]!.attached).toBe(false);
+    expect(w.downs.at(-1)?.message).toContain('draining (DRAIN)');
     expect(m.failures).toBe(0);
     w.clock.advance(REPLACE_AFTER_MS);
     await settled();

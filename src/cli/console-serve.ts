@@ -4,6 +4,7 @@
 // only), the files can be read, the certificate and key are PEM and belong together, the token is
 // long enough to resist guessing.
 
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { readFileCapped } from '../files/fsutil.js';
 import { isLoopback, parseListen, type ListenAddress } from '../console/address.js';
@@ -64,11 +65,25 @@ function checkTls(cert: Buffer, key: Buffer, certFile: string, keyFile: string):
   } catch (e) {
     fail(`--ui-tls-key ${keyFile}: not an unencrypted PEM private key (a -----BEGIN … PRIVATE KEY----- block)${key.includes('BEGIN CERTIFICATE-----') ? swapped : '; give the key file'}`, e);
   }
+  // The server presents the file's first certificate: in a chain file that is the key's own.
+  const chain = cert.toString('latin1').split('-----BEGIN CERTIFICATE-----').length > 2;
+  const mismatch = `--ui-tls-key ${keyFile} is not the private key of the certificate in --ui-tls-cert ${certFile}; give the key the certificate was issued for${chain ? ', and put that certificate first in the file, the intermediates after it' : ''}`;
   try {
     createSecureContext({ cert, key });
   } catch (e) {
-    fail(`--ui-tls-key ${keyFile} is not the private key of the certificate in --ui-tls-cert ${certFile}; give the key the certificate was issued for`, e);
+    fail(mismatch, e);
   }
+  // createSecureContext compares the two only when they are of one algorithm: an RSA certificate
+  // with an EC key passed, and so did a chain file that starts with an intermediate of another
+  // algorithm; the console then started and every handshake failed. X509Certificate reads the
+  // first PEM CERTIFICATE block, the one the server presents.
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (e) {
+    return fail(mismatch, e);
+  }
+  if (!matches) throw new ConsoleError(ConsoleCode.UI_SECRET, mismatch);
 }
 
 export interface PreparedConsole {

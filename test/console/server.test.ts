@@ -6,6 +6,7 @@
 // before any network (src/cli/console-serve.ts).
 
 import { execFileSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -307,6 +308,54 @@ describe('listen addresses and the CLI checks before any network', () => {
     const r = await runCli('collector', '--config', join(dir, 'absent.json'), '--ui', '127.0.0.1:0', '--ui-tls-cert', a.cert, '--ui-tls-key', b.key, '--ui-token-file', token);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^uzpgw collector: --ui-tls-key .*b\.key is not the private key of the certificate in --ui-tls-cert .*a\.crt.* \[UI_SECRET\]\n$/);
+  });
+
+  // Before: createSecureContext({cert, key}) was the only check that the two belong together, and
+  // OpenSSL compares them only when they are of one algorithm: an RSA certificate with an EC key,
+  // or a chain file that starts with the intermediate, passed; the console started and every
+  // handshake failed. The first certificate in the file (the one the server presents) is now
+  // checked against the key, and every usual way of writing a good pair still passes.
+  it('the first certificate in --ui-tls-cert must be the key\'s, whatever the algorithms; chains, key formats and combined files pass', () => {
+    const d = mkdtempSync(join(dir, 'pairs-'));
+    const at = (name: string) => join(d, name);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString('latin1');
+    const self = (name: string, alg: string[], ca?: string) => {
+      ssl('req', '-x509', ...alg, '-nodes', '-keyout', at(`${name}.key`), '-out', at(`${name}.crt`), '-days', '1', '-subj', `/CN=${name}`, ...(ca !== undefined ? ['-CA', at(`${ca}.crt`), '-CAkey', at(`${ca}.key`)] : []));
+      return { cert: at(`${name}.crt`), key: at(`${name}.key`) };
+    };
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    self('ca', ec);
+    self('int', ec, 'ca');
+    const leaf = self('leaf', ec, 'int');
+    const rsa = self('rsa', ['-newkey', 'rsa:2048']);
+    const ed = self('ed', ['-newkey', 'ed25519']);
+    const [leafPem, intPem, leafKeyPem] = [readFileSync(leaf.cert, 'latin1'), readFileSync(at('int.crt'), 'latin1'), readFileSync(leaf.key, 'latin1')];
+    const write = (name: string, text: string) => (writeFileSync(at(name), text), at(name));
+    const chain = write('chain.crt', leafPem + intPem);
+    const reversed = write('reversed.crt', intPem + leafPem);
+    const crlf = write('crlf.crt', (leafPem + intPem).replace(/\n/g, '\r\n'));
+    const keyFirst = write('key-first.pem', leafKeyPem + leafPem + intPem);
+    const certFirst = write('cert-first.pem', leafPem + intPem + leafKeyPem);
+    const leafKey = createPrivateKey(leafKeyPem);
+    const sec1WithParams = write('sec1.key', ssl('ecparam', '-name', 'prime256v1') + leafKey.export({ type: 'sec1', format: 'pem' }).toString());
+    const rsaPkcs1 = write('rsa1.key', createPrivateKey(readFileSync(rsa.key)).export({ type: 'pkcs1', format: 'pem' }).toString());
+    const encrypted = write('enc.key', leafKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString());
+    expect(readFileSync(leaf.key, 'latin1')).toMatch(/^-----BEGIN PRIVATE KEY-----/); // PKCS8 as openssl writes it
+
+    const tls = (cert: string, key: string) => () => prepareConsole('127.0.0.1:0', '--ui', { 'ui-tls-cert': cert, 'ui-tls-key': key }, false);
+    for (const [cert, key] of [[leaf.cert, leaf.key], [chain, leaf.key], [crlf, leaf.key], [chain, sec1WithParams], [keyFirst, keyFirst], [certFirst, certFirst], [rsa.cert, rsa.key], [rsa.cert, rsaPkcs1], [ed.cert, ed.key]] as const) {
+      expect(tls(cert, key)().tls, `${cert} + ${key}`).toBeDefined();
+    }
+    const secret = (message: RegExp) => expect.objectContaining({ code: 'UI_SECRET', message: expect.stringMatching(message) });
+    const mismatch = (cert: string, key: string) => new RegExp(`^--ui-tls-key ${key} is not the private key of the certificate in --ui-tls-cert ${cert}; give the key the certificate was issued for`);
+    for (const [cert, key] of [[rsa.cert, leaf.key], [leaf.cert, rsa.key], [ed.cert, rsa.key], [rsa.cert, ed.key], [chain, rsa.key]] as const) {
+      expect(tls(cert, key), `${cert} + ${key}`).toThrow(secret(mismatch(cert, key)));
+    }
+    expect(tls(reversed, leaf.key)).toThrow(secret(new RegExp(`${mismatch(reversed, leaf.key).source}, and put that certificate first in the file, the intermediates after it \\(OpenSSL: key values mismatch\\)$`)));
+    // An RSA certificate ahead of the EC leaf: OpenSSL's own check passed this one.
+    const rsaFirst = write('rsa-first.crt', readFileSync(rsa.cert, 'latin1') + leafPem);
+    expect(tls(rsaFirst, leaf.key)).toThrow(secret(new RegExp(`${mismatch(rsaFirst, leaf.key).source}, and put that certificate first in the file, the intermediates after it$`)));
+    expect(tls(chain, encrypted)).toThrow(secret(new RegExp(`^--ui-tls-key ${encrypted}: not an unencrypted PEM private key`)));
   });
 });
 

@@ -5,6 +5,7 @@
 // words (port state, unit names, error codes) are the gateway's: the decoder checks their length
 // only, so they reach the terminal through printable() / jsonLine() (src/lib/terminal-text.ts).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DiagCounters, DiagReport } from '../hil/diag-report.js';
 import { EMPTY_RESPONSE_TIMES } from '../ports/modbus/response-times.js';
 import type { SlotChannel } from '../operator/slot-channel.js';
@@ -36,12 +37,24 @@ export function diagText(slot: string, device: string, r: DiagReport): string {
   return lines.map(printable).join('\n') + '\n';
 }
 
-/** Prints `count` reports, `everyMs` apart; resolves 0 when done (a refusal or a lost session rejects). */
-export async function serveDiag(slot: SlotChannel, io: CommandIo, json: boolean, everyMs: number, count: number): Promise<number> {
+/**
+ * Prints `count` reports, `everyMs` apart; resolves 0 when done or once `stop` aborts (a refusal or
+ * a lost session rejects). The wait between reports ends with `stop`: on a plain timer, `--watch S`
+ * kept the process alive up to S seconds after SIGINT or a closed stdout.
+ */
+export async function serveDiag(slot: Pick<SlotChannel, 'opened' | 'diag'>, io: CommandIo, json: boolean, everyMs: number, count: number, stop: AbortSignal): Promise<number> {
   const o = slot.opened!;
-  for (let n = 0; n < count; n++) {
-    if (n > 0) await new Promise((r) => setTimeout(r, everyMs));
+  for (let n = 0; n < count && !stop.aborted; n++) {
+    if (n > 0) {
+      try {
+        await sleep(everyMs, undefined, { signal: stop });
+      } catch (e) {
+        if (stop.aborted) return 0;
+        throw e;
+      }
+    }
     const r = await slot.diag();
+    if (stop.aborted) return 0;
     io.stdout.write(json ? jsonLine({ event: 'diag', slot: o.slot, device: o.device, at: new Date().toISOString(), ...r }) : diagText(o.slot, o.device, r));
   }
   return 0;

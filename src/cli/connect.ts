@@ -97,7 +97,7 @@ async function serveSlot(
   f: SessionFlags & { readonly slot: string },
   io: CommandIo,
   hilMode: Mode,
-  serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
+  serve: (slot: SlotChannel, explain: (code: string) => string, stop: AbortSignal) => Promise<number>,
   reopen = false,
   from: () => TailFrom | undefined = () => undefined,
 ): Promise<number> {
@@ -117,7 +117,7 @@ async function serveOnce(
   f: SessionFlags & { readonly slot: string },
   io: CommandIo,
   hilMode: Mode,
-  serve: (slot: SlotChannel, explain: (code: string) => string) => Promise<number>,
+  serve: (slot: SlotChannel, explain: (code: string) => string, stop: AbortSignal) => Promise<number>,
   reopen: boolean,
   from: TailFrom | undefined,
 ): Promise<number> {
@@ -136,7 +136,14 @@ async function serveOnce(
       { event: 'connected', slot: f.slot, device: o.device, driver: o.driver, purposes: o.purposes, grant_expires_at: new Date(conn.grant.expiresAt * 1000).toISOString(), ...(conn.session.rnCid ? { rn: toHex(conn.session.rnCid) } : {}) },
       `connected: slot ${f.slot}, device ${o.device} (${o.driver}), purposes ${o.purposes.join(', ')}; Grant ${validity}`,
     );
-    return await untilDone(conn, serve(slot, explain), io, f.json, reopen);
+    // Aborted when the mode stops for any reason untilDone sees (SIGINT/SIGTERM, stdout closed, the
+    // session ended): a mode that waits between steps (diag --watch) must not keep the process alive.
+    const stop = new AbortController();
+    try {
+      return await untilDone(conn, serve(slot, explain, stop.signal), io, f.json, reopen);
+    } finally {
+      stop.abort();
+    }
   } catch (e) {
     conn.close();
     // The gateway says only a code; the Grant we hold says what it covers.
@@ -242,7 +249,7 @@ const diag = defineCommand({
   json: 'stdout: one JSON object per report ({"event":"diag",slot,device,at,port,all,units,line}, fields as docs/PROFILE.md §HIL "diag mode"); --json also makes the status lines on stderr JSON',
   run: ({ flags }, io) => {
     const count = flags.count ?? (flags.watch !== undefined ? Infinity : 1);
-    return serveSlot(flags, io, 'diag', (slot) => serveDiag(slot, io, flags.json, (flags.watch ?? 1) * 1000, count));
+    return serveSlot(flags, io, 'diag', (slot, _explain, stop) => serveDiag(slot, io, flags.json, (flags.watch ?? 1) * 1000, count, stop));
   },
 });
 

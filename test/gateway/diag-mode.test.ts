@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiagReport } from '../../src/hil/diag-report.js';
 import { ModbusRtuBus } from '../../src/sim/modbus-rtu-bus.js';
 import { VirtualLine } from '../../src/sim/virtual-line.js';
-import { spawnCli, stopAll, type Child } from '../helpers/processes.js';
+import { signalProcess, spawnCli, stopAll, waitForJsonLine, type Child } from '../helpers/processes.js';
 import { waitFor } from '../virtual-serial/harness.js';
 import { startEquipmentGateway, type EquipmentGateway } from './equipment-gateway.js';
 
@@ -111,6 +111,22 @@ describe('diag mode', () => {
     expect(out).toMatch(/\n {2}all units: TIMEOUT, \d+ requests, \d+ timeouts, /);
     expect(out).toMatch(/\n {2}unit 1 \(boiler\): (ok|ERROR), \d+ requests, 0 timeouts, \d+ crc errors, exceptions (0x0\d×\d+ )*0x02×\d+( 0x0\d×\d+)*, response avg [\d.]+ p99 [\d.]+ max [\d.]+ ms(; (\d+ refused while offline|last error MODBUS_EXCEPTION)(, (\d+ refused while offline|last error MODBUS_EXCEPTION))*)?\n/);
     expect(out).toMatch(/\n {2}unit 2 \(pump\): TIMEOUT, \d+ requests, \d+ timeouts, 0 crc errors, no exceptions, no replies; (\d+ refused while offline, )?last error MODBUS_TIMEOUT\n/);
+  }, 60_000);
+
+  // Before: the wait between reports was a plain timer nothing cancelled, so the process lived on
+  // until the next report was due (here 30 s) after SIGINT. Now it exits before that report.
+  it('--watch: SIGINT after the first report ends it before the next one is due, with 0', async () => {
+    const WATCH_S = 30;
+    const child = spawnCli(['connect', ...gw.connectArgs('rs485-1', [{ purpose: 'diag.read' }]), '--json', '--watch', String(WATCH_S), 'diag']);
+    await waitForJsonLine(child, (v) => v.event === 'diag');
+    signalProcess(child, 'SIGINT');
+    // Still running when the next report would be due (minus a margin for a loaded box) is the bug.
+    let timer: NodeJS.Timeout | undefined;
+    const due = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), (WATCH_S - 10) * 1000)));
+    const ended = await Promise.race([child.exited, due]);
+    clearTimeout(timer);
+    expect(ended, child.stderr()).toEqual({ code: 0, signal: null });
+    expect(child.stdout().trim().split('\n')).toHaveLength(1);
   }, 60_000);
 
   it('needs diag.read: a Grant with modbus.read only is refused before the network, saying what it opens', async () => {

@@ -136,14 +136,18 @@ export function defineGroup(def: GroupDef): GroupCommand {
     async run(argv, io) {
       const { sub, first } = pick(argv);
       if (sub !== undefined && first !== undefined) return sub.run([...argv.slice(0, first.index), ...argv.slice(first.index + 1)], io);
+      const words = visible.map(wordOf).join(', ');
+      const unknown = (word: string): Error => usageError(`unknown ${label} ${JSON.stringify(word)}: expected ${words} (${see(def.name)})`);
       if (wantsHelp(argv)) {
+        // `connect bogus --help` (and `uzpgw help connect bogus`) is help for nothing: the same usage
+        // error as `connect bogus`, not the group's help and 0.
+        if (first !== undefined && !runsDefault(first)) throw unknown(first.value);
         io.stdout.write(help());
         return 0;
       }
       if (def.default !== undefined && runsDefault(first)) return def.default.run(argv, io);
       strictTokens(argv, options, see(def.name)); // an unknown flag is the first thing to report
-      const words = visible.map(wordOf).join(', ');
-      if (first !== undefined) throw usageError(`unknown ${label} ${JSON.stringify(first.value)}: expected ${words} (${see(def.name)})`);
+      if (first !== undefined) throw unknown(first.value);
       throw usageError(`missing ${label}: ${words} (${see(def.name)})`);
     },
   };

@@ -52,8 +52,11 @@ async function version(rest: readonly string[], io: CommandIo): Promise<number> 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') return version(rest, io);
-  // `uzpgw help boards [show]` is `uzpgw boards [show] --help` (it printed the top-level help).
-  if (name === 'help' && rest.length > 0) return main([...rest, '--help'], io);
+  // `uzpgw help boards [show]` is `uzpgw boards [show] --help` (it printed the top-level help); an
+  // unknown word is the usage error the command gives without `help`. Flags alone after `help`
+  // (`help --json`, `help --version`) ask for the top-level help, as a bare `help` does.
+  const word = name === 'help' ? rest.findIndex((a) => !a.startsWith('-')) : -1;
+  if (word !== -1) return main([rest[word]!, ...rest.slice(0, word), ...rest.slice(word + 1), '--help'], io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     // Asked for, help is the output (stdout, 0); no command at all is a usage error (stderr, 2).
     await topHelp(name === undefined ? io.stderr : io.stdout);

@@ -81,6 +81,24 @@ describe('uzpgw boards', () => {
     const unknown = await run('help', 'nosuch');
     expect([unknown.code, unknown.err]).toEqual([2, 'uzpgw: unknown command "nosuch"; run `uzpgw --help`\n']);
   });
+
+  // Before (a563583): `help --json` was 'unknown command "--json"' (exit 2; it was the top-level help
+  // before that commit), `help --version` / `help -V` ran --version and failed, and `help connect
+  // bogus` printed connect's help with 0 while `connect bogus` is a usage error.
+  it('`uzpgw help` with flags only is the top-level help; an unknown subcommand after it is the usage error it is without `help`', async () => {
+    const top = (await run('--help')).out;
+    for (const flags of [['--json'], ['--version'], ['-V'], ['-h']]) {
+      expect(await run('help', ...flags), flags.join(' ')).toEqual({ code: 0, out: top, err: '' });
+    }
+    expect(await run('help', '--json', 'boards', 'show')).toEqual(await run('boards', 'show', '--json', '--help'));
+    for (const words of [['connect', 'bogus'], ['boards', 'bogus'], ['pantheon', 'bogus']]) {
+      const bare = await run(...words);
+      expect(bare.code, words.join(' ')).toBe(2);
+      expect(bare.err).toMatch(new RegExp(`^uzpgw ${words[0]}: unknown (mode|subcommand) "bogus": expected .* \\[USAGE\\]\n$`));
+      expect(await run('help', ...words), `help ${words.join(' ')}`).toEqual({ ...bare, out: '' });
+      expect(await run(...words, '--help'), `${words.join(' ')} --help`).toEqual({ ...bare, out: '' });
+    }
+  });
 });
 
 describe('uzpgw slots check', () => {

@@ -114,9 +114,10 @@ const revoke = defineCommand({
     if (!flags.all) {
       const file = flags.grant ?? config.publish?.collectors.find((c) => equal(c.cid, collector))?.discoveryGrant;
       if (file === undefined) throw usageError(`${flags.config} names no Discovery Grant for collector ${flags.collector.slice(0, 16)}…: give --grant FILE or --all`);
-      const bytes = readArtefactFile(file);
-      // Named by where it came from: a file that is no Discovery Grant said only "invalid CBOR".
+      // Named by where it came from: a file that is no Discovery Grant said only "invalid CBOR", one
+      // that is missing or a directory only "FILE: not a regular file".
       const from = flags.grant !== undefined ? `--grant ${file}` : `${file} (the discovery_grant ${flags.config} names)`;
+      const bytes = naming(from, () => readArtefactFile(file));
       const env = naming(from, () => openArtefact(nodeProvider, bytes, 'discovery-grant'));
       if (env.audience === undefined || !equal(env.audience, collector)) throw usageError(`${file} is a grant for another collector`);
       grantId = env.objectId;

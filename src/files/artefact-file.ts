@@ -5,7 +5,8 @@ import { readFileCapped, writeFileAtomic } from './fsutil.js';
 
 /** Reads an artefact file, refusing files over the 64 KiB envelope bound before reading them whole. */
 export function readArtefactFile(file: string, maxBytes = MAX_ENVELOPE_BYTES): Uint8Array {
-  return readFileCapped(file, maxBytes, 'artefact').bytes;
+  // readFileCapped says "expected a WHAT" and "too large for a WHAT": not "a artefact".
+  return readFileCapped(file, maxBytes, 'UZP artefact').bytes;
 }
 
 /** Writes an artefact atomically (mode 0644: artefacts are signed public statements). Replaces by default. */

@@ -64,14 +64,18 @@ export class StateError<C extends string = string> extends CodedError<C> {
 /**
  * Runs `f`; a typed error it throws is thrown again with `what` (the flag and file a user gave) in
  * front of its message, same code and fault: "expected a rn-set artefact, got pcert" names no file
- * when a command reads several.
+ * when a command reads several. A message that starts with the file already (a read error: "FILE:
+ * not a regular file …") gets only the flag, so the file is not said twice.
  */
 export function naming<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
     if (!isCodedError(e) || e.message.startsWith(what)) throw e;
-    const named = new CodedError(e.code, e.fault, `${what}: ${e.message}`, { cause: e });
+    const colon = e.message.indexOf(': ');
+    const head = colon > 0 ? e.message.slice(0, colon) : undefined;
+    const text = head !== undefined && what.endsWith(` ${head}`) ? `${what.slice(0, -head.length - 1)} ${e.message}` : `${what}: ${e.message}`;
+    const named = new CodedError(e.code, e.fault, text, { cause: e });
     Object.setPrototypeOf(named, Object.getPrototypeOf(e));
     named.name = e.name;
     throw named;

@@ -71,14 +71,16 @@ export async function connectOperator(
   opts: ConnectOperatorOptions = {},
 ): Promise<OperatorConnection> {
   const provider = opts.provider ?? nodeProvider;
-  const id = loadKeyFile(provider, files.key);
-  const anchor = loadTrustAnchor(provider, files.trust);
+  // Each file read names its flag and file (README "Exit status"): a directory or a missing file
+  // given as --grant said only "DIR: not a regular file", whichever of five files it was.
+  const id = naming(`--key ${files.key}`, () => loadKeyFile(provider, files.key));
+  const anchor = naming(`--trust ${files.trust}`, () => loadTrustAnchor(provider, files.trust));
   const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
   const rnSet = naming(`--rn-set ${files.rnSet}`, () => trust.setRnSet(readArtefactFile(files.rnSet)));
   const revocations = files.revocations;
   if (revocations !== undefined) naming(`--revocations ${revocations}`, () => trust.setRevocation(readArtefactFile(revocations)));
-  const pcert = readArtefactFile(files.pcert);
-  const grant = readArtefactFile(files.grant);
+  const pcert = naming(`--pcert ${files.pcert}`, () => readArtefactFile(files.pcert));
+  const grant = naming(`--grant ${files.grant}`, () => readArtefactFile(files.grant));
   const valid = preflight({
     provider,
     trust,

@@ -166,6 +166,36 @@ describe('an artefact file that is no artefact: the flag and file named, one cod
     expect(oneCode(r.err)).toEqual(['CBOR_INVALID']);
   });
 
+  // Before: `--grant DIR` said "DIR: not a regular file (expected a artefact)" and a missing --pcert
+  // "FILE: no such file (while trying to read the artefact)", naming no flag (README: errors name
+  // the flag and the file); --rn-set named its flag but said the file twice.
+  it('connect: a directory or a missing file as --grant, --pcert, --rn-set or --key names the flag and the file once', async () => {
+    const missing = join(tmp, 'no-such-file');
+    const cases: [Parameters<typeof connect>[0], string, string][] = [
+      [{ grant: tmp }, `--grant ${tmp}: not a regular file (expected a UZP artefact) [FILE_INVALID]`, ''],
+      [{ pcert: tmp }, `--pcert ${tmp}: not a regular file (expected a UZP artefact) [FILE_INVALID]`, ''],
+      [{ grant: missing }, `--grant ${missing}: no such file `, '[FILE_NOT_FOUND]'],
+      [{ pcert: missing }, `--pcert ${missing}: no such file `, '[FILE_NOT_FOUND]'],
+    ];
+    for (const [o, message, code] of cases) {
+      const r = await connect(o);
+      expect(r.code, message).toBe(1);
+      expect(r.err, message).toMatch(/^uzpgw connect tail: /);
+      expect(r.err, message).toContain(`connect tail: ${message}`);
+      expect(r.err, message).toContain(code);
+      expect(r.err).not.toContain('a artefact');
+    }
+    const flags = (flag: string, file: string): string[] => {
+      const argv = ['connect', 'tail', '--key', files.key, '--pcert', files.pcert, '--trust', files.trust, '--rn-set', files.rnSet, '--grant', files.grant, '--gateway', toHex(gateway), '--slot', 'tty-1'];
+      argv[argv.indexOf(flag) + 1] = file;
+      return argv;
+    };
+    for (const flag of ['--rn-set', '--key']) {
+      const r = await runCli(...flags(flag, tmp));
+      expect([r.code, r.err], flag).toEqual([1, expect.stringMatching(new RegExp(`^uzpgw connect tail: ${flag} ${tmp}: not a regular file \\(expected a (UZP artefact|key file)\\) \\[FILE_INVALID\\]\n$`))]);
+    }
+  });
+
   it('a Grant that decodes is still told by what it says (CONFIG_INVALID): one for another gateway', async () => {
     writeArtefactFile(join(tmp, 'other.grant'), live.grant(op.id.cid, live.member('gateway').id.cid, { slot: 'tty-1' }));
     const r = await connect({ grant: join(tmp, 'other.grant') });

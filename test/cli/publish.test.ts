@@ -51,6 +51,14 @@ describe('publish revoke --slot', () => {
     expect(revocations()).toBe(before);
   });
 
+  // Before: "DIR: not a regular file (expected a artefact)", no flag named.
+  it('--grant a directory or a missing file names the flag and the file', async () => {
+    for (const [file, message] of [[tmp, 'not a regular file (expected a UZP artefact) [FILE_INVALID]'], [p('no-such.grant'), 'no such file']] as const) {
+      const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--grant', file);
+      expect([r.code, r.err]).toEqual([1, expect.stringContaining(`uzpgw publish revoke: --grant ${file}: ${message}`)]);
+    }
+  });
+
   it('takes a slot of the grant or of the config; --json names the slots withdrawn', async () => {
     const r = await run('publish', 'revoke', '--config', CONFIG, '--collector', col, '--slot', 'tty-1', '--slot', 'tty-1', '--json');
     expect(r.code, r.err).toBe(0);

@@ -122,6 +122,7 @@ export function replaceTarget(file: string): string {
       throw new LocalError(FileErrorCode.FILE_INVALID, `${file}${via}: is ${kindOf(st)}; refusing to replace it with a regular file: give the path of a regular file, or a new name`);
     }
     if (links === MAX_LINKS) throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: more than ${MAX_LINKS} symbolic links in a row (a loop?); give the path of a regular file`);
+    refuseForeignLink(file, at, st);
     let target: string;
     try {
       target = readlinkSync(at);
@@ -129,6 +130,25 @@ export function replaceTarget(file: string): string {
       throw fileError(e, file, 'read the symbolic link');
     }
     cur = target.endsWith('/') ? target : resolve(dirname(at), target);
+  }
+}
+
+/**
+ * The kernel's protected_symlinks rule, which a link read here by hand would sidestep: a symlink in a
+ * sticky, world-writable directory (/tmp) is followed only if we or the directory's owner own it.
+ * Otherwise anybody could plant `/tmp/report -> /etc/shadow` for root's `--out /tmp/report`.
+ */
+function refuseForeignLink(file: string, link: string, st: Stats): void {
+  const uid = process.geteuid?.();
+  if (uid === undefined || st.uid === uid) return;
+  let dir: Stats;
+  try {
+    dir = statSync(dirname(link));
+  } catch {
+    return; // the walk names the directory's own failure
+  }
+  if ((dir.mode & 0o1002) === 0o1002 && st.uid !== dir.uid) {
+    throw new LocalError(FileErrorCode.FILE_INVALID, `${file}: ${link} is a symbolic link of another user (uid ${st.uid}) in a shared directory (sticky, world-writable); refusing to follow it: give a path of your own`);
   }
 }
 

@@ -8,7 +8,7 @@
 // directory: no device node is made or touched (a FIFO stands in for a device).
 
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,5 +183,22 @@ describe('writeFileAtomic and long names', () => {
       expect(message).toMatch(/: name too long for the filesystem \(a name is at most 255 bytes on most/);
       expect(temporaries()).toEqual([]);
     }
+  });
+
+  // Making a link of another user takes root (lchown); elsewhere nothing can be planted to test.
+  it.skipIf(process.geteuid?.() !== 0)("does not follow another user's symlink in a sticky, world-writable directory (the kernel's protected_symlinks)", () => {
+    const shared = p('shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    writeFileSync(p('victim'), 'precious\n');
+    symlinkSync(p('victim'), join(shared, 'report'));
+    lchownSync(join(shared, 'report'), 65534, 65534);
+    // Before: the write went through the planted link and replaced the victim.
+    expect(() => writeFileAtomic(join(shared, 'report'), 'x', { mode: 0o644, overwrite: true })).toThrow(/symbolic link of another user \(uid 65534\) in a shared directory/);
+    expect(readFileSync(p('victim'), 'utf8')).toBe('precious\n');
+    // A link of our own there is followed.
+    symlinkSync(p('victim'), join(shared, 'mine'));
+    writeFileAtomic(join(shared, 'mine'), 'mine\n', { mode: 0o644, overwrite: true });
+    expect(readFileSync(p('victim'), 'utf8')).toBe('mine\n');
   });
 });

@@ -34,7 +34,8 @@ describe('demo events from child output', () => {
     const c = spawnCli(['connect', '--json', '--key', '/nonexistent', '--pcert', '/x', '--trust', '/y', '--rn-set', '/z', '--grant', '/g', '--gateway', '00'.repeat(32), '--slot', 'tty-1', 'tail']);
     expect((await c.exited).code).toBe(1);
     const line = c.stderr().trim().split('\n').at(-1)!;
-    expect(line).toMatch(/^uzpgw connect tail: \/nonexistent: .+ \[FILE_NOT_FOUND\]$/);
+    // The flag comes first (errors name the flag and the file): the message still starts after the command words.
+    expect(line).toMatch(/^uzpgw connect tail: --key \/nonexistent: .+ \[FILE_NOT_FOUND\]$/);
     expect(operatorEvent('tty-1', line)).toEqual({ kind: 'error', text: `operator tty-1: ${line.slice('uzpgw connect tail: '.length)}` });
     expect(operatorEvent('tty-1', 'uzpgw connect tail: open tail on tty-1: your Grant covers rs485-1 (the gateway said SLOT_NOT_GRANTED) [HIL_REFUSED]')).toEqual({
       kind: 'refused',

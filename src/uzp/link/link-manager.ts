@@ -54,10 +54,12 @@ export interface LinkManagerOptions {
 }
 
 /**
- * A link that stayed up this long is replaced without backoff when it drops... (an RN that closes
- * every link after a second or two is so reconnected about once a second, for good: a flapping RN's
- * cost. Counting such drops as failures, once per stable period, slowed failover when different
- * RNs failed one after another: chaos.test.ts's kills re-stitched in up to 1.5 s instead of 0.1 s.)
+ * A link that stayed up this long is replaced without backoff when it drops... unless the link
+ * before it, to the same RN, also dropped before it was stable (BACKOFF_STABLE_MS) less than that
+ * long ago: an RN that closes, drains or breaks every link after a second or two was otherwise
+ * reconnected about once a second for good (a hostile-RN review: 26 attachments in 30 s). Per RN,
+ * not per manager: counting every unstable drop slowed failover when different RNs failed one
+ * after another (chaos.test.ts's kills re-stitched in up to 1.5 s instead of 0.1 s).
  */
 const IMMEDIATE_AFTER_UP_MS = 1_000;
 /**
@@ -93,6 +95,8 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private attempt: AbortController | null = null;
   private cursor = 0;
   private upAt = 0;
+  /** The RN (key, hex) whose link last dropped before it was stable, and when. */
+  private unstable: { readonly rn: string; readonly at: number } | undefined;
   /** The RN (public key, hex) of the current attempt or link. */
   private rnKey: string | undefined;
   /** Waiting because siblings hold every eligible RN (not a failure: no backoff). */
@@ -280,12 +284,16 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       this.current = null;
       this.rnKey = undefined;
       if (this.stopped) return;
-      if (this.clock.now() - this.upAt >= (this.opts.stableMs ?? BACKOFF_STABLE_MS)) this.backoff.reset();
+      const now = this.clock.now();
+      const upMs = now - this.upAt;
+      const stableMs = this.opts.stableMs ?? BACKOFF_STABLE_MS;
+      if (upMs >= stableMs) this.backoff.reset();
       this.cursor++; // fail over to the next address first
-      // A link that was up a while is replaced at once (at most one reconnect a second per
-      // manager: a flapping RN still meets the backoff only when it drops its links at once).
-      const upMs = this.clock.now() - this.upAt;
-      const replace = upMs >= IMMEDIATE_AFTER_UP_MS;
+      // A link that was up a while is replaced at once, but not twice in a row for one RN whose
+      // links do not last (IMMEDIATE_AFTER_UP_MS): that RN meets the backoff.
+      const again = this.unstable !== undefined && this.unstable.rn === pick.rn && now - this.unstable.at < stableMs;
+      this.unstable = upMs >= stableMs ? undefined : { rn: pick.rn, at: now };
+      const replace = upMs >= IMMEDIATE_AFTER_UP_MS && !again;
       const why = link.draining ? `RN link ${address}: the RN is draining (DRAIN), leaving it` : `RN link ${address} closed`;
       this.retry(err ?? new ProtocolError(ErrorCode.LINK_CLOSED, why), replace ? 'replace' : 'backoff');
     });

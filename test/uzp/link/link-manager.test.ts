@@ -201,12 +201,14 @@ describe('LinkManager', () => {
 
   it('links up 1 s or more that drop are replaced at once, even in a row from different RNs (failover when RNs fail one after another)', async () => {
     const w = managerWorld();
+    const rnC = w.d.member('rn').id;
+    w.trust.setRnSet(w.d.rnSet([{ id: w.rnA, addresses: ['10.0.0.1:7000'] }, { id: w.rnB, addresses: ['10.0.0.2:7000'] }, { id: rnC, addresses: ['10.0.0.3:7000'] }]));
     const m = w.make(); // stable after 5 s (default), base 500 ms, the ceiling drawn each time
     m.start();
     await settled();
     // Three RN failures 3 s apart, none of the links stable (5 s): each is replaced after
-    // REPLACE_AFTER_MS. A rule counting them as failures (tried this stop) backed them off
-    // 500 ms, 1 s, 2 s…: chaos.test.ts's kills then re-stitched in up to 1.5 s instead of 0.1 s.
+    // REPLACE_AFTER_MS. A rule counting every such drop as a failure (tried this stop) backed them
+    // off 500 ms, 1 s, 2 s…: chaos.test.ts's kills then re-stitched in up to 1.5 s instead of 0.1 s.
     for (let n = 1; n <= 3; n++) {
       w.clock.advance(3_000);
       w.links[n - 1]!.drop();
@@ -215,6 +217,40 @@ describe('LinkManager', () => {
       await settled();
       expect(w.links).toHaveLength(n + 1);
     }
+    expect(w.links.map((l) => l.address)).toEqual(['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000', '10.0.0.1:7000']);
+  });
+
+  it('an RN whose every link drops after a second or two: replaced at once the first time, then backed off', async () => {
+    const w = managerWorld();
+    w.trust.setRnSet(w.d.rnSet([{ id: w.rnA, addresses: ['10.0.0.1:7000'] }]));
+    const m = w.make();
+    m.start();
+    await settled();
+    w.clock.advance(1_100);
+    w.links[0]!.drop(); // up 1.1 s: replaced at once
+    expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect(w.links).toHaveLength(2);
+    // Before: every one replaced after 100 ms, for good (a reconnect every 1.2 s: 26 in 30 s).
+    for (const [n, delay] of [[2, 499], [3, 999]] as const) {
+      w.clock.advance(1_100);
+      w.links[n - 1]!.drop();
+      expect(m.failures).toBe(n - 1);
+      w.clock.advance(delay - 1);
+      await settled();
+      expect(w.links).toHaveLength(n);
+      w.clock.advance(1);
+      await settled();
+      expect(w.links).toHaveLength(n + 1);
+    }
+    // Stable again (5 s): the next drop is replaced at once.
+    w.clock.advance(5_000);
+    w.links[3]!.drop();
+    expect(m.failures).toBe(0);
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect(w.links).toHaveLength(5);
   });
 
   it('DRAIN: the link is left at once and the drop says why; a link drained within its first second meets the backoff', async () => {

@@ -123,6 +123,16 @@ async function sessions(n: number): Promise<{ crossings: Crossing[]; carrier: nu
   return { crossings, carrier };
 }
 
+/** Three sessions, made again (at most five times) until at least `atLeast` of them ride on RN 1 (the queue group picks the egress). */
+async function sessionsOnRn1(atLeast: number): Promise<{ crossings: Crossing[]; carrier: number[] }> {
+  let made = await sessions(3);
+  for (let tries = 0; made.carrier.filter((c) => c === 1).length < atLeast && tries < 5; tries++) {
+    for (const c of made.crossings) c.initiator.close();
+    made = await sessions(3);
+  }
+  return made;
+}
+
 describe('a far RN that is gone', () => {
   it('stopped for a moment (slow, not gone): its stitches are kept, nothing fails over', async () => {
     const { crossings, carrier } = await sessions(2);
@@ -194,12 +204,7 @@ describe('a far RN that is gone', () => {
 
   it('killed (SIGKILL): RN 0 ends its half of every stitch with it at once, one log line for the RN; the operator hears UNSTITCH 4 and its continuity re-stitches through RN 2', async () => {
     // Sessions until at least two ride on RN 1 (the queue group picks the egress).
-    let made = await sessions(3);
-    for (let tries = 0; made.carrier.filter((c) => c === 1).length < 2 && tries < 5; tries++) {
-      for (const c of made.crossings) c.initiator.close();
-      made = await sessions(3);
-    }
-    const { crossings, carrier } = made;
+    const { crossings, carrier } = await sessionsOnRn1(2);
     const onDead = crossings.filter((_, k) => carrier[k] === 1);
     expect(onDead.length).toBeGreaterThanOrEqual(2);
     for (const c of crossings) c.send();
@@ -228,12 +233,7 @@ describe('a far RN that is gone', () => {
   // the stitches. Before, RN 0 kept its halves until it found it silent (20 s: the sessions stalled
   // that long), or for good once a new stitch joined the two RNs (the new RN then probes RN 0).
   it('killed and started again at once: the new RN 1 answers RN 0\'s probe that it does not have the stitch, RN 0 checks them all and ends its halves, one log line; the operator hears UNSTITCH 4 and re-stitches', async () => {
-    let made = await sessions(3);
-    for (let tries = 0; !made.carrier.includes(1) && tries < 5; tries++) {
-      for (const c of made.crossings) c.initiator.close();
-      made = await sessions(3);
-    }
-    const { crossings, carrier } = made;
+    const { crossings, carrier } = await sessionsOnRn1(1);
     const onRestarted = crossings.filter((_, k) => carrier[k] === 1);
     expect(onRestarted.length).toBeGreaterThanOrEqual(1);
     for (const c of crossings) c.send();

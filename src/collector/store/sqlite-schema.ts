@@ -2,6 +2,7 @@
 // the store so each file has one job: what the database holds, and how the store uses it.
 
 import type { DatabaseSync } from 'node:sqlite';
+import { hasTable } from '../../lib/sqlite-tables.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS readings (
@@ -109,8 +110,4 @@ export function createSchema(db: DatabaseSync): void {
     if (db.isTransaction) db.exec('ROLLBACK');
     throw e;
   }
-}
-
-export function hasTable(db: DatabaseSync, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }

@@ -19,7 +19,8 @@ import { SqliteDeletes, unrevoked } from './sqlite-deletes.js';
 import { type Keyset, nextPage, readPage, type Row } from './sqlite-pages.js';
 export { STREAM_PAGE_BYTES, STREAM_PAGE_ROWS } from './sqlite-pages.js';
 export { DELETE_CHUNK_ROWS } from './sqlite-deletes.js';
-import { CONFLICT_ONCE, createSchema, hasTable, INSERT_AUDIT, INSERT_READING, STORED_MATCH, SUMMARY_ADD } from './sqlite-schema.js';
+import { hasTable } from '../../lib/sqlite-tables.js';
+import { CONFLICT_ONCE, createSchema, INSERT_AUDIT, INSERT_READING, STORED_MATCH, SUMMARY_ADD } from './sqlite-schema.js';
 
 /** How long a statement waits for another connection's write lock (e.g. `collector query` next to a running collector). */
 const BUSY_TIMEOUT_MS = 5_000;

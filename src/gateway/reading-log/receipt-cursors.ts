@@ -16,7 +16,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../lib/clock.js';
 import type { NobodysReadings } from './prune.js';
-import { createSlotCursors, hasTable, SLOT_CURSORS } from './schema.js';
+import { hasTable } from '../../lib/sqlite-tables.js';
+import { createSlotCursors, SLOT_CURSORS } from './schema.js';
 import { Floors, floorsOf, NO_COVERAGE, ReceiptTrim, receivedByNone, type AudienceEntry, type Coverage, type Deleted } from './receipt-floors.js';
 
 /** Windows a collector's receipts completed, in order: what ReadingLog.receipted() is told. */

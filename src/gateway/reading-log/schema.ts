@@ -94,7 +94,3 @@ export const SLOT_CURSORS = 'slot_cursors';
 export function createSlotCursors(db: DatabaseSync): void {
   db.exec(`CREATE TABLE IF NOT EXISTS ${SLOT_CURSORS} (collector TEXT NOT NULL, slot TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (collector, slot)) WITHOUT ROWID`);
 }
-
-export function hasTable(db: DatabaseSync, name: string): boolean {
-  return db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-}

@@ -44,7 +44,7 @@ const run = defineCommand({
   summary: 'run the end-to-end demo: RN, gateway and operators as processes, live readings',
   description: DESCRIPTION,
   flags: {
-    seconds: { type: 'int', placeholder: 'N', min: 3, max: 3600, default: 15, describe: 'seconds of live readings, counted once the set-up is done (it has its own bounds)' },
+    seconds: { type: 'int', placeholder: 'N', min: 3, max: 3600, default: 15, describe: 'seconds of live readings, counted once every slot has delivered its first reading (waited for up to 20 s after the set-up)' },
     'no-socat': { type: 'boolean', describe: 'do not use socat even if installed: the serial equipment runs embedded in the gateway process' },
     'no-mosquitto': { type: 'boolean', describe: 'do not use mosquitto even if installed: the embedded MQTT broker (loopback) is used' },
   },

@@ -109,7 +109,7 @@ describe('uzpgw demo', () => {
 
   // `--seconds` counts live readings, not the set-up (README): the old deadline ran from the demo's
   // start, so the least the flag takes (3) ended the run before any operator was up, every time.
-  it('--seconds 3, the least it takes: three seconds of live readings after the set-up, every slot delivers, exit 0', async () => {
+  it('--seconds 3, the least it takes: three seconds of live readings counted from the first reading of every slot, every slot delivers, exit 0', async () => {
     const { code, out, stderr } = await runDemo(['--seconds', '3', '--no-socat', '--no-mosquitto']);
     const summary = out.at(-1)!;
     expect(summary.missing, stderr).toEqual([]);

@@ -2,7 +2,7 @@
 // capped reads, and fs errors turned into LocalErrors that name the file and the fix.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileErrorCode } from './errors.js';
 import { type CodedError, isCodedError, LocalError } from '../lib/errors.js';
@@ -64,18 +64,59 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: W
     }
     syncDir(dir);
   } catch (e) {
-    // The cleanup must never stand in for the error that made it necessary (an rmSync of a name
-    // too long threw its own ENAMETOOLONG, shown as an unexpected error with a stack).
-    try {
-      if (fd !== undefined) closeSync(fd);
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing more to do: the temporary file is hidden and says which file it was for
-    }
+    cleanUpAfter(fd, tmp);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && absent(dir)) {
       throw new LocalError(FileErrorCode.FILE_NOT_FOUND, `${file}: its directory ${dir} does not exist; create it first (mkdir -p), or give another path`, { cause: e });
     }
     throw fileError(e, file, 'write it');
+  }
+  sweepStaleTemps(dir, basename(target), Date.now());
+}
+
+/** Removes this write's own temporary file after a failure (never throwing over the failure). */
+function cleanUpAfter(fd: number | undefined, tmp: string): void {
+  // The cleanup must never stand in for the error that made it necessary (an rmSync of a name
+  // too long threw its own ENAMETOOLONG, shown as an unexpected error with a stack).
+  try {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+  } catch {
+    // nothing more to do: the temporary file is hidden and says which file it was for
+  }
+}
+
+/**
+ * A temporary file older than this is an orphan: its writer died between create and rename (a
+ * crash, a power cut, SIGKILL). A write takes milliseconds, seconds on a slow SD card's fsync.
+ */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * After a write, removes orphaned temporary files of the same target name (`.NAME~RANDOM.tmp`, ours,
+ * regular, older than STALE_TEMP_MS) from its directory. A key file's orphan holds a copy of the
+ * secret key, which would outlive a rotation of the key; a state file's orphans pile up one per
+ * crash. Best effort: a directory that cannot be read or a file that cannot be removed (another
+ * user's, in a sticky directory) is left as it is; the write itself has already succeeded.
+ */
+function sweepStaleTemps(dir: string, name: string, now: number): void {
+  const prefix = tempName(name).slice(0, -TEMP_SUFFIX_BYTES);
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || n.length !== prefix.length + TEMP_SUFFIX_BYTES || !/^~[0-9a-f]{12}\.tmp$/.test(n.slice(prefix.length))) continue;
+    try {
+      const at = join(dir, n);
+      const st = lstatSync(at);
+      if (!st.isFile() || (uid !== undefined && st.uid !== uid) || now - st.mtimeMs < STALE_TEMP_MS) continue;
+      unlinkSync(at);
+    } catch {
+      // gone already, or not ours to remove
+    }
   }
 }
 
@@ -190,6 +231,9 @@ function tempName(name: string): string {
   }
   return `.${prefix}~${randomBytes(6).toString('hex')}.tmp`;
 }
+
+/** `~` + 12 hex digits + `.tmp`: the part of tempName after the target's name. */
+const TEMP_SUFFIX_BYTES = 17;
 
 /** What `st` is, for the message refusing to replace it (or to write into it). */
 function kindOf(st: Stats): string {

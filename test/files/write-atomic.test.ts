@@ -4,11 +4,12 @@
 // naming the path and what it is, with nothing written. A symlink is followed as a shell's `>`
 // follows it: the file it leads to is replaced (a dangling one's is created) and the link stays a
 // link; at its end the same things are refused. Any name the filesystem takes can be written: the
-// temporary file's name no longer grows with the target's. Everything here lives in a mkdtemp
+// temporary file's name no longer grows with the target's. A writer killed before its rename leaves
+// its temporary file: the next write of that name removes such orphans once they are an hour old. Everything here lives in a mkdtemp
 // directory: no device node is made or touched (a FIFO stands in for a device).
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,5 +201,44 @@ describe('writeFileAtomic and long names', () => {
     symlinkSync(p('victim'), join(shared, 'mine'));
     writeFileAtomic(join(shared, 'mine'), 'mine\n', { mode: 0o644, overwrite: true });
     expect(readFileSync(p('victim'), 'utf8')).toBe('mine\n');
+  });
+});
+
+describe('orphaned temporary files (a writer killed between create and rename)', () => {
+  it('a write removes its target name\'s temporary files older than an hour, and nothing else', () => {
+    const d = mkdtempSync(join(tmp, 'orphans-'));
+    const at = (f: string): string => join(d, f);
+    const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3_600_000);
+    const old = ['.identity.key~0123456789ab.tmp', '.identity.key~ba9876543210.tmp'];
+    for (const f of old) writeFileSync(at(f), 'secret of a dead writer');
+    writeFileSync(at('.identity.key~00000000000f.tmp'), 'a writer still at work');
+    writeFileSync(at('.other.key~0123456789ab.tmp'), 'another target\'s');
+    writeFileSync(at('.identity.key~0123456789ab.tmp.bak'), 'not our pattern');
+    writeFileSync(at('.identity.key~0123456789AB.tmp'), 'not our pattern (upper case)');
+    mkdirSync(at('.identity.key~aaaaaaaaaaaa.tmp'));
+    for (const f of [...old, '.other.key~0123456789ab.tmp', '.identity.key~0123456789ab.tmp.bak', '.identity.key~0123456789AB.tmp', '.identity.key~aaaaaaaaaaaa.tmp']) {
+      utimesSync(at(f), hoursAgo(2), hoursAgo(2));
+    }
+    utimesSync(at('.identity.key~00000000000f.tmp'), hoursAgo(0.5), hoursAgo(0.5));
+    writeFileAtomic(at('identity.key'), 'new key', { mode: 0o600 });
+    expect(readFileSync(at('identity.key'), 'utf8')).toBe('new key');
+    expect(readdirSync(d).sort()).toEqual([
+      '.identity.key~00000000000f.tmp',
+      '.identity.key~0123456789AB.tmp',
+      '.identity.key~0123456789ab.tmp.bak',
+      '.identity.key~aaaaaaaaaaaa.tmp',
+      '.other.key~0123456789ab.tmp',
+      'identity.key',
+    ]);
+  });
+
+  it('a long name: its orphans go by the cut name the writer used', () => {
+    const d = mkdtempSync(join(tmp, 'orphans-long-'));
+    const name = 'x'.repeat(40) + '.json';
+    const orphan = `.${'x'.repeat(32)}~abcdefabcdef.tmp`;
+    writeFileSync(join(d, orphan), '{}');
+    utimesSync(join(d, orphan), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    writeFileAtomic(join(d, name), '{"a":1}', { mode: 0o644, overwrite: true });
+    expect(readdirSync(d)).toEqual([name]);
   });
 });

@@ -11,7 +11,7 @@ import { CONTROL_AD } from '../uzp/link/attach.js';
 import { RnAttachment, type AttachmentContext, type AttachStep } from './attachment.js';
 import type { LinkChannel } from '../uzp/link/channel.js';
 import type { Clock } from '../lib/clock.js';
-import { ControlKind, FrameType, JoinRefusedCode, RN_HOLD_MAX_MS, RefusedCode } from '../uzp/link/constants.js';
+import { ControlKind, FrameType, JoinRefusedCode, RefusedCode } from '../uzp/link/constants.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../uzp/link/control.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../uzp/link/frame.js';
 import { encodeRefused } from '../uzp/link/messages.js';
@@ -19,6 +19,8 @@ import { checkAttachEvidence } from './attestation.js';
 import type { RnLog } from './log.js';
 import { corkingWriter } from '../uzp/link/cork.js';
 import { OutboundQueue, type QueueLimits } from './queues.js';
+import { LinkLiveness } from './link-liveness.js';
+import { ReadHold } from './read-hold.js';
 import type { Admission } from './admission.js';
 import type { PreauthHolder } from './preauth-table.js';
 import type { RnStats } from './stats.js';
@@ -56,16 +58,14 @@ type CloseCause = 'normal' | 'idle' | 'preauth_deadline' | 'slow' | 'revoked' | 
 
 export class RnConnection implements Peer, PreauthHolder {
   readonly openedAt: number;
-  lastFrameAt: number;
   linkId = 0;
   private stateValue: 'hello' | 'auth' | 'attached' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
   private readonly attachment: RnAttachment;
   private readonly queue: OutboundQueue;
+  private readonly liveness: LinkLiveness;
+  private readonly hold: ReadHold;
   private channel: LinkChannel | null = null;
-  private held = false;
-  private holdToken = 0;
-  private cancelHold: (() => void) | null = null;
   private cidValue: Uint8Array | null = null;
   private pcertValue: Valid<PCert> | null = null;
   private attestationValue: AttachAttestationContext | null = null;
@@ -80,7 +80,8 @@ export class RnConnection implements Peer, PreauthHolder {
     /** What admission accounts this connection to (src/rn/source.ts). */
     readonly sourceKey: string,
   ) {
-    this.openedAt = this.lastFrameAt = ctx.clock.now();
+    this.openedAt = ctx.clock.now();
+    this.liveness = new LinkLiveness(this.openedAt);
     this.source = socket.remoteAddress ?? 'unknown';
     // Every read is a fresh buffer from node: a RELAY frame spanning reads is forwarded as their views.
     this.decoder = new FrameDecoder(ctx.maxFramePreauth, { pieces: true });
@@ -89,6 +90,7 @@ export class RnConnection implements Peer, PreauthHolder {
       return this.ctx.stats.links >= this.ctx.maxLinks ? 'link_cap' : undefined;
     });
     this.queue = new OutboundQueue(corkingWriter(socket), ctx.queue, () => ctx.clock.now());
+    this.hold = new ReadHold({ pause: () => void socket.pause(), resume: () => void socket.resume(), open: () => this.stateValue !== 'closed' }, ctx.clock, ctx.stats);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.queue.onDrain());
@@ -150,39 +152,27 @@ export class RnConnection implements Peer, PreauthHolder {
     this.queue.markStuck();
   }
 
-  /**
-   * Pauses reading from this link until `other` drains below its low-water mark, for at most
-   * RN_HOLD_MAX_MS: a receiver that stops reading must not freeze its senders' links (their
-   * other stitches and keepalives); after the bound, drop-oldest takes over.
-   */
+  /** Stops reading from this link until `other` drains (bounded in time: read-hold.ts). */
   holdFor(other: Peer): void {
-    if (this.held || this.stateValue !== 'attached') return;
-    this.held = true;
-    // Each hold has a token: a release left queued on another receiver by an earlier, timed-out
-    // hold must not end this one early.
-    const token = ++this.holdToken;
-    this.socket.pause();
-    this.ctx.stats.holds++;
-    const release = (): void => {
-      if (!this.held || token !== this.holdToken) return;
-      this.held = false;
-      this.cancelHold?.();
-      this.cancelHold = null;
-      if (this.stateValue !== 'closed') this.socket.resume();
-    };
-    this.cancelHold = this.ctx.clock.setTimeout(() => {
-      if (!this.held || token !== this.holdToken) return;
-      other.markStuck();
-      release();
-    }, RN_HOLD_MAX_MS);
-    other.onRelieved(release);
+    if (this.stateValue === 'attached') this.hold.holdFor(other);
+  }
+
+  /**
+   * The sweep's question (link-liveness.ts): no whole frame for `idleMs`, nor a frame in flight
+   * growing at LINK_MIN_BYTES_PER_S since the sweep before.
+   */
+  idle(now: number, idleMs: number): boolean {
+    return this.liveness.idle(now, this.decoder.buffered, idleMs);
   }
 
   private onData(chunk: Uint8Array): void {
+    // Any byte makes a pre-auth connection not silent (admission evicts silent ones first); only a
+    // whole frame is a sign of life for the idle sweep.
     this.heard = true;
-    this.lastFrameAt = this.ctx.clock.now();
     try {
-      for (const f of this.decoder.push(chunk)) {
+      const frames = this.decoder.push(chunk);
+      if (frames.length > 0) this.liveness.frame(this.ctx.clock.now());
+      for (const f of frames) {
         if (this.stateValue === 'closed') return;
         if (this.stateValue === 'attached') this.onFrame(f);
         else this.onPreauthFrame(f);
@@ -381,8 +371,7 @@ export class RnConnection implements Peer, PreauthHolder {
     if (this.stateValue === 'closed') return;
     const was = this.stateValue;
     this.stateValue = 'closed';
-    this.cancelHold?.();
-    this.cancelHold = null;
+    this.hold.cancel();
     this.queue.clear();
     if (was === 'attached') {
       this.ctx.stats.links--;

@@ -232,7 +232,7 @@ export class RendezvousNode {
       if (c.state === 'attached') {
         // Keeps the source known while the link is up (known-sources.ts counts from the last sighting).
         this.admission.attached(c.sourceKey, toHex(c.cid));
-        if (now - c.lastFrameAt >= idle) c.close('idle');
+        if (c.idle(now, idle)) c.close('idle');
         else if (c.pcert!.expiresAt < expiredBefore) c.close('expired');
       } else if (now - c.openedAt >= deadline) {
         c.close('preauth_deadline');

@@ -147,11 +147,11 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** A probe of a link whose path a session found dead (RnLink.probe): the RN answers a PING in ms. */
 export const PROBE_TIMEOUT_MS = 1_000;
 /**
- * Liveness counts whole frames (docs/PROFILE.md §Liveness): bytes alone never keep a link up, or an
- * RN that sends a frame header and then a byte now and then held the link "attached" for good. A
- * frame still arriving counts only while it grows at least this fast: a RELAY frame of max_frame
- * (256 KiB by default, up to 16 MiB announced) on a slow link takes longer than the idle timeout or
- * a probe, and is not cut while the link moves at 8 kbit/s or more.
+ * Liveness counts whole frames, at both ends (docs/PROFILE.md §Liveness; the rule: liveness.ts):
+ * bytes alone never keep a link up, or a peer that sends a frame header and then a byte now and then
+ * held the link for good. A frame still arriving counts only while it grows at least this fast: a
+ * RELAY frame of max_frame (256 KiB by default, up to 16 MiB announced) on a slow link takes longer
+ * than the idle timeout or a probe, and is not cut while the link moves at 8 kbit/s or more.
  */
 export const LINK_MIN_BYTES_PER_S = 1_024;
 /** EP: TCP connect + HELLO..OK must finish within this. */

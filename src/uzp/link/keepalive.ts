@@ -3,10 +3,12 @@
 // the path through this RN is dead (draft §11.2), one PING now and the link is dead if no frame
 // comes back within PROBE_TIMEOUT_MS. Bytes alone are no sign of life (an RN that sends a header and
 // then a byte now and then), but a frame still arriving at LINK_MIN_BYTES_PER_S or faster is: a large
-// frame on a slow link is not cut. Time only through the injected Clock.
+// frame on a slow link is not cut (the rule: liveness.ts, shared with the RN's idle sweep). Time only
+// through the injected Clock.
 
 import { every, type Clock } from '../../lib/clock.js';
-import { LINK_MIN_BYTES_PER_S, PROBE_TIMEOUT_MS } from './constants.js';
+import { PROBE_TIMEOUT_MS } from './constants.js';
+import { moving } from './liveness.js';
 
 interface KeepaliveHost {
   readonly clock: Clock;
@@ -16,11 +18,6 @@ interface KeepaliveHost {
   partial(): number;
   ping(nonce: number): void;
   dead(why: string): void;
-}
-
-/** A frame in flight grew by `bytes` in `ms`: fast enough to count as a live link. */
-function moving(bytes: number, ms: number): boolean {
-  return bytes > 0 && bytes * 1_000 >= LINK_MIN_BYTES_PER_S * ms;
 }
 
 export class LinkKeepalive {

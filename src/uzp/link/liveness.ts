@@ -1,0 +1,12 @@
+// The one rule for a frame still arriving (docs/PROFILE.md §Liveness), for both ends of an RN link:
+// the EP's keepalive and probe (keepalive.ts) and the RN's idle sweep (src/rn/link-liveness.ts).
+// Whole frames are the sign of life; on one TCP stream nothing else can arrive while a frame is in
+// flight, so that frame counts too while it grows at LINK_MIN_BYTES_PER_S or faster: a large frame
+// on a slow link is not cut, a byte now and then (a slowloris) is no sign of life.
+
+import { LINK_MIN_BYTES_PER_S } from './constants.js';
+
+/** A frame in flight grew by `bytes` in `ms`: fast enough to count as a live link. */
+export function moving(bytes: number, ms: number): boolean {
+  return bytes > 0 && bytes * 1_000 >= LINK_MIN_BYTES_PER_S * ms;
+}

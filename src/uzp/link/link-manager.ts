@@ -130,9 +130,18 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     return this.rnKey;
   }
 
-  /** Failed rounds (every address tried once) since the last stable attachment. */
+  /**
+   * Failed rounds (every address tried once) since the last stable attachment: 0 as soon as the
+   * current link has been up stableMs, not only once it closes. Read while a link stays up for
+   * hours (the status file's rn.failures, as the gateway stops), the count of the failures before
+   * it was stale. The backoff itself is reset at that link's close (below), before it is next used.
+   */
   get failures(): number {
-    return this.backoff.attempts;
+    return this.current !== null && this.clock.now() - this.upAt >= this.stableMs ? 0 : this.backoff.attempts;
+  }
+
+  private get stableMs(): number {
+    return this.opts.stableMs ?? BACKOFF_STABLE_MS;
   }
 
   start(): void {
@@ -286,7 +295,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       if (this.stopped) return;
       const now = this.clock.now();
       const upMs = now - this.upAt;
-      const stableMs = this.opts.stableMs ?? BACKOFF_STABLE_MS;
+      const stableMs = this.stableMs;
       if (upMs >= stableMs) this.backoff.reset();
       this.cursor++; // fail over to the next address first
       // A link that was up a while is replaced at once, but not twice in a row for one RN whose

@@ -199,6 +199,37 @@ describe('LinkManager', () => {
     expect(w.links).toHaveLength(2);
   });
 
+  it('failures that came before a link that stays up for hours are forgotten once it is stable, not only at its close: its drop then a failed dial retries at the first backoff step', async () => {
+    const w = managerWorld();
+    w.trust.setRnSet(w.d.rnSet([{ id: w.rnA, addresses: ['10.0.0.1:7000'] }]));
+    w.setOutcomes(['fail', 'fail', 'fail', 'ok', 'fail', 'ok']);
+    const m = w.make(); // stable after 5 s (default), base 500 ms, the ceiling drawn each time
+    m.start();
+    await settled();
+    for (const [n, delay] of [[1, 499], [2, 999], [3, 1_999]] as const) {
+      expect([w.links.length, m.failures]).toEqual([0, n]); // the backoff grows
+      w.clock.advance(delay);
+      await settled();
+    }
+    expect([w.links.length, m.failures]).toEqual([1, 3]); // attached after the third failure
+    w.clock.advance(4_999);
+    expect(m.failures).toBe(3); // not stable yet
+    w.clock.advance(1);
+    expect(m.failures).toBe(0); // before: 3 while the link stayed up, for the whole hour
+    w.clock.advance(3_600_000);
+    expect(m.failures).toBe(0);
+    w.links[0]!.drop(); // up an hour: replaced after REPLACE_AFTER_MS; that dial fails
+    w.clock.advance(REPLACE_AFTER_MS);
+    await settled();
+    expect([w.attempts.length, w.links.length, m.failures]).toEqual([5, 1, 1]);
+    w.clock.advance(498); // the first step (ceiling 500 ms), not the fourth (4 s)
+    await settled();
+    expect(w.links).toHaveLength(1);
+    w.clock.advance(1);
+    await settled();
+    expect(w.links).toHaveLength(2);
+  });
+
   it('links up 1 s or more that drop are replaced at once, even in a row from different RNs (failover when RNs fail one after another)', async () => {
     const w = managerWorld();
     const rnC = w.d.member('rn').id;

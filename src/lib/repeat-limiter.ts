@@ -56,6 +56,7 @@ export class RepeatLimiter {
   private readonly sources = new Map<string, SourceState>();
   private readonly maxSources: number;
   private cancelTick: (() => void) | undefined;
+  private stopped = false;
 
   constructor(private readonly o: RepeatLimiterOptions) {
     this.maxSources = o.maxSources ?? MAX_SOURCES;
@@ -69,8 +70,13 @@ export class RepeatLimiter {
   /**
    * One refusal from `source` with `code`, about `who` (an initiator, an artefact kind). True: say
    * it in full now. False: it is counted for the source's next summary (say it at debug, if at all).
+   * After stop(): always false, and nothing is kept or scheduled (there is no next summary).
    */
   admit(source: string, code: string, who = ''): boolean {
+    // A refusal can still arrive as the owner stops (an offer already read off the link). It armed
+    // a new interval timer (unref: it kept no process alive), so a process that lived on got a
+    // summary from the stopped part a minute later, and its first of each code was said in full.
+    if (this.stopped) return false;
     let src = source;
     let w = who;
     if (!this.sources.has(src) && this.sources.size >= this.maxSources + (this.sources.has(OVERFLOW_SOURCE) ? 1 : 0)) {
@@ -101,8 +107,9 @@ export class RepeatLimiter {
     return false;
   }
 
-  /** Says every pending summary now and forgets everything (the gateway stopping). */
+  /** Says every pending summary now and forgets everything (the gateway stopping); for good. */
   stop(): void {
+    this.stopped = true;
     this.cancelTick?.();
     this.cancelTick = undefined;
     this.summarise();

@@ -27,6 +27,7 @@ export type InitiatorRole = 'operator' | 'gateway';
 
 export class SessionRefusals {
   private readonly limiter: RepeatLimiter;
+  private stopped = false;
 
   constructor(
     private readonly log: RefusalLog,
@@ -43,12 +44,14 @@ export class SessionRefusals {
     const who = toHex(initiator);
     const via = rn !== undefined ? toHex(rn) : UNKNOWN_RN;
     const line = { event: 'session.refused', [this.initiator]: who, rn: via, code: e.code, reason: e.message };
-    if (this.limiter.admit(via, e.code, who)) this.log.warn(line, 'session refused');
+    if (this.stopped) this.log.debug(line, 'session refused (while stopping: counted, not summed up)');
+    else if (this.limiter.admit(via, e.code, who)) this.log.warn(line, 'session refused');
     else this.log.debug(line, 'session refused (counted in the next session.refused_suppressed)');
   }
 
-  /** Says the counts not yet summed up (the gateway stopping). */
+  /** Says the counts not yet summed up (the gateway stopping); refusals after it are counted, at debug only. */
   stop(): void {
+    this.stopped = true;
     this.limiter.stop();
   }
 

@@ -66,4 +66,16 @@ describe('SessionRefusals', () => {
     ]);
     expect(t.clock.pending).toBe(0);
   });
+
+  it('a refusal after stop() is counted, written at debug only, and arms no summary timer', () => {
+    const t = setup();
+    t.refusals.stop();
+    for (let i = 0; i < 3; i++) t.refusals.refused(unexpected, cid(1), cid(9));
+    expect(t.counts.handshakes).toBe(3);
+    expect(t.warned()).toEqual([]);
+    expect(t.said.map((s) => [s.level, s.line.event])).toEqual(Array.from({ length: 3 }, () => ['debug', 'session.refused']));
+    expect(t.clock.pending).toBe(0); // before: 1, and a summary a minute later
+    t.clock.advance(REFUSAL_SUMMARY_MS);
+    expect(t.warned()).toEqual([]);
+  });
 });

@@ -111,4 +111,14 @@ describe('RepeatLimiter', () => {
     t.clock.advance(2 * INTERVAL);
     expect(t.summaries).toHaveLength(1);
   });
+
+  it('after stop(): nothing said in full, nothing kept, no timer armed (no summary a minute later)', () => {
+    const t = setup();
+    t.limiter.stop();
+    expect([t.limiter.admit('rn-a', 'E', 'x'), t.limiter.admit('rn-a', 'F', 'y')]).toEqual([false, false]);
+    expect(t.limiter.size).toBe(0);
+    expect(t.clock.pending).toBe(0); // before: 1
+    t.clock.advance(2 * INTERVAL);
+    expect(t.summaries).toEqual([]);
+  });
 });

@@ -91,7 +91,7 @@ function render(s: GatewayStatus, r: StatusReview, file: string, nowMs: number):
     `  runtime:  node ${s.runtime.node} (${s.runtime.platform} ${s.runtime.arch}, ${s.runtime.exec_path})`,
     `  RN:       ${rnLine(s.rn)}`,
     `  sessions: ${s.sessions.open} open, ${count(s.sessions.channels, 'channel')}, ${count(s.sessions.refusals, 'refusal')} since start`,
-    ...(s.refused !== undefined ? [`  refused:  ${count(s.refused.handshakes, 'session')} before it began, ${count(s.refused.artefacts_from_rn, 'artefact')} from RNs, since start`] : []),
+    ...(s.refused !== undefined ? [`  refused:  ${count(s.refused.handshakes, 'session')} before it began, ${count(s.refused.artefacts_from_rn, 'artefact')} from RNs${s.refused.early_data !== undefined ? `, early data of ${count(s.refused.early_data, 'session')}` : ''}, since start`] : []),
     'artefacts:',
     ...r.artefacts.flatMap((a) => artefactLines(a, aw)),
     'slots:',

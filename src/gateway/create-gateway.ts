@@ -164,7 +164,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   readingLog.log.setAudience(() => publishers.audience());
   const logStatus = (): ReadingLogStatus => readingLogStatus(readingLog.file, readingLog.log, publishers.audience());
   // What peers offered and was refused, counted in full though the log lines are bounded.
-  const refusals: RefusalCounts = { handshakes: 0, artefacts: 0 };
+  const refusals: RefusalCounts = { handshakes: 0, artefacts: 0, earlyData: 0 };
   const status = new StatusReporter({ file: statusFileOf(config), config, cid: id.cid, get pcert() { return own.valid; }, trust, devices, stats: broker.stats, refusals, links, log, clock, readingLog: logStatus, ...(publishers.size > 0 ? { publishers: () => publishers.status() } : {}) });
   const artefacts = new ArtefactWatch({ trust, pcert: own, seed: id.seed, files: { rnSet: config.trust.rnSet, revocations: config.trust.revocations, pcert: config.identity.pcert }, links, log, clock, refusals });
   return new Gateway({ config, cid: id.cid, log, clock, trust, ports, devices, broker, recorder, publishers, links, endpoint, status, artefacts, refusals, ...(attester !== undefined ? { attester } : {}) });

@@ -74,7 +74,7 @@ export class Gateway extends EventEmitter {
   private readonly artefacts: ArtefactWatch | undefined;
   private readonly sessions = new Set<Session>();
   private readonly trimmer: MemoryTrimmer;
-  /** session.refused lines, bounded per RN whatever it offers (uzp/session-refusals.ts). */
+  /** session.refused and session.early_refused lines, bounded per RN whatever it offers (uzp/session-refusals.ts). */
   private readonly refusals: SessionRefusals;
   private stopped = false;
 
@@ -134,8 +134,9 @@ export class Gateway extends EventEmitter {
     });
     this.endpoint.on('session', (s: Session, info: { extensions: readonly HandshakeExtension[] }) => this.onSession(s, info.extensions));
     this.endpoint.on('refused', (e: { code: string; message: string }, initiator: Uint8Array, rn: Uint8Array | undefined) => this.refusals.refused(e, initiator, rn));
-    // 0-RTT (draft §9): early data not taken is not an error (the operator sends it again at 1-RTT), but a replay is worth seeing.
-    this.endpoint.on('early-refused', (reason: string, initiator: Uint8Array) => this.log.info({ event: 'session.early_refused', operator: toHex(initiator), reason }, 'early data not taken; the session goes on at 1-RTT'));
+    // 0-RTT (draft §9): early data not taken is not an error (the operator sends it again at 1-RTT), but a replay is worth seeing;
+    // bounded per RN like session.refused, since a peer with a valid Grant chooses how often it happens.
+    this.endpoint.on('early-refused', (reason: string, initiator: Uint8Array, rn: Uint8Array | undefined) => this.refusals.earlyRefused(reason, initiator, rn));
     this.endpoint.accept();
     this.status?.start();
     this.artefacts?.start((kind) => this.adopted(kind));

@@ -134,11 +134,13 @@ export interface GatewayStatus {
   readonly sessions: { readonly open: number; readonly channels: number; readonly refusals: number };
   /**
    * What peers offered that was refused, since start: sessions refused before they existed (OFFERs,
-   * handshakes) and artefacts offered by RNs. Counted in full; the log says each kind in full only
-   * once per source and interval, then sums the rest up (session.refused_suppressed,
-   * artefact.refused_suppressed). Absent from gateways before it was added.
+   * handshakes), artefacts offered by RNs and, `early_data`, sessions whose early data (0-RTT) was
+   * not taken (they went on at 1-RTT). Counted in full; the log says each kind in full only once
+   * per source and interval, then sums the rest up (session.refused_suppressed,
+   * artefact.refused_suppressed, session.early_refused_suppressed). Absent from gateways before it
+   * was added; `early_data` from gateways before it was.
    */
-  readonly refused?: { readonly handshakes: number; readonly artefacts_from_rn: number };
+  readonly refused?: { readonly handshakes: number; readonly artefacts_from_rn: number; readonly early_data?: number };
   /** Absent from gateways before issue #12. */
   readonly reading_log?: ReadingLogStatus;
   readonly publish?: readonly PublishStatus[];

@@ -34,6 +34,8 @@ export interface RefusalCounts {
   handshakes: number;
   /** Artefacts an RN offered that were refused (artefact.refused with source rn). */
   artefacts: number;
+  /** Sessions whose early data (0-RTT) was not taken; they went on at 1-RTT (session.early_refused). */
+  earlyData: number;
 }
 
 export interface StatusParts {
@@ -151,7 +153,7 @@ export function gatherStatus(p: StatusParts, m: StatusMoment): GatewayStatus {
     artefacts: heldArtefacts(p, m.nowMs),
     slots: [...p.devices.values()].map(slot),
     sessions: { open: p.stats.sessions, channels: p.stats.channels, refusals: p.stats.refusals },
-    ...(p.refusals !== undefined ? { refused: { handshakes: p.refusals.handshakes, artefacts_from_rn: p.refusals.artefacts } } : {}),
+    ...(p.refusals !== undefined ? { refused: { handshakes: p.refusals.handshakes, artefacts_from_rn: p.refusals.artefacts, early_data: p.refusals.earlyData } } : {}),
     ...(p.readingLog !== undefined ? { reading_log: p.readingLog() } : {}),
     ...(p.publishers !== undefined ? { publish: p.publishers() } : {}),
   };

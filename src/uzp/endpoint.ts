@@ -212,7 +212,8 @@ export class Endpoint extends EventEmitter {
       this.refuse(toUzpError(e), offer);
       return;
     }
-    if (reply.early.refused !== undefined) this.emit('early-refused', reply.early.refused, offer.initiator);
+    // With the RN that made the offer, as 'refused': the gateway bounds these lines per RN too.
+    if (reply.early.refused !== undefined) this.emit('early-refused', reply.early.refused, offer.initiator, offer.rn?.cid);
     if (reply.early.messages.length > 0) return this.acceptEarly(offer, assoc, reply);
     const stitch = offer.accept();
     // Counted until the handshake ends, whichever way (pendingHandshakes).

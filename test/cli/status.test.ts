@@ -71,6 +71,9 @@ describe('uzpgw status (in process)', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('refused:  3100 sessions before it began, 1 artefact from RNs, since start');
+    // A gateway that counts early data not taken says so too.
+    writeFileSync(file, JSON.stringify({ ...s, refused: { ...s.refused, early_data: 5 }, artefacts: s.artefacts.map((a) => ({ ...a, expires_at: far })) }));
+    expect((await inProcess(['status', '--state', file])).out).toContain('refused:  3100 sessions before it began, 1 artefact from RNs, early data of 5 sessions, since start');
     expect(r.out).toContain(`gateway  ${'ab'.repeat(32)} (gw-17, board rpi-4b)`);
     expect(r.out).toContain(`status:   running, pid ${process.pid}`);
     expect(r.out).toContain('runtime:  node v24.22.0 (linux arm64, /opt/uzp-gateway/runtime/bin/node)');

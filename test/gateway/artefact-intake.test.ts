@@ -31,7 +31,7 @@ function setup() {
   const rec = (level: string) => (line: object) => said.push({ level, line: line as Record<string, unknown> });
   const adopted: IntakeKind[] = [];
   const clock = new FakeClock();
-  const refusals = { handshakes: 0, artefacts: 0 };
+  const refusals = { handshakes: 0, artefacts: 0, earlyData: 0 };
   const intake = new ArtefactIntake({ trust, pcert: own, log: { debug: rec('debug'), info: rec('info'), warn: rec('warn') }, onAdopted: (k) => adopted.push(k), clock, refusals });
   const file = (name: string, bytes: Uint8Array): string => {
     const f = join(dir, `${toHex(rnId.cid).slice(0, 8)}-${name}`);

@@ -37,6 +37,8 @@ let echo: EchoDevice;
 const cleanups: (() => unknown)[] = [];
 /** JOINs refused in a loop by the log-volume test, summed up at stop. */
 const FLOOD_JOINS = 200;
+/** Sessions whose early data the gateway does not take (a replayed ticket), summed up at stop. */
+const EARLY_FLOOD = 20;
 const CONFIG = {
   kind: 'uzp-gw/gateway-config',
   identity: { key: 'gw.key', pcert: 'gw.pcert' },
@@ -217,6 +219,53 @@ describe('uzpgw gateway as a process', () => {
     });
   });
 
+  it('an operator replaying one ticket in every JOIN: every early refusal counted in the status file, one session.early_refused line, not one each', async () => {
+    const op = d.member('operator');
+    const trust = d.trust();
+    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
+    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
+    cleanups.push(() => link.close());
+    /** Hands out the first ticket it was given, every time (the responder's strike register refuses it after its first use). */
+    class ReplayingCache extends TicketCache {
+      private first: ReturnType<TicketCache['take']>;
+      override take(target: Uint8Array, grantId: Uint8Array): ReturnType<TicketCache['take']> {
+        this.first ??= super.take(target, grantId);
+        return this.first;
+      }
+    }
+    const ep = new Endpoint({ trust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link, ticketCache: new ReplayingCache() });
+    const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'serial.read' }], slot: 'tty-2', earlyData: true });
+    (await ep.connect(gw.id.cid, grant)).close(); // leaves a ticket
+    const tail = [[encodeHil({ t: 'open', slot: 'tty-2', mode: 'tail' } as HilMessage)]];
+    const taken = await ep.connect(gw.id.cid, grant, { early: tail });
+    expect(taken.early?.accepted).toBe(true);
+    taken.close();
+    for (let i = 0; i < EARLY_FLOOD; i++) {
+      const session = await ep.connect(gw.id.cid, grant, { early: tail });
+      expect(session.early?.accepted).toBe(false); // it goes on at 1-RTT
+      session.close();
+    }
+    const lines = (event: string): Record<string, unknown>[] =>
+      gateway
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes(`"${event}"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((v) => v.event === event);
+    // SIGHUP's artefacts.reloaded comes after every line the refusals wrote, and rewrites the status file.
+    const reloads = lines('artefacts.reloaded').length;
+    process.kill(gateway.pid, 'SIGHUP');
+    await until(() => lines('artefacts.reloaded').length > reloads);
+    // Before: one line per JOIN (EARLY_FLOOD of them).
+    const mine = lines('session.early_refused').filter((v) => v.operator === toHex(op.id.cid));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ level: 30, rn: toHex(rnId.cid), reason: 'the ticket was used before (replay)' });
+    await until(() => {
+      const st = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as { refused?: { early_data?: number } };
+      return st.refused?.early_data === EARLY_FLOOD;
+    });
+  });
+
   it('holds no TCP socket in LISTEN and no bound unconnected UDP socket (read from /proc)', async () => {
     // Prove the reader sees listeners at all: a listener in this test process must show up.
     const probe = createServer();
@@ -243,6 +292,14 @@ describe('uzpgw gateway as a process', () => {
       .map((l) => JSON.parse(l) as { rn: string; codes: Record<string, number> });
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({ rn: toHex(rnId.cid), codes: { HANDSHAKE_UNEXPECTED: FLOOD_JOINS - 1 } });
+    // So are the early refusals of the replayed ticket.
+    const early = gateway
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"session.early_refused_suppressed"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(early).toHaveLength(1);
+    expect(early[0]).toMatchObject({ level: 30, rn: toHex(rnId.cid), suppressed: EARLY_FLOOD - 1, reasons: { 'the ticket was used before (replay)': EARLY_FLOOD - 1 } });
   });
 
   it('an audit file it cannot open is a config error at start, with the fix, not a crash', async () => {

@@ -1,5 +1,6 @@
-// SessionRefusals (src/uzp/session-refusals.ts): the gateway's session.refused lines, bounded
-// per RN whatever it offers; every refusal counted for the status file. Time is a FakeClock.
+// SessionRefusals (src/uzp/session-refusals.ts): the gateway's session.refused and
+// session.early_refused lines, bounded per RN whatever it offers; every refusal counted for the
+// status file. Time is a FakeClock.
 
 import { describe, expect, it } from 'vitest';
 import { REFUSAL_SUMMARY_MS, SessionRefusals } from '../../src/uzp/session-refusals.js';
@@ -12,10 +13,11 @@ function setup() {
   const clock = new FakeClock();
   const said: { level: string; line: Record<string, unknown>; msg: string }[] = [];
   const rec = (level: string) => (line: object, msg: string) => said.push({ level, line: line as Record<string, unknown>, msg });
-  const counts = { handshakes: 0, artefacts: 0 };
-  const refusals = new SessionRefusals({ debug: rec('debug'), warn: rec('warn') }, clock, counts);
+  const counts = { handshakes: 0, artefacts: 0, earlyData: 0 };
+  const refusals = new SessionRefusals({ debug: rec('debug'), info: rec('info'), warn: rec('warn') }, clock, counts);
   const warned = () => said.filter((s) => s.level === 'warn');
-  return { clock, said, counts, refusals, warned };
+  const told = () => said.filter((s) => s.level === 'info');
+  return { clock, said, counts, refusals, warned, told };
 }
 
 const unexpected = { code: 'HANDSHAKE_UNEXPECTED', message: 'CH1 does not decode' };
@@ -65,6 +67,24 @@ describe('SessionRefusals', () => {
       ['session.refused_suppressed', 'unknown', 1],
     ]);
     expect(t.clock.pending).toBe(0);
+  });
+
+  it("early data not taken, N times (an operator replaying its ticket in every JOIN): one session.early_refused line in full, then one summary a minute; every one counted", () => {
+    const t = setup();
+    const replay = 'the ticket was used before (replay)';
+    for (let i = 0; i < 500; i++) t.refusals.earlyRefused(replay, cid(1), cid(9));
+    expect(t.told()).toEqual([{ level: 'info', line: { event: 'session.early_refused', operator: toHex(cid(1)), rn: toHex(cid(9)), reason: replay }, msg: 'early data not taken; the session goes on at 1-RTT' }]);
+    expect(t.said.filter((s) => s.level === 'debug')).toHaveLength(499);
+    expect(t.counts).toMatchObject({ earlyData: 500, handshakes: 0 });
+    // Another reason is said in full; the detail after its colon does not make each one new.
+    t.refusals.earlyRefused("the Grant's nonce: 7 is below 9", cid(1), cid(9));
+    t.refusals.earlyRefused("the Grant's nonce: 8 is below 9", cid(1), cid(9));
+    expect(t.told().map((s) => s.line.reason)).toEqual([replay, "the Grant's nonce: 7 is below 9"]);
+    t.clock.advance(REFUSAL_SUMMARY_MS);
+    expect(t.told()).toHaveLength(3);
+    expect(t.told()[2]!.line).toEqual({ event: 'session.early_refused_suppressed', rn: toHex(cid(9)), suppressed: 500, reasons: { [replay]: 499, "the Grant's nonce": 1 }, operators: [toHex(cid(1))], interval_s: 60 });
+    expect(t.told()[2]!.msg).toContain('early data of 500 more sessions through RN');
+    expect(t.warned()).toEqual([]); // not session refusals: the sessions went on
   });
 
   it('a refusal after stop() is counted, written at debug only, and arms no summary timer', () => {

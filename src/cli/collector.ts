@@ -20,6 +20,7 @@ import { cidFlag, usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { prepareConsole, startConsole, UI_TLS_FLAGS, type ConsoleFlagValues } from './console-serve.js';
 import { logDestination } from '../lib/log-destination.js';
+import { stopWhenLogClosed } from './output-closed.js';
 
 const DB_FLAG = { db: { type: 'string', placeholder: 'FILE|URL', describe: 'the database: a SQLite file, or postgres://user@host:port/db (overrides the config\'s "db")' } } as const;
 
@@ -51,10 +52,14 @@ async function run(configFile: string, db: string | undefined, level: string, ui
     throw e;
   }
   collector.start();
+  // stdout's reader gone (the log goes nowhere) stops it the same way; exit 141 (output-closed.ts).
+  let unwatchOutput = (): void => {};
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
+    unwatchOutput = stopWhenLogClosed('collector', resolve);
   });
+  unwatchOutput();
   await server?.close();
   source?.close();
   await collector.stop();
@@ -63,7 +68,7 @@ async function run(configFile: string, db: string | undefined, level: string, ui
 
 const SUMMARY = 'run a collector: store what gateways publish (outbound only; never listens)';
 const DESCRIPTION =
-  'Runs a collector (the Indexer of the outbound-indexing draft): attaches outbound to the RNs of its RN Set Statement, accepts the sessions gateways open to publish under a Grant with purpose telemetry.publish, checks each Discovery Grant (issued by that gateway, addressed to this collector, valid, not revoked, allowing the purposes this collector processes for), stores every reading exactly once by (gateway, slot, epoch, seq) into SQLite (default) or PostgreSQL, and answers each window with a signed receipt once it is committed. With --ui it also serves the web console (fleet, gateways, slot history with live plots, audit trail) on that address: loopback by default; another address only over HTTPS with a token. SIGTERM/SIGINT stop it. --show-cid prints its CID (what a gateway config names under "publish") and exits.';
+  'Runs a collector (the Indexer of the outbound-indexing draft): attaches outbound to the RNs of its RN Set Statement, accepts the sessions gateways open to publish under a Grant with purpose telemetry.publish, checks each Discovery Grant (issued by that gateway, addressed to this collector, valid, not revoked, allowing the purposes this collector processes for), stores every reading exactly once by (gateway, slot, epoch, seq) into SQLite (default) or PostgreSQL, and answers each window with a signed receipt once it is committed. With --ui it also serves the web console (fleet, gateways, slot history with live plots, audit trail) on that address: loopback by default; another address only over HTTPS with a token. SIGTERM/SIGINT stop it (exit 0); so does the reader of stdout going away (its log: exit 141). --show-cid prints its CID (what a gateway config names under "publish") and exits.';
 
 const main = defineCommand({
   name: 'collector',

@@ -1,6 +1,7 @@
 // `uzpgw gateway --config FILE`: runs the gateway (HIL + UZP endpoint). Outbound only: it attaches
 // to an RN from the RN Set Statement and never listens. JSON log lines on stdout (journald),
-// audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0).
+// audit lines to the configured file or stdout; SIGTERM/SIGINT stop it cleanly (exit 0), and so does
+// stdout's reader going away (exit 141, output-closed.ts).
 // runGateway() is also what `uzpgw demo gateway` runs, with the demo's equipment (src/cli/demo.ts).
 
 import { pino, type Level, type Logger } from 'pino';
@@ -16,6 +17,7 @@ import { boardsDirFlag } from './boards-dir.js';
 import { defineCommand } from './define.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { logDestination } from '../lib/log-destination.js';
+import { stopWhenLogClosed } from './output-closed.js';
 
 /** How often --wait-enrollment looks for the enrollment files (a stat each; cheap). */
 const ENROLLMENT_POLL_MS = 3000;
@@ -54,11 +56,14 @@ async function waitUntilEnrolled(configFile: string, boardsDir: string | undefin
  * The process's signals for the whole run, from the first line on: SIGTERM / SIGINT ask for the
  * stop once (later ones are logged, not fatal: node's default would end the process before the last
  * commit), SIGHUP reloads the artefact files once the gateway runs and is noted before (the files
- * are read as it starts; node's default for SIGHUP ends the process).
+ * are read as it starts; node's default for SIGHUP ends the process). A closed stdout (the log's
+ * reader went away) asks for the same stop as SIGTERM.
  */
 export class RunSignals {
   readonly stop = new AbortController();
   private reload: (() => void) | undefined;
+  /** stdout's reader gone (`| head -n1`, a dead log shipper): a stop as on SIGTERM, exit 141 (output-closed.ts). */
+  private readonly unwatchOutput: () => void;
   private readonly onStop = (signal: NodeJS.Signals): void => {
     if (this.stop.signal.aborted) return this.log.warn({ event: 'gateway.signal_ignored', signal }, `${signal} again: already stopping`);
     this.stop.abort(new Error(`stopped by ${signal}`));
@@ -72,6 +77,7 @@ export class RunSignals {
     process.on('SIGTERM', this.onStop);
     process.on('SIGINT', this.onStop);
     process.on('SIGHUP', this.onHup);
+    this.unwatchOutput = stopWhenLogClosed('gateway', () => this.onStop('SIGPIPE'));
   }
 
   /** Resolves once a stop was asked for (at once if it already was). */
@@ -87,6 +93,7 @@ export class RunSignals {
     process.off('SIGTERM', this.onStop);
     process.off('SIGINT', this.onStop);
     process.off('SIGHUP', this.onHup);
+    this.unwatchOutput();
   }
 }
 

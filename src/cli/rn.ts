@@ -5,7 +5,8 @@
 // offers both to every endpoint it attaches, and a newer one to every attached endpoint (CONTROL
 // ARTEFACT, src/rn/artefacts.ts). SIGTERM / SIGINT drain (draft §11.2): stop accepting, send DRAIN
 // to every attached endpoint, wait until they left or --drain-ms passed, close the rest and exit 0;
-// a second signal closes at once.
+// a second signal closes at once. The reader of its log (stderr) going away, or of stdout before the
+// listening line, drains it the same way and exits 141 (output-closed.ts).
 
 import { pino } from 'pino';
 import { readArtefactFile } from '../files/artefact-file.js';
@@ -25,6 +26,7 @@ import { defineCommand } from './define.js';
 import { usageError } from './flags.js';
 import { LOG_LEVEL_FLAG } from './log-level.js';
 import { logDestination } from '../lib/log-destination.js';
+import { stderrCarriesTheLog, stopWhenLogClosed } from './output-closed.js';
 
 /** A malformed --listen is a usage error (exit 2), not a configuration file problem. */
 function listenAddress(s: string): HostPort {
@@ -123,6 +125,7 @@ export const command = defineCommand({
     const identity = loadKeyFile(provider, keyFile);
     const trust = new TrustStore({ provider, rootPublicKey: anchor.rootPublicKey });
     const log = pino({ level, base: { cmd: 'rn' } }, logDestination(2, 'rn log'));
+    stderrCarriesTheLog();
     const revocations = flags.revocations;
     if (revocations !== undefined) naming(`--revocations ${revocations}`, () => trust.setRevocation(readArtefactFile(revocations)));
     const rnSetFile = flags['rn-set'];
@@ -175,6 +178,7 @@ export const command = defineCommand({
           ({ detached, remaining }) => {
             process.off('SIGTERM', onTerm);
             process.off('SIGINT', onInt);
+            unwatchOutput();
             log.info({ event: 'drained', detached, remaining, stats: rn.stats.snapshot() }, detached ? 'every endpoint left' : 'drain deadline passed: remaining links closed');
             log.info({ event: 'stopped' }, 'RN stopped');
             resolve(0);
@@ -191,6 +195,10 @@ export const command = defineCommand({
       process.on('SIGHUP', reload);
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
+      // Not a second signal: a drain under way goes on (its lines are what broke the pipe).
+      const unwatchOutput = stopWhenLogClosed('rn', () => {
+        if (!draining) stop('SIGPIPE');
+      });
     });
   },
 });

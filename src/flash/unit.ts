@@ -126,7 +126,7 @@ export function renderUnit(i: UnitInput): string {
     `Environment=NODE_OPTIONS=${UNIT_NODE_OPTIONS.join(' ')}`,
     ...Object.entries(UNIT_ENVIRONMENT).map(([k, v]) => `Environment=${k}=${v}`),
   );
-  u.set('Come back after a crash or a fatal error (SIGTERM exits 0, so a stop is not restarted).', 'Restart=on-failure', 'RestartSec=5');
+  u.set('Come back after a crash or a fatal error (SIGTERM exits 0, so a stop is not restarted; a broken log stream exits 141, so it is).', 'Restart=on-failure', 'RestartSec=5');
   u.set('JSON log lines and audit lines go to the journal, tagged for `journalctl -t uzp-gateway`.', 'StandardOutput=journal', 'StandardError=journal', 'SyslogIdentifier=uzp-gateway');
 
   u.raw('', '# --- sandbox ---');

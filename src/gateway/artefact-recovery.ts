@@ -103,10 +103,13 @@ export class ArtefactRecovery {
     l?.close();
   }
 
-  /** Addresses to dial: none while any RN is eligible (the LinkManager's job), else those of the installed statement. */
-  private candidates(): string[] {
+  /**
+   * Addresses to dial, each with the RN the statement lists there: none while any RN is eligible
+   * (the LinkManager's job), else those of the installed statement.
+   */
+  private candidates(): { address: string; publicKey: Uint8Array }[] {
     const t = this.o.trust;
-    const out: string[] = [];
+    const out: { address: string; publicKey: Uint8Array }[] = [];
     for (const rn of t.rnSet?.body.rns ?? []) {
       try {
         t.requireEligibleRn(rn.publicKey, this.o.rnRole);
@@ -116,7 +119,7 @@ export class ArtefactRecovery {
       }
       try {
         t.requireRecoveryRn(rn.publicKey, this.o.rnRole);
-        out.push(...rn.addresses);
+        for (const address of rn.addresses) out.push({ address, publicKey: rn.publicKey });
       } catch {
         // revoked or not in the role: never dialled
       }
@@ -128,7 +131,7 @@ export class ArtefactRecovery {
     if (this.stopped || this.link !== null || this.attempt !== null || this.cancelTimer !== null) return;
     const addrs = this.candidates();
     if (addrs.length === 0) return;
-    const address = addrs[this.cursor++ % addrs.length]!;
+    const { address, publicKey } = addrs[this.cursor++ % addrs.length]!;
     const ac = new AbortController();
     this.attempt = ac;
     const t = this.o.trust;
@@ -136,6 +139,10 @@ export class ArtefactRecovery {
     try {
       link = await (this.o.attach ?? RnLink.attach)({
         address,
+        // As the LinkManager's links: the RN that answers must be the one listed at this address
+        // (ATTACH_RN_MISMATCH, checked after its signature; draft §11.1). Without it any RN of the
+        // statement answering here was taken, and its artefacts with it.
+        expectRn: publicKey,
         // Recovery eligibility for this link only: listed in the installed (expired) statement.
         trust: { provider: t.provider, requireEligibleRn: (pk, role) => t.requireRecoveryRn(pk, role) },
         identity: this.o.identity,

@@ -116,7 +116,7 @@ const rnSetCommand = defineCommand({
   name: 'pantheon rn-set',
   summary: 'issue an RN Set Statement: which Rendezvous Nodes endpoints may use',
   description:
-    'Issues an RN Set Statement listing the Rendezvous Nodes endpoints may use, each as PUBHEX@host:port[,host:port]... The sequence number increases automatically; --epoch may raise (never lower) the epoch. The scope defaults to the domain name.',
+    'Issues an RN Set Statement listing the Rendezvous Nodes endpoints may use, each as PUBHEX@host:port[,host:port]... An endpoint attaches at an address only to the RN listed there, so an address belongs to one --rn only (compared as dialled: host names in any case, IP literals in any spelling). The sequence number increases automatically; --epoch may raise (never lower) the epoch. The scope defaults to the domain name.',
   flags: {
     ...DIR_FLAG,
     ...OUT_FLAG,

@@ -3,7 +3,7 @@
 // statement takes precedence over the previous one under epoch-then-sequence ordering.
 
 import { checkReplaceable } from '../files/fsutil.js';
-import { isRnAddress, ROLE_PATTERN } from '../uzp/artefacts/rnset.js';
+import { isRnAddress, repeatedRnAddress, ROLE_PATTERN } from '../uzp/artefacts/rnset.js';
 import type { RnEntry } from '../uzp/artefacts/types.js';
 import { fromHex, toHex } from '../uzp/bytes.js';
 import type { CryptoProvider } from '../uzp/crypto/provider.js';
@@ -59,6 +59,15 @@ export function rnSet(provider: CryptoProvider, o: RnSetOptions): RnSetResult {
   }
   const entries = o.rns.map((s) => parseRnSpec(provider, s, o.roles));
   if (new Set(entries.map((e) => toHex(e.cid))).size !== entries.length) throw usage('the same RN key is listed twice');
+  // Endpoints would refuse the statement (RNSET_DUPLICATE_ADDRESS): said here, in the flags' words.
+  const repeated = repeatedRnAddress(entries);
+  if (repeated !== undefined) {
+    const rn = (i: number): string => `--rn ${toHex(entries[i]!.publicKey).slice(0, 16)}…`;
+    const [a, b] = repeated.spelled;
+    throw usage(
+      `${rn(repeated.first)} and ${rn(repeated.second)} both list the address ${repeated.address}${a === b ? '' : ` (as ${JSON.stringify(a)} and ${JSON.stringify(b)})`}; an endpoint attaches at an address only to the RN listed there, so give each address to the one RN that answers at it`,
+    );
+  }
   checkReplaceable(o.out); // before any counter is taken: a refused --out consumes none
   const d = openDomain(provider, o.dir);
   const scope = o.scope ?? d.anchor.domain;

@@ -176,6 +176,7 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     const rn1 = (await run('keygen', '--out', p('rn1.key'), '--json')).json();
     const rn2 = (await run('keygen', '--out', p('rn2.key'), '--json')).json();
     ctx.rn1 = rn1;
+    ctx.rn2 = rn2;
     const a = await run('pantheon', 'rn-set', '--dir', D, '--rn', `${rn1.public}@rn1.example:7443,[2001:db8::1]:7443`, '--rn', `${rn2.public}@192.0.2.7:7443`, '--out', p('rs1'), '--json');
     expect(a.code, a.err).toBe(0);
     expect(a.json()).toMatchObject({ scope: 'plant-7.example', epoch: 0, sequence: 1 });
@@ -191,6 +192,18 @@ describe('uzpgw pantheon + keygen, end to end', () => {
     expect(codeOf(() => ts.requireEligibleRn(fromHex(rn1.public)))).toBe(ErrorCode.RNSET_NOT_ELIGIBLE);
     expect(ts.requireEligibleRn(fromHex(rn2.public), 'rendezvous').roles).toEqual(['relay', 'rendezvous']);
     expect(codeOf(() => ts.setRnSet(readArtefactFile(p('rs1'))))).toBe(ErrorCode.ARTEFACT_STALE_SEQUENCE);
+  });
+
+  it('rn-set refuses one address under two RNs (compared as dialled): exit 2, both RNs and the address named, nothing issued', async () => {
+    const { rn1, rn2 } = ctx;
+    const state = () => JSON.parse(readFileSync(join(D, 'state.json'), 'utf8')).rn_set;
+    const before = state();
+    const r = await run('pantheon', 'rn-set', '--dir', D, '--rn', `${rn1.public}@rn1.example:7443,192.0.2.9:7443`, '--rn', `${rn2.public}@RN1.example:7443`, '--out', p('rs-dup'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--rn ${rn1.public.slice(0, 16)}… and --rn ${rn2.public.slice(0, 16)}… both list the address rn1.example:7443 (as "rn1.example:7443" and "RN1.example:7443")`);
+    expect(r.err).toContain('give each address to the one RN that answers at it');
+    expect(existsSync(p('rs-dup'))).toBe(false);
+    expect(state()).toEqual(before); // no sequence number taken
   });
 
   it('revoke issues cumulative lists; the newest revokes everything so far', async () => {

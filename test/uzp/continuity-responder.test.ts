@@ -337,7 +337,7 @@ describe('ResumeRegistry: every §11.4 check refuses (CONTINUITY_REFUSED, offer 
   it('the responder adopted a newer RN Set since: a token naming the old one is refused', async () => {
     const { p, reg } = await setup();
     const old = p.trust.rnSet!.objectId;
-    p.trust.setRnSet(p.d.rnSet(p.rns.map((id) => ({ id, addresses: ['127.0.0.1:1'] }))));
+    p.trust.setRnSet(p.d.rnSet(p.rns.map((id, i) => ({ id, addresses: [`127.0.0.1:${1 + i}`] }))));
     expectRefused(p, reg, offerOf(p, token(p, { rnSetId: old })), /another RN Set Statement/);
     expect(reg.resume(offerOf(p, token(p)).offer)).toBe(p.gateway);
   });

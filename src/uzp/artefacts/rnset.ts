@@ -1,9 +1,10 @@
 // RN Set Statement (draft §11.1): the externally verifiable list of Rendezvous Nodes eligible for
 // a scope. Endpoints derive RN eligibility from it, never from an RN's own claims.
 //   b = {"scope": text, "rns": [ {"cid": bstr32, "pk": bstr32, "addr": [text...], "roles": [text...]} ... ]}
-// Each cid must equal CID(pk) (RNSET_KEY_MISMATCH); cids are unique.
+// Each cid must equal CID(pk) (RNSET_KEY_MISMATCH); cids are unique; no address is listed under
+// two entries (RNSET_DUPLICATE_ADDRESS).
 
-import { equal } from '../bytes.js';
+import { equal, toHex } from '../bytes.js';
 import { asArray, asBytes, asMap, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
@@ -27,6 +28,43 @@ export function isRnAddress(s: string): boolean {
   if (m === null) return false;
   const port = Number(m[2]);
   return port >= 1 && port <= 65535 && s.length <= 255;
+}
+
+/**
+ * An address in the form it is dialled, to compare two: the port as a number ("07000" = "7000") and
+ * the host as the WHATWG URL host parser writes it: lowercased (DNS names are case-insensitive,
+ * RFC 4343 §2), IPv6 literals compressed ("[0:0::1]" = "[::1]"), IPv4 in every spelling the
+ * resolver reads as one ("127.1" = "127.000.0.1" = "127.0.0.1"; getaddrinfo's inet_aton rules).
+ * Names are not resolved: two names of one host, or a name and its IP, compare different.
+ */
+export function rnAddressKey(address: string): string {
+  const m = ADDRESS_PATTERN.exec(address);
+  if (m === null) return address;
+  let host = m[1]!.toLowerCase();
+  try {
+    host = new URL(`http://${host}/`).hostname;
+  } catch {
+    // A host the URL parser refuses ("foo.123", "999.1.1.1") is no IP literal: a name, kept lowercased.
+  }
+  return `${host}:${Number(m[2])}`;
+}
+
+/** Where two entries list one address (by rnAddressKey), the first such pair; undefined when none do. */
+export function repeatedRnAddress(rns: readonly Pick<RnEntry, 'addresses'>[]): { first: number; second: number; address: string; spelled: readonly [string, string] } | undefined {
+  const seen = new Map<string, { entry: number; spelled: string }>();
+  for (const [i, e] of rns.entries()) {
+    // Within one entry a repeat is the same RN twice: harmless (exact repeats are refused by decodeEntry).
+    const own = new Set<string>();
+    for (const a of e.addresses) {
+      const key = rnAddressKey(a);
+      if (own.has(key)) continue;
+      own.add(key);
+      const before = seen.get(key);
+      if (before !== undefined) return { first: before.entry, second: i, address: key, spelled: [before.spelled, a] };
+      seen.set(key, { entry: i, spelled: a });
+    }
+  }
+  return undefined;
 }
 
 function decodeEntry(v: CborValue, what: string): RnEntry {
@@ -80,6 +118,18 @@ export const rnSetCodec: BodyCodec<RnSetBody> = {
   check(provider, _common, body) {
     for (const e of body.rns) {
       if (!equal(e.cid, cidOf(provider, e.publicKey))) throw new ValidationError(ErrorCode.RNSET_KEY_MISMATCH, 'rn-set: an entry cid is not the CID of its pk');
+    }
+    // An EP attaches at an address only to the RN listed there (ATTACH_RN_MISMATCH), so that its
+    // "multiple eligible alternate RNs" (draft §11.1) are distinct RNs: of two entries at one
+    // address, one could never be reached there, and which one answers is not the statement's to say.
+    const r = repeatedRnAddress(body.rns);
+    if (r !== undefined) {
+      const rn = (i: number): string => `rns[${i}] (RN ${toHex(body.rns[i]!.publicKey).slice(0, 16)}…)`;
+      const spelled = r.spelled[0] === r.spelled[1] ? '' : ` (written ${JSON.stringify(r.spelled[0])} and ${JSON.stringify(r.spelled[1])})`;
+      throw new ValidationError(
+        ErrorCode.RNSET_DUPLICATE_ADDRESS,
+        `rn-set: ${rn(r.first)} and ${rn(r.second)} both list the address ${r.address}${spelled}; an endpoint attaches at an address only to the RN listed there, so one of them is never reached there. Issue a statement that lists each address under the one RN that answers at it (uzpgw pantheon rn-set)`,
+      );
     }
   },
 };

@@ -3,6 +3,7 @@
 import type { PorEvidenceBody } from '../../../src/uzp/artefacts/por-evidence.js';
 import fc from 'fast-check';
 import type { CborValue } from '../../../src/uzp/cbor.js';
+import { repeatedRnAddress } from '../../../src/uzp/artefacts/rnset.js';
 import type { GrantBody, PCertBody, Purpose, RevocationBody, RnSetBody } from '../../../src/uzp/artefacts/types.js';
 import { provider } from './fixtures.js';
 
@@ -67,6 +68,8 @@ export const rnSetBodyArb: fc.Arbitrary<RnSetBody> = fc.record({
       }),
       { maxLength: 4, selector: (e) => Buffer.from(e.publicKey).toString('hex') },
     )
+    // A valid statement lists each address under one RN only (RNSET_DUPLICATE_ADDRESS).
+    .filter((es) => repeatedRnAddress(es) === undefined)
     .map((es) => es.map((e) => ({ cid: provider.blake3(e.publicKey), ...e }))),
 });
 

@@ -2,6 +2,7 @@
 // says what is wrong, this says who can fix it and how. Renewal is explained in docs/FLASH.md.
 
 import { FileErrorCode } from '../files/errors.js';
+import { withArticle } from '../uzp/artefacts/constants.js';
 import { ErrorCode } from '../uzp/errors.js';
 import { RENEWAL_DOC } from './expiry.js';
 
@@ -43,7 +44,7 @@ export function refusalAdvice(kind: string, source: { readonly file: string } | 
     case ErrorCode.REVOKED:
       return 'revoked by the revocation list in force: ask the domain admin';
     case ErrorCode.ARTEFACT_TYPE:
-      return fromRn ? 'an artefact of a kind not taken from RNs: ignored' : `not a ${kind} artefact: check which file the config names`;
+      return fromRn ? 'an artefact of a kind not taken from RNs: ignored' : `not ${withArticle(kind)} artefact: check which file the config names`;
     case FileErrorCode.FILE_NOT_FOUND:
     case FileErrorCode.FILE_IO:
       return 'cannot read the file (moved, or permissions): the artefact in force is kept';

@@ -20,6 +20,7 @@ import { isCodedError, type CodedError } from '../lib/errors.js';
 import { RepeatLimiter, type RepeatSummary } from '../lib/repeat-limiter.js';
 import { isoSeconds } from '../lib/time-text.js';
 import type { Adoption } from '../uzp/artefacts/adopt.js';
+import { withArticle } from '../uzp/artefacts/constants.js';
 import { decodeEnvelope } from '../uzp/artefacts/envelope.js';
 import type { Envelope, PCert, Revocation, RnSet, Valid } from '../uzp/artefacts/types.js';
 import { toHex } from '../uzp/bytes.js';
@@ -112,7 +113,7 @@ export class ArtefactIntake {
       return this.refused('artefact', { rn }, e, bytes);
     }
     if (!FROM_RN.has(type)) {
-      return this.refused('artefact', { rn }, new ValidationError(ErrorCode.ARTEFACT_TYPE, `an RN offered a ${type} artefact; only RN Set Statements and revocation lists are taken from RNs`), bytes);
+      return this.refused('artefact', { rn }, new ValidationError(ErrorCode.ARTEFACT_TYPE, `an RN offered ${withArticle(type)} artefact; only RN Set Statements and revocation lists are taken from RNs`), bytes);
     }
     return this.offer(type as IntakeKind, bytes, { rn });
   }

@@ -63,7 +63,7 @@ export class StateError<C extends string = string> extends CodedError<C> {
 
 /**
  * Runs `f`; a typed error it throws is thrown again with `what` (the flag and file a user gave) in
- * front of its message, same code and fault: "expected a rn-set artefact, got pcert" names no file
+ * front of its message, same code and fault: "expected an rn-set artefact, got pcert" names no file
  * when a command reads several. A message that starts with the file already (a read error: "FILE:
  * not a regular file …") gets only the flag, so the file is not said twice.
  */

@@ -32,7 +32,7 @@ describe('errors name the input and the fix', () => {
   it('rn --rn-set given a PCert: the flag and file are named', async () => {
     const r = await runCli('rn', '--listen', '127.0.0.1:0', '--trust', trust, '--key', rnKey, '--rn-set', pcert);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`--rn-set ${pcert}: expected a rn-set artefact, got pcert`);
+    expect(r.err).toContain(`--rn-set ${pcert}: expected an rn-set artefact, got pcert`);
     expect(r.err).toContain('[ARTEFACT_TYPE]');
   });
 
@@ -60,7 +60,7 @@ describe('errors name the input and the fix', () => {
   it('connect --rn-set given a PCert: the flag and file are named', async () => {
     const r = await runCli('connect', 'tail', ...session());
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`--rn-set ${pcert}: expected a rn-set artefact, got pcert`);
+    expect(r.err).toContain(`--rn-set ${pcert}: expected an rn-set artefact, got pcert`);
   });
 
   it('connect --gateway that is not a CID: a usage error naming the flag (exit 2)', async () => {

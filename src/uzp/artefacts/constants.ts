@@ -22,6 +22,16 @@ export const OBJECT_TYPES: readonly ObjectType[] = [
   'discovery-revocation',
 ];
 
+/**
+ * "a grant", "an rn-set", "an attestation": an object_type with its indefinite article, for messages.
+ * The article goes by sound: "an" before a vowel letter, and before "rn", read as its letters
+ * ("ar-en"). Every other type in OBJECT_TYPES starts with a consonant sound ("por" is read "P-o-R"
+ * or "por", both "a"); a new type starting with "u" or another initialism needs a look here.
+ */
+export function withArticle(type: string): string {
+  return `${/^[aeio]/.test(type) || type.startsWith('rn-') ? 'an' : 'a'} ${type}`;
+}
+
 /** Domain separation for every signature in this profile: ctx = SIG_CONTEXT_PREFIX + object_type. */
 export const SIG_CONTEXT_PREFIX = 'uzp-gw/1 ';
 

@@ -7,6 +7,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import { cidOf } from '../identity/cid.js';
 import { codecFor, type BodyOf, type CodecType } from './codecs.js';
+import { withArticle } from './constants.js';
 import { artefactSignatureInput, decodeEnvelope } from './envelope.js';
 import { VerifiedCache } from './verified-cache.js';
 import type { Envelope } from './types.js';
@@ -29,7 +30,7 @@ interface OpenOptions<B> {
 export function openArtefact<T extends CodecType>(provider: CryptoProvider, bytes: Uint8Array, expectedType: T): Envelope<BodyOf[T]> {
   const raw = decodeEnvelope(provider, bytes);
   if (raw.type !== expectedType) {
-    throw new ValidationError(ErrorCode.ARTEFACT_TYPE, `expected a ${expectedType} artefact, got ${raw.type}`);
+    throw new ValidationError(ErrorCode.ARTEFACT_TYPE, `expected ${withArticle(expectedType)} artefact, got ${raw.type}`);
   }
   const codec = codecFor(expectedType);
   if ((raw.subject !== undefined) !== (codec.subject === 'required')) {

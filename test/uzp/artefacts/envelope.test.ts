@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ENVELOPE_BYTES } from '../../../src/uzp/artefacts/constants.js';
+import { MAX_ENVELOPE_BYTES, OBJECT_TYPES, withArticle } from '../../../src/uzp/artefacts/constants.js';
 import { decodeEnvelope, encodeBody, sealEnvelope, artefactSignatureInput } from '../../../src/uzp/artefacts/envelope.js';
 import { openAndVerify, openArtefact } from '../../../src/uzp/artefacts/open.js';
 import { signArtefact } from '../../../src/uzp/artefacts/sign.js';
@@ -132,6 +132,15 @@ describe('envelope: field rules', () => {
   it('refuses a type other than the expected one (ValidationError ARTEFACT_TYPE)', () => {
     expect(() => openArtefact(provider, mint('grant', grantBody()), 'pcert')).toThrow(ValidationError);
     expect(codeOf(() => openArtefact(provider, mint('grant', grantBody()), 'pcert'))).toBe(ErrorCode.ARTEFACT_TYPE);
+  });
+  // Before: "expected a rn-set artefact".
+  it('names the expected type with the article its sound takes ("an rn-set", "a pcert")', () => {
+    expect(() => openArtefact(provider, mint('grant', grantBody()), 'rn-set')).toThrow('expected an rn-set artefact, got grant');
+    expect(() => openArtefact(provider, mint('grant', grantBody()), 'pcert')).toThrow('expected a pcert artefact, got grant');
+    // Every type, decided one by one: a new one fails here until someone has said how it is read.
+    const an = new Set(['rn-set', 'attestation']);
+    expect(Object.fromEntries(OBJECT_TYPES.map((t) => [t, withArticle(t)]))).toEqual(Object.fromEntries(OBJECT_TYPES.map((t) => [t, `${an.has(t) ? 'an' : 'a'} ${t}`])));
+    expect(OBJECT_TYPES).toHaveLength(10);
   });
   it('enforces per-type sub/aud presence', () => {
     const noSub = pcertBodyMap();

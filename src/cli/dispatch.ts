@@ -2,6 +2,7 @@
 
 import type { Command, CommandIo } from './command.js';
 import { CommonCode, isCodedError } from '../lib/errors.js';
+import { extraHelpWord } from './help-words.js';
 import { printable } from '../lib/terminal-text.js';
 
 /** Command name -> lazy loader, so `uzpgw rn` never loads Pantheon code and vice versa. */
@@ -54,9 +55,18 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   if (name === '--version' || name === '-V') return version(rest, io);
   // `uzpgw help boards [show]` is `uzpgw boards [show] --help` (it printed the top-level help); an
   // unknown word is the usage error the command gives without `help`. Flags alone after `help`
-  // (`help --json`, `help --version`) ask for the top-level help, as a bare `help` does.
+  // (`help --json`, `help --version`) ask for the top-level help, as a bare `help` does. A word past
+  // the command (and its subcommand) is a usage error (help-words.ts).
   const word = name === 'help' ? rest.findIndex((a) => !a.startsWith('-')) : -1;
-  if (word !== -1) return main([rest[word]!, ...rest.slice(0, word), ...rest.slice(word + 1), '--help'], io);
+  if (word !== -1) {
+    const load = Object.hasOwn(COMMANDS, rest[word]!) ? COMMANDS[rest[word]!] : undefined;
+    const extra = load === undefined ? undefined : extraHelpWord((await load()).command, [...rest.slice(0, word), ...rest.slice(word + 1)]);
+    if (extra !== undefined) {
+      io.stderr.write(`uzpgw help: unexpected ${JSON.stringify(printable(extra.word))} after \`${extra.path}\`: help takes a command and its subcommand, nothing more; run \`uzpgw help ${extra.path}\` [${CommonCode.USAGE}]\n`);
+      return 2;
+    }
+    return main([rest[word]!, ...rest.slice(0, word), ...rest.slice(word + 1), '--help'], io);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     // Asked for, help is the output (stdout, 0); no command at all is a usage error (stderr, 2).
     await topHelp(name === undefined ? io.stderr : io.stdout);

@@ -99,6 +99,25 @@ describe('uzpgw boards', () => {
       expect(await run(...words, '--help'), `${words.join(' ')} --help`).toEqual({ ...bare, out: '' });
     }
   });
+
+  // Before: `help keygen extra` printed keygen's help (exit 0), the extra word dropped unseen.
+  it('a word after the command (and its subcommand) in `uzpgw help` is a usage error saying what to run', async () => {
+    for (const [words, path, extra] of [
+      [['keygen', 'extra'], 'keygen', 'extra'],
+      [['boards', 'show', 'x'], 'boards show', 'x'],
+      [['pantheon', '--dir', 'D', 'rn-set', 'more', 'words'], 'pantheon rn-set', 'more'],
+      [['status', '--json', 'extra'], 'status', 'extra'],
+    ] as const) {
+      expect(await run('help', ...words), words.join(' ')).toEqual({
+        code: 2,
+        out: '',
+        err: `uzpgw help: unexpected "${extra}" after \`${path}\`: help takes a command and its subcommand, nothing more; run \`uzpgw help ${path}\` [USAGE]\n`,
+      });
+      expect((await run('help', path.split(' ')[0]!, ...(path.includes(' ') ? [path.split(' ')[1]!] : []))).code).toBe(0);
+    }
+    // Flag values are not words: `--dir D` names no command.
+    expect(await run('help', 'pantheon', 'rn-set', '--dir', 'D')).toEqual(await run('pantheon', 'rn-set', '--help'));
+  });
 });
 
 describe('uzpgw slots check', () => {

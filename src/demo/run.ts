@@ -33,6 +33,8 @@ import { openMqttEquipment, openSerialEquipment, type MqttEquipment, type Serial
 import { FILES, issueGrants } from './trust-domain.js';
 import { createView, type DemoReading, type Summary } from './view.js';
 import { seconds } from './view-model.js';
+import { LiveWindow } from './live-window.js';
+import { systemClock } from '../lib/clock.js';
 import { dirRemoved } from '../lib/reaper.js';
 import { makeTempDir } from '../lib/temp-dir.js';
 
@@ -125,21 +127,18 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const t0 = performance.now();
   const stop = new AbortController();
   const force = new AbortController();
-  // `--seconds` of live readings (README): counted from the moment every slot has delivered its first
-  // reading, not from the demo's start or the operators' start, so a slow board's start-up (or a loaded
-  // CI machine's: 5-7 s of the 8 a test gave it, then 3-4 s more until the MQTT slot's first reading)
-  // does not eat the time the slots have to deliver. That wait is bounded (FIRST_READINGS_MS); the
-  // start-up before it has its own bounds (the runner's).
-  let deadline: NodeJS.Timeout | undefined;
-  let firstReadings: NodeJS.Timeout | undefined;
+  // `--seconds` of live readings, from every slot's first reading (live-window.ts).
   const counts = new Map<string, number>(DEMO_SLOTS.map((s) => [s.slot, 0]));
-  const startWindow = (): void => {
-    if (deadline !== undefined || stop.signal.aborted) return;
-    clearTimeout(firstReadings);
-    const silent = DEMO_SLOTS.filter((s) => counts.get(s.slot) === 0).map((s) => s.slot);
-    if (silent.length > 0) view.event('warn', `no reading yet from ${silent.join(', ')} ${FIRST_READINGS_MS / 1000} s after the operators started; ${o.seconds} s of live readings from now`);
-    firstReadings = setTimeout(startWindow, FIRST_READINGS_MS);
-  };
+  const liveWindow = new LiveWindow({
+    clock: systemClock,
+    slots: DEMO_SLOTS.map((s) => s.slot),
+    windowMs: o.seconds * 1000,
+    firstReadingsMs: FIRST_READINGS_MS,
+    onStart: (silent) => {
+      if (silent.length > 0) view.event('warn', `no reading yet from ${silent.join(', ')} ${FIRST_READINGS_MS / 1000} s after the operators started; ${o.seconds} s of live readings from now`);
+    },
+    onEnd: () => stop.abort('deadline'),
+  });
   const chosen: { serial?: SerialEquipment; mqtt?: MqttEquipment } = {};
   let dir = '';
 
@@ -176,7 +175,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         counts.set(r.slot, counts.get(r.slot)! + 1);
         st.store.add(r.slot, r.value);
         view.reading(r);
-        if ([...counts.values()].every((n) => n > 0)) startWindow();
+        liveWindow.reading(r.slot);
       });
       let said = false;
       op.onStderrLine((line) => {
@@ -192,7 +191,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         view.event('error', `operator ${s.slot} exited early (code ${code})${last}`);
       });
     }
-    firstReadings = setTimeout(startWindow, FIRST_READINGS_MS);
+    liveWindow.arm();
   };
 
   // Which runtime runs it all (the RN, gateway and operator children are spawned with this node too).
@@ -233,8 +232,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       },
     });
   } finally {
-    clearTimeout(deadline);
-    clearTimeout(firstReadings);
+    liveWindow.close();
     rmSync(configDir, { recursive: true, force: true });
     dirRemoved(configDir);
     unsubscribe();

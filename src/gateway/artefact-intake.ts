@@ -29,6 +29,7 @@ import { ErrorCode, ValidationError } from '../uzp/errors.js';
 import { refusalAdvice } from './artefact-advice.js';
 import type { OwnPCert } from './own-pcert.js';
 import type { RefusalCounts } from './status-gather.js';
+import { warnSharedRnAddress } from './rnset-shared-address.js';
 
 /** How often an RN whose refusals were counted gets its artefact.refused_suppressed line. */
 export const ARTEFACT_REFUSAL_SUMMARY_MS = 60_000;
@@ -134,6 +135,7 @@ export class ArtefactIntake {
       { event: 'artefact.adopted', artefact: kind, ...origin, ...describe(a.artefact), ...(a.previous !== undefined ? { previous: describe(a.previous) } : {}) },
       `${kind} epoch ${a.artefact.epoch} sequence ${a.artefact.sequence} adopted from ${where(source)}; valid until ${isoSeconds(a.artefact.expiresAt * 1000)}`,
     );
+    if (kind === 'rn-set') warnSharedRnAddress(this.o.log, a.artefact as RnSet, where(source));
     this.o.onAdopted(kind, a.artefact);
     return { outcome: 'adopted' };
   }

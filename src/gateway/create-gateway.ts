@@ -41,6 +41,7 @@ import { readingLogReports } from './reading-log-reports.js';
 import { ReadingRecorder } from './reading-log/recorder.js';
 import { Publishers } from './publisher/publishers.js';
 import { StatusReporter } from './status-reporter.js';
+import { warnSharedRnAddress } from './rnset-shared-address.js';
 import { logDestination } from '../lib/log-destination.js';
 
 interface GatewayOptions {
@@ -121,6 +122,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
   const { id, validPcert, trust } = loadIdentityAndTrust(provider, config);
+  warnSharedRnAddress(log, trust.rnSet!, config.trust.rnSet);
   // Our PCert as it is now: a renewed one adopted while running is presented from the next attachment on.
   const own = new OwnPCert(validPcert);
   const { ports, devices } = buildEquipment(config, log, opts.portFactory, id.cid);

@@ -59,7 +59,7 @@ export function rnSet(provider: CryptoProvider, o: RnSetOptions): RnSetResult {
   }
   const entries = o.rns.map((s) => parseRnSpec(provider, s, o.roles));
   if (new Set(entries.map((e) => toHex(e.cid))).size !== entries.length) throw usage('the same RN key is listed twice');
-  // Endpoints would refuse the statement (RNSET_DUPLICATE_ADDRESS): said here, in the flags' words.
+  // One of the two RNs could never be reached at the shared address (gateway/rnset-shared-address.ts).
   const repeated = repeatedRnAddress(entries);
   if (repeated !== undefined) {
     const rn = (i: number): string => `--rn ${toHex(entries[i]!.publicKey).slice(0, 16)}…`;

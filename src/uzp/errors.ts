@@ -41,11 +41,6 @@ export const ErrorCode = {
   RNSET_NOT_ELIGIBLE: 'RNSET_NOT_ELIGIBLE',
   RNSET_CONFLICT: 'RNSET_CONFLICT',
   RNSET_KEY_MISMATCH: 'RNSET_KEY_MISMATCH',
-  /**
-   * Two entries of an RN Set Statement list the same address (compared as dialled, rnAddressKey in
-   * artefacts/rnset.ts): an EP attaches there only to the RN listed there, so one entry is unreachable.
-   */
-  RNSET_DUPLICATE_ADDRESS: 'RNSET_DUPLICATE_ADDRESS',
   // outbound indexing artefacts (OI draft §9.1, §10, §11.5, §11.6; fault: policy)
   /** A Discovery Grant or discovery revocation not issued by the authenticated publisher (OI §9.1). */
   DISCOVERY_ISSUER: 'DISCOVERY_ISSUER',

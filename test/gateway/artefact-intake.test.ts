@@ -62,6 +62,29 @@ describe('ArtefactIntake', () => {
     expect(t.adopted).toEqual(['rn-set']);
   });
 
+  it('an RN Set listing one address under two RNs is adopted, with one warning naming both entries, the address and what to do', () => {
+    const t = setup();
+    const other = t.d.member('rn').id;
+    const shared = t.d.rnSet([
+      { id: t.rnId, addresses: ['rn.example:7443', '127.0.0.1:7443'] },
+      { id: other, addresses: ['RN.Example:07443'] },
+    ]);
+    const f = t.file('shared-rn-set.uzp', shared);
+    expect(t.intake.offerFile('rn-set', f)).toEqual({ outcome: 'adopted' });
+    expect(t.adopted).toEqual(['rn-set']);
+    const warned = t.said.filter((s) => s.line.event === 'rn_set.shared_address');
+    expect(warned).toEqual([
+      {
+        level: 'warn',
+        line: expect.objectContaining({ source: f, address: 'rn.example:7443', entries: [0, 1], rns: [toHex(t.rnId.publicKey), toHex(other.publicKey)] }),
+      },
+    ]);
+    // A statement with an address per RN says nothing of the kind.
+    const fine = t.file('fine-rn-set.uzp', t.d.rnSet([{ id: t.rnId, addresses: ['127.0.0.1:7443'] }, { id: other, addresses: ['127.0.0.1:7444'] }]));
+    expect(t.intake.offerFile('rn-set', fine)).toEqual({ outcome: 'adopted' });
+    expect(t.said.filter((s) => s.line.event === 'rn_set.shared_address')).toHaveLength(1);
+  });
+
   it('a renewed PCert for our key replaces ours (the identity getter presents it); another key is refused', () => {
     const t = setup();
     const identity = t.own.identity({ seed: t.gw.id.seed });

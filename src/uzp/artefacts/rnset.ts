@@ -1,10 +1,12 @@
 // RN Set Statement (draft §11.1): the externally verifiable list of Rendezvous Nodes eligible for
 // a scope. Endpoints derive RN eligibility from it, never from an RN's own claims.
 //   b = {"scope": text, "rns": [ {"cid": bstr32, "pk": bstr32, "addr": [text...], "roles": [text...]} ... ]}
-// Each cid must equal CID(pk) (RNSET_KEY_MISMATCH); cids are unique; no address is listed under
-// two entries (RNSET_DUPLICATE_ADDRESS).
+// Each cid must equal CID(pk) (RNSET_KEY_MISMATCH); cids are unique. An address listed under two
+// entries (repeatedRnAddress) is not refused here: `pantheon rn-set` will not issue one, and a gateway
+// that loads one warns (gateway/rnset-shared-address.ts); refusing it would stop every endpoint of a
+// domain whose statement, issued before the rule, has one.
 
-import { equal, toHex } from '../bytes.js';
+import { equal } from '../bytes.js';
 import { asArray, asBytes, asMap, onlyKeys, type CborMap, type CborValue } from '../cbor.js';
 import { ED25519_PUBLIC_LENGTH } from '../crypto/provider.js';
 import { ErrorCode, ValidationError } from '../errors.js';
@@ -118,18 +120,6 @@ export const rnSetCodec: BodyCodec<RnSetBody> = {
   check(provider, _common, body) {
     for (const e of body.rns) {
       if (!equal(e.cid, cidOf(provider, e.publicKey))) throw new ValidationError(ErrorCode.RNSET_KEY_MISMATCH, 'rn-set: an entry cid is not the CID of its pk');
-    }
-    // An EP attaches at an address only to the RN listed there (ATTACH_RN_MISMATCH), so that its
-    // "multiple eligible alternate RNs" (draft §11.1) are distinct RNs: of two entries at one
-    // address, one could never be reached there, and which one answers is not the statement's to say.
-    const r = repeatedRnAddress(body.rns);
-    if (r !== undefined) {
-      const rn = (i: number): string => `rns[${i}] (RN ${toHex(body.rns[i]!.publicKey).slice(0, 16)}…)`;
-      const spelled = r.spelled[0] === r.spelled[1] ? '' : ` (written ${JSON.stringify(r.spelled[0])} and ${JSON.stringify(r.spelled[1])})`;
-      throw new ValidationError(
-        ErrorCode.RNSET_DUPLICATE_ADDRESS,
-        `rn-set: ${rn(r.first)} and ${rn(r.second)} both list the address ${r.address}${spelled}; an endpoint attaches at an address only to the RN listed there, so one of them is never reached there. Issue a statement that lists each address under the one RN that answers at it (uzpgw pantheon rn-set)`,
-      );
     }
   },
 };

@@ -68,7 +68,7 @@ export const rnSetBodyArb: fc.Arbitrary<RnSetBody> = fc.record({
       }),
       { maxLength: 4, selector: (e) => Buffer.from(e.publicKey).toString('hex') },
     )
-    // A valid statement lists each address under one RN only (RNSET_DUPLICATE_ADDRESS).
+    // A valid statement lists each address under one RN only (pantheon rn-set refuses others; a gateway warns).
     .filter((es) => repeatedRnAddress(es) === undefined)
     .map((es) => es.map((e) => ({ cid: provider.blake3(e.publicKey), ...e }))),
 });

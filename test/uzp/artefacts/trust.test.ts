@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sealEnvelope } from '../../../src/uzp/artefacts/envelope.js';
 import { grantCodec } from '../../../src/uzp/artefacts/grant.js';
-import { rnAddressKey, rnSetCodec } from '../../../src/uzp/artefacts/rnset.js';
+import { repeatedRnAddress, rnAddressKey, rnSetCodec } from '../../../src/uzp/artefacts/rnset.js';
 import { TrustStore } from '../../../src/uzp/artefacts/trust.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import { decodeCanonical, encodeCanonical, type CborMap } from '../../../src/uzp/cbor.js';
@@ -277,27 +277,22 @@ describe('RN Set Statements (draft §11.1)', () => {
     expect(codeOf(() => store().setRnSet(mint('rn-set', rnSetBody(), {}, stranger)))).toBe(ErrorCode.ARTEFACT_ISSUER);
     expect(codeOf(() => store(new FakeClock(T0 - 1000)).setRnSet(set(0, 1)))).toBe(ErrorCode.ARTEFACT_NOT_YET_VALID);
   });
-  it('one address under two entries -> RNSET_DUPLICATE_ADDRESS, naming both entries and the address; compared as dialled', () => {
-    const withAddresses = (a1: string[], a2: string[]) =>
-      set(1, 1, { scope: 's', rns: [{ cid: rn1.cid, publicKey: rn1.publicKey, addresses: a1, roles: ['relay'] }, { cid: rn2.cid, publicKey: rn2.publicKey, addresses: a2, roles: ['relay'] }] });
-    let err: unknown;
-    try {
-      store().setRnSet(withAddresses(['rn1.example:7443', '192.0.2.7:7443'], ['RN1.Example:07443']));
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as CodedError).code).toBe(ErrorCode.RNSET_DUPLICATE_ADDRESS);
-    const msg = (err as Error).message;
-    expect(msg).toContain(`rns[0] (RN ${toHex(rn1.publicKey).slice(0, 16)}…)`);
-    expect(msg).toContain(`rns[1] (RN ${toHex(rn2.publicKey).slice(0, 16)}…)`);
-    expect(msg).toContain('rn1.example:7443 (written "rn1.example:7443" and "RN1.Example:07443")');
-    expect(msg).toContain('lists each address under the one RN that answers at it');
-    expect(codeOf(() => store().setRnSet(withAddresses(['[2001:db8:0:0:0:0:0:1]:7443'], ['[2001:DB8::1]:7443'])))).toBe(ErrorCode.RNSET_DUPLICATE_ADDRESS);
-    expect(codeOf(() => store().setRnSet(withAddresses(['127.0.0.1:7443'], ['127.1:7443'])))).toBe(ErrorCode.RNSET_DUPLICATE_ADDRESS);
-    // Another port, or the same address twice under one RN (spelled two ways), is fine.
-    expect(() => store().setRnSet(withAddresses(['rn.example:7443'], ['rn.example:7444']))).not.toThrow();
-    expect(() => store().setRnSet(withAddresses(['rn.example:7443', 'RN.example:7443'], ['rn2.example:7443']))).not.toThrow();
+  it('one address under two entries: adopted (a statement issued before the rule must not stop a domain); repeatedRnAddress finds it as dialled', () => {
+    const withAddresses = (a1: string[], a2: string[]) => ({
+      scope: 's',
+      rns: [
+        { cid: rn1.cid, publicKey: rn1.publicKey, addresses: a1, roles: ['relay'] },
+        { cid: rn2.cid, publicKey: rn2.publicKey, addresses: a2, roles: ['relay'] },
+      ],
+    });
+    const shared = withAddresses(['rn1.example:7443', '192.0.2.7:7443'], ['RN1.Example:07443']);
+    expect(store().setRnSet(set(1, 1, shared)).body.rns).toHaveLength(2);
+    expect(repeatedRnAddress(shared.rns)).toEqual({ first: 0, second: 1, address: 'rn1.example:7443', spelled: ['rn1.example:7443', 'RN1.Example:07443'] });
+    expect(repeatedRnAddress(withAddresses(['[2001:db8:0:0:0:0:0:1]:7443'], ['[2001:DB8::1]:7443']).rns)?.address).toBe('[2001:db8::1]:7443');
+    expect(repeatedRnAddress(withAddresses(['127.0.0.1:7443'], ['127.1:7443']).rns)?.address).toBe('127.0.0.1:7443');
+    // Another port, or the same address twice under one RN (spelled two ways), is no repeat.
+    expect(repeatedRnAddress(withAddresses(['rn.example:7443'], ['rn.example:7444']).rns)).toBeUndefined();
+    expect(repeatedRnAddress(withAddresses(['rn.example:7443', 'RN.example:7443'], ['rn2.example:7443']).rns)).toBeUndefined();
   });
 });
 

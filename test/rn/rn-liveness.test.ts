@@ -102,6 +102,43 @@ describe('RN idle sweep: whole frames, not bytes', () => {
     await ep.whenClosed();
   });
 
+  // TCP delivers a slow link in bursts: judged from one 1-s sweep to the next, a second without bytes
+  // cut links of 16 and 9.8 kbit/s (review of the first version); judged over 10-s windows, not.
+  it('a 100 KiB frame at 2 KiB/s on average, delivered as 4 KiB every 2 s, is not cut', async () => {
+    const { rn, clock, ep, send } = await attached();
+    const payload = 100 * 1024;
+    await send(relayHead(payload));
+    let left = payload;
+    for (let t = 1; left > 0 && rn.stats.closed.idle === 0; t++) {
+      clock.advance(1_000);
+      if (t % 2 !== 0) continue;
+      const n = Math.min(4 * LINK_MIN_BYTES_PER_S, left);
+      await send(new Uint8Array(n));
+      left -= n;
+    }
+    expect(left).toBe(0);
+    expect(rn.stats.closed.idle).toBe(0);
+    expect(ep.closed).toBe(false);
+  });
+
+  it('a 100 KiB frame at a steady 1.2 KiB/s in 1448-byte TCP segments is not cut', async () => {
+    const { rn, clock, ep, send } = await attached();
+    const payload = 100 * 1024;
+    await send(relayHead(payload));
+    let sent = 0;
+    for (let ms = 100; sent < payload && rn.stats.closed.idle === 0; ms += 100) {
+      clock.advance(100);
+      while (sent < payload && sent + 1448 <= ms * 1.2288) {
+        const n = Math.min(1448, payload - sent);
+        await send(new Uint8Array(n));
+        sent += n;
+      }
+    }
+    expect(sent).toBe(payload);
+    expect(rn.stats.closed.idle).toBe(0);
+    expect(ep.closed).toBe(false);
+  });
+
   it('an attached EP sending whole PINGs every 10 s stays attached for 100 s, and is idle 30 s after the last', async () => {
     const { rn, clock, ep } = await attached();
     for (let i = 0; i < 10; i++) {

@@ -4,7 +4,14 @@
 // flight, so that frame counts too while it grows at LINK_MIN_BYTES_PER_S or faster: a large frame
 // on a slow link is not cut, a byte now and then (a slowloris) is no sign of life.
 
-import { LINK_MIN_BYTES_PER_S } from './constants.js';
+import { DEFAULT_KEEPALIVE_MS, LINK_MIN_BYTES_PER_S } from './constants.js';
+
+/**
+ * The span over which a frame in flight is judged: the EP's keepalive tick (keepalive.ts judges from
+ * one tick to the next), and the RN's windows (src/rn/link-liveness.ts). Long enough that TCP's
+ * bursts on a slow link (a segment now and then, a retransmission) average out.
+ */
+export const MOVING_WINDOW_MS = DEFAULT_KEEPALIVE_MS;
 
 /** A frame in flight grew by `bytes` in `ms`: fast enough to count as a live link. */
 export function moving(bytes: number, ms: number): boolean {

@@ -132,9 +132,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
 
   /**
    * Failed rounds (every address tried once) since the last stable attachment: 0 as soon as the
-   * current link has been up stableMs, not only once it closes. Read while a link stays up for
-   * hours (the status file's rn.failures, as the gateway stops), the count of the failures before
-   * it was stale. The backoff itself is reset at that link's close (below), before it is next used.
+   * current link has been up stableMs, not only once it closes, and after a stop() that found it so.
+   * Read while a link stays up for hours (the status file's rn.failures, and its last one, written
+   * after the gateway stopped its links), the count of the failures before it was stale. The
+   * backoff itself is reset at that link's close (below), before it is next used.
    */
   get failures(): number {
     return this.current !== null && this.clock.now() - this.upAt >= this.stableMs ? 0 : this.backoff.attempts;
@@ -163,6 +164,9 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.cancelTimer = null;
     this.attempt?.abort();
     const l = this.current;
+    // A link stable at the stop ends the failures before it, as its close would have: the gateway
+    // reads `failures` for its last status after stopping its links.
+    if (l !== null && this.clock.now() - this.upAt >= this.stableMs) this.backoff.reset();
     this.current = null;
     l?.close();
     this.emit('down', undefined);

@@ -230,6 +230,22 @@ describe('LinkManager', () => {
     expect(w.links).toHaveLength(2);
   });
 
+  it('after a link up an hour, failures read after stop() is 0 (the gateway writes its last status after stopping its links)', async () => {
+    const w = managerWorld();
+    w.trust.setRnSet(w.d.rnSet([{ id: w.rnA, addresses: ['10.0.0.1:7000'] }]));
+    w.setOutcomes(['fail', 'fail', 'fail', 'ok']);
+    const m = w.make();
+    m.start();
+    await settled();
+    for (const delay of [499, 999, 1_999]) {
+      w.clock.advance(delay);
+      await settled();
+    }
+    w.clock.advance(3_600_000);
+    m.stop();
+    expect(m.failures).toBe(0);
+  });
+
   it('links up 1 s or more that drop are replaced at once, even in a row from different RNs (failover when RNs fail one after another)', async () => {
     const w = managerWorld();
     const rnC = w.d.member('rn').id;

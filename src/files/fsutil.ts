@@ -93,12 +93,16 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
  * After a write, removes orphaned temporary files of the same target name (`.NAME~RANDOM.tmp`, ours,
+ * NAME under 32 bytes,
  * regular, older than STALE_TEMP_MS) from its directory. A key file's orphan holds a copy of the
  * secret key, which would outlive a rotation of the key; a state file's orphans pile up one per
  * crash. Best effort: a directory that cannot be read or a file that cannot be removed (another
  * user's, in a sticky directory) is left as it is; the write itself has already succeeded.
  */
 function sweepStaleTemps(dir: string, name: string, now: number): void {
+  // A name cut in its temporary name (32 bytes or more) shares it with every longer name that
+  // starts the same: whose an orphan is cannot be told, so none is removed.
+  if (Buffer.byteLength(name) >= TEMP_PREFIX_BYTES) return;
   const prefix = tempName(name).slice(0, -TEMP_SUFFIX_BYTES);
   const uid = process.getuid?.();
   let names: string[];

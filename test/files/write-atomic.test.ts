@@ -232,13 +232,20 @@ describe('orphaned temporary files (a writer killed between create and rename)',
     ]);
   });
 
-  it('a long name: its orphans go by the cut name the writer used', () => {
+  it('a name of 32 bytes or more: nothing swept, since another name starting the same shares its cut temporary name', () => {
     const d = mkdtempSync(join(tmp, 'orphans-long-'));
-    const name = 'x'.repeat(40) + '.json';
-    const orphan = `.${'x'.repeat(32)}~abcdefabcdef.tmp`;
+    const stem = 'x'.repeat(32);
+    const orphan = `.${stem}~abcdefabcdef.tmp`; // of ${stem}-b.grant, or of ${stem}-a.grant: cannot be told
     writeFileSync(join(d, orphan), '{}');
     utimesSync(join(d, orphan), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
-    writeFileAtomic(join(d, name), '{"a":1}', { mode: 0o644, overwrite: true });
-    expect(readdirSync(d)).toEqual([name]);
+    writeFileAtomic(join(d, `${stem}-a.grant`), '{"a":1}', { mode: 0o644, overwrite: true });
+    expect(readdirSync(d).sort()).toEqual([orphan, `${stem}-a.grant`]);
+    // 31 bytes: the temporary name holds all of it, and its orphan goes.
+    const short = 'y'.repeat(31);
+    const own = `.${short}~abcdefabcdef.tmp`;
+    writeFileSync(join(d, own), '{}');
+    utimesSync(join(d, own), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    writeFileAtomic(join(d, short), '{}', { mode: 0o644, overwrite: true });
+    expect(readdirSync(d).sort()).toEqual([orphan, `${stem}-a.grant`, short]);
   });
 });

@@ -43,10 +43,17 @@ export function rnAddressKey(address: string): string {
   const m = ADDRESS_PATTERN.exec(address);
   if (m === null) return address;
   let host = m[1]!.toLowerCase();
-  try {
-    host = new URL(`http://${host}/`).hostname;
-  } catch {
-    // A host the URL parser refuses ("foo.123", "999.1.1.1") is no IP literal: a name, kept lowercased.
+  // "[1.2.3.4]" passes the pattern and is dialled as 1.2.3.4 (link/address.ts): the same address.
+  if (host.startsWith('[') && !host.includes(':')) host = host.slice(1, -1);
+  // Only a host the resolver reads as an IPv4 literal (inet_aton: one to four parts, each decimal,
+  // octal or 0x-hex with digits) goes through the URL parser's IPv4 rules: it also takes "0x" and
+  // "1.0x" as numbers, which getaddrinfo looks up as names.
+  if (host.startsWith('[') || host.split('.').every((part) => /^(0x[0-9a-f]+|[0-9]+)$/.test(part))) {
+    try {
+      host = new URL(`http://${host}/`).hostname;
+    } catch {
+      // A host the URL parser refuses ("999.1.1.1", "09.1.1.1") is no IP literal: a name, kept lowercased.
+    }
   }
   return `${host}:${Number(m[2])}`;
 }

@@ -305,5 +305,12 @@ describe('rnAddressKey: an RN address as it is dialled', () => {
     ['0x7f.1:1', '127.0.0.1:1'],
     ['010.0.0.1:1', '8.0.0.1:1'],
     ['Foo.123:1', 'foo.123:1'],
+    ['[1.2.3.4]:7443', '1.2.3.4:7443'],
+    ['[::FFFF:127.0.0.1]:1', '[::ffff:7f00:1]:1'],
+    // Names to the resolver (getaddrinfo: ENOTFOUND), though the URL parser would read them as IPv4.
+    ['0x:7443', '0x:7443'],
+    ['1.0x:7443', '1.0x:7443'],
+    ['0x.0x:7443', '0x.0x:7443'],
+    ['09.1.1.1:1', '09.1.1.1:1'],
   ])('%s -> %s', (a, key) => expect(rnAddressKey(a)).toBe(key));
 });

@@ -93,16 +93,17 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
  * After a write, removes orphaned temporary files of the same target name (`.NAME~RANDOM.tmp`, ours,
- * NAME under 32 bytes,
+ * NAME at most 28 bytes,
  * regular, older than STALE_TEMP_MS) from its directory. A key file's orphan holds a copy of the
  * secret key, which would outlive a rotation of the key; a state file's orphans pile up one per
  * crash. Best effort: a directory that cannot be read or a file that cannot be removed (another
  * user's, in a sticky directory) is left as it is; the write itself has already succeeded.
  */
 function sweepStaleTemps(dir: string, name: string, now: number): void {
-  // A name cut in its temporary name (32 bytes or more) shares it with every longer name that
-  // starts the same: whose an orphan is cannot be told, so none is removed.
-  if (Buffer.byteLength(name) >= TEMP_PREFIX_BYTES) return;
+  // A longer name is cut to whole characters, to 29-32 bytes (a UTF-8 character is at most 4), and
+  // shares its temporary name with every name that starts the same: an orphan of a name of 29 bytes
+  // or more cannot be told from one of a longer name, so none is removed.
+  if (Buffer.byteLength(name) > UNCUT_NAME_BYTES) return;
   const prefix = tempName(name).slice(0, -TEMP_SUFFIX_BYTES);
   const uid = process.getuid?.();
   let names: string[];
@@ -235,6 +236,9 @@ function tempName(name: string): string {
   }
   return `.${prefix}~${randomBytes(6).toString('hex')}.tmp`;
 }
+
+/** The longest name that no longer name's cut temporary name can equal (TEMP_PREFIX_BYTES - 3). */
+const UNCUT_NAME_BYTES = TEMP_PREFIX_BYTES - 3;
 
 /** `~` + 12 hex digits + `.tmp`: the part of tempName after the target's name. */
 const TEMP_SUFFIX_BYTES = 17;

@@ -232,7 +232,7 @@ describe('orphaned temporary files (a writer killed between create and rename)',
     ]);
   });
 
-  it('a name of 32 bytes or more: nothing swept, since another name starting the same shares its cut temporary name', () => {
+  it('a name of more than 28 bytes: nothing swept, since a longer name starting the same is cut to its temporary name', () => {
     const d = mkdtempSync(join(tmp, 'orphans-long-'));
     const stem = 'x'.repeat(32);
     const orphan = `.${stem}~abcdefabcdef.tmp`; // of ${stem}-b.grant, or of ${stem}-a.grant: cannot be told
@@ -240,8 +240,17 @@ describe('orphaned temporary files (a writer killed between create and rename)',
     utimesSync(join(d, orphan), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
     writeFileAtomic(join(d, `${stem}-a.grant`), '{"a":1}', { mode: 0o644, overwrite: true });
     expect(readdirSync(d).sort()).toEqual([orphan, `${stem}-a.grant`]);
-    // 31 bytes: the temporary name holds all of it, and its orphan goes.
-    const short = 'y'.repeat(31);
+    // 31 bytes: a 33-byte name ending in a 2-byte character is cut to it, so not swept either.
+    const cut = 'z'.repeat(31);
+    const longer = `.${cut}~abcdefabcdef.tmp`; // of ${cut}é
+    writeFileSync(join(d, longer), '{}');
+    utimesSync(join(d, longer), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    writeFileAtomic(join(d, cut), '{}', { mode: 0o644, overwrite: true });
+    expect(readdirSync(d)).toContain(longer);
+    rmSync(join(d, longer));
+    rmSync(join(d, cut));
+    // 28 bytes: no longer name is cut to it; its orphan goes.
+    const short = 'y'.repeat(28);
     const own = `.${short}~abcdefabcdef.tmp`;
     writeFileSync(join(d, own), '{}');
     utimesSync(join(d, own), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));

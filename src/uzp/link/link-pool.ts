@@ -70,9 +70,14 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     return this.links[0] ?? null;
   }
 
-  /** Failed attempts of the first manager since its last stable attachment. */
+  /**
+   * Failed rounds since the last stable attachment, of the manager that has done best: 0 while any
+   * holds a link up stableMs (and after stop() if one did). With one eligible RN the manager that
+   * attaches after an outage may be the standby one, the other waiting with its failures counted:
+   * the first manager's count said `failures: N` beside a link up an hour.
+   */
   get failures(): number {
-    return this.managers[0]!.failures;
+    return Math.min(...this.managers.map((m) => m.failures));
   }
 
   get size(): number {

@@ -11,8 +11,11 @@ export function extraHelpWord(command: Command, after: readonly string[]): { rea
   // A group's own word picks its subcommand; one it does not know is its own usage error (dispatch.ts).
   const leaf = command.kind === 'group' ? command.select(after) : command;
   if (leaf === undefined) return undefined;
-  const { tokens } = parseArgs({ args: [...after], options: parseOptions(leaf.flags), strict: false, allowPositionals: true, tokens: true });
-  const words = tokens.filter((t) => t.kind === 'positional').map((t) => t.value);
   const named = command.kind === 'group' && leaf.name !== command.name ? 1 : 0;
+  // A group's default command, picked for want of a subcommand word, does not have its subcommands'
+  // flags: `help collector --since v1` would read v1 as a word. Those flags take their values too.
+  const flags = command.kind === 'group' && named === 0 ? Object.assign({}, ...command.subcommands.map((c) => c.flags), leaf.flags) : leaf.flags;
+  const { tokens } = parseArgs({ args: [...after], options: parseOptions(flags), strict: false, allowPositionals: true, tokens: true });
+  const words = tokens.filter((t) => t.kind === 'positional').map((t) => t.value);
   return words.length > named ? { word: words[named]!, path: leaf.name } : undefined;
 }

@@ -117,6 +117,9 @@ describe('uzpgw boards', () => {
     }
     // Flag values are not words: `--dir D` names no command.
     expect(await run('help', 'pantheon', 'rn-set', '--dir', 'D')).toEqual(await run('pantheon', 'rn-set', '--help'));
+    // Nor when a group's default command is picked and the flag is a subcommand's (--since is
+    // `collector query`'s): the value was an "unexpected" word.
+    expect(await run('help', 'collector', '--since', 'v1')).toEqual(await run('collector', '--since', 'v1', '--help'));
   });
 });
 

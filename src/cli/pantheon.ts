@@ -79,7 +79,7 @@ const grantCommand = defineCommand({
     subject: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the initiator' },
     audience: { type: 'string', placeholder: 'CID', required: true, describe: 'CID of the responder' },
     ...OUT_FLAG,
-    purpose: { type: 'list', placeholder: '[SLOT/]SPEC', required: true, describe: 'a purpose (modbus.* take units=, tables= (default holding), regs=; mqtt.* take topics=; diag.read (per-slave diagnostics of a Modbus slot) and telemetry.publish take none)' },
+    purpose: { type: 'list', placeholder: '[SLOT/]SPEC', required: true, describe: 'a purpose (modbus.* take units= (default every unit; a write to unit 0, the broadcast, needs units=0), tables= (default holding), regs=; mqtt.* take topics=; diag.read (per-slave diagnostics of a Modbus slot) and telemetry.publish take none)' },
     slot: { type: 'list', placeholder: 'ID[@DEVICE]', required: true, describe: "a HIL slot the Grant reaches, optionally pinned to its device id ('*' = every slot, telemetry.publish only)" },
     device: { type: 'string', placeholder: 'ID', describe: 'device id of the only slot (same as --slot ID@DEVICE)' },
     config: { type: 'string', placeholder: 'FILE', describe: "the gateway's config: refuse slots (and devices) it does not have" },

@@ -108,4 +108,27 @@ describe('Modbus TCP unit 0 on an RTU slot', () => {
     // Nothing about unit 0 was ever audited as an allowed read.
     expect(gw.audit().filter((l) => l.unit === 0 && l.action === 'modbus.read' && l.decision === 'allowed')).toEqual([]);
   });
+
+  it('"broadcast" still needs a Grant that names unit 0: a modbus.write without units is exception 0x02 (UNIT_NOT_GRANTED) at unit 0, and nothing goes on the line', async () => {
+    // The review's case: such a Grant broadcast an fc 6 to every slave. (A second scope, so this
+    // Grant gets a file of its own; the write entry names no units.)
+    const flags = gw.grantFlags([
+      { slot: 'rs485-1', purposes: [{ purpose: 'modbus.write', registers: [[0, 9]] }] },
+      { slot: 'rs485-2', purposes: [{ purpose: 'modbus.read' }] },
+    ]);
+    const client = await RawModbusTcp.open((await connectModbusTcp([...flags, '--slot', 'rs485-1'])).port);
+    try {
+      const broadcasts = sims[0]!.stats.broadcasts;
+      expect(hex((await client.request(0, [0x06, 0, 6, 0x0b, 0xad])).subarray(6))).toBe('00' + '86' + '02');
+      const audit = await auditLines(() => auditOf(0).filter((l) => l.code === 'UNIT_NOT_GRANTED'), 1);
+      expect(audit.map((l) => [l.action, l.decision, l.slot])).toEqual([['modbus.write', 'refused', 'rs485-1']]);
+      // The same Grant writes to an ordinary unit.
+      expect(hex((await client.request(1, [0x06, 0, 6, 0x0b, 0xad])).subarray(6))).toBe('01' + '0600060bad');
+      expect(sims[0]!.slave(1).register('holdingRegisters', 6)).toBe(0x0bad);
+      expect(sims[0]!.slave(2).register('holdingRegisters', 6)).toBe(206);
+      expect(sims[0]!.stats.broadcasts).toBe(broadcasts);
+    } finally {
+      client.close();
+    }
+  });
 });

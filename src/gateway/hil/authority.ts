@@ -6,10 +6,15 @@
 // - The Grant must have a scope for the slot; a slot it does not name is not granted. If that scope
 //   names a device, the slot's device id must be that device. Each scope carries its own purposes.
 // - A purpose applies when its name matches; several entries of one name are alternatives.
-// - Modbus: `units` absent = every unit; `tables` absent = holding registers only; `registers`
-//   absent = every address of those tables; ranges are inclusive [first, last]; a request is allowed
-//   only if its table is one of an entry's tables and every address it touches is inside that
-//   entry's ranges.
+// - Modbus: `units` absent = every unit, except that a write to unit 0 needs an entry naming unit 0
+//   (below); `tables` absent = holding registers only; `registers` absent = every address of those
+//   tables; ranges are inclusive [first, last]; a request is allowed only if its table is one of an
+//   entry's tables and every address it touches is inside that entry's ranges.
+// - Unit 0 is the broadcast address of a serial line (Modbus over Serial Line V1.02 §2.1): a write
+//   there reaches every slave of the bus at once, and none answers. Behind a Modbus TCP slot the
+//   device may itself be a gateway to a serial line that treats unit 0 the same way, and nothing
+//   here can tell. So a Grant writes to unit 0 only when one of its modbus.write entries names 0 in
+//   `units`; an entry without `units` writes to every other unit (docs/DEVICES.md "Unit 0").
 // - MQTT: a subscription filter must be contained in a granted filter; a published topic must match one.
 
 import type { Grant, GrantScope, Purpose, Valid } from '../../uzp/artefacts/types.js';
@@ -18,6 +23,7 @@ import type { RegisterAccess } from '../../hil/modbus-request.js';
 import type { HilPurpose } from '../../hil/purposes.js';
 import type { ModbusTable } from '../../lib/modbus-tables.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
+import { RTU_BROADCAST_UNIT } from '../../ports/modbus/vocabulary.js';
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
 
@@ -82,7 +88,7 @@ export class SlotAuthority {
         return ALLOWED;
       case 'modbus.read':
       case 'modbus.write':
-        return checkModbus(entries, action.unit, action.access);
+        return checkModbus(entries, action.purpose === 'modbus.write', action.unit, action.access);
       case 'mqtt.subscribe':
         if (!isTopicFilter(action.filter)) return refuse('BAD_TOPIC', `not a valid topic filter: ${JSON.stringify(action.filter)}`);
         return entries.some((e) => (e.topics ?? ['#']).some((g) => filterWithin(action.filter, g)))
@@ -97,9 +103,18 @@ export class SlotAuthority {
   }
 }
 
-function checkModbus(entries: readonly Purpose[], unit: number, access: RegisterAccess | undefined): Decision {
-  const forUnit = entries.filter((e) => e.units === undefined || e.units.includes(unit));
-  if (forUnit.length === 0) return refuse('UNIT_NOT_GRANTED', `unit ${unit} is not granted`);
+/** Does `e` cover `unit`? Absent `units` covers every unit but a write to the broadcast address. */
+function coversUnit(e: Purpose, unit: number, write: boolean): boolean {
+  if (e.units !== undefined) return e.units.includes(unit);
+  return !(write && unit === RTU_BROADCAST_UNIT);
+}
+
+function checkModbus(entries: readonly Purpose[], write: boolean, unit: number, access: RegisterAccess | undefined): Decision {
+  const forUnit = entries.filter((e) => coversUnit(e, unit, write));
+  if (forUnit.length === 0) {
+    const why = write && unit === RTU_BROADCAST_UNIT ? 'unit 0 (the broadcast address: every slave of a serial line) is written only under a modbus.write entry that names unit 0' : `unit ${unit} is not granted`;
+    return refuse('UNIT_NOT_GRANTED', why);
+  }
   if (access === undefined) return ALLOWED;
   const inTable = forUnit.filter((e) => (e.tables ?? DEFAULT_TABLES).includes(access.table));
   if (inTable.length === 0) {

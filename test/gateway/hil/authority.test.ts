@@ -60,6 +60,23 @@ describe('HIL slot authority (draft §4.3)', () => {
     for (const t of ['holding', 'coils', 'discrete', 'input'] as const) expect(code(all.check(read(247, 65535, 1, t))), t).toBe('ok');
   });
 
+  it('unit 0 (the broadcast address): a Grant writes there only when an entry names unit 0; absent units cover every other unit', () => {
+    // The review's case: modbus.write without units broadcast an fc 6 to every slave of the line.
+    const anyUnit = authority([{ purpose: 'modbus.write' }, { purpose: 'modbus.read' }]);
+    expect(code(anyUnit.check(write(0, 5, 1)))).toBe('UNIT_NOT_GRANTED');
+    expect(code(anyUnit.check(write(0, 5, 1, 'coils')))).toBe('UNIT_NOT_GRANTED');
+    const refused = anyUnit.check(write(0, 5, 1));
+    expect(refused.allowed ? '' : refused.reason).toMatch(/broadcast.*names unit 0/);
+    for (const unit of [1, 2, 247, 255]) expect(code(anyUnit.check(write(unit, 5, 1))), `unit ${unit}`).toBe('ok');
+    // A read is never a broadcast (the device refuses one to unit 0 on a serial line; on Modbus TCP 0 is an ordinary unit).
+    expect(code(anyUnit.check(read(0, 5, 1)))).toBe('ok');
+    const named = authority([{ purpose: 'modbus.write', units: [0], registers: [[5, 5]] }]);
+    expect(code(named.check(write(0, 5, 1)))).toBe('ok');
+    expect(code(named.check(write(1, 5, 1)))).toBe('UNIT_NOT_GRANTED');
+    // Alternatives: one entry naming 0 is enough, whatever the others say.
+    expect(code(authority([{ purpose: 'modbus.write' }, { purpose: 'modbus.write', units: [0, 1] }]).check(write(0, 5, 1)))).toBe('ok');
+  });
+
   it('a register range covers only its tables: a holding-register write Grant does not allow a coil write at the same address', () => {
     // The first trial: modbus.write:units=1:regs=0-4 also let fc 5 write coil 0.
     const legacyShape = authority([{ purpose: 'modbus.write', units: [1], registers: [[0, 4]] }]);

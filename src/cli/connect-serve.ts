@@ -97,18 +97,19 @@ export function serveTail(slot: SlotChannel, io: CommandIo, count: number, print
 }
 
 /** modbus-tcp, step 1, before any network: the loopback listener (refuses a non-loopback or busy address). */
-export async function listenModbusTcp(listen: string): Promise<{ serve(slot: SlotChannel, io: CommandIo, onRefused: (code: string) => void): Promise<number>; close(): Promise<void> }> {
+export async function listenModbusTcp(listen: string): Promise<{ serve(slot: SlotChannel, io: CommandIo, onRefused: (code: string, exception: number | undefined) => void): Promise<number>; close(): Promise<void> }> {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(i + 1));
   if (i <= 0 || !/^\d{1,5}$/.test(listen.slice(i + 1)) || port > 65535) throw usageError(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
   let current: SlotChannel | undefined;
-  let refused: (code: string) => void = () => {};
+  let refused: (code: string, exception: number | undefined) => void = () => {};
   // Until the slot is open there is nothing to forward to: a client that connects early gets 0x0A.
   const ep = new ModbusTcpEndpoint(async (unit, pdu) => {
     if (current === undefined) throw new LocalError(CommonCode.ABORTED, 'the slot is not open yet');
     const r = await current.modbus(unit, pdu);
-    if (r.refused !== undefined) refused(r.refused);
+    // The exception the client gets (fc | 0x80, code) says which refusal it was (ILLEGAL_REQUEST has several).
+    if (r.refused !== undefined) refused(r.refused, r.pdu.length === 2 && (r.pdu[0]! & 0x80) !== 0 ? r.pdu[1] : undefined);
     return r;
   });
   const address = await ep.listen(host, port);

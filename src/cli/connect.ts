@@ -13,7 +13,7 @@ import type { Mode } from '../hil/messages.js';
 import { AttestationError } from '../operator/attest.js';
 import { connectOperator, type OperatorConnection } from '../operator/connect.js';
 import { RefusedByGateway } from '../operator/errors.js';
-import { explainRefusal } from '../operator/grant-text.js';
+import { explainIllegalRequest, explainRefusal } from '../operator/grant-text.js';
 import { validityText } from '../operator/preflight.js';
 import { HilRefusedError, SlotChannel, type TailFrom } from '../operator/slot-channel.js';
 import { nodeProvider } from '../uzp/crypto/node.js';
@@ -186,7 +186,11 @@ const modbusTcp = defineCommand({
     const local = await listenModbusTcp(flags.listen);
     try {
       return await serveSlot(flags, io, 'modbus', (slot, explain) =>
-        local.serve(slot, io, (code) => notice(io, flags.json, { event: 'refused', code, reason: explain(code) }, `refused: ${explain(code)} (${code}); the Modbus client got an exception`)),
+        local.serve(slot, io, (code, exception) => {
+          const why = code === 'ILLEGAL_REQUEST' ? explainIllegalRequest(exception) : explain(code);
+          const ex = exception !== undefined ? ` 0x${exception.toString(16).padStart(2, '0')}` : '';
+          notice(io, flags.json, { event: 'refused', code, reason: why, ...(exception !== undefined ? { exception } : {}) }, `refused: ${why} (${code}); the Modbus client got exception${ex}`);
+        }),
         true,
       );
     } finally {

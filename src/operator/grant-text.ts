@@ -66,8 +66,28 @@ export function explainRefusal(code: string, g: GrantBody, slot: string, bridged
     case 'TOO_MANY_SUBSCRIPTIONS':
       return 'a channel holds at most 64 subscriptions';
     case 'ILLEGAL_REQUEST':
-      return 'the gateway does not pass this Modbus function (only 1-6, 15, 16, 23 and 43/14)';
+      return explainIllegalRequest(undefined);
     default:
       return `refused by the gateway (${code})`;
+  }
+}
+
+/**
+ * ILLEGAL_REQUEST told by the exception the gateway put in `res` (docs/PROFILE.md "Exceptions with
+ * ILLEGAL_REQUEST"): not only a function it does not pass, but a malformed request or a unit the
+ * slot does not address. `exception` undefined: no `res` to read it from.
+ */
+export function explainIllegalRequest(exception: number | undefined): string {
+  switch (exception) {
+    case 0x01:
+      return 'the gateway does not pass this Modbus request: a function other than 1-6, 15, 16, 23 and 43/14, or a read to unit 0 (the broadcast address of a serial line)';
+    case 0x02:
+      return "the request's address range runs past 65535";
+    case 0x03:
+      return "a malformed Modbus request: a quantity outside the function's limit (e.g. 1..125 registers per read), a length or byte count that does not match it, or a coil value other than ff00 or 0000";
+    case 0x0a:
+      return 'the slot does not address that unit: units 248-255 are reserved on a serial line, and unit 0 (a broadcast to every slave) is off on this slot (its "tcp_unit_0" is "refuse": ask the gateway\'s admin)';
+    default:
+      return 'a Modbus request the gateway does not pass: a function other than 1-6, 15, 16, 23 and 43/14, a malformed request, or a unit the slot does not address';
   }
 }

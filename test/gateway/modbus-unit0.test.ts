@@ -109,6 +109,15 @@ describe('Modbus TCP unit 0 on an RTU slot', () => {
     expect(gw.audit().filter((l) => l.unit === 0 && l.action === 'modbus.read' && l.decision === 'allowed')).toEqual([]);
   });
 
+  it('a malformed request reaches the client as the exception of its case (docs/PROFILE.md "Exceptions with ILLEGAL_REQUEST"), not 0x01', async () => {
+    expect(hex((await broadcastSlot.request(1, [0x03, 0, 0, 0, 126])).subarray(6))).toBe('01' + '83' + '03'); // 126 registers
+    expect(hex((await broadcastSlot.request(1, [0x03, 0xff, 0xff, 0, 2])).subarray(6))).toBe('01' + '83' + '02'); // past 65535
+    expect(hex((await broadcastSlot.request(1, [0x2b, 0x0e, 0x01])).subarray(6))).toBe('01' + 'ab' + '03'); // 43/14, one byte short
+    expect(hex((await broadcastSlot.request(1, [0x08, 0, 0, 0xa5, 0x37])).subarray(6))).toBe('01' + '88' + '01'); // not relayed
+    const audit = await auditLines(() => gw.audit().filter((l) => l.unit === 1 && l.code === 'ILLEGAL_REQUEST'), 4);
+    expect(audit.map((l) => l.fn)).toEqual([0x03, 0x03, 0x2b, 0x08]);
+  });
+
   it('"broadcast" still needs a Grant that names unit 0: a modbus.write without units is exception 0x02 (UNIT_NOT_GRANTED) at unit 0, and nothing goes on the line', async () => {
     // The review's case: such a Grant broadcast an fc 6 to every slave. (A second scope, so this
     // Grant gets a file of its own; the write entry names no units.)

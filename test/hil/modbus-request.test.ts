@@ -40,7 +40,25 @@ describe('Modbus PDU classification (Modbus Application Protocol V1.1b3 §6)', (
     expect(classifyPdu(hex('05 0000 1234'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
     expect(classifyPdu(hex('10 0001 0002 03 000A 01'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
     expect(classifyPdu(hex('2B 0D 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_FUNCTION });
+    expect(classifyPdu(hex('2B'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_FUNCTION });
+    expect(classifyPdu(hex(''))).toMatchObject({ ok: false, fn: 0, exception: ExceptionCode.ILLEGAL_FUNCTION });
     expect(exceptionPdu(3, 2)).toEqual(hex('83 02'));
+  });
+
+  it('Read Device Identification (43/14) of the wrong length is exception 0x03, as a wrong length is for every other function (§7: "the implied length is incorrect")', () => {
+    // It was 0x01, as if MEI 0x0E were not relayed at all.
+    expect(classifyPdu(hex('2B 0E 01'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE, reason: 'PDU length 3, expected 4' });
+    expect(classifyPdu(hex('2B 0E 01 00 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+    expect(classifyPdu(hex('03 0000'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE });
+  });
+
+  it('a PDU with several faults gets the first in the order of the spec\'s state diagrams: length and byte count, then every quantity, then the address ranges', () => {
+    // fc 16: an address range past 65535 in a PDU one byte short. It was 0x02 (the range was checked before the length).
+    expect(classifyPdu(hex('10 FFFF 0002 04 0000 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE, reason: 'PDU length 9, expected 10' });
+    expect(classifyPdu(hex('10 FFFF 0002 04 0000 0000'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_ADDRESS });
+    // fc 23 (§6.17): the write quantity (0) is a fault before the read's address range. It was 0x02.
+    expect(classifyPdu(hex('17 FFFF 0002 0000 0000 00'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_VALUE, reason: 'quantity 0 not in 1..121' });
+    expect(classifyPdu(hex('17 FFFF 0002 0000 0001 02 0000'))).toMatchObject({ ok: false, exception: ExceptionCode.ILLEGAL_DATA_ADDRESS });
   });
 
   it('a valid classification never touches an address beyond 65535 (property)', () => {

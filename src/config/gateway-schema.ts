@@ -14,6 +14,8 @@ import { AUDIT_LEVELS, TPM_MODES, type AttestationConfig, type AuditConfig, type
 
 const CONFIG_KIND = 'uzp-gw/gateway-config';
 export const MAX_SLOTS = 64;
+/** Upper bound of `sessions.per_operator` (each session can hold about 3 MiB its operator leaves unread). */
+const MAX_SESSIONS_PER_OPERATOR = 1024;
 
 /** A file the config names, with the fix to suggest when it is missing. */
 export interface FileRef {
@@ -51,7 +53,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     return at(p);
   };
 
-  const o = root.obj(['kind', 'name', 'identity', 'trust', 'rn', 'reading_log', 'publish', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
+  const o = root.obj(['kind', 'name', 'identity', 'trust', 'rn', 'sessions', 'reading_log', 'publish', 'board', 'virtual_dir', 'audit', 'attestation', 'device_profiles', 'slots'], 'a gateway config object');
   o.req('kind').choice([CONFIG_KIND] as const, ' (it tells a config from the other JSON files of a gateway)');
   const name = o.opt('name', (x) => x.text({ max: 64 }));
 
@@ -72,6 +74,11 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
   // draft §11.1: RNs kept attached at once (warm standby); 1 turns the standby off.
   const rnObj = o.opt('rn', (x) => x.obj(['links'], 'an object {"links"?: 1..4}'));
   const rnLinks = rnObj?.opt('links', (x) => x.int(1, 4, 'how many RNs to stay attached to at once, 1..4 (2 = one warm standby)')) ?? 2;
+
+  // Sessions one operator may hold at once (gateway/hil/session-cap.ts says why there is a bound).
+  const sessionsObj = o.opt('sessions', (x) => x.obj(['per_operator'], 'an object {"per_operator"?: 1..1024}'));
+  // Absent: the gateway's default (DEFAULT_SESSIONS_PER_OPERATOR there).
+  const sessionsPerOperator = sessionsObj?.opt('per_operator', (x) => x.int(1, MAX_SESSIONS_PER_OPERATOR, `how many sessions one operator may hold at once, 1..${MAX_SESSIONS_PER_OPERATOR}`));
 
   const readingLog = parseReadingLog(o, fileField);
   const publish = parsePublish(o, fileField);
@@ -128,6 +135,7 @@ export function parseConfig(root: Node, log: IssueLog, file: string): ParsedConf
     identity,
     trust,
     rnLinks,
+    ...(sessionsPerOperator !== undefined ? { sessionsPerOperator } : {}),
     readingLog,
     ...(publish !== undefined ? { publish } : {}),
     board,

@@ -153,6 +153,8 @@ export interface GatewayConfig {
   readonly trust: { readonly anchor: string; readonly rnSet: string; readonly revocations: readonly string[] };
   /** RNs kept attached at once (warm standby, draft §11.1); default 2. Optional for configs built in code. */
   readonly rnLinks?: number;
+  /** `sessions.per_operator`: sessions one operator may hold at once (gateway/hil/session-cap.ts); absent: its default. */
+  readonly sessionsPerOperator?: number;
   /** Absent in configs built in code: defaults (gateway/reading-log). */
   readonly readingLog?: ReadingLogConfig;
   /** Absent: the gateway publishes to no collector. */

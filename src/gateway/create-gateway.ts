@@ -145,7 +145,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       if (recorder.errors === 1 || recorder.errors % 1000 === 0) log.error({ event: 'reading_log.append_failed', errors: recorder.errors, reason: String((e as Error)?.message ?? e) }, 'reading log write failed; readings stay pending and are retried');
     },
   });
-  const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch, readings: recorder });
+  const broker = new HilBroker({ devices, audit, attest: evidence, clock, epoch: boot.epoch, readings: recorder, ...(config.sessionsPerOperator !== undefined ? { sessionsPerOperator: config.sessionsPerOperator } : {}) });
   // Warm standby (draft §11.1): attached to two RNs of the set, so a session re-stitches at once.
   const links = new LinkPool({
     size: config.rnLinks ?? 2,

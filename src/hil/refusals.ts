@@ -29,6 +29,8 @@ export const REFUSAL_CODES = [
   'HISTORY_UNAVAILABLE',
   // sent as early data (0-RTT) but not safe to replay: send it again after the handshake (draft §9)
   'EARLY_DATA_REFUSED',
+  // a session beyond its operator's cap (sessions.per_operator): answered on its first channel, then closed
+  'TOO_MANY_SESSIONS',
   // session ends (audit only)
   'GRANT_EXPIRED',
   'REVOKED',

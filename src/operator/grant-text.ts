@@ -67,6 +67,8 @@ export function explainRefusal(code: string, g: GrantBody, slot: string, bridged
       return 'a channel holds at most 64 subscriptions';
     case 'ILLEGAL_REQUEST':
       return explainIllegalRequest(undefined);
+    case 'TOO_MANY_SESSIONS':
+      return "your operator identity already holds as many sessions at this gateway as it allows (its config's sessions.per_operator, 8 by default): end one of them (another `uzpgw connect`, a console) and connect again, or open fewer sessions (`uzpgw connect … ui` opens every slot of your Grant on one)";
     default:
       return `refused by the gateway (${code})`;
   }

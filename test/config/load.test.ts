@@ -76,6 +76,21 @@ describe('loadGatewayConfig', () => {
     expect(err?.message).toMatch(/how many RNs to stay attached to at once, 1\.\.4/);
   });
 
+  it('sessions.per_operator: absent unless set (the gateway then takes its default), 1..1024', () => {
+    expect(load(virtualConfig()).sessionsPerOperator).toBeUndefined();
+    expect(load(edit((c) => (c.sessions = { per_operator: 3 }))).sessionsPerOperator).toBe(3);
+    expect(load(edit((c) => (c.sessions = {}))).sessionsPerOperator).toBeUndefined();
+    for (const [bad, path] of [[{ per_operator: 0 }, 'sessions.per_operator'], [{ per_operator: 1025 }, 'sessions.per_operator'], [{ max: 3 }, 'sessions.max']] as const) {
+      let err: ConfigError | undefined;
+      try {
+        load(edit((c) => (c.sessions = bad)), a, 'sessions.json');
+      } catch (e) {
+        err = e as ConfigError;
+      }
+      expect(err?.issues.map((i) => i.path)).toEqual([path]);
+    }
+  });
+
   it('throws one ConfigError (CONFIG_INVALID) listing every error', () => {
     const file = a.write('bad.json', edit((c) => ((c.board = 'rpi4'), (c.audit.level = 'x'))));
     let err: unknown;

@@ -28,8 +28,11 @@ export interface EquipmentGateway {
   readonly logLines: () => Record<string, unknown>[];
   /** The audit file's lines. */
   readonly audit: () => Record<string, unknown>[];
-  /** Writes a Grant for `slot` to a file and returns the `connect` flags that use it. */
-  readonly connectArgs: (slot: string, purposes: Purpose[]) => string[];
+  /**
+   * Writes a Grant for `slot` to a file and returns the `connect` flags that use it. `operator`
+   * names another operator identity than the default one (made on first use, with its own files).
+   */
+  readonly connectArgs: (slot: string, purposes: Purpose[], operator?: string) => string[];
   /** Writes a Grant with these scopes and returns the `connect` flags that use it (no --slot). */
   readonly grantFlags: (scopes: GrantScope[]) => string[];
   close(): Promise<void>;
@@ -40,6 +43,8 @@ interface Options {
   readonly slots: Record<string, unknown>;
   /** Runs after the directory exists and before the gateway starts (make PTYs under f('pty')). */
   readonly before?: (f: (name: string) => string) => Promise<void>;
+  /** More top-level keys of the gateway config (e.g. `sessions`). */
+  readonly config?: Record<string, unknown>;
 }
 
 export async function startEquipmentGateway(o: Options): Promise<EquipmentGateway> {
@@ -57,8 +62,18 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
   writeArtefactFile(f('rn-set.uzp'), d.rnSet([{ id: rn.id, addresses: [rnAddress] }]));
   writeKeyFile(f('gw.key'), gw.id);
   writeArtefactFile(f('gw.pcert'), gw.pcert);
-  writeKeyFile(f('op.key'), op.id);
-  writeArtefactFile(f('op.pcert'), op.pcert);
+  const operators = new Map<string, Member>();
+  const operator = (name: string): Member => {
+    let m = operators.get(name);
+    if (m === undefined) {
+      m = name === 'op' ? op : d.member('operator');
+      operators.set(name, m);
+      writeKeyFile(f(`${name}.key`), m.id);
+      writeArtefactFile(f(`${name}.pcert`), m.pcert);
+    }
+    return m;
+  };
+  operator('op');
   await o.before?.(f);
   writeFileSync(
     f('gateway.json'),
@@ -70,6 +85,7 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
       virtual_dir: 'pty',
       audit: { file: 'audit.jsonl' },
       attestation: { tpm: 'off' },
+      ...o.config,
       slots: o.slots,
     }),
   );
@@ -83,9 +99,9 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
       .slice(0, -1)
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const grantFlags = (file: string, scopes: GrantScope[]): string[] => {
-    writeArtefactFile(f(file), d.grant(op.id.cid, gw.id.cid, { scopes }));
-    return [...['--key', f('op.key'), '--pcert', f('op.pcert'), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', f(file)], ...['--gateway', toHex(gw.id.cid)]];
+  const grantFlags = (file: string, scopes: GrantScope[], name = 'op'): string[] => {
+    writeArtefactFile(f(file), d.grant(operator(name).id.cid, gw.id.cid, { scopes }));
+    return [...['--key', f(`${name}.key`), '--pcert', f(`${name}.pcert`), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', f(file)], ...['--gateway', toHex(gw.id.cid)]];
   };
   return {
     dir,
@@ -94,7 +110,7 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
     gateway,
     logLines: () => jsonLines(gateway.stdout()),
     audit: () => (existsSync(f('audit.jsonl')) ? jsonLines(readFileSync(f('audit.jsonl'), 'utf8')) : []),
-    connectArgs: (slot, purposes) => [...grantFlags(`op-${slot}.grant`, [{ slot, purposes }]), '--slot', slot],
+    connectArgs: (slot, purposes, name = 'op') => [...grantFlags(`${name}-${slot}.grant`, [{ slot, purposes }], name), '--slot', slot],
     grantFlags: (scopes) => grantFlags(`op-${scopes.map((s) => s.slot).join('+')}.grant`, scopes),
     close: async () => {
       await stopProcess(gateway);

@@ -4,9 +4,9 @@
 // and every action and refusal is one audit line. The broker never calls a device with anything the
 // Grant did not allow, so the gateway cannot generalise a slot's authority.
 //
-// A composition of three parts, one job each: the session authority (how long a session's Grant
-// holds), the channel router (what each channel is and which device it reaches) and the evidence
-// service (the `attest` channel).
+// A composition of four parts, one job each: the session cap (how many sessions one operator
+// holds), the session authority (how long a session's Grant holds), the channel router (what each
+// channel is and which device it reaches) and the evidence service (the `attest` channel).
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';
@@ -17,6 +17,7 @@ import type { AuditLog } from './audit.js';
 import { ChannelRouter, DEFAULT_MAX_PENDING_REQUESTS } from './channel-router.js';
 import { EvidenceService, type EvidenceSource } from './evidence-service.js';
 import { SessionAuthority } from './session-authority.js';
+import { DEFAULT_SESSIONS_PER_OPERATOR, SessionCap } from './session-cap.js';
 import type { BrokerStats } from './stats.js';
 import type { ReadingSource } from './log-tail.js';
 
@@ -35,16 +36,20 @@ interface BrokerOptions {
   readonly epoch?: number;
   /** The reading log tails read (gateway/reading-log/recorder.ts); absent: live tails only. */
   readonly readings?: ReadingSource;
+  /** Sessions one operator may hold at once (session-cap.ts); default DEFAULT_SESSIONS_PER_OPERATOR. */
+  readonly sessionsPerOperator?: number;
 }
 
 export class HilBroker {
   readonly stats: BrokerStats = { sessions: 0, channels: 0, refusals: 0, readingsDropped: 0 };
+  private readonly cap: SessionCap;
   private readonly authority: SessionAuthority;
   private readonly router: ChannelRouter;
   private readonly evidence: EvidenceService;
 
   constructor(o: BrokerOptions) {
     const shared = { audit: o.audit, stats: this.stats };
+    this.cap = new SessionCap({ ...shared, clock: o.clock ?? systemClock, perOperator: o.sessionsPerOperator ?? DEFAULT_SESSIONS_PER_OPERATOR });
     this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
     this.evidence = new EvidenceService({ ...shared, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
     this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0, ...(o.readings !== undefined ? { readings: o.readings } : {}) });
@@ -54,9 +59,11 @@ export class HilBroker {
    * Serve one authenticated operator session under its (responder-validated) Grant. Authority
    * ends with the Grant: the session is closed when the Grant expires (draft §9: a Grant is
    * evaluated for freshness, not only at the handshake), and on revalidate() after a revocation.
-   * `now` is the wall clock in milliseconds the Grant's expiry is read against.
+   * `now` is the wall clock in milliseconds the Grant's expiry is read against. A session beyond
+   * its operator's cap is not served: it is answered TOO_MANY_SESSIONS and closed (session-cap.ts).
    */
   serve(session: Session, grant: Valid<Grant>, now: () => number = Date.now): void {
+    if (!this.cap.admit(session, grant)) return;
     this.authority.admit(session, grant, now);
     session.on('channel', (ch: Channel) => this.router.route(ch, session, grant));
   }
@@ -74,6 +81,7 @@ export class HilBroker {
    * put into CH1's extension slot. Nothing is sent for a session that no longer holds its Grant.
    */
   pushEvidence(session: Session, nonce: Uint8Array): void {
+    if (this.cap.answerPush(session)) return;
     const grant = this.authority.grantOf(session);
     if (grant !== undefined) this.evidence.push(session, grant, nonce);
   }

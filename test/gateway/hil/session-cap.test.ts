@@ -1,0 +1,146 @@
+// The per-operator session cap (src/gateway/hil/session-cap.ts) through the HIL broker, over real
+// session pairs: an operator with a valid Grant opened 100 sessions of 64 log tails each and
+// stopped reading, and the gateway grew from 83 to 376 MiB, bounded only by the RN's 128 stitches
+// per initiator (found by the operator review, e7-memory.mjs). Now the session beyond the cap is
+// answered TOO_MANY_SESSIONS on its first channel and closed; other operators are not affected.
+
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../src/gateway/hil/audit.js';
+import { HilBroker } from '../../../src/gateway/hil/broker.js';
+import { DEFAULT_SESSIONS_PER_OPERATOR, TURN_AWAY_MS } from '../../../src/gateway/hil/session-cap.js';
+import { decodeHil, encodeHil, type HilMessage } from '../../../src/hil/messages.js';
+import type { ModbusDevice } from '../../../src/hil/device.js';
+import { toHex } from '../../../src/uzp/bytes.js';
+import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
+import { respond } from '../../../src/uzp/handshake/responder.js';
+import { Association } from '../../../src/uzp/session/association.js';
+import type { Channel } from '../../../src/uzp/session/channel.js';
+import { Session } from '../../../src/uzp/session/session.js';
+import { TestDomain, type Member } from '../../helpers/domain.js';
+import { FakeClock, turns } from '../../helpers/fake-clock.js';
+import { stitchPair } from '../../helpers/memory-stitch.js';
+
+const d = new TestDomain();
+const gw = d.member('gateway');
+const device: ModbusDevice = { slot: 'rs485-1', id: 'boiler-1', driver: 'modbus-poller', kind: 'modbus', onReading: () => () => {}, request: async (_u, pdu) => pdu.slice() };
+
+let open: Session[] = [];
+afterEach(() => {
+  for (const s of open) s.close();
+  open = [];
+});
+
+function broker(sessionsPerOperator?: number) {
+  const audit: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      audit.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
+  const clock = new FakeClock();
+  const b = new HilBroker({ devices: new Map([['rs485-1', device]]), audit: AuditLog.create(sink), clock, ...(sessionsPerOperator !== undefined ? { sessionsPerOperator } : {}) });
+  return { b, audit, clock };
+}
+
+/** One stitched session pair of `op` to the gateway, served by `b` as the gateway's endpoint would. */
+function session(b: HilBroker, op: Member, attestNonce?: Uint8Array): { operator: Session; gateway: Session } {
+  const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'modbus.read' }], slot: 'rs485-1' });
+  const init = startInitiator({ trust: d.trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, target: gw.id.cid, grant });
+  const reply = respond({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: op.id.cid, grant, ch1: init.ch1 });
+  const fin = init.next.receive(reply.flight);
+  const rkeys = reply.next.receive(fin.finished);
+  const mk = (keys: typeof rkeys): Session => {
+    const a = new Association();
+    a.to('pending');
+    a.to('authenticated');
+    a.to('stitched');
+    return new Session({ provider: d.provider, keys, association: a });
+  };
+  const operator = mk(fin.keys);
+  const gateway = mk(rkeys);
+  const [x, y] = stitchPair();
+  operator.attach(x);
+  gateway.attach(y);
+  b.serve(gateway, rkeys.grant, d.clock);
+  if (attestNonce !== undefined) b.pushEvidence(gateway, attestNonce);
+  open.push(operator);
+  return { operator, gateway };
+}
+
+/** The first message on `ch`. */
+function first(ch: Channel): Promise<HilMessage> {
+  return new Promise((resolve) => ch.once('message', (b: Uint8Array) => resolve(decodeHil(b))));
+}
+
+/** Opens rs485-1 in modbus mode on a new channel: the gateway's answer. */
+async function openSlot(s: Session): Promise<HilMessage> {
+  const ch = s.openChannel();
+  const reply = first(ch);
+  ch.trySend(encodeHil({ t: 'open', slot: 'rs485-1', mode: 'modbus' }));
+  return reply;
+}
+
+const closed = (s: Session): Promise<void> => new Promise((r) => (s.state === 'closed' ? r() : s.once('close', () => r())));
+
+describe('sessions per operator at the gateway', () => {
+  it('the cap refuses the N+1th session of one operator, while another operator still connects and the operator gets its place back when one of its sessions ends', async () => {
+    const { b, audit } = broker(2);
+    const alice = d.member('operator');
+    const bob = d.member('operator');
+    const a1 = session(b, alice);
+    const a2 = session(b, alice);
+    expect(await openSlot(a1.operator)).toMatchObject({ t: 'opened', slot: 'rs485-1' });
+    expect(await openSlot(a2.operator)).toMatchObject({ t: 'opened', slot: 'rs485-1' });
+
+    const a3 = session(b, alice);
+    expect(await openSlot(a3.operator)).toEqual({ t: 'refused', code: 'TOO_MANY_SESSIONS' });
+    await closed(a3.operator); // the gateway closes it after the refusal
+    expect(b.stats.sessions).toBe(2);
+
+    const b1 = session(b, bob);
+    expect(await openSlot(b1.operator)).toMatchObject({ t: 'opened', slot: 'rs485-1' });
+    expect(b.stats.sessions).toBe(3);
+
+    // One of alice's sessions ends: her next one is served.
+    a1.operator.close();
+    await closed(a1.gateway);
+    const a4 = session(b, alice);
+    expect(await openSlot(a4.operator)).toMatchObject({ t: 'opened', slot: 'rs485-1' });
+
+    await turns();
+    const refusals = audit.filter((l) => l.code === 'TOO_MANY_SESSIONS');
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ action: 'session', decision: 'refused', operator: toHex(alice.id.cid) });
+    expect(String(refusals[0]!.reason)).toContain('already holds 2 sessions');
+    // The session turned away never reached the channel router: nothing of it was opened or audited as allowed.
+    expect(audit.filter((l) => l.action === 'open.modbus').map((l) => l.decision)).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
+  });
+
+  it(`the default is ${DEFAULT_SESSIONS_PER_OPERATOR} sessions per operator`, async () => {
+    const { b } = broker();
+    const carol = d.member('operator');
+    const served = Array.from({ length: DEFAULT_SESSIONS_PER_OPERATOR }, () => session(b, carol));
+    for (const s of served) expect(await openSlot(s.operator)).toMatchObject({ t: 'opened' });
+    expect(await openSlot(session(b, carol).operator)).toEqual({ t: 'refused', code: 'TOO_MANY_SESSIONS' });
+  });
+
+  it('a session turned away is answered on the evidence channel its CH1 asked for, and one that opens no channel is closed after TURN_AWAY_MS', async () => {
+    const { b, clock } = broker(1);
+    const dave = d.member('operator');
+    session(b, dave);
+    // Evidence asked in CH1: the refusal comes on the gateway's channel, and the session closes.
+    const asked = session(b, dave, new Uint8Array(32));
+    const pushed = await new Promise<HilMessage>((resolve) => asked.operator.once('channel', (ch: Channel) => first(ch).then(resolve)));
+    expect(pushed).toEqual({ t: 'refused', code: 'TOO_MANY_SESSIONS' });
+    await closed(asked.operator);
+    // No channel at all: closed once TURN_AWAY_MS have passed, not before.
+    const idle = session(b, dave);
+    clock.advance(TURN_AWAY_MS - 1);
+    await turns();
+    expect(idle.gateway.isClosing || idle.gateway.state === 'closed').toBe(false);
+    clock.advance(1);
+    await closed(idle.operator);
+  });
+});

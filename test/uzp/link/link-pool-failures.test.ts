@@ -40,7 +40,6 @@ describe('LinkPool.failures with one RN', () => {
     expect(pool.links).toHaveLength(1);
     clock.advance(3_600_000);
     await settled();
-    const managers = (pool as unknown as { managers: { link: unknown; failures: number }[] }).managers;
     expect(pool.failures).toBe(0); // while up an hour
     pool.stop();
     expect(pool.failures).toBe(0); // the status file's last write

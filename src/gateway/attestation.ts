@@ -41,7 +41,7 @@ function identityLookup(config: GatewayConfig, devices: ReadonlyMap<string, Gate
     if (hit !== undefined && Date.now() - hit.at < IDENTITY_TTL_MS) return hit.identity;
     // The slot's first configured unit speaks for the slot (a multi-drop slot names its lead device).
     const unit = cfg.units[0]!.unit;
-    const identity = await readDeviceIdentity((u, pdu) => device.request(u, pdu, AbortSignal.timeout(IDENTITY_TIMEOUT_MS)), unit);
+    const identity = await readDeviceIdentity((u, pdu) => device.request(u, pdu, { signal: AbortSignal.timeout(IDENTITY_TIMEOUT_MS) }), unit);
     cache.set(slot, { at: Date.now(), identity });
     return identity;
   };

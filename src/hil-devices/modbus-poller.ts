@@ -20,13 +20,15 @@
 // min/avg/p99/max) and the slot's summary over every unit on its bus. Units the poll config does not
 // name but operators addressed are listed too (`polled: false`), so the lines add up to the summary.
 //
-// Operator requests go to the bus with priority 'operator' (ahead of every background poll). Unit
-// 0 on a serial line is the broadcast address (Modbus over Serial Line §2.1): a broadcast carries
-// writes only, no slave answers it, and a Modbus TCP client still expects a reply. The slot's
-// `tcp_unit_0` setting says what the operator's unit 0 means: 'refuse' (the default: exception
-// 0x0A) or 'broadcast' (the write goes to every slave; after the turnaround delay the operator gets
-// the normal reply of that write, as a gateway answering for slaves that may not). Reads to unit 0
-// are refused either way (0x01). docs/DEVICES.md says why.
+// Operator requests go to the bus with priority 'operator' (ahead of the background polls, sharing
+// the bus's time with them: ports/modbus/bus-share.ts) and their owner (the HIL operator: each gets
+// its fair share of a unit's queue, ports/modbus/owner-queue.ts). Unit 0 on a serial line is the
+// broadcast address (Modbus over Serial Line §2.1): a broadcast carries writes only, no slave
+// answers it, and a Modbus TCP client still expects a reply. The slot's `tcp_unit_0` setting says
+// what the operator's unit 0 means: 'refuse' (the default: exception 0x0A) or 'broadcast' (the
+// write goes to every slave; after the turnaround delay the operator gets the normal reply of that
+// write, as a gateway answering for slaves that may not). Reads to unit 0 are refused either way
+// (0x01). docs/DEVICES.md says why.
 
 import type { ModbusPollerDevice, ModbusUnit, RegisterDef } from './config.js';
 import { PortIoError } from '../ports/errors.js';
@@ -40,12 +42,12 @@ import type { SerialPortStatus } from '../ports/serial-status.js';
 import type { ReadSpec } from '../ports/modbus/plan.js';
 import type { CborValue } from '../uzp/cbor.js';
 import { every, systemClock, type Clock } from '../lib/clock.js';
-import type { ModbusDevice, ModbusRefusal, Reading, Unsubscribe } from '../hil/device.js';
+import type { ModbusDevice, ModbusRefusal, ModbusRequestOptions, Reading, Unsubscribe } from '../hil/device.js';
 import { ReadingStream } from './readings.js';
 import type { DiagReport } from '../hil/diag-report.js';
 import { diagReportOf } from './modbus-diag.js';
 import { decodeRegister, wordsPerValue, type RegisterValue, type ScalarValue } from './register-codec.js';
-import { CodedError, CommonCode, StateError } from '../lib/errors.js';
+import { CodedError } from '../lib/errors.js';
 
 export interface ModbusPollerOptions {
   /** Reading timestamps, Unix ms (default Date.now). */
@@ -217,20 +219,19 @@ export class ModbusPoller implements ModbusDevice {
    * One request PDU to `unit`, with the unit's configured timeout. Resolves with the reply PDU,
    * exception replies included (fc | 0x80, code: Modbus Application Protocol §7): bus.request()
    * returns them as PDUs, never as a thrown ModbusException, so the operator's client sees what the
-   * slave said. A timeout or a disconnected bus rejects (the broker answers exception 0x0B); an
-   * aborted `signal` rejects at once with ABORTED (the request may still be on the wire, its reply
-   * is then discarded).
+   * slave said. A timeout or a disconnected bus rejects (the broker answers exception 0x0B). An
+   * aborted `signal` takes a request that still waits off the bus's queue (it rejects with ABORTED:
+   * nothing was sent); a request already on the wire completes, and settles with what happened.
    */
-  request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    if (signal?.aborted) return Promise.reject(aborted(unit));
+  request(unit: number, pdu: Uint8Array, opts: ModbusRequestOptions = {}): Promise<Uint8Array> {
     const timeoutMs = this.units.get(unit)?.timeoutMs ?? this.cfg.timeoutMs;
-    let reply = this.bus.request(unit, pdu, { timeoutMs, priority: 'operator' });
+    let reply = this.bus.request(unit, pdu, { timeoutMs, priority: 'operator', ...(opts.signal !== undefined ? { signal: opts.signal } : {}), ...(opts.owner !== undefined ? { owner: opts.owner } : {}) });
     if (unit === 0 && this.bus.transport.broadcastUnit0) {
       // No slave answers a broadcast; the operator's client still waits for the write's normal
       // reply, which for fc 5, 6, 15 and 16 is the request's first five bytes (Application Protocol §6.5, 6.6, 6.11, 6.12).
       reply = reply.then((r) => (r.length === 0 ? pdu.slice(0, 5) : r));
     }
-    return signal ? raceAbort(reply, signal, unit) : reply;
+    return reply;
   }
 
   private unitStateChanged(unit: number, state: UnitState, info: { readonly previous: UnitState; readonly consecutiveTimeouts: number }): void {
@@ -304,18 +305,3 @@ function asUzpError(e: unknown): CodedError {
   return e instanceof CodedError ? e : new PortIoError(`modbus poll: ${describeError(e)}`, { cause: e });
 }
 
-function aborted(unit: number): StateError {
-  return new StateError(CommonCode.ABORTED, `modbus request to unit ${unit}: aborted by the caller`);
-}
-
-/** Settles with `p` unless `signal` aborts first; a late settlement of `p` is then ignored. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal, unit: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(aborted(unit));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    );
-  });
-}

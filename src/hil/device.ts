@@ -70,10 +70,24 @@ export interface ModbusRefusal {
   readonly reason: string;
 }
 
+/** How one operator request travels (ModbusDevice.request). */
+export interface ModbusRequestOptions {
+  /**
+   * Aborted while the request waits for the bus: it is taken off the queue and rejects with
+   * ABORTED, nothing sent. A request already on the wire completes and settles with what happened.
+   */
+  readonly signal?: AbortSignal;
+  /** Whose fair share of a unit's queue the request takes (compared by identity; the broker passes the operator's CID, hex). */
+  readonly owner?: unknown;
+}
+
 export interface ModbusDevice extends HilDevice {
   readonly kind: 'modbus';
-  /** Sends one request PDU to `unit` on the slot's bus; resolves with the response PDU (possibly an exception PDU). */
-  request(unit: number, pdu: Uint8Array, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Sends one request PDU to `unit` on the slot's bus; resolves with the response PDU (possibly an
+   * exception PDU). A full queue for the unit (or the owner's full share of it) rejects with BUFFER_FULL.
+   */
+  request(unit: number, pdu: Uint8Array, opts?: ModbusRequestOptions): Promise<Uint8Array>;
   /**
    * The device's own refusal of a request the Grant allowed (a read to the serial-line broadcast
    * address, a unit the wire cannot address), so the broker can audit it as refused; undefined

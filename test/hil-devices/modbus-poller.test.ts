@@ -174,15 +174,29 @@ describe('modbus-poller on a paced multi-drop RTU bus (real serialport over PTYs
     expect(vb.bus.slave(1).register('holdingRegisters', 7)).toBe(0x1234);
     // The dead slave: its unit timeout, then MODBUS_TIMEOUT (the broker answers 0x0B).
     expect((await errorOf(p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1)))).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
-    // Aborts: before sending, and while waiting for the dead slave.
+    // Aborts: before sending (ABORTED, nothing sent); while waiting behind a request on the wire
+    // (taken off the bus's queue: ABORTED, never sent); on the wire (it cannot be recalled, so it
+    // completes and settles with what happened: here the dead slave's timeout). Before, all three
+    // rejected with ABORTED and the queued write still went to the slave later.
     const ac = new AbortController();
     ac.abort();
-    expect((await errorOf(p.request(1, Uint8Array.of(0x03, 0, 0, 0, 1), ac.signal))).code).toBe(CommonCode.ABORTED);
+    expect((await errorOf(p.request(1, Uint8Array.of(0x03, 0, 0, 0, 1), { signal: ac.signal }))).code).toBe(CommonCode.ABORTED);
     const ac2 = new AbortController();
-    const pending = p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1), ac2.signal);
+    const pending = p.request(2, Uint8Array.of(0x03, 0, 0, 0, 1), { signal: ac2.signal });
     await waitFor(() => bus.unitStats(2).requests === 2, 5_000, 'the request to be on the wire');
+    const writesBefore = bus.unitStats(1).requests;
+    const ac3 = new AbortController();
+    const queued = p.request(1, Uint8Array.of(0x06, 0, 8, 0x55, 0x55), { signal: ac3.signal });
+    expect(bus.queued(1)).toBe(1);
+    ac3.abort();
     ac2.abort();
-    expect((await errorOf(pending)).code).toBe(CommonCode.ABORTED);
+    expect((await errorOf(queued)).code).toBe(CommonCode.ABORTED);
+    expect(bus.queued(1)).toBe(0);
+    expect((await errorOf(pending)).code).toBe(PortErrorCode.MODBUS_TIMEOUT);
+    // A read of unit 1 after: the aborted write never reached the slave.
+    expect([...(await p.request(1, Uint8Array.of(0x03, 0, 8, 0, 1)))]).toEqual([0x03, 2, 0, 0]);
+    expect(bus.unitStats(1).requests).toBe(writesBefore + 1);
+    expect(vb.bus.slave(1).register('holdingRegisters', 8)).toBe(0);
     // A bad PDU is a local error, not a hang.
     expect((await errorOf(p.request(1, new Uint8Array(0)))).code).toBe(CommonCode.USAGE);
   });

@@ -61,11 +61,36 @@ export class HilBroker {
    * evaluated for freshness, not only at the handshake), and on revalidate() after a revocation.
    * `now` is the wall clock in milliseconds the Grant's expiry is read against. A session beyond
    * its operator's cap is not served: it is answered TOO_MANY_SESSIONS and closed (session-cap.ts).
+   *
+   * Service ends when the session starts closing, not when it has closed: a graceful close waits
+   * up to CLOSE_TIMEOUT_MS for the operator's ack, and messages that cross the CLOSE are still
+   * delivered (docs/PROFILE.md §Closing). From then on no message reaches a device, and requests
+   * still waiting for a bus are taken off its queue (modes.ts). Before, an operator whose Grant had
+   * expired had writes executed and audited "allowed" for up to 3 s after `session.end` (review of
+   * 3deca72). Listening before admit(): a Grant already expired ends the session inside it, and
+   * early data (0-RTT) is delivered after serve().
    */
   serve(session: Session, grant: Valid<Grant>, now: () => number = Date.now): void {
     if (!this.cap.admit(session, grant)) return;
+    const ends = new Set<() => void>();
+    let serving = true;
+    const stop = (): void => {
+      if (!serving) return;
+      serving = false;
+      for (const end of ends) end();
+      ends.clear();
+    };
+    session.once('closing', stop);
+    session.once('close', stop);
     this.authority.admit(session, grant, now);
-    session.on('channel', (ch: Channel) => this.router.route(ch, session, grant));
+    session.on('channel', (ch: Channel) => {
+      if (!serving) return; // nothing it carries reaches a device; the session is ending
+      const end = this.router.route(ch, session, grant);
+      ends.add(end);
+      const forget = (): void => void ends.delete(end);
+      ch.once('end', forget);
+      ch.once('abort', forget);
+    });
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Session } from '../../uzp/session/session.js';
 import type { AnyDevice } from '../../hil/device.js';
 import { decodeHil, type HilMessage } from '../../hil/messages.js';
 import { isCodedError } from '../../lib/errors.js';
+import { toHex } from '../../uzp/bytes.js';
 import type { AuditContext } from './audit.js';
 import { MODE_PURPOSES } from '../../hil/purposes.js';
 import { SlotAuthority } from './authority.js';
@@ -37,8 +38,12 @@ interface ChannelRouterOptions extends Refusals {
 export class ChannelRouter {
   constructor(private readonly o: ChannelRouterOptions) {}
 
-  /** Serves one channel the operator opened on `session`, under the session's Grant. */
-  route(ch: Channel, session: Session, grant: Valid<Grant>): void {
+  /**
+   * Serves one channel the operator opened on `session`, under the session's Grant. Returns what
+   * ends it early (the session lost its authority or is closing): its device work is aborted and
+   * nothing it receives after reaches a device.
+   */
+  route(ch: Channel, session: Session, grant: Valid<Grant>): () => void {
     const stats = this.o.stats;
     stats.channels++;
     const operator = session.peerCid;
@@ -60,6 +65,7 @@ export class ChannelRouter {
     });
     ch.once('abort', end);
     ch.on('message', (bytes: Uint8Array, mark?: { readonly early?: boolean }) => {
+      if (ended) return;
       let m: HilMessage;
       try {
         m = decodeHil(bytes);
@@ -78,6 +84,7 @@ export class ChannelRouter {
       if (m.t !== 'open') return refuse(this.o, send, ctx, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
       opened = this.open(m, grant, operator, send, waitingSenderOf(ch));
     });
+    return end;
   }
 
   private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send, sendWait: SendWait): OpenChannel | undefined {
@@ -111,6 +118,8 @@ export class ChannelRouter {
       },
       maxPending: this.o.maxPendingRequests,
       epoch: this.o.epoch,
+      // One share per operator, not per session: sessions are cheap to open (128 per RN), shares must not be.
+      owner: toHex(operator),
     };
     switch (m.mode) {
       case 'tail':

@@ -7,7 +7,14 @@
 // refused and answered with an exception or `refused`, never audited "allowed" and then lost.
 // Modbus exceptions for a path that failed (Application Protocol §7): 0x0A "gateway path
 // unavailable" when the slot's port is down (the gateway cannot reach the bus at all), 0x0B
-// "gateway target device failed to respond" when the bus is up and the unit did not answer.
+// "gateway target device failed to respond" when the bus is up and the unit did not answer; 0x06
+// "server device busy" when the unit's queue on the bus (or the operator's fair share of it) is full:
+// the unit is fine, the operator should try again later.
+//
+// A channel that ends (closed by the operator, or with its session: Grant expired, revoked, the
+// session closing) aborts its requests: those still waiting for the bus are taken off its queue and
+// never sent (audited `failed`, code ABORTED, `sent: false`); one already on the wire completes and
+// is audited as what happened.
 
 import type { ModbusDevice, MqttDevice, SerialDevice, AnyDevice } from '../../hil/device.js';
 import { readingAction } from './reading-action.js';
@@ -19,6 +26,7 @@ import { ExceptionCode as ModbusExceptionCode } from '../../ports/modbus/vocabul
 import { PortErrorCode } from '../../ports/errors.js';
 import type { HilMessage } from '../../hil/messages.js';
 import { topicMatches } from '../../lib/mqtt-topics.js';
+import { CommonCode } from '../../lib/errors.js';
 
 /** Subscriptions one channel may hold (each is matched against every bridged message). */
 export const MAX_SUBSCRIPTIONS = 64;
@@ -32,6 +40,8 @@ export interface ChannelContext {
   readonly maxPending: number;
   /** The gateway's boot epoch, stamped on every reading (boot-epoch.ts). */
   readonly epoch: number;
+  /** Whose fair share of a bus unit's queue the channel's Modbus requests take: its operator (CID, hex). */
+  readonly owner?: unknown;
 }
 
 export interface OpenChannel {
@@ -111,7 +121,7 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
       }
       pending++;
       const detail = { ...base, accesses: c.accesses.map((a) => `${a.access} ${a.table} ${a.addr}+${a.count}`) };
-      device.request(m.unit, m.pdu, abort.signal).then(
+      device.request(m.unit, m.pdu, { signal: abort.signal, owner: ctx.owner }).then(
         (res) => {
           pending--;
           const exception = (res[0]! & 0x80) !== 0 ? res[1] : undefined;
@@ -121,7 +131,19 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
         (e: unknown) => {
           pending--;
           const code = (e as { code?: string }).code ?? 'DEVICE_ERROR';
-          ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason: String((e as Error).message ?? e), ...detail });
+          const reason = String((e as Error).message ?? e);
+          if (code === CommonCode.ABORTED) {
+            // The channel ended while the request waited for the bus: nobody is left to answer.
+            ctx.audit({ action: 'modbus.request', decision: 'failed', code, sent: false, reason, ...detail });
+            return;
+          }
+          if (code === CommonCode.BUFFER_FULL) {
+            // The unit's queue, or this operator's share of it: the unit is not at fault (not 0x0B).
+            ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason, ...base });
+            ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
+            return;
+          }
+          ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason, ...detail });
           // §7: a port that went down under the request is a path failure (0x0A); anything else, a target that did not answer (0x0B).
           const exception = PATH_DOWN.has(code) ? ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE : ModbusExceptionCode.GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND;
           ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, exception) });

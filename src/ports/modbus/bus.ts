@@ -6,11 +6,19 @@
 // - Bounded per-unit queues served round robin (round-robin.ts): a dead slave costs its timeout
 //   once per round and never stalls the other slaves; a unit whose queue is full has its next
 //   request refused at once (BUFFER_FULL), counted.
-// - Two priorities: operator requests (priority 'operator') are served before any background
-//   poll, so an operator waits at most for the one exchange already on the wire, never behind the
-//   poll plan. Each priority has its own round-robin queues.
+// - Two priorities: operator requests (priority 'operator') and background polls, each with its
+//   own round-robin queues. When both wait, the side that has had less of the bus's time goes
+//   (bus-share.ts): an operator request goes ahead of the poll plan, but operators keeping requests
+//   in flight get half of the bus, never all of it, so the readings keep flowing.
+// - An operator unit's queue is shared fairly between the requests' owners (owner-queue.ts: the HIL
+//   broker's operators): served in turn, and a full queue refuses the owner holding more than its
+//   share, never one with nothing waiting.
+// - A request aborted (its `signal`) while it waits is taken off the queue and rejects with ABORTED:
+//   it was never sent. One already on the wire cannot be recalled: it completes, and its promise
+//   settles with what happened.
 // - Unit liveness (liveness.ts): an operator request to a unit that has stopped answering fails at
-//   once with MODBUS_UNIT_SILENT while the background polls keep probing it.
+//   once with MODBUS_UNIT_SILENT while the background polls keep probing it, also when the unit fell
+//   silent while the request waited (it would only repeat the timeouts).
 // - Replies are checked by the transport (unit id, function, CRC or transaction id); exception
 //   replies become ModbusException with the slave's exception code (§7), timeouts
 //   ModbusTimeoutError, a disconnected bus ModbusOfflineError at once (no timeout spent).
@@ -28,6 +36,8 @@ import { describeError, silentPortLog, type PortLog } from '../log.js';
 import type { SerialLink } from '../serial.js';
 import { decodeReadReply, exceptionOf, readRequest, writeRequest } from './pdu.js';
 import { planReads, splitRead, type PlanLimits, type ReadSpec } from './plan.js';
+import { BusShare } from './bus-share.js';
+import { OwnerQueue } from './owner-queue.js';
 import { RoundRobinQueues } from './round-robin.js';
 import { RtuTransport, type RtuTransportOptions } from './rtu-transport.js';
 import { UnitStateLog, type StateCause } from './state-log.js';
@@ -51,13 +61,20 @@ interface ModbusBusOptions {
   readonly stateLogQuietMs?: number;
 }
 
-/** 'operator': served before every background poll, and refused at once for a unit known silent. */
+/** 'operator': ahead of the background polls, sharing the bus's time with them (bus-share.ts); refused at once for a unit known silent. */
 export type RequestPriority = 'operator' | 'background';
 
 interface RequestOptions {
   readonly timeoutMs?: number;
   /** Default 'background'. */
   readonly priority?: RequestPriority;
+  /** Aborted while the request waits: it is taken off the queue and rejects with ABORTED (nothing sent). */
+  readonly signal?: AbortSignal;
+  /**
+   * Operator requests: whose share of the unit's queue this takes (any value compared by identity;
+   * the HIL broker passes the operator's CID). Requests without one share one owner.
+   */
+  readonly owner?: unknown;
 }
 
 /** Modbus over Serial Line §2.1: broadcast requests are necessarily writes. */
@@ -70,17 +87,15 @@ interface Job {
   readonly timeoutMs: number;
   readonly resolve: (reply: Uint8Array) => void;
   readonly reject: (e: unknown) => void;
+  /** Stops listening to the request's abort signal: called when the job leaves the queue. */
+  detach: () => void;
 }
-
-/** Operator requests in a row, while polls wait, before one poll goes (pump()). */
-export const URGENT_RUN_MAX = 4;
 
 export class ModbusBus {
   private readonly queues: RoundRobinQueues<Job>;
-  /** Operator requests: always served before `queues`. */
+  /** Operator requests: shared with `queues` by bus time (bus-share.ts), each unit's shared between owners. */
   private readonly urgent: RoundRobinQueues<Job>;
-  /** Operator requests run in a row while background polls waited (see URGENT_RUN_MAX). */
-  private urgentRun = 0;
+  private readonly share = new BusShare();
   private readonly liveness: UnitLiveness;
   private running = false;
   private closed = false;
@@ -94,8 +109,9 @@ export class ModbusBus {
     readonly stats: BusStats,
     opts: ModbusBusOptions = {},
   ) {
-    this.queues = new RoundRobinQueues(opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX);
-    this.urgent = new RoundRobinQueues(opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX);
+    const unitQueueMax = opts.unitQueueMax ?? MODBUS_UNIT_QUEUE_MAX;
+    this.queues = new RoundRobinQueues(unitQueueMax);
+    this.urgent = new RoundRobinQueues(() => new OwnerQueue<Job>(unitQueueMax));
     this.liveness = new UnitLiveness(opts.silentAfter ?? MODBUS_SILENT_AFTER_TIMEOUTS, opts.reprobeMs ?? MODBUS_SILENT_REPROBE_MS);
     this.timeoutMs = opts.timeoutMs ?? MODBUS_TIMEOUT_MS;
     this.clock = opts.clock ?? systemClock;
@@ -213,7 +229,10 @@ export class ModbusBus {
     if (this.closed) return;
     this.closed = true;
     this.stateLog.close();
-    for (const j of [...this.urgent.drain(), ...this.queues.drain()]) j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    for (const j of [...this.urgent.drain(), ...this.queues.drain()]) {
+      j.detach();
+      j.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    }
     await this.transport.close();
   }
 
@@ -230,6 +249,7 @@ export class ModbusBus {
 
   private enqueue(unit: number, pdu: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new StateError(PortErrorCode.PORT_CLOSED, `${this.transport.name}: bus closed`));
+    if (opts.signal?.aborted === true) return Promise.reject(notSent(this.transport.name, unit));
     const stats = this.stats.unit(unit);
     if (!this.transport.online) {
       stats.offline++;
@@ -242,39 +262,59 @@ export class ModbusBus {
     }
     const queues = operator ? this.urgent : this.queues;
     return new Promise((resolve, reject) => {
-      const job: Job = { pdu, timeoutMs: opts.timeoutMs ?? this.timeoutMs, resolve, reject };
-      if (!queues.push(unit, job)) {
+      const job: Job = { pdu, timeoutMs: opts.timeoutMs ?? this.timeoutMs, resolve, reject, detach: () => undefined };
+      if (!queues.push(unit, job, opts.owner)) {
         stats.queueFull++;
         this.log.warn({ bus: this.transport.name, unit, queued: queues.size(unit), priority: opts.priority ?? 'background' }, 'modbus: unit queue full, request refused');
-        reject(new StateError(CommonCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${queues.size(unit)} requests queued`));
+        const whose = operator ? ' (or this requester holds its share of them)' : '';
+        reject(new StateError(CommonCode.BUFFER_FULL, `${this.transport.name}: unit ${unit} already has ${queues.size(unit)} requests queued${whose}`));
         return;
+      }
+      const signal = opts.signal;
+      if (signal !== undefined) {
+        // Only while it waits: once on the wire the exchange runs to its end (run() settles it).
+        const onAbort = (): void => {
+          if (queues.remove(unit, job)) reject(notSent(this.transport.name, unit));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
       }
       this.pump();
     });
   }
 
   /**
-   * Takes the bus lock and runs queued requests round robin until none is left: operator requests
-   * first, but after URGENT_RUN_MAX of them in a row one waiting poll goes, so an operator (or a
-   * SCADA client behind Modbus TCP forwarding) keeping requests in flight cannot stop the readings.
+   * Takes the bus lock and runs queued requests round robin until none is left. Operator requests
+   * and polls share the bus by time (bus-share.ts), so an operator (or a SCADA client behind Modbus
+   * TCP forwarding) keeping requests in flight gets half of it and cannot stop the readings.
    */
   private pump(): void {
     if (this.running || this.closed) return;
-    let next = this.urgentRun >= URGENT_RUN_MAX ? this.queues.shift() : undefined;
-    let urgent = false;
-    if (next === undefined) {
-      next = this.urgent.shift();
-      urgent = next !== undefined;
+    for (;;) {
+      const operatorsWaiting = this.urgent.size() > 0;
+      const pollsWaiting = this.queues.size() > 0;
+      if (!operatorsWaiting && !pollsWaiting) return;
+      const urgent = this.share.operatorNext(operatorsWaiting, pollsWaiting);
+      const next = (urgent ? this.urgent : this.queues).shift()!;
+      next.item.detach();
+      const now = this.clock.now();
+      // A unit that fell silent while this request waited (the requests ahead of it timed out):
+      // sending it would only spend another timeout of everyone's bus time.
+      if (urgent && next.unit !== 0 && this.liveness.knownSilent(next.unit, now)) {
+        this.stats.unit(next.unit).silentRefusals++;
+        next.item.reject(new ModbusUnitSilentError(next.unit, this.liveness.timeouts(next.unit)));
+        continue;
+      }
+      const otherWaited = urgent ? pollsWaiting : operatorsWaiting;
+      this.running = true;
+      void this.run(next.unit, next.item).finally(() => {
+        const contested = otherWaited || (urgent ? this.queues.size() : this.urgent.size()) > 0;
+        this.share.ran(urgent, this.clock.now() - now, contested);
+        this.running = false;
+        this.pump();
+      });
+      return;
     }
-    next ??= this.queues.shift();
-    if (!next) return;
-    // Counted only while polls wait behind: an operator alone on the bus is never held back.
-    this.urgentRun = urgent && this.queues.size() > 0 ? this.urgentRun + 1 : 0;
-    this.running = true;
-    void this.run(next.unit, next.item).finally(() => {
-      this.running = false;
-      this.pump();
-    });
   }
 
   private async run(unit: number, job: Job): Promise<void> {
@@ -320,6 +360,11 @@ function stateAfter(e: unknown): RequestState | undefined {
   if (e instanceof ModbusTimeoutError) return 'timeout';
   if (e instanceof ModbusCrcError || e instanceof PortIoError || !(e instanceof CodedError)) return 'error';
   return undefined; // offline, closed: the port's problem, not the unit's
+}
+
+/** A request whose signal aborted while it waited: taken off the queue, never sent. */
+function notSent(bus: string, unit: number): StateError {
+  return new StateError(CommonCode.ABORTED, `${bus}: request to unit ${unit} aborted before it was sent: nothing went on the wire`);
 }
 
 function asUzpError(e: unknown): CodedError {

@@ -234,12 +234,16 @@ export class Session extends EventEmitter implements ChannelHost {
   /**
    * Graceful close: queued messages go out, then a CLOSE frame; the session ends when the peer has
    * acknowledged all of it (the engine reports it), or after CLOSE_TIMEOUT_MS if the peer is gone.
+   * Emits 'closing' first: messages that cross the CLOSE are still delivered (docs/PROFILE.md
+   * §Closing), and a holder that must not act on them any more (the HIL broker, once a Grant has
+   * expired) stops listening there rather than at 'close', up to CLOSE_TIMEOUT_MS later.
    */
   close(code = 0, reason = ''): void {
     if (this.association.state === 'closed' || this.closing) return;
     // Nothing can reach the peer without a stitch: end now rather than wait out the close timer.
     if (this.association.state === 'failover') return this.finish(undefined, undefined);
     this.closing = true;
+    this.emit('closing');
     this.failover?.stop();
     this.closer.close(code, reason);
   }

@@ -1,10 +1,11 @@
 // The bus scheduler on a scripted transport and a fake clock: one request on the wire at a time,
 // round robin across units, a dead slave costing one timeout per round and never stalling a live
-// one (asserted with counts), bounded per-unit queues, typed exceptions/timeouts/offline, and
-// merged reads with their illegal-address fallback.
+// one (asserted with counts), bounded per-unit queues, operators and polls sharing the bus by time,
+// owners sharing a unit's operator queue, aborted requests taken off the queue, typed
+// exceptions/timeouts/offline, and merged reads with their illegal-address fallback.
 
 import { describe, expect, it } from 'vitest';
-import { ModbusBus, URGENT_RUN_MAX } from '../../../src/ports/modbus/bus.js';
+import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import { BusStats } from '../../../src/ports/modbus/stats.js';
 import type { Exchange, ModbusTransport } from '../../../src/ports/modbus/transport.js';
 import { ModbusException, ModbusTimeoutError, PortErrorCode } from '../../../src/ports/errors.js';
@@ -24,7 +25,11 @@ class ScriptedTransport implements ModbusTransport {
   inFlight = 0;
   maxInFlight = 0;
   readonly served: number[] = [];
+  /** The PDUs that went on the wire, in order. */
+  readonly sent: Uint8Array[] = [];
   readonly behaviour = new Map<number, Behaviour>();
+  /** Reply time per unit where it differs from replyMs. */
+  readonly replyMsOf = new Map<number, number>();
 
   constructor(
     private readonly clock: FakeClock,
@@ -36,12 +41,13 @@ class ScriptedTransport implements ModbusTransport {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     this.served.push(x.unit);
+    this.sent.push(x.pdu);
     x.stats.requests++;
     const b = this.behaviour.get(x.unit) ?? 'ok';
     return new Promise<Uint8Array>((resolve, reject) => {
       if (x.unit === 0) return this.clock.setTimeout(() => resolve(new Uint8Array(0)), 1);
       if (b === 'dead') return this.clock.setTimeout(() => reject(new ModbusTimeoutError(x.unit, x.timeoutMs)), x.timeoutMs);
-      this.clock.setTimeout(() => resolve(typeof b === 'object' ? Uint8Array.of(x.pdu[0]! | 0x80, b.exception) : this.answer(x.unit, x.pdu)), this.replyMs);
+      this.clock.setTimeout(() => resolve(typeof b === 'object' ? Uint8Array.of(x.pdu[0]! | 0x80, b.exception) : this.answer(x.unit, x.pdu)), this.replyMsOf.get(x.unit) ?? this.replyMs);
     }).finally(() => this.inFlight--);
   }
 
@@ -74,6 +80,11 @@ async function run(clock: FakeClock, ms: number): Promise<void> {
     clock.advance(1);
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** Resolves after `ms` of the fake clock. */
+function sleep(clock: FakeClock, ms: number): Promise<void> {
+  return new Promise((r) => clock.setTimeout(r, ms));
 }
 
 function regs(unit: number, addr: number, n: number): number[] {
@@ -138,33 +149,133 @@ describe('ModbusBus scheduling', () => {
     expect(deadDone).toBe(5);
   });
 
-  it(`an operator keeping requests in flight goes first, but one waiting poll goes after every ${URGENT_RUN_MAX} of them`, async () => {
+  it('an operator request goes ahead of the polls waiting, after the exchange on the wire', async () => {
     const { clock, t, bus } = setup();
-    // Four operator reads of unit 1 always in flight (each sent again as soon as it is answered).
-    let running = true;
-    const operator = async (): Promise<void> => {
-      while (running) await bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' });
-    };
-    const loops = [operator(), operator(), operator(), operator()];
-    const polls = [bus.read(2, 'holding', 0, 1), bus.read(2, 'holding', 1, 1)];
-    await run(clock, 80);
-    // Before: unit 2's polls waited for as long as the operator kept requests queued.
-    expect(await Promise.all(polls)).toEqual([regs(2, 0, 1), regs(2, 1, 1)]);
-    // The first operator read was on the wire before the polls queued; then four more, then a poll.
-    const first = t.served.indexOf(2);
-    expect(first).toBe(1 + URGENT_RUN_MAX);
-    expect(t.served.slice(first + 1, first + 1 + URGENT_RUN_MAX + 1)).toEqual([1, 1, 1, 1, 2]);
-    running = false;
+    const polls = [0, 1, 2, 3].map((a) => bus.read(2, 'holding', a, 1));
+    const op = bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' });
     await run(clock, 40);
-    await Promise.all(loops);
+    await Promise.all([...polls, op]);
+    expect(t.served).toEqual([2, 1, 2, 2, 2]);
+  });
+
+  /**
+   * Bus time (ms) of operator requests (unit 1, 50 ms each) and of polls (unit 2, 5 ms each) over
+   * 3 s, with polls always waiting and operators sending as `operator` says.
+   */
+  async function share(operator: (bus: ModbusBus, clock: FakeClock, running: () => boolean) => Promise<void>[]): Promise<{ op: number; poll: number }> {
+    const { clock, t, bus } = setup();
+    t.replyMsOf.set(1, 50);
+    let running = true;
+    const loops = operator(bus, clock, () => running);
+    const poller = async (): Promise<void> => {
+      while (running) await bus.read(2, 'holding', 0, 1);
+    };
+    const polls = [poller(), poller()];
+    await run(clock, 3000);
+    const served = t.served.slice(); // not what drains after
+    running = false;
+    await run(clock, 600); // what is in flight: 8 operator requests of 50 ms and the polls between them
+    await Promise.all([...loops, ...polls]);
+    expect(t.maxInFlight).toBe(1);
+    const op = served.filter((u) => u === 1).length * 50;
+    const poll = served.filter((u) => u === 2).length * 5;
+    return { op, poll };
+  }
+
+  it('operators keeping 8 long requests in flight get half of the bus time, not all of it: the polls keep the rest', async () => {
+    const { op, poll } = await share((bus, _clock, running) =>
+      Array.from({ length: 8 }, async () => {
+        while (running()) await bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' });
+      }),
+    );
+    // Before: 4 operator turns to 1 poll turn, whatever a turn cost: the polls had 5 of every 205 ms.
+    expect(poll / (op + poll)).toBeGreaterThan(0.45);
+    expect(op / (op + poll)).toBeGreaterThan(0.45);
+  });
+
+  it('an operator sending one long request at a time (a round trip between them) gets half of the bus time too', async () => {
+    const { op, poll } = await share((bus, clock, running) => [
+      (async () => {
+        while (running()) {
+          await bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' });
+          await sleep(clock, 2); // the reply's way to the operator and the next request's way back
+        }
+      })(),
+    ]);
+    // Before: its queue was empty whenever the bus chose, so it took every other turn: 50 of every 55 ms.
+    expect(poll / (op + poll)).toBeGreaterThan(0.45);
+    expect(op).toBeGreaterThan(0);
   });
 
   it('an operator alone on the bus is never held back', async () => {
     const { clock, t, bus } = setup();
-    const reqs = Array.from({ length: 3 * URGENT_RUN_MAX }, () => bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' }));
+    const reqs = Array.from({ length: 12 }, () => bus.request(1, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' }));
     await run(clock, 100);
     await Promise.all(reqs);
-    expect(t.served).toEqual(Array(3 * URGENT_RUN_MAX).fill(1));
+    expect(t.served).toEqual(Array(12).fill(1));
+  });
+
+  it('owners share a unit’s operator queue: a flooder gets BUFFER_FULL past its share, the other owner is let in and served in turn', async () => {
+    const { clock, t, bus } = setup({ unitQueueMax: 8 });
+    const op = (owner: string, addr: number) => bus.request(1, Uint8Array.of(3, 0, addr, 0, 1), { priority: 'operator', owner }).then(() => 'ok', (e: CodedError) => e.code);
+    // A: one on the wire, 8 waiting (the whole queue: it is alone), 3 refused.
+    const a = Array.from({ length: 12 }, () => op('A', 0));
+    expect(bus.queued(1)).toBe(8);
+    // B has nothing waiting: let in although the queue is full, and served next but one.
+    const b1 = op('B', 1);
+    expect(bus.queued(1)).toBe(9);
+    // A holds more than its share now (ceil(8 / 2) = 4): refused.
+    expect(await op('A', 0)).toBe(CommonCode.BUFFER_FULL);
+    await run(clock, 16);
+    expect(await b1).toBe('ok');
+    // The wire saw A's first, then A and B in turn.
+    expect(t.sent.slice(0, 3).map((p) => p[2])).toEqual([0, 0, 1]);
+    // B's next requests, one at a time, are each let in and served within two exchanges.
+    for (let i = 0; i < 3; i++) {
+      const at = t.sent.length;
+      const b = op('B', 1);
+      await run(clock, 16);
+      expect(await b).toBe('ok');
+      expect(t.sent.slice(at, at + 2).map((p) => p[2])).toContain(1);
+    }
+    await run(clock, 100);
+    const results = await Promise.all(a);
+    expect(results.filter((r) => r === CommonCode.BUFFER_FULL)).toHaveLength(3);
+    expect(results.filter((r) => r === 'ok')).toHaveLength(9);
+  });
+
+  it('an aborted request still waiting is taken off the queue and never sent; one on the wire completes', async () => {
+    const { clock, t, bus } = setup();
+    const onWire = new AbortController();
+    const waiting = new AbortController();
+    const a = bus.request(1, Uint8Array.of(6, 0, 1, 0, 7), { priority: 'operator', signal: onWire.signal });
+    const b = errorOf(bus.request(1, Uint8Array.of(6, 0, 2, 0, 7), { priority: 'operator', signal: waiting.signal }));
+    const c = bus.request(1, Uint8Array.of(6, 0, 3, 0, 7), { priority: 'operator', signal: waiting.signal, owner: 'other' });
+    expect(bus.queued(1)).toBe(2);
+    waiting.abort();
+    onWire.abort();
+    expect(bus.queued(1)).toBe(0);
+    expect((await b).code).toBe(CommonCode.ABORTED);
+    expect((await errorOf(c)).code).toBe(CommonCode.ABORTED);
+    await run(clock, 20);
+    expect([...(await a)]).toEqual([6, 0, 1, 0, 7]);
+    // Only the write that was on the wire went out. Before: all three, the aborted ones after their callers gave up.
+    expect(t.sent.map((p) => p[2])).toEqual([1]);
+    // Aborted before it is asked: refused at once, nothing queued.
+    expect((await errorOf(bus.request(1, Uint8Array.of(6, 0, 4, 0, 7), { priority: 'operator', signal: waiting.signal }))).code).toBe(CommonCode.ABORTED);
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('operator requests queued for a unit that falls silent meanwhile fail at once, without the wire', async () => {
+    const { clock, t, bus } = setup();
+    t.behaviour.set(2, 'dead');
+    const reqs = Array.from({ length: 10 }, () => errorOf(bus.request(2, Uint8Array.of(3, 0, 0, 0, 1), { priority: 'operator' })));
+    await run(clock, 1100); // enough for all ten timeouts, as before
+    const codes = (await Promise.all(reqs)).map((e) => e.code);
+    // Two timeouts make the unit silent; the 8 behind them would only have repeated it (8 x 100 ms of everyone's bus).
+    expect(codes).toEqual([...Array(2).fill(PortErrorCode.MODBUS_TIMEOUT), ...Array(8).fill(PortErrorCode.MODBUS_UNIT_SILENT)]);
+    expect(t.served).toEqual([2, 2]);
+    expect(bus.unitStats(2).silentRefusals).toBe(8);
   });
 
   it('bounds each unit’s queue and counts refusals', async () => {

@@ -54,10 +54,18 @@ export type HilMessage =
 
 export function encodeHil(m: HilMessage): Uint8Array {
   // A Modbus request and its answer, the messages of every tunneled read, are written by hand in
-  // §4.2.1 key order (t, id, pdu, then unit or refused: shorter encoded keys first); the rest go
-  // through encodeCanonical. test/hil/messages.test.ts holds both equal byte for byte.
+  // §4.2.1 key order (t, id, pdu, then unit or refused: shorter encoded keys first); so are the
+  // refusals, the gateway's answer to whatever an operator floods it with (t, id, code); the rest
+  // go through encodeCanonical. test/hil/messages.test.ts holds both equal byte for byte.
   if (m.t === 'req') return new CborWriter(32 + m.pdu.length).map(4).text('t').text('req').text('id').uint(m.id).text('pdu').bytes(m.pdu).text('unit').uint(m.unit).finish();
-  if (m.t === 'res' && m.refused === undefined) return new CborWriter(32 + m.pdu.length).map(3).text('t').text('res').text('id').uint(m.id).text('pdu').bytes(m.pdu).finish();
+  if (m.t === 'res') {
+    const w = new CborWriter(48 + m.pdu.length).map(m.refused === undefined ? 3 : 4).text('t').text('res').text('id').uint(m.id).text('pdu').bytes(m.pdu);
+    return (m.refused === undefined ? w : w.text('refused').text(m.refused)).finish();
+  }
+  if (m.t === 'refused' && m.filter === undefined && m.bridged === undefined) {
+    const w = new CborWriter(32 + m.code.length).map(m.id === undefined ? 2 : 3).text('t').text('refused');
+    return (m.id === undefined ? w : w.text('id').uint(m.id)).text('code').text(m.code).finish();
+  }
   const out: CborMap = {};
   for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v as CborValue;
   if (m.t === 'diag') out.d = diagReportValue(m.d);
@@ -82,8 +90,27 @@ function bounded(v: CborValue | undefined, what: string): Uint8Array {
   return b;
 }
 
+/** Pairs in the largest HIL message (`reading`: 8); a map head says how many it has. */
+const MAX_PAIRS = 23;
+
+/**
+ * Why `bytes` cannot be a HIL message, seen from its first byte (every message is a CBOR map of a
+ * few pairs, RFC 8949 §3.1 major type 5 with the count in the head), or undefined when it may
+ * be one. Junk answered without decodeHil's exceptions: an operator sending 1-byte junk frames
+ * made each cost cborg's thrown error and ours (with their stack traces) on the gateway, most of
+ * what the flood cost it (found by review; gateway/hil/channel-router.ts).
+ */
+export function hilFrameProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return 'hil message: empty';
+  const head = bytes[0]!;
+  if (head >> 5 !== 5 || (head & 0x1f) > MAX_PAIRS) return `hil message: expected a map of at most ${MAX_PAIRS} pairs, got the CBOR head 0x${head.toString(16).padStart(2, '0')}`;
+  return undefined;
+}
+
 /** Decodes one channel message; throws DecodeError only. */
 export function decodeHil(bytes: Uint8Array): HilMessage {
+  const problem = hilFrameProblem(bytes);
+  if (problem !== undefined) throw new DecodeError(CommonCode.DECODE_TYPE, problem);
   const m = asMap(decodeCanonical(bytes, 8, HIL_CBOR), 'hil message');
   const t = asText(m.t, 'hil message type', 16);
   switch (t) {

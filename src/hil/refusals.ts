@@ -34,6 +34,8 @@ export const REFUSAL_CODES = [
   // session ends (audit only)
   'GRANT_EXPIRED',
   'REVOKED',
+  // more refused or malformed messages than the session's budget (gateway/hil/refusal-budget.ts)
+  'TOO_MANY_REFUSALS',
 ] as const;
 
 export type RefusalCode = (typeof REFUSAL_CODES)[number];

@@ -15,6 +15,13 @@ import { equal, toHex } from './bytes.js';
 import { readProfileValue, UNREAD } from './cbor-reader.js';
 import { ErrorCode } from './errors.js';
 import { CommonCode, DecodeError } from '../lib/errors.js';
+import { cutWire, quoteWire } from '../lib/wire-text.js';
+
+/**
+ * How much of a library's error message a DecodeError keeps: cborg quotes input in some (a
+ * repeated map key, whole), and these messages reach logs and the HIL audit (lib/wire-text.ts).
+ */
+const LIBRARY_MESSAGE_MAX = 160;
 
 /** Values our profile allows inside artefacts: no floats, no undefined, no tags, integers within 2^53. */
 export type CborValue = null | boolean | number | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
@@ -65,18 +72,18 @@ export function decodeWithCborg(bytes: Uint8Array, maxDepth = 16, profile: CborP
   try {
     value = decode(bytes, { ...DECODE_OPTIONS, tokenizer });
   } catch (e) {
-    throw new DecodeError(ErrorCode.CBOR_INVALID, `invalid CBOR: ${(e as Error).message}`, { cause: e });
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `invalid CBOR: ${cutWire((e as Error).message, LIBRARY_MESSAGE_MAX)}`, { cause: e });
   }
   try {
     assertProfileValue(value, 0, maxDepth, floats);
   } catch (e) {
-    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR outside profile: ${(e as Error).message}`);
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR outside profile: ${cutWire((e as Error).message, LIBRARY_MESSAGE_MAX)}`);
   }
   let again: Uint8Array;
   try {
     again = encode(value, tokenizer.integralFloats === 0 ? rfc8949EncodeOptions : REENCODE_FLOATS);
   } catch (e) {
-    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR cannot be re-encoded: ${(e as Error).message}`);
+    throw new DecodeError(ErrorCode.CBOR_INVALID, `CBOR cannot be re-encoded: ${cutWire((e as Error).message, LIBRARY_MESSAGE_MAX)}`);
   }
   if (!equal(again, bytes)) {
     throw new DecodeError(ErrorCode.CBOR_NON_CANONICAL, 'CBOR is not in deterministic encoding (RFC 8949 §4.2.1)');
@@ -204,9 +211,13 @@ export function asBool(v: CborValue | undefined, what: string): boolean {
   if (typeof v !== 'boolean') throw new DecodeError(CommonCode.DECODE_TYPE, `${what}: expected a boolean`);
   return v;
 }
-/** Refuse keys the decoder does not know (for closed structures); open structures use extensions instead. */
+/**
+ * Refuse keys the decoder does not know (for closed structures); open structures use extensions
+ * instead. The key is the peer's and can be as long as the message: the error quotes its first
+ * characters only (lib/wire-text.ts), as decodeHil does with an unknown message type.
+ */
 export function onlyKeys(m: CborMap, allowed: readonly string[], what: string): void {
   for (const k of Object.keys(m)) {
-    if (!allowed.includes(k)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: unknown field ${JSON.stringify(k)}`);
+    if (!allowed.includes(k)) throw new DecodeError(CommonCode.DECODE_VALUE, `${what}: unknown field ${quoteWire(k)}`);
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeHil, encodeHil, MODES, KINDS, type HilMessage } from '../../src/hil/messages.js';
+import { decodeHil, encodeHil, hilFrameProblem, MODES, KINDS, type HilMessage } from '../../src/hil/messages.js';
 import { toHex } from '../../src/uzp/bytes.js';
 import { encodeCanonical } from '../../src/uzp/cbor.js';
 import { CodedError } from '../../src/lib/errors.js';
@@ -70,6 +70,18 @@ describe('HIL protocol messages', () => {
     expect(bad({ t: 'pub', id: 1, topic: 'a', payload: new Uint8Array(0), qos: 2, retain: false })).toThrow(expect.objectContaining({ code: 'DECODE_VALUE' }));
   });
 
+  it('hilFrameProblem (junk refused at a glance) passes every message encodeHil writes', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(hilFrameProblem(encodeHil(m))).toBeUndefined();
+      }),
+      { numRuns: 3000 },
+    );
+    expect(hilFrameProblem(Uint8Array.of(0xff))).toMatch(/expected a map/);
+    expect(hilFrameProblem(new Uint8Array(0))).toMatch(/empty/);
+    expect(() => decodeHil(Uint8Array.of(0xff))).toThrow(expect.objectContaining({ code: 'DECODE_TYPE' }));
+  });
+
   it('10,000 junk and mutated messages give only typed errors', () => {
     const mutated = fc.oneof(
       fc.uint8Array({ maxLength: 200 }),
@@ -93,11 +105,14 @@ describe('HIL protocol messages', () => {
   });
 });
 
-describe('encodeHil: the hand-written Modbus request and answer', () => {
+describe('encodeHil: the hand-written Modbus request and answer, and refusals', () => {
   it('are byte for byte what encodeCanonical writes for the same map', () => {
     const reqOrRes = fc.oneof(
       fc.record({ t: fc.constant('req' as const), id: u32, unit: fc.nat({ max: 255 }), pdu: fc.uint8Array({ minLength: 1, maxLength: 253 }) }),
       fc.record({ t: fc.constant('res' as const), id: u32, pdu: fc.uint8Array({ maxLength: 300 }) }),
+      fc.record({ t: fc.constant('res' as const), id: u32, pdu: fc.uint8Array({ maxLength: 300 }), refused: text(64) }),
+      fc.record({ t: fc.constant('refused' as const), code: text(64) }),
+      fc.record({ t: fc.constant('refused' as const), code: text(64), id: u32 }),
     );
     fc.assert(
       fc.property(reqOrRes, (m) => {

@@ -23,6 +23,7 @@ import type { RegisterAccess } from '../../hil/modbus-request.js';
 import type { HilPurpose } from '../../hil/purposes.js';
 import type { ModbusTable } from '../../lib/modbus-tables.js';
 import { filterWithin, isTopicFilter, isTopicName, topicMatches } from '../../lib/mqtt-topics.js';
+import { quoteWire } from '../../lib/wire-text.js';
 import { RTU_BROADCAST_UNIT } from '../../ports/modbus/vocabulary.js';
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly code: RefusalCode; readonly reason: string };
@@ -59,7 +60,7 @@ export class SlotAuthority {
       this.byPurpose.set(p.purpose, list);
     }
     if (scope === undefined) {
-      this.slotDecision = refuse('SLOT_NOT_GRANTED', `the Grant does not name slot ${JSON.stringify(binding.slot)} (it names ${grant.body.scopes.map((s) => s.slot).join(', ') || 'no slot'})`);
+      this.slotDecision = refuse('SLOT_NOT_GRANTED', `the Grant does not name slot ${quoteWire(binding.slot)} (it names ${grant.body.scopes.map((s) => s.slot).join(', ') || 'no slot'})`);
     } else if (scope.device !== undefined && scope.device !== binding.device) {
       this.slotDecision = refuse('DEVICE_NOT_GRANTED', `the Grant names device ${JSON.stringify(scope.device)}, the slot holds ${JSON.stringify(binding.device)}`);
     } else {
@@ -90,15 +91,15 @@ export class SlotAuthority {
       case 'modbus.write':
         return checkModbus(entries, action.purpose === 'modbus.write', action.unit, action.access);
       case 'mqtt.subscribe':
-        if (!isTopicFilter(action.filter)) return refuse('BAD_TOPIC', `not a valid topic filter: ${JSON.stringify(action.filter)}`);
+        if (!isTopicFilter(action.filter)) return refuse('BAD_TOPIC', `not a valid topic filter: ${quoteWire(action.filter)}`);
         return entries.some((e) => (e.topics ?? ['#']).some((g) => filterWithin(action.filter, g)))
           ? ALLOWED
-          : refuse('TOPIC_OUT_OF_FILTER', `filter ${JSON.stringify(action.filter)} is outside the granted topic filters`);
+          : refuse('TOPIC_OUT_OF_FILTER', `filter ${quoteWire(action.filter)} is outside the granted topic filters`);
       case 'mqtt.publish':
-        if (!isTopicName(action.topic)) return refuse('BAD_TOPIC', `not a valid topic name: ${JSON.stringify(action.topic)}`);
+        if (!isTopicName(action.topic)) return refuse('BAD_TOPIC', `not a valid topic name: ${quoteWire(action.topic)}`);
         return entries.some((e) => (e.topics ?? ['#']).some((g) => topicMatches(g, action.topic)))
           ? ALLOWED
-          : refuse('TOPIC_OUT_OF_FILTER', `topic ${JSON.stringify(action.topic)} is outside the granted topic filters`);
+          : refuse('TOPIC_OUT_OF_FILTER', `topic ${quoteWire(action.topic)} is outside the granted topic filters`);
     }
   }
 }

@@ -6,7 +6,9 @@
 //
 // A composition of four parts, one job each: the session cap (how many sessions one operator
 // holds), the session authority (how long a session's Grant holds), the channel router (what each
-// channel is and which device it reaches) and the evidence service (the `attest` channel).
+// channel is and which device it reaches) and the evidence service (the `attest` channel); and per
+// session, its refusal gate (refusal-gate.ts: refusals audited without amplification, and a session
+// past its budget ended).
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';
@@ -18,6 +20,7 @@ import { ChannelRouter, DEFAULT_MAX_PENDING_REQUESTS } from './channel-router.js
 import { EvidenceService, type EvidenceSource } from './evidence-service.js';
 import { SessionAuthority } from './session-authority.js';
 import { DEFAULT_SESSIONS_PER_OPERATOR, SessionCap } from './session-cap.js';
+import { RefusalGate } from './refusal-gate.js';
 import type { BrokerStats } from './stats.js';
 import type { ReadingSource } from './log-tail.js';
 
@@ -38,6 +41,8 @@ interface BrokerOptions {
   readonly readings?: ReadingSource;
   /** Sessions one operator may hold at once (session-cap.ts); default DEFAULT_SESSIONS_PER_OPERATOR. */
   readonly sessionsPerOperator?: number;
+  /** Refusals a session may cause per second before it is ended (refusal-budget.ts); default REFUSALS_PER_S. */
+  readonly refusalsPerSecond?: number;
 }
 
 export class HilBroker {
@@ -46,12 +51,13 @@ export class HilBroker {
   private readonly authority: SessionAuthority;
   private readonly router: ChannelRouter;
   private readonly evidence: EvidenceService;
+  private readonly gates = new WeakMap<Session, RefusalGate>();
 
-  constructor(o: BrokerOptions) {
+  constructor(private readonly o: BrokerOptions) {
     const shared = { audit: o.audit, stats: this.stats };
     this.cap = new SessionCap({ ...shared, clock: o.clock ?? systemClock, perOperator: o.sessionsPerOperator ?? DEFAULT_SESSIONS_PER_OPERATOR });
     this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
-    this.evidence = new EvidenceService({ ...shared, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
+    this.evidence = new EvidenceService({ audit: o.audit, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
     this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0, ...(o.readings !== undefined ? { readings: o.readings } : {}) });
   }
 
@@ -72,6 +78,17 @@ export class HilBroker {
    */
   serve(session: Session, grant: Valid<Grant>, now: () => number = Date.now): void {
     if (!this.cap.admit(session, grant)) return;
+    const gate = new RefusalGate({
+      audit: this.o.audit,
+      stats: this.stats,
+      clock: this.o.clock ?? systemClock,
+      session: { operator: session.peerCid, grant: grant.objectId },
+      end: () => this.authority.end(session, 'TOO_MANY_REFUSALS'),
+      ...(this.o.refusalsPerSecond !== undefined ? { perSecond: this.o.refusalsPerSecond } : {}),
+    });
+    this.gates.set(session, gate);
+    // Before admit(): the counts not yet said come before the session's `session.close` line.
+    session.once('close', () => gate.close());
     const ends = new Set<() => void>();
     let serving = true;
     const stop = (): void => {
@@ -85,7 +102,7 @@ export class HilBroker {
     this.authority.admit(session, grant, now);
     session.on('channel', (ch: Channel) => {
       if (!serving) return; // nothing it carries reaches a device; the session is ending
-      const end = this.router.route(ch, session, grant);
+      const end = this.router.route(ch, session, grant, gate);
       ends.add(end);
       const forget = (): void => void ends.delete(end);
       ch.once('end', forget);
@@ -108,6 +125,7 @@ export class HilBroker {
   pushEvidence(session: Session, nonce: Uint8Array): void {
     if (this.cap.answerPush(session)) return;
     const grant = this.authority.grantOf(session);
-    if (grant !== undefined) this.evidence.push(session, grant, nonce);
+    const gate = this.gates.get(session);
+    if (grant !== undefined && gate !== undefined) this.evidence.push(session, grant, nonce, gate);
   }
 }

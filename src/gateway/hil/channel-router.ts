@@ -2,21 +2,25 @@
 // what the channel is — `open` binds it to one slot and its device id in one mode (modes.ts), `attest`
 // asks for evidence (evidence-service.ts) — and everything after goes to that mode, which checks the
 // Grant on every frame in both directions (draft §4.3). Malformed frames are refused and audited,
-// never fatal.
+// never fatal to the channel; every refusal goes through the session's refusal gate
+// (refusal-gate.ts), which ends a session past its budget, and from then on nothing the session
+// sends is even decoded.
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';
 import type { Session } from '../../uzp/session/session.js';
 import type { AnyDevice } from '../../hil/device.js';
-import { decodeHil, type HilMessage } from '../../hil/messages.js';
+import { decodeHil, hilFrameProblem, type HilMessage } from '../../hil/messages.js';
 import { isCodedError } from '../../lib/errors.js';
 import { toHex } from '../../uzp/bytes.js';
-import type { AuditContext } from './audit.js';
+import type { AuditContext, AuditLog } from './audit.js';
+import type { BrokerStats } from './stats.js';
 import { MODE_PURPOSES } from '../../hil/purposes.js';
 import { SlotAuthority } from './authority.js';
 import type { EvidenceService } from './evidence-service.js';
 import { serveDiag, serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
-import { refuse, senderOf, waitingSenderOf, type Refusals, type Send } from './reply.js';
+import { refuse, senderOf, waitingSenderOf, type Send } from './reply.js';
+import { bounded, type RefusalGate } from './refusal-gate.js';
 import { serveLogTail, type ReadingSource, type SendWait } from './log-tail.js';
 import { admissibleEarly, refuseEarly } from './early.js';
 
@@ -26,7 +30,9 @@ export const DEFAULT_MAX_PENDING_REQUESTS = 64;
 /** What an `attest` channel becomes: nothing more is read from it. */
 const ANSWERED: OpenChannel = { cleanup: () => undefined, onMessage: () => undefined };
 
-interface ChannelRouterOptions extends Refusals {
+interface ChannelRouterOptions {
+  readonly audit: AuditLog;
+  readonly stats: BrokerStats;
   readonly devices: ReadonlyMap<string, AnyDevice>;
   readonly evidence: EvidenceService;
   readonly maxPendingRequests: number;
@@ -39,11 +45,11 @@ export class ChannelRouter {
   constructor(private readonly o: ChannelRouterOptions) {}
 
   /**
-   * Serves one channel the operator opened on `session`, under the session's Grant. Returns what
-   * ends it early (the session lost its authority or is closing): its device work is aborted and
-   * nothing it receives after reaches a device.
+   * Serves one channel the operator opened on `session`, under the session's Grant and refusal gate.
+   * Returns what ends it early (the session lost its authority or is closing): its device work is
+   * aborted and nothing it receives after reaches a device.
    */
-  route(ch: Channel, session: Session, grant: Valid<Grant>): () => void {
+  route(ch: Channel, session: Session, grant: Valid<Grant>, gate: RefusalGate): () => void {
     const stats = this.o.stats;
     stats.channels++;
     const operator = session.peerCid;
@@ -66,28 +72,33 @@ export class ChannelRouter {
     ch.once('abort', end);
     ch.on('message', (bytes: Uint8Array, mark?: { readonly early?: boolean }) => {
       if (ended) return;
+      // Past its refusal budget: the session is being ended, and what it still sends costs a check.
+      if (gate.ended) return gate.drop();
+      // Junk refused at a glance, without the exceptions of a decode (most of what a flood cost).
+      const problem = hilFrameProblem(bytes);
+      if (problem !== undefined) return refuse(gate, send, ctx, 'frame', 'BAD_MESSAGE', problem);
       let m: HilMessage;
       try {
         m = decodeHil(bytes);
       } catch (e) {
         // Malformed frames from an authenticated operator: refuse and audit, never crash.
-        refuse(this.o, send, ctx, 'frame', 'BAD_MESSAGE', isCodedError(e) ? e.message : String(e));
+        refuse(gate, send, ctx, 'frame', 'BAD_MESSAGE', isCodedError(e) ? e.message : String(e));
         return;
       }
-      if (mark?.early === true && !admissibleEarly(m)) return refuseEarly(this.o, send, ctx, m);
+      if (mark?.early === true && !admissibleEarly(m)) return refuseEarly(gate, send, ctx, m);
       if (opened !== undefined) return opened.onMessage(m);
       if (m.t === 'attest') {
         opened = ANSWERED;
-        this.o.evidence.answer(ch, m.nonce, session, ctx);
+        this.o.evidence.answer(ch, m.nonce, session, ctx, gate);
         return;
       }
-      if (m.t !== 'open') return refuse(this.o, send, ctx, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
-      opened = this.open(m, grant, operator, send, waitingSenderOf(ch));
+      if (m.t !== 'open') return refuse(gate, send, ctx, m.t, 'NOT_OPEN', 'the first message on a channel must be open');
+      opened = this.open(m, grant, operator, send, waitingSenderOf(ch), gate);
     });
     return end;
   }
 
-  private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send, sendWait: SendWait): OpenChannel | undefined {
+  private open(m: Extract<HilMessage, { t: 'open' }>, grant: Valid<Grant>, operator: Uint8Array, send: Send, sendWait: SendWait, gate: RefusalGate): OpenChannel | undefined {
     const device = this.o.devices.get(m.slot);
     // Authority first, with the device id when the slot exists: an operator without the slot in its
     // Grant learns nothing about whether the slot exists.
@@ -95,22 +106,23 @@ export class ChannelRouter {
     const ctx0: AuditContext = { operator, grant: grant.objectId, slot: m.slot, ...(device !== undefined ? { device: device.id } : {}) };
     const action = `open.${m.mode}`;
     const slotOk = authority.checkSlot();
-    if (!slotOk.allowed) return void refuse(this.o, send, ctx0, action, slotOk.code, slotOk.reason);
-    if (device === undefined) return void refuse(this.o, send, ctx0, action, 'SLOT_UNAVAILABLE', 'no device is configured on this slot');
+    if (!slotOk.allowed) return void refuse(gate, send, ctx0, action, slotOk.code, slotOk.reason);
+    if (device === undefined) return void refuse(gate, send, ctx0, action, 'SLOT_UNAVAILABLE', 'no device is configured on this slot');
     const needed = MODE_PURPOSES[m.mode]![device.kind];
-    if (needed === undefined) return void refuse(this.o, send, ctx0, action, 'MODE_NOT_SUPPORTED', `a ${device.driver} device has no ${m.mode} mode`);
+    if (needed === undefined) return void refuse(gate, send, ctx0, action, 'MODE_NOT_SUPPORTED', `a ${device.driver} device has no ${m.mode} mode`);
     const granted = needed.filter((p) => authority.has(p));
-    if (granted.length === 0) return void refuse(this.o, send, ctx0, action, 'PURPOSE_NOT_GRANTED', `${m.mode} needs one of ${needed.join(', ')}`);
+    if (granted.length === 0) return void refuse(gate, send, ctx0, action, 'PURPOSE_NOT_GRANTED', `${m.mode} needs one of ${needed.join(', ')}`);
     const from = m.from_seq !== undefined && m.from_epoch !== undefined ? { epoch: m.from_epoch, seq: m.from_seq } : undefined;
-    if (from !== undefined && this.o.readings === undefined) return void refuse(this.o, send, ctx0, action, 'HISTORY_UNAVAILABLE', 'this gateway keeps no reading log to resume from');
+    if (from !== undefined && this.o.readings === undefined) return void refuse(gate, send, ctx0, action, 'HISTORY_UNAVAILABLE', 'this gateway keeps no reading log to resume from');
     this.o.audit.record(ctx0, { action, decision: 'allowed', purposes: granted, ...(from !== undefined ? { from_epoch: from.epoch, from_seq: from.seq } : {}) });
     send({ t: 'opened', slot: m.slot, device: device.id, driver: device.driver, mode: m.mode, purposes: granted });
     const ctx: ChannelContext = {
       authority,
       audit: (entry) => {
-        // 'failed' (the device timed out or erred on an allowed action) is not a refusal.
-        if (entry.decision === 'refused') this.o.stats.refusals++;
-        this.o.audit.record(ctx0, entry);
+        // 'failed' (the device timed out or erred on an allowed action) is not a refusal: like
+        // 'allowed', one line each (it may have reached the equipment), its text cut.
+        if (entry.decision === 'refused') gate.refused(ctx0, entry);
+        else this.o.audit.record(ctx0, entry.decision === 'failed' ? bounded(entry) : entry);
       },
       send,
       dropped: () => {

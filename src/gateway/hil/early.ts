@@ -25,8 +25,7 @@ export function admissibleEarly(m: HilMessage): boolean {
 export function refuseEarly(r: Refusals, send: Send, ctx: AuditContext, m: HilMessage): void {
   const reason = 'sent as early data (0-RTT), which admits only tail and Modbus opens and reads; send it again now';
   if (m.t !== 'req') return refuse(r, send, ctx, `early.${m.t}`, 'EARLY_DATA_REFUSED', reason);
-  r.stats.refusals++;
-  r.audit.record(ctx, { action: 'early.req', decision: 'refused', code: 'EARLY_DATA_REFUSED', reason, unit: m.unit, fn: m.pdu[0] });
+  if (!r.refused(ctx, { action: 'early.req', decision: 'refused', code: 'EARLY_DATA_REFUSED', reason, unit: m.unit, fn: m.pdu[0] })) return;
   // 0x06 "server device busy": a Modbus client that does not know the code retries later too.
   send({ t: 'res', id: m.id, pdu: exceptionPdu(m.pdu[0]!, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'EARLY_DATA_REFUSED' });
 }

@@ -9,13 +9,14 @@ import type { Session } from '../../uzp/session/session.js';
 import { sessionBinding } from '../../attest/binding.js';
 import { encodeHil } from '../../hil/messages.js';
 import { isCodedError } from '../../lib/errors.js';
-import type { AuditContext } from './audit.js';
+import type { AuditContext, AuditLog } from './audit.js';
 import { refuse, senderOf, type Refusals } from './reply.js';
 
 /** Produces evidence for (nonce, session binding). */
 export type EvidenceSource = (nonce: Uint8Array, binding: Uint8Array) => Promise<Uint8Array>;
 
-interface EvidenceServiceOptions extends Refusals {
+interface EvidenceServiceOptions {
+  readonly audit: AuditLog;
   /** Absent: attestation requests are refused (ATTEST_UNAVAILABLE). */
   readonly attest?: EvidenceSource;
 }
@@ -35,33 +36,36 @@ export class EvidenceService {
 
   constructor(private readonly o: EvidenceServiceOptions) {}
 
-  /** An `attest` message opened this channel: the evidence is the channel's only answer, then it closes. */
-  answer(ch: Channel, nonce: Uint8Array, session: Session, ctx: AuditContext): void {
-    void this.send(ch, nonce, session, ctx, 'attest');
+  /**
+   * An `attest` message opened this channel: the evidence is the channel's only answer, then it
+   * closes. A refusal goes through the session's gate (`refusals`, refusal-gate.ts).
+   */
+  answer(ch: Channel, nonce: Uint8Array, session: Session, ctx: AuditContext, refusals: Refusals): void {
+    void this.send(ch, nonce, session, ctx, 'attest', refusals);
   }
 
   /**
    * Sends evidence unasked on a channel we open: the operator put an attestation request (its nonce)
    * into CH1's extension slot, so the evidence is on its way as soon as the session exists.
    */
-  push(session: Session, grant: Valid<Grant>, nonce: Uint8Array): void {
+  push(session: Session, grant: Valid<Grant>, nonce: Uint8Array, refusals: Refusals): void {
     let ch: Channel;
     try {
       ch = session.openChannel();
     } catch {
       return; // session closing or out of channels: the operator can still ask on a channel of its own
     }
-    void this.send(ch, nonce, session, { operator: session.peerCid, grant: grant.objectId }, 'attest.early');
+    void this.send(ch, nonce, session, { operator: session.peerCid, grant: grant.objectId }, 'attest.early', refusals);
   }
 
-  private async send(ch: Channel, nonce: Uint8Array, session: Session, ctx: AuditContext, action: string): Promise<void> {
+  private async send(ch: Channel, nonce: Uint8Array, session: Session, ctx: AuditContext, action: string, refusals: Refusals): Promise<void> {
     const send = senderOf(ch);
     if (this.o.attest === undefined) {
-      refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', 'this gateway has no attester');
+      refuse(refusals, send, ctx, action, 'ATTEST_UNAVAILABLE', 'this gateway has no attester');
     } else if (this.asking.has(session)) {
-      refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', 'an evidence request of this session is still being answered: ask again once it is');
+      refuse(refusals, send, ctx, action, 'ATTEST_UNAVAILABLE', 'an evidence request of this session is still being answered: ask again once it is');
     } else if (this.pending >= MAX_EVIDENCE_PENDING) {
-      refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', `${MAX_EVIDENCE_PENDING} evidence requests are being answered: ask again shortly`);
+      refuse(refusals, send, ctx, action, 'ATTEST_UNAVAILABLE', `${MAX_EVIDENCE_PENDING} evidence requests are being answered: ask again shortly`);
     } else {
       this.pending++;
       this.asking.add(session);
@@ -71,7 +75,7 @@ export class EvidenceService {
         // Evidence can be several blocks long: wait for window space rather than drop it.
         await ch.send(encodeHil({ t: 'evidence', e })).catch(() => undefined);
       } catch (err) {
-        refuse(this.o, send, ctx, action, 'ATTEST_UNAVAILABLE', isCodedError(err) ? err.message : String(err));
+        refuse(refusals, send, ctx, action, 'ATTEST_UNAVAILABLE', isCodedError(err) ? err.message : String(err));
       } finally {
         this.pending--;
         this.asking.delete(session);

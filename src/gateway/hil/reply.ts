@@ -1,12 +1,13 @@
 // How the HIL broker answers on a channel: a sender that never throws, and one refusal path —
-// counted, audited with its reason, answered with the stable code only (STYLE §3: a peer never
-// learns why it was refused; the reason stays in the audit log).
+// through the session's refusal gate (counted, audited with its reason, held to the session's
+// budget: refusal-gate.ts), answered with the stable code only (STYLE §3: a peer never learns why
+// it was refused; the reason stays in the audit log), or not at all once the session is past its
+// budget.
 
 import type { Channel } from '../../uzp/session/channel.js';
 import { encodeHil, type HilMessage } from '../../hil/messages.js';
 import type { RefusalCode } from '../../hil/refusals.js';
-import type { AuditContext, AuditLog } from './audit.js';
-import type { BrokerStats } from './stats.js';
+import type { AuditContext, AuditEntry } from './audit.js';
 import { CodedError, CommonCode } from '../../lib/errors.js';
 
 /** false = not queued: the session's send buffer is full, or the session is closing. */
@@ -39,13 +40,11 @@ export function waitingSenderOf(ch: Channel): (m: HilMessage, signal: AbortSigna
   };
 }
 
+/** A session's refusal gate (refusal-gate.ts): false = say nothing, the session is past its budget. */
 export interface Refusals {
-  readonly audit: AuditLog;
-  readonly stats: BrokerStats;
+  refused(ctx: AuditContext, entry: AuditEntry): boolean;
 }
 
 export function refuse(r: Refusals, send: Send, ctx: AuditContext, action: string, code: RefusalCode, reason: string): void {
-  r.stats.refusals++;
-  r.audit.record(ctx, { action, decision: 'refused', code, reason });
-  send({ t: 'refused', code });
+  if (r.refused(ctx, { action, decision: 'refused', code, reason })) send({ t: 'refused', code });
 }

@@ -12,8 +12,14 @@ import type { BrokerStats } from './stats.js';
 /** The longest single timer the system clock can arm (2^31 - 1 ms); longer Grant lifetimes re-arm. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** Why a session lost its authority (audit codes, draft §9). */
-type SessionEnd = Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED'>;
+/** Why a session lost its authority (audit codes): draft §9, or its refusal budget (refusal-gate.ts). */
+type SessionEnd = Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED' | 'TOO_MANY_REFUSALS'>;
+
+const END_REASONS: Readonly<Record<SessionEnd, string>> = {
+  GRANT_EXPIRED: 'the Grant expired',
+  REVOKED: 'the Grant or the operator was revoked',
+  TOO_MANY_REFUSALS: 'the session went past its budget of refused and malformed messages',
+};
 
 interface SessionAuthorityOptions {
   readonly audit: AuditLog;
@@ -75,12 +81,13 @@ export class SessionAuthority {
     return { operator: session.peerCid, grant: grant.objectId };
   }
 
-  private end(session: Session, code: SessionEnd): void {
+  /** Ends `session`'s authority (audited once) and closes it; the CLOSE reason is the code in words. */
+  end(session: Session, code: SessionEnd): void {
     const grant = this.live.get(session);
     if (grant !== undefined) {
-      this.o.audit.record(this.contextOf(session, grant), { action: 'session.end', decision: 'refused', code, reason: code === 'REVOKED' ? 'the Grant or the operator was revoked' : 'the Grant expired' });
+      this.o.audit.record(this.contextOf(session, grant), { action: 'session.end', decision: 'refused', code, reason: END_REASONS[code] });
     }
     this.live.delete(session);
-    session.close(0, code.toLowerCase().replace('_', ' '));
+    session.close(0, code.toLowerCase().replaceAll('_', ' '));
   }
 }

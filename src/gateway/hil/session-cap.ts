@@ -18,7 +18,9 @@ import type { Channel } from '../../uzp/session/channel.js';
 import type { Session } from '../../uzp/session/session.js';
 import { toHex } from '../../uzp/bytes.js';
 import type { Clock } from '../../lib/clock.js';
-import { senderOf, type Refusals } from './reply.js';
+import type { AuditLog } from './audit.js';
+import { senderOf } from './reply.js';
+import type { BrokerStats } from './stats.js';
 
 /** Sessions one operator may hold at once unless the config says otherwise. */
 export const DEFAULT_SESSIONS_PER_OPERATOR = 8;
@@ -26,7 +28,9 @@ export const DEFAULT_SESSIONS_PER_OPERATOR = 8;
 /** A session turned away that opens no channel is closed after this long (the handshake's own bound). */
 export const TURN_AWAY_MS = 10_000;
 
-interface SessionCapOptions extends Refusals {
+interface SessionCapOptions {
+  readonly audit: AuditLog;
+  readonly stats: BrokerStats;
   /** Sessions one operator may hold at once. */
   readonly perOperator: number;
   /** Closes sessions turned away that never open a channel. */

@@ -14,6 +14,9 @@ import type { Session } from '../../../src/uzp/session/session.js';
 import { sessionPair } from '../../helpers/session-pair.js';
 import { FakeClock, turns } from '../../helpers/fake-clock.js';
 import type { Clock } from '../../../src/lib/clock.js';
+import { REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
+import { REFUSAL_SUMMARY_MS } from '../../../src/gateway/hil/refusal-gate.js';
+import { encodeCanonical } from '../../../src/uzp/cbor.js';
 
 class Listeners<T extends unknown[]> {
   private cbs = new Set<(...a: T) => void>();
@@ -345,5 +348,122 @@ describe('HIL broker: early data (0-RTT, draft §9; docs/PROFILE.md §0-RTT)', (
     expect(await c.next()).toEqual({ t: 'refused', code: 'EARLY_DATA_REFUSED' });
     env.operator.channel(1).trySend(encodeHil({ t: 'open', slot: 'tty-1', mode: 'serial' }));
     expect(await c.next()).toMatchObject({ t: 'opened', mode: 'serial' });
+  });
+});
+
+describe('HIL broker: a session flooding refused or malformed messages (refusal-gate.ts; found by review)', () => {
+  /** A broker on a fake clock (the refusal budget's and the summaries' time); the Grant holds an hour. */
+  function flooded(purposes: Purpose[], devices: AnyDevice[]) {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const env = setup(purposes, devices, { slot: 'rs485-1' }, { clock, now: (g) => () => g.expiresAt * 1000 - 3_600_000 + (clock.now() - t0) });
+    const ch = env.operator.openChannel();
+    const replies: HilMessage[] = [];
+    ch.on('message', (b: Uint8Array) => replies.push(decodeHil(b)));
+    return { env, clock, ch, replies, own: () => env.audit.filter((l) => l.action !== 'session' && l.action !== 'session.close') };
+  }
+
+  it('N junk frames: the first REFUSALS_PER_S are answered, then the session is ended (TOO_MANY_REFUSALS) and the rest is not read; O(1) audit lines', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.read' }], [m.dev]);
+    const closed = new Promise((r) => f.env.gateway.once('close', r));
+    const N = 3 * REFUSALS_PER_S;
+    for (let i = 0; i < N; i++) expect(f.ch.trySend(Uint8Array.of(0xff))).toBe(true);
+    await closed;
+    await settle();
+    // No time passed on the budget's clock: exactly one second's worth was answered.
+    expect(f.replies).toHaveLength(REFUSALS_PER_S);
+    expect(new Set(f.replies.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ t: 'refused', code: 'BAD_MESSAGE' })]));
+    const lines = f.own();
+    expect(lines.filter((l) => l.action === 'frame')).toHaveLength(1);
+    expect(lines.find((l) => l.action === 'session.end')).toMatchObject({ decision: 'refused', code: 'TOO_MANY_REFUSALS' });
+    // The ones said in no line of their own are counted, at the latest when the session closes.
+    expect(lines.find((l) => l.action === 'refused.suppressed')).toMatchObject({ code: 'BAD_MESSAGE', suppressed: REFUSALS_PER_S - 1 });
+    const dropped = lines.find((l) => l.action === 'session.dropped');
+    expect((dropped?.frames as number | undefined) ?? 0).toBeLessThanOrEqual(N - REFUSALS_PER_S - 1);
+    expect(lines.length).toBeLessThanOrEqual(4);
+    expect(f.env.broker.stats.refusals).toBe(REFUSALS_PER_S + 1);
+  });
+
+  it('the budget is per second: REFUSALS_PER_S refusals each second keep the session, each answered', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.read' }], [m.dev]);
+    for (let s = 0; s < 3; s++) {
+      for (let i = 0; i < REFUSALS_PER_S; i++) f.ch.trySend(Uint8Array.of(0xff));
+      await settle();
+      f.clock.advance(1000);
+    }
+    await settle();
+    expect(f.replies).toHaveLength(3 * REFUSALS_PER_S);
+    expect(f.env.gateway.state).toBe('stitched');
+    expect(f.env.gateway.isClosing).toBe(false);
+    // An honest request still goes through.
+    const c = open(f.env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+  });
+
+  it('N junk frames under the budget: one audit line in full and one summary per interval, not N lines', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.read' }], [m.dev]);
+    const N = 150;
+    for (let i = 0; i < N; i++) f.ch.trySend(Uint8Array.of(0xff));
+    await settle();
+    expect(f.replies).toHaveLength(N);
+    expect(f.own().filter((l) => l.decision === 'refused')).toHaveLength(1);
+    f.clock.advance(REFUSAL_SUMMARY_MS);
+    await settle();
+    const lines = f.own();
+    expect(lines.map((l) => [l.action, l.code])).toEqual([
+      ['frame', 'BAD_MESSAGE'],
+      ['refused.suppressed', 'BAD_MESSAGE'],
+    ]);
+    expect(lines[1]).toMatchObject({ decision: 'refused', suppressed: N - 1, examples: ['frame'], interval_s: REFUSAL_SUMMARY_MS / 1000 });
+    expect(f.env.broker.stats.refusals).toBe(N);
+  });
+
+  it('allowed actions stay one audit line each while refusals are counted', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.write', units: [1], registers: [[0, 9]] }], [m.dev]);
+    const c = open(f.env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+    for (let i = 0; i < 40; i++) {
+      c.send({ t: 'req', id: 2 * i, unit: 1, pdu: Uint8Array.of(6, 0, i % 10, 0, i) }); // allowed
+      c.send({ t: 'req', id: 2 * i + 1, unit: 1, pdu: Uint8Array.of(6, 0, 50, 0, i) }); // outside the range
+    }
+    for (let i = 0; i < 80; i++) await c.next();
+    await settle();
+    expect(m.seen).toHaveLength(40);
+    expect(f.env.audit.filter((l) => l.action === 'modbus.write' && l.decision === 'allowed')).toHaveLength(40);
+    expect(f.env.audit.filter((l) => l.action === 'modbus.write' && l.decision === 'refused')).toHaveLength(1);
+  });
+
+  it('a frame with a 900 KiB unknown key: refused, and its audit line stays short', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.read' }], [m.dev]);
+    const c = open(f.env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+    const key = 'k'.repeat(900 * 1024);
+    expect(c.ch.trySend(encodeCanonical({ t: 'req', id: 7, unit: 1, pdu: Uint8Array.of(3, 0, 0, 0, 1), [key]: 0 }))).toBe(true);
+    expect(await c.next()).toEqual({ t: 'refused', code: 'BAD_MESSAGE' });
+    await settle();
+    const line = f.env.audit.find((l) => l.action === 'frame')!;
+    expect(line).toMatchObject({ decision: 'refused', code: 'BAD_MESSAGE' });
+    expect(String(line.reason)).toContain(`…(${key.length} chars)`);
+    expect(JSON.stringify(line).length).toBeLessThan(1024);
+  });
+
+  it('an MQTT filter refused: the reason and the filter on its audit line are cut', async () => {
+    const q = mqttDevice('net-0', 'press-3');
+    const clock = new FakeClock();
+    const env = setup([{ purpose: 'mqtt.subscribe', topics: ['plant/#'] }], [q.dev], { slot: 'net-0' }, { clock, now: (g) => () => g.expiresAt * 1000 - 3_600_000 });
+    const c = open(env, 'net-0', 'mqtt');
+    await c.next();
+    const filter = `other/${'x'.repeat(1000)}`;
+    c.send({ t: 'sub', filter });
+    expect(await c.next()).toEqual({ t: 'refused', code: 'TOPIC_OUT_OF_FILTER', filter });
+    await settle();
+    const line = env.audit.find((l) => l.code === 'TOPIC_OUT_OF_FILTER')!;
+    expect(JSON.stringify(line).length).toBeLessThan(600);
+    expect(String(line.filter)).toContain(`…(${filter.length} chars)`);
   });
 });

@@ -5,6 +5,7 @@
 // reads although the unit answered. Real serial port and simulated slave (virtual-serial harness).
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { REFUSAL_SUMMARY_MS } from '../../../src/gateway/hil/refusal-gate.js';
 import { FakeClock, turns } from '../../helpers/fake-clock.js';
 import { cleanupVirtualSerial, waitFor } from '../../virtual-serial/harness.js';
 import { modbusBrokerRig, read, type Rig } from './modbus-broker-rig.js';
@@ -18,7 +19,8 @@ afterEach(async () => {
 
 describe('operators sharing a unit’s queue on the bus', () => {
   it('one keeps 64 reads in flight: the other’s reads are all answered by the unit; the flooder gets BUSY (0x06)', async () => {
-    rig = await modbusBrokerRig({ clock: new FakeClock(), slaveDelayMs: 5 });
+    const clock = new FakeClock();
+    rig = await modbusBrokerRig({ clock, slaveDelayMs: 5 });
     const a = await rig.session([{ purpose: 'modbus.read', units: [1] }]).modbus();
     const b = await rig.session([{ purpose: 'modbus.read', units: [1] }]).modbus();
     // A: 64 reads at once (the channel's bound), and one more for each one answered by the unit.
@@ -48,7 +50,14 @@ describe('operators sharing a unit’s queue on the bus', () => {
     await turns();
     // Audited as refused BUSY (a refusal, counted), never as a failure of the unit.
     expect(rig.audit.filter((l) => l.decision === 'failed')).toEqual([]);
-    expect(rig.audit.filter((l) => l.decision === 'refused' && l.code === 'BUSY').length).toBe(busy.length);
+    // Each BUSY is audited: the first in full, the rest counted into the session's refused.suppressed
+    // line (refusal-gate.ts), written at the next summary.
+    clock.advance(REFUSAL_SUMMARY_MS);
+    await turns(); // audit lines are written a few turns after (audit.ts)
+    const refusedBusy = rig.audit.filter((l) => l.decision === 'refused' && l.code === 'BUSY');
+    const counted = refusedBusy.reduce((n, l) => n + (l.action === 'refused.suppressed' ? Number(l.suppressed) : 1), 0);
+    expect(refusedBusy.filter((l) => l.action !== 'refused.suppressed').length).toBeGreaterThan(0);
+    expect(counted).toBe(busy.length);
     expect(rig.broker.stats.refusals).toBe(busy.length);
   });
 });

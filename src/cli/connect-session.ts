@@ -4,6 +4,7 @@
 
 import { isCodedError } from '../lib/errors.js';
 import type { OperatorConnection } from '../operator/connect.js';
+import { explainSessionEnd } from '../operator/grant-text.js';
 import { toHex } from '../uzp/bytes.js';
 import { ErrorCode } from '../uzp/errors.js';
 import type { CommandIo } from './command.js';
@@ -29,9 +30,28 @@ function endedInFailover(conn: OperatorConnection): boolean {
 }
 
 /**
+ * The gateway's CLOSE ended the session (our own close comes after untilDone stopped listening): it
+ * stopped, or ended the session for a reason it sends (Grant expired, revoked, past the refusal
+ * budget). Not a done mode: exit 1, saying what to do (connect's --help: "1 ... the session ended
+ * with an error"); before, it was "session ended: closed by the gateway" and exit 0. The console
+ * (`reopenOnClose`) outlives the gateway's stop, which gives no reason, with a fresh session; a
+ * session ended for a reason would end the fresh one too, so the console ends as well.
+ */
+function gatewayEnded(conn: OperatorConnection, reason: string, io: CommandIo, json: boolean, reopenOnClose: boolean): number {
+  if (reopenOnClose && reason === '') {
+    notice(io, json, { event: 'session_ended', by: 'gateway', reason: 'closed by the gateway' }, 'session ended: closed by the gateway');
+    return REOPEN;
+  }
+  const explanation = explainSessionEnd(reason, conn.grant.expiresAt);
+  notice(io, json, { event: 'session_ended', by: 'gateway', reason: reason || 'closed by the gateway', explanation }, `session ended by the gateway${reason !== '' ? ` (${reason})` : ''}: ${explanation}`);
+  return 1;
+}
+
+/**
  * Resolves with the exit code (or REOPEN) when the mode ends, the session ends, SIGINT/SIGTERM
  * arrives, or stdout's reader goes away (`| head -n1`: output-closed.ts; main.ts then exits 141). `reopen`: a refused re-stitch asks for a fresh session; `reopenOnClose` (the console,
- * which outlives a gateway's restart): so does a session the gateway closed.
+ * which outlives a gateway's restart): so does a session the gateway closed without a reason (its
+ * stop). Any other close of the gateway's is exit 1 (gatewayEnded).
  */
 export async function untilDone(conn: OperatorConnection, done: Promise<number>, io: CommandIo, json: boolean, reopen: boolean, reopenOnClose = false): Promise<number> {
   let stop: () => void = () => {};
@@ -52,12 +72,14 @@ export async function untilDone(conn: OperatorConnection, done: Promise<number>,
   let onClose: (e?: Error) => void = () => {};
   let endedCode: number | undefined;
   const ended = new Promise<number>((resolve) => {
-    onClose = (e?: Error): void => {
-      const why = e === undefined ? 'closed by the gateway' : `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
-      notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
-      if (e === undefined) endedCode = reopenOnClose ? REOPEN : 0;
-      else if (isRefusal(e)) endedCode = reopen ? REOPEN : 1;
-      else endedCode = endedInFailover(conn) ? EXIT_RN_LOST : 1;
+    onClose = (e?: Error, _remoteCode?: number, remoteReason?: string): void => {
+      if (e === undefined) endedCode = gatewayEnded(conn, remoteReason ?? '', io, json, reopenOnClose);
+      else {
+        const why = `${e.message}${isCodedError(e) ? ` [${e.code}]` : ''}`;
+        notice(io, json, { event: 'session_ended', reason: why }, `session ended: ${why}`);
+        if (isRefusal(e)) endedCode = reopen ? REOPEN : 1;
+        else endedCode = endedInFailover(conn) ? EXIT_RN_LOST : 1;
+      }
       resolve(endedCode);
     };
     conn.session.once('close', onClose);

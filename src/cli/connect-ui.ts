@@ -6,6 +6,8 @@
 
 import { OperatorConsole } from '../operator/console-source.js';
 import type { OperatorConnection } from '../operator/connect.js';
+import { RefusedByGateway } from '../operator/errors.js';
+import { explainRefusal } from '../operator/grant-text.js';
 import type { CommandIo } from './command.js';
 import { notice } from './connect-serve.js';
 import { REOPEN, untilDone } from './connect-session.js';
@@ -26,7 +28,8 @@ export function slotsToShow(conn: OperatorConnection, named: readonly string[]):
  * Serves the console until SIGINT/SIGTERM or the session ends for good; resolves with connect's
  * exit status. A session the gateway closed (it stopped) or refuses to re-stitch (it restarted) is
  * replaced by a fresh one from `reopen` (trying for --max-wait, then exit 3), as `connect tail`
- * does, and the console carries on.
+ * does, and the console carries on. A session the gateway ended for a reason (its Grant expired,
+ * revoked, the refusal budget) or turned away (TOO_MANY_SESSIONS) ends the console: exit 1.
  */
 export async function serveUi(prepared: PreparedConsole, first: OperatorConnection, named: readonly string[], io: CommandIo, json: boolean, reopen: () => Promise<OperatorConnection | number>): Promise<number> {
   let slots: string[];
@@ -50,8 +53,17 @@ export async function serveUi(prepared: PreparedConsole, first: OperatorConnecti
   try {
     let conn: OperatorConnection | number = first;
     for (;;) {
-      await source.attach(conn);
-      const code = await untilDone(conn, new Promise<number>(() => undefined), io, json, true, true);
+      // Listening for the session's end from the start: the gateway turns a session over the
+      // operator's cap away while attach() opens its channels (refused TOO_MANY_SESSIONS on the
+      // first, then CLOSE), and a listener added after attach() never heard that close: the
+      // console hung, serving nothing, until Ctrl-C.
+      const attached = source.attach(conn);
+      const code = await untilDone(conn, attached.then((r) => (r !== undefined ? 1 : new Promise<number>(() => undefined))), io, json, true, true);
+      // 0: our own stop (a signal, stdout gone). Otherwise the session is over and attach() settled
+      // (its opens fail on a closed session) or had settled: a session turned away is explained
+      // as the other modes explain it, exit 1, not replaced by a fresh one the gateway turns away too.
+      const refused = code === 0 ? undefined : await attached;
+      if (refused !== undefined) throw new RefusedByGateway(refused.refusal, refused.what, explainRefusal(refused.refusal, first.grant.body, slots[0] ?? ''));
       if (code !== REOPEN) return code;
       notice(io, json, { event: 'reopening' }, 'the gateway closed the session or refused to re-stitch it (it restarted?): opening a fresh session');
       conn = await reopen();

@@ -47,6 +47,8 @@ export class OperatorConsole implements ConsoleSource {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private polling = false;
+  /** The refusal of the current session as a whole (attach()). */
+  private turnedAway: HilRefusedError | undefined;
 
   constructor(
     gateway: Uint8Array,
@@ -61,9 +63,13 @@ export class OperatorConsole implements ConsoleSource {
    * Shows `conn` from now on: opens every slot (tail, and diag where the device keeps diagnostics)
    * and polls diagnostics. Called again with a fresh session after the gateway restarted: each tail
    * resumes after the last reading shown (from the gateway's reading log), so the plot has no gap.
+   * Resolves with the refusal that turned the whole session away (TOO_MANY_SESSIONS: the operator is
+   * at its session cap, docs/PROFILE.md §HIL "Sessions per operator"), if one came: `connect … ui`
+   * then explains it and exits 1 rather than open session after session.
    */
-  async attach(conn: OperatorConnection): Promise<void> {
+  async attach(conn: OperatorConnection): Promise<HilRefusedError | undefined> {
     this.conn = conn;
+    this.turnedAway = undefined;
     const s = conn.session;
     s.on('failover', (e?: Error) => this.record('rn.lost', false, `RN lost (${e?.message ?? 'stitch closed'}); re-stitching at another RN`));
     s.on('restitched', (_g: number, rn?: Uint8Array) => {
@@ -85,6 +91,7 @@ export class OperatorConsole implements ConsoleSource {
       this.timer.unref();
     }
     void this.pollDiag();
+    return this.turnedAway;
   }
 
   close(): void {
@@ -166,6 +173,7 @@ export class OperatorConsole implements ConsoleSource {
         if (mode === 'tail') this.setRow(st, { ...st.row, state: 'error', note: (e as Error).message });
         return undefined;
       }
+      if (e.refusal === 'TOO_MANY_SESSIONS') this.turnedAway ??= e;
       const why = explainRefusal(e.refusal, conn.grant.body, slot, e.bridged);
       this.record('channel.refused', true, `${mode} on slot ${slot} refused: ${why}`, e.refusal);
       // A slot without diagnostics still shows its readings; one whose tail is refused shows why.

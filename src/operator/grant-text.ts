@@ -5,6 +5,7 @@
 
 import { formatPurpose, purposesOpening } from '../hil/purposes.js';
 import type { Mode } from '../hil/messages.js';
+import { isoSeconds } from '../lib/time-text.js';
 import type { GrantBody, GrantScope } from '../uzp/artefacts/types.js';
 
 /** The mode words of `uzpgw connect` per HIL mode. */
@@ -71,6 +72,26 @@ export function explainRefusal(code: string, g: GrantBody, slot: string, bridged
       return "your operator identity already holds as many sessions at this gateway as it allows (its config's sessions.per_operator, 8 by default): end one of them (another `uzpgw connect`, a console) and connect again, or open fewer sessions (`uzpgw connect … ui` opens every slot of your Grant on one)";
     default:
       return `refused by the gateway (${code})`;
+  }
+}
+
+/**
+ * Why the gateway ended a session the operator did not end, from its CLOSE reason, with what to do.
+ * The gateway sends the code of its `session.end` audit line in words ("grant expired", "revoked",
+ * "too many refusals": docs/PROFILE.md §HIL "Authority", "Refusal budget"), and no reason when it
+ * stops. `expiresAt`: the Grant's, Unix seconds.
+ */
+export function explainSessionEnd(reason: string, expiresAt: number): string {
+  const exp = isoSeconds(expiresAt * 1000);
+  switch (reason.toUpperCase().replaceAll(' ', '_')) {
+    case 'GRANT_EXPIRED':
+      return `your Grant expired (${exp}): connect again with a fresh Grant`;
+    case 'REVOKED':
+      return "your Grant or your operator identity was revoked: the gateway's audit log (its session.end line) says which; ask the gateway's admin";
+    case 'TOO_MANY_REFUSALS':
+      return 'the session went past its budget of refused and malformed messages (200 a second: docs/PROFILE.md §HIL "Refusal budget"); send fewer requests your Grant does not allow, then connect again';
+    default:
+      return `it stopped, or ended it for a reason it did not say: check your Grant's expiry (${exp}) and the gateway's audit log (ask the gateway's admin), then connect again`;
   }
 }
 

@@ -30,9 +30,10 @@ export interface EquipmentGateway {
   readonly audit: () => Record<string, unknown>[];
   /**
    * Writes a Grant for `slot` to a file and returns the `connect` flags that use it. `operator`
-   * names another operator identity than the default one (made on first use, with its own files).
+   * names another operator identity than the default one (made on first use, with its own files);
+   * `expiresInS`: a Grant that expires that many seconds from now (default: in an hour).
    */
-  readonly connectArgs: (slot: string, purposes: Purpose[], operator?: string) => string[];
+  readonly connectArgs: (slot: string, purposes: Purpose[], operator?: string, expiresInS?: number) => string[];
   /** Writes a Grant with these scopes and returns the `connect` flags that use it (no --slot). */
   readonly grantFlags: (scopes: GrantScope[]) => string[];
   close(): Promise<void>;
@@ -99,8 +100,10 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
       .slice(0, -1)
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const grantFlags = (file: string, scopes: GrantScope[], name = 'op'): string[] => {
-    writeArtefactFile(f(file), d.grant(operator(name).id.cid, gw.id.cid, { scopes }));
+  const grantFlags = (file: string, scopes: GrantScope[], name = 'op', expiresInS?: number): string[] => {
+    // The domain's clock stands at the gateway's start: a Grant's life counts from there.
+    const validSeconds = expiresInS === undefined ? {} : { validSeconds: Math.floor(Date.now() / 1000) - d.now + expiresInS };
+    writeArtefactFile(f(file), d.grant(operator(name).id.cid, gw.id.cid, { scopes, ...validSeconds }));
     return [...['--key', f(`${name}.key`), '--pcert', f(`${name}.pcert`), '--trust', f('trust.json'), '--rn-set', f('rn-set.uzp'), '--grant', f(file)], ...['--gateway', toHex(gw.id.cid)]];
   };
   return {
@@ -110,7 +113,7 @@ export async function startEquipmentGateway(o: Options): Promise<EquipmentGatewa
     gateway,
     logLines: () => jsonLines(gateway.stdout()),
     audit: () => (existsSync(f('audit.jsonl')) ? jsonLines(readFileSync(f('audit.jsonl'), 'utf8')) : []),
-    connectArgs: (slot, purposes, name = 'op') => [...grantFlags(`${name}-${slot}.grant`, [{ slot, purposes }], name), '--slot', slot],
+    connectArgs: (slot, purposes, name = 'op', expiresInS) => [...grantFlags(`${name}-${slot}${expiresInS === undefined ? '' : `-${expiresInS}s`}.grant`, [{ slot, purposes }], name, expiresInS), '--slot', slot],
     grantFlags: (scopes) => grantFlags(`op-${scopes.map((s) => s.slot).join('+')}.grant`, scopes),
     close: async () => {
       await stopProcess(gateway);

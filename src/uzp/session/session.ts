@@ -78,7 +78,7 @@ export class Session extends EventEmitter implements ChannelHost {
       limits: o.limits,
       onMessage: (ch, msg, closed) => this.onMessage(ch, msg, closed),
       onWritable: () => this.writers.wake(),
-      onClose: (err, code) => this.finish(err, code),
+      onClose: (err, code, reason) => this.finish(err, code, reason),
       onDrop: dropped,
     });
     this.pump = new EnginePump(this.engine, clock, {
@@ -327,7 +327,12 @@ export class Session extends EventEmitter implements ChannelHost {
     this.finish(reason, undefined);
   }
 
-  private finish(err: UzpError | undefined, remoteCode: number | undefined): void {
+  /**
+   * Emits 'close' with (err, remoteCode, remoteReason): the last two only when the peer's CLOSE ended
+   * the session, its reason as sent (peer text: at most 256 bytes of UTF-8, frames.ts), so that an
+   * application can say why the peer ended it (`uzpgw connect`: "grant expired").
+   */
+  private finish(err: UzpError | undefined, remoteCode: number | undefined, remoteReason?: string): void {
     if (this.association.state === 'closed') return;
     this.closeError = err;
     this.association.close();
@@ -341,6 +346,6 @@ export class Session extends EventEmitter implements ChannelHost {
     }
     this.writers.wake();
     this.channels.abortAll();
-    this.emit('close', err, remoteCode);
+    this.emit('close', err, remoteCode, remoteReason);
   }
 }

@@ -21,6 +21,7 @@ import type { EvidenceService } from './evidence-service.js';
 import { serveDiag, serveModbus, serveMqtt, serveSerial, serveTail, type ChannelContext, type OpenChannel } from './modes.js';
 import { refuse, senderOf, waitingSenderOf, type Send } from './reply.js';
 import { bounded, type RefusalGate } from './refusal-gate.js';
+import { PortErrorCode } from '../../ports/errors.js';
 import { serveLogTail, type ReadingSource, type SendWait } from './log-tail.js';
 import { admissibleEarly, refuseEarly } from './early.js';
 
@@ -71,9 +72,11 @@ export class ChannelRouter {
     });
     ch.once('abort', end);
     ch.on('message', (bytes: Uint8Array, mark?: { readonly early?: boolean }) => {
-      if (ended) return;
       // Past its refusal budget: the session is being ended, and what it still sends costs a check.
+      // Counted before `ended`: the end ends every channel at once, so afterwards every frame
+      // arrives on an ended channel (they went uncounted, and `session.dropped` was never written).
       if (gate.ended) return gate.drop();
+      if (ended) return;
       // Junk refused at a glance, without the exceptions of a decode (most of what a flood cost).
       const problem = hilFrameProblem(bytes);
       if (problem !== undefined) return refuse(gate, send, ctx, 'frame', 'BAD_MESSAGE', problem);
@@ -119,10 +122,13 @@ export class ChannelRouter {
     const ctx: ChannelContext = {
       authority,
       audit: (entry) => {
-        // 'failed' (the device timed out or erred on an allowed action) is not a refusal: like
-        // 'allowed', one line each (it may have reached the equipment), its text cut.
-        if (entry.decision === 'refused') gate.refused(ctx0, entry);
-        else this.o.audit.record(ctx0, entry.decision === 'failed' ? bounded(entry) : entry);
+        if (entry.decision === 'refused') return gate.refused(ctx0, entry);
+        // A unit known silent, answered at once: nothing reached the equipment, so it is held like a refusal.
+        if (entry.decision === 'failed' && entry.code === PortErrorCode.MODBUS_UNIT_SILENT) return gate.unsent(ctx0, entry);
+        // Any other 'failed' (the device timed out or erred on an allowed action) is not a refusal:
+        // like 'allowed', one line each (it may have reached the equipment), its text cut.
+        this.o.audit.record(ctx0, entry.decision === 'failed' ? bounded(entry) : entry);
+        return true;
       },
       send,
       dropped: () => {

@@ -70,8 +70,7 @@ export function serveLogTail(ctx: ChannelContext, slot: string, source: ReadingS
       abort.abort();
     },
     onMessage: (m) => {
-      ctx.audit({ action: `tail.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of tail mode` });
-      ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
+      if (ctx.audit({ action: `tail.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of tail mode` })) ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
     },
   };
 }

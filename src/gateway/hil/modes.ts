@@ -33,7 +33,11 @@ export const MAX_SUBSCRIPTIONS = 64;
 
 export interface ChannelContext {
   readonly authority: SlotAuthority;
-  readonly audit: (entry: AuditEntry) => void;
+  /**
+   * One audit line. Refusals (and requests failed with nothing sent) go through the session's refusal
+   * gate (refusal-gate.ts): false = answer nothing, the session went past its budget and is ending.
+   */
+  readonly audit: (entry: AuditEntry) => boolean;
   /** false = the session's send buffer is full (the message was not queued). */
   readonly send: (m: HilMessage) => boolean;
   readonly dropped: () => void;
@@ -49,14 +53,14 @@ export interface OpenChannel {
   readonly onMessage: (m: HilMessage) => void;
 }
 
-function refused(ctx: ChannelContext, action: string, d: Extract<Decision, { allowed: false }>, detail: Record<string, unknown>): void {
-  ctx.audit({ action, decision: 'refused', code: d.code, reason: d.reason, ...detail });
+/** False: answer nothing (the session is past its refusal budget). */
+function refused(ctx: ChannelContext, action: string, d: Extract<Decision, { allowed: false }>, detail: Record<string, unknown>): boolean {
+  return ctx.audit({ action, decision: 'refused', code: d.code, reason: d.reason, ...detail });
 }
 
 /** Wrong message for the mode: refuse and audit, keep the channel. */
 function unexpected(ctx: ChannelContext, mode: string, m: HilMessage): void {
-  ctx.audit({ action: `${mode}.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of ${mode} mode` });
-  ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
+  if (ctx.audit({ action: `${mode}.${m.t}`, decision: 'refused', code: 'UNEXPECTED_MESSAGE', reason: `${m.t} is not part of ${mode} mode` })) ctx.send({ t: 'refused', code: 'UNEXPECTED_MESSAGE' });
 }
 
 /** Error codes that mean the slot's port is down rather than the unit silent. */
@@ -84,8 +88,7 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
       const c = classifyPdu(m.pdu);
       const base = { unit: m.unit, fn: m.pdu[0] };
       if (!c.ok) {
-        ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'ILLEGAL_REQUEST', reason: c.reason, ...base });
-        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, c.exception), refused: 'ILLEGAL_REQUEST' });
+        if (ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'ILLEGAL_REQUEST', reason: c.reason, ...base })) ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, c.exception), refused: 'ILLEGAL_REQUEST' });
         return;
       }
       const actions: HilAction[] = c.deviceId
@@ -95,7 +98,7 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
         const d = ctx.authority.check(a);
         if (!d.allowed) {
           const access = 'access' in a ? a.access : undefined;
-          refused(ctx, a.purpose, d, { ...base, table: access?.table, addr: access?.addr, count: access?.count });
+          if (!refused(ctx, a.purpose, d, { ...base, table: access?.table, addr: access?.addr, count: access?.count })) return;
           const code = d.code === 'PURPOSE_NOT_GRANTED' ? ModbusExceptionCode.ILLEGAL_FUNCTION : ModbusExceptionCode.ILLEGAL_DATA_ADDRESS;
           ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, code), refused: d.code });
           return;
@@ -105,18 +108,15 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
       const action = does.writes ? 'modbus.write' : 'modbus.read';
       const own = device.refusal?.(m.unit, m.pdu, does);
       if (own !== undefined) {
-        ctx.audit({ action, decision: 'refused', code: 'ILLEGAL_REQUEST', reason: own.reason, ...base });
-        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, own.exception), refused: 'ILLEGAL_REQUEST' });
+        if (ctx.audit({ action, decision: 'refused', code: 'ILLEGAL_REQUEST', reason: own.reason, ...base })) ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, own.exception), refused: 'ILLEGAL_REQUEST' });
         return;
       }
       if (device.available === false) {
-        ctx.audit({ action, decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, ...base });
-        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE), refused: 'DEVICE_UNAVAILABLE' });
+        if (ctx.audit({ action, decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, ...base })) ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE), refused: 'DEVICE_UNAVAILABLE' });
         return;
       }
       if (pending >= ctx.maxPending) {
-        ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason: `${pending} requests already in flight`, ...base });
-        ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
+        if (ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason: `${pending} requests already in flight`, ...base })) ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
         return;
       }
       pending++;
@@ -139,11 +139,11 @@ export function serveModbus(ctx: ChannelContext, device: ModbusDevice): OpenChan
           }
           if (code === CommonCode.BUFFER_FULL) {
             // The unit's queue, or this operator's share of it: the unit is not at fault (not 0x0B).
-            ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason, ...base });
-            ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
+            if (ctx.audit({ action: 'modbus.request', decision: 'refused', code: 'BUSY', reason, ...base })) ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, ModbusExceptionCode.SERVER_DEVICE_BUSY), refused: 'BUSY' });
             return;
           }
-          ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason, ...detail });
+          // A unit known silent (MODBUS_UNIT_SILENT) was not asked: audited through the refusal gate, so false can come.
+          if (!ctx.audit({ action: 'modbus.request', decision: 'failed', code, reason, ...detail })) return;
           // §7: a port that went down under the request is a path failure (0x0A); anything else, a target that did not answer (0x0B).
           const exception = PATH_DOWN.has(code) ? ModbusExceptionCode.GATEWAY_PATH_UNAVAILABLE : ModbusExceptionCode.GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND;
           ctx.send({ t: 'res', id: m.id, pdu: exceptionPdu(c.fn, exception) });
@@ -166,13 +166,11 @@ export function serveSerial(ctx: ChannelContext, device: SerialDevice): OpenChan
       if (m.t !== 'data') return unexpected(ctx, 'serial', m);
       const d = ctx.authority.check({ purpose: 'serial.write' });
       if (!d.allowed) {
-        refused(ctx, 'serial.write', d, { bytes: m.d.length });
-        ctx.send({ t: 'refused', code: d.code });
+        if (refused(ctx, 'serial.write', d, { bytes: m.d.length })) ctx.send({ t: 'refused', code: d.code });
         return;
       }
       if (device.available === false) {
-        ctx.audit({ action: 'serial.write', decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, bytes: m.d.length });
-        ctx.send({ t: 'refused', code: 'DEVICE_UNAVAILABLE' });
+        if (ctx.audit({ action: 'serial.write', decision: 'refused', code: 'DEVICE_UNAVAILABLE', reason: PORT_DOWN_REASON, bytes: m.d.length })) ctx.send({ t: 'refused', code: 'DEVICE_UNAVAILABLE' });
         return;
       }
       ctx.audit({ action: 'serial.write', decision: 'allowed', bytes: m.d.length });
@@ -205,14 +203,12 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
       if (m.t === 'sub') {
         const d = ctx.authority.check({ purpose: 'mqtt.subscribe', filter: m.filter });
         if (!d.allowed) {
-          refused(ctx, 'mqtt.subscribe', d, { filter: m.filter });
-          ctx.send({ t: 'refused', code: d.code, filter: m.filter });
+          if (refused(ctx, 'mqtt.subscribe', d, { filter: m.filter })) ctx.send({ t: 'refused', code: d.code, filter: m.filter });
           return;
         }
         const known = filters.includes(m.filter) || subscribing.has(m.filter);
         if (!known && filters.length + subscribing.size >= MAX_SUBSCRIPTIONS) {
-          ctx.audit({ action: 'mqtt.subscribe', decision: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', reason: `at most ${MAX_SUBSCRIPTIONS} per channel`, filter: m.filter });
-          ctx.send({ t: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', filter: m.filter });
+          if (ctx.audit({ action: 'mqtt.subscribe', decision: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', reason: `at most ${MAX_SUBSCRIPTIONS} per channel`, filter: m.filter })) ctx.send({ t: 'refused', code: 'TOO_MANY_SUBSCRIPTIONS', filter: m.filter });
           return;
         }
         ctx.audit({ action: 'mqtt.subscribe', decision: 'allowed', filter: m.filter });
@@ -237,8 +233,7 @@ export function serveMqtt(ctx: ChannelContext, device: MqttDevice): OpenChannel 
       if (m.t === 'pub') {
         const d = ctx.authority.check({ purpose: 'mqtt.publish', topic: m.topic });
         if (!d.allowed) {
-          refused(ctx, 'mqtt.publish', d, { topic: m.topic, bytes: m.payload.length });
-          ctx.send({ t: 'refused', code: d.code, id: m.id });
+          if (refused(ctx, 'mqtt.publish', d, { topic: m.topic, bytes: m.payload.length })) ctx.send({ t: 'refused', code: d.code, id: m.id });
           return;
         }
         ctx.audit({ action: 'mqtt.publish', decision: 'allowed', topic: m.topic, bytes: m.payload.length, qos: m.qos });
@@ -269,13 +264,11 @@ export function serveDiag(ctx: ChannelContext, device: ModbusDevice): OpenChanne
       if (m.t !== 'diagq') return unexpected(ctx, 'diag', m);
       const d = ctx.authority.check({ purpose: 'diag.read' });
       if (!d.allowed) {
-        refused(ctx, 'diag.read', d, {});
-        ctx.send({ t: 'refused', code: d.code, id: m.id });
+        if (refused(ctx, 'diag.read', d, {})) ctx.send({ t: 'refused', code: d.code, id: m.id });
         return;
       }
       if (device.diagnostics === undefined) {
-        ctx.audit({ action: 'diag.read', decision: 'refused', code: 'MODE_NOT_SUPPORTED', reason: `a ${device.driver} device keeps no diagnostics` });
-        ctx.send({ t: 'refused', code: 'MODE_NOT_SUPPORTED', id: m.id });
+        if (ctx.audit({ action: 'diag.read', decision: 'refused', code: 'MODE_NOT_SUPPORTED', reason: `a ${device.driver} device keeps no diagnostics` })) ctx.send({ t: 'refused', code: 'MODE_NOT_SUPPORTED', id: m.id });
         return;
       }
       ctx.audit({ action: 'diag.read', decision: 'allowed' });

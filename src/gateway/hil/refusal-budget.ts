@@ -4,18 +4,31 @@
 // many it sends. One operator with a narrow read Grant sending 1-byte junk frames as fast as it
 // could kept the gateway at 100% CPU, and the reading log recorded nothing on any slot during the
 // flood and for 4 s after (found by review); the polling shares the gateway's one event loop
-// with the HIL. What a session does beyond its budget is the owner's choice (session-gate.ts).
+// with the HIL. A session past its budget is ended (refusal-gate.ts, docs/PROFILE.md §HIL
+// "Refusal budget").
 
 import type { Clock } from '../../lib/clock.js';
+import { PortErrorCode } from '../../ports/errors.js';
 
 /**
- * Refusals one session may cause per second (and at once). An honest operator's tool sends no
- * malformed frame, and its refusals come from a Grant narrower than its polling or from a burst
- * past the requests in flight (BUSY): `connect … modbus-tcp` with 16 clients of 32 pipelined
- * requests each can be refused 192 at once (256 in flight at the operator, 64 at the gateway).
+ * Refusals one session may cause per second (and at once): every answer audited `refused`
+ * (malformed frames, frames before `open`, what the Grant does not allow, what the device refuses
+ * on its own, a port that is down, …) except UNSPENT_CODES. An honest operator's tool sends no
+ * malformed frame, and its refusals come from a Grant narrower than its polling.
  * Spent at this rate, refusals cost the gateway a few milliseconds of CPU per second.
  */
 export const REFUSALS_PER_S = 200;
+
+/**
+ * Answers that spend nothing: an honest client causes them at the rate of its own requests, however
+ * well it behaves. `BUSY` is flow control (its unit's queue or its share of it full, or more than
+ * the channel's requests in flight): `connect … modbus-tcp` keeping 32 reads in flight on a unit
+ * whose share is 16 is answered BUSY at round-trip speed, and had its session ended within a
+ * fraction of a second (review). `MODBUS_UNIT_SILENT` (a `failed` line, refusal-gate.ts unsent()):
+ * a unit known silent is answered 0x0B at once, nothing sent, as fast as a poller of a dead unit
+ * asks. Both are still audited through the gate (first in full, then counted).
+ */
+export const UNSPENT_CODES: ReadonlySet<string> = new Set(['BUSY', PortErrorCode.MODBUS_UNIT_SILENT]);
 
 export class RefusalBudget {
   private tokens: number;

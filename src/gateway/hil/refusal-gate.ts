@@ -7,12 +7,18 @@
 //   session's counts become one `refused.suppressed` line per code. So an operator sending 100,000
 //   junk frames no longer writes 100,000 lines (36.6 MB, found by review). What an operator *did*
 //   is never summarised: allowed actions and failed ones (the device erred on an allowed action,
-//   which may have reached the equipment) stay one line each (channel-router.ts).
+//   which may have reached the equipment) stay one line each (channel-router.ts). The one failure
+//   that reached nothing, a request to a unit known silent answered at once (0x0B, nothing sent:
+//   unsent()), is held like a refusal, its counts in `failed.suppressed` lines: an honest poller
+//   of a dead unit sends it at the rate of its own answers (3,000 reads were 3,000 lines, review).
 // - Text: a refused or failed line's reason and text details are cut (lib/wire-text.ts): they can
 //   quote what the operator sent.
-// - Budget: past REFUSALS_PER_S (refusal-budget.ts) the session is ended, `session.end` with code
+// - Budget: refusals spend it, except the answers an honest client causes at the rate of its own
+//   requests (UNSPENT_CODES, refusal-budget.ts: BUSY, a unit known silent). Past REFUSALS_PER_S the
+//   session is ended, `session.end` with code
 //   TOO_MANY_REFUSALS in the audit, and nothing more it sends is read: not answered, not audited,
-//   only counted (one `session.dropped` line when it closes). Ending rather than dropping in
+//   only counted (one `session.dropped` line when it closes; channel-router.ts counts before it
+//   looks whether the channel ended, since the end ends every channel at once). Ending rather than dropping in
 //   silence: an honest tool never comes near the budget, so a session past it is broken or
 //   hostile; a request dropped without an answer leaves a broken client waiting on every one,
 //   while the end tells it at once why; and the hostile one pays a new handshake for each budget.
@@ -21,7 +27,7 @@ import type { Clock } from '../../lib/clock.js';
 import { RepeatLimiter, type RepeatSummary } from '../../lib/repeat-limiter.js';
 import { cutWire, WIRE_TEXT_MAX } from '../../lib/wire-text.js';
 import type { AuditContext, AuditEntry, AuditLog } from './audit.js';
-import { RefusalBudget } from './refusal-budget.js';
+import { RefusalBudget, UNSPENT_CODES } from './refusal-budget.js';
 import type { BrokerStats } from './stats.js';
 
 /** How often a session whose refusals were counted gets its `refused.suppressed` lines. */
@@ -49,6 +55,8 @@ export class RefusalGate {
   private over = false;
   private closed = false;
   private dropped = 0;
+  /** Codes audited through unsent(): their summaries say `failed.suppressed`. */
+  private readonly unsentCodes = new Set<string>();
 
   constructor(private readonly o: RefusalGateOptions) {
     this.budget = new RefusalBudget(o.clock, o.perSecond);
@@ -61,18 +69,33 @@ export class RefusalGate {
   }
 
   /**
-   * One refusal (decision 'refused'): counted, audited in full or counted for the next summary.
+   * One refusal (decision 'refused'): counted, audited in full or counted for the next summary, and
+   * spent from the budget unless its code is in UNSPENT_CODES (BUSY).
    * False: say nothing to the operator, the session went past its budget and is being ended.
    */
   refused(ctx: AuditContext, entry: AuditEntry): boolean {
     this.o.stats.refusals++;
+    return this.gated(ctx, entry);
+  }
+
+  /**
+   * A request that failed before anything was sent (decision 'failed', a unit known silent):
+   * audited like a refusal, in full or counted (`failed.suppressed`), never spent from the budget
+   * (UNSPENT_CODES), not a refusal in the stats. False: say nothing, the session is being ended.
+   */
+  unsent(ctx: AuditContext, entry: AuditEntry): boolean {
+    this.unsentCodes.add(entry.code ?? entry.decision);
+    return this.gated(ctx, entry);
+  }
+
+  private gated(ctx: AuditContext, entry: AuditEntry): boolean {
     // After the close (an evidence request that failed late): nothing more can come, said in full.
     if (this.closed) {
       this.o.audit.record(ctx, bounded(entry));
       return true;
     }
     if (this.over) return false;
-    if (!this.budget.spend()) {
+    if (!UNSPENT_CODES.has(entry.code ?? '') && !this.budget.spend()) {
       this.over = true;
       this.o.end();
       return false;
@@ -98,8 +121,11 @@ export class RefusalGate {
 
   private summary(s: RepeatSummary): void {
     for (const [code, n] of Object.entries(s.codes)) {
-      const reason = `${n} more refusal${n === 1 ? '' : 's'} of this session with this code, not written one by one (the first was)`;
-      this.o.audit.record(this.o.session, { action: 'refused.suppressed', decision: 'refused', code, reason, suppressed: n, examples: s.examples, interval_s: REFUSAL_SUMMARY_MS / 1000 });
+      const failed = this.unsentCodes.has(code);
+      const what = failed ? `failure${n === 1 ? '' : 's'} (nothing sent)` : `refusal${n === 1 ? '' : 's'}`;
+      const reason = `${n} more ${what} of this session with this code, not written one by one (the first was)`;
+      const decision = failed ? 'failed' : 'refused';
+      this.o.audit.record(this.o.session, { action: `${decision}.suppressed`, decision, code, reason, suppressed: n, examples: s.examples, interval_s: REFUSAL_SUMMARY_MS / 1000 });
     }
   }
 }

@@ -16,6 +16,9 @@ import { FakeClock, turns } from '../../helpers/fake-clock.js';
 import type { Clock } from '../../../src/lib/clock.js';
 import { REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
 import { REFUSAL_SUMMARY_MS } from '../../../src/gateway/hil/refusal-gate.js';
+import { DEFAULT_MAX_PENDING_REQUESTS } from '../../../src/gateway/hil/channel-router.js';
+import { CommonCode, StateError } from '../../../src/lib/errors.js';
+import { ModbusUnitSilentError } from '../../../src/ports/errors.js';
 import { encodeCanonical } from '../../../src/uzp/cbor.js';
 
 class Listeners<T extends unknown[]> {
@@ -419,6 +422,90 @@ describe('HIL broker: a session flooding refused or malformed messages (refusal-
     ]);
     expect(lines[1]).toMatchObject({ decision: 'refused', suppressed: N - 1, examples: ['frame'], interval_s: REFUSAL_SUMMARY_MS / 1000 });
     expect(f.env.broker.stats.refusals).toBe(N);
+  });
+
+  /** A Modbus device whose every request rejects with `error` (or, without one, never answers). */
+  function failingModbus(error?: () => Error): ModbusDevice {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    return { ...m.dev, request: () => (error === undefined ? new Promise<Uint8Array>(() => {}) : Promise.reject(error())) };
+  }
+
+  /**
+   * Sends `extra` reads past `inFlight` the device holds, `batch` at a time, and returns the answers
+   * to them (no time passes on the budget's clock), checking that the session is still served.
+   */
+  async function pipelined(dev: ModbusDevice, inFlight: number, extra: number, batch = inFlight + extra) {
+    const f = flooded([{ purpose: 'modbus.read', units: [1] }], [dev]);
+    const c = open(f.env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+    const replies: HilMessage[] = [];
+    // A session ended under the burst fails the test at once, not at its timeout.
+    const ended = new Promise<never>((_, reject) => f.env.gateway.once('closing', () => reject(new Error('the session was ended'))));
+    ended.catch(() => undefined);
+    for (let sent = 0; sent < inFlight + extra; ) {
+      const upTo = Math.min(sent + batch, inFlight + extra);
+      for (; sent < upTo; sent++) c.send({ t: 'req', id: sent, unit: 1, pdu: Uint8Array.of(3, 0, 0, 0, 1) });
+      while (replies.length < sent - inFlight) replies.push(await Promise.race([c.next(), ended]));
+    }
+    await settle();
+    expect(f.env.audit.filter((l) => l.action === 'session.end')).toEqual([]);
+    expect(f.env.gateway.isClosing).toBe(false);
+    // The budget is whole: a refusal of the Grant's is still answered.
+    c.send({ t: 'req', id: 99_999, unit: 2, pdu: Uint8Array.of(3, 0, 0, 0, 1) });
+    expect(await c.next()).toMatchObject({ t: 'res', id: 99_999, refused: 'UNIT_NOT_GRANTED' });
+    return { f, replies };
+  }
+
+  it('BUSY is flow control, not spent from the budget: 3 × REFUSALS_PER_S reads past the requests in flight keep the session, each answered 0x06', async () => {
+    // Found by review: a `connect … modbus-tcp` client pipelining past them is answered BUSY at
+    // round-trip speed, and its session was ended (TOO_MANY_REFUSALS) within a fraction of a second.
+    const { f, replies } = await pipelined(failingModbus(), DEFAULT_MAX_PENDING_REQUESTS, 3 * REFUSALS_PER_S);
+    expect(replies.every((r) => r.t === 'res' && r.refused === 'BUSY' && r.pdu[0] === 0x83 && r.pdu[1] === 0x06)).toBe(true);
+    // Still audited through the gate: the first in full, the rest counted.
+    expect(f.own().filter((l) => l.code === 'BUSY')).toHaveLength(1);
+    f.clock.advance(REFUSAL_SUMMARY_MS);
+    await settle();
+    expect(f.own().find((l) => l.action === 'refused.suppressed' && l.code === 'BUSY')).toMatchObject({ suppressed: 3 * REFUSALS_PER_S - 1 });
+  });
+
+  it("BUSY from the unit's queue (BUFFER_FULL), 3 × REFUSALS_PER_S times at once: the session is kept, each answered 0x06", async () => {
+    const { f, replies } = await pipelined(failingModbus(() => new StateError(CommonCode.BUFFER_FULL, 'unit 1 already has 16 requests queued')), 0, 3 * REFUSALS_PER_S);
+    expect(replies.every((r) => r.t === 'res' && r.refused === 'BUSY' && r.pdu[1] === 0x06)).toBe(true);
+    expect(f.own().filter((l) => l.code === 'BUSY')).toHaveLength(1);
+  });
+
+  it('a unit known silent, asked 3 × REFUSALS_PER_S times at once: each answered 0x0B, one audit line in full and one failed.suppressed count, the session kept', async () => {
+    // Found by review: answered at once with nothing sent, each was a `failed` line of its own
+    // (3,000 reads of an absent unit, 3,000 lines), outside the gate's aggregation.
+    const N = 3 * REFUSALS_PER_S;
+    // 50 at a time, within the channel's requests in flight (beyond, they are BUSY).
+    const { f, replies } = await pipelined(failingModbus(() => new ModbusUnitSilentError(1, 2)), 0, N, 50);
+    expect(new Set(replies.map((r) => JSON.stringify(r.t === 'res' ? [r.refused, [...r.pdu]] : r)))).toEqual(new Set([JSON.stringify([undefined, [0x83, 0x0b]])]));
+    const silent = () => f.own().filter((l) => l.code === 'MODBUS_UNIT_SILENT');
+    expect(silent()).toMatchObject([{ action: 'modbus.request', decision: 'failed' }]);
+    f.clock.advance(REFUSAL_SUMMARY_MS);
+    await settle();
+    expect(silent()).toMatchObject([{ decision: 'failed' }, { action: 'failed.suppressed', decision: 'failed', suppressed: N - 1 }]);
+    // Not refusals: the operator did nothing wrong.
+    expect(f.env.broker.stats.refusals).toBe(1);
+  });
+
+  it('past the budget: the refusal over it is not answered on a Modbus channel, and every frame after it is counted in session.dropped', async () => {
+    const m = modbusDevice('rs485-1', 'boiler-1');
+    const f = flooded([{ purpose: 'modbus.read', units: [1] }], [m.dev]);
+    const c = open(f.env, 'rs485-1', 'modbus');
+    expect(await c.next()).toMatchObject({ t: 'opened' });
+    f.replies.length = 0;
+    const got: HilMessage[] = [];
+    c.ch.on('message', (b: Uint8Array) => got.push(decodeHil(b)));
+    const closed = new Promise((r) => f.env.gateway.once('close', r));
+    const N = 3 * REFUSALS_PER_S;
+    // Reads of a unit the Grant does not name: refused, each answered with exception 0x02 until the budget is spent.
+    for (let i = 0; i < N; i++) c.send({ t: 'req', id: i, unit: 2, pdu: Uint8Array.of(3, 0, 0, 0, 1) });
+    await closed;
+    await settle();
+    expect(got).toHaveLength(REFUSALS_PER_S);
+    expect(f.own().find((l) => l.action === 'session.dropped')).toMatchObject({ code: 'TOO_MANY_REFUSALS', frames: N - REFUSALS_PER_S - 1 });
   });
 
   it('allowed actions stay one audit line each while refusals are counted', async () => {

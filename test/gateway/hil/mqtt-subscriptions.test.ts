@@ -15,7 +15,7 @@ function channel(subscribe: (f: string) => Promise<void>) {
   const sent: HilMessage[] = [];
   let deliver: (topic: string, payload: Uint8Array) => void = () => {};
   const device = { slot: 's1', id: 'd', kind: 'mqtt', driver: 'mqtt-bridge', onReading: () => () => {}, onMessage: (cb: typeof deliver) => ((deliver = cb), () => {}), subscribe, publish: async () => {} } as unknown as MqttDevice;
-  const ctx: ChannelContext = { authority: new SlotAuthority(grant, { slot: 's1', device: 'd' }), audit: () => {}, send: (m) => (sent.push(m), true), dropped: () => {}, maxPending: 64, epoch: 1 };
+  const ctx: ChannelContext = { authority: new SlotAuthority(grant, { slot: 's1', device: 'd' }), audit: () => true, send: (m) => (sent.push(m), true), dropped: () => {}, maxPending: 64, epoch: 1 };
   return { ch: serveMqtt(ctx, device), sent, deliver: (t: string) => deliver(t, new Uint8Array(1)) };
 }
 

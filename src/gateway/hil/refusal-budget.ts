@@ -26,9 +26,11 @@ export const REFUSALS_PER_S = 200;
  * whose share is 16 is answered BUSY at round-trip speed, and had its session ended within a
  * fraction of a second (review). `MODBUS_UNIT_SILENT` (a `failed` line, refusal-gate.ts unsent()):
  * a unit known silent is answered 0x0B at once, nothing sent, as fast as a poller of a dead unit
- * asks. Both are still audited through the gate (first in full, then counted).
+ * asks. `DEVICE_UNAVAILABLE`: the slot's port is down, every request answered at once (0x0A, nothing
+ sent), so a poller of that slot would be ended the same way. All are still audited through the
+ gate (first in full, then counted).
  */
-export const UNSPENT_CODES: ReadonlySet<string> = new Set(['BUSY', PortErrorCode.MODBUS_UNIT_SILENT]);
+export const UNSPENT_CODES: ReadonlySet<string> = new Set(['BUSY', 'DEVICE_UNAVAILABLE', PortErrorCode.MODBUS_UNIT_SILENT]);
 
 export class RefusalBudget {
   private tokens: number;

@@ -14,7 +14,7 @@
 // - Text: a refused or failed line's reason and text details are cut (lib/wire-text.ts): they can
 //   quote what the operator sent.
 // - Budget: refusals spend it, except the answers an honest client causes at the rate of its own
-//   requests (UNSPENT_CODES, refusal-budget.ts: BUSY, a unit known silent). Past REFUSALS_PER_S the
+//   requests (UNSPENT_CODES, refusal-budget.ts: BUSY, a port down, a unit known silent). Past REFUSALS_PER_S the
 //   session is ended, `session.end` with code
 //   TOO_MANY_REFUSALS in the audit, and nothing more it sends is read: not answered, not audited,
 //   only counted (one `session.dropped` line when it closes; channel-router.ts counts before it
@@ -70,7 +70,7 @@ export class RefusalGate {
 
   /**
    * One refusal (decision 'refused'): counted, audited in full or counted for the next summary, and
-   * spent from the budget unless its code is in UNSPENT_CODES (BUSY).
+   * spent from the budget unless its code is in UNSPENT_CODES (BUSY, DEVICE_UNAVAILABLE).
    * False: say nothing to the operator, the session went past its budget and is being ended.
    */
   refused(ctx: AuditContext, entry: AuditEntry): boolean {

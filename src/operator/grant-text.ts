@@ -6,6 +6,7 @@
 import { formatPurpose, purposesOpening } from '../hil/purposes.js';
 import type { Mode } from '../hil/messages.js';
 import { isoSeconds } from '../lib/time-text.js';
+import { DEFAULT_SESSIONS_PER_OPERATOR, REFUSALS_PER_S } from '../hil/limits.js';
 import type { GrantBody, GrantScope } from '../uzp/artefacts/types.js';
 
 /** The mode words of `uzpgw connect` per HIL mode. */
@@ -69,7 +70,7 @@ export function explainRefusal(code: string, g: GrantBody, slot: string, bridged
     case 'ILLEGAL_REQUEST':
       return explainIllegalRequest(undefined);
     case 'TOO_MANY_SESSIONS':
-      return "your operator identity already holds as many sessions at this gateway as it allows (its config's sessions.per_operator, 8 by default): end one of them (another `uzpgw connect`, a console) and connect again, or open fewer sessions (`uzpgw connect … ui` opens every slot of your Grant on one)";
+      return `your operator identity already holds as many sessions at this gateway as it allows (its config's sessions.per_operator, ${DEFAULT_SESSIONS_PER_OPERATOR} by default): end one of them (another \`uzpgw connect\`, a console) and connect again, or open fewer sessions (\`uzpgw connect … ui\` opens every slot of your Grant on one)`;
     default:
       return `refused by the gateway (${code})`;
   }
@@ -89,7 +90,7 @@ export function explainSessionEnd(reason: string, expiresAt: number): string {
     case 'REVOKED':
       return "your Grant or your operator identity was revoked: the gateway's audit log (its session.end line) says which; ask the gateway's admin";
     case 'TOO_MANY_REFUSALS':
-      return 'the session went past its budget of refused and malformed messages (200 a second: docs/PROFILE.md §HIL "Refusal budget"); send fewer requests your Grant does not allow, then connect again';
+      return `the session went past its budget of refused and malformed messages (${REFUSALS_PER_S} a second: docs/PROFILE.md §HIL "Refusal budget"); send fewer requests your Grant does not allow, then connect again`;
     default:
       return `it stopped, or ended it for a reason it did not say: check your Grant's expiry (${exp}) and the gateway's audit log (ask the gateway's admin), then connect again`;
   }

@@ -9,15 +9,17 @@
 
 import type { Clock } from '../../lib/clock.js';
 import { PortErrorCode } from '../../ports/errors.js';
+import { REFUSALS_PER_S } from '../../hil/limits.js';
 
-/**
- * Refusals one session may cause per second (and at once): every answer audited `refused`
- * (malformed frames, frames before `open`, what the Grant does not allow, what the device refuses
- * on its own, a port that is down, …) except UNSPENT_CODES. An honest operator's tool sends no
- * malformed frame, and its refusals come from a Grant narrower than its polling.
- * Spent at this rate, refusals cost the gateway a few milliseconds of CPU per second.
+/*
+ * REFUSALS_PER_S (src/hil/limits.ts, where the operator's tools read it too): refusals one session
+ * may cause per second (and at once), every answer audited `refused` (malformed frames, frames
+ * before `open`, what the Grant does not allow, what the device refuses on its own, …) except
+ * UNSPENT_CODES. An honest operator's tool sends no malformed frame, and its refusals come from a
+ * Grant narrower than its polling. Spent at this rate, refusals cost the gateway a few milliseconds
+ * of CPU per second.
  */
-export const REFUSALS_PER_S = 200;
+export { REFUSALS_PER_S };
 
 /**
  * Answers that spend nothing: an honest client causes them at the rate of its own requests, however

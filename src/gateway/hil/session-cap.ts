@@ -21,9 +21,10 @@ import type { Clock } from '../../lib/clock.js';
 import type { AuditLog } from './audit.js';
 import { senderOf } from './reply.js';
 import type { BrokerStats } from './stats.js';
+import { DEFAULT_SESSIONS_PER_OPERATOR } from '../../hil/limits.js';
 
-/** Sessions one operator may hold at once unless the config says otherwise. */
-export const DEFAULT_SESSIONS_PER_OPERATOR = 8;
+/** Sessions one operator may hold at once unless the config says otherwise (src/hil/limits.ts). */
+export { DEFAULT_SESSIONS_PER_OPERATOR };
 
 /** A session turned away that opens no channel is closed after this long (the handshake's own bound). */
 export const TURN_AWAY_MS = 10_000;

@@ -80,11 +80,34 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function operatorSession(purposes: { purpose: string }[], op: Member = d.member('operator')) {
+/** `op`'s link to the test's RN, with the trust store that lists it (closed after the tests). */
+async function operatorLink(op: Member): Promise<{ link: RnLink; trust: ReturnType<TestDomain['trust']> }> {
   const trust = d.trust();
   trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
   const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
   cleanups.push(() => link.close());
+  return { link, trust };
+}
+
+/** The gateway's log lines of one event so far. */
+function logLines(event: string): Record<string, unknown>[] {
+  return gateway
+    .stdout()
+    .split('\n')
+    .filter((l) => l.includes(`"${event}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((v) => v.event === event);
+}
+
+/** SIGHUP's artefacts.reloaded comes after every line written before it, and rewrites the status file. */
+async function afterReload(): Promise<void> {
+  const reloads = logLines('artefacts.reloaded').length;
+  process.kill(gateway.pid, 'SIGHUP');
+  await until(() => logLines('artefacts.reloaded').length > reloads);
+}
+
+async function operatorSession(purposes: { purpose: string }[], op: Member = d.member('operator')) {
+  const { link, trust } = await operatorLink(op);
   const session = await new Endpoint({ trust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link }).connect(
     gw.id.cid,
     d.grant(op.id.cid, gw.id.cid, { purposes, slot: 'tty-2' }),
@@ -141,10 +164,7 @@ describe('uzpgw gateway as a process', () => {
 
   it('0-RTT (draft §9): a second session under an early-data Grant opens a tail as early data; a serial open sent early is refused and served when sent again', async () => {
     const op = d.member('operator');
-    const trust = d.trust();
-    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
-    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
-    cleanups.push(() => link.close());
+    const { link, trust } = await operatorLink(op);
     const ep = new Endpoint({ trust, identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, link, ticketCache: new TicketCache() });
     const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'serial.read' }, { purpose: 'serial.write' }], slot: 'tty-2', earlyData: true });
     (await ep.connect(gw.id.cid, grant)).close(); // leaves a ticket
@@ -184,19 +204,9 @@ describe('uzpgw gateway as a process', () => {
 
   it('an operator with a valid Grant JOINing in a loop with a fresh junk CH1: every refusal counted in the status file, one session.refused line, not one each', async () => {
     const op = d.member('operator');
-    const trust = d.trust();
-    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
-    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
-    cleanups.push(() => link.close());
+    const { link } = await operatorLink(op);
     const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'serial.read' }], slot: 'tty-2' });
-    const lines = (event: string): Record<string, unknown>[] =>
-      gateway
-        .stdout()
-        .split('\n')
-        .filter((l) => l.includes(`"${event}"`))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((v) => v.event === event);
-    const before = lines('session.refused').length;
+    const before = logLines('session.refused').length;
     // Each JOIN is stitched by the RN; the gateway refuses the OFFER and the stitch closes.
     const worker = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -206,11 +216,8 @@ describe('uzpgw gateway as a process', () => {
       }
     };
     await Promise.all(Array.from({ length: 8 }, () => worker(FLOOD_JOINS / 8)));
-    // SIGHUP's artefacts.reloaded comes after every line the refusals wrote, and rewrites the status file.
-    const reloads = lines('artefacts.reloaded').length;
-    process.kill(gateway.pid, 'SIGHUP');
-    await until(() => lines('artefacts.reloaded').length > reloads);
-    const mine = lines('session.refused').slice(before).filter((v) => v.operator === toHex(op.id.cid));
+    await afterReload(); // after every line the refusals wrote
+    const mine = logLines('session.refused').slice(before).filter((v) => v.operator === toHex(op.id.cid));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ level: 40, rn: toHex(rnId.cid), code: 'HANDSHAKE_UNEXPECTED' });
     await until(() => {
@@ -221,10 +228,7 @@ describe('uzpgw gateway as a process', () => {
 
   it('an operator replaying one ticket in every JOIN: every early refusal counted in the status file, one session.early_refused line, not one each', async () => {
     const op = d.member('operator');
-    const trust = d.trust();
-    trust.setRnSet(d.rnSet([{ id: rnId, addresses: [rnAddress] }]));
-    const link = await RnLink.attach({ address: rnAddress, trust, identity: { seed: op.id.seed, pcert: op.pcert } });
-    cleanups.push(() => link.close());
+    const { link, trust } = await operatorLink(op);
     /** Hands out the first ticket it was given, every time (the responder's strike register refuses it after its first use). */
     class ReplayingCache extends TicketCache {
       private first: ReturnType<TicketCache['take']>;
@@ -245,19 +249,9 @@ describe('uzpgw gateway as a process', () => {
       expect(session.early?.accepted).toBe(false); // it goes on at 1-RTT
       session.close();
     }
-    const lines = (event: string): Record<string, unknown>[] =>
-      gateway
-        .stdout()
-        .split('\n')
-        .filter((l) => l.includes(`"${event}"`))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((v) => v.event === event);
-    // SIGHUP's artefacts.reloaded comes after every line the refusals wrote, and rewrites the status file.
-    const reloads = lines('artefacts.reloaded').length;
-    process.kill(gateway.pid, 'SIGHUP');
-    await until(() => lines('artefacts.reloaded').length > reloads);
+    await afterReload(); // after every line the refusals wrote
     // Before: one line per JOIN (EARLY_FLOOD of them).
-    const mine = lines('session.early_refused').filter((v) => v.operator === toHex(op.id.cid));
+    const mine = logLines('session.early_refused').filter((v) => v.operator === toHex(op.id.cid));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ level: 30, rn: toHex(rnId.cid), reason: 'the ticket was used before (replay)' });
     await until(() => {
@@ -285,19 +279,11 @@ describe('uzpgw gateway as a process', () => {
     expect(gateway.stdout()).toContain('"gateway.stopping"');
     expect(gateway.stdout()).toContain('"gateway.stopped"');
     // The refusals of the JOIN loop not said one by one are summed up as it stops.
-    const summaries = gateway
-      .stdout()
-      .split('\n')
-      .filter((l) => l.includes('"session.refused_suppressed"'))
-      .map((l) => JSON.parse(l) as { rn: string; codes: Record<string, number> });
+    const summaries = logLines('session.refused_suppressed');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({ rn: toHex(rnId.cid), codes: { HANDSHAKE_UNEXPECTED: FLOOD_JOINS - 1 } });
     // So are the early refusals of the replayed ticket.
-    const early = gateway
-      .stdout()
-      .split('\n')
-      .filter((l) => l.includes('"session.early_refused_suppressed"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const early = logLines('session.early_refused_suppressed');
     expect(early).toHaveLength(1);
     expect(early[0]).toMatchObject({ level: 30, rn: toHex(rnId.cid), suppressed: EARLY_FLOOD - 1, reasons: { 'the ticket was used before (replay)': EARLY_FLOOD - 1 } });
   });

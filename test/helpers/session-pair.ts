@@ -7,7 +7,7 @@ import { startInitiator } from '../../src/uzp/handshake/initiator.js';
 import { respond } from '../../src/uzp/handshake/responder.js';
 import { Association } from '../../src/uzp/session/association.js';
 import { Session } from '../../src/uzp/session/session.js';
-import { TestDomain } from './domain.js';
+import { TestDomain, type Member } from './domain.js';
 import { stitchPair, type Hook, type PathLimit } from './memory-stitch.js';
 
 export interface PairOptions {
@@ -20,12 +20,16 @@ export interface PairOptions {
   readonly limits?: Record<string, number>;
   /** Both sessions' clock (a FakeClock drives their timers); default systemClock. */
   readonly clock?: Clock;
+  /** An existing domain and its members (several operators' sessions to one gateway); default new ones. */
+  readonly domain?: TestDomain;
+  readonly op?: Member;
+  readonly gw?: Member;
 }
 
 export function sessionPair(o: PairOptions = {}) {
-  const d = new TestDomain();
-  const op = d.member('operator');
-  const gw = d.member('gateway');
+  const d = o.domain ?? new TestDomain();
+  const op = o.op ?? d.member('operator');
+  const gw = o.gw ?? d.member('gateway');
   const grant = d.grant(op.id.cid, gw.id.cid, { purposes: o.purposes, slot: o.slot, device: o.device });
   const init = startInitiator({ trust: d.trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, target: gw.id.cid, grant });
   const reply = respond(

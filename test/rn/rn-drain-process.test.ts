@@ -3,6 +3,10 @@
 // --drain-ms, a stitch keeps relaying, a JOIN is refused, and the process exits 0 once the links
 // have left, or at the deadline with the rest closed. No wall-clock threshold: the first case uses a
 // deadline far beyond the test timeout, so only the endpoints leaving can end it in time.
+// The same drain when the reader of its log (stderr) goes away (a log shipper that died, `2>&1 |
+// head`), then exit 141 (src/cli/output-closed.ts): before, pino dropped the EPIPE and the RN ran on
+// for good with its log going nowhere. Its next log line after the reader left is provoked with
+// SIGHUP ("sighup": no artefact files to reload).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,4 +126,34 @@ describe('uzpgw rn: SIGTERM drains', () => {
     expect(logLine(child, 'stopping_now')).toBeDefined();
     expect(logLine(child, 'drained')).toMatchObject({ detached: false, remaining: 0 });
   });
+});
+
+/** A hang guard, not a timing claim: without the fix the process never exits. */
+const GUARD_MS = 20_000;
+
+/** `p`, or an error naming `what` once GUARD_MS passed. */
+function guarded<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} ${GUARD_MS} ms after the log's reader left`)), GUARD_MS);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+describe('uzpgw rn: the reader of its log (stderr) goes away', () => {
+  it('drains as on SIGTERM (an attached endpoint is told DRAIN) and exits 141 once it left', async () => {
+    const drainMs = 3_600_000; // far beyond the guard: only the endpoint leaving ends the drain in time
+    const { child, address } = await startRn(drainMs);
+    const link = await attach(address, d.member('gateway'));
+    const drained = once<number>((cb) => link.once('drain', cb));
+
+    child.proc.stderr!.destroy();
+    signalProcess(child, 'SIGHUP');
+    expect(await guarded(drained, 'DRAIN')).toBe(drainMs);
+    expect(child.proc.exitCode).toBeNull(); // draining: the endpoint has not left yet
+    link.close();
+    expect(await guarded(child.exited, 'exit')).toEqual({ code: 141, signal: null });
+    // stdout kept its one line; nothing else was written there.
+    expect(child.stdout().trim().split('\n')).toHaveLength(1);
+  }, 60_000);
 });

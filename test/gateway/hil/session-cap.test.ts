@@ -12,14 +12,11 @@ import { DEFAULT_SESSIONS_PER_OPERATOR, TURN_AWAY_MS } from '../../../src/gatewa
 import { decodeHil, encodeHil, type HilMessage } from '../../../src/hil/messages.js';
 import type { ModbusDevice } from '../../../src/hil/device.js';
 import { toHex } from '../../../src/uzp/bytes.js';
-import { startInitiator } from '../../../src/uzp/handshake/initiator.js';
-import { respond } from '../../../src/uzp/handshake/responder.js';
-import { Association } from '../../../src/uzp/session/association.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
-import { Session } from '../../../src/uzp/session/session.js';
+import type { Session } from '../../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
 import { FakeClock, turns } from '../../helpers/fake-clock.js';
-import { stitchPair } from '../../helpers/memory-stitch.js';
+import { sessionPair } from '../../helpers/session-pair.js';
 
 const d = new TestDomain();
 const gw = d.member('gateway');
@@ -46,24 +43,8 @@ function broker(sessionsPerOperator?: number) {
 
 /** One stitched session pair of `op` to the gateway, served by `b` as the gateway's endpoint would. */
 function session(b: HilBroker, op: Member, attestNonce?: Uint8Array): { operator: Session; gateway: Session } {
-  const grant = d.grant(op.id.cid, gw.id.cid, { purposes: [{ purpose: 'modbus.read' }], slot: 'rs485-1' });
-  const init = startInitiator({ trust: d.trust(), identity: { cid: op.id.cid, signer: op.id.signer, pcert: op.pcert }, target: gw.id.cid, grant });
-  const reply = respond({ trust: d.trust(), identity: { cid: gw.id.cid, signer: gw.id.signer, pcert: gw.pcert }, params: { maxBlockPlaintext: 32768, windowBlocks: 256 } }, { initiator: op.id.cid, grant, ch1: init.ch1 });
-  const fin = init.next.receive(reply.flight);
-  const rkeys = reply.next.receive(fin.finished);
-  const mk = (keys: typeof rkeys): Session => {
-    const a = new Association();
-    a.to('pending');
-    a.to('authenticated');
-    a.to('stitched');
-    return new Session({ provider: d.provider, keys, association: a });
-  };
-  const operator = mk(fin.keys);
-  const gateway = mk(rkeys);
-  const [x, y] = stitchPair();
-  operator.attach(x);
-  gateway.attach(y);
-  b.serve(gateway, rkeys.grant, d.clock);
+  const { operator, gateway, grant } = sessionPair({ domain: d, op, gw, purposes: [{ purpose: 'modbus.read' }], slot: 'rs485-1' });
+  b.serve(gateway, grant, d.clock);
   if (attestNonce !== undefined) b.pushEvidence(gateway, attestNonce);
   open.push(operator);
   return { operator, gateway };

@@ -33,27 +33,50 @@ function canceled(): Error {
   return Object.assign(new Error('Port is not open'), { canceled: true });
 }
 
-/** Per port: its last read returned data without waiting, so its next read first yields (below). */
+/** How the next read of a port starts, from what its last read returned. */
+type NextRead = 'now' | 'yield' | 'poll';
+
+/** Per port: how its next read starts (below). */
 interface ReadState {
-  readBefore: boolean;
+  next: NextRead;
+}
+
+/** The synchronous read on the O_NONBLOCK fd (node:fs readSync; a test counts its calls). */
+export type TtyReadFn = (fd: number, buffer: Buffer, offset: number, length: number, position: null) => number;
+
+/** Waits for the port's poller to say `event` (once). */
+function polled(port: UnixPort, event: 'readable' | 'writable'): Promise<void> {
+  return new Promise<void>((resolve, reject) => port.poller.once(event, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
- * One read. A read that follows a read which returned data first lets the event loop go round
- * (setImmediate): the stream asks for the next chunk as soon as it has pushed one, so without this
- * a device writing as fast as the tty drains was read in one unbroken chain of promise callbacks,
- * and the sockets waited. A gateway logging a burst of 30,000 lines then could not read its
- * collector's receipts in time, and wrote 250-340 B per reading to disk instead of none
- * (bench durable-delivery; the readSync change of 2026-12-05 had brought it in).
+ * One read, started by what the last one found:
+ * - it filled the buffer: more may be waiting, so the event loop first goes round once (setImmediate)
+ *   and the read is tried at once. Without the yield, a device writing as fast as the tty drains was
+ *   read in one unbroken chain of promise callbacks, and the sockets waited: a gateway logging a
+ *   burst of 30,000 lines then could not read its collector's receipts in time, and wrote 250-340 B
+ *   per reading to disk instead of none (bench durable-delivery).
+ * - it took less than the buffer holds, which was all the kernel had: the next read waits for the
+ *   poller's 'readable' (libuv polls level-triggered, so bytes that came meanwhile wake it on the next
+ *   turn). Trying at once instead nearly always found nothing, and an empty read is EAGAIN, which
+ *   node:fs throws as an Error with its stack: ~6 µs warm and ~105 µs in a process woken from idle
+ *   (the first reply characters after a request), against ~1.5 / 14 µs for a read that finds data
+ *   (docs/BENCH.md "modbus-polls", 2026-12-07). A Modbus reply arrives in several chunks, one
+ *   empty read after each.
+ * - the first read of a port is tried at once.
  */
-async function ttyRead(port: UnixPort, state: ReadState, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
-  if (state.readBefore) await new Promise<void>((resolve) => setImmediate(resolve));
+async function ttyRead(port: UnixPort, state: ReadState, read: TtyReadFn, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+  if (state.next === 'yield') await new Promise<void>((resolve) => setImmediate(resolve));
+  else if (state.next === 'poll') {
+    if (!port.isOpen) throw canceled();
+    await polled(port, 'readable');
+  }
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
     try {
-      const bytesRead = readSync(port.fd, buffer, offset, length, null);
+      const bytesRead = read(port.fd, buffer, offset, length, null);
       if (bytesRead > 0) {
-        state.readBefore = true;
+        state.next = bytesRead < length ? 'poll' : 'yield';
         return { bytesRead, buffer };
       }
       // 0 = end of file: on a tty that means hung up. Any non-canceled error makes the stream close
@@ -63,8 +86,8 @@ async function ttyRead(port: UnixPort, state: ReadState, buffer: Buffer, offset:
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
       if (!port.isOpen) throw canceled();
-      state.readBefore = false;
-      await new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
+      // A poller may say readable when nothing is (libuv's uv_poll documents it): wait again.
+      await polled(port, 'readable');
     }
   }
 }
@@ -89,7 +112,7 @@ async function ttyWrite(port: UnixPort, buffer: Buffer): Promise<void> {
         throw err;
       }
       if (!port.isOpen) throw canceled();
-      await new Promise<void>((resolve, reject) => port.poller.once('writable', (er) => (er ? reject(er) : resolve())));
+      await polled(port, 'writable');
     }
   }
 }
@@ -99,24 +122,28 @@ type OpenFn = (options: unknown) => Promise<PortBinding>;
 
 const base: Binding = SerialPort.binding;
 
-/** The native binding with a hang-up-aware read on Unix (unchanged elsewhere). */
-export const ttyBinding = {
-  list: () => base.list(),
-  async open(options: unknown): Promise<PortBinding> {
-    const port = await (base.open as OpenFn)(options);
-    const unix = port as unknown as Partial<UnixPort>;
-    if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
-    const u = unix as UnixPort;
-    const state: ReadState = { readBefore: false };
-    port.read = (buffer, offset, length) => ttyRead(u, state, buffer, offset, length);
-    port.write = (buffer) => {
-      if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
-      const op = ttyWrite(u, buffer).finally(() => {
-        if (u.writeOperation === op) u.writeOperation = null;
-      });
-      u.writeOperation = op;
-      return op;
-    };
-    return port;
-  },
-} as unknown as Binding;
+/** The native binding with a hang-up-aware read on Unix (unchanged elsewhere); `read` for tests. */
+export function makeTtyBinding(read: TtyReadFn = readSync): Binding {
+  return {
+    list: () => base.list(),
+    async open(options: unknown): Promise<PortBinding> {
+      const port = await (base.open as OpenFn)(options);
+      const unix = port as unknown as Partial<UnixPort>;
+      if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
+      const u = unix as UnixPort;
+      const state: ReadState = { next: 'now' };
+      port.read = (buffer, offset, length) => ttyRead(u, state, read, buffer, offset, length);
+      port.write = (buffer) => {
+        if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
+        const op = ttyWrite(u, buffer).finally(() => {
+          if (u.writeOperation === op) u.writeOperation = null;
+        });
+        u.writeOperation = op;
+        return op;
+      };
+      return port;
+    },
+  } as unknown as Binding;
+}
+
+export const ttyBinding = makeTtyBinding();

@@ -2,16 +2,19 @@
 // both ways, then the cable is pulled (socat stopped by pid, the device path vanishes), the link
 // keeps retrying, the cable is plugged back at the same path, and data flows again; writes made
 // while it is away are held up to maxQueuedBytes (the excess refused) and a close() refuses them. The tty
-// binding: a big write waits for room; a reader kept busy by a fast device yields between reads.
+// binding: a big write waits for room; a reader kept busy by a fast device yields between reads; a
+// reader that drained the tty waits for the poller instead of reading again into an EAGAIN.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SerialPort } from 'serialport';
+import { SerialPort } from 'serialport';
 import { SerialLink } from '../../src/ports/serial.js';
 import { PtyPair } from '../../src/sim/pty.js';
+import { closeSerial } from '../../src/sim/serial-open.js';
+import { makeTtyBinding, type TtyReadFn } from '../../src/ports/tty-binding.js';
 import { cleanupVirtualSerial, openPort, virtualEcho, waitFor } from '../virtual-serial/harness.js';
 import { errorOf } from '../helpers/errors.js';
 import { CommonCode } from '../../src/lib/errors.js';
@@ -142,6 +145,47 @@ describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
       await waitFor(() => n >= sent.length, 20_000, 'all bytes through the PTY pair');
       expect(Buffer.concat(got).equals(sent)).toBe(true);
     });
+  });
+
+  it('a read that took all the kernel held waits for the poller: no empty read (EAGAIN, a thrown Error) after each chunk', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'uzp-tty-'));
+    const pair = await PtyPair.open({ linkA: join(dir, 'a'), linkB: join(dir, 'b') });
+    let reads = 0;
+    let empty = 0;
+    const counting: TtyReadFn = (fd, buffer, offset, length, position) => {
+      reads++;
+      try {
+        return readSync(fd, buffer, offset, length, position);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') empty++;
+        throw e;
+      }
+    };
+    const b = new SerialPort({ path: join(dir, 'b'), baudRate: 115_200, autoOpen: false, binding: makeTtyBinding(counting) } as ConstructorParameters<typeof SerialPort>[0]);
+    try {
+      await new Promise<void>((resolve, reject) => b.open((e) => (e ? reject(e) : resolve())));
+      const a = await openPort(join(dir, 'a'), 115_200);
+      let got = '';
+      b.on('data', (c: Buffer) => (got += c.toString('latin1')));
+      let want = '';
+      // Twenty chunks, each read before the next is written: the way a Modbus reply's characters
+      // reach the master, a few at a time.
+      for (let i = 0; i < 20; i++) {
+        const chunk = `chunk ${i};`;
+        want += chunk;
+        a.write(chunk);
+        await waitFor(() => got === want, 10_000, `chunk ${i}`);
+      }
+      expect(reads).toBeGreaterThanOrEqual(20);
+      // The first read of the port is tried at once and finds nothing; a spurious wake-up of the
+      // poller may cost one more. Before, every chunk was followed by an empty read: 20 or more.
+      expect(empty).toBeLessThanOrEqual(2);
+    } finally {
+      await closeSerial(b);
+      await cleanupVirtualSerial();
+      await pair.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a device writing as fast as the tty drains does not hold the event loop: one read per port per turn', async () => {

@@ -2,11 +2,14 @@
 // §2.4.1, §2.5.1.1): the per-slot inter-request delay keeps transactions apart by at least that
 // much, and the broadcast turnaround holds the next request back. Lower bounds only: a loaded
 // machine can make a transaction slower, never a configured wait shorter. And a reply that reached
-// the tty while the event loop was held is read before the response timeout is judged.
+// the tty while the event loop was held is read before the response timeout is judged, and a reply
+// arriving a character at a time arms the silence timer once per burst.
 
 import { closeSync, constants, openSync, stat, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../../../src/ports/serial.js';
+import { systemClock, type Clock } from '../../../src/lib/clock.js';
+import { t35Ms } from '../../../src/ports/line-timing.js';
 import { ModbusBus } from '../../../src/ports/modbus/bus.js';
 import type { RtuTransportOptions } from '../../../src/ports/modbus/rtu-transport.js';
 import { encodeRtuAdu } from '../../../src/ports/modbus/rtu-frame.js';
@@ -18,7 +21,7 @@ afterEach(cleanupVirtualSerial);
 const BAUD = 115_200;
 const regs = Array.from({ length: 10 }, (_, i) => 100 + i);
 
-async function master(path: string, opts: RtuTransportOptions & { timeoutMs?: number }): Promise<{ bus: ModbusBus; close: () => Promise<void> }> {
+async function master(path: string, opts: RtuTransportOptions & { timeoutMs?: number; clock?: Clock }): Promise<{ bus: ModbusBus; close: () => Promise<void> }> {
   const link = new SerialLink({ path, baudRate: BAUD, backoff: { baseMs: 20, capMs: 200 } }).start();
   await link.whenOpen();
   const bus = ModbusBus.rtu(link, { timeoutMs: 2_000, ...opts });
@@ -89,6 +92,55 @@ describe('RTU master: the response timeout after a held event loop', () => {
       await written;
       expect([...(await reply)]).toEqual([0x03, 2, 0x12, 0x34]);
       expect(m.bus.stats.summary()).toMatchObject({ requests: 1, replies: 1, timeouts: 0 });
+    } finally {
+      for (const f of after) f();
+      await m.close();
+      await cleanupVirtualSerial();
+      await pair.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reply arriving a character at a time arms the silence timer once, not once per chunk', async () => {
+    // 25 characters written one by one about a millisecond apart (less than t3.5 = 1.75 ms), each
+    // read as a chunk of its own. Counted: timers asked for a whole t3.5 (the first arm of a burst;
+    // the timer re-arms itself for the rest of a silence with less). Before, every chunk re-armed it.
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'uzp-rtu-chunks-'));
+    const pair = await PtyPair.open({ linkA: join(dir, 'master'), linkB: join(dir, 'slave') });
+    const t35 = t35Ms(BAUD);
+    let wholeSilences = 0;
+    const clock: Clock = {
+      now: () => systemClock.now(),
+      setTimeout: (fn, ms, o) => {
+        if (ms === t35) wholeSilences++;
+        return systemClock.setTimeout(fn, ms, o);
+      },
+    };
+    const m = await master(join(dir, 'master'), { timeoutMs: 2_000, clock });
+    const after: (() => void)[] = [];
+    try {
+      const slave = await openPort(join(dir, 'slave'), BAUD);
+      let request = Buffer.alloc(0);
+      slave.on('data', (c: Buffer) => (request = Buffer.concat([request, c])));
+      const reply = m.bus.read(1, 'holding', 0, 10);
+      await waitFor(() => request.length >= 8, 5_000, 'the request at the slave');
+      const fd = openSync(join(dir, 'slave'), constants.O_WRONLY | constants.O_NOCTTY);
+      after.push(() => closeSync(fd));
+      const adu = encodeRtuAdu(1, Uint8Array.of(0x03, 20, ...regs.flatMap((r) => [r >> 8, r & 0xff])));
+      expect(adu.length).toBe(25);
+      wholeSilences = 0;
+      for (const b of adu) {
+        writeSync(fd, Uint8Array.of(b));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(await reply).toEqual(regs);
+      // One for the burst; a gap stretched past t3.5 by a loaded machine ends a burst and starts
+      // another (the reply is still whole: a partial reply is kept across silences).
+      expect(wholeSilences).toBeGreaterThanOrEqual(1);
+      expect(wholeSilences).toBeLessThanOrEqual(6);
     } finally {
       for (const f of after) f();
       await m.close();

@@ -13,7 +13,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { rtuTransactionMs } from '../dist/ports/line-timing.js';
+import { rtuTransactionMs, t35Ms } from '../dist/ports/line-timing.js';
 import { QUICK, emit, log, median, runBench, tempDir } from './lib/harness.mjs';
 import { READ_10, gatewayPolled, REGISTERS, checkRead10, directMaster, gatewayFiles, modbusSlot, operatorSlot, startGateway, startSimHost, writeGatewayConfig } from './lib/hil.mjs';
 import { startUzp } from './lib/topology.mjs';
@@ -23,6 +23,36 @@ const ROUNDS = QUICK ? 1 : 3;
 const ROUND_MS = QUICK ? 1500 : 4000; // per mode per round
 const REQUEST_BYTES = 8;
 const REPLY_BYTES = 5 + 2 * REGISTERS;
+
+/**
+ * Diagnostic, outside the timed rounds: `n` reads by a direct master, each timed from the master's
+ * side: request written -> its reply's last chunk read (the line, the simulator and the virtual
+ * line's PTY hops), and that chunk -> the next request written (the master's t3.5 wait and its own
+ * work). Medians in ms. docs/BENCH.md "where a 115200 poll's time goes".
+ */
+async function masterTimeline(master, read, n) {
+  let writtenAt = 0;
+  let lastChunkAt = 0;
+  const write = master.link.write.bind(master.link);
+  master.link.write = (b) => ((writtenAt = performance.now()), write(b));
+  const onData = () => (lastChunkAt = performance.now());
+  master.link.on('data', onData);
+  const toLastChunk = [];
+  const toNextRequest = [];
+  try {
+    let prevChunk = null;
+    for (let i = 0; i < n; i++) {
+      await read();
+      if (prevChunk !== null) toNextRequest.push(writtenAt - prevChunk);
+      toLastChunk.push(lastChunkAt - writtenAt);
+      prevChunk = lastChunkAt;
+    }
+  } finally {
+    master.link.off('data', onData);
+    master.link.write = write;
+  }
+  return { toLastChunk: median(toLastChunk), toNextRequest: median(toNextRequest) };
+}
 
 /** Closed loop: one read in flight for `ms`; returns polls/s. */
 async function closedLoop(read, ms) {
@@ -79,6 +109,12 @@ await runBench(BENCH, async () => {
   const spec19 = rtuTransactionMs(REQUEST_BYTES, REPLY_BYTES, 19_200, '8E1');
   for (const n of names) log(`${n}: ${rates[n].map((x) => x.toFixed(1)).join(', ')} polls/s; this process's CPU ${cpuPerPoll[n].map((x) => x.toFixed(3)).join(', ')} ms per poll`);
   log(`spec transaction: ${spec115.toFixed(3)} ms at 115200 8N1 (${(1000 / spec115).toFixed(1)}/s), ${spec19.toFixed(3)} ms at 19200 8E1 (${(1000 / spec19).toFixed(1)}/s)`);
+  const tl = await masterTimeline(master, modes.direct_115200, QUICK ? 100 : 500);
+  const t35 = t35Ms(115_200, '8N1');
+  log(
+    `direct_115200 timeline (medians): request written -> last reply chunk read ${tl.toLastChunk.toFixed(3)} ms (spec ${(spec115 - t35).toFixed(3)}: ` +
+      `33 characters and one t3.5), last chunk -> next request written ${tl.toNextRequest.toFixed(3)} ms (spec ${t35.toFixed(3)}: t3.5)`,
+  );
   log(`sim: ${JSON.stringify(await sim.rpc('stats'))}`);
 
   const limit115 = 'spec_line_limit (115200 8N1: 33 chars + 2 x t3.5)';

@@ -188,6 +188,7 @@ export async function directMaster(path, baud, { timeoutMs = 1000, rtu = {}, par
   const bus = ModbusBus.rtu(link, { timeoutMs, ...rtu });
   return {
     bus,
+    link,
     async close() {
       await bus.close();
       await link.close();

@@ -6,6 +6,7 @@
 // arriving a character at a time arms the silence timer once per burst.
 
 import { closeSync, constants, openSync, stat, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../../../src/ports/serial.js';
 import { systemClock, type Clock } from '../../../src/lib/clock.js';
@@ -26,6 +27,39 @@ async function master(path: string, opts: RtuTransportOptions & { timeoutMs?: nu
   await link.whenOpen();
   const bus = ModbusBus.rtu(link, { timeoutMs: 2_000, ...opts });
   return { bus, close: async () => (await bus.close(), await link.close()) };
+}
+
+interface SlaveEnd {
+  /** The master, over the first tty of a socat PTY pair. */
+  readonly m: { bus: ModbusBus; close: () => Promise<void> };
+  /** The request bytes the slave end has read so far. */
+  request: () => Buffer;
+  /** The slave tty opened for writing (closed after the body). */
+  readonly fd: number;
+}
+
+/** The test is the slave: a master on one end of a fresh PTY pair, the body on the other; cleans up after. */
+async function withSlaveEnd(opts: RtuTransportOptions & { timeoutMs?: number; clock?: Clock }, body: (e: SlaveEnd) => Promise<void>): Promise<void> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'uzp-rtu-slave-'));
+  const pair = await PtyPair.open({ linkA: join(dir, 'master'), linkB: join(dir, 'slave') });
+  const m = await master(join(dir, 'master'), opts);
+  let fd: number | null = null;
+  try {
+    const slave = await openPort(join(dir, 'slave'), BAUD);
+    let request = Buffer.alloc(0);
+    slave.on('data', (c: Buffer) => (request = Buffer.concat([request, c])));
+    fd = openSync(join(dir, 'slave'), constants.O_WRONLY | constants.O_NOCTTY);
+    await body({ m, request: () => request, fd });
+  } finally {
+    if (fd !== null) closeSync(fd);
+    await m.close();
+    await cleanupVirtualSerial();
+    await pair.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe('RTU master timing', () => {
@@ -62,54 +96,31 @@ describe('RTU master: the response timeout after a held event loop', () => {
     // the loop comes back, libuv runs due timers before it polls the tty, so a healthy slave's reply
     // that arrived meanwhile lost to its own timeout. Here the test is the slave, on the other end of
     // a socat PTY pair: it answers, then holds the loop far past the timeout.
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'uzp-rtu-held-'));
-    const pair = await PtyPair.open({ linkA: join(dir, 'master'), linkB: join(dir, 'slave') });
-    const m = await master(join(dir, 'master'), { timeoutMs: 50 });
-    const after: (() => void)[] = [];
-    try {
-      const slave = await openPort(join(dir, 'slave'), BAUD);
-      let request = Buffer.alloc(0);
-      slave.on('data', (c: Buffer) => (request = Buffer.concat([request, c])));
+    await withSlaveEnd({ timeoutMs: 50 }, async ({ m, request, fd }) => {
       const reply = m.bus.request(1, Uint8Array.of(0x03, 0, 0, 0, 1));
-      await waitFor(() => request.length >= 8, 5_000, 'the request at the slave');
+      await waitFor(() => request().length >= 8, 5_000, 'the request at the slave');
       // Long enough for the master to have armed its 50 ms timer (it arms it once its write returns).
       await new Promise((r) => setTimeout(r, 15));
       // The loop is held in an I/O callback (here a stat's completion), as the gateway's was in a
       // file read's, and the reply is written just before: it reaches the master's tty during the
       // hold. After it libuv ends that poll phase and runs due timers before it polls the tty again.
-      const fd = openSync(join(dir, 'slave'), constants.O_WRONLY | constants.O_NOCTTY);
       const written = new Promise<void>((resolve) =>
-        stat(dir, () => {
+        stat(tmpdir(), () => {
           writeSync(fd, encodeRtuAdu(1, Uint8Array.of(0x03, 2, 0x12, 0x34)));
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400); // the held loop, far past the 50 ms timeout
           resolve();
         }),
       );
-      after.push(() => closeSync(fd));
       await written;
       expect([...(await reply)]).toEqual([0x03, 2, 0x12, 0x34]);
       expect(m.bus.stats.summary()).toMatchObject({ requests: 1, replies: 1, timeouts: 0 });
-    } finally {
-      for (const f of after) f();
-      await m.close();
-      await cleanupVirtualSerial();
-      await pair.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a reply arriving a character at a time arms the silence timer once, not once per chunk', async () => {
     // 25 characters written one by one about a millisecond apart (less than t3.5 = 1.75 ms), each
     // read as a chunk of its own. Counted: timers asked for a whole t3.5 (the first arm of a burst;
     // the timer re-arms itself for the rest of a silence with less). Before, every chunk re-armed it.
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'uzp-rtu-chunks-'));
-    const pair = await PtyPair.open({ linkA: join(dir, 'master'), linkB: join(dir, 'slave') });
     const t35 = t35Ms(BAUD);
     let wholeSilences = 0;
     const clock: Clock = {
@@ -119,16 +130,9 @@ describe('RTU master: the response timeout after a held event loop', () => {
         return systemClock.setTimeout(fn, ms, o);
       },
     };
-    const m = await master(join(dir, 'master'), { timeoutMs: 2_000, clock });
-    const after: (() => void)[] = [];
-    try {
-      const slave = await openPort(join(dir, 'slave'), BAUD);
-      let request = Buffer.alloc(0);
-      slave.on('data', (c: Buffer) => (request = Buffer.concat([request, c])));
+    await withSlaveEnd({ timeoutMs: 2_000, clock }, async ({ m, request, fd }) => {
       const reply = m.bus.read(1, 'holding', 0, 10);
-      await waitFor(() => request.length >= 8, 5_000, 'the request at the slave');
-      const fd = openSync(join(dir, 'slave'), constants.O_WRONLY | constants.O_NOCTTY);
-      after.push(() => closeSync(fd));
+      await waitFor(() => request().length >= 8, 5_000, 'the request at the slave');
       const adu = encodeRtuAdu(1, Uint8Array.of(0x03, 20, ...regs.flatMap((r) => [r >> 8, r & 0xff])));
       expect(adu.length).toBe(25);
       wholeSilences = 0;
@@ -141,12 +145,6 @@ describe('RTU master: the response timeout after a held event loop', () => {
       // another (the reply is still whole: a partial reply is kept across silences).
       expect(wholeSilences).toBeGreaterThanOrEqual(1);
       expect(wholeSilences).toBeLessThanOrEqual(6);
-    } finally {
-      for (const f of after) f();
-      await m.close();
-      await cleanupVirtualSerial();
-      await pair.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -6,5 +6,5 @@
 /** Sessions one operator may hold at a gateway at once unless its config says otherwise (sessions.per_operator). */
 export const DEFAULT_SESSIONS_PER_OPERATOR = 8;
 
-/** Refusals one session may cause per second (and at once) before the gateway ends it (TOO_MANY_REFUSALS). */
+/** Refusals one operator's sessions together may cause per second (and at once); the session refused past it is ended (TOO_MANY_REFUSALS). */
 export const REFUSALS_PER_S = 200;

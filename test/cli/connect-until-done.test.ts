@@ -43,7 +43,7 @@ describe('untilDone: the session\'s outcome wins over a mode that ended with its
   it("a session the gateway ended (its CLOSE, no error) is exit 1 with the gateway's reason and what to do; the console reopens only after a close without reason (the gateway's stop)", async () => {
     const grant = { expiresAt: Date.UTC(2026, 0, 2, 3, 4, 5) / 1000 };
     for (const [reason, reopenOnClose, want, text] of [
-      ['too many refusals', false, 1, /^session ended by the gateway \(too many refusals\): the session went past its budget of refused and malformed messages \(200 a second/],
+      ['too many refusals', false, 1, /^session ended by the gateway \(too many refusals\): your sessions at this gateway went past their budget of refused and malformed messages \(200 a second for all of them together/],
       ['revoked', true, 1, /^session ended by the gateway \(revoked\): your Grant or your operator identity was revoked: the gateway's audit log/],
       ['grant expired', true, 1, /^session ended by the gateway \(grant expired\): your Grant expired \(2026-01-02T03:04:05Z\)/],
       ['', false, 1, /^session ended by the gateway: it stopped, or ended it for a reason it did not say: check your Grant's expiry \(2026-01-02T03:04:05Z\)/],

@@ -8,7 +8,7 @@
 // holds), the session authority (how long a session's Grant holds), the channel router (what each
 // channel is and which device it reaches) and the evidence service (the `attest` channel); and per
 // session, its refusal gate (refusal-gate.ts: refusals audited without amplification, and a session
-// past its budget ended).
+// whose refusal finds its operator's budget spent ended; operator-budgets.ts holds one per operator).
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';
@@ -20,6 +20,7 @@ import { ChannelRouter, DEFAULT_MAX_PENDING_REQUESTS } from './channel-router.js
 import { EvidenceService, type EvidenceSource } from './evidence-service.js';
 import { SessionAuthority } from './session-authority.js';
 import { DEFAULT_SESSIONS_PER_OPERATOR, SessionCap } from './session-cap.js';
+import { OperatorBudgets } from './operator-budgets.js';
 import { RefusalGate } from './refusal-gate.js';
 import type { BrokerStats } from './stats.js';
 import type { ReadingSource } from './log-tail.js';
@@ -41,7 +42,7 @@ interface BrokerOptions {
   readonly readings?: ReadingSource;
   /** Sessions one operator may hold at once (session-cap.ts); default DEFAULT_SESSIONS_PER_OPERATOR. */
   readonly sessionsPerOperator?: number;
-  /** Refusals a session may cause per second before it is ended (refusal-budget.ts); default REFUSALS_PER_S. */
+  /** Refusals one operator's sessions together may cause per second (operator-budgets.ts); default REFUSALS_PER_S. */
   readonly refusalsPerSecond?: number;
 }
 
@@ -51,14 +52,21 @@ export class HilBroker {
   private readonly authority: SessionAuthority;
   private readonly router: ChannelRouter;
   private readonly evidence: EvidenceService;
+  private readonly budgets: OperatorBudgets;
   private readonly gates = new WeakMap<Session, RefusalGate>();
 
   constructor(private readonly o: BrokerOptions) {
     const shared = { audit: o.audit, stats: this.stats };
     this.cap = new SessionCap({ ...shared, clock: o.clock ?? systemClock, perOperator: o.sessionsPerOperator ?? DEFAULT_SESSIONS_PER_OPERATOR });
     this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
+    this.budgets = new OperatorBudgets(o.clock ?? systemClock, o.refusalsPerSecond);
     this.evidence = new EvidenceService({ audit: o.audit, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
     this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0, ...(o.readings !== undefined ? { readings: o.readings } : {}) });
+  }
+
+  /** Operators whose refusal budget is held: with sessions, or refilling after their last (operator-budgets.ts). */
+  get budgetedOperators(): number {
+    return this.budgets.size;
   }
 
   /**
@@ -84,7 +92,7 @@ export class HilBroker {
       clock: this.o.clock ?? systemClock,
       session: { operator: session.peerCid, grant: grant.objectId },
       end: () => this.authority.end(session, 'TOO_MANY_REFUSALS'),
-      ...(this.o.refusalsPerSecond !== undefined ? { perSecond: this.o.refusalsPerSecond } : {}),
+      budget: this.budgets.admit(session),
     });
     this.gates.set(session, gate);
     // Before admit(): the counts not yet said come before the session's `session.close` line.

@@ -1,10 +1,13 @@
-// How many refusals one HIL session may cause: a token bucket of REFUSALS_PER_S, refilled
-// continuously and holding at most one second's worth. Why: every refused or malformed frame
-// costs the gateway a decode attempt, a reply and an audit record, and an operator decides how
-// many it sends. One operator with a narrow read Grant sending 1-byte junk frames as fast as it
-// could kept the gateway at 100% CPU, and the reading log recorded nothing on any slot during the
-// flood and for 4 s after (found by review); the polling shares the gateway's one event loop
-// with the HIL. A session past its budget is ended (refusal-gate.ts, docs/PROFILE.md §HIL
+// How many refusals one operator's HIL sessions may cause: a token bucket of REFUSALS_PER_S, refilled
+// continuously and holding at most one second's worth, shared by all sessions of one operator
+// (operator-budgets.ts). Why: every refused or malformed frame costs the gateway a decode attempt,
+// a reply and an audit record, and an operator decides how many it sends. One operator with a
+// narrow read Grant sending 1-byte junk frames as fast as it could kept the gateway at 100% CPU,
+// and the reading log recorded nothing on any slot during the flood and for 4 s after (found by
+// review); the polling shares the gateway's one event loop with the HIL. Why per operator, not per
+// session: a bucket per session gave an operator 8 times the rate with its 8 sessions
+// (session-cap.ts), and a fresh full bucket to each session it opened after one was ended. The
+// session whose refusal finds the bucket empty is ended (refusal-gate.ts, docs/PROFILE.md §HIL
 // "Refusal budget").
 
 import type { Clock } from '../../lib/clock.js';
@@ -12,8 +15,8 @@ import { PortErrorCode } from '../../ports/errors.js';
 import { REFUSALS_PER_S } from '../../hil/limits.js';
 
 /*
- * REFUSALS_PER_S (src/hil/limits.ts, where the operator's tools read it too): refusals one session
- * may cause per second (and at once), every answer audited `refused` (malformed frames, frames
+ * REFUSALS_PER_S (src/hil/limits.ts, where the operator's tools read it too): refusals one operator's
+ * sessions together may cause per second (and at once), every answer audited `refused` (malformed frames, frames
  * before `open`, what the Grant does not allow, what the device refuses on its own, …) except
  * UNSPENT_CODES. An honest operator's tool sends no malformed frame, and its refusals come from a
  * Grant narrower than its polling. Spent at this rate, refusals cost the gateway a few milliseconds
@@ -48,12 +51,25 @@ export class RefusalBudget {
 
   /** One refusal: true while the budget holds, false once it is spent (nothing is taken then). */
   spend(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Whole milliseconds until the bucket is full again, 0 when it is: from then on it is the same as
+   * a new one, and operator-budgets.ts forgets it. Rounded up, so that waiting this long fills it.
+   */
+  msToFull(): number {
+    this.refill();
+    return this.tokens >= this.perSecond ? 0 : Math.ceil(((this.perSecond - this.tokens) * 1000) / this.perSecond);
+  }
+
+  private refill(): void {
     const now = this.clock.now();
     // A clock that went back (it should not: now() is monotonic) refills nothing.
     if (now > this.at) this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) * this.perSecond) / 1000);
     this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 }

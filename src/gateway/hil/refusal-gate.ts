@@ -1,5 +1,5 @@
 // Where every refusal of one HIL session goes (reply.ts refuse(), the modes' refused lines, early
-// data, attestation): counted, audited without amplification, and held to the session's budget.
+// data, attestation): counted, audited without amplification, and held to its operator's budget.
 //
 // - Audit: per code, the first refusal of an interval is one line in full, and so is the first of
 //   each (code, action and slot) up to a few (lib/repeat-limiter.ts, as uzp/session-refusals.ts
@@ -14,20 +14,23 @@
 // - Text: a refused or failed line's reason and text details are cut (lib/wire-text.ts): they can
 //   quote what the operator sent.
 // - Budget: refusals spend it, except the answers an honest client causes at the rate of its own
-//   requests (UNSPENT_CODES, refusal-budget.ts: BUSY, a port down, a unit known silent). Past REFUSALS_PER_S the
-//   session is ended, `session.end` with code
-//   TOO_MANY_REFUSALS in the audit, and nothing more it sends is read: not answered, not audited,
-//   only counted (one `session.dropped` line when it closes; channel-router.ts counts before it
-//   looks whether the channel ended, since the end ends every channel at once). Ending rather than dropping in
-//   silence: an honest tool never comes near the budget, so a session past it is broken or
-//   hostile; a request dropped without an answer leaves a broken client waiting on every one,
-//   while the end tells it at once why; and the hostile one pays a new handshake for each budget.
+//   requests (UNSPENT_CODES, refusal-budget.ts: BUSY, a port down, a unit known silent). It is the
+//   operator's, shared by all its sessions (operator-budgets.ts): REFUSALS_PER_S for them together.
+//   The session whose refusal finds it spent is ended, `session.end` with code TOO_MANY_REFUSALS in
+//   the audit, and nothing more it sends is read: not answered, not audited, only counted (one
+//   `session.dropped` line when it closes; channel-router.ts counts before it looks whether the
+//   channel ended, since the end ends every channel at once). The operator's other sessions go on,
+//   each ended in turn only if it causes a refusal while the budget is still spent. Ending rather
+//   than dropping in silence: an honest tool never comes near the budget, so a session past it is
+//   broken or hostile; a request dropped without an answer leaves a broken client waiting on every
+//   one, while the end tells it at once why; and the hostile one pays a new handshake for each
+//   session, which finds the budget as the operator left it (refilling at REFUSALS_PER_S).
 
 import type { Clock } from '../../lib/clock.js';
 import { RepeatLimiter, type RepeatSummary } from '../../lib/repeat-limiter.js';
 import { cutWire, WIRE_TEXT_MAX } from '../../lib/wire-text.js';
 import type { AuditContext, AuditEntry, AuditLog } from './audit.js';
-import { RefusalBudget, UNSPENT_CODES } from './refusal-budget.js';
+import { UNSPENT_CODES, type RefusalBudget } from './refusal-budget.js';
 import type { BrokerStats } from './stats.js';
 
 /** How often a session whose refusals were counted gets its `refused.suppressed` lines. */
@@ -43,14 +46,13 @@ interface RefusalGateOptions {
   readonly clock: Clock;
   /** The session's operator and Grant: its summary lines name no slot. */
   readonly session: AuditContext;
-  /** Ends the session (session-authority.ts end(), TOO_MANY_REFUSALS): it went past its budget. */
+  /** Ends the session (session-authority.ts end(), TOO_MANY_REFUSALS): a refusal of it found the budget spent. */
   readonly end: () => void;
-  /** Refusals per second; default REFUSALS_PER_S. */
-  readonly perSecond?: number;
+  /** The budget its refusals spend: its operator's, shared with the operator's other sessions (operator-budgets.ts). */
+  readonly budget: RefusalBudget;
 }
 
 export class RefusalGate {
-  private readonly budget: RefusalBudget;
   private readonly limiter: RepeatLimiter;
   private over = false;
   private closed = false;
@@ -59,11 +61,10 @@ export class RefusalGate {
   private readonly unsentCodes = new Set<string>();
 
   constructor(private readonly o: RefusalGateOptions) {
-    this.budget = new RefusalBudget(o.clock, o.perSecond);
     this.limiter = new RepeatLimiter({ clock: o.clock, intervalMs: REFUSAL_SUMMARY_MS, onSummary: (s) => this.summary(s), maxSources: 1 });
   }
 
-  /** True once the session went past its budget: nothing more of it is read (drop() each). */
+  /** True once a refusal of this session found the budget spent: nothing more of it is read (drop() each). */
   get ended(): boolean {
     return this.over;
   }
@@ -71,7 +72,7 @@ export class RefusalGate {
   /**
    * One refusal (decision 'refused'): counted, audited in full or counted for the next summary, and
    * spent from the budget unless its code is in UNSPENT_CODES (BUSY, DEVICE_UNAVAILABLE).
-   * False: say nothing to the operator, the session went past its budget and is being ended.
+   * False: say nothing to the operator, a refusal of this session found the budget spent and it is being ended.
    */
   refused(ctx: AuditContext, entry: AuditEntry): boolean {
     this.o.stats.refusals++;
@@ -95,7 +96,7 @@ export class RefusalGate {
       return true;
     }
     if (this.over) return false;
-    if (!UNSPENT_CODES.has(entry.code ?? '') && !this.budget.spend()) {
+    if (!UNSPENT_CODES.has(entry.code ?? '') && !this.o.budget.spend()) {
       this.over = true;
       this.o.end();
       return false;

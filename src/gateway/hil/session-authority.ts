@@ -18,7 +18,7 @@ type SessionEnd = Extract<RefusalCode, 'GRANT_EXPIRED' | 'REVOKED' | 'TOO_MANY_R
 const END_REASONS: Readonly<Record<SessionEnd, string>> = {
   GRANT_EXPIRED: 'the Grant expired',
   REVOKED: 'the Grant or the operator was revoked',
-  TOO_MANY_REFUSALS: 'the session went past its budget of refused and malformed messages',
+  TOO_MANY_REFUSALS: "the session was refused once more after its operator's budget of refused and malformed messages was spent",
 };
 
 interface SessionAuthorityOptions {

@@ -6,15 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { RefusalGate } from '../../../src/gateway/hil/refusal-gate.js';
-import { REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
+import { RefusalBudget, REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
 function gate() {
   let ended = 0;
+  const clock = new FakeClock();
   const g = new RefusalGate({
     audit: AuditLog.create({ write: () => {} }),
     stats: { sessions: 0, channels: 0, refusals: 0, readingsDropped: 0 },
-    clock: new FakeClock(),
+    clock,
+    budget: new RefusalBudget(clock),
     session: { operator: new Uint8Array(32), grant: new Uint8Array(32) },
     end: () => void ended++,
   });

@@ -34,7 +34,7 @@ export const REFUSAL_CODES = [
   // session ends (audit only)
   'GRANT_EXPIRED',
   'REVOKED',
-  // more refused or malformed messages than the session's budget (gateway/hil/refusal-budget.ts)
+  // more refused or malformed messages than the operator's budget allows, all its sessions together (gateway/hil/operator-budgets.ts)
   'TOO_MANY_REFUSALS',
 ] as const;
 

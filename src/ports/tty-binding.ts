@@ -146,4 +146,5 @@ export function makeTtyBinding(read: TtyReadFn = readSync): Binding {
   } as unknown as Binding;
 }
 
-export const ttyBinding = makeTtyBinding();
+/** The binding every tty of the gateway and the simulators is opened with. */
+export const ttyBinding: Binding = makeTtyBinding();

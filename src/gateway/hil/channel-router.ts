@@ -3,8 +3,8 @@
 // asks for evidence (evidence-service.ts) — and everything after goes to that mode, which checks the
 // Grant on every frame in both directions (draft §4.3). Malformed frames are refused and audited,
 // never fatal to the channel; every refusal goes through the session's refusal gate
-// (refusal-gate.ts), which ends a session past its budget, and from then on nothing the session
-// sends is even decoded.
+// (refusal-gate.ts), which ends a session whose refusal finds its operator's budget spent, and from
+// then on nothing the session sends is even decoded.
 
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';

@@ -35,7 +35,8 @@ export interface ChannelContext {
   readonly authority: SlotAuthority;
   /**
    * One audit line. Refusals (and requests failed with nothing sent) go through the session's refusal
-   * gate (refusal-gate.ts): false = answer nothing, the session went past its budget and is ending.
+   * gate (refusal-gate.ts): false = answer nothing, a refusal of the session found its operator's
+   * budget spent and the session is ending.
    */
   readonly audit: (entry: AuditEntry) => boolean;
   /** false = the session's send buffer is full (the message was not queued). */

@@ -40,7 +40,10 @@ export function waitingSenderOf(ch: Channel): (m: HilMessage, signal: AbortSigna
   };
 }
 
-/** A session's refusal gate (refusal-gate.ts): false = say nothing, the session is past its budget. */
+/**
+ * A session's refusal gate (refusal-gate.ts): false = say nothing, a refusal of the session found its
+ * operator's budget spent.
+ */
 export interface Refusals {
   refused(ctx: AuditContext, entry: AuditEntry): boolean;
 }

@@ -1,5 +1,5 @@
-// The modes' side of the refusal budget (refusal-gate.ts): once the session's gate says false (the
-// session went past its budget and is being ended), a refusal is not answered, on every Modbus path
+// The modes' side of the refusal budget (refusal-gate.ts): once the session's gate says false (a
+// refusal of the session found its operator's budget spent and it is being ended), a refusal is not answered, on every Modbus path
 // as on the others. Before, the Modbus paths audited through ctx.audit, which ignored the gate's
 // false, and answered anyway (found by review).
 import { describe, expect, it } from 'vitest';

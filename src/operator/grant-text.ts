@@ -90,7 +90,7 @@ export function explainSessionEnd(reason: string, expiresAt: number): string {
     case 'REVOKED':
       return "your Grant or your operator identity was revoked: the gateway's audit log (its session.end line) says which; ask the gateway's admin";
     case 'TOO_MANY_REFUSALS':
-      return `your sessions at this gateway went past their budget of refused and malformed messages (${REFUSALS_PER_S} a second for all of them together: docs/PROFILE.md §HIL "Refusal budget"), and this one was refused once more; send fewer requests your Grant does not allow, then connect again (the budget refills within a second)`;
+      return `your sessions at this gateway went past their budget of refused and malformed messages (${REFUSALS_PER_S} a second for all of them together: docs/PROFILE.md §HIL "Refusal budget"), and this one was refused once more; another of your tools connected to this gateway with the same identity may have spent it: find the one sending requests your Grant does not allow, then connect again (the budget refills within a second)`;
     default:
       return `it stopped, or ended it for a reason it did not say: check your Grant's expiry (${exp}) and the gateway's audit log (ask the gateway's admin), then connect again`;
   }

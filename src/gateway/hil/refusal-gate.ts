@@ -57,6 +57,8 @@ export class RefusalGate {
   private over = false;
   private closed = false;
   private dropped = 0;
+  /** Refusals of this session taken from its operator's budget. */
+  private spent = 0;
   /** Codes audited through unsent(): their summaries say `failed.suppressed`. */
   private readonly unsentCodes = new Set<string>();
 
@@ -96,10 +98,17 @@ export class RefusalGate {
       return true;
     }
     if (this.over) return false;
-    if (!UNSPENT_CODES.has(entry.code ?? '') && !this.o.budget.spend()) {
-      this.over = true;
-      this.o.end();
-      return false;
+    if (!UNSPENT_CODES.has(entry.code ?? '')) {
+      if (!this.o.budget.spend()) {
+        // The refusal that ends the session is one line in full, whatever the limiter says: with a
+        // budget shared by the operator's sessions it may be this session's first, the rest spent by
+        // another (`session_spent` says how many were its own); the auditor must see what it did.
+        this.over = true;
+        this.o.audit.record(ctx, { ...bounded(entry), budget: 'spent', session_spent: this.spent });
+        this.o.end();
+        return false;
+      }
+      this.spent++;
     }
     const where = ctx.slot !== undefined ? `${entry.action} ${ctx.slot}` : entry.action;
     if (this.limiter.admit(SESSION, entry.code ?? entry.decision, where)) this.o.audit.record(ctx, bounded(entry));

@@ -378,13 +378,16 @@ describe('HIL broker: a session flooding refused or malformed messages (refusal-
     expect(f.replies).toHaveLength(REFUSALS_PER_S);
     expect(new Set(f.replies.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ t: 'refused', code: 'BAD_MESSAGE' })]));
     const lines = f.own();
-    expect(lines.filter((l) => l.action === 'frame')).toHaveLength(1);
+    // The first in full, and the one that found the budget spent, in full too, saying how many of
+    // the budget's refusals this session spent (all of them here: it is the operator's one session).
+    expect(lines.filter((l) => l.action === 'frame')).toHaveLength(2);
+    expect(lines.filter((l) => l.action === 'frame')[1]).toMatchObject({ code: 'BAD_MESSAGE', budget: 'spent', session_spent: REFUSALS_PER_S });
     expect(lines.find((l) => l.action === 'session.end')).toMatchObject({ decision: 'refused', code: 'TOO_MANY_REFUSALS' });
     // The ones said in no line of their own are counted, at the latest when the session closes.
     expect(lines.find((l) => l.action === 'refused.suppressed')).toMatchObject({ code: 'BAD_MESSAGE', suppressed: REFUSALS_PER_S - 1 });
     const dropped = lines.find((l) => l.action === 'session.dropped');
     expect((dropped?.frames as number | undefined) ?? 0).toBeLessThanOrEqual(N - REFUSALS_PER_S - 1);
-    expect(lines.length).toBeLessThanOrEqual(4);
+    expect(lines.length).toBeLessThanOrEqual(5);
     expect(f.env.broker.stats.refusals).toBe(REFUSALS_PER_S + 1);
   });
 

@@ -5,11 +5,11 @@
 // refusal costs the gateway a decode, a reply and an audit record on its one event loop.
 
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../../src/gateway/hil/broker.js';
-import { OperatorBudgets } from '../../../src/gateway/hil/operator-budgets.js';
-import { REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
+import { OperatorBudgets, SWEEP_EVERY_MS } from '../../../src/gateway/hil/operator-budgets.js';
+import { RefusalBudget, REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
 import type { Clock } from '../../../src/lib/clock.js';
 import { decodeHil, encodeHil, type HilMessage } from '../../../src/hil/messages.js';
 import type { ModbusDevice } from '../../../src/hil/device.js';
@@ -107,6 +107,23 @@ describe('the refusal budget is per operator', () => {
     expect(await a1.junk(1)).toBe(0);
     expect(a1.ended()).toBe(true);
     expect(endOf(audit, a1.grant)).toMatchObject({ decision: 'refused', code: 'TOO_MANY_REFUSALS' });
+  });
+
+  it('a session ended at its first refusal because another session of its operator spent the budget has that refusal in its audit, in full, with session_spent 0', async () => {
+    // Review: the refusal that ends a session was neither written nor counted, so a session ended
+    // at its first refusal left nothing of what it did in the audit.
+    const { b, audit } = broker();
+    const alice = d.member('operator');
+    const honest = session(b, alice);
+    const flooder = session(b, alice);
+    expect(await flooder.junk(REFUSALS_PER_S)).toBe(REFUSALS_PER_S);
+    expect(await honest.junk(1)).toBe(0);
+    expect(honest.ended()).toBe(true);
+    const own = audit.filter((l) => l.grant === honest.grant && l.decision === 'refused');
+    expect(own.map((l) => [l.action, l.code, l.budget, l.session_spent])).toEqual([
+      ['frame', 'BAD_MESSAGE', 'spent', 0],
+      ['session.end', 'TOO_MANY_REFUSALS', undefined, undefined],
+    ]);
   });
 
   it('a session ended for TOO_MANY_REFUSALS that reconnects at once is ended at its first refusal; once the bucket refilled (1 s), the next session is served', async () => {
@@ -219,5 +236,30 @@ describe('OperatorBudgets: what it keeps', () => {
     expect(fake.pending).toBe(0);
     expect(unref.length).toBeGreaterThan(0);
     expect(unref.every((u) => u === true)).toBe(true);
+  });
+
+  it('a last session closing looks at its own operator only: n operators closing cost O(n) bucket checks, not one sweep of every idle operator each', async () => {
+    // Review: each close swept the whole idle set, so n operators closing within a second were
+    // O(n²) (16,000 took 4.7 s). Counted: calls of msToFull, one bucket check each.
+    const { clock, fake } = recordingClock();
+    const budgets = new OperatorBudgets(clock);
+    const n = 100;
+    const pairs = Array.from({ length: n }, () => sessionPair({ domain: d, gw }));
+    const spent = pairs.map((p) => budgets.admit(p.gateway));
+    const checks = vi.spyOn(RefusalBudget.prototype, 'msToFull');
+    try {
+      for (const [i, p] of pairs.entries()) {
+        expect(spent[i]!.spend()).toBe(true);
+        p.operator.close();
+        await closed(p.gateway);
+      }
+      // One per close, and the sweeps (spaced SWEEP_EVERY_MS apart) while their buckets refill.
+      expect(checks.mock.calls.length).toBeLessThanOrEqual(2 * n);
+      fake.advance(1000 + SWEEP_EVERY_MS);
+      expect(budgets.size).toBe(0);
+      expect(checks.mock.calls.length).toBeLessThanOrEqual(4 * n);
+    } finally {
+      checks.mockRestore();
+    }
   });
 });

@@ -109,12 +109,6 @@ await runBench(BENCH, async () => {
   const spec19 = rtuTransactionMs(REQUEST_BYTES, REPLY_BYTES, 19_200, '8E1');
   for (const n of names) log(`${n}: ${rates[n].map((x) => x.toFixed(1)).join(', ')} polls/s; this process's CPU ${cpuPerPoll[n].map((x) => x.toFixed(3)).join(', ')} ms per poll`);
   log(`spec transaction: ${spec115.toFixed(3)} ms at 115200 8N1 (${(1000 / spec115).toFixed(1)}/s), ${spec19.toFixed(3)} ms at 19200 8E1 (${(1000 / spec19).toFixed(1)}/s)`);
-  const tl = await masterTimeline(master, modes.direct_115200, QUICK ? 100 : 500);
-  const t35 = t35Ms(115_200, '8N1');
-  log(
-    `direct_115200 timeline (medians): request written -> last reply chunk read ${tl.toLastChunk.toFixed(3)} ms (spec ${(spec115 - t35).toFixed(3)}: ` +
-      `33 characters and one t3.5), last chunk -> next request written ${tl.toNextRequest.toFixed(3)} ms (spec ${t35.toFixed(3)}: t3.5)`,
-  );
   log(`sim: ${JSON.stringify(await sim.rpc('stats'))}`);
 
   const limit115 = 'spec_line_limit (115200 8N1: 33 chars + 2 x t3.5)';
@@ -122,6 +116,18 @@ await runBench(BENCH, async () => {
   emit(BENCH, 'polls_per_s_19200', median(rates.direct_19200), 'polls/s', 'spec_line_limit (19200 8E1: 33 chars + 2 x t3.5)', 1000 / spec19);
   emit(BENCH, 'polls_per_s_tunneled_115200', median(rates.tunneled_115200), 'polls/s', limit115, 1000 / spec115);
   emit(BENCH, 'direct_transaction_ms', 1000 / median(rates.direct_115200), 'ms', 'spec transaction time (115200 8N1)', spec115);
+
+  // After the figures are out: a diagnostic that fails says so and costs none of them.
+  try {
+    const tl = await masterTimeline(master, modes.direct_115200, QUICK ? 100 : 500);
+    const t35 = t35Ms(115_200, '8N1');
+    log(
+      `direct_115200 timeline (medians): request written -> last reply chunk read ${tl.toLastChunk.toFixed(3)} ms (spec ${(spec115 - t35).toFixed(3)}: ` +
+        `33 characters and one t3.5), last chunk -> next request written ${tl.toNextRequest.toFixed(3)} ms (spec ${t35.toFixed(3)}: t3.5)`,
+    );
+  } catch (e) {
+    log(`direct_115200 timeline: failed (${e?.message ?? e}); the figures above stand`);
+  }
 
   await op.close();
   await master.close();

@@ -2,7 +2,8 @@
 # Installs the Debian packages integration tests use when they are missing: socat for PTY pairs,
 # mosquitto as the equipment broker, swtpm + tpm2-tools for the TPM attestation path, postgresql for
 # the collector's store, libxml2-utils (xmllint) for the JUnit report check, nats-server for the
-# rendezvous fabric's cluster, chromium for the browser tests, openssl for a test certificate, and for the arm64 image test
+# rendezvous fabric's cluster, chromium for the browser tests, openssl for a test certificate, python3 for
+# a bare pty, and for the arm64 image test
 # qemu-user-static with the arm64 C and C++ runtimes (dpkg --add-architecture arm64) so the flashed
 # aarch64 node runs under qemu-aarch64-static. Never a manual step: `npm test` calls this. The
 # first group is required; the arm64 emulation is best effort: when it cannot be installed, the
@@ -29,6 +30,8 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing="$missing chromium"
 # openssl makes the self-signed certificate of the console's HTTPS test (test/console/server.test.ts).
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+# python3 holds a bare pty's master side for the tty binding's full-duplex test (test/helpers/bare-pty.py).
+command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 if [ -n "$missing" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "ensure-system-packages: need$missing but apt-get is not available; install them and rerun" >&2

@@ -13,6 +13,7 @@
 // wake-up and a completion per chunk. A profile of a gateway polling 16 Modbus slots at 19200
 // (docs/BENCH.md "16 slots") had its main thread inside that read for a third of all samples.
 
+import { EventEmitter } from 'node:events';
 import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 
@@ -23,7 +24,8 @@ type PortBinding = Awaited<ReturnType<Binding['open']>>;
 interface UnixPort {
   fd: number | null;
   readonly isOpen: boolean;
-  readonly poller: { once(event: 'readable' | 'writable', cb: (err?: Error | null) => void): unknown };
+  /** bindings-cpp's Poller: an EventEmitter over a libuv uv_poll of the fd (poller.js, poller.cpp). */
+  readonly poller: EventEmitter & { poll(flags: number): void };
   /** What bindings-cpp's drain() and close() wait for. */
   writeOperation: Promise<void> | null;
 }
@@ -44,9 +46,45 @@ interface ReadState {
 /** The synchronous read on the O_NONBLOCK fd (node:fs readSync; a test counts its calls). */
 export type TtyReadFn = (fd: number, buffer: Buffer, offset: number, length: number, position: null) => number;
 
-/** Waits for the port's poller to say `event` (once). */
-function polled(port: UnixPort, event: 'readable' | 'writable'): Promise<void> {
-  return new Promise<void>((resolve, reject) => port.poller.once(event, (err) => (err ? reject(err) : resolve())));
+/** libuv's uv_poll flags (bindings-cpp poller.js EVENTS). */
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+
+/**
+ * A port's waits on its poller, read and write together. bindings-cpp's Poller.once(event) calls
+ * poll(flag), whose native side hands libuv only that one flag (uv_poll_start replaces the mask it
+ * watches: poller.cpp), and re-arms the other flags only after an event. So a read's wait for
+ * 'readable', made while a write waited for 'writable' (more than the tty takes at once), cancelled
+ * the write's wait; as each read re-armed 'readable' before the next poll phase, a port that kept
+ * receiving never resumed its write, and one whose device then went quiet never did either (found
+ * by review, on a bare pty: socat stops both directions when one backs up, so a socat rig never
+ * showed it). Here every wait polls for everything still waited for, and each event re-polls for
+ * what is left (nothing: poll(0), which also drops flags the native side keeps from earlier waits).
+ */
+class PollWaits {
+  private readable = 0;
+  private writable = 0;
+
+  constructor(private readonly poller: UnixPort['poller']) {}
+
+  wait(event: 'readable' | 'writable'): Promise<void> {
+    this[event]++;
+    return new Promise<void>((resolve, reject) => {
+      // EventEmitter's once, not Poller.once: that one would poll for this flag alone.
+      EventEmitter.prototype.once.call(this.poller, event, (err?: Error | null) => {
+        this[event]--;
+        // An error stopped the poller (closed, or the fd failed): every wait gets it, nothing to re-poll.
+        if (err) return reject(err);
+        this.repoll();
+        resolve();
+      });
+      this.repoll();
+    });
+  }
+
+  private repoll(): void {
+    this.poller.poll((this.readable > 0 ? UV_READABLE : 0) | (this.writable > 0 ? UV_WRITABLE : 0));
+  }
 }
 
 /**
@@ -65,11 +103,11 @@ function polled(port: UnixPort, event: 'readable' | 'writable'): Promise<void> {
  *   empty read after each.
  * - the first read of a port is tried at once.
  */
-async function ttyRead(port: UnixPort, state: ReadState, read: TtyReadFn, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+async function ttyRead(port: UnixPort, waits: PollWaits, state: ReadState, read: TtyReadFn, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
   if (state.next === 'yield') await new Promise<void>((resolve) => setImmediate(resolve));
   else if (state.next === 'poll') {
     if (!port.isOpen) throw canceled();
-    await polled(port, 'readable');
+    await waits.wait('readable');
   }
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
@@ -87,7 +125,7 @@ async function ttyRead(port: UnixPort, state: ReadState, read: TtyReadFn, buffer
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
       if (!port.isOpen) throw canceled();
       // A poller may say readable when nothing is (libuv's uv_poll documents it): wait again.
-      await polled(port, 'readable');
+      await waits.wait('readable');
     }
   }
 }
@@ -98,7 +136,7 @@ async function ttyRead(port: UnixPort, state: ReadState, read: TtyReadFn, buffer
  * binding's fs.write goes through the thread pool, which cost each Modbus request ~0.1 ms of
  * latency before its first character reached the line (docs/BENCH.md "modbus-polls").
  */
-async function ttyWrite(port: UnixPort, buffer: Buffer): Promise<void> {
+async function ttyWrite(port: UnixPort, waits: PollWaits, buffer: Buffer): Promise<void> {
   let offset = 0;
   while (offset < buffer.length) {
     if (!port.isOpen || port.fd === null) throw canceled();
@@ -112,7 +150,7 @@ async function ttyWrite(port: UnixPort, buffer: Buffer): Promise<void> {
         throw err;
       }
       if (!port.isOpen) throw canceled();
-      await polled(port, 'writable');
+      await waits.wait('writable');
     }
   }
 }
@@ -132,10 +170,11 @@ export function makeTtyBinding(read: TtyReadFn = readSync): Binding {
       if (typeof unix.fd !== 'number' || unix.poller === undefined) return port;
       const u = unix as UnixPort;
       const state: ReadState = { next: 'now' };
-      port.read = (buffer, offset, length) => ttyRead(u, state, read, buffer, offset, length);
+      const waits = new PollWaits(u.poller);
+      port.read = (buffer, offset, length) => ttyRead(u, waits, state, read, buffer, offset, length);
       port.write = (buffer) => {
         if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
-        const op = ttyWrite(u, buffer).finally(() => {
+        const op = ttyWrite(u, waits, buffer).finally(() => {
           if (u.writeOperation === op) u.writeOperation = null;
         });
         u.writeOperation = op;

@@ -14,7 +14,8 @@ import { SerialPort } from 'serialport';
 import { SerialLink } from '../../src/ports/serial.js';
 import { PtyPair } from '../../src/sim/pty.js';
 import { closeSerial } from '../../src/sim/serial-open.js';
-import { makeTtyBinding, type TtyReadFn } from '../../src/ports/tty-binding.js';
+import { makeTtyBinding, ttyBinding, type TtyReadFn } from '../../src/ports/tty-binding.js';
+import { BarePty } from '../helpers/bare-pty.js';
 import { cleanupVirtualSerial, openPort, virtualEcho, waitFor } from '../virtual-serial/harness.js';
 import { errorOf } from '../helpers/errors.js';
 import { CommonCode } from '../../src/lib/errors.js';
@@ -185,6 +186,36 @@ describe('the tty binding (src/ports/tty-binding.ts) over a PTY pair', () => {
       await cleanupVirtualSerial();
       await pair.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a write that waits for room resumes while the port keeps reading: reads do not cancel the write\'s wait', async () => {
+    // bindings-cpp's poller watched only the newest flag asked for, so each read's wait for
+    // 'readable' cancelled the pending write's 'writable': the write below never finished (review).
+    // A bare pty, not socat: socat moves nothing towards the port while the port's write backs up.
+    const pty = await BarePty.open();
+    const port = new SerialPort({ path: pty.path, baudRate: 115_200, autoOpen: false, binding: ttyBinding, highWaterMark: 4096 } as ConstructorParameters<typeof SerialPort>[0]);
+    try {
+      await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+      port.on('error', () => {}); // a write still waiting when the port closes (the failure) is cancelled
+      let got = 0;
+      port.on('data', (c: Buffer) => (got += c.length));
+      const BIG = 100_000; // far more than a pty holds: the write waits for room
+      let written = false;
+      port.write(Buffer.alloc(BIG, 0x55), () => (written = true));
+      // The device talks while the port's write waits: the port reads each burst.
+      let sent = 0;
+      for (let i = 0; i < 5; i++) {
+        sent += await pty.send(3000);
+        await waitFor(() => got === sent, 10_000, `burst ${i} read by the port`);
+      }
+      expect(written).toBe(false);
+      // Now the device takes everything the port writes.
+      expect(await pty.drain(BIG)).toBe(BIG);
+      await waitFor(() => written, 10_000, 'the write to finish');
+    } finally {
+      await closeSerial(port);
+      await pty.close();
     }
   });
 

@@ -76,6 +76,7 @@ export class RtuTransport implements ModbusTransport {
   private cancelSilence: () => void = () => {};
   /** The silence timer is running; a chunk arriving meanwhile only moves lastRxAt (armSilence). */
   private silenceArmed = false;
+  private closed = false;
   private readonly offData: () => void;
   private readonly offState: () => void;
 
@@ -161,6 +162,7 @@ export class RtuTransport implements ModbusTransport {
   async close(): Promise<void> {
     this.offData();
     this.offState();
+    this.closed = true;
     this.cancelSilence();
     this.silenceArmed = false;
     if (this.current) this.finish(this.current, new ModbusOfflineError(`${this.name} (closed)`));
@@ -185,6 +187,7 @@ export class RtuTransport implements ModbusTransport {
     this.silenceArmed = true;
     this.cancelSilence = this.clock.setTimeout(() => {
       setImmediate(() => {
+        if (this.closed) return; // closed after the timer fired, before this turn
         this.silenceArmed = false;
         const quiet = this.clock.now() - this.lastRxAt;
         if (quiet >= this.silenceMs) this.parser.silence();

@@ -4,44 +4,27 @@
 // and a session ended for TOO_MANY_REFUSALS reconnected to a fresh full bucket at once; every
 // refusal costs the gateway a decode, a reply and an audit record on its one event loop.
 
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../../src/gateway/hil/broker.js';
 import { OperatorBudgets, SWEEP_EVERY_MS } from '../../../src/gateway/hil/operator-budgets.js';
 import { RefusalBudget, REFUSALS_PER_S } from '../../../src/gateway/hil/refusal-budget.js';
 import type { Clock } from '../../../src/lib/clock.js';
 import { decodeHil, encodeHil, type HilMessage } from '../../../src/hil/messages.js';
-import type { ModbusDevice } from '../../../src/hil/device.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
 import { FakeClock, turns } from '../../helpers/fake-clock.js';
 import { sessionPair } from '../../helpers/session-pair.js';
+import { fakeClockBroker } from './fake-clock-broker.js';
 
 const d = new TestDomain();
 const gw = d.member('gateway');
-const device: ModbusDevice = { slot: 'rs485-1', id: 'boiler-1', driver: 'modbus-poller', kind: 'modbus', onReading: () => () => {}, request: async (_u, pdu) => pdu.slice() };
 
 let open: Session[] = [];
 afterEach(() => {
   for (const s of open) s.close();
   open = [];
 });
-
-/** A broker on a fake clock (the budget's time: nothing refills unless the test advances it). */
-function broker() {
-  const audit: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      audit.push(JSON.parse(String(chunk)));
-      cb();
-    },
-  });
-  const clock = new FakeClock();
-  const b = new HilBroker({ devices: new Map([['rs485-1', device]]), audit: AuditLog.create(sink), clock });
-  return { b, audit, clock };
-}
 
 interface Served {
   readonly operator: Session;
@@ -91,7 +74,7 @@ async function openSlot(s: Session): Promise<HilMessage> {
 
 describe('the refusal budget is per operator', () => {
   it("two sessions of one operator are ended after one budget's worth of refusals together, not two; the one that found it spent first, the other at its next refusal", async () => {
-    const { b, audit } = broker();
+    const { b, audit } = fakeClockBroker();
     const alice = d.member('operator');
     const a1 = session(b, alice);
     const a2 = session(b, alice);
@@ -112,7 +95,7 @@ describe('the refusal budget is per operator', () => {
   it('a session ended at its first refusal because another session of its operator spent the budget has that refusal in its audit, in full, with session_spent 0', async () => {
     // Review: the refusal that ends a session was neither written nor counted, so a session ended
     // at its first refusal left nothing of what it did in the audit.
-    const { b, audit } = broker();
+    const { b, audit } = fakeClockBroker();
     const alice = d.member('operator');
     const honest = session(b, alice);
     const flooder = session(b, alice);
@@ -127,7 +110,7 @@ describe('the refusal budget is per operator', () => {
   });
 
   it('a session ended for TOO_MANY_REFUSALS that reconnects at once is ended at its first refusal; once the bucket refilled (1 s), the next session is served', async () => {
-    const { b, audit, clock } = broker();
+    const { b, audit, clock } = fakeClockBroker();
     const mallory = d.member('operator');
     const m1 = session(b, mallory);
     expect(await m1.junk(REFUSALS_PER_S + 1)).toBe(REFUSALS_PER_S);
@@ -150,7 +133,7 @@ describe('the refusal budget is per operator', () => {
   });
 
   it("one operator's sessions share a bucket; another operator's session has its own, full, at the same moment", async () => {
-    const { b, audit } = broker();
+    const { b, audit } = fakeClockBroker();
     const alice = d.member('operator');
     const bob = d.member('operator');
     const a1 = session(b, alice);
@@ -168,7 +151,7 @@ describe('the refusal budget is per operator', () => {
   });
 
   it("an operator's budget is forgotten once its last session closed and its bucket is full again: at once if it spent nothing, within a second otherwise", async () => {
-    const { b, clock } = broker();
+    const { b, clock } = fakeClockBroker();
     const alice = d.member('operator');
     const bob = d.member('operator');
     const a1 = session(b, alice);

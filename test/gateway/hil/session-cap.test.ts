@@ -4,42 +4,26 @@
 // per initiator (found by the operator review, e7-memory.mjs). Now the session beyond the cap is
 // answered TOO_MANY_SESSIONS on its first channel and closed; other operators are not affected.
 
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../../src/gateway/hil/audit.js';
 import { HilBroker } from '../../../src/gateway/hil/broker.js';
 import { DEFAULT_SESSIONS_PER_OPERATOR, TURN_AWAY_MS } from '../../../src/gateway/hil/session-cap.js';
 import { decodeHil, encodeHil, type HilMessage } from '../../../src/hil/messages.js';
-import type { ModbusDevice } from '../../../src/hil/device.js';
 import { toHex } from '../../../src/uzp/bytes.js';
 import type { Channel } from '../../../src/uzp/session/channel.js';
 import type { Session } from '../../../src/uzp/session/session.js';
 import { TestDomain, type Member } from '../../helpers/domain.js';
-import { FakeClock, turns } from '../../helpers/fake-clock.js';
+import { turns } from '../../helpers/fake-clock.js';
 import { sessionPair } from '../../helpers/session-pair.js';
+import { fakeClockBroker } from './fake-clock-broker.js';
 
 const d = new TestDomain();
 const gw = d.member('gateway');
-const device: ModbusDevice = { slot: 'rs485-1', id: 'boiler-1', driver: 'modbus-poller', kind: 'modbus', onReading: () => () => {}, request: async (_u, pdu) => pdu.slice() };
 
 let open: Session[] = [];
 afterEach(() => {
   for (const s of open) s.close();
   open = [];
 });
-
-function broker(sessionsPerOperator?: number) {
-  const audit: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      audit.push(JSON.parse(String(chunk)));
-      cb();
-    },
-  });
-  const clock = new FakeClock();
-  const b = new HilBroker({ devices: new Map([['rs485-1', device]]), audit: AuditLog.create(sink), clock, ...(sessionsPerOperator !== undefined ? { sessionsPerOperator } : {}) });
-  return { b, audit, clock };
-}
 
 /** One stitched session pair of `op` to the gateway, served by `b` as the gateway's endpoint would. */
 function session(b: HilBroker, op: Member, attestNonce?: Uint8Array): { operator: Session; gateway: Session } {
@@ -67,7 +51,7 @@ const closed = (s: Session): Promise<void> => new Promise((r) => (s.state === 'c
 
 describe('sessions per operator at the gateway', () => {
   it('the cap refuses the N+1th session of one operator, while another operator still connects and the operator gets its place back when one of its sessions ends', async () => {
-    const { b, audit } = broker(2);
+    const { b, audit } = fakeClockBroker({ sessionsPerOperator: 2 });
     const alice = d.member('operator');
     const bob = d.member('operator');
     const a1 = session(b, alice);
@@ -100,7 +84,7 @@ describe('sessions per operator at the gateway', () => {
   });
 
   it(`the default is ${DEFAULT_SESSIONS_PER_OPERATOR} sessions per operator`, async () => {
-    const { b } = broker();
+    const { b } = fakeClockBroker();
     const carol = d.member('operator');
     const served = Array.from({ length: DEFAULT_SESSIONS_PER_OPERATOR }, () => session(b, carol));
     for (const s of served) expect(await openSlot(s.operator)).toMatchObject({ t: 'opened' });
@@ -108,7 +92,7 @@ describe('sessions per operator at the gateway', () => {
   });
 
   it('a session turned away is answered on the evidence channel its CH1 asked for, and one that opens no channel is closed after TURN_AWAY_MS', async () => {
-    const { b, clock } = broker(1);
+    const { b, clock } = fakeClockBroker({ sessionsPerOperator: 1 });
     const dave = d.member('operator');
     session(b, dave);
     // Evidence asked in CH1: the refusal comes on the gateway's channel, and the session closes.

@@ -225,7 +225,7 @@ export class ModbusPoller implements ModbusDevice {
    */
   request(unit: number, pdu: Uint8Array, opts: ModbusRequestOptions = {}): Promise<Uint8Array> {
     const timeoutMs = this.units.get(unit)?.timeoutMs ?? this.cfg.timeoutMs;
-    let reply = this.bus.request(unit, pdu, { timeoutMs, priority: 'operator', ...(opts.signal !== undefined ? { signal: opts.signal } : {}), ...(opts.owner !== undefined ? { owner: opts.owner } : {}) });
+    let reply = this.bus.request(unit, pdu, { ...opts, timeoutMs, priority: 'operator' });
     if (unit === 0 && this.bus.transport.broadcastUnit0) {
       // No slave answers a broadcast; the operator's client still waits for the write's normal
       // reply, which for fc 5, 6, 15 and 16 is the request's first five bytes (Application Protocol §6.5, 6.6, 6.11, 6.12).

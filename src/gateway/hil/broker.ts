@@ -13,6 +13,7 @@
 import type { Grant, Valid } from '../../uzp/artefacts/types.js';
 import type { Channel } from '../../uzp/session/channel.js';
 import type { Session } from '../../uzp/session/session.js';
+import { toHex } from '../../uzp/bytes.js';
 import type { AnyDevice } from '../../hil/device.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { AuditLog } from './audit.js';
@@ -57,9 +58,9 @@ export class HilBroker {
 
   constructor(private readonly o: BrokerOptions) {
     const shared = { audit: o.audit, stats: this.stats };
-    this.cap = new SessionCap({ ...shared, clock: o.clock ?? systemClock, perOperator: o.sessionsPerOperator ?? DEFAULT_SESSIONS_PER_OPERATOR });
-    this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
     this.budgets = new OperatorBudgets(o.clock ?? systemClock, o.refusalsPerSecond);
+    this.cap = new SessionCap({ ...shared, clock: o.clock ?? systemClock, perOperator: o.sessionsPerOperator ?? DEFAULT_SESSIONS_PER_OPERATOR, released: (op) => this.budgets.released(op) });
+    this.authority = new SessionAuthority({ ...shared, clock: o.clock ?? systemClock });
     this.evidence = new EvidenceService({ audit: o.audit, ...(o.attest !== undefined ? { attest: o.attest } : {}) });
     this.router = new ChannelRouter({ ...shared, devices: o.devices, evidence: this.evidence, maxPendingRequests: o.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS, epoch: o.epoch ?? 0, ...(o.readings !== undefined ? { readings: o.readings } : {}) });
   }
@@ -92,7 +93,7 @@ export class HilBroker {
       clock: this.o.clock ?? systemClock,
       session: { operator: session.peerCid, grant: grant.objectId },
       end: () => this.authority.end(session, 'TOO_MANY_REFUSALS'),
-      budget: this.budgets.admit(session),
+      budget: this.budgets.of(toHex(session.peerCid)),
     });
     this.gates.set(session, gate);
     // Before admit(): the counts not yet said come before the session's `session.close` line.

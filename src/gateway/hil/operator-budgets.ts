@@ -3,15 +3,14 @@
 // not 8 budgets, and a session opened after one was ended for TOO_MANY_REFUSALS finds the bucket as
 // the operator left it instead of a fresh one (docs/PROFILE.md §HIL "Refusal budget").
 //
-// Memory: an operator's entry lives while it holds a session, and after its last one closes only
-// until its bucket is full again (at most a second, then up to SWEEP_EVERY_MS until a sweep): a full
+// Which operators hold sessions is the session cap's count (session-cap.ts): the broker says
+// released() when an operator's last session closed. Memory: an operator's entry lives while it
+// holds a session, and after its last one closes only until its bucket is full again (at most a second, then up to SWEEP_EVERY_MS until a sweep): a full
 // bucket is the same as a new one, so nothing is lost by forgetting it then. One timer, which never
 // keeps the process alive, forgets those entries; so the map holds the operators with sessions and
 // those whose last session closed less than ~1.1 s ago, never every operator seen.
 
 import type { Clock } from '../../lib/clock.js';
-import { toHex } from '../../uzp/bytes.js';
-import type { Session } from '../../uzp/session/session.js';
 import { RefusalBudget, REFUSALS_PER_S } from './refusal-budget.js';
 
 /**
@@ -20,15 +19,9 @@ import { RefusalBudget, REFUSALS_PER_S } from './refusal-budget.js';
  */
 export const SWEEP_EVERY_MS = 100;
 
-interface Entry {
-  readonly budget: RefusalBudget;
-  /** Its operator's sessions not yet closed. */
-  sessions: number;
-}
-
 export class OperatorBudgets {
   /** Per operator CID (hex). */
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, RefusalBudget>();
   /** Operators of `entries` with no session left, waiting for their bucket to fill. */
   private readonly idle = new Set<string>();
   /** The one timer that forgets them is armed (it is while one of them is still refilling). */
@@ -45,29 +38,29 @@ export class OperatorBudgets {
     return this.entries.size;
   }
 
-  /** The budget of `session`'s operator, shared with its other sessions; `session` counts until it closes. */
-  admit(session: Session): RefusalBudget {
-    const operator = toHex(session.peerCid);
-    let entry = this.entries.get(operator);
-    if (entry === undefined) {
-      entry = { budget: new RefusalBudget(this.clock, this.perSecond), sessions: 0 };
-      this.entries.set(operator, entry);
-    }
-    entry.sessions++;
+  /** The budget of `operator` (CID, hex), shared by its sessions: one it holds, or a new full one. */
+  of(operator: string): RefusalBudget {
+    let budget = this.entries.get(operator);
+    if (budget === undefined) this.entries.set(operator, (budget = new RefusalBudget(this.clock, this.perSecond)));
     this.idle.delete(operator);
-    const held = entry;
-    session.once('close', () => {
-      held.sessions--;
-      if (held.sessions > 0) return;
-      this.idle.add(operator);
-      // Only this entry is looked at here (a close is O(1)); the timer sweeps every idle one.
-      const ms = held.budget.msToFull();
-      if (ms === 0) {
-        this.idle.delete(operator);
-        this.entries.delete(operator);
-      } else if (!this.armed) this.arm(ms);
-    });
-    return entry.budget;
+    return budget;
+  }
+
+  /**
+   * `operator` holds no session any more (session-cap.ts): its budget is forgotten at once when full,
+   * or once it is. Only this operator's bucket is looked at (a close is O(1)); the timer sweeps every
+   * idle one.
+   */
+  released(operator: string): void {
+    const budget = this.entries.get(operator);
+    if (budget === undefined) return;
+    const ms = budget.msToFull();
+    if (ms === 0) {
+      this.entries.delete(operator);
+      return;
+    }
+    this.idle.add(operator);
+    if (!this.armed) this.arm(ms);
   }
 
   /**
@@ -78,7 +71,7 @@ export class OperatorBudgets {
   private sweep(): void {
     let next = Infinity;
     for (const operator of this.idle) {
-      const ms = this.entries.get(operator)!.budget.msToFull();
+      const ms = this.entries.get(operator)!.msToFull();
       if (ms > 0) {
         next = Math.min(next, ms);
         continue;

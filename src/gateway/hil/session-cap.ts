@@ -36,6 +36,8 @@ interface SessionCapOptions {
   readonly perOperator: number;
   /** Closes sessions turned away that never open a channel. */
   readonly clock: Clock;
+  /** An operator's last session closed (operator-budgets.ts forgets its budget then). */
+  readonly released?: (operator: string) => void;
 }
 
 export class SessionCap {
@@ -60,7 +62,10 @@ export class SessionCap {
     session.once('close', () => {
       const left = (this.held.get(operator) ?? 1) - 1;
       if (left > 0) this.held.set(operator, left);
-      else this.held.delete(operator);
+      else {
+        this.held.delete(operator);
+        this.o.released?.(operator);
+      }
     });
     return true;
   }

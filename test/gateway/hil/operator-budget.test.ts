@@ -199,17 +199,16 @@ describe('OperatorBudgets: what it keeps', () => {
     return { clock, fake, unref, most: () => most };
   }
 
-  it('50 operators whose last sessions close over half a second, each with refusals just spent: one timer at a time, unref, and neither timer nor entry left once their buckets are full', async () => {
+  it('50 operators whose last sessions close over half a second, each with refusals just spent: one timer at a time, unref, and neither timer nor entry left once their buckets are full', () => {
     const { clock, fake, unref, most } = recordingClock();
     const budgets = new OperatorBudgets(clock);
-    const pairs = Array.from({ length: 50 }, () => sessionPair({ domain: d, gw }));
-    const spent = pairs.map((p) => budgets.admit(p.gateway));
+    const operators = Array.from({ length: 50 }, (_, i) => `operator-${i}`);
+    const spent = operators.map((op) => budgets.of(op));
     expect(budgets.size).toBe(50);
-    for (const [i, p] of pairs.entries()) {
+    for (const [i, op] of operators.entries()) {
       // 20 to 100 refusals, refilled in 100 to 500 ms: the first bucket to be full is not always the first closed.
       for (let k = 0; k < 20 * ((i % 5) + 1); k++) expect(spent[i]!.spend()).toBe(true);
-      p.operator.close();
-      await closed(p.gateway);
+      budgets.released(op); // its last session closed (the session cap says so)
       fake.advance(10);
     }
     expect(budgets.size).toBeGreaterThan(0);
@@ -221,20 +220,19 @@ describe('OperatorBudgets: what it keeps', () => {
     expect(unref.every((u) => u === true)).toBe(true);
   });
 
-  it('a last session closing looks at its own operator only: n operators closing cost O(n) bucket checks, not one sweep of every idle operator each', async () => {
+  it('a last session closing looks at its own operator only: n operators closing cost O(n) bucket checks, not one sweep of every idle operator each', () => {
     // Review: each close swept the whole idle set, so n operators closing within a second were
     // O(n²) (16,000 took 4.7 s). Counted: calls of msToFull, one bucket check each.
     const { clock, fake } = recordingClock();
     const budgets = new OperatorBudgets(clock);
     const n = 100;
-    const pairs = Array.from({ length: n }, () => sessionPair({ domain: d, gw }));
-    const spent = pairs.map((p) => budgets.admit(p.gateway));
+    const operators = Array.from({ length: n }, (_, i) => `operator-${i}`);
+    const spent = operators.map((op) => budgets.of(op));
     const checks = vi.spyOn(RefusalBudget.prototype, 'msToFull');
     try {
-      for (const [i, p] of pairs.entries()) {
+      for (const [i, op] of operators.entries()) {
         expect(spent[i]!.spend()).toBe(true);
-        p.operator.close();
-        await closed(p.gateway);
+        budgets.released(op);
       }
       // One per close, and the sweeps (spaced SWEEP_EVERY_MS apart) while their buckets refill.
       expect(checks.mock.calls.length).toBeLessThanOrEqual(2 * n);
